@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
+
+export const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const TemplateNameSchema = z
+  .string()
+  .regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
+
+export const SandboxIdSchema = z.string().regex(/^sb-[a-z0-9]{12}$/, 'not a sandbox id');
+
+export const LabelsSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are letters, digits, ".", "_", "/" or "-"'),
+    z.string().max(256),
+  )
+  .refine((r) => Object.keys(r).length <= 64, 'at most 64 labels');
+
+export const EnvSchema = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and "_"'), z.string().max(65_536))
+  .refine((r) => Object.keys(r).length <= 512, 'at most 512 variables');
+
+export const TierSchema = z.enum(['container']).describe('isolation tier; more tiers arrive with later releases');
+export type Tier = z.infer<typeof TierSchema>;
+
+export const SandboxStateSchema = z.enum(['running', 'paused', 'killed']);
+export type SandboxState = z.infer<typeof SandboxStateSchema>;
+
+export const maxSandboxTimeoutMs = 24 * 3_600_000;
+export const defaultSandboxTimeoutMs = 5 * 60_000;
+
+export const SandboxCreateSchema = z
+  .object({
+    template: TemplateNameSchema.default('base'),
+    timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs).optional().describe('lifetime before the sandbox is killed; default 5 minutes'),
+    limits: LimitsInputSchema.optional(),
+    metadata: LabelsSchema.optional().describe('labels, usable as filters when listing'),
+    env: EnvSchema.optional().describe('environment for every command in the sandbox'),
+    tier: TierSchema.optional(),
+  })
+  .strict();
+export type SandboxCreate = z.input<typeof SandboxCreateSchema>;
+
+export const SandboxSchema = z.object({
+  id: z.string(),
+  template: z.string(),
+  tier: TierSchema,
+  state: SandboxStateSchema,
+  limits: LimitsSchema,
+  metadata: z.record(z.string(), z.string()),
+  createdAt: z.string().describe('ISO 8601'),
+  expiresAt: z.string().nullable().describe('when the sandbox will be killed, unless extended'),
+  endedAt: z.string().nullable(),
+  endReason: z.string().nullable().describe('killed, timeout, lost (gone while the daemon was down) …'),
+});
+export type SandboxInfo = z.infer<typeof SandboxSchema>;
+
+export const SandboxListQuerySchema = z.object({
+  state: z.enum(['running', 'paused', 'killed', 'all']).optional(),
+  label: z.union([z.string(), z.array(z.string())]).optional().describe('key=value; repeat to require several'),
+});
+
+export const SandboxTimeoutSchema = z.object({ timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs) }).strict();

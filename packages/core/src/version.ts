@@ -1,0 +1,1 @@
+export const paddockVersion = '0.1.0';

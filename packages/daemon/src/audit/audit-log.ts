@@ -1,0 +1,66 @@
+import type { Db } from '../store/database.js';
+
+export interface AuditRecord {
+  requestId: string | null;
+  principal: string;
+  action: string;
+  resource: string;
+  decision: 'allow' | 'deny' | 'ask';
+  /** ok, or the error code the action ended with */
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+export interface StoredAuditRecord extends AuditRecord {
+  seq: number;
+  ts: string;
+}
+
+/**
+ * The audit seam: every API action lands here once, with its decision and
+ * outcome. Append-only (the table refuses UPDATE and DELETE); the governance
+ * issue adds the hash chain and export.
+ */
+export interface AuditLog {
+  append(record: AuditRecord): void;
+  list(options?: { afterSeq?: number; limit?: number }): StoredAuditRecord[];
+}
+
+export class SqliteAuditLog implements AuditLog {
+  constructor(private readonly db: Db) {}
+
+  append(r: AuditRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO audit (ts, request_id, principal, action, resource, decision, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(new Date().toISOString(), r.requestId, r.principal, r.action, r.resource, r.decision, r.outcome, JSON.stringify(r.details));
+  }
+
+  list(options: { afterSeq?: number; limit?: number } = {}): StoredAuditRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(options.afterSeq ?? 0, options.limit ?? 1000) as Array<{
+      seq: number;
+      ts: string;
+      request_id: string | null;
+      principal: string;
+      action: string;
+      resource: string;
+      decision: AuditRecord['decision'];
+      outcome: string;
+      details: string;
+    }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      ts: r.ts,
+      requestId: r.request_id,
+      principal: r.principal,
+      action: r.action,
+      resource: r.resource,
+      decision: r.decision,
+      outcome: r.outcome,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
+  }
+}

@@ -1,0 +1,121 @@
+import type { Limits, SandboxInfo, SandboxState, Tier } from '@paddock/core';
+import type { Db } from './database.js';
+
+export interface SandboxRecord extends SandboxInfo {
+  owner: string;
+  env: Record<string, string>;
+  workdir: string;
+}
+
+interface Row {
+  id: string;
+  owner: string;
+  template: string;
+  tier: string;
+  state: string;
+  limits: string;
+  metadata: string;
+  env: string;
+  workdir: string;
+  created_at: string;
+  expires_at: string | null;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
+export interface SandboxFilter {
+  owner: string;
+  states?: SandboxState[];
+  labels?: Record<string, string>;
+}
+
+export class SandboxStore {
+  constructor(private readonly db: Db) {}
+
+  insert(r: SandboxRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, created_at, expires_at, ended_at, end_reason)
+         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @created_at, @expires_at, @ended_at, @end_reason)`,
+      )
+      .run(toRow(r));
+  }
+
+  get(id: string): SandboxRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  list(filter: SandboxFilter): SandboxRecord[] {
+    const states = filter.states ?? ['running', 'paused'];
+    const rows = this.db
+      .prepare(`SELECT * FROM sandboxes WHERE owner = ? AND state IN (${states.map(() => '?').join(',')}) ORDER BY created_at DESC`)
+      .all(filter.owner, ...states) as Row[];
+    const wanted = Object.entries(filter.labels ?? {});
+    return rows.map(fromRow).filter((r) => wanted.every(([k, v]) => r.metadata[k] === v));
+  }
+
+  /** Sandboxes the daemon believes are alive, whoever owns them. */
+  live(): SandboxRecord[] {
+    return (this.db.prepare(`SELECT * FROM sandboxes WHERE state IN ('running', 'paused')`).all() as Row[]).map(fromRow);
+  }
+
+  setState(id: string, state: SandboxState): void {
+    this.db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?').run(state, id);
+  }
+
+  setExpiry(id: string, expiresAt: string): void {
+    this.db.prepare('UPDATE sandboxes SET expires_at = ? WHERE id = ?').run(expiresAt, id);
+  }
+
+  markEnded(id: string, reason: string): void {
+    this.db
+      .prepare(`UPDATE sandboxes SET state = 'killed', ended_at = ?, end_reason = ?, expires_at = NULL WHERE id = ? AND state != 'killed'`)
+      .run(new Date().toISOString(), reason, id);
+  }
+
+  remove(id: string): void {
+    this.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(id);
+  }
+}
+
+function toRow(r: SandboxRecord): Row {
+  return {
+    id: r.id,
+    owner: r.owner,
+    template: r.template,
+    tier: r.tier,
+    state: r.state,
+    limits: JSON.stringify(r.limits),
+    metadata: JSON.stringify(r.metadata),
+    env: JSON.stringify(r.env),
+    workdir: r.workdir,
+    created_at: r.createdAt,
+    expires_at: r.expiresAt,
+    ended_at: r.endedAt,
+    end_reason: r.endReason,
+  };
+}
+
+function fromRow(row: Row): SandboxRecord {
+  return {
+    id: row.id,
+    owner: row.owner,
+    template: row.template,
+    tier: row.tier as Tier,
+    state: row.state as SandboxState,
+    limits: JSON.parse(row.limits) as Limits,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    env: JSON.parse(row.env) as Record<string, string>,
+    workdir: row.workdir,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+  };
+}
+
+export function toSandboxInfo(r: SandboxRecord): SandboxInfo {
+  const { owner: _owner, env: _env, workdir: _workdir, ...info } = r;
+  return info;
+}

@@ -1,0 +1,61 @@
+import type { TemplateInfo } from '@paddock/core';
+import type { Db } from './database.js';
+
+/** A template as the daemon keeps it: the API view plus the host paths of its layers (top first). */
+export interface TemplateRecord extends Omit<TemplateInfo, 'layers'> {
+  layerDirs: string[];
+}
+
+interface Row {
+  name: string;
+  parent: string | null;
+  layers: string;
+  env: string;
+  workdir: string;
+  user: string;
+  created_at: string;
+  size_bytes: number;
+}
+
+export class TemplateStore {
+  constructor(private readonly db: Db) {}
+
+  put(t: TemplateRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(t.name, t.parent, JSON.stringify(t.layerDirs), JSON.stringify(t.env), t.workdir, t.user, t.createdAt, t.sizeBytes);
+  }
+
+  get(name: string): TemplateRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM templates WHERE name = ?').get(name) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  list(): TemplateRecord[] {
+    return (this.db.prepare('SELECT * FROM templates ORDER BY name').all() as Row[]).map(fromRow);
+  }
+
+  children(name: string): string[] {
+    return (this.db.prepare('SELECT name FROM templates WHERE parent = ?').all(name) as Array<{ name: string }>).map((r) => r.name);
+  }
+
+  remove(name: string): void {
+    this.db.prepare('DELETE FROM templates WHERE name = ?').run(name);
+  }
+}
+
+function fromRow(row: Row): TemplateRecord {
+  return {
+    name: row.name,
+    parent: row.parent,
+    layerDirs: JSON.parse(row.layers) as string[],
+    env: JSON.parse(row.env) as Record<string, string>,
+    workdir: row.workdir,
+    user: row.user,
+    createdAt: row.created_at,
+    sizeBytes: row.size_bytes,
+  };
+}

@@ -1,0 +1,288 @@
+import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
+import { agentFailure } from './agent-errors.js';
+import { type AgentEntry, decodeEntry, encodeFrame, encodeRequest, Frame, FrameReader, maxFramePayload } from './agent-protocol.js';
+
+export interface AgentCallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecRequest {
+  cmd: string[];
+  /** Complete environment as K=V strings; the agent adds HOME/USER/PATH defaults if missing. */
+  env: string[];
+  cwd?: string;
+  user?: string;
+  pty?: { cols: number; rows: number };
+}
+
+export interface ExecHandlers {
+  onStdout?: (data: Buffer) => void;
+  onStderr?: (data: Buffer) => void;
+}
+
+export interface ExecExit {
+  exitCode: number;
+  /** Number of the signal that ended the process, 0 if it exited. */
+  signal: number;
+}
+
+/** A running command inside a sandbox, driven over one agent connection. */
+export interface ExecSession {
+  readonly pid: number;
+  readonly exited: Promise<ExecExit>;
+  write(data: Buffer | string): void;
+  closeStdin(): void;
+  signal(signo: number): void;
+  resize(cols: number, rows: number): void;
+  /** Stops reading output until resume(): back-pressure reaches the process. */
+  pause(): void;
+  resume(): void;
+  /** Drops the connection; the process keeps running inside the sandbox. */
+  detach(): void;
+}
+
+/** Talks to one sandbox's agent through the unix socket the daemon bind-mounted into it. */
+export class AgentClient {
+  constructor(
+    private readonly socketPath: string,
+    private readonly sandboxId: string,
+  ) {}
+
+  async ping(options: AgentCallOptions = {}): Promise<void> {
+    const conn = await this.open([['o', 'ping']], options);
+    await conn.collect();
+  }
+
+  async exec(request: ExecRequest, handlers: ExecHandlers, options: AgentCallOptions = {}): Promise<ExecSession> {
+    const fields: Array<[string, string]> = [['o', 'exec']];
+    for (const arg of request.cmd) fields.push(['a', arg]);
+    for (const kv of request.env) fields.push(['e', kv]);
+    if (request.cwd) fields.push(['c', request.cwd]);
+    if (request.user) fields.push(['u', request.user]);
+    if (request.pty) fields.push(['t', `${request.pty.cols} ${request.pty.rows}`]);
+    const conn = await this.open(fields, options);
+    const socket = conn.socket;
+    let resolveExit!: (e: ExecExit) => void;
+    let rejectExit!: (e: Error) => void;
+    const exited = new Promise<ExecExit>((res, rej) => {
+      resolveExit = res;
+      rejectExit = rej;
+    });
+    exited.catch(() => {});
+    const pid = await new Promise<number>((resolve, reject) => {
+      let started = false;
+      conn.onFrame = (type, payload) => {
+        if (type === Frame.started) {
+          started = true;
+          resolve(Number(payload.toString()));
+        } else if (type === Frame.stdout) handlers.onStdout?.(payload);
+        else if (type === Frame.stderr) handlers.onStderr?.(payload);
+        else if (type === Frame.exit) {
+          const [code, sig] = payload.toString().split(' ').map(Number);
+          resolveExit({ exitCode: code ?? -1, signal: sig ?? 0 });
+          socket.end();
+        } else if (type === Frame.fail) {
+          const err = agentFailure(payload.toString());
+          if (started) rejectExit(err);
+          else reject(err);
+          socket.end();
+        }
+      };
+      conn.onClose = (err) => {
+        const lost = err ?? new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} stopped while the command ran`);
+        if (!started) reject(lost);
+        rejectExit(lost);
+      };
+    });
+    const send = (type: string, payload?: Buffer | string) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(type, payload));
+    };
+    return {
+      pid,
+      exited,
+      write: (data) => {
+        const buf = typeof data === 'string' ? Buffer.from(data) : data;
+        for (let off = 0; off < buf.length; off += maxFramePayload) send(Frame.dataIn, buf.subarray(off, off + maxFramePayload));
+      },
+      closeStdin: () => send(Frame.eofIn),
+      signal: (signo) => send(Frame.signal, String(signo)),
+      resize: (cols, rows) => send(Frame.resize, `${cols} ${rows}`),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+      detach: () => socket.destroy(),
+    };
+  }
+
+  /** Streams a file out of the sandbox. The entry arrives before any data. */
+  async readFile(path: string, user: string | undefined, options: AgentCallOptions = {}): Promise<{ entry: AgentEntry; body: Readable }> {
+    const conn = await this.open(fileFields('read', path, user), options);
+    const body = new Readable({ read: () => conn.socket.resume() });
+    return new Promise((resolve, reject) => {
+      let entry: AgentEntry | undefined;
+      conn.onFrame = (type, payload) => {
+        if (type === Frame.entry) {
+          entry = decodeEntry(payload);
+          resolve({ entry, body });
+        } else if (type === Frame.stdout) {
+          if (!body.push(Buffer.from(payload))) conn.socket.pause();
+        } else if (type === Frame.exit) {
+          body.push(null);
+          conn.socket.end();
+        } else if (type === Frame.fail) {
+          const err = agentFailure(payload.toString());
+          if (entry) body.destroy(err);
+          else reject(err);
+        }
+      };
+      conn.onClose = (err) => {
+        const lost = err ?? new RuntimeError('agent connection closed during read');
+        if (!entry) reject(lost);
+        else if (!body.readableEnded) body.destroy(lost);
+      };
+      body.on('close', () => conn.socket.destroy());
+    });
+  }
+
+  /** Streams data into a file; the agent renames it into place only once complete. */
+  async writeFile(
+    path: string,
+    source: AsyncIterable<Uint8Array> | Uint8Array,
+    opts: { user?: string; mode?: number } & AgentCallOptions = {},
+  ): Promise<AgentEntry> {
+    const fields = fileFields('write', path, opts.user);
+    if (opts.mode !== undefined) fields.push(['m', opts.mode.toString(8)]);
+    const conn = await this.open(fields, opts);
+    const result = conn.collect();
+    const socket = conn.socket;
+    const writeChunk = async (chunk: Uint8Array) => {
+      for (let off = 0; off < chunk.length; off += maxFramePayload) {
+        const frame = encodeFrame(Frame.dataIn, Buffer.from(chunk.buffer, chunk.byteOffset + off, Math.min(maxFramePayload, chunk.length - off)));
+        if (!socket.write(frame)) await new Promise<void>((r) => socket.once('drain', () => r()));
+      }
+    };
+    try {
+      if (source instanceof Uint8Array) await writeChunk(source);
+      else for await (const chunk of source) await writeChunk(chunk);
+      socket.write(encodeFrame(Frame.eofIn));
+    } catch (err) {
+      // Without an EOF frame the agent discards its temporary file.
+      socket.destroy();
+      result.catch(() => {});
+      throw err;
+    }
+    const { entries } = await result;
+    const entry = entries[0];
+    if (!entry) throw new RuntimeError('agent did not report the written file');
+    return entry;
+  }
+
+  async list(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry[]> {
+    return (await (await this.open(fileFields('list', path, user), options)).collect()).entries;
+  }
+
+  async stat(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
+    return firstEntry(await (await this.open(fileFields('stat', path, user), options)).collect());
+  }
+
+  async mkdir(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
+    return firstEntry(await (await this.open(fileFields('mkdir', path, user), options)).collect());
+  }
+
+  async remove(path: string, recursive: boolean, user?: string, options: AgentCallOptions = {}): Promise<void> {
+    const fields = fileFields('remove', path, user);
+    fields.push(['r', recursive ? '1' : '0']);
+    await (await this.open(fields, options)).collect();
+  }
+
+  async rename(from: string, to: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
+    const fields = fileFields('rename', from, user);
+    fields.push(['q', to]);
+    return firstEntry(await (await this.open(fields, options)).collect());
+  }
+
+  private open(fields: Array<[string, string]>, options: AgentCallOptions): Promise<AgentConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.socketPath);
+      const timer = options.timeoutMs
+        ? setTimeout(() => socket.destroy(new TimeoutError(`sandbox ${this.sandboxId} agent did not answer in ${options.timeoutMs} ms`)), options.timeoutMs)
+        : undefined;
+      const onAbort = () => socket.destroy(new TimeoutError('request aborted'));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        socket.write(encodeRequest(fields));
+        resolve(new AgentConnection(socket, () => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+        }));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err instanceof TimeoutError ? err : new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${err.message}`));
+      });
+    });
+  }
+}
+
+/** One agent operation: frames in, completion out. */
+class AgentConnection {
+  onFrame: (type: string, payload: Buffer) => void = () => {};
+  onClose: (err?: Error) => void = () => {};
+  private finished = false;
+
+  constructor(
+    readonly socket: Socket,
+    done: () => void,
+  ) {
+    const reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      for (const f of reader.push(chunk)) {
+        if (f.type === Frame.exit || f.type === Frame.fail) {
+          this.finished = true;
+          done();
+        }
+        this.onFrame(f.type, f.payload);
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      done();
+      if (!this.finished) this.onClose(socket.errored ?? undefined);
+    });
+  }
+
+  /** Waits for the end of a non-streaming operation and gathers its entries. */
+  collect(): Promise<{ entries: AgentEntry[] }> {
+    return new Promise((resolve, reject) => {
+      const entries: AgentEntry[] = [];
+      this.onFrame = (type, payload) => {
+        if (type === Frame.entry) entries.push(decodeEntry(payload));
+        else if (type === Frame.exit) {
+          this.socket.end();
+          resolve({ entries });
+        } else if (type === Frame.fail) {
+          this.socket.end();
+          reject(agentFailure(payload.toString()));
+        }
+      };
+      this.onClose = (err) => reject(err ?? new RuntimeError('agent connection closed early'));
+    });
+  }
+}
+
+function fileFields(op: string, path: string, user: string | undefined): Array<[string, string]> {
+  const fields: Array<[string, string]> = [
+    ['o', op],
+    ['p', path],
+  ];
+  if (user) fields.push(['u', user]);
+  return fields;
+}
+
+function firstEntry(result: { entries: AgentEntry[] }): AgentEntry {
+  const entry = result.entries[0];
+  if (!entry) throw new RuntimeError('agent returned no entry');
+  return entry;
+}

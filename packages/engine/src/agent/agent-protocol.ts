@@ -1,0 +1,71 @@
+/** Frame types of the daemon ↔ agent protocol (see agent/paddock-agent.c). */
+export const Frame = {
+  request: 'Q',
+  dataIn: 'I',
+  eofIn: 'E',
+  signal: 'S',
+  resize: 'R',
+  started: 'P',
+  stdout: 'O',
+  stderr: 'e',
+  entry: 'D',
+  exit: 'X',
+  fail: 'F',
+} as const;
+
+export const maxFramePayload = 1 << 20;
+
+export function encodeFrame(type: string, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** A request is a list of "k:value" fields, each NUL-terminated. */
+export function encodeRequest(fields: Array<[string, string]>): Buffer {
+  return encodeFrame(Frame.request, Buffer.from(fields.map(([k, v]) => `${k}:${v}\0`).join('')));
+}
+
+/** Incremental parser: feed socket chunks, get whole frames back. */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Array<{ type: string; payload: Buffer }> {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Array<{ type: string; payload: Buffer }> = [];
+    while (this.pending.length >= 5) {
+      const len = this.pending.readUInt32BE(1);
+      if (this.pending.length < 5 + len) break;
+      frames.push({ type: String.fromCharCode(this.pending[0] as number), payload: this.pending.subarray(5, 5 + len) });
+      this.pending = this.pending.subarray(5 + len);
+    }
+    return frames;
+  }
+}
+
+export interface AgentEntry {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  uid: number;
+  gid: number;
+  path: string;
+  symlinkTarget: string | null;
+}
+
+export function decodeEntry(payload: Buffer): AgentEntry {
+  const [type, size, mode, mtime, uid, gid, path, target] = payload.toString().split('\0');
+  return {
+    type: (type as AgentEntry['type']) ?? 'other',
+    size: Number(size),
+    mode: Number.parseInt(mode ?? '0', 8),
+    mtimeMs: Number(mtime),
+    uid: Number(uid),
+    gid: Number(gid),
+    path: path ?? '',
+    symlinkTarget: target ? target : null,
+  };
+}

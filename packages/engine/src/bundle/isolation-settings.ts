@@ -1,0 +1,66 @@
+/**
+ * Every isolation setting of the container tier in one place, so a reviewer can
+ * read the whole security boundary at once. The bundle generator is the only
+ * consumer; nothing else decides what a sandbox may do.
+ */
+
+/** Root inside maps to this unprivileged host uid/gid range (Docker's userns-remap style). */
+export const idMapping = { hostId: 100_000, size: 65_536 } as const;
+
+/** The unprivileged account every template has, as E2B users expect. */
+export const sandboxUser = { name: 'user', uid: 1000, gid: 1000, home: '/home/user' } as const;
+
+/**
+ * Capabilities of root inside the sandbox, all relative to the sandbox's own
+ * user namespace. Enough for package managers and for the agent to switch to
+ * the unprivileged user; no SYS_ADMIN, NET_ADMIN, NET_RAW, MKNOD, SYS_PTRACE.
+ */
+export const sandboxCapabilities = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+] as const;
+
+/** Kernel interfaces hidden behind an empty file or directory. */
+export const maskedPaths = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/sys/devices/virtual/powercap',
+  '/sys/firmware',
+] as const;
+
+/** Kernel interfaces that stay visible but cannot be written (uid 0 checks alone guard /proc/sys). */
+export const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
+export const rlimits = [
+  { type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 },
+  { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+] as const;
+
+/** Size of the tmpfs backing /dev/shm, in MiB. */
+export const shmSizeMiB = 64;
+
+/** Sandbox processes are the first the host kernel kills when the whole machine runs out of memory. */
+export const oomScoreAdj = 500;
+
+/** Where Paddock's own files appear inside a sandbox. */
+export const agentPaths = {
+  binDir: '/.paddock/bin',
+  runDir: '/.paddock/run',
+  socket: '/.paddock/run/agent.sock',
+} as const;

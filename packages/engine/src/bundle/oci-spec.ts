@@ -1,0 +1,126 @@
+import type { Limits } from '@paddock/core';
+import {
+  agentPaths,
+  idMapping,
+  maskedPaths,
+  oomScoreAdj,
+  readonlyPaths,
+  rlimits,
+  sandboxCapabilities,
+  shmSizeMiB,
+} from './isolation-settings.js';
+import { type SeccompProfile, seccompProfile } from './seccomp-profile.js';
+
+export interface BundleSpecInput {
+  id: string;
+  hostname: string;
+  limits: Limits;
+  /** cgroup path relative to each hierarchy's root, e.g. /paddock/sb-… */
+  cgroupsPath: string;
+  /** Host directory holding tini and the agent, bind-mounted read-only. */
+  agentBinDir: string;
+  /** Per-sandbox host directory where the agent creates its socket. */
+  agentRunDir: string;
+  /** Per-sandbox host files bind-mounted over /etc/hosts and /etc/hostname. */
+  etcFiles: { hosts: string; hostname: string };
+  /** An existing network namespace to join; absent means a fresh one with loopback only. */
+  netnsPath?: string;
+  /** Whether the kernel offers memory+swap accounting (memory.memsw.*). */
+  swapAccounting: boolean;
+}
+
+interface Mount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: Record<string, unknown>;
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: Mount[];
+  linux: {
+    uidMappings: Array<{ containerID: number; hostID: number; size: number }>;
+    gidMappings: Array<{ containerID: number; hostID: number; size: number }>;
+    namespaces: Array<{ type: string; path?: string }>;
+    resources: Record<string, unknown>;
+    cgroupsPath: string;
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    seccomp: SeccompProfile;
+    rootfsPropagation: string;
+  };
+}
+
+const cfsPeriodUs = 100_000;
+
+/** Builds the OCI runtime config of one sandbox. */
+export function buildOciSpec(input: BundleSpecInput): OciSpec {
+  const memoryBytes = input.limits.memoryMiB * 1024 * 1024;
+  const capabilities = [...sandboxCapabilities];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: [`${agentPaths.binDir}/tini`, '--', `${agentPaths.binDir}/paddock-agent`, agentPaths.socket],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      cwd: '/',
+      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
+      rlimits: rlimits.map((r) => ({ ...r })),
+      noNewPrivileges: true,
+      oomScoreAdj,
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: input.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSizeMiB}m`],
+      },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: agentPaths.binDir, type: 'bind', source: input.agentBinDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+      { destination: agentPaths.runDir, type: 'bind', source: input.agentRunDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
+      { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+      { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    ],
+    linux: {
+      uidMappings: [{ containerID: 0, hostID: idMapping.hostId, size: idMapping.size }],
+      gidMappings: [{ containerID: 0, hostID: idMapping.hostId, size: idMapping.size }],
+      namespaces: [
+        { type: 'pid' },
+        input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'user' },
+        { type: 'cgroup' },
+      ],
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: { limit: memoryBytes, ...(input.swapAccounting ? { swap: memoryBytes } : {}) },
+        cpu: { quota: Math.max(1000, Math.round(input.limits.cpus * cfsPeriodUs)), period: cfsPeriodUs },
+        pids: { limit: input.limits.pids },
+      },
+      cgroupsPath: input.cgroupsPath,
+      maskedPaths: [...maskedPaths],
+      readonlyPaths: [...readonlyPaths],
+      seccomp: seccompProfile(),
+      rootfsPropagation: 'rprivate',
+    },
+  };
+}

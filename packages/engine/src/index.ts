@@ -1,0 +1,16 @@
+export * from './agent/agent-client.js';
+export * from './agent/agent-protocol.js';
+export { agentBinDir } from './agent/agent-binaries.js';
+export * from './bundle/isolation-settings.js';
+export * from './bundle/oci-spec.js';
+export * from './bundle/seccomp-profile.js';
+export * from './cgroups/cgroup-probe.js';
+export * from './host/run-host-command.js';
+export * from './network/network-provider.js';
+export * from './rootfs/sandbox-rootfs.js';
+export * from './runtime/runtime-adapter.js';
+export * from './runtime/runc-runtime.js';
+export * from './sandboxes/sandbox-engine.js';
+export * from './templates/base-layer.js';
+export * from './templates/build-progress.js';
+export * from './templates/uid-shift.js';

@@ -1,0 +1,76 @@
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { idMapping } from '../bundle/isolation-settings.js';
+import { runHostCommand } from '../host/run-host-command.js';
+
+/** Where one sandbox's files live on the host. */
+export interface SandboxPaths {
+  dir: string;
+  rootfs: string;
+  /** tmpfs that bounds the writable layer's size; holds upper/ and work/. */
+  scratch: string;
+  upper: string;
+  work: string;
+  runDir: string;
+  socket: string;
+  hosts: string;
+  hostname: string;
+}
+
+export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
+  const dir = join(sandboxesDir, id);
+  return {
+    dir,
+    rootfs: join(dir, 'rootfs'),
+    scratch: join(dir, 'scratch'),
+    upper: join(dir, 'scratch', 'upper'),
+    work: join(dir, 'scratch', 'work'),
+    runDir: join(dir, 'run'),
+    socket: join(dir, 'run', 'agent.sock'),
+    hosts: join(dir, 'hosts'),
+    hostname: join(dir, 'hostname'),
+  };
+}
+
+/**
+ * Mounts the sandbox's root: the template layers read-only below, and a
+ * writable upper directory on a size-limited tmpfs above (the disk limit).
+ */
+export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string): Promise<void> {
+  await mkdir(paths.dir, { recursive: true, mode: 0o711 });
+  await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch), mkdir(paths.runDir, { mode: 0o700 })]);
+  await chown(paths.runDir, idMapping.hostId, idMapping.hostId);
+  await Promise.all([
+    writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
+    writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
+  ]);
+  await runHostCommand('mount', ['-t', 'tmpfs', '-o', `size=${diskMiB}m,mode=0755,nosuid,nodev`, 'paddock-scratch', paths.scratch]);
+  await Promise.all([mkdir(paths.upper), mkdir(paths.work)]);
+  await chown(paths.upper, idMapping.hostId, idMapping.hostId);
+  const options = `lowerdir=${layers.join(':')},upperdir=${paths.upper},workdir=${paths.work}`;
+  await runHostCommand('mount', ['-t', 'overlay', '-o', options, 'paddock-rootfs', paths.rootfs]);
+}
+
+/** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
+export async function releaseRootfs(paths: SandboxPaths): Promise<void> {
+  const mounted = await mountPoints();
+  for (const target of [paths.rootfs, paths.scratch]) {
+    if (!mounted.has(target)) continue;
+    try {
+      await runHostCommand('umount', [target]);
+    } catch {
+      // A process that escaped death would hold the mount busy; detach it anyway.
+      await runHostCommand('umount', ['--lazy', target]);
+    }
+  }
+  await rm(paths.dir, { recursive: true, force: true });
+}
+
+export async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return new Set(text.split('\n').map((line) => unescapeMountPath(line.split(' ')[4] ?? '')));
+}
+
+function unescapeMountPath(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+}

@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RuntimeError } from '@paddock/core';
+import { runHostCommand } from '../host/run-host-command.js';
+import type { CallOptions, RuntimeAdapter, RuntimeState, RuntimeStatus } from './runtime-adapter.js';
+
+export interface RuncRuntimeOptions {
+  /** Path of the runc binary. */
+  binary?: string;
+  /** runc's state directory; one per daemon so daemons never see each other's sandboxes. */
+  root: string;
+}
+
+const defaultTimeoutMs = 30_000;
+
+interface RuncStateJson {
+  id: string;
+  status: string;
+  pid: number;
+  bundle: string;
+}
+
+/** The OCI runtime adapter for runc (and, with another binary, runsc). */
+export class RuncRuntime implements RuntimeAdapter {
+  readonly name = 'runc';
+  private readonly binary: string;
+  private readonly root: string;
+
+  constructor(options: RuncRuntimeOptions) {
+    this.binary = options.binary ?? 'runc';
+    this.root = options.root;
+  }
+
+  /**
+   * The container keeps the stdio it is started with for its whole life, so it
+   * gets a log file in its bundle rather than our pipes (which would keep this
+   * call waiting until the sandbox ends).
+   */
+  async run(id: string, bundleDir: string, options: CallOptions = {}): Promise<void> {
+    const logFile = join(bundleDir, 'runtime.log');
+    const log = await open(logFile, 'a');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(this.binary, ['--root', this.root, 'run', '--detach', '--bundle', bundleDir, id], {
+          stdio: ['ignore', log.fd, log.fd],
+          signal: options.signal,
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
+        child.on('error', (e) => {
+          clearTimeout(timer);
+          reject(new RuntimeError(`${this.binary} run: ${e.message}`));
+        });
+        child.on('close', async (code) => {
+          clearTimeout(timer);
+          if (code === 0) return resolve();
+          const text = await readFile(logFile, 'utf8').catch(() => '');
+          reject(new RuntimeError(`${this.binary} run failed: ${text.trim().split('\n').slice(-3).join(' ') || `exit ${code}`}`, { id }));
+        });
+      });
+    } finally {
+      await log.close();
+    }
+  }
+
+  async exec(id: string, args: string[], options: CallOptions = {}): Promise<{ stdout: string; stderr: string }> {
+    return this.call(['exec', id, ...args], options);
+  }
+
+  async pause(id: string, options: CallOptions = {}): Promise<void> {
+    await this.call(['pause', id], options);
+  }
+
+  async resume(id: string, options: CallOptions = {}): Promise<void> {
+    await this.call(['resume', id], options);
+  }
+
+  async kill(id: string, signal: string, options: CallOptions = {}): Promise<void> {
+    await this.call(['kill', id, signal], options);
+  }
+
+  async delete(id: string, options: CallOptions & { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.call(['delete', ...(options.force ? ['--force'] : []), id], options);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+  }
+
+  async state(id: string, options: CallOptions = {}): Promise<RuntimeState | null> {
+    try {
+      const { stdout } = await this.call(['state', id], options);
+      return toState(JSON.parse(stdout) as RuncStateJson);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async list(options: CallOptions = {}): Promise<RuntimeState[]> {
+    const { stdout } = await this.call(['list', '--format', 'json'], options);
+    const parsed = JSON.parse(stdout.trim() || 'null') as RuncStateJson[] | null;
+    return (parsed ?? []).map(toState);
+  }
+
+  private call(args: string[], options: CallOptions) {
+    return runHostCommand(this.binary, ['--root', this.root, ...args], {
+      timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+      signal: options.signal,
+    });
+  }
+}
+
+function toState(s: RuncStateJson): RuntimeState {
+  const known: RuntimeStatus[] = ['creating', 'created', 'running', 'paused', 'stopped'];
+  const status = known.includes(s.status as RuntimeStatus) ? (s.status as RuntimeStatus) : 'stopped';
+  return { id: s.id, status, pid: s.pid, bundle: s.bundle };
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof RuntimeError && /does not exist|not found/i.test(String(err.details.stderr ?? err.message));
+}

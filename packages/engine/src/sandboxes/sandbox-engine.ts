@@ -1,0 +1,145 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Limits } from '@paddock/core';
+import { RuntimeError } from '@paddock/core';
+import { AgentClient } from '../agent/agent-client.js';
+import { buildOciSpec } from '../bundle/oci-spec.js';
+import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
+import type { NetworkProvider } from '../network/network-provider.js';
+import { prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
+import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
+
+export interface SandboxEngineOptions {
+  /** Holds one directory per sandbox (bundle, mounts, agent socket). */
+  sandboxesDir: string;
+  agentBinDir: string;
+  runtime: RuntimeAdapter;
+  network: NetworkProvider;
+  cgroups: CgroupProbe;
+  /** cgroup parent for every sandbox of this engine. */
+  cgroupParent: string;
+  /** How long a new sandbox's agent may take to answer. */
+  readyTimeoutMs?: number;
+}
+
+export interface SandboxLaunch {
+  id: string;
+  /** Host paths of the template's layers, top first. */
+  layers: string[];
+  limits: Limits;
+}
+
+export interface LaunchedSandbox {
+  /** Environment the network adds to every command. */
+  networkEnv: Record<string, string>;
+}
+
+/**
+ * Turns a sandbox request into a running runtime container and back: rootfs,
+ * bundle, network, runtime, agent. It keeps no state of its own beyond the
+ * host (directories, mounts, the runtime's list), so a restarted daemon can
+ * rebuild its picture from what is really there.
+ */
+export class SandboxEngine {
+  private readonly agents = new Map<string, AgentClient>();
+
+  constructor(private readonly options: SandboxEngineOptions) {}
+
+  paths(id: string): SandboxPaths {
+    return sandboxPaths(this.options.sandboxesDir, id);
+  }
+
+  cgroupsPath(id: string): string {
+    return `/${this.options.cgroupParent}/${id}`;
+  }
+
+  agent(id: string): AgentClient {
+    let client = this.agents.get(id);
+    if (!client) {
+      client = new AgentClient(this.paths(id).socket, id);
+      this.agents.set(id, client);
+    }
+    return client;
+  }
+
+  /** Creates and starts a sandbox; on any failure everything made so far is removed. */
+  async launch(launch: SandboxLaunch, options: CallOptions = {}): Promise<LaunchedSandbox> {
+    const paths = this.paths(launch.id);
+    try {
+      const [attachment] = await Promise.all([
+        this.options.network.attach(launch.id),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id),
+      ]);
+      const spec = buildOciSpec({
+        id: launch.id,
+        hostname: launch.id,
+        limits: launch.limits,
+        cgroupsPath: this.cgroupsPath(launch.id),
+        agentBinDir: this.options.agentBinDir,
+        agentRunDir: paths.runDir,
+        etcFiles: { hosts: paths.hosts, hostname: paths.hostname },
+        netnsPath: attachment.netnsPath,
+        swapAccounting: this.options.cgroups.swapAccounting,
+      });
+      await writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec));
+      await this.options.runtime.run(launch.id, paths.dir, options);
+      await this.waitForAgent(launch.id, options);
+      return { networkEnv: attachment.env ?? {} };
+    } catch (err) {
+      await this.destroy(launch.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
+  async destroy(id: string): Promise<void> {
+    this.agents.delete(id);
+    await this.options.runtime.delete(id, { force: true });
+    await this.options.network.detach(id);
+    await releaseRootfs(this.paths(id));
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.options.runtime.pause(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.options.runtime.resume(id);
+  }
+
+  state(id: string): Promise<RuntimeState | null> {
+    return this.options.runtime.state(id);
+  }
+
+  oomKills(id: string): number {
+    return this.options.cgroups.oomKills(this.cgroupsPath(id));
+  }
+
+  memoryUsage(id: string): number {
+    return this.options.cgroups.memoryUsage(this.cgroupsPath(id));
+  }
+
+  /** Sandbox ids that exist on the host: in the runtime or as a directory. */
+  async hostSandboxIds(): Promise<Set<string>> {
+    await mkdir(this.options.sandboxesDir, { recursive: true });
+    const [states, dirs] = await Promise.all([this.options.runtime.list(), readdir(this.options.sandboxesDir)]);
+    return new Set([...states.map((s) => s.id), ...dirs]);
+  }
+
+  private async waitForAgent(id: string, options: CallOptions): Promise<void> {
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
+    const agent = this.agent(id);
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      options.signal?.throwIfAborted();
+      try {
+        await agent.ping({ timeoutMs: 2000 });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) {
+          throw new RuntimeError(`sandbox ${id} did not start: its agent never answered`, { cause: String(err) });
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { idMapping, sandboxUser } from '../bundle/isolation-settings.js';
+import { runHostCommand } from '../host/run-host-command.js';
+import type { ProgressListener } from './build-progress.js';
+import { shiftOwnership } from './uid-shift.js';
+
+export interface BaseLayerOptions {
+  /** Shared cache of built base layers; layers are immutable once complete. */
+  cacheDir: string;
+  suite?: string;
+  mirror?: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+/** Packages of the `base` template beyond debootstrap's minimal set. */
+export const basePackages = [
+  'python3',
+  'python3-venv',
+  'nodejs',
+  'git',
+  'curl',
+  'ca-certificates',
+  'procps',
+  'less',
+  'xz-utils',
+  'bzip2',
+  'unzip',
+  'tar',
+  'iproute2',
+] as const;
+
+// Bump when the recipe changes so hosts rebuild instead of reusing a stale layer.
+const recipeVersion = 1;
+
+export function baseLayerKey(suite: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ suite, packages: basePackages, recipeVersion, idMapping, sandboxUser }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The directory of the cached base layer (its rootfs), whether or not it exists yet. */
+export function baseLayerDir(cacheDir: string, suite = 'bookworm'): string {
+  return join(cacheDir, `base-${suite}-${baseLayerKey(suite)}`, 'rootfs');
+}
+
+export function baseLayerReady(cacheDir: string, suite = 'bookworm'): boolean {
+  return existsSync(join(baseLayerDir(cacheDir, suite), '..', '.complete'));
+}
+
+/**
+ * Builds the Debian `base` layer with debootstrap once and caches it; later
+ * calls return the cached layer at once.
+ */
+export async function ensureBaseLayer(options: BaseLayerOptions): Promise<string> {
+  const suite = options.suite ?? 'bookworm';
+  const target = baseLayerDir(options.cacheDir, suite);
+  if (baseLayerReady(options.cacheDir, suite)) return target;
+  const progress = options.onProgress ?? (() => {});
+  await mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+  const staging = join(options.cacheDir, `.staging-${suite}-${process.pid}-${Date.now()}`);
+  const rootfs = join(staging, 'rootfs');
+  try {
+    await mkdir(staging, { recursive: true });
+    await debootstrap(rootfs, suite, options, progress);
+    progress({ phase: 'configure', fraction: 0.93, message: `adding user ${sandboxUser.name} and /work` });
+    await configureRootfs(rootfs);
+    progress({ phase: 'shift', fraction: 0.96, message: 'mapping file ownership into the sandbox uid range' });
+    await shiftOwnership(rootfs, idMapping.hostId);
+    await writeFile(join(staging, '.complete'), new Date().toISOString());
+    await rm(join(target, '..'), { recursive: true, force: true });
+    await rename(staging, join(target, '..'));
+    progress({ phase: 'done', fraction: 1, message: `base layer ready at ${target}` });
+    return target;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// debootstrap names each package as it goes; its phases give a fair progress scale.
+const phases: Array<{ pattern: RegExp; from: number; to: number; name: string }> = [
+  { pattern: /^I: Retrieving (\S+)/, from: 0.02, to: 0.35, name: 'download' },
+  { pattern: /^I: Validating (\S+)/, from: 0.02, to: 0.35, name: 'download' },
+  { pattern: /^I: Extracting (\S+)/, from: 0.35, to: 0.45, name: 'extract' },
+  { pattern: /^I: Unpacking (\S+)/, from: 0.45, to: 0.7, name: 'unpack' },
+  { pattern: /^I: Configuring (\S+)/, from: 0.7, to: 0.92, name: 'configure' },
+];
+const expectedPackages = 180;
+
+async function debootstrap(rootfs: string, suite: string, options: BaseLayerOptions, progress: ProgressListener): Promise<void> {
+  const counts = new Map<string, number>();
+  let pending = '';
+  progress({ phase: 'download', fraction: 0.01, message: `debootstrap ${suite}` });
+  await runHostCommand(
+    'debootstrap',
+    [
+      '--variant=minbase',
+      `--include=${basePackages.join(',')}`,
+      suite,
+      rootfs,
+      options.mirror ?? 'http://deb.debian.org/debian',
+    ],
+    {
+      signal: options.signal,
+      timeoutMs: 30 * 60_000,
+      onOutput: (chunk) => {
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          const phase = phases.find((p) => p.pattern.test(line));
+          if (!phase) continue;
+          const n = (counts.get(phase.name) ?? 0) + 1;
+          counts.set(phase.name, n);
+          const fraction = phase.from + (phase.to - phase.from) * Math.min(1, n / expectedPackages);
+          progress({ phase: phase.name, fraction, message: line.slice(3) });
+        }
+      },
+    },
+  );
+}
+
+async function configureRootfs(rootfs: string): Promise<void> {
+  const { name, uid, gid, home } = sandboxUser;
+  await runHostCommand('chroot', [rootfs, 'groupadd', '--gid', String(gid), name]);
+  await runHostCommand('chroot', [rootfs, 'useradd', '--uid', String(uid), '--gid', String(gid), '--create-home', '--home-dir', home, '--shell', '/bin/bash', name]);
+  await mkdir(join(rootfs, 'work'), { mode: 0o775 });
+  await runHostCommand('chown', [`${uid}:${gid}`, join(rootfs, 'work')]);
+  // Apt caches and docs are dead weight in every sandbox's lower layer.
+  await rm(join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
+  await mkdir(join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
+  await rm(join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
+  await mkdir(join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
+}
