@@ -6,3 +6,5 @@ export * from './commands/command-schema.js';
 export * from './files/file-schema.js';
 export * from './templates/template-schema.js';
 export { paddockVersion } from './version.js';
+export * from './templates/paddockfile.js';
+export * from './progress/progress-printer.js';

@@ -1,10 +1,11 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits } from '@paddock/core';
 import { RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
+import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
@@ -97,6 +98,29 @@ export class SandboxEngine {
     await this.options.runtime.delete(id, { force: true });
     await this.options.network.detach(id);
     await releaseRootfs(this.paths(id));
+  }
+
+  /**
+   * Stops the sandbox and keeps its writable layer as a new read-only layer at
+   * `layerDir` (a template build's result), then removes the sandbox.
+   * Returns the layer's size in bytes.
+   */
+  async commit(id: string, layerDir: string): Promise<number> {
+    const paths = this.paths(id);
+    await this.options.runtime.delete(id, { force: true });
+    await rm(join(paths.upper, '.paddock'), { recursive: true, force: true });
+    await mkdir(layerDir, { recursive: true });
+    try {
+      // cp -a keeps overlay whiteouts (0/0 devices) and opaque-dir xattrs.
+      await runHostCommand('cp', ['-a', '--', `${paths.upper}/.`, layerDir], { timeoutMs: 10 * 60_000 });
+      const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
+      return Number(stdout.split('\t')[0]) || 0;
+    } catch (err) {
+      await rm(layerDir, { recursive: true, force: true });
+      throw err;
+    } finally {
+      await this.destroy(id);
+    }
   }
 
   async pause(id: string): Promise<void> {

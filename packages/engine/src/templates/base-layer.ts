@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { idMapping, sandboxUser } from '../bundle/isolation-settings.js';
@@ -48,8 +48,24 @@ export function baseLayerDir(cacheDir: string, suite = 'bookworm'): string {
   return join(cacheDir, `base-${suite}-${baseLayerKey(suite)}`, 'rootfs');
 }
 
+export interface BaseLayerInfo {
+  dir: string;
+  builtAt: string;
+  sizeBytes: number;
+}
+
 export function baseLayerReady(cacheDir: string, suite = 'bookworm'): boolean {
   return existsSync(join(baseLayerDir(cacheDir, suite), '..', '.complete'));
+}
+
+/** What the cache knows of the built base layer, or null if it is not built yet. */
+export function readBaseLayerInfo(cacheDir: string, suite = 'bookworm'): BaseLayerInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(join(baseLayerDir(cacheDir, suite), '..', '.complete'), 'utf8')) as Partial<BaseLayerInfo>;
+    return { dir: baseLayerDir(cacheDir, suite), builtAt: info.builtAt ?? '', sizeBytes: info.sizeBytes ?? 0 };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -71,7 +87,9 @@ export async function ensureBaseLayer(options: BaseLayerOptions): Promise<string
     await configureRootfs(rootfs);
     progress({ phase: 'shift', fraction: 0.96, message: 'mapping file ownership into the sandbox uid range' });
     await shiftOwnership(rootfs, idMapping.hostId);
-    await writeFile(join(staging, '.complete'), new Date().toISOString());
+    const { stdout } = await runHostCommand('du', ['-sb', rootfs]);
+    const info: BaseLayerInfo = { dir: target, builtAt: new Date().toISOString(), sizeBytes: Number(stdout.split('\t')[0]) || 0 };
+    await writeFile(join(staging, '.complete'), JSON.stringify(info));
     await rm(join(target, '..'), { recursive: true, force: true });
     await rename(staging, join(target, '..'));
     progress({ phase: 'done', fraction: 1, message: `base layer ready at ${target}` });

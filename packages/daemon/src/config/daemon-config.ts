@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BadRequestError } from '@paddock/core';
+
+export interface DaemonConfig {
+  stateDir: string;
+  cacheDir: string;
+  host: string;
+  /** 0 picks a free port (tests); the chosen one is written to endpoint.json. */
+  port: number;
+  socketPath: string;
+  runcBinary: string;
+  runcRoot: string;
+  cgroupParent: string;
+  logLevel: string;
+  maxUploadBytes: number;
+  maxJsonBytes: number;
+  maxBuildContextBytes: number;
+  outputLimitBytes: number;
+}
+
+export const defaultPort = 7423;
+
+/** Embedded defaults, overridden by PADDOCK_* variables, overridden by flags. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'state-dir': { type: 'string' },
+      'cache-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'log-level': { type: 'string' },
+      'max-upload-bytes': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const stateDir = resolve(values['state-dir'] ?? env.PADDOCK_STATE_DIR ?? '/var/lib/paddock');
+  const port = Number(values.port ?? env.PADDOCK_PORT ?? defaultPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new BadRequestError(`invalid port ${values.port ?? env.PADDOCK_PORT}`);
+  const tag = createHash('sha256').update(stateDir).digest('hex').slice(0, 8);
+  return {
+    stateDir,
+    cacheDir: resolve(values['cache-dir'] ?? env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock'),
+    host: values.host ?? env.PADDOCK_HOST ?? '127.0.0.1',
+    port,
+    socketPath: join(stateDir, 'paddockd.sock'),
+    runcBinary: env.PADDOCK_RUNC ?? 'runc',
+    runcRoot: join(stateDir, 'runc'),
+    cgroupParent: `paddock-${tag}`,
+    logLevel: values['log-level'] ?? env.PADDOCK_LOG_LEVEL ?? 'info',
+    maxUploadBytes: Number(values['max-upload-bytes'] ?? env.PADDOCK_MAX_UPLOAD_BYTES ?? 1024 ** 3),
+    maxJsonBytes: 4 * 1024 * 1024,
+    maxBuildContextBytes: 96 * 1024 * 1024,
+    outputLimitBytes: 1024 * 1024,
+  };
+}

@@ -1,0 +1,151 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { paddockVersion } from '@paddock/core';
+import {
+  agentBinDir,
+  CgroupProbe,
+  ensureBaseLayer,
+  LoopbackOnlyNetwork,
+  readBaseLayerInfo,
+  RuncRuntime,
+  SandboxEngine,
+} from '@paddock/engine';
+import { pino, type Logger } from 'pino';
+import { SqliteAuditLog } from './audit/audit-log.js';
+import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
+import { ProcessManager } from './commands/process-manager.js';
+import type { DaemonConfig } from './config/daemon-config.js';
+import { FileService } from './files/file-service.js';
+import { createApp } from './http/app.js';
+import { makeGovern } from './http/governed.js';
+import type { HttpEnv } from './http/http-env.js';
+import type { Services } from './http/services.js';
+import { AllowAllAuthorizer } from './policy/authorizer.js';
+import { SandboxService } from './sandboxes/sandbox-service.js';
+import { openDatabase } from './store/database.js';
+import { SandboxStore } from './store/sandbox-store.js';
+import { TemplateStore } from './store/template-store.js';
+import { TemplateService } from './templates/template-service.js';
+
+export interface RunningDaemon {
+  url: string;
+  socketPath: string;
+  token: string;
+  services: Services;
+  stop(): Promise<void>;
+}
+
+/** What `paddock` and tests read to find a daemon: written once it listens. */
+export interface Endpoint {
+  url: string;
+  socket: string;
+  pid: number;
+  version: string;
+}
+
+/** Builds every part of the daemon from its config, reconciles, and starts listening. */
+export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningDaemon> {
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const sandboxesDir = join(config.stateDir, 'sandboxes');
+  const layersDir = join(config.stateDir, 'layers');
+  await Promise.all([mkdir(sandboxesDir, { recursive: true }), mkdir(layersDir, { recursive: true }), mkdir(config.runcRoot, { recursive: true })]);
+  const token = loadOrCreateToken(join(config.stateDir, 'token'));
+  const db = openDatabase(join(config.stateDir, 'paddock.db'));
+
+  const engine = new SandboxEngine({
+    sandboxesDir,
+    agentBinDir: agentBinDir(),
+    runtime: new RuncRuntime({ binary: config.runcBinary, root: config.runcRoot }),
+    network: new LoopbackOnlyNetwork(),
+    cgroups: new CgroupProbe(),
+    cgroupParent: config.cgroupParent,
+  });
+  const sandboxStore = new SandboxStore(db);
+  const templateStore = new TemplateStore(db);
+  const processes = new ProcessManager({ engine, outputLimitBytes: config.outputLimitBytes });
+  const sandboxes = new SandboxService({ engine, sandboxes: sandboxStore, templates: templateStore, processes, logger });
+  const files = new FileService(engine);
+  const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
+  const audit = new SqliteAuditLog(db);
+  const services: Services = {
+    sandboxes,
+    processes,
+    files,
+    templates,
+    audit,
+    govern: makeGovern(new AllowAllAuthorizer(), audit),
+    limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
+  };
+
+  registerBaseTemplate(config, templates, logger);
+  await sandboxes.reconcile();
+
+  const origins: string[] = [];
+  const wsHolder = new OpenAPIHono<HttpEnv>();
+  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: wsHolder });
+  const app = createApp({ services, auth: new TokenAuthenticator(token), logger, allowedOrigins: () => origins, upgradeWebSocket });
+  wsHolder.route('/', app);
+
+  const tcp = createAdaptorServer({ fetch: wsHolder.fetch }) as Server;
+  const unix = createAdaptorServer({ fetch: wsHolder.fetch }) as Server;
+  injectWebSocket(tcp);
+  injectWebSocket(unix);
+  await listen(tcp, () => tcp.listen(config.port, config.host));
+  await rm(config.socketPath, { force: true });
+  await listen(unix, () => unix.listen(config.socketPath));
+  const address = tcp.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  origins.push(url, `http://localhost:${port}`);
+  const endpoint: Endpoint = { url, socket: config.socketPath, pid: process.pid, version: paddockVersion };
+  await writeFile(join(config.stateDir, 'endpoint.json'), JSON.stringify(endpoint), { mode: 0o600 });
+  logger.info({ url, socket: config.socketPath }, 'paddockd listening');
+
+  return {
+    url,
+    socketPath: config.socketPath,
+    token,
+    services,
+    async stop() {
+      sandboxes.stopTimers();
+      await Promise.all([close(tcp), close(unix)]);
+      await rm(join(config.stateDir, 'endpoint.json'), { force: true });
+      db.close();
+    },
+  };
+}
+
+/** Points `base` at the cached Debian layer, building it in the background if it is missing. */
+function registerBaseTemplate(config: DaemonConfig, templates: TemplateService, logger: Logger): void {
+  const info = readBaseLayerInfo(join(config.cacheDir, 'layers'));
+  if (info) {
+    templates.registerBase(info.dir, info.sizeBytes);
+    return;
+  }
+  logger.warn('base template not built yet; building it now (run `make up` to see progress)');
+  ensureBaseLayer({ cacheDir: join(config.cacheDir, 'layers'), onProgress: (p) => logger.info({ phase: p.phase, fraction: p.fraction }, p.message) })
+    .then(() => registerBaseTemplate(config, templates, logger))
+    .catch((err) => logger.error({ err }, 'building the base template failed'));
+}
+
+function listen(server: Server, start: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+    start();
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}

@@ -1,0 +1,104 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { ForbiddenOriginError, PaddockError, PayloadTooLargeError, paddockVersion, UnauthorizedError, ValidationError } from '@paddock/core';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { Logger } from 'pino';
+import type { TokenAuthenticator } from '../auth/token-auth.js';
+import { registerAttachSocket } from './attach-socket.js';
+import type { HttpEnv } from './http-env.js';
+import { registerCommandRoutes } from './routes/command-routes.js';
+import { registerFileRoutes } from './routes/file-routes.js';
+import { registerSandboxRoutes } from './routes/sandbox-routes.js';
+import { registerSystemRoutes } from './routes/system-routes.js';
+import { registerTemplateRoutes } from './routes/template-routes.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  services: Services;
+  auth: TokenAuthenticator;
+  logger: Logger;
+  /** Origins a browser may call from (the daemon's own, for the dashboard). */
+  allowedOrigins: () => string[];
+  upgradeWebSocket: UpgradeWebSocket;
+}
+
+const publicPaths = new Set(['/v1/health', '/openapi.json']);
+
+export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
+  const { services, auth, logger } = options;
+  const app = new OpenAPIHono<HttpEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const fields = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+        throw new ValidationError(`invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+      }
+    },
+  });
+
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set('logger', logger.child({ req: c.get('requestId') }));
+    await next();
+    logger.info({ req: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+
+  // Browsers send Origin; a page on another site must not drive the API (probe D9).
+  app.use(async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin && !options.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
+    await next();
+  });
+
+  app.use(async (c, next) => {
+    if (publicPaths.has(c.req.path)) return next();
+    const header = c.req.header('authorization');
+    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there.
+    const token = bearer ?? (c.req.header('upgrade')?.toLowerCase() === 'websocket' ? c.req.query('access_token') : undefined);
+    const principal = auth.authenticate(token);
+    if (!principal) throw new UnauthorizedError();
+    c.set('principal', principal);
+    await next();
+  });
+
+  app.use(async (c, next) => {
+    if (!(c.req.header('content-type') ?? '').includes('application/json')) return next();
+    const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : services.limits.maxJsonBytes;
+    return bodyLimit({ maxSize: max, onError: () => { throw new PayloadTooLargeError(max); } })(c, next);
+  });
+
+  registerSystemRoutes(app, services);
+  registerSandboxRoutes(app, services);
+  registerCommandRoutes(app, services);
+  registerFileRoutes(app, services);
+  registerTemplateRoutes(app, services);
+  registerAttachSocket(app, services, options.upgradeWebSocket);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Paddock API', version: paddockVersion, description: 'Sandboxes for AI agents: create, run commands, move files, build templates.' },
+    security: [{ bearer: [] }],
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}`, details: {} } }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof PaddockError) return c.json(err.toJSON(), err.status as 400);
+    if (err instanceof HTTPException) {
+      const malformed = /malformed json/i.test(err.message);
+      const code = malformed ? 'invalid_json' : `http_${err.status}`;
+      return c.json({ error: { code, message: malformed ? 'request body is not valid JSON' : err.message, details: {} } }, err.status);
+    }
+    c.get('logger')?.error({ err }, 'unhandled error');
+    return c.json(
+      { error: { code: 'internal_error', message: `internal error (request ${c.get('requestId')}); the daemon log has details`, details: {} } },
+      500,
+    );
+  });
+
+  return app;
+}

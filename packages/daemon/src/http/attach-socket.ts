@@ -1,0 +1,77 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AttachClientMessage } from '@paddock/core';
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { ProcessSubscriber } from '../commands/process-manager.js';
+import type { HttpEnv } from './http-env.js';
+import { findProcess } from './routes/command-routes.js';
+import type { Services } from './services.js';
+
+const streamTag = { stdout: 1, stderr: 2 } as const;
+
+/**
+ * GET /v1/sandboxes/{id}/processes/{pid}/attach: a WebSocket joined to a
+ * process. Binary frames from the client are stdin; text frames are JSON
+ * control messages (resize, eof, signal). The server sends output as binary
+ * frames tagged 1 (stdout) or 2 (stderr) and ends with a JSON exit message.
+ */
+export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upgradeWebSocket: UpgradeWebSocket): void {
+  app.get(
+    '/v1/sandboxes/:id/processes/:pid/attach',
+    async (c, next) => {
+      const id = c.req.param('id');
+      const pid = Number(c.req.param('pid'));
+      // Authorize, audit and look the process up before upgrading, so errors are plain HTTP answers.
+      await s.govern(c, { action: 'sandbox.attach', resource: `sandbox:${id}`, context: { pid } }, async () =>
+        findProcess(s, c.get('principal').id, id, pid),
+      );
+      await next();
+    },
+    upgradeWebSocket((c) => {
+      const proc = s.processes.get(c.req.param('id') as string, Number(c.req.param('pid')));
+      let unsubscribe = () => {};
+      return {
+        onOpen(_evt, ws) {
+          const subscriber: ProcessSubscriber = {
+            push(e) {
+              if (e.type === 'exit') {
+                ws.send(JSON.stringify({ type: 'exit', result: e.result }));
+                ws.close(1000, 'exited');
+                return true;
+              }
+              const frame = new Uint8Array(e.data.length + 1);
+              frame[0] = streamTag[e.type];
+              frame.set(e.data, 1);
+              ws.send(frame);
+              return true;
+            },
+          };
+          unsubscribe = proc.subscribe(subscriber);
+        },
+        onMessage(evt) {
+          if (typeof evt.data !== 'string') {
+            proc.write(Buffer.from(evt.data as ArrayBuffer));
+            return;
+          }
+          let msg: AttachClientMessage;
+          try {
+            msg = JSON.parse(evt.data) as AttachClientMessage;
+          } catch {
+            return;
+          }
+          if (msg.type === 'resize' && Number.isInteger(msg.cols) && Number.isInteger(msg.rows)) proc.resize(msg.cols, msg.rows);
+          else if (msg.type === 'eof') proc.closeStdin();
+          else if (msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal)) {
+            try {
+              proc.signal(msg.signal);
+            } catch {
+              // unknown signal names are ignored on this channel
+            }
+          }
+        },
+        onClose() {
+          unsubscribe();
+        },
+      };
+    }),
+  );
+}

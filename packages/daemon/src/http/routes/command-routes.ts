@@ -1,0 +1,236 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { CommandStartSchema, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
+import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
+import type { HttpEnv } from '../http-env.js';
+import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
+import { CommandResultResponse, errorResponses, json, ProcessInfoResponse, ProcessParams, SandboxIdParams } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['commands'];
+const ProcessStartSchema = CommandStartSchema.extend({
+  openStdin: z.boolean().optional().describe('keep stdin open for the stdin endpoint or attach; otherwise it is closed at once'),
+}).openapi('ProcessStart');
+
+const execRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/exec',
+  tags,
+  summary: 'Run a command and wait for it',
+  description:
+    'Returns the result as JSON, or, with `Accept: application/x-ndjson`, streams events as they happen: ' +
+    '{"type":"start","pid"}, {"type":"stdout"|"stderr","data":<base64>}, {"type":"exit","result"}. ' +
+    'If the client goes away before the command ends, the command is killed.',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: CommandStartSchema.meta({ id: 'CommandStart' }) } }, required: true } },
+  responses: {
+    200: {
+      description: 'the command result (JSON) or its event stream (NDJSON)',
+      content: { 'application/json': { schema: CommandResultResponse }, 'application/x-ndjson': { schema: z.string() } },
+    },
+    ...errorResponses,
+  },
+});
+
+const startRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/processes',
+  tags,
+  summary: 'Start a command in the background',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: ProcessStartSchema } }, required: true } },
+  responses: { 201: json(ProcessInfoResponse, 'the started process'), ...errorResponses },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/processes',
+  tags,
+  summary: 'List processes started through the API (running and recently exited)',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(z.object({ processes: z.array(ProcessInfoResponse) }), 'processes'), ...errorResponses },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/processes/{pid}',
+  tags,
+  summary: 'Inspect a process',
+  request: { params: ProcessParams },
+  responses: { 200: json(ProcessInfoResponse, 'the process'), ...errorResponses },
+});
+
+const waitRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/processes/{pid}/wait',
+  tags,
+  summary: 'Wait for a process to exit and return its result',
+  request: { params: ProcessParams },
+  responses: { 200: json(CommandResultResponse, 'the result'), ...errorResponses },
+});
+
+const outputRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/processes/{pid}/output',
+  tags,
+  summary: 'Output of a process as NDJSON events; with follow=true, stays open until it exits',
+  request: { params: ProcessParams, query: z.object({ follow: z.enum(['true', 'false', '1', '0']).optional() }) },
+  responses: { 200: { description: 'NDJSON events', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
+});
+
+const signalRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/processes/{pid}/signal',
+  tags,
+  summary: "Send a signal to a process's group (default SIGKILL)",
+  request: { params: ProcessParams, body: { content: { 'application/json': { schema: ProcessSignalSchema } }, required: false } },
+  responses: { 200: json(ProcessInfoResponse, 'the process'), ...errorResponses },
+});
+
+const stdinRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/processes/{pid}/stdin',
+  tags,
+  summary: 'Write to the stdin of a process started with openStdin',
+  request: { params: ProcessParams, body: { content: { 'application/json': { schema: ProcessStdinSchema } }, required: true } },
+  responses: { 200: json(ProcessInfoResponse, 'the process'), ...errorResponses },
+});
+
+export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(execRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const owner = c.get('principal').id;
+    const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
+    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root' } }, async () => {
+      const sandbox = s.sandboxes.requireRunning(owner, id);
+      if (!streaming) {
+        const proc = await s.processes.start(sandbox, body, { signal: c.req.raw.signal });
+        const onAbort = () => proc.signal('SIGKILL');
+        c.req.raw.signal.addEventListener('abort', onAbort, { once: true });
+        await proc.done;
+        c.req.raw.signal.removeEventListener('abort', onAbort);
+        return c.json(proc.result(), 200);
+      }
+      let proc: ManagedProcess | undefined;
+      let subscriber: ProcessSubscriber | undefined;
+      const body$ = ndjsonStream(
+        (sink) => {
+          subscriber = { push: (e) => sink.send(toWire(e)) && (e.type !== 'exit' || (sink.close(), true)) };
+        },
+        {
+          onDrain: () => subscriber && proc?.unblock(subscriber),
+          onCancel: () => proc?.signal('SIGKILL'),
+        },
+      );
+      proc = await s.processes.start(sandbox, body, { subscriber, signal: c.req.raw.signal });
+      return streamed(new Response(prepend(body$, { type: 'start', pid: proc.pid }), { status: 200, headers: ndjsonHeaders }));
+    });
+  });
+
+  app.openapi(startRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { openStdin, ...body } = c.req.valid('json');
+    const owner = c.get('principal').id;
+    const proc = await s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root', background: true } }, async () =>
+      s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
+    );
+    return c.json(proc.info(), 201);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const processes = await s.govern(c, { action: 'sandbox.process.list', resource: `sandbox:${id}` }, async () => {
+      s.sandboxes.requireRunning(c.get('principal').id, id);
+      return s.processes.list(id);
+    });
+    return c.json({ processes }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { id, pid } = c.req.valid('param');
+    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () => findProcess(s, c.get('principal').id, id, pid));
+    return c.json(proc.info(), 200);
+  });
+
+  app.openapi(waitRoute, async (c) => {
+    const { id, pid } = c.req.valid('param');
+    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () => findProcess(s, c.get('principal').id, id, pid));
+    await proc.done;
+    return c.json(proc.result(), 200);
+  });
+
+  app.openapi(outputRoute, async (c) => {
+    const { id, pid } = c.req.valid('param');
+    const follow = ['true', '1'].includes(c.req.valid('query').follow ?? 'false');
+    const proc = await s.govern(c, { action: 'sandbox.process.output', resource: `sandbox:${id}`, context: { pid, follow } }, async () =>
+      findProcess(s, c.get('principal').id, id, pid),
+    );
+    let unsubscribe = () => {};
+    let subscriber: ProcessSubscriber | undefined;
+    const stream = ndjsonStream(
+      (sink) => {
+        subscriber = { push: (e) => sink.send(toWire(e)) && (e.type !== 'exit' || (sink.close(), true)) };
+        unsubscribe = proc.subscribe(subscriber);
+        if (!follow && !proc.exit) {
+          unsubscribe();
+          sink.close();
+        }
+      },
+      { onDrain: () => subscriber && proc.unblock(subscriber), onCancel: () => unsubscribe() },
+    );
+    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
+  });
+
+  app.openapi(signalRoute, async (c) => {
+    const { id, pid } = c.req.valid('param');
+    const body = (c.req.valid('json') as { signal?: string } | undefined) ?? {};
+    const signal = body.signal ?? 'SIGKILL';
+    const proc = await s.govern(c, { action: 'sandbox.process.signal', resource: `sandbox:${id}`, context: { pid, signal } }, async () => {
+      const p = findProcess(s, c.get('principal').id, id, pid);
+      p.signal(signal);
+      return p;
+    });
+    return c.json(proc.info(), 200);
+  });
+
+  app.openapi(stdinRoute, async (c) => {
+    const { id, pid } = c.req.valid('param');
+    const { data, eof } = c.req.valid('json');
+    const proc = await s.govern(c, { action: 'sandbox.process.stdin', resource: `sandbox:${id}`, context: { pid, bytes: data.length, eof } }, async () => {
+      const p = findProcess(s, c.get('principal').id, id, pid);
+      if (data) p.write(data);
+      if (eof) p.closeStdin();
+      return p;
+    });
+    return c.json(proc.info(), 200);
+  });
+}
+
+export function findProcess(s: Services, owner: string, id: string, pid: number): ManagedProcess {
+  s.sandboxes.requireRunning(owner, id);
+  return s.processes.get(id, pid);
+}
+
+function toWire(e: ProcessEvent): unknown {
+  return e.type === 'exit' ? e : { type: e.type, data: e.data.toString('base64') };
+}
+
+/** Puts one event in front of a stream (the start event, known only once the process runs). */
+function prepend(stream: ReadableStream<Uint8Array>, first: unknown): ReadableStream<Uint8Array> {
+  const head = new TextEncoder().encode(`${JSON.stringify(first)}\n`);
+  const reader = stream.getReader();
+  let sentHead = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sentHead) {
+        sentHead = true;
+        controller.enqueue(head);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}

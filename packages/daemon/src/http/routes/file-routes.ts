@@ -1,0 +1,265 @@
+import { Readable } from 'node:stream';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import {
+  BadRequestError,
+  FileMkdirSchema,
+  FilePathQuerySchema,
+  FileRemoveQuerySchema,
+  FileRenameSchema,
+  PayloadTooLargeError,
+} from '@paddock/core';
+import type { Context } from 'hono';
+import type { SandboxRecord } from '../../store/sandbox-store.js';
+import type { HttpEnv } from '../http-env.js';
+import { errorResponses, FileEntryResponse, json, SandboxIdParams } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['files'];
+const WriteQuerySchema = FilePathQuerySchema.extend({
+  mode: z
+    .string()
+    .regex(/^[0-7]{3,4}$/, 'mode is octal, e.g. 644')
+    .optional(),
+});
+
+const readRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/files',
+  tags,
+  summary: 'Download a file (streamed)',
+  request: { params: SandboxIdParams, query: FilePathQuerySchema },
+  responses: { 200: { description: 'file bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses },
+});
+
+const writeRoute = createRoute({
+  method: 'put',
+  path: '/v1/sandboxes/{id}/files',
+  tags,
+  summary: 'Upload a file (streamed); parent directories are created; the file appears only once complete',
+  request: {
+    params: SandboxIdParams,
+    query: WriteQuerySchema,
+    body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: { 200: json(FileEntryResponse, 'the written file'), 413: json(z.unknown(), 'larger than the upload limit'), ...errorResponses },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/files/list',
+  tags,
+  summary: 'List a directory',
+  request: { params: SandboxIdParams, query: FilePathQuerySchema },
+  responses: { 200: json(z.object({ entries: z.array(FileEntryResponse) }), 'entries'), ...errorResponses },
+});
+
+const statRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/files/stat',
+  tags,
+  summary: 'Describe a file, directory or symlink (not followed)',
+  request: { params: SandboxIdParams, query: FilePathQuerySchema },
+  responses: { 200: json(FileEntryResponse, 'the entry'), ...errorResponses },
+});
+
+const mkdirRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/files/mkdir',
+  tags,
+  summary: 'Create a directory and its parents',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: FileMkdirSchema } }, required: true } },
+  responses: { 200: json(FileEntryResponse, 'the directory'), ...errorResponses },
+});
+
+const renameRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/files/rename',
+  tags,
+  summary: 'Rename or move a file or directory',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: FileRenameSchema } }, required: true } },
+  responses: { 200: json(FileEntryResponse, 'the entry at its new path'), ...errorResponses },
+});
+
+const removeRoute = createRoute({
+  method: 'delete',
+  path: '/v1/sandboxes/{id}/files',
+  tags,
+  summary: 'Remove a file, or a directory (recursive=true for a non-empty one)',
+  request: { params: SandboxIdParams, query: FileRemoveQuerySchema },
+  responses: { 200: json(z.object({ removed: z.string() }), 'removed'), ...errorResponses },
+});
+
+const archiveGetRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/archive',
+  tags,
+  summary: 'Download a file or directory as a tar stream (entries named after the last path element)',
+  request: { params: SandboxIdParams, query: FilePathQuerySchema },
+  responses: { 200: { description: 'tar', content: { 'application/x-tar': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses },
+});
+
+const archivePutRoute = createRoute({
+  method: 'put',
+  path: '/v1/sandboxes/{id}/archive',
+  tags,
+  summary: 'Extract a tar stream into a directory (created if missing)',
+  request: {
+    params: SandboxIdParams,
+    query: FilePathQuerySchema,
+    body: { content: { 'application/x-tar': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: { 200: json(FileEntryResponse, 'the directory'), ...errorResponses },
+});
+
+export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  const running = (c: Context<HttpEnv>, id: string) => s.sandboxes.requireRunning(c.get('principal').id, id);
+
+  app.openapi(readRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('query');
+    const { entry, body } = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path } }, () =>
+      s.files.read(running(c, id), path, user),
+    );
+    c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
+      status: 200,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(entry.size), 'x-paddock-mode': entry.mode.toString(8) },
+    });
+  });
+
+  app.openapi(writeRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user, mode } = c.req.valid('query');
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path } }, async () => {
+      const sandbox = running(c, id);
+      return s.files.write(sandbox, path, limitedBody(c, s.limits.maxUploadBytes), { user, mode: mode ? Number.parseInt(mode, 8) : undefined });
+    });
+    return c.json(entry, 200);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('query');
+    const entries = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'list' } }, () =>
+      s.files.list(running(c, id), path, user),
+    );
+    return c.json({ entries }, 200);
+  });
+
+  app.openapi(statRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('query');
+    const entry = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'stat' } }, () =>
+      s.files.stat(running(c, id), path, user),
+    );
+    return c.json(entry, 200);
+  });
+
+  app.openapi(mkdirRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('json');
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'mkdir' } }, () =>
+      s.files.mkdir(running(c, id), path, user),
+    );
+    return c.json(entry, 200);
+  });
+
+  app.openapi(renameRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { from, to, user } = c.req.valid('json');
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: from, to, op: 'rename' } }, () =>
+      s.files.rename(running(c, id), from, to, user),
+    );
+    return c.json(entry, 200);
+  });
+
+  app.openapi(removeRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user, recursive } = c.req.valid('query');
+    const sandbox = running(c, id);
+    await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'remove' } }, () =>
+      s.files.remove(sandbox, path, recursive === 'true' || recursive === '1', user),
+    );
+    return c.json({ removed: s.files.resolve(sandbox, path) }, 200);
+  });
+
+  app.openapi(archiveGetRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('query');
+    const stream = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'archive' } }, async () => {
+      const sandbox = running(c, id);
+      const target = s.files.resolve(sandbox, path);
+      await s.files.stat(sandbox, target, user);
+      return tarStream(s, sandbox, ['tar', '-c', '-f', '-', '-C', dirnameOf(target), '--', basenameOf(target)], user, c.req.raw.signal);
+    });
+    return new Response(stream, { status: 200, headers: { 'content-type': 'application/x-tar' } });
+  });
+
+  app.openapi(archivePutRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { path, user } = c.req.valid('query');
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'extract' } }, async () => {
+      const sandbox = running(c, id);
+      const dir = await s.files.mkdir(sandbox, path, user);
+      const proc = await s.processes.start(sandbox, { cmd: ['tar', '-x', '--no-same-owner', '-f', '-', '-C', dir.path], user }, { keepStdinOpen: true });
+      try {
+        for await (const chunk of limitedBody(c, s.limits.maxUploadBytes)) proc.write(Buffer.from(chunk));
+      } catch (err) {
+        proc.signal('SIGKILL');
+        throw err;
+      }
+      proc.closeStdin();
+      const exit = await proc.done;
+      if (exit.exitCode !== 0) throw new BadRequestError(`tar could not extract the archive: ${proc.stderr.bytes().toString().trim()}`, {}, 'bad_archive');
+      return dir;
+    });
+    return c.json(entry, 200);
+  });
+}
+
+/** The request body as a stream that fails with 413 past `limit` bytes (probe D6). */
+async function* limitedBody(c: Context<HttpEnv>, limit: number): AsyncIterable<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (declared > limit) throw new PayloadTooLargeError(limit);
+  const body = c.req.raw.body;
+  if (!body) return;
+  let total = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > limit) throw new PayloadTooLargeError(limit);
+    yield chunk;
+  }
+}
+
+async function tarStream(s: Services, sandbox: SandboxRecord, cmd: string[], user: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const subscriber = {
+    push: (e: { type: string; data?: Buffer }) => {
+      if (e.type === 'stdout' && e.data) controllerRef?.enqueue(new Uint8Array(e.data));
+      if (e.type === 'exit') controllerRef?.close();
+      return (controllerRef?.desiredSize ?? 1) > 0;
+    },
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start: (controller) => {
+        controllerRef = controller;
+      },
+      pull: () => proc.unblock(subscriber),
+      cancel: () => proc.signal('SIGKILL'),
+    },
+    { highWaterMark: 16 },
+  );
+  const proc = await s.processes.start(sandbox, { cmd, user }, { subscriber, signal });
+  return stream;
+}
+
+function dirnameOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+function basenameOf(p: string): string {
+  const base = p.slice(p.lastIndexOf('/') + 1);
+  return base === '' ? '.' : base;
+}

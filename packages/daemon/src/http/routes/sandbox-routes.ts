@@ -1,0 +1,146 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { BadRequestError, SandboxCreateSchema, SandboxListQuerySchema, SandboxTimeoutSchema } from '@paddock/core';
+import { toSandboxInfo } from '../../store/sandbox-store.js';
+import type { HttpEnv } from '../http-env.js';
+import { errorResponses, json, SandboxIdParams, SandboxResponse } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['sandboxes'];
+
+const createSandbox = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes',
+  tags,
+  summary: 'Create a sandbox',
+  request: { body: { content: { 'application/json': { schema: SandboxCreateSchema.meta({ id: 'SandboxCreate' }) } }, required: true } },
+  responses: { 201: json(SandboxResponse, 'the running sandbox'), ...errorResponses },
+});
+
+const listSandboxes = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes',
+  tags,
+  summary: 'List sandboxes (running and paused unless state says otherwise)',
+  request: { query: SandboxListQuerySchema },
+  responses: { 200: json(z.object({ sandboxes: z.array(SandboxResponse) }), 'matching sandboxes'), ...errorResponses },
+});
+
+const getSandbox = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}',
+  tags,
+  summary: 'Inspect a sandbox',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(SandboxResponse, 'the sandbox'), ...errorResponses },
+});
+
+const killSandbox = createRoute({
+  method: 'delete',
+  path: '/v1/sandboxes/{id}',
+  tags,
+  summary: 'Kill a sandbox and remove everything it had',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(SandboxResponse, 'the killed sandbox'), ...errorResponses },
+});
+
+const killAll = createRoute({
+  method: 'delete',
+  path: '/v1/sandboxes',
+  tags,
+  summary: 'Kill every sandbox of the caller',
+  responses: { 200: json(z.object({ killed: z.array(z.string()) }), 'ids of the killed sandboxes'), ...errorResponses },
+});
+
+const setTimeoutRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/timeout',
+  tags,
+  summary: 'Set the time left before the sandbox is killed, counted from now',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: SandboxTimeoutSchema } }, required: true } },
+  responses: { 200: json(SandboxResponse, 'the sandbox with its new expiry'), ...errorResponses },
+});
+
+const pauseRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/pause',
+  tags,
+  summary: 'Freeze every process of the sandbox',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(SandboxResponse, 'the paused sandbox'), ...errorResponses },
+});
+
+const resumeRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/resume',
+  tags,
+  summary: 'Thaw a paused sandbox',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(SandboxResponse, 'the running sandbox'), ...errorResponses },
+});
+
+export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(createSandbox, async (c) => {
+    const body = c.req.valid('json');
+    const record = await s.govern(c, { action: 'sandbox.create', resource: `template:${body.template}`, context: { template: body.template, limits: body.limits ?? {} } }, () =>
+      s.sandboxes.create(c.get('principal').id, body, { signal: c.req.raw.signal }),
+    );
+    return c.json(toSandboxInfo(record), 201);
+  });
+
+  app.openapi(listSandboxes, async (c) => {
+    const query = c.req.valid('query');
+    const labels = parseLabels(query.label);
+    const records = await s.govern(c, { action: 'sandbox.list', resource: 'sandbox:*', context: { state: query.state, labels } }, async () =>
+      s.sandboxes.list(c.get('principal').id, { state: query.state, labels }),
+    );
+    return c.json({ sandboxes: records.map(toSandboxInfo) }, 200);
+  });
+
+  app.openapi(getSandbox, async (c) => {
+    const { id } = c.req.valid('param');
+    const record = await s.govern(c, { action: 'sandbox.get', resource: `sandbox:${id}` }, async () => s.sandboxes.get(c.get('principal').id, id));
+    return c.json(toSandboxInfo(record), 200);
+  });
+
+  app.openapi(killSandbox, async (c) => {
+    const { id } = c.req.valid('param');
+    const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').id, id));
+    return c.json(toSandboxInfo(record), 200);
+  });
+
+  app.openapi(killAll, async (c) => {
+    const killed = await s.govern(c, { action: 'sandbox.kill', resource: 'sandbox:*' }, () => s.sandboxes.killAll(c.get('principal').id));
+    return c.json({ killed }, 200);
+  });
+
+  app.openapi(setTimeoutRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { timeoutMs } = c.req.valid('json');
+    const record = await s.govern(c, { action: 'sandbox.timeout', resource: `sandbox:${id}`, context: { timeoutMs } }, async () =>
+      s.sandboxes.setTimeout(c.get('principal').id, id, timeoutMs),
+    );
+    return c.json(toSandboxInfo(record), 200);
+  });
+
+  app.openapi(pauseRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const record = await s.govern(c, { action: 'sandbox.pause', resource: `sandbox:${id}` }, () => s.sandboxes.pause(c.get('principal').id, id));
+    return c.json(toSandboxInfo(record), 200);
+  });
+
+  app.openapi(resumeRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const record = await s.govern(c, { action: 'sandbox.resume', resource: `sandbox:${id}` }, () => s.sandboxes.resume(c.get('principal').id, id));
+    return c.json(toSandboxInfo(record), 200);
+  });
+}
+
+function parseLabels(label: string | string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of label === undefined ? [] : Array.isArray(label) ? label : [label]) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new BadRequestError(`label filter "${pair}" must be key=value`, { field: 'label' });
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}

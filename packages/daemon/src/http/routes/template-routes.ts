@@ -1,0 +1,111 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { PaddockError, TemplateNameSchema, type TemplateBuildEvent, templateNamePattern } from '@paddock/core';
+import type { HttpEnv } from '../http-env.js';
+import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
+import { errorResponses, json, TemplateResponse } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['templates'];
+const NameParams = z.object({ name: z.string().regex(templateNamePattern).openapi({ param: { name: 'name', in: 'path' } }) });
+
+const TemplateBuildSchema = z
+  .object({
+    name: TemplateNameSchema,
+    from: TemplateNameSchema.optional().describe('parent template when the Paddockfile has no FROM; default base'),
+    paddockfile: z.string().min(1).max(1_000_000).describe('FROM/RUN/COPY/ENV/WORKDIR/USER'),
+    context: z.string().optional().describe('base64 tar of the build context, needed by COPY'),
+  })
+  .strict()
+  .openapi('TemplateBuild');
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/templates',
+  tags,
+  summary: 'List templates',
+  responses: { 200: json(z.object({ templates: z.array(TemplateResponse) }), 'templates'), ...errorResponses },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/templates/{name}',
+  tags,
+  summary: 'Inspect a template',
+  request: { params: NameParams },
+  responses: { 200: json(TemplateResponse, 'the template'), ...errorResponses },
+});
+
+const removeRoute = createRoute({
+  method: 'delete',
+  path: '/v1/templates/{name}',
+  tags,
+  summary: 'Remove a template no sandbox or child template uses',
+  request: { params: NameParams },
+  responses: { 200: json(z.object({ removed: z.string() }), 'removed'), ...errorResponses },
+});
+
+const buildRoute = createRoute({
+  method: 'post',
+  path: '/v1/templates',
+  tags,
+  summary: 'Build a template from a Paddockfile; streams progress as NDJSON',
+  description:
+    'Events: {"type":"step","index","total","text"}, {"type":"log","stream","data"}, then {"type":"done","template"} or {"type":"error","error"}. ' +
+    'Invalid Paddockfiles and unknown parents fail before the stream starts, with a 4xx.',
+  request: { body: { content: { 'application/json': { schema: TemplateBuildSchema } }, required: true } },
+  responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
+});
+
+export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(listRoute, async (c) => {
+    const templates = await s.govern(c, { action: 'template.list', resource: 'template:*' }, async () => s.templates.list());
+    return c.json({ templates }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const template = await s.govern(c, { action: 'template.get', resource: `template:${name}` }, async () => s.templates.get(name));
+    return c.json(template, 200);
+  });
+
+  app.openapi(removeRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name));
+    return c.json({ removed: name }, 200);
+  });
+
+  app.openapi(buildRoute, async (c) => {
+    const body = c.req.valid('json');
+    const owner = c.get('principal').id;
+    const abort = new AbortController();
+    const plan = s.templates.plan({
+      name: body.name,
+      from: body.from,
+      paddockfile: body.paddockfile,
+      context: body.context ? Buffer.from(body.context, 'base64') : undefined,
+    });
+    let sink: { send(v: unknown): boolean; close(): void } | undefined;
+    const events: TemplateBuildEvent[] = [];
+    const emit = (e: TemplateBuildEvent) => (sink ? sink.send(e) : events.push(e));
+    const build = s.govern(c, { action: 'template.build', resource: `template:${body.name}`, context: { from: plan.parentName } }, () =>
+      s.templates.build(owner, plan, emit, abort.signal),
+    );
+    build.catch(() => {});
+    const stream = ndjsonStream(
+      (s$) => {
+        sink = s$;
+        for (const e of events) s$.send(e);
+        build.then(
+          () => s$.close(),
+          (err: unknown) => {
+            const e = err instanceof PaddockError ? err : new PaddockError('internal_error', 500, 'template build failed');
+            s$.send({ type: 'error', error: { code: e.code, message: e.message, details: e.details } });
+            s$.close();
+          },
+        );
+      },
+      { onCancel: () => abort.abort() },
+    );
+    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
+  });
+}

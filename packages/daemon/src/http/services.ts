@@ -1,0 +1,17 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ProcessManager } from '../commands/process-manager.js';
+import type { FileService } from '../files/file-service.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { TemplateService } from '../templates/template-service.js';
+import type { Govern } from './governed.js';
+
+/** Everything the HTTP layer needs, passed in (no module singletons). */
+export interface Services {
+  sandboxes: SandboxService;
+  processes: ProcessManager;
+  files: FileService;
+  templates: TemplateService;
+  audit: AuditLog;
+  govern: Govern;
+  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { PaddockError, progressPrinter } from '@paddock/core';
+import { ensureBaseLayer } from '@paddock/engine';
+import { loadConfig } from './config/daemon-config.js';
+import { startDaemon } from './daemon.js';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const config = loadConfig(argv, process.env);
+  if (argv[0] === 'prepare') {
+    // Builds the base template once, with progress; `make up` and `make test` run this.
+    const printer = progressPrinter('base template');
+    const dir = await ensureBaseLayer({ cacheDir: join(config.cacheDir, 'layers'), onProgress: printer.update });
+    printer.done(`base template ready (${dir})`);
+    return;
+  }
+  const daemon = await startDaemon(config);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await daemon.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof PaddockError ? err.message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`paddockd: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,211 @@
+import {
+  ConflictError,
+  defaultLimits,
+  defaultSandboxTimeoutMs,
+  type SandboxCreate,
+  SandboxCreateSchema,
+  SandboxNotFoundError,
+  type SandboxState,
+  TemplateNotFoundError,
+} from '@paddock/core';
+import type { SandboxEngine } from '@paddock/engine';
+import type { Logger } from 'pino';
+import type { ProcessManager } from '../commands/process-manager.js';
+import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { TemplateStore } from '../store/template-store.js';
+import { newSandboxId } from './sandbox-ids.js';
+
+export interface SandboxServiceDeps {
+  engine: SandboxEngine;
+  sandboxes: SandboxStore;
+  templates: TemplateStore;
+  processes: ProcessManager;
+  logger: Logger;
+}
+
+export interface CreateOptions {
+  signal?: AbortSignal;
+}
+
+/** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
+export class SandboxService {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly ending = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: SandboxServiceDeps) {}
+
+  async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {
+    const request = SandboxCreateSchema.parse(input);
+    const template = this.deps.templates.get(request.template);
+    if (!template) throw new TemplateNotFoundError(request.template);
+    const limits = { ...defaultLimits, ...request.limits };
+    const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
+    const id = newSandboxId();
+    const launched = await this.deps.engine.launch({ id, layers: template.layerDirs, limits }, { signal: options.signal });
+    const now = Date.now();
+    const record: SandboxRecord = {
+      id,
+      owner,
+      template: template.name,
+      tier: request.tier ?? 'container',
+      state: 'running',
+      limits,
+      metadata: request.metadata ?? {},
+      env: { ...template.env, ...launched.networkEnv, ...request.env },
+      workdir: template.workdir,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + timeoutMs).toISOString(),
+      endedAt: null,
+      endReason: null,
+    };
+    try {
+      this.deps.sandboxes.insert(record);
+    } catch (err) {
+      await this.deps.engine.destroy(id);
+      throw err;
+    }
+    this.arm(record);
+    this.deps.logger.info({ sandbox: id, template: template.name, limits }, 'sandbox created');
+    return record;
+  }
+
+  /** Any sandbox of this owner, live or ended; others' sandboxes do not exist for them. */
+  get(owner: string, id: string): SandboxRecord {
+    const record = this.deps.sandboxes.get(id);
+    if (!record || record.owner !== owner) throw new SandboxNotFoundError(id);
+    return record;
+  }
+
+  /** A sandbox that can take commands and file operations. */
+  requireRunning(owner: string, id: string): SandboxRecord {
+    const record = this.get(owner, id);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was ${record.endReason ?? 'killed'} and no longer exists`);
+    if (record.state === 'paused') throw new ConflictError(`sandbox ${id} is paused; resume it first`, { id }, 'sandbox_paused');
+    return record;
+  }
+
+  list(owner: string, filter: { state?: SandboxState | 'all'; labels?: Record<string, string> } = {}): SandboxRecord[] {
+    const states: SandboxState[] | undefined =
+      filter.state === 'all' ? ['running', 'paused', 'killed'] : filter.state ? [filter.state] : undefined;
+    return this.deps.sandboxes.list({ owner, states, labels: filter.labels });
+  }
+
+  async kill(owner: string, id: string): Promise<SandboxRecord> {
+    const record = this.get(owner, id);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was already ${record.endReason ?? 'killed'}`);
+    await this.end(id, 'killed');
+    return this.get(owner, id);
+  }
+
+  setTimeout(owner: string, id: string, timeoutMs: number): SandboxRecord {
+    const record = this.requireLive(owner, id);
+    const expiresAt = new Date(Date.now() + timeoutMs).toISOString();
+    this.deps.sandboxes.setExpiry(id, expiresAt);
+    const updated = { ...record, expiresAt };
+    this.arm(updated);
+    return updated;
+  }
+
+  async pause(owner: string, id: string): Promise<SandboxRecord> {
+    const record = this.requireLive(owner, id);
+    if (record.state === 'paused') return record;
+    await this.deps.engine.pause(id);
+    this.deps.sandboxes.setState(id, 'paused');
+    return { ...record, state: 'paused' };
+  }
+
+  async resume(owner: string, id: string): Promise<SandboxRecord> {
+    const record = this.requireLive(owner, id);
+    if (record.state === 'running') return record;
+    await this.deps.engine.resume(id);
+    this.deps.sandboxes.setState(id, 'running');
+    return { ...record, state: 'running' };
+  }
+
+  /**
+   * Makes the database and the host agree after a (possibly unclean) restart:
+   * live sandboxes whose agent answers are adopted; the rest are marked lost and
+   * cleaned; anything on the host the database does not know is removed.
+   */
+  async reconcile(): Promise<{ adopted: string[]; lost: string[]; removed: string[] }> {
+    const adopted: string[] = [];
+    const lost: string[] = [];
+    for (const record of this.deps.sandboxes.live()) {
+      if (await this.isAlive(record)) {
+        adopted.push(record.id);
+        this.arm(record);
+      } else {
+        lost.push(record.id);
+        await this.end(record.id, 'lost');
+      }
+    }
+    const known = new Set(adopted);
+    const removed: string[] = [];
+    for (const id of await this.deps.engine.hostSandboxIds()) {
+      if (known.has(id)) continue;
+      removed.push(id);
+      await this.deps.engine.destroy(id).catch((err) => this.deps.logger.error({ err, sandbox: id }, 'cleanup failed'));
+    }
+    this.deps.logger.info({ adopted: adopted.length, lost: lost.length, removed: removed.length }, 'reconciled sandboxes');
+    return { adopted, lost, removed };
+  }
+
+  /** Kills every live sandbox (used by `kill --all` and test teardown). */
+  async killAll(owner?: string): Promise<string[]> {
+    const live = this.deps.sandboxes.live().filter((r) => !owner || r.owner === owner);
+    await Promise.all(live.map((r) => this.end(r.id, 'killed')));
+    return live.map((r) => r.id);
+  }
+
+  /** Stops timers; sandboxes keep running and are adopted by the next start. */
+  stopTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private requireLive(owner: string, id: string): SandboxRecord {
+    const record = this.get(owner, id);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was ${record.endReason ?? 'killed'} and no longer exists`);
+    return record;
+  }
+
+  private async isAlive(record: SandboxRecord): Promise<boolean> {
+    const state = await this.deps.engine.state(record.id).catch(() => null);
+    if (!state || (state.status !== 'running' && state.status !== 'paused')) return false;
+    if (state.status === 'paused') return true;
+    try {
+      await this.deps.engine.agent(record.id).ping({ timeoutMs: 3000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private arm(record: SandboxRecord): void {
+    clearTimeout(this.timers.get(record.id));
+    if (!record.expiresAt) return;
+    const delay = Math.max(0, Date.parse(record.expiresAt) - Date.now());
+    const timer = setTimeout(() => {
+      this.deps.logger.info({ sandbox: record.id }, 'sandbox timed out');
+      void this.end(record.id, 'timeout');
+    }, delay);
+    timer.unref();
+    this.timers.set(record.id, timer);
+  }
+
+  /** Marks the sandbox ended first (so no new work reaches it), then tears it down. */
+  private end(id: string, reason: string): Promise<void> {
+    const pending = this.ending.get(id);
+    if (pending) return pending;
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    this.deps.sandboxes.markEnded(id, reason);
+    this.deps.processes.dropSandbox(id);
+    const work = this.deps.engine
+      .destroy(id)
+      .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
+      .finally(() => this.ending.delete(id));
+    this.ending.set(id, work);
+    return work;
+  }
+}

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import {
+  BadRequestError,
+  ConflictError,
+  type Paddockfile,
+  type PaddockfileStep,
+  parsePaddockfile,
+  type TemplateBuildEvent,
+  type TemplateInfo,
+  TemplateNotFoundError,
+} from '@paddock/core';
+import type { SandboxEngine } from '@paddock/engine';
+import type { Logger } from 'pino';
+import type { ProcessManager } from '../commands/process-manager.js';
+import type { FileService } from '../files/file-service.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+
+export interface TemplateServiceDeps {
+  templates: TemplateStore;
+  sandboxes: SandboxService;
+  sandboxStore: SandboxStore;
+  processes: ProcessManager;
+  files: FileService;
+  engine: SandboxEngine;
+  /** Where built layers are kept. */
+  layersDir: string;
+  logger: Logger;
+}
+
+export interface TemplateBuildRequest {
+  name: string;
+  from?: string;
+  paddockfile: string;
+  /** A tar of the build context, for COPY. */
+  context?: Buffer;
+}
+
+export interface BuildPlan {
+  request: TemplateBuildRequest;
+  file: Paddockfile;
+  parentName: string;
+  parent: TemplateRecord;
+}
+
+const buildLimits = { memoryMiB: 4096, cpus: 2, pids: 4096, diskMiB: 16_384 };
+const buildTimeoutMs = 60 * 60_000;
+const contextDir = '/.paddock-context';
+export const builtinTemplate = 'base';
+
+export class TemplateService {
+  constructor(private readonly deps: TemplateServiceDeps) {}
+
+  list(): TemplateInfo[] {
+    return this.deps.templates.list().map(toTemplateInfo);
+  }
+
+  get(name: string): TemplateInfo {
+    const record = this.deps.templates.get(name);
+    if (!record) throw new TemplateNotFoundError(name);
+    return toTemplateInfo(record);
+  }
+
+  /** Points `base` at the cached Debian layer. */
+  registerBase(layerDir: string, sizeBytes: number): void {
+    const current = this.deps.templates.get(builtinTemplate);
+    if (current?.layerDirs[0] === layerDir) return;
+    this.deps.templates.put({
+      name: builtinTemplate,
+      parent: null,
+      layerDirs: [layerDir],
+      env: {},
+      workdir: '/work',
+      user: 'root',
+      createdAt: new Date().toISOString(),
+      sizeBytes,
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    const record = this.deps.templates.get(name);
+    if (!record) throw new TemplateNotFoundError(name);
+    if (name === builtinTemplate) throw new ConflictError('the base template is built in and cannot be removed', { template: name }, 'template_in_use');
+    const children = this.deps.templates.children(name);
+    if (children.length) throw new ConflictError(`template ${name} is the parent of ${children.join(', ')}`, { template: name, children }, 'template_in_use');
+    const users = this.deps.sandboxStore.live().filter((s) => s.template === name);
+    if (users.length) throw new ConflictError(`template ${name} is used by ${users.length} running sandbox(es)`, { template: name }, 'template_in_use');
+    this.deps.templates.remove(name);
+    const own = record.layerDirs[0];
+    if (own) await rm(join(own, '..'), { recursive: true, force: true });
+  }
+
+  /**
+   * Builds a template by running the Paddockfile's steps in a sandbox made from
+   * the parent, then keeping that sandbox's writable layer as the new layer.
+   */
+  /** Checks a build request before any sandbox starts, so bad input fails fast with a 4xx. */
+  plan(request: TemplateBuildRequest): BuildPlan {
+    const file = parsePaddockfile(request.paddockfile);
+    const parentName = file.from ?? request.from ?? builtinTemplate;
+    const parent = this.deps.templates.get(parentName);
+    if (!parent) throw new TemplateNotFoundError(parentName);
+    if (request.name === builtinTemplate) throw new ConflictError('the base template is built in', { template: request.name }, 'template_in_use');
+    if (this.deps.sandboxStore.live().some((s) => s.template === request.name)) {
+      throw new ConflictError(`template ${request.name} is used by running sandboxes`, { template: request.name }, 'template_in_use');
+    }
+    return { request, file, parentName, parent };
+  }
+
+  /**
+   * Builds a template by running the Paddockfile's steps in a sandbox made from
+   * the parent, then keeping that sandbox's writable layer as the new layer.
+   */
+  async build(owner: string, plan: BuildPlan, emit: (e: TemplateBuildEvent) => void, signal?: AbortSignal): Promise<TemplateInfo> {
+    const { request, file, parentName, parent } = plan;
+    const total = file.steps.length + 2;
+    emit({ type: 'step', index: 1, total, text: `FROM ${parentName}` });
+    const sandbox = await this.deps.sandboxes.create(owner, { template: parentName, limits: buildLimits, timeoutMs: buildTimeoutMs }, { signal });
+    const state = { env: { ...parent.env }, workdir: parent.workdir, user: parent.user };
+    const layerDir = join(this.deps.layersDir, `l-${randomBytes(8).toString('hex')}`, 'rootfs');
+    let committed = false;
+    try {
+      if (request.context) await this.unpackContext(sandbox, request.context);
+      for (const [i, step] of file.steps.entries()) {
+        signal?.throwIfAborted();
+        emit({ type: 'step', index: i + 2, total, text: describe(step) });
+        await this.runStep(sandbox, step, state, emit, signal);
+      }
+      emit({ type: 'step', index: total, total, text: 'saving layer' });
+      if (request.context) await this.deps.files.remove(sandbox, contextDir, true);
+      this.deps.sandboxStore.markEnded(sandbox.id, 'built');
+      this.deps.processes.dropSandbox(sandbox.id);
+      committed = true;
+      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir);
+      const previous = this.deps.templates.get(request.name);
+      const record: TemplateRecord = {
+        name: request.name,
+        parent: parentName,
+        layerDirs: [layerDir, ...parent.layerDirs],
+        env: state.env,
+        workdir: state.workdir,
+        user: state.user,
+        createdAt: new Date().toISOString(),
+        sizeBytes,
+      };
+      this.deps.templates.put(record);
+      if (previous?.layerDirs[0]) await rm(join(previous.layerDirs[0], '..'), { recursive: true, force: true });
+      const info = toTemplateInfo(record);
+      emit({ type: 'done', template: info });
+      return info;
+    } finally {
+      if (!committed) await this.deps.sandboxes.kill(owner, sandbox.id).catch(() => {});
+    }
+  }
+
+  private async unpackContext(sandbox: SandboxRecord, tar: Buffer): Promise<void> {
+    const tarPath = `${contextDir}.tar`;
+    await this.deps.files.write(sandbox, tarPath, tar);
+    await this.deps.files.mkdir(sandbox, contextDir);
+    await this.exec(sandbox, ['tar', '-x', '--no-same-owner', '-f', tarPath, '-C', contextDir], 'root', {}, '/');
+    await this.deps.files.remove(sandbox, tarPath, false);
+  }
+
+  private async runStep(
+    sandbox: SandboxRecord,
+    step: PaddockfileStep,
+    state: { env: Record<string, string>; workdir: string; user: string },
+    emit: (e: TemplateBuildEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    switch (step.kind) {
+      case 'ENV':
+        Object.assign(state.env, step.values);
+        return;
+      case 'USER':
+        state.user = step.user;
+        return;
+      case 'WORKDIR':
+        state.workdir = posix.resolve(state.workdir, step.path);
+        await this.deps.files.mkdir(sandbox, state.workdir);
+        return;
+      case 'COPY': {
+        const sources = step.sources.map((s) => {
+          const rel = posix.normalize(s).replace(/^\/+/, '');
+          if (rel.startsWith('..')) throw new BadRequestError(`Paddockfile line ${step.line}: COPY source ${s} is outside the build context`, { line: step.line }, 'invalid_paddockfile');
+          return posix.join(contextDir, rel);
+        });
+        const dest = posix.resolve(state.workdir, step.dest);
+        const multiple = sources.length > 1 || step.dest.endsWith('/');
+        await this.exec(sandbox, ['mkdir', '-p', multiple ? dest : posix.dirname(dest)], 'root', state.env, '/');
+        await this.exec(sandbox, ['cp', '-a', '--', ...sources, dest], 'root', state.env, '/', emit);
+        return;
+      }
+      case 'RUN':
+        await this.exec(sandbox, step.argv, state.user, state.env, state.workdir, emit, signal, step.line);
+        return;
+    }
+  }
+
+  private async exec(
+    sandbox: SandboxRecord,
+    cmd: string[],
+    user: string,
+    env: Record<string, string>,
+    cwd: string,
+    emit?: (e: TemplateBuildEvent) => void,
+    signal?: AbortSignal,
+    line?: number,
+  ): Promise<void> {
+    const proc = await this.deps.processes.start(
+      { ...sandbox, env: { ...sandbox.env, ...env } },
+      { cmd, user, cwd },
+      {
+        signal,
+        subscriber: {
+          push: (e) => {
+            if (emit && (e.type === 'stdout' || e.type === 'stderr')) emit({ type: 'log', stream: e.type, data: e.data.toString() });
+            return true;
+          },
+        },
+      },
+    );
+    const onAbort = () => proc.signal('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const exit = await proc.done.finally(() => signal?.removeEventListener('abort', onAbort));
+    if (exit.exitCode !== 0) {
+      const where = line ? `Paddockfile line ${line}: ` : '';
+      throw new BadRequestError(`${where}${cmd.join(' ')} exited with code ${exit.exitCode}`, { exitCode: exit.exitCode, line, stderr: proc.stderr.bytes().toString().slice(-2000) }, 'build_step_failed');
+    }
+  }
+}
+
+function describe(step: PaddockfileStep): string {
+  switch (step.kind) {
+    case 'RUN':
+      return `RUN ${step.text}`;
+    case 'COPY':
+      return `COPY ${step.sources.join(' ')} ${step.dest}`;
+    case 'ENV':
+      return `ENV ${Object.keys(step.values).join(' ')}`;
+    case 'WORKDIR':
+      return `WORKDIR ${step.path}`;
+    case 'USER':
+      return `USER ${step.user}`;
+  }
+}
+
+export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
+  return {
+    name: r.name,
+    parent: r.parent,
+    layers: r.layerDirs.map((d) => posix.basename(posix.dirname(d))),
+    env: r.env,
+    workdir: r.workdir,
+    user: r.user,
+    createdAt: r.createdAt,
+    sizeBytes: r.sizeBytes,
+  };
+}
