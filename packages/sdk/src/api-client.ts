@@ -1,0 +1,151 @@
+import { errorFromBody, PaddockError, TimeoutError } from '@paddock/core';
+
+export interface ConnectionOptions {
+  /** Daemon URL; defaults to PADDOCK_URL, then http://127.0.0.1:7423. */
+  url?: string;
+  /** Bearer token; defaults to PADDOCK_TOKEN. */
+  token?: string;
+  /** Default timeout of each API request, in ms (60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** Every call takes these: a per-call timeout and a signal to cancel it. */
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface CallSpec extends RequestOptions {
+  query?: Record<string, string | string[] | number | boolean | undefined>;
+  json?: unknown;
+  body?: RequestInit['body'];
+  headers?: Record<string, string>;
+}
+
+const defaultUrl = 'http://127.0.0.1:7423';
+
+function env(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+/** Thin HTTP client: auth, timeouts, cancellation and typed errors. */
+export class ApiClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: ConnectionOptions = {}) {
+    this.url = (options.url ?? env('PADDOCK_URL') ?? defaultUrl).replace(/\/+$/, '');
+    this.token = options.token ?? env('PADDOCK_TOKEN');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  }
+
+  async json<T>(method: string, path: string, spec: CallSpec = {}): Promise<T> {
+    const res = await this.fetch(method, path, spec);
+    return (await res.json()) as T;
+  }
+
+  /** Performs a request and returns the response once its status is known to be a success. */
+  async fetch(method: string, path: string, spec: CallSpec = {}): Promise<Response> {
+    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
+    const controller = new AbortController();
+    const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TimeoutError(`${method} ${path} timed out after ${timeoutMs} ms`)), timeoutMs) : undefined;
+    const onAbort = () => controller.abort(spec.signal?.reason);
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    const headers: Record<string, string> = { ...spec.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body = spec.body;
+    if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
+    }
+    try {
+      const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: controller.signal };
+      if (body instanceof ReadableStream) init.duplex = 'half';
+      const res = await fetch(this.url + path + queryString(spec.query), init);
+      if (!res.ok) {
+        const text = await res.text();
+        let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = { error: { message: text.slice(0, 500) || `HTTP ${res.status}` } };
+        }
+        throw errorFromBody(res.status, parsed);
+      }
+      // The timer keeps guarding a streamed body; it is cleared when the body ends.
+      if (res.body && timer) {
+        return new Response(guardBody(res.body, () => clearTimeout(timer)), { status: res.status, headers: res.headers });
+      }
+      clearTimeout(timer);
+      return res;
+    } catch (err) {
+      clearTimeout(timer);
+      if (err instanceof PaddockError) throw err;
+      if (controller.signal.aborted) {
+        const reason = controller.signal.reason;
+        throw reason instanceof PaddockError ? reason : new PaddockError('aborted', 499, 'request aborted');
+      }
+      throw new PaddockError('connection_failed', 503, `cannot reach Paddock at ${this.url}: ${(err as Error).message}`);
+    } finally {
+      spec.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Reads an NDJSON response as a stream of parsed events. */
+  async *ndjson<T>(method: string, path: string, spec: CallSpec = {}): AsyncGenerator<T> {
+    const res = await this.fetch(method, path, { ...spec, headers: { ...spec.headers, accept: 'application/x-ndjson' } });
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(chunk, { stream: true });
+      let nl = pending.indexOf('\n');
+      while (nl >= 0) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line) yield JSON.parse(line) as T;
+        nl = pending.indexOf('\n');
+      }
+    }
+    if (pending.trim()) yield JSON.parse(pending) as T;
+  }
+
+  /** URL and headers for a WebSocket to the daemon. */
+  socketTarget(path: string): { url: string; headers: Record<string, string> } {
+    return { url: this.url.replace(/^http/, 'ws') + path, headers: this.token ? { authorization: `Bearer ${this.token}` } : {} };
+  }
+}
+
+function queryString(query: CallSpec['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) params.append(k, String(item));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function guardBody(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          onEnd();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        onEnd();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      onEnd();
+      return reader.cancel(reason);
+    },
+  });
+}

@@ -1,0 +1,88 @@
+import type { AttachClientMessage, AttachServerMessage } from '@paddock/core';
+import { PaddockError } from '@paddock/core';
+import WebSocket from 'ws';
+import type { ApiClient } from './api-client.js';
+
+export interface AttachCallbacks {
+  onStdout?: (data: Uint8Array) => void;
+  onStderr?: (data: Uint8Array) => void;
+}
+
+export type AttachExit = Extract<AttachServerMessage, { type: 'exit' }>['result'];
+
+/** A WebSocket joined to a process: stdin in, output out, resize and signals. */
+export class AttachedProcess {
+  readonly exited: Promise<AttachExit>;
+  private readonly socket: WebSocket;
+  private readonly opened: Promise<void>;
+
+  private constructor(api: ApiClient, path: string, callbacks: AttachCallbacks) {
+    const target = api.socketTarget(path);
+    this.socket = new WebSocket(target.url, { headers: target.headers });
+    this.socket.binaryType = 'nodebuffer';
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => {
+          let message = `attach failed with HTTP ${res.statusCode}`;
+          try {
+            message = (JSON.parse(text) as { error: { message: string } }).error.message;
+          } catch {}
+          reject(new PaddockError('attach_failed', res.statusCode ?? 500, message));
+        });
+      });
+      this.socket.once('error', (err) => reject(new PaddockError('attach_failed', 503, err.message)));
+    });
+    this.exited = new Promise((resolve, reject) => {
+      let exit: AttachExit | undefined;
+      this.socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) {
+          const payload = new Uint8Array(data.subarray(1));
+          if (data[0] === 2) callbacks.onStderr?.(payload);
+          else callbacks.onStdout?.(payload);
+          return;
+        }
+        const msg = JSON.parse(data.toString()) as AttachServerMessage;
+        if (msg.type === 'exit') exit = msg.result;
+      });
+      this.socket.on('close', () => (exit ? resolve(exit) : reject(new PaddockError('detached', 499, 'connection to the process closed before it exited'))));
+    });
+    this.exited.catch(() => {});
+    this.opened.catch(() => {});
+  }
+
+  static async open(api: ApiClient, path: string, callbacks: AttachCallbacks): Promise<AttachedProcess> {
+    const attached = new AttachedProcess(api, path, callbacks);
+    await attached.opened;
+    return attached;
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, { binary: true });
+  }
+
+  resize(cols: number, rows: number): void {
+    this.control({ type: 'resize', cols, rows });
+  }
+
+  closeStdin(): void {
+    this.control({ type: 'eof' });
+  }
+
+  signal(signal: Extract<AttachClientMessage, { type: 'signal' }>['signal']): void {
+    this.control({ type: 'signal', signal });
+  }
+
+  /** Leaves the process running and closes the connection. */
+  disconnect(): void {
+    this.socket.close();
+  }
+
+  private control(msg: AttachClientMessage): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+  }
+}

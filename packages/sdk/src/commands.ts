@@ -1,0 +1,184 @@
+import { CommandExitError, PaddockError, type CommandEvent, type CommandResult, type ProcessInfo } from '@paddock/core';
+import type { ApiClient, RequestOptions } from './api-client.js';
+
+export interface CommandOptions extends RequestOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** "root" (default), "user", or a uid. */
+  user?: string;
+  /** Text written to stdin, which is then closed. */
+  stdin?: string;
+  /** Kills the command after this long (also bounds the request). */
+  timeoutMs?: number;
+  onStdout?: (data: string) => void;
+  onStderr?: (data: string) => void;
+}
+
+export interface StartOptions extends CommandOptions {
+  /** Keep stdin open for sendStdin(); closed otherwise. */
+  openStdin?: boolean;
+}
+
+/** A string runs under `/bin/sh -c`; an array is the argv, with no shell involved. */
+export type Command = string | string[];
+
+function argv(cmd: Command): string[] {
+  return typeof cmd === 'string' ? ['/bin/sh', '-c', cmd] : cmd;
+}
+
+function requestBody(cmd: Command, o: CommandOptions) {
+  return { cmd: argv(cmd), env: o.env, cwd: o.cwd, user: o.user, stdin: o.stdin, timeoutMs: o.timeoutMs };
+}
+
+// A command's request must outlive the command itself.
+const requestSlackMs = 30_000;
+
+export class Commands {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly sandboxId: string,
+  ) {}
+
+  /**
+   * Runs a command and waits for it. Output streams to onStdout/onStderr as it
+   * comes. A non-zero exit throws CommandExitError, which carries the result.
+   */
+  async run(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
+    const result = await this.runAllowingFailure(cmd, options);
+    if (result.exitCode !== 0) throw new CommandExitError(result);
+    return result;
+  }
+
+  /** Like run(), but returns non-zero exits instead of throwing. */
+  async runAllowingFailure(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
+    const path = `/v1/sandboxes/${this.sandboxId}/exec`;
+    const spec = { json: requestBody(cmd, options), signal: options.signal, timeoutMs: options.timeoutMs ? options.timeoutMs + requestSlackMs : 0 };
+    if (!options.onStdout && !options.onStderr) return this.api.json<CommandResult>('POST', path, spec);
+    const collector = new OutputCollector(options);
+    let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
+    let pid = -1;
+    for await (const event of this.api.ndjson<CommandEvent>('POST', path, spec)) {
+      if (event.type === 'start') pid = event.pid;
+      else if (event.type === 'exit') exit = event.result;
+      else if (event.type === 'error') throw new PaddockError(event.error.code, 500, event.error.message, event.error.details ?? {});
+      else collector.take(event);
+    }
+    if (!exit) throw new CommandExitError({ exitCode: -1, stdout: collector.stdout, stderr: collector.stderr });
+    return { ...exit, pid: exit.pid ?? pid, stdout: collector.stdout, stderr: collector.stderr };
+  }
+
+  /** Starts a command in the background. */
+  async start(cmd: Command, options: StartOptions = {}): Promise<CommandHandle> {
+    const info = await this.api.json<ProcessInfo>('POST', `/v1/sandboxes/${this.sandboxId}/processes`, {
+      json: { ...requestBody(cmd, options), openStdin: options.openStdin },
+      signal: options.signal,
+    });
+    const handle = new CommandHandle(this.api, this.sandboxId, info.pid);
+    if (options.onStdout || options.onStderr) handle.follow(options);
+    return handle;
+  }
+
+  /** Joins a running (or finished) process, e.g. one started by another client. */
+  async connect(pid: number, options: Pick<CommandOptions, 'onStdout' | 'onStderr'> & RequestOptions = {}): Promise<CommandHandle> {
+    await this.api.json<ProcessInfo>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${pid}`, options);
+    const handle = new CommandHandle(this.api, this.sandboxId, pid);
+    if (options.onStdout || options.onStderr) handle.follow(options);
+    return handle;
+  }
+
+  async list(options: RequestOptions = {}): Promise<ProcessInfo[]> {
+    return (await this.api.json<{ processes: ProcessInfo[] }>('GET', `/v1/sandboxes/${this.sandboxId}/processes`, options)).processes;
+  }
+
+  async kill(pid: number, signal = 'SIGKILL', options: RequestOptions = {}): Promise<void> {
+    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${pid}/signal`, { ...options, json: { signal } });
+  }
+}
+
+/** A background command. */
+export class CommandHandle {
+  private following: Promise<void> | undefined;
+  private readonly collector = new OutputCollector({});
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly sandboxId: string,
+    readonly pid: number,
+  ) {}
+
+  /** Output received so far through follow() (stdout). */
+  get stdout(): string {
+    return this.collector.stdout;
+  }
+
+  get stderr(): string {
+    return this.collector.stderr;
+  }
+
+  /** Streams output (from the start, as far as the daemon kept it) to the callbacks. */
+  follow(callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>): Promise<void> {
+    this.collector.setCallbacks(callbacks);
+    this.following ??= (async () => {
+      const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/output`;
+      for await (const event of this.api.ndjson<CommandEvent>('GET', path, { query: { follow: true }, timeoutMs: 0 })) {
+        if (event.type === 'stdout' || event.type === 'stderr') this.collector.take(event);
+      }
+    })().catch(() => {});
+    return this.following;
+  }
+
+  /** Waits for the exit; a non-zero exit throws CommandExitError. */
+  async wait(options: RequestOptions = {}): Promise<CommandResult> {
+    const result = await this.api.json<CommandResult>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/wait`, { timeoutMs: 0, ...options });
+    await this.following;
+    if (result.exitCode !== 0) throw new CommandExitError(result);
+    return result;
+  }
+
+  async kill(signal = 'SIGKILL', options: RequestOptions = {}): Promise<void> {
+    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/signal`, { ...options, json: { signal } });
+  }
+
+  async sendStdin(data: string, options: RequestOptions = {}): Promise<void> {
+    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/stdin`, { ...options, json: { data } });
+  }
+
+  async closeStdin(options: RequestOptions = {}): Promise<void> {
+    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/stdin`, { ...options, json: { eof: true } });
+  }
+}
+
+/** Decodes base64 output events as UTF-8 text without splitting characters across chunks. */
+class OutputCollector {
+  stdout = '';
+  stderr = '';
+  private readonly out = new TextDecoder();
+  private readonly err = new TextDecoder();
+
+  constructor(private callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>) {}
+
+  setCallbacks(callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>): void {
+    this.callbacks = callbacks;
+  }
+
+  take(event: { type: 'stdout' | 'stderr'; data: string }): void {
+    const bytes = base64ToBytes(event.data);
+    if (event.type === 'stdout') {
+      const text = this.out.decode(bytes, { stream: true });
+      this.stdout += text;
+      if (text) this.callbacks.onStdout?.(text);
+    } else {
+      const text = this.err.decode(bytes, { stream: true });
+      this.stderr += text;
+      if (text) this.callbacks.onStderr?.(text);
+    }
+  }
+}
+
+export function base64ToBytes(b64: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return Buffer.from(b64, 'base64');
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}

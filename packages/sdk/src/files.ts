@@ -1,0 +1,91 @@
+import type { FileEntry } from '@paddock/core';
+import { NotFoundError } from '@paddock/core';
+import type { ApiClient, RequestOptions } from './api-client.js';
+
+export interface FileOptions extends RequestOptions {
+  /** Whose permissions apply inside the sandbox: "root" (default), "user" or a uid. */
+  user?: string;
+}
+
+export type FileData = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+
+export class Files {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly sandboxId: string,
+  ) {}
+
+  private get base(): string {
+    return `/v1/sandboxes/${this.sandboxId}`;
+  }
+
+  /** Reads a file as text (default), bytes, or a stream for large files. */
+  read(path: string, options?: FileOptions & { format?: 'text' }): Promise<string>;
+  read(path: string, options: FileOptions & { format: 'bytes' }): Promise<Uint8Array>;
+  read(path: string, options: FileOptions & { format: 'stream' }): Promise<ReadableStream<Uint8Array>>;
+  async read(path: string, options: FileOptions & { format?: 'text' | 'bytes' | 'stream' } = {}): Promise<string | Uint8Array | ReadableStream<Uint8Array>> {
+    const res = await this.api.fetch('GET', `${this.base}/files`, { query: { path, user: options.user }, signal: options.signal, timeoutMs: options.timeoutMs });
+    if (options.format === 'stream') return res.body ?? new ReadableStream();
+    if (options.format === 'bytes') return new Uint8Array(await res.arrayBuffer());
+    return res.text();
+  }
+
+  /** Writes a file (parents are created); large data can be a stream. */
+  async write(path: string, data: FileData, options: FileOptions & { mode?: number } = {}): Promise<FileEntry> {
+    const body = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    return this.api.json<FileEntry>('PUT', `${this.base}/files`, {
+      query: { path, user: options.user, mode: options.mode?.toString(8) },
+      body: body as RequestInit['body'],
+      headers: { 'content-type': 'application/octet-stream' },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  async list(path: string, options: FileOptions = {}): Promise<FileEntry[]> {
+    return (await this.api.json<{ entries: FileEntry[] }>('GET', `${this.base}/files/list`, { ...options, query: { path, user: options.user } })).entries;
+  }
+
+  async getInfo(path: string, options: FileOptions = {}): Promise<FileEntry> {
+    return this.api.json<FileEntry>('GET', `${this.base}/files/stat`, { ...options, query: { path, user: options.user } });
+  }
+
+  async exists(path: string, options: FileOptions = {}): Promise<boolean> {
+    try {
+      await this.getInfo(path, options);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async makeDir(path: string, options: FileOptions = {}): Promise<FileEntry> {
+    return this.api.json<FileEntry>('POST', `${this.base}/files/mkdir`, { ...options, json: { path, user: options.user } });
+  }
+
+  async rename(from: string, to: string, options: FileOptions = {}): Promise<FileEntry> {
+    return this.api.json<FileEntry>('POST', `${this.base}/files/rename`, { ...options, json: { from, to, user: options.user } });
+  }
+
+  async remove(path: string, options: FileOptions & { recursive?: boolean } = {}): Promise<void> {
+    await this.api.json('DELETE', `${this.base}/files`, { ...options, query: { path, user: options.user, recursive: options.recursive ? 'true' : undefined } });
+  }
+
+  /** A tar stream of a file or directory (entries named after its last path element). */
+  async downloadArchive(path: string, options: FileOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.api.fetch('GET', `${this.base}/archive`, { ...options, query: { path, user: options.user }, timeoutMs: options.timeoutMs ?? 0 });
+    return res.body ?? new ReadableStream();
+  }
+
+  /** Extracts a tar stream into a directory, creating it if needed. */
+  async uploadArchive(dir: string, tar: FileData, options: FileOptions = {}): Promise<FileEntry> {
+    return this.api.json<FileEntry>('PUT', `${this.base}/archive`, {
+      query: { path: dir, user: options.user },
+      body: tar as RequestInit['body'],
+      headers: { 'content-type': 'application/x-tar' },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 0,
+    });
+  }
+}

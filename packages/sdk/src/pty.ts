@@ -1,0 +1,68 @@
+import type { ProcessInfo } from '@paddock/core';
+import type { ApiClient, RequestOptions } from './api-client.js';
+import { type AttachExit, AttachedProcess } from './attach.js';
+
+export interface PtyOptions extends RequestOptions {
+  cols: number;
+  rows: number;
+  onData: (data: Uint8Array) => void;
+  /** Program to run; a login shell (bash -l) by default. */
+  cmd?: string[];
+  user?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** An interactive terminal in the sandbox. */
+export class PtyHandle {
+  constructor(
+    readonly pid: number,
+    private readonly attached: AttachedProcess,
+  ) {}
+
+  sendInput(data: string | Uint8Array): void {
+    this.attached.write(data);
+  }
+
+  resize(size: { cols: number; rows: number }): void {
+    this.attached.resize(size.cols, size.rows);
+  }
+
+  kill(): void {
+    this.attached.signal('SIGKILL');
+  }
+
+  /** Resolves when the terminal's program exits. */
+  wait(): Promise<AttachExit> {
+    return this.attached.exited;
+  }
+
+  disconnect(): void {
+    this.attached.disconnect();
+  }
+}
+
+export class Pty {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly sandboxId: string,
+  ) {}
+
+  async create(options: PtyOptions): Promise<PtyHandle> {
+    const info = await this.api.json<ProcessInfo>('POST', `/v1/sandboxes/${this.sandboxId}/processes`, {
+      json: {
+        cmd: options.cmd ?? ['/bin/bash', '-l'],
+        pty: { cols: options.cols, rows: options.rows },
+        user: options.user,
+        cwd: options.cwd,
+        env: options.env,
+      },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    const attached = await AttachedProcess.open(this.api, `/v1/sandboxes/${this.sandboxId}/processes/${info.pid}/attach`, {
+      onStdout: options.onData,
+    });
+    return new PtyHandle(info.pid, attached);
+  }
+}

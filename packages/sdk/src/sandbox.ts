@@ -1,0 +1,104 @@
+import { type LimitsInput, type SandboxInfo, SandboxNotFoundError, type SandboxState } from '@paddock/core';
+import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { Commands } from './commands.js';
+import { Files } from './files.js';
+import { Pty } from './pty.js';
+
+export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions {
+  /** Template name; default "base". */
+  template?: string;
+  /** Lifetime before the sandbox is killed (default 5 minutes). Not the request timeout. */
+  timeoutMs?: number;
+  limits?: LimitsInput;
+  /** Labels, usable as filters when listing. */
+  metadata?: Record<string, string>;
+  /** Environment for every command. */
+  env?: Record<string, string>;
+}
+
+export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
+  state?: SandboxState | 'all';
+  metadata?: Record<string, string>;
+}
+
+/**
+ * A sandbox: an isolated Linux machine for one task.
+ *
+ *   const sbx = await Sandbox.create({ template: 'base' })
+ *   const r = await sbx.commands.run(['python3', '-c', 'print(2+2)'])
+ *   await sbx.kill()
+ */
+export class Sandbox {
+  readonly commands: Commands;
+  readonly files: Files;
+  readonly pty: Pty;
+
+  private constructor(
+    private readonly api: ApiClient,
+    private info: SandboxInfo,
+  ) {
+    this.commands = new Commands(api, info.id);
+    this.files = new Files(api, info.id);
+    this.pty = new Pty(api, info.id);
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  /** What was known at the last call; getInfo() asks again. */
+  get snapshot(): SandboxInfo {
+    return this.info;
+  }
+
+  static async create(options: SandboxCreateOptions = {}): Promise<Sandbox> {
+    const api = new ApiClient(options);
+    const info = await api.json<SandboxInfo>('POST', '/v1/sandboxes', {
+      json: { template: options.template ?? 'base', timeoutMs: options.timeoutMs, limits: options.limits, metadata: options.metadata, env: options.env },
+      signal: options.signal,
+      // The lifetime option is not the request's timeout.
+      timeoutMs: undefined,
+    });
+    return new Sandbox(api, info);
+  }
+
+  /** Reconnects to a running sandbox by id (from another process, say). */
+  static async connect(id: string, options: ConnectionOptions & RequestOptions = {}): Promise<Sandbox> {
+    const api = new ApiClient(options);
+    const info = await api.json<SandboxInfo>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`, options);
+    if (info.state === 'killed') throw new SandboxNotFoundError(id, `was ${info.endReason ?? 'killed'} and no longer exists`);
+    return new Sandbox(api, info);
+  }
+
+  static async list(options: SandboxListOptions = {}): Promise<SandboxInfo[]> {
+    const api = new ApiClient(options);
+    const label = Object.entries(options.metadata ?? {}).map(([k, v]) => `${k}=${v}`);
+    return (await api.json<{ sandboxes: SandboxInfo[] }>('GET', '/v1/sandboxes', { ...options, query: { state: options.state, label } })).sandboxes;
+  }
+
+  async getInfo(options: RequestOptions = {}): Promise<SandboxInfo> {
+    this.info = await this.api.json<SandboxInfo>('GET', `/v1/sandboxes/${this.id}`, options);
+    return this.info;
+  }
+
+  async isRunning(options: RequestOptions = {}): Promise<boolean> {
+    return (await this.getInfo(options)).state === 'running';
+  }
+
+  /** Sets the time left before the sandbox is killed, counted from now. */
+  async setTimeout(timeoutMs: number, options: RequestOptions = {}): Promise<void> {
+    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/timeout`, { ...options, json: { timeoutMs } });
+  }
+
+  async pause(options: RequestOptions = {}): Promise<void> {
+    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/pause`, options);
+  }
+
+  async resume(options: RequestOptions = {}): Promise<void> {
+    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/resume`, options);
+  }
+
+  async kill(options: RequestOptions = {}): Promise<void> {
+    this.info = await this.api.json<SandboxInfo>('DELETE', `/v1/sandboxes/${this.id}`, options);
+  }
+}

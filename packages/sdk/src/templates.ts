@@ -1,0 +1,44 @@
+import type { TemplateBuildEvent, TemplateInfo } from '@paddock/core';
+import { PaddockError } from '@paddock/core';
+import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+
+export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
+  name: string;
+  /** Parent when the Paddockfile has no FROM (default base). */
+  from?: string;
+  paddockfile: string;
+  /** Tar of the build context, for COPY. */
+  context?: Uint8Array;
+  onEvent?: (event: TemplateBuildEvent) => void;
+}
+
+export const Templates = {
+  async list(options: ConnectionOptions & RequestOptions = {}): Promise<TemplateInfo[]> {
+    return (await new ApiClient(options).json<{ templates: TemplateInfo[] }>('GET', '/v1/templates', options)).templates;
+  },
+
+  async get(name: string, options: ConnectionOptions & RequestOptions = {}): Promise<TemplateInfo> {
+    return new ApiClient(options).json<TemplateInfo>('GET', `/v1/templates/${encodeURIComponent(name)}`, options);
+  },
+
+  async remove(name: string, options: ConnectionOptions & RequestOptions = {}): Promise<void> {
+    await new ApiClient(options).json('DELETE', `/v1/templates/${encodeURIComponent(name)}`, options);
+  },
+
+  /** Builds a template, reporting each step and log line through onEvent. */
+  async build(options: TemplateBuildOptions): Promise<TemplateInfo> {
+    const api = new ApiClient(options);
+    const json = {
+      name: options.name,
+      from: options.from,
+      paddockfile: options.paddockfile,
+      context: options.context ? Buffer.from(options.context).toString('base64') : undefined,
+    };
+    for await (const event of api.ndjson<TemplateBuildEvent>('POST', '/v1/templates', { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 })) {
+      options.onEvent?.(event);
+      if (event.type === 'done') return event.template;
+      if (event.type === 'error') throw new PaddockError(event.error.code, 400, event.error.message, event.error.details ?? {});
+    }
+    throw new PaddockError('build_interrupted', 502, 'the build stream ended without a result');
+  },
+};
