@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
@@ -49,7 +49,10 @@ export interface Endpoint {
 
 /** Builds every part of the daemon from its config, reconciles, and starts listening. */
 export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningDaemon> {
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  // Traversable but not listable: the sandboxes' user-namespace root must reach
+  // its rootfs below; secrets in here (token, database) are 0600 on their own.
+  await mkdir(config.stateDir, { recursive: true });
+  await chmod(config.stateDir, 0o711);
   const sandboxesDir = join(config.stateDir, 'sandboxes');
   const layersDir = join(config.stateDir, 'layers');
   await Promise.all([mkdir(sandboxesDir, { recursive: true }), mkdir(layersDir, { recursive: true }), mkdir(config.runcRoot, { recursive: true })]);

@@ -39,7 +39,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
   const stateDir = resolve(values['state-dir'] ?? env.PADDOCK_STATE_DIR ?? '/var/lib/paddock');
   const port = Number(values.port ?? env.PADDOCK_PORT ?? defaultPort);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new BadRequestError(`invalid port ${values.port ?? env.PADDOCK_PORT}`);
-  const tag = createHash('sha256').update(stateDir).digest('hex').slice(0, 8);
   return {
     stateDir,
     cacheDir: resolve(values['cache-dir'] ?? env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock'),
@@ -48,11 +47,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     socketPath: join(stateDir, 'paddockd.sock'),
     runcBinary: env.PADDOCK_RUNC ?? 'runc',
     runcRoot: join(stateDir, 'runc'),
-    cgroupParent: `paddock-${tag}`,
+    cgroupParent: cgroupParentFor(stateDir),
     logLevel: values['log-level'] ?? env.PADDOCK_LOG_LEVEL ?? 'info',
     maxUploadBytes: Number(values['max-upload-bytes'] ?? env.PADDOCK_MAX_UPLOAD_BYTES ?? 1024 ** 3),
     maxJsonBytes: 4 * 1024 * 1024,
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
   };
+}
+
+/** Each state folder gets its own cgroup parent, so daemons never share one. */
+export function cgroupParentFor(stateDir: string): string {
+  return `paddock-${createHash('sha256').update(stateDir).digest('hex').slice(0, 8)}`;
 }

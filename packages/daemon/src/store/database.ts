@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -47,6 +48,8 @@ const migrations: string[] = [
 /** Opens (and migrates) the daemon's SQLite database. */
 export function openDatabase(file: string): Db {
   const db = new Database(file);
+  // SQLite gives the -wal and -shm files the main file's mode, so set it first.
+  chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

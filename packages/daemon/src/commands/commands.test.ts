@@ -1,0 +1,113 @@
+import { CommandExitError, ProcessNotFoundError, Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+let daemon: TestDaemon;
+let sbx: Sandbox;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  sbx = await Sandbox.create({ ...daemon.conn, metadata: { suite: 'commands' } });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('commands.run', () => {
+  it('returns stdout, stderr and the exit code', async () => {
+    const r = await sbx.commands.run(['python3', '-c', 'import sys; print(2+2); print("warn", file=sys.stderr)']);
+    expect(r).toMatchObject({ exitCode: 0, stdout: '4\n', stderr: 'warn\n', signal: null, oomKilled: false, timedOut: false });
+  });
+
+  it('throws CommandExitError carrying output and code on a non-zero exit', async () => {
+    const err = await sbx.commands.run(['sh', '-c', 'echo out; echo err >&2; exit 3']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandExitError);
+    expect(err).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('streams output while the command still runs', async () => {
+    const seen: string[] = [];
+    const r = await sbx.commands.run(['sh', '-c', 'echo first; read line < /dev/null; sleep 0.5; echo second'], {
+      onStdout: (d) => seen.push(`stdout:${d.trim()}`),
+    });
+    // The first chunk arrived on its own, before the second was even written.
+    expect(seen).toEqual(['stdout:first', 'stdout:second']);
+    expect(r.stdout).toBe('first\nsecond\n');
+  });
+
+  it('passes argv literally: shell syntax in an argument is just text (D5)', async () => {
+    const r = await sbx.commands.run(['echo', '; rm -rf / && echo pwned', '$(id)', '`id`']);
+    expect(r.stdout).toBe('; rm -rf / && echo pwned $(id) `id`\n');
+    const still = await sbx.commands.run(['ls', '/usr/bin/python3']);
+    expect(still.exitCode).toBe(0);
+  });
+
+  it('feeds stdin, env, cwd and user', async () => {
+    const r = await sbx.commands.run(['sh', '-c', 'cat; echo "$GREETING"; pwd; id -u'], {
+      stdin: 'from stdin\n',
+      env: { GREETING: 'hello' },
+      cwd: '/tmp',
+      user: 'user',
+    });
+    expect(r.stdout).toBe('from stdin\nhello\n/tmp\n1000\n');
+  });
+
+  it('runs in /work by default and as root by default', async () => {
+    const r = await sbx.commands.run(['sh', '-c', 'pwd; id -u']);
+    expect(r.stdout).toBe('/work\n0\n');
+  });
+
+  it('kills a command at its own timeout and says so', async () => {
+    const r = await sbx.commands.runAllowingFailure(['sleep', '30'], { timeoutMs: 300 });
+    expect(r).toMatchObject({ timedOut: true, signal: 'SIGKILL', exitCode: 137 });
+  });
+
+  it('reports a missing program as a clear error', async () => {
+    const err = await sbx.commands.run(['no-such-program']).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 404, message: expect.stringContaining('no-such-program') });
+  });
+
+  it('keeps endless output bounded and says it truncated (B5)', async () => {
+    const r = await sbx.commands.run(['sh', '-c', 'head -c 20000000 /dev/zero | tr "\\0" x; echo; echo tail-marker']);
+    expect(r.truncated).toBe(true);
+    expect(r.stdout.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(r.stdout.endsWith('tail-marker\n')).toBe(true);
+  });
+});
+
+describe('background commands', () => {
+  it('starts, lists, streams and kills a process', async () => {
+    const chunks: string[] = [];
+    const p = await sbx.commands.start(['sh', '-c', 'echo started; sleep 100'], { onStdout: (d) => chunks.push(d) });
+    const listed = await sbx.commands.list();
+    expect(listed.find((x) => x.pid === p.pid)).toMatchObject({ state: 'running', cmd: ['sh', '-c', 'echo started; sleep 100'] });
+    await expect.poll(() => chunks.join('')).toBe('started\n');
+    await p.kill();
+    const err = await p.wait().catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 137 });
+    const after = await sbx.commands.list();
+    expect(after.find((x) => x.pid === p.pid)).toMatchObject({ state: 'exited', signal: 'SIGKILL' });
+  });
+
+  it('delivers stdin written later and returns the result by wait()', async () => {
+    const p = await sbx.commands.start(['sh', '-c', 'read a; read b; echo "$b-$a"'], { openStdin: true });
+    await p.sendStdin('one\n');
+    await p.sendStdin('two\n');
+    const r = await p.wait();
+    expect(r.stdout).toBe('two-one\n');
+  });
+
+  it('lets another client join a running process and read its output', async () => {
+    const p = await sbx.commands.start(['sh', '-c', 'echo early; sleep 0.3; echo late']);
+    const again = await Sandbox.connect(sbx.id, daemon.conn);
+    const seen: string[] = [];
+    const joined = await again.commands.connect(p.pid, { onStdout: (d) => seen.push(d) });
+    await joined.wait();
+    expect(seen.join('')).toBe('early\nlate\n');
+  });
+
+  it('answers 404 for an unknown process', async () => {
+    await expect(sbx.commands.kill(999_999)).rejects.toBeInstanceOf(ProcessNotFoundError);
+  });
+});

@@ -1,0 +1,119 @@
+import { NotFoundError, Sandbox, SandboxNotFoundError, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostFootprint, processAlive } from '../testing/host-probe.js';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('sandbox lifecycle', () => {
+  it('creates, lists by label and state, inspects and kills', async () => {
+    const a = await Sandbox.create({ ...daemon.conn, metadata: { task: 'alpha', team: 'x' }, timeoutMs: 600_000 });
+    const b = await Sandbox.create({ ...daemon.conn, metadata: { task: 'beta', team: 'x' } });
+    expect(a.snapshot).toMatchObject({ template: 'base', state: 'running', tier: 'container', metadata: { task: 'alpha' } });
+    expect(a.snapshot.limits).toEqual({ memoryMiB: 512, cpus: 1, pids: 512, diskMiB: 1024 });
+    expect(Date.parse(a.snapshot.expiresAt ?? '') - Date.parse(a.snapshot.createdAt)).toBe(600_000);
+
+    const team = await Sandbox.list({ ...daemon.conn, metadata: { team: 'x' } });
+    expect(team.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
+    const alpha = await Sandbox.list({ ...daemon.conn, metadata: { task: 'alpha' } });
+    expect(alpha.map((s) => s.id)).toEqual([a.id]);
+
+    await b.kill();
+    expect((await Sandbox.list({ ...daemon.conn, metadata: { team: 'x' } })).map((s) => s.id)).toEqual([a.id]);
+    const killed = await Sandbox.list({ ...daemon.conn, state: 'killed', metadata: { team: 'x' } });
+    expect(killed.map((s) => s.id)).toEqual([b.id]);
+    await a.kill();
+  });
+
+  it('keeps a killed id unusable (D8) and answers 404 for unknown ids', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    await sbx.kill();
+    await expect(sbx.commands.run(['true'])).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.files.read('/etc/hostname')).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect(sbx.id, daemon.conn)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.kill()).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect('sb-000000000000', daemon.conn)).rejects.toBeInstanceOf(NotFoundError);
+    const res = await daemon.api('/v1/sandboxes/not-an-id/exec', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cmd":["true"]}' });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('sandbox_not_found');
+  });
+
+  it('reconnects with Sandbox.connect from another client', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    await sbx.files.write('/work/note.txt', 'hello');
+    const again = await Sandbox.connect(sbx.id, daemon.conn);
+    expect(await again.files.read('/work/note.txt')).toBe('hello');
+    await again.kill();
+  });
+
+  it('refuses bad requests with the failing field named and makes nothing', async () => {
+    const before = await Sandbox.list({ ...daemon.conn, state: 'all' });
+    await expect(Sandbox.create({ ...daemon.conn, template: 'no-such-template' })).rejects.toBeInstanceOf(TemplateNotFoundError);
+    const err = await Sandbox.create({ ...daemon.conn, limits: { memoryMiB: -5 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).details.fields).toEqual([expect.objectContaining({ path: 'limits.memoryMiB' })]);
+    const res = await daemon.api('/v1/sandboxes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ template: 'base', limits: { cpus: 'two' } }) });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.details.fields[0].path).toBe('limits.cpus');
+    const after = await Sandbox.list({ ...daemon.conn, state: 'all' });
+    expect(after.length).toBe(before.length);
+  });
+
+  it('kills a sandbox at its timeout even if its processes ignore SIGTERM (B7)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000 });
+    await sbx.commands.start(['sh', '-c', "trap '' TERM; while true; do sleep 1; done"]);
+    const pids = hostFootprint(daemon.stateDir, sbx.id).pids;
+    expect(pids.length).toBeGreaterThan(1);
+    await expect.poll(async () => (await sbx.getInfo()).state, { timeout: 10_000, interval: 200 }).toBe('killed');
+    expect((await sbx.getInfo()).endReason).toBe('timeout');
+    await expect.poll(() => pids.filter(processAlive), { timeout: 5000 }).toEqual([]);
+  });
+
+  it('extends the timeout with setTimeout', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 1500 });
+    await sbx.setTimeout(60_000);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await sbx.isRunning()).toBe(true);
+    await sbx.kill();
+  });
+
+  it('kills every process of a sandbox, including setsid and double-forked ones (B8)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    await sbx.commands.run(['sh', '-c', 'setsid sleep 1000 & nohup sh -c "sleep 1000 &" >/dev/null 2>&1 & (sleep 1000 &) ; exit 0']);
+    const footprint = hostFootprint(daemon.stateDir, sbx.id);
+    expect(footprint.pids.length).toBeGreaterThanOrEqual(5);
+    expect(footprint.mounts.length).toBeGreaterThan(0);
+    await sbx.kill();
+    const after = hostFootprint(daemon.stateDir, sbx.id);
+    expect(footprint.pids.filter(processAlive)).toEqual([]);
+    expect(after).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+  });
+
+  it('pauses and resumes a sandbox', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    await sbx.pause();
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await expect(sbx.commands.run(['true'])).rejects.toMatchObject({ code: 'sandbox_paused' });
+    await sbx.resume();
+    expect((await sbx.commands.run(['echo', 'back'])).stdout).toBe('back\n');
+    await sbx.kill();
+  });
+
+  it('creates 50 sandboxes at once; all work and all clean up', async () => {
+    const created = await Promise.all(Array.from({ length: 50 }, (_, i) => Sandbox.create({ ...daemon.conn, metadata: { batch: 'fifty', n: String(i) } })));
+    expect(new Set(created.map((s) => s.id)).size).toBe(50);
+    const outputs = await Promise.all(created.map((s, i) => s.commands.run(['sh', '-c', `echo ${i}; hostname`])));
+    outputs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n${created[i]?.id}\n`));
+    await Promise.all(created.map((s) => s.kill()));
+    for (const s of created) expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'fifty' } })).toEqual([]);
+  });
+});

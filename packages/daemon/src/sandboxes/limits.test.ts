@@ -1,0 +1,85 @@
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('resource limits', () => {
+  it('OOM-kills a memory hog inside its cgroup and reports it (B2)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, limits: { memoryMiB: 64 } });
+    const r = await sbx.commands.runAllowingFailure(['python3', '-c', 'x = bytearray(400 * 1024 * 1024); print("survived")']);
+    expect(r).toMatchObject({ oomKilled: true, signal: 'SIGKILL', exitCode: 137 });
+    expect(r.stdout).not.toContain('survived');
+    // The sandbox itself is still usable after the kill.
+    expect((await sbx.commands.run(['echo', 'alive'])).stdout).toBe('alive\n');
+    await sbx.kill();
+  });
+
+  it('stops a fork bomb at the pids limit while the daemon and other sandboxes stay responsive (B1)', async () => {
+    const bystander = await Sandbox.create({ ...daemon.conn });
+    const sbx = await Sandbox.create({ ...daemon.conn, limits: { pids: 64 } });
+    const bomb = await sbx.commands.start(['sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 30']);
+    // Let it hit the wall, then check everyone else still answers.
+    await new Promise((r) => setTimeout(r, 1500));
+    const health = await fetch(`${daemon.url}/v1/health`);
+    expect(health.status).toBe(200);
+    expect((await bystander.commands.run(['echo', 'fine'])).stdout).toBe('fine\n');
+    const count = await sbx.commands.runAllowingFailure(['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null; ls /proc | grep -c "^[0-9]"']);
+    // Either the count ran (and shows at most the limit) or fork itself was refused: both prove the wall.
+    if (count.exitCode === 0) expect(Number(count.stdout.trim().split('\n').pop())).toBeLessThanOrEqual(64);
+    await bomb.kill().catch(() => {});
+    await sbx.kill();
+    expect((await bystander.commands.run(['echo', 'still fine'])).stdout).toBe('still fine\n');
+    await bystander.kill();
+  });
+
+  it('holds a CPU spin to the sandbox quota (B3)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, limits: { cpus: 0.25 } });
+    const script = [
+      'import os, time',
+      'start = time.monotonic(); t0 = os.times()',
+      'while time.monotonic() - start < 2: pass',
+      't1 = os.times()',
+      'print((t1.user + t1.system - t0.user - t0.system) / (time.monotonic() - start))',
+    ].join('\n');
+    const r = await sbx.commands.run(['python3', '-c', script]);
+    const share = Number(r.stdout.trim());
+    // CFS quota of 0.25 core: the spinning process gets about a quarter of a core.
+    expect(share).toBeGreaterThan(0.05);
+    expect(share).toBeLessThan(0.45);
+    await sbx.kill();
+  });
+
+  it('limits the writable layer and reports the full disk (B4)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, limits: { diskMiB: 32 } });
+    const r = await sbx.commands.runAllowingFailure(['sh', '-c', 'dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1; echo rc=$?']);
+    expect(r.stdout).toMatch(/No space left on device/);
+    expect(r.stdout).toMatch(/rc=1/);
+    const df = await sbx.commands.run(['df', '-m', '/']);
+    expect(df.stdout).toMatch(/\s32\s/);
+    await sbx.kill();
+  });
+
+  it('limits open file descriptors (B6)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const r = await sbx.commands.run(['sh', '-c', 'ulimit -n; ulimit -Hn']);
+    expect(r.stdout).toBe('4096\n4096\n');
+    const opened = await sbx.commands.runAllowingFailure([
+      'python3',
+      '-c',
+      'import os\nfds=[]\ntry:\n  while True: fds.append(os.open("/dev/null", os.O_RDONLY))\nexcept OSError as e: print(len(fds), e.errno)',
+    ]);
+    const [count, errno] = opened.stdout.trim().split(' ').map(Number);
+    expect(count).toBeLessThan(4096);
+    expect(errno).toBe(24);
+    await sbx.kill();
+  });
+});

@@ -1,0 +1,40 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { cgroupParentFor } from '../config/daemon-config.js';
+import { mountsUnder } from './cleanup.js';
+
+/** What a sandbox occupies on the host, looked at from outside, for leak checks. */
+export function hostFootprint(stateDir: string, sandboxId: string) {
+  const cgroupParent = cgroupParentOf(stateDir);
+  const cgroupDirs = ['memory', 'pids', 'cpu', 'freezer'].map((c) => `/sys/fs/cgroup/${c}/${cgroupParent}/${sandboxId}`);
+  return {
+    mounts: mountsUnder(`${stateDir}/sandboxes/${sandboxId}`),
+    cgroupDirs: cgroupDirs.filter((d) => existsSync(d)),
+    dirExists: existsSync(`${stateDir}/sandboxes/${sandboxId}`),
+    pids: pidsOf(cgroupParent, sandboxId),
+  };
+}
+
+export function pidsOf(cgroupParent: string, sandboxId: string): number[] {
+  try {
+    return readFileSync(`/sys/fs/cgroup/pids/${cgroupParent}/${sandboxId}/cgroup.procs`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function cgroupParentOf(stateDir: string): string {
+  return cgroupParentFor(resolve(stateDir));
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { cleanupStateDir } from './cleanup.js';
+
+export const daemonMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const cliMain = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
+export const testRootPrefix = '/tmp/paddock-test-';
+
+export interface TestDaemon {
+  url: string;
+  token: string;
+  stateDir: string;
+  pid: number;
+  /** Connection options for the SDK. */
+  conn: { url: string; token: string };
+  /** Environment for running the CLI against this daemon. */
+  env: NodeJS.ProcessEnv;
+  /** Calls the API with the token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /** SIGKILLs the daemon process (sandboxes stay). */
+  crash(): Promise<void>;
+  /** Starts the daemon again on the same state folder. */
+  restart(): Promise<void>;
+  log(): string;
+  /** Kills every sandbox, stops the daemon and removes its state folder. */
+  stop(): Promise<void>;
+}
+
+/** Starts a real paddockd in its own state folder on a free port. */
+export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+  const stateDir = await mkdtemp(testRootPrefix);
+  const logFile = `${stateDir}.log`;
+  let child: ChildProcess;
+  let endpoint: { url: string; pid: number };
+  let token = '';
+
+  const launch = async () => {
+    child = spawn(process.execPath, [daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
+      stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
+      env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock' },
+    });
+    const pid = child.pid as number;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`paddockd exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      const file = `${stateDir}/endpoint.json`;
+      if (existsSync(file)) {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as { url: string; pid: number };
+        if (parsed.pid === pid) {
+          endpoint = parsed;
+          break;
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`paddockd did not start:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    token = (await readFile(`${stateDir}/token`, 'utf8')).trim();
+  };
+  await launch();
+
+  const waitExit = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+
+  const daemon: TestDaemon = {
+    get url() {
+      return endpoint.url;
+    },
+    get token() {
+      return token;
+    },
+    stateDir,
+    get pid() {
+      return endpoint.pid;
+    },
+    get conn() {
+      return { url: endpoint.url, token };
+    },
+    get env() {
+      return { ...process.env, PADDOCK_URL: endpoint.url, PADDOCK_TOKEN: token };
+    },
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+      return fetch(endpoint.url + path, { ...init, headers });
+    },
+    async crash() {
+      child.kill('SIGKILL');
+      await waitExit();
+    },
+    async restart() {
+      await launch();
+    },
+    log() {
+      return readFileSync(logFile, 'utf8');
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        await daemon.api('/v1/sandboxes', { method: 'DELETE' }).catch(() => {});
+        child.kill('SIGTERM');
+        await waitExit();
+      }
+      await cleanupStateDir(stateDir);
+    },
+  };
+  return daemon;
+}
