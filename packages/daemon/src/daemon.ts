@@ -2,8 +2,6 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { createNodeWebSocket } from '@hono/node-ws';
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { paddockVersion } from '@paddock/core';
 import {
   agentBinDir,
@@ -22,7 +20,6 @@ import type { DaemonConfig } from './config/daemon-config.js';
 import { FileService } from './files/file-service.js';
 import { createApp } from './http/app.js';
 import { makeGovern } from './http/governed.js';
-import type { HttpEnv } from './http/http-env.js';
 import type { Services } from './http/services.js';
 import { AllowAllAuthorizer } from './policy/authorizer.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
@@ -36,6 +33,7 @@ export interface RunningDaemon {
   socketPath: string;
   token: string;
   services: Services;
+  logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -88,13 +86,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   await sandboxes.reconcile();
 
   const origins: string[] = [];
-  const wsHolder = new OpenAPIHono<HttpEnv>();
-  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: wsHolder });
-  const app = createApp({ services, auth: new TokenAuthenticator(token), logger, allowedOrigins: () => origins, upgradeWebSocket });
-  wsHolder.route('/', app);
-
-  const tcp = createAdaptorServer({ fetch: wsHolder.fetch }) as Server;
-  const unix = createAdaptorServer({ fetch: wsHolder.fetch }) as Server;
+  const { app, injectWebSocket } = createApp({ services, auth: new TokenAuthenticator(token), logger, allowedOrigins: () => origins });
+  const tcp = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const unix = createAdaptorServer({ fetch: app.fetch }) as Server;
   injectWebSocket(tcp);
   injectWebSocket(unix);
   await listen(tcp, () => tcp.listen(config.port, config.host));
@@ -113,6 +107,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     socketPath: config.socketPath,
     token,
     services,
+    logger,
     async stop() {
       sandboxes.stopTimers();
       await Promise.all([close(tcp), close(unix)]);

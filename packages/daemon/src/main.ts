@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     return;
   }
   const daemon = await startDaemon(config);
+  // A bug in one request must not take every sandbox's daemon down with it.
+  process.on('unhandledRejection', (err) => daemon.logger.error({ err }, 'unhandled rejection'));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -542,7 +542,9 @@ static void handle_write(struct request *req) {
     return send_errno(ENAMETOOLONG, req->path);
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) return send_errno(errno, req->path);
-  int ok = 0;
+  // Tell the daemon the target is writable before it streams any data.
+  send_text(F_STARTED, "ready");
+  int ok = 0, failed = 0;
   for (;;) {
     char type;
     char *payload;
@@ -553,14 +555,15 @@ static void handle_write(struct request *req) {
       ok = 1;
       break;
     }
-    if (type == F_DATA_IN && write_all(fd, payload, len) < 0) {
-      int e = errno;
-      free(payload);
-      close(fd);
-      unlink(tmp);
-      return send_errno(e, req->path);
-    }
+    // After a failed write keep reading to the end of the upload, so the
+    // daemon is still listening when the reason (e.g. ENOSPC) is sent.
+    if (type == F_DATA_IN && !failed && write_all(fd, payload, len) < 0) failed = errno;
     free(payload);
+  }
+  if (failed) {
+    close(fd);
+    unlink(tmp);
+    return send_errno(failed, req->path);
   }
   mode_t mode = req->mode >= 0 ? (mode_t)req->mode : 0644;
   if (!ok || fchmod(fd, mode) < 0 || close(fd) < 0 || rename(tmp, req->path) < 0) {

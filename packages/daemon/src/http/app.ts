@@ -1,9 +1,10 @@
+import type { Server } from 'node:http';
+import { createNodeWebSocket } from '@hono/node-ws';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { ForbiddenOriginError, PaddockError, PayloadTooLargeError, paddockVersion, UnauthorizedError, ValidationError } from '@paddock/core';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import type { UpgradeWebSocket } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { registerAttachSocket } from './attach-socket.js';
@@ -21,12 +22,17 @@ export interface AppOptions {
   logger: Logger;
   /** Origins a browser may call from (the daemon's own, for the dashboard). */
   allowedOrigins: () => string[];
-  upgradeWebSocket: UpgradeWebSocket;
+}
+
+export interface PaddockApp {
+  app: OpenAPIHono<HttpEnv>;
+  /** Wires WebSocket upgrades into a Node HTTP server serving this app. */
+  injectWebSocket: (server: Server) => void;
 }
 
 const publicPaths = new Set(['/v1/health', '/openapi.json']);
 
-export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
+export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
@@ -36,6 +42,7 @@ export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
       }
     },
   });
+  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
 
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async (c, next) => {
@@ -75,7 +82,7 @@ export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
   registerCommandRoutes(app, services);
   registerFileRoutes(app, services);
   registerTemplateRoutes(app, services);
-  registerAttachSocket(app, services, options.upgradeWebSocket);
+  registerAttachSocket(app, services, upgradeWebSocket);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
@@ -87,6 +94,8 @@ export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
   app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}`, details: {} } }, 404));
 
   app.onError((err, c) => {
+    // An upload cut short leaves unread bytes on the connection: close it so no client reuses it.
+    if (err instanceof PayloadTooLargeError) c.header('connection', 'close');
     if (err instanceof PaddockError) return c.json(err.toJSON(), err.status as 400);
     if (err instanceof HTTPException) {
       const malformed = /malformed json/i.test(err.message);
@@ -100,5 +109,5 @@ export function createApp(options: AppOptions): OpenAPIHono<HttpEnv> {
     );
   });
 
-  return app;
+  return { app, injectWebSocket: (server) => injectWebSocket(server) };
 }

@@ -95,6 +95,10 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
       return readFileSync(logFile, 'utf8');
     },
     async stop() {
+      if (child.exitCode !== null) {
+        // It died on its own: show why before the log goes away.
+        console.error(`paddockd exited unexpectedly (${child.exitCode}):\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+      }
       if (child.exitCode === null && child.signalCode === null) {
         await daemon.api('/v1/sandboxes', { method: 'DELETE' }).catch(() => {});
         child.kill('SIGTERM');

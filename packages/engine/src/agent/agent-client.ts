@@ -155,22 +155,34 @@ export class AgentClient {
     const fields = fileFields('write', path, opts.user);
     if (opts.mode !== undefined) fields.push(['m', opts.mode.toString(8)]);
     const conn = await this.open(fields, opts);
+    // The agent answers "ready" once the target can be written, or refuses.
+    await new Promise<void>((resolve, reject) => {
+      conn.onFrame = (type, payload) => (type === Frame.started ? resolve() : reject(agentFailure(payload.toString())));
+      conn.onClose = (err) => reject(err ?? new RuntimeError('agent connection closed before the upload started'));
+    });
     const result = conn.collect();
+    result.catch(() => {});
     const socket = conn.socket;
     const writeChunk = async (chunk: Uint8Array) => {
       for (let off = 0; off < chunk.length; off += maxFramePayload) {
         const frame = encodeFrame(Frame.dataIn, Buffer.from(chunk.buffer, chunk.byteOffset + off, Math.min(maxFramePayload, chunk.length - off)));
-        if (!socket.write(frame)) await new Promise<void>((r) => socket.once('drain', () => r()));
+        if (socket.destroyed) return;
+        if (!socket.write(frame)) await new Promise<void>((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
       }
     };
     try {
       if (source instanceof Uint8Array) await writeChunk(source);
-      else for await (const chunk of source) await writeChunk(chunk);
-      socket.write(encodeFrame(Frame.eofIn));
+      else for await (const chunk of source) {
+        if (socket.destroyed) break;
+        await writeChunk(chunk);
+      }
+      if (!socket.destroyed) socket.write(encodeFrame(Frame.eofIn));
     } catch (err) {
       // Without an EOF frame the agent discards its temporary file.
       socket.destroy();
-      result.catch(() => {});
       throw err;
     }
     const { entries } = await result;

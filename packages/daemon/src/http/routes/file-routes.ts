@@ -9,6 +9,7 @@ import {
   PayloadTooLargeError,
 } from '@paddock/core';
 import type { Context } from 'hono';
+import type { ManagedProcess } from '../../commands/process-manager.js';
 import type { SandboxRecord } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, FileEntryResponse, json, SandboxIdParams } from '../schemas.js';
@@ -245,12 +246,13 @@ async function tarStream(s: Services, sandbox: SandboxRecord, cmd: string[], use
       start: (controller) => {
         controllerRef = controller;
       },
-      pull: () => proc.unblock(subscriber),
-      cancel: () => proc.signal('SIGKILL'),
+      pull: () => proc?.unblock(subscriber),
+      cancel: () => proc?.signal('SIGKILL'),
     },
     { highWaterMark: 16 },
   );
-  const proc = await s.processes.start(sandbox, { cmd, user }, { subscriber, signal });
+  let proc: ManagedProcess | undefined;
+  proc = await s.processes.start(sandbox, { cmd, user }, { subscriber, signal });
   return stream;
 }
 
