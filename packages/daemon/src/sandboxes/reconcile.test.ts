@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { Sandbox, SandboxNotFoundError } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostFootprint, processAlive } from '../testing/host-probe.js';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('daemon crash and restart', () => {
+  it('adopts live sandboxes, cleans dead ones and leaks nothing after kill -9', async () => {
+    const survivor = await Sandbox.create({ ...daemon.conn, metadata: { role: 'survivor' } });
+    const victim = await Sandbox.create({ ...daemon.conn, metadata: { role: 'victim' } });
+    await survivor.files.write('/work/state.txt', 'kept');
+    const background = await survivor.commands.start(['sh', '-c', 'sleep 1000']);
+    const victimPids = hostFootprint(daemon.stateDir, victim.id).pids;
+
+    await daemon.crash();
+    // While the daemon is down, one sandbox dies behind its back.
+    execFileSync('runc', ['--root', `${daemon.stateDir}/runc`, 'kill', victim.id, 'KILL']);
+    await expect.poll(() => victimPids.filter(processAlive), { timeout: 5000 }).toEqual([]);
+    await daemon.restart();
+
+    const adopted = await Sandbox.connect(survivor.id, daemon.conn);
+    expect(await adopted.files.read('/work/state.txt')).toBe('kept');
+    expect((await adopted.commands.run(['sh', '-c', 'pgrep -x sleep >/dev/null && echo running'])).stdout).toBe('running\n');
+    expect(background.pid).toBeGreaterThan(0);
+
+    await expect(Sandbox.connect(victim.id, daemon.conn)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    const info = await (await daemon.api(`/v1/sandboxes/${victim.id}`)).json();
+    expect(info).toMatchObject({ state: 'killed', endReason: 'lost' });
+    expect(hostFootprint(daemon.stateDir, victim.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+
+    await adopted.kill();
+    expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+  });
+
+  it('still expires adopted sandboxes at their deadline', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 4000 });
+    await daemon.crash();
+    await daemon.restart();
+    // The restarted daemon listens on a new port: ask it directly.
+    const info = async () => (await daemon.api(`/v1/sandboxes/${sbx.id}`)).json();
+    await expect.poll(async () => (await info()).state, { timeout: 15_000, interval: 250 }).toBe('killed');
+    expect((await info()).endReason).toBe('timeout');
+  });
+});
