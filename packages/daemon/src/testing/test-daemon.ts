@@ -35,20 +35,22 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
   let child: ChildProcess;
   let endpoint: { url: string; pid: number };
   let token = '';
+  let previousPid = -1;
 
   const launch = async () => {
-    child = spawn(process.execPath, [daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
+    // Under tini as a subreaper, as `make up` runs it: sandbox inits that outlive
+    // runc are reaped instead of piling up as zombies under PID 1.
+    child = spawn('tini', ['-s', '--', process.execPath, daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
       stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
       env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock' },
     });
-    const pid = child.pid as number;
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`paddockd exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       const file = `${stateDir}/endpoint.json`;
       if (existsSync(file)) {
         const parsed = JSON.parse(await readFile(file, 'utf8')) as { url: string; pid: number };
-        if (parsed.pid === pid) {
+        if (parsed.pid !== previousPid) {
           endpoint = parsed;
           break;
         }
@@ -85,7 +87,8 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
       return fetch(endpoint.url + path, { ...init, headers });
     },
     async crash() {
-      child.kill('SIGKILL');
+      previousPid = endpoint.pid;
+      process.kill(endpoint.pid, 'SIGKILL');
       await waitExit();
     },
     async restart() {

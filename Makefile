@@ -1,0 +1,88 @@
+# Paddock: `make up` installs, builds and starts paddockd; `make test` runs the suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := up
+
+PREFIX      ?= /usr/local
+STATE_DIR   ?= /var/lib/paddock
+CACHE_DIR   ?= /var/cache/paddock
+PORT        ?= 7423
+NODE        ?= node
+APT_PACKAGES := runc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps
+AGENT_BIN   := packages/engine/dist/bin
+
+export PADDOCK_STATE_DIR := $(STATE_DIR)
+export PADDOCK_CACHE_DIR := $(CACHE_DIR)
+
+.PHONY: up down test bench build deps base lint clean
+
+## deps: Debian packages Paddock runs on (installed only when missing)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## build: TypeScript packages, the static in-sandbox agent, and tini
+build: deps node_modules/.package-lock.json
+	npx tsc -b packages/cli packages/daemon bench
+	@mkdir -p $(AGENT_BIN)
+	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil
+	install -m 0755 /usr/bin/tini-static $(AGENT_BIN)/tini
+	@chmod +x packages/cli/dist/main.js packages/daemon/dist/main.js
+
+## base: the Debian `base` template, built once with debootstrap and cached
+base: build
+	$(NODE) packages/daemon/dist/main.js prepare
+
+## up: install, build, start paddockd, put `paddock` on PATH, print how to reach it
+up: base
+	@ln -sf $(CURDIR)/packages/cli/dist/main.js $(PREFIX)/bin/paddock
+	@ln -sf $(CURDIR)/packages/daemon/dist/main.js $(PREFIX)/bin/paddockd
+	@if [ -f $(STATE_DIR)/endpoint.json ] && kill -0 "$$(sed -E 's/.*"pid":([0-9]+).*/\1/' $(STATE_DIR)/endpoint.json)" 2>/dev/null; then \
+	  echo "paddockd is already running"; \
+	else \
+	  mkdir -p $(STATE_DIR); rm -f $(STATE_DIR)/endpoint.json; \
+	  setsid tini -s -- $(NODE) $(CURDIR)/packages/daemon/dist/main.js --port $(PORT) >> $(STATE_DIR)/paddockd.log 2>&1 < /dev/null & \
+	  for i in $$(seq 1 100); do [ -f $(STATE_DIR)/endpoint.json ] && break; sleep 0.1; done; \
+	  [ -f $(STATE_DIR)/endpoint.json ] || { echo "paddockd did not start; see $(STATE_DIR)/paddockd.log"; tail -n 20 $(STATE_DIR)/paddockd.log; exit 1; }; \
+	fi
+	@url=$$(sed -E 's/.*"url":"([^"]+)".*/\1/' $(STATE_DIR)/endpoint.json); \
+	echo ""; \
+	echo "paddockd is up"; \
+	echo "  API:       $$url  (OpenAPI: $$url/openapi.json, socket: $(STATE_DIR)/paddockd.sock)"; \
+	echo "  dashboard: $$url/ (arrives with the governance release; the API is live now)"; \
+	echo "  token:     $$(cat $(STATE_DIR)/token)   (also in $(STATE_DIR)/token, mode 0600)"; \
+	echo "  logs:      $(STATE_DIR)/paddockd.log"; \
+	echo ""; \
+	echo "try: paddock run -- python3 -c 'print(6*7)'"
+
+## down: kill every sandbox and stop paddockd
+down:
+	@if [ -f $(STATE_DIR)/endpoint.json ]; then \
+	  pid=$$(sed -E 's/.*"pid":([0-9]+).*/\1/' $(STATE_DIR)/endpoint.json); \
+	  $(NODE) packages/cli/dist/main.js kill --all >/dev/null 2>&1 || true; \
+	  kill $$pid 2>/dev/null || true; \
+	  for i in $$(seq 1 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+	  echo "paddockd stopped"; \
+	else echo "paddockd is not running"; fi
+
+## test: the whole suite against real sandboxes; its own daemons, never the one `make up` started
+test: base
+	$(NODE) scripts/run-tests.mjs
+
+## bench: Paddock against raw runc, bwrap and spawn, measured in one run; writes BENCHMARKS.md
+bench: base
+	$(NODE) bench/dist/run-bench.js
+
+lint: node_modules/.package-lock.json
+	npx biome check .
+
+clean:
+	rm -rf packages/*/dist bench/dist

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { BadRequestError } from '../errors/paddock-error.js';
+import { formatBytes, parseDurationMs, parseSizeMiB } from './units.js';
+
+describe('parseSizeMiB', () => {
+  it('reads Docker-style sizes', () => {
+    expect(parseSizeMiB('256m')).toBe(256);
+    expect(parseSizeMiB('1g')).toBe(1024);
+    expect(parseSizeMiB('1.5G')).toBe(1536);
+    expect(parseSizeMiB('512MiB')).toBe(512);
+    expect(parseSizeMiB('2048k')).toBe(2);
+  });
+
+  it('refuses unknown units and non-numbers with the field named', () => {
+    expect(() => parseSizeMiB('1zb', 'memory')).toThrow(BadRequestError);
+    expect(() => parseSizeMiB('1zb', 'memory')).toThrow(/memory: invalid size "1zb"/);
+    expect(() => parseSizeMiB('lots')).toThrow(BadRequestError);
+    expect(() => parseSizeMiB('0m')).toThrow(/positive/);
+  });
+});
+
+describe('parseDurationMs', () => {
+  it('reads durations', () => {
+    expect(parseDurationMs('30s')).toBe(30_000);
+    expect(parseDurationMs('10m')).toBe(600_000);
+    expect(parseDurationMs('1h30m')).toBe(5_400_000);
+    expect(parseDurationMs('250ms')).toBe(250);
+    expect(parseDurationMs('5')).toBe(5000);
+  });
+
+  it('refuses garbage', () => {
+    expect(() => parseDurationMs('soon')).toThrow(BadRequestError);
+    expect(() => parseDurationMs('10x')).toThrow(BadRequestError);
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(376_307_439)).toBe('358.9 MiB');
+  });
+});
