@@ -3,16 +3,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { paddockVersion } from '@paddock/core';
-import {
-  agentBinDir,
-  CgroupProbe,
-  ensureBaseLayer,
-  LoopbackOnlyNetwork,
-  readBaseLayerInfo,
-  RuncRuntime,
-  SandboxEngine,
-} from '@paddock/engine';
-import { pino, type Logger } from 'pino';
+import { agentBinDir, CgroupProbe, ensureBaseLayer, LoopbackOnlyNetwork, RuncRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
+import { type Logger, pino } from 'pino';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
 import { ProcessManager } from './commands/process-manager.js';

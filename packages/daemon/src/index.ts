@@ -1,2 +1,2 @@
-export { loadConfig, defaultPort, type DaemonConfig } from './config/daemon-config.js';
-export { startDaemon, type Endpoint, type RunningDaemon } from './daemon.js';
+export { type DaemonConfig, defaultPort, loadConfig } from './config/daemon-config.js';
+export { type Endpoint, type RunningDaemon, startDaemon } from './daemon.js';

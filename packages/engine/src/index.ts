@@ -1,6 +1,6 @@
+export { agentBinDir } from './agent/agent-binaries.js';
 export * from './agent/agent-client.js';
 export * from './agent/agent-protocol.js';
-export { agentBinDir } from './agent/agent-binaries.js';
 export * from './bundle/isolation-settings.js';
 export * from './bundle/oci-spec.js';
 export * from './bundle/seccomp-profile.js';
@@ -8,8 +8,8 @@ export * from './cgroups/cgroup-probe.js';
 export * from './host/run-host-command.js';
 export * from './network/network-provider.js';
 export * from './rootfs/sandbox-rootfs.js';
-export * from './runtime/runtime-adapter.js';
 export * from './runtime/runc-runtime.js';
+export * from './runtime/runtime-adapter.js';
 export * from './sandboxes/sandbox-engine.js';
 export * from './templates/base-layer.js';
 export * from './templates/build-progress.js';

@@ -49,7 +49,8 @@ export class ApiClient {
   async fetch(method: string, path: string, spec: CallSpec = {}): Promise<Response> {
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
     const controller = new AbortController();
-    const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TimeoutError(`${method} ${path} timed out after ${timeoutMs} ms`)), timeoutMs) : undefined;
+    const timer =
+      timeoutMs > 0 ? setTimeout(() => controller.abort(new TimeoutError(`${method} ${path} timed out after ${timeoutMs} ms`)), timeoutMs) : undefined;
     const onAbort = () => controller.abort(spec.signal?.reason);
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     const headers: Record<string, string> = { ...spec.headers };
@@ -75,7 +76,10 @@ export class ApiClient {
       }
       // The timer keeps guarding a streamed body; it is cleared when the body ends.
       if (res.body && timer) {
-        return new Response(guardBody(res.body, () => clearTimeout(timer)), { status: res.status, headers: res.headers });
+        return new Response(
+          guardBody(res.body, () => clearTimeout(timer)),
+          { status: res.status, headers: res.headers },
+        );
       }
       clearTimeout(timer);
       return res;

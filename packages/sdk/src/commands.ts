@@ -1,4 +1,4 @@
-import { CommandExitError, PaddockError, type CommandEvent, type CommandResult, type ProcessInfo } from '@paddock/core';
+import { type CommandEvent, CommandExitError, type CommandResult, PaddockError, type ProcessInfo } from '@paddock/core';
 import type { ApiClient, RequestOptions } from './api-client.js';
 
 export interface CommandOptions extends RequestOptions {

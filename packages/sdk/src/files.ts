@@ -24,7 +24,11 @@ export class Files {
   read(path: string, options: FileOptions & { format: 'bytes' }): Promise<Uint8Array>;
   read(path: string, options: FileOptions & { format: 'stream' }): Promise<ReadableStream<Uint8Array>>;
   async read(path: string, options: FileOptions & { format?: 'text' | 'bytes' | 'stream' } = {}): Promise<string | Uint8Array | ReadableStream<Uint8Array>> {
-    const res = await this.api.fetch('GET', `${this.base}/files`, { query: { path, user: options.user }, signal: options.signal, timeoutMs: options.timeoutMs });
+    const res = await this.api.fetch('GET', `${this.base}/files`, {
+      query: { path, user: options.user },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
     if (options.format === 'stream') return res.body ?? new ReadableStream();
     if (options.format === 'bytes') return new Uint8Array(await res.arrayBuffer());
     return res.text();

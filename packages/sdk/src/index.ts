@@ -1,27 +1,27 @@
-export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
-export { AttachedProcess, type AttachCallbacks } from './attach.js';
-export { CommandHandle, Commands, type Command, type CommandOptions, type StartOptions } from './commands.js';
-export { Files, type FileData, type FileOptions } from './files.js';
-export { Pty, PtyHandle, type PtyOptions } from './pty.js';
-export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
-export { Templates, type TemplateBuildOptions } from './templates.js';
 export {
   BadRequestError,
   CommandExitError,
+  type CommandResult,
   ConflictError,
+  type FileEntry,
   FileError,
   NotFoundError,
   PaddockError,
   PayloadTooLargeError,
+  type ProcessInfo,
   ProcessNotFoundError,
+  type SandboxInfo,
   SandboxNotFoundError,
+  type TemplateInfo,
   TemplateNotFoundError,
   TimeoutError,
   UnauthorizedError,
   ValidationError,
-  type CommandResult,
-  type FileEntry,
-  type ProcessInfo,
-  type SandboxInfo,
-  type TemplateInfo,
 } from '@paddock/core';
+export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+export { type AttachCallbacks, AttachedProcess } from './attach.js';
+export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
+export { type FileData, type FileOptions, Files } from './files.js';
+export { Pty, PtyHandle, type PtyOptions } from './pty.js';
+export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
+export { type TemplateBuildOptions, Templates } from './templates.js';

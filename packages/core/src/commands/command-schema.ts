@@ -8,7 +8,11 @@ export const CommandStartSchema = z
     cmd: z.array(z.string().max(131_072)).min(1, 'cmd needs at least the program name').max(4096).describe('argv; never interpreted by a shell'),
     env: EnvSchema.optional(),
     cwd: z.string().max(4096).optional(),
-    user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/).optional().describe('"root" (default), "user" (uid 1000) or a uid'),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/)
+      .optional()
+      .describe('"root" (default), "user" (uid 1000) or a uid'),
     stdin: z.string().max(1_048_576).optional().describe('text written to stdin, which is then closed; omit to keep stdin open (attach) or closed (run)'),
     timeoutMs: z.number().int().min(1).max(86_400_000).optional().describe('the command is killed after this long'),
     pty: PtySizeSchema.optional().describe('run on a pseudo-terminal of this size'),

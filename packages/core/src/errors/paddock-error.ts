@@ -150,10 +150,7 @@ const byCode: Record<string, new (...args: never[]) => PaddockError> = {};
  * Rebuilds the most specific error class from an API error body, so SDK users
  * can `instanceof` the same classes the daemon throws.
  */
-export function errorFromBody(
-  status: number,
-  body: { error?: { code?: string; message?: string; details?: ErrorDetails } } | undefined,
-): PaddockError {
+export function errorFromBody(status: number, body: { error?: { code?: string; message?: string; details?: ErrorDetails } } | undefined): PaddockError {
   const code = body?.error?.code ?? `http_${status}`;
   const message = body?.error?.message ?? `request failed with HTTP ${status}`;
   const details = body?.error?.details ?? {};

@@ -23,7 +23,10 @@ export type FileEntry = z.infer<typeof FileEntrySchema>;
 
 export const FilePathQuerySchema = z.object({
   path: SandboxPathSchema,
-  user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/).optional(),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/)
+    .optional(),
 });
 
 export const FileRemoveQuerySchema = FilePathQuerySchema.extend({

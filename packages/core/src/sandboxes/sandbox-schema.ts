@@ -2,17 +2,12 @@ import { z } from 'zod';
 import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
 
 export const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-export const TemplateNameSchema = z
-  .string()
-  .regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
+export const TemplateNameSchema = z.string().regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
 
 export const SandboxIdSchema = z.string().regex(/^sb-[a-z0-9]{12}$/, 'not a sandbox id');
 
 export const LabelsSchema = z
-  .record(
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are letters, digits, ".", "_", "/" or "-"'),
-    z.string().max(256),
-  )
+  .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(256))
   .refine((r) => Object.keys(r).length <= 64, 'at most 64 labels');
 
 export const EnvSchema = z
@@ -56,7 +51,10 @@ export type SandboxInfo = z.infer<typeof SandboxSchema>;
 
 export const SandboxListQuerySchema = z.object({
   state: z.enum(['running', 'paused', 'killed', 'all']).optional(),
-  label: z.union([z.string(), z.array(z.string())]).optional().describe('key=value; repeat to require several'),
+  label: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('key=value; repeat to require several'),
 });
 
 export const SandboxTimeoutSchema = z.object({ timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs) }).strict();

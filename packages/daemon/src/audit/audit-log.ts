@@ -31,16 +31,12 @@ export class SqliteAuditLog implements AuditLog {
 
   append(r: AuditRecord): void {
     this.db
-      .prepare(
-        'INSERT INTO audit (ts, request_id, principal, action, resource, decision, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
+      .prepare('INSERT INTO audit (ts, request_id, principal, action, resource, decision, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(new Date().toISOString(), r.requestId, r.principal, r.action, r.resource, r.decision, r.outcome, JSON.stringify(r.details));
   }
 
   list(options: { afterSeq?: number; limit?: number } = {}): StoredAuditRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(options.afterSeq ?? 0, options.limit ?? 1000) as Array<{
+    const rows = this.db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(options.afterSeq ?? 0, options.limit ?? 1000) as Array<{
       seq: number;
       ts: string;
       request_id: string | null;

@@ -5,9 +5,7 @@ import type { SandboxRecord } from '../store/sandbox-store.js';
 import { OutputTail } from './output-tail.js';
 import { signalName, signalNumber } from './signals.js';
 
-export type ProcessEvent =
-  | { type: 'stdout' | 'stderr'; data: Buffer }
-  | { type: 'exit'; result: ProcessExit };
+export type ProcessEvent = { type: 'stdout' | 'stderr'; data: Buffer } | { type: 'exit'; result: ProcessExit };
 
 export type ProcessExit = Omit<CommandResult, 'stdout' | 'stderr'>;
 
@@ -191,11 +189,13 @@ export class ProcessManager {
     const engine = this.options.engine;
     const oomBefore = engine.oomKills(sandbox.id);
     try {
-      const session = await engine.agent(sandbox.id).exec(
-        { cmd: request.cmd, env, cwd: request.cwd ?? sandbox.workdir, user: request.user, pty: request.pty },
-        { onStdout: (d) => proc.output('stdout', d), onStderr: (d) => proc.output('stderr', d) },
-        { timeoutMs: 10_000, signal: options.signal },
-      );
+      const session = await engine
+        .agent(sandbox.id)
+        .exec(
+          { cmd: request.cmd, env, cwd: request.cwd ?? sandbox.workdir, user: request.user, pty: request.pty },
+          { onStdout: (d) => proc.output('stdout', d), onStderr: (d) => proc.output('stderr', d) },
+          { timeoutMs: 10_000, signal: options.signal },
+        );
       proc.attachSession(session, oomBefore, () => engine.oomKills(sandbox.id));
     } catch (err) {
       unsubscribe?.();
@@ -238,4 +238,3 @@ export class ProcessManager {
     for (const old of exited.slice(0, Math.max(0, exited.length - this.keepExited))) procs.delete(old.pid);
   }
 }
-

@@ -51,9 +51,7 @@ export class FileService {
   }
 
   async rename(sandbox: SandboxRecord, from: string, to: string, user?: string): Promise<FileEntry> {
-    return toFileEntry(
-      await this.engine.agent(sandbox.id).rename(this.resolve(sandbox, from), this.resolve(sandbox, to), user, callTimeout),
-    );
+    return toFileEntry(await this.engine.agent(sandbox.id).rename(this.resolve(sandbox, from), this.resolve(sandbox, to), user, callTimeout));
   }
 }
 

@@ -90,8 +90,8 @@ describe('file API', () => {
 
 describe('path confinement probes', () => {
   it('keeps ../ and absolute host paths inside the sandbox (D3)', async () => {
-    const escape = await sbx.files.read(`/work/../../../../..${hostSecret}`).catch((e: unknown) => e);
-    expect(escape).toMatchObject({ status: 404 });
+    const escaped = await sbx.files.read(`/work/../../../../..${hostSecret}`).catch((e: unknown) => e);
+    expect(escaped).toMatchObject({ status: 404 });
     await sbx.files.write(`../../..${hostSecret}`, 'overwritten?');
     expect(readFileSync(hostSecret, 'utf8')).toBe('host-only secret\n');
     // The write landed inside the sandbox at the same path, nowhere else.

@@ -12,7 +12,11 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
 
 describe('HTTP API', () => {
   it('requires the bearer token (D1)', async () => {

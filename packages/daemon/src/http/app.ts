@@ -49,7 +49,10 @@ export function createApp(options: AppOptions): PaddockApp {
     const started = performance.now();
     c.set('logger', logger.child({ req: c.get('requestId') }));
     await next();
-    logger.info({ req: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    logger.info(
+      { req: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
   });
 
   // Browsers send Origin; a page on another site must not drive the API (probe D9).
@@ -74,7 +77,12 @@ export function createApp(options: AppOptions): PaddockApp {
   app.use(async (c, next) => {
     if (!(c.req.header('content-type') ?? '').includes('application/json')) return next();
     const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : services.limits.maxJsonBytes;
-    return bodyLimit({ maxSize: max, onError: () => { throw new PayloadTooLargeError(max); } })(c, next);
+    return bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new PayloadTooLargeError(max);
+      },
+    })(c, next);
   });
 
   registerSystemRoutes(app, services);

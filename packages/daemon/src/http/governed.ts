@@ -1,4 +1,4 @@
-import { PaddockError, PolicyDeniedError, ApprovalRequiredError } from '@paddock/core';
+import { ApprovalRequiredError, PaddockError, PolicyDeniedError } from '@paddock/core';
 import type { Context } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Authorizer } from '../policy/authorizer.js';

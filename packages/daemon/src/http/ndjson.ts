@@ -7,10 +7,7 @@ export interface NdjsonSink {
   close(): void;
 }
 
-export function ndjsonStream(
-  start: (sink: NdjsonSink) => void,
-  hooks: { onDrain?: () => void; onCancel?: () => void } = {},
-): ReadableStream<Uint8Array> {
+export function ndjsonStream(start: (sink: NdjsonSink) => void, hooks: { onDrain?: () => void; onCancel?: () => void } = {}): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let closed = false;
   return new ReadableStream<Uint8Array>(

@@ -1,11 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import {
-  CommandResultSchema,
-  FileEntrySchema,
-  ProcessInfoSchema,
-  SandboxSchema,
-  TemplateSchema,
-} from '@paddock/core';
+import { CommandResultSchema, FileEntrySchema, ProcessInfoSchema, SandboxSchema, TemplateSchema } from '@paddock/core';
 
 /** The error body every failing request returns. */
 export const ErrorSchema = z
@@ -39,5 +33,9 @@ export const TemplateResponse = TemplateSchema.meta({ id: 'Template' });
 
 export const SandboxIdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'sb-k3j2h4g5f6d7' }) });
 export const ProcessParams = SandboxIdParams.extend({
-  pid: z.coerce.number().int().positive().openapi({ param: { name: 'pid', in: 'path' } }),
+  pid: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: 'pid', in: 'path' } }),
 });

@@ -60,7 +60,11 @@ describe('sandbox lifecycle', () => {
     const err = await Sandbox.create({ ...daemon.conn, limits: { memoryMiB: -5 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).details.fields).toEqual([expect.objectContaining({ path: 'limits.memoryMiB' })]);
-    const res = await daemon.api('/v1/sandboxes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ template: 'base', limits: { cpus: 'two' } }) });
+    const res = await daemon.api('/v1/sandboxes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ template: 'base', limits: { cpus: 'two' } }),
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).error.details.fields[0].path).toBe('limits.cpus');
     const after = await Sandbox.list({ ...daemon.conn, state: 'all' });
@@ -111,7 +115,7 @@ describe('sandbox lifecycle', () => {
     const created = await Promise.all(Array.from({ length: 50 }, (_, i) => Sandbox.create({ ...daemon.conn, metadata: { batch: 'fifty', n: String(i) } })));
     expect(new Set(created.map((s) => s.id)).size).toBe(50);
     const outputs = await Promise.all(created.map((s, i) => s.commands.run(['sh', '-c', `echo ${i}; hostname`])));
-    outputs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n${created[i]?.id}\n`));
+    for (const [i, r] of outputs.entries()) expect(r.stdout).toBe(`${i}\n${created[i]?.id}\n`);
     await Promise.all(created.map((s) => s.kill()));
     for (const s of created) expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
     expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'fifty' } })).toEqual([]);

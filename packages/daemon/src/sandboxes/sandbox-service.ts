@@ -85,8 +85,7 @@ export class SandboxService {
   }
 
   list(owner: string, filter: { state?: SandboxState | 'all'; labels?: Record<string, string> } = {}): SandboxRecord[] {
-    const states: SandboxState[] | undefined =
-      filter.state === 'all' ? ['running', 'paused', 'killed'] : filter.state ? [filter.state] : undefined;
+    const states: SandboxState[] | undefined = filter.state === 'all' ? ['running', 'paused', 'killed'] : filter.state ? [filter.state] : undefined;
     return this.deps.sandboxes.list({ owner, states, labels: filter.labels });
   }
 

@@ -185,7 +185,12 @@ export class TemplateService {
       case 'COPY': {
         const sources = step.sources.map((s) => {
           const rel = posix.normalize(s).replace(/^\/+/, '');
-          if (rel.startsWith('..')) throw new BadRequestError(`Paddockfile line ${step.line}: COPY source ${s} is outside the build context`, { line: step.line }, 'invalid_paddockfile');
+          if (rel.startsWith('..'))
+            throw new BadRequestError(
+              `Paddockfile line ${step.line}: COPY source ${s} is outside the build context`,
+              { line: step.line },
+              'invalid_paddockfile',
+            );
           return posix.join(contextDir, rel);
         });
         const dest = posix.resolve(state.workdir, step.dest);
@@ -228,7 +233,11 @@ export class TemplateService {
     const exit = await proc.done.finally(() => signal?.removeEventListener('abort', onAbort));
     if (exit.exitCode !== 0) {
       const where = line ? `Paddockfile line ${line}: ` : '';
-      throw new BadRequestError(`${where}${cmd.join(' ')} exited with code ${exit.exitCode}`, { exitCode: exit.exitCode, line, stderr: proc.stderr.bytes().toString().slice(-2000) }, 'build_step_failed');
+      throw new BadRequestError(
+        `${where}${cmd.join(' ')} exited with code ${exit.exitCode}`,
+        { exitCode: exit.exitCode, line, stderr: proc.stderr.bytes().toString().slice(-2000) },
+        'build_step_failed',
+      );
     }
   }
 }

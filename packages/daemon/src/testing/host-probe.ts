@@ -17,10 +17,7 @@ export function hostFootprint(stateDir: string, sandboxId: string) {
 
 export function pidsOf(cgroupParent: string, sandboxId: string): number[] {
   try {
-    return readFileSync(`/sys/fs/cgroup/pids/${cgroupParent}/${sandboxId}/cgroup.procs`, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/sys/fs/cgroup/pids/${cgroupParent}/${sandboxId}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

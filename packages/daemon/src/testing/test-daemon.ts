@@ -62,7 +62,8 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
   };
   await launch();
 
-  const waitExit = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const waitExit = () =>
+    new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
   const daemon: TestDaemon = {
     get url() {

@@ -167,18 +167,20 @@ export class AgentClient {
       for (let off = 0; off < chunk.length; off += maxFramePayload) {
         const frame = encodeFrame(Frame.dataIn, Buffer.from(chunk.buffer, chunk.byteOffset + off, Math.min(maxFramePayload, chunk.length - off)));
         if (socket.destroyed) return;
-        if (!socket.write(frame)) await new Promise<void>((r) => {
-          socket.once('drain', r);
-          socket.once('close', r);
-        });
+        if (!socket.write(frame))
+          await new Promise<void>((r) => {
+            socket.once('drain', r);
+            socket.once('close', r);
+          });
       }
     };
     try {
       if (source instanceof Uint8Array) await writeChunk(source);
-      else for await (const chunk of source) {
-        if (socket.destroyed) break;
-        await writeChunk(chunk);
-      }
+      else
+        for await (const chunk of source) {
+          if (socket.destroyed) break;
+          await writeChunk(chunk);
+        }
       if (!socket.destroyed) socket.write(encodeFrame(Frame.eofIn));
     } catch (err) {
       // Without an EOF frame the agent discards its temporary file.
@@ -225,10 +227,12 @@ export class AgentClient {
       options.signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
         socket.write(encodeRequest(fields));
-        resolve(new AgentConnection(socket, () => {
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-        }));
+        resolve(
+          new AgentConnection(socket, () => {
+            clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+          }),
+        );
       });
       socket.once('error', (err) => {
         clearTimeout(timer);

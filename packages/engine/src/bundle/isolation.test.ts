@@ -25,7 +25,10 @@ const sh = (sbx: Sandbox, script: string, user?: string) => sbx.commands.runAllo
 describe('container tier isolation', () => {
   it('shows only the sandbox’s own processes, with tini as PID 1 (A1)', async () => {
     const r = await sh(a, 'ps -eo pid=,comm= | sort -n');
-    const lines = r.stdout.trim().split('\n').map((l) => l.trim());
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim());
     expect(lines[0]).toBe('1 tini');
     expect(lines.every((l) => /^(\d+) (tini|paddock-agent|sh|ps|sort)$/.test(l))).toBe(true);
   });

@@ -1,14 +1,5 @@
 import type { Limits } from '@paddock/core';
-import {
-  agentPaths,
-  idMapping,
-  maskedPaths,
-  oomScoreAdj,
-  readonlyPaths,
-  rlimits,
-  sandboxCapabilities,
-  shmSizeMiB,
-} from './isolation-settings.js';
+import { agentPaths, idMapping, maskedPaths, oomScoreAdj, readonlyPaths, rlimits, sandboxCapabilities, shmSizeMiB } from './isolation-settings.js';
 import { type SeccompProfile, seccompProfile } from './seccomp-profile.js';
 
 export interface BundleSpecInput {

@@ -11,14 +11,12 @@ export class CgroupProbe {
 
   constructor(private readonly root = '/sys/fs/cgroup') {
     this.version = existsSync(join(root, 'memory', 'memory.limit_in_bytes')) || existsSync(join(root, 'memory')) ? 1 : 2;
-    this.swapAccounting =
-      this.version === 1 ? existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes')) : existsSync(join(root, 'memory.swap.max'));
+    this.swapAccounting = this.version === 1 ? existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes')) : existsSync(join(root, 'memory.swap.max'));
   }
 
   /** How many times the OOM killer struck in this cgroup so far. */
   oomKills(cgroupsPath: string): number {
-    const file =
-      this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.oom_control') : join(this.root, cgroupsPath, 'memory.events');
+    const file = this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.oom_control') : join(this.root, cgroupsPath, 'memory.events');
     try {
       const match = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
       return match ? Number(match[1]) : 0;
@@ -35,8 +33,7 @@ export class CgroupProbe {
 
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */
   memoryUsage(cgroupsPath: string): number {
-    const file =
-      this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.usage_in_bytes') : join(this.root, cgroupsPath, 'memory.current');
+    const file = this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.usage_in_bytes') : join(this.root, cgroupsPath, 'memory.current');
     try {
       return Number(readFileSync(file, 'utf8').trim());
     } catch {

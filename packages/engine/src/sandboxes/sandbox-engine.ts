@@ -67,10 +67,7 @@ export class SandboxEngine {
   async launch(launch: SandboxLaunch, options: CallOptions = {}): Promise<LaunchedSandbox> {
     const paths = this.paths(launch.id);
     try {
-      const [attachment] = await Promise.all([
-        this.options.network.attach(launch.id),
-        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id),
-      ]);
+      const [attachment] = await Promise.all([this.options.network.attach(launch.id), prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id)]);
       const spec = buildOciSpec({
         id: launch.id,
         hostname: launch.id,

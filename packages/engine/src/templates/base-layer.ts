@@ -116,13 +116,7 @@ async function debootstrap(rootfs: string, suite: string, options: BaseLayerOpti
   progress({ phase: 'download', fraction: 0.01, message: `debootstrap ${suite}` });
   await runHostCommand(
     'debootstrap',
-    [
-      '--variant=minbase',
-      `--include=${basePackages.join(',')}`,
-      suite,
-      rootfs,
-      options.mirror ?? 'http://deb.debian.org/debian',
-    ],
+    ['--variant=minbase', `--include=${basePackages.join(',')}`, suite, rootfs, options.mirror ?? 'http://deb.debian.org/debian'],
     {
       signal: options.signal,
       timeoutMs: 30 * 60_000,
@@ -146,7 +140,20 @@ async function debootstrap(rootfs: string, suite: string, options: BaseLayerOpti
 async function configureRootfs(rootfs: string): Promise<void> {
   const { name, uid, gid, home } = sandboxUser;
   await runHostCommand('chroot', [rootfs, 'groupadd', '--gid', String(gid), name]);
-  await runHostCommand('chroot', [rootfs, 'useradd', '--uid', String(uid), '--gid', String(gid), '--create-home', '--home-dir', home, '--shell', '/bin/bash', name]);
+  await runHostCommand('chroot', [
+    rootfs,
+    'useradd',
+    '--uid',
+    String(uid),
+    '--gid',
+    String(gid),
+    '--create-home',
+    '--home-dir',
+    home,
+    '--shell',
+    '/bin/bash',
+    name,
+  ]);
   await mkdir(join(rootfs, 'work'), { mode: 0o775 });
   await runHostCommand('chown', [`${uid}:${gid}`, join(rootfs, 'work')]);
   // Apt caches and docs are dead weight in every sandbox's lower layer.

@@ -1,4 +1,4 @@
-import { lchown, lstat, readdir, chmod } from 'node:fs/promises';
+import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**

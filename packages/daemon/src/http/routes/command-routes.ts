@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { CommandStartSchema, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
 import type { HttpEnv } from '../http-env.js';
-import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
+import { type NdjsonSink, ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { CommandResultResponse, errorResponses, json, ProcessInfoResponse, ProcessParams, SandboxIdParams } from '../schemas.js';
 import type { Services } from '../services.js';
 
@@ -113,7 +113,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       let subscriber: ProcessSubscriber | undefined;
       const body$ = ndjsonStream(
         (sink) => {
-          subscriber = { push: (e) => sink.send(toWire(e)) && (e.type !== 'exit' || (sink.close(), true)) };
+          subscriber = streamTo(sink);
         },
         {
           onDrain: () => subscriber && proc?.unblock(subscriber),
@@ -129,8 +129,10 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id } = c.req.valid('param');
     const { openStdin, ...body } = c.req.valid('json');
     const owner = c.get('principal').id;
-    const proc = await s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root', background: true } }, async () =>
-      s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
+    const proc = await s.govern(
+      c,
+      { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root', background: true } },
+      async () => s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
     );
     return c.json(proc.info(), 201);
   });
@@ -146,13 +148,17 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 
   app.openapi(getRoute, async (c) => {
     const { id, pid } = c.req.valid('param');
-    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () => findProcess(s, c.get('principal').id, id, pid));
+    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () =>
+      findProcess(s, c.get('principal').id, id, pid),
+    );
     return c.json(proc.info(), 200);
   });
 
   app.openapi(waitRoute, async (c) => {
     const { id, pid } = c.req.valid('param');
-    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () => findProcess(s, c.get('principal').id, id, pid));
+    const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () =>
+      findProcess(s, c.get('principal').id, id, pid),
+    );
     await proc.done;
     return c.json(proc.result(), 200);
   });
@@ -167,7 +173,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     let subscriber: ProcessSubscriber | undefined;
     const stream = ndjsonStream(
       (sink) => {
-        subscriber = { push: (e) => sink.send(toWire(e)) && (e.type !== 'exit' || (sink.close(), true)) };
+        subscriber = streamTo(sink);
         unsubscribe = proc.subscribe(subscriber);
         if (!follow && !proc.exit) {
           unsubscribe();
@@ -207,6 +213,17 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 export function findProcess(s: Services, owner: string, id: string, pid: number): ManagedProcess {
   s.sandboxes.requireRunning(owner, id);
   return s.processes.get(id, pid);
+}
+
+/** Forwards process events to an NDJSON response, ending it at the exit event. */
+function streamTo(sink: NdjsonSink): ProcessSubscriber {
+  return {
+    push(e) {
+      const more = sink.send(toWire(e));
+      if (e.type === 'exit') sink.close();
+      return more;
+    },
+  };
 }
 
 function toWire(e: ProcessEvent): unknown {

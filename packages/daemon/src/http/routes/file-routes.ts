@@ -1,13 +1,6 @@
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import {
-  BadRequestError,
-  FileMkdirSchema,
-  FilePathQuerySchema,
-  FileRemoveQuerySchema,
-  FileRenameSchema,
-  PayloadTooLargeError,
-} from '@paddock/core';
+import { BadRequestError, FileMkdirSchema, FilePathQuerySchema, FileRemoveQuerySchema, FileRenameSchema, PayloadTooLargeError } from '@paddock/core';
 import type { Context } from 'hono';
 import type { ManagedProcess } from '../../commands/process-manager.js';
 import type { SandboxRecord } from '../../store/sandbox-store.js';
@@ -29,7 +22,10 @@ const readRoute = createRoute({
   tags,
   summary: 'Download a file (streamed)',
   request: { params: SandboxIdParams, query: FilePathQuerySchema },
-  responses: { 200: { description: 'file bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses },
+  responses: {
+    200: { description: 'file bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+    ...errorResponses,
+  },
 });
 
 const writeRoute = createRoute({
@@ -232,7 +228,13 @@ async function* limitedBody(c: Context<HttpEnv>, limit: number): AsyncIterable<U
   }
 }
 
-async function tarStream(s: Services, sandbox: SandboxRecord, cmd: string[], user: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+async function tarStream(
+  s: Services,
+  sandbox: SandboxRecord,
+  cmd: string[],
+  user: string | undefined,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
   const subscriber = {
     push: (e: { type: string; data?: Buffer }) => {

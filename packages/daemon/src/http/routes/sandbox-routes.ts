@@ -81,8 +81,10 @@ const resumeRoute = createRoute({
 export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createSandbox, async (c) => {
     const body = c.req.valid('json');
-    const record = await s.govern(c, { action: 'sandbox.create', resource: `template:${body.template}`, context: { template: body.template, limits: body.limits ?? {} } }, () =>
-      s.sandboxes.create(c.get('principal').id, body, { signal: c.req.raw.signal }),
+    const record = await s.govern(
+      c,
+      { action: 'sandbox.create', resource: `template:${body.template}`, context: { template: body.template, limits: body.limits ?? {} } },
+      () => s.sandboxes.create(c.get('principal').id, body, { signal: c.req.raw.signal }),
     );
     return c.json(toSandboxInfo(record), 201);
   });

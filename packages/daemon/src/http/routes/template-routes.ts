@@ -1,12 +1,17 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { PaddockError, TemplateNameSchema, type TemplateBuildEvent, templateNamePattern } from '@paddock/core';
+import { PaddockError, type TemplateBuildEvent, TemplateNameSchema, templateNamePattern } from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
 
 const tags = ['templates'];
-const NameParams = z.object({ name: z.string().regex(templateNamePattern).openapi({ param: { name: 'name', in: 'path' } }) });
+const NameParams = z.object({
+  name: z
+    .string()
+    .regex(templateNamePattern)
+    .openapi({ param: { name: 'name', in: 'path' } }),
+});
 
 const TemplateBuildSchema = z
   .object({
