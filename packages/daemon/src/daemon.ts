@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
@@ -91,7 +91,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const url = `http://${config.host}:${port}`;
   origins.push(url, `http://localhost:${port}`);
   const endpoint: Endpoint = { url, socket: config.socketPath, pid: process.pid, version: paddockVersion };
-  await writeFile(join(config.stateDir, 'endpoint.json'), JSON.stringify(endpoint), { mode: 0o600 });
+  // Written whole and renamed, so readers never see half a file.
+  const endpointFile = join(config.stateDir, 'endpoint.json');
+  await writeFile(`${endpointFile}.tmp`, JSON.stringify(endpoint), { mode: 0o600 });
+  await rename(`${endpointFile}.tmp`, endpointFile);
   logger.info({ url, socket: config.socketPath }, 'paddockd listening');
 
   return {

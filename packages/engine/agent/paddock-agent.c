@@ -666,6 +666,25 @@ static void handle_connection(void) {
   send_text(F_FAIL, "EINVAL unknown operation");
 }
 
+// After the last frame, wait for the daemon to hang up instead of closing
+// first: a frame it sent meanwhile (say, closing stdin of a command that just
+// ended) would otherwise hit a closed socket, and the broken pipe would make
+// it drop our exit frame unread.
+static void linger_until_peer_closes(void) {
+  if (!conn_open) return;
+  shutdown(conn_fd, SHUT_WR);
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {conn_fd, POLLIN, 0};
+    int r = poll(&p, 1, 5000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return;
+    ssize_t n = read(conn_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+  }
+}
+
 // Only processes outside the sandbox may drive the agent: the kernel reports a
 // peer from another pid namespace as pid 0. Code inside the sandbox, even as
 // root, cannot use the agent to act as another user.
@@ -728,6 +747,7 @@ int main(int argc, char **argv) {
       sigaction(SIGCHLD, &sa, NULL);
       conn_fd = c;
       handle_connection();
+      linger_until_peer_closes();
       _exit(0);
     }
     close(c);

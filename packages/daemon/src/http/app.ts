@@ -30,6 +30,22 @@ export interface PaddockApp {
   injectWebSocket: (server: Server) => void;
 }
 
+// Reading the rest of a refused upload lets the client see the 413 (instead of
+// a broken pipe) and keeps the connection usable; past this much we hang up.
+const maxDiscardBytes = 64 * 1024 * 1024;
+
+async function discardBody(req: Request): Promise<boolean> {
+  const body = req.body;
+  if (!body || body.locked) return body === null;
+  if (Number(req.headers.get('content-length') ?? '0') > maxDiscardBytes) return false;
+  let seen = 0;
+  for await (const chunk of body.values({ preventCancel: true }) as AsyncIterable<Uint8Array>) {
+    seen += chunk.length;
+    if (seen > maxDiscardBytes) return false;
+  }
+  return true;
+}
+
 const publicPaths = new Set(['/v1/health', '/openapi.json']);
 
 export function createApp(options: AppOptions): PaddockApp {
@@ -101,9 +117,8 @@ export function createApp(options: AppOptions): PaddockApp {
 
   app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}`, details: {} } }, 404));
 
-  app.onError((err, c) => {
-    // An upload cut short leaves unread bytes on the connection: close it so no client reuses it.
-    if (err instanceof PayloadTooLargeError) c.header('connection', 'close');
+  app.onError(async (err, c) => {
+    if (err instanceof PayloadTooLargeError && !(await discardBody(c.req.raw))) c.header('connection', 'close');
     if (err instanceof PaddockError) return c.json(err.toJSON(), err.status as 400);
     if (err instanceof HTTPException) {
       const malformed = /malformed json/i.test(err.message);

@@ -254,11 +254,10 @@ class AgentConnection {
   ) {
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
+      // The call's timeout covers the agent's answer, not how long a command runs.
+      done();
       for (const f of reader.push(chunk)) {
-        if (f.type === Frame.exit || f.type === Frame.fail) {
-          this.finished = true;
-          done();
-        }
+        if (f.type === Frame.exit || f.type === Frame.fail) this.finished = true;
         this.onFrame(f.type, f.payload);
       }
     });

@@ -221,7 +221,8 @@ async function* limitedBody(c: Context<HttpEnv>, limit: number): AsyncIterable<U
   const body = c.req.raw.body;
   if (!body) return;
   let total = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  // preventCancel: on a refusal the error handler reads the rest of the body (see app.ts).
+  for await (const chunk of body.values({ preventCancel: true }) as AsyncIterable<Uint8Array>) {
     total += chunk.length;
     if (total > limit) throw new PayloadTooLargeError(limit);
     yield chunk;
