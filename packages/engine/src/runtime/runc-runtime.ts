@@ -79,7 +79,26 @@ export class RuncRuntime implements RuntimeAdapter {
     await this.call(['kill', id, signal], options);
   }
 
+  /**
+   * `runc delete --force` sleeps 100 ms after its SIGKILL before it looks
+   * again; killing first and watching the init process ourselves saves that.
+   */
   async delete(id: string, options: CallOptions & { force?: boolean } = {}): Promise<void> {
+    if (options.force) {
+      const state = await this.state(id, options);
+      if (!state) return;
+      if (state.status === 'running' && state.pid > 0) {
+        await this.kill(id, 'KILL', options).catch(() => {});
+        if (await processEnded(state.pid, 3000)) {
+          try {
+            await this.call(['delete', id], options);
+            return;
+          } catch {
+            // fall back to the forceful path below
+          }
+        }
+      }
+    }
     try {
       await this.call(['delete', ...(options.force ? ['--force'] : []), id], options);
     } catch (err) {
@@ -120,4 +139,20 @@ function toState(s: RuncStateJson): RuntimeState {
 
 function isMissing(err: unknown): boolean {
   return err instanceof RuntimeError && /does not exist|not found/i.test(String(err.details.stderr ?? err.message));
+}
+
+/** Polls until a process has exited (gone or a zombie), up to `timeoutMs`. */
+async function processEnded(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // The state letter follows the parenthesised command name.
+      if (/\) [ZX] /.test(stat)) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  return false;
 }
