@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+
+let daemon: TestDaemon;
+let work: string;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  work = mkdtempSync('/tmp/paddock-cli-');
+});
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await daemon?.stop();
+});
+
+function paddock(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [cliMain, ...args], { env: daemon.env, input, encoding: 'utf8', cwd: work });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('paddock CLI', () => {
+  it('runs a command in a fresh sandbox and passes its exit code on', () => {
+    expect(paddock(['run', '--', 'python3', '-c', 'print(6*7)'])).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+    const limited = paddock(['run', '--memory', '256m', '--cpus', '0.5', '--pids', '128', '--timeout', '30s', '--', 'sh', '-c', 'echo hi; exit 3']);
+    expect(limited).toMatchObject({ code: 3, stdout: 'hi\n' });
+    // Nothing is left behind by run.
+    expect(paddock(['ls', '-q']).stdout).toBe('');
+  });
+
+  it('answers bad input with one line and a non-zero exit, creating nothing', () => {
+    const before = paddock(['ls', '-q', '--all']).stdout;
+    const bad = paddock(['run', '--memory', '1zb', '--', 'true']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toBe('paddock: --memory: invalid size "1zb" (use a number with b, k, m, g or t)\n');
+    const missing = paddock(['run']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const unknown = paddock(['exec', 'sb-000000000000', '--', 'true']);
+    expect(unknown).toMatchObject({ code: 1, stderr: 'paddock: sandbox sb-000000000000 not found\n' });
+    const template = paddock(['run', '-T', 'nope', '--', 'true']);
+    expect(template.code).toBe(125);
+    expect(template.stderr).toContain('template nope not found');
+    expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
+  });
+
+  it('creates, execs, copies both ways, lists, inspects and kills', () => {
+    const created = paddock(['create', '--template', 'base', '--timeout', '10m', '--label', 'task=demo']);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^sb-[a-z0-9]{12}$/);
+    expect(paddock(['exec', id, '--', 'ls', '/work'])).toEqual({ code: 0, stdout: '', stderr: '' });
+
+    writeFileSync(join(work, 'data.csv'), 'a,b\n1,2\n');
+    expect(paddock(['cp', join(work, 'data.csv'), `${id}:/work/data.csv`]).code).toBe(0);
+    expect(paddock(['exec', id, '--', 'sh', '-c', 'wc -l < /work/data.csv > /work/out.txt']).code).toBe(0);
+    expect(paddock(['cp', `${id}:/work/out.txt`, join(work, 'out.txt')]).code).toBe(0);
+    expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe('2\n');
+
+    const table = paddock(['ls', '--label', 'task=demo']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TEMPLATE\s+STATE\s+CREATED\s+EXPIRES\s+LABELS$/);
+    expect(table.stdout).toContain(id);
+    const json = JSON.parse(paddock(['ls', '--json']).stdout);
+    expect(json.map((s: { id: string }) => s.id)).toContain(id);
+    expect(JSON.parse(paddock(['inspect', id]).stdout)).toMatchObject({ id, state: 'running', metadata: { task: 'demo' } });
+
+    expect(paddock(['exec', '-i', id, '--', 'sh', '-c', 'read x; echo got $x'], 'hello\n')).toMatchObject({ code: 0, stdout: 'got hello\n' });
+    expect(paddock(['exec', id, '--', 'sh', '-c', 'exit 9']).code).toBe(9);
+
+    expect(paddock(['kill', id])).toMatchObject({ code: 0, stdout: `${id}\n` });
+    const again = paddock(['exec', id, '--', 'true']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^paddock: sandbox .* (was killed|no longer exists)/);
+  });
+
+  it('shows the output of background commands with logs and ps', async () => {
+    const id = paddock(['create']).stdout.trim();
+    const pid = paddock(['exec', '-d', id, '--', 'sh', '-c', 'echo bg-start; sleep 0.3; echo bg-end']).stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    expect(paddock(['logs', '-f', id, pid]).stdout).toBe('bg-start\nbg-end\n');
+    expect(paddock(['logs', id]).stdout).toBe('bg-start\nbg-end\n');
+    expect(paddock(['ps', id]).stdout).toMatch(new RegExp(`^${pid}\\s+exited\\s+0\\s`, 'm'));
+    paddock(['kill', id]);
+  });
+
+  it('builds, lists and removes a template from a Paddockfile with progress lines', () => {
+    writeFileSync(join(work, 'Paddockfile'), 'FROM base\nENV HELLO=world\nWORKDIR /srv\nCOPY data.csv ./\nRUN echo "built $HELLO" > built.txt\n');
+    const build = paddock(['template', 'build', 'cli-demo', '--file', 'Paddockfile']);
+    expect(build).toMatchObject({ code: 0, stdout: 'cli-demo\n' });
+    expect(build.stderr).toContain('Step 5/6 : RUN echo "built $HELLO" > built.txt');
+    expect(paddock(['template', 'ls']).stdout).toMatch(/^cli-demo\s+base\s/m);
+    expect(paddock(['run', '-T', 'cli-demo', '--', 'cat', 'built.txt', 'data.csv']).stdout).toBe('built world\na,b\n1,2\n');
+    expect(paddock(['template', 'rm', 'cli-demo']).code).toBe(0);
+    expect(paddock(['template', 'ls', '--json']).stdout).not.toContain('cli-demo');
+  });
+
+  it('prints versions', () => {
+    expect(paddock(['version']).stdout).toBe('paddock 0.1.0\npaddockd 0.1.0\n');
+  });
+});
