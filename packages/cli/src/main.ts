@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { paddockVersion } from '@paddock/core';
+import { paddockVersion } from '@paddock/core/client';
 import { ApiClient } from '@paddock/sdk';
 import { Command, CommanderError } from 'commander';
 import { registerCpCommand } from './commands/cp-command.js';
@@ -40,6 +40,8 @@ program
 
 try {
   await program.parseAsync(process.argv);
+  // Idle keep-alive sockets would hold the process open for a while; the work is done.
+  process.exit(process.exitCode ?? 0);
 } catch (err) {
   if (err instanceof CommanderError) {
     // Commander has already printed its one-line message (or the help text).

@@ -1,4 +1,5 @@
-import { errorFromBody, PaddockError, TimeoutError } from '@paddock/core';
+import { errorFromBody, PaddockError, TimeoutError } from '@paddock/core/client';
+import { defaultTransport, readAll, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 export interface ConnectionOptions {
   /** Daemon URL; defaults to PADDOCK_URL, then http://127.0.0.1:7423. */
@@ -7,6 +8,8 @@ export interface ConnectionOptions {
   token?: string;
   /** Default timeout of each API request, in ms (60 s). */
   requestTimeoutMs?: number;
+  /** How requests are sent; node:http on Node, fetch elsewhere. */
+  transport?: Transport;
 }
 
 /** Every call takes these: a per-call timeout and a signal to cancel it. */
@@ -18,7 +21,7 @@ export interface RequestOptions {
 interface CallSpec extends RequestOptions {
   query?: Record<string, string | string[] | number | boolean | undefined>;
   json?: unknown;
-  body?: RequestInit['body'];
+  body?: TransportRequest['body'];
   headers?: Record<string, string>;
 }
 
@@ -33,8 +36,10 @@ export class ApiClient {
   readonly url: string;
   private readonly token: string | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly transport: Transport;
 
   constructor(options: ConnectionOptions = {}) {
+    this.transport = options.transport ?? defaultTransport();
     this.url = (options.url ?? env('PADDOCK_URL') ?? defaultUrl).replace(/\/+$/, '');
     this.token = options.token ?? env('PADDOCK_TOKEN');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
@@ -42,11 +47,11 @@ export class ApiClient {
 
   async json<T>(method: string, path: string, spec: CallSpec = {}): Promise<T> {
     const res = await this.fetch(method, path, spec);
-    return (await res.json()) as T;
+    return JSON.parse(await res.text()) as T;
   }
 
   /** Performs a request and returns the response once its status is known to be a success. */
-  async fetch(method: string, path: string, spec: CallSpec = {}): Promise<Response> {
+  async fetch(method: string, path: string, spec: CallSpec = {}): Promise<TransportResponse> {
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
     const controller = new AbortController();
     const timer =
@@ -61,9 +66,7 @@ export class ApiClient {
       body = JSON.stringify(spec.json);
     }
     try {
-      const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: controller.signal };
-      if (body instanceof ReadableStream) init.duplex = 'half';
-      const res = await fetch(this.url + path + queryString(spec.query), init);
+      const res = await this.transport({ method, url: this.url + path + queryString(spec.query), headers, body, signal: controller.signal });
       if (!res.ok) {
         const text = await res.text();
         let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined;
@@ -76,10 +79,13 @@ export class ApiClient {
       }
       // The timer keeps guarding a streamed body; it is cleared when the body ends.
       if (res.body && timer) {
-        return new Response(
-          guardBody(res.body, () => clearTimeout(timer)),
-          { status: res.status, headers: res.headers },
-        );
+        const body = guardBody(res.body, () => clearTimeout(timer));
+        return {
+          ...res,
+          body,
+          text: async () => new TextDecoder().decode(await readAll(body)),
+          arrayBuffer: async () => (await readAll(body)).buffer as ArrayBuffer,
+        };
       }
       clearTimeout(timer);
       return res;

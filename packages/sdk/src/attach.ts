@@ -1,6 +1,6 @@
 import type { AttachClientMessage, AttachServerMessage } from '@paddock/core';
-import { PaddockError } from '@paddock/core';
-import WebSocket from 'ws';
+import { PaddockError } from '@paddock/core/client';
+import type WebSocket from 'ws';
 import type { ApiClient } from './api-client.js';
 
 export interface AttachCallbacks {
@@ -16,9 +16,9 @@ export class AttachedProcess {
   private readonly socket: WebSocket;
   private readonly opened: Promise<void>;
 
-  private constructor(api: ApiClient, path: string, callbacks: AttachCallbacks) {
+  private constructor(WebSocketImpl: typeof WebSocket, api: ApiClient, path: string, callbacks: AttachCallbacks) {
     const target = api.socketTarget(path);
-    this.socket = new WebSocket(target.url, { headers: target.headers });
+    this.socket = new WebSocketImpl(target.url, { headers: target.headers });
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
@@ -56,7 +56,9 @@ export class AttachedProcess {
   }
 
   static async open(api: ApiClient, path: string, callbacks: AttachCallbacks): Promise<AttachedProcess> {
-    const attached = new AttachedProcess(api, path, callbacks);
+    // Loaded on first use: most calls never open a socket, and start-up time matters to the CLI.
+    const { default: WebSocketImpl } = await import('ws');
+    const attached = new AttachedProcess(WebSocketImpl, api, path, callbacks);
     await attached.opened;
     return attached;
   }
@@ -83,6 +85,6 @@ export class AttachedProcess {
   }
 
   private control(msg: AttachClientMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(msg));
   }
 }

@@ -1,4 +1,5 @@
-import { type CommandEvent, CommandExitError, type CommandResult, PaddockError, type ProcessInfo } from '@paddock/core';
+import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
+import { CommandExitError, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 
 export interface CommandOptions extends RequestOptions {

@@ -1,6 +1,7 @@
 import type { FileEntry } from '@paddock/core';
-import { NotFoundError } from '@paddock/core';
+import { NotFoundError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import type { TransportRequest } from './transport.js';
 
 export interface FileOptions extends RequestOptions {
   /** Whose permissions apply inside the sandbox: "root" (default), "user" or a uid. */
@@ -39,7 +40,7 @@ export class Files {
     const body = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     return this.api.json<FileEntry>('PUT', `${this.base}/files`, {
       query: { path, user: options.user, mode: options.mode?.toString(8) },
-      body: body as RequestInit['body'],
+      body: body as TransportRequest['body'],
       headers: { 'content-type': 'application/octet-stream' },
       signal: options.signal,
       timeoutMs: options.timeoutMs,
@@ -86,7 +87,7 @@ export class Files {
   async uploadArchive(dir: string, tar: FileData, options: FileOptions = {}): Promise<FileEntry> {
     return this.api.json<FileEntry>('PUT', `${this.base}/archive`, {
       query: { path: dir, user: options.user },
-      body: tar as RequestInit['body'],
+      body: tar as TransportRequest['body'],
       headers: { 'content-type': 'application/x-tar' },
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? 0,

@@ -1,23 +1,19 @@
+export type { CommandResult, FileEntry, ProcessInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
 export {
   BadRequestError,
   CommandExitError,
-  type CommandResult,
   ConflictError,
-  type FileEntry,
   FileError,
   NotFoundError,
   PaddockError,
   PayloadTooLargeError,
-  type ProcessInfo,
   ProcessNotFoundError,
-  type SandboxInfo,
   SandboxNotFoundError,
-  type TemplateInfo,
   TemplateNotFoundError,
   TimeoutError,
   UnauthorizedError,
   ValidationError,
-} from '@paddock/core';
+} from '@paddock/core/client';
 export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';

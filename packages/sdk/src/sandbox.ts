@@ -1,4 +1,5 @@
-import { type LimitsInput, type SandboxInfo, SandboxNotFoundError, type SandboxState } from '@paddock/core';
+import type { LimitsInput, SandboxInfo, SandboxState } from '@paddock/core';
+import { SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
@@ -98,7 +99,9 @@ export class Sandbox {
     this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/resume`, options);
   }
 
-  async kill(options: RequestOptions = {}): Promise<void> {
-    this.info = await this.api.json<SandboxInfo>('DELETE', `/v1/sandboxes/${this.id}`, options);
+  /** Kills the sandbox; with `wait: false` it returns once the kill is recorded, while teardown goes on. */
+  async kill(options: RequestOptions & { wait?: boolean } = {}): Promise<void> {
+    const query = options.wait === false ? { wait: 'false' } : undefined;
+    this.info = await this.api.json<SandboxInfo>('DELETE', `/v1/sandboxes/${this.id}`, { ...options, query });
   }
 }

@@ -1,5 +1,5 @@
 import type { TemplateBuildEvent, TemplateInfo } from '@paddock/core';
-import { PaddockError } from '@paddock/core';
+import { PaddockError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {

@@ -1,4 +1,5 @@
-import { parseDurationMs, type SandboxState } from '@paddock/core';
+import type { SandboxState } from '@paddock/core';
+import { parseDurationMs } from '@paddock/core/client';
 import { ApiClient, Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import type { Connection } from '../connection/resolve-connection.js';

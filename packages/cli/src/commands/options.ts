@@ -1,4 +1,5 @@
-import { type LimitsInput, parseDurationMs, parseSizeMiB } from '@paddock/core';
+import type { LimitsInput } from '@paddock/core';
+import { parseDurationMs, parseSizeMiB } from '@paddock/core/client';
 import { CliError } from '../output/cli-error.js';
 
 export interface SandboxFlags {

@@ -1,4 +1,4 @@
-import { parseDurationMs } from '@paddock/core';
+import { parseDurationMs } from '@paddock/core/client';
 import { Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import type { Connection } from '../connection/resolve-connection.js';
@@ -47,7 +47,8 @@ export function registerRunCommands(program: Command, connection: () => Connecti
       });
       const cleanup = async () => {
         if (flags.keep) process.stderr.write(`${sbx.id}\n`);
-        else await sbx.kill().catch(() => {});
+        // The daemon finishes the teardown on its own; no need to wait for it.
+        else await sbx.kill({ wait: false }).catch(() => {});
       };
       const onSignal = () => {
         void cleanup().finally(() => process.exit(130));

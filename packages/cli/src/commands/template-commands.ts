@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatBytes, progressPrinter } from '@paddock/core';
+import { formatBytes, progressPrinter } from '@paddock/core/client';
 import { Templates } from '@paddock/sdk';
 import type { Command } from 'commander';
 import type { Connection } from '../connection/resolve-connection.js';

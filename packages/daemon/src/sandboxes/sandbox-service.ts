@@ -89,10 +89,15 @@ export class SandboxService {
     return this.deps.sandboxes.list({ owner, states, labels: filter.labels });
   }
 
-  async kill(owner: string, id: string): Promise<SandboxRecord> {
+  /**
+   * Kills a sandbox. The record says killed (and no work reaches it) at once;
+   * with `wait` the call returns only when nothing of it is left on the host.
+   */
+  async kill(owner: string, id: string, options: { wait?: boolean } = {}): Promise<SandboxRecord> {
     const record = this.get(owner, id);
     if (record.state === 'killed') throw new SandboxNotFoundError(id, `was already ${record.endReason ?? 'killed'}`);
-    await this.end(id, 'killed');
+    const teardown = this.end(id, 'killed');
+    if (options.wait !== false) await teardown;
     return this.get(owner, id);
   }
 

@@ -150,7 +150,9 @@ export class SandboxEngine {
   private async waitForAgent(id: string, options: CallOptions): Promise<void> {
     const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
     const agent = this.agent(id);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    // The agent is usually up within a few ms of runc returning: look often at first.
+    for (let attempt = 0; ; attempt++) {
+      const delay = attempt < 20 ? 1 : 20;
       options.signal?.throwIfAborted();
       try {
         await agent.ping({ timeoutMs: 2000 });

@@ -39,7 +39,8 @@ const killSandbox = createRoute({
   path: '/v1/sandboxes/{id}',
   tags,
   summary: 'Kill a sandbox and remove everything it had',
-  request: { params: SandboxIdParams },
+  description: 'Returns once nothing of the sandbox is left, or, with wait=false, as soon as it is marked killed (teardown goes on).',
+  request: { params: SandboxIdParams, query: z.object({ wait: z.enum(['true', 'false']).optional() }) },
   responses: { 200: json(SandboxResponse, 'the killed sandbox'), ...errorResponses },
 });
 
@@ -106,7 +107,8 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 
   app.openapi(killSandbox, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').id, id));
+    const wait = c.req.valid('query').wait !== 'false';
+    const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').id, id, { wait }));
     return c.json(toSandboxInfo(record), 200);
   });
 

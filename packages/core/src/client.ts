@@ -1,0 +1,7 @@
+// The parts of core a client needs at run time, without zod: loading the
+// schemas costs ~50 ms, which a CLI call must not pay. Types come from the
+// main entry point as type-only imports, which cost nothing.
+export * from './errors/paddock-error.js';
+export * from './limits/units.js';
+export * from './progress/progress-printer.js';
+export { paddockVersion } from './version.js';

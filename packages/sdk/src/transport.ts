@@ -1,0 +1,108 @@
+/** What the client needs of an HTTP response, whichever transport produced it. */
+export interface TransportResponse {
+  status: number;
+  ok: boolean;
+  header(name: string): string | null;
+  body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export interface TransportRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | null;
+  signal: AbortSignal;
+}
+
+export type Transport = (req: TransportRequest) => Promise<TransportResponse>;
+
+/** Works in any runtime with fetch (browsers, Deno, Bun, Node). */
+export const fetchTransport: Transport = async (req) => {
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers: req.headers, body: req.body as RequestInit['body'], signal: req.signal };
+  if (req.body instanceof ReadableStream) init.duplex = 'half';
+  const res = await fetch(req.url, init);
+  return {
+    status: res.status,
+    ok: res.ok,
+    header: (name) => res.headers.get(name),
+    body: res.body,
+    text: () => res.text(),
+    arrayBuffer: () => res.arrayBuffer(),
+  };
+};
+
+interface NodeModules {
+  http: typeof import('node:http');
+  https: typeof import('node:https');
+  stream: typeof import('node:stream');
+}
+
+let nodeModules: Promise<NodeModules> | undefined;
+
+/**
+ * On Node, node:http: Node's fetch loads its HTTP stack on first use, which
+ * costs a short-lived CLI call ~80 ms of its ~150 ms budget.
+ */
+export const nodeHttpTransport: Transport = async (req) => {
+  nodeModules ??= Promise.all([import('node:http'), import('node:https'), import('node:stream')]).then(
+    ([http, https, stream]): NodeModules => ({ http: http.default, https: https.default, stream: stream.default }),
+  );
+  const { http, https, stream } = await nodeModules;
+  const url = new URL(req.url);
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<TransportResponse>((resolve, reject) => {
+    const request = client.request(url, { method: req.method, headers: req.headers, signal: req.signal }, (res) => {
+      const body = stream.Readable.toWeb(res) as ReadableStream<Uint8Array>;
+      const status = res.statusCode ?? 0;
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        header: (name) => {
+          const v = res.headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+        },
+        body,
+        text: async () => new TextDecoder().decode(await readAll(body)),
+        arrayBuffer: async () => (await readAll(body)).buffer as ArrayBuffer,
+      });
+    });
+    request.on('error', reject);
+    void sendBody(request, req.body, stream).catch((err: Error) => request.destroy(err));
+  });
+};
+
+async function sendBody(request: import('node:http').ClientRequest, body: TransportRequest['body'], stream: typeof import('node:stream')): Promise<void> {
+  if (body === undefined || body === null) return void request.end();
+  if (typeof body === 'string' || body instanceof Uint8Array) return void request.end(body);
+  if (body instanceof ArrayBuffer) return void request.end(new Uint8Array(body));
+  const source = body instanceof ReadableStream ? body : body.stream();
+  await new Promise<void>((resolve, reject) => {
+    const readable = stream.Readable.fromWeb(source as import('node:stream/web').ReadableStream);
+    readable.on('error', reject);
+    request.on('error', reject);
+    readable.pipe(request).on('finish', resolve);
+  });
+}
+
+export function defaultTransport(): Transport {
+  return typeof process !== 'undefined' && process.versions?.node ? nodeHttpTransport : fetchTransport;
+}
+
+/** Reads a whole stream into one array. */
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
