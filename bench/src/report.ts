@@ -1,0 +1,442 @@
+import type { CliOutcome, IdleMemory } from './benchmarks.js';
+import type { BenchConfig } from './config.js';
+import type { Machine } from './machine.js';
+import { toMiB } from './memory.js';
+import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
+
+export interface Target {
+  id: string;
+  what: string;
+  target: string;
+  /** The measured figure as shown, e.g. "1.31× (52.1 / 39.8 ms)". */
+  measured: string;
+  value: number | null;
+  met: boolean | null;
+}
+
+export interface Results {
+  schema: 1;
+  date: string;
+  durationSeconds: number;
+  machine: Machine;
+  config: BenchConfig;
+  paddockVersion: string;
+  /** Every timing series, in ms. */
+  series: Record<string, Summary>;
+  /** The recorded values behind `series`, in ms. */
+  samples: Record<string, number[]>;
+  daemonRss: {
+    startMiB: number;
+    endMiB: number;
+    /** Split of endMiB from /proc/<pid>/status. */
+    endAnonMiB: number;
+    endFileMiB: number;
+    /** After the readings above, a full V8 GC forced through the inspector. */
+    afterGcMiB: number;
+    heapUsedAfterGcMiB: number;
+  };
+  cli: CliOutcome;
+  idleMemory: IdleMemory | null;
+  targets: Target[];
+  failures: string[];
+  notes: string[];
+  cleanup: { verified: boolean; leftovers: string[] };
+}
+
+const s = (r: Results, name: string): Summary | undefined => r.series[name];
+const p50 = (r: Results, name: string) => s(r, name)?.p50 ?? Number.NaN;
+const p95 = (r: Results, name: string) => s(r, name)?.p95 ?? Number.NaN;
+
+export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
+  const rr = r as Results;
+  const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
+  const exec = p50(rr, 'exec.http');
+  const cli = r.cli.measured ? p50(rr, 'cli.paddockRun') : Number.NaN;
+  const rss = Math.max(r.daemonRss.startMiB, r.daemonRss.endMiB);
+  const perSandbox = r.idleMemory ? toMiB(r.idleMemory.beyondProcesses) : Number.NaN;
+  const verdict = (v: number, limit: number) => (Number.isFinite(v) ? v <= limit : null);
+  return [
+    {
+      id: 'create',
+      what: 'cold create → first output, p50',
+      target: '≤ 2× raw `runc run`',
+      measured: `${fmtRatio(createRatio)} (${fmt(p50(rr, 'paddock.firstOutput'))} vs ${fmt(p50(rr, 'runcOverlay.firstOutput'))} ms)`,
+      value: Number.isFinite(createRatio) ? createRatio : null,
+      met: verdict(createRatio, 2),
+    },
+    {
+      id: 'exec',
+      what: 'exec in a running sandbox through the API, p50',
+      target: '≤ 5 ms',
+      measured: `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms)`,
+      value: Number.isFinite(exec) ? exec : null,
+      met: verdict(exec, 5),
+    },
+    {
+      id: 'cli',
+      what: '`paddock run -- true` end to end, p50',
+      target: '≤ 150 ms',
+      measured: r.cli.measured ? `${fmt(cli)} ms` : 'not measured',
+      value: Number.isFinite(cli) ? cli : null,
+      met: verdict(cli, 150),
+    },
+    {
+      id: 'daemonRss',
+      what: 'daemon idle RSS (higher of start / after the run)',
+      target: '≤ 100 MiB',
+      measured: `${fmt(rss, 1)} MiB`,
+      value: Number.isFinite(rss) ? rss : null,
+      met: verdict(rss, 100),
+    },
+    {
+      id: 'idleSandbox',
+      what: 'host memory per idle sandbox beyond its own processes',
+      target: '≤ 3 MiB',
+      measured: Number.isFinite(perSandbox) ? `${fmt(perSandbox, 2)} MiB` : 'not measured',
+      value: Number.isFinite(perSandbox) ? perSandbox : null,
+      met: verdict(perSandbox, 3),
+    },
+  ];
+}
+
+const verdictText = (met: boolean | null) => (met === null ? 'not measured' : met ? 'met' : 'NOT met');
+
+// ---------------------------------------------------------------------------
+// Tables shared by the terminal and Markdown renderings.
+
+interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+  /** Printed under the table. */
+  note?: string;
+}
+
+const createRows: Array<[string, string]> = [
+  ['paddock', 'Paddock, HTTP API (POST create, POST exec, DELETE)'],
+  ['engine', 'Paddock engine in-process (no HTTP, no database)'],
+  ['runcOverlay', 'raw `runc run`: overlay + bundle + run + delete'],
+  ['runcPrepared', 'raw `runc run` on a prepared bundle'],
+  ['bwrap', '`bwrap --unshare-all --ro-bind / /` (namespace floor)'],
+  ['spawn', 'Node `spawn("/bin/echo")` (process floor)'],
+];
+
+function coldCreateTable(r: Results): Table {
+  const base = p50(r, 'runcOverlay.firstOutput');
+  const pure = p50(r, 'runcPrepared.firstOutput');
+  return {
+    title: `Cold create → first output → kill (ms, ${r.config.createIterations} rounds, variants interleaved)`,
+    head: ['', 'first output p50', 'p95', 'full cycle p50', 'p95', '× raw runc run', '× prepared runc run'],
+    rows: createRows
+      .filter(([k]) => s(r, `${k}.firstOutput`))
+      .map(([k, label]) => [
+        label,
+        fmt(p50(r, `${k}.firstOutput`)),
+        fmt(p95(r, `${k}.firstOutput`)),
+        fmt(p50(r, `${k}.full`)),
+        fmt(p95(r, `${k}.full`)),
+        fmtRatio(ratio(p50(r, `${k}.firstOutput`), base)),
+        fmtRatio(ratio(p50(r, `${k}.firstOutput`), pure)),
+      ]),
+  };
+}
+
+function phaseTable(r: Results): Table {
+  const row = (label: string, name: string): string[] => [label, fmt(p50(r, name)), fmt(p95(r, name))];
+  const rows = [
+    row('API: POST /v1/sandboxes', 'paddock.create'),
+    row('API: POST …/exec echo hi', 'paddock.exec'),
+    row('API: DELETE /v1/sandboxes/{id}', 'paddock.delete'),
+    row('engine: launch (everything POST /v1/sandboxes does below HTTP)', 'engine.launch'),
+    row('engine: overlay rootfs + bundle', 'engine.prepare'),
+    row('engine: `runc run --detach`', 'engine.runcRun'),
+    row('engine: until the agent answers', 'engine.agentReady'),
+    row('engine: exec echo hi over the agent socket', 'engine.exec'),
+    row('engine: runtime delete (runc state, kill, watch init, runc delete)', 'engine.runcDelete'),
+    row('engine: unmount + remove rootfs', 'engine.release'),
+    row('raw: overlay rootfs + bundle', 'runcOverlay.prepare'),
+    row('raw: `runc run` spawn → first byte', 'runcOverlay.spawnToFirstOutput'),
+    row('raw: `runc run` spawn → exit', 'runcOverlay.run'),
+    row('raw: `runc delete` (container already gone)', 'runcOverlay.delete'),
+    row('raw: unmount + remove rootfs', 'runcOverlay.release'),
+  ];
+  if (s(r, 'teardown.deleteForce')) {
+    rows.push(
+      row('teardown of a running sandbox: `runc delete --force`', 'teardown.deleteForce'),
+      row("teardown: the engine's RuncRuntime.delete (force)", 'teardown.engine'),
+      row('teardown by hand: `runc kill KILL` + wait + `runc delete`', 'teardown.killWaitDelete'),
+      row('  of which `runc kill KILL`', 'teardown.kill'),
+      row('  of which waiting for the init to exit', 'teardown.wait'),
+      row('  of which `runc delete`', 'teardown.delete'),
+      row('teardown: unmount + remove rootfs', 'teardown.release'),
+    );
+  }
+  return { title: 'Where the time goes (ms per step)', head: ['step', 'p50', 'p95'], rows: rows.filter((x) => x[1] !== '–') };
+}
+
+const execRows: Array<[string, string]> = [
+  ['http', 'Paddock, HTTP API (POST …/exec, JSON)'],
+  ['sdk', 'Paddock, TypeScript SDK (fetch)'],
+  ['agent', 'Paddock agent socket directly (no HTTP)'],
+  ['runcExec', 'raw `runc exec <id> true`'],
+  ['spawn', 'Node `spawn("true")`'],
+];
+
+function execTable(r: Results): Table {
+  return {
+    title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} rounds, interleaved)`,
+    head: ['', 'p50', 'p95', '× runc exec', '× spawn'],
+    rows: execRows
+      .filter(([k]) => s(r, `exec.${k}`))
+      .map(([k, label]) => [
+        label,
+        fmt(p50(r, `exec.${k}`)),
+        fmt(p95(r, `exec.${k}`)),
+        fmtRatio(ratio(p50(r, `exec.${k}`), p50(r, 'exec.runcExec'))),
+        fmtRatio(ratio(p50(r, `exec.${k}`), p50(r, 'exec.spawn'))),
+      ]),
+  };
+}
+
+function cliTable(r: Results): Table {
+  const title = `\`paddock run -- true\` end to end (ms, ${r.config.cliIterations} runs)`;
+  if (!r.cli.measured) {
+    return { title, head: ['', 'p50', 'p95'], rows: [['`paddock run -- true`', 'not measured', '–']], note: `Not measured: ${r.cli.reason}.` };
+  }
+  return {
+    title,
+    head: ['', 'p50', 'p95'],
+    rows: [
+      ['`paddock run -- true` (create, run, kill)', fmt(p50(r, 'cli.paddockRun')), fmt(p95(r, 'cli.paddockRun'))],
+      ["`node -e ''` (Node start-up alone)", fmt(p50(r, 'cli.nodeStartup')), fmt(p95(r, 'cli.nodeStartup'))],
+    ],
+  };
+}
+
+function memoryTable(r: Results): Table {
+  const m = r.idleMemory;
+  const rows: string[][] = [
+    ['daemon RSS right after start', `${fmt(r.daemonRss.startMiB, 1)} MiB`],
+    ['daemon RSS after the run, no sandboxes', `${fmt(r.daemonRss.endMiB, 1)} MiB`],
+    ['  of which anonymous (heap, malloc) / file-backed (node binary, libraries)', `${fmt(r.daemonRss.endAnonMiB, 1)} / ${fmt(r.daemonRss.endFileMiB, 1)} MiB`],
+    ['  then after a forced full V8 GC (not part of the target)', `${fmt(r.daemonRss.afterGcMiB, 1)} MiB`],
+    ['  V8 heap still in use after that GC', `${fmt(r.daemonRss.heapUsedAfterGcMiB, 1)} MiB`],
+  ];
+  if (m) {
+    const mib = (b: number) => `${fmt(toMiB(b), 2)} MiB`;
+    rows.push(
+      [`per idle sandbox (${m.sandboxes} idle): its processes' RSS (${fmt(m.processesPerSandbox, 0)} processes: tini + agent)`, mib(m.processRss)],
+      ['  same, PSS (shared binary pages split among sandboxes)', mib(m.processPss)],
+      ['  cgroup memory.usage (everything charged to the sandbox)', mib(m.cgroupUsage)],
+      ['    of which anonymous (its processes)', mib(m.cgroupAnon)],
+      ['    of which page cache (tmpfs, overlay upper, shmem)', mib(m.cgroupCache)],
+      ['    kernel memory (slab, stacks, page tables; part of usage)', Number.isFinite(m.cgroupKernel) ? mib(m.cgroupKernel) : '–'],
+      ['  daemon RSS growth per sandbox', mib(m.daemonDelta)],
+      ['  beyond its own processes = usage − anonymous + daemon growth', mib(m.beyondProcesses)],
+      ['  cross-check: host-wide unreclaimable memory growth per sandbox, processes included (noisy)', mib(m.hostUsedDelta)],
+      ['  cross-check: host Slab+KernelStack+PageTables growth per sandbox', mib(m.hostKernelDelta)],
+    );
+  }
+  return { title: 'Memory', head: ['', 'value'], rows };
+}
+
+function targetTable(r: Results): Table {
+  return {
+    title: 'Targets',
+    head: ['target', 'goal', 'measured', 'verdict'],
+    rows: r.targets.map((t) => [t.what, t.target, t.measured, verdictText(t.met)]),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Terminal
+
+function plain(text: string): string {
+  return text.replace(/`/g, '');
+}
+
+function renderText(t: Table): string {
+  const rows = [t.head, ...t.rows].map((row) => row.map(plain));
+  const widths = t.head.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [`${plain(t.title)}`, line(rows[0] as string[]), ...rows.slice(1).map(line), ...(t.note ? [plain(t.note)] : [])].join('\n');
+}
+
+export function renderTerminal(r: Results): string {
+  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(renderText);
+  return `\n${parts.join('\n\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------
+// BENCHMARKS.md
+
+function renderMd(t: Table, alignFirstLeft = true): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  const head = `| ${t.head.map(esc).join(' | ')} |`;
+  const sep = `|${t.head.map((_, i) => (i === 0 && alignFirstLeft ? ' --- ' : ' ---: ')).join('|')}|`;
+  return [head, sep, ...t.rows.map((row) => `| ${row.map(esc).join(' | ')} |`), ...(t.note ? ['', t.note] : [])].join('\n');
+}
+
+function observations(r: Results): string[] {
+  const out: string[] = [];
+  const pf = p50(r, 'paddock.firstOutput');
+  const rf = p50(r, 'runcOverlay.firstOutput');
+  const pc = p50(r, 'paddock.create');
+  if (Number.isFinite(pf) && Number.isFinite(rf)) {
+    out.push(
+      `**Create.** Paddock reaches first output in ${fmt(pf)} ms (p50) against ${fmt(rf)} ms for raw runc on the same overlay and bundle ` +
+        `(${fmtRatio(ratio(pf, rf))}). POST /v1/sandboxes is ${fmt(pc)} ms of it, against ${fmt(p50(r, 'engine.launch'))} ms for the same launch ` +
+        `in-process (HTTP, validation, database and audit: the difference). The engine spends ${fmt(p50(r, 'engine.prepare'))} ms ` +
+        `on the overlay and bundle, ${fmt(p50(r, 'engine.runcRun'))} ms in \`runc run --detach\` and ${fmt(p50(r, 'engine.agentReady'))} ms waiting for ` +
+        `the agent to answer; the first exec costs ${fmt(p50(r, 'paddock.exec'))} ms. A raw \`runc run\` on an already mounted bundle needs ` +
+        `${fmt(p50(r, 'runcPrepared.firstOutput'))} ms, bwrap ${fmt(p50(r, 'bwrap.firstOutput'))} ms and a bare spawn ${fmt(p50(r, 'spawn.firstOutput'))} ms.`,
+    );
+  }
+  const del = p50(r, 'paddock.delete');
+  const force = p50(r, 'teardown.deleteForce');
+  const eng = p50(r, 'teardown.engine');
+  if (Number.isFinite(del)) {
+    let text =
+      `**Kill.** DELETE /v1/sandboxes/{id} takes ${fmt(del)} ms (p50), so the full Paddock cycle is ${fmt(p50(r, 'paddock.full'))} ms against ` +
+      `${fmt(p50(r, 'runcOverlay.full'))} ms raw. In-process, the engine's runtime delete is ${fmt(p50(r, 'engine.runcDelete'))} ms of its ` +
+      `teardown and unmounting/removing the rootfs ${fmt(p50(r, 'engine.release'))} ms; the rest of DELETE is HTTP, the database and the audit record.`;
+    if (Number.isFinite(force) && Number.isFinite(eng)) {
+      text +=
+        ` On identical running sandboxes, a plain \`runc delete --force\` took ${fmt(force)} ms, the engine's delete ${fmt(eng)} ms, and ` +
+        `\`runc kill KILL\` + waiting for the init (${fmt(p50(r, 'teardown.wait'))} ms) + \`runc delete\` by hand ${fmt(p50(r, 'teardown.killWaitDelete'))} ms.`;
+      if (force >= 90 && eng < force / 2) {
+        text +=
+          ' The gap is runc itself: `delete --force` sends SIGKILL and then sleeps a fixed 100 ms before it first checks whether the init has' +
+          ' died (`killContainer` in runc 1.1’s delete.go); the engine kills the init and watches /proc instead.';
+      } else if (force >= 90 && eng >= force / 2) {
+        text +=
+          ' `runc delete --force` sends SIGKILL and then sleeps a fixed 100 ms before it first checks whether the init has died' +
+          ' (`killContainer` in runc 1.1’s delete.go); killing the init and watching /proc avoids that wait.';
+      }
+    }
+    out.push(text);
+  }
+  const http = p50(r, 'exec.http');
+  const agent = p50(r, 'exec.agent');
+  if (Number.isFinite(http)) {
+    out.push(
+      `**Exec.** Through the API a command costs ${fmt(http)} ms (p50, ${fmt(p95(r, 'exec.http'))} ms p95); the agent socket alone ${fmt(agent)} ms, so ` +
+        `HTTP, routing, validation, audit and logging add ${fmt(http - agent)} ms. The SDK (fetch) takes ${fmt(p50(r, 'exec.sdk'))} ms. ` +
+        `\`runc exec\` needs ${fmt(p50(r, 'exec.runcExec'))} ms (${fmtRatio(ratio(p50(r, 'exec.runcExec'), http))} the API) and a bare spawn ` +
+        `${fmt(p50(r, 'exec.spawn'))} ms.`,
+    );
+  }
+  const d = r.daemonRss;
+  if (Number.isFinite(d.startMiB) && Number.isFinite(d.endMiB)) {
+    let text =
+      `**Memory.** The daemon holds ${fmt(d.startMiB, 1)} MiB right after start and ${fmt(d.endMiB, 1)} MiB once the run is over and no sandbox ` +
+      `is left (${fmt(d.endFileMiB, 1)} MiB of it file-backed: the node binary and libraries, shared with other Node processes).`;
+    if (Number.isFinite(d.afterGcMiB) && d.endMiB - d.afterGcMiB >= 2) {
+      text +=
+        ` A forced full V8 garbage collection then brings it to ${fmt(d.afterGcMiB, 1)} MiB with ${fmt(d.heapUsedAfterGcMiB, 1)} MiB of heap in use, ` +
+        `so ${fmt(d.endMiB - d.afterGcMiB, 1)} MiB of the after-run figure was garbage V8 had not yet collected rather than memory the daemon keeps.`;
+    } else if (Number.isFinite(d.afterGcMiB)) {
+      text += ` A forced full V8 garbage collection changes little (${fmt(d.afterGcMiB, 1)} MiB after it, ${fmt(d.heapUsedAfterGcMiB, 1)} MiB of heap in use).`;
+    }
+    const m = r.idleMemory;
+    if (m) {
+      text +=
+        ` An idle sandbox is ${fmt(m.processesPerSandbox, 0)} processes (tini and the agent, ${fmt(toMiB(m.processRss), 2)} MiB RSS, ` +
+        `${fmt(toMiB(m.processPss), 2)} MiB PSS as their static binaries are shared); beyond them it costs ${fmt(toMiB(m.beyondProcesses), 2)} MiB: ` +
+        `${fmt(toMiB(m.cgroupUsage - m.cgroupAnon), 2)} MiB charged to its cgroup besides its processes' anonymous memory and ` +
+        `${fmt(toMiB(m.daemonDelta), 2)} MiB of daemon growth.`;
+    }
+    out.push(text);
+  }
+  if (r.cli.measured) {
+    out.push(
+      `**CLI.** \`paddock run -- true\` takes ${fmt(p50(r, 'cli.paddockRun'))} ms (p50); starting Node alone (\`node -e ''\`) is ` +
+        `${fmt(p50(r, 'cli.nodeStartup'))} ms of that, the sandbox's create + exec + kill the rest.` +
+        (r.cli.leftRunning ? ` The CLI left ${r.cli.leftRunning} sandbox(es) running; the bench killed them.` : ''),
+    );
+  } else {
+    out.push(`**CLI.** \`paddock run -- true\` was not measured: ${r.cli.reason}.`);
+  }
+  return out;
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push('# Benchmarks', '');
+  lines.push(
+    '_Generated by `make bench` (bench/src/run-bench.ts); do not edit by hand. Every Paddock figure below is compared with raw baselines ' +
+      'measured in the same run, on the same machine, with the variants interleaved round by round._',
+    '',
+  );
+  lines.push('## Machine', '');
+  lines.push(`- date: ${r.date}`);
+  lines.push(`- CPUs (nproc): ${m.nproc} (${m.cpuModel})`);
+  lines.push(`- memory: ${(m.memoryMiB / 1024).toFixed(1)} GiB`);
+  lines.push(`- kernel: ${m.kernel}; cgroup ${m.cgroup}`);
+  lines.push(`- runtime: ${m.runc}; ${m.bwrap}; Node ${m.node}`);
+  lines.push(`- Paddock ${r.paddockVersion}; load average at start: ${m.loadAvgAtStart.join(' / ')}`);
+  lines.push(`- run time: ${Math.round(r.durationSeconds)} s`, '');
+  lines.push('## Reproduce', '');
+  lines.push('```sh', 'make bench', '```', '');
+  lines.push(
+    'It builds, starts its own `paddockd` on a temporary state folder and a free port on 127.0.0.1, runs every benchmark, removes every ' +
+      'sandbox, bundle, mount, runc container, cgroup and temporary folder it made, and rewrites this file and `bench/results/latest.json`. ' +
+      'Iteration counts: `BENCH_ITERATIONS` (cold create rounds and CLI runs, default 30), `BENCH_EXEC_ITERATIONS` (default 200), ' +
+      '`BENCH_IDLE_SANDBOXES` (default 10), `BENCH_TEARDOWN_ITERATIONS` (default a third of `BENCH_ITERATIONS`), `BENCH_CLI_ITERATIONS`, ' +
+      '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/main.js. ' +
+      `This run: ${r.config.createIterations} create rounds, ${r.config.execIterations} exec rounds, ${r.config.cliIterations} CLI runs, ` +
+      `${r.config.teardownIterations} teardown rounds, ${r.config.idleSandboxes} idle sandboxes, warm-up ${r.config.warmup}.`,
+    '',
+  );
+  lines.push('## Targets', '', renderMd(targetTable(r)), '');
+  lines.push('## Results', '');
+  for (const t of [coldCreateTable(r), execTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
+    lines.push(`### ${t.title}`, '', renderMd(t), '');
+  }
+  lines.push('## Observations', '');
+  for (const o of observations(r)) lines.push(o, '');
+  lines.push('## What is measured', '');
+  lines.push(
+    '- **Cold create → first output.** Paddock: `POST /v1/sandboxes` (template `base`), then `POST /v1/sandboxes/{id}/exec` with ' +
+      '`{"cmd":["echo","hi"]}`, until the JSON result (holding `hi`) is received; the full cycle adds `DELETE /v1/sandboxes/{id}`. ' +
+      'The client is a keep-alive `node:http` agent in the bench process. Raw runc: the same steps the engine takes to make a rootfs ' +
+      '(`prepareRootfs`: tmpfs + overlay over the same base layer) and the same OCI config (`buildOciSpec`: namespaces, user namespace, ' +
+      'seccomp, capabilities, cgroup limits, masked paths, bind mounts), but with `/bin/echo hi` as the container process instead of tini + ' +
+      'the agent; then `runc run` in the foreground, timed to the first stdout byte; the full cycle adds `runc delete` and `releaseRootfs`. ' +
+      'The prepared-bundle variant reuses one mounted rootfs, so it is `runc run` alone. bwrap and spawn run `/bin/echo hi` and are timed the same way.',
+    '- **Engine in-process** is `SandboxEngine` from `@paddock/engine` driven directly by the bench (its own runc root), with runc calls timed ' +
+      'inside it: Paddock minus HTTP, validation, database, audit and logging.',
+    '- **Exec** runs `true` in one long-lived sandbox of the bench daemon: over the API, with the SDK, straight to the agent socket ' +
+      '(`<state>/sandboxes/<id>/run/agent.sock`, as the daemon does it), with `runc exec` into the same container, and as a plain spawn.',
+    '- **Memory.** Daemon RSS is `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all benchmarks with ' +
+      "no sandbox left; the target is judged on the higher of the two. Only then, the bench wakes the daemon's inspector (it runs with " +
+      '`--inspect-port=127.0.0.1:0`, inert until SIGUSR1) and forces a full garbage collection, to show how much of the figure is uncollected ' +
+      'garbage. For the per-sandbox figure the bench kills everything, reads the daemon RSS, creates N idle sandboxes, waits 1.5 s and reads ' +
+      'again. For each sandbox it finds the memory cgroup of its init (from `runc state` and `/proc/<pid>/cgroup`), reads `memory.usage_in_bytes`, ' +
+      '`memory.stat` and `memory.kmem.usage_in_bytes` (cgroup v1; `memory.current`/`memory.stat` on v2), and sums `VmRSS` (and PSS) of the ' +
+      'processes in its `cgroup.procs` (tini and the agent). "Beyond its own processes" is the cgroup\'s usage minus its anonymous memory (what ' +
+      'is left is page cache — the tmpfs and overlay pages the sandbox touched — and kernel memory charged to it: slab, stacks, page tables, ' +
+      "namespaces) plus the daemon's RSS growth per sandbox. Not in that figure: kernel objects charged outside the sandbox's cgroup " +
+      "(the mounts the daemon makes, runc's state files). As a cross-check that includes them, the growth of host memory that cannot be " +
+      "reclaimed (`MemTotal − MemFree − Buffers − Cached − SReclaimable + Shmem`, median of five readings, minus the bench process's own growth) " +
+      "is shown per sandbox; it includes the sandbox's processes and moves with anything else running on the machine. " +
+      '`memory.usage_in_bytes` also includes charges the kernel takes in advance, in batches of up to 64 pages per CPU, so the headline errs high.',
+    '- **p50/p95** are linear-interpolated percentiles of the recorded rounds; warm-up rounds are discarded. Ratios are of p50s.',
+    '',
+  );
+  if (r.notes.length) {
+    lines.push('## Notes from this run', '');
+    for (const n of r.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  lines.push(
+    `Cleanup after the run: ${r.cleanup.verified ? 'verified — no sandbox, mount, runc container, cgroup or temporary folder left' : `incomplete: ${r.cleanup.leftovers.join('; ')}`}.`,
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+/**
+ * `make bench`: Paddock against raw runc, bwrap and spawn, all measured in one
+ * run on this machine. Prints a table, writes bench/results/latest.json and
+ * regenerates BENCHMARKS.md. Everything it creates is removed, even on failure.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { paddockVersion } from '@paddock/core';
+import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, RuncRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
+import { repoRoot, startBenchDaemon } from './bench-daemon.js';
+import {
+  type BenchContext,
+  benchCli,
+  benchColdCreate,
+  benchExec,
+  benchIdleMemory,
+  benchTeardown,
+  type CliOutcome,
+  type IdleMemory,
+  TimedRuntime,
+} from './benchmarks.js';
+import { Cleanup, mountsUnder, sweepDir } from './cleanup.js';
+import { loadBenchConfig } from './config.js';
+import { describeMachine } from './machine.js';
+import { procStatusBytes, toMiB } from './memory.js';
+import { RawRunc } from './raw-runc.js';
+import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
+import { fmt, Samples } from './stats.js';
+import { sleep } from './timed-spawn.js';
+
+const reaperFlag = 'PADDOCK_BENCH_UNDER_REAPER';
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/**
+ * Sandboxes started with `runc run --detach` outlive runc and are re-parented to
+ * the nearest subreaper; without one (PID 1 here does not reap) their inits
+ * pile up as zombies. Like `make up` and the tests, run under `tini -s`.
+ */
+function reexecUnderReaper(): boolean {
+  if (process.env[reaperFlag] === '1') return false;
+  const tini = onPath('tini');
+  if (!tini) {
+    console.error('warning: tini is not installed; dead sandbox inits may stay as zombies until reboot');
+    return false;
+  }
+  const child = spawn(tini, ['-s', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [reaperFlag]: '1' },
+  });
+  // A terminal's Ctrl-C reaches the bench itself; a signal sent to this wrapper alone is passed on.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  return true;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  if (reexecUnderReaper()) return;
+  const startedAt = performance.now();
+  const config = loadBenchConfig();
+
+  // Preflight: everything that would make the run meaningless, checked before anything is created.
+  if (process.getuid?.() !== 0) fail('run as root (runc, mounts and cgroups need it)');
+  if (!onPath('runc')) fail('runc is not installed (make deps)');
+  const layersDir = join(config.cacheDir, 'layers');
+  const base = readBaseLayerInfo(layersDir);
+  if (!base) {
+    fail(
+      `the base template is not built (nothing complete under ${layersDir}).\n` +
+        '       Build it first with `make up`, or `node packages/daemon/dist/main.js prepare`.',
+    );
+  }
+  let binDir: string;
+  try {
+    binDir = agentBinDir();
+  } catch (err) {
+    fail(`${(err as Error).message}`);
+  }
+  const bwrap = onPath('bwrap') !== null;
+
+  const cleanup = new Cleanup();
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\nbench: ${sig}, stopping and cleaning up…`);
+    abort.abort(new Error(`interrupted by ${sig}`));
+    // If the current step hangs, clean up anyway.
+    setTimeout(() => void cleanup.run().then(() => process.exit(130)), 15_000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const machine = await describeMachine();
+  const root = await mkdtemp('/tmp/paddock-bench-');
+  // The sandboxes' user-namespace root (an unprivileged host uid) must traverse down to their rootfs.
+  await chmod(root, 0o711);
+  cleanup.add(`remove ${root}`, () => sweepDir(root, []));
+
+  const samples = new Samples();
+  const notes = new Set<string>();
+  const failures: string[] = [];
+  let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
+  let idleMemory: IdleMemory | null = null;
+  const daemonRss: Results['daemonRss'] = {
+    startMiB: Number.NaN,
+    endMiB: Number.NaN,
+    endAnonMiB: Number.NaN,
+    endFileMiB: Number.NaN,
+    afterGcMiB: Number.NaN,
+    heapUsedAfterGcMiB: Number.NaN,
+  };
+  let cgroupParents: string[] = [];
+  const log = (line: string) => console.log(line);
+
+  log(`Paddock benchmarks — ${new Date().toISOString()}`);
+  log(
+    `machine: ${machine.nproc} CPUs, ${(machine.memoryMiB / 1024).toFixed(1)} GiB, kernel ${machine.kernel}, ${machine.runc}, load ${machine.loadAvgAtStart.join(' ')}`,
+  );
+  if ((machine.loadAvgAtStart[0] ?? 0) > machine.nproc * 0.5) {
+    const warning = `the machine was busy when the run started (1-minute load ${machine.loadAvgAtStart[0]} on ${machine.nproc} CPUs); figures may be inflated`;
+    notes.add(warning);
+    log(`warning: ${warning}`);
+  }
+  log(`base layer: ${base.dir}`);
+  log(
+    `iterations: create ${config.createIterations}, exec ${config.execIterations}, cli ${config.cliIterations}, teardown ${config.teardownIterations}, idle sandboxes ${config.idleSandboxes}, warm-up ${config.warmup}`,
+  );
+  if (!bwrap) notes.add('bwrap is not installed; its row is missing.');
+
+  try {
+    log('\nstarting paddockd on a temporary state folder …');
+    const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup);
+    log(`  ${daemon.endpoint.url} (pid ${daemon.endpoint.pid}, state ${daemon.stateDir})`);
+    await sleep(1000);
+    daemonRss.startMiB = toMiB(procStatusBytes(daemon.endpoint.pid));
+    log(`  idle RSS after start: ${fmt(daemonRss.startMiB, 1)} MiB`);
+
+    const raw = new RawRunc({ dir: join(root, 'raw'), baseLayer: base.dir, agentBinDir: binDir, cleanup });
+    await raw.init();
+    cgroupParents = [daemon.cgroupParent, raw.cgroupParent];
+    const runtime = new TimedRuntime(new RuncRuntime({ root: raw.runcRoot }));
+    const engine = new SandboxEngine({
+      sandboxesDir: raw.sandboxesDir,
+      agentBinDir: binDir,
+      runtime,
+      network: new LoopbackOnlyNetwork(),
+      cgroups: new CgroupProbe(),
+      cgroupParent: raw.cgroupParent,
+    });
+    await mkdir(raw.sandboxesDir, { recursive: true });
+    const ctx: BenchContext = { config, daemon, raw, engine, runtime, baseLayer: base.dir, samples, bwrap, progress: log, signal: abort.signal, notes };
+
+    const sections: Array<{ title: string; run: () => Promise<void>; summary: () => string }> = [
+      {
+        title: `cold create → first output → kill, ${bwrap ? 6 : 5} ways × ${config.createIterations} rounds`,
+        run: () => benchColdCreate(ctx),
+        summary: () =>
+          `  first output p50: Paddock ${fmt(samples.summary('paddock.firstOutput').p50)} ms, engine ${fmt(samples.summary('engine.firstOutput').p50)} ms, ` +
+          `runc run ${fmt(samples.summary('runcOverlay.firstOutput').p50)} ms (prepared ${fmt(samples.summary('runcPrepared.firstOutput').p50)} ms), ` +
+          `bwrap ${fmt(samples.summary('bwrap.firstOutput').p50)} ms, spawn ${fmt(samples.summary('spawn.firstOutput').p50)} ms`,
+      },
+      {
+        title: `teardown of a running sandbox, 3 ways × ${config.teardownIterations} rounds`,
+        run: () => benchTeardown(ctx),
+        summary: () =>
+          `  p50: runc delete --force ${fmt(samples.summary('teardown.deleteForce').p50)} ms, ` +
+          `engine delete ${fmt(samples.summary('teardown.engine').p50)} ms, ` +
+          `runc kill + wait + delete ${fmt(samples.summary('teardown.killWaitDelete').p50)} ms`,
+      },
+      {
+        title: `exec \`true\` in a running sandbox, 5 ways × ${config.execIterations} rounds`,
+        run: () => benchExec(ctx),
+        summary: () =>
+          `  p50: API ${fmt(samples.summary('exec.http').p50)} ms, SDK ${fmt(samples.summary('exec.sdk').p50)} ms, agent ${fmt(samples.summary('exec.agent').p50)} ms, ` +
+          `runc exec ${fmt(samples.summary('exec.runcExec').p50)} ms, spawn ${fmt(samples.summary('exec.spawn').p50)} ms`,
+      },
+      {
+        title: `paddock run -- true, ${config.cliIterations} runs`,
+        run: async () => {
+          cli = await benchCli(ctx);
+        },
+        summary: () =>
+          cli.measured
+            ? `  p50: paddock run ${fmt(samples.summary('cli.paddockRun').p50)} ms, paddock --help ${fmt(samples.summary('cli.paddockHelp').p50)} ms, ` +
+              `node + one fetch ${fmt(samples.summary('cli.nodeFetch').p50)} ms, node start-up ${fmt(samples.summary('cli.nodeStartup').p50)} ms`
+            : `  not measured: ${cli.reason}`,
+      },
+      {
+        title: 'daemon idle RSS after the run (no sandboxes left)',
+        run: async () => {
+          await daemon.api.call('DELETE', '/v1/sandboxes');
+          await sleep(1000);
+          const pid = daemon.endpoint.pid;
+          daemonRss.endMiB = toMiB(procStatusBytes(pid));
+          daemonRss.endAnonMiB = toMiB(procStatusBytes(pid, 'RssAnon'));
+          daemonRss.endFileMiB = toMiB(procStatusBytes(pid, 'RssFile'));
+          // Only now wake the inspector: reading its effect must not change the figure above.
+          try {
+            const heap = await daemon.forceGc();
+            await sleep(500);
+            daemonRss.afterGcMiB = toMiB(procStatusBytes(pid));
+            daemonRss.heapUsedAfterGcMiB = toMiB(heap.heapUsed);
+          } catch (err) {
+            notes.add(`forcing a GC in the daemon failed: ${(err as Error).message}`);
+          }
+        },
+        summary: () =>
+          `  ${fmt(daemonRss.endMiB, 1)} MiB (anonymous ${fmt(daemonRss.endAnonMiB, 1)}, file-backed ${fmt(daemonRss.endFileMiB, 1)}); ` +
+          `after a forced full GC ${fmt(daemonRss.afterGcMiB, 1)} MiB, V8 heap in use ${fmt(daemonRss.heapUsedAfterGcMiB, 1)} MiB`,
+      },
+      {
+        title: `memory of ${config.idleSandboxes} idle sandboxes`,
+        run: async () => {
+          idleMemory = await benchIdleMemory(ctx);
+        },
+        summary: () => {
+          const m = idleMemory;
+          return m
+            ? `  per sandbox: processes ${fmt(toMiB(m.processRss), 2)} MiB RSS, cgroup ${fmt(toMiB(m.cgroupUsage), 2)} MiB, daemon +${fmt(toMiB(m.daemonDelta), 2)} MiB, beyond processes ${fmt(toMiB(m.beyondProcesses), 2)} MiB`
+            : '';
+        },
+      },
+    ];
+    for (const [i, section] of sections.entries()) {
+      if (abort.signal.aborted) break;
+      const t = performance.now();
+      log(`\n[${i + 1}/${sections.length}] ${section.title} …`);
+      try {
+        await section.run();
+        log(section.summary());
+        log(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        if (abort.signal.aborted) break;
+        const message = `${section.title}: ${(err as Error).message}`;
+        failures.push(message);
+        log(`  FAILED: ${(err as Error).message}`);
+        if (!daemon.alive()) {
+          log(`  paddockd is gone; its log ends with:\n${daemon.logTail()}`);
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    if (!abort.signal.aborted) failures.push((err as Error).message);
+    log(`\nFAILED: ${(err as Error).message}`);
+  } finally {
+    log('\ncleaning up …');
+    await cleanup.run();
+  }
+
+  const leftovers = checkLeftovers(root, cgroupParents);
+  log(leftovers.length ? `cleanup left: ${leftovers.join('; ')}` : 'cleanup verified: no sandbox, mount, container, cgroup or temp folder left');
+  if (abort.signal.aborted) process.exit(130);
+
+  const partial: Omit<Results, 'targets'> = {
+    schema: 1,
+    date: new Date().toISOString(),
+    durationSeconds: (performance.now() - startedAt) / 1000,
+    machine,
+    config,
+    paddockVersion,
+    series: samples.summaries(),
+    samples: samples.raw(),
+    daemonRss,
+    cli,
+    idleMemory,
+    failures,
+    notes: [...notes],
+    cleanup: { verified: leftovers.length === 0, leftovers },
+  };
+  const results: Results = { ...partial, targets: computeTargets(partial) };
+  console.log(renderTerminal(results));
+
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${join(resultsDir, 'latest.json')}`);
+  if (failures.length === 0) {
+    await writeFile(join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(results));
+    log(`wrote ${join(repoRoot, 'BENCHMARKS.md')}`);
+  } else {
+    log(`BENCHMARKS.md left unchanged: ${failures.length} benchmark(s) failed:`);
+    for (const f of failures) log(`  - ${f}`);
+  }
+  log(`total ${results.durationSeconds.toFixed(0)} s`);
+  process.exit(failures.length ? 1 : 0);
+}
+
+/** What a clean run must not leave: the temp folder, mounts below it, our cgroup parents. */
+function checkLeftovers(root: string, cgroupParents: string[]): string[] {
+  const left: string[] = [];
+  if (existsSync(root)) left.push(`${root} still exists`);
+  const mounts = mountsUnder(root);
+  if (mounts.length) left.push(`${mounts.length} mount(s) under ${root}`);
+  for (const parent of cgroupParents) {
+    const dirs = readdirSync('/sys/fs/cgroup')
+      .map((c) => join('/sys/fs/cgroup', c, parent))
+      .filter((d) => existsSync(d));
+    if (existsSync(join('/sys/fs/cgroup', parent)) && !dirs.includes(join('/sys/fs/cgroup', parent))) dirs.push(join('/sys/fs/cgroup', parent));
+    if (dirs.length) left.push(`cgroup ${parent} in ${dirs.length} hierarchies`);
+  }
+  return left;
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
