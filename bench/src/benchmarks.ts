@@ -404,11 +404,9 @@ export async function benchCli(ctx: BenchContext): Promise<CliOutcome> {
     const why = (trial.stderr.trim() || trial.stdout.trim()).split('\n').slice(-2).join(' ').slice(0, 300);
     return { measured: false, reason: `\`paddock run -- true\` exited ${trial.code ?? trial.signal}: ${why || 'no output'}` };
   }
-  const healthUrl = `${daemon.endpoint.url}/v1/health`;
   const variants = [
     { name: 'cli.paddockRun', args, optional: false },
     { name: 'cli.paddockHelp', args: [cliMain, '--help'], optional: true },
-    { name: 'cli.nodeFetch', args: ['--input-type=module', '-e', `await fetch(${JSON.stringify(healthUrl)})`], optional: true },
     { name: 'cli.nodeStartup', args: ['-e', ''], optional: false },
   ];
   const dropped = new Set<string>();

@@ -176,7 +176,7 @@ function phaseTable(r: Results): Table {
 
 const execRows: Array<[string, string]> = [
   ['http', 'Paddock, HTTP API (POST …/exec, JSON)'],
-  ['sdk', 'Paddock, TypeScript SDK (fetch)'],
+  ['sdk', 'Paddock, TypeScript SDK (`commands.run`)'],
   ['agent', 'Paddock agent socket directly (no HTTP)'],
   ['runcExec', 'raw `runc exec <id> true`'],
   ['spawn', 'Node `spawn("true")`'],
@@ -206,10 +206,15 @@ function cliTable(r: Results): Table {
   return {
     title,
     head: ['', 'p50', 'p95'],
-    rows: [
-      ['`paddock run -- true` (create, run, kill)', fmt(p50(r, 'cli.paddockRun')), fmt(p95(r, 'cli.paddockRun'))],
-      ["`node -e ''` (Node start-up alone)", fmt(p50(r, 'cli.nodeStartup')), fmt(p95(r, 'cli.nodeStartup'))],
-    ],
+    rows: (
+      [
+        ['`paddock run -- true` (create, run, kill)', 'cli.paddockRun'],
+        ['`paddock --help` (the CLI starting, no API call)', 'cli.paddockHelp'],
+        ["`node -e ''` (Node start-up alone)", 'cli.nodeStartup'],
+      ] as const
+    )
+      .filter(([, k]) => s(r, k))
+      .map(([label, k]) => [label, fmt(p50(r, k)), fmt(p95(r, k))]),
   };
 }
 
@@ -231,10 +236,9 @@ function memoryTable(r: Results): Table {
       ['    of which anonymous (its processes)', mib(m.cgroupAnon)],
       ['    of which page cache (tmpfs, overlay upper, shmem)', mib(m.cgroupCache)],
       ['    kernel memory (slab, stacks, page tables; part of usage)', Number.isFinite(m.cgroupKernel) ? mib(m.cgroupKernel) : '–'],
-      ['  daemon RSS growth per sandbox', mib(m.daemonDelta)],
+      [`  daemon RSS growth per sandbox${m.daemonGcForced ? ' (full GC forced before both readings)' : ''}`, mib(m.daemonDelta)],
+      ...(Number.isFinite(m.daemonHeapDelta) ? [['    of which V8 heap in use', mib(m.daemonHeapDelta)]] : []),
       ['  beyond its own processes = usage − anonymous + daemon growth', mib(m.beyondProcesses)],
-      ['  cross-check: host-wide unreclaimable memory growth per sandbox, processes included (noisy)', mib(m.hostUsedDelta)],
-      ['  cross-check: host Slab+KernelStack+PageTables growth per sandbox', mib(m.hostKernelDelta)],
     );
   }
   return { title: 'Memory', head: ['', 'value'], rows };
@@ -325,7 +329,7 @@ function observations(r: Results): string[] {
   if (Number.isFinite(http)) {
     out.push(
       `**Exec.** Through the API a command costs ${fmt(http)} ms (p50, ${fmt(p95(r, 'exec.http'))} ms p95); the agent socket alone ${fmt(agent)} ms, so ` +
-        `HTTP, routing, validation, audit and logging add ${fmt(http - agent)} ms. The SDK (fetch) takes ${fmt(p50(r, 'exec.sdk'))} ms. ` +
+        `HTTP, routing, validation, audit and logging add ${fmt(http - agent)} ms. The SDK takes ${fmt(p50(r, 'exec.sdk'))} ms. ` +
         `\`runc exec\` needs ${fmt(p50(r, 'exec.runcExec'))} ms (${fmtRatio(ratio(p50(r, 'exec.runcExec'), http))} the API) and a bare spawn ` +
         `${fmt(p50(r, 'exec.spawn'))} ms.`,
     );
@@ -353,11 +357,17 @@ function observations(r: Results): string[] {
     out.push(text);
   }
   if (r.cli.measured) {
-    out.push(
-      `**CLI.** \`paddock run -- true\` takes ${fmt(p50(r, 'cli.paddockRun'))} ms (p50); starting Node alone (\`node -e ''\`) is ` +
-        `${fmt(p50(r, 'cli.nodeStartup'))} ms of that, the sandbox's create + exec + kill the rest.` +
-        (r.cli.leftRunning ? ` The CLI left ${r.cli.leftRunning} sandbox(es) running; the bench killed them.` : ''),
-    );
+    const run = p50(r, 'cli.paddockRun');
+    const help = p50(r, 'cli.paddockHelp');
+    const node = p50(r, 'cli.nodeStartup');
+    let text = `**CLI.** \`paddock run -- true\` takes ${fmt(run)} ms (p50, ${fmt(p95(r, 'cli.paddockRun'))} ms p95). Starting Node alone is ${fmt(node)} ms`;
+    if (Number.isFinite(help))
+      text += `; the CLI up to its help text ${fmt(help)} ms (${fmt(help - node)} ms of loading its modules), leaving ${fmt(run - help)} ms for the API calls`;
+    text +=
+      `, against ${fmt(p50(r, 'paddock.create') + p50(r, 'exec.http'))} ms for POST /v1/sandboxes + an exec from the bench's warm, kept-alive client` +
+      ' (the CLI does not wait for the teardown).';
+    if (r.cli.leftRunning) text += ` The CLI left ${r.cli.leftRunning} sandbox(es) running; the bench killed them.`;
+    out.push(text);
   } else {
     out.push(`**CLI.** \`paddock run -- true\` was not measured: ${r.cli.reason}.`);
   }
@@ -410,22 +420,27 @@ export function renderMarkdown(r: Results): string {
       'the agent; then `runc run` in the foreground, timed to the first stdout byte; the full cycle adds `runc delete` and `releaseRootfs`. ' +
       'The prepared-bundle variant reuses one mounted rootfs, so it is `runc run` alone. bwrap and spawn run `/bin/echo hi` and are timed the same way.',
     '- **Engine in-process** is `SandboxEngine` from `@paddock/engine` driven directly by the bench (its own runc root), with runc calls timed ' +
-      'inside it: Paddock minus HTTP, validation, database, audit and logging.',
+      'inside it: Paddock minus HTTP, validation, database, audit and logging. Its first output is the first stdout frame from the agent.',
     '- **Exec** runs `true` in one long-lived sandbox of the bench daemon: over the API, with the SDK, straight to the agent socket ' +
       '(`<state>/sandboxes/<id>/run/agent.sock`, as the daemon does it), with `runc exec` into the same container, and as a plain spawn.',
-    '- **Memory.** Daemon RSS is `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all benchmarks with ' +
-      "no sandbox left; the target is judged on the higher of the two. Only then, the bench wakes the daemon's inspector (it runs with " +
-      '`--inspect-port=127.0.0.1:0`, inert until SIGUSR1) and forces a full garbage collection, to show how much of the figure is uncollected ' +
-      'garbage. For the per-sandbox figure the bench kills everything, reads the daemon RSS, creates N idle sandboxes, waits 1.5 s and reads ' +
-      'again. For each sandbox it finds the memory cgroup of its init (from `runc state` and `/proc/<pid>/cgroup`), reads `memory.usage_in_bytes`, ' +
+    '- **CLI** spawns `node packages/cli/dist/main.js run -- true` with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
+      "spawn to exit, interleaved with `paddock --help` and `node -e ''`, to split the figure.",
+    '- **Daemon memory.** `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all timing benchmarks with ' +
+      "no sandbox left; the target is judged on the higher of the two. Only after those readings does the bench wake the daemon's inspector " +
+      '(it runs with `--inspect-port=127.0.0.1:0`, inert until SIGUSR1) to force a full garbage collection, which shows how much of the ' +
+      'after-run figure is garbage V8 had not collected yet.',
+    '- **Memory per idle sandbox** (measured last). The bench kills everything, forces a full GC in the daemon and reads its RSS, creates ' +
+      "N idle sandboxes, waits 1.5 s, forces a GC and reads again (without the forced GCs the difference is mostly V8's timing). For each " +
+      'sandbox it finds the memory cgroup of its init (from `runc state` and `/proc/<pid>/cgroup`), reads `memory.usage_in_bytes`, ' +
       '`memory.stat` and `memory.kmem.usage_in_bytes` (cgroup v1; `memory.current`/`memory.stat` on v2), and sums `VmRSS` (and PSS) of the ' +
-      'processes in its `cgroup.procs` (tini and the agent). "Beyond its own processes" is the cgroup\'s usage minus its anonymous memory (what ' +
-      'is left is page cache — the tmpfs and overlay pages the sandbox touched — and kernel memory charged to it: slab, stacks, page tables, ' +
-      "namespaces) plus the daemon's RSS growth per sandbox. Not in that figure: kernel objects charged outside the sandbox's cgroup " +
-      "(the mounts the daemon makes, runc's state files). As a cross-check that includes them, the growth of host memory that cannot be " +
-      "reclaimed (`MemTotal − MemFree − Buffers − Cached − SReclaimable + Shmem`, median of five readings, minus the bench process's own growth) " +
-      "is shown per sandbox; it includes the sandbox's processes and moves with anything else running on the machine. " +
-      '`memory.usage_in_bytes` also includes charges the kernel takes in advance, in batches of up to 64 pages per CPU, so the headline errs high.',
+      'processes in its `cgroup.procs` (tini and the agent). "Beyond its own processes" is the cgroup\'s usage minus its anonymous memory ' +
+      '(what is left is page cache — the tmpfs and overlay pages the sandbox touched — and kernel memory charged to it: slab, stacks, page ' +
+      "tables, namespaces, its mounts inside the container) plus the daemon's RSS growth per sandbox. `memory.usage_in_bytes` includes " +
+      'charges the kernel takes in advance, in batches of up to 64 pages per CPU, so this errs high. Not in it: kernel objects charged ' +
+      "outside the sandbox's cgroup (the superblocks of the tmpfs and overlay the daemon mounts, runc's state file). `bench/results/latest.json` " +
+      'also holds the host-wide growth per sandbox of memory that cannot be reclaimed (`MemTotal − MemFree − Buffers − Cached − SReclaimable + ' +
+      "Shmem`, median of five readings, minus the bench process's own growth) and of Slab + KernelStack + PageTables, which would include " +
+      'those; on a shared machine other work moves them by more than a sandbox costs, so they are not shown here.',
     '- **p50/p95** are linear-interpolated percentiles of the recorded rounds; warm-up rounds are discarded. Ratios are of p50s.',
     '',
   );

@@ -14,6 +14,7 @@ export function relativeTime(iso: string | null, now = Date.now()): string {
   if (!iso) return '-';
   const deltaSec = Math.round((Date.parse(iso) - now) / 1000);
   const abs = Math.abs(deltaSec);
+  if (abs < 1) return 'just now';
   const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86_400 ? `${Math.floor(abs / 3600)}h` : `${Math.floor(abs / 86_400)}d`;
   return deltaSec >= 0 ? `in ${text}` : `${text} ago`;
 }
