@@ -107,6 +107,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       sandboxes.stopTimers();
       await Promise.all([close(tcp), close(unix)]);
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });
+      if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
       db.close();
     },
   };

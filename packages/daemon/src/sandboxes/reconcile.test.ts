@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { Sandbox, SandboxNotFoundError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostFootprint, processAlive } from '../testing/host-probe.js';
@@ -20,11 +21,16 @@ describe('daemon crash and restart', () => {
     const victim = await Sandbox.create({ ...daemon.conn, metadata: { role: 'victim' } });
     await survivor.files.write('/work/state.txt', 'kept');
     const background = await survivor.commands.start(['sh', '-c', 'sleep 1000']);
+    const forgotten = await Sandbox.create({ ...daemon.conn, metadata: { role: 'forgotten' } });
     const victimPids = hostFootprint(daemon.stateDir, victim.id).pids;
+    const forgottenPids = hostFootprint(daemon.stateDir, forgotten.id).pids;
+    expect(forgottenPids.length).toBeGreaterThan(0);
 
     await daemon.crash();
-    // While the daemon is down, one sandbox dies behind its back.
+    // While the daemon is down, one sandbox dies behind its back, and the
+    // runtime loses its record of another whose processes keep running.
     execFileSync('runc', ['--root', `${daemon.stateDir}/runc`, 'kill', victim.id, 'KILL']);
+    rmSync(`${daemon.stateDir}/runc/${forgotten.id}`, { recursive: true, force: true });
     await expect.poll(() => victimPids.filter(processAlive), { timeout: 5000 }).toEqual([]);
     await daemon.restart();
 
@@ -37,6 +43,9 @@ describe('daemon crash and restart', () => {
     const info = await (await daemon.api(`/v1/sandboxes/${victim.id}`)).json();
     expect(info).toMatchObject({ state: 'killed', endReason: 'lost' });
     expect(hostFootprint(daemon.stateDir, victim.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    // The stray processes are found through their cgroup and killed.
+    expect(forgottenPids.filter(processAlive)).toEqual([]);
+    expect(hostFootprint(daemon.stateDir, forgotten.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
 
     await adopted.kill();
     expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });

@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CgroupProbe } from '@paddock/engine';
+import { cgroupParentFor } from '../config/daemon-config.js';
 
 /**
  * Removes whatever a test daemon left behind (it should be nothing): runtime
@@ -25,6 +28,7 @@ export async function cleanupStateDir(stateDir: string): Promise<void> {
   }
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(`${stateDir}.log`, { force: true });
+  new CgroupProbe().removeParent(cgroupParentFor(resolve(stateDir)));
 }
 
 export function mountsUnder(prefix: string): string[] {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -29,6 +29,77 @@ export class CgroupProbe {
   cgroupDirs(cgroupsPath: string): string[] {
     if (this.version === 2) return [join(this.root, cgroupsPath)];
     return ['memory', 'pids', 'cpu', 'freezer'].map((c) => join(this.root, c, cgroupsPath));
+  }
+
+  /** Child cgroups (sandbox ids) under an engine's parent, to find strays. */
+  children(parent: string): string[] {
+    const dir = this.version === 1 ? join(this.root, 'pids', parent) : join(this.root, parent);
+    try {
+      return readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Last line of defence after the runtime's own delete: kills any process
+   * still in the sandbox's cgroup (one the runtime lost track of) and removes
+   * the cgroup in every hierarchy.
+   */
+  async killAndRemove(cgroupsPath: string): Promise<void> {
+    const procs = this.version === 1 ? join(this.root, 'pids', cgroupsPath, 'cgroup.procs') : join(this.root, cgroupsPath, 'cgroup.procs');
+    for (let attempt = 0; attempt < 50; attempt++) {
+      let pids: number[];
+      try {
+        pids = readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number);
+      } catch {
+        break;
+      }
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const dirs =
+      this.version === 2
+        ? [join(this.root, cgroupsPath)]
+        : readdirSync(this.root, { withFileTypes: true })
+            .filter((d) => d.isDirectory())
+            .map((d) => join(this.root, d.name, cgroupsPath));
+    for (const dir of dirs) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not there
+      }
+    }
+  }
+
+  /**
+   * Removes an engine's cgroup parent once it holds no sandbox (runc removes a
+   * sandbox's own cgroup, not the parent it made). Busy or missing parents stay.
+   */
+  removeParent(parent: string): void {
+    const dirs =
+      this.version === 2
+        ? [join(this.root, parent)]
+        : readdirSync(this.root, { withFileTypes: true })
+            .filter((d) => d.isDirectory())
+            .map((d) => join(this.root, d.name, parent));
+    for (const dir of dirs) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (a sandbox still runs) or not there
+      }
+    }
   }
 
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */

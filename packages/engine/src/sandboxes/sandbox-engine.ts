@@ -93,6 +93,7 @@ export class SandboxEngine {
   async destroy(id: string): Promise<void> {
     this.agents.delete(id);
     await this.options.runtime.delete(id, { force: true });
+    await this.options.cgroups.killAndRemove(this.cgroupsPath(id));
     await this.options.network.detach(id);
     await releaseRootfs(this.paths(id));
   }
@@ -120,6 +121,11 @@ export class SandboxEngine {
     }
   }
 
+  /** Tidies the host when the engine stops with no sandbox left. */
+  releaseCgroupParent(): void {
+    this.options.cgroups.removeParent(this.options.cgroupParent);
+  }
+
   async pause(id: string): Promise<void> {
     await this.options.runtime.pause(id);
   }
@@ -140,11 +146,11 @@ export class SandboxEngine {
     return this.options.cgroups.memoryUsage(this.cgroupsPath(id));
   }
 
-  /** Sandbox ids that exist on the host: in the runtime or as a directory. */
+  /** Sandbox ids that exist on the host: in the runtime, as a directory, or as a cgroup. */
   async hostSandboxIds(): Promise<Set<string>> {
     await mkdir(this.options.sandboxesDir, { recursive: true });
     const [states, dirs] = await Promise.all([this.options.runtime.list(), readdir(this.options.sandboxesDir)]);
-    return new Set([...states.map((s) => s.id), ...dirs]);
+    return new Set([...states.map((s) => s.id), ...dirs, ...this.options.cgroups.children(this.options.cgroupParent)]);
   }
 
   private async waitForAgent(id: string, options: CallOptions): Promise<void> {
