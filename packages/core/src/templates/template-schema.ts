@@ -13,11 +13,14 @@ export const TemplateSchema = z.object({
 });
 export type TemplateInfo = z.infer<typeof TemplateSchema>;
 
-export const TemplateBuildQuerySchema = z.object({
-  name: TemplateNameSchema,
-  from: TemplateNameSchema.optional().describe('parent template; a FROM line in the Paddockfile wins'),
-  file: z.string().max(1024).optional().describe('path of the Paddockfile inside the context; default Paddockfile'),
-});
+export const TemplateBuildSchema = z
+  .object({
+    name: TemplateNameSchema,
+    from: TemplateNameSchema.optional().describe('parent template when the Paddockfile has no FROM; default base'),
+    paddockfile: z.string().min(1, 'the Paddockfile is empty').max(1_000_000).describe('FROM/RUN/COPY/ENV/WORKDIR/USER'),
+    context: z.string().optional().describe('base64 tar of the build context, needed by COPY'),
+  })
+  .strict();
 
 export type TemplateBuildEvent =
   | { type: 'step'; index: number; total: number; text: string }

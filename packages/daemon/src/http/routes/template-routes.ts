@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { PaddockError, type TemplateBuildEvent, TemplateNameSchema, templateNamePattern } from '@paddock/core';
+import { PaddockError, type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
@@ -13,15 +13,7 @@ const NameParams = z.object({
     .openapi({ param: { name: 'name', in: 'path' } }),
 });
 
-const TemplateBuildSchema = z
-  .object({
-    name: TemplateNameSchema,
-    from: TemplateNameSchema.optional().describe('parent template when the Paddockfile has no FROM; default base'),
-    paddockfile: z.string().min(1).max(1_000_000).describe('FROM/RUN/COPY/ENV/WORKDIR/USER'),
-    context: z.string().optional().describe('base64 tar of the build context, needed by COPY'),
-  })
-  .strict()
-  .openapi('TemplateBuild');
+const TemplateBuildRequest = TemplateBuildSchema.meta({ id: 'TemplateBuild' });
 
 const listRoute = createRoute({
   method: 'get',
@@ -57,7 +49,7 @@ const buildRoute = createRoute({
   description:
     'Events: {"type":"step","index","total","text"}, {"type":"log","stream","data"}, then {"type":"done","template"} or {"type":"error","error"}. ' +
     'Invalid Paddockfiles and unknown parents fail before the stream starts, with a 4xx.',
-  request: { body: { content: { 'application/json': { schema: TemplateBuildSchema } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: TemplateBuildRequest } }, required: true } },
   responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
 });
 
