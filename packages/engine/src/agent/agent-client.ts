@@ -1,3 +1,4 @@
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
@@ -219,7 +220,20 @@ export class AgentClient {
 
   private open(fields: Array<[string, string]>, options: AgentCallOptions): Promise<AgentConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(this.socketPath);
+      let fd: number;
+      try {
+        fd = openSocketNoFollow(this.socketPath);
+      } catch (err) {
+        reject(new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${(err as Error).message}`));
+        return;
+      }
+      const socket = connect(`/proc/self/fd/${fd}`);
+      let fdOpen = true;
+      const closeFd = () => {
+        if (fdOpen) closeSync(fd);
+        fdOpen = false;
+      };
+      socket.once('connect', closeFd);
       const timer = options.timeoutMs
         ? setTimeout(() => socket.destroy(new TimeoutError(`sandbox ${this.sandboxId} agent did not answer in ${options.timeoutMs} ms`)), options.timeoutMs)
         : undefined;
@@ -235,6 +249,7 @@ export class AgentClient {
         );
       });
       socket.once('error', (err) => {
+        closeFd();
         clearTimeout(timer);
         reject(err instanceof TimeoutError ? err : new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${err.message}`));
       });
@@ -256,7 +271,14 @@ class AgentConnection {
     socket.on('data', (chunk: Buffer) => {
       // The call's timeout covers the agent's answer, not how long a command runs.
       done();
-      for (const f of reader.push(chunk)) {
+      let frames: Array<{ type: string; payload: Buffer }>;
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+        return;
+      }
+      for (const f of frames) {
         if (f.type === Frame.exit || f.type === Frame.fail) this.finished = true;
         this.onFrame(f.type, f.payload);
       }
@@ -285,6 +307,24 @@ class AgentConnection {
       this.onClose = (err) => reject(err ?? new RuntimeError('agent connection closed early'));
     });
   }
+}
+
+const O_PATH = 0o10000000;
+
+/**
+ * The socket lives in a folder the sandbox can write to, so its root could put
+ * a symlink there pointing at a host socket. Opening the path without
+ * following links and connecting through /proc/self/fd reaches only a real
+ * socket in that folder.
+ */
+function openSocketNoFollow(path: string): number {
+  // libuv adds O_CLOEXEC itself.
+  const fd = openSync(path, O_PATH | constants.O_NOFOLLOW);
+  if (!fstatSync(fd).isSocket()) {
+    closeSync(fd);
+    throw new Error(`${path} is not a socket`);
+  }
+  return fd;
 }
 
 function fileFields(op: string, path: string, user: string | undefined): Array<[string, string]> {

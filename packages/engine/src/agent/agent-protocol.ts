@@ -37,6 +37,8 @@ export class FrameReader {
     const frames: Array<{ type: string; payload: Buffer }> = [];
     while (this.pending.length >= 5) {
       const len = this.pending.readUInt32BE(1);
+      // The agent never sends more; anything larger is a sandbox trying to make us buffer without end.
+      if (len > maxFramePayload) throw new Error(`agent frame of ${len} bytes exceeds the ${maxFramePayload}-byte limit`);
       if (this.pending.length < 5 + len) break;
       frames.push({ type: String.fromCharCode(this.pending[0] as number), payload: this.pending.subarray(5, 5 + len) });
       this.pending = this.pending.subarray(5 + len);

@@ -98,3 +98,31 @@ describe('container tier isolation', () => {
     for (const line of r.stdout.trim().split('\n')) expect(line).toMatch(/ -1 1$/);
   });
 });
+
+describe('the agent channel', () => {
+  it('never lets a sandbox point the daemon at a host socket (agent socket swapped for a symlink)', async () => {
+    const { createServer } = await import('node:net');
+    const { rmSync } = await import('node:fs');
+    const hostSocket = `/tmp/paddock-host-sock-${process.pid}`;
+    rmSync(hostSocket, { force: true });
+    let connections = 0;
+    const server = createServer((c) => {
+      connections++;
+      c.destroy();
+    }).listen(hostSocket);
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const victim = await Sandbox.create({ ...daemon.conn });
+      await sh(victim, `rm /.paddock/run/agent.sock && ln -s ${hostSocket} /.paddock/run/agent.sock`);
+      const err = await victim.commands.run(['true']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'sandbox_exited' });
+      expect(connections).toBe(0);
+      // The daemon still answers and still cleans the broken sandbox up.
+      await victim.kill();
+      expect((await sh(a, 'echo ok')).stdout).toBe('ok\n');
+    } finally {
+      server.close();
+      rmSync(hostSocket, { force: true });
+    }
+  });
+});
