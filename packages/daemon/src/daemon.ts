@@ -46,6 +46,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const sandboxesDir = join(config.stateDir, 'sandboxes');
   const layersDir = join(config.stateDir, 'layers');
   await Promise.all([mkdir(sandboxesDir, { recursive: true }), mkdir(layersDir, { recursive: true }), mkdir(config.runcRoot, { recursive: true })]);
+  // Layers hold files owned by the sandboxes' uid range (setuid ones too): no
+  // host user but root may reach them. Overlay needs no path access after mounting.
+  await chmod(layersDir, 0o700);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
 

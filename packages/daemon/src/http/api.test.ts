@@ -71,6 +71,27 @@ describe('HTTP API', () => {
     expect(doc.components.schemas.SandboxCreate.properties.template).toBeDefined();
   });
 
+  it('serves the same API on its unix socket, with the same token rule', async () => {
+    const { request } = await import('node:http');
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ socketPath: `${daemon.stateDir}/paddockd.sock`, path: '/v1/sandboxes', headers }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await get({})).status).toBe(401);
+    const ok = await get({ authorization: `Bearer ${daemon.token}` });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toHaveProperty('sandboxes');
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${daemon.stateDir}/token`).mode & 0o777).toBe(0o600);
+    expect(statSync(`${daemon.stateDir}/paddock.db`).mode & 0o777).toBe(0o600);
+  });
+
   it('tags every response with a request id', async () => {
     const res = await daemon.api('/v1/sandboxes');
     expect(res.headers.get('x-request-id')).toMatch(/.{8,}/);
