@@ -1,3 +1,4 @@
+import type { Statement, Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.js';
 
 export interface AuditRecord {
@@ -27,16 +28,21 @@ export interface AuditLog {
 }
 
 export class SqliteAuditLog implements AuditLog {
-  constructor(private readonly db: Db) {}
+  private readonly insert: Statement;
+  private readonly select: Statement;
+
+  constructor(db: Db) {
+    // Every API call appends: prepare once, not per record.
+    this.insert = db.prepare('INSERT INTO audit (ts, request_id, principal, action, resource, decision, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.select = db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+  }
 
   append(r: AuditRecord): void {
-    this.db
-      .prepare('INSERT INTO audit (ts, request_id, principal, action, resource, decision, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(new Date().toISOString(), r.requestId, r.principal, r.action, r.resource, r.decision, r.outcome, JSON.stringify(r.details));
+    this.insert.run(new Date().toISOString(), r.requestId, r.principal, r.action, r.resource, r.decision, r.outcome, JSON.stringify(r.details));
   }
 
   list(options: { afterSeq?: number; limit?: number } = {}): StoredAuditRecord[] {
-    const rows = this.db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(options.afterSeq ?? 0, options.limit ?? 1000) as Array<{
+    const rows = this.select.all(options.afterSeq ?? 0, options.limit ?? 1000) as Array<{
       seq: number;
       ts: string;
       request_id: string | null;

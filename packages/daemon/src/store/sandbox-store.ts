@@ -1,4 +1,5 @@
 import type { Limits, SandboxInfo, SandboxState, Tier } from '@paddock/core';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export interface SandboxRecord extends SandboxInfo {
@@ -30,7 +31,12 @@ export interface SandboxFilter {
 }
 
 export class SandboxStore {
-  constructor(private readonly db: Db) {}
+  private readonly byId: Statement;
+
+  constructor(private readonly db: Db) {
+    // The hot path (every request looks its sandbox up) gets a statement prepared once.
+    this.byId = db.prepare('SELECT * FROM sandboxes WHERE id = ?');
+  }
 
   insert(r: SandboxRecord): void {
     this.db
@@ -42,7 +48,7 @@ export class SandboxStore {
   }
 
   get(id: string): SandboxRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as Row | undefined;
+    const row = this.byId.get(id) as Row | undefined;
     return row && fromRow(row);
   }
 
@@ -72,10 +78,6 @@ export class SandboxStore {
     this.db
       .prepare(`UPDATE sandboxes SET state = 'killed', ended_at = ?, end_reason = ?, expires_at = NULL WHERE id = ? AND state != 'killed'`)
       .run(new Date().toISOString(), reason, id);
-  }
-
-  remove(id: string): void {
-    this.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(id);
   }
 }
 
