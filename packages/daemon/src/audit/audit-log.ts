@@ -1,4 +1,3 @@
-import type { Statement, Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.js';
 
 export interface AuditRecord {
