@@ -180,9 +180,10 @@ export class ProcessManager {
 
   async start(
     sandbox: SandboxRecord,
-    request: CommandStart,
+    given: CommandStart,
     options: { keepStdinOpen?: boolean; subscriber?: ProcessSubscriber; signal?: AbortSignal } = {},
   ): Promise<ManagedProcess> {
+    const request = { ...given, user: given.user ?? sandbox.defaultUser };
     const proc = new ManagedProcess(sandbox.id, request, this.options.outputLimitBytes);
     const unsubscribe = options.subscriber ? proc.subscribe(options.subscriber, false) : undefined;
     const env = Object.entries({ ...sandbox.env, ...request.env }).map(([k, v]) => `${k}=${v}`);

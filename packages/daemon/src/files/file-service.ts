@@ -19,7 +19,7 @@ export class FileService {
   }
 
   async read(sandbox: SandboxRecord, path: string, user?: string): Promise<{ entry: FileEntry; body: Readable }> {
-    const { entry, body } = await this.engine.agent(sandbox.id).readFile(this.resolve(sandbox, path), user, callTimeout);
+    const { entry, body } = await this.engine.agent(sandbox.id).readFile(this.resolve(sandbox, path), user ?? sandbox.defaultUser, callTimeout);
     return { entry: toFileEntry(entry), body };
   }
 
@@ -29,29 +29,31 @@ export class FileService {
     body: AsyncIterable<Uint8Array> | Uint8Array,
     options: { user?: string; mode?: number; signal?: AbortSignal } = {},
   ): Promise<FileEntry> {
-    const entry = await this.engine.agent(sandbox.id).writeFile(this.resolve(sandbox, path), body, options);
+    const entry = await this.engine.agent(sandbox.id).writeFile(this.resolve(sandbox, path), body, { ...options, user: options.user ?? sandbox.defaultUser });
     return toFileEntry(entry);
   }
 
   async list(sandbox: SandboxRecord, path: string, user?: string): Promise<FileEntry[]> {
-    const entries = await this.engine.agent(sandbox.id).list(this.resolve(sandbox, path), user, callTimeout);
+    const entries = await this.engine.agent(sandbox.id).list(this.resolve(sandbox, path), user ?? sandbox.defaultUser, callTimeout);
     return entries.map(toFileEntry).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async stat(sandbox: SandboxRecord, path: string, user?: string): Promise<FileEntry> {
-    return toFileEntry(await this.engine.agent(sandbox.id).stat(this.resolve(sandbox, path), user, callTimeout));
+    return toFileEntry(await this.engine.agent(sandbox.id).stat(this.resolve(sandbox, path), user ?? sandbox.defaultUser, callTimeout));
   }
 
   async mkdir(sandbox: SandboxRecord, path: string, user?: string): Promise<FileEntry> {
-    return toFileEntry(await this.engine.agent(sandbox.id).mkdir(this.resolve(sandbox, path), user, callTimeout));
+    return toFileEntry(await this.engine.agent(sandbox.id).mkdir(this.resolve(sandbox, path), user ?? sandbox.defaultUser, callTimeout));
   }
 
   async remove(sandbox: SandboxRecord, path: string, recursive: boolean, user?: string): Promise<void> {
-    await this.engine.agent(sandbox.id).remove(this.resolve(sandbox, path), recursive, user, callTimeout);
+    await this.engine.agent(sandbox.id).remove(this.resolve(sandbox, path), recursive, user ?? sandbox.defaultUser, callTimeout);
   }
 
   async rename(sandbox: SandboxRecord, from: string, to: string, user?: string): Promise<FileEntry> {
-    return toFileEntry(await this.engine.agent(sandbox.id).rename(this.resolve(sandbox, from), this.resolve(sandbox, to), user, callTimeout));
+    return toFileEntry(
+      await this.engine.agent(sandbox.id).rename(this.resolve(sandbox, from), this.resolve(sandbox, to), user ?? sandbox.defaultUser, callTimeout),
+    );
   }
 }
 

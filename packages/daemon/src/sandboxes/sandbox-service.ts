@@ -53,6 +53,7 @@ export class SandboxService {
       metadata: request.metadata ?? {},
       env: { ...template.env, ...launched.networkEnv, ...request.env },
       workdir: template.workdir,
+      defaultUser: template.user,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + timeoutMs).toISOString(),
       endedAt: null,

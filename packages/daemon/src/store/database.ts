@@ -43,6 +43,8 @@ const migrations: string[] = [
    );
    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`,
+  // The template's USER becomes the sandbox's default user for commands and files.
+  `ALTER TABLE sandboxes ADD COLUMN default_user TEXT NOT NULL DEFAULT 'root';`,
 ];
 
 /** Opens (and migrates) the daemon's SQLite database. */

@@ -6,6 +6,8 @@ export interface SandboxRecord extends SandboxInfo {
   owner: string;
   env: Record<string, string>;
   workdir: string;
+  /** Who commands and file operations run as when the request names nobody. */
+  defaultUser: string;
 }
 
 interface Row {
@@ -18,6 +20,7 @@ interface Row {
   metadata: string;
   env: string;
   workdir: string;
+  default_user: string;
   created_at: string;
   expires_at: string | null;
   ended_at: string | null;
@@ -41,8 +44,8 @@ export class SandboxStore {
   insert(r: SandboxRecord): void {
     this.db
       .prepare(
-        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, created_at, expires_at, ended_at, end_reason)
-         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @created_at, @expires_at, @ended_at, @end_reason)`,
+        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason)
+         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason)`,
       )
       .run(toRow(r));
   }
@@ -92,6 +95,7 @@ function toRow(r: SandboxRecord): Row {
     metadata: JSON.stringify(r.metadata),
     env: JSON.stringify(r.env),
     workdir: r.workdir,
+    default_user: r.defaultUser,
     created_at: r.createdAt,
     expires_at: r.expiresAt,
     ended_at: r.endedAt,
@@ -110,6 +114,7 @@ function fromRow(row: Row): SandboxRecord {
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     env: JSON.parse(row.env) as Record<string, string>,
     workdir: row.workdir,
+    defaultUser: row.default_user,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     endedAt: row.ended_at,
@@ -118,6 +123,6 @@ function fromRow(row: Row): SandboxRecord {
 }
 
 export function toSandboxInfo(r: SandboxRecord): SandboxInfo {
-  const { owner: _owner, env: _env, workdir: _workdir, ...info } = r;
+  const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, ...info } = r;
   return info;
 }

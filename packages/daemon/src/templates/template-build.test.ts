@@ -68,6 +68,17 @@ describe('templates', () => {
     await expect(Templates.get('py-ds', daemon.conn)).rejects.toBeInstanceOf(TemplateNotFoundError);
   });
 
+  it('makes USER the default user of the template’s sandboxes', async () => {
+    await Templates.build({ ...daemon.conn, name: 'as-user', paddockfile: 'FROM base\nUSER user\nRUN id -u > /home/user/uid.txt\n' });
+    const sbx = await Sandbox.create({ ...daemon.conn, template: 'as-user' });
+    expect((await sbx.commands.run(['id', '-u'])).stdout).toBe('1000\n');
+    expect(await sbx.files.read('/home/user/uid.txt')).toBe('1000\n');
+    expect(await sbx.files.write('/work/mine.txt', 'x')).toMatchObject({ uid: 1000 });
+    expect((await sbx.commands.run(['id', '-u'], { user: 'root' })).stdout).toBe('0\n');
+    await sbx.kill();
+    await Templates.remove('as-user', daemon.conn);
+  });
+
   it('fails a build whose step fails, names the line and leaves nothing behind', async () => {
     const before = await Sandbox.list({ ...daemon.conn, state: 'running' });
     const err = await Templates.build({ ...daemon.conn, name: 'broken', paddockfile: 'FROM base\nRUN true\nRUN exit 4\n' }).catch((e: unknown) => e);

@@ -130,7 +130,7 @@ export class TemplateService {
         await this.runStep(sandbox, step, state, emit, signal);
       }
       emit({ type: 'step', index: total, total, text: 'saving layer' });
-      if (request.context) await this.deps.files.remove(sandbox, contextDir, true);
+      if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
       this.deps.sandboxStore.markEnded(sandbox.id, 'built');
       this.deps.processes.dropSandbox(sandbox.id);
       committed = true;
@@ -158,10 +158,10 @@ export class TemplateService {
 
   private async unpackContext(sandbox: SandboxRecord, tar: Buffer): Promise<void> {
     const tarPath = `${contextDir}.tar`;
-    await this.deps.files.write(sandbox, tarPath, tar);
-    await this.deps.files.mkdir(sandbox, contextDir);
+    await this.deps.files.write(sandbox, tarPath, tar, { user: 'root' });
+    await this.deps.files.mkdir(sandbox, contextDir, 'root');
     await this.exec(sandbox, ['tar', '-x', '--no-same-owner', '-f', tarPath, '-C', contextDir], 'root', {}, '/');
-    await this.deps.files.remove(sandbox, tarPath, false);
+    await this.deps.files.remove(sandbox, tarPath, false, 'root');
   }
 
   private async runStep(
@@ -180,7 +180,7 @@ export class TemplateService {
         return;
       case 'WORKDIR':
         state.workdir = posix.resolve(state.workdir, step.path);
-        await this.deps.files.mkdir(sandbox, state.workdir);
+        await this.deps.files.mkdir(sandbox, state.workdir, 'root');
         return;
       case 'COPY': {
         const sources = step.sources.map((s) => {
