@@ -71,7 +71,9 @@ export function ratio(a: number, b: number): number {
 export function fmt(v: number | null | undefined, digits?: number): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
   const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
-  return v.toFixed(d);
+  const out = v.toFixed(d);
+  // A value that rounds to zero prints as 0, not -0.00.
+  return /^-0(\.0*)?$/.test(out) ? out.slice(1) : out;
 }
 
 export function fmtRatio(v: number): string {
