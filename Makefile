@@ -49,7 +49,7 @@ up: base
 	  echo "paddockd is already running"; \
 	else \
 	  mkdir -p $(STATE_DIR); rm -f $(STATE_DIR)/endpoint.json; \
-	  setsid tini -s -- $(NODE) $(CURDIR)/packages/daemon/dist/main.js --port $(PORT) >> $(STATE_DIR)/paddockd.log 2>&1 < /dev/null & \
+	  setsid tini -s -- $(CURDIR)/packages/daemon/dist/main.js --port $(PORT) >> $(STATE_DIR)/paddockd.log 2>&1 < /dev/null & \
 	  for i in $$(seq 1 100); do [ -f $(STATE_DIR)/endpoint.json ] && break; sleep 0.1; done; \
 	  [ -f $(STATE_DIR)/endpoint.json ] || { echo "paddockd did not start; see $(STATE_DIR)/paddockd.log"; tail -n 20 $(STATE_DIR)/paddockd.log; exit 1; }; \
 	fi

@@ -113,11 +113,18 @@ export async function startBenchDaemon(stateDir: string, cacheDir: string, clean
   const log = openSync(logFile, 'a');
   // Its own process group: a Ctrl-C reaches the bench, which then stops the daemon in order.
   // --inspect-port only says where the inspector would listen if SIGUSR1 woke it; until then it costs nothing.
-  const nodeArgs = ['--inspect-port=127.0.0.1:0', daemonMain, '--state-dir', stateDir, '--cache-dir', cacheDir, '--port', '0'];
-  const child: ChildProcess = spawn(process.execPath, nodeArgs, {
+  // The daemon is started as its own executable so the Node flags in its shebang apply.
+  const args = ['--state-dir', stateDir, '--cache-dir', cacheDir, '--port', '0'];
+  const child: ChildProcess = spawn(daemonMain, args, {
     stdio: ['ignore', log, log],
     detached: true,
-    env: { ...process.env, PADDOCK_HOST: '127.0.0.1', PADDOCK_STATE_DIR: stateDir, PADDOCK_CACHE_DIR: cacheDir },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect-port=127.0.0.1:0`.trim(),
+      PADDOCK_HOST: '127.0.0.1',
+      PADDOCK_STATE_DIR: stateDir,
+      PADDOCK_CACHE_DIR: cacheDir,
+    },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const alive = () => child.exitCode === null && child.signalCode === null;

@@ -40,7 +40,7 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
   const launch = async () => {
     // Under tini as a subreaper, as `make up` runs it: sandbox inits that outlive
     // runc are reaped instead of piling up as zombies under PID 1.
-    child = spawn('tini', ['-s', '--', process.execPath, daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
+    child = spawn('tini', ['-s', '--', daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
       stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
       env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock' },
     });
