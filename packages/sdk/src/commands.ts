@@ -13,6 +13,19 @@ export interface CommandOptions extends RequestOptions {
   timeoutMs?: number;
   onStdout?: (data: string) => void;
   onStderr?: (data: string) => void;
+  /**
+   * Raw output as it arrives, for binary output. A stream given a bytes
+   * callback is neither decoded nor kept (its result field stays empty), so
+   * long outputs cost no memory.
+   */
+  onStdoutBytes?: (data: Uint8Array) => void;
+  onStderrBytes?: (data: Uint8Array) => void;
+}
+
+type OutputCallbacks = Pick<CommandOptions, 'onStdout' | 'onStderr' | 'onStdoutBytes' | 'onStderrBytes'>;
+
+function hasOutputCallbacks(o: OutputCallbacks): boolean {
+  return Boolean(o.onStdout || o.onStderr || o.onStdoutBytes || o.onStderrBytes);
 }
 
 export interface StartOptions extends CommandOptions {
@@ -54,7 +67,7 @@ export class Commands {
   async runAllowingFailure(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
     const path = `/v1/sandboxes/${this.sandboxId}/exec`;
     const spec = { json: requestBody(cmd, options), signal: options.signal, timeoutMs: options.timeoutMs ? options.timeoutMs + requestSlackMs : 0 };
-    if (!options.onStdout && !options.onStderr) return this.api.json<CommandResult>('POST', path, spec);
+    if (!hasOutputCallbacks(options)) return this.api.json<CommandResult>('POST', path, spec);
     const collector = new OutputCollector(options);
     let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
     let pid = -1;
@@ -75,15 +88,15 @@ export class Commands {
       signal: options.signal,
     });
     const handle = new CommandHandle(this.api, this.sandboxId, info.pid);
-    if (options.onStdout || options.onStderr) handle.follow(options);
+    if (hasOutputCallbacks(options)) handle.follow(options);
     return handle;
   }
 
   /** Joins a running (or finished) process, e.g. one started by another client. */
-  async connect(pid: number, options: Pick<CommandOptions, 'onStdout' | 'onStderr'> & RequestOptions = {}): Promise<CommandHandle> {
+  async connect(pid: number, options: OutputCallbacks & RequestOptions = {}): Promise<CommandHandle> {
     await this.api.json<ProcessInfo>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${pid}`, options);
     const handle = new CommandHandle(this.api, this.sandboxId, pid);
-    if (options.onStdout || options.onStderr) handle.follow(options);
+    if (hasOutputCallbacks(options)) handle.follow(options);
     return handle;
   }
 
@@ -117,7 +130,7 @@ export class CommandHandle {
   }
 
   /** Streams output (from the start, as far as the daemon kept it) to the callbacks. */
-  follow(callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>): Promise<void> {
+  follow(callbacks: OutputCallbacks): Promise<void> {
     this.collector.setCallbacks(callbacks);
     this.following ??= (async () => {
       const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/output`;
@@ -156,15 +169,17 @@ class OutputCollector {
   private readonly out = new TextDecoder();
   private readonly err = new TextDecoder();
 
-  constructor(private callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>) {}
+  constructor(private callbacks: OutputCallbacks) {}
 
-  setCallbacks(callbacks: Pick<CommandOptions, 'onStdout' | 'onStderr'>): void {
+  setCallbacks(callbacks: OutputCallbacks): void {
     this.callbacks = callbacks;
   }
 
   take(event: { type: 'stdout' | 'stderr'; data: string }): void {
     const bytes = base64ToBytes(event.data);
-    if (event.type === 'stdout') {
+    const raw = event.type === 'stdout' ? this.callbacks.onStdoutBytes : this.callbacks.onStderrBytes;
+    if (raw) raw(bytes);
+    else if (event.type === 'stdout') {
       const text = this.out.decode(bytes, { stream: true });
       this.stdout += text;
       if (text) this.callbacks.onStdout?.(text);

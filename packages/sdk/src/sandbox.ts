@@ -77,6 +77,11 @@ export class Sandbox {
     return (await api.json<{ sandboxes: SandboxInfo[] }>('GET', '/v1/sandboxes', { ...options, query: { state: options.state, label } })).sandboxes;
   }
 
+  /** Kills every sandbox of the caller; returns their ids. */
+  static async killAll(options: ConnectionOptions & RequestOptions = {}): Promise<string[]> {
+    return (await new ApiClient(options).json<{ killed: string[] }>('DELETE', '/v1/sandboxes', options)).killed;
+  }
+
   async getInfo(options: RequestOptions = {}): Promise<SandboxInfo> {
     this.info = await this.api.json<SandboxInfo>('GET', `/v1/sandboxes/${this.id}`, options);
     return this.info;

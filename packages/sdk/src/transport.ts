@@ -35,23 +35,29 @@ export const fetchTransport: Transport = async (req) => {
 
 interface NodeModules {
   http: typeof import('node:http');
-  https: typeof import('node:https');
   stream: typeof import('node:stream');
 }
 
 let nodeModules: Promise<NodeModules> | undefined;
+let httpsModule: Promise<typeof import('node:https')> | undefined;
+
+/** Loaded apart, for https URLs only: TLS adds ~2 ms of start-up, and a local daemon speaks plain http. */
+function loadHttps(): Promise<typeof import('node:https')> {
+  httpsModule ??= import('node:https').then((m) => m.default);
+  return httpsModule;
+}
 
 /**
  * On Node, node:http: Node's fetch loads its HTTP stack on first use, which
  * costs a short-lived CLI call ~80 ms of its ~150 ms budget.
  */
 export const nodeHttpTransport: Transport = async (req) => {
-  nodeModules ??= Promise.all([import('node:http'), import('node:https'), import('node:stream')]).then(
-    ([http, https, stream]): NodeModules => ({ http: http.default, https: https.default, stream: stream.default }),
+  nodeModules ??= Promise.all([import('node:http'), import('node:stream')]).then(
+    ([http, stream]): NodeModules => ({ http: http.default, stream: stream.default }),
   );
-  const { http, https, stream } = await nodeModules;
+  const { http, stream } = await nodeModules;
   const url = new URL(req.url);
-  const client = url.protocol === 'https:' ? https : http;
+  const client = url.protocol === 'https:' ? await loadHttps() : http;
   return new Promise<TransportResponse>((resolve, reject) => {
     const request = client.request(url, { method: req.method, headers: req.headers, signal: req.signal }, (res) => {
       const body = stream.Readable.toWeb(res) as ReadableStream<Uint8Array>;

@@ -6,16 +6,31 @@ export interface Connection {
   token?: string;
 }
 
+export interface ConnectionFlags {
+  url?: string;
+  token?: string;
+}
+
+const defaultUrl = 'http://127.0.0.1:7423';
+
 /**
  * Where the daemon is: --url/--token, then PADDOCK_URL/PADDOCK_TOKEN, then the
- * files the local daemon writes in its state folder (PADDOCK_STATE_DIR or
- * /var/lib/paddock).
+ * files the local daemon writes to its state folder (PADDOCK_STATE_DIR or
+ * /var/lib/paddock): endpoint.json and token.
  */
-export function resolveConnection(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
+  const url = flags.url ?? env.PADDOCK_URL;
+  const token = flags.token ?? env.PADDOCK_TOKEN;
+  if (url && token) return { url, token };
   const stateDir = env.PADDOCK_STATE_DIR ?? '/var/lib/paddock';
-  const url = flags.url ?? env.PADDOCK_URL ?? readEndpointUrl(stateDir) ?? 'http://127.0.0.1:7423';
-  const token = flags.token ?? env.PADDOCK_TOKEN ?? readToken(stateDir);
-  return { url, token };
+  const localUrl = readEndpointUrl(stateDir);
+  // The local daemon's token goes to the local daemon only, never to a server named elsewhere.
+  const local = url === undefined || sameUrl(url, localUrl);
+  return { url: url ?? localUrl ?? defaultUrl, token: token ?? (local ? readToken(stateDir) : undefined) };
+}
+
+function sameUrl(a: string, b: string | undefined): boolean {
+  return b !== undefined && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
 function readEndpointUrl(stateDir: string): string | undefined {

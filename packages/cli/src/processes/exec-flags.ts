@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+
+export interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  user?: string;
+  workdir?: string;
+}
+
+/** How a command runs: the options `run` and `exec` share. */
+export function addExecFlags(command: Command): Command {
+  return command
+    .option('-i, --interactive', 'stream local stdin to the command')
+    .option('-t, --tty', 'run on a pseudo-terminal (raw keys, window size followed)')
+    .option('-u, --user <user>', 'run as this user: root, user, or a uid')
+    .option('-w, --workdir <dir>', 'working directory inside the sandbox');
+}

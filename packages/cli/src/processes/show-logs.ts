@@ -1,0 +1,31 @@
+import { ApiClient, type ProcessInfo, Sandbox } from '@paddock/sdk';
+import type { Command } from 'commander';
+import { connectionFor } from '../connection/connection-for.js';
+import { CliError } from '../errors/cli-error.js';
+import { parsePositiveNumber } from '../options/parse-number.js';
+
+type OutputEvent = { type: 'start' | 'exit' | 'error' } | { type: 'stdout' | 'stderr'; data: string };
+
+/** `paddock logs`: output of a background command (the latest unless PID is given), with -f until it exits. */
+export async function showLogs(id: string, pidText: string | undefined, flags: { follow?: boolean }, command: Command): Promise<void> {
+  const explicitPid = pidText === undefined ? undefined : parsePositiveNumber(pidText, 'PID', 'integer');
+  const conn = connectionFor(command);
+  const sbx = await Sandbox.connect(id, conn);
+  const pid = explicitPid ?? latestPid(await sbx.commands.list(), sbx.id);
+  // The output endpoint is read directly: the SDK's CommandHandle.follow() always waits for
+  // the exit, while logs without -f must print what is there now and stop.
+  const events = new ApiClient(conn).ndjson<OutputEvent>('GET', `/v1/sandboxes/${sbx.id}/processes/${pid}/output`, {
+    query: { follow: Boolean(flags.follow) },
+    timeoutMs: 0,
+  });
+  for await (const event of events) {
+    if (event.type === 'stdout') process.stdout.write(Buffer.from(event.data, 'base64'));
+    else if (event.type === 'stderr') process.stderr.write(Buffer.from(event.data, 'base64'));
+  }
+}
+
+function latestPid(processes: ProcessInfo[], id: string): number {
+  const newestFirst = [...processes].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.pid - a.pid);
+  if (!newestFirst[0]) throw new CliError(`sandbox ${id} has no processes started through Paddock`);
+  return newestFirst[0].pid;
+}

@@ -1,0 +1,39 @@
+import { paddockVersion } from '@paddock/core/client';
+import type { Command as CommandType } from 'commander';
+import { registerCpCommand } from '../files/cp-command.js';
+import { registerProcessCommands } from '../processes/process-commands.js';
+import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
+import { registerVersionCommand } from '../system/version-command.js';
+import { registerTemplateCommands } from '../templates/template-commands.js';
+import { Command } from './commander.js';
+
+/** The `paddock` command tree; nothing here loads the SDK. */
+export function buildProgram(): CommandType {
+  const program = new Command('paddock')
+    .description('sandboxes for AI agents')
+    .version(paddockVersion, '-V, --version', 'print the CLI version')
+    .option('--url <url>', 'daemon URL (default: PADDOCK_URL, then the local daemon)')
+    .option('--token <token>', 'API token (default: PADDOCK_TOKEN, then the local daemon’s token file)')
+    // Needed for pass-through of the command's own options after `run`/`exec`; global options go first, as with docker.
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: writeCommanderError });
+  registerSandboxCommands(program);
+  registerProcessCommands(program);
+  registerCpCommand(program);
+  registerTemplateCommands(program);
+  registerVersionCommand(program);
+  return program;
+}
+
+/** Commander's errors become one `paddock: …` line (its suggestions included); help text passes as is. */
+function writeCommanderError(text: string): void {
+  if (!text.startsWith('error: ')) return void process.stderr.write(text);
+  let message = text
+    .slice('error: '.length)
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+  if (/^unknown option '--(url|token)'/.test(message)) message += ' (global options go first: paddock --url URL ls)';
+  process.stderr.write(`paddock: ${message}\n`);
+}

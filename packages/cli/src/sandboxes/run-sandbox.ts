@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { connectionFor } from '../connection/connection-for.js';
+import { onCleanup } from '../lifecycle/cleanup.js';
+import { requireCommand } from '../options/require-command.js';
+import type { ExecFlags } from '../processes/exec-flags.js';
+import type { SandboxFlags } from './sandbox-flags.js';
+import { sandboxReleaser } from './sandbox-releaser.js';
+import { sandboxSpec } from './sandbox-spec.js';
+import { startSandbox } from './start-sandbox.js';
+
+export interface RunFlags extends SandboxFlags, ExecFlags {
+  keep?: boolean;
+}
+
+/** `paddock run`: a fresh sandbox for one command, killed afterwards whatever happens. */
+export async function runSandbox(args: string[], flags: RunFlags, command: Command): Promise<void> {
+  const spec = sandboxSpec(flags);
+  const cmd = requireCommand(args);
+  const conn = connectionFor(command);
+  const deadlineAt = spec.timeoutMs ? Date.now() + spec.timeoutMs : undefined;
+  const creating = startSandbox(conn, spec);
+  const release = sandboxReleaser(creating, flags.keep);
+  const unregister = onCleanup(release);
+  try {
+    // Loaded while the daemon creates the sandbox, off the critical path.
+    const { runCommand } = await import('../processes/run-command.js');
+    process.exitCode = await runCommand(await creating, conn, {
+      cmd,
+      interactive: flags.interactive,
+      tty: flags.tty,
+      user: flags.user,
+      cwd: flags.workdir,
+      // One deadline for both: the command cannot outlive its sandbox anyway.
+      timeoutMs: spec.timeoutMs,
+      deadlineAt,
+    });
+  } finally {
+    unregister();
+    await release();
+  }
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { collect } from '../options/collect.js';
+import { addExecFlags } from '../processes/exec-flags.js';
+import { Option } from '../program/commander.js';
+import { lazyAction } from '../program/lazy-action.js';
+import { addSandboxFlags } from './sandbox-flags.js';
+
+/** run, create, ls, inspect, kill, timeout. */
+export function registerSandboxCommands(program: Command): void {
+  addExecFlags(addSandboxFlags(program.command('run')))
+    .description('create a sandbox, run a command in it and kill the sandbox; exits with the command’s code')
+    .argument('[cmd...]', 'command and its arguments, after --')
+    .option('--rm', 'accepted for docker habits: run always removes its sandbox')
+    .option('--keep', 'keep the sandbox afterwards and print its id on stderr')
+    .passThroughOptions()
+    .action(lazyAction(async () => (await import('./run-sandbox.js')).runSandbox));
+
+  addSandboxFlags(program.command('create'))
+    .description('create a sandbox and print its id')
+    .option('--json', 'print the whole sandbox as JSON')
+    .action(lazyAction(async () => (await import('./create-sandbox.js')).createSandbox));
+
+  program
+    .command('ls')
+    .description('list sandboxes (running and paused unless --all or --state)')
+    .option('-a, --all', 'include killed sandboxes')
+    .addOption(new Option('--state <state>', 'only sandboxes in this state').choices(['running', 'paused', 'killed', 'all']))
+    .option('-l, --label <key=value>', 'only sandboxes with this label (repeatable)', collect)
+    .option('-q, --quiet', 'print ids only')
+    .option('--json', 'print JSON')
+    .action(lazyAction(async () => (await import('./list-sandboxes.js')).listSandboxes));
+
+  program
+    .command('inspect')
+    .description('show everything known about a sandbox, as JSON')
+    .argument('<id>', 'sandbox id')
+    .option('--json', 'print JSON (the default)')
+    .action(lazyAction(async () => (await import('./inspect-sandbox.js')).inspectSandbox));
+
+  program
+    .command('kill')
+    .description('kill sandboxes and remove everything they had; prints the killed ids')
+    .argument('[ids...]', 'sandbox ids')
+    .option('--all', 'kill every sandbox')
+    .action(lazyAction(async () => (await import('./kill-sandboxes.js')).killSandboxes));
+
+  program
+    .command('timeout')
+    .description('set the time left before a sandbox is killed, counted from now')
+    .argument('<id>', 'sandbox id')
+    .argument('<duration>', 'e.g. 30m, 2h')
+    .action(lazyAction(async () => (await import('./set-sandbox-timeout.js')).setSandboxTimeout));
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { collect } from '../options/collect.js';
+
+export interface SandboxFlags {
+  template?: string;
+  memory?: string;
+  cpus?: string;
+  pids?: string;
+  disk?: string;
+  timeout?: string;
+  env?: string[];
+  label?: string[];
+}
+
+/** The options of `run` and `create` that describe the sandbox. */
+export function addSandboxFlags(command: Command): Command {
+  return command
+    .option('-T, --template <name>', 'template to start from', 'base')
+    .option('--memory <size>', 'memory limit, e.g. 256m, 1g')
+    .option('--cpus <n>', 'CPU quota in cores, e.g. 0.5')
+    .option('--pids <n>', 'maximum number of processes and threads')
+    .option('--disk <size>', 'size of the writable layer, e.g. 2g')
+    .option('--timeout <duration>', 'lifetime of the sandbox, e.g. 30s, 10m')
+    .option('-e, --env <KEY=VALUE>', 'environment variable for every command (repeatable)', collect)
+    .option('-l, --label <key=value>', 'label, usable as a filter of ls (repeatable)', collect);
+}

@@ -1,0 +1,29 @@
+import { parseSizeMiB } from '@paddock/core/client';
+import type { SandboxCreateOptions } from '@paddock/sdk';
+import { parseOptionalDuration } from '../options/parse-duration.js';
+import { parseEnv } from '../options/parse-env.js';
+import { parsePositiveNumber } from '../options/parse-number.js';
+import { parsePairs } from '../options/parse-pairs.js';
+import type { SandboxFlags } from './sandbox-flags.js';
+
+export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata'>;
+
+/** Turns sandbox flags into create options; bad values fail here, before anything is created. */
+export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
+  return {
+    template: flags.template ?? 'base',
+    timeoutMs: parseOptionalDuration(flags.timeout, '--timeout'),
+    limits: sandboxLimits(flags),
+    env: parseEnv(flags.env),
+    metadata: parsePairs(flags.label, '--label'),
+  };
+}
+
+function sandboxLimits(flags: SandboxFlags): SandboxSpec['limits'] {
+  const limits: NonNullable<SandboxSpec['limits']> = {};
+  if (flags.memory !== undefined) limits.memoryMiB = parseSizeMiB(flags.memory, '--memory');
+  if (flags.disk !== undefined) limits.diskMiB = parseSizeMiB(flags.disk, '--disk');
+  if (flags.cpus !== undefined) limits.cpus = parsePositiveNumber(flags.cpus, '--cpus');
+  if (flags.pids !== undefined) limits.pids = parsePositiveNumber(flags.pids, '--pids', 'integer');
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}

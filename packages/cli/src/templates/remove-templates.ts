@@ -1,0 +1,20 @@
+import { Templates } from '@paddock/sdk';
+import type { Command } from 'commander';
+import { connectionFor } from '../connection/connection-for.js';
+import { exitCodeFor } from '../errors/exit-code-for.js';
+import { printLines } from '../output/print-lines.js';
+
+/** `paddock template rm`: prints each removed name; one line on stderr for each that could not be. */
+export async function removeTemplates(names: string[], _flags: object, command: Command): Promise<void> {
+  const conn = connectionFor(command);
+  // One at a time: a child template has to go before its parent.
+  for (const name of names) {
+    try {
+      await Templates.remove(name, conn);
+      printLines([name]);
+    } catch (err) {
+      process.stderr.write(`paddock: ${(err as Error).message}\n`);
+      process.exitCode = exitCodeFor(err);
+    }
+  }
+}
