@@ -340,14 +340,16 @@ static void handle_exec(struct request *req) {
       dup2(out[1], 1);
       dup2(err[1], 2);
     }
-    int e = 0;
-    if (become(&id) < 0) e = errno;
-    else if (req->cwd && *req->cwd && chdir(req->cwd) < 0) e = errno;
-    if (!e) {
+    // Tell the parent which step failed: 1 user, 2 working directory, 3 exec.
+    int report[2] = {0, 0};
+    if (become(&id) < 0) report[0] = 1;
+    else if (req->cwd && *req->cwd && chdir(req->cwd) < 0) report[0] = 2;
+    else {
       execvpe(req->argv[0], (char *const *)req->argv, (char *const *)req->envp);
-      e = errno;
+      report[0] = 3;
     }
-    if (write(status_pipe[1], &e, sizeof e) < 0) { /* nothing left to tell */ }
+    report[1] = errno;
+    if (write(status_pipe[1], report, sizeof report) < 0) { /* nothing left to tell */ }
     _exit(127);
   }
   close(status_pipe[1]);
@@ -357,17 +359,16 @@ static void handle_exec(struct request *req) {
     close(out[1]);
     close(err[1]);
   }
-  int child_err = 0;
-  ssize_t got = read(status_pipe[0], &child_err, sizeof child_err);
+  int report[2] = {0, 0};
+  ssize_t got = read(status_pipe[0], report, sizeof report);
   close(status_pipe[0]);
-  if (got == (ssize_t)sizeof child_err) {
+  if (got == (ssize_t)sizeof report) {
     waitpid(pid, NULL, 0);
     char what[PATH_MAX + 32];
-    snprintf(what, sizeof what, "exec %s", req->argv[0]);
-    if (child_err == ENOENT || child_err == EACCES || child_err == ENOTDIR) {
-      snprintf(what, sizeof what, "%s %s", req->cwd && child_err == ENOTDIR ? "cwd" : "exec", req->argv[0]);
-    }
-    return send_errno(child_err, what);
+    if (report[0] == 1) snprintf(what, sizeof what, "user %s", id.name);
+    else if (report[0] == 2) snprintf(what, sizeof what, "cwd %s", req->cwd);
+    else snprintf(what, sizeof what, "exec %s", req->argv[0]);
+    return send_errno(report[1], what);
   }
 
   char pidtext[32];

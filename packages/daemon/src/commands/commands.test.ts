@@ -63,6 +63,28 @@ describe('commands.run', () => {
     expect(r).toMatchObject({ timedOut: true, signal: 'SIGKILL', exitCode: 137 });
   });
 
+  it('tells a missing working directory apart from a missing program', async () => {
+    const err = await sbx.commands.run(['true'], { cwd: '/no/such/dir' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, code: 'invalid_cwd', message: expect.stringContaining('/no/such/dir') });
+  });
+
+  it('kills a streamed command whose client goes away, even while its output is held back', async () => {
+    const controller = new AbortController();
+    const res = await daemon.api(`/v1/sandboxes/${sbx.id}/exec`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ cmd: ['yes', 'endless'] }),
+      signal: controller.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const pid = JSON.parse(first.split('\n')[0] as string).pid as number;
+    // Stop reading long enough for back-pressure to pause the process, then hang up.
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await expect.poll(async () => (await sbx.commands.list()).find((p) => p.pid === pid)?.state, { timeout: 10_000 }).toBe('exited');
+  });
+
   it('reports a missing program as a clear error', async () => {
     const err = await sbx.commands.run(['no-such-program']).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404, message: expect.stringContaining('no-such-program') });

@@ -1,5 +1,5 @@
 import type { CommandResult, CommandStart, ProcessInfo } from '@paddock/core';
-import { ProcessNotFoundError } from '@paddock/core';
+import { BadRequestError, PaddockError, ProcessNotFoundError } from '@paddock/core';
 import type { ExecSession, SandboxEngine } from '@paddock/engine';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { OutputTail } from './output-tail.js';
@@ -98,10 +98,16 @@ export class ManagedProcess {
       return () => {};
     }
     this.subscribers.add(sub);
-    return () => {
-      this.subscribers.delete(sub);
-      this.unblock(sub);
-    };
+    return () => this.unsubscribe(sub);
+  }
+
+  /**
+   * Drops a reader. A reader that went away while it held the output back
+   * must release it, or the process's exit would never be read.
+   */
+  unsubscribe(sub: ProcessSubscriber): void {
+    this.subscribers.delete(sub);
+    this.unblock(sub);
   }
 
   /** A subscriber that refused data is ready again. */
@@ -200,6 +206,10 @@ export class ProcessManager {
       proc.attachSession(session, oomBefore, () => engine.oomKills(sandbox.id));
     } catch (err) {
       unsubscribe?.();
+      // The agent names the step that failed; a bad working directory is the caller's mistake, not a missing program.
+      if (err instanceof PaddockError && err.message.startsWith('cwd ')) {
+        throw new BadRequestError(err.message, { cwd: request.cwd ?? sandbox.workdir }, 'invalid_cwd');
+      }
       throw err;
     }
     if (request.stdin !== undefined) {

@@ -117,7 +117,10 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         },
         {
           onDrain: () => subscriber && proc?.unblock(subscriber),
-          onCancel: () => proc?.signal('SIGKILL'),
+          onCancel: () => {
+            if (subscriber) proc?.unsubscribe(subscriber);
+            proc?.signal('SIGKILL');
+          },
         },
       );
       proc = await s.processes.start(sandbox, body, { subscriber, signal: c.req.raw.signal });

@@ -250,7 +250,10 @@ async function tarStream(
         controllerRef = controller;
       },
       pull: () => proc?.unblock(subscriber),
-      cancel: () => proc?.signal('SIGKILL'),
+      cancel: () => {
+        proc?.unsubscribe(subscriber);
+        proc?.signal('SIGKILL');
+      },
     },
     { highWaterMark: 16 },
   );
