@@ -67,6 +67,19 @@ export class CgroupProbe {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
+    this.removeEverywhere(cgroupsPath);
+  }
+
+  /**
+   * Removes an engine's cgroup parent once it holds no sandbox (runc removes a
+   * sandbox's own cgroup, not the parent it made). Busy or missing parents stay.
+   */
+  removeParent(parent: string): void {
+    this.removeEverywhere(parent);
+  }
+
+  /** rmdir of a cgroup in every hierarchy; a busy or missing one is left alone. */
+  private removeEverywhere(cgroupsPath: string): void {
     const dirs =
       this.version === 2
         ? [join(this.root, cgroupsPath)]
@@ -77,27 +90,7 @@ export class CgroupProbe {
       try {
         rmdirSync(dir);
       } catch {
-        // not there
-      }
-    }
-  }
-
-  /**
-   * Removes an engine's cgroup parent once it holds no sandbox (runc removes a
-   * sandbox's own cgroup, not the parent it made). Busy or missing parents stay.
-   */
-  removeParent(parent: string): void {
-    const dirs =
-      this.version === 2
-        ? [join(this.root, parent)]
-        : readdirSync(this.root, { withFileTypes: true })
-            .filter((d) => d.isDirectory())
-            .map((d) => join(this.root, d.name, parent));
-    for (const dir of dirs) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // not empty (a sandbox still runs) or not there
+        // still has tasks or children, or was never made
       }
     }
   }
