@@ -739,7 +739,13 @@ int main(int argc, char **argv) {
       continue;
     }
     pid_t pid = fork();
-    if (pid == 0) {
+    if (pid < 0) {
+      // Most likely the sandbox is at its pids limit: say so instead of hanging up.
+      conn_fd = c;
+      send_errno(errno, "fork (the sandbox is at its process limit?)");
+      conn_fd = -1;
+      conn_open = 1;
+    } else if (pid == 0) {
       close(s);
       signal(SIGCHLD, SIG_DFL);
       if (pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) _exit(1);

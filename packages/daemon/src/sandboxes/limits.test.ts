@@ -32,13 +32,35 @@ describe('resource limits', () => {
     const health = await fetch(`${daemon.url}/v1/health`);
     expect(health.status).toBe(200);
     expect((await bystander.commands.run(['echo', 'fine'])).stdout).toBe('fine\n');
-    const count = await sbx.commands.runAllowingFailure(['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null; ls /proc | grep -c "^[0-9]"']);
-    // Either the count ran (and shows at most the limit) or fork itself was refused: both prove the wall.
-    if (count.exitCode === 0) expect(Number(count.stdout.trim().split('\n').pop())).toBeLessThanOrEqual(64);
+    const count = await sbx.commands.runAllowingFailure(['sh', '-c', 'ls /proc | grep -c "^[0-9]"']).catch((e: unknown) => e);
+    // Either the count ran (and shows at most the limit) or the agent could not fork and said so: both prove the wall.
+    if (count instanceof Error) expect(count).toMatchObject({ code: 'resource_exhausted', status: 503 });
+    else if (count.exitCode === 0) expect(Number(count.stdout.trim())).toBeLessThanOrEqual(64);
     await bomb.kill().catch(() => {});
     await sbx.kill();
     expect((await bystander.commands.run(['echo', 'still fine'])).stdout).toBe('still fine\n');
     await bystander.kill();
+  });
+
+  it('says so when a full process table leaves no room for a command', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, limits: { pids: 8 } });
+    // Fork until the kernel refuses, and keep every child: the table stays full.
+    const filler = [
+      'import os, time',
+      'while True:',
+      '    try:',
+      '        pid = os.fork()',
+      '    except OSError:',
+      '        break',
+      '    if pid == 0:',
+      '        time.sleep(100)',
+      '        os._exit(0)',
+      'time.sleep(100)',
+    ];
+    await sbx.commands.start(['python3', '-c', filler.join('\n')]);
+    await new Promise((r) => setTimeout(r, 500));
+    await expect(sbx.commands.run(['true'])).rejects.toMatchObject({ code: 'resource_exhausted', status: 503 });
+    await sbx.kill();
   });
 
   it('holds a CPU spin to the sandbox quota (B3)', async () => {

@@ -17,6 +17,8 @@ const errnoToApi: Record<string, { status: number; code: string }> = {
   ENOSPC: { status: 507, code: 'no_space' },
   EDQUOT: { status: 507, code: 'no_space' },
   EFBIG: { status: 413, code: 'file_too_large' },
+  EAGAIN: { status: 503, code: 'resource_exhausted' },
+  ENOMEM: { status: 503, code: 'resource_exhausted' },
 };
 
 /** Turns an agent failure frame ("ENOENT /x: No such file…") into a typed error. */
