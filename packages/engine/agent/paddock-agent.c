@@ -740,9 +740,15 @@ int main(int argc, char **argv) {
     }
     pid_t pid = fork();
     if (pid < 0) {
-      // Most likely the sandbox is at its pids limit: say so instead of hanging up.
+      // Most likely the sandbox is at its pids limit: say so instead of hanging
+      // up. The request is read first: closing with unread data would reset
+      // the connection and the daemon would lose the answer.
+      int err = errno;
+      struct pollfd p = {c, POLLIN, 0};
+      char sink[4096];
+      if (poll(&p, 1, 200) > 0 && read(c, sink, sizeof sink) < 0) { /* answer anyway */ }
       conn_fd = c;
-      send_errno(errno, "fork (the sandbox is at its process limit?)");
+      send_errno(err, "fork (the sandbox is at its process limit?)");
       conn_fd = -1;
       conn_open = 1;
     } else if (pid == 0) {

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
+import { PaddockError, RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
 import { agentFailure } from './agent-errors.js';
 import { type AgentEntry, decodeEntry, encodeFrame, encodeRequest, Frame, FrameReader, maxFramePayload } from './agent-protocol.js';
 
@@ -93,7 +93,7 @@ export class AgentClient {
         }
       };
       conn.onClose = (err) => {
-        const lost = err ?? new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} stopped while the command ran`);
+        const lost = asPaddockError(err) ?? new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} stopped while the command ran`);
         if (!started) reject(lost);
         rejectExit(lost);
       };
@@ -139,7 +139,7 @@ export class AgentClient {
         }
       };
       conn.onClose = (err) => {
-        const lost = err ?? new RuntimeError('agent connection closed during read');
+        const lost = asPaddockError(err) ?? new RuntimeError('agent connection closed during read');
         if (!entry) reject(lost);
         else if (!body.readableEnded) body.destroy(lost);
       };
@@ -159,7 +159,7 @@ export class AgentClient {
     // The agent answers "ready" once the target can be written, or refuses.
     await new Promise<void>((resolve, reject) => {
       conn.onFrame = (type, payload) => (type === Frame.started ? resolve() : reject(agentFailure(payload.toString())));
-      conn.onClose = (err) => reject(err ?? new RuntimeError('agent connection closed before the upload started'));
+      conn.onClose = (err) => reject(asPaddockError(err) ?? new RuntimeError('agent connection closed before the upload started'));
     });
     const result = conn.collect();
     result.catch(() => {});
@@ -304,7 +304,7 @@ class AgentConnection {
           reject(agentFailure(payload.toString()));
         }
       };
-      this.onClose = (err) => reject(err ?? new RuntimeError('agent connection closed early'));
+      this.onClose = (err) => reject(asPaddockError(err) ?? new RuntimeError('agent connection closed early'));
     });
   }
 }
@@ -325,6 +325,12 @@ function openSocketNoFollow(path: string): number {
     throw new Error(`${path} is not a socket`);
   }
   return fd;
+}
+
+/** Socket errors (resets, broken pipes) become typed errors the API can report. */
+function asPaddockError(err: Error | undefined): PaddockError | undefined {
+  if (!err || err instanceof PaddockError) return err as PaddockError | undefined;
+  return new RuntimeError(`lost the connection to the sandbox agent: ${err.message}`, {}, 'agent_connection_lost');
 }
 
 function fileFields(op: string, path: string, user: string | undefined): Array<[string, string]> {
