@@ -32,10 +32,11 @@ node_modules/.package-lock.json: package-lock.json
 ## build: TypeScript packages, the static in-sandbox agent, and tini
 build: deps node_modules/.package-lock.json
 	npx tsc -b packages/cli packages/daemon bench
+	$(NODE) packages/cli/bundle.mjs
 	@mkdir -p $(AGENT_BIN)
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil
 	install -m 0755 /usr/bin/tini-static $(AGENT_BIN)/tini
-	@chmod +x packages/cli/dist/main.js packages/daemon/dist/main.js
+	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js
 
 ## base: the Debian `base` template, built once with debootstrap and cached
 base: build
@@ -43,7 +44,7 @@ base: build
 
 ## up: install, build, start paddockd, put `paddock` on PATH, print how to reach it
 up: base
-	@ln -sf $(CURDIR)/packages/cli/dist/main.js $(PREFIX)/bin/paddock
+	@ln -sf $(CURDIR)/packages/cli/dist/paddock.mjs $(PREFIX)/bin/paddock
 	@ln -sf $(CURDIR)/packages/daemon/dist/main.js $(PREFIX)/bin/paddockd
 	@if [ -f $(STATE_DIR)/endpoint.json ] && kill -0 "$$(sed -E 's/.*"pid":([0-9]+).*/\1/' $(STATE_DIR)/endpoint.json)" 2>/dev/null; then \
 	  echo "paddockd is already running"; \
@@ -67,7 +68,7 @@ up: base
 down:
 	@if [ -f $(STATE_DIR)/endpoint.json ]; then \
 	  pid=$$(sed -E 's/.*"pid":([0-9]+).*/\1/' $(STATE_DIR)/endpoint.json); \
-	  $(NODE) packages/cli/dist/main.js kill --all >/dev/null 2>&1 || true; \
+	  $(NODE) packages/cli/dist/paddock.mjs kill --all >/dev/null 2>&1 || true; \
 	  kill $$pid 2>/dev/null || true; \
 	  for i in $$(seq 1 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
 	  echo "paddockd stopped"; \

@@ -12,7 +12,7 @@ import { sleep } from './timed-spawn.js';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 export const daemonMain = join(repoRoot, 'packages/daemon/dist/main.js');
 /** The `paddock` CLI to time; BENCH_PADDOCK_CLI points elsewhere (an installed build, say). */
-export const cliMain = process.env.BENCH_PADDOCK_CLI || join(repoRoot, 'packages/cli/dist/main.js');
+export const cliMain = process.env.BENCH_PADDOCK_CLI || join(repoRoot, 'packages/cli/dist/paddock.mjs');
 
 export interface Endpoint {
   url: string;

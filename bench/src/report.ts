@@ -412,7 +412,7 @@ export function renderMarkdown(r: Results): string {
       'sandbox, bundle, mount, runc container, cgroup and temporary folder it made, and rewrites this file and `bench/results/latest.json`. ' +
       'Iteration counts: `BENCH_ITERATIONS` (cold create rounds and CLI runs, default 30), `BENCH_EXEC_ITERATIONS` (default 200), ' +
       '`BENCH_IDLE_SANDBOXES` (default 10), `BENCH_TEARDOWN_ITERATIONS` (default a third of `BENCH_ITERATIONS`), `BENCH_CLI_ITERATIONS`, ' +
-      '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/main.js. ' +
+      '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/paddock.mjs (the bundled CLI `make up` installs). ' +
       `This run: ${r.config.createIterations} create rounds, ${r.config.execIterations} exec rounds, ${r.config.cliIterations} CLI runs, ` +
       `${r.config.teardownIterations} teardown rounds, ${r.config.idleSandboxes} idle sandboxes, warm-up ${r.config.warmup}.`,
     '',
@@ -437,7 +437,7 @@ export function renderMarkdown(r: Results): string {
       'inside it: Paddock minus HTTP, validation, database, audit and logging. Its first output is the first stdout frame from the agent.',
     '- **Exec** runs `true` in one long-lived sandbox of the bench daemon: over the API, with the SDK, straight to the agent socket ' +
       '(`<state>/sandboxes/<id>/run/agent.sock`, as the daemon does it), with `runc exec` into the same container, and as a plain spawn.',
-    '- **CLI** spawns `node packages/cli/dist/main.js run -- true` with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
+    '- **CLI** spawns `node packages/cli/dist/paddock.mjs run -- true` (the bundled CLI that `make up` installs) with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
       "spawn to exit, interleaved with `paddock --help` and `node -e ''`, to split the figure.",
     '- **Daemon memory.** `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all timing benchmarks with ' +
       "no sandbox left; the target is judged on the higher of the two. Only after those readings does the bench wake the daemon's inspector " +

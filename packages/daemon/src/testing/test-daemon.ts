@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { cleanupStateDir } from './cleanup.js';
 
 export const daemonMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-export const cliMain = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
+// The bundled CLI, as `make up` installs it.
+export const cliMain = fileURLToPath(new URL('../../../cli/dist/paddock.mjs', import.meta.url));
 export const testRootPrefix = '/tmp/paddock-test-';
 
 export interface TestDaemon {
