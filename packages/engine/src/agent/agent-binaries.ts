@@ -10,3 +10,10 @@ export function agentBinDir(): string {
   }
   return dir.replace(/\/$/, '');
 }
+
+/** Host-side helper that mounts a sandbox's rootfs in one process (agent/paddock-mount.c). */
+export function mountHelperPath(): string {
+  const path = fileURLToPath(new URL('../host/paddock-mount', import.meta.url));
+  if (!existsSync(path)) throw new RuntimeError(`${path} is missing: run make build`);
+  return path;
+}

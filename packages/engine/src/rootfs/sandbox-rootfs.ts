@@ -1,5 +1,6 @@
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mountHelperPath } from '../agent/agent-binaries.js';
 import { idMapping } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
 
@@ -44,11 +45,7 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
     writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
     writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
   ]);
-  await runHostCommand('mount', ['-t', 'tmpfs', '-o', `size=${diskMiB}m,mode=0755,nosuid,nodev`, 'paddock-scratch', paths.scratch]);
-  await Promise.all([mkdir(paths.upper), mkdir(paths.work)]);
-  await chown(paths.upper, idMapping.hostId, idMapping.hostId);
-  const options = `lowerdir=${layers.join(':')},upperdir=${paths.upper},workdir=${paths.work}`;
-  await runHostCommand('mount', ['-t', 'overlay', '-o', options, 'paddock-rootfs', paths.rootfs]);
+  await runHostCommand(mountHelperPath(), [paths.scratch, paths.rootfs, String(diskMiB), String(idMapping.hostId), layers.join(':')]);
 }
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
