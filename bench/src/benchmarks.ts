@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CommandResult, defaultLimits, type SandboxInfo } from '@paddock/core';
-import { AgentClient, type CallOptions, type RuncRuntime, type RuntimeAdapter, type RuntimeState, releaseRootfs, type SandboxEngine } from '@paddock/engine';
+import {
+  AgentClient,
+  type CallOptions,
+  type RuncRuntime,
+  type RuntimeAdapter,
+  type RuntimeState,
+  releaseRootfs,
+  type SandboxEngine,
+  sandboxPaths,
+} from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
 import { type BenchDaemon, cliMain } from './bench-daemon.js';
 import type { BenchConfig } from './config.js';
@@ -330,7 +339,7 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
   const api = daemon.api;
   const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000 });
   try {
-    const socket = join(daemon.stateDir, 'sandboxes', sb.id, 'run', 'agent.sock');
+    const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).socket;
     if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);
     const agent = new AgentClient(socket, sb.id);
     const sdk = await Sandbox.connect(sb.id, { url: daemon.endpoint.url, token: daemon.token });

@@ -49,6 +49,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   // Layers hold files owned by the sandboxes' uid range (setuid ones too): no
   // host user but root may reach them. Overlay needs no path access after mounting.
   await chmod(layersDir, 0o700);
+  await chmod(sandboxesDir, 0o711);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
 

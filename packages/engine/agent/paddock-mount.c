@@ -4,7 +4,7 @@
 //   paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdir>[:<lowerdir>…]
 //
 // Mounts a size-limited tmpfs at <scratch> (the writable layer's limit),
-// makes <scratch>/upper (owned by the sandbox's root) and <scratch>/work, and
+// makes <scratch>/upper and <scratch>/run (owned by the sandbox's root) and <scratch>/work, and
 // mounts the overlay of the read-only template layers and that upper dir at
 // <rootfs>. On failure it undoes what it did and prints one line.
 #define _GNU_SOURCE
@@ -29,13 +29,16 @@ int main(int argc, char **argv) {
   const char *scratch = argv[1], *rootfs = argv[2], *lower = argv[5];
   long size = strtol(argv[3], NULL, 10);
   long owner = strtol(argv[4], NULL, 10);
-  char opts[64], upper[4096], work[4096];
+  char opts[64], upper[4096], work[4096], run[4096];
   snprintf(opts, sizeof opts, "size=%ldm,mode=0755", size);
   if (snprintf(upper, sizeof upper, "%s/upper", scratch) >= (int)sizeof upper) return fail("path too long", scratch);
   snprintf(work, sizeof work, "%s/work", scratch);
+  snprintf(run, sizeof run, "%s/run", scratch);
 
   if (mount("paddock-scratch", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return fail("mount tmpfs on", scratch);
-  if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0 || chown(upper, (uid_t)owner, (gid_t)owner) < 0) {
+  // run/ holds the agent socket; on the tmpfs, whatever the sandbox writes there counts against its disk limit.
+  if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0 || mkdir(run, 0700) < 0 || chown(upper, (uid_t)owner, (gid_t)owner) < 0 ||
+      chown(run, (uid_t)owner, (gid_t)owner) < 0) {
     int e = errno;
     umount(scratch);
     errno = e;
@@ -45,7 +48,8 @@ int main(int argc, char **argv) {
   char *overlay = malloc(len);
   if (!overlay) return fail("malloc", "");
   snprintf(overlay, len, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-  if (mount("paddock-rootfs", rootfs, "overlay", 0, overlay) < 0) {
+  // nosuid/nodev: the host must never run a setuid file a sandbox planted, nor open its devices.
+  if (mount("paddock-rootfs", rootfs, "overlay", MS_NOSUID | MS_NODEV, overlay) < 0) {
     int e = errno;
     umount(scratch);
     errno = e;

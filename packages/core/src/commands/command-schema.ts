@@ -5,7 +5,7 @@ export const PtySizeSchema = z.object({ cols: z.number().int().min(1).max(1000),
 
 export const CommandStartSchema = z
   .object({
-    cmd: z.array(z.string().max(131_072)).min(1, 'cmd needs at least the program name').max(4096).describe('argv; never interpreted by a shell'),
+    cmd: z.array(z.string().max(131_072)).min(1, 'cmd needs at least the program name').max(4000).describe('argv; never interpreted by a shell'),
     env: EnvSchema.optional(),
     cwd: z.string().max(4096).optional(),
     user: z

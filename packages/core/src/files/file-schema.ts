@@ -21,17 +21,16 @@ export const FileEntrySchema = z.object({
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
-export const FilePathQuerySchema = z.object({
-  path: SandboxPathSchema,
-  user: z
-    .string()
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/)
-    .optional(),
-});
+const UserSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name or uid')
+  .optional();
+
+export const FilePathQuerySchema = z.object({ path: SandboxPathSchema, user: UserSchema });
 
 export const FileRemoveQuerySchema = FilePathQuerySchema.extend({
   recursive: z.enum(['true', 'false', '1', '0']).optional(),
 });
 
-export const FileMkdirSchema = z.object({ path: SandboxPathSchema, user: z.string().optional() }).strict();
-export const FileRenameSchema = z.object({ from: SandboxPathSchema, to: SandboxPathSchema, user: z.string().optional() }).strict();
+export const FileMkdirSchema = z.object({ path: SandboxPathSchema, user: UserSchema }).strict();
+export const FileRenameSchema = z.object({ from: SandboxPathSchema, to: SandboxPathSchema, user: UserSchema }).strict();

@@ -100,6 +100,15 @@ describe('path confinement probes', () => {
     expect(dbRead).toMatchObject({ status: 404 });
   });
 
+  it('never lets a NUL byte in a field smuggle another agent operation', async () => {
+    await sbx.files.write('/work/keep.txt', 'kept');
+    const smuggled = 'root\u0000o:remove\u0000r:1\u0000p:/work';
+    await expect(sbx.files.makeDir('/tmp/x', { user: smuggled })).rejects.toMatchObject({ status: 400 });
+    await expect(sbx.commands.run(['true'], { cwd: `/tmp\u0000o:remove\u0000p:/work` })).rejects.toMatchObject({ status: 400 });
+    await expect(sbx.commands.run(['true'], { env: { X: 'a\u0000o:remove' } })).rejects.toMatchObject({ status: 400 });
+    expect(await sbx.files.read('/work/keep.txt')).toBe('kept');
+  });
+
   it('refuses NUL bytes and overlong paths with 400 (D3)', async () => {
     await expect(sbx.files.read('/work/a\u0000b')).rejects.toBeInstanceOf(BadRequestError);
     await expect(sbx.files.read(`/work/${'a'.repeat(5000)}`)).rejects.toMatchObject({ status: 400 });

@@ -87,6 +87,10 @@ describe('resource limits', () => {
     expect(r.stdout).toMatch(/rc=1/);
     const df = await sbx.commands.run(['df', '-m', '/']);
     expect(df.stdout).toMatch(/\s32\s/);
+    // The agent's folder is writable from inside: it lives on the same bounded layer, not on the host's disk.
+    await sbx.commands.run(['rm', '-f', '/work/fill']);
+    const side = await sbx.commands.runAllowingFailure(['sh', '-c', 'dd if=/dev/zero of=/.paddock/run/fill bs=1M count=100 2>&1; echo rc=$?']);
+    expect(side.stdout).toMatch(/No space left on device/);
     await sbx.kill();
   });
 

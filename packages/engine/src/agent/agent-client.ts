@@ -219,6 +219,8 @@ export class AgentClient {
   }
 
   private open(fields: Array<[string, string]>, options: AgentCallOptions): Promise<AgentConnection> {
+    // Encoded before connecting: a refused field (a NUL byte, too large) is the caller's error, thrown here.
+    const request = encodeRequest(fields);
     return new Promise((resolve, reject) => {
       let fd: number;
       try {
@@ -240,7 +242,7 @@ export class AgentClient {
       const onAbort = () => socket.destroy(new TimeoutError('request aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
-        socket.write(encodeRequest(fields));
+        socket.write(request);
         resolve(
           new AgentConnection(socket, () => {
             clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { BadRequestError, PayloadTooLargeError } from '@paddock/core';
 /** Frame types of the daemon ↔ agent protocol (see agent/paddock-agent.c). */
 export const Frame = {
   request: 'Q',
@@ -23,10 +24,22 @@ export function encodeFrame(type: string, payload: Buffer | string = Buffer.allo
   return Buffer.concat([head, body]);
 }
 
-/** A request is a list of "k:value" fields, each NUL-terminated. */
+/**
+ * A request is a list of "k:value" fields, each NUL-terminated. A NUL inside a
+ * value would start a field of the caller's choosing (another operation, path
+ * or user than the one authorized and audited), so it is refused here, where
+ * every request passes.
+ */
 export function encodeRequest(fields: Array<[string, string]>): Buffer {
-  return encodeFrame(Frame.request, Buffer.from(fields.map(([k, v]) => `${k}:${v}\0`).join('')));
+  for (const [key, value] of fields) {
+    if (value.includes('\0')) throw new BadRequestError(`${fieldNames[key] ?? key} must not contain NUL bytes`, { field: fieldNames[key] ?? key });
+  }
+  const payload = Buffer.from(fields.map(([k, v]) => `${k}:${v}\0`).join(''));
+  if (payload.length > maxFramePayload) throw new PayloadTooLargeError(maxFramePayload);
+  return encodeFrame(Frame.request, payload);
 }
+
+const fieldNames: Record<string, string> = { a: 'cmd', e: 'env', c: 'cwd', u: 'user', p: 'path', q: 'to', t: 'pty' };
 
 /** Incremental parser: feed socket chunks, get whole frames back. */
 export class FrameReader {

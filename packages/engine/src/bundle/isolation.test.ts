@@ -37,6 +37,15 @@ describe('container tier isolation', () => {
     await a.files.write('/work/root-made', 'x');
     const host = statSync(`${daemon.stateDir}/sandboxes/${a.id}/scratch/upper/work/root-made`);
     expect(host.uid).toBe(idMapping.hostId);
+    // The host never honours a setuid bit or a device a sandbox planted in its rootfs.
+    await sh(a, 'cp /bin/sh /tmp/suid && chmod 4755 /tmp/suid');
+    const rootfs = `${daemon.stateDir}/sandboxes/${a.id}/rootfs`;
+    const mountLine = (await import('node:fs'))
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === rootfs);
+    expect(mountLine?.split(' ')[5]).toMatch(/nosuid/);
+    expect(mountLine?.split(' ')[5]).toMatch(/nodev/);
     const map = await sh(a, 'cat /proc/self/uid_map');
     expect(map.stdout.trim().split(/\s+/)).toEqual(['0', String(idMapping.hostId), String(idMapping.size)]);
   });
@@ -90,7 +99,7 @@ describe('container tier isolation', () => {
     const probe = [
       'import ctypes, os',
       'libc = ctypes.CDLL(None, use_errno=True)',
-      'for name, nr in [("bpf", 321), ("perf_event_open", 298), ("keyctl", 250), ("userfaultfd", 323), ("kexec_load", 246), ("open_by_handle_at", 304)]:',
+      'for name, nr in [("bpf", 321), ("perf_event_open", 298), ("keyctl", 250), ("userfaultfd", 323), ("kexec_load", 246), ("open_by_handle_at", 304), ("io_uring_setup", 425)]:',
       '    rc = libc.syscall(nr, 0, 0, 0, 0, 0)',
       '    print(name, rc, ctypes.get_errno())',
     ].join('\n');

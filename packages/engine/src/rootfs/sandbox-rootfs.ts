@@ -26,8 +26,8 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
     scratch: join(dir, 'scratch'),
     upper: join(dir, 'scratch', 'upper'),
     work: join(dir, 'scratch', 'work'),
-    runDir: join(dir, 'run'),
-    socket: join(dir, 'run', 'agent.sock'),
+    runDir: join(dir, 'scratch', 'run'),
+    socket: join(dir, 'scratch', 'run', 'agent.sock'),
     hosts: join(dir, 'hosts'),
     hostname: join(dir, 'hostname'),
   };
@@ -39,8 +39,7 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
  */
 export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
-  await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch), mkdir(paths.runDir, { mode: 0o700 })]);
-  await chown(paths.runDir, idMapping.hostId, idMapping.hostId);
+  await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
   await Promise.all([
     writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
     writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),

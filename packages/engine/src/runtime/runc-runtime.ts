@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '@paddock/core';
 import { runHostCommand } from '../host/run-host-command.js';
@@ -33,34 +33,34 @@ export class RuncRuntime implements RuntimeAdapter {
   }
 
   /**
-   * The container keeps the stdio it is started with for its whole life, so it
-   * gets a log file in its bundle rather than our pipes (which would keep this
-   * call waiting until the sandbox ends).
+   * The container keeps the stdio runc is started with for its whole life: it
+   * gets /dev/null, never a pipe of ours (this call would wait for the sandbox
+   * to end) nor a host file (a sandbox could write to the host's disk through
+   * it). runc's own errors go to a log file in the bundle.
    */
   async run(id: string, bundleDir: string, options: CallOptions = {}): Promise<void> {
-    const logFile = join(bundleDir, 'runtime.log');
-    const log = await open(logFile, 'a');
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(this.binary, ['--root', this.root, 'run', '--detach', '--bundle', bundleDir, id], {
-          stdio: ['ignore', log.fd, log.fd],
-          signal: options.signal,
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
-        child.on('error', (e) => {
-          clearTimeout(timer);
-          reject(new RuntimeError(`${this.binary} run: ${e.message}`));
-        });
-        child.on('close', async (code) => {
-          clearTimeout(timer);
-          if (code === 0) return resolve();
-          const text = await readFile(logFile, 'utf8').catch(() => '');
-          reject(new RuntimeError(`${this.binary} run failed: ${text.trim().split('\n').slice(-3).join(' ') || `exit ${code}`}`, { id }));
-        });
+    const logFile = join(bundleDir, 'runc.log');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(this.binary, ['--root', this.root, '--log', logFile, 'run', '--detach', '--bundle', bundleDir, id], {
+        stdio: 'ignore',
+        signal: options.signal,
       });
-    } finally {
-      await log.close();
-    }
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new RuntimeError(`${this.binary} run: ${e.message}`));
+      });
+      child.on('close', async (code) => {
+        clearTimeout(timer);
+        if (code === 0) return resolve();
+        const text = await readFile(logFile, 'utf8').catch(() => '');
+        const errors = text
+          .split('\n')
+          .filter((l) => l.includes('level=error'))
+          .map((l) => /msg="(.*)"$/.exec(l)?.[1] ?? l);
+        reject(new RuntimeError(`${this.binary} run failed: ${errors.at(-1) ?? `exit ${code}`}`, { id }));
+      });
+    });
   }
 
   async exec(id: string, args: string[], options: CallOptions = {}): Promise<{ stdout: string; stderr: string }> {
