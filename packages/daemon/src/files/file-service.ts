@@ -29,7 +29,9 @@ export class FileService {
     body: AsyncIterable<Uint8Array> | Uint8Array,
     options: { user?: string; mode?: number; signal?: AbortSignal } = {},
   ): Promise<FileEntry> {
-    const entry = await this.engine.agent(sandbox.id).writeFile(this.resolve(sandbox, path), body, { ...options, user: options.user ?? sandbox.defaultUser });
+    const entry = await this.engine
+      .agent(sandbox.id)
+      .writeFile(this.resolve(sandbox, path), body, { ...options, user: options.user ?? sandbox.defaultUser, timeoutMs: callTimeout.timeoutMs });
     return toFileEntry(entry);
   }
 

@@ -135,8 +135,12 @@ export class SandboxService {
   async reconcile(): Promise<{ adopted: string[]; lost: string[]; removed: string[] }> {
     const adopted: string[] = [];
     const lost: string[] = [];
-    for (const record of this.deps.sandboxes.live()) {
-      if (await this.isAlive(record)) {
+    // In parallel, each check bounded: one sandbox (say, running a fake agent
+    // that never answers) must not hold the daemon's start-up.
+    const live = this.deps.sandboxes.live();
+    const alive = await Promise.all(live.map((record) => this.isAlive(record)));
+    for (const [i, record] of live.entries()) {
+      if (alive[i]) {
         adopted.push(record.id);
         this.arm(record);
       } else {
@@ -175,7 +179,7 @@ export class SandboxService {
   }
 
   private async isAlive(record: SandboxRecord): Promise<boolean> {
-    const state = await this.deps.engine.state(record.id).catch(() => null);
+    const state = await this.deps.engine.state(record.id, { timeoutMs: 10_000 }).catch(() => null);
     if (!state || (state.status !== 'running' && state.status !== 'paused')) return false;
     if (state.status === 'paused') return true;
     try {

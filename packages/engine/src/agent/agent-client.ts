@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { PaddockError, RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
+import { PaddockError, PayloadTooLargeError, RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
 import { agentFailure } from './agent-errors.js';
 import { type AgentEntry, decodeEntry, encodeFrame, encodeRequest, Frame, FrameReader, maxFramePayload } from './agent-protocol.js';
 
@@ -64,7 +64,7 @@ export class AgentClient {
     if (request.cwd) fields.push(['c', request.cwd]);
     if (request.user) fields.push(['u', request.user]);
     if (request.pty) fields.push(['t', `${request.pty.cols} ${request.pty.rows}`]);
-    const conn = await this.open(fields, options);
+    const conn = await this.open(fields, options, 'answer');
     const socket = conn.socket;
     let resolveExit!: (e: ExecExit) => void;
     let rejectExit!: (e: Error) => void;
@@ -119,7 +119,7 @@ export class AgentClient {
 
   /** Streams a file out of the sandbox. The entry arrives before any data. */
   async readFile(path: string, user: string | undefined, options: AgentCallOptions = {}): Promise<{ entry: AgentEntry; body: Readable }> {
-    const conn = await this.open(fileFields('read', path, user), options);
+    const conn = await this.open(fileFields('read', path, user), options, 'answer');
     const body = new Readable({ read: () => conn.socket.resume() });
     return new Promise((resolve, reject) => {
       let entry: AgentEntry | undefined;
@@ -130,12 +130,18 @@ export class AgentClient {
         } else if (type === Frame.stdout) {
           if (!body.push(Buffer.from(payload))) conn.socket.pause();
         } else if (type === Frame.exit) {
+          if (!entry) {
+            reject(new RuntimeError('the sandbox agent answered out of order', {}, 'agent_protocol_error'));
+            conn.socket.destroy();
+            return;
+          }
           body.push(null);
           conn.socket.end();
         } else if (type === Frame.fail) {
           const err = agentFailure(payload.toString());
           if (entry) body.destroy(err);
           else reject(err);
+          conn.socket.end();
         }
       };
       conn.onClose = (err) => {
@@ -155,10 +161,16 @@ export class AgentClient {
   ): Promise<AgentEntry> {
     const fields = fileFields('write', path, opts.user);
     if (opts.mode !== undefined) fields.push(['m', opts.mode.toString(8)]);
-    const conn = await this.open(fields, opts);
+    const conn = await this.open(fields, opts, 'answer');
     // The agent answers "ready" once the target can be written, or refuses.
     await new Promise<void>((resolve, reject) => {
-      conn.onFrame = (type, payload) => (type === Frame.started ? resolve() : reject(agentFailure(payload.toString())));
+      conn.onFrame = (type, payload) => {
+        if (type === Frame.started) return resolve();
+        reject(
+          type === Frame.fail ? agentFailure(payload.toString()) : new RuntimeError('the sandbox agent answered out of order', {}, 'agent_protocol_error'),
+        );
+        conn.socket.end();
+      };
       conn.onClose = (err) => reject(asPaddockError(err) ?? new RuntimeError('agent connection closed before the upload started'));
     });
     const result = conn.collect();
@@ -218,7 +230,13 @@ export class AgentClient {
     return firstEntry(await (await this.open(fields, options)).collect());
   }
 
-  private open(fields: Array<[string, string]>, options: AgentCallOptions): Promise<AgentConnection> {
+  /**
+   * `covers` says what the timeout bounds: the whole exchange (short
+   * operations), or only the agent's first answer (commands and transfers,
+   * which may rightly last long). A sandbox can run a fake agent, so every
+   * exchange is bounded by one or the other.
+   */
+  private open(fields: Array<[string, string]>, options: AgentCallOptions, covers: 'whole' | 'answer' = 'whole'): Promise<AgentConnection> {
     // Encoded before connecting: a refused field (a NUL byte, too large) is the caller's error, thrown here.
     const request = encodeRequest(fields);
     return new Promise((resolve, reject) => {
@@ -244,7 +262,7 @@ export class AgentClient {
       socket.once('connect', () => {
         socket.write(request);
         resolve(
-          new AgentConnection(socket, () => {
+          new AgentConnection(socket, covers, () => {
             clearTimeout(timer);
             options.signal?.removeEventListener('abort', onAbort);
           }),
@@ -267,12 +285,12 @@ class AgentConnection {
 
   constructor(
     readonly socket: Socket,
+    covers: 'whole' | 'answer',
     done: () => void,
   ) {
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
-      // The call's timeout covers the agent's answer, not how long a command runs.
-      done();
+      if (covers === 'answer') done();
       let frames: Array<{ type: string; payload: Buffer }>;
       try {
         frames = reader.push(chunk);
@@ -281,7 +299,10 @@ class AgentConnection {
         return;
       }
       for (const f of frames) {
-        if (f.type === Frame.exit || f.type === Frame.fail) this.finished = true;
+        if (f.type === Frame.exit || f.type === Frame.fail) {
+          this.finished = true;
+          done();
+        }
         this.onFrame(f.type, f.payload);
       }
     });
@@ -297,8 +318,14 @@ class AgentConnection {
     return new Promise((resolve, reject) => {
       const entries: AgentEntry[] = [];
       this.onFrame = (type, payload) => {
-        if (type === Frame.entry) entries.push(decodeEntry(payload));
-        else if (type === Frame.exit) {
+        if (type === Frame.entry) {
+          entries.push(decodeEntry(payload));
+          if (entries.length > maxEntries) {
+            this.finished = true;
+            this.socket.destroy();
+            reject(new PayloadTooLargeError(maxEntries));
+          }
+        } else if (type === Frame.exit) {
           this.socket.end();
           resolve({ entries });
         } else if (type === Frame.fail) {
@@ -312,6 +339,8 @@ class AgentConnection {
 }
 
 const O_PATH = 0o10000000;
+/** More directory entries than this in one listing is refused rather than held in memory. */
+const maxEntries = 100_000;
 
 /**
  * The socket lives in a folder the sandbox can write to, so its root could put

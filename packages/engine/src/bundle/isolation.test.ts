@@ -135,3 +135,30 @@ describe('the agent channel', () => {
     }
   });
 });
+
+describe('a fake agent', () => {
+  it('cannot hang the daemon: calls time out and a restart still comes up', async () => {
+    const victim = await Sandbox.create({ ...daemon.conn });
+    // Root inside replaces the agent with a listener that answers one byte, then nothing.
+    const fake = [
+      'import os, socket, time',
+      'os.unlink("/.paddock/run/agent.sock")',
+      's = socket.socket(socket.AF_UNIX); s.bind("/.paddock/run/agent.sock"); s.listen(16)',
+      'conns = []',
+      'while True:',
+      '    c, _ = s.accept(); c.send(b"D"); conns.append(c)',
+    ].join('\n');
+    await victim.commands.start(['python3', '-c', fake]);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    await expect(victim.files.list('/work', { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(45_000);
+    await daemon.crash();
+    await daemon.restart();
+    const info = await (await daemon.api(`/v1/sandboxes/${victim.id}`)).json();
+    expect(info.state).toBe('killed');
+    expect(info.endReason).toBe('lost');
+    // The rest of the daemon's sandboxes came back with it.
+    expect((await (await daemon.api(`/v1/sandboxes/${a.id}`)).json()).state).toBe('running');
+  });
+});

@@ -134,8 +134,8 @@ export class SandboxEngine {
     await this.options.runtime.resume(id);
   }
 
-  state(id: string): Promise<RuntimeState | null> {
-    return this.options.runtime.state(id);
+  state(id: string, options: CallOptions = {}): Promise<RuntimeState | null> {
+    return this.options.runtime.state(id, options);
   }
 
   oomKills(id: string): number {
