@@ -272,14 +272,17 @@ static int has_env(const struct request *req, const char *key) {
 
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// Forwards whatever the fd has now; returns 0 at EOF (or EIO from a pty master).
-static int pump(int fd, char type) {
+// Forwards one chunk (or, with drain, all the fd has now); returns 0 at EOF
+// (or EIO from a pty master). One chunk per poll round keeps a fast producer
+// from starving the control frames (signals, stdin) the daemon sends.
+static int pump(int fd, char type, int drain) {
   char buf[CHUNK];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
       send_frame(type, buf, (size_t)n);
-      continue;
+      if (drain && conn_open) continue;
+      return 1;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return 1;
@@ -381,12 +384,20 @@ static void handle_exec(struct request *req) {
   set_nonblock(out_fd);
   if (err_fd >= 0) set_nonblock(err_fd);
 
+  // stdin is written without blocking from a pending buffer: a command that
+  // stops reading stdin while its output fills up must not deadlock the loop.
+  char *pending = NULL;
+  size_t pending_len = 0;
+  int pending_eof = 0;
+  if (stdin_fd >= 0 && !req->pty) set_nonblock(stdin_fd);
   int exited = 0, wstatus = 0;
   for (;;) {
-    struct pollfd fds[4];
+    struct pollfd fds[5];
     int n = 0;
-    int i_conn = -1, i_out = -1, i_err = -1, i_sig;
-    if (conn_open) { fds[n] = (struct pollfd){conn_fd, POLLIN, 0}; i_conn = n++; }
+    int i_conn = -1, i_out = -1, i_err = -1, i_in = -1, i_sig;
+    // While stdin is backed up, stop taking more from the daemon (back-pressure).
+    if (conn_open && pending_len < (1u << 20)) { fds[n] = (struct pollfd){conn_fd, POLLIN, 0}; i_conn = n++; }
+    if (pending_len > 0 && stdin_fd >= 0) { fds[n] = (struct pollfd){stdin_fd, POLLOUT, 0}; i_in = n++; }
     if (out_fd >= 0) { fds[n] = (struct pollfd){out_fd, POLLIN, 0}; i_out = n++; }
     if (err_fd >= 0) { fds[n] = (struct pollfd){err_fd, POLLIN, 0}; i_err = n++; }
     fds[n] = (struct pollfd){sigchld_pipe[0], POLLIN, 0};
@@ -395,11 +406,11 @@ static void handle_exec(struct request *req) {
       if (errno == EINTR) continue;
       break;
     }
-    if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT)) {
+    if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT, 0)) {
       if (out_fd != stdin_fd) close(out_fd);
       out_fd = -1;
     }
-    if (i_err >= 0 && fds[i_err].revents && !pump(err_fd, F_STDERR)) {
+    if (i_err >= 0 && fds[i_err].revents && !pump(err_fd, F_STDERR, 0)) {
       close(err_fd);
       err_fd = -1;
     }
@@ -413,10 +424,15 @@ static void handle_exec(struct request *req) {
         conn_open = 0;
       } else {
         if (type == F_DATA_IN && stdin_fd >= 0 && len > 0) {
-          if (write_all(stdin_fd, payload, len) < 0 && !req->pty) {
-            close(stdin_fd);
-            stdin_fd = -1;
+          char *grown = realloc(pending, pending_len + len);
+          if (grown) {
+            memcpy(grown + pending_len, payload, len);
+            pending = grown;
+            pending_len += len;
           }
+        } else if (type == F_EOF_IN && stdin_fd >= 0 && pending_len > 0) {
+          // Close once everything queued has been written.
+          pending_eof = 1;
         } else if (type == F_EOF_IN && stdin_fd >= 0) {
           if (req->pty) {
             char eot = 4;
@@ -437,6 +453,25 @@ static void handle_exec(struct request *req) {
         free(payload);
       }
     }
+    if (i_in >= 0 && fds[i_in].revents) {
+      ssize_t w = write(stdin_fd, pending, pending_len);
+      if (w > 0) {
+        memmove(pending, pending + w, pending_len - (size_t)w);
+        pending_len -= (size_t)w;
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        pending_len = 0;  // the command closed its stdin: drop the rest
+      }
+      if (pending_len == 0 && pending_eof) {
+        if (req->pty) {
+          char eot = 4;
+          if (write(stdin_fd, &eot, 1) < 0) { /* the terminal is gone */ }
+        } else {
+          close(stdin_fd);
+          stdin_fd = -1;
+        }
+        pending_eof = 0;
+      }
+    }
     if (fds[i_sig].revents) {
       char drain[64];
       while (read(sigchld_pipe[0], drain, sizeof drain) > 0) {}
@@ -445,8 +480,8 @@ static void handle_exec(struct request *req) {
     if (exited) {
       // Take what the pipes hold now; a background grandchild that keeps them
       // open must not hold the command's result hostage.
-      if (out_fd >= 0) pump(out_fd, F_STDOUT);
-      if (err_fd >= 0) pump(err_fd, F_STDERR);
+      if (out_fd >= 0) pump(out_fd, F_STDOUT, 1);
+      if (err_fd >= 0) pump(err_fd, F_STDERR, 1);
       break;
     }
   }

@@ -53,6 +53,17 @@ describe('commands.run', () => {
     expect(r.stdout).toBe('from stdin\nhello\n/tmp\n1000\n');
   });
 
+  it('feeds a large stdin to a command that writes as much back (no deadlock)', async () => {
+    const input = 'x'.repeat(1_000_000);
+    const r = await sbx.commands.run(['cat'], { stdin: input });
+    expect(r.stdout.length).toBe(1_000_000);
+  });
+
+  it('kills a command flooding its output at its timeout', async () => {
+    const r = await sbx.commands.runAllowingFailure(['yes'], { timeoutMs: 500, onStdout: () => {} });
+    expect(r).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+  });
+
   it('runs in /work by default and as root by default', async () => {
     const r = await sbx.commands.run(['sh', '-c', 'pwd; id -u']);
     expect(r.stdout).toBe('/work\n0\n');

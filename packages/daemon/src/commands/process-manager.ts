@@ -57,7 +57,7 @@ export class ManagedProcess {
     if (this.request.timeoutMs) {
       this.timer = setTimeout(() => {
         this.timedOut = true;
-        session.signal(signalNumber('SIGKILL'));
+        this.signal('SIGKILL');
       }, this.request.timeoutMs);
     }
     session.exited.then(
@@ -124,7 +124,11 @@ export class ManagedProcess {
   }
 
   signal(name: string): void {
-    if (!this.exit) this.session.signal(signalNumber(name));
+    if (this.exit) return;
+    // A paused reader would keep the agent blocked on output and deaf to the signal.
+    this.blocked.clear();
+    this.session.resume();
+    this.session.signal(signalNumber(name));
   }
 
   resize(cols: number, rows: number): void {

@@ -159,6 +159,17 @@ export class SandboxService {
     return { adopted, lost, removed };
   }
 
+  /**
+   * Marks a sandbox ended without tearing it down, for a caller that takes
+   * over its remains (a template build keeps its writable layer).
+   */
+  retire(id: string, reason: string): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    this.deps.sandboxes.markEnded(id, reason);
+    this.deps.processes.dropSandbox(id);
+  }
+
   /** Kills every live sandbox (used by `kill --all` and test teardown). */
   async killAll(owner?: string): Promise<string[]> {
     const live = this.deps.sandboxes.live().filter((r) => !owner || r.owner === owner);

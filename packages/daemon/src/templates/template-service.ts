@@ -107,6 +107,15 @@ export class TemplateService {
     if (this.deps.sandboxStore.live().some((s) => s.template === request.name)) {
       throw new ConflictError(`template ${request.name} is used by running sandboxes`, { template: request.name }, 'template_in_use');
     }
+    // Children stack on this template's layer: rebuilding it would pull their floor away.
+    const children = this.deps.templates.children(request.name);
+    if (children.length) {
+      throw new ConflictError(
+        `template ${request.name} is the parent of ${children.join(', ')}; remove them first`,
+        { template: request.name, children },
+        'template_in_use',
+      );
+    }
     return { request, file, parentName, parent };
   }
 
@@ -131,8 +140,7 @@ export class TemplateService {
       }
       emit({ type: 'step', index: total, total, text: 'saving layer' });
       if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
-      this.deps.sandboxStore.markEnded(sandbox.id, 'built');
-      this.deps.processes.dropSandbox(sandbox.id);
+      this.deps.sandboxes.retire(sandbox.id, 'built');
       committed = true;
       const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir);
       const previous = this.deps.templates.get(request.name);

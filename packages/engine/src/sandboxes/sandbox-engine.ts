@@ -92,10 +92,16 @@ export class SandboxEngine {
   /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
   async destroy(id: string): Promise<void> {
     this.agents.delete(id);
-    await this.options.runtime.delete(id, { force: true });
-    await this.options.cgroups.killAndRemove(this.cgroupsPath(id));
-    await this.options.network.detach(id);
-    await releaseRootfs(this.paths(id));
+    // Every step runs even if one before it failed, so one stuck part does not leave the others behind.
+    const steps = [
+      () => this.options.runtime.delete(id, { force: true }),
+      () => this.options.cgroups.killAndRemove(this.cgroupsPath(id)),
+      () => this.options.network.detach(id),
+      () => releaseRootfs(this.paths(id)),
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) await step().catch((err: unknown) => failures.push(err));
+    if (failures.length) throw failures[0];
   }
 
   /**

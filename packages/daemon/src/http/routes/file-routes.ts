@@ -120,7 +120,8 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
       status: 200,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(entry.size), 'x-paddock-mode': entry.mode.toString(8) },
+      // No content-length: the file may change while it streams (logs grow, /proc files claim size 0).
+      headers: { 'content-type': 'application/octet-stream', 'x-paddock-size': String(entry.size), 'x-paddock-mode': entry.mode.toString(8) },
     });
   });
 
