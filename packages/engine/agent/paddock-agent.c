@@ -290,6 +290,17 @@ static int pump(int fd, char type, int drain) {
   }
 }
 
+// End of input: a terminal gets ^D (it stays open for output), a pipe is closed.
+static void end_stdin(int *fd, int pty) {
+  if (pty) {
+    char eot = 4;
+    if (write(*fd, &eot, 1) < 0) { /* the terminal is gone */ }
+    return;
+  }
+  close(*fd);
+  *fd = -1;
+}
+
 static void handle_exec(struct request *req) {
   if (req->argc == 0) {
     send_text(F_FAIL, "EINVAL exec: empty command");
@@ -434,13 +445,7 @@ static void handle_exec(struct request *req) {
           // Close once everything queued has been written.
           pending_eof = 1;
         } else if (type == F_EOF_IN && stdin_fd >= 0) {
-          if (req->pty) {
-            char eot = 4;
-            if (write(stdin_fd, &eot, 1) < 0) { /* the terminal is gone */ }
-          } else {
-            close(stdin_fd);
-            stdin_fd = -1;
-          }
+          end_stdin(&stdin_fd, req->pty);
         } else if (type == F_SIGNAL) {
           int sig = atoi(payload);
           if (kill(-pid, sig) < 0) kill(pid, sig);
@@ -462,13 +467,7 @@ static void handle_exec(struct request *req) {
         pending_len = 0;  // the command closed its stdin: drop the rest
       }
       if (pending_len == 0 && pending_eof) {
-        if (req->pty) {
-          char eot = 4;
-          if (write(stdin_fd, &eot, 1) < 0) { /* the terminal is gone */ }
-        } else {
-          close(stdin_fd);
-          stdin_fd = -1;
-        }
+        end_stdin(&stdin_fd, req->pty);
         pending_eof = 0;
       }
     }
