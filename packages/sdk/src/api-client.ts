@@ -65,6 +65,7 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
     }
+    let guarded = false;
     try {
       const res = await this.transport({ method, url: this.url + path + queryString(spec.query), headers, body, signal: controller.signal });
       if (!res.ok) {
@@ -77,9 +78,13 @@ export class ApiClient {
         }
         throw errorFromBody(res.status, parsed);
       }
-      // The timer keeps guarding a streamed body; it is cleared when the body ends.
-      if (res.body && timer) {
-        const body = guardBody(res.body, () => clearTimeout(timer));
+      // The timer and the caller's signal keep guarding a streamed body until it ends.
+      if (res.body && (timer || spec.signal)) {
+        guarded = true;
+        const body = guardBody(res.body, () => {
+          clearTimeout(timer);
+          spec.signal?.removeEventListener('abort', onAbort);
+        });
         return {
           ...res,
           body,
@@ -98,7 +103,7 @@ export class ApiClient {
       }
       throw new PaddockError('connection_failed', 503, `cannot reach Paddock at ${this.url}: ${(err as Error).message}`);
     } finally {
-      spec.signal?.removeEventListener('abort', onAbort);
+      if (!guarded) spec.signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -28,7 +28,8 @@ export class Files {
     const res = await this.api.fetch('GET', `${this.base}/files`, {
       query: { path, user: options.user },
       signal: options.signal,
-      timeoutMs: options.timeoutMs,
+      // A streamed read may rightly outlast the default request timeout; the caller's signal still ends it.
+      timeoutMs: options.timeoutMs ?? (options.format === 'stream' ? 0 : undefined),
     });
     if (options.format === 'stream') return res.body ?? new ReadableStream();
     if (options.format === 'bytes') return new Uint8Array(await res.arrayBuffer());

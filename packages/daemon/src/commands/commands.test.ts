@@ -109,6 +109,27 @@ describe('commands.run', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('stops a streamed command when the caller aborts after it started', async () => {
+    const controller = new AbortController();
+    let started = false;
+    const run = sbx.commands.runAllowingFailure(['sh', '-c', 'echo go; sleep 30'], {
+      signal: controller.signal,
+      onStdout: () => {
+        started = true;
+        controller.abort();
+      },
+    });
+    await expect(run).rejects.toBeDefined();
+    expect(started).toBe(true);
+    await expect
+      .poll(async () => (await sbx.commands.list()).filter((p) => p.cmd.join(' ') === 'sh -c echo go; sleep 30' && p.state === 'running').length, {
+        timeout: 10_000,
+      })
+      .toBe(0);
+  });
+});
+
 describe('background commands', () => {
   it('starts, lists, streams and kills a process', async () => {
     const chunks: string[] = [];

@@ -115,8 +115,9 @@ export class ManagedProcess {
     if (this.blocked.delete(sub) && this.blocked.size === 0) this.session?.resume();
   }
 
-  write(data: Buffer | string): void {
-    if (!this.exit) this.session.write(data);
+  /** Resolves when the agent can take more; callers streaming large input await it. */
+  async write(data: Buffer | string): Promise<void> {
+    if (!this.exit) await this.session.write(data);
   }
 
   closeStdin(): void {
@@ -217,7 +218,7 @@ export class ProcessManager {
       throw err;
     }
     if (request.stdin !== undefined) {
-      proc.write(request.stdin);
+      await proc.write(request.stdin);
       proc.closeStdin();
     } else if (!options.keepStdinOpen && !request.pty) {
       proc.closeStdin();

@@ -7,6 +7,8 @@ import { findProcess } from './routes/command-routes.js';
 import type { Services } from './services.js';
 
 const streamTag = { stdout: 1, stderr: 2 } as const;
+// A slow client holds the process's output back instead of growing the daemon's memory.
+const maxBufferedBytes = 4 * 1024 * 1024;
 
 /**
  * GET /v1/sandboxes/{id}/processes/{pid}/attach: a WebSocket joined to a
@@ -40,14 +42,27 @@ export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upg
               frame[0] = streamTag[e.type];
               frame.set(e.data, 1);
               ws.send(frame);
-              return true;
+              return underLimit(ws, subscriber);
             },
+          };
+          // The 'ws' socket has no drain event: look again until its buffer empties, then let output flow.
+          const underLimit = (socket: typeof ws, sub: ProcessSubscriber): boolean => {
+            const buffered = (socket.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
+            if (buffered < maxBufferedBytes) return true;
+            const wait = setInterval(() => {
+              const now = (socket.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
+              if (now < maxBufferedBytes / 4 || socket.readyState !== 1) {
+                clearInterval(wait);
+                proc.unblock(sub);
+              }
+            }, 20);
+            return false;
           };
           unsubscribe = proc.subscribe(subscriber);
         },
         onMessage(evt) {
           if (typeof evt.data !== 'string') {
-            proc.write(Buffer.from(evt.data as ArrayBuffer));
+            void proc.write(Buffer.from(evt.data as ArrayBuffer));
             return;
           }
           let msg: AttachClientMessage;

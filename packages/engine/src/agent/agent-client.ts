@@ -34,7 +34,8 @@ export interface ExecExit {
 export interface ExecSession {
   readonly pid: number;
   readonly exited: Promise<ExecExit>;
-  write(data: Buffer | string): void;
+  /** Sends stdin; resolves once the connection can take more (await it to respect back-pressure). */
+  write(data: Buffer | string): Promise<void>;
   closeStdin(): void;
   signal(signo: number): void;
   resize(cols: number, rows: number): void;
@@ -104,9 +105,17 @@ export class AgentClient {
     return {
       pid,
       exited,
-      write: (data) => {
+      write: async (data) => {
         const buf = typeof data === 'string' ? Buffer.from(data) : data;
-        for (let off = 0; off < buf.length; off += maxFramePayload) send(Frame.dataIn, buf.subarray(off, off + maxFramePayload));
+        for (let off = 0; off < buf.length; off += maxFramePayload) {
+          if (socket.destroyed || !socket.writable) return;
+          if (!socket.write(encodeFrame(Frame.dataIn, buf.subarray(off, off + maxFramePayload)))) {
+            await new Promise<void>((r) => {
+              socket.once('drain', r);
+              socket.once('close', r);
+            });
+          }
+        }
       },
       closeStdin: () => send(Frame.eofIn),
       signal: (signo) => send(Frame.signal, String(signo)),

@@ -205,7 +205,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { data, eof } = c.req.valid('json');
     const proc = await s.govern(c, { action: 'sandbox.process.stdin', resource: `sandbox:${id}`, context: { pid, bytes: data.length, eof } }, async () => {
       const p = findProcess(s, c.get('principal').id, id, pid);
-      if (data) p.write(data);
+      if (data) await p.write(data);
       if (eof) p.closeStdin();
       return p;
     });

@@ -201,7 +201,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
       const dir = await s.files.mkdir(sandbox, path, user);
       const proc = await s.processes.start(sandbox, { cmd: ['tar', '-x', '--no-same-owner', '-f', '-', '-C', dir.path], user }, { keepStdinOpen: true });
       try {
-        for await (const chunk of limitedBody(c, s.limits.maxUploadBytes)) proc.write(Buffer.from(chunk));
+        for await (const chunk of limitedBody(c, s.limits.maxUploadBytes)) await proc.write(Buffer.from(chunk));
       } catch (err) {
         proc.signal('SIGKILL');
         throw err;
