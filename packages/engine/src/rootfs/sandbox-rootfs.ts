@@ -1,4 +1,4 @@
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { idMapping } from '../bundle/isolation-settings.js';
