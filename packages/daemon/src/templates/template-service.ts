@@ -13,7 +13,7 @@ import {
 } from '@paddock/core';
 import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
-import type { ProcessManager } from '../commands/process-manager.js';
+import type { ProcessManager, ProcessSubscriber } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
@@ -37,6 +37,16 @@ export interface TemplateBuildRequest {
   paddockfile: string;
   /** A tar of the build context, for COPY. */
   context?: Buffer;
+}
+
+/**
+ * Where a build's events go. `emit` returns false when the reader is not
+ * keeping up; `whenDrained` calls back once it is, so a chatty RUN step is
+ * held back instead of filling the daemon's memory.
+ */
+export interface BuildOutput {
+  emit(e: TemplateBuildEvent): boolean;
+  whenDrained(resume: () => void): void;
 }
 
 export interface BuildPlan {
@@ -123,7 +133,8 @@ export class TemplateService {
    * Builds a template by running the Paddockfile's steps in a sandbox made from
    * the parent, then keeping that sandbox's writable layer as the new layer.
    */
-  async build(owner: string, plan: BuildPlan, emit: (e: TemplateBuildEvent) => void, signal?: AbortSignal): Promise<TemplateInfo> {
+  async build(owner: string, plan: BuildPlan, output: BuildOutput, signal?: AbortSignal): Promise<TemplateInfo> {
+    const emit = (e: TemplateBuildEvent) => output.emit(e);
     const { request, file, parentName, parent } = plan;
     const total = file.steps.length + 2;
     emit({ type: 'step', index: 1, total, text: `FROM ${parentName}` });
@@ -136,7 +147,7 @@ export class TemplateService {
       for (const [i, step] of file.steps.entries()) {
         signal?.throwIfAborted();
         emit({ type: 'step', index: i + 2, total, text: describe(step) });
-        await this.runStep(sandbox, step, state, emit, signal);
+        await this.runStep(sandbox, step, state, output, signal);
       }
       emit({ type: 'step', index: total, total, text: 'saving layer' });
       if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
@@ -176,7 +187,7 @@ export class TemplateService {
     sandbox: SandboxRecord,
     step: PaddockfileStep,
     state: { env: Record<string, string>; workdir: string; user: string },
-    emit: (e: TemplateBuildEvent) => void,
+    output: BuildOutput,
     signal?: AbortSignal,
   ): Promise<void> {
     switch (step.kind) {
@@ -204,11 +215,11 @@ export class TemplateService {
         const dest = posix.resolve(state.workdir, step.dest);
         const multiple = sources.length > 1 || step.dest.endsWith('/');
         await this.exec(sandbox, ['mkdir', '-p', multiple ? dest : posix.dirname(dest)], 'root', state.env, '/');
-        await this.exec(sandbox, ['cp', '-a', '--', ...sources, dest], 'root', state.env, '/', emit);
+        await this.exec(sandbox, ['cp', '-a', '--', ...sources, dest], 'root', state.env, '/', output);
         return;
       }
       case 'RUN':
-        await this.exec(sandbox, step.argv, state.user, state.env, state.workdir, emit, signal, step.line);
+        await this.exec(sandbox, step.argv, state.user, state.env, state.workdir, output, signal, step.line);
         return;
     }
   }
@@ -219,23 +230,22 @@ export class TemplateService {
     user: string,
     env: Record<string, string>,
     cwd: string,
-    emit?: (e: TemplateBuildEvent) => void,
+    output?: BuildOutput,
     signal?: AbortSignal,
     line?: number,
   ): Promise<void> {
+    const subscriber: ProcessSubscriber = {
+      push: (e) => (output && (e.type === 'stdout' || e.type === 'stderr') ? output.emit({ type: 'log', stream: e.type, data: e.data.toString() }) : true),
+    };
     const proc = await this.deps.processes.start(
       { ...sandbox, env: { ...sandbox.env, ...env } },
       { cmd, user, cwd },
       {
         signal,
-        subscriber: {
-          push: (e) => {
-            if (emit && (e.type === 'stdout' || e.type === 'stderr')) emit({ type: 'log', stream: e.type, data: e.data.toString() });
-            return true;
-          },
-        },
+        subscriber,
       },
     );
+    output?.whenDrained(() => proc.unblock(subscriber));
     const onAbort = () => proc.signal('SIGKILL');
     signal?.addEventListener('abort', onAbort, { once: true });
     const exit = await proc.done.finally(() => signal?.removeEventListener('abort', onAbort));

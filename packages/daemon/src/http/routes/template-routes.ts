@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PaddockError, type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
+import type { BuildOutput } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
@@ -83,9 +84,13 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     });
     let sink: { send(v: unknown): boolean; close(): void } | undefined;
     const events: TemplateBuildEvent[] = [];
-    const emit = (e: TemplateBuildEvent) => (sink ? sink.send(e) : events.push(e));
+    const drained = new Set<() => void>();
+    const output: BuildOutput = {
+      emit: (e) => (sink ? sink.send(e) : events.push(e) > 0),
+      whenDrained: (resume) => drained.add(resume),
+    };
     const build = s.govern(c, { action: 'template.build', resource: `template:${body.name}`, context: { from: plan.parentName } }, () =>
-      s.templates.build(owner, plan, emit, abort.signal),
+      s.templates.build(owner, plan, output, abort.signal),
     );
     build.catch(() => {});
     const stream = ndjsonStream(
@@ -101,7 +106,12 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
           },
         );
       },
-      { onCancel: () => abort.abort() },
+      {
+        onDrain: () => {
+          for (const resume of drained) resume();
+        },
+        onCancel: () => abort.abort(),
+      },
     );
     return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
   });
