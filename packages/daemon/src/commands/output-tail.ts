@@ -4,7 +4,7 @@
  */
 export class OutputTail {
   private chunks: Buffer[] = [];
-  private size = 0;
+  size = 0;
   truncated = false;
 
   constructor(private readonly limit: number) {}

@@ -180,6 +180,9 @@ export class ManagedProcess {
   }
 }
 
+/** Output of exited processes a sandbox may keep for `logs`, in total. */
+const maxKeptOutputBytes = 16 * 1024 * 1024;
+
 /** Starts commands through sandbox agents and remembers them for attach, logs and kill. */
 export class ProcessManager {
   private readonly bySandbox = new Map<string, Map<number, ManagedProcess>>();
@@ -250,7 +253,13 @@ export class ProcessManager {
       this.bySandbox.set(proc.sandboxId, procs);
     }
     procs.set(proc.pid, proc);
+    // Forget the oldest exited processes past a count and past a total of kept output.
     const exited = [...procs.values()].filter((p) => p.exit);
-    for (const old of exited.slice(0, Math.max(0, exited.length - this.keepExited))) procs.delete(old.pid);
+    let kept = exited.reduce((sum, p) => sum + p.stdout.size + p.stderr.size, 0);
+    for (const [i, old] of exited.entries()) {
+      if (exited.length - i <= this.keepExited && kept <= maxKeptOutputBytes) break;
+      procs.delete(old.pid);
+      kept -= old.stdout.size + old.stderr.size;
+    }
   }
 }
