@@ -72,7 +72,7 @@ describe('sandbox lifecycle', () => {
   });
 
   it('kills a sandbox at its timeout even if its processes ignore SIGTERM (B7)', async () => {
-    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000 });
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
     await sbx.commands.start(['sh', '-c', "trap '' TERM; while true; do sleep 1; done"]);
     const pids = hostFootprint(daemon.stateDir, sbx.id).pids;
     expect(pids.length).toBeGreaterThan(1);
@@ -82,9 +82,9 @@ describe('sandbox lifecycle', () => {
   });
 
   it('extends the timeout with setTimeout', async () => {
-    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 1500 });
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
     await sbx.setTimeout(60_000);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 4000));
     expect(await sbx.isRunning()).toBe(true);
     await sbx.kill();
   });
