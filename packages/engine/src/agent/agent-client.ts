@@ -280,6 +280,7 @@ export class AgentClient {
       socket.once('error', (err) => {
         closeFd();
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
         reject(err instanceof TimeoutError ? err : new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${err.message}`));
       });
     });
