@@ -153,7 +153,10 @@ export class TemplateService {
       if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
       this.deps.sandboxes.retire(sandbox.id, 'built');
       committed = true;
-      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir);
+      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir).catch(async (err: unknown) => {
+        await rm(join(layerDir, '..'), { recursive: true, force: true });
+        throw err;
+      });
       const previous = this.deps.templates.get(request.name);
       const record: TemplateRecord = {
         name: request.name,
