@@ -80,6 +80,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   registerBaseTemplate(config, templates, logger);
   await sandboxes.reconcile();
+  const orphans = await templates.removeOrphanLayers();
+  if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
 
   const origins: string[] = [];
   const { app, injectWebSocket } = createApp({ services, auth: new TokenAuthenticator(token), logger, allowedOrigins: () => origins });

@@ -51,6 +51,16 @@ describe('daemon crash and restart', () => {
     expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
   });
 
+  it('removes layer folders of builds the daemon did not live to finish', async () => {
+    const { mkdirSync, existsSync, writeFileSync } = await import('node:fs');
+    const orphan = `${daemon.stateDir}/layers/l-0123456789abcdef`;
+    mkdirSync(`${orphan}/rootfs/etc`, { recursive: true });
+    writeFileSync(`${orphan}/rootfs/etc/half-built`, 'x');
+    await daemon.crash();
+    await daemon.restart();
+    expect(existsSync(orphan)).toBe(false);
+  });
+
   it('still expires adopted sandboxes at their deadline', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 4000 });
     await daemon.crash();

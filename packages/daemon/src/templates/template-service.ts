@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   BadRequestError,
@@ -88,6 +88,14 @@ export class TemplateService {
       createdAt: new Date().toISOString(),
       sizeBytes,
     });
+  }
+
+  /** Removes layer folders no template uses: leftovers of a build the daemon did not live to finish. */
+  async removeOrphanLayers(): Promise<string[]> {
+    const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
+    const orphans = (await readdir(this.deps.layersDir)).map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    await Promise.all(orphans.map((dir) => rm(dir, { recursive: true, force: true })));
+    return orphans;
   }
 
   async remove(name: string): Promise<void> {
