@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cgroupParentFor } from '@paddock/daemon';
+import { CgroupProbe, sweepStateDir } from '@paddock/engine';
 import WebSocket from 'ws';
-import { type Cleanup, removeCgroupParent, sweepDir } from './cleanup.js';
+import type { Cleanup } from './cleanup.js';
 import { sleep } from './timed-spawn.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
@@ -96,9 +97,6 @@ export interface BenchDaemon {
 }
 
 /** Same rule as the daemon's config: each state folder gets its own cgroup parent. */
-export function cgroupParentFor(stateDir: string): string {
-  return `paddock-${createHash('sha256').update(stateDir).digest('hex').slice(0, 8)}`;
-}
 
 /**
  * Starts our own paddockd on a fresh state folder and a free port on
@@ -132,8 +130,8 @@ export async function startBenchDaemon(stateDir: string, cacheDir: string, clean
   let api: HttpApi | undefined;
 
   cleanup.add('remove daemon state, mounts, cgroups', () => {
-    sweepDir(stateDir, [runcRoot]);
-    removeCgroupParent(cgroupParent);
+    sweepStateDir(stateDir, [runcRoot]);
+    new CgroupProbe().removeParent(cgroupParent);
   });
   cleanup.add('stop paddockd', async () => {
     if (alive()) {

@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-
 type Step = { name: string; run: () => Promise<void> | void };
 
 /**
@@ -42,60 +38,4 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
     }),
   ]);
-}
-
-/** Mount points at or below a directory, deepest last in /proc order. */
-export function mountsUnder(prefix: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
-    .filter((m) => m === prefix || m.startsWith(`${prefix}/`));
-}
-
-/**
- * Last-resort sweep of a bench-owned directory: force-deletes the runc
- * containers of every runc root below it, detaches every mount below it, removes it.
- */
-export function sweepDir(dir: string, runcRoots: string[]): void {
-  for (const root of runcRoots) {
-    if (!existsSync(root)) continue;
-    for (const id of readdirSync(root)) {
-      try {
-        execFileSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
-      } catch {
-        // already gone
-      }
-    }
-  }
-  for (const mount of mountsUnder(dir).reverse()) {
-    try {
-      execFileSync('umount', ['--lazy', mount], { stdio: 'ignore' });
-    } catch {
-      // raced with an earlier step
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
-
-/** Removes a cgroup parent (and empty children) from every v1 hierarchy, or the v2 tree. */
-export function removeCgroupParent(parent: string): void {
-  const root = '/sys/fs/cgroup';
-  const candidates = existsSync(join(root, 'cgroup.controllers'))
-    ? [join(root, parent)]
-    : readdirSync(root)
-        .map((c) => join(root, c, parent))
-        .filter((d) => existsSync(d));
-  for (const dir of candidates) removeCgroupDir(dir);
-}
-
-function removeCgroupDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) removeCgroupDir(join(dir, entry.name));
-  }
-  try {
-    rmdirSync(dir);
-  } catch {
-    // still has processes; the runtime's delete is responsible for those
-  }
 }

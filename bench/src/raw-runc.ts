@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultLimits, type Limits } from '@paddock/core';
-import { buildOciSpec, CgroupProbe, prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths } from '@paddock/engine';
-import { type Cleanup, removeCgroupParent, sweepDir } from './cleanup.js';
+import { buildOciSpec, CgroupProbe, prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths, sweepStateDir } from '@paddock/engine';
+import type { Cleanup } from './cleanup.js';
 import { type SpawnTiming, timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
 export interface RawRuncOptions {
@@ -32,8 +32,8 @@ export class RawRunc {
     this.cgroupParent = `paddock-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.limits = options.limits ?? defaultLimits;
     options.cleanup.add('remove raw runc containers, bundles, cgroups', () => {
-      sweepDir(options.dir, [this.runcRoot]);
-      removeCgroupParent(this.cgroupParent);
+      sweepStateDir(options.dir, [this.runcRoot]);
+      new CgroupProbe().removeParent(this.cgroupParent);
     });
   }
 

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { paddockVersion } from '@paddock/core';
-import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, RuncRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
+import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, mountsUnder, RuncRuntime, readBaseLayerInfo, SandboxEngine, sweepStateDir } from '@paddock/engine';
 import { repoRoot, startBenchDaemon } from './bench-daemon.js';
 import {
   type BenchContext,
@@ -22,7 +22,7 @@ import {
   type IdleMemory,
   TimedRuntime,
 } from './benchmarks.js';
-import { Cleanup, mountsUnder, sweepDir } from './cleanup.js';
+import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const root = await mkdtemp('/tmp/paddock-bench-');
   // The sandboxes' user-namespace root (an unprivileged host uid) must traverse down to their rootfs.
   await chmod(root, 0o711);
-  cleanup.add(`remove ${root}`, () => sweepDir(root, []));
+  cleanup.add(`remove ${root}`, () => sweepStateDir(root, []));
 
   const samples = new Samples();
   const notes = new Set<string>();

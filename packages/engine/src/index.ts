@@ -6,6 +6,7 @@ export * from './bundle/oci-spec.js';
 export * from './bundle/seccomp-profile.js';
 export * from './cgroups/cgroup-probe.js';
 export * from './host/run-host-command.js';
+export * from './host/sweep-state-dir.js';
 export * from './network/network-provider.js';
 export * from './rootfs/sandbox-rootfs.js';
 export * from './runtime/runc-runtime.js';

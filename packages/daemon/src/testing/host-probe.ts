@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { mountsUnder } from '@paddock/engine';
 import { cgroupParentFor } from '../config/daemon-config.js';
-import { mountsUnder } from './cleanup.js';
 
 /** What a sandbox occupies on the host, looked at from outside, for leak checks. */
 export function hostFootprint(stateDir: string, sandboxId: string) {

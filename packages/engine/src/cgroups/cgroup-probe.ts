@@ -86,13 +86,7 @@ export class CgroupProbe {
         : readdirSync(this.root, { withFileTypes: true })
             .filter((d) => d.isDirectory())
             .map((d) => join(this.root, d.name, cgroupsPath));
-    for (const dir of dirs) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // still has tasks or children, or was never made
-      }
-    }
+    for (const dir of dirs) removeTree(dir);
   }
 
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */
@@ -103,5 +97,17 @@ export class CgroupProbe {
     } catch {
       return 0;
     }
+  }
+}
+
+/** rmdir depth-first: empty child cgroups go, busy ones (and so their parents) stay. */
+function removeTree(dir: string): void {
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) removeTree(join(dir, entry.name));
+    }
+    rmdirSync(dir);
+  } catch {
+    // still has tasks, or was never made
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountHelperPath } from '../agent/agent-binaries.js';
@@ -65,6 +66,14 @@ export async function releaseRootfs(paths: SandboxPaths): Promise<void> {
 export async function mountPoints(): Promise<Set<string>> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   return new Set(text.split('\n').map((line) => unescapeMountPath(line.split(' ')[4] ?? '')));
+}
+
+/** Mount points strictly below a directory, in /proc order (deepest last). */
+export function mountsUnder(prefix: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => unescapeMountPath(line.split(' ')[4] ?? ''))
+    .filter((m) => m.startsWith(`${prefix}/`));
 }
 
 function unescapeMountPath(p: string): string {
