@@ -1,7 +1,10 @@
 // paddock-mount: prepares a sandbox's root filesystem on the host in one
 // process, instead of two runs of mount(8) (each a few ms on the create path).
 //
-//   paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdir>[:<lowerdir>…]
+//   paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdir>[:<lowerdir>…] <flags>
+//
+// <flags> are the rootfs mount flags (comma-separated: nosuid, nodev,
+// noexec), chosen in packages/engine/src/bundle/isolation-settings.ts.
 //
 // Mounts a size-limited tmpfs at <scratch> (the writable layer's limit),
 // makes <scratch>/upper and <scratch>/run (owned by the sandbox's root) and <scratch>/work, and
@@ -22,9 +25,21 @@ static int fail(const char *what, const char *path) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdirs>\n");
+  if (argc != 7) {
+    fprintf(stderr, "usage: paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdirs> <flags>\n");
     return 2;
+  }
+  unsigned long rootfs_flags = 0;
+  char flags[256];
+  snprintf(flags, sizeof flags, "%s", argv[6]);
+  for (char *save = NULL, *word = strtok_r(flags, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+    if (strcmp(word, "nosuid") == 0) rootfs_flags |= MS_NOSUID;
+    else if (strcmp(word, "nodev") == 0) rootfs_flags |= MS_NODEV;
+    else if (strcmp(word, "noexec") == 0) rootfs_flags |= MS_NOEXEC;
+    else {
+      fprintf(stderr, "paddock-mount: unknown flag %s\n", word);
+      return 2;
+    }
   }
   const char *scratch = argv[1], *rootfs = argv[2], *lower = argv[5];
   long size = strtol(argv[3], NULL, 10);
@@ -48,8 +63,7 @@ int main(int argc, char **argv) {
   char *overlay = malloc(len);
   if (!overlay) return fail("malloc", "");
   snprintf(overlay, len, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-  // nosuid/nodev: the host must never run a setuid file a sandbox planted, nor open its devices.
-  if (mount("paddock-rootfs", rootfs, "overlay", MS_NOSUID | MS_NODEV, overlay) < 0) {
+  if (mount("paddock-rootfs", rootfs, "overlay", rootfs_flags, overlay) < 0) {
     int e = errno;
     umount(scratch);
     errno = e;

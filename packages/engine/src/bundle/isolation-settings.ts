@@ -64,3 +64,9 @@ export const agentPaths = {
   runDir: '/.paddock/run',
   socket: '/.paddock/run/agent.sock',
 } as const;
+
+/**
+ * Flags of the rootfs overlay as mounted on the host: the host must never run
+ * a setuid file a sandbox planted, nor open a device node it made.
+ */
+export const hostRootfsMountFlags = ['nosuid', 'nodev'] as const;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountHelperPath } from '../agent/agent-binaries.js';
-import { idMapping } from '../bundle/isolation-settings.js';
+import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
 
 /** Where one sandbox's files live on the host. */
@@ -45,7 +45,14 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
     writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
     writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
   ]);
-  await runHostCommand(mountHelperPath(), [paths.scratch, paths.rootfs, String(diskMiB), String(idMapping.hostId), layers.join(':')]);
+  await runHostCommand(mountHelperPath(), [
+    paths.scratch,
+    paths.rootfs,
+    String(diskMiB),
+    String(idMapping.hostId),
+    layers.join(':'),
+    hostRootfsMountFlags.join(','),
+  ]);
 }
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
