@@ -5,7 +5,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cgroupParentFor } from '@paddock/daemon';
-import { CgroupProbe, sweepStateDir } from '@paddock/engine';
+import { CgroupProbe, runtimeRootsOf, sweepStateDir } from '@paddock/engine';
 import WebSocket from 'ws';
 import type { Cleanup } from './cleanup.js';
 import { sleep } from './timed-spawn.js';
@@ -130,7 +130,7 @@ export async function startBenchDaemon(stateDir: string, cacheDir: string, clean
   let api: HttpApi | undefined;
 
   cleanup.add('remove daemon state, mounts, cgroups', () => {
-    sweepStateDir(stateDir, [runcRoot]);
+    sweepStateDir(stateDir, runtimeRootsOf(stateDir));
     new CgroupProbe().removeParent(cgroupParent);
   });
   cleanup.add('stop paddockd', async () => {

@@ -5,7 +5,7 @@ import { type CommandResult, defaultLimits, type SandboxInfo } from '@paddock/co
 import {
   AgentClient,
   type CallOptions,
-  type RuncRuntime,
+  type OciRuntime,
   type RuntimeAdapter,
   type RuntimeState,
   releaseRootfs,
@@ -50,7 +50,7 @@ export class TimedRuntime implements RuntimeAdapter {
   runEndedAt = 0;
   lastDeleteMs = 0;
 
-  constructor(private readonly inner: RuncRuntime) {
+  constructor(private readonly inner: OciRuntime) {
     this.name = inner.name;
   }
 
@@ -153,7 +153,7 @@ export async function benchColdCreate(ctx: BenchContext): Promise<void> {
       run: async (record) => {
         const id = nextId('bench-engine');
         const t0 = now();
-        await engine.launch({ id, layers: [baseLayer], limits: defaultLimits });
+        await engine.launch({ id, tier: 'container', layers: [baseLayer], limits: defaultLimits });
         const t1 = now();
         const { runStartedAt, runEndedAt } = runtime;
         const out = await agentRun(engine.agent(id), ['echo', 'hi']);
@@ -267,7 +267,7 @@ export async function benchColdCreate(ctx: BenchContext): Promise<void> {
 /**
  * Where DELETE's time goes, on identical running sandboxes (tini + agent)
  * started by the engine: plain `runc delete --force`; the engine's own
- * teardown (RuncRuntime.delete with force, what DELETE /v1/sandboxes/{id}
+ * teardown (OciRuntime.delete with force, what DELETE /v1/sandboxes/{id}
  * uses); and the same idea done by hand with each step timed.
  */
 export async function benchTeardown(ctx: BenchContext): Promise<void> {
@@ -278,7 +278,7 @@ export async function benchTeardown(ctx: BenchContext): Promise<void> {
     const record = round >= warmup;
     const ids = [nextId('bench-td'), nextId('bench-td'), nextId('bench-td')] as const;
     try {
-      for (const id of ids) await engine.launch({ id, layers: [baseLayer], limits: defaultLimits });
+      for (const id of ids) await engine.launch({ id, tier: 'container', layers: [baseLayer], limits: defaultLimits });
       const steps = [
         async () => {
           const t = now();

@@ -32,7 +32,7 @@ export class RawRunc {
     this.cgroupParent = `paddock-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.limits = options.limits ?? defaultLimits;
     options.cleanup.add('remove raw runc containers, bundles, cgroups', () => {
-      sweepStateDir(options.dir, [this.runcRoot]);
+      sweepStateDir(options.dir, [{ binary: 'runc', root: this.runcRoot }]);
       new CgroupProbe().removeParent(this.cgroupParent);
     });
   }
@@ -61,6 +61,7 @@ export class RawRunc {
   async writeSpec(id: string, paths: SandboxPaths, args?: string[]): Promise<void> {
     const spec = buildOciSpec({
       id,
+      tier: 'container',
       hostname: id,
       limits: this.limits,
       cgroupsPath: this.cgroupsPath(id),

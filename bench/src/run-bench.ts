@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { paddockVersion } from '@paddock/core';
-import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, mountsUnder, RuncRuntime, readBaseLayerInfo, SandboxEngine, sweepStateDir } from '@paddock/engine';
+import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, mountsUnder, OciRuntime, readBaseLayerInfo, SandboxEngine, sweepStateDir } from '@paddock/engine';
 import { repoRoot, startBenchDaemon } from './bench-daemon.js';
 import {
   type BenchContext,
@@ -154,11 +154,11 @@ async function main(): Promise<void> {
     const raw = new RawRunc({ dir: join(root, 'raw'), baseLayer: base.dir, agentBinDir: binDir, cleanup });
     await raw.init();
     cgroupParents = [daemon.cgroupParent, raw.cgroupParent];
-    const runtime = new TimedRuntime(new RuncRuntime({ root: raw.runcRoot }));
+    const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot }));
     const engine = new SandboxEngine({
       sandboxesDir: raw.sandboxesDir,
       agentBinDir: binDir,
-      runtime,
+      runtimes: { container: runtime },
       network: new LoopbackOnlyNetwork(),
       cgroups: new CgroupProbe(),
       cgroupParent: raw.cgroupParent,

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { paddockVersion } from '@paddock/core';
-import { agentBinDir, CgroupProbe, ensureBaseLayer, LoopbackOnlyNetwork, RuncRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
+import { agentBinDir, CgroupProbe, ensureBaseLayer, gvisorRuntimeFlags, LoopbackOnlyNetwork, OciRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
@@ -19,6 +19,8 @@ import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
 import { TemplateService } from './templates/template-service.js';
+import { findExecutable } from './tiers/find-executable.js';
+import { loadTierPolicySettings, TierPolicy } from './tiers/tier-policy.js';
 
 export interface RunningDaemon {
   url: string;
@@ -45,7 +47,12 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   await chmod(config.stateDir, 0o711);
   const sandboxesDir = join(config.stateDir, 'sandboxes');
   const layersDir = join(config.stateDir, 'layers');
-  await Promise.all([mkdir(sandboxesDir, { recursive: true }), mkdir(layersDir, { recursive: true }), mkdir(config.runcRoot, { recursive: true })]);
+  await Promise.all([
+    mkdir(sandboxesDir, { recursive: true }),
+    mkdir(layersDir, { recursive: true }),
+    mkdir(config.runcRoot, { recursive: true }),
+    mkdir(config.runscRoot, { recursive: true }),
+  ]);
   // Layers hold files owned by the sandboxes' uid range (setuid ones too): no
   // host user but root may reach them. Overlay needs no path access after mounting.
   await chmod(layersDir, 0o700);
@@ -56,15 +63,27 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const engine = new SandboxEngine({
     sandboxesDir,
     agentBinDir: agentBinDir(),
-    runtime: new RuncRuntime({ binary: config.runcBinary, root: config.runcRoot }),
+    runtimes: {
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot }),
+      ...(findExecutable(config.runscBinary)
+        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
+        : {}),
+    },
     network: new LoopbackOnlyNetwork(),
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
   });
   const sandboxStore = new SandboxStore(db);
   const templateStore = new TemplateStore(db);
-  const processes = new ProcessManager({ engine, outputLimitBytes: config.outputLimitBytes });
-  const sandboxes = new SandboxService({ engine, sandboxes: sandboxStore, templates: templateStore, processes, logger });
+  // The sandbox service needs the process manager and hears from it when a sandbox died under a command.
+  let sandboxes: SandboxService | undefined;
+  const processes = new ProcessManager({
+    engine,
+    outputLimitBytes: config.outputLimitBytes,
+    onConnectionLost: (id) => void sandboxes?.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
+  });
+  const tierPolicy = new TierPolicy(loadTierPolicySettings(config.configFile), engine.tiers());
+  sandboxes = new SandboxService({ engine, sandboxes: sandboxStore, templates: templateStore, processes, tierPolicy, logger });
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);

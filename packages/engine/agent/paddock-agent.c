@@ -722,7 +722,10 @@ static void linger_until_peer_closes(void) {
 
 // Only processes outside the sandbox may drive the agent: the kernel reports a
 // peer from another pid namespace as pid 0. Code inside the sandbox, even as
-// root, cannot use the agent to act as another user.
+// root, cannot use the agent to act as another user. Under gVisor the socket
+// is a host socket the sentry holds for us, and every peer looks like the
+// agent itself; there the socket's mode (0600, root of the sandbox) is the
+// guard, which grants sandbox root nothing it does not already have.
 static int peer_is_outside(int fd) {
   struct ucred cred;
   socklen_t len = sizeof cred;
@@ -732,24 +735,24 @@ static int peer_is_outside(int fd) {
 
 int main(int argc, char **argv) {
   const char *sock_path = argc > 1 ? argv[1] : "/.paddock/run/agent.sock";
+  int check_peer_pid_ns = !(argc > 2 && strcmp(argv[2], "--socket-mode-guard") == 0);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_IGN);  // handlers are reaped by the kernel
 
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return perror("socket"), 1;
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path);
-  char tmp_path[sizeof addr.sun_path];
-  snprintf(tmp_path, sizeof tmp_path, "%s.new", sock_path);
   // Bind under a temporary name and rename, so the daemon never connects to a
-  // socket that is not listening yet.
-  struct sockaddr_un tmp_addr = {.sun_family = AF_UNIX};
-  snprintf(tmp_addr.sun_path, sizeof tmp_addr.sun_path, "%s", tmp_path);
-  unlink(tmp_path);
-  if (bind(s, (struct sockaddr *)&tmp_addr, sizeof tmp_addr) < 0) return perror("bind"), 1;
-  chmod(tmp_path, 0600);
+  // socket that is not listening yet. gVisor may create host sockets but not
+  // rename them: there the final name is bound directly, and the daemon
+  // retries a refused connection until the agent listens.
+  int rename_into_place = check_peer_pid_ns;
+  struct sockaddr_un bind_addr = {.sun_family = AF_UNIX};
+  snprintf(bind_addr.sun_path, sizeof bind_addr.sun_path, rename_into_place ? "%s.new" : "%s", sock_path);
+  unlink(bind_addr.sun_path);
+  if (bind(s, (struct sockaddr *)&bind_addr, sizeof bind_addr) < 0) return perror("bind"), 1;
+  chmod(bind_addr.sun_path, 0600);
   if (listen(s, 256) < 0) return perror("listen"), 1;
-  if (rename(tmp_path, sock_path) < 0) return perror("rename"), 1;
+  if (rename_into_place && rename(bind_addr.sun_path, sock_path) < 0) return perror("rename"), 1;
 
   int devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0) {
@@ -768,7 +771,7 @@ int main(int argc, char **argv) {
       }
       return perror("accept"), 1;
     }
-    if (!peer_is_outside(c)) {
+    if (check_peer_pid_ns && !peer_is_outside(c)) {
       close(c);
       continue;
     }

@@ -1,4 +1,4 @@
-import type { LimitsInput, SandboxInfo, SandboxState } from '@paddock/core';
+import type { LimitsInput, SandboxInfo, SandboxState, Tier, TierRequest } from '@paddock/core';
 import { SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
@@ -15,6 +15,12 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
   metadata?: Record<string, string>;
   /** Environment for every command. */
   env?: Record<string, string>;
+  /**
+   * Isolation tier: 'container' (runc), 'gvisor' (runsc, for hostile code) or
+   * 'auto' (default: the operator's minimum for this template and labels).
+   * Asking for a tier below that minimum is refused.
+   */
+  tier?: TierRequest;
 }
 
 export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
@@ -47,6 +53,11 @@ export class Sandbox {
     return this.info.id;
   }
 
+  /** The isolation tier the sandbox runs on. */
+  get tier(): Tier {
+    return this.info.tier;
+  }
+
   /** What was known at the last call; getInfo() asks again. */
   get snapshot(): SandboxInfo {
     return this.info;
@@ -55,7 +66,14 @@ export class Sandbox {
   static async create(options: SandboxCreateOptions = {}): Promise<Sandbox> {
     const api = new ApiClient(options);
     const info = await api.json<SandboxInfo>('POST', '/v1/sandboxes', {
-      json: { template: options.template ?? 'base', timeoutMs: options.timeoutMs, limits: options.limits, metadata: options.metadata, env: options.env },
+      json: {
+        template: options.template ?? 'base',
+        timeoutMs: options.timeoutMs,
+        limits: options.limits,
+        metadata: options.metadata,
+        env: options.env,
+        tier: options.tier,
+      },
       signal: options.signal,
       // The lifetime option is not the request's timeout.
       timeoutMs: undefined,

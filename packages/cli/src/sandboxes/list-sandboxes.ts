@@ -23,7 +23,7 @@ export async function listSandboxes(flags: ListFlags, command: Command): Promise
   const sandboxes = await Sandbox.list({ ...connectionFor(command), state, metadata });
   if (flags.json) printJson(sandboxes);
   else if (flags.quiet) printLines(sandboxes.map((s) => s.id));
-  else process.stdout.write(formatTable(['ID', 'TEMPLATE', 'STATE', 'CREATED', 'EXPIRES', 'LABELS'], sandboxes.map(sandboxRow)));
+  else process.stdout.write(formatTable(['ID', 'TEMPLATE', 'TIER', 'STATE', 'CREATED', 'EXPIRES', 'LABELS'], sandboxes.map(sandboxRow)));
 }
 
 function sandboxRow(s: SandboxInfo): string[] {
@@ -31,6 +31,7 @@ function sandboxRow(s: SandboxInfo): string[] {
   return [
     s.id,
     s.template,
+    s.tier,
     ended && s.endReason && s.endReason !== 'killed' ? `killed (${s.endReason})` : s.state,
     timeAgo(s.createdAt),
     ended ? '-' : timeUntil(s.expiresAt),

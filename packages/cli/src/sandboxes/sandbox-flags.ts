@@ -10,6 +10,7 @@ export interface SandboxFlags {
   timeout?: string;
   env?: string[];
   label?: string[];
+  tier?: string;
 }
 
 /** The options of `run` and `create` that describe the sandbox. */
@@ -21,6 +22,7 @@ export function addSandboxFlags(command: Command): Command {
     .option('--pids <n>', 'maximum number of processes and threads')
     .option('--disk <size>', 'size of the writable layer, e.g. 2g')
     .option('--timeout <duration>', 'lifetime of the sandbox, e.g. 30s, 10m')
+    .option('--tier <tier>', "isolation tier: container, gvisor or auto (the operator's minimum)")
     .option('-e, --env <KEY=VALUE>', 'environment variable for every command (repeatable)', collect)
     .option('-l, --label <key=value>', 'label, usable as a filter of ls (repeatable)', collect);
 }

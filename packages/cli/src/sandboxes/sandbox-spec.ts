@@ -5,8 +5,9 @@ import { parseEnv } from '../options/parse-env.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 import { parsePairs } from '../options/parse-pairs.js';
 import type { SandboxFlags } from './sandbox-flags.js';
+import { CliError } from '../errors/cli-error.js';
 
-export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata'>;
+export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier'>;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
 export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
@@ -16,7 +17,14 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     limits: sandboxLimits(flags),
     env: parseEnv(flags.env),
     metadata: parsePairs(flags.label, '--label'),
+    tier: parseTier(flags.tier),
   };
+}
+
+function parseTier(value: string | undefined): SandboxSpec['tier'] {
+  if (value === undefined) return undefined;
+  if (value === 'container' || value === 'gvisor' || value === 'auto') return value;
+  throw new CliError(`--tier: expected container, gvisor or auto, got "${value}"`);
 }
 
 function sandboxLimits(flags: SandboxFlags): SandboxSpec['limits'] {

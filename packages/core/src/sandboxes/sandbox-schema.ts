@@ -14,8 +14,14 @@ export const EnvSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and "_"'), z.string().max(65_536))
   .refine((r) => Object.keys(r).length <= 512, 'at most 512 variables');
 
-export const TierSchema = z.enum(['container']).describe('isolation tier; more tiers arrive with later releases');
+export const tiers = ['container', 'gvisor'] as const;
+export const TierSchema = z.enum(tiers).describe('isolation tier: container (runc, namespaces + seccomp) or gvisor (runsc, a user-space kernel)');
 export type Tier = z.infer<typeof TierSchema>;
+
+export const TierRequestSchema = z
+  .enum([...tiers, 'auto'])
+  .describe("isolation tier; 'auto' (the default) picks the operator's minimum for this template and labels");
+export type TierRequest = z.infer<typeof TierRequestSchema>;
 
 export const SandboxStateSchema = z.enum(['running', 'paused', 'killed']);
 export type SandboxState = z.infer<typeof SandboxStateSchema>;
@@ -30,7 +36,7 @@ export const SandboxCreateSchema = z
     limits: LimitsInputSchema.optional(),
     metadata: LabelsSchema.optional().describe('labels, usable as filters when listing'),
     env: EnvSchema.optional().describe('environment for every command in the sandbox'),
-    tier: TierSchema.optional(),
+    tier: TierRequestSchema.optional(),
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;

@@ -20,6 +20,12 @@ export interface ProcessManagerOptions {
   outputLimitBytes: number;
   /** Exited processes kept per sandbox for `logs` and listing. */
   keepExited?: number;
+  /**
+   * Told when the agent connection of a command drops without an exit: the
+   * whole sandbox may have died (under gVisor, the host OOM killer ends the
+   * sandbox kernel itself).
+   */
+  onConnectionLost?: (sandboxId: string) => void;
 }
 
 /** A command running (or recently run) in a sandbox. */
@@ -52,7 +58,7 @@ export class ManagedProcess {
     return this.session.pid;
   }
 
-  attachSession(session: ExecSession, oomBefore: number, oomNow: () => number): void {
+  attachSession(session: ExecSession, oomBefore: number, oomNow: () => number, onLost: () => void = () => {}): void {
     this.session = session;
     if (this.request.timeoutMs) {
       this.timer = setTimeout(() => {
@@ -70,7 +76,10 @@ export class ManagedProcess {
           timedOut: this.timedOut,
         });
       },
-      () => this.finish({ exitCode: 137, signal: 'SIGKILL', oomKilled: false, timedOut: this.timedOut }),
+      () => {
+        this.finish({ exitCode: 137, signal: 'SIGKILL', oomKilled: !this.timedOut && oomNow() > oomBefore, timedOut: this.timedOut });
+        onLost();
+      },
     );
   }
 
@@ -211,7 +220,12 @@ export class ProcessManager {
           { onStdout: (d) => proc.output('stdout', d), onStderr: (d) => proc.output('stderr', d) },
           { timeoutMs: 10_000, signal: options.signal },
         );
-      proc.attachSession(session, oomBefore, () => engine.oomKills(sandbox.id));
+      proc.attachSession(
+        session,
+        oomBefore,
+        () => engine.oomKills(sandbox.id),
+        () => this.options.onConnectionLost?.(sandbox.id),
+      );
     } catch (err) {
       unsubscribe?.();
       // The agent names the step that failed; a bad working directory is the caller's mistake, not a missing program.

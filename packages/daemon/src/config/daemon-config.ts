@@ -12,6 +12,11 @@ export interface DaemonConfig {
   socketPath: string;
   runcBinary: string;
   runcRoot: string;
+  /** gVisor's runtime; the gvisor tier exists only when it is installed. */
+  runscBinary: string;
+  runscRoot: string;
+  /** Operator settings file (JSON), e.g. the tier policy; absent means embedded defaults. */
+  configFile: string | undefined;
   cgroupParent: string;
   logLevel: string;
   maxUploadBytes: number;
@@ -33,6 +38,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       port: { type: 'string' },
       'log-level': { type: 'string' },
       'max-upload-bytes': { type: 'string' },
+      config: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -47,6 +53,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     socketPath: join(stateDir, 'paddockd.sock'),
     runcBinary: env.PADDOCK_RUNC ?? 'runc',
     runcRoot: join(stateDir, 'runc'),
+    runscBinary: env.PADDOCK_RUNSC ?? 'runsc',
+    runscRoot: join(stateDir, 'runsc'),
+    configFile: values.config ?? env.PADDOCK_CONFIG,
     cgroupParent: cgroupParentFor(stateDir),
     logLevel: values['log-level'] ?? env.PADDOCK_LOG_LEVEL ?? 'info',
     maxUploadBytes: Number(values['max-upload-bytes'] ?? env.PADDOCK_MAX_UPLOAD_BYTES ?? 1024 ** 3),

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateStore } from '../store/template-store.js';
+import type { TierPolicy } from '../tiers/tier-policy.js';
 import { newSandboxId } from './sandbox-ids.js';
 
 export interface SandboxServiceDeps {
@@ -20,6 +21,7 @@ export interface SandboxServiceDeps {
   sandboxes: SandboxStore;
   templates: TemplateStore;
   processes: ProcessManager;
+  tierPolicy: TierPolicy;
   logger: Logger;
 }
 
@@ -38,16 +40,17 @@ export class SandboxService {
     const request = SandboxCreateSchema.parse(input);
     const template = this.deps.templates.get(request.template);
     if (!template) throw new TemplateNotFoundError(request.template);
+    const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
     const limits = { ...defaultLimits, ...request.limits };
     const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
     const id = newSandboxId();
-    const launched = await this.deps.engine.launch({ id, layers: template.layerDirs, limits }, { signal: options.signal });
+    const launched = await this.deps.engine.launch({ id, tier, layers: template.layerDirs, limits }, { signal: options.signal });
     const now = Date.now();
     const record: SandboxRecord = {
       id,
       owner,
       template: template.name,
-      tier: request.tier ?? 'container',
+      tier,
       state: 'running',
       limits,
       metadata: request.metadata ?? {},
@@ -66,7 +69,7 @@ export class SandboxService {
       throw err;
     }
     this.arm(record);
-    this.deps.logger.info({ sandbox: id, template: template.name, limits }, 'sandbox created');
+    this.deps.logger.info({ sandbox: id, template: template.name, tier, limits }, 'sandbox created');
     return record;
   }
 
@@ -168,6 +171,20 @@ export class SandboxService {
     this.timers.delete(id);
     this.deps.sandboxes.markEnded(id, reason);
     this.deps.processes.dropSandbox(id);
+  }
+
+  /**
+   * Ends a sandbox whose runtime no longer runs it (its kernel died under
+   * gVisor, say), naming why: out of memory if its cgroup saw an OOM kill.
+   */
+  async noticeIfDead(id: string): Promise<void> {
+    const record = this.deps.sandboxes.get(id);
+    if (!record || record.state !== 'running') return;
+    const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
+    if (state && state.status !== 'stopped') return;
+    const reason = this.deps.engine.oomKills(id) > 0 ? 'oom' : 'crashed';
+    this.deps.logger.warn({ sandbox: id, reason }, 'sandbox died');
+    await this.end(id, reason);
   }
 
   /** Kills every live sandbox (used by `kill --all` and test teardown). */

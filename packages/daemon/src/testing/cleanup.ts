@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CgroupProbe, sweepStateDir } from '@paddock/engine';
+import { CgroupProbe, runtimeRootsOf, sweepStateDir } from '@paddock/engine';
 import { cgroupParentFor } from '../config/daemon-config.js';
 
 export { mountsUnder } from '@paddock/engine';
@@ -10,7 +10,7 @@ export { mountsUnder } from '@paddock/engine';
  * containers, mounts, the state folder and its cgroup parent.
  */
 export async function cleanupStateDir(stateDir: string): Promise<void> {
-  sweepStateDir(stateDir, [`${stateDir}/runc`]);
+  sweepStateDir(stateDir, runtimeRootsOf(stateDir));
   rmSync(`${stateDir}.log`, { force: true });
   new CgroupProbe().removeParent(cgroupParentFor(resolve(stateDir)));
 }

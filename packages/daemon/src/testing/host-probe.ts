@@ -35,3 +35,12 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** CPU time a sandbox's cgroup has used so far, in seconds, read on the host (cgroup v1 or v2). */
+export function cgroupCpuSeconds(stateDir: string, sandboxId: string): number {
+  const cgroupParent = cgroupParentOf(stateDir);
+  const v1 = `/sys/fs/cgroup/cpuacct/${cgroupParent}/${sandboxId}/cpuacct.usage`;
+  if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e9;
+  const stat = readFileSync(`/sys/fs/cgroup/${cgroupParent}/${sandboxId}/cpu.stat`, 'utf8');
+  return Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0) / 1e6;
+}

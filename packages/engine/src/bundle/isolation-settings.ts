@@ -70,3 +70,25 @@ export const agentPaths = {
  * a setuid file a sandbox planted, nor open a device node it made.
  */
 export const hostRootfsMountFlags = ['nosuid', 'nodev'] as const;
+
+/** Isolation tiers, weakest first; a request never gets a tier below the operator's minimum. */
+export const tierStrength = { container: 0, gvisor: 1 } as const;
+
+/**
+ * runsc's settings for the gVisor tier. Only the ptrace platform works on
+ * hosts without usable KVM; runsc's own network stack is off because Paddock
+ * provides the network namespace; the sandbox may create the agent's host
+ * socket (in its own run folder) but not connect to host sockets; its writes
+ * go through the gofer into the same size-limited overlay as the container
+ * tier's instead of gVisor's in-memory overlay; and the bundle's seccomp
+ * profile is enforced inside the sandbox kernel too.
+ */
+export const gvisorRuntimeFlags = ['--platform=ptrace', '--network=none', '--host-uds=create', '--overlay2=none', '--oci-seccomp'] as const;
+
+/**
+ * gVisor's kernel (the sentry and its gofer) runs as host threads inside the
+ * sandbox's pids cgroup: the host limit has this much room on top of the
+ * sandbox's own process limit, so the sandbox's processes, not the sentry's
+ * threads, are what hits it first.
+ */
+export const gvisorPidsHeadroom = 512;

@@ -1,9 +1,22 @@
 import type { Limits } from '@paddock/core';
-import { agentPaths, idMapping, maskedPaths, oomScoreAdj, readonlyPaths, rlimits, sandboxCapabilities, shmSizeMiB } from './isolation-settings.js';
-import { type SeccompProfile, seccompProfile } from './seccomp-profile.js';
+import type { Tier } from '@paddock/core';
+import {
+  agentPaths,
+  gvisorPidsHeadroom,
+  idMapping,
+  maskedPaths,
+  oomScoreAdj,
+  readonlyPaths,
+  rlimits,
+  sandboxCapabilities,
+  shmSizeMiB,
+} from './isolation-settings.js';
+import type { SeccompProfile } from './seccomp-profile.js';
+import { seccompProfileFor } from './tier-seccomp.js';
 
 export interface BundleSpecInput {
   id: string;
+  tier: Tier;
   hostname: string;
   limits: Limits;
   /** cgroup path relative to each hierarchy's root, e.g. /paddock/sb-… */
@@ -18,6 +31,8 @@ export interface BundleSpecInput {
   netnsPath?: string;
   /** Whether the kernel offers memory+swap accounting (memory.memsw.*). */
   swapAccounting: boolean;
+  /** gVisor tier: a host file bind-mounted over /etc/ld.so.preload that loads the compatibility shim. */
+  gvisorPreloadFile?: string;
 }
 
 interface Mount {
@@ -52,12 +67,19 @@ const cfsPeriodUs = 100_000;
 export function buildOciSpec(input: BundleSpecInput): OciSpec {
   const memoryBytes = input.limits.memoryMiB * 1024 * 1024;
   const capabilities = [...sandboxCapabilities];
+  const gvisor = input.tier === 'gvisor';
+  // Under gVisor every peer of the agent's socket looks alike (see paddock-agent.c).
+  const agentArgs = gvisor ? ['--socket-mode-guard'] : [];
+  const gvisorMounts: Mount[] =
+    gvisor && input.gvisorPreloadFile
+      ? [{ destination: '/etc/ld.so.preload', type: 'bind', source: input.gvisorPreloadFile, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] }]
+      : [];
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [`${agentPaths.binDir}/tini`, '--', `${agentPaths.binDir}/paddock-agent`, agentPaths.socket],
+      args: [`${agentPaths.binDir}/tini`, '--', `${agentPaths.binDir}/paddock-agent`, agentPaths.socket, ...agentArgs],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       cwd: '/',
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
@@ -88,6 +110,7 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
       { destination: agentPaths.runDir, type: 'bind', source: input.agentRunDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
       { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
       { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+      ...gvisorMounts,
     ],
     linux: {
       uidMappings: [{ containerID: 0, hostID: idMapping.hostId, size: idMapping.size }],
@@ -105,12 +128,12 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
         devices: [{ allow: false, access: 'rwm' }],
         memory: { limit: memoryBytes, ...(input.swapAccounting ? { swap: memoryBytes } : {}) },
         cpu: { quota: Math.max(1000, Math.round(input.limits.cpus * cfsPeriodUs)), period: cfsPeriodUs },
-        pids: { limit: input.limits.pids },
+        pids: { limit: input.limits.pids + (gvisor ? gvisorPidsHeadroom : 0) },
       },
       cgroupsPath: input.cgroupsPath,
       maskedPaths: [...maskedPaths],
       readonlyPaths: [...readonlyPaths],
-      seccomp: seccompProfile(),
+      seccomp: seccompProfileFor(input.tier),
       rootfsPropagation: 'rprivate',
     },
   };

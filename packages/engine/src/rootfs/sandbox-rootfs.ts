@@ -29,8 +29,9 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
     work: join(dir, 'scratch', 'work'),
     runDir: join(dir, 'scratch', 'run'),
     socket: join(dir, 'scratch', 'run', 'agent.sock'),
-    hosts: join(dir, 'hosts'),
-    hostname: join(dir, 'hostname'),
+    // On the sandbox's own tmpfs: the bind mounts then show no host path in its mountinfo.
+    hosts: join(dir, 'scratch', 'hosts'),
+    hostname: join(dir, 'scratch', 'hostname'),
   };
 }
 
@@ -41,10 +42,6 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
 export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
-  await Promise.all([
-    writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
-    writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
-  ]);
   await runHostCommand(mountHelperPath(), [
     paths.scratch,
     paths.rootfs,
@@ -52,6 +49,10 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
     String(idMapping.hostId),
     layers.join(':'),
     hostRootfsMountFlags.join(','),
+  ]);
+  await Promise.all([
+    writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
+    writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
   ]);
 }
 

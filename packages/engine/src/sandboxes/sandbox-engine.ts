@@ -1,7 +1,7 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Limits } from '@paddock/core';
-import { RuntimeError } from '@paddock/core';
+import type { Limits, Tier } from '@paddock/core';
+import { BadRequestError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
@@ -14,7 +14,8 @@ export interface SandboxEngineOptions {
   /** Holds one directory per sandbox (bundle, mounts, agent socket). */
   sandboxesDir: string;
   agentBinDir: string;
-  runtime: RuntimeAdapter;
+  /** One runtime per tier this host can run; a tier without one is refused. */
+  runtimes: Partial<Record<Tier, RuntimeAdapter>>;
   network: NetworkProvider;
   cgroups: CgroupProbe;
   /** cgroup parent for every sandbox of this engine. */
@@ -25,10 +26,14 @@ export interface SandboxEngineOptions {
 
 export interface SandboxLaunch {
   id: string;
+  tier: Tier;
   /** Host paths of the template's layers, top first. */
   layers: string[];
   limits: Limits;
 }
+
+/** Names the sandbox's tier inside its folder, so a restarted daemon finds the right runtime. */
+const tierFile = 'tier';
 
 export interface LaunchedSandbox {
   /** Environment the network adds to every command. */
@@ -63,13 +68,21 @@ export class SandboxEngine {
     return client;
   }
 
+  /** The tiers this host can run. */
+  tiers(): Tier[] {
+    return Object.keys(this.options.runtimes) as Tier[];
+  }
+
   /** Creates and starts a sandbox; on any failure everything made so far is removed. */
   async launch(launch: SandboxLaunch, options: CallOptions = {}): Promise<LaunchedSandbox> {
+    const runtime = this.options.runtimes[launch.tier];
+    if (!runtime) throw new BadRequestError(`the ${launch.tier} tier is not available on this host`, { tier: launch.tier }, 'tier_unavailable');
     const paths = this.paths(launch.id);
     try {
       const [attachment] = await Promise.all([this.options.network.attach(launch.id), prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id)]);
       const spec = buildOciSpec({
         id: launch.id,
+        tier: launch.tier,
         hostname: launch.id,
         limits: launch.limits,
         cgroupsPath: this.cgroupsPath(launch.id),
@@ -78,9 +91,10 @@ export class SandboxEngine {
         etcFiles: { hosts: paths.hosts, hostname: paths.hostname },
         netnsPath: attachment.netnsPath,
         swapAccounting: this.options.cgroups.swapAccounting,
+        gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
       });
-      await writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec));
-      await this.options.runtime.run(launch.id, paths.dir, options);
+      await Promise.all([writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)), writeFile(join(paths.dir, tierFile), launch.tier)]);
+      await runtime.run(launch.id, paths.dir, options);
       await this.waitForAgent(launch.id, options);
       return { networkEnv: attachment.env ?? {} };
     } catch (err) {
@@ -93,8 +107,9 @@ export class SandboxEngine {
   async destroy(id: string): Promise<void> {
     this.agents.delete(id);
     // Every step runs even if one before it failed, so one stuck part does not leave the others behind.
+    const runtimes = await this.runtimesOf(id);
     const steps = [
-      () => this.options.runtime.delete(id, { force: true }),
+      ...runtimes.map((runtime) => () => runtime.delete(id, { force: true })),
       () => this.options.cgroups.killAndRemove(this.cgroupsPath(id)),
       () => this.options.network.detach(id),
       () => releaseRootfs(this.paths(id)),
@@ -111,7 +126,7 @@ export class SandboxEngine {
    */
   async commit(id: string, layerDir: string): Promise<number> {
     const paths = this.paths(id);
-    await this.options.runtime.delete(id, { force: true });
+    for (const runtime of await this.runtimesOf(id)) await runtime.delete(id, { force: true });
     await rm(join(paths.upper, '.paddock'), { recursive: true, force: true });
     await mkdir(layerDir, { recursive: true });
     try {
@@ -133,15 +148,19 @@ export class SandboxEngine {
   }
 
   async pause(id: string): Promise<void> {
-    await this.options.runtime.pause(id);
+    await (await this.runtimeOf(id)).pause(id);
   }
 
   async resume(id: string): Promise<void> {
-    await this.options.runtime.resume(id);
+    await (await this.runtimeOf(id)).resume(id);
   }
 
-  state(id: string, options: CallOptions = {}): Promise<RuntimeState | null> {
-    return this.options.runtime.state(id, options);
+  async state(id: string, options: CallOptions = {}): Promise<RuntimeState | null> {
+    for (const runtime of await this.runtimesOf(id)) {
+      const state = await runtime.state(id, options);
+      if (state) return state;
+    }
+    return null;
   }
 
   oomKills(id: string): number {
@@ -155,8 +174,25 @@ export class SandboxEngine {
   /** Sandbox ids that exist on the host: in the runtime, as a directory, or as a cgroup. */
   async hostSandboxIds(): Promise<Set<string>> {
     await mkdir(this.options.sandboxesDir, { recursive: true });
-    const [states, dirs] = await Promise.all([this.options.runtime.list(), readdir(this.options.sandboxesDir)]);
-    return new Set([...states.map((s) => s.id), ...dirs, ...this.options.cgroups.children(this.options.cgroupParent)]);
+    const runtimes = Object.values(this.options.runtimes);
+    const [states, dirs] = await Promise.all([Promise.all(runtimes.map((r) => r.list())), readdir(this.options.sandboxesDir)]);
+    return new Set([...states.flat().map((s) => s.id), ...dirs, ...this.options.cgroups.children(this.options.cgroupParent)]);
+  }
+
+  /**
+   * The runtime that runs a sandbox, as written in its folder at launch; a
+   * stray whose folder is gone may be in any of them.
+   */
+  private async runtimesOf(id: string): Promise<RuntimeAdapter[]> {
+    const tier = (await readFile(join(this.paths(id).dir, tierFile), 'utf8').catch(() => '')) as Tier;
+    const runtime = this.options.runtimes[tier];
+    return runtime ? [runtime] : Object.values(this.options.runtimes);
+  }
+
+  private async runtimeOf(id: string): Promise<RuntimeAdapter> {
+    const [runtime] = await this.runtimesOf(id);
+    if (!runtime) throw new RuntimeError(`no runtime for sandbox ${id}`);
+    return runtime;
   }
 
   private async waitForAgent(id: string, options: CallOptions): Promise<void> {

@@ -5,11 +5,13 @@ import { RuntimeError } from '@paddock/core';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState, RuntimeStatus } from './runtime-adapter.js';
 
-export interface RuncRuntimeOptions {
-  /** Path of the runc binary. */
-  binary?: string;
-  /** runc's state directory; one per daemon so daemons never see each other's sandboxes. */
+export interface OciRuntimeOptions {
+  /** Path of the runtime binary (runc, runsc). */
+  binary: string;
+  /** The runtime's state directory; one per daemon so daemons never see each other's sandboxes. */
   root: string;
+  /** Global flags placed before every subcommand (runsc takes its platform and sandbox settings there). */
+  globalArgs?: readonly string[];
 }
 
 const defaultTimeoutMs = 30_000;
@@ -21,27 +23,30 @@ interface RuncStateJson {
   bundle: string;
 }
 
-/** The OCI runtime adapter for runc (and, with another binary, runsc). */
-export class RuncRuntime implements RuntimeAdapter {
-  readonly name = 'runc';
+/** The adapter for runtimes that speak the OCI runtime CLI: runc and gVisor's runsc. */
+export class OciRuntime implements RuntimeAdapter {
+  readonly name: string;
   private readonly binary: string;
   private readonly root: string;
+  private readonly globalArgs: readonly string[];
 
-  constructor(options: RuncRuntimeOptions) {
-    this.binary = options.binary ?? 'runc';
+  constructor(options: OciRuntimeOptions) {
+    this.binary = options.binary;
+    this.name = options.binary.split('/').at(-1) ?? options.binary;
     this.root = options.root;
+    this.globalArgs = options.globalArgs ?? [];
   }
 
   /**
    * The container keeps the stdio runc is started with for its whole life: it
    * gets /dev/null, never a pipe of ours (this call would wait for the sandbox
    * to end) nor a host file (a sandbox could write to the host's disk through
-   * it). runc's own errors go to a log file in the bundle.
+   * it). The runtime's own errors go to a log file in the bundle.
    */
   async run(id: string, bundleDir: string, options: CallOptions = {}): Promise<void> {
     const logFile = join(bundleDir, 'runc.log');
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(this.binary, ['--root', this.root, '--log', logFile, 'run', '--detach', '--bundle', bundleDir, id], {
+      const child = spawn(this.binary, [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', '--detach', '--bundle', bundleDir, id], {
         stdio: 'ignore',
         signal: options.signal,
       });
@@ -54,11 +59,7 @@ export class RuncRuntime implements RuntimeAdapter {
         clearTimeout(timer);
         if (code === 0) return resolve();
         const text = await readFile(logFile, 'utf8').catch(() => '');
-        const errors = text
-          .split('\n')
-          .filter((l) => l.includes('level=error'))
-          .map((l) => /msg="(.*)"$/.exec(l)?.[1] ?? l);
-        reject(new RuntimeError(`${this.binary} run failed: ${errors.at(-1) ?? `exit ${code}`}`, { id }));
+        reject(new RuntimeError(`${this.name} run failed: ${lastLoggedError(text) ?? `exit ${code}`}`, { id }));
       });
     });
   }
@@ -124,11 +125,20 @@ export class RuncRuntime implements RuntimeAdapter {
   }
 
   private call(args: string[], options: CallOptions) {
-    return runHostCommand(this.binary, ['--root', this.root, ...args], {
+    return runHostCommand(this.binary, [...this.globalArgs, '--root', this.root, ...args], {
       timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
       signal: options.signal,
     });
   }
+}
+
+/** runc logs logfmt lines with level=error; runsc logs glog lines, its errors starting with E or W. */
+function lastLoggedError(log: string): string | undefined {
+  const lines = log.split('\n').filter((l) => l.trim());
+  const runcErrors = lines.filter((l) => l.includes('level=error')).map((l) => /msg="(.*)"$/.exec(l)?.[1] ?? l);
+  if (runcErrors.length) return runcErrors.at(-1);
+  const glogProblems = lines.filter((l) => /^[EWF]\d{4} /.test(l)).map((l) => l.replace(/^\S+ \S+ +\d+ [^\]]+\] /, ''));
+  return glogProblems.at(-1) ?? lines.at(-1);
 }
 
 function toState(s: RuncStateJson): RuntimeState {
@@ -138,7 +148,7 @@ function toState(s: RuncStateJson): RuntimeState {
 }
 
 function isMissing(err: unknown): boolean {
-  return err instanceof RuntimeError && /does not exist|not found/i.test(String(err.details.stderr ?? err.message));
+  return err instanceof RuntimeError && /does not exist|not found|cannot load container/i.test(String(err.details.stderr ?? err.message));
 }
 
 /** Polls until a process has exited (gone or a zombie), up to `timeoutMs`. */

@@ -1,0 +1,337 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { idMapping } from '@paddock/engine';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { probeTiers, py, sh } from './probe-kit.js';
+
+// Section A of SECURITY-PROBES.md: isolation, attacked from inside sandboxes
+// as root and as the unprivileged user, on every tier.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe.each(probeTiers)('isolation on the %s tier', (tier) => {
+  let a: Sandbox;
+  let b: Sandbox;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([Sandbox.create({ ...daemon.conn, tier }), Sandbox.create({ ...daemon.conn, tier })]);
+    expect(a.tier).toBe(tier);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.kill().catch(() => {}), b?.kill().catch(() => {})]);
+  });
+
+  it('A1: shows only the sandbox’s own processes, with tini as PID 1', async () => {
+    for (const user of [undefined, 'user']) {
+      const r = await sh(a, 'ps -eo pid=,comm= | sort -n', user);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim());
+      expect(lines[0]).toBe('1 tini');
+      expect(lines.every((l) => /^(\d+) (tini|paddock-agent|sh|ps|sort)$/.test(l))).toBe(true);
+    }
+  });
+
+  it('A2: host files, the daemon’s database and token are out of reach; /proc/1/root leads nowhere outside', async () => {
+    const marker = `paddock-probe-${randomBytes(6).toString('hex')}`;
+    const hostFiles = [`/root/${marker}`, `/etc/${marker}`, `${daemon.stateDir}/${marker}`];
+    for (const file of hostFiles) writeFileSync(file, 'host secret');
+    try {
+      const paths = [...hostFiles, `${daemon.stateDir}/paddock.db`, `${daemon.stateDir}/token`].flatMap((p) => [p, `/proc/1/root${p}`, `/proc/self/root${p}`]);
+      for (const user of [undefined, 'user']) {
+        const r = await sh(a, paths.map((p) => `cat '${p}' 2>/dev/null && echo "LEAK ${p}"`).join('; ') + '; echo done', user);
+        expect(r.stdout).toBe('done\n');
+      }
+      // /proc/1/root is the sandbox's own root (gVisor's procfs does not let even root follow it).
+      const root = await sh(a, 'readlink /proc/1/root');
+      if (tier === 'container') {
+        expect(root.stdout).toBe('/\n');
+        expect((await sh(a, 'ls /proc/1/root/ | sort | tr "\\n" " "')).stdout).toBe((await sh(a, 'ls / | sort | tr "\\n" " "')).stdout);
+      } else {
+        expect(root.stdout).toMatch(/^\/?\n?$/);
+      }
+      // The sandbox's /etc/shadow is the template's, not the host's.
+      const hostShadow = readFileSync('/etc/shadow', 'utf8');
+      const inside = await a.files.read('/etc/shadow');
+      expect(inside).not.toBe(hostShadow);
+      expect((await sh(a, 'cat /etc/shadow', 'user')).exitCode).not.toBe(0);
+    } finally {
+      for (const file of hostFiles) rmSync(file, { force: true });
+    }
+  });
+
+  it('A3: writing anywhere in one sandbox never changes the template or another sandbox', async () => {
+    const vandal = await Sandbox.create({ ...daemon.conn, tier });
+    await sh(vandal, 'rm -rf /usr/bin/python3 /etc/passwd; echo pwned > /etc/motd; echo pwned > /.paddock/bin/tini 2>/dev/null; true');
+    expect((await sh(vandal, 'cat /etc/motd')).stdout).toBe('pwned\n');
+    const fresh = await Sandbox.create({ ...daemon.conn, tier });
+    expect((await sh(fresh, 'cat /etc/motd; test -x /usr/bin/python3 && grep -c ^root: /etc/passwd')).stdout).not.toContain('pwned');
+    expect((await sh(fresh, 'test -x /usr/bin/python3 && echo ok')).stdout).toBe('ok\n');
+    expect((await sh(b, 'test -x /usr/bin/python3 && echo ok')).stdout).toBe('ok\n');
+    await Promise.all([fresh.kill(), vandal.kill()]);
+  });
+
+  it('A4: the user has no capabilities, root a small set; mount, insmod, reboot, swapon, settimeofday fail', async () => {
+    const user = await sh(a, 'grep -E "^Cap(Eff|Prm)" /proc/self/status', 'user');
+    expect(user.stdout).toBe('CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n');
+    const root = await sh(a, 'grep CapEff /proc/self/status');
+    const caps = BigInt(`0x${root.stdout.split('\t')[1]?.trim()}`);
+    const forbidden = { CAP_NET_ADMIN: 12n, CAP_NET_RAW: 13n, CAP_SYS_MODULE: 16n, CAP_SYS_PTRACE: 19n, CAP_SYS_ADMIN: 21n, CAP_SYS_BOOT: 22n, CAP_SYS_TIME: 25n, CAP_MKNOD: 27n };
+    for (const cap of Object.values(forbidden)) expect((caps >> cap) & 1n).toBe(0n);
+    // gVisor lets root make device nodes in its own in-memory file systems: they lead to no
+    // host device (A9 opens one); on the container tier mknod itself is refused.
+    const mknod = tier === 'container' ? ['mknod /tmp/sda b 8 0'] : [];
+    const attempts = ['mount -t tmpfs none /mnt', 'insmod /nonexistent.ko', 'swapon /dev/null', 'date -s 2000-01-01', 'reboot -f', ...mknod];
+    for (const user of [undefined, 'user']) {
+      for (const cmd of attempts) expect((await sh(a, `${cmd} 2>&1`, user)).exitCode, `${cmd} as ${user ?? 'root'}`).not.toBe(0);
+    }
+    expect(Math.abs(Date.now() - Date.parse((await sh(a, 'date -u -Iseconds')).stdout.trim()))).toBeLessThan(60_000);
+  });
+
+  it('A5: root inside is an unprivileged uid outside; a setuid file gains nothing on the host', async () => {
+    await a.files.write('/work/root-made', 'x');
+    const host = statSync(`${daemon.stateDir}/sandboxes/${a.id}/scratch/upper/work/root-made`);
+    expect(host.uid).toBe(idMapping.hostId);
+    expect(host.gid).toBe(idMapping.hostId);
+    await sh(a, 'cp /bin/sh /work/suid && chmod 4755 /work/suid');
+    // The host mounts the sandbox's rootfs nosuid and nodev: the planted file is never setuid for host users.
+    const rootfs = `${daemon.stateDir}/sandboxes/${a.id}/rootfs`;
+    const mountLine = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === rootfs);
+    expect(mountLine?.split(' ')[5]).toMatch(/nosuid/);
+    expect(mountLine?.split(' ')[5]).toMatch(/nodev/);
+    // A host user running the planted file stays who they were. (gVisor's gofer may still hold the
+    // file open for writing; then the host refuses to run it at all, which gains nothing either.)
+    const planted = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', `${rootfs}/work/suid`, '-c', 'id -u'], { encoding: 'utf8' });
+    if (planted.status === 0) expect(planted.stdout.trim()).toBe('65534');
+    else expect(planted.stderr).toMatch(/Text file busy/);
+    if (tier === 'container') {
+      const map = await sh(a, 'cat /proc/self/uid_map');
+      expect(map.stdout.trim().split(/\s+/)).toEqual(['0', String(idMapping.hostId), String(idMapping.size)]);
+    }
+    // Under gVisor the sandbox kernel keeps its own ids (uid_map shows the identity map);
+    // the mapping applies where files meet the host, which the ownership check above covers.
+  });
+
+  it('A6: /proc/sys, /sys and /proc/sysrq-trigger cannot be written', async () => {
+    const before = readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+    for (const user of [undefined, 'user']) {
+      const r = await sh(
+        a,
+        [
+          'echo "|/tmp/x" > /proc/sys/kernel/core_pattern; echo rc=$?',
+          'echo c > /proc/sysrq-trigger; echo rc=$?',
+          'echo 1 > /sys/kernel/mm/ksm/run; echo rc=$?',
+          'echo 1 > /proc/sys/vm/drop_caches; echo rc=$?',
+        ].join('; ') + ' 2>/dev/null',
+        user,
+      );
+      expect(r.stdout).toMatch(/^rc=[12]\nrc=[12]\nrc=[12]\nrc=[12]\n$/);
+    }
+    expect(readFileSync('/proc/sys/kernel/core_pattern', 'utf8')).toBe(before);
+  });
+
+  it('A7: bpf, perf_event_open, keyctl, add_key, userfaultfd, kexec_load, open_by_handle_at and io_uring are refused', async () => {
+    const probe = [
+      'import ctypes',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'calls = [("bpf", 321), ("perf_event_open", 298), ("keyctl", 250), ("add_key", 248), ("userfaultfd", 323), ("kexec_load", 246), ("open_by_handle_at", 304), ("io_uring_setup", 425)]',
+      'for name, nr in calls:',
+      '    rc = libc.syscall(nr, 0, 0, 0, 0, 0)',
+      '    print(name, rc, ctypes.get_errno())',
+    ];
+    for (const user of [undefined, 'user']) {
+      const r = await py(a, probe, user);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(8);
+      for (const line of lines) expect(line).toMatch(/ -1 1$/);
+    }
+  });
+
+  it('A7: ptrace reaches only the sandbox’s own processes', async () => {
+    // The daemon's pid is a real host process; inside, no such pid exists or it is another sandbox process.
+    const r = await py(a, [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      `rc = libc.ptrace(16, ${process.pid}, 0, 0)`,
+      'print(rc, ctypes.get_errno())',
+    ]);
+    expect(r.stdout.trim()).toMatch(/^-1 (1|3)$/);
+    expect(processStatus(process.pid)).not.toMatch(/TracerPid:\s+[1-9]/);
+  });
+
+  it('A8: unshare -U, unshare -m and clone(CLONE_NEWUSER) fail', async () => {
+    for (const user of [undefined, 'user']) {
+      for (const cmd of ['unshare -U true', 'unshare -m true', 'unshare -n true', 'unshare -p -f true']) {
+        expect((await sh(a, `${cmd} 2>&1`, user)).exitCode, cmd).not.toBe(0);
+      }
+      const clone = await py(
+        a,
+        [
+          'import ctypes',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          // raw clone(CLONE_NEWUSER|SIGCHLD) without a stack: only the error matters
+          'rc = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)',
+          'if rc == 0: libc._exit(0)',
+          'print(rc, ctypes.get_errno())',
+        ],
+        user,
+      );
+      expect(clone.stdout.trim()).toBe('-1 1');
+    }
+  });
+
+  it('A9: /dev/mem, /dev/kmsg, block devices and /dev/kvm are absent or unusable', async () => {
+    for (const user of [undefined, 'user']) {
+      const r = await sh(a, 'for d in /dev/mem /dev/kmem /dev/port /dev/kmsg /dev/kvm /dev/sda /dev/vda /dev/nvme0n1 /dev/loop0; do head -c1 $d >/dev/null 2>&1 && echo "OPEN $d"; done; ls /dev', user);
+      expect(r.stdout).not.toContain('OPEN');
+      const devices = r.stdout.split(/\s+/).filter(Boolean);
+      expect(devices.filter((d) => /^(mem|kmem|port|kmsg|kvm|sd[a-z]|vd[a-z]|nvme|loop)/.test(d))).toEqual([]);
+    }
+    // Even root cannot make one: mknod is refused (no CAP_MKNOD, and the device cgroup allows none).
+    expect((await sh(a, 'mknod /tmp/mem c 1 1 && head -c1 /tmp/mem')).exitCode).not.toBe(0);
+  });
+
+  it('A10: one sandbox cannot see, signal, ptrace, read or reach another', async () => {
+    await a.files.write('/work/only-in-a', 'a');
+    expect(await b.files.exists('/work/only-in-a')).toBe(false);
+    const sleeper = await a.commands.start(['sleep', '300']);
+    expect((await sh(b, 'pgrep -x sleep || echo none')).stdout.trim()).toBe('none');
+    // B guesses host and in-sandbox pids of A's sleeper and signals them all.
+    await sh(b, `kill -9 ${sleeper.pid} 2>/dev/null; for p in $(seq 2 64); do kill -0 $p 2>/dev/null && [ "$(cat /proc/$p/comm)" = sleep ] && echo "SEES $p"; done; true`);
+    expect((await sh(a, 'pgrep -x sleep >/dev/null && echo alive')).stdout).toBe('alive\n');
+    // A listens on TCP; B cannot connect to it (each sandbox has its own network namespace).
+    await a.commands.start(['python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 7001)); s.listen(); time.sleep(300)']);
+    await new Promise((r) => setTimeout(r, 500));
+    const reach = await py(b, [
+      'import socket',
+      'for host in ["127.0.0.1", "10.0.0.1", "172.17.0.1"]:',
+      '    try:',
+      '        socket.create_connection((host, 7001), timeout=1); print("REACHED", host)',
+      '    except OSError as e: print("refused", host)',
+    ]);
+    expect(reach.stdout).not.toContain('REACHED');
+    await sleeper.kill();
+  });
+
+  it('A11: hostname, IPC objects and mounts are private', async () => {
+    expect((await sh(a, 'hostname')).stdout.trim()).toBe(a.id);
+    expect((await sh(b, 'hostname')).stdout.trim()).toBe(b.id);
+    expect((await sh(a, 'hostname evil 2>&1; hostname')).stdout.trim().split('\n').at(-1)).toBe(a.id);
+    const key = await py(a, ['import sys, ctypes', 'libc = ctypes.CDLL(None, use_errno=True)', 'print(libc.shmget(0x5ADD0C, 4096, 0o1666))']);
+    expect(Number(key.stdout.trim())).toBeGreaterThanOrEqual(0);
+    const other = await py(b, ['import ctypes', 'libc = ctypes.CDLL(None, use_errno=True)', 'print(libc.shmget(0x5ADD0C, 4096, 0o666))']);
+    expect(other.stdout.trim()).toBe('-1');
+    const mounts = (await sh(b, 'cat /proc/self/mountinfo')).stdout;
+    // B's mount table is its own: nothing of A's (on the container tier the root overlay's
+    // options name B's own layer folders, as overlayfs always shows them).
+    expect(mounts.split('\n').length).toBeGreaterThan(5);
+    expect(mounts).not.toContain(a.id);
+  });
+});
+
+describe('the agent channel', () => {
+  it.each(probeTiers)('never lets a sandbox point the daemon at a host socket (agent socket swapped for a symlink, %s tier)', async (tier) => {
+    const hostSocket = `/tmp/paddock-host-sock-${process.pid}-${tier}`;
+    rmSync(hostSocket, { force: true });
+    let connections = 0;
+    const server = createServer((c) => {
+      connections++;
+      c.destroy();
+    }).listen(hostSocket);
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const victim = await Sandbox.create({ ...daemon.conn, tier });
+      const swap = await sh(victim, `rm -f /.paddock/run/agent.sock && ln -s ${hostSocket} /.paddock/run/agent.sock`);
+      const err = await victim.commands.run(['true']).catch((e: unknown) => e);
+      if (tier === 'container') {
+        expect(swap.exitCode).toBe(0);
+        expect(err).toMatchObject({ code: 'sandbox_exited' });
+      } else {
+        // gVisor does not even let sandbox root touch the host socket: the swap fails
+        // and the daemon keeps talking to the genuine agent.
+        expect(swap.stderr).toMatch(/Operation not permitted/);
+        expect(err).toMatchObject({ exitCode: 0 });
+      }
+      expect(connections).toBe(0);
+      await victim.kill();
+    } finally {
+      server.close();
+      rmSync(hostSocket, { force: true });
+    }
+  });
+
+  it.each(probeTiers)('refuses the unprivileged user inside (%s tier)', async (tier) => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const r = await py(
+      sbx,
+      ['import socket', 's = socket.socket(socket.AF_UNIX)', 'try:', '    s.connect("/.paddock/run/agent.sock"); print("CONNECTED")', 'except OSError as e: print("refused", e.errno)'],
+      'user',
+    );
+    expect(r.stdout).toMatch(/^refused (1|13)\n$/);
+    await sbx.kill();
+  });
+
+  it('on the container tier, refuses even root inside (it only serves peers outside the sandbox’s pid namespace)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container' });
+    const r = await py(sbx, [
+      'import socket',
+      's = socket.socket(socket.AF_UNIX); s.connect("/.paddock/run/agent.sock")',
+      's.sendall(b"Q" + (7).to_bytes(4, "big") + b"o:ping\\0")',
+      'try:',
+      '    print("answered" if s.recv(100) else "closed")',
+      'except ConnectionResetError:',
+      '    print("closed")',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('closed\n');
+    // Under gVisor every peer looks alike to the agent; the socket's 0600 mode is the guard
+    // there, and sandbox root gains nothing from the agent it does not already have.
+    await sbx.kill();
+  });
+
+  it('a fake agent cannot hang the daemon: calls time out and a restart still comes up', async () => {
+    const keeper = await Sandbox.create({ ...daemon.conn });
+    const victim = await Sandbox.create({ ...daemon.conn });
+    await victim.commands.start([
+      'python3',
+      '-c',
+      [
+        'import os, socket',
+        'os.unlink("/.paddock/run/agent.sock")',
+        's = socket.socket(socket.AF_UNIX); s.bind("/.paddock/run/agent.sock"); s.listen(16)',
+        'conns = []',
+        'while True:',
+        '    c, _ = s.accept(); c.send(b"D"); conns.append(c)',
+      ].join('\n'),
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    await expect(victim.files.list('/work', { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(45_000);
+    await daemon.crash();
+    await daemon.restart();
+    const info = await (await daemon.api(`/v1/sandboxes/${victim.id}`)).json();
+    expect(info).toMatchObject({ state: 'killed', endReason: 'lost' });
+    expect((await (await daemon.api(`/v1/sandboxes/${keeper.id}`)).json()).state).toBe('running');
+    expect((await daemon.api(`/v1/sandboxes/${keeper.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+});
+
+function processStatus(pid: number): string {
+  return readFileSync(`/proc/${pid}/status`, 'utf8');
+}
