@@ -14,7 +14,7 @@ AGENT_BIN   := packages/engine/dist/bin
 export PADDOCK_STATE_DIR := $(STATE_DIR)
 export PADDOCK_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: up down test bench build deps base lint clean
+.PHONY: up down test test-security bench build deps base lint clean
 
 ## deps: Debian packages Paddock runs on (installed only when missing)
 deps:
@@ -81,6 +81,10 @@ down:
 ## test: the whole suite against real sandboxes; its own daemons, never the one `make up` started
 test: base
 	$(NODE) scripts/run-tests.mjs
+
+## test-security: only the attack suite (SECURITY-PROBES.md sections A, B, D and CVE replays), on every tier; also part of `make test`
+test-security: base
+	$(NODE) scripts/run-tests.mjs packages/daemon/src/security
 
 ## bench: Paddock against raw runc, bwrap and spawn, measured in one run; writes BENCHMARKS.md
 bench: base

@@ -3,7 +3,16 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { paddockVersion } from '@paddock/core';
-import { agentBinDir, CgroupProbe, ensureBaseLayer, gvisorRuntimeFlags, LoopbackOnlyNetwork, OciRuntime, readBaseLayerInfo, SandboxEngine } from '@paddock/engine';
+import {
+  agentBinDir,
+  CgroupProbe,
+  ensureBaseLayer,
+  gvisorRuntimeFlags,
+  LoopbackOnlyNetwork,
+  OciRuntime,
+  readBaseLayerInfo,
+  SandboxEngine,
+} from '@paddock/engine';
 import { type Logger, pino } from 'pino';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
@@ -30,6 +39,8 @@ export interface RunningDaemon {
   logger: Logger;
   stop(): Promise<void>;
 }
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** What `paddock` and tests read to find a daemon: written once it listens. */
 export interface Endpoint {
@@ -103,7 +114,13 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
 
   const origins: string[] = [];
-  const { app, injectWebSocket } = createApp({ services, auth: new TokenAuthenticator(token), logger, allowedOrigins: () => origins });
+  const { app, injectWebSocket } = createApp({
+    services,
+    auth: new TokenAuthenticator(token),
+    logger,
+    allowedOrigins: () => origins,
+    allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
+  });
   const tcp = createAdaptorServer({ fetch: app.fetch }) as Server;
   const unix = createAdaptorServer({ fetch: app.fetch }) as Server;
   injectWebSocket(tcp);

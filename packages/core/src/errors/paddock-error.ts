@@ -55,6 +55,13 @@ export class ForbiddenOriginError extends PaddockError {
   }
 }
 
+/** A request naming a host the daemon does not serve: a DNS-rebinding page, say. */
+export class ForbiddenHostError extends PaddockError {
+  constructor(host: string) {
+    super('forbidden_host', 403, `requests for host ${host} are not served here`, { host });
+  }
+}
+
 export class ApprovalRequiredError extends PaddockError {
   constructor(message: string, details: ErrorDetails = {}) {
     super('approval_required', 403, message, details);

@@ -1,7 +1,15 @@
 import type { Server } from 'node:http';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { ForbiddenOriginError, PaddockError, PayloadTooLargeError, paddockVersion, UnauthorizedError, ValidationError } from '@paddock/core';
+import {
+  ForbiddenHostError,
+  ForbiddenOriginError,
+  PaddockError,
+  PayloadTooLargeError,
+  paddockVersion,
+  UnauthorizedError,
+  ValidationError,
+} from '@paddock/core';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -22,6 +30,12 @@ export interface AppOptions {
   logger: Logger;
   /** Origins a browser may call from (the daemon's own, for the dashboard). */
   allowedOrigins: () => string[];
+  /**
+   * Host names requests may be addressed to; undefined serves any (a daemon
+   * listening beyond loopback). A loopback daemon answers only loopback names,
+   * so a page that rebinds its own domain to 127.0.0.1 reaches nothing.
+   */
+  allowedHostNames?: readonly string[];
 }
 
 export interface PaddockApp {
@@ -69,6 +83,12 @@ export function createApp(options: AppOptions): PaddockApp {
       { req: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
       'request',
     );
+  });
+
+  app.use(async (c, next) => {
+    const host = c.req.header('host');
+    if (host && options.allowedHostNames && !options.allowedHostNames.includes(hostNameOf(host))) throw new ForbiddenHostError(host);
+    await next();
   });
 
   // Browsers send Origin; a page on another site must not drive the API (probe D9).
@@ -133,4 +153,11 @@ export function createApp(options: AppOptions): PaddockApp {
   });
 
   return { app, injectWebSocket: (server) => injectWebSocket(server) };
+}
+
+/** "example.com:7423" → "example.com"; "[::1]:7423" → "::1". */
+function hostNameOf(hostHeader: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
+  if (bracketed?.[1]) return bracketed[1].toLowerCase();
+  return (hostHeader.split(':')[0] ?? '').toLowerCase();
 }

@@ -179,7 +179,7 @@ export class SandboxService {
    */
   async noticeIfDead(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
-    if (!record || record.state !== 'running') return;
+    if (record?.state !== 'running') return;
     const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
     if (state && state.status !== 'stopped') return;
     const reason = this.deps.engine.oomKills(id) > 0 ? 'oom' : 'crashed';

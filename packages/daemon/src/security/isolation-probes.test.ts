@@ -89,7 +89,16 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
     expect(user.stdout).toBe('CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n');
     const root = await sh(a, 'grep CapEff /proc/self/status');
     const caps = BigInt(`0x${root.stdout.split('\t')[1]?.trim()}`);
-    const forbidden = { CAP_NET_ADMIN: 12n, CAP_NET_RAW: 13n, CAP_SYS_MODULE: 16n, CAP_SYS_PTRACE: 19n, CAP_SYS_ADMIN: 21n, CAP_SYS_BOOT: 22n, CAP_SYS_TIME: 25n, CAP_MKNOD: 27n };
+    const forbidden = {
+      CAP_NET_ADMIN: 12n,
+      CAP_NET_RAW: 13n,
+      CAP_SYS_MODULE: 16n,
+      CAP_SYS_PTRACE: 19n,
+      CAP_SYS_ADMIN: 21n,
+      CAP_SYS_BOOT: 22n,
+      CAP_SYS_TIME: 25n,
+      CAP_MKNOD: 27n,
+    };
     for (const cap of Object.values(forbidden)) expect((caps >> cap) & 1n).toBe(0n);
     // gVisor lets root make device nodes in its own in-memory file systems: they lead to no
     // host device (A9 opens one); on the container tier mknod itself is refused.
@@ -197,7 +206,11 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
 
   it('A9: /dev/mem, /dev/kmsg, block devices and /dev/kvm are absent or unusable', async () => {
     for (const user of [undefined, 'user']) {
-      const r = await sh(a, 'for d in /dev/mem /dev/kmem /dev/port /dev/kmsg /dev/kvm /dev/sda /dev/vda /dev/nvme0n1 /dev/loop0; do head -c1 $d >/dev/null 2>&1 && echo "OPEN $d"; done; ls /dev', user);
+      const r = await sh(
+        a,
+        'for d in /dev/mem /dev/kmem /dev/port /dev/kmsg /dev/kvm /dev/sda /dev/vda /dev/nvme0n1 /dev/loop0; do head -c1 $d >/dev/null 2>&1 && echo "OPEN $d"; done; ls /dev',
+        user,
+      );
       expect(r.stdout).not.toContain('OPEN');
       const devices = r.stdout.split(/\s+/).filter(Boolean);
       expect(devices.filter((d) => /^(mem|kmem|port|kmsg|kvm|sd[a-z]|vd[a-z]|nvme|loop)/.test(d))).toEqual([]);
@@ -212,7 +225,10 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
     const sleeper = await a.commands.start(['sleep', '300']);
     expect((await sh(b, 'pgrep -x sleep || echo none')).stdout.trim()).toBe('none');
     // B guesses host and in-sandbox pids of A's sleeper and signals them all.
-    await sh(b, `kill -9 ${sleeper.pid} 2>/dev/null; for p in $(seq 2 64); do kill -0 $p 2>/dev/null && [ "$(cat /proc/$p/comm)" = sleep ] && echo "SEES $p"; done; true`);
+    await sh(
+      b,
+      `kill -9 ${sleeper.pid} 2>/dev/null; for p in $(seq 2 64); do kill -0 $p 2>/dev/null && [ "$(cat /proc/$p/comm)" = sleep ] && echo "SEES $p"; done; true`,
+    );
     expect((await sh(a, 'pgrep -x sleep >/dev/null && echo alive')).stdout).toBe('alive\n');
     // A listens on TCP; B cannot connect to it (each sandbox has its own network namespace).
     await a.commands.start(['python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 7001)); s.listen(); time.sleep(300)']);
@@ -279,7 +295,13 @@ describe('the agent channel', () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     const r = await py(
       sbx,
-      ['import socket', 's = socket.socket(socket.AF_UNIX)', 'try:', '    s.connect("/.paddock/run/agent.sock"); print("CONNECTED")', 'except OSError as e: print("refused", e.errno)'],
+      [
+        'import socket',
+        's = socket.socket(socket.AF_UNIX)',
+        'try:',
+        '    s.connect("/.paddock/run/agent.sock"); print("CONNECTED")',
+        'except OSError as e: print("refused", e.errno)',
+      ],
       'user',
     );
     expect(r.stdout).toMatch(/^refused (1|13)\n$/);

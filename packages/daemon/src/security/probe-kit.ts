@@ -1,5 +1,5 @@
-import type { Sandbox } from '@paddock/sdk';
 import type { Tier } from '@paddock/core';
+import type { Sandbox } from '@paddock/sdk';
 
 /**
  * Every probe runs on every tier this machine offers; `make deps` installs

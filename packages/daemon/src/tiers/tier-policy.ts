@@ -83,7 +83,10 @@ export function loadTierPolicySettings(configFile: string | undefined): TierPoli
   } catch (err) {
     throw new BadRequestError(`cannot read config file ${configFile}: ${(err as Error).message}`, {}, 'invalid_config');
   }
-  const parsed = z.object({ tiers: TierPolicySchema.default({ minimum: 'container', rules: [] }) }).passthrough().safeParse(raw);
+  const parsed = z
+    .object({ tiers: TierPolicySchema.default({ minimum: 'container', rules: [] }) })
+    .passthrough()
+    .safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new BadRequestError(`config file ${configFile}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {}, 'invalid_config');

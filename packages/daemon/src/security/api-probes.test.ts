@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { BadRequestError, NotFoundError, Sandbox, SandboxNotFoundError } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { probeTiers } from './probe-kit.js';
+
+// Section D of SECURITY-PROBES.md: attacks through the API. Probes that touch a
+// sandbox (paths, symlinks, argv, uploads, ids) run on every tier; the others
+// are refused before any sandbox is involved. D2 (tenants) arrives with the
+// Governance issue's tenants and tokens.
+let daemon: TestDaemon;
+const hostSecret = `/tmp/paddock-host-secret-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon(['--max-upload-bytes', String(8 * 1024 * 1024)]);
+  writeFileSync(hostSecret, 'host-only secret\n');
+});
+
+afterAll(async () => {
+  rmSync(hostSecret, { force: true });
+  await daemon?.stop();
+});
+
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+describe('API probes before any sandbox', () => {
+  it('requires the bearer token (D1)', async () => {
+    const none = await fetch(`${daemon.url}/v1/sandboxes`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid token', details: {} } });
+    const wrong = await daemon.api('/v1/sandboxes', { headers: { authorization: `Bearer ${daemon.token.slice(0, -1)}x` } });
+    expect(wrong.status).toBe(401);
+    const ok = await daemon.api('/v1/sandboxes');
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses browser requests from a foreign origin (D9)', async () => {
+    const res = await daemon.api('/v1/sandboxes', { headers: { origin: 'https://evil.example' } });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe('forbidden_origin');
+    const own = await daemon.api('/v1/sandboxes', { headers: { origin: daemon.url } });
+    expect(own.status).toBe(200);
+  });
+
+  it('answers malformed JSON and wrong types with 400 naming the fields (D7)', async () => {
+    const bad = await daemon.api('/v1/sandboxes', json('{"template": '));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_json');
+    const typed = await daemon.api('/v1/sandboxes', json({ template: 42, timeoutMs: 'soon', extra: true }));
+    expect(typed.status).toBe(400);
+    const body = await typed.json();
+    expect(body.error.code).toBe('invalid_request');
+    const paths = body.error.details.fields.map((f: { path: string }) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['template', 'timeoutMs']));
+  });
+
+  it('refuses oversized JSON bodies with 413 (D6)', async () => {
+    const res = await daemon.api('/v1/sandboxes', json({ template: 'base', metadata: { big: 'x'.repeat(5 * 1024 * 1024) } }));
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('refuses a WebSocket from a foreign origin, even with the token (D9)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const proc = await sbx.commands.start(['sleep', '30']);
+    const url = `${daemon.url.replace('http', 'ws')}/v1/sandboxes/${sbx.id}/processes/${proc.pid}/attach?access_token=${daemon.token}`;
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, { headers: { origin: 'https://evil.example' } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(403);
+    await sbx.kill();
+  });
+});
+
+describe.each(probeTiers)('API probes on the %s tier', (tier) => {
+  let sbx: Sandbox;
+
+  beforeAll(async () => {
+    sbx = await Sandbox.create({ ...daemon.conn, tier });
+  });
+
+  afterAll(async () => {
+    await sbx?.kill().catch(() => {});
+  });
+
+  it('keeps ../ and absolute host paths inside the sandbox (D3)', async () => {
+    const escaped = await sbx.files.read(`/work/../../../../..${hostSecret}`).catch((e: unknown) => e);
+    expect(escaped).toMatchObject({ status: 404 });
+    await sbx.files.write(`../../..${hostSecret}`, 'overwritten?');
+    expect(readFileSync(hostSecret, 'utf8')).toBe('host-only secret\n');
+    // The write landed inside the sandbox at the same path, nowhere else.
+    expect(await sbx.files.read(hostSecret)).toBe('overwritten?');
+    const dbRead = await sbx.files.read(`${daemon.stateDir}/paddock.db`).catch((e: unknown) => e);
+    expect(dbRead).toMatchObject({ status: 404 });
+  });
+
+  it('refuses NUL bytes and overlong paths with 400 (D3)', async () => {
+    await expect(sbx.files.read('/work/a\u0000b')).rejects.toBeInstanceOf(BadRequestError);
+    await expect(sbx.files.read(`/work/${'a'.repeat(5000)}`)).rejects.toMatchObject({ status: 400 });
+    await expect(sbx.files.read(`/work/${'a'.repeat(300)}`)).rejects.toMatchObject({ code: 'path_too_long' });
+  });
+
+  it('never lets a NUL byte in a field smuggle another agent operation', async () => {
+    await sbx.files.write('/work/keep.txt', 'kept');
+    const smuggled = 'root\u0000o:remove\u0000r:1\u0000p:/work';
+    await expect(sbx.files.makeDir('/tmp/x', { user: smuggled })).rejects.toMatchObject({ status: 400 });
+    await expect(sbx.commands.run(['true'], { cwd: `/tmp\u0000o:remove\u0000p:/work` })).rejects.toMatchObject({ status: 400 });
+    await expect(sbx.commands.run(['true'], { env: { X: 'a\u0000o:remove' } })).rejects.toMatchObject({ status: 400 });
+    expect(await sbx.files.read('/work/keep.txt')).toBe('kept');
+  });
+
+  it('never follows a symlink out of the sandbox (D4)', async () => {
+    await sbx.commands.run(['ln', '-sf', hostSecret, '/work/to-host']);
+    await sbx.commands.run(['ln', '-sf', '/proc/1/root/../../../..' + hostSecret, '/work/via-proc']);
+    for (const link of ['/work/to-host', '/work/via-proc']) {
+      const r = await sbx.files.read(link).catch((e: unknown) => e);
+      // Refused (gVisor will not let even the agent follow /proc/1/root) or confined: never the host's file.
+      if (r instanceof Error) expect(r).toMatchObject({ code: expect.stringMatching(/^(file_not_found|permission_denied)$/) });
+      else expect(r).not.toContain('host-only secret');
+    }
+    await sbx.files.write('/work/to-host', 'through the link');
+    expect(readFileSync(hostSecret, 'utf8')).toBe('host-only secret\n');
+    if (tier === 'container') {
+      const list = await sbx.files.list('/proc/1/root/');
+      expect(list.map((e) => e.name)).toContain('work');
+    }
+  });
+
+  it('passes argv literally: shell syntax in an argument is just text (D5)', async () => {
+    const r = await sbx.commands.run(['echo', '; rm -rf / && echo pwned', '$(id)', '`id`']);
+    expect(r.stdout).toBe('; rm -rf / && echo pwned $(id) `id`\n');
+    const still = await sbx.commands.run(['ls', '/usr/bin/python3']);
+    expect(still.exitCode).toBe(0);
+  });
+
+  it('refuses an oversized upload with 413 and leaves no partial file (D6)', async () => {
+    const tooBig = new Uint8Array(9 * 1024 * 1024);
+    await expect(sbx.files.write('/work/huge.bin', tooBig)).rejects.toMatchObject({ status: 413, code: 'payload_too_large' });
+    const streamed = new Blob([tooBig]).stream();
+    await expect(sbx.files.write('/work/huge2.bin', streamed)).rejects.toMatchObject({ status: 413 });
+    const leftovers = await sbx.commands.run(['sh', '-c', 'ls -A /work | grep -c -e huge -e paddock-upload || true']);
+    expect(leftovers.stdout.trim()).toBe('0');
+  });
+
+  it('keeps a killed id unusable (D8) and answers 404 for unknown ids', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await sbx.kill();
+    await expect(sbx.commands.run(['true'])).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.files.read('/etc/hostname')).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect(sbx.id, daemon.conn)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.kill()).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect('sb-000000000000', daemon.conn)).rejects.toBeInstanceOf(NotFoundError);
+    const res = await daemon.api('/v1/sandboxes/not-an-id/exec', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cmd":["true"]}' });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('sandbox_not_found');
+  });
+});
