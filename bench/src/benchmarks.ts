@@ -39,7 +39,7 @@ export interface BenchContext {
 }
 
 const now = () => performance.now();
-const expectHi = (what: string, out: string) => {
+export const expectHi = (what: string, out: string) => {
   if (out !== 'hi\n') throw new Error(`${what} printed ${JSON.stringify(out)} instead of "hi\\n"`);
 };
 
@@ -93,7 +93,7 @@ export class TimedRuntime implements RuntimeAdapter {
 }
 
 /** Runs a command through an agent as the daemon's ProcessManager does (stdin closed, cwd /work). */
-async function agentRun(agent: AgentClient, cmd: string[]): Promise<{ stdout: string; exitCode: number; firstOutputAt: number | null }> {
+export async function agentRun(agent: AgentClient, cmd: string[]): Promise<{ stdout: string; exitCode: number; firstOutputAt: number | null }> {
   const chunks: Buffer[] = [];
   let firstOutputAt: number | null = null;
   const session = await agent.exec(

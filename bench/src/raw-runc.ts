@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultLimits, type Limits } from '@paddock/core';
-import { buildOciSpec, CgroupProbe, prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths, sweepStateDir } from '@paddock/engine';
+import { defaultLimits, type Limits, type Tier } from '@paddock/core';
+import { buildOciSpec, CgroupProbe, gvisorRuntimeFlags, prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths, sweepStateDir } from '@paddock/engine';
 import type { Cleanup } from './cleanup.js';
 import { type SpawnTiming, timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
@@ -21,6 +21,7 @@ export interface RawRuncOptions {
  */
 export class RawRunc {
   readonly runcRoot: string;
+  readonly runscRoot: string;
   readonly sandboxesDir: string;
   readonly cgroupParent: string;
   private readonly limits: Limits;
@@ -28,17 +29,22 @@ export class RawRunc {
 
   constructor(private readonly options: RawRuncOptions) {
     this.runcRoot = join(options.dir, 'runc');
+    this.runscRoot = join(options.dir, 'runsc');
     this.sandboxesDir = join(options.dir, 'sandboxes');
     this.cgroupParent = `paddock-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.limits = options.limits ?? defaultLimits;
     options.cleanup.add('remove raw runc containers, bundles, cgroups', () => {
-      sweepStateDir(options.dir, [{ binary: 'runc', root: this.runcRoot }]);
+      sweepStateDir(options.dir, [
+        { binary: 'runc', root: this.runcRoot },
+        { binary: 'runsc', root: this.runscRoot },
+      ]);
       new CgroupProbe().removeParent(this.cgroupParent);
     });
   }
 
   async init(): Promise<void> {
     await mkdir(this.runcRoot, { recursive: true });
+    await mkdir(this.runscRoot, { recursive: true });
     await mkdir(this.sandboxesDir, { recursive: true, mode: 0o711 });
   }
 
@@ -58,10 +64,10 @@ export class RawRunc {
   }
 
   /** Writes config.json; args replaces the init process (default: Paddock's tini + agent). */
-  async writeSpec(id: string, paths: SandboxPaths, args?: string[]): Promise<void> {
+  async writeSpec(id: string, paths: SandboxPaths, args?: string[], tier: Tier = 'container'): Promise<void> {
     const spec = buildOciSpec({
       id,
-      tier: 'container',
+      tier,
       hostname: id,
       limits: this.limits,
       cgroupsPath: this.cgroupsPath(id),
@@ -69,6 +75,7 @@ export class RawRunc {
       agentRunDir: paths.runDir,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname },
       swapAccounting: this.probe.swapAccounting,
+      gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
     });
     if (args) spec.process.args = args;
     await writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec));
@@ -77,6 +84,15 @@ export class RawRunc {
   /** `runc run` in the foreground with its stdout piped to us. */
   run(id: string, bundleDir: string): Promise<SpawnTiming> {
     return timedSpawn('runc', ['--root', this.runcRoot, 'run', '--bundle', bundleDir, id]);
+  }
+
+  /** `runsc run` in the foreground, with the gVisor tier's flags, its stdout piped to us. */
+  runRunsc(id: string, bundleDir: string): Promise<SpawnTiming> {
+    return timedSpawn('runsc', [...gvisorRuntimeFlags, '--root', this.runscRoot, 'run', '--bundle', bundleDir, id]);
+  }
+
+  async deleteRunsc(id: string): Promise<void> {
+    await timedSpawn('runsc', ['--root', this.runscRoot, 'delete', '--force', id]);
   }
 
   runDetached(id: string, bundleDir: string): Promise<SpawnTiming> {

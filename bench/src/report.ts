@@ -50,6 +50,7 @@ const p95 = (r: Results, name: string) => s(r, name)?.p95 ?? Number.NaN;
 export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rr = r as Results;
   const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
+  const gvisorRatio = ratio(p50(rr, 'gvisor.paddock.firstOutput'), p50(rr, 'gvisor.runscOverlay.firstOutput'));
   const exec = p50(rr, 'exec.http');
   const cli = r.cli.measured ? p50(rr, 'cli.paddockRun') : Number.NaN;
   const rss = Math.max(r.daemonRss.startMiB, r.daemonRss.endMiB);
@@ -63,6 +64,14 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmtRatio(createRatio)} (${fmt(p50(rr, 'paddock.firstOutput'))} vs ${fmt(p50(rr, 'runcOverlay.firstOutput'))} ms)`,
       value: Number.isFinite(createRatio) ? createRatio : null,
       met: verdict(createRatio, 2),
+    },
+    {
+      id: 'gvisorCreate',
+      what: 'gVisor tier: cold create → first output, p50',
+      target: '≤ 1.3× raw `runsc run`',
+      measured: `${fmtRatio(gvisorRatio)} (${fmt(p50(rr, 'gvisor.paddock.firstOutput'))} vs ${fmt(p50(rr, 'gvisor.runscOverlay.firstOutput'))} ms)`,
+      value: Number.isFinite(gvisorRatio) ? gvisorRatio : null,
+      met: verdict(gvisorRatio, 1.3),
     },
     {
       id: 'exec',
@@ -182,6 +191,29 @@ const execRows: Array<[string, string]> = [
   ['spawn', 'Node `spawn("true")`'],
 ];
 
+function gvisorTable(r: Results): Table {
+  const base = p50(r, 'gvisor.runscOverlay.firstOutput');
+  const createRow = (key: string, label: string) => [
+    label,
+    fmt(p50(r, `gvisor.${key}.firstOutput`)),
+    fmt(p95(r, `gvisor.${key}.firstOutput`)),
+    fmtRatio(ratio(p50(r, `gvisor.${key}.firstOutput`), base)),
+  ];
+  const execRow = (key: string, label: string) => [label, fmt(p50(r, `gvisorExec.${key}`)), fmt(p95(r, `gvisorExec.${key}`)), '–'];
+  return {
+    title: 'gVisor tier (runsc, ptrace platform): cold create → first output, and exec `true` (ms)',
+    head: ['', 'p50', 'p95', '× raw runsc run'],
+    rows: [
+      createRow('paddock', 'create → first output: Paddock, HTTP API (tier gvisor)'),
+      createRow('runscOverlay', 'create → first output: raw `runsc run`, overlay + bundle + run'),
+      createRow('runscPrepared', 'create → first output: raw `runsc run` on a prepared bundle'),
+      execRow('http', 'exec: Paddock, HTTP API'),
+      execRow('agent', 'exec: agent socket directly'),
+      execRow('runscExec', 'exec: raw `runsc exec <id> true`'),
+    ].filter((row) => row[1] !== '–'),
+  };
+}
+
 function execTable(r: Results): Table {
   return {
     title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} rounds, interleaved)`,
@@ -271,7 +303,7 @@ function renderText(t: Table): string {
 }
 
 export function renderTerminal(r: Results): string {
-  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(renderText);
+  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), gvisorTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(renderText);
   return `\n${parts.join('\n\n')}\n`;
 }
 
@@ -419,7 +451,7 @@ export function renderMarkdown(r: Results): string {
   );
   lines.push('## Targets', '', renderMd(targetTable(r)), '');
   lines.push('## Results', '');
-  for (const t of [coldCreateTable(r), execTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
+  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
     lines.push(`### ${t.title}`, '', renderMd(t), '');
   }
   lines.push('## Observations', '');

@@ -24,6 +24,7 @@ import {
 } from './benchmarks.js';
 import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
+import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { RawRunc } from './raw-runc.js';
@@ -189,6 +190,20 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: API ${fmt(samples.summary('exec.http').p50)} ms, SDK ${fmt(samples.summary('exec.sdk').p50)} ms, agent ${fmt(samples.summary('exec.agent').p50)} ms, ` +
           `runc exec ${fmt(samples.summary('exec.runcExec').p50)} ms, spawn ${fmt(samples.summary('exec.spawn').p50)} ms`,
+      },
+      {
+        title: `gVisor tier: cold create → first output → kill, 3 ways × ${config.createIterations} rounds`,
+        run: () => benchGvisorCreate(ctx),
+        summary: () =>
+          `  first output p50: Paddock ${fmt(samples.summary('gvisor.paddock.firstOutput').p50)} ms, ` +
+          `runsc run ${fmt(samples.summary('gvisor.runscOverlay.firstOutput').p50)} ms (prepared ${fmt(samples.summary('gvisor.runscPrepared.firstOutput').p50)} ms)`,
+      },
+      {
+        title: 'gVisor tier: exec `true` in a running sandbox, 3 ways',
+        run: () => benchGvisorExec(ctx),
+        summary: () =>
+          `  p50: API ${fmt(samples.summary('gvisorExec.http').p50)} ms, agent ${fmt(samples.summary('gvisorExec.agent').p50)} ms, ` +
+          `runsc exec ${fmt(samples.summary('gvisorExec.runscExec').p50)} ms`,
       },
       {
         title: `paddock run -- true, ${config.cliIterations} runs`,

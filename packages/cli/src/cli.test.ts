@@ -27,6 +27,8 @@ describe('paddock CLI', () => {
     expect(paddock(['run', '--', 'python3', '-c', 'print(6*7)'])).toEqual({ code: 0, stdout: '42\n', stderr: '' });
     const limited = paddock(['run', '--memory', '256m', '--cpus', '0.5', '--pids', '128', '--timeout', '30s', '--', 'sh', '-c', 'echo hi; exit 3']);
     expect(limited).toMatchObject({ code: 3, stdout: 'hi\n' });
+    // The gVisor tier answers with its own kernel.
+    expect(paddock(['run', '--tier', 'gvisor', '--', 'uname', '-r'])).toEqual({ code: 0, stdout: '4.4.0\n', stderr: '' });
     // Nothing is left behind by run.
     expect(paddock(['ls', '-q']).stdout).toBe('');
   });
@@ -41,6 +43,10 @@ describe('paddock CLI', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     const unknown = paddock(['exec', 'sb-000000000000', '--', 'true']);
     expect(unknown).toMatchObject({ code: 1, stderr: 'paddock: sandbox sb-000000000000 not found\n' });
+    expect(paddock(['run', '--tier', 'vm', '--', 'true'])).toMatchObject({
+      code: 1,
+      stderr: 'paddock: --tier: expected container, gvisor or auto, got "vm"\n',
+    });
     const template = paddock(['run', '-T', 'nope', '--', 'true']);
     expect(template.code).toBe(125);
     expect(template.stderr).toContain('template nope not found');
@@ -61,7 +67,7 @@ describe('paddock CLI', () => {
     expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe('2\n');
 
     const table = paddock(['ls', '--label', 'task=demo']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TEMPLATE\s+STATE\s+CREATED\s+EXPIRES\s+LABELS$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TEMPLATE\s+TIER\s+STATE\s+CREATED\s+EXPIRES\s+LABELS$/);
     expect(table.stdout).toContain(id);
     const json = JSON.parse(paddock(['ls', '--json']).stdout);
     expect(json.map((s: { id: string }) => s.id)).toContain(id);

@@ -1,11 +1,11 @@
 import { parseSizeMiB } from '@paddock/core/client';
 import type { SandboxCreateOptions } from '@paddock/sdk';
+import { CliError } from '../errors/cli-error.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 import { parseEnv } from '../options/parse-env.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 import { parsePairs } from '../options/parse-pairs.js';
 import type { SandboxFlags } from './sandbox-flags.js';
-import { CliError } from '../errors/cli-error.js';
 
 export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier'>;
 

@@ -1,5 +1,4 @@
-import type { Limits } from '@paddock/core';
-import type { Tier } from '@paddock/core';
+import type { Limits, Tier } from '@paddock/core';
 import {
   agentPaths,
   gvisorPidsHeadroom,

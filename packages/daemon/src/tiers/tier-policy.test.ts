@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PolicyDeniedError } from '@paddock/core';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { TierPolicy, TierPolicySchema } from './tier-policy.js';
+
+// The operator's tier floor: a request may ask for a tier or for auto, and
+// never gets less than the minimum its template and labels call for.
+let daemon: TestDaemon;
+const configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
+const configFile = join(configDir, 'paddock.json');
+
+beforeAll(async () => {
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      tiers: {
+        minimum: 'container',
+        rules: [
+          { template: 'untrusted-*', minimum: 'gvisor' },
+          { labels: { risk: 'high' }, minimum: 'gvisor' },
+        ],
+      },
+    }),
+  );
+  daemon = await startTestDaemon(['--config', configFile]);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  rmSync(configDir, { recursive: true, force: true });
+});
+
+describe('tier choice', () => {
+  it('gives auto the operator’s minimum: container by default, gvisor where a rule says so', async () => {
+    const plain = await Sandbox.create({ ...daemon.conn });
+    expect(plain.tier).toBe('container');
+    const risky = await Sandbox.create({ ...daemon.conn, tier: 'auto', metadata: { risk: 'high' } });
+    expect(risky.tier).toBe('gvisor');
+    expect((await risky.commands.run(['uname', '-r'])).stdout).toBe('4.4.0\n');
+    expect((await plain.commands.run(['uname', '-r'])).stdout).not.toBe('4.4.0\n');
+    await Promise.all([plain.kill(), risky.kill()]);
+  });
+
+  it('refuses an explicit tier weaker than the minimum with 403, and makes nothing', async () => {
+    const before = (await Sandbox.list({ ...daemon.conn, state: 'all' })).length;
+    const err = await Sandbox.create({ ...daemon.conn, tier: 'container', metadata: { risk: 'high' } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, code: 'policy_denied', details: { tier: 'container', minimumTier: 'gvisor' } });
+    expect((await Sandbox.list({ ...daemon.conn, state: 'all' })).length).toBe(before);
+    // A stronger tier than the minimum is always fine.
+    const strong = await Sandbox.create({ ...daemon.conn, tier: 'gvisor' });
+    expect(strong.tier).toBe('gvisor');
+    await strong.kill();
+  });
+
+  it('matches template globs and labels, and takes the strongest floor that applies', () => {
+    const policy = new TierPolicy(
+      TierPolicySchema.parse({
+        rules: [
+          { template: 'untrusted-*', minimum: 'gvisor' },
+          { template: 'base', labels: { team: 'red' }, minimum: 'gvisor' },
+        ],
+      }),
+      ['container', 'gvisor'],
+    );
+    expect(policy.choose({ template: 'untrusted-tool', labels: {} }).tier).toBe('gvisor');
+    expect(policy.choose({ template: 'untrusted', labels: {} }).tier).toBe('container');
+    expect(policy.choose({ template: 'my-untrusted-x', labels: {} }).tier).toBe('container');
+    expect(policy.choose({ template: 'base', labels: { team: 'red' } }).tier).toBe('gvisor');
+    expect(policy.choose({ template: 'base', labels: { team: 'blue' } }).tier).toBe('container');
+    expect(() => policy.choose({ template: 'untrusted-tool', labels: {}, tier: 'container' })).toThrow(PolicyDeniedError);
+    const noGvisor = new TierPolicy(TierPolicySchema.parse({ minimum: 'gvisor' }), ['container']);
+    expect(() => noGvisor.choose({ template: 'base', labels: {} })).toThrow(expect.objectContaining({ code: 'tier_unavailable', status: 400 }));
+  });
+
+  it('does not start with a missing or invalid config file, and says which', async () => {
+    {
+      const r = spawnSync(process.execPath, [daemonMain, '--state-dir', join(configDir, 'bad'), '--port', '0', '--config', join(configDir, 'missing.json')], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/missing\.json/);
+      writeFileSync(join(configDir, 'typo.json'), JSON.stringify({ tiers: { minimum: 'vm' } }));
+      const typo = spawnSync(process.execPath, [daemonMain, '--state-dir', join(configDir, 'bad'), '--port', '0', '--config', join(configDir, 'typo.json')], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(typo.status).not.toBe(0);
+      expect(typo.stderr).toMatch(/tiers\.minimum/);
+    }
+  });
+});
