@@ -171,6 +171,19 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
     }
   });
 
+  it('A7: a syscall nobody listed is unknown, and exotic socket families are absent', async () => {
+    const r = await py(a, [
+      'import ctypes, socket',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      // 451 (cachestat) is newer than the allowlist: the filter (or gVisor) answers ENOSYS
+      'print(libc.syscall(451, 0, 0, 0, 0, 0), ctypes.get_errno())',
+      'for family in (40, 17, 38):  # AF_VSOCK, AF_PACKET, AF_ALG',
+      '    try: socket.socket(family, socket.SOCK_STREAM if family != 17 else socket.SOCK_RAW); print("OPENED", family)',
+      '    except OSError as e: print("refused", family)',
+    ]);
+    expect(r.stdout).toBe('-1 38\nrefused 40\nrefused 17\nrefused 38\n');
+  });
+
   it('A7: ptrace reaches only the sandbox’s own processes', async () => {
     // The daemon's pid is a real host process; inside, no such pid exists or it is another sandbox process.
     const r = await py(a, [
