@@ -93,13 +93,6 @@ describe('commands.run', () => {
     const err = await sbx.commands.run(['no-such-program']).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404, message: expect.stringContaining('no-such-program') });
   });
-
-  it('keeps endless output bounded and says it truncated (B5)', async () => {
-    const r = await sbx.commands.run(['sh', '-c', 'head -c 20000000 /dev/zero | tr "\\0" x; echo; echo tail-marker']);
-    expect(r.truncated).toBe(true);
-    expect(r.stdout.length).toBeLessThanOrEqual(1024 * 1024);
-    expect(r.stdout.endsWith('tail-marker\n')).toBe(true);
-  });
 });
 
 describe('cancellation', () => {
