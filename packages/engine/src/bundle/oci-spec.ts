@@ -68,7 +68,10 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
   const capabilities = [...sandboxCapabilities];
   const gvisor = input.tier === 'gvisor';
   // Under gVisor every peer of the agent's socket looks alike (see paddock-agent.c).
-  const agentArgs = gvisor ? ['--socket-mode-guard'] : [];
+  const agent = [`${agentPaths.binDir}/paddock-agent`, agentPaths.socket, ...(gvisor ? ['--socket-mode-guard'] : [])];
+  // gVisor's kernel reaps orphans of a PID 1 that ignores SIGCHLD, as the agent
+  // does, so the agent is PID 1 there: one exec less, which costs ~15 ms under ptrace.
+  const init = gvisor ? agent : [`${agentPaths.binDir}/tini`, '--', ...agent];
   const gvisorMounts: Mount[] =
     gvisor && input.gvisorPreloadFile
       ? [{ destination: '/etc/ld.so.preload', type: 'bind', source: input.gvisorPreloadFile, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] }]
@@ -78,7 +81,7 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [`${agentPaths.binDir}/tini`, '--', `${agentPaths.binDir}/paddock-agent`, agentPaths.socket, ...agentArgs],
+      args: init,
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       cwd: '/',
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },

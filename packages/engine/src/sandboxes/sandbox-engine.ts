@@ -198,9 +198,10 @@ export class SandboxEngine {
   private async waitForAgent(id: string, options: CallOptions): Promise<void> {
     const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
     const agent = this.agent(id);
-    // The agent is usually up within a few ms of runc returning: look often at first.
+    // The agent is up within a few ms of runc returning, a few tens under gVisor:
+    // look often for a while (a refused connect costs microseconds), then back off.
     for (let attempt = 0; ; attempt++) {
-      const delay = attempt < 20 ? 1 : 20;
+      const delay = attempt < 100 ? 1 : 20;
       options.signal?.throwIfAborted();
       try {
         await agent.ping({ timeoutMs: 2000 });
