@@ -185,6 +185,24 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
     expect(r.stdout).toBe('-1 38\nrefused 40\nrefused 17\nrefused 38\n');
   });
 
+  it('A7: 32-bit syscalls (int 0x80), which would dodge a 64-bit-only filter, are refused', async () => {
+    const r = await py(a, [
+      'import ctypes, mmap',
+      'code = bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3])  # mov eax, 20 (i386 getpid); int 0x80; ret',
+      'buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)',
+      'buf.write(code)',
+      'f = ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))',
+      'print("returned", f(), flush=True)',
+    ]);
+    if (tier === 'container') {
+      // The filter knows only x86_64: a call of another architecture kills the thread.
+      expect(r.signal).toBe('SIGSYS');
+    } else {
+      // gVisor has no 32-bit syscall table: the call fails without reaching any kernel.
+      expect(r.stdout).toMatch(/^returned -\d+\n$/);
+    }
+  });
+
   it('A7: ptrace reaches only the sandbox’s own processes', async () => {
     // The daemon's pid is a real host process; inside, no such pid exists or it is another sandbox process.
     const r = await py(a, [

@@ -19,7 +19,7 @@ export function seccompProfileFor(tier: Tier): SeccompProfile {
   if (tier === 'container') return seccompProfile();
   return {
     defaultAction: 'SCMP_ACT_ALLOW',
-    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    architectures: ['SCMP_ARCH_X86_64'],
     syscalls: [
       { names: [...deniedSyscalls], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
       ...namespaceCloneFlags.map((flag) => ({
