@@ -8,6 +8,7 @@ export interface Machine {
   memoryMiB: number;
   kernel: string;
   runc: string;
+  runsc: string;
   bwrap: string;
   node: string;
   cgroup: string;
@@ -45,6 +46,7 @@ export async function describeMachine(): Promise<Machine> {
     memoryMiB: Math.round(totalmem() / 1024 / 1024),
     kernel: (await firstLine('uname', ['-r'])) || 'unknown',
     runc: await firstLine('runc', ['--version']),
+    runsc: await firstLine('runsc', ['--version']),
     bwrap: await firstLine('bwrap', ['--version']),
     node: process.version,
     cgroup,

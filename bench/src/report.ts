@@ -344,6 +344,18 @@ function observations(r: Results): string[] {
         `${fmt(p50(r, 'runcPrepared.firstOutput'))} ms, bwrap ${fmt(p50(r, 'bwrap.firstOutput'))} ms and a bare spawn ${fmt(p50(r, 'spawn.firstOutput'))} ms.`,
     );
   }
+  const gp = p50(r, 'gvisor.paddock.firstOutput');
+  const gr = p50(r, 'gvisor.runscOverlay.firstOutput');
+  if (Number.isFinite(gp) && Number.isFinite(gr)) {
+    out.push(
+      `**gVisor tier.** A gVisor sandbox reaches first output in ${fmt(gp)} ms (p50) against ${fmt(gr)} ms for raw \`runsc run\` with the ` +
+        `same flags, overlay and bundle (${fmtRatio(ratio(gp, gr))}); most of either is runsc booting its kernel ` +
+        `(${fmt(p50(r, 'gvisor.runscPrepared.firstOutput'))} ms on a prepared bundle). Paddock starts one process more than the raw run ` +
+        `(its agent, PID 1 there, then the command), and every process start under the ptrace platform costs tens of ms: an exec through ` +
+        `the API takes ${fmt(p50(r, 'gvisorExec.http'))} ms (the agent socket alone ${fmt(p50(r, 'gvisorExec.agent'))} ms), ` +
+        `against ${fmt(p50(r, 'gvisorExec.runscExec'))} ms for \`runsc exec\`.`,
+    );
+  }
   const del = p50(r, 'paddock.delete');
   const force = p50(r, 'teardown.deleteForce');
   const eng = p50(r, 'teardown.engine');
@@ -434,7 +446,7 @@ export function renderMarkdown(r: Results): string {
   lines.push(`- CPUs (nproc): ${m.nproc} (${m.cpuModel})`);
   lines.push(`- memory: ${(m.memoryMiB / 1024).toFixed(1)} GiB`);
   lines.push(`- kernel: ${m.kernel}; cgroup ${m.cgroup}`);
-  lines.push(`- runtime: ${m.runc}; ${m.bwrap}; Node ${m.node}`);
+  lines.push(`- runtime: ${m.runc}; ${m.runsc}; ${m.bwrap}; Node ${m.node}`);
   lines.push(`- Paddock ${r.paddockVersion}; load average at start: ${m.loadAvgAtStart.join(' / ')}`);
   lines.push(`- run time: ${Math.round(r.durationSeconds)} s`, '');
   lines.push('## Reproduce', '');
@@ -442,7 +454,7 @@ export function renderMarkdown(r: Results): string {
   lines.push(
     'It builds, starts its own `paddockd` on a temporary state folder and a free port on 127.0.0.1, runs every benchmark, removes every ' +
       'sandbox, bundle, mount, runc container, cgroup and temporary folder it made, and rewrites this file and `bench/results/latest.json`. ' +
-      'Iteration counts: `BENCH_ITERATIONS` (cold create rounds and CLI runs, default 30), `BENCH_EXEC_ITERATIONS` (default 200), ' +
+      'Iteration counts: `BENCH_ITERATIONS` (cold create rounds of both tiers and CLI runs, default 30; gVisor exec gets a quarter of the exec rounds), `BENCH_EXEC_ITERATIONS` (default 200), ' +
       '`BENCH_IDLE_SANDBOXES` (default 10), `BENCH_TEARDOWN_ITERATIONS` (default a third of `BENCH_ITERATIONS`), `BENCH_CLI_ITERATIONS`, ' +
       '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/paddock.mjs (the bundled CLI `make up` installs). ' +
       `This run: ${r.config.createIterations} create rounds, ${r.config.execIterations} exec rounds, ${r.config.cliIterations} CLI runs, ` +
@@ -469,6 +481,10 @@ export function renderMarkdown(r: Results): string {
       'inside it: Paddock minus HTTP, validation, database, audit and logging. Its first output is the first stdout frame from the agent.',
     '- **Exec** runs `true` in one long-lived sandbox of the bench daemon: over the API, with the SDK, straight to the agent socket ' +
       '(`<state>/sandboxes/<id>/run/agent.sock`, as the daemon does it), with `runc exec` into the same container, and as a plain spawn.',
+    '- **gVisor tier.** The same create → first output → kill cycle with `"tier":"gvisor"`, against `runsc run` in the foreground with ' +
+      "the gVisor tier's flags (`gvisorRuntimeFlags`: ptrace platform, no runsc network, host-uds create, no gVisor overlay, OCI seccomp) " +
+      'on the same overlay and a gVisor-tier bundle with `/bin/echo hi` as its process, timed to the first stdout byte (plus the rootfs ' +
+      'preparation), and on a prepared bundle; exec is `true` in one gVisor sandbox through the API, the agent socket, and `runsc exec`.',
     '- **CLI** spawns `node packages/cli/dist/paddock.mjs run -- true` (the bundled CLI that `make up` installs) with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
       "spawn to exit, interleaved with `paddock --help` and `node -e ''`, to split the figure.",
     '- **Daemon memory.** `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all timing benchmarks with ' +
