@@ -1,3 +1,4 @@
+export * from './audit/audit-schema.js';
 export * from './commands/command-schema.js';
 export * from './errors/paddock-error.js';
 export * from './files/file-schema.js';
@@ -7,4 +8,5 @@ export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-schema.js';
 export * from './templates/paddockfile.js';
 export * from './templates/template-schema.js';
+export * from './tenants/tenant-schema.js';
 export { paddockVersion } from './version.js';

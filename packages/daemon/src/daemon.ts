@@ -14,6 +14,7 @@ import {
   SandboxEngine,
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
+import { AuditHeads, loadOrCreateSigningKey } from './audit/audit-heads.js';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
 import { ProcessManager } from './commands/process-manager.js';
@@ -22,12 +23,15 @@ import { FileService } from './files/file-service.js';
 import { createApp } from './http/app.js';
 import { makeGovern } from './http/governed.js';
 import type { Services } from './http/services.js';
-import { AllowAllAuthorizer } from './policy/authorizer.js';
+import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
+import { TenantStore, TokenStore } from './store/tenant-store.js';
 import { TemplateService } from './templates/template-service.js';
+import { QuotaGuard } from './tenants/quota-guard.js';
+import { TenantService } from './tenants/tenant-service.js';
 import { findExecutable } from './tiers/find-executable.js';
 import { loadTierPolicySettings, TierPolicy } from './tiers/tier-policy.js';
 
@@ -94,17 +98,31 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     onConnectionLost: (id) => void sandboxes?.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
   });
   const tierPolicy = new TierPolicy(loadTierPolicySettings(config.configFile), engine.tiers());
-  sandboxes = new SandboxService({ engine, sandboxes: sandboxStore, templates: templateStore, processes, tierPolicy, logger });
+  const tenantStore = new TenantStore(db);
+  const tokenStore = new TokenStore(db);
+  sandboxes = new SandboxService({
+    engine,
+    sandboxes: sandboxStore,
+    templates: templateStore,
+    processes,
+    tierPolicy,
+    quotas: new QuotaGuard(tenantStore),
+    logger,
+  });
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);
+  const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
+  const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {
     sandboxes,
     processes,
     files,
     templates,
     audit,
-    govern: makeGovern(new AllowAllAuthorizer(), audit),
+    auditHeads,
+    tenants: new TenantService(tenantStore, tokenStore),
+    govern: makeGovern(new RoleAuthorizer(), audit),
     limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
   };
 
@@ -116,7 +134,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const origins: string[] = [];
   const { app, injectWebSocket } = createApp({
     services,
-    auth: new TokenAuthenticator(token),
+    auth: new TokenAuthenticator(token, tokenStore),
     logger,
     allowedOrigins: () => origins,
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
@@ -150,6 +168,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       await Promise.all([close(tcp), close(unix)]);
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });
       if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
+      stopSigning();
+      // The last records get a signed head before the daemon goes.
+      auditHeads.signHead();
       db.close();
     },
   };

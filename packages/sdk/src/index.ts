@@ -1,4 +1,20 @@
-export type { CommandResult, FileEntry, ProcessInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
+export type {
+  AuditEntry,
+  AuditVerification,
+  CommandResult,
+  FileEntry,
+  ProcessInfo,
+  Quotas,
+  Role,
+  SandboxInfo,
+  TemplateInfo,
+  TenantCreate,
+  TenantInfo,
+  TenantUpdate,
+  TokenCreate,
+  TokenCreated,
+  TokenInfo,
+} from '@paddock/core';
 export {
   BadRequestError,
   CommandExitError,
@@ -7,7 +23,9 @@ export {
   NotFoundError,
   PaddockError,
   PayloadTooLargeError,
+  PolicyDeniedError,
   ProcessNotFoundError,
+  QuotaExceededError,
   SandboxNotFoundError,
   TemplateNotFoundError,
   TimeoutError,
@@ -16,8 +34,11 @@ export {
 } from '@paddock/core/client';
 export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
+export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';
+export { Tenants } from './tenants.js';
+export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';

@@ -1,10 +1,13 @@
 import { paddockVersion } from '@paddock/core/client';
 import type { Command as CommandType } from 'commander';
+import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerVersionCommand } from '../system/version-command.js';
 import { registerTemplateCommands } from '../templates/template-commands.js';
+import { registerTenantCommands } from '../tenants/tenant-commands.js';
+import { registerTokenCommands } from '../tokens/token-commands.js';
 import { Command } from './commander.js';
 
 /** The `paddock` command tree; nothing here loads the SDK. */
@@ -23,6 +26,9 @@ export function buildProgram(): CommandType {
   registerProcessCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
+  registerTenantCommands(program);
+  registerTokenCommands(program);
+  registerAuditCommands(program);
   registerVersionCommand(program);
   return program;
 }

@@ -151,6 +151,13 @@ export class UnavailableError extends PaddockError {
   }
 }
 
+/** A tenant's quota would be exceeded; details name the quota, its limit and what is in use. */
+export class QuotaExceededError extends PaddockError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('quota_exceeded', 429, message, details);
+  }
+}
+
 const byCode: Record<string, new (...args: never[]) => PaddockError> = {};
 
 /**
@@ -183,6 +190,7 @@ Object.assign(byCode, {
   invalid_request: ValidationError,
   unauthorized: UnauthorizedError,
   policy_denied: PolicyDeniedError,
+  quota_exceeded: QuotaExceededError,
   forbidden_origin: ForbiddenOriginError,
   approval_required: ApprovalRequiredError,
   not_found: NotFoundError,

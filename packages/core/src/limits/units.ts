@@ -31,13 +31,13 @@ export function parseSizeMiB(text: string, field = 'size'): number {
   return mib;
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses durations such as "30s", "10m", "1h30m" or a bare number of seconds. */
+/** Parses durations such as "30s", "10m", "1h30m", "7d" or a bare number of seconds. */
 export function parseDurationMs(text: string, field = 'duration'): number {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   const consumed = parts.map((p) => p[0]).join('');
   if (parts.length === 0 || consumed !== trimmed) {
     throw new BadRequestError(`${field}: invalid duration "${text}" (use e.g. 30s, 10m, 1h)`, { field, value: text });

@@ -1,36 +1,58 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Role } from '@paddock/core';
+import type { TokenStore } from '../store/tenant-store.js';
 
-/** Who is calling. One token, one principal, for now; tenants come with governance. */
+/** Who is calling: a token (or the bootstrap admin token), its tenant and role. */
 export interface Principal {
   id: string;
+  tenant: string;
+  role: Role;
 }
 
-/** Reads the daemon's bearer token, creating it (mode 0600) on first start. */
+/** The principal of the token in the state folder, made at first start: admin of the default tenant. */
+export const bootstrapAdmin: Principal = { id: 'admin', tenant: 'default', role: 'admin' };
+
+/** Reads the daemon's bootstrap (admin) token, creating it (mode 0600) on first start. */
 export function loadOrCreateToken(file: string): string {
   if (existsSync(file)) {
     const token = readFileSync(file, 'utf8').trim();
     if (token) return token;
   }
-  const token = `pdk_${randomBytes(24).toString('base64url')}`;
+  const token = newTokenSecret();
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
 
-export class TokenAuthenticator {
-  private readonly expected: Buffer;
-
-  constructor(token: string) {
-    this.expected = digest(token);
-  }
-
-  /** Constant-time check: both sides are hashed to equal length before comparing. */
-  authenticate(presented: string | undefined): Principal | undefined {
-    if (!presented) return undefined;
-    return timingSafeEqual(digest(presented), this.expected) ? { id: 'default' } : undefined;
-  }
+export function newTokenSecret(): string {
+  return `pdk_${randomBytes(24).toString('base64url')}`;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** Tokens are looked up, and stored, by this digest; the secret itself is never kept. */
+export function tokenDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class TokenAuthenticator {
+  private readonly bootstrap: Buffer;
+
+  constructor(
+    bootstrapToken: string,
+    private readonly tokens?: TokenStore,
+  ) {
+    this.bootstrap = Buffer.from(tokenDigest(bootstrapToken), 'hex');
+  }
+
+  /**
+   * The bootstrap token is compared in constant time (both sides hashed to
+   * equal length); other tokens are found by the SHA-256 of what was
+   * presented, which reveals nothing about any stored secret.
+   */
+  authenticate(presented: string | undefined): Principal | undefined {
+    if (!presented) return undefined;
+    const digest = tokenDigest(presented);
+    if (timingSafeEqual(Buffer.from(digest, 'hex'), this.bootstrap)) return bootstrapAdmin;
+    const token = this.tokens?.findByHash(digest);
+    return token ? { id: token.id, tenant: token.tenant, role: token.role } : undefined;
+  }
 }

@@ -23,6 +23,8 @@ export interface DaemonConfig {
   maxJsonBytes: number;
   maxBuildContextBytes: number;
   outputLimitBytes: number;
+  /** How often the audit chain's head is signed (when it moved). */
+  auditSignIntervalMs: number;
 }
 
 export const defaultPort = 7423;
@@ -62,6 +64,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     maxJsonBytes: 4 * 1024 * 1024,
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
+    auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
   };
 }
 

@@ -17,11 +17,13 @@ import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { registerAttachSocket } from './attach-socket.js';
 import type { HttpEnv } from './http-env.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
+import { registerTenantRoutes } from './routes/tenant-routes.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -121,7 +123,9 @@ export function createApp(options: AppOptions): PaddockApp {
     })(c, next);
   });
 
-  registerSystemRoutes(app, services);
+  registerSystemRoutes(app);
+  registerTenantRoutes(app, services);
+  registerAuditRoutes(app, services);
   registerSandboxRoutes(app, services);
   registerCommandRoutes(app, services);
   registerFileRoutes(app, services);

@@ -23,7 +23,9 @@ export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upg
       const id = c.req.param('id');
       const pid = Number(c.req.param('pid'));
       // Authorize, audit and look the process up before upgrading, so errors are plain HTTP answers.
-      await s.govern(c, { action: 'sandbox.attach', resource: `sandbox:${id}`, context: { pid } }, async () => findProcess(s, c.get('principal').id, id, pid));
+      await s.govern(c, { action: 'sandbox.attach', resource: `sandbox:${id}`, context: { pid } }, async () =>
+        findProcess(s, c.get('principal').tenant, id, pid),
+      );
       await next();
     },
     upgradeWebSocket((c) => {

@@ -23,18 +23,25 @@ export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise
 export function makeGovern(authorizer: Authorizer, audit: AuditLog): Govern {
   return async (c, { action, resource, context = {} }, run) => {
     const principal = c.get('principal');
-    const base = { requestId: c.get('requestId') ?? null, principal: principal.id, action, resource, details: context };
+    const started = performance.now();
+    const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource, details: context };
     const decision = await authorizer.authorize({ principal, action, resource, context });
     if (decision.effect !== 'allow') {
-      audit.append({ ...base, decision: decision.effect, outcome: decision.effect === 'deny' ? 'policy_denied' : 'approval_required' });
+      audit.append({
+        ...base,
+        decision: decision.effect,
+        outcome: decision.effect === 'deny' ? 'policy_denied' : 'approval_required',
+        details: { ...context, reason: decision.reason },
+        durationMs: performance.now() - started,
+      });
       throw decision.effect === 'deny' ? new PolicyDeniedError(decision.reason, { action }) : new ApprovalRequiredError(decision.reason, { action });
     }
     try {
       const result = await run();
-      audit.append({ ...base, decision: 'allow', outcome: 'ok' });
+      audit.append({ ...base, decision: 'allow', outcome: 'ok', durationMs: performance.now() - started });
       return result;
     } catch (err) {
-      audit.append({ ...base, decision: 'allow', outcome: err instanceof PaddockError ? err.code : 'internal_error' });
+      audit.append({ ...base, decision: 'allow', outcome: err instanceof PaddockError ? err.code : 'internal_error', durationMs: performance.now() - started });
       throw err;
     }
   };

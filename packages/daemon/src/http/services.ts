@@ -1,8 +1,10 @@
+import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { TemplateService } from '../templates/template-service.js';
+import type { TenantService } from '../tenants/tenant-service.js';
 import type { Govern } from './governed.js';
 
 /** Everything the HTTP layer needs, passed in (no module singletons). */
@@ -12,6 +14,8 @@ export interface Services {
   files: FileService;
   templates: TemplateService;
   audit: AuditLog;
+  auditHeads: AuditHeads;
+  tenants: TenantService;
   govern: Govern;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };
 }

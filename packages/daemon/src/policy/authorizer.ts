@@ -13,14 +13,8 @@ export interface AuthorizationRequest {
 
 /**
  * The single policy decision point every API action passes through. The
- * Foundation allows everything; the governance issue plugs Cedar in here.
+ * RoleAuthorizer decides by role today; Cedar policies refine it next.
  */
 export interface Authorizer {
   authorize(request: AuthorizationRequest): Promise<Decision>;
-}
-
-export class AllowAllAuthorizer implements Authorizer {
-  async authorize(): Promise<Decision> {
-    return { effect: 'allow' };
-  }
 }

@@ -1,3 +1,4 @@
+import type { Limits, Tier } from '@paddock/core';
 import {
   ConflictError,
   defaultLimits,
@@ -12,7 +13,8 @@ import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateStore } from '../store/template-store.js';
+import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import type { QuotaGuard } from '../tenants/quota-guard.js';
 import type { TierPolicy } from '../tiers/tier-policy.js';
 import { newSandboxId } from './sandbox-ids.js';
 
@@ -22,6 +24,8 @@ export interface SandboxServiceDeps {
   templates: TemplateStore;
   processes: ProcessManager;
   tierPolicy: TierPolicy;
+  /** Tenant quotas; absent means none (template builds use the service without them). */
+  quotas?: QuotaGuard;
   logger: Logger;
 }
 
@@ -43,6 +47,23 @@ export class SandboxService {
     const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
     const limits = { ...defaultLimits, ...request.limits };
     const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
+    const release = this.deps.quotas?.reserve(owner, limits);
+    try {
+      return await this.launchAndRecord(owner, request, template, tier, limits, timeoutMs, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async launchAndRecord(
+    owner: string,
+    request: ReturnType<typeof SandboxCreateSchema.parse>,
+    template: TemplateRecord,
+    tier: Tier,
+    limits: Limits,
+    timeoutMs: number,
+    options: CreateOptions,
+  ): Promise<SandboxRecord> {
     const id = newSandboxId();
     const launched = await this.deps.engine.launch({ id, tier, layers: template.layerDirs, limits }, { signal: options.signal });
     const now = Date.now();

@@ -1,5 +1,6 @@
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { chainExistingAuditRecords } from '../audit/audit-chain.js';
 
 export type Db = Database.Database;
 
@@ -45,7 +46,54 @@ const migrations: string[] = [
    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`,
   // The template's USER becomes the sandbox's default user for commands and files.
   `ALTER TABLE sandboxes ADD COLUMN default_user TEXT NOT NULL DEFAULT 'root';`,
+  // Tenants and their tokens (stored as SHA-256 only); the audit log becomes a
+  // hash chain whose head is signed from time to time.
+  `CREATE TABLE tenants (
+     name TEXT PRIMARY KEY,
+     max_sandboxes INTEGER,
+     max_memory_mib INTEGER,
+     max_cpus REAL,
+     max_snapshots INTEGER,
+     created_at TEXT NOT NULL
+   );
+   INSERT INTO tenants (name, created_at) VALUES ('default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   CREATE TABLE tokens (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL REFERENCES tenants(name),
+     role TEXT NOT NULL,
+     name TEXT,
+     hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX sandboxes_owner ON sandboxes(owner, state);
+   DROP TRIGGER audit_append_only_update;
+   ALTER TABLE audit ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE audit ADD COLUMN duration_ms REAL;
+   ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+   ALTER TABLE audit ADD COLUMN hash TEXT;
+   CREATE TABLE audit_heads (
+     seq INTEGER PRIMARY KEY,
+     hash TEXT NOT NULL,
+     signed_at TEXT NOT NULL,
+     signature TEXT NOT NULL
+   );`,
 ];
+
+/**
+ * Steps that need code, run right after the SQL migration of the same index
+ * (inside its transaction).
+ */
+const migrationHooks: Record<number, (db: Db) => void> = {
+  // Records written before the chain existed get their hashes now; then the
+  // table is append-only again.
+  2: (db) => {
+    chainExistingAuditRecords(db);
+    db.exec(`CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+             CREATE TRIGGER audit_heads_append_only_update BEFORE UPDATE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;
+             CREATE TRIGGER audit_heads_append_only_delete BEFORE DELETE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;`);
+  },
+};
 
 /** Opens (and migrates) the daemon's SQLite database. */
 export function openDatabase(file: string): Db {
@@ -60,6 +108,7 @@ export function openDatabase(file: string): Db {
   for (let v = version; v < migrations.length; v++) {
     db.transaction(() => {
       db.exec(migrations[v] as string);
+      migrationHooks[v]?.(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -30,7 +30,7 @@ export interface TestDaemon {
 }
 
 /** Starts a real paddockd in its own state folder on a free port. */
-export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<TestDaemon> {
   const stateDir = await mkdtemp(testRootPrefix);
   const logFile = `${stateDir}.log`;
   let child: ChildProcess;
@@ -43,7 +43,7 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
     // runc are reaped instead of piling up as zombies under PID 1.
     child = spawn('tini', ['-s', '--', daemonMain, '--state-dir', stateDir, '--port', '0', ...extraArgs], {
       stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
-      env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock' },
+      env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock', ...extraEnv },
     });
     const deadline = Date.now() + 30_000;
     for (;;) {

@@ -97,7 +97,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(execRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const owner = c.get('principal').id;
+    const owner = c.get('principal').tenant;
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
     return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root' } }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
@@ -131,7 +131,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { openStdin, ...body } = c.req.valid('json');
-    const owner = c.get('principal').id;
+    const owner = c.get('principal').tenant;
     const proc = await s.govern(
       c,
       { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root', background: true } },
@@ -143,7 +143,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
     const processes = await s.govern(c, { action: 'sandbox.process.list', resource: `sandbox:${id}` }, async () => {
-      s.sandboxes.requireRunning(c.get('principal').id, id);
+      s.sandboxes.requireRunning(c.get('principal').tenant, id);
       return s.processes.list(id);
     });
     return c.json({ processes }, 200);
@@ -152,7 +152,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(getRoute, async (c) => {
     const { id, pid } = c.req.valid('param');
     const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () =>
-      findProcess(s, c.get('principal').id, id, pid),
+      findProcess(s, c.get('principal').tenant, id, pid),
     );
     return c.json(proc.info(), 200);
   });
@@ -160,7 +160,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(waitRoute, async (c) => {
     const { id, pid } = c.req.valid('param');
     const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () =>
-      findProcess(s, c.get('principal').id, id, pid),
+      findProcess(s, c.get('principal').tenant, id, pid),
     );
     await proc.done;
     return c.json(proc.result(), 200);
@@ -170,7 +170,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id, pid } = c.req.valid('param');
     const follow = ['true', '1'].includes(c.req.valid('query').follow ?? 'false');
     const proc = await s.govern(c, { action: 'sandbox.process.output', resource: `sandbox:${id}`, context: { pid, follow } }, async () =>
-      findProcess(s, c.get('principal').id, id, pid),
+      findProcess(s, c.get('principal').tenant, id, pid),
     );
     let unsubscribe = () => {};
     let subscriber: ProcessSubscriber | undefined;
@@ -193,7 +193,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const body = (c.req.valid('json') as { signal?: string } | undefined) ?? {};
     const signal = body.signal ?? 'SIGKILL';
     const proc = await s.govern(c, { action: 'sandbox.process.signal', resource: `sandbox:${id}`, context: { pid, signal } }, async () => {
-      const p = findProcess(s, c.get('principal').id, id, pid);
+      const p = findProcess(s, c.get('principal').tenant, id, pid);
       p.signal(signal);
       return p;
     });
@@ -204,7 +204,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id, pid } = c.req.valid('param');
     const { data, eof } = c.req.valid('json');
     const proc = await s.govern(c, { action: 'sandbox.process.stdin', resource: `sandbox:${id}`, context: { pid, bytes: data.length, eof } }, async () => {
-      const p = findProcess(s, c.get('principal').id, id, pid);
+      const p = findProcess(s, c.get('principal').tenant, id, pid);
       if (data) await p.write(data);
       if (eof) p.closeStdin();
       return p;

@@ -109,7 +109,7 @@ const archivePutRoute = createRoute({
 });
 
 export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
-  const running = (c: Context<HttpEnv>, id: string) => s.sandboxes.requireRunning(c.get('principal').id, id);
+  const running = (c: Context<HttpEnv>, id: string) => s.sandboxes.requireRunning(c.get('principal').tenant, id);
 
   app.openapi(readRoute, async (c) => {
     const { id } = c.req.valid('param');

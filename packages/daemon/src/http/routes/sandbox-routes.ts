@@ -85,7 +85,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const record = await s.govern(
       c,
       { action: 'sandbox.create', resource: `template:${body.template}`, context: { template: body.template, limits: body.limits ?? {} } },
-      () => s.sandboxes.create(c.get('principal').id, body, { signal: c.req.raw.signal }),
+      () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
     );
     return c.json(toSandboxInfo(record), 201);
   });
@@ -94,26 +94,26 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const query = c.req.valid('query');
     const labels = parseLabels(query.label);
     const records = await s.govern(c, { action: 'sandbox.list', resource: 'sandbox:*', context: { state: query.state, labels } }, async () =>
-      s.sandboxes.list(c.get('principal').id, { state: query.state, labels }),
+      s.sandboxes.list(c.get('principal').tenant, { state: query.state, labels }),
     );
     return c.json({ sandboxes: records.map(toSandboxInfo) }, 200);
   });
 
   app.openapi(getSandbox, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await s.govern(c, { action: 'sandbox.get', resource: `sandbox:${id}` }, async () => s.sandboxes.get(c.get('principal').id, id));
+    const record = await s.govern(c, { action: 'sandbox.get', resource: `sandbox:${id}` }, async () => s.sandboxes.get(c.get('principal').tenant, id));
     return c.json(toSandboxInfo(record), 200);
   });
 
   app.openapi(killSandbox, async (c) => {
     const { id } = c.req.valid('param');
     const wait = c.req.valid('query').wait !== 'false';
-    const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').id, id, { wait }));
+    const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').tenant, id, { wait }));
     return c.json(toSandboxInfo(record), 200);
   });
 
   app.openapi(killAll, async (c) => {
-    const killed = await s.govern(c, { action: 'sandbox.kill', resource: 'sandbox:*' }, () => s.sandboxes.killAll(c.get('principal').id));
+    const killed = await s.govern(c, { action: 'sandbox.kill', resource: 'sandbox:*' }, () => s.sandboxes.killAll(c.get('principal').tenant));
     return c.json({ killed }, 200);
   });
 
@@ -121,20 +121,20 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id } = c.req.valid('param');
     const { timeoutMs } = c.req.valid('json');
     const record = await s.govern(c, { action: 'sandbox.timeout', resource: `sandbox:${id}`, context: { timeoutMs } }, async () =>
-      s.sandboxes.setTimeout(c.get('principal').id, id, timeoutMs),
+      s.sandboxes.setTimeout(c.get('principal').tenant, id, timeoutMs),
     );
     return c.json(toSandboxInfo(record), 200);
   });
 
   app.openapi(pauseRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await s.govern(c, { action: 'sandbox.pause', resource: `sandbox:${id}` }, () => s.sandboxes.pause(c.get('principal').id, id));
+    const record = await s.govern(c, { action: 'sandbox.pause', resource: `sandbox:${id}` }, () => s.sandboxes.pause(c.get('principal').tenant, id));
     return c.json(toSandboxInfo(record), 200);
   });
 
   app.openapi(resumeRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await s.govern(c, { action: 'sandbox.resume', resource: `sandbox:${id}` }, () => s.sandboxes.resume(c.get('principal').id, id));
+    const record = await s.govern(c, { action: 'sandbox.resume', resource: `sandbox:${id}` }, () => s.sandboxes.resume(c.get('principal').tenant, id));
     return c.json(toSandboxInfo(record), 200);
   });
 }

@@ -74,7 +74,7 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
 
   app.openapi(buildRoute, async (c) => {
     const body = c.req.valid('json');
-    const owner = c.get('principal').id;
+    const owner = c.get('principal').tenant;
     const abort = new AbortController();
     const plan = s.templates.plan({
       name: body.name,

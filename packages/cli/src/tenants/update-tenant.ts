@@ -1,0 +1,17 @@
+import { Tenants } from '@paddock/sdk';
+import type { Command } from 'commander';
+import { connectionFor } from '../connection/connection-for.js';
+import { CliError } from '../errors/cli-error.js';
+import { printLines } from '../output/print-lines.js';
+import { parseQuotas } from './parse-quotas.js';
+import type { QuotaFlags } from './quota-flags.js';
+
+/** `paddock tenant update`: changes only the quotas given; prints the name. */
+export async function updateTenant(name: string, flags: QuotaFlags, command: Command): Promise<void> {
+  const quotas = parseQuotas(flags);
+  if (Object.keys(quotas).length === 0) {
+    throw new CliError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus or --max-snapshots');
+  }
+  const updated = await Tenants.update(name, quotas, connectionFor(command));
+  printLines([updated.name]);
+}

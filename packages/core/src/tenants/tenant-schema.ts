@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+export const roles = ['admin', 'operator', 'agent'] as const;
+export const RoleSchema = z
+  .enum(roles)
+  .describe('admin: everything, every tenant; operator: its tenant’s sandboxes, templates, tokens and audit; agent: its tenant’s sandboxes');
+export type Role = z.infer<typeof RoleSchema>;
+
+export const tenantNamePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const TenantNameSchema = z.string().regex(tenantNamePattern, 'tenant names are lowercase letters, digits and "-", at most 63 characters');
+
+/** Quotas of a tenant; null means no limit. */
+export const QuotasSchema = z
+  .object({
+    maxSandboxes: z.number().int().min(0).nullable().describe('live (running or paused) sandboxes at once'),
+    maxMemoryMiB: z.number().int().min(0).nullable().describe('sum of the memory limits of live sandboxes'),
+    maxCpus: z.number().min(0).nullable().describe('sum of the CPU quotas of live sandboxes'),
+    maxSnapshots: z.number().int().min(0).nullable().describe('snapshots kept at once'),
+  })
+  .strict();
+export type Quotas = z.infer<typeof QuotasSchema>;
+
+export const TenantCreateSchema = z.object({ name: TenantNameSchema }).extend(QuotasSchema.partial().shape).strict();
+export type TenantCreate = z.input<typeof TenantCreateSchema>;
+
+export const TenantUpdateSchema = QuotasSchema.partial().strict();
+export type TenantUpdate = z.input<typeof TenantUpdateSchema>;
+
+export const TenantSchema = z
+  .object({
+    name: z.string(),
+    createdAt: z.string(),
+    usage: z.object({ sandboxes: z.number(), memoryMiB: z.number(), cpus: z.number() }).describe('what its live sandboxes hold now'),
+  })
+  .extend(QuotasSchema.shape);
+export type TenantInfo = z.infer<typeof TenantSchema>;
+
+export const TokenCreateSchema = z
+  .object({
+    tenant: TenantNameSchema.optional().describe("defaults to the caller's tenant"),
+    role: RoleSchema,
+    name: z.string().min(1).max(100).optional().describe('a note for humans, e.g. "ci agent"'),
+  })
+  .strict();
+export type TokenCreate = z.input<typeof TokenCreateSchema>;
+
+export const TokenSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  role: RoleSchema,
+  name: z.string().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type TokenInfo = z.infer<typeof TokenSchema>;
+
+export const TokenCreatedSchema = TokenSchema.extend({ token: z.string().describe('the secret; shown once, stored only as a hash') });
+export type TokenCreated = z.infer<typeof TokenCreatedSchema>;

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/database.js';
+
+/** prevHash of the first record. */
+export const genesisHash = '0'.repeat(64);
+
+/** The fields a record's hash covers: everything but its position, which the chain itself gives. */
+export interface ChainedFields {
+  ts: string;
+  requestId: string | null;
+  principal: string;
+  tenant: string;
+  action: string;
+  resource: string;
+  decision: string;
+  outcome: string;
+  durationMs: number | null;
+  details: unknown;
+  prevHash: string;
+}
+
+/** JSON with object keys sorted at every depth, so equal records hash equally whoever wrote them. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function recordHash(fields: ChainedFields): string {
+  return createHash('sha256').update(canonicalJson(fields)).digest('hex');
+}
+
+export interface AuditRow {
+  seq: number;
+  ts: string;
+  request_id: string | null;
+  principal: string;
+  tenant: string;
+  action: string;
+  resource: string;
+  decision: string;
+  outcome: string;
+  duration_ms: number | null;
+  details: string;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+export function chainedFieldsOf(row: AuditRow, prevHash: string): ChainedFields {
+  return {
+    ts: row.ts,
+    requestId: row.request_id,
+    principal: row.principal,
+    tenant: row.tenant,
+    action: row.action,
+    resource: row.resource,
+    decision: row.decision,
+    outcome: row.outcome,
+    durationMs: row.duration_ms,
+    details: JSON.parse(row.details) as unknown,
+    prevHash,
+  };
+}
+
+/** Gives records written before the chain existed their place in it (a one-time migration step). */
+export function chainExistingAuditRecords(db: Db): void {
+  const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditRow[];
+  const update = db.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?');
+  let prev = genesisHash;
+  for (const row of rows) {
+    const hash = recordHash(chainedFieldsOf(row, prev));
+    update.run(prev, hash, row.seq);
+    prev = hash;
+  }
+}

@@ -1,0 +1,88 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type AuditEntry, AuditQuerySchema, AuditRecordSchema, AuditVerificationSchema, BadRequestError, parseDurationMs } from '@paddock/core';
+import type { HttpEnv } from '../http-env.js';
+import { ndjsonHeaders, ndjsonStream } from '../ndjson.js';
+import { errorResponses, json } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['audit'];
+const AuditRecordResponse = AuditRecordSchema.meta({ id: 'AuditRecord' });
+
+const listAudit = createRoute({
+  method: 'get',
+  path: '/v1/audit',
+  tags,
+  summary: 'Audit records in order; with follow=true an NDJSON stream that stays open',
+  description: 'An admin reads every tenant’s records; an operator its own tenant’s.',
+  request: { query: AuditQuerySchema },
+  responses: {
+    200: {
+      content: {
+        'application/json': { schema: z.object({ records: z.array(AuditRecordResponse) }) },
+        'application/x-ndjson': { schema: AuditRecordResponse },
+      },
+      description: 'records',
+    },
+    ...errorResponses,
+  },
+});
+
+const verifyAudit = createRoute({
+  method: 'get',
+  path: '/v1/audit/verify',
+  tags,
+  summary: 'Check the whole hash chain and every signed head (admin)',
+  responses: { 200: json(AuditVerificationSchema, 'the verdict, with each problem found'), ...errorResponses },
+});
+
+export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(listAudit, async (c) => {
+    const query = c.req.valid('query');
+    const principal = c.get('principal');
+    const filter = {
+      afterSeq: query.after,
+      sinceTs: query.since ? sinceToIso(query.since) : undefined,
+      tenant: principal.role === 'admin' ? undefined : principal.tenant,
+      limit: query.limit,
+    };
+    const records = await s.govern(c, { action: 'audit.read', resource: 'audit:*', context: { follow: query.follow === 'true' } }, async () =>
+      s.audit.list(filter),
+    );
+    if (query.follow !== 'true') return c.json({ records }, 200);
+    // Replay what matched, then every new record as it lands, until the client leaves.
+    let unsubscribe = () => {};
+    const visible = (e: AuditEntry) => !filter.tenant || e.tenant === filter.tenant;
+    const body = ndjsonStream(
+      (sink) => {
+        let last = records.at(-1)?.seq ?? filter.afterSeq ?? 0;
+        for (const r of records) sink.send(r);
+        unsubscribe = s.audit.subscribe((entry) => {
+          // The read above is itself audited: skip what the replay already sent.
+          if (entry.seq <= last || !visible(entry)) return;
+          last = entry.seq;
+          sink.send(entry);
+        });
+        for (const r of s.audit.list({ ...filter, afterSeq: last })) {
+          last = r.seq;
+          sink.send(r);
+        }
+      },
+      { onCancel: () => unsubscribe() },
+    );
+    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    return new Response(body, { status: 200, headers: ndjsonHeaders }) as never;
+  });
+
+  app.openapi(verifyAudit, async (c) => {
+    const verdict = await s.govern(c, { action: 'audit.verify', resource: 'audit:*' }, async () => s.auditHeads.verify());
+    return c.json(verdict, 200);
+  });
+}
+
+/** "1h", "30m", "7d" back from now, or an ISO time. */
+function sinceToIso(since: string): string {
+  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(since)) return new Date(Date.now() - parseDurationMs(since)).toISOString();
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw new BadRequestError(`since: "${since}" is neither a duration (30s, 15m, 1h, 7d) nor an ISO time`, { field: 'since' });
+  return new Date(t).toISOString();
+}

@@ -1,0 +1,43 @@
+import type { Role } from '@paddock/core';
+import type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
+
+const rank: Record<Role, number> = { agent: 0, operator: 1, admin: 2 };
+
+/** The least role each action needs; actions not named here are open to every role (the sandbox work agents do). */
+const minimumRole: Record<string, Role> = {
+  'tenant.create': 'admin',
+  'tenant.update': 'admin',
+  'tenant.delete': 'admin',
+  'audit.verify': 'admin',
+  'tenant.list': 'operator',
+  'tenant.get': 'operator',
+  'token.create': 'operator',
+  'token.list': 'operator',
+  'token.revoke': 'operator',
+  'audit.read': 'operator',
+  'template.build': 'operator',
+  'template.remove': 'operator',
+};
+
+/**
+ * Role rules at the one decision point: what a role may do, and that only an
+ * admin reaches across tenants or mints admin tokens. Cedar policies (the
+ * governance issue's next part) refine decisions within what roles allow.
+ */
+export class RoleAuthorizer implements Authorizer {
+  async authorize({ principal, action, context }: AuthorizationRequest): Promise<Decision> {
+    const needed = minimumRole[action] ?? 'agent';
+    if (rank[principal.role] < rank[needed]) {
+      return { effect: 'deny', reason: `${action} needs the ${needed} role; this token is ${principal.role}` };
+    }
+    if (principal.role !== 'admin') {
+      const tenant = context.tenant;
+      if (typeof tenant === 'string' && tenant !== principal.tenant) {
+        // Reported as policy, not as "not found": the caller named the tenant itself.
+        return { effect: 'deny', reason: `only an admin acts on another tenant (${tenant})` };
+      }
+      if (action === 'token.create' && context.role === 'admin') return { effect: 'deny', reason: 'only an admin creates admin tokens' };
+    }
+    return { effect: 'allow' };
+  }
+}

@@ -1,0 +1,209 @@
+import { Sandbox } from '@paddock/sdk';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { probeTiers, py } from './probe-kit.js';
+
+// Sections D2 and F of SECURITY-PROBES.md: tenants kept apart, denied actions
+// audited, and an audit log whose tampering is detected.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100' });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+const post = (path: string, body: unknown, token = daemon.token) =>
+  fetch(`${daemon.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+async function tokenFor(tenant: string, role: 'admin' | 'operator' | 'agent'): Promise<string> {
+  const res = await post('/v1/tokens', { tenant, role });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function verify() {
+  return (await (await daemon.api('/v1/audit/verify')).json()) as { ok: boolean; records: number; problems: Array<{ seq: number; problem: string }> };
+}
+
+describe.each(probeTiers)('D2 on the %s tier', (tier) => {
+  it('one tenant’s token cannot see or act on another tenant’s sandbox: 404, as if it did not exist', async () => {
+    for (const name of [`red-${tier}`, `blue-${tier}`]) expect((await post('/v1/tenants', { name })).status).toBe(201);
+    const red = { url: daemon.url, token: await tokenFor(`red-${tier}`, 'agent') };
+    const blue = { url: daemon.url, token: await tokenFor(`blue-${tier}`, 'operator') };
+    const redBox = await Sandbox.create({ ...red, tier });
+    await redBox.files.write('/work/red.txt', 'red secret');
+    const blueView = await Sandbox.list({ ...blue, state: 'all' });
+    expect(blueView.map((s) => s.id)).not.toContain(redBox.id);
+    const attempts: Array<[string, RequestInit & { path: string }]> = [
+      ['inspect', { path: `/v1/sandboxes/${redBox.id}` }],
+      ['exec', { path: `/v1/sandboxes/${redBox.id}/exec`, method: 'POST', body: JSON.stringify({ cmd: ['cat', '/work/red.txt'] }) }],
+      ['read', { path: `/v1/sandboxes/${redBox.id}/files?path=/work/red.txt` }],
+      ['write', { path: `/v1/sandboxes/${redBox.id}/files?path=/work/blue.txt`, method: 'PUT', body: 'blue' }],
+      ['timeout', { path: `/v1/sandboxes/${redBox.id}/timeout`, method: 'POST', body: JSON.stringify({ timeoutMs: 5000 }) }],
+      ['pause', { path: `/v1/sandboxes/${redBox.id}/pause`, method: 'POST' }],
+      ['kill', { path: `/v1/sandboxes/${redBox.id}`, method: 'DELETE' }],
+    ];
+    for (const [what, { path, ...init }] of attempts) {
+      const res = await fetch(`${daemon.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${blue.token}`, 'content-type': 'application/json' },
+      });
+      expect(res.status, what).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code, what).toBe('sandbox_not_found');
+    }
+    // Killing "all" of blue's sandboxes leaves red's alone.
+    await fetch(`${daemon.url}/v1/sandboxes`, { method: 'DELETE', headers: { authorization: `Bearer ${blue.token}` } });
+    expect((await redBox.commands.run(['cat', '/work/red.txt'])).stdout).toBe('red secret');
+    expect(await redBox.files.exists('/work/blue.txt')).toBe(false);
+    // Nor do blue's tokens, tenant or audit records show red's.
+    const tokens = (await (await fetch(`${daemon.url}/v1/tokens`, { headers: { authorization: `Bearer ${blue.token}` } })).json()) as {
+      tokens: Array<{ tenant: string }>;
+    };
+    expect(tokens.tokens.every((t) => t.tenant === `blue-${tier}`)).toBe(true);
+    const audit = (await (await fetch(`${daemon.url}/v1/audit?limit=10000`, { headers: { authorization: `Bearer ${blue.token}` } })).json()) as {
+      records: Array<{ tenant: string; resource: string }>;
+    };
+    expect(audit.records.length).toBeGreaterThan(0);
+    expect(audit.records.every((r) => r.tenant === `blue-${tier}`)).toBe(true);
+    expect((await fetch(`${daemon.url}/v1/tenants/red-${tier}`, { headers: { authorization: `Bearer ${blue.token}` } })).status).toBe(403);
+    await redBox.kill();
+  });
+});
+
+describe('F1: a denied action', () => {
+  it('gets 403 with the policy’s reason, and is audited with it', async () => {
+    expect((await post('/v1/tenants', { name: 'f1' })).status).toBe(201);
+    const agent = await tokenFor('f1', 'agent');
+    const operator = await tokenFor('f1', 'operator');
+    const denied: Array<[string, string, unknown, string]> = [
+      ['agent creates a tenant', '/v1/tenants', { name: 'f1-other' }, agent],
+      ['agent mints a token', '/v1/tokens', { role: 'agent' }, agent],
+      ['operator mints an admin token', '/v1/tokens', { role: 'admin' }, operator],
+      ['operator mints a token for another tenant', '/v1/tokens', { tenant: 'default', role: 'agent' }, operator],
+    ];
+    for (const [what, path, body, token] of denied) {
+      const res = await post(path, body, token);
+      expect(res.status, what).toBe(403);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code, what).toBe('policy_denied');
+      expect(error.message, what).toMatch(/role|admin|tenant/);
+    }
+    const records = (
+      (await (await daemon.api('/v1/audit?limit=10000')).json()) as {
+        records: Array<{ tenant: string; decision: string; outcome: string; details: { reason?: string } }>;
+      }
+    ).records;
+    const deniedRecords = records.filter((r) => r.tenant === 'f1' && r.decision === 'deny');
+    expect(deniedRecords).toHaveLength(4);
+    for (const r of deniedRecords) {
+      expect(r.outcome).toBe('policy_denied');
+      expect(r.details.reason).toMatch(/role|admin|tenant/);
+    }
+    // A revoked token stops at once.
+    const tokens = ((await (await daemon.api('/v1/tokens?tenant=f1')).json()) as { tokens: Array<{ id: string; role: string }> }).tokens;
+    const agentId = tokens.find((t) => t.role === 'agent')?.id;
+    expect((await daemon.api(`/v1/tokens/${agentId}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${daemon.url}/v1/whoami`, { headers: { authorization: `Bearer ${agent}` } })).status).toBe(401);
+  });
+});
+
+describe('F4: nothing inside a sandbox reaches the audit log, the policy store or the database', () => {
+  it.each(probeTiers)('on the %s tier', async (tier) => {
+    const before = await verify();
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const { port } = new URL(daemon.url);
+    const r = await py(sbx, [
+      'import os, socket',
+      `for path in ["${daemon.stateDir}/paddock.db", "${daemon.stateDir}/paddockd.sock", "${daemon.stateDir}/audit-signing-key.pem", "${daemon.stateDir}/token"]:`,
+      '    print("exists" if os.path.exists(path) else "absent", path)',
+      'for host in ["127.0.0.1", "::1"]:',
+      '    try:',
+      `        socket.create_connection((host, ${port}), timeout=1); print("REACHED", host)`,
+      '    except OSError: print("refused", host)',
+    ]);
+    expect(r.stdout).not.toMatch(/exists|REACHED/);
+    await sbx.kill();
+    const after = await verify();
+    expect(after.ok).toBe(true);
+    expect(after.records).toBeGreaterThan(before.records);
+  });
+});
+
+describe('F3: tampering with the audit log is detected by verify', () => {
+  let tamperDaemon: TestDaemon;
+
+  afterEach(async () => {
+    await tamperDaemon?.stop();
+  });
+
+  /** A daemon with some history, its head signed, and the database opened behind its back. */
+  async function withHistory() {
+    tamperDaemon = await startTestDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100' });
+    for (let i = 0; i < 6; i++) await tamperDaemon.api('/v1/sandboxes');
+    await new Promise((r) => setTimeout(r, 400));
+    const db = new Database(`${tamperDaemon.stateDir}/paddock.db`);
+    // The attacker has the file: the triggers that refuse UPDATE and DELETE are no obstacle.
+    db.exec('DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;');
+    const verdict = async () =>
+      (await (await tamperDaemon.api('/v1/audit/verify')).json()) as { ok: boolean; problems: Array<{ seq: number; problem: string }> };
+    expect((await verdict()).ok).toBe(true);
+    return { db, verdict };
+  }
+
+  it('an edited record', async () => {
+    const { db, verdict } = await withHistory();
+    db.prepare("UPDATE audit SET outcome = 'forbidden' WHERE seq = 3").run();
+    db.close();
+    expect(await verdict()).toMatchObject({ ok: false, problems: [{ seq: 3, problem: 'edited' }] });
+  });
+
+  it('a deleted record', async () => {
+    const { db, verdict } = await withHistory();
+    db.prepare('DELETE FROM audit WHERE seq = 4').run();
+    db.close();
+    expect(await verdict()).toMatchObject({ ok: false, problems: [{ seq: 5, problem: 'missing' }] });
+  });
+
+  it('reordered records', async () => {
+    const { db, verdict } = await withHistory();
+    // Swap records 2 and 3 whole, hashes included: each is intact, but the chain is not.
+    const rows = db.prepare('SELECT * FROM audit WHERE seq IN (2, 3) ORDER BY seq').all() as Array<Record<string, unknown>>;
+    const columns = Object.keys(rows[0] as object).filter((k) => k !== 'seq');
+    const set = db.prepare(`UPDATE audit SET ${columns.map((k) => `${k} = @${k}`).join(', ')} WHERE seq = @seq`);
+    db.transaction(() => {
+      set.run({ ...rows[1], seq: 2 });
+      set.run({ ...rows[0], seq: 3 });
+    })();
+    db.close();
+    const result = await verdict();
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.problem)).toContain('reordered');
+  });
+
+  it('a truncated log, even with the chain left consistent', async () => {
+    const { db, verdict } = await withHistory();
+    const last = (db.prepare('SELECT max(seq) AS seq FROM audit').get() as { seq: number }).seq;
+    db.prepare('DELETE FROM audit WHERE seq > ?').run(last - 3);
+    db.close();
+    expect(await verdict()).toMatchObject({ ok: false, problems: [{ problem: 'truncated' }] });
+  });
+
+  it('a chain rewritten end to end (every hash recomputed) against the signed head', async () => {
+    const { db, verdict } = await withHistory();
+    db.prepare("UPDATE audit SET principal = 'someone-else' WHERE seq = 2").run();
+    const { chainExistingAuditRecords } = await import('../audit/audit-chain.js');
+    chainExistingAuditRecords(db);
+    db.close();
+    const result = await verdict();
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.problem)).toContain('edited');
+  });
+});

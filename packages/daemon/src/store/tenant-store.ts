@@ -1,0 +1,131 @@
+import type { Quotas, Role, TenantInfo, TokenInfo } from '@paddock/core';
+import type { Db } from './database.js';
+
+interface TenantRow {
+  name: string;
+  max_sandboxes: number | null;
+  max_memory_mib: number | null;
+  max_cpus: number | null;
+  max_snapshots: number | null;
+  created_at: string;
+}
+
+export interface TenantUsage {
+  sandboxes: number;
+  memoryMiB: number;
+  cpus: number;
+}
+
+/** Tenants and their quotas; usage is read from the sandboxes they own. */
+export class TenantStore {
+  constructor(private readonly db: Db) {}
+
+  create(name: string, quotas: Partial<Quotas>): void {
+    this.db
+      .prepare('INSERT INTO tenants (name, max_sandboxes, max_memory_mib, max_cpus, max_snapshots, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(name, quotas.maxSandboxes ?? null, quotas.maxMemoryMiB ?? null, quotas.maxCpus ?? null, quotas.maxSnapshots ?? null, new Date().toISOString());
+  }
+
+  get(name: string): TenantInfo | undefined {
+    const row = this.db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as TenantRow | undefined;
+    return row ? this.toInfo(row) : undefined;
+  }
+
+  list(): TenantInfo[] {
+    return (this.db.prepare('SELECT * FROM tenants ORDER BY name').all() as TenantRow[]).map((r) => this.toInfo(r));
+  }
+
+  update(name: string, quotas: Partial<Quotas>): void {
+    const columns: Record<keyof Quotas, string> = {
+      maxSandboxes: 'max_sandboxes',
+      maxMemoryMiB: 'max_memory_mib',
+      maxCpus: 'max_cpus',
+      maxSnapshots: 'max_snapshots',
+    };
+    for (const [key, value] of Object.entries(quotas) as Array<[keyof Quotas, number | null | undefined]>) {
+      if (value === undefined) continue;
+      this.db.prepare(`UPDATE tenants SET ${columns[key]} = ? WHERE name = ?`).run(value, name);
+    }
+  }
+
+  delete(name: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM tokens WHERE tenant = ?').run(name);
+      this.db.prepare('DELETE FROM tenants WHERE name = ?').run(name);
+    })();
+  }
+
+  /** What the tenant's live (running or paused) sandboxes hold. */
+  usage(name: string): TenantUsage {
+    const row = this.db
+      .prepare(
+        `SELECT count(*) AS sandboxes,
+                coalesce(sum(json_extract(limits, '$.memoryMiB')), 0) AS memoryMiB,
+                coalesce(sum(json_extract(limits, '$.cpus')), 0) AS cpus
+         FROM sandboxes WHERE owner = ? AND state != 'killed'`,
+      )
+      .get(name) as TenantUsage;
+    return { sandboxes: row.sandboxes, memoryMiB: row.memoryMiB, cpus: Math.round(row.cpus * 1000) / 1000 };
+  }
+
+  private toInfo(r: TenantRow): TenantInfo {
+    return {
+      name: r.name,
+      createdAt: r.created_at,
+      maxSandboxes: r.max_sandboxes,
+      maxMemoryMiB: r.max_memory_mib,
+      maxCpus: r.max_cpus,
+      maxSnapshots: r.max_snapshots,
+      usage: this.usage(r.name),
+    };
+  }
+}
+
+interface TokenRow {
+  id: string;
+  tenant: string;
+  role: Role;
+  name: string | null;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** API tokens, kept only as SHA-256 digests of their secrets. */
+export class TokenStore {
+  constructor(private readonly db: Db) {}
+
+  insert(token: { id: string; tenant: string; role: Role; name: string | null; hash: string }): TokenInfo {
+    const createdAt = new Date().toISOString();
+    this.db
+      .prepare('INSERT INTO tokens (id, tenant, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(token.id, token.tenant, token.role, token.name, token.hash, createdAt);
+    return { id: token.id, tenant: token.tenant, role: token.role, name: token.name, createdAt, revokedAt: null };
+  }
+
+  /** The live token with this digest, if any. */
+  findByHash(hash: string): TokenInfo | undefined {
+    const row = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash) as TokenRow | undefined;
+    return row ? toTokenInfo(row) : undefined;
+  }
+
+  get(id: string): TokenInfo | undefined {
+    const row = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    return row ? toTokenInfo(row) : undefined;
+  }
+
+  list(tenant?: string): TokenInfo[] {
+    const rows = tenant
+      ? (this.db.prepare('SELECT * FROM tokens WHERE tenant = ? ORDER BY created_at').all(tenant) as TokenRow[])
+      : (this.db.prepare('SELECT * FROM tokens ORDER BY tenant, created_at').all() as TokenRow[]);
+    return rows.map(toTokenInfo);
+  }
+
+  revoke(id: string): void {
+    this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
+  }
+}
+
+function toTokenInfo(r: TokenRow): TokenInfo {
+  return { id: r.id, tenant: r.tenant, role: r.role, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at };
+}

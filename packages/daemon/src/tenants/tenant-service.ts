@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import {
+  ConflictError,
+  NotFoundError,
+  type TenantCreate,
+  TenantCreateSchema,
+  type TenantInfo,
+  type TenantUpdate,
+  TenantUpdateSchema,
+  type TokenCreate,
+  type TokenCreated,
+  TokenCreateSchema,
+  type TokenInfo,
+} from '@paddock/core';
+import { newTokenSecret, type Principal, tokenDigest } from '../auth/token-auth.js';
+import type { TenantStore, TokenStore } from '../store/tenant-store.js';
+
+const defaultTenant = 'default';
+
+/**
+ * Tenants and their tokens. Roles decide who may call what (RoleAuthorizer);
+ * this service keeps each caller to what its tenant can see: another
+ * tenant's tokens do not exist for it.
+ */
+export class TenantService {
+  constructor(
+    private readonly tenants: TenantStore,
+    private readonly tokens: TokenStore,
+  ) {}
+
+  create(input: TenantCreate): TenantInfo {
+    const { name, ...quotas } = TenantCreateSchema.parse(input);
+    if (this.tenants.get(name)) throw new ConflictError(`tenant ${name} already exists`, { name }, 'tenant_exists');
+    this.tenants.create(name, quotas);
+    return this.get(name);
+  }
+
+  get(name: string): TenantInfo {
+    const tenant = this.tenants.get(name);
+    if (!tenant) throw new NotFoundError(`tenant ${name} not found`, { name }, 'tenant_not_found');
+    return tenant;
+  }
+
+  list(caller: Principal): TenantInfo[] {
+    return caller.role === 'admin' ? this.tenants.list() : [this.get(caller.tenant)];
+  }
+
+  update(name: string, input: TenantUpdate): TenantInfo {
+    this.get(name);
+    this.tenants.update(name, TenantUpdateSchema.parse(input));
+    return this.get(name);
+  }
+
+  remove(name: string): void {
+    if (name === defaultTenant) throw new ConflictError('the default tenant holds the bootstrap token and stays', { name }, 'tenant_in_use');
+    const { sandboxes } = this.get(name).usage;
+    if (sandboxes > 0)
+      throw new ConflictError(
+        `tenant ${name} still has ${sandboxes} live sandbox${sandboxes === 1 ? '' : 'es'}; kill them first`,
+        { name, sandboxes },
+        'tenant_in_use',
+      );
+    this.tenants.delete(name);
+  }
+
+  createToken(caller: Principal, input: TokenCreate): TokenCreated {
+    const request = TokenCreateSchema.parse(input);
+    const tenant = request.tenant ?? caller.tenant;
+    this.get(tenant);
+    const secret = newTokenSecret();
+    const info = this.tokens.insert({
+      id: `tok_${randomBytes(8).toString('hex')}`,
+      tenant,
+      role: request.role,
+      name: request.name ?? null,
+      hash: tokenDigest(secret),
+    });
+    return { ...info, token: secret };
+  }
+
+  listTokens(caller: Principal, tenant?: string): TokenInfo[] {
+    if (caller.role === 'admin') return this.tokens.list(tenant);
+    return this.tokens.list(caller.tenant);
+  }
+
+  revokeToken(caller: Principal, id: string): TokenInfo {
+    const token = this.tokens.get(id);
+    if (!token || (caller.role !== 'admin' && token.tenant !== caller.tenant)) {
+      throw new NotFoundError(`token ${id} not found`, { id }, 'token_not_found');
+    }
+    this.tokens.revoke(id);
+    return this.tokens.get(id) as TokenInfo;
+  }
+}

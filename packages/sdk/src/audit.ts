@@ -1,0 +1,48 @@
+import type { AuditEntry, AuditVerification } from '@paddock/core';
+import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+
+type CallOptions = ConnectionOptions & RequestOptions;
+
+export interface AuditRange {
+  /** Only records with a larger seq (what the previous page ended with). */
+  after?: number;
+  /** ISO time, or a duration back from now: 30s, 15m, 1h, 7d. */
+  since?: string;
+}
+
+export interface AuditListOptions extends CallOptions, AuditRange {
+  /** At most this many records (the daemon's default otherwise; up to 10 000). */
+  limit?: number;
+}
+
+export type AuditFollowOptions = CallOptions & AuditRange;
+
+/**
+ * The tamper-evident audit log: every API call, who made it and how it ended,
+ * each record chained to the previous one by its hash.
+ *
+ *   for await (const r of Audit.follow({ since: '1h', signal })) console.log(r.action)
+ */
+export const Audit = {
+  /** Records in seq order; page with `after: last.seq`. */
+  async list(options: AuditListOptions = {}): Promise<AuditEntry[]> {
+    const query = { after: options.after, since: options.since, limit: options.limit };
+    const spec = { query, timeoutMs: options.timeoutMs, signal: options.signal };
+    return (await new ApiClient(options).json<{ records: AuditEntry[] }>('GET', '/v1/audit', spec)).records;
+  },
+
+  /**
+   * The matching records, then each new one as it lands, until `signal` aborts
+   * (which ends the iteration with an `aborted` PaddockError). No timeout
+   * unless `timeoutMs` is given: the stream is meant to stay open.
+   */
+  follow(options: AuditFollowOptions = {}): AsyncGenerator<AuditEntry> {
+    const query = { after: options.after, since: options.since, follow: true };
+    return new ApiClient(options).ndjson<AuditEntry>('GET', '/v1/audit', { query, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
+  },
+
+  /** Checks the hash chain against the latest signed head (admin tokens only). */
+  async verify(options: CallOptions = {}): Promise<AuditVerification> {
+    return new ApiClient(options).json<AuditVerification>('GET', '/v1/audit/verify', options);
+  },
+};
