@@ -78,7 +78,7 @@ describe('paddock tenant, token and audit', () => {
     expectOneLineFailure(second);
     // As `docker run` when it gets no container: 125, and the line names the tenant and its limit.
     expect(second.code).toBe(125);
-    expect(second.stderr).toMatch(/^paddock: cannot create a sandbox: .*team-q.*\b1\b.*sandboxes/);
+    expect(second.stderr).toMatch(/^paddock: cannot create a sandbox: quota exceeded: .*team-q.*at most 1 live sandbox\b/);
     expect(paddock(['ls', '-q'], token).stdout).toBe(first.stdout);
     expect(paddock(['kill', first.stdout.trim()], token).code).toBe(0);
   });
