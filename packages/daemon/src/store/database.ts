@@ -66,7 +66,7 @@ const migrations: string[] = [
      created_at TEXT NOT NULL,
      revoked_at TEXT
    );
-   CREATE INDEX sandboxes_owner ON sandboxes(owner, state);
+   CREATE INDEX sandboxes_live_by_owner ON sandboxes(owner) WHERE state != 'killed';
    DROP TRIGGER audit_append_only_update;
    ALTER TABLE audit ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
    ALTER TABLE audit ADD COLUMN duration_ms REAL;
