@@ -1,6 +1,8 @@
 // The parts of core a client needs at run time, without zod: loading the
 // schemas costs ~50 ms, which a CLI call must not pay. Types come from the
 // main entry point as type-only imports, which cost nothing.
+
+export * from './approvals/approval-headers.js';
 export * from './errors/paddock-error.js';
 export * from './limits/units.js';
 export * from './progress/progress-printer.js';

@@ -1,3 +1,5 @@
+export * from './approvals/approval-headers.js';
+export * from './approvals/approval-schema.js';
 export * from './audit/audit-schema.js';
 export * from './commands/command-schema.js';
 export * from './errors/paddock-error.js';

@@ -14,6 +14,7 @@ import {
   SandboxEngine,
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
+import { ApprovalService } from './approvals/approval-service.js';
 import { AuditHeads, loadOrCreateSigningKey } from './audit/audit-heads.js';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
@@ -23,6 +24,8 @@ import { FileService } from './files/file-service.js';
 import { createApp } from './http/app.js';
 import { makeGovern } from './http/governed.js';
 import type { Services } from './http/services.js';
+import { CedarAuthorizer } from './policy/cedar-authorizer.js';
+import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
@@ -112,6 +115,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);
+  ensurePolicyDir(config.policiesDir);
+  const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
+  policy.loadOrThrow();
+  const stopWatchingPolicies = policy.watch();
+  const approvals = new ApprovalService(db, config.approvalTtlMs);
   const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {
@@ -122,7 +130,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     audit,
     auditHeads,
     tenants: new TenantService(tenantStore, tokenStore),
-    govern: makeGovern(new RoleAuthorizer(), audit),
+    policy,
+    approvals,
+    govern: makeGovern(policy, audit, approvals),
     limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
   };
 
@@ -169,6 +179,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });
       if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
       stopSigning();
+      stopWatchingPolicies();
       // The last records get a signed head before the daemon goes.
       auditHeads.signHead();
       db.close();

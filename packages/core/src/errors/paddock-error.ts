@@ -68,6 +68,13 @@ export class ApprovalRequiredError extends PaddockError {
   }
 }
 
+/** A human looked at the request and said no (or nobody answered in time). */
+export class ApprovalDeniedError extends PaddockError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('approval_denied', 403, message, details);
+  }
+}
+
 export class NotFoundError extends PaddockError {
   constructor(message: string, details: ErrorDetails = {}, code = 'not_found') {
     super(code, 404, message, details);
@@ -193,6 +200,7 @@ Object.assign(byCode, {
   quota_exceeded: QuotaExceededError,
   forbidden_origin: ForbiddenOriginError,
   approval_required: ApprovalRequiredError,
+  approval_denied: ApprovalDeniedError,
   not_found: NotFoundError,
   sandbox_not_found: SandboxNotFoundError,
   template_not_found: TemplateNotFoundError,

@@ -17,12 +17,16 @@ export interface DaemonConfig {
   runscRoot: string;
   /** Operator settings file (JSON), e.g. the tier policy; absent means embedded defaults. */
   configFile: string | undefined;
+  /** Folder of Cedar policies (*.cedar), made with the shipped defaults on first start. */
+  policiesDir: string;
   cgroupParent: string;
   logLevel: string;
   maxUploadBytes: number;
   maxJsonBytes: number;
   maxBuildContextBytes: number;
   outputLimitBytes: number;
+  /** How long an asked request waits for a human before it counts as denied. */
+  approvalTtlMs: number;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
 }
@@ -41,6 +45,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       'log-level': { type: 'string' },
       'max-upload-bytes': { type: 'string' },
       config: { type: 'string' },
+      policies: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -58,12 +63,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     runscBinary: env.PADDOCK_RUNSC ?? 'runsc',
     runscRoot: join(stateDir, 'runsc'),
     configFile: values.config ?? env.PADDOCK_CONFIG,
+    policiesDir: resolve(values.policies ?? env.PADDOCK_POLICIES ?? join(stateDir, 'policies')),
     cgroupParent: cgroupParentFor(stateDir),
     logLevel: values['log-level'] ?? env.PADDOCK_LOG_LEVEL ?? 'info',
     maxUploadBytes: Number(values['max-upload-bytes'] ?? env.PADDOCK_MAX_UPLOAD_BYTES ?? 1024 ** 3),
     maxJsonBytes: 4 * 1024 * 1024,
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
+    approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
   };
 }

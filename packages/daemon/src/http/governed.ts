@@ -1,7 +1,9 @@
-import { ApprovalRequiredError, PaddockError, PolicyDeniedError } from '@paddock/core';
+import { approvalHeaders, PaddockError, PolicyDeniedError } from '@paddock/core';
 import type { Context } from 'hono';
+import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Authorizer } from '../policy/authorizer.js';
+import { assessCommand } from '../policy/command-risk.js';
 import type { HttpEnv } from './http-env.js';
 
 export interface Action {
@@ -20,29 +22,59 @@ export interface Action {
  */
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
-export function makeGovern(authorizer: Authorizer, audit: AuditLog): Govern {
-  return async (c, { action, resource, context = {} }, run) => {
+export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService): Govern {
+  return async (c, { action, resource, context: given = {} }, run) => {
     const principal = c.get('principal');
+    const context = withRisk(given);
     const started = performance.now();
     const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource, details: context };
+    const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) =>
+      audit.append({ ...base, decision, outcome, details, durationMs: performance.now() - started });
     const decision = await authorizer.authorize({ principal, action, resource, context });
-    if (decision.effect !== 'allow') {
-      audit.append({
-        ...base,
-        decision: decision.effect,
-        outcome: decision.effect === 'deny' ? 'policy_denied' : 'approval_required',
-        details: { ...context, reason: decision.reason },
-        durationMs: performance.now() - started,
-      });
-      throw decision.effect === 'deny' ? new PolicyDeniedError(decision.reason, { action }) : new ApprovalRequiredError(decision.reason, { action });
+    if (decision.effect === 'deny') {
+      record('deny', 'policy_denied', { ...context, reason: decision.reason });
+      throw new PolicyDeniedError(decision.reason, { action });
     }
+    let details = context;
+    if (decision.effect === 'ask') {
+      try {
+        const approvalId = await approvals.settle(
+          { principal, action, resource, context: given, reason: decision.reason },
+          c.req.header(approvalHeaders.id),
+          approvalWaitMs(c.req.header(approvalHeaders.wait)),
+          c.req.raw.signal,
+        );
+        details = { ...context, reason: decision.reason, approvalId };
+      } catch (err) {
+        record('ask', err instanceof PaddockError ? err.code : 'internal_error', { ...context, reason: decision.reason, ...approvalDetails(err) });
+        throw err;
+      }
+    }
+    const made = decision.effect;
     try {
       const result = await run();
-      audit.append({ ...base, decision: 'allow', outcome: 'ok', durationMs: performance.now() - started });
+      record(made, 'ok', details);
       return result;
     } catch (err) {
-      audit.append({ ...base, decision: 'allow', outcome: err instanceof PaddockError ? err.code : 'internal_error', durationMs: performance.now() - started });
+      record(made, err instanceof PaddockError ? err.code : 'internal_error', details);
       throw err;
     }
   };
+}
+
+/** How long a caller lets its request wait for a human (header, in seconds; at most 10 minutes). */
+function approvalWaitMs(header: string | undefined): number {
+  const seconds = Number(header ?? 0);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 600) * 1000 : 0;
+}
+
+function approvalDetails(err: unknown): Record<string, unknown> {
+  return err instanceof PaddockError && typeof err.details.approvalId === 'string' ? { approvalId: err.details.approvalId } : {};
+}
+
+/** A command's risk score goes into what the policy sees and what the audit log keeps. */
+function withRisk(context: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(context.cmd) || !context.cmd.every((a) => typeof a === 'string')) return context;
+  const risk = assessCommand(context.cmd as string[]);
+  return { ...context, risk: risk.score, riskTags: risk.tags, ...(risk.reasons.length ? { riskReasons: risk.reasons } : {}) };
 }

@@ -1,7 +1,9 @@
+import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
+import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
@@ -16,6 +18,8 @@ export interface Services {
   audit: AuditLog;
   auditHeads: AuditHeads;
   tenants: TenantService;
+  policy: CedarAuthorizer;
+  approvals: ApprovalService;
   govern: Govern;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };
 }

@@ -15,6 +15,12 @@ const minimumRole: Record<string, Role> = {
   'token.list': 'operator',
   'token.revoke': 'operator',
   'audit.read': 'operator',
+  'policy.read': 'operator',
+  'approval.list': 'operator',
+  'approval.approve': 'operator',
+  'approval.deny': 'operator',
+  'policy.check': 'operator',
+  'policy.test': 'operator',
   'template.build': 'operator',
   'template.remove': 'operator',
 };

@@ -94,6 +94,16 @@ export class SandboxService {
     return record;
   }
 
+  /** The tier a create request would get, for the policy to see; undefined when create would refuse it (and say why). */
+  previewTier(input: SandboxCreate): Tier | undefined {
+    try {
+      const request = SandboxCreateSchema.parse(input);
+      return this.deps.tierPolicy.choose({ tier: request.tier, template: request.template, labels: request.metadata ?? {} }).tier;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Any sandbox of this owner, live or ended; others' sandboxes do not exist for them. */
   get(owner: string, id: string): SandboxRecord {
     const record = this.deps.sandboxes.get(id);

@@ -78,6 +78,25 @@ const migrations: string[] = [
      signed_at TEXT NOT NULL,
      signature TEXT NOT NULL
    );`,
+  // Requests a policy asked a human about, each bound to the hash of exactly that request.
+  `CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     principal TEXT NOT NULL,
+     action TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     request_hash TEXT NOT NULL,
+     context TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     decided_by TEXT,
+     decided_at TEXT,
+     decision_reason TEXT,
+     used_at TEXT
+   );
+   CREATE INDEX approvals_pending ON approvals(tenant, state);`,
 ];
 
 /**

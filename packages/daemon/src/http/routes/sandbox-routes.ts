@@ -84,7 +84,11 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const body = c.req.valid('json');
     const record = await s.govern(
       c,
-      { action: 'sandbox.create', resource: `template:${body.template}`, context: { template: body.template, limits: body.limits ?? {} } },
+      {
+        action: 'sandbox.create',
+        resource: `template:${body.template}`,
+        context: { template: body.template, tier: s.sandboxes.previewTier(body), limits: body.limits ?? {}, labels: body.metadata ?? {} },
+      },
       () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
     );
     return c.json(toSandboxInfo(record), 201);

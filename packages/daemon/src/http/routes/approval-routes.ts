@@ -1,0 +1,87 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApprovalDecisionSchema, type ApprovalInfo, ApprovalListQuerySchema, ApprovalSchema } from '@paddock/core';
+import type { HttpEnv } from '../http-env.js';
+import { ndjsonHeaders, ndjsonStream } from '../ndjson.js';
+import { errorResponses, json } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['approvals'];
+const ApprovalResponse = ApprovalSchema.meta({ id: 'Approval' });
+const IdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'ap_4f1c2a9b0d3e' }) });
+
+const listApprovals = createRoute({
+  method: 'get',
+  path: '/v1/approvals',
+  tags,
+  summary: 'Requests policies asked a human about (newest first); follow=true streams new and changed ones as NDJSON',
+  request: { query: ApprovalListQuerySchema },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: z.object({ approvals: z.array(ApprovalResponse) }) }, 'application/x-ndjson': { schema: ApprovalResponse } },
+      description: 'approvals',
+    },
+    ...errorResponses,
+  },
+});
+
+const getApproval = createRoute({
+  method: 'get',
+  path: '/v1/approvals/{id}',
+  tags,
+  summary: 'One approval; with wait=N (seconds) the answer comes once it is decided, or after N seconds',
+  request: { params: IdParams, query: z.object({ wait: z.coerce.number().min(0).max(600).optional() }) },
+  responses: { 200: json(ApprovalResponse, 'the approval'), ...errorResponses },
+});
+
+const decide = (verdict: 'approve' | 'deny') =>
+  createRoute({
+    method: 'post',
+    path: `/v1/approvals/{id}/${verdict}`,
+    tags,
+    summary: verdict === 'approve' ? 'Approve the request, once' : 'Deny the request',
+    request: { params: IdParams, body: { content: { 'application/json': { schema: ApprovalDecisionSchema } }, required: true } },
+    responses: { 200: json(ApprovalResponse, 'the decided approval'), ...errorResponses },
+  });
+
+export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(listApprovals, async (c) => {
+    const { state, follow } = c.req.valid('query');
+    const principal = c.get('principal');
+    const approvals = await s.govern(c, { action: 'approval.list', resource: 'approval:*', context: { state } }, async () =>
+      s.approvals.list(principal, state ?? 'pending'),
+    );
+    if (follow !== 'true') return c.json({ approvals }, 200);
+    let unsubscribe = () => {};
+    const visible = (a: ApprovalInfo) => (principal.role === 'admin' || a.tenant === principal.tenant) && (!state || state === 'all' || a.state === state);
+    const body = ndjsonStream(
+      (sink) => {
+        for (const a of approvals) sink.send(a);
+        unsubscribe = s.approvals.subscribe((a) => visible(a) && sink.send(a));
+      },
+      { onCancel: () => unsubscribe() },
+    );
+    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    return new Response(body, { status: 200, headers: ndjsonHeaders }) as never;
+  });
+
+  app.openapi(getApproval, async (c) => {
+    const { id } = c.req.valid('param');
+    const { wait } = c.req.valid('query');
+    const approval = await s.govern(c, { action: 'approval.get', resource: `approval:${id}` }, async () => {
+      const found = s.approvals.get(c.get('principal'), id);
+      return wait ? s.approvals.waitForDecision(found.id, wait * 1000, c.req.raw.signal) : found;
+    });
+    return c.json(approval, 200);
+  });
+
+  for (const verdict of ['approve', 'deny'] as const) {
+    app.openapi(decide(verdict), async (c) => {
+      const { id } = c.req.valid('param');
+      const { reason } = c.req.valid('json');
+      const decided = await s.govern(c, { action: `approval.${verdict}`, resource: `approval:${id}`, context: { reason } }, async () =>
+        s.approvals.decide(c.get('principal'), id, verdict === 'approve' ? 'approved' : 'denied', reason),
+      );
+      return c.json(decided, 200);
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import { type FSWatcher, watch } from 'node:fs';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { BadRequestError } from '@paddock/core';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/token-auth.js';
+import type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
+import { type CompiledPolicies, compilePolicies, type LoadedPolicy, type PolicyProblem, policyName, readPolicyDir } from './policy-set.js';
+
+export interface Explanation {
+  decision: Decision;
+  /** The policies that decided (a deny names its forbids; an allow its permits). */
+  policies: string[];
+}
+
+const preparsedId = 'paddock';
+const resourceTypes: Record<string, string> = {
+  sandbox: 'Sandbox',
+  template: 'Template',
+  tenant: 'Tenant',
+  token: 'Token',
+  audit: 'Audit',
+  policy: 'PolicyStore',
+  approval: 'Approval',
+};
+
+/**
+ * The decision point: role boundaries first (RoleAuthorizer), then the
+ * operator's Cedar policies from the policies folder. A forbid annotated
+ * @ask asks a human instead of denying; @reason explains a deny.
+ */
+export class CedarAuthorizer implements Authorizer {
+  private byId = new Map<string, LoadedPolicy>();
+  private problems: PolicyProblem[] = [];
+  private loadedAt = '';
+  private watcher: FSWatcher | undefined;
+
+  constructor(
+    private readonly roles: Authorizer,
+    private readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads the folder; at start-up a folder with problems stops the daemon, naming file and line. */
+  loadOrThrow(): void {
+    const compiled = compilePolicies(readPolicyDir(this.dir));
+    if (compiled.problems.length) {
+      const first = compiled.problems[0] as PolicyProblem;
+      throw new BadRequestError(`policy ${this.dir}/${first.file}:${first.line}: ${first.message}`, { problems: compiled.problems }, 'invalid_policy');
+    }
+    this.install(compiled);
+  }
+
+  /** Reloads when a file in the folder changes; a broken edit keeps the last good set and is reported. */
+  watch(): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    this.watcher = watch(this.dir, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.reload(), 100);
+    });
+    return () => {
+      clearTimeout(timer);
+      this.watcher?.close();
+    };
+  }
+
+  reload(): CompiledPolicies {
+    const compiled = compilePolicies(readPolicyDir(this.dir));
+    if (compiled.problems.length) {
+      this.problems = compiled.problems;
+      this.logger.error({ problems: compiled.problems }, 'policies not reloaded: the folder has problems; the last good set stays');
+    } else {
+      this.install(compiled);
+      this.logger.info({ policies: compiled.policies.length }, 'policies reloaded');
+    }
+    return compiled;
+  }
+
+  status() {
+    return {
+      dir: this.dir,
+      loadedAt: this.loadedAt,
+      policies: [...this.byId.values()].map((p) => ({ id: p.id, name: policyName(p), effect: p.effect, annotations: p.annotations })),
+      problems: this.problems,
+    };
+  }
+
+  async authorize(request: AuthorizationRequest): Promise<Decision> {
+    return (await this.explain(request)).decision;
+  }
+
+  async explain(request: AuthorizationRequest): Promise<Explanation> {
+    const byRole = await this.roles.authorize(request);
+    if (byRole.effect !== 'allow') return { decision: byRole, policies: ['role boundaries'] };
+    const answer = cedar.statefulIsAuthorized({
+      principal: principalUid(request.principal),
+      action: { type: 'Paddock::Action', id: request.action },
+      resource: resourceUid(request.resource),
+      context: cedarContext(request.context),
+      preparsedPolicySetId: preparsedId,
+      entities: entitiesFor(request),
+    });
+    if (answer.type === 'failure') {
+      this.logger.error({ errors: answer.errors, action: request.action }, 'policy evaluation failed');
+      return { decision: { effect: 'deny', reason: 'the policy engine could not decide; denied to be safe' }, policies: [] };
+    }
+    const { decision, diagnostics } = answer.response;
+    for (const e of diagnostics.errors) this.logger.warn({ policy: e.policyId, error: e.error.message }, 'a policy errored and was skipped');
+    const deciding = diagnostics.reason.map((id) => this.byId.get(id)).filter((p): p is LoadedPolicy => !!p);
+    const names = deciding.map(policyName);
+    if (decision === 'allow') return { decision: { effect: 'allow' }, policies: names };
+    if (deciding.length === 0) return { decision: { effect: 'deny', reason: `no policy permits ${request.action}` }, policies: [] };
+    const hard = deciding.filter((p) => p.annotations.ask === undefined);
+    if (hard.length === 0) {
+      return { decision: { effect: 'ask', reason: deciding.map((p) => p.annotations.ask || policyName(p)).join('; ') }, policies: names };
+    }
+    return { decision: { effect: 'deny', reason: hard.map((p) => p.annotations.reason || `denied by policy ${policyName(p)}`).join('; ') }, policies: names };
+  }
+
+  private install(compiled: CompiledPolicies): void {
+    const staticPolicies = Object.fromEntries(compiled.policies.map((p) => [p.id, p.text]));
+    const parsed = cedar.preparsePolicySet(preparsedId, { staticPolicies });
+    if (parsed.type === 'failure') throw new BadRequestError(`policies: ${parsed.errors[0]?.message}`, {}, 'invalid_policy');
+    this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
+    this.problems = [];
+    this.loadedAt = new Date().toISOString();
+  }
+}
+
+function principalUid(p: Principal) {
+  return { type: 'Paddock::Token', id: p.id };
+}
+
+function resourceUid(resource: string) {
+  const colon = resource.indexOf(':');
+  const kind = resource.slice(0, colon);
+  return { type: `Paddock::${resourceTypes[kind] ?? 'Audit'}`, id: resource.slice(colon + 1) };
+}
+
+function entitiesFor({ principal, resource }: AuthorizationRequest) {
+  const tenant = { type: 'Paddock::Tenant', id: principal.tenant };
+  const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, string>; parents: Array<{ type: string; id: string }> }> = [
+    { uid: principalUid(principal), attrs: { role: principal.role, tenant: principal.tenant }, parents: [tenant] },
+    { uid: tenant, attrs: {}, parents: [] },
+  ];
+  const uid = resourceUid(resource);
+  // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
+  if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
+  if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant }, parents: [tenant] });
+  return entities;
+}
+
+/** The request facts, in the shape the schema's RequestContext declares. */
+export function cedarContext(context: Record<string, unknown>): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
+  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role'] as const) {
+    const value = context[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  const labels = context.labels ?? context.metadata;
+  if (labels && typeof labels === 'object') out.labels = Object.entries(labels as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`);
+  if (Array.isArray(context.cmd) && context.cmd.every((a) => typeof a === 'string')) {
+    const cmd = context.cmd as string[];
+    out.argv = cmd;
+    out.command = cmd.join(' ');
+    out.program = cmd[0]?.split('/').at(-1) ?? '';
+  }
+  if (typeof context.risk === 'number') out.risk = Math.round(context.risk);
+  if (Array.isArray(context.riskTags)) out.riskTags = context.riskTags as string[];
+  return out;
+}

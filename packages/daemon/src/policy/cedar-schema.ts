@@ -1,0 +1,82 @@
+/**
+ * The Cedar schema every policy is validated against at load: who acts
+ * (a Token of a Tenant, with its role), on what (sandboxes, templates,
+ * tenants, tokens, the audit log), and the context each request carries.
+ */
+const sandboxActions = [
+  'sandbox.get',
+  'sandbox.kill',
+  'sandbox.timeout',
+  'sandbox.pause',
+  'sandbox.resume',
+  'sandbox.exec',
+  'sandbox.attach',
+  'sandbox.process.list',
+  'sandbox.process.get',
+  'sandbox.process.output',
+  'sandbox.process.signal',
+  'sandbox.process.stdin',
+  'sandbox.file.read',
+  'sandbox.file.write',
+];
+const collectionActions: Record<string, string> = {
+  'sandbox.create': 'Template',
+  'sandbox.list': 'Sandbox',
+  'template.list': 'Template',
+  'template.get': 'Template',
+  'template.build': 'Template',
+  'template.remove': 'Template',
+  'tenant.create': 'Tenant',
+  'tenant.list': 'Tenant',
+  'tenant.get': 'Tenant',
+  'tenant.update': 'Tenant',
+  'tenant.delete': 'Tenant',
+  'token.create': 'Tenant',
+  'token.list': 'Tenant',
+  'token.revoke': 'Token',
+  'audit.read': 'Audit',
+  'audit.verify': 'Audit',
+  'policy.read': 'PolicyStore',
+  'policy.check': 'PolicyStore',
+  'policy.test': 'PolicyStore',
+  'approval.list': 'Approval',
+  'approval.get': 'Approval',
+  'approval.approve': 'Approval',
+  'approval.deny': 'Approval',
+};
+
+/** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
+export const cedarActions = [...sandboxActions, ...Object.keys(collectionActions)];
+
+const action = (name: string, resource: string) => `  action "${name}" appliesTo { principal: Token, resource: ${resource}, context: RequestContext };`;
+
+export const cedarSchema = `namespace Paddock {
+  entity Tenant;
+  entity Token in [Tenant] { role: String, tenant: String };
+  entity Sandbox in [Tenant] { tenant: String };
+  entity Template;
+  entity Audit;
+  entity PolicyStore;
+  entity Approval;
+  type RequestContext = {
+    tenant?: String,
+    template?: String,
+    tier?: String,
+    labels?: Set<String>,
+    argv?: Set<String>,
+    command?: String,
+    program?: String,
+    user?: String,
+    path?: String,
+    to?: String,
+    op?: String,
+    role?: String,
+    risk?: Long,
+    riskTags?: Set<String>,
+  };
+${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
+${Object.entries(collectionActions)
+  .map(([a, r]) => action(a, r))
+  .join('\n')}
+}
+`;

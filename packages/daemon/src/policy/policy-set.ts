@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { cedarSchema } from './cedar-schema.js';
+import { defaultPolicies, defaultPolicyFile } from './default-policies.js';
+
+export interface LoadedPolicy {
+  /** file:line, unique in the set */
+  id: string;
+  file: string;
+  line: number;
+  text: string;
+  effect: 'permit' | 'forbid';
+  annotations: Record<string, string>;
+}
+
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface CompiledPolicies {
+  policies: LoadedPolicy[];
+  problems: PolicyProblem[];
+}
+
+/** The policies folder, made with the shipped defaults when it does not exist yet. */
+export function ensurePolicyDir(dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, defaultPolicyFile), defaultPolicies, { mode: 0o600 });
+}
+
+/** Reads every *.cedar file of a folder (in name order). */
+export function readPolicyDir(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(dir).sort()) {
+    if (name.endsWith('.cedar')) files[name] = readFileSync(join(dir, name), 'utf8');
+  }
+  return files;
+}
+
+/**
+ * Parses and validates policy files against Paddock's schema. Every problem
+ * names its file and line; a set with problems must not be used.
+ */
+export function compilePolicies(files: Record<string, string>): CompiledPolicies {
+  const policies: LoadedPolicy[] = [];
+  const problems: PolicyProblem[] = [];
+  for (const [file, text] of Object.entries(files)) {
+    const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
+    if (parsed.type === 'failure') {
+      for (const e of parsed.errors) problems.push({ file, line: lineAt(text, e.sourceLocations?.[0]?.start), message: e.message });
+      continue;
+    }
+    const validated = cedar.validate({ schema: cedarSchema, policies: { staticPolicies: text } });
+    if (validated.type === 'failure') {
+      for (const e of validated.errors) problems.push({ file, line: lineAt(text, e.sourceLocations?.[0]?.start), message: e.message });
+      continue;
+    }
+    // One mistake is reported once, not once for every action the policy covers.
+    const seen = new Set<number>();
+    for (const { error } of validated.validationErrors) {
+      const at = error.sourceLocations?.[0]?.start ?? -1;
+      if (seen.has(at)) continue;
+      seen.add(at);
+      problems.push({ file, line: lineAt(text, at), message: withHelp(error.message, error.help) });
+    }
+    const parts = cedar.policySetTextToParts(text);
+    if (parts.type === 'failure') continue;
+    let searchFrom = 0;
+    for (const part of parts.policies) {
+      const at = text.indexOf(part, searchFrom);
+      searchFrom = at >= 0 ? at + part.length : searchFrom;
+      const line = lineAt(text, at >= 0 ? at : undefined);
+      const json = cedar.policyToJson(part);
+      const annotations = json.type === 'success' ? ((json.json.annotations ?? {}) as Record<string, string>) : {};
+      const effect = json.type === 'success' ? json.json.effect : 'forbid';
+      policies.push({ id: `${file}:${line}`, file, line, text: part, effect, annotations });
+    }
+  }
+  return { policies, problems };
+}
+
+/** Human-readable name of a policy: its @id, or where it is. */
+export function policyName(p: LoadedPolicy): string {
+  return p.annotations.id ? `${p.annotations.id} (${p.id})` : p.id;
+}
+
+function lineAt(text: string, offset: number | undefined): number {
+  if (offset === undefined || offset < 0) return 1;
+  return text.slice(0, offset).split('\n').length;
+}
+
+function withHelp(message: string, help: string | null): string {
+  return help ? `${message} (${help})` : message;
+}
