@@ -37,6 +37,8 @@ export interface Results {
   };
   cli: CliOutcome;
   idleMemory: IdleMemory | null;
+  /** Audit appends per second with the hash chain, measured in-process. */
+  governance: { appendsPerSecond: number } | null;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -46,12 +48,15 @@ export interface Results {
 const s = (r: Results, name: string): Summary | undefined => r.series[name];
 const p50 = (r: Results, name: string) => s(r, name)?.p50 ?? Number.NaN;
 const p95 = (r: Results, name: string) => s(r, name)?.p95 ?? Number.NaN;
+const p99 = (r: Results, name: string) => s(r, name)?.p99 ?? Number.NaN;
 
 export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rr = r as Results;
   const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
   const gvisorRatio = ratio(p50(rr, 'gvisor.paddock.firstOutput'), p50(rr, 'gvisor.runscOverlay.firstOutput'));
   const exec = p50(rr, 'exec.http');
+  const authorize = p50(rr, 'governance.authorize');
+  const governed = p50(rr, 'governance.exec.with') - p50(rr, 'governance.exec.without');
   const cli = r.cli.measured ? p50(rr, 'cli.paddockRun') : Number.NaN;
   const rss = Math.max(r.daemonRss.startMiB, r.daemonRss.endMiB);
   const perSandbox = r.idleMemory ? toMiB(r.idleMemory.beyondProcesses) : Number.NaN;
@@ -80,6 +85,30 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms)`,
       value: Number.isFinite(exec) ? exec : null,
       met: verdict(exec, 5),
+    },
+    {
+      id: 'authorize',
+      what: 'authorize() (roles + the shipped Cedar policies), p50',
+      target: '≤ 0.2 ms',
+      measured: `${fmt(authorize, 3)} ms (p99 ${fmt(p99(rr, 'governance.authorize'), 3)} ms)`,
+      value: Number.isFinite(authorize) ? authorize : null,
+      met: verdict(authorize, 0.2),
+    },
+    {
+      id: 'governanceExec',
+      what: 'what governance adds to an exec, p50',
+      target: '≤ 1 ms',
+      measured: `${fmt(governed, 3)} ms (${fmt(p50(rr, 'governance.exec.with'))} vs ${fmt(p50(rr, 'governance.exec.without'))} ms)`,
+      value: Number.isFinite(governed) ? governed : null,
+      met: verdict(governed, 1),
+    },
+    {
+      id: 'auditAppends',
+      what: 'audit appends per second, hash chain included',
+      target: '≥ 5,000',
+      measured: r.governance ? `${fmt(r.governance.appendsPerSecond, 0)}/s` : 'not measured',
+      value: r.governance?.appendsPerSecond ?? null,
+      met: r.governance ? r.governance.appendsPerSecond >= 5000 : null,
     },
     {
       id: 'cli',
@@ -214,6 +243,22 @@ function gvisorTable(r: Results): Table {
   };
 }
 
+function governanceTable(r: Results): Table {
+  const row = (label: string, name: string) => [label, fmt(p50(r, name), 3), fmt(p95(r, name), 3), fmt(p99(r, name), 3)];
+  return {
+    title: 'Governance, in-process (ms)',
+    head: ['', 'p50', 'p95', 'p99'],
+    rows: [
+      row('authorize(): role boundaries + the shipped Cedar policies', 'governance.authorize'),
+      row('exec `true` through the agent, no governance', 'governance.exec.without'),
+      row('the same exec inside govern() (authorize, risk scoring, audit record)', 'governance.exec.with'),
+    ].filter((x) => x[1] !== '–'),
+    note: r.governance
+      ? `Audit appends with the SHA-256 chain: ${fmt(r.governance.appendsPerSecond, 0)} per second (20,000 in a row, one process).`
+      : undefined,
+  };
+}
+
 function execTable(r: Results): Table {
   return {
     title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} rounds, interleaved)`,
@@ -303,7 +348,9 @@ function renderText(t: Table): string {
 }
 
 export function renderTerminal(r: Results): string {
-  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), gvisorTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(renderText);
+  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), gvisorTable(r), governanceTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(
+    renderText,
+  );
   return `\n${parts.join('\n\n')}\n`;
 }
 
@@ -463,7 +510,7 @@ export function renderMarkdown(r: Results): string {
   );
   lines.push('## Targets', '', renderMd(targetTable(r)), '');
   lines.push('## Results', '');
-  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
+  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), governanceTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
     lines.push(`### ${t.title}`, '', renderMd(t), '');
   }
   lines.push('## Observations', '');
@@ -485,6 +532,10 @@ export function renderMarkdown(r: Results): string {
       "the gVisor tier's flags (`gvisorRuntimeFlags`: ptrace platform, no runsc network, host-uds create, no gVisor overlay, OCI seccomp) " +
       'on the same overlay and a gVisor-tier bundle with `/bin/echo hi` as its process, timed to the first stdout byte (plus the rootfs ' +
       'preparation), and on a prepared bundle; exec is `true` in one gVisor sandbox through the API, the agent socket, and `runsc exec`.',
+    '- **Governance** runs in the bench process: `CedarAuthorizer.authorize()` (role boundaries, then the shipped default policies, preparsed) ' +
+      "on an agent's exec request, 2,000 times after a warm-up; 20,000 audit appends in a row to a fresh database (canonical JSON, SHA-256, " +
+      "SQLite insert); and `exec true` through one sandbox's agent, interleaved with the same call inside `makeGovern()` — the wrapper every " +
+      'API route runs (authorize, command risk scoring, the audit record) — so the difference is what governance adds to a request.',
     '- **CLI** spawns `node packages/cli/dist/paddock.mjs run -- true` (the bundled CLI that `make up` installs) with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
       "spawn to exit, interleaved with `paddock --help` and `node -e ''`, to split the figure.",
     '- **Daemon memory.** `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all timing benchmarks with ' +

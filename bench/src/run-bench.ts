@@ -24,6 +24,7 @@ import {
 } from './benchmarks.js';
 import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
+import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let idleMemory: IdleMemory | null = null;
+  let governance: { appendsPerSecond: number } | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -204,6 +206,16 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: API ${fmt(samples.summary('gvisorExec.http').p50)} ms, agent ${fmt(samples.summary('gvisorExec.agent').p50)} ms, ` +
           `runsc exec ${fmt(samples.summary('gvisorExec.runscExec').p50)} ms`,
+      },
+      {
+        title: 'governance in-process: authorize(), audit appends, exec with and without govern()',
+        run: async () => {
+          governance = await benchGovernance(ctx);
+        },
+        summary: () =>
+          `  authorize p50 ${fmt(samples.summary('governance.authorize').p50, 3)} ms, ` +
+          `exec p50 ${fmt(samples.summary('governance.exec.with').p50)} ms with vs ${fmt(samples.summary('governance.exec.without').p50)} ms without, ` +
+          `${fmt(governance?.appendsPerSecond ?? Number.NaN, 0)} audit appends/s`,
       },
       {
         title: `paddock run -- true, ${config.cliIterations} runs`,
@@ -295,6 +307,7 @@ async function main(): Promise<void> {
     daemonRss,
     cli,
     idleMemory,
+    governance,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },

@@ -1,0 +1,88 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultLimits } from '@paddock/core';
+import { ApprovalService, CedarAuthorizer, ensurePolicyDir, makeGovern, openDatabase, RoleAuthorizer, SqliteAuditLog } from '@paddock/daemon';
+import { pino } from 'pino';
+import { agentRun, type BenchContext } from './benchmarks.js';
+import { rotated } from './stats.js';
+
+const now = () => performance.now();
+
+/**
+ * Governance, in-process: one authorize() decision (roles + the shipped Cedar
+ * policies), audit appends with the hash chain, and the same exec through the
+ * agent with and without the govern() wrapper the API puts around it
+ * (authorize, risk scoring, audit record).
+ */
+export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSecond: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'paddock-bench-gov-'));
+  const db = openDatabase(join(dir, 'paddock.db'));
+  const logger = pino({ level: 'silent' });
+  try {
+    ensurePolicyDir(join(dir, 'policies'));
+    const policy = new CedarAuthorizer(new RoleAuthorizer(), join(dir, 'policies'), logger);
+    policy.loadOrThrow();
+    const principal = { id: 'tok_bench', tenant: 'default', role: 'agent' as const };
+    const request = {
+      principal,
+      action: 'sandbox.exec',
+      resource: 'sandbox:sb-bench',
+      context: { cmd: ['sh', '-c', 'python3 -m pytest -q'], user: 'root', risk: 0, riskTags: [] },
+    };
+    for (let i = 0; i < 200; i++) await policy.authorize(request);
+    for (let i = 0; i < 2000; i++) {
+      const t = now();
+      await policy.authorize(request);
+      ctx.samples.add('governance.authorize', now() - t);
+    }
+
+    const audit = new SqliteAuditLog(db);
+    const appends = 20_000;
+    const record = {
+      requestId: 'req',
+      principal: 'tok_bench',
+      tenant: 'default',
+      action: 'sandbox.exec',
+      resource: 'sandbox:sb-bench',
+      decision: 'allow' as const,
+      outcome: 'ok',
+      durationMs: 3.2,
+    };
+    const t0 = now();
+    for (let i = 0; i < appends; i++) audit.append({ ...record, details: { cmd: ['true'], i } });
+    const appendsPerSecond = appends / ((now() - t0) / 1000);
+
+    const govern = makeGovern(policy, audit, new ApprovalService(db, 60_000));
+    const fakeRequest = { header: () => undefined, raw: { signal: new AbortController().signal } };
+    const c = { get: (key: string) => (key === 'principal' ? principal : 'req'), req: fakeRequest } as never;
+    const id = `bench-gov-${process.pid}`;
+    await ctx.engine.launch({ id, tier: 'container', layers: [ctx.baseLayer], limits: defaultLimits });
+    try {
+      const agent = ctx.engine.agent(id);
+      const variants = [
+        { name: 'without', run: () => agentRun(agent, ['true']) },
+        {
+          name: 'with',
+          run: () =>
+            govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: ['true'], user: 'root' } }, () => agentRun(agent, ['true'])),
+        },
+      ];
+      const n = Math.max(50, ctx.config.execIterations);
+      for (let round = 0; round < ctx.config.warmup * 5 + n; round++) {
+        for (const v of rotated(variants, round)) {
+          ctx.signal.throwIfAborted();
+          const t = now();
+          await v.run();
+          if (round >= ctx.config.warmup * 5) ctx.samples.add(`governance.exec.${v.name}`, now() - t);
+        }
+      }
+    } finally {
+      await ctx.engine.destroy(id);
+    }
+    return { appendsPerSecond };
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
