@@ -55,7 +55,7 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
 
     const govern = makeGovern(policy, audit, new ApprovalService(db, 60_000));
     const fakeRequest = { header: () => undefined, raw: { signal: new AbortController().signal } };
-    const c = { get: (key: string) => (key === 'principal' ? principal : 'req'), req: fakeRequest } as never;
+    const c = { get: (key: string) => (key === 'principal' ? principal : key === 'requestId' ? 'req' : undefined), req: fakeRequest } as never;
     const id = `bench-gov-${process.pid}`;
     await ctx.engine.launch({ id, tier: 'container', layers: [ctx.baseLayer], limits: defaultLimits });
     try {

@@ -32,6 +32,7 @@ import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
 import { TenantStore, TokenStore } from './store/tenant-store.js';
+import { startTelemetry } from './telemetry/telemetry.js';
 import { TemplateService } from './templates/template-service.js';
 import { QuotaGuard } from './tenants/quota-guard.js';
 import { TenantService } from './tenants/tenant-service.js';
@@ -115,6 +116,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);
+  const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
   ensurePolicyDir(config.policiesDir);
   const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
   policy.loadOrThrow();
@@ -132,7 +134,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     tenants: new TenantService(tenantStore, tokenStore),
     policy,
     approvals,
-    govern: makeGovern(policy, audit, approvals),
+    govern: makeGovern(policy, audit, approvals, telemetry),
     limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
   };
 
@@ -147,6 +149,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     auth: new TokenAuthenticator(token, tokenStore),
     logger,
     allowedOrigins: () => origins,
+    telemetry,
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
   });
   const tcp = createAdaptorServer({ fetch: app.fetch }) as Server;
@@ -182,6 +185,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       stopWatchingPolicies();
       // The last records get a signed head before the daemon goes.
       auditHeads.signHead();
+      await telemetry.shutdown();
       db.close();
     },
   };

@@ -15,6 +15,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
+import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { registerAttachSocket } from './attach-socket.js';
 import type { HttpEnv } from './http-env.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
@@ -40,6 +41,7 @@ export interface AppOptions {
    * so a page that rebinds its own domain to 127.0.0.1 reaches nothing.
    */
   allowedHostNames?: readonly string[];
+  telemetry: Telemetry;
 }
 
 export interface PaddockApp {
@@ -82,7 +84,20 @@ export function createApp(options: AppOptions): PaddockApp {
   app.use(async (c, next) => {
     const started = performance.now();
     c.set('logger', logger.child({ req: c.get('requestId') }));
-    await next();
+    const span = options.telemetry.startSpan(`${c.req.method} ${c.req.path}`, {
+      'http.request.method': c.req.method,
+      'url.path': c.req.path,
+      'paddock.request_id': c.get('requestId'),
+    });
+    c.set('span', span);
+    try {
+      await next();
+    } finally {
+      span.setAttribute('http.route', c.req.routePath);
+      span.setAttribute('http.response.status_code', c.res.status);
+      span.updateName(`${c.req.method} ${c.req.routePath}`);
+      endSpan(span, c.res.status >= 500 ? new Error(`HTTP ${c.res.status}`) : undefined);
+    }
     logger.info(
       { req: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
       'request',

@@ -4,6 +4,7 @@ import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import { assessCommand } from '../policy/command-risk.js';
+import { endSpan, offTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import type { HttpEnv } from './http-env.js';
 
 export interface Action {
@@ -22,14 +23,25 @@ export interface Action {
  */
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
-export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService): Govern {
+export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService, telemetry: Telemetry = offTelemetry()): Govern {
   return async (c, { action, resource, context: given = {} }, run) => {
     const principal = c.get('principal');
     const context = withRisk(given);
     const started = performance.now();
     const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource, details: context };
-    const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) =>
+    const span = telemetry.startSpan(
+      `paddock ${action}`,
+      { 'paddock.action': action, 'paddock.resource': resource, 'paddock.tenant': principal.tenant, 'paddock.principal': principal.id },
+      c.get('span'),
+    );
+    if (typeof context.risk === 'number') span.setAttribute('paddock.risk', context.risk);
+    const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) => {
       audit.append({ ...base, decision, outcome, details, durationMs: performance.now() - started });
+      span.setAttributes({ 'paddock.decision': decision, 'paddock.outcome': outcome });
+      telemetry.policyDecisions.add(1, { action, decision });
+      if (action === 'sandbox.exec' && outcome === 'ok') telemetry.execDuration.record(performance.now() - started);
+      endSpan(span, outcome === 'ok' ? undefined : { message: outcome, code: outcome });
+    };
     const decision = await authorizer.authorize({ principal, action, resource, context });
     if (decision.effect === 'deny') {
       record('deny', 'policy_denied', { ...context, reason: decision.reason });

@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/token-auth.js';
 
@@ -7,5 +8,7 @@ export interface HttpEnv {
     principal: Principal;
     requestId: string;
     logger: Logger;
+    /** The request's trace span (a no-op when telemetry is off). */
+    span: Span;
   };
 }

@@ -69,6 +69,15 @@ export class SandboxStore {
     return (this.db.prepare(`SELECT * FROM sandboxes WHERE state IN ('running', 'paused')`).all() as Row[]).map(fromRow);
   }
 
+  /** Live sandboxes by state, for metrics. */
+  countByState(): Record<string, number> {
+    const rows = this.db.prepare(`SELECT state, count(*) AS n FROM sandboxes WHERE state IN ('running', 'paused') GROUP BY state`).all() as Array<{
+      state: string;
+      n: number;
+    }>;
+    return { running: 0, paused: 0, ...Object.fromEntries(rows.map((r) => [r.state, r.n])) };
+  }
+
   setState(id: string, state: SandboxState): void {
     this.db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?').run(state, id);
   }
