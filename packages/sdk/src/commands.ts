@@ -1,5 +1,5 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
-import { CommandExitError, PaddockError } from '@paddock/core/client';
+import { approvalHeaders, CommandExitError, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 
 export interface CommandOptions extends RequestOptions {
@@ -20,6 +20,15 @@ export interface CommandOptions extends RequestOptions {
    */
   onStdoutBytes?: (data: Uint8Array) => void;
   onStderrBytes?: (data: Uint8Array) => void;
+  /**
+   * When a policy asks a human about the command, wait this many seconds (at
+   * most 600) for the answer instead of failing at once with
+   * ApprovalRequiredError: approved, the command runs; denied, it fails with
+   * ApprovalDeniedError.
+   */
+  approvalWaitSeconds?: number;
+  /** An approved approval for this very command (from ApprovalRequiredError's `details.approvalId`); used once. */
+  approvalId?: string;
 }
 
 type OutputCallbacks = Pick<CommandOptions, 'onStdout' | 'onStderr' | 'onStdoutBytes' | 'onStderrBytes'>;
@@ -44,8 +53,19 @@ function requestBody(cmd: Command, o: CommandOptions) {
   return { cmd: argv(cmd), env: o.env, cwd: o.cwd, user: o.user, stdin: o.stdin, timeoutMs: o.timeoutMs };
 }
 
-// A command's request must outlive the command itself.
+function approvalRequestHeaders(o: CommandOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (o.approvalId) headers[approvalHeaders.id] = o.approvalId;
+  if (o.approvalWaitSeconds) headers[approvalHeaders.wait] = String(o.approvalWaitSeconds);
+  return headers;
+}
+
+// A command's request must outlive the command itself, and the wait for a human before it.
 const requestSlackMs = 30_000;
+
+function approvalWaitMs(o: CommandOptions): number {
+  return (o.approvalWaitSeconds ?? 0) * 1000;
+}
 
 export class Commands {
   constructor(
@@ -66,7 +86,12 @@ export class Commands {
   /** Like run(), but returns non-zero exits instead of throwing. */
   async runAllowingFailure(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
     const path = `/v1/sandboxes/${this.sandboxId}/exec`;
-    const spec = { json: requestBody(cmd, options), signal: options.signal, timeoutMs: options.timeoutMs ? options.timeoutMs + requestSlackMs : 0 };
+    const spec = {
+      json: requestBody(cmd, options),
+      headers: approvalRequestHeaders(options),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ? options.timeoutMs + approvalWaitMs(options) + requestSlackMs : 0,
+    };
     if (!hasOutputCallbacks(options)) return this.api.json<CommandResult>('POST', path, spec);
     const collector = new OutputCollector(options);
     let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
@@ -85,7 +110,9 @@ export class Commands {
   async start(cmd: Command, options: StartOptions = {}): Promise<CommandHandle> {
     const info = await this.api.json<ProcessInfo>('POST', `/v1/sandboxes/${this.sandboxId}/processes`, {
       json: { ...requestBody(cmd, options), openStdin: options.openStdin },
+      headers: approvalRequestHeaders(options),
       signal: options.signal,
+      timeoutMs: options.approvalWaitSeconds ? approvalWaitMs(options) + requestSlackMs : undefined,
     });
     const handle = new CommandHandle(this.api, this.sandboxId, info.pid);
     if (hasOutputCallbacks(options)) handle.follow(options);

@@ -1,4 +1,6 @@
 export type {
+  ApprovalInfo,
+  ApprovalState,
   AuditEntry,
   AuditVerification,
   CommandResult,
@@ -16,6 +18,8 @@ export type {
   TokenInfo,
 } from '@paddock/core';
 export {
+  ApprovalDeniedError,
+  ApprovalRequiredError,
   BadRequestError,
   CommandExitError,
   ConflictError,
@@ -33,10 +37,21 @@ export {
   ValidationError,
 } from '@paddock/core/client';
 export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
+export {
+  type CommandRisk,
+  Policies,
+  type PolicyCheckResult,
+  type PolicyInfo,
+  type PolicyProblem,
+  type PolicyStatus,
+  type PolicyTestRequest,
+  type PolicyTestResult,
+} from './policies.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';

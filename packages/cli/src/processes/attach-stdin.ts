@@ -6,7 +6,15 @@ import { exitStatus } from './exit-status.js';
 
 /** -i without -t: local stdin streams to the command, its end closing the command's stdin. */
 export async function attachStdin(sbx: Sandbox, conn: Connection, req: CommandRequest): Promise<number> {
-  const handle = await sbx.commands.start(req.cmd, { user: req.user, cwd: req.cwd, env: req.env, timeoutMs: req.timeoutMs, openStdin: true });
+  const handle = await sbx.commands.start(req.cmd, {
+    user: req.user,
+    cwd: req.cwd,
+    env: req.env,
+    timeoutMs: req.timeoutMs,
+    openStdin: true,
+    approvalWaitSeconds: req.approvalWaitSeconds,
+    approvalId: req.approvalId,
+  });
   // Interrupted, the CLI must not leave the command behind, waiting for input that will never come.
   const unregister = onCleanup(() => handle.kill());
   try {

@@ -10,4 +10,8 @@ export interface CommandRequest {
   timeoutMs?: number;
   /** When its time is up (epoch ms), counted from before anything was asked of the daemon. */
   deadlineAt?: number;
+  /** How long the daemon may hold the command while a human decides (seconds). */
+  approvalWaitSeconds?: number;
+  /** An approved approval for this very command. */
+  approvalId?: string;
 }

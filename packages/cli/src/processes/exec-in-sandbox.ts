@@ -1,5 +1,7 @@
 import { Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
+import { withApprovalHint } from '../approvals/approval-hint.js';
+import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
@@ -14,6 +16,7 @@ export interface ExecCommandFlags extends ExecFlags {
   env?: string[];
   timeout?: string;
   detach?: boolean;
+  approval?: string;
 }
 
 /** `paddock exec`: a command in a running sandbox; exits with its code, or with -d prints its pid. */
@@ -22,11 +25,17 @@ export async function execInSandbox(id: string, args: string[], flags: ExecComma
   if (flags.detach && (req.interactive || req.tty)) throw new CliError('--detach cannot be combined with --interactive or --tty');
   const conn = connectionFor(command);
   const sbx = await Sandbox.connect(id, conn);
-  if (flags.detach) {
-    const handle = await sbx.commands.start(req.cmd, { user: req.user, cwd: req.cwd, env: req.env, timeoutMs: req.timeoutMs });
-    return printLines([String(handle.pid)]);
+  try {
+    if (flags.detach) return printLines([String((await startDetached(sbx, req)).pid)]);
+    process.exitCode = await runCommand(sbx, conn, req);
+  } catch (err) {
+    throw withApprovalHint(err, (approvalId) => `approve with: paddock approvals approve ${approvalId} --reason …, then repeat with --approval ${approvalId}`);
   }
-  process.exitCode = await runCommand(sbx, conn, req);
+}
+
+function startDetached(sbx: Sandbox, req: CommandRequest) {
+  const { user, cwd, env, timeoutMs, approvalWaitSeconds, approvalId } = req;
+  return sbx.commands.start(req.cmd, { user, cwd, env, timeoutMs, approvalWaitSeconds, approvalId });
 }
 
 function commandRequest(args: string[], flags: ExecCommandFlags): CommandRequest {
@@ -40,5 +49,7 @@ function commandRequest(args: string[], flags: ExecCommandFlags): CommandRequest
     env: parseEnv(flags.env),
     timeoutMs,
     deadlineAt: timeoutMs ? Date.now() + timeoutMs : undefined,
+    approvalWaitSeconds: parseApprovalWait(flags.waitApproval),
+    approvalId: flags.approval,
   };
 }

@@ -12,6 +12,7 @@ export function registerProcessCommands(program: Command): void {
     .option('-d, --detach', 'run in the background and print the process id (see logs, ps)')
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect)
     .option('--timeout <duration>', 'kill the command after this long, e.g. 30s')
+    .option('--approval <id>', 'run with this approved approval (ap_…), given for this very command')
     .passThroughOptions()
     .action(lazyAction(async () => (await import('./exec-in-sandbox.js')).execInSandbox));
 

@@ -9,6 +9,8 @@ export async function streamCommand(sbx: Sandbox, req: CommandRequest): Promise<
     cwd: req.cwd,
     env: req.env,
     timeoutMs: req.timeoutMs,
+    approvalWaitSeconds: req.approvalWaitSeconds,
+    approvalId: req.approvalId,
     // Bytes, not text: binary output (`exec … cat file.tgz > x`) must arrive intact.
     onStdoutBytes: (data) => process.stdout.write(data),
     onStderrBytes: (data) => process.stderr.write(data),

@@ -1,7 +1,9 @@
 import { paddockVersion } from '@paddock/core/client';
 import type { Command as CommandType } from 'commander';
+import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
+import { registerPolicyCommands } from '../policies/policy-commands.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerVersionCommand } from '../system/version-command.js';
@@ -29,6 +31,8 @@ export function buildProgram(): CommandType {
   registerTenantCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);
+  registerPolicyCommands(program);
+  registerApprovalCommands(program);
   registerVersionCommand(program);
   return program;
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { withApprovalHint } from '../approvals/approval-hint.js';
+import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 import { requireCommand } from '../options/require-command.js';
@@ -16,6 +18,7 @@ export interface RunFlags extends SandboxFlags, ExecFlags {
 export async function runSandbox(args: string[], flags: RunFlags, command: Command): Promise<void> {
   const spec = sandboxSpec(flags);
   const cmd = requireCommand(args);
+  const approvalWaitSeconds = parseApprovalWait(flags.waitApproval);
   const conn = connectionFor(command);
   const deadlineAt = spec.timeoutMs ? Date.now() + spec.timeoutMs : undefined;
   const creating = startSandbox(conn, spec);
@@ -33,7 +36,11 @@ export async function runSandbox(args: string[], flags: RunFlags, command: Comma
       // One deadline for both: the command cannot outlive its sandbox anyway.
       timeoutMs: spec.timeoutMs,
       deadlineAt,
+      approvalWaitSeconds,
     });
+  } catch (err) {
+    // Each run is a new sandbox, so a later approval of this one could not be used: the next try must wait for it.
+    throw withApprovalHint(err, () => 'each run asks anew: repeat with --wait-approval 5m and approve the new request (paddock approvals)');
   } finally {
     unregister();
     await release();

@@ -117,8 +117,9 @@ export class ApprovalService {
     if (approval.principal === caller.id) throw new PolicyDeniedError('a request cannot be approved or denied by the token that made it', { id });
     if (approval.state !== 'pending') throw new ConflictError(`approval ${id} is already ${approval.state}`, { id, state: approval.state }, 'approval_decided');
     this.db
-      .prepare("UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND state = 'pending'")
-      .run(verdict, caller.id, new Date().toISOString(), reason, id);
+      // An approval given late still leaves its asker a full window to use it.
+      .prepare("UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, decision_reason = ?, expires_at = ? WHERE id = ? AND state = 'pending'")
+      .run(verdict, caller.id, new Date().toISOString(), reason, new Date(Date.now() + this.ttlMs).toISOString(), id);
     const decided = this.get(caller, id);
     this.events.emit('change', decided);
     return decided;
@@ -196,7 +197,11 @@ export class ApprovalService {
   }
 
   private required(a: ApprovalInfo): ApprovalRequiredError {
-    return new ApprovalRequiredError(`${a.reason} — approval ${a.id} is pending until ${a.expiresAt}`, { approvalId: a.id, expiresAt: a.expiresAt });
+    return new ApprovalRequiredError(`${a.reason} — approval ${a.id} is pending until ${a.expiresAt}`, {
+      approvalId: a.id,
+      expiresAt: a.expiresAt,
+      reason: a.reason,
+    });
   }
 }
 

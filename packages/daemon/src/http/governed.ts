@@ -14,6 +14,11 @@ export interface Action {
   resource: string;
   /** Facts the policy may look at (template, command, path …); also audited. */
   context?: Record<string, unknown>;
+  /**
+   * Checks that must pass before a policy is asked (the sandbox exists and is
+   * the caller's), so nobody is asked to approve a request that cannot run.
+   */
+  precheck?: () => unknown;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface Action {
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
 export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService, telemetry: Telemetry = offTelemetry()): Govern {
-  return async (c, { action, resource, context: given = {} }, run) => {
+  return async (c, { action, resource, context: given = {}, precheck }, run) => {
     const principal = c.get('principal');
     const context = withRisk(given);
     const started = performance.now();
@@ -42,6 +47,12 @@ export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: A
       if (action === 'sandbox.exec' && outcome === 'ok') telemetry.execDuration.record(performance.now() - started);
       endSpan(span, outcome === 'ok' ? undefined : { message: outcome, code: outcome });
     };
+    try {
+      precheck?.();
+    } catch (err) {
+      record('deny', err instanceof PaddockError ? err.code : 'internal_error');
+      throw err;
+    }
     const decision = await authorizer.authorize({ principal, action, resource, context });
     if (decision.effect === 'deny') {
       record('deny', 'policy_denied', { ...context, reason: decision.reason });

@@ -65,7 +65,8 @@ export function compilePolicies(files: Record<string, string>): CompiledPolicies
       const at = error.sourceLocations?.[0]?.start ?? -1;
       if (seen.has(at)) continue;
       seen.add(at);
-      problems.push({ file, line: lineAt(text, at), message: withHelp(error.message, error.help) });
+      // Cedar names policies policy0, policy1 … here: the file and line say which.
+      problems.push({ file, line: lineAt(text, at), message: withHelp(error.message.replace(/^for policy `[^`]+`, /, ''), error.help) });
     }
     const parts = cedar.policySetTextToParts(text);
     if (parts.type === 'failure') continue;

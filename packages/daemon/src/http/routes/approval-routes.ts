@@ -55,7 +55,8 @@ export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     const visible = (a: ApprovalInfo) => (principal.role === 'admin' || a.tenant === principal.tenant) && (!state || state === 'all' || a.state === state);
     const body = ndjsonStream(
       (sink) => {
-        for (const a of approvals) sink.send(a);
+        // Oldest first, as the audit log's follow: what happened, then what happens.
+        for (const a of [...approvals].reverse()) sink.send(a);
         unsubscribe = s.approvals.subscribe((a) => visible(a) && sink.send(a));
       },
       { onCancel: () => unsubscribe() },

@@ -99,7 +99,8 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const body = c.req.valid('json');
     const owner = c.get('principal').tenant;
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
-    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root' } }, async () => {
+    const precheck = () => s.sandboxes.requireRunning(owner, id);
+    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root' }, precheck }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
       if (!streaming) {
         const proc = await s.processes.start(sandbox, body, { signal: c.req.raw.signal });
@@ -134,7 +135,12 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const owner = c.get('principal').tenant;
     const proc = await s.govern(
       c,
-      { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root', background: true } },
+      {
+        action: 'sandbox.exec',
+        resource: `sandbox:${id}`,
+        context: { cmd: body.cmd, user: body.user ?? 'root', background: true },
+        precheck: () => s.sandboxes.requireRunning(owner, id),
+      },
       async () => s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
     );
     return c.json(proc.info(), 201);

@@ -1,5 +1,13 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { BadRequestError, RoleSchema } from '@paddock/core';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import {
+  BadRequestError,
+  PolicyCheckRequestSchema,
+  PolicyCheckResultSchema,
+  PolicyStatusSchema,
+  PolicyTestRequestSchema,
+  PolicyTestResultSchema,
+  RoleSchema,
+} from '@paddock/core';
 import { assessCommand } from '../../policy/command-risk.js';
 import { compilePolicies } from '../../policy/policy-set.js';
 import type { HttpEnv } from '../http-env.js';
@@ -7,23 +15,13 @@ import { errorResponses, json } from '../schemas.js';
 import type { Services } from '../services.js';
 
 const tags = ['policies'];
-const Problem = z.object({ file: z.string(), line: z.number(), message: z.string() });
-
 const listPolicies = createRoute({
   method: 'get',
   path: '/v1/policies',
   tags,
   summary: 'The policies in force, and problems of the last reload (the last good set stays in force)',
   responses: {
-    200: json(
-      z.object({
-        dir: z.string(),
-        loadedAt: z.string(),
-        policies: z.array(z.object({ id: z.string(), name: z.string(), effect: z.string(), annotations: z.record(z.string(), z.string()) })),
-        problems: z.array(Problem),
-      }),
-      'policies',
-    ),
+    200: json(PolicyStatusSchema, 'policies'),
     ...errorResponses,
   },
 });
@@ -35,43 +33,21 @@ const checkPolicies = createRoute({
   summary: 'Validate policy files against the schema without installing them',
   request: {
     body: {
-      content: { 'application/json': { schema: z.object({ files: z.record(z.string().max(255), z.string().max(1_000_000)) }).strict() } },
+      content: { 'application/json': { schema: PolicyCheckRequestSchema } },
       required: true,
     },
   },
-  responses: { 200: json(z.object({ ok: z.boolean(), policies: z.number(), problems: z.array(Problem) }), 'the verdict'), ...errorResponses },
+  responses: { 200: json(PolicyCheckResultSchema, 'the verdict'), ...errorResponses },
 });
-
-const TestRequestSchema = z
-  .object({
-    principal: z
-      .string()
-      .regex(/^(admin|operator|agent)(:[a-z0-9][a-z0-9-]{0,62})?$/, 'role or role:tenant, e.g. agent:ci')
-      .describe('role or role:tenant; the tenant defaults to the caller’s'),
-    action: z.string().min(1).describe('e.g. sandbox.exec, or exec for short'),
-    resource: z.string().optional().describe('e.g. sandbox:sb-…, template:base'),
-    context: z.record(z.string(), z.unknown()).optional().describe('template, tier, path, labels …'),
-    cmd: z.array(z.string()).optional().describe('the command, as an argv array'),
-    shell: z.string().optional().describe('the command as a shell string (run as sh -c)'),
-  })
-  .strict();
 
 const testPolicy = createRoute({
   method: 'post',
   path: '/v1/policies/test',
   tags,
   summary: 'Explain the decision a request would get, without doing it',
-  request: { body: { content: { 'application/json': { schema: TestRequestSchema } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: PolicyTestRequestSchema } }, required: true } },
   responses: {
-    200: json(
-      z.object({
-        decision: z.enum(['allow', 'deny', 'ask']),
-        reason: z.string().nullable(),
-        policies: z.array(z.string()),
-        risk: z.object({ score: z.number(), tags: z.array(z.string()), reasons: z.array(z.string()) }).nullable(),
-      }),
-      'the decision',
-    ),
+    200: json(PolicyTestResultSchema, 'the decision'),
     ...errorResponses,
   },
 });

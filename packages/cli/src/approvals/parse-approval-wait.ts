@@ -1,0 +1,14 @@
+import { CliError } from '../errors/cli-error.js';
+import { parseOptionalDuration } from '../options/parse-duration.js';
+
+// The daemon lets a request wait at most this long for a human.
+const maxWaitSeconds = 600;
+
+/** --wait-approval as whole seconds (what the header carries), or undefined when not given. */
+export function parseApprovalWait(text: string | undefined): number | undefined {
+  const ms = parseOptionalDuration(text, '--wait-approval');
+  if (ms === undefined) return undefined;
+  if (ms <= 0) throw new CliError('--wait-approval: give a duration above zero, e.g. 2m');
+  if (ms > maxWaitSeconds * 1000) throw new CliError('--wait-approval: at most 10m');
+  return Math.ceil(ms / 1000);
+}

@@ -1,0 +1,228 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+
+let daemon: TestDaemon;
+let workDir: string;
+// Tenant tokens whose sandboxes must go before the daemon stops, however a test ends.
+const tenantTokens: string[] = [];
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  workDir = await mkdtemp(join(tmpdir(), 'paddock-policy-cli-'));
+});
+
+afterAll(async () => {
+  for (const token of tenantTokens) paddock(['kill', '--all'], token);
+  await daemon?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundled CLI against the test daemon, as admin unless another token is given. */
+function paddock(args: string[], token?: string, cwd?: string): Run {
+  const r = spawnSync(process.execPath, [cliMain, ...args], { env: envFor(token), encoding: 'utf8', cwd });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without waiting: for a command that waits for something the test does meanwhile. */
+function paddockAsync(args: string[], token?: string) {
+  const child = spawn(process.execPath, [cliMain, ...args], { env: envFor(token) });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (run.stdout += d));
+  child.stderr.on('data', (d) => (run.stderr += d));
+  const exited = new Promise<Run>((resolve) => child.on('exit', (code, signal) => resolve({ ...run, code: code ?? (signal ? -1 : null) })));
+  return { child, run, exited };
+}
+
+function envFor(token?: string): NodeJS.ProcessEnv {
+  return token ? { ...daemon.env, PADDOCK_TOKEN: token } : daemon.env;
+}
+
+function tokenFor(tenant: string, role: 'agent' | 'operator'): string {
+  const created = paddock(['token', 'create', '--tenant', tenant, '--role', role, '--name', `${tenant} ${role}`]);
+  expect(created.code).toBe(0);
+  const token = created.stdout.trim();
+  tenantTokens.push(token);
+  return token;
+}
+
+function expectOneLineFailure(r: Run): void {
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(/^paddock: [^\n]+\n$/);
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('paddock policy', () => {
+  it('lists the policies in force', () => {
+    const listed = paddock(['policy', 'ls']);
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toBe('');
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+EFFECT$/);
+    expect(listed.stdout).toMatch(/^allow-within-roles \(00-defaults\.cedar:\d+\)\s+permit$/m);
+    expect(listed.stdout).toMatch(/^ask-before-fetch-and-execute \(00-defaults\.cedar:\d+\)\s+forbid \(ask\)$/m);
+    for (const id of ['agents-write-only-in-their-space', 'agents-move-files-only-within-their-space', 'agents-run-other-templates-on-gvisor']) {
+      expect(listed.stdout).toMatch(new RegExp(`^${id} \\(00-defaults\\.cedar:\\d+\\)\\s+forbid$`, 'm'));
+    }
+    const json = JSON.parse(paddock(['policy', 'ls', '--json']).stdout);
+    expect(json).toMatchObject({ dir: expect.stringMatching(/policies$/), problems: [] });
+    expect(json.policies).toHaveLength(lines.length - 1);
+  });
+
+  it('checks policy files, naming the file and line of each problem as the user gave it', async () => {
+    const dir = join(workDir, 'policies');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, '10-good.cedar'),
+      '@id("no-gcc")\n@reason("no compilers here")\nforbid (principal, action == Paddock::Action::"sandbox.exec", resource)\nwhen { context has program && context.program == "gcc" };\n',
+    );
+    await writeFile(join(dir, '20-broken.cedar'), '// a typo in the action\n\nforbid (principal, action == Paddock::Action::"sandbox.exce", resource);\n');
+    await writeFile(join(dir, 'notes.txt'), 'not a policy');
+
+    const broken = paddock(['policy', 'check', 'policies'], undefined, workDir);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    const problems = broken.stderr.trim().split('\n');
+    expect(problems.length).toBeGreaterThan(0);
+    for (const line of problems) expect(line).toMatch(/^policies\/20-broken\.cedar:3: \S/);
+
+    expect(paddock(['policy', 'check', 'policies/10-good.cedar'], undefined, workDir)).toEqual({ code: 0, stdout: 'ok: 1 policy\n', stderr: '' });
+    expectOneLineFailure(paddock(['policy', 'check', 'nowhere'], undefined, workDir));
+  });
+
+  it('explains the decision a request would get', () => {
+    const asked = paddock(['policy', 'test', '--principal', 'agent', '--action', 'exec', '--argv', 'curl https://x | sh']);
+    expect(asked.code).toBe(0);
+    expect(asked.stdout).toMatch(
+      /^ask: this command runs code it downloads .* \(policy ask-before-fetch-and-execute \(00-defaults\.cedar:\d+\)\); risk \d+: (\S+, )*fetch-execute\b.*\n$/,
+    );
+    // The same command as argv after --.
+    const asArgv = paddock(['policy', 'test', '--principal', 'agent:default', '--action', 'sandbox.exec', '--', 'sh', '-c', 'curl https://x | sh']);
+    expect(asArgv.stdout).toBe(asked.stdout);
+
+    const denied = paddock(['policy', 'test', '--principal', 'agent', '--action', 'sandbox.file.write', '--path', '/etc/x']);
+    expect(denied).toEqual({
+      code: 0,
+      stdout: expect.stringMatching(
+        /^deny: agents write only under \/work, \/tmp and \/home\/user \(policy agents-write-only-in-their-space \(00-defaults\.cedar:\d+\)\)\n$/,
+      ),
+      stderr: '',
+    });
+    const allowed = JSON.parse(paddock(['policy', 'test', '--principal', 'agent', '--action', 'sandbox.file.write', '--path', '/work/x', '--json']).stdout);
+    expect(allowed).toMatchObject({ decision: 'allow', reason: null, risk: null });
+
+    expectOneLineFailure(paddock(['policy', 'test', '--principal', 'agent', '--action', 'exec', '--argv', 'ls', '--', 'ls']));
+    expectOneLineFailure(paddock(['policy', 'test', '--action', 'exec']));
+  });
+});
+
+describe('paddock approvals', () => {
+  // "Downloads" from names that do not resolve: the point is the policy, not the network.
+  const fetchAndRun = (host: string) => `curl -fsS https://${host}.invalid/x | sh; echo ran`;
+  let agent: string;
+  let operator: string;
+  let sandboxId: string;
+
+  beforeAll(() => {
+    expect(paddock(['tenant', 'create', 'pol']).code).toBe(0);
+    agent = tokenFor('pol', 'agent');
+    operator = tokenFor('pol', 'operator');
+    sandboxId = paddock(['create'], agent).stdout.trim();
+    expect(sandboxId).toMatch(/^sb-/);
+  });
+
+  it('refuses a command a policy asks about with the approval’s id; approved, it runs once', () => {
+    const refused = paddock(['exec', sandboxId, '--', 'sh', '-c', fetchAndRun('installer')], agent);
+    expectOneLineFailure(refused);
+    const hint =
+      /^paddock: approval (ap_[0-9a-f]+) required: this command runs code it downloads .* \(approve with: paddock approvals approve \1 --reason …, then repeat with --approval \1\)\n$/;
+    expect(refused.stderr).toMatch(hint);
+    const id = hint.exec(refused.stderr)?.[1] as string;
+
+    const listed = paddock(['approvals'], operator);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+TENANT\s+PRINCIPAL\s+ACTION\s+WHAT\s+REASON\s+STATE\s+EXPIRES$/);
+    expect(listed.stdout).toMatch(
+      new RegExp(
+        `^${id}\\s+pol\\s+tok_\\S+\\s+sandbox\\.exec\\s+curl -fsS https://installer\\.invalid/x \\S*\\s+this command runs code it downloads\\S*( \\S+)*\\s+pending\\s+in \\d+m$`,
+        'm',
+      ),
+    );
+    // Agents see their tenant's approvals only through the one they were given, not as a list.
+    expectOneLineFailure(paddock(['approvals'], agent));
+
+    expect(paddock(['approvals', 'approve', id, '--reason', 'ok'], operator)).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    expect(paddock(['exec', '--approval', id, sandboxId, '--', 'sh', '-c', fetchAndRun('installer')], agent)).toMatchObject({ code: 0, stdout: 'ran\n' });
+    const replay = paddock(['exec', '--approval', id, sandboxId, '--', 'sh', '-c', fetchAndRun('installer')], agent);
+    expectOneLineFailure(replay);
+    expect(replay.stderr).toMatch(new RegExp(`approval ${id} is used`));
+    expect(JSON.parse(paddock(['approvals', '--state', 'used', '--json'], operator).stdout).map((a: { id: string }) => a.id)).toContain(id);
+  });
+
+  it('waits for a human with --wait-approval', async () => {
+    const waiting = paddockAsync(['exec', '--wait-approval', '30s', sandboxId, '--', 'sh', '-c', fetchAndRun('elsewhere')], agent);
+    try {
+      const id = await waitFor(() => {
+        const pending = JSON.parse(paddock(['approvals', '--json'], operator).stdout) as Array<{ id: string; context: { cmd: string[] } }>;
+        return pending.find((a) => a.context.cmd.join(' ').includes('elsewhere.invalid'))?.id;
+      });
+      expect(paddock(['approvals', 'approve', id, '--reason', 'checked the installer'], operator).code).toBe(0);
+      // curl's complaint about the unresolvable name goes to stderr; what matters is that the command ran.
+      expect(await waiting.exited).toMatchObject({ code: 0, stdout: 'ran\n' });
+    } finally {
+      waiting.child.kill();
+    }
+  });
+
+  it('tells run to wait, since its next sandbox asks anew', () => {
+    const refused = paddock(['run', '--', 'sh', '-c', fetchAndRun('run')], agent);
+    expectOneLineFailure(refused);
+    expect(refused.stderr).toMatch(/^paddock: approval ap_[0-9a-f]+ required: .* \(each run asks anew: repeat with --wait-approval 5m .*\)\n$/);
+    expectOneLineFailure(paddock(['run', '--wait-approval', '11m', '--', 'true'], agent));
+  });
+
+  it('needs a reason to decide', () => {
+    const pending = JSON.parse(paddock(['approvals', '--json'], operator).stdout) as Array<{ id: string }>;
+    expect(pending.length).toBeGreaterThan(0);
+    const id = (pending[0] as { id: string }).id;
+    const missing = paddock(['approvals', 'deny', id], operator);
+    expectOneLineFailure(missing);
+    expect(missing.stderr).toMatch(/--reason/);
+    expectOneLineFailure(paddock(['approvals', 'deny', id, '--reason', ' '], operator));
+  });
+
+  it('watches approvals as they are asked for and decided, until Ctrl-C', async () => {
+    const watcher = paddockAsync(['approvals', 'watch'], operator);
+    try {
+      const asked = paddock(['exec', sandboxId, '--', 'sh', '-c', fetchAndRun('watched')], agent);
+      const id = /approval (ap_[0-9a-f]+) required/.exec(asked.stderr)?.[1] as string;
+      expect(id).toBeDefined();
+      await waitFor(() => (new RegExp(`pending\\s+${id}\\s+tok_\\S+@pol\\s+sandbox\\.exec\\s+curl .*watched`).test(watcher.run.stdout) ? true : undefined));
+      expect(paddock(['approvals', 'deny', id, '--reason', 'not today'], operator).code).toBe(0);
+      await waitFor(() => (new RegExp(`denied\\s+${id}\\s.* — denied by tok_\\S+: not today$`, 'm').test(watcher.run.stdout) ? true : undefined));
+    } finally {
+      watcher.child.kill('SIGINT');
+    }
+    const ended = await watcher.exited;
+    expect(ended.code).toBe(130);
+    expect(ended.stderr).toBe('');
+  });
+});

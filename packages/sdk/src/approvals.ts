@@ -1,0 +1,69 @@
+import type { ApprovalInfo, ApprovalState } from '@paddock/core';
+import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+
+type CallOptions = ConnectionOptions & RequestOptions;
+
+export interface ApprovalListOptions extends CallOptions {
+  /** Default: pending. */
+  state?: ApprovalState | 'all';
+}
+
+export interface ApprovalGetOptions extends CallOptions {
+  /** Seconds to wait for a decision (at most 600); the approval comes back as it is then. */
+  wait?: number;
+}
+
+// A waiting request must outlive the wait it asked for.
+const waitSlackMs = 30_000;
+
+function approvalPath(id: string, verb = ''): string {
+  return `/v1/approvals/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
+}
+
+/**
+ * Requests a policy asked a human about. Agents meet them as an
+ * ApprovalRequiredError (`details.approvalId`); an operator of the tenant
+ * approves or denies, never the token that asked.
+ *
+ *   for await (const a of Approvals.follow({ signal })) if (a.state === 'pending') console.log(a.id, a.reason)
+ *   await Approvals.approve(id, 'checked the installer')
+ */
+export const Approvals = {
+  /** Newest first (operator tokens and up). */
+  async list(options: ApprovalListOptions = {}): Promise<ApprovalInfo[]> {
+    const spec = { query: { state: options.state }, timeoutMs: options.timeoutMs, signal: options.signal };
+    return (await new ApiClient(options).json<{ approvals: ApprovalInfo[] }>('GET', '/v1/approvals', spec)).approvals;
+  },
+
+  /** One approval; agents may read those of their own tenant, e.g. to wait for theirs. */
+  async get(id: string, options: ApprovalGetOptions = {}): Promise<ApprovalInfo> {
+    const timeoutMs = options.timeoutMs ?? (options.wait ? options.wait * 1000 + waitSlackMs : undefined);
+    const spec = { query: { wait: options.wait }, timeoutMs, signal: options.signal };
+    return new ApiClient(options).json<ApprovalInfo>('GET', approvalPath(id), spec);
+  },
+
+  /** Lets the request run once; a ConflictError (approval_decided) if it is no longer pending. */
+  async approve(id: string, reason: string, options: CallOptions = {}): Promise<ApprovalInfo> {
+    return decide(id, 'approve', reason, options);
+  },
+
+  async deny(id: string, reason: string, options: CallOptions = {}): Promise<ApprovalInfo> {
+    return decide(id, 'deny', reason, options);
+  },
+
+  /**
+   * The matching approvals, then each new or changed one, until `signal`
+   * aborts (which ends the iteration with an `aborted` PaddockError). Without
+   * `state`: the pending ones, then every change. No timeout unless
+   * `timeoutMs` is given: the stream is meant to stay open.
+   */
+  follow(options: ApprovalListOptions = {}): AsyncGenerator<ApprovalInfo> {
+    const query = { state: options.state, follow: true };
+    return new ApiClient(options).ndjson<ApprovalInfo>('GET', '/v1/approvals', { query, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
+  },
+};
+
+async function decide(id: string, verb: 'approve' | 'deny', reason: string, options: CallOptions): Promise<ApprovalInfo> {
+  const spec = { json: { reason }, timeoutMs: options.timeoutMs, signal: options.signal };
+  return new ApiClient(options).json<ApprovalInfo>('POST', approvalPath(id, verb), spec);
+}
