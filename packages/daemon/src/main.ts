@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --liftoff-only
 // A small young generation keeps the daemon's resident memory lower under
 // bursts of requests (measured: 105 MiB instead of 134 MiB after 2000 execs,
 // 75 MiB instead of 85 MiB at start). Launchers run this file directly so the
