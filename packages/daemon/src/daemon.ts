@@ -28,6 +28,7 @@ import { CedarAuthorizer } from './policy/cedar-authorizer.js';
 import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
+import { SnapshotService } from './snapshots/snapshot-service.js';
 import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
@@ -113,6 +114,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     quotas: new QuotaGuard(tenantStore),
     logger,
   });
+  const snapshots = new SnapshotService({ engine, sandboxes, sandboxStore, templates: templateStore, tenants: tenantStore, layersDir, logger });
+  sandboxes.afterEnd = (id) => snapshots.releaseForkLayer(id);
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);
@@ -126,6 +129,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {
     sandboxes,
+    snapshots,
     processes,
     files,
     templates,

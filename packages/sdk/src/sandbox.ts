@@ -1,4 +1,4 @@
-import type { LimitsInput, SandboxInfo, SandboxState, Tier, TierRequest } from '@paddock/core';
+import type { LimitsInput, SandboxInfo, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
 import { SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
@@ -59,7 +59,7 @@ export class Sandbox {
   }
 
   /** What was known at the last call; getInfo() asks again. */
-  get snapshot(): SandboxInfo {
+  get lastKnown(): SandboxInfo {
     return this.info;
   }
 
@@ -120,6 +120,28 @@ export class Sandbox {
 
   async resume(options: RequestOptions = {}): Promise<void> {
     this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/resume`, options);
+  }
+
+  /**
+   * Keeps the sandbox's files as an immutable template named `name` (the
+   * sandbox is frozen for the copy, then goes on): `Sandbox.create({ template: name })`.
+   */
+  async snapshot(input: { name: string }, options: RequestOptions = {}): Promise<TemplateInfo> {
+    return this.api.json<TemplateInfo>('POST', `/v1/sandboxes/${this.id}/snapshots`, {
+      ...options,
+      json: { name: input.name },
+      timeoutMs: options.timeoutMs ?? 0,
+    });
+  }
+
+  /** A new sandbox with this one's files, same limits, tier and labels; this one is untouched. */
+  async fork(input: { timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<Sandbox> {
+    const info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/fork`, {
+      ...options,
+      json: { timeoutMs: input.timeoutMs },
+      timeoutMs: options.timeoutMs ?? 0,
+    });
+    return new Sandbox(this.api, info);
   }
 
   /** Kills the sandbox; with `wait: false` it returns once the kill is recorded, while teardown goes on. */

@@ -15,6 +15,6 @@ export async function createSandbox(flags: SandboxFlags & { json?: boolean }, co
   const unregister = onCleanup(sandboxReleaser(creating));
   const sbx = await creating;
   unregister();
-  if (flags.json) printJson(sbx.snapshot);
+  if (flags.json) printJson(sbx.lastKnown);
   else printLines([sbx.id]);
 }

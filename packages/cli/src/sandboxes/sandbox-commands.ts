@@ -5,7 +5,7 @@ import { Option } from '../program/commander.js';
 import { lazyAction } from '../program/lazy-action.js';
 import { addSandboxFlags } from './sandbox-flags.js';
 
-/** run, create, ls, inspect, kill, timeout. */
+/** run, create, ls, inspect, kill, pause, resume, snapshot, fork, timeout. */
 export function registerSandboxCommands(program: Command): void {
   addExecFlags(addSandboxFlags(program.command('run')))
     .description('create a sandbox, run a command in it and kill the sandbox; exits with the command’s code')
@@ -43,6 +43,35 @@ export function registerSandboxCommands(program: Command): void {
     .argument('[ids...]', 'sandbox ids')
     .option('--all', 'kill every sandbox')
     .action(lazyAction(async () => (await import('./kill-sandboxes.js')).killSandboxes));
+
+  for (const [name, what] of [
+    ['pause', 'freeze every process of sandboxes (no CPU; memory and files kept; the timeout clock keeps running)'],
+    ['resume', 'thaw paused sandboxes'],
+  ] as const) {
+    program
+      .command(name)
+      .description(what)
+      .argument('<ids...>', 'sandbox ids')
+      .action(
+        lazyAction(async () =>
+          name === 'pause' ? (await import('./snapshot-sandbox.js')).pauseSandboxes : (await import('./snapshot-sandbox.js')).resumeSandboxes,
+        ),
+      );
+  }
+
+  program
+    .command('snapshot')
+    .description('keep a sandbox’s files as an immutable template (the sandbox goes on); prints the template name')
+    .argument('<id>', 'sandbox id')
+    .requiredOption('--name <template>', 'name of the template the snapshot becomes')
+    .action(lazyAction(async () => (await import('./snapshot-sandbox.js')).snapshotSandbox));
+
+  program
+    .command('fork')
+    .description('start a new sandbox with a sandbox’s files (the original is untouched); prints its id')
+    .argument('<id>', 'sandbox id')
+    .option('--timeout <duration>', 'lifetime of the fork, e.g. 10m')
+    .action(lazyAction(async () => (await import('./snapshot-sandbox.js')).forkSandbox));
 
   program
     .command('timeout')

@@ -9,5 +9,5 @@ export async function setSandboxTimeout(id: string, duration: string, _flags: ob
   const timeoutMs = parseDurationMs(duration, 'duration');
   const sbx = await Sandbox.connect(id, connectionFor(command));
   await sbx.setTimeout(timeoutMs);
-  process.stdout.write(`${sbx.id} expires ${timeUntil(sbx.snapshot.expiresAt)}\n`);
+  process.stdout.write(`${sbx.id} expires ${timeUntil(sbx.lastKnown.expiresAt)}\n`);
 }

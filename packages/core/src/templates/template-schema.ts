@@ -10,6 +10,7 @@ export const TemplateSchema = z.object({
   user: z.string(),
   createdAt: z.string(),
   sizeBytes: z.number().int(),
+  kind: z.enum(['base', 'build', 'snapshot']).describe('built in, built from a Paddockfile, or a snapshot of a sandbox'),
 });
 export type TemplateInfo = z.infer<typeof TemplateSchema>;
 
@@ -27,3 +28,19 @@ export type TemplateBuildEvent =
   | { type: 'log'; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'done'; template: TemplateInfo }
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };
+
+export const SnapshotCreateSchema = z.object({ name: TemplateNameSchema.describe('the template the snapshot becomes') }).strict();
+export type SnapshotCreate = z.input<typeof SnapshotCreateSchema>;
+
+export const ForkCreateSchema = z
+  .object({
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3_600_000)
+      .optional()
+      .describe('lifetime of the fork; default 5 minutes'),
+  })
+  .strict();
+export type ForkCreate = z.input<typeof ForkCreateSchema>;

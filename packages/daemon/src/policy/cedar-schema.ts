@@ -18,6 +18,8 @@ const sandboxActions = [
   'sandbox.process.stdin',
   'sandbox.file.read',
   'sandbox.file.write',
+  'sandbox.snapshot',
+  'sandbox.fork',
 ];
 const collectionActions: Record<string, string> = {
   'sandbox.create': 'Template',

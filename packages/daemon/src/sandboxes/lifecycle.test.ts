@@ -17,9 +17,9 @@ describe('sandbox lifecycle', () => {
   it('creates, lists by label and state, inspects and kills', async () => {
     const a = await Sandbox.create({ ...daemon.conn, metadata: { task: 'alpha', team: 'x' }, timeoutMs: 600_000 });
     const b = await Sandbox.create({ ...daemon.conn, metadata: { task: 'beta', team: 'x' } });
-    expect(a.snapshot).toMatchObject({ template: 'base', state: 'running', tier: 'container', metadata: { task: 'alpha' } });
-    expect(a.snapshot.limits).toEqual({ memoryMiB: 512, cpus: 1, pids: 512, diskMiB: 1024 });
-    expect(Date.parse(a.snapshot.expiresAt ?? '') - Date.parse(a.snapshot.createdAt)).toBe(600_000);
+    expect(a.lastKnown).toMatchObject({ template: 'base', state: 'running', tier: 'container', metadata: { task: 'alpha' } });
+    expect(a.lastKnown.limits).toEqual({ memoryMiB: 512, cpus: 1, pids: 512, diskMiB: 1024 });
+    expect(Date.parse(a.lastKnown.expiresAt ?? '') - Date.parse(a.lastKnown.createdAt)).toBe(600_000);
 
     const team = await Sandbox.list({ ...daemon.conn, metadata: { team: 'x' } });
     expect(team.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());

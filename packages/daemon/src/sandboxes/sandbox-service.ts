@@ -37,6 +37,8 @@ export interface CreateOptions {
 export class SandboxService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly ending = new Map<string, Promise<void>>();
+  /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
+  afterEnd?: (id: string) => Promise<void> | void;
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -231,7 +233,7 @@ export class SandboxService {
     this.timers.clear();
   }
 
-  private requireLive(owner: string, id: string): SandboxRecord {
+  requireLive(owner: string, id: string): SandboxRecord {
     const record = this.get(owner, id);
     if (record.state === 'killed') throw new SandboxNotFoundError(id, `was ${record.endReason ?? 'killed'} and no longer exists`);
     return record;
@@ -271,6 +273,7 @@ export class SandboxService {
     this.deps.processes.dropSandbox(id);
     const work = this.deps.engine
       .destroy(id)
+      .then(() => this.afterEnd?.(id))
       .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
       .finally(() => this.ending.delete(id));
     this.ending.set(id, work);

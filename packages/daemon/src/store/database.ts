@@ -97,6 +97,10 @@ const migrations: string[] = [
      used_at TEXT
    );
    CREATE INDEX approvals_pending ON approvals(tenant, state);`,
+  // Snapshots are templates too; a fork's layer is a hidden one, owned by the tenant that forked.
+  `ALTER TABLE templates ADD COLUMN kind TEXT NOT NULL DEFAULT 'build';
+   ALTER TABLE templates ADD COLUMN owner TEXT;
+   UPDATE templates SET kind = 'base' WHERE parent IS NULL;`,
 ];
 
 /**

@@ -2,8 +2,12 @@ import type { TemplateInfo } from '@paddock/core';
 import type { Db } from './database.js';
 
 /** A template as the daemon keeps it: the API view plus the host paths of its layers (top first). */
-export interface TemplateRecord extends Omit<TemplateInfo, 'layers'> {
+export interface TemplateRecord extends Omit<TemplateInfo, 'layers' | 'kind'> {
   layerDirs: string[];
+  /** fork: the hidden layer of one forked sandbox, removed with it. */
+  kind: TemplateInfo['kind'] | 'fork';
+  /** The tenant that made a snapshot or fork (null for base and builds). */
+  owner: string | null;
 }
 
 interface Row {
@@ -15,6 +19,8 @@ interface Row {
   user: string;
   created_at: string;
   size_bytes: number;
+  kind: TemplateRecord['kind'];
+  owner: string | null;
 }
 
 export class TemplateStore {
@@ -23,10 +29,10 @@ export class TemplateStore {
   put(t: TemplateRecord): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes, kind, owner)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(t.name, t.parent, JSON.stringify(t.layerDirs), JSON.stringify(t.env), t.workdir, t.user, t.createdAt, t.sizeBytes);
+      .run(t.name, t.parent, JSON.stringify(t.layerDirs), JSON.stringify(t.env), t.workdir, t.user, t.createdAt, t.sizeBytes, t.kind, t.owner);
   }
 
   get(name: string): TemplateRecord | undefined {
@@ -36,6 +42,11 @@ export class TemplateStore {
 
   list(): TemplateRecord[] {
     return (this.db.prepare('SELECT * FROM templates ORDER BY name').all() as Row[]).map(fromRow);
+  }
+
+  /** How many snapshots a tenant keeps (its quota counts them). */
+  snapshotsOf(owner: string): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM templates WHERE owner = ? AND kind = 'snapshot'").get(owner) as { n: number }).n;
   }
 
   children(name: string): string[] {
@@ -57,5 +68,7 @@ function fromRow(row: Row): TemplateRecord {
     user: row.user,
     createdAt: row.created_at,
     sizeBytes: row.size_bytes,
+    kind: row.kind,
+    owner: row.owner,
   };
 }

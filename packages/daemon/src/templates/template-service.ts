@@ -64,8 +64,12 @@ export const builtinTemplate = 'base';
 export class TemplateService {
   constructor(private readonly deps: TemplateServiceDeps) {}
 
+  /** Every template but the hidden layers of forked sandboxes. */
   list(): TemplateInfo[] {
-    return this.deps.templates.list().map(toTemplateInfo);
+    return this.deps.templates
+      .list()
+      .filter((t) => t.kind !== 'fork')
+      .map(toTemplateInfo);
   }
 
   get(name: string): TemplateInfo {
@@ -87,6 +91,8 @@ export class TemplateService {
       user: 'root',
       createdAt: new Date().toISOString(),
       sizeBytes,
+      kind: 'base',
+      owner: null,
     });
   }
 
@@ -175,6 +181,8 @@ export class TemplateService {
         user: state.user,
         createdAt: new Date().toISOString(),
         sizeBytes,
+        kind: 'build',
+        owner: null,
       };
       this.deps.templates.put(record);
       if (previous?.layerDirs[0]) await rm(join(previous.layerDirs[0], '..'), { recursive: true, force: true });
@@ -296,5 +304,6 @@ export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
     user: r.user,
     createdAt: r.createdAt,
     sizeBytes: r.sizeBytes,
+    kind: r.kind === 'fork' ? 'snapshot' : r.kind,
   };
 }

@@ -19,7 +19,7 @@ afterAll(async () => {
 describe('the gVisor tier', () => {
   it('runs in gVisor’s kernel with the limits asked for', async () => {
     expect(sbx.tier).toBe('gvisor');
-    expect(sbx.snapshot.limits).toEqual({ memoryMiB: 256, cpus: 0.5, pids: 128, diskMiB: 64 });
+    expect(sbx.lastKnown.limits).toEqual({ memoryMiB: 256, cpus: 0.5, pids: 128, diskMiB: 64 });
     const r = await sbx.commands.run(['sh', '-c', 'uname -r; id -un; df -m / | tail -1']);
     const [kernel, user, df] = r.stdout.trim().split('\n');
     expect(kernel).toBe('4.4.0');

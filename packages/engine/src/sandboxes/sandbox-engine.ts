@@ -142,6 +142,39 @@ export class SandboxEngine {
     }
   }
 
+  /**
+   * Copies a live sandbox's writable layer into `layerDir` as a new read-only
+   * layer, the sandbox frozen meanwhile so the copy is consistent; it then
+   * goes on where it was. Returns the layer's size in bytes.
+   */
+  async snapshot(id: string, layerDir: string, options: CallOptions = {}): Promise<number> {
+    const paths = this.paths(id);
+    const runtime = await this.runtimeOf(id);
+    const running = (await runtime.state(id, options))?.status === 'running';
+    // gVisor keeps writes in its own kernel until they are synced to the gofer.
+    if (running) await this.syncInside(id, options);
+    if (running) await runtime.pause(id, options);
+    try {
+      await mkdir(layerDir, { recursive: true });
+      // cp -a keeps overlay whiteouts (0/0 devices), opaque-dir xattrs, owners and modes.
+      await runHostCommand('cp', ['-a', '--', `${paths.upper}/.`, layerDir], { timeoutMs: 10 * 60_000, signal: options.signal });
+    } catch (err) {
+      await rm(join(layerDir, '..'), { recursive: true, force: true });
+      throw err;
+    } finally {
+      if (running) await runtime.resume(id, options);
+    }
+    await rm(join(layerDir, '.paddock'), { recursive: true, force: true });
+    const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
+    return Number(stdout.split('\t')[0]) || 0;
+  }
+
+  private async syncInside(id: string, options: CallOptions): Promise<void> {
+    const session = await this.agent(id).exec({ cmd: ['sync'], env: [] }, {}, { timeoutMs: options.timeoutMs ?? 30_000, signal: options.signal });
+    session.closeStdin();
+    await session.exited;
+  }
+
   /** Tidies the host when the engine stops with no sandbox left. */
   releaseCgroupParent(): void {
     this.options.cgroups.removeParent(this.options.cgroupParent);

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { BadRequestError, SandboxCreateSchema, SandboxListQuerySchema, SandboxTimeoutSchema } from '@paddock/core';
+import { BadRequestError, ForkCreateSchema, SandboxCreateSchema, SandboxListQuerySchema, SandboxTimeoutSchema, SnapshotCreateSchema } from '@paddock/core';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
+import { toTemplateInfo } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
-import { errorResponses, json, SandboxIdParams, SandboxResponse } from '../schemas.js';
+import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
 
 const tags = ['sandboxes'];
@@ -79,6 +80,24 @@ const resumeRoute = createRoute({
   responses: { 200: json(SandboxResponse, 'the running sandbox'), ...errorResponses },
 });
 
+const snapshotRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/snapshots',
+  tags,
+  summary: 'Keep the sandbox’s files as an immutable template (the sandbox goes on)',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: SnapshotCreateSchema } }, required: true } },
+  responses: { 201: json(TemplateResponse, 'the snapshot, usable as a template'), ...errorResponses },
+});
+
+const forkRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/fork',
+  tags,
+  summary: 'A new sandbox with this one’s files (the original is untouched)',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: ForkCreateSchema } }, required: false } },
+  responses: { 201: json(SandboxResponse, 'the fork, running'), ...errorResponses },
+});
+
 export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createSandbox, async (c) => {
     const body = c.req.valid('json');
@@ -134,6 +153,29 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id } = c.req.valid('param');
     const record = await s.govern(c, { action: 'sandbox.pause', resource: `sandbox:${id}` }, () => s.sandboxes.pause(c.get('principal').tenant, id));
     return c.json(toSandboxInfo(record), 200);
+  });
+
+  app.openapi(snapshotRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const owner = c.get('principal').tenant;
+    const template = await s.govern(
+      c,
+      { action: 'sandbox.snapshot', resource: `sandbox:${id}`, context: { template: body.name }, precheck: () => s.sandboxes.requireLive(owner, id) },
+      () => s.snapshots.snapshot(owner, id, body, c.req.raw.signal),
+    );
+    return c.json(template, 201);
+  });
+
+  app.openapi(forkRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const input = ForkCreateSchema.parse(body);
+    const owner = c.get('principal').tenant;
+    const record = await s.govern(c, { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
+      s.snapshots.fork(owner, id, input, c.req.raw.signal),
+    );
+    return c.json(toSandboxInfo(record), 201);
   });
 
   app.openapi(resumeRoute, async (c) => {

@@ -1,0 +1,32 @@
+import { Sandbox } from '@paddock/sdk';
+import type { Command } from 'commander';
+import { connectionFor } from '../connection/connection-for.js';
+import { parseOptionalDuration } from '../options/parse-duration.js';
+
+/** `paddock snapshot ID --name T`: prints the new template's name. */
+export async function snapshotSandbox(id: string, flags: { name: string }, command: Command): Promise<void> {
+  const sbx = await Sandbox.connect(id, connectionFor(command));
+  const template = await sbx.snapshot({ name: flags.name });
+  process.stdout.write(`${template.name}\n`);
+}
+
+/** `paddock fork ID`: prints the fork's id. */
+export async function forkSandbox(id: string, flags: { timeout?: string }, command: Command): Promise<void> {
+  const sbx = await Sandbox.connect(id, connectionFor(command));
+  const fork = await sbx.fork({ timeoutMs: parseOptionalDuration(flags.timeout, '--timeout') });
+  process.stdout.write(`${fork.id}\n`);
+}
+
+export async function pauseSandboxes(ids: string[], _flags: object, command: Command): Promise<void> {
+  for (const id of ids) {
+    await (await Sandbox.connect(id, connectionFor(command))).pause();
+    process.stdout.write(`${id}\n`);
+  }
+}
+
+export async function resumeSandboxes(ids: string[], _flags: object, command: Command): Promise<void> {
+  for (const id of ids) {
+    await (await Sandbox.connect(id, connectionFor(command))).resume();
+    process.stdout.write(`${id}\n`);
+  }
+}

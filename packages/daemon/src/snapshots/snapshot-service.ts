@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ConflictError,
+  type ForkCreate,
+  ForkCreateSchema,
+  QuotaExceededError,
+  type SnapshotCreate,
+  SnapshotCreateSchema,
+  type TemplateInfo,
+} from '@paddock/core';
+import type { SandboxEngine } from '@paddock/engine';
+import type { Logger } from 'pino';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import { toTemplateInfo } from '../templates/template-service.js';
+
+export interface SnapshotServiceDeps {
+  engine: SandboxEngine;
+  sandboxes: SandboxService;
+  sandboxStore: SandboxStore;
+  templates: TemplateStore;
+  tenants: TenantStore;
+  layersDir: string;
+  logger: Logger;
+}
+
+/**
+ * Snapshots and forks of running sandboxes. A snapshot is the sandbox's
+ * writable layer kept as a new read-only layer on top of its template's, under
+ * a template name: immutable, usable to create sandboxes, kept across
+ * restarts. A fork is a new sandbox on such a layer (hidden, and removed with
+ * the fork); the original keeps running untouched.
+ */
+export class SnapshotService {
+  constructor(private readonly deps: SnapshotServiceDeps) {}
+
+  async snapshot(owner: string, id: string, input: SnapshotCreate, signal?: AbortSignal): Promise<TemplateInfo> {
+    const { name } = SnapshotCreateSchema.parse(input);
+    const source = this.deps.sandboxes.requireLive(owner, id);
+    if (this.deps.templates.get(name)) throw new ConflictError(`template ${name} already exists`, { template: name }, 'template_exists');
+    const quota = this.deps.tenants.get(owner)?.maxSnapshots;
+    const kept = this.deps.templates.snapshotsOf(owner);
+    if (quota !== null && quota !== undefined && kept + 1 > quota) {
+      throw new QuotaExceededError(`quota exceeded: tenant ${owner} may keep at most ${quota} snapshots; remove one first`, {
+        tenant: owner,
+        quota: 'maxSnapshots',
+        limit: quota,
+        requested: kept + 1,
+      });
+    }
+    const record = await this.capture(owner, source, name, 'snapshot', signal);
+    this.deps.logger.info({ sandbox: id, template: name, bytes: record.sizeBytes }, 'snapshot taken');
+    return toTemplateInfo(record);
+  }
+
+  async fork(owner: string, id: string, input: ForkCreate, signal?: AbortSignal): Promise<SandboxRecord> {
+    const request = ForkCreateSchema.parse(input);
+    const source = this.deps.sandboxes.requireLive(owner, id);
+    const layer = await this.capture(owner, source, `fork-${randomBytes(6).toString('hex')}`, 'fork', signal);
+    try {
+      return await this.deps.sandboxes.create(
+        owner,
+        { template: layer.name, tier: source.tier, limits: source.limits, metadata: source.metadata, env: source.env, timeoutMs: request.timeoutMs },
+        { signal },
+      );
+    } catch (err) {
+      await this.removeTemplate(layer);
+      throw err;
+    }
+  }
+
+  /** Removes a fork's hidden layer once nothing uses it any more. */
+  async releaseForkLayer(sandboxId: string): Promise<void> {
+    const sandbox = this.deps.sandboxStore.get(sandboxId);
+    const template = sandbox && this.deps.templates.get(sandbox.template);
+    if (!template || template.kind !== 'fork') return;
+    if (this.deps.sandboxStore.live().some((s) => s.template === template.name)) return;
+    // A snapshot of the fork stacks on its layer: it stays for that snapshot.
+    if (this.deps.templates.children(template.name).length) return;
+    await this.removeTemplate(template);
+  }
+
+  private async capture(owner: string, source: SandboxRecord, name: string, kind: 'snapshot' | 'fork', signal?: AbortSignal): Promise<TemplateRecord> {
+    const template = this.deps.templates.get(source.template);
+    if (!template) throw new ConflictError(`the template of sandbox ${source.id} is gone`, { id: source.id }, 'template_gone');
+    const layerDir = join(this.deps.layersDir, `l-${randomBytes(8).toString('hex')}`, 'rootfs');
+    const sizeBytes = await this.deps.engine.snapshot(source.id, layerDir, { signal });
+    const record: TemplateRecord = {
+      name,
+      parent: template.name,
+      layerDirs: [layerDir, ...template.layerDirs],
+      env: template.env,
+      workdir: template.workdir,
+      user: template.user,
+      createdAt: new Date().toISOString(),
+      sizeBytes,
+      kind,
+      owner,
+    };
+    this.deps.templates.put(record);
+    return record;
+  }
+
+  private async removeTemplate(template: TemplateRecord): Promise<void> {
+    this.deps.templates.remove(template.name);
+    const own = template.layerDirs[0];
+    if (own) await rm(join(own, '..'), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,105 @@
+import { readdirSync } from 'node:fs';
+import { Sandbox, Templates } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeTiers, sh } from '../security/probe-kit.js';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+// Snapshots and forks: exact file trees (new, changed and deleted files,
+// modes, owners, symlinks), the original untouched, survival of a restart.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+/**
+ * A hash of every path, type, mode, owner, link target and content under the
+ * given roots; /etc/hosts and /etc/hostname name each sandbox and are its own.
+ */
+async function treeHash(sbx: Sandbox): Promise<string> {
+  const own = "-path etc/hosts -prune -o -path etc/hostname -prune -o -path etc/ld.so.preload -prune -o";
+  const r = await sh(
+    sbx,
+    `cd / && { find work etc home/user -xdev ${own} -printf '%p %y %m %U %G %l\\n' | sort; find work etc home/user -xdev ${own} -type f -exec sha256sum {} + | sort; } | sha256sum`,
+  );
+  expect(r.exitCode).toBe(0);
+  return r.stdout.split(' ')[0] as string;
+}
+
+/** Changes of every kind: new, changed and removed files (a template file too), modes, owners, links. */
+const mutate = [
+  'mkdir -p /work/src/deep && echo one > /work/src/deep/a.txt',
+  'printf "\\x00\\x01binary" > /work/bin.dat',
+  'ln -s src/deep/a.txt /work/link',
+  'chmod 0750 /work/src && chmod 0604 /work/bin.dat',
+  'echo mine > /home/user/note && chown user:user /home/user/note',
+  'rm /etc/motd',
+  'echo changed >> /etc/issue',
+].join(' && ');
+
+const layerCount = () => readdirSync(`${daemon.stateDir}/layers`).length;
+
+describe.each(probeTiers)('snapshots and forks on the %s tier', (tier) => {
+  it('a snapshot is a template with exactly the sandbox’s files; the sandbox goes on', async () => {
+    const source = await Sandbox.create({ ...daemon.conn, tier });
+    expect((await sh(source, mutate)).exitCode).toBe(0);
+    const sleeper = await source.commands.start(['sleep', '300']);
+    const before = await treeHash(source);
+    const template = await source.snapshot({ name: `snap-${tier}` });
+    expect(template).toMatchObject({ name: `snap-${tier}`, parent: 'base', kind: 'snapshot' });
+    expect(template.sizeBytes).toBeGreaterThan(0);
+    // The source is running again, with its processes.
+    expect((await sh(source, 'kill -0 $(pgrep -x sleep) && echo alive')).stdout).toBe('alive\n');
+    await sleeper.kill();
+    const copy = await Sandbox.create({ ...daemon.conn, tier, template: `snap-${tier}` });
+    expect(await treeHash(copy)).toBe(before);
+    expect((await sh(copy, 'test -e /etc/motd || echo gone; readlink /work/link; stat -c "%a %U" /work/src /home/user/note')).stdout).toBe(
+      'gone\nsrc/deep/a.txt\n750 root\n644 user\n',
+    );
+    await Promise.all([source.kill(), copy.kill()]);
+    await Templates.remove(`snap-${tier}`, daemon.conn);
+  });
+
+  it('a fork has the same files; fork and original then change apart; the fork’s layer goes with it', async () => {
+    const layersBefore = layerCount();
+    const source = await Sandbox.create({ ...daemon.conn, tier, metadata: { task: 'forked' } });
+    expect((await sh(source, mutate)).exitCode).toBe(0);
+    const before = await treeHash(source);
+    const fork = await source.fork();
+    expect(fork.id).not.toBe(source.id);
+    expect(fork.tier).toBe(tier);
+    expect(fork.lastKnown.metadata).toEqual({ task: 'forked' });
+    expect(await treeHash(fork)).toBe(before);
+    await fork.files.write('/work/only-in-fork', 'f');
+    await source.files.write('/work/only-in-source', 's');
+    expect(await source.files.exists('/work/only-in-fork')).toBe(false);
+    expect(await fork.files.exists('/work/only-in-source')).toBe(false);
+    expect((await Templates.list(daemon.conn)).map((t) => t.name).filter((n) => n.startsWith('fork-'))).toEqual([]);
+    await fork.kill();
+    await source.kill();
+    expect(layerCount()).toBe(layersBefore);
+  });
+});
+
+describe('snapshots', () => {
+  it('survive a daemon restart and count against the tenant’s quota', async () => {
+    const source = await Sandbox.create({ ...daemon.conn });
+    await source.files.write('/work/kept.txt', 'across restarts');
+    await source.snapshot({ name: 'kept' });
+    await expect(source.snapshot({ name: 'kept' })).rejects.toMatchObject({ status: 409, code: 'template_exists' });
+    await daemon.crash();
+    await daemon.restart();
+    const copy = await Sandbox.create({ ...daemon.conn, template: 'kept' });
+    expect(await copy.files.read('/work/kept.txt')).toBe('across restarts');
+    await copy.kill();
+    const patch = await daemon.api('/v1/tenants/default', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"maxSnapshots":1}' });
+    expect(patch.status).toBe(200);
+    const again = await Sandbox.connect(source.id, daemon.conn);
+    await expect(again.snapshot({ name: 'one-too-many' })).rejects.toMatchObject({ status: 429, code: 'quota_exceeded', details: { quota: 'maxSnapshots' } });
+    await again.kill();
+  });
+});
