@@ -77,7 +77,7 @@ export class SnapshotService {
   async releaseForkLayer(sandboxId: string): Promise<void> {
     const sandbox = this.deps.sandboxStore.get(sandboxId);
     const template = sandbox && this.deps.templates.get(sandbox.template);
-    if (!template || template.kind !== 'fork') return;
+    if (template?.kind !== 'fork') return;
     if (this.deps.sandboxStore.live().some((s) => s.template === template.name)) return;
     // A snapshot of the fork stacks on its layer: it stays for that snapshot.
     if (this.deps.templates.children(template.name).length) return;

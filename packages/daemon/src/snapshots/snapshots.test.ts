@@ -21,7 +21,7 @@ afterAll(async () => {
  * given roots; /etc/hosts and /etc/hostname name each sandbox and are its own.
  */
 async function treeHash(sbx: Sandbox): Promise<string> {
-  const own = "-path etc/hosts -prune -o -path etc/hostname -prune -o -path etc/ld.so.preload -prune -o";
+  const own = '-path etc/hosts -prune -o -path etc/hostname -prune -o -path etc/ld.so.preload -prune -o';
   const r = await sh(
     sbx,
     `cd / && { find work etc home/user -xdev ${own} -printf '%p %y %m %U %G %l\\n' | sort; find work etc home/user -xdev ${own} -type f -exec sha256sum {} + | sort; } | sha256sum`,

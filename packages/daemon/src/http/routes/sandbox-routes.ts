@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BadRequestError, ForkCreateSchema, SandboxCreateSchema, SandboxListQuerySchema, SandboxTimeoutSchema, SnapshotCreateSchema } from '@paddock/core';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
-import { toTemplateInfo } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
