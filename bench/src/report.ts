@@ -243,6 +243,29 @@ function gvisorTable(r: Results): Table {
   };
 }
 
+function lifecycleTable(r: Results): Table {
+  const row = (label: string, name: string, base?: string) => [
+    label,
+    fmt(p50(r, name)),
+    fmt(p95(r, name)),
+    base ? fmtRatio(ratio(p50(r, name), p50(r, base))) : '–',
+  ];
+  return {
+    title: 'Lifecycle (ms): pause/resume, and snapshot/fork of a sandbox holding 100 MB of written files',
+    head: ['', 'p50', 'p95', '× baseline'],
+    rows: [
+      row('Paddock API: pause', 'lifecycle.pause', 'lifecycle.runcPause'),
+      row('Paddock API: resume', 'lifecycle.resume', 'lifecycle.runcResume'),
+      row('raw `runc pause` (baseline)', 'lifecycle.runcPause'),
+      row('raw `runc resume` (baseline)', 'lifecycle.runcResume'),
+      row('Paddock API: snapshot (freeze, copy the layer, thaw)', 'lifecycle.snapshot', 'lifecycle.cpCopy'),
+      row('Paddock API: fork (until the fork runs)', 'lifecycle.fork', 'lifecycle.cpCopy'),
+      row('  and its first output', 'lifecycle.forkFirstOutput'),
+      row('`cp -a` of the same writable layer (baseline: the copy alone)', 'lifecycle.cpCopy'),
+    ].filter((x) => x[1] !== '–'),
+  };
+}
+
 function governanceTable(r: Results): Table {
   const row = (label: string, name: string) => [label, fmt(p50(r, name), 3), fmt(p95(r, name), 3), fmt(p99(r, name), 3)];
   return {
@@ -510,7 +533,7 @@ export function renderMarkdown(r: Results): string {
   );
   lines.push('## Targets', '', renderMd(targetTable(r)), '');
   lines.push('## Results', '');
-  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), governanceTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
+  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), lifecycleTable(r), governanceTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
     lines.push(`### ${t.title}`, '', renderMd(t), '');
   }
   lines.push('## Observations', '');
@@ -532,6 +555,10 @@ export function renderMarkdown(r: Results): string {
       "the gVisor tier's flags (`gvisorRuntimeFlags`: ptrace platform, no runsc network, host-uds create, no gVisor overlay, OCI seccomp) " +
       'on the same overlay and a gVisor-tier bundle with `/bin/echo hi` as its process, timed to the first stdout byte (plus the rootfs ' +
       'preparation), and on a prepared bundle; exec is `true` in one gVisor sandbox through the API, the agent socket, and `runsc exec`.',
+    '- **Lifecycle** uses one sandbox of the bench daemon holding 100 files of 1 MiB written from inside: `POST …/pause` and `…/resume` ' +
+      'interleaved with `runc pause`/`resume` of the same container; then a few rounds of `POST …/snapshots` (the template is removed after), ' +
+      '`POST …/fork` (timed to the 201, and to the first output of `ls /work | wc -l` in the fork, which must count 100 files) and, as the floor, ' +
+      '`cp -a` of the same writable layer to a folder on the host.',
     '- **Governance** runs in the bench process: `CedarAuthorizer.authorize()` (role boundaries, then the shipped default policies, preparsed) ' +
       "on an agent's exec request, 2,000 times after a warm-up; 20,000 audit appends in a row to a fresh database (canonical JSON, SHA-256, " +
       "SQLite insert); and `exec true` through one sandbox's agent, interleaved with the same call inside `makeGovern()` — the wrapper every " +

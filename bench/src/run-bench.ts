@@ -26,6 +26,7 @@ import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
+import { benchLifecycle } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { RawRunc } from './raw-runc.js';
@@ -206,6 +207,15 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: API ${fmt(samples.summary('gvisorExec.http').p50)} ms, agent ${fmt(samples.summary('gvisorExec.agent').p50)} ms, ` +
           `runsc exec ${fmt(samples.summary('gvisorExec.runscExec').p50)} ms`,
+      },
+      {
+        title: 'lifecycle: pause/resume, and snapshot/fork of a sandbox holding 100 MB',
+        run: () => benchLifecycle(ctx),
+        summary: () =>
+          `  p50: pause ${fmt(samples.summary('lifecycle.pause').p50)} ms / resume ${fmt(samples.summary('lifecycle.resume').p50)} ms ` +
+          `(runc ${fmt(samples.summary('lifecycle.runcPause').p50)} / ${fmt(samples.summary('lifecycle.runcResume').p50)} ms), ` +
+          `snapshot ${fmt(samples.summary('lifecycle.snapshot').p50)} ms, fork ${fmt(samples.summary('lifecycle.fork').p50)} ms ` +
+          `(cp -a of the layer ${fmt(samples.summary('lifecycle.cpCopy').p50)} ms)`,
       },
       {
         title: 'governance in-process: authorize(), audit appends, exec with and without govern()',

@@ -13,7 +13,7 @@ import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
 import type { QuotaGuard } from '../tenants/quota-guard.js';
 import type { TierPolicy } from '../tiers/tier-policy.js';
 import { newSandboxId } from './sandbox-ids.js';
@@ -45,7 +45,7 @@ export class SandboxService {
   async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {
     const request = SandboxCreateSchema.parse(input);
     const template = this.deps.templates.get(request.template);
-    if (!template) throw new TemplateNotFoundError(request.template);
+    if (!visibleTo(template, owner)) throw new TemplateNotFoundError(request.template);
     const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
     const limits = { ...defaultLimits, ...request.limits };
     const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;

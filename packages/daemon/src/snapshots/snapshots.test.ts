@@ -103,3 +103,32 @@ describe('snapshots', () => {
     await again.kill();
   });
 });
+
+describe('a snapshot holds its tenant’s files', () => {
+  it('is invisible and unusable to other tenants (D2)', async () => {
+    const post = (path: string, body: unknown, token = daemon.token) =>
+      fetch(`${daemon.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    for (const name of ['snap-red', 'snap-blue']) expect((await post('/v1/tenants', { name })).status).toBe(201);
+    const tokenOf = async (tenant: string) => ((await (await post('/v1/tokens', { tenant, role: 'operator' })).json()) as { token: string }).token;
+    const red = { url: daemon.url, token: await tokenOf('snap-red') };
+    const blue = { url: daemon.url, token: await tokenOf('snap-blue') };
+    const source = await Sandbox.create({ ...red });
+    await source.files.write('/work/red-secret', 'red only');
+    await source.snapshot({ name: 'red-snap' });
+    expect((await Templates.list(red)).map((t) => t.name)).toContain('red-snap');
+    expect((await Templates.list(blue)).map((t) => t.name)).not.toContain('red-snap');
+    await expect(Templates.get('red-snap', blue)).rejects.toMatchObject({ status: 404 });
+    await expect(Sandbox.create({ ...blue, template: 'red-snap' })).rejects.toMatchObject({ status: 404, code: 'template_not_found' });
+    const build = await post('/v1/templates', { name: 'blue-on-red', paddockfile: 'FROM red-snap\nRUN true\n' }, blue.token);
+    expect(build.status).toBe(404);
+    await expect(Templates.remove('red-snap', blue)).rejects.toMatchObject({ status: 404 });
+    const mine = await Sandbox.create({ ...red, template: 'red-snap' });
+    expect(await mine.files.read('/work/red-secret')).toBe('red only');
+    await Promise.all([mine.kill(), source.kill()]);
+    await Templates.remove('red-snap', red);
+  });
+});

@@ -72,3 +72,11 @@ function fromRow(row: Row): TemplateRecord {
     owner: row.owner,
   };
 }
+
+/**
+ * Snapshots and forks hold a tenant's files: only that tenant sees or uses
+ * them. Base and built templates are shared.
+ */
+export function visibleTo(template: TemplateRecord | undefined, tenant: string): template is TemplateRecord {
+  return !!template && (template.owner === null || template.owner === tenant);
+}

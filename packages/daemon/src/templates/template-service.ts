@@ -17,7 +17,7 @@ import type { ProcessManager, ProcessSubscriber } from '../commands/process-mana
 import type { FileService } from '../files/file-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
 
 export interface TemplateServiceDeps {
   templates: TemplateStore;
@@ -64,17 +64,17 @@ export const builtinTemplate = 'base';
 export class TemplateService {
   constructor(private readonly deps: TemplateServiceDeps) {}
 
-  /** Every template but the hidden layers of forked sandboxes. */
-  list(): TemplateInfo[] {
+  /** The templates a tenant can use: shared ones and its own snapshots (not the hidden layers of forks). */
+  list(tenant: string): TemplateInfo[] {
     return this.deps.templates
       .list()
-      .filter((t) => t.kind !== 'fork')
+      .filter((t) => t.kind !== 'fork' && visibleTo(t, tenant))
       .map(toTemplateInfo);
   }
 
-  get(name: string): TemplateInfo {
+  get(name: string, tenant: string): TemplateInfo {
     const record = this.deps.templates.get(name);
-    if (!record) throw new TemplateNotFoundError(name);
+    if (!visibleTo(record, tenant)) throw new TemplateNotFoundError(name);
     return toTemplateInfo(record);
   }
 
@@ -104,9 +104,9 @@ export class TemplateService {
     return orphans;
   }
 
-  async remove(name: string): Promise<void> {
+  async remove(name: string, tenant: string): Promise<void> {
     const record = this.deps.templates.get(name);
-    if (!record) throw new TemplateNotFoundError(name);
+    if (!visibleTo(record, tenant)) throw new TemplateNotFoundError(name);
     if (name === builtinTemplate) throw new ConflictError('the base template is built in and cannot be removed', { template: name }, 'template_in_use');
     const children = this.deps.templates.children(name);
     if (children.length) throw new ConflictError(`template ${name} is the parent of ${children.join(', ')}`, { template: name, children }, 'template_in_use');
@@ -122,11 +122,15 @@ export class TemplateService {
    * the parent, then keeping that sandbox's writable layer as the new layer.
    */
   /** Checks a build request before any sandbox starts, so bad input fails fast with a 4xx. */
-  plan(request: TemplateBuildRequest): BuildPlan {
+  plan(request: TemplateBuildRequest, tenant: string): BuildPlan {
     const file = parsePaddockfile(request.paddockfile);
     const parentName = file.from ?? request.from ?? builtinTemplate;
     const parent = this.deps.templates.get(parentName);
-    if (!parent) throw new TemplateNotFoundError(parentName);
+    if (!visibleTo(parent, tenant)) throw new TemplateNotFoundError(parentName);
+    const existing = this.deps.templates.get(request.name);
+    if (existing && !visibleTo(existing, tenant)) {
+      throw new ConflictError(`template ${request.name} already exists`, { template: request.name }, 'template_exists');
+    }
     if (request.name === builtinTemplate) throw new ConflictError('the base template is built in', { template: request.name }, 'template_in_use');
     if (this.deps.sandboxStore.live().some((s) => s.template === request.name)) {
       throw new ConflictError(`template ${request.name} is used by running sandboxes`, { template: request.name }, 'template_in_use');

@@ -56,19 +56,19 @@ const buildRoute = createRoute({
 
 export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(listRoute, async (c) => {
-    const templates = await s.govern(c, { action: 'template.list', resource: 'template:*' }, async () => s.templates.list());
+    const templates = await s.govern(c, { action: 'template.list', resource: 'template:*' }, async () => s.templates.list(c.get('principal').tenant));
     return c.json({ templates }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const template = await s.govern(c, { action: 'template.get', resource: `template:${name}` }, async () => s.templates.get(name));
+    const template = await s.govern(c, { action: 'template.get', resource: `template:${name}` }, async () => s.templates.get(name, c.get('principal').tenant));
     return c.json(template, 200);
   });
 
   app.openapi(removeRoute, async (c) => {
     const { name } = c.req.valid('param');
-    await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name));
+    await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name, c.get('principal').tenant));
     return c.json({ removed: name }, 200);
   });
 
@@ -76,12 +76,15 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     const body = c.req.valid('json');
     const owner = c.get('principal').tenant;
     const abort = new AbortController();
-    const plan = s.templates.plan({
-      name: body.name,
-      from: body.from,
-      paddockfile: body.paddockfile,
-      context: body.context ? Buffer.from(body.context, 'base64') : undefined,
-    });
+    const plan = s.templates.plan(
+      {
+        name: body.name,
+        from: body.from,
+        paddockfile: body.paddockfile,
+        context: body.context ? Buffer.from(body.context, 'base64') : undefined,
+      },
+      owner,
+    );
     let sink: { send(v: unknown): boolean; close(): void } | undefined;
     const events: TemplateBuildEvent[] = [];
     const drained = new Set<() => void>();

@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandResult, SandboxInfo, TemplateInfo } from '@paddock/core';
+import { sandboxPaths } from '@paddock/engine';
+import type { BenchContext } from './benchmarks.js';
+import { timedSpawnOk } from './timed-spawn.js';
+
+const now = () => performance.now();
+const filledMiB = 100;
+
+/**
+ * Lifecycle through the API against raw runc and a plain copy: pause and
+ * resume (against `runc pause`/`resume` of the same container), and snapshot
+ * and fork of a sandbox holding 100 MB of written files (against `cp -a` of
+ * the same writable layer, the floor of any copy).
+ */
+export async function benchLifecycle(ctx: BenchContext): Promise<void> {
+  const { daemon, samples } = ctx;
+  const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', {
+    template: 'base',
+    timeoutMs: 30 * 60_000,
+    limits: { memoryMiB: 1024, diskMiB: 2048 },
+  });
+  const scratch = await mkdtemp(join(tmpdir(), 'paddock-bench-copy-'));
+  try {
+    const filled = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, {
+      cmd: ['sh', '-c', `for i in $(seq 1 ${filledMiB}); do head -c 1048576 /dev/urandom > /work/f$i; done; sync`],
+    });
+    if (filled.exitCode !== 0) throw new Error(`filling the sandbox failed: ${filled.stderr}`);
+    for (let round = 0; round < ctx.config.warmup * 5 + 30; round++) {
+      ctx.signal.throwIfAborted();
+      const record = round >= ctx.config.warmup * 5;
+      let t = now();
+      await daemon.api.call('POST', `/v1/sandboxes/${sb.id}/pause`);
+      if (record) samples.add('lifecycle.pause', now() - t);
+      t = now();
+      await daemon.api.call('POST', `/v1/sandboxes/${sb.id}/resume`);
+      if (record) samples.add('lifecycle.resume', now() - t);
+      t = now();
+      await timedSpawnOk('runc', ['--root', daemon.runcRoot, 'pause', sb.id]);
+      if (record) samples.add('lifecycle.runcPause', now() - t);
+      t = now();
+      await timedSpawnOk('runc', ['--root', daemon.runcRoot, 'resume', sb.id]);
+      if (record) samples.add('lifecycle.runcResume', now() - t);
+    }
+    const upper = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).upper;
+    const rounds = Math.max(3, Math.round(ctx.config.createIterations / 6));
+    for (let round = 0; round < rounds; round++) {
+      ctx.signal.throwIfAborted();
+      let t = now();
+      const snap = await daemon.api.call<TemplateInfo>('POST', `/v1/sandboxes/${sb.id}/snapshots`, { name: `bench-snap-${process.pid}-${round}` });
+      samples.add('lifecycle.snapshot', now() - t);
+      await daemon.api.call('DELETE', `/v1/templates/${snap.name}`);
+      t = now();
+      const fork = await daemon.api.call<SandboxInfo>('POST', `/v1/sandboxes/${sb.id}/fork`, {});
+      const forked = now();
+      const check = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${fork.id}/exec`, { cmd: ['sh', '-c', `ls /work | wc -l`] });
+      samples.add('lifecycle.fork', forked - t);
+      samples.add('lifecycle.forkFirstOutput', now() - t);
+      if (Number(check.stdout.trim()) !== filledMiB) throw new Error(`the fork has ${check.stdout.trim()} files, not ${filledMiB}`);
+      await daemon.api.call('DELETE', `/v1/sandboxes/${fork.id}`);
+      const target = join(scratch, `copy-${round}`);
+      t = now();
+      await timedSpawnOk('cp', ['-a', '--', `${upper}/.`, target]);
+      samples.add('lifecycle.cpCopy', now() - t);
+      await rm(target, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+  }
+}
