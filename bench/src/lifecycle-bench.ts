@@ -60,6 +60,12 @@ export async function benchLifecycle(ctx: BenchContext): Promise<void> {
       samples.add('lifecycle.forkFirstOutput', now() - t);
       if (Number(check.stdout.trim()) !== filledMiB) throw new Error(`the fork has ${check.stdout.trim()} files, not ${filledMiB}`);
       await daemon.api.call('DELETE', `/v1/sandboxes/${fork.id}`);
+      t = now();
+      const cp = await daemon.api.call<{ id: string }>('POST', `/v1/sandboxes/${sb.id}/checkpoints`);
+      samples.add('lifecycle.checkpoint', now() - t);
+      t = now();
+      await daemon.api.call('POST', `/v1/sandboxes/${sb.id}/rollback`, { checkpoint: cp.id });
+      samples.add('lifecycle.rollback', now() - t);
       const target = join(scratch, `copy-${round}`);
       t = now();
       await timedSpawnOk('cp', ['-a', '--', `${upper}/.`, target]);

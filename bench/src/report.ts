@@ -261,6 +261,8 @@ function lifecycleTable(r: Results): Table {
       row('Paddock API: snapshot (freeze, copy the layer, thaw)', 'lifecycle.snapshot', 'lifecycle.cpCopy'),
       row('Paddock API: fork (until the fork runs)', 'lifecycle.fork', 'lifecycle.cpCopy'),
       row('  and its first output', 'lifecycle.forkFirstOutput'),
+      row('Paddock API: checkpoint (freeze, copy the layer, thaw)', 'lifecycle.checkpoint', 'lifecycle.cpCopy'),
+      row('Paddock API: rollback (stop, restore the layer, remount, start)', 'lifecycle.rollback', 'lifecycle.cpCopy'),
       row('`cp -a` of the same writable layer (baseline: the copy alone)', 'lifecycle.cpCopy'),
     ].filter((x) => x[1] !== '–'),
   };
@@ -557,7 +559,8 @@ export function renderMarkdown(r: Results): string {
       'preparation), and on a prepared bundle; exec is `true` in one gVisor sandbox through the API, the agent socket, and `runsc exec`.',
     '- **Lifecycle** uses one sandbox of the bench daemon holding 100 files of 1 MiB written from inside: `POST …/pause` and `…/resume` ' +
       'interleaved with `runc pause`/`resume` of the same container; then a few rounds of `POST …/snapshots` (the template is removed after), ' +
-      '`POST …/fork` (timed to the 201, and to the first output of `ls /work | wc -l` in the fork, which must count 100 files) and, as the floor, ' +
+      '`POST …/fork` (timed to the 201, and to the first output of `ls /work | wc -l` in the fork, which must count 100 files), ' +
+      '`POST …/checkpoints` and `POST …/rollback` to that checkpoint (which restarts the sandbox), and, as the floor of every copy, ' +
       '`cp -a` of the same writable layer to a folder on the host.',
     '- **Governance** runs in the bench process: `CedarAuthorizer.authorize()` (role boundaries, then the shipped default policies, preparsed) ' +
       "on an agent's exec request, 2,000 times after a warm-up; 20,000 audit appends in a row to a fresh database (canonical JSON, SHA-256, " +

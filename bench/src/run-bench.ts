@@ -214,7 +214,8 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: pause ${fmt(samples.summary('lifecycle.pause').p50)} ms / resume ${fmt(samples.summary('lifecycle.resume').p50)} ms ` +
           `(runc ${fmt(samples.summary('lifecycle.runcPause').p50)} / ${fmt(samples.summary('lifecycle.runcResume').p50)} ms), ` +
-          `snapshot ${fmt(samples.summary('lifecycle.snapshot').p50)} ms, fork ${fmt(samples.summary('lifecycle.fork').p50)} ms ` +
+          `snapshot ${fmt(samples.summary('lifecycle.snapshot').p50)} ms, fork ${fmt(samples.summary('lifecycle.fork').p50)} ms, ` +
+          `checkpoint ${fmt(samples.summary('lifecycle.checkpoint').p50)} ms, rollback ${fmt(samples.summary('lifecycle.rollback').p50)} ms ` +
           `(cp -a of the layer ${fmt(samples.summary('lifecycle.cpCopy').p50)} ms)`,
       },
       {

@@ -28,6 +28,7 @@ import { CedarAuthorizer } from './policy/cedar-authorizer.js';
 import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
+import { CheckpointService } from './snapshots/checkpoint-service.js';
 import { SnapshotService } from './snapshots/snapshot-service.js';
 import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
@@ -116,6 +117,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   });
   const snapshots = new SnapshotService({ engine, sandboxes, sandboxStore, templates: templateStore, tenants: tenantStore, layersDir, logger });
   sandboxes.afterEnd = (id) => snapshots.releaseForkLayer(id);
+  const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   const audit = new SqliteAuditLog(db);
@@ -130,6 +132,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const services: Services = {
     sandboxes,
     snapshots,
+    checkpoints,
     processes,
     files,
     templates,

@@ -1,4 +1,4 @@
-import type { LimitsInput, SandboxInfo, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
+import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
 import { SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
@@ -142,6 +142,25 @@ export class Sandbox {
       timeoutMs: options.timeoutMs ?? 0,
     });
     return new Sandbox(this.api, info);
+  }
+
+  /** Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on. */
+  async checkpoint(options: RequestOptions = {}): Promise<CheckpointInfo> {
+    return this.api.json<CheckpointInfo>('POST', `/v1/sandboxes/${this.id}/checkpoints`, { ...options, timeoutMs: options.timeoutMs ?? 0 });
+  }
+
+  async checkpoints(options: RequestOptions = {}): Promise<CheckpointInfo[]> {
+    return (await this.api.json<{ checkpoints: CheckpointInfo[] }>('GET', `/v1/sandboxes/${this.id}/checkpoints`, options)).checkpoints;
+  }
+
+  /** Puts the files back exactly as at the checkpoint; the sandbox's processes are restarted (started commands end). */
+  async rollback(checkpoint: CheckpointInfo | string, options: RequestOptions = {}): Promise<void> {
+    const id = typeof checkpoint === 'string' ? checkpoint : checkpoint.id;
+    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/rollback`, {
+      ...options,
+      json: { checkpoint: id },
+      timeoutMs: options.timeoutMs ?? 0,
+    });
   }
 
   /** Kills the sandbox; with `wait: false` it returns once the kill is recorded, while teardown goes on. */

@@ -5,7 +5,7 @@ import { Option } from '../program/commander.js';
 import { lazyAction } from '../program/lazy-action.js';
 import { addSandboxFlags } from './sandbox-flags.js';
 
-/** run, create, ls, inspect, kill, pause, resume, snapshot, fork, timeout. */
+/** run, create, ls, inspect, kill, pause, resume, snapshot, fork, checkpoint, rollback, timeout. */
 export function registerSandboxCommands(program: Command): void {
   addExecFlags(addSandboxFlags(program.command('run')))
     .description('create a sandbox, run a command in it and kill the sandbox; exits with the command’s code')
@@ -72,6 +72,19 @@ export function registerSandboxCommands(program: Command): void {
     .argument('<id>', 'sandbox id')
     .option('--timeout <duration>', 'lifetime of the fork, e.g. 10m')
     .action(lazyAction(async () => (await import('./snapshot-sandbox.js')).forkSandbox));
+
+  program
+    .command('checkpoint')
+    .description('record a sandbox’s files to roll back to later; prints the checkpoint id')
+    .argument('<id>', 'sandbox id')
+    .action(lazyAction(async () => (await import('./snapshot-sandbox.js')).checkpointSandbox));
+
+  program
+    .command('rollback')
+    .description('put a sandbox’s files back exactly as at a checkpoint (its processes restart)')
+    .argument('<id>', 'sandbox id')
+    .argument('<checkpoint>', 'checkpoint id (cp_…)')
+    .action(lazyAction(async () => (await import('./snapshot-sandbox.js')).rollbackSandbox));
 
   program
     .command('timeout')

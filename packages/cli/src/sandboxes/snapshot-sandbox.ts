@@ -30,3 +30,15 @@ export async function resumeSandboxes(ids: string[], _flags: object, command: Co
     process.stdout.write(`${id}\n`);
   }
 }
+
+/** `paddock checkpoint ID`: prints the checkpoint's id. */
+export async function checkpointSandbox(id: string, _flags: object, command: Command): Promise<void> {
+  const cp = await (await Sandbox.connect(id, connectionFor(command))).checkpoint();
+  process.stdout.write(`${cp.id}\n`);
+}
+
+/** `paddock rollback ID CP`. */
+export async function rollbackSandbox(id: string, checkpoint: string, _flags: object, command: Command): Promise<void> {
+  await (await Sandbox.connect(id, connectionFor(command))).rollback(checkpoint);
+  process.stdout.write(`${id}\n`);
+}

@@ -44,3 +44,13 @@ export const ForkCreateSchema = z
   })
   .strict();
 export type ForkCreate = z.input<typeof ForkCreateSchema>;
+
+export const CheckpointSchema = z.object({
+  id: z.string(),
+  sandboxId: z.string(),
+  createdAt: z.string(),
+  sizeBytes: z.number().int().describe('size of the files written since the template'),
+});
+export type CheckpointInfo = z.infer<typeof CheckpointSchema>;
+
+export const RollbackSchema = z.object({ checkpoint: z.string().regex(/^cp_[a-f0-9]{12}$/, 'not a checkpoint id') }).strict();

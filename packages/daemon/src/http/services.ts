@@ -5,6 +5,7 @@ import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
@@ -14,6 +15,7 @@ import type { Govern } from './governed.js';
 export interface Services {
   sandboxes: SandboxService;
   snapshots: SnapshotService;
+  checkpoints: CheckpointService;
   processes: ProcessManager;
   files: FileService;
   templates: TemplateService;

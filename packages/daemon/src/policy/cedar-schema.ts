@@ -20,6 +20,8 @@ const sandboxActions = [
   'sandbox.file.write',
   'sandbox.snapshot',
   'sandbox.fork',
+  'sandbox.checkpoint',
+  'sandbox.rollback',
 ];
 const collectionActions: Record<string, string> = {
   'sandbox.create': 'Template',

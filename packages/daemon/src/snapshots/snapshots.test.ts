@@ -85,6 +85,33 @@ describe.each(probeTiers)('snapshots and forks on the %s tier', (tier) => {
   });
 });
 
+describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
+  it('roll back new, changed and deleted files exactly; processes restart; the sandbox keeps its id', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await sh(sbx, 'mkdir -p /work/keep && echo v1 > /work/keep/file && ln -s keep/file /work/cplink && chmod 640 /work/keep/file');
+    const atCheckpoint = await treeHash(sbx);
+    const cp = await sbx.checkpoint();
+    expect(cp).toMatchObject({ id: expect.stringMatching(/^cp_/), sandboxId: sbx.id });
+    // What an agent might do next: change, add, delete, re-mode, relink, and delete a template file.
+    expect((await sh(sbx, `${mutate} && echo v2 > /work/keep/file && chmod 777 /work/keep && rm /work/cplink && ln -s /etc /work/cplink`)).exitCode).toBe(0);
+    await sbx.commands.start(['sleep', '300']);
+    expect(await treeHash(sbx)).not.toBe(atCheckpoint);
+    await sbx.rollback(cp);
+    expect(await treeHash(sbx)).toBe(atCheckpoint);
+    expect((await sh(sbx, 'cat /work/keep/file; test -e /etc/motd && echo motd-back; pgrep -x sleep || echo no-sleep; hostname')).stdout).toBe(
+      `v1\nmotd-back\nno-sleep\n${sbx.id}\n`,
+    );
+    // Again, from a different state, to the same checkpoint.
+    await sh(sbx, 'rm -rf /work/keep; echo other > /work/new');
+    await sbx.rollback(cp.id);
+    expect(await treeHash(sbx)).toBe(atCheckpoint);
+    expect((await sbx.checkpoints()).map((c) => c.id)).toEqual([cp.id]);
+    await expect(sbx.rollback('cp_000000000000')).rejects.toMatchObject({ status: 404, code: 'checkpoint_not_found' });
+    expect((await sbx.commands.run(['echo', 'still works'])).stdout).toBe('still works\n');
+    await sbx.kill();
+  });
+});
+
 describe('snapshots', () => {
   it('survive a daemon restart and count against the tenant’s quota', async () => {
     const source = await Sandbox.create({ ...daemon.conn });

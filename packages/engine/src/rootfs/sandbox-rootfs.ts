@@ -56,6 +56,12 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
   ]);
 }
 
+/** Mounts the overlay again over an existing scratch layer (after its writable layer was replaced). */
+export async function remountRootfs(paths: SandboxPaths, layers: string[]): Promise<void> {
+  const options = [`lowerdir=${layers.join(':')}`, `upperdir=${paths.upper}`, `workdir=${paths.work}`, ...hostRootfsMountFlags].join(',');
+  await runHostCommand('mount', ['-t', 'overlay', 'paddock-rootfs', '-o', options, paths.rootfs]);
+}
+
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
 export async function releaseRootfs(paths: SandboxPaths): Promise<void> {
   const mounted = await mountPoints();

@@ -7,7 +7,7 @@ import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
-import { prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
+import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
 
 export interface SandboxEngineOptions {
@@ -34,6 +34,8 @@ export interface SandboxLaunch {
 
 /** Names the sandbox's tier inside its folder, so a restarted daemon finds the right runtime. */
 const tierFile = 'tier';
+/** The sandbox's template layers (top first), to mount its root again on a rollback. */
+const layersFile = 'layers.json';
 
 export interface LaunchedSandbox {
   /** Environment the network adds to every command. */
@@ -93,7 +95,11 @@ export class SandboxEngine {
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
       });
-      await Promise.all([writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)), writeFile(join(paths.dir, tierFile), launch.tier)]);
+      await Promise.all([
+        writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)),
+        writeFile(join(paths.dir, tierFile), launch.tier),
+        writeFile(join(paths.dir, layersFile), JSON.stringify(launch.layers)),
+      ]);
       await runtime.run(launch.id, paths.dir, options);
       await this.waitForAgent(launch.id, options);
       return { networkEnv: attachment.env ?? {} };
@@ -167,6 +173,27 @@ export class SandboxEngine {
     await rm(join(layerDir, '.paddock'), { recursive: true, force: true });
     const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
     return Number(stdout.split('\t')[0]) || 0;
+  }
+
+  /**
+   * Puts the sandbox's files back exactly as in `layerDir` (a snapshot of its
+   * own writable layer): the sandbox is stopped, its writable layer replaced
+   * and its root mounted again, then it starts afresh. Its processes do not
+   * survive; its id, limits, network and hostname do.
+   */
+  async rollback(id: string, layerDir: string, options: CallOptions = {}): Promise<void> {
+    const paths = this.paths(id);
+    const runtime = await this.runtimeOf(id);
+    const layers = JSON.parse(await readFile(join(paths.dir, layersFile), 'utf8')) as string[];
+    await runtime.delete(id, { force: true });
+    await this.options.cgroups.killAndRemove(this.cgroupsPath(id));
+    await runHostCommand('umount', [paths.rootfs]);
+    await Promise.all([rm(paths.upper, { recursive: true, force: true }), rm(paths.work, { recursive: true, force: true })]);
+    await mkdir(paths.work, { mode: 0o755 });
+    await runHostCommand('cp', ['-a', '--', layerDir, paths.upper], { timeoutMs: 10 * 60_000, signal: options.signal });
+    await remountRootfs(paths, layers);
+    await runtime.run(id, paths.dir, options);
+    await this.waitForAgent(id, options);
   }
 
   private async syncInside(id: string, options: CallOptions): Promise<void> {

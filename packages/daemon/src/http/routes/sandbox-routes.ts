@@ -1,5 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { BadRequestError, ForkCreateSchema, SandboxCreateSchema, SandboxListQuerySchema, SandboxTimeoutSchema, SnapshotCreateSchema } from '@paddock/core';
+import {
+  BadRequestError,
+  CheckpointSchema,
+  ForkCreateSchema,
+  RollbackSchema,
+  SandboxCreateSchema,
+  SandboxListQuerySchema,
+  SandboxTimeoutSchema,
+  SnapshotCreateSchema,
+} from '@paddock/core';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -97,6 +106,35 @@ const forkRoute = createRoute({
   responses: { 201: json(SandboxResponse, 'the fork, running'), ...errorResponses },
 });
 
+const CheckpointResponse = CheckpointSchema.meta({ id: 'Checkpoint' });
+
+const checkpointRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/checkpoints',
+  tags,
+  summary: 'Record the sandbox’s files, to roll back to later (the sandbox goes on)',
+  request: { params: SandboxIdParams },
+  responses: { 201: json(CheckpointResponse, 'the checkpoint'), ...errorResponses },
+});
+
+const listCheckpointsRoute = createRoute({
+  method: 'get',
+  path: '/v1/sandboxes/{id}/checkpoints',
+  tags,
+  summary: 'The sandbox’s checkpoints, oldest first',
+  request: { params: SandboxIdParams },
+  responses: { 200: json(z.object({ checkpoints: z.array(CheckpointResponse) }), 'checkpoints'), ...errorResponses },
+});
+
+const rollbackRoute = createRoute({
+  method: 'post',
+  path: '/v1/sandboxes/{id}/rollback',
+  tags,
+  summary: 'Put the files back exactly as at a checkpoint; the sandbox’s processes restart',
+  request: { params: SandboxIdParams, body: { content: { 'application/json': { schema: RollbackSchema } }, required: true } },
+  responses: { 200: json(SandboxResponse, 'the sandbox, running again'), ...errorResponses },
+});
+
 export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createSandbox, async (c) => {
     const body = c.req.valid('json');
@@ -175,6 +213,34 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       s.snapshots.fork(owner, id, input, c.req.raw.signal),
     );
     return c.json(toSandboxInfo(record), 201);
+  });
+
+  app.openapi(checkpointRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const owner = c.get('principal').tenant;
+    const cp = await s.govern(c, { action: 'sandbox.checkpoint', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
+      s.checkpoints.checkpoint(owner, id, c.req.raw.signal),
+    );
+    return c.json(cp, 201);
+  });
+
+  app.openapi(listCheckpointsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const owner = c.get('principal').tenant;
+    const checkpoints = await s.govern(c, { action: 'sandbox.get', resource: `sandbox:${id}` }, () => s.checkpoints.list(owner, id));
+    return c.json({ checkpoints }, 200);
+  });
+
+  app.openapi(rollbackRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { checkpoint } = c.req.valid('json');
+    const owner = c.get('principal').tenant;
+    const record = await s.govern(
+      c,
+      { action: 'sandbox.rollback', resource: `sandbox:${id}`, context: { checkpoint }, precheck: () => s.sandboxes.requireLive(owner, id) },
+      () => s.checkpoints.rollback(owner, id, checkpoint, c.req.raw.signal),
+    );
+    return c.json(toSandboxInfo(record), 200);
   });
 
   app.openapi(resumeRoute, async (c) => {

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type CheckpointInfo, NotFoundError } from '@paddock/core';
+import type { SandboxEngine } from '@paddock/engine';
+import type { Logger } from 'pino';
+import type { ProcessManager } from '../commands/process-manager.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+
+export interface CheckpointServiceDeps {
+  engine: SandboxEngine;
+  sandboxes: SandboxService;
+  sandboxStore: SandboxStore;
+  processes: ProcessManager;
+  logger: Logger;
+}
+
+/**
+ * Cheap file-state checkpoints of a running sandbox, for undo: a copy of its
+ * writable layer, kept in the sandbox's own folder (gone with the sandbox).
+ * Rollback puts the files back exactly (new, changed and deleted files,
+ * modes, owners, links) and restarts the sandbox's processes.
+ */
+export class CheckpointService {
+  constructor(private readonly deps: CheckpointServiceDeps) {}
+
+  async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
+    const sandbox = this.deps.sandboxes.requireLive(owner, id);
+    const cpId = `cp_${randomBytes(6).toString('hex')}`;
+    // Only root may enter: the copies hold the sandbox's setuid files and private data.
+    await mkdir(this.dir(sandbox.id), { recursive: true, mode: 0o700 });
+    const sizeBytes = await this.deps.engine.snapshot(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
+    const info: CheckpointInfo = { id: cpId, sandboxId: sandbox.id, createdAt: new Date().toISOString(), sizeBytes };
+    await writeFile(join(this.dir(sandbox.id), cpId, 'checkpoint.json'), JSON.stringify(info));
+    return info;
+  }
+
+  async list(owner: string, id: string): Promise<CheckpointInfo[]> {
+    const sandbox = this.deps.sandboxes.requireLive(owner, id);
+    const names = await readdir(this.dir(sandbox.id)).catch(() => [] as string[]);
+    const infos = await Promise.all(names.map((n) => this.read(sandbox.id, n).catch(() => undefined)));
+    return infos.filter((i): i is CheckpointInfo => !!i).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async rollback(owner: string, id: string, cpId: string, signal?: AbortSignal): Promise<SandboxRecord> {
+    const sandbox = this.deps.sandboxes.requireLive(owner, id);
+    await this.read(sandbox.id, cpId).catch(() => {
+      throw new NotFoundError(`checkpoint ${cpId} of sandbox ${id} not found`, { id, checkpoint: cpId }, 'checkpoint_not_found');
+    });
+    // Its processes die with the restart: forget them rather than report them lost.
+    this.deps.processes.dropSandbox(sandbox.id);
+    await this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
+    if (sandbox.state !== 'running') this.deps.sandboxStore.setState(sandbox.id, 'running');
+    this.deps.logger.info({ sandbox: id, checkpoint: cpId }, 'rolled back');
+    return { ...sandbox, state: 'running' };
+  }
+
+  private dir(sandboxId: string): string {
+    return join(this.deps.engine.paths(sandboxId).dir, 'checkpoints');
+  }
+
+  private async read(sandboxId: string, cpId: string): Promise<CheckpointInfo> {
+    return JSON.parse(await readFile(join(this.dir(sandboxId), cpId, 'checkpoint.json'), 'utf8')) as CheckpointInfo;
+  }
+}
