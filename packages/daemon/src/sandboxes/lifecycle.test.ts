@@ -66,6 +66,20 @@ describe('sandbox lifecycle', () => {
     await sbx.kill();
   });
 
+  it('stops the timeout clock while paused', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
+    await sbx.pause();
+    expect((await sbx.getInfo()).expiresAt).toBeNull();
+    await new Promise((r) => setTimeout(r, 3500));
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await sbx.resume();
+    const expiresAt = Date.parse((await sbx.getInfo()).expiresAt ?? '');
+    expect(expiresAt - Date.now()).toBeGreaterThan(1000);
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3000);
+    expect((await sbx.commands.run(['echo', 'still here'])).stdout).toBe('still here\n');
+    await expect.poll(async () => (await sbx.getInfo()).endReason, { timeout: 8000, interval: 200 }).toBe('timeout');
+  });
+
   it('pauses and resumes a sandbox', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn });
     await sbx.pause();

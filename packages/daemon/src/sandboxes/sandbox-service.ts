@@ -140,6 +140,11 @@ export class SandboxService {
 
   setTimeout(owner: string, id: string, timeoutMs: number): SandboxRecord {
     const record = this.requireLive(owner, id);
+    if (record.state === 'paused') {
+      // The clock starts again on resume, with this much to go.
+      this.deps.sandboxes.setPausedLeft(id, timeoutMs);
+      return { ...record, pausedLeftMs: timeoutMs };
+    }
     const expiresAt = new Date(Date.now() + timeoutMs).toISOString();
     this.deps.sandboxes.setExpiry(id, expiresAt);
     const updated = { ...record, expiresAt };
@@ -151,16 +156,30 @@ export class SandboxService {
     const record = this.requireLive(owner, id);
     if (record.state === 'paused') return record;
     await this.deps.engine.pause(id);
-    this.deps.sandboxes.setState(id, 'paused');
-    return { ...record, state: 'paused' };
+    // A paused sandbox's timeout clock stands still.
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - Date.now()) : null;
+    this.deps.sandboxes.markPaused(id, leftMs);
+    return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs };
   }
 
   async resume(owner: string, id: string): Promise<SandboxRecord> {
     const record = this.requireLive(owner, id);
     if (record.state === 'running') return record;
     await this.deps.engine.resume(id);
-    this.deps.sandboxes.setState(id, 'running');
-    return { ...record, state: 'running' };
+    return this.markRestarted(record);
+  }
+
+  /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */
+  markRestarted(record: SandboxRecord): SandboxRecord {
+    if (record.state === 'running') return record;
+    const left = record.pausedLeftMs;
+    const expiresAt = left === null || left === undefined ? null : new Date(Date.now() + left).toISOString();
+    this.deps.sandboxes.markResumed(record.id, expiresAt);
+    const running: SandboxRecord = { ...record, state: 'running', expiresAt, pausedLeftMs: null };
+    this.arm(running);
+    return running;
   }
 
   /**

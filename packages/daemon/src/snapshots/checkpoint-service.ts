@@ -51,9 +51,8 @@ export class CheckpointService {
     // Its processes die with the restart: forget them rather than report them lost.
     this.deps.processes.dropSandbox(sandbox.id);
     await this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
-    if (sandbox.state !== 'running') this.deps.sandboxStore.setState(sandbox.id, 'running');
     this.deps.logger.info({ sandbox: id, checkpoint: cpId }, 'rolled back');
-    return { ...sandbox, state: 'running' };
+    return this.deps.sandboxes.markRestarted(sandbox);
   }
 
   private dir(sandboxId: string): string {

@@ -101,6 +101,8 @@ const migrations: string[] = [
   `ALTER TABLE templates ADD COLUMN kind TEXT NOT NULL DEFAULT 'build';
    ALTER TABLE templates ADD COLUMN owner TEXT;
    UPDATE templates SET kind = 'base' WHERE parent IS NULL;`,
+  // A paused sandbox's timeout clock stands still: what was left is kept here.
+  `ALTER TABLE sandboxes ADD COLUMN paused_left_ms INTEGER;`,
 ];
 
 /**

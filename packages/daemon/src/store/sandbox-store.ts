@@ -8,6 +8,8 @@ export interface SandboxRecord extends SandboxInfo {
   workdir: string;
   /** Who commands and file operations run as when the request names nobody. */
   defaultUser: string;
+  /** While paused: the lifetime left when it was paused (the clock stands still). */
+  pausedLeftMs?: number | null;
 }
 
 interface Row {
@@ -25,6 +27,7 @@ interface Row {
   expires_at: string | null;
   ended_at: string | null;
   end_reason: string | null;
+  paused_left_ms?: number | null;
 }
 
 export interface SandboxFilter {
@@ -82,6 +85,20 @@ export class SandboxStore {
     this.db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?').run(state, id);
   }
 
+  /** Paused: the timeout clock stops with `leftMs` to go. */
+  markPaused(id: string, leftMs: number | null): void {
+    this.db.prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ?").run(leftMs, id);
+  }
+
+  /** Running again, to be killed at `expiresAt`. */
+  markResumed(id: string, expiresAt: string | null): void {
+    this.db.prepare("UPDATE sandboxes SET state = 'running', expires_at = ?, paused_left_ms = NULL WHERE id = ?").run(expiresAt, id);
+  }
+
+  setPausedLeft(id: string, leftMs: number): void {
+    this.db.prepare('UPDATE sandboxes SET paused_left_ms = ? WHERE id = ?').run(leftMs, id);
+  }
+
   setExpiry(id: string, expiresAt: string): void {
     this.db.prepare('UPDATE sandboxes SET expires_at = ? WHERE id = ?').run(expiresAt, id);
   }
@@ -128,10 +145,11 @@ function fromRow(row: Row): SandboxRecord {
     expiresAt: row.expires_at,
     endedAt: row.ended_at,
     endReason: row.end_reason,
+    pausedLeftMs: row.paused_left_ms ?? null,
   };
 }
 
 export function toSandboxInfo(r: SandboxRecord): SandboxInfo {
-  const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, ...info } = r;
+  const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, pausedLeftMs: _left, ...info } = r;
   return info;
 }
