@@ -72,6 +72,7 @@ up: base
 down:
 	@if [ -f $(STATE_DIR)/endpoint.json ]; then \
 	  pid=$$(sed -E 's/.*"pid":([0-9]+).*/\1/' $(STATE_DIR)/endpoint.json); \
+	  $(NODE) packages/cli/dist/paddock.mjs pool rm --all >/dev/null 2>&1 || true; \
 	  $(NODE) packages/cli/dist/paddock.mjs kill --all >/dev/null 2>&1 || true; \
 	  kill $$pid 2>/dev/null || true; \
 	  for i in $$(seq 1 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \

@@ -27,6 +27,7 @@ import type { Services } from './http/services.js';
 import { CedarAuthorizer } from './policy/cedar-authorizer.js';
 import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
+import { PoolService } from './pools/pool-service.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { CheckpointService } from './snapshots/checkpoint-service.js';
 import { SnapshotService } from './snapshots/snapshot-service.js';
@@ -118,8 +119,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const snapshots = new SnapshotService({ engine, sandboxes, sandboxStore, templates: templateStore, tenants: tenantStore, layersDir, logger });
   sandboxes.afterEnd = (id) => snapshots.releaseForkLayer(id);
   const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
+  const pools = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
+  sandboxes.claimFromPool = (owner, request) => pools.claim(owner, request);
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
+  templates.afterChange = (name) => pools.templateChanged(name);
   const audit = new SqliteAuditLog(db);
   const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
   ensurePolicyDir(config.policiesDir);
@@ -133,6 +137,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     sandboxes,
     snapshots,
     checkpoints,
+    pools,
     processes,
     files,
     templates,
@@ -147,6 +152,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
 
   registerBaseTemplate(config, templates, logger);
   await sandboxes.reconcile();
+  pools.start();
   const orphans = await templates.removeOrphanLayers();
   if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
 
@@ -184,6 +190,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     services,
     logger,
     async stop() {
+      pools.stop();
       sandboxes.stopTimers();
       await Promise.all([close(tcp), close(unix)]);
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });

@@ -3,8 +3,11 @@ export type {
   ApprovalState,
   AuditEntry,
   AuditVerification,
+  CheckpointInfo,
   CommandResult,
   FileEntry,
+  PoolInfo,
+  PoolSet,
   ProcessInfo,
   Quotas,
   Role,
@@ -52,6 +55,7 @@ export {
   type PolicyTestRequest,
   type PolicyTestResult,
 } from './policies.js';
+export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';

@@ -4,6 +4,7 @@ import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerPolicyCommands } from '../policies/policy-commands.js';
+import { registerPoolCommands } from '../pools/pool-commands.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerVersionCommand } from '../system/version-command.js';
@@ -28,6 +29,7 @@ export function buildProgram(): CommandType {
   registerProcessCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
+  registerPoolCommands(program);
   registerTenantCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);

@@ -64,3 +64,27 @@ export const SandboxListQuerySchema = z.object({
 });
 
 export const SandboxTimeoutSchema = z.object({ timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs) }).strict();
+
+export const PoolSetSchema = z
+  .object({
+    template: TemplateNameSchema,
+    tier: TierSchema.optional().describe('default container'),
+    limits: LimitsInputSchema.optional().describe('the limits of the sandboxes it keeps; a create is served only when its limits are these'),
+    size: z.number().int().min(0).max(1000).describe('how many ready sandboxes to keep'),
+  })
+  .strict();
+export type PoolSet = z.input<typeof PoolSetSchema>;
+
+export const PoolSchema = z.object({
+  id: z.string(),
+  template: z.string(),
+  tier: TierSchema,
+  limits: LimitsSchema,
+  size: z.number().int(),
+  ready: z.number().int().describe('sandboxes waiting to be claimed'),
+  hits: z.number().int().describe('creates served from the pool'),
+  misses: z.number().int().describe('creates that matched but found it empty'),
+  lastRefillMs: z.number().nullable().describe('how long the last sandbox took to make'),
+  createdAt: z.string(),
+});
+export type PoolInfo = z.infer<typeof PoolSchema>;

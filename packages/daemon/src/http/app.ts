@@ -23,6 +23,7 @@ import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
+import { registerPoolRoutes } from './routes/pool-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
@@ -145,6 +146,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerAuditRoutes(app, services);
   registerPolicyRoutes(app, services);
   registerApprovalRoutes(app, services);
+  registerPoolRoutes(app, services);
   registerSandboxRoutes(app, services);
   registerCommandRoutes(app, services);
   registerFileRoutes(app, services);

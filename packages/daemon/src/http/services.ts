@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
+import type { PoolService } from '../pools/pool-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
@@ -16,6 +17,7 @@ export interface Services {
   sandboxes: SandboxService;
   snapshots: SnapshotService;
   checkpoints: CheckpointService;
+  pools: PoolService;
   processes: ProcessManager;
   files: FileService;
   templates: TemplateService;

@@ -21,6 +21,7 @@ const resourceTypes: Record<string, string> = {
   audit: 'Audit',
   policy: 'PolicyStore',
   approval: 'Approval',
+  pool: 'Pool',
 };
 
 /**

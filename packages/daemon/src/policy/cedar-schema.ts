@@ -47,6 +47,9 @@ const collectionActions: Record<string, string> = {
   'approval.get': 'Approval',
   'approval.approve': 'Approval',
   'approval.deny': 'Approval',
+  'pool.set': 'Pool',
+  'pool.list': 'Pool',
+  'pool.remove': 'Pool',
 };
 
 /** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
@@ -62,6 +65,7 @@ export const cedarSchema = `namespace Paddock {
   entity Audit;
   entity PolicyStore;
   entity Approval;
+  entity Pool;
   type RequestContext = {
     tenant?: String,
     template?: String,

@@ -39,6 +39,8 @@ export class SandboxService {
   private readonly ending = new Map<string, Promise<void>>();
   /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
   afterEnd?: (id: string) => Promise<void> | void;
+  /** A ready sandbox from a warm pool matching the request, if there is one. */
+  claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits }) => SandboxRecord | undefined;
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -51,10 +53,29 @@ export class SandboxService {
     const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
     const release = this.deps.quotas?.reserve(owner, limits);
     try {
+      const pooled = this.claimFromPool?.(owner, { template: template.name, tier, limits });
+      if (pooled) return this.takeOver(pooled, owner, request, timeoutMs);
       return await this.launchAndRecord(owner, request, template, tier, limits, timeoutMs, options);
     } finally {
       release?.();
     }
+  }
+
+  /** Makes a pooled sandbox the caller's: its labels, environment and lifetime start now. */
+  private takeOver(pooled: SandboxRecord, owner: string, request: ReturnType<typeof SandboxCreateSchema.parse>, timeoutMs: number): SandboxRecord {
+    const now = Date.now();
+    const record: SandboxRecord = {
+      ...pooled,
+      owner,
+      metadata: request.metadata ?? {},
+      env: { ...pooled.env, ...request.env },
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + timeoutMs).toISOString(),
+    };
+    this.deps.sandboxes.transfer(record);
+    this.arm(record);
+    this.deps.logger.info({ sandbox: record.id, template: record.template, tier: record.tier }, 'sandbox created from a warm pool');
+    return record;
   }
 
   private async launchAndRecord(

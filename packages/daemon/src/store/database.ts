@@ -103,6 +103,18 @@ const migrations: string[] = [
    UPDATE templates SET kind = 'base' WHERE parent IS NULL;`,
   // A paused sandbox's timeout clock stands still: what was left is kept here.
   `ALTER TABLE sandboxes ADD COLUMN paused_left_ms INTEGER;`,
+  // Warm pools: ready sandboxes (owned by pool:<id> until claimed) per template, tier and limits.
+  `CREATE TABLE pools (
+     id TEXT PRIMARY KEY,
+     template TEXT NOT NULL,
+     tier TEXT NOT NULL,
+     limits TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     hits INTEGER NOT NULL DEFAULT 0,
+     misses INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     UNIQUE (template, tier, limits)
+   );`,
 ];
 
 /**

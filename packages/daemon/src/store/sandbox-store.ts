@@ -85,6 +85,13 @@ export class SandboxStore {
     this.db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?').run(state, id);
   }
 
+  /** A pooled sandbox becomes its claimer's, as if made now. */
+  transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'metadata' | 'env' | 'createdAt' | 'expiresAt'>): void {
+    this.db
+      .prepare('UPDATE sandboxes SET owner = ?, metadata = ?, env = ?, created_at = ?, expires_at = ? WHERE id = ?')
+      .run(r.owner, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.id);
+  }
+
   /** Paused: the timeout clock stops with `leftMs` to go. */
   markPaused(id: string, leftMs: number | null): void {
     this.db.prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ?").run(leftMs, id);
