@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandResult, SandboxInfo, TemplateInfo } from '@paddock/core';
+import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
 import { sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
 import { timedSpawnOk } from './timed-spawn.js';
@@ -75,5 +75,45 @@ export async function benchLifecycle(ctx: BenchContext): Promise<void> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
     await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+  }
+}
+
+/**
+ * Warm claim → first output: a create served from a pool of the base template
+ * (default limits), then `echo hi` in it, against the cold create measured in
+ * the same run. Each round waits for the pool to refill, so every claim is a hit.
+ */
+export async function benchWarmClaim(ctx: BenchContext): Promise<void> {
+  const { daemon, samples } = ctx;
+  const size = 3;
+  const pool = await daemon.api.call<PoolInfo>('POST', '/v1/pools', { template: 'base', size });
+  const ready = async () => {
+    const deadline = now() + 60_000;
+    for (;;) {
+      const pools = await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools');
+      if ((pools.pools.find((p) => p.id === pool.id)?.ready ?? 0) >= size) return;
+      if (now() > deadline) throw new Error('the pool did not refill within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    for (let round = 0; round < ctx.config.warmup + ctx.config.createIterations; round++) {
+      ctx.signal.throwIfAborted();
+      await ready();
+      const t0 = now();
+      const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
+      const t1 = now();
+      const out = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
+      const t2 = now();
+      if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
+      await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+      if (round < ctx.config.warmup) continue;
+      samples.add('pool.claim', t1 - t0);
+      samples.add('pool.firstOutput', t2 - t0);
+    }
+    const stats = (await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools')).pools.find((p) => p.id === pool.id);
+    if (stats && stats.misses > 0) ctx.notes.add(`the warm pool missed ${stats.misses} times during the warm-claim benchmark`);
+  } finally {
+    await daemon.api.call('DELETE', `/v1/pools/${pool.id}`);
   }
 }

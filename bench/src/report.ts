@@ -111,6 +111,14 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       met: r.governance ? r.governance.appendsPerSecond >= 5000 : null,
     },
     {
+      id: 'warmClaim',
+      what: 'warm pool claim → first output, p50 (p99)',
+      target: '≤ 10 ms (p99 ≤ 40 ms)',
+      measured: `${fmt(p50(rr, 'pool.firstOutput'))} ms (p99 ${fmt(p99(rr, 'pool.firstOutput'))} ms; cold ${fmt(p50(rr, 'paddock.firstOutput'))} ms)`,
+      value: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') : null,
+      met: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') <= 10 && p99(rr, 'pool.firstOutput') <= 40 : null,
+    },
+    {
       id: 'cli',
       what: '`paddock run -- true` end to end, p50',
       target: '≤ 150 ms',
@@ -251,9 +259,11 @@ function lifecycleTable(r: Results): Table {
     base ? fmtRatio(ratio(p50(r, name), p50(r, base))) : '–',
   ];
   return {
-    title: 'Lifecycle (ms): pause/resume, and snapshot/fork of a sandbox holding 100 MB of written files',
+    title: 'Lifecycle (ms): warm claims (against a cold create), pause/resume, and snapshot/fork/checkpoint/rollback of a sandbox holding 100 MB',
     head: ['', 'p50', 'p95', '× baseline'],
     rows: [
+      row('warm pool: POST /v1/sandboxes served from a pool', 'pool.claim', 'paddock.create'),
+      row('warm pool: claim → first output of `echo hi`', 'pool.firstOutput', 'paddock.firstOutput'),
       row('Paddock API: pause', 'lifecycle.pause', 'lifecycle.runcPause'),
       row('Paddock API: resume', 'lifecycle.resume', 'lifecycle.runcResume'),
       row('raw `runc pause` (baseline)', 'lifecycle.runcPause'),
@@ -557,6 +567,9 @@ export function renderMarkdown(r: Results): string {
       "the gVisor tier's flags (`gvisorRuntimeFlags`: ptrace platform, no runsc network, host-uds create, no gVisor overlay, OCI seccomp) " +
       'on the same overlay and a gVisor-tier bundle with `/bin/echo hi` as its process, timed to the first stdout byte (plus the rootfs ' +
       'preparation), and on a prepared bundle; exec is `true` in one gVisor sandbox through the API, the agent socket, and `runsc exec`.',
+    '- **Warm pool**: a pool of 3 `base` sandboxes (default limits); each round waits until it is full, then times `POST /v1/sandboxes` ' +
+      '(served from the pool) and `echo hi` in the claimed sandbox to its JSON result, and deletes the sandbox; the cold create of the first ' +
+      'table is the comparison.',
     '- **Lifecycle** uses one sandbox of the bench daemon holding 100 files of 1 MiB written from inside: `POST …/pause` and `…/resume` ' +
       'interleaved with `runc pause`/`resume` of the same container; then a few rounds of `POST …/snapshots` (the template is removed after), ' +
       '`POST …/fork` (timed to the 201, and to the first output of `ls /work | wc -l` in the fork, which must count 100 files), ' +

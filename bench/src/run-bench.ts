@@ -26,7 +26,7 @@ import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
-import { benchLifecycle } from './lifecycle-bench.js';
+import { benchLifecycle, benchWarmClaim } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { RawRunc } from './raw-runc.js';
@@ -207,6 +207,13 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: API ${fmt(samples.summary('gvisorExec.http').p50)} ms, agent ${fmt(samples.summary('gvisorExec.agent').p50)} ms, ` +
           `runsc exec ${fmt(samples.summary('gvisorExec.runscExec').p50)} ms`,
+      },
+      {
+        title: `warm pool: claim → first output, ${config.createIterations} rounds`,
+        run: () => benchWarmClaim(ctx),
+        summary: () =>
+          `  p50 ${fmt(samples.summary('pool.firstOutput').p50)} ms, p99 ${fmt(samples.summary('pool.firstOutput').p99)} ms ` +
+          `(cold: ${fmt(samples.summary('paddock.firstOutput').p50)} ms)`,
       },
       {
         title: 'lifecycle: pause/resume, and snapshot/fork of a sandbox holding 100 MB',
