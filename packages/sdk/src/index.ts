@@ -58,6 +58,7 @@ export {
 export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
+export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';

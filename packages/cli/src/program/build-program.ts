@@ -7,6 +7,7 @@ import { registerPolicyCommands } from '../policies/policy-commands.js';
 import { registerPoolCommands } from '../pools/pool-commands.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
+import { registerGcCommand } from '../system/gc-command.js';
 import { registerVersionCommand } from '../system/version-command.js';
 import { registerTemplateCommands } from '../templates/template-commands.js';
 import { registerTenantCommands } from '../tenants/tenant-commands.js';
@@ -30,6 +31,7 @@ export function buildProgram(): CommandType {
   registerCpCommand(program);
   registerTemplateCommands(program);
   registerPoolCommands(program);
+  registerGcCommand(program);
   registerTenantCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);

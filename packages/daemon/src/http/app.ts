@@ -141,7 +141,7 @@ export function createApp(options: AppOptions): PaddockApp {
     })(c, next);
   });
 
-  registerSystemRoutes(app);
+  registerSystemRoutes(app, services);
   registerTenantRoutes(app, services);
   registerAuditRoutes(app, services);
   registerPolicyRoutes(app, services);

@@ -22,6 +22,7 @@ const resourceTypes: Record<string, string> = {
   policy: 'PolicyStore',
   approval: 'Approval',
   pool: 'Pool',
+  system: 'System',
 };
 
 /**

@@ -50,6 +50,7 @@ const collectionActions: Record<string, string> = {
   'pool.set': 'Pool',
   'pool.list': 'Pool',
   'pool.remove': 'Pool',
+  'system.gc': 'System',
 };
 
 /** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
@@ -66,6 +67,7 @@ export const cedarSchema = `namespace Paddock {
   entity PolicyStore;
   entity Approval;
   entity Pool;
+  entity System;
   type RequestContext = {
     tenant?: String,
     template?: String,

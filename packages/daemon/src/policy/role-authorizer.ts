@@ -9,6 +9,7 @@ const minimumRole: Record<string, Role> = {
   'tenant.update': 'admin',
   'tenant.delete': 'admin',
   'audit.verify': 'admin',
+  'system.gc': 'admin',
   'tenant.list': 'operator',
   'tenant.get': 'operator',
   'token.create': 'operator',

@@ -84,6 +84,18 @@ export class SnapshotService {
     await this.removeTemplate(template);
   }
 
+  /** Hidden fork layers nothing uses any more (a crash can leave them): their names. */
+  async collectForkLayers(): Promise<string[]> {
+    const removed: string[] = [];
+    const live = new Set(this.deps.sandboxStore.live().map((s) => s.template));
+    for (const t of this.deps.templates.list()) {
+      if (t.kind !== 'fork' || live.has(t.name) || this.deps.templates.children(t.name).length) continue;
+      await this.removeTemplate(t);
+      removed.push(t.name);
+    }
+    return removed;
+  }
+
   private async capture(owner: string, source: SandboxRecord, name: string, kind: 'snapshot' | 'fork', signal?: AbortSignal): Promise<TemplateRecord> {
     const template = this.deps.templates.get(source.template);
     if (!template) throw new ConflictError(`the template of sandbox ${source.id} is gone`, { id: source.id }, 'template_gone');

@@ -128,6 +128,8 @@ describe('snapshots', () => {
     const again = await Sandbox.connect(source.id, daemon.conn);
     await expect(again.snapshot({ name: 'one-too-many' })).rejects.toMatchObject({ status: 429, code: 'quota_exceeded', details: { quota: 'maxSnapshots' } });
     await again.kill();
+    await daemon.api('/v1/tenants/default', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"maxSnapshots":null}' });
+    await Templates.remove('kept', daemon.conn);
   });
 });
 
@@ -157,5 +159,32 @@ describe('a snapshot holds its tenant’s files', () => {
     expect(await mine.files.read('/work/red-secret')).toBe('red only');
     await Promise.all([mine.kill(), source.kill()]);
     await Templates.remove('red-snap', red);
+  });
+});
+
+describe('garbage collection', () => {
+  it('removes layers nothing uses, never one in use', async () => {
+    const { mkdirSync, existsSync, writeFileSync } = await import('node:fs');
+    const stray = `${daemon.stateDir}/layers/l-deadbeefdeadbeef`;
+    mkdirSync(`${stray}/rootfs`, { recursive: true });
+    writeFileSync(`${stray}/rootfs/junk`, 'left by a build cut short');
+    const source = await Sandbox.create({ ...daemon.conn });
+    await source.files.write('/work/used.txt', 'in use');
+    await source.snapshot({ name: 'in-use' });
+    const user = await Sandbox.create({ ...daemon.conn, template: 'in-use' });
+    const fork = await source.fork();
+    const gc = await daemon.api('/v1/gc', { method: 'POST' });
+    expect(gc.status).toBe(200);
+    const body = (await gc.json()) as { removedLayers: string[]; removedForkLayers: string[] };
+    expect(body.removedLayers).toEqual(['l-deadbeefdeadbeef']);
+    expect(body.removedForkLayers).toEqual([]);
+    expect(existsSync(stray)).toBe(false);
+    // Everything in use still works.
+    expect(await user.files.read('/work/used.txt')).toBe('in use');
+    expect(await fork.files.read('/work/used.txt')).toBe('in use');
+    const again = await Sandbox.create({ ...daemon.conn, template: 'in-use' });
+    expect(await again.files.read('/work/used.txt')).toBe('in use');
+    await Promise.all([source, user, fork, again].map((s) => s.kill()));
+    await Templates.remove('in-use', daemon.conn);
   });
 });

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { paddockVersion } from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
-import { json } from '../schemas.js';
+import { errorResponses, json } from '../schemas.js';
+import type { Services } from '../services.js';
 
 const healthRoute = createRoute({
   method: 'get',
@@ -11,6 +12,25 @@ const healthRoute = createRoute({
   responses: { 200: json(z.object({ status: z.literal('ok'), version: z.string() }), 'the daemon is up') },
 });
 
-export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>): void {
+const gcRoute = createRoute({
+  method: 'post',
+  path: '/v1/gc',
+  tags: ['system'],
+  summary: 'Remove layers no template uses and fork layers no sandbox uses (admin); never a layer in use',
+  responses: {
+    200: json(z.object({ removedLayers: z.array(z.string()), removedForkLayers: z.array(z.string()) }), 'what was removed'),
+    ...errorResponses,
+  },
+});
+
+export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(gcRoute, async (c) => {
+    const result = await s.govern(c, { action: 'system.gc', resource: 'system:gc' }, async () => {
+      const removedForkLayers = await s.snapshots.collectForkLayers();
+      const removedLayers = (await s.templates.removeOrphanLayers()).map((dir) => dir.split('/').at(-1) ?? dir);
+      return { removedLayers, removedForkLayers };
+    });
+    return c.json(result, 200);
+  });
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: paddockVersion }, 200));
 }

@@ -1,0 +1,6 @@
+import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+
+/** Removes layers no template uses and fork layers no sandbox uses (admin); never a layer in use. */
+export async function collectGarbage(options: ConnectionOptions & RequestOptions = {}): Promise<{ removedLayers: string[]; removedForkLayers: string[] }> {
+  return new ApiClient(options).json('POST', '/v1/gc', { ...options, timeoutMs: options.timeoutMs ?? 0 });
+}
