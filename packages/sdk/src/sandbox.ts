@@ -21,6 +21,8 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
    * Asking for a tier below that minimum is refused.
    */
   tier?: TierRequest;
+  /** At the timeout: 'kill' (default), or 'pause' to keep it frozen until resumed (it then lives the default 5 minutes). */
+  onTimeout?: 'kill' | 'pause';
 }
 
 export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
@@ -73,6 +75,7 @@ export class Sandbox {
         metadata: options.metadata,
         env: options.env,
         tier: options.tier,
+        onTimeout: options.onTimeout,
       },
       signal: options.signal,
       // The lifetime option is not the request's timeout.

@@ -11,6 +11,7 @@ export interface SandboxFlags {
   env?: string[];
   label?: string[];
   tier?: string;
+  onTimeout?: string;
 }
 
 /** The options of `run` and `create` that describe the sandbox. */
@@ -23,6 +24,7 @@ export function addSandboxFlags(command: Command): Command {
     .option('--disk <size>', 'size of the writable layer, e.g. 2g')
     .option('--timeout <duration>', 'lifetime of the sandbox, e.g. 30s, 10m')
     .option('--tier <tier>', "isolation tier: container, gvisor or auto (the operator's minimum)")
+    .option('--on-timeout <what>', 'at the timeout: kill (default) or pause')
     .option('-e, --env <KEY=VALUE>', 'environment variable for every command (repeatable)', collect)
     .option('-l, --label <key=value>', 'label, usable as a filter of ls (repeatable)', collect);
 }

@@ -7,7 +7,7 @@ import { parsePositiveNumber } from '../options/parse-number.js';
 import { parsePairs } from '../options/parse-pairs.js';
 import type { SandboxFlags } from './sandbox-flags.js';
 
-export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier'>;
+export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout'>;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
 export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
@@ -18,6 +18,7 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     env: parseEnv(flags.env),
     metadata: parsePairs(flags.label, '--label'),
     tier: parseTier(flags.tier),
+    onTimeout: parseOnTimeout(flags.onTimeout),
   };
 }
 
@@ -34,4 +35,10 @@ function sandboxLimits(flags: SandboxFlags): SandboxSpec['limits'] {
   if (flags.cpus !== undefined) limits.cpus = parsePositiveNumber(flags.cpus, '--cpus');
   if (flags.pids !== undefined) limits.pids = parsePositiveNumber(flags.pids, '--pids', 'integer');
   return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+function parseOnTimeout(value: string | undefined): SandboxSpec['onTimeout'] {
+  if (value === undefined) return undefined;
+  if (value === 'kill' || value === 'pause') return value;
+  throw new CliError(`--on-timeout: expected kill or pause, got "${value}"`);
 }

@@ -37,6 +37,10 @@ export const SandboxCreateSchema = z
     metadata: LabelsSchema.optional().describe('labels, usable as filters when listing'),
     env: EnvSchema.optional().describe('environment for every command in the sandbox'),
     tier: TierRequestSchema.optional(),
+    onTimeout: z
+      .enum(['kill', 'pause'])
+      .optional()
+      .describe('what happens at the timeout: kill (default) or pause (resume it later; it then lives the default 5 minutes)'),
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;
@@ -52,6 +56,7 @@ export const SandboxSchema = z.object({
   expiresAt: z.string().nullable().describe('when the sandbox will be killed, unless extended'),
   endedAt: z.string().nullable(),
   endReason: z.string().nullable().describe('killed, timeout, lost (gone while the daemon was down) …'),
+  onTimeout: z.enum(['kill', 'pause']).describe('what happens at the timeout'),
 });
 export type SandboxInfo = z.infer<typeof SandboxSchema>;
 

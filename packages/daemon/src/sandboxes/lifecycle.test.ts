@@ -1,6 +1,6 @@
 import { Sandbox, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostFootprint } from '../testing/host-probe.js';
+import { cgroupCpuSeconds, hostFootprint } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 let daemon: TestDaemon;
@@ -63,6 +63,45 @@ describe('sandbox lifecycle', () => {
     await sbx.setTimeout(60_000);
     await new Promise((r) => setTimeout(r, 4000));
     expect(await sbx.isRunning()).toBe(true);
+    await sbx.kill();
+  });
+
+  it.each(['container', 'gvisor'] as const)(
+    'pause holds the CPU at zero, survives a daemon restart, and resume continues the same processes (%s tier)',
+    async (tier) => {
+      const sbx = await Sandbox.create({ ...daemon.conn, tier });
+      const spinner = await sbx.commands.start(['python3', '-c', 'import os\nprint(os.getpid(), flush=True)\nwhile True: pass']);
+      await new Promise((r) => setTimeout(r, 500));
+      const pidBefore = (await sbx.commands.run(['pgrep', '-f', 'while True'])).stdout.trim();
+      await sbx.pause();
+      const cpu0 = cgroupCpuSeconds(daemon.stateDir, sbx.id);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu0).toBeLessThan(0.02);
+      await daemon.crash();
+      await daemon.restart();
+      const again = await Sandbox.connect(sbx.id, daemon.conn);
+      expect(again.lastKnown.state).toBe('paused');
+      await again.resume();
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await again.commands.run(['pgrep', '-f', 'while True'])).stdout.trim()).toBe(pidBefore);
+      const cpu1 = cgroupCpuSeconds(daemon.stateDir, sbx.id);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu1).toBeGreaterThan(0.1);
+      void spinner;
+      await again.kill();
+    },
+  );
+
+  it('pauses instead of killing at the timeout when asked (auto-pause)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
+    expect(sbx.lastKnown.onTimeout).toBe('pause');
+    await sbx.files.write('/work/state', 'kept');
+    await expect.poll(async () => (await sbx.getInfo()).state, { timeout: 8000, interval: 200 }).toBe('paused');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await sbx.resume();
+    expect(await sbx.files.read('/work/state')).toBe('kept');
+    expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - Date.now()).toBeGreaterThan(4 * 60_000);
     await sbx.kill();
   });
 

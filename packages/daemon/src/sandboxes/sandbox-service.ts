@@ -71,6 +71,7 @@ export class SandboxService {
       env: { ...pooled.env, ...request.env },
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + timeoutMs).toISOString(),
+      onTimeout: request.onTimeout ?? 'kill',
     };
     this.deps.sandboxes.transfer(record);
     this.arm(record);
@@ -105,6 +106,7 @@ export class SandboxService {
       expiresAt: new Date(now + timeoutMs).toISOString(),
       endedAt: null,
       endReason: null,
+      onTimeout: request.onTimeout ?? 'kill',
     };
     try {
       this.deps.sandboxes.insert(record);
@@ -190,6 +192,20 @@ export class SandboxService {
     if (record.state === 'running') return record;
     await this.deps.engine.resume(id);
     return this.markRestarted(record);
+  }
+
+  /** Auto-pause: frozen instead of killed; resumed, it gets the default lifetime again. */
+  private async pauseAtTimeout(id: string): Promise<void> {
+    const record = this.deps.sandboxes.get(id);
+    if (record?.state !== 'running') return;
+    try {
+      await this.deps.engine.pause(id);
+      this.timers.delete(id);
+      this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
+    } catch (err) {
+      this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
+      await this.end(id, 'timeout');
+    }
   }
 
   /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */
@@ -296,6 +312,11 @@ export class SandboxService {
     if (!record.expiresAt) return;
     const delay = Math.max(0, Date.parse(record.expiresAt) - Date.now());
     const timer = setTimeout(() => {
+      if (record.onTimeout === 'pause') {
+        this.deps.logger.info({ sandbox: record.id }, 'sandbox paused at its timeout');
+        void this.pauseAtTimeout(record.id);
+        return;
+      }
       this.deps.logger.info({ sandbox: record.id }, 'sandbox timed out');
       void this.end(record.id, 'timeout');
     }, delay);

@@ -64,7 +64,15 @@ export class SnapshotService {
     try {
       return await this.deps.sandboxes.create(
         owner,
-        { template: layer.name, tier: source.tier, limits: source.limits, metadata: source.metadata, env: source.env, timeoutMs: request.timeoutMs },
+        {
+          template: layer.name,
+          tier: source.tier,
+          limits: source.limits,
+          metadata: source.metadata,
+          env: source.env,
+          timeoutMs: request.timeoutMs,
+          onTimeout: source.onTimeout,
+        },
         { signal },
       );
     } catch (err) {

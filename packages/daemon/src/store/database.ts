@@ -115,6 +115,8 @@ const migrations: string[] = [
      created_at TEXT NOT NULL,
      UNIQUE (template, tier, limits)
    );`,
+  // At its timeout a sandbox is killed, or paused (auto-pause) if it asked.
+  `ALTER TABLE sandboxes ADD COLUMN on_timeout TEXT NOT NULL DEFAULT 'kill';`,
 ];
 
 /**

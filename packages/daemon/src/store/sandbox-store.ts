@@ -28,6 +28,7 @@ interface Row {
   ended_at: string | null;
   end_reason: string | null;
   paused_left_ms?: number | null;
+  on_timeout?: 'kill' | 'pause';
 }
 
 export interface SandboxFilter {
@@ -47,8 +48,8 @@ export class SandboxStore {
   insert(r: SandboxRecord): void {
     this.db
       .prepare(
-        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason)
-         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason)`,
+        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason, on_timeout)
+         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout)`,
       )
       .run(toRow(r));
   }
@@ -86,10 +87,10 @@ export class SandboxStore {
   }
 
   /** A pooled sandbox becomes its claimer's, as if made now. */
-  transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'metadata' | 'env' | 'createdAt' | 'expiresAt'>): void {
+  transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'metadata' | 'env' | 'createdAt' | 'expiresAt' | 'onTimeout'>): void {
     this.db
-      .prepare('UPDATE sandboxes SET owner = ?, metadata = ?, env = ?, created_at = ?, expires_at = ? WHERE id = ?')
-      .run(r.owner, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.id);
+      .prepare('UPDATE sandboxes SET owner = ?, metadata = ?, env = ?, created_at = ?, expires_at = ?, on_timeout = ? WHERE id = ?')
+      .run(r.owner, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.onTimeout, r.id);
   }
 
   /** Paused: the timeout clock stops with `leftMs` to go. */
@@ -133,6 +134,7 @@ function toRow(r: SandboxRecord): Row {
     expires_at: r.expiresAt,
     ended_at: r.endedAt,
     end_reason: r.endReason,
+    on_timeout: r.onTimeout,
   };
 }
 
@@ -153,6 +155,7 @@ function fromRow(row: Row): SandboxRecord {
     endedAt: row.ended_at,
     endReason: row.end_reason,
     pausedLeftMs: row.paused_left_ms ?? null,
+    onTimeout: row.on_timeout ?? 'kill',
   };
 }
 
