@@ -9,6 +9,8 @@ export interface BenchConfig {
   teardownIterations: number;
   /** Idle sandboxes created for the memory figure. */
   idleSandboxes: number;
+  /** Idle sandboxes alive at once for the density figure. */
+  densitySandboxes: number;
   /** Unrecorded rounds before each timed series (create-type; exec gets 5× as many). */
   warmup: number;
   /** Holds the cached base layer (layers/base-…). */
@@ -31,6 +33,7 @@ export function loadBenchConfig(): BenchConfig {
     cliIterations: intFromEnv('BENCH_CLI_ITERATIONS', createIterations),
     teardownIterations: intFromEnv('BENCH_TEARDOWN_ITERATIONS', Math.max(3, Math.round(createIterations / 3))),
     idleSandboxes: intFromEnv('BENCH_IDLE_SANDBOXES', 10),
+    densitySandboxes: intFromEnv('BENCH_DENSITY_SANDBOXES', 500),
     warmup: intFromEnv('BENCH_WARMUP', 2, 0),
     cacheDir: process.env.PADDOCK_CACHE_DIR || '/var/cache/paddock',
   };

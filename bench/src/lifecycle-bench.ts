@@ -117,3 +117,65 @@ export async function benchWarmClaim(ctx: BenchContext): Promise<void> {
     await daemon.api.call('DELETE', `/v1/pools/${pool.id}`);
   }
 }
+
+/** Create + exec `true` + kill, in a loop on several clients at once, for a fixed time. */
+export async function benchThroughput(ctx: BenchContext): Promise<{ perSecond: number; clients: number; seconds: number }> {
+  const { daemon } = ctx;
+  const clients = 4;
+  const seconds = 10;
+  const deadline = now() + seconds * 1000;
+  let done = 0;
+  const worker = async () => {
+    while (now() < deadline) {
+      ctx.signal.throwIfAborted();
+      const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
+      const r = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['true'] });
+      await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+      if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}`);
+      done++;
+    }
+  };
+  const started = now();
+  await Promise.all(Array.from({ length: clients }, worker));
+  const elapsed = (now() - started) / 1000;
+  return { perSecond: done / elapsed, clients, seconds: elapsed };
+}
+
+/**
+ * Density: many idle sandboxes at once, then the API's latency with all of
+ * them alive (inspect and exec in sandboxes picked at random).
+ */
+export async function benchDensity(ctx: BenchContext, count: number): Promise<{ count: number; createSeconds: number }> {
+  const { daemon, samples } = ctx;
+  const ids: string[] = [];
+  const started = now();
+  try {
+    const clients = 4;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (next < count) {
+          next++;
+          ctx.signal.throwIfAborted();
+          const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000 });
+          ids.push(sb.id);
+          if (ids.length % 100 === 0) ctx.progress(`  ${ids.length}/${count} idle sandboxes`);
+        }
+      }),
+    );
+    const createSeconds = (now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 200; i++) {
+      const id = ids[Math.floor(Math.random() * ids.length)] as string;
+      let t = now();
+      await daemon.api.call('GET', `/v1/sandboxes/${id}`);
+      samples.add('density.get', now() - t);
+      t = now();
+      await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${id}/exec`, { cmd: ['true'] });
+      samples.add('density.exec', now() - t);
+    }
+    return { count: ids.length, createSeconds };
+  } finally {
+    await daemon.api.call('DELETE', '/v1/sandboxes');
+  }
+}

@@ -1,7 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultLimits, type Limits, type Tier } from '@paddock/core';
-import { buildOciSpec, CgroupProbe, gvisorRuntimeFlags, prepareRootfs, releaseRootfs, type SandboxPaths, sandboxPaths, sweepStateDir } from '@paddock/engine';
+import {
+  buildOciSpec,
+  CgroupProbe,
+  gvisorRuntimeFlags,
+  prepareRootfs,
+  releaseRootfs,
+  runcRunFlags,
+  type SandboxPaths,
+  sandboxPaths,
+  sweepStateDir,
+} from '@paddock/engine';
 import type { Cleanup } from './cleanup.js';
 import { type SpawnTiming, timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
@@ -83,7 +93,7 @@ export class RawRunc {
 
   /** `runc run` in the foreground with its stdout piped to us. */
   run(id: string, bundleDir: string): Promise<SpawnTiming> {
-    return timedSpawn('runc', ['--root', this.runcRoot, 'run', '--bundle', bundleDir, id]);
+    return timedSpawn('runc', ['--root', this.runcRoot, 'run', ...runcRunFlags, '--bundle', bundleDir, id]);
   }
 
   /** `runsc run` in the foreground, with the gVisor tier's flags, its stdout piped to us. */
@@ -96,7 +106,7 @@ export class RawRunc {
   }
 
   runDetached(id: string, bundleDir: string): Promise<SpawnTiming> {
-    return timedSpawnOk('runc', ['--root', this.runcRoot, 'run', '--detach', '--bundle', bundleDir, id]);
+    return timedSpawnOk('runc', ['--root', this.runcRoot, 'run', ...runcRunFlags, '--detach', '--bundle', bundleDir, id]);
   }
 
   /** `runc delete`; a foreground `runc run` has usually removed the container already, which is not an error here. */

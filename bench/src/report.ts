@@ -39,6 +39,8 @@ export interface Results {
   idleMemory: IdleMemory | null;
   /** Audit appends per second with the hash chain, measured in-process. */
   governance: { appendsPerSecond: number } | null;
+  throughput: { perSecond: number; clients: number; seconds: number } | null;
+  density: { count: number; createSeconds: number } | null;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -117,6 +119,24 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmt(p50(rr, 'pool.firstOutput'))} ms (p99 ${fmt(p99(rr, 'pool.firstOutput'))} ms; cold ${fmt(p50(rr, 'paddock.firstOutput'))} ms)`,
       value: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') : null,
       met: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') <= 10 && p99(rr, 'pool.firstOutput') <= 40 : null,
+    },
+    {
+      id: 'throughput',
+      what: 'create + exec + kill per second per core (4 clients)',
+      target: '≥ 20',
+      measured: r.throughput
+        ? `${fmt(r.throughput.perSecond / r.machine.nproc, 1)} (${fmt(r.throughput.perSecond, 1)}/s on ${r.machine.nproc} cores)`
+        : 'not measured',
+      value: r.throughput ? r.throughput.perSecond / r.machine.nproc : null,
+      met: r.throughput ? r.throughput.perSecond / r.machine.nproc >= 20 : null,
+    },
+    {
+      id: 'density',
+      what: 'idle sandboxes alive with the API still answering, p99',
+      target: '≥ 500 with p99 ≤ 50 ms',
+      measured: r.density ? `${r.density.count}: GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms` : 'not measured',
+      value: r.density?.count ?? null,
+      met: r.density ? r.density.count >= 500 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,
     },
     {
       id: 'cli',
@@ -570,6 +590,9 @@ export function renderMarkdown(r: Results): string {
     '- **Warm pool**: a pool of 3 `base` sandboxes (default limits); each round waits until it is full, then times `POST /v1/sandboxes` ' +
       '(served from the pool) and `echo hi` in the claimed sandbox to its JSON result, and deletes the sandbox; the cold create of the first ' +
       'table is the comparison.',
+    '- **Throughput**: four clients each loop `POST /v1/sandboxes`, `exec true`, `DELETE` for ten seconds; the figure is completed cycles per ' +
+      'second, and per core. **Density**: `BENCH_DENSITY_SANDBOXES` (default 500) idle sandboxes made by four clients, then 200 rounds of ' +
+      '`GET /v1/sandboxes/{id}` and `exec true` in sandboxes picked at random while all are alive; then all are killed.',
     '- **Lifecycle** uses one sandbox of the bench daemon holding 100 files of 1 MiB written from inside: `POST …/pause` and `…/resume` ' +
       'interleaved with `runc pause`/`resume` of the same container; then a few rounds of `POST …/snapshots` (the template is removed after), ' +
       '`POST …/fork` (timed to the 201, and to the first output of `ls /work | wc -l` in the fork, which must count 100 files), ' +

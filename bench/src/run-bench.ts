@@ -9,7 +9,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { paddockVersion } from '@paddock/core';
-import { agentBinDir, CgroupProbe, LoopbackOnlyNetwork, mountsUnder, OciRuntime, readBaseLayerInfo, SandboxEngine, sweepStateDir } from '@paddock/engine';
+import {
+  agentBinDir,
+  CgroupProbe,
+  LoopbackOnlyNetwork,
+  mountsUnder,
+  OciRuntime,
+  readBaseLayerInfo,
+  runcRunFlags,
+  SandboxEngine,
+  sweepStateDir,
+} from '@paddock/engine';
 import { repoRoot, startBenchDaemon } from './bench-daemon.js';
 import {
   type BenchContext,
@@ -26,7 +36,7 @@ import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
-import { benchLifecycle, benchWarmClaim } from './lifecycle-bench.js';
+import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { RawRunc } from './raw-runc.js';
@@ -121,6 +131,8 @@ async function main(): Promise<void> {
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let idleMemory: IdleMemory | null = null;
   let governance: { appendsPerSecond: number } | null = null;
+  let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
+  let density: { count: number; createSeconds: number } | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -158,7 +170,7 @@ async function main(): Promise<void> {
     const raw = new RawRunc({ dir: join(root, 'raw'), baseLayer: base.dir, agentBinDir: binDir, cleanup });
     await raw.init();
     cgroupParents = [daemon.cgroupParent, raw.cgroupParent];
-    const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot }));
+    const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot, runArgs: runcRunFlags }));
     const engine = new SandboxEngine({
       sandboxesDir: raw.sandboxesDir,
       agentBinDir: binDir,
@@ -281,6 +293,23 @@ async function main(): Promise<void> {
             : '';
         },
       },
+      {
+        title: 'throughput: create + exec + kill from 4 clients for 10 s',
+        run: async () => {
+          throughput = await benchThroughput(ctx);
+        },
+        summary: () =>
+          `  ${fmt(throughput?.perSecond ?? Number.NaN, 1)} per second (${fmt((throughput?.perSecond ?? Number.NaN) / machine.nproc, 1)} per core)`,
+      },
+      {
+        title: `density: ${config.densitySandboxes} idle sandboxes, then the API's latency`,
+        run: async () => {
+          density = await benchDensity(ctx, config.densitySandboxes);
+        },
+        summary: () =>
+          `  ${density?.count ?? 0} made in ${fmt(density?.createSeconds ?? Number.NaN, 1)} s; with all alive, GET p99 ${fmt(samples.summary('density.get').p99)} ms, ` +
+          `exec p99 ${fmt(samples.summary('density.exec').p99)} ms`,
+      },
     ];
     for (const [i, section] of sections.entries()) {
       if (abort.signal.aborted) break;
@@ -326,6 +355,8 @@ async function main(): Promise<void> {
     cli,
     idleMemory,
     governance,
+    throughput,
+    density,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },

@@ -11,6 +11,7 @@ import {
   LoopbackOnlyNetwork,
   OciRuntime,
   readBaseLayerInfo,
+  runcRunFlags,
   SandboxEngine,
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
@@ -86,7 +87,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     sandboxesDir,
     agentBinDir: agentBinDir(),
     runtimes: {
-      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot }),
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags }),
       ...(findExecutable(config.runscBinary)
         ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
         : {}),

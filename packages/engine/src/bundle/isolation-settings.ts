@@ -92,3 +92,12 @@ export const gvisorRuntimeFlags = ['--platform=ptrace', '--network=none', '--hos
  * threads, are what hits it first.
  */
 export const gvisorPidsHeadroom = 512;
+
+/**
+ * Flags of `runc run`. Every sandbox's root is the same host uid, and the
+ * kernel allows each uid only so many keys (kernel.keys.maxkeys, 200 by
+ * default): a new session keyring per container would cap a host at ~200
+ * sandboxes. The sandbox cannot use keyrings anyway (keyctl, add_key and
+ * request_key are refused by seccomp, /proc/keys is masked).
+ */
+export const runcRunFlags = ['--no-new-keyring'] as const;

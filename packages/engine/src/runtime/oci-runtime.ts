@@ -12,6 +12,8 @@ export interface OciRuntimeOptions {
   root: string;
   /** Global flags placed before every subcommand (runsc takes its platform and sandbox settings there). */
   globalArgs?: readonly string[];
+  /** Flags of the run subcommand. */
+  runArgs?: readonly string[];
 }
 
 const defaultTimeoutMs = 30_000;
@@ -29,12 +31,14 @@ export class OciRuntime implements RuntimeAdapter {
   private readonly binary: string;
   private readonly root: string;
   private readonly globalArgs: readonly string[];
+  private readonly runArgs: readonly string[];
 
   constructor(options: OciRuntimeOptions) {
     this.binary = options.binary;
     this.name = options.binary.split('/').at(-1) ?? options.binary;
     this.root = options.root;
     this.globalArgs = options.globalArgs ?? [];
+    this.runArgs = options.runArgs ?? [];
   }
 
   /**
@@ -46,10 +50,14 @@ export class OciRuntime implements RuntimeAdapter {
   async run(id: string, bundleDir: string, options: CallOptions = {}): Promise<void> {
     const logFile = join(bundleDir, 'runc.log');
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(this.binary, [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', '--detach', '--bundle', bundleDir, id], {
-        stdio: 'ignore',
-        signal: options.signal,
-      });
+      const child = spawn(
+        this.binary,
+        [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', ...this.runArgs, '--detach', '--bundle', bundleDir, id],
+        {
+          stdio: 'ignore',
+          signal: options.signal,
+        },
+      );
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
       child.on('error', (e) => {
         clearTimeout(timer);
