@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
 import { sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
-import { timedSpawnOk } from './timed-spawn.js';
+import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
 const now = () => performance.now();
 const filledMiB = 100;
@@ -178,4 +178,23 @@ export async function benchDensity(ctx: BenchContext, count: number): Promise<{ 
   } finally {
     await daemon.api.call('DELETE', '/v1/sandboxes');
   }
+}
+
+/**
+ * Memory checkpoints (CRIU) are the issue's stretch goal: the bench asks the
+ * installed criu whether it can work on this kernel and reports the answer.
+ */
+export async function probeCriu(ctx: BenchContext): Promise<void> {
+  const check = await timedSpawn('criu', ['check']).catch(() => null);
+  if (!check) {
+    ctx.notes.add('CRIU memory checkpoints: criu is not installed, so they were not tried.');
+    return;
+  }
+  const version = (await timedSpawn('criu', ['--version']).catch(() => null))?.stdout.split('\n')[0] ?? 'criu';
+  const problem = `${check.stdout}${check.stderr}`.split('\n').find((l) => /Error/.test(l));
+  ctx.notes.add(
+    check.code === 0
+      ? `CRIU memory checkpoints: \`criu check\` passes (${version}); Paddock does not use it yet.`
+      : `CRIU memory checkpoints do not work here: \`criu check\` (${version}) fails on this kernel: ${problem?.trim() ?? `exit ${check.code}`}. Paddock's checkpoints are of files; processes restart on rollback.`,
+  );
 }

@@ -36,7 +36,7 @@ import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
-import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim } from './lifecycle-bench.js';
+import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { RawRunc } from './raw-runc.js';
@@ -229,7 +229,10 @@ async function main(): Promise<void> {
       },
       {
         title: 'lifecycle: pause/resume, and snapshot/fork of a sandbox holding 100 MB',
-        run: () => benchLifecycle(ctx),
+        run: async () => {
+          await benchLifecycle(ctx);
+          await probeCriu(ctx);
+        },
         summary: () =>
           `  p50: pause ${fmt(samples.summary('lifecycle.pause').p50)} ms / resume ${fmt(samples.summary('lifecycle.resume').p50)} ms ` +
           `(runc ${fmt(samples.summary('lifecycle.runcPause').p50)} / ${fmt(samples.summary('lifecycle.runcResume').p50)} ms), ` +

@@ -10,6 +10,7 @@ export function parseQuotas(flags: QuotaFlags): TenantUpdate {
   if (flags.maxMemory !== undefined) quotas.maxMemoryMiB = quota(flags.maxMemory, (t) => parseSizeMiB(t, '--max-memory'));
   if (flags.maxCpus !== undefined) quotas.maxCpus = quota(flags.maxCpus, (t) => amount(t, '--max-cpus'));
   if (flags.maxSnapshots !== undefined) quotas.maxSnapshots = quota(flags.maxSnapshots, (t) => count(t, '--max-snapshots'));
+  if (flags.maxSnapshotSize !== undefined) quotas.maxSnapshotMiB = quota(flags.maxSnapshotSize, (t) => parseSizeMiB(t, '--max-snapshot-size'));
   return quotas;
 }
 

@@ -5,6 +5,7 @@ export interface QuotaFlags {
   maxMemory?: string;
   maxCpus?: string;
   maxSnapshots?: string;
+  maxSnapshotSize?: string;
 }
 
 /** The quota options of `tenant create` and `tenant update`; "none" means no limit. */
@@ -13,5 +14,6 @@ export function addQuotaFlags(command: Command): Command {
     .option('--max-sandboxes <n>', 'live sandboxes at once, or "none"')
     .option('--max-memory <size>', 'sum of the memory limits of live sandboxes, e.g. 8g, or "none"')
     .option('--max-cpus <n>', 'sum of the CPU quotas of live sandboxes, e.g. 4, or "none"')
-    .option('--max-snapshots <n>', 'snapshots kept at once, or "none"');
+    .option('--max-snapshots <n>', 'snapshots kept at once, or "none"')
+    .option('--max-snapshot-size <size>', 'total size of the snapshots kept, e.g. 20g, or "none"');
 }

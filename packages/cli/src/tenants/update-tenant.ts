@@ -10,7 +10,7 @@ import type { QuotaFlags } from './quota-flags.js';
 export async function updateTenant(name: string, flags: QuotaFlags, command: Command): Promise<void> {
   const quotas = parseQuotas(flags);
   if (Object.keys(quotas).length === 0) {
-    throw new CliError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus or --max-snapshots');
+    throw new CliError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus, --max-snapshots or --max-snapshot-size');
   }
   const updated = await Tenants.update(name, quotas, connectionFor(command));
   printLines([updated.name]);

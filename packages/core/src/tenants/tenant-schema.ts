@@ -16,6 +16,7 @@ export const QuotasSchema = z
     maxMemoryMiB: z.number().int().min(0).nullable().describe('sum of the memory limits of live sandboxes'),
     maxCpus: z.number().min(0).nullable().describe('sum of the CPU quotas of live sandboxes'),
     maxSnapshots: z.number().int().min(0).nullable().describe('snapshots kept at once'),
+    maxSnapshotMiB: z.number().int().min(0).nullable().describe('total size of the snapshots kept, in MiB'),
   })
   .strict();
 export type Quotas = z.infer<typeof QuotasSchema>;

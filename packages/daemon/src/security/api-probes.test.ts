@@ -34,7 +34,9 @@ describe('API probes before any sandbox', () => {
     const none = await fetch(`${daemon.url}/v1/sandboxes`);
     expect(none.status).toBe(401);
     expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid token', details: {} } });
-    const wrong = await daemon.api('/v1/sandboxes', { headers: { authorization: `Bearer ${daemon.token.slice(0, -1)}${daemon.token.endsWith('x') ? 'y' : 'x'}` } });
+    const wrong = await daemon.api('/v1/sandboxes', {
+      headers: { authorization: `Bearer ${daemon.token.slice(0, -1)}${daemon.token.endsWith('x') ? 'y' : 'x'}` },
+    });
     expect(wrong.status).toBe(401);
     const ok = await daemon.api('/v1/sandboxes');
     expect(ok.status).toBe(200);

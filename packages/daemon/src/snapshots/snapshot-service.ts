@@ -52,7 +52,15 @@ export class SnapshotService {
         requested: kept + 1,
       });
     }
+    const budgetMiB = this.deps.tenants.get(owner)?.maxSnapshotMiB;
+    const usedMiB = this.deps.templates.snapshotBytesOf(owner) / 1048576;
+    if (budgetMiB !== null && budgetMiB !== undefined && usedMiB >= budgetMiB) throw sizeQuota(owner, budgetMiB, usedMiB);
     const record = await this.capture(owner, source, name, 'snapshot', signal);
+    // Its size is known only once taken: over the budget, it goes again.
+    if (budgetMiB !== null && budgetMiB !== undefined && usedMiB + record.sizeBytes / 1048576 > budgetMiB) {
+      await this.removeTemplate(record);
+      throw sizeQuota(owner, budgetMiB, usedMiB + record.sizeBytes / 1048576);
+    }
     this.deps.logger.info({ sandbox: id, template: name, bytes: record.sizeBytes }, 'snapshot taken');
     return toTemplateInfo(record);
   }
@@ -130,4 +138,14 @@ export class SnapshotService {
     const own = template.layerDirs[0];
     if (own) await rm(join(own, '..'), { recursive: true, force: true });
   }
+}
+
+function sizeQuota(tenant: string, limitMiB: number, wouldBeMiB: number): QuotaExceededError {
+  const rounded = Math.round(wouldBeMiB * 10) / 10;
+  return new QuotaExceededError(`quota exceeded: tenant ${tenant} may keep ${limitMiB} MiB of snapshots; with this one it would be ${rounded} MiB`, {
+    tenant,
+    quota: 'maxSnapshotMiB',
+    limit: limitMiB,
+    requested: rounded,
+  });
 }

@@ -129,6 +129,14 @@ describe('snapshots', () => {
     await expect(again.snapshot({ name: 'one-too-many' })).rejects.toMatchObject({ status: 429, code: 'quota_exceeded', details: { quota: 'maxSnapshots' } });
     await again.kill();
     await daemon.api('/v1/tenants/default', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"maxSnapshots":null}' });
+    // A budget in MiB: a snapshot that would go over it is refused, and not kept.
+    const big = await Sandbox.create({ ...daemon.conn });
+    await big.commands.run(['sh', '-c', 'head -c 3000000 /dev/urandom > /work/blob']);
+    await daemon.api('/v1/tenants/default', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"maxSnapshotMiB":2}' });
+    await expect(big.snapshot({ name: 'too-big' })).rejects.toMatchObject({ status: 429, details: { quota: 'maxSnapshotMiB', limit: 2 } });
+    await expect(Templates.get('too-big', daemon.conn)).rejects.toMatchObject({ status: 404 });
+    await daemon.api('/v1/tenants/default', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"maxSnapshotMiB":null}' });
+    await big.kill();
     await Templates.remove('kept', daemon.conn);
   });
 });

@@ -117,6 +117,7 @@ const migrations: string[] = [
    );`,
   // At its timeout a sandbox is killed, or paused (auto-pause) if it asked.
   `ALTER TABLE sandboxes ADD COLUMN on_timeout TEXT NOT NULL DEFAULT 'kill';`,
+  `ALTER TABLE tenants ADD COLUMN max_snapshot_mib INTEGER;`,
 ];
 
 /**

@@ -49,6 +49,11 @@ export class TemplateStore {
     return (this.db.prepare("SELECT count(*) AS n FROM templates WHERE owner = ? AND kind = 'snapshot'").get(owner) as { n: number }).n;
   }
 
+  /** Total size of a tenant's snapshots, in bytes. */
+  snapshotBytesOf(owner: string): number {
+    return (this.db.prepare("SELECT coalesce(sum(size_bytes), 0) AS n FROM templates WHERE owner = ? AND kind = 'snapshot'").get(owner) as { n: number }).n;
+  }
+
   children(name: string): string[] {
     return (this.db.prepare('SELECT name FROM templates WHERE parent = ?').all(name) as Array<{ name: string }>).map((r) => r.name);
   }

@@ -7,6 +7,7 @@ interface TenantRow {
   max_memory_mib: number | null;
   max_cpus: number | null;
   max_snapshots: number | null;
+  max_snapshot_mib: number | null;
   created_at: string;
 }
 
@@ -22,8 +23,16 @@ export class TenantStore {
 
   create(name: string, quotas: Partial<Quotas>): void {
     this.db
-      .prepare('INSERT INTO tenants (name, max_sandboxes, max_memory_mib, max_cpus, max_snapshots, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(name, quotas.maxSandboxes ?? null, quotas.maxMemoryMiB ?? null, quotas.maxCpus ?? null, quotas.maxSnapshots ?? null, new Date().toISOString());
+      .prepare('INSERT INTO tenants (name, max_sandboxes, max_memory_mib, max_cpus, max_snapshots, max_snapshot_mib, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        name,
+        quotas.maxSandboxes ?? null,
+        quotas.maxMemoryMiB ?? null,
+        quotas.maxCpus ?? null,
+        quotas.maxSnapshots ?? null,
+        quotas.maxSnapshotMiB ?? null,
+        new Date().toISOString(),
+      );
   }
 
   get(name: string): TenantInfo | undefined {
@@ -41,6 +50,7 @@ export class TenantStore {
       maxMemoryMiB: 'max_memory_mib',
       maxCpus: 'max_cpus',
       maxSnapshots: 'max_snapshots',
+      maxSnapshotMiB: 'max_snapshot_mib',
     };
     for (const [key, value] of Object.entries(quotas) as Array<[keyof Quotas, number | null | undefined]>) {
       if (value === undefined) continue;
@@ -76,6 +86,7 @@ export class TenantStore {
       maxMemoryMiB: r.max_memory_mib,
       maxCpus: r.max_cpus,
       maxSnapshots: r.max_snapshots,
+      maxSnapshotMiB: r.max_snapshot_mib,
       usage: this.usage(r.name),
     };
   }
