@@ -191,7 +191,9 @@ export async function probeCriu(ctx: BenchContext): Promise<void> {
     return;
   }
   const version = (await timedSpawn('criu', ['--version']).catch(() => null))?.stdout.split('\n')[0] ?? 'criu';
-  const problem = `${check.stdout}${check.stderr}`.split('\n').find((l) => /Error/.test(l));
+  const lines = `${check.stdout}${check.stderr}`.split('\n');
+  // The first error line that says what failed, not how criu exited.
+  const problem = lines.find((l) => /Error/.test(l) && /[Ff]ail|not supported|unsupported/.test(l)) ?? lines.find((l) => /Error/.test(l));
   ctx.notes.add(
     check.code === 0
       ? `CRIU memory checkpoints: \`criu check\` passes (${version}); Paddock does not use it yet.`
