@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     const raw = new RawRunc({ dir: join(root, 'raw'), baseLayer: base.dir, agentBinDir: binDir, cleanup });
     await raw.init();
     cgroupParents = [daemon.cgroupParent, raw.cgroupParent];
-    const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot, runArgs: runcRunFlags }));
+    const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }));
     const engine = new SandboxEngine({
       sandboxesDir: raw.sandboxesDir,
       agentBinDir: binDir,

@@ -87,7 +87,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     sandboxesDir,
     agentBinDir: agentBinDir(),
     runtimes: {
-      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags }),
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
       ...(findExecutable(config.runscBinary)
         ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
         : {}),

@@ -14,6 +14,13 @@ export interface OciRuntimeOptions {
   globalArgs?: readonly string[];
   /** Flags of the run subcommand. */
   runArgs?: readonly string[];
+  /**
+   * The state's pid is the container's init, whose death ends its whole pid
+   * namespace (runc): a kill can signal it directly instead of spawning the
+   * runtime once more. runsc's pid is its sandbox process, which must not be
+   * killed behind its back.
+   */
+  pidIsContainerInit?: boolean;
 }
 
 const defaultTimeoutMs = 30_000;
@@ -32,6 +39,7 @@ export class OciRuntime implements RuntimeAdapter {
   private readonly root: string;
   private readonly globalArgs: readonly string[];
   private readonly runArgs: readonly string[];
+  private readonly pidIsContainerInit: boolean;
 
   constructor(options: OciRuntimeOptions) {
     this.binary = options.binary;
@@ -39,6 +47,7 @@ export class OciRuntime implements RuntimeAdapter {
     this.root = options.root;
     this.globalArgs = options.globalArgs ?? [];
     this.runArgs = options.runArgs ?? [];
+    this.pidIsContainerInit = options.pidIsContainerInit ?? false;
   }
 
   /**
@@ -97,7 +106,7 @@ export class OciRuntime implements RuntimeAdapter {
       const state = await this.state(id, options);
       if (!state) return;
       if (state.status === 'running' && state.pid > 0) {
-        await this.kill(id, 'KILL', options).catch(() => {});
+        await this.killInit(id, state.pid, options);
         if (await processEnded(state.pid, 3000)) {
           try {
             await this.call(['delete', id], options);
@@ -114,6 +123,18 @@ export class OciRuntime implements RuntimeAdapter {
       if (isMissing(err)) return;
       throw err;
     }
+  }
+
+  private async killInit(id: string, pid: number, options: CallOptions): Promise<void> {
+    if (this.pidIsContainerInit) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        return;
+      } catch {
+        // gone already, or not ours to signal: let the runtime try
+      }
+    }
+    await this.kill(id, 'KILL', options).catch(() => {});
   }
 
   async state(id: string, options: CallOptions = {}): Promise<RuntimeState | null> {
