@@ -14,6 +14,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
+import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { registerAttachSocket } from './attach-socket.js';
@@ -71,6 +72,7 @@ const publicPaths = new Set(['/v1/health', '/openapi.json']);
 
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
+  const failedAuth = new FailedAuthRecorder(services.audit);
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -125,7 +127,10 @@ export function createApp(options: AppOptions): PaddockApp {
     // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there.
     const token = bearer ?? (c.req.header('upgrade')?.toLowerCase() === 'websocket' ? c.req.query('access_token') : undefined);
     const principal = auth.authenticate(token);
-    if (!principal) throw new UnauthorizedError();
+    if (!principal) {
+      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
+      throw new UnauthorizedError();
+    }
     c.set('principal', principal);
     await next();
   });

@@ -40,6 +40,12 @@ describe('API probes before any sandbox', () => {
     expect(wrong.status).toBe(401);
     const ok = await daemon.api('/v1/sandboxes');
     expect(ok.status).toBe(200);
+    // Refused attempts are audited (rate-limited), never with the token presented.
+    const audit = (await (await daemon.api('/v1/audit?limit=10000')).json()) as { records: Array<{ action: string; decision: string; details: unknown }> };
+    const refused = audit.records.filter((r) => r.action === 'auth.authenticate');
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused.every((r) => r.decision === 'deny')).toBe(true);
+    expect(JSON.stringify(refused)).not.toContain(daemon.token.slice(4, 20));
   });
 
   it('refuses browser requests from a foreign origin (D9)', async () => {
