@@ -131,7 +131,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
   policy.loadOrThrow();
   const stopWatchingPolicies = policy.watch();
-  const approvals = new ApprovalService(db, config.approvalTtlMs);
+  const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
   const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {

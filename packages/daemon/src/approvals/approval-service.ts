@@ -8,10 +8,14 @@ import {
   ConflictError,
   NotFoundError,
   PolicyDeniedError,
+  QuotaExceededError,
 } from '@paddock/core';
 import { canonicalJson } from '../audit/audit-chain.js';
 import type { Principal } from '../auth/token-auth.js';
 import type { Db } from '../store/database.js';
+
+/** Approvals one token may wait on at once. */
+const maxPendingPerToken = 20;
 
 interface ApprovalRow {
   id: string;
@@ -49,6 +53,8 @@ export class ApprovalService {
   constructor(
     private readonly db: Db,
     private readonly ttlMs: number,
+    /** The tokens that made a token (an asker must not approve through a token it minted). */
+    private readonly makersOf: (tokenId: string) => string[] = () => [],
   ) {
     this.events.setMaxListeners(0);
   }
@@ -114,7 +120,9 @@ export class ApprovalService {
   /** A human's answer. The one who asked cannot answer their own request. */
   decide(caller: Principal, id: string, verdict: 'approved' | 'denied', reason: string): ApprovalInfo {
     const approval = this.get(caller, id);
-    if (approval.principal === caller.id) throw new PolicyDeniedError('a request cannot be approved or denied by the token that made it', { id });
+    if (approval.principal === caller.id || this.makersOf(caller.id).includes(approval.principal)) {
+      throw new PolicyDeniedError('a request cannot be approved or denied by the token that made it, nor by a token that one minted', { id });
+    }
     if (approval.state !== 'pending') throw new ConflictError(`approval ${id} is already ${approval.state}`, { id, state: approval.state }, 'approval_decided');
     this.db
       // An approval given late still leaves its asker a full window to use it.
@@ -151,6 +159,15 @@ export class ApprovalService {
   }
 
   private file(asked: AskedRequest, hash: string): ApprovalInfo {
+    // An agent that keeps asking must not bury the reviewers.
+    const pending = (this.db.prepare("SELECT count(*) AS n FROM approvals WHERE principal = ? AND state = 'pending'").get(asked.principal.id) as { n: number })
+      .n;
+    if (pending >= maxPendingPerToken) {
+      throw new QuotaExceededError(`this token already waits on ${pending} approvals; wait for them, or ask again later`, {
+        quota: 'pendingApprovals',
+        limit: maxPendingPerToken,
+      });
+    }
     const now = Date.now();
     const id = `ap_${randomBytes(6).toString('hex')}`;
     this.db

@@ -99,5 +99,9 @@ function approvalDetails(err: unknown): Record<string, unknown> {
 function withRisk(context: Record<string, unknown>): Record<string, unknown> {
   if (!Array.isArray(context.cmd) || !context.cmd.every((a) => typeof a === 'string')) return context;
   const risk = assessCommand(context.cmd as string[]);
-  return { ...context, risk: risk.score, riskTags: risk.tags, ...(risk.reasons.length ? { riskReasons: risk.reasons } : {}) };
+  // A shell reading its script from stdin: that script's risk counts too.
+  const fromStdin = context.stdinRisk as { score: number; tags: string[] } | undefined;
+  const score = Math.min(100, risk.score + (fromStdin?.score ?? 0));
+  const tags = [...new Set([...risk.tags, ...(fromStdin?.tags ?? [])])].sort();
+  return { ...context, risk: score, riskTags: tags, ...(risk.reasons.length ? { riskReasons: risk.reasons } : {}) };
 }

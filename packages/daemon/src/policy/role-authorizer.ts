@@ -18,9 +18,10 @@ const minimumRole: Record<string, Role> = {
   'audit.read': 'operator',
   'policy.read': 'operator',
   'approval.list': 'operator',
-  'pool.set': 'operator',
+  // Pools are host capacity outside every tenant's quota: an admin's to set.
+  'pool.set': 'admin',
   'pool.list': 'operator',
-  'pool.remove': 'operator',
+  'pool.remove': 'admin',
   'approval.approve': 'operator',
   'approval.deny': 'operator',
   'policy.check': 'operator',

@@ -44,7 +44,8 @@ export class PoolService {
 
   set(input: PoolSet): PoolInfo {
     const request = PoolSetSchema.parse(input);
-    if (!this.deps.templates.get(request.template)) throw new TemplateNotFoundError(request.template);
+    // Only shared templates: a tenant's snapshot is not for every tenant's creates (nor could the pool use it).
+    if (this.deps.templates.get(request.template)?.owner !== null) throw new TemplateNotFoundError(request.template);
     const tier = request.tier ?? 'container';
     const limits = canonicalLimits({ ...defaultLimits, ...request.limits });
     const existing = this.rowFor(request.template, tier, limits);

@@ -79,6 +79,35 @@ describe.each(probeTiers)('D2 on the %s tier', (tier) => {
   });
 });
 
+describe('D2: templates', () => {
+  it('shared ones are an admin’s to change; a tenant’s builds are its own', async () => {
+    expect((await post('/v1/tenants', { name: 'builders' })).status).toBe(201);
+    expect((await post('/v1/tenants', { name: 'others' })).status).toBe(201);
+    const operator = await tokenFor('builders', 'operator');
+    const other = await tokenFor('others', 'operator');
+    const build = (name: string, token: string) => post('/v1/templates', { name, paddockfile: 'FROM base\nRUN echo built > /etc/built-by\n' }, token);
+    // An operator cannot replace or remove what every tenant starts from.
+    expect((await build('base', operator)).status).toBe(403);
+    expect((await fetch(`${daemon.url}/v1/templates/base`, { method: 'DELETE', headers: { authorization: `Bearer ${operator}` } })).status).toBe(403);
+    const shared = await build('shared-by-admin', daemon.token);
+    await shared.text();
+    expect((await build('shared-by-admin', operator)).status).toBe(403);
+    expect((await fetch(`${daemon.url}/v1/templates/shared-by-admin`, { method: 'DELETE', headers: { authorization: `Bearer ${operator}` } })).status).toBe(
+      403,
+    );
+    // Its own build is its tenant's: invisible to another tenant.
+    const own = await build('builders-tool', operator);
+    await own.text();
+    const visible = async (token: string) =>
+      (
+        (await (await fetch(`${daemon.url}/v1/templates`, { headers: { authorization: `Bearer ${token}` } })).json()) as { templates: Array<{ name: string }> }
+      ).templates.map((t) => t.name);
+    expect(await visible(operator)).toEqual(expect.arrayContaining(['builders-tool', 'shared-by-admin']));
+    expect(await visible(other)).not.toContain('builders-tool');
+    expect((await fetch(`${daemon.url}/v1/templates/builders-tool`, { method: 'DELETE', headers: { authorization: `Bearer ${operator}` } })).status).toBe(200);
+  });
+});
+
 describe('F1: a denied action', () => {
   it('gets 403 with the policy’s reason, and is audited with it', async () => {
     expect((await post('/v1/tenants', { name: 'f1' })).status).toBe(201);
@@ -251,6 +280,13 @@ describe('F2: an action that needs approval', () => {
     // Another request, even a close one, cannot use it; nor can another token.
     expect((await execAs(agent, sbx.id, `${fetchAndRun} again`, { 'paddock-approval': id })).body.error?.code).toBe('approval_denied');
     expect((await execAs(otherAgent, sbx.id, fetchAndRun, { 'paddock-approval': id })).body.error?.code).toBe('approval_denied');
+    // The same command with other environment or stdin is another request.
+    const withEnv = await fetch(`${daemon.url}/v1/sandboxes/${sbx.id}/exec`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json', 'paddock-approval': id },
+      body: JSON.stringify({ cmd: ['sh', '-c', fetchAndRun], env: { https_proxy: 'http://attacker.invalid:3128' } }),
+    });
+    expect(((await withEnv.json()) as { error: { code: string } }).error.code).toBe('approval_denied');
     const approved = await execAs(agent, sbx.id, fetchAndRun, { 'paddock-approval': id });
     expect(approved.status).toBe(200);
     expect(approved.body.stdout).toBe('ran\n');
@@ -265,6 +301,18 @@ describe('F2: an action that needs approval', () => {
     );
     expect(records.filter((r) => r.action === 'approval.approve' && r.outcome === 'ok')).toHaveLength(1);
     expect(records.find((r) => r.action === 'sandbox.exec' && r.decision === 'ask' && r.outcome === 'ok')?.details.approvalId).toBe(id);
+    await sbx.kill();
+  });
+
+  it('cannot be approved by a token its asker minted', async () => {
+    const operator = await tokenFor('f2', 'operator');
+    const minted = ((await (await post('/v1/tokens', { role: 'operator' }, operator)).json()) as { token: string }).token;
+    const sbx = await Sandbox.create({ url: daemon.url, token: operator });
+    const asked = await execAs(operator, sbx.id, fetchAndRun);
+    const id = asked.body.error?.details.approvalId as string;
+    expect((await decide(id, 'approve', minted)).status).toBe(403);
+    expect((await decide(id, 'approve', operator)).status).toBe(403);
+    expect((await decide(id, 'deny', await tokenFor('f2', 'operator'))).status).toBe(200);
     await sbx.kill();
   });
 

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CheckpointInfo, NotFoundError } from '@paddock/core';
+import { type CheckpointInfo, ConflictError, NotFoundError } from '@paddock/core';
 import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+
+/** Checkpoints kept per sandbox; each can be as large as its writable layer. */
+const maxCheckpointsPerSandbox = 10;
 
 export interface CheckpointServiceDeps {
   engine: SandboxEngine;
@@ -27,6 +30,11 @@ export class CheckpointService {
 
   async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     const sandbox = this.deps.sandboxes.requireLive(owner, id);
+    // Checkpoints live on the host's disk, outside the sandbox's own size limit: a few per sandbox.
+    const kept = (await readdir(this.dir(sandbox.id)).catch(() => [] as string[])).length;
+    if (kept >= maxCheckpointsPerSandbox) {
+      throw new ConflictError(`sandbox ${id} keeps ${kept} checkpoints, the most it may`, { id, limit: maxCheckpointsPerSandbox }, 'checkpoint_limit');
+    }
     const cpId = `cp_${randomBytes(6).toString('hex')}`;
     // Only root may enter: the copies hold the sandbox's setuid files and private data.
     await mkdir(this.dir(sandbox.id), { recursive: true, mode: 0o700 });
@@ -50,7 +58,14 @@ export class CheckpointService {
     });
     // Its processes die with the restart: forget them rather than report them lost.
     this.deps.processes.dropSandbox(sandbox.id);
-    await this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
+    try {
+      await this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
+    } catch (err) {
+      // Stopped and half restored is no state to leave a sandbox in: it ends, and says why.
+      this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended');
+      await this.deps.sandboxes.kill(owner, id).catch(() => {});
+      throw err;
+    }
     this.deps.logger.info({ sandbox: id, checkpoint: cpId }, 'rolled back');
     return this.deps.sandboxes.markRestarted(sandbox);
   }

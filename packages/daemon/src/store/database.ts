@@ -118,6 +118,8 @@ const migrations: string[] = [
   // At its timeout a sandbox is killed, or paused (auto-pause) if it asked.
   `ALTER TABLE sandboxes ADD COLUMN on_timeout TEXT NOT NULL DEFAULT 'kill';`,
   `ALTER TABLE tenants ADD COLUMN max_snapshot_mib INTEGER;`,
+  // Which token made which: nobody approves their own requests through a token they minted.
+  `ALTER TABLE tokens ADD COLUMN created_by TEXT;`,
 ];
 
 /**

@@ -83,7 +83,8 @@ export class SandboxStore {
   }
 
   setState(id: string, state: SandboxState): void {
-    this.db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?').run(state, id);
+    // A killed sandbox stays killed, whatever a slower operation on it reports afterwards.
+    this.db.prepare("UPDATE sandboxes SET state = ? WHERE id = ? AND state != 'killed'").run(state, id);
   }
 
   /** A pooled sandbox becomes its claimer's, as if made now. */
@@ -95,12 +96,12 @@ export class SandboxStore {
 
   /** Paused: the timeout clock stops with `leftMs` to go. */
   markPaused(id: string, leftMs: number | null): void {
-    this.db.prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ?").run(leftMs, id);
+    this.db.prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ? AND state != 'killed'").run(leftMs, id);
   }
 
   /** Running again, to be killed at `expiresAt`. */
   markResumed(id: string, expiresAt: string | null): void {
-    this.db.prepare("UPDATE sandboxes SET state = 'running', expires_at = ?, paused_left_ms = NULL WHERE id = ?").run(expiresAt, id);
+    this.db.prepare("UPDATE sandboxes SET state = 'running', expires_at = ?, paused_left_ms = NULL WHERE id = ? AND state != 'killed'").run(expiresAt, id);
   }
 
   setPausedLeft(id: string, leftMs: number): void {

@@ -61,8 +61,16 @@ export class TenantStore {
   delete(name: string): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM tokens WHERE tenant = ?').run(name);
+      // A tenant made later under the same name must find nothing of this one.
+      this.db.prepare("DELETE FROM sandboxes WHERE owner = ? AND state = 'killed'").run(name);
+      this.db.prepare('DELETE FROM approvals WHERE tenant = ?').run(name);
       this.db.prepare('DELETE FROM tenants WHERE name = ?').run(name);
     })();
+  }
+
+  /** Templates (snapshots, builds) the tenant owns. */
+  templatesOf(name: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM templates WHERE owner = ?').get(name) as { n: number }).n;
   }
 
   /** What the tenant's live (running or paused) sandboxes hold. */
@@ -106,11 +114,11 @@ interface TokenRow {
 export class TokenStore {
   constructor(private readonly db: Db) {}
 
-  insert(token: { id: string; tenant: string; role: Role; name: string | null; hash: string }): TokenInfo {
+  insert(token: { id: string; tenant: string; role: Role; name: string | null; hash: string; createdBy: string }): TokenInfo {
     const createdAt = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO tokens (id, tenant, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(token.id, token.tenant, token.role, token.name, token.hash, createdAt);
+      .prepare('INSERT INTO tokens (id, tenant, role, name, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(token.id, token.tenant, token.role, token.name, token.hash, createdAt, token.createdBy);
     return { id: token.id, tenant: token.tenant, role: token.role, name: token.name, createdAt, revokedAt: null };
   }
 
@@ -130,6 +138,18 @@ export class TokenStore {
       ? (this.db.prepare('SELECT * FROM tokens WHERE tenant = ? ORDER BY created_at').all(tenant) as TokenRow[])
       : (this.db.prepare('SELECT * FROM tokens ORDER BY tenant, created_at').all() as TokenRow[]);
     return rows.map(toTokenInfo);
+  }
+
+  /** The tokens that made this one, nearest first (the bootstrap admin made the first ones). */
+  makersOf(id: string): string[] {
+    const makers: string[] = [];
+    let current: string | null | undefined = id;
+    while (current && makers.length < 100) {
+      const row = this.db.prepare('SELECT created_by FROM tokens WHERE id = ?').get(current) as { created_by: string | null } | undefined;
+      current = row?.created_by;
+      if (current) makers.push(current);
+    }
+    return makers;
   }
 
   revoke(id: string): void {

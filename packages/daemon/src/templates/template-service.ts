@@ -6,6 +6,7 @@ import {
   ConflictError,
   type Paddockfile,
   type PaddockfileStep,
+  PolicyDeniedError,
   parsePaddockfile,
   type TemplateBuildEvent,
   type TemplateInfo,
@@ -54,6 +55,14 @@ export interface BuildPlan {
   file: Paddockfile;
   parentName: string;
   parent: TemplateRecord;
+  /** The tenant the built template will belong to; null: shared (an admin's build). */
+  owner: string | null;
+}
+
+/** Who asks to build or remove a template. */
+export interface TemplateCaller {
+  tenant: string;
+  admin: boolean;
 }
 
 const buildLimits = { memoryMiB: 4096, cpus: 2, pids: 4096, diskMiB: 16_384 };
@@ -107,9 +116,10 @@ export class TemplateService {
     return orphans;
   }
 
-  async remove(name: string, tenant: string): Promise<void> {
+  async remove(name: string, caller: TemplateCaller): Promise<void> {
     const record = this.deps.templates.get(name);
-    if (!visibleTo(record, tenant)) throw new TemplateNotFoundError(name);
+    if (!visibleTo(record, caller.tenant)) throw new TemplateNotFoundError(name);
+    this.requireMayChange(record, caller);
     if (name === builtinTemplate) throw new ConflictError('the base template is built in and cannot be removed', { template: name }, 'template_in_use');
     const children = this.deps.templates.children(name);
     if (children.length) throw new ConflictError(`template ${name} is the parent of ${children.join(', ')}`, { template: name, children }, 'template_in_use');
@@ -126,15 +136,16 @@ export class TemplateService {
    * the parent, then keeping that sandbox's writable layer as the new layer.
    */
   /** Checks a build request before any sandbox starts, so bad input fails fast with a 4xx. */
-  plan(request: TemplateBuildRequest, tenant: string): BuildPlan {
+  plan(request: TemplateBuildRequest, caller: TemplateCaller): BuildPlan {
     const file = parsePaddockfile(request.paddockfile);
     const parentName = file.from ?? request.from ?? builtinTemplate;
     const parent = this.deps.templates.get(parentName);
-    if (!visibleTo(parent, tenant)) throw new TemplateNotFoundError(parentName);
+    if (!visibleTo(parent, caller.tenant)) throw new TemplateNotFoundError(parentName);
     const existing = this.deps.templates.get(request.name);
-    if (existing && !visibleTo(existing, tenant)) {
+    if (existing && !visibleTo(existing, caller.tenant)) {
       throw new ConflictError(`template ${request.name} already exists`, { template: request.name }, 'template_exists');
     }
+    if (existing) this.requireMayChange(existing, caller);
     if (request.name === builtinTemplate) throw new ConflictError('the base template is built in', { template: request.name }, 'template_in_use');
     if (this.deps.sandboxStore.live().some((s) => s.template === request.name)) {
       throw new ConflictError(`template ${request.name} is used by running sandboxes`, { template: request.name }, 'template_in_use');
@@ -148,7 +159,15 @@ export class TemplateService {
         'template_in_use',
       );
     }
-    return { request, file, parentName, parent };
+    // An admin's builds are shared by every tenant; anyone else's belong to their tenant.
+    return { request, file, parentName, parent, owner: caller.admin ? null : caller.tenant };
+  }
+
+  /** Shared templates are every tenant's floor: only an admin replaces or removes one; a tenant its own. */
+  private requireMayChange(template: TemplateRecord, caller: TemplateCaller): void {
+    if (template.owner === null && !caller.admin) {
+      throw new PolicyDeniedError(`template ${template.name} is shared by every tenant: only an admin may change or remove it`, { template: template.name });
+    }
   }
 
   /**
@@ -180,6 +199,11 @@ export class TemplateService {
         throw err;
       });
       const previous = this.deps.templates.get(request.name);
+      // Checked again now: sandboxes or templates may have come to rest on the old layer during the build.
+      if (previous && (this.deps.sandboxStore.live().some((sb) => sb.template === request.name) || this.deps.templates.children(request.name).length)) {
+        await rm(join(layerDir, '..'), { recursive: true, force: true });
+        throw new ConflictError(`template ${request.name} came into use during the build; nothing was replaced`, { template: request.name }, 'template_in_use');
+      }
       const record: TemplateRecord = {
         name: request.name,
         parent: parentName,
@@ -190,7 +214,7 @@ export class TemplateService {
         createdAt: new Date().toISOString(),
         sizeBytes,
         kind: 'build',
-        owner: null,
+        owner: plan.owner,
       };
       this.deps.templates.put(record);
       if (previous?.layerDirs[0]) await rm(join(previous.layerDirs[0], '..'), { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ConflictError,
   NotFoundError,
+  PolicyDeniedError,
   type TenantCreate,
   TenantCreateSchema,
   type TenantInfo,
@@ -54,6 +55,9 @@ export class TenantService {
   remove(name: string): void {
     if (name === defaultTenant) throw new ConflictError('the default tenant holds the bootstrap token and stays', { name }, 'tenant_in_use');
     const { sandboxes } = this.get(name).usage;
+    const templates = this.tenants.templatesOf(name);
+    if (templates > 0)
+      throw new ConflictError(`tenant ${name} still owns ${templates} templates or snapshots; remove them first`, { name, templates }, 'tenant_in_use');
     if (sandboxes > 0)
       throw new ConflictError(
         `tenant ${name} still has ${sandboxes} live sandbox${sandboxes === 1 ? '' : 'es'}; kill them first`,
@@ -74,6 +78,7 @@ export class TenantService {
       role: request.role,
       name: request.name ?? null,
       hash: tokenDigest(secret),
+      createdBy: caller.id,
     });
     return { ...info, token: secret };
   }
@@ -88,6 +93,7 @@ export class TenantService {
     if (!token || (caller.role !== 'admin' && token.tenant !== caller.tenant)) {
       throw new NotFoundError(`token ${id} not found`, { id }, 'token_not_found');
     }
+    if (token.role === 'admin' && caller.role !== 'admin') throw new PolicyDeniedError('only an admin revokes an admin token', { id });
     this.tokens.revoke(id);
     return this.tokens.get(id) as TokenInfo;
   }

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits, Tier } from '@paddock/core';
-import { BadRequestError, RuntimeError } from '@paddock/core';
+import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
@@ -157,6 +157,10 @@ export class SandboxEngine {
     const paths = this.paths(id);
     const runtime = await this.runtimeOf(id);
     const running = (await runtime.state(id, options))?.status === 'running';
+    if (!running && runtime !== this.options.runtimes.container) {
+      // gVisor may still hold writes in its own kernel, which only a running sandbox can sync.
+      throw new ConflictError(`sandbox ${id} is paused: resume it before copying its files`, { id }, 'sandbox_paused');
+    }
     // gVisor keeps writes in its own kernel until they are synced to the gofer.
     if (running) await this.syncInside(id, options);
     if (running) await runtime.pause(id, options);
@@ -168,7 +172,8 @@ export class SandboxEngine {
       await rm(join(layerDir, '..'), { recursive: true, force: true });
       throw err;
     } finally {
-      if (running) await runtime.resume(id, options);
+      // Not with the caller's signal: a client that left must not leave the sandbox frozen.
+      if (running) await runtime.resume(id, { timeoutMs: options.timeoutMs }).catch(() => {});
     }
     await rm(join(layerDir, '.paddock'), { recursive: true, force: true });
     const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
@@ -185,15 +190,17 @@ export class SandboxEngine {
     const paths = this.paths(id);
     const runtime = await this.runtimeOf(id);
     const layers = JSON.parse(await readFile(join(paths.dir, layersFile), 'utf8')) as string[];
+    // From here on nothing is cancelled: half a rollback is worse than a slow one.
+    const untilDone = { timeoutMs: options.timeoutMs };
     await runtime.delete(id, { force: true });
     await this.options.cgroups.killAndRemove(this.cgroupsPath(id));
     await runHostCommand('umount', [paths.rootfs]);
     await Promise.all([rm(paths.upper, { recursive: true, force: true }), rm(paths.work, { recursive: true, force: true })]);
     await mkdir(paths.work, { mode: 0o755 });
-    await runHostCommand('cp', ['-a', '--', layerDir, paths.upper], { timeoutMs: 10 * 60_000, signal: options.signal });
+    await runHostCommand('cp', ['-a', '--', layerDir, paths.upper], { timeoutMs: 10 * 60_000 });
     await remountRootfs(paths, layers);
-    await runtime.run(id, paths.dir, options);
-    await this.waitForAgent(id, options);
+    await runtime.run(id, paths.dir, untilDone);
+    await this.waitForAgent(id, untilDone);
   }
 
   private async syncInside(id: string, options: CallOptions): Promise<void> {

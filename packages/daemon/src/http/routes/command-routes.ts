@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { CommandStartSchema, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
+import { canonicalJson } from '../../audit/audit-chain.js';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
+import { assessCommand } from '../../policy/command-risk.js';
 import type { HttpEnv } from '../http-env.js';
 import { type NdjsonSink, ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { CommandResultResponse, errorResponses, json, ProcessInfoResponse, ProcessParams, SandboxIdParams } from '../schemas.js';
@@ -100,7 +103,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const owner = c.get('principal').tenant;
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
     const precheck = () => s.sandboxes.requireRunning(owner, id);
-    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: { cmd: body.cmd, user: body.user ?? 'root' }, precheck }, async () => {
+    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: execContext(body), precheck }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
       if (!streaming) {
         const proc = await s.processes.start(sandbox, body, { signal: c.req.raw.signal });
@@ -138,7 +141,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       {
         action: 'sandbox.exec',
         resource: `sandbox:${id}`,
-        context: { cmd: body.cmd, user: body.user ?? 'root', background: true },
+        context: { ...execContext(body), background: true },
         precheck: () => s.sandboxes.requireRunning(owner, id),
       },
       async () => s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
@@ -260,3 +263,22 @@ function prepend(stream: ReadableStream<Uint8Array>, first: unknown): ReadableSt
     },
   });
 }
+
+/**
+ * What policy, approvals and the audit see of a command: its argv and user,
+ * the risk of a script fed to a shell on stdin, and a digest of the whole
+ * request, so an approval covers exactly that request (env, cwd, stdin …).
+ */
+function execContext(body: { cmd: string[]; user?: string; stdin?: string } & Record<string, unknown>): Record<string, unknown> {
+  const program = body.cmd[0]?.split('/').at(-1) ?? '';
+  const stdinRisk = body.stdin && scriptReaders.has(program) ? assessCommand(['sh', '-c', body.stdin]) : undefined;
+  return {
+    cmd: body.cmd,
+    user: body.user ?? 'root',
+    requestDigest: createHash('sha256').update(canonicalJson(body)).digest('hex'),
+    ...(stdinRisk && stdinRisk.score > 0 ? { stdinRisk: { score: stdinRisk.score, tags: stdinRisk.tags } } : {}),
+  };
+}
+
+/** Programs that run what they read on stdin as a script. */
+const scriptReaders = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh']);

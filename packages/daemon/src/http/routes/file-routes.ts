@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BadRequestError, FileMkdirSchema, FilePathQuerySchema, FileRemoveQuerySchema, FileRenameSchema, PayloadTooLargeError } from '@paddock/core';
@@ -110,11 +111,19 @@ const archivePutRoute = createRoute({
 
 export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   const running = (c: Context<HttpEnv>, id: string) => s.sandboxes.requireRunning(c.get('principal').tenant, id);
+  // Policies see the path the agent will act on: absolute, with `..` resolved (relative ones from the sandbox's workdir).
+  const where = (c: Context<HttpEnv>, id: string, path: string) => {
+    try {
+      return posix.resolve(s.sandboxes.get(c.get('principal').tenant, id).workdir, path);
+    } catch {
+      return posix.resolve('/', path);
+    }
+  };
 
   app.openapi(readRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const { entry, body } = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path } }, () =>
+    const { entry, body } = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path) } }, () =>
       s.files.read(running(c, id), path, user),
     );
     c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
@@ -128,7 +137,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(writeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user, mode } = c.req.valid('query');
-    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path } }, async () => {
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, path) } }, async () => {
       const sandbox = running(c, id);
       return s.files.write(sandbox, path, limitedBody(c, s.limits.maxUploadBytes), { user, mode: mode ? Number.parseInt(mode, 8) : undefined });
     });
@@ -138,7 +147,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const entries = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'list' } }, () =>
+    const entries = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'list' } }, () =>
       s.files.list(running(c, id), path, user),
     );
     return c.json({ entries }, 200);
@@ -147,7 +156,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(statRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const entry = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'stat' } }, () =>
+    const entry = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'stat' } }, () =>
       s.files.stat(running(c, id), path, user),
     );
     return c.json(entry, 200);
@@ -156,7 +165,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(mkdirRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('json');
-    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'mkdir' } }, () =>
+    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'mkdir' } }, () =>
       s.files.mkdir(running(c, id), path, user),
     );
     return c.json(entry, 200);
@@ -165,8 +174,10 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(renameRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { from, to, user } = c.req.valid('json');
-    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: from, to, op: 'rename' } }, () =>
-      s.files.rename(running(c, id), from, to, user),
+    const entry = await s.govern(
+      c,
+      { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, from), to: where(c, id, to), op: 'rename' } },
+      () => s.files.rename(running(c, id), from, to, user),
     );
     return c.json(entry, 200);
   });
@@ -174,43 +185,56 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(removeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user, recursive } = c.req.valid('query');
-    const sandbox = running(c, id);
-    await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'remove' } }, () =>
-      s.files.remove(sandbox, path, recursive === 'true' || recursive === '1', user),
+    const removed = await s.govern(
+      c,
+      { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'remove' } },
+      async () => {
+        const sandbox = running(c, id);
+        await s.files.remove(sandbox, path, recursive === 'true' || recursive === '1', user);
+        return s.files.resolve(sandbox, path);
+      },
     );
-    return c.json({ removed: s.files.resolve(sandbox, path) }, 200);
+    return c.json({ removed }, 200);
   });
 
   app.openapi(archiveGetRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const stream = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path, op: 'archive' } }, async () => {
-      const sandbox = running(c, id);
-      const target = s.files.resolve(sandbox, path);
-      await s.files.stat(sandbox, target, user);
-      return tarStream(s, sandbox, ['tar', '-c', '-f', '-', '-C', dirnameOf(target), '--', basenameOf(target)], user, c.req.raw.signal);
-    });
+    const stream = await s.govern(
+      c,
+      { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'archive' } },
+      async () => {
+        const sandbox = running(c, id);
+        const target = s.files.resolve(sandbox, path);
+        await s.files.stat(sandbox, target, user);
+        return tarStream(s, sandbox, ['tar', '-c', '-f', '-', '-C', dirnameOf(target), '--', basenameOf(target)], user, c.req.raw.signal);
+      },
+    );
     return new Response(stream, { status: 200, headers: { 'content-type': 'application/x-tar' } });
   });
 
   app.openapi(archivePutRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path, op: 'extract' } }, async () => {
-      const sandbox = running(c, id);
-      const dir = await s.files.mkdir(sandbox, path, user);
-      const proc = await s.processes.start(sandbox, { cmd: ['tar', '-x', '--no-same-owner', '-f', '-', '-C', dir.path], user }, { keepStdinOpen: true });
-      try {
-        for await (const chunk of limitedBody(c, s.limits.maxUploadBytes)) await proc.write(Buffer.from(chunk));
-      } catch (err) {
-        proc.signal('SIGKILL');
-        throw err;
-      }
-      proc.closeStdin();
-      const exit = await proc.done;
-      if (exit.exitCode !== 0) throw new BadRequestError(`tar could not extract the archive: ${proc.stderr.bytes().toString().trim()}`, {}, 'bad_archive');
-      return dir;
-    });
+    const entry = await s.govern(
+      c,
+      { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'extract' } },
+      async () => {
+        const sandbox = running(c, id);
+        const dir = await s.files.mkdir(sandbox, path, user);
+        const proc = await s.processes.start(sandbox, { cmd: ['tar', '-x', '--no-same-owner', '-f', '-', '-C', dir.path], user }, { keepStdinOpen: true });
+        try {
+          for await (const chunk of limitedBody(c, s.limits.maxUploadBytes)) await proc.write(Buffer.from(chunk));
+        } catch (err) {
+          proc.signal('SIGKILL');
+          throw err;
+        }
+        proc.closeStdin();
+        const exit = await proc.done;
+        if (exit.exitCode !== 0) throw new BadRequestError(`tar could not extract the archive: ${proc.stderr.bytes().toString().trim()}`, {}, 'bad_archive');
+        return dir;
+      },
+    );
     return c.json(entry, 200);
   });
 }

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PaddockError, type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
-import type { BuildOutput } from '../../templates/template-service.js';
+import type { Principal } from '../../auth/token-auth.js';
+import type { BuildOutput, TemplateCaller } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
@@ -68,7 +69,7 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
 
   app.openapi(removeRoute, async (c) => {
     const { name } = c.req.valid('param');
-    await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name, c.get('principal').tenant));
+    await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name, callerOf(c.get('principal'))));
     return c.json({ removed: name }, 200);
   });
 
@@ -83,7 +84,7 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
         paddockfile: body.paddockfile,
         context: body.context ? Buffer.from(body.context, 'base64') : undefined,
       },
-      owner,
+      callerOf(c.get('principal')),
     );
     let sink: { send(v: unknown): boolean; close(): void } | undefined;
     const events: TemplateBuildEvent[] = [];
@@ -118,4 +119,8 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     );
     return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
   });
+}
+
+function callerOf(p: Principal): TemplateCaller {
+  return { tenant: p.tenant, admin: p.role === 'admin' };
 }
