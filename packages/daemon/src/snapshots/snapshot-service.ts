@@ -106,6 +106,8 @@ export class SnapshotService {
     const live = new Set(this.deps.sandboxStore.live().map((s) => s.template));
     for (const t of this.deps.templates.list()) {
       if (t.kind !== 'fork' || live.has(t.name) || this.deps.templates.children(t.name).length) continue;
+      // A fork's sandbox is recorded only once it started: a young fork layer may still get one.
+      if (Date.now() - Date.parse(t.createdAt) < 10 * 60_000) continue;
       await this.removeTemplate(t);
       removed.push(t.name);
     }

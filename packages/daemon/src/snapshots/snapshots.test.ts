@@ -176,6 +176,12 @@ describe('garbage collection', () => {
     const stray = `${daemon.stateDir}/layers/l-deadbeefdeadbeef`;
     mkdirSync(`${stray}/rootfs`, { recursive: true });
     writeFileSync(`${stray}/rootfs/junk`, 'left by a build cut short');
+    // Old enough not to be a build in flight.
+    const { utimesSync } = await import('node:fs');
+    const longAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(stray, longAgo, longAgo);
+    const young = `${daemon.stateDir}/layers/l-0123456789abcdef`;
+    mkdirSync(`${young}/rootfs`, { recursive: true });
     const source = await Sandbox.create({ ...daemon.conn });
     await source.files.write('/work/used.txt', 'in use');
     await source.snapshot({ name: 'in-use' });
@@ -187,6 +193,8 @@ describe('garbage collection', () => {
     expect(body.removedLayers).toEqual(['l-deadbeefdeadbeef']);
     expect(body.removedForkLayers).toEqual([]);
     expect(existsSync(stray)).toBe(false);
+    // One being written right now (as far as gc can tell) stays.
+    expect(existsSync(young)).toBe(true);
     // Everything in use still works.
     expect(await user.files.read('/work/used.txt')).toBe('in use');
     expect(await fork.files.read('/work/used.txt')).toBe('in use');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   BadRequestError,
@@ -108,10 +108,23 @@ export class TemplateService {
     });
   }
 
-  /** Removes layer folders no template uses: leftovers of a build the daemon did not live to finish. */
-  async removeOrphanLayers(): Promise<string[]> {
+  /**
+   * Removes layer folders no template uses: leftovers of a build the daemon did
+   * not live to finish. While the daemon runs (`olderThanMs`), folders younger
+   * than that are spared: a build or snapshot may be writing one right now.
+   */
+  async removeOrphanLayers(olderThanMs = 0): Promise<string[]> {
     const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
-    const orphans = (await readdir(this.deps.layersDir)).map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    const candidates = (await readdir(this.deps.layersDir)).map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    const cutoff = Date.now() - olderThanMs;
+    const orphans: string[] = [];
+    for (const dir of candidates) {
+      const age = await stat(dir).then(
+        (st) => st.mtimeMs,
+        () => 0,
+      );
+      if (olderThanMs === 0 || age < cutoff) orphans.push(dir);
+    }
     await Promise.all(orphans.map((dir) => rm(dir, { recursive: true, force: true })));
     return orphans;
   }

@@ -27,7 +27,8 @@ export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
   app.openapi(gcRoute, async (c) => {
     const result = await s.govern(c, { action: 'system.gc', resource: 'system:gc' }, async () => {
       const removedForkLayers = await s.snapshots.collectForkLayers();
-      const removedLayers = (await s.templates.removeOrphanLayers()).map((dir) => dir.split('/').at(-1) ?? dir);
+      // Layers younger than ten minutes may be a build or snapshot still being written.
+      const removedLayers = (await s.templates.removeOrphanLayers(10 * 60_000)).map((dir) => dir.split('/').at(-1) ?? dir);
       return { removedLayers, removedForkLayers };
     });
     return c.json(result, 200);
