@@ -4,7 +4,6 @@ export * from './agent/agent-protocol.js';
 export * from './bundle/isolation-settings.js';
 export * from './bundle/oci-spec.js';
 export * from './bundle/seccomp-profile.js';
-export * from './bundle/tier-seccomp.js';
 export * from './cgroups/cgroup-probe.js';
 export * from './host/run-host-command.js';
 export * from './host/sweep-state-dir.js';

@@ -207,10 +207,8 @@ export class TemplateService {
       if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
       this.deps.sandboxes.retire(sandbox.id, 'built');
       committed = true;
-      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir).catch(async (err: unknown) => {
-        await rm(join(layerDir, '..'), { recursive: true, force: true });
-        throw err;
-      });
+      // A failed copy removes its own layer folder.
+      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir);
       const previous = this.deps.templates.get(request.name);
       // Checked again now: sandboxes or templates may have come to rest on the old layer during the build.
       if (previous && (this.deps.sandboxStore.live().some((sb) => sb.template === request.name) || this.deps.templates.children(request.name).length)) {

@@ -14,7 +14,8 @@ export class QuotaGuard {
   /** Reserves room for one sandbox with these limits; the returned function gives it back (call it once the sandbox is recorded or failed). */
   reserve(tenant: string, limits: Limits): () => void {
     const quotas = this.tenants.get(tenant);
-    const used = this.tenants.usage(tenant);
+    // The tenant record carries its usage already; pool owners and unknown tenants have no record.
+    const used = quotas?.usage ?? this.tenants.usage(tenant);
     const inFlight = this.pending.get(tenant) ?? { sandboxes: 0, memoryMiB: 0, cpus: 0 };
     const after = {
       sandboxes: used.sandboxes + inFlight.sandboxes + 1,

@@ -10,8 +10,7 @@ import {
   sandboxCapabilities,
   shmSizeMiB,
 } from './isolation-settings.js';
-import type { SeccompProfile } from './seccomp-profile.js';
-import { seccompProfileFor } from './tier-seccomp.js';
+import { type SeccompProfile, seccompProfileFor } from './seccomp-profile.js';
 
 export interface BundleSpecInput {
   id: string;

@@ -1,3 +1,5 @@
+import type { Tier } from '@paddock/core';
+
 /**
  * The seccomp filter of the container tier: default deny. A syscall runs only
  * if a rule below allows it; anything unlisted, including syscalls newer than
@@ -453,6 +455,23 @@ const namespaceCloneFlags = {
 
 const anyNamespaceFlag = Object.values(namespaceCloneFlags).reduce((mask, flag) => mask | flag, 0);
 
+/** The refusals both tiers share: the dangerous set outright, and clone() with any namespace flag (one rule per flag: rules are ORed). */
+const refusedOutright: SeccompRule = { names: [...deniedSyscalls], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM };
+const namespaceCloneRefusals: SeccompRule[] = Object.values(namespaceCloneFlags).map((flag) => ({
+  names: ['clone'],
+  action: 'SCMP_ACT_ERRNO',
+  errnoRet: EPERM,
+  args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }],
+}));
+
+/**
+ * x86_64 only: a 32-bit (int 0x80) or x32 syscall is of a foreign
+ * architecture, and the filter kills the thread that makes it. Listing x86
+ * and x32 too would let 32-bit code run, and compiling the filter for three
+ * architectures costs runc ~20 ms on every sandbox start.
+ */
+const architectures = ['SCMP_ARCH_X86_64'];
+
 /**
  * personality() values that keep the Linux ABI: PER_LINUX, PER_LINUX32 (as
  * `linux32` sets it), UNAME26, both together, and 0xffffffff, which only reads
@@ -502,16 +521,12 @@ export function seccompProfile(): SeccompProfile {
   return {
     defaultAction: 'SCMP_ACT_ERRNO',
     defaultErrnoRet: ENOSYS,
-    // x86_64 only: a 32-bit (int 0x80) or x32 syscall is of a foreign
-    // architecture, and runc's filter kills the thread that makes it. Listing
-    // x86 and x32 too would let 32-bit code run, and compiling the filter for
-    // three architectures costs runc ~20 ms on every sandbox start.
-    architectures: ['SCMP_ARCH_X86_64'],
+    architectures: [...architectures],
     syscalls: [
       // First: were x86 listed, libseccomp would turn its socket rules into
       // socketcall rules too, and those must find socketcall already refused
       // outright, or the allow and EAFNOSUPPORT rules of one family collide.
-      { names: [...deniedSyscalls], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
+      refusedOutright,
       { names: [...allowedSyscalls], action: 'SCMP_ACT_ALLOW' },
       // Threads and processes, but no new namespaces: those flags are refused.
       // clone3 is not listed: it passes its flags in memory seccomp cannot
@@ -522,12 +537,7 @@ export function seccompProfile(): SeccompProfile {
         action: 'SCMP_ACT_ALLOW',
         args: [{ index: 0, value: anyNamespaceFlag, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
       },
-      ...Object.values(namespaceCloneFlags).map((flag) => ({
-        names: ['clone'],
-        action: 'SCMP_ACT_ERRNO',
-        errnoRet: EPERM,
-        args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' as const }],
-      })),
+      ...namespaceCloneRefusals,
       ...allowedPersonalities.map((persona) => ({
         names: ['personality'],
         action: 'SCMP_ACT_ALLOW',
@@ -537,4 +547,18 @@ export function seccompProfile(): SeccompProfile {
       ...familyRules('socketpair', socketPairFamilies),
     ],
   };
+}
+
+/**
+ * The seccomp profile of a tier. The container tier gets the default-deny
+ * allowlist: its syscalls reach the host kernel. Under gVisor they reach the
+ * sandbox's own kernel (the sentry), which implements a subset and answers
+ * ENOSYS for the rest, keeping libc's fallbacks working; this runsc build
+ * ignores errnoRet and would answer EPERM to anything a default-deny filter
+ * refused (glibc's clone3 → clone fallback then breaks thread creation). So
+ * the gVisor profile allows by default and refuses the same dangerous set.
+ */
+export function seccompProfileFor(tier: Tier): SeccompProfile {
+  if (tier === 'container') return seccompProfile();
+  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: [...architectures], syscalls: [refusedOutright, ...namespaceCloneRefusals] };
 }

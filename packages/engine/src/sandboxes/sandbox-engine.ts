@@ -131,18 +131,9 @@ export class SandboxEngine {
    * Returns the layer's size in bytes.
    */
   async commit(id: string, layerDir: string): Promise<number> {
-    const paths = this.paths(id);
     for (const runtime of await this.runtimesOf(id)) await runtime.delete(id, { force: true });
-    await rm(join(paths.upper, '.paddock'), { recursive: true, force: true });
-    await mkdir(layerDir, { recursive: true });
     try {
-      // cp -a keeps overlay whiteouts (0/0 devices) and opaque-dir xattrs.
-      await runHostCommand('cp', ['-a', '--', `${paths.upper}/.`, layerDir], { timeoutMs: 10 * 60_000 });
-      const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
-      return Number(stdout.split('\t')[0]) || 0;
-    } catch (err) {
-      await rm(layerDir, { recursive: true, force: true });
-      throw err;
+      return await this.copyWritableLayer(id, layerDir);
     } finally {
       await this.destroy(id);
     }
@@ -154,30 +145,42 @@ export class SandboxEngine {
    * goes on where it was. Returns the layer's size in bytes.
    */
   async snapshot(id: string, layerDir: string, options: CallOptions = {}): Promise<number> {
-    const paths = this.paths(id);
     const runtime = await this.runtimeOf(id);
     const running = (await runtime.state(id, options))?.status === 'running';
     if (!running && runtime !== this.options.runtimes.container) {
       // gVisor may still hold writes in its own kernel, which only a running sandbox can sync.
       throw new ConflictError(`sandbox ${id} is paused: resume it before copying its files`, { id }, 'sandbox_paused');
     }
-    // gVisor keeps writes in its own kernel until they are synced to the gofer.
-    if (running) await this.syncInside(id, options);
-    if (running) await runtime.pause(id, options);
+    if (running) {
+      // gVisor keeps writes in its own kernel until they are synced to the gofer.
+      await this.syncInside(id, options);
+      await runtime.pause(id, options);
+    }
     try {
-      await mkdir(layerDir, { recursive: true });
-      // cp -a keeps overlay whiteouts (0/0 devices), opaque-dir xattrs, owners and modes.
-      await runHostCommand('cp', ['-a', '--', `${paths.upper}/.`, layerDir], { timeoutMs: 10 * 60_000, signal: options.signal });
-    } catch (err) {
-      await rm(join(layerDir, '..'), { recursive: true, force: true });
-      throw err;
+      return await this.copyWritableLayer(id, layerDir, options.signal);
     } finally {
       // Not with the caller's signal: a client that left must not leave the sandbox frozen.
       if (running) await runtime.resume(id, { timeoutMs: options.timeoutMs }).catch(() => {});
     }
-    await rm(join(layerDir, '.paddock'), { recursive: true, force: true });
-    const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
-    return Number(stdout.split('\t')[0]) || 0;
+  }
+
+  /**
+   * Copies a sandbox's writable layer into `layerDir` (its parent folder is
+   * the layer's own, removed again if the copy fails); returns its size.
+   */
+  private async copyWritableLayer(id: string, layerDir: string, signal?: AbortSignal): Promise<number> {
+    try {
+      await mkdir(layerDir, { recursive: true });
+      // cp -a keeps overlay whiteouts (0/0 devices), opaque-dir xattrs, owners and modes.
+      await runHostCommand('cp', ['-a', '--', `${this.paths(id).upper}/.`, layerDir], { timeoutMs: 10 * 60_000, signal });
+      // Mount points runc made for Paddock's own files are no part of a layer.
+      await rm(join(layerDir, '.paddock'), { recursive: true, force: true });
+      const { stdout } = await runHostCommand('du', ['-sb', layerDir]);
+      return Number(stdout.split('\t')[0]) || 0;
+    } catch (err) {
+      await rm(join(layerDir, '..'), { recursive: true, force: true });
+      throw err;
+    }
   }
 
   /**
