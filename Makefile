@@ -8,7 +8,7 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
-APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps
+APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
@@ -35,6 +35,7 @@ build: deps node_modules/.package-lock.json
 	$(NODE) packages/cli/bundle.mjs
 	@mkdir -p $(AGENT_BIN)
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil
+	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-egress packages/engine/agent/paddock-egress.c -lpthread
 	gcc -shared -fPIC -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-gvisor-compat.so packages/engine/agent/gvisor-compat.c
 	printf '/.paddock/bin/paddock-gvisor-compat.so\n' > $(AGENT_BIN)/gvisor-ld.so.preload
 	install -m 0755 /usr/bin/tini-static $(AGENT_BIN)/tini

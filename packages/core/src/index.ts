@@ -6,6 +6,7 @@ export * from './errors/paddock-error.js';
 export * from './files/file-schema.js';
 export * from './limits/limits-schema.js';
 export * from './limits/units.js';
+export * from './network/network-schema.js';
 export * from './policies/policy-schema.js';
 export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-schema.js';

@@ -6,9 +6,10 @@ import { paddockVersion } from '@paddock/core';
 import {
   agentBinDir,
   CgroupProbe,
+  egressSocketName,
   ensureBaseLayer,
   gvisorRuntimeFlags,
-  LoopbackOnlyNetwork,
+  NetnsNetwork,
   OciRuntime,
   readBaseLayerInfo,
   runcRunFlags,
@@ -25,11 +26,20 @@ import { FileService } from './files/file-service.js';
 import { createApp } from './http/app.js';
 import { makeGovern } from './http/governed.js';
 import type { Services } from './http/services.js';
+import { AddressGuard } from './network/address-guard.js';
+import { ConnectionLog } from './network/connection-log.js';
+import { DnsResponder } from './network/dns-responder.js';
+import { EgressGateway } from './network/egress-gateway.js';
+import { EgressNetwork } from './network/egress-network.js';
+import { EgressResolver } from './network/egress-resolver.js';
+import { NetworkService } from './network/network-service.js';
 import { CedarAuthorizer } from './policy/cedar-authorizer.js';
 import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { PoolService } from './pools/pool-service.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
+import { loadOrCreateSecretKey, SecretCipher } from './secrets/secret-cipher.js';
+import { SecretStore } from './secrets/secret-store.js';
 import { CheckpointService } from './snapshots/checkpoint-service.js';
 import { SnapshotService } from './snapshots/snapshot-service.js';
 import { openDatabase } from './store/database.js';
@@ -82,6 +92,24 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   await chmod(sandboxesDir, 0o711);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
+  const audit = new SqliteAuditLog(db);
+  ensurePolicyDir(config.policiesDir);
+  const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
+  policy.loadOrThrow();
+  const sandboxStore = new SandboxStore(db);
+
+  const secrets = new SecretStore(db, new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key'))));
+  const connections = new ConnectionLog(audit, logger);
+  const network = new NetworkService({
+    db,
+    secrets,
+    connections,
+    caFile: (id) => join(sandboxesDir, id, 'egress-ca.json'),
+    ownerOf: (id) => sandboxStore.get(id)?.owner,
+  });
+  const resolver = new EgressResolver({ servers: config.dnsServers });
+  const guard = new AddressGuard(config.egressAllowRanges);
+  const gateway = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
 
   const engine = new SandboxEngine({
     sandboxesDir,
@@ -92,11 +120,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
         ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
         : {}),
     },
-    network: new LoopbackOnlyNetwork(),
+    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), gateway, network),
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
   });
-  const sandboxStore = new SandboxStore(db);
   const templateStore = new TemplateStore(db);
   // The sandbox service needs the process manager and hears from it when a sandbox died under a command.
   let sandboxes: SandboxService | undefined;
@@ -115,6 +142,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     processes,
     tierPolicy,
     quotas: new QuotaGuard(tenantStore),
+    network,
     logger,
   });
   const snapshots = new SnapshotService({ engine, sandboxes, sandboxStore, templates: templateStore, tenants: tenantStore, layersDir, logger });
@@ -125,11 +153,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   templates.afterChange = (name) => pools.templateChanged(name);
-  const audit = new SqliteAuditLog(db);
   const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
-  ensurePolicyDir(config.policiesDir);
-  const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
-  policy.loadOrThrow();
   const stopWatchingPolicies = policy.watch();
   const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
   const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
@@ -147,12 +171,21 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     tenants: new TenantService(tenantStore, tokenStore),
     policy,
     approvals,
+    network,
+    secrets,
     govern: makeGovern(policy, audit, approvals, telemetry),
     limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
   };
 
   registerBaseTemplate(config, templates, logger);
   await sandboxes.reconcile();
+  // Adopted sandboxes keep their relay; their egress socket needs a listener again.
+  for (const record of sandboxStore.live()) {
+    if (network.get(record.id)?.mode !== 'proxy') continue;
+    await gateway
+      .listen(record.id, join(engine.paths(record.id).runDir, egressSocketName))
+      .catch((err) => logger.error({ err, sandbox: record.id }, 'egress socket not reopened'));
+  }
   pools.start();
   const orphans = await templates.removeOrphanLayers();
   if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
@@ -193,7 +226,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     async stop() {
       pools.stop();
       sandboxes.stopTimers();
-      await Promise.all([close(tcp), close(unix)]);
+      await Promise.all([close(tcp), close(unix), gateway.closeAll()]);
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });
       if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
       stopSigning();

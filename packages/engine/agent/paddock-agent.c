@@ -733,11 +733,48 @@ static int peer_is_outside(int fd) {
   return cred.pid == 0;
 }
 
+/*
+ * Starts the egress relay (paddock-egress, next to this binary) and waits
+ * until it listens, so a sandbox that answers the daemon also has its
+ * network ready. The relay is this agent's child for the sandbox's life.
+ */
+static int start_egress_relay(const char *self, const char *egress_sock) {
+  char relay[PATH_MAX];
+  const char *slash = strrchr(self, '/');
+  int dir_len = slash ? (int)(slash - self) : 0;
+  snprintf(relay, sizeof relay, "%.*s/paddock-egress", dir_len, self);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(ready[0]);
+    if (fcntl(ready[1], F_SETFD, 0) < 0) _exit(127);
+    char fd_arg[16];
+    snprintf(fd_arg, sizeof fd_arg, "%d", ready[1]);
+    execl(relay, "paddock-egress", egress_sock, fd_arg, (char *)NULL);
+    _exit(127);
+  }
+  close(ready[1]);
+  struct pollfd p = {ready[0], POLLIN, 0};
+  char byte = 0;
+  int ok = poll(&p, 1, 5000) > 0 && read(ready[0], &byte, 1) == 1 && byte == '1';
+  close(ready[0]);
+  return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   const char *sock_path = argc > 1 ? argv[1] : "/.paddock/run/agent.sock";
-  int check_peer_pid_ns = !(argc > 2 && strcmp(argv[2], "--socket-mode-guard") == 0);
+  int check_peer_pid_ns = 1;
+  const char *egress_sock = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--socket-mode-guard") == 0) check_peer_pid_ns = 0;
+    else if (strcmp(argv[i], "--egress") == 0 && i + 1 < argc) egress_sock = argv[++i];
+  }
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGCHLD, SIG_IGN);  // handlers are reaped by the kernel
+  signal(SIGCHLD, SIG_IGN);  // handlers (and the relay, should it die) are reaped by the kernel
+  // No socket until the relay listens: the daemon takes a listening agent as a ready sandbox.
+  if (egress_sock && start_egress_relay(argv[0], egress_sock) < 0) return fprintf(stderr, "egress relay did not start\n"), 1;
 
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return perror("socket"), 1;

@@ -7,6 +7,7 @@ export * from './bundle/seccomp-profile.js';
 export * from './cgroups/cgroup-probe.js';
 export * from './host/run-host-command.js';
 export * from './host/sweep-state-dir.js';
+export * from './network/netns-network.js';
 export * from './network/network-provider.js';
 export * from './rootfs/sandbox-rootfs.js';
 export * from './runtime/oci-runtime.js';

@@ -5,13 +5,18 @@ export type {
   AuditVerification,
   CheckpointInfo,
   CommandResult,
+  ConnectionInfo,
   FileEntry,
+  NetworkUpdate,
   PoolInfo,
   PoolSet,
   ProcessInfo,
   Quotas,
   Role,
   SandboxInfo,
+  SandboxNetworkInfo,
+  SandboxNetworkInput,
+  SecretInfo,
   TemplateInfo,
   TenantCreate,
   TenantInfo,
@@ -45,6 +50,7 @@ export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
+export { Network } from './network.js';
 export {
   type CommandRisk,
   Policies,
@@ -58,6 +64,7 @@ export {
 export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
+export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';

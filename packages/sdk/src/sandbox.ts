@@ -1,8 +1,9 @@
-import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
+import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxNetworkInput, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
 import { SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
+import { Network } from './network.js';
 import { Pty } from './pty.js';
 
 export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions {
@@ -21,6 +22,13 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
    * Asking for a tier below that minimum is refused.
    */
   tier?: TierRequest;
+  /**
+   * Egress. Default: through the proxy, to no host until some are allowed.
+   * `{ allow: ['pypi.org', '*.pythonhosted.org'] }`, or `{ mode: 'none' }` for no network at all.
+   */
+  network?: SandboxNetworkInput;
+  /** Secrets (see Secrets.set) the sandbox holds as placeholders; the proxy swaps in the value for their hosts only. */
+  secrets?: string[];
   /** At the timeout: 'kill' (default), or 'pause' to keep it frozen until resumed (it then lives the default 5 minutes). */
   onTimeout?: 'kill' | 'pause';
 }
@@ -41,6 +49,7 @@ export class Sandbox {
   readonly commands: Commands;
   readonly files: Files;
   readonly pty: Pty;
+  readonly network: Network;
 
   private constructor(
     private readonly api: ApiClient,
@@ -49,6 +58,7 @@ export class Sandbox {
     this.commands = new Commands(api, info.id);
     this.files = new Files(api, info.id);
     this.pty = new Pty(api, info.id);
+    this.network = new Network(api, info.id);
   }
 
   get id(): string {
@@ -76,6 +86,8 @@ export class Sandbox {
         env: options.env,
         tier: options.tier,
         onTimeout: options.onTimeout,
+        network: options.network,
+        secrets: options.secrets,
       },
       signal: options.signal,
       // The lifetime option is not the request's timeout.

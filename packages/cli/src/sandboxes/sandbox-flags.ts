@@ -12,6 +12,10 @@ export interface SandboxFlags {
   label?: string[];
   tier?: string;
   onTimeout?: string;
+  net?: string;
+  allowDomain?: string[];
+  denyDomain?: string[];
+  secret?: string[];
 }
 
 /** The options of `run` and `create` that describe the sandbox. */
@@ -26,5 +30,9 @@ export function addSandboxFlags(command: Command): Command {
     .option('--tier <tier>', "isolation tier: container, gvisor or auto (the operator's minimum)")
     .option('--on-timeout <what>', 'at the timeout: kill (default) or pause')
     .option('-e, --env <KEY=VALUE>', 'environment variable for every command (repeatable)', collect)
-    .option('-l, --label <key=value>', 'label, usable as a filter of ls (repeatable)', collect);
+    .option('-l, --label <key=value>', 'label, usable as a filter of ls (repeatable)', collect)
+    .option('--net <mode>', 'proxy (default: out through the egress proxy, to allowed hosts only) or none (no network at all)')
+    .option('--allow-domain <host>', 'a host the sandbox may reach: pypi.org, *.pythonhosted.org, host:port (repeatable)', collect)
+    .option('--deny-domain <host>', 'a host refused even when an allowed pattern matches it (repeatable)', collect)
+    .option('--secret <name>', 'a secret (paddock secret set) the sandbox holds as a placeholder (repeatable)', collect);
 }

@@ -7,7 +7,7 @@ import { parsePositiveNumber } from '../options/parse-number.js';
 import { parsePairs } from '../options/parse-pairs.js';
 import type { SandboxFlags } from './sandbox-flags.js';
 
-export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout'>;
+export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets'>;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
 export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
@@ -19,7 +19,19 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     metadata: parsePairs(flags.label, '--label'),
     tier: parseTier(flags.tier),
     onTimeout: parseOnTimeout(flags.onTimeout),
+    network: sandboxNetwork(flags),
+    secrets: flags.secret,
   };
+}
+
+function sandboxNetwork(flags: SandboxFlags): SandboxSpec['network'] {
+  const mode = flags.net;
+  if (mode !== undefined && mode !== 'proxy' && mode !== 'none') throw new CliError(`--net: expected proxy or none, got "${mode}"`);
+  if (mode === 'none' && (flags.allowDomain?.length || flags.secret?.length)) {
+    throw new CliError('--net none: a sandbox without network takes no --allow-domain or --secret');
+  }
+  if (mode === undefined && !flags.allowDomain && !flags.denyDomain) return undefined;
+  return { mode, allow: flags.allowDomain, deny: flags.denyDomain };
 }
 
 function parseTier(value: string | undefined): SandboxSpec['tier'] {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
+import { SandboxNetworkInputSchema, SecretNameSchema } from '../network/network-schema.js';
 
 export const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const TemplateNameSchema = z.string().regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
@@ -41,6 +42,12 @@ export const SandboxCreateSchema = z
       .enum(['kill', 'pause'])
       .optional()
       .describe('what happens at the timeout: kill (default) or pause (resume it later; it then lives the default 5 minutes)'),
+    network: SandboxNetworkInputSchema.optional().describe('egress: none, or the hosts it may reach through the proxy (default: none allowed)'),
+    secrets: z
+      .array(SecretNameSchema)
+      .max(64)
+      .optional()
+      .describe('secrets (set with PUT /v1/secrets/{name}) the sandbox gets as placeholders; the proxy puts the real value into requests to their hosts'),
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;

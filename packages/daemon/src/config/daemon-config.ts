@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BadRequestError } from '@paddock/core';
+import { parseCidr } from '../network/address-guard.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -29,6 +30,10 @@ export interface DaemonConfig {
   approvalTtlMs: number;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
+  /** DNS servers the egress proxy asks (host or host:port); the host's own when empty. */
+  dnsServers: string[];
+  /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
+  egressAllowRanges: string[];
 }
 
 export const defaultPort = 7423;
@@ -46,6 +51,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       'max-upload-bytes': { type: 'string' },
       config: { type: 'string' },
       policies: { type: 'string' },
+      'dns-server': { type: 'string', multiple: true },
+      'egress-allow-range': { type: 'string', multiple: true },
     },
     allowPositionals: true,
   });
@@ -72,7 +79,27 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
+    dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
+    egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
   };
+}
+
+function listOf(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function checkedRanges(ranges: string[]): string[] {
+  for (const range of ranges) {
+    try {
+      parseCidr(range);
+    } catch {
+      throw new BadRequestError(`--egress-allow-range: not an address range: ${range} (use CIDR, e.g. 10.1.0.0/16)`);
+    }
+  }
+  return ranges;
 }
 
 /** Each state folder gets its own cgroup parent, so daemons never share one. */

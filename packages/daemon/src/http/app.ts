@@ -23,6 +23,7 @@ import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
+import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
@@ -155,6 +156,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerSandboxRoutes(app, services);
   registerCommandRoutes(app, services);
   registerFileRoutes(app, services);
+  registerNetworkRoutes(app, services);
   registerTemplateRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
 

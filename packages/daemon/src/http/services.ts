@@ -3,9 +3,11 @@ import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
+import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
 import type { TemplateService } from '../templates/template-service.js';
@@ -26,6 +28,8 @@ export interface Services {
   tenants: TenantService;
   policy: CedarAuthorizer;
   approvals: ApprovalService;
+  network: NetworkService;
+  secrets: SecretStore;
   govern: Govern;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };
 }

@@ -23,6 +23,7 @@ const resourceTypes: Record<string, string> = {
   approval: 'Approval',
   pool: 'Pool',
   system: 'System',
+  secret: 'Secret',
 };
 
 /**
@@ -154,7 +155,7 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
 /** The request facts, in the shape the schema's RequestContext declares. */
 export function cedarContext(context: Record<string, unknown>): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = {};
-  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role'] as const) {
+  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'host', 'network'] as const) {
     const value = context[key];
     if (typeof value === 'string') out[key] = value;
   }
@@ -168,5 +169,10 @@ export function cedarContext(context: Record<string, unknown>): Record<string, s
   }
   if (typeof context.risk === 'number') out.risk = Math.round(context.risk);
   if (Array.isArray(context.riskTags)) out.riskTags = context.riskTags as string[];
+  if (typeof context.port === 'number') out.port = context.port;
+  for (const key of ['hosts', 'secrets'] as const) {
+    const value = context[key];
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
+  }
   return out;
 }

@@ -22,6 +22,10 @@ const sandboxActions = [
   'sandbox.fork',
   'sandbox.checkpoint',
   'sandbox.rollback',
+  'sandbox.network.get',
+  'sandbox.network.update',
+  // Each connection a sandbox opens through the egress proxy; the principal is the sandbox (role agent).
+  'network.connect',
 ];
 const collectionActions: Record<string, string> = {
   'sandbox.create': 'Template',
@@ -51,6 +55,10 @@ const collectionActions: Record<string, string> = {
   'pool.list': 'Pool',
   'pool.remove': 'Pool',
   'system.gc': 'System',
+  'secret.set': 'Secret',
+  'secret.list': 'Secret',
+  'secret.get': 'Secret',
+  'secret.remove': 'Secret',
 };
 
 /** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
@@ -68,6 +76,7 @@ export const cedarSchema = `namespace Paddock {
   entity Approval;
   entity Pool;
   entity System;
+  entity Secret;
   type RequestContext = {
     tenant?: String,
     template?: String,
@@ -83,6 +92,11 @@ export const cedarSchema = `namespace Paddock {
     role?: String,
     risk?: Long,
     riskTags?: Set<String>,
+    host?: String,
+    port?: Long,
+    hosts?: Set<String>,
+    secrets?: Set<String>,
+    network?: String,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

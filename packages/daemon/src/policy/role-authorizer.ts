@@ -28,6 +28,9 @@ const minimumRole: Record<string, Role> = {
   'policy.test': 'operator',
   'template.build': 'operator',
   'template.remove': 'operator',
+  // Whoever sets a secret's hosts decides where its value goes: not an agent's call.
+  'secret.set': 'operator',
+  'secret.remove': 'operator',
 };
 
 /**

@@ -12,6 +12,7 @@ import {
 import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
+import type { NetworkService } from '../network/network-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
 import type { QuotaGuard } from '../tenants/quota-guard.js';
@@ -26,6 +27,8 @@ export interface SandboxServiceDeps {
   tierPolicy: TierPolicy;
   /** Tenant quotas; absent means none (template builds use the service without them). */
   quotas?: QuotaGuard;
+  /** Egress rules and secrets; absent means sandboxes get no network state (loopback only). */
+  network?: NetworkService;
   logger: Logger;
 }
 
@@ -53,8 +56,13 @@ export class SandboxService {
     const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
     const release = this.deps.quotas?.reserve(owner, limits);
     try {
-      const pooled = this.claimFromPool?.(owner, { template: template.name, tier, limits });
-      if (pooled) return this.takeOver(pooled, owner, request, timeoutMs);
+      // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
+      const poolable = request.network?.mode !== 'none' && !request.secrets?.length;
+      const pooled = poolable ? this.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
+      if (pooled) {
+        this.deps.network?.takeOver(pooled.id, owner, request.network);
+        return this.takeOver(pooled, owner, request, timeoutMs);
+      }
       return await this.launchAndRecord(owner, request, template, tier, limits, timeoutMs, options);
     } finally {
       release?.();
@@ -89,7 +97,14 @@ export class SandboxService {
     options: CreateOptions,
   ): Promise<SandboxRecord> {
     const id = newSandboxId();
-    const launched = await this.deps.engine.launch({ id, tier, layers: template.layerDirs, limits }, { signal: options.signal });
+    const network = this.deps.network?.register(id, owner, request.network, request.secrets) ?? { mode: 'none' as const, env: {} };
+    let launched: Awaited<ReturnType<SandboxEngine['launch']>>;
+    try {
+      launched = await this.deps.engine.launch({ id, tier, layers: template.layerDirs, limits, network: network.mode }, { signal: options.signal });
+    } catch (err) {
+      this.deps.network?.forget(id);
+      throw err;
+    }
     const now = Date.now();
     const record: SandboxRecord = {
       id,
@@ -99,7 +114,8 @@ export class SandboxService {
       state: 'running',
       limits,
       metadata: request.metadata ?? {},
-      env: { ...template.env, ...launched.networkEnv, ...request.env },
+      // The placeholders last: a request cannot put a real value where a secret's placeholder goes.
+      env: { ...template.env, ...launched.networkEnv, ...request.env, ...network.env },
       workdir: template.workdir,
       defaultUser: template.user,
       createdAt: new Date(now).toISOString(),
@@ -112,6 +128,7 @@ export class SandboxService {
       this.deps.sandboxes.insert(record);
     } catch (err) {
       await this.deps.engine.destroy(id);
+      this.deps.network?.forget(id);
       throw err;
     }
     this.arm(record);
@@ -127,6 +144,13 @@ export class SandboxService {
     } catch {
       return undefined;
     }
+  }
+
+  /** A sandbox's egress settings as a create request names them (a fork gets its source's). */
+  networkRequestOf(id: string): Pick<SandboxCreate, 'network' | 'secrets'> {
+    const state = this.deps.network?.get(id);
+    if (!state) return {};
+    return { network: { mode: state.mode, allow: state.allow, deny: state.deny }, secrets: state.secrets.map((s) => s.name) };
   }
 
   /** Any sandbox of this owner, live or ended; others' sandboxes do not exist for them. */
@@ -334,6 +358,7 @@ export class SandboxService {
     this.deps.processes.dropSandbox(id);
     const work = this.deps.engine
       .destroy(id)
+      .then(() => this.deps.network?.forget(id))
       .then(() => this.afterEnd?.(id))
       .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
       .finally(() => this.ending.delete(id));

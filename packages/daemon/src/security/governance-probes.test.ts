@@ -199,7 +199,8 @@ describe('F3: tampering with the audit log is detected by verify', () => {
     const { db, verdict } = await withHistory();
     db.prepare('DELETE FROM audit WHERE seq = 4').run();
     db.close();
-    expect(await verdict()).toMatchObject({ ok: false, problems: [{ seq: 5, problem: 'missing' }] });
+    // (If a head was signed at record 4, verify also names it as rewritten: found either way.)
+    expect(await verdict()).toMatchObject({ ok: false, problems: expect.arrayContaining([expect.objectContaining({ seq: 5, problem: 'missing' })]) });
   });
 
   it('reordered records', async () => {

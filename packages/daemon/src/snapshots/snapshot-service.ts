@@ -80,6 +80,7 @@ export class SnapshotService {
           env: source.env,
           timeoutMs: request.timeoutMs,
           onTimeout: source.onTimeout,
+          ...this.deps.sandboxes.networkRequestOf(source.id),
         },
         { signal },
       );

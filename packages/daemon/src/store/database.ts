@@ -120,6 +120,23 @@ const migrations: string[] = [
   `ALTER TABLE tenants ADD COLUMN max_snapshot_mib INTEGER;`,
   // Which token made which: nobody approves their own requests through a token they minted.
   `ALTER TABLE tokens ADD COLUMN created_by TEXT;`,
+  // Egress: each sandbox's network rules and the placeholders of its secrets; secrets sealed with the key file.
+  `CREATE TABLE sandbox_networks (
+     sandbox_id TEXT PRIMARY KEY,
+     mode TEXT NOT NULL,
+     allow TEXT NOT NULL,
+     deny TEXT NOT NULL,
+     secrets TEXT NOT NULL
+   );
+   CREATE TABLE secrets (
+     owner TEXT NOT NULL,
+     name TEXT NOT NULL,
+     hosts TEXT NOT NULL,
+     sealed BLOB NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (owner, name)
+   );`,
 ];
 
 /**

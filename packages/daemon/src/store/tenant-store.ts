@@ -64,6 +64,7 @@ export class TenantStore {
       // A tenant made later under the same name must find nothing of this one.
       this.db.prepare("DELETE FROM sandboxes WHERE owner = ? AND state = 'killed'").run(name);
       this.db.prepare('DELETE FROM approvals WHERE tenant = ?').run(name);
+      this.db.prepare('DELETE FROM secrets WHERE owner = ?').run(name);
       this.db.prepare('DELETE FROM tenants WHERE name = ?').run(name);
     })();
   }

@@ -63,6 +63,7 @@ export const agentPaths = {
   binDir: '/.paddock/bin',
   runDir: '/.paddock/run',
   socket: '/.paddock/run/agent.sock',
+  egressSocket: '/.paddock/run/egress.sock',
 } as const;
 
 /**
@@ -76,14 +77,15 @@ export const tierStrength = { container: 0, gvisor: 1 } as const;
 
 /**
  * runsc's settings for the gVisor tier. Only the ptrace platform works on
- * hosts without usable KVM; runsc's own network stack is off because Paddock
- * provides the network namespace; the sandbox may create the agent's host
- * socket (in its own run folder) but not connect to host sockets; its writes
+ * hosts without usable KVM; runsc's network stack has loopback only (no
+ * device of the host's); the sandbox may create the agent's host socket and
+ * connect to the daemon's egress socket, both in its own run folder, the only
+ * host sockets its mounts show (--host-uds=all); its writes
  * go through the gofer into the same size-limited overlay as the container
  * tier's instead of gVisor's in-memory overlay; and the bundle's seccomp
  * profile is enforced inside the sandbox kernel too.
  */
-export const gvisorRuntimeFlags = ['--platform=ptrace', '--network=none', '--host-uds=create', '--overlay2=none', '--oci-seccomp'] as const;
+export const gvisorRuntimeFlags = ['--platform=ptrace', '--network=none', '--host-uds=all', '--overlay2=none', '--oci-seccomp'] as const;
 
 /**
  * gVisor's kernel (the sentry and its gofer) runs as host threads inside the

@@ -27,6 +27,12 @@ export interface BundleSpecInput {
   etcFiles: { hosts: string; hostname: string };
   /** An existing network namespace to join; absent means a fresh one with loopback only. */
   netnsPath?: string;
+  /** A sysfs of that namespace to bind over /sys, instead of mounting one. */
+  sysfsPath?: string;
+  /** Host files bind-mounted read-only: sandbox path → host path (resolv.conf …). */
+  files?: Record<string, string>;
+  /** Whether the agent starts the egress relay. */
+  egress?: boolean;
   /** Whether the kernel offers memory+swap accounting (memory.memsw.*). */
   swapAccounting: boolean;
   /** gVisor tier: a host file bind-mounted over /etc/ld.so.preload that loads the compatibility shim. */
@@ -67,7 +73,12 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
   const capabilities = [...sandboxCapabilities];
   const gvisor = input.tier === 'gvisor';
   // Under gVisor every peer of the agent's socket looks alike (see paddock-agent.c).
-  const agent = [`${agentPaths.binDir}/paddock-agent`, agentPaths.socket, ...(gvisor ? ['--socket-mode-guard'] : [])];
+  const agent = [
+    `${agentPaths.binDir}/paddock-agent`,
+    agentPaths.socket,
+    ...(gvisor ? ['--socket-mode-guard'] : []),
+    ...(input.egress ? ['--egress', agentPaths.egressSocket] : []),
+  ];
   // gVisor's kernel reaps orphans of a PID 1 that ignores SIGCHLD, as the agent
   // does, so the agent is PID 1 there: one exec less, which costs ~15 ms under ptrace.
   const init = gvisor ? agent : [`${agentPaths.binDir}/tini`, '--', ...agent];
@@ -106,11 +117,19 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
         options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSizeMiB}m`],
       },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      input.sysfsPath
+        ? { destination: '/sys', type: 'bind', source: input.sysfsPath, options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+        : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: agentPaths.binDir, type: 'bind', source: input.agentBinDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
       { destination: agentPaths.runDir, type: 'bind', source: input.agentRunDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
       { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
       { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+      ...Object.entries(input.files ?? {}).map(([destination, source]) => ({
+        destination,
+        type: 'bind',
+        source,
+        options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+      })),
       ...gvisorMounts,
     ],
     linux: {

@@ -30,6 +30,28 @@ export interface SandboxLaunch {
   /** Host paths of the template's layers, top first. */
   layers: string[];
   limits: Limits;
+  /** proxy (default): out through the egress proxy only; none: loopback only. */
+  network?: 'proxy' | 'none';
+}
+
+/**
+ * Writes files the sandbox sees read-only (resolv.conf, its CA store) onto
+ * its scratch tmpfs, where the bind mounts show no host path; returns them as
+ * sandbox path → host path.
+ */
+async function writeSandboxFiles(paths: SandboxPaths, files: Record<string, string>): Promise<Record<string, string>> {
+  const entries = Object.entries(files);
+  if (!entries.length) return {};
+  const dir = join(paths.scratch, 'files');
+  await mkdir(dir, { mode: 0o755 });
+  const written = await Promise.all(
+    entries.map(async ([destination, contents]) => {
+      const source = join(dir, destination.replace(/^\/+/, '').replaceAll('/', '_'));
+      await writeFile(source, contents, { mode: 0o644 });
+      return [destination, source] as const;
+    }),
+  );
+  return Object.fromEntries(written);
 }
 
 /** Names the sandbox's tier inside its folder, so a restarted daemon finds the right runtime. */
@@ -81,7 +103,12 @@ export class SandboxEngine {
     if (!runtime) throw new BadRequestError(`the ${launch.tier} tier is not available on this host`, { tier: launch.tier }, 'tier_unavailable');
     const paths = this.paths(launch.id);
     try {
-      const [attachment] = await Promise.all([this.options.network.attach(launch.id), prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id)]);
+      const [attachment] = await Promise.all([
+        this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id),
+      ]);
+      const files = await writeSandboxFiles(paths, attachment.files ?? {});
+      await attachment.beforeStart?.(paths.runDir);
       const spec = buildOciSpec({
         id: launch.id,
         tier: launch.tier,
@@ -92,6 +119,9 @@ export class SandboxEngine {
         agentRunDir: paths.runDir,
         etcFiles: { hosts: paths.hosts, hostname: paths.hostname },
         netnsPath: attachment.netnsPath,
+        sysfsPath: attachment.sysfsPath,
+        files,
+        egress: attachment.egress ?? false,
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
       });

@@ -143,7 +143,15 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       {
         action: 'sandbox.create',
         resource: `template:${body.template}`,
-        context: { template: body.template, tier: s.sandboxes.previewTier(body), limits: body.limits ?? {}, labels: body.metadata ?? {} },
+        context: {
+          template: body.template,
+          tier: s.sandboxes.previewTier(body),
+          limits: body.limits ?? {},
+          labels: body.metadata ?? {},
+          network: body.network?.mode ?? 'proxy',
+          hosts: body.network?.allow ?? [],
+          secrets: body.secrets ?? [],
+        },
       },
       () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
     );

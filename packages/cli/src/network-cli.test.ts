@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../../daemon/src/testing/test-network.js';
+
+// The network commands end to end, against this test's own DNS and HTTPS
+// servers (on addresses it adds to the host's loopback).
+const address = '198.18.99.30';
+let net: TestNetwork;
+let daemon: TestDaemon;
+let api: EchoServer;
+
+beforeAll(async () => {
+  net = await startTestNetwork([address]);
+  net.setName('api.example.test', address);
+  net.setName('pkgs.example.test', address);
+  api = await net.serve({ address, port: 443, tls: true, names: ['api.example.test', 'pkgs.example.test'] });
+  await net.serve({ address, port: 80 });
+  daemon = await startTestDaemon(['--dns-server', net.dnsServer, '--egress-allow-range', testUpstreamRange], { NODE_EXTRA_CA_CERTS: net.caFile });
+});
+
+afterAll(async () => {
+  await paddock(['kill', '--all']);
+  await daemon?.stop();
+  await net?.close();
+});
+
+/** Runs the bundled CLI without blocking this process (its DNS and HTTPS servers answer the sandboxes). */
+function paddock(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliMain, ...args], { env: daemon.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(stdin ?? '');
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('paddock net and paddock secret', () => {
+  it('run --net none: the network is off and the failure is immediate and plain', async () => {
+    const r = await paddock(['run', '--net', 'none', '--', 'curl', '-sS', '--max-time', '20', 'http://api.example.test/']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('Could not resolve host');
+  });
+
+  it('create --allow-domain, then net allow / deny / show change and report the rules of a running sandbox', async () => {
+    const created = await paddock(['create', '--allow-domain', 'pkgs.example.test']);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    const fetch = (url: string) => paddock(['exec', id, '--', 'curl', '-sS', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', url]);
+    expect((await fetch('http://pkgs.example.test/simple/')).stdout).toBe('200');
+    expect((await fetch('http://api.example.test/')).stdout).toBe('403');
+
+    const allowed = await paddock(['net', 'allow', id, 'api.example.test']);
+    expect(allowed).toMatchObject({ code: 0, stderr: '' });
+    expect(allowed.stdout).toContain('allow:   pkgs.example.test, api.example.test');
+    expect((await fetch('http://api.example.test/')).stdout).toBe('200');
+
+    const denied = await paddock(['net', 'deny', id, 'pkgs.example.test']);
+    expect(denied.stdout).toContain('deny:    pkgs.example.test');
+    expect((await fetch('http://pkgs.example.test/simple/')).stdout).toBe('403');
+
+    const shown = await paddock(['net', 'show', id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/http\s+api\.example\.test\s+80\s+allow\s+198\.18\.99\.30/);
+    expect(shown.stdout).toMatch(/http\s+pkgs\.example\.test\s+80\s+deny\s+-.*denied by rule pkgs\.example\.test/);
+    const json = JSON.parse((await paddock(['net', 'show', id, '--json'])).stdout);
+    expect(json).toMatchObject({ mode: 'proxy', allow: ['api.example.test'], deny: ['pkgs.example.test'] });
+
+    const bad = await paddock(['net', 'allow', id, 'not a host!']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/^paddock: [^\n]+\n$/);
+  });
+
+  it('secret set reads the value from stdin; a sandbox holding it sees a placeholder, the bound host gets the value', async () => {
+    const value = 'sk-cli-test-value-0123456789';
+    const set = await paddock(['secret', 'set', 'API_KEY', '--host', 'api.example.test'], `${value}\n`);
+    expect(set).toMatchObject({ code: 0, stdout: 'API_KEY → api.example.test\n' });
+    const listed = await paddock(['secret', 'ls']);
+    expect(listed.stdout).toContain('API_KEY');
+    expect(listed.stdout).not.toContain(value);
+
+    const before = api.seen.length;
+    const run = await paddock([
+      'run',
+      '--secret',
+      'API_KEY',
+      '--allow-domain',
+      'api.example.test',
+      '--',
+      'sh',
+      '-c',
+      'echo "inside: $API_KEY"; curl -sS --max-time 20 -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $API_KEY" https://api.example.test/v1/chat',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^inside: paddock-placeholder-[0-9a-f]{32}\n200$/);
+    expect(api.seen.slice(before).map((r) => r.headers.authorization)).toEqual([`Bearer ${value}`]);
+
+    const missing = await paddock(['run', '--secret', 'NO_SUCH_SECRET', '--', 'true']);
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toContain('no secret named NO_SUCH_SECRET');
+    expect((await paddock(['secret', 'rm', 'API_KEY'])).code).toBe(0);
+    expect((await paddock(['secret', 'ls', '--json'])).stdout.trim()).toBe('[]');
+  });
+});

@@ -1,0 +1,83 @@
+import { createServer } from 'node:net';
+import { connect } from 'node:tls';
+import { parseHostRule } from '@paddock/core';
+import { describe, expect, it } from 'vitest';
+import { AddressGuard } from './address-guard.js';
+import { HostRules } from './host-rules.js';
+import { readClientHello } from './tls-client-hello.js';
+
+describe('host rules', () => {
+  it('match exact names and *.suffix wildcards (not the bare suffix), with optional ports; deny wins', () => {
+    const rules = new HostRules(['pypi.org', '*.pythonhosted.org', 'api.internal.test:8443', '10.0.0.5'], ['evil.pythonhosted.org']);
+    expect(rules.decide('PyPI.org.', 443)).toEqual({ allowed: true });
+    expect(rules.decide('files.pythonhosted.org', 443)).toEqual({ allowed: true });
+    expect(rules.decide('pythonhosted.org', 443).allowed).toBe(false);
+    expect(rules.decide('evil.pythonhosted.org', 443)).toEqual({ allowed: false, reason: 'denied by rule evil.pythonhosted.org' });
+    expect(rules.decide('api.internal.test', 8443).allowed).toBe(true);
+    expect(rules.decide('api.internal.test', 443).allowed).toBe(false);
+    expect(rules.decide('10.0.0.5', 80).allowed).toBe(true);
+    expect(rules.decide('pypi.org.evil.com', 443).allowed).toBe(false);
+    expect(rules.decide('xpypi.org', 443).allowed).toBe(false);
+    expect(rules.allowsName('api.internal.test')).toBe(true);
+    expect(rules.allowsName('evil.pythonhosted.org')).toBe(false);
+  });
+
+  it('refuses malformed rules', () => {
+    for (const bad of ['', 'a b', 'http://x.com', '*', '*.', 'x..com', 'x.com:0', 'x.com:99999', '-x.com', 'x.com/path', '1.2.3']) {
+      expect(parseHostRule(bad), bad).toBeUndefined();
+    }
+    expect(parseHostRule('[2001:db8::1]:443')).toEqual({ host: '2001:db8::1', port: 443 });
+  });
+});
+
+describe('address guard', () => {
+  it('refuses private, loopback, link-local, metadata, CGNAT and embedded-IPv4 forms unless the operator opens a range', () => {
+    const guard = new AddressGuard(['10.9.0.0/16']);
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00:ec2::254',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '64:ff9b::a9fe:a9fe',
+    ]) {
+      expect(guard.refusal(address), address).toBeDefined();
+    }
+    for (const address of ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946', '10.9.3.4']) expect(guard.refusal(address), address).toBeUndefined();
+    expect(() => new AddressGuard(['10.0.0.0/33'])).toThrow();
+  });
+});
+
+describe('TLS hello reading', () => {
+  it('reads the server name of a real ClientHello, and tells TLS without SNI and non-TLS apart', async () => {
+    const server = createServer();
+    const hellos: Buffer[] = [];
+    server.on('connection', (s) =>
+      s.once('data', (d: Buffer) => {
+        hellos.push(d);
+        s.destroy();
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    for (const servername of ['files.example.test', undefined]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port, servername: servername ?? '', rejectUnauthorized: false });
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+      });
+    }
+    server.close();
+    expect(readClientHello(hellos[0] as Buffer)).toEqual({ kind: 'hello', serverName: 'files.example.test' });
+    expect(readClientHello(hellos[1] as Buffer)).toEqual({ kind: 'hello', serverName: undefined });
+    expect(readClientHello((hellos[0] as Buffer).subarray(0, 40))).toEqual({ kind: 'incomplete' });
+    expect(readClientHello(Buffer.from('GET / HTTP/1.1\r\n'))).toEqual({ kind: 'not-tls' });
+  });
+});

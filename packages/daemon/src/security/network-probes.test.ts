@@ -1,0 +1,362 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { Sandbox, Secrets } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../testing/test-network.js';
+import { probeTiers, py, sh } from './probe-kit.js';
+
+// Sections C (network) and E (secrets) of SECURITY-PROBES.md, attacked from
+// inside sandboxes on every tier. Upstreams are this test's own servers on
+// addresses it adds to the host's loopback; names come from its own DNS server.
+const upstream = { allowed: '198.18.99.10', other: '198.18.99.11', secret: '198.18.99.12' };
+let net: TestNetwork;
+let daemon: TestDaemon;
+const servers: Record<string, EchoServer> = {};
+let testCa: string;
+
+beforeAll(async () => {
+  net = await startTestNetwork(Object.values(upstream));
+  net.setName('allowed.test', upstream.allowed);
+  net.setName('www.allowed.test', upstream.allowed);
+  net.setName('other.test', upstream.other);
+  net.setName('secret.test', upstream.secret);
+  net.setName('private.test', '127.0.0.1');
+  net.setName('metadata.test', '169.254.169.254');
+  net.setName('internal.test', '10.1.2.3');
+  for (const [name, address] of Object.entries(upstream)) {
+    servers[`${name}-http`] = await net.serve({ address, port: 80 });
+    servers[`${name}-https`] = await net.serve({ address, port: 443, tls: true, names: [`${name}.test`, `www.${name}.test`] });
+  }
+  testCa = readFileSync(net.caFile, 'utf8');
+  daemon = await startTestDaemon(['--dns-server', net.dnsServer, '--egress-allow-range', testUpstreamRange], { NODE_EXTRA_CA_CERTS: net.caFile });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await net?.close();
+});
+
+const curl = (sbx: Sandbox, args: string) => sh(sbx, `curl -sS --max-time 20 --cacert /tmp/test-ca.pem ${args}`);
+
+async function sandbox(tier: (typeof probeTiers)[number], options: Parameters<typeof Sandbox.create>[0] = {}): Promise<Sandbox> {
+  const sbx = await Sandbox.create({ ...daemon.conn, tier, ...options });
+  await sbx.files.write('/tmp/test-ca.pem', testCa);
+  return sbx;
+}
+
+describe.each(probeTiers)('egress on the %s tier', (tier) => {
+  it('C1: a sandbox made with network none has no network at all: names and connects fail at once, not by timeout', async () => {
+    const sbx = await sandbox(tier, { network: { mode: 'none' } });
+    try {
+      const byName = await curl(sbx, 'http://allowed.test/');
+      expect(byName.exitCode).toBe(6); // could not resolve host (28 would be a timeout)
+      const byAddress = await py(sbx, [
+        'import socket',
+        'try:',
+        `  socket.create_connection(("${upstream.allowed}", 80), timeout=20); print("CONNECTED")`,
+        'except OSError as e: print(type(e).__name__, e.errno)',
+      ]);
+      expect(byAddress.stdout).not.toContain('CONNECTED');
+      expect(byAddress.stdout).not.toContain('timeout');
+      expect(await sh(sbx, 'echo "$HTTP_PROXY"')).toMatchObject({ stdout: '\n' });
+      // Nothing to change at run time: the API says why.
+      await expect(sbx.network.update({ allow: ['allowed.test'] })).rejects.toMatchObject({ code: 'network_disabled' });
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C1: by default (no host allowed) every name and every request is refused with a reason', async () => {
+    const sbx = await sandbox(tier);
+    try {
+      const viaProxy = await curl(sbx, 'http://allowed.test/');
+      expect(viaProxy.stdout).toContain("not in the sandbox's allowlist");
+      const tunnel = await curl(sbx, 'https://allowed.test/');
+      expect(tunnel.exitCode).toBe(56); // CONNECT refused (403), at once
+      const lookup = await sh(sbx, 'getent hosts allowed.test');
+      expect(lookup.exitCode).not.toBe(0);
+      const refused = (await sbx.network.connections()).filter((c) => c.decision === 'deny');
+      expect(refused.map((c) => c.host)).toContain('allowed.test');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C2: an allowed domain is reachable (HTTP through the proxy and HTTPS through CONNECT); other domains are refused by name', async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['allowed.test', '*.allowed.test'] } });
+    const otherBefore = servers['other-http']?.seen.length;
+    try {
+      const plain = await curl(sbx, 'http://allowed.test/hello?x=1');
+      expect(JSON.parse(plain.stdout)).toMatchObject({ url: '/hello?x=1', host: 'allowed.test' });
+      const tls = await curl(sbx, 'https://www.allowed.test/secure');
+      expect(JSON.parse(tls.stdout)).toMatchObject({ url: '/secure', host: 'www.allowed.test' });
+      const post = await curl(sbx, `-X POST --data-binary @/etc/hostname http://allowed.test/upload`);
+      expect(JSON.parse(post.stdout).body).toContain('sb-');
+      const other = await curl(sbx, 'http://other.test/');
+      expect(other.stdout).toContain("other.test:80 is not in the sandbox's allowlist");
+      const otherTls = await curl(sbx, 'https://other.test/');
+      expect(otherTls.exitCode).toBe(56);
+      expect(servers['other-http']?.seen.length).toBe(otherBefore);
+      const resolved = await sh(sbx, 'getent hosts allowed.test');
+      expect(resolved.stdout).toContain(upstream.allowed);
+      const connections = await sbx.network.connections();
+      const allowed = connections.find((c) => c.decision === 'allow' && c.host === 'www.allowed.test');
+      expect(allowed).toMatchObject({ via: 'connect', port: 443, address: upstream.allowed });
+      expect(allowed?.bytesIn).toBeGreaterThan(0);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C3: IP literals outside the allowlist are refused, through the proxy and dialled directly', async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['allowed.test'] } });
+    try {
+      const literal = await curl(sbx, `http://${upstream.allowed}/`);
+      expect(literal.stdout).toContain(`${upstream.allowed}:80 is not in the sandbox's allowlist`);
+      const tunnel = await curl(sbx, `-k https://${upstream.allowed}/`);
+      expect(tunnel.exitCode).toBe(56);
+      // Without the proxy variables: the connection never reaches the upstream.
+      const direct = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' -k https://${upstream.allowed}/; echo " exit=$?"`);
+      expect(direct.stdout).not.toContain('"url"');
+      const raw = await py(sbx, [
+        'import socket',
+        'for port in (22, 8080, 5432):',
+        '  try:',
+        `    s = socket.create_connection(("${upstream.allowed}", port), timeout=20); s.sendall(b"x"); print("SENT", port)`,
+        '  except OSError as e: print("refused", port)',
+      ]);
+      expect(raw.stdout).not.toContain('SENT');
+      expect(servers['allowed-https']?.seen.every((r) => r.host !== upstream.allowed)).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C4: an allowed name resolving to a private, loopback, link-local or metadata address is refused', async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['private.test', 'metadata.test', 'internal.test'] } });
+    try {
+      const loop = await curl(sbx, 'http://private.test/');
+      expect(loop.stdout).toContain('127.0.0.1 is a loopback address');
+      const metadata = await curl(sbx, 'http://metadata.test/latest/meta-data/');
+      expect(metadata.stdout).toContain('169.254.169.254 is a link-local (cloud metadata) address');
+      const internal = await curl(sbx, 'https://internal.test/');
+      expect(internal.exitCode).toBe(56);
+      // DNS inside does not hand such addresses out either.
+      const lookup = await sh(sbx, 'getent hosts private.test metadata.test internal.test');
+      expect(lookup.stdout).toBe('');
+      const reasons = (await sbx.network.connections()).map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('10.1.2.3 is a private address'))).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it("C5: the host's own services (the daemon's API, anything on its loopback) are out of reach", async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['private.test'] } });
+    const apiPort = new URL(daemon.url).port;
+    try {
+      // The sandbox's 127.0.0.1 is its own; the host's is not there.
+      const own = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' http://127.0.0.1:${apiPort}/v1/health; echo " exit=$?"`);
+      expect(own.stdout).toContain('exit=7');
+      const viaProxy = await curl(sbx, `--noproxy '' -x http://127.0.0.1:3128 http://127.0.0.1:${apiPort}/v1/health`);
+      expect(viaProxy.stdout).toContain('is not in the sandbox');
+      const viaName = await curl(sbx, `http://private.test:${apiPort}/v1/health`);
+      expect(viaName.stdout).toContain('loopback address');
+      // Forged relay headers on the egress socket itself: the daemon still decides by name and address.
+      const forged = await py(sbx, [
+        'import socket',
+        'out = []',
+        `for header, request in ((b"PADDOCK/1 http 127.0.0.1:${apiPort}\\n", b"GET /v1/health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"), (b"PADDOCK/1 http ${upstream.allowed}:80\\n", b"GET / HTTP/1.1\\r\\nHost: private.test:${apiPort}\\r\\n\\r\\n")):`,
+        '  s = socket.socket(socket.AF_UNIX); s.connect("/.paddock/run/egress.sock"); s.sendall(header + request)',
+        '  out.append(s.recv(4096).decode(errors="replace").split("\\r\\n")[0])',
+        'print(out)',
+      ]);
+      expect(forged.stdout).toContain('403');
+      expect(forged.stdout).not.toContain('200');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C6: a runtime change to the allowlist takes effect for new connections without a restart', async () => {
+    const sbx = await sandbox(tier);
+    try {
+      const marker = await sh(sbx, 'sleep 600 >/dev/null 2>&1 & echo $!');
+      expect((await curl(sbx, 'http://other.test/')).stdout).toContain('not in the sandbox');
+      const allowed = await sbx.network.update({ allow: ['other.test'] });
+      expect(allowed.allow).toEqual(['other.test']);
+      expect(JSON.parse((await curl(sbx, 'http://other.test/now')).stdout)).toMatchObject({ url: '/now' });
+      const denied = await sbx.network.update({ deny: ['other.test'] });
+      expect(denied).toMatchObject({ allow: [], deny: ['other.test'] });
+      expect((await curl(sbx, 'http://other.test/again')).stdout).toContain('denied by rule other.test');
+      // Same sandbox, same processes: nothing restarted.
+      expect((await sh(sbx, `kill -0 ${marker.stdout.trim()} && echo alive`)).stdout).toBe('alive\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('C7: raw sockets and ICMP are unavailable; UDP leaves only as DNS answered by the policy', async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['allowed.test'] } });
+    const udp = createSocket('udp4');
+    const received: Buffer[] = [];
+    udp.on('message', (m) => received.push(m));
+    await new Promise<void>((resolve) => udp.bind(5353, upstream.allowed, () => resolve()));
+    try {
+      const probe = await py(sbx, [
+        'import socket',
+        'echo = b"\\x08\\x00\\xf7\\xff\\x00\\x00\\x00\\x00"',
+        'for family, kind, proto in ((socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP), (socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP), (socket.AF_PACKET, socket.SOCK_RAW, 0)):',
+        '  try:',
+        '    s = socket.socket(family, kind, proto)',
+        '    if family == socket.AF_PACKET: print("OPENED packet")',
+        `    else: s.sendto(echo, ("${upstream.allowed}", 0)); print("SENT icmp", kind)`,
+        '  except OSError as e: print("refused", e.errno)',
+        'u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        'try:',
+        `  u.sendto(b"exfiltrate", ("${upstream.allowed}", 5353)); print("udp sent")`,
+        'except OSError as e: print("udp refused", e.errno)',
+      ]);
+      // gVisor opens ICMP datagram (ping) sockets in its own stack, but nothing leaves it.
+      expect(probe.stdout).not.toMatch(/OPENED|SENT/);
+      const ping = await sh(sbx, `ping -c 1 -W 2 ${upstream.allowed} 2>&1; echo "exit=$?"`);
+      expect(ping.stdout).not.toContain('exit=0');
+      // DNS to any server ends at the policy's answer, never at that server.
+      const dns = await py(sbx, [
+        'import socket, struct',
+        'q = struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in "allowed.test".split(".")) + b"\\0" + struct.pack(">HH", 1, 1)',
+        'u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)',
+        'try:',
+        `  u.sendto(q, ("${upstream.allowed}", 53)); print("answer", len(u.recv(512)))`,
+        'except OSError as e: print("no answer", e)',
+      ]);
+      if (tier === 'container') expect(dns.stdout).toMatch(/^answer \d+/);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received).toEqual([]);
+    } finally {
+      udp.close();
+      await sbx.kill();
+    }
+  });
+
+  it('E1 + E2: a secret never enters the sandbox, its output, the logs, the audit log or the API; only its hosts receive it', async () => {
+    const name = `TEST_TOKEN_${tier.toUpperCase()}`;
+    const value = `sk-test-${randomBytes(18).toString('hex')}`;
+    await Secrets.set(name, value, { ...daemon.conn, hosts: ['secret.test'] });
+    const sbx = await sandbox(tier, { secrets: [name], network: { allow: ['secret.test', 'allowed.test', 'other.test'] } });
+    try {
+      const placeholder = (await sh(sbx, `printenv ${name}`)).stdout.trim();
+      expect(placeholder).toMatch(/^paddock-placeholder-[0-9a-f]{32}$/);
+      // Bound host over HTTPS: the proxy opens it (the sandbox trusts its own CA) and the upstream gets the value.
+      const before = servers['secret-https']?.seen.length ?? 0;
+      const call = await sh(sbx, `curl -sS --max-time 20 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $${name}" https://secret.test/v1/models`);
+      expect(call.stdout).toBe('200');
+      const seen = servers['secret-https']?.seen.slice(before) ?? [];
+      expect(seen.map((r) => r.headers.authorization)).toEqual([`Bearer ${value}`]);
+      // Python's ssl and Node's TLS trust it too (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS).
+      const fromPython = await py(sbx, [
+        'import os, urllib.request',
+        `req = urllib.request.Request("https://secret.test/py", headers={"X-Key": os.environ["${name}"]})`,
+        'print(urllib.request.urlopen(req, timeout=20).status)',
+      ]);
+      expect(fromPython.stdout.trim()).toBe('200');
+      expect(servers['secret-https']?.seen.at(-1)?.headers['x-key']).toBe(value);
+      // Anywhere else only the placeholder leaves: another host over HTTPS and HTTP, and the bound host over plain HTTP.
+      await sh(sbx, `curl -s -o /dev/null --cacert /tmp/test-ca.pem -H "Authorization: Bearer $${name}" https://allowed.test/x`);
+      await sh(sbx, `curl -s -o /dev/null -H "Authorization: Bearer $${name}" http://other.test/x http://secret.test/x`);
+      const elsewhere = [servers['allowed-https'], servers['other-http'], servers['secret-http']].flatMap((s) => s?.seen ?? []);
+      expect(elsewhere.map((r) => r.headers.authorization)).toContain(`Bearer ${placeholder}`);
+      expect(JSON.stringify(elsewhere)).not.toContain(value);
+      // E1: nowhere inside the sandbox, as root or user.
+      // The searcher gets the value reversed on stdin, so that no argv or environment of its own holds it.
+      const search = await sbx.commands.runAllowingFailure(
+        [
+          'python3',
+          '-c',
+          [
+            'import os, sys',
+            'value = sys.stdin.read()[::-1].encode()',
+            'hits = [f"/proc/{p}/{k}" for p in os.listdir("/proc") if p.isdigit() for k in ("environ", "cmdline") if value in open(f"/proc/{p}/{k}", "rb").read()]',
+            'for top in ("/etc", "/tmp", "/work", "/home", "/root", "/run", "/var", "/.paddock"):',
+            '  for d, _, names in os.walk(top):',
+            '    for n in names:',
+            '      try:',
+            '        if value in open(os.path.join(d, n), "rb").read(): hits.append(os.path.join(d, n))',
+            '      except OSError: pass',
+            'print(hits)',
+          ].join('\n'),
+        ],
+        { stdin: [...value].reverse().join('') },
+      );
+      expect(search.stdout.trim()).toBe('[]');
+      // Nor in the daemon's log, the audit log, or any API answer.
+      const answers = await Promise.all(
+        ['/v1/secrets', `/v1/sandboxes/${sbx.id}`, `/v1/sandboxes/${sbx.id}/network`, '/v1/audit?limit=1000'].map(async (p) => (await daemon.api(p)).text()),
+      );
+      for (const text of [...answers, daemon.log(), readFileSync(`${daemon.stateDir}/paddock.db`).toString('latin1')]) expect(text).not.toContain(value);
+      expect(answers[0]).toContain(name);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
+describe('egress on the container tier, redirected', () => {
+  it('plain TCP to 80/443 is redirected to the proxy, which reads the Host header or TLS server name', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    try {
+      const noProxy = 'env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy curl -sS --max-time 20 --cacert /tmp/test-ca.pem';
+      const plain = await sh(sbx, `${noProxy} http://allowed.test/direct`);
+      expect(JSON.parse(plain.stdout)).toMatchObject({ url: '/direct' });
+      const tls = await sh(sbx, `${noProxy} https://allowed.test/direct-tls`);
+      expect(JSON.parse(tls.stdout)).toMatchObject({ url: '/direct-tls' });
+      // Dial an allowed address but name another host: refused (the name must resolve to the address dialled).
+      const fronted = await sh(sbx, `${noProxy} --resolve other.test:443:${upstream.allowed} https://other.test/; echo " exit=$?"`);
+      expect(fronted.stdout).not.toContain('"url"');
+      const mismatch = await sh(sbx, `${noProxy} -H 'Host: other.test' http://allowed.test/; echo " exit=$?"`);
+      expect(mismatch.stdout).toContain('not in the sandbox');
+      const via = (await sbx.network.connections()).filter((c) => c.decision === 'allow').map((c) => c.via);
+      expect(via).toEqual(expect.arrayContaining(['http', 'tls']));
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a CONNECT tunnel refuses a TLS hello naming another server than the tunnel’s (domain fronting)', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    try {
+      const fronted = await sh(sbx, `curl -sS --max-time 20 -k --connect-to other.test:443:allowed.test:443 https://other.test/; echo " exit=$?"`);
+      expect(fronted.stdout).not.toContain('"url"');
+      const reasons = (await sbx.network.connections()).map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('TLS names other.test'))).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
+describe('egress across a daemon restart', () => {
+  it.each(probeTiers)('an adopted sandbox keeps its rules, its relay and its secrets’ CA (%s tier)', async (tier) => {
+    const name = `RESTART_TOKEN_${tier.toUpperCase()}`;
+    const value = `sk-restart-${randomBytes(12).toString('hex')}`;
+    await Secrets.set(name, value, { ...daemon.conn, hosts: ['secret.test'] });
+    const sbx = await sandbox(tier, { secrets: [name], network: { allow: ['secret.test', 'allowed.test'] } });
+    try {
+      await daemon.crash();
+      await daemon.restart();
+      const again = await Sandbox.connect(sbx.id, daemon.conn);
+      expect(JSON.parse((await curl(again, 'http://allowed.test/after-restart')).stdout)).toMatchObject({ url: '/after-restart' });
+      const before = servers['secret-https']?.seen.length ?? 0;
+      const call = await sh(again, `curl -sS --max-time 20 -o /dev/null -w '%{http_code}' -H "X-Key: $${name}" https://secret.test/after`);
+      expect(call.stdout).toBe('200');
+      expect(servers['secret-https']?.seen.slice(before).map((r) => r.headers['x-key'])).toEqual([value]);
+      expect((await again.network.get()).allow).toEqual(['secret.test', 'allowed.test']);
+    } finally {
+      await Sandbox.connect(sbx.id, daemon.conn)
+        .then((s) => s.kill())
+        .catch(() => {});
+    }
+  });
+});

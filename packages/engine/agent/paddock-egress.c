@@ -1,0 +1,356 @@
+// paddock-egress: the in-sandbox end of the egress path.
+//
+// Why it exists: a sandbox has no route to the outside. What it sends out is
+// caught on its own loopback (explicit proxy clients through HTTP_PROXY, TCP
+// 80/443 through nftables `redirect`, DNS on 127.0.0.1:53) and carried over a
+// unix socket that paddockd bind-mounts in, where policy decides. This program
+// only moves bytes; it holds no policy, so a compromised sandbox gains nothing
+// by talking to the daemon's socket directly.
+//
+// Wire format, per connection: one line `PADDOCK/1 <kind> <dst>\n`, then raw
+// bytes both ways. <dst> is the pre-redirect destination `a.b.c.d:port`, or
+// `-` when unknown. UDP DNS queries travel as kind `dns` with DNS-over-TCP
+// framing (2-byte big-endian length) in both directions.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+// From <linux/netfilter_ipv4.h>, which clashes with <netinet/in.h> on some
+// kernel header versions.
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+
+#define BUF_SIZE 65536
+#define THREAD_STACK 65536
+#define DNS_MAX 4096
+#define DNS_TIMEOUT_SEC 5
+
+enum kind { K_PROXY, K_HTTP, K_TLS, K_DNS_TCP, N_TCP };
+
+static const struct { const char *name; int port; } tcp_listeners[N_TCP] = {
+  [K_PROXY] = {"proxy", 3128},
+  [K_HTTP] = {"http", 15001},
+  [K_TLS] = {"tls", 15002},
+  [K_DNS_TCP] = {"dns-tcp", 53},
+};
+
+static struct sockaddr_un daemon_addr;
+static int udp_fd = -1;
+
+// ---------------------------------------------------------------- plumbing
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+// A receive timeout surfaces as EAGAIN and ends the read like any error.
+static int read_all(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void sleep_briefly(void) {
+  struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+}
+
+// Detached: nobody joins, so a finished connection leaves nothing behind.
+static int spawn(void *(*fn)(void *), void *arg) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  if (pthread_attr_init(&attr) != 0) return -1;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  // Buffers live on the heap, so a small stack keeps idle connections cheap.
+  // Where the platform minimum is larger this fails and the default stays.
+  pthread_attr_setstacksize(&attr, THREAD_STACK);
+  int err = pthread_create(&thread, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  return err;
+}
+
+static int connect_daemon(const char *header) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&daemon_addr, sizeof daemon_addr) < 0 ||
+      write_all(fd, header, strlen(header)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// With conntrack loaded, a connection that was never redirected still reports
+// an "original" destination: our own listener. Passing that on would make the
+// daemon dial back into the sandbox, so it counts as unknown.
+static void original_dst(int fd, char *out, size_t size) {
+  struct sockaddr_in orig, local;
+  socklen_t olen = sizeof orig, llen = sizeof local;
+  char ip[INET_ADDRSTRLEN];
+  if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &orig, &olen) < 0 || orig.sin_family != AF_INET) return;
+  if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 && local.sin_port == orig.sin_port &&
+      local.sin_addr.s_addr == orig.sin_addr.s_addr)
+    return;
+  if (inet_ntop(AF_INET, &orig.sin_addr, ip, sizeof ip))
+    snprintf(out, size, "%s:%u", ip, (unsigned)ntohs(orig.sin_port));
+}
+
+// ---------------------------------------------------------------- relay
+
+// One direction of a connection. Reading only into an empty buffer keeps the
+// bookkeeping trivial and lets TCP flow control push back on a fast sender.
+struct half {
+  int from, to;
+  char *buf;
+  size_t off, len;
+  int eof;
+};
+
+// Moves what it can without blocking; -1 ends the connection. `eof` is set
+// only when the buffer is empty, so EOF implies drained and the write side of
+// the peer can be shut at once: that is what lets a client half-close and
+// still read its answer.
+static int pump(struct half *h, short rev_from, short rev_to) {
+  int fresh = 0;
+  if (h->len == 0 && !h->eof && rev_from) {
+    ssize_t n = read(h->from, h->buf, BUF_SIZE);
+    if (n > 0) {
+      h->off = 0;
+      h->len = (size_t)n;
+      fresh = 1;
+    } else if (n == 0) {
+      h->eof = 1;
+      shutdown(h->to, SHUT_WR);
+    } else if (errno != EAGAIN && errno != EINTR) {
+      return -1;
+    }
+  }
+  if (!fresh && !rev_to) return 0;
+  while (h->len > 0) {
+    ssize_t n = write(h->to, h->buf + h->off, h->len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      return -1;
+    }
+    h->off += (size_t)n;
+    h->len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void relay(int a, int b) {
+  char *mem = malloc(2 * BUF_SIZE);
+  if (!mem) return;
+  struct half h[2] = {{a, b, mem, 0, 0, 0}, {b, a, mem + BUF_SIZE, 0, 0, 0}};
+  while (!(h[0].eof && h[1].eof)) {
+    // pollfd i watches h[i].from, which is also h[1-i].to. An fd with nothing
+    // to wait for is left out (-1): otherwise a lingering POLLHUP on it would
+    // wake poll forever.
+    struct pollfd p[2];
+    for (int i = 0; i < 2; i++) {
+      short ev = 0;
+      if (h[i].len == 0 && !h[i].eof) ev |= POLLIN;
+      if (h[1 - i].len > 0) ev |= POLLOUT;
+      p[i].fd = ev ? h[i].from : -1;
+      p[i].events = ev;
+      p[i].revents = 0;
+    }
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pump(&h[0], p[0].revents, p[1].revents) < 0 || pump(&h[1], p[1].revents, p[0].revents) < 0) break;
+  }
+  free(mem);
+}
+
+struct conn {
+  int fd;
+  enum kind kind;
+};
+
+static void *tcp_thread(void *arg) {
+  struct conn c = *(struct conn *)arg;
+  free(arg);
+  char dst[32] = "-";
+  if (c.kind == K_HTTP || c.kind == K_TLS) original_dst(c.fd, dst, sizeof dst);
+  char header[80];
+  snprintf(header, sizeof header, "PADDOCK/1 %s %s\n", tcp_listeners[c.kind].name, dst);
+  int up = connect_daemon(header);
+  if (up >= 0) {
+    // The header went out blocking, so whole; now both sides are non-blocking.
+    int flags = fcntl(up, F_GETFL);
+    if (flags >= 0 && fcntl(up, F_SETFL, flags | O_NONBLOCK) == 0) relay(c.fd, up);
+    close(up);
+  }
+  close(c.fd);
+  return NULL;
+}
+
+// ---------------------------------------------------------------- DNS over UDP
+
+// The query is kept with its length prefix in front, ready to write in one go.
+struct dns_query {
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  size_t len;
+  unsigned char data[2 + DNS_MAX];
+};
+
+// Any failure drops the query: the resolver in the sandbox retries or times
+// out, which is what it would do with a lost datagram anyway.
+static void *dns_thread(void *arg) {
+  struct dns_query *q = arg;
+  int up = connect_daemon("PADDOCK/1 dns -\n");
+  if (up >= 0) {
+    struct timeval tv = {.tv_sec = DNS_TIMEOUT_SEC, .tv_usec = 0};
+    unsigned char head[2];
+    setsockopt(up, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (write_all(up, q->data, 2 + q->len) == 0 && shutdown(up, SHUT_WR) == 0 && read_all(up, head, 2) == 0) {
+      size_t n = ((size_t)head[0] << 8) | head[1];
+      unsigned char *answer = n ? malloc(n) : NULL;
+      if (answer && read_all(up, answer, n) == 0)
+        sendto(udp_fd, answer, n, 0, (struct sockaddr *)&q->peer, q->peer_len);
+      free(answer);
+    }
+    close(up);
+  }
+  free(q);
+  return NULL;
+}
+
+static void receive_dns(void) {
+  struct dns_query *q = malloc(sizeof *q);
+  if (!q) {
+    // The datagram stays queued; pausing keeps poll from spinning on it.
+    sleep_briefly();
+    return;
+  }
+  q->peer_len = sizeof q->peer;
+  ssize_t n = recvfrom(udp_fd, q->data + 2, DNS_MAX, 0, (struct sockaddr *)&q->peer, &q->peer_len);
+  if (n <= 0) {
+    free(q);
+    return;
+  }
+  q->len = (size_t)n;
+  q->data[0] = (unsigned char)(n >> 8);
+  q->data[1] = (unsigned char)n;
+  if (spawn(dns_thread, q) != 0) free(q);
+}
+
+// ---------------------------------------------------------------- accept loop
+
+static void accept_tcp(int lfd, enum kind kind) {
+  int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) {
+    // Out of descriptors or memory: the connection waits in the backlog;
+    // pausing keeps poll from spinning on it until something is freed.
+    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) sleep_briefly();
+    return;
+  }
+  // The relay forwards whatever each read returned, already coalesced;
+  // Nagle would only add latency to request/response exchanges.
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct conn *c = malloc(sizeof *c);
+  if (c) {
+    c->fd = fd;
+    c->kind = kind;
+    if (spawn(tcp_thread, c) == 0) return;
+    free(c);
+  }
+  close(fd);
+}
+
+// Listeners are non-blocking so that a connection aborted between poll and
+// accept cannot stall the loop that serves every other one.
+static int listen_on(int type, int port) {
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)) {
+    fprintf(stderr, "paddock-egress: cannot listen on %s 127.0.0.1:%d: %s\n", type == SOCK_STREAM ? "tcp" : "udp",
+            port, strerror(errno));
+    exit(1);
+  }
+  return fd;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || argc > 3) {
+    fprintf(stderr, "usage: paddock-egress <unix-socket-path> [ready-fd]\n");
+    return 2;
+  }
+  size_t plen = strlen(argv[1]);
+  if (plen == 0 || plen >= sizeof daemon_addr.sun_path) {
+    fprintf(stderr, "paddock-egress: bad unix socket path\n");
+    return 2;
+  }
+  daemon_addr.sun_family = AF_UNIX;
+  memcpy(daemon_addr.sun_path, argv[1], plen + 1);
+  // A peer that goes away mid-write must cost one connection, not the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  struct pollfd p[N_TCP + 1];
+  for (int k = 0; k < N_TCP; k++) {
+    p[k].fd = listen_on(SOCK_STREAM, tcp_listeners[k].port);
+    p[k].events = POLLIN;
+  }
+  udp_fd = listen_on(SOCK_DGRAM, 53);
+  p[N_TCP].fd = udp_fd;
+  p[N_TCP].events = POLLIN;
+
+  if (argc == 3) {
+    int ready = atoi(argv[2]);
+    if (write_all(ready, "1", 1) < 0) perror("paddock-egress: ready-fd");
+    close(ready);
+  }
+
+  for (;;) {
+    if (poll(p, N_TCP + 1, -1) < 0) {
+      if (errno != EINTR) sleep_briefly();
+      continue;
+    }
+    for (int k = 0; k < N_TCP; k++)
+      if (p[k].revents) accept_tcp(p[k].fd, (enum kind)k);
+    if (p[N_TCP].revents) receive_dns();
+  }
+}

@@ -1,0 +1,35 @@
+import type { ConnectionInfo, NetworkUpdate, SandboxNetworkInfo } from '@paddock/core';
+import type { ApiClient, RequestOptions } from './api-client.js';
+
+/**
+ * A sandbox's egress: the hosts it may reach (changeable while it runs) and
+ * what it tried to reach.
+ *
+ *   await sbx.network.update({ allow: ['api.github.com'] })
+ *   const refused = (await sbx.network.connections()).filter((c) => c.decision === 'deny')
+ */
+export class Network {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly sandboxId: string,
+  ) {}
+
+  /** Rules, secrets (names) and recent connections. */
+  async get(options: RequestOptions = {}): Promise<SandboxNetworkInfo> {
+    return this.api.json<SandboxNetworkInfo>('GET', this.path(), options);
+  }
+
+  /** Adds allowed hosts and/or denies hosts; new connections follow at once. Returns the rules now in force. */
+  async update(update: NetworkUpdate, options: RequestOptions = {}): Promise<SandboxNetworkInfo> {
+    return this.api.json<SandboxNetworkInfo>('PATCH', this.path(), { ...options, json: update });
+  }
+
+  /** Recent connections, allowed and refused, oldest first. */
+  async connections(options: RequestOptions = {}): Promise<ConnectionInfo[]> {
+    return (await this.get(options)).connections;
+  }
+
+  private path(): string {
+    return `/v1/sandboxes/${encodeURIComponent(this.sandboxId)}/network`;
+  }
+}
