@@ -16,6 +16,8 @@ export interface ConnectionEntry extends ConnectionInfo {
  */
 export class ConnectionLog {
   private readonly recent = new Map<string, ConnectionInfo[]>();
+  /** Sandboxes gone: their last connections close after them and are audited, not kept. */
+  private readonly gone = new Set<string>();
 
   constructor(
     private readonly audit: AuditLog,
@@ -24,13 +26,7 @@ export class ConnectionLog {
 
   record(entry: ConnectionEntry): void {
     const { sandbox, owner, ...info } = entry;
-    let list = this.recent.get(sandbox);
-    if (!list) {
-      list = [];
-      this.recent.set(sandbox, list);
-    }
-    list.push(info);
-    if (list.length > keptPerSandbox) list.splice(0, list.length - keptPerSandbox);
+    if (!this.gone.has(sandbox)) this.keep(sandbox, info);
     try {
       this.appendToAudit(sandbox, owner, info);
     } catch (err) {
@@ -62,11 +58,23 @@ export class ConnectionLog {
     });
   }
 
+  private keep(sandbox: string, info: ConnectionInfo): void {
+    let list = this.recent.get(sandbox);
+    if (!list) {
+      list = [];
+      this.recent.set(sandbox, list);
+    }
+    list.push(info);
+    if (list.length > keptPerSandbox) list.splice(0, list.length - keptPerSandbox);
+  }
+
   recentOf(sandbox: string): ConnectionInfo[] {
     return [...(this.recent.get(sandbox) ?? [])];
   }
 
   forget(sandbox: string): void {
     this.recent.delete(sandbox);
+    this.gone.add(sandbox);
+    if (this.gone.size > 10_000) this.gone.delete(this.gone.values().next().value as string);
   }
 }

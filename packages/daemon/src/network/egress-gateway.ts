@@ -274,7 +274,8 @@ export class EgressGateway {
       port: verdict.target.port,
       method: req.method,
       path: asked.path,
-      headers: forwardedHeaders(req),
+      // An HTTP/1.0 request may name no host; the upstream still needs it.
+      headers: { host: req.headers.host ?? hostHeader(asked.host, asked.port), ...forwardedHeaders(req) },
       setHost: false,
       agent: this.agentsOf(origin.sandbox).http,
       timeout: this.deps.connectTimeoutMs ?? 30_000,
@@ -570,6 +571,11 @@ function plainTarget(req: IncomingMessage, origin: Origin): PlainTarget {
     return { error: `the Host header (${req.headers.host}) does not match the URL (${url.host})`, host, port };
   }
   return { host, port, path: `${url.pathname}${url.search}` };
+}
+
+function hostHeader(host: string, port: number): string {
+  const name = isIP(host) === 6 ? `[${host}]` : host;
+  return port === 80 ? name : `${name}:${port}`;
 }
 
 function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Sandbox, Secrets } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -357,6 +357,58 @@ describe('egress across a daemon restart', () => {
       await Sandbox.connect(sbx.id, daemon.conn)
         .then((s) => s.kill())
         .catch(() => {});
+    }
+  });
+});
+
+describe('egress and the rest of the platform', () => {
+  it('every connection passes the policy: a Cedar forbid on network.connect refuses an allowed host', async () => {
+    const file = `${daemon.stateDir}/policies/50-no-other.cedar`;
+    writeFileSync(
+      file,
+      '@id("no-other-test")\n@reason("other.test is off limits")\nforbid (principal, action == Paddock::Action::"network.connect", resource) when { context has host && context.host == "other.test" };\n',
+    );
+    const sbx = await sandbox('container', { network: { allow: ['other.test', 'allowed.test'] } });
+    try {
+      let refused = '';
+      for (let i = 0; i < 50 && !refused.includes('off limits'); i++) {
+        refused = (await curl(sbx, 'http://other.test/')).stdout;
+        if (!refused.includes('off limits')) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(refused).toContain('policy: other.test is off limits');
+      expect(JSON.parse((await curl(sbx, 'http://allowed.test/fine')).stdout)).toMatchObject({ url: '/fine' });
+      const audit = (await (await daemon.api('/v1/audit?limit=1000')).json()) as {
+        records: Array<{ action: string; decision: string; details: { host?: string } }>;
+      };
+      expect(audit.records.some((e) => e.action === 'network.connect' && e.decision === 'deny' && e.details.host === 'other.test')).toBe(true);
+      expect(audit.records.some((e) => e.action === 'network.connect' && e.decision === 'allow' && e.details.host === 'allowed.test')).toBe(true);
+    } finally {
+      rmSync(file, { force: true });
+      await sbx.kill();
+    }
+  });
+
+  it('a sandbox from a warm pool gets the rules of the create that claims it', async () => {
+    const pool = (await (
+      await daemon.api('/v1/pools', { method: 'POST', body: JSON.stringify({ template: 'base', size: 1 }), headers: { 'content-type': 'application/json' } })
+    ).json()) as { id: string };
+    try {
+      for (let i = 0; i < 100; i++) {
+        const pools = (await (await daemon.api('/v1/pools')).json()) as { pools: Array<{ id: string; ready: number }> };
+        if (pools.pools.find((p) => p.id === pool.id)?.ready) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+      try {
+        const pools = (await (await daemon.api('/v1/pools')).json()) as { pools: Array<{ id: string; hits: number }> };
+        expect(pools.pools.find((p) => p.id === pool.id)?.hits).toBe(1);
+        expect(JSON.parse((await curl(sbx, 'http://allowed.test/pooled')).stdout)).toMatchObject({ url: '/pooled' });
+        expect((await curl(sbx, 'http://other.test/')).stdout).toContain('not in the sandbox');
+      } finally {
+        await sbx.kill();
+      }
+    } finally {
+      await daemon.api(`/v1/pools/${pool.id}`, { method: 'DELETE' });
     }
   });
 });
