@@ -34,6 +34,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "fd-io.h"
+
 #define MAX_FRAME (1u << 20)
 #define CHUNK 65536
 #define MAX_FIELDS 4096
@@ -73,35 +75,6 @@ static int conn_open = 1;
 static int sigchld_pipe[2] = {-1, -1};
 
 // ---------------------------------------------------------------- framing
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len) {
-  char *p = buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (n == 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 static void send_frame(char type, const void *payload, size_t len) {
   if (!conn_open) return;

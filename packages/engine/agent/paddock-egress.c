@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd-io.h"
+
 // From <linux/netfilter_ipv4.h>, which clashes with <netinet/in.h> on some
 // kernel header versions.
 #ifndef SO_ORIGINAL_DST
@@ -54,36 +56,6 @@ static struct sockaddr_un daemon_addr;
 static int udp_fd = -1;
 
 // ---------------------------------------------------------------- plumbing
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-// A receive timeout surfaces as EAGAIN and ends the read like any error.
-static int read_all(int fd, void *buf, size_t len) {
-  char *p = buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (n == 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 static void sleep_briefly(void) {
   struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
