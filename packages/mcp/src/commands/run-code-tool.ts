@@ -1,0 +1,100 @@
+import { posix } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
+import { Commands, Files, Sandbox } from '@paddock/sdk';
+import { z } from 'zod';
+import { fileContent } from '../files/file-content.js';
+import { readCapped } from '../files/read-capped.js';
+import { describeError } from '../results/describe-error.js';
+import { outputLimits } from '../results/output-limits.js';
+import { registerTool } from '../tools/register-tool.js';
+import type { ToolContext } from '../tools/tool-context.js';
+import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs } from './command-output.js';
+
+const languages = {
+  python: (code: string) => ['python3', '-c', code],
+  javascript: (code: string) => ['node', '-e', code],
+  bash: (code: string) => ['bash', '-c', code],
+} as const;
+
+const RunCodeInput = CommandStartSchema.pick({ cwd: true, env: true, user: true, timeoutMs: true })
+  .extend({
+    sandboxId: SandboxIdSchema.optional().describe('run in this sandbox; without one, a fresh sandbox is made for the run and killed after it'),
+    language: z.enum(['python', 'javascript', 'bash']).describe('python (python3), javascript (node) or bash'),
+    code: CommandStartSchema.shape.cmd.element.min(1).describe('the program text'),
+    returnFiles: z
+      .array(SandboxPathSchema)
+      .max(20)
+      .optional()
+      .describe(
+        `files to read back after the run (relative paths from cwd): text, or base64 when binary; at most ${outputLimits.fileBytes} bytes each and ${outputLimits.returnedBytes} in all`,
+      ),
+  })
+  .strict();
+
+const ReturnedFileSchema = z.object({
+  path: z.string(),
+  size: z.number().int().optional().describe('bytes'),
+  encoding: z.enum(['utf8', 'base64']).optional(),
+  content: z.string().optional(),
+  error: z.string().optional().describe('why the file was not returned, e.g. file_not_found: …'),
+});
+type ReturnedFile = z.infer<typeof ReturnedFileSchema>;
+
+const RunCodeOutput = CommandOutputSchema.extend({ files: z.array(ReturnedFileSchema) });
+
+export function registerRunCodeTool(server: McpServer, context: ToolContext): void {
+  registerTool(
+    server,
+    context,
+    'run_code',
+    {
+      title: 'Run code',
+      description:
+        'Runs a Python, JavaScript (Node.js) or bash program in a sandbox and returns stdout, stderr, exitCode and, when asked with returnFiles, the files it wrote. ' +
+        'Without sandboxId the program runs in a fresh sandbox that is killed afterwards (nothing persists); pass the id of one from sandbox_create to keep state between runs. ' +
+        `A non-zero exit code is a result, not an error. Killed after timeoutMs (default ${defaultCommandTimeoutMs / 1000} s).`,
+      input: RunCodeInput,
+      output: RunCodeOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    },
+    async ({ sandboxId, language, code, returnFiles, ...options }, signal) => {
+      const timeoutMs = options.timeoutMs ?? defaultCommandTimeoutMs;
+      const fresh = sandboxId
+        ? undefined
+        : // Its lifetime outlasts the run a little: a safety net should this process die before killing it.
+          await Sandbox.create({ ...context.connection, timeoutMs: Math.min(timeoutMs + 60_000, maxSandboxTimeoutMs), signal });
+      const id = fresh?.id ?? (sandboxId as string);
+      try {
+        const result = await new Commands(context.api, id).runAllowingFailure(languages[language](code), { ...options, timeoutMs, signal });
+        const files = await readBack(new Files(context.api, id), returnFiles ?? [], options, signal);
+        return { ...commandOutput(result), files };
+      } finally {
+        // Not with the call's signal: a cancelled run must still end its sandbox.
+        await fresh?.kill({ wait: false }).catch(() => {});
+      }
+    },
+  );
+}
+
+async function readBack(files: Files, paths: string[], options: { cwd?: string; user?: string }, signal: AbortSignal): Promise<ReturnedFile[]> {
+  const returned: ReturnedFile[] = [];
+  let budget = outputLimits.returnedBytes;
+  for (const path of paths) {
+    // Relative paths mean what they meant to the program; without a cwd the daemon resolves them from the sandbox's workdir.
+    const full = options.cwd ? posix.resolve(options.cwd, path) : path;
+    const cap = Math.min(outputLimits.fileBytes, budget);
+    try {
+      const { bytes, truncated } = await readCapped(files, full, cap, { user: options.user, signal });
+      if (truncated) {
+        returned.push({ path, error: `file_too_large: more than ${cap} bytes left to return; read it in parts with run_command` });
+        continue;
+      }
+      budget -= bytes.byteLength;
+      returned.push({ path, size: bytes.byteLength, ...fileContent(bytes) });
+    } catch (err) {
+      returned.push({ path, error: describeError(err) });
+    }
+  }
+  return returned;
+}

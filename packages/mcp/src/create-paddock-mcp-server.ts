@@ -1,0 +1,41 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { paddockVersion } from '@paddock/core/client';
+import type { ConnectionOptions } from '@paddock/sdk';
+import { registerRunCodeTool } from './commands/run-code-tool.js';
+import { registerRunCommandTool } from './commands/run-command-tool.js';
+import { registerFileResource } from './files/file-resource.js';
+import { registerFileTools } from './files/file-tools.js';
+import { registerNetworkAllowTool } from './network/network-allow-tool.js';
+import { registerSandboxTools } from './sandboxes/sandbox-tools.js';
+import type { PendingWork } from './tools/pending-work.js';
+import { toolContext } from './tools/tool-context.js';
+
+export interface PaddockMcpServerOptions {
+  /** Records the tool calls in flight, so a transport can let them finish their clean-up before the process ends. */
+  work?: PendingWork;
+}
+
+const instructions = [
+  'Paddock runs code in isolated Linux sandboxes (template "base": Debian 12 with python3, node, bash, git, curl; working directory /work).',
+  'For a one-off program use run_code: without sandboxId it gets a fresh sandbox that is killed afterwards.',
+  'For several steps, sandbox_create once, then run_command, run_code, write_file, read_file and list_files with its id, and sandbox_kill at the end.',
+  'Sandboxes reach no network host until network_allow (or sandbox_create’s network.allow) names it; the operator’s policy may refuse.',
+  'A command that exits non-zero is a result with its exitCode, not an error; errors name a stable code such as sandbox_not_found or policy_denied.',
+].join(' ');
+
+/**
+ * The Paddock MCP server: sandbox, command, file and network tools and a
+ * resource template for sandbox files, all calling the daemon at `connection`
+ * through the SDK. Connect it to any transport (`serveStdio` for stdio).
+ */
+export function createPaddockMcpServer(connection: ConnectionOptions = {}, options: PaddockMcpServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'paddock', title: 'Paddock', version: paddockVersion }, { instructions });
+  const context = toolContext(connection, options.work);
+  registerSandboxTools(server, context);
+  registerRunCommandTool(server, context);
+  registerRunCodeTool(server, context);
+  registerFileTools(server, context);
+  registerNetworkAllowTool(server, context);
+  registerFileResource(server, context);
+  return server;
+}
