@@ -183,7 +183,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   for (const record of sandboxStore.live()) {
     if (network.get(record.id)?.mode !== 'proxy') continue;
     await gateway
-      .listen(record.id, join(engine.paths(record.id).runDir, egressSocketName))
+      .listen(record.id, join(engine.paths(record.id).runDir, egressSocketName), engine.paths(record.id).scratch)
       .catch((err) => logger.error({ err, sandbox: record.id }, 'egress socket not reopened'));
   }
   pools.start();

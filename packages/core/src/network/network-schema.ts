@@ -15,6 +15,23 @@ export function ipVersion(text: string): 0 | 4 | 6 {
   }
 }
 
+/**
+ * One spelling per IP literal: IPv6 compressed and lowercase, an
+ * IPv4-mapped IPv6 address as its IPv4 (0:0:0:0:0:ffff:7f00:1 → 127.0.0.1),
+ * so that rules, policies and the address guard compare like with like.
+ * Anything else comes back unchanged.
+ */
+export function canonicalHost(text: string): string {
+  const version = ipVersion(text);
+  if (version !== 6) return text;
+  const canonical = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return canonical;
+  const hi = Number.parseInt(mapped[1] as string, 16);
+  const lo = Number.parseInt(mapped[2] as string, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+}
+
 const hostLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const hostNamePattern = new RegExp(`^(?:\\*\\.)?${hostLabel}(?:\\.${hostLabel})*$`);
 
@@ -26,8 +43,8 @@ const hostNamePattern = new RegExp(`^(?:\\*\\.)?${hostLabel}(?:\\.${hostLabel})*
 export function parseHostRule(rule: string): { host: string; port?: number } | undefined {
   const text = rule.trim().toLowerCase();
   const bracketed = /^\[([0-9a-f:.]+)\](?::(\d{1,5}))?$/.exec(text);
-  if (bracketed) return ipVersion(bracketed[1] as string) === 6 ? withPort(bracketed[1] as string, bracketed[2]) : undefined;
-  if (ipVersion(text) === 6) return { host: text };
+  if (bracketed) return ipVersion(bracketed[1] as string) === 6 ? withPort(canonicalHost(bracketed[1] as string), bracketed[2]) : undefined;
+  if (ipVersion(text) === 6) return { host: canonicalHost(text) };
   const [host = '', port, ...rest] = text.split(':');
   if (rest.length) return undefined;
   if (ipVersion(host) === 4) return withPort(host, port);
@@ -41,13 +58,19 @@ function withPort(host: string, port: string | undefined): { host: string; port?
   return /^\d{1,5}$/.test(port) && n >= 1 && n <= 65_535 ? { host, port: n } : undefined;
 }
 
+/** A parsed rule written back in its one spelling (IPv6 in brackets when a port follows). */
+export function formatHostRule({ host, port }: { host: string; port?: number }): string {
+  const shown = ipVersion(host) === 6 ? `[${host}]` : host;
+  return port === undefined ? (ipVersion(host) === 6 ? host : shown) : `${shown}:${port}`;
+}
+
 export const HostRuleSchema = z
   .string()
   .max(260)
   .refine((rule) => parseHostRule(rule) !== undefined, {
     message: 'a host rule is a domain (pypi.org), a wildcard (*.pythonhosted.org) or an IP address, optionally with :port',
   })
-  .transform((rule) => rule.trim().toLowerCase())
+  .transform((rule) => formatHostRule(parseHostRule(rule) as { host: string; port?: number }))
   .describe('pypi.org, *.pythonhosted.org (any subdomain), 10.0.0.5, or any of them with :port');
 
 const HostRulesSchema = z.array(HostRuleSchema).max(256, 'at most 256 rules');
@@ -103,7 +126,12 @@ export const SecretNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$
 
 export const SecretSetSchema = z
   .object({
-    value: z.string().min(1).max(65_536).describe('the secret; never returned, never enters a sandbox'),
+    value: z
+      .string()
+      .min(1)
+      .max(65_536)
+      .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a secret goes into HTTP headers: no line breaks or control characters, no characters beyond Latin-1')
+      .describe('the secret; never returned, never enters a sandbox'),
     hosts: z.array(HostRuleSchema).min(1, 'bind the secret to at least one host').max(64),
   })
   .strict();

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { canonicalHost } from '@paddock/core';
 
 /**
  * Ranges the proxy never connects to unless the operator allows them: the
@@ -26,6 +27,8 @@ const refusedV6: Array<[string, number, string]> = [
   ['::', 128, 'unspecified'],
   ['::1', 128, 'loopback'],
   ['::', 96, 'IPv4-compatible'],
+  ['::ffff:0:0', 96, 'IPv4-mapped'],
+  ['::ffff:0:0:0', 96, 'IPv4-translated'],
   ['64:ff9b::', 96, 'NAT64'],
   ['64:ff9b:1::', 48, 'NAT64'],
   ['100::', 64, 'discard'],
@@ -49,17 +52,9 @@ function rangeList(net: string, prefix: number, family: 'ipv4' | 'ipv6', name: s
   return { list, family, name };
 }
 
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d or ::ffff:abcd:ef01) as plain IPv4. */
+/** An IPv4-mapped IPv6 address, however spelled (::ffff:a.b.c.d, 0:0:0:0:0:ffff:abcd:ef01 …), as plain IPv4. */
 function unmapped(address: string): string {
-  const lower = address.toLowerCase();
-  if (!lower.startsWith('::ffff:')) return lower;
-  const tail = lower.slice(7);
-  if (isIP(tail) === 4) return tail;
-  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(tail);
-  if (!hex) return lower;
-  const hi = Number.parseInt(hex[1] as string, 16);
-  const lo = Number.parseInt(hex[2] as string, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  return canonicalHost(address.toLowerCase());
 }
 
 /** Parses "10.0.0.0/8" or "fd00::/8"; throws on anything else. */

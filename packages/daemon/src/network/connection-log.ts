@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 
 const keptPerSandbox = 200;
+/** Refusals audited in full per sandbox and minute; beyond, they are counted into the next record. */
+const auditedRefusalsPerMinute = 60;
 
 export interface ConnectionEntry extends ConnectionInfo {
   sandbox: string;
@@ -18,6 +20,8 @@ export class ConnectionLog {
   private readonly recent = new Map<string, ConnectionInfo[]>();
   /** Sandboxes gone: their last connections close after them and are audited, not kept. */
   private readonly gone = new Set<string>();
+  /** Per sandbox: the current minute's refusals, and those left out of the audit log since the last record. */
+  private readonly refusals = new Map<string, { windowStart: number; audited: number; suppressed: number }>();
 
   constructor(
     private readonly audit: AuditLog,
@@ -27,15 +31,37 @@ export class ConnectionLog {
   record(entry: ConnectionEntry): void {
     const { sandbox, owner, ...info } = entry;
     if (!this.gone.has(sandbox)) this.keep(sandbox, info);
+    // A sandbox asking for refused names in a loop must not flood the audit log.
+    const suppressed = this.countRefusal(sandbox, info.decision === 'deny');
+    if (suppressed === undefined) return;
     try {
-      this.appendToAudit(sandbox, owner, info);
+      this.appendToAudit(sandbox, owner, info, suppressed);
     } catch (err) {
       // Connections cut by a stopping daemon close after its database did: say so rather than crash.
       this.logger.error({ err, sandbox, host: info.host }, 'a connection record could not be audited');
     }
   }
 
-  private appendToAudit(sandbox: string, owner: string, info: ConnectionInfo): void {
+  /** undefined: leave this refusal out of the audit log; otherwise how many were left out before it. */
+  private countRefusal(sandbox: string, refused: boolean): number | undefined {
+    const now = Date.now();
+    let window = this.refusals.get(sandbox);
+    if (!window || now - window.windowStart >= 60_000) {
+      window = { windowStart: now, audited: 0, suppressed: window?.suppressed ?? 0 };
+      this.refusals.set(sandbox, window);
+    }
+    if (refused && window.audited >= auditedRefusalsPerMinute) {
+      if (window.suppressed === 0) this.logger.warn({ sandbox }, 'refused connections beyond 60 a minute are counted, not each audited');
+      window.suppressed += 1;
+      return undefined;
+    }
+    if (refused) window.audited += 1;
+    const suppressed = window.suppressed;
+    window.suppressed = 0;
+    return suppressed;
+  }
+
+  private appendToAudit(sandbox: string, owner: string, info: ConnectionInfo, suppressedBefore: number): void {
     this.audit.append({
       requestId: null,
       principal: `sandbox:${sandbox}`,
@@ -53,6 +79,7 @@ export class ConnectionLog {
         bytesOut: info.bytesOut,
         bytesIn: info.bytesIn,
         ...(info.reason ? { reason: info.reason } : {}),
+        ...(suppressedBefore ? { refusalsNotAuditedBefore: suppressedBefore } : {}),
       },
       durationMs: info.durationMs ?? undefined,
     });
@@ -74,6 +101,7 @@ export class ConnectionLog {
 
   forget(sandbox: string): void {
     this.recent.delete(sandbox);
+    this.refusals.delete(sandbox);
     this.gone.add(sandbox);
     if (this.gone.size > 10_000) this.gone.delete(this.gone.values().next().value as string);
   }

@@ -1,7 +1,8 @@
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { isIP, type Socket } from 'node:net';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Authorizer } from '../policy/authorizer.js';
@@ -51,6 +52,14 @@ interface Intercepted extends Target {
 type Verdict = { ok: true; target: Target; network: SandboxNetwork } | { ok: false; reason: string; network?: SandboxNetwork };
 
 const headerLimit = 256;
+const egressStagingName = 'egress-listen.sock';
+/** Connections one sandbox may hold open through the proxy at once. */
+const maxConnectionsPerSandbox = 256;
+/** A connection that sends nothing this long (headers, a hello, a tunnel's bytes) is closed. */
+const idleTimeoutMs = 60_000;
+const tunnelIdleTimeoutMs = 15 * 60_000;
+/** DNS questions one connection may have waiting for answers. */
+const maxPendingDns = 16;
 const helloTimeoutMs = 10_000;
 /** Headers that describe one hop, never forwarded. */
 const hopHeaders = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
@@ -85,17 +94,30 @@ export class EgressGateway {
     }
   }
 
-  /** Starts taking a sandbox's connections on its socket. */
-  async listen(sandbox: string, socketPath: string): Promise<void> {
+  /**
+   * Starts taking a sandbox's connections on its socket. The sandbox's root
+   * may plant anything at `socketPath` (its run folder is writable inside),
+   * so nothing is done at that path but the final rename, which replaces
+   * what is there without following it: the socket is bound and opened up in
+   * `stagingDir` (same filesystem, out of the sandbox's sight) first.
+   */
+  async listen(sandbox: string, socketPath: string, stagingDir: string): Promise<void> {
     await this.close(sandbox);
-    await rm(socketPath, { force: true });
+    const staged = join(stagingDir, `.${egressStagingName}`);
+    await rm(staged, { force: true });
     const server = net.createServer((socket) => this.accept(sandbox, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => resolve());
+      server.listen(staged, () => resolve());
     });
-    // The relay runs as the sandbox's root, a host uid of its own.
-    await chmod(socketPath, 0o666);
+    try {
+      // The relay runs as the sandbox's root, a host uid of its own.
+      await chmod(staged, 0o666);
+      await rename(staged, socketPath);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
     this.servers.set(sandbox, server);
   }
 
@@ -120,19 +142,25 @@ export class EgressGateway {
     return this.servers.has(sandbox);
   }
 
-  private track(sandbox: string, socket: Socket): void {
+  /** Counts the sandbox's open connections; false (and the socket closed) beyond its share. */
+  private track(sandbox: string, socket: Socket): boolean {
     let set = this.live.get(sandbox);
     if (!set) {
       set = new Set();
       this.live.set(sandbox, set);
     }
+    if (set.size >= maxConnectionsPerSandbox) {
+      socket.destroy();
+      return false;
+    }
     set.add(socket);
     socket.once('close', () => set.delete(socket));
+    return true;
   }
 
   private accept(sandbox: string, socket: Socket): void {
-    this.track(sandbox, socket);
     socket.on('error', () => socket.destroy());
+    if (!this.track(sandbox, socket)) return;
     socket.setTimeout(helloTimeoutMs, () => socket.destroy());
     let buffered = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -145,6 +173,8 @@ export class EgressGateway {
       socket.off('data', onData);
       socket.pause();
       socket.setTimeout(0);
+      // From here the socket is closed after a minute without a byte (headers, hellos, DNS, idle keep-alive).
+      socket.setTimeout(idleTimeoutMs, () => socket.destroy());
       const origin = parseHeader(sandbox, buffered.subarray(0, end).toString('latin1'));
       if (!origin) return void socket.destroy();
       const rest = buffered.subarray(end + 1);
@@ -167,7 +197,7 @@ export class EgressGateway {
         return;
       case 'dns':
       case 'dns-tcp':
-        void this.answerDns(origin, socket);
+        this.answerDns(origin, socket);
         return;
     }
   }
@@ -258,7 +288,8 @@ export class EgressGateway {
   private async forwardPlain(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = this.origins.get(req.socket);
     if (!origin) return void res.destroy();
-    const asked = plainTarget(req, origin);
+    const unfit = unforwardable(req);
+    const asked: PlainTarget = unfit ? { error: unfit } : plainTarget(req, origin);
     if ('error' in asked) {
       this.refuse(origin.sandbox, this.deps.network.get(origin.sandbox), 'http', asked.host ?? '', asked.port ?? null, asked.error);
       return deny(res, 400, asked.error);
@@ -268,6 +299,8 @@ export class EgressGateway {
       this.refuse(origin.sandbox, verdict.network, 'http', asked.host, asked.port, verdict.reason);
       return deny(res, 403, verdict.reason);
     }
+    const agent = this.agentsOf(origin.sandbox)?.http;
+    if (!agent) return void res.destroy();
     const done = this.allowed(verdict.network, 'http', verdict.target, false);
     const upstream = http.request({
       host: verdict.target.address,
@@ -277,7 +310,7 @@ export class EgressGateway {
       // An HTTP/1.0 request may name no host; the upstream still needs it.
       headers: { host: req.headers.host ?? hostHeader(asked.host, asked.port), ...forwardedHeaders(req) },
       setHost: false,
-      agent: this.agentsOf(origin.sandbox).http,
+      agent,
       timeout: this.deps.connectTimeoutMs ?? 30_000,
     });
     this.relayExchange(req, res, upstream, done);
@@ -306,7 +339,7 @@ export class EgressGateway {
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) socket.unshift(head);
-    if (this.bindsSecret(verdict.network, verdict.target.host)) return this.open(verdict.network, 'connect', verdict.target, socket);
+    if (this.bindsSecret(verdict.network, verdict.target.host, verdict.target.port)) return this.open(verdict.network, 'connect', verdict.target, socket);
     this.passThrough(verdict.network, 'connect', verdict.target, socket, undefined);
   }
 
@@ -329,7 +362,7 @@ export class EgressGateway {
       return void socket.destroy();
     }
     socket.unshift(hello.bytes);
-    if (this.bindsSecret(verdict.network, verdict.target.host)) return this.open(verdict.network, 'tls', verdict.target, socket);
+    if (this.bindsSecret(verdict.network, verdict.target.host, verdict.target.port)) return this.open(verdict.network, 'tls', verdict.target, socket);
     this.passThrough(verdict.network, 'tls', verdict.target, socket, hello.reading.serverName);
   }
 
@@ -343,6 +376,7 @@ export class EgressGateway {
     upstream.setTimeout(this.deps.connectTimeoutMs ?? 30_000, () => upstream.destroy());
     upstream.once('connect', () => upstream.setTimeout(0));
     socket.setNoDelay(true);
+    socket.setTimeout(tunnelIdleTimeoutMs);
     const done = this.allowed(network, via, target, false);
     let finished = false;
     const finish = () => {
@@ -371,12 +405,12 @@ export class EgressGateway {
         return;
       }
       socket.unshift(hello.bytes);
-      const name = hello.reading.kind === 'hello' ? hello.reading.serverName : undefined;
-      if (name && normalizeHost(name) !== target.host) {
+      const refusal = tunnelRefusal(hello.reading, hello.bytes, target.host);
+      if (refusal) {
         finished = true;
         socket.destroy();
         upstream.destroy();
-        this.refuse(network.id, network, via, target.host, target.port, `TLS names ${name}, the tunnel was opened to ${target.host}`);
+        this.refuse(network.id, network, via, target.host, target.port, refusal);
         return;
       }
       join();
@@ -385,11 +419,11 @@ export class EgressGateway {
 
   // ---- HTTPS the proxy opens (a secret is bound to the host) ----
 
-  private bindsSecret(network: SandboxNetwork, host: string): boolean {
+  private bindsSecret(network: SandboxNetwork, host: string, port: number): boolean {
     if (!network.leaves || !network.secrets.length) return false;
     return network.secrets.some(({ name }) => {
       const secret = this.deps.secrets.reveal(network.owner, name);
-      return !!secret && hostInPatterns(host, secret.hosts);
+      return !!secret && hostInPatterns(host, port, secret.hosts);
     });
   }
 
@@ -398,6 +432,7 @@ export class EgressGateway {
       const context = await (network.leaves as NonNullable<SandboxNetwork['leaves']>).contextFor(target.host);
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
       secure.on('error', () => secure.destroy());
+      secure.setTimeout(idleTimeoutMs, () => secure.destroy());
       this.intercepted.set(secure as Socket, { ...target, sandbox: network.id });
       this.origins.set(secure as Socket, { sandbox: network.id, arrival: via === 'tls' ? 'tls' : 'proxy' });
       this.openedParser.emit('connection', secure);
@@ -413,6 +448,11 @@ export class EgressGateway {
     const network = target && this.deps.network.get(target.sandbox);
     if (!target || !network) return void res.destroy();
     const named = req.headers.host ? splitAuthority(req.headers.host) : undefined;
+    const malformed = isOriginForm(req.url) ? unforwardable(req) : 'a request inside HTTPS names a path, not a URL';
+    if (malformed) {
+      this.refuse(network.id, network, 'tls', target.host, target.port, malformed);
+      return deny(res, 400, malformed);
+    }
     if (!named || normalizeHost(named.host) !== target.host) {
       const reason = `the request names ${req.headers.host ?? 'no host'} inside a connection to ${target.host}`;
       this.refuse(network.id, network, 'tls', target.host, target.port, reason);
@@ -424,6 +464,8 @@ export class EgressGateway {
       this.refuse(network.id, network, 'tls', target.host, target.port, verdict.reason);
       return deny(res, 403, verdict.reason);
     }
+    const agent = this.agentsOf(network.id)?.https;
+    if (!agent) return void res.destroy();
     const done = this.allowed(network, 'tls', target, true);
     const upstream = https.request({
       host: target.address,
@@ -431,20 +473,20 @@ export class EgressGateway {
       servername: isIP(target.host) ? undefined : target.host,
       method: req.method,
       path: req.url,
-      headers: this.withSecrets(network, target.host, forwardedHeaders(req)),
+      headers: this.withSecrets(network, target.host, target.port, forwardedHeaders(req)),
       setHost: false,
-      agent: this.agentsOf(network.id).https,
+      agent,
       timeout: this.deps.connectTimeoutMs ?? 30_000,
     });
     this.relayExchange(req, res, upstream, done);
   }
 
   /** Puts the real values of the secrets bound to this host where their placeholders are, in headers only. */
-  private withSecrets(network: SandboxNetwork, host: string, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  private withSecrets(network: SandboxNetwork, host: string, port: number, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
     const swaps: Array<[string, string]> = [];
     for (const { name, placeholder } of network.secrets) {
       const secret = this.deps.secrets.reveal(network.owner, name);
-      if (secret && hostInPatterns(host, secret.hosts)) swaps.push([placeholder, secret.value]);
+      if (secret && hostInPatterns(host, port, secret.hosts)) swaps.push([placeholder, secret.value]);
     }
     if (!swaps.length) return headers;
     const swap = (value: string) => swaps.reduce((text, [placeholder, real]) => text.replaceAll(placeholder, real), value);
@@ -472,7 +514,16 @@ export class EgressGateway {
       answer.on('data', (d: Buffer) => {
         bytesIn += d.length;
       });
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer));
+      const status = answer.statusCode && answer.statusCode >= 100 && answer.statusCode <= 599 ? answer.statusCode : 502;
+      try {
+        // The upstream's own reason phrase may hold anything: the standard one is sent.
+        res.writeHead(status, http.STATUS_CODES[status], responseHeaders(answer));
+      } catch {
+        // A header the upstream sent that Node will not repeat: the exchange ends here.
+        answer.destroy();
+        res.destroy();
+        return;
+      }
       answer.pipe(res);
       answer.on('end', record);
       answer.on('error', () => res.destroy());
@@ -488,9 +539,11 @@ export class EgressGateway {
     });
   }
 
-  private agentsOf(sandbox: string): { http: http.Agent; https: https.Agent } {
+  /** The sandbox's upstream connection pools; none once it is gone (a request decided while it was killed). */
+  private agentsOf(sandbox: string): { http: http.Agent; https: https.Agent } | undefined {
     let agents = this.agents.get(sandbox);
     if (!agents) {
+      if (!this.servers.has(sandbox)) return undefined;
       // Per sandbox: no connection (and no authenticated session) is shared between sandboxes.
       agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
       this.agents.set(sandbox, agents);
@@ -500,20 +553,44 @@ export class EgressGateway {
 
   // ---- DNS ----
 
-  private async answerDns(origin: Origin, socket: Socket): Promise<void> {
-    socket.on('error', () => socket.destroy());
+  /**
+   * Answers length-framed DNS questions in order. At most a few wait at a
+   * time: beyond that the socket is paused until answers are written out, so
+   * a sandbox that asks without reading holds no more than that.
+   */
+  private answerDns(origin: Origin, socket: Socket): void {
     let buffered = Buffer.alloc(0);
-    let busy = Promise.resolve();
+    let pending = 0;
+    let chain = Promise.resolve();
+    let ended = false;
+    const settleFlow = () => {
+      if (pending >= maxPendingDns || socket.writableLength > 64 * 1024) socket.pause();
+      else if (!ended) socket.resume();
+    };
+    socket.on('drain', settleFlow);
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + query.length);
-        busy = busy.then(() => this.answerOne(origin, socket, query));
+        pending += 1;
+        chain = chain
+          .then(() => this.answerOne(origin, socket, query))
+          .catch(() => {
+            socket.destroy();
+          })
+          .finally(() => {
+            pending -= 1;
+            settleFlow();
+          });
       }
       if (buffered.length > 70_000) socket.destroy();
+      settleFlow();
     });
-    socket.on('end', () => void busy.then(() => socket.end()));
+    socket.on('end', () => {
+      ended = true;
+      void chain.then(() => socket.end());
+    });
     socket.resume();
   }
 
@@ -556,6 +633,7 @@ function plainTarget(req: IncomingMessage, origin: Origin): PlainTarget {
   const named = req.headers.host ? splitAuthority(req.headers.host) : undefined;
   if (origin.arrival === 'http') {
     if (!named) return { error: 'the request names no host' };
+    if (!isOriginForm(req.url)) return { error: 'a request sent straight to a server names a path, not a URL', host: named.host };
     return { host: named.host, port: origin.dialled?.port ?? named.port ?? 80, path: req.url ?? '/' };
   }
   let url: URL;
@@ -573,16 +651,49 @@ function plainTarget(req: IncomingMessage, origin: Origin): PlainTarget {
   return { host, port, path: `${url.pathname}${url.search}` };
 }
 
+const httpRequestLine = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
+
+/**
+ * What a CONNECT tunnel to a named host may carry: TLS naming that host, or
+ * a protocol that is neither TLS nor HTTP (SSH …). Plain HTTP would name its
+ * own host in a header the tunnel never reads; TLS naming no server, or
+ * another one, would be fronting.
+ */
+function tunnelRefusal(reading: ReturnType<typeof readClientHello>, bytes: Buffer, host: string): string | undefined {
+  if (reading.kind === 'hello') {
+    if (!reading.serverName) return `TLS names no server; the tunnel was opened to ${host}`;
+    if (normalizeHost(reading.serverName) !== host) return `TLS names ${reading.serverName}, the tunnel was opened to ${host}`;
+    return undefined;
+  }
+  if (httpRequestLine.test(bytes.subarray(0, 8192).toString('latin1'))) return 'plain HTTP inside a CONNECT tunnel: send it to the proxy as a request';
+  return undefined;
+}
+
+/** "/path?query" (or "*" for OPTIONS): what a server expects, and nothing another virtual host could take. */
+function isOriginForm(url: string | undefined): boolean {
+  return !!url && (url.startsWith('/') || url === '*');
+}
+
 function hostHeader(host: string, port: number): string {
   const name = isIP(host) === 6 ? `[${host}]` : host;
   return port === 80 ? name : `${name}:${port}`;
+}
+
+/** Headers a Connection header may never name: dropping them would change how the upstream reads the body. */
+const framingHeaders = ['content-length', 'transfer-encoding', 'host'];
+
+/** Why a request cannot be forwarded as it is, if it cannot. */
+function unforwardable(req: IncomingMessage): string | undefined {
+  const listed = (req.headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const framing = listed.find((h) => framingHeaders.includes(h));
+  return framing ? `the Connection header may not name ${framing}` : undefined;
 }
 
 function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const listed = new Set((req.headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()));
   const headers: OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || hopHeaders.has(key) || listed.has(key)) continue;
+    if (value === undefined || hopHeaders.has(key) || (listed.has(key) && !framingHeaders.includes(key))) continue;
     headers[key] = value;
   }
   return headers;

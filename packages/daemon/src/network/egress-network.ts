@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { egressSocketName, type NetworkAttachment, type NetworkProvider, type NetworkRequest } from '@paddock/engine';
 import type { EgressGateway } from './egress-gateway.js';
 import type { NetworkService } from './network-service.js';
@@ -29,13 +30,42 @@ export class EgressNetwork implements NetworkProvider {
       ...attachment,
       files: { ...attachment.files, ...trust.files },
       env: { ...attachment.env, ...trust.env },
-      beforeStart: (runDir) => this.gateway.listen(request.id, join(runDir, egressSocketName)),
+      // The run folder's parent (the sandbox's scratch space) is out of the sandbox's sight.
+      beforeStart: (runDir) => this.gateway.listen(request.id, join(runDir, egressSocketName), dirname(runDir)),
     };
   }
 
   async detach(sandboxId: string): Promise<void> {
     await this.gateway.close(sandboxId);
     await this.inner.detach(sandboxId);
+  }
+}
+
+const maxStoreBytes = 4 * 1024 * 1024;
+
+/**
+ * The CA store of one template layer, or '' when it has none that is a plain
+ * file. A tenant's snapshot is a layer its sandbox wrote: a symlink, FIFO or
+ * device planted there must not make the daemon (root) read a host file into
+ * the next sandbox, or block. Layers never change once made, so what lstat
+ * sees is what is read.
+ */
+async function readStoreOf(layer: string): Promise<string> {
+  const parts = systemStore.split('/').filter(Boolean);
+  let path = layer;
+  for (const [i, part] of parts.entries()) {
+    path = join(path, part);
+    const info = await lstat(path).catch(() => undefined);
+    const last = i === parts.length - 1;
+    if (!info || (last ? !info.isFile() || info.size > maxStoreBytes : !info.isDirectory())) return '';
+  }
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!file) return '';
+  try {
+    const info = await file.stat();
+    return info.isFile() && info.size <= maxStoreBytes ? await file.readFile('utf8') : '';
+  } finally {
+    await file.close();
   }
 }
 
@@ -46,7 +76,7 @@ export class EgressNetwork implements NetworkProvider {
 async function trustFiles(ca: CaMaterial, layers: string[]): Promise<{ files: Record<string, string>; env: Record<string, string> }> {
   let store = '';
   for (const layer of layers) {
-    store = await readFile(join(layer, systemStore), 'utf8').catch(() => '');
+    store = await readStoreOf(layer);
     if (store) break;
   }
   const bundle = `${store.trimEnd()}\n${ca.certPem}`.trimStart();

@@ -1,4 +1,4 @@
-import { parseHostRule } from '@paddock/core';
+import { canonicalHost, parseHostRule } from '@paddock/core';
 
 interface HostRule {
   text: string;
@@ -13,7 +13,7 @@ export type RuleDecision = { allowed: true } | { allowed: false; reason: string 
 /** Lowercase, no trailing dot, no IPv6 brackets: how hosts are compared. */
 export function normalizeHost(host: string): string {
   const lower = host.trim().toLowerCase().replace(/\.$/, '');
-  return lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower;
+  return canonicalHost(lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower);
 }
 
 function compile(text: string): HostRule | undefined {
@@ -60,7 +60,7 @@ export class HostRules {
   }
 }
 
-/** Whether a host (normalized) is named by any of the patterns (a secret's hosts). */
-export function hostInPatterns(host: string, patterns: string[]): boolean {
-  return new HostRules(patterns, []).allowsName(host);
+/** Whether host:port is named by any of the patterns (a secret's hosts). */
+export function hostInPatterns(host: string, port: number, patterns: string[]): boolean {
+  return new HostRules(patterns, []).decide(host, port).allowed;
 }

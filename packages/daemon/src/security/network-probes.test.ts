@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Sandbox, Secrets } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -11,13 +12,15 @@ import { probeTiers, py, sh } from './probe-kit.js';
 // inside sandboxes on every tier. Upstreams are this test's own servers on
 // addresses it adds to the host's loopback; names come from its own DNS server.
 const upstream = { allowed: '198.18.99.10', other: '198.18.99.11', secret: '198.18.99.12' };
+const malformedUpstream = '198.18.99.13';
 let net: TestNetwork;
 let daemon: TestDaemon;
 const servers: Record<string, EchoServer> = {};
 let testCa: string;
 
 beforeAll(async () => {
-  net = await startTestNetwork(Object.values(upstream));
+  net = await startTestNetwork([...Object.values(upstream), malformedUpstream]);
+  net.setName('malformed.test', malformedUpstream);
   net.setName('allowed.test', upstream.allowed);
   net.setName('www.allowed.test', upstream.allowed);
   net.setName('other.test', upstream.other);
@@ -410,5 +413,119 @@ describe('egress and the rest of the platform', () => {
     } finally {
       await daemon.api(`/v1/pools/${pool.id}`, { method: 'DELETE' });
     }
+  });
+});
+
+describe('attacks on the proxy itself', () => {
+  it('a symlink planted where the egress socket goes does not redirect the daemon’s setup of it after a restart', async () => {
+    const victim = `/tmp/paddock-egress-victim-${process.pid}`;
+    writeFileSync(victim, 'host file');
+    chmodSync(victim, 0o600);
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    try {
+      const planted = await sh(sbx, `rm -f /.paddock/run/egress.sock && ln -s ${victim} /.paddock/run/egress.sock && echo planted`);
+      expect(planted.stdout).toBe('planted\n');
+      await daemon.crash();
+      await daemon.restart();
+      expect(statSync(victim).mode & 0o777).toBe(0o600);
+      const again = await Sandbox.connect(sbx.id, daemon.conn);
+      expect(JSON.parse((await curl(again, 'http://allowed.test/after')).stdout)).toMatchObject({ url: '/after' });
+    } finally {
+      rmSync(victim, { force: true });
+      await Sandbox.connect(sbx.id, daemon.conn)
+        .then((s) => s.kill())
+        .catch(() => {});
+    }
+  });
+
+  it('a snapshot whose CA store is a symlink to a host file does not bring that file into a sandbox with secrets', async () => {
+    await Secrets.set('STORE_PROBE', 'sk-store-probe', { ...daemon.conn, hosts: ['secret.test'] });
+    const source = await sandbox('container');
+    const name = `store-probe-${randomBytes(3).toString('hex')}`;
+    try {
+      await sh(source, `ln -sf ${daemon.stateDir}/token /etc/ssl/certs/ca-certificates.crt`);
+      const snap = await daemon.api(`/v1/sandboxes/${source.id}/snapshots`, {
+        method: 'POST',
+        body: JSON.stringify({ name }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(snap.status).toBe(201);
+      const sbx = await Sandbox.create({ ...daemon.conn, template: name, secrets: ['STORE_PROBE'], network: { allow: ['secret.test'] } });
+      try {
+        const store = await sh(sbx, 'cat /etc/ssl/certs/ca-certificates.crt');
+        expect(store.stdout).not.toContain(daemon.token);
+        expect(store.stdout).toContain('BEGIN CERTIFICATE');
+      } finally {
+        await sbx.kill();
+      }
+    } finally {
+      await source.kill();
+      await daemon.api(`/v1/templates/${name}`, { method: 'DELETE' });
+    }
+  });
+
+  it('IPv4-mapped IPv6 spellings of loopback and metadata addresses are refused like the addresses themselves', async () => {
+    const apiPort = new URL(daemon.url).port;
+    const sbx = await sandbox('container');
+    try {
+      const rules = await sbx.network.update({ allow: ['[0:0:0:0:0:ffff:7f00:1]', '[::ffff:169.254.169.254]'] });
+      expect(rules.allow).toEqual(['127.0.0.1', '169.254.169.254']);
+      for (const target of [`[0:0:0:0:0:ffff:7f00:1]:${apiPort}`, `[0::ffff:7f00:1]:${apiPort}`, '[::0:ffff:a9fe:a9fe]:80']) {
+        const r = await sh(sbx, `curl -sS --max-time 20 -p -x http://127.0.0.1:3128 http://${target}/v1/health; echo " exit=$?"`);
+        expect(r.stdout, target).not.toContain('"status"');
+        expect(r.stdout, target).toContain('exit=56');
+      }
+      const reasons = (await sbx.network.connections()).map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('127.0.0.1 is a loopback address'))).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('refuses requests that would be read differently upstream: framing named in Connection, absolute URLs sent straight to a server, HTTP inside CONNECT', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test', 'other.test'] } });
+    const before = servers['allowed-http']?.seen.length ?? 0;
+    try {
+      const framing = await curl(
+        sbx,
+        "-X POST -H 'Connection: transfer-encoding' -H 'Transfer-Encoding: chunked' --data-binary 'x' http://allowed.test/smuggle",
+      );
+      expect(framing.stdout).toContain('the Connection header may not name transfer-encoding');
+      const absolute = await sh(sbx, 'env -u HTTP_PROXY -u http_proxy curl -sS --max-time 20 --request-target http://other.test/pwn http://allowed.test/');
+      expect(absolute.stdout).toContain('names a path, not a URL');
+      const inTunnel = await sh(
+        sbx,
+        'curl -sS --max-time 20 -p -x http://127.0.0.1:3128 -H \'Host: other.test\' http://allowed.test:80/fronted; echo " exit=$?"',
+      );
+      expect(inTunnel.stdout).not.toContain('"url"');
+      expect(servers['allowed-http']?.seen.slice(before).map((r) => r.url)).toEqual([]);
+      const reasons = (await sbx.network.connections()).map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('plain HTTP inside a CONNECT tunnel'))).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('an upstream answering with a malformed status line cannot take the daemon down', async () => {
+    const raw = createServer((c) => c.once('data', () => c.end('HTTP/1.1 099 \u0001bad\r\nContent-Length: 0\r\n\r\n')));
+    await new Promise<void>((r) => raw.listen(80, malformedUpstream, () => r()));
+    const sbx = await sandbox('container', { network: { allow: ['malformed.test'] } });
+    try {
+      await curl(sbx, 'http://malformed.test/');
+      expect((await daemon.api('/v1/health')).status).toBe(200);
+      expect((await sh(sbx, 'echo alive')).stdout).toBe('alive\n');
+    } finally {
+      raw.close();
+      await sbx.kill();
+    }
+  });
+
+  it('secret values are refused when they could not travel in a header', async () => {
+    const r = await daemon.api('/v1/secrets/BROKEN', {
+      method: 'PUT',
+      body: JSON.stringify({ value: 'a\r\nX-Injected: 1', hosts: ['secret.test'] }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.status).toBe(400);
   });
 });
