@@ -103,7 +103,12 @@ export interface BenchDaemon {
  * 127.0.0.1, and registers its orderly stop (kill our sandboxes, SIGTERM) plus
  * a sweep of whatever it leaves behind.
  */
-export async function startBenchDaemon(stateDir: string, cacheDir: string, cleanup: Cleanup): Promise<BenchDaemon> {
+export async function startBenchDaemon(
+  stateDir: string,
+  cacheDir: string,
+  cleanup: Cleanup,
+  extra: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<BenchDaemon> {
   if (!existsSync(daemonMain)) throw new Error(`${daemonMain} is missing: run \`npx tsc -b packages/daemon\` (or make build) first`);
   const logFile = `${stateDir}.log`;
   const runcRoot = join(stateDir, 'runc');
@@ -112,12 +117,14 @@ export async function startBenchDaemon(stateDir: string, cacheDir: string, clean
   // Its own process group: a Ctrl-C reaches the bench, which then stops the daemon in order.
   // --inspect-port only says where the inspector would listen if SIGUSR1 woke it; until then it costs nothing.
   // The daemon is started as its own executable so the Node flags in its shebang apply.
-  const args = ['--state-dir', stateDir, '--cache-dir', cacheDir, '--port', '0'];
+  // `extra` only reaches the egress proxy (the NETWORK section's DNS server, address range and CA); nothing else reads it.
+  const args = ['--state-dir', stateDir, '--cache-dir', cacheDir, '--port', '0', ...(extra.args ?? [])];
   const child: ChildProcess = spawn(daemonMain, args, {
     stdio: ['ignore', log, log],
     detached: true,
     env: {
       ...process.env,
+      ...extra.env,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect-port=127.0.0.1:0`.trim(),
       PADDOCK_HOST: '127.0.0.1',
       PADDOCK_STATE_DIR: stateDir,

@@ -337,7 +337,9 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
 export async function benchExec(ctx: BenchContext): Promise<void> {
   const { daemon, samples } = ctx;
   const api = daemon.api;
-  const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000 });
+  // No network: `runc exec` cannot join a proxy-network sandbox (its namespace belongs to the host's user namespace, and
+  // runc joins the container's user namespace first: setns EPERM). The exec path itself does not touch the network.
+  const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
   try {
     const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).socket;
     if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);

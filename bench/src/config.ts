@@ -13,6 +13,13 @@ export interface BenchConfig {
   densitySandboxes: number;
   /** Unrecorded rounds before each timed series (create-type; exec gets 5× as many). */
   warmup: number;
+  /** NETWORK: recorded small requests per latency variant. */
+  networkRequests: number;
+  /** NETWORK: size of each timed download (MiB) and recorded downloads per variant. */
+  networkDownloadMiB: number;
+  networkDownloadRounds: number;
+  /** Sections to run (BENCH_ONLY=network,exec); null runs them all. */
+  only: string[] | null;
   /** Holds the cached base layer (layers/base-…). */
   cacheDir: string;
 }
@@ -25,6 +32,14 @@ function intFromEnv(name: string, fallback: number, min = 1): number {
   return n;
 }
 
+function listFromEnv(name: string): string[] | null {
+  const items = (process.env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : null;
+}
+
 export function loadBenchConfig(): BenchConfig {
   const createIterations = intFromEnv('BENCH_ITERATIONS', 30);
   return {
@@ -35,6 +50,10 @@ export function loadBenchConfig(): BenchConfig {
     idleSandboxes: intFromEnv('BENCH_IDLE_SANDBOXES', 10),
     densitySandboxes: intFromEnv('BENCH_DENSITY_SANDBOXES', 500),
     warmup: intFromEnv('BENCH_WARMUP', 2, 0),
+    networkRequests: intFromEnv('BENCH_NET_REQUESTS', 200),
+    networkDownloadMiB: intFromEnv('BENCH_NET_DOWNLOAD_MIB', 256),
+    networkDownloadRounds: intFromEnv('BENCH_NET_DOWNLOAD_ROUNDS', 3),
+    only: listFromEnv('BENCH_ONLY'),
     cacheDir: process.env.PADDOCK_CACHE_DIR || '/var/cache/paddock',
   };
 }

@@ -2,6 +2,7 @@ import type { CliOutcome, IdleMemory } from './benchmarks.js';
 import type { BenchConfig } from './config.js';
 import type { Machine } from './machine.js';
 import { toMiB } from './memory.js';
+import type { NetworkOutcome } from './network-bench.js';
 import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
 
 export interface Target {
@@ -21,7 +22,7 @@ export interface Results {
   machine: Machine;
   config: BenchConfig;
   paddockVersion: string;
-  /** Every timing series, in ms. */
+  /** Every timing series, in ms (net.mbps.* are download speeds, in MB/s). */
   series: Record<string, Summary>;
   /** The recorded values behind `series`, in ms. */
   samples: Record<string, number[]>;
@@ -41,6 +42,8 @@ export interface Results {
   governance: { appendsPerSecond: number } | null;
   throughput: { perSecond: number; clients: number; seconds: number } | null;
   density: { count: number; createSeconds: number } | null;
+  /** The NETWORK section's settings (its figures are the net.* series). */
+  network: NetworkOutcome | null;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -63,6 +66,12 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rss = Math.max(r.daemonRss.startMiB, r.daemonRss.endMiB);
   const perSandbox = r.idleMemory ? toMiB(r.idleMemory.beyondProcesses) : Number.NaN;
   const verdict = (v: number, limit: number) => (Number.isFinite(v) ? v <= limit : null);
+  const proxyAdds = p50(rr, 'net.http.proxy') - p50(rr, 'net.http.direct');
+  const tunnelAdds = p50(rr, 'net.https.passThrough') - p50(rr, 'net.https.direct');
+  const openedAdds = p50(rr, 'net.https.intercepted') - p50(rr, 'net.https.direct');
+  const proxyWorst = Math.max(proxyAdds, tunnelAdds);
+  const passShare = ratio(p50(rr, 'net.mbps.passThrough'), p50(rr, 'net.mbps.httpsDirect'));
+  const setupAdds = p50(rr, 'net.create.proxy.firstOutput') - p50(rr, 'net.create.none.firstOutput');
   return [
     {
       id: 'create',
@@ -137,6 +146,37 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.density ? `${r.density.count}: GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms` : 'not measured',
       value: r.density?.count ?? null,
       met: r.density ? r.density.count >= 500 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,
+    },
+    {
+      id: 'proxyLatency',
+      what: 'egress proxy: added to a small request on loopback, p50 (HTTP through the proxy, and HTTPS pass-through)',
+      target: '≤ 1 ms',
+      measured: Number.isFinite(proxyWorst)
+        ? `HTTP +${fmt(proxyAdds, 3)} ms (${fmt(p50(rr, 'net.http.proxy'), 3)} vs ${fmt(p50(rr, 'net.http.direct'), 3)} ms), HTTPS pass-through +${fmt(tunnelAdds, 3)} ms; ` +
+          `intercepted (not judged) +${fmt(openedAdds, 3)} ms`
+        : 'not measured',
+      value: Number.isFinite(proxyWorst) ? proxyWorst : null,
+      met: verdict(proxyWorst, 1),
+    },
+    {
+      id: 'proxyThroughput',
+      what: 'egress proxy: HTTPS pass-through download throughput, share of direct',
+      target: '≥ 80% of direct',
+      measured: Number.isFinite(passShare)
+        ? `${fmt(passShare * 100, 0)}% (${fmt(p50(rr, 'net.mbps.passThrough'), 0)} vs ${fmt(p50(rr, 'net.mbps.httpsDirect'), 0)} MB/s)`
+        : 'not measured',
+      value: Number.isFinite(passShare) ? passShare : null,
+      met: Number.isFinite(passShare) ? passShare >= 0.8 : null,
+    },
+    {
+      id: 'networkSetup',
+      what: 'network setup on a cold create: create → first output with the proxy network minus without, p50',
+      target: '≤ 15 ms',
+      measured: Number.isFinite(setupAdds)
+        ? `${fmt(setupAdds)} ms (${fmt(p50(rr, 'net.create.proxy.firstOutput'))} vs ${fmt(p50(rr, 'net.create.none.firstOutput'))} ms)`
+        : 'not measured',
+      value: Number.isFinite(setupAdds) ? setupAdds : null,
+      met: verdict(setupAdds, 15),
     },
     {
       id: 'cli',
@@ -376,6 +416,86 @@ function memoryTable(r: Results): Table {
   return { title: 'Memory', head: ['', 'value'], rows };
 }
 
+const latencyRows: Array<[string, string, string | null]> = [
+  ['http.direct', 'HTTP, direct from the host (baseline)', null],
+  ['http.proxy', 'HTTP through the egress proxy: sandbox → relay → paddockd → server', 'http.direct'],
+  ['http.daemonOnly', "  paddockd's proxy alone: the host on the sandbox's egress socket, no relay", 'http.direct'],
+  ['http.nodeProxy', '  floor: a minimal Node forward proxy on the host (no policy, audit or relay)', 'http.direct'],
+  ['https.direct', 'HTTPS, direct from the host (baseline)', null],
+  ['https.passThrough', 'HTTPS pass-through: one CONNECT tunnel through the egress proxy', 'https.direct'],
+  ['https.nodeTunnel', '  floor: one CONNECT tunnel through the minimal Node proxy', 'https.direct'],
+  ['https.intercepted', 'HTTPS intercepted: a secret bound to the host, TLS opened by the proxy', 'https.direct'],
+];
+
+const downloadRows: Array<[string, string, string]> = [
+  ['httpDirect', 'HTTP, direct from the host (baseline)', 'httpDirect'],
+  ['httpProxy', 'HTTP through the egress proxy (from the sandbox)', 'httpDirect'],
+  ['httpNodeProxy', '  floor: through the minimal Node proxy (from the host)', 'httpDirect'],
+  ['httpsDirect', 'HTTPS, direct from the host (baseline)', 'httpsDirect'],
+  ['passThrough', 'HTTPS pass-through: CONNECT through the egress proxy (from the sandbox)', 'httpsDirect'],
+  ['nodeTunnel', '  floor: CONNECT through the minimal Node proxy (from the host)', 'httpsDirect'],
+  ['intercepted', 'HTTPS intercepted: TLS opened by the proxy (from the sandbox)', 'httpsDirect'],
+];
+
+function networkTables(r: Results): Table[] {
+  const n = r.network;
+  if (!n || !s(r, 'net.http.direct')) return [];
+  const ms = (v: number) => fmt(v, 3);
+  const latency: Table = {
+    title: `Egress proxy: small GET (${n.smallBytes} bytes) on one kept-alive connection (ms per request; ${n.requests} per way in ${n.blocks} runs of the client, interleaved)`,
+    head: ['', 'p50', 'p95', 'p99', 'added p50'],
+    rows: latencyRows
+      .filter(([k]) => s(r, `net.${k}`))
+      .map(([k, label, base]) => [
+        label,
+        ms(p50(r, `net.${k}`)),
+        ms(p95(r, `net.${k}`)),
+        ms(p99(r, `net.${k}`)),
+        base ? `+${ms(p50(r, `net.${k}`) - p50(r, `net.${base}`))}` : '–',
+      ]),
+  };
+  const cpu = (k: string, part: string) => {
+    const v = p50(r, `net.cpuPerGB.${k}.${part}`);
+    return Number.isFinite(v) && v > 0 ? fmt(v, 2) : '–';
+  };
+  const downloads: Table = {
+    title: `Egress proxy: downloads of ${fmt(n.downloadBytes / 1024 ** 2, 0)} MiB with curl (MB/s, median of ${n.downloadRounds}, interleaved) and where the CPU goes (CPU seconds per GB)`,
+    head: ['', 'MB/s', 'share of direct', 'CPU: proxy', 'relay', 'curl (sandbox)', 'server'],
+    rows: downloadRows
+      .filter(([k]) => s(r, `net.mbps.${k}`))
+      .map(([k, label, base]) => [
+        label,
+        fmt(p50(r, `net.mbps.${k}`), 0),
+        k === base ? '–' : `${fmt(ratio(p50(r, `net.mbps.${k}`), p50(r, `net.mbps.${base}`)) * 100, 0)}%`,
+        cpu(k, 'proxy'),
+        cpu(k, 'relay'),
+        cpu(k, 'sandboxRest'),
+        cpu(k, 'upstream'),
+      ]),
+    note:
+      'CPU columns: paddockd (or the Node floor proxy), the in-sandbox relay, the rest of the sandbox (curl), and the bench process that serves the ' +
+      `bytes, each over the download, per GB (10^9 bytes). The sandbox's CPU quota is ${n.sandboxCpus} cores (the machine), so the quota is not what is measured.`,
+  };
+  const row = (label: string, k: string) => [
+    label,
+    fmt(p50(r, `net.create.${k}.firstOutput`)),
+    fmt(p95(r, `net.create.${k}.firstOutput`)),
+    fmt(p50(r, `net.create.${k}.create`)),
+    fmt(p50(r, `net.create.${k}.delete`)),
+  ];
+  const diff = (name: string) => fmt(p50(r, `net.create.proxy.${name}`) - p50(r, `net.create.none.${name}`));
+  const setup: Table = {
+    title: `Network setup on a cold create, container tier (ms, ${r.config.createIterations} rounds, interleaved)`,
+    head: ['', 'create → first output p50', 'p95', 'POST /v1/sandboxes p50', 'DELETE p50'],
+    rows: [
+      row('`network: { mode: "none" }` (loopback only)', 'none'),
+      row('default proxy network (namespace, nftables, relay, the daemon on its socket)', 'proxy'),
+      ['  difference of the p50s', diff('firstOutput'), '–', diff('create'), diff('delete')],
+    ],
+  };
+  return [latency, downloads, setup];
+}
+
 function targetTable(r: Results): Table {
   return {
     title: 'Targets',
@@ -403,9 +523,17 @@ function renderText(t: Table): string {
 }
 
 export function renderTerminal(r: Results): string {
-  const parts = [coldCreateTable(r), phaseTable(r), execTable(r), gvisorTable(r), governanceTable(r), cliTable(r), memoryTable(r), targetTable(r)].map(
-    renderText,
-  );
+  const parts = [
+    coldCreateTable(r),
+    phaseTable(r),
+    execTable(r),
+    gvisorTable(r),
+    governanceTable(r),
+    ...networkTables(r),
+    cliTable(r),
+    memoryTable(r),
+    targetTable(r),
+  ].map(renderText);
   return `\n${parts.join('\n\n')}\n`;
 }
 
@@ -531,7 +659,52 @@ function observations(r: Results): string[] {
   } else {
     out.push(`**CLI.** \`paddock run -- true\` was not measured: ${r.cli.reason}.`);
   }
+  const egress = networkObservation(r);
+  if (egress) out.push(egress);
   return out;
+}
+
+function networkObservation(r: Results): string | null {
+  if (!r.network || !s(r, 'net.http.proxy')) return null;
+  const ms = (v: number) => fmt(v, 3);
+  const at = (k: string) => p50(r, `net.${k}`);
+  const direct = at('http.direct');
+  const proxied = at('http.proxy');
+  const daemonOnly = at('http.daemonOnly');
+  const floor = at('http.nodeProxy');
+  const httpsDirect = at('https.direct');
+  let text =
+    `**Egress.** A small GET through the proxy takes ${ms(proxied)} ms (p50) against ${ms(direct)} ms straight from the host: +${ms(proxied - direct)} ms. ` +
+    `The relay's hop is ${ms(proxied - daemonOnly)} ms of it (the same requests from the host on the sandbox's egress socket take ${ms(daemonOnly)} ms) and ` +
+    `paddockd's proxy the rest, against +${ms(floor - direct)} ms for a minimal Node forward proxy: paddockd's own work per request (its rules, the Cedar ` +
+    `decision, the name from its cache, the connection's audit record) comes to about ${ms(daemonOnly - floor)} ms. HTTPS through a CONNECT tunnel adds ` +
+    `${ms(at('https.passThrough') - httpsDirect)} ms per request (decided once per tunnel, then bytes are copied; the floor's tunnel ` +
+    `${ms(at('https.nodeTunnel') - httpsDirect)} ms); HTTPS the proxy opens for a secret adds ${ms(at('https.intercepted') - httpsDirect)} ms ` +
+    '(TLS ended in the daemon, each request decided, audited and sent on over TLS).';
+  const mbps = (k: string) => p50(r, `net.mbps.${k}`);
+  const pass = mbps('passThrough');
+  if (Number.isFinite(pass)) {
+    const cpu = (k: string, part: string) => p50(r, `net.cpuPerGB.${k}.${part}`);
+    const busy = (cpu('passThrough', 'proxy') * pass) / 1000;
+    text +=
+      ` Downloads: pass-through HTTPS reaches ${fmt(pass, 0)} MB/s, ${fmt(ratio(pass, mbps('httpsDirect')) * 100, 0)}% of direct HTTPS ` +
+      `(${fmt(mbps('httpsDirect'), 0)} MB/s); the minimal Node tunnel ${fmt(mbps('nodeTunnel'), 0)} MB/s; HTTP through the proxy ${fmt(mbps('httpProxy'), 0)} MB/s ` +
+      `(${fmt(ratio(mbps('httpProxy'), mbps('httpDirect')) * 100, 0)}% of direct HTTP); intercepted HTTPS ${fmt(mbps('intercepted'), 0)} MB/s. ` +
+      `Per GB passed through, paddockd spends ${fmt(cpu('passThrough', 'proxy'), 2)} CPU seconds (the Node floor's tunnel ${fmt(cpu('nodeTunnel', 'proxy'), 2)} s), ` +
+      `the relay ${fmt(cpu('passThrough', 'relay'), 2)} s, curl ${fmt(cpu('passThrough', 'sandboxRest'), 2)} s and the server ${fmt(cpu('passThrough', 'upstream'), 2)} s; ` +
+      `at ${fmt(pass, 0)} MB/s that is ${fmt(busy * 100, 0)}% of a core for paddockd, whose share of the bytes all passes through its one event loop` +
+      (busy >= 0.8 ? ': the daemon is what limits the rate.' : ` (${r.machine.nproc} cores, shared by all four).`);
+  }
+  const none = p50(r, 'net.create.none.firstOutput');
+  const withProxy = p50(r, 'net.create.proxy.firstOutput');
+  if (Number.isFinite(none) && Number.isFinite(withProxy)) {
+    text +=
+      ` A cold create with the proxy network reaches first output ${fmt(withProxy - none)} ms later than one with \`mode: "none"\` ` +
+      `(${fmt(withProxy)} vs ${fmt(none)} ms): POST /v1/sandboxes takes ${fmt(p50(r, 'net.create.proxy.create') - p50(r, 'net.create.none.create'))} ms longer ` +
+      "(the network namespace made with unshare, ip and nft, the daemon listening on the sandbox's egress socket, the relay starting) and " +
+      `DELETE ${fmt(p50(r, 'net.create.proxy.delete') - p50(r, 'net.create.none.delete'))} ms longer (the socket closed, the namespace unmounted).`;
+  }
+  return text;
 }
 
 export function renderMarkdown(r: Results): string {
@@ -558,14 +731,26 @@ export function renderMarkdown(r: Results): string {
       'sandbox, bundle, mount, runc container, cgroup and temporary folder it made, and rewrites this file and `bench/results/latest.json`. ' +
       'Iteration counts: `BENCH_ITERATIONS` (cold create rounds of both tiers and CLI runs, default 30; gVisor exec gets a quarter of the exec rounds), `BENCH_EXEC_ITERATIONS` (default 200), ' +
       '`BENCH_IDLE_SANDBOXES` (default 10), `BENCH_TEARDOWN_ITERATIONS` (default a third of `BENCH_ITERATIONS`), `BENCH_CLI_ITERATIONS`, ' +
-      '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/paddock.mjs (the bundled CLI `make up` installs). ' +
+      '`BENCH_WARMUP` (unrecorded rounds, default 2; exec gets five times as many); `BENCH_NET_REQUESTS` (small requests per egress latency variant, default 200), ' +
+      '`BENCH_NET_DOWNLOAD_MIB` (default 256) and `BENCH_NET_DOWNLOAD_ROUNDS` (default 3); `BENCH_ONLY=network,exec,…` runs only those sections ' +
+      '(a partial run writes `bench/results/partial.json` and leaves this file alone); `BENCH_PADDOCK_CLI` times another CLI build than packages/cli/dist/paddock.mjs (the bundled CLI `make up` installs). ' +
       `This run: ${r.config.createIterations} create rounds, ${r.config.execIterations} exec rounds, ${r.config.cliIterations} CLI runs, ` +
       `${r.config.teardownIterations} teardown rounds, ${r.config.idleSandboxes} idle sandboxes, warm-up ${r.config.warmup}.`,
     '',
   );
   lines.push('## Targets', '', renderMd(targetTable(r)), '');
   lines.push('## Results', '');
-  for (const t of [coldCreateTable(r), execTable(r), gvisorTable(r), lifecycleTable(r), governanceTable(r), cliTable(r), memoryTable(r), phaseTable(r)]) {
+  for (const t of [
+    coldCreateTable(r),
+    execTable(r),
+    gvisorTable(r),
+    lifecycleTable(r),
+    governanceTable(r),
+    ...networkTables(r),
+    cliTable(r),
+    memoryTable(r),
+    phaseTable(r),
+  ]) {
     lines.push(`### ${t.title}`, '', renderMd(t), '');
   }
   lines.push('## Observations', '');
@@ -581,7 +766,8 @@ export function renderMarkdown(r: Results): string {
       'The prepared-bundle variant reuses one mounted rootfs, so it is `runc run` alone. bwrap and spawn run `/bin/echo hi` and are timed the same way.',
     '- **Engine in-process** is `SandboxEngine` from `@paddock/engine` driven directly by the bench (its own runc root), with runc calls timed ' +
       'inside it: Paddock minus HTTP, validation, database, audit and logging. Its first output is the first stdout frame from the agent.',
-    '- **Exec** runs `true` in one long-lived sandbox of the bench daemon: over the API, with the SDK, straight to the agent socket ' +
+    '- **Exec** runs `true` in one long-lived sandbox of the bench daemon (made with `network: { mode: "none" }`: `runc exec` cannot join the ' +
+      "network namespace of a proxy-network sandbox, which belongs to the host's user namespace): over the API, with the SDK, straight to the agent socket " +
       '(`<state>/sandboxes/<id>/run/agent.sock`, as the daemon does it), with `runc exec` into the same container, and as a plain spawn.',
     '- **gVisor tier.** The same create → first output → kill cycle with `"tier":"gvisor"`, against `runsc run` in the foreground with ' +
       "the gVisor tier's flags (`gvisorRuntimeFlags`: ptrace platform, no runsc network, host-uds create, no gVisor overlay, OCI seccomp) " +
@@ -620,6 +806,21 @@ export function renderMarkdown(r: Results): string {
       'also holds the host-wide growth per sandbox of memory that cannot be reclaimed (`MemTotal − MemFree − Buffers − Cached − SReclaimable + ' +
       "Shmem`, median of five readings, minus the bench process's own growth) and of Slab + KernelStack + PageTables, which would include " +
       'those; on a shared machine other work moves them by more than a sandbox costs, so they are not shown here.',
+    '- **Egress network.** The bench starts its own upstream before the daemon: HTTP and HTTPS servers (a throwaway CA, one certificate) on ' +
+      "198.18.99.200–201 added to the host's loopback, and a DNS server for their names (`plain.bench.test`, `secret.bench.test`); the daemon " +
+      'gets `--dns-server`, `--egress-allow-range 198.18.99.0/24` and the CA in `NODE_EXTRA_CA_CERTS` (only its egress proxy reads them). ' +
+      'One container-tier sandbox is allowed both names and holds a secret bound to `secret.bench.test`. **Latency**: the same client script ' +
+      '(Node; a bare HTTP/1.1 loop on one socket) runs on the host straight to the server (the baselines) and in the sandbox through the relay ' +
+      'on 127.0.0.1:3128 (absolute-form HTTP; HTTPS through one CONNECT tunnel, trusting the upstream CA; intercepted HTTPS trusting the ' +
+      "sandbox's own CA through `NODE_EXTRA_CA_CERTS`, with the secret's placeholder in an Authorization header); each run sends " +
+      'warm-up requests, then records each small GET from its first byte written to the last byte of the answer. Two more host runs split the ' +
+      "figure: the daemon's proxy without the relay (the host writes the relay's `PADDOCK/1 proxy -` line to the sandbox's egress socket itself), " +
+      'and a minimal Node forward proxy (keep-alive agent, CONNECT as two piped sockets; no rules, policy, audit or relay) as the floor of any ' +
+      'proxy in Node. **Downloads**: `curl -o /dev/null` of `/bytes/<n>` (streamed from one buffer), on the host and in the sandbox ' +
+      '(proxy variables), `%{speed_download}` taken as is; around each, the CPU time of paddockd (or the floor proxy) and of the relay from ' +
+      "/proc, of the sandbox's cgroup (minus the relay: curl) and of the bench process (the server). A first round of a quarter of the size is " +
+      'not recorded. **Setup**: `POST /v1/sandboxes` (tier container) with `network: { mode: "none" }` and without (the default proxy network), ' +
+      'then `echo hi`, then DELETE, interleaved, as in the cold create table.',
     '- **p50/p95** are linear-interpolated percentiles of the recorded rounds; warm-up rounds are discarded. Ratios are of p50s.',
     '',
   );

@@ -21,6 +21,7 @@ import {
   sweepStateDir,
 } from '@paddock/engine';
 import { repoRoot, startBenchDaemon } from './bench-daemon.js';
+import { type BenchUpstream, startBenchUpstream } from './bench-upstream.js';
 import {
   type BenchContext,
   benchCli,
@@ -39,12 +40,30 @@ import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { procStatusBytes, toMiB } from './memory.js';
+import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { RawRunc } from './raw-runc.js';
 import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
 import { fmt, Samples } from './stats.js';
 import { sleep } from './timed-spawn.js';
 
 const reaperFlag = 'PADDOCK_BENCH_UNDER_REAPER';
+/** Section keys, in the order they run; BENCH_ONLY takes a comma-separated list of them. */
+const sectionKeys = [
+  'create',
+  'teardown',
+  'exec',
+  'gvisor-create',
+  'gvisor-exec',
+  'pool',
+  'lifecycle',
+  'governance',
+  'cli',
+  'daemon-rss',
+  'idle-memory',
+  'network',
+  'throughput',
+  'density',
+];
 
 function onPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -86,6 +105,9 @@ async function main(): Promise<void> {
   const config = loadBenchConfig();
 
   // Preflight: everything that would make the run meaningless, checked before anything is created.
+  const selected = (key: string) => config.only === null || config.only.includes(key);
+  const unknownSections = (config.only ?? []).filter((key) => !sectionKeys.includes(key));
+  if (unknownSections.length) fail(`BENCH_ONLY: no section ${unknownSections.join(', ')} (sections: ${sectionKeys.join(', ')})`);
   if (process.getuid?.() !== 0) fail('run as root (runc, mounts and cgroups need it)');
   if (!onPath('runc')) fail('runc is not installed (make deps)');
   const layersDir = join(config.cacheDir, 'layers');
@@ -133,6 +155,7 @@ async function main(): Promise<void> {
   let governance: { appendsPerSecond: number } | null = null;
   let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
   let density: { count: number; createSeconds: number } | null = null;
+  let network: NetworkOutcome | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -158,10 +181,21 @@ async function main(): Promise<void> {
     `iterations: create ${config.createIterations}, exec ${config.execIterations}, cli ${config.cliIterations}, teardown ${config.teardownIterations}, idle sandboxes ${config.idleSandboxes}, warm-up ${config.warmup}`,
   );
   if (!bwrap) notes.add('bwrap is not installed; its row is missing.');
+  if (config.only) log(`only: ${config.only.join(', ')} (BENCH_ONLY: a partial run; BENCHMARKS.md and latest.json are left alone)`);
 
   try {
+    // The NETWORK section's upstream must exist before the daemon starts: the daemon's proxy is told where its DNS and CA are.
+    let upstream: BenchUpstream | null = null;
+    if (selected('network')) {
+      log('\nstarting the upstream servers for the network benchmarks …');
+      upstream = await startBenchUpstream(cleanup);
+      log(`  ${upstream.plain.name} ${upstream.plain.address}, ${upstream.secret.name} ${upstream.secret.address}, DNS ${upstream.dnsServer}`);
+    }
     log('\nstarting paddockd on a temporary state folder …');
-    const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup);
+    const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup, {
+      args: upstream?.daemonArgs,
+      env: upstream?.daemonEnv,
+    });
     log(`  ${daemon.endpoint.url} (pid ${daemon.endpoint.pid}, state ${daemon.stateDir})`);
     await sleep(1000);
     daemonRss.startMiB = toMiB(procStatusBytes(daemon.endpoint.pid));
@@ -182,8 +216,9 @@ async function main(): Promise<void> {
     await mkdir(raw.sandboxesDir, { recursive: true });
     const ctx: BenchContext = { config, daemon, raw, engine, runtime, baseLayer: base.dir, samples, bwrap, progress: log, signal: abort.signal, notes };
 
-    const sections: Array<{ title: string; run: () => Promise<void>; summary: () => string }> = [
+    const allSections: Array<{ key: string; title: string; run: () => Promise<void>; summary: () => string }> = [
       {
+        key: 'create',
         title: `cold create → first output → kill, ${bwrap ? 6 : 5} ways × ${config.createIterations} rounds`,
         run: () => benchColdCreate(ctx),
         summary: () =>
@@ -192,6 +227,7 @@ async function main(): Promise<void> {
           `bwrap ${fmt(samples.summary('bwrap.firstOutput').p50)} ms, spawn ${fmt(samples.summary('spawn.firstOutput').p50)} ms`,
       },
       {
+        key: 'teardown',
         title: `teardown of a running sandbox, 3 ways × ${config.teardownIterations} rounds`,
         run: () => benchTeardown(ctx),
         summary: () =>
@@ -200,6 +236,7 @@ async function main(): Promise<void> {
           `runc kill + wait + delete ${fmt(samples.summary('teardown.killWaitDelete').p50)} ms`,
       },
       {
+        key: 'exec',
         title: `exec \`true\` in a running sandbox, 5 ways × ${config.execIterations} rounds`,
         run: () => benchExec(ctx),
         summary: () =>
@@ -207,6 +244,7 @@ async function main(): Promise<void> {
           `runc exec ${fmt(samples.summary('exec.runcExec').p50)} ms, spawn ${fmt(samples.summary('exec.spawn').p50)} ms`,
       },
       {
+        key: 'gvisor-create',
         title: `gVisor tier: cold create → first output → kill, 3 ways × ${config.createIterations} rounds`,
         run: () => benchGvisorCreate(ctx),
         summary: () =>
@@ -214,6 +252,7 @@ async function main(): Promise<void> {
           `runsc run ${fmt(samples.summary('gvisor.runscOverlay.firstOutput').p50)} ms (prepared ${fmt(samples.summary('gvisor.runscPrepared.firstOutput').p50)} ms)`,
       },
       {
+        key: 'gvisor-exec',
         title: 'gVisor tier: exec `true` in a running sandbox, 3 ways',
         run: () => benchGvisorExec(ctx),
         summary: () =>
@@ -221,6 +260,7 @@ async function main(): Promise<void> {
           `runsc exec ${fmt(samples.summary('gvisorExec.runscExec').p50)} ms`,
       },
       {
+        key: 'pool',
         title: `warm pool: claim → first output, ${config.createIterations} rounds`,
         run: () => benchWarmClaim(ctx),
         summary: () =>
@@ -228,6 +268,7 @@ async function main(): Promise<void> {
           `(cold: ${fmt(samples.summary('paddock.firstOutput').p50)} ms)`,
       },
       {
+        key: 'lifecycle',
         title: 'lifecycle: pause/resume, and snapshot/fork of a sandbox holding 100 MB',
         run: async () => {
           await benchLifecycle(ctx);
@@ -241,6 +282,7 @@ async function main(): Promise<void> {
           `(cp -a of the layer ${fmt(samples.summary('lifecycle.cpCopy').p50)} ms)`,
       },
       {
+        key: 'governance',
         title: 'governance in-process: authorize(), audit appends, exec with and without govern()',
         run: async () => {
           governance = await benchGovernance(ctx);
@@ -251,6 +293,7 @@ async function main(): Promise<void> {
           `${fmt(governance?.appendsPerSecond ?? Number.NaN, 0)} audit appends/s`,
       },
       {
+        key: 'cli',
         title: `paddock run -- true, ${config.cliIterations} runs`,
         run: async () => {
           cli = await benchCli(ctx);
@@ -262,6 +305,7 @@ async function main(): Promise<void> {
             : `  not measured: ${cli.reason}`,
       },
       {
+        key: 'daemon-rss',
         title: 'daemon idle RSS after the run (no sandboxes left)',
         run: async () => {
           await daemon.api.call('DELETE', '/v1/sandboxes');
@@ -285,6 +329,7 @@ async function main(): Promise<void> {
           `after a forced full GC ${fmt(daemonRss.afterGcMiB, 1)} MiB, V8 heap in use ${fmt(daemonRss.heapUsedAfterGcMiB, 1)} MiB`,
       },
       {
+        key: 'idle-memory',
         title: `memory of ${config.idleSandboxes} idle sandboxes`,
         run: async () => {
           idleMemory = await benchIdleMemory(ctx);
@@ -297,6 +342,21 @@ async function main(): Promise<void> {
         },
       },
       {
+        key: 'network',
+        title: 'network: request latency through the egress proxy, downloads, and its cost to a cold create',
+        run: async () => {
+          if (!upstream) throw new Error('the upstream servers were not started');
+          network = await benchNetwork(ctx, upstream);
+        },
+        summary: () =>
+          `  small GET p50: HTTP ${fmt(samples.summary('net.http.proxy').p50, 3)} ms through the proxy vs ${fmt(samples.summary('net.http.direct').p50, 3)} ms direct, ` +
+          `HTTPS pass-through ${fmt(samples.summary('net.https.passThrough').p50, 3)} / intercepted ${fmt(samples.summary('net.https.intercepted').p50, 3)} vs ${fmt(samples.summary('net.https.direct').p50, 3)} ms direct; ` +
+          `download MB/s: direct ${fmt(samples.summary('net.mbps.httpsDirect').p50, 0)}, pass-through ${fmt(samples.summary('net.mbps.passThrough').p50, 0)}, ` +
+          `intercepted ${fmt(samples.summary('net.mbps.intercepted').p50, 0)}; create → first output ${fmt(samples.summary('net.create.proxy.firstOutput').p50)} ms ` +
+          `with the proxy network vs ${fmt(samples.summary('net.create.none.firstOutput').p50)} ms without`,
+      },
+      {
+        key: 'throughput',
         title: 'throughput: create + exec + kill from 4 clients for 10 s',
         run: async () => {
           throughput = await benchThroughput(ctx);
@@ -305,6 +365,7 @@ async function main(): Promise<void> {
           `  ${fmt(throughput?.perSecond ?? Number.NaN, 1)} per second (${fmt((throughput?.perSecond ?? Number.NaN) / machine.nproc, 1)} per core)`,
       },
       {
+        key: 'density',
         title: `density: ${config.densitySandboxes} idle sandboxes, then the API's latency`,
         run: async () => {
           density = await benchDensity(ctx, config.densitySandboxes);
@@ -314,6 +375,8 @@ async function main(): Promise<void> {
           `exec p99 ${fmt(samples.summary('density.exec').p99)} ms`,
       },
     ];
+    if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');
+    const sections = allSections.filter((section) => selected(section.key));
     for (const [i, section] of sections.entries()) {
       if (abort.signal.aborted) break;
       const t = performance.now();
@@ -360,6 +423,7 @@ async function main(): Promise<void> {
     governance,
     throughput,
     density,
+    network,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },
@@ -369,9 +433,13 @@ async function main(): Promise<void> {
 
   const resultsDir = join(repoRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
-  await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  log(`wrote ${join(resultsDir, 'latest.json')}`);
-  if (failures.length === 0) {
+  // A partial run (BENCH_ONLY) must not replace the full run's figures.
+  const resultsFile = join(resultsDir, config.only ? 'partial.json' : 'latest.json');
+  await writeFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${resultsFile}`);
+  if (config.only) {
+    log('BENCHMARKS.md left unchanged: a partial run (BENCH_ONLY)');
+  } else if (failures.length === 0) {
     await writeFile(join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(results));
     log(`wrote ${join(repoRoot, 'BENCHMARKS.md')}`);
   } else {
