@@ -191,7 +191,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
 
   const origins: string[] = [];
-  const { app, injectWebSocket } = createApp({
+  const {
+    app,
+    injectWebSocket,
+    close: closeApp,
+  } = createApp({
     services,
     auth: new TokenAuthenticator(token, tokenStore),
     logger,
@@ -224,6 +228,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     services,
     logger,
     async stop() {
+      // MCP sessions first: their tool calls' clean-up (a run_code sandbox to kill) still reaches the API.
+      await closeApp();
       pools.stop();
       sandboxes.stopTimers();
       await Promise.all([close(tcp), close(unix), gateway.closeAll()]);

@@ -19,6 +19,7 @@ import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { registerAttachSocket } from './attach-socket.js';
 import type { HttpEnv } from './http-env.js';
+import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
@@ -51,6 +52,8 @@ export interface PaddockApp {
   app: OpenAPIHono<HttpEnv>;
   /** Wires WebSocket upgrades into a Node HTTP server serving this app. */
   injectWebSocket: (server: Server) => void;
+  /** Ends what outlives a request (MCP sessions); before the daemon stops. */
+  close: () => Promise<void>;
 }
 
 // Reading the rest of a refused upload lets the client see the 413 (instead of
@@ -138,7 +141,7 @@ export function createApp(options: AppOptions): PaddockApp {
 
   app.use(async (c, next) => {
     if (!(c.req.header('content-type') ?? '').includes('application/json')) return next();
-    const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : services.limits.maxJsonBytes;
+    const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : c.req.path === '/mcp' ? mcpMaxBodyBytes : services.limits.maxJsonBytes;
     return bodyLimit({
       maxSize: max,
       onError: () => {
@@ -159,6 +162,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerNetworkRoutes(app, services);
   registerTemplateRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
+  const mcp = registerMcpRoute(app, services, auth, logger);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
@@ -184,7 +188,7 @@ export function createApp(options: AppOptions): PaddockApp {
     );
   });
 
-  return { app, injectWebSocket: (server) => injectWebSocket(server) };
+  return { app, injectWebSocket: (server) => injectWebSocket(server), close: () => mcp.close() };
 }
 
 /** "example.com:7423" → "example.com"; "[::1]:7423" → "::1". */

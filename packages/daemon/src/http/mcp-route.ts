@@ -1,0 +1,61 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { UnauthorizedError } from '@paddock/core';
+import type { Logger } from 'pino';
+import type { TokenAuthenticator } from '../auth/token-auth.js';
+import type { HttpEnv } from './http-env.js';
+import type { McpSessions } from './mcp-sessions.js';
+import type { Services } from './services.js';
+
+/** Largest MCP request read: a write_file of its 8 Mi characters, with room for JSON escapes. */
+export const mcpMaxBodyBytes = 16 * 1024 * 1024;
+
+export interface McpEndpoint {
+  /** Ends the open MCP sessions (when the daemon stops). */
+  close(): Promise<void>;
+}
+
+/**
+ * /mcp: the Paddock MCP server over Streamable HTTP (POST, GET, DELETE). The
+ * API's middleware has checked the Host, the Origin and the bearer token by
+ * the time a request gets here. The MCP code loads on the first request, so a
+ * daemon nobody reaches over MCP does not carry it.
+ */
+export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: TokenAuthenticator, logger: Logger): McpEndpoint {
+  let sessions: Promise<McpSessions> | undefined;
+  const load = () => {
+    sessions ??= import('./mcp-sessions.js').then(
+      ({ McpSessions }) =>
+        new McpSessions({
+          fetch: (request) => app.fetch(request),
+          audit: s.audit,
+          logger,
+          authenticate: (token) => auth.authenticate(token),
+          maxBodyBytes: mcpMaxBodyBytes,
+        }),
+      (err: unknown) => {
+        sessions = undefined;
+        throw err;
+      },
+    );
+    return sessions;
+  };
+
+  app.all('/mcp', async (c) => {
+    if (!['GET', 'POST', 'DELETE'].includes(c.req.method)) {
+      return c.json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }, 405, { allow: 'GET, POST, DELETE' });
+    }
+    // The session acts with this token, so it must be the one the middleware accepted (sent as a header; MCP clients send no other kind).
+    const header = c.req.header('authorization');
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (!token) throw new UnauthorizedError();
+    const mcp = await load();
+    return mcp.handle(c.req.raw, { principal: c.get('principal'), token, requestId: c.get('requestId') ?? null });
+  });
+
+  return {
+    async close() {
+      const loaded = await sessions?.catch(() => undefined);
+      await loaded?.closeAll();
+    },
+  };
+}

@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { createPaddockMcpServer, PendingWork } from '@paddock/mcp';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Principal } from '../auth/token-auth.js';
+import { type AppFetch, inProcessTransport } from './in-process-transport.js';
+
+/** Who sent an MCP request, as the API's middleware established it. */
+export interface McpCaller {
+  principal: Principal;
+  /** The bearer secret the request carried: the tool calls of a session it opens act with it. */
+  token: string;
+  requestId: string | null;
+}
+
+export interface McpSessionsOptions {
+  /** Where tool calls go: the daemon's own app, in this process, with the session owner's token. */
+  fetch: AppFetch;
+  audit: AuditLog;
+  logger: Logger;
+  /** Whether a token still authenticates: a session whose token was revoked is closed. */
+  authenticate: (token: string) => Principal | undefined;
+  /** Sessions the daemon keeps at once (100). */
+  maxSessions?: number;
+  /** Sessions one token keeps at once (20): past it, that token's least recently used session ends. */
+  maxSessionsPerToken?: number;
+  /** A session with no request and no open stream for this long ends (30 minutes). */
+  idleMs?: number;
+  /** Largest request body the transport reads (the SDK's default: 4 MiB). */
+  maxBodyBytes?: number;
+  now?: () => number;
+}
+
+type CloseReason = 'deleted' | 'idle' | 'evicted' | 'revoked' | 'shutdown';
+
+interface Session {
+  /** Set when the client's initialize is accepted. */
+  id?: string;
+  owner: McpCaller;
+  server: McpServer;
+  transport: WebStandardStreamableHTTPServerTransport;
+  work: PendingWork;
+  openedAt: number;
+  lastActive: number;
+  /** Responses still being sent: requests in flight and the client's GET stream. A session with one is not idle. */
+  streams: number;
+  requests: number;
+  lastRequestId: string | null;
+  admitted: boolean;
+  /** No room for it: the daemon's sessions are all in use. */
+  refused: boolean;
+  closing?: CloseReason;
+}
+
+/**
+ * The Streamable HTTP side of the Paddock MCP server: one server and transport
+ * per session (Mcp-Session-Id), each acting with the token that opened it and
+ * answering no other. Sessions are bounded in number and end when idle, when
+ * their token is revoked, on DELETE, or when the daemon stops; their opening
+ * and end are audited (tool calls are audited by the API actions they make).
+ */
+export class McpSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly maxSessions: number;
+  private readonly maxPerToken: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: McpSessionsOptions) {
+    this.maxSessions = options.maxSessions ?? 100;
+    this.maxPerToken = options.maxSessionsPerToken ?? 20;
+    this.idleMs = options.idleMs ?? 30 * 60_000;
+    this.now = options.now ?? Date.now;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs / 4, 60_000));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Answers one request to the MCP endpoint (POST, GET or DELETE) from an authenticated caller. */
+  async handle(request: Request, caller: McpCaller): Promise<Response> {
+    if (this.closed) return rpcError(503, -32000, 'the daemon is shutting down');
+    const id = request.headers.get('mcp-session-id');
+    if (!id) {
+      if (request.method !== 'POST') return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      return this.open(request, caller);
+    }
+    const session = this.sessions.get(id);
+    if (!session) return rpcError(404, -32001, 'Session not found');
+    if (session.owner.principal.id !== caller.principal.id) {
+      // Answered as if it did not exist: a session id says nothing to another token.
+      this.record(caller.principal, caller.requestId, 'mcp.session.use', id, 'deny', 'not_owner');
+      return rpcError(404, -32001, 'Session not found');
+    }
+    return this.serve(session, request, caller);
+  }
+
+  /** Ends sessions left idle or whose token no longer authenticates; runs on a timer. */
+  sweep(): void {
+    const now = this.now();
+    for (const session of [...this.sessions.values()]) {
+      if (this.options.authenticate(session.owner.token)?.id !== session.owner.principal.id) this.close(session, 'revoked');
+      else if (session.streams === 0 && now - session.lastActive >= this.idleMs) this.close(session, 'idle');
+    }
+  }
+
+  /** Ends every session and waits (a few seconds at most) for their tool calls' clean-up, such as killing a run_code sandbox. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    const open = [...this.sessions.values()];
+    for (const session of open) this.close(session, 'shutdown');
+    await Promise.all(open.map((s) => s.work.settled(5000)));
+  }
+
+  private async open(request: Request, caller: McpCaller): Promise<Response> {
+    const session = await this.create(caller);
+    const response = await this.serve(session, request, caller);
+    if (session.refused) {
+      await response.body?.cancel();
+      void session.server.close();
+      this.record(caller.principal, caller.requestId, 'mcp.session.open', '-', 'deny', 'too_many_sessions', { max: this.maxSessions });
+      return rpcError(503, -32000, `too many MCP sessions (${this.maxSessions}) in use; end one (DELETE /mcp) or try again later`);
+    }
+    if (!session.admitted) {
+      // Not an initialize request: the transport has answered with its error, and this server is not needed.
+      void session.server.close();
+      return response;
+    }
+    const client = session.server.server.getClientVersion();
+    this.record(caller.principal, caller.requestId, 'mcp.session.open', session.id as string, 'allow', 'ok', {
+      ...(client ? { client: { name: client.name, version: client.version } } : {}),
+    });
+    return response;
+  }
+
+  private async create(caller: McpCaller): Promise<Session> {
+    const work = new PendingWork();
+    const connection = { url: 'http://localhost', token: caller.token, transport: inProcessTransport(this.options.fetch) };
+    const server = createPaddockMcpServer(connection, { work });
+    const now = this.now();
+    const session: Session = {
+      owner: caller,
+      server,
+      work,
+      openedAt: now,
+      lastActive: now,
+      streams: 0,
+      requests: 0,
+      lastRequestId: caller.requestId,
+      admitted: false,
+      refused: false,
+      transport: new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => this.admit(session, id),
+        ...(this.options.maxBodyBytes ? { maxRequestBodySize: this.options.maxBodyBytes } : {}),
+      }),
+    };
+    server.server.onclose = () => this.forget(session);
+    // The transport reports each malformed request here too: the client has its answer, this is for the log.
+    server.server.onerror = (err) => this.options.logger.debug({ err, session: session.id }, 'mcp');
+    await server.connect(session.transport);
+    return session;
+  }
+
+  /** Makes room for a new session (the token's own oldest first, then the oldest idle one), or refuses it. */
+  private admit(session: Session, id: string): void {
+    session.id = id;
+    const all = [...this.sessions.values()];
+    const own = all.filter((s) => s.owner.principal.id === session.owner.principal.id);
+    if (own.length >= this.maxPerToken) this.close(leastRecent(own) as Session, 'evicted');
+    if (this.sessions.size >= this.maxSessions) {
+      const idle = all.filter((s) => s.streams === 0 && !s.closing);
+      const victim = leastRecent(idle.filter((s) => own.includes(s))) ?? leastRecent(idle);
+      if (!victim) {
+        session.refused = true;
+        return;
+      }
+      this.close(victim, 'evicted');
+    }
+    session.admitted = true;
+    this.sessions.set(id, session);
+  }
+
+  private async serve(session: Session, request: Request, caller: McpCaller): Promise<Response> {
+    session.lastActive = this.now();
+    session.streams++;
+    session.requests++;
+    session.lastRequestId = caller.requestId;
+    let response: Response;
+    try {
+      response = await session.transport.handleRequest(request);
+    } catch (err) {
+      session.streams--;
+      throw err;
+    }
+    return whenSent(response, () => {
+      session.streams--;
+      session.lastActive = this.now();
+    });
+  }
+
+  private close(session: Session, reason: CloseReason): void {
+    if (session.closing) return;
+    session.closing = reason;
+    if (session.id && this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    session.server.close().catch((err) => this.options.logger.warn({ err, session: session.id }, 'closing an MCP session failed'));
+  }
+
+  /** The server closed: by DELETE from its client, or by `close`. */
+  private forget(session: Session): void {
+    if (session.id && this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (!session.admitted) return;
+    const reason = session.closing ?? 'deleted';
+    session.closing = reason;
+    const requestId = reason === 'deleted' ? session.lastRequestId : null;
+    this.record(
+      session.owner.principal,
+      requestId,
+      'mcp.session.close',
+      session.id as string,
+      'allow',
+      'ok',
+      { reason, requests: session.requests },
+      this.now() - session.openedAt,
+    );
+  }
+
+  private record(
+    principal: Principal,
+    requestId: string | null,
+    action: string,
+    sessionId: string,
+    decision: 'allow' | 'deny',
+    outcome: string,
+    details: Record<string, unknown> = {},
+    durationMs?: number,
+  ): void {
+    this.options.audit.append({
+      requestId,
+      principal: principal.id,
+      tenant: principal.tenant,
+      action,
+      resource: `mcp-session:${sessionId}`,
+      decision,
+      outcome,
+      details,
+      ...(durationMs === undefined ? {} : { durationMs }),
+    });
+  }
+}
+
+function leastRecent(sessions: Session[]): Session | undefined {
+  return sessions.reduce<Session | undefined>((oldest, s) => (!oldest || s.lastActive < oldest.lastActive ? s : oldest), undefined);
+}
+
+/** A JSON-RPC error answer, as the SDK's transport gives its own. */
+function rpcError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+}
+
+/** The same response, calling `done` once its body has been sent, cancelled or failed. */
+function whenSent(response: Response, done: () => void): Response {
+  if (!response.body) {
+    done();
+    return response;
+  }
+  const reader = response.body.getReader();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: finished, value } = await reader.read();
+        if (finished) {
+          end();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        end();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
