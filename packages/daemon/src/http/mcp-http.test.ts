@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditEntry } from '@paddock/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
@@ -15,17 +16,6 @@ let agent: { id: string; token: string; tenant: string };
 interface Connected {
   client: Client;
   transport: StreamableHTTPClientTransport;
-}
-
-interface AuditRecord {
-  requestId: string | null;
-  principal: string;
-  tenant: string;
-  action: string;
-  resource: string;
-  decision: string;
-  outcome: string;
-  details: Record<string, unknown>;
 }
 
 async function connect(token: string): Promise<Connected> {
@@ -73,9 +63,9 @@ function mcpFetch(init: { method?: string; token?: string; session?: string; bod
   });
 }
 
-async function audit(): Promise<AuditRecord[]> {
+async function audit(): Promise<AuditEntry[]> {
   const res = await daemon.api('/v1/audit?limit=10000');
-  return ((await res.json()) as { records: AuditRecord[] }).records;
+  return ((await res.json()) as { records: AuditEntry[] }).records;
 }
 
 beforeAll(async () => {
