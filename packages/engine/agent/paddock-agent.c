@@ -34,6 +34,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "egress-listeners.h"
 #include "fd-io.h"
 
 #define MAX_FRAME (1u << 20)
@@ -707,33 +708,32 @@ static int peer_is_outside(int fd) {
 }
 
 /*
- * Starts the egress relay (paddock-egress, next to this binary) and waits
- * until it listens, so a sandbox that answers the daemon also has its
- * network ready. The relay is this agent's child for the sandbox's life.
+ * Starts the egress relay (paddock-egress, next to this binary). Its
+ * listeners are opened here, before the agent answers: a command the daemon
+ * runs at once may connect before the relay has been exec'd (tens of ms under
+ * gVisor) and simply waits in the backlog. The relay is this agent's child
+ * for the sandbox's life; the agent keeps no copy of its sockets.
  */
 static int start_egress_relay(const char *self, const char *egress_sock) {
   char relay[PATH_MAX];
   const char *slash = strrchr(self, '/');
   int dir_len = slash ? (int)(slash - self) : 0;
   snprintf(relay, sizeof relay, "%.*s/paddock-egress", dir_len, self);
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) < 0) return -1;
+  int fds[EGRESS_LISTENERS];
+  if (egress_listen_all(fds) < 0) return -1;
   pid_t pid = fork();
-  if (pid < 0) return -1;
   if (pid == 0) {
-    close(ready[0]);
-    if (fcntl(ready[1], F_SETFD, 0) < 0) _exit(127);
-    char fd_arg[16];
-    snprintf(fd_arg, sizeof fd_arg, "%d", ready[1]);
-    execl(relay, "paddock-egress", egress_sock, fd_arg, (char *)NULL);
+    // Moved out of the way first, so that placing one at 3.. never overwrites another.
+    int high[EGRESS_LISTENERS];
+    for (int k = 0; k < EGRESS_LISTENERS; k++)
+      if ((high[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 64)) < 0) _exit(127);
+    for (int k = 0; k < EGRESS_LISTENERS; k++)
+      if (dup2(high[k], EGRESS_FIRST_FD + k) < 0) _exit(127);
+    execl(relay, "paddock-egress", egress_sock, "--inherited", (char *)NULL);
     _exit(127);
   }
-  close(ready[1]);
-  struct pollfd p = {ready[0], POLLIN, 0};
-  char byte = 0;
-  int ok = poll(&p, 1, 5000) > 0 && read(ready[0], &byte, 1) == 1 && byte == '1';
-  close(ready[0]);
-  return ok ? 0 : -1;
+  for (int k = 0; k < EGRESS_LISTENERS; k++) close(fds[k]);
+  return pid < 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv) {

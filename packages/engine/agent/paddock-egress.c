@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "egress-listeners.h"
 #include "fd-io.h"
 
 // From <linux/netfilter_ipv4.h>, which clashes with <netinet/in.h> on some
@@ -43,14 +44,6 @@
 #define DNS_MAX 4096
 #define DNS_TIMEOUT_SEC 5
 
-enum kind { K_PROXY, K_HTTP, K_TLS, K_DNS_TCP, N_TCP };
-
-static const struct { const char *name; int port; } tcp_listeners[N_TCP] = {
-  [K_PROXY] = {"proxy", 3128},
-  [K_HTTP] = {"http", 15001},
-  [K_TLS] = {"tls", 15002},
-  [K_DNS_TCP] = {"dns-tcp", 53},
-};
 
 static struct sockaddr_un daemon_addr;
 static int udp_fd = -1;
@@ -174,7 +167,7 @@ static void relay(int a, int b) {
 
 struct conn {
   int fd;
-  enum kind kind;
+  enum egress_kind kind;
 };
 
 static void *tcp_thread(void *arg) {
@@ -183,7 +176,7 @@ static void *tcp_thread(void *arg) {
   char dst[32] = "-";
   if (c.kind == K_HTTP || c.kind == K_TLS) original_dst(c.fd, dst, sizeof dst);
   char header[80];
-  snprintf(header, sizeof header, "PADDOCK/1 %s %s\n", tcp_listeners[c.kind].name, dst);
+  snprintf(header, sizeof header, "PADDOCK/1 %s %s\n", egress_tcp[c.kind].name, dst);
   int up = connect_daemon(header);
   if (up >= 0) {
     // The header went out blocking, so whole; now both sides are non-blocking.
@@ -248,7 +241,7 @@ static void receive_dns(void) {
 
 // ---------------------------------------------------------------- accept loop
 
-static void accept_tcp(int lfd, enum kind kind) {
+static void accept_tcp(int lfd, enum egress_kind kind) {
   int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) {
     // Out of descriptors or memory: the connection waits in the backlog;
@@ -270,25 +263,13 @@ static void accept_tcp(int lfd, enum kind kind) {
   close(fd);
 }
 
-// Listeners are non-blocking so that a connection aborted between poll and
-// accept cannot stall the loop that serves every other one.
-static int listen_on(int type, int port) {
-  int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  int one = 1;
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)) {
-    fprintf(stderr, "paddock-egress: cannot listen on %s 127.0.0.1:%d: %s\n", type == SOCK_STREAM ? "tcp" : "udp",
-            port, strerror(errno));
-    exit(1);
-  }
-  return fd;
-}
-
+// Usage: paddock-egress <unix-socket-path> [--inherited]
+// With --inherited the listeners are already open at fds 3.. (the agent
+// opened them; see egress-listeners.h); otherwise the relay opens them.
 int main(int argc, char **argv) {
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: paddock-egress <unix-socket-path> [ready-fd]\n");
+  int inherited = argc == 3 && strcmp(argv[2], "--inherited") == 0;
+  if (argc < 2 || argc > 3 || (argc == 3 && !inherited)) {
+    fprintf(stderr, "usage: paddock-egress <unix-socket-path> [--inherited]\n");
     return 2;
   }
   size_t plen = strlen(argv[1]);
@@ -301,28 +282,29 @@ int main(int argc, char **argv) {
   // A peer that goes away mid-write must cost one connection, not the process.
   signal(SIGPIPE, SIG_IGN);
 
-  struct pollfd p[N_TCP + 1];
-  for (int k = 0; k < N_TCP; k++) {
-    p[k].fd = listen_on(SOCK_STREAM, tcp_listeners[k].port);
-    p[k].events = POLLIN;
+  int fds[EGRESS_LISTENERS];
+  if (inherited) {
+    for (int k = 0; k < EGRESS_LISTENERS; k++) {
+      fds[k] = EGRESS_FIRST_FD + k;
+      if (fcntl(fds[k], F_SETFL, O_NONBLOCK) < 0 || fcntl(fds[k], F_SETFD, FD_CLOEXEC) < 0) {
+        perror("paddock-egress: inherited listener");
+        return 1;
+      }
+    }
+  } else if (egress_listen_all(fds) < 0) {
+    return 1;
   }
-  udp_fd = listen_on(SOCK_DGRAM, 53);
-  p[N_TCP].fd = udp_fd;
-  p[N_TCP].events = POLLIN;
-
-  if (argc == 3) {
-    int ready = atoi(argv[2]);
-    if (write_all(ready, "1", 1) < 0) perror("paddock-egress: ready-fd");
-    close(ready);
-  }
+  struct pollfd p[EGRESS_LISTENERS];
+  for (int k = 0; k < EGRESS_LISTENERS; k++) p[k] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+  udp_fd = fds[N_TCP];
 
   for (;;) {
-    if (poll(p, N_TCP + 1, -1) < 0) {
+    if (poll(p, EGRESS_LISTENERS, -1) < 0) {
       if (errno != EINTR) sleep_briefly();
       continue;
     }
     for (int k = 0; k < N_TCP; k++)
-      if (p[k].revents) accept_tcp(p[k].fd, (enum kind)k);
+      if (p[k].revents) accept_tcp(p[k].fd, (enum egress_kind)k);
     if (p[N_TCP].revents) receive_dns();
   }
 }
