@@ -31,7 +31,7 @@ node_modules/.package-lock.json: package-lock.json
 
 ## build: TypeScript packages, the static in-sandbox agent, and tini
 build: deps node_modules/.package-lock.json
-	npx tsc -b packages/cli packages/mcp packages/daemon bench
+	npx tsc -b packages/cli packages/mcp packages/daemon packages/adapters bench
 	$(NODE) packages/cli/bundle.mjs
 	@mkdir -p $(AGENT_BIN)
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil

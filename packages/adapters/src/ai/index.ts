@@ -1,0 +1,2 @@
+export type { SandboxSessionOptions as PaddockToolsOptions } from '../toolkit/sandbox-session.js';
+export { type PaddockAiToolkit, type PaddockAiTools, type PaddockToolResult, paddockTools } from './paddock-tools.js';

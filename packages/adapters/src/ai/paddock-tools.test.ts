@@ -1,0 +1,105 @@
+import { Sandbox } from '@paddock/sdk';
+import { generateText, stepCountIs } from 'ai';
+import { MockLanguageModelV2 } from 'ai/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../../daemon/src/testing/test-daemon.js';
+import { paddockTools } from './index.js';
+
+// The AI SDK's own loop (generateText with tools and several steps), its mock
+// model standing in for the user's, against a real daemon and sandboxes.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+type Prompt = Parameters<MockLanguageModelV2['doGenerate']>[0]['prompt'];
+type Content = Awaited<ReturnType<MockLanguageModelV2['doGenerate']>>['content'];
+
+/** The outputs of the tool results the model was shown last, as the SDK sent them. */
+function lastToolOutputs(prompt: Prompt): unknown[] {
+  const last = prompt.at(-1);
+  if (last?.role !== 'tool') return [];
+  return last.content.map((part) => part.output);
+}
+
+/** A model that makes one tool call, then answers with what the tool gave it. */
+function scriptedModel(toolName: string, input: Record<string, unknown>): MockLanguageModelV2 {
+  return new MockLanguageModelV2({
+    doGenerate: async ({ prompt }) => {
+      const outputs = lastToolOutputs(prompt);
+      const content: Content = outputs.length
+        ? [{ type: 'text', text: `tool said: ${JSON.stringify(outputs)}` }]
+        : [{ type: 'tool-call', toolCallId: 'call-1', toolName, input: JSON.stringify(input) }];
+      return {
+        content,
+        finishReason: outputs.length ? 'stop' : 'tool-calls',
+        usage: { inputTokens: 10, outputTokens: 10, totalTokens: 20 },
+        warnings: [],
+      };
+    },
+  });
+}
+
+describe('AI SDK tools', () => {
+  it('runs a tool-call loop: run_code executes python in a sandbox and the model answers with its output', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    const code = "open('/tmp/answer.txt', 'w').write(str(6*7)); print(6*7)";
+    try {
+      const model = scriptedModel('run_code', { language: 'python', code });
+      const result = await generateText({ model, tools: paddock.tools, stopWhen: stepCountIs(4), prompt: 'What is 6*7? Compute it with python.' });
+
+      expect(result.steps).toHaveLength(2);
+      const toolResult = result.steps[0]?.toolResults[0];
+      expect(toolResult?.toolName).toBe('run_code');
+      expect(toolResult?.output).toEqual({ exitCode: 0, stdout: '42\n', stderr: '' });
+      expect(result.text).toContain('42');
+      expect(result.finishReason).toBe('stop');
+
+      // It ran in the toolkit's sandbox: the file the program wrote is there.
+      const sandbox = await paddock.sandbox();
+      expect(await sandbox.files.read('/tmp/answer.txt')).toBe('42');
+    } finally {
+      await paddock.close();
+    }
+    const left = await Sandbox.list({ ...daemon.conn });
+    expect(left.filter((s) => s.state === 'running')).toEqual([]);
+  });
+
+  it('gives a failing tool call to the model as an error text, and the loop goes on', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = scriptedModel('read_file', { path: '/no/such/file.txt' });
+      const result = await generateText({ model, tools: paddock.tools, stopWhen: stepCountIs(4), prompt: 'Read /no/such/file.txt' });
+
+      expect(result.steps).toHaveLength(2);
+      const output = result.steps[0]?.toolResults[0]?.output as { error?: string };
+      expect(output.error).toMatch(/not_found/);
+      expect(output.error).toContain('/no/such/file.txt');
+      // The model saw the error text and answered.
+      expect(result.text).toMatch(/tool said: .*not_found/);
+      expect(result.finishReason).toBe('stop');
+    } finally {
+      await paddock.close();
+    }
+  });
+
+  it('works in a sandbox the caller gives and leaves it running at close', async () => {
+    const sandbox = await Sandbox.create({ ...daemon.conn });
+    try {
+      const paddock = paddockTools({ sandbox });
+      const model = scriptedModel('run_command', { command: 'echo hi > /tmp/x && cat /tmp/x && exit 3' });
+      const result = await generateText({ model, tools: paddock.tools, stopWhen: stepCountIs(4), prompt: 'go' });
+      // A non-zero exit is a result for the model, not an error.
+      expect(result.steps[0]?.toolResults[0]?.output).toEqual({ exitCode: 3, stdout: 'hi\n', stderr: '' });
+      await paddock.close();
+      expect(await sandbox.isRunning()).toBe(true);
+    } finally {
+      await sandbox.kill();
+    }
+  });
+});

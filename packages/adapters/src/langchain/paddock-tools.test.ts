@@ -1,0 +1,120 @@
+import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
+import type { ChatResult } from '@langchain/core/outputs';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../../daemon/src/testing/test-daemon.js';
+import { paddockTools } from './index.js';
+
+// LangChain's fakes in @langchain/core/utils/testing either cannot emit tool
+// calls (FakeListChatModel) or emit the same ones on every turn
+// (FakeStreamingChatModel), so a loop would never end: this chat model is the
+// smallest BaseChatModel that calls a tool once, then answers from its result.
+class ScriptedChatModel extends BaseChatModel {
+  readonly seen: BaseMessage[][] = [];
+
+  constructor(private readonly call: { name: string; args: Record<string, unknown> }) {
+    super({});
+  }
+
+  _llmType(): string {
+    return 'scripted';
+  }
+
+  async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    this.seen.push(messages);
+    const last = messages.at(-1);
+    const message =
+      last instanceof ToolMessage
+        ? new AIMessage(`tool said: ${String(last.content)}`)
+        : new AIMessage({ content: '', tool_calls: [{ id: 'call-1', name: this.call.name, args: this.call.args, type: 'tool_call' }] });
+    return { generations: [{ text: String(message.content), message }] };
+  }
+}
+
+/** The plain agent loop: ask the model, run the tools it calls, give it their results, until it answers. */
+async function agentLoop(model: BaseChatModel, tools: StructuredToolInterface[], prompt: string): Promise<BaseMessage[]> {
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const messages: BaseMessage[] = [new HumanMessage(prompt)];
+  for (let turn = 0; turn < 5; turn++) {
+    const reply = await model.invoke(messages);
+    messages.push(reply);
+    if (!reply.tool_calls?.length) return messages;
+    for (const call of reply.tool_calls) {
+      const tool = byName.get(call.name);
+      if (!tool) throw new Error(`unknown tool ${call.name}`);
+      // Invoked with the whole tool call, a LangChain tool answers with a ToolMessage.
+      messages.push((await tool.invoke(call)) as ToolMessage);
+    }
+  }
+  throw new Error('the loop did not end');
+}
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('LangChain tools', () => {
+  it('offers the five tools with their schemas', () => {
+    const { tools } = paddockTools({ connection: daemon.conn });
+    expect(tools.map((t) => t.name).sort()).toEqual(['list_files', 'read_file', 'run_code', 'run_command', 'write_file']);
+    for (const tool of tools) expect(tool.description, tool.name).toBeTruthy();
+  });
+
+  it('runs a tool-call loop: run_code executes python in a sandbox and the model answers with its output', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = new ScriptedChatModel({ name: 'run_code', args: { language: 'python', code: 'import os; print(6*7, os.getcwd())' } });
+      const messages = await agentLoop(model, paddock.tools, 'What is 6*7? Compute it with python.');
+
+      const toolMessage = messages.find((m) => m instanceof ToolMessage) as ToolMessage;
+      expect(toolMessage.tool_call_id).toBe('call-1');
+      expect(toolMessage.status).not.toBe('error');
+      const output = JSON.parse(String(toolMessage.content)) as { exitCode: number; stdout: string };
+      expect(output.exitCode).toBe(0);
+      expect(output.stdout).toMatch(/^42 \//);
+      // The model got the tool's result, and its answer carries it.
+      expect(model.seen.at(-1)?.at(-1)).toBe(toolMessage);
+      expect(String(messages.at(-1)?.content)).toContain('42');
+
+      const sandbox = await paddock.sandbox();
+      expect(await sandbox.isRunning()).toBe(true);
+    } finally {
+      await paddock.close();
+    }
+    expect((await Sandbox.list({ ...daemon.conn })).filter((s) => s.state === 'running')).toEqual([]);
+  });
+
+  it('writes, lists and reads files in the same sandbox across calls', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    const byName = new Map(paddock.tools.map((t) => [t.name, t]));
+    const call = async (name: string, args: Record<string, unknown>) => String(await byName.get(name)?.invoke(args));
+    try {
+      expect(JSON.parse(await call('write_file', { path: '/work/notes/a.txt', content: 'hello' }))).toMatchObject({ size: 5 });
+      expect(JSON.parse(await call('list_files', { path: '/work/notes' })).entries).toEqual([{ name: 'a.txt', type: 'file', size: 5 }]);
+      expect(JSON.parse(await call('read_file', { path: '/work/notes/a.txt' }))).toMatchObject({ content: 'hello', truncated: false });
+    } finally {
+      await paddock.close();
+    }
+  });
+
+  it('gives a failing tool call to the model as an error text, and the loop goes on', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = new ScriptedChatModel({ name: 'read_file', args: { path: '/no/such/file.txt' } });
+      const messages = await agentLoop(model, paddock.tools, 'Read /no/such/file.txt');
+      const toolMessage = messages.find((m) => m instanceof ToolMessage) as ToolMessage;
+      expect(String(toolMessage.content)).toMatch(/^error: \w*not_found: .*\/no\/such\/file\.txt/);
+      expect(String(messages.at(-1)?.content)).toMatch(/^tool said: error: /);
+    } finally {
+      await paddock.close();
+    }
+  });
+});
