@@ -5,7 +5,7 @@ import net, { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { Authorizer } from '../policy/authorizer.js';
+import type { Authorizer, Decision } from '../policy/authorizer.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { AddressGuard } from './address-guard.js';
 import type { ConnectionLog } from './connection-log.js';
@@ -20,7 +20,8 @@ export interface EgressGatewayDeps {
   resolver: EgressResolver;
   guard: AddressGuard;
   dns: DnsResponder;
-  authorizer: Authorizer;
+  /** Decides network.connect; with a generation, its decisions are remembered briefly until the policies change. */
+  authorizer: Authorizer & { readonly generation?: number };
   connections: ConnectionLog;
   secrets: SecretStore;
   logger: Logger;
@@ -60,6 +61,7 @@ const idleTimeoutMs = 60_000;
 const tunnelIdleTimeoutMs = 15 * 60_000;
 /** DNS questions one connection may have waiting for answers. */
 const maxPendingDns = 16;
+const decisionTtlMs = 1000;
 const helloTimeoutMs = 10_000;
 /** Headers that describe one hop, never forwarded. */
 const hopHeaders = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
@@ -79,6 +81,7 @@ export class EgressGateway {
   private readonly intercepted = new WeakMap<Socket, Intercepted>();
   private readonly live = new Map<string, Set<Socket>>();
   private readonly agents = new Map<string, { http: http.Agent; https: https.Agent }>();
+  private readonly decisions = new Map<string, { decision: Decision; generation: number; at: number }>();
   /** Parses proxy requests and redirected plain HTTP; never listens itself. */
   private readonly plainParser = http.createServer();
   /** Parses the requests inside HTTPS the proxy opened. */
@@ -214,12 +217,7 @@ export class EgressGateway {
     if (!host) return { ok: false, reason: 'no host named', network };
     const byRules = network.rules.decide(host, port);
     if (!byRules.allowed) return { ok: false, reason: byRules.reason, network };
-    const byPolicy = await this.deps.authorizer.authorize({
-      principal: { id: `sandbox:${sandbox}`, tenant: network.owner, role: 'agent' },
-      action: 'network.connect',
-      resource: `sandbox:${sandbox}`,
-      context: { host, port },
-    });
+    const byPolicy = await this.policyDecision(sandbox, network.owner, host, port);
     if (byPolicy.effect !== 'allow') return { ok: false, reason: `policy: ${byPolicy.reason}`, network };
     let addresses: string[];
     try {
@@ -235,6 +233,29 @@ export class EgressGateway {
     const address = candidates.find((a) => !this.deps.guard.refusal(a));
     if (!address) return { ok: false, reason: this.deps.guard.refusal(candidates[0] as string) as string, network };
     return { ok: true, target: { host, port, address }, network };
+  }
+
+  /**
+   * The policy's word on sandbox → host:port. Requests on a keep-alive
+   * connection repeat the same question many times a second: the answer is
+   * kept for a second, and never across a change of the policies.
+   */
+  private async policyDecision(sandbox: string, owner: string, host: string, port: number): Promise<Decision> {
+    const key = `${sandbox}\0${host}\0${port}`;
+    const generation = this.deps.authorizer.generation;
+    const known = this.decisions.get(key);
+    if (known && generation !== undefined && known.generation === generation && Date.now() - known.at < decisionTtlMs) return known.decision;
+    const decision = await this.deps.authorizer.authorize({
+      principal: { id: `sandbox:${sandbox}`, tenant: owner, role: 'agent' },
+      action: 'network.connect',
+      resource: `sandbox:${sandbox}`,
+      context: { host, port },
+    });
+    if (generation !== undefined) {
+      if (this.decisions.size >= 10_000) this.decisions.clear();
+      this.decisions.set(key, { decision, generation, at: Date.now() });
+    }
+    return decision;
   }
 
   private refuse(

@@ -35,6 +35,8 @@ export class CedarAuthorizer implements Authorizer {
   private byId = new Map<string, LoadedPolicy>();
   private problems: PolicyProblem[] = [];
   private loadedAt = '';
+  /** Bumped whenever another set of policies is installed: decisions remembered before it are stale. */
+  generation = 0;
   private watcher: FSWatcher | undefined;
 
   constructor(
@@ -126,6 +128,7 @@ export class CedarAuthorizer implements Authorizer {
     this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
     this.problems = [];
     this.loadedAt = new Date().toISOString();
+    this.generation += 1;
   }
 }
 
