@@ -36,6 +36,43 @@ export class Files {
     return res.text();
   }
 
+  /**
+   * The first `maxBytes` of a file, streamed, so a huge file costs no more
+   * than the cap; `truncated` says whether there was more.
+   */
+  async readHead(path: string, maxBytes: number, options: FileOptions = {}): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+    const stream = await this.read(path, { ...options, format: 'stream' });
+    const reader = stream.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let truncated = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (size + value.byteLength > maxBytes) {
+          chunks.push(value.subarray(0, maxBytes - size));
+          size = maxBytes;
+          truncated = true;
+          break;
+        }
+        chunks.push(value);
+        size += value.byteLength;
+      }
+    } finally {
+      // Stops the download of the rest; an error here changes nothing for the caller.
+      if (truncated) await reader.cancel().catch(() => {});
+      reader.releaseLock();
+    }
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { bytes, truncated };
+  }
+
   /** Writes a file (parents are created); large data can be a stream. */
   async write(path: string, data: FileData, options: FileOptions & { mode?: number } = {}): Promise<FileEntry> {
     const body = typeof data === 'string' ? new TextEncoder().encode(data) : data;

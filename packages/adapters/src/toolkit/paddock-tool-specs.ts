@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type CommandOutput, commandOutput } from './command-output.js';
-import { readTextCapped } from './read-text-capped.js';
 import type { SandboxSession } from './sandbox-session.js';
 
 /** Bytes of a file read_file returns (the start of a longer one). */
@@ -73,7 +72,8 @@ export const paddockToolSpecs = {
     input: z.object({ path }),
     async run(session, args, signal) {
       const sandbox = await session.sandbox();
-      return { path: args.path, ...(await readTextCapped(sandbox.files, args.path, maxReadBytes, signal)) };
+      const { bytes, truncated } = await sandbox.files.readHead(args.path, maxReadBytes, { signal });
+      return { path: args.path, content: new TextDecoder().decode(bytes), truncated };
     },
   }),
   write_file: spec({

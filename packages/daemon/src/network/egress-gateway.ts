@@ -141,10 +141,6 @@ export class EgressGateway {
     await Promise.all([...this.servers.keys()].map((id) => this.close(id)));
   }
 
-  isListening(sandbox: string): boolean {
-    return this.servers.has(sandbox);
-  }
-
   /** Counts the sandbox's open connections; false (and the socket closed) beyond its share. */
   private track(sandbox: string, socket: Socket): boolean {
     let set = this.live.get(sandbox);
@@ -443,8 +439,9 @@ export class EgressGateway {
   private bindsSecret(network: SandboxNetwork, host: string, port: number): boolean {
     if (!network.leaves || !network.secrets.length) return false;
     return network.secrets.some(({ name }) => {
-      const secret = this.deps.secrets.reveal(network.owner, name);
-      return !!secret && hostInPatterns(host, port, secret.hosts);
+      // Only the hosts: nothing is decrypted to decide whether to open the connection.
+      const hosts = this.deps.secrets.hostsOf(network.owner, name);
+      return !!hosts && hostInPatterns(host, port, hosts);
     });
   }
 
@@ -455,7 +452,6 @@ export class EgressGateway {
       secure.on('error', () => secure.destroy());
       secure.setTimeout(idleTimeoutMs, () => secure.destroy());
       this.intercepted.set(secure as Socket, { ...target, sandbox: network.id });
-      this.origins.set(secure as Socket, { sandbox: network.id, arrival: via === 'tls' ? 'tls' : 'proxy' });
       this.openedParser.emit('connection', secure);
     } catch (err) {
       this.deps.logger.error({ err, sandbox: network.id, host: target.host }, 'opening HTTPS for a secret failed');

@@ -51,6 +51,12 @@ export class SecretStore {
     if (!changes) throw new SecretNotFoundError(name);
   }
 
+  /** The hosts a secret may be sent to, or undefined once removed. */
+  hostsOf(owner: string, name: string): string[] | undefined {
+    const row = this.row(owner, name);
+    return row && (JSON.parse(row.hosts) as string[]);
+  }
+
   /** The value and its hosts, or undefined once removed. */
   reveal(owner: string, name: string): { value: string; hosts: string[] } | undefined {
     const row = this.row(owner, name);

@@ -4,7 +4,6 @@ import { CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSc
 import { Commands, Files, Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
 import { fileContent } from '../files/file-content.js';
-import { readCapped } from '../files/read-capped.js';
 import { describeError } from '../results/describe-error.js';
 import { outputLimits } from '../results/output-limits.js';
 import { registerTool } from '../tools/register-tool.js';
@@ -85,7 +84,7 @@ async function readBack(files: Files, paths: string[], options: { cwd?: string; 
     const full = options.cwd ? posix.resolve(options.cwd, path) : path;
     const cap = Math.min(outputLimits.fileBytes, budget);
     try {
-      const { bytes, truncated } = await readCapped(files, full, cap, { user: options.user, signal });
+      const { bytes, truncated } = await files.readHead(full, cap, { user: options.user, signal });
       if (truncated) {
         returned.push({ path, error: `file_too_large: more than ${cap} bytes left to return; read it in parts with run_command` });
         continue;

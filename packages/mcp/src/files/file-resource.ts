@@ -8,7 +8,6 @@ import { outputLimits } from '../results/output-limits.js';
 import type { ToolContext } from '../tools/tool-context.js';
 import { fileContent } from './file-content.js';
 import { mimeTypeOf } from './mime-type.js';
-import { readCapped } from './read-capped.js';
 
 export const sandboxFileUriTemplate = 'paddock://sandboxes/{id}/files/{+path}';
 
@@ -41,7 +40,7 @@ async function readFileResource(context: ToolContext, uri: URL, variables: Recor
   if (!id.success || !path.success)
     throw new McpError(ErrorCode.InvalidParams, `invalid_request: ${uri.href} does not name a sandbox file (${sandboxFileUriTemplate})`);
   try {
-    const { bytes, truncated } = await readCapped(new Files(context.api, id.data), path.data, outputLimits.fileBytes, { signal });
+    const { bytes, truncated } = await new Files(context.api, id.data).readHead(path.data, outputLimits.fileBytes, { signal });
     const { encoding, content } = fileContent(bytes, { truncated });
     const mimeType = mimeTypeOf(path.data, encoding === 'utf8');
     const _meta = truncated ? { truncated: true, note: `only the first ${outputLimits.fileBytes} bytes` } : undefined;

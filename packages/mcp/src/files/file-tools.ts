@@ -7,7 +7,6 @@ import { outputLimits } from '../results/output-limits.js';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
 import { EncodingSchema, fileContent } from './file-content.js';
-import { readCapped } from './read-capped.js';
 
 const sandboxId = SandboxIdSchema.describe('the sandbox (from sandbox_create)');
 const path = FilePathQuerySchema.shape.path.describe('absolute, or relative to the sandbox’s working directory (/work in base)');
@@ -58,7 +57,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
     },
     async (args, signal) => {
       const files = new Files(context.api, args.sandboxId);
-      const { bytes, truncated } = await readCapped(files, args.path, outputLimits.fileBytes, { user: args.user, signal });
+      const { bytes, truncated } = await files.readHead(args.path, outputLimits.fileBytes, { user: args.user, signal });
       return { path: args.path, size: bytes.byteLength, ...fileContent(bytes, { encoding: args.encoding, truncated }), truncated };
     },
   );
