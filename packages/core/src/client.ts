@@ -3,7 +3,9 @@
 // main entry point as type-only imports, which cost nothing.
 
 export * from './approvals/approval-headers.js';
+export * from './audit/canonical-json.js';
 export * from './errors/paddock-error.js';
+export * from './gateway/gateway-tool-names.js';
 export * from './limits/units.js';
 export * from './progress/progress-printer.js';
 export { paddockVersion } from './version.js';

@@ -23,6 +23,8 @@ import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
 import { ProcessManager } from './commands/process-manager.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import { FileService } from './files/file-service.js';
+import { GatewayService } from './gateway/gateway-service.js';
+import { GatewayStore } from './gateway/gateway-store.js';
 import { createApp } from './http/app.js';
 import { makeGovern } from './http/governed.js';
 import type { Services } from './http/services.js';
@@ -153,6 +155,15 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
   const files = new FileService(engine);
   const templates = new TemplateService({ templates: templateStore, sandboxes, sandboxStore, processes, files, engine, layersDir, logger });
   templates.afterChange = (name) => pools.templateChanged(name);
+  const gatewayServers = new GatewayService({
+    store: new GatewayStore(db),
+    sandboxes,
+    sandboxStore,
+    processes,
+    audit,
+    logger,
+    protectedPaths: [config.stateDir, config.cacheDir],
+  });
   const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
   const stopWatchingPolicies = policy.watch();
   const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
@@ -172,6 +183,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     policy,
     approvals,
     network,
+    gateway: gatewayServers,
     secrets,
     govern: makeGovern(policy, audit, approvals, telemetry),
     limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
@@ -187,6 +199,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
       .catch((err) => logger.error({ err, sandbox: record.id }, 'egress socket not reopened'));
   }
   pools.start();
+  await gatewayServers.start();
   const orphans = await templates.removeOrphanLayers();
   if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
 
@@ -230,6 +243,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = pino({ 
     async stop() {
       // MCP sessions first: their tool calls' clean-up (a run_code sandbox to kill) still reaches the API.
       await closeApp();
+      // A gateway server's sandbox is no use to the next start (its stdin was this process's): it goes now.
+      await gatewayServers.stop();
       pools.stop();
       sandboxes.stopTimers();
       await Promise.all([close(tcp), close(unix), gateway.closeAll()]);

@@ -1,4 +1,5 @@
 export { createPaddockMcpServer, type PaddockMcpServerOptions } from './create-paddock-mcp-server.js';
 export { sandboxFileUriTemplate } from './files/file-resource.js';
+export type { GatewayToolOptions } from './gateway-tools/gateway-tool-source.js';
 export { type ServeStdioOptions, serveStdio } from './stdio/serve-stdio.js';
 export { PendingWork } from './tools/pending-work.js';

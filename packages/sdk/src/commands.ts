@@ -1,8 +1,9 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
-import { approvalHeaders, CommandExitError, PaddockError } from '@paddock/core/client';
+import { CommandExitError, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
-export interface CommandOptions extends RequestOptions {
+export interface CommandOptions extends RequestOptions, ApprovalOptions {
   env?: Record<string, string>;
   cwd?: string;
   /** "root" (default), "user", or a uid. */
@@ -20,15 +21,6 @@ export interface CommandOptions extends RequestOptions {
    */
   onStdoutBytes?: (data: Uint8Array) => void;
   onStderrBytes?: (data: Uint8Array) => void;
-  /**
-   * When a policy asks a human about the command, wait this many seconds (at
-   * most 600) for the answer instead of failing at once with
-   * ApprovalRequiredError: approved, the command runs; denied, it fails with
-   * ApprovalDeniedError.
-   */
-  approvalWaitSeconds?: number;
-  /** An approved approval for this very command (from ApprovalRequiredError's `details.approvalId`); used once. */
-  approvalId?: string;
 }
 
 type OutputCallbacks = Pick<CommandOptions, 'onStdout' | 'onStderr' | 'onStdoutBytes' | 'onStderrBytes'>;
@@ -53,19 +45,8 @@ function requestBody(cmd: Command, o: CommandOptions) {
   return { cmd: argv(cmd), env: o.env, cwd: o.cwd, user: o.user, stdin: o.stdin, timeoutMs: o.timeoutMs };
 }
 
-function approvalRequestHeaders(o: CommandOptions): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (o.approvalId) headers[approvalHeaders.id] = o.approvalId;
-  if (o.approvalWaitSeconds) headers[approvalHeaders.wait] = String(o.approvalWaitSeconds);
-  return headers;
-}
-
 // A command's request must outlive the command itself, and the wait for a human before it.
 const requestSlackMs = 30_000;
-
-function approvalWaitMs(o: CommandOptions): number {
-  return (o.approvalWaitSeconds ?? 0) * 1000;
-}
 
 export class Commands {
   constructor(

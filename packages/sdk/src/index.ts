@@ -7,6 +7,10 @@ export type {
   CommandResult,
   ConnectionInfo,
   FileEntry,
+  GatewayManifestInput,
+  GatewayServerInfo,
+  GatewayToolInfo,
+  GatewayToolResult,
   NetworkUpdate,
   PoolInfo,
   PoolSet,
@@ -45,11 +49,13 @@ export {
   ValidationError,
 } from '@paddock/core/client';
 export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+export type { ApprovalOptions } from './approval-options.js';
 export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
+export { Gateway, type GatewayServerSpec } from './gateway.js';
 export { Network } from './network.js';
 export {
   type CommandRisk,

@@ -153,8 +153,8 @@ export class RuntimeError extends PaddockError {
 }
 
 export class UnavailableError extends PaddockError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('unavailable', 503, message, details);
+  constructor(message: string, details: ErrorDetails = {}, code = 'unavailable') {
+    super(code, 503, message, details);
   }
 }
 

@@ -6,11 +6,11 @@ import {
   ApprovalRequiredError,
   type ApprovalState,
   ConflictError,
+  canonicalJson,
   NotFoundError,
   PolicyDeniedError,
   QuotaExceededError,
 } from '@paddock/core';
-import { canonicalJson } from '../audit/audit-chain.js';
 import type { Principal } from '../auth/token-auth.js';
 import type { Db } from '../store/database.js';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@paddock/core';
 import type { Db } from '../store/database.js';
 
 /** prevHash of the first record. */
@@ -17,16 +18,6 @@ export interface ChainedFields {
   durationMs: number | null;
   details: unknown;
   prevHash: string;
-}
-
-/** JSON with object keys sorted at every depth, so equal records hash equally whoever wrote them. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 export function recordHash(fields: ChainedFields): string {

@@ -24,6 +24,7 @@ import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
+import { manifestSchemaPath, registerGatewayRoutes } from './routes/gateway-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
@@ -72,7 +73,7 @@ async function discardBody(req: Request): Promise<boolean> {
   return true;
 }
 
-const publicPaths = new Set(['/v1/health', '/openapi.json']);
+const publicPaths = new Set(['/v1/health', '/openapi.json', manifestSchemaPath]);
 
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
@@ -161,6 +162,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerFileRoutes(app, services);
   registerNetworkRoutes(app, services);
   registerTemplateRoutes(app, services);
+  registerGatewayRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

@@ -19,6 +19,8 @@ export interface Action {
    * the caller's), so nobody is asked to approve a request that cannot run.
    */
   precheck?: () => unknown;
+  /** The audited outcome of a run that succeeded, when its result says more than "ok" (a tool that answered with an error). */
+  outcomeOf?: (result: unknown) => string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface Action {
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
 export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService, telemetry: Telemetry = offTelemetry()): Govern {
-  return async (c, { action, resource, context: given = {}, precheck }, run) => {
+  return async (c, { action, resource, context: given = {}, precheck, outcomeOf }, run) => {
     const principal = c.get('principal');
     const context = withRisk(given);
     const started = performance.now();
@@ -76,7 +78,7 @@ export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: A
     const made = decision.effect;
     try {
       const result = await run();
-      record(made, 'ok', details);
+      record(made, outcomeOf?.(result) ?? 'ok', details);
       return result;
     } catch (err) {
       record(made, err instanceof PaddockError ? err.code : 'internal_error', details);

@@ -3,6 +3,7 @@ import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
+import type { GatewayService } from '../gateway/gateway-service.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -29,6 +30,7 @@ export interface Services {
   policy: CedarAuthorizer;
   approvals: ApprovalService;
   network: NetworkService;
+  gateway: GatewayService;
   secrets: SecretStore;
   govern: Govern;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };

@@ -213,7 +213,7 @@ export class EgressGateway {
     if (!host) return { ok: false, reason: 'no host named', network };
     const byRules = network.rules.decide(host, port);
     if (!byRules.allowed) return { ok: false, reason: byRules.reason, network };
-    const byPolicy = await this.policyDecision(sandbox, network.owner, host, port);
+    const byPolicy = await this.policyDecision(sandbox, network.tenant, host, port);
     if (byPolicy.effect !== 'allow') return { ok: false, reason: `policy: ${byPolicy.reason}`, network };
     let addresses: string[];
     try {
@@ -265,7 +265,7 @@ export class EgressGateway {
     if (!network) return;
     this.deps.connections.record({
       sandbox,
-      owner: network.owner,
+      owner: network.tenant,
       at: new Date().toISOString(),
       via,
       host,
@@ -285,7 +285,7 @@ export class EgressGateway {
     return (bytesOut: number, bytesIn: number) =>
       this.deps.connections.record({
         sandbox: network.id,
-        owner: network.owner,
+        owner: network.tenant,
         at: new Date(started).toISOString(),
         via,
         host: target.host,
@@ -440,7 +440,7 @@ export class EgressGateway {
     if (!network.leaves || !network.secrets.length) return false;
     return network.secrets.some(({ name }) => {
       // Only the hosts: nothing is decrypted to decide whether to open the connection.
-      const hosts = this.deps.secrets.hostsOf(network.owner, name);
+      const hosts = this.deps.secrets.hostsOf(network.tenant, name);
       return !!hosts && hostInPatterns(host, port, hosts);
     });
   }
@@ -502,7 +502,7 @@ export class EgressGateway {
   private withSecrets(network: SandboxNetwork, host: string, port: number, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
     const swaps: Array<[string, string]> = [];
     for (const { name, placeholder } of network.secrets) {
-      const secret = this.deps.secrets.reveal(network.owner, name);
+      const secret = this.deps.secrets.reveal(network.tenant, name);
       if (secret && hostInPatterns(host, port, secret.hosts)) swaps.push([placeholder, secret.value]);
     }
     if (!swaps.length) return headers;

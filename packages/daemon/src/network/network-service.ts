@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConflictError, type NetworkMode, type NetworkUpdate, NetworkUpdateSchema, type SandboxNetworkInfo, type SandboxNetworkInput } from '@paddock/core';
+import { tenantOfOwner } from '../sandboxes/sandbox-owners.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
 import type { ConnectionLog } from './connection-log.js';
@@ -16,7 +17,8 @@ export interface SecretPlaceholder {
 /** What the egress proxy knows of one sandbox. */
 export interface SandboxNetwork {
   id: string;
-  owner: string;
+  /** The tenant whose secrets it uses and whose audit log records its connections. */
+  tenant: string;
   mode: NetworkMode;
   allow: string[];
   deny: string[];
@@ -58,15 +60,21 @@ export class NetworkService {
     const mode = network.mode ?? 'proxy';
     const names = [...new Set(secretNames)];
     if (mode === 'none' && names.length) throw new ConflictError('a sandbox without network cannot use secrets', { secrets: names }, 'network_disabled');
-    for (const name of names) this.deps.secrets.info(owner, name);
+    const tenant = tenantOfOwner(owner);
+    for (const name of names) this.requireSecret(tenant, name);
     const secrets = names.map((name) => ({ name, placeholder: `paddock-placeholder-${randomBytes(16).toString('hex')}` }));
     const allow = unique(network.allow ?? []);
     const deny = unique(network.deny ?? []);
     this.deps.db
       .prepare('INSERT OR REPLACE INTO sandbox_networks (sandbox_id, mode, allow, deny, secrets) VALUES (?, ?, ?, ?, ?)')
       .run(id, mode, JSON.stringify(allow), JSON.stringify(deny), JSON.stringify(secrets));
-    this.states.set(id, { id, owner, mode, allow, deny, rules: new HostRules(allow, deny), secrets });
+    this.states.set(id, { id, tenant, mode, allow, deny, rules: new HostRules(allow, deny), secrets });
     return { mode, env: Object.fromEntries(secrets.map((s) => [s.name, s.placeholder])) };
+  }
+
+  /** Throws secret_not_found unless the tenant has this secret. */
+  requireSecret(tenant: string, name: string): void {
+    this.deps.secrets.info(tenant, name);
   }
 
   /** A pooled sandbox taken by a create: its rules become the request's. */
@@ -129,7 +137,15 @@ export class NetworkService {
     if (!row || !owner) return undefined;
     const allow = JSON.parse(row.allow) as string[];
     const deny = JSON.parse(row.deny) as string[];
-    const state: SandboxNetwork = { id, owner, mode: row.mode, allow, deny, rules: new HostRules(allow, deny), secrets: JSON.parse(row.secrets) };
+    const state: SandboxNetwork = {
+      id,
+      tenant: tenantOfOwner(owner),
+      mode: row.mode,
+      allow,
+      deny,
+      rules: new HostRules(allow, deny),
+      secrets: JSON.parse(row.secrets),
+    };
     if (state.secrets.length) {
       const ca = readFile(this.deps.caFile(id), 'utf8').then((text) => JSON.parse(text) as CaMaterial);
       state.leaves = new LeafCertificates(ca);

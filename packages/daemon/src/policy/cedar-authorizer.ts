@@ -24,6 +24,7 @@ const resourceTypes: Record<string, string> = {
   pool: 'Pool',
   system: 'System',
   secret: 'Secret',
+  'mcp-server': 'McpServer',
 };
 
 /**
@@ -151,6 +152,7 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
   const uid = resourceUid(resource);
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
+  if (uid.type === 'Paddock::McpServer') entities.push({ uid, attrs: {}, parents: [tenant] });
   if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant }, parents: [tenant] });
   return entities;
 }
@@ -158,7 +160,7 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
 /** The request facts, in the shape the schema's RequestContext declares. */
 export function cedarContext(context: Record<string, unknown>): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = {};
-  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'host', 'network'] as const) {
+  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'host', 'network', 'server', 'tool', 'argsDigest'] as const) {
     const value = context[key];
     if (typeof value === 'string') out[key] = value;
   }
@@ -173,7 +175,7 @@ export function cedarContext(context: Record<string, unknown>): Record<string, s
   if (typeof context.risk === 'number') out.risk = Math.round(context.risk);
   if (Array.isArray(context.riskTags)) out.riskTags = context.riskTags as string[];
   if (typeof context.port === 'number') out.port = context.port;
-  for (const key of ['hosts', 'secrets'] as const) {
+  for (const key of ['hosts', 'secrets', 'files'] as const) {
     const value = context[key];
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
   }

@@ -59,6 +59,15 @@ const collectionActions: Record<string, string> = {
   'secret.list': 'Secret',
   'secret.get': 'Secret',
   'secret.remove': 'Secret',
+  'gateway.server.set': 'McpServer',
+  'gateway.server.list': 'McpServer',
+  'gateway.server.get': 'McpServer',
+  'gateway.server.remove': 'McpServer',
+  'gateway.server.restart': 'McpServer',
+  'gateway.server.pin': 'McpServer',
+  'gateway.tool.list': 'McpServer',
+  // Each call of a gateway tool; context.server and context.tool name it, context.argsDigest its arguments.
+  'mcp.tool.call': 'McpServer',
 };
 
 /** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
@@ -77,6 +86,7 @@ export const cedarSchema = `namespace Paddock {
   entity Pool;
   entity System;
   entity Secret;
+  entity McpServer in [Tenant];
   type RequestContext = {
     tenant?: String,
     template?: String,
@@ -97,6 +107,10 @@ export const cedarSchema = `namespace Paddock {
     hosts?: Set<String>,
     secrets?: Set<String>,
     network?: String,
+    server?: String,
+    tool?: String,
+    argsDigest?: String,
+    files?: Set<String>,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

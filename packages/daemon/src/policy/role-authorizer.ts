@@ -31,6 +31,11 @@ const minimumRole: Record<string, Role> = {
   // Whoever sets a secret's hosts decides where its value goes: not an agent's call.
   'secret.set': 'operator',
   'secret.remove': 'operator',
+  // A gateway server runs code with the tenant's secrets and hosts: an operator's to add, change or pin.
+  'gateway.server.set': 'operator',
+  'gateway.server.remove': 'operator',
+  'gateway.server.restart': 'operator',
+  'gateway.server.pin': 'operator',
 };
 
 /**
@@ -51,6 +56,9 @@ export class RoleAuthorizer implements Authorizer {
         return { effect: 'deny', reason: `only an admin acts on another tenant (${tenant})` };
       }
       if (action === 'token.create' && context.role === 'admin') return { effect: 'deny', reason: 'only an admin creates admin tokens' };
+      if (action === 'gateway.server.set' && Array.isArray(context.files) && context.files.length) {
+        return { effect: 'deny', reason: "host files are the host's: only an admin gives them to a gateway server" };
+      }
     }
     return { effect: 'allow' };
   }

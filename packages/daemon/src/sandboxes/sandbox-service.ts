@@ -9,7 +9,7 @@ import {
   type SandboxState,
   TemplateNotFoundError,
 } from '@paddock/core';
-import type { SandboxEngine } from '@paddock/engine';
+import type { HostMount, SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { NetworkService } from '../network/network-service.js';
@@ -18,6 +18,7 @@ import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/tem
 import type { QuotaGuard } from '../tenants/quota-guard.js';
 import type { TierPolicy } from '../tiers/tier-policy.js';
 import { newSandboxId } from './sandbox-ids.js';
+import { tenantOfOwner } from './sandbox-owners.js';
 
 export interface SandboxServiceDeps {
   engine: SandboxEngine;
@@ -34,6 +35,10 @@ export interface SandboxServiceDeps {
 
 export interface CreateOptions {
   signal?: AbortSignal;
+  /** No timeout: it lives until killed (the daemon's own long-lived sandboxes, such as a gateway server's). */
+  keepAlive?: boolean;
+  /** Host paths shown inside; only the daemon's own callers pass them, after checking who granted them. */
+  hostMounts?: readonly HostMount[];
 }
 
 /** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
@@ -47,19 +52,26 @@ export class SandboxService {
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
-  async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {
+  /** What a create request comes to (its template, tier and defaults), or the error create would give. */
+  resolve(owner: string, input: SandboxCreate): { request: ReturnType<typeof SandboxCreateSchema.parse>; template: TemplateRecord; tier: Tier } {
     const request = SandboxCreateSchema.parse(input);
     const template = this.deps.templates.get(request.template);
-    if (!visibleTo(template, owner)) throw new TemplateNotFoundError(request.template);
+    if (!visibleTo(template, tenantOfOwner(owner))) throw new TemplateNotFoundError(request.template);
     const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
+    for (const name of request.secrets ?? []) this.deps.network?.requireSecret(tenantOfOwner(owner), name);
+    return { request, template, tier };
+  }
+
+  async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {
+    const { request, template, tier } = this.resolve(owner, input);
     const limits = { ...defaultLimits, ...request.limits };
-    const timeoutMs = request.timeoutMs ?? defaultSandboxTimeoutMs;
+    const timeoutMs = options.keepAlive ? null : (request.timeoutMs ?? defaultSandboxTimeoutMs);
     const release = this.deps.quotas?.reserve(owner, limits);
     try {
       // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
-      const poolable = request.network?.mode !== 'none' && !request.secrets?.length;
+      const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && timeoutMs !== null;
       const pooled = poolable ? this.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
-      if (pooled) {
+      if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
         return this.takeOver(pooled, owner, request, timeoutMs);
       }
@@ -93,14 +105,17 @@ export class SandboxService {
     template: TemplateRecord,
     tier: Tier,
     limits: Limits,
-    timeoutMs: number,
+    timeoutMs: number | null,
     options: CreateOptions,
   ): Promise<SandboxRecord> {
     const id = newSandboxId();
     const network = this.deps.network?.register(id, owner, request.network, request.secrets) ?? { mode: 'none' as const, env: {} };
     let launched: Awaited<ReturnType<SandboxEngine['launch']>>;
     try {
-      launched = await this.deps.engine.launch({ id, tier, layers: template.layerDirs, limits, network: network.mode }, { signal: options.signal });
+      launched = await this.deps.engine.launch(
+        { id, tier, layers: template.layerDirs, limits, network: network.mode, hostMounts: options.hostMounts },
+        { signal: options.signal },
+      );
     } catch (err) {
       this.deps.network?.forget(id);
       throw err;
@@ -119,7 +134,7 @@ export class SandboxService {
       workdir: template.workdir,
       defaultUser: template.user,
       createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + timeoutMs).toISOString(),
+      expiresAt: timeoutMs === null ? null : new Date(now + timeoutMs).toISOString(),
       endedAt: null,
       endReason: null,
       onTimeout: request.onTimeout ?? 'kill',

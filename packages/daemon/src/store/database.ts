@@ -137,6 +137,20 @@ const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // The gateway's third-party MCP servers: what runs, under which manifest, and the tool descriptions an operator pinned.
+  `CREATE TABLE gateway_servers (
+     owner TEXT NOT NULL,
+     name TEXT NOT NULL,
+     command TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     pins TEXT,
+     pinned_at TEXT,
+     pin_on_ready INTEGER NOT NULL DEFAULT 0,
+     created_by TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (owner, name)
+   );`,
 ];
 
 /**

@@ -31,12 +31,20 @@ export interface BundleSpecInput {
   sysfsPath?: string;
   /** Host files bind-mounted read-only: sandbox path → host path (resolv.conf …). */
   files?: Record<string, string>;
+  /** Host folders or files an operator gave the sandbox, at the same path inside. */
+  hostMounts?: readonly HostMount[];
   /** Whether the agent starts the egress relay. */
   egress?: boolean;
   /** Whether the kernel offers memory+swap accounting (memory.memsw.*). */
   swapAccounting: boolean;
   /** gVisor tier: a host file bind-mounted over /etc/ld.so.preload that loads the compatibility shim. */
   gvisorPreloadFile?: string;
+}
+
+/** A host path shown to the sandbox at the same path, read-only unless `writable`. */
+export interface HostMount {
+  path: string;
+  writable: boolean;
 }
 
 interface Mount {
@@ -129,6 +137,12 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
         type: 'bind',
         source,
         options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+      })),
+      ...(input.hostMounts ?? []).map((m) => ({
+        destination: m.path,
+        type: 'bind',
+        source: m.path,
+        options: ['rbind', m.writable ? 'rw' : 'ro', 'nosuid', 'nodev'],
       })),
       ...gvisorMounts,
     ],

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Limits, Tier } from '@paddock/core';
 import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
-import { buildOciSpec } from '../bundle/oci-spec.js';
+import { buildOciSpec, type HostMount } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
@@ -32,6 +32,8 @@ export interface SandboxLaunch {
   limits: Limits;
   /** proxy (default): out through the egress proxy only; none: loopback only. */
   network?: 'proxy' | 'none';
+  /** Host paths shown inside at the same path (a gateway server's files); the caller has checked who may grant them. */
+  hostMounts?: readonly HostMount[];
 }
 
 /**
@@ -121,6 +123,7 @@ export class SandboxEngine {
         netnsPath: attachment.netnsPath,
         sysfsPath: attachment.sysfsPath,
         files,
+        hostMounts: launch.hostMounts,
         egress: attachment.egress ?? false,
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),

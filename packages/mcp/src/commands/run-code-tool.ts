@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
 import { Commands, Files, Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
@@ -8,6 +7,7 @@ import { describeError } from '../results/describe-error.js';
 import { outputLimits } from '../results/output-limits.js';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
+import type { ToolTable } from '../tools/tool-table.js';
 import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs } from './command-output.js';
 
 const languages = {
@@ -42,9 +42,9 @@ type ReturnedFile = z.infer<typeof ReturnedFileSchema>;
 
 const RunCodeOutput = CommandOutputSchema.extend({ files: z.array(ReturnedFileSchema) });
 
-export function registerRunCodeTool(server: McpServer, context: ToolContext): void {
+export function registerRunCodeTool(tools: ToolTable, context: ToolContext): void {
   registerTool(
-    server,
+    tools,
     context,
     'run_code',
     {

@@ -1,9 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CommandStartSchema, SandboxIdSchema } from '@paddock/core';
 import { Commands } from '@paddock/sdk';
 import { z } from 'zod';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
+import type { ToolTable } from '../tools/tool-table.js';
 import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs } from './command-output.js';
 
 const argv = CommandStartSchema.shape.cmd;
@@ -19,9 +19,9 @@ const RunCommandInput = CommandStartSchema.pick({ cwd: true, env: true, user: tr
   })
   .strict();
 
-export function registerRunCommandTool(server: McpServer, context: ToolContext): void {
+export function registerRunCommandTool(tools: ToolTable, context: ToolContext): void {
   registerTool(
-    server,
+    tools,
     context,
     'run_command',
     {

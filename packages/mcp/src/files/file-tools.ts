@@ -1,4 +1,3 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { FileEntrySchema, FilePathQuerySchema, SandboxIdSchema } from '@paddock/core';
 import { BadRequestError } from '@paddock/core/client';
 import { Files } from '@paddock/sdk';
@@ -6,6 +5,7 @@ import { z } from 'zod';
 import { outputLimits } from '../results/output-limits.js';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
+import type { ToolTable } from '../tools/tool-table.js';
 import { EncodingSchema, fileContent } from './file-content.js';
 
 const sandboxId = SandboxIdSchema.describe('the sandbox (from sandbox_create)');
@@ -43,9 +43,9 @@ const ListInput = z.object({ sandboxId, path: path.default('.'), user }).strict(
 const ListOutput = z.object({ entries: z.array(FileEntrySchema), truncated: z.boolean() });
 
 /** read_file, write_file, list_files. */
-export function registerFileTools(server: McpServer, context: ToolContext): void {
+export function registerFileTools(tools: ToolTable, context: ToolContext): void {
   registerTool(
-    server,
+    tools,
     context,
     'read_file',
     {
@@ -63,7 +63,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
   );
 
   registerTool(
-    server,
+    tools,
     context,
     'write_file',
     {
@@ -80,7 +80,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
   );
 
   registerTool(
-    server,
+    tools,
     context,
     'list_files',
     {

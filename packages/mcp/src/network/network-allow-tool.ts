@@ -1,9 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { NetworkUpdateSchema, SandboxIdSchema, SandboxNetworkSchema } from '@paddock/core';
 import { Network } from '@paddock/sdk';
 import { z } from 'zod';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
+import type { ToolTable } from '../tools/tool-table.js';
 
 const NetworkAllowInput = z
   .object({
@@ -17,9 +17,9 @@ const NetworkAllowInput = z
 
 const RulesSchema = SandboxNetworkSchema.omit({ connections: true });
 
-export function registerNetworkAllowTool(server: McpServer, context: ToolContext): void {
+export function registerNetworkAllowTool(tools: ToolTable, context: ToolContext): void {
   registerTool(
-    server,
+    tools,
     context,
     'network_allow',
     {

@@ -1,9 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SandboxCreateSchema, SandboxIdSchema, SandboxListQuerySchema, SandboxSchema } from '@paddock/core';
 import { Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
+import type { ToolTable } from '../tools/tool-table.js';
 
 const CreateInput = SandboxCreateSchema.pick({
   template: true,
@@ -19,9 +19,9 @@ const ListInput = z.object({ state: SandboxListQuerySchema.shape.state.describe(
 const KillInput = z.object({ id: SandboxIdSchema.describe('the sandbox to kill') }).strict();
 
 /** sandbox_create, sandbox_list, sandbox_kill. */
-export function registerSandboxTools(server: McpServer, context: ToolContext): void {
+export function registerSandboxTools(tools: ToolTable, context: ToolContext): void {
   registerTool(
-    server,
+    tools,
     context,
     'sandbox_create',
     {
@@ -38,7 +38,7 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
   );
 
   registerTool(
-    server,
+    tools,
     context,
     'sandbox_list',
     {
@@ -52,7 +52,7 @@ export function registerSandboxTools(server: McpServer, context: ToolContext): v
   );
 
   registerTool(
-    server,
+    tools,
     context,
     'sandbox_kill',
     {

@@ -1,9 +1,9 @@
-import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { RuntimeError } from '@paddock/core/client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { describeError } from '../results/describe-error.js';
 import type { ToolContext } from './tool-context.js';
+import { type ToolTable, toolError } from './tool-table.js';
 
 export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   title: string;
@@ -18,26 +18,35 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
 export type ToolRun<I extends z.ZodObject, O extends z.ZodObject> = (args: z.output<I>, signal: AbortSignal) => Promise<z.input<O>>;
 
 /**
- * Registers a tool whose result is `structuredContent` (checked against its
- * output schema) plus the same JSON as text, for clients that read only text.
- * Nothing it does can throw out of the server: a failure is an `isError`
- * result naming the error's code.
+ * Registers a tool whose arguments are checked against its input schema and
+ * whose result is `structuredContent` (checked against its output schema)
+ * plus the same JSON as text, for clients that read only text. Nothing it
+ * does can throw out of the server: a failure is an `isError` result naming
+ * the error's code.
  */
 export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
-  server: McpServer,
+  tools: ToolTable,
   context: ToolContext,
   name: string,
   spec: ToolSpec<I, O>,
   run: ToolRun<I, O>,
 ): void {
-  // The SDK has parsed the arguments with `spec.input` before this runs.
-  const callback = (args: z.output<I>, extra: { signal: AbortSignal }) => context.work.track(answer(spec.output, () => run(args, extra.signal)));
-  server.registerTool(
-    name,
-    { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, annotations: spec.annotations },
-    // The SDK's callback type is a conditional type TypeScript cannot resolve for a generic schema; for a zod object it is this signature.
-    callback as unknown as ToolCallback<I>,
-  );
+  tools.add({
+    definition: {
+      name,
+      title: spec.title,
+      description: spec.description,
+      inputSchema: z.toJSONSchema(spec.input, { target: 'draft-7', io: 'input' }) as { type: 'object' },
+      outputSchema: z.toJSONSchema(spec.output, { target: 'draft-7', io: 'output' }) as { type: 'object' },
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    },
+    call: (args, signal) => {
+      const parsed = spec.input.safeParse(args);
+      if (!parsed.success)
+        return Promise.resolve(toolError(`invalid_request: invalid arguments for ${name}: ${describeError(parsed.error).replace(/^invalid_request: /, '')}`));
+      return context.work.track(answer(spec.output, () => run(parsed.data as z.output<I>, signal)));
+    },
+  });
 }
 
 async function answer<O extends z.ZodObject>(output: O, run: () => Promise<z.input<O>>): Promise<CallToolResult> {
@@ -48,6 +57,6 @@ async function answer<O extends z.ZodObject>(output: O, run: () => Promise<z.inp
     const structured = checked.data as Record<string, unknown>;
     return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
   } catch (err) {
-    return { isError: true, content: [{ type: 'text', text: describeError(err) }] };
+    return toolError(describeError(err));
   }
 }

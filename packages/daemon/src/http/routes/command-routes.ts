@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { CommandStartSchema, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
-import { canonicalJson } from '../../audit/audit-chain.js';
+import { CommandStartSchema, canonicalJson, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
 import { assessCommand } from '../../policy/command-risk.js';
 import type { HttpEnv } from '../http-env.js';

@@ -1,0 +1,370 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import {
+  BadRequestError,
+  ConflictError,
+  canonicalJson,
+  type GatewayManifest,
+  GatewayManifestSchema,
+  type GatewayServerInfo,
+  type GatewayToolInfo,
+  type GatewayToolResult,
+  gatewayToolName,
+  gatewayToolSeparator,
+  NotFoundError,
+  paddockVersion,
+  parseGatewayToolName,
+} from '@paddock/core';
+import type { UpstreamTool } from '@paddock/mcp/gateway';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ProcessManager } from '../commands/process-manager.js';
+import { isGatewayOwner } from '../sandboxes/sandbox-owners.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SandboxStore } from '../store/sandbox-store.js';
+import type { GatewayServerRecord, GatewayStore } from './gateway-store.js';
+import { hostMountsOf, sandboxedLaunch, sandboxRequestOf } from './sandboxed-launch.js';
+import { type Backoff, type McpClientKit, SupervisedServer } from './supervised-server.js';
+import { isOffered, pinStateOf, pinsOf, toolDigest } from './tool-pins.js';
+
+export interface GatewayServiceDeps {
+  store: GatewayStore;
+  sandboxes: SandboxService;
+  sandboxStore: SandboxStore;
+  processes: ProcessManager;
+  audit: AuditLog;
+  logger: Logger;
+  /** Host paths no manifest may give a server (the daemon's state and cache folders). */
+  protectedPaths: string[];
+  backoff?: Backoff;
+}
+
+export class GatewayServerNotFoundError extends NotFoundError {
+  constructor(name: string) {
+    super(`no gateway server named ${name}`, { name }, 'gateway_server_not_found');
+  }
+}
+
+export class GatewayToolNotFoundError extends NotFoundError {
+  constructor(name: string) {
+    super(`no gateway tool named ${name} (gateway tools are named <server>${gatewayToolSeparator}<tool>)`, { name }, 'gateway_tool_not_found');
+  }
+}
+
+/** What one call is, as the policy, an approval and the audit log see it: the arguments only as a digest and a summary. */
+export interface ToolCallFacts {
+  server: string;
+  tool: string;
+  argsDigest: string;
+  arguments: Record<string, string>;
+}
+
+const maxOfferedName = 128;
+
+/**
+ * The gateway: third-party MCP servers each run in a sandbox under the rules
+ * of its manifest, their tools offered under namespaced names. Tool
+ * descriptions can be pinned; one that changes afterwards is held back and
+ * recorded. Calls reach a server only through `call`, which the API runs
+ * under the policy, approvals and the audit log.
+ */
+export class GatewayService {
+  private readonly running = new Map<string, SupervisedServer>();
+  private readonly events = new EventEmitter();
+  /** Changed tools already recorded in the audit log (server, tool, digest), so each change is recorded once. */
+  private readonly flagged = new Set<string>();
+  private kit: Promise<McpClientKit> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: GatewayServiceDeps) {
+    this.events.setMaxListeners(0);
+  }
+
+  /**
+   * Starts every registered server. Sandboxes of a previous daemon are
+   * killed first: their servers lost the stdin they were speaking on.
+   */
+  async start(): Promise<void> {
+    const stale = this.deps.sandboxStore.live().filter((r) => isGatewayOwner(r.owner));
+    await Promise.all(stale.map((r) => this.deps.sandboxes.kill(r.owner, r.id).catch(() => {})));
+    for (const record of this.deps.store.list()) this.supervise(record);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.running.values()].map((s) => s.stop()));
+    this.running.clear();
+  }
+
+  /** Tells `listener` the tenant whose offered tools may have changed. */
+  onToolsChanged(listener: (tenant: string) => void): () => void {
+    this.events.on('tools', listener);
+    return () => this.events.off('tools', listener);
+  }
+
+  /** Checks what a new or replaced server needs exists (template, tier, secrets, host files) before anything is stored. */
+  async check(tenant: string, name: string, manifest: GatewayManifest): Promise<void> {
+    this.deps.sandboxes.resolve(tenant, sandboxRequestOf(name, manifest));
+    for (const { path } of hostMountsOf(manifest)) {
+      const guarded = this.deps.protectedPaths.find((p) => path === p || path.startsWith(`${p}/`) || p.startsWith(`${path}/`));
+      if (guarded)
+        throw new BadRequestError(`${path} holds the daemon's own files (${guarded}): it cannot be given to a server`, { path }, 'gateway_file_refused');
+      await stat(path).catch(() => {
+        throw new BadRequestError(`host path ${path} does not exist`, { path }, 'gateway_file_missing');
+      });
+    }
+  }
+
+  async add(
+    principal: { id: string; tenant: string },
+    name: string,
+    body: { command: string[]; manifest: unknown; pin?: boolean },
+  ): Promise<GatewayServerInfo> {
+    const manifest = GatewayManifestSchema.parse(body.manifest);
+    await this.check(principal.tenant, name, manifest);
+    const inserted = this.deps.store.insert({
+      owner: principal.tenant,
+      name,
+      command: body.command,
+      manifest,
+      pinOnReady: body.pin ?? false,
+      createdBy: principal.id,
+    });
+    if (!inserted) throw new ConflictError(`a gateway server named ${name} exists; replace it or remove it first`, { name }, 'gateway_server_exists');
+    this.supervise(this.require(principal.tenant, name));
+    return this.get(principal.tenant, name);
+  }
+
+  /** A new command or manifest for a server: it starts again under it, its pins kept. */
+  async replace(tenant: string, name: string, body: { command: string[]; manifest: unknown; pin?: boolean }): Promise<GatewayServerInfo> {
+    const manifest = GatewayManifestSchema.parse(body.manifest);
+    this.require(tenant, name);
+    await this.check(tenant, name, manifest);
+    this.deps.store.replace(tenant, name, body.command, manifest, body.pin ?? false);
+    await this.running.get(keyOf(tenant, name))?.stop();
+    this.supervise(this.require(tenant, name));
+    return this.get(tenant, name);
+  }
+
+  async remove(tenant: string, name: string): Promise<void> {
+    this.require(tenant, name);
+    const key = keyOf(tenant, name);
+    const server = this.running.get(key);
+    this.running.delete(key);
+    this.deps.store.remove(tenant, name);
+    await server?.stop();
+    this.events.emit('tools', tenant);
+  }
+
+  has(tenant: string, name: string): boolean {
+    return this.deps.store.get(tenant, name) !== undefined;
+  }
+
+  list(tenant: string): GatewayServerInfo[] {
+    return this.deps.store.list(tenant).map((r) => this.infoOf(r));
+  }
+
+  get(tenant: string, name: string): GatewayServerInfo {
+    return this.infoOf(this.require(tenant, name));
+  }
+
+  async restart(tenant: string, name: string): Promise<GatewayServerInfo> {
+    this.require(tenant, name);
+    await this.supervisorOf(tenant, name).restartNow();
+    return this.get(tenant, name);
+  }
+
+  /** Pins the tools as the server lists them now: from here on a changed one is held back. */
+  pin(tenant: string, name: string): GatewayServerInfo {
+    this.require(tenant, name);
+    const status = this.supervisorOf(tenant, name).status();
+    if (status.state !== 'ready') {
+      throw new ConflictError(`gateway server ${name} is ${status.state}: pin its tools once it is ready`, { state: status.state }, 'gateway_server_not_ready');
+    }
+    this.deps.store.setPins(tenant, name, pinsOf(status.tools));
+    this.events.emit('tools', tenant);
+    return this.get(tenant, name);
+  }
+
+  logs(tenant: string, name: string, lines?: number): string[] {
+    this.require(tenant, name);
+    return this.supervisorOf(tenant, name).log.tail(lines);
+  }
+
+  /** Every tool of the tenant's servers, offered or held back. */
+  tools(tenant: string): GatewayToolInfo[] {
+    return this.list(tenant).flatMap((s) => s.tools);
+  }
+
+  /** The server and tool a namespaced name stands for, if the tenant may call it now. */
+  resolveTool(tenant: string, name: string): { server: string; tool: string } {
+    const parsed = parseGatewayToolName(name);
+    const record = parsed && this.deps.store.get(tenant, parsed.server);
+    if (!parsed || !record) throw new GatewayToolNotFoundError(name);
+    const tool = this.supervisorOf(tenant, parsed.server)
+      .status()
+      .tools.find((t) => t.name === parsed.tool);
+    if (!tool) throw new GatewayToolNotFoundError(name);
+    const state = pinStateOf(tool, record.pins);
+    if (!isOffered(state)) {
+      throw new ConflictError(
+        `${name} is held back: ${state === 'new' ? 'it was not there when the server was pinned' : 'its description or schema changed since it was pinned'}; an operator reviews it and pins again (paddock gateway pin ${parsed.server})`,
+        { name, pin: state },
+        'gateway_tool_changed',
+      );
+    }
+    return parsed;
+  }
+
+  async call(tenant: string, name: string, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<GatewayToolResult> {
+    const { server, tool } = this.resolveTool(tenant, name);
+    return (await this.supervisorOf(tenant, server).call(tool, args, options)) as GatewayToolResult;
+  }
+
+  private supervise(record: GatewayServerRecord): void {
+    if (this.stopped) return;
+    const key = keyOf(record.owner, record.name);
+    const server = new SupervisedServer({
+      name: record.name,
+      launch: sandboxedLaunch(this.deps, { tenant: record.owner, name: record.name, command: record.command, manifest: record.manifest }),
+      kit: () => this.loadKit(),
+      startTimeoutMs: record.manifest.startTimeoutMs,
+      callTimeoutMs: record.manifest.callTimeoutMs,
+      maxToolNameChars: maxOfferedName - record.name.length - gatewayToolSeparator.length,
+      clientVersion: paddockVersion,
+      ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+      onChange: () => this.changed(record.owner, record.name),
+    });
+    this.running.set(key, server);
+    server.start();
+  }
+
+  /** A server's state or tools changed: pin on first listing if asked, record newly changed tools, tell listeners. */
+  private changed(tenant: string, name: string): void {
+    const server = this.running.get(keyOf(tenant, name));
+    const record = this.deps.store.get(tenant, name);
+    if (!server || !record) return;
+    const status = server.status();
+    if (status.state === 'ready' && record.pinOnReady && !record.pins) {
+      this.deps.store.setPins(tenant, name, pinsOf(status.tools));
+      this.deps.logger.info({ tenant, server: name, tools: status.tools.length }, 'gateway tools pinned as first listed');
+    } else if (status.state === 'ready') {
+      this.recordChangedTools(record, status.tools);
+    }
+    this.events.emit('tools', tenant);
+  }
+
+  private recordChangedTools(record: GatewayServerRecord, tools: UpstreamTool[]): void {
+    for (const tool of tools) {
+      const state = pinStateOf(tool, record.pins);
+      if (isOffered(state)) continue;
+      const digest = toolDigest(tool);
+      const seen = `${record.owner}\0${record.name}\0${tool.name}\0${digest}`;
+      if (this.flagged.has(seen)) continue;
+      this.flagged.add(seen);
+      this.deps.logger.warn({ tenant: record.owner, server: record.name, tool: tool.name, pin: state }, 'gateway tool changed since pinned; held back');
+      this.deps.audit.append({
+        requestId: null,
+        principal: `gateway:${record.name}`,
+        tenant: record.owner,
+        action: 'gateway.tool.changed',
+        resource: `mcp-server:${record.name}`,
+        decision: 'deny',
+        outcome: 'held_back',
+        details: {
+          server: record.name,
+          tool: tool.name,
+          pin: state,
+          pinned: record.pins?.[tool.name] ?? null,
+          now: digest,
+          description: (tool.description ?? '').slice(0, 500),
+        },
+      });
+    }
+  }
+
+  private infoOf(record: GatewayServerRecord): GatewayServerInfo {
+    const status = this.running.get(keyOf(record.owner, record.name))?.status();
+    const tools = (status?.tools ?? []).map((tool): GatewayToolInfo => {
+      const pin = pinStateOf(tool, record.pins);
+      return {
+        ...tool,
+        name: gatewayToolName(record.name, tool.name),
+        server: record.name,
+        tool: tool.name,
+        pin,
+        offered: isOffered(pin) && status?.state !== 'stopped',
+      };
+    });
+    return {
+      name: record.name,
+      command: record.command,
+      manifest: record.manifest as unknown as Record<string, unknown>,
+      state: status?.state ?? 'stopped',
+      sandboxId: status?.sandboxId ?? null,
+      serverInfo: status?.serverInfo ?? null,
+      restarts: status?.restarts ?? 0,
+      lastError: status?.lastError ?? null,
+      nextStartAt: status?.nextStartAt ?? null,
+      readyAt: status?.readyAt ?? null,
+      pinnedAt: record.pinnedAt,
+      tools,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  private require(tenant: string, name: string): GatewayServerRecord {
+    const record = this.deps.store.get(tenant, name);
+    if (!record) throw new GatewayServerNotFoundError(name);
+    return record;
+  }
+
+  private supervisorOf(tenant: string, name: string): SupervisedServer {
+    const server = this.running.get(keyOf(tenant, name));
+    if (!server) throw new GatewayServerNotFoundError(name);
+    return server;
+  }
+
+  private loadKit(): Promise<McpClientKit> {
+    this.kit ??= import('@paddock/mcp/gateway').then(({ ProcessTransport, UpstreamClient }) => ({ ProcessTransport, UpstreamClient }));
+    return this.kit;
+  }
+}
+
+function keyOf(tenant: string, name: string): string {
+  return `${tenant}\0${name}`;
+}
+
+/**
+ * The facts of one call: the arguments' SHA-256 over canonical JSON (what an
+ * approval is bound to) and a short summary a reviewer can read; the
+ * arguments themselves are not kept.
+ */
+export function toolCallFacts(server: string, tool: string, args: Record<string, unknown>): ToolCallFacts {
+  return {
+    server,
+    tool,
+    argsDigest: createHash('sha256').update(canonicalJson(args)).digest('hex'),
+    arguments: summarize(args),
+  };
+}
+
+const summaryKeys = 20;
+const summaryChars = 80;
+
+function summarize(args: Record<string, unknown>): Record<string, string> {
+  const entries = Object.entries(args);
+  const summary: Record<string, string> = {};
+  for (const [key, value] of entries.slice(0, summaryKeys)) summary[key.slice(0, 64)] = summarizeValue(value);
+  if (entries.length > summaryKeys) summary['…'] = `${entries.length - summaryKeys} more`;
+  return summary;
+}
+
+function summarizeValue(value: unknown): string {
+  if (typeof value === 'string') return value.length > summaryChars ? `${value.slice(0, summaryChars)}… (${value.length} characters)` : value;
+  if (Array.isArray(value)) return `[${value.length} items]`;
+  if (value && typeof value === 'object') return `{${Object.keys(value).length} keys}`;
+  return String(value);
+}

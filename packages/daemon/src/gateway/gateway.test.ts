@@ -1,0 +1,348 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Audit, Gateway, type GatewayServerInfo, Policies, Sandbox, Templates, Tokens } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../testing/test-network.js';
+
+// The gateway runs a third-party-style MCP server (written for this test, in
+// testing/fixture-mcp-server.mjs) inside a sandbox, and every call to its
+// tools goes through the daemon's policy, approvals and audit log.
+const upstream = { allowed: '198.18.99.30', other: '198.18.99.31' };
+let net: TestNetwork;
+let daemon: TestDaemon;
+const servers: Record<string, EchoServer> = {};
+const fixture = ['node', '/opt/fixture/server.mjs'];
+
+beforeAll(async () => {
+  net = await startTestNetwork(Object.values(upstream));
+  net.setName('allowed.gw.test', upstream.allowed);
+  net.setName('other.gw.test', upstream.other);
+  servers.allowed = await net.serve({ address: upstream.allowed, port: 80 });
+  servers.other = await net.serve({ address: upstream.other, port: 80 });
+  daemon = await startTestDaemon(['--dns-server', net.dnsServer, '--egress-allow-range', testUpstreamRange]);
+  const context = mkdtempSync('/tmp/paddock-gw-ctx-');
+  writeFileSync(join(context, 'server.mjs'), readFileSync(fileURLToPath(new URL('../testing/fixture-mcp-server.mjs', import.meta.url))));
+  await Templates.build({
+    ...daemon.conn,
+    name: 'mcp-fixture',
+    paddockfile: 'FROM base\nCOPY server.mjs /opt/fixture/server.mjs\n',
+    context: new Uint8Array(execFileSync('tar', ['-c', '-C', context, '.'])),
+  });
+  rmSync(context, { recursive: true, force: true });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await net?.close();
+});
+
+async function whenReady(name: string, conn = daemon.conn, check: (s: GatewayServerInfo) => boolean = () => true): Promise<GatewayServerInfo> {
+  let last: GatewayServerInfo | undefined;
+  await expect
+    .poll(
+      async () => {
+        last = await Gateway.get(name, conn);
+        return last.state === 'ready' && check(last);
+      },
+      { timeout: 60_000, interval: 100 },
+    )
+    .toBe(true);
+  return last as GatewayServerInfo;
+}
+
+const textOf = (result: { content: Array<Record<string, unknown>> }) => result.content.map((c) => c.text).join('');
+
+describe('the gateway', () => {
+  it('runs a server in a sandbox no tenant token reaches, and offers its tools as <server>__<tool>', async () => {
+    const added = await Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn);
+    expect(added).toMatchObject({ name: 'fixture', state: 'starting', manifest: { tier: 'container', callTimeoutMs: 60_000 } });
+    const ready = await whenReady('fixture');
+    expect(ready.serverInfo).toEqual({ name: 'fixture', version: '1.0.0' });
+    expect(ready.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['fixture__echo', 'fixture__fetch', 'fixture__crash']));
+    expect(ready.tools.find((t) => t.name === 'fixture__echo')).toMatchObject({
+      server: 'fixture',
+      tool: 'echo',
+      description: 'Echoes the text back.',
+      inputSchema: { type: 'object', required: ['text'] },
+      pin: 'unpinned',
+      offered: true,
+    });
+    const result = await Gateway.callTool('fixture__echo', { text: 'hello through the gateway' }, daemon.conn);
+    expect(result).toEqual({ content: [{ type: 'text', text: 'hello through the gateway' }], structuredContent: { text: 'hello through the gateway' } });
+
+    // The server's sandbox is the gateway's: the tenant neither lists it nor runs anything in it.
+    const sandboxId = ready.sandboxId as string;
+    expect((await Sandbox.list(daemon.conn)).map((s) => s.id)).not.toContain(sandboxId);
+    await expect(Sandbox.connect(sandboxId, daemon.conn)).rejects.toMatchObject({ code: 'sandbox_not_found' });
+    const exec = await daemon.api(`/v1/sandboxes/${sandboxId}/exec`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"cmd":["true"]}',
+    });
+    expect(exec.status).toBe(404);
+    expect(await Gateway.logs('fixture', daemon.conn)).toEqual(expect.arrayContaining([expect.stringMatching(/stderr: fixture server starting/)]));
+  });
+
+  it('lets the server reach only the hosts of its manifest: anything else is refused by the network layer', async () => {
+    await Gateway.add(
+      'netfix',
+      { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container', network: { allow: ['allowed.gw.test'] } } },
+      daemon.conn,
+    );
+    await whenReady('netfix');
+    const allowed = await Gateway.callTool('netfix__fetch', { url: 'http://allowed.gw.test/hello' }, daemon.conn);
+    expect(allowed.isError).toBeUndefined();
+    expect(JSON.parse(textOf(allowed))).toMatchObject({ status: 200 });
+    expect(servers.allowed?.seen.map((r) => r.url)).toContain('/hello');
+
+    const refused = await Gateway.callTool('netfix__fetch', { url: 'http://other.gw.test/secret-path' }, daemon.conn);
+    expect(refused.isError).toBe(true);
+    expect(JSON.parse(textOf(refused))).toMatchObject({ status: 403 });
+    expect(servers.other?.seen.map((r) => r.url)).not.toContain('/secret-path');
+    const records = await Audit.list({ ...daemon.conn, since: '5m', limit: 10_000 });
+    expect(records).toContainEqual(
+      expect.objectContaining({ action: 'network.connect', decision: 'deny', details: expect.objectContaining({ host: 'other.gw.test' }) }),
+    );
+
+    // A server with no hosts in its manifest has no network at all.
+    const offline = await Gateway.callTool('fixture__fetch', { url: 'http://allowed.gw.test/offline' }, daemon.conn);
+    expect(offline.isError).toBe(true);
+    expect(servers.allowed?.seen.map((r) => r.url)).not.toContain('/offline');
+  });
+
+  it('refuses a call a policy forbids before it reaches the server, and audits it with the arguments hashed and summarized', async () => {
+    const policy = join(daemon.stateDir, 'policies', '50-no-danger.cedar');
+    writeFileSync(
+      policy,
+      '@id("no-danger")\n@reason("the danger tool is off limits")\nforbid (principal, action == Paddock::Action::"mcp.tool.call", resource)\nwhen { context has tool && context.tool == "danger" };\n',
+    );
+    try {
+      const long = 'x'.repeat(5000);
+      await expect.poll(async () => (await Policies.list(daemon.conn)).policies.map((p) => p.name).join(' '), { timeout: 10_000 }).toMatch(/no-danger/);
+      await expect(Gateway.callTool('fixture__danger', { target: long }, daemon.conn)).rejects.toMatchObject({
+        code: 'policy_denied',
+        message: 'the danger tool is off limits',
+      });
+      const counts = JSON.parse(textOf(await Gateway.callTool('fixture__calls', {}, daemon.conn)));
+      expect(counts.danger).toBeUndefined();
+
+      const records = await Audit.list({ ...daemon.conn, since: '5m', limit: 10_000 });
+      const denied = records.filter((r) => r.action === 'mcp.tool.call' && r.decision === 'deny');
+      expect(denied.at(-1)).toMatchObject({
+        resource: 'mcp-server:fixture',
+        outcome: 'policy_denied',
+        details: { server: 'fixture', tool: 'danger', argsDigest: expect.stringMatching(/^[0-9a-f]{64}$/), reason: 'the danger tool is off limits' },
+      });
+      const summary = (denied.at(-1)?.details as { arguments?: Record<string, string> } | undefined)?.arguments?.target;
+      expect(summary).toMatch(/^x{80}… \(5000 characters\)$/);
+      expect(JSON.stringify(records)).not.toContain(long);
+      expect(records).toContainEqual(
+        expect.objectContaining({ action: 'mcp.tool.call', decision: 'allow', outcome: 'ok', details: expect.objectContaining({ tool: 'calls' }) }),
+      );
+    } finally {
+      rmSync(policy);
+    }
+  });
+
+  it('starts a crashed server again in a fresh sandbox, and says so to the call it was serving', async () => {
+    const before = await whenReady('fixture');
+    await expect(Gateway.callTool('fixture__crash', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed', status: 503 });
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts === before.restarts + 1);
+    expect(after.sandboxId).not.toBe(before.sandboxId);
+    expect(after.lastError).toBe('exited with code 3');
+    expect(textOf(await Gateway.callTool('fixture__echo', { text: 'back' }, daemon.conn))).toBe('back');
+    // The crashed server's sandbox is gone from the host, not left behind.
+    await expect.poll(() => existsSync(join(daemon.stateDir, 'sandboxes', before.sandboxId as string)), { timeout: 10_000 }).toBe(false);
+  });
+});
+
+describe('pinned tool descriptions', () => {
+  it('hold back a tool whose description changes after pinning (tool poisoning), record it, and offer it again once pinned anew', async () => {
+    await Gateway.add('pinned', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' }, pin: true }, daemon.conn);
+    const ready = await whenReady('pinned', daemon.conn, (s) => s.pinnedAt !== null);
+    expect(ready.tools.every((t) => t.pin === 'pinned' && t.offered)).toBe(true);
+
+    // The server rewrites its own description and tells the gateway its tools changed.
+    await Gateway.callTool('pinned__mutate', {}, daemon.conn);
+    await expect.poll(async () => (await Gateway.get('pinned', daemon.conn)).tools.find((t) => t.tool === 'echo')?.pin, { timeout: 10_000 }).toBe('changed');
+    const echo = (await Gateway.tools(daemon.conn)).find((t) => t.name === 'pinned__echo');
+    expect(echo).toMatchObject({ offered: false, description: expect.stringMatching(/id_rsa/) });
+    await expect(Gateway.callTool('pinned__echo', { text: 'hi' }, daemon.conn)).rejects.toMatchObject({ code: 'gateway_tool_changed', status: 409 });
+    const records = await Audit.list({ ...daemon.conn, since: '5m', limit: 10_000 });
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        action: 'gateway.tool.changed',
+        resource: 'mcp-server:pinned',
+        decision: 'deny',
+        details: expect.objectContaining({ tool: 'echo', pin: 'changed', description: expect.stringMatching(/id_rsa/) }),
+      }),
+    );
+    // The other tools are as pinned and still offered.
+    expect(textOf(await Gateway.callTool('pinned__env', { name: 'HOME' }, daemon.conn))).toBeTruthy();
+
+    await Gateway.pin('pinned', daemon.conn);
+    expect(textOf(await Gateway.callTool('pinned__echo', { text: 'reviewed' }, daemon.conn))).toBe('reviewed');
+  });
+
+  it('flag a description changed by an update of the server: pins outlive a replaced command or manifest', async () => {
+    await Gateway.set(
+      'pinned',
+      { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container', env: { ECHO_DESCRIPTION: 'Echoes, v2.' } } },
+      daemon.conn,
+    );
+    const updated = await whenReady('pinned', daemon.conn, (s) => s.tools.length > 0);
+    expect(updated.tools.find((t) => t.tool === 'echo')).toMatchObject({ pin: 'changed', offered: false, description: 'Echoes, v2.' });
+    expect(updated.tools.find((t) => t.tool === 'calls')).toMatchObject({ pin: 'pinned', offered: true });
+  });
+});
+
+describe('who may do what', () => {
+  it('lets agents list and call tools but only operators add servers, and only admins give host files', async () => {
+    const agent = await Tokens.create({ role: 'agent', name: 'gw-agent' }, daemon.conn);
+    const operator = await Tokens.create({ role: 'operator', name: 'gw-operator' }, daemon.conn);
+    const asAgent = { url: daemon.url, token: agent.token };
+    const asOperator = { url: daemon.url, token: operator.token };
+    expect((await Gateway.tools(asAgent)).map((t) => t.name)).toContain('fixture__echo');
+    expect(textOf(await Gateway.callTool('fixture__echo', { text: 'agent' }, asAgent))).toBe('agent');
+    await expect(Gateway.add('mine', { command: fixture, manifest: { template: 'mcp-fixture' } }, asAgent)).rejects.toMatchObject({ code: 'policy_denied' });
+    await expect(Gateway.remove('fixture', asAgent)).rejects.toMatchObject({ code: 'policy_denied' });
+    const dir = mkdtempSync('/tmp/paddock-gw-files-');
+    try {
+      await expect(Gateway.add('files', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: [dir] } } }, asOperator)).rejects.toMatchObject(
+        { code: 'policy_denied', message: expect.stringMatching(/only an admin/) },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps one tenant's servers and tools invisible to another (D2)", async () => {
+    await daemon.api('/v1/tenants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"gw-other"}' });
+    const other = await Tokens.create({ tenant: 'gw-other', role: 'operator' }, daemon.conn);
+    const asOther = { url: daemon.url, token: other.token };
+    expect(await Gateway.list(asOther)).toEqual([]);
+    expect(await Gateway.tools(asOther)).toEqual([]);
+    await expect(Gateway.get('fixture', asOther)).rejects.toMatchObject({ code: 'gateway_server_not_found' });
+    await expect(Gateway.callTool('fixture__echo', { text: 'x' }, asOther)).rejects.toMatchObject({ code: 'gateway_tool_not_found' });
+    await expect(Gateway.remove('fixture', asOther)).rejects.toMatchObject({ code: 'gateway_server_not_found' });
+  });
+});
+
+describe('manifests', () => {
+  it('are checked with errors naming each field, and nothing is kept of a refused server', async () => {
+    const bad = await daemon.api('/v1/gateway/servers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'bad',
+        command: fixture,
+        manifest: { tier: 'vm', network: { allow: ['not a host!'] }, files: { read: ['relative'] }, color: 'blue' },
+      }),
+    });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; details: { fields: Array<{ path: string }> } } };
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.details.fields.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['manifest.tier', 'manifest.network.allow.0', 'manifest.files.read.0', 'manifest']),
+    );
+    await expect(Gateway.add('bad', { command: fixture, manifest: { template: 'no-such-template' } }, daemon.conn)).rejects.toMatchObject({
+      code: 'template_not_found',
+    });
+    await expect(
+      Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', secrets: ['NO_SUCH_SECRET'] } }, daemon.conn),
+    ).rejects.toMatchObject({
+      code: 'secret_not_found',
+    });
+    await expect(
+      Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: ['/no/such/folder'] } } }, daemon.conn),
+    ).rejects.toMatchObject({
+      code: 'gateway_file_missing',
+    });
+    await expect(
+      Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: [daemon.stateDir] } } }, daemon.conn),
+    ).rejects.toMatchObject({
+      code: 'gateway_file_refused',
+    });
+    await expect(Gateway.add('Bad_Name', { command: fixture, manifest: {} }, daemon.conn)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn)).rejects.toMatchObject({
+      code: 'gateway_server_exists',
+    });
+    expect((await Gateway.list(daemon.conn)).map((s) => s.name)).not.toContain('bad');
+  });
+
+  it('have a published JSON Schema', async () => {
+    const res = await fetch(`${daemon.url}/v1/gateway/manifest.schema.json`);
+    expect(res.status).toBe(200);
+    const schema = (await res.json()) as { $schema: string; properties: Record<string, { default?: unknown }>; additionalProperties: boolean };
+    expect(schema.$schema).toMatch(/2020-12/);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['template', 'tier', 'network', 'secrets', 'files', 'limits']));
+    expect(schema.properties.tier?.default).toBe('gvisor');
+    expect(schema.additionalProperties).toBe(false);
+  });
+});
+
+describe('a server on the gvisor tier (the default) with a secret and host files', () => {
+  it('runs, sees only the placeholder of its secret, and reaches host files as its manifest says', async () => {
+    await daemon.api('/v1/secrets/GW_TOKEN', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: 'real-secret-value-123', hosts: ['allowed.gw.test'] }),
+    });
+    const readDir = mkdtempSync('/tmp/paddock-gw-read-');
+    const writeDir = mkdtempSync('/tmp/paddock-gw-write-');
+    writeFileSync(join(readDir, 'notes.txt'), 'from the host');
+    // The server runs as the sandbox's root, an unprivileged uid on the host (100000): it reads what others may
+    // read, and writes where the operator let that uid write.
+    chmodSync(readDir, 0o755);
+    execFileSync('chown', ['100000:100000', writeDir]);
+    try {
+      await Gateway.add(
+        'hardened',
+        {
+          command: fixture,
+          manifest: {
+            template: 'mcp-fixture',
+            network: { allow: ['allowed.gw.test'] },
+            secrets: ['GW_TOKEN'],
+            files: { read: [readDir], write: [writeDir] },
+          },
+        },
+        daemon.conn,
+      );
+      const ready = await whenReady('hardened');
+      expect(ready.manifest).toMatchObject({ tier: 'gvisor' });
+      expect(textOf(await Gateway.callTool('hardened__env', { name: 'GW_TOKEN' }, daemon.conn))).toMatch(/^paddock-placeholder-[0-9a-f]{32}$/);
+      expect(textOf(await Gateway.callTool('hardened__read_file', { path: `${readDir}/notes.txt` }, daemon.conn))).toBe('from the host');
+      const refused = await Gateway.callTool('hardened__write_file', { path: `${readDir}/planted.txt`, text: 'x' }, daemon.conn);
+      expect(refused.isError).toBe(true);
+      expect(existsSync(join(readDir, 'planted.txt'))).toBe(false);
+      expect(textOf(await Gateway.callTool('hardened__write_file', { path: `${writeDir}/out.txt`, text: 'written inside' }, daemon.conn))).toBe('written');
+      expect(readFileSync(join(writeDir, 'out.txt'), 'utf8')).toBe('written inside');
+      // Nothing else of the host is there.
+      expect((await Gateway.callTool('hardened__read_file', { path: join(daemon.stateDir, 'token') }, daemon.conn)).isError).toBe(true);
+      const fetched = await Gateway.callTool('hardened__fetch', { url: 'http://allowed.gw.test/through-gvisor' }, daemon.conn);
+      expect(JSON.parse(textOf(fetched))).toMatchObject({ status: 200 });
+    } finally {
+      await Gateway.remove('hardened', daemon.conn).catch(() => {});
+      rmSync(readDir, { recursive: true, force: true });
+      rmSync(writeDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a daemon restart', () => {
+  it('brings the servers back in fresh sandboxes, pins kept', async () => {
+    const before = await whenReady('fixture');
+    await daemon.crash();
+    await daemon.restart();
+    const after = await whenReady('fixture');
+    expect(after.sandboxId).not.toBe(before.sandboxId);
+    expect(textOf(await Gateway.callTool('fixture__echo', { text: 'again' }, daemon.conn))).toBe('again');
+    expect((await Gateway.get('pinned', daemon.conn)).pinnedAt).not.toBeNull();
+    // The sandbox of the server before the crash is gone.
+    await expect.poll(() => existsSync(join(daemon.stateDir, 'sandboxes', before.sandboxId as string)), { timeout: 10_000 }).toBe(false);
+  });
+});

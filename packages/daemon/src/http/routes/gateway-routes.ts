@@ -1,0 +1,246 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import {
+  type GatewayManifest,
+  GatewayServerNameSchema,
+  GatewayServerSchema,
+  GatewayServerSetSchema,
+  GatewayToolCallSchema,
+  GatewayToolResultSchema,
+  GatewayToolSchema,
+  gatewayManifestJsonSchema,
+  gatewayServerNameMessage,
+  gatewayServerNamePattern,
+  parseGatewayToolName,
+} from '@paddock/core';
+import { GatewayToolNotFoundError, toolCallFacts } from '../../gateway/gateway-service.js';
+import type { HttpEnv } from '../http-env.js';
+import { errorResponses, json } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const tags = ['gateway'];
+const ServerResponse = GatewayServerSchema.meta({ id: 'GatewayServer' });
+const ToolResponse = GatewayToolSchema.meta({ id: 'GatewayTool' });
+const ServerParams = z.object({
+  name: z
+    .string()
+    .regex(gatewayServerNamePattern, gatewayServerNameMessage)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'github' }),
+});
+const ToolParams = z.object({
+  name: z
+    .string()
+    .max(200)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'github__create_issue' }),
+});
+const ServerSetBody = GatewayServerSetSchema.meta({ id: 'GatewayServerSet' });
+
+/** Where the manifest's JSON Schema is published; no token needed (editors fetch it). */
+export const manifestSchemaPath = '/v1/gateway/manifest.schema.json';
+
+const manifestSchema = createRoute({
+  method: 'get',
+  path: manifestSchemaPath,
+  tags,
+  summary: 'The JSON Schema of a gateway manifest',
+  security: [],
+  responses: { 200: json(z.record(z.string(), z.unknown()), 'JSON Schema (draft 2020-12)') },
+});
+
+const addServer = createRoute({
+  method: 'post',
+  path: '/v1/gateway/servers',
+  tags,
+  summary: 'Add a third-party MCP server: it runs in a sandbox under its manifest, its tools offered as <name>__<tool>',
+  request: {
+    body: { content: { 'application/json': { schema: GatewayServerSetSchema.extend({ name: GatewayServerNameSchema }).strict() } }, required: true },
+  },
+  responses: { 201: json(ServerResponse, 'the server; it starts in the background'), ...errorResponses },
+});
+
+const setServer = createRoute({
+  method: 'put',
+  path: '/v1/gateway/servers/{name}',
+  tags,
+  summary: 'Add a server, or replace its command and manifest (it starts again; its pinned tool descriptions stay)',
+  request: { params: ServerParams, body: { content: { 'application/json': { schema: ServerSetBody } }, required: true } },
+  responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
+});
+
+const listServers = createRoute({
+  method: 'get',
+  path: '/v1/gateway/servers',
+  tags,
+  summary: "The tenant's gateway servers with their state and tools",
+  responses: { 200: json(z.object({ servers: z.array(ServerResponse) }), 'servers'), ...errorResponses },
+});
+
+const getServer = createRoute({
+  method: 'get',
+  path: '/v1/gateway/servers/{name}',
+  tags,
+  summary: 'One gateway server: state, sandbox, restarts, last error, tools with their descriptions and pin state',
+  request: { params: ServerParams },
+  responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
+});
+
+const removeServer = createRoute({
+  method: 'delete',
+  path: '/v1/gateway/servers/{name}',
+  tags,
+  summary: 'Remove a server and kill its sandbox',
+  request: { params: ServerParams },
+  responses: { 200: json(z.object({ removed: z.string() }), 'removed'), ...errorResponses },
+});
+
+const restartServer = createRoute({
+  method: 'post',
+  path: '/v1/gateway/servers/{name}/restart',
+  tags,
+  summary: 'Start a server again now, in a fresh sandbox',
+  request: { params: ServerParams },
+  responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
+});
+
+const pinServer = createRoute({
+  method: 'post',
+  path: '/v1/gateway/servers/{name}/pin',
+  tags,
+  summary: 'Pin the tool descriptions and schemas as the server lists them now; a tool that changes afterwards is held back',
+  request: { params: ServerParams },
+  responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
+});
+
+const serverLogs = createRoute({
+  method: 'get',
+  path: '/v1/gateway/servers/{name}/logs',
+  tags,
+  summary: 'The last lines the server wrote to stderr, and its starts and ends',
+  request: { params: ServerParams, query: z.object({ lines: z.coerce.number().int().min(1).max(500).optional() }) },
+  responses: { 200: json(z.object({ lines: z.array(z.string()) }), 'log lines, oldest first'), ...errorResponses },
+});
+
+const listTools = createRoute({
+  method: 'get',
+  path: '/v1/gateway/tools',
+  tags,
+  summary: "The tools of the tenant's gateway servers; offered: false marks those held back",
+  responses: { 200: json(z.object({ tools: z.array(ToolResponse) }), 'tools'), ...errorResponses },
+});
+
+const callTool = createRoute({
+  method: 'post',
+  path: '/v1/gateway/tools/{name}/call',
+  tags,
+  summary: 'Call a gateway tool: decided by policy (allow, deny or ask), audited with its arguments hashed and summarized',
+  request: { params: ToolParams, body: { content: { 'application/json': { schema: GatewayToolCallSchema } }, required: true } },
+  responses: {
+    200: json(GatewayToolResultSchema.meta({ id: 'GatewayToolResult' }), 'the result as the server sent it (isError: the tool failed)'),
+    ...errorResponses,
+  },
+});
+
+/** What the policy sees of a server being added: its template, tier, hosts, secrets and host files. */
+function setContext(manifest: GatewayManifest): Record<string, unknown> {
+  return {
+    template: manifest.template,
+    tier: manifest.tier,
+    hosts: manifest.network?.allow ?? [],
+    secrets: manifest.secrets ?? [],
+    files: [...(manifest.files?.read ?? []), ...(manifest.files?.write ?? [])],
+  };
+}
+
+export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(manifestSchema, (c) => c.json(gatewayManifestJsonSchema(), 200));
+
+  app.openapi(addServer, async (c) => {
+    const { name, ...body } = c.req.valid('json');
+    const principal = c.get('principal');
+    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body.manifest) }, () =>
+      s.gateway.add(principal, name, body),
+    );
+    return c.json(server, 201);
+  });
+
+  app.openapi(setServer, async (c) => {
+    const { name } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const principal = c.get('principal');
+    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body.manifest) }, () =>
+      s.gateway.has(principal.tenant, name) ? s.gateway.replace(principal.tenant, name, body) : s.gateway.add(principal, name, body),
+    );
+    return c.json(server, 200);
+  });
+
+  app.openapi(listServers, async (c) => {
+    const servers = await s.govern(c, { action: 'gateway.server.list', resource: 'mcp-server:*' }, async () => s.gateway.list(c.get('principal').tenant));
+    return c.json({ servers }, 200);
+  });
+
+  app.openapi(getServer, async (c) => {
+    const { name } = c.req.valid('param');
+    const server = await s.govern(c, { action: 'gateway.server.get', resource: `mcp-server:${name}` }, async () =>
+      s.gateway.get(c.get('principal').tenant, name),
+    );
+    return c.json(server, 200);
+  });
+
+  app.openapi(removeServer, async (c) => {
+    const { name } = c.req.valid('param');
+    await s.govern(c, { action: 'gateway.server.remove', resource: `mcp-server:${name}` }, () => s.gateway.remove(c.get('principal').tenant, name));
+    return c.json({ removed: name }, 200);
+  });
+
+  app.openapi(restartServer, async (c) => {
+    const { name } = c.req.valid('param');
+    const server = await s.govern(c, { action: 'gateway.server.restart', resource: `mcp-server:${name}` }, () =>
+      s.gateway.restart(c.get('principal').tenant, name),
+    );
+    return c.json(server, 200);
+  });
+
+  app.openapi(pinServer, async (c) => {
+    const { name } = c.req.valid('param');
+    const server = await s.govern(c, { action: 'gateway.server.pin', resource: `mcp-server:${name}` }, async () =>
+      s.gateway.pin(c.get('principal').tenant, name),
+    );
+    return c.json(server, 200);
+  });
+
+  app.openapi(serverLogs, async (c) => {
+    const { name } = c.req.valid('param');
+    const { lines } = c.req.valid('query');
+    const out = await s.govern(c, { action: 'gateway.server.get', resource: `mcp-server:${name}`, context: { op: 'logs' } }, async () =>
+      s.gateway.logs(c.get('principal').tenant, name, lines),
+    );
+    return c.json({ lines: out }, 200);
+  });
+
+  app.openapi(listTools, async (c) => {
+    const tools = await s.govern(c, { action: 'gateway.tool.list', resource: 'mcp-server:*' }, async () => s.gateway.tools(c.get('principal').tenant));
+    return c.json({ tools }, 200);
+  });
+
+  app.openapi(callTool, async (c) => {
+    const { name } = c.req.valid('param');
+    const args = c.req.valid('json').arguments ?? {};
+    const tenant = c.get('principal').tenant;
+    const parsed = parseGatewayToolName(name);
+    const facts = toolCallFacts(parsed?.server ?? '-', parsed?.tool ?? name, args);
+    const result = await s.govern(
+      c,
+      {
+        action: 'mcp.tool.call',
+        resource: `mcp-server:${facts.server}`,
+        context: { ...facts },
+        precheck: () => {
+          if (!parsed) throw new GatewayToolNotFoundError(name);
+          s.gateway.resolveTool(tenant, name);
+        },
+        outcomeOf: (r) => ((r as { isError?: boolean }).isError ? 'tool_error' : 'ok'),
+      },
+      () => s.gateway.call(tenant, name, args, { signal: c.req.raw.signal }),
+    );
+    return c.json(result, 200);
+  });
+}

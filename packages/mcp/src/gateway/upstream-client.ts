@@ -1,0 +1,138 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type CallToolResult, CallToolResultSchema, ErrorCode, ListToolsResultSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { ProcessTransport } from './process-transport.js';
+
+/** A tool as a third-party server describes it; schemas are its own JSON Schema, passed on untouched. */
+export interface UpstreamTool {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+
+/** How much of a server's tool list the gateway takes; past it a tool is left out, and said so. */
+export const upstreamLimits = {
+  tools: 1000,
+  pages: 50,
+  descriptionChars: 16_000,
+  schemaBytes: 256 * 1024,
+  /** The longest tool name MCP allows, for the namespaced name clients see. */
+  offeredNameChars: 128,
+} as const;
+
+const toolNamePattern = /^[A-Za-z0-9_.-]+$/;
+
+export interface UpstreamConnectOptions {
+  /** How this client introduces itself. */
+  clientInfo: { name: string; version: string };
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** The server said its tool list changed. */
+  onToolsChanged: () => void;
+  /** The longest name a tool may have here (what the caller prefixes it with counts). */
+  maxToolNameChars: number;
+}
+
+export interface UpstreamCallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The gateway's side of one MCP session with a third-party server. The
+ * server is not trusted: results are passed on as the server sent them, and
+ * its schemas are never compiled here (the SDK's listTools/callTool would
+ * compile every output schema with a regex engine a server could stall).
+ */
+export class UpstreamClient {
+  private constructor(
+    private readonly client: Client,
+    private readonly maxToolNameChars: number,
+  ) {}
+
+  static async connect(transport: ProcessTransport, options: UpstreamConnectOptions): Promise<UpstreamClient> {
+    const client = new Client(options.clientInfo, {
+      capabilities: {},
+      listChanged: { tools: { autoRefresh: false, debounceMs: 200, onChanged: () => options.onToolsChanged() } },
+    });
+    await client.connect(transport, { timeout: options.timeoutMs, signal: options.signal });
+    return new UpstreamClient(client, options.maxToolNameChars);
+  }
+
+  get serverInfo(): { name: string; version: string } | null {
+    const info = this.client.getServerVersion();
+    return info ? { name: info.name, version: info.version } : null;
+  }
+
+  /** Every page of the server's tools; those the gateway cannot offer are named in `skipped` with why. */
+  async listTools(options: UpstreamCallOptions): Promise<{ tools: UpstreamTool[]; skipped: string[] }> {
+    const tools: UpstreamTool[] = [];
+    const skipped: string[] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < upstreamLimits.pages; page++) {
+      const result = await this.client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, {
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      });
+      for (const tool of result.tools) {
+        const problem = this.problemWith(tool, seen, tools.length);
+        if (problem) skipped.push(`${tool.name.slice(0, 200)}: ${problem}`);
+        else {
+          seen.add(tool.name);
+          tools.push(upstreamTool(tool));
+        }
+      }
+      cursor = result.nextCursor;
+      if (!cursor) break;
+    }
+    return { tools, skipped };
+  }
+
+  /**
+   * One tools/call. A JSON-RPC error from the server becomes a tool error
+   * result naming it: the call reached the server, which refused it.
+   */
+  async callTool(name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
+    try {
+      return await this.client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, {
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      });
+    } catch (err) {
+      if (err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
+        return { isError: true, content: [{ type: 'text', text: `upstream_error: the server refused the call (${err.code}): ${err.message}` }] };
+      }
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private problemWith(tool: Tool, seen: Set<string>, kept: number): string | undefined {
+    if (kept >= upstreamLimits.tools) return `more than ${upstreamLimits.tools} tools`;
+    if (!toolNamePattern.test(tool.name)) return 'its name has characters MCP does not allow in tool names';
+    if (tool.name.length > this.maxToolNameChars) return `its name is longer than ${this.maxToolNameChars} characters`;
+    if (seen.has(tool.name)) return 'listed twice';
+    if ((tool.description?.length ?? 0) > upstreamLimits.descriptionChars)
+      return `its description is longer than ${upstreamLimits.descriptionChars} characters`;
+    const schemaBytes = JSON.stringify(tool.inputSchema).length + JSON.stringify(tool.outputSchema ?? {}).length;
+    if (schemaBytes > upstreamLimits.schemaBytes) return `its schemas are larger than ${upstreamLimits.schemaBytes / 1024} KiB`;
+    return undefined;
+  }
+}
+
+function upstreamTool(tool: Tool): UpstreamTool {
+  return {
+    name: tool.name,
+    ...(tool.title === undefined ? {} : { title: tool.title }),
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    inputSchema: tool.inputSchema as Record<string, unknown>,
+    ...(tool.outputSchema ? { outputSchema: tool.outputSchema as Record<string, unknown> } : {}),
+    ...(tool.annotations ? { annotations: tool.annotations as Record<string, unknown> } : {}),
+  };
+}
