@@ -19,6 +19,8 @@ export interface PaddockMcpServerOptions {
   gateway?: GatewayToolOptions | false;
   /** Told when a source of tools could not be listed (the others still are). */
   onListError?: (err: unknown) => void;
+  /** Ends what the server does in the background (following the gateway's tools for tools/list_changed): abort it when the session ends. */
+  signal?: AbortSignal;
 }
 
 const instructions = [
@@ -46,7 +48,7 @@ export function createPaddockMcpServer(connection: ConnectionOptions = {}, optio
   registerFileTools(tools, context);
   registerNetworkAllowTool(tools, context);
   if (options.gateway !== false) tools.addSource(new GatewayToolSource(context, options.gateway));
-  tools.serveOn(server.server);
+  tools.serveOn(server.server, options.signal);
   registerFileResource(server, context);
   return server;
 }

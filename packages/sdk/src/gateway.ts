@@ -62,6 +62,18 @@ export const Gateway = {
     return (await new ApiClient(options).json<{ tools: GatewayToolInfo[] }>('GET', '/v1/gateway/tools', options)).tools;
   },
 
+  /**
+   * The tools now, then again each time the offered ones change, until
+   * `signal` aborts (no timeout unless `timeoutMs` is given).
+   */
+  followTools(options: CallOptions = {}): AsyncGenerator<{ tools: GatewayToolInfo[] }> {
+    return new ApiClient(options).ndjson<{ tools: GatewayToolInfo[] }>('GET', '/v1/gateway/tools', {
+      query: { follow: true },
+      timeoutMs: options.timeoutMs ?? 0,
+      signal: options.signal,
+    });
+  },
+
   /** Calls a tool by its namespaced name; a tool that failed is a result with isError, a refusal an error. */
   async callTool(name: string, args: Record<string, unknown> = {}, options: CallOptions & ApprovalOptions = {}): Promise<GatewayToolResult> {
     const wait = approvalWaitMs(options);

@@ -5,10 +5,10 @@ import { parseOptionalDuration } from '../options/parse-duration.js';
 const maxWaitSeconds = 600;
 
 /** --wait-approval as whole seconds (what the header carries), or undefined when not given. */
-export function parseApprovalWait(text: string | undefined): number | undefined {
-  const ms = parseOptionalDuration(text, '--wait-approval');
+export function parseApprovalWait(text: string | undefined, flag = '--wait-approval'): number | undefined {
+  const ms = parseOptionalDuration(text, flag);
   if (ms === undefined) return undefined;
-  if (ms <= 0) throw new CliError('--wait-approval: give a duration above zero, e.g. 2m');
-  if (ms > maxWaitSeconds * 1000) throw new CliError('--wait-approval: at most 10m');
+  if (ms <= 0) throw new CliError(`${flag}: give a duration above zero, e.g. 2m`);
+  if (ms > maxWaitSeconds * 1000) throw new CliError(`${flag}: at most 10m`);
   return Math.ceil(ms / 1000);
 }

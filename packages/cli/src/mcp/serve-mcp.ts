@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 
@@ -7,12 +8,13 @@ import { onCleanup } from '../lifecycle/cleanup.js';
  * ends the CLI first closes the server and lets its calls in flight clean up
  * (a run_code's own sandbox is killed).
  */
-export async function serveMcp(_flags: object, command: Command): Promise<void> {
+export async function serveMcp(flags: { approvalWait?: string }, command: Command): Promise<void> {
   const connection = connectionFor(command);
+  const approvalWaitSeconds = parseApprovalWait(flags.approvalWait, '--approval-wait');
   // Loaded only here: the MCP SDK is big, and no other command should pay for it.
   const { serveStdio } = await import('@paddock/mcp');
   const stop = new AbortController();
-  const served = serveStdio(connection, { signal: stop.signal });
+  const served = serveStdio(connection, { signal: stop.signal, approvalWaitSeconds });
   const unregister = onCleanup(async () => {
     stop.abort();
     await served;

@@ -3,6 +3,7 @@ import type { Command as CommandType } from 'commander';
 import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
+import { registerGatewayCommands } from '../gateway/gateway-commands.js';
 import { registerMcpCommand } from '../mcp/mcp-command.js';
 import { registerNetworkCommands } from '../network/network-commands.js';
 import { registerPolicyCommands } from '../policies/policy-commands.js';
@@ -43,6 +44,7 @@ export function buildProgram(): CommandType {
   registerPolicyCommands(program);
   registerApprovalCommands(program);
   registerMcpCommand(program);
+  registerGatewayCommands(program);
   registerVersionCommand(program);
   return program;
 }

@@ -74,6 +74,8 @@ export class GatewayService {
   private readonly events = new EventEmitter();
   /** Changed tools already recorded in the audit log (server, tool, digest), so each change is recorded once. */
   private readonly flagged = new Set<string>();
+  /** What each tenant's clients were last told they may call, so they hear only of real changes. */
+  private readonly announced = new Map<string, string>();
   private kit: Promise<McpClientKit> | undefined;
   private stopped = false;
 
@@ -97,7 +99,7 @@ export class GatewayService {
     this.running.clear();
   }
 
-  /** Tells `listener` the tenant whose offered tools may have changed. */
+  /** Tells `listener` the tenant whose offered tools changed (added, removed, held back, or described anew). */
   onToolsChanged(listener: (tenant: string) => void): () => void {
     this.events.on('tools', listener);
     return () => this.events.off('tools', listener);
@@ -154,7 +156,7 @@ export class GatewayService {
     this.running.delete(key);
     this.deps.store.remove(tenant, name);
     await server?.stop();
-    this.events.emit('tools', tenant);
+    this.announce(tenant);
   }
 
   has(tenant: string, name: string): boolean {
@@ -183,7 +185,7 @@ export class GatewayService {
       throw new ConflictError(`gateway server ${name} is ${status.state}: pin its tools once it is ready`, { state: status.state }, 'gateway_server_not_ready');
     }
     this.deps.store.setPins(tenant, name, pinsOf(status.tools));
-    this.events.emit('tools', tenant);
+    this.announce(tenant);
     return this.get(tenant, name);
   }
 
@@ -252,6 +254,15 @@ export class GatewayService {
     } else if (status.state === 'ready') {
       this.recordChangedTools(record, status.tools);
     }
+    this.announce(tenant);
+  }
+
+  /** Tells listeners when what the tenant's clients may call is no longer what they were told. */
+  private announce(tenant: string): void {
+    const offered = this.tools(tenant).filter((t) => t.offered);
+    const digest = canonicalJson(offered.map((t) => [t.name, toolDigest(t)]));
+    if (this.announced.get(tenant) === digest) return;
+    this.announced.set(tenant, digest);
     this.events.emit('tools', tenant);
   }
 

@@ -1,20 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Audit, Gateway, type GatewayServerInfo, Policies, Sandbox, Templates, Tokens } from '@paddock/sdk';
+import { Audit, Gateway, Policies, Sandbox, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFixtureTemplate, fixtureCommand, textOf, whenReady } from '../testing/gateway-fixture.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../testing/test-network.js';
 
 // The gateway runs a third-party-style MCP server (written for this test, in
 // testing/fixture-mcp-server.mjs) inside a sandbox, and every call to its
 // tools goes through the daemon's policy, approvals and audit log.
-const upstream = { allowed: '198.18.99.30', other: '198.18.99.31' };
+const upstream = { allowed: '198.18.99.40', other: '198.18.99.41' };
 let net: TestNetwork;
 let daemon: TestDaemon;
 const servers: Record<string, EchoServer> = {};
-const fixture = ['node', '/opt/fixture/server.mjs'];
+const fixture = fixtureCommand;
 
 beforeAll(async () => {
   net = await startTestNetwork(Object.values(upstream));
@@ -23,15 +23,7 @@ beforeAll(async () => {
   servers.allowed = await net.serve({ address: upstream.allowed, port: 80 });
   servers.other = await net.serve({ address: upstream.other, port: 80 });
   daemon = await startTestDaemon(['--dns-server', net.dnsServer, '--egress-allow-range', testUpstreamRange]);
-  const context = mkdtempSync('/tmp/paddock-gw-ctx-');
-  writeFileSync(join(context, 'server.mjs'), readFileSync(fileURLToPath(new URL('../testing/fixture-mcp-server.mjs', import.meta.url))));
-  await Templates.build({
-    ...daemon.conn,
-    name: 'mcp-fixture',
-    paddockfile: 'FROM base\nCOPY server.mjs /opt/fixture/server.mjs\n',
-    context: new Uint8Array(execFileSync('tar', ['-c', '-C', context, '.'])),
-  });
-  rmSync(context, { recursive: true, force: true });
+  await buildFixtureTemplate(daemon.conn);
 });
 
 afterAll(async () => {
@@ -39,27 +31,11 @@ afterAll(async () => {
   await net?.close();
 });
 
-async function whenReady(name: string, conn = daemon.conn, check: (s: GatewayServerInfo) => boolean = () => true): Promise<GatewayServerInfo> {
-  let last: GatewayServerInfo | undefined;
-  await expect
-    .poll(
-      async () => {
-        last = await Gateway.get(name, conn);
-        return last.state === 'ready' && check(last);
-      },
-      { timeout: 60_000, interval: 100 },
-    )
-    .toBe(true);
-  return last as GatewayServerInfo;
-}
-
-const textOf = (result: { content: Array<Record<string, unknown>> }) => result.content.map((c) => c.text).join('');
-
 describe('the gateway', () => {
   it('runs a server in a sandbox no tenant token reaches, and offers its tools as <server>__<tool>', async () => {
     const added = await Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn);
     expect(added).toMatchObject({ name: 'fixture', state: 'starting', manifest: { tier: 'container', callTimeoutMs: 60_000 } });
-    const ready = await whenReady('fixture');
+    const ready = await whenReady('fixture', daemon.conn);
     expect(ready.serverInfo).toEqual({ name: 'fixture', version: '1.0.0' });
     expect(ready.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['fixture__echo', 'fixture__fetch', 'fixture__crash']));
     expect(ready.tools.find((t) => t.name === 'fixture__echo')).toMatchObject({
@@ -92,7 +68,7 @@ describe('the gateway', () => {
       { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container', network: { allow: ['allowed.gw.test'] } } },
       daemon.conn,
     );
-    await whenReady('netfix');
+    await whenReady('netfix', daemon.conn);
     const allowed = await Gateway.callTool('netfix__fetch', { url: 'http://allowed.gw.test/hello' }, daemon.conn);
     expect(allowed.isError).toBeUndefined();
     expect(JSON.parse(textOf(allowed))).toMatchObject({ status: 200 });
@@ -148,7 +124,7 @@ describe('the gateway', () => {
   });
 
   it('starts a crashed server again in a fresh sandbox, and says so to the call it was serving', async () => {
-    const before = await whenReady('fixture');
+    const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__crash', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed', status: 503 });
     const after = await whenReady('fixture', daemon.conn, (s) => s.restarts === before.restarts + 1);
     expect(after.sandboxId).not.toBe(before.sandboxId);
@@ -312,7 +288,7 @@ describe('a server on the gvisor tier (the default) with a secret and host files
         },
         daemon.conn,
       );
-      const ready = await whenReady('hardened');
+      const ready = await whenReady('hardened', daemon.conn);
       expect(ready.manifest).toMatchObject({ tier: 'gvisor' });
       expect(textOf(await Gateway.callTool('hardened__env', { name: 'GW_TOKEN' }, daemon.conn))).toMatch(/^paddock-placeholder-[0-9a-f]{32}$/);
       expect(textOf(await Gateway.callTool('hardened__read_file', { path: `${readDir}/notes.txt` }, daemon.conn))).toBe('from the host');
@@ -335,10 +311,10 @@ describe('a server on the gvisor tier (the default) with a secret and host files
 
 describe('a daemon restart', () => {
   it('brings the servers back in fresh sandboxes, pins kept', async () => {
-    const before = await whenReady('fixture');
+    const before = await whenReady('fixture', daemon.conn);
     await daemon.crash();
     await daemon.restart();
-    const after = await whenReady('fixture');
+    const after = await whenReady('fixture', daemon.conn);
     expect(after.sandboxId).not.toBe(before.sandboxId);
     expect(textOf(await Gateway.callTool('fixture__echo', { text: 'again' }, daemon.conn))).toBe('again');
     expect((await Gateway.get('pinned', daemon.conn)).pinnedAt).not.toBeNull();

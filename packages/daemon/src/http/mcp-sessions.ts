@@ -40,6 +40,8 @@ interface Session {
   id?: string;
   owner: McpCaller;
   server: McpServer;
+  /** Ends the server's background work (following the gateway's tools). */
+  ended: AbortController;
   transport: WebStandardStreamableHTTPServerTransport;
   work: PendingWork;
   openedAt: number;
@@ -143,11 +145,17 @@ export class McpSessions {
   private async create(caller: McpCaller): Promise<Session> {
     const work = new PendingWork();
     const connection = { url: 'http://localhost', token: caller.token, transport: inProcessTransport(this.options.fetch) };
-    const server = createPaddockMcpServer(connection, { work });
+    const ended = new AbortController();
+    const server = createPaddockMcpServer(connection, {
+      work,
+      signal: ended.signal,
+      onListError: (err) => this.options.logger.warn({ err }, "mcp: the gateway's tools are left out of a tools/list"),
+    });
     const now = this.now();
     const session: Session = {
       owner: caller,
       server,
+      ended,
       work,
       openedAt: now,
       lastActive: now,
@@ -215,6 +223,7 @@ export class McpSessions {
 
   /** The server closed: by DELETE from its client, or by `close`. */
   private forget(session: Session): void {
+    session.ended.abort();
     if (session.id && this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (!session.admitted) return;
     const reason = session.closing ?? 'deleted';

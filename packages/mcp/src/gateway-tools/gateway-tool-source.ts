@@ -13,6 +13,8 @@ export interface GatewayToolOptions {
 
 /** Approvals asked for, by call, kept for a retry of the same call. */
 const maxRemembered = 100;
+/** Pause before following the daemon's tool list again after the stream broke. */
+const followRetryMs = 5000;
 
 /**
  * The tools of the gateway's third-party servers, listed and called through
@@ -32,6 +34,26 @@ export class GatewayToolSource implements ToolSource {
   async list(signal: AbortSignal): Promise<Tool[]> {
     const tools = await Gateway.tools({ ...this.context.connection, signal, timeoutMs: 10_000 });
     return tools.filter((t) => t.offered).map(toMcpTool);
+  }
+
+  /** Follows the daemon's stream of the offered tools; when it breaks, follows it again after a pause. */
+  watch(onChange: () => void, signal: AbortSignal): void {
+    let seen: string | undefined;
+    const follow = async () => {
+      while (!signal.aborted) {
+        try {
+          for await (const { tools } of Gateway.followTools({ ...this.context.connection, signal })) {
+            const now = canonicalJson(tools.filter((t) => t.offered).map(toMcpTool));
+            if (seen !== undefined && now !== seen) onChange();
+            seen = now;
+          }
+        } catch {
+          // The daemon went away or refused: try again below, unless the session ended.
+        }
+        if (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, followRetryMs).unref());
+      }
+    };
+    void follow();
   }
 
   claims(name: string): boolean {

@@ -10,6 +10,8 @@ export interface ServeStdioOptions {
   log?: (line: string) => void;
   /** Ends the server as if stdin had closed. */
   signal?: AbortSignal;
+  /** How long a gateway tool call that a policy asks a human about waits for the answer (0: it returns approval_required at once). */
+  approvalWaitSeconds?: number;
 }
 
 /**
@@ -22,7 +24,13 @@ export async function serveStdio(connection: ConnectionOptions = {}, options: Se
   // Stdout belongs to the protocol: a stray console.log from any library would corrupt a frame.
   console.log = console.info = console.debug = console.error;
   const work = new PendingWork();
-  const server = createPaddockMcpServer(connection, { work });
+  const session = new AbortController();
+  const server = createPaddockMcpServer(connection, {
+    work,
+    signal: session.signal,
+    gateway: { approvalWaitSeconds: options.approvalWaitSeconds },
+    onListError: (err) => log(`paddock mcp: the gateway's tools are left out of the list: ${describeError(err)}`),
+  });
   const transport = new StdioServerTransport(process.stdin, process.stdout, { maxBufferSize: outputLimits.stdioMessageBytes });
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;
@@ -35,6 +43,7 @@ export async function serveStdio(connection: ConnectionOptions = {}, options: Se
   await server.connect(transport);
   void checkToken(connection, log);
   await closed;
+  session.abort();
   process.stdin.off('end', close).off('close', close);
   options.signal?.removeEventListener('abort', close);
   await work.settled();

@@ -14,6 +14,8 @@ export interface ToolSource {
   /** Whether a name the table does not hold may be one of these; `call` answers for it then. */
   claims(name: string): boolean;
   call(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult>;
+  /** Calls `onChange` whenever the source's tools change, until `signal` aborts. */
+  watch?(onChange: () => void, signal: AbortSignal): void;
 }
 
 /**
@@ -36,9 +38,21 @@ export class ToolTable {
     this.sources.push(source);
   }
 
-  serveOn(server: Server): void {
+  /**
+   * Answers tools/list and tools/call on `server`. With `signal`, a client
+   * that has listed the tools hears tools/list_changed when a source's tools
+   * change, until `signal` aborts (the session ends).
+   */
+  serveOn(server: Server, signal?: AbortSignal): void {
     server.registerCapabilities({ tools: { listChanged: true } });
-    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({ tools: await this.list(extra.signal) }));
+    let watching = false;
+    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+      if (signal && !watching) {
+        watching = true;
+        for (const source of this.sources) source.watch?.(() => void server.sendToolListChanged().catch(() => {}), signal);
+      }
+      return { tools: await this.list(extra.signal) };
+    });
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => this.call(request.params.name, request.params.arguments ?? {}, extra.signal));
   }
 

@@ -14,6 +14,7 @@ import {
 } from '@paddock/core';
 import { GatewayToolNotFoundError, toolCallFacts } from '../../gateway/gateway-service.js';
 import type { HttpEnv } from '../http-env.js';
+import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
 import type { Services } from '../services.js';
 
@@ -119,12 +120,19 @@ const serverLogs = createRoute({
   responses: { 200: json(z.object({ lines: z.array(z.string()) }), 'log lines, oldest first'), ...errorResponses },
 });
 
+const ToolListResponse = z.object({ tools: z.array(ToolResponse) });
 const listTools = createRoute({
   method: 'get',
   path: '/v1/gateway/tools',
   tags,
   summary: "The tools of the tenant's gateway servers; offered: false marks those held back",
-  responses: { 200: json(z.object({ tools: z.array(ToolResponse) }), 'tools'), ...errorResponses },
+  description:
+    'With follow=true, an NDJSON stream: the list now, then the list again each time the offered tools change (MCP clients hear of it as tools/list_changed).',
+  request: { query: z.object({ follow: z.enum(['true', 'false']).optional() }) },
+  responses: {
+    200: { description: 'tools', content: { 'application/json': { schema: ToolListResponse }, 'application/x-ndjson': { schema: ToolListResponse } } },
+    ...errorResponses,
+  },
 });
 
 const callTool = createRoute({
@@ -217,8 +225,20 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   });
 
   app.openapi(listTools, async (c) => {
-    const tools = await s.govern(c, { action: 'gateway.tool.list', resource: 'mcp-server:*' }, async () => s.gateway.tools(c.get('principal').tenant));
-    return c.json({ tools }, 200);
+    const tenant = c.get('principal').tenant;
+    const follow = c.req.valid('query').follow === 'true';
+    const tools = await s.govern(c, { action: 'gateway.tool.list', resource: 'mcp-server:*', context: { follow } }, async () => s.gateway.tools(tenant));
+    if (!follow) return c.json({ tools }, 200);
+    let unsubscribe = () => {};
+    const body = ndjsonStream(
+      (sink) => {
+        sink.send({ tools });
+        unsubscribe = s.gateway.onToolsChanged((changed) => changed === tenant && sink.send({ tools: s.gateway.tools(tenant) }));
+      },
+      { onCancel: () => unsubscribe() },
+    );
+    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    return streamed(new Response(body, { status: 200, headers: ndjsonHeaders }));
   });
 
   app.openapi(callTool, async (c) => {
