@@ -72,6 +72,9 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const proxyWorst = Math.max(proxyAdds, tunnelAdds);
   const passShare = ratio(p50(rr, 'net.mbps.passThrough'), p50(rr, 'net.mbps.httpsDirect'));
   const setupAdds = p50(rr, 'net.create.proxy.firstOutput') - p50(rr, 'net.create.none.firstOutput');
+  const mcpHttpRatio = ratio(p50(rr, 'mcp.exec.mcpHttp'), p50(rr, 'mcp.exec.sdk'));
+  const mcpStdioRatio = ratio(p50(rr, 'mcp.exec.mcpStdio'), p50(rr, 'mcp.exec.sdk'));
+  const gatewayAdds = p50(rr, 'mcp.gateway.mcpHttp') - p50(rr, 'mcp.gateway.direct');
   return [
     {
       id: 'create',
@@ -120,6 +123,32 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.governance ? `${fmt(r.governance.appendsPerSecond, 0)}/s` : 'not measured',
       value: r.governance?.appendsPerSecond ?? null,
       met: r.governance ? r.governance.appendsPerSecond >= 5000 : null,
+    },
+    {
+      id: 'mcpExecHttp',
+      what: 'MCP `run_command` round trip over Streamable HTTP (/mcp) against the same exec through the SDK, p50',
+      target: '≤ 1.2×',
+      measured: `${fmtRatio(mcpHttpRatio)} (${fmt(p50(rr, 'mcp.exec.mcpHttp'))} vs ${fmt(p50(rr, 'mcp.exec.sdk'))} ms)`,
+      value: Number.isFinite(mcpHttpRatio) ? mcpHttpRatio : null,
+      met: verdict(mcpHttpRatio, 1.2),
+    },
+    {
+      id: 'mcpExecStdio',
+      what: 'MCP `run_command` round trip over stdio (`paddock mcp`) against the same exec through the SDK, p50',
+      target: '≤ 1.2×',
+      measured: `${fmtRatio(mcpStdioRatio)} (${fmt(p50(rr, 'mcp.exec.mcpStdio'))} vs ${fmt(p50(rr, 'mcp.exec.sdk'))} ms)`,
+      value: Number.isFinite(mcpStdioRatio) ? mcpStdioRatio : null,
+      met: verdict(mcpStdioRatio, 1.2),
+    },
+    {
+      id: 'gatewayCall',
+      what: 'gateway: a tool call through /mcp minus the same call to the same server run directly over stdio, p50',
+      target: '≤ 2 ms',
+      measured: Number.isFinite(gatewayAdds)
+        ? `+${fmt(gatewayAdds, 2)} ms (${fmt(p50(rr, 'mcp.gateway.mcpHttp'), 2)} vs ${fmt(p50(rr, 'mcp.gateway.direct'), 2)} ms)`
+        : 'not measured',
+      value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
+      met: verdict(gatewayAdds, 2),
     },
     {
       id: 'warmClaim',
@@ -354,6 +383,33 @@ function governanceTable(r: Results): Table {
   };
 }
 
+const mcpRows: Array<[string, string, string]> = [
+  ['exec.sdk', 'exec `true` through the TypeScript SDK (`commands.run`, baseline)', 'exec.sdk'],
+  ['exec.mcpHttp', 'MCP `run_command` over Streamable HTTP (/mcp on the daemon)', 'exec.sdk'],
+  ['exec.mcpStdio', 'MCP `run_command` over stdio (`paddock mcp`, then the SDK over HTTP)', 'exec.sdk'],
+  ['gateway.direct', 'tool call to the server run directly: a local process on stdio (baseline)', 'gateway.direct'],
+  ['gateway.api', 'the same call through the gateway API (POST /v1/gateway/tools/…/call)', 'gateway.direct'],
+  ['gateway.mcpHttp', 'the same call as a gateway tool over /mcp', 'gateway.direct'],
+  ['gateway.mcpStdio', 'the same call as a gateway tool over `paddock mcp`', 'gateway.direct'],
+];
+
+function mcpTable(r: Results): Table {
+  return {
+    title: `MCP (ms, ${r.config.execIterations} rounds, interleaved): run_command against SDK exec; a gateway tool call (policy, audit, the server in its sandbox) against the same server run directly`,
+    head: ['', 'p50', 'p95', 'p99', '× baseline', 'added p50'],
+    rows: mcpRows
+      .filter(([k]) => s(r, `mcp.${k}`))
+      .map(([k, label, base]) => [
+        label,
+        fmt(p50(r, `mcp.${k}`), 2),
+        fmt(p95(r, `mcp.${k}`), 2),
+        fmt(p99(r, `mcp.${k}`), 2),
+        k === base ? '–' : fmtRatio(ratio(p50(r, `mcp.${k}`), p50(r, `mcp.${base}`))),
+        k === base ? '–' : `+${fmt(p50(r, `mcp.${k}`) - p50(r, `mcp.${base}`), 2)}`,
+      ]),
+  };
+}
+
 function execTable(r: Results): Table {
   return {
     title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} rounds, interleaved)`,
@@ -529,6 +585,7 @@ export function renderTerminal(r: Results): string {
     execTable(r),
     gvisorTable(r),
     governanceTable(r),
+    mcpTable(r),
     ...networkTables(r),
     cliTable(r),
     memoryTable(r),
@@ -746,6 +803,7 @@ export function renderMarkdown(r: Results): string {
     gvisorTable(r),
     lifecycleTable(r),
     governanceTable(r),
+    mcpTable(r),
     ...networkTables(r),
     cliTable(r),
     memoryTable(r),
@@ -788,6 +846,14 @@ export function renderMarkdown(r: Results): string {
       "on an agent's exec request, 2,000 times after a warm-up; 20,000 audit appends in a row to a fresh database (canonical JSON, SHA-256, " +
       "SQLite insert); and `exec true` through one sandbox's agent, interleaved with the same call inside `makeGovern()` — the wrapper every " +
       'API route runs (authorize, command risk scoring, the audit record) — so the difference is what governance adds to a request.',
+    "- **MCP** connects the MCP SDK's own client to the bench daemon twice, over Streamable HTTP (`/mcp`, bearer token) and over stdio " +
+      '(`paddock mcp`, the bundled CLI, which calls the daemon with the SDK over HTTP), and times `run_command` with `cmd: ["true"]` in one ' +
+      "sandbox (network none) against `commands.run(['true'])` of the SDK in the same sandbox, interleaved. Then it builds a template with " +
+      "the test suite's MCP server (packages/daemon/src/testing/fixture-mcp-server.mjs, Node, no dependencies), adds it to the gateway " +
+      '(container tier, no network), and times one `echo` tool call four ways: to the same server run directly on the host as a local stdio ' +
+      'process by the MCP client (the baseline: what a client does without Paddock), through `POST /v1/gateway/tools/bench__echo/call` with ' +
+      'the SDK, and as the gateway tool `bench__echo` over both MCP connections; each gateway call is one policy decision and one audit record, ' +
+      'and reaches the server in its sandbox over the agent socket.',
     '- **CLI** spawns `node packages/cli/dist/paddock.mjs run -- true` (the bundled CLI that `make up` installs) with `PADDOCK_URL`/`PADDOCK_TOKEN` set to the bench daemon, timed from ' +
       "spawn to exit, interleaved with `paddock --help` and `node -e ''`, to split the figure.",
     '- **Daemon memory.** `VmRSS` of the paddockd process, read 1 s after it starts listening and again after all timing benchmarks with ' +

@@ -39,6 +39,7 @@ import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
+import { benchMcp } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { RawRunc } from './raw-runc.js';
@@ -57,6 +58,7 @@ const sectionKeys = [
   'pool',
   'lifecycle',
   'governance',
+  'mcp',
   'cli',
   'daemon-rss',
   'idle-memory',
@@ -291,6 +293,15 @@ async function main(): Promise<void> {
           `  authorize p50 ${fmt(samples.summary('governance.authorize').p50, 3)} ms, ` +
           `exec p50 ${fmt(samples.summary('governance.exec.with').p50)} ms with vs ${fmt(samples.summary('governance.exec.without').p50)} ms without, ` +
           `${fmt(governance?.appendsPerSecond ?? Number.NaN, 0)} audit appends/s`,
+      },
+      {
+        key: 'mcp',
+        title: `MCP: run_command against SDK exec, and a gateway tool call against the same server run directly, ${config.execIterations} rounds each`,
+        run: () => benchMcp(ctx),
+        summary: () =>
+          `  run_command p50: MCP over HTTP ${fmt(samples.summary('mcp.exec.mcpHttp').p50)} ms, over stdio ${fmt(samples.summary('mcp.exec.mcpStdio').p50)} ms, ` +
+          `SDK exec ${fmt(samples.summary('mcp.exec.sdk').p50)} ms; gateway tool call p50: MCP over HTTP ${fmt(samples.summary('mcp.gateway.mcpHttp').p50)} ms, ` +
+          `API ${fmt(samples.summary('mcp.gateway.api').p50)} ms, direct ${fmt(samples.summary('mcp.gateway.direct').p50)} ms`,
       },
       {
         key: 'cli',

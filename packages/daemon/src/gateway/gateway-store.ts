@@ -32,9 +32,20 @@ interface Row {
   updated_at: string;
 }
 
-/** The gateway's servers, per tenant, in SQLite. */
+/**
+ * The gateway's servers, per tenant, in SQLite, read once at start: the
+ * daemon is the table's only writer, and every tool call looks its server
+ * up, so reads come from memory.
+ */
 export class GatewayStore {
-  constructor(private readonly db: Db) {}
+  private readonly records = new Map<string, GatewayServerRecord>();
+
+  constructor(private readonly db: Db) {
+    for (const row of db.prepare('SELECT * FROM gateway_servers ORDER BY owner, name').all() as Row[]) {
+      const record = toRecord(row);
+      this.records.set(keyOf(record.owner, record.name), record);
+    }
+  }
 
   /** Adds a server; false when the tenant already has one of that name. */
   insert(r: Omit<GatewayServerRecord, 'createdAt' | 'updatedAt' | 'pins' | 'pinnedAt'>): boolean {
@@ -45,6 +56,7 @@ export class GatewayStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`,
       )
       .run(r.owner, r.name, JSON.stringify(r.command), JSON.stringify(r.manifest), r.pinOnReady ? 1 : 0, r.createdBy, now, now);
+    if (changes === 1) this.reload(r.owner, r.name);
     return changes === 1;
   }
 
@@ -53,24 +65,21 @@ export class GatewayStore {
     const { changes } = this.db
       .prepare('UPDATE gateway_servers SET command = ?, manifest = ?, pin_on_ready = ?, updated_at = ? WHERE owner = ? AND name = ?')
       .run(JSON.stringify(command), JSON.stringify(manifest), pinOnReady ? 1 : 0, new Date().toISOString(), owner, name);
+    this.reload(owner, name);
     return changes === 1;
   }
 
   get(owner: string, name: string): GatewayServerRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM gateway_servers WHERE owner = ? AND name = ?').get(owner, name) as Row | undefined;
-    return row && toRecord(row);
+    return this.records.get(keyOf(owner, name));
   }
 
+  /** A tenant's servers (every tenant's when `owner` is undefined), by name. */
   list(owner?: string): GatewayServerRecord[] {
-    const rows = (
-      owner === undefined
-        ? this.db.prepare('SELECT * FROM gateway_servers ORDER BY owner, name').all()
-        : this.db.prepare('SELECT * FROM gateway_servers WHERE owner = ? ORDER BY name').all(owner)
-    ) as Row[];
-    return rows.map(toRecord);
+    return [...this.records.values()].filter((r) => owner === undefined || r.owner === owner).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   remove(owner: string, name: string): boolean {
+    this.records.delete(keyOf(owner, name));
     return this.db.prepare('DELETE FROM gateway_servers WHERE owner = ? AND name = ?').run(owner, name).changes === 1;
   }
 
@@ -79,8 +88,19 @@ export class GatewayStore {
     this.db
       .prepare('UPDATE gateway_servers SET pins = ?, pinned_at = ?, pin_on_ready = 0 WHERE owner = ? AND name = ?')
       .run(JSON.stringify(pins), now, owner, name);
+    this.reload(owner, name);
     return now;
   }
+
+  private reload(owner: string, name: string): void {
+    const row = this.db.prepare('SELECT * FROM gateway_servers WHERE owner = ? AND name = ?').get(owner, name) as Row | undefined;
+    if (row) this.records.set(keyOf(owner, name), toRecord(row));
+    else this.records.delete(keyOf(owner, name));
+  }
+}
+
+function keyOf(owner: string, name: string): string {
+  return `${owner}\0${name}`;
 }
 
 function toRecord(row: Row): GatewayServerRecord {

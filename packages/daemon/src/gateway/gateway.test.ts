@@ -83,10 +83,16 @@ describe('the gateway', () => {
       expect.objectContaining({ action: 'network.connect', decision: 'deny', details: expect.objectContaining({ host: 'other.gw.test' }) }),
     );
 
+    // Not the daemon's API either, though the server knows its address (C5).
+    const daemonApi = await Gateway.callTool('netfix__fetch', { url: `${daemon.url}/v1/health` }, daemon.conn);
+    expect(daemonApi.isError).toBe(true);
+    expect(JSON.parse(textOf(daemonApi))).toMatchObject({ status: 403 });
+
     // A server with no hosts in its manifest has no network at all.
     const offline = await Gateway.callTool('fixture__fetch', { url: 'http://allowed.gw.test/offline' }, daemon.conn);
     expect(offline.isError).toBe(true);
     expect(servers.allowed?.seen.map((r) => r.url)).not.toContain('/offline');
+    expect((await Gateway.callTool('fixture__fetch', { url: `${daemon.url}/v1/health` }, daemon.conn)).isError).toBe(true);
   });
 
   it('refuses a call a policy forbids before it reaches the server, and audits it with the arguments hashed and summarized', async () => {
@@ -132,6 +138,27 @@ describe('the gateway', () => {
     expect(textOf(await Gateway.callTool('fixture__echo', { text: 'back' }, daemon.conn))).toBe('back');
     // The crashed server's sandbox is gone from the host, not left behind.
     await expect.poll(() => existsSync(join(daemon.stateDir, 'sandboxes', before.sandboxId as string)), { timeout: 10_000 }).toBe(false);
+  });
+});
+
+describe('a hostile server', () => {
+  it('cannot grow the daemon’s memory with an endless line: the connection is cut and the server starts again', async () => {
+    const before = await whenReady('fixture', daemon.conn);
+    await expect(Gateway.callTool('fixture__flood', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
+    expect(after.lastError).toMatch(/more than 8192 KiB without a line end/);
+    expect(textOf(await Gateway.callTool('fixture__echo', { text: 'still here' }, daemon.conn))).toBe('still here');
+  });
+
+  it('cannot stall the daemon with a schema a regex engine would take forever on: its results pass through unchecked', async () => {
+    const result = await Gateway.callTool('fixture__evil_schema', {}, daemon.conn);
+    expect(result.structuredContent).toEqual({ s: `${'a'.repeat(40)}!` });
+    expect((await daemon.api('/v1/health')).status).toBe(200);
+  });
+
+  it('cannot ask the gateway to sample a model or to list roots: the gateway offers the server nothing', async () => {
+    const answers = JSON.parse(textOf(await Gateway.callTool('fixture__ask_client', {}, daemon.conn)));
+    expect(answers).toEqual([{ error: expect.objectContaining({ code: -32601 }) }, { error: expect.objectContaining({ code: -32601 }) }]);
   });
 });
 

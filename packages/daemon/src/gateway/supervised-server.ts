@@ -204,7 +204,7 @@ export class SupervisedServer {
     const transport = new ProcessTransport({ write: (data) => (run.process as ServerProcess).write(data) }, this.options.maxMessageBytes ?? 8 * 1024 * 1024);
     transport.onerror = (err) => this.log.event(err.message);
     // Closed without the process ending: it broke the protocol (an endless line, say).
-    transport.onclose = () => void this.crashed(run, 'the connection to the server broke');
+    transport.onclose = () => void this.crashed(run, transport.brokenBy ?? 'the connection to the server broke');
     try {
       this.log.event('starting');
       const output = { stdout: (chunk: Buffer) => transport.receive(chunk), stderr: (chunk: Buffer) => this.log.stderr(chunk) };

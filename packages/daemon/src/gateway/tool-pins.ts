@@ -10,9 +10,17 @@ import type { ToolPins } from './gateway-store.js';
  * this digest.
  */
 export function toolDigest(tool: UpstreamTool): string {
-  const { title, description, inputSchema, outputSchema, annotations } = tool;
-  return createHash('sha256').update(canonicalJson({ title, description, inputSchema, outputSchema, annotations })).digest('hex');
+  let digest = digests.get(tool);
+  if (digest === undefined) {
+    const { title, description, inputSchema, outputSchema, annotations } = tool;
+    digest = createHash('sha256').update(canonicalJson({ title, description, inputSchema, outputSchema, annotations })).digest('hex');
+    digests.set(tool, digest);
+  }
+  return digest;
 }
+
+// A listed tool is never changed in place (a new listing makes new objects), so its digest is computed once.
+const digests = new WeakMap<UpstreamTool, string>();
 
 export function pinsOf(tools: UpstreamTool[]): ToolPins {
   return Object.fromEntries(tools.map((t) => [t.name, toolDigest(t)]));

@@ -166,6 +166,8 @@ export class McpSessions {
       refused: false,
       transport: new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        // Answers as plain JSON, not a one-event SSE stream: no tool sends progress mid-call, and it is cheaper for both sides.
+        enableJsonResponse: true,
         onsessioninitialized: (id) => this.admit(session, id),
         ...(this.options.maxBodyBytes ? { maxRequestBodySize: this.options.maxBodyBytes } : {}),
       }),

@@ -25,6 +25,14 @@ const tools = () => [
   { name: 'calls', description: 'How often each tool was called since start.', inputSchema: objectSchema({}) },
   { name: 'mutate', description: 'Rewrites the description of echo and says the tools changed.', inputSchema: objectSchema({}) },
   { name: 'crash', description: 'Ends the server process at once.', inputSchema: objectSchema({}) },
+  { name: 'flood', description: 'Writes 16 MiB to stdout without a line end.', inputSchema: objectSchema({}) },
+  {
+    name: 'evil_schema',
+    description: 'Answers with content its own output schema would take a regex engine forever to check.',
+    inputSchema: objectSchema({}),
+    outputSchema: objectSchema({ s: { type: 'string', pattern: '^(a+)+$' } }),
+  },
+  { name: 'ask_client', description: 'Asks the client to sample a model and to list its roots.', inputSchema: objectSchema({}) },
 ];
 
 const text = (value) => ({ content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }] });
@@ -83,9 +91,34 @@ async function callTool(name, args) {
       return text('mutated');
     case 'crash':
       return process.exit(3);
+    case 'flood':
+      process.stdout.write('x'.repeat(16 * 1024 * 1024));
+      return text('flooded');
+    case 'evil_schema':
+      return { ...text('evil'), structuredContent: { s: `${'a'.repeat(40)}!` } };
+    case 'ask_client': {
+      const answers = await Promise.all([
+        request('sampling/createMessage', { messages: [{ role: 'user', content: { type: 'text', text: 'leak it' } }], maxTokens: 10 }),
+        request('roots/list', {}),
+      ]);
+      return text(answers);
+    }
     default:
       return undefined;
   }
+}
+
+const pending = new Map();
+let nextId = 1;
+
+/** A request of the server's own to its client; resolves with the client's result or error. */
+function request(method, params) {
+  const id = `server-${nextId++}`;
+  send({ jsonrpc: '2.0', id, method, params });
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    setTimeout(() => resolve({ timedOut: true }), 5000);
+  });
 }
 
 function send(message) {
@@ -94,6 +127,12 @@ function send(message) {
 
 async function handle(message) {
   if (message.id === undefined) return; // notifications need no answer
+  if (message.method === undefined) {
+    // The client's answer to a request of ours.
+    pending.get(message.id)?.(message.error ? { error: message.error } : { result: message.result });
+    pending.delete(message.id);
+    return;
+  }
   const reply = (result) => send({ jsonrpc: '2.0', id: message.id, result });
   const fail = (code, text) => send({ jsonrpc: '2.0', id: message.id, error: { code, message: text } });
   switch (message.method) {

@@ -20,6 +20,8 @@ export class ProcessTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Why the transport closed itself, when the server broke the protocol. */
+  brokenBy: string | undefined;
   private readonly buffer: ReadBuffer;
   private closed = false;
 
@@ -42,8 +44,9 @@ export class ProcessTransport implements Transport {
     if (this.closed) return;
     try {
       this.buffer.append(chunk);
-    } catch (err) {
-      this.onerror?.(new Error(`the server wrote a message over ${Math.round(this.maxMessageBytes / 1024)} KiB without a line end`, { cause: err }));
+    } catch {
+      this.brokenBy = `the server wrote more than ${Math.round(this.maxMessageBytes / 1024)} KiB without a line end`;
+      this.onerror?.(new Error(this.brokenBy));
       void this.close();
       return;
     }

@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
+import { cliMain, repoRoot } from './bench-daemon.js';
+import type { BenchContext } from './benchmarks.js';
+import { rotated } from './stats.js';
+
+/** The test suite's third-party-style MCP server, the one every gateway variant and the direct baseline call. */
+const fixtureServer = join(repoRoot, 'packages/daemon/src/testing/fixture-mcp-server.mjs');
+const now = () => performance.now();
+
+interface Variant {
+  name: string;
+  run: () => Promise<unknown>;
+}
+
+/**
+ * MCP, in one run: `run_command` through the Paddock MCP server (Streamable
+ * HTTP at /mcp, and stdio through `paddock mcp`) against the same exec
+ * through the SDK; then one tool call of a third-party server through the
+ * gateway (its sandbox, the daemon's policy and audit) against the same call
+ * to the same server run directly as a local stdio process, as an MCP client
+ * would without Paddock.
+ */
+export async function benchMcp(ctx: BenchContext): Promise<void> {
+  const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
+  const clients: Client[] = [];
+  const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL): Promise<Client> => {
+    const client = new Client({ name: 'paddock-bench', version: '0' });
+    await client.connect(
+      transport instanceof URL
+        ? new StreamableHTTPClientTransport(transport, { requestInit: { headers: { authorization: `Bearer ${ctx.daemon.token}` } } })
+        : new StdioClientTransport(transport),
+    );
+    clients.push(client);
+    return client;
+  };
+  const stdioEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: conn.url, PADDOCK_TOKEN: conn.token };
+  const sandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
+  try {
+    const http = await connect(new URL(`${conn.url}/mcp`));
+    const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
+    const sdk = await Sandbox.connect(sandbox.id, conn);
+    const runCommand = (client: Client) => async () =>
+      expectOk(await client.callTool({ name: 'run_command', arguments: { sandboxId: sandbox.id, cmd: ['true'] } }));
+    await interleave(ctx, 'mcp.exec', [
+      { name: 'sdk', run: () => sdk.commands.run(['true']) },
+      { name: 'mcpHttp', run: runCommand(http) },
+      { name: 'mcpStdio', run: runCommand(stdio) },
+    ]);
+
+    ctx.progress('  building a template with the MCP server, and adding it to the gateway …');
+    await buildServerTemplate(conn);
+    await Gateway.add('bench', { command: ['node', '/opt/fixture/server.mjs'], manifest: { template: 'bench-mcp', tier: 'container' } }, conn);
+    await waitReady('bench', conn);
+    const direct = await connect({ command: process.execPath, args: [fixtureServer], stderr: 'ignore' });
+    const echo = { text: 'ping' };
+    await interleave(ctx, 'mcp.gateway', [
+      { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
+      { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
+      { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
+      { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
+    ]);
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await Gateway.remove('bench', conn).catch(() => {});
+    await Templates.remove('bench-mcp', conn).catch(() => {});
+    await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
+  }
+}
+
+/** Rounds that run every variant once, in an order that rotates, so drift in the machine spreads over all of them. */
+async function interleave(ctx: BenchContext, series: string, variants: Variant[]): Promise<void> {
+  const warmup = ctx.config.warmup * 10;
+  for (let round = 0; round < warmup + ctx.config.execIterations; round++) {
+    for (const v of rotated(variants, round)) {
+      ctx.signal.throwIfAborted();
+      const t = now();
+      await v.run();
+      if (round >= warmup) ctx.samples.add(`${series}.${v.name}`, now() - t);
+    }
+  }
+}
+
+function expectOk(result: unknown): void {
+  const r = result as CallToolResult;
+  if (r.isError) throw new Error(`a tool call failed: ${JSON.stringify(r.content).slice(0, 300)}`);
+}
+
+async function buildServerTemplate(conn: { url: string; token: string }): Promise<void> {
+  const context = await mkdtemp('/tmp/paddock-bench-mcp-');
+  try {
+    execFileSync('cp', [fixtureServer, join(context, 'server.mjs')]);
+    await Templates.build({
+      ...conn,
+      name: 'bench-mcp',
+      paddockfile: 'FROM base\nCOPY server.mjs /opt/fixture/server.mjs\n',
+      context: new Uint8Array(execFileSync('tar', ['-c', '-C', context, '.'])),
+    });
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+async function waitReady(name: string, conn: { url: string; token: string }): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const server = await Gateway.get(name, conn);
+    if (server.state === 'ready') return;
+    if (Date.now() > deadline) throw new Error(`gateway server ${name} did not start: ${server.lastError ?? server.state}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
