@@ -210,10 +210,16 @@ export class McpSessions {
       session.streams--;
       throw err;
     }
-    return whenSent(response, () => {
+    const sent = () => {
       session.streams--;
       session.lastActive = this.now();
-    });
+    };
+    // A JSON answer is whole already; only a stream (the client's GET, an SSE answer) is watched until it ends.
+    if (response.headers.get('content-type')?.startsWith('application/json')) {
+      sent();
+      return response;
+    }
+    return whenSent(response, sent);
   }
 
   private close(session: Session, reason: CloseReason): void {
