@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureTemplate, fixtureTemplate } from '../../daemon/src/testing/gateway-fixture.js';
-import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { runCli } from '../../daemon/src/testing/run-cli.js';
+import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
 
 // `paddock gateway` end to end: add a third-party-style MCP server from a
 // manifest file, see its tools as an operator would, call one, remove it.
@@ -24,17 +24,7 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-function paddock(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { env: daemon.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end();
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const paddock = (args: string[]) => runCli(args, { env: daemon.env });
 
 describe('paddock gateway', () => {
   it('adds a server from a manifest, waits until it is ready, and shows operators what clients will read of each tool', async () => {

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { runCli } from '../../daemon/src/testing/run-cli.js';
+import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
 import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../../daemon/src/testing/test-network.js';
 
 // The network commands end to end, against this test's own DNS and HTTPS
@@ -25,18 +25,7 @@ afterAll(async () => {
   await net?.close();
 });
 
-/** Runs the bundled CLI without blocking this process (its DNS and HTTPS servers answer the sandboxes). */
-function paddock(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { env: daemon.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(stdin ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const paddock = (args: string[], stdin?: string) => runCli(args, { env: daemon.env, stdin });
 
 describe('paddock net and paddock secret', () => {
   it('run --net none: the network is off and the failure is immediate and plain', async () => {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
 import {
   BadRequestError,
   ConflictError,
@@ -24,7 +23,8 @@ import { isGatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxStore } from '../store/sandbox-store.js';
 import type { GatewayServerRecord, GatewayStore } from './gateway-store.js';
-import { hostMountsOf, sandboxedLaunch, sandboxRequestOf } from './sandboxed-launch.js';
+import { resolveHostMounts } from './host-files.js';
+import { sandboxedLaunch, sandboxRequestOf } from './sandboxed-launch.js';
 import { type Backoff, type McpClientKit, SupervisedServer } from './supervised-server.js';
 import { isOffered, pinStateOf, pinsOf, toolDigest } from './tool-pins.js';
 
@@ -108,14 +108,7 @@ export class GatewayService {
   /** Checks what a new or replaced server needs exists (template, tier, secrets, host files) before anything is stored. */
   async check(tenant: string, name: string, manifest: GatewayManifest): Promise<void> {
     this.deps.sandboxes.resolve(tenant, sandboxRequestOf(name, manifest));
-    for (const { path } of hostMountsOf(manifest)) {
-      const guarded = this.deps.protectedPaths.find((p) => path === p || path.startsWith(`${p}/`) || p.startsWith(`${path}/`));
-      if (guarded)
-        throw new BadRequestError(`${path} holds the daemon's own files (${guarded}): it cannot be given to a server`, { path }, 'gateway_file_refused');
-      await stat(path).catch(() => {
-        throw new BadRequestError(`host path ${path} does not exist`, { path }, 'gateway_file_missing');
-      });
-    }
+    await resolveHostMounts(manifest, this.deps.protectedPaths);
   }
 
   async add(

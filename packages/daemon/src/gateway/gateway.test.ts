@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Audit, Gateway, Policies, Sandbox, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,6 +269,18 @@ describe('manifests', () => {
     ).rejects.toMatchObject({
       code: 'gateway_file_refused',
     });
+    // Nor through a symlink: the path is resolved before it is checked, and again at every start.
+    const link = `${daemon.stateDir}-link`;
+    symlinkSync(join(daemon.stateDir, 'policies'), link);
+    try {
+      await expect(Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: [link] } } }, daemon.conn)).rejects.toMatchObject(
+        {
+          code: 'gateway_file_refused',
+        },
+      );
+    } finally {
+      rmSync(link);
+    }
     await expect(Gateway.add('Bad_Name', { command: fixture, manifest: {} }, daemon.conn)).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn)).rejects.toMatchObject({
       code: 'gateway_server_exists',

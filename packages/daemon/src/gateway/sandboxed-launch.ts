@@ -1,8 +1,8 @@
 import type { GatewayManifest, SandboxCreate } from '@paddock/core';
-import type { HostMount } from '@paddock/engine';
 import type { ProcessExit, ProcessManager } from '../commands/process-manager.js';
 import { gatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { resolveHostMounts } from './host-files.js';
 import type { LaunchServer } from './supervised-server.js';
 
 /** The label every gateway sandbox carries: which server runs in it. */
@@ -24,30 +24,20 @@ export function sandboxRequestOf(name: string, manifest: GatewayManifest): Sandb
   };
 }
 
-export function hostMountsOf(manifest: GatewayManifest): HostMount[] {
-  return [
-    ...(manifest.files?.read ?? []).map((path) => ({ path, writable: false })),
-    ...(manifest.files?.write ?? []).map((path) => ({ path, writable: true })),
-  ];
-}
-
 /**
  * Starts a tenant's gateway server: a fresh sandbox owned by the gateway
  * (no token of the tenant reaches it), then the server's command in it with
  * stdin held open. Stopping it kills the sandbox and all it ran.
  */
 export function sandboxedLaunch(
-  deps: { sandboxes: SandboxService; processes: ProcessManager },
+  deps: { sandboxes: SandboxService; processes: ProcessManager; protectedPaths: readonly string[] },
   server: { tenant: string; name: string; command: string[]; manifest: GatewayManifest },
 ): LaunchServer {
   const owner = gatewayOwner(server.tenant);
   return async (output, signal) => {
     const { manifest } = server;
-    const sandbox = await deps.sandboxes.create(owner, sandboxRequestOf(server.name, manifest), {
-      keepAlive: true,
-      hostMounts: hostMountsOf(manifest),
-      signal,
-    });
+    const hostMounts = await resolveHostMounts(manifest, deps.protectedPaths);
+    const sandbox = await deps.sandboxes.create(owner, sandboxRequestOf(server.name, manifest), { keepAlive: true, hostMounts, signal });
     const stop = async () => {
       await deps.sandboxes.kill(owner, sandbox.id).catch(() => {});
     };

@@ -200,22 +200,26 @@ export class SupervisedServer {
   }
 
   private async bringUp(run: Run): Promise<void> {
-    const { ProcessTransport, UpstreamClient } = await this.options.kit();
-    const transport = new ProcessTransport({ write: (data) => (run.process as ServerProcess).write(data) }, this.options.maxMessageBytes ?? 8 * 1024 * 1024);
-    transport.onerror = (err) => this.log.event(err.message);
-    // Closed without the process ending: it broke the protocol (an endless line, say).
-    transport.onclose = () => void this.crashed(run, transport.brokenBy ?? 'the connection to the server broke');
+    let transport: ProcessTransport | undefined;
     try {
+      const { ProcessTransport, UpstreamClient } = await this.options.kit();
+      const connection = new ProcessTransport({ write: (data) => (run.process as ServerProcess).write(data) }, this.options.maxMessageBytes ?? 8 * 1024 * 1024);
+      transport = connection;
+      connection.onerror = (err) => this.log.event(err.message);
+      // Closed without the process ending: it broke the protocol (an endless line, say).
+      connection.onclose = () => void this.crashed(run, connection.brokenBy ?? 'the connection to the server broke');
       this.log.event('starting');
-      const output = { stdout: (chunk: Buffer) => transport.receive(chunk), stderr: (chunk: Buffer) => this.log.stderr(chunk) };
+      const output = { stdout: (chunk: Buffer) => connection.receive(chunk), stderr: (chunk: Buffer) => this.log.stderr(chunk) };
       run.process = await this.options.launch(output, run.abort.signal);
+      // Stopped or restarted while its sandbox was being made: what was made goes too.
+      if (this.run !== run) return void (await run.process.stop());
       void run.process.ended.then((why) => {
         // The exit's reason first: closing the transport would report a broken connection.
         void this.crashed(run, why);
-        transport.ended();
+        connection.ended();
       });
       const signal = AbortSignal.any([run.abort.signal, AbortSignal.timeout(this.options.startTimeoutMs)]);
-      run.client = await UpstreamClient.connect(transport, {
+      run.client = await UpstreamClient.connect(connection, {
         clientInfo: { name: 'paddock-gateway', version: this.options.clientVersion },
         timeoutMs: this.options.startTimeoutMs,
         signal,
@@ -229,9 +233,12 @@ export class SupervisedServer {
       this.log.event(`ready: ${this.toolList.length} tools${this.serverInfo ? ` (${this.serverInfo.name} ${this.serverInfo.version})` : ''}`);
       this.setState('ready');
     } catch (err) {
-      if (this.run !== run) return;
+      if (this.run !== run) {
+        await run.process?.stop().catch(() => {});
+        return;
+      }
       const why = run.abort.signal.aborted ? 'stopped' : `did not start: ${describe(err, this.options.startTimeoutMs)}`;
-      await this.crashed(run, why);
+      await this.crashed(run, transport?.brokenBy ?? why);
     }
   }
 

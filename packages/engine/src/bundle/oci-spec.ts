@@ -41,9 +41,11 @@ export interface BundleSpecInput {
   gvisorPreloadFile?: string;
 }
 
-/** A host path shown to the sandbox at the same path, read-only unless `writable`. */
+/** A host file or folder shown to the sandbox at `path`, read-only unless `writable`. */
 export interface HostMount {
   path: string;
+  /** The host path, symlinks already resolved by whoever granted it. */
+  source: string;
   writable: boolean;
 }
 
@@ -141,7 +143,7 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
       ...(input.hostMounts ?? []).map((m) => ({
         destination: m.path,
         type: 'bind',
-        source: m.path,
+        source: m.source,
         options: ['rbind', m.writable ? 'rw' : 'ro', 'nosuid', 'nodev'],
       })),
       ...gvisorMounts,
