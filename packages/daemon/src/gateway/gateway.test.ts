@@ -222,6 +222,18 @@ describe('who may do what', () => {
     }
   });
 
+  it("counts a server's sandbox against its tenant's quota", async () => {
+    await daemon.api('/v1/tenants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"gw-quota","maxSandboxes":1}' });
+    const operator = await Tokens.create({ tenant: 'gw-quota', role: 'operator' }, daemon.conn);
+    const conn = { url: daemon.url, token: operator.token };
+    await Gateway.add('counted', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, conn);
+    await whenReady('counted', conn);
+    await expect(Sandbox.create(conn)).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await Gateway.remove('counted', conn);
+    const sbx = await Sandbox.create(conn);
+    await sbx.kill();
+  });
+
   it("keeps one tenant's servers and tools invisible to another (D2)", async () => {
     await daemon.api('/v1/tenants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"gw-other"}' });
     const other = await Tokens.create({ tenant: 'gw-other', role: 'operator' }, daemon.conn);

@@ -66,7 +66,8 @@ export class SandboxService {
     const { request, template, tier } = this.resolve(owner, input);
     const limits = { ...defaultLimits, ...request.limits };
     const timeoutMs = options.keepAlive ? null : (request.timeoutMs ?? defaultSandboxTimeoutMs);
-    const release = this.deps.quotas?.reserve(owner, limits);
+    // A gateway server's sandbox counts against its tenant's quota.
+    const release = this.deps.quotas?.reserve(tenantOfOwner(owner), limits);
     try {
       // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
       const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && timeoutMs !== null;

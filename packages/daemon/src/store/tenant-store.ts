@@ -1,4 +1,5 @@
 import type { Quotas, Role, TenantInfo, TokenInfo } from '@paddock/core';
+import { gatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { Db } from './database.js';
 
 interface TenantRow {
@@ -75,15 +76,16 @@ export class TenantStore {
   }
 
   /** What the tenant's live (running or paused) sandboxes hold. */
+  /** What a tenant's live sandboxes hold, those its gateway servers run in included. */
   usage(name: string): TenantUsage {
     const row = this.db
       .prepare(
         `SELECT count(*) AS sandboxes,
                 coalesce(sum(json_extract(limits, '$.memoryMiB')), 0) AS memoryMiB,
                 coalesce(sum(json_extract(limits, '$.cpus')), 0) AS cpus
-         FROM sandboxes WHERE owner = ? AND state != 'killed'`,
+         FROM sandboxes WHERE owner IN (?, ?) AND state != 'killed'`,
       )
-      .get(name) as TenantUsage;
+      .get(name, gatewayOwner(name)) as TenantUsage;
     return { sandboxes: row.sandboxes, memoryMiB: row.memoryMiB, cpus: Math.round(row.cpus * 1000) / 1000 };
   }
 
