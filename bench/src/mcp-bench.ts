@@ -74,15 +74,25 @@ export async function benchMcp(ctx: BenchContext): Promise<void> {
   }
 }
 
-/** Rounds that run every variant once, in an order that rotates, so drift in the machine spreads over all of them. */
+/** Calls a variant makes in a row before the next one has its turn. */
+const blockSize = 20;
+
+/**
+ * Rounds in which each variant makes `blockSize` calls in a row, in an order
+ * that rotates from round to round: a client's tool calls come in runs on one
+ * connection, and drift in the machine still spreads over every variant.
+ */
 async function interleave(ctx: BenchContext, series: string, variants: Variant[]): Promise<void> {
-  const warmup = ctx.config.warmup * 10;
-  for (let round = 0; round < warmup + ctx.config.execIterations; round++) {
+  const rounds = 1 + Math.ceil(ctx.config.execIterations / blockSize);
+  for (let round = 0; round < rounds; round++) {
     for (const v of rotated(variants, round)) {
-      ctx.signal.throwIfAborted();
-      const t = now();
-      await v.run();
-      if (round >= warmup) ctx.samples.add(`${series}.${v.name}`, now() - t);
+      for (let i = 0; i < blockSize; i++) {
+        ctx.signal.throwIfAborted();
+        const t = now();
+        await v.run();
+        // The first round warms every path up.
+        if (round > 0) ctx.samples.add(`${series}.${v.name}`, now() - t);
+      }
     }
   }
 }

@@ -395,7 +395,7 @@ const mcpRows: Array<[string, string, string]> = [
 
 function mcpTable(r: Results): Table {
   return {
-    title: `MCP (ms, ${r.config.execIterations} rounds, interleaved): run_command against SDK exec; a gateway tool call (policy, audit, the server in its sandbox) against the same server run directly`,
+    title: `MCP (ms, ${r.config.execIterations} calls per way, in runs of 20, interleaved): run_command against SDK exec; a gateway tool call (policy, audit, the server in its sandbox) against the same server run directly`,
     head: ['', 'p50', 'p95', 'p99', '× baseline', 'added p50'],
     rows: mcpRows
       .filter(([k]) => s(r, `mcp.${k}`))
@@ -848,7 +848,7 @@ export function renderMarkdown(r: Results): string {
       'API route runs (authorize, command risk scoring, the audit record) — so the difference is what governance adds to a request.',
     "- **MCP** connects the MCP SDK's own client to the bench daemon twice, over Streamable HTTP (`/mcp`, bearer token) and over stdio " +
       '(`paddock mcp`, the bundled CLI, which calls the daemon with the SDK over HTTP), and times `run_command` with `cmd: ["true"]` in one ' +
-      "sandbox (network none) against `commands.run(['true'])` of the SDK in the same sandbox, interleaved. Then it builds a template with " +
+      "sandbox (network none) against `commands.run(['true'])` of the SDK in the same sandbox, interleaved in runs of 20 calls per way (as a client makes its calls). Then it builds a template with " +
       "the test suite's MCP server (packages/daemon/src/testing/fixture-mcp-server.mjs, Node, no dependencies), adds it to the gateway " +
       '(container tier, no network), and times one `echo` tool call four ways: to the same server run directly on the host as a local stdio ' +
       'process by the MCP client (the baseline: what a client does without Paddock), through `POST /v1/gateway/tools/bench__echo/call` with ' +

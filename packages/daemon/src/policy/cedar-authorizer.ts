@@ -34,6 +34,8 @@ const resourceTypes: Record<string, string> = {
  */
 export class CedarAuthorizer implements Authorizer {
   private byId = new Map<string, LoadedPolicy>();
+  /** Per action, whether the policies in force can only allow it (see plainlyAllowed); cleared with each new set. */
+  private readonly shortcuts = new Map<string, boolean>();
   private problems: PolicyProblem[] = [];
   private loadedAt = '';
   /** Bumped whenever another set of policies is installed: decisions remembered before it are stale. */
@@ -91,7 +93,27 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   async authorize(request: AuthorizationRequest): Promise<Decision> {
+    if (this.plainlyAllowed(request.action)) {
+      const byRole = await this.roles.authorize(request);
+      if (byRole.effect !== 'allow') return byRole;
+      return { effect: 'allow' };
+    }
     return (await this.explain(request)).decision;
+  }
+
+  /**
+   * Whether Cedar can only allow this action: some permit applies to it with
+   * nothing narrowing it, and no forbid names it or every action. Such a
+   * decision is known without evaluating (which costs ~0.3 ms here).
+   */
+  private plainlyAllowed(action: string): boolean {
+    let known = this.shortcuts.get(action);
+    if (known === undefined) {
+      const applies = [...this.byId.values()].filter((p) => p.scope.actions === 'all' || p.scope.actions.includes(action));
+      known = !applies.some((p) => p.effect === 'forbid') && applies.some((p) => p.effect === 'permit' && p.scope.unconditional);
+      this.shortcuts.set(action, known);
+    }
+    return known;
   }
 
   async explain(request: AuthorizationRequest): Promise<Explanation> {
@@ -127,6 +149,7 @@ export class CedarAuthorizer implements Authorizer {
     const parsed = cedar.preparsePolicySet(preparsedId, { staticPolicies });
     if (parsed.type === 'failure') throw new BadRequestError(`policies: ${parsed.errors[0]?.message}`, {}, 'invalid_policy');
     this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
+    this.shortcuts.clear();
     this.problems = [];
     this.loadedAt = new Date().toISOString();
     this.generation += 1;

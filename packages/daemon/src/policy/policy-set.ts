@@ -12,6 +12,8 @@ export interface LoadedPolicy {
   text: string;
   effect: 'permit' | 'forbid';
   annotations: Record<string, string>;
+  /** The actions its scope names ('all' when it names none), and whether nothing else narrows it (principal, resource, when/unless). */
+  scope: { actions: string[] | 'all'; unconditional: boolean };
 }
 
 export interface PolicyProblem {
@@ -78,10 +80,25 @@ export function compilePolicies(files: Record<string, string>): CompiledPolicies
       const json = cedar.policyToJson(part);
       const annotations = json.type === 'success' ? ((json.json.annotations ?? {}) as Record<string, string>) : {};
       const effect = json.type === 'success' ? json.json.effect : 'forbid';
-      policies.push({ id: `${file}:${line}`, file, line, text: part, effect, annotations });
+      const scope = json.type === 'success' ? scopeOf(json.json) : { actions: 'all' as const, unconditional: false };
+      policies.push({ id: `${file}:${line}`, file, line, text: part, effect, annotations, scope });
     }
   }
   return { policies, problems };
+}
+
+/** What a policy's scope says, read from Cedar's JSON form of it (anything unexpected counts as naming every action, narrowed). */
+function scopeOf(json: cedar.PolicyJson): LoadedPolicy['scope'] {
+  const { action } = json;
+  const idOf = (uid: cedar.EntityUidJson) => ('__entity' in uid ? uid.__entity.id : uid.id);
+  let actions: string[] | undefined;
+  if (action.op !== 'All' && 'entity' in action) actions = [idOf(action.entity)];
+  else if (action.op === 'in' && 'entities' in action) actions = action.entities.map(idOf);
+  const known = action.op === 'All' || actions !== undefined;
+  return {
+    actions: actions ?? 'all',
+    unconditional: known && json.principal.op === 'All' && json.resource.op === 'All' && json.conditions.length === 0,
+  };
 }
 
 /** Human-readable name of a policy: its @id, or where it is. */
