@@ -8,7 +8,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
+import { procStatusBytes, toMiB } from './memory.js';
 import { rotated } from './stats.js';
+import { sleep } from './timed-spawn.js';
 
 /** The test suite's third-party-style MCP server, the one every gateway variant and the direct baseline call. */
 const fixtureServer = join(repoRoot, 'packages/daemon/src/testing/fixture-mcp-server.mjs');
@@ -27,16 +29,23 @@ interface Variant {
  * to the same server run directly as a local stdio process, as an MCP client
  * would without Paddock.
  */
-export async function benchMcp(ctx: BenchContext): Promise<void> {
+export interface McpOutcome {
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+}
+
+export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
+  const rssBeforeMiB = toMiB(procStatusBytes(ctx.daemon.endpoint.pid));
   const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
   const clients: Client[] = [];
+  const sessions: StreamableHTTPClientTransport[] = [];
   const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL): Promise<Client> => {
     const client = new Client({ name: 'paddock-bench', version: '0' });
-    await client.connect(
-      transport instanceof URL
-        ? new StreamableHTTPClientTransport(transport, { requestInit: { headers: { authorization: `Bearer ${ctx.daemon.token}` } } })
-        : new StdioClientTransport(transport),
-    );
+    if (transport instanceof URL) {
+      const http = new StreamableHTTPClientTransport(transport, { requestInit: { headers: { authorization: `Bearer ${ctx.daemon.token}` } } });
+      sessions.push(http);
+      await client.connect(http);
+    } else await client.connect(new StdioClientTransport(transport));
     clients.push(client);
     return client;
   };
@@ -67,11 +76,15 @@ export async function benchMcp(ctx: BenchContext): Promise<void> {
       { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
     ]);
   } finally {
+    // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
+    await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Gateway.remove('bench', conn).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});
     await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
   }
+  await sleep(1000);
+  return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
 }
 
 /** Calls a variant makes in a row before the next one has its turn. */

@@ -1,6 +1,7 @@
 import type { CliOutcome, IdleMemory } from './benchmarks.js';
 import type { BenchConfig } from './config.js';
 import type { Machine } from './machine.js';
+import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
 import type { NetworkOutcome } from './network-bench.js';
 import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
@@ -44,6 +45,8 @@ export interface Results {
   density: { count: number; createSeconds: number } | null;
   /** The NETWORK section's settings (its figures are the net.* series). */
   network: NetworkOutcome | null;
+  /** The daemon's RSS around the MCP section (measured after the idle figure: the MCP code it loads stays). */
+  mcp: McpOutcome | null;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -407,6 +410,10 @@ function mcpTable(r: Results): Table {
         k === base ? '–' : fmtRatio(ratio(p50(r, `mcp.${k}`), p50(r, `mcp.${base}`))),
         k === base ? '–' : `+${fmt(p50(r, `mcp.${k}`) - p50(r, `mcp.${base}`), 2)}`,
       ]),
+    note: r.mcp
+      ? `The daemon's RSS went from ${fmt(r.mcp.rssBeforeMiB, 1)} MiB before this section to ${fmt(r.mcp.rssAfterMiB, 1)} MiB after it (sessions ended, the gateway server removed): ` +
+        'the MCP server and client code load on first use and stay.'
+      : undefined,
   };
 }
 

@@ -39,7 +39,7 @@ import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
-import { benchMcp } from './mcp-bench.js';
+import { benchMcp, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { RawRunc } from './raw-runc.js';
@@ -58,9 +58,9 @@ const sectionKeys = [
   'pool',
   'lifecycle',
   'governance',
-  'mcp',
   'cli',
   'daemon-rss',
+  'mcp',
   'idle-memory',
   'network',
   'throughput',
@@ -158,6 +158,7 @@ async function main(): Promise<void> {
   let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
   let density: { count: number; createSeconds: number } | null = null;
   let network: NetworkOutcome | null = null;
+  let mcp: McpOutcome | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -295,15 +296,6 @@ async function main(): Promise<void> {
           `${fmt(governance?.appendsPerSecond ?? Number.NaN, 0)} audit appends/s`,
       },
       {
-        key: 'mcp',
-        title: `MCP: run_command against SDK exec, and a gateway tool call against the same server run directly, ${config.execIterations} rounds each`,
-        run: () => benchMcp(ctx),
-        summary: () =>
-          `  run_command p50: MCP over HTTP ${fmt(samples.summary('mcp.exec.mcpHttp').p50)} ms, over stdio ${fmt(samples.summary('mcp.exec.mcpStdio').p50)} ms, ` +
-          `SDK exec ${fmt(samples.summary('mcp.exec.sdk').p50)} ms; gateway tool call p50: MCP over HTTP ${fmt(samples.summary('mcp.gateway.mcpHttp').p50)} ms, ` +
-          `API ${fmt(samples.summary('mcp.gateway.api').p50)} ms, direct ${fmt(samples.summary('mcp.gateway.direct').p50)} ms`,
-      },
-      {
         key: 'cli',
         title: `paddock run -- true, ${config.cliIterations} runs`,
         run: async () => {
@@ -338,6 +330,18 @@ async function main(): Promise<void> {
         summary: () =>
           `  ${fmt(daemonRss.endMiB, 1)} MiB (anonymous ${fmt(daemonRss.endAnonMiB, 1)}, file-backed ${fmt(daemonRss.endFileMiB, 1)}); ` +
           `after a forced full GC ${fmt(daemonRss.afterGcMiB, 1)} MiB, V8 heap in use ${fmt(daemonRss.heapUsedAfterGcMiB, 1)} MiB`,
+      },
+      {
+        key: 'mcp',
+        title: `MCP: run_command against SDK exec, and a gateway tool call against the same server run directly, ${config.execIterations} rounds each`,
+        run: async () => {
+          mcp = await benchMcp(ctx);
+        },
+        summary: () =>
+          `  run_command p50: MCP over HTTP ${fmt(samples.summary('mcp.exec.mcpHttp').p50)} ms, over stdio ${fmt(samples.summary('mcp.exec.mcpStdio').p50)} ms, ` +
+          `SDK exec ${fmt(samples.summary('mcp.exec.sdk').p50)} ms; gateway tool call p50: MCP over HTTP ${fmt(samples.summary('mcp.gateway.mcpHttp').p50)} ms, ` +
+          `API ${fmt(samples.summary('mcp.gateway.api').p50)} ms, direct ${fmt(samples.summary('mcp.gateway.direct').p50)} ms; ` +
+          `daemon RSS ${fmt(mcp?.rssBeforeMiB ?? Number.NaN, 1)} → ${fmt(mcp?.rssAfterMiB ?? Number.NaN, 1)} MiB`,
       },
       {
         key: 'idle-memory',
@@ -435,6 +439,7 @@ async function main(): Promise<void> {
     throughput,
     density,
     network,
+    mcp,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },
