@@ -623,6 +623,24 @@ function renderMd(t: Table): string {
   return [line(rows[0] as string[]), sep, ...rows.slice(1).map(line), ...(t.note ? ['', t.note] : [])].join('\n');
 }
 
+function mcpObservation(r: Results): string | undefined {
+  const sdk = p50(r, 'mcp.exec.sdk');
+  if (!Number.isFinite(sdk)) return undefined;
+  const stdio = p50(r, 'mcp.exec.mcpStdio') - sdk;
+  const http = p50(r, 'mcp.exec.mcpHttp') - sdk;
+  const direct = p50(r, 'mcp.gateway.direct');
+  const api = p50(r, 'mcp.gateway.api');
+  return (
+    `**MCP.** \`run_command\` over stdio adds ${fmt(stdio, 2)} ms (p50) to the SDK's own exec of ${fmt(sdk, 2)} ms: the \`paddock mcp\` process in ` +
+    `between, with JSON-RPC framing and schema checks on both sides. Over /mcp it adds ${fmt(http, 2)} ms: the client's HTTP transport, the ` +
+    "daemon's MCP transport, then the tool's call back into the daemon's own API in-process (authentication, validation, policy, audit), " +
+    `which keeps one governed path for every caller. A gateway tool call takes ${fmt(api, 2)} ms through the API against ${fmt(direct, 2)} ms ` +
+    'to the same server run directly: one HTTP request, one policy decision and one audit record (an SQLite insert), then the hop into ' +
+    "the server's sandbox (daemon → agent socket → the server's stdin, and back); the MCP paths add their transports on top " +
+    `(${fmt(p50(r, 'mcp.gateway.mcpStdio') - direct, 2)} ms over \`paddock mcp\`, ${fmt(p50(r, 'mcp.gateway.mcpHttp') - direct, 2)} ms over /mcp).`
+  );
+}
+
 function observations(r: Results): string[] {
   const out: string[] = [];
   const pf = p50(r, 'paddock.firstOutput');
@@ -725,6 +743,8 @@ function observations(r: Results): string[] {
   }
   const egress = networkObservation(r);
   if (egress) out.push(egress);
+  const mcp = mcpObservation(r);
+  if (mcp) out.push(mcp);
   return out;
 }
 
