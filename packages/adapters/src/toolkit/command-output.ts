@@ -1,3 +1,4 @@
+import { keepEnds } from '@paddock/core/client';
 import type { CommandResult } from '@paddock/sdk';
 
 /** Characters kept of each of stdout and stderr: past this a result costs the model more context than it tells. */
@@ -13,20 +14,13 @@ export interface CommandOutput {
 
 /** A command's result as a model sees it: exit code, output with the middle of long streams cut. */
 export function commandOutput(result: CommandResult): CommandOutput {
-  const stdout = keepEnds(result.stdout);
-  const stderr = keepEnds(result.stderr);
+  const stdout = keepEnds(result.stdout, maxStreamChars);
+  const stderr = keepEnds(result.stderr, maxStreamChars);
   const notes = [
     result.timedOut && 'killed at its timeout',
     result.oomKilled && 'killed: out of memory',
     result.signal && !result.timedOut && !result.oomKilled && `ended by ${result.signal}`,
-    (result.truncated || stdout.cut || stderr.cut) && 'output truncated',
+    (result.truncated || stdout.truncated || stderr.truncated) && 'output truncated',
   ].filter((n): n is string => typeof n === 'string');
   return { exitCode: result.exitCode, stdout: stdout.text, stderr: stderr.text, ...(notes.length ? { note: notes.join('; ') } : {}) };
-}
-
-// The start (usage lines) and the end (the final error) are what matter in a long output.
-function keepEnds(text: string): { text: string; cut: boolean } {
-  if (text.length <= maxStreamChars) return { text, cut: false };
-  const half = maxStreamChars / 2;
-  return { text: `${text.slice(0, half)}\n[… ${text.length - maxStreamChars} characters cut …]\n${text.slice(-half)}`, cut: true };
 }

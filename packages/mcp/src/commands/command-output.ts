@@ -1,13 +1,12 @@
-import { type CommandResult, CommandResultSchema } from '@paddock/core';
+import { type CommandResult, CommandResultSchema, keepEnds } from '@paddock/core';
 import { outputLimits } from '../results/output-limits.js';
-import { truncateText } from '../results/truncate-text.js';
 
 /** A command's result as a tool returns it: the core result with long output cut. */
 export const CommandOutputSchema = CommandResultSchema;
 
 export function commandOutput(result: CommandResult): CommandResult {
-  const stdout = truncateText(result.stdout, outputLimits.streamChars);
-  const stderr = truncateText(result.stderr, outputLimits.streamChars);
+  const stdout = keepEnds(result.stdout, outputLimits.streamChars);
+  const stderr = keepEnds(result.stderr, outputLimits.streamChars);
   return { ...result, stdout: stdout.text, stderr: stderr.text, truncated: result.truncated || stdout.truncated || stderr.truncated };
 }
 
