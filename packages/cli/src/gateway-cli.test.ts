@@ -39,13 +39,13 @@ describe('paddock gateway', () => {
       'exec node /opt/fixture/server.mjs',
     ]);
     expect(add.stderr).toMatch(/^fx: starting .*\nfx: ready\n$/);
-    expect(add.stdout).toMatch(/^fx: ready, 12 tools \(fixture 1\.0\.0\)\n/);
+    expect(add.stdout).toMatch(/^fx: ready, 13 tools \(fixture 1\.0\.0\)\n/);
     expect(add.stdout).toMatch(/fx__echo\s+pinned\s+yes\s+Echoes the text back\./);
     expect(add.code).toBe(0);
 
     const ls = await paddock(['gateway', 'ls']);
     expect(ls.stdout).toMatch(/^NAME\s+STATE\s+TOOLS\s+RESTARTS\s+TIER\s+SANDBOX\s+PINNED/);
-    expect(ls.stdout).toMatch(/\nfx\s+ready\s+12\s+0\s+container\s+sb-[a-z0-9]{12}\s+yes/);
+    expect(ls.stdout).toMatch(/\nfx\s+ready\s+13\s+0\s+container\s+sb-[a-z0-9]{12}\s+yes/);
     expect((await paddock(['gateway', 'ls', '-q'])).stdout).toBe('fx\n');
 
     const call = await paddock(['gateway', 'call', 'fx__echo', '--args', '{"text":"from the CLI"}']);

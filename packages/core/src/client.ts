@@ -8,5 +8,6 @@ export * from './errors/paddock-error.js';
 export * from './gateway/gateway-tool-names.js';
 export * from './limits/units.js';
 export * from './progress/progress-printer.js';
+export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
 export { paddockVersion } from './version.js';

@@ -16,5 +16,6 @@ export * from './sandboxes/sandbox-schema.js';
 export * from './templates/paddockfile.js';
 export * from './templates/template-schema.js';
 export * from './tenants/tenant-schema.js';
+export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
 export { paddockVersion } from './version.js';

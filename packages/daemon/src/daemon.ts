@@ -162,7 +162,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
     processes,
     audit,
     logger,
-    protectedPaths: [config.stateDir, config.cacheDir],
+    // What no server may be given: the daemon's state, cache and policies, and the binaries every sandbox runs.
+    protectedPaths: [config.stateDir, config.cacheDir, config.policiesDir, agentBinDir()],
   });
   const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
   const stopWatchingPolicies = policy.watch();

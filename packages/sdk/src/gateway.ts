@@ -48,9 +48,14 @@ export const Gateway = {
     return new ApiClient(options).json<GatewayServerInfo>('POST', `${path(name)}/restart`, options);
   },
 
-  /** Pins the tool descriptions as listed now; a tool that changes afterwards is held back until pinned again. */
-  async pin(name: string, options: CallOptions = {}): Promise<GatewayServerInfo> {
-    return new ApiClient(options).json<GatewayServerInfo>('POST', `${path(name)}/pin`, options);
+  /**
+   * Pins the tool descriptions as listed now; a tool that changes afterwards
+   * is held back until pinned again. With `digests` (tool → digest, from the
+   * tools you reviewed), the pin is refused if the listing changed since.
+   */
+  async pin(name: string, options: CallOptions & { digests?: Record<string, string> } = {}): Promise<GatewayServerInfo> {
+    const { digests, ...call } = options;
+    return new ApiClient(call).json<GatewayServerInfo>('POST', `${path(name)}/pin`, { ...call, json: digests ? { digests } : {} });
   },
 
   async logs(name: string, options: CallOptions & { lines?: number } = {}): Promise<string[]> {

@@ -7,6 +7,7 @@ import { CliError } from '../errors/cli-error.js';
 import { formatTable } from '../output/format-table.js';
 import { printJson } from '../output/print-json.js';
 import { printLines } from '../output/print-lines.js';
+import { printable } from '../output/printable.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 interface AddFlags {
@@ -31,7 +32,9 @@ export async function addServer(name: string, argv: string[], flags: AddFlags, c
   if (flags.wait) server = await waitUntilReady(name, conn);
   if (flags.json) return printJson(server);
   if (server.state !== 'ready') return printLines([`${name}: ${server.state}`]);
-  printLines([`${name}: ready, ${server.tools.length} tools${server.serverInfo ? ` (${server.serverInfo.name} ${server.serverInfo.version})` : ''}`]);
+  printLines([
+    `${name}: ready, ${server.tools.length} tools${server.serverInfo ? ` (${printable(`${server.serverInfo.name} ${server.serverInfo.version}`)})` : ''}`,
+  ]);
   process.stdout.write(toolTable(server.tools));
 }
 
@@ -53,9 +56,14 @@ export async function listTools(name: string | undefined, flags: { json?: boolea
   process.stdout.write(toolTable(tools));
 }
 
+/** Shows the tools as clients will read them, then pins exactly those: a listing that changed meanwhile is refused. */
 export async function pinServer(name: string, _flags: unknown, command: Command): Promise<void> {
-  const server = await Gateway.pin(name, connectionFor(command));
-  printLines([`${name}: ${server.tools.length} tools pinned at ${server.pinnedAt}`]);
+  const conn = connectionFor(command);
+  const shown = await Gateway.get(name, conn);
+  process.stdout.write(toolTable(shown.tools));
+  const digests = Object.fromEntries(shown.tools.map((t) => [t.tool, t.digest]));
+  const server = await Gateway.pin(name, { ...conn, digests });
+  printLines([`${name}: these ${server.tools.length} tools pinned at ${server.pinnedAt}`]);
 }
 
 export async function restartServer(name: string, _flags: unknown, command: Command): Promise<void> {
@@ -67,7 +75,7 @@ export async function showLogs(name: string, flags: { lines?: string }, command:
   const lines = flags.lines === undefined ? undefined : Number(flags.lines);
   if (lines !== undefined && (!Number.isInteger(lines) || lines < 1 || lines > 500))
     throw new CliError(`--lines: "${flags.lines}" is not a whole number from 1 to 500`);
-  printLines(await Gateway.logs(name, { ...connectionFor(command), ...(lines ? { lines } : {}) }));
+  printLines((await Gateway.logs(name, { ...connectionFor(command), ...(lines ? { lines } : {}) })).map((line) => printable(line)));
 }
 
 export async function callTool(
@@ -88,7 +96,7 @@ export async function callTool(
     ...(flags.approval ? { approvalId: flags.approval } : {}),
   });
   if (flags.json) printJson(result);
-  else printLines([result.content.map((c) => (c.type === 'text' ? String(c.text) : `[${String(c.type)}]`)).join('\n')]);
+  else printLines([printable(result.content.map((c) => (c.type === 'text' ? String(c.text) : `[${String(c.type)}]`)).join('\n'), true)]);
   if (result.isError) throw new CliError(`${tool} answered with an error`);
 }
 
@@ -129,7 +137,7 @@ function serverRow(s: GatewayServerInfo): string[] {
     String(s.manifest.tier),
     s.sandboxId ?? '-',
     s.pinnedAt ? 'yes' : 'no',
-    s.lastError ?? '',
+    printable(s.lastError ?? ''),
   ];
 }
 
@@ -137,6 +145,6 @@ function serverRow(s: GatewayServerInfo): string[] {
 function toolTable(tools: GatewayToolInfo[]): string {
   return formatTable(
     ['TOOL', 'PIN', 'OFFERED', 'DESCRIPTION'],
-    tools.map((t) => [t.name, t.pin, t.offered ? 'yes' : 'HELD BACK', (t.description ?? '').replace(/\s+/g, ' ')]),
+    tools.map((t) => [t.name, t.pin, t.offered ? 'yes' : 'HELD BACK', printable((t.description ?? '').replace(/\s+/g, ' '))]),
   );
 }

@@ -1,5 +1,6 @@
 import { type ConnectionOptions, Gateway, type GatewayServerInfo } from '@paddock/sdk';
 import { CliError } from '../errors/cli-error.js';
+import { printable } from '../output/printable.js';
 
 /**
  * Waits for a server just added: a line each time its state changes, ending
@@ -18,7 +19,7 @@ export async function waitUntilReady(name: string, conn: ConnectionOptions, out:
     }
     if (server.state === 'ready') return server;
     if (server.state === 'restarting' || server.state === 'stopped') {
-      throw new CliError(`${name} did not start: ${server.lastError ?? server.state} (it is tried again; see paddock gateway logs ${name})`);
+      throw new CliError(`${name} did not start: ${printable(server.lastError ?? server.state)} (it is tried again; see paddock gateway logs ${name})`);
     }
     if (Date.now() - started > startTimeoutMs + 30_000) throw new CliError(`${name} is still ${server.state}; see paddock gateway logs ${name}`);
     await new Promise((resolve) => setTimeout(resolve, 200));

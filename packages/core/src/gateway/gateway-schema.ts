@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LimitsInputSchema } from '../limits/limits-schema.js';
 import { HostRuleSchema, SecretNameSchema } from '../network/network-schema.js';
 import { EnvSchema, TemplateNameSchema, TierSchema } from '../sandboxes/sandbox-schema.js';
+import { jsonDepth } from '../text/json-depth.js';
 import { gatewayServerNameMessage, gatewayServerNamePattern } from './gateway-tool-names.js';
 
 export const GatewayServerNameSchema = z
@@ -13,16 +14,23 @@ export const GatewayServerNameSchema = z
 const reservedMountRoots = ['/proc', '/sys', '/dev', '/.paddock'];
 const reservedMountPaths = new Set(['/', '/bin', '/boot', '/etc', '/lib', '/lib64', '/sbin', '/usr', '/var', '/run', '/tmp', '/root', '/home']);
 
+/** Whether a host path may not be given to a gateway server (checked on the manifest's paths, and again once symlinks are resolved). */
+export function isReservedHostPath(path: string): boolean {
+  return reservedMountPaths.has(path) || reservedMountRoots.some((root) => path === root || path.startsWith(`${root}/`));
+}
+
+/** Whether `inner` is `outer` or lies below it. */
+export function isWithinPath(inner: string, outer: string): boolean {
+  return inner === outer || outer === '/' || inner.startsWith(`${outer}/`);
+}
+
 const HostPathSchema = z
   .string()
   .max(1024)
   .refine((p) => p.startsWith('/'), 'a host path is absolute')
   .refine((p) => !p.split('/').some((part) => part === '..' || part === '.') && !p.includes('\0'), 'a host path has no "." or ".." parts')
   .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '').replace(/\/{2,}/g, '/') : p))
-  .refine(
-    (p) => !reservedMountPaths.has(p) && !reservedMountRoots.some((root) => p === root || p.startsWith(`${root}/`)),
-    'this folder cannot be given to a server: it would cover the sandbox’s own system folders',
-  )
+  .refine((p) => !isReservedHostPath(p), 'this folder cannot be given to a server: it would cover the sandbox’s own system folders')
   .describe('an absolute host path; the server sees it at the same path');
 
 export const GatewayManifestSchema = z
@@ -50,6 +58,14 @@ export const GatewayManifestSchema = z
         write: z.array(HostPathSchema).max(32).optional().describe('host folders or files it may read and write'),
       })
       .strict()
+      // A path inside a writable one could be replaced by the server (with a symlink, say) before its next start.
+      .refine(
+        (f) => {
+          const all = [...(f.read ?? []), ...(f.write ?? [])];
+          return (f.write ?? []).every((w) => all.filter((p) => isWithinPath(p, w)).length === 1);
+        },
+        { message: 'a granted path may not lie inside a writable one (nor be granted twice)' },
+      )
       .optional()
       .describe('host files it may reach, at the same paths; an admin’s to grant'),
     env: EnvSchema.optional().describe('environment of the server process (no secrets: use secrets)'),
@@ -94,6 +110,7 @@ export const GatewayToolSchema = z.object({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
   annotations: z.record(z.string(), z.unknown()).optional(),
   pin: ToolPinStateSchema,
+  digest: z.string().describe('SHA-256 of what clients read of it (title, description, schemas, annotations): what a pin records'),
   offered: z.boolean().describe('whether clients see and may call it (a changed or new tool of a pinned server is held back)'),
 });
 export type GatewayToolInfo = z.infer<typeof GatewayToolSchema>;
@@ -116,9 +133,16 @@ export const GatewayServerSchema = z.object({
 });
 export type GatewayServerInfo = z.infer<typeof GatewayServerSchema>;
 
+/** How deeply a call's arguments may nest: enough for any tool, and what hashing them for approvals can walk. */
+export const maxArgumentDepth = 64;
+
 export const GatewayToolCallSchema = z
   .object({
-    arguments: z.record(z.string(), z.unknown()).optional().describe('the tool’s arguments, as its inputSchema says'),
+    arguments: z
+      .record(z.string(), z.unknown())
+      .refine((a) => jsonDepth(a, maxArgumentDepth) <= maxArgumentDepth, `arguments may nest at most ${maxArgumentDepth} levels deep`)
+      .optional()
+      .describe('the tool’s arguments, as its inputSchema says'),
   })
   .strict();
 

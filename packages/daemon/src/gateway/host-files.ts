@@ -1,12 +1,13 @@
 import { realpath } from 'node:fs/promises';
-import { BadRequestError, type GatewayManifest } from '@paddock/core';
+import { BadRequestError, type GatewayManifest, isReservedHostPath, isWithinPath } from '@paddock/core';
 import type { HostMount } from '@paddock/engine';
 
 /**
  * The host paths a manifest grants, each resolved to the file it is now (a
  * symlink is followed here, once, not by the runtime) and checked against
- * the daemon's own folders: run at every start of the server, so a link
- * changed since the manifest was accepted cannot bring the daemon's state in.
+ * the daemon's own folders and the system's: run at every start of the
+ * server, so a link changed since the manifest was accepted cannot bring
+ * the daemon's state in.
  */
 export async function resolveHostMounts(manifest: GatewayManifest, protectedPaths: readonly string[]): Promise<HostMount[]> {
   const granted = [
@@ -19,8 +20,11 @@ export async function resolveHostMounts(manifest: GatewayManifest, protectedPath
       const source = await realpath(path).catch(() => {
         throw new BadRequestError(`host path ${path} does not exist`, { path }, 'gateway_file_missing');
       });
+      if (isReservedHostPath(source)) {
+        throw new BadRequestError(`${path} leads to ${source}, which cannot be given to a server`, { path, source }, 'gateway_file_refused');
+      }
       for (const guarded of guardedPaths) {
-        if (source === guarded || source.startsWith(`${guarded}/`) || guarded.startsWith(`${source}/`) || source === '/') {
+        if (isWithinPath(source, guarded) || isWithinPath(guarded, source)) {
           throw new BadRequestError(`${path} holds the daemon's own files (${guarded}): it cannot be given to a server`, { path }, 'gateway_file_refused');
         }
       }

@@ -72,6 +72,8 @@ interface Run {
   process?: ServerProcess;
   client?: UpstreamClient;
   readySince?: number;
+  refreshing?: boolean;
+  refreshAgain?: boolean;
 }
 
 /**
@@ -139,9 +141,16 @@ export class SupervisedServer {
     await this.end(previous, 'stopped');
   }
 
-  async call(tool: string, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<CallToolResult> {
+  /**
+   * One tool call, once the server is ready (waiting for a starting or
+   * restarting one up to the call's deadline). `admit` runs just before the
+   * call goes out, on the tools of the run that will answer it: a call that
+   * waited for a restart meets that run's pins, not the last one's.
+   */
+  async call(tool: string, args: Record<string, unknown>, options: { signal?: AbortSignal; admit?: () => void } = {}): Promise<CallToolResult> {
     const deadline = Date.now() + this.options.callTimeoutMs;
     const run = await this.ready(deadline, options.signal);
+    options.admit?.();
     const client = run.client as UpstreamClient;
     try {
       return await client.callTool(tool, args, { timeoutMs: Math.max(1, deadline - Date.now()), signal: options.signal });
@@ -203,7 +212,10 @@ export class SupervisedServer {
     let transport: ProcessTransport | undefined;
     try {
       const { ProcessTransport, UpstreamClient } = await this.options.kit();
-      const connection = new ProcessTransport({ write: (data) => (run.process as ServerProcess).write(data) }, this.options.maxMessageBytes ?? 8 * 1024 * 1024);
+      const connection = new ProcessTransport(
+        { write: (data) => (run.process as ServerProcess).write(data) },
+        { maxMessageBytes: this.options.maxMessageBytes ?? 8 * 1024 * 1024 },
+      );
       transport = connection;
       connection.onerror = (err) => this.log.event(err.message);
       // Closed without the process ending: it broke the protocol (an endless line, say).
@@ -245,20 +257,35 @@ export class SupervisedServer {
   private async listTools(run: Run, signal?: AbortSignal): Promise<void> {
     const { tools, skipped } = await (run.client as UpstreamClient).listTools({ timeoutMs: this.options.callTimeoutMs, signal });
     if (this.run !== run) return;
-    for (const problem of skipped) if (!this.skipped.includes(problem)) this.log.event(`tool left out: ${problem}`);
+    const before = new Set(this.skipped);
+    for (const problem of skipped) if (!before.has(problem)) this.log.event(`tool left out: ${problem}`);
     this.toolList = tools;
     this.skipped = skipped;
   }
 
-  /** The server said its tools changed: list them again (the gateway then compares them with the pins). */
+  /**
+   * The server said its tools changed: list them again (the gateway then
+   * compares them with the pins). One listing at a time; notices that come
+   * during one make one more listing after it.
+   */
   private async refreshTools(run: Run): Promise<void> {
-    if (this.run !== run || this.state !== 'ready') return;
+    if (run.refreshing) {
+      run.refreshAgain = true;
+      return;
+    }
+    run.refreshing = true;
     try {
-      await this.listTools(run, run.abort.signal);
-      this.log.event(`tools changed: ${this.toolList.length} tools`);
-      this.options.onChange();
+      do {
+        run.refreshAgain = false;
+        if (this.run !== run || this.state !== 'ready') return;
+        await this.listTools(run, run.abort.signal);
+        this.log.event(`tools changed: ${this.toolList.length} tools`);
+        this.options.onChange();
+      } while (run.refreshAgain);
     } catch (err) {
       this.log.event(`listing tools again failed: ${(err as Error).message}`);
+    } finally {
+      run.refreshing = false;
     }
   }
 
@@ -272,14 +299,16 @@ export class SupervisedServer {
     const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.max(0, this.crashesInARow - 1));
     this.nextStartAt = Date.now() + delay;
     this.log.event(`ended: ${why}; starting again in ${Math.round(delay / 100) / 10} s`);
-    this.setState('restarting');
     this.restartTimer = setTimeout(() => {
       if (this.state !== 'restarting') return;
       this.restarts += 1;
       this.launch();
     }, delay);
     this.restartTimer.unref();
-    await this.end(run, why);
+    // Its sandbox goes first: nothing told of the change may keep a crashed server running.
+    const ended = this.end(run, why);
+    this.setState('restarting');
+    await ended;
   }
 
   private async end(run: Run | undefined, why: string): Promise<void> {
@@ -294,7 +323,12 @@ export class SupervisedServer {
     // A restarting server's last tools stay listed: a call made meanwhile waits for it.
     if (state === 'stopped') this.toolList = [];
     for (const wake of [...this.waiters]) wake();
-    this.options.onChange();
+    try {
+      this.options.onChange();
+    } catch (err) {
+      // What listens must not break the server's own life cycle.
+      this.log.event(`after a change of state: ${(err as Error).message}`);
+    }
   }
 }
 

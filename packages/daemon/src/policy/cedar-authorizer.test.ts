@@ -58,6 +58,12 @@ describe('authorize()', () => {
       'a.cedar': 'permit (principal, action, resource);\nforbid (principal, action, resource) when { principal.role == "agent" };',
     });
     expect((await everything.authorize(call('gateway.tool.list'))).effect).toBe('deny');
+    // Two policies on one line are two policies: the forbid is not lost under the permit's file:line.
+    const oneLine = authorizer({
+      'a.cedar': 'forbid (principal, action == Paddock::Action::"mcp.tool.call", resource); permit (principal, action, resource);',
+    });
+    expect((await oneLine.authorize(call('mcp.tool.call'))).effect).toBe('deny');
+    expect((await oneLine.authorize(call('gateway.tool.list'))).effect).toBe('allow');
     const narrow = authorizer({ 'a.cedar': 'permit (principal, action, resource == Paddock::McpServer::"docs");' });
     expect((await narrow.authorize(call('mcp.tool.call'))).effect).toBe('deny');
     expect((await narrow.authorize(call('mcp.tool.call', {}, 'mcp-server:docs'))).effect).toBe('allow');

@@ -81,7 +81,10 @@ export function compilePolicies(files: Record<string, string>): CompiledPolicies
       const annotations = json.type === 'success' ? ((json.json.annotations ?? {}) as Record<string, string>) : {};
       const effect = json.type === 'success' ? json.json.effect : 'forbid';
       const scope = json.type === 'success' ? scopeOf(json.json) : { actions: 'all' as const, unconditional: false };
-      policies.push({ id: `${file}:${line}`, file, line, text: part, effect, annotations, scope });
+      // file:line names a policy; a second one on the same line gets #2, so none is lost under another's id.
+      const onLine = policies.filter((p) => p.file === file && p.line === line).length;
+      const id = onLine ? `${file}:${line}#${onLine + 1}` : `${file}:${line}`;
+      policies.push({ id, file, line, text: part, effect, annotations, scope });
     }
   }
   return { policies, problems };

@@ -63,7 +63,7 @@ export class TenantStore {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM tokens WHERE tenant = ?').run(name);
       // A tenant made later under the same name must find nothing of this one.
-      this.db.prepare("DELETE FROM sandboxes WHERE owner = ? AND state = 'killed'").run(name);
+      this.db.prepare("DELETE FROM sandboxes WHERE owner IN (?, ?) AND state = 'killed'").run(name, gatewayOwner(name));
       this.db.prepare('DELETE FROM approvals WHERE tenant = ?').run(name);
       this.db.prepare('DELETE FROM secrets WHERE owner = ?').run(name);
       this.db.prepare('DELETE FROM tenants WHERE name = ?').run(name);
@@ -75,7 +75,11 @@ export class TenantStore {
     return (this.db.prepare('SELECT count(*) AS n FROM templates WHERE owner = ?').get(name) as { n: number }).n;
   }
 
-  /** What the tenant's live (running or paused) sandboxes hold. */
+  /** Gateway servers the tenant has. */
+  gatewayServersOf(name: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM gateway_servers WHERE owner = ?').get(name) as { n: number }).n;
+  }
+
   /** What a tenant's live sandboxes hold, those its gateway servers run in included. */
   usage(name: string): TenantUsage {
     const row = this.db

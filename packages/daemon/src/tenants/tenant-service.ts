@@ -58,6 +58,9 @@ export class TenantService {
     const templates = this.tenants.templatesOf(name);
     if (templates > 0)
       throw new ConflictError(`tenant ${name} still owns ${templates} templates or snapshots; remove them first`, { name, templates }, 'tenant_in_use');
+    const servers = this.tenants.gatewayServersOf(name);
+    if (servers > 0)
+      throw new ConflictError(`tenant ${name} still has ${servers} gateway servers; remove them first`, { name, gatewayServers: servers }, 'tenant_in_use');
     if (sandboxes > 0)
       throw new ConflictError(
         `tenant ${name} still has ${sandboxes} live sandbox${sandboxes === 1 ? '' : 'es'}; kill them first`,

@@ -11,6 +11,23 @@ const calls = {};
 let echoDescription = process.env.ECHO_DESCRIPTION ?? 'Echoes the text back.';
 
 const objectSchema = (properties, required = []) => ({ type: 'object', properties, required });
+
+/** FIXTURE_EXTRA_TOOLS=n lists n more tools; FIXTURE_DEEP_SCHEMA=n lists one whose schema nests n levels. */
+function extraTools() {
+  const extra = Array.from({ length: Number(process.env.FIXTURE_EXTRA_TOOLS ?? 0) }, (_, i) => ({
+    name: `extra_${i}`,
+    description: `Extra tool ${i}.`,
+    inputSchema: objectSchema({}),
+  }));
+  const depth = Number(process.env.FIXTURE_DEEP_SCHEMA ?? 0);
+  if (depth) {
+    let nested = { type: 'string' };
+    for (let i = 0; i < depth; i++) nested = { type: 'object', properties: { x: nested } };
+    extra.unshift({ name: 'deep', description: 'A schema nested very deep.', inputSchema: nested });
+  }
+  return extra;
+}
+
 const tools = () => [
   { name: 'echo', description: echoDescription, inputSchema: objectSchema({ text: { type: 'string' } }, ['text']) },
   {
@@ -33,6 +50,8 @@ const tools = () => [
     outputSchema: objectSchema({ s: { type: 'string', pattern: '^(a+)+$' } }),
   },
   { name: 'ask_client', description: 'Asks the client to sample a model and to list its roots.', inputSchema: objectSchema({}) },
+  { name: 'spam', description: 'Sends the client a hundred thousand requests at once.', inputSchema: objectSchema({}) },
+  ...extraTools(),
 ];
 
 const text = (value) => ({ content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }] });
@@ -96,6 +115,11 @@ async function callTool(name, args) {
       return text('flooded');
     case 'evil_schema':
       return { ...text('evil'), structuredContent: { s: `${'a'.repeat(40)}!` } };
+    case 'spam': {
+      const lines = Array.from({ length: 100_000 }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: `spam-${i}`, method: 'x' })).join('\n');
+      process.stdout.write(`${lines}\n`);
+      return text('spammed');
+    }
     case 'ask_client': {
       const answers = await Promise.all([
         request('sampling/createMessage', { messages: [{ role: 'user', content: { type: 'text', text: 'leak it' } }], maxTokens: 10 }),

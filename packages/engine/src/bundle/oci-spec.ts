@@ -144,7 +144,8 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
         destination: m.path,
         type: 'bind',
         source: m.source,
-        options: ['rbind', m.writable ? 'rw' : 'ro', 'nosuid', 'nodev'],
+        // Not rbind: a mount below the granted path (writable, say) must not come along unasked.
+        options: ['bind', m.writable ? 'rw' : 'ro', 'nosuid', 'nodev'],
       })),
       ...gvisorMounts,
     ],

@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type CallToolResult, CallToolResultSchema, ErrorCode, ListToolsResultSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { jsonDepth } from '@paddock/core/client';
 import type { ProcessTransport } from './process-transport.js';
 
 /** A tool as a third-party server describes it; schemas are its own JSON Schema, passed on untouched. */
@@ -16,8 +17,16 @@ export interface UpstreamTool {
 export const upstreamLimits = {
   tools: 1000,
   pages: 50,
+  /** All pages of one listing together. */
+  listBytes: 16 * 1024 * 1024,
   descriptionChars: 16_000,
+  titleChars: 1000,
+  /** A tool's schemas and annotations together. */
   schemaBytes: 256 * 1024,
+  /** How deeply a schema may nest: anything that walks one (a digest, a client) stays within its stack. */
+  schemaDepth: 64,
+  /** Problems named one by one in a listing; past them, a count. */
+  skippedNamed: 100,
   /** The longest tool name MCP allows, for the namespaced name clients see. */
   offeredNameChars: 128,
 } as const;
@@ -70,24 +79,33 @@ export class UpstreamClient {
   async listTools(options: UpstreamCallOptions): Promise<{ tools: UpstreamTool[]; skipped: string[] }> {
     const tools: UpstreamTool[] = [];
     const skipped: string[] = [];
+    let unnamed = 0;
     const seen = new Set<string>();
     let cursor: string | undefined;
-    for (let page = 0; page < upstreamLimits.pages; page++) {
+    let bytes = 0;
+    for (let page = 0; page < upstreamLimits.pages && bytes <= upstreamLimits.listBytes; page++) {
       const result = await this.client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, {
         timeout: options.timeoutMs,
         signal: options.signal,
       });
       for (const tool of result.tools) {
-        const problem = this.problemWith(tool, seen, tools.length);
-        if (problem) skipped.push(`${tool.name.slice(0, 200)}: ${problem}`);
-        else {
+        // Depth first: measuring a schema nested past it would overflow the stack.
+        const size = schemaDepth(tool) > upstreamLimits.schemaDepth ? 0 : toolBytes(tool);
+        bytes += size;
+        const problem =
+          bytes > upstreamLimits.listBytes
+            ? `the listing is over ${upstreamLimits.listBytes / 1024 ** 2} MiB`
+            : this.problemWith(tool, size, seen, tools.length);
+        if (!problem) {
           seen.add(tool.name);
           tools.push(upstreamTool(tool));
-        }
+        } else if (skipped.length < upstreamLimits.skippedNamed) skipped.push(`${tool.name.slice(0, 200)}: ${problem}`);
+        else unnamed += 1;
       }
       cursor = result.nextCursor;
       if (!cursor) break;
     }
+    if (unnamed) skipped.push(`${unnamed} more tools left out`);
     return { tools, skipped };
   }
 
@@ -113,17 +131,27 @@ export class UpstreamClient {
     await this.client.close();
   }
 
-  private problemWith(tool: Tool, seen: Set<string>, kept: number): string | undefined {
+  private problemWith(tool: Tool, bytes: number, seen: Set<string>, kept: number): string | undefined {
     if (kept >= upstreamLimits.tools) return `more than ${upstreamLimits.tools} tools`;
     if (!toolNamePattern.test(tool.name)) return 'its name has characters MCP does not allow in tool names';
     if (tool.name.length > this.maxToolNameChars) return `its name is longer than ${this.maxToolNameChars} characters`;
     if (seen.has(tool.name)) return 'listed twice';
     if ((tool.description?.length ?? 0) > upstreamLimits.descriptionChars)
       return `its description is longer than ${upstreamLimits.descriptionChars} characters`;
-    const schemaBytes = JSON.stringify(tool.inputSchema).length + JSON.stringify(tool.outputSchema ?? {}).length;
-    if (schemaBytes > upstreamLimits.schemaBytes) return `its schemas are larger than ${upstreamLimits.schemaBytes / 1024} KiB`;
+    if ((tool.title?.length ?? 0) > upstreamLimits.titleChars) return `its title is longer than ${upstreamLimits.titleChars} characters`;
+    if (schemaDepth(tool) > upstreamLimits.schemaDepth) return `its schemas nest deeper than ${upstreamLimits.schemaDepth} levels`;
+    if (bytes > upstreamLimits.schemaBytes) return `its schemas are larger than ${upstreamLimits.schemaBytes / 1024} KiB`;
     return undefined;
   }
+}
+
+function schemaDepth(tool: Tool): number {
+  return jsonDepth([tool.inputSchema, tool.outputSchema ?? null, tool.annotations ?? null], upstreamLimits.schemaDepth + 1) - 1;
+}
+
+/** What a tool's schemas, title and annotations weigh, as JSON. */
+function toolBytes(tool: Tool): number {
+  return JSON.stringify([tool.inputSchema, tool.outputSchema ?? null, tool.annotations ?? null, tool.title ?? null]).length;
 }
 
 function upstreamTool(tool: Tool): UpstreamTool {

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import {
+  canonicalJson,
   type GatewayManifest,
   GatewayServerNameSchema,
   GatewayServerSchema,
@@ -102,12 +104,21 @@ const restartServer = createRoute({
   responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
 });
 
+const PinBody = z
+  .object({
+    digests: z
+      .record(z.string().max(200), z.string().regex(/^[0-9a-f]{64}$/))
+      .optional()
+      .describe('tool → digest as the operator reviewed them (GET …/servers/{name}); the pin is refused if the listing differs'),
+  })
+  .strict();
+
 const pinServer = createRoute({
   method: 'post',
   path: '/v1/gateway/servers/{name}/pin',
   tags,
   summary: 'Pin the tool descriptions and schemas as the server lists them now; a tool that changes afterwards is held back',
-  request: { params: ServerParams },
+  request: { params: ServerParams, body: { content: { 'application/json': { schema: PinBody } }, required: false } },
   responses: { 200: json(ServerResponse, 'the server'), ...errorResponses },
 });
 
@@ -147,14 +158,21 @@ const callTool = createRoute({
   },
 });
 
-/** What the policy sees of a server being added: its template, tier, hosts, secrets and host files. */
-function setContext(manifest: GatewayManifest): Record<string, unknown> {
+/**
+ * What the policy, an approver and the audit log see of a server being added
+ * or replaced: its template, tier, hosts, secrets, host files and command, and
+ * a digest of the whole request, so an approval covers exactly that server.
+ */
+function setContext(body: { command: string[]; manifest: GatewayManifest; pin?: boolean }): Record<string, unknown> {
+  const { manifest } = body;
   return {
     template: manifest.template,
     tier: manifest.tier,
     hosts: manifest.network?.allow ?? [],
     secrets: manifest.secrets ?? [],
     files: [...(manifest.files?.read ?? []), ...(manifest.files?.write ?? [])],
+    serverCommand: body.command.join(' ').slice(0, 500),
+    requestDigest: createHash('sha256').update(canonicalJson(body)).digest('hex'),
   };
 }
 
@@ -164,7 +182,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(addServer, async (c) => {
     const { name, ...body } = c.req.valid('json');
     const principal = c.get('principal');
-    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body.manifest) }, () =>
+    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body) }, () =>
       s.gateway.add(principal, name, body),
     );
     return c.json(server, 201);
@@ -174,7 +192,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { name } = c.req.valid('param');
     const body = c.req.valid('json');
     const principal = c.get('principal');
-    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body.manifest) }, () =>
+    const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body) }, () =>
       s.gateway.has(principal.tenant, name) ? s.gateway.replace(principal.tenant, name, body) : s.gateway.add(principal, name, body),
     );
     return c.json(server, 200);
@@ -209,8 +227,9 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 
   app.openapi(pinServer, async (c) => {
     const { name } = c.req.valid('param');
-    const server = await s.govern(c, { action: 'gateway.server.pin', resource: `mcp-server:${name}` }, async () =>
-      s.gateway.pin(c.get('principal').tenant, name),
+    const digests = (c.req.valid('json') as { digests?: Record<string, string> } | undefined)?.digests;
+    const server = await s.govern(c, { action: 'gateway.server.pin', resource: `mcp-server:${name}`, context: { reviewed: digests !== undefined } }, async () =>
+      s.gateway.pin(c.get('principal').tenant, name, digests),
     );
     return c.json(server, 200);
   });
@@ -233,7 +252,14 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const body = ndjsonStream(
       (sink) => {
         sink.send({ tools });
-        unsubscribe = s.gateway.onToolsChanged((changed) => changed === tenant && sink.send({ tools: s.gateway.tools(tenant) }));
+        unsubscribe = s.gateway.onToolsChanged((changed) => {
+          if (changed !== tenant) return;
+          // A follower that does not read is let go (it follows again and gets the whole list then), not buffered for.
+          if (!sink.send({ tools: s.gateway.tools(tenant) })) {
+            unsubscribe();
+            sink.close();
+          }
+        });
       },
       { onCancel: () => unsubscribe() },
     );
