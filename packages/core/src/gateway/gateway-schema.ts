@@ -128,6 +128,7 @@ export const GatewayServerSchema = z.object({
   readyAt: z.string().nullable(),
   pinnedAt: z.string().nullable().describe('when its tool descriptions were pinned'),
   tools: z.array(GatewayToolSchema),
+  skippedTools: z.array(z.string()).describe('tools the server listed that the gateway left out, and why (at most 100 named)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

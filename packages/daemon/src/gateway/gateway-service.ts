@@ -370,6 +370,7 @@ export class GatewayService {
       readyAt: status?.readyAt ?? null,
       pinnedAt: record.pinnedAt,
       tools,
+      skippedTools: status?.skippedTools ?? [],
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };

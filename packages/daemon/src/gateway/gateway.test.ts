@@ -194,6 +194,9 @@ describe('a hostile server', () => {
     const ready = await whenReady('sprawling', daemon.conn, (s) => s.pinnedAt !== null);
     expect(ready.tools).toHaveLength(1000);
     expect(ready.tools.map((t) => t.tool)).not.toContain('deep');
+    expect(ready.skippedTools).toHaveLength(101);
+    expect(ready.skippedTools[0]).toBe('deep: its schemas nest deeper than 64 levels');
+    expect(ready.skippedTools.at(-1)).toMatch(/^\d+ more tools left out$/);
     expect(textOf(await Gateway.callTool('sprawling__echo', { text: 'fine' }, daemon.conn))).toBe('fine');
     const logs = await Gateway.logs('sprawling', daemon.conn);
     expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/tool left out: deep: its schemas nest deeper than 64 levels/)]));
