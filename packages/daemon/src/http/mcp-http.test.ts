@@ -1,4 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -215,6 +217,30 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     } finally {
       await other.client.close();
     }
+  });
+
+  it('asks the policy before opening a session: a forbid on mcp.session.open refuses it with its reason, audited', async () => {
+    const policy = join(daemon.stateDir, 'policies', '80-no-agent-mcp.cedar');
+    writeFileSync(
+      policy,
+      '@id("no-agent-mcp")\n@reason("agents here use the API, not MCP")\nforbid (principal, action == Paddock::Action::"mcp.session.open", resource) when { principal.role == "agent" };\n',
+    );
+    try {
+      await expect.poll(async () => (await mcpFetch({ token: agent.token, body: initialize })).status, { timeout: 10_000 }).toBe(403);
+      const refused = await mcpFetch({ token: agent.token, body: initialize });
+      expect(await refused.json()).toMatchObject({ error: { message: 'policy_denied: agents here use the API, not MCP' } });
+      expect((await audit()).filter((r) => r.action === 'mcp.session.open' && r.principal === agent.id).at(-1)).toMatchObject({
+        decision: 'deny',
+        outcome: 'policy_denied',
+        details: { reason: 'agents here use the API, not MCP' },
+      });
+      // The admin's sessions are not touched by it.
+      const other = await connect(daemon.token);
+      await other.client.close();
+    } finally {
+      rmSync(policy);
+    }
+    await expect.poll(async () => (await mcpFetch({ token: agent.token, body: initialize })).status, { timeout: 10_000 }).toBe(200);
   });
 
   it('a session answers only the token that opened it: another token gets 404 for POST, GET and DELETE, and the attempt is audited', async () => {

@@ -30,6 +30,7 @@ export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: T
           audit: s.audit,
           logger,
           authenticate: (token) => auth.authenticate(token),
+          authorize: (principal) => s.policy.authorize({ principal, action: 'mcp.session.open', resource: 'mcp-session:*', context: {} }),
           maxBodyBytes: mcpMaxBodyBytes,
         }),
       (err: unknown) => {

@@ -5,6 +5,7 @@ import { createPaddockMcpServer, PendingWork } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/token-auth.js';
+import type { Decision } from '../policy/authorizer.js';
 import { type AppFetch, inProcessTransport } from './in-process-transport.js';
 
 /** Who sent an MCP request, as the API's middleware established it. */
@@ -22,6 +23,8 @@ export interface McpSessionsOptions {
   logger: Logger;
   /** Whether a token still authenticates: a session whose token was revoked is closed. */
   authenticate: (token: string) => Principal | undefined;
+  /** The policy's word on a caller opening a session (mcp.session.open); absent allows every caller. */
+  authorize?: (principal: Principal) => Promise<Decision>;
   /** Sessions the daemon keeps at once (100). */
   maxSessions?: number;
   /** Sessions one token keeps at once (20): past it, that token's least recently used session ends. */
@@ -122,6 +125,13 @@ export class McpSessions {
   }
 
   private async open(request: Request, caller: McpCaller): Promise<Response> {
+    const decision = (await this.options.authorize?.(caller.principal)) ?? { effect: 'allow' as const };
+    if (decision.effect !== 'allow') {
+      // Nothing can wait for a human while a client opens its session: an ask refuses it too, with its reason.
+      this.record(caller.principal, caller.requestId, 'mcp.session.open', '-', 'deny', 'policy_denied', { reason: decision.reason });
+      const wait = decision.effect === 'ask' ? ' (opening a session cannot wait for an approval)' : '';
+      return rpcError(403, -32000, `policy_denied: ${decision.reason}${wait}`);
+    }
     const session = await this.create(caller);
     const response = await this.serve(session, request, caller);
     if (session.refused) {

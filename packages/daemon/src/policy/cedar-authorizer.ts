@@ -25,6 +25,7 @@ const resourceTypes: Record<string, string> = {
   system: 'System',
   secret: 'Secret',
   'mcp-server': 'McpServer',
+  'mcp-session': 'McpSession',
 };
 
 /**

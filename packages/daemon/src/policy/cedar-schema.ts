@@ -68,6 +68,8 @@ const collectionActions: Record<string, string> = {
   'gateway.tool.list': 'McpServer',
   // Each call of a gateway tool; context.server and context.tool name it, context.argsDigest its arguments.
   'mcp.tool.call': 'McpServer',
+  // A client opening an MCP session (/mcp); its tool calls are decided as the API actions they make.
+  'mcp.session.open': 'McpSession',
 };
 
 /** Every action name the API authorizes, as Cedar sees it (Paddock::Action::"…"). */
@@ -87,6 +89,7 @@ export const cedarSchema = `namespace Paddock {
   entity System;
   entity Secret;
   entity McpServer in [Tenant];
+  entity McpSession;
   type RequestContext = {
     tenant?: String,
     template?: String,
