@@ -74,6 +74,8 @@ interface Run {
   readySince?: number;
   refreshing?: boolean;
   refreshAgain?: boolean;
+  /** The start under way; a stop waits for it, so a sandbox still being made is gone when stop returns. */
+  starting?: Promise<void>;
 }
 
 /**
@@ -127,6 +129,7 @@ export class SupervisedServer {
     this.run = undefined;
     clearTimeout(this.restartTimer);
     await this.end(previous, 'restarted by an operator');
+    await previous?.starting;
     this.crashesInARow = 0;
     this.restarts += 1;
     this.launch();
@@ -139,6 +142,7 @@ export class SupervisedServer {
     this.nextStartAt = null;
     this.setState('stopped');
     await this.end(previous, 'stopped');
+    await previous?.starting;
   }
 
   /**
@@ -205,7 +209,7 @@ export class SupervisedServer {
     const run: Run = { generation: ++this.generation, abort: new AbortController() };
     this.run = run;
     this.setState('starting');
-    void this.bringUp(run);
+    run.starting = this.bringUp(run);
   }
 
   private async bringUp(run: Run): Promise<void> {
