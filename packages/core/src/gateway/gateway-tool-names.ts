@@ -10,6 +10,14 @@ export const gatewayToolSeparator = '__';
 export const gatewayServerNamePattern = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 export const gatewayServerNameMessage = 'gateway server names are lowercase letters, digits and "-", start with a letter, at most 32 characters';
 
+/** The longest tool name MCP allows; a namespaced name must fit it. */
+export const maxToolNameChars = 128;
+
+/** The longest name a server's own tool may have, once `<server>__` is put before it. */
+export function maxServerToolNameChars(server: string): number {
+  return maxToolNameChars - server.length - gatewayToolSeparator.length;
+}
+
 export function gatewayToolName(server: string, tool: string): string {
   return `${server}${gatewayToolSeparator}${tool}`;
 }

@@ -11,6 +11,7 @@ import {
   type GatewayToolResult,
   gatewayToolName,
   gatewayToolSeparator,
+  maxServerToolNameChars,
   NotFoundError,
   paddockVersion,
   parseGatewayToolName,
@@ -59,8 +60,6 @@ export interface ToolCallFacts {
   argsDigest: string;
   arguments: Record<string, string>;
 }
-
-const maxOfferedName = 128;
 
 /**
  * The gateway: third-party MCP servers each run in a sandbox under the rules
@@ -273,7 +272,7 @@ export class GatewayService {
       kit: () => this.loadKit(),
       startTimeoutMs: record.manifest.startTimeoutMs,
       callTimeoutMs: record.manifest.callTimeoutMs,
-      maxToolNameChars: maxOfferedName - record.name.length - gatewayToolSeparator.length,
+      maxToolNameChars: maxServerToolNameChars(record.name),
       clientVersion: paddockVersion,
       ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
       onChange: () => this.changed(record.owner, record.name),

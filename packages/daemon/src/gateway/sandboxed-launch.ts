@@ -6,7 +6,7 @@ import { resolveHostMounts } from './host-files.js';
 import type { LaunchServer } from './supervised-server.js';
 
 /** The label every gateway sandbox carries: which server runs in it. */
-export const gatewayLabel = 'paddock.gateway';
+const gatewayLabel = 'paddock.gateway';
 
 /** The sandbox a manifest asks for: its template, tier, limits, hosts and secrets; nothing else. */
 export function sandboxRequestOf(name: string, manifest: GatewayManifest): SandboxCreate {

@@ -27,8 +27,6 @@ export const upstreamLimits = {
   schemaDepth: 64,
   /** Problems named one by one in a listing; past them, a count. */
   skippedNamed: 100,
-  /** The longest tool name MCP allows, for the namespaced name clients see. */
-  offeredNameChars: 128,
 } as const;
 
 const toolNamePattern = /^[A-Za-z0-9_.-]+$/;
