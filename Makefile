@@ -84,7 +84,7 @@ down:
 test: base
 	$(NODE) scripts/run-tests.mjs
 
-## test-security: only the attack suite (SECURITY-PROBES.md sections A, B, D and CVE replays), on every tier; also part of `make test`
+## test-security: only the attack suite (docs/security-probes.md), on every tier; also part of `make test`
 test-security: base
 	$(NODE) scripts/run-tests.mjs packages/daemon/src/security
 

@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('the gateway', () => {
-  it('runs a server in a sandbox no tenant token reaches, and offers its tools as <server>__<tool>', async () => {
+  it('M1: runs a server in a sandbox no tenant token reaches, and offers its tools as <server>__<tool>', async () => {
     const added = await Gateway.add('fixture', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' } }, daemon.conn);
     expect(added).toMatchObject({ name: 'fixture', state: 'starting', manifest: { tier: 'container', callTimeoutMs: 60_000 } });
     const ready = await whenReady('fixture', daemon.conn);
@@ -62,7 +62,7 @@ describe('the gateway', () => {
     expect(await Gateway.logs('fixture', daemon.conn)).toEqual(expect.arrayContaining([expect.stringMatching(/stderr: fixture server starting/)]));
   });
 
-  it('lets the server reach only the hosts of its manifest: anything else is refused by the network layer', async () => {
+  it('M2: lets the server reach only the hosts of its manifest: anything else is refused by the network layer', async () => {
     await Gateway.add(
       'netfix',
       { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container', network: { allow: ['allowed.gw.test'] } } },
@@ -95,7 +95,7 @@ describe('the gateway', () => {
     expect((await Gateway.callTool('fixture__fetch', { url: `${daemon.url}/v1/health` }, daemon.conn)).isError).toBe(true);
   });
 
-  it('refuses a call a policy forbids before it reaches the server, and audits it with the arguments hashed and summarized', async () => {
+  it('M3: refuses a call a policy forbids before it reaches the server, and audits it with the arguments hashed and summarized', async () => {
     const policy = join(daemon.stateDir, 'policies', '50-no-danger.cedar');
     writeFileSync(
       policy,
@@ -159,7 +159,7 @@ describe('the gateway', () => {
 });
 
 describe('a hostile server', () => {
-  it('cannot grow the daemon’s memory with an endless line: the connection is cut and the server starts again', async () => {
+  it('M4: cannot grow the daemon’s memory with an endless line: the connection is cut and the server starts again', async () => {
     const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__flood', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
     const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
@@ -167,13 +167,13 @@ describe('a hostile server', () => {
     expect(textOf(await Gateway.callTool('fixture__echo', { text: 'still here' }, daemon.conn))).toBe('still here');
   });
 
-  it('cannot stall the daemon with a schema a regex engine would take forever on: its results pass through unchecked', async () => {
+  it('M5: cannot stall the daemon with a schema a regex engine would take forever on: its results pass through unchecked', async () => {
     const result = await Gateway.callTool('fixture__evil_schema', {}, daemon.conn);
     expect(result.structuredContent).toEqual({ s: `${'a'.repeat(40)}!` });
     expect((await daemon.api('/v1/health')).status).toBe(200);
   });
 
-  it('cannot flood the daemon with messages: past 2000 a second the connection is cut and the server starts again', async () => {
+  it('M6: cannot flood the daemon with messages: past 2000 a second the connection is cut and the server starts again', async () => {
     const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__spam', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
     const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
@@ -181,7 +181,7 @@ describe('a hostile server', () => {
     expect((await daemon.api('/v1/health')).status).toBe(200);
   });
 
-  it('cannot stall or wedge the daemon with a schema nested deep or a tool list too long: those tools are left out', async () => {
+  it('M7: cannot stall or wedge the daemon with a schema nested deep or a tool list too long: those tools are left out', async () => {
     await Gateway.add(
       'sprawling',
       {
@@ -206,14 +206,14 @@ describe('a hostile server', () => {
     await expect.poll(() => existsSync(join(daemon.stateDir, 'sandboxes', sandboxId)), { timeout: 10_000 }).toBe(false);
   });
 
-  it('cannot ask the gateway to sample a model or to list roots: the gateway offers the server nothing', async () => {
+  it('M8: cannot ask the gateway to sample a model or to list roots: the gateway offers the server nothing', async () => {
     const answers = JSON.parse(textOf(await Gateway.callTool('fixture__ask_client', {}, daemon.conn)));
     expect(answers).toEqual([{ error: expect.objectContaining({ code: -32601 }) }, { error: expect.objectContaining({ code: -32601 }) }]);
   });
 });
 
 describe('pinned tool descriptions', () => {
-  it('hold back a tool whose description changes after pinning (tool poisoning), record it, and offer it again once pinned anew', async () => {
+  it('M9: hold back a tool whose description changes after pinning (tool poisoning), record it, and offer it again once pinned anew', async () => {
     await Gateway.add('pinned', { command: fixture, manifest: { template: 'mcp-fixture', tier: 'container' }, pin: true }, daemon.conn);
     const ready = await whenReady('pinned', daemon.conn, (s) => s.pinnedAt !== null);
     expect(ready.tools.every((t) => t.pin === 'pinned' && t.offered)).toBe(true);
@@ -259,7 +259,7 @@ describe('pinned tool descriptions', () => {
 });
 
 describe('who may do what', () => {
-  it('lets agents list and call tools but only operators add servers, and only admins give host files', async () => {
+  it('M10: lets agents list and call tools but only operators add servers, and only admins give host files', async () => {
     const agent = await Tokens.create({ role: 'agent', name: 'gw-agent' }, daemon.conn);
     const operator = await Tokens.create({ role: 'operator', name: 'gw-operator' }, daemon.conn);
     const asAgent = { url: daemon.url, token: agent.token };
@@ -297,7 +297,7 @@ describe('who may do what', () => {
     await sbx.kill();
   });
 
-  it('binds an approval of a new server to its whole request, command included', async () => {
+  it('M10: binds an approval of a new server to its whole request, command included', async () => {
     const policy = join(daemon.stateDir, 'policies', '70-ask-servers.cedar');
     writeFileSync(
       policy,

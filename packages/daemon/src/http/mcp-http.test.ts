@@ -153,7 +153,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(refused.map((r) => r.details.token)).toEqual(expect.arrayContaining(['missing', 'invalid']));
   });
 
-  it('refuses a foreign Origin with 403, even with a valid token; the daemon’s own origin is allowed', async () => {
+  it('M12: refuses a foreign Origin with 403, even with a valid token; the daemon’s own origin is allowed', async () => {
     const res = await mcpFetch({ token: daemon.token, body: initialize, headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: 'forbidden_origin' } });
@@ -164,7 +164,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect((await mcpFetch({ method: 'DELETE', token: daemon.token, session })).status).toBe(200);
   });
 
-  it('refuses a Host name other than the loopback ones (DNS rebinding) with 403', async () => {
+  it('M11: refuses a Host name other than the loopback ones (DNS rebinding) with 403', async () => {
     const { port } = new URL(daemon.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
@@ -219,7 +219,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     }
   });
 
-  it('asks the policy before opening a session: a forbid on mcp.session.open refuses it with its reason, audited', async () => {
+  it('M13: asks the policy before opening a session: a forbid on mcp.session.open refuses it with its reason, audited', async () => {
     const policy = join(daemon.stateDir, 'policies', '80-no-agent-mcp.cedar');
     writeFileSync(
       policy,
@@ -243,7 +243,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     await expect.poll(async () => (await mcpFetch({ token: agent.token, body: initialize })).status, { timeout: 10_000 }).toBe(200);
   });
 
-  it('a session answers only the token that opened it: another token gets 404 for POST, GET and DELETE, and the attempt is audited', async () => {
+  it('M12: a session answers only the token that opened it: another token gets 404 for POST, GET and DELETE, and the attempt is audited', async () => {
     const other = await connect(agent.token);
     try {
       const session = other.transport.sessionId as string;

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers } from './probe-kit.js';
 
-// Section D of SECURITY-PROBES.md: attacks through the API. Probes that touch a
+// Section D of docs/security-probes.md: attacks through the API. Probes that touch a
 // sandbox (paths, symlinks, argv, uploads, ids) run on every tier; the others
 // are refused before any sandbox is involved. D2 (tenants) arrives with the
 // Governance issue's tenants and tokens.
@@ -120,7 +120,7 @@ describe.each(probeTiers)('API probes on the %s tier', (tier) => {
     await expect(sbx.files.read(`/work/${'a'.repeat(300)}`)).rejects.toMatchObject({ code: 'path_too_long' });
   });
 
-  it('never lets a NUL byte in a field smuggle another agent operation', async () => {
+  it('K5: never lets a NUL byte in a field smuggle another agent operation', async () => {
     await sbx.files.write('/work/keep.txt', 'kept');
     const smuggled = 'root\u0000o:remove\u0000r:1\u0000p:/work';
     await expect(sbx.files.makeDir('/tmp/x', { user: smuggled })).rejects.toMatchObject({ status: 400 });

@@ -4,7 +4,7 @@ import { cgroupCpuSeconds, hostFootprint, processAlive } from '../testing/host-p
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, py, sh } from './probe-kit.js';
 
-// Section B of SECURITY-PROBES.md: exhaustion, on every tier. "Contained" means
+// Section B of docs/security-probes.md: exhaustion, on every tier. "Contained" means
 // the attack stays inside its sandbox, the daemon and every other sandbox keep
 // working, and the outcome is reported clearly.
 let daemon: TestDaemon;
@@ -141,7 +141,7 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
 describe('a full process table (container tier)', () => {
   // Under gVisor, processes are the sandbox kernel's own and the host pids limit
   // bounds its threads instead (see B1); this reply is the container tier's.
-  it('answers a command with resource_exhausted when no process can be made', async () => {
+  it('B9: answers a command with resource_exhausted when no process can be made', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container', limits: { pids: 8 } });
     await sbx.commands.start([
       'python3',

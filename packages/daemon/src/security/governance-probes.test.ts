@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, py } from './probe-kit.js';
 
-// Sections D2 and F of SECURITY-PROBES.md: tenants kept apart, denied actions
+// Sections D2 and F of docs/security-probes.md: tenants kept apart, denied actions
 // audited, and an audit log whose tampering is detected.
 let daemon: TestDaemon;
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, py, sh } from './probe-kit.js';
 
-// Section A of SECURITY-PROBES.md: isolation, attacked from inside sandboxes
+// Section A of docs/security-probes.md: isolation, attacked from inside sandboxes
 // as root and as the unprivileged user, on every tier.
 let daemon: TestDaemon;
 
@@ -294,7 +294,7 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
 });
 
 describe('the agent channel', () => {
-  it.each(probeTiers)('never lets a sandbox point the daemon at a host socket (agent socket swapped for a symlink, %s tier)', async (tier) => {
+  it.each(probeTiers)('K1: never lets a sandbox point the daemon at a host socket (agent socket swapped for a symlink, %s tier)', async (tier) => {
     const hostSocket = `/tmp/paddock-host-sock-${process.pid}-${tier}`;
     rmSync(hostSocket, { force: true });
     let connections = 0;
@@ -319,7 +319,7 @@ describe('the agent channel', () => {
     }
   });
 
-  it.each(probeTiers)('refuses the unprivileged user inside (%s tier)', async (tier) => {
+  it.each(probeTiers)('K2: refuses the unprivileged user inside (%s tier)', async (tier) => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     const r = await py(
       sbx,
@@ -336,7 +336,7 @@ describe('the agent channel', () => {
     await sbx.kill();
   });
 
-  it('on the container tier, refuses even root inside (it only serves peers outside the sandbox’s pid namespace)', async () => {
+  it('K3: on the container tier, refuses even root inside (it only serves peers outside the sandbox’s pid namespace)', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container' });
     const r = await py(sbx, [
       'import socket',
@@ -355,7 +355,7 @@ describe('the agent channel', () => {
     await sbx.kill();
   });
 
-  it('a fake agent cannot hang the daemon: calls time out and a restart still comes up', async () => {
+  it('K4: a fake agent cannot hang the daemon: calls time out and a restart still comes up', async () => {
     const keeper = await Sandbox.create({ ...daemon.conn });
     const victim = await Sandbox.create({ ...daemon.conn });
     await victim.commands.start([

@@ -8,7 +8,7 @@ import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../testing/test-network.js';
 import { probeTiers, py, sh } from './probe-kit.js';
 
-// Sections C (network) and E (secrets) of SECURITY-PROBES.md, attacked from
+// Sections C (network) and E (secrets) of docs/security-probes.md, attacked from
 // inside sandboxes on every tier. Upstreams are this test's own servers on
 // addresses it adds to the host's loopback; names come from its own DNS server.
 const upstream = { allowed: '198.18.99.10', other: '198.18.99.11', secret: '198.18.99.12' };
@@ -307,7 +307,7 @@ describe.each(probeTiers)('egress on the %s tier', (tier) => {
 });
 
 describe('egress on the container tier, redirected', () => {
-  it('plain TCP to 80/443 is redirected to the proxy, which reads the Host header or TLS server name', async () => {
+  it('C8: plain TCP to 80/443 is redirected to the proxy, which reads the Host header or TLS server name', async () => {
     const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
     try {
       const noProxy = 'env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy curl -sS --max-time 20 --cacert /tmp/test-ca.pem';
@@ -327,7 +327,7 @@ describe('egress on the container tier, redirected', () => {
     }
   });
 
-  it('a CONNECT tunnel refuses a TLS hello naming another server than the tunnel’s (domain fronting)', async () => {
+  it('C9: a CONNECT tunnel refuses a TLS hello naming another server than the tunnel’s (domain fronting)', async () => {
     const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
     try {
       const fronted = await sh(sbx, `curl -sS --max-time 20 -k --connect-to other.test:443:allowed.test:443 https://other.test/; echo " exit=$?"`);
@@ -365,7 +365,7 @@ describe('egress across a daemon restart', () => {
 });
 
 describe('egress and the rest of the platform', () => {
-  it('every connection passes the policy: a Cedar forbid on network.connect refuses an allowed host', async () => {
+  it('C15: every connection passes the policy: a Cedar forbid on network.connect refuses an allowed host', async () => {
     const file = `${daemon.stateDir}/policies/50-no-other.cedar`;
     writeFileSync(
       file,
@@ -417,7 +417,7 @@ describe('egress and the rest of the platform', () => {
 });
 
 describe('attacks on the proxy itself', () => {
-  it('a symlink planted where the egress socket goes does not redirect the daemon’s setup of it after a restart', async () => {
+  it('C10: a symlink planted where the egress socket goes does not redirect the daemon’s setup of it after a restart', async () => {
     const victim = `/tmp/paddock-egress-victim-${process.pid}`;
     writeFileSync(victim, 'host file');
     chmodSync(victim, 0o600);
@@ -438,7 +438,7 @@ describe('attacks on the proxy itself', () => {
     }
   });
 
-  it('a snapshot whose CA store is a symlink to a host file does not bring that file into a sandbox with secrets', async () => {
+  it('C11: a snapshot whose CA store is a symlink to a host file does not bring that file into a sandbox with secrets', async () => {
     await Secrets.set('STORE_PROBE', 'sk-store-probe', { ...daemon.conn, hosts: ['secret.test'] });
     const source = await sandbox('container');
     const name = `store-probe-${randomBytes(3).toString('hex')}`;
@@ -464,7 +464,7 @@ describe('attacks on the proxy itself', () => {
     }
   });
 
-  it('IPv4-mapped IPv6 spellings of loopback and metadata addresses are refused like the addresses themselves', async () => {
+  it('C12: IPv4-mapped IPv6 spellings of loopback and metadata addresses are refused like the addresses themselves', async () => {
     const apiPort = new URL(daemon.url).port;
     const sbx = await sandbox('container');
     try {
@@ -482,7 +482,7 @@ describe('attacks on the proxy itself', () => {
     }
   });
 
-  it('refuses requests that would be read differently upstream: framing named in Connection, absolute URLs sent straight to a server, HTTP inside CONNECT', async () => {
+  it('C13: refuses requests that would be read differently upstream: framing named in Connection, absolute URLs sent straight to a server, HTTP inside CONNECT', async () => {
     const sbx = await sandbox('container', { network: { allow: ['allowed.test', 'other.test'] } });
     const before = servers['allowed-http']?.seen.length ?? 0;
     try {
@@ -506,7 +506,7 @@ describe('attacks on the proxy itself', () => {
     }
   });
 
-  it('an upstream answering with a malformed status line cannot take the daemon down', async () => {
+  it('C14: an upstream answering with a malformed status line cannot take the daemon down', async () => {
     const raw = createServer((c) => c.once('data', () => c.end('HTTP/1.1 099 \u0001bad\r\nContent-Length: 0\r\n\r\n')));
     await new Promise<void>((r) => raw.listen(80, malformedUpstream, () => r()));
     const sbx = await sandbox('container', { network: { allow: ['malformed.test'] } });
@@ -520,7 +520,7 @@ describe('attacks on the proxy itself', () => {
     }
   });
 
-  it('secret values are refused when they could not travel in a header', async () => {
+  it('E6: secret values are refused when they could not travel in a header', async () => {
     const r = await daemon.api('/v1/secrets/BROKEN', {
       method: 'PUT',
       body: JSON.stringify({ value: 'a\r\nX-Injected: 1', hosts: ['secret.test'] }),

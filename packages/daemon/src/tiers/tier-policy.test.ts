@@ -46,7 +46,7 @@ describe('tier choice', () => {
     await Promise.all([plain.kill(), risky.kill()]);
   });
 
-  it('refuses an explicit tier weaker than the minimum with 403, and makes nothing', async () => {
+  it('T1: refuses an explicit tier weaker than the minimum with 403, and makes nothing', async () => {
     const before = (await Sandbox.list({ ...daemon.conn, state: 'all' })).length;
     const err = await Sandbox.create({ ...daemon.conn, tier: 'container', metadata: { risk: 'high' } }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, code: 'policy_denied', details: { tier: 'container', minimumTier: 'gvisor' } });
