@@ -85,6 +85,9 @@ const secretPaths = [
   /(^|\/)\.git-credentials$/,
 ];
 
+/** Inline code that runs what it reads (exec(sys.stdin.read()), eval of STDIN …), as opposed to parsing it as data. */
+const evaluatesStdin = /\b(exec|eval|compile|Function|runInThisContext|runInNewContext|instance_eval)\b/;
+
 /** Marks left in words where a substitution or a variable was (shell-quote keeps them as text; a private-use character no script means). */
 const mark = '\uE000';
 const nestingLimit = 8;
@@ -139,8 +142,12 @@ class ScriptScan {
     this.findings.set(reason, { tag, weight });
   }
 
-  /** Runs through a script; returns whether anything it prints is downloaded content. */
-  script(text: string, vars: Set<string>, depth: number): boolean {
+  /**
+   * Runs through a script; returns whether anything it prints is downloaded
+   * content. `stdinDownloaded`: the script's own stdin is (a nested `sh -c`
+   * fed a download), so its commands that read stdin read that.
+   */
+  script(text: string, vars: Set<string>, depth: number, stdinDownloaded = false): boolean {
     if (depth > nestingLimit) return false;
     const prepared = this.prepare(text, depth);
     let prints = false;
@@ -148,7 +155,7 @@ class ScriptScan {
     for (const command of splitCommands(prepared)) {
       this.runSubstitutions(command, vars, depth);
       command.stdinDownloaded =
-        (command.pipedIn && previous) ||
+        (command.pipedIn ? previous : stdinDownloaded && command.stdinFile === undefined && command.hereString === undefined) ||
         (command.stdinFile !== undefined && this.isDownloadedFile(command.stdinFile)) ||
         (command.hereString !== undefined && this.tainted(command.hereString, vars));
       previous = this.command(command, vars, depth);
@@ -233,7 +240,9 @@ class ScriptScan {
       if (code === undefined) return;
       if (tainted(code)) this.add('fetch-execute', 70, `${name} runs downloaded code given inline`);
       // A nested shell: its commands are looked at as well (variables are its own, files are shared).
-      else if (shell) this.script(code, new Set(), depth + 1);
+      else if (shell) this.script(code, new Set(), depth + 1, command.stdinDownloaded);
+      else if (command.stdinDownloaded && evaluatesStdin.test(code) && /stdin|STDIN|<>/.test(code))
+        this.add('fetch-execute', 70, `${name} evaluates downloaded content it reads from stdin`);
       return;
     }
     const operand = scriptOperand(name, args);
