@@ -23,7 +23,7 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
     ensurePolicyDir(join(dir, 'policies'));
     const policy = new CedarAuthorizer(new RoleAuthorizer(), join(dir, 'policies'), logger);
     policy.loadOrThrow();
-    const principal = { id: 'tok_bench', tenant: 'default', role: 'agent' as const };
+    const principal = { id: 'tok_bench', tenant: 'default', role: 'agent' as const, owner: 'agent:bench' };
     const request = {
       principal,
       action: 'sandbox.exec',

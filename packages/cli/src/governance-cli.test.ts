@@ -45,7 +45,7 @@ describe('paddock tenant, token and audit', () => {
     expect(adminSandbox).toMatch(/^sb-/);
     const token = tenantWithToken('team-a', ['--max-sandboxes', '5', '--max-memory', '4g', '--max-cpus', '4']);
 
-    expect(paddock(['whoami'], token).stdout).toMatch(/^\S+@team-a \(agent\)\n$/);
+    expect(paddock(['whoami'], token).stdout).toMatch(/^\S+@team-a \(agent\) for agent:tok_\w+\n$/);
     expect(paddock(['run', '--', 'echo', 'hi'], token)).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
     const own = paddock(['create'], token).stdout.trim();
     expect(paddock(['ls', '-q'], token).stdout).toBe(`${own}\n`);
@@ -94,8 +94,8 @@ describe('paddock tenant, token and audit', () => {
     expect(paddock(['ls', '-q'], token).code).toBe(0);
     const id = JSON.parse(paddock(['token', 'ls', '--tenant', 'team-t', '--json']).stdout)[0].id;
     const table = paddock(['token', 'ls', '--tenant', 'team-t']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TENANT\s+ROLE\s+NAME\s+CREATED\s+REVOKED$/);
-    expect(table.stdout).toMatch(new RegExp(`^${id}\\s+team-t\\s+agent\\s+team-t test\\s+.*\\s-$`, 'm'));
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TENANT\s+ROLE\s+OWNER\s+NAME\s+CREATED\s+REVOKED$/);
+    expect(table.stdout).toMatch(new RegExp(`^${id}\\s+team-t\\s+agent\\s+agent:${id}\\s+team-t test\\s+.*\\s-$`, 'm'));
     expect(paddock(['token', 'revoke', id])).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
     const refused = paddock(['ls', '-q'], token);
     expectOneLineFailure(refused);

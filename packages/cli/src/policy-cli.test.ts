@@ -177,6 +177,29 @@ describe('paddock approvals', () => {
     expect(JSON.parse(paddock(['approvals', '--state', 'used', '--json'], operator).stdout).map((a: { id: string }) => a.id)).toContain(id);
   });
 
+  it('F11, F16: approves one’s own request only with --self and a reason; the asker cancels its own', () => {
+    const adminBox = paddock(['create']).stdout.trim();
+    const hint = /^paddock: approval (ap_[0-9a-f]+) required: /;
+    const asked = paddock(['exec', adminBox, '--', 'sh', '-c', fetchAndRun('mine')]);
+    const id = hint.exec(asked.stderr)?.[1] as string;
+    expect(id).toBeDefined();
+    const plain = paddock(['approvals', 'approve', id, '--reason', 'ok']);
+    expectOneLineFailure(plain);
+    expect(plain.stderr).toMatch(/--self/);
+    expect(paddock(['approvals', 'approve', id, '--self', '--reason', 'my own installer'])).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    expect(paddock(['exec', '--approval', id, adminBox, '--', 'sh', '-c', fetchAndRun('mine')])).toMatchObject({ code: 0, stdout: 'ran\n' });
+    expect(paddock(['kill', adminBox]).code).toBe(0);
+
+    const agentAsked = paddock(['exec', sandboxId, '--', 'sh', '-c', fetchAndRun('withdrawn')], agent);
+    const withdrawn = hint.exec(agentAsked.stderr)?.[1] as string;
+    expectOneLineFailure(paddock(['approvals', 'cancel', withdrawn], operator));
+    expect(paddock(['approvals', 'cancel', withdrawn, '--reason', 'not needed'], agent)).toEqual({ code: 0, stdout: `${withdrawn}\n`, stderr: '' });
+    const again = paddock(['approvals', 'cancel', withdrawn], agent);
+    expectOneLineFailure(again);
+    expect(again.stderr).toMatch(/already cancelled/);
+    expect(JSON.parse(paddock(['approvals', '--state', 'cancelled', '--json'], operator).stdout).map((a: { id: string }) => a.id)).toContain(withdrawn);
+  });
+
   it('waits for a human with --wait-approval', async () => {
     const waiting = paddockAsync(['exec', '--wait-approval', '30s', sandboxId, '--', 'sh', '-c', fetchAndRun('elsewhere')], agent);
     try {

@@ -167,7 +167,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   });
   const telemetry = await startTelemetry(process.env, logger, () => sandboxStore.countByState());
   const stopWatchingPolicies = policy.watch();
-  const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
+  const approvals = new ApprovalService(db, config.approvalTtlMs, {
+    mode: config.selfApproval,
+    humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
+  });
   const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {
@@ -211,7 +214,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
     close: closeApp,
   } = createApp({
     services,
-    auth: new TokenAuthenticator(token, tokenStore),
+    auth: new TokenAuthenticator(token, tokenStore, config.adminOwner),
     logger,
     allowedOrigins: () => origins,
     telemetry,

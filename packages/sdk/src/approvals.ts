@@ -22,8 +22,9 @@ function approvalPath(id: string, verb = ''): string {
 
 /**
  * Requests a policy asked a human about. Agents meet them as an
- * ApprovalRequiredError (`details.approvalId`); an operator of the tenant
- * approves or denies, never the token that asked.
+ * ApprovalRequiredError (`details.approvalId`) and may cancel theirs; an
+ * operator of the tenant approves or denies, never one acting for whom it
+ * was asked for (unless approving with `self` where the daemon allows it).
  *
  *   for await (const a of Approvals.follow({ signal })) if (a.state === 'pending') console.log(a.id, a.reason)
  *   await Approvals.approve(id, 'checked the installer')
@@ -42,13 +43,25 @@ export const Approvals = {
     return new ApiClient(options).json<ApprovalInfo>('GET', approvalPath(id), spec);
   },
 
-  /** Lets the request run once; a ConflictError (approval_decided) if it is no longer pending. */
-  async approve(id: string, reason: string, options: CallOptions = {}): Promise<ApprovalInfo> {
-    return decide(id, 'approve', reason, options);
+  /**
+   * Lets the request run once; a ConflictError (approval_decided) if it is no
+   * longer pending. Someone other than whom it was asked for approves it;
+   * `self: true` approves a request of your own owner, where the daemon allows
+   * self-approval (an install with one person), audited as approval.self_approve.
+   */
+  async approve(id: string, reason: string, options: CallOptions & { self?: boolean } = {}): Promise<ApprovalInfo> {
+    const { self, ...call } = options;
+    return decide(id, 'approve', self ? { reason, self } : { reason }, call);
   },
 
   async deny(id: string, reason: string, options: CallOptions = {}): Promise<ApprovalInfo> {
-    return decide(id, 'deny', reason, options);
+    return decide(id, 'deny', { reason }, options);
+  },
+
+  /** Withdraws a pending request of this token's; a request waiting on it ends with an ApprovalDeniedError. */
+  async cancel(id: string, options: CallOptions & { reason?: string } = {}): Promise<ApprovalInfo> {
+    const { reason, ...call } = options;
+    return decide(id, 'cancel', reason ? { reason } : {}, call);
   },
 
   /**
@@ -63,7 +76,7 @@ export const Approvals = {
   },
 };
 
-async function decide(id: string, verb: 'approve' | 'deny', reason: string, options: CallOptions): Promise<ApprovalInfo> {
-  const spec = { json: { reason }, timeoutMs: options.timeoutMs, signal: options.signal };
+async function decide(id: string, verb: 'approve' | 'deny' | 'cancel', body: Record<string, unknown>, options: CallOptions): Promise<ApprovalInfo> {
+  const spec = { json: body, timeoutMs: options.timeoutMs, signal: options.signal };
   return new ApiClient(options).json<ApprovalInfo>('POST', approvalPath(id, verb), spec);
 }

@@ -14,6 +14,9 @@ export interface Principal {
   principal: string;
   tenant: string;
   role: Role;
+  /** Who the token acts for: a person (alice@example.com) or an agent (agent:ci-bot). */
+  owner: string;
+  ownerKind: 'human' | 'agent';
 }
 
 /**
@@ -39,7 +42,7 @@ export const Tokens = {
   },
 };
 
-/** The principal, tenant and role of the token in use. */
+/** The principal, tenant, role and owner of the token in use. */
 export async function whoami(options: CallOptions = {}): Promise<Principal> {
   return new ApiClient(options).json<Principal>('GET', '/v1/whoami', options);
 }

@@ -8,7 +8,8 @@ const widths = { state: 8, id: 15, who: 28, action: 18 };
 
 /** TIME STATE ID PRINCIPAL@TENANT ACTION WHAT — why asked, or who decided and why. */
 export function formatApprovalLine(a: ApprovalInfo): string {
-  const why = a.decidedBy ? `${a.state} by ${a.decidedBy}${a.decisionReason ? `: ${a.decisionReason}` : ''}` : a.reason;
+  const by = a.selfApproved ? `${a.decidedBy} (self-approved)` : a.decidedBy;
+  const why = a.decidedBy ? `${a.state} by ${by}${a.decisionReason ? `: ${a.decisionReason}` : ''}` : a.reason;
   return [
     eventTime(a),
     a.state.padEnd(widths.state),

@@ -9,9 +9,9 @@ import { timeAgo } from '../output/relative-time.js';
 export async function listTokens(flags: { tenant?: string; json?: boolean }, command: Command): Promise<void> {
   const tokens = await Tokens.list({ ...connectionFor(command), tenant: flags.tenant });
   if (flags.json) return printJson(tokens);
-  process.stdout.write(formatTable(['ID', 'TENANT', 'ROLE', 'NAME', 'CREATED', 'REVOKED'], tokens.map(tokenRow)));
+  process.stdout.write(formatTable(['ID', 'TENANT', 'ROLE', 'OWNER', 'NAME', 'CREATED', 'REVOKED'], tokens.map(tokenRow)));
 }
 
 function tokenRow(t: TokenInfo): string[] {
-  return [t.id, t.tenant, t.role, t.name ?? '-', timeAgo(t.createdAt), timeAgo(t.revokedAt)];
+  return [t.id, t.tenant, t.role, t.owner, t.name ?? '-', timeAgo(t.createdAt), timeAgo(t.revokedAt)];
 }

@@ -13,6 +13,10 @@ export function registerTokenCommands(program: Command): void {
     .option('--tenant <tenant>', 'tenant the token acts for (default: your own)')
     .addOption(new Option('--role <role>', 'what the token may do').choices(roleChoices).makeOptionMandatory())
     .option('--name <note>', 'a note for humans, e.g. "ci agent"')
+    .option(
+      '--owner <owner>',
+      'who it acts for: a person (alice@example.com) or an agent (agent:ci-bot); default: an agent token is an agent of its own, any other acts for you',
+    )
     .action(lazyAction(async () => (await import('./create-token.js')).createToken));
 
   token
@@ -30,7 +34,7 @@ export function registerTokenCommands(program: Command): void {
 
   program
     .command('whoami')
-    .description('show the principal, tenant and role of the token in use')
+    .description('show the principal, tenant, role and owner of the token in use')
     .option('--json', 'print JSON')
     .action(lazyAction(async () => (await import('./show-whoami.js')).showWhoami));
 }

@@ -36,11 +36,32 @@ export const TenantSchema = z
   .extend(QuotasSchema.shape);
 export type TenantInfo = z.infer<typeof TenantSchema>;
 
+/**
+ * Who a token acts for: a person (`alice@example.com`, `admin`) or an agent
+ * (`agent:ci-bot`). Separation of duties is by owner, not by token: nobody
+ * approves a request of their own owner through another token.
+ */
+export const ownerPattern = /^(agent:)?[A-Za-z0-9][A-Za-z0-9._%+@-]{0,127}$/;
+export const OwnerSchema = z
+  .string()
+  .regex(ownerPattern, 'an owner is a person (letters, digits and . _ % + @ -, e.g. alice@example.com) or an agent (agent:name)')
+  .describe('who the token acts for: a person (alice@example.com) or an agent (agent:ci-bot)');
+export const OwnerKindSchema = z.enum(['human', 'agent']);
+export type OwnerKind = z.infer<typeof OwnerKindSchema>;
+
+/** An owner named `agent:…` is an agent; any other is a person. */
+export function ownerKindOf(owner: string): OwnerKind {
+  return owner.startsWith('agent:') ? 'agent' : 'human';
+}
+
 export const TokenCreateSchema = z
   .object({
     tenant: TenantNameSchema.optional().describe("defaults to the caller's tenant"),
     role: RoleSchema,
     name: z.string().min(1).max(100).optional().describe('a note for humans, e.g. "ci agent"'),
+    owner: OwnerSchema.optional().describe(
+      "who it acts for. Default: an agent token is an agent of its own (agent:<token id>); any other token acts for its creator's owner. Only an admin names another person",
+    ),
   })
   .strict();
 export type TokenCreate = z.input<typeof TokenCreateSchema>;
@@ -50,6 +71,8 @@ export const TokenSchema = z.object({
   tenant: z.string(),
   role: RoleSchema,
   name: z.string().nullable(),
+  owner: z.string().describe('who the token acts for'),
+  ownerKind: OwnerKindSchema,
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
 });

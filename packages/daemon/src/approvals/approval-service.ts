@@ -5,13 +5,16 @@ import {
   type ApprovalInfo,
   ApprovalRequiredError,
   type ApprovalState,
+  BadRequestError,
   ConflictError,
   canonicalJson,
   NotFoundError,
+  ownerKindOf,
   PolicyDeniedError,
   QuotaExceededError,
 } from '@paddock/core';
 import type { Principal } from '../auth/token-auth.js';
+import type { SelfApproval } from '../config/daemon-config.js';
 import type { Db } from '../store/database.js';
 
 /** Approvals one token may wait on at once. */
@@ -21,6 +24,7 @@ interface ApprovalRow {
   id: string;
   tenant: string;
   principal: string;
+  owner: string | null;
   action: string;
   resource: string;
   request_hash: string;
@@ -30,8 +34,17 @@ interface ApprovalRow {
   created_at: string;
   expires_at: string;
   decided_by: string | null;
+  decided_by_owner: string | null;
   decided_at: string | null;
   decision_reason: string | null;
+  self_approved: number;
+}
+
+export interface SelfApprovalRule {
+  /** off: never; single-human: while one person holds tokens on this install; on: always (people only). */
+  mode: SelfApproval;
+  /** The people that live tokens act for, the bootstrap admin's included. */
+  humanOwners: () => Set<string>;
 }
 
 export interface AskedRequest {
@@ -53,8 +66,7 @@ export class ApprovalService {
   constructor(
     private readonly db: Db,
     private readonly ttlMs: number,
-    /** The tokens that made a token (an asker must not approve through a token it minted). */
-    private readonly makersOf: (tokenId: string) => string[] = () => [],
+    private readonly selfApproval: SelfApprovalRule = { mode: 'off', humanOwners: () => new Set() },
   ) {
     this.events.setMaxListeners(0);
   }
@@ -86,7 +98,8 @@ export class ApprovalService {
       return decided.id;
     }
     if (decided.state === 'pending') throw this.required(decided);
-    throw new ApprovalDeniedError(`approval ${decided.id} was ${decided.state}${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`, {
+    const how = decided.state === 'cancelled' ? 'cancelled by the token that asked' : decided.state;
+    throw new ApprovalDeniedError(`approval ${decided.id} was ${how}${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`, {
       approvalId: decided.id,
       state: decided.state,
     });
@@ -117,20 +130,75 @@ export class ApprovalService {
     return toInfo(row);
   }
 
-  /** A human's answer. The one who asked cannot answer their own request. */
-  decide(caller: Principal, id: string, verdict: 'approved' | 'denied', reason: string): ApprovalInfo {
+  /**
+   * A person's answer. Separation of duties is by owner: whoever a request's
+   * token acts for cannot answer it through any token of theirs, except by
+   * approving it with `self` where the daemon's self-approval rule allows.
+   * Only a person approves; an agent may deny.
+   */
+  decide(caller: Principal, id: string, verdict: 'approved' | 'denied', reason: string, self = false): ApprovalInfo {
     const approval = this.get(caller, id);
-    if (approval.principal === caller.id || this.makersOf(caller.id).includes(approval.principal)) {
-      throw new PolicyDeniedError('a request cannot be approved or denied by the token that made it, nor by a token that one minted', { id });
-    }
     if (approval.state !== 'pending') throw new ConflictError(`approval ${id} is already ${approval.state}`, { id, state: approval.state }, 'approval_decided');
+    const own = approval.owner === caller.owner;
+    if (verdict === 'approved' && ownerKindOf(caller.owner) === 'agent') {
+      throw new PolicyDeniedError(`only a person approves a request; this token acts for an agent (${caller.owner})`, { id, owner: caller.owner });
+    }
+    if (self) {
+      if (verdict !== 'approved') throw new BadRequestError('self applies to approving only; withdraw your own request with cancel', { id });
+      if (!own)
+        throw new BadRequestError(
+          `approval ${id} was asked for ${approval.owner}, not for you (${caller.owner}): approve it without self`,
+          { id },
+          'not_own_request',
+        );
+      this.checkSelfApproval(caller, id);
+    } else if (own) {
+      const hint = verdict === 'approved' ? 'on an install with one person, approve it with self (--self) and a reason' : 'withdraw it with cancel';
+      throw new PolicyDeniedError(`a request is answered by someone other than whom it was asked for (${approval.owner}); ${hint}`, {
+        id,
+        owner: approval.owner,
+      });
+    }
     this.db
       // An approval given late still leaves its asker a full window to use it.
-      .prepare("UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, decision_reason = ?, expires_at = ? WHERE id = ? AND state = 'pending'")
-      .run(verdict, caller.id, new Date().toISOString(), reason, new Date(Date.now() + this.ttlMs).toISOString(), id);
+      .prepare(
+        `UPDATE approvals SET state = ?, decided_by = ?, decided_by_owner = ?, self_approved = ?, decided_at = ?, decision_reason = ?, expires_at = ?
+         WHERE id = ? AND state = 'pending'`,
+      )
+      .run(verdict, caller.id, caller.owner, self ? 1 : 0, new Date().toISOString(), reason, new Date(Date.now() + this.ttlMs).toISOString(), id);
     const decided = this.get(caller, id);
     this.events.emit('change', decided);
     return decided;
+  }
+
+  /** The token that asked withdraws its pending request; a request waiting on it ends at once. */
+  cancel(caller: Principal, id: string, reason: string | undefined): ApprovalInfo {
+    const approval = this.get(caller, id);
+    if (approval.principal !== caller.id) throw new PolicyDeniedError(`only the token that asked cancels approval ${id}`, { id });
+    if (approval.state !== 'pending') throw new ConflictError(`approval ${id} is already ${approval.state}`, { id, state: approval.state }, 'approval_decided');
+    this.db
+      .prepare(
+        "UPDATE approvals SET state = 'cancelled', decided_by = ?, decided_by_owner = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND state = 'pending'",
+      )
+      .run(caller.id, caller.owner, new Date().toISOString(), reason ?? null, id);
+    const cancelled = this.get(caller, id);
+    this.events.emit('change', cancelled);
+    return cancelled;
+  }
+
+  private checkSelfApproval(caller: Principal, id: string): void {
+    if (ownerKindOf(caller.owner) !== 'human') throw new PolicyDeniedError(`an agent (${caller.owner}) never approves its own request`, { id });
+    const { mode } = this.selfApproval;
+    if (mode === 'off') throw new PolicyDeniedError('self-approval is turned off on this daemon (--self-approval off): another person approves it', { id });
+    if (mode === 'single-human') {
+      const people = this.selfApproval.humanOwners();
+      if (people.size > 1) {
+        throw new PolicyDeniedError(`self-approval is for an install with one person; ${people.size} people hold tokens here: another of them approves it`, {
+          id,
+          people: people.size,
+        });
+      }
+    }
   }
 
   /** Resolves when the approval leaves pending, or after waitMs with it still pending. */
@@ -172,13 +240,14 @@ export class ApprovalService {
     const id = `ap_${randomBytes(6).toString('hex')}`;
     this.db
       .prepare(
-        `INSERT INTO approvals (id, tenant, principal, action, resource, request_hash, context, reason, state, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO approvals (id, tenant, principal, owner, action, resource, request_hash, context, reason, state, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
       )
       .run(
         id,
         asked.principal.tenant,
         asked.principal.id,
+        asked.principal.owner,
         asked.action,
         asked.resource,
         hash,
@@ -227,6 +296,8 @@ function toInfo(r: ApprovalRow): ApprovalInfo {
     id: r.id,
     tenant: r.tenant,
     principal: r.principal,
+    // Approvals filed before owners existed were given one by the migration; none is nobody's.
+    owner: r.owner ?? `agent:${r.principal}`,
     action: r.action,
     resource: r.resource,
     context: JSON.parse(r.context) as Record<string, unknown>,
@@ -235,6 +306,8 @@ function toInfo(r: ApprovalRow): ApprovalInfo {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     decidedBy: r.decided_by,
+    decidedByOwner: r.decided_by_owner,
+    selfApproved: r.self_approved === 1,
     decidedAt: r.decided_at,
     decisionReason: r.decision_reason,
   };

@@ -3,15 +3,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Role } from '@paddock/core';
 import type { TokenStore } from '../store/tenant-store.js';
 
-/** Who is calling: a token (or the bootstrap admin token), its tenant and role. */
+/** Who is calling: a token (or the bootstrap admin token), its tenant and role, and who it acts for. */
 export interface Principal {
   id: string;
   tenant: string;
   role: Role;
+  /** A person (alice@example.com) or an agent (agent:ci-bot); separation of duties is by owner. */
+  owner: string;
 }
 
-/** The principal of the token in the state folder, made at first start: admin of the default tenant. */
-export const bootstrapAdmin: Principal = { id: 'admin', tenant: 'default', role: 'admin' };
+/** The principal of the token in the state folder, made at first start: admin of the default tenant, acting for the configured admin. */
+export function bootstrapAdmin(owner: string): Principal {
+  return { id: 'admin', tenant: 'default', role: 'admin', owner };
+}
 
 /** Reads the daemon's bootstrap (admin) token, creating it (mode 0600) on first start. */
 export function loadOrCreateToken(file: string): string {
@@ -35,12 +39,15 @@ export function tokenDigest(secret: string): string {
 
 export class TokenAuthenticator {
   private readonly bootstrap: Buffer;
+  private readonly admin: Principal;
 
   constructor(
     bootstrapToken: string,
     private readonly tokens?: TokenStore,
+    adminOwner = 'admin',
   ) {
     this.bootstrap = Buffer.from(tokenDigest(bootstrapToken), 'hex');
+    this.admin = bootstrapAdmin(adminOwner);
   }
 
   /**
@@ -51,8 +58,8 @@ export class TokenAuthenticator {
   authenticate(presented: string | undefined): Principal | undefined {
     if (!presented) return undefined;
     const digest = tokenDigest(presented);
-    if (timingSafeEqual(Buffer.from(digest, 'hex'), this.bootstrap)) return bootstrapAdmin;
+    if (timingSafeEqual(Buffer.from(digest, 'hex'), this.bootstrap)) return this.admin;
     const token = this.tokens?.findByHash(digest);
-    return token ? { id: token.id, tenant: token.tenant, role: token.role } : undefined;
+    return token ? { id: token.id, tenant: token.tenant, role: token.role, owner: token.owner } : undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BadRequestError } from '@paddock/core';
+import { BadRequestError, ownerKindOf, ownerPattern } from '@paddock/core';
 import { parseCidr } from '../network/address-guard.js';
 
 export interface DaemonConfig {
@@ -28,6 +28,10 @@ export interface DaemonConfig {
   outputLimitBytes: number;
   /** How long an asked request waits for a human before it counts as denied. */
   approvalTtlMs: number;
+  /** Who the bootstrap token acts for (a person). */
+  adminOwner: string;
+  /** When a person may approve a request of their own (explicitly, audited): never, while they are the only person holding tokens, or always. */
+  selfApproval: SelfApproval;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
   /** DNS servers the egress proxy asks (host or host:port); the host's own when empty. */
@@ -37,6 +41,9 @@ export interface DaemonConfig {
 }
 
 export const defaultPort = 7423;
+
+export const selfApprovalModes = ['off', 'single-human', 'on'] as const;
+export type SelfApproval = (typeof selfApprovalModes)[number];
 
 /** Embedded defaults, overridden by PADDOCK_* variables, overridden by flags. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig {
@@ -53,6 +60,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       policies: { type: 'string' },
       'dns-server': { type: 'string', multiple: true },
       'egress-allow-range': { type: 'string', multiple: true },
+      'admin-owner': { type: 'string' },
+      'self-approval': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -78,6 +87,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
+    adminOwner: checkedAdminOwner(values['admin-owner'] ?? env.PADDOCK_ADMIN_OWNER ?? 'admin'),
+    selfApproval: checkedSelfApproval(values['self-approval'] ?? env.PADDOCK_SELF_APPROVAL ?? 'single-human'),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
     dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
     egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
@@ -89,6 +100,19 @@ function listOf(text: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function checkedAdminOwner(owner: string): string {
+  if (!ownerPattern.test(owner) || ownerKindOf(owner) !== 'human') {
+    throw new BadRequestError(`--admin-owner: not a person's name: ${owner} (letters, digits and . _ % + @ -, e.g. alice@example.com)`);
+  }
+  return owner;
+}
+
+function checkedSelfApproval(mode: string): SelfApproval {
+  const found = selfApprovalModes.find((m) => m === mode);
+  if (!found) throw new BadRequestError(`--self-approval: ${mode} is not one of ${selfApprovalModes.join(', ')}`);
+  return found;
 }
 
 function checkedRanges(ranges: string[]): string[] {

@@ -6,8 +6,8 @@ import { type McpCaller, McpSessions, type McpSessionsOptions } from './mcp-sess
 
 // Session bookkeeping with a clock the test moves: limits, eviction, idle and
 // revoked tokens. Opening a session and listing tools reach no API, so no daemon is needed.
-const alice: McpCaller = { principal: { id: 'tok_alice', tenant: 'a', role: 'agent' }, token: 'secret-alice', requestId: 'req-a' };
-const bob: McpCaller = { principal: { id: 'tok_bob', tenant: 'b', role: 'agent' }, token: 'secret-bob', requestId: 'req-b' };
+const alice: McpCaller = { principal: { id: 'tok_alice', tenant: 'a', role: 'agent', owner: 'agent:alice' }, token: 'secret-alice', requestId: 'req-a' };
+const bob: McpCaller = { principal: { id: 'tok_bob', tenant: 'b', role: 'agent', owner: 'agent:bob' }, token: 'secret-bob', requestId: 'req-b' };
 
 let sessions: McpSessions | undefined;
 let records: AuditRecord[];

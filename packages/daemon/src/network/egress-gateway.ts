@@ -242,7 +242,7 @@ export class EgressGateway {
     const known = this.decisions.get(key);
     if (known && generation !== undefined && known.generation === generation && Date.now() - known.at < decisionTtlMs) return known.decision;
     const decision = await this.deps.authorizer.authorize({
-      principal: { id: `sandbox:${sandbox}`, tenant: owner, role: 'agent' },
+      principal: { id: `sandbox:${sandbox}`, tenant: owner, role: 'agent', owner: `agent:sandbox-${sandbox}` },
       action: 'network.connect',
       resource: `sandbox:${sandbox}`,
       context: { host, port },

@@ -25,7 +25,7 @@ function authorizer(files: Record<string, string> | 'defaults'): CedarAuthorizer
   return a;
 }
 
-const agent = { id: 'tok_a', tenant: 'acme', role: 'agent' as const };
+const agent = { id: 'tok_a', tenant: 'acme', role: 'agent' as const, owner: 'agent:tok_a' };
 const call = (action: string, context: Record<string, unknown> = {}, resource = 'mcp-server:github') => ({ principal: agent, action, resource, context });
 
 describe('authorize()', () => {

@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { BadRequestError } from '@paddock/core';
+import { BadRequestError, ownerKindOf } from '@paddock/core';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/token-auth.js';
 import type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
@@ -170,21 +170,25 @@ function resourceUid(resource: string) {
 function entitiesFor({ principal, resource }: AuthorizationRequest) {
   const tenant = { type: 'Paddock::Tenant', id: principal.tenant };
   const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, string>; parents: Array<{ type: string; id: string }> }> = [
-    { uid: principalUid(principal), attrs: { role: principal.role, tenant: principal.tenant }, parents: [tenant] },
+    {
+      uid: principalUid(principal),
+      attrs: { role: principal.role, tenant: principal.tenant, owner: principal.owner, ownerKind: ownerKindOf(principal.owner) },
+      parents: [tenant],
+    },
     { uid: tenant, attrs: {}, parents: [] },
   ];
   const uid = resourceUid(resource);
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
   if (uid.type === 'Paddock::McpServer') entities.push({ uid, attrs: {}, parents: [tenant] });
-  if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant }, parents: [tenant] });
+  if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '' }, parents: [tenant] });
   return entities;
 }
 
 /** The request facts, in the shape the schema's RequestContext declares. */
 export function cedarContext(context: Record<string, unknown>): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = {};
-  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'host', 'network', 'server', 'tool', 'argsDigest'] as const) {
+  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'owner', 'host', 'network', 'server', 'tool', 'argsDigest'] as const) {
     const value = context[key];
     if (typeof value === 'string') out[key] = value;
   }

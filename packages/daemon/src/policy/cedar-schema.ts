@@ -50,7 +50,11 @@ const collectionActions: Record<string, string> = {
   'approval.list': 'Approval',
   'approval.get': 'Approval',
   'approval.approve': 'Approval',
+  // A person approving a request of their own (an install with one human); forbid it here to turn it off for some.
+  'approval.self_approve': 'Approval',
   'approval.deny': 'Approval',
+  // The token that asked withdraws its pending request.
+  'approval.cancel': 'Approval',
   'pool.set': 'Pool',
   'pool.list': 'Pool',
   'pool.remove': 'Pool',
@@ -79,7 +83,7 @@ const action = (name: string, resource: string) => `  action "${name}" appliesTo
 
 export const cedarSchema = `namespace Paddock {
   entity Tenant;
-  entity Token in [Tenant] { role: String, tenant: String };
+  entity Token in [Tenant] { role: String, tenant: String, owner: String, ownerKind: String };
   entity Sandbox in [Tenant] { tenant: String };
   entity Template;
   entity Audit;
@@ -103,6 +107,7 @@ export const cedarSchema = `namespace Paddock {
     to?: String,
     op?: String,
     role?: String,
+    owner?: String,
     risk?: Long,
     riskTags?: Set<String>,
     host?: String,

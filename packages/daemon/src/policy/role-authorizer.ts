@@ -1,4 +1,4 @@
-import type { Role } from '@paddock/core';
+import { ownerKindOf, type Role } from '@paddock/core';
 import type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
 
 const rank: Record<Role, number> = { agent: 0, operator: 1, admin: 2 };
@@ -23,6 +23,7 @@ const minimumRole: Record<string, Role> = {
   'pool.list': 'operator',
   'pool.remove': 'admin',
   'approval.approve': 'operator',
+  'approval.self_approve': 'operator',
   'approval.deny': 'operator',
   'policy.check': 'operator',
   'policy.test': 'operator',
@@ -56,6 +57,13 @@ export class RoleAuthorizer implements Authorizer {
         return { effect: 'deny', reason: `only an admin acts on another tenant (${tenant})` };
       }
       if (action === 'token.create' && context.role === 'admin') return { effect: 'deny', reason: 'only an admin creates admin tokens' };
+      // An operator that could mint a token for another person could approve its own requests through it.
+      if (action === 'token.create' && typeof context.owner === 'string' && context.owner !== principal.owner && ownerKindOf(context.owner) !== 'agent') {
+        return {
+          effect: 'deny',
+          reason: `only an admin makes a token for another person (${context.owner}); an operator makes them for itself (${principal.owner}) or for agents (agent:…)`,
+        };
+      }
       if (action === 'gateway.server.set' && Array.isArray(context.files) && context.files.length) {
         return { effect: 'deny', reason: "host files are the host's: only an admin gives them to a gateway server" };
       }

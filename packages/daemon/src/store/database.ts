@@ -151,6 +151,11 @@ const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // Who each token acts for (separation of duties is by owner, not by token); who asked and who decided each approval.
+  `ALTER TABLE tokens ADD COLUMN owner TEXT;
+   ALTER TABLE approvals ADD COLUMN owner TEXT;
+   ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
+   ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
@@ -166,7 +171,35 @@ const migrationHooks: Record<number, (db: Db) => void> = {
              CREATE TRIGGER audit_heads_append_only_update BEFORE UPDATE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;
              CREATE TRIGGER audit_heads_append_only_delete BEFORE DELETE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;`);
   },
+  12: ownersForExistingTokens,
 };
+
+/**
+ * Tokens made before owners existed: an agent token is an agent of its own;
+ * any other acts for whoever made it, up to the bootstrap token's "admin".
+ * This keeps what the old rule refused (approving through a token the asker
+ * minted) refused; such tokens are best made again with --owner.
+ */
+function ownersForExistingTokens(db: Db): void {
+  const rows = db.prepare('SELECT id, role, created_by FROM tokens ORDER BY created_at').all() as Array<{
+    id: string;
+    role: string;
+    created_by: string | null;
+  }>;
+  const owners = new Map<string, string>([['admin', 'admin']]);
+  const ownerOf = (id: string | null, seen = 0): string => {
+    if (!id || seen > 100) return 'admin';
+    const known = owners.get(id);
+    if (known) return known;
+    const row = rows.find((r) => r.id === id);
+    const owner = !row ? 'admin' : row.role === 'agent' ? `agent:${row.id}` : ownerOf(row.created_by, seen + 1);
+    owners.set(id, owner);
+    return owner;
+  };
+  const set = db.prepare('UPDATE tokens SET owner = ? WHERE id = ?');
+  for (const row of rows) set.run(ownerOf(row.id), row.id);
+  db.prepare("UPDATE approvals SET owner = coalesce((SELECT owner FROM tokens WHERE tokens.id = approvals.principal), 'admin')").run();
+}
 
 /** Opens (and migrates) the daemon's SQLite database. */
 export function openDatabase(file: string): Db {

@@ -1,4 +1,4 @@
-import type { Quotas, Role, TenantInfo, TokenInfo } from '@paddock/core';
+import { ownerKindOf, type Quotas, type Role, type TenantInfo, type TokenInfo } from '@paddock/core';
 import { gatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { Db } from './database.js';
 
@@ -112,6 +112,7 @@ interface TokenRow {
   tenant: string;
   role: Role;
   name: string | null;
+  owner: string | null;
   hash: string;
   created_at: string;
   revoked_at: string | null;
@@ -121,12 +122,18 @@ interface TokenRow {
 export class TokenStore {
   constructor(private readonly db: Db) {}
 
-  insert(token: { id: string; tenant: string; role: Role; name: string | null; hash: string; createdBy: string }): TokenInfo {
+  insert(token: { id: string; tenant: string; role: Role; name: string | null; owner: string; hash: string; createdBy: string }): TokenInfo {
     const createdAt = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO tokens (id, tenant, role, name, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(token.id, token.tenant, token.role, token.name, token.hash, createdAt, token.createdBy);
-    return { id: token.id, tenant: token.tenant, role: token.role, name: token.name, createdAt, revokedAt: null };
+      .prepare('INSERT INTO tokens (id, tenant, role, name, owner, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(token.id, token.tenant, token.role, token.name, token.owner, token.hash, createdAt, token.createdBy);
+    return this.get(token.id) as TokenInfo;
+  }
+
+  /** The people (not agents) that live tokens act for, in every tenant. */
+  humanOwners(): string[] {
+    const rows = this.db.prepare("SELECT DISTINCT owner FROM tokens WHERE revoked_at IS NULL AND owner NOT LIKE 'agent:%'").all() as Array<{ owner: string }>;
+    return rows.map((r) => r.owner);
   }
 
   /** The live token with this digest, if any. */
@@ -147,23 +154,13 @@ export class TokenStore {
     return rows.map(toTokenInfo);
   }
 
-  /** The tokens that made this one, nearest first (the bootstrap admin made the first ones). */
-  makersOf(id: string): string[] {
-    const makers: string[] = [];
-    let current: string | null | undefined = id;
-    while (current && makers.length < 100) {
-      const row = this.db.prepare('SELECT created_by FROM tokens WHERE id = ?').get(current) as { created_by: string | null } | undefined;
-      current = row?.created_by;
-      if (current) makers.push(current);
-    }
-    return makers;
-  }
-
   revoke(id: string): void {
     this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
   }
 }
 
 function toTokenInfo(r: TokenRow): TokenInfo {
-  return { id: r.id, tenant: r.tenant, role: r.role, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at };
+  // Every token has an owner since the migration that added them; a missing one is nobody's, so nobody approves as it.
+  const owner = r.owner ?? `agent:${r.id}`;
+  return { id: r.id, tenant: r.tenant, role: r.role, name: r.name, owner, ownerKind: ownerKindOf(owner), createdAt: r.created_at, revokedAt: r.revoked_at };
 }

@@ -74,12 +74,15 @@ export class TenantService {
     const request = TokenCreateSchema.parse(input);
     const tenant = request.tenant ?? caller.tenant;
     this.get(tenant);
+    const id = `tok_${randomBytes(8).toString('hex')}`;
+    const owner = tokenOwner(caller, request, id);
     const secret = newTokenSecret();
     const info = this.tokens.insert({
-      id: `tok_${randomBytes(8).toString('hex')}`,
+      id,
       tenant,
       role: request.role,
       name: request.name ?? null,
+      owner,
       hash: tokenDigest(secret),
       createdBy: caller.id,
     });
@@ -100,4 +103,14 @@ export class TenantService {
     this.tokens.revoke(id);
     return this.tokens.get(id) as TokenInfo;
   }
+}
+
+/**
+ * Who a new token acts for when the request names nobody: an agent token is
+ * an agent of its own, whose requests its person may approve; any other
+ * token acts for its creator's owner (a token you make for yourself is
+ * still you). Who may name someone else is the RoleAuthorizer's rule.
+ */
+function tokenOwner(caller: Principal, request: { role: string; owner?: string | undefined }, id: string): string {
+  return request.owner ?? (request.role === 'agent' ? `agent:${id}` : caller.owner);
 }

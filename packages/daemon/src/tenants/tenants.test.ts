@@ -74,7 +74,13 @@ describe('tenants and quotas', () => {
     // Another tenant's token cannot be revoked from here: it does not exist for this tenant.
     const foreign = await call('POST', '/v1/tokens', { tenant: 'default', role: 'agent' });
     expect((await call('DELETE', `/v1/tokens/${foreign.body.id}`, undefined, op.token)).status).toBe(404);
-    expect((await call('GET', '/v1/whoami', undefined, agent.body.token)).body).toEqual({ principal: agent.body.id, tenant: 'ops', role: 'agent' });
+    expect((await call('GET', '/v1/whoami', undefined, agent.body.token)).body).toEqual({
+      principal: agent.body.id,
+      tenant: 'ops',
+      role: 'agent',
+      owner: `agent:${agent.body.id}`,
+      ownerKind: 'agent',
+    });
   });
 
   it('refuses to remove a tenant with live sandboxes; removing one revokes its tokens', async () => {

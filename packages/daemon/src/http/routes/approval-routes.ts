@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { ApprovalDecisionSchema, type ApprovalInfo, ApprovalListQuerySchema, ApprovalSchema } from '@paddock/core';
+import { ApprovalApproveSchema, ApprovalCancelSchema, ApprovalDecisionSchema, type ApprovalInfo, ApprovalListQuerySchema, ApprovalSchema } from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
@@ -33,15 +33,32 @@ const getApproval = createRoute({
   responses: { 200: json(ApprovalResponse, 'the approval'), ...errorResponses },
 });
 
-const decide = (verdict: 'approve' | 'deny') =>
-  createRoute({
-    method: 'post',
-    path: `/v1/approvals/{id}/${verdict}`,
-    tags,
-    summary: verdict === 'approve' ? 'Approve the request, once' : 'Deny the request',
-    request: { params: IdParams, body: { content: { 'application/json': { schema: ApprovalDecisionSchema } }, required: true } },
-    responses: { 200: json(ApprovalResponse, 'the decided approval'), ...errorResponses },
-  });
+const approve = createRoute({
+  method: 'post',
+  path: '/v1/approvals/{id}/approve',
+  tags,
+  summary: 'Approve the request, once; by someone other than whom it was asked for, or by that person with self: true where the daemon allows self-approval',
+  request: { params: IdParams, body: { content: { 'application/json': { schema: ApprovalApproveSchema } }, required: true } },
+  responses: { 200: json(ApprovalResponse, 'the decided approval'), ...errorResponses },
+});
+
+const deny = createRoute({
+  method: 'post',
+  path: '/v1/approvals/{id}/deny',
+  tags,
+  summary: 'Deny the request',
+  request: { params: IdParams, body: { content: { 'application/json': { schema: ApprovalDecisionSchema } }, required: true } },
+  responses: { 200: json(ApprovalResponse, 'the decided approval'), ...errorResponses },
+});
+
+const cancel = createRoute({
+  method: 'post',
+  path: '/v1/approvals/{id}/cancel',
+  tags,
+  summary: 'Withdraw a pending request (the token that asked); a request waiting on it ends with approval_denied',
+  request: { params: IdParams, body: { content: { 'application/json': { schema: ApprovalCancelSchema } }, required: false } },
+  responses: { 200: json(ApprovalResponse, 'the cancelled approval'), ...errorResponses },
+});
 
 export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(listApprovals, async (c) => {
@@ -75,14 +92,32 @@ export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     return c.json(approval, 200);
   });
 
-  for (const verdict of ['approve', 'deny'] as const) {
-    app.openapi(decide(verdict), async (c) => {
-      const { id } = c.req.valid('param');
-      const { reason } = c.req.valid('json');
-      const decided = await s.govern(c, { action: `approval.${verdict}`, resource: `approval:${id}`, context: { reason } }, async () =>
-        s.approvals.decide(c.get('principal'), id, verdict === 'approve' ? 'approved' : 'denied', reason),
-      );
-      return c.json(decided, 200);
-    });
-  }
+  app.openapi(approve, async (c) => {
+    const { id } = c.req.valid('param');
+    const { reason, self } = c.req.valid('json');
+    // Approving one's own request is an action of its own: policies can forbid it, and the audit log names it.
+    const action = self ? 'approval.self_approve' : 'approval.approve';
+    const decided = await s.govern(c, { action, resource: `approval:${id}`, context: { reason } }, async () =>
+      s.approvals.decide(c.get('principal'), id, 'approved', reason, self === true),
+    );
+    return c.json(decided, 200);
+  });
+
+  app.openapi(deny, async (c) => {
+    const { id } = c.req.valid('param');
+    const { reason } = c.req.valid('json');
+    const decided = await s.govern(c, { action: 'approval.deny', resource: `approval:${id}`, context: { reason } }, async () =>
+      s.approvals.decide(c.get('principal'), id, 'denied', reason),
+    );
+    return c.json(decided, 200);
+  });
+
+  app.openapi(cancel, async (c) => {
+    const { id } = c.req.valid('param');
+    const reason = (c.req.valid('json') as { reason?: string } | undefined)?.reason;
+    const cancelled = await s.govern(c, { action: 'approval.cancel', resource: `approval:${id}`, context: reason ? { reason } : {} }, async () =>
+      s.approvals.cancel(c.get('principal'), id, reason),
+    );
+    return c.json(cancelled, 200);
+  });
 }

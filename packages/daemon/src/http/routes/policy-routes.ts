@@ -77,7 +77,12 @@ export function registerPolicyRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const context = { ...(body.context ?? {}), ...(cmd ? { cmd } : {}), ...(risk ? { risk: risk.score, riskTags: risk.tags } : {}) };
     const explanation = await s.govern(c, { action: 'policy.test', resource: 'policy:*', context: { principal: body.principal, action } }, () =>
       s.policy.explain({
-        principal: { id: `test:${body.principal}`, role: RoleSchema.parse(role), tenant: tenant ?? caller.tenant },
+        principal: {
+          id: `test:${body.principal}`,
+          role: RoleSchema.parse(role),
+          tenant: tenant ?? caller.tenant,
+          owner: role === 'agent' ? 'agent:test' : 'test',
+        },
         action,
         resource:
           body.resource ??

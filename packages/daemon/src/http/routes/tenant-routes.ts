@@ -1,5 +1,15 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { RoleSchema, TenantCreateSchema, TenantSchema, TenantUpdateSchema, TokenCreatedSchema, TokenCreateSchema, TokenSchema } from '@paddock/core';
+import {
+  OwnerKindSchema,
+  ownerKindOf,
+  RoleSchema,
+  TenantCreateSchema,
+  TenantSchema,
+  TenantUpdateSchema,
+  TokenCreatedSchema,
+  TokenCreateSchema,
+  TokenSchema,
+} from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -79,8 +89,11 @@ const routes = {
     method: 'get',
     path: '/v1/whoami',
     tags,
-    summary: 'The caller: token id, tenant and role',
-    responses: { 200: json(z.object({ principal: z.string(), tenant: z.string(), role: RoleSchema }), 'the caller'), ...errorResponses },
+    summary: 'The caller: token id, tenant, role and owner',
+    responses: {
+      200: json(z.object({ principal: z.string(), tenant: z.string(), role: RoleSchema, owner: z.string(), ownerKind: OwnerKindSchema }), 'the caller'),
+      ...errorResponses,
+    },
   }),
 };
 
@@ -119,7 +132,7 @@ export function registerTenantRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const tenant = input.tenant ?? c.get('principal').tenant;
     const created = await s.govern(
       c,
-      { action: 'token.create', resource: `tenant:${tenant}`, context: { tenant, role: input.role, name: input.name } },
+      { action: 'token.create', resource: `tenant:${tenant}`, context: { tenant, role: input.role, name: input.name, owner: input.owner } },
       async () => s.tenants.createToken(c.get('principal'), input),
     );
     return c.json(created, 201);
@@ -138,6 +151,6 @@ export function registerTenantRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
   });
   app.openapi(routes.whoami, async (c) => {
     const p = c.get('principal');
-    return c.json({ principal: p.id, tenant: p.tenant, role: p.role }, 200);
+    return c.json({ principal: p.id, tenant: p.tenant, role: p.role, owner: p.owner, ownerKind: ownerKindOf(p.owner) }, 200);
   });
 }
