@@ -30,6 +30,8 @@ export interface DaemonConfig {
   approvalTtlMs: number;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
+  /** A file (on another mount, a pipe a shipper reads) that gets a copy of every audit anchor; none when undefined. */
+  auditAnchorFile: string | undefined;
   /** DNS servers the egress proxy asks (host or host:port); the host's own when empty. */
   dnsServers: string[];
   /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
@@ -53,6 +55,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       policies: { type: 'string' },
       'dns-server': { type: 'string', multiple: true },
       'egress-allow-range': { type: 'string', multiple: true },
+      'audit-anchor-file': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -79,9 +82,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
+    auditAnchorFile: optionalPath(values['audit-anchor-file'] ?? env.PADDOCK_AUDIT_ANCHOR_FILE),
     dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
     egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
   };
+}
+
+function optionalPath(path: string | undefined): string | undefined {
+  return path ? resolve(path) : undefined;
 }
 
 function listOf(text: string | undefined): string[] {

@@ -151,6 +151,9 @@ const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // Which anchor (in the anchor log, outside the database) each signed head was written to.
+  `ALTER TABLE audit_heads ADD COLUMN anchor INTEGER;
+   ALTER TABLE audit_heads ADD COLUMN anchor_hash TEXT;`,
 ];
 
 /**
