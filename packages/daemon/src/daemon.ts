@@ -170,7 +170,13 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const stopWatchingPolicies = policy.watch();
   const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
   const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
-  const auditAnchors = new AuditAnchors({ path: join(config.stateDir, 'audit-anchors.log'), key: auditKey, externalFile: config.auditAnchorFile, logger });
+  const auditAnchors = new AuditAnchors({
+    path: join(config.stateDir, 'audit-anchors.log'),
+    key: auditKey,
+    externalFile: config.auditAnchorFile,
+    onAnchor: (anchor) => telemetry.exportAuditAnchor(anchor),
+    logger,
+  });
   const auditHeads = new AuditHeads(db, auditKey, auditAnchors, logger);
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {

@@ -63,6 +63,8 @@ export interface AuditAnchorsOptions {
   key: KeyObject;
   /** Also append each anchor here (a file on another mount, a pipe a shipper reads). */
   externalFile?: string;
+  /** Also hands each anchor here (the OpenTelemetry log export, when telemetry is on). */
+  onAnchor?: (anchor: AuditAnchor) => void;
   logger: Logger;
 }
 
@@ -138,6 +140,11 @@ export class AuditAnchors {
     }
     this.last = { anchor: anchor.anchor, hash: anchorHash(unsigned) };
     this.ship(line);
+    try {
+      this.options.onAnchor?.(anchor);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'an audit anchor could not be exported');
+    }
     return anchor;
   }
 
