@@ -152,7 +152,7 @@ describe('F4: nothing inside a sandbox reaches the audit log, the policy store o
     const { port } = new URL(daemon.url);
     const r = await py(sbx, [
       'import os, socket',
-      `for path in ["${daemon.stateDir}/paddock.db", "${daemon.stateDir}/paddockd.sock", "${daemon.stateDir}/audit-signing-key.pem", "${daemon.stateDir}/token"]:`,
+      `for path in ["${daemon.stateDir}/paddock.db", "${daemon.stateDir}/paddockd.sock", "${daemon.stateDir}/audit-signing-key.pem", "${daemon.stateDir}/audit-anchors.log", "${daemon.stateDir}/token"]:`,
       '    print("exists" if os.path.exists(path) else "absent", path)',
       'for host in ["127.0.0.1", "::1"]:',
       '    try:',
