@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Audit, type AuditAnchorCheck, type AuditVerification } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
@@ -46,16 +46,21 @@ function anchorLine(a: AuditAnchorCheck, anchorFile: string | undefined): string
   return printable(`${where}: ${a.checked} anchor${a.checked === 1 ? '' : 's'} checked, ${newest}`);
 }
 
-/** The file's last whole lines, up to what one request takes. */
+/** The file's last whole lines, up to what one request takes; only that much is read. */
 async function readAnchorTail(path: string): Promise<string> {
-  let text: Buffer;
+  let file: FileHandle | undefined;
   try {
-    text = await readFile(path);
+    file = await open(path, 'r');
+    const { size } = await file.stat();
+    const length = Math.min(size, maxAnchorBytes);
+    const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(length), position: size - length });
+    const text = buffer.subarray(0, bytesRead);
+    // Cut into the middle of a line: start after the first line break.
+    return (size > length ? text.subarray(text.indexOf(0x0a) + 1) : text).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`--anchor: cannot read ${path}${code ? ` (${code})` : ''}`);
+  } finally {
+    await file?.close();
   }
-  if (text.length <= maxAnchorBytes) return text.toString('utf8');
-  const tail = text.subarray(text.length - maxAnchorBytes);
-  return tail.subarray(tail.indexOf(0x0a) + 1).toString('utf8');
 }

@@ -46,6 +46,19 @@ export class AuditHeads {
       | { anchor: number; hash: string }
       | undefined;
     anchors.continueChain(named ?? null);
+    this.sayIfDatabaseFallsShort();
+  }
+
+  /** Said at start, where an operator looks first; verify says it with the signatures checked. */
+  private sayIfDatabaseFallsShort(): void {
+    const newest = this.anchors.read()?.anchors.at(-1);
+    if (!newest) return;
+    const row = this.db.prepare('SELECT hash FROM audit WHERE seq = ?').get(newest.seq) as { hash: string } | undefined;
+    if (row?.hash === newest.hash) return;
+    this.logger.error(
+      { anchorLog: this.anchors.path, anchor: newest.anchor, seq: newest.seq },
+      'the audit log does not hold the record the newest anchor covers: it was cut back, rewritten or replaced; paddock audit verify reports it',
+    );
   }
 
   /** Signs the current head unless it is already signed, and anchors it outside the database; returns the seq signed, if any. */

@@ -109,6 +109,7 @@ describe('F5: the end of the audit table and the heads that covered it, deleted 
     cutDatabase(db, (before.anchors[0]?.newest?.seq ?? 0) - 3);
     db.close();
     await daemon.restart();
+    expect(daemon.log()).toMatch(/the audit log does not hold the record the newest anchor covers/);
     const after = await verdict();
     expect(after.ok).toBe(false);
     expect(after.problems).toContainEqual(
