@@ -171,7 +171,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const approvals = new ApprovalService(db, config.approvalTtlMs, (id) => tokenStore.makersOf(id));
   const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
   const auditAnchors = new AuditAnchors({
-    path: join(config.stateDir, 'audit-anchors.log'),
+    path: config.auditAnchorLog,
     key: auditKey,
     externalFile: config.auditAnchorFile,
     onAnchor: (anchor) => telemetry.exportAuditAnchor(anchor),

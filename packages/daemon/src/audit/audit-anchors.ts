@@ -100,6 +100,7 @@ export class AuditAnchors {
    * rather than numbering anchors anew as if nothing had been there.
    */
   continueChain(namedByDatabase: { anchor: number; hash: string } | null): void {
+    this.endTornLine();
     const log = this.read();
     const inLog = log?.anchors.at(-1);
     const fromLog = inLog ? { anchor: inLog.anchor, hash: anchorHash(inLog) } : null;
@@ -117,6 +118,18 @@ export class AuditAnchors {
     }
   }
 
+  /**
+   * A crash in the middle of a write leaves a line without its end; the next
+   * anchor must not be glued to it. The torn line stays, and verify names it.
+   */
+  private endTornLine(): void {
+    if (!existsSync(this.path)) return;
+    const text = readFileSync(this.path, 'utf8');
+    if (text === '' || text.endsWith('\n')) return;
+    this.options.logger.warn({ anchorLog: this.path }, 'the audit anchor log ends in the middle of a line; the next anchor starts a new one');
+    this.appendSynced('\n');
+  }
+
   /** Signs an anchor for a head, appends it to the log (synced to disk) and hands it to the external sink. */
   append(head: { seq: number; hash: string; signedAt: string }): AuditAnchor {
     const unsigned: UnsignedAnchor = {
@@ -129,15 +142,7 @@ export class AuditAnchors {
     };
     const anchor: AuditAnchor = { ...unsigned, signature: sign(null, Buffer.from(signedAnchorText(unsigned)), this.options.key).toString('base64') };
     const line = `${JSON.stringify(anchor)}\n`;
-    // Opened per anchor (one every signing interval at most): a log replaced or
-    // removed behind the daemon's back gets the next anchor, not a stale inode.
-    const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-    try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    this.appendSynced(line);
     this.last = { anchor: anchor.anchor, hash: anchorHash(unsigned) };
     this.ship(line);
     try {
@@ -146,6 +151,20 @@ export class AuditAnchors {
       this.options.logger.warn({ err }, 'an audit anchor could not be exported');
     }
     return anchor;
+  }
+
+  /**
+   * Opened per anchor (one every signing interval at most): a log replaced or
+   * removed behind the daemon's back gets the next anchor, not a stale inode.
+   */
+  private appendSynced(text: string): void {
+    const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Waits for what the external sink still has to write. */
@@ -162,7 +181,7 @@ export class AuditAnchors {
     const file = this.options.externalFile;
     if (!file) return;
     this.external = this.external.then(() =>
-      appendSynced(file, line).catch((err: unknown) =>
+      appendSyncedTo(file, line).catch((err: unknown) =>
         this.options.logger.warn({ err, file }, 'an audit anchor could not be copied to the external anchor file'),
       ),
     );
@@ -170,7 +189,7 @@ export class AuditAnchors {
 }
 
 /** Appends and syncs where syncing means something (a pipe or a character device cannot be synced). */
-async function appendSynced(file: string, line: string): Promise<void> {
+async function appendSyncedTo(file: string, line: string): Promise<void> {
   const handle = await open(file, 'a', 0o600);
   try {
     await handle.write(line);

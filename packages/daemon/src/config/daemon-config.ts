@@ -30,6 +30,8 @@ export interface DaemonConfig {
   approvalTtlMs: number;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
+  /** The anchor log: signed heads, outside the database. */
+  auditAnchorLog: string;
   /** A file (on another mount, a pipe a shipper reads) that gets a copy of every audit anchor; none when undefined. */
   auditAnchorFile: string | undefined;
   /** DNS servers the egress proxy asks (host or host:port); the host's own when empty. */
@@ -61,6 +63,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
   });
   const stateDir = resolve(values['state-dir'] ?? env.PADDOCK_STATE_DIR ?? '/var/lib/paddock');
   const port = Number(values.port ?? env.PADDOCK_PORT ?? defaultPort);
+  const auditAnchorFile = optionalPath(values['audit-anchor-file'] ?? env.PADDOCK_AUDIT_ANCHOR_FILE);
+  const auditAnchorLog = join(stateDir, 'audit-anchors.log');
+  if (auditAnchorFile === auditAnchorLog) {
+    throw new BadRequestError('--audit-anchor-file: that is the anchor log itself; name a file outside the state folder (another disk, a mount, a pipe)');
+  }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new BadRequestError(`invalid port ${values.port ?? env.PADDOCK_PORT}`);
   return {
     stateDir,
@@ -82,7 +89,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
-    auditAnchorFile: optionalPath(values['audit-anchor-file'] ?? env.PADDOCK_AUDIT_ANCHOR_FILE),
+    auditAnchorLog,
+    auditAnchorFile,
     dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
     egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
   };

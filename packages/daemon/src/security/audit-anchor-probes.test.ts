@@ -99,6 +99,25 @@ describe('the anchor log outside the database', () => {
   });
 });
 
+describe('a crash in the middle of writing an anchor', () => {
+  it('leaves a torn line that verify names, and the anchors after it on lines of their own', async () => {
+    await start();
+    await history();
+    await intactWithAnchors();
+    await daemon.crash();
+    const lines = readFileSync(anchorLog(), 'utf8').trimEnd().split('\n');
+    writeFileSync(anchorLog(), `${readFileSync(anchorLog(), 'utf8')}${(lines.at(-1) ?? '').slice(0, 40)}`);
+    await daemon.restart();
+    await history();
+    const after = await verdict();
+    expect(after.problems).toEqual([
+      { seq: null, problem: 'anchor_unreadable', message: `line ${lines.length + 1} of the anchor log (${anchorLog()}): not an anchor` },
+    ]);
+    expect(after.anchors[0]).toMatchObject({ reached: true, checked: expect.any(Number) });
+    expect(after.anchors[0]?.newest?.anchor).toBeGreaterThan(lines.length);
+  });
+});
+
 describe('F5: the end of the audit table and the heads that covered it, deleted through the database file', () => {
   it('is found: the anchor log still covers the records that are gone', async () => {
     await start();
