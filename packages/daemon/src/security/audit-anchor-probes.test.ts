@@ -292,5 +292,13 @@ describe('F9: the database and the anchor log both rolled back to an earlier cop
     );
     expect(checked.problems).toContainEqual(expect.objectContaining({ problem: 'bad_signature', message: expect.stringMatching(/is signed by another key/) }));
     expect(checked.anchors[1]).toMatchObject({ source: 'supplied', checked: 3, newest: null, reached: false });
+    // More than one request takes is refused whole, with a code, before anything is parsed.
+    const tooMuch = await daemon.api('/v1/audit/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ anchors: 'x'.repeat(1024 * 1024 + 1) }),
+    });
+    expect(tooMuch.status).toBe(400);
+    expect(((await tooMuch.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
   });
 });
