@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
 
@@ -114,7 +116,8 @@ describe('paddock tenant, token and audit', () => {
 
     const verify = paddock(['audit', 'verify']);
     expect(verify.code).toBe(0);
-    expect(verify.stdout).toMatch(/^audit log intact: \d+ records, /);
+    expect(verify.stdout).toMatch(/^audit log intact: \d+ records, \d+ signed heads?, /);
+    expect(verify.stdout).toMatch(/^anchor log \S+\/audit-anchors\.log: \d+ anchors? checked, /m);
 
     const exported = paddock(['audit', 'export', '--format', 'jsonl', '--since', '1h']);
     expect(exported.code).toBe(0);
@@ -149,6 +152,63 @@ describe('paddock audit tail -f', () => {
     }
     expect(await exited).toBe(130);
     expect(stderr).toBe('');
+  });
+});
+
+describe('paddock audit verify --anchor', () => {
+  let anchored: TestDaemon;
+  const dir = mkdtempSync('/tmp/paddock-anchors-cli-');
+
+  beforeAll(async () => {
+    anchored = await startTestDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100' });
+  });
+
+  afterAll(async () => {
+    await anchored?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const verify = (args: string[]) => {
+    const r = spawnSync(process.execPath, [cliMain, 'audit', 'verify', ...args], { env: anchored.env, encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  // F5 through the CLI: the database cut back as root, a copy of the anchors shipped off the box before.
+  it('says what it checked, and exits 1 naming the shipped anchor the database no longer reaches', async () => {
+    for (let i = 0; i < 6; i++) await anchored.api('/v1/sandboxes');
+    await new Promise((r) => setTimeout(r, 400));
+    const shipped = `${dir}/shipped.log`;
+    copyFileSync(`${anchored.stateDir}/audit-anchors.log`, shipped);
+
+    const intact = verify(['--anchor', shipped]);
+    expect(intact.stderr).toBe('');
+    expect(intact.code).toBe(0);
+    const lines = intact.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^audit log intact: \d+ records, \d+ signed heads?, newest head #\d+ signed at \S+$/);
+    expect(lines[1]).toMatch(
+      /^anchor log \/tmp\/paddock-test-\w+\/audit-anchors\.log: \d+ anchors? checked, newest #\d+ \(record \d+, signed at \S+\), reached by the database$/,
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(`^supplied anchors ${shipped}: \\d+ anchors? checked, newest #\\d+ \\(record \\d+, signed at \\S+\\), reached by the database$`),
+    );
+
+    const db = new Database(`${anchored.stateDir}/paddock.db`);
+    db.exec(`DROP TRIGGER audit_append_only_delete; DROP TRIGGER audit_heads_append_only_delete;
+             DELETE FROM audit WHERE seq > 3; DELETE FROM audit_heads WHERE seq > 3;`);
+    db.close();
+    rmSync(`${anchored.stateDir}/audit-anchors.log`);
+    const broken = verify(['--anchor', shipped]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^paddock: audit log NOT intact: \d+ problems? in \d+ records\n$/);
+    expect(broken.stdout).toMatch(/^#\d+ truncated: the log ends at \d+, but anchor #\d+ in the supplied anchors, signed at \S+, covered up to \d+/m);
+    expect(broken.stdout).toMatch(new RegExp(`^supplied anchors ${shipped}: .*, NOT reached by the database$`, 'm'));
+    expect(broken.stdout).toMatch(/^checked: \d+ records, /m);
+  });
+
+  it('a file it cannot read is a one-line failure', () => {
+    const r = verify(['--anchor', `${dir}/no-such-file`]);
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `paddock: --anchor: cannot read ${dir}/no-such-file (ENOENT)\n` });
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
 import { ApprovalService } from './approvals/approval-service.js';
+import { AuditAnchors } from './audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from './audit/audit-heads.js';
 import { SqliteAuditLog } from './audit/audit-log.js';
 import { loadOrCreateToken, TokenAuthenticator } from './auth/token-auth.js';
@@ -171,7 +172,15 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
     mode: config.selfApproval,
     humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
   });
-  const auditHeads = new AuditHeads(db, loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem')));
+  const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
+  const auditAnchors = new AuditAnchors({
+    path: config.auditAnchorLog,
+    key: auditKey,
+    externalFile: config.auditAnchorFile,
+    onAnchor: (anchor) => telemetry.exportAuditAnchor(anchor),
+    logger,
+  });
+  const auditHeads = new AuditHeads(db, auditKey, auditAnchors, logger);
   const stopSigning = auditHeads.startSigning(config.auditSignIntervalMs);
   const services: Services = {
     sandboxes,
@@ -258,6 +267,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
       stopWatchingPolicies();
       // The last records get a signed head before the daemon goes.
       auditHeads.signHead();
+      await auditAnchors.flush();
       await telemetry.shutdown();
       db.close();
     },

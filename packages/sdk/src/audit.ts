@@ -17,6 +17,11 @@ export interface AuditListOptions extends CallOptions, AuditRange {
 
 export type AuditFollowOptions = CallOptions & AuditRange;
 
+export interface AuditVerifyOptions extends CallOptions {
+  /** Anchor lines to check the chain against too; the newest counts. */
+  anchors?: string;
+}
+
 /**
  * The tamper-evident audit log: every API call, who made it and how it ended,
  * each record chained to the previous one by its hash.
@@ -41,8 +46,18 @@ export const Audit = {
     return new ApiClient(options).ndjson<AuditEntry>('GET', '/v1/audit', { query, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
   },
 
-  /** Checks the hash chain against the latest signed head (admin tokens only). */
-  async verify(options: CallOptions = {}): Promise<AuditVerification> {
-    return new ApiClient(options).json<AuditVerification>('GET', '/v1/audit/verify', options);
+  /**
+   * Checks the hash chain against every signed head and the anchor log outside
+   * the database (admin tokens only); with `anchors` (JSON lines, e.g. the end
+   * of a copy shipped off the box, up to 1 MiB) against those too.
+   */
+  async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
+    const client = new ApiClient(options);
+    if (options.anchors === undefined) return client.json<AuditVerification>('GET', '/v1/audit/verify', options);
+    return client.json<AuditVerification>('POST', '/v1/audit/verify', {
+      json: { anchors: options.anchors },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
   },
 };

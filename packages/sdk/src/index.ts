@@ -1,6 +1,7 @@
 export type {
   ApprovalInfo,
   ApprovalState,
+  AuditAnchorCheck,
   AuditEntry,
   AuditVerification,
   CheckpointInfo,
@@ -52,7 +53,7 @@ export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-cl
 export type { ApprovalOptions } from './approval-options.js';
 export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
-export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange } from './audit.js';
+export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Gateway, type GatewayServerSpec } from './gateway.js';

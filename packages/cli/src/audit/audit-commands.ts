@@ -16,7 +16,10 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('check the hash chain against the signed head; exits 1 and lists the problems if it is broken (admin)')
+    .description(
+      'check the hash chain against the signed heads and the anchor log outside the database; says what it checked; exits 1 and lists the problems if it is broken (admin)',
+    )
+    .option('--anchor <file>', 'also check against this copy of the anchors (e.g. one shipped off the box); its newest anchor counts')
     .action(lazyAction(async () => (await import('./verify-audit.js')).verifyAudit));
 
   audit

@@ -26,14 +26,58 @@ export const AuditQuerySchema = z.object({
 
 export const AuditProblemSchema = z.object({
   seq: z.number().int().nullable(),
-  problem: z.enum(['edited', 'missing', 'reordered', 'truncated', 'bad_signature']),
+  problem: z.enum([
+    'edited',
+    'missing',
+    'reordered',
+    'truncated',
+    'bad_signature',
+    'anchor_log_missing',
+    'anchor_log_truncated',
+    'anchor_chain_broken',
+    'anchor_unreadable',
+  ]),
   message: z.string(),
 });
+
+/** One anchor: a signed head written outside the database, chained to the anchor before it. */
+export const AuditAnchorSchema = z.object({
+  anchor: z.number().int().min(1).describe('1 for the first anchor, each next one +1'),
+  seq: z.number().int().describe('the last audit record it covers'),
+  hash: z.string().describe('that record’s hash'),
+  signedAt: z.string(),
+  prev: z.string().describe('SHA-256 (hex) of the anchor before it; 64 zeros for the first'),
+  key: z.string().describe('fingerprint of the signing key: SHA-256 (hex, first 16) of its raw public key'),
+  signature: z.string().describe('Ed25519 (base64) by the daemon’s audit key'),
+});
+export type AuditAnchor = z.infer<typeof AuditAnchorSchema>;
+
+export const AuditAnchorCheckSchema = z.object({
+  source: z.enum(['anchor-log', 'supplied']).describe('the daemon’s own anchor log, or anchors the caller sent (e.g. a copy shipped off the box)'),
+  location: z.string().describe('the anchor log’s path, or "request" for supplied anchors'),
+  checked: z.number().int().describe('anchors read and checked'),
+  newest: z
+    .object({ anchor: z.number().int(), seq: z.number().int(), hash: z.string(), signedAt: z.string() })
+    .nullable()
+    .describe('the newest anchor with a good signature'),
+  reached: z.boolean().describe('whether the database holds the record the newest anchor covers, with the same hash'),
+});
+export type AuditAnchorCheck = z.infer<typeof AuditAnchorCheckSchema>;
 
 export const AuditVerificationSchema = z.object({
   ok: z.boolean(),
   records: z.number().int().describe('records checked'),
+  heads: z.number().int().describe('signed heads (in the database) checked'),
   head: z.object({ seq: z.number().int(), hash: z.string(), signedAt: z.string() }).nullable().describe('the latest signed head the chain was checked against'),
+  anchors: z.array(AuditAnchorCheckSchema).describe('each anchor source checked against the chain'),
   problems: z.array(AuditProblemSchema),
 });
 export type AuditVerification = z.infer<typeof AuditVerificationSchema>;
+
+export const AuditVerifyRequestSchema = z.object({
+  anchors: z
+    .string()
+    .max(1024 * 1024)
+    .optional()
+    .describe('anchor lines (JSON lines, as in the anchor log) to check too, e.g. the end of a copy shipped off the box; the newest counts'),
+});

@@ -34,6 +34,10 @@ export interface DaemonConfig {
   selfApproval: SelfApproval;
   /** How often the audit chain's head is signed (when it moved). */
   auditSignIntervalMs: number;
+  /** The anchor log: signed heads, outside the database. */
+  auditAnchorLog: string;
+  /** A file (on another mount, a pipe a shipper reads) that gets a copy of every audit anchor; none when undefined. */
+  auditAnchorFile: string | undefined;
   /** DNS servers the egress proxy asks (host or host:port); the host's own when empty. */
   dnsServers: string[];
   /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
@@ -62,11 +66,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
       'egress-allow-range': { type: 'string', multiple: true },
       'admin-owner': { type: 'string' },
       'self-approval': { type: 'string' },
+      'audit-anchor-file': { type: 'string' },
     },
     allowPositionals: true,
   });
   const stateDir = resolve(values['state-dir'] ?? env.PADDOCK_STATE_DIR ?? '/var/lib/paddock');
   const port = Number(values.port ?? env.PADDOCK_PORT ?? defaultPort);
+  const auditAnchorFile = optionalPath(values['audit-anchor-file'] ?? env.PADDOCK_AUDIT_ANCHOR_FILE);
+  const auditAnchorLog = join(stateDir, 'audit-anchors.log');
+  if (auditAnchorFile === auditAnchorLog) {
+    throw new BadRequestError('--audit-anchor-file: that is the anchor log itself; name a file outside the state folder (another disk, a mount, a pipe)');
+  }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new BadRequestError(`invalid port ${values.port ?? env.PADDOCK_PORT}`);
   return {
     stateDir,
@@ -90,9 +100,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig
     adminOwner: checkedAdminOwner(values['admin-owner'] ?? env.PADDOCK_ADMIN_OWNER ?? 'admin'),
     selfApproval: checkedSelfApproval(values['self-approval'] ?? env.PADDOCK_SELF_APPROVAL ?? 'single-human'),
     auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
+    auditAnchorLog,
+    auditAnchorFile,
     dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
     egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
   };
+}
+
+function optionalPath(path: string | undefined): string | undefined {
+  return path ? resolve(path) : undefined;
 }
 
 function listOf(text: string | undefined): string[] {

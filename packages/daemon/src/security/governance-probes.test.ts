@@ -152,7 +152,7 @@ describe('F4: nothing inside a sandbox reaches the audit log, the policy store o
     const { port } = new URL(daemon.url);
     const r = await py(sbx, [
       'import os, socket',
-      `for path in ["${daemon.stateDir}/paddock.db", "${daemon.stateDir}/paddockd.sock", "${daemon.stateDir}/audit-signing-key.pem", "${daemon.stateDir}/token"]:`,
+      `for path in ["${daemon.stateDir}/paddock.db", "${daemon.stateDir}/paddockd.sock", "${daemon.stateDir}/audit-signing-key.pem", "${daemon.stateDir}/audit-anchors.log", "${daemon.stateDir}/token"]:`,
       '    print("exists" if os.path.exists(path) else "absent", path)',
       'for host in ["127.0.0.1", "::1"]:',
       '    try:',
@@ -224,7 +224,11 @@ describe('F3: tampering with the audit log is detected by verify', () => {
     const last = (db.prepare('SELECT max(seq) AS seq FROM audit').get() as { seq: number }).seq;
     db.prepare('DELETE FROM audit WHERE seq > ?').run(last - 3);
     db.close();
-    expect(await verdict()).toMatchObject({ ok: false, problems: [{ problem: 'truncated' }] });
+    // Both witnesses say so: the head signed in the database and its anchor outside it.
+    expect(await verdict()).toMatchObject({
+      ok: false,
+      problems: [{ problem: 'truncated' }, { problem: 'truncated', message: expect.stringMatching(/anchor #\d+ in the anchor log/) }],
+    });
   });
 
   it('a chain rewritten end to end (every hash recomputed) against the signed head', async () => {

@@ -151,6 +151,9 @@ const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // Which anchor (in the anchor log, outside the database) each signed head was written to.
+  `ALTER TABLE audit_heads ADD COLUMN anchor INTEGER;
+   ALTER TABLE audit_heads ADD COLUMN anchor_hash TEXT;`,
   // Who each token acts for (separation of duties is by owner, not by token); who asked and who decided each approval.
   `ALTER TABLE tokens ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN owner TEXT;

@@ -15,6 +15,7 @@ interface OtlpSpan {
 let receiver: Server;
 const spans: OtlpSpan[] = [];
 const metricNames = new Set<string>();
+const anchorLines: string[] = [];
 let daemon: TestDaemon;
 
 beforeAll(async () => {
@@ -27,6 +28,10 @@ beforeAll(async () => {
         for (const rs of json.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
       } else if (req.url === '/v1/metrics') {
         for (const rm of json.resourceMetrics ?? []) for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) metricNames.add(m.name);
+      } else if (req.url === '/v1/logs') {
+        for (const rl of json.resourceLogs ?? [])
+          for (const sl of rl.scopeLogs ?? [])
+            for (const r of sl.logRecords ?? []) if (r.eventName === 'paddock.audit.anchor') anchorLines.push(r.body.stringValue);
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -38,6 +43,8 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_METRIC_EXPORT_INTERVAL: '300',
+    OTEL_BLRP_SCHEDULE_DELAY: '100',
+    PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100',
   });
 });
 
@@ -79,5 +86,19 @@ describe('OpenTelemetry', () => {
     await expect
       .poll(() => spans.filter((s) => s.name === 'paddock sandbox.get').map((s) => attr(s, 'paddock.outcome')), { timeout: 10_000 })
       .toContain('sandbox_not_found');
+  });
+
+  it('sends each audit anchor as a log record, a copy off the box that verify takes as supplied anchors', async () => {
+    await daemon.api('/v1/sandboxes');
+    await expect.poll(() => anchorLines.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // What the collector holds now: more keeps coming.
+    const shipped = [...anchorLines];
+    const res = await daemon.api('/v1/audit/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ anchors: shipped.join('\n') }),
+    });
+    const verdict = (await res.json()) as { ok: boolean; anchors: Array<{ source: string; checked: number; reached: boolean }> };
+    expect(verdict).toMatchObject({ ok: true, anchors: [{ source: 'anchor-log' }, { source: 'supplied', checked: shipped.length, reached: true }] });
   });
 });

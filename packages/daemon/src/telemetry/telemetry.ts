@@ -10,13 +10,14 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { paddockVersion } from '@paddock/core';
+import { type Logger as OtelLogger, SeverityNumber } from '@opentelemetry/api-logs';
+import { type AuditAnchor, paddockVersion } from '@paddock/core';
 import type { Logger } from 'pino';
 
 /**
- * Traces and metrics through the OpenTelemetry API. Off unless the standard
- * OTEL_* variables ask for OTLP export; then the SDK is loaded (only then) and
- * exports over OTLP/HTTP. Off, every call below is the API's no-op.
+ * Traces, metrics and audit anchors (as log records) through OpenTelemetry.
+ * Off unless the standard OTEL_* variables ask for OTLP export; then the SDK is
+ * loaded (only then) and exports over OTLP/HTTP. Off, every call below is a no-op.
  */
 export interface Telemetry {
   readonly enabled: boolean;
@@ -25,6 +26,11 @@ export interface Telemetry {
   startSpan(name: string, attributes?: Attributes, parent?: Span): Span;
   policyDecisions: Counter;
   execDuration: Histogram;
+  /**
+   * Sends an audit anchor off the box as a log record whose body is its line
+   * in the anchor log, so a collector's copy can be given to `paddock audit verify --anchor`.
+   */
+  exportAuditAnchor(anchor: AuditAnchor): void;
   /** Flushes what is buffered and stops exporting. */
   shutdown(): Promise<void>;
 }
@@ -34,10 +40,21 @@ export function offTelemetry(): Telemetry {
   return instruments(false, async () => {});
 }
 
+const otlpEndpointVariables = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+] as const;
+
 export function telemetryWanted(env: NodeJS.ProcessEnv): boolean {
   if (env.OTEL_SDK_DISABLED === 'true') return false;
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
-  return !!endpoint || env.OTEL_TRACES_EXPORTER === 'otlp' || env.OTEL_METRICS_EXPORTER === 'otlp';
+  return (
+    otlpEndpointVariables.some((name) => !!env[name]) ||
+    env.OTEL_TRACES_EXPORTER === 'otlp' ||
+    env.OTEL_METRICS_EXPORTER === 'otlp' ||
+    env.OTEL_LOGS_EXPORTER === 'otlp'
+  );
 }
 
 export async function startTelemetry(env: NodeJS.ProcessEnv, logger: Logger, observeSandboxes: () => Record<string, number>): Promise<Telemetry> {
@@ -48,12 +65,16 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, logger: Logger, obs
     { OTLPTraceExporter },
     { OTLPMetricExporter },
     { resourceFromAttributes },
+    { LoggerProvider, BatchLogRecordProcessor },
+    { OTLPLogExporter },
   ] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/sdk-metrics'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/exporter-metrics-otlp-http'),
     import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-logs'),
+    import('@opentelemetry/exporter-logs-otlp-http'),
   ]);
   // The exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) themselves.
   const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'paddockd', 'service.version': paddockVersion });
@@ -67,6 +88,11 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, logger: Logger, obs
       new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) }),
     ],
   });
+  // Only audit anchors go out as logs: the daemon's own log lines stay with pino.
+  const loggerProvider = new LoggerProvider({
+    resource,
+    processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), scheduledDelayMillis: Number(env.OTEL_BLRP_SCHEDULE_DELAY ?? 1000) })],
+  });
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
   const meter = metrics.getMeter('paddockd', paddockVersion);
@@ -74,13 +100,18 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, logger: Logger, obs
     for (const [state, count] of Object.entries(observeSandboxes())) result.observe(count, { state });
   });
   logger.info('OpenTelemetry export on');
-  return instruments(true, async () => {
-    await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
-    await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
-  });
+  const auditLogger = loggerProvider.getLogger('paddockd.audit', paddockVersion);
+  return instruments(
+    true,
+    async () => {
+      await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider.forceFlush()]);
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]);
+    },
+    auditLogger,
+  );
 }
 
-function instruments(enabled: boolean, shutdown: () => Promise<void>): Telemetry {
+function instruments(enabled: boolean, shutdown: () => Promise<void>, auditLogger?: OtelLogger): Telemetry {
   const tracer = trace.getTracer('paddockd', paddockVersion);
   const meter = metrics.getMeter('paddockd', paddockVersion);
   return {
@@ -92,6 +123,15 @@ function instruments(enabled: boolean, shutdown: () => Promise<void>): Telemetry
     },
     policyDecisions: meter.createCounter('paddock.policy.decisions', { description: 'authorize() decisions by action and effect' }),
     execDuration: meter.createHistogram('paddock.exec.duration', { description: 'commands run through the API, start to exit', unit: 'ms' }),
+    exportAuditAnchor(anchor) {
+      auditLogger?.emit({
+        eventName: 'paddock.audit.anchor',
+        severityNumber: SeverityNumber.INFO,
+        severityText: 'INFO',
+        body: JSON.stringify(anchor),
+        attributes: { 'paddock.audit.anchor': anchor.anchor, 'paddock.audit.seq': anchor.seq },
+      });
+    },
     shutdown,
   };
 }

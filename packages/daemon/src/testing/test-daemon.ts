@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { cleanupStateDir } from './cleanup.js';
@@ -49,8 +49,10 @@ export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS
     for (;;) {
       if (child.exitCode !== null) throw new Error(`paddockd exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       const file = `${stateDir}/endpoint.json`;
-      if (existsSync(file)) {
-        const parsed = JSON.parse(await readFile(file, 'utf8')) as { url: string; pid: number };
+      // Read as it is found: the old daemon's file may still be there, and go, as the new one starts.
+      const text = existsSync(file) ? await readFile(file, 'utf8').catch(() => null) : null;
+      if (text) {
+        const parsed = JSON.parse(text) as { url: string; pid: number };
         if (parsed.pid !== previousPid) {
           endpoint = parsed;
           break;
@@ -90,6 +92,9 @@ export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS
     },
     async crash() {
       previousPid = endpoint.pid;
+      // Gone before the daemon is: another test run sweeps a state folder whose
+      // endpoint names a dead process, and this one is meant to start again.
+      rmSync(`${stateDir}/endpoint.json`, { force: true });
       process.kill(endpoint.pid, 'SIGKILL');
       await waitExit();
     },

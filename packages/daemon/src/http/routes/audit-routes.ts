@@ -1,5 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { type AuditEntry, AuditQuerySchema, AuditRecordSchema, AuditVerificationSchema, BadRequestError, parseDurationMs } from '@paddock/core';
+import {
+  type AuditEntry,
+  AuditQuerySchema,
+  AuditRecordSchema,
+  AuditVerificationSchema,
+  AuditVerifyRequestSchema,
+  BadRequestError,
+  parseDurationMs,
+} from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
@@ -31,8 +39,17 @@ const verifyAudit = createRoute({
   method: 'get',
   path: '/v1/audit/verify',
   tags,
-  summary: 'Check the whole hash chain and every signed head (admin)',
-  responses: { 200: json(AuditVerificationSchema, 'the verdict, with each problem found'), ...errorResponses },
+  summary: 'Check the whole hash chain, every signed head and the anchor log outside the database (admin)',
+  responses: { 200: json(AuditVerificationSchema, 'the verdict, with what was checked and each problem found'), ...errorResponses },
+});
+
+const verifyAuditWithAnchors = createRoute({
+  method: 'post',
+  path: '/v1/audit/verify',
+  tags,
+  summary: 'As GET, and also against anchors the caller sends, e.g. a copy shipped off the box (admin)',
+  request: { body: { content: { 'application/json': { schema: AuditVerifyRequestSchema } }, required: true } },
+  responses: { 200: json(AuditVerificationSchema, 'the verdict, with what was checked and each problem found'), ...errorResponses },
 });
 
 export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
@@ -75,6 +92,12 @@ export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
 
   app.openapi(verifyAudit, async (c) => {
     const verdict = await s.govern(c, { action: 'audit.verify', resource: 'audit:*' }, async () => s.auditHeads.verify());
+    return c.json(verdict, 200);
+  });
+
+  app.openapi(verifyAuditWithAnchors, async (c) => {
+    const { anchors } = c.req.valid('json');
+    const verdict = await s.govern(c, { action: 'audit.verify', resource: 'audit:*' }, async () => s.auditHeads.verify(anchors ?? ''));
     return c.json(verdict, 200);
   });
 }
