@@ -1,9 +1,10 @@
+import { commandTimeoutBounds } from '@paddock/core/client';
 import { Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { withApprovalHint } from '../approvals/approval-hint.js';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 import { parseEnv } from '../options/parse-env.js';
 import { requireCommand } from '../options/require-command.js';
@@ -22,7 +23,7 @@ export interface ExecCommandFlags extends ExecFlags {
 /** `paddock exec`: a command in a running sandbox; exits with its code, or with -d prints its pid. */
 export async function execInSandbox(id: string, args: string[], flags: ExecCommandFlags, command: Command): Promise<void> {
   const req = commandRequest(args, flags);
-  if (flags.detach && (req.interactive || req.tty)) throw new CliError('--detach cannot be combined with --interactive or --tty');
+  if (flags.detach && (req.interactive || req.tty)) throw new UsageError('--detach cannot be combined with --interactive or --tty');
   const conn = connectionFor(command);
   const sbx = await Sandbox.connect(id, conn);
   try {
@@ -39,7 +40,7 @@ function startDetached(sbx: Sandbox, req: CommandRequest) {
 }
 
 function commandRequest(args: string[], flags: ExecCommandFlags): CommandRequest {
-  const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout');
+  const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout', commandTimeoutBounds);
   return {
     cmd: requireCommand(args),
     interactive: flags.interactive,

@@ -1,14 +1,15 @@
+import type { Connection } from '@paddock/sdk';
 import { Sandbox } from '@paddock/sdk';
-import type { Connection } from '../connection/resolve-connection.js';
 import { CliError } from '../errors/cli-error.js';
-import { exitCodes } from '../errors/exit-code-for.js';
+import { exitCodeFor, exitCodes } from '../errors/exit-code-for.js';
 import type { SandboxSpec } from './sandbox-spec.js';
 
-/** Creates a sandbox; any failure exits 125, as `docker run` does when it gets no container. */
+/** Creates a sandbox; a failure exits 125, as `docker run` does when it gets no container; bad input 2, as everywhere. */
 export async function startSandbox(conn: Connection, spec: SandboxSpec): Promise<Sandbox> {
   try {
     return await Sandbox.create({ ...conn, ...spec });
   } catch (err) {
-    throw new CliError(`cannot create a sandbox: ${(err as Error).message}`, exitCodes.noSandbox);
+    const code = exitCodeFor(err) === exitCodes.badInput ? exitCodes.badInput : exitCodes.noSandbox;
+    throw new CliError(`cannot create a sandbox: ${(err as Error).message}`, code);
   }
 }
