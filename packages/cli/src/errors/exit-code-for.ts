@@ -3,8 +3,8 @@ import { CliError } from './cli-error.js';
 /**
  * 2 for bad input (a flag, an argument, or a request the daemon refused as
  * invalid: HTTP 400), as getopt-style tools do; Docker's codes otherwise: 125
- * when the daemon or sandbox is not there, 126/127 when the program cannot
- * run, else 1.
+ * when the daemon cannot be reached or run gets no sandbox, 126/127 when the
+ * program cannot run, else 1. `paddock --help` lists them.
  */
 export const exitCodes = { failure: 1, badInput: 2, noSandbox: 125, cannotRun: 126, notFound: 127 } as const;
 
