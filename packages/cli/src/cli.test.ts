@@ -130,11 +130,21 @@ describe('paddock CLI usability', () => {
     expectBadInput(['run', '--bogus'], "unknown option '--bogus'");
     expectBadInput(['run'], 'missing command: give it after --, e.g. paddock run -- python3 -V');
     expectBadInput(['kill'], 'kill needs sandbox ids, or --all');
-    // Refused by the daemon's own schema, bad input all the same.
-    const invalid = paddock(['run', '-e', '1BAD=x', '--', 'true']);
-    expect(invalid.code).toBe(2);
-    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+    // Refused by the daemon's own schema, told in flags all the same.
+    const refused: Array<[string[], string]> = [
+      [['run', '-e', '1BAD=x', '--', 'true'], '--env'],
+      [['create', '-l', '-bad=x'], '--label'],
+    ];
+    for (const [args, flag] of refused) {
+      expect(paddock(args), args.join(' ')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^paddock: ${flag}: [^\n]+\n$`)) });
+    }
     expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
+    // The command's own fields are checked once its sandbox exists (run then removes it).
+    expect(paddock(['run', '-u', 'no body', '--', 'true'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^paddock: --user: [^\n]+\n$/),
+    });
   });
 
   // U7: a command killed at its timeout was reported as "killed: timeout", its sandbox's end as "was timeout".

@@ -5,12 +5,13 @@ import { withApprovalHint } from '../approvals/approval-hint.js';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
 import { UsageError } from '../errors/cli-error.js';
+import { nameFlags } from '../errors/name-flags.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 import { parseEnv } from '../options/parse-env.js';
 import { requireCommand } from '../options/require-command.js';
 import { printLines } from '../output/print-lines.js';
 import type { CommandRequest } from './command-request.js';
-import type { ExecFlags } from './exec-flags.js';
+import { type ExecFlags, execFieldFlags } from './exec-flags.js';
 import { runCommand } from './run-command.js';
 
 export interface ExecCommandFlags extends ExecFlags {
@@ -30,7 +31,10 @@ export async function execInSandbox(id: string, args: string[], flags: ExecComma
     if (flags.detach) return printLines([String((await startDetached(sbx, req)).pid)]);
     process.exitCode = await runCommand(sbx, conn, req);
   } catch (err) {
-    throw withApprovalHint(err, (approvalId) => `approve with: paddock approvals approve ${approvalId} --reason …, then repeat with --approval ${approvalId}`);
+    throw withApprovalHint(
+      nameFlags(err, execFieldFlags),
+      (approvalId) => `approve with: paddock approvals approve ${approvalId} --reason …, then repeat with --approval ${approvalId}`,
+    );
   }
 }
 
