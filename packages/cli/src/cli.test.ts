@@ -44,7 +44,7 @@ describe('paddock CLI', () => {
     const unknown = paddock(['exec', 'sb-000000000000', '--', 'true']);
     expect(unknown).toMatchObject({ code: 1, stderr: 'paddock: sandbox sb-000000000000 not found\n' });
     expect(paddock(['run', '--tier', 'vm', '--', 'true'])).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: 'paddock: --tier: expected container, gvisor or auto, got "vm"\n',
     });
     const template = paddock(['run', '-T', 'nope', '--', 'true']);
@@ -105,5 +105,72 @@ describe('paddock CLI', () => {
 
   it('prints versions', () => {
     expect(paddock(['version']).stdout).toBe('paddock 0.1.0\npaddockd 0.1.0\n');
+  });
+});
+
+/** Exits with 2, the code of every bad input, and says what is wrong in one line. */
+function expectBadInput(args: string[], stderr: string): void {
+  expect(paddock(args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `paddock: ${stderr}\n` });
+}
+
+describe('paddock CLI usability', () => {
+  // U6: range errors named the API's fields in ms and MiB (timeoutMs: Too big: expected number to be <=86400000) and exited 125 or 1.
+  it('U6: bad input names the flag and its units, with exit code 2 whatever the flag', () => {
+    const before = paddock(['ls', '-q', '--all']).stdout;
+    expectBadInput(['run', '--timeout', '100h', '--', 'true'], '--timeout: at most 24h');
+    expectBadInput(['create', '--timeout', '500ms'], '--timeout: at least 1s');
+    expectBadInput(['run', '--memory', '1k', '--', 'true'], '--memory: at least 16m');
+    expectBadInput(['run', '--memory', '300g', '--', 'true'], '--memory: at most 256g');
+    expectBadInput(['run', '--cpus', '1000', '--', 'true'], '--cpus: at most 256');
+    expectBadInput(['run', '--pids', '4', '--', 'true'], '--pids: at least 8');
+    expectBadInput(['run', '--disk', '2t', '--', 'true'], '--disk: at most 1t');
+    expectBadInput(['exec', '--timeout', '100h', 'sb-000000000000', '--', 'true'], '--timeout: at most 24h');
+    expectBadInput(['wait', 'sb-000000000000', '--timeout', '25h'], '--timeout: at most 24h');
+    expectBadInput(['run', '--timeout', 'soon', '--', 'true'], '--timeout: invalid duration "soon" (use e.g. 30s, 10m, 1h)');
+    expectBadInput(['run', '--bogus'], "unknown option '--bogus'");
+    expectBadInput(['run'], 'missing command: give it after --, e.g. paddock run -- python3 -V');
+    expectBadInput(['kill'], 'kill needs sandbox ids, or --all');
+    // Refused by the daemon's own schema, told in flags all the same.
+    const refused: Array<[string[], string]> = [
+      [['run', '-e', '1BAD=x', '--', 'true'], '--env'],
+      [['create', '-l', '-bad=x'], '--label'],
+    ];
+    for (const [args, flag] of refused) {
+      expect(paddock(args), args.join(' ')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^paddock: ${flag}: [^\n]+\n$`)) });
+    }
+    expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
+    // The command's own fields are checked once its sandbox exists (run then removes it).
+    expect(paddock(['run', '-u', 'no body', '--', 'true'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^paddock: --user: [^\n]+\n$/),
+    });
+  });
+
+  // U7: a command killed at its timeout was reported as "killed: timeout", its sandbox's end as "was timeout".
+  it('U7: says a command or a sandbox timed out, and after how long', async () => {
+    const id = paddock(['create', '--timeout', '3s']).stdout.trim();
+    const killed = paddock(['exec', '--timeout', '1s', id, '--', 'sh', '-c', 'echo started; sleep 30']);
+    expect(killed).toEqual({ code: 137, stdout: 'started\n', stderr: 'paddock: the command timed out after 1s and was killed\n' });
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(paddock(['exec', id, '--', 'true'])).toMatchObject({ code: 1, stderr: `paddock: sandbox ${id} timed out and no longer exists\n` });
+  });
+
+  // U8: `wait` on a blocked command hung until the sandbox died; it now gives up at --timeout and leaves the command running.
+  it('U8: wait --timeout gives up on a blocked command with 124, leaving it running; wait prints the exit code of one that ends', () => {
+    const id = paddock(['create']).stdout.trim();
+    try {
+      const pid = paddock(['exec', '-d', id, '--', 'sleep', '60']).stdout.trim();
+      expect(paddock(['wait', '--timeout', '1s', id, pid])).toEqual({
+        code: 124,
+        stdout: '',
+        stderr: `paddock: process ${pid} is still running after 1s: the wait timed out, the command goes on\n`,
+      });
+      expect(paddock(['ps', id]).stdout).toMatch(new RegExp(`^${pid}\\s+running\\s`, 'm'));
+      const quick = paddock(['exec', '-d', id, '--', 'sh', '-c', 'sleep 0.3; exit 5']).stdout.trim();
+      expect(paddock(['wait', '--timeout', '1m', id, quick])).toEqual({ code: 0, stdout: '5\n', stderr: '' });
+    } finally {
+      paddock(['kill', id]);
+    }
   });
 });

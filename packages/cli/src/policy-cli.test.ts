@@ -60,6 +60,14 @@ function expectOneLineFailure(r: Run): void {
   expect(r.stderr).toMatch(/^paddock: [^\n]+\n$/);
 }
 
+// What a terminal line is redrawn after.
+const clearLine = '\r\u001b[2K';
+const waitingLine = 'paddock: waiting for the command to start (up to 30s): a policy may be asking a human, see paddock approvals';
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -200,18 +208,50 @@ describe('paddock approvals', () => {
     expect(JSON.parse(paddock(['approvals', '--state', 'cancelled', '--json'], operator).stdout).map((a: { id: string }) => a.id)).toContain(withdrawn);
   });
 
-  it('waits for a human with --wait-approval', async () => {
+  // U9: a command held for a human showed nothing at all while it waited.
+  it('U9: waits for a human with --wait-approval, saying so in a plain line when stderr is no terminal', async () => {
     const waiting = paddockAsync(['exec', '--wait-approval', '30s', sandboxId, '--', 'sh', '-c', fetchAndRun('elsewhere')], agent);
     try {
       const id = await waitFor(() => {
         const pending = JSON.parse(paddock(['approvals', '--json'], operator).stdout) as Array<{ id: string; context: { cmd: string[] } }>;
         return pending.find((a) => a.context.cmd.join(' ').includes('elsewhere.invalid'))?.id;
       });
+      await waitFor(() => (waiting.run.stderr.includes(waitingLine) ? true : undefined));
       expect(paddock(['approvals', 'approve', id, '--reason', 'checked the installer'], operator).code).toBe(0);
       // curl's complaint about the unresolvable name goes to stderr; what matters is that the command ran.
-      expect(await waiting.exited).toMatchObject({ code: 0, stdout: 'ran\n' });
+      const ended = await waiting.exited;
+      expect(ended).toMatchObject({ code: 0, stdout: 'ran\n' });
+      expect(ended.stderr.startsWith(`${waitingLine}\n`)).toBe(true);
+      expect(ended.stderr.split(waitingLine)).toHaveLength(2);
+      expect(ended.stderr).not.toContain('\r');
     } finally {
       waiting.child.kill();
+    }
+  });
+
+  it('U9: on a terminal, --wait-approval keeps a waiting line up to date and clears it once the command runs', async () => {
+    const argv = [process.execPath, cliMain, 'exec', '--wait-approval', '30s', sandboxId, '--', 'sh', '-c', fetchAndRun('terminal')];
+    const child = spawn('script', ['-qfec', argv.map(shellQuote).join(' '), '/dev/null'], { env: envFor(agent) });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const id = await waitFor(() => {
+        const pending = JSON.parse(paddock(['approvals', '--json'], operator).stdout) as Array<{ id: string; context: { cmd: string[] } }>;
+        return pending.find((a) => a.context.cmd.join(' ').includes('terminal.invalid'))?.id;
+      });
+      // Redrawn in place with the time waited so far.
+      await waitFor(() =>
+        output.includes(`${clearLine}paddock: waiting for the command to start (`) && /\(\d+s of up to 30s\)/.test(output) ? true : undefined,
+      );
+      expect(paddock(['approvals', 'approve', id, '--reason', 'checked'], operator).code).toBe(0);
+      expect(await exited).toBe(0);
+      // Cleared before the command's own output.
+      const last = output.slice(output.lastIndexOf('paddock: waiting'));
+      expect(last.indexOf(clearLine)).toBeGreaterThan(0);
+      expect(last.indexOf('ran')).toBeGreaterThan(last.indexOf(clearLine));
+    } finally {
+      child.kill();
     }
   });
 

@@ -1,10 +1,11 @@
-import { errorFromBody, PaddockError, TimeoutError } from '@paddock/core/client';
+import { errorFromBody, formatDuration, PaddockError, TimeoutError } from '@paddock/core/client';
+import { resolveConnection } from './resolve-connection.js';
 import { defaultTransport, readAll, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 export interface ConnectionOptions {
-  /** Daemon URL; defaults to PADDOCK_URL, then http://127.0.0.1:7423. */
+  /** Daemon URL; defaults to PADDOCK_URL, then the local daemon's (endpoint.json in PADDOCK_STATE_DIR or /var/lib/paddock), then http://127.0.0.1:7423. */
   url?: string;
-  /** Bearer token; defaults to PADDOCK_TOKEN. */
+  /** Bearer token; defaults to PADDOCK_TOKEN, then the local daemon's token file when talking to the local daemon. */
   token?: string;
   /** Default timeout of each API request, in ms (60 s). */
   requestTimeoutMs?: number;
@@ -25,24 +26,37 @@ interface CallSpec extends RequestOptions {
   headers?: Record<string, string>;
 }
 
-const defaultUrl = 'http://127.0.0.1:7423';
-
-function env(name: string): string | undefined {
-  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+interface StreamSpec extends CallSpec {
+  /** A follow: its own signal's abort is how it is meant to end, so the iteration just ends. */
+  endOnAbort?: boolean;
 }
 
 /** Thin HTTP client: auth, timeouts, cancellation and typed errors. */
 export class ApiClient {
   readonly url: string;
-  private readonly token: string | undefined;
+  // A private field, not a property: console.log, util.inspect and JSON.stringify never see it.
+  readonly #token: string | undefined;
   private readonly requestTimeoutMs: number;
   private readonly transport: Transport;
 
   constructor(options: ConnectionOptions = {}) {
     this.transport = options.transport ?? defaultTransport();
-    this.url = (options.url ?? env('PADDOCK_URL') ?? defaultUrl).replace(/\/+$/, '');
-    this.token = options.token ?? env('PADDOCK_TOKEN');
+    const conn = resolveConnection(options);
+    this.url = conn.url.replace(/\/+$/, '');
+    this.#token = conn.token;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  }
+
+  toJSON(): { url: string } {
+    return { url: this.url };
+  }
+
+  toString(): string {
+    return `ApiClient(${this.url})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `ApiClient { url: ${JSON.stringify(this.url)} }`;
   }
 
   async json<T>(method: string, path: string, spec: CallSpec = {}): Promise<T> {
@@ -55,11 +69,15 @@ export class ApiClient {
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
     const controller = new AbortController();
     const timer =
-      timeoutMs > 0 ? setTimeout(() => controller.abort(new TimeoutError(`${method} ${path} timed out after ${timeoutMs} ms`)), timeoutMs) : undefined;
+      timeoutMs > 0
+        ? setTimeout(() => controller.abort(new TimeoutError(`${method} ${path} timed out after ${formatDuration(timeoutMs)}`, { timeoutMs })), timeoutMs)
+        : undefined;
     const onAbort = () => controller.abort(spec.signal?.reason);
-    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    // A signal aborted before the call never fires its event: the call must not start as if nothing happened.
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
     const headers: Record<string, string> = { ...spec.headers };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let body = spec.body;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -81,10 +99,14 @@ export class ApiClient {
       // The timer and the caller's signal keep guarding a streamed body until it ends.
       if (res.body && (timer || spec.signal)) {
         guarded = true;
-        const body = guardBody(res.body, () => {
-          clearTimeout(timer);
-          spec.signal?.removeEventListener('abort', onAbort);
-        });
+        const body = guardBody(
+          res.body,
+          () => {
+            clearTimeout(timer);
+            spec.signal?.removeEventListener('abort', onAbort);
+          },
+          (err) => (controller.signal.aborted ? abortError(controller.signal) : err),
+        );
         return {
           ...res,
           body,
@@ -97,10 +119,7 @@ export class ApiClient {
     } catch (err) {
       clearTimeout(timer);
       if (err instanceof PaddockError) throw err;
-      if (controller.signal.aborted) {
-        const reason = controller.signal.reason;
-        throw reason instanceof PaddockError ? reason : new PaddockError('aborted', 499, 'request aborted');
-      }
+      if (controller.signal.aborted) throw abortError(controller.signal);
       throw new PaddockError('connection_failed', 503, `cannot reach Paddock at ${this.url}: ${(err as Error).message}`);
     } finally {
       if (!guarded) spec.signal?.removeEventListener('abort', onAbort);
@@ -108,7 +127,16 @@ export class ApiClient {
   }
 
   /** Reads an NDJSON response as a stream of parsed events. */
-  async *ndjson<T>(method: string, path: string, spec: CallSpec = {}): AsyncGenerator<T> {
+  async *ndjson<T>(method: string, path: string, spec: StreamSpec = {}): AsyncGenerator<T> {
+    try {
+      yield* this.events<T>(method, path, spec);
+    } catch (err) {
+      if (spec.endOnAbort && spec.signal?.aborted) return;
+      throw err;
+    }
+  }
+
+  private async *events<T>(method: string, path: string, spec: CallSpec): AsyncGenerator<T> {
     const res = await this.fetch(method, path, { ...spec, headers: { ...spec.headers, accept: 'application/x-ndjson' } });
     if (!res.body) return;
     const decoder = new TextDecoder();
@@ -128,7 +156,7 @@ export class ApiClient {
 
   /** URL and headers for a WebSocket to the daemon. */
   socketTarget(path: string): { url: string; headers: Record<string, string> } {
-    return { url: this.url.replace(/^http/, 'ws') + path, headers: this.token ? { authorization: `Bearer ${this.token}` } : {} };
+    return { url: this.url.replace(/^http/, 'ws') + path, headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} };
   }
 }
 
@@ -143,7 +171,13 @@ function queryString(query: CallSpec['query']): string {
   return s ? `?${s}` : '';
 }
 
-function guardBody(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+/** Why a call ended early: its timeout (a TimeoutError) or the caller's signal. */
+function abortError(signal: AbortSignal): PaddockError {
+  return signal.reason instanceof PaddockError ? signal.reason : new PaddockError('aborted', 499, 'request aborted');
+}
+
+/** A body cut short by the timeout or the signal fails with why, not with the socket's bare `aborted`. */
+function guardBody(body: ReadableStream<Uint8Array>, onEnd: () => void, explain: (err: unknown) => unknown): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -155,7 +189,7 @@ function guardBody(body: ReadableStream<Uint8Array>, onEnd: () => void): Readabl
         } else controller.enqueue(value);
       } catch (err) {
         onEnd();
-        controller.error(err);
+        controller.error(explain(err));
       }
     },
     cancel(reason) {

@@ -66,13 +66,18 @@ export const Approvals = {
 
   /**
    * The matching approvals, then each new or changed one, until `signal`
-   * aborts (which ends the iteration with an `aborted` PaddockError). Without
+   * aborts, which ends the iteration (no error). Without
    * `state`: the pending ones, then every change. No timeout unless
    * `timeoutMs` is given: the stream is meant to stay open.
    */
   follow(options: ApprovalListOptions = {}): AsyncGenerator<ApprovalInfo> {
     const query = { state: options.state, follow: true };
-    return new ApiClient(options).ndjson<ApprovalInfo>('GET', '/v1/approvals', { query, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
+    return new ApiClient(options).ndjson<ApprovalInfo>('GET', '/v1/approvals', {
+      query,
+      timeoutMs: options.timeoutMs ?? 0,
+      signal: options.signal,
+      endOnAbort: true,
+    });
   },
 };
 

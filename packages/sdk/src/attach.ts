@@ -79,6 +79,15 @@ export class AttachedProcess {
     this.control({ type: 'signal', signal });
   }
 
+  // The socket was opened with the token in its headers: print and serialize nothing of it.
+  toJSON(): Record<string, never> {
+    return {};
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'AttachedProcess {}';
+  }
+
   /** Leaves the process running and closes the connection. */
   disconnect(): void {
     this.socket.close();

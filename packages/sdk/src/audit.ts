@@ -37,13 +37,18 @@ export const Audit = {
   },
 
   /**
-   * The matching records, then each new one as it lands, until `signal` aborts
-   * (which ends the iteration with an `aborted` PaddockError). No timeout
-   * unless `timeoutMs` is given: the stream is meant to stay open.
+   * The matching records, then each new one as it lands, until `signal` aborts,
+   * which ends the iteration (no error: that is how a follow is stopped). No
+   * timeout unless `timeoutMs` is given: the stream is meant to stay open.
    */
   follow(options: AuditFollowOptions = {}): AsyncGenerator<AuditEntry> {
     const query = { after: options.after, since: options.since, follow: true };
-    return new ApiClient(options).ndjson<AuditEntry>('GET', '/v1/audit', { query, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
+    return new ApiClient(options).ndjson<AuditEntry>('GET', '/v1/audit', {
+      query,
+      timeoutMs: options.timeoutMs ?? 0,
+      signal: options.signal,
+      endOnAbort: true,
+    });
   },
 
   /**

@@ -1,5 +1,5 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
-import { CommandExitError, PaddockError } from '@paddock/core/client';
+import { CommandExitError, CommandTimeoutError, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
@@ -21,6 +21,8 @@ export interface CommandOptions extends RequestOptions, ApprovalOptions {
    */
   onStdoutBytes?: (data: Uint8Array) => void;
   onStderrBytes?: (data: Uint8Array) => void;
+  /** Told once the command runs (after any wait for an approval), with its pid. */
+  onStart?: (pid: number) => void;
 }
 
 type OutputCallbacks = Pick<CommandOptions, 'onStdout' | 'onStderr' | 'onStdoutBytes' | 'onStderrBytes'>;
@@ -56,15 +58,14 @@ export class Commands {
 
   /**
    * Runs a command and waits for it. Output streams to onStdout/onStderr as it
-   * comes. A non-zero exit throws CommandExitError, which carries the result.
+   * comes. A non-zero exit throws CommandExitError, a command killed at
+   * `timeoutMs` CommandTimeoutError; both carry its output.
    */
   async run(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
-    const result = await this.runAllowingFailure(cmd, options);
-    if (result.exitCode !== 0) throw new CommandExitError(result);
-    return result;
+    return checked(await this.runAllowingFailure(cmd, options), options.timeoutMs);
   }
 
-  /** Like run(), but returns non-zero exits instead of throwing. */
+  /** Like run(), but returns non-zero exits and timeouts (`timedOut`) instead of throwing. */
   async runAllowingFailure(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
     const path = `/v1/sandboxes/${this.sandboxId}/exec`;
     const spec = {
@@ -73,13 +74,15 @@ export class Commands {
       signal: options.signal,
       timeoutMs: options.timeoutMs ? options.timeoutMs + approvalWaitMs(options) + requestSlackMs : 0,
     };
-    if (!hasOutputCallbacks(options)) return this.api.json<CommandResult>('POST', path, spec);
+    if (!hasOutputCallbacks(options) && !options.onStart) return this.api.json<CommandResult>('POST', path, spec);
     const collector = new OutputCollector(options);
     let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
     let pid = -1;
     for await (const event of this.api.ndjson<CommandEvent>('POST', path, spec)) {
-      if (event.type === 'start') pid = event.pid;
-      else if (event.type === 'exit') exit = event.result;
+      if (event.type === 'start') {
+        pid = event.pid;
+        options.onStart?.(pid);
+      } else if (event.type === 'exit') exit = event.result;
       else if (event.type === 'error') throw new PaddockError(event.error.code, 500, event.error.message, event.error.details ?? {});
       else collector.take(event);
     }
@@ -149,12 +152,19 @@ export class CommandHandle {
     return this.following;
   }
 
-  /** Waits for the exit; a non-zero exit throws CommandExitError. */
+  /**
+   * Waits for the exit; a non-zero exit throws CommandExitError, a command
+   * killed at its own timeout CommandTimeoutError. With `timeoutMs`, a command
+   * still running by then throws a TimeoutError (code wait_timeout) and goes on.
+   */
   async wait(options: RequestOptions = {}): Promise<CommandResult> {
-    const result = await this.api.json<CommandResult>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/wait`, { timeoutMs: 0, ...options });
+    const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/wait`;
+    const { timeoutMs, signal } = options;
+    // The daemon ends the wait and says so; the request itself gets some slack over it.
+    const spec = timeoutMs ? { query: { timeoutMs }, timeoutMs: timeoutMs + requestSlackMs, signal } : { timeoutMs: 0, signal };
+    const result = await this.api.json<CommandResult>('GET', path, spec);
     await this.following;
-    if (result.exitCode !== 0) throw new CommandExitError(result);
-    return result;
+    return checked(result);
   }
 
   async kill(signal = 'SIGKILL', options: RequestOptions = {}): Promise<void> {
@@ -168,6 +178,12 @@ export class CommandHandle {
   async closeStdin(options: RequestOptions = {}): Promise<void> {
     await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/stdin`, { ...options, json: { eof: true } });
   }
+}
+
+function checked(result: CommandResult, timeoutMs?: number): CommandResult {
+  if (result.timedOut) throw new CommandTimeoutError(result, timeoutMs);
+  if (result.exitCode !== 0) throw new CommandExitError(result);
+  return result;
 }
 
 /** Decodes base64 output events as UTF-8 text without splitting characters across chunks. */

@@ -69,13 +69,15 @@ export const Gateway = {
 
   /**
    * The tools now, then again each time the offered ones change, until
-   * `signal` aborts (no timeout unless `timeoutMs` is given).
+   * `signal` aborts, which ends the iteration (no error; no timeout unless
+   * `timeoutMs` is given).
    */
   followTools(options: CallOptions = {}): AsyncGenerator<{ tools: GatewayToolInfo[] }> {
     return new ApiClient(options).ndjson<{ tools: GatewayToolInfo[] }>('GET', '/v1/gateway/tools', {
       query: { follow: true },
       timeoutMs: options.timeoutMs ?? 0,
       signal: options.signal,
+      endOnAbort: true,
     });
   },
 

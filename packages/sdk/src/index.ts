@@ -35,6 +35,7 @@ export {
   ApprovalRequiredError,
   BadRequestError,
   CommandExitError,
+  CommandTimeoutError,
   ConflictError,
   FileError,
   NotFoundError,
@@ -70,6 +71,7 @@ export {
 } from './policies.js';
 export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
+export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';

@@ -20,6 +20,14 @@ export class PtyHandle {
     private readonly attached: AttachedProcess,
   ) {}
 
+  toJSON(): { pid: number } {
+    return { pid: this.pid };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `PtyHandle { pid: ${this.pid} }`;
+  }
+
   sendInput(data: string | Uint8Array): void {
     this.attached.write(data);
   }

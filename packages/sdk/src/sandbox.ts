@@ -1,5 +1,5 @@
 import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxNetworkInput, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
-import { SandboxNotFoundError } from '@paddock/core/client';
+import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
@@ -75,6 +75,19 @@ export class Sandbox {
     return this.info;
   }
 
+  // Printed or serialized, a sandbox shows what it is, never the token its client holds.
+  toJSON(): SandboxInfo {
+    return this.info;
+  }
+
+  toString(): string {
+    return `Sandbox(${this.id})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Sandbox { id: ${JSON.stringify(this.id)}, tier: ${JSON.stringify(this.tier)}, state: ${JSON.stringify(this.info.state)} }`;
+  }
+
   static async create(options: SandboxCreateOptions = {}): Promise<Sandbox> {
     const api = new ApiClient(options);
     const info = await api.json<SandboxInfo>('POST', '/v1/sandboxes', {
@@ -100,7 +113,7 @@ export class Sandbox {
   static async connect(id: string, options: ConnectionOptions & RequestOptions = {}): Promise<Sandbox> {
     const api = new ApiClient(options);
     const info = await api.json<SandboxInfo>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`, options);
-    if (info.state === 'killed') throw new SandboxNotFoundError(id, `was ${info.endReason ?? 'killed'} and no longer exists`);
+    if (info.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(info.endReason)} and no longer exists`);
     return new Sandbox(api, info);
   }
 

@@ -88,6 +88,20 @@ describe('AI SDK tools', () => {
     }
   });
 
+  // U5: the AI SDK checks a tool call's input itself and gives the model a tool error; the loop goes on.
+  it('U5: gives arguments that miss the schema back to the model, and the loop goes on', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = scriptedModel('run_command', { command: 42 });
+      const result = await generateText({ model, tools: paddock.tools, stopWhen: stepCountIs(4), prompt: 'Run something' });
+      expect(result.steps).toHaveLength(2);
+      expect(result.text).toMatch(/tool said: .*run_command.*command/i);
+      expect(result.finishReason).toBe('stop');
+    } finally {
+      await paddock.close();
+    }
+  });
+
   it('works in a sandbox the caller gives and leaves it running at close', async () => {
     const sandbox = await Sandbox.create({ ...daemon.conn });
     try {

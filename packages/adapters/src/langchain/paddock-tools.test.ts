@@ -117,4 +117,22 @@ describe('LangChain tools', () => {
       await paddock.close();
     }
   });
+
+  // U5: arguments that miss the schema made the tool throw, which ended the agent's loop.
+  it('U5: gives arguments that miss the schema back to the model as an error text, and the loop goes on', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = new ScriptedChatModel({ name: 'run_command', args: { command: 42, extra: true } });
+      const messages = await agentLoop(model, paddock.tools, 'Run something');
+      const toolMessage = messages.find((m) => m instanceof ToolMessage) as ToolMessage;
+      expect(toolMessage.tool_call_id).toBe('call-1');
+      expect(String(toolMessage.content)).toMatch(/^error: invalid_arguments: run_command: command: .*string/);
+      expect(String(messages.at(-1)?.content)).toMatch(/^tool said: error: invalid_arguments: /);
+      // Called with bare arguments, the tool answers with the text alone.
+      const runCode = paddock.tools.find((t) => t.name === 'run_code');
+      expect(String(await runCode?.invoke({ language: 'cobol', code: 'x' }))).toMatch(/^error: invalid_arguments: run_code: language: /);
+    } finally {
+      await paddock.close();
+    }
+  });
 });

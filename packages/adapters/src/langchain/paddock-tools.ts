@@ -1,6 +1,8 @@
-import { DynamicStructuredTool } from '@langchain/core/tools';
+import { ToolMessage } from '@langchain/core/messages';
+import { DynamicStructuredTool, type DynamicStructuredToolInput, ToolInputParsingException } from '@langchain/core/tools';
 import type { Sandbox } from '@paddock/sdk';
 import { callTool } from '../toolkit/call-tool.js';
+import { describeInvalidArguments } from '../toolkit/describe-invalid-arguments.js';
 import { type PaddockToolName, type PaddockToolSpec, paddockToolSpecs } from '../toolkit/paddock-tool-specs.js';
 import { SandboxSession, type SandboxSessionOptions } from '../toolkit/sandbox-session.js';
 
@@ -14,8 +16,41 @@ export interface PaddockLangChainToolkit {
 }
 
 /**
+ * LangChain throws on arguments that miss a tool's schema, which ends an
+ * agent's loop over a model's typo; here the model gets them back as the
+ * tool's result (`error: invalid_arguments: …`) and can try again.
+ */
+class PaddockTool extends DynamicStructuredTool {
+  constructor(
+    fields: DynamicStructuredToolInput & { name: string },
+    private readonly spec: PaddockToolSpec,
+  ) {
+    super(fields);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: call() is a set of generic overloads; this override keeps all of them.
+  override async call(arg: any, configArg?: any, tags?: string[]): Promise<any> {
+    try {
+      return await super.call(arg, configArg, tags);
+    } catch (err) {
+      if (!(err instanceof ToolInputParsingException)) throw err;
+      const args = isToolCall(arg) ? arg.args : arg;
+      const text = `error: ${describeInvalidArguments(this.name, this.spec.input, args)}`;
+      const id = isToolCall(arg) ? arg.id : (configArg as { toolCall?: { id?: string } } | undefined)?.toolCall?.id;
+      // Called with a tool call, a tool answers with a ToolMessage; with bare arguments, with its text.
+      return id ? new ToolMessage({ content: text, tool_call_id: id, name: this.name, status: 'error' }) : text;
+    }
+  }
+}
+
+function isToolCall(arg: unknown): arg is { id?: string; args: unknown } {
+  return typeof arg === 'object' && arg !== null && (arg as { type?: unknown }).type === 'tool_call' && 'args' in arg;
+}
+
+/**
  * LangChain tools bound to one Paddock sandbox. A result is JSON text; a
- * failure is the text `error: <code>: <message>`, so the agent's loop goes on.
+ * failure, arguments that miss the schema included, is the text
+ * `error: <code>: <message>`, so the agent's loop goes on.
  *
  *   const paddock = paddockTools()
  *   const model = chatModel.bindTools(paddock.tools)
@@ -24,15 +59,18 @@ export function paddockTools(options: SandboxSessionOptions = {}): PaddockLangCh
   const session = new SandboxSession(options);
   const tools = (Object.entries(paddockToolSpecs) as [PaddockToolName, PaddockToolSpec][]).map(
     ([name, spec]) =>
-      new DynamicStructuredTool({
-        name,
-        description: spec.description,
-        schema: spec.input,
-        func: async (args: Record<string, unknown>, _run, config) => {
-          const outcome = await callTool(spec, session, args, config?.signal);
-          return outcome.ok ? JSON.stringify(outcome.value) : `error: ${outcome.error}`;
+      new PaddockTool(
+        {
+          name,
+          description: spec.description,
+          schema: spec.input,
+          func: async (args: Record<string, unknown>, _run, config) => {
+            const outcome = await callTool(spec, session, args, config?.signal);
+            return outcome.ok ? JSON.stringify(outcome.value) : `error: ${outcome.error}`;
+          },
         },
-      }),
+        spec,
+      ),
   );
   return { tools, sandbox: () => session.sandbox(), close: () => session.close() };
 }

@@ -1,7 +1,7 @@
 import { Approvals } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { printLines } from '../output/print-lines.js';
 
 type Decide = (id: string, flags: { reason: string; self?: boolean }, command: Command) => Promise<void>;
@@ -10,7 +10,7 @@ type Decide = (id: string, flags: { reason: string; self?: boolean }, command: C
 export function decideApproval(verdict: 'approve' | 'deny'): Decide {
   return async (id, flags, command) => {
     // The reason goes to the audit log: an empty one says nothing about why.
-    if (flags.reason.trim() === '') throw new CliError('--reason must say why');
+    if (flags.reason.trim() === '') throw new UsageError('--reason must say why');
     const connection = connectionFor(command);
     const decided =
       verdict === 'approve'

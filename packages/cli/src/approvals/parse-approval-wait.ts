@@ -1,4 +1,4 @@
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 
 // The daemon lets a request wait at most this long for a human.
@@ -8,7 +8,7 @@ const maxWaitSeconds = 600;
 export function parseApprovalWait(text: string | undefined, flag = '--wait-approval'): number | undefined {
   const ms = parseOptionalDuration(text, flag);
   if (ms === undefined) return undefined;
-  if (ms <= 0) throw new CliError(`${flag}: give a duration above zero, e.g. 2m`);
-  if (ms > maxWaitSeconds * 1000) throw new CliError(`${flag}: at most 10m`);
+  if (ms <= 0) throw new UsageError(`${flag}: give a duration above zero, e.g. 2m`);
+  if (ms > maxWaitSeconds * 1000) throw new UsageError(`${flag}: at most 10m`);
   return Math.ceil(ms / 1000);
 }

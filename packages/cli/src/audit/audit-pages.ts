@@ -1,5 +1,5 @@
+import type { Connection } from '@paddock/sdk';
 import { Audit, type AuditEntry } from '@paddock/sdk';
-import type { Connection } from '../connection/resolve-connection.js';
 
 // The daemon allows up to 10 000 a page; 1000 keeps each response small while a long export still takes few requests.
 const pageSize = 1000;

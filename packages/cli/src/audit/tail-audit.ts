@@ -1,7 +1,7 @@
+import type { Connection } from '@paddock/sdk';
 import { Audit, type AuditEntry } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import type { Connection } from '../connection/resolve-connection.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 import { printLines } from '../output/print-lines.js';
 import { auditPages } from './audit-pages.js';

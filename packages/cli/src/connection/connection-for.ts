@@ -1,7 +1,7 @@
+import { type Connection, resolveConnection } from '@paddock/sdk';
 import type { Command } from 'commander';
-import { type Connection, type ConnectionFlags, resolveConnection } from './resolve-connection.js';
 
-/** The connection for a command, from the global --url/--token and the environment. */
+/** The connection for a command: the global --url/--token, then what the SDK finds (environment, local daemon). */
 export function connectionFor(command: Command): Connection {
-  return resolveConnection(command.optsWithGlobals<ConnectionFlags>());
+  return resolveConnection(command.optsWithGlobals<{ url?: string; token?: string }>());
 }

@@ -8,3 +8,11 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Bad input: a flag, an argument or their combination; ends with exit code 2, as every bad input does. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}

@@ -1,7 +1,7 @@
 import { Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { parseCpEndpoint } from './cp-endpoint.js';
 import { downloadPath } from './download-path.js';
 import { uploadPath } from './upload-path.js';
@@ -16,5 +16,5 @@ export async function copyFiles(srcText: string, destText: string, _flags: objec
   if (src.kind === 'local' && dest.kind === 'sandbox') {
     return uploadPath(await Sandbox.connect(dest.id, connectionFor(command)), src.path, dest.path);
   }
-  throw new CliError('cp needs exactly one side of the form ID:/path, e.g. paddock cp ./data.csv sb-…:/work/');
+  throw new UsageError('cp needs exactly one side of the form ID:/path, e.g. paddock cp ./data.csv sb-…:/work/');
 }

@@ -3,7 +3,7 @@ import { Gateway, type GatewayManifestInput, type GatewayServerInfo, type Gatewa
 import type { Command } from 'commander';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { CliError, UsageError } from '../errors/cli-error.js';
 import { formatTable } from '../output/format-table.js';
 import { printJson } from '../output/print-json.js';
 import { printLines } from '../output/print-lines.js';
@@ -21,10 +21,10 @@ interface AddFlags {
 
 /** `paddock gateway add NAME --manifest FILE (--command LINE | -- ARGV…)`: waits until the server is ready, then lists its tools. */
 export async function addServer(name: string, argv: string[], flags: AddFlags, command: Command): Promise<void> {
-  if (flags.command !== undefined && argv.length) throw new CliError('give the server command either as --command or after --, not both');
+  if (flags.command !== undefined && argv.length) throw new UsageError('give the server command either as --command or after --, not both');
   const cmd = flags.command !== undefined ? ['sh', '-c', flags.command] : argv;
   if (cmd.length === 0 || (flags.command !== undefined && !flags.command.trim()))
-    throw new CliError('give the server command: --command "…" or -- program args…');
+    throw new UsageError('give the server command: --command "…" or -- program args…');
   const manifest = await readManifest(flags.manifest);
   const conn = connectionFor(command);
   const spec = { command: cmd, manifest, ...(flags.pin ? { pin: true } : {}) };
@@ -74,7 +74,7 @@ export async function restartServer(name: string, _flags: unknown, command: Comm
 export async function showLogs(name: string, flags: { lines?: string }, command: Command): Promise<void> {
   const lines = flags.lines === undefined ? undefined : Number(flags.lines);
   if (lines !== undefined && (!Number.isInteger(lines) || lines < 1 || lines > 500))
-    throw new CliError(`--lines: "${flags.lines}" is not a whole number from 1 to 500`);
+    throw new UsageError(`--lines: "${flags.lines}" is not a whole number from 1 to 500`);
   printLines((await Gateway.logs(name, { ...connectionFor(command), ...(lines ? { lines } : {}) })).map((line) => printable(line)));
 }
 
@@ -87,9 +87,9 @@ export async function callTool(
   try {
     args = JSON.parse(flags.args);
   } catch {
-    throw new CliError('--args: not valid JSON');
+    throw new UsageError('--args: not valid JSON');
   }
-  if (!args || typeof args !== 'object' || Array.isArray(args)) throw new CliError('--args: give a JSON object, e.g. \'{"text":"hi"}\'');
+  if (!args || typeof args !== 'object' || Array.isArray(args)) throw new UsageError('--args: give a JSON object, e.g. \'{"text":"hi"}\'');
   const result = await Gateway.callTool(tool, args as Record<string, unknown>, {
     ...connectionFor(command),
     approvalWaitSeconds: parseApprovalWait(flags.waitApproval),
@@ -123,7 +123,7 @@ async function readManifest(path: string): Promise<GatewayManifestInput> {
   try {
     return JSON.parse(text) as GatewayManifestInput;
   } catch (err) {
-    throw new CliError(`--manifest: ${path} is not valid JSON (${(err as Error).message})`);
+    throw new UsageError(`--manifest: ${path} is not valid JSON (${(err as Error).message})`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Policies, type PolicyTestRequest, type PolicyTestResult } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { printJson } from '../output/print-json.js';
 import { printLines } from '../output/print-lines.js';
 
@@ -25,7 +25,7 @@ export async function testPolicy(args: string[], flags: TestFlags, command: Comm
 
 function testRequest(args: string[], flags: TestFlags): PolicyTestRequest {
   const cmd = args[0] === '--' ? args.slice(1) : args;
-  if (cmd.length > 0 && flags.argv !== undefined) throw new CliError('give the command either as --argv "…" or after --, not both');
+  if (cmd.length > 0 && flags.argv !== undefined) throw new UsageError('give the command either as --argv "…" or after --, not both');
   const context = Object.fromEntries(
     Object.entries({ path: flags.path, template: flags.template, tier: flags.tier }).filter(([, value]) => value !== undefined),
   );

@@ -2,7 +2,7 @@ import { parseSizeMiB } from '@paddock/core/client';
 import { type PoolInfo, Pools } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 import { formatTable } from '../output/format-table.js';
 import { printJson } from '../output/print-json.js';
@@ -21,8 +21,8 @@ interface SetFlags {
 /** `paddock pool set TEMPLATE --size N …`: prints the pool's id. */
 export async function setPool(template: string, flags: SetFlags, command: Command): Promise<void> {
   const size = Number(flags.size);
-  if (!Number.isInteger(size) || size < 0) throw new CliError(`--size: "${flags.size}" is not a whole number ≥ 0`);
-  if (flags.tier !== 'container' && flags.tier !== 'gvisor') throw new CliError(`--tier: expected container or gvisor, got "${flags.tier}"`);
+  if (!Number.isInteger(size) || size < 0) throw new UsageError(`--size: "${flags.size}" is not a whole number ≥ 0`);
+  if (flags.tier !== 'container' && flags.tier !== 'gvisor') throw new UsageError(`--tier: expected container or gvisor, got "${flags.tier}"`);
   const limits: Record<string, number> = {};
   if (flags.memory !== undefined) limits.memoryMiB = parseSizeMiB(flags.memory, '--memory');
   if (flags.disk !== undefined) limits.diskMiB = parseSizeMiB(flags.disk, '--disk');
@@ -43,7 +43,7 @@ export async function listPools(flags: { quiet?: boolean; json?: boolean }, comm
 export async function removePools(ids: string[], flags: { all?: boolean }, command: Command): Promise<void> {
   const conn = connectionFor(command);
   const targets = flags.all ? (await Pools.list(conn)).map((p) => p.id) : ids;
-  if (!flags.all && targets.length === 0) throw new CliError('name the pools to remove, or --all');
+  if (!flags.all && targets.length === 0) throw new UsageError('name the pools to remove, or --all');
   for (const id of targets) {
     await Pools.remove(id, conn);
     printLines([id]);

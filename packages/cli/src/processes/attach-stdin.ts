@@ -1,20 +1,24 @@
+import type { Connection } from '@paddock/sdk';
 import { ApiClient, AttachedProcess, type Sandbox } from '@paddock/sdk';
-import type { Connection } from '../connection/resolve-connection.js';
+import { approvalWaitNotice } from '../approvals/approval-wait-notice.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 import type { CommandRequest } from './command-request.js';
 import { exitStatus } from './exit-status.js';
 
 /** -i without -t: local stdin streams to the command, its end closing the command's stdin. */
 export async function attachStdin(sbx: Sandbox, conn: Connection, req: CommandRequest): Promise<number> {
-  const handle = await sbx.commands.start(req.cmd, {
-    user: req.user,
-    cwd: req.cwd,
-    env: req.env,
-    timeoutMs: req.timeoutMs,
-    openStdin: true,
-    approvalWaitSeconds: req.approvalWaitSeconds,
-    approvalId: req.approvalId,
-  });
+  const stopNotice = approvalWaitNotice(req.approvalWaitSeconds);
+  const handle = await sbx.commands
+    .start(req.cmd, {
+      user: req.user,
+      cwd: req.cwd,
+      env: req.env,
+      timeoutMs: req.timeoutMs,
+      openStdin: true,
+      approvalWaitSeconds: req.approvalWaitSeconds,
+      approvalId: req.approvalId,
+    })
+    .finally(stopNotice);
   // Interrupted, the CLI must not leave the command behind, waiting for input that will never come.
   const unregister = onCleanup(() => handle.kill());
   try {
@@ -24,7 +28,7 @@ export async function attachStdin(sbx: Sandbox, conn: Connection, req: CommandRe
     });
     const stopForwarding = forwardStdin(attached);
     try {
-      return exitStatus(await attached.exited, req.deadlineAt);
+      return exitStatus(await attached.exited, req.deadlineAt, req.timeoutMs);
     } finally {
       stopForwarding();
     }

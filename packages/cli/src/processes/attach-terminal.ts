@@ -21,7 +21,7 @@ export async function attachTerminal(sbx: Sandbox, req: CommandRequest): Promise
   // The terminal API has no command timeout of its own, so the CLI keeps the deadline.
   const timer = req.timeoutMs ? setTimeout(() => pty.kill(), req.timeoutMs) : undefined;
   try {
-    return exitStatus(await pty.wait(), req.deadlineAt);
+    return exitStatus(await pty.wait(), req.deadlineAt, req.timeoutMs);
   } finally {
     clearTimeout(timer);
     release();

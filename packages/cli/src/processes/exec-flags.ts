@@ -17,3 +17,12 @@ export function addExecFlags(command: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the sandbox')
     .option('--wait-approval <duration>', 'when a policy asks a human about the command, wait this long (at most 10m) for the answer, e.g. 2m');
 }
+
+/** A command request's fields, as the flags of run and exec set them. */
+export const execFieldFlags: Record<string, string> = {
+  cmd: 'the command',
+  env: '--env',
+  cwd: '--workdir',
+  user: '--user',
+  timeoutMs: '--timeout',
+};

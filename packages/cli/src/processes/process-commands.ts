@@ -3,7 +3,7 @@ import { collect } from '../options/collect.js';
 import { lazyAction } from '../program/lazy-action.js';
 import { addExecFlags } from './exec-flags.js';
 
-/** exec, shell, ps, logs. */
+/** exec, shell, ps, logs, wait. */
 export function registerProcessCommands(program: Command): void {
   addExecFlags(program.command('exec'))
     .description('run a command in a running sandbox; exits with the command’s code')
@@ -11,7 +11,7 @@ export function registerProcessCommands(program: Command): void {
     .argument('[cmd...]', 'command and its arguments, after --')
     .option('-d, --detach', 'run in the background and print the process id (see logs, ps)')
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect)
-    .option('--timeout <duration>', 'kill the command after this long, e.g. 30s')
+    .option('--timeout <duration>', 'kill the command after this long (at most 24h), e.g. 30s')
     .option('--approval <id>', 'run with this approved approval (ap_…), given for this very command')
     .passThroughOptions()
     .action(lazyAction(async () => (await import('./exec-in-sandbox.js')).execInSandbox));
@@ -38,4 +38,12 @@ export function registerProcessCommands(program: Command): void {
     .argument('[pid]', 'process id, from exec -d or ps')
     .option('-f, --follow', 'keep printing until the command exits')
     .action(lazyAction(async () => (await import('./show-logs.js')).showLogs));
+
+  program
+    .command('wait')
+    .description('wait for a background command to exit (the latest one unless PID is given) and print its exit code')
+    .argument('<id>', 'sandbox id')
+    .argument('[pid]', 'process id, from exec -d or ps')
+    .option('--timeout <duration>', 'stop waiting after this long, e.g. 30s; the command goes on and wait exits with 124')
+    .action(lazyAction(async () => (await import('./wait-process.js')).waitProcess));
 }

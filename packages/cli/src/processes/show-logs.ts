@@ -24,7 +24,7 @@ export async function showLogs(id: string, pidText: string | undefined, flags: {
   }
 }
 
-function latestPid(processes: ProcessInfo[], id: string): number {
+export function latestPid(processes: ProcessInfo[], id: string): number {
   const newestFirst = [...processes].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.pid - a.pid);
   if (!newestFirst[0]) throw new CliError(`sandbox ${id} has no processes started through Paddock`);
   return newestFirst[0].pid;

@@ -29,7 +29,8 @@ export function buildProgram(): CommandType {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: writeCommanderError });
+    .configureOutput({ writeErr: writeCommanderError })
+    .addHelpText('after', exitCodesHelp);
   registerSandboxCommands(program);
   registerProcessCommands(program);
   registerCpCommand(program);
@@ -48,6 +49,17 @@ export function buildProgram(): CommandType {
   registerVersionCommand(program);
   return program;
 }
+
+const exitCodesHelp = `
+Exit codes:
+  0        success
+  1        failure (the message says what failed)
+  2        bad input: a flag, an argument, or a request the daemon refused as invalid
+  124      wait --timeout passed (the command goes on)
+  125      the daemon cannot be reached, or run could not make its sandbox
+  126/127  the command cannot run / was not found
+  128+N    ended by signal N (130: Ctrl-C)
+  run and exec otherwise exit with the command's own code.`;
 
 /** Commander's errors become one `paddock: …` line (its suggestions included); help text passes as is. */
 function writeCommanderError(text: string): void {

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { withApprovalHint } from '../approvals/approval-hint.js';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
+import { nameFlags } from '../errors/name-flags.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 import { requireCommand } from '../options/require-command.js';
-import type { ExecFlags } from '../processes/exec-flags.js';
+import { type ExecFlags, execFieldFlags } from '../processes/exec-flags.js';
 import type { SandboxFlags } from './sandbox-flags.js';
 import { sandboxReleaser } from './sandbox-releaser.js';
 import { sandboxSpec } from './sandbox-spec.js';
@@ -40,7 +41,10 @@ export async function runSandbox(args: string[], flags: RunFlags, command: Comma
     });
   } catch (err) {
     // Each run is a new sandbox, so a later approval of this one could not be used: the next try must wait for it.
-    throw withApprovalHint(err, () => 'each run asks anew: repeat with --wait-approval 5m and approve the new request (paddock approvals)');
+    throw withApprovalHint(
+      nameFlags(err, execFieldFlags),
+      () => 'each run asks anew: repeat with --wait-approval 5m and approve the new request (paddock approvals)',
+    );
   } finally {
     unregister();
     await release();

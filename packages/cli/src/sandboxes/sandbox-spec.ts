@@ -1,6 +1,7 @@
-import { parseSizeMiB } from '@paddock/core/client';
+import { limitBounds, parseSizeMiB, sandboxTimeoutBounds } from '@paddock/core/client';
 import type { SandboxCreateOptions } from '@paddock/sdk';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
+import { checkRange } from '../options/check-range.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 import { parseEnv } from '../options/parse-env.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
@@ -13,7 +14,7 @@ export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 
 export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
   return {
     template: flags.template ?? 'base',
-    timeoutMs: parseOptionalDuration(flags.timeout, '--timeout'),
+    timeoutMs: parseOptionalDuration(flags.timeout, '--timeout', sandboxTimeoutBounds),
     limits: sandboxLimits(flags),
     env: parseEnv(flags.env),
     metadata: parsePairs(flags.label, '--label'),
@@ -26,9 +27,9 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
 
 function sandboxNetwork(flags: SandboxFlags): SandboxSpec['network'] {
   const mode = flags.net;
-  if (mode !== undefined && mode !== 'proxy' && mode !== 'none') throw new CliError(`--net: expected proxy or none, got "${mode}"`);
+  if (mode !== undefined && mode !== 'proxy' && mode !== 'none') throw new UsageError(`--net: expected proxy or none, got "${mode}"`);
   if (mode === 'none' && (flags.allowDomain?.length || flags.secret?.length)) {
-    throw new CliError('--net none: a sandbox without network takes no --allow-domain or --secret');
+    throw new UsageError('--net none: a sandbox without network takes no --allow-domain or --secret');
   }
   if (mode === undefined && !flags.allowDomain && !flags.denyDomain) return undefined;
   return { mode, allow: flags.allowDomain, deny: flags.denyDomain };
@@ -37,20 +38,20 @@ function sandboxNetwork(flags: SandboxFlags): SandboxSpec['network'] {
 function parseTier(value: string | undefined): SandboxSpec['tier'] {
   if (value === undefined) return undefined;
   if (value === 'container' || value === 'gvisor' || value === 'auto') return value;
-  throw new CliError(`--tier: expected container, gvisor or auto, got "${value}"`);
+  throw new UsageError(`--tier: expected container, gvisor or auto, got "${value}"`);
 }
 
 function sandboxLimits(flags: SandboxFlags): SandboxSpec['limits'] {
   const limits: NonNullable<SandboxSpec['limits']> = {};
-  if (flags.memory !== undefined) limits.memoryMiB = parseSizeMiB(flags.memory, '--memory');
-  if (flags.disk !== undefined) limits.diskMiB = parseSizeMiB(flags.disk, '--disk');
-  if (flags.cpus !== undefined) limits.cpus = parsePositiveNumber(flags.cpus, '--cpus');
-  if (flags.pids !== undefined) limits.pids = parsePositiveNumber(flags.pids, '--pids', 'integer');
+  if (flags.memory !== undefined) limits.memoryMiB = checkRange(parseSizeMiB(flags.memory, '--memory'), limitBounds.memoryMiB, '--memory', 'size');
+  if (flags.disk !== undefined) limits.diskMiB = checkRange(parseSizeMiB(flags.disk, '--disk'), limitBounds.diskMiB, '--disk', 'size');
+  if (flags.cpus !== undefined) limits.cpus = checkRange(parsePositiveNumber(flags.cpus, '--cpus'), limitBounds.cpus, '--cpus', 'number');
+  if (flags.pids !== undefined) limits.pids = checkRange(parsePositiveNumber(flags.pids, '--pids', 'integer'), limitBounds.pids, '--pids', 'number');
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
 function parseOnTimeout(value: string | undefined): SandboxSpec['onTimeout'] {
   if (value === undefined) return undefined;
   if (value === 'kill' || value === 'pause') return value;
-  throw new CliError(`--on-timeout: expected kill or pause, got "${value}"`);
+  throw new UsageError(`--on-timeout: expected kill or pause, got "${value}"`);
 }

@@ -1,3 +1,4 @@
+import { sandboxTimeoutBounds } from '@paddock/core/client';
 import { Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
@@ -13,7 +14,7 @@ export async function snapshotSandbox(id: string, flags: { name: string }, comma
 /** `paddock fork ID`: prints the fork's id. */
 export async function forkSandbox(id: string, flags: { timeout?: string }, command: Command): Promise<void> {
   const sbx = await Sandbox.connect(id, connectionFor(command));
-  const fork = await sbx.fork({ timeoutMs: parseOptionalDuration(flags.timeout, '--timeout') });
+  const fork = await sbx.fork({ timeoutMs: parseOptionalDuration(flags.timeout, '--timeout', sandboxTimeoutBounds) });
   process.stdout.write(`${fork.id}\n`);
 }
 

@@ -1,14 +1,36 @@
+import type { Connection } from '@paddock/sdk';
 import { Sandbox } from '@paddock/sdk';
-import type { Connection } from '../connection/resolve-connection.js';
-import { CliError } from '../errors/cli-error.js';
-import { exitCodes } from '../errors/exit-code-for.js';
+import { CliError, UsageError } from '../errors/cli-error.js';
+import { exitCodeFor, exitCodes } from '../errors/exit-code-for.js';
+import { nameFlags } from '../errors/name-flags.js';
 import type { SandboxSpec } from './sandbox-spec.js';
 
-/** Creates a sandbox; any failure exits 125, as `docker run` does when it gets no container. */
+// The create request's fields, as the flags of run and create set them.
+const sandboxFlags: Record<string, string> = {
+  template: '--template',
+  timeoutMs: '--timeout',
+  'limits.memoryMiB': '--memory',
+  'limits.cpus': '--cpus',
+  'limits.pids': '--pids',
+  'limits.diskMiB': '--disk',
+  env: '--env',
+  metadata: '--label',
+  tier: '--tier',
+  onTimeout: '--on-timeout',
+  'network.mode': '--net',
+  'network.allow': '--allow-domain',
+  'network.deny': '--deny-domain',
+  secrets: '--secret',
+};
+
+/** Creates a sandbox; a failure exits 125, as `docker run` does when it gets no container; bad input 2, as everywhere. */
 export async function startSandbox(conn: Connection, spec: SandboxSpec): Promise<Sandbox> {
   try {
     return await Sandbox.create({ ...conn, ...spec });
   } catch (err) {
-    throw new CliError(`cannot create a sandbox: ${(err as Error).message}`, exitCodes.noSandbox);
+    const named = nameFlags(err, sandboxFlags);
+    if (named instanceof UsageError) throw named;
+    const code = exitCodeFor(err) === exitCodes.badInput ? exitCodes.badInput : exitCodes.noSandbox;
+    throw new CliError(`cannot create a sandbox: ${(err as Error).message}`, code);
   }
 }

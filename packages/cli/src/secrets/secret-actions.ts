@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Secrets } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { CliError, UsageError } from '../errors/cli-error.js';
 import { formatTable } from '../output/format-table.js';
 import { printJson } from '../output/print-json.js';
 import { printLines } from '../output/print-lines.js';
@@ -11,7 +11,7 @@ export async function setSecret(name: string, flags: { host: string[]; fromFile?
   const value = flags.fromFile === undefined ? await readStdin() : await readValueFile(flags.fromFile);
   // One trailing newline is how files and `echo` end a value, not part of it.
   const trimmed = value.replace(/\r?\n$/, '');
-  if (!trimmed) throw new CliError('the secret is empty: give its value on stdin or with --from-file');
+  if (!trimmed) throw new UsageError('the secret is empty: give its value on stdin or with --from-file');
   const secret = await Secrets.set(name, trimmed, { ...connectionFor(command), hosts: flags.host });
   printLines([`${secret.name} → ${secret.hosts.join(', ')}`]);
 }

@@ -1,6 +1,6 @@
 import { parseSizeMiB } from '@paddock/core/client';
 import type { TenantUpdate } from '@paddock/sdk';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import type { QuotaFlags } from './quota-flags.js';
 
 /** Quota flags as the API wants them: only those given, null for "none"; bad values fail before any request. */
@@ -21,12 +21,12 @@ function quota(text: string, parse: (text: string) => number): number | null {
 // Zero is a real quota (a tenant frozen at nothing), so these accept it, unlike the sandbox limits.
 function amount(text: string, flag: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`${flag}: "${text}" is not a number of 0 or more, nor "none"`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: "${text}" is not a number of 0 or more, nor "none"`);
   return n;
 }
 
 function count(text: string, flag: string): number {
   const n = amount(text, flag);
-  if (!Number.isInteger(n)) throw new CliError(`${flag}: "${text}" is not a whole number`);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag}: "${text}" is not a whole number`);
   return n;
 }

@@ -1,7 +1,7 @@
 import { Tenants } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { CliError } from '../errors/cli-error.js';
+import { UsageError } from '../errors/cli-error.js';
 import { printLines } from '../output/print-lines.js';
 import { parseQuotas } from './parse-quotas.js';
 import type { QuotaFlags } from './quota-flags.js';
@@ -10,7 +10,7 @@ import type { QuotaFlags } from './quota-flags.js';
 export async function updateTenant(name: string, flags: QuotaFlags, command: Command): Promise<void> {
   const quotas = parseQuotas(flags);
   if (Object.keys(quotas).length === 0) {
-    throw new CliError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus, --max-snapshots or --max-snapshot-size');
+    throw new UsageError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus, --max-snapshots or --max-snapshot-size');
   }
   const updated = await Tenants.update(name, quotas, connectionFor(command));
   printLines([updated.name]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commandTimeoutBounds } from '../limits/bounds.js';
 import { EnvSchema } from '../sandboxes/sandbox-schema.js';
 
 export const PtySizeSchema = z.object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }).strict();
@@ -14,7 +15,7 @@ export const CommandStartSchema = z
       .optional()
       .describe('"root" (default), "user" (uid 1000) or a uid'),
     stdin: z.string().max(1_048_576).optional().describe('text written to stdin, which is then closed; omit to keep stdin open (attach) or closed (run)'),
-    timeoutMs: z.number().int().min(1).max(86_400_000).optional().describe('the command is killed after this long'),
+    timeoutMs: z.number().int().min(commandTimeoutBounds.min).max(commandTimeoutBounds.max).optional().describe('the command is killed after this long'),
     pty: PtySizeSchema.optional().describe('run on a pseudo-terminal of this size'),
   })
   .strict();

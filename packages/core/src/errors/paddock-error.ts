@@ -1,3 +1,5 @@
+import { formatDuration } from '../limits/format-units.js';
+
 /** Details carried by an error to the API body and back into the SDK. */
 export type ErrorDetails = Record<string, unknown>;
 
@@ -125,8 +127,34 @@ export class PayloadTooLargeError extends PaddockError {
 }
 
 export class TimeoutError extends PaddockError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('timeout', 504, message, details);
+  constructor(message: string, details: ErrorDetails = {}, code = 'timeout') {
+    super(code, 504, message, details);
+  }
+}
+
+/**
+ * A command killed at its own timeout (the daemon's `timedOut`), with what it
+ * wrote until then; apart from CommandExitError so a caller can tell a slow
+ * command from a failing one.
+ */
+export class CommandTimeoutError extends TimeoutError {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+
+  constructor(result: { exitCode: number; stdout: string; stderr: string; signal?: string | null }, timeoutMs?: number) {
+    super(
+      timeoutMs ? `command timed out after ${formatDuration(timeoutMs)} and was killed` : 'command timed out and was killed',
+      {
+        exitCode: result.exitCode,
+        signal: result.signal ?? null,
+        ...(timeoutMs ? { timeoutMs } : {}),
+      },
+      'command_timeout',
+    );
+    this.exitCode = result.exitCode;
+    this.stdout = result.stdout;
+    this.stderr = result.stderr;
   }
 }
 
@@ -209,6 +237,7 @@ Object.assign(byCode, {
   sandbox_exited: SandboxExitedError,
   payload_too_large: PayloadTooLargeError,
   timeout: TimeoutError,
+  command_timeout: CommandTimeoutError,
   command_exit: CommandExitError,
   runtime_error: RuntimeError,
   unavailable: UnavailableError,

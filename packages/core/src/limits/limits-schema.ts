@@ -1,11 +1,17 @@
 import { z } from 'zod';
+import { limitBounds } from './bounds.js';
 
 export const LimitsSchema = z
   .object({
-    memoryMiB: z.number().int().min(16).max(262_144).describe('memory limit in MiB; the sandbox is OOM-killed above it'),
-    cpus: z.number().min(0.01).max(256).describe('CPU quota in cores (0.5 = half a core)'),
-    pids: z.number().int().min(8).max(1_000_000).describe('maximum number of processes and threads'),
-    diskMiB: z.number().int().min(16).max(1_048_576).describe('size of the writable layer in MiB'),
+    memoryMiB: z
+      .number()
+      .int()
+      .min(limitBounds.memoryMiB.min)
+      .max(limitBounds.memoryMiB.max)
+      .describe('memory limit in MiB; the sandbox is OOM-killed above it'),
+    cpus: z.number().min(limitBounds.cpus.min).max(limitBounds.cpus.max).describe('CPU quota in cores (0.5 = half a core)'),
+    pids: z.number().int().min(limitBounds.pids.min).max(limitBounds.pids.max).describe('maximum number of processes and threads'),
+    diskMiB: z.number().int().min(limitBounds.diskMiB.min).max(limitBounds.diskMiB.max).describe('size of the writable layer in MiB'),
   })
   .strict();
 

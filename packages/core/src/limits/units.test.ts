@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../errors/paddock-error.js';
+import { formatDuration, formatSizeMiB } from './format-units.js';
 import { formatBytes, parseDurationMs, parseSizeMiB } from './units.js';
 
 describe('parseSizeMiB', () => {
@@ -39,5 +40,18 @@ describe('formatBytes', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(376_307_439)).toBe('358.9 MiB');
+  });
+});
+
+describe('formatDuration and formatSizeMiB', () => {
+  it('write values as the flags take them', () => {
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(30_000)).toBe('30s');
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(86_400_000)).toBe('24h');
+    expect(formatDuration(7 * 86_400_000)).toBe('7d');
+    expect(formatSizeMiB(16)).toBe('16m');
+    expect(formatSizeMiB(262_144)).toBe('256g');
+    expect(formatSizeMiB(1_048_576)).toBe('1t');
   });
 });

@@ -19,7 +19,7 @@ export function progressPrinter(label: string, out: NodeJS.WriteStream = process
         const width = 30;
         const filled = Math.round(fraction * width);
         const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}% ${p.message}`;
-        out.write(`\r\x1b[2K${line.slice(0, (out.columns ?? 100) - 1)}`);
+        out.write(`\r\x1b[2K${line.slice(0, (out.columns || 100) - 1)}`);
         return;
       }
       const tenth = Math.floor(fraction * 10);

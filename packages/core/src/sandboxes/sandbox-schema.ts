@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sandboxTimeoutBounds } from '../limits/bounds.js';
 import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
 import { SandboxNetworkInputSchema, SecretNameSchema } from '../network/network-schema.js';
 
@@ -27,13 +28,19 @@ export type TierRequest = z.infer<typeof TierRequestSchema>;
 export const SandboxStateSchema = z.enum(['running', 'paused', 'killed']);
 export type SandboxState = z.infer<typeof SandboxStateSchema>;
 
-export const maxSandboxTimeoutMs = 24 * 3_600_000;
+export const maxSandboxTimeoutMs = sandboxTimeoutBounds.max;
 export const defaultSandboxTimeoutMs = 5 * 60_000;
 
 export const SandboxCreateSchema = z
   .object({
     template: TemplateNameSchema.default('base'),
-    timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs).optional().describe('lifetime before the sandbox is killed; default 5 minutes'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(sandboxTimeoutBounds.min)
+      .max(maxSandboxTimeoutMs)
+      .optional()
+      .describe('lifetime before the sandbox is killed; default 5 minutes'),
     limits: LimitsInputSchema.optional(),
     metadata: LabelsSchema.optional().describe('labels, usable as filters when listing'),
     env: EnvSchema.optional().describe('environment for every command in the sandbox'),
@@ -75,7 +82,7 @@ export const SandboxListQuerySchema = z.object({
     .describe('key=value; repeat to require several'),
 });
 
-export const SandboxTimeoutSchema = z.object({ timeoutMs: z.number().int().min(1000).max(maxSandboxTimeoutMs) }).strict();
+export const SandboxTimeoutSchema = z.object({ timeoutMs: z.number().int().min(sandboxTimeoutBounds.min).max(maxSandboxTimeoutMs) }).strict();
 
 export const PoolSetSchema = z
   .object({

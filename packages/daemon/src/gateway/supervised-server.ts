@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { PaddockError, TimeoutError, UnavailableError } from '@paddock/core';
+import { formatDuration, PaddockError, TimeoutError, UnavailableError } from '@paddock/core';
 import type { ProcessTransport, UpstreamClient, UpstreamTool } from '@paddock/mcp/gateway';
 import { ServerLog } from './server-log.js';
 
@@ -168,7 +168,10 @@ export class SupervisedServer {
         );
       }
       if ((err as { code?: number }).code === -32001) {
-        throw new TimeoutError(`the call to ${this.options.name} took longer than ${this.options.callTimeoutMs} ms`, { server: this.options.name, tool });
+        throw new TimeoutError(`the call to ${this.options.name} timed out after ${formatDuration(this.options.callTimeoutMs)}`, {
+          server: this.options.name,
+          tool,
+        });
       }
       throw err instanceof PaddockError
         ? err
@@ -338,6 +341,6 @@ export class SupervisedServer {
 
 function describe(err: unknown, startTimeoutMs: number): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (/timed out|timeout/i.test(message)) return `no answer to initialize within ${startTimeoutMs} ms`;
+  if (/timed out|timeout/i.test(message)) return `no answer to initialize within ${formatDuration(startTimeoutMs)}`;
   return message.slice(0, 500);
 }

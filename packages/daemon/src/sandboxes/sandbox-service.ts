@@ -3,6 +3,7 @@ import {
   ConflictError,
   defaultLimits,
   defaultSandboxTimeoutMs,
+  describeSandboxEnd,
   type SandboxCreate,
   SandboxCreateSchema,
   SandboxNotFoundError,
@@ -179,7 +180,7 @@ export class SandboxService {
   /** A sandbox that can take commands and file operations. */
   requireRunning(owner: string, id: string): SandboxRecord {
     const record = this.get(owner, id);
-    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was ${record.endReason ?? 'killed'} and no longer exists`);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record.endReason)} and no longer exists`);
     if (record.state === 'paused') throw new ConflictError(`sandbox ${id} is paused; resume it first`, { id }, 'sandbox_paused');
     return record;
   }
@@ -195,7 +196,7 @@ export class SandboxService {
    */
   async kill(owner: string, id: string, options: { wait?: boolean } = {}): Promise<SandboxRecord> {
     const record = this.get(owner, id);
-    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was already ${record.endReason ?? 'killed'}`);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `already ${describeSandboxEnd(record.endReason)}`);
     const teardown = this.end(id, 'killed');
     if (options.wait !== false) await teardown;
     return this.get(owner, id);
@@ -331,7 +332,7 @@ export class SandboxService {
 
   requireLive(owner: string, id: string): SandboxRecord {
     const record = this.get(owner, id);
-    if (record.state === 'killed') throw new SandboxNotFoundError(id, `was ${record.endReason ?? 'killed'} and no longer exists`);
+    if (record.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record.endReason)} and no longer exists`);
     return record;
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { RuntimeError, TimeoutError } from '@paddock/core';
+import { formatDuration, RuntimeError, TimeoutError } from '@paddock/core';
 
 export interface HostCommandOptions {
   timeoutMs?: number;
@@ -48,7 +48,7 @@ export function runHostCommand(file: string, args: string[], options: HostComman
       clearTimeout(timer);
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
-      if (timedOut) return reject(new TimeoutError(`${file} did not finish within ${options.timeoutMs} ms`, { command: [file, ...args] }));
+      if (timedOut) return reject(new TimeoutError(`${file} timed out after ${formatDuration(options.timeoutMs ?? 0)}`, { command: [file, ...args] }));
       if (code === 0) return resolve({ stdout, stderr });
       reject(
         new RuntimeError(`${file} ${args[0] ?? ''} failed: ${stderr.trim() || `exit ${code ?? sig}`}`, {

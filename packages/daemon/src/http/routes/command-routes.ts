@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { CommandStartSchema, canonicalJson, ProcessSignalSchema, ProcessStdinSchema } from '@paddock/core';
+import { CommandStartSchema, canonicalJson, formatDuration, ProcessSignalSchema, ProcessStdinSchema, processWaitBounds, TimeoutError } from '@paddock/core';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
 import { assessCommand } from '../../policy/command-risk.js';
 import type { HttpEnv } from '../http-env.js';
@@ -64,7 +64,14 @@ const waitRoute = createRoute({
   path: '/v1/sandboxes/{id}/processes/{pid}/wait',
   tags,
   summary: 'Wait for a process to exit and return its result',
-  request: { params: ProcessParams },
+  description:
+    'With timeoutMs, answers 504 wait_timeout if the process is still running by then; the process goes on (the timeout bounds the wait, not the command).',
+  request: {
+    params: ProcessParams,
+    query: z.object({
+      timeoutMs: z.coerce.number().int().min(processWaitBounds.min).max(processWaitBounds.max).optional().describe('give up waiting after this long'),
+    }),
+  },
   responses: { 200: json(CommandResultResponse, 'the result'), ...errorResponses },
 });
 
@@ -170,6 +177,14 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const proc = await s.govern(c, { action: 'sandbox.process.get', resource: `sandbox:${id}`, context: { pid } }, async () =>
       findProcess(s, c.get('principal').tenant, id, pid),
     );
+    const { timeoutMs } = c.req.valid('query');
+    if (timeoutMs !== undefined && !(await exitsWithin(proc, timeoutMs))) {
+      throw new TimeoutError(
+        `process ${pid} is still running after ${formatDuration(timeoutMs)}: the wait timed out, the command goes on`,
+        { id, pid, waitedMs: timeoutMs },
+        'wait_timeout',
+      );
+    }
     await proc.done;
     return c.json(proc.result(), 200);
   });
@@ -219,6 +234,18 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     });
     return c.json(proc.info(), 200);
   });
+}
+
+async function exitsWithin(proc: ManagedProcess, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([proc.done.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function findProcess(s: Services, owner: string, id: string, pid: number): ManagedProcess {

@@ -1,0 +1,24 @@
+// The ranges the API accepts, kept apart from the zod schemas that enforce
+// them: a CLI checks its flags against the same numbers before it asks the
+// daemon, without paying for loading zod.
+
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+export const limitBounds = {
+  memoryMiB: { min: 16, max: 262_144 },
+  cpus: { min: 0.01, max: 256 },
+  pids: { min: 8, max: 1_000_000 },
+  diskMiB: { min: 16, max: 1_048_576 },
+} as const satisfies Record<string, Bounds>;
+
+/** A sandbox's lifetime, in ms. */
+export const sandboxTimeoutBounds = { min: 1000, max: 24 * 3_600_000 } as const satisfies Bounds;
+
+/** A command's timeout, in ms. */
+export const commandTimeoutBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;
+
+/** How long a wait for a process's exit may last, in ms. */
+export const processWaitBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;

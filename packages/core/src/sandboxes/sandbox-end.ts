@@ -1,0 +1,12 @@
+const endings: Record<string, string> = {
+  killed: 'was killed',
+  timeout: 'timed out',
+  oom: 'ran out of memory',
+  crashed: 'crashed',
+  lost: 'was lost while the daemon was down',
+};
+
+/** Says how a sandbox ended, from its `endReason`: "timed out", not "was timeout". */
+export function describeSandboxEnd(endReason: string | null | undefined): string {
+  return endings[endReason ?? 'killed'] ?? `ended (${endReason})`;
+}
