@@ -10,4 +10,5 @@ export * from './limits/units.js';
 export * from './progress/progress-printer.js';
 export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
+export * from './text/printable.js';
 export { paddockVersion } from './version.js';
