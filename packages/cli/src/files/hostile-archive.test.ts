@@ -189,4 +189,32 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
     expect(readFileSync(join(dir, 'ok.txt'), 'utf8')).toBe('fine');
     expect(statSync(join(dir, 'suid')).mode & 0o7777).toBe(0o755);
   });
+
+  it('H9: a fake agent in place of the real one (its socket is in a folder the sandbox writes) cannot pass off a setuid mode, an unknown type or broken numbers: a typed error, one line from the CLI', async () => {
+    const victim = await Sandbox.create({ ...daemon.conn });
+    try {
+      await victim.commands.start([
+        'python3',
+        '-c',
+        [
+          'import os, socket, struct',
+          'def frame(t, p): return t + struct.pack(">I", len(p)) + p',
+          'entry = b"\\0".join([b"file", b"4", b"104755", b"nan", b"0", b"0", b"/work/x", b""])',
+          'os.unlink("/.paddock/run/agent.sock")',
+          's = socket.socket(socket.AF_UNIX); s.bind("/.paddock/run/agent.sock"); s.listen(16)',
+          'while True:',
+          '    c, _ = s.accept(); c.recv(65536)',
+          '    c.sendall(frame(b"D", entry) + frame(b"O", b"evil") + frame(b"X", b"0")); c.close()',
+        ].join('\n'),
+      ]);
+      await new Promise((r) => setTimeout(r, 500));
+      await expect(victim.files.getInfo('/work/x')).rejects.toMatchObject({ code: 'agent_protocol_error' });
+      const copied = paddock(['cp', `${victim.id}:/work/x`, './fake']);
+      expect(copied.code).not.toBe(0);
+      expect(copied.stderr).toMatch(/^paddock: the sandbox agent sent a malformed entry[^\n]*\n$/);
+      expect(existsSync(join(work, 'fake'))).toBe(false);
+    } finally {
+      await victim.kill().catch(() => {});
+    }
+  });
 });
