@@ -10,7 +10,7 @@ import { writeToStdout } from './write-to-stdout.js';
 /** A sandbox file or folder to a local path (stdout for `-`), with docker cp's rules for existing folders. */
 export async function downloadPath(sbx: Sandbox, remote: string, local: string): Promise<void> {
   const info = await sbx.files.getInfo(remote);
-  if (info.type === 'dir') return downloadFolder(sbx, remote, local);
+  if (info.type === 'dir') return downloadFolder(sbx, remote, local, posix.basename(info.path) || '.');
   return downloadFile(sbx, remote, local, info.mode);
 }
 
@@ -23,7 +23,7 @@ async function downloadFile(sbx: Sandbox, remote: string, local: string, mode: n
   await pipeline(source, createWriteStream(target, { mode: mode & 0o777 }));
 }
 
-async function downloadFolder(sbx: Sandbox, remote: string, local: string): Promise<void> {
+async function downloadFolder(sbx: Sandbox, remote: string, local: string, name: string): Promise<void> {
   // A folder to stdout is a tar stream, as with docker cp.
   if (local === '-') return writeToStdout(nodeStream(await sbx.files.downloadArchive(remote)));
   const into = isFolder(local);
@@ -37,7 +37,8 @@ async function downloadFolder(sbx: Sandbox, remote: string, local: string): Prom
   // made (setuid files, devices, links out) must not land as it is. Loaded
   // only for this: no other command pays for the tar library.
   const { extractArchive } = await import('@paddock/sdk/node');
-  await extractArchive(await sbx.files.downloadArchive(remote), local, { strip: into ? 0 : 1 });
+  // Into a folder that holds other things, nothing may land beside the copy.
+  await extractArchive(await sbx.files.downloadArchive(remote), local, into ? { within: name } : { strip: 1 });
 }
 
 function isFolder(path: string): boolean {

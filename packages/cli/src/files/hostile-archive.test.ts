@@ -91,6 +91,7 @@ async function plantCraftedTar(): Promise<void> {
       'add("/tmp/paddock-h-escape", data=b"absolute")',
       'add("out/inside", tarfile.SYMTYPE, link="ok.txt")',
       'add("out/same", tarfile.LNKTYPE, link="out/ok.txt")',
+      'add("planted-beside/authorized_keys", data=b"beside the folder asked for")',
       't.close()',
     ].join('\n'),
   ]);
@@ -148,7 +149,7 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
     expect(statSync(join(work, 'rootsh')).mode & 0o7777).toBe(0o755);
   });
 
-  it('H2–H7: a crafted archive from a replaced tar (devices, FIFO, hard link to /etc/shadow, links out and files beneath them, ../ and absolute paths): only what is safe lands, inside the destination, and the CLI says what it left out in one line', async () => {
+  it('H2–H7: a crafted archive from a replaced tar (devices, FIFO, hard link to /etc/shadow, links out and files beneath them, ../ and absolute paths, entries beside the folder asked for): only what is safe lands, inside the destination, and the CLI says what it left out in one line', async () => {
     await plantCraftedTar();
     // H2: into a new folder (the archive's top folder dropped); H3: into an existing one (kept).
     const fresh = paddock(['cp', `${sbx.id}:/work/out`, './crafted']);
@@ -161,7 +162,9 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
     mkdirSync(join(work, 'into'));
     const into = paddock(['cp', `${sbx.id}:/work/out`, './into']);
     expect(into.code).not.toBe(0);
-    expect(into.stderr).toContain('left out 10 entries');
+    // H4: into a folder that holds other things, nothing lands beside the copy.
+    expect(into.stderr).toContain('left out 11 entries');
+    expect(existsSync(join(work, 'into', 'planted-beside'))).toBe(false);
     for (const [dir, root] of [
       [join(work, 'crafted'), join(work, 'crafted')],
       [join(work, 'into'), join(work, 'into', 'out')],

@@ -9,6 +9,12 @@ import { type ReadEntry, x as unpack } from 'tar';
 export interface ExtractOptions {
   /** Leading path elements dropped from every entry, as tar's --strip-components. */
   strip?: number;
+  /**
+   * The one top folder every entry must lie in (the folder the archive was
+   * asked for): unpacked into a folder that holds other things, an archive
+   * may put nothing beside it (a .ssh/ in a home folder, say).
+   */
+  within?: string;
 }
 
 /** An entry of the archive left out, and why. */
@@ -48,7 +54,7 @@ export async function extractArchive(archive: ReadableStream<Uint8Array> | Reada
     // Modes apply as files are made, under this process's umask; what is already there keeps its own.
     chmod: false,
     filter: (path, entry) => {
-      const reason = refusal(entry as ReadEntry, strip, files);
+      const reason = refusal(entry as ReadEntry, strip, files) ?? outside(entry as ReadEntry, options.within);
       if (reason) {
         refused.push({ path, reason });
         return false;
@@ -90,6 +96,11 @@ function refusal(entry: ReadEntry, strip: number, files: Set<string>): string | 
   // A setuid file from a sandbox would run as its owner here: only permission bits land.
   if (typeof entry.mode === 'number') entry.mode &= 0o777;
   return undefined;
+}
+
+function outside(entry: ReadEntry, within: string | undefined): string | undefined {
+  if (within === undefined || entry.path.split('/')[0] === within) return undefined;
+  return `outside ${within}/, the folder asked for`;
 }
 
 function unsafeArchive(refused: RefusedEntry[], dir: string): FileError {
