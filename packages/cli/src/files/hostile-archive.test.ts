@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { FileError, Sandbox } from '@paddock/sdk';
 import { downloadDir } from '@paddock/sdk/node';
@@ -36,11 +36,12 @@ function paddock(args: string[]) {
 
 /** Every entry under `dir` (not following links), with what a reviewer checks of it. */
 function walk(dir: string): Array<{ path: string; mode: number; kind: string; link?: string }> {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => {
+  return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     const st = lstatSync(path);
     const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-    return { path, mode: st.mode, kind, link: st.isSymbolicLink() ? readlinkSync(path) : undefined };
+    const entry = { path, mode: st.mode, kind, link: st.isSymbolicLink() ? readlinkSync(path) : undefined };
+    return kind === 'dir' ? [entry, ...walk(path)] : [entry];
   });
 }
 
@@ -53,6 +54,8 @@ function expectHarmless(dir: string): void {
     if (entry.link !== undefined) {
       expect(entry.link.startsWith('/'), entry.path).toBe(false);
       expect(relative(dir, resolve(join(entry.path, '..'), entry.link)).startsWith('..'), entry.path).toBe(false);
+      // Read as the kernel reads it (libc's realpath; Node's own reads '..' by the name): '..' after a link leaves from where the link led.
+      if (existsSync(entry.path)) expect(relative(realpathSync.native(dir), realpathSync.native(entry.path)).startsWith('..'), entry.path).toBe(false);
     }
     if (entry.kind === 'file') expect(lstatSync(entry.path).ino === shadow.ino && lstatSync(entry.path).dev === shadow.dev).toBe(false);
   }
@@ -90,6 +93,10 @@ async function plantCraftedTar(): Promise<void> {
       'add("out/../../paddock-h-escape", data=b"dot-dot")',
       'add("/tmp/paddock-h-escape", data=b"absolute")',
       'add("out/inside", tarfile.SYMTYPE, link="ok.txt")',
+      'add("out/sub/", tarfile.DIRTYPE, mode=0o755)',
+      'add("out/d1/", tarfile.DIRTYPE, mode=0o755)',
+      'add("out/d1/b", tarfile.SYMTYPE, link="../sub")',
+      'add("out/x", tarfile.SYMTYPE, link="d1/b/../..")',
       'add("out/same", tarfile.LNKTYPE, link="out/ok.txt")',
       'add("planted-beside/authorized_keys", data=b"beside the folder asked for")',
       't.close()',
@@ -116,6 +123,7 @@ const craftedRefusals = [
   'out/up',
   'out/../../paddock-h-escape',
   '/tmp/paddock-h-escape',
+  'out/x',
 ];
 
 describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
@@ -157,13 +165,13 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
     expect(fresh.code).not.toBe(0);
     expect(fresh.stderr.split('\n')).toHaveLength(2);
     expect(fresh.stderr).toMatch(
-      /^paddock: left out 10 entries of the sandbox's archive: "out\/chr" \(a character device, not a file, folder or link\), .* and 5 more; the rest is in /,
+      /^paddock: left out 11 entries of the sandbox's archive: "out\/chr" \(a character device, not a file, folder or link\), .* and 6 more; the rest is in /,
     );
     mkdirSync(join(work, 'into'));
     const into = paddock(['cp', `${sbx.id}:/work/out`, './into']);
     expect(into.code).not.toBe(0);
     // H4: into a folder that holds other things, nothing lands beside the copy.
-    expect(into.stderr).toContain('left out 11 entries');
+    expect(into.stderr).toContain('left out 12 entries');
     expect(existsSync(join(work, 'into', 'planted-beside'))).toBe(false);
     for (const [dir, root] of [
       [join(work, 'crafted'), join(work, 'crafted')],

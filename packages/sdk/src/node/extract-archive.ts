@@ -85,7 +85,7 @@ function refusal(entry: ReadEntry, strip: number, files: Set<string>): string | 
     const target = entry.linkpath ?? '';
     const local = entry.path.split('/').slice(strip).join('/');
     const resolved = posix.normalize(posix.join(posix.dirname(local), target));
-    if (!target || target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
+    if (!target || target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || climbsAfterName(target)) {
       return `a symbolic link to ${target || 'nothing'}, outside the folder`;
     }
   }
@@ -96,6 +96,18 @@ function refusal(entry: ReadEntry, strip: number, files: Set<string>): string | 
   // A setuid file from a sandbox would run as its owner here: only permission bits land.
   if (typeof entry.mode === 'number') entry.mode &= 0o777;
   return undefined;
+}
+
+/**
+ * Whether a link's target goes up after going down ("d/b/../.."). The kernel
+ * takes ".." from wherever "d/b" led, which may be another link: read by the
+ * name it stays inside, followed it may not. Leading ".." start from the
+ * link's own folder, a real one, and are read as written.
+ */
+function climbsAfterName(target: string): boolean {
+  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+  const firstName = parts.findIndex((p) => p !== '..');
+  return firstName >= 0 && parts.slice(firstName).includes('..');
 }
 
 function outside(entry: ReadEntry, within: string | undefined): string | undefined {
