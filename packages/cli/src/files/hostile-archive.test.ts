@@ -228,4 +228,19 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
       await victim.kill().catch(() => {});
     }
   });
+
+  it('H14: what a sandbox writes into an error (its tar’s complaint about an upload) reaches the CLI user as one escaped line, no escape sequences', async () => {
+    const planted = await sbx.commands.runAllowingFailure([
+      'sh',
+      '-c',
+      'printf \'#!/bin/sh\\nprintf "\\\\033]0;owned\\\\007\\\\033[2J broken" >&2\\nexit 2\\n\' > /usr/bin/tar && chmod 755 /usr/bin/tar',
+    ]);
+    expect(planted.exitCode).toBe(0);
+    mkdirSync(join(work, 'up'));
+    const copied = paddock(['cp', './up', `${sbx.id}:/work/up`]);
+    expect(copied.code).not.toBe(0);
+    expect(copied.stderr).toContain('\\u001b]0;owned\\u0007\\u001b[2J broken');
+    const controls = [...copied.stderr].filter((ch) => (ch.charCodeAt(0) < 0x20 && ch !== '\n') || ch.charCodeAt(0) === 0x7f);
+    expect(controls).toEqual([]);
+  });
 });
