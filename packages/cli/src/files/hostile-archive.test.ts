@@ -97,6 +97,7 @@ async function plantCraftedTar(): Promise<void> {
       'add("out/d1/", tarfile.DIRTYPE, mode=0o755)',
       'add("out/d1/b", tarfile.SYMTYPE, link="../sub")',
       'add("out/x", tarfile.SYMTYPE, link="d1/b/../..")',
+      'add("out/sibling", tarfile.SYMTYPE, link="../beside-the-copy")',
       'add("out/same", tarfile.LNKTYPE, link="out/ok.txt")',
       'add("planted-beside/authorized_keys", data=b"beside the folder asked for")',
       't.close()',
@@ -124,6 +125,7 @@ const craftedRefusals = [
   'out/../../paddock-h-escape',
   '/tmp/paddock-h-escape',
   'out/x',
+  'out/sibling',
 ];
 
 describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
@@ -165,18 +167,20 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
     expect(fresh.code).not.toBe(0);
     expect(fresh.stderr.split('\n')).toHaveLength(2);
     expect(fresh.stderr).toMatch(
-      /^paddock: left out 11 entries of the sandbox's archive: "out\/chr" \(a character device, not a file, folder or link\), .* and 6 more; the rest is in /,
+      /^paddock: left out 12 entries of the sandbox's archive: "out\/chr" \(a character device, not a file, folder or link\), .* and 7 more; the rest is in /,
     );
     mkdirSync(join(work, 'into'));
     const into = paddock(['cp', `${sbx.id}:/work/out`, './into']);
     expect(into.code).not.toBe(0);
     // H4: into a folder that holds other things, nothing lands beside the copy.
-    expect(into.stderr).toContain('left out 12 entries');
+    expect(into.stderr).toContain('left out 13 entries');
     expect(existsSync(join(work, 'into', 'planted-beside'))).toBe(false);
     for (const [dir, root] of [
       [join(work, 'crafted'), join(work, 'crafted')],
       [join(work, 'into'), join(work, 'into', 'out')],
     ] as const) {
+      // Links stay inside the folder the copy made, not only inside the folder copied into.
+      expectHarmless(root);
       expectHarmless(dir);
       expect(readFileSync(join(root, 'ok.txt'), 'utf8')).toBe('fine');
       expect(readFileSync(join(root, 'same'), 'utf8')).toBe('fine');

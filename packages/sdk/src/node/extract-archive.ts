@@ -32,6 +32,8 @@ const typeNames: Record<string, string> = {
 };
 /** Names in a message are cut after this many; the rest are counted. */
 const namedInMessage = 5;
+/** Refused entries kept for the error's details. */
+const keptRefusals = 100;
 
 /**
  * Unpacks a tar stream made inside a sandbox into `dir` (created if
@@ -46,6 +48,12 @@ export async function extractArchive(archive: ReadableStream<Uint8Array> | Reada
   const cwd = resolve(dir);
   await mkdir(cwd, { recursive: true });
   const refused: RefusedEntry[] = [];
+  let refusedCount = 0;
+  // A hostile archive may hold millions of entries to refuse: the first are kept, the rest counted.
+  const refuse = (path: string, reason: string) => {
+    refusedCount += 1;
+    if (refused.length < keptRefusals) refused.push({ path, reason });
+  };
   const files = new Set<string>();
   const unpacker = unpack({
     cwd,
@@ -54,9 +62,10 @@ export async function extractArchive(archive: ReadableStream<Uint8Array> | Reada
     // Modes apply as files are made, under this process's umask; what is already there keeps its own.
     chmod: false,
     filter: (path, entry) => {
-      const reason = refusal(entry as ReadEntry, strip, files) ?? outside(entry as ReadEntry, options.within);
+      // Links must stay in the folder the copy makes: `dir` itself, or the one top folder asked for.
+      const reason = refusal(entry as ReadEntry, options.within === undefined ? strip : 1, files) ?? outside(entry as ReadEntry, options.within);
       if (reason) {
-        refused.push({ path, reason });
+        refuse(path, reason);
         return false;
       }
       return true;
@@ -65,16 +74,16 @@ export async function extractArchive(archive: ReadableStream<Uint8Array> | Reada
       // Stripping the root of an absolute name is only informative; such names never get this far.
       if (code === 'TAR_ENTRY_INFO') return;
       const path = String((data as { entry?: ReadEntry } | undefined)?.entry?.path ?? '');
-      refused.push({ path, reason: String(message) });
+      refuse(path, String(message));
     },
   });
   const source = archive instanceof Readable ? archive : Readable.fromWeb(archive as NodeReadableStream<Uint8Array>);
   await pipeline(source, unpacker);
-  if (refused.length) throw unsafeArchive(refused, cwd);
+  if (refusedCount) throw unsafeArchive(refused, refusedCount, cwd);
 }
 
 /** Why an entry may not land, if it may not; keeps `files` (the regular files unpacked so far) up to date. */
-function refusal(entry: ReadEntry, strip: number, files: Set<string>): string | undefined {
+function refusal(entry: ReadEntry, depth: number, files: Set<string>): string | undefined {
   const path = posix.normalize(entry.path);
   files.delete(path);
   const allowed = fileTypes.has(entry.type) || entry.type === 'Directory' || entry.type === 'SymbolicLink' || entry.type === 'Link';
@@ -83,7 +92,7 @@ function refusal(entry: ReadEntry, strip: number, files: Set<string>): string | 
   if (entry.path.split('/').includes('..')) return 'a path with ..';
   if (entry.type === 'SymbolicLink') {
     const target = entry.linkpath ?? '';
-    const local = entry.path.split('/').slice(strip).join('/');
+    const local = entry.path.split('/').slice(depth).join('/');
     const resolved = posix.normalize(posix.join(posix.dirname(local), target));
     if (!target || target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || climbsAfterName(target)) {
       return `a symbolic link to ${target || 'nothing'}, outside the folder`;
@@ -115,16 +124,16 @@ function outside(entry: ReadEntry, within: string | undefined): string | undefin
   return `outside ${within}/, the folder asked for`;
 }
 
-function unsafeArchive(refused: RefusedEntry[], dir: string): FileError {
+function unsafeArchive(refused: RefusedEntry[], count: number, dir: string): FileError {
   const named = refused
     .slice(0, namedInMessage)
     .map((r) => `${printable(JSON.stringify(r.path))} (${printable(r.reason)})`)
     .join(', ');
-  const more = refused.length > namedInMessage ? ` and ${refused.length - namedInMessage} more` : '';
+  const more = count > namedInMessage ? ` and ${count - namedInMessage} more` : '';
   return new FileError(
     422,
     'unsafe_archive',
-    `left out ${refused.length} ${refused.length === 1 ? 'entry' : 'entries'} of the sandbox's archive: ${named}${more}; the rest is in ${dir}`,
-    { refused: refused.slice(0, 100), dir },
+    `left out ${count} ${count === 1 ? 'entry' : 'entries'} of the sandbox's archive: ${named}${more}; the rest is in ${dir}`,
+    { refused, count, dir },
   );
 }
