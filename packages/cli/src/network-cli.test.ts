@@ -93,4 +93,42 @@ describe('paddock net and paddock secret', () => {
     expect((await paddock(['secret', 'rm', 'API_KEY'])).code).toBe(0);
     expect((await paddock(['secret', 'ls', '--json'])).stdout.trim()).toBe('[]');
   });
+
+  it('H13: names a sandbox sends (a TLS server name, a DNS question) cannot put escape sequences on the terminal of whoever reads paddock net show', async () => {
+    const created = await paddock(['create', '--allow-domain', 'api.example.test']);
+    const id = created.stdout.trim();
+    // A hello for a placeholder name, its bytes then swapped for a name with ESC and BEL in it.
+    const program = [
+      'import socket, ssl, struct',
+      'evil = b"\\x1b]0;owned\\x07\\x1b[2J.example.test"',
+      'ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
+      'inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()',
+      'obj = ctx.wrap_bio(inc, out, server_hostname="a" * (len(evil) - 13) + ".example.test")',
+      'try: obj.do_handshake()',
+      'except ssl.SSLWantReadError: pass',
+      'hello = out.read().replace(b"a" * (len(evil) - 13) + b".example.test", evil)',
+      's = socket.create_connection(("127.0.0.1", 3128), timeout=20)',
+      's.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\nHost: api.example.test:443\\r\\n\\r\\n")',
+      's.recv(4096); s.sendall(hello)',
+      'try: s.recv(4096)',
+      'except OSError: pass',
+      `s = socket.create_connection(("${address}", 443), timeout=20); s.sendall(hello)`,
+      'try: s.recv(4096)',
+      'except OSError: pass',
+      'resolver = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]',
+      'q = struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p for p in evil.split(b".")) + b"\\0" + struct.pack(">HH", 1, 1)',
+      'u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.sendto(q, (resolver, 53))',
+      'try: u.recv(4096)',
+      'except OSError: pass',
+      'print("sent")',
+    ].join('\n');
+    const sent = await paddock(['exec', id, '--', 'python3', '-c', program]);
+    expect(sent.stdout).toBe('sent\n');
+    const shown = await paddock(['net', 'show', id]);
+    expect(shown.code).toBe(0);
+    const controls = [...shown.stdout].filter((ch) => (ch.charCodeAt(0) < 0x20 && ch !== '\n') || ch.charCodeAt(0) === 0x7f);
+    expect(controls).toEqual([]);
+    // All three were recorded, shown escaped.
+    expect(shown.stdout.split('\n').filter((line) => line.includes('\\u001b]0;owned\\u0007')).length).toBeGreaterThanOrEqual(3);
+  });
 });

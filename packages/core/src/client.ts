@@ -13,4 +13,5 @@ export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
 export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
+export * from './text/printable.js';
 export { paddockVersion } from './version.js';

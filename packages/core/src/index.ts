@@ -21,4 +21,5 @@ export * from './templates/template-schema.js';
 export * from './tenants/tenant-schema.js';
 export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
+export * from './text/printable.js';
 export { paddockVersion } from './version.js';

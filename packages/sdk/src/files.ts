@@ -115,7 +115,13 @@ export class Files {
     await this.api.json('DELETE', `${this.base}/files`, { ...options, query: { path, user: options.user, recursive: options.recursive ? 'true' : undefined } });
   }
 
-  /** A tar stream of a file or directory (entries named after its last path element). */
+  /**
+   * A tar stream of a file or directory (entries named after its last path
+   * element), made inside the sandbox: its root decides what it holds. Unpack
+   * it with downloadDir or extractArchive from `@paddock/sdk/node`, which keep
+   * setuid files, devices and links out of the folder off this machine; not
+   * with a tar run as root.
+   */
   async downloadArchive(path: string, options: FileOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const res = await this.api.fetch('GET', `${this.base}/archive`, { ...options, query: { path, user: options.user }, timeoutMs: options.timeoutMs ?? 0 });
     return res.body ?? new ReadableStream();

@@ -5,13 +5,12 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { Sandbox } from '@paddock/sdk';
 import { CliError } from '../errors/cli-error.js';
-import { spawnTar } from './tar-process.js';
 import { writeToStdout } from './write-to-stdout.js';
 
 /** A sandbox file or folder to a local path (stdout for `-`), with docker cp's rules for existing folders. */
 export async function downloadPath(sbx: Sandbox, remote: string, local: string): Promise<void> {
   const info = await sbx.files.getInfo(remote);
-  if (info.type === 'dir') return downloadFolder(sbx, remote, local);
+  if (info.type === 'dir') return downloadFolder(sbx, remote, local, posix.basename(info.path) || '.');
   return downloadFile(sbx, remote, local, info.mode);
 }
 
@@ -24,7 +23,7 @@ async function downloadFile(sbx: Sandbox, remote: string, local: string, mode: n
   await pipeline(source, createWriteStream(target, { mode: mode & 0o777 }));
 }
 
-async function downloadFolder(sbx: Sandbox, remote: string, local: string): Promise<void> {
+async function downloadFolder(sbx: Sandbox, remote: string, local: string, name: string): Promise<void> {
   // A folder to stdout is a tar stream, as with docker cp.
   if (local === '-') return writeToStdout(nodeStream(await sbx.files.downloadArchive(remote)));
   const into = isFolder(local);
@@ -34,12 +33,12 @@ async function downloadFolder(sbx: Sandbox, remote: string, local: string): Prom
     mkdirSync(local);
   }
   // The archive holds the folder under its own name; a copy to a new name drops that level.
-  // Files belong to whoever runs the CLI, not to the sandbox's uids.
-  const tar = spawnTar(['-x', '--no-same-owner', '-C', local, ...(into ? [] : ['--strip-components=1'])]);
-  const archive = nodeStream(await sbx.files.downloadArchive(remote));
-  const [copied, unpacked] = await Promise.allSettled([pipeline(archive, tar.stdin), tar.finished]);
-  if (unpacked.status === 'rejected') throw unpacked.reason;
-  if (copied.status === 'rejected') throw copied.reason;
+  // Unpacked here, not by the host's tar run as root: what a sandbox's root
+  // made (setuid files, devices, links out) must not land as it is. Loaded
+  // only for this: no other command pays for the tar library.
+  const { extractArchive } = await import('@paddock/sdk/node');
+  // Into a folder that holds other things, nothing may land beside the copy.
+  await extractArchive(await sbx.files.downloadArchive(remote), local, into ? { within: name } : { strip: 1 });
 }
 
 function isFolder(path: string): boolean {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { printable } from '@paddock/core/client';
 import { Gateway, type GatewayManifestInput, type GatewayServerInfo, type GatewayToolInfo } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
@@ -7,7 +8,6 @@ import { CliError, UsageError } from '../errors/cli-error.js';
 import { formatTable } from '../output/format-table.js';
 import { printJson } from '../output/print-json.js';
 import { printLines } from '../output/print-lines.js';
-import { printable } from '../output/printable.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 interface AddFlags {

@@ -1,6 +1,6 @@
+import { printable } from '@paddock/core/client';
 import { type ConnectionOptions, Gateway, type GatewayServerInfo } from '@paddock/sdk';
 import { CliError } from '../errors/cli-error.js';
-import { printable } from '../output/printable.js';
 
 /**
  * Waits for a server just added: a line each time its state changes, ending

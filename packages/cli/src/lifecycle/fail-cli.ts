@@ -1,9 +1,14 @@
+import { printable } from '@paddock/core/client';
 import { exitCodeFor } from '../errors/exit-code-for.js';
 import { exitCli } from './exit-cli.js';
 
-/** Reports any failure as one `paddock: …` line (never a stack trace) and exits non-zero. */
+/**
+ * Reports any failure as one `paddock: …` line (never a stack trace) and
+ * exits non-zero. A message can carry what a sandbox wrote (its tar's
+ * complaint, an agent's answer): control characters are shown escaped.
+ */
 export function failCli(err: unknown): Promise<never> {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`paddock: ${message.trim().split('\n')[0] || 'failed'}\n`);
+  process.stderr.write(`paddock: ${printable(message.trim().split('\n')[0] || 'failed')}\n`);
   return exitCli(exitCodeFor(err));
 }

@@ -1,3 +1,4 @@
+import { printable } from '@paddock/core/client';
 import { type ConnectionInfo, Sandbox, type SandboxNetworkInfo } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
@@ -41,16 +42,17 @@ function printRules(network: SandboxNetworkInfo, json: boolean | undefined): voi
   );
 }
 
+/** Hosts and reasons hold names a sandbox sent (TLS server names, DNS questions): shown escaped. */
 function connectionRow(c: ConnectionInfo): string[] {
   return [
     c.at.slice(11, 23),
     c.intercepted ? `${c.via}+secrets` : c.via,
-    c.host || '-',
+    printable(c.host) || '-',
     c.port === null ? '-' : String(c.port),
     c.decision,
-    c.address ?? '-',
+    printable(c.address ?? '-'),
     String(c.bytesOut),
     String(c.bytesIn),
-    c.reason ?? '',
+    printable(c.reason ?? ''),
   ];
 }

@@ -14,6 +14,7 @@ import type { EgressResolver } from './egress-resolver.js';
 import { hostInPatterns, normalizeHost } from './host-rules.js';
 import type { NetworkService, SandboxNetwork } from './network-service.js';
 import { maxHelloBytes, readClientHello } from './tls-client-hello.js';
+import { maxFirstLineBytes, readTunnelOpening, type TunnelOpening } from './tunnel-opening.js';
 
 export interface EgressGatewayDeps {
   network: NetworkService;
@@ -363,12 +364,19 @@ export class EgressGateway {
   // ---- TLS redirected from port 443 ----
 
   private async redirectedTls(origin: Origin, socket: Socket): Promise<void> {
-    const hello = await readHello(socket);
-    if (!hello) return void socket.destroy();
+    const hello = await readOpening(socket, readHelloBytes);
     const network = this.deps.network.get(origin.sandbox);
     const port = origin.dialled?.port ?? 443;
-    if (hello.reading.kind !== 'hello' || !hello.reading.serverName) {
-      const reason = hello.reading.kind === 'hello' ? 'TLS without a server name (SNI): the proxy cannot tell where it goes' : 'not TLS';
+    if ('cut' in hello && !hello.bytes.length && hello.cut === 'end') return void socket.destroy();
+    if ('cut' in hello || hello.reading.kind !== 'hello' || !hello.reading.serverName) {
+      const reason =
+        'cut' in hello
+          ? hello.cut === 'deadline'
+            ? `no complete TLS hello within ${helloTimeoutMs / 1000} s`
+            : 'the connection ended before a complete TLS hello'
+          : hello.reading.kind === 'hello'
+            ? 'TLS without a server name (SNI): the proxy cannot tell where it goes'
+            : 'not TLS';
       this.refuse(origin.sandbox, network, 'tls', origin.dialled?.address ?? '', port, reason);
       return void socket.destroy();
     }
@@ -416,13 +424,11 @@ export class EgressGateway {
       join();
       return;
     }
-    void readHello(socket).then((hello) => {
-      if (!hello) {
-        finish();
-        return;
-      }
-      socket.unshift(hello.bytes);
-      const refusal = tunnelRefusal(hello.reading, hello.bytes, target.host);
+    void readOpening(socket, readTunnelOpening).then((opening) => {
+      // Closed meanwhile (and recorded), or ended having sent nothing: nothing to decide.
+      if (finished || ('cut' in opening && opening.cut === 'end' && !opening.bytes.length)) return finish();
+      if (opening.bytes.length) socket.unshift(opening.bytes);
+      const refusal = tunnelRefusal(opening, target.host);
       if (refusal) {
         finished = true;
         socket.destroy();
@@ -668,21 +674,26 @@ function plainTarget(req: IncomingMessage, origin: Origin): PlainTarget {
   return { host, port, path: `${url.pathname}${url.search}` };
 }
 
-const httpRequestLine = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
-
 /**
  * What a CONNECT tunnel to a named host may carry: TLS naming that host, or
  * a protocol that is neither TLS nor HTTP (SSH …). Plain HTTP would name its
  * own host in a header the tunnel never reads; TLS naming no server, or
  * another one, would be fronting.
  */
-function tunnelRefusal(reading: ReturnType<typeof readClientHello>, bytes: Buffer, host: string): string | undefined {
-  if (reading.kind === 'hello') {
+function tunnelRefusal(opening: Opening<TunnelOpening>, host: string): string | undefined {
+  if ('cut' in opening) {
+    return opening.cut === 'deadline'
+      ? `the tunnel did not say what it carries within ${helloTimeoutMs / 1000} s (a complete TLS hello or first line)`
+      : 'the tunnel ended before it said what it carries';
+  }
+  const { reading } = opening;
+  if (reading.kind === 'tls') {
     if (!reading.serverName) return `TLS names no server; the tunnel was opened to ${host}`;
     if (normalizeHost(reading.serverName) !== host) return `TLS names ${reading.serverName}, the tunnel was opened to ${host}`;
     return undefined;
   }
-  if (httpRequestLine.test(bytes.subarray(0, 8192).toString('latin1'))) return 'plain HTTP inside a CONNECT tunnel: send it to the proxy as a request';
+  if (reading.kind === 'http') return 'plain HTTP inside a CONNECT tunnel: send it to the proxy as a request';
+  if (reading.kind === 'too-long') return `the tunnel's first line runs past ${maxFirstLineBytes} bytes without ending`;
   return undefined;
 }
 
@@ -731,12 +742,18 @@ function deny(res: ServerResponse, status: number, reason: string): void {
   res.end(body);
 }
 
-/** Reads from a paused socket until a TLS hello (or something else) can be told; the bytes come back to unshift. */
-function readHello(socket: Socket): Promise<{ bytes: Buffer; reading: ReturnType<typeof readClientHello> } | undefined> {
+type Opening<T> = { bytes: Buffer; reading: T } | { bytes: Buffer; cut: 'deadline' | 'end' };
+
+/**
+ * Reads from a paused socket until `read` can tell what the connection
+ * carries, however the sender splits its bytes; the bytes come back to
+ * unshift. A sender that never lets it tell is cut at a deadline.
+ */
+function readOpening<T extends { kind: string }>(socket: Socket, read: (bytes: Buffer) => T): Promise<Opening<T>> {
   return new Promise((resolve) => {
     let bytes = Buffer.alloc(0);
-    const timer = setTimeout(() => settle(undefined), helloTimeoutMs);
-    const settle = (value: { bytes: Buffer; reading: ReturnType<typeof readClientHello> } | undefined) => {
+    const timer = setTimeout(() => settle({ bytes, cut: 'deadline' }), helloTimeoutMs);
+    const settle = (value: Opening<T>) => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
@@ -745,13 +762,18 @@ function readHello(socket: Socket): Promise<{ bytes: Buffer; reading: ReturnType
     };
     const onData = (chunk: Buffer) => {
       bytes = Buffer.concat([bytes, chunk]);
-      const reading = readClientHello(bytes);
-      if (reading.kind !== 'incomplete') return settle({ bytes, reading });
-      if (bytes.length > maxHelloBytes) settle({ bytes, reading: { kind: 'not-tls' } });
+      const reading = read(bytes);
+      if (reading.kind !== 'incomplete') settle({ bytes, reading });
     };
-    const onEnd = () => settle(bytes.length ? { bytes, reading: readClientHello(bytes) } : undefined);
+    const onEnd = () => settle({ bytes, cut: 'end' });
     socket.on('data', onData);
     socket.on('end', onEnd);
     socket.resume();
   });
+}
+
+/** A ClientHello, or not TLS once the bytes say so or grow past any hello. */
+function readHelloBytes(bytes: Buffer): ReturnType<typeof readClientHello> {
+  const reading = readClientHello(bytes);
+  return reading.kind === 'incomplete' && bytes.length > maxHelloBytes ? { kind: 'not-tls' } : reading;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressGuard } from './address-guard.js';
 import { HostRules } from './host-rules.js';
 import { readClientHello } from './tls-client-hello.js';
+import { maxFirstLineBytes, readTunnelOpening } from './tunnel-opening.js';
 
 describe('host rules', () => {
   it('match exact names and *.suffix wildcards (not the bare suffix), with optional ports; deny wins', () => {
@@ -79,5 +80,21 @@ describe('TLS hello reading', () => {
     expect(readClientHello(hellos[1] as Buffer)).toEqual({ kind: 'hello', serverName: undefined });
     expect(readClientHello((hellos[0] as Buffer).subarray(0, 40))).toEqual({ kind: 'incomplete' });
     expect(readClientHello(Buffer.from('GET / HTTP/1.1\r\n'))).toEqual({ kind: 'not-tls' });
+  });
+});
+
+describe('what a tunnel carries', () => {
+  it('H10: plain HTTP is told from its whole first line, at every split, in any case, after blank lines; other protocols still pass', () => {
+    const request = Buffer.from('\r\n get /x?a=1 b HTTP/1.1\r\nHost: other.test\r\n\r\n');
+    const lineEnd = request.indexOf('\n', 3);
+    for (let cut = 1; cut <= lineEnd; cut += 1) expect(readTunnelOpening(request.subarray(0, cut))).toEqual({ kind: 'incomplete' });
+    expect(readTunnelOpening(request.subarray(0, lineEnd + 1))).toEqual({ kind: 'http' });
+    expect(readTunnelOpening(Buffer.from('GET http://other.test/ http/1.0\n'))).toEqual({ kind: 'http' });
+    expect(readTunnelOpening(Buffer.alloc(maxFirstLineBytes + 1, 'G'))).toEqual({ kind: 'too-long' });
+    expect(readTunnelOpening(Buffer.alloc(maxFirstLineBytes + 1, '\n'))).toEqual({ kind: 'too-long' });
+    // SSH's banner, a PostgreSQL startup message, binary after a word: not HTTP, decided as soon as that shows.
+    expect(readTunnelOpening(Buffer.from('SSH-2.0-OpenSSH_9.6 Debian\r\n'))).toEqual({ kind: 'other' });
+    expect(readTunnelOpening(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]))).toEqual({ kind: 'other' });
+    expect(readTunnelOpening(Buffer.from('SSH-2.0\u0000'))).toEqual({ kind: 'other' });
   });
 });

@@ -529,3 +529,125 @@ describe('attacks on the proxy itself', () => {
     expect(r.status).toBe(400);
   });
 });
+
+// Section H (hostile sandbox output): the bytes a sandbox writes into a tunnel
+// arrive in whatever pieces it chooses; the proxy's decision may not depend on them.
+describe('H. bytes in a tunnel, split where the sandbox likes', () => {
+  const tunnelKit = [
+    'import socket, ssl, sys, time',
+    'def tunnel(port):',
+    '    s = socket.create_connection(("127.0.0.1", 3128), timeout=30)',
+    '    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)',
+    '    s.sendall(b"CONNECT allowed.test:%d HTTP/1.1\\r\\nHost: allowed.test:%d\\r\\n\\r\\n" % (port, port))',
+    '    head = b""',
+    '    while b"\\r\\n\\r\\n" not in head:',
+    '        d = s.recv(1)',
+    '        if not d: break',
+    '        head += d',
+    '    assert head.startswith(b"HTTP/1.1 200"), head',
+    '    return s',
+    'def direct(address, port):',
+    '    s = socket.create_connection((address, port), timeout=30)',
+    '    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)',
+    '    return s',
+    'def answer(s):',
+    '    out = b""',
+    '    try:',
+    '        while True:',
+    '            d = s.recv(65536)',
+    '            if not d: break',
+    '            out += d',
+    '    except Exception as e:',
+    '        out += b"ERR " + type(e).__name__.encode()',
+    '    return out',
+    'def send(s, parts):',
+    '    try:',
+    '        for p in parts:',
+    '            s.sendall(p)',
+    '            time.sleep(0.02)',
+    '    except OSError:',
+    '        pass',
+    'def hello(name):',
+    '    ctx = ssl.create_default_context()',
+    '    ctx.check_hostname = False',
+    '    ctx.verify_mode = ssl.CERT_NONE',
+    '    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()',
+    '    obj = ctx.wrap_bio(inc, out, server_hostname=name)',
+    '    try: obj.do_handshake()',
+    '    except ssl.SSLWantReadError: pass',
+    '    return out.read()',
+  ];
+
+  it('H10: plain HTTP naming a foreign Host in a CONNECT tunnel is refused however it is split: byte by byte, at every boundary of the request line, after leading CRLFs, in lower case', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    const before = servers['allowed-http']?.seen.length ?? 0;
+    try {
+      const run = await py(sbx, [
+        ...tunnelKit,
+        'def req(tag, method=b"GET"): return method + b" /foreign-" + tag + b" HTTP/1.1\\r\\nHost: other.test\\r\\nConnection: close\\r\\n\\r\\n"',
+        'line = len(b"GET /foreign-cut00 HTTP/1.1\\r\\n")',
+        'cases = [("bytewise", [bytes([b]) for b in req(b"bytewise")]), ("one-byte", [b"G", req(b"one-byte")[1:]])]',
+        'cases += [("crlf-apart", [b"\\r\\n", req(b"crlf-apart")]), ("crlf-joined", [b"\\r\\n\\r\\n" + req(b"crlf-joined")])]',
+        'cases += [("lower", [req(b"lower", b"get")]), ("lower-split", [b"g", req(b"lower-split", b"get")[1:]])]',
+        'cases += [("cut%02d" % i, [req(b"cut%02d" % i)[:i], req(b"cut%02d" % i)[i:]]) for i in range(1, line)]',
+        'for name, parts in cases:',
+        '    s = tunnel(80)',
+        '    send(s, parts)',
+        '    print(name, repr(answer(s)[:120]))',
+      ]);
+      expect(run.stderr).toBe('');
+      const lines = run.stdout.trim().split('\n');
+      expect(lines.length).toBeGreaterThan(30);
+      for (const line of lines) expect(line).not.toContain('"url"');
+      // The foreign host's name never reached the allowed upstream.
+      expect(servers['allowed-http']?.seen.slice(before).map((r) => `${r.host} ${r.url}`)).toEqual([]);
+      const refused = (await sbx.network.connections()).filter((c) => c.reason?.includes('plain HTTP inside a CONNECT tunnel'));
+      expect(refused.length).toBe(lines.length);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('H11: a sender that never finishes its first line in a tunnel is cut at a deadline, refused with a reason, audited', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    const before = servers['allowed-http']?.seen.length ?? 0;
+    try {
+      const run = await py(sbx, [...tunnelKit, 's = tunnel(80)', 'send(s, [b"GET /slow HTTP/1.1"])', 'print(repr(answer(s)))']);
+      // Cut by the proxy, well before the sandbox's own 30 s timeout.
+      expect(run.stdout).not.toContain('TimeoutError');
+      expect(servers['allowed-http']?.seen.slice(before)).toEqual([]);
+      const reasons = (await sbx.network.connections()).filter((c) => c.decision === 'deny').map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('did not say what it carries'))).toBe(true);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('H12: a TLS hello naming another server, sent byte by byte through CONNECT or redirected, and split plain HTTP redirected from port 80, are decided on the whole', async () => {
+    const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
+    const before = servers['allowed-http']?.seen.length ?? 0;
+    try {
+      const run = await py(sbx, [
+        ...tunnelKit,
+        'h = hello("other.test")',
+        's = tunnel(443)',
+        'send(s, [bytes([b]) for b in h[:64]] + [h[64:]])',
+        'print("connect-tls", repr(answer(s)[:60]))',
+        `s = direct("${upstream.allowed}", 443)`,
+        'send(s, [bytes([b]) for b in h[:64]] + [h[64:]])',
+        'print("redirected-tls", repr(answer(s)[:60]))',
+        `s = direct("${upstream.allowed}", 80)`,
+        'send(s, [b"\\r\\n", b"G", b"ET /redirected HTTP/1.1\\r\\nHost: other.test\\r\\nConnection: close\\r\\n\\r\\n"])',
+        'print("redirected-http", repr(answer(s)[:200]))',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).not.toContain('"url"');
+      expect(servers['allowed-http']?.seen.slice(before)).toEqual([]);
+      const reasons = (await sbx.network.connections()).filter((c) => c.decision === 'deny').map((c) => c.reason ?? '');
+      expect(reasons.some((r) => r.includes('TLS names other.test'))).toBe(true);
+      expect(reasons.filter((r) => r.includes('other.test')).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});

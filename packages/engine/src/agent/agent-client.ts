@@ -313,7 +313,14 @@ class AgentConnection {
           this.finished = true;
           done();
         }
-        this.onFrame(f.type, f.payload);
+        try {
+          this.onFrame(f.type, f.payload);
+        } catch (err) {
+          // A frame the agent would never send (malformed entry): the call fails with that, the daemon goes on.
+          this.finished = false;
+          socket.destroy(err as Error);
+          return;
+        }
       }
     });
     socket.on('error', () => {});

@@ -1,4 +1,4 @@
-import { BadRequestError, PayloadTooLargeError } from '@paddock/core';
+import { BadRequestError, PayloadTooLargeError, RuntimeError } from '@paddock/core';
 /** Frame types of the daemon ↔ agent protocol (see agent/paddock-agent.c). */
 export const Frame = {
   request: 'Q',
@@ -71,16 +71,29 @@ export interface AgentEntry {
   symlinkTarget: string | null;
 }
 
+const entryTypes = new Set<AgentEntry['type']>(['file', 'dir', 'symlink', 'other']);
+
+/**
+ * An entry as the agent describes it. The agent's socket is in a folder the
+ * sandbox's root can write, so whoever answers may not be the agent: an
+ * entry out of its shape (a type it never sends, a mode beyond permission and
+ * setuid bits, a number that is none) is refused, not passed on.
+ */
 export function decodeEntry(payload: Buffer): AgentEntry {
   const [type, size, mode, mtime, uid, gid, path, target] = payload.toString().split('\0');
-  return {
-    type: (type as AgentEntry['type']) ?? 'other',
+  const entry: AgentEntry = {
+    type: type as AgentEntry['type'],
     size: Number(size),
-    mode: Number.parseInt(mode ?? '0', 8),
+    mode: /^[0-7]{1,4}$/.test(mode ?? '') ? Number.parseInt(mode as string, 8) : Number.NaN,
     mtimeMs: Number(mtime),
     uid: Number(uid),
     gid: Number(gid),
     path: path ?? '',
     symlinkTarget: target ? target : null,
   };
+  const counts = [entry.size, entry.uid, entry.gid].every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (!entryTypes.has(entry.type) || !counts || Number.isNaN(entry.mode) || Number.isNaN(new Date(entry.mtimeMs).getTime()) || !path) {
+    throw new RuntimeError('the sandbox agent sent a malformed entry', { type: String(type).slice(0, 16) }, 'agent_protocol_error');
+  }
+  return entry;
 }
