@@ -1,10 +1,10 @@
 import { type FileHandle, open } from 'node:fs/promises';
+import { printable } from '@paddock/core/client';
 import { Audit, type AuditAnchorCheck, type AuditVerification } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
 import { printLines } from '../output/print-lines.js';
-import { printable } from '../output/printable.js';
 
 interface VerifyFlags {
   anchor?: string;
