@@ -35,6 +35,7 @@ export {
   BadRequestError,
   CommandExitError,
   ConflictError,
+  ConnectionLostError,
   FileError,
   NotFoundError,
   PaddockError,

@@ -4,7 +4,10 @@ import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 
-type OutputEvent = { type: 'start' | 'exit' | 'error' } | { type: 'stdout' | 'stderr'; data: string };
+type OutputEvent =
+  | { type: 'start' | 'exit' | 'error' }
+  | { type: 'stdout' | 'stderr'; data: string }
+  | { type: 'dropped'; stream: 'stdout' | 'stderr'; bytes: number };
 
 /** `paddock logs`: output of a background command (the latest unless PID is given), with -f until it exits. */
 export async function showLogs(id: string, pidText: string | undefined, flags: { follow?: boolean }, command: Command): Promise<void> {
@@ -21,6 +24,8 @@ export async function showLogs(id: string, pidText: string | undefined, flags: {
   for await (const event of events) {
     if (event.type === 'stdout') process.stdout.write(Buffer.from(event.data, 'base64'));
     else if (event.type === 'stderr') process.stderr.write(Buffer.from(event.data, 'base64'));
+    // On stderr, so what a script reads of stdout stays the command's own output.
+    else if (event.type === 'dropped') process.stderr.write(`paddock: ${event.bytes} earlier bytes of ${event.stream} were not kept\n`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { cleanupStateDir } from './cleanup.js';
@@ -92,6 +92,9 @@ export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS
       previousPid = endpoint.pid;
       process.kill(endpoint.pid, 'SIGKILL');
       await waitExit();
+      // Without its endpoint (and with a fresh mtime) the folder reads as a daemon
+      // starting up: another test run's sweep leaves it alone until restart().
+      rmSync(`${stateDir}/endpoint.json`, { force: true });
     },
     async restart() {
       await launch();
