@@ -201,3 +201,55 @@ describe('a hostile agent at adoption', () => {
     expect((await daemon.api(`/v1/sandboxes/${sbx.id}`, { method: 'DELETE' })).status).toBe(200);
   });
 });
+
+describe.each(['container', 'gvisor'] as const)('terminals across a daemon crash (%s)', (tier) => {
+  it('R7: a terminal session keeps running, its client hears the connection was lost, and it can be joined again', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    let screen = '';
+    const pty = await sbx.pty.create({ cols: 80, rows: 24, cmd: ['/bin/bash', '--norc'], onData: (d) => (screen += Buffer.from(d).toString()) });
+    pty.sendInput('echo before-$((6*7))\n');
+    await expect.poll(() => screen, { timeout: 10_000 }).toContain('before-42');
+    const lost = pty.wait().catch((e: unknown) => e);
+
+    await daemon.crash();
+    expect(await lost).toMatchObject({ code: 'connection_lost', details: { retryable: true } });
+    await daemon.restart();
+
+    const sbx2 = await Sandbox.connect(sbx.id, daemon.conn);
+    expect((await sbx2.commands.list()).find((p) => p.pid === pty.pid)).toMatchObject({ state: 'running', pty: true });
+    let again = '';
+    const joined = await sbx2.pty.connect(pty.pid, { onData: (d) => (again += Buffer.from(d).toString()) });
+    await expect.poll(() => again, { timeout: 10_000 }).toContain('before-42');
+    joined.resize({ cols: 132, rows: 40 });
+    joined.sendInput('stty size; echo after-$((6*7))\n');
+    await expect.poll(() => again, { timeout: 10_000 }).toMatch(/40 132[\s\S]*after-42/);
+    joined.sendInput('exit 7\n');
+    expect(await joined.wait()).toMatchObject({ exitCode: 7 });
+    await sbx2.kill();
+  });
+});
+
+describe('supervisor sockets inside the sandbox', () => {
+  it('R8: an unprivileged user of the sandbox cannot reach the supervisor of a root command (to feed it stdin or take its output)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const target = await sbx.commands.start(['sh', '-c', 'read secret; echo "$secret"'], { openStdin: true });
+    const probe = await sbx.commands.runAllowingFailure(
+      [
+        'python3',
+        '-c',
+        [
+          'import socket, sys',
+          `s = socket.socket(socket.AF_UNIX)`,
+          'try:',
+          `    s.connect("/dev/.paddock-procs/${target.pid}"); s.sendall(b"I"); print("reached", s.recv(100))`,
+          'except OSError as e:',
+          '    print("refused", e.errno); sys.exit(3)',
+        ].join('\n'),
+      ],
+      { user: 'user' },
+    );
+    expect(probe).toMatchObject({ exitCode: 3, stdout: 'refused 13\n' });
+    await sbx.commands.kill(target.pid);
+    await sbx.kill();
+  });
+});
