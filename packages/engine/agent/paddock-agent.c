@@ -13,7 +13,8 @@
 // NUL-terminated "k:value" fields. See packages/engine/src/agent/protocol.ts.
 //
 // Commands outlive the daemon: the handler that runs a command stays as its
-// supervisor until the daemon has collected its exit ('C'). It keeps the last
+// supervisor until the daemon has collected its exit ('C'); at most
+// MAX_SUPERVISED commands are held so at a time. It keeps the last
 // RING_BYTES of stdout and of stderr, and listens on PROCS_DIR/<pid>, where a
 // later connection ("attach") is handed over to it with SCM_RIGHTS, so a
 // restarted daemon lists ("procs") and re-attaches to what it started.
@@ -52,6 +53,9 @@
 #define MAX_META 65536
 // Root-only, on the sandbox's own /dev tmpfs: not reachable from the host nor by sandbox users.
 #define PROCS_DIR "/dev/.paddock-procs"
+// Commands held for re-attach at most, running or exited and not yet collected;
+// past it a new command runs as before but does not outlive the daemon.
+#define MAX_SUPERVISED 1024
 
 enum {
   F_REQUEST = 'Q',
@@ -358,10 +362,24 @@ static void end_stdin(int *fd, int pty) {
 
 // The socket a command's supervisor takes re-attaches on; -1 if there cannot
 // be one (the command then runs as before, but does not outlive the daemon).
+static int all_digits(const char *s);
+
+static int supervised_count(void) {
+  DIR *d = opendir(PROCS_DIR);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (all_digits(e->d_name)) n++;
+  closedir(d);
+  return n;
+}
+
 static int listen_for_attach(const char *path) {
   if (mkdir(PROCS_DIR, 0700) < 0 && errno != EEXIST) return -1;
   struct stat st;
   if (lstat(PROCS_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) return -1;
+  if (supervised_count() >= MAX_SUPERVISED) return -1;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
