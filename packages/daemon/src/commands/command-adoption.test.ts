@@ -91,9 +91,11 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     const ended = await (await sbx2.commands.connect(ender.pid)).wait().catch((e: unknown) => e);
     expect(ended).toMatchObject({ exitCode: 3, stderr: 'ended\n' });
 
-    // Kill reaches adopted commands, and a wait sees it.
+    // Kill reaches adopted commands, and a wait and logs -f see it.
+    const cliFollow = paddockLater(['logs', '-f', sbx.id, String(background.pid)]);
     await sbx2.commands.kill(background.pid, 'SIGTERM');
     await expect((await sbx2.commands.connect(background.pid)).wait()).rejects.toMatchObject({ exitCode: 143 });
+    expect(await cliFollow).toEqual({ code: 0, stdout: 'bg-up\n', stderr: '' });
     await joined.kill();
     await expect(joined.wait()).rejects.toMatchObject({ exitCode: 137 });
     expect((await sbx2.commands.list()).filter((p) => p.state === 'running')).toEqual([]);
@@ -153,6 +155,9 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     expect(kept.length).toBe(1024 * 1024);
     const total = flood + '\ntail-end\n'.length;
     expect(events.find((e) => (e as { type: string }).type === 'dropped')).toEqual({ type: 'dropped', stream: 'stdout', bytes: total - 1024 * 1024 });
+    const logs = paddock(['logs', sbx.id, String(flooder.pid)]);
+    expect(logs.stderr).toBe(`paddock: ${total - 1024 * 1024} earlier bytes of stdout were not kept\n`);
+    expect(logs.stdout.length).toBe(1024 * 1024);
     // The supervisor holding the output (the command's parent) did not grow with it.
     const rss = await sbx2.commands.run(['sh', '-c', `awk '/^VmRSS/ {print $2}' /proc/$(awk '{print $4}' /proc/${flooder.pid}/stat)/status`]);
     expect(Number(rss.stdout.trim())).toBeLessThan(8 * 1024);
