@@ -133,6 +133,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const processes = new ProcessManager({
     engine,
     outputLimitBytes: config.outputLimitBytes,
+    logger,
     onConnectionLost: (id) => void sandboxes?.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
   });
   const tierPolicy = new TierPolicy(loadTierPolicySettings(config.configFile), engine.tiers());

@@ -11,6 +11,13 @@
 // Wire format, both directions: [u8 type][u32 big-endian length][payload].
 // The first frame on a connection is a request 'Q' whose payload is a list of
 // NUL-terminated "k:value" fields. See packages/engine/src/agent/protocol.ts.
+//
+// Commands outlive the daemon: the handler that runs a command stays as its
+// supervisor until the daemon has collected its exit ('C'); at most
+// MAX_SUPERVISED commands are held so at a time. It keeps the last
+// RING_BYTES of stdout and of stderr, and listens on PROCS_DIR/<pid>, where a
+// later connection ("attach") is handed over to it with SCM_RIGHTS, so a
+// restarted daemon lists ("procs") and re-attaches to what it started.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +47,15 @@
 #define MAX_FRAME (1u << 20)
 #define CHUNK 65536
 #define MAX_FIELDS 4096
+// Output kept per stream of each command for a daemon that re-attaches.
+#define RING_BYTES (1u << 20)
+// What the daemon asked to be kept beside a command (its request), at most.
+#define MAX_META 65536
+// Root-only, on the sandbox's own /dev tmpfs: not reachable from the host nor by sandbox users.
+#define PROCS_DIR "/dev/.paddock-procs"
+// Commands held for re-attach at most, running or exited and not yet collected;
+// past it a new command runs as before but does not outlive the daemon.
+#define MAX_SUPERVISED 1024
 
 enum {
   F_REQUEST = 'Q',
@@ -53,6 +69,8 @@ enum {
   F_ENTRY = 'D',
   F_EXIT = 'X',
   F_FAIL = 'F',
+  F_DROPPED = 'd',
+  F_COLLECT = 'C',
 };
 
 struct request {
@@ -69,6 +87,9 @@ struct request {
   int recursive;
   int pty;
   unsigned short cols, rows;
+  const char *meta;
+  const char *target;
+  unsigned long long offsets[2];
 };
 
 static int conn_fd = -1;
@@ -140,6 +161,9 @@ static int parse_request(char *payload, uint32_t len, struct request *req) {
       case 'q': req->path2 = v; break;
       case 'm': req->mode = (int)strtol(v, NULL, 8); break;
       case 'r': req->recursive = v[0] == '1'; break;
+      case 'x': req->meta = strlen(v) <= MAX_META ? v : NULL; break;
+      case 'i': req->target = v; break;
+      case 'b': sscanf(v, "%llu %llu", &req->offsets[0], &req->offsets[1]); break;
       case 't': {
         unsigned cols = 80, rows = 24;
         sscanf(v, "%u %u", &cols, &rows);
@@ -246,16 +270,75 @@ static int has_env(const struct request *req, const char *key) {
 
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// The last RING_BYTES of a stream; `total` counts every byte it ever took, so
+// a position in the stream stays valid across re-attaches.
+struct ring {
+  char *buf;
+  unsigned long long total;
+};
+
+static unsigned long long ring_start(const struct ring *r) {
+  if (!r->buf) return r->total;
+  return r->total > RING_BYTES ? r->total - RING_BYTES : 0;
+}
+
+static void ring_append(struct ring *r, const char *data, size_t n) {
+  // Pages of the buffer are only committed as output fills them.
+  if (!r->buf && !(r->buf = malloc(RING_BYTES))) {
+    r->total += n;
+    return;
+  }
+  if (n > RING_BYTES) {
+    r->total += n - RING_BYTES;
+    data += n - RING_BYTES;
+    n = RING_BYTES;
+  }
+  size_t at = (size_t)(r->total % RING_BYTES);
+  size_t first = n < RING_BYTES - at ? n : RING_BYTES - at;
+  memcpy(r->buf + at, data, first);
+  memcpy(r->buf, data + first, n - first);
+  r->total += n;
+}
+
+// Sends what is kept from position `from` on; output no longer kept is named
+// by a 'd' frame ("stdout <bytes>") instead.
+static void ring_replay(const struct ring *r, unsigned long long from, char type, const char *name) {
+  unsigned long long start = ring_start(r);
+  if (from > r->total) from = r->total;
+  if (from < start) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s %llu", name, start - from);
+    send_text(F_DROPPED, msg);
+    from = start;
+  }
+  while (from < r->total && conn_open) {
+    size_t at = (size_t)(from % RING_BYTES);
+    unsigned long long left = r->total - from;
+    size_t n = RING_BYTES - at;
+    if (n > left) n = (size_t)left;
+    if (n > CHUNK) n = CHUNK;
+    send_frame(type, r->buf + at, n);
+    from += n;
+  }
+}
+
 // Forwards one chunk (or, with drain, all the fd has now); returns 0 at EOF
 // (or EIO from a pty master). One chunk per poll round keeps a fast producer
-// from starving the control frames (signals, stdin) the daemon sends.
-static int pump(int fd, char type, int drain) {
+// from starving the control frames (signals, stdin) the daemon sends. Every
+// chunk is kept in the ring too; with no daemon attached, that is all.
+static int pump(int fd, char type, struct ring *ring, int drain) {
   char buf[CHUNK];
+  // A background grandchild writing without end must not keep a drain going.
+  size_t budget = 4 * RING_BYTES;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
+      ring_append(ring, buf, (size_t)n);
       send_frame(type, buf, (size_t)n);
-      if (drain && conn_open) continue;
+      if (drain && budget > (size_t)n) {
+        budget -= (size_t)n;
+        continue;
+      }
       return 1;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -273,6 +356,194 @@ static void end_stdin(int *fd, int pty) {
   }
   close(*fd);
   *fd = -1;
+}
+
+// ---------------------------------------------------------------- supervision
+
+// The socket a command's supervisor takes re-attaches on; -1 if there cannot
+// be one (the command then runs as before, but does not outlive the daemon).
+static int all_digits(const char *s);
+
+static int supervised_count(void) {
+  DIR *d = opendir(PROCS_DIR);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (all_digits(e->d_name)) n++;
+  closedir(d);
+  return n;
+}
+
+static int listen_for_attach(const char *path) {
+  if (mkdir(PROCS_DIR, 0700) < 0 && errno != EEXIST) return -1;
+  struct stat st;
+  if (lstat(PROCS_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) return -1;
+  if (supervised_count() >= MAX_SUPERVISED) return -1;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -1;
+  unlink(path);
+  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(path, 0600) < 0 || listen(s, 16) < 0) {
+    close(s);
+    unlink(path);
+    return -1;
+  }
+  return s;
+}
+
+static int connect_supervisor(const char *pid) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s/%s", PROCS_DIR, pid);
+  int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c < 0) return -1;
+  if (connect(c, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    close(c);
+    // Its supervisor is gone (killed from inside the sandbox): nothing to find there.
+    if (err == ECONNREFUSED) unlink(addr.sun_path);
+    errno = err;
+    return -1;
+  }
+  return c;
+}
+
+static int all_digits(const char *s) {
+  if (!s || !*s || strlen(s) > 10) return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
+
+// One visitor on a supervisor's socket: "I" asks what the command is (answered
+// on that socket), "A <stdout offset> <stderr offset>" hands over a daemon
+// connection, which gets the start, the kept output from those offsets and,
+// if the command ended, its exit. Only root of the sandbox reaches the socket.
+static void take_attach(int ctl, pid_t pid, const struct ring *rings, const char *result, const char *meta) {
+  int c = accept4(ctl, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0) return;
+  struct ucred cred;
+  socklen_t clen = sizeof cred;
+  struct pollfd p = {c, POLLIN, 0};
+  if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != 0 || poll(&p, 1, 1000) <= 0) {
+    close(c);
+    return;
+  }
+  char msg[128];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {msg, sizeof msg - 1};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+  int passed = -1;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) memcpy(&passed, CMSG_DATA(cm), sizeof(int));
+  if (n <= 0) {
+    if (passed >= 0) close(passed);
+    close(c);
+    return;
+  }
+  msg[n] = 0;
+  if (msg[0] == 'I') {
+    char head[256];
+    int hlen = snprintf(head, sizeof head, "%d %s %s %llu %llu %llu %llu\n", pid, result ? "exited" : "running", result ? result : "- -",
+                        rings[0].total, ring_start(&rings[0]), rings[1].total, ring_start(&rings[1]));
+    if (write_all(c, head, (size_t)hlen) == 0 && meta) write_all(c, meta, strlen(meta));
+  } else if (msg[0] == 'A' && passed >= 0) {
+    unsigned long long off[2] = {0, 0};
+    sscanf(msg + 1, "%llu %llu", &off[0], &off[1]);
+    // The last daemon to attach is the one listening; an earlier connection is dead.
+    if (conn_fd >= 0) close(conn_fd);
+    conn_fd = passed;
+    conn_open = 1;
+    passed = -1;
+    char pidtext[32];
+    snprintf(pidtext, sizeof pidtext, "%d", pid);
+    send_text(F_STARTED, pidtext);
+    ring_replay(&rings[0], off[0], F_STDOUT, "stdout");
+    ring_replay(&rings[1], off[1], F_STDERR, "stderr");
+    if (result) send_text(F_EXIT, result);
+  }
+  if (passed >= 0) close(passed);
+  close(c);
+}
+
+// Lists the commands supervisors hold: one 'D' frame each, with the line a
+// supervisor answers to "I" ("pid state code signal outTotal outStart
+// errTotal errStart") followed by what the daemon asked it to keep.
+static void handle_procs(void) {
+  DIR *d = opendir(PROCS_DIR);
+  if (!d) return send_ok();
+  struct dirent *e;
+  char *buf = malloc(MAX_META + 512);
+  if (!buf) {
+    closedir(d);
+    return send_errno(ENOMEM, "procs");
+  }
+  while ((e = readdir(d)) && conn_open) {
+    if (!all_digits(e->d_name)) continue;
+    int c = connect_supervisor(e->d_name);
+    if (c < 0) continue;
+    size_t got = 0;
+    if (write_all(c, "I", 1) == 0) {
+      for (;;) {
+        // A supervisor busy writing to a live daemon answers late; it is left out.
+        struct pollfd p = {c, POLLIN, 0};
+        if (poll(&p, 1, 2000) <= 0) break;
+        ssize_t n = read(c, buf + got, MAX_META + 512 - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+        if (got == MAX_META + 512) break;
+      }
+    }
+    close(c);
+    if (got > 0) send_frame(F_ENTRY, buf, got);
+  }
+  free(buf);
+  closedir(d);
+  send_ok();
+}
+
+// Hands this connection to the supervisor of a command: from here on the
+// supervisor answers on it as it did to the exec that started the command.
+static void handle_attach(struct request *req) {
+  if (!all_digits(req->target)) return send_text(F_FAIL, "EINVAL attach: bad process id");
+  int c = connect_supervisor(req->target);
+  if (c < 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "ENOENT process %s: no such process", req->target);
+    return send_text(F_FAIL, msg);
+  }
+  char msg[64];
+  int len = snprintf(msg, sizeof msg, "A %llu %llu", req->offsets[0], req->offsets[1]);
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct iovec iov = {msg, (size_t)len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &conn_fd, sizeof(int));
+  ssize_t sent = sendmsg(c, &mh, MSG_NOSIGNAL);
+  int err = errno;
+  if (sent == len) {
+    // Wait until the supervisor has taken it: closing first could drop the socket we pass.
+    char sink;
+    struct pollfd p = {c, POLLIN, 0};
+    if (poll(&p, 1, 5000) > 0 && read(c, &sink, 1) < 0) { /* closed either way */ }
+  }
+  close(c);
+  if (sent != len) return send_errno(err, "attach");
+  // The supervisor speaks on the connection now; this handler must stay silent.
+  conn_open = 0;
 }
 
 static void handle_exec(struct request *req) {
@@ -361,6 +632,10 @@ static void handle_exec(struct request *req) {
 
   char pidtext[32];
   snprintf(pidtext, sizeof pidtext, "%d", pid);
+  // Listening before the daemon hears of the pid: it can re-attach from then on.
+  char ctl_path[sizeof PROCS_DIR + 32];
+  snprintf(ctl_path, sizeof ctl_path, "%s/%d", PROCS_DIR, pid);
+  int ctl = listen_for_attach(ctl_path);
   send_text(F_STARTED, pidtext);
 
   int stdin_fd = req->pty ? master : in[1];
@@ -375,27 +650,30 @@ static void handle_exec(struct request *req) {
   size_t pending_len = 0;
   int pending_eof = 0;
   if (stdin_fd >= 0 && !req->pty) set_nonblock(stdin_fd);
-  int exited = 0, wstatus = 0;
+  struct ring rings[2] = {{NULL, 0}, {NULL, 0}};
+  int exited = 0, collected = 0, wstatus = 0;
+  char result[64] = "";
   for (;;) {
-    struct pollfd fds[5];
+    struct pollfd fds[6];
     int n = 0;
-    int i_conn = -1, i_out = -1, i_err = -1, i_in = -1, i_sig;
+    int i_conn = -1, i_out = -1, i_err = -1, i_in = -1, i_ctl = -1, i_sig;
     // While stdin is backed up, stop taking more from the daemon (back-pressure).
     if (conn_open && pending_len < (1u << 20)) { fds[n] = (struct pollfd){conn_fd, POLLIN, 0}; i_conn = n++; }
     if (pending_len > 0 && stdin_fd >= 0) { fds[n] = (struct pollfd){stdin_fd, POLLOUT, 0}; i_in = n++; }
     if (out_fd >= 0) { fds[n] = (struct pollfd){out_fd, POLLIN, 0}; i_out = n++; }
     if (err_fd >= 0) { fds[n] = (struct pollfd){err_fd, POLLIN, 0}; i_err = n++; }
+    if (ctl >= 0) { fds[n] = (struct pollfd){ctl, POLLIN, 0}; i_ctl = n++; }
     fds[n] = (struct pollfd){sigchld_pipe[0], POLLIN, 0};
     i_sig = n++;
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT, 0)) {
+    if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT, &rings[0], 0)) {
       if (out_fd != stdin_fd) close(out_fd);
       out_fd = -1;
     }
-    if (i_err >= 0 && fds[i_err].revents && !pump(err_fd, F_STDERR, 0)) {
+    if (i_err >= 0 && fds[i_err].revents && !pump(err_fd, F_STDERR, &rings[1], 0)) {
       close(err_fd);
       err_fd = -1;
     }
@@ -405,10 +683,12 @@ static void handle_exec(struct request *req) {
       uint32_t len;
       if (recv_frame(&type, &payload, &len) < 0) {
         // The daemon went away (restart or client gone): keep the process
-        // running and drain its output so it never blocks on a full pipe.
+        // running and its output in the rings until a daemon re-attaches.
         conn_open = 0;
       } else {
-        if (type == F_DATA_IN && stdin_fd >= 0 && len > 0) {
+        if (type == F_COLLECT && exited) {
+          collected = 1;
+        } else if (type == F_DATA_IN && stdin_fd >= 0 && len > 0) {
           char *grown = realloc(pending, pending_len + len);
           if (grown) {
             memcpy(grown + pending_len, payload, len);
@@ -420,10 +700,10 @@ static void handle_exec(struct request *req) {
           pending_eof = 1;
         } else if (type == F_EOF_IN && stdin_fd >= 0) {
           end_stdin(&stdin_fd, req->pty);
-        } else if (type == F_SIGNAL) {
+        } else if (type == F_SIGNAL && !exited) {
           int sig = atoi(payload);
           if (kill(-pid, sig) < 0) kill(pid, sig);
-        } else if (type == F_RESIZE && req->pty) {
+        } else if (type == F_RESIZE && req->pty && master >= 0) {
           unsigned cols = 80, rows = 24;
           sscanf(payload, "%u %u", &cols, &rows);
           struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
@@ -445,23 +725,33 @@ static void handle_exec(struct request *req) {
         pending_eof = 0;
       }
     }
+    if (i_ctl >= 0 && fds[i_ctl].revents) take_attach(ctl, pid, rings, exited ? result : NULL, req->meta);
     if (fds[i_sig].revents) {
       char drain[64];
       while (read(sigchld_pipe[0], drain, sizeof drain) > 0) {}
     }
-    if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) exited = 1;
-    if (exited) {
+    if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
+      exited = 1;
       // Take what the pipes hold now; a background grandchild that keeps them
       // open must not hold the command's result hostage.
-      if (out_fd >= 0) pump(out_fd, F_STDOUT, 1);
-      if (err_fd >= 0) pump(err_fd, F_STDERR, 1);
-      break;
+      if (out_fd >= 0) pump(out_fd, F_STDOUT, &rings[0], 1);
+      if (err_fd >= 0) pump(err_fd, F_STDERR, &rings[1], 1);
+      if (out_fd >= 0) close(out_fd);
+      if (err_fd >= 0) close(err_fd);
+      if (stdin_fd >= 0 && stdin_fd != out_fd) close(stdin_fd);
+      out_fd = err_fd = stdin_fd = master = -1;
+      pending_len = 0;
+      if (WIFSIGNALED(wstatus)) snprintf(result, sizeof result, "%d %d", 128 + WTERMSIG(wstatus), WTERMSIG(wstatus));
+      else snprintf(result, sizeof result, "%d 0", WEXITSTATUS(wstatus));
+      send_text(F_EXIT, result);
     }
+    // Done once a daemon has the result, or when none could ever fetch it.
+    if (exited && (collected || (!conn_open && ctl < 0))) break;
   }
-  char result[64];
-  if (WIFSIGNALED(wstatus)) snprintf(result, sizeof result, "%d %d", 128 + WTERMSIG(wstatus), WTERMSIG(wstatus));
-  else snprintf(result, sizeof result, "%d 0", WEXITSTATUS(wstatus));
-  send_text(F_EXIT, result);
+  if (ctl >= 0) {
+    unlink(ctl_path);
+    close(ctl);
+  }
 }
 
 // ---------------------------------------------------------------- files
@@ -658,6 +948,8 @@ static void handle_connection(void) {
   }
   if (strcmp(req.op, "ping") == 0) return send_ok();
   if (strcmp(req.op, "exec") == 0) return handle_exec(&req);
+  if (strcmp(req.op, "procs") == 0) return handle_procs();
+  if (strcmp(req.op, "attach") == 0) return handle_attach(&req);
   if (!req.path || req.path[0] != '/') return send_text(F_FAIL, "EINVAL path must be absolute");
   // File operations run with the caller's identity, so permissions inside the
   // sandbox apply to them exactly as they would to a command.

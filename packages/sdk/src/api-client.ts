@@ -1,4 +1,4 @@
-import { errorFromBody, formatDuration, PaddockError, TimeoutError } from '@paddock/core/client';
+import { ConnectionLostError, errorFromBody, formatDuration, PaddockError, TimeoutError } from '@paddock/core/client';
 import { resolveConnection } from './resolve-connection.js';
 import { defaultTransport, readAll, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
@@ -61,7 +61,13 @@ export class ApiClient {
 
   async json<T>(method: string, path: string, spec: CallSpec = {}): Promise<T> {
     const res = await this.fetch(method, path, spec);
-    return JSON.parse(await res.text()) as T;
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw this.lost(err);
+    }
+    return JSON.parse(text) as T;
   }
 
   /** Performs a request and returns the response once its status is known to be a success. */
@@ -120,6 +126,7 @@ export class ApiClient {
       clearTimeout(timer);
       if (err instanceof PaddockError) throw err;
       if (controller.signal.aborted) throw abortError(controller.signal);
+      if (!refused(err)) throw this.lost(err);
       throw new PaddockError('connection_failed', 503, `cannot reach Paddock at ${this.url}: ${(err as Error).message}`);
     } finally {
       if (!guarded) spec.signal?.removeEventListener('abort', onAbort);
@@ -141,8 +148,16 @@ export class ApiClient {
     if (!res.body) return;
     const decoder = new TextDecoder();
     let pending = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      pending += decoder.decode(chunk, { stream: true });
+    const chunks = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        throw this.lost(err);
+      }
+      if (next.done) break;
+      pending += decoder.decode(next.value, { stream: true });
       let nl = pending.indexOf('\n');
       while (nl >= 0) {
         const line = pending.slice(0, nl).trim();
@@ -154,10 +169,23 @@ export class ApiClient {
     if (pending.trim()) yield JSON.parse(pending) as T;
   }
 
+  /** A broken connection mid-call; our own errors (a timeout, an abort) pass as they are. */
+  private lost(err: unknown): PaddockError {
+    if (err instanceof PaddockError) return err;
+    return new ConnectionLostError(`the connection to Paddock at ${this.url} was lost (${(err as Error).message}); the call can be made again once it is back`);
+  }
+
   /** URL and headers for a WebSocket to the daemon. */
   socketTarget(path: string): { url: string; headers: Record<string, string> } {
     return { url: this.url.replace(/^http/, 'ws') + path, headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} };
   }
+}
+
+/** The daemon was not there at all (nothing sent), as opposed to a connection that broke. */
+function refused(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code !== 'string' || ['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EACCES'].includes(code);
 }
 
 function queryString(query: CallSpec['query']): string {

@@ -1,5 +1,5 @@
 import type { AttachClientMessage, AttachServerMessage } from '@paddock/core';
-import { PaddockError } from '@paddock/core/client';
+import { ConnectionLostError, PaddockError } from '@paddock/core/client';
 import type WebSocket from 'ws';
 import type { ApiClient } from './api-client.js';
 
@@ -49,7 +49,12 @@ export class AttachedProcess {
         const msg = JSON.parse(data.toString()) as AttachServerMessage;
         if (msg.type === 'exit') exit = msg.result;
       });
-      this.socket.on('close', () => (exit ? resolve(exit) : reject(new PaddockError('detached', 499, 'connection to the process closed before it exited'))));
+      this.socket.on('close', (code: number) => {
+        if (exit) resolve(exit);
+        // 1006: the daemon went away without closing (a crash); the process runs on and can be joined again.
+        else if (code === 1006) reject(new ConnectionLostError('the connection to Paddock was lost before the process exited'));
+        else reject(new PaddockError('detached', 499, 'connection to the process closed before it exited'));
+      });
     });
     this.exited.catch(() => {});
     this.opened.catch(() => {});

@@ -1,5 +1,5 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
-import { CommandExitError, CommandTimeoutError, PaddockError } from '@paddock/core/client';
+import { CommandExitError, CommandTimeoutError, ConnectionLostError, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
@@ -78,15 +78,20 @@ export class Commands {
     const collector = new OutputCollector(options);
     let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
     let pid = -1;
-    for await (const event of this.api.ndjson<CommandEvent>('POST', path, spec)) {
-      if (event.type === 'start') {
-        pid = event.pid;
-        options.onStart?.(pid);
-      } else if (event.type === 'exit') exit = event.result;
-      else if (event.type === 'error') throw new PaddockError(event.error.code, 500, event.error.message, event.error.details ?? {});
-      else collector.take(event);
+    try {
+      for await (const event of this.api.ndjson<CommandEvent>('POST', path, spec)) {
+        if (event.type === 'start') {
+          pid = event.pid;
+          options.onStart?.(pid);
+        } else if (event.type === 'exit') exit = event.result;
+        else if (event.type === 'error') throw new PaddockError(event.error.code, 500, event.error.message, event.error.details ?? {});
+        else if (event.type === 'stdout' || event.type === 'stderr') collector.take(event);
+      }
+    } catch (err) {
+      throw naming(err, this.sandboxId, pid);
     }
-    if (!exit) throw new CommandExitError({ exitCode: -1, stdout: collector.stdout, stderr: collector.stderr });
+    // The stream ended without the exit: the daemon went away while the command kept running.
+    if (!exit) throw naming(new ConnectionLostError('the connection to Paddock closed before the command ended'), this.sandboxId, pid);
     return { ...exit, pid: exit.pid ?? pid, stdout: collector.stdout, stderr: collector.stderr };
   }
 
@@ -99,7 +104,8 @@ export class Commands {
       timeoutMs: options.approvalWaitSeconds ? approvalWaitMs(options) + requestSlackMs : undefined,
     });
     const handle = new CommandHandle(this.api, this.sandboxId, info.pid);
-    if (hasOutputCallbacks(options)) handle.follow(options);
+    // Callbacks alone have no way to hear of an error; follow() or wait() report it.
+    if (hasOutputCallbacks(options)) handle.follow(options).catch(() => {});
     return handle;
   }
 
@@ -107,7 +113,7 @@ export class Commands {
   async connect(pid: number, options: OutputCallbacks & RequestOptions = {}): Promise<CommandHandle> {
     await this.api.json<ProcessInfo>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${pid}`, options);
     const handle = new CommandHandle(this.api, this.sandboxId, pid);
-    if (hasOutputCallbacks(options)) handle.follow(options);
+    if (hasOutputCallbacks(options)) handle.follow(options).catch(() => {});
     return handle;
   }
 
@@ -140,30 +146,46 @@ export class CommandHandle {
     return this.collector.stderr;
   }
 
-  /** Streams output (from the start, as far as the daemon kept it) to the callbacks. */
+  /**
+   * Streams output (from the start, as far as the daemon kept it) to the
+   * callbacks until the command exits. If the daemon goes away meanwhile it
+   * rejects with ConnectionLostError (retryable); the command runs on, and
+   * connect(pid) joins it again.
+   */
   follow(callbacks: OutputCallbacks): Promise<void> {
     this.collector.setCallbacks(callbacks);
     this.following ??= (async () => {
       const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/output`;
-      for await (const event of this.api.ndjson<CommandEvent>('GET', path, { query: { follow: true }, timeoutMs: 0 })) {
-        if (event.type === 'stdout' || event.type === 'stderr') this.collector.take(event);
+      try {
+        for await (const event of this.api.ndjson<CommandEvent>('GET', path, { query: { follow: true }, timeoutMs: 0 })) {
+          if (event.type === 'stdout' || event.type === 'stderr') this.collector.take(event);
+        }
+      } catch (err) {
+        throw naming(err, this.sandboxId, this.pid);
       }
-    })().catch(() => {});
+    })();
     return this.following;
   }
 
   /**
    * Waits for the exit; a non-zero exit throws CommandExitError, a command
-   * killed at its own timeout CommandTimeoutError. With `timeoutMs`, a command
-   * still running by then throws a TimeoutError (code wait_timeout) and goes on.
+   * killed at its own timeout CommandTimeoutError, a daemon that goes away
+   * meanwhile ConnectionLostError. With `timeoutMs`, a command still running
+   * by then throws a TimeoutError (code wait_timeout) and goes on.
    */
   async wait(options: RequestOptions = {}): Promise<CommandResult> {
     const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/wait`;
     const { timeoutMs, signal } = options;
     // The daemon ends the wait and says so; the request itself gets some slack over it.
     const spec = timeoutMs ? { query: { timeoutMs }, timeoutMs: timeoutMs + requestSlackMs, signal } : { timeoutMs: 0, signal };
-    const result = await this.api.json<CommandResult>('GET', path, spec);
-    await this.following;
+    let result: CommandResult;
+    try {
+      result = await this.api.json<CommandResult>('GET', path, spec);
+    } catch (err) {
+      throw naming(err, this.sandboxId, this.pid);
+    }
+    // Output still on its way to the callbacks; its own errors are follow()'s to report.
+    await this.following?.catch(() => {});
     return checked(result);
   }
 
@@ -184,6 +206,12 @@ function checked(result: CommandResult, timeoutMs?: number): CommandResult {
   if (result.timedOut) throw new CommandTimeoutError(result, timeoutMs);
   if (result.exitCode !== 0) throw new CommandExitError(result);
   return result;
+}
+
+/** A lost connection names the command, so the caller can join it again by pid. */
+function naming(err: unknown, sandboxId: string, pid: number): unknown {
+  if (!(err instanceof PaddockError) || err.code !== 'connection_lost' || pid < 0) return err;
+  return new ConnectionLostError(err.message, { ...err.details, sandboxId, pid });
 }
 
 /** Decodes base64 output events as UTF-8 text without splitting characters across chunks. */

@@ -37,6 +37,7 @@ export {
   CommandExitError,
   CommandTimeoutError,
   ConflictError,
+  ConnectionLostError,
   FileError,
   NotFoundError,
   PaddockError,

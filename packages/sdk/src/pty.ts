@@ -73,4 +73,14 @@ export class Pty {
     });
     return new PtyHandle(info.pid, attached);
   }
+
+  /**
+   * Joins a terminal that is already running, e.g. after a restart of the
+   * daemon broke the connection (wait() then rejects with ConnectionLostError):
+   * the output the daemon kept comes first, then what follows.
+   */
+  async connect(pid: number, options: Pick<PtyOptions, 'onData'>): Promise<PtyHandle> {
+    const attached = await AttachedProcess.open(this.api, `/v1/sandboxes/${this.sandboxId}/processes/${pid}/attach`, { onStdout: options.onData });
+    return new PtyHandle(pid, attached);
+  }
 }

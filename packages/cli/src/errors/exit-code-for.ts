@@ -11,7 +11,7 @@ export const exitCodes = { failure: 1, badInput: 2, noSandbox: 125, cannotRun: 1
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   const e = err as { code?: unknown; status?: unknown; message?: unknown; details?: { errno?: unknown } } | null;
-  if (e?.code === 'connection_failed') return exitCodes.noSandbox;
+  if (e?.code === 'connection_failed' || e?.code === 'connection_lost') return exitCodes.noSandbox;
   // The in-sandbox agent reports a failed exec as "exec <program>: <reason>" with the errno.
   if (typeof e?.message === 'string' && e.message.startsWith('exec') && typeof e.details?.errno === 'string') {
     return e.details.errno === 'ENOENT' ? exitCodes.notFound : exitCodes.cannotRun;

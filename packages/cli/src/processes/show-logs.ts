@@ -1,10 +1,14 @@
+import { once } from 'node:events';
 import { ApiClient, type ProcessInfo, Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
 import { parsePositiveNumber } from '../options/parse-number.js';
 
-type OutputEvent = { type: 'start' | 'exit' | 'error' } | { type: 'stdout' | 'stderr'; data: string };
+type OutputEvent =
+  | { type: 'start' | 'exit' | 'error' }
+  | { type: 'stdout' | 'stderr'; data: string }
+  | { type: 'dropped'; stream: 'stdout' | 'stderr'; bytes: number };
 
 /** `paddock logs`: output of a background command (the latest unless PID is given), with -f until it exits. */
 export async function showLogs(id: string, pidText: string | undefined, flags: { follow?: boolean }, command: Command): Promise<void> {
@@ -19,9 +23,16 @@ export async function showLogs(id: string, pidText: string | undefined, flags: {
     timeoutMs: 0,
   });
   for await (const event of events) {
-    if (event.type === 'stdout') process.stdout.write(Buffer.from(event.data, 'base64'));
-    else if (event.type === 'stderr') process.stderr.write(Buffer.from(event.data, 'base64'));
+    if (event.type === 'stdout') await write(process.stdout, Buffer.from(event.data, 'base64'));
+    else if (event.type === 'stderr') await write(process.stderr, Buffer.from(event.data, 'base64'));
+    // On stderr, so what a script reads of stdout stays the command's own output.
+    else if (event.type === 'dropped') await write(process.stderr, `paddock: ${event.bytes} earlier bytes of ${event.stream} were not kept\n`);
   }
+}
+
+/** Waits while a pipe is full: the CLI exits right after, and output still queued would be lost. */
+async function write(out: NodeJS.WriteStream, data: Uint8Array | string): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
 }
 
 export function latestPid(processes: ProcessInfo[], id: string): number {

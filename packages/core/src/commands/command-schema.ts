@@ -61,6 +61,8 @@ export const ProcessStdinSchema = z.object({ data: z.string().max(1_048_576).def
 export type CommandEvent =
   | { type: 'start'; pid: number }
   | { type: 'stdout' | 'stderr'; data: string }
+  /** Output of a stream no longer kept, before what follows (output of /processes/{pid}/output only). */
+  | { type: 'dropped'; stream: 'stdout' | 'stderr'; bytes: number }
   | { type: 'exit'; result: Omit<CommandResult, 'stdout' | 'stderr'> & { truncated: boolean } }
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };
 

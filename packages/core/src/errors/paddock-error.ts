@@ -186,6 +186,19 @@ export class UnavailableError extends PaddockError {
   }
 }
 
+/**
+ * The connection to the daemon broke while a call was under way (the daemon
+ * restarted, say). Commands keep running in their sandboxes: `retryable` says
+ * the same call, or a wait or follow by `pid` when the details name one, can
+ * be made again once the daemon is back. The client makes this error; the API
+ * never sends it.
+ */
+export class ConnectionLostError extends PaddockError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('connection_lost', 503, message, { ...details, retryable: true });
+  }
+}
+
 /** A tenant's quota would be exceeded; details name the quota, its limit and what is in use. */
 export class QuotaExceededError extends PaddockError {
   constructor(message: string, details: ErrorDetails = {}) {
@@ -241,4 +254,5 @@ Object.assign(byCode, {
   command_exit: CommandExitError,
   runtime_error: RuntimeError,
   unavailable: UnavailableError,
+  connection_lost: ConnectionLostError,
 });

@@ -6,6 +6,8 @@ export class OutputTail {
   private chunks: Buffer[] = [];
   size = 0;
   truncated = false;
+  /** Bytes of the stream no longer kept, here or (for an adopted command) by the agent before it. */
+  dropped = 0;
 
   constructor(private readonly limit: number) {}
 
@@ -19,11 +21,19 @@ export class OutputTail {
       if (first.length <= excess) {
         this.chunks.shift();
         this.size -= first.length;
+        this.dropped += first.length;
       } else {
         this.chunks[0] = first.subarray(excess);
         this.size -= excess;
+        this.dropped += excess;
       }
     }
+  }
+
+  /** Output that was never seen here comes before what follows. */
+  skip(bytes: number): void {
+    this.dropped += bytes;
+    this.truncated = true;
   }
 
   bytes(): Buffer {

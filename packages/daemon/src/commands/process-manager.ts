@@ -1,8 +1,10 @@
 import type { CommandResult, CommandStart, ProcessInfo } from '@paddock/core';
 import { BadRequestError, PaddockError, ProcessNotFoundError } from '@paddock/core';
-import type { ExecSession, SandboxEngine } from '@paddock/engine';
+import type { AgentProcess, ExecHandlers, ExecSession, SandboxEngine } from '@paddock/engine';
+import type { Logger } from 'pino';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { OutputTail } from './output-tail.js';
+import { encodeProcessMeta, type ProcessMeta, parseProcessMeta } from './process-meta.js';
 import { signalName, signalNumber } from './signals.js';
 
 export type ProcessEvent = { type: 'stdout' | 'stderr'; data: Buffer } | { type: 'exit'; result: ProcessExit };
@@ -26,13 +28,14 @@ export interface ProcessManagerOptions {
    * sandbox kernel itself).
    */
   onConnectionLost?: (sandboxId: string) => void;
+  /** Where commands that could not be adopted after a restart are reported. */
+  logger?: Logger;
 }
 
 /** A command running (or recently run) in a sandbox. */
 export class ManagedProcess {
   readonly stdout: OutputTail;
   readonly stderr: OutputTail;
-  readonly startedAt = new Date().toISOString();
   exit: ProcessExit | null = null;
   readonly done: Promise<ProcessExit>;
   private readonly subscribers = new Set<ProcessSubscriber>();
@@ -46,6 +49,7 @@ export class ManagedProcess {
     readonly sandboxId: string,
     readonly request: CommandStart,
     outputLimit: number,
+    readonly startedAt = new Date().toISOString(),
   ) {
     this.stdout = new OutputTail(outputLimit);
     this.stderr = new OutputTail(outputLimit);
@@ -58,13 +62,14 @@ export class ManagedProcess {
     return this.session.pid;
   }
 
-  attachSession(session: ExecSession, oomBefore: number, oomNow: () => number, onLost: () => void = () => {}): void {
+  /** `timeoutMs`: what is left of the command's own timeout (less than it asked for when adopted after a restart). */
+  attachSession(session: ExecSession, oomBefore: number, oomNow: () => number, onLost: () => void = () => {}, timeoutMs = this.request.timeoutMs): void {
     this.session = session;
-    if (this.request.timeoutMs) {
+    if (timeoutMs !== undefined) {
       this.timer = setTimeout(() => {
         this.timedOut = true;
         this.signal('SIGKILL');
-      }, this.request.timeoutMs);
+      }, timeoutMs);
     }
     session.exited.then(
       ({ exitCode, signal }) => {
@@ -81,6 +86,15 @@ export class ManagedProcess {
         onLost();
       },
     );
+  }
+
+  /** The handlers an agent session reports this process's output to. */
+  handlers(): ExecHandlers {
+    return {
+      onStdout: (d) => this.output('stdout', d),
+      onStderr: (d) => this.output('stderr', d),
+      onDropped: (stream, bytes) => (stream === 'stdout' ? this.stdout : this.stderr).skip(bytes),
+    };
   }
 
   /** Called by the agent session as output arrives. */
@@ -212,14 +226,23 @@ export class ProcessManager {
     const env = Object.entries({ ...sandbox.env, ...request.env }).map(([k, v]) => `${k}=${v}`);
     const engine = this.options.engine;
     const oomBefore = engine.oomKills(sandbox.id);
+    // The agent keeps what a restarted daemon needs to show and govern the command (not its env nor stdin).
+    const meta = encodeProcessMeta({
+      cmd: request.cmd,
+      cwd: request.cwd ?? null,
+      user: request.user,
+      pty: request.pty ?? null,
+      startedAt: proc.startedAt,
+      timeoutMs: request.timeoutMs ?? null,
+      oomBefore,
+    });
     try {
       const session = await engine
         .agent(sandbox.id)
-        .exec(
-          { cmd: request.cmd, env, cwd: request.cwd ?? sandbox.workdir, user: request.user, pty: request.pty },
-          { onStdout: (d) => proc.output('stdout', d), onStderr: (d) => proc.output('stderr', d) },
-          { timeoutMs: 10_000, signal: options.signal },
-        );
+        .exec({ cmd: request.cmd, env, cwd: request.cwd ?? sandbox.workdir, user: request.user, pty: request.pty, meta }, proc.handlers(), {
+          timeoutMs: 10_000,
+          signal: options.signal,
+        });
       proc.attachSession(
         session,
         oomBefore,
@@ -242,6 +265,52 @@ export class ProcessManager {
     }
     this.remember(proc);
     return proc;
+  }
+
+  /**
+   * Takes over the commands a sandbox's agent still supervises (after a
+   * restart of the daemon): each is listed under its pid again, with the
+   * output the agent kept, its exit if it ended meanwhile, and what is left
+   * of its timeout. Returns how many were adopted. `timeoutMs` bounds the
+   * whole: a sandbox (its agent is its own to replace) must not hold up the
+   * daemon's start by listing commands that never answer.
+   */
+  async adopt(sandbox: SandboxRecord, options: { timeoutMs: number }): Promise<number> {
+    const deadline = Date.now() + options.timeoutMs;
+    const listed = await this.options.engine.agent(sandbox.id).processes({ timeoutMs: options.timeoutMs });
+    let adopted = 0;
+    for (const [i, found] of listed.entries()) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.options.logger?.warn({ sandbox: sandbox.id, notAdopted: listed.length - i }, 'ran out of time re-attaching to commands');
+        break;
+      }
+      if (this.bySandbox.get(sandbox.id)?.has(found.pid)) continue;
+      try {
+        await this.adoptOne(sandbox, found, left);
+        adopted++;
+      } catch (err) {
+        this.options.logger?.warn({ err, sandbox: sandbox.id, pid: found.pid }, 'a command could not be re-attached after the restart');
+      }
+    }
+    return adopted;
+  }
+
+  private async adoptOne(sandbox: SandboxRecord, found: AgentProcess, timeoutMs: number): Promise<void> {
+    const engine = this.options.engine;
+    const meta: ProcessMeta = parseProcessMeta(found.meta);
+    const request: CommandStart = { cmd: meta.cmd, user: meta.user, ...(meta.cwd ? { cwd: meta.cwd } : {}), ...(meta.pty ? { pty: meta.pty } : {}) };
+    const proc = new ManagedProcess(sandbox.id, request, this.options.outputLimitBytes, meta.startedAt);
+    const session = await engine.agent(sandbox.id).attach(found.pid, { stdout: 0, stderr: 0 }, proc.handlers(), { timeoutMs });
+    const left = meta.timeoutMs === null ? undefined : Math.max(0, Date.parse(meta.startedAt) + meta.timeoutMs - Date.now());
+    proc.attachSession(
+      session,
+      meta.oomBefore ?? engine.oomKills(sandbox.id),
+      () => engine.oomKills(sandbox.id),
+      () => this.options.onConnectionLost?.(sandbox.id),
+      left,
+    );
+    this.remember(proc);
   }
 
   get(sandboxId: string, pid: number): ManagedProcess {

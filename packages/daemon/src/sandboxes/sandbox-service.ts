@@ -232,6 +232,8 @@ export class SandboxService {
     const record = this.requireLive(owner, id);
     if (record.state === 'running') return record;
     await this.deps.engine.resume(id);
+    // A sandbox paused when the daemon restarted has its commands taken over now.
+    await this.adoptProcesses(record);
     return this.markRestarted(record);
   }
 
@@ -262,8 +264,9 @@ export class SandboxService {
 
   /**
    * Makes the database and the host agree after a (possibly unclean) restart:
-   * live sandboxes whose agent answers are adopted; the rest are marked lost and
-   * cleaned; anything on the host the database does not know is removed.
+   * live sandboxes whose agent answers are adopted, with the commands their
+   * agents still supervise; the rest are marked lost and cleaned; anything on
+   * the host the database does not know is removed.
    */
   async reconcile(): Promise<{ adopted: string[]; lost: string[]; removed: string[] }> {
     const adopted: string[] = [];
@@ -281,6 +284,8 @@ export class SandboxService {
         await this.end(record.id, 'lost');
       }
     }
+    const running = live.filter((record, i) => alive[i] && record.state === 'running');
+    await Promise.all(running.map((record) => this.adoptProcesses(record)));
     const known = new Set(adopted);
     const removed: string[] = [];
     for (const id of await this.deps.engine.hostSandboxIds()) {
@@ -334,6 +339,16 @@ export class SandboxService {
     const record = this.get(owner, id);
     if (record.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record.endReason)} and no longer exists`);
     return record;
+  }
+
+  /** Takes over the commands a sandbox's agent still runs for a previous daemon; a failure leaves them unlisted, not the sandbox. */
+  private async adoptProcesses(record: SandboxRecord): Promise<void> {
+    try {
+      const count = await this.deps.processes.adopt(record, { timeoutMs: 5000 });
+      if (count > 0) this.deps.logger.info({ sandbox: record.id, commands: count }, 're-attached to commands');
+    } catch (err) {
+      this.deps.logger.warn({ err, sandbox: record.id }, 'listing the commands of an adopted sandbox failed');
+    }
   }
 
   private async isAlive(record: SandboxRecord): Promise<boolean> {

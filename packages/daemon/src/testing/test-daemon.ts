@@ -97,6 +97,9 @@ export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS
       rmSync(`${stateDir}/endpoint.json`, { force: true });
       process.kill(endpoint.pid, 'SIGKILL');
       await waitExit();
+      // Without its endpoint (and with a fresh mtime) the folder reads as a daemon
+      // starting up: another test run's sweep leaves it alone until restart().
+      rmSync(`${stateDir}/endpoint.json`, { force: true });
     },
     async restart() {
       await launch();

@@ -17,12 +17,31 @@ export interface ExecRequest {
   cwd?: string;
   user?: string;
   pty?: { cols: number; rows: number };
+  /** Kept by the agent beside the command and returned by processes(): what a restarted daemon needs to know of it. */
+  meta?: string;
 }
 
 export interface ExecHandlers {
   onStdout?: (data: Buffer) => void;
   onStderr?: (data: Buffer) => void;
+  /** Output the agent no longer kept when this connection attached: `bytes` of `stream` are missing here. */
+  onDropped?: (stream: 'stdout' | 'stderr', bytes: number) => void;
 }
+
+/** A command the agent supervises, as processes() lists it. */
+export interface AgentProcess {
+  pid: number;
+  exit: ExecExit | null;
+  /** Bytes of each stream the command wrote in all. */
+  written: { stdout: number; stderr: number };
+  /** The request's meta, as given to exec (sandbox-made: untrusted). */
+  meta: string;
+}
+
+/** Commands listed at most: each is a process of the sandbox, so its pids limit bounds them anyway. */
+const maxAgentProcesses = 1024;
+/** The agent's answer for one command: its line and at most 64 KiB of meta (MAX_META in paddock-agent.c). */
+const maxProcessEntryBytes = 65_536 + 512;
 
 export interface ExecExit {
   exitCode: number;
@@ -65,7 +84,38 @@ export class AgentClient {
     if (request.cwd) fields.push(['c', request.cwd]);
     if (request.user) fields.push(['u', request.user]);
     if (request.pty) fields.push(['t', `${request.pty.cols} ${request.pty.rows}`]);
-    const conn = await this.open(fields, options, 'answer');
+    if (request.meta) fields.push(['x', request.meta]);
+    return this.session(await this.open(fields, options, 'answer'), handlers);
+  }
+
+  /**
+   * Joins a command the agent supervises (one a previous daemon started): the
+   * output kept from these stream offsets on arrives first, then live output
+   * and the exit, as for exec.
+   */
+  async attach(pid: number, from: { stdout: number; stderr: number }, handlers: ExecHandlers, options: AgentCallOptions = {}): Promise<ExecSession> {
+    const fields: Array<[string, string]> = [
+      ['o', 'attach'],
+      ['i', String(pid)],
+      ['b', `${from.stdout} ${from.stderr}`],
+    ];
+    return this.session(await this.open(fields, options, 'answer'), handlers);
+  }
+
+  /** The commands the agent supervises, running or exited and not yet collected. */
+  async processes(options: AgentCallOptions = {}): Promise<AgentProcess[]> {
+    const conn = await this.open([['o', 'procs']], options);
+    const payloads = await conn.collectPayloads(maxAgentProcesses, maxProcessEntryBytes);
+    const seen = new Set<number>();
+    return payloads.flatMap((p) => {
+      const parsed = parseAgentProcess(p);
+      if (!parsed || seen.has(parsed.pid)) return [];
+      seen.add(parsed.pid);
+      return [parsed];
+    });
+  }
+
+  private async session(conn: AgentConnection, handlers: ExecHandlers): Promise<ExecSession> {
     const socket = conn.socket;
     let resolveExit!: (e: ExecExit) => void;
     let rejectExit!: (e: Error) => void;
@@ -82,10 +132,14 @@ export class AgentClient {
           resolve(Number(payload.toString()));
         } else if (type === Frame.stdout) handlers.onStdout?.(payload);
         else if (type === Frame.stderr) handlers.onStderr?.(payload);
-        else if (type === Frame.exit) {
+        else if (type === Frame.dropped) {
+          const m = /^(stdout|stderr) (\d{1,15})$/.exec(payload.toString());
+          if (m) handlers.onDropped?.(m[1] as 'stdout' | 'stderr', Number(m[2]));
+        } else if (type === Frame.exit) {
           const [code, sig] = payload.toString().split(' ').map(Number);
           resolveExit({ exitCode: code ?? -1, signal: sig ?? 0 });
-          socket.end();
+          // Told it was received, the agent lets the command go; until then it keeps the exit for a daemon that re-attaches.
+          socket.end(encodeFrame(Frame.collect));
         } else if (type === Frame.fail) {
           const err = agentFailure(payload.toString());
           if (started) rejectExit(err);
@@ -330,6 +384,33 @@ class AgentConnection {
     });
   }
 
+  /**
+   * Waits for the end of an operation and gathers the payloads of its entry
+   * frames: more than `limit` is refused, one over `maxBytes` left out.
+   */
+  collectPayloads(limit: number, maxBytes: number): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      const payloads: Buffer[] = [];
+      this.onFrame = (type, payload) => {
+        if (type === Frame.entry) {
+          if (payload.length <= maxBytes) payloads.push(Buffer.from(payload));
+          if (payloads.length > limit) {
+            this.finished = true;
+            this.socket.destroy();
+            reject(new PayloadTooLargeError(limit));
+          }
+        } else if (type === Frame.exit) {
+          this.socket.end();
+          resolve(payloads);
+        } else if (type === Frame.fail) {
+          this.socket.end();
+          reject(agentFailure(payload.toString()));
+        }
+      };
+      this.onClose = (err) => reject(asPaddockError(err) ?? new RuntimeError('agent connection closed early'));
+    });
+  }
+
   /** Waits for the end of a non-streaming operation and gathers its entries. */
   collect(): Promise<{ entries: AgentEntry[] }> {
     return new Promise((resolve, reject) => {
@@ -379,6 +460,20 @@ function openSocketNoFollow(path: string): number {
 function asPaddockError(err: Error | undefined): PaddockError | undefined {
   if (!err || err instanceof PaddockError) return err as PaddockError | undefined;
   return new RuntimeError(`lost the connection to the sandbox agent: ${err.message}`, {}, 'agent_connection_lost');
+}
+
+/** One line of the agent's process list: "pid state code signal outTotal outStart errTotal errStart\nmeta". */
+function parseAgentProcess(payload: Buffer): AgentProcess | undefined {
+  const text = payload.toString();
+  const nl = text.indexOf('\n');
+  const head = /^(\d{1,10}) (running|exited) (-|\d{1,3}) (-|\d{1,3}) (\d{1,15}) \d{1,15} (\d{1,15}) \d{1,15}$/.exec(nl < 0 ? text : text.slice(0, nl));
+  if (!head) return undefined;
+  return {
+    pid: Number(head[1]),
+    exit: head[2] === 'exited' ? { exitCode: Number(head[3]), signal: Number(head[4]) } : null,
+    written: { stdout: Number(head[5]), stderr: Number(head[6]) },
+    meta: nl < 0 ? '' : text.slice(nl + 1),
+  };
 }
 
 function fileFields(op: string, path: string, user: string | undefined): Array<[string, string]> {

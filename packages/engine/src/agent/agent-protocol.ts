@@ -12,6 +12,10 @@ export const Frame = {
   entry: 'D',
   exit: 'X',
   fail: 'F',
+  /** Agent → daemon: output no longer kept was left out here ("stdout <bytes>"). */
+  dropped: 'd',
+  /** Daemon → agent: the exit was received; the command's supervisor may go. */
+  collect: 'C',
 } as const;
 
 export const maxFramePayload = 1 << 20;
@@ -39,7 +43,7 @@ export function encodeRequest(fields: Array<[string, string]>): Buffer {
   return encodeFrame(Frame.request, payload);
 }
 
-const fieldNames: Record<string, string> = { a: 'cmd', e: 'env', c: 'cwd', u: 'user', p: 'path', q: 'to', t: 'pty' };
+const fieldNames: Record<string, string> = { a: 'cmd', e: 'env', c: 'cwd', u: 'user', p: 'path', q: 'to', t: 'pty', x: 'meta' };
 
 /** Incremental parser: feed socket chunks, get whole frames back. */
 export class FrameReader {

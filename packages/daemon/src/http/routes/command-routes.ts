@@ -80,6 +80,10 @@ const outputRoute = createRoute({
   path: '/v1/sandboxes/{id}/processes/{pid}/output',
   tags,
   summary: 'Output of a process as NDJSON events; with follow=true, stays open until it exits',
+  description:
+    'Events: {"type":"dropped","stream","bytes"} first when older output of a stream is no longer kept (beyond the last MiB the ' +
+    'daemon keeps, or the last MiB the sandbox agent keeps while no daemon listens), then {"type":"stdout"|"stderr","data":<base64>}, ' +
+    'then {"type":"exit","result"} once it ended.',
   request: { params: ProcessParams, query: z.object({ follow: z.enum(['true', 'false', '1', '0']).optional() }) },
   responses: { 200: { description: 'NDJSON events', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
 });
@@ -200,6 +204,9 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const stream = ndjsonStream(
       (sink) => {
         subscriber = streamTo(sink);
+        for (const [stream, tail] of [['stdout', proc.stdout] as const, ['stderr', proc.stderr] as const]) {
+          if (tail.dropped > 0) sink.send({ type: 'dropped', stream, bytes: tail.dropped });
+        }
         unsubscribe = proc.subscribe(subscriber);
         if (!follow && !proc.exit) {
           unsubscribe();
