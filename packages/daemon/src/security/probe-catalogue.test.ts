@@ -40,12 +40,15 @@ function testFiles(dir: string): string[] {
   return found;
 }
 
-/** Probe IDs that stand in the titles of tests and describes ("A7: …", "… (D9)"). */
+/** Probe IDs that stand in the titles of tests and describes ("A7: …", "… (D9)", "H2–H7: …" for a run of them). */
 function idsNamedInTitles(source: string): string[] {
   const ids: string[] = [];
   const title = /\b(?:it|describe|test)(?:\.each\([^)]*\))?\(\s*(['"`])((?:(?!\1).)*)\1/g;
   for (const match of source.matchAll(title)) {
-    for (const word of (match[2] ?? '').matchAll(/\b([A-Z]\d{1,2})\b/g)) ids.push(word[1] as string);
+    for (const named of (match[2] ?? '').matchAll(/\b([A-Z])(\d{1,2})(?:[–-]\1(\d{1,2}))?\b/g)) {
+      const [, section, first, last] = named as unknown as [string, string, string, string | undefined];
+      for (let n = Number(first); n <= Number(last ?? first); n++) ids.push(`${section}${n}`);
+    }
   }
   return ids;
 }
