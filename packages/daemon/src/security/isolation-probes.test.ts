@@ -187,15 +187,23 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
   });
 
   it('A7: 32-bit syscalls (int 0x80), which would dodge a 64-bit-only filter, are refused', async () => {
-    const r = await py(a, [
+    const program = [
       'import ctypes, mmap',
       'code = bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3])  # mov eax, 20 (i386 getpid); int 0x80; ret',
       'buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)',
       'buf.write(code)',
       'f = ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))',
       'print("returned", f(), flush=True)',
-    ]);
-    if (tier === 'container') {
+    ];
+    const r = await py(a, program);
+    // Some kernels (this VM's among them) give no 32-bit entry at all: the
+    // host itself faults on int 0x80, so the filter is never asked.
+    const onHost = spawnSync('python3', ['-c', program.join('\n')], { encoding: 'utf8' });
+    if (onHost.signal === 'SIGSEGV') {
+      console.info('A7 (32-bit): this kernel has no int 0x80 entry (it faults on the host too); checking the call never returns');
+      expect(r.stdout).toBe('');
+      expect(r.signal).toMatch(/^SIG(SYS|SEGV)$/);
+    } else if (tier === 'container') {
       // The filter knows only x86_64: a call of another architecture kills the thread.
       expect(r.signal).toBe('SIGSYS');
     } else {

@@ -174,7 +174,8 @@ const migrationHooks: Record<number, (db: Db) => void> = {
              CREATE TRIGGER audit_heads_append_only_update BEFORE UPDATE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;
              CREATE TRIGGER audit_heads_append_only_delete BEFORE DELETE ON audit_heads BEGIN SELECT RAISE(ABORT, 'audit heads are append-only'); END;`);
   },
-  12: ownersForExistingTokens,
+  // Runs with the migration that gives tokens and approvals their owners.
+  13: ownersForExistingTokens,
 };
 
 /**
