@@ -14,6 +14,7 @@ import {
   readBaseLayerInfo,
   runcRunFlags,
   SandboxEngine,
+  stageAgentBinaries,
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -113,9 +114,12 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const guard = new AddressGuard(config.egressAllowRanges);
   const gateway = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
 
+  // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
+  const agentDir = join(config.stateDir, 'agent');
+  await stageAgentBinaries(agentBinDir(), agentDir);
   const engine = new SandboxEngine({
     sandboxesDir,
-    agentBinDir: agentBinDir(),
+    agentBinDir: agentDir,
     runtimes: {
       container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
       ...(findExecutable(config.runscBinary)
