@@ -12,8 +12,13 @@ import { mountPoints } from '../rootfs/sandbox-rootfs.js';
  */
 export async function stageAgentBinaries(source: string, target: string): Promise<void> {
   await mkdir(target, { recursive: true, mode: 0o755 });
-  if ((await mountPoints()).has(target)) await runHostCommand('umount', ['--lazy', target]);
+  await unstageAgentBinaries(target);
   await runHostCommand('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0755,nosuid,nodev', 'paddock-agent', target]);
   await cp(source, target, { recursive: true });
   await runHostCommand('mount', ['-o', 'remount,ro,nosuid,nodev', target]);
+}
+
+/** Detaches the tmpfs stageAgentBinaries made, if it is there; running sandboxes keep their view of it. */
+export async function unstageAgentBinaries(target: string): Promise<void> {
+  if ((await mountPoints()).has(target)) await runHostCommand('umount', ['--lazy', target]);
 }
