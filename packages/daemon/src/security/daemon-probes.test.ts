@@ -6,6 +6,7 @@ import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { daemonSettings } from '../config/daemon-settings.js';
+import { runCli } from '../testing/run-cli.js';
 import { daemonMain, startTestDaemon, type TestDaemon, testRootPrefix } from '../testing/test-daemon.js';
 
 // Section G: the daemon itself (its command line, its settings, its state
@@ -195,6 +196,11 @@ describe('what reaches the API', () => {
       const r = await post(daemon, { template: 'base', limits });
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('exceeds_host_capacity');
     }
+    // The CLI says so in one line.
+    const cli = await runCli(['run', '--memory', `${Math.ceil((hostMiB * 1.5) / 1024)}g`, '--', 'true'], { env: daemon.env });
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cli.stderr).toMatch(/more memory than this host has/);
     // A warm pool of them is refused the same way, not left failing to fill.
     const pool = await daemon.api('/v1/pools', {
       method: 'POST',
