@@ -1,7 +1,6 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
 import { paddockVersion } from '@paddock/core';
 import {
   agentBinDir,
@@ -14,6 +13,8 @@ import {
   readBaseLayerInfo,
   runcRunFlags,
   SandboxEngine,
+  stageAgentBinaries,
+  unstageAgentBinaries,
 } from '@paddock/engine';
 import { type Logger, pino } from 'pino';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -26,7 +27,7 @@ import type { DaemonConfig } from './config/daemon-config.js';
 import { FileService } from './files/file-service.js';
 import { GatewayService } from './gateway/gateway-service.js';
 import { GatewayStore } from './gateway/gateway-store.js';
-import { createApp } from './http/app.js';
+import { createApp, nodeRequestListener } from './http/app.js';
 import { makeGovern } from './http/governed.js';
 import type { Services } from './http/services.js';
 import { AddressGuard } from './network/address-guard.js';
@@ -40,6 +41,7 @@ import { CedarAuthorizer } from './policy/cedar-authorizer.js';
 import { ensurePolicyDir } from './policy/policy-set.js';
 import { RoleAuthorizer } from './policy/role-authorizer.js';
 import { PoolService } from './pools/pool-service.js';
+import { HostCapacity, measureHost } from './sandboxes/host-capacity.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { loadOrCreateSecretKey, SecretCipher } from './secrets/secret-cipher.js';
 import { SecretStore } from './secrets/secret-store.js';
@@ -47,6 +49,7 @@ import { CheckpointService } from './snapshots/checkpoint-service.js';
 import { SnapshotService } from './snapshots/snapshot-service.js';
 import { openDatabase } from './store/database.js';
 import { SandboxStore } from './store/sandbox-store.js';
+import { lockStateDir } from './store/state-dir-lock.js';
 import { TemplateStore } from './store/template-store.js';
 import { TenantStore, TokenStore } from './store/tenant-store.js';
 import { startTelemetry } from './telemetry/telemetry.js';
@@ -77,9 +80,32 @@ export interface Endpoint {
 
 /** Builds every part of the daemon from its config, reconciles, and starts listening. */
 export async function startDaemon(config: DaemonConfig, logger: Logger = defaultLogger(config)): Promise<RunningDaemon> {
+  await mkdir(config.stateDir, { recursive: true });
+  // Before anything reads or changes the folder: a second daemon on it would
+  // adopt, reconcile and kill the first one's sandboxes (probe G1).
+  const lock = lockStateDir(config.stateDir);
+  // Nothing of a daemon that stopped, or failed to start, stays mounted; running sandboxes keep their agent binaries.
+  const agentDir = join(config.stateDir, 'agent');
+  try {
+    const daemon = await startLocked(config, logger, agentDir);
+    return {
+      ...daemon,
+      async stop() {
+        await daemon.stop();
+        await unstageAgentBinaries(agentDir);
+        lock.release();
+      },
+    };
+  } catch (err) {
+    await unstageAgentBinaries(agentDir).catch(() => {});
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: DaemonConfig, logger: Logger, agentDir: string): Promise<RunningDaemon> {
   // Traversable but not listable: the sandboxes' user-namespace root must reach
   // its rootfs below; secrets in here (token, database) are 0600 on their own.
-  await mkdir(config.stateDir, { recursive: true });
   await chmod(config.stateDir, 0o711);
   const sandboxesDir = join(config.stateDir, 'sandboxes');
   const layersDir = join(config.stateDir, 'layers');
@@ -114,9 +140,11 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const guard = new AddressGuard(config.egressAllowRanges);
   const gateway = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
 
+  // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
+  await stageAgentBinaries(agentBinDir(), agentDir);
   const engine = new SandboxEngine({
     sandboxesDir,
-    agentBinDir: agentBinDir(),
+    agentBinDir: agentDir,
     runtimes: {
       container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
       ...(findExecutable(config.runscBinary)
@@ -146,6 +174,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
     processes,
     tierPolicy,
     quotas: new QuotaGuard(tenantStore),
+    capacity: new HostCapacity(measureHost(config.stateDir), config.overcommit),
     network,
     logger,
   });
@@ -230,8 +259,12 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
     telemetry,
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
   });
-  const tcp = createAdaptorServer({ fetch: app.fetch }) as Server;
-  const unix = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const listener = nodeRequestListener(app.fetch);
+  // Clients close idle connections first (fetch's undici after 4 s): a server that
+  // closes first (Node's default, 5 s) races a request being sent on one, which fails.
+  const serverOptions = { keepAliveTimeout: 30_000 };
+  const tcp = createServer(serverOptions, listener);
+  const unix = createServer(serverOptions, listener);
   injectWebSocket(tcp);
   injectWebSocket(unix);
   await listen(tcp, () => tcp.listen(config.port, config.host));

@@ -1,7 +1,7 @@
 // Building blocks the benchmarks time in-process.
 export { ApprovalService } from './approvals/approval-service.js';
 export { SqliteAuditLog } from './audit/audit-log.js';
-export { cgroupParentFor, type DaemonConfig, defaultPort, loadConfig } from './config/daemon-config.js';
+export { cgroupParentFor, type DaemonCommand, type DaemonConfig, defaultPort, loadConfig, parseDaemonCommand } from './config/daemon-config.js';
 export { type Endpoint, type RunningDaemon, startDaemon } from './daemon.js';
 export { makeGovern } from './http/governed.js';
 export { CedarAuthorizer } from './policy/cedar-authorizer.js';

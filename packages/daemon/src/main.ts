@@ -6,13 +6,17 @@
 import { join } from 'node:path';
 import { PaddockError, progressPrinter } from '@paddock/core';
 import { ensureBaseLayer } from '@paddock/engine';
-import { loadConfig } from './config/daemon-config.js';
+import { parseDaemonCommand } from './config/daemon-config.js';
 import { startDaemon } from './daemon.js';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const config = loadConfig(argv, process.env);
-  if (argv[0] === 'prepare') {
+  const parsed = parseDaemonCommand(process.argv.slice(2), process.env);
+  if (parsed.command === 'help') {
+    process.stdout.write(parsed.text);
+    return;
+  }
+  const { config } = parsed;
+  if (parsed.command === 'prepare') {
     // Builds the base template once, with progress; `make up` and `make test` run this.
     const printer = progressPrinter('base template');
     const dir = await ensureBaseLayer({ cacheDir: join(config.cacheDir, 'layers'), onProgress: printer.update });

@@ -10,6 +10,10 @@
 // makes <scratch>/upper and <scratch>/run (owned by the sandbox's root) and <scratch>/work, and
 // mounts the overlay of the read-only template layers and that upper dir at
 // <rootfs>. On failure it undoes what it did and prints one line.
+//
+// The overlay's options show in the sandbox's /proc/self/mountinfo as they
+// were given: they name the layers by symlinks <scratch>/l0, l1 … and are
+// given relative to <scratch>, so no host path appears there.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +22,13 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+// Unmounts the scratch tmpfs again (from outside it: a cwd inside keeps it busy), keeping errno.
+static void undo(const char *scratch) {
+  int e = errno;
+  if (chdir("/") == 0) umount(scratch);
+  errno = e;
+}
 
 static int fail(const char *what, const char *path) {
   fprintf(stderr, "paddock-mount: %s %s: %s\n", what, path, strerror(errno));
@@ -54,19 +65,31 @@ int main(int argc, char **argv) {
   // run/ holds the agent socket; on the tmpfs, whatever the sandbox writes there counts against its disk limit.
   if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0 || mkdir(run, 0700) < 0 || chown(upper, (uid_t)owner, (gid_t)owner) < 0 ||
       chown(run, (uid_t)owner, (gid_t)owner) < 0) {
-    int e = errno;
-    umount(scratch);
-    errno = e;
+    undo(scratch);
     return fail("prepare", upper);
   }
-  size_t len = strlen(lower) + strlen(upper) + strlen(work) + 64;
-  char *overlay = malloc(len);
-  if (!overlay) return fail("malloc", "");
-  snprintf(overlay, len, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+  if (chdir(scratch) < 0) {
+    undo(scratch);
+    return fail("chdir", scratch);
+  }
+  // At most one layer per character of <lowerdirs>, each named in under 8.
+  size_t len = 8 * (strlen(lower) + 1) + 64;
+  char *overlay = malloc(len), *layers = strdup(lower);
+  if (!overlay || !layers) return fail("malloc", "");
+  size_t used = (size_t)snprintf(overlay, len, "lowerdir=");
+  int n = 0;
+  for (char *save = NULL, *layer = strtok_r(layers, ":", &save); layer; layer = strtok_r(NULL, ":", &save), n++) {
+    char link[32];
+    snprintf(link, sizeof link, "l%d", n);
+    if (symlink(layer, link) < 0) {
+      undo(scratch);
+      return fail("symlink to", layer);
+    }
+    used += (size_t)snprintf(overlay + used, len - used, "%s%s", n ? ":" : "", link);
+  }
+  snprintf(overlay + used, len - used, ",upperdir=upper,workdir=work");
   if (mount("paddock-rootfs", rootfs, "overlay", rootfs_flags, overlay) < 0) {
-    int e = errno;
-    umount(scratch);
-    errno = e;
+    undo(scratch);
     return fail("mount overlay on", rootfs);
   }
   return 0;

@@ -1,6 +1,7 @@
 export { agentBinDir } from './agent/agent-binaries.js';
 export * from './agent/agent-client.js';
 export * from './agent/agent-protocol.js';
+export { stageAgentBinaries, unstageAgentBinaries } from './agent/stage-agent-binaries.js';
 export * from './bundle/isolation-settings.js';
 export * from './bundle/oci-spec.js';
 export * from './bundle/seccomp-profile.js';

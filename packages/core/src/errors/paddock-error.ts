@@ -199,6 +199,13 @@ export class ConnectionLostError extends PaddockError {
   }
 }
 
+/** A sandbox's limits ask for more memory, CPUs or disk than the host has (times the operator's overcommit ratio). */
+export class HostCapacityError extends BadRequestError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details, 'exceeds_host_capacity');
+  }
+}
+
 /** A tenant's quota would be exceeded; details name the quota, its limit and what is in use. */
 export class QuotaExceededError extends PaddockError {
   constructor(message: string, details: ErrorDetails = {}) {
@@ -239,6 +246,7 @@ Object.assign(byCode, {
   unauthorized: UnauthorizedError,
   policy_denied: PolicyDeniedError,
   quota_exceeded: QuotaExceededError,
+  exceeds_host_capacity: HostCapacityError,
   forbidden_origin: ForbiddenOriginError,
   approval_required: ApprovalRequiredError,
   approval_denied: ApprovalDeniedError,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../errors/paddock-error.js';
 import { formatDuration, formatSizeMiB } from './format-units.js';
-import { formatBytes, parseDurationMs, parseSizeMiB } from './units.js';
+import { formatBytes, parseDurationMs, parseSizeBytes, parseSizeMiB } from './units.js';
 
 describe('parseSizeMiB', () => {
   it('reads Docker-style sizes', () => {
@@ -17,6 +17,16 @@ describe('parseSizeMiB', () => {
     expect(() => parseSizeMiB('1zb', 'memory')).toThrow(/memory: invalid size "1zb"/);
     expect(() => parseSizeMiB('lots')).toThrow(BadRequestError);
     expect(() => parseSizeMiB('0m')).toThrow(/positive/);
+  });
+});
+
+describe('parseSizeBytes', () => {
+  it('reads sizes into bytes; a bare number is bytes', () => {
+    expect(parseSizeBytes('1g')).toBe(1024 ** 3);
+    expect(parseSizeBytes('512k')).toBe(512 * 1024);
+    expect(parseSizeBytes('8388608')).toBe(8 * 1024 * 1024);
+    expect(parseSizeBytes('1.5m')).toBe(1.5 * 1024 * 1024);
+    expect(() => parseSizeBytes('much', 'PADDOCK_MAX_UPLOAD_BYTES')).toThrow(/PADDOCK_MAX_UPLOAD_BYTES: invalid size "much"/);
   });
 });
 

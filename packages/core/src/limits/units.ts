@@ -19,12 +19,21 @@ const sizeUnits: Record<string, number> = {
 
 /** Parses Docker-style sizes ("256m", "1.5g", "512MiB") into whole MiB. */
 export function parseSizeMiB(text: string, field = 'size'): number {
+  return Math.ceil(sizeInMiB(text, field));
+}
+
+/** Parses Docker-style sizes into bytes; a bare number is bytes. */
+export function parseSizeBytes(text: string, field = 'size'): number {
+  return Math.ceil(sizeInMiB(text, field) * 1024 * 1024);
+}
+
+function sizeInMiB(text: string, field: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const factor = match ? sizeUnits[(match[2] ?? '').toLowerCase()] : undefined;
   if (!match || factor === undefined) {
     throw new BadRequestError(`${field}: invalid size "${text}" (use a number with b, k, m, g or t)`, { field, value: text });
   }
-  const mib = Math.ceil(Number(match[1]) * factor);
+  const mib = Number(match[1]) * factor;
   if (!Number.isFinite(mib) || mib <= 0) {
     throw new BadRequestError(`${field}: size "${text}" must be positive`, { field, value: text });
   }

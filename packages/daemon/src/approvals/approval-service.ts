@@ -14,7 +14,7 @@ import {
   QuotaExceededError,
 } from '@paddock/core';
 import type { Principal } from '../auth/token-auth.js';
-import type { SelfApproval } from '../config/daemon-config.js';
+import type { SelfApproval } from '../config/daemon-settings.js';
 import type { Db } from '../store/database.js';
 
 /** Approvals one token may wait on at once. */

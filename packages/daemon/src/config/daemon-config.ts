@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { BadRequestError, ownerKindOf, ownerPattern } from '@paddock/core';
-import { parseCidr } from '../network/address-guard.js';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { type DaemonSettingValues, daemonSettings, InvalidSettingError, readSettings, type SelfApproval, type SettingSpec } from './daemon-settings.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -42,104 +41,107 @@ export interface DaemonConfig {
   dnsServers: string[];
   /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
   egressAllowRanges: string[];
+  /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
+  overcommit: number;
 }
 
-export const defaultPort = 7423;
+export const defaultPort = Number(daemonSettings.port.default);
 
-export const selfApprovalModes = ['off', 'single-human', 'on'] as const;
-export type SelfApproval = (typeof selfApprovalModes)[number];
+/** What a paddockd command line asks for. */
+export type DaemonCommand = { command: 'serve' | 'prepare'; config: DaemonConfig } | { command: 'help'; text: string };
+
+/**
+ * Reads the command line and the environment. Help (--help, -h or `help`)
+ * comes back as text before any setting is read, so asking for it never
+ * touches a state folder; a bad flag or value throws InvalidSettingError with
+ * one line naming it.
+ */
+export function parseDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): DaemonCommand {
+  const program = daemonProgram();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.help')) {
+      return { command: 'help', text: helpText(program) };
+    }
+    if (err instanceof CommanderError) throw new InvalidSettingError(err.message.replace(/^error: /, ''));
+    throw err;
+  }
+  const [command = 'serve'] = program.args;
+  if (command === 'help') return { command: 'help', text: helpText(program) };
+  if (command !== 'prepare' && command !== 'serve') throw new InvalidSettingError(`unknown command "${command}" (prepare, help; none serves)`);
+  // By flag name (commander keys them camelCased), as the settings table names them.
+  const given = program.opts();
+  const flags = Object.fromEntries(program.options.map((o) => [o.long?.replace(/^--/, ''), given[o.attributeName()]]));
+  return { command, config: configFrom(readSettings(flags, env)) };
+}
 
 /** Embedded defaults, overridden by PADDOCK_* variables, overridden by flags. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'state-dir': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'log-level': { type: 'string' },
-      'max-upload-bytes': { type: 'string' },
-      config: { type: 'string' },
-      policies: { type: 'string' },
-      'dns-server': { type: 'string', multiple: true },
-      'egress-allow-range': { type: 'string', multiple: true },
-      'admin-owner': { type: 'string' },
-      'self-approval': { type: 'string' },
-      'audit-anchor-file': { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  const stateDir = resolve(values['state-dir'] ?? env.PADDOCK_STATE_DIR ?? '/var/lib/paddock');
-  const port = Number(values.port ?? env.PADDOCK_PORT ?? defaultPort);
-  const auditAnchorFile = optionalPath(values['audit-anchor-file'] ?? env.PADDOCK_AUDIT_ANCHOR_FILE);
-  const auditAnchorLog = join(stateDir, 'audit-anchors.log');
-  if (auditAnchorFile === auditAnchorLog) {
-    throw new BadRequestError('--audit-anchor-file: that is the anchor log itself; name a file outside the state folder (another disk, a mount, a pipe)');
+  const parsed = parseDaemonCommand(argv, env);
+  if (parsed.command === 'help') throw new InvalidSettingError('help asked for; there is no config to load');
+  return parsed.config;
+}
+
+function helpText(program: Command): string {
+  return `${program.helpInformation()}
+A flag wins over its variable, which wins over the default.
+Durations: 500ms, 30s, 10m, 1h, 7d. Sizes: 512k, 256m, 1g (k, m, g, t: powers of 1024).
+`;
+}
+
+function daemonProgram(): Command {
+  const program = new Command('paddockd')
+    .description('Paddock daemon: sandboxes for AI agents behind an HTTP API (TCP and a Unix socket in the state folder).')
+    .argument('[command]', 'prepare: build the base template and exit; help: show this help; none: serve')
+    .helpOption('-h, --help', 'show this help and exit')
+    .exitOverride()
+    // Help is returned, not printed; commander's own error line is rethrown as ours.
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  for (const spec of Object.values(daemonSettings) as SettingSpec<unknown>[]) {
+    const shown = spec.shownDefault ?? spec.default;
+    const option = new Option(`--${spec.flag} ${spec.value}`, `${spec.help} [env ${spec.env}] (default: ${shown})`);
+    // Values stay text here: readSettings parses flags and variables alike and names the one that is wrong.
+    if (spec.multiple) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    program.addOption(option);
   }
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new BadRequestError(`invalid port ${values.port ?? env.PADDOCK_PORT}`);
+  return program;
+}
+
+function configFrom(settings: DaemonSettingValues): DaemonConfig {
+  const { stateDir } = settings;
+  const auditAnchorLog = join(stateDir, 'audit-anchors.log');
+  if (settings.auditAnchorFile === auditAnchorLog) {
+    throw new InvalidSettingError('--audit-anchor-file: that is the anchor log itself; name a file outside the state folder (another disk, a mount, a pipe)');
+  }
   return {
     stateDir,
-    cacheDir: resolve(values['cache-dir'] ?? env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock'),
-    host: values.host ?? env.PADDOCK_HOST ?? '127.0.0.1',
-    port,
+    cacheDir: settings.cacheDir,
+    host: settings.host,
+    port: settings.port,
     socketPath: join(stateDir, 'paddockd.sock'),
-    runcBinary: env.PADDOCK_RUNC ?? 'runc',
+    runcBinary: settings.runcBinary,
     runcRoot: join(stateDir, 'runc'),
-    runscBinary: env.PADDOCK_RUNSC ?? 'runsc',
+    runscBinary: settings.runscBinary,
     runscRoot: join(stateDir, 'runsc'),
-    configFile: values.config ?? env.PADDOCK_CONFIG,
-    policiesDir: resolve(values.policies ?? env.PADDOCK_POLICIES ?? join(stateDir, 'policies')),
+    configFile: settings.configFile,
+    policiesDir: settings.policiesDir ?? join(stateDir, 'policies'),
     cgroupParent: cgroupParentFor(stateDir),
-    logLevel: values['log-level'] ?? env.PADDOCK_LOG_LEVEL ?? 'info',
-    maxUploadBytes: Number(values['max-upload-bytes'] ?? env.PADDOCK_MAX_UPLOAD_BYTES ?? 1024 ** 3),
+    logLevel: settings.logLevel,
+    maxUploadBytes: settings.maxUploadBytes,
     maxJsonBytes: 4 * 1024 * 1024,
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
-    approvalTtlMs: Number(env.PADDOCK_APPROVAL_TTL_MS ?? 10 * 60_000),
-    adminOwner: checkedAdminOwner(values['admin-owner'] ?? env.PADDOCK_ADMIN_OWNER ?? 'admin'),
-    selfApproval: checkedSelfApproval(values['self-approval'] ?? env.PADDOCK_SELF_APPROVAL ?? 'single-human'),
-    auditSignIntervalMs: Number(env.PADDOCK_AUDIT_SIGN_INTERVAL_MS ?? 10_000),
+    approvalTtlMs: settings.approvalTtlMs,
+    adminOwner: settings.adminOwner,
+    selfApproval: settings.selfApproval,
+    auditSignIntervalMs: settings.auditSignIntervalMs,
     auditAnchorLog,
-    auditAnchorFile,
-    dnsServers: values['dns-server'] ?? listOf(env.PADDOCK_DNS_SERVERS),
-    egressAllowRanges: checkedRanges(values['egress-allow-range'] ?? listOf(env.PADDOCK_EGRESS_ALLOW_RANGES)),
+    auditAnchorFile: settings.auditAnchorFile,
+    overcommit: settings.overcommit,
+    dnsServers: settings.dnsServers,
+    egressAllowRanges: settings.egressAllowRanges,
   };
-}
-
-function optionalPath(path: string | undefined): string | undefined {
-  return path ? resolve(path) : undefined;
-}
-
-function listOf(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-function checkedAdminOwner(owner: string): string {
-  if (!ownerPattern.test(owner) || ownerKindOf(owner) !== 'human') {
-    throw new BadRequestError(`--admin-owner: not a person's name: ${owner} (letters, digits and . _ % + @ -, e.g. alice@example.com)`);
-  }
-  return owner;
-}
-
-function checkedSelfApproval(mode: string): SelfApproval {
-  const found = selfApprovalModes.find((m) => m === mode);
-  if (!found) throw new BadRequestError(`--self-approval: ${mode} is not one of ${selfApprovalModes.join(', ')}`);
-  return found;
-}
-
-function checkedRanges(ranges: string[]): string[] {
-  for (const range of ranges) {
-    try {
-      parseCidr(range);
-    } catch {
-      throw new BadRequestError(`--egress-allow-range: not an address range: ${range} (use CIDR, e.g. 10.1.0.0/16)`);
-    }
-  }
-  return ranges;
 }
 
 /** Each state folder gets its own cgroup parent, so daemons never share one. */

@@ -1,7 +1,9 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import {
+  BadRequestError,
   ForbiddenHostError,
   ForbiddenOriginError,
   PaddockError,
@@ -17,7 +19,7 @@ import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
-import { registerAttachSocket } from './attach-socket.js';
+import { isWebSocketRoute, registerAttachSocket } from './attach-socket.js';
 import type { HttpEnv } from './http-env.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
@@ -114,6 +116,10 @@ export function createApp(options: AppOptions): PaddockApp {
 
   app.use(async (c, next) => {
     const host = c.req.header('host');
+    // An empty name would pass any check by name (probe D11). @hono/node-ws drops an empty
+    // Host from an upgrade, and a real upgrade always has one; in-process requests have none.
+    const named = host === undefined ? c.req.header('upgrade') === undefined : hostNameOf(host) !== '';
+    if (!named) throw new BadRequestError('the Host header names no host', { host: host ?? null }, 'bad_host');
     if (host && options.allowedHostNames && !options.allowedHostNames.includes(hostNameOf(host))) throw new ForbiddenHostError(host);
     await next();
   });
@@ -129,8 +135,10 @@ export function createApp(options: AppOptions): PaddockApp {
     if (publicPaths.has(c.req.path)) return next();
     const header = c.req.header('authorization');
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there.
-    const token = bearer ?? (c.req.header('upgrade')?.toLowerCase() === 'websocket' ? c.req.query('access_token') : undefined);
+    // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there,
+    // and only there: a URL ends up in logs and histories (probe D10).
+    const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket' && isWebSocketRoute(c.req.method, c.req.path);
+    const token = bearer ?? (webSocket ? c.req.query('access_token') : undefined);
     const principal = auth.authenticate(token);
     if (!principal) {
       failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
@@ -191,6 +199,28 @@ export function createApp(options: AppOptions): PaddockApp {
   });
 
   return { app, injectWebSocket: (server) => injectWebSocket(server), close: () => mcp.close() };
+}
+
+/**
+ * The app as a Node request handler. A request whose Host names no host is
+ * refused before the adapter makes a URL of it (probe D11); one the adapter
+ * cannot make a Request of gets the API's error body, not an empty 400.
+ */
+export function nodeRequestListener(fetch: (request: Request) => Response | Promise<Response>): RequestListener {
+  const listener = getRequestListener(fetch, { errorHandler: refusedRequest });
+  return (req, res) => {
+    if (hostNameOf(req.headers.host ?? '') !== '') return void listener(req, res);
+    const body = JSON.stringify(new BadRequestError('the Host header names no host', { host: req.headers.host ?? null }, 'bad_host').toJSON());
+    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  };
+}
+
+function refusedRequest(err: unknown): Response {
+  const [status, code, message] =
+    err instanceof RequestError
+      ? [400, 'bad_request', `request refused: ${err.message}`]
+      : [500, 'internal_error', 'internal error; the daemon log has details'];
+  return Response.json({ error: { code, message, details: {} } }, { status });
 }
 
 /** "example.com:7423" → "example.com"; "[::1]:7423" → "::1". */

@@ -10,6 +10,11 @@ const streamTag = { stdout: 1, stderr: 2 } as const;
 // A slow client holds the process's output back instead of growing the daemon's memory.
 const maxBufferedBytes = 4 * 1024 * 1024;
 
+/** Whether a request is for a WebSocket route: the only routes that take the token as ?access_token=. */
+export function isWebSocketRoute(method: string, path: string): boolean {
+  return method === 'GET' && /^\/v1\/sandboxes\/[^/]+\/processes\/[^/]+\/attach$/.test(path);
+}
+
 /**
  * GET /v1/sandboxes/{id}/processes/{pid}/attach: a WebSocket joined to a
  * process. Binary frames from the client are stdin; text frames are JSON

@@ -47,6 +47,7 @@ export class PoolService {
     // Only shared templates: a tenant's snapshot is not for every tenant's creates (nor could the pool use it).
     if (this.deps.templates.get(request.template)?.owner !== null) throw new TemplateNotFoundError(request.template);
     const tier = request.tier ?? 'container';
+    this.deps.sandboxes.checkLimits({ ...defaultLimits, ...request.limits });
     const limits = canonicalLimits({ ...defaultLimits, ...request.limits });
     const existing = this.rowFor(request.template, tier, limits);
     if (existing) {

@@ -18,6 +18,7 @@ import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
 import type { QuotaGuard } from '../tenants/quota-guard.js';
 import type { TierPolicy } from '../tiers/tier-policy.js';
+import type { HostCapacity } from './host-capacity.js';
 import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
 
@@ -27,6 +28,8 @@ export interface SandboxServiceDeps {
   templates: TemplateStore;
   processes: ProcessManager;
   tierPolicy: TierPolicy;
+  /** Refuses limits beyond what the host has; absent means no check. */
+  capacity?: HostCapacity;
   /** Tenant quotas; absent means none (template builds use the service without them). */
   quotas?: QuotaGuard;
   /** Egress rules and secrets; absent means sandboxes get no network state (loopback only). */
@@ -59,8 +62,14 @@ export class SandboxService {
     const template = this.deps.templates.get(request.template);
     if (!visibleTo(template, tenantOfOwner(owner))) throw new TemplateNotFoundError(request.template);
     const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
+    this.checkLimits({ ...defaultLimits, ...request.limits });
     for (const name of request.secrets ?? []) this.deps.network?.requireSecret(tenantOfOwner(owner), name);
     return { request, template, tier };
+  }
+
+  /** Throws HostCapacityError when the host could never give a sandbox these limits. */
+  checkLimits(limits: Limits): void {
+    this.deps.capacity?.check(limits);
   }
 
   async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {

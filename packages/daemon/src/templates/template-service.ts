@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { statfsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import { join, posix } from 'node:path';
 import {
   BadRequestError,
   ConflictError,
+  type Limits,
   type Paddockfile,
   type PaddockfileStep,
   PolicyDeniedError,
@@ -65,7 +68,17 @@ export interface TemplateCaller {
   admin: boolean;
 }
 
-const buildLimits = { memoryMiB: 4096, cpus: 2, pids: 4096, diskMiB: 16_384 };
+/** A build's sandbox: generous, but within what a small host has, so the host capacity check never refuses a build. */
+function buildLimits(layersDir: string): Limits {
+  const mib = 1024 * 1024;
+  const fs = statfsSync(layersDir);
+  return {
+    memoryMiB: Math.min(4096, Math.floor(totalmem() / mib)),
+    cpus: Math.min(2, availableParallelism()),
+    pids: 4096,
+    diskMiB: Math.min(16_384, Math.floor((fs.blocks * fs.bsize) / mib)),
+  };
+}
 const buildTimeoutMs = 60 * 60_000;
 const contextDir = '/.paddock-context';
 export const builtinTemplate = 'base';
@@ -192,7 +205,11 @@ export class TemplateService {
     const { request, file, parentName, parent } = plan;
     const total = file.steps.length + 2;
     emit({ type: 'step', index: 1, total, text: `FROM ${parentName}` });
-    const sandbox = await this.deps.sandboxes.create(owner, { template: parentName, limits: buildLimits, timeoutMs: buildTimeoutMs }, { signal });
+    const sandbox = await this.deps.sandboxes.create(
+      owner,
+      { template: parentName, limits: buildLimits(this.deps.layersDir), timeoutMs: buildTimeoutMs },
+      { signal },
+    );
     const state = { env: { ...parent.env }, workdir: parent.workdir, user: parent.user };
     const layerDir = join(this.deps.layersDir, `l-${randomBytes(8).toString('hex')}`, 'rootfs');
     let committed = false;

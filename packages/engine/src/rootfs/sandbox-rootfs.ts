@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
@@ -56,10 +56,17 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
   ]);
 }
 
-/** Mounts the overlay again over an existing scratch layer (after its writable layer was replaced). */
+/**
+ * Mounts the overlay again over an existing scratch layer (after its writable
+ * layer was replaced). As paddock-mount does, it names the layers by symlinks
+ * in the scratch folder and gives every path relative to it: the options show
+ * in the sandbox's mountinfo as given, and must name no host path.
+ */
 export async function remountRootfs(paths: SandboxPaths, layers: string[]): Promise<void> {
-  const options = [`lowerdir=${layers.join(':')}`, `upperdir=${paths.upper}`, `workdir=${paths.work}`, ...hostRootfsMountFlags].join(',');
-  await runHostCommand('mount', ['-t', 'overlay', 'paddock-rootfs', '-o', options, paths.rootfs]);
+  const links = layers.map((_, i) => `l${i}`);
+  await Promise.all(layers.map((layer, i) => rm(join(paths.scratch, `l${i}`), { force: true }).then(() => symlink(layer, join(paths.scratch, `l${i}`)))));
+  const options = [`lowerdir=${links.join(':')}`, 'upperdir=upper', 'workdir=work', ...hostRootfsMountFlags].join(',');
+  await runHostCommand('mount', ['-t', 'overlay', 'paddock-rootfs', '-o', options, paths.rootfs], { cwd: paths.scratch });
 }
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */

@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon, testRootPrefix } from '../testing/test-daemon.js';
+import { probeTiers, sh } from './probe-kit.js';
+
+// Section A: what a sandbox learns of the host from its own mount table.
+let daemon: TestDaemon;
+// The checkout the daemon runs from (its agent binaries are there).
+const checkout = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe.each(probeTiers)('the mount table on the %s tier', (tier) => {
+  it('A12: /proc/self/mountinfo, /proc/1/mountinfo and /proc/self/mounts name no host path', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const expectNoHostPath = async (target: Sandbox) => {
+      for (const user of [undefined, 'user']) {
+        const r = await sh(target, 'cat /proc/self/mountinfo /proc/1/mountinfo /proc/self/mounts', user);
+        expect(r.stdout.split('\n').length).toBeGreaterThan(5);
+        for (const hostPath of [daemon.stateDir, testRootPrefix, '/var/cache/paddock', '/var/lib/paddock', checkout]) {
+          expect(r.stdout, `${hostPath} in:\n${r.stdout}`).not.toContain(hostPath);
+        }
+      }
+    };
+    try {
+      await expectNoHostPath(sbx);
+      // A fork's root has two layers below it; a rollback mounts the root again.
+      const fork = await sbx.fork();
+      await expectNoHostPath(fork);
+      await fork.kill();
+      const cp = await sbx.checkpoint();
+      await sbx.rollback(cp);
+      await expectNoHostPath(sbx);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
