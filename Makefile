@@ -63,7 +63,6 @@ up: base
 	echo ""; \
 	echo "paddockd is up"; \
 	echo "  API:       $$url  (OpenAPI: $$url/openapi.json, socket: $(STATE_DIR)/paddockd.sock)"; \
-	echo "  dashboard: $$url/ (arrives with the governance release; the API is live now)"; \
 	echo "  token:     $$(cat $(STATE_DIR)/token)   (also in $(STATE_DIR)/token, mode 0600)"; \
 	echo "  logs:      $(STATE_DIR)/paddockd.log"; \
 	echo ""; \

@@ -45,7 +45,7 @@ export function registerSandboxCommands(program: Command): void {
     .action(lazyAction(async () => (await import('./kill-sandboxes.js')).killSandboxes));
 
   for (const [name, what] of [
-    ['pause', 'freeze every process of sandboxes (no CPU; memory and files kept; the timeout clock keeps running)'],
+    ['pause', 'freeze every process of sandboxes (no CPU; memory and files kept; the timeout clock stops)'],
     ['resume', 'thaw paused sandboxes'],
   ] as const) {
     program

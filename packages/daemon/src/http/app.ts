@@ -40,7 +40,7 @@ export interface AppOptions {
   services: Services;
   auth: TokenAuthenticator;
   logger: Logger;
-  /** Origins a browser may call from (the daemon's own, for the dashboard). */
+  /** Origins a browser may call from (the daemon's own). */
   allowedOrigins: () => string[];
   /**
    * Host names requests may be addressed to; undefined serves any (a daemon

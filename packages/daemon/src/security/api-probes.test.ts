@@ -8,8 +8,8 @@ import { probeTiers } from './probe-kit.js';
 
 // Section D of docs/security-probes.md: attacks through the API. Probes that touch a
 // sandbox (paths, symlinks, argv, uploads, ids) run on every tier; the others
-// are refused before any sandbox is involved. D2 (tenants) arrives with the
-// Governance issue's tenants and tokens.
+// are refused before any sandbox is involved. D2 (tenants) is in
+// governance-probes.test.ts.
 let daemon: TestDaemon;
 const hostSecret = `/tmp/paddock-host-secret-${randomBytes(4).toString('hex')}`;
 
