@@ -5,7 +5,7 @@
  */
 export const defaultPolicyFile = '00-defaults.cedar';
 
-export const defaultPolicies = `// Paddock's default policies (see README, "Policies"). Edit freely: the daemon
+export const defaultPolicies = `// Paddock's default policies (see docs/policies.md). Edit freely: the daemon
 // validates every *.cedar file in this folder and reloads on change.
 // Annotations: @reason("…") is shown when a forbid denies; @ask("…") turns a
 // forbid into "ask a human" (the request waits for an approval).
