@@ -53,6 +53,18 @@ describe('the documentation', () => {
     expect(read('README.md').trimEnd().split('\n').length).toBeLessThanOrEqual(200);
   });
 
+  it('keeps the table cells of the README and SECURITY.md short enough to read (at most 200 characters)', () => {
+    const long = ['README.md', 'SECURITY.md'].flatMap((page) =>
+      prose(read(page))
+        .split('\n')
+        .filter((line) => line.startsWith('|'))
+        .flatMap((line) => line.split('|').map((cell) => cell.trim()))
+        .filter((cell) => cell.length > 200)
+        .map((cell) => `${page}: ${cell.slice(0, 60)}… (${cell.length} characters)`),
+    );
+    expect(long).toEqual([]);
+  });
+
   it('links only to files and headings that exist', () => {
     const broken: string[] = [];
     for (const page of pages) {
