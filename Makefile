@@ -91,8 +91,10 @@ test-security: base
 bench: base
 	$(NODE) bench/dist/run-bench.js
 
+## lint: style, and no import cycles between modules (.dependency-cruiser.cjs)
 lint: node_modules/.package-lock.json
 	npx biome check .
+	npx depcruise packages/*/src --config .dependency-cruiser.cjs
 
 clean:
 	rm -rf packages/*/dist bench/dist

@@ -40,5 +40,12 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const message = err instanceof PaddockError ? err.message : err instanceof Error ? err.message : String(err);
   process.stderr.write(`paddockd: ${message}\n`);
-  process.exit(1);
+  // No process.exit(): a start that failed has closed all it opened, so the
+  // process ends on its own. Should something stay open (a bug), it is named
+  // before the process is made to end anyway.
+  process.exitCode = 1;
+  setTimeout(() => {
+    process.stderr.write(`paddockd: still open after a failed start: ${process.getActiveResourcesInfo().join(', ')}\n`);
+    process.exit(1);
+  }, 10_000).unref();
 });

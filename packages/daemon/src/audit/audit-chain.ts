@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@paddock/core';
-import type { Db } from '../store/database.js';
+// The driver's type, not the store's: the store runs this as one of its migrations.
+import type Database from 'better-sqlite3';
 
 /** prevHash of the first record. */
 export const genesisHash = '0'.repeat(64);
@@ -57,7 +58,7 @@ export function chainedFieldsOf(row: AuditRow, prevHash: string): ChainedFields 
 }
 
 /** Gives records written before the chain existed their place in it (a one-time migration step). */
-export function chainExistingAuditRecords(db: Db): void {
+export function chainExistingAuditRecords(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditRow[];
   const update = db.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?');
   let prev = genesisHash;

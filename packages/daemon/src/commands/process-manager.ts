@@ -323,6 +323,11 @@ export class ProcessManager {
     return [...(this.bySandbox.get(sandboxId)?.values() ?? [])].map((p) => p.info());
   }
 
+  /** Lets go of every agent connection as the daemon stops; the commands go on in their sandboxes, for the next start to adopt. */
+  detachAll(): void {
+    for (const sandboxId of [...this.bySandbox.keys()]) this.dropSandbox(sandboxId);
+  }
+
   /** Forgets a sandbox's processes; called when it is killed. */
   dropSandbox(sandboxId: string): void {
     for (const proc of this.bySandbox.get(sandboxId)?.values() ?? []) proc.abandon();

@@ -35,6 +35,10 @@ export interface SandboxServiceDeps {
   /** Egress rules and secrets; absent means sandboxes get no network state (loopback only). */
   network?: NetworkService;
   logger: Logger;
+  /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
+  afterEnd?: (id: string) => Promise<void> | void;
+  /** A ready sandbox from a warm pool matching the request, if there is one. */
+  claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits }) => SandboxRecord | undefined;
 }
 
 export interface CreateOptions {
@@ -49,10 +53,6 @@ export interface CreateOptions {
 export class SandboxService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly ending = new Map<string, Promise<void>>();
-  /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
-  afterEnd?: (id: string) => Promise<void> | void;
-  /** A ready sandbox from a warm pool matching the request, if there is one. */
-  claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits }) => SandboxRecord | undefined;
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -81,7 +81,7 @@ export class SandboxService {
     try {
       // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
       const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && timeoutMs !== null;
-      const pooled = poolable ? this.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
+      const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
       if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
         return this.takeOver(pooled, owner, request, timeoutMs);
@@ -400,7 +400,7 @@ export class SandboxService {
     const work = this.deps.engine
       .destroy(id)
       .then(() => this.deps.network?.forget(id))
-      .then(() => this.afterEnd?.(id))
+      .then(() => this.deps.afterEnd?.(id))
       .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
       .finally(() => this.ending.delete(id));
     this.ending.set(id, work);

@@ -1,11 +1,14 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { daemonSettings } from '../config/daemon-settings.js';
+import { cleanupStateDir, mountsUnder } from '../testing/cleanup.js';
 import { runCli } from '../testing/run-cli.js';
 import { daemonMain, startTestDaemon, type TestDaemon, testRootPrefix } from '../testing/test-daemon.js';
 
@@ -68,6 +71,55 @@ describe('paddockd on a live state folder', () => {
     await expectUntouched();
   });
 });
+
+describe('a start that fails', () => {
+  it('G4: paddockd on a port already in use exits with one line, leaving nothing open; the next daemon on the folder starts', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const stateDir = await mkdtemp(`${testRootPrefix}port-taken-`);
+    try {
+      // It reaches the port only once everything else is open: telemetry, the
+      // policy watcher, audit signing, pools, the database, the folder's lock.
+      // The process must end by itself (main has no process.exit on this path).
+      const r = paddockd(['--state-dir', stateDir, '--port', String(port)]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([`paddockd: 127.0.0.1:${port} is already in use; stop what listens there or give --port another`]);
+      expect(existsSync(join(stateDir, 'endpoint.json'))).toBe(false);
+      expect(existsSync(join(stateDir, 'paddockd.pid'))).toBe(false);
+      expect(mountsUnder(stateDir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    // The lock was let go: a daemon on the same folder starts and serves.
+    const next = spawn(process.execPath, [daemonMain, '--state-dir', stateDir, '--port', '0'], {
+      stdio: 'ignore',
+      env: { ...process.env, PADDOCK_CACHE_DIR: process.env.PADDOCK_CACHE_DIR ?? '/var/cache/paddock' },
+    });
+    const exited = new Promise<number | null>((resolve) => next.once('exit', (code) => resolve(code)));
+    try {
+      const endpoint = await waitForEndpoint(stateDir, next);
+      expect(endpoint.pid).toBe(next.pid);
+      expect((await fetch(`${endpoint.url}/v1/health`)).status).toBe(200);
+    } finally {
+      next.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await cleanupStateDir(stateDir);
+    }
+  });
+});
+
+/** The endpoint a daemon writes once it listens; throws if the daemon exits first. */
+async function waitForEndpoint(stateDir: string, child: ChildProcess): Promise<{ url: string; pid: number }> {
+  const file = join(stateDir, 'endpoint.json');
+  for (let i = 0; i < 1500; i++) {
+    if (child.exitCode !== null) throw new Error(`paddockd exited with ${child.exitCode}`);
+    const text = existsSync(file) ? await readFile(file, 'utf8').catch(() => null) : null;
+    if (text) return JSON.parse(text) as { url: string; pid: number };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('paddockd did not start');
+}
 
 describe('settings are checked at start', () => {
   it.each([

@@ -33,6 +33,8 @@ export interface TemplateServiceDeps {
   /** Where built layers are kept. */
   layersDir: string;
   logger: Logger;
+  /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
+  afterChange?: (name: string) => Promise<void> | void;
 }
 
 export interface TemplateBuildRequest {
@@ -84,9 +86,6 @@ const contextDir = '/.paddock-context';
 export const builtinTemplate = 'base';
 
 export class TemplateService {
-  /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
-  afterChange?: (name: string) => Promise<void> | void;
-
   constructor(private readonly deps: TemplateServiceDeps) {}
 
   /** The templates a tenant can use: shared ones and its own snapshots (not the hidden layers of forks). */
@@ -154,7 +153,7 @@ export class TemplateService {
     this.deps.templates.remove(name);
     const own = record.layerDirs[0];
     if (own) await rm(join(own, '..'), { recursive: true, force: true });
-    await this.afterChange?.(name);
+    await this.deps.afterChange?.(name);
   }
 
   /**
@@ -246,7 +245,7 @@ export class TemplateService {
       };
       this.deps.templates.put(record);
       if (previous?.layerDirs[0]) await rm(join(previous.layerDirs[0], '..'), { recursive: true, force: true });
-      if (previous) await this.afterChange?.(request.name);
+      if (previous) await this.deps.afterChange?.(request.name);
       const info = toTemplateInfo(record);
       emit({ type: 'done', template: info });
       return info;

@@ -1,0 +1,269 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  agentBinDir,
+  CgroupProbe,
+  ensureBaseLayer,
+  gvisorRuntimeFlags,
+  NetnsNetwork,
+  OciRuntime,
+  readBaseLayerInfo,
+  runcRunFlags,
+  SandboxEngine,
+  stageAgentBinaries,
+  unstageAgentBinaries,
+} from '@paddock/engine';
+import type { Logger } from 'pino';
+import { ApprovalService } from '../approvals/approval-service.js';
+import { AuditAnchors } from '../audit/audit-anchors.js';
+import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
+import { SqliteAuditLog } from '../audit/audit-log.js';
+import { loadOrCreateToken } from '../auth/token-auth.js';
+import { ProcessManager } from '../commands/process-manager.js';
+import type { DaemonConfig } from '../config/daemon-config.js';
+import { FileService } from '../files/file-service.js';
+import { GatewayService } from '../gateway/gateway-service.js';
+import { GatewayStore } from '../gateway/gateway-store.js';
+import { makeGovern } from '../http/governed.js';
+import type { Services } from '../http/services.js';
+import { AddressGuard } from '../network/address-guard.js';
+import { ConnectionLog } from '../network/connection-log.js';
+import { DnsResponder } from '../network/dns-responder.js';
+import { EgressGateway } from '../network/egress-gateway.js';
+import { EgressNetwork } from '../network/egress-network.js';
+import { EgressResolver } from '../network/egress-resolver.js';
+import { NetworkService } from '../network/network-service.js';
+import { CedarAuthorizer } from '../policy/cedar-authorizer.js';
+import { ensurePolicyDir } from '../policy/policy-set.js';
+import { RoleAuthorizer } from '../policy/role-authorizer.js';
+import { PoolService } from '../pools/pool-service.js';
+import { HostCapacity, measureHost } from '../sandboxes/host-capacity.js';
+import { SandboxService } from '../sandboxes/sandbox-service.js';
+import { loadOrCreateSecretKey, SecretCipher } from '../secrets/secret-cipher.js';
+import { SecretStore } from '../secrets/secret-store.js';
+import { CheckpointService } from '../snapshots/checkpoint-service.js';
+import { SnapshotService } from '../snapshots/snapshot-service.js';
+import { openDatabase } from '../store/database.js';
+import { SandboxStore } from '../store/sandbox-store.js';
+import { TemplateStore } from '../store/template-store.js';
+import { TenantStore, TokenStore } from '../store/tenant-store.js';
+import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
+import { TemplateService } from '../templates/template-service.js';
+import { QuotaGuard } from '../tenants/quota-guard.js';
+import { TenantService } from '../tenants/tenant-service.js';
+import { findExecutable } from '../tiers/find-executable.js';
+import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
+import type { ShutdownSteps } from './shutdown-steps.js';
+
+/** What the daemon's parts are given from outside its config. */
+export interface ServiceDeps {
+  logger: Logger;
+  /** Where telemetry reads its OTEL_* settings. */
+  env: NodeJS.ProcessEnv;
+  /** Each part registers here how it closes, as soon as it is open. */
+  shutdown: ShutdownSteps;
+}
+
+/** The built daemon: the services the API serves, and the parts recover() and listen() need besides. */
+export interface DaemonParts {
+  services: Services;
+  token: string;
+  tokenStore: TokenStore;
+  telemetry: Telemetry;
+  engine: SandboxEngine;
+  sandboxStore: SandboxStore;
+  egress: EgressGateway;
+}
+
+/**
+ * Builds every part of the daemon from its config, in dependency order. No
+ * part is changed once built: services that need each other get a function at
+ * construction that reaches the other one, called only after both exist.
+ */
+export async function createServices(config: DaemonConfig, { logger, env, shutdown }: ServiceDeps): Promise<DaemonParts> {
+  const { sandboxesDir, layersDir } = await prepareStateDir(config);
+  const token = loadOrCreateToken(join(config.stateDir, 'token'));
+  const db = openDatabase(join(config.stateDir, 'paddock.db'));
+  shutdown.add('database', () => db.close());
+  const audit = new SqliteAuditLog(db);
+  ensurePolicyDir(config.policiesDir);
+  const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
+  policy.loadOrThrow();
+  const sandboxStore = new SandboxStore(db);
+
+  const secrets = new SecretStore(db, new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key'))));
+  const connections = new ConnectionLog(audit, logger);
+  const network = new NetworkService({
+    db,
+    secrets,
+    connections,
+    caFile: (id) => join(sandboxesDir, id, 'egress-ca.json'),
+    ownerOf: (id) => sandboxStore.get(id)?.owner,
+  });
+  const resolver = new EgressResolver({ servers: config.dnsServers });
+  const guard = new AddressGuard(config.egressAllowRanges);
+  const egress = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
+  shutdown.add('listeners', () => egress.closeAll());
+
+  // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
+  const agentDir = join(config.stateDir, 'agent');
+  shutdown.add('agent-binaries', () => unstageAgentBinaries(agentDir));
+  await stageAgentBinaries(agentBinDir(), agentDir);
+  const engine = new SandboxEngine({
+    sandboxesDir,
+    agentBinDir: agentDir,
+    runtimes: {
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
+      ...(findExecutable(config.runscBinary)
+        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
+        : {}),
+    },
+    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
+    cgroups: new CgroupProbe(),
+    cgroupParent: config.cgroupParent,
+  });
+  shutdown.add('cgroup-parent', () => {
+    if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
+  });
+  const templateStore = new TemplateStore(db);
+  const tenantStore = new TenantStore(db);
+  const tokenStore = new TokenStore(db);
+
+  // From here to the template service, no await: the hooks below name services
+  // built further down, and none of them can be called before those exist.
+  const processes = new ProcessManager({
+    engine,
+    outputLimitBytes: config.outputLimitBytes,
+    logger,
+    // The sandbox service hears when a sandbox died under a command.
+    onConnectionLost: (id) => void sandboxes.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
+  });
+  shutdown.add('commands', () => processes.detachAll());
+  const sandboxes: SandboxService = new SandboxService({
+    engine,
+    sandboxes: sandboxStore,
+    templates: templateStore,
+    processes,
+    tierPolicy: new TierPolicy(loadTierPolicySettings(config.configFile), engine.tiers()),
+    quotas: new QuotaGuard(tenantStore),
+    capacity: new HostCapacity(measureHost(config.stateDir), config.overcommit),
+    network,
+    logger,
+    afterEnd: (id) => snapshots.releaseForkLayer(id),
+    claimFromPool: (owner, request) => pools.claim(owner, request),
+  });
+  shutdown.add('sandbox-timers', () => sandboxes.stopTimers());
+  const snapshots: SnapshotService = new SnapshotService({
+    engine,
+    sandboxes,
+    sandboxStore,
+    templates: templateStore,
+    tenants: tenantStore,
+    layersDir,
+    logger,
+  });
+  const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
+  const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
+  shutdown.add('pools', () => pools.stop());
+  const files = new FileService(engine);
+  const templates = new TemplateService({
+    templates: templateStore,
+    sandboxes,
+    sandboxStore,
+    processes,
+    files,
+    engine,
+    layersDir,
+    logger,
+    afterChange: (name) => pools.templateChanged(name),
+  });
+  const gatewayServers = new GatewayService({
+    store: new GatewayStore(db),
+    sandboxes,
+    sandboxStore,
+    processes,
+    audit,
+    logger,
+    // What no server may be given: the daemon's state, cache and policies, and the binaries every sandbox runs.
+    protectedPaths: [config.stateDir, config.cacheDir, config.policiesDir, agentBinDir()],
+  });
+  shutdown.add('gateway-servers', () => gatewayServers.stop());
+
+  const telemetry = await startTelemetry(env, logger, () => sandboxStore.countByState());
+  shutdown.add('telemetry', () => telemetry.shutdown());
+  shutdown.add('policy-watcher', policy.watch());
+  const approvals = new ApprovalService(db, config.approvalTtlMs, {
+    mode: config.selfApproval,
+    humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
+  });
+  const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
+  const auditAnchors = new AuditAnchors({
+    path: config.auditAnchorLog,
+    key: auditKey,
+    externalFile: config.auditAnchorFile,
+    onAnchor: (anchor) => telemetry.exportAuditAnchor(anchor),
+    logger,
+  });
+  // Continues the anchors' chain from the newest head the database names, and says at once if the log falls short of it.
+  const auditHeads = new AuditHeads(db, auditKey, auditAnchors, logger);
+  shutdown.add('audit-head', async () => {
+    auditHeads.signHead();
+    await auditAnchors.flush();
+  });
+  shutdown.add('audit-signing', auditHeads.startSigning(config.auditSignIntervalMs));
+
+  registerBaseTemplate(config, templates, logger);
+  const services: Services = {
+    sandboxes,
+    snapshots,
+    checkpoints,
+    pools,
+    processes,
+    files,
+    templates,
+    audit,
+    auditHeads,
+    tenants: new TenantService(tenantStore, tokenStore),
+    policy,
+    approvals,
+    network,
+    gateway: gatewayServers,
+    secrets,
+    govern: makeGovern(policy, audit, approvals, telemetry),
+    limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
+  };
+  return { services, token, tokenStore, telemetry, engine, sandboxStore, egress };
+}
+
+/** The state folder's layout and modes; returns where sandboxes and layers live. */
+async function prepareStateDir(config: DaemonConfig): Promise<{ sandboxesDir: string; layersDir: string }> {
+  // Traversable but not listable: the sandboxes' user-namespace root must reach
+  // its rootfs below; secrets in here (token, database) are 0600 on their own.
+  await chmod(config.stateDir, 0o711);
+  const sandboxesDir = join(config.stateDir, 'sandboxes');
+  const layersDir = join(config.stateDir, 'layers');
+  await Promise.all([
+    mkdir(sandboxesDir, { recursive: true }),
+    mkdir(layersDir, { recursive: true }),
+    mkdir(config.runcRoot, { recursive: true }),
+    mkdir(config.runscRoot, { recursive: true }),
+  ]);
+  // Layers hold files owned by the sandboxes' uid range (setuid ones too): no
+  // host user but root may reach them. Overlay needs no path access after mounting.
+  await chmod(layersDir, 0o700);
+  await chmod(sandboxesDir, 0o711);
+  return { sandboxesDir, layersDir };
+}
+
+/** Points `base` at the cached Debian layer, building it in the background if it is missing. */
+function registerBaseTemplate(config: DaemonConfig, templates: TemplateService, logger: Logger): void {
+  const info = readBaseLayerInfo(join(config.cacheDir, 'layers'));
+  if (info) {
+    templates.registerBase(info.dir, info.sizeBytes);
+    return;
+  }
+  logger.warn('base template not built yet; building it now (run `make up` to see progress)');
+  ensureBaseLayer({ cacheDir: join(config.cacheDir, 'layers'), onProgress: (p) => logger.info({ phase: p.phase, fraction: p.fraction }, p.message) })
+    .then(() => registerBaseTemplate(config, templates, logger))
+    .catch((err) => logger.error({ err }, 'building the base template failed'));
+}

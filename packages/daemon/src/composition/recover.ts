@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import { egressSocketName } from '@paddock/engine';
+import type { Logger } from 'pino';
+import type { DaemonParts } from './create-services.js';
+
+/**
+ * Picks up what a previous daemon on this state folder left, after a clean
+ * stop or a crash alike. It runs once, after every part is built and before
+ * the API listens, so no request sees a half-recovered daemon.
+ *
+ * What it assumes:
+ * - This process holds the state folder's lock: no other daemon is adopting
+ *   or killing the same sandboxes.
+ * - The database says what should exist; the runtimes and the sandboxes'
+ *   folders say what does. A sandbox is adopted only when its runtime runs
+ *   it and its agent answers (a paused one is not asked); every other live
+ *   record is ended as lost, and whatever the host has that the database does
+ *   not know is removed. Each check is bounded, so one sandbox that never
+ *   answers does not hold the start.
+ * - Commands outlive the daemon inside their sandbox's agent: a running
+ *   sandbox's commands are re-attached, with the output the agent kept.
+ * - A proxied sandbox's relay survives, but the host end of its egress
+ *   socket died with the previous process: it is listened on again.
+ * - A gateway server's sandbox does not survive usefully (its stdin was the
+ *   previous process's): it is killed and its server started afresh.
+ * - Warm pools are filled back to their size; layers left by an interrupted
+ *   build, which no template uses, are removed.
+ * - The audit anchors' chain was already taken up when the parts were built
+ *   (AuditHeads continues from the newest anchored head and says at once if
+ *   the anchor log falls short of the database).
+ */
+export async function recover(parts: DaemonParts, logger: Logger): Promise<void> {
+  const { services, engine, sandboxStore, egress } = parts;
+  await services.sandboxes.reconcile();
+  for (const record of sandboxStore.live()) {
+    if (services.network.get(record.id)?.mode !== 'proxy') continue;
+    const paths = engine.paths(record.id);
+    await egress
+      .listen(record.id, join(paths.runDir, egressSocketName), paths.scratch)
+      .catch((err) => logger.error({ err, sandbox: record.id }, 'egress socket not reopened'));
+  }
+  services.pools.start();
+  await services.gateway.start();
+  const orphans = await services.templates.removeOrphanLayers();
+  if (orphans.length) logger.info({ orphans }, 'removed layers no template uses');
+}
