@@ -33,8 +33,8 @@ import type { Services } from './http/services.js';
 import { AddressGuard } from './network/address-guard.js';
 import { ConnectionLog } from './network/connection-log.js';
 import { DnsResponder } from './network/dns-responder.js';
-import { EgressGateway } from './network/egress-gateway.js';
 import { EgressNetwork } from './network/egress-network.js';
+import { EgressProxy } from './network/egress-proxy.js';
 import { EgressResolver } from './network/egress-resolver.js';
 import { NetworkService } from './network/network-service.js';
 import { CedarAuthorizer } from './policy/cedar-authorizer.js';
@@ -138,7 +138,7 @@ async function startLocked(config: DaemonConfig, logger: Logger, agentDir: strin
   });
   const resolver = new EgressResolver({ servers: config.dnsServers });
   const guard = new AddressGuard(config.egressAllowRanges);
-  const gateway = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
+  const egress = new EgressProxy({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
 
   // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
   await stageAgentBinaries(agentBinDir(), agentDir);
@@ -151,7 +151,7 @@ async function startLocked(config: DaemonConfig, logger: Logger, agentDir: strin
         ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
         : {}),
     },
-    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), gateway, network),
+    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
   });
@@ -237,7 +237,7 @@ async function startLocked(config: DaemonConfig, logger: Logger, agentDir: strin
   // Adopted sandboxes keep their relay; their egress socket needs a listener again.
   for (const record of sandboxStore.live()) {
     if (network.get(record.id)?.mode !== 'proxy') continue;
-    await gateway
+    await egress
       .listen(record.id, join(engine.paths(record.id).runDir, egressSocketName), engine.paths(record.id).scratch)
       .catch((err) => logger.error({ err, sandbox: record.id }, 'egress socket not reopened'));
   }
@@ -294,7 +294,7 @@ async function startLocked(config: DaemonConfig, logger: Logger, agentDir: strin
       await gatewayServers.stop();
       pools.stop();
       sandboxes.stopTimers();
-      await Promise.all([close(tcp), close(unix), gateway.closeAll()]);
+      await Promise.all([close(tcp), close(unix), egress.closeAll()]);
       await rm(join(config.stateDir, 'endpoint.json'), { force: true });
       if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
       stopSigning();
