@@ -22,14 +22,14 @@ import type { EgressResolver } from './egress-resolver.js';
 import type { NetworkService } from './network-service.js';
 
 export interface EgressProxyDeps {
-  network: NetworkService;
-  resolver: EgressResolver;
-  guard: AddressGuard;
-  dns: DnsResponder;
+  network: Pick<NetworkService, 'get'>;
+  resolver: Pick<EgressResolver, 'resolve'>;
+  guard: Pick<AddressGuard, 'refusal'>;
+  dns: Pick<DnsResponder, 'answer'>;
   /** Decides network.connect; with a generation, its decisions are remembered briefly until the policies change. */
   authorizer: Authorizer & { readonly generation?: number };
-  connections: ConnectionLog;
-  secrets: SecretStore;
+  connections: Pick<ConnectionLog, 'record'>;
+  secrets: Pick<SecretStore, 'hostsOf' | 'reveal'>;
   logger: Logger;
   connectTimeoutMs?: number;
 }
@@ -60,11 +60,11 @@ export class EgressProxy {
   constructor(deps: EgressProxyDeps) {
     const { network, connectTimeoutMs, logger } = deps;
     const records = new EgressRecords(deps.connections);
-    const decider = new EgressDecider({ network, resolver: deps.resolver, guard: deps.guard, authorizer: deps.authorizer });
+    const decider = new EgressDecider({ network, resolver: deps.resolver, guard: deps.guard, authorizer: deps.authorizer, logger });
     const injector = new SecretInjector(deps.secrets);
-    this.http = new HttpForward({ network, decider, records, injector, pools: this.pools, connectTimeoutMs });
+    this.http = new HttpForward({ network, decider, records, injector, pools: this.pools, logger, connectTimeoutMs });
     const interceptor = new TlsInterceptor({ records, logger, forward: (req, res, opened) => this.http.forwardOpened(req, res, opened) });
-    this.tunnel = new Tunnel({ network, decider, records, injector, interceptor, connectTimeoutMs });
+    this.tunnel = new Tunnel({ network, decider, records, injector, interceptor, logger, connectTimeoutMs });
     this.dns = new DnsAnswerer({ network, dns: deps.dns, records });
     this.plainParser.on('request', (req, res) => {
       const origin = this.origins.get(req.socket);

@@ -68,7 +68,10 @@ export class DnsAnswerer {
     const network = this.deps.network.get(origin.sandbox);
     const { reply, decision } = await this.deps.dns.answer(query, network);
     if (decision?.refused) this.deps.records.refuse(origin.sandbox, network, 'dns', decision.name, null, decision.refused);
-    if (!reply.length || socket.destroyed) return;
+    if (socket.destroyed || !socket.writable) return;
+    // A question too malformed to answer (not even its id can be read back): the connection ends
+    // after the answers before it, rather than leave the sandbox waiting for one that never comes.
+    if (!reply.length) return void socket.end();
     const length = Buffer.alloc(2);
     length.writeUInt16BE(reply.length);
     socket.write(Buffer.concat([length, reply]));

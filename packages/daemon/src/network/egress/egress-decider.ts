@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Authorizer, Decision } from '../../policy/authorizer.js';
 import type { AddressGuard } from '../address-guard.js';
 import type { EgressResolver } from '../egress-resolver.js';
@@ -21,13 +22,15 @@ export interface EgressDeciderDeps {
   guard: Pick<AddressGuard, 'refusal'>;
   /** Decides network.connect; with a generation, its decisions are remembered briefly until the policies change. */
   authorizer: Authorizer & { readonly generation?: number };
+  logger: Logger;
   now?: () => number;
 }
 
 /**
  * Decides one connection: the sandbox's rules, then the policy, then the
  * name's addresses (each checked by the guard). A redirected connection
- * must have dialled one of those addresses.
+ * must have dialled one of those addresses. Whatever fails on the way is a
+ * refusal with a reason, never a throw: a handler always has an answer to give.
  */
 export class EgressDecider {
   private readonly decisions = new Map<string, { decision: Decision; generation: number; at: number }>();
@@ -44,7 +47,13 @@ export class EgressDecider {
     if (!host) return { ok: false, reason: 'no host named', network };
     const byRules = network.rules.decide(host, port);
     if (!byRules.allowed) return { ok: false, reason: byRules.reason, network };
-    const byPolicy = await this.policyDecision(sandbox, network.tenant, host, port);
+    let byPolicy: Decision;
+    try {
+      byPolicy = await this.policyDecision(sandbox, network.tenant, host, port);
+    } catch (err) {
+      this.deps.logger.error({ err, sandbox, host, port }, 'the policy could not decide on a connection');
+      return { ok: false, reason: 'policy: the policy could not be evaluated', network };
+    }
     if (byPolicy.effect !== 'allow') return { ok: false, reason: `policy: ${byPolicy.reason}`, network };
     let addresses: string[];
     try {

@@ -7,7 +7,7 @@ export type Via = 'http' | 'connect' | 'tls' | 'dns';
 /** Writes the proxy's decisions to the connection log: a refusal at once, an allowed connection when it closes. */
 export class EgressRecords {
   constructor(
-    private readonly connections: ConnectionLog,
+    private readonly connections: Pick<ConnectionLog, 'record'>,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import type { Logger } from 'pino';
 import { normalizeHost } from '../host-rules.js';
 import type { NetworkService } from '../network-service.js';
 import type { Origin } from './arrival-header.js';
@@ -17,6 +18,7 @@ export interface HttpForwardDeps {
   records: EgressRecords;
   injector: SecretInjector;
   pools: UpstreamPools;
+  logger: Logger;
   connectTimeoutMs?: number;
 }
 
@@ -41,7 +43,32 @@ const framingHeaders = ['content-length', 'transfer-encoding', 'host'];
 export class HttpForward {
   constructor(private readonly deps: HttpForwardDeps) {}
 
+  /** Answers every request: forwarded, refused with a status, or 502 when the proxy itself fails on it. */
   async forwardPlain(req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
+    try {
+      await this.forwardPlainRequest(req, res, origin);
+    } catch (err) {
+      this.failed(err, res, origin.sandbox, 'http', req.headers.host ?? '');
+    }
+  }
+
+  /** Like forwardPlain, for a request inside HTTPS the proxy opened. */
+  async forwardOpened(req: IncomingMessage, res: ServerResponse, target: Opened): Promise<void> {
+    try {
+      await this.forwardOpenedRequest(req, res, target);
+    } catch (err) {
+      this.failed(err, res, target.sandbox, 'tls', target.host, target.port);
+    }
+  }
+
+  private failed(err: unknown, res: ServerResponse, sandbox: string, via: 'http' | 'tls', host: string, port: number | null = null): void {
+    this.deps.logger.error({ err, sandbox, host }, 'the egress proxy failed on a request');
+    const reason = 'the proxy failed on this request';
+    this.deps.records.refuse(sandbox, this.deps.network.get(sandbox), via, host, port, reason);
+    deny(res, 502, reason);
+  }
+
+  private async forwardPlainRequest(req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
     const unfit = unforwardable(req);
     const asked: PlainTarget = unfit ? { error: unfit } : plainTarget(req, origin);
     if ('error' in asked) {
@@ -70,7 +97,7 @@ export class HttpForward {
     relayExchange(req, res, upstream, done);
   }
 
-  async forwardOpened(req: IncomingMessage, res: ServerResponse, target: Opened): Promise<void> {
+  private async forwardOpenedRequest(req: IncomingMessage, res: ServerResponse, target: Opened): Promise<void> {
     const network = this.deps.network.get(target.sandbox);
     if (!network) return void res.destroy();
     const named = req.headers.host ? splitAuthority(req.headers.host) : undefined;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import net, { isIP, type Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { normalizeHost } from '../host-rules.js';
 import type { NetworkService, SandboxNetwork } from '../network-service.js';
 import { maxHelloBytes, readClientHello } from '../tls-client-hello.js';
@@ -18,6 +19,7 @@ export interface TunnelDeps {
   records: EgressRecords;
   injector: Pick<SecretInjector, 'bindsSecret'>;
   interceptor: Pick<TlsInterceptor, 'open'>;
+  logger: Logger;
   connectTimeoutMs?: number;
   /** How long a tunnel's opening (or a redirected hello) may take to arrive whole. */
   openingTimeoutMs?: number;
@@ -35,7 +37,34 @@ export class Tunnel {
     this.openingTimeoutMs = deps.openingTimeoutMs ?? egressLimits.helloTimeoutMs;
   }
 
+  /** Answers every CONNECT: joined, refused with a status, or 502 when the proxy itself fails on it. */
   async connect(req: IncomingMessage, socket: Socket, head: Buffer, origin: Origin | undefined): Promise<void> {
+    try {
+      await this.connectTunnel(req, socket, head, origin);
+    } catch (err) {
+      this.failed(err, origin?.sandbox, 'connect', req.url ?? '');
+      // Before the tunnel is answered, the client still reads HTTP.
+      if (socket.writable && !socket.bytesWritten) socket.end(refusedAnswer(502, 'Bad Gateway', 'the proxy failed on this tunnel'));
+      else socket.destroy();
+    }
+  }
+
+  /** Decides a redirected TLS connection on its hello; closes it, with the refusal recorded, when the proxy itself fails on it. */
+  async redirectedTls(origin: Origin, socket: Socket): Promise<void> {
+    try {
+      await this.redirectedTlsConnection(origin, socket);
+    } catch (err) {
+      this.failed(err, origin.sandbox, 'tls', origin.dialled?.address ?? '', origin.dialled?.port ?? 443);
+      socket.destroy();
+    }
+  }
+
+  private failed(err: unknown, sandbox: string | undefined, via: 'connect' | 'tls', host: string, port: number | null = null): void {
+    this.deps.logger.error({ err, sandbox, host }, 'the egress proxy failed on a tunnel');
+    if (sandbox) this.deps.records.refuse(sandbox, this.deps.network.get(sandbox), via, host, port, 'the proxy failed on this tunnel');
+  }
+
+  private async connectTunnel(req: IncomingMessage, socket: Socket, head: Buffer, origin: Origin | undefined): Promise<void> {
     // Nothing may flow (and be lost) while the decision is made.
     socket.pause();
     if (origin?.arrival !== 'proxy') return void socket.destroy();
@@ -47,10 +76,7 @@ export class Tunnel {
     const verdict = await this.deps.decider.decide(origin.sandbox, authority.host, authority.port);
     if (!verdict.ok) {
       this.deps.records.refuse(origin.sandbox, verdict.network, 'connect', normalizeHost(authority.host), authority.port, verdict.reason);
-      const body = `paddock egress: ${verdict.reason}\n`;
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Refused: 1\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(refusedAnswer(403, 'Forbidden', verdict.reason));
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -61,7 +87,7 @@ export class Tunnel {
     this.passThrough(verdict.network, 'connect', verdict.target, socket, undefined);
   }
 
-  async redirectedTls(origin: Origin, socket: Socket): Promise<void> {
+  private async redirectedTlsConnection(origin: Origin, socket: Socket): Promise<void> {
     const hello = await readOpening(socket, readHelloBytes, this.openingTimeoutMs);
     const network = this.deps.network.get(origin.sandbox);
     const port = origin.dialled?.port ?? 443;
@@ -139,6 +165,12 @@ export class Tunnel {
       join();
     });
   }
+}
+
+/** The answer to a CONNECT the proxy refuses, with its reason. */
+function refusedAnswer(status: number, phrase: string, reason: string): string {
+  const body = `paddock egress: ${reason}\n`;
+  return `HTTP/1.1 ${status} ${phrase}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Refused: 1\r\nConnection: close\r\n\r\n${body}`;
 }
 
 type Opening<T> = { bytes: Buffer; reading: T } | { bytes: Buffer; cut: 'deadline' | 'end' };
