@@ -42,7 +42,8 @@ export class Tunnel {
     try {
       await this.connectTunnel(req, socket, head, origin);
     } catch (err) {
-      this.failed(err, origin?.sandbox, 'connect', req.url ?? '');
+      const asked = splitAuthority(req.url ?? '');
+      this.failed(err, origin?.sandbox, 'connect', normalizeHost(asked?.host ?? ''), asked?.port ?? null);
       // Before the tunnel is answered, the client still reads HTTP.
       if (socket.writable && !socket.bytesWritten) socket.end(refusedAnswer(502, 'Bad Gateway', 'the proxy failed on this tunnel'));
       else socket.destroy();
