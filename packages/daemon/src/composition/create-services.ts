@@ -29,8 +29,8 @@ import type { Services } from '../http/services.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
-import { EgressGateway } from '../network/egress-gateway.js';
 import { EgressNetwork } from '../network/egress-network.js';
+import { EgressProxy } from '../network/egress-proxy.js';
 import { EgressResolver } from '../network/egress-resolver.js';
 import { NetworkService } from '../network/network-service.js';
 import { CedarAuthorizer } from '../policy/cedar-authorizer.js';
@@ -72,7 +72,7 @@ export interface DaemonParts {
   telemetry: Telemetry;
   engine: SandboxEngine;
   sandboxStore: SandboxStore;
-  egress: EgressGateway;
+  egress: EgressProxy;
 }
 
 /**
@@ -102,7 +102,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
   });
   const resolver = new EgressResolver({ servers: config.dnsServers });
   const guard = new AddressGuard(config.egressAllowRanges);
-  const egress = new EgressGateway({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
+  const egress = new EgressProxy({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
   shutdown.add('listeners', () => egress.closeAll());
 
   // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { egressSocketName, type NetworkAttachment, type NetworkProvider, type NetworkRequest } from '@paddock/engine';
-import type { EgressGateway } from './egress-gateway.js';
+import type { EgressProxy } from './egress-proxy.js';
 import type { NetworkService } from './network-service.js';
 import type { CaMaterial } from './sandbox-ca.js';
 
@@ -12,13 +12,13 @@ const caOnly = '/etc/ssl/certs/paddock-egress-ca.pem';
 
 /**
  * The daemon's side of a sandbox's network: the engine's namespace, plus the
- * gateway listening on the sandbox's egress socket, plus (when the sandbox
+ * egress proxy listening on the sandbox's egress socket, plus (when the sandbox
  * holds secrets) trust in its own CA.
  */
 export class EgressNetwork implements NetworkProvider {
   constructor(
     private readonly inner: NetworkProvider,
-    private readonly gateway: EgressGateway,
+    private readonly proxy: EgressProxy,
     private readonly network: NetworkService,
   ) {}
 
@@ -31,12 +31,12 @@ export class EgressNetwork implements NetworkProvider {
       files: { ...attachment.files, ...trust.files },
       env: { ...attachment.env, ...trust.env },
       // The run folder's parent (the sandbox's scratch space) is out of the sandbox's sight.
-      beforeStart: (runDir) => this.gateway.listen(request.id, join(runDir, egressSocketName), dirname(runDir)),
+      beforeStart: (runDir) => this.proxy.listen(request.id, join(runDir, egressSocketName), dirname(runDir)),
     };
   }
 
   async detach(sandboxId: string): Promise<void> {
-    await this.gateway.close(sandboxId);
+    await this.proxy.close(sandboxId);
     await this.inner.detach(sandboxId);
   }
 }
