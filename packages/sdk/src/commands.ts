@@ -1,5 +1,5 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
-import { CommandExitError, CommandTimeoutError, ConnectionLostError, PaddockError } from '@paddock/core/client';
+import { CommandExitError, CommandTimeoutError, ConnectionLostError, errorFromEvent, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
@@ -84,7 +84,7 @@ export class Commands {
           pid = event.pid;
           options.onStart?.(pid);
         } else if (event.type === 'exit') exit = event.result;
-        else if (event.type === 'error') throw new PaddockError(event.error.code, 500, event.error.message, event.error.details ?? {});
+        else if (event.type === 'error') throw errorFromEvent(event.error, 500);
         else if (event.type === 'stdout' || event.type === 'stderr') collector.take(event);
       }
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { TemplateBuildEvent, TemplateInfo } from '@paddock/core';
-import { PaddockError } from '@paddock/core/client';
+import { errorFromEvent, PaddockError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
@@ -37,7 +37,7 @@ export const Templates = {
     for await (const event of api.ndjson<TemplateBuildEvent>('POST', '/v1/templates', { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 })) {
       options.onEvent?.(event);
       if (event.type === 'done') return event.template;
-      if (event.type === 'error') throw new PaddockError(event.error.code, 400, event.error.message, event.error.details ?? {});
+      if (event.type === 'error') throw errorFromEvent(event.error, 400);
     }
     throw new PaddockError('build_interrupted', 502, 'the build stream ended without a result');
   },

@@ -6,19 +6,18 @@ import {
   BadRequestError,
   ForbiddenHostError,
   ForbiddenOriginError,
-  PaddockError,
+  NotFoundError,
   PayloadTooLargeError,
   paddockVersion,
   UnauthorizedError,
-  ValidationError,
 } from '@paddock/core';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import type { TokenAuthenticator } from '../auth/token-auth.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
+import { answerError, internalError, validationError } from './api-error.js';
 import { isWebSocketRoute, registerAttachSocket } from './attach-socket.js';
 import type { HttpEnv } from './http-env.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
@@ -59,22 +58,6 @@ export interface PaddockApp {
   close: () => Promise<void>;
 }
 
-// Reading the rest of a refused upload lets the client see the 413 (instead of
-// a broken pipe) and keeps the connection usable; past this much we hang up.
-const maxDiscardBytes = 64 * 1024 * 1024;
-
-async function discardBody(req: Request): Promise<boolean> {
-  const body = req.body;
-  if (!body || body.locked) return body === null;
-  if (Number(req.headers.get('content-length') ?? '0') > maxDiscardBytes) return false;
-  let seen = 0;
-  for await (const chunk of body.values({ preventCancel: true }) as AsyncIterable<Uint8Array>) {
-    seen += chunk.length;
-    if (seen > maxDiscardBytes) return false;
-  }
-  return true;
-}
-
 const publicPaths = new Set(['/v1/health', '/openapi.json', manifestSchemaPath]);
 
 export function createApp(options: AppOptions): PaddockApp {
@@ -82,10 +65,7 @@ export function createApp(options: AppOptions): PaddockApp {
   const failedAuth = new FailedAuthRecorder(services.audit);
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const fields = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-        throw new ValidationError(`invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
-      }
+      if (!result.success) throw validationError(result.error.issues);
     },
   });
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
@@ -181,22 +161,9 @@ export function createApp(options: AppOptions): PaddockApp {
     security: [{ bearer: [] }],
   });
 
-  app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}`, details: {} } }, 404));
+  app.notFound((c) => c.json(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`, {}, 'route_not_found').toJSON(), 404));
 
-  app.onError(async (err, c) => {
-    if (err instanceof PayloadTooLargeError && !(await discardBody(c.req.raw))) c.header('connection', 'close');
-    if (err instanceof PaddockError) return c.json(err.toJSON(), err.status as 400);
-    if (err instanceof HTTPException) {
-      const malformed = /malformed json/i.test(err.message);
-      const code = malformed ? 'invalid_json' : `http_${err.status}`;
-      return c.json({ error: { code, message: malformed ? 'request body is not valid JSON' : err.message, details: {} } }, err.status);
-    }
-    c.get('logger')?.error({ err }, 'unhandled error');
-    return c.json(
-      { error: { code: 'internal_error', message: `internal error (request ${c.get('requestId')}); the daemon log has details`, details: {} } },
-      500,
-    );
-  });
+  app.onError(answerError);
 
   return { app, injectWebSocket: (server) => injectWebSocket(server), close: () => mcp.close() };
 }
@@ -216,11 +183,8 @@ export function nodeRequestListener(fetch: (request: Request) => Response | Prom
 }
 
 function refusedRequest(err: unknown): Response {
-  const [status, code, message] =
-    err instanceof RequestError
-      ? [400, 'bad_request', `request refused: ${err.message}`]
-      : [500, 'internal_error', 'internal error; the daemon log has details'];
-  return Response.json({ error: { code, message, details: {} } }, { status });
+  const answer = err instanceof RequestError ? new BadRequestError(`request refused: ${err.message}`) : internalError(undefined);
+  return Response.json(answer.toJSON(), { status: answer.status });
 }
 
 /** "example.com:7423" → "example.com"; "[::1]:7423" → "::1". */

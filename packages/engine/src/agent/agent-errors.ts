@@ -1,24 +1,28 @@
-import { BadRequestError, FileError, type PaddockError, RuntimeError } from '@paddock/core';
+import { BadRequestError, ConflictError, type ErrorDetails, FileError, NotFoundError, type PaddockError, RuntimeError } from '@paddock/core';
 
-const errnoToApi: Record<string, { status: number; code: string }> = {
-  ENOENT: { status: 404, code: 'file_not_found' },
-  EACCES: { status: 403, code: 'permission_denied' },
-  EPERM: { status: 403, code: 'permission_denied' },
-  EROFS: { status: 403, code: 'read_only' },
-  EEXIST: { status: 409, code: 'file_exists' },
-  ENOTEMPTY: { status: 409, code: 'directory_not_empty' },
-  EISDIR: { status: 400, code: 'is_a_directory' },
-  ENOTDIR: { status: 400, code: 'not_a_directory' },
-  ENAMETOOLONG: { status: 400, code: 'path_too_long' },
-  ELOOP: { status: 400, code: 'too_many_symlinks' },
-  EINVAL: { status: 400, code: 'invalid_argument' },
-  EXDEV: { status: 400, code: 'cross_device' },
-  ESRCH: { status: 400, code: 'unknown_user' },
-  ENOSPC: { status: 507, code: 'no_space' },
-  EDQUOT: { status: 507, code: 'no_space' },
-  EFBIG: { status: 413, code: 'file_too_large' },
-  EAGAIN: { status: 503, code: 'resource_exhausted' },
-  ENOMEM: { status: 503, code: 'resource_exhausted' },
+type FailureOf = (message: string, details: ErrorDetails) => PaddockError;
+
+// The class follows the status, as the SDK has always rebuilt these (a missing
+// file is a NotFoundError); FileError holds the codes no such class fits.
+const errnoToError: Record<string, FailureOf> = {
+  ENOENT: (m, d) => new NotFoundError(m, d, 'file_not_found'),
+  EACCES: (m, d) => new FileError('permission_denied', m, d),
+  EPERM: (m, d) => new FileError('permission_denied', m, d),
+  EROFS: (m, d) => new FileError('read_only', m, d),
+  EEXIST: (m, d) => new ConflictError(m, d, 'file_exists'),
+  ENOTEMPTY: (m, d) => new ConflictError(m, d, 'directory_not_empty'),
+  EISDIR: (m, d) => new BadRequestError(m, d, 'is_a_directory'),
+  ENOTDIR: (m, d) => new BadRequestError(m, d, 'not_a_directory'),
+  ENAMETOOLONG: (m, d) => new BadRequestError(m, d, 'path_too_long'),
+  ELOOP: (m, d) => new BadRequestError(m, d, 'too_many_symlinks'),
+  EINVAL: (m, d) => new BadRequestError(m, d, 'invalid_argument'),
+  EXDEV: (m, d) => new BadRequestError(m, d, 'cross_device'),
+  ESRCH: (m, d) => new BadRequestError(m, d, 'unknown_user'),
+  ENOSPC: (m, d) => new FileError('no_space', m, d),
+  EDQUOT: (m, d) => new FileError('no_space', m, d),
+  EFBIG: (m, d) => new FileError('file_too_large', m, d),
+  EAGAIN: (m, d) => new FileError('resource_exhausted', m, d),
+  ENOMEM: (m, d) => new FileError('resource_exhausted', m, d),
 };
 
 /** Turns an agent failure frame ("ENOENT /x: No such file…") into a typed error. */
@@ -26,8 +30,9 @@ export function agentFailure(text: string): PaddockError {
   const space = text.indexOf(' ');
   const errno = space > 0 ? text.slice(0, space) : text;
   const message = space > 0 ? text.slice(space + 1) : text;
-  const mapped = errnoToApi[errno];
-  if (mapped) return new FileError(mapped.status, mapped.code, message, { errno });
+  // Own keys only: the name comes from the sandbox, and "constructor" is no errno.
+  const failure = Object.hasOwn(errnoToError, errno) ? errnoToError[errno] : undefined;
+  if (failure) return failure(message, { errno });
   if (/^E[A-Z0-9]+$/.test(errno)) return new RuntimeError(message, { errno }, 'sandbox_io_error');
   return new BadRequestError(text);
 }

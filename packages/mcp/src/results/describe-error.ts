@@ -1,4 +1,4 @@
-import { PaddockError } from '@paddock/core/client';
+import { PaddockError, type PaddockErrorCode } from '@paddock/core/client';
 import { z } from 'zod';
 
 /**
@@ -20,7 +20,7 @@ function fieldsOf(details: Record<string, unknown>): string {
   return ` (${parts.join('; ')})`;
 }
 
-function hintFor(code: string): string {
+function hintFor(code: PaddockErrorCode): string {
   if (code === 'unauthorized') return ' (check PADDOCK_TOKEN or --token of paddock mcp)';
   if (code === 'connection_failed') return ' (is paddockd running? check PADDOCK_URL or --url of paddock mcp)';
   return '';

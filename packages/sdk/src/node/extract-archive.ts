@@ -131,7 +131,6 @@ function unsafeArchive(refused: RefusedEntry[], count: number, dir: string): Fil
     .join(', ');
   const more = count > namedInMessage ? ` and ${count - namedInMessage} more` : '';
   return new FileError(
-    422,
     'unsafe_archive',
     `left out ${count} ${count === 1 ? 'entry' : 'entries'} of the sandbox's archive: ${named}${more}; the rest is in ${dir}`,
     { refused, count, dir },
