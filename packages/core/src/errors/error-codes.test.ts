@@ -37,7 +37,7 @@ describe('the table of error codes', () => {
 
   it('is listed in docs/errors.md, each code with its status and class', () => {
     const doc = readFileSync(join(repo, 'docs/errors.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `([a-z0-9_]+)` \| (\d+) \| (\w+) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    const rows = [...doc.matchAll(/^\| `([a-z0-9_]+)` *\| (\d+) *\| (\w+) *\|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
     expect(rows).toEqual(Object.entries(errorCodes).map(([code, e]) => `${code} ${e.status} ${e.error}`));
   });
 });

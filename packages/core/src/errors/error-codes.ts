@@ -69,6 +69,7 @@ export const errorCodes = {
   tenant_exists: { status: 409, error: 'ConflictError', meaning: 'a tenant by that name exists' },
   tenant_in_use: { status: 409, error: 'ConflictError', meaning: 'the tenant still owns templates or servers, or is the default' },
   checkpoint_limit: { status: 409, error: 'ConflictError', meaning: 'the sandbox keeps as many checkpoints as it may' },
+  port_in_use: { status: 409, error: 'ConflictError', meaning: 'paddockd cannot listen: the address is taken (a start-up failure, never an API answer)' },
   network_disabled: { status: 409, error: 'ConflictError', meaning: 'the sandbox was made without network' },
   approval_decided: { status: 409, error: 'ConflictError', meaning: 'the approval was already decided' },
   state_dir_locked: { status: 409, error: 'ConflictError', meaning: 'another paddockd holds the state folder' },
