@@ -10,7 +10,9 @@
 //
 // Wire format, both directions: [u8 type][u32 big-endian length][payload].
 // The first frame on a connection is a request 'Q' whose payload is a list of
-// NUL-terminated "k:value" fields. See packages/engine/src/agent/protocol.ts.
+// NUL-terminated "k:value" fields. Frame letters, field keys and operation
+// names come from agent-protocol.h, generated from
+// packages/engine/src/agent/agent-protocol-table.ts.
 //
 // Commands outlive the daemon: the handler that runs a command stays as its
 // supervisor until the daemon has collected its exit ('C'); at most
@@ -41,6 +43,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent-protocol.h"
 #include "egress-listeners.h"
 #include "fd-io.h"
 
@@ -56,22 +59,6 @@
 // Commands held for re-attach at most, running or exited and not yet collected;
 // past it a new command runs as before but does not outlive the daemon.
 #define MAX_SUPERVISED 1024
-
-enum {
-  F_REQUEST = 'Q',
-  F_DATA_IN = 'I',
-  F_EOF_IN = 'E',
-  F_SIGNAL = 'S',
-  F_RESIZE = 'R',
-  F_STARTED = 'P',
-  F_STDOUT = 'O',
-  F_STDERR = 'e',
-  F_ENTRY = 'D',
-  F_EXIT = 'X',
-  F_FAIL = 'F',
-  F_DROPPED = 'd',
-  F_COLLECT = 'C',
-};
 
 struct request {
   const char *op;
@@ -152,19 +139,19 @@ static int parse_request(char *payload, uint32_t len, struct request *req) {
     if (flen < 2 || field[1] != ':') return -1;
     const char *v = field + 2;
     switch (field[0]) {
-      case 'o': req->op = v; break;
-      case 'a': if (req->argc < MAX_FIELDS - 1) req->argv[req->argc++] = v; break;
-      case 'e': if (req->envc < MAX_FIELDS - 1) req->envp[req->envc++] = v; break;
-      case 'c': req->cwd = v; break;
-      case 'u': req->user = v; break;
-      case 'p': req->path = v; break;
-      case 'q': req->path2 = v; break;
-      case 'm': req->mode = (int)strtol(v, NULL, 8); break;
-      case 'r': req->recursive = v[0] == '1'; break;
-      case 'x': req->meta = strlen(v) <= MAX_META ? v : NULL; break;
-      case 'i': req->target = v; break;
-      case 'b': sscanf(v, "%llu %llu", &req->offsets[0], &req->offsets[1]); break;
-      case 't': {
+      case K_OP: req->op = v; break;
+      case K_ARG: if (req->argc < MAX_FIELDS - 1) req->argv[req->argc++] = v; break;
+      case K_ENV: if (req->envc < MAX_FIELDS - 1) req->envp[req->envc++] = v; break;
+      case K_CWD: req->cwd = v; break;
+      case K_USER: req->user = v; break;
+      case K_PATH: req->path = v; break;
+      case K_PATH2: req->path2 = v; break;
+      case K_MODE: req->mode = (int)strtol(v, NULL, 8); break;
+      case K_RECURSIVE: req->recursive = v[0] == '1'; break;
+      case K_META: req->meta = strlen(v) <= MAX_META ? v : NULL; break;
+      case K_TARGET: req->target = v; break;
+      case K_OFFSETS: sscanf(v, "%llu %llu", &req->offsets[0], &req->offsets[1]); break;
+      case K_PTY: {
         unsigned cols = 80, rows = 24;
         sscanf(v, "%u %u", &cols, &rows);
         req->pty = 1;
@@ -936,6 +923,15 @@ static void handle_rename(struct request *req) {
 
 // ---------------------------------------------------------------- dispatch
 
+// What this agent speaks, "<version> <feature>…" in one entry frame: a daemon
+// that adopts a sandbox started before an upgrade leaves out what its agent lacks.
+static void handle_hello(void) {
+  char text[32 + sizeof AGENT_FEATURES];
+  snprintf(text, sizeof text, "%d %s", AGENT_PROTOCOL_VERSION, AGENT_FEATURES);
+  send_text(F_ENTRY, text);
+  send_ok();
+}
+
 static void handle_connection(void) {
   char type;
   char *payload;
@@ -946,10 +942,11 @@ static void handle_connection(void) {
     send_text(F_FAIL, "EINVAL malformed request");
     return;
   }
-  if (strcmp(req.op, "ping") == 0) return send_ok();
-  if (strcmp(req.op, "exec") == 0) return handle_exec(&req);
-  if (strcmp(req.op, "procs") == 0) return handle_procs();
-  if (strcmp(req.op, "attach") == 0) return handle_attach(&req);
+  if (strcmp(req.op, OP_HELLO) == 0) return handle_hello();
+  if (strcmp(req.op, OP_PING) == 0) return send_ok();
+  if (strcmp(req.op, OP_EXEC) == 0) return handle_exec(&req);
+  if (strcmp(req.op, OP_PROCS) == 0) return handle_procs();
+  if (strcmp(req.op, OP_ATTACH) == 0) return handle_attach(&req);
   if (!req.path || req.path[0] != '/') return send_text(F_FAIL, "EINVAL path must be absolute");
   // File operations run with the caller's identity, so permissions inside the
   // sandbox apply to them exactly as they would to a command.
@@ -957,13 +954,13 @@ static void handle_connection(void) {
   if (lookup_user(req.user, &id) < 0) return send_text(F_FAIL, "ESRCH unknown user");
   if (become(&id) < 0) return send_errno(errno, "setuid");
   umask(022);
-  if (strcmp(req.op, "read") == 0) return handle_read(&req);
-  if (strcmp(req.op, "write") == 0) return handle_write(&req);
-  if (strcmp(req.op, "list") == 0) return handle_list(&req);
-  if (strcmp(req.op, "stat") == 0) return handle_stat(&req);
-  if (strcmp(req.op, "remove") == 0) return handle_remove(&req);
-  if (strcmp(req.op, "mkdir") == 0) return handle_mkdir(&req);
-  if (strcmp(req.op, "rename") == 0) return handle_rename(&req);
+  if (strcmp(req.op, OP_READ) == 0) return handle_read(&req);
+  if (strcmp(req.op, OP_WRITE) == 0) return handle_write(&req);
+  if (strcmp(req.op, OP_LIST) == 0) return handle_list(&req);
+  if (strcmp(req.op, OP_STAT) == 0) return handle_stat(&req);
+  if (strcmp(req.op, OP_REMOVE) == 0) return handle_remove(&req);
+  if (strcmp(req.op, OP_MKDIR) == 0) return handle_mkdir(&req);
+  if (strcmp(req.op, OP_RENAME) == 0) return handle_rename(&req);
   send_text(F_FAIL, "EINVAL unknown operation");
 }
 
