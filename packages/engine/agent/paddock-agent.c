@@ -99,13 +99,16 @@ static void send_frame(char type, const void *payload, size_t len) {
 static void send_text(char type, const char *text) { send_frame(type, text, strlen(text)); }
 
 // Reads one frame; the payload is NUL-terminated for convenience. Caller frees.
+// Returns -1 when the connection ends or breaks, RECV_NO_MEMORY when the frame
+// could not be held: the stream is then out of step, and the caller must say so.
+#define RECV_NO_MEMORY (-2)
 static int recv_frame(char *type, char **payload, uint32_t *len) {
   unsigned char head[5];
   if (read_all(conn_fd, head, 5) < 0) return -1;
   uint32_t n = ((uint32_t)head[1] << 24) | ((uint32_t)head[2] << 16) | ((uint32_t)head[3] << 8) | head[4];
   if (n > MAX_FRAME) return -1;
   char *buf = malloc(n + 1);
-  if (!buf) return -1;
+  if (!buf) return RECV_NO_MEMORY;
   if (n > 0 && read_all(conn_fd, buf, n) < 0) {
     free(buf);
     return -1;
@@ -125,6 +128,13 @@ static void send_errno(int err, const char *what) {
 }
 
 static void send_ok(void) { send_text(F_EXIT, "0 0"); }
+
+// A failure after which nothing more may be sent on this connection (an answer
+// that would otherwise arrive with a part silently missing).
+static void send_errno_and_close(int err, const char *what) {
+  send_errno(err, what);
+  conn_open = 0;
+}
 
 // ---------------------------------------------------------------- request parsing
 
@@ -270,7 +280,9 @@ static unsigned long long ring_start(const struct ring *r) {
 }
 
 static void ring_append(struct ring *r, const char *data, size_t n) {
-  // Pages of the buffer are only committed as output fills them.
+  // Pages of the buffer are only committed as output fills them. Without
+  // memory for it nothing is kept, and ring_start says so: a daemon that
+  // re-attaches gets a 'd' frame naming the bytes, never a silent gap.
   if (!r->buf && !(r->buf = malloc(RING_BYTES))) {
     r->total += n;
     return;
@@ -533,6 +545,19 @@ static void handle_attach(struct request *req) {
   conn_open = 0;
 }
 
+// The supervisor cannot go on watching its command (poll failed, no memory
+// for the stdin it was sent): the command is killed rather than left running
+// unwatched or fed a stdin with a hole in it, and the daemon hears why instead
+// of a connection that just ends.
+static void give_up_command(pid_t pid, int exited, int err, const char *what) {
+  if (!exited) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  send_errno(err, what);
+}
+
 static void handle_exec(struct request *req) {
   if (req->argc == 0) {
     send_text(F_FAIL, "EINVAL exec: empty command");
@@ -654,6 +679,7 @@ static void handle_exec(struct request *req) {
     i_sig = n++;
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
+      give_up_command(pid, exited, errno, "poll (the command was killed)");
       break;
     }
     if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT, &rings[0], 0)) {
@@ -668,11 +694,17 @@ static void handle_exec(struct request *req) {
       char type;
       char *payload;
       uint32_t len;
-      if (recv_frame(&type, &payload, &len) < 0) {
+      int got = recv_frame(&type, &payload, &len);
+      if (got == RECV_NO_MEMORY) {
+        give_up_command(pid, exited, ENOMEM, "a frame from the daemon (the command was killed)");
+        break;
+      }
+      if (got < 0) {
         // The daemon went away (restart or client gone): keep the process
         // running and its output in the rings until a daemon re-attaches.
         conn_open = 0;
       } else {
+        int out_of_memory = 0;
         if (type == F_COLLECT && exited) {
           collected = 1;
         } else if (type == F_DATA_IN && stdin_fd >= 0 && len > 0) {
@@ -681,6 +713,8 @@ static void handle_exec(struct request *req) {
             memcpy(grown + pending_len, payload, len);
             pending = grown;
             pending_len += len;
+          } else {
+            out_of_memory = 1;
           }
         } else if (type == F_EOF_IN && stdin_fd >= 0 && pending_len > 0) {
           // Close once everything queued has been written.
@@ -697,6 +731,10 @@ static void handle_exec(struct request *req) {
           ioctl(master, TIOCSWINSZ, &ws);
         }
         free(payload);
+        if (out_of_memory) {
+          give_up_command(pid, exited, ENOMEM, "stdin of the command (the command was killed)");
+          break;
+        }
       }
     }
     if (i_in >= 0 && fds[i_in].revents) {
@@ -739,6 +777,7 @@ static void handle_exec(struct request *req) {
     unlink(ctl_path);
     close(ctl);
   }
+  free(pending);
 }
 
 // ---------------------------------------------------------------- files
@@ -764,7 +803,7 @@ static void send_entry(const char *path, const struct stat *st) {
   size_t plen = strlen(path), tlen = strlen(target);
   size_t total = (size_t)hlen + 1 + plen + 1 + tlen;
   char *buf = malloc(total);
-  if (!buf) return;
+  if (!buf) return send_errno_and_close(ENOMEM, path);
   memcpy(buf, head, (size_t)hlen + 1);
   memcpy(buf + hlen + 1, path, plen + 1);
   memcpy(buf + hlen + 1 + plen + 1, target, tlen);
@@ -840,7 +879,13 @@ static void handle_write(struct request *req) {
     char type;
     char *payload;
     uint32_t len;
-    if (recv_frame(&type, &payload, &len) < 0) break;
+    int got = recv_frame(&type, &payload, &len);
+    if (got == RECV_NO_MEMORY) {
+      close(fd);
+      unlink(tmp);
+      return send_errno_and_close(ENOMEM, req->path);
+    }
+    if (got < 0) break;
     if (type == F_EOF_IN) {
       free(payload);
       ok = 1;
@@ -936,7 +981,9 @@ static void handle_connection(void) {
   char type;
   char *payload;
   uint32_t len;
-  if (recv_frame(&type, &payload, &len) < 0) return;
+  int got = recv_frame(&type, &payload, &len);
+  if (got == RECV_NO_MEMORY) return send_errno(ENOMEM, "request");
+  if (got < 0) return;
   struct request req;
   if (type != F_REQUEST || parse_request(payload, len, &req) < 0) {
     send_text(F_FAIL, "EINVAL malformed request");

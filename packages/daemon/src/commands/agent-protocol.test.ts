@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // The daemon ↔ agent protocol: what an agent says it speaks, what the daemon
-// does with an older one.
+// does with an older one, and how a supervisor that cannot go on ends.
 let daemon: TestDaemon;
 
 beforeAll(async () => {
@@ -18,6 +18,12 @@ afterAll(async () => {
 });
 
 const runDir = (id: string) => join(daemon.stateDir, 'sandboxes', id, 'scratch', 'run');
+
+/** Whether a process whose command line holds `marker` still runs in the sandbox. */
+async function stillRunning(sbx: Sandbox, marker: string): Promise<boolean> {
+  const r = await sbx.commands.runAllowingFailure(['sh', '-c', `ps -eo args= | grep -v grep | grep -c '${marker}'`]);
+  return r.stdout.trim() !== '0';
+}
 
 describe.each(['container', 'gvisor'] as const)('the agent protocol (%s)', (tier) => {
   let sbx: Sandbox;
@@ -33,6 +39,65 @@ describe.each(['container', 'gvisor'] as const)('the agent protocol (%s)', (tier
   it('the agent answers hello with its protocol version and features', async () => {
     const agent = new AgentClient(join(runDir(sbx.id), 'agent.sock'), sbx.id);
     expect(await agent.hello({ timeoutMs: 5000 })).toEqual({ version: agentProtocolVersion, features: [...agentFeatures] });
+  });
+
+  it('K7: a command that cuts its supervisor’s file limit, so that poll fails, is killed and reported, not left running unwatched', async () => {
+    const marker = 'paddock-k7-poll';
+    const cmd = await sbx.commands.start(
+      [
+        'python3',
+        '-c',
+        [
+          `# ${marker}`,
+          'import os, resource, time',
+          // Below the descriptors the supervisor polls: its next poll() fails with EINVAL.
+          'resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (2, 2))',
+          'print("limited", flush=True)',
+          'time.sleep(600)',
+        ].join('\n'),
+      ],
+      { user: 'root' },
+    );
+    await expect(cmd.wait({ timeoutMs: 30_000 })).rejects.toMatchObject({ exitCode: 137, stdout: 'limited\n' });
+    expect(await stillRunning(sbx, marker)).toBe(false);
+  });
+
+  it('K8: a command that cuts its supervisor’s memory, so that its stdin cannot be buffered, is killed and reported, never fed a stdin with a hole', async () => {
+    const marker = 'paddock-k8-stdin';
+    let limited!: () => void;
+    const ready = new Promise<void>((r) => {
+      limited = r;
+    });
+    const cmd = await sbx.commands.start(
+      [
+        'python3',
+        '-c',
+        [
+          `# ${marker}`,
+          'import os, resource, sys, time',
+          'vm = next(int(l.split()[1]) for l in open("/proc/%d/status" % os.getppid()) if l.startswith("VmSize:"))',
+          // A little room over what the supervisor maps now: not enough for the stdin it is about to be sent.
+          'resource.prlimit(os.getppid(), resource.RLIMIT_AS, ((vm + 256) * 1024,) * 2)',
+          'print("limited", flush=True)',
+          'while not os.path.exists("/tmp/k8-go"): time.sleep(0.05)',
+          'print(len(sys.stdin.buffer.read()), flush=True)',
+        ].join('\n'),
+      ],
+      { user: 'root', openStdin: true, onStdout: (s) => s.includes('limited') && limited() },
+    );
+    await ready;
+    // Sent in pieces while the command reads none of it: the supervisor holds them, growing its buffer, until it has 1 MiB.
+    for (let i = 0; i < 14; i++) {
+      const taken = await cmd.sendStdin('x'.repeat(64 * 1024), { timeoutMs: 30_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (!taken) break;
+    }
+    await cmd.closeStdin({ timeoutMs: 30_000 }).catch(() => {});
+    await sbx.commands.runAllowingFailure(['touch', '/tmp/k8-go']);
+    await expect(cmd.wait({ timeoutMs: 30_000 })).rejects.toMatchObject({ exitCode: 137 });
+    expect(await stillRunning(sbx, marker)).toBe(false);
   });
 });
 
