@@ -33,6 +33,7 @@ node_modules/.package-lock.json: package-lock.json
 build: deps node_modules/.package-lock.json
 	npx tsc -b packages/cli packages/mcp packages/daemon packages/adapters bench
 	$(NODE) packages/cli/bundle.mjs
+	$(NODE) packages/engine/scripts/write-agent-protocol-header.mjs
 	@mkdir -p $(AGENT_BIN)
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-egress packages/engine/agent/paddock-egress.c -lpthread

@@ -10,7 +10,9 @@
 //
 // Wire format, both directions: [u8 type][u32 big-endian length][payload].
 // The first frame on a connection is a request 'Q' whose payload is a list of
-// NUL-terminated "k:value" fields. See packages/engine/src/agent/protocol.ts.
+// NUL-terminated "k:value" fields. Frame letters, field keys and operation
+// names come from agent-protocol.h, generated from
+// packages/engine/src/agent/agent-protocol-table.ts.
 //
 // Commands outlive the daemon: the handler that runs a command stays as its
 // supervisor until the daemon has collected its exit ('C'); at most
@@ -41,6 +43,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent-protocol.h"
 #include "egress-listeners.h"
 #include "fd-io.h"
 
@@ -56,22 +59,6 @@
 // Commands held for re-attach at most, running or exited and not yet collected;
 // past it a new command runs as before but does not outlive the daemon.
 #define MAX_SUPERVISED 1024
-
-enum {
-  F_REQUEST = 'Q',
-  F_DATA_IN = 'I',
-  F_EOF_IN = 'E',
-  F_SIGNAL = 'S',
-  F_RESIZE = 'R',
-  F_STARTED = 'P',
-  F_STDOUT = 'O',
-  F_STDERR = 'e',
-  F_ENTRY = 'D',
-  F_EXIT = 'X',
-  F_FAIL = 'F',
-  F_DROPPED = 'd',
-  F_COLLECT = 'C',
-};
 
 struct request {
   const char *op;
@@ -112,13 +99,16 @@ static void send_frame(char type, const void *payload, size_t len) {
 static void send_text(char type, const char *text) { send_frame(type, text, strlen(text)); }
 
 // Reads one frame; the payload is NUL-terminated for convenience. Caller frees.
+// Returns -1 when the connection ends or breaks, RECV_NO_MEMORY when the frame
+// could not be held: the stream is then out of step, and the caller must say so.
+#define RECV_NO_MEMORY (-2)
 static int recv_frame(char *type, char **payload, uint32_t *len) {
   unsigned char head[5];
   if (read_all(conn_fd, head, 5) < 0) return -1;
   uint32_t n = ((uint32_t)head[1] << 24) | ((uint32_t)head[2] << 16) | ((uint32_t)head[3] << 8) | head[4];
   if (n > MAX_FRAME) return -1;
   char *buf = malloc(n + 1);
-  if (!buf) return -1;
+  if (!buf) return RECV_NO_MEMORY;
   if (n > 0 && read_all(conn_fd, buf, n) < 0) {
     free(buf);
     return -1;
@@ -139,6 +129,13 @@ static void send_errno(int err, const char *what) {
 
 static void send_ok(void) { send_text(F_EXIT, "0 0"); }
 
+// A failure after which nothing more may be sent on this connection (an answer
+// that would otherwise arrive with a part silently missing).
+static void send_errno_and_close(int err, const char *what) {
+  send_errno(err, what);
+  conn_open = 0;
+}
+
 // ---------------------------------------------------------------- request parsing
 
 static int parse_request(char *payload, uint32_t len, struct request *req) {
@@ -152,19 +149,19 @@ static int parse_request(char *payload, uint32_t len, struct request *req) {
     if (flen < 2 || field[1] != ':') return -1;
     const char *v = field + 2;
     switch (field[0]) {
-      case 'o': req->op = v; break;
-      case 'a': if (req->argc < MAX_FIELDS - 1) req->argv[req->argc++] = v; break;
-      case 'e': if (req->envc < MAX_FIELDS - 1) req->envp[req->envc++] = v; break;
-      case 'c': req->cwd = v; break;
-      case 'u': req->user = v; break;
-      case 'p': req->path = v; break;
-      case 'q': req->path2 = v; break;
-      case 'm': req->mode = (int)strtol(v, NULL, 8); break;
-      case 'r': req->recursive = v[0] == '1'; break;
-      case 'x': req->meta = strlen(v) <= MAX_META ? v : NULL; break;
-      case 'i': req->target = v; break;
-      case 'b': sscanf(v, "%llu %llu", &req->offsets[0], &req->offsets[1]); break;
-      case 't': {
+      case K_OP: req->op = v; break;
+      case K_ARG: if (req->argc < MAX_FIELDS - 1) req->argv[req->argc++] = v; break;
+      case K_ENV: if (req->envc < MAX_FIELDS - 1) req->envp[req->envc++] = v; break;
+      case K_CWD: req->cwd = v; break;
+      case K_USER: req->user = v; break;
+      case K_PATH: req->path = v; break;
+      case K_PATH2: req->path2 = v; break;
+      case K_MODE: req->mode = (int)strtol(v, NULL, 8); break;
+      case K_RECURSIVE: req->recursive = v[0] == '1'; break;
+      case K_META: req->meta = strlen(v) <= MAX_META ? v : NULL; break;
+      case K_TARGET: req->target = v; break;
+      case K_OFFSETS: sscanf(v, "%llu %llu", &req->offsets[0], &req->offsets[1]); break;
+      case K_PTY: {
         unsigned cols = 80, rows = 24;
         sscanf(v, "%u %u", &cols, &rows);
         req->pty = 1;
@@ -283,7 +280,9 @@ static unsigned long long ring_start(const struct ring *r) {
 }
 
 static void ring_append(struct ring *r, const char *data, size_t n) {
-  // Pages of the buffer are only committed as output fills them.
+  // Pages of the buffer are only committed as output fills them. Without
+  // memory for it nothing is kept, and ring_start says so: a daemon that
+  // re-attaches gets a 'd' frame naming the bytes, never a silent gap.
   if (!r->buf && !(r->buf = malloc(RING_BYTES))) {
     r->total += n;
     return;
@@ -546,6 +545,19 @@ static void handle_attach(struct request *req) {
   conn_open = 0;
 }
 
+// The supervisor cannot go on watching its command (poll failed, no memory
+// for the stdin it was sent): the command is killed rather than left running
+// unwatched or fed a stdin with a hole in it, and the daemon hears why instead
+// of a connection that just ends.
+static void give_up_command(pid_t pid, int exited, int err, const char *what) {
+  if (!exited) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  send_errno(err, what);
+}
+
 static void handle_exec(struct request *req) {
   if (req->argc == 0) {
     send_text(F_FAIL, "EINVAL exec: empty command");
@@ -667,6 +679,7 @@ static void handle_exec(struct request *req) {
     i_sig = n++;
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
+      give_up_command(pid, exited, errno, "poll (the command was killed)");
       break;
     }
     if (i_out >= 0 && fds[i_out].revents && !pump(out_fd, F_STDOUT, &rings[0], 0)) {
@@ -681,11 +694,17 @@ static void handle_exec(struct request *req) {
       char type;
       char *payload;
       uint32_t len;
-      if (recv_frame(&type, &payload, &len) < 0) {
+      int got = recv_frame(&type, &payload, &len);
+      if (got == RECV_NO_MEMORY) {
+        give_up_command(pid, exited, ENOMEM, "a frame from the daemon (the command was killed)");
+        break;
+      }
+      if (got < 0) {
         // The daemon went away (restart or client gone): keep the process
         // running and its output in the rings until a daemon re-attaches.
         conn_open = 0;
       } else {
+        int out_of_memory = 0;
         if (type == F_COLLECT && exited) {
           collected = 1;
         } else if (type == F_DATA_IN && stdin_fd >= 0 && len > 0) {
@@ -694,6 +713,8 @@ static void handle_exec(struct request *req) {
             memcpy(grown + pending_len, payload, len);
             pending = grown;
             pending_len += len;
+          } else {
+            out_of_memory = 1;
           }
         } else if (type == F_EOF_IN && stdin_fd >= 0 && pending_len > 0) {
           // Close once everything queued has been written.
@@ -710,6 +731,10 @@ static void handle_exec(struct request *req) {
           ioctl(master, TIOCSWINSZ, &ws);
         }
         free(payload);
+        if (out_of_memory) {
+          give_up_command(pid, exited, ENOMEM, "stdin of the command (the command was killed)");
+          break;
+        }
       }
     }
     if (i_in >= 0 && fds[i_in].revents) {
@@ -752,6 +777,7 @@ static void handle_exec(struct request *req) {
     unlink(ctl_path);
     close(ctl);
   }
+  free(pending);
 }
 
 // ---------------------------------------------------------------- files
@@ -777,7 +803,7 @@ static void send_entry(const char *path, const struct stat *st) {
   size_t plen = strlen(path), tlen = strlen(target);
   size_t total = (size_t)hlen + 1 + plen + 1 + tlen;
   char *buf = malloc(total);
-  if (!buf) return;
+  if (!buf) return send_errno_and_close(ENOMEM, path);
   memcpy(buf, head, (size_t)hlen + 1);
   memcpy(buf + hlen + 1, path, plen + 1);
   memcpy(buf + hlen + 1 + plen + 1, target, tlen);
@@ -853,7 +879,13 @@ static void handle_write(struct request *req) {
     char type;
     char *payload;
     uint32_t len;
-    if (recv_frame(&type, &payload, &len) < 0) break;
+    int got = recv_frame(&type, &payload, &len);
+    if (got == RECV_NO_MEMORY) {
+      close(fd);
+      unlink(tmp);
+      return send_errno_and_close(ENOMEM, req->path);
+    }
+    if (got < 0) break;
     if (type == F_EOF_IN) {
       free(payload);
       ok = 1;
@@ -936,20 +968,32 @@ static void handle_rename(struct request *req) {
 
 // ---------------------------------------------------------------- dispatch
 
+// What this agent speaks, "<version> <feature>…" in one entry frame: a daemon
+// that adopts a sandbox started before an upgrade leaves out what its agent lacks.
+static void handle_hello(void) {
+  char text[32 + sizeof AGENT_FEATURES];
+  snprintf(text, sizeof text, "%d %s", AGENT_PROTOCOL_VERSION, AGENT_FEATURES);
+  send_text(F_ENTRY, text);
+  send_ok();
+}
+
 static void handle_connection(void) {
   char type;
   char *payload;
   uint32_t len;
-  if (recv_frame(&type, &payload, &len) < 0) return;
+  int got = recv_frame(&type, &payload, &len);
+  if (got == RECV_NO_MEMORY) return send_errno(ENOMEM, "request");
+  if (got < 0) return;
   struct request req;
   if (type != F_REQUEST || parse_request(payload, len, &req) < 0) {
     send_text(F_FAIL, "EINVAL malformed request");
     return;
   }
-  if (strcmp(req.op, "ping") == 0) return send_ok();
-  if (strcmp(req.op, "exec") == 0) return handle_exec(&req);
-  if (strcmp(req.op, "procs") == 0) return handle_procs();
-  if (strcmp(req.op, "attach") == 0) return handle_attach(&req);
+  if (strcmp(req.op, OP_HELLO) == 0) return handle_hello();
+  if (strcmp(req.op, OP_PING) == 0) return send_ok();
+  if (strcmp(req.op, OP_EXEC) == 0) return handle_exec(&req);
+  if (strcmp(req.op, OP_PROCS) == 0) return handle_procs();
+  if (strcmp(req.op, OP_ATTACH) == 0) return handle_attach(&req);
   if (!req.path || req.path[0] != '/') return send_text(F_FAIL, "EINVAL path must be absolute");
   // File operations run with the caller's identity, so permissions inside the
   // sandbox apply to them exactly as they would to a command.
@@ -957,13 +1001,13 @@ static void handle_connection(void) {
   if (lookup_user(req.user, &id) < 0) return send_text(F_FAIL, "ESRCH unknown user");
   if (become(&id) < 0) return send_errno(errno, "setuid");
   umask(022);
-  if (strcmp(req.op, "read") == 0) return handle_read(&req);
-  if (strcmp(req.op, "write") == 0) return handle_write(&req);
-  if (strcmp(req.op, "list") == 0) return handle_list(&req);
-  if (strcmp(req.op, "stat") == 0) return handle_stat(&req);
-  if (strcmp(req.op, "remove") == 0) return handle_remove(&req);
-  if (strcmp(req.op, "mkdir") == 0) return handle_mkdir(&req);
-  if (strcmp(req.op, "rename") == 0) return handle_rename(&req);
+  if (strcmp(req.op, OP_READ) == 0) return handle_read(&req);
+  if (strcmp(req.op, OP_WRITE) == 0) return handle_write(&req);
+  if (strcmp(req.op, OP_LIST) == 0) return handle_list(&req);
+  if (strcmp(req.op, OP_STAT) == 0) return handle_stat(&req);
+  if (strcmp(req.op, OP_REMOVE) == 0) return handle_remove(&req);
+  if (strcmp(req.op, OP_MKDIR) == 0) return handle_mkdir(&req);
+  if (strcmp(req.op, OP_RENAME) == 0) return handle_rename(&req);
   send_text(F_FAIL, "EINVAL unknown operation");
 }
 

@@ -172,8 +172,8 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
 describe('a hostile agent at adoption', () => {
   it('R6: a fake agent listing hundreds of forged commands that never answer cannot hold up the restart nor get them listed', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn });
-    // Sandbox root replaces the agent's socket: pings are answered, the process
-    // list names 500 commands with forged requests, and attaches hang.
+    // Sandbox root replaces the agent's socket: pings are answered, it claims
+    // re-attach, the process list names 500 commands with forged requests, and attaches hang.
     await sbx.commands.start([
       'python3',
       '-c',
@@ -188,6 +188,7 @@ describe('a hostile agent at adoption', () => {
         '    c, _ = s.accept()',
         '    head = c.recv(5, socket.MSG_WAITALL); req = c.recv(struct.unpack(">I", head[1:])[0], socket.MSG_WAITALL)',
         '    if b"o:ping\\0" in req: c.sendall(frame(b"X", b"0 0")); c.close()',
+        '    elif b"o:hello\\0" in req: c.sendall(frame(b"D", b"1 exec files procs attach") + frame(b"X", b"0 0")); c.close()',
         '    elif b"o:procs\\0" in req: c.sendall(forged + frame(b"X", b"0 0")); c.close()',
         '    else: held.append(c)',
       ].join('\n'),

@@ -273,11 +273,23 @@ export class ProcessManager {
    * output the agent kept, its exit if it ended meanwhile, and what is left
    * of its timeout. Returns how many were adopted. `timeoutMs` bounds the
    * whole: a sandbox (its agent is its own to replace) must not hold up the
-   * daemon's start by listing commands that never answer.
+   * daemon's start by listing commands that never answer. An agent that does
+   * not say it can hand commands over (one from before re-attach, in a
+   * sandbox started before an upgrade) is not asked to: its commands run on,
+   * unlisted, and the log says why, once.
    */
   async adopt(sandbox: SandboxRecord, options: { timeoutMs: number }): Promise<number> {
     const deadline = Date.now() + options.timeoutMs;
-    const listed = await this.options.engine.agent(sandbox.id).processes({ timeoutMs: options.timeoutMs });
+    const agent = this.options.engine.agent(sandbox.id);
+    const { version, features } = await agent.hello({ timeoutMs: options.timeoutMs });
+    if (!features.includes('procs') || !features.includes('attach')) {
+      this.options.logger?.warn(
+        { sandbox: sandbox.id, agentVersion: version, agentFeatures: features },
+        'the sandbox agent cannot hand over its commands (it predates re-attach): they are not re-attached',
+      );
+      return 0;
+    }
+    const listed = await agent.processes({ timeoutMs: Math.max(1, deadline - Date.now()) });
     let adopted = 0;
     for (const [i, found] of listed.entries()) {
       const left = deadline - Date.now();

@@ -3,7 +3,21 @@ import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { PaddockError, PayloadTooLargeError, RuntimeError, SandboxExitedError, TimeoutError } from '@paddock/core';
 import { agentFailure } from './agent-errors.js';
-import { type AgentEntry, decodeEntry, encodeFrame, encodeRequest, Frame, FrameReader, maxFramePayload } from './agent-protocol.js';
+import {
+  type AgentEntry,
+  type AgentHello,
+  decodeEntry,
+  decodeHello,
+  encodeFrame,
+  encodeRequest,
+  Frame,
+  FrameReader,
+  helloOfVersion0,
+  maxFramePayload,
+  maxHelloBytes,
+  Op,
+  RequestField,
+} from './agent-protocol.js';
 
 export interface AgentCallOptions {
   timeoutMs?: number;
@@ -67,24 +81,57 @@ export interface ExecSession {
 
 /** Talks to one sandbox's agent through the unix socket the daemon bind-mounted into it. */
 export class AgentClient {
+  private helloAnswer: Promise<AgentHello> | undefined;
+
   constructor(
     private readonly socketPath: string,
     private readonly sandboxId: string,
   ) {}
 
+  /**
+   * The protocol version and features of the sandbox's agent, asked once and
+   * kept (the agent of a running sandbox does not change); a failed ask is
+   * asked again next time. An agent from before `hello` is version 0.
+   */
+  hello(options: AgentCallOptions = {}): Promise<AgentHello> {
+    if (!this.helloAnswer) {
+      const asked = this.askHello(options);
+      this.helloAnswer = asked;
+      asked.catch(() => {
+        if (this.helloAnswer === asked) this.helloAnswer = undefined;
+      });
+    }
+    return this.helloAnswer;
+  }
+
+  private async askHello(options: AgentCallOptions): Promise<AgentHello> {
+    const conn = await this.open([[RequestField.op, Op.hello]], options);
+    let payloads: Buffer[];
+    try {
+      payloads = await conn.collectPayloads(1, maxHelloBytes);
+    } catch (err) {
+      // An agent that does not know the operation refuses it as invalid.
+      if (err instanceof PaddockError && err.details.errno === 'EINVAL') return helloOfVersion0;
+      throw err;
+    }
+    const [payload] = payloads;
+    if (!payload) throw new RuntimeError('the sandbox agent sent no hello', {}, 'agent_protocol_error');
+    return decodeHello(payload);
+  }
+
   async ping(options: AgentCallOptions = {}): Promise<void> {
-    const conn = await this.open([['o', 'ping']], options);
+    const conn = await this.open([[RequestField.op, Op.ping]], options);
     await conn.collect();
   }
 
   async exec(request: ExecRequest, handlers: ExecHandlers, options: AgentCallOptions = {}): Promise<ExecSession> {
-    const fields: Array<[string, string]> = [['o', 'exec']];
-    for (const arg of request.cmd) fields.push(['a', arg]);
-    for (const kv of request.env) fields.push(['e', kv]);
-    if (request.cwd) fields.push(['c', request.cwd]);
-    if (request.user) fields.push(['u', request.user]);
-    if (request.pty) fields.push(['t', `${request.pty.cols} ${request.pty.rows}`]);
-    if (request.meta) fields.push(['x', request.meta]);
+    const fields: Array<[string, string]> = [[RequestField.op, Op.exec]];
+    for (const arg of request.cmd) fields.push([RequestField.arg, arg]);
+    for (const kv of request.env) fields.push([RequestField.env, kv]);
+    if (request.cwd) fields.push([RequestField.cwd, request.cwd]);
+    if (request.user) fields.push([RequestField.user, request.user]);
+    if (request.pty) fields.push([RequestField.pty, `${request.pty.cols} ${request.pty.rows}`]);
+    if (request.meta) fields.push([RequestField.meta, request.meta]);
     return this.session(await this.open(fields, options, 'answer'), handlers);
   }
 
@@ -95,16 +142,16 @@ export class AgentClient {
    */
   async attach(pid: number, from: { stdout: number; stderr: number }, handlers: ExecHandlers, options: AgentCallOptions = {}): Promise<ExecSession> {
     const fields: Array<[string, string]> = [
-      ['o', 'attach'],
-      ['i', String(pid)],
-      ['b', `${from.stdout} ${from.stderr}`],
+      [RequestField.op, Op.attach],
+      [RequestField.target, String(pid)],
+      [RequestField.offsets, `${from.stdout} ${from.stderr}`],
     ];
     return this.session(await this.open(fields, options, 'answer'), handlers);
   }
 
   /** The commands the agent supervises, running or exited and not yet collected. */
   async processes(options: AgentCallOptions = {}): Promise<AgentProcess[]> {
-    const conn = await this.open([['o', 'procs']], options);
+    const conn = await this.open([[RequestField.op, Op.procs]], options);
     const payloads = await conn.collectPayloads(maxAgentProcesses, maxProcessEntryBytes);
     const seen = new Set<number>();
     return payloads.flatMap((p) => {
@@ -182,7 +229,7 @@ export class AgentClient {
 
   /** Streams a file out of the sandbox. The entry arrives before any data. */
   async readFile(path: string, user: string | undefined, options: AgentCallOptions = {}): Promise<{ entry: AgentEntry; body: Readable }> {
-    const conn = await this.open(fileFields('read', path, user), options, 'answer');
+    const conn = await this.open(fileFields(Op.read, path, user), options, 'answer');
     const body = new Readable({ read: () => conn.socket.resume() });
     return new Promise((resolve, reject) => {
       let entry: AgentEntry | undefined;
@@ -222,8 +269,8 @@ export class AgentClient {
     source: AsyncIterable<Uint8Array> | Uint8Array,
     opts: { user?: string; mode?: number } & AgentCallOptions = {},
   ): Promise<AgentEntry> {
-    const fields = fileFields('write', path, opts.user);
-    if (opts.mode !== undefined) fields.push(['m', opts.mode.toString(8)]);
+    const fields = fileFields(Op.write, path, opts.user);
+    if (opts.mode !== undefined) fields.push([RequestField.mode, opts.mode.toString(8)]);
     const conn = await this.open(fields, opts, 'answer');
     // The agent answers "ready" once the target can be written, or refuses.
     await new Promise<void>((resolve, reject) => {
@@ -270,26 +317,26 @@ export class AgentClient {
   }
 
   async list(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry[]> {
-    return (await (await this.open(fileFields('list', path, user), options)).collect()).entries;
+    return (await (await this.open(fileFields(Op.list, path, user), options)).collect()).entries;
   }
 
   async stat(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
-    return firstEntry(await (await this.open(fileFields('stat', path, user), options)).collect());
+    return firstEntry(await (await this.open(fileFields(Op.stat, path, user), options)).collect());
   }
 
   async mkdir(path: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
-    return firstEntry(await (await this.open(fileFields('mkdir', path, user), options)).collect());
+    return firstEntry(await (await this.open(fileFields(Op.mkdir, path, user), options)).collect());
   }
 
   async remove(path: string, recursive: boolean, user?: string, options: AgentCallOptions = {}): Promise<void> {
-    const fields = fileFields('remove', path, user);
-    fields.push(['r', recursive ? '1' : '0']);
+    const fields = fileFields(Op.remove, path, user);
+    fields.push([RequestField.recursive, recursive ? '1' : '0']);
     await (await this.open(fields, options)).collect();
   }
 
   async rename(from: string, to: string, user?: string, options: AgentCallOptions = {}): Promise<AgentEntry> {
-    const fields = fileFields('rename', from, user);
-    fields.push(['q', to]);
+    const fields = fileFields(Op.rename, from, user);
+    fields.push([RequestField.path2, to]);
     return firstEntry(await (await this.open(fields, options)).collect());
   }
 
@@ -478,10 +525,10 @@ function parseAgentProcess(payload: Buffer): AgentProcess | undefined {
 
 function fileFields(op: string, path: string, user: string | undefined): Array<[string, string]> {
   const fields: Array<[string, string]> = [
-    ['o', op],
-    ['p', path],
+    [RequestField.op, op],
+    [RequestField.path, path],
   ];
-  if (user) fields.push(['u', user]);
+  if (user) fields.push([RequestField.user, user]);
   return fields;
 }
 

@@ -1,22 +1,7 @@
 import { BadRequestError, PayloadTooLargeError, RuntimeError } from '@paddock/core';
-/** Frame types of the daemon ↔ agent protocol (see agent/paddock-agent.c). */
-export const Frame = {
-  request: 'Q',
-  dataIn: 'I',
-  eofIn: 'E',
-  signal: 'S',
-  resize: 'R',
-  started: 'P',
-  stdout: 'O',
-  stderr: 'e',
-  entry: 'D',
-  exit: 'X',
-  fail: 'F',
-  /** Agent → daemon: output no longer kept was left out here ("stdout <bytes>"). */
-  dropped: 'd',
-  /** Daemon → agent: the exit was received; the command's supervisor may go. */
-  collect: 'C',
-} as const;
+import { type AgentFeature, agentFeatures, Frame, RequestField } from './agent-protocol-table.js';
+
+export { type AgentFeature, agentFeatures, agentProtocolVersion, Frame, Op, RequestField } from './agent-protocol-table.js';
 
 export const maxFramePayload = 1 << 20;
 
@@ -43,7 +28,16 @@ export function encodeRequest(fields: Array<[string, string]>): Buffer {
   return encodeFrame(Frame.request, payload);
 }
 
-const fieldNames: Record<string, string> = { a: 'cmd', e: 'env', c: 'cwd', u: 'user', p: 'path', q: 'to', t: 'pty', x: 'meta' };
+const fieldNames: Record<string, string> = {
+  [RequestField.arg]: 'cmd',
+  [RequestField.env]: 'env',
+  [RequestField.cwd]: 'cwd',
+  [RequestField.user]: 'user',
+  [RequestField.path]: 'path',
+  [RequestField.path2]: 'to',
+  [RequestField.pty]: 'pty',
+  [RequestField.meta]: 'meta',
+};
 
 /** Incremental parser: feed socket chunks, get whole frames back. */
 export class FrameReader {
@@ -100,4 +94,33 @@ export function decodeEntry(payload: Buffer): AgentEntry {
     throw new RuntimeError('the sandbox agent sent a malformed entry', { type: String(type).slice(0, 16) }, 'agent_protocol_error');
   }
   return entry;
+}
+
+/** What an agent says it speaks; version 0 is an agent from before `hello`. */
+export interface AgentHello {
+  version: number;
+  /** Features this daemon knows of; others the agent names are left out. */
+  features: AgentFeature[];
+}
+
+/** The answer of an agent that does not know `hello`. */
+export const helloOfVersion0: AgentHello = { version: 0, features: [] };
+
+/** Longest `hello` answer taken: a version and a few dozen feature names. */
+export const maxHelloBytes = 4096;
+
+const knownFeatures = new Set<string>(agentFeatures);
+
+/**
+ * The agent's `hello` entry: "<version> <feature> <feature>…". Whoever answers
+ * on the socket may be the sandbox's own program, so anything out of that
+ * shape is refused.
+ */
+export function decodeHello(payload: Buffer): AgentHello {
+  const text = payload.toString('latin1');
+  if (payload.length > maxHelloBytes || !/^[1-9]\d{0,5}( [a-z][a-z0-9-]{0,31})*$/.test(text)) {
+    throw new RuntimeError('the sandbox agent sent a malformed hello', {}, 'agent_protocol_error');
+  }
+  const [version, ...features] = text.split(' ');
+  return { version: Number(version), features: [...new Set(features)].filter((f): f is AgentFeature => knownFeatures.has(f)) };
 }
