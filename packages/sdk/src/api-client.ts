@@ -1,4 +1,5 @@
 import { ConnectionLostError, errorFromBody, formatDuration, PaddockError, TimeoutError } from '@paddock/core/client';
+import type { ApiCall } from './api-routes.js';
 import { resolveConnection } from './resolve-connection.js';
 import { defaultTransport, readAll, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
@@ -59,8 +60,8 @@ export class ApiClient {
     return `ApiClient { url: ${JSON.stringify(this.url)} }`;
   }
 
-  async json<T>(method: string, path: string, spec: CallSpec = {}): Promise<T> {
-    const res = await this.fetch(method, path, spec);
+  async json<T>(call: ApiCall, spec: CallSpec = {}): Promise<T> {
+    const res = await this.fetch(call, spec);
     let text: string;
     try {
       text = await res.text();
@@ -71,7 +72,8 @@ export class ApiClient {
   }
 
   /** Performs a request and returns the response once its status is known to be a success. */
-  async fetch(method: string, path: string, spec: CallSpec = {}): Promise<TransportResponse> {
+  async fetch(call: ApiCall, spec: CallSpec = {}): Promise<TransportResponse> {
+    const { method, path } = call;
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
     const controller = new AbortController();
     const timer =
@@ -134,17 +136,17 @@ export class ApiClient {
   }
 
   /** Reads an NDJSON response as a stream of parsed events. */
-  async *ndjson<T>(method: string, path: string, spec: StreamSpec = {}): AsyncGenerator<T> {
+  async *ndjson<T>(call: ApiCall, spec: StreamSpec = {}): AsyncGenerator<T> {
     try {
-      yield* this.events<T>(method, path, spec);
+      yield* this.events<T>(call, spec);
     } catch (err) {
       if (spec.endOnAbort && spec.signal?.aborted) return;
       throw err;
     }
   }
 
-  private async *events<T>(method: string, path: string, spec: CallSpec): AsyncGenerator<T> {
-    const res = await this.fetch(method, path, { ...spec, headers: { ...spec.headers, accept: 'application/x-ndjson' } });
+  private async *events<T>(call: ApiCall, spec: CallSpec): AsyncGenerator<T> {
+    const res = await this.fetch(call, { ...spec, headers: { ...spec.headers, accept: 'application/x-ndjson' } });
     if (!res.body) return;
     const decoder = new TextDecoder();
     let pending = '';
@@ -176,8 +178,8 @@ export class ApiClient {
   }
 
   /** URL and headers for a WebSocket to the daemon. */
-  socketTarget(path: string): { url: string; headers: Record<string, string> } {
-    return { url: this.url.replace(/^http/, 'ws') + path, headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} };
+  socketTarget(call: ApiCall): { url: string; headers: Record<string, string> } {
+    return { url: this.url.replace(/^http/, 'ws') + call.path, headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ApprovalInfo, ApprovalState } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
 
@@ -16,10 +17,6 @@ export interface ApprovalGetOptions extends CallOptions {
 // A waiting request must outlive the wait it asked for.
 const waitSlackMs = 30_000;
 
-function approvalPath(id: string, verb = ''): string {
-  return `/v1/approvals/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
-}
-
 /**
  * Requests a policy asked a human about. Agents meet them as an
  * ApprovalRequiredError (`details.approvalId`) and may cancel theirs; an
@@ -33,14 +30,14 @@ export const Approvals = {
   /** Newest first (operator tokens and up). */
   async list(options: ApprovalListOptions = {}): Promise<ApprovalInfo[]> {
     const spec = { query: { state: options.state }, timeoutMs: options.timeoutMs, signal: options.signal };
-    return (await new ApiClient(options).json<{ approvals: ApprovalInfo[] }>('GET', '/v1/approvals', spec)).approvals;
+    return (await new ApiClient(options).json<{ approvals: ApprovalInfo[] }>(apiCall('GET /v1/approvals'), spec)).approvals;
   },
 
   /** One approval; agents may read those of their own tenant, e.g. to wait for theirs. */
   async get(id: string, options: ApprovalGetOptions = {}): Promise<ApprovalInfo> {
     const timeoutMs = options.timeoutMs ?? (options.wait ? options.wait * 1000 + waitSlackMs : undefined);
     const spec = { query: { wait: options.wait }, timeoutMs, signal: options.signal };
-    return new ApiClient(options).json<ApprovalInfo>('GET', approvalPath(id), spec);
+    return new ApiClient(options).json<ApprovalInfo>(apiCall('GET /v1/approvals/{id}', { id }), spec);
   },
 
   /**
@@ -72,7 +69,7 @@ export const Approvals = {
    */
   follow(options: ApprovalListOptions = {}): AsyncGenerator<ApprovalInfo> {
     const query = { state: options.state, follow: true };
-    return new ApiClient(options).ndjson<ApprovalInfo>('GET', '/v1/approvals', {
+    return new ApiClient(options).ndjson<ApprovalInfo>(apiCall('GET /v1/approvals'), {
       query,
       timeoutMs: options.timeoutMs ?? 0,
       signal: options.signal,
@@ -81,7 +78,13 @@ export const Approvals = {
   },
 };
 
+const decisionRoutes = {
+  approve: 'POST /v1/approvals/{id}/approve',
+  deny: 'POST /v1/approvals/{id}/deny',
+  cancel: 'POST /v1/approvals/{id}/cancel',
+} as const;
+
 async function decide(id: string, verb: 'approve' | 'deny' | 'cancel', body: Record<string, unknown>, options: CallOptions): Promise<ApprovalInfo> {
   const spec = { json: body, timeoutMs: options.timeoutMs, signal: options.signal };
-  return new ApiClient(options).json<ApprovalInfo>('POST', approvalPath(id, verb), spec);
+  return new ApiClient(options).json<ApprovalInfo>(apiCall(decisionRoutes[verb], { id }), spec);
 }

@@ -2,6 +2,7 @@ import type { AttachClientMessage, AttachServerMessage } from '@paddock/core';
 import { ConnectionLostError, PaddockError } from '@paddock/core/client';
 import type WebSocket from 'ws';
 import type { ApiClient } from './api-client.js';
+import type { ApiCall } from './api-routes.js';
 
 export interface AttachCallbacks {
   onStdout?: (data: Uint8Array) => void;
@@ -16,8 +17,8 @@ export class AttachedProcess {
   private readonly socket: WebSocket;
   private readonly opened: Promise<void>;
 
-  private constructor(WebSocketImpl: typeof WebSocket, api: ApiClient, path: string, callbacks: AttachCallbacks) {
-    const target = api.socketTarget(path);
+  private constructor(WebSocketImpl: typeof WebSocket, api: ApiClient, call: ApiCall, callbacks: AttachCallbacks) {
+    const target = api.socketTarget(call);
     this.socket = new WebSocketImpl(target.url, { headers: target.headers });
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
@@ -60,10 +61,10 @@ export class AttachedProcess {
     this.opened.catch(() => {});
   }
 
-  static async open(api: ApiClient, path: string, callbacks: AttachCallbacks): Promise<AttachedProcess> {
+  static async open(api: ApiClient, call: ApiCall, callbacks: AttachCallbacks): Promise<AttachedProcess> {
     // Loaded on first use: most calls never open a socket, and start-up time matters to the CLI.
     const { default: WebSocketImpl } = await import('ws');
-    const attached = new AttachedProcess(WebSocketImpl, api, path, callbacks);
+    const attached = new AttachedProcess(WebSocketImpl, api, call, callbacks);
     await attached.opened;
     return attached;
   }

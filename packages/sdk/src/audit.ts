@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditVerification } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
 
@@ -33,7 +34,7 @@ export const Audit = {
   async list(options: AuditListOptions = {}): Promise<AuditEntry[]> {
     const query = { after: options.after, since: options.since, limit: options.limit };
     const spec = { query, timeoutMs: options.timeoutMs, signal: options.signal };
-    return (await new ApiClient(options).json<{ records: AuditEntry[] }>('GET', '/v1/audit', spec)).records;
+    return (await new ApiClient(options).json<{ records: AuditEntry[] }>(apiCall('GET /v1/audit'), spec)).records;
   },
 
   /**
@@ -43,7 +44,7 @@ export const Audit = {
    */
   follow(options: AuditFollowOptions = {}): AsyncGenerator<AuditEntry> {
     const query = { after: options.after, since: options.since, follow: true };
-    return new ApiClient(options).ndjson<AuditEntry>('GET', '/v1/audit', {
+    return new ApiClient(options).ndjson<AuditEntry>(apiCall('GET /v1/audit'), {
       query,
       timeoutMs: options.timeoutMs ?? 0,
       signal: options.signal,
@@ -58,8 +59,8 @@ export const Audit = {
    */
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
     const client = new ApiClient(options);
-    if (options.anchors === undefined) return client.json<AuditVerification>('GET', '/v1/audit/verify', options);
-    return client.json<AuditVerification>('POST', '/v1/audit/verify', {
+    if (options.anchors === undefined) return client.json<AuditVerification>(apiCall('GET /v1/audit/verify'), options);
+    return client.json<AuditVerification>(apiCall('POST /v1/audit/verify'), {
       json: { anchors: options.anchors },
       timeoutMs: options.timeoutMs,
       signal: options.signal,

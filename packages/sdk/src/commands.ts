@@ -1,6 +1,7 @@
 import type { CommandEvent, CommandResult, ProcessInfo } from '@paddock/core';
 import { CommandExitError, CommandTimeoutError, ConnectionLostError, errorFromEvent, PaddockError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
 export interface CommandOptions extends RequestOptions, ApprovalOptions {
@@ -67,19 +68,19 @@ export class Commands {
 
   /** Like run(), but returns non-zero exits and timeouts (`timedOut`) instead of throwing. */
   async runAllowingFailure(cmd: Command, options: CommandOptions = {}): Promise<CommandResult> {
-    const path = `/v1/sandboxes/${this.sandboxId}/exec`;
+    const call = apiCall('POST /v1/sandboxes/{id}/exec', { id: this.sandboxId });
     const spec = {
       json: requestBody(cmd, options),
       headers: approvalRequestHeaders(options),
       signal: options.signal,
       timeoutMs: options.timeoutMs ? options.timeoutMs + approvalWaitMs(options) + requestSlackMs : 0,
     };
-    if (!hasOutputCallbacks(options) && !options.onStart) return this.api.json<CommandResult>('POST', path, spec);
+    if (!hasOutputCallbacks(options) && !options.onStart) return this.api.json<CommandResult>(call, spec);
     const collector = new OutputCollector(options);
     let exit: Extract<CommandEvent, { type: 'exit' }>['result'] | undefined;
     let pid = -1;
     try {
-      for await (const event of this.api.ndjson<CommandEvent>('POST', path, spec)) {
+      for await (const event of this.api.ndjson<CommandEvent>(call, spec)) {
         if (event.type === 'start') {
           pid = event.pid;
           options.onStart?.(pid);
@@ -97,7 +98,7 @@ export class Commands {
 
   /** Starts a command in the background. */
   async start(cmd: Command, options: StartOptions = {}): Promise<CommandHandle> {
-    const info = await this.api.json<ProcessInfo>('POST', `/v1/sandboxes/${this.sandboxId}/processes`, {
+    const info = await this.api.json<ProcessInfo>(apiCall('POST /v1/sandboxes/{id}/processes', { id: this.sandboxId }), {
       json: { ...requestBody(cmd, options), openStdin: options.openStdin },
       headers: approvalRequestHeaders(options),
       signal: options.signal,
@@ -111,18 +112,18 @@ export class Commands {
 
   /** Joins a running (or finished) process, e.g. one started by another client. */
   async connect(pid: number, options: OutputCallbacks & RequestOptions = {}): Promise<CommandHandle> {
-    await this.api.json<ProcessInfo>('GET', `/v1/sandboxes/${this.sandboxId}/processes/${pid}`, options);
+    await this.api.json<ProcessInfo>(apiCall('GET /v1/sandboxes/{id}/processes/{pid}', { id: this.sandboxId, pid }), options);
     const handle = new CommandHandle(this.api, this.sandboxId, pid);
     if (hasOutputCallbacks(options)) handle.follow(options).catch(() => {});
     return handle;
   }
 
   async list(options: RequestOptions = {}): Promise<ProcessInfo[]> {
-    return (await this.api.json<{ processes: ProcessInfo[] }>('GET', `/v1/sandboxes/${this.sandboxId}/processes`, options)).processes;
+    return (await this.api.json<{ processes: ProcessInfo[] }>(apiCall('GET /v1/sandboxes/{id}/processes', { id: this.sandboxId }), options)).processes;
   }
 
   async kill(pid: number, signal = 'SIGKILL', options: RequestOptions = {}): Promise<void> {
-    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${pid}/signal`, { ...options, json: { signal } });
+    await this.api.json(apiCall('POST /v1/sandboxes/{id}/processes/{pid}/signal', { id: this.sandboxId, pid }), { ...options, json: { signal } });
   }
 }
 
@@ -155,9 +156,9 @@ export class CommandHandle {
   follow(callbacks: OutputCallbacks): Promise<void> {
     this.collector.setCallbacks(callbacks);
     this.following ??= (async () => {
-      const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/output`;
+      const call = apiCall('GET /v1/sandboxes/{id}/processes/{pid}/output', { id: this.sandboxId, pid: this.pid });
       try {
-        for await (const event of this.api.ndjson<CommandEvent>('GET', path, { query: { follow: true }, timeoutMs: 0 })) {
+        for await (const event of this.api.ndjson<CommandEvent>(call, { query: { follow: true }, timeoutMs: 0 })) {
           if (event.type === 'stdout' || event.type === 'stderr') this.collector.take(event);
         }
       } catch (err) {
@@ -174,13 +175,13 @@ export class CommandHandle {
    * by then throws a TimeoutError (code wait_timeout) and goes on.
    */
   async wait(options: RequestOptions = {}): Promise<CommandResult> {
-    const path = `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/wait`;
+    const call = apiCall('GET /v1/sandboxes/{id}/processes/{pid}/wait', { id: this.sandboxId, pid: this.pid });
     const { timeoutMs, signal } = options;
     // The daemon ends the wait and says so; the request itself gets some slack over it.
     const spec = timeoutMs ? { query: { timeoutMs }, timeoutMs: timeoutMs + requestSlackMs, signal } : { timeoutMs: 0, signal };
     let result: CommandResult;
     try {
-      result = await this.api.json<CommandResult>('GET', path, spec);
+      result = await this.api.json<CommandResult>(call, spec);
     } catch (err) {
       throw naming(err, this.sandboxId, this.pid);
     }
@@ -190,15 +191,15 @@ export class CommandHandle {
   }
 
   async kill(signal = 'SIGKILL', options: RequestOptions = {}): Promise<void> {
-    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/signal`, { ...options, json: { signal } });
+    await this.api.json(apiCall('POST /v1/sandboxes/{id}/processes/{pid}/signal', { id: this.sandboxId, pid: this.pid }), { ...options, json: { signal } });
   }
 
   async sendStdin(data: string, options: RequestOptions = {}): Promise<void> {
-    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/stdin`, { ...options, json: { data } });
+    await this.api.json(apiCall('POST /v1/sandboxes/{id}/processes/{pid}/stdin', { id: this.sandboxId, pid: this.pid }), { ...options, json: { data } });
   }
 
   async closeStdin(options: RequestOptions = {}): Promise<void> {
-    await this.api.json('POST', `/v1/sandboxes/${this.sandboxId}/processes/${this.pid}/stdin`, { ...options, json: { eof: true } });
+    await this.api.json(apiCall('POST /v1/sandboxes/{id}/processes/{pid}/stdin', { id: this.sandboxId, pid: this.pid }), { ...options, json: { eof: true } });
   }
 }
 

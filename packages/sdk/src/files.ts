@@ -1,6 +1,7 @@
 import type { FileEntry } from '@paddock/core';
 import { NotFoundError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 import type { TransportRequest } from './transport.js';
 
 export interface FileOptions extends RequestOptions {
@@ -16,16 +17,12 @@ export class Files {
     private readonly sandboxId: string,
   ) {}
 
-  private get base(): string {
-    return `/v1/sandboxes/${this.sandboxId}`;
-  }
-
   /** Reads a file as text (default), bytes, or a stream for large files. */
   read(path: string, options?: FileOptions & { format?: 'text' }): Promise<string>;
   read(path: string, options: FileOptions & { format: 'bytes' }): Promise<Uint8Array>;
   read(path: string, options: FileOptions & { format: 'stream' }): Promise<ReadableStream<Uint8Array>>;
   async read(path: string, options: FileOptions & { format?: 'text' | 'bytes' | 'stream' } = {}): Promise<string | Uint8Array | ReadableStream<Uint8Array>> {
-    const res = await this.api.fetch('GET', `${this.base}/files`, {
+    const res = await this.api.fetch(apiCall('GET /v1/sandboxes/{id}/files', { id: this.sandboxId }), {
       query: { path, user: options.user },
       signal: options.signal,
       // A streamed read may rightly outlast the default request timeout; the caller's signal still ends it.
@@ -76,7 +73,7 @@ export class Files {
   /** Writes a file (parents are created); large data can be a stream. */
   async write(path: string, data: FileData, options: FileOptions & { mode?: number } = {}): Promise<FileEntry> {
     const body = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    return this.api.json<FileEntry>('PUT', `${this.base}/files`, {
+    return this.api.json<FileEntry>(apiCall('PUT /v1/sandboxes/{id}/files', { id: this.sandboxId }), {
       query: { path, user: options.user, mode: options.mode?.toString(8) },
       body: body as TransportRequest['body'],
       headers: { 'content-type': 'application/octet-stream' },
@@ -86,11 +83,16 @@ export class Files {
   }
 
   async list(path: string, options: FileOptions = {}): Promise<FileEntry[]> {
-    return (await this.api.json<{ entries: FileEntry[] }>('GET', `${this.base}/files/list`, { ...options, query: { path, user: options.user } })).entries;
+    return (
+      await this.api.json<{ entries: FileEntry[] }>(apiCall('GET /v1/sandboxes/{id}/files/list', { id: this.sandboxId }), {
+        ...options,
+        query: { path, user: options.user },
+      })
+    ).entries;
   }
 
   async getInfo(path: string, options: FileOptions = {}): Promise<FileEntry> {
-    return this.api.json<FileEntry>('GET', `${this.base}/files/stat`, { ...options, query: { path, user: options.user } });
+    return this.api.json<FileEntry>(apiCall('GET /v1/sandboxes/{id}/files/stat', { id: this.sandboxId }), { ...options, query: { path, user: options.user } });
   }
 
   async exists(path: string, options: FileOptions = {}): Promise<boolean> {
@@ -104,15 +106,21 @@ export class Files {
   }
 
   async makeDir(path: string, options: FileOptions = {}): Promise<FileEntry> {
-    return this.api.json<FileEntry>('POST', `${this.base}/files/mkdir`, { ...options, json: { path, user: options.user } });
+    return this.api.json<FileEntry>(apiCall('POST /v1/sandboxes/{id}/files/mkdir', { id: this.sandboxId }), { ...options, json: { path, user: options.user } });
   }
 
   async rename(from: string, to: string, options: FileOptions = {}): Promise<FileEntry> {
-    return this.api.json<FileEntry>('POST', `${this.base}/files/rename`, { ...options, json: { from, to, user: options.user } });
+    return this.api.json<FileEntry>(apiCall('POST /v1/sandboxes/{id}/files/rename', { id: this.sandboxId }), {
+      ...options,
+      json: { from, to, user: options.user },
+    });
   }
 
   async remove(path: string, options: FileOptions & { recursive?: boolean } = {}): Promise<void> {
-    await this.api.json('DELETE', `${this.base}/files`, { ...options, query: { path, user: options.user, recursive: options.recursive ? 'true' : undefined } });
+    await this.api.json(apiCall('DELETE /v1/sandboxes/{id}/files', { id: this.sandboxId }), {
+      ...options,
+      query: { path, user: options.user, recursive: options.recursive ? 'true' : undefined },
+    });
   }
 
   /**
@@ -123,13 +131,17 @@ export class Files {
    * with a tar run as root.
    */
   async downloadArchive(path: string, options: FileOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.api.fetch('GET', `${this.base}/archive`, { ...options, query: { path, user: options.user }, timeoutMs: options.timeoutMs ?? 0 });
+    const res = await this.api.fetch(apiCall('GET /v1/sandboxes/{id}/archive', { id: this.sandboxId }), {
+      ...options,
+      query: { path, user: options.user },
+      timeoutMs: options.timeoutMs ?? 0,
+    });
     return res.body ?? new ReadableStream();
   }
 
   /** Extracts a tar stream into a directory, creating it if needed. */
   async uploadArchive(dir: string, tar: FileData, options: FileOptions = {}): Promise<FileEntry> {
-    return this.api.json<FileEntry>('PUT', `${this.base}/archive`, {
+    return this.api.json<FileEntry>(apiCall('PUT /v1/sandboxes/{id}/archive', { id: this.sandboxId }), {
       query: { path: dir, user: options.user },
       body: tar as TransportRequest['body'],
       headers: { 'content-type': 'application/x-tar' },

@@ -1,5 +1,6 @@
 import type { GatewayManifestInput, GatewayServerInfo, GatewayToolInfo, GatewayToolResult } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 import { type ApprovalOptions, approvalRequestHeaders, approvalWaitMs } from './approval-options.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
@@ -12,8 +13,6 @@ export interface GatewayServerSpec {
   pin?: boolean;
 }
 
-const path = (name: string) => `/v1/gateway/servers/${encodeURIComponent(name)}`;
-
 /**
  * The gateway: third-party MCP servers run in sandboxes under their
  * manifests, their tools called through Paddock's policy, approvals and audit.
@@ -24,28 +23,28 @@ const path = (name: string) => `/v1/gateway/servers/${encodeURIComponent(name)}`
 export const Gateway = {
   /** Adds a server (409 if the name is taken); it starts in the background. */
   async add(name: string, spec: GatewayServerSpec, options: CallOptions = {}): Promise<GatewayServerInfo> {
-    return new ApiClient(options).json<GatewayServerInfo>('POST', '/v1/gateway/servers', { ...options, json: { name, ...spec } });
+    return new ApiClient(options).json<GatewayServerInfo>(apiCall('POST /v1/gateway/servers'), { ...options, json: { name, ...spec } });
   },
 
   /** Adds a server or replaces its command and manifest (it starts again; pins stay). */
   async set(name: string, spec: GatewayServerSpec, options: CallOptions = {}): Promise<GatewayServerInfo> {
-    return new ApiClient(options).json<GatewayServerInfo>('PUT', path(name), { ...options, json: spec });
+    return new ApiClient(options).json<GatewayServerInfo>(apiCall('PUT /v1/gateway/servers/{name}', { name }), { ...options, json: spec });
   },
 
   async list(options: CallOptions = {}): Promise<GatewayServerInfo[]> {
-    return (await new ApiClient(options).json<{ servers: GatewayServerInfo[] }>('GET', '/v1/gateway/servers', options)).servers;
+    return (await new ApiClient(options).json<{ servers: GatewayServerInfo[] }>(apiCall('GET /v1/gateway/servers'), options)).servers;
   },
 
   async get(name: string, options: CallOptions = {}): Promise<GatewayServerInfo> {
-    return new ApiClient(options).json<GatewayServerInfo>('GET', path(name), options);
+    return new ApiClient(options).json<GatewayServerInfo>(apiCall('GET /v1/gateway/servers/{name}', { name }), options);
   },
 
   async remove(name: string, options: CallOptions = {}): Promise<void> {
-    await new ApiClient(options).json('DELETE', path(name), options);
+    await new ApiClient(options).json(apiCall('DELETE /v1/gateway/servers/{name}', { name }), options);
   },
 
   async restart(name: string, options: CallOptions = {}): Promise<GatewayServerInfo> {
-    return new ApiClient(options).json<GatewayServerInfo>('POST', `${path(name)}/restart`, options);
+    return new ApiClient(options).json<GatewayServerInfo>(apiCall('POST /v1/gateway/servers/{name}/restart', { name }), options);
   },
 
   /**
@@ -55,16 +54,21 @@ export const Gateway = {
    */
   async pin(name: string, options: CallOptions & { digests?: Record<string, string> } = {}): Promise<GatewayServerInfo> {
     const { digests, ...call } = options;
-    return new ApiClient(call).json<GatewayServerInfo>('POST', `${path(name)}/pin`, { ...call, json: digests ? { digests } : {} });
+    return new ApiClient(call).json<GatewayServerInfo>(apiCall('POST /v1/gateway/servers/{name}/pin', { name }), { ...call, json: digests ? { digests } : {} });
   },
 
   async logs(name: string, options: CallOptions & { lines?: number } = {}): Promise<string[]> {
-    return (await new ApiClient(options).json<{ lines: string[] }>('GET', `${path(name)}/logs`, { ...options, query: { lines: options.lines } })).lines;
+    return (
+      await new ApiClient(options).json<{ lines: string[] }>(apiCall('GET /v1/gateway/servers/{name}/logs', { name }), {
+        ...options,
+        query: { lines: options.lines },
+      })
+    ).lines;
   },
 
   /** Every tool of the gateway's servers; `offered: false` marks one held back. */
   async tools(options: CallOptions = {}): Promise<GatewayToolInfo[]> {
-    return (await new ApiClient(options).json<{ tools: GatewayToolInfo[] }>('GET', '/v1/gateway/tools', options)).tools;
+    return (await new ApiClient(options).json<{ tools: GatewayToolInfo[] }>(apiCall('GET /v1/gateway/tools'), options)).tools;
   },
 
   /**
@@ -73,7 +77,7 @@ export const Gateway = {
    * `timeoutMs` is given).
    */
   followTools(options: CallOptions = {}): AsyncGenerator<{ tools: GatewayToolInfo[] }> {
-    return new ApiClient(options).ndjson<{ tools: GatewayToolInfo[] }>('GET', '/v1/gateway/tools', {
+    return new ApiClient(options).ndjson<{ tools: GatewayToolInfo[] }>(apiCall('GET /v1/gateway/tools'), {
       query: { follow: true },
       timeoutMs: options.timeoutMs ?? 0,
       signal: options.signal,
@@ -84,7 +88,7 @@ export const Gateway = {
   /** Calls a tool by its namespaced name; a tool that failed is a result with isError, a refusal an error. */
   async callTool(name: string, args: Record<string, unknown> = {}, options: CallOptions & ApprovalOptions = {}): Promise<GatewayToolResult> {
     const wait = approvalWaitMs(options);
-    return new ApiClient(options).json<GatewayToolResult>('POST', `/v1/gateway/tools/${encodeURIComponent(name)}/call`, {
+    return new ApiClient(options).json<GatewayToolResult>(apiCall('POST /v1/gateway/tools/{name}/call', { name }), {
       ...options,
       json: { arguments: args },
       headers: approvalRequestHeaders(options),
@@ -94,6 +98,6 @@ export const Gateway = {
 
   /** The manifest's JSON Schema (no token needed). */
   async manifestSchema(options: CallOptions = {}): Promise<Record<string, unknown>> {
-    return new ApiClient(options).json<Record<string, unknown>>('GET', '/v1/gateway/manifest.schema.json', options);
+    return new ApiClient(options).json<Record<string, unknown>>(apiCall('GET /v1/gateway/manifest.schema.json'), options);
   },
 };

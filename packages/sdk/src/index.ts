@@ -60,6 +60,7 @@ export {
   ValidationError,
 } from '@paddock/core/client';
 export { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+export { type ApiCall, type ApiRoute, apiCall, apiRoutes } from './api-routes.js';
 export type { ApprovalOptions } from './approval-options.js';
 export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';

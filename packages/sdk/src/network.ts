@@ -1,5 +1,6 @@
 import type { ConnectionInfo, NetworkUpdate, SandboxNetworkInfo } from '@paddock/core';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 /**
  * A sandbox's egress: the hosts it may reach (changeable while it runs) and
@@ -16,20 +17,16 @@ export class Network {
 
   /** Rules, secrets (names) and recent connections. */
   async get(options: RequestOptions = {}): Promise<SandboxNetworkInfo> {
-    return this.api.json<SandboxNetworkInfo>('GET', this.path(), options);
+    return this.api.json<SandboxNetworkInfo>(apiCall('GET /v1/sandboxes/{id}/network', { id: this.sandboxId }), options);
   }
 
   /** Adds allowed hosts and/or denies hosts; new connections follow at once. Returns the rules now in force. */
   async update(update: NetworkUpdate, options: RequestOptions = {}): Promise<SandboxNetworkInfo> {
-    return this.api.json<SandboxNetworkInfo>('PATCH', this.path(), { ...options, json: update });
+    return this.api.json<SandboxNetworkInfo>(apiCall('PATCH /v1/sandboxes/{id}/network', { id: this.sandboxId }), { ...options, json: update });
   }
 
   /** Recent connections, allowed and refused, oldest first. */
   async connections(options: RequestOptions = {}): Promise<ConnectionInfo[]> {
     return (await this.get(options)).connections;
-  }
-
-  private path(): string {
-    return `/v1/sandboxes/${encodeURIComponent(this.sandboxId)}/network`;
   }
 }

@@ -1,5 +1,6 @@
 import type { PoolInfo, PoolSet } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
 
@@ -11,14 +12,14 @@ type CallOptions = ConnectionOptions & RequestOptions;
  */
 export const Pools = {
   async set(input: PoolSet, options: CallOptions = {}): Promise<PoolInfo> {
-    return new ApiClient(options).json<PoolInfo>('POST', '/v1/pools', { ...options, json: input });
+    return new ApiClient(options).json<PoolInfo>(apiCall('POST /v1/pools'), { ...options, json: input });
   },
 
   async list(options: CallOptions = {}): Promise<PoolInfo[]> {
-    return (await new ApiClient(options).json<{ pools: PoolInfo[] }>('GET', '/v1/pools', options)).pools;
+    return (await new ApiClient(options).json<{ pools: PoolInfo[] }>(apiCall('GET /v1/pools'), options)).pools;
   },
 
   async remove(id: string, options: CallOptions = {}): Promise<void> {
-    await new ApiClient(options).json('DELETE', `/v1/pools/${encodeURIComponent(id)}`, { ...options, timeoutMs: options.timeoutMs ?? 0 });
+    await new ApiClient(options).json(apiCall('DELETE /v1/pools/{id}', { id }), { ...options, timeoutMs: options.timeoutMs ?? 0 });
   },
 };

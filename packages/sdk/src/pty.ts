@@ -1,5 +1,6 @@
 import type { ProcessInfo } from '@paddock/core';
 import type { ApiClient, RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 import { type AttachExit, AttachedProcess } from './attach.js';
 
 export interface PtyOptions extends RequestOptions {
@@ -57,7 +58,7 @@ export class Pty {
   ) {}
 
   async create(options: PtyOptions): Promise<PtyHandle> {
-    const info = await this.api.json<ProcessInfo>('POST', `/v1/sandboxes/${this.sandboxId}/processes`, {
+    const info = await this.api.json<ProcessInfo>(apiCall('POST /v1/sandboxes/{id}/processes', { id: this.sandboxId }), {
       json: {
         cmd: options.cmd ?? ['/bin/bash', '-l'],
         pty: { cols: options.cols, rows: options.rows },
@@ -68,7 +69,7 @@ export class Pty {
       signal: options.signal,
       timeoutMs: options.timeoutMs,
     });
-    const attached = await AttachedProcess.open(this.api, `/v1/sandboxes/${this.sandboxId}/processes/${info.pid}/attach`, {
+    const attached = await AttachedProcess.open(this.api, apiCall('GET /v1/sandboxes/{id}/processes/{pid}/attach', { id: this.sandboxId, pid: info.pid }), {
       onStdout: options.onData,
     });
     return new PtyHandle(info.pid, attached);
@@ -80,7 +81,9 @@ export class Pty {
    * the output the daemon kept comes first, then what follows.
    */
   async connect(pid: number, options: Pick<PtyOptions, 'onData'>): Promise<PtyHandle> {
-    const attached = await AttachedProcess.open(this.api, `/v1/sandboxes/${this.sandboxId}/processes/${pid}/attach`, { onStdout: options.onData });
+    const attached = await AttachedProcess.open(this.api, apiCall('GET /v1/sandboxes/{id}/processes/{pid}/attach', { id: this.sandboxId, pid }), {
+      onStdout: options.onData,
+    });
     return new PtyHandle(pid, attached);
   }
 }

@@ -1,6 +1,7 @@
 import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxNetworkInput, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
 import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Network } from './network.js';
@@ -90,7 +91,7 @@ export class Sandbox {
 
   static async create(options: SandboxCreateOptions = {}): Promise<Sandbox> {
     const api = new ApiClient(options);
-    const info = await api.json<SandboxInfo>('POST', '/v1/sandboxes', {
+    const info = await api.json<SandboxInfo>(apiCall('POST /v1/sandboxes'), {
       json: {
         template: options.template ?? 'base',
         timeoutMs: options.timeoutMs,
@@ -112,7 +113,7 @@ export class Sandbox {
   /** Reconnects to a running sandbox by id (from another process, say). */
   static async connect(id: string, options: ConnectionOptions & RequestOptions = {}): Promise<Sandbox> {
     const api = new ApiClient(options);
-    const info = await api.json<SandboxInfo>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`, options);
+    const info = await api.json<SandboxInfo>(apiCall('GET /v1/sandboxes/{id}', { id }), options);
     if (info.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(info.endReason)} and no longer exists`);
     return new Sandbox(api, info);
   }
@@ -120,16 +121,16 @@ export class Sandbox {
   static async list(options: SandboxListOptions = {}): Promise<SandboxInfo[]> {
     const api = new ApiClient(options);
     const label = Object.entries(options.metadata ?? {}).map(([k, v]) => `${k}=${v}`);
-    return (await api.json<{ sandboxes: SandboxInfo[] }>('GET', '/v1/sandboxes', { ...options, query: { state: options.state, label } })).sandboxes;
+    return (await api.json<{ sandboxes: SandboxInfo[] }>(apiCall('GET /v1/sandboxes'), { ...options, query: { state: options.state, label } })).sandboxes;
   }
 
   /** Kills every sandbox of the caller; returns their ids. */
   static async killAll(options: ConnectionOptions & RequestOptions = {}): Promise<string[]> {
-    return (await new ApiClient(options).json<{ killed: string[] }>('DELETE', '/v1/sandboxes', options)).killed;
+    return (await new ApiClient(options).json<{ killed: string[] }>(apiCall('DELETE /v1/sandboxes'), options)).killed;
   }
 
   async getInfo(options: RequestOptions = {}): Promise<SandboxInfo> {
-    this.info = await this.api.json<SandboxInfo>('GET', `/v1/sandboxes/${this.id}`, options);
+    this.info = await this.api.json<SandboxInfo>(apiCall('GET /v1/sandboxes/{id}', { id: this.id }), options);
     return this.info;
   }
 
@@ -139,15 +140,15 @@ export class Sandbox {
 
   /** Sets the time left before the sandbox is killed, counted from now. */
   async setTimeout(timeoutMs: number, options: RequestOptions = {}): Promise<void> {
-    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/timeout`, { ...options, json: { timeoutMs } });
+    this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/timeout', { id: this.id }), { ...options, json: { timeoutMs } });
   }
 
   async pause(options: RequestOptions = {}): Promise<void> {
-    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/pause`, options);
+    this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/pause', { id: this.id }), options);
   }
 
   async resume(options: RequestOptions = {}): Promise<void> {
-    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/resume`, options);
+    this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/resume', { id: this.id }), options);
   }
 
   /**
@@ -155,7 +156,7 @@ export class Sandbox {
    * sandbox is frozen for the copy, then goes on): `Sandbox.create({ template: name })`.
    */
   async snapshot(input: { name: string }, options: RequestOptions = {}): Promise<TemplateInfo> {
-    return this.api.json<TemplateInfo>('POST', `/v1/sandboxes/${this.id}/snapshots`, {
+    return this.api.json<TemplateInfo>(apiCall('POST /v1/sandboxes/{id}/snapshots', { id: this.id }), {
       ...options,
       json: { name: input.name },
       timeoutMs: options.timeoutMs ?? 0,
@@ -164,7 +165,7 @@ export class Sandbox {
 
   /** A new sandbox with this one's files, same limits, tier and labels; this one is untouched. */
   async fork(input: { timeoutMs?: number } = {}, options: RequestOptions = {}): Promise<Sandbox> {
-    const info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/fork`, {
+    const info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/fork', { id: this.id }), {
       ...options,
       json: { timeoutMs: input.timeoutMs },
       timeoutMs: options.timeoutMs ?? 0,
@@ -174,17 +175,17 @@ export class Sandbox {
 
   /** Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on. */
   async checkpoint(options: RequestOptions = {}): Promise<CheckpointInfo> {
-    return this.api.json<CheckpointInfo>('POST', `/v1/sandboxes/${this.id}/checkpoints`, { ...options, timeoutMs: options.timeoutMs ?? 0 });
+    return this.api.json<CheckpointInfo>(apiCall('POST /v1/sandboxes/{id}/checkpoints', { id: this.id }), { ...options, timeoutMs: options.timeoutMs ?? 0 });
   }
 
   async checkpoints(options: RequestOptions = {}): Promise<CheckpointInfo[]> {
-    return (await this.api.json<{ checkpoints: CheckpointInfo[] }>('GET', `/v1/sandboxes/${this.id}/checkpoints`, options)).checkpoints;
+    return (await this.api.json<{ checkpoints: CheckpointInfo[] }>(apiCall('GET /v1/sandboxes/{id}/checkpoints', { id: this.id }), options)).checkpoints;
   }
 
   /** Puts the files back exactly as at the checkpoint; the sandbox's processes are restarted (started commands end). */
   async rollback(checkpoint: CheckpointInfo | string, options: RequestOptions = {}): Promise<void> {
     const id = typeof checkpoint === 'string' ? checkpoint : checkpoint.id;
-    this.info = await this.api.json<SandboxInfo>('POST', `/v1/sandboxes/${this.id}/rollback`, {
+    this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/rollback', { id: this.id }), {
       ...options,
       json: { checkpoint: id },
       timeoutMs: options.timeoutMs ?? 0,
@@ -194,6 +195,6 @@ export class Sandbox {
   /** Kills the sandbox; with `wait: false` it returns once the kill is recorded, while teardown goes on. */
   async kill(options: RequestOptions & { wait?: boolean } = {}): Promise<void> {
     const query = options.wait === false ? { wait: 'false' } : undefined;
-    this.info = await this.api.json<SandboxInfo>('DELETE', `/v1/sandboxes/${this.id}`, { ...options, query });
+    this.info = await this.api.json<SandboxInfo>(apiCall('DELETE /v1/sandboxes/{id}', { id: this.id }), { ...options, query });
   }
 }

@@ -1,5 +1,6 @@
 import type { SecretInfo } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
 
@@ -14,14 +15,14 @@ type CallOptions = ConnectionOptions & RequestOptions;
 export const Secrets = {
   async set(name: string, value: string, options: CallOptions & { hosts: string[] }): Promise<SecretInfo> {
     const { hosts, ...call } = options;
-    return new ApiClient(call).json<SecretInfo>('PUT', `/v1/secrets/${encodeURIComponent(name)}`, { ...call, json: { value, hosts } });
+    return new ApiClient(call).json<SecretInfo>(apiCall('PUT /v1/secrets/{name}', { name }), { ...call, json: { value, hosts } });
   },
 
   async list(options: CallOptions = {}): Promise<SecretInfo[]> {
-    return (await new ApiClient(options).json<{ secrets: SecretInfo[] }>('GET', '/v1/secrets', options)).secrets;
+    return (await new ApiClient(options).json<{ secrets: SecretInfo[] }>(apiCall('GET /v1/secrets'), options)).secrets;
   },
 
   async remove(name: string, options: CallOptions = {}): Promise<void> {
-    await new ApiClient(options).json('DELETE', `/v1/secrets/${encodeURIComponent(name)}`, options);
+    await new ApiClient(options).json(apiCall('DELETE /v1/secrets/{name}', { name }), options);
   },
 };

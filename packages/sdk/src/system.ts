@@ -1,6 +1,7 @@
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 /** Removes layers no template uses and fork layers no sandbox uses (admin); never a layer in use. */
 export async function collectGarbage(options: ConnectionOptions & RequestOptions = {}): Promise<{ removedLayers: string[]; removedForkLayers: string[] }> {
-  return new ApiClient(options).json('POST', '/v1/gc', { ...options, timeoutMs: options.timeoutMs ?? 0 });
+  return new ApiClient(options).json(apiCall('POST /v1/gc'), { ...options, timeoutMs: options.timeoutMs ?? 0 });
 }

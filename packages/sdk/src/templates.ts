@@ -1,6 +1,7 @@
 import type { TemplateBuildEvent, TemplateInfo } from '@paddock/core';
 import { errorFromEvent, PaddockError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
   name: string;
@@ -14,15 +15,15 @@ export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions 
 
 export const Templates = {
   async list(options: ConnectionOptions & RequestOptions = {}): Promise<TemplateInfo[]> {
-    return (await new ApiClient(options).json<{ templates: TemplateInfo[] }>('GET', '/v1/templates', options)).templates;
+    return (await new ApiClient(options).json<{ templates: TemplateInfo[] }>(apiCall('GET /v1/templates'), options)).templates;
   },
 
   async get(name: string, options: ConnectionOptions & RequestOptions = {}): Promise<TemplateInfo> {
-    return new ApiClient(options).json<TemplateInfo>('GET', `/v1/templates/${encodeURIComponent(name)}`, options);
+    return new ApiClient(options).json<TemplateInfo>(apiCall('GET /v1/templates/{name}', { name }), options);
   },
 
   async remove(name: string, options: ConnectionOptions & RequestOptions = {}): Promise<void> {
-    await new ApiClient(options).json('DELETE', `/v1/templates/${encodeURIComponent(name)}`, options);
+    await new ApiClient(options).json(apiCall('DELETE /v1/templates/{name}', { name }), options);
   },
 
   /** Builds a template, reporting each step and log line through onEvent. */
@@ -34,7 +35,11 @@ export const Templates = {
       paddockfile: options.paddockfile,
       context: options.context ? Buffer.from(options.context).toString('base64') : undefined,
     };
-    for await (const event of api.ndjson<TemplateBuildEvent>('POST', '/v1/templates', { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 })) {
+    for await (const event of api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), {
+      json,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 0,
+    })) {
       options.onEvent?.(event);
       if (event.type === 'done') return event.template;
       if (event.type === 'error') throw errorFromEvent(event.error, 400);

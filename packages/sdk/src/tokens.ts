@@ -1,5 +1,6 @@
 import type { Role, TokenCreate, TokenCreated, TokenInfo } from '@paddock/core';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
+import { apiCall } from './api-routes.js';
 
 type CallOptions = ConnectionOptions & RequestOptions;
 
@@ -28,21 +29,21 @@ export interface Principal {
 export const Tokens = {
   /** The result holds the secret (`token`); the daemon keeps only its hash, so it cannot be shown again. */
   async create(input: TokenCreate, options: CallOptions = {}): Promise<TokenCreated> {
-    return new ApiClient(options).json<TokenCreated>('POST', '/v1/tokens', { json: input, timeoutMs: options.timeoutMs, signal: options.signal });
+    return new ApiClient(options).json<TokenCreated>(apiCall('POST /v1/tokens'), { json: input, timeoutMs: options.timeoutMs, signal: options.signal });
   },
 
   async list(options: TokenListOptions = {}): Promise<TokenInfo[]> {
     const spec = { query: { tenant: options.tenant }, timeoutMs: options.timeoutMs, signal: options.signal };
-    return (await new ApiClient(options).json<{ tokens: TokenInfo[] }>('GET', '/v1/tokens', spec)).tokens;
+    return (await new ApiClient(options).json<{ tokens: TokenInfo[] }>(apiCall('GET /v1/tokens'), spec)).tokens;
   },
 
   /** Revoked tokens are refused from then on; the record stays, with revokedAt set. */
   async revoke(id: string, options: CallOptions = {}): Promise<TokenInfo> {
-    return new ApiClient(options).json<TokenInfo>('DELETE', `/v1/tokens/${encodeURIComponent(id)}`, options);
+    return new ApiClient(options).json<TokenInfo>(apiCall('DELETE /v1/tokens/{id}', { id }), options);
   },
 };
 
 /** The principal, tenant, role and owner of the token in use. */
 export async function whoami(options: CallOptions = {}): Promise<Principal> {
-  return new ApiClient(options).json<Principal>('GET', '/v1/whoami', options);
+  return new ApiClient(options).json<Principal>(apiCall('GET /v1/whoami'), options);
 }

@@ -1,5 +1,5 @@
 import type { Connection } from '@paddock/sdk';
-import { ApiClient, AttachedProcess, type Sandbox } from '@paddock/sdk';
+import { ApiClient, AttachedProcess, apiCall, type Sandbox } from '@paddock/sdk';
 import { approvalWaitNotice } from '../approvals/approval-wait-notice.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 import type { CommandRequest } from './command-request.js';
@@ -22,10 +22,14 @@ export async function attachStdin(sbx: Sandbox, conn: Connection, req: CommandRe
   // Interrupted, the CLI must not leave the command behind, waiting for input that will never come.
   const unregister = onCleanup(() => handle.kill());
   try {
-    const attached = await AttachedProcess.open(new ApiClient(conn), `/v1/sandboxes/${sbx.id}/processes/${handle.pid}/attach`, {
-      onStdout: (data) => process.stdout.write(data),
-      onStderr: (data) => process.stderr.write(data),
-    });
+    const attached = await AttachedProcess.open(
+      new ApiClient(conn),
+      apiCall('GET /v1/sandboxes/{id}/processes/{pid}/attach', { id: sbx.id, pid: handle.pid }),
+      {
+        onStdout: (data) => process.stdout.write(data),
+        onStderr: (data) => process.stderr.write(data),
+      },
+    );
     const stopForwarding = forwardStdin(attached);
     try {
       return exitStatus(await attached.exited, req.deadlineAt, req.timeoutMs);

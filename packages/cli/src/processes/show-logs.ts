@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { ApiClient, type ProcessInfo, Sandbox } from '@paddock/sdk';
+import { ApiClient, apiCall, type ProcessInfo, Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
@@ -18,7 +18,7 @@ export async function showLogs(id: string, pidText: string | undefined, flags: {
   const pid = explicitPid ?? latestPid(await sbx.commands.list(), sbx.id);
   // The output endpoint is read directly: the SDK's CommandHandle.follow() always waits for
   // the exit, while logs without -f must print what is there now and stop.
-  const events = new ApiClient(conn).ndjson<OutputEvent>('GET', `/v1/sandboxes/${sbx.id}/processes/${pid}/output`, {
+  const events = new ApiClient(conn).ndjson<OutputEvent>(apiCall('GET /v1/sandboxes/{id}/processes/{pid}/output', { id: sbx.id, pid }), {
     query: { follow: Boolean(flags.follow) },
     timeoutMs: 0,
   });

@@ -1,4 +1,4 @@
-import { ApiClient, type SandboxInfo } from '@paddock/sdk';
+import { ApiClient, apiCall, type SandboxInfo } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { printJson } from '../output/print-json.js';
@@ -6,5 +6,5 @@ import { printJson } from '../output/print-json.js';
 /** `paddock inspect`: the sandbox as JSON, killed ones included (Sandbox.connect refuses those). */
 export async function inspectSandbox(id: string, _flags: { json?: boolean }, command: Command): Promise<void> {
   const api = new ApiClient(connectionFor(command));
-  printJson(await api.json<SandboxInfo>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`));
+  printJson(await api.json<SandboxInfo>(apiCall('GET /v1/sandboxes/{id}', { id })));
 }

@@ -1,5 +1,5 @@
 import { paddockVersion } from '@paddock/core/client';
-import { ApiClient } from '@paddock/sdk';
+import { ApiClient, apiCall } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 
@@ -9,7 +9,7 @@ export async function showVersion(_flags: object, command: Command): Promise<voi
   const api = new ApiClient({ ...connectionFor(command), requestTimeoutMs: 2000 });
   try {
     // /v1/health is public: no token needed.
-    const health = await api.json<{ version: string }>('GET', '/v1/health');
+    const health = await api.json<{ version: string }>(apiCall('GET /v1/health'));
     process.stdout.write(`paddockd ${health.version}\n`);
   } catch (err) {
     process.stderr.write(`paddock: ${(err as Error).message}\n`);

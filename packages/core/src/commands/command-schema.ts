@@ -67,12 +67,16 @@ export type CommandEvent =
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };
 
 /** Messages a WebSocket attach client sends as text frames; binary frames are stdin. */
-export type AttachClientMessage =
-  | { type: 'resize'; cols: number; rows: number }
-  | { type: 'eof' }
-  | { type: 'signal'; signal: z.infer<typeof SignalNameSchema> };
+export const AttachClientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('resize'), cols: z.number().int(), rows: z.number().int() }),
+  z.object({ type: z.literal('eof') }),
+  z.object({ type: z.literal('signal'), signal: SignalNameSchema }),
+]);
+export type AttachClientMessage = z.infer<typeof AttachClientMessageSchema>;
 
 /** Server → client: binary frames carry output with a first byte 1 (stdout) or 2 (stderr); text frames are JSON. */
-export type AttachServerMessage =
-  | { type: 'exit'; result: Omit<CommandResult, 'stdout' | 'stderr'> }
-  | { type: 'error'; error: { code: string; message: string } };
+export const AttachServerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('exit'), result: CommandResultSchema.omit({ stdout: true, stderr: true }) }),
+  z.object({ type: z.literal('error'), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type AttachServerMessage = z.infer<typeof AttachServerMessageSchema>;

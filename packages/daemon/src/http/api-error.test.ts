@@ -30,7 +30,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '@paddock/core';
-import { ApiClient } from '@paddock/sdk';
+import { ApiClient, apiCall } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { answerError, apiError } from './api-error.js';
@@ -147,7 +147,7 @@ describe('error codes from daemon to SDK', () => {
   it('and through an HTTP response of the daemon’s error handler, read by the SDK’s client', async () => {
     const api = new ApiClient({ url: 'http://localhost', token: 't', transport: inProcessTransport(appThrowing().fetch) });
     for (const code of codes) {
-      const rebuilt = await api.json('GET', `/v1/errors/${code}`).catch((e: unknown) => e);
+      const rebuilt = await api.json({ method: 'GET', path: `/v1/errors/${code}` }).catch((e: unknown) => e);
       expectSameError(rebuilt, sampleOf(code));
     }
   });
@@ -166,7 +166,7 @@ describe('error codes from daemon to SDK', () => {
 
   it('a ZodError thrown by a handler is a 400 naming the failing fields, like request validation, not a 500', async () => {
     const api = new ApiClient({ url: 'http://localhost', token: 't', transport: inProcessTransport(appThrowing().fetch) });
-    const err = await api.json('POST', '/v1/parses', { json: { name: 'far too long a name', timeoutMs: 5 } }).catch((e: unknown) => e);
+    const err = await api.json({ method: 'POST', path: '/v1/parses' }, { json: { name: 'far too long a name', timeoutMs: 5 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err).toMatchObject({ code: 'invalid_request', status: 400 });
     expect((err as ValidationError).details.fields).toEqual([
@@ -200,16 +200,16 @@ describe('error codes from a running daemon', () => {
 
   it('a request for another host comes back to the SDK as ForbiddenHostError (it had no class to rebuild)', async () => {
     const api = new ApiClient(daemon.conn);
-    const err = await api.json('GET', '/v1/sandboxes', { headers: { host: 'rebound.example' } }).catch((e: unknown) => e);
+    const err = await api.json(apiCall('GET /v1/sandboxes'), { headers: { host: 'rebound.example' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForbiddenHostError);
     expect(err).toMatchObject({ code: 'forbidden_host', status: 403, details: { host: 'rebound.example' } });
   });
 
   it('an unknown route and a missing token come back as their classes', async () => {
-    const route = await new ApiClient(daemon.conn).json('GET', '/v1/nothing-here').catch((e: unknown) => e);
+    const route = await new ApiClient(daemon.conn).json({ method: 'GET', path: '/v1/nothing-here' }).catch((e: unknown) => e);
     expect(route).toBeInstanceOf(NotFoundError);
     expect(route).toMatchObject({ code: 'route_not_found', status: 404, message: 'no route for GET /v1/nothing-here' });
-    const token = await new ApiClient({ url: daemon.url, token: 'not-a-token' }).json('GET', '/v1/sandboxes').catch((e: unknown) => e);
+    const token = await new ApiClient({ url: daemon.url, token: 'not-a-token' }).json(apiCall('GET /v1/sandboxes')).catch((e: unknown) => e);
     expect(token).toBeInstanceOf(UnauthorizedError);
     expect(token).toMatchObject({ code: 'unauthorized', status: 401 });
   });

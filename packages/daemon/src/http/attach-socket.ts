@@ -1,9 +1,10 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AttachClientMessage } from '@paddock/core';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type AttachClientMessage, AttachClientMessageSchema, AttachServerMessageSchema } from '@paddock/core';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { ProcessSubscriber } from '../commands/process-manager.js';
 import type { HttpEnv } from './http-env.js';
 import { findProcess } from './routes/command-routes.js';
+import { errorResponses, ProcessParams } from './schemas.js';
 import type { Services } from './services.js';
 
 const streamTag = { stdout: 1, stderr: 2 } as const;
@@ -22,6 +23,7 @@ export function isWebSocketRoute(method: string, path: string): boolean {
  * frames tagged 1 (stdout) or 2 (stderr) and ends with a JSON exit message.
  */
 export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upgradeWebSocket: UpgradeWebSocket): void {
+  describeAttachSocket(app);
   app.get(
     '/v1/sandboxes/:id/processes/:pid/attach',
     async (c, next) => {
@@ -94,4 +96,40 @@ export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upg
       };
     }),
   );
+}
+
+/**
+ * The attach route in /openapi.json. OpenAPI has no words for a WebSocket: it
+ * is a GET that asks to upgrade and answers 101, its frames described in
+ * x-websocket, with the JSON Schema of the messages the SDK and the daemon share.
+ */
+function describeAttachSocket(app: OpenAPIHono<HttpEnv>): void {
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/v1/sandboxes/{id}/processes/{pid}/attach',
+    tags: ['commands'],
+    summary: 'Join a running process over a WebSocket',
+    description:
+      'A WebSocket (send `Upgrade: websocket`) joined to a process: stdin in, output out, resize and signals. ' +
+      'Binary frames from the client are stdin; text frames are JSON control messages (resize, eof, signal; their schema in x-websocket). ' +
+      'The server sends output as binary frames whose first byte is 1 (stdout) or 2 (stderr), then a JSON exit message ' +
+      'and closes with 1000. Authorization, audit and the process lookup happen before the upgrade, ' +
+      'so their errors are plain HTTP answers. A browser, which cannot set headers here, may send the token as ?access_token=.',
+    request: {
+      params: ProcessParams,
+      headers: z.object({ upgrade: z.literal('websocket'), connection: z.string().describe('names Upgrade') }),
+      query: z.object({ access_token: z.string().optional().describe('the bearer token, for browsers; this route only') }),
+    },
+    responses: { 101: { description: 'switching to the WebSocket protocol' }, ...errorResponses },
+    'x-websocket': {
+      clientFrames: { binary: 'stdin bytes', text: messageSchema(AttachClientMessageSchema) },
+      serverFrames: { binary: 'first byte 1 (stdout) or 2 (stderr), then the output bytes', text: messageSchema(AttachServerMessageSchema) },
+    },
+  });
+}
+
+/** A message schema as the document's JSON Schema, without the dialect line (the document's is 2020-12 already). */
+function messageSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input' });
+  return rest;
 }
