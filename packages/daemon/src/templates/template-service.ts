@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { statfsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { availableParallelism, totalmem } from 'node:os';
 import { join, posix } from 'node:path';
 import {
   BadRequestError,
@@ -19,6 +17,7 @@ import type { SandboxEngine } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager, ProcessSubscriber } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
+import { type HostTotals, measureHost } from '../sandboxes/host-capacity.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
@@ -71,14 +70,12 @@ export interface TemplateCaller {
 }
 
 /** A build's sandbox: generous, but within what a small host has, so the host capacity check never refuses a build. */
-function buildLimits(layersDir: string): Limits {
-  const mib = 1024 * 1024;
-  const fs = statfsSync(layersDir);
+function buildLimits(host: HostTotals): Limits {
   return {
-    memoryMiB: Math.min(4096, Math.floor(totalmem() / mib)),
-    cpus: Math.min(2, availableParallelism()),
+    memoryMiB: Math.min(4096, host.memoryMiB),
+    cpus: Math.min(2, host.cpus),
     pids: 4096,
-    diskMiB: Math.min(16_384, Math.floor((fs.blocks * fs.bsize) / mib)),
+    diskMiB: Math.min(16_384, host.diskMiB),
   };
 }
 const buildTimeoutMs = 60 * 60_000;
@@ -206,7 +203,7 @@ export class TemplateService {
     emit({ type: 'step', index: 1, total, text: `FROM ${parentName}` });
     const sandbox = await this.deps.sandboxes.create(
       owner,
-      { template: parentName, limits: buildLimits(this.deps.layersDir), timeoutMs: buildTimeoutMs },
+      { template: parentName, limits: buildLimits(measureHost(this.deps.layersDir)), timeoutMs: buildTimeoutMs },
       { signal },
     );
     const state = { env: { ...parent.env }, workdir: parent.workdir, user: parent.user };
