@@ -14,7 +14,7 @@ AGENT_BIN   := packages/engine/dist/bin
 export PADDOCK_STATE_DIR := $(STATE_DIR)
 export PADDOCK_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: up down test test-security bench build deps base lint clean
+.PHONY: up down test test-fast test-security bench build deps base lint clean
 
 ## deps: Debian packages Paddock runs on (installed only when missing)
 deps:
@@ -80,9 +80,13 @@ down:
 	  echo "paddockd stopped"; \
 	else echo "paddockd is not running"; fi
 
-## test: the whole suite against real sandboxes; its own daemons, never the one `make up` started
+## test: both tiers (fast, then real sandboxes); its own daemons, never the one `make up` started
 test: base
 	$(NODE) scripts/run-tests.mjs
+
+## test-fast: the fast tier only: from the sources, in-process daemons over a fake sandbox host; no root, runtime or build
+test-fast: node_modules/.package-lock.json
+	$(NODE) scripts/run-tests.mjs --project fast
 
 ## test-security: only the attack suite (docs/security-probes.md), on every tier; also part of `make test`
 test-security: base

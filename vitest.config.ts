@@ -1,15 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Every test file starts its own daemon (own state folder, own port) with real
-// sandboxes; two workers match the two cores CI has.
+// Two tiers. The fast tier runs from the sources, in-process, over a fake
+// sandbox host: no root, runtime or base template. The security tier starts
+// real daemons and CLIs from dist/ with real sandboxes (`make build` first).
+// A test file belongs to the security tier when it uses what only a real
+// daemon gives, so a file cannot be put in the wrong tier by hand.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const realDaemonMarkers = ['startTestDaemon', 'daemonMain', 'cliMain', 'run-cli.js', 'host-probe.js'];
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts') && !e.parentPath.includes('node_modules') && !e.parentPath.includes('/dist'))
+    .map((e) => join(e.parentPath, e.name).slice(root.length));
+}
+
+const allTests = testFiles(join(root, 'packages'));
+const securityTier = allTests.filter((file) => realDaemonMarkers.some((marker) => readFileSync(join(root, file), 'utf8').includes(marker)));
+const fastTier = allTests.filter((file) => !securityTier.includes(file));
+
+// Workspace packages resolve to their sources, so no test runs stale code after an edit.
+const sourceOf = (path: string) => join(root, 'packages', path);
+const alias = [
+  { find: /^@paddock\/core\/client$/, replacement: sourceOf('core/src/client.ts') },
+  { find: /^@paddock\/sdk\/node$/, replacement: sourceOf('sdk/src/node/index.ts') },
+  { find: /^@paddock\/mcp\/gateway$/, replacement: sourceOf('mcp/src/gateway/index.ts') },
+  { find: /^@paddock\/adapters\/(ai|langchain)$/, replacement: sourceOf('adapters/src/$1/index.ts') },
+  { find: /^@paddock\/(core|engine|sdk|mcp|daemon|cli)$/, replacement: sourceOf('$1/src/index.ts') },
+];
+
 export default defineConfig({
+  resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    globalSetup: ['packages/daemon/src/testing/global-setup.ts'],
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: 'fast', include: fastTier, testTimeout: 30_000, hookTimeout: 30_000 },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'security',
+          include: securityTier,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ['packages/daemon/src/testing/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { type Logger, pino } from 'pino';
 import { createServices } from './composition/create-services.js';
 import { recover } from './composition/recover.js';
+import type { SandboxHostFactory } from './composition/runtime-host.js';
 import { serveApi } from './composition/serve-api.js';
 import { ShutdownSteps } from './composition/shutdown-steps.js';
 import type { DaemonConfig } from './config/daemon-config.js';
@@ -19,12 +20,22 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** What a daemon takes besides its config; each has a default for the real thing. */
+export interface StartOptions {
+  logger?: Logger;
+  /** Where telemetry reads its OTEL_* settings (process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** What runs the sandboxes (runc, runsc and the static agent). */
+  sandboxHost?: SandboxHostFactory;
+}
+
 /**
  * The daemon's composition root: takes the state folder, builds every part,
  * picks up what a previous daemon left, and listens. Whatever was opened is
  * closed by one ordered list of steps, on stop() and on a failed start alike.
  */
-export async function startDaemon(config: DaemonConfig, logger: Logger = defaultLogger(config)): Promise<RunningDaemon> {
+export async function startDaemon(config: DaemonConfig, options: StartOptions = {}): Promise<RunningDaemon> {
+  const logger = options.logger ?? defaultLogger(config);
   await mkdir(config.stateDir, { recursive: true });
   // Before anything reads or changes the folder: a second daemon on it would
   // adopt, reconcile and kill the first one's sandboxes (probe G2).
@@ -32,7 +43,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = default
   const shutdown = new ShutdownSteps(logger);
   shutdown.add('state-dir-lock', () => lock.release());
   try {
-    const parts = await createServices(config, { logger, env: process.env, shutdown });
+    const parts = await createServices(config, { logger, env: options.env ?? process.env, shutdown, sandboxHost: options.sandboxHost });
     await recover(parts, logger);
     const url = await serveApi(config, parts, { logger, shutdown });
     return { url, socketPath: config.socketPath, token: parts.token, services: parts.services, logger, stop: () => shutdown.run() };

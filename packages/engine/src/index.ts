@@ -1,4 +1,4 @@
-export { agentBinDir } from './agent/agent-binaries.js';
+export { agentBinDir, agentBinPath } from './agent/agent-binaries.js';
 export * from './agent/agent-client.js';
 export * from './agent/agent-protocol.js';
 export { stageAgentBinaries, unstageAgentBinaries } from './agent/stage-agent-binaries.js';
@@ -14,6 +14,7 @@ export * from './rootfs/sandbox-rootfs.js';
 export * from './runtime/oci-runtime.js';
 export * from './runtime/runtime-adapter.js';
 export * from './sandboxes/sandbox-engine.js';
+export * from './sandboxes/sandbox-host.js';
 export * from './templates/base-layer.js';
 export * from './templates/build-progress.js';
 export * from './templates/uid-shift.js';

@@ -1,6 +1,6 @@
 import type { CommandResult, CommandStart, ProcessInfo } from '@paddock/core';
 import { BadRequestError, PaddockError, ProcessNotFoundError } from '@paddock/core';
-import type { AgentProcess, ExecHandlers, ExecSession, SandboxEngine } from '@paddock/engine';
+import type { AgentProcess, ExecHandlers, ExecSession, SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { OutputTail } from './output-tail.js';
@@ -17,7 +17,7 @@ export interface ProcessSubscriber {
 }
 
 export interface ProcessManagerOptions {
-  engine: SandboxEngine;
+  engine: SandboxHost;
   /** Bytes of stdout and of stderr kept per process for late readers. */
   outputLimitBytes: number;
   /** Exited processes kept per sandbox for `logs` and listing. */

@@ -1,18 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  agentBinDir,
-  CgroupProbe,
-  ensureBaseLayer,
-  gvisorRuntimeFlags,
-  NetnsNetwork,
-  OciRuntime,
-  readBaseLayerInfo,
-  runcRunFlags,
-  SandboxEngine,
-  stageAgentBinaries,
-  unstageAgentBinaries,
-} from '@paddock/engine';
+import { agentBinPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { ApprovalService } from '../approvals/approval-service.js';
 import { AuditAnchors } from '../audit/audit-anchors.js';
@@ -29,7 +17,6 @@ import type { Services } from '../http/services.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
-import { EgressNetwork } from '../network/egress-network.js';
 import { EgressProxy } from '../network/egress-proxy.js';
 import { EgressResolver } from '../network/egress-resolver.js';
 import { NetworkService } from '../network/network-service.js';
@@ -51,13 +38,15 @@ import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
 import { TenantService } from '../tenants/tenant-service.js';
-import { findExecutable } from '../tiers/find-executable.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
+import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
 /** What the daemon's parts are given from outside its config. */
 export interface ServiceDeps {
   logger: Logger;
+  /** What runs the sandboxes: the real engine unless a test puts a stand-in here. */
+  sandboxHost?: SandboxHostFactory;
   /** Where telemetry reads its OTEL_* settings. */
   env: NodeJS.ProcessEnv;
   /** Each part registers here how it closes, as soon as it is open. */
@@ -70,7 +59,7 @@ export interface DaemonParts {
   token: string;
   tokenStore: TokenStore;
   telemetry: Telemetry;
-  engine: SandboxEngine;
+  engine: SandboxHost;
   sandboxStore: SandboxStore;
   egress: EgressProxy;
 }
@@ -80,7 +69,8 @@ export interface DaemonParts {
  * part is changed once built: services that need each other get a function at
  * construction that reaches the other one, called only after both exist.
  */
-export async function createServices(config: DaemonConfig, { logger, env, shutdown }: ServiceDeps): Promise<DaemonParts> {
+export async function createServices(config: DaemonConfig, deps: ServiceDeps): Promise<DaemonParts> {
+  const { logger, env, shutdown } = deps;
   const { sandboxesDir, layersDir } = await prepareStateDir(config);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
@@ -105,26 +95,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
   const egress = new EgressProxy({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
   shutdown.add('listeners', () => egress.closeAll());
 
-  // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
-  const agentDir = join(config.stateDir, 'agent');
-  shutdown.add('agent-binaries', () => unstageAgentBinaries(agentDir));
-  await stageAgentBinaries(agentBinDir(), agentDir);
-  const engine = new SandboxEngine({
-    sandboxesDir,
-    agentBinDir: agentDir,
-    runtimes: {
-      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
-      ...(findExecutable(config.runscBinary)
-        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
-        : {}),
-    },
-    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
-    cgroups: new CgroupProbe(),
-    cgroupParent: config.cgroupParent,
-  });
-  shutdown.add('cgroup-parent', () => {
-    if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
-  });
+  const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
@@ -185,7 +156,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     audit,
     logger,
     // What no server may be given: the daemon's state, cache and policies, and the binaries every sandbox runs.
-    protectedPaths: [config.stateDir, config.cacheDir, config.policiesDir, agentBinDir()],
+    protectedPaths: [config.stateDir, config.cacheDir, config.policiesDir, agentBinPath()],
   });
   shutdown.add('gateway-servers', () => gatewayServers.stop());
 

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FileEntry } from '@paddock/core';
-import type { AgentEntry, SandboxEngine } from '@paddock/engine';
+import type { AgentEntry, SandboxHost } from '@paddock/engine';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 
 const callTimeout = { timeoutMs: 30_000 };
@@ -12,7 +12,7 @@ const callTimeout = { timeoutMs: 30_000 };
  * symlinks cannot lead to the host (probes D3, D4).
  */
 export class FileService {
-  constructor(private readonly engine: SandboxEngine) {}
+  constructor(private readonly engine: SandboxHost) {}
 
   resolve(sandbox: SandboxRecord, path: string): string {
     return posix.resolve(sandbox.workdir, path);

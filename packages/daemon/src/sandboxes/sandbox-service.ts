@@ -10,7 +10,7 @@ import {
   type SandboxState,
   TemplateNotFoundError,
 } from '@paddock/core';
-import type { HostMount, SandboxEngine } from '@paddock/engine';
+import type { HostMount, SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { NetworkService } from '../network/network-service.js';
@@ -23,7 +23,7 @@ import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
 
 export interface SandboxServiceDeps {
-  engine: SandboxEngine;
+  engine: SandboxHost;
   sandboxes: SandboxStore;
   templates: TemplateStore;
   processes: ProcessManager;
@@ -121,7 +121,7 @@ export class SandboxService {
   ): Promise<SandboxRecord> {
     const id = newSandboxId();
     const network = this.deps.network?.register(id, owner, request.network, request.secrets) ?? { mode: 'none' as const, env: {} };
-    let launched: Awaited<ReturnType<SandboxEngine['launch']>>;
+    let launched: Awaited<ReturnType<SandboxHost['launch']>>;
     try {
       launched = await this.deps.engine.launch(
         { id, tier, layers: template.layerDirs, limits, network: network.mode, hostMounts: options.hostMounts },

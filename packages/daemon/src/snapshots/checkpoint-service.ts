@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CheckpointInfo, ConflictError, NotFoundError } from '@paddock/core';
-import type { SandboxEngine } from '@paddock/engine';
+import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
@@ -12,7 +12,7 @@ import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 const maxCheckpointsPerSandbox = 10;
 
 export interface CheckpointServiceDeps {
-  engine: SandboxEngine;
+  engine: SandboxHost;
   sandboxes: SandboxService;
   sandboxStore: SandboxStore;
   processes: ProcessManager;

@@ -10,7 +10,7 @@ import {
   SnapshotCreateSchema,
   type TemplateInfo,
 } from '@paddock/core';
-import type { SandboxEngine } from '@paddock/engine';
+import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
@@ -19,7 +19,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import { toTemplateInfo } from '../templates/template-service.js';
 
 export interface SnapshotServiceDeps {
-  engine: SandboxEngine;
+  engine: SandboxHost;
   sandboxes: SandboxService;
   sandboxStore: SandboxStore;
   templates: TemplateStore;

@@ -13,7 +13,7 @@ import {
   type TemplateInfo,
   TemplateNotFoundError,
 } from '@paddock/core';
-import type { SandboxEngine } from '@paddock/engine';
+import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager, ProcessSubscriber } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
@@ -28,7 +28,7 @@ export interface TemplateServiceDeps {
   sandboxStore: SandboxStore;
   processes: ProcessManager;
   files: FileService;
-  engine: SandboxEngine;
+  engine: SandboxHost;
   /** Where built layers are kept. */
   layersDir: string;
   logger: Logger;

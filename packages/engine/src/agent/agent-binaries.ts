@@ -2,9 +2,18 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '@paddock/core';
 
+/**
+ * Where `make build` puts the static `paddock-agent` and `tini`, whether or
+ * not they are there yet. Named from the package's root, so it is the same
+ * path from the sources as from dist/.
+ */
+export function agentBinPath(): string {
+  return fileURLToPath(new URL('../../dist/bin', import.meta.url));
+}
+
 /** Host directory holding the static `paddock-agent` and `tini`, built by `make build`. */
 export function agentBinDir(): string {
-  const dir = fileURLToPath(new URL('../bin/', import.meta.url));
+  const dir = `${agentBinPath()}/`;
   for (const name of ['paddock-agent', 'tini']) {
     if (!existsSync(`${dir}${name}`)) throw new RuntimeError(`${dir}${name} is missing: run make build`);
   }
@@ -13,7 +22,7 @@ export function agentBinDir(): string {
 
 /** Host-side helper that mounts a sandbox's rootfs in one process (agent/paddock-mount.c). */
 export function mountHelperPath(): string {
-  const path = fileURLToPath(new URL('../host/paddock-mount', import.meta.url));
+  const path = fileURLToPath(new URL('../../dist/host/paddock-mount', import.meta.url));
   if (!existsSync(path)) throw new RuntimeError(`${path} is missing: run make build`);
   return path;
 }

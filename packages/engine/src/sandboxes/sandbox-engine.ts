@@ -9,6 +9,7 @@ import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
+import type { SandboxHost } from './sandbox-host.js';
 
 export interface SandboxEngineOptions {
   /** Holds one directory per sandbox (bundle, mounts, agent socket). */
@@ -72,7 +73,7 @@ export interface LaunchedSandbox {
  * host (directories, mounts, the runtime's list), so a restarted daemon can
  * rebuild its picture from what is really there.
  */
-export class SandboxEngine {
+export class SandboxEngine implements SandboxHost {
   private readonly agents = new Map<string, AgentClient>();
 
   constructor(private readonly options: SandboxEngineOptions) {}

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import {
+  agentBinDir,
+  CgroupProbe,
+  gvisorRuntimeFlags,
+  NetnsNetwork,
+  OciRuntime,
+  runcRunFlags,
+  SandboxEngine,
+  type SandboxHost,
+  stageAgentBinaries,
+  unstageAgentBinaries,
+} from '@paddock/engine';
+import type { DaemonConfig } from '../config/daemon-config.js';
+import { EgressNetwork } from '../network/egress-network.js';
+import type { EgressProxy } from '../network/egress-proxy.js';
+import type { NetworkService } from '../network/network-service.js';
+import type { SandboxStore } from '../store/sandbox-store.js';
+import { findExecutable } from '../tiers/find-executable.js';
+import type { ShutdownSteps } from './shutdown-steps.js';
+
+/** What a sandbox host is built from: the daemon's config and the parts it works with. */
+export interface SandboxHostContext {
+  config: DaemonConfig;
+  sandboxesDir: string;
+  egress: EgressProxy;
+  network: NetworkService;
+  sandboxStore: SandboxStore;
+  shutdown: ShutdownSteps;
+}
+
+export type SandboxHostFactory = (context: SandboxHostContext) => Promise<SandboxHost>;
+
+/** The real one: runc (and runsc when installed), network namespaces behind the egress proxy, cgroups, the static agent. */
+export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesDir, egress, network, sandboxStore, shutdown }) => {
+  // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
+  const agentDir = join(config.stateDir, 'agent');
+  shutdown.add('agent-binaries', () => unstageAgentBinaries(agentDir));
+  await stageAgentBinaries(agentBinDir(), agentDir);
+  const engine = new SandboxEngine({
+    sandboxesDir,
+    agentBinDir: agentDir,
+    runtimes: {
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
+      ...(findExecutable(config.runscBinary)
+        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
+        : {}),
+    },
+    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
+    cgroups: new CgroupProbe(),
+    cgroupParent: config.cgroupParent,
+  });
+  shutdown.add('cgroup-parent', () => {
+    if (sandboxStore.live().length === 0) engine.releaseCgroupParent();
+  });
+  return engine;
+};

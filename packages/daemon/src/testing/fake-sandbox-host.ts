@@ -1,0 +1,182 @@
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BadRequestError, ConflictError, NotFoundError, type Tier } from '@paddock/core';
+import {
+  AgentClient,
+  type CallOptions,
+  type LaunchedSandbox,
+  type RuntimeState,
+  type SandboxHost,
+  type SandboxLaunch,
+  type SandboxPaths,
+  sandboxPaths,
+} from '@paddock/engine';
+import { FakeAgent } from './fake-agent.js';
+
+interface FakeSandbox {
+  tier: Tier;
+  agent: FakeAgent;
+  status: 'running' | 'paused';
+}
+
+/**
+ * The fast test tier's sandbox host: a sandbox is a folder (its template's
+ * layers copied in, top last) and a FakeAgent on the usual socket. It needs
+ * no root, runtime or base template, and outlives a daemon that stops, so a
+ * test can restart the daemon and watch it adopt what it left.
+ */
+export class FakeSandboxHost implements SandboxHost {
+  private readonly sandboxes = new Map<string, FakeSandbox>();
+  private readonly clients = new Map<string, AgentClient>();
+  /** Every launch, for tests that assert what the daemon asked for. */
+  readonly launches: SandboxLaunch[] = [];
+
+  constructor(
+    private readonly sandboxesDir: string,
+    private readonly availableTiers: Tier[] = ['container', 'gvisor'],
+  ) {}
+
+  paths(id: string): SandboxPaths {
+    return sandboxPaths(this.sandboxesDir, id);
+  }
+
+  agent(id: string): AgentClient {
+    let client = this.clients.get(id);
+    if (!client) {
+      client = new AgentClient(this.paths(id).socket, id);
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  tiers(): Tier[] {
+    return [...this.availableTiers];
+  }
+
+  async launch(launch: SandboxLaunch, options: CallOptions = {}): Promise<LaunchedSandbox> {
+    if (!this.availableTiers.includes(launch.tier)) {
+      throw new BadRequestError(`the ${launch.tier} tier is not available on this host`, { tier: launch.tier }, 'tier_unavailable');
+    }
+    this.launches.push(launch);
+    const paths = this.paths(launch.id);
+    try {
+      await mkdir(paths.rootfs, { recursive: true });
+      for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true });
+      await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
+      options.signal?.throwIfAborted();
+      const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id);
+      await agent.start();
+      this.sandboxes.set(launch.id, { tier: launch.tier, agent, status: 'running' });
+      return { networkEnv: {} };
+    } catch (err) {
+      await this.destroy(launch.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    this.clients.delete(id);
+    const sandbox = this.sandboxes.get(id);
+    this.sandboxes.delete(id);
+    if (sandbox?.status === 'paused') this.signalAll(sandbox, 'SIGCONT');
+    await sandbox?.agent.stop();
+    await rm(this.paths(id).dir, { recursive: true, force: true });
+  }
+
+  async commit(id: string, layerDir: string): Promise<number> {
+    await this.sandboxes.get(id)?.agent.stop();
+    try {
+      return await this.copyRoot(id, layerDir);
+    } finally {
+      await this.destroy(id);
+    }
+  }
+
+  async snapshot(id: string, layerDir: string): Promise<number> {
+    const sandbox = this.require(id);
+    if (sandbox.status === 'paused' && sandbox.tier !== 'container') {
+      throw new ConflictError(`sandbox ${id} is paused: resume it before copying its files`, { id }, 'sandbox_paused');
+    }
+    return this.copyRoot(id, layerDir);
+  }
+
+  async rollback(id: string, layerDir: string): Promise<void> {
+    const sandbox = this.require(id);
+    const paths = this.paths(id);
+    await sandbox.agent.stop();
+    await rm(paths.rootfs, { recursive: true, force: true });
+    const layers = JSON.parse(await readFile(join(paths.dir, 'layers.json'), 'utf8')) as string[];
+    await mkdir(paths.rootfs, { recursive: true });
+    for (const layer of [...layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true });
+    await cp(layerDir, paths.rootfs, { recursive: true, force: true });
+    sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id);
+    sandbox.status = 'running';
+    await sandbox.agent.start();
+  }
+
+  async pause(id: string): Promise<void> {
+    const sandbox = this.require(id);
+    this.signalAll(sandbox, 'SIGSTOP');
+    sandbox.status = 'paused';
+  }
+
+  async resume(id: string): Promise<void> {
+    const sandbox = this.require(id);
+    this.signalAll(sandbox, 'SIGCONT');
+    sandbox.status = 'running';
+  }
+
+  async state(id: string): Promise<RuntimeState | null> {
+    const sandbox = this.sandboxes.get(id);
+    if (!sandbox) return null;
+    return { id, status: sandbox.status, pid: process.pid, bundle: this.paths(id).dir };
+  }
+
+  oomKills(): number {
+    return 0;
+  }
+
+  memoryUsage(): number {
+    return 0;
+  }
+
+  async hostSandboxIds(): Promise<Set<string>> {
+    await mkdir(this.sandboxesDir, { recursive: true });
+    return new Set([...this.sandboxes.keys(), ...(await readdir(this.sandboxesDir))]);
+  }
+
+  releaseCgroupParent(): void {}
+
+  /** Kills every sandbox, as a host that reboots. */
+  async destroyAll(): Promise<void> {
+    for (const id of [...this.sandboxes.keys()]) await this.destroy(id);
+  }
+
+  private require(id: string): FakeSandbox {
+    const sandbox = this.sandboxes.get(id);
+    if (!sandbox) throw new NotFoundError(`sandbox ${id} is not running`, { id });
+    return sandbox;
+  }
+
+  private signalAll(sandbox: FakeSandbox, signal: NodeJS.Signals): void {
+    for (const pid of sandbox.agent.commandPids()) {
+      try {
+        process.kill(-pid, signal);
+      } catch {}
+    }
+  }
+
+  private async copyRoot(id: string, layerDir: string): Promise<number> {
+    await mkdir(layerDir, { recursive: true });
+    await cp(this.paths(id).rootfs, layerDir, { recursive: true, force: true });
+    return treeSize(layerDir);
+  }
+}
+
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath ?? entry.path, entry.name))).size;
+  }
+  return total;
+}

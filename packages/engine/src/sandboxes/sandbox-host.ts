@@ -1,0 +1,41 @@
+import type { Tier } from '@paddock/core';
+import type { AgentClient } from '../agent/agent-client.js';
+import type { SandboxPaths } from '../rootfs/sandbox-rootfs.js';
+import type { CallOptions, RuntimeState } from '../runtime/runtime-adapter.js';
+import type { LaunchedSandbox, SandboxLaunch } from './sandbox-engine.js';
+
+/**
+ * What the daemon's services ask of the machine that runs sandboxes. The
+ * SandboxEngine is the real one (rootfs, OCI runtime, network, cgroups, the
+ * in-sandbox agent); the fast test tier puts an in-process stand-in behind
+ * the same contract, so every layer above it runs unchanged.
+ */
+export interface SandboxHost {
+  /** Where one sandbox's files live on the host (its agent socket among them). */
+  paths(id: string): SandboxPaths;
+  /** The client of the sandbox's agent, one per sandbox. */
+  agent(id: string): AgentClient;
+  /** The tiers this host can run. */
+  tiers(): Tier[];
+  /** Creates and starts a sandbox; on any failure everything made so far is removed. */
+  launch(launch: SandboxLaunch, options?: CallOptions): Promise<LaunchedSandbox>;
+  /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
+  destroy(id: string): Promise<void>;
+  /** Stops the sandbox, keeps its writable layer at `layerDir` and removes the sandbox; returns the layer's bytes. */
+  commit(id: string, layerDir: string): Promise<number>;
+  /** Copies a live sandbox's writable layer to `layerDir`, the sandbox going on after; returns the layer's bytes. */
+  snapshot(id: string, layerDir: string, options?: CallOptions): Promise<number>;
+  /** Puts the sandbox's files back as in `layerDir` and starts it afresh (its processes do not survive). */
+  rollback(id: string, layerDir: string, options?: CallOptions): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** The runtime's view of the sandbox, or null when it knows none by that id. */
+  state(id: string, options?: CallOptions): Promise<RuntimeState | null>;
+  /** How often the kernel killed a process of the sandbox for memory. */
+  oomKills(id: string): number;
+  memoryUsage(id: string): number;
+  /** Sandbox ids the host holds anything of (runtime, folder, cgroup). */
+  hostSandboxIds(): Promise<Set<string>>;
+  /** Tidies what all sandboxes share, once none is left. */
+  releaseCgroupParent(): void;
+}
