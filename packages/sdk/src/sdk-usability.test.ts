@@ -18,13 +18,13 @@ import {
   Tokens,
 } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../../daemon/src/testing/fast-daemon.js';
 
 let daemon: TestDaemon;
 let sbx: Sandbox;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   sbx = await Sandbox.create({ ...daemon.conn, metadata: { suite: 'sdk-usability' } });
 });
 

@@ -2,7 +2,7 @@ import { Sandbox } from '@paddock/sdk';
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV2 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../../../daemon/src/testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../../../daemon/src/testing/fast-daemon.js';
 import { paddockTools } from './index.js';
 
 // The AI SDK's own loop (generateText with tools and several steps), its mock
@@ -10,7 +10,7 @@ import { paddockTools } from './index.js';
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
 });
 
 afterAll(async () => {

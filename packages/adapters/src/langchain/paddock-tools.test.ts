@@ -4,7 +4,7 @@ import type { ChatResult } from '@langchain/core/outputs';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../../../daemon/src/testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../../../daemon/src/testing/fast-daemon.js';
 import { paddockTools } from './index.js';
 
 // LangChain's fakes in @langchain/core/utils/testing either cannot emit tool
@@ -54,7 +54,7 @@ async function agentLoop(model: BaseChatModel, tools: StructuredToolInterface[],
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type ApiRoute, apiRoutes, Sandbox, Templates, whoami } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 /**
  * Routes in /openapi.json that the SDK does not wrap, each with why. A route
@@ -28,7 +28,7 @@ let doc: OpenApiDocument;
 let documented: string[];
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   doc = (await (await fetch(`${daemon.url}/openapi.json`)).json()) as OpenApiDocument;
   documented = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item)

@@ -32,7 +32,7 @@ import {
 } from '@paddock/core';
 import { ApiClient, apiCall } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 import { answerError, apiError } from './api-error.js';
 import type { HttpEnv } from './http-env.js';
 import { inProcessTransport } from './in-process-transport.js';
@@ -192,7 +192,7 @@ describe('error codes from daemon to SDK', () => {
 describe('error codes from a running daemon', () => {
   let daemon: TestDaemon;
   beforeAll(async () => {
-    daemon = await startTestDaemon();
+    daemon = await startFastDaemon();
   });
   afterAll(async () => {
     await daemon?.stop();

@@ -1,11 +1,11 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
 });
 
 afterAll(async () => {

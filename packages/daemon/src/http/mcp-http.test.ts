@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEntry } from '@paddock/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 // The daemon's /mcp endpoint end to end: the MCP SDK's own client over
 // Streamable HTTP, against a real daemon and real sandboxes.
@@ -71,7 +71,7 @@ async function audit(): Promise<AuditEntry[]> {
 }
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   admin = await connect(daemon.token);
   const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   expect((await daemon.api('/v1/tenants', json({ name: 'mcp-other' }))).status).toBe(201);

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditAnchors } from '../audit/audit-anchors.js';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 // Section F of SECURITY-PROBES.md, continued: someone with root on the host
 // edits the database and the files beside it. The heads signed in the database
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 async function start(env: NodeJS.ProcessEnv = {}): Promise<void> {
-  daemon = await startTestDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100', ...env });
+  daemon = await startFastDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100', ...env });
 }
 
 /** Some audited calls, then long enough for their head to be signed and anchored. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 // OpenTelemetry export, checked with an OTLP/HTTP receiver of our own.
 interface OtlpSpan {
@@ -39,7 +39,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const address = receiver.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  daemon = await startTestDaemon([], {
+  daemon = await startFastDaemon([], {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_METRIC_EXPORT_INTERVAL: '300',

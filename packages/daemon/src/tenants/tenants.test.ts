@@ -1,6 +1,6 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: API bodies read loosely in assertions
 type Json = Record<string, any>;
@@ -8,7 +8,7 @@ type Json = Record<string, any>;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lstatSync, readFileSync, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, symlink, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -141,25 +141,46 @@ export class FakeAgent {
     return command.connect(socket, { stdout: 0, stderr: 0 });
   }
 
-  /** bubblewrap's arguments for a command that sees this root's folders over the host's system. */
+  /**
+   * bubblewrap's arguments for a command that sees this folder as its root,
+   * with the host's programs, libraries and /etc over it (the folder's own
+   * files in etc/, its users among them, over those).
+   */
   private async commandView(user: { uid: number; gid: number }, cwd: string): Promise<string[]> {
     const args = ['--unshare-user', '--uid', String(user.uid), '--gid', String(user.gid), '--unshare-uts', '--hostname', this.hostname, '--die-with-parent'];
+    // Its own pids, IPC and (empty) network: a test's command can neither signal nor reach the host's.
+    args.push('--unshare-pid', '--unshare-ipc', '--unshare-net');
+    args.push('--bind', this.root, '/');
     for (const name of hostSystemDirs) {
       const st = lstatOrUndefined(`/${name}`);
-      if (st?.isSymbolicLink()) args.push('--symlink', await readlink(`/${name}`), `/${name}`);
-      else if (st) args.push('--ro-bind', `/${name}`, `/${name}`);
+      // A link an earlier command left in the folder (bin -> usr/bin) is the host's own already.
+      if (st?.isSymbolicLink() && !lstatOrUndefined(join(this.root, name))) args.push('--symlink', await readlink(`/${name}`), `/${name}`);
+      else if (st && !st.isSymbolicLink()) args.push('--ro-bind', `/${name}`, `/${name}`);
     }
-    args.push('--ro-bind', '/etc', '/etc');
-    for (const entry of await readdir(join(this.root, 'etc'), { withFileTypes: true }).catch(() => [])) {
-      if (entry.isFile()) args.push('--ro-bind', join(this.root, 'etc', entry.name), `/etc/${entry.name}`);
-    }
-    // Files and folders at the top as they are now (what a command makes at the top is its own).
-    for (const entry of await readdir(this.root, { withFileTypes: true })) {
-      if ((entry.isDirectory() || entry.isFile()) && !hostSystemDirs.includes(entry.name) && !['etc', 'proc', 'dev', 'sys'].includes(entry.name)) {
-        args.push('--bind', join(this.root, entry.name), `/${entry.name}`);
+    args.push(...(await this.hostEtc()));
+    args.push('--proc', '/proc', '--dev', '/dev', '--chdir', cwd);
+    return args;
+  }
+
+  /**
+   * The folder's etc/ is the sandbox's (writable, its users in it); what it
+   * lacks comes from the host's /etc, bound read-only over the empty files
+   * bubblewrap leaves as mount points. A file of the folder's own with
+   * content wins over the host's.
+   */
+  private async hostEtc(): Promise<string[]> {
+    const args: string[] = [];
+    const etc = join(this.root, 'etc');
+    await mkdir(etc, { recursive: true });
+    for (const entry of await readdir('/etc', { withFileTypes: true })) {
+      const own = lstatOrUndefined(join(etc, entry.name));
+      if (own && (own.isSymbolicLink() || (own.isFile() && own.size > 0))) continue;
+      if (entry.isSymbolicLink()) {
+        if (!own) await symlink(await readlink(`/etc/${entry.name}`), join(etc, entry.name)).catch(() => {});
+      } else if (entry.isFile() || entry.isDirectory()) {
+        args.push('--ro-bind', `/etc/${entry.name}`, `/etc/${entry.name}`);
       }
     }
-    args.push('--proc', '/proc', '--dev', '/dev', '--chdir', cwd);
     return args;
   }
 
@@ -214,7 +235,7 @@ function findCommand(root: string, file: string, path: string): string | undefin
         .map((dir) => posix.join(dir, file));
   for (const candidate of candidates) {
     const top = candidate.split('/')[1] ?? '';
-    const onHost = hostSystemDirs.includes(top) || top === 'etc' ? candidate : hostPath(root, candidate);
+    const onHost = hostSystemDirs.includes(top) ? candidate : hostPath(root, candidate);
     const st = lstatOrUndefined(onHost);
     if (st && !st.isDirectory()) return candidate;
   }

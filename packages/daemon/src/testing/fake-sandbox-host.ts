@@ -61,7 +61,7 @@ export class FakeSandboxHost implements SandboxHost {
     const paths = this.paths(launch.id);
     try {
       await mkdir(paths.rootfs, { recursive: true });
-      for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true });
+      for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
       await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
       options.signal?.throwIfAborted();
       const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id);
@@ -107,8 +107,8 @@ export class FakeSandboxHost implements SandboxHost {
     await rm(paths.rootfs, { recursive: true, force: true });
     const layers = JSON.parse(await readFile(join(paths.dir, 'layers.json'), 'utf8')) as string[];
     await mkdir(paths.rootfs, { recursive: true });
-    for (const layer of [...layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true });
-    await cp(layerDir, paths.rootfs, { recursive: true, force: true });
+    for (const layer of [...layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
+    await cp(layerDir, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
     sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id);
     sandbox.status = 'running';
     await sandbox.agent.start();
@@ -168,7 +168,7 @@ export class FakeSandboxHost implements SandboxHost {
 
   private async copyRoot(id: string, layerDir: string): Promise<number> {
     await mkdir(layerDir, { recursive: true });
-    await cp(this.paths(id).rootfs, layerDir, { recursive: true, force: true });
+    await cp(this.paths(id).rootfs, layerDir, { recursive: true, force: true, verbatimSymlinks: true });
     return treeSize(layerDir);
   }
 }

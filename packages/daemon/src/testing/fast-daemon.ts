@@ -40,6 +40,8 @@ export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS
       },
     }),
   );
+  // OpenTelemetry's exporters read their endpoints from process.env itself: this worker runs one test file.
+  for (const [name, value] of Object.entries(extraEnv)) if (name.startsWith('OTEL_')) process.env[name] = value;
   let daemon: RunningDaemon | undefined;
   const launch = async () => {
     daemon = await startDaemon(config, { logger, env: extraEnv, sandboxHost: async () => host });

@@ -1,15 +1,15 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Limits, Tier } from '@paddock/core';
+import type { Tier } from '@paddock/core';
 import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
-import { buildOciSpec, type HostMount } from '../bundle/oci-spec.js';
+import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
-import type { SandboxHost } from './sandbox-host.js';
+import type { LaunchedSandbox, SandboxHost, SandboxLaunch } from './sandbox-host.js';
 
 export interface SandboxEngineOptions {
   /** Holds one directory per sandbox (bundle, mounts, agent socket). */
@@ -23,18 +23,6 @@ export interface SandboxEngineOptions {
   cgroupParent: string;
   /** How long a new sandbox's agent may take to answer. */
   readyTimeoutMs?: number;
-}
-
-export interface SandboxLaunch {
-  id: string;
-  tier: Tier;
-  /** Host paths of the template's layers, top first. */
-  layers: string[];
-  limits: Limits;
-  /** proxy (default): out through the egress proxy only; none: loopback only. */
-  network?: 'proxy' | 'none';
-  /** Host paths shown inside at the same path (a gateway server's files); the caller has checked who may grant them. */
-  hostMounts?: readonly HostMount[];
 }
 
 /**
@@ -61,11 +49,6 @@ async function writeSandboxFiles(paths: SandboxPaths, files: Record<string, stri
 const tierFile = 'tier';
 /** The sandbox's template layers (top first), to mount its root again on a rollback. */
 const layersFile = 'layers.json';
-
-export interface LaunchedSandbox {
-  /** Environment the network adds to every command. */
-  networkEnv: Record<string, string>;
-}
 
 /**
  * Turns a sandbox request into a running runtime container and back: rootfs,

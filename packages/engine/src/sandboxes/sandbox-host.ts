@@ -1,8 +1,25 @@
-import type { Tier } from '@paddock/core';
+import type { Limits, Tier } from '@paddock/core';
 import type { AgentClient } from '../agent/agent-client.js';
+import type { HostMount } from '../bundle/oci-spec.js';
 import type { SandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeState } from '../runtime/runtime-adapter.js';
-import type { LaunchedSandbox, SandboxLaunch } from './sandbox-engine.js';
+
+export interface SandboxLaunch {
+  id: string;
+  tier: Tier;
+  /** Host paths of the template's layers, top first. */
+  layers: string[];
+  limits: Limits;
+  /** proxy (default): out through the egress proxy only; none: loopback only. */
+  network?: 'proxy' | 'none';
+  /** Host paths shown inside at the same path (a gateway server's files); the caller has checked who may grant them. */
+  hostMounts?: readonly HostMount[];
+}
+
+export interface LaunchedSandbox {
+  /** Environment the network adds to every command. */
+  networkEnv: Record<string, string>;
+}
 
 /**
  * What the daemon's services ask of the machine that runs sandboxes. The

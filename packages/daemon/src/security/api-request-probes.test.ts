@@ -1,0 +1,87 @@
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+
+// Section D of docs/security-probes.md: attacks through the API refused before
+// any sandbox is involved (token, origin, malformed and oversized bodies). They
+// test the daemon's own HTTP layer, so they run in the fast tier; the probes
+// that touch a sandbox are in api-probes.test.ts.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startFastDaemon(['--max-upload-bytes', String(8 * 1024 * 1024)]);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+describe('API probes before any sandbox', () => {
+  it('requires the bearer token (D1)', async () => {
+    const none = await fetch(`${daemon.url}/v1/sandboxes`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid token', details: {} } });
+    const wrong = await daemon.api('/v1/sandboxes', {
+      headers: { authorization: `Bearer ${daemon.token.slice(0, -1)}${daemon.token.endsWith('x') ? 'y' : 'x'}` },
+    });
+    expect(wrong.status).toBe(401);
+    const ok = await daemon.api('/v1/sandboxes');
+    expect(ok.status).toBe(200);
+    // Refused attempts are audited (rate-limited), never with the token presented.
+    const audit = (await (await daemon.api('/v1/audit?limit=10000')).json()) as { records: Array<{ action: string; decision: string; details: unknown }> };
+    const refused = audit.records.filter((r) => r.action === 'auth.authenticate');
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused.every((r) => r.decision === 'deny')).toBe(true);
+    expect(JSON.stringify(refused)).not.toContain(daemon.token.slice(4, 20));
+  });
+
+  it('refuses browser requests from a foreign origin (D9)', async () => {
+    const res = await daemon.api('/v1/sandboxes', { headers: { origin: 'https://evil.example' } });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe('forbidden_origin');
+    const own = await daemon.api('/v1/sandboxes', { headers: { origin: daemon.url } });
+    expect(own.status).toBe(200);
+  });
+
+  it('answers malformed JSON and wrong types with 400 naming the fields (D7)', async () => {
+    const bad = await daemon.api('/v1/sandboxes', json('{"template": '));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_json');
+    const typed = await daemon.api('/v1/sandboxes', json({ template: 42, timeoutMs: 'soon', extra: true }));
+    expect(typed.status).toBe(400);
+    const body = await typed.json();
+    expect(body.error.code).toBe('invalid_request');
+    const paths = body.error.details.fields.map((f: { path: string }) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['template', 'timeoutMs']));
+  });
+
+  it('refuses oversized JSON bodies with 413 (D6)', async () => {
+    const res = await daemon.api('/v1/sandboxes', json({ template: 'base', metadata: { big: 'x'.repeat(5 * 1024 * 1024) } }));
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('refuses a WebSocket from a foreign origin, even with the token (D9)', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const proc = await sbx.commands.start(['sleep', '30']);
+    const url = `${daemon.url.replace('http', 'ws')}/v1/sandboxes/${sbx.id}/processes/${proc.pid}/attach?access_token=${daemon.token}`;
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, { headers: { origin: 'https://evil.example' } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(403);
+    await sbx.kill();
+  });
+});
