@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { mountsUnder } from '@paddock/engine';
+import { AgentClient, mountsUnder, sandboxPaths } from '@paddock/engine';
 import { cgroupParentFor } from '../config/daemon-config.js';
 
 /** What a sandbox occupies on the host, looked at from outside, for leak checks. */
@@ -43,4 +43,9 @@ export function cgroupCpuSeconds(stateDir: string, sandboxId: string): number {
   if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e9;
   const stat = readFileSync(`/sys/fs/cgroup/${cgroupParent}/${sandboxId}/cpu.stat`, 'utf8');
   return Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0) / 1e6;
+}
+
+/** A sandbox's agent, reached on the host through its socket as the daemon reaches it: to watch a sandbox while no daemon runs. */
+export function agentOnHost(stateDir: string, sandboxId: string): AgentClient {
+  return new AgentClient(sandboxPaths(`${stateDir}/sandboxes`, sandboxId).socket, sandboxId);
 }
