@@ -83,8 +83,8 @@ describe('commands.run', () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     const pid = JSON.parse(first.split('\n')[0] as string).pid as number;
-    // Stop reading long enough for back-pressure to pause the process, then hang up.
-    await new Promise((r) => setTimeout(r, 300));
+    // Stop reading until back-pressure pauses the process (blocked writing its pipe), then hang up.
+    await expect.poll(async () => (await sbx.commands.run(['cat', `/proc/${pid}/wchan`])).stdout, { timeout: 10_000, interval: 100 }).toMatch(/pipe_write/);
     controller.abort();
     await expect.poll(async () => (await sbx.commands.list()).find((p) => p.pid === pid)?.state, { timeout: 10_000 }).toBe('exited');
   });
