@@ -23,6 +23,15 @@ export function pidsOf(cgroupParent: string, sandboxId: string): number[] {
   }
 }
 
+/** Forks the kernel refused a sandbox at its pids limit, as its pids cgroup counts them on the host (cgroup v1 or v2). */
+export function forksRefused(stateDir: string, sandboxId: string): number {
+  const cgroupParent = cgroupParentOf(stateDir);
+  for (const file of [`/sys/fs/cgroup/pids/${cgroupParent}/${sandboxId}/pids.events`, `/sys/fs/cgroup/${cgroupParent}/${sandboxId}/pids.events`]) {
+    if (existsSync(file)) return Number(/^max (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 0);
+  }
+  return 0;
+}
+
 export function cgroupParentOf(stateDir: string): string {
   return cgroupParentFor(resolve(stateDir));
 }
