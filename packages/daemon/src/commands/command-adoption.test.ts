@@ -48,6 +48,8 @@ function stdoutOf(events: CommandEvent[]): string {
 
 const counterScript = 'for i in $(seq 1 1000); do echo $i; sleep 0.05; done';
 /** Bytes the counter has written once it has printed `lines` lines. */
+/** A shell loop in the sandbox that waits, for at most 30 s, until the test marks the daemon as down (through the agent, as no daemon runs). */
+const untilDaemonDown = 'for i in $(seq 600); do [ -e /tmp/daemon-down ] && break; sleep 0.05; done';
 const counterBytes = (lines: number) => Array.from({ length: lines }, (_, i) => String(i + 1).length + 1).reduce((a, b) => a + b, 0);
 
 describe.each(['container', 'gvisor'] as const)('commands across a daemon crash (%s)', (tier) => {
@@ -56,7 +58,7 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     const counter = await sbx.commands.start(['sh', '-c', counterScript]);
     const background = await sbx.commands.start(['sh', '-c', 'echo bg-up; sleep 1000']);
     // Ends while the daemon is down: its exit code must not be lost.
-    const ender = await sbx.commands.start(['sh', '-c', 'sleep 2; echo ended >&2; exit 3']);
+    const ender = await sbx.commands.start(['sh', '-c', `${untilDaemonDown}; echo ended >&2; exit 3`]);
     await expect.poll(async () => stdoutOf(await outputEvents(sbx.id, counter.pid)), { timeout: 20_000 }).toMatch(/^1\n2\n3\n/);
     await expect.poll(async () => stdoutOf(await outputEvents(sbx.id, background.pid)), { timeout: 20_000 }).toBe('bg-up\n');
     const seenBefore = stdoutOf(await outputEvents(sbx.id, counter.pid))
@@ -67,6 +69,7 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     // The ender ends and the counter writes on with no daemon listening, as the
     // agent itself tells (asked on the host, through the socket the daemon uses).
     const agent = agentOnHost(daemon.stateDir, sbx.id);
+    await agent.mkdir('/tmp/daemon-down', undefined, { timeoutMs: 5000 });
     await expect
       .poll(
         async () => {
@@ -160,10 +163,11 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
   it('R5: output flooded while the daemon is down is kept to its last MiB, with a marker, and the agent stays small', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     const flood = 20_000_000;
-    const flooder = await sbx.commands.start(['sh', '-c', `sleep 1; head -c ${flood} /dev/zero | tr '\\0' x; echo; echo tail-end; sleep 1000`]);
+    const flooder = await sbx.commands.start(['sh', '-c', `${untilDaemonDown}; head -c ${flood} /dev/zero | tr '\\0' x; echo; echo tail-end; sleep 1000`]);
     await daemon.crash();
     // The flood happens now, with nobody reading: the agent counts what the command wrote.
     const agent = agentOnHost(daemon.stateDir, sbx.id);
+    await agent.mkdir('/tmp/daemon-down', undefined, { timeoutMs: 5000 });
     const total = flood + '\ntail-end\n'.length;
     await expect
       .poll(async () => (await agent.processes({ timeoutMs: 5000 })).find((p) => p.pid === flooder.pid)?.written.stdout, { timeout: 30_000, interval: 100 })
