@@ -222,8 +222,10 @@ describe('H. paddock cp and downloadDir unpack what a sandbox made', () => {
           '    c.sendall(frame(b"D", entry) + frame(b"O", b"evil") + frame(b"X", b"0")); c.close()',
         ].join('\n'),
       ]);
-      await new Promise((r) => setTimeout(r, 500));
-      await expect(victim.files.getInfo('/work/x')).rejects.toMatchObject({ code: 'agent_protocol_error' });
+      // Answered by the fake agent once it holds the socket.
+      await expect
+        .poll(async () => (await victim.files.getInfo('/work/x').catch((e: { code?: string }) => e)) as unknown, { timeout: 10_000, interval: 100 })
+        .toMatchObject({ code: 'agent_protocol_error' });
       const copied = paddock(['cp', `${victim.id}:/work/x`, './fake']);
       expect(copied.code).not.toBe(0);
       expect(copied.stderr).toMatch(/^paddock: the sandbox agent sent a malformed entry[^\n]*\n$/);

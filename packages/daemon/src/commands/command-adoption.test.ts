@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { CommandEvent } from '@paddock/core';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentOnHost } from '../testing/host-probe.js';
 import { cliMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // Section R (restart): commands outlive a daemon that is killed with SIGKILL.
@@ -21,11 +22,14 @@ function paddock(args: string[]) {
 }
 
 /** Runs the CLI in the background, for a command that is still waiting when the daemon dies. */
-function paddockLater(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function paddockLater(args: string[], onStdout: (d: Buffer) => void = () => {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [cliMain, ...args], { env: daemon.env });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    onStdout(d);
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
@@ -43,6 +47,10 @@ function stdoutOf(events: CommandEvent[]): string {
 }
 
 const counterScript = 'for i in $(seq 1 1000); do echo $i; sleep 0.05; done';
+/** Bytes the counter has written once it has printed `lines` lines. */
+/** A shell loop in the sandbox that waits, for at most 30 s, until the test marks the daemon as down (through the agent, as no daemon runs). */
+const untilDaemonDown = 'for i in $(seq 600); do [ -e /tmp/daemon-down ] && break; sleep 0.05; done';
+const counterBytes = (lines: number) => Array.from({ length: lines }, (_, i) => String(i + 1).length + 1).reduce((a, b) => a + b, 0);
 
 describe.each(['container', 'gvisor'] as const)('commands across a daemon crash (%s)', (tier) => {
   it('R1–R3: keeps running commands listed under the same pids, with the output written while the daemon was down, and lets them be followed, waited for and killed', async () => {
@@ -50,7 +58,7 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     const counter = await sbx.commands.start(['sh', '-c', counterScript]);
     const background = await sbx.commands.start(['sh', '-c', 'echo bg-up; sleep 1000']);
     // Ends while the daemon is down: its exit code must not be lost.
-    const ender = await sbx.commands.start(['sh', '-c', 'sleep 2; echo ended >&2; exit 3']);
+    const ender = await sbx.commands.start(['sh', '-c', `${untilDaemonDown}; echo ended >&2; exit 3`]);
     await expect.poll(async () => stdoutOf(await outputEvents(sbx.id, counter.pid)), { timeout: 20_000 }).toMatch(/^1\n2\n3\n/);
     await expect.poll(async () => stdoutOf(await outputEvents(sbx.id, background.pid)), { timeout: 20_000 }).toBe('bg-up\n');
     const seenBefore = stdoutOf(await outputEvents(sbx.id, counter.pid))
@@ -58,8 +66,20 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
       .filter(Boolean).length;
 
     await daemon.crash();
-    // Long enough for the ender to end and the counter to write on, with no daemon listening.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The ender ends and the counter writes on with no daemon listening, as the
+    // agent itself tells (asked on the host, through the socket the daemon uses).
+    const agent = agentOnHost(daemon.stateDir, sbx.id);
+    await agent.mkdir('/tmp/daemon-down', undefined, { timeoutMs: 5000 });
+    await expect
+      .poll(
+        async () => {
+          const procs = await agent.processes({ timeoutMs: 5000 });
+          const written = procs.find((p) => p.pid === counter.pid)?.written.stdout ?? 0;
+          return { enderExit: procs.find((p) => p.pid === ender.pid)?.exit ?? null, counterWroteOn: written >= counterBytes(seenBefore + 12) };
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toEqual({ enderExit: { exitCode: 3, signal: 0 }, counterWroteOn: true });
     await daemon.restart();
     // The restarted daemon listens on a new port here: clients connect again.
     const sbx2 = await Sandbox.connect(sbx.id, daemon.conn);
@@ -113,13 +133,14 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
       () => undefined,
       (e: unknown) => e,
     );
-    const cliFollow = paddockLater(['logs', '-f', sbx.id, String(running.pid)]);
+    let cliSaw = '';
+    const cliFollow = paddockLater(['logs', '-f', sbx.id, String(running.pid)], (d) => (cliSaw += d));
     await expect.poll(() => seen.join(''), { timeout: 20_000 }).toBe('waiting\n');
     await expect
       .poll(async () => (streamedPid = (await sbx.commands.list()).find((p) => p.cmd[2] === 'echo streamed; sleep 1000')?.pid ?? 0), { timeout: 20_000 })
       .toBeGreaterThan(0);
-    // Give the CLI time to attach to the stream before the crash.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The CLI has attached to the stream before the crash: it printed what it follows.
+    await expect.poll(() => cliSaw, { timeout: 20_000 }).toBe('waiting\n');
 
     await daemon.crash();
     for (const err of [await waiting, await following, await streaming]) {
@@ -142,10 +163,15 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
   it('R5: output flooded while the daemon is down is kept to its last MiB, with a marker, and the agent stays small', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     const flood = 20_000_000;
-    const flooder = await sbx.commands.start(['sh', '-c', `sleep 1; head -c ${flood} /dev/zero | tr '\\0' x; echo; echo tail-end; sleep 1000`]);
+    const flooder = await sbx.commands.start(['sh', '-c', `${untilDaemonDown}; head -c ${flood} /dev/zero | tr '\\0' x; echo; echo tail-end; sleep 1000`]);
     await daemon.crash();
-    // The flood happens now, with nobody reading.
-    await new Promise((r) => setTimeout(r, 4000));
+    // The flood happens now, with nobody reading: the agent counts what the command wrote.
+    const agent = agentOnHost(daemon.stateDir, sbx.id);
+    await agent.mkdir('/tmp/daemon-down', undefined, { timeoutMs: 5000 });
+    const total = flood + '\ntail-end\n'.length;
+    await expect
+      .poll(async () => (await agent.processes({ timeoutMs: 5000 })).find((p) => p.pid === flooder.pid)?.written.stdout, { timeout: 30_000, interval: 100 })
+      .toBe(total);
     await daemon.restart();
     const sbx2 = await Sandbox.connect(sbx.id, daemon.conn);
 
@@ -153,7 +179,6 @@ describe.each(['container', 'gvisor'] as const)('commands across a daemon crash 
     const kept = stdoutOf(events);
     expect(kept.endsWith('x\ntail-end\n')).toBe(true);
     expect(kept.length).toBe(1024 * 1024);
-    const total = flood + '\ntail-end\n'.length;
     expect(events.find((e) => (e as { type: string }).type === 'dropped')).toEqual({ type: 'dropped', stream: 'stdout', bytes: total - 1024 * 1024 });
     const logs = paddock(['logs', sbx.id, String(flooder.pid)]);
     expect(logs.stderr).toBe(`paddock: ${total - 1024 * 1024} earlier bytes of stdout were not kept\n`);

@@ -14,6 +14,9 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
+/** A shell loop inside the sandbox that waits for a file the test writes, for at most 10 s. */
+const untilExists = (path: string) => `for i in $(seq 200); do [ -e ${path} ] && break; sleep 0.05; done`;
+
 describe('commands.run', () => {
   it('returns stdout, stderr and the exit code', async () => {
     const r = await sbx.commands.run(['python3', '-c', 'import sys; print(2+2); print("warn", file=sys.stderr)']);
@@ -28,8 +31,12 @@ describe('commands.run', () => {
 
   it('streams output while the command still runs', async () => {
     const seen: string[] = [];
-    const r = await sbx.commands.run(['sh', '-c', 'echo first; read line < /dev/null; sleep 0.5; echo second'], {
-      onStdout: (d) => seen.push(`stdout:${d.trim()}`),
+    // The second line is written only once the client has the first (or after 10 s, so the command always ends).
+    const r = await sbx.commands.run(['sh', '-c', `echo first; read line < /dev/null; ${untilExists('/tmp/first-seen')}; echo second`], {
+      onStdout: (d) => {
+        seen.push(`stdout:${d.trim()}`);
+        if (d.includes('first')) void sbx.files.write('/tmp/first-seen', '');
+      },
     });
     // The first chunk arrived on its own, before the second was even written.
     expect(seen).toEqual(['stdout:first', 'stdout:second']);
@@ -83,8 +90,8 @@ describe('commands.run', () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     const pid = JSON.parse(first.split('\n')[0] as string).pid as number;
-    // Stop reading long enough for back-pressure to pause the process, then hang up.
-    await new Promise((r) => setTimeout(r, 300));
+    // Stop reading until back-pressure pauses the process (blocked writing its pipe), then hang up.
+    await expect.poll(async () => (await sbx.commands.run(['cat', `/proc/${pid}/wchan`])).stdout, { timeout: 10_000, interval: 100 }).toMatch(/pipe_write/);
     controller.abort();
     await expect.poll(async () => (await sbx.commands.list()).find((p) => p.pid === pid)?.state, { timeout: 10_000 }).toBe('exited');
   });
@@ -139,10 +146,12 @@ describe('background commands', () => {
   });
 
   it('lets another client join a running process and read its output', async () => {
-    const p = await sbx.commands.start(['sh', '-c', 'echo early; sleep 0.3; echo late']);
+    const p = await sbx.commands.start(['sh', '-c', `echo early; ${untilExists('/tmp/joined')}; echo late`]);
     const again = await Sandbox.connect(sbx.id, daemon.conn);
     const seen: string[] = [];
     const joined = await again.commands.connect(p.pid, { onStdout: (d) => seen.push(d) });
+    // Still running when joined: it writes its last line only now.
+    await sbx.files.write('/tmp/joined', '');
     await joined.wait();
     expect(seen.join('')).toBe('early\nlate\n');
   });

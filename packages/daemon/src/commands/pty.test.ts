@@ -33,7 +33,10 @@ describe('PTY sessions', () => {
     let screen = '';
     const pty = await sbx.pty.create({ cols: 80, rows: 24, cmd: ['/bin/bash', '--norc'], onData: (d) => (screen += Buffer.from(d).toString()) });
     pty.sendInput('sleep 100\n');
-    await new Promise((r) => setTimeout(r, 500));
+    // Ctrl-C once the sleep runs: it then has the terminal's foreground (set before its exec).
+    await expect
+      .poll(async () => (await sbx.commands.run(['pgrep', '-x', 'sleep']).catch(() => ({ stdout: '' }))).stdout, { timeout: 10_000, interval: 100 })
+      .toMatch(/^\d+\n$/);
     pty.sendInput('\u0003');
     pty.sendInput('echo after-sleep-$?\n');
     await expect.poll(() => screen, { timeout: 10_000 }).toContain('after-sleep-130');

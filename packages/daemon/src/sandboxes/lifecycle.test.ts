@@ -13,6 +13,18 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
+/**
+ * Waits until the daemon's timeout clock has passed `deadline`, as the daemon
+ * itself proves it: a sandbox made now to time out just after it has ended for
+ * its timeout. The daemon fires timeouts in the order they fall due, ending a
+ * sandbox at once (its record first), so one due before has fired by then.
+ */
+async function daemonClockPassed(deadline: string | null): Promise<void> {
+  const timeoutMs = Math.max(1000, Date.parse(deadline ?? '') - Date.now() + 100);
+  const marker = await Sandbox.create({ ...daemon.conn, timeoutMs });
+  await expect.poll(async () => (await marker.getInfo()).endReason, { timeout: timeoutMs + 20_000, interval: 100 }).toBe('timeout');
+}
+
 describe('sandbox lifecycle', () => {
   it('creates, lists by label and state, inspects and kills', async () => {
     const a = await Sandbox.create({ ...daemon.conn, metadata: { task: 'alpha', team: 'x' }, timeoutMs: 600_000 });
@@ -60,8 +72,9 @@ describe('sandbox lifecycle', () => {
 
   it('extends the timeout with setTimeout', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
+    const firstDeadline = sbx.lastKnown.expiresAt;
     await sbx.setTimeout(60_000);
-    await new Promise((r) => setTimeout(r, 4000));
+    await daemonClockPassed(firstDeadline);
     expect(await sbx.isRunning()).toBe(true);
     await sbx.kill();
   });
@@ -71,22 +84,27 @@ describe('sandbox lifecycle', () => {
     async (tier) => {
       const sbx = await Sandbox.create({ ...daemon.conn, tier });
       const spinner = await sbx.commands.start(['python3', '-c', 'import os\nprint(os.getpid(), flush=True)\nwhile True: pass']);
-      await new Promise((r) => setTimeout(r, 500));
-      const pidBefore = (await sbx.commands.run(['pgrep', '-f', 'while True'])).stdout.trim();
+      let pidBefore = '';
+      await expect
+        .poll(async () => (pidBefore = (await sbx.commands.run(['pgrep', '-f', 'while True']).catch(() => ({ stdout: '' }))).stdout.trim()), {
+          timeout: 10_000,
+          interval: 100,
+        })
+        .toMatch(/^\d+$/);
       await sbx.pause();
       const cpu0 = cgroupCpuSeconds(daemon.stateDir, sbx.id);
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu0).toBeLessThan(0.02);
+      // Measured across a whole crash and restart of the daemon (a new process
+      // that reconciles before it listens): a spinner left running would use
+      // many times 0.02 s of CPU meanwhile.
       await daemon.crash();
       await daemon.restart();
       const again = await Sandbox.connect(sbx.id, daemon.conn);
       expect(again.lastKnown.state).toBe('paused');
+      expect(cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu0).toBeLessThan(0.02);
       await again.resume();
-      await new Promise((r) => setTimeout(r, 500));
       expect((await again.commands.run(['pgrep', '-f', 'while True'])).stdout.trim()).toBe(pidBefore);
       const cpu1 = cgroupCpuSeconds(daemon.stateDir, sbx.id);
-      await new Promise((r) => setTimeout(r, 500));
-      expect(cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu1).toBeGreaterThan(0.1);
+      await expect.poll(() => cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu1, { timeout: 10_000, interval: 100 }).toBeGreaterThan(0.1);
       void spinner;
       await again.kill();
     },
@@ -97,7 +115,8 @@ describe('sandbox lifecycle', () => {
     expect(sbx.lastKnown.onTimeout).toBe('pause');
     await sbx.files.write('/work/state', 'kept');
     await expect.poll(async () => (await sbx.getInfo()).state, { timeout: 8000, interval: 200 }).toBe('paused');
-    await new Promise((r) => setTimeout(r, 1000));
+    // Still paused a second of the daemon's timeouts later: not killed after it.
+    await daemonClockPassed(new Date(Date.now() + 1000).toISOString());
     expect((await sbx.getInfo()).state).toBe('paused');
     await sbx.resume();
     expect(await sbx.files.read('/work/state')).toBe('kept');
@@ -107,9 +126,10 @@ describe('sandbox lifecycle', () => {
 
   it('stops the timeout clock while paused', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
+    const firstDeadline = sbx.lastKnown.expiresAt;
     await sbx.pause();
     expect((await sbx.getInfo()).expiresAt).toBeNull();
-    await new Promise((r) => setTimeout(r, 3500));
+    await daemonClockPassed(firstDeadline);
     expect((await sbx.getInfo()).state).toBe('paused');
     await sbx.resume();
     const expiresAt = Date.parse((await sbx.getInfo()).expiresAt ?? '');

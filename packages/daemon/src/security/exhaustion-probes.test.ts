@@ -1,6 +1,6 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupCpuSeconds, hostFootprint, processAlive } from '../testing/host-probe.js';
+import { cgroupCpuSeconds, forksRefused, hostFootprint, processAlive } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, py, sh } from './probe-kit.js';
 
@@ -24,7 +24,11 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
     const bystander = await create();
     const sbx = await create({ limits: { pids: 64 } });
     await sbx.commands.start(['sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 30']).catch(() => {});
-    await new Promise((r) => setTimeout(r, 2000));
+    // The bomb has hit the wall: the host's pids cgroup refused it a fork (or, under
+    // gVisor, the sandbox kernel gave up and the sandbox was ended).
+    await expect
+      .poll(async () => forksRefused(daemon.stateDir, sbx.id) > 0 || (await sbx.getInfo()).state === 'killed', { timeout: 30_000, interval: 100 })
+      .toBe(true);
     expect((await fetch(`${daemon.url}/v1/health`)).status).toBe(200);
     expect((await bystander.commands.run(['echo', 'fine'])).stdout).toBe('fine\n');
     const count = await sh(sbx, 'ls /proc | grep -c "^[0-9]"').catch((e: unknown) => e);
@@ -64,8 +68,12 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
   it('B3: a CPU spin is held to the sandbox’s quota (measured on the host)', async () => {
     const sbx = await create({ limits: { cpus: 0.25 } });
     const spinner = await sbx.commands.start(['python3', '-c', 'while True: pass']);
-    await new Promise((r) => setTimeout(r, 500));
+    // Spinning (its interpreter started and loaded) before the share is measured.
+    await expect
+      .poll(async () => (await sbx.commands.run(['pgrep', '-f', 'while True']).catch(() => ({ stdout: '' }))).stdout, { timeout: 10_000, interval: 100 })
+      .toMatch(/^\d+\n$/);
     const [cpu0, t0] = [cgroupCpuSeconds(daemon.stateDir, sbx.id), performance.now()];
+    // A share is CPU time over a stretch of wall time: this wait is the measurement, not waiting for a state.
     await new Promise((r) => setTimeout(r, 3000));
     const share = (cgroupCpuSeconds(daemon.stateDir, sbx.id) - cpu0) / ((performance.now() - t0) / 1000);
     // CFS quota of 0.25 core for everything the sandbox runs (under gVisor, its kernel too).
@@ -159,7 +167,8 @@ describe('a full process table (container tier)', () => {
         'time.sleep(100)',
       ].join('\n'),
     ]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Forks until the kernel refuses one: the process table is then full.
+    await expect.poll(() => forksRefused(daemon.stateDir, sbx.id), { timeout: 10_000, interval: 100 }).toBeGreaterThan(0);
     await expect(sbx.commands.run(['true'])).rejects.toMatchObject({ code: 'resource_exhausted', status: 503 });
     await sbx.kill();
   });

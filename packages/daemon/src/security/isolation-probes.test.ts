@@ -273,7 +273,9 @@ describe.each(probeTiers)('isolation on the %s tier', (tier) => {
     expect((await sh(a, 'pgrep -x sleep >/dev/null && echo alive')).stdout).toBe('alive\n');
     // A listens on TCP; B cannot connect to it (each sandbox has its own network namespace).
     await a.commands.start(['python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 7001)); s.listen(); time.sleep(300)']);
-    await new Promise((r) => setTimeout(r, 500));
+    // A listens (it reaches its own port) before B tries.
+    const listening = 'import socket\ntry:\n  socket.create_connection(("127.0.0.1", 7001), timeout=1); print("listening")\nexcept OSError: print("not yet")';
+    await expect.poll(async () => (await py(a, [listening])).stdout, { timeout: 10_000, interval: 100 }).toBe('listening\n');
     const reach = await py(b, [
       'import socket',
       'for host in ["127.0.0.1", "10.0.0.1", "172.17.0.1"]:',
@@ -377,7 +379,10 @@ describe('the agent channel', () => {
         '    c, _ = s.accept(); c.send(b"D"); conns.append(c)',
       ].join('\n'),
     ]);
-    await new Promise((r) => setTimeout(r, 500));
+    // The fake agent holds the socket once a short call times out.
+    await expect
+      .poll(async () => (await victim.files.list('/work', { timeoutMs: 2000 }).catch((e: { code?: string }) => e.code)) as unknown, { timeout: 10_000 })
+      .toBe('timeout');
     const started = Date.now();
     await expect(victim.files.list('/work', { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'timeout' });
     expect(Date.now() - started).toBeLessThan(45_000);

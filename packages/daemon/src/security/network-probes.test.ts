@@ -236,8 +236,11 @@ describe.each(probeTiers)('egress on the %s tier', (tier) => {
         'except OSError as e: print("no answer", e)',
       ]);
       if (tier === 'container') expect(dns.stdout).toMatch(/^answer \d+/);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(received).toEqual([]);
+      // A datagram the host sends now is read after anything the sandbox sent before it.
+      const marker = createSocket('udp4');
+      marker.send('host-marker', 5353, upstream.allowed, () => marker.close());
+      await expect.poll(() => received.map(String).includes('host-marker'), { timeout: 10_000, interval: 50 }).toBe(true);
+      expect(received.map(String)).toEqual(['host-marker']);
     } finally {
       udp.close();
       await sbx.kill();
@@ -373,12 +376,10 @@ describe('egress and the rest of the platform', () => {
     );
     const sbx = await sandbox('container', { network: { allow: ['other.test', 'allowed.test'] } });
     try {
-      let refused = '';
-      for (let i = 0; i < 50 && !refused.includes('off limits'); i++) {
-        refused = (await curl(sbx, 'http://other.test/')).stdout;
-        if (!refused.includes('off limits')) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(refused).toContain('policy: other.test is off limits');
+      // Refused once the daemon has read the new policy file.
+      await expect
+        .poll(async () => (await curl(sbx, 'http://other.test/')).stdout, { timeout: 10_000, interval: 100 })
+        .toContain('policy: other.test is off limits');
       expect(JSON.parse((await curl(sbx, 'http://allowed.test/fine')).stdout)).toMatchObject({ url: '/fine' });
       const audit = (await (await daemon.api('/v1/audit?limit=1000')).json()) as {
         records: Array<{ action: string; decision: string; details: { host?: string } }>;
@@ -396,11 +397,13 @@ describe('egress and the rest of the platform', () => {
       await daemon.api('/v1/pools', { method: 'POST', body: JSON.stringify({ template: 'base', size: 1 }), headers: { 'content-type': 'application/json' } })
     ).json()) as { id: string };
     try {
-      for (let i = 0; i < 100; i++) {
-        const pools = (await (await daemon.api('/v1/pools')).json()) as { pools: Array<{ id: string; ready: number }> };
-        if (pools.pools.find((p) => p.id === pool.id)?.ready) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await expect
+        .poll(
+          async () =>
+            ((await (await daemon.api('/v1/pools')).json()) as { pools: Array<{ id: string; ready: number }> }).pools.find((p) => p.id === pool.id)?.ready,
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBeGreaterThan(0);
       const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
       try {
         const pools = (await (await daemon.api('/v1/pools')).json()) as { pools: Array<{ id: string; hits: number }> };

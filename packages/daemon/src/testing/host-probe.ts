@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { mountsUnder } from '@paddock/engine';
+import { AgentClient, mountsUnder, sandboxPaths } from '@paddock/engine';
 import { cgroupParentFor } from '../config/daemon-config.js';
 
 /** What a sandbox occupies on the host, looked at from outside, for leak checks. */
@@ -23,6 +23,15 @@ export function pidsOf(cgroupParent: string, sandboxId: string): number[] {
   }
 }
 
+/** Forks the kernel refused a sandbox at its pids limit, as its pids cgroup counts them on the host (cgroup v1 or v2). */
+export function forksRefused(stateDir: string, sandboxId: string): number {
+  const cgroupParent = cgroupParentOf(stateDir);
+  for (const file of [`/sys/fs/cgroup/pids/${cgroupParent}/${sandboxId}/pids.events`, `/sys/fs/cgroup/${cgroupParent}/${sandboxId}/pids.events`]) {
+    if (existsSync(file)) return Number(/^max (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 0);
+  }
+  return 0;
+}
+
 export function cgroupParentOf(stateDir: string): string {
   return cgroupParentFor(resolve(stateDir));
 }
@@ -43,4 +52,9 @@ export function cgroupCpuSeconds(stateDir: string, sandboxId: string): number {
   if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e9;
   const stat = readFileSync(`/sys/fs/cgroup/${cgroupParent}/${sandboxId}/cpu.stat`, 'utf8');
   return Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0) / 1e6;
+}
+
+/** A sandbox's agent, reached on the host through its socket as the daemon reaches it: to watch a sandbox while no daemon runs. */
+export function agentOnHost(stateDir: string, sandboxId: string): AgentClient {
+  return new AgentClient(sandboxPaths(`${stateDir}/sandboxes`, sandboxId).socket, sandboxId);
 }
