@@ -62,6 +62,10 @@ export class FakeSandboxHost implements SandboxHost {
     try {
       await mkdir(paths.rootfs, { recursive: true });
       for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true });
+      // A folder a command makes at the top of the root does not outlive it here
+      // (FakeAgent binds the root's top folders one by one): /opt is there for
+      // what templates install, as in a real base image.
+      await mkdir(join(paths.rootfs, 'opt'), { recursive: true });
       await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
       options.signal?.throwIfAborted();
       const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id);
