@@ -30,6 +30,7 @@ const mcpApart = {
  * Writes paddock.mjs and paddock-mcp.mjs into outDir from the CLI's and the
  * MCP package's entry points; `plugins` can change how imports resolve (the
  * fast test tier points workspace packages at their sources).
+ * @param {{ cliEntry: string, mcpEntry: string, outDir: string, plugins?: import('esbuild').Plugin[] }} options
  */
 export async function bundleCli({ cliEntry, mcpEntry, outDir, plugins = [] }) {
   await Promise.all([
