@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
 import { cliPath, runCli } from '../../daemon/src/testing/run-cli.js';
+
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let daemon: FastDaemon;
 // Tenant tokens whose sandboxes must go before the daemon stops, however a test ends.

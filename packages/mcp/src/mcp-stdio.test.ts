@@ -3,12 +3,16 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
 import { cliPath } from '../../daemon/src/testing/run-cli.js';
 
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
+
 // `paddock mcp` end to end: the bundled CLI as a desktop client runs it, driven
-// by the MCP SDK's own client over stdio, against a real daemon and sandboxes.
+// by the MCP SDK's own client over stdio, against a daemon of the fast tier.
 let daemon: FastDaemon;
 let mcp: Connected;
 

@@ -5,10 +5,14 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Approvals, Gateway, Policies, Tokens } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 import { buildFixtureTemplate, fixtureCommand, fixtureTemplate, textOf, whenReady } from '../testing/gateway-fixture.js';
 import { cliPath } from '../testing/run-cli.js';
+
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // Gateway tools as MCP clients see them: listed beside Paddock's own by the
 // Paddock MCP server over both transports (stdio: `paddock mcp`; Streamable
