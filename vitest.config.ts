@@ -2,14 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { sourceAliases as alias } from './packages/daemon/src/testing/source-aliases.js';
 
 // Two tiers. The fast tier runs from the sources, in-process, over a fake
 // sandbox host: no root, runtime or base template. The security tier starts
 // real daemons and CLIs from dist/ with real sandboxes (`make build` first).
 // A test file belongs to the security tier when it uses what only a real
-// daemon gives, so a file cannot be put in the wrong tier by hand.
+// daemon gives, so a file cannot be put in the wrong tier by hand. The CLI is
+// no such thing: run-cli.ts runs each tier's own bundle of it.
 const root = fileURLToPath(new URL('.', import.meta.url));
-const realDaemonMarkers = ['startTestDaemon', 'daemonMain', 'cliMain', 'run-cli.js', 'host-probe.js'];
+const realDaemonMarkers = ['startTestDaemon', 'daemonMain', 'cliMain', 'host-probe.js'];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -21,16 +23,6 @@ const allTests = testFiles(join(root, 'packages'));
 const securityTier = allTests.filter((file) => realDaemonMarkers.some((marker) => readFileSync(join(root, file), 'utf8').includes(marker)));
 const fastTier = allTests.filter((file) => !securityTier.includes(file));
 
-// Workspace packages resolve to their sources, so no test runs stale code after an edit.
-const sourceOf = (path: string) => join(root, 'packages', path);
-const alias = [
-  { find: /^@paddock\/core\/client$/, replacement: sourceOf('core/src/client.ts') },
-  { find: /^@paddock\/sdk\/node$/, replacement: sourceOf('sdk/src/node/index.ts') },
-  { find: /^@paddock\/mcp\/gateway$/, replacement: sourceOf('mcp/src/gateway/index.ts') },
-  { find: /^@paddock\/adapters\/(ai|langchain)$/, replacement: sourceOf('adapters/src/$1/index.ts') },
-  { find: /^@paddock\/(core|engine|sdk|mcp|daemon|cli)$/, replacement: sourceOf('$1/src/index.ts') },
-];
-
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -40,7 +32,13 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'fast', include: fastTier, testTimeout: 30_000, hookTimeout: 30_000 },
+        test: {
+          name: 'fast',
+          include: fastTier,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],
+        },
       },
       {
         resolve: { alias },

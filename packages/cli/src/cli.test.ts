@@ -1,14 +1,18 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
+import { runCli } from '../../daemon/src/testing/run-cli.js';
 
-let daemon: TestDaemon;
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
+
+let daemon: FastDaemon;
 let work: string;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   work = mkdtempSync('/tmp/paddock-cli-');
 });
 
@@ -17,130 +21,122 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-function paddock(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [cliMain, ...args], { env: daemon.env, input, encoding: 'utf8', cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+// Not spawnSync: the daemon runs in this process and must keep answering.
+const paddock = (args: string[], stdin?: string) => runCli(args, { env: daemon.env, stdin, cwd: work });
 
 describe('paddock CLI', () => {
-  it('runs a command in a fresh sandbox and passes its exit code on', () => {
-    expect(paddock(['run', '--', 'python3', '-c', 'print(6*7)'])).toEqual({ code: 0, stdout: '42\n', stderr: '' });
-    const limited = paddock(['run', '--memory', '256m', '--cpus', '0.5', '--pids', '128', '--timeout', '30s', '--', 'sh', '-c', 'echo hi; exit 3']);
-    expect(limited).toMatchObject({ code: 3, stdout: 'hi\n' });
-    // The gVisor tier answers with its own kernel.
-    expect(paddock(['run', '--tier', 'gvisor', '--', 'uname', '-r'])).toEqual({ code: 0, stdout: '4.4.0\n', stderr: '' });
-    // Nothing is left behind by run.
-    expect(paddock(['ls', '-q']).stdout).toBe('');
-  });
-
-  it('answers bad input with one line and a non-zero exit, creating nothing', () => {
-    const before = paddock(['ls', '-q', '--all']).stdout;
-    const bad = paddock(['run', '--memory', '1zb', '--', 'true']);
+  it('answers bad input with one line and a non-zero exit, creating nothing', async () => {
+    const before = (await paddock(['ls', '-q', '--all'])).stdout;
+    const bad = await paddock(['run', '--memory', '1zb', '--', 'true']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toBe('paddock: --memory: invalid size "1zb" (use a number with b, k, m, g or t)\n');
-    const missing = paddock(['run']);
+    const missing = await paddock(['run']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    const unknown = paddock(['exec', 'sb-000000000000', '--', 'true']);
+    const unknown = await paddock(['exec', 'sb-000000000000', '--', 'true']);
     expect(unknown).toMatchObject({ code: 1, stderr: 'paddock: sandbox sb-000000000000 not found\n' });
-    expect(paddock(['run', '--tier', 'vm', '--', 'true'])).toMatchObject({
+    expect(await paddock(['run', '--tier', 'vm', '--', 'true'])).toMatchObject({
       code: 2,
       stderr: 'paddock: --tier: expected container, gvisor or auto, got "vm"\n',
     });
-    const template = paddock(['run', '-T', 'nope', '--', 'true']);
+    const template = await paddock(['run', '-T', 'nope', '--', 'true']);
     expect(template.code).toBe(125);
     expect(template.stderr).toContain('template nope not found');
-    expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
+    expect((await paddock(['ls', '-q', '--all'])).stdout).toBe(before);
   });
 
-  it('creates, execs, copies both ways, lists, inspects and kills', () => {
-    const created = paddock(['create', '--template', 'base', '--timeout', '10m', '--label', 'task=demo']);
+  it('creates, execs, copies both ways, lists, inspects and kills', async () => {
+    const created = await paddock(['create', '--template', 'base', '--timeout', '10m', '--label', 'task=demo']);
     expect(created.code).toBe(0);
     const id = created.stdout.trim();
     expect(id).toMatch(/^sb-[a-z0-9]{12}$/);
-    expect(paddock(['exec', id, '--', 'ls', '/work'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await paddock(['exec', id, '--', 'ls', '/work'])).toEqual({ code: 0, stdout: '', stderr: '' });
 
     writeFileSync(join(work, 'data.csv'), 'a,b\n1,2\n');
-    expect(paddock(['cp', join(work, 'data.csv'), `${id}:/work/data.csv`]).code).toBe(0);
-    expect(paddock(['exec', id, '--', 'sh', '-c', 'wc -l < /work/data.csv > /work/out.txt']).code).toBe(0);
-    expect(paddock(['cp', `${id}:/work/out.txt`, join(work, 'out.txt')]).code).toBe(0);
+    expect((await paddock(['cp', join(work, 'data.csv'), `${id}:/work/data.csv`])).code).toBe(0);
+    expect((await paddock(['exec', id, '--', 'sh', '-c', 'wc -l < /work/data.csv > /work/out.txt'])).code).toBe(0);
+    expect((await paddock(['cp', `${id}:/work/out.txt`, join(work, 'out.txt')])).code).toBe(0);
     expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe('2\n');
 
-    const table = paddock(['ls', '--label', 'task=demo']);
+    const table = await paddock(['ls', '--label', 'task=demo']);
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TEMPLATE\s+TIER\s+STATE\s+CREATED\s+EXPIRES\s+LABELS$/);
     expect(table.stdout).toContain(id);
-    const json = JSON.parse(paddock(['ls', '--json']).stdout);
+    const json = JSON.parse((await paddock(['ls', '--json'])).stdout);
     expect(json.map((s: { id: string }) => s.id)).toContain(id);
-    expect(JSON.parse(paddock(['inspect', id]).stdout)).toMatchObject({ id, state: 'running', metadata: { task: 'demo' } });
+    expect(JSON.parse((await paddock(['inspect', id])).stdout)).toMatchObject({ id, state: 'running', metadata: { task: 'demo' } });
 
-    expect(paddock(['exec', '-i', id, '--', 'sh', '-c', 'read x; echo got $x'], 'hello\n')).toMatchObject({ code: 0, stdout: 'got hello\n' });
-    expect(paddock(['exec', id, '--', 'sh', '-c', 'exit 9']).code).toBe(9);
+    expect(await paddock(['exec', '-i', id, '--', 'sh', '-c', 'read x; echo got $x'], 'hello\n')).toMatchObject({ code: 0, stdout: 'got hello\n' });
+    expect((await paddock(['exec', id, '--', 'sh', '-c', 'exit 9'])).code).toBe(9);
 
-    expect(paddock(['kill', id])).toMatchObject({ code: 0, stdout: `${id}\n` });
-    const again = paddock(['exec', id, '--', 'true']);
+    expect(await paddock(['kill', id])).toMatchObject({ code: 0, stdout: `${id}\n` });
+    const again = await paddock(['exec', id, '--', 'true']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^paddock: sandbox .* (was killed|no longer exists)/);
   });
 
   it('shows the output of background commands with logs and ps', async () => {
-    const id = paddock(['create']).stdout.trim();
-    const pid = paddock(['exec', '-d', id, '--', 'sh', '-c', 'echo bg-start; sleep 0.3; echo bg-end']).stdout.trim();
+    const id = (await paddock(['create'])).stdout.trim();
+    const pid = (await paddock(['exec', '-d', id, '--', 'sh', '-c', 'echo bg-start; sleep 0.3; echo bg-end'])).stdout.trim();
     expect(pid).toMatch(/^\d+$/);
-    expect(paddock(['logs', '-f', id, pid]).stdout).toBe('bg-start\nbg-end\n');
-    expect(paddock(['logs', id]).stdout).toBe('bg-start\nbg-end\n');
-    expect(paddock(['ps', id]).stdout).toMatch(new RegExp(`^${pid}\\s+exited\\s+0\\s`, 'm'));
-    paddock(['kill', id]);
+    expect((await paddock(['logs', '-f', id, pid])).stdout).toBe('bg-start\nbg-end\n');
+    expect((await paddock(['logs', id])).stdout).toBe('bg-start\nbg-end\n');
+    expect((await paddock(['ps', id])).stdout).toMatch(new RegExp(`^${pid}\\s+exited\\s+0\\s`, 'm'));
+    await paddock(['kill', id]);
   });
 
-  it('builds, lists and removes a template from a Paddockfile with progress lines', () => {
+  it('builds, lists and removes a template from a Paddockfile with progress lines', async () => {
     writeFileSync(join(work, 'Paddockfile'), 'FROM base\nENV HELLO=world\nWORKDIR /srv\nCOPY data.csv ./\nRUN echo "built $HELLO" > built.txt\n');
-    const build = paddock(['template', 'build', 'cli-demo', '--file', 'Paddockfile']);
+    const build = await paddock(['template', 'build', 'cli-demo', '--file', 'Paddockfile']);
     expect(build).toMatchObject({ code: 0, stdout: 'cli-demo\n' });
     expect(build.stderr).toContain('Step 5/6 : RUN echo "built $HELLO" > built.txt');
-    expect(paddock(['template', 'ls']).stdout).toMatch(/^cli-demo\s+base\s/m);
-    expect(paddock(['run', '-T', 'cli-demo', '--', 'cat', 'built.txt', 'data.csv']).stdout).toBe('built world\na,b\n1,2\n');
-    expect(paddock(['template', 'rm', 'cli-demo']).code).toBe(0);
-    expect(paddock(['template', 'ls', '--json']).stdout).not.toContain('cli-demo');
+    expect((await paddock(['template', 'ls'])).stdout).toMatch(/^cli-demo\s+base\s/m);
+    expect((await paddock(['run', '-T', 'cli-demo', '--', 'cat', 'built.txt', 'data.csv'])).stdout).toBe('built world\na,b\n1,2\n');
+    expect((await paddock(['template', 'rm', 'cli-demo'])).code).toBe(0);
+    expect((await paddock(['template', 'ls', '--json'])).stdout).not.toContain('cli-demo');
   });
 
-  it('prints versions', () => {
-    expect(paddock(['version']).stdout).toBe('paddock 0.1.0\npaddockd 0.1.0\n');
+  it('prints versions', async () => {
+    expect((await paddock(['version'])).stdout).toBe('paddock 0.1.0\npaddockd 0.1.0\n');
   });
 });
 
 /** Exits with 2, the code of every bad input, and says what is wrong in one line. */
-function expectBadInput(args: string[], stderr: string): void {
-  expect(paddock(args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `paddock: ${stderr}\n` });
+async function expectBadInput(args: string[], stderr: string): Promise<void> {
+  expect(await paddock(args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `paddock: ${stderr}\n` });
 }
 
 describe('paddock CLI usability', () => {
   // U6: range errors named the API's fields in ms and MiB (timeoutMs: Too big: expected number to be <=86400000) and exited 125 or 1.
-  it('U6: bad input names the flag and its units, with exit code 2 whatever the flag', () => {
-    const before = paddock(['ls', '-q', '--all']).stdout;
-    expectBadInput(['run', '--timeout', '100h', '--', 'true'], '--timeout: at most 24h');
-    expectBadInput(['create', '--timeout', '500ms'], '--timeout: at least 1s');
-    expectBadInput(['run', '--memory', '1k', '--', 'true'], '--memory: at least 16m');
-    expectBadInput(['run', '--memory', '300g', '--', 'true'], '--memory: at most 256g');
-    expectBadInput(['run', '--cpus', '1000', '--', 'true'], '--cpus: at most 256');
-    expectBadInput(['run', '--pids', '4', '--', 'true'], '--pids: at least 8');
-    expectBadInput(['run', '--disk', '2t', '--', 'true'], '--disk: at most 1t');
-    expectBadInput(['exec', '--timeout', '100h', 'sb-000000000000', '--', 'true'], '--timeout: at most 24h');
-    expectBadInput(['wait', 'sb-000000000000', '--timeout', '25h'], '--timeout: at most 24h');
-    expectBadInput(['run', '--timeout', 'soon', '--', 'true'], '--timeout: invalid duration "soon" (use e.g. 30s, 10m, 1h)');
-    expectBadInput(['run', '--bogus'], "unknown option '--bogus'");
-    expectBadInput(['run'], 'missing command: give it after --, e.g. paddock run -- python3 -V');
-    expectBadInput(['kill'], 'kill needs sandbox ids, or --all');
+  it('U6: bad input names the flag and its units, with exit code 2 whatever the flag', async () => {
+    const before = (await paddock(['ls', '-q', '--all'])).stdout;
+    await expectBadInput(['run', '--timeout', '100h', '--', 'true'], '--timeout: at most 24h');
+    await expectBadInput(['create', '--timeout', '500ms'], '--timeout: at least 1s');
+    await expectBadInput(['run', '--memory', '1k', '--', 'true'], '--memory: at least 16m');
+    await expectBadInput(['run', '--memory', '300g', '--', 'true'], '--memory: at most 256g');
+    await expectBadInput(['run', '--cpus', '1000', '--', 'true'], '--cpus: at most 256');
+    await expectBadInput(['run', '--pids', '4', '--', 'true'], '--pids: at least 8');
+    await expectBadInput(['run', '--disk', '2t', '--', 'true'], '--disk: at most 1t');
+    await expectBadInput(['exec', '--timeout', '100h', 'sb-000000000000', '--', 'true'], '--timeout: at most 24h');
+    await expectBadInput(['wait', 'sb-000000000000', '--timeout', '25h'], '--timeout: at most 24h');
+    await expectBadInput(['run', '--timeout', 'soon', '--', 'true'], '--timeout: invalid duration "soon" (use e.g. 30s, 10m, 1h)');
+    await expectBadInput(['run', '--bogus'], "unknown option '--bogus'");
+    await expectBadInput(['run'], 'missing command: give it after --, e.g. paddock run -- python3 -V');
+    await expectBadInput(['kill'], 'kill needs sandbox ids, or --all');
     // Refused by the daemon's own schema, told in flags all the same.
     const refused: Array<[string[], string]> = [
       [['run', '-e', '1BAD=x', '--', 'true'], '--env'],
       [['create', '-l', '-bad=x'], '--label'],
     ];
     for (const [args, flag] of refused) {
-      expect(paddock(args), args.join(' ')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^paddock: ${flag}: [^\n]+\n$`)) });
+      expect(await paddock(args), args.join(' ')).toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: expect.stringMatching(new RegExp(`^paddock: ${flag}: [^\n]+\n$`)),
+      });
     }
-    expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
+    expect((await paddock(['ls', '-q', '--all'])).stdout).toBe(before);
     // The command's own fields are checked once its sandbox exists (run then removes it).
-    expect(paddock(['run', '-u', 'no body', '--', 'true'])).toMatchObject({
+    expect(await paddock(['run', '-u', 'no body', '--', 'true'])).toMatchObject({
       code: 2,
       stdout: '',
       stderr: expect.stringMatching(/^paddock: --user: [^\n]+\n$/),
@@ -149,28 +145,28 @@ describe('paddock CLI usability', () => {
 
   // U7: a command killed at its timeout was reported as "killed: timeout", its sandbox's end as "was timeout".
   it('U7: says a command or a sandbox timed out, and after how long', async () => {
-    const id = paddock(['create', '--timeout', '3s']).stdout.trim();
-    const killed = paddock(['exec', '--timeout', '1s', id, '--', 'sh', '-c', 'echo started; sleep 30']);
+    const id = (await paddock(['create', '--timeout', '3s'])).stdout.trim();
+    const killed = await paddock(['exec', '--timeout', '1s', id, '--', 'sh', '-c', 'echo started; sleep 30']);
     expect(killed).toEqual({ code: 137, stdout: 'started\n', stderr: 'paddock: the command timed out after 1s and was killed\n' });
     await new Promise((r) => setTimeout(r, 4000));
-    expect(paddock(['exec', id, '--', 'true'])).toMatchObject({ code: 1, stderr: `paddock: sandbox ${id} timed out and no longer exists\n` });
+    expect(await paddock(['exec', id, '--', 'true'])).toMatchObject({ code: 1, stderr: `paddock: sandbox ${id} timed out and no longer exists\n` });
   });
 
   // U8: `wait` on a blocked command hung until the sandbox died; it now gives up at --timeout and leaves the command running.
-  it('U8: wait --timeout gives up on a blocked command with 124, leaving it running; wait prints the exit code of one that ends', () => {
-    const id = paddock(['create']).stdout.trim();
+  it('U8: wait --timeout gives up on a blocked command with 124, leaving it running; wait prints the exit code of one that ends', async () => {
+    const id = (await paddock(['create'])).stdout.trim();
     try {
-      const pid = paddock(['exec', '-d', id, '--', 'sleep', '60']).stdout.trim();
-      expect(paddock(['wait', '--timeout', '1s', id, pid])).toEqual({
+      const pid = (await paddock(['exec', '-d', id, '--', 'sleep', '60'])).stdout.trim();
+      expect(await paddock(['wait', '--timeout', '1s', id, pid])).toEqual({
         code: 124,
         stdout: '',
         stderr: `paddock: process ${pid} is still running after 1s: the wait timed out, the command goes on\n`,
       });
-      expect(paddock(['ps', id]).stdout).toMatch(new RegExp(`^${pid}\\s+running\\s`, 'm'));
-      const quick = paddock(['exec', '-d', id, '--', 'sh', '-c', 'sleep 0.3; exit 5']).stdout.trim();
-      expect(paddock(['wait', '--timeout', '1m', id, quick])).toEqual({ code: 0, stdout: '5\n', stderr: '' });
+      expect((await paddock(['ps', id])).stdout).toMatch(new RegExp(`^${pid}\\s+running\\s`, 'm'));
+      const quick = (await paddock(['exec', '-d', id, '--', 'sh', '-c', 'sleep 0.3; exit 5'])).stdout.trim();
+      expect(await paddock(['wait', '--timeout', '1m', id, quick])).toEqual({ code: 0, stdout: '5\n', stderr: '' });
     } finally {
-      paddock(['kill', id]);
+      await paddock(['kill', id]);
     }
   });
 });

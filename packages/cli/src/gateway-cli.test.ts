@@ -1,17 +1,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
 import { buildFixtureTemplate, fixtureTemplate } from '../../daemon/src/testing/gateway-fixture.js';
 import { runCli } from '../../daemon/src/testing/run-cli.js';
-import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // `paddock gateway` end to end: add a third-party-style MCP server from a
 // manifest file, see its tools as an operator would, call one, remove it.
-let daemon: TestDaemon;
+let daemon: FastDaemon;
 let dir: string;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   await buildFixtureTemplate(daemon.conn);
   dir = mkdtempSync('/tmp/paddock-gw-cli-');
   writeFileSync(join(dir, 'fixture.manifest.json'), JSON.stringify({ template: fixtureTemplate, tier: 'container', description: 'the test server' }));

@@ -3,12 +3,17 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
+import { cliPath } from '../../daemon/src/testing/run-cli.js';
+
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // `paddock mcp` end to end: the bundled CLI as a desktop client runs it, driven
-// by the MCP SDK's own client over stdio, against a real daemon and sandboxes.
-let daemon: TestDaemon;
+// by the MCP SDK's own client over stdio, against a daemon of the fast tier.
+let daemon: FastDaemon;
 let mcp: Connected;
 
 interface Connected {
@@ -20,7 +25,7 @@ interface Connected {
 }
 
 async function connect(env: NodeJS.ProcessEnv): Promise<Connected> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [cliMain, 'mcp'], env: stringsOnly(env), stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath(), 'mcp'], env: stringsOnly(env), stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d) => (stderr += d));
   const transportErrors: Error[] = [];
@@ -69,7 +74,7 @@ interface RunResult {
 }
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   mcp = await connect(daemon.env);
 });
 
@@ -331,7 +336,7 @@ describe('paddock mcp over stdio', () => {
   });
 
   it('stdout carries only MCP frames: a garbage line is survived, and the server exits 0 when stdin closes', async () => {
-    const child = spawn(process.execPath, [cliMain, 'mcp'], { env: daemon.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath(), 'mcp'], { env: daemon.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -5,20 +5,25 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Approvals, Gateway, Policies, Tokens } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 import { buildFixtureTemplate, fixtureCommand, fixtureTemplate, textOf, whenReady } from '../testing/gateway-fixture.js';
-import { cliMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { cliPath } from '../testing/run-cli.js';
+
+// A test here starts the CLI, a process, many times: on a loaded machine that
+// takes longer than the fast tier's in-process tests are given.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // Gateway tools as MCP clients see them: listed beside Paddock's own by the
 // Paddock MCP server over both transports (stdio: `paddock mcp`; Streamable
 // HTTP: the daemon's /mcp), called through the daemon's policy, approvals and
 // audit, announced with tools/list_changed as servers come and go.
-let daemon: TestDaemon;
+let daemon: FastDaemon;
 let agentToken: string;
 let operatorToken: string;
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   await buildFixtureTemplate(daemon.conn);
   await Gateway.add('fixture', { command: fixtureCommand, manifest: { template: fixtureTemplate, tier: 'container' } }, daemon.conn);
   await whenReady('fixture', daemon.conn);
@@ -47,7 +52,7 @@ async function connect(transport: 'stdio' | 'http', token: string): Promise<Conn
     await client.connect(new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   } else {
     const env = Object.fromEntries(Object.entries({ ...daemon.env, PADDOCK_TOKEN: token }).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [cliMain, 'mcp'], env, stderr: 'ignore' }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [cliPath(), 'mcp'], env, stderr: 'ignore' }));
   }
   return { client, listChanged: () => changes };
 }

@@ -1,15 +1,14 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: API bodies read loosely in assertions
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
 // Cedar policies from the policies folder: the shipped defaults, validation
-// with file:line, hot reload, and the explain endpoint.
-let daemon: TestDaemon;
+// with file:line, hot reload, and the explain endpoint. A daemon that will not
+// start over a broken folder: policies-startup.test.ts.
+let daemon: FastDaemon;
 let agent: { url: string; token: string };
 let box: Sandbox;
 const policiesDir = () => `${daemon.stateDir}/policies`;
@@ -27,7 +26,7 @@ const call = async (method: string, path: string, body?: unknown, token = daemon
 };
 
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startFastDaemon();
   expect((await call('POST', '/v1/tenants', { name: 'pol' })).status).toBe(201);
   const token = (await call('POST', '/v1/tokens', { tenant: 'pol', role: 'agent' })).body.token as string;
   agent = { url: daemon.url, token };
@@ -138,20 +137,5 @@ describe('policy files', () => {
     expect(operator.body).toMatchObject({ decision: 'allow', reason: null });
     const role = await call('POST', '/v1/policies/test', { principal: 'agent', action: 'tenant.create' });
     expect(role.body).toMatchObject({ decision: 'deny', policies: ['role boundaries'] });
-  });
-
-  it('with a problem keep the daemon from starting, naming file and line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'paddock-policies-'));
-    try {
-      writeFileSync(join(dir, 'x.cedar'), 'permit (principal, action, resource);\nforbid (principal, action, resource) when { context.nope };\n');
-      const r = spawnSync(process.execPath, [daemonMain, '--state-dir', join(dir, 'state'), '--port', '0', '--policies', dir], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/x\.cedar:2/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

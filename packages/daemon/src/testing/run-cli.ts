@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { inject } from 'vitest';
 import { cliMain } from './test-daemon.js';
 
 export interface CliRun {
@@ -8,12 +9,21 @@ export interface CliRun {
 }
 
 /**
- * Runs the bundled CLI (as `make up` installs it) without blocking this
- * process, so servers the test itself runs (DNS, upstreams) keep answering.
+ * The bundled CLI the tests run: in the fast tier, the one its global setup
+ * bundles from the sources (fast-global-setup.ts); in the security tier, the
+ * one `make build` bundles from dist/, as `make up` installs it.
  */
-export function runCli(args: string[], options: { env: NodeJS.ProcessEnv; stdin?: string }): Promise<CliRun> {
+export function cliPath(): string {
+  return inject('paddockCli') ?? cliMain;
+}
+
+/**
+ * Runs the bundled CLI without blocking this process, so servers the test
+ * itself runs (DNS, upstreams, an in-process daemon) keep answering.
+ */
+export function runCli(args: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; cwd?: string }): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { env: options.env });
+    const child = spawn(process.execPath, [cliPath(), ...args], { env: options.env, cwd: options.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

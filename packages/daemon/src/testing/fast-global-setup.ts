@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
+import type { TestProject } from 'vitest/node';
+import { bundleCli } from '../../../cli/bundle-cli.mjs';
+import { sourceAliases } from './source-aliases.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The fast tier's CLI: paddock.mjs bundled from the sources (see run-cli.ts). */
+    paddockCli: string;
+  }
+}
+
+/**
+ * Workspace packages resolve to their sources, as vitest.config.ts aliases
+ * them for the tests. bundle-cli.mjs runs its own resolver first, so
+ * paddock.mjs still loads @paddock/mcp from paddock-mcp.mjs beside it.
+ */
+const workspaceSources: Plugin = {
+  name: 'paddock-workspace-sources',
+  setup(b) {
+    b.onResolve({ filter: /^@paddock\// }, (args) => {
+      const alias = sourceAliases.find((a) => a.find.test(args.path));
+      return alias ? { path: args.path.replace(alias.find, alias.replacement) } : undefined;
+    });
+  },
+};
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/**
+ * Bundles the CLI from the sources once per run, as packages/cli/bundle.mjs
+ * bundles it from dist/, so the fast tier tests the CLI without `make build`.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const outDir = await mkdtemp('/tmp/paddock-fast-cli-');
+  await bundleCli({
+    cliEntry: source('../../../cli/src/main.ts'),
+    mcpEntry: source('../../../mcp/src/index.ts'),
+    outDir,
+    plugins: [workspaceSources],
+  });
+  project.provide('paddockCli', `${outDir}/paddock.mjs`);
+  return () => rm(outDir, { recursive: true, force: true });
+}
