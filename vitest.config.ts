@@ -35,6 +35,8 @@ export default defineConfig({
         test: {
           name: 'fast',
           include: fastTier,
+          // One module graph per worker: the daemon's sources are loaded once, not once per file.
+          isolate: false,
           testTimeout: 30_000,
           hookTimeout: 30_000,
           globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],

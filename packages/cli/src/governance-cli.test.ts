@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { untilHeadSigned } from '../../daemon/src/testing/audit-wait.js';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
 import { cliPath, runCli } from '../../daemon/src/testing/run-cli.js';
 
@@ -176,7 +177,7 @@ describe('paddock audit verify --anchor', () => {
   // F5 through the CLI: the database cut back as root, a copy of the anchors shipped off the box before.
   it('says what it checked, and exits 1 naming the shipped anchor the database no longer reaches', async () => {
     for (let i = 0; i < 6; i++) await anchored.api('/v1/sandboxes');
-    await new Promise((r) => setTimeout(r, 400));
+    await untilHeadSigned(anchored.stateDir);
     const shipped = `${dir}/shipped.log`;
     copyFileSync(`${anchored.stateDir}/audit-anchors.log`, shipped);
 

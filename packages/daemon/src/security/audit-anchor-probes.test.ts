@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditAnchors } from '../audit/audit-anchors.js';
+import { untilHeadSigned } from '../testing/audit-wait.js';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
 // Section F of SECURITY-PROBES.md, continued: someone with root on the host
@@ -30,10 +31,10 @@ async function start(env: NodeJS.ProcessEnv = {}): Promise<void> {
   daemon = await startFastDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100', ...env });
 }
 
-/** Some audited calls, then long enough for their head to be signed and anchored. */
+/** Some audited calls, then their head signed and anchored. */
 async function history(calls = 6): Promise<void> {
   for (let i = 0; i < calls; i++) await daemon.api('/v1/sandboxes');
-  await new Promise((r) => setTimeout(r, 400));
+  await untilHeadSigned(daemon.stateDir);
 }
 
 async function verdict(anchors?: string): Promise<Verdict> {

@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: API bodies read loosely in assertions
 import { Sandbox } from '@paddock/sdk';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { untilHeadSigned } from '../testing/audit-wait.js';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 import { probeTiers } from './probe-kit.js';
 
@@ -154,7 +155,7 @@ describe('F3: tampering with the audit log is detected by verify', () => {
   async function withHistory() {
     tamperDaemon = await startFastDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100' });
     for (let i = 0; i < 6; i++) await tamperDaemon.api('/v1/sandboxes');
-    await new Promise((r) => setTimeout(r, 400));
+    await untilHeadSigned(tamperDaemon.stateDir);
     const db = new Database(`${tamperDaemon.stateDir}/paddock.db`);
     // The attacker has the file: the triggers that refuse UPDATE and DELETE are no obstacle.
     db.exec('DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;');
@@ -305,14 +306,17 @@ describe('F2: an action that needs approval', () => {
     const operator = await tokenFor('f2', 'operator');
     const sbx = await Sandbox.create({ url: daemon.url, token: agent });
     const decideWhenAsked = async (verdict: 'approve' | 'deny') => {
-      for (;;) {
-        const list = (await (await fetch(`${daemon.url}/v1/approvals?state=pending`, { headers: { authorization: `Bearer ${operator}` } })).json()) as {
-          approvals: Array<{ id: string; principal: string }>;
-        };
-        const mine = list.approvals[0];
-        if (mine) return decide(mine.id, verdict, operator, verdict === 'deny' ? 'not on this machine' : 'fine');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const mine = await vi.waitFor(
+        async () => {
+          const list = (await (await fetch(`${daemon.url}/v1/approvals?state=pending`, { headers: { authorization: `Bearer ${operator}` } })).json()) as {
+            approvals: Array<{ id: string; principal: string }>;
+          };
+          if (!list.approvals[0]) throw new Error('no pending approval yet');
+          return list.approvals[0];
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      return decide(mine.id, verdict, operator, verdict === 'deny' ? 'not on this machine' : 'fine');
     };
     const [approved] = await Promise.all([execAs(agent, sbx.id, fetchAndRun, { 'paddock-approval-wait': '30' }), decideWhenAsked('approve')]);
     expect(approved).toMatchObject({ status: 200, body: { stdout: 'ran\n' } });
@@ -528,12 +532,15 @@ describe('F11–F16: separation of duties by owner, self-approval, cancel', () =
     const outsider = await mint(daemon, { tenant: 'f16-other', role: 'operator' });
     const sbx = await Sandbox.create({ url: daemon.url, token: agent });
     const waiting = call(daemon, agent, 'POST', `/v1/sandboxes/${sbx.id}/exec`, { cmd: ['sh', '-c', fetchAndRun] }, { 'paddock-approval-wait': '60' });
-    let id: string | undefined;
-    while (!id) {
-      const pending = (await call(daemon, peer, 'GET', '/v1/approvals?state=pending')).body.approvals as Array<{ id: string; tenant: string }>;
-      id = pending.find((a) => a.tenant === 'f16')?.id;
-      if (!id) await new Promise((r) => setTimeout(r, 50));
-    }
+    const id = await vi.waitFor(
+      async () => {
+        const pending = (await call(daemon, peer, 'GET', '/v1/approvals?state=pending')).body.approvals as Array<{ id: string; tenant: string }>;
+        const found = pending.find((a) => a.tenant === 'f16')?.id;
+        if (!found) throw new Error('the request is not pending yet');
+        return found;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
     const fromOutside = await call(daemon, outsider, 'POST', `/v1/approvals/${id}/cancel`, {});
     expect(fromOutside.status).toBe(404);
     expect(fromOutside.body.error.code).toBe('approval_not_found');
