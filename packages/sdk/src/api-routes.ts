@@ -34,6 +34,8 @@ export const apiRoutes = [
   'GET /v1/pools',
   'DELETE /v1/pools/{id}',
   'POST /v1/templates',
+  'POST /v1/templates/pull',
+  'POST /v1/templates/import',
   'GET /v1/templates',
   'GET /v1/templates/{name}',
   'DELETE /v1/templates/{name}',

@@ -85,6 +85,6 @@ export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';
-export { type TemplateBuildOptions, Templates } from './templates.js';
+export { type TemplateBuildOptions, type TemplateImportOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';

@@ -26,6 +26,7 @@ import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
 import { makeGovern } from '../http/governed.js';
 import type { Services } from '../http/services.js';
+import { ImageService } from '../images/image-service.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -177,6 +178,14 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     logger,
     afterChange: (name) => pools.templateChanged(name),
   });
+  const images = new ImageService({
+    templates,
+    layersDir,
+    insecureRegistries: config.insecureRegistries,
+    maxImageBytes: config.maxImageBytes,
+    maxImageLayerBytes: config.maxImageLayerBytes,
+    logger,
+  });
   const gatewayServers = new GatewayService({
     store: new GatewayStore(db),
     sandboxes,
@@ -221,6 +230,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     processes,
     files,
     templates,
+    images,
     audit,
     auditHeads,
     tenants: new TenantService(tenantStore, tokenStore),
@@ -230,7 +240,12 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     gateway: gatewayServers,
     secrets,
     govern: makeGovern(policy, audit, approvals, telemetry),
-    limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
+    limits: {
+      maxUploadBytes: config.maxUploadBytes,
+      maxJsonBytes: config.maxJsonBytes,
+      maxBuildContextBytes: config.maxBuildContextBytes,
+      maxImageBytes: config.maxImageBytes,
+    },
   };
   return { services, token, tokenStore, telemetry, engine, sandboxStore, egress };
 }

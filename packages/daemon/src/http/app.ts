@@ -26,6 +26,7 @@ import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { manifestSchemaPath, registerGatewayRoutes } from './routes/gateway-routes.js';
+import { registerImageRoutes } from './routes/image-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
@@ -150,6 +151,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerFileRoutes(app, services);
   registerNetworkRoutes(app, services);
   registerTemplateRoutes(app, services);
+  registerImageRoutes(app, services);
   registerGatewayRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);

@@ -28,9 +28,11 @@ describe('database migrations', () => {
     db.exec(`ALTER TABLE tokens DROP COLUMN owner;
              ALTER TABLE approvals DROP COLUMN owner;
              ALTER TABLE approvals DROP COLUMN decided_by_owner;
-             ALTER TABLE approvals DROP COLUMN self_approved;`);
+             ALTER TABLE approvals DROP COLUMN self_approved;
+             ALTER TABLE templates DROP COLUMN image;`);
+    // Owners came two migrations ago; image templates' column after them.
     const latest = db.pragma('user_version', { simple: true }) as number;
-    db.pragma(`user_version = ${latest - 1}`);
+    db.pragma(`user_version = ${latest - 2}`);
     db.close();
 
     const migrated = openDatabase(file);

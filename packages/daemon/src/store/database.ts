@@ -159,6 +159,8 @@ const migrations: string[] = [
    ALTER TABLE approvals ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
    ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
+  // Templates made from OCI images keep where they came from and the image's Entrypoint and Cmd (JSON).
+  `ALTER TABLE templates ADD COLUMN image TEXT;`,
 ];
 
 /**

@@ -1,0 +1,98 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BadRequestError, NotFoundError, type PaddockError, RuntimeError, UnavailableError } from '@paddock/core';
+import { runHostCommand } from '@paddock/engine';
+
+export interface RegistryLogin {
+  username: string;
+  password: string;
+}
+
+export interface SkopeoCopyRequest {
+  /** skopeo's source, transport and all: docker://…, docker-archive:…, oci-archive:… */
+  source: string;
+  /** The OCI layout folder to write; skopeo verifies each blob's digest as it copies. */
+  layoutDir: string;
+  /** A private folder of this copy: skopeo's HOME and its credentials file. */
+  workDir: string;
+  /** For a registry: its host (as in the reference), whether it may be plain HTTP, and the login to present. */
+  registry?: { host: string; insecure: boolean; login?: RegistryLogin };
+  signal?: AbortSignal;
+  timeoutMs: number;
+}
+
+/**
+ * Copies an image into an OCI layout folder with skopeo (the registry
+ * protocol, its auth and the archive formats are skopeo's), for linux/amd64.
+ * skopeo sees only the credentials given here: its environment names a
+ * private HOME and credentials file, so the host's own logins never apply.
+ */
+export async function skopeoCopy(request: SkopeoCopyRequest): Promise<void> {
+  const authFile = join(request.workDir, 'auth.json');
+  const auths = request.registry?.login
+    ? { [request.registry.host]: { auth: Buffer.from(`${request.registry.login.username}:${request.registry.login.password}`).toString('base64') } }
+    : {};
+  await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
+  const tls = request.registry ? [`--src-tls-verify=${!request.registry.insecure}`] : [];
+  const args = [
+    '--override-os',
+    'linux',
+    '--override-arch',
+    'amd64',
+    'copy',
+    '--quiet',
+    '--authfile',
+    authFile,
+    ...tls,
+    request.source,
+    `oci:${request.layoutDir}:image`,
+  ];
+  try {
+    await runHostCommand('skopeo', args, {
+      signal: request.signal,
+      timeoutMs: request.timeoutMs,
+      env: { PATH: process.env.PATH, HOME: request.workDir, XDG_RUNTIME_DIR: request.workDir, TMPDIR: request.workDir },
+    });
+  } catch (err) {
+    request.signal?.throwIfAborted();
+    throw explain(err, request);
+  }
+}
+
+/** skopeo's failure as the caller's error: what went wrong, in a stable code; its stderr in details. */
+function explain(err: unknown, request: SkopeoCopyRequest): PaddockError {
+  const stderr = err instanceof RuntimeError ? String(err.details.stderr ?? '') : String(err);
+  const last =
+    stderr
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.replace(/^time="[^"]*" level=\w+ msg="?/, '') ?? '';
+  const details = { source: request.source, reason: last.slice(0, 500) };
+  const host = request.registry?.host;
+  if (!host) return new BadRequestError(`the archive is not an image skopeo can read: ${last}`, details, 'invalid_image');
+  if (/unauthorized|authentication required|denied|invalid username\/password|401/i.test(stderr)) {
+    const how = request.registry?.login ? 'refused the stored login' : 'asks for a login (paddock registry login)';
+    return new BadRequestError(`registry ${host} ${how}`, details, 'registry_auth_failed');
+  }
+  if (/manifest unknown|name unknown|not found|404/i.test(stderr))
+    return new NotFoundError(`registry ${host} has no image ${request.source.slice('docker://'.length)}`, details, 'image_not_found');
+  if (/HTTP response to HTTPS client|x509|tls:|certificate/i.test(stderr) && !request.registry?.insecure) {
+    return new BadRequestError(
+      `registry ${host} is not reachable over verified HTTPS, and the operator has not allowed it as insecure (paddockd --insecure-registry ${host})`,
+      details,
+      'insecure_registry',
+    );
+  }
+  if (/no image found in manifest list|choosing image instance/i.test(stderr)) {
+    return new BadRequestError(`the image has no linux/amd64 variant`, details, 'invalid_image');
+  }
+  return new UnavailableError(`registry ${host} could not be reached or failed: ${last}`, details, 'registry_unreachable');
+}
+
+/** The registry a reference names: its first part when that looks like a host, else Docker Hub. */
+export function registryHostOf(reference: string): string {
+  const first = reference.split('/')[0] ?? '';
+  const isHost = reference.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return isHost ? first : 'docker.io';
+}
