@@ -27,6 +27,7 @@ import { GatewayStore } from '../gateway/gateway-store.js';
 import { makeGovern } from '../http/governed.js';
 import type { Services } from '../http/services.js';
 import { ImageService } from '../images/image-service.js';
+import { RegistryLogins } from '../images/registry-logins.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -92,7 +93,9 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
   policy.loadOrThrow();
   const sandboxStore = new SandboxStore(db);
 
-  const secrets = new SecretStore(db, new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key'))));
+  const cipher = new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key')));
+  const secrets = new SecretStore(db, cipher);
+  const registries = new RegistryLogins(db, cipher);
   const connections = new ConnectionLog(audit, logger);
   const network = new NetworkService({
     db,
@@ -184,6 +187,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     insecureRegistries: config.insecureRegistries,
     maxImageBytes: config.maxImageBytes,
     maxImageLayerBytes: config.maxImageLayerBytes,
+    loginFor: (tenant, host) => registries.loginFor(tenant, host),
     logger,
   });
   const gatewayServers = new GatewayService({
@@ -231,6 +235,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     files,
     templates,
     images,
+    registries,
     audit,
     auditHeads,
     tenants: new TenantService(tenantStore, tokenStore),

@@ -30,6 +30,7 @@ import { registerImageRoutes } from './routes/image-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
+import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
@@ -152,6 +153,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerNetworkRoutes(app, services);
   registerTemplateRoutes(app, services);
   registerImageRoutes(app, services);
+  registerRegistryRoutes(app, services);
   registerGatewayRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);

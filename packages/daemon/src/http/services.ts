@@ -5,6 +5,7 @@ import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
 import type { ImageService } from '../images/image-service.js';
+import type { RegistryLogins } from '../images/registry-logins.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -26,6 +27,7 @@ export interface Services {
   files: FileService;
   templates: TemplateService;
   images: ImageService;
+  registries: RegistryLogins;
   audit: AuditLog;
   auditHeads: AuditHeads;
   tenants: TenantService;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, Templates } from '@paddock/sdk';
+import { Registries, Sandbox, Templates, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, claimSize, type LayerEntry, layerTar, skopeo, startRegistry, type TestRegistry, writeOciLayout } from '../testing/oci-fixture.js';
 import { runCli } from '../testing/run-cli.js';
@@ -132,6 +132,51 @@ describe('templates from OCI images', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('I16: a registry login is used for pulls and never shows: not in API answers, the audit log, the database in clear, the log or a sandbox', async () => {
+    const password = 'right-password';
+    const wrong = await runCli(['registry', 'login', closed.host, '-u', 'alice'], { env: daemon.env, stdin: 'wrong-password\n' });
+    expect(wrong).toMatchObject({ code: 0, stdout: `alice@${closed.host}\n` });
+    const refused = await runCli(['template', 'build', 'private', '--from-image', `${closed.host}/test/web:1`], { env: daemon.env });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/refused the stored login/);
+
+    const right = await runCli(['registry', 'login', closed.host, '-u', 'alice'], { env: daemon.env, stdin: `${password}\n` });
+    expect(right.code).toBe(0);
+    const pulled = await runCli(['template', 'build', 'private', '--from-image', `${closed.host}/test/web:1`], { env: daemon.env });
+    expect(pulled).toMatchObject({ code: 0, stdout: 'private\n' });
+
+    const listed = await runCli(['registry', 'ls', '--json'], { env: daemon.env });
+    expect(JSON.parse(listed.stdout)).toEqual([{ host: closed.host, username: 'alice', shared: false, createdAt: expect.any(String) }]);
+    const sbx = await Sandbox.create({ ...daemon.conn, template: 'private' });
+    const inside = await sbx.commands.run(['sh', '-c', 'env; cat /proc/1/environ'], { user: 'root' });
+    await sbx.kill();
+    const audit = await (await daemon.api('/v1/audit?limit=1000')).text();
+    expect(audit).toContain('registry.login');
+    for (const where of [listed.stdout, inside.stdout, audit, daemon.log(), ...databaseFiles()]) {
+      expect(where).not.toContain(password);
+    }
+
+    expect(await runCli(['registry', 'logout', closed.host], { env: daemon.env })).toMatchObject({ code: 0 });
+    const again = await runCli(['registry', 'logout', closed.host], { env: daemon.env });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/no login for registry/);
+    await Templates.remove('private', daemon.conn);
+  });
+
+  it('I17: a shared registry login is an admin’s to set; a tenant’s pulls use it, and a tenant cannot replace or remove it', async () => {
+    await daemon.api('/v1/tenants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"img-team"}' });
+    const operator = await Tokens.create({ tenant: 'img-team', role: 'operator' }, daemon.conn);
+    const team = { url: daemon.url, token: operator.token };
+    await expect(Registries.login(closed.host, { username: 'alice', password: 'x', shared: true }, team)).rejects.toMatchObject({ code: 'policy_denied' });
+    await Registries.login(closed.host, { username: 'alice', password: 'right-password', shared: true }, daemon.conn);
+    const made = await Templates.build({ ...team, name: 'team-web', fromImage: `${closed.host}/test/web:1` });
+    expect(made.kind).toBe('image');
+    expect(await Registries.list(team)).toEqual([{ host: closed.host, username: 'alice', shared: true, createdAt: expect.any(String) }]);
+    await expect(Registries.logout(closed.host, { ...team, shared: true })).rejects.toMatchObject({ code: 'policy_denied' });
+    await Templates.remove('team-web', team);
+    await Registries.logout(closed.host, { ...daemon.conn, shared: true });
+  });
+
   it('I2: an upload cut off by the client leaves no template and no files', async () => {
     const abort = new AbortController();
     let pushed = 0;
@@ -149,6 +194,13 @@ describe('templates from OCI images', () => {
     await expect(Templates.get('cut', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
   });
 });
+
+/** The database and its write-ahead log, as bytes an attacker with the disk would read. */
+function databaseFiles(): string[] {
+  return readdirSync(daemon.stateDir)
+    .filter((n) => n.startsWith('paddock.db'))
+    .map((n) => readFileSync(join(daemon.stateDir, n)).toString('latin1'));
+}
 
 /** Imports the hostile archive: refused with the code, no template, no folder left, nothing written outside. */
 async function expectRefused(id: string, entries: LayerEntry[], code: string, patch?: (tar: Buffer) => Buffer): Promise<void> {

@@ -7,6 +7,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PaddockError, type TemplateBuildEvent, type TemplateInfo, TemplateNameSchema, TemplatePullSchema } from '@paddock/core';
 import type { Principal } from '../../auth/token-auth.js';
 import type { ImageEmit } from '../../images/image-service.js';
+import { registryHostOf } from '../../images/skopeo.js';
 import type { TemplateCaller } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
@@ -49,8 +50,10 @@ export function registerImageRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
     s.templates.requireReplaceable(body.name, caller);
     return streamed(
       progressResponse((emit, signal) =>
-        s.govern(c, { action: 'template.build', resource: `template:${body.name}`, context: { from: 'image', image: body.image } }, () =>
-          s.images.pull(body, caller, emit, signal),
+        s.govern(
+          c,
+          { action: 'template.build', resource: `template:${body.name}`, context: { from: 'image', image: body.image, host: registryHostOf(body.image) } },
+          () => s.images.pull(body, caller, emit, signal),
         ),
       ),
     );
