@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes, type TemplateBuildEvent, type TemplateInfo } from '@paddock/core';
+import { BadRequestError, formatBytes, type TemplateBuildEvent, type TemplateInfo } from '@paddock/core';
 import { idMapping } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { extract } from 'tar-stream';
+import { z } from 'zod';
 import type { TemplateCaller, TemplateService } from '../templates/template-service.js';
 import { ensureImageLayer } from './layer-store.js';
 import { readOciImage } from './oci-layout.js';
-import { type RegistryLogin, registryHostOf, skopeoCopy } from './skopeo.js';
+import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawManifest } from './skopeo.js';
 
 export interface ImageServiceDeps {
   templates: TemplateService;
@@ -26,6 +27,28 @@ export interface ImageServiceDeps {
 export type ImageEmit = (event: TemplateBuildEvent) => void;
 
 const copyTimeoutMs = 60 * 60_000;
+const inspectTimeoutMs = 2 * 60_000;
+
+// What a registry's manifest claims, read only for sizes and platforms; readOciImage checks the copied image in full.
+const ClaimedManifest = z.object({
+  manifests: z
+    .array(z.object({ digest: z.string().regex(/^sha256:[a-f0-9]{64}$/), platform: z.object({ os: z.string(), architecture: z.string() }).optional() }))
+    .optional(),
+  layers: z.array(z.object({ digest: z.string(), size: z.number().int().nonnegative() })).optional(),
+});
+
+function claimedManifest(value: unknown): z.infer<typeof ClaimedManifest> {
+  const parsed = ClaimedManifest.safeParse(value);
+  if (!parsed.success) throw new BadRequestError("the registry's manifest is not a valid OCI or Docker manifest", {}, 'invalid_image');
+  return parsed.data;
+}
+
+/** registry/name:tag@digest → registry/name. */
+function repositoryOf(reference: string): string {
+  const name = reference.split('@')[0] ?? reference;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
 
 /**
  * Templates from OCI images: pulled from a registry or read from an
@@ -40,9 +63,13 @@ export class ImageService {
     const owner = this.deps.templates.requireReplaceable(request.name, caller);
     const host = registryHostOf(request.image);
     const registry = { host, insecure: this.deps.insecureRegistries.includes(host.toLowerCase()), login: this.deps.loginFor?.(caller.tenant, host) };
-    return this.make(request.name, request.image, owner, emit, signal, (layoutDir, workDir) =>
-      skopeoCopy({ source: `docker://${request.image}`, layoutDir, workDir, registry, signal, timeoutMs: copyTimeoutMs }),
-    );
+    return this.make(request.name, request.image, owner, emit, signal, async (layoutDir, workDir) => {
+      const source = `docker://${request.image}`;
+      await this.checkClaimedSizes(request.image, (ref) =>
+        skopeoRawManifest({ source: `docker://${ref}`, workDir, registry, signal, timeoutMs: inspectTimeoutMs }),
+      );
+      await skopeoCopy({ source, layoutDir, workDir, registry, signal, timeoutMs: copyTimeoutMs });
+    });
   }
 
   /** An archive already on disk (the upload, streamed there by the route): `docker save` or an OCI layout archive. */
@@ -57,6 +84,32 @@ export class ImageService {
       const transport = (await isOciArchive(request.archive)) ? 'oci-archive' : 'docker-archive';
       await skopeoCopy({ source: `${transport}:${request.archive}`, layoutDir, workDir, signal, timeoutMs: copyTimeoutMs });
     });
+  }
+
+  /**
+   * Refuses an image whose manifest claims layers over the limits before any
+   * layer is downloaded. The claims are of compressed sizes, which the
+   * unpacked layers exceed: the unpacking counts again, byte by byte.
+   */
+  private async checkClaimedSizes(reference: string, manifestOf: (ref: string) => Promise<unknown>): Promise<void> {
+    let manifest = claimedManifest(await manifestOf(reference));
+    if (manifest.manifests) {
+      const amd64 = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+      if (!amd64) throw new BadRequestError('the image has no linux/amd64 variant', { image: reference }, 'invalid_image');
+      manifest = claimedManifest(await manifestOf(`${repositoryOf(reference)}@${amd64.digest}`));
+    }
+    let total = 0;
+    for (const layer of manifest.layers ?? []) {
+      total += layer.size;
+      const limit = layer.size > this.deps.maxImageLayerBytes ? this.deps.maxImageLayerBytes : total > this.deps.maxImageBytes ? this.deps.maxImageBytes : 0;
+      if (limit) {
+        throw new BadRequestError(
+          `the image's manifest says layer ${layer.digest} is ${formatBytes(layer.size)}, over the limit of ${formatBytes(limit)}; nothing was downloaded`,
+          { layer: layer.digest, claimedBytes: layer.size, limitBytes: limit },
+          'image_too_large',
+        );
+      }
+    }
   }
 
   /** A folder for one pull or import, removed afterwards; a daemon that died mid-way leaves it to the orphan sweep. */

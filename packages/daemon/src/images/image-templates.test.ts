@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registries, Sandbox, Templates, Tokens } from '@paddock/sdk';
@@ -129,6 +129,16 @@ describe('templates from OCI images', () => {
       code: 'registry_auth_failed',
     });
     await expect(Templates.get('web', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('I18: an image whose manifest claims a layer over the limit is refused before its layers are downloaded', async () => {
+    const dir = join(work, 'big');
+    writeOciLayout(dir, [await layerTar([{ name: 'noise', data: randomBytes(layerLimit + 1024 * 1024) }])], {});
+    skopeo('copy', '--quiet', `oci:${dir}:latest`, `docker://${registry.host}/test/big:1`, '--dest-tls-verify=false');
+    const err = await Templates.build({ ...daemon.conn, name: 'big', fromImage: `${registry.host}/test/big:1` }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'image_too_large', message: expect.stringContaining('nothing was downloaded'), details: { limitBytes: layerLimit } });
+    await expect(Templates.get('big', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
     expect(leftovers()).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BadRequestError, NotFoundError, type PaddockError, RuntimeError, UnavailableError } from '@paddock/core';
 import { runHostCommand } from '@paddock/engine';
@@ -28,39 +28,48 @@ export interface SkopeoCopyRequest {
  * private HOME and credentials file, so the host's own logins never apply.
  */
 export async function skopeoCopy(request: SkopeoCopyRequest): Promise<void> {
-  const authFile = join(request.workDir, 'auth.json');
-  const auths = request.registry?.login
-    ? { [request.registry.host]: { auth: Buffer.from(`${request.registry.login.username}:${request.registry.login.password}`).toString('base64') } }
-    : {};
-  await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
   const tls = request.registry ? [`--src-tls-verify=${!request.registry.insecure}`] : [];
-  const args = [
-    '--override-os',
-    'linux',
-    '--override-arch',
-    'amd64',
-    'copy',
-    '--quiet',
-    '--authfile',
-    authFile,
-    ...tls,
-    request.source,
-    `oci:${request.layoutDir}:image`,
-  ];
+  await runSkopeo(request, (authFile) => ['copy', '--quiet', '--authfile', authFile, ...tls, request.source, `oci:${request.layoutDir}:image`]);
+}
+
+/**
+ * The manifest a registry serves for a reference, as it is (an image
+ * manifest or an index of them), without fetching any layer: what the
+ * image claims to be, checked before anything large is downloaded.
+ */
+export async function skopeoRawManifest(request: Omit<SkopeoCopyRequest, 'layoutDir'>): Promise<unknown> {
+  const tls = request.registry ? [`--tls-verify=${!request.registry.insecure}`] : [];
+  const stdout = await runSkopeo(request, (authFile) => ['inspect', '--raw', '--authfile', authFile, ...tls, request.source]);
   try {
-    await runHostCommand('skopeo', args, {
+    return JSON.parse(stdout);
+  } catch {
+    throw new BadRequestError(`the registry's manifest for ${request.source} is not JSON`, { source: request.source }, 'invalid_image');
+  }
+}
+
+async function runSkopeo(request: Omit<SkopeoCopyRequest, 'layoutDir'>, args: (authFile: string) => string[]): Promise<string> {
+  const authFile = join(request.workDir, 'auth.json');
+  const login = request.registry?.login;
+  const auths = login && request.registry ? { [request.registry.host]: { auth: Buffer.from(`${login.username}:${login.password}`).toString('base64') } } : {};
+  await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
+  try {
+    const { stdout } = await runHostCommand('skopeo', ['--override-os', 'linux', '--override-arch', 'amd64', ...args(authFile)], {
       signal: request.signal,
       timeoutMs: request.timeoutMs,
       env: { PATH: process.env.PATH, HOME: request.workDir, XDG_RUNTIME_DIR: request.workDir, TMPDIR: request.workDir },
     });
+    return stdout;
   } catch (err) {
     request.signal?.throwIfAborted();
     throw explain(err, request);
+  } finally {
+    // The password is on disk only while skopeo runs.
+    await rm(authFile, { force: true });
   }
 }
 
 /** skopeo's failure as the caller's error: what went wrong, in a stable code; its stderr in details. */
-function explain(err: unknown, request: SkopeoCopyRequest): PaddockError {
+function explain(err: unknown, request: Omit<SkopeoCopyRequest, 'layoutDir'>): PaddockError {
   const stderr = err instanceof RuntimeError ? String(err.details.stderr ?? '') : String(err);
   const last =
     stderr

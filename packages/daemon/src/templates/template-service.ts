@@ -124,7 +124,9 @@ export class TemplateService {
    */
   async removeOrphanLayers(olderThanMs = 0): Promise<string[]> {
     const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
-    const candidates = (await readdir(this.deps.layersDir)).map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    // A pull's work and staging folders (images/) can be older than any cutoff while it runs; they go only at start.
+    const names = (await readdir(this.deps.layersDir)).filter((name) => olderThanMs === 0 || !name.startsWith('.'));
+    const candidates = names.map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
     const cutoff = Date.now() - olderThanMs;
     const orphans: string[] = [];
     for (const dir of candidates) {
