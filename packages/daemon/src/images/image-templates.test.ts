@@ -39,8 +39,8 @@ const imageLayers = () => readdirSync(layersDir()).filter((n) => n.startsWith('i
 const leftovers = () => readdirSync(layersDir()).filter((n) => n.startsWith('.'));
 
 /** What a user checks in a sandbox of the image: its files, its ENV, WORKDIR and USER, and its whiteouts. */
-async function expectImageSandbox(template: string): Promise<void> {
-  const sbx = await Sandbox.create({ ...daemon.conn, template });
+async function expectImageSandbox(template: string, tier: 'container' | 'gvisor' = 'container'): Promise<void> {
+  const sbx = await Sandbox.create({ ...daemon.conn, template, tier });
   try {
     const r = await sbx.commands.run(['sh', '-c', 'cat /etc/os-release; echo $GREETING; pwd; id -u; cat hello.txt; ls /opt/old; ls /etc']);
     const [osRelease, greeting, pwd, uid, hello, opt, ...etc] = r.stdout.trim().split('\n');
@@ -75,6 +75,7 @@ describe('templates from OCI images', () => {
     expect(legacy).toMatchObject({ kind: 'image', workdir: '/srv', user: 'app', env: { GREETING: 'from-the-image' }, image: { cmd: ['sh'] } });
     expect(legacy.layers).toHaveLength(2);
     await expectImageSandbox('legacy');
+    await expectImageSandbox('legacy', 'gvisor');
 
     const layersBefore = imageLayers();
     const events: string[] = [];
