@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Registries, Sandbox, Templates, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +142,30 @@ describe('templates from OCI images', () => {
     expect(err).toMatchObject({ code: 'image_too_large', message: expect.stringContaining('nothing was downloaded'), details: { limitBytes: layerLimit } });
     await expect(Templates.get('big', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
     expect(leftovers()).toEqual([]);
+  });
+
+  it('I19: a pull the client cancels while the registry stalls stops skopeo and leaves nothing', async () => {
+    // A "registry" that accepts connections and never answers.
+    const sockets: Socket[] = [];
+    const stall = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(stall.address() as AddressInfo).port}`;
+    const abort = new AbortController();
+    const pulling = Templates.build({ ...daemon.conn, name: 'stalled', fromImage: `${host}/test/web:1`, signal: abort.signal }).catch((e: unknown) => e);
+    for (let i = 0; i < 200 && !sockets.length; i++) await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    expect(await pulling).toMatchObject({ code: 'aborted' });
+    const skopeoFor = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.startsWith('skopeo') && line.includes(host));
+    for (let i = 0; i < 100 && (leftovers().length || skopeoFor().length); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets.length).toBeGreaterThan(0);
+    expect(skopeoFor()).toEqual([]);
+    expect(leftovers()).toEqual([]);
+    await expect(Templates.get('stalled', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+    for (const socket of sockets) socket.destroy();
+    stall.close();
   });
 
   it('I16: a registry login is used for pulls and never shows: not in API answers, the audit log, the database in clear, the log or a sandbox', async () => {
