@@ -301,6 +301,19 @@ describe('hostile layers are refused and leave nothing behind', () => {
 
   it('I14: a 10 GB size claim', () => expectRefused('I14', [{ name: 'huge', data: 'x' }], 'image_too_large', (t) => claimSize(t, 10 * 1024 ** 3)));
 
+  it('I20: a whiteout under a folder the layer then replaces with a symlink, to make a device node on the host', () =>
+    expectRefused(
+      'I20',
+      [
+        { name: 'trap/', type: 'directory' },
+        { name: 'trap/.wh.paddock-escaped' },
+        { name: 'trap/sub/', type: 'directory' },
+        { name: 'trap/sub/.wh..wh..opq' },
+        { name: 'trap', type: 'symlink', linkname: '/tmp' },
+      ],
+      'image_layer_refused',
+    ));
+
   it('I15: a layer whose content does not match its digest', async () => {
     const dir = join(work, 'hostile-digest');
     writeOciLayout(dir, [await layerTar([{ name: 'a.txt', data: 'one' }])], {});

@@ -1,5 +1,5 @@
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadRequestError } from '@paddock/core';
@@ -67,8 +67,9 @@ class LayerWriter {
   entries = 0;
   /** Folders known to be real directories of this layer: no lstat for each of their entries. */
   private readonly dirs = new Set<string>();
-  private readonly whiteouts: string[] = [];
-  private readonly opaque: string[] = [];
+  /** Done last, each with the entry that asked for it (named if it is refused then). */
+  private readonly whiteouts: Array<{ path: string; entry: string }> = [];
+  private readonly opaque: Array<{ path: string; entry: string }> = [];
 
   constructor(
     private readonly root: string,
@@ -86,7 +87,7 @@ class LayerWriter {
     if (name === undefined) return drain(data);
     const parent = await this.parentOf(parts, header.name);
     if (name === opaqueMarker) {
-      this.opaque.push(parent);
+      this.opaque.push({ path: parent, entry: header.name });
       return drain(data);
     }
     // AUFS bookkeeping (.wh..wh.plnk and the like) means nothing to overlayfs.
@@ -94,7 +95,7 @@ class LayerWriter {
     if (name.startsWith(whiteoutPrefix)) {
       const hidden = name.slice(whiteoutPrefix.length);
       if (!hidden || hidden === '.' || hidden === '..') this.refuse(header.name, 'a whiteout that names no file');
-      this.whiteouts.push(join(parent, hidden));
+      this.whiteouts.push({ path: join(parent, hidden), entry: header.name });
       return drain(data);
     }
     const path = join(parent, name);
@@ -134,15 +135,33 @@ class LayerWriter {
 
   /** Whiteouts and opaque markers last: a layer may add a file and hide the lower one in any order. */
   async finish(): Promise<void> {
-    for (const path of this.whiteouts) {
+    for (const { path, entry } of this.whiteouts) {
+      // A later entry may have turned a folder on the way into a symlink: checked again, never followed.
+      await this.requireRealDirectory(dirname(path), entry);
       const existing = await lstat(path).catch(() => null);
       // Deleted, then made again as a folder in this layer: the lower folder's files must not show through.
-      if (existing?.isDirectory()) this.opaque.push(path);
+      if (existing?.isDirectory()) this.opaque.push({ path, entry });
       // Made again as a file: it hides the lower one by itself.
       if (existing) continue;
       await runHostCommand('mknod', ['-m', '000', path, 'c', '0', '0']);
     }
-    for (const dir of new Set(this.opaque)) await runHostCommand('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
+    const done = new Set<string>();
+    for (const { path, entry } of this.opaque) {
+      if (done.has(path)) continue;
+      done.add(path);
+      await this.requireRealDirectory(path, entry);
+      await runHostCommand('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', path]);
+    }
+  }
+
+  /** Every part of the path below the layer's root is a directory of the layer (lstat: a symlink is not one). */
+  private async requireRealDirectory(dir: string, entry: string): Promise<void> {
+    let path = this.root;
+    for (const part of relative(this.root, dir).split('/').filter(Boolean)) {
+      path = join(path, part);
+      const st = await lstat(path).catch(() => null);
+      if (!st?.isDirectory()) this.refuse(entry, `under ${part}, which a later entry made ${st?.isSymbolicLink() ? 'a symbolic link' : 'something else'}`);
+    }
   }
 
   private async directory(path: string, uid: number, gid: number, mode: number): Promise<void> {
