@@ -27,6 +27,7 @@ import { GatewayStore } from '../gateway/gateway-store.js';
 import { makeGovern } from '../http/governed.js';
 import type { Services } from '../http/services.js';
 import { ImageService } from '../images/image-service.js';
+import { LayerHolds } from '../images/layer-holds.js';
 import { RegistryLogins } from '../images/registry-logins.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
@@ -170,6 +171,7 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
   const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
+  const layerHolds = new LayerHolds();
   const templates = new TemplateService({
     templates: templateStore,
     sandboxes,
@@ -180,8 +182,10 @@ export async function createServices(config: DaemonConfig, { logger, env, shutdo
     layersDir,
     logger,
     afterChange: (name) => pools.templateChanged(name),
+    layerHolds,
   });
   const images = new ImageService({
+    holds: layerHolds,
     templates,
     layersDir,
     insecureRegistries: config.insecureRegistries,

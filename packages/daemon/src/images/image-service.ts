@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { extract } from 'tar-stream';
 import { z } from 'zod';
 import type { TemplateCaller, TemplateService } from '../templates/template-service.js';
-import { ensureImageLayer } from './layer-store.js';
+import type { LayerHolds } from './layer-holds.js';
+import { ensureImageLayer, imageLayerDir } from './layer-store.js';
 import { readOciImage } from './oci-layout.js';
 import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawManifest } from './skopeo.js';
 
@@ -19,6 +20,8 @@ export interface ImageServiceDeps {
   insecureRegistries: string[];
   maxImageBytes: number;
   maxImageLayerBytes: number;
+  /** Shared with TemplateService: what a pull holds is never removed under it. */
+  holds: LayerHolds;
   /** The login a tenant has for a registry host, if any. */
   loginFor?: (tenant: string, host: string) => RegistryLogin | undefined;
   logger: Logger;
@@ -130,6 +133,10 @@ export class ImageService {
     const work = await this.workDir();
     // Layers this image unpacked first: on a failure they go again, unless a template has them by then.
     const fresh: string[] = [];
+    const releases: Array<() => void> = [];
+    const releaseAll = () => {
+      for (const release of releases) release();
+    };
     try {
       emit({ type: 'step', index: 1, total: 2, text: `reading ${ref}` });
       const layoutDir = join(work, 'layout');
@@ -141,6 +148,8 @@ export class ImageService {
       for (const [i, layer] of image.layers.entries()) {
         signal?.throwIfAborted();
         emit({ type: 'step', index: i + 2, total, text: `layer ${i + 1}/${image.layers.length} ${layer.diffId.slice(0, 19)} (${formatBytes(layer.size)})` });
+        // Held before it is looked for: a removal or gc from now on leaves it alone.
+        releases.push(this.deps.holds.hold(imageLayerDir(this.deps.layersDir, layer.diffId)));
         const left = this.deps.maxImageBytes - bytes;
         const layerLimited = this.deps.maxImageLayerBytes <= left;
         const shared = await ensureImageLayer(this.deps.layersDir, layer, {
@@ -174,9 +183,11 @@ export class ImageService {
       emit({ type: 'done', template: info });
       return info;
     } catch (err) {
+      releaseAll();
       await this.deps.templates.removeUnusedLayers(fresh);
       throw err;
     } finally {
+      releaseAll();
       await rm(work, { recursive: true, force: true });
     }
   }

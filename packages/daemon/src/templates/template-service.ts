@@ -34,6 +34,8 @@ export interface TemplateServiceDeps {
   logger: Logger;
   /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
   afterChange?: (name: string) => Promise<void> | void;
+  /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
+  layerHolds?: { held(dir: string): boolean };
 }
 
 export interface TemplateBuildRequest {
@@ -126,7 +128,7 @@ export class TemplateService {
     const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
     // A pull's work and staging folders (images/) can be older than any cutoff while it runs; they go only at start.
     const names = (await readdir(this.deps.layersDir)).filter((name) => olderThanMs === 0 || !name.startsWith('.'));
-    const candidates = names.map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    const candidates = names.map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(join(dir, 'rootfs')));
     const cutoff = Date.now() - olderThanMs;
     const orphans: string[] = [];
     for (const dir of candidates) {
@@ -219,7 +221,8 @@ export class TemplateService {
   /** Removes those of these layer folders that no template has (an image that failed half-way unpacked them). */
   async removeUnusedLayers(layerDirs: string[]): Promise<void> {
     const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs));
-    await Promise.all(layerDirs.filter((dir) => !used.has(dir)).map((dir) => rm(join(dir, '..'), { recursive: true, force: true })));
+    const unused = layerDirs.filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(dir));
+    await Promise.all(unused.map((dir) => rm(join(dir, '..'), { recursive: true, force: true })));
   }
 
   /** Shared templates are every tenant's floor: only an admin replaces or removes one; a tenant its own. */
