@@ -80,11 +80,12 @@ function explain(err: unknown, request: Omit<SkopeoCopyRequest, 'layoutDir'>): P
   const details = { source: request.source, reason: last.slice(0, 500) };
   const host = request.registry?.host;
   if (!host) return new BadRequestError(`the archive is not an image skopeo can read: ${last}`, details, 'invalid_image');
-  if (/unauthorized|authentication required|denied|invalid username\/password|401/i.test(stderr)) {
+  // Phrases, not status numbers: digests in skopeo's messages are full of 401s and 404s.
+  if (/\bunauthorized\b|authentication required|invalid username\/password|requested access to the resource is denied/i.test(stderr)) {
     const how = request.registry?.login ? 'refused the stored login' : 'asks for a login (paddock registry login)';
     return new BadRequestError(`registry ${host} ${how}`, details, 'registry_auth_failed');
   }
-  if (/manifest unknown|name unknown|not found|404/i.test(stderr))
+  if (/manifest unknown|name unknown|\bnot found\b/i.test(stderr))
     return new NotFoundError(`registry ${host} has no image ${request.source.slice('docker://'.length)}`, details, 'image_not_found');
   if (/HTTP response to HTTPS client|x509|tls:|certificate/i.test(stderr) && !request.registry?.insecure) {
     return new BadRequestError(
