@@ -324,6 +324,13 @@ describe('hostile layers are refused and leave nothing behind', () => {
     const err = await Templates.import({ ...daemon.conn, name: 'hostile', archive: new Uint8Array(readFileSync(archive)) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'invalid_image' });
     expect(leftovers()).toEqual([]);
+    const garbage = await Templates.import({ ...daemon.conn, name: 'hostile', archive: new Uint8Array(Buffer.from('not an archive')) }).catch(
+      (e: unknown) => e,
+    );
+    expect(garbage).toMatchObject({ code: 'invalid_image' });
+    // Where the daemon keeps the upload is none of the caller's business.
+    expect(JSON.stringify(garbage)).not.toContain(daemon.stateDir);
+    expect((garbage as Error).message).not.toContain(daemon.stateDir);
   });
 });
 

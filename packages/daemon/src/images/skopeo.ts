@@ -77,9 +77,12 @@ function explain(err: unknown, request: Omit<SkopeoCopyRequest, 'layoutDir'>): P
       .split('\n')
       .at(-1)
       ?.replace(/^time="[^"]*" level=\w+ msg="?/, '') ?? '';
-  const details = { source: request.source, reason: last.slice(0, 500) };
   const host = request.registry?.host;
-  if (!host) return new BadRequestError(`the archive is not an image skopeo can read: ${last}`, details, 'invalid_image');
+  // An archive's path is a folder of the daemon's state: the caller is told of "the archive", not where it lies.
+  const archivePath = host ? undefined : request.source.slice(request.source.indexOf(':') + 1);
+  const reason = (archivePath ? last.replaceAll(archivePath, 'the archive') : last).replaceAll(request.workDir, '…').slice(0, 500);
+  const details = { source: host ? request.source : 'archive', reason };
+  if (!host) return new BadRequestError(`the archive is not an image skopeo can read: ${reason}`, details, 'invalid_image');
   // Phrases, not status numbers: digests in skopeo's messages are full of 401s and 404s.
   if (/\bunauthorized\b|authentication required|invalid username\/password|requested access to the resource is denied/i.test(stderr)) {
     const how = request.registry?.login ? 'refused the stored login' : 'asks for a login (paddock registry login)';
@@ -97,7 +100,7 @@ function explain(err: unknown, request: Omit<SkopeoCopyRequest, 'layoutDir'>): P
   if (/no image found in manifest list|choosing image instance/i.test(stderr)) {
     return new BadRequestError(`the image has no linux/amd64 variant`, details, 'invalid_image');
   }
-  return new UnavailableError(`registry ${host} could not be reached or failed: ${last}`, details, 'registry_unreachable');
+  return new UnavailableError(`registry ${host} could not be reached or failed: ${reason}`, details, 'registry_unreachable');
 }
 
 /** The registry a reference names: its first part when that looks like a host, else Docker Hub. */
