@@ -8,13 +8,15 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
-APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl
+APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr
+# Only the tests need these: a registry to pull images from, htpasswd for its login, a static busybox for test images.
+TEST_APT_PACKAGES := docker-registry apache2-utils busybox-static
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
 export PADDOCK_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: up down test test-fast test-security bench build deps base lint clean
+.PHONY: up down test test-fast test-security test-deps bench build deps base lint clean
 
 ## deps: Debian packages Paddock runs on (installed only when missing)
 deps:
@@ -23,6 +25,16 @@ deps:
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+## test-deps: the Debian packages only the tests use; Debian's registry service is left stopped (the tests run their own on loopback)
+test-deps:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	  systemctl disable --now docker-registry >/dev/null 2>&1 || true; \
 	fi
 
 node_modules/.package-lock.json: package-lock.json
@@ -81,7 +93,7 @@ down:
 	else echo "paddockd is not running"; fi
 
 ## test: both tiers (fast, then real sandboxes); its own daemons, never the one `make up` started
-test: base
+test: base test-deps
 	$(NODE) scripts/run-tests.mjs
 
 ## test-fast: the fast tier only: from the sources, in-process daemons over a fake sandbox host; no root, runtime or build
@@ -89,7 +101,7 @@ test-fast: node_modules/.package-lock.json
 	$(NODE) scripts/run-tests.mjs --project fast
 
 ## test-security: only the attack suite (docs/security-probes.md), on every tier; also part of `make test`
-test-security: base
+test-security: base test-deps
 	$(NODE) scripts/run-tests.mjs packages/daemon/src/security
 
 ## bench: Paddock against raw runc, bwrap and spawn, measured in one run; writes BENCHMARKS.md

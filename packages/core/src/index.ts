@@ -18,6 +18,7 @@ export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
 export * from './sandboxes/sandbox-schema.js';
 export * from './templates/paddockfile.js';
+export * from './templates/registry-schema.js';
 export * from './templates/template-schema.js';
 export * from './tenants/tenant-schema.js';
 export * from './text/json-depth.js';

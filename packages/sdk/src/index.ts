@@ -17,6 +17,7 @@ export type {
   PoolSet,
   ProcessInfo,
   Quotas,
+  RegistryLoginInfo,
   Role,
   SandboxInfo,
   SandboxNetworkInfo,
@@ -81,10 +82,11 @@ export {
 } from './policies.js';
 export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
+export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';
-export { type TemplateBuildOptions, Templates } from './templates.js';
+export { type TemplateBuildOptions, type TemplateImportOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';

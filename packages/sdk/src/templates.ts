@@ -2,12 +2,19 @@ import type { TemplateBuildEvent, TemplateInfo } from '@paddock/core';
 import { errorFromEvent, PaddockError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
+import type { TransportRequest } from './transport.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
   name: string;
   /** Parent when the Paddockfile has no FROM (default base). */
   from?: string;
-  paddockfile: string;
+  paddockfile?: string;
+  /**
+   * Instead of a Paddockfile: an OCI image reference (registry/name:tag or
+   * …@sha256:…) the daemon pulls, for linux/amd64; the template's layers are
+   * the image's, with its Env, WorkingDir and User.
+   */
+  fromImage?: string;
   /** Tar of the build context, for COPY. */
   context?: Uint8Array;
   onEvent?: (event: TemplateBuildEvent) => void;
@@ -29,21 +36,50 @@ export const Templates = {
   /** Builds a template, reporting each step and log line through onEvent. */
   async build(options: TemplateBuildOptions): Promise<TemplateInfo> {
     const api = new ApiClient(options);
+    if (options.fromImage !== undefined) {
+      const events = api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates/pull'), {
+        json: { name: options.name, image: options.fromImage },
+        signal: options.signal,
+        timeoutMs: options.timeoutMs ?? 0,
+      });
+      return untilDone(events, options.onEvent);
+    }
     const json = {
       name: options.name,
       from: options.from,
       paddockfile: options.paddockfile,
       context: options.context ? Buffer.from(options.context).toString('base64') : undefined,
     };
-    for await (const event of api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), {
-      json,
+    const events = api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 });
+    return untilDone(events, options.onEvent);
+  },
+
+  /** Makes a template from a `docker save` or OCI layout archive, uploaded as a stream. */
+  async import(options: TemplateImportOptions): Promise<TemplateInfo> {
+    const api = new ApiClient(options);
+    const events = api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates/import'), {
+      query: { name: options.name },
+      body: options.archive as TransportRequest['body'],
+      headers: { 'content-type': 'application/x-tar' },
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? 0,
-    })) {
-      options.onEvent?.(event);
-      if (event.type === 'done') return event.template;
-      if (event.type === 'error') throw errorFromEvent(event.error, 400);
-    }
-    throw new PaddockError('build_interrupted', 502, 'the build stream ended without a result');
+    });
+    return untilDone(events, options.onEvent);
   },
 };
+
+export interface TemplateImportOptions extends ConnectionOptions, RequestOptions {
+  name: string;
+  /** The archive's bytes, or a stream of them (a large archive need not be held in memory). */
+  archive: Uint8Array | ReadableStream<Uint8Array>;
+  onEvent?: (event: TemplateBuildEvent) => void;
+}
+
+async function untilDone(events: AsyncIterable<TemplateBuildEvent>, onEvent?: (event: TemplateBuildEvent) => void): Promise<TemplateInfo> {
+  for await (const event of events) {
+    onEvent?.(event);
+    if (event.type === 'done') return event.template;
+    if (event.type === 'error') throw errorFromEvent(event.error, 400);
+  }
+  throw new PaddockError('build_interrupted', 502, 'the build stream ended without a result');
+}

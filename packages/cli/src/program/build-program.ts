@@ -9,6 +9,7 @@ import { registerNetworkCommands } from '../network/network-commands.js';
 import { registerPolicyCommands } from '../policies/policy-commands.js';
 import { registerPoolCommands } from '../pools/pool-commands.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
+import { registerRegistryCommands } from '../registries/registry-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerSecretCommands } from '../secrets/secret-commands.js';
 import { registerGcCommand } from '../system/gc-command.js';
@@ -38,6 +39,7 @@ export function buildProgram(): CommandType {
   registerPoolCommands(program);
   registerNetworkCommands(program);
   registerSecretCommands(program);
+  registerRegistryCommands(program);
   registerGcCommand(program);
   registerTenantCommands(program);
   registerTokenCommands(program);

@@ -12,10 +12,12 @@ import { packContext } from './pack-context.js';
 export interface BuildFlags {
   file?: string;
   from?: string;
+  fromImage?: string;
 }
 
 /** `paddock template build`: builds from a Paddockfile with progress on stderr; prints the name. */
 export async function buildTemplate(name: string, contextArg: string | undefined, flags: BuildFlags, command: Command): Promise<void> {
+  if (flags.fromImage !== undefined) return (await import('./image-templates.js')).pullTemplate(name, flags.fromImage, command);
   const { file, contextDir } = locateBuild(flags.file, contextArg);
   const paddockfile = readFileSync(file, 'utf8');
   // Only COPY reads the context: skip packing (and sending) it otherwise.

@@ -12,7 +12,15 @@ export function registerTemplateCommands(program: Command): void {
     .argument('[context]', 'build context folder, for COPY (default: the Paddockfile’s folder)')
     .option('-f, --file <path>', 'the Paddockfile (default: ./Paddockfile, or CONTEXT/Paddockfile)')
     .option('--from <parent>', 'parent template when the Paddockfile has no FROM (default: base)')
+    .option('--from-image <ref>', 'instead of a Paddockfile: pull this OCI image (registry/name:tag or …@sha256:…, linux/amd64)')
     .action(lazyAction(async () => (await import('./build-template.js')).buildTemplate));
+
+  template
+    .command('import')
+    .description('make a template from a `docker save` or OCI layout archive')
+    .argument('<archive>', 'the .tar file')
+    .requiredOption('--name <name>', 'name of the new template')
+    .action(lazyAction(async () => (await import('./image-templates.js')).importTemplate));
 
   template
     .command('ls')

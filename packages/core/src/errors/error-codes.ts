@@ -33,6 +33,11 @@ export const errorCodes = {
   invalid_argument: { status: 400, error: 'BadRequestError', meaning: 'the sandbox refused an argument (EINVAL)' },
   cross_device: { status: 400, error: 'BadRequestError', meaning: 'a move across file systems (EXDEV)' },
   unknown_user: { status: 400, error: 'BadRequestError', meaning: 'no such user in the sandbox (ESRCH)' },
+  invalid_image: { status: 400, error: 'BadRequestError', meaning: 'not an image Paddock can use (format, platform, digest); details say why' },
+  image_layer_refused: { status: 400, error: 'BadRequestError', meaning: 'an image layer holds an entry Paddock refuses; details.entry names it' },
+  image_too_large: { status: 400, error: 'BadRequestError', meaning: 'an image layer or the whole image is over its size limit; details.limitBytes' },
+  insecure_registry: { status: 400, error: 'BadRequestError', meaning: 'the registry is plain HTTP or its TLS fails, and the operator has not allowed it' },
+  registry_auth_failed: { status: 400, error: 'BadRequestError', meaning: 'the registry refused the credentials, or asks for some' },
 
   // 401, 403: who is asking, and whether they may.
   unauthorized: { status: 401, error: 'UnauthorizedError', meaning: 'the token is missing or invalid' },
@@ -59,6 +64,8 @@ export const errorCodes = {
   gateway_server_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such gateway server' },
   gateway_tool_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such gateway tool' },
   file_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such file in the sandbox (ENOENT)' },
+  image_not_found: { status: 404, error: 'NotFoundError', meaning: 'the registry has no such image, tag or digest' },
+  registry_login_not_found: { status: 404, error: 'NotFoundError', meaning: 'no registry login for that host' },
 
   // 409: the request is fine, the state is not (yet).
   conflict: { status: 409, error: 'ConflictError', meaning: 'the current state does not allow it' },
@@ -101,6 +108,7 @@ export const errorCodes = {
   gateway_server_unavailable: { status: 503, error: 'UnavailableError', meaning: 'the gateway server is stopped or not ready' },
   gateway_server_crashed: { status: 503, error: 'UnavailableError', meaning: 'the gateway server ended during the call' },
   gateway_server_error: { status: 503, error: 'UnavailableError', meaning: 'the gateway server failed the call' },
+  registry_unreachable: { status: 503, error: 'UnavailableError', meaning: 'the registry could not be reached or failed; details say how' },
   resource_exhausted: { status: 503, error: 'FileError', meaning: 'the sandbox is out of memory or processes (EAGAIN, ENOMEM)' },
   connection_failed: { status: 503, error: 'PaddockError', meaning: 'client: the daemon cannot be reached (nothing was sent)' },
   connection_lost: { status: 503, error: 'ConnectionLostError', meaning: 'client: the connection broke mid-call; retryable, details.pid names a command' },

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { TemplateNameSchema } from '../sandboxes/sandbox-schema.js';
 
+export const TemplateImageSchema = z.object({
+  ref: z.string().describe('what was pulled or imported: a registry reference or the archive name'),
+  digest: z.string().describe('the manifest digest'),
+  entrypoint: z.array(z.string()).describe("the image's Entrypoint"),
+  cmd: z.array(z.string()).describe("the image's Cmd"),
+});
+export type TemplateImage = z.infer<typeof TemplateImageSchema>;
+
 export const TemplateSchema = z.object({
   name: z.string(),
   parent: z.string().nullable(),
@@ -10,7 +18,8 @@ export const TemplateSchema = z.object({
   user: z.string(),
   createdAt: z.string(),
   sizeBytes: z.number().int(),
-  kind: z.enum(['base', 'build', 'snapshot']).describe('built in, built from a Paddockfile, or a snapshot of a sandbox'),
+  kind: z.enum(['base', 'build', 'snapshot', 'image']).describe('built in, built from a Paddockfile, a snapshot of a sandbox, or an OCI image'),
+  image: TemplateImageSchema.optional().describe('the OCI image the template was made from (kind image)'),
 });
 export type TemplateInfo = z.infer<typeof TemplateSchema>;
 
@@ -22,6 +31,20 @@ export const TemplateBuildSchema = z
     context: z.string().optional().describe('base64 tar of the build context, needed by COPY'),
   })
   .strict();
+
+/** Docker-style references: registry/name:tag or registry/name@sha256:…; never starts with a dash (it becomes an argument). */
+export const imageReferencePattern = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,1023}$/;
+
+export const TemplatePullSchema = z
+  .object({
+    name: TemplateNameSchema,
+    image: z
+      .string()
+      .regex(imageReferencePattern, 'not an image reference (e.g. registry.example.com/team/app:1.2 or …@sha256:…)')
+      .describe('image reference; the platform is linux/amd64'),
+  })
+  .strict();
+export type TemplatePull = z.infer<typeof TemplatePullSchema>;
 
 export type TemplateBuildEvent =
   | { type: 'step'; index: number; total: number; text: string }

@@ -14,6 +14,9 @@ import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
 import { makeGovern } from '../http/governed.js';
 import type { Services } from '../http/services.js';
+import { ImageService } from '../images/image-service.js';
+import { LayerHolds } from '../images/layer-holds.js';
+import { RegistryLogins } from '../images/registry-logins.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -81,7 +84,9 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   policy.loadOrThrow();
   const sandboxStore = new SandboxStore(db);
 
-  const secrets = new SecretStore(db, new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key'))));
+  const cipher = new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key')));
+  const secrets = new SecretStore(db, cipher);
+  const registries = new RegistryLogins(db, cipher);
   const connections = new ConnectionLog(audit, logger);
   const network = new NetworkService({
     db,
@@ -137,6 +142,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
+  const layerHolds = new LayerHolds();
   const templates = new TemplateService({
     templates: templateStore,
     sandboxes,
@@ -147,6 +153,17 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     layersDir,
     logger,
     afterChange: (name) => pools.templateChanged(name),
+    layerHolds,
+  });
+  const images = new ImageService({
+    holds: layerHolds,
+    templates,
+    layersDir,
+    insecureRegistries: config.insecureRegistries,
+    maxImageBytes: config.maxImageBytes,
+    maxImageLayerBytes: config.maxImageLayerBytes,
+    loginFor: (tenant, host) => registries.loginFor(tenant, host),
+    logger,
   });
   const gatewayServers = new GatewayService({
     store: new GatewayStore(db),
@@ -192,6 +209,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     processes,
     files,
     templates,
+    images,
+    registries,
     audit,
     auditHeads,
     tenants: new TenantService(tenantStore, tokenStore),
@@ -201,7 +220,12 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     gateway: gatewayServers,
     secrets,
     govern: makeGovern(policy, audit, approvals, telemetry),
-    limits: { maxUploadBytes: config.maxUploadBytes, maxJsonBytes: config.maxJsonBytes, maxBuildContextBytes: config.maxBuildContextBytes },
+    limits: {
+      maxUploadBytes: config.maxUploadBytes,
+      maxJsonBytes: config.maxJsonBytes,
+      maxBuildContextBytes: config.maxBuildContextBytes,
+      maxImageBytes: config.maxImageBytes,
+    },
   };
   return { services, token, tokenStore, telemetry, engine, sandboxStore, egress };
 }

@@ -43,6 +43,12 @@ export interface DaemonConfig {
   egressAllowRanges: string[];
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
+  /** Image registries (host or host:port) that may be plain HTTP or unverified TLS. */
+  insecureRegistries: string[];
+  /** Largest image, unpacked, a template may be made from; also the largest image archive upload. */
+  maxImageBytes: number;
+  /** Largest single image layer, unpacked. */
+  maxImageLayerBytes: number;
 }
 
 export const defaultPort = Number(daemonSettings.port.default);
@@ -141,6 +147,9 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     overcommit: settings.overcommit,
     dnsServers: settings.dnsServers,
     egressAllowRanges: settings.egressAllowRanges,
+    insecureRegistries: settings.insecureRegistries,
+    maxImageBytes: settings.maxImageBytes,
+    maxImageLayerBytes: settings.maxImageLayerBytes,
   };
 }
 

@@ -83,6 +83,14 @@ const cidr = (value: string, field: string): string => {
   return value.trim();
 };
 
+const registryHost = (value: string, field: string): string => {
+  const host = value.trim().toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(host)) {
+    throw new InvalidSettingError(`${field}: not a registry host: "${value}" (host or host:port, e.g. registry.lan:5000)`);
+  }
+  return host;
+};
+
 export const selfApprovalModes = ['off', 'single-human', 'on'] as const;
 export type SelfApproval = (typeof selfApprovalModes)[number];
 
@@ -224,6 +232,32 @@ export const daemonSettings = {
     shownDefault: 'none',
     multiple: true,
     parse: cidr,
+  }),
+  insecureRegistries: setting({
+    flag: 'insecure-registry',
+    env: 'PADDOCK_INSECURE_REGISTRIES',
+    value: '<host[:port]>',
+    help: 'image registry that may be plain HTTP or unverified TLS; repeatable (the variable: comma-separated)',
+    default: undefined,
+    shownDefault: 'none',
+    multiple: true,
+    parse: registryHost,
+  }),
+  maxImageBytes: setting({
+    flag: 'max-image-size',
+    env: 'PADDOCK_MAX_IMAGE_SIZE',
+    value: '<size>',
+    help: 'largest image a template may be made from, unpacked, and largest image archive upload (e.g. 8g)',
+    default: '8g',
+    parse: bytes,
+  }),
+  maxImageLayerBytes: setting({
+    flag: 'max-image-layer-size',
+    env: 'PADDOCK_MAX_IMAGE_LAYER_SIZE',
+    value: '<size>',
+    help: 'largest single image layer, unpacked (e.g. 4g)',
+    default: '4g',
+    parse: bytes,
   }),
 } as const;
 

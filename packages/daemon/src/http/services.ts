@@ -4,6 +4,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
+import type { ImageService } from '../images/image-service.js';
+import type { RegistryLogins } from '../images/registry-logins.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -24,6 +26,8 @@ export interface Services {
   processes: ProcessManager;
   files: FileService;
   templates: TemplateService;
+  images: ImageService;
+  registries: RegistryLogins;
   audit: AuditLog;
   auditHeads: AuditHeads;
   tenants: TenantService;
@@ -33,5 +37,5 @@ export interface Services {
   gateway: GatewayService;
   secrets: SecretStore;
   govern: Govern;
-  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number };
+  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number; maxImageBytes: number };
 }

@@ -24,6 +24,7 @@ const resourceTypes: Record<string, string> = {
   pool: 'Pool',
   system: 'System',
   secret: 'Secret',
+  registry: 'Registry',
   'mcp-server': 'McpServer',
   'mcp-session': 'McpSession',
 };

@@ -63,6 +63,10 @@ const collectionActions: Record<string, string> = {
   'secret.list': 'Secret',
   'secret.get': 'Secret',
   'secret.remove': 'Secret',
+  // Logins to image registries; context.host names the registry.
+  'registry.login': 'Registry',
+  'registry.list': 'Registry',
+  'registry.logout': 'Registry',
   'gateway.server.set': 'McpServer',
   'gateway.server.list': 'McpServer',
   'gateway.server.get': 'McpServer',
@@ -92,6 +96,7 @@ export const cedarSchema = `namespace Paddock {
   entity Pool;
   entity System;
   entity Secret;
+  entity Registry;
   entity McpServer in [Tenant];
   entity McpSession;
   type RequestContext = {

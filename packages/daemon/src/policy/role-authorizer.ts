@@ -32,6 +32,9 @@ const minimumRole: Record<string, Role> = {
   // Whoever sets a secret's hosts decides where its value goes: not an agent's call.
   'secret.set': 'operator',
   'secret.remove': 'operator',
+  // A registry login decides whose images a tenant's templates are made from, like a secret's hosts.
+  'registry.login': 'operator',
+  'registry.logout': 'operator',
   // A gateway server runs code with the tenant's secrets and hosts: an operator's to add, change or pin.
   'gateway.server.set': 'operator',
   'gateway.server.remove': 'operator',

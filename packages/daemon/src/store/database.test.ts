@@ -28,9 +28,12 @@ describe('database migrations', () => {
     db.exec(`ALTER TABLE tokens DROP COLUMN owner;
              ALTER TABLE approvals DROP COLUMN owner;
              ALTER TABLE approvals DROP COLUMN decided_by_owner;
-             ALTER TABLE approvals DROP COLUMN self_approved;`);
+             ALTER TABLE approvals DROP COLUMN self_approved;
+             ALTER TABLE templates DROP COLUMN image;
+             DROP TABLE registry_logins;`);
+    // Owners came three migrations ago; image templates' column and registry logins after them.
     const latest = db.pragma('user_version', { simple: true }) as number;
-    db.pragma(`user_version = ${latest - 1}`);
+    db.pragma(`user_version = ${latest - 3}`);
     db.close();
 
     const migrated = openDatabase(file);

@@ -159,6 +159,17 @@ const migrations: string[] = [
    ALTER TABLE approvals ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
    ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
+  // Templates made from OCI images keep where they came from and the image's Entrypoint and Cmd (JSON).
+  `ALTER TABLE templates ADD COLUMN image TEXT;`,
+  // Logins to image registries, the password sealed like secrets; owner '*' is an admin's login shared by every tenant.
+  `CREATE TABLE registry_logins (
+     owner TEXT NOT NULL,
+     host TEXT NOT NULL,
+     username TEXT NOT NULL,
+     sealed BLOB NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (owner, host)
+   );`,
 ];
 
 /**

@@ -34,6 +34,8 @@ export interface TemplateServiceDeps {
   logger: Logger;
   /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
   afterChange?: (name: string) => Promise<void> | void;
+  /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
+  layerHolds?: { held(dir: string): boolean };
 }
 
 export interface TemplateBuildRequest {
@@ -124,7 +126,9 @@ export class TemplateService {
    */
   async removeOrphanLayers(olderThanMs = 0): Promise<string[]> {
     const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
-    const candidates = (await readdir(this.deps.layersDir)).map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir));
+    // A pull's work and staging folders (images/) can be older than any cutoff while it runs; they go only at start.
+    const names = (await readdir(this.deps.layersDir)).filter((name) => olderThanMs === 0 || !name.startsWith('.'));
+    const candidates = names.map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(join(dir, 'rootfs')));
     const cutoff = Date.now() - olderThanMs;
     const orphans: string[] = [];
     for (const dir of candidates) {
@@ -148,8 +152,7 @@ export class TemplateService {
     const users = this.deps.sandboxStore.live().filter((s) => s.template === name);
     if (users.length) throw new ConflictError(`template ${name} is used by ${users.length} running sandbox(es)`, { template: name }, 'template_in_use');
     this.deps.templates.remove(name);
-    const own = record.layerDirs[0];
-    if (own) await rm(join(own, '..'), { recursive: true, force: true });
+    await this.releaseLayers(record);
     await this.deps.afterChange?.(name);
   }
 
@@ -163,26 +166,63 @@ export class TemplateService {
     const parentName = file.from ?? request.from ?? builtinTemplate;
     const parent = this.deps.templates.get(parentName);
     if (!visibleTo(parent, caller.tenant)) throw new TemplateNotFoundError(parentName);
-    const existing = this.deps.templates.get(request.name);
+    return { request, file, parentName, parent, owner: this.requireReplaceable(request.name, caller) };
+  }
+
+  /**
+   * Checks that a template may be made or replaced under this name by this
+   * caller, and returns who will own it: an admin's templates are shared by
+   * every tenant; anyone else's belong to their tenant.
+   */
+  requireReplaceable(name: string, caller: TemplateCaller): string | null {
+    const existing = this.deps.templates.get(name);
     if (existing && !visibleTo(existing, caller.tenant)) {
-      throw new ConflictError(`template ${request.name} already exists`, { template: request.name }, 'template_exists');
+      throw new ConflictError(`template ${name} already exists`, { template: name }, 'template_exists');
     }
     if (existing) this.requireMayChange(existing, caller);
-    if (request.name === builtinTemplate) throw new ConflictError('the base template is built in', { template: request.name }, 'template_in_use');
-    if (this.deps.sandboxStore.live().some((s) => s.template === request.name)) {
-      throw new ConflictError(`template ${request.name} is used by running sandboxes`, { template: request.name }, 'template_in_use');
+    if (name === builtinTemplate) throw new ConflictError('the base template is built in', { template: name }, 'template_in_use');
+    if (this.deps.sandboxStore.live().some((s) => s.template === name)) {
+      throw new ConflictError(`template ${name} is used by running sandboxes`, { template: name }, 'template_in_use');
     }
     // Children stack on this template's layer: rebuilding it would pull their floor away.
-    const children = this.deps.templates.children(request.name);
+    const children = this.deps.templates.children(name);
     if (children.length) {
-      throw new ConflictError(
-        `template ${request.name} is the parent of ${children.join(', ')}; remove them first`,
-        { template: request.name, children },
-        'template_in_use',
-      );
+      throw new ConflictError(`template ${name} is the parent of ${children.join(', ')}; remove them first`, { template: name, children }, 'template_in_use');
     }
-    // An admin's builds are shared by every tenant; anyone else's belong to their tenant.
-    return { request, file, parentName, parent, owner: caller.admin ? null : caller.tenant };
+    return caller.admin ? null : caller.tenant;
+  }
+
+  /**
+   * Records a template made of an image's unpacked layers (images/), replacing
+   * one of that name checked by requireReplaceable before the pull.
+   */
+  async saveImageTemplate(record: TemplateRecord): Promise<TemplateInfo> {
+    const previous = this.deps.templates.get(record.name);
+    // Checked again now: sandboxes or templates may have come to rest on the old layers during the pull.
+    if (previous && (this.deps.sandboxStore.live().some((sb) => sb.template === record.name) || this.deps.templates.children(record.name).length)) {
+      throw new ConflictError(`template ${record.name} came into use during the pull; nothing was replaced`, { template: record.name }, 'template_in_use');
+    }
+    this.deps.templates.put(record);
+    if (previous) {
+      await this.releaseLayers(previous);
+      await this.deps.afterChange?.(record.name);
+    }
+    return toTemplateInfo(record);
+  }
+
+  /**
+   * Removes the layers a removed or replaced template had of its own, unless
+   * another template stacks on them: an image's layers are shared by digest.
+   */
+  private async releaseLayers(record: TemplateRecord): Promise<void> {
+    await this.removeUnusedLayers(record.kind === 'image' ? record.layerDirs : record.layerDirs.slice(0, 1));
+  }
+
+  /** Removes those of these layer folders that no template has (an image that failed half-way unpacked them). */
+  async removeUnusedLayers(layerDirs: string[]): Promise<void> {
+    const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs));
+    const unused = layerDirs.filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(dir));
+    await Promise.all(unused.map((dir) => rm(join(dir, '..'), { recursive: true, force: true })));
   }
 
   /** Shared templates are every tenant's floor: only an admin replaces or removes one; a tenant its own. */
@@ -241,7 +281,7 @@ export class TemplateService {
         owner: plan.owner,
       };
       this.deps.templates.put(record);
-      if (previous?.layerDirs[0]) await rm(join(previous.layerDirs[0], '..'), { recursive: true, force: true });
+      if (previous) await this.releaseLayers(previous);
       if (previous) await this.deps.afterChange?.(request.name);
       const info = toTemplateInfo(record);
       emit({ type: 'done', template: info });
@@ -362,5 +402,6 @@ export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
     createdAt: r.createdAt,
     sizeBytes: r.sizeBytes,
     kind: r.kind === 'fork' ? 'snapshot' : r.kind,
+    ...(r.image ? { image: r.image } : {}),
   };
 }

@@ -5,6 +5,8 @@ export interface HostCommandOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   cwd?: string;
+  /** The program's whole environment; the daemon's own when omitted. */
+  env?: NodeJS.ProcessEnv;
   input?: string | Buffer;
   /** Called with each chunk of stdout/stderr, for progress display. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
@@ -21,7 +23,7 @@ export interface HostCommandResult {
  */
 export function runHostCommand(file: string, args: string[], options: HostCommandOptions = {}): Promise<HostCommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
