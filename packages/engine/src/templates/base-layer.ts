@@ -20,7 +20,9 @@ export interface BaseLayerOptions {
 export const basePackages = [
   'python3',
   'python3-venv',
+  'python3-pip',
   'nodejs',
+  'npm',
   'git',
   'curl',
   'ca-certificates',
