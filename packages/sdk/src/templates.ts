@@ -5,11 +5,22 @@ import { apiCall } from './api-routes.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
   name: string;
-  /** Parent when the Paddockfile has no FROM (default base). */
+  /** Parent when the file has no FROM (default base). */
   from?: string;
-  paddockfile: string;
-  /** Tar of the build context, for COPY. */
+  /** A Paddockfile (FROM, RUN, COPY, ENV, WORKDIR, USER); or give `dockerfile`. */
+  paddockfile?: string;
+  /** A Dockerfile: stages, ARG, ADD, LABEL, EXPOSE, CMD, ENTRYPOINT …; or give `paddockfile`. */
+  dockerfile?: string;
+  /** Tar of the build context, for COPY and ADD; its .dockerignore is applied. */
   context?: Uint8Array;
+  /** Values of ARGs. */
+  buildArgs?: Record<string, string>;
+  /** Hosts RUN and ADD may reach through the egress proxy, besides the operator's build defaults. */
+  allow?: string[];
+  /** Secrets RUN steps get as placeholders (never their values). */
+  secrets?: string[];
+  /** Run every step, reusing no cached layer. */
+  noCache?: boolean;
   onEvent?: (event: TemplateBuildEvent) => void;
 }
 
@@ -33,7 +44,12 @@ export const Templates = {
       name: options.name,
       from: options.from,
       paddockfile: options.paddockfile,
+      dockerfile: options.dockerfile,
       context: options.context ? Buffer.from(options.context).toString('base64') : undefined,
+      buildArgs: options.buildArgs,
+      allow: options.allow,
+      secrets: options.secrets,
+      noCache: options.noCache,
     };
     for await (const event of api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), {
       json,

@@ -7,6 +7,7 @@ describe('parseDockerfile', () => {
     const file = parseDockerfile(
       [
         'ARG BASE=base',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile syntax, not a JavaScript template
         'FROM ${BASE} AS build',
         'ARG VERSION=1.0',
         'ENV A=1 B="two words"',
@@ -29,6 +30,7 @@ describe('parseDockerfile', () => {
     );
     expect(file.globalArgs).toEqual([{ name: 'BASE', value: 'base' }]);
     expect(file.stages.map((s) => [s.from, s.name, s.line])).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile syntax, not a JavaScript template
       ['${BASE}', 'build', 2],
       ['scratch', null, 14],
     ]);
@@ -103,6 +105,7 @@ describe('parseDockerfile', () => {
 describe('expandVariables', () => {
   it('expands as Docker does', () => {
     const vars = { A: 'x', EMPTY: '' };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile syntax, not a JavaScript template
     expect(expandVariables('$A ${A}/b ${MISSING:-d} ${A:+alt} ${EMPTY:-e} \\$A', vars)).toBe('x x/b d alt e $A');
   });
 });

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { type DaemonSettingValues, daemonSettings, InvalidSettingError, readSettings, type SelfApproval, type SettingSpec } from './daemon-settings.js';
+import {
+  type DaemonSettingValues,
+  daemonSettings,
+  defaultBuildHosts,
+  InvalidSettingError,
+  readSettings,
+  type SelfApproval,
+  type SettingSpec,
+} from './daemon-settings.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -41,6 +49,8 @@ export interface DaemonConfig {
   dnsServers: string[];
   /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
   egressAllowRanges: string[];
+  /** Hosts every template build may reach through the egress proxy, besides the build's own. */
+  buildAllowDomains: string[];
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
 }
@@ -141,6 +151,8 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     overcommit: settings.overcommit,
     dnsServers: settings.dnsServers,
     egressAllowRanges: settings.egressAllowRanges,
+    // Unset: the package managers' hosts; `none` among them: no defaults at all.
+    buildAllowDomains: settings.buildAllowDomains.length ? settings.buildAllowDomains.filter((h) => h !== 'none') : defaultBuildHosts,
   };
 }
 

@@ -159,6 +159,15 @@ const migrations: string[] = [
    ALTER TABLE approvals ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
    ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
+  // Template builds: each step's layer by the key of what made it (parent, instruction, inputs); a template's start command and labels.
+  `CREATE TABLE build_cache (
+     key TEXT PRIMARY KEY,
+     layers TEXT NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     used_at TEXT NOT NULL
+   );
+   ALTER TABLE templates ADD COLUMN config TEXT;`,
 ];
 
 /**

@@ -21,6 +21,7 @@ interface Row {
   size_bytes: number;
   kind: TemplateRecord['kind'];
   owner: string | null;
+  config: string | null;
 }
 
 export class TemplateStore {
@@ -29,10 +30,22 @@ export class TemplateStore {
   put(t: TemplateRecord): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes, kind, owner)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes, kind, owner, config)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(t.name, t.parent, JSON.stringify(t.layerDirs), JSON.stringify(t.env), t.workdir, t.user, t.createdAt, t.sizeBytes, t.kind, t.owner);
+      .run(
+        t.name,
+        t.parent,
+        JSON.stringify(t.layerDirs),
+        JSON.stringify(t.env),
+        t.workdir,
+        t.user,
+        t.createdAt,
+        t.sizeBytes,
+        t.kind,
+        t.owner,
+        t.config ? JSON.stringify(t.config) : null,
+      );
   }
 
   get(name: string): TemplateRecord | undefined {
@@ -75,6 +88,7 @@ function fromRow(row: Row): TemplateRecord {
     sizeBytes: row.size_bytes,
     kind: row.kind,
     owner: row.owner,
+    ...(row.config ? { config: JSON.parse(row.config) as TemplateRecord['config'] } : {}),
   };
 }
 
