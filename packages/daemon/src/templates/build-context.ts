@@ -94,7 +94,7 @@ function treePath(name: string): string {
   return normal === '.' ? '' : normal.replace(/\/+$/, '');
 }
 
-/** Drops what the context's .dockerignore excludes (Docker's own matching rules); .dockerignore itself stays out of COPY . too. */
+/** Drops what the context's .dockerignore excludes, by Docker's own matching rules. */
 export function applyDockerignore(tree: FileTree): FileTree {
   const file = tree.get('.dockerignore');
   if (!file?.data) return tree;
@@ -171,7 +171,6 @@ function below(tree: FileTree, root: string, prefix: string): PickedEntry[] {
   if (own && prefix) out.push({ from: root, to: prefix, entry: own });
   const start = root === '' ? '' : `${root}/`;
   for (const [path, entry] of tree) {
-    if (path === '.dockerignore' && root === '') continue;
     if (start && !path.startsWith(start)) continue;
     if (path === root) continue;
     const rest = path.slice(start.length);

@@ -159,6 +159,14 @@ describe('Dockerfile builds', () => {
     expect(await Sandbox.list({ ...daemon.conn, state: 'all' })).toEqual(before);
   });
 
+  it('rebuilds and removes a template with no layer of its own (only ENV and LABEL) without touching its parent’s layers', async () => {
+    await build({ name: 'meta-only', dockerfile: 'FROM base\nENV MODE=meta\nLABEL kind=meta\n' });
+    await build({ name: 'meta-only', dockerfile: 'FROM base\nENV MODE=meta2\n' });
+    expect(await inSandbox('meta-only', 'echo $MODE')).toBe('meta2\n');
+    await Templates.remove('meta-only', daemon.conn);
+    expect(await inSandbox('base', 'echo base still starts')).toBe('base still starts\n');
+  });
+
   it('L3: COPY cannot reach outside the context: a .. source, a symlink pointing out, or an absolute host path', async () => {
     const outside = mkdtempSync('/tmp/paddock-outside-');
     dirs.push(outside);
@@ -266,6 +274,22 @@ describe('Dockerfile builds', () => {
     expect(err).toMatchObject({ code: 'build_step_failed', message: expect.stringContaining('line 2') });
     expect(servers['other-http']?.seen.length).toBe(seenOther);
     await expect(Templates.get('net-refused', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+  });
+
+  it('L6: the hosts a build asks for are decided by template.build policies before it starts', async () => {
+    const file = join(daemon.stateDir, 'policies', '30-builds.cedar');
+    writeFileSync(
+      file,
+      '@id("no-builds-reaching-other")\n@reason("builds may not reach other.test")\nforbid (principal, action == Paddock::Action::"template.build", resource)\nwhen { context has hosts && context.hosts.contains("other.test") };\n',
+    );
+    try {
+      const ask = (host: string) => Templates.build({ ...daemon.conn, name: 'policy-hosts', dockerfile: 'FROM base\nENV X=1\n', allow: [host] });
+      await expect.poll(async () => (await ask('other.test').catch((e: { code?: string }) => e.code)) === 'policy_denied', { timeout: 5000 }).toBe(true);
+      await expect(ask('other.test')).rejects.toMatchObject({ code: 'policy_denied', message: 'builds may not reach other.test' });
+      await expect(ask('allowed.test')).resolves.toMatchObject({ name: 'policy-hosts' });
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('L2: ADD of a URL is fetched through the proxy under the build’s allowlist; a refused host fails the step', async () => {

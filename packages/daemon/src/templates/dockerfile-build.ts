@@ -147,6 +147,7 @@ export class DockerfileBuild {
     if (base.kind === 'scratch') {
       const empty = join(this.deps.layersDir, 'c-scratch', 'rootfs');
       await mkdir(empty, { recursive: true });
+      this.hold([empty]);
       return { stack: [empty], key: sha({ scratch: true }), ...initial, ...common };
     }
     this.hold(base.layerDirs);

@@ -306,10 +306,15 @@ export class TemplateService {
     return info;
   }
 
-  /** A template's own top layer goes with it, unless the build cache keeps it (gc removes those). */
+  /**
+   * A template's own top layer goes with it, unless the build cache keeps it
+   * (gc removes those). A template with no layer of its own (a Dockerfile of
+   * ENV and LABEL lines) has its parent's on top: that one stays.
+   */
   private async removeOwnLayer(record: TemplateRecord): Promise<void> {
     const own = record.layerDirs[0];
-    if (!own || isCacheLayer(own)) return;
+    if (!own || isCacheLayer(own) || posix.dirname(posix.dirname(own)) !== this.deps.layersDir) return;
+    if (this.deps.templates.list().some((t) => t.name !== record.name && t.layerDirs.includes(own))) return;
     await rm(join(own, '..'), { recursive: true, force: true });
   }
 
