@@ -30,8 +30,9 @@ function refuse(message: string, details: Record<string, unknown> = {}): never {
 
 /**
  * Reads a tar (a build context, or files an earlier stage gave) into memory.
- * It is hostile input: a name that is absolute or climbs out with `..`, a hard
- * link or a device is refused, and sizes are capped. Nothing is ever written
+ * It is hostile input: a name that is absolute or climbs out with `..`, a
+ * device or a hard link to anything but a file before it is refused, and
+ * sizes are capped. Nothing is ever written
  * to the host's disk: symlinks stay entries, never followed.
  */
 export async function readTree(tar: Buffer | Readable, limits: TreeLimits = contextLimits): Promise<FileTree> {
@@ -47,6 +48,16 @@ export async function readTree(tar: Buffer | Readable, limits: TreeLimits = cont
       let name: string;
       try {
         name = treePath(header.name);
+        if (header.type === 'link') {
+          // A hard link is a second name for a file read before it: kept as a copy, never as a link.
+          const target = tree.get(treePath(header.linkname ?? ''));
+          if (target?.type !== 'file')
+            refuse(`build context entry ${header.name}: a hard link to ${header.linkname}, which is no file before it`, { entry: header.name });
+          tree.set(name, { ...target });
+          stream.on('end', () => next());
+          stream.resume();
+          return;
+        }
         if (!['file', 'directory', 'symlink'].includes(header.type ?? ''))
           refuse(`build context entry ${header.name}: ${header.type} entries are not allowed`, { entry: header.name });
         if (tree.size >= limits.maxEntries) refuse(`the build context has more than ${limits.maxEntries} entries`);

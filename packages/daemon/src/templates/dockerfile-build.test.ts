@@ -274,6 +274,13 @@ describe('Dockerfile builds', () => {
     expect(err).toMatchObject({ code: 'build_step_failed', message: expect.stringContaining('line 2') });
     expect(servers['other-http']?.seen.length).toBe(seenOther);
     await expect(Templates.get('net-refused', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+    // Audited as a sandbox's connections are.
+    const audit = (await (await daemon.api('/v1/audit?limit=1000')).json()) as {
+      records: Array<{ action: string; decision: string; details: { host?: string } }>;
+    };
+    const connects = audit.records.filter((e) => e.action === 'network.connect');
+    expect(connects.some((e) => e.decision === 'deny' && e.details.host === 'other.test')).toBe(true);
+    expect(connects.some((e) => e.decision === 'allow' && e.details.host === 'allowed.test')).toBe(true);
   });
 
   it('L6: the hosts a build asks for are decided by template.build policies before it starts', async () => {
