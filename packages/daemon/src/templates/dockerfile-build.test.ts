@@ -313,6 +313,19 @@ describe('Dockerfile builds', () => {
     expect(servers['other-http']?.seen.length).toBe(seenOther);
   });
 
+  it('L7: ADD of an https URL checks the server’s certificate: a server the build does not trust fails the step, naming the line', async () => {
+    const seen = servers['allowed-https']?.seen.length ?? 0;
+    // The test servers' CA is this test's own: nothing in the build trusts it.
+    const err = await Templates.build({
+      ...daemon.conn,
+      name: 'add-untrusted',
+      dockerfile: 'FROM base\nADD https://allowed.test/data.json /opt/\n',
+      allow: ['allowed.test'],
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'build_step_failed', message: expect.stringMatching(/^line 2: .*certificate/) });
+    expect(servers['allowed-https']?.seen.length).toBe(seen);
+  });
+
   it('L5: a secret a build uses is a placeholder in its layers, never the value; only its host receives the value', async () => {
     const value = `sk-build-${randomBytes(16).toString('hex')}`;
     await Secrets.set('BUILD_TOKEN', value, { ...daemon.conn, hosts: ['secret.test'] });

@@ -238,7 +238,16 @@ export class DockerfileBuild {
         text,
         async (sandbox) => {
           await this.exec(sandbox, [busyboxIn, 'mkdir', '-p', posix.dirname(file)], 'root', {}, '/', step.line);
-          await this.exec(sandbox, [busyboxIn, 'wget', '-q', '-O', file, url], 'root', {}, '/', step.line, true);
+          if (/^https:/i.test(url)) {
+            await this.exec(sandbox, [busyboxIn, 'test', '-x', fetchWithCurl], 'root', {}, '/', step.line).catch(() => {
+              throw new BadRequestError(
+                `line ${step.line}: ADD of an https URL downloads with the stage's curl (${fetchWithCurl}), and this stage has none`,
+                { line: step.line },
+                'build_step_failed',
+              );
+            });
+          }
+          await this.exec(sandbox, fetchCommand(url, file), 'root', {}, '/', step.line, true);
           await this.exec(sandbox, [busyboxIn, 'chmod', '600', file], 'root', {}, '/', step.line);
           if (chown) await this.exec(sandbox, [busyboxIn, 'chown', '-h', chown, file], 'root', {}, '/', step.line);
         },
@@ -460,10 +469,13 @@ export class DockerfileBuild {
     if (exit.exitCode !== 0) {
       const where = line ? `line ${line}: ` : '';
       const stderr = proc.stderr.bytes().toString();
-      // Paddock's own tools (tar, chown, wget) say what went wrong only on stderr: their last line goes in the message.
-      const own = cmd[0] === busyboxIn;
-      const why = own ? `: ${stderr.trim().split('\n').at(-1)?.slice(0, 300) ?? ''}` : '';
-      const shown = own ? cmd.slice(1, 2) : cmd;
+      // Paddock's own tools (tar, chown, wget, the download's curl) say what went wrong only on stderr: their last line goes in the message.
+      const own = cmd[0] === busyboxIn || cmd[0] === fetchWithCurl;
+      const lines = stderr.trim().split('\n');
+      // curl puts its reason first and advice after it; busybox its reason last.
+      const reason = cmd[0] === fetchWithCurl ? (lines.find((l) => l.startsWith('curl:')) ?? lines[0]) : lines.at(-1);
+      const why = own ? `: ${reason?.slice(0, 300) ?? ''}` : '';
+      const shown = cmd[0] === busyboxIn ? cmd.slice(1, 2) : cmd[0] === fetchWithCurl ? ['curl'] : cmd;
       throw new BadRequestError(
         `${where}${shown.join(' ').slice(0, 300)} exited with code ${exit.exitCode}${why}`,
         { exitCode: exit.exitCode, line, stderr: stderr.slice(-2000) },
@@ -471,6 +483,18 @@ export class DockerfileBuild {
       );
     }
   }
+}
+
+const fetchWithCurl = '/usr/bin/curl';
+
+/**
+ * How ADD downloads a URL inside its step: busybox wget for http; for https
+ * the stage's own curl, which checks the server's certificate (busybox's
+ * TLS does not), so a stage without curl cannot ADD an https URL.
+ */
+function fetchCommand(url: string, file: string): string[] {
+  if (/^https:/i.test(url)) return [fetchWithCurl, '-fsSL', '--proto', '=https', '--proto-redir', '=https', '--max-redirs', '5', '-o', file, '--', url];
+  return [busyboxIn, 'wget', '-q', '-O', file, url];
 }
 
 function sha(value: unknown): string {
