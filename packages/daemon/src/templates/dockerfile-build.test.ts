@@ -167,6 +167,23 @@ describe('Dockerfile builds', () => {
     expect(await inSandbox('base', 'echo base still starts')).toBe('base still starts\n');
   });
 
+  it('a cancelled build (the client goes, as on Ctrl-C) leaves no template and no sandbox running', async () => {
+    const before = await Sandbox.list({ ...daemon.conn, state: 'running' });
+    const abort = new AbortController();
+    const started = Templates.build({
+      ...daemon.conn,
+      name: 'cancelled',
+      dockerfile: 'FROM base\nRUN echo started && sleep 600\n',
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.type === 'log' && e.data.includes('started')) abort.abort();
+      },
+    });
+    await expect(started).rejects.toThrow();
+    await expect.poll(async () => (await Sandbox.list({ ...daemon.conn, state: 'running' })).length, { timeout: 20_000 }).toBe(before.length);
+    await expect(Templates.get('cancelled', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+  });
+
   it('L3: COPY cannot reach outside the context: a .. source, a symlink pointing out, or an absolute host path', async () => {
     const outside = mkdtempSync('/tmp/paddock-outside-');
     dirs.push(outside);
