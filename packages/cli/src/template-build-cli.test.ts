@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliMain, startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
@@ -49,6 +49,21 @@ describe('paddock template build with a Dockerfile', () => {
     const gc = paddock(['gc']);
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/^build cache layer c-[0-9a-f]{16}$/m);
+  });
+
+  it('does not send what .dockerignore leaves out: a context made large by an ignored folder builds', () => {
+    const dir = join(work, 'big-context');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    // Larger than the 64 MiB a context may be, all of it ignored.
+    writeFileSync(join(dir, 'node_modules', 'blob.bin'), '');
+    truncateSync(join(dir, 'node_modules', 'blob.bin'), 80 * 1024 * 1024);
+    writeFileSync(join(dir, '.dockerignore'), 'node_modules\n');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)\n');
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM base\nCOPY . /app/\n');
+    const built = paddock(['template', 'build', 'cli-big', 'big-context']);
+    expect(built).toMatchObject({ code: 0, stdout: 'cli-big\n' });
+    expect(paddock(['run', '-T', 'cli-big', '--', 'ls', '-A', '/app']).stdout).toBe('.dockerignore\nDockerfile\napp.js\n');
+    expect(paddock(['template', 'rm', 'cli-big']).code).toBe(0);
   });
 
   it('answers a Dockerfile line it cannot honour with one line and a non-zero exit, before any step runs', () => {
