@@ -17,6 +17,7 @@ export * from './policies/policy-schema.js';
 export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
 export * from './sandboxes/sandbox-schema.js';
+export * from './templates/dockerfile.js';
 export * from './templates/paddockfile.js';
 export * from './templates/registry-schema.js';
 export * from './templates/template-schema.js';

@@ -6,17 +6,28 @@ import type { TransportRequest } from './transport.js';
 
 export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions {
   name: string;
-  /** Parent when the Paddockfile has no FROM (default base). */
+  /** Parent when the file has no FROM (default base). */
   from?: string;
+  /** A Paddockfile (FROM, RUN, COPY, ENV, WORKDIR, USER); or give `dockerfile`, or `fromImage`. */
   paddockfile?: string;
+  /** A Dockerfile: stages, ARG, ADD, LABEL, EXPOSE, CMD, ENTRYPOINT …; or give `paddockfile`. */
+  dockerfile?: string;
   /**
-   * Instead of a Paddockfile: an OCI image reference (registry/name:tag or
-   * …@sha256:…) the daemon pulls, for linux/amd64; the template's layers are
-   * the image's, with its Env, WorkingDir and User.
+   * Instead of a Dockerfile or Paddockfile: an OCI image reference
+   * (registry/name:tag or …@sha256:…) the daemon pulls, for linux/amd64; the
+   * template's layers are the image's, with its Env, WorkingDir and User.
    */
   fromImage?: string;
-  /** Tar of the build context, for COPY. */
+  /** Tar of the build context, for COPY and ADD; its .dockerignore is applied. */
   context?: Uint8Array;
+  /** Values of ARGs. */
+  buildArgs?: Record<string, string>;
+  /** Hosts RUN and ADD may reach through the egress proxy, besides the operator's build defaults. */
+  allow?: string[];
+  /** Secrets RUN steps get as placeholders (never their values). */
+  secrets?: string[];
+  /** Run every step, reusing no cached layer. */
+  noCache?: boolean;
   onEvent?: (event: TemplateBuildEvent) => void;
 }
 
@@ -48,7 +59,12 @@ export const Templates = {
       name: options.name,
       from: options.from,
       paddockfile: options.paddockfile,
+      dockerfile: options.dockerfile,
       context: options.context ? Buffer.from(options.context).toString('base64') : undefined,
+      buildArgs: options.buildArgs,
+      allow: options.allow,
+      secrets: options.secrets,
+      noCache: options.noCache,
     };
     const events = api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 });
     return untilDone(events, options.onEvent);

@@ -18,7 +18,7 @@ export function buildProgress(name: string, out: NodeJS.WriteStream = process.st
 function plainProgress(out: NodeJS.WriteStream): BuildProgress {
   return {
     onEvent(event) {
-      if (event.type === 'step') out.write(`Step ${event.index}/${event.total} : ${event.text}\n`);
+      if (event.type === 'step') out.write(`Step ${event.index}/${event.total} : ${event.text}${event.cached ? ' (cached)' : ''}\n`);
       else if (event.type === 'log') out.write(event.data);
     },
     close() {},
@@ -38,7 +38,13 @@ function terminalProgress(name: string, out: NodeJS.WriteStream): BuildProgress 
   return {
     onEvent(event) {
       if (event.type === 'step') {
-        step = { phase: 'build', fraction: event.index / event.total, message: `Step ${event.index}/${event.total} : ${event.text}` };
+        step = {
+          phase: 'build',
+          fraction: event.index / event.total,
+          message: `Step ${event.index}/${event.total} : ${event.text}${event.cached ? ' (cached)' : ''}`,
+        };
+        // A cached step leaves its line above the bar, so the terminal shows which steps were reused.
+        if (event.cached) out.write(`\r\x1b[2K${dim(`Step ${event.index}/${event.total} : ${event.text} (cached)`)}\n`);
         redraw();
       } else if (event.type === 'log') {
         // Whole lines only: the bar is redrawn on the line below the last one.

@@ -7,12 +7,16 @@ export function registerTemplateCommands(program: Command): void {
 
   template
     .command('build')
-    .description('build a template from a Paddockfile (FROM, RUN, COPY, ENV, WORKDIR, USER)')
+    .description('build a template from a Dockerfile or a Paddockfile; cached steps are not run again')
     .argument('<name>', 'name of the new template')
-    .argument('[context]', 'build context folder, for COPY (default: the Paddockfile’s folder)')
-    .option('-f, --file <path>', 'the Paddockfile (default: ./Paddockfile, or CONTEXT/Paddockfile)')
-    .option('--from <parent>', 'parent template when the Paddockfile has no FROM (default: base)')
-    .option('--from-image <ref>', 'instead of a Paddockfile: pull this OCI image (registry/name:tag or …@sha256:…, linux/amd64)')
+    .argument('[context]', 'build context folder, for COPY and ADD (default: the file’s folder); its .dockerignore applies')
+    .option('-f, --file <path>', 'the Dockerfile or Paddockfile (default: Paddockfile, else Dockerfile, in CONTEXT or .)')
+    .option('--from <parent>', 'parent template when the file has no FROM (default: base)')
+    .option('--build-arg <name=value>', 'value of an ARG; repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--allow-domain <host>', 'host RUN and ADD may reach through the egress proxy; repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--secret <name>', 'secret RUN steps get as a placeholder; repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--no-cache', 'run every step, reusing no cached layer')
+    .option('--from-image <ref>', 'instead of a Dockerfile or Paddockfile: pull this OCI image (registry/name:tag or …@sha256:…, linux/amd64)')
     .action(lazyAction(async () => (await import('./build-template.js')).buildTemplate));
 
   template

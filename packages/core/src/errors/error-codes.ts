@@ -19,6 +19,8 @@ export const errorCodes = {
   invalid_config: { status: 400, error: 'BadRequestError', meaning: 'the tier config file cannot be read or is invalid' },
   invalid_setting: { status: 400, error: 'BadRequestError', meaning: 'a daemon setting (flag, variable or settings table) is invalid' },
   invalid_paddockfile: { status: 400, error: 'BadRequestError', meaning: 'a Paddockfile line is invalid; details.line names it' },
+  invalid_dockerfile: { status: 400, error: 'BadRequestError', meaning: 'a Dockerfile line is invalid or cannot be honoured; details.line names it' },
+  build_context_refused: { status: 400, error: 'BadRequestError', meaning: 'a build context entry or a COPY/ADD source is outside the context or not in it' },
   build_step_failed: { status: 400, error: 'BadRequestError', meaning: 'a template build step exited non-zero' },
   tier_unavailable: { status: 400, error: 'BadRequestError', meaning: 'the isolation tier asked for is not available on this host' },
   not_own_request: { status: 400, error: 'BadRequestError', meaning: 'self-approval of an approval asked for someone else' },

@@ -73,7 +73,7 @@ export const HostRuleSchema = z
   .transform((rule) => formatHostRule(parseHostRule(rule) as { host: string; port?: number }))
   .describe('pypi.org, *.pythonhosted.org (any subdomain), 10.0.0.5, or any of them with :port');
 
-const HostRulesSchema = z.array(HostRuleSchema).max(256, 'at most 256 rules');
+export const HostRulesSchema = z.array(HostRuleSchema).max(256, 'at most 256 rules');
 
 export const NetworkModeSchema = z
   .enum(['proxy', 'none'])

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostRulesSchema, SecretNameSchema } from '../network/network-schema.js';
 import { TemplateNameSchema } from '../sandboxes/sandbox-schema.js';
 
 export const TemplateImageSchema = z.object({
@@ -18,19 +19,50 @@ export const TemplateSchema = z.object({
   user: z.string(),
   createdAt: z.string(),
   sizeBytes: z.number().int(),
-  kind: z.enum(['base', 'build', 'snapshot', 'image']).describe('built in, built from a Paddockfile, a snapshot of a sandbox, or an OCI image'),
+  kind: z.enum(['base', 'build', 'snapshot', 'image']).describe('built in, built from a Dockerfile or Paddockfile, a snapshot of a sandbox, or an OCI image'),
   image: TemplateImageSchema.optional().describe('the OCI image the template was made from (kind image)'),
+  config: z
+    .object({
+      entrypoint: z.array(z.string()).optional(),
+      cmd: z.array(z.string()).optional(),
+      labels: z.record(z.string(), z.string()).optional(),
+      exposedPorts: z.array(z.string()).optional(),
+    })
+    .optional()
+    .describe("a Dockerfile's ENTRYPOINT, CMD, LABELs and EXPOSEd ports, kept as written; Paddock starts no process from them"),
 });
+export type TemplateConfig = NonNullable<z.infer<typeof TemplateSchema>['config']>;
 export type TemplateInfo = z.infer<typeof TemplateSchema>;
 
 export const TemplateBuildSchema = z
   .object({
     name: TemplateNameSchema,
     from: TemplateNameSchema.optional().describe('parent template when the Paddockfile has no FROM; default base'),
-    paddockfile: z.string().min(1, 'the Paddockfile is empty').max(1_000_000).describe('FROM/RUN/COPY/ENV/WORKDIR/USER'),
-    context: z.string().optional().describe('base64 tar of the build context, needed by COPY'),
+    paddockfile: z.string().min(1, 'the Paddockfile is empty').max(1_000_000).optional().describe('FROM/RUN/COPY/ENV/WORKDIR/USER'),
+    dockerfile: z
+      .string()
+      .min(1, 'the Dockerfile is empty')
+      .max(1_000_000)
+      .optional()
+      .describe('a Dockerfile (multi-stage, ARG, ADD …); give this or paddockfile'),
+    context: z.string().optional().describe('base64 tar of the build context, needed by COPY and ADD of local files; its .dockerignore is applied'),
+    buildArgs: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65_536))
+      .optional()
+      .describe('values of ARGs (--build-arg)'),
+    allow: HostRulesSchema.optional().describe("hosts RUN and ADD may reach through the egress proxy, besides the operator's build defaults"),
+    secrets: z
+      .array(SecretNameSchema)
+      .max(64)
+      .optional()
+      .describe('secrets RUN steps get as placeholders (the proxy puts the value into requests to their hosts); never in a layer'),
+    noCache: z.boolean().optional().describe('run every step, reusing no cached layer'),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.paddockfile === undefined) !== (b.dockerfile === undefined), {
+    message: 'give paddockfile or dockerfile (one of them)',
+    path: ['dockerfile'],
+  });
 
 /** Docker-style references: registry/name:tag or registry/name@sha256:…; never starts with a dash (it becomes an argument). */
 export const imageReferencePattern = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,1023}$/;
@@ -47,7 +79,7 @@ export const TemplatePullSchema = z
 export type TemplatePull = z.infer<typeof TemplatePullSchema>;
 
 export type TemplateBuildEvent =
-  | { type: 'step'; index: number; total: number; text: string }
+  | { type: 'step'; index: number; total: number; text: string; cached?: boolean }
   | { type: 'log'; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'done'; template: TemplateInfo }
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };

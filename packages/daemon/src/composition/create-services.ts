@@ -33,6 +33,7 @@ import { loadOrCreateSecretKey, SecretCipher } from '../secrets/secret-cipher.js
 import { SecretStore } from '../secrets/secret-store.js';
 import { CheckpointService } from '../snapshots/checkpoint-service.js';
 import { SnapshotService } from '../snapshots/snapshot-service.js';
+import { BuildCacheStore } from '../store/build-cache-store.js';
 import { openDatabase } from '../store/database.js';
 import { SandboxStore } from '../store/sandbox-store.js';
 import { TemplateStore } from '../store/template-store.js';
@@ -151,6 +152,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     files,
     engine,
     layersDir,
+    buildCache: new BuildCacheStore(db),
+    buildAllowDomains: config.buildAllowDomains,
     logger,
     afterChange: (name) => pools.templateChanged(name),
     layerHolds,

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { type DaemonSettingValues, daemonSettings, InvalidSettingError, readSettings, type SelfApproval, type SettingSpec } from './daemon-settings.js';
+import {
+  type DaemonSettingValues,
+  daemonSettings,
+  defaultBuildHosts,
+  InvalidSettingError,
+  readSettings,
+  type SelfApproval,
+  type SettingSpec,
+} from './daemon-settings.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -41,6 +49,8 @@ export interface DaemonConfig {
   dnsServers: string[];
   /** Address ranges (CIDR) the egress proxy may connect to although they are private, loopback … */
   egressAllowRanges: string[];
+  /** Hosts every template build may reach through the egress proxy, besides the build's own. */
+  buildAllowDomains: string[];
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
   /** Image registries (host or host:port) that may be plain HTTP or unverified TLS. */
@@ -150,6 +160,8 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     insecureRegistries: settings.insecureRegistries,
     maxImageBytes: settings.maxImageBytes,
     maxImageLayerBytes: settings.maxImageLayerBytes,
+    // Unset: the package managers' hosts; `none` among them: no defaults at all.
+    buildAllowDomains: settings.buildAllowDomains.length ? settings.buildAllowDomains.filter((h) => h !== 'none') : defaultBuildHosts,
   };
 }
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BadRequestError, ownerKindOf, ownerPattern, parseDurationMs, parseSizeBytes } from '@paddock/core';
+import { BadRequestError, ownerKindOf, ownerPattern, parseDurationMs, parseHostRule, parseSizeBytes } from '@paddock/core';
 import { parseCidr } from '../network/address-guard.js';
 
 /**
@@ -53,6 +53,16 @@ const duration =
 
 /** A size such as 512m or 1g; a bare number is bytes. */
 const bytes = (value: string, field: string): number => parseSizeBytes(value, field);
+
+/** Where the common package managers fetch from: Debian's apt, pip and npm. */
+export const defaultBuildHosts = ['deb.debian.org', 'security.debian.org', 'pypi.org', 'files.pythonhosted.org', 'registry.npmjs.org'];
+
+const buildHost = (value: string, field: string): string => {
+  const host = text(value, field).toLowerCase();
+  if (host !== 'none' && !parseHostRule(host))
+    throw new InvalidSettingError(`${field}: "${value}" is not a host (a name, *.name or an address, with :port if need be)`);
+  return host;
+};
 
 const port = (value: string, field: string): number => {
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
@@ -258,6 +268,16 @@ export const daemonSettings = {
     help: 'largest single image layer, unpacked (e.g. 4g)',
     default: '4g',
     parse: bytes,
+  }),
+  buildAllowDomains: setting({
+    flag: 'build-allow-domain',
+    env: 'PADDOCK_BUILD_ALLOW_DOMAINS',
+    value: '<host>',
+    help: 'host every template build may reach through the egress proxy (besides its own --allow-domain); repeatable (the variable: comma-separated); none: no defaults',
+    default: undefined,
+    shownDefault: defaultBuildHosts.join(', '),
+    multiple: true,
+    parse: buildHost,
   }),
 } as const;
 

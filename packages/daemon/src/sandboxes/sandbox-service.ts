@@ -47,6 +47,8 @@ export interface CreateOptions {
   keepAlive?: boolean;
   /** Host paths shown inside; only the daemon's own callers pass them, after checking who granted them. */
   hostMounts?: readonly HostMount[];
+  /** A template build's step: runs on these layers (top first) instead of the template's own. */
+  layers?: readonly string[];
 }
 
 /** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
@@ -80,7 +82,7 @@ export class SandboxService {
     const release = this.deps.quotas?.reserve(tenantOfOwner(owner), limits);
     try {
       // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
-      const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && timeoutMs !== null;
+      const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && !options.layers && timeoutMs !== null;
       const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
       if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
@@ -124,7 +126,7 @@ export class SandboxService {
     let launched: Awaited<ReturnType<SandboxHost['launch']>>;
     try {
       launched = await this.deps.engine.launch(
-        { id, tier, layers: template.layerDirs, limits, network: network.mode, hostMounts: options.hostMounts },
+        { id, tier, layers: options.layers ? [...options.layers] : template.layerDirs, limits, network: network.mode, hostMounts: options.hostMounts },
         { signal: options.signal },
       );
     } catch (err) {

@@ -30,10 +30,11 @@ describe('database migrations', () => {
              ALTER TABLE approvals DROP COLUMN decided_by_owner;
              ALTER TABLE approvals DROP COLUMN self_approved;
              ALTER TABLE templates DROP COLUMN image;
-             DROP TABLE registry_logins;`);
-    // Owners came three migrations ago; image templates' column and registry logins after them.
-    const latest = db.pragma('user_version', { simple: true }) as number;
-    db.pragma(`user_version = ${latest - 3}`);
+             DROP TABLE registry_logins;
+             DROP TABLE build_cache;
+             ALTER TABLE templates DROP COLUMN config;`);
+    // Migration 13 gave tokens their owners; what came after it is undone above too.
+    db.pragma('user_version = 13');
     db.close();
 
     const migrated = openDatabase(file);

@@ -170,6 +170,15 @@ const migrations: string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (owner, host)
    );`,
+  // Template builds: each step's layer by the key of what made it (parent, instruction, inputs); a template's start command and labels.
+  `CREATE TABLE build_cache (
+     key TEXT PRIMARY KEY,
+     layers TEXT NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     used_at TEXT NOT NULL
+   );
+   ALTER TABLE templates ADD COLUMN config TEXT;`,
 ];
 
 /**

@@ -22,6 +22,7 @@ interface Row {
   kind: TemplateRecord['kind'];
   owner: string | null;
   image: string | null;
+  config: string | null;
 }
 
 export class TemplateStore {
@@ -30,8 +31,8 @@ export class TemplateStore {
   put(t: TemplateRecord): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes, kind, owner, image)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO templates (name, parent, layers, env, workdir, user, created_at, size_bytes, kind, owner, image, config)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         t.name,
@@ -45,6 +46,7 @@ export class TemplateStore {
         t.kind,
         t.owner,
         t.image ? JSON.stringify(t.image) : null,
+        t.config ? JSON.stringify(t.config) : null,
       );
   }
 
@@ -89,6 +91,7 @@ function fromRow(row: Row): TemplateRecord {
     kind: row.kind,
     owner: row.owner,
     ...(row.image ? { image: JSON.parse(row.image) as TemplateImage } : {}),
+    ...(row.config ? { config: JSON.parse(row.config) as TemplateRecord['config'] } : {}),
   };
 }
 

@@ -48,9 +48,10 @@ describe('templates', () => {
       onEvent: (e) => events.push(e.type === 'step' ? `step ${e.index}/${e.total} ${e.text}` : e.type === 'log' ? `log ${e.data.trim()}` : e.type),
     });
     expect(template).toMatchObject({ name: 'py-ds', parent: 'base', workdir: '/srv/app', env: { GREETING: 'hello', TARGET: 'world' } });
-    expect(template.layers).toHaveLength(2);
+    // A layer per step that writes files (COPY with its WORKDIR, two RUNs), on base's.
+    expect(template.layers).toHaveLength(4);
     expect(events).toContain('log 45');
-    expect(events.filter((e) => e.startsWith('step')).at(-1)).toMatch(/^step (\d+)\/\1 saving layer$/);
+    expect(events.filter((e) => e.startsWith('step')).at(-1)).toMatch(/^step (\d+)\/\1 saving template$/);
 
     const sbx = await Sandbox.create({ ...daemon.conn, template: 'py-ds' });
     const r = await sbx.commands.run(['sh', '-c', 'pwd; cat built.txt exec.txt data.csv; echo $GREETING']);
@@ -88,7 +89,7 @@ describe('templates', () => {
   });
 
   it('rejects invalid Paddockfiles and unknown parents before building', async () => {
-    await expect(Templates.build({ ...daemon.conn, name: 'bad', paddockfile: 'FROM base\nEXPOSE 80\n' })).rejects.toMatchObject({
+    await expect(Templates.build({ ...daemon.conn, name: 'bad', paddockfile: 'FROM base\nVOLUME /data\n' })).rejects.toMatchObject({
       code: 'invalid_paddockfile',
       status: 400,
     });

@@ -1,26 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
-  BadRequestError,
+  type BuildFileKind,
   ConflictError,
+  expandVariables,
   type Limits,
-  type Paddockfile,
-  type PaddockfileStep,
+  NotFoundError,
   PolicyDeniedError,
-  parsePaddockfile,
-  type TemplateBuildEvent,
+  parseDockerfile,
+  type TemplateConfig,
   type TemplateInfo,
   TemplateNotFoundError,
 } from '@paddock/core';
 import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
-import type { ProcessManager, ProcessSubscriber } from '../commands/process-manager.js';
+import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import { type HostTotals, measureHost } from '../sandboxes/host-capacity.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { BuildCacheStore } from '../store/build-cache-store.js';
+import type { SandboxStore } from '../store/sandbox-store.js';
 import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
+import { applyDockerignore, readTree } from './build-context.js';
+import { type BuildOutput, DockerfileBuild, type PlannedStage } from './dockerfile-build.js';
 
 export interface TemplateServiceDeps {
   templates: TemplateStore;
@@ -29,21 +31,33 @@ export interface TemplateServiceDeps {
   processes: ProcessManager;
   files: FileService;
   engine: SandboxHost;
-  /** Where built layers are kept. */
+  /** Where built layers are kept (build cache layers too, as c-* folders). */
   layersDir: string;
+  buildCache: BuildCacheStore;
+  /** Hosts every build may reach through the egress proxy (the operator's defaults). */
+  buildAllowDomains: readonly string[];
+  /** A static busybox on the host (busybox-static), lent to build steps; /bin/busybox unless said. */
+  busybox?: string;
+  /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
+  layerHolds?: { held(dir: string): boolean };
   logger: Logger;
   /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
   afterChange?: (name: string) => Promise<void> | void;
-  /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
-  layerHolds?: { held(dir: string): boolean };
 }
 
 export interface TemplateBuildRequest {
   name: string;
   from?: string;
-  paddockfile: string;
-  /** A tar of the build context, for COPY. */
+  /** The build file's text: a Dockerfile, or a Paddockfile (its subset, whose errors say Paddockfile). */
+  file: string;
+  fileKind: BuildFileKind;
+  /** A tar of the build context, for COPY and ADD. */
   context?: Buffer;
+  buildArgs?: Record<string, string>;
+  /** Hosts this build may reach besides the operator's defaults. */
+  allow?: string[];
+  secrets?: string[];
+  noCache?: boolean;
 }
 
 /**
@@ -51,16 +65,17 @@ export interface TemplateBuildRequest {
  * keeping up; `whenDrained` calls back once it is, so a chatty RUN step is
  * held back instead of filling the daemon's memory.
  */
-export interface BuildOutput {
-  emit(e: TemplateBuildEvent): boolean;
-  whenDrained(resume: () => void): void;
-}
+export type { BuildOutput };
 
 export interface BuildPlan {
   request: TemplateBuildRequest;
-  file: Paddockfile;
-  parentName: string;
-  parent: TemplateRecord;
+  stages: PlannedStage[];
+  /** The template the result stacks on (null: it starts from scratch). */
+  parentName: string | null;
+  /** Hosts its steps may reach: the operator's defaults and the request's. */
+  allow: string[];
+  /** How many progress steps the build reports. */
+  total: number;
   /** The tenant the built template will belong to; null: shared (an admin's build). */
   owner: string | null;
 }
@@ -81,10 +96,12 @@ function buildLimits(host: HostTotals): Limits {
   };
 }
 const buildTimeoutMs = 60 * 60_000;
-const contextDir = '/.paddock-context';
 export const builtinTemplate = 'base';
 
 export class TemplateService {
+  /** Layer folders running builds use (with how many builds use each): gc spares them. */
+  private readonly buildLayersInUse = new Map<string, number>();
+
   constructor(private readonly deps: TemplateServiceDeps) {}
 
   /** The templates a tenant can use: shared ones and its own snapshots (not the hidden layers of forks). */
@@ -125,7 +142,13 @@ export class TemplateService {
    * than that are spared: a build or snapshot may be writing one right now.
    */
   async removeOrphanLayers(olderThanMs = 0): Promise<string[]> {
-    const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs.map((d) => join(d, '..'))));
+    const used = new Set(
+      [
+        ...this.deps.templates.list().flatMap((t) => t.layerDirs),
+        ...this.deps.buildCache.list().flatMap((e) => e.layerDirs),
+        ...this.buildLayersInUse.keys(),
+      ].map((d) => join(d, '..')),
+    );
     // A pull's work and staging folders (images/) can be older than any cutoff while it runs; they go only at start.
     const names = (await readdir(this.deps.layersDir)).filter((name) => olderThanMs === 0 || !name.startsWith('.'));
     const candidates = names.map((name) => join(this.deps.layersDir, name)).filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(join(dir, 'rootfs')));
@@ -157,16 +180,44 @@ export class TemplateService {
   }
 
   /**
-   * Builds a template by running the Paddockfile's steps in a sandbox made from
-   * the parent, then keeping that sandbox's writable layer as the new layer.
+   * Checks a build request before any sandbox starts, so bad input fails fast
+   * with a 4xx: the file parses, every FROM is a template, scratch or an
+   * earlier stage, COPY --from names an earlier stage, and the caller may
+   * (re)place the template.
    */
-  /** Checks a build request before any sandbox starts, so bad input fails fast with a 4xx. */
   plan(request: TemplateBuildRequest, caller: TemplateCaller): BuildPlan {
-    const file = parsePaddockfile(request.paddockfile);
-    const parentName = file.from ?? request.from ?? builtinTemplate;
-    const parent = this.deps.templates.get(parentName);
-    if (!visibleTo(parent, caller.tenant)) throw new TemplateNotFoundError(parentName);
-    return { request, file, parentName, parent, owner: this.requireReplaceable(request.name, caller) };
+    const file = parseDockerfile(request.file, request.fileKind);
+    const globalArgs: Record<string, string> = {};
+    for (const arg of file.globalArgs) globalArgs[arg.name] = request.buildArgs?.[arg.name] ?? expandVariables(arg.value ?? '', globalArgs);
+    const stages: PlannedStage[] = [];
+    file.stages.forEach((stage, index) => {
+      const fromText = stage.from === '' ? (request.from ?? builtinTemplate) : expandVariables(stage.from, globalArgs).toLowerCase();
+      const earlier = file.stages.findIndex((s, i) => i < index && s.name === fromText);
+      const base = (): Pick<PlannedStage, 'base' | 'sandboxTemplate' | 'initial'> => {
+        if (earlier >= 0)
+          return { base: { kind: 'stage', index: earlier }, sandboxTemplate: (stages[earlier] as PlannedStage).sandboxTemplate, initial: emptyInitial() };
+        if (fromText === 'scratch')
+          return { base: { kind: 'scratch' }, sandboxTemplate: builtinTemplate, initial: { ...emptyInitial(), workdir: '/', user: 'root' } };
+        const parent = this.deps.templates.get(fromText);
+        if (!parent || !visibleTo(parent, caller.tenant) || parent.kind === 'fork') {
+          throw new NotFoundError(
+            `${request.fileKind} line ${stage.line || 1}: FROM ${fromText}: no template, stage or scratch of that name (images come with --from-image)`,
+            { template: fromText, line: stage.line || 1 },
+            'template_not_found',
+          );
+        }
+        return {
+          base: { kind: 'template', name: parent.name, layerDirs: parent.layerDirs },
+          sandboxTemplate: parent.name,
+          initial: { env: { ...parent.env }, workdir: parent.workdir, user: parent.user, config: structuredClone(parent.config ?? {}) },
+        };
+      };
+      stages.push({ ...base(), fromText, steps: stage.steps });
+    });
+    const owner = this.requireReplaceable(request.name, caller);
+    const allow = [...new Set([...this.deps.buildAllowDomains, ...(request.allow ?? [])])];
+    const total = stages.reduce((n, s) => n + 1 + s.steps.length, 0) + 1;
+    return { request, stages, parentName: rootTemplate(stages), allow, total, owner };
   }
 
   /**
@@ -211,11 +262,13 @@ export class TemplateService {
   }
 
   /**
-   * Removes the layers a removed or replaced template had of its own, unless
-   * another template stacks on them: an image's layers are shared by digest.
+   * Removes the layers a removed or replaced template had of its own: an
+   * image's (shared by digest with other templates, so only those no other
+   * template has), or a build's top layer.
    */
   private async releaseLayers(record: TemplateRecord): Promise<void> {
-    await this.removeUnusedLayers(record.kind === 'image' ? record.layerDirs : record.layerDirs.slice(0, 1));
+    if (record.kind === 'image') await this.removeUnusedLayers(record.layerDirs);
+    else await this.removeOwnLayer(record);
   }
 
   /** Removes those of these layer folders that no template has (an image that failed half-way unpacked them). */
@@ -233,162 +286,110 @@ export class TemplateService {
   }
 
   /**
-   * Builds a template by running the Paddockfile's steps in a sandbox made from
-   * the parent, then keeping that sandbox's writable layer as the new layer.
+   * Builds a template: each step that writes files runs in a sandbox on the
+   * layers before it and becomes a layer of its own, reused from the build
+   * cache when nothing it depends on changed. The template is recorded only
+   * when every step succeeded: a failed or cancelled build leaves no template.
    */
   async build(owner: string, plan: BuildPlan, output: BuildOutput, signal?: AbortSignal): Promise<TemplateInfo> {
-    const emit = (e: TemplateBuildEvent) => output.emit(e);
-    const { request, file, parentName, parent } = plan;
-    const total = file.steps.length + 2;
-    emit({ type: 'step', index: 1, total, text: `FROM ${parentName}` });
-    const sandbox = await this.deps.sandboxes.create(
-      owner,
-      { template: parentName, limits: buildLimits(measureHost(this.deps.layersDir)), timeoutMs: buildTimeoutMs },
-      { signal },
-    );
-    const state = { env: { ...parent.env }, workdir: parent.workdir, user: parent.user };
-    const layerDir = join(this.deps.layersDir, `l-${randomBytes(8).toString('hex')}`, 'rootfs');
-    let committed = false;
-    try {
-      if (request.context) await this.unpackContext(sandbox, request.context);
-      for (const [i, step] of file.steps.entries()) {
-        signal?.throwIfAborted();
-        emit({ type: 'step', index: i + 2, total, text: describe(step) });
-        await this.runStep(sandbox, step, state, output, signal);
-      }
-      emit({ type: 'step', index: total, total, text: 'saving layer' });
-      if (request.context) await this.deps.files.remove(sandbox, contextDir, true, 'root');
-      this.deps.sandboxes.retire(sandbox.id, 'built');
-      committed = true;
-      // A failed copy removes its own layer folder.
-      const sizeBytes = await this.deps.engine.commit(sandbox.id, layerDir);
-      const previous = this.deps.templates.get(request.name);
-      // Checked again now: sandboxes or templates may have come to rest on the old layer during the build.
-      if (previous && (this.deps.sandboxStore.live().some((sb) => sb.template === request.name) || this.deps.templates.children(request.name).length)) {
-        await rm(join(layerDir, '..'), { recursive: true, force: true });
-        throw new ConflictError(`template ${request.name} came into use during the build; nothing was replaced`, { template: request.name }, 'template_in_use');
-      }
-      const record: TemplateRecord = {
-        name: request.name,
-        parent: parentName,
-        layerDirs: [layerDir, ...parent.layerDirs],
-        env: state.env,
-        workdir: state.workdir,
-        user: state.user,
-        createdAt: new Date().toISOString(),
-        sizeBytes,
-        kind: 'build',
-        owner: plan.owner,
-      };
-      this.deps.templates.put(record);
-      if (previous) await this.releaseLayers(previous);
-      if (previous) await this.deps.afterChange?.(request.name);
-      const info = toTemplateInfo(record);
-      emit({ type: 'done', template: info });
-      return info;
-    } finally {
-      if (!committed) await this.deps.sandboxes.kill(owner, sandbox.id).catch(() => {});
-    }
-  }
-
-  private async unpackContext(sandbox: SandboxRecord, tar: Buffer): Promise<void> {
-    const tarPath = `${contextDir}.tar`;
-    await this.deps.files.write(sandbox, tarPath, tar, { user: 'root' });
-    await this.deps.files.mkdir(sandbox, contextDir, 'root');
-    await this.exec(sandbox, ['tar', '-x', '--no-same-owner', '-f', tarPath, '-C', contextDir], 'root', {}, '/');
-    await this.deps.files.remove(sandbox, tarPath, false, 'root');
-  }
-
-  private async runStep(
-    sandbox: SandboxRecord,
-    step: PaddockfileStep,
-    state: { env: Record<string, string>; workdir: string; user: string },
-    output: BuildOutput,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    switch (step.kind) {
-      case 'ENV':
-        Object.assign(state.env, step.values);
-        return;
-      case 'USER':
-        state.user = step.user;
-        return;
-      case 'WORKDIR':
-        state.workdir = posix.resolve(state.workdir, step.path);
-        await this.deps.files.mkdir(sandbox, state.workdir, 'root');
-        return;
-      case 'COPY': {
-        const sources = step.sources.map((s) => {
-          const rel = posix.normalize(s).replace(/^\/+/, '');
-          if (rel.startsWith('..'))
-            throw new BadRequestError(
-              `Paddockfile line ${step.line}: COPY source ${s} is outside the build context`,
-              { line: step.line },
-              'invalid_paddockfile',
-            );
-          return posix.join(contextDir, rel);
-        });
-        const dest = posix.resolve(state.workdir, step.dest);
-        const multiple = sources.length > 1 || step.dest.endsWith('/');
-        await this.exec(sandbox, ['mkdir', '-p', multiple ? dest : posix.dirname(dest)], 'root', state.env, '/');
-        await this.exec(sandbox, ['cp', '-a', '--', ...sources, dest], 'root', state.env, '/', output);
-        return;
-      }
-      case 'RUN':
-        await this.exec(sandbox, step.argv, state.user, state.env, state.workdir, output, signal, step.line);
-        return;
-    }
-  }
-
-  private async exec(
-    sandbox: SandboxRecord,
-    cmd: string[],
-    user: string,
-    env: Record<string, string>,
-    cwd: string,
-    output?: BuildOutput,
-    signal?: AbortSignal,
-    line?: number,
-  ): Promise<void> {
-    const subscriber: ProcessSubscriber = {
-      push: (e) => (output && (e.type === 'stdout' || e.type === 'stderr') ? output.emit({ type: 'log', stream: e.type, data: e.data.toString() }) : true),
-    };
-    const proc = await this.deps.processes.start(
-      { ...sandbox, env: { ...sandbox.env, ...env } },
-      { cmd, user, cwd },
+    const { request } = plan;
+    const context = request.context ? applyDockerignore(await readTree(request.context)) : undefined;
+    const run = new DockerfileBuild(
       {
-        signal,
-        subscriber,
+        sandboxes: this.deps.sandboxes,
+        processes: this.deps.processes,
+        files: this.deps.files,
+        engine: this.deps.engine,
+        cache: this.deps.buildCache,
+        layersDir: this.deps.layersDir,
+        busybox: this.deps.busybox ?? '/bin/busybox',
+        inUse: this.buildLayersInUse,
       },
+      {
+        owner,
+        limits: buildLimits(measureHost(this.deps.layersDir)),
+        timeoutMs: buildTimeoutMs,
+        allow: plan.allow,
+        secrets: request.secrets ?? [],
+        noCache: request.noCache ?? false,
+        buildArgs: request.buildArgs ?? {},
+        context,
+        signal,
+      },
+      output,
+      plan.total,
     );
-    output?.whenDrained(() => proc.unblock(subscriber));
-    const onAbort = () => proc.signal('SIGKILL');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const exit = await proc.done.finally(() => signal?.removeEventListener('abort', onAbort));
-    if (exit.exitCode !== 0) {
-      const where = line ? `Paddockfile line ${line}: ` : '';
-      throw new BadRequestError(
-        `${where}${cmd.join(' ')} exited with code ${exit.exitCode}`,
-        { exitCode: exit.exitCode, line, stderr: proc.stderr.bytes().toString().slice(-2000) },
-        'build_step_failed',
-      );
+    const result = await run.run(plan.stages);
+    output.emit({ type: 'step', index: plan.total, total: plan.total, text: 'saving template' });
+    const previous = this.deps.templates.get(request.name);
+    // Checked again now: sandboxes or templates may have come to rest on the old layers during the build.
+    if (previous && (this.deps.sandboxStore.live().some((sb) => sb.template === request.name) || this.deps.templates.children(request.name).length)) {
+      throw new ConflictError(`template ${request.name} came into use during the build; nothing was replaced`, { template: request.name }, 'template_in_use');
     }
+    const parent = plan.parentName ? this.deps.templates.get(plan.parentName) : undefined;
+    const own = result.stack.slice(0, result.stack.length - (parent?.layerDirs.length ?? 0));
+    const config = Object.fromEntries(Object.entries(result.config).filter(([, v]) => v !== undefined)) as TemplateConfig;
+    const record: TemplateRecord = {
+      name: request.name,
+      parent: plan.parentName,
+      layerDirs: result.stack,
+      env: result.env,
+      workdir: result.workdir,
+      user: result.user,
+      createdAt: new Date().toISOString(),
+      sizeBytes: own.reduce((n, dir) => n + (this.deps.buildCache.sizeOf(dir) ?? 0), 0),
+      kind: 'build',
+      owner: plan.owner,
+      ...(Object.keys(config).length ? { config } : {}),
+    };
+    this.deps.templates.put(record);
+    if (previous) await this.releaseLayers(previous);
+    if (previous) await this.deps.afterChange?.(request.name);
+    const info = toTemplateInfo(record);
+    output.emit({ type: 'done', template: info });
+    return info;
+  }
+
+  /**
+   * A template's own top layer goes with it, unless the build cache keeps it
+   * (gc removes those). A template with no layer of its own (a Dockerfile of
+   * ENV and LABEL lines) has its parent's on top: that one stays.
+   */
+  private async removeOwnLayer(record: TemplateRecord): Promise<void> {
+    const own = record.layerDirs[0];
+    if (!own || isCacheLayer(own) || posix.dirname(posix.dirname(own)) !== this.deps.layersDir) return;
+    if (this.deps.templates.list().some((t) => t.name !== record.name && t.layerDirs.includes(own))) return;
+    await rm(join(own, '..'), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes cached build layers no template and no running build uses, with
+   * every cache entry that stood on them. Returns the removed folders' names.
+   */
+  async removeUnusedCache(): Promise<string[]> {
+    const used = new Set([...this.deps.templates.list().flatMap((t) => t.layerDirs), ...this.buildLayersInUse.keys()]);
+    const entries = this.deps.buildCache.list();
+    const unused = new Set(entries.map((e) => e.layerDirs[0] as string).filter((dir) => !used.has(dir)));
+    for (const entry of entries) {
+      if (entry.layerDirs.some((dir) => unused.has(dir))) this.deps.buildCache.remove(entry.key);
+    }
+    await Promise.all([...unused].map((dir) => rm(join(dir, '..'), { recursive: true, force: true })));
+    return [...unused].map((dir) => posix.basename(posix.dirname(dir)));
   }
 }
+function emptyInitial(): PlannedStage['initial'] {
+  return { env: {}, workdir: '/', user: 'root', config: {} };
+}
 
-function describe(step: PaddockfileStep): string {
-  switch (step.kind) {
-    case 'RUN':
-      return `RUN ${step.text}`;
-    case 'COPY':
-      return `COPY ${step.sources.join(' ')} ${step.dest}`;
-    case 'ENV':
-      return `ENV ${Object.keys(step.values).join(' ')}`;
-    case 'WORKDIR':
-      return `WORKDIR ${step.path}`;
-    case 'USER':
-      return `USER ${step.user}`;
-  }
+/** The template a build's last stage stands on, through the stages it starts from; null for scratch. */
+function rootTemplate(stages: PlannedStage[]): string | null {
+  let stage = stages.at(-1);
+  while (stage?.base.kind === 'stage') stage = stages[stage.base.index];
+  return stage?.base.kind === 'template' ? stage.base.name : null;
+}
+
+function isCacheLayer(dir: string): boolean {
+  return posix.basename(posix.dirname(dir)).startsWith('c-');
 }
 
 export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
@@ -403,5 +404,6 @@ export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
     sizeBytes: r.sizeBytes,
     kind: r.kind === 'fork' ? 'snapshot' : r.kind,
     ...(r.image ? { image: r.image } : {}),
+    ...(r.config ? { config: r.config } : {}),
   };
 }

@@ -33,12 +33,18 @@ export const basePackages = [
   'iproute2',
 ] as const;
 
+/**
+ * Installed with apt after debootstrap: debootstrap's own resolver does not
+ * follow virtual packages, which npm's dependencies need.
+ */
+export const baseAptPackages = ['python3-pip', 'npm'] as const;
+
 // Bump when the recipe changes so hosts rebuild instead of reusing a stale layer.
 const recipeVersion = 1;
 
 export function baseLayerKey(suite: string): string {
   return createHash('sha256')
-    .update(JSON.stringify({ suite, packages: basePackages, recipeVersion, idMapping, sandboxUser }))
+    .update(JSON.stringify({ suite, packages: basePackages, aptPackages: baseAptPackages, recipeVersion, idMapping, sandboxUser }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -83,6 +89,12 @@ export async function ensureBaseLayer(options: BaseLayerOptions): Promise<string
   try {
     await mkdir(staging, { recursive: true });
     await debootstrap(rootfs, suite, options, progress);
+    progress({ phase: 'configure', fraction: 0.9, message: `apt-get install ${baseAptPackages.join(' ')}` });
+    await runHostCommand(
+      'chroot',
+      [rootfs, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...baseAptPackages],
+      { signal: options.signal, timeoutMs: 30 * 60_000 },
+    );
     progress({ phase: 'configure', fraction: 0.93, message: `adding user ${sandboxUser.name} and /work` });
     await configureRootfs(rootfs);
     progress({ phase: 'shift', fraction: 0.96, message: 'mapping file ownership into the sandbox uid range' });

@@ -16,9 +16,12 @@ const gcRoute = createRoute({
   method: 'post',
   path: '/v1/gc',
   tags: ['system'],
-  summary: 'Remove layers no template uses and fork layers no sandbox uses (admin); never a layer in use',
+  summary: 'Remove layers no template uses, fork layers no sandbox uses and build cache layers no template or running build uses (admin); never a layer in use',
   responses: {
-    200: json(z.object({ removedLayers: z.array(z.string()), removedForkLayers: z.array(z.string()) }), 'what was removed'),
+    200: json(
+      z.object({ removedLayers: z.array(z.string()), removedForkLayers: z.array(z.string()), removedCacheLayers: z.array(z.string()) }),
+      'what was removed',
+    ),
     ...errorResponses,
   },
 });
@@ -27,9 +30,10 @@ export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
   app.openapi(gcRoute, async (c) => {
     const result = await s.govern(c, { action: 'system.gc', resource: 'system:gc' }, async () => {
       const removedForkLayers = await s.snapshots.collectForkLayers();
+      const removedCacheLayers = await s.templates.removeUnusedCache();
       // Layers younger than ten minutes may be a build or snapshot still being written.
       const removedLayers = (await s.templates.removeOrphanLayers(10 * 60_000)).map((dir) => dir.split('/').at(-1) ?? dir);
-      return { removedLayers, removedForkLayers };
+      return { removedLayers, removedForkLayers, removedCacheLayers };
     });
     return c.json(result, 200);
   });

@@ -81,8 +81,13 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
       {
         name: body.name,
         from: body.from,
-        paddockfile: body.paddockfile,
+        file: (body.dockerfile ?? body.paddockfile) as string,
+        fileKind: body.dockerfile === undefined ? 'Paddockfile' : 'Dockerfile',
         context: body.context ? Buffer.from(body.context, 'base64') : undefined,
+        buildArgs: body.buildArgs,
+        allow: body.allow,
+        secrets: body.secrets,
+        noCache: body.noCache,
       },
       callerOf(c.get('principal')),
     );
@@ -93,8 +98,15 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
       emit: (e) => (sink ? sink.send(e) : events.push(e) > 0),
       whenDrained: (resume) => drained.add(resume),
     };
-    const build = s.govern(c, { action: 'template.build', resource: `template:${body.name}`, context: { from: plan.parentName } }, () =>
-      s.templates.build(owner, plan, output, abort.signal),
+    const build = s.govern(
+      c,
+      {
+        action: 'template.build',
+        resource: `template:${body.name}`,
+        // Its steps' network: the policy sees every host they may reach and the secrets they get, as for sandbox.create.
+        context: { template: plan.parentName ?? 'scratch', network: 'proxy', hosts: plan.allow, secrets: body.secrets ?? [] },
+      },
+      () => s.templates.build(owner, plan, output, abort.signal),
     );
     build.catch(() => {});
     const stream = ndjsonStream(
