@@ -21,6 +21,7 @@ export type {
   SandboxInfo,
   SandboxNetworkInfo,
   SandboxNetworkInput,
+  SandboxVolume,
   SecretInfo,
   TemplateInfo,
   TenantCreate,
@@ -29,6 +30,7 @@ export type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
+  VolumeInfo,
 } from '@paddock/core';
 export {
   ApprovalDeniedError,
@@ -88,3 +90,4 @@ export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';
+export { type Volume, VolumeFiles, Volumes } from './volumes.js';

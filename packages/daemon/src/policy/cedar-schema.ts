@@ -63,6 +63,15 @@ const collectionActions: Record<string, string> = {
   'secret.list': 'Secret',
   'secret.get': 'Secret',
   'secret.remove': 'Secret',
+  'volume.create': 'Volume',
+  'volume.list': 'Volume',
+  'volume.get': 'Volume',
+  'volume.delete': 'Volume',
+  // Each volume a sandbox is created with; context.path is where, context.op ro or rw.
+  'volume.mount': 'Volume',
+  // Files of a volume reached without a sandbox; context.path names the file, context.op the operation (list, stat, remove, mkdir).
+  'volume.read': 'Volume',
+  'volume.write': 'Volume',
   'gateway.server.set': 'McpServer',
   'gateway.server.list': 'McpServer',
   'gateway.server.get': 'McpServer',
@@ -94,6 +103,7 @@ export const cedarSchema = `namespace Paddock {
   entity Secret;
   entity McpServer in [Tenant];
   entity McpSession;
+  entity Volume in [Tenant];
   type RequestContext = {
     tenant?: String,
     template?: String,

@@ -159,6 +159,25 @@ const migrations: string[] = [
    ALTER TABLE approvals ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
    ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
+  // Volumes: a tenant's named file systems, and which sandbox mounts which (a row per mount, kept after the sandbox ends until the volume goes).
+  `CREATE TABLE volumes (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     name TEXT NOT NULL,
+     size_mib INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     UNIQUE (tenant, name)
+   );
+   CREATE TABLE volume_mounts (
+     volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
+     sandbox_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     read_only INTEGER NOT NULL,
+     PRIMARY KEY (volume_id, sandbox_id)
+   );
+   CREATE INDEX volume_mounts_sandbox ON volume_mounts(sandbox_id);
+   ALTER TABLE tenants ADD COLUMN max_volumes INTEGER;
+   ALTER TABLE tenants ADD COLUMN max_volume_mib INTEGER;`,
 ];
 
 /**

@@ -240,7 +240,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
 }
 
 /** The request body as a stream that fails with 413 past `limit` bytes (probe D6). */
-async function* limitedBody(c: Context<HttpEnv>, limit: number): AsyncIterable<Uint8Array> {
+export async function* limitedBody(c: Context<HttpEnv>, limit: number): AsyncIterable<Uint8Array> {
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > limit) throw new PayloadTooLargeError(limit);
   const body = c.req.raw.body;

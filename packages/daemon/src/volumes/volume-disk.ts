@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, rmdir, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { idMapping, runHostCommand, sandboxUser } from '@paddock/engine';
+
+const commandTimeout = { timeoutMs: 60_000 };
+
+/**
+ * A volume on the host: a sparse ext4 image (`<id>.img`) mounted on a loop
+ * device at `<id>/`, nosuid and nodev. Its own file system is what makes the
+ * size a hard limit (a write past it fails with ENOSPC, in the sandbox and
+ * through the API alike), keeps hard links and renames inside it, and shows a
+ * sandbox a mount whose source is a loop device, not a host path.
+ */
+export class VolumeDisk {
+  constructor(private readonly dir: string) {}
+
+  imageOf(id: string): string {
+    return join(this.dir, `${id}.img`);
+  }
+
+  mountPointOf(id: string): string {
+    return join(this.dir, id);
+  }
+
+  async create(id: string, sizeMiB: number): Promise<void> {
+    const image = this.imageOf(id);
+    await writeFile(image, '', { mode: 0o600, flag: 'wx' });
+    await truncate(image, sizeMiB * 1024 * 1024);
+    // The root belongs to the sandbox's `user` (as the sandboxes' user namespace maps it), so it can write at once.
+    const owner = `${idMapping.hostId + sandboxUser.uid}:${idMapping.hostId + sandboxUser.gid}`;
+    await runHostCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${owner},lazy_itable_init=1,lazy_journal_init=1`, image], commandTimeout);
+    await this.mount(id);
+  }
+
+  /** Mounts the volume unless it is mounted already (after a daemon restart it usually is). */
+  async mount(id: string): Promise<void> {
+    const target = this.mountPointOf(id);
+    if (this.isMounted(id)) return;
+    await mkdir(target, { recursive: true, mode: 0o755 });
+    await runHostCommand('mount', ['-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', this.imageOf(id), target], commandTimeout);
+  }
+
+  isMounted(id: string): boolean {
+    const target = this.mountPointOf(id);
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[4] === target);
+  }
+
+  async hasImage(id: string): Promise<boolean> {
+    return stat(this.imageOf(id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Unmounts (its loop device goes with the last user) and deletes it. */
+  async remove(id: string): Promise<void> {
+    if (this.isMounted(id)) await runHostCommand('umount', [this.mountPointOf(id)], commandTimeout);
+    // rmdir, never a recursive rm: the folder is empty once unmounted, and a sandbox's files are not the host's to walk.
+    await rmdir(this.mountPointOf(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await rm(this.imageOf(id), { force: true });
+  }
+
+  /** The ids of the volumes this folder holds, whole or half made. */
+  async ids(): Promise<string[]> {
+    const names = await readdir(this.dir);
+    return [...new Set(names.map((n) => /^(vol-[0-9a-f]{12})(\.img)?$/.exec(n)?.[1]).filter((id): id is string => id !== undefined))];
+  }
+
+  /** Bytes in use on the volume's file system; null when it is not mounted. */
+  async usedBytes(id: string): Promise<number | null> {
+    if (!this.isMounted(id)) return null;
+    const s = await statfs(this.mountPointOf(id));
+    return (s.blocks - s.bfree) * s.bsize;
+  }
+}
