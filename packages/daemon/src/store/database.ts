@@ -224,8 +224,15 @@ function ownersForExistingTokens(db: Db): void {
   db.prepare("UPDATE approvals SET owner = coalesce((SELECT owner FROM tokens WHERE tokens.id = approvals.principal), 'admin')").run();
 }
 
-/** Opens (and migrates) the daemon's SQLite database. */
-export function openDatabase(file: string): Db {
+/** The version a database has once the first migration whose SQL contains `fragment` has run (tests rebuild older databases with it). */
+export function versionAfter(fragment: string): number {
+  const index = migrations.findIndex((m) => m.includes(fragment));
+  if (index < 0) throw new Error(`no migration contains ${fragment}`);
+  return index + 1;
+}
+
+/** Opens (and migrates) the daemon's SQLite database; `upTo` stops at an older version (tests of a migration). */
+export function openDatabase(file: string, upTo = migrations.length): Db {
   const db = new Database(file);
   // SQLite gives the -wal and -shm files the main file's mode, so set it first.
   chmodSync(file, 0o600);
@@ -234,7 +241,7 @@ export function openDatabase(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < migrations.length; v++) {
+  for (let v = version; v < upTo; v++) {
     db.transaction(() => {
       db.exec(migrations[v] as string);
       migrationHooks[v]?.(db);

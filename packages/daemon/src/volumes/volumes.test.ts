@@ -14,7 +14,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.SHOW_LOG) console.log(daemon.log().slice(-6000));
   await daemon?.stop();
 });
 
@@ -34,7 +33,7 @@ function hostMountOptions(): string[] {
 }
 
 describe('volumes', () => {
-  it('are created, listed, inspected and removed; another tenant gets 404 for each (V1)', async () => {
+  it('V1: are created, listed, inspected and removed; another tenant gets 404 for each, and may have its own by the same name', async () => {
     const repo = await Volumes.create({ ...daemon.conn, name: 'v1-repo', sizeMiB: 64 });
     expect(repo.info).toMatchObject({ name: 'v1-repo', sizeMiB: 64, mounts: [] });
     expect(repo.info.usedBytes).toBeGreaterThan(0);
@@ -57,8 +56,13 @@ describe('volumes', () => {
     expect(hostMountOptions()).toEqual([]);
   });
 
-  it('hold a tenant to its volume count and total size (V8)', async () => {
+  it('V8: hold a tenant to its volume count and total size, concurrent creates included', async () => {
     const conn = await tenantConn('v8-quota', { maxVolumes: 2, maxVolumeMiB: 100 });
+    // Three at once against a quota of two: the creates in flight count.
+    const racing = await Promise.allSettled(['r1', 'r2', 'r3'].map((name) => Volumes.create({ ...conn, name, sizeMiB: 16 })));
+    expect(racing.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(racing.find((r) => r.status === 'rejected')).toMatchObject({ reason: { status: 429, code: 'quota_exceeded', details: { quota: 'maxVolumes' } } });
+    for (const v of await Volumes.list(conn)) await Volumes.delete(v.name, conn);
     await Volumes.create({ ...conn, name: 'a', sizeMiB: 60 });
     await expect(Volumes.create({ ...conn, name: 'b', sizeMiB: 41 })).rejects.toMatchObject({
       status: 429,
@@ -67,6 +71,10 @@ describe('volumes', () => {
     });
     await Volumes.create({ ...conn, name: 'b', sizeMiB: 40 });
     await expect(Volumes.create({ ...conn, name: 'c', sizeMiB: 16 })).rejects.toMatchObject({ status: 429, details: { quota: 'maxVolumes', limit: 2 } });
+    // A tenant that keeps volumes cannot be removed from under them.
+    const removeTenant = await daemon.api('/v1/tenants/v8-quota', { method: 'DELETE' });
+    expect(removeTenant.status).toBe(409);
+    expect(await removeTenant.json()).toMatchObject({ error: { code: 'tenant_in_use', details: { volumes: 2 } } });
     await Volumes.delete('a', conn);
     await Volumes.delete('b', conn);
   });
@@ -113,7 +121,7 @@ describe.each(probeTiers)('volumes in sandboxes on the %s tier', (tier) => {
     await Volumes.delete(name, daemon.conn);
   });
 
-  it('V4: a read-only mount refuses writes (EROFS); a volume mounted read-write is refused to a second sandbox (409)', async () => {
+  it('V4: a read-only mount refuses writes (EROFS); a volume mounted read-write is refused to a second sandbox (409); V5: one in use cannot be removed', async () => {
     const name = `v4-${tier}`;
     const volume = await Volumes.create({ ...daemon.conn, name, sizeMiB: 16 });
     await volume.files.write('/data.txt', 'shared');
@@ -133,7 +141,6 @@ describe.each(probeTiers)('volumes in sandboxes on the %s tier', (tier) => {
       status: 409,
       code: 'volume_in_use',
     });
-    // V5: a volume in use cannot be removed.
     await expect(Volumes.delete(name, daemon.conn)).rejects.toMatchObject({ status: 409, code: 'volume_in_use', details: { sandboxes: [writer.id] } });
     expect(await volume.files.read('/data.txt')).toBe('shared');
     await writer.kill();
