@@ -33,12 +33,30 @@ export class VolumeDisk {
     await this.mount(id);
   }
 
-  /** Mounts the volume unless it is mounted already (after a daemon restart it usually is). */
+  /**
+   * Mounts the volume unless it is mounted already (after a daemon restart it
+   * usually is). The loop device does direct I/O: through the host's page
+   * cache once rather than twice, sequential writes run at the disk's speed
+   * instead of a third of it. Detached at once, it goes with the last unmount.
+   */
   async mount(id: string): Promise<void> {
     const target = this.mountPointOf(id);
     if (this.isMounted(id)) return;
     await mkdir(target, { recursive: true, mode: 0o755 });
-    await runHostCommand('mount', ['-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', this.imageOf(id), target], commandTimeout);
+    const device = await this.attach(this.imageOf(id));
+    try {
+      await runHostCommand('mount', ['-t', 'ext4', '-o', 'nosuid,nodev,noatime', device, target], commandTimeout);
+    } finally {
+      // On a mounted device this only marks it to go with the unmount (autoclear); otherwise it frees it now.
+      await runHostCommand('losetup', ['--detach', device], commandTimeout).catch(() => {});
+    }
+  }
+
+  /** A loop device for the image, with direct I/O where the state folder's file system offers it. */
+  private async attach(image: string): Promise<string> {
+    const attach = (extra: string[]) => runHostCommand('losetup', [...extra, '--find', '--show', image], commandTimeout);
+    const { stdout } = await attach(['--direct-io=on']).catch(() => attach([]));
+    return stdout.trim();
   }
 
   isMounted(id: string): boolean {
