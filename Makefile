@@ -8,7 +8,7 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
-APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl
+APT_PACKAGES := runc runsc tini debootstrap bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl e2fsprogs mount
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
