@@ -83,4 +83,15 @@ describe('paddock volume', () => {
     expect(paddock(['volume', 'cp', './a', './b'])).toMatchObject({ code: 2, stderr: expect.stringContaining('NAME:/path') });
     expect(statSync(work).isDirectory()).toBe(true);
   });
+
+  it("sets a tenant's volume quotas", () => {
+    expect(paddock(['tenant', 'create', 'vq', '--max-volumes', '1', '--max-volume-size', '32m']).code).toBe(0);
+    expect(JSON.parse(paddock(['tenant', 'inspect', 'vq']).stdout)).toMatchObject({ maxVolumes: 1, maxVolumeMiB: 32 });
+    expect(paddock(['tenant', 'update', 'vq', '--max-volume-size', 'none']).code).toBe(0);
+    expect(JSON.parse(paddock(['tenant', 'inspect', 'vq']).stdout)).toMatchObject({ maxVolumes: 1, maxVolumeMiB: null });
+    expect(paddock(['tenant', 'update', 'vq', '--max-volumes', '1.5'])).toMatchObject({
+      code: 2,
+      stderr: 'paddock: --max-volumes: "1.5" is not a whole number\n',
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Sandbox, Volumes } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
@@ -242,7 +242,12 @@ describe('volumes across daemon restarts', () => {
     await daemon.crash();
     for (const line of hostMountOptions()) execFileSync('umount', [line.split(' ')[4] as string]);
     expect(hostMountOptions()).toEqual([]);
+    // What a create the daemon died in leaves: an image and a folder no record names.
+    writeFileSync(`${daemon.stateDir}/volumes/vol-000000000000.img`, '');
+    mkdirSync(`${daemon.stateDir}/volumes/vol-000000000000`);
     await daemon.restart();
+    expect(existsSync(`${daemon.stateDir}/volumes/vol-000000000000.img`)).toBe(false);
+    expect(existsSync(`${daemon.stateDir}/volumes/vol-000000000000`)).toBe(false);
     expect(hostMountOptions()).toHaveLength(mounted);
     expect((await Volumes.get('v9-durable', daemon.conn)).info.mounts).toEqual([]);
     expect(await (await Volumes.get('v9-durable', daemon.conn)).files.read('/before')).toBe('before\n');
@@ -250,5 +255,46 @@ describe('volumes across daemon restarts', () => {
     expect((await sh(again, 'cat /work/before /work/after', 'user')).stdout).toBe('before\nafter\n');
     await again.kill();
     await Volumes.delete('v9-durable', daemon.conn);
+  });
+});
+
+describe('volumes under policy', () => {
+  it("V10: volume actions are Cedar actions on the tenant's Volume, decided and audited, a mount included", async () => {
+    const policy = `${daemon.stateDir}/policies/v10.cedar`;
+    writeFileSync(
+      policy,
+      `@reason("golden is read-only for agents")
+forbid (principal, action in [Paddock::Action::"volume.write", Paddock::Action::"volume.delete"], resource == Paddock::Volume::"golden")
+when { principal.role == "agent" };
+@reason("golden is mounted read-only by agents")
+forbid (principal, action == Paddock::Action::"volume.mount", resource == Paddock::Volume::"golden")
+when { principal.role == "agent" && context has op && context.op == "rw" };
+`,
+    );
+    const agent = await tenantConn('v10');
+    try {
+      await expect.poll(async () => (await (await daemon.api('/v1/policies')).json()).policies.length, { timeout: 5000 }).toBeGreaterThan(5);
+      const golden = await Volumes.create({ ...agent, name: 'golden', sizeMiB: 16 });
+      await expect(golden.files.write('/x', 'no')).rejects.toMatchObject({ status: 403, code: 'policy_denied' });
+      await expect(Volumes.delete('golden', agent)).rejects.toMatchObject({ status: 403, code: 'policy_denied' });
+      await expect(Sandbox.create({ ...agent, volumes: [{ name: 'golden', path: '/golden' }] })).rejects.toMatchObject({ status: 403, code: 'policy_denied' });
+      const reader = await Sandbox.create({ ...agent, volumes: [{ name: 'golden', path: '/golden', readOnly: true }] });
+      await reader.kill();
+      const records = (await (await daemon.api('/v1/audit?limit=10000')).json()).records as Array<Record<string, unknown>>;
+      const mounts = records.filter((r) => r.action === 'volume.mount' && r.resource === 'volume:golden');
+      expect(mounts.map((r) => [r.decision, r.outcome, (r.details as Record<string, unknown>).op])).toEqual([
+        ['deny', 'policy_denied', 'rw'],
+        ['allow', 'ok', 'ro'],
+      ]);
+      expect(records.some((r) => r.action === 'volume.write' && r.decision === 'deny')).toBe(true);
+    } finally {
+      rmSync(policy);
+    }
+    const removed = () =>
+      Volumes.delete('golden', agent).then(
+        () => true,
+        () => false,
+      );
+    await expect.poll(removed, { timeout: 5000 }).toBe(true);
   });
 });
