@@ -79,6 +79,7 @@ describe('paddock volume', () => {
       stdout: '',
       stderr: 'paddock: volumes.0.path: a volume cannot be mounted at / or under /proc, /sys, /dev or /.paddock\n',
     });
+    expect(paddock(['run', '-v', 'nope://proc', '--', 'true'])).toMatchObject({ code: 2, stderr: expect.stringContaining('no "//"') });
     expect(paddock(['volume', 'inspect', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'paddock: volume nope not found\n' });
     expect(paddock(['volume', 'cp', './a', './b'])).toMatchObject({ code: 2, stderr: expect.stringContaining('NAME:/path') });
     expect(statSync(work).isDirectory()).toBe(true);

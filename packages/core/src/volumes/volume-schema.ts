@@ -45,7 +45,7 @@ export const SandboxVolumeSchema = z
       .string()
       .max(1024)
       .regex(/^\/[^\0]*$/, 'a mount path is absolute')
-      .refine((p) => !p.split('/').some((part) => part === '..' || part === '.'), 'a mount path has no "." or ".." parts')
+      .refine((p) => !p.split('/').some((part) => part === '..' || part === '.') && !p.includes('//'), 'a mount path has no "." or ".." parts and no "//"')
       .refine((p) => !reservedMountPaths.some((r) => p.replace(/\/+$/, '') === '' || p === r || p.startsWith(`${r}/`)), {
         message: `a volume cannot be mounted at / or under ${'/proc, /sys, /dev or /.paddock'}`,
       }),
