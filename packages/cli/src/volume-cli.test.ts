@@ -63,6 +63,12 @@ describe('paddock volume', () => {
       stderr: expect.stringMatching(/^paddock: volume cache is mounted in sb-\w+; kill it first\n$/),
     });
     expect(paddock(['kill', id]).code).toBe(0);
+    // A whole volume out and into another one.
+    const exported = spawnSync('sh', ['-c', `node ${cliMain} volume export repo > repo.tar`], { env: daemon.env, cwd: work, encoding: 'utf8' });
+    expect(exported).toMatchObject({ status: 0, stderr: '' });
+    expect(paddock(['volume', 'import', 'cache', 'repo.tar'])).toEqual({ code: 0, stdout: '', stderr: '3 files and 3 folders imported into cache\n' });
+    expect(paddock(['volume', 'cp', 'cache:/tree/sub/deep.txt', '-']).stdout).toBe('deep\n');
+    expect(paddock(['volume', 'import', 'cache', 'missing.tar'])).toMatchObject({ code: 1, stderr: 'paddock: missing.tar: cannot be read\n' });
     expect(paddock(['volume', 'rm', 'repo', 'cache'])).toEqual({ code: 0, stdout: 'repo\ncache\n', stderr: '' });
     expect(paddock(['volume', 'ls', '--json']).stdout).toBe('[]\n');
   });

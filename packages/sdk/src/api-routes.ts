@@ -80,6 +80,8 @@ export const apiRoutes = [
   'GET /v1/volumes/{name}/files/list',
   'GET /v1/volumes/{name}/files/stat',
   'POST /v1/volumes/{name}/files/mkdir',
+  'GET /v1/volumes/{name}/export',
+  'PUT /v1/volumes/{name}/import',
   'POST /v1/gateway/servers',
   'GET /v1/gateway/servers',
   'GET /v1/gateway/servers/{name}',

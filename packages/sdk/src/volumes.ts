@@ -67,6 +67,26 @@ export class VolumeFiles {
     return this.api.json<FileEntry>(apiCall('POST /v1/volumes/{name}/files/mkdir', { name: this.name }), { ...options, json: { path } });
   }
 
+  /**
+   * The whole volume as a tar stream (folders, files, symlinks as links).
+   * A sandbox made what is in it: unpack it with extractArchive from
+   * `@paddock/sdk/node`, not with a tar run as root.
+   */
+  async downloadArchive(options: RequestOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.api.fetch(apiCall('GET /v1/volumes/{name}/export', { name: this.name }), { ...options, timeoutMs: options.timeoutMs ?? 0 });
+    return res.body ?? new ReadableStream();
+  }
+
+  /** Extracts a tar stream into the volume: files and folders only; what was left out is named in `skipped`. */
+  async uploadArchive(tar: FileData, options: RequestOptions = {}): Promise<{ files: number; dirs: number; skipped: string[] }> {
+    return this.api.json(apiCall('PUT /v1/volumes/{name}/import', { name: this.name }), {
+      body: tar as TransportRequest['body'],
+      headers: { 'content-type': 'application/x-tar' },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 0,
+    });
+  }
+
   async remove(path: string, options: RequestOptions & { recursive?: boolean } = {}): Promise<void> {
     await this.api.json(apiCall('DELETE /v1/volumes/{name}/files', { name: this.name }), {
       ...options,

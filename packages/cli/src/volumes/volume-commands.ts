@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { lazyAction } from '../program/lazy-action.js';
 
-/** volume create, ls, inspect, rm, cp. */
+/** volume create, ls, inspect, rm, cp, export, import. */
 export function registerVolumeCommands(program: Command): void {
   const volume = program.command('volume').description('volumes: file systems of a fixed size that outlive sandboxes (mount them with run/create -v)');
 
@@ -38,4 +38,17 @@ export function registerVolumeCommands(program: Command): void {
     .argument('<src>', 'local path, NAME:/path or -')
     .argument('<dest>', 'local path, NAME:/path or -')
     .action(lazyAction(async () => (await import('./copy-volume-files.js')).copyVolumeFiles));
+
+  volume
+    .command('export')
+    .description('write a whole volume to stdout as a tar stream (folders, files, symlinks as links)')
+    .argument('<name>', 'volume name')
+    .action(lazyAction(async () => (await import('./volume-archive-commands.js')).exportVolume));
+
+  volume
+    .command('import')
+    .description('extract a tar archive into a volume: files and folders only, every path inside it, no setuid bits')
+    .argument('<name>', 'volume name')
+    .argument('<file>', 'the archive, or - for stdin')
+    .action(lazyAction(async () => (await import('./volume-archive-commands.js')).importVolume));
 }

@@ -136,7 +136,7 @@ export class VolumeFiles {
   }
 
   /** Opens the root, then each part below it as a directory, never following a symlink; creates missing parts when asked. */
-  private async walk(parts: string[], create = false): Promise<FileHandle> {
+  async walk(parts: string[], create = false): Promise<FileHandle> {
     let dir = await open(this.root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     // An unmounted volume's folder is the host's disk, with no size limit: never write there.
     if ((await dir.stat()).dev === (await stat(dirname(this.root))).dev) {
@@ -172,7 +172,7 @@ export class VolumeFiles {
 }
 
 /** A name in a directory held open: the kernel looks up only `name`, in exactly that directory. */
-function at(dir: FileHandle, name: string): string {
+export function at(dir: FileHandle, name: string): string {
   return `/proc/self/fd/${dir.fd}/${name}`;
 }
 

@@ -298,3 +298,76 @@ when { principal.role == "agent" && context has op && context.op == "rw" };
     await expect.poll(removed, { timeout: 5000 }).toBe(true);
   });
 });
+
+describe('volume export and import', () => {
+  it('V11: a hostile archive imported into a volume writes only files and folders inside it; an export round-trips through extractArchive', async () => {
+    const volume = await Volumes.create({ ...daemon.conn, name: 'v11', sizeMiB: 32 });
+    const sbx = await Sandbox.create({ ...daemon.conn, volumes: [{ name: 'v11', path: '/work' }] });
+    // A sandbox plants a link to a host folder before the import.
+    expect((await sh(sbx, 'ln -s /tmp /work/planted')).exitCode).toBe(0);
+    const tarFile = `${daemon.stateDir}.v11.tar`;
+    execFileSync('python3', [
+      '-c',
+      [
+        'import io, tarfile, sys',
+        't = tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT)',
+        'def add(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, link=""):',
+        '    i = tarfile.TarInfo(name); i.type = kind; i.mode = mode; i.linkname = link',
+        '    i.size = len(data) if kind == tarfile.REGTYPE else 0',
+        '    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)',
+        'add("src/", tarfile.DIRTYPE, mode=0o755)',
+        'add("src/ok.txt", data=b"fine")',
+        'add("src/suid", data=b"x", mode=0o4755)',
+        'add("src/chr", tarfile.CHRTYPE)',
+        'add("src/fifo", tarfile.FIFOTYPE)',
+        'add("src/shadow", tarfile.LNKTYPE, link="/etc/shadow")',
+        'add("src/etc", tarfile.SYMTYPE, link="/etc")',
+        'add("src/etc/paddock-v11-probe", data=b"beneath a link to /etc")',
+        'add("../../../../tmp/paddock-v11-escape", data=b"dot-dot")',
+        'add("/etc/paddock-v11-abs", data=b"absolute")',
+        'add("long/" + "d" * 150 + "/file", data=b"long name")',
+        't.close()',
+      ].join('\n'),
+      tarFile,
+    ]);
+    const result = await volume.files.uploadArchive(readFileSync(tarFile));
+    expect(result).toEqual({ files: 6, dirs: 1, skipped: ['/src/chr', '/src/fifo', '/src/shadow', '/src/etc'] });
+    for (const outside of ['/tmp/paddock-v11-escape', '/etc/paddock-v11-probe', '/etc/paddock-v11-abs']) expect(existsSync(outside), outside).toBe(false);
+    // Inside the volume: `..` and absolute names landed under its root, the setuid bit is gone, and nothing went through the link the sandbox planted.
+    const seen = await sh(
+      sbx,
+      'cat /work/tmp/paddock-v11-escape /work/etc/paddock-v11-abs /work/src/etc/paddock-v11-probe; stat -c "%a %U" /work/src/suid',
+      'user',
+    );
+    expect(seen.stdout).toBe('dot-dotabsolutebeneath a link to /etc755 user\n');
+    // An entry beneath the planted link is refused, and nothing is written beyond it.
+    rmSync(tarFile);
+    execFileSync('python3', [
+      '-c',
+      'import io, tarfile, sys\nt = tarfile.open(sys.argv[1], "w")\ni = tarfile.TarInfo("planted/paddock-v11-through"); i.size = 1\nt.addfile(i, io.BytesIO(b"x"))\nt.close()',
+      tarFile,
+    ]);
+    await expect(volume.files.uploadArchive(readFileSync(tarFile))).rejects.toMatchObject({ status: 400, code: 'too_many_symlinks' });
+    expect(existsSync('/tmp/paddock-v11-through')).toBe(false);
+    rmSync(tarFile);
+    // Out again: unpacked off the host with the SDK's hostile-archive rules, the planted link does not lead out.
+    const { extractArchive } = await import('@paddock/sdk/node');
+    const out = `${daemon.stateDir}.v11-out`;
+    mkdirSync(out);
+    try {
+      // The link the sandbox planted is the one entry left out, and said so.
+      await expect(extractArchive(await volume.files.downloadArchive(), out)).rejects.toMatchObject({
+        code: 'unsafe_archive',
+        message: expect.stringContaining('"planted"'),
+      });
+      expect(existsSync(`${out}/planted`)).toBe(false);
+      expect(readFileSync(`${out}/src/ok.txt`, 'utf8')).toBe('fine');
+      expect(readFileSync(`${out}/long/${'d'.repeat(150)}/file`, 'utf8')).toBe('long name');
+      expect(existsSync(`${out}/lost+found`)).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    await sbx.kill();
+    await Volumes.delete('v11', daemon.conn);
+  });
+});

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { FilePathQuerySchema, FileRemoveQuerySchema, SandboxPathSchema, VolumeCreateSchema, VolumeSchema, volumeNamePattern } from '@paddock/core';
+import { exportVolume, importVolume } from '../../volumes/volume-archive.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, FileEntryResponse, json } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -123,6 +124,32 @@ const mkdirFile = createRoute({
   responses: { 200: json(FileEntryResponse, 'the folder'), ...errorResponses },
 });
 
+const exportArchive = createRoute({
+  method: 'get',
+  path: '/v1/volumes/{name}/export',
+  tags,
+  summary: 'Download a whole volume as a tar stream: folders, files and symlinks (never followed); FIFOs and devices are left out',
+  request: { params: NameParams },
+  responses: { 200: { description: 'tar', content: { 'application/x-tar': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses },
+});
+
+const importArchive = createRoute({
+  method: 'put',
+  path: '/v1/volumes/{name}/import',
+  tags,
+  summary:
+    'Extract a tar stream into a volume: files and folders only, every path inside the volume, no setuid bits; links, devices and FIFOs are left out and named',
+  request: {
+    params: NameParams,
+    body: { content: { 'application/x-tar': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: {
+    200: json(z.object({ files: z.number().int(), dirs: z.number().int(), skipped: z.array(z.string()) }), 'what was written'),
+    413: json(z.unknown(), 'larger than the upload limit'),
+    ...errorResponses,
+  },
+});
+
 export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createVolume, async (c) => {
     const body = c.req.valid('json');
@@ -147,6 +174,26 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const { name } = c.req.valid('param');
     await s.govern(c, { action: 'volume.delete', resource: `volume:${name}` }, () => s.volumes.remove(c.get('principal').tenant, name));
     return c.json({ removed: name }, 200);
+  });
+
+  app.openapi(exportArchive, async (c) => {
+    const { name } = c.req.valid('param');
+    const body = await s.govern(c, { action: 'volume.read', resource: `volume:${name}`, context: { path: '/', op: 'export' } }, async () => {
+      const files = s.volumes.files(c.get('principal').tenant, name);
+      // Checked before the answer starts: a volume that is not mounted is a 503, not a broken stream.
+      await files.stat('/');
+      return exportVolume(files);
+    });
+    c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status: 200, headers: { 'content-type': 'application/x-tar' } });
+  });
+
+  app.openapi(importArchive, async (c) => {
+    const { name } = c.req.valid('param');
+    const result = await s.govern(c, { action: 'volume.write', resource: `volume:${name}`, context: { path: '/', op: 'import' } }, () =>
+      importVolume(s.volumes.files(c.get('principal').tenant, name), limitedBody(c, s.limits.maxUploadBytes)),
+    );
+    return c.json(result, 200);
   });
 
   app.openapi(readFile, async (c) => {
