@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HostCapacityError } from '@paddock/core';
 import { idMapping, runHostCommand, sandboxUser } from '@paddock/engine';
 
 const commandTimeout = { timeoutMs: 60_000 };
 
 /**
- * A volume on the host: a sparse ext4 image (`<id>.img`) mounted on a loop
+ * A volume on the host: an ext4 image (`<id>.img`) mounted on a loop
  * device at `<id>/`, nosuid and nodev. Its own file system is what makes the
  * size a hard limit (a write past it fails with ENOSPC, in the sandbox and
  * through the API alike), keeps hard links and renames inside it, and shows a
@@ -26,11 +27,38 @@ export class VolumeDisk {
   async create(id: string, sizeMiB: number): Promise<void> {
     const image = this.imageOf(id);
     await writeFile(image, '', { mode: 0o600, flag: 'wx' });
-    await truncate(image, sizeMiB * 1024 * 1024);
+    await this.reserve(image, sizeMiB);
     // The root belongs to the sandbox's `user` (as the sandboxes' user namespace maps it), so it can write at once.
     const owner = `${idMapping.hostId + sandboxUser.uid}:${idMapping.hostId + sandboxUser.gid}`;
-    await runHostCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${owner},lazy_itable_init=1,lazy_journal_init=1`, image], commandTimeout);
+    // nodiscard: on a file, mke2fs's discard punches holes, giving back the room just reserved.
+    await runHostCommand(
+      'mkfs.ext4',
+      ['-q', '-F', '-m', '0', '-E', `root_owner=${owner},lazy_itable_init=1,lazy_journal_init=1,nodiscard`, image],
+      commandTimeout,
+    );
     await this.mount(id);
+  }
+
+  /**
+   * Takes the volume's whole size on the host's disk now (allocated, not
+   * written: it takes milliseconds), so volumes cannot together promise more
+   * than the disk has, and filling one never fills the host's disk. Where the
+   * file system cannot allocate ahead, the image stays sparse.
+   */
+  private async reserve(image: string, sizeMiB: number): Promise<void> {
+    // Asked first: fallocate fills the disk up to the point where it fails.
+    const free = await statfs(this.dir);
+    if (sizeMiB * 1024 * 1024 > free.bavail * free.bsize) {
+      throw new HostCapacityError(`the host's disk has no room for a volume of ${sizeMiB} MiB`, { sizeMiB });
+    }
+    try {
+      await runHostCommand('fallocate', ['--length', `${sizeMiB}MiB`, image], commandTimeout);
+    } catch (err) {
+      if (/No space left/i.test((err as Error).message)) {
+        throw new HostCapacityError(`the host's disk has no room for a volume of ${sizeMiB} MiB`, { sizeMiB });
+      }
+      await truncate(image, sizeMiB * 1024 * 1024);
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Sandbox, Volumes } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
@@ -71,6 +71,12 @@ describe('volumes', () => {
     });
     await Volumes.create({ ...conn, name: 'b', sizeMiB: 40 });
     await expect(Volumes.create({ ...conn, name: 'c', sizeMiB: 16 })).rejects.toMatchObject({ status: 429, details: { quota: 'maxVolumes', limit: 2 } });
+    // The host's disk is reserved for each volume: one larger than its free space is refused, and leaves nothing.
+    await expect(Volumes.create({ ...daemon.conn, name: 'v8-huge', sizeMiB: 16_000_000 })).rejects.toMatchObject({
+      status: 400,
+      code: 'exceeds_host_capacity',
+    });
+    expect(readdirSync(`${daemon.stateDir}/volumes`).filter((n) => n.endsWith('.img'))).toHaveLength(2);
     // A tenant that keeps volumes cannot be removed from under them.
     const removeTenant = await daemon.api('/v1/tenants/v8-quota', { method: 'DELETE' });
     expect(removeTenant.status).toBe(409);
