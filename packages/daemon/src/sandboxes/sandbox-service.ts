@@ -420,6 +420,8 @@ export class SandboxService {
     const work = this.deps.engine
       .destroy(id)
       .then(() => this.deps.network?.forget(id))
+      // Only now is the volume free for another writer: the sandbox is gone from the host.
+      .then(() => this.deps.volumes?.detach(id))
       .then(() => this.deps.afterEnd?.(id))
       .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
       .finally(() => this.ending.delete(id));

@@ -159,7 +159,7 @@ const migrations: string[] = [
    ALTER TABLE approvals ADD COLUMN owner TEXT;
    ALTER TABLE approvals ADD COLUMN decided_by_owner TEXT;
    ALTER TABLE approvals ADD COLUMN self_approved INTEGER NOT NULL DEFAULT 0;`,
-  // Volumes: a tenant's named file systems, and which sandbox mounts which (a row per mount, kept after the sandbox ends until the volume goes).
+  // Volumes: a tenant's named file systems, and which sandbox mounts which (a row per mount, from its launch until it is gone from the host).
   `CREATE TABLE volumes (
      id TEXT PRIMARY KEY,
      tenant TEXT NOT NULL,

@@ -113,7 +113,7 @@ export class VolumeService {
     return wanted.map((w) => ({ path: w.path, source: this.deps.disk.mountPointOf(w.volume.id), writable: !w.readOnly }));
   }
 
-  /** Forgets the mounts of a sandbox that was never made. */
+  /** Forgets the mounts of a sandbox that was never made, or is gone from the host. */
   detach(sandboxId: string): void {
     this.deps.store.removeMounts(sandboxId);
   }

@@ -28,9 +28,9 @@ interface MountRow {
   read_only: number;
 }
 
-// A mount counts while its sandbox is live, or not recorded yet (a create in flight).
-const liveMounts = `SELECT m.sandbox_id, m.path, m.read_only FROM volume_mounts m LEFT JOIN sandboxes s ON s.id = m.sandbox_id
-  WHERE m.volume_id = ? AND (s.id IS NULL OR s.state != 'killed') ORDER BY m.sandbox_id`;
+// A mount counts from before its sandbox is launched until the sandbox is gone
+// from the host (a sandbox killed without waiting may still write for a moment).
+const liveMounts = 'SELECT sandbox_id, path, read_only FROM volume_mounts WHERE volume_id = ? ORDER BY sandbox_id';
 
 /** Volumes and the sandboxes they are mounted in. */
 export class VolumeStore {
@@ -91,7 +91,7 @@ export class VolumeStore {
     this.db.prepare('DELETE FROM volume_mounts WHERE sandbox_id = ?').run(sandboxId);
   }
 
-  /** Mounts of sandboxes that ended or were never recorded (a create the daemon died in); run only when no create is in flight. */
+  /** Mounts of sandboxes that ended or were never recorded (a create or teardown the daemon died in); run only when none is in flight. */
   pruneMounts(): number {
     return this.db.prepare("DELETE FROM volume_mounts WHERE sandbox_id NOT IN (SELECT id FROM sandboxes WHERE state != 'killed')").run().changes;
   }
