@@ -8,7 +8,7 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
-APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr
+APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr e2fsprogs mount
 # Only the tests need these: a registry to pull images from, htpasswd for its login.
 TEST_APT_PACKAGES := docker-registry apache2-utils
 AGENT_BIN   := packages/engine/dist/bin

@@ -26,3 +26,4 @@ export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
 export * from './text/printable.js';
 export { paddockVersion } from './version.js';
+export * from './volumes/volume-schema.js';

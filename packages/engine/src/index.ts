@@ -1,5 +1,6 @@
 export { agentBinDir, agentBinPath } from './agent/agent-binaries.js';
 export * from './agent/agent-client.js';
+export { agentFailure } from './agent/agent-errors.js';
 export * from './agent/agent-protocol.js';
 export { stageAgentBinaries, unstageAgentBinaries } from './agent/stage-agent-binaries.js';
 export * from './bundle/isolation-settings.js';

@@ -22,6 +22,7 @@ export type {
   SandboxInfo,
   SandboxNetworkInfo,
   SandboxNetworkInput,
+  SandboxVolume,
   SecretInfo,
   TemplateInfo,
   TenantCreate,
@@ -30,6 +31,7 @@ export type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
+  VolumeInfo,
 } from '@paddock/core';
 export {
   ApprovalDeniedError,
@@ -90,3 +92,4 @@ export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, type TemplateImportOptions, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';
+export { type Volume, VolumeFiles, Volumes } from './volumes.js';

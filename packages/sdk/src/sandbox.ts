@@ -1,4 +1,14 @@
-import type { CheckpointInfo, LimitsInput, SandboxInfo, SandboxNetworkInput, SandboxState, TemplateInfo, Tier, TierRequest } from '@paddock/core';
+import type {
+  CheckpointInfo,
+  LimitsInput,
+  SandboxInfo,
+  SandboxNetworkInput,
+  SandboxState,
+  SandboxVolume,
+  TemplateInfo,
+  Tier,
+  TierRequest,
+} from '@paddock/core';
 import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
@@ -32,6 +42,8 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
   secrets?: string[];
   /** At the timeout: 'kill' (default), or 'pause' to keep it frozen until resumed (it then lives the default 5 minutes). */
   onTimeout?: 'kill' | 'pause';
+  /** Volumes (see Volumes.create) to mount: `[{ name: 'repo', path: '/work' }, { name: 'cache', path: '/data', readOnly: true }]`. */
+  volumes?: SandboxVolume[];
 }
 
 export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
@@ -102,6 +114,7 @@ export class Sandbox {
         onTimeout: options.onTimeout,
         network: options.network,
         secrets: options.secrets,
+        volumes: options.volumes,
       },
       signal: options.signal,
       // The lifetime option is not the request's timeout.

@@ -17,6 +17,7 @@ import { registerVersionCommand } from '../system/version-command.js';
 import { registerTemplateCommands } from '../templates/template-commands.js';
 import { registerTenantCommands } from '../tenants/tenant-commands.js';
 import { registerTokenCommands } from '../tokens/token-commands.js';
+import { registerVolumeCommands } from '../volumes/volume-commands.js';
 import { Command } from './commander.js';
 
 /** The `paddock` command tree; nothing here loads the SDK. */
@@ -36,6 +37,7 @@ export function buildProgram(): CommandType {
   registerProcessCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
+  registerVolumeCommands(program);
   registerPoolCommands(program);
   registerNetworkCommands(program);
   registerSecretCommands(program);

@@ -16,6 +16,7 @@ export interface SandboxFlags {
   allowDomain?: string[];
   denyDomain?: string[];
   secret?: string[];
+  volume?: string[];
 }
 
 /** The options of `run` and `create` that describe the sandbox. */
@@ -34,5 +35,6 @@ export function addSandboxFlags(command: Command): Command {
     .option('--net <mode>', 'proxy (default: out through the egress proxy, to allowed hosts only) or none (no network at all)')
     .option('--allow-domain <host>', 'a host the sandbox may reach: pypi.org, *.pythonhosted.org, host:port (repeatable)', collect)
     .option('--deny-domain <host>', 'a host refused even when an allowed pattern matches it (repeatable)', collect)
-    .option('--secret <name>', 'a secret (paddock secret set) the sandbox holds as a placeholder (repeatable)', collect);
+    .option('--secret <name>', 'a secret (paddock secret set) the sandbox holds as a placeholder (repeatable)', collect)
+    .option('-v, --volume <name:/path[:ro]>', 'a volume (paddock volume create) to mount, read-write unless :ro (repeatable)', collect);
 }

@@ -8,7 +8,10 @@ import { parsePositiveNumber } from '../options/parse-number.js';
 import { parsePairs } from '../options/parse-pairs.js';
 import type { SandboxFlags } from './sandbox-flags.js';
 
-export type SandboxSpec = Pick<SandboxCreateOptions, 'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets'>;
+export type SandboxSpec = Pick<
+  SandboxCreateOptions,
+  'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets' | 'volumes'
+>;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
 export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
@@ -22,7 +25,15 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     onTimeout: parseOnTimeout(flags.onTimeout),
     network: sandboxNetwork(flags),
     secrets: flags.secret,
+    volumes: flags.volume?.map(parseVolume),
   };
+}
+
+/** `-v repo:/work`, `-v cache:/data:ro`. */
+function parseVolume(text: string): NonNullable<SandboxSpec['volumes']>[number] {
+  const match = /^([a-z0-9][a-z0-9_.-]*):(\/[^:]*)(?::(ro|rw))?$/.exec(text);
+  if (!match) throw new UsageError(`--volume: expected NAME:/path or NAME:/path:ro, got "${text}"`);
+  return { name: match[1] as string, path: match[2] as string, readOnly: match[3] === 'ro' };
 }
 
 function sandboxNetwork(flags: SandboxFlags): SandboxSpec['network'] {

@@ -11,6 +11,8 @@ export function parseQuotas(flags: QuotaFlags): TenantUpdate {
   if (flags.maxCpus !== undefined) quotas.maxCpus = quota(flags.maxCpus, (t) => amount(t, '--max-cpus'));
   if (flags.maxSnapshots !== undefined) quotas.maxSnapshots = quota(flags.maxSnapshots, (t) => count(t, '--max-snapshots'));
   if (flags.maxSnapshotSize !== undefined) quotas.maxSnapshotMiB = quota(flags.maxSnapshotSize, (t) => parseSizeMiB(t, '--max-snapshot-size'));
+  if (flags.maxVolumes !== undefined) quotas.maxVolumes = quota(flags.maxVolumes, (t) => count(t, '--max-volumes'));
+  if (flags.maxVolumeSize !== undefined) quotas.maxVolumeMiB = quota(flags.maxVolumeSize, (t) => parseSizeMiB(t, '--max-volume-size'));
   return quotas;
 }
 

@@ -10,7 +10,9 @@ import type { QuotaFlags } from './quota-flags.js';
 export async function updateTenant(name: string, flags: QuotaFlags, command: Command): Promise<void> {
   const quotas = parseQuotas(flags);
   if (Object.keys(quotas).length === 0) {
-    throw new UsageError('nothing to change: give --max-sandboxes, --max-memory, --max-cpus, --max-snapshots or --max-snapshot-size');
+    throw new UsageError(
+      'nothing to change: give --max-sandboxes, --max-memory, --max-cpus, --max-snapshots, --max-snapshot-size, --max-volumes or --max-volume-size',
+    );
   }
   const updated = await Tenants.update(name, quotas, connectionFor(command));
   printLines([updated.name]);

@@ -65,6 +65,7 @@ export const errorCodes = {
   secret_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such secret' },
   gateway_server_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such gateway server' },
   gateway_tool_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such gateway tool' },
+  volume_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such volume' },
   file_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such file in the sandbox (ENOENT)' },
   image_not_found: { status: 404, error: 'NotFoundError', meaning: 'the registry has no such image, tag or digest' },
   registry_login_not_found: { status: 404, error: 'NotFoundError', meaning: 'no registry login for that host' },
@@ -86,6 +87,12 @@ export const errorCodes = {
   gateway_server_not_ready: { status: 409, error: 'ConflictError', meaning: 'the gateway server is not ready to be pinned' },
   gateway_tools_changed: { status: 409, error: 'ConflictError', meaning: 'the tools changed since they were shown; look again before pinning' },
   gateway_tool_changed: { status: 409, error: 'ConflictError', meaning: 'the tool is held back until an operator pins it again' },
+  volume_exists: { status: 409, error: 'ConflictError', meaning: 'a volume by that name exists' },
+  volume_in_use: {
+    status: 409,
+    error: 'ConflictError',
+    meaning: 'the volume is mounted in a live sandbox (read-write, or read-only when asked for read-write)',
+  },
   file_exists: { status: 409, error: 'ConflictError', meaning: 'the file exists (EEXIST)' },
   directory_not_empty: { status: 409, error: 'ConflictError', meaning: 'the directory is not empty (ENOTEMPTY)' },
 

@@ -14,6 +14,9 @@ export const limitBounds = {
   diskMiB: { min: 16, max: 1_048_576 },
 } as const satisfies Record<string, Bounds>;
 
+/** A volume's size, in MiB (ext4 needs a few MiB for itself). */
+export const volumeSizeBounds = { min: 16, max: 16_777_216 } as const satisfies Bounds;
+
 /** A sandbox's lifetime, in ms. */
 export const sandboxTimeoutBounds = { min: 1000, max: 24 * 3_600_000 } as const satisfies Bounds;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sandboxTimeoutBounds } from '../limits/bounds.js';
 import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
 import { SandboxNetworkInputSchema, SecretNameSchema } from '../network/network-schema.js';
+import { SandboxVolumeSchema } from '../volumes/volume-schema.js';
 
 export const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const TemplateNameSchema = z.string().regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
@@ -55,6 +56,13 @@ export const SandboxCreateSchema = z
       .max(64)
       .optional()
       .describe('secrets (set with PUT /v1/secrets/{name}) the sandbox gets as placeholders; the proxy puts the real value into requests to their hosts'),
+    volumes: z
+      .array(SandboxVolumeSchema)
+      .max(16)
+      .refine((vs) => new Set(vs.map((v) => v.name)).size === vs.length, 'a volume is mounted once per sandbox')
+      .refine((vs) => new Set(vs.map((v) => v.path.replace(/\/+$/, ''))).size === vs.length, 'two volumes at the same path')
+      .optional()
+      .describe("the tenant's volumes to mount: one sandbox may mount a volume read-write, or any number read-only"),
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;

@@ -17,6 +17,8 @@ export const QuotasSchema = z
     maxCpus: z.number().min(0).nullable().describe('sum of the CPU quotas of live sandboxes'),
     maxSnapshots: z.number().int().min(0).nullable().describe('snapshots kept at once'),
     maxSnapshotMiB: z.number().int().min(0).nullable().describe('total size of the snapshots kept, in MiB'),
+    maxVolumes: z.number().int().min(0).nullable().describe('volumes kept at once'),
+    maxVolumeMiB: z.number().int().min(0).nullable().describe('total size of its volumes, in MiB'),
   })
   .strict();
 export type Quotas = z.infer<typeof QuotasSchema>;

@@ -44,6 +44,9 @@ import { QuotaGuard } from '../tenants/quota-guard.js';
 import { TenantService } from '../tenants/tenant-service.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
 import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
+import { VolumeDisk } from '../volumes/volume-disk.js';
+import { VolumeService } from '../volumes/volume-service.js';
+import { VolumeStore } from '../volumes/volume-store.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
 /** What the daemon's parts are given from outside its config. */
@@ -75,7 +78,7 @@ export interface DaemonParts {
  */
 export async function createServices(config: DaemonConfig, deps: ServiceDeps): Promise<DaemonParts> {
   const { logger, env, shutdown } = deps;
-  const { sandboxesDir, layersDir } = await prepareStateDir(config);
+  const { sandboxesDir, layersDir, volumesDir } = await prepareStateDir(config);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
   shutdown.add('database', () => db.close());
@@ -105,6 +108,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
+  const volumes = new VolumeService({ store: new VolumeStore(db), disk: new VolumeDisk(volumesDir), tenants: tenantStore, logger });
 
   // From here to the template service, no await: the hooks below name services
   // built further down, and none of them can be called before those exist.
@@ -125,6 +129,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     quotas: new QuotaGuard(tenantStore),
     capacity: new HostCapacity(measureHost(config.stateDir), config.overcommit),
     network,
+    volumes,
     logger,
     afterEnd: (id) => snapshots.releaseForkLayer(id),
     claimFromPool: (owner, request) => pools.claim(owner, request),
@@ -211,6 +216,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     pools,
     processes,
     files,
+    volumes,
     templates,
     images,
     registries,
@@ -233,14 +239,16 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   return { services, token, tokenStore, telemetry, engine, sandboxStore, egress };
 }
 
-/** The state folder's layout and modes; returns where sandboxes and layers live. */
-async function prepareStateDir(config: DaemonConfig): Promise<{ sandboxesDir: string; layersDir: string }> {
+/** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */
+async function prepareStateDir(config: DaemonConfig): Promise<{ sandboxesDir: string; layersDir: string; volumesDir: string }> {
   // Traversable but not listable: the sandboxes' user-namespace root must reach
   // its rootfs below; secrets in here (token, database) are 0600 on their own.
   await chmod(config.stateDir, 0o711);
   const sandboxesDir = join(config.stateDir, 'sandboxes');
   const layersDir = join(config.stateDir, 'layers');
+  const volumesDir = join(config.stateDir, 'volumes');
   await Promise.all([
+    mkdir(volumesDir, { recursive: true }),
     mkdir(sandboxesDir, { recursive: true }),
     mkdir(layersDir, { recursive: true }),
     mkdir(config.runcRoot, { recursive: true }),
@@ -250,7 +258,10 @@ async function prepareStateDir(config: DaemonConfig): Promise<{ sandboxesDir: st
   // host user but root may reach them. Overlay needs no path access after mounting.
   await chmod(layersDir, 0o700);
   await chmod(sandboxesDir, 0o711);
-  return { sandboxesDir, layersDir };
+  // Traversable but not listable, like the sandboxes' folder: gVisor's gofer reaches a volume's
+  // mount point by path. The images are 0600, a mount point's root the sandbox user's 0755.
+  await chmod(volumesDir, 0o711);
+  return { sandboxesDir, layersDir, volumesDir };
 }
 
 /** Points `base` at the cached Debian layer, building it in the background if it is missing. */

@@ -25,13 +25,24 @@ import type { DaemonParts } from './create-services.js';
  *   previous process's): it is killed and its server started afresh.
  * - Warm pools are filled back to their size; layers left by an interrupted
  *   build, which no template uses, are removed.
+ * - Volumes are ext4 images on loop devices, mounted on the host: a daemon
+ *   killed (even -9) leaves them mounted and a running sandbox keeps its bind
+ *   of them; after a reboot they are mounted again here, before any sandbox
+ *   is adopted or made. The database names the volumes; an image or mount
+ *   folder it does not name (a create or remove the previous daemon died in)
+ *   is removed, and mounts of sandboxes that ended are forgotten once the
+ *   sandboxes are reconciled.
  * - The audit anchors' chain was already taken up when the parts were built
  *   (AuditHeads continues from the newest anchored head and says at once if
  *   the anchor log falls short of the database).
  */
 export async function recover(parts: DaemonParts, logger: Logger): Promise<void> {
   const { services, engine, sandboxStore, egress } = parts;
+  // Before the sandboxes: no volume is mounted into a sandbox until then, and pruning mounts needs their states settled.
+  const volumes = await services.volumes.recover();
+  if (volumes.mounted.length || volumes.orphans.length) logger.info(volumes, 'recovered volumes');
   await services.sandboxes.reconcile();
+  services.volumes.forgetEndedMounts();
   for (const record of sandboxStore.live()) {
     if (services.network.get(record.id)?.mode !== 'proxy') continue;
     const paths = engine.paths(record.id);

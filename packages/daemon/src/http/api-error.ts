@@ -35,15 +35,20 @@ export function internalError(requestId: string | undefined): PaddockError {
 
 /** The app's error handler: `{ error: { code, message, details } }` with the error's status. */
 export async function answerError(err: Error, c: Context<HttpEnv>): Promise<Response> {
-  if (err instanceof PayloadTooLargeError && !(await discardBody(c.req.raw))) c.header('connection', 'close');
+  if ((err instanceof PayloadTooLargeError || isUpload(c.req.raw)) && !(await discardBody(c.req.raw))) c.header('connection', 'close');
   const answer = apiError(err, c.get('requestId'));
   if (answer.code === 'internal_error') c.get('logger')?.error({ err }, 'unhandled error');
   return c.json(answer.toJSON(), answer.status as 400);
 }
 
-// Reading the rest of a refused upload lets the client see the 413 (instead of
+// Reading the rest of a refused upload lets the client see the 413 or 507 (instead of
 // a broken pipe) and keeps the connection usable; past this much we hang up.
 const maxDiscardBytes = 64 * 1024 * 1024;
+
+/** A streamed upload, which a failure (a full disk, say) can leave half read. */
+function isUpload(req: Request): boolean {
+  return /^application\/(octet-stream|x-tar)\b/.test(req.headers.get('content-type') ?? '');
+}
 
 async function discardBody(req: Request): Promise<boolean> {
   const body = req.body;

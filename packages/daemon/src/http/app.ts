@@ -35,6 +35,7 @@ import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
+import { registerVolumeRoutes } from './routes/volume-routes.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -154,6 +155,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerTemplateRoutes(app, services);
   registerImageRoutes(app, services);
   registerRegistryRoutes(app, services);
+  registerVolumeRoutes(app, services);
   registerGatewayRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);

@@ -15,6 +15,7 @@ import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 import type { Govern } from './governed.js';
 
 /** Everything the HTTP layer needs, passed in (no module singletons). */
@@ -25,6 +26,7 @@ export interface Services {
   pools: PoolService;
   processes: ProcessManager;
   files: FileService;
+  volumes: VolumeService;
   templates: TemplateService;
   images: ImageService;
   registries: RegistryLogins;

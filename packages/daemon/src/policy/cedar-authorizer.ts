@@ -27,6 +27,7 @@ const resourceTypes: Record<string, string> = {
   registry: 'Registry',
   'mcp-server': 'McpServer',
   'mcp-session': 'McpSession',
+  volume: 'Volume',
 };
 
 /**
@@ -181,7 +182,7 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
   const uid = resourceUid(resource);
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
-  if (uid.type === 'Paddock::McpServer') entities.push({ uid, attrs: {}, parents: [tenant] });
+  if (uid.type === 'Paddock::McpServer' || uid.type === 'Paddock::Volume') entities.push({ uid, attrs: {}, parents: [tenant] });
   if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '' }, parents: [tenant] });
   return entities;
 }

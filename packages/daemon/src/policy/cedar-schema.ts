@@ -67,6 +67,15 @@ const collectionActions: Record<string, string> = {
   'registry.login': 'Registry',
   'registry.list': 'Registry',
   'registry.logout': 'Registry',
+  'volume.create': 'Volume',
+  'volume.list': 'Volume',
+  'volume.get': 'Volume',
+  'volume.delete': 'Volume',
+  // Each volume a sandbox is created with; context.path is where, context.op ro or rw.
+  'volume.mount': 'Volume',
+  // Files of a volume reached without a sandbox; context.path names the file, context.op the operation (list, stat, remove, mkdir).
+  'volume.read': 'Volume',
+  'volume.write': 'Volume',
   'gateway.server.set': 'McpServer',
   'gateway.server.list': 'McpServer',
   'gateway.server.get': 'McpServer',
@@ -99,6 +108,7 @@ export const cedarSchema = `namespace Paddock {
   entity Registry;
   entity McpServer in [Tenant];
   entity McpSession;
+  entity Volume in [Tenant];
   type RequestContext = {
     tenant?: String,
     template?: String,

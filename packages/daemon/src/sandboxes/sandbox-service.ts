@@ -1,5 +1,6 @@
 import type { Limits, Tier } from '@paddock/core';
 import {
+  BadRequestError,
   ConflictError,
   defaultLimits,
   defaultSandboxTimeoutMs,
@@ -18,6 +19,7 @@ import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import { type TemplateRecord, type TemplateStore, visibleTo } from '../store/template-store.js';
 import type { QuotaGuard } from '../tenants/quota-guard.js';
 import type { TierPolicy } from '../tiers/tier-policy.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 import type { HostCapacity } from './host-capacity.js';
 import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
@@ -34,6 +36,8 @@ export interface SandboxServiceDeps {
   quotas?: QuotaGuard;
   /** Egress rules and secrets; absent means sandboxes get no network state (loopback only). */
   network?: NetworkService;
+  /** The tenants' volumes; absent means a create naming volumes is refused. */
+  volumes?: VolumeService;
   logger: Logger;
   /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
   afterEnd?: (id: string) => Promise<void> | void;
@@ -66,6 +70,10 @@ export class SandboxService {
     const { tier } = this.deps.tierPolicy.choose({ tier: request.tier, template: template.name, labels: request.metadata ?? {} });
     this.checkLimits({ ...defaultLimits, ...request.limits });
     for (const name of request.secrets ?? []) this.deps.network?.requireSecret(tenantOfOwner(owner), name);
+    if (request.volumes?.length) {
+      if (!this.deps.volumes) throw new BadRequestError('this daemon has no volumes');
+      this.deps.volumes.check(tenantOfOwner(owner), request.volumes);
+    }
     return { request, template, tier };
   }
 
@@ -82,7 +90,13 @@ export class SandboxService {
     const release = this.deps.quotas?.reserve(tenantOfOwner(owner), limits);
     try {
       // A pooled sandbox has the proxy and no CA: one without network or with secrets is made afresh.
-      const poolable = request.network?.mode !== 'none' && !request.secrets?.length && !options.hostMounts?.length && !options.layers && timeoutMs !== null;
+      const poolable =
+        request.network?.mode !== 'none' &&
+        !request.secrets?.length &&
+        !options.hostMounts?.length &&
+        !request.volumes?.length &&
+        !options.layers &&
+        timeoutMs !== null;
       const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
       if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
@@ -122,15 +136,25 @@ export class SandboxService {
     options: CreateOptions,
   ): Promise<SandboxRecord> {
     const id = newSandboxId();
-    const network = this.deps.network?.register(id, owner, request.network, request.secrets) ?? { mode: 'none' as const, env: {} };
+    // Recorded before the launch, so a second sandbox asking for the same volume read-write is refused meanwhile.
+    const volumeMounts = request.volumes?.length ? (this.deps.volumes?.attach(tenantOfOwner(owner), id, request.volumes) ?? []) : [];
+    const hostMounts = [...(options.hostMounts ?? []), ...volumeMounts];
+    let network: ReturnType<NetworkService['register']>;
     let launched: Awaited<ReturnType<SandboxHost['launch']>>;
     try {
+      network = this.deps.network?.register(id, owner, request.network, request.secrets) ?? { mode: 'none' as const, env: {} };
+    } catch (err) {
+      this.deps.volumes?.detach(id);
+      throw err;
+    }
+    try {
       launched = await this.deps.engine.launch(
-        { id, tier, layers: options.layers ? [...options.layers] : template.layerDirs, limits, network: network.mode, hostMounts: options.hostMounts },
+        { id, tier, layers: options.layers ? [...options.layers] : template.layerDirs, limits, network: network.mode, hostMounts: hostMounts.length ? hostMounts : undefined },
         { signal: options.signal },
       );
     } catch (err) {
       this.deps.network?.forget(id);
+      this.deps.volumes?.detach(id);
       throw err;
     }
     const now = Date.now();
@@ -157,6 +181,7 @@ export class SandboxService {
     } catch (err) {
       await this.deps.engine.destroy(id);
       this.deps.network?.forget(id);
+      this.deps.volumes?.detach(id);
       throw err;
     }
     this.arm(record);
@@ -402,6 +427,8 @@ export class SandboxService {
     const work = this.deps.engine
       .destroy(id)
       .then(() => this.deps.network?.forget(id))
+      // Only now is the volume free for another writer: the sandbox is gone from the host.
+      .then(() => this.deps.volumes?.detach(id))
       .then(() => this.deps.afterEnd?.(id))
       .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
       .finally(() => this.ending.delete(id));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from './database.js';
+import { openDatabase, versionAfter } from './database.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,7 +16,8 @@ describe('database migrations', () => {
     const dir = mkdtempSync(join(tmpdir(), 'paddock-db-'));
     dirs.push(dir);
     const file = join(dir, 'paddock.db');
-    const db = openDatabase(file);
+    // The database as the release before owners left it.
+    const db = openDatabase(file, versionAfter('ALTER TABLE tokens ADD COLUMN owner') - 1);
     const token = db.prepare("INSERT INTO tokens (id, tenant, role, hash, created_at, created_by) VALUES (?, 'default', ?, ?, ?, ?)");
     token.run('tok_op', 'operator', 'h1', '2026-01-01T00:00:01Z', 'admin');
     token.run('tok_minted', 'operator', 'h2', '2026-01-01T00:00:02Z', 'tok_op');
@@ -24,17 +25,6 @@ describe('database migrations', () => {
     db.prepare(
       "INSERT INTO approvals (id, tenant, principal, action, resource, request_hash, context, reason, state, created_at, expires_at) VALUES ('ap_1', 'default', 'tok_agent', 'sandbox.exec', 'sandbox:sb-1', 'x', '{}', 'r', 'pending', 'now', 'later')",
     ).run();
-    // The database as the release before owners left it.
-    db.exec(`ALTER TABLE tokens DROP COLUMN owner;
-             ALTER TABLE approvals DROP COLUMN owner;
-             ALTER TABLE approvals DROP COLUMN decided_by_owner;
-             ALTER TABLE approvals DROP COLUMN self_approved;
-             ALTER TABLE templates DROP COLUMN image;
-             DROP TABLE registry_logins;
-             DROP TABLE build_cache;
-             ALTER TABLE templates DROP COLUMN config;`);
-    // Migration 13 gave tokens their owners; what came after it is undone above too.
-    db.pragma('user_version = 13');
     db.close();
 
     const migrated = openDatabase(file);

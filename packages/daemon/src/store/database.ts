@@ -179,6 +179,25 @@ const migrations: string[] = [
      used_at TEXT NOT NULL
    );
    ALTER TABLE templates ADD COLUMN config TEXT;`,
+  // Volumes: a tenant's named file systems, and which sandbox mounts which (a row per mount, from its launch until it is gone from the host).
+  `CREATE TABLE volumes (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     name TEXT NOT NULL,
+     size_mib INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     UNIQUE (tenant, name)
+   );
+   CREATE TABLE volume_mounts (
+     volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
+     sandbox_id TEXT NOT NULL,
+     path TEXT NOT NULL,
+     read_only INTEGER NOT NULL,
+     PRIMARY KEY (volume_id, sandbox_id)
+   );
+   CREATE INDEX volume_mounts_sandbox ON volume_mounts(sandbox_id);
+   ALTER TABLE tenants ADD COLUMN max_volumes INTEGER;
+   ALTER TABLE tenants ADD COLUMN max_volume_mib INTEGER;`,
 ];
 
 /**
@@ -225,8 +244,15 @@ function ownersForExistingTokens(db: Db): void {
   db.prepare("UPDATE approvals SET owner = coalesce((SELECT owner FROM tokens WHERE tokens.id = approvals.principal), 'admin')").run();
 }
 
-/** Opens (and migrates) the daemon's SQLite database. */
-export function openDatabase(file: string): Db {
+/** The version a database has once the first migration whose SQL contains `fragment` has run (tests rebuild older databases with it). */
+export function versionAfter(fragment: string): number {
+  const index = migrations.findIndex((m) => m.includes(fragment));
+  if (index < 0) throw new Error(`no migration contains ${fragment}`);
+  return index + 1;
+}
+
+/** Opens (and migrates) the daemon's SQLite database; `upTo` stops at an older version (tests of a migration). */
+export function openDatabase(file: string, upTo = migrations.length): Db {
   const db = new Database(file);
   // SQLite gives the -wal and -shm files the main file's mode, so set it first.
   chmodSync(file, 0o600);
@@ -235,7 +261,7 @@ export function openDatabase(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < migrations.length; v++) {
+  for (let v = version; v < upTo; v++) {
     db.transaction(() => {
       db.exec(migrations[v] as string);
       migrationHooks[v]?.(db);

@@ -9,6 +9,8 @@ interface TenantRow {
   max_cpus: number | null;
   max_snapshots: number | null;
   max_snapshot_mib: number | null;
+  max_volumes: number | null;
+  max_volume_mib: number | null;
   created_at: string;
 }
 
@@ -24,7 +26,9 @@ export class TenantStore {
 
   create(name: string, quotas: Partial<Quotas>): void {
     this.db
-      .prepare('INSERT INTO tenants (name, max_sandboxes, max_memory_mib, max_cpus, max_snapshots, max_snapshot_mib, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO tenants (name, max_sandboxes, max_memory_mib, max_cpus, max_snapshots, max_snapshot_mib, max_volumes, max_volume_mib, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(
         name,
         quotas.maxSandboxes ?? null,
@@ -32,6 +36,8 @@ export class TenantStore {
         quotas.maxCpus ?? null,
         quotas.maxSnapshots ?? null,
         quotas.maxSnapshotMiB ?? null,
+        quotas.maxVolumes ?? null,
+        quotas.maxVolumeMiB ?? null,
         new Date().toISOString(),
       );
   }
@@ -52,6 +58,8 @@ export class TenantStore {
       maxCpus: 'max_cpus',
       maxSnapshots: 'max_snapshots',
       maxSnapshotMiB: 'max_snapshot_mib',
+      maxVolumes: 'max_volumes',
+      maxVolumeMiB: 'max_volume_mib',
     };
     for (const [key, value] of Object.entries(quotas) as Array<[keyof Quotas, number | null | undefined]>) {
       if (value === undefined) continue;
@@ -73,6 +81,11 @@ export class TenantStore {
   /** Templates (snapshots, builds) the tenant owns. */
   templatesOf(name: string): number {
     return (this.db.prepare('SELECT count(*) AS n FROM templates WHERE owner = ?').get(name) as { n: number }).n;
+  }
+
+  /** Volumes the tenant keeps. */
+  volumesOf(name: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM volumes WHERE tenant = ?').get(name) as { n: number }).n;
   }
 
   /** Gateway servers the tenant has. */
@@ -102,6 +115,8 @@ export class TenantStore {
       maxCpus: r.max_cpus,
       maxSnapshots: r.max_snapshots,
       maxSnapshotMiB: r.max_snapshot_mib,
+      maxVolumes: r.max_volumes,
+      maxVolumeMiB: r.max_volume_mib,
       usage: this.usage(r.name),
     };
   }

@@ -58,6 +58,8 @@ export class TenantService {
     const templates = this.tenants.templatesOf(name);
     if (templates > 0)
       throw new ConflictError(`tenant ${name} still owns ${templates} templates or snapshots; remove them first`, { name, templates }, 'tenant_in_use');
+    const volumes = this.tenants.volumesOf(name);
+    if (volumes > 0) throw new ConflictError(`tenant ${name} still has ${volumes} volumes; remove them first`, { name, volumes }, 'tenant_in_use');
     const servers = this.tenants.gatewayServersOf(name);
     if (servers > 0)
       throw new ConflictError(`tenant ${name} still has ${servers} gateway servers; remove them first`, { name, gatewayServers: servers }, 'tenant_in_use');

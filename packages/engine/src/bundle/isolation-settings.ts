@@ -41,6 +41,8 @@ export const maskedPaths = [
   '/proc/timer_list',
   '/proc/timer_stats',
   '/sys/devices/virtual/powercap',
+  // Block devices the sandbox has no use for; a loop device's backing_file names the host path of a volume's image.
+  '/sys/devices/virtual/block',
   '/sys/firmware',
 ] as const;
 

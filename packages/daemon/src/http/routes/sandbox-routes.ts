@@ -7,8 +7,10 @@ import {
   SandboxCreateSchema,
   SandboxListQuerySchema,
   SandboxTimeoutSchema,
+  type SandboxVolume,
   SnapshotCreateSchema,
 } from '@paddock/core';
+import type { Context } from 'hono';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -153,7 +155,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
           secrets: body.secrets ?? [],
         },
       },
-      () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
+      () => mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal })),
     );
     return c.json(toSandboxInfo(record), 201);
   });
@@ -266,4 +268,13 @@ function parseLabels(label: string | string[] | undefined): Record<string, strin
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return labels;
+}
+
+/** Each volume a create names is its own decision (volume.mount) and audit record, the create running inside them all. */
+function mountingVolumes<T>(c: Context<HttpEnv>, s: Services, volumes: readonly SandboxVolume[], create: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = volumes;
+  if (!first) return create();
+  return s.govern(c, { action: 'volume.mount', resource: `volume:${first.name}`, context: { path: first.path, op: first.readOnly ? 'ro' : 'rw' } }, () =>
+    mountingVolumes(c, s, rest, create),
+  );
 }
