@@ -43,10 +43,10 @@ import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
 import { TenantService } from '../tenants/tenant-service.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
-import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
 import { VolumeDisk } from '../volumes/volume-disk.js';
 import { VolumeService } from '../volumes/volume-service.js';
 import { VolumeStore } from '../volumes/volume-store.js';
+import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
 /** What the daemon's parts are given from outside its config. */

@@ -149,7 +149,14 @@ export class SandboxService {
     }
     try {
       launched = await this.deps.engine.launch(
-        { id, tier, layers: options.layers ? [...options.layers] : template.layerDirs, limits, network: network.mode, hostMounts: hostMounts.length ? hostMounts : undefined },
+        {
+          id,
+          tier,
+          layers: options.layers ? [...options.layers] : template.layerDirs,
+          limits,
+          network: network.mode,
+          hostMounts: hostMounts.length ? hostMounts : undefined,
+        },
         { signal: options.signal },
       );
     } catch (err) {
