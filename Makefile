@@ -108,10 +108,11 @@ test-security: base test-deps
 bench: base
 	$(NODE) bench/dist/run-bench.js
 
-## lint: style, and no import cycles between modules (.dependency-cruiser.cjs)
+## lint: style, no import cycles between modules (.dependency-cruiser.cjs), and the tests' types (tsconfig.test.json)
 lint: node_modules/.package-lock.json
 	npx biome check .
 	npx depcruise packages/*/src --config .dependency-cruiser.cjs
+	npx tsc -p tsconfig.test.json
 
 clean:
 	rm -rf packages/*/dist bench/dist

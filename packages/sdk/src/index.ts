@@ -24,6 +24,7 @@ export type {
   SandboxNetworkInput,
   SandboxVolume,
   SecretInfo,
+  TemplateBuildEvent,
   TemplateInfo,
   TenantCreate,
   TenantInfo,

@@ -31,7 +31,7 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
       .toBe(true);
     expect((await fetch(`${daemon.url}/v1/health`)).status).toBe(200);
     expect((await bystander.commands.run(['echo', 'fine'])).stdout).toBe('fine\n');
-    const count = await sh(sbx, 'ls /proc | grep -c "^[0-9]"').catch((e: unknown) => e);
+    const count = await sh(sbx, 'ls /proc | grep -c "^[0-9]"').catch((e: unknown) => e as Error);
     if (count instanceof Error) {
       // The wall was hit: the agent could not fork and said so, or (gVisor, whose kernel
       // runs as host threads in the same pids cgroup) the sandbox kernel itself gave up

@@ -207,8 +207,8 @@ describe('Dockerfile builds', () => {
     for (const entry of [{ name: `../../../../..${marker}` }, { name: marker }, { name: 'dev-null', type: 'character-device' as const }]) {
       const tar = pack();
       const chunks: Buffer[] = [];
-      tar.on('data', (c: Buffer) => chunks.push(c));
-      const done = new Promise((resolve) => tar.on('end', resolve));
+      tar.on('data', (c) => chunks.push(c as Buffer));
+      const done = new Promise<void>((resolve) => tar.on('end', () => resolve()));
       tar.entry({ name: '.dockerignore' }, '');
       if (entry.type) tar.entry({ name: entry.name, type: entry.type, devmajor: 1, devminor: 3 });
       else tar.entry({ name: entry.name }, 'pwned');

@@ -13,14 +13,14 @@ export type LayerEntry = Partial<Header> & { name: string; data?: string | Buffe
 export async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
   const tar = pack();
   const chunks: Buffer[] = [];
-  tar.on('data', (c: Buffer) => chunks.push(c));
-  const ended = new Promise((resolve) => tar.on('end', resolve));
+  tar.on('data', (c) => chunks.push(c as Buffer));
+  const ended = new Promise<void>((resolve) => tar.on('end', () => resolve()));
   for (const { data, ...header } of entries) {
     const body = data === undefined ? undefined : Buffer.from(data);
     await new Promise<void>((resolve, reject) => {
       const h = { uid: 0, gid: 0, mode: header.type === 'directory' ? 0o755 : 0o644, ...header, size: body?.length ?? 0 };
       if (body) tar.entry(h, body, (err) => (err ? reject(err) : resolve()));
-      else tar.entry(h, (err) => (err ? reject(err) : resolve())).end();
+      else tar.entry(h, (err) => (err ? reject(err) : resolve())).end(Buffer.alloc(0));
     });
   }
   tar.finalize();

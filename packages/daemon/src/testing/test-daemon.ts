@@ -9,6 +9,12 @@ export const daemonMain = fileURLToPath(new URL('../../dist/main.js', import.met
 export const cliMain = fileURLToPath(new URL('../../../cli/dist/paddock.mjs', import.meta.url));
 export const testRootPrefix = '/tmp/paddock-test-';
 
+/** An API answer whose JSON body tests read loosely: each assertion says what it expects of it. */
+export interface ApiResponse extends Response {
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert on the body's shape themselves
+  json(): Promise<any>;
+}
+
 export interface TestDaemon {
   url: string;
   token: string;
@@ -19,7 +25,7 @@ export interface TestDaemon {
   /** Environment for running the CLI against this daemon. */
   env: NodeJS.ProcessEnv;
   /** Calls the API with the token. */
-  api(path: string, init?: RequestInit): Promise<Response>;
+  api(path: string, init?: RequestInit): Promise<ApiResponse>;
   /** SIGKILLs the daemon process (sandboxes stay). */
   crash(): Promise<void>;
   /** Starts the daemon again on the same state folder. */

@@ -60,7 +60,7 @@ describe('dns answerer', () => {
     log.entries.length = 0;
     const { replies, closed } = await ask(framed(question(1, 'up.test'), question(2, 'evil.test'), question(3, 'down.test'), question(4, 'up.test', 'AAAA')));
     expect(closed).toBe(true);
-    expect(replies.map((r) => [r.id, r.rcode, r.answers?.map((a) => a.data)])).toEqual([
+    expect(replies.map((r) => [r.id, (r as { rcode?: string }).rcode, r.answers?.map((a) => (a as { data?: unknown }).data)])).toEqual([
       [1, 'NOERROR', ['93.184.216.34']],
       [2, 'NXDOMAIN', []],
       [3, 'SERVFAIL', []],
