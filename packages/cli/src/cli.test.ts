@@ -84,17 +84,6 @@ describe('paddock CLI', () => {
     await paddock(['kill', id]);
   });
 
-  it('builds, lists and removes a template from a Paddockfile with progress lines', async () => {
-    writeFileSync(join(work, 'Paddockfile'), 'FROM base\nENV HELLO=world\nWORKDIR /srv\nCOPY data.csv ./\nRUN echo "built $HELLO" > built.txt\n');
-    const build = await paddock(['template', 'build', 'cli-demo', '--file', 'Paddockfile']);
-    expect(build).toMatchObject({ code: 0, stdout: 'cli-demo\n' });
-    expect(build.stderr).toContain('Step 5/6 : RUN echo "built $HELLO" > built.txt');
-    expect((await paddock(['template', 'ls'])).stdout).toMatch(/^cli-demo\s+base\s/m);
-    expect((await paddock(['run', '-T', 'cli-demo', '--', 'cat', 'built.txt', 'data.csv'])).stdout).toBe('built world\na,b\n1,2\n');
-    expect((await paddock(['template', 'rm', 'cli-demo'])).code).toBe(0);
-    expect((await paddock(['template', 'ls', '--json'])).stdout).not.toContain('cli-demo');
-  });
-
   it('prints versions', async () => {
     expect((await paddock(['version'])).stdout).toBe('paddock 0.1.0\npaddockd 0.1.0\n');
   });

@@ -4,7 +4,7 @@ import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, 
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { agentFeatures, agentProtocolVersion, encodeFrame, Frame, FrameReader, Op, RequestField } from '@paddock/engine';
+import { agentFeatures, agentProtocolVersion, encodeFrame, Frame, FrameReader, type HostMount, Op, RequestField } from '@paddock/engine';
 
 /**
  * The fast test tier's stand-in for the static C agent: the same frames on
@@ -24,6 +24,8 @@ export class FakeAgent {
     private readonly root: string,
     private readonly socketPath: string,
     private readonly hostname: string,
+    /** Host files the sandbox was given (a build's busybox, a gateway server's folders), bound into every command. */
+    private readonly hostMounts: readonly HostMount[] = [],
   ) {}
 
   async start(): Promise<void> {
@@ -127,7 +129,7 @@ export class FakeAgent {
     const cwd = req.cwd ? hostPath(this.root, req.cwd) : this.root;
     const cwdStat = await stat(cwd).catch(() => undefined);
     if (!cwdStat?.isDirectory()) return void send(socket, Frame.fail, describeErrno(cwdStat ? 'ENOTDIR' : 'ENOENT', `cwd ${req.cwd}`));
-    const found = findCommand(this.root, file, env.PATH ?? '');
+    const found = findCommand(this.root, file, env.PATH ?? '', this.hostMounts);
     if (!found) return void send(socket, Frame.fail, describeErrno('ENOENT', `exec ${file}`));
     const view = await this.commandView(user, req.cwd ?? '/');
     const child = spawn('bwrap', [...view, '--', file, ...args], { cwd, env, stdio: 'pipe', detached: true });
@@ -158,6 +160,7 @@ export class FakeAgent {
       else if (st && !st.isSymbolicLink()) args.push('--ro-bind', `/${name}`, `/${name}`);
     }
     args.push(...(await this.hostEtc()));
+    for (const mount of this.hostMounts) args.push(mount.writable ? '--bind' : '--ro-bind', mount.source, mount.path);
     args.push('--proc', '/proc', '--dev', '/dev', '--chdir', cwd);
     return args;
   }
@@ -226,7 +229,7 @@ function lstatOrUndefined(path: string): Stats | undefined {
 }
 
 /** Where a command's program is, as the command will see it; undefined when there is none (the agent's ENOENT). */
-function findCommand(root: string, file: string, path: string): string | undefined {
+function findCommand(root: string, file: string, path: string, mounts: readonly HostMount[]): string | undefined {
   const candidates = file.includes('/')
     ? [file]
     : path
@@ -235,7 +238,12 @@ function findCommand(root: string, file: string, path: string): string | undefin
         .map((dir) => posix.join(dir, file));
   for (const candidate of candidates) {
     const top = candidate.split('/')[1] ?? '';
-    const onHost = hostSystemDirs.includes(top) ? candidate : hostPath(root, candidate);
+    const mount = mounts.find((m) => candidate === m.path || candidate.startsWith(`${m.path}/`));
+    const onHost = mount
+      ? mount.source + candidate.slice(mount.path.length)
+      : hostSystemDirs.includes(top)
+        ? candidate
+        : hostPath(root, candidate);
     const st = lstatOrUndefined(onHost);
     if (st && !st.isDirectory()) return candidate;
   }

@@ -4,6 +4,7 @@ import { BadRequestError, ConflictError, NotFoundError, type Tier } from '@paddo
 import {
   AgentClient,
   type CallOptions,
+  type HostMount,
   type LaunchedSandbox,
   type RuntimeState,
   type SandboxHost,
@@ -28,6 +29,7 @@ interface FakeSandbox {
 export class FakeSandboxHost implements SandboxHost {
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly clients = new Map<string, AgentClient>();
+  private readonly mounts = new Map<string, readonly HostMount[]>();
   /** Every launch, for tests that assert what the daemon asked for. */
   readonly launches: SandboxLaunch[] = [];
 
@@ -64,7 +66,8 @@ export class FakeSandboxHost implements SandboxHost {
       for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
       await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
       options.signal?.throwIfAborted();
-      const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id);
+      const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id, launch.hostMounts);
+      this.mounts.set(launch.id, launch.hostMounts ?? []);
       await agent.start();
       this.sandboxes.set(launch.id, { tier: launch.tier, agent, status: 'running' });
       return { networkEnv: {} };
@@ -78,6 +81,7 @@ export class FakeSandboxHost implements SandboxHost {
     this.clients.delete(id);
     const sandbox = this.sandboxes.get(id);
     this.sandboxes.delete(id);
+    this.mounts.delete(id);
     if (sandbox?.status === 'paused') this.signalAll(sandbox, 'SIGCONT');
     await sandbox?.agent.stop();
     await rm(this.paths(id).dir, { recursive: true, force: true });
@@ -109,7 +113,7 @@ export class FakeSandboxHost implements SandboxHost {
     await mkdir(paths.rootfs, { recursive: true });
     for (const layer of [...layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
     await cp(layerDir, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
-    sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id);
+    sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id, this.mounts.get(id));
     sandbox.status = 'running';
     await sandbox.agent.start();
   }
