@@ -239,11 +239,7 @@ function findCommand(root: string, file: string, path: string, mounts: readonly 
   for (const candidate of candidates) {
     const top = candidate.split('/')[1] ?? '';
     const mount = mounts.find((m) => candidate === m.path || candidate.startsWith(`${m.path}/`));
-    const onHost = mount
-      ? mount.source + candidate.slice(mount.path.length)
-      : hostSystemDirs.includes(top)
-        ? candidate
-        : hostPath(root, candidate);
+    const onHost = mount ? mount.source + candidate.slice(mount.path.length) : hostSystemDirs.includes(top) ? candidate : hostPath(root, candidate);
     const st = lstatOrUndefined(onHost);
     if (st && !st.isDirectory()) return candidate;
   }
