@@ -1,10 +1,12 @@
-import { Sandbox } from '@paddock/sdk';
+import { NotFoundError, Sandbox, SandboxNotFoundError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+import { probeTiers } from './probe-kit.js';
 
 // Section D of docs/security-probes.md: attacks through the API refused before
-// any sandbox is involved (token, origin, malformed and oversized bodies). They
+// any sandbox is involved (token, origin, malformed and oversized bodies), and
+// ids of sandboxes that ended or never were (D8). They
 // test the daemon's own HTTP layer, so they run in the fast tier; the probes
 // that touch a sandbox are in api-probes.test.ts.
 let daemon: TestDaemon;
@@ -83,5 +85,20 @@ describe('API probes before any sandbox', () => {
     });
     expect(status).toBe(403);
     await sbx.kill();
+  });
+});
+
+describe.each(probeTiers)('API probes on the %s tier', (tier) => {
+  it('keeps a killed id unusable (D8) and answers 404 for unknown ids', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await sbx.kill();
+    await expect(sbx.commands.run(['true'])).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.files.read('/etc/hostname')).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect(sbx.id, daemon.conn)).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(sbx.kill()).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(Sandbox.connect('sb-000000000000', daemon.conn)).rejects.toBeInstanceOf(NotFoundError);
+    const res = await daemon.api('/v1/sandboxes/not-an-id/exec', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cmd":["true"]}' });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('sandbox_not_found');
   });
 });

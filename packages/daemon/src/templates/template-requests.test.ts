@@ -1,0 +1,48 @@
+import { Sandbox, TemplateNotFoundError, Templates } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+
+// Build requests the daemon refuses before any step runs (nothing is started);
+// builds themselves run in real sandboxes: template-build.test.ts and
+// dockerfile-build.test.ts.
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startFastDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('template build requests', () => {
+  it('rejects invalid Paddockfiles and unknown parents before building', async () => {
+    await expect(Templates.build({ ...daemon.conn, name: 'bad', paddockfile: 'FROM base\nVOLUME /data\n' })).rejects.toMatchObject({
+      code: 'invalid_paddockfile',
+      status: 400,
+    });
+    await expect(Templates.build({ ...daemon.conn, name: 'orphan', paddockfile: 'FROM nowhere\nRUN true\n' })).rejects.toBeInstanceOf(TemplateNotFoundError);
+    await expect(Templates.remove('base', daemon.conn)).rejects.toMatchObject({ code: 'template_in_use' });
+  });
+
+  it('refuses an instruction it cannot honour before any step runs, naming the line; an unknown FROM says images come with --from-image', async () => {
+    const before = await Sandbox.list({ ...daemon.conn, state: 'all' });
+    const cases: Array<[string, Record<string, unknown>]> = [
+      [
+        'FROM base\nRUN touch /ran\nHEALTHCHECK CMD true\n',
+        { code: 'invalid_dockerfile', status: 400, message: expect.stringMatching(/^Dockerfile line 3: HEALTHCHECK/) },
+      ],
+      ['FROM base\nRUN --mount=type=secret,id=x cat /run/secrets/x\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: RUN --mount') }],
+      ['FROM base\nVOLUME /data\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: VOLUME') }],
+      ['FROM base\nONBUILD RUN true\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: ONBUILD') }],
+      [
+        'FROM base\nRUN true\nFROM node:20-bookworm\n',
+        { code: 'template_not_found', status: 404, message: expect.stringMatching(/line 3: FROM node:20-bookworm.*--from-image/) },
+      ],
+    ];
+    for (const [dockerfile, expected] of cases) {
+      await expect(Templates.build({ ...daemon.conn, name: 'refused', dockerfile })).rejects.toMatchObject(expected);
+    }
+    expect(await Sandbox.list({ ...daemon.conn, state: 'all' })).toEqual(before);
+  });
+});
