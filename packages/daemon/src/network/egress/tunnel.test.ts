@@ -146,10 +146,12 @@ describe('tunnel', () => {
     expect(echoed).toBe(0);
   });
 
-  it('closes at once when the upstream refuses the connection', async () => {
+  it('answers 502 naming the cause when the upstream refuses the connection, instead of establishing a tunnel that closes', async () => {
     const port = await closedPort();
     const answer = await open(`CONNECT up.test:${port} HTTP/1.1\r\n\r\n`, 'SSH-2.0-test\r\n');
-    expect(answer).toEqual({ closed: true, text: 'HTTP/1.1 200 Connection Established\r\n\r\n' });
+    expect(answer.closed).toBe(true);
+    expect(answer.text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    expect(answer.text).toContain(`paddock egress: the upstream up.test:${port} could not be reached (ECONNREFUSED)`);
   });
 
   it('hands a host a secret is bound to to the TLS interceptor', async () => {
@@ -172,12 +174,13 @@ describe('tunnel', () => {
     }
   });
 
-  it('closes a CONNECT, with the refusal recorded, when the proxy fails on it after deciding (a secret’s hosts cannot be read)', async () => {
+  it('answers a CONNECT with 502, the refusal recorded, when the proxy fails on it after deciding (a secret’s hosts cannot be read)', async () => {
     log.entries.length = 0;
     secretHostsFail = true;
     try {
       const answer = await open(`CONNECT up.test:${echoPort} HTTP/1.1\r\n\r\n`);
-      expect(answer).toEqual({ closed: true, text: 'HTTP/1.1 200 Connection Established\r\n\r\n' });
+      expect(answer.closed).toBe(true);
+      expect(answer.text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*paddock egress: the proxy failed on this tunnel\n$/);
     } finally {
       secretHostsFail = false;
     }

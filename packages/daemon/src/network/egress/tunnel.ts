@@ -80,11 +80,12 @@ export class Tunnel {
       socket.end(refusedAnswer(403, 'Forbidden', verdict.reason));
       return;
     }
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) socket.unshift(head);
     if (this.deps.injector.bindsSecret(verdict.network, verdict.target.host, verdict.target.port)) {
+      socket.write(connectionEstablished);
       return this.deps.interceptor.open(verdict.network, 'connect', verdict.target, socket);
     }
+    // Established only once the upstream is: a refused or unreachable one is a 502 the client can read.
     this.passThrough(verdict.network, 'connect', verdict.target, socket, undefined);
   }
 
@@ -130,11 +131,15 @@ export class Tunnel {
     socket.setNoDelay(true);
     socket.setTimeout(egressLimits.tunnelIdleTimeoutMs);
     const done = this.deps.records.allowed(network, via, target, false);
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      socket.destroy();
+    const state = { finished: false, connected: false };
+    const finish = (err?: NodeJS.ErrnoException) => {
+      if (state.finished) return;
+      state.finished = true;
+      if (via === 'connect' && !state.connected && socket.writable) {
+        // The client still waits for the CONNECT's answer: say why instead of closing on it.
+        const why = err?.code ? `the upstream ${target.host}:${target.port} could not be reached (${err.code})` : 'the upstream closed the connection';
+        socket.end(refusedAnswer(502, 'Bad Gateway', why));
+      } else socket.destroy();
       upstream.destroy();
       done(upstream.bytesWritten, upstream.bytesRead);
     };
@@ -144,20 +149,35 @@ export class Tunnel {
       socket.resume();
     };
     upstream.on('error', finish);
-    socket.on('error', finish);
-    upstream.on('close', finish);
-    socket.on('close', finish);
-    if (checkedName !== undefined || isIP(target.host)) {
+    socket.on('error', () => finish());
+    upstream.on('close', () => finish());
+    socket.on('close', () => finish());
+    if (via === 'connect') {
+      upstream.once('connect', () => {
+        state.connected = true;
+        socket.write(connectionEstablished);
+        this.checkTunnel({ network, via, target, socket, upstream, state }, isIP(target.host) !== 0, join, finish);
+      });
+      return;
+    }
+    state.connected = true;
+    this.checkTunnel({ network, via, target, socket, upstream, state }, checkedName !== undefined || isIP(target.host) !== 0, join, finish);
+  }
+
+  /** Joins at once what needs no look (an address, a hello already read), else reads the tunnel's first bytes and refuses fronting. */
+  private checkTunnel(tunnel: JoiningTunnel, joinNow: boolean, join: () => void, finish: () => void): void {
+    if (joinNow) {
       join();
       return;
     }
+    const { network, via, target, socket, upstream, state } = tunnel;
     void readOpening(socket, readTunnelOpening, this.openingTimeoutMs).then((opening) => {
       // Closed meanwhile (and recorded), or ended having sent nothing: nothing to decide.
-      if (finished || ('cut' in opening && opening.cut === 'end' && !opening.bytes.length)) return finish();
+      if (state.finished || ('cut' in opening && opening.cut === 'end' && !opening.bytes.length)) return finish();
       if (opening.bytes.length) socket.unshift(opening.bytes);
       const refusal = tunnelRefusal(opening, target.host, this.openingTimeoutMs);
       if (refusal) {
-        finished = true;
+        state.finished = true;
         socket.destroy();
         upstream.destroy();
         this.deps.records.refuse(network.id, network, via, target.host, target.port, refusal);
@@ -167,6 +187,18 @@ export class Tunnel {
     });
   }
 }
+
+/** A tunnel being joined: its two sockets and whether it has ended (or reached its upstream). */
+interface JoiningTunnel {
+  network: SandboxNetwork;
+  via: 'connect' | 'tls';
+  target: Target;
+  socket: Socket;
+  upstream: net.Socket;
+  state: { finished: boolean; connected: boolean };
+}
+
+const connectionEstablished = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 /** The answer to a CONNECT the proxy refuses, with its reason. */
 function refusedAnswer(status: number, phrase: string, reason: string): string {
