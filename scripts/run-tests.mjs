@@ -10,9 +10,13 @@ import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'paddock-vitest-'));
 const report = join(dir, 'report.json');
-const run = spawnSync('npx', ['vitest', 'run', '--configLoader', 'runner', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  'npx',
+  ['vitest', 'run', '--configLoader', 'runner', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
