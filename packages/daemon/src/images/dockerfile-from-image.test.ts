@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Sandbox, type TemplateBuildEvent, Templates } from '@paddock/sdk';
+import { Registries, Sandbox, type TemplateBuildEvent, Templates } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, skopeo, startRegistry, type TestRegistry } from '../testing/oci-fixture.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -10,6 +11,7 @@ import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 // loopback through the same path as --from-image, then built on.
 let daemon: TestDaemon;
 let registry: TestRegistry;
+let closed: TestRegistry;
 let work: string;
 let image: string;
 
@@ -19,12 +21,16 @@ beforeAll(async () => {
   registry = await startRegistry();
   image = `${registry.host}/test/web:1`;
   skopeo('copy', '--quiet', `oci:${join(work, 'layout')}:latest`, `docker://${image}`, '--dest-tls-verify=false');
-  daemon = await startTestDaemon(['--insecure-registry', registry.host]);
+  closed = await startRegistry({ username: 'alice', password: 'right-password' });
+  const push = ['--dest-tls-verify=false', '--dest-creds', 'alice:right-password'];
+  skopeo('copy', '--quiet', `oci:${join(work, 'layout')}:latest`, `docker://${closed.host}/test/web:1`, ...push);
+  daemon = await startTestDaemon(['--insecure-registry', registry.host, '--insecure-registry', closed.host]);
 }, 120_000);
 
 afterAll(async () => {
   await daemon?.stop();
   await registry?.stop();
+  await closed?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -127,5 +133,46 @@ describe('Dockerfile FROM a registry image', () => {
     }
     expect(imageLayers()).toEqual(layersBefore);
     await expect(Templates.get('forbidden-registry', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+  });
+
+  it('a FROM a private registry asks for a login, then presents the tenant’s stored one', async () => {
+    const dockerfile = `FROM ${closed.host}/test/web:1\nRUN cat /etc/os-release > /home/app/copy.txt\n`;
+    const refused = await Templates.build({ ...daemon.conn, name: 'private-build', dockerfile }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'registry_auth_failed', message: expect.stringMatching(/^Dockerfile line 1: FROM .*asks for a login/) });
+    await Registries.login(closed.host, { username: 'alice', password: 'right-password' }, daemon.conn);
+    try {
+      await build({ name: 'private-build', dockerfile });
+      expect(await inSandbox('private-build', 'cat /home/app/copy.txt')).toBe('ID=paddock-test-image\n');
+    } finally {
+      await Registries.logout(closed.host, daemon.conn);
+    }
+  });
+
+  it('I23: a build cancelled while its FROM image’s registry stalls stops skopeo and leaves nothing', async () => {
+    // A "registry" that accepts connections and never answers.
+    const sockets: Socket[] = [];
+    const stall = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(stall.address() as AddressInfo).port}`;
+    const sandboxesBefore = await Sandbox.list({ ...daemon.conn, state: 'all' });
+    const abort = new AbortController();
+    const building = Templates.build({ ...daemon.conn, name: 'stalled', dockerfile: `FROM ${host}/test/web:1\nRUN true\n`, signal: abort.signal }).catch(
+      (e: unknown) => e,
+    );
+    for (let i = 0; i < 200 && !sockets.length; i++) await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    expect(await building).toMatchObject({ code: 'aborted' });
+    const skopeoFor = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.startsWith('skopeo') && line.includes(host));
+    for (let i = 0; i < 100 && (leftovers().length || skopeoFor().length); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets.length).toBeGreaterThan(0);
+    expect(skopeoFor()).toEqual([]);
+    expect(leftovers()).toEqual([]);
+    await expect(Templates.get('stalled', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
+    expect(await Sandbox.list({ ...daemon.conn, state: 'all' })).toEqual(sandboxesBefore);
+    for (const socket of sockets) socket.destroy();
+    stall.close();
   });
 });
