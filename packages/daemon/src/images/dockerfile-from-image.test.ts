@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Registries, Sandbox, type TemplateBuildEvent, Templates } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, skopeo, startRegistry, type TestRegistry } from '../testing/oci-fixture.js';
+import { runCli } from '../testing/run-cli.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // A Dockerfile's FROM naming a registry image: pulled from a registry on
@@ -110,6 +111,13 @@ describe('Dockerfile FROM a registry image', () => {
       message: expect.stringMatching(new RegExp(`^Dockerfile line 3: FROM ${missing}: `)),
       details: { line: 3 },
     });
+    // The CLI ends its progress with the same error in one line (no stack trace), and exits non-zero.
+    const dir = mkdtempSync(join(work, 'cli-'));
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${missing}\nRUN true\n`);
+    const cli = await runCli(['template', 'build', 'nope', dir], { env: daemon.env });
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).not.toMatch(/\n\s+at /);
+    expect(cli.stderr).toMatch(new RegExp(`(^|\n)paddock: Dockerfile line 1: FROM ${missing}: registry [^\n]* has no image [^\n]*\n$`));
     await expect(Templates.get('nope', daemon.conn)).rejects.toMatchObject({ code: 'template_not_found' });
     expect(imageLayers()).toEqual(layersBefore);
     expect(leftovers()).toEqual([]);
