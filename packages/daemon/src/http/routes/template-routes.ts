@@ -51,7 +51,8 @@ const buildRoute = createRoute({
   summary: 'Build a template from a Paddockfile; streams progress as NDJSON',
   description:
     'Events: {"type":"step","index","total","text"}, {"type":"log","stream","data"}, then {"type":"done","template"} or {"type":"error","error"}. ' +
-    'Invalid Paddockfiles and unknown parents fail before the stream starts, with a 4xx.',
+    'Invalid files and unknown parents fail before the stream starts, with a 4xx; registry images a Dockerfile starts from are pulled once it has ' +
+    'started (their progress as log events), and a failed pull is an error event naming the line.',
   request: { body: { content: { 'application/json': { schema: TemplateBuildRequest } }, required: true } },
   responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
 });
