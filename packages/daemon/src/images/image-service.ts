@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { extract } from 'tar-stream';
 import { z } from 'zod';
 import type { TemplateCaller, TemplateService } from '../templates/template-service.js';
 import type { LayerHolds } from './layer-holds.js';
-import { ensureImageLayer, imageLayerDir } from './layer-store.js';
-import { type ImageConfig, type ImageLayer, type OciImage, readOciImage } from './oci-layout.js';
-import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawManifest } from './skopeo.js';
+import { ensureImageLayer, imageLayerDir, isUnpacked } from './layer-store.js';
+import { type ImageConfig, type ImageLayer, imageFromDocuments, type OciImage, readOciImage } from './oci-layout.js';
+import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawDocument, skopeoRawManifest } from './skopeo.js';
 
 export interface ImageServiceDeps {
   templates: TemplateService;
@@ -44,6 +44,16 @@ function claimedManifest(value: unknown): z.infer<typeof ClaimedManifest> {
   const parsed = ClaimedManifest.safeParse(value);
   if (!parsed.success) throw new BadRequestError("the registry's manifest is not a valid OCI or Docker manifest", {}, 'invalid_image');
   return parsed.data;
+}
+
+const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new BadRequestError("the registry's manifest is not JSON", {}, 'invalid_image');
+  }
 }
 
 /** registry/name:tag@digest → registry/name. */
@@ -80,9 +90,13 @@ export class ImageService {
     const held = new HeldLayers(this.deps);
     try {
       log(`pulling ${reference}\n`);
-      const layoutDir = join(work, 'layout');
-      await this.registryCopy(reference, tenant, signal)(layoutDir, work);
-      const image = await readOciImage(layoutDir);
+      let image = await this.unpackedImage(reference, tenant, work, held, signal);
+      if (image) log(`${image.manifestDigest}: every layer is unpacked already: nothing to download\n`);
+      else {
+        const layoutDir = join(work, 'layout');
+        await this.registryCopy(reference, tenant, signal)(layoutDir, work);
+        image = await readOciImage(layoutDir);
+      }
       const { dirs, bytes } = await this.unpackAll(image, held, (_i, _layer, line) => line && log(line), signal);
       return {
         reference,
@@ -101,10 +115,50 @@ export class ImageService {
     }
   }
 
+  /**
+   * The image a reference names when every one of its layers is unpacked
+   * already (a rebuild): read from its manifest and config alone, each
+   * checked against its digest, so nothing large is downloaded again. The
+   * layers are held from here on. Undefined: the image must be copied.
+   */
+  private async unpackedImage(reference: string, tenant: string, workDir: string, held: HeldLayers, signal?: AbortSignal): Promise<OciImage | undefined> {
+    const registry = this.registryOf(reference, tenant);
+    const fetch = (ref: string, config = false) =>
+      skopeoRawDocument({ source: `docker://${ref}`, workDir, registry, signal, timeoutMs: inspectTimeoutMs }, config);
+    const pinned = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined;
+    let ref = reference;
+    let bytes = await fetch(ref);
+    let manifest = claimedManifest(parseJson(bytes));
+    if (manifest.manifests) {
+      if (pinned && digestOf(bytes) !== pinned) return undefined;
+      const amd64 = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+      if (!amd64) return undefined;
+      ref = `${repositoryOf(reference)}@${amd64.digest}`;
+      bytes = await fetch(ref);
+      if (digestOf(bytes) !== amd64.digest) return undefined;
+      manifest = claimedManifest(parseJson(bytes));
+    } else if (pinned && digestOf(bytes) !== pinned) return undefined;
+    if (manifest.manifests) return undefined;
+    const config = await fetch(ref, true);
+    let image: OciImage;
+    try {
+      image = imageFromDocuments(digestOf(bytes), parseJson(bytes), config);
+    } catch {
+      // Manifests of other kinds (Docker's schema 1) and refused images take the full copy, which converts or refuses them.
+      return undefined;
+    }
+    for (const layer of image.layers) held.hold(imageLayerDir(this.deps.layersDir, layer.diffId));
+    return image.layers.every((layer) => isUnpacked(this.deps.layersDir, layer.diffId)) ? image : undefined;
+  }
+
+  private registryOf(reference: string, tenant: string): { host: string; insecure: boolean; login?: RegistryLogin } {
+    const host = registryHostOf(reference);
+    return { host, insecure: this.deps.insecureRegistries.includes(host.toLowerCase()), login: this.deps.loginFor?.(tenant, host) };
+  }
+
   /** Copies a registry's image into a layout folder: its size claims checked first, the tenant's login (or the shared one) presented. */
   private registryCopy(reference: string, tenant: string, signal?: AbortSignal): (layoutDir: string, workDir: string) => Promise<void> {
-    const host = registryHostOf(reference);
-    const registry = { host, insecure: this.deps.insecureRegistries.includes(host.toLowerCase()), login: this.deps.loginFor?.(tenant, host) };
+    const registry = this.registryOf(reference, tenant);
     return async (layoutDir, workDir) => {
       await this.checkClaimedSizes(reference, (ref) =>
         skopeoRawManifest({ source: `docker://${ref}`, workDir, registry, signal, timeoutMs: inspectTimeoutMs }),
