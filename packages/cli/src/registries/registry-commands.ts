@@ -3,7 +3,9 @@ import { lazyAction } from '../program/lazy-action.js';
 
 /** registry login, registry logout, registry ls. */
 export function registerRegistryCommands(program: Command): void {
-  const registry = program.command('registry').description('logins to image registries, for template build --from-image (kept sealed by the daemon)');
+  const registry = program
+    .command('registry')
+    .description("logins to image registries, for template build --from-image and a Dockerfile's FROM (kept sealed by the daemon)");
   registry
     .command('login')
     .description('store a login to a registry; the password is read from stdin, never from the command line')

@@ -67,6 +67,16 @@ export const TemplateBuildSchema = z
 /** Docker-style references: registry/name:tag or registry/name@sha256:…; never starts with a dash (it becomes an argument). */
 export const imageReferencePattern = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,1023}$/;
 
+// Docker's grammar of a reference: [host[:port]/]path[:tag][@sha256:hex], the path's parts in lower case.
+const pathPart = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const hostPart = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?';
+const dockerReference = new RegExp(`^(?:${hostPart}/)?${pathPart}(?:/${pathPart})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+
+/** Whether a Dockerfile's FROM text reads as an image reference by Docker's rules (node:20-bookworm, 127.0.0.1:5000/team/app@sha256:…). */
+export function isImageReference(text: string): boolean {
+  return text.length <= 1024 && dockerReference.test(text);
+}
+
 export const TemplatePullSchema = z
   .object({
     name: TemplateNameSchema,

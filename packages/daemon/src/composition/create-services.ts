@@ -149,7 +149,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
   const layerHolds = new LayerHolds();
-  const templates = new TemplateService({
+  const templates: TemplateService = new TemplateService({
     templates: templateStore,
     sandboxes,
     sandboxStore,
@@ -162,8 +162,10 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     afterChange: (name) => pools.templateChanged(name),
     layerHolds,
+    // ImageService is made next, on this service: called only once a build runs.
+    pullImage: (reference, tenant, log, signal) => images.pullLayers(reference, tenant, log, signal),
   });
-  const images = new ImageService({
+  const images: ImageService = new ImageService({
     holds: layerHolds,
     templates,
     layersDir,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { extract } from 'tar-stream';
 import { z } from 'zod';
 import type { TemplateCaller, TemplateService } from '../templates/template-service.js';
 import type { LayerHolds } from './layer-holds.js';
-import { ensureImageLayer, imageLayerDir } from './layer-store.js';
-import { readOciImage } from './oci-layout.js';
-import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawManifest } from './skopeo.js';
+import { ensureImageLayer, imageLayerDir, isUnpacked } from './layer-store.js';
+import { type ImageConfig, type ImageLayer, imageFromDocuments, type OciImage, readOciImage } from './oci-layout.js';
+import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawDocument, skopeoRawManifest } from './skopeo.js';
 
 export interface ImageServiceDeps {
   templates: TemplateService;
@@ -46,6 +46,16 @@ function claimedManifest(value: unknown): z.infer<typeof ClaimedManifest> {
   return parsed.data;
 }
 
+const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new BadRequestError("the registry's manifest is not JSON", {}, 'invalid_image');
+  }
+}
+
 /** registry/name:tag@digest → registry/name. */
 function repositoryOf(reference: string): string {
   const name = reference.split('@')[0] ?? reference;
@@ -64,15 +74,97 @@ export class ImageService {
 
   async pull(request: { name: string; image: string }, caller: TemplateCaller, emit: ImageEmit, signal?: AbortSignal): Promise<TemplateInfo> {
     const owner = this.deps.templates.requireReplaceable(request.name, caller);
-    const host = registryHostOf(request.image);
-    const registry = { host, insecure: this.deps.insecureRegistries.includes(host.toLowerCase()), login: this.deps.loginFor?.(caller.tenant, host) };
-    return this.make(request.name, request.image, owner, emit, signal, async (layoutDir, workDir) => {
-      const source = `docker://${request.image}`;
-      await this.checkClaimedSizes(request.image, (ref) =>
+    return this.make(request.name, request.image, owner, emit, signal, this.registryCopy(request.image, caller.tenant, signal));
+  }
+
+  /**
+   * An image's layers for a Dockerfile's FROM: pulled and unpacked as for a
+   * template (the same limits, digests and logins), but recorded as no
+   * template; the build stacks its steps on them. Progress goes out as log
+   * lines, the build's FROM being one step. The layers stay held until the
+   * caller lets go; `discard` also removes those this pull unpacked first,
+   * when no template has them by then.
+   */
+  async pullLayers(reference: string, tenant: string, log: (text: string) => void, signal?: AbortSignal): Promise<PulledImage> {
+    const work = await this.workDir();
+    const held = new HeldLayers(this.deps);
+    try {
+      log(`pulling ${reference}\n`);
+      let image = await this.unpackedImage(reference, tenant, work, held, signal);
+      if (image) log(`${image.manifestDigest}: every layer is unpacked already: nothing to download\n`);
+      else {
+        const layoutDir = join(work, 'layout');
+        await this.registryCopy(reference, tenant, signal)(layoutDir, work);
+        image = await readOciImage(layoutDir);
+      }
+      const { dirs, bytes } = await this.unpackAll(image, held, (_i, _layer, line) => line && log(line), signal);
+      return {
+        reference,
+        digest: image.manifestDigest,
+        layerDirs: dirs,
+        config: image.config,
+        bytes,
+        release: () => held.release(),
+        discard: () => held.discard(),
+      };
+    } catch (err) {
+      await held.discard();
+      throw err;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The image a reference names when every one of its layers is unpacked
+   * already (a rebuild): read from its manifest and config alone, each
+   * checked against its digest, so nothing large is downloaded again. The
+   * layers are held from here on. Undefined: the image must be copied.
+   */
+  private async unpackedImage(reference: string, tenant: string, workDir: string, held: HeldLayers, signal?: AbortSignal): Promise<OciImage | undefined> {
+    const registry = this.registryOf(reference, tenant);
+    const fetch = (ref: string, config = false) =>
+      skopeoRawDocument({ source: `docker://${ref}`, workDir, registry, signal, timeoutMs: inspectTimeoutMs }, config);
+    const pinned = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined;
+    let ref = reference;
+    let bytes = await fetch(ref);
+    let manifest = claimedManifest(parseJson(bytes));
+    if (manifest.manifests) {
+      if (pinned && digestOf(bytes) !== pinned) return undefined;
+      const amd64 = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+      if (!amd64) return undefined;
+      ref = `${repositoryOf(reference)}@${amd64.digest}`;
+      bytes = await fetch(ref);
+      if (digestOf(bytes) !== amd64.digest) return undefined;
+      manifest = claimedManifest(parseJson(bytes));
+    } else if (pinned && digestOf(bytes) !== pinned) return undefined;
+    if (manifest.manifests) return undefined;
+    const config = await fetch(ref, true);
+    let image: OciImage;
+    try {
+      image = imageFromDocuments(digestOf(bytes), parseJson(bytes), config);
+    } catch {
+      // Manifests of other kinds (Docker's schema 1) and refused images take the full copy, which converts or refuses them.
+      return undefined;
+    }
+    for (const layer of image.layers) held.hold(imageLayerDir(this.deps.layersDir, layer.diffId));
+    return image.layers.every((layer) => isUnpacked(this.deps.layersDir, layer.diffId)) ? image : undefined;
+  }
+
+  private registryOf(reference: string, tenant: string): { host: string; insecure: boolean; login?: RegistryLogin } {
+    const host = registryHostOf(reference);
+    return { host, insecure: this.deps.insecureRegistries.includes(host.toLowerCase()), login: this.deps.loginFor?.(tenant, host) };
+  }
+
+  /** Copies a registry's image into a layout folder: its size claims checked first, the tenant's login (or the shared one) presented. */
+  private registryCopy(reference: string, tenant: string, signal?: AbortSignal): (layoutDir: string, workDir: string) => Promise<void> {
+    const registry = this.registryOf(reference, tenant);
+    return async (layoutDir, workDir) => {
+      await this.checkClaimedSizes(reference, (ref) =>
         skopeoRawManifest({ source: `docker://${ref}`, workDir, registry, signal, timeoutMs: inspectTimeoutMs }),
       );
-      await skopeoCopy({ source, layoutDir, workDir, registry, signal, timeoutMs: copyTimeoutMs });
-    });
+      await skopeoCopy({ source: `docker://${reference}`, layoutDir, workDir, registry, signal, timeoutMs: copyTimeoutMs });
+    };
   }
 
   /** An archive already on disk (the upload, streamed there by the route): `docker save` or an OCI layout archive. */
@@ -131,39 +223,28 @@ export class ImageService {
     copy: (layoutDir: string, workDir: string) => Promise<void>,
   ): Promise<TemplateInfo> {
     const work = await this.workDir();
-    // Layers this image unpacked first: on a failure they go again, unless a template has them by then.
-    const fresh: string[] = [];
-    const releases: Array<() => void> = [];
-    const releaseAll = () => {
-      for (const release of releases) release();
-    };
+    const held = new HeldLayers(this.deps);
     try {
       emit({ type: 'step', index: 1, total: 2, text: `reading ${ref}` });
       const layoutDir = join(work, 'layout');
       await copy(layoutDir, work);
       const image = await readOciImage(layoutDir);
       const total = image.layers.length + 2;
-      const dirs: string[] = [];
-      let bytes = 0;
-      for (const [i, layer] of image.layers.entries()) {
-        signal?.throwIfAborted();
-        emit({ type: 'step', index: i + 2, total, text: `layer ${i + 1}/${image.layers.length} ${layer.diffId.slice(0, 19)} (${formatBytes(layer.size)})` });
-        // Held before it is looked for: a removal or gc from now on leaves it alone.
-        releases.push(this.deps.holds.hold(imageLayerDir(this.deps.layersDir, layer.diffId)));
-        const left = this.deps.maxImageBytes - bytes;
-        const layerLimited = this.deps.maxImageLayerBytes <= left;
-        const shared = await ensureImageLayer(this.deps.layersDir, layer, {
-          maxBytes: Math.min(this.deps.maxImageLayerBytes, left),
-          limitBytes: layerLimited ? this.deps.maxImageLayerBytes : this.deps.maxImageBytes,
-          idOffset: idMapping.hostId,
-          idRange: idMapping.size,
-          signal,
-        });
-        emit({ type: 'log', stream: 'stdout', data: `${layer.diffId}: ${shared.reused ? 'already unpacked' : `unpacked, ${formatBytes(shared.bytes)}`}\n` });
-        bytes += shared.bytes;
-        dirs.unshift(shared.dir);
-        if (!shared.reused) fresh.push(shared.dir);
-      }
+      const { dirs, bytes } = await this.unpackAll(
+        image,
+        held,
+        (i, layer, line) => {
+          if (line) emit({ type: 'log', stream: 'stdout', data: line });
+          else
+            emit({
+              type: 'step',
+              index: i + 2,
+              total,
+              text: `layer ${i + 1}/${image.layers.length} ${layer.diffId.slice(0, 19)} (${formatBytes(layer.size)})`,
+            });
+        },
+        signal,
+      );
       emit({ type: 'step', index: total, total, text: 'saving template' });
       signal?.throwIfAborted();
       const info = await this.deps.templates.saveImageTemplate({
@@ -183,13 +264,81 @@ export class ImageService {
       emit({ type: 'done', template: info });
       return info;
     } catch (err) {
-      releaseAll();
-      await this.deps.templates.removeUnusedLayers(fresh);
+      await held.discard();
       throw err;
     } finally {
-      releaseAll();
+      held.release();
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Unpacks an image's layers (each once, shared by digest) within the size
+   * limits; returns their folders, top first. `progress` hears of each layer
+   * as it starts (no line) and as it is done (a line to show).
+   */
+  private async unpackAll(
+    image: OciImage,
+    held: HeldLayers,
+    progress: (index: number, layer: ImageLayer, line?: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<{ dirs: string[]; bytes: number }> {
+    const dirs: string[] = [];
+    let bytes = 0;
+    for (const [i, layer] of image.layers.entries()) {
+      signal?.throwIfAborted();
+      progress(i, layer);
+      // Held before it is looked for: a removal or gc from now on leaves it alone.
+      held.hold(imageLayerDir(this.deps.layersDir, layer.diffId));
+      const left = this.deps.maxImageBytes - bytes;
+      const layerLimited = this.deps.maxImageLayerBytes <= left;
+      const shared = await ensureImageLayer(this.deps.layersDir, layer, {
+        maxBytes: Math.min(this.deps.maxImageLayerBytes, left),
+        limitBytes: layerLimited ? this.deps.maxImageLayerBytes : this.deps.maxImageBytes,
+        idOffset: idMapping.hostId,
+        idRange: idMapping.size,
+        signal,
+      });
+      progress(i, layer, `${layer.diffId}: ${shared.reused ? 'already unpacked' : `unpacked, ${formatBytes(shared.bytes)}`}\n`);
+      bytes += shared.bytes;
+      dirs.unshift(shared.dir);
+      if (!shared.reused) held.fresh.push(shared.dir);
+    }
+    return { dirs, bytes };
+  }
+}
+
+/** An image's layers pulled for a build: held from removal and gc until released. */
+export interface PulledImage {
+  reference: string;
+  digest: string;
+  /** Top first, as a template's layerDirs. */
+  layerDirs: string[];
+  config: ImageConfig;
+  bytes: number;
+  release(): void;
+  /** Releases, and removes the layers this pull unpacked first that no template or cached build step has. */
+  discard(): Promise<void>;
+}
+
+/** The layers one pull holds, and which of them it unpacked first (they go again if the pull or its build fails). */
+class HeldLayers {
+  readonly fresh: string[] = [];
+  private readonly releases: Array<() => void> = [];
+
+  constructor(private readonly deps: Pick<ImageServiceDeps, 'holds' | 'templates'>) {}
+
+  hold(dir: string): void {
+    this.releases.push(this.deps.holds.hold(dir));
+  }
+
+  release(): void {
+    for (const release of this.releases) release();
+  }
+
+  async discard(): Promise<void> {
+    this.release();
+    await this.deps.templates.removeUnusedLayers(this.fresh);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
@@ -21,6 +21,11 @@ export type LayerBudget = Pick<LayerUnpackOptions, 'maxBytes' | 'limitBytes' | '
 /** The folder of an image layer, named by its uncompressed digest: one copy for every template that has it. */
 export function imageLayerDir(layersDir: string, diffId: string): string {
   return join(layersDir, `img-${diffId.slice('sha256:'.length)}`, 'rootfs');
+}
+
+/** Whether an image layer is unpacked already (complete, both its digests checked when it was). */
+export function isUnpacked(layersDir: string, diffId: string): boolean {
+  return existsSync(join(imageLayerDir(layersDir, diffId), '..', '.complete'));
 }
 
 /**

@@ -80,6 +80,15 @@ export async function readOciImage(dir: string): Promise<OciImage> {
   const manifestDesc = index.manifests[0] as z.infer<typeof Descriptor>;
   const manifest = parse(ManifestSchema, await readJsonBlob(dir, manifestDesc), 'the manifest');
   const config = parse(ConfigSchema, await readJsonBlob(dir, manifest.config), 'the image config');
+  return imageOf(manifestDesc.digest, manifest, config, (digest) => blobPath(dir, digest));
+}
+
+function imageOf(
+  manifestDigest: string,
+  manifest: z.infer<typeof ManifestSchema>,
+  config: z.infer<typeof ConfigSchema>,
+  pathOf: (digest: string) => string,
+): OciImage {
   if (config.os !== 'linux' || config.architecture !== 'amd64') {
     throw invalid(`the image is for ${config.os}/${config.architecture}; Paddock runs linux/amd64`, { platform: `${config.os}/${config.architecture}` });
   }
@@ -88,9 +97,22 @@ export async function readOciImage(dir: string): Promise<OciImage> {
   const layers = manifest.layers.map((layer, i): ImageLayer => {
     const compression = layerTypes[layer.mediaType ?? ''];
     if (!compression) throw invalid(`layer ${layer.digest} is ${layer.mediaType ?? 'of no media type'}; supported: plain or gzip tar`, { layer: layer.digest });
-    return { digest: layer.digest, diffId: config.rootfs.diff_ids[i] as string, size: layer.size, compression, blobPath: blobPath(dir, layer.digest) };
+    return { digest: layer.digest, diffId: config.rootfs.diff_ids[i] as string, size: layer.size, compression, blobPath: pathOf(layer.digest) };
   });
-  return { manifestDigest: manifestDesc.digest, layers, config: imageConfig(config.config ?? {}) };
+  return { manifestDigest, layers, config: imageConfig(config.config ?? {}) };
+}
+
+export function imageFromDocuments(manifestDigest: string, manifestJson: unknown, configBytes: Buffer): OciImage {
+  const manifest = parse(ManifestSchema, manifestJson, 'the manifest');
+  const actual = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
+  if (actual !== manifest.config.digest) throw invalid(`the image config has digest ${actual}, not ${manifest.config.digest}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(configBytes.toString('utf8'));
+  } catch {
+    throw invalid('the image config is not JSON');
+  }
+  return imageOf(manifestDigest, manifest, parse(ConfigSchema, json, 'the image config'), () => '');
 }
 
 export function blobPath(dir: string, digest: string): string {

@@ -47,6 +47,18 @@ export async function skopeoRawManifest(request: Omit<SkopeoCopyRequest, 'layout
   }
 }
 
+/**
+ * A manifest or (with `config`) an image config exactly as the registry
+ * serves it, for the caller to check against its digest; nothing large is
+ * fetched. Not UTF-8 text: its digest will not match, and the caller copies
+ * the image in full instead.
+ */
+export async function skopeoRawDocument(request: Omit<SkopeoCopyRequest, 'layoutDir'>, config: boolean): Promise<Buffer> {
+  const tls = request.registry ? [`--tls-verify=${!request.registry.insecure}`] : [];
+  const stdout = await runSkopeo(request, (authFile) => ['inspect', ...(config ? ['--config'] : []), '--raw', '--authfile', authFile, ...tls, request.source]);
+  return Buffer.from(stdout, 'utf8');
+}
+
 async function runSkopeo(request: Omit<SkopeoCopyRequest, 'layoutDir'>, args: (authFile: string) => string[]): Promise<string> {
   const authFile = join(request.workDir, 'auth.json');
   const login = request.registry?.login;

@@ -205,7 +205,7 @@ export function cedarContext(context: Record<string, unknown>): Record<string, s
   if (typeof context.risk === 'number') out.risk = Math.round(context.risk);
   if (Array.isArray(context.riskTags)) out.riskTags = context.riskTags as string[];
   if (typeof context.port === 'number') out.port = context.port;
-  for (const key of ['hosts', 'secrets', 'files'] as const) {
+  for (const key of ['hosts', 'secrets', 'files', 'images', 'registries'] as const) {
     const value = context[key];
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
   }

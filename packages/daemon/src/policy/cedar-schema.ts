@@ -128,6 +128,8 @@ export const cedarSchema = `namespace Paddock {
     host?: String,
     port?: Long,
     hosts?: Set<String>,
+    images?: Set<String>,
+    registries?: Set<String>,
     secrets?: Set<String>,
     network?: String,
     server?: String,

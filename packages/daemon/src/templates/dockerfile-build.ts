@@ -11,12 +11,18 @@ import type { BuildCacheStore } from '../store/build-cache-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { type FileTree, hashPicked, type PickedEntry, packPicked, pick, readTree } from './build-context.js';
 
-/** Where a stage starts: a template's layers, nothing (scratch), or an earlier stage's result. */
-export type StageBase = { kind: 'template'; name: string; layerDirs: string[] } | { kind: 'scratch' } | { kind: 'stage'; index: number };
+/** Where a stage starts: a template's layers, a registry image's (once pulled), nothing (scratch), or an earlier stage's result. */
+export type StageBase =
+  | { kind: 'template'; name: string; layerDirs: string[] }
+  | { kind: 'image'; reference: string; pulled?: { digest: string; layerDirs: string[] } }
+  | { kind: 'scratch' }
+  | { kind: 'stage'; index: number };
 
 export interface PlannedStage {
   base: StageBase;
   fromText: string;
+  /** The FROM's line. */
+  line: number;
   steps: DockerfileStep[];
   /** The template a stage's sandboxes are made under (their record names it; its layers are replaced by the stage's). */
   sandboxTemplate: string;
@@ -149,6 +155,12 @@ export class DockerfileBuild {
       await mkdir(empty, { recursive: true });
       this.hold([empty]);
       return { stack: [empty], key: sha({ scratch: true }), ...initial, ...common };
+    }
+    if (base.kind === 'image') {
+      if (!base.pulled) throw new Error(`image ${base.reference} was not pulled before its stage`);
+      this.hold(base.pulled.layerDirs);
+      // The manifest's digest names the image's layers and settings exactly: a tag moved to another image misses the cache.
+      return { stack: base.pulled.layerDirs, key: sha({ image: base.pulled.digest, layers: base.pulled.layerDirs }), ...initial, ...common };
     }
     this.hold(base.layerDirs);
     return { stack: base.layerDirs, key: sha({ template: base.name, layers: base.layerDirs }), ...initial, ...common };

@@ -25,7 +25,7 @@ describe('template build requests', () => {
     await expect(Templates.remove('base', daemon.conn)).rejects.toMatchObject({ code: 'template_in_use' });
   });
 
-  it('refuses an instruction it cannot honour before any step runs, naming the line; an unknown FROM says images come with --from-image', async () => {
+  it('refuses an instruction it cannot honour before any step runs, naming the line; a FROM that is no template is pulled as an image, and its failure names the line', async () => {
     const before = await Sandbox.list({ ...daemon.conn, state: 'all' });
     const cases: Array<[string, Record<string, unknown>]> = [
       [
@@ -35,9 +35,14 @@ describe('template build requests', () => {
       ['FROM base\nRUN --mount=type=secret,id=x cat /run/secrets/x\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: RUN --mount') }],
       ['FROM base\nVOLUME /data\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: VOLUME') }],
       ['FROM base\nONBUILD RUN true\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: ONBUILD') }],
+      // This host reaches no public registry: the pull of docker.io's node image is attempted and fails.
       [
         'FROM base\nRUN true\nFROM node:20-bookworm\n',
-        { code: 'template_not_found', status: 404, message: expect.stringMatching(/line 3: FROM node:20-bookworm.*--from-image/) },
+        { code: 'registry_unreachable', status: 503, message: expect.stringMatching(/^Dockerfile line 3: FROM node:20-bookworm: registry docker\.io /) },
+      ],
+      [
+        'FROM base\nFROM Not_An/Image!\n',
+        { code: 'invalid_dockerfile', status: 400, message: expect.stringMatching(/^Dockerfile line 2: FROM Not_An\/Image!: not a template/) },
       ],
     ];
     for (const [dockerfile, expected] of cases) {

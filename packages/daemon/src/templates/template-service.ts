@@ -1,11 +1,14 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
+  BadRequestError,
   type BuildFileKind,
   ConflictError,
   expandVariables,
+  isImageReference,
   type Limits,
   NotFoundError,
+  PaddockError,
   PolicyDeniedError,
   parseDockerfile,
   type TemplateConfig,
@@ -16,6 +19,7 @@ import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
+import type { PulledImage } from '../images/image-service.js';
 import { type HostTotals, measureHost } from '../sandboxes/host-capacity.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { BuildCacheStore } from '../store/build-cache-store.js';
@@ -41,6 +45,8 @@ export interface TemplateServiceDeps {
   /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
   layerHolds?: { held(dir: string): boolean };
   logger: Logger;
+  /** Pulls a registry image's layers for a Dockerfile's FROM (ImageService.pullLayers); absent: such builds are refused. */
+  pullImage?: (reference: string, tenant: string, log: (text: string) => void, signal?: AbortSignal) => Promise<PulledImage>;
   /** Told when a template was rebuilt or removed (warm pools of it must be replaced). */
   afterChange?: (name: string) => Promise<void> | void;
 }
@@ -74,6 +80,8 @@ export interface BuildPlan {
   parentName: string | null;
   /** Hosts its steps may reach: the operator's defaults and the request's. */
   allow: string[];
+  /** Registry images its stages start from (pulled when the build starts), as the Dockerfile names them. */
+  images: string[];
   /** How many progress steps the build reports. */
   total: number;
   /** The tenant the built template will belong to; null: shared (an admin's build). */
@@ -181,9 +189,9 @@ export class TemplateService {
 
   /**
    * Checks a build request before any sandbox starts, so bad input fails fast
-   * with a 4xx: the file parses, every FROM is a template, scratch or an
-   * earlier stage, COPY --from names an earlier stage, and the caller may
-   * (re)place the template.
+   * with a 4xx: the file parses, every FROM is a template, scratch, an
+   * earlier stage or (in a Dockerfile) an image reference, COPY --from names
+   * an earlier stage, and the caller may (re)place the template.
    */
   plan(request: TemplateBuildRequest, caller: TemplateCaller): BuildPlan {
     const file = parseDockerfile(request.file, request.fileKind);
@@ -191,7 +199,10 @@ export class TemplateService {
     for (const arg of file.globalArgs) globalArgs[arg.name] = request.buildArgs?.[arg.name] ?? expandVariables(arg.value ?? '', globalArgs);
     const stages: PlannedStage[] = [];
     file.stages.forEach((stage, index) => {
-      const fromText = stage.from === '' ? (request.from ?? builtinTemplate) : expandVariables(stage.from, globalArgs).toLowerCase();
+      const line = stage.line || 1;
+      // An image's tag keeps its case; template and stage names are matched in lower case, as Docker does.
+      const written = stage.from === '' ? (request.from ?? builtinTemplate) : expandVariables(stage.from, globalArgs);
+      const fromText = written.toLowerCase();
       const earlier = file.stages.findIndex((s, i) => i < index && s.name === fromText);
       const base = (): Pick<PlannedStage, 'base' | 'sandboxTemplate' | 'initial'> => {
         if (earlier >= 0)
@@ -199,25 +210,38 @@ export class TemplateService {
         if (fromText === 'scratch')
           return { base: { kind: 'scratch' }, sandboxTemplate: builtinTemplate, initial: { ...emptyInitial(), workdir: '/', user: 'root' } };
         const parent = this.deps.templates.get(fromText);
-        if (!parent || !visibleTo(parent, caller.tenant) || parent.kind === 'fork') {
+        if (parent && visibleTo(parent, caller.tenant) && parent.kind !== 'fork') {
+          return {
+            base: { kind: 'template', name: parent.name, layerDirs: parent.layerDirs },
+            sandboxTemplate: parent.name,
+            initial: { env: { ...parent.env }, workdir: parent.workdir, user: parent.user, config: structuredClone(parent.config ?? {}) },
+          };
+        }
+        // A Paddockfile's FROM and --from name templates only; in a Dockerfile anything else is an image, as Docker reads it.
+        if (request.fileKind !== 'Dockerfile' || stage.from === '') {
           throw new NotFoundError(
-            `${request.fileKind} line ${stage.line || 1}: FROM ${fromText}: no template, stage or scratch of that name (images come with --from-image)`,
-            { template: fromText, line: stage.line || 1 },
+            `${request.fileKind} line ${line}: FROM ${fromText}: no template, stage or scratch of that name (images come with --from-image or a Dockerfile)`,
+            { template: fromText, line },
             'template_not_found',
           );
         }
-        return {
-          base: { kind: 'template', name: parent.name, layerDirs: parent.layerDirs },
-          sandboxTemplate: parent.name,
-          initial: { env: { ...parent.env }, workdir: parent.workdir, user: parent.user, config: structuredClone(parent.config ?? {}) },
-        };
+        if (!isImageReference(written)) {
+          throw new BadRequestError(
+            `Dockerfile line ${line}: FROM ${written}: not a template, a stage or an image reference (e.g. debian:bookworm, registry.example.com/team/app@sha256:…)`,
+            { line, from: written },
+            'invalid_dockerfile',
+          );
+        }
+        // The stage's sandboxes run under base's record; their layers are the image's (pulled when the build starts).
+        return { base: { kind: 'image', reference: written }, sandboxTemplate: builtinTemplate, initial: emptyInitial() };
       };
-      stages.push({ ...base(), fromText, steps: stage.steps });
+      stages.push({ ...base(), fromText: stage.from === '' ? fromText : written, line, steps: stage.steps });
     });
     const owner = this.requireReplaceable(request.name, caller);
     const allow = [...new Set([...this.deps.buildAllowDomains, ...(request.allow ?? [])])];
     const total = stages.reduce((n, s) => n + 1 + s.steps.length, 0) + 1;
-    return { request, stages, parentName: rootTemplate(stages), allow, total, owner };
+    const images = [...new Set(stages.flatMap((s) => (s.base.kind === 'image' ? [s.base.reference] : [])))];
+    return { request, stages, parentName: rootTemplate(stages), allow, images, total, owner };
   }
 
   /**
@@ -268,12 +292,17 @@ export class TemplateService {
    */
   private async releaseLayers(record: TemplateRecord): Promise<void> {
     if (record.kind === 'image') await this.removeUnusedLayers(record.layerDirs);
-    else await this.removeOwnLayer(record);
+    else {
+      await this.removeOwnLayer(record);
+      // A build from a registry image has its layers below its own.
+      await this.removeUnusedLayers(record.layerDirs.filter(isImageLayer));
+    }
   }
 
   /** Removes those of these layer folders that no template has (an image that failed half-way unpacked them). */
   async removeUnusedLayers(layerDirs: string[]): Promise<void> {
-    const used = new Set(this.deps.templates.list().flatMap((t) => t.layerDirs));
+    // Built templates and cached build steps stand on image layers too.
+    const used = new Set([...this.deps.templates.list(), ...this.deps.buildCache.list()].flatMap((t) => t.layerDirs));
     const unused = layerDirs.filter((dir) => !used.has(dir) && !this.deps.layerHolds?.held(dir));
     await Promise.all(unused.map((dir) => rm(join(dir, '..'), { recursive: true, force: true })));
   }
@@ -292,6 +321,57 @@ export class TemplateService {
    * when every step succeeded: a failed or cancelled build leaves no template.
    */
   async build(owner: string, plan: BuildPlan, output: BuildOutput, signal?: AbortSignal): Promise<TemplateInfo> {
+    const pulled: PulledImage[] = [];
+    try {
+      const stages = await this.pullImages(plan, owner, output, pulled, signal);
+      const info = await this.buildStages(owner, { ...plan, stages }, output, signal);
+      for (const image of pulled) image.release();
+      return info;
+    } catch (err) {
+      // Layers first unpacked for this build go again unless a template or a cached step has them.
+      for (const image of pulled) await image.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Pulls the images the stages start from (each once), through the same
+   * checks as `paddock template build --from-image`; a failure names the
+   * FROM's line. Returns the stages with the images' layers and settings.
+   */
+  private async pullImages(plan: BuildPlan, owner: string, output: BuildOutput, pulled: PulledImage[], signal?: AbortSignal): Promise<PlannedStage[]> {
+    const byReference = new Map<string, PulledImage>();
+    const stages: PlannedStage[] = [];
+    for (const stage of plan.stages) {
+      if (stage.base.kind !== 'image') {
+        stages.push(stage);
+        continue;
+      }
+      const reference = stage.base.reference;
+      let image = byReference.get(reference);
+      if (!image) {
+        const where = `${plan.request.fileKind} line ${stage.line}: FROM ${reference}`;
+        if (!this.deps.pullImage) throw new BadRequestError(`${where}: this daemon pulls no images`, { line: stage.line }, 'invalid_dockerfile');
+        const log = (data: string) => void output.emit({ type: 'log', stream: 'stdout', data });
+        image = await this.deps.pullImage(reference, owner, log, signal).catch((err: unknown) => {
+          signal?.throwIfAborted();
+          throw err instanceof PaddockError ? new PaddockError(err.code, err.status, `${where}: ${err.message}`, { ...err.details, line: stage.line }) : err;
+        });
+        pulled.push(image);
+        byReference.set(reference, image);
+      }
+      const { config } = image;
+      const startConfig = { ...(config.entrypoint.length ? { entrypoint: config.entrypoint } : {}), ...(config.cmd.length ? { cmd: config.cmd } : {}) };
+      stages.push({
+        ...stage,
+        base: { kind: 'image', reference, pulled: { digest: image.digest, layerDirs: image.layerDirs } },
+        initial: { env: { ...config.env }, workdir: config.workdir, user: config.user, config: startConfig },
+      });
+    }
+    return stages;
+  }
+
+  private async buildStages(owner: string, plan: BuildPlan, output: BuildOutput, signal?: AbortSignal): Promise<TemplateInfo> {
     const { request } = plan;
     const context = request.context ? applyDockerignore(await readTree(request.context)) : undefined;
     const run = new DockerfileBuild(
@@ -386,6 +466,10 @@ function rootTemplate(stages: PlannedStage[]): string | null {
   let stage = stages.at(-1);
   while (stage?.base.kind === 'stage') stage = stages[stage.base.index];
   return stage?.base.kind === 'template' ? stage.base.name : null;
+}
+
+function isImageLayer(dir: string): boolean {
+  return posix.basename(posix.dirname(dir)).startsWith('img-');
 }
 
 function isCacheLayer(dir: string): boolean {

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PaddockError, type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
 import type { Principal } from '../../auth/token-auth.js';
+import { registryHostOf } from '../../images/skopeo.js';
 import type { BuildOutput, TemplateCaller } from '../../templates/template-service.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
@@ -50,7 +51,8 @@ const buildRoute = createRoute({
   summary: 'Build a template from a Paddockfile; streams progress as NDJSON',
   description:
     'Events: {"type":"step","index","total","text"}, {"type":"log","stream","data"}, then {"type":"done","template"} or {"type":"error","error"}. ' +
-    'Invalid Paddockfiles and unknown parents fail before the stream starts, with a 4xx.',
+    'Invalid files and unknown parents fail before the stream starts, with a 4xx; registry images a Dockerfile starts from are pulled once it has ' +
+    'started (their progress as log events), and a failed pull is an error event naming the line.',
   request: { body: { content: { 'application/json': { schema: TemplateBuildRequest } }, required: true } },
   responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
 });
@@ -104,7 +106,15 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
         action: 'template.build',
         resource: `template:${body.name}`,
         // Its steps' network: the policy sees every host they may reach and the secrets they get, as for sandbox.create.
-        context: { template: plan.parentName ?? 'scratch', network: 'proxy', hosts: plan.allow, secrets: body.secrets ?? [] },
+        // The registry images its stages start from, and their registries' hosts, as a pull's decision sees them.
+        context: {
+          template: plan.parentName ?? 'scratch',
+          network: 'proxy',
+          hosts: plan.allow,
+          secrets: body.secrets ?? [],
+          images: plan.images,
+          registries: [...new Set(plan.images.map(registryHostOf))],
+        },
       },
       () => s.templates.build(owner, plan, output, abort.signal),
     );
