@@ -11,6 +11,7 @@ import type { TemplateCaller, TemplateService } from '../templates/template-serv
 import type { LayerHolds } from './layer-holds.js';
 import { ensureImageLayer, imageLayerDir, isUnpacked } from './layer-store.js';
 import { type ImageConfig, type ImageLayer, imageFromDocuments, type OciImage, readOciImage } from './oci-layout.js';
+import type { PulledImage } from './pulled-image.js';
 import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawDocument, skopeoRawManifest } from './skopeo.js';
 
 export interface ImageServiceDeps {
@@ -309,17 +310,6 @@ export class ImageService {
 }
 
 /** An image's layers pulled for a build: held from removal and gc until released. */
-export interface PulledImage {
-  reference: string;
-  digest: string;
-  /** Top first, as a template's layerDirs. */
-  layerDirs: string[];
-  config: ImageConfig;
-  bytes: number;
-  release(): void;
-  /** Releases, and removes the layers this pull unpacked first that no template or cached build step has. */
-  discard(): Promise<void>;
-}
 
 /** The layers one pull holds, and which of them it unpacked first (they go again if the pull or its build fails). */
 class HeldLayers {

@@ -19,7 +19,7 @@ import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
-import type { PulledImage } from '../images/image-service.js';
+import type { PulledImage } from '../images/pulled-image.js';
 import { type HostTotals, measureHost } from '../sandboxes/host-capacity.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { BuildCacheStore } from '../store/build-cache-store.js';
