@@ -35,10 +35,14 @@ describe('template build requests', () => {
       ['FROM base\nRUN --mount=type=secret,id=x cat /run/secrets/x\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: RUN --mount') }],
       ['FROM base\nVOLUME /data\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: VOLUME') }],
       ['FROM base\nONBUILD RUN true\n', { code: 'invalid_dockerfile', message: expect.stringContaining('line 2: ONBUILD') }],
-      // This host reaches no public registry: the pull of docker.io's node image is attempted and fails.
+      // A registry nobody listens for (port 1 of loopback): the pull is attempted and fails, naming the line.
       [
-        'FROM base\nRUN true\nFROM node:20-bookworm\n',
-        { code: 'registry_unreachable', status: 503, message: expect.stringMatching(/^Dockerfile line 3: FROM node:20-bookworm: registry docker\.io /) },
+        'FROM base\nRUN true\nFROM 127.0.0.1:1/team/app:1\n',
+        {
+          code: 'registry_unreachable',
+          status: 503,
+          message: expect.stringMatching(/^Dockerfile line 3: FROM 127\.0\.0\.1:1\/team\/app:1: registry 127\.0\.0\.1:1 /),
+        },
       ],
       [
         'FROM base\nFROM Not_An/Image!\n',
