@@ -160,4 +160,13 @@ describe('paddock CLI usability', () => {
       await paddock(['kill', id]);
     }
   });
+
+  it('answers a Dockerfile line it cannot honour with one line and a non-zero exit, before any step runs', async () => {
+    const before = (await paddock(['ls', '-q', '--all'])).stdout;
+    writeFileSync(join(work, 'Bad.Dockerfile'), 'FROM base\nRUN touch /ran\nVOLUME /data\n');
+    const bad = await paddock(['template', 'build', 'cli-bad', '--file', 'Bad.Dockerfile', '.']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/^paddock: Dockerfile line 3: VOLUME is not supported[^\n]*\n$/);
+    expect((await paddock(['ls', '-q', '--all'])).stdout).toBe(before);
+  });
 });

@@ -65,13 +65,4 @@ describe('paddock template build with a Dockerfile', () => {
     expect(paddock(['run', '-T', 'cli-big', '--', 'ls', '-A', '/app']).stdout).toBe('.dockerignore\nDockerfile\napp.js\n');
     expect(paddock(['template', 'rm', 'cli-big']).code).toBe(0);
   });
-
-  it('answers a Dockerfile line it cannot honour with one line and a non-zero exit, before any step runs', () => {
-    const before = paddock(['ls', '-q', '--all']).stdout;
-    writeFileSync(join(work, 'Bad.Dockerfile'), 'FROM base\nRUN touch /ran\nVOLUME /data\n');
-    const bad = paddock(['template', 'build', 'cli-bad', '--file', 'Bad.Dockerfile', '.']);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/^paddock: Dockerfile line 3: VOLUME is not supported[^\n]*\n$/);
-    expect(paddock(['ls', '-q', '--all']).stdout).toBe(before);
-  });
 });

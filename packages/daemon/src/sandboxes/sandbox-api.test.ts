@@ -1,4 +1,4 @@
-import { Sandbox, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
+import { ProcessNotFoundError, Sandbox, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
@@ -112,6 +112,12 @@ describe('sandbox lifecycle', () => {
     await expect(sbx.commands.run(['true'])).rejects.toMatchObject({ code: 'sandbox_paused' });
     await sbx.resume();
     expect((await sbx.commands.run(['echo', 'back'])).stdout).toBe('back\n');
+    await sbx.kill();
+  });
+
+  it('answers 404 for a process the sandbox does not have', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    await expect(sbx.commands.kill(999_999)).rejects.toBeInstanceOf(ProcessNotFoundError);
     await sbx.kill();
   });
 });
