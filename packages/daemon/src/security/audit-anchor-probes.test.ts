@@ -265,7 +265,10 @@ describe('F9: the database and the anchor log both rolled back to an earlier cop
       }),
     );
     // The external file itself, still written by the rolled-back daemon, holds the fork.
+    const beforeFork = readFileSync(shipped, 'utf8');
     await history();
+    // The copy off the box is written after the anchor log: wait for the rolled-back daemon's anchor to reach it.
+    await until(() => readFileSync(shipped, 'utf8').length > beforeFork.length);
     const live = await verdict(readFileSync(shipped, 'utf8'));
     expect(live.problems).toContainEqual(
       expect.objectContaining({
