@@ -161,9 +161,10 @@ describe('paddock audit tail -f', () => {
 
 describe('paddock audit verify --anchor', () => {
   let anchored: FastDaemon;
-  const dir = mkdtempSync('/tmp/paddock-anchors-cli-');
+  let dir: string;
 
   beforeAll(async () => {
+    dir = mkdtempSync('/tmp/paddock-anchors-cli-');
     anchored = await startFastDaemon([], { PADDOCK_AUDIT_SIGN_INTERVAL_MS: '100' });
   });
 

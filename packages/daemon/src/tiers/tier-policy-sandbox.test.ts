@@ -9,10 +9,13 @@ import { daemonMain, startTestDaemon, type TestDaemon } from '../testing/test-da
 // The tier floor on real runtimes: auto gives gVisor's own kernel where a
 // rule says so, and paddockd refuses a config file it cannot read.
 let daemon: TestDaemon;
-const configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
-const configFile = join(configDir, 'paddock.json');
+// Made in beforeAll, not as the file loads: `vitest list` loads files without running their hooks.
+let configDir: string;
+let configFile: string;
 
 beforeAll(async () => {
+  configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
+  configFile = join(configDir, 'paddock.json');
   writeFileSync(
     configFile,
     JSON.stringify({

@@ -12,10 +12,13 @@ import { TierPolicy, TierPolicySchema } from './tier-policy.js';
 // real tiers give (gVisor's kernel) and that paddockd refuses a bad config
 // file are in tier-policy-sandbox.test.ts.
 let daemon: TestDaemon;
-const configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
-const configFile = join(configDir, 'paddock.json');
+// Made in beforeAll, not as the file loads: `vitest list` loads files without running their hooks.
+let configDir: string;
+let configFile: string;
 
 beforeAll(async () => {
+  configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
+  configFile = join(configDir, 'paddock.json');
   writeFileSync(
     configFile,
     JSON.stringify({
