@@ -2,11 +2,18 @@ import type { FileEntry } from '@paddock/core';
 import { NotFoundError } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
-import type { TransportRequest } from './transport.js';
+import type { TransportRequest, TransportResponse } from './transport.js';
 
 export interface FileOptions extends RequestOptions {
   /** Whose permissions apply inside the sandbox: "root" (default), "user" or a uid. */
   user?: string;
+}
+
+/** A file's body as text (default), bytes, or the stream itself. */
+export async function bodyAs(res: TransportResponse, format: 'text' | 'bytes' | 'stream' = 'text'): Promise<string | Uint8Array | ReadableStream<Uint8Array>> {
+  if (format === 'stream') return res.body ?? new ReadableStream();
+  if (format === 'bytes') return new Uint8Array(await res.arrayBuffer());
+  return res.text();
 }
 
 export type FileData = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
@@ -28,9 +35,7 @@ export class Files {
       // A streamed read may rightly outlast the default request timeout; the caller's signal still ends it.
       timeoutMs: options.timeoutMs ?? (options.format === 'stream' ? 0 : undefined),
     });
-    if (options.format === 'stream') return res.body ?? new ReadableStream();
-    if (options.format === 'bytes') return new Uint8Array(await res.arrayBuffer());
-    return res.text();
+    return bodyAs(res, options.format);
   }
 
   /**

@@ -3,6 +3,7 @@ import { NotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
 import type { FileData } from './files.js';
+import { bodyAs } from './files.js';
 import type { TransportRequest } from './transport.js';
 
 export interface VolumeCreateOptions extends ConnectionOptions, RequestOptions {
@@ -27,9 +28,7 @@ export class VolumeFiles {
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? (options.format === 'stream' ? 0 : undefined),
     });
-    if (options.format === 'stream') return res.body ?? new ReadableStream();
-    if (options.format === 'bytes') return new Uint8Array(await res.arrayBuffer());
-    return res.text();
+    return bodyAs(res, options.format);
   }
 
   /** Writes a file (parents are created); it appears only once complete and belongs to the sandbox's `user`. */

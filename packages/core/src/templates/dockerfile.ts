@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors/paddock-error.js';
+import { logicalLines } from './logical-lines.js';
 
 /** Where a step's sources come from: the build context, or the files of an earlier stage. */
 export type CopySource = { kind: 'context' } | { kind: 'stage'; stage: number };
@@ -256,25 +257,4 @@ function unquote(raw: string): string {
   if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) return raw.slice(1, -1).replace(/\\(.)/g, '$1');
   if (raw.startsWith("'") && raw.endsWith("'") && raw.length >= 2) return raw.slice(1, -1);
   return raw.replace(/\\(.)/g, '$1');
-}
-
-function logicalLines(text: string): Array<{ line: number; content: string }> {
-  const out: Array<{ line: number; content: string }> = [];
-  let buffer = '';
-  let start = 0;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const trimmed = raw.trim();
-    // Comments and blank lines may sit inside a continued instruction, as Docker allows.
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    if (buffer === '') start = i + 1;
-    if (trimmed.endsWith('\\')) {
-      buffer += `${trimmed.slice(0, -1)} `;
-      return;
-    }
-    buffer += trimmed;
-    out.push({ line: start, content: buffer });
-    buffer = '';
-  });
-  if (buffer) out.push({ line: start, content: buffer.trim() });
-  return out;
 }

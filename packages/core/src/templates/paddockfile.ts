@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors/paddock-error.js';
+import { logicalLines } from './logical-lines.js';
 
 export type PaddockfileStep =
   | { kind: 'RUN'; argv: string[]; text: string; line: number }
@@ -44,26 +45,6 @@ export function parsePaddockfile(text: string): Paddockfile {
     }
   }
   return result;
-}
-
-function logicalLines(text: string): Array<{ line: number; content: string }> {
-  const out: Array<{ line: number; content: string }> = [];
-  let buffer = '';
-  let start = 0;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const trimmed = raw.trim();
-    if (buffer === '' && (trimmed === '' || trimmed.startsWith('#'))) return;
-    if (buffer === '') start = i + 1;
-    if (trimmed.endsWith('\\')) {
-      buffer += `${trimmed.slice(0, -1)} `;
-      return;
-    }
-    buffer += trimmed;
-    out.push({ line: start, content: buffer });
-    buffer = '';
-  });
-  if (buffer) out.push({ line: start, content: buffer.trim() });
-  return out;
 }
 
 /** Shell form runs under /bin/sh -c; exec form (a JSON array) runs as given. */

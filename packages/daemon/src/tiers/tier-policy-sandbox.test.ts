@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { writeTierConfig } from '../testing/tier-config.js';
 
 // The tier floor on real runtimes: auto gives gVisor's own kernel where a
 // rule says so, and paddockd refuses a config file it cannot read.
@@ -14,20 +14,7 @@ let configDir: string;
 let configFile: string;
 
 beforeAll(async () => {
-  configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
-  configFile = join(configDir, 'paddock.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      tiers: {
-        minimum: 'container',
-        rules: [
-          { template: 'untrusted-*', minimum: 'gvisor' },
-          { labels: { risk: 'high' }, minimum: 'gvisor' },
-        ],
-      },
-    }),
-  );
+  ({ configDir, configFile } = writeTierConfig());
   daemon = await startTestDaemon(['--config', configFile]);
 });
 

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { PolicyDeniedError } from '@paddock/core';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+import { writeTierConfig } from '../testing/tier-config.js';
 import { TierPolicy, TierPolicySchema } from './tier-policy.js';
 
 // The operator's tier floor: a request may ask for a tier or for auto, and
@@ -17,20 +16,7 @@ let configDir: string;
 let configFile: string;
 
 beforeAll(async () => {
-  configDir = mkdtempSync(join(tmpdir(), 'paddock-tier-config-'));
-  configFile = join(configDir, 'paddock.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      tiers: {
-        minimum: 'container',
-        rules: [
-          { template: 'untrusted-*', minimum: 'gvisor' },
-          { labels: { risk: 'high' }, minimum: 'gvisor' },
-        ],
-      },
-    }),
-  );
+  ({ configDir, configFile } = writeTierConfig());
   daemon = await startFastDaemon(['--config', configFile]);
 });
 
