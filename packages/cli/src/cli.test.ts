@@ -2,17 +2,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
+import { ManualClock } from '../../daemon/src/testing/manual-clock.js';
 import { runCli } from '../../daemon/src/testing/run-cli.js';
 
-// A test here starts the CLI, a process, many times: on a loaded machine that
-// takes longer than the fast tier's in-process tests are given.
+// A test here starts the CLI many times: on a loaded machine that takes
+// longer than the fast tier's in-process tests are given.
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let daemon: FastDaemon;
 let work: string;
+// Sandbox timeouts fall due when the test moves this clock (commands' own timeouts are real).
+const clock = new ManualClock();
 
 beforeAll(async () => {
-  daemon = await startFastDaemon();
+  daemon = await startFastDaemon([], {}, { clock });
   work = mkdtempSync('/tmp/paddock-cli-');
 });
 
@@ -22,7 +25,7 @@ afterAll(async () => {
 });
 
 // Not spawnSync: the daemon runs in this process and must keep answering.
-const paddock = (args: string[], stdin?: string) => runCli(args, { env: daemon.env, stdin, cwd: work });
+const paddock = (args: string[], stdin?: string) => runCli(args, { env: daemon.env, stdin });
 
 describe('paddock CLI', () => {
   it('answers bad input with one line and a non-zero exit, creating nothing', async () => {
@@ -138,9 +141,8 @@ describe('paddock CLI usability', () => {
     const killed = await paddock(['exec', '--timeout', '1s', id, '--', 'sh', '-c', 'echo started; sleep 30']);
     expect(killed).toEqual({ code: 137, stdout: 'started\n', stderr: 'paddock: the command timed out after 1s and was killed\n' });
     // Once its 3 s are up, the sandbox is gone, and the CLI says why.
-    await expect
-      .poll(() => paddock(['exec', id, '--', 'true']), { timeout: 30_000, interval: 250 })
-      .toMatchObject({ code: 1, stderr: `paddock: sandbox ${id} timed out and no longer exists\n` });
+    clock.advance(3000);
+    expect(await paddock(['exec', id, '--', 'true'])).toMatchObject({ code: 1, stderr: `paddock: sandbox ${id} timed out and no longer exists\n` });
   });
 
   // U8: `wait` on a blocked command hung until the sandbox died; it now gives up at --timeout and leaves the command running.
@@ -164,7 +166,7 @@ describe('paddock CLI usability', () => {
   it('answers a Dockerfile line it cannot honour with one line and a non-zero exit, before any step runs', async () => {
     const before = (await paddock(['ls', '-q', '--all'])).stdout;
     writeFileSync(join(work, 'Bad.Dockerfile'), 'FROM base\nRUN touch /ran\nVOLUME /data\n');
-    const bad = await paddock(['template', 'build', 'cli-bad', '--file', 'Bad.Dockerfile', '.']);
+    const bad = await runCli(['template', 'build', 'cli-bad', '--file', 'Bad.Dockerfile', '.'], { env: daemon.env, cwd: work });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/^paddock: Dockerfile line 3: VOLUME is not supported[^\n]*\n$/);
     expect((await paddock(['ls', '-q', '--all'])).stdout).toBe(before);

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { type Logger, pino } from 'pino';
+import type { Clock } from './clock/clock.js';
 import { createServices } from './composition/create-services.js';
 import { recover } from './composition/recover.js';
 import type { SandboxHostFactory } from './composition/runtime-host.js';
@@ -27,6 +28,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** What runs the sandboxes (runc, runsc and the static agent). */
   sandboxHost?: SandboxHostFactory;
+  /** When sandbox timeouts and gateway restarts fall due (the wall clock). */
+  clock?: Clock;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function startDaemon(config: DaemonConfig, options: StartOptions = 
   const shutdown = new ShutdownSteps(logger);
   shutdown.add('state-dir-lock', () => lock.release());
   try {
-    const parts = await createServices(config, { logger, env: options.env ?? process.env, shutdown, sandboxHost: options.sandboxHost });
+    const parts = await createServices(config, { logger, env: options.env ?? process.env, shutdown, sandboxHost: options.sandboxHost, clock: options.clock });
     await recover(parts, logger);
     const url = await serveApi(config, parts, { logger, shutdown });
     return { url, socketPath: config.socketPath, token: parts.token, services: parts.services, logger, stop: () => shutdown.run() };

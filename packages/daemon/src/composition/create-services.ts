@@ -7,6 +7,7 @@ import { AuditAnchors } from '../audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import { loadOrCreateToken } from '../auth/token-auth.js';
+import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { FileService } from '../files/file-service.js';
@@ -56,6 +57,8 @@ export interface ServiceDeps {
   sandboxHost?: SandboxHostFactory;
   /** Where telemetry reads its OTEL_* settings. */
   env: NodeJS.ProcessEnv;
+  /** When sandbox timeouts and gateway restarts fall due: the wall clock unless a test moves time itself. */
+  clock?: Clock;
   /** Each part registers here how it closes, as soon as it is open. */
   shutdown: ShutdownSteps;
 }
@@ -78,6 +81,7 @@ export interface DaemonParts {
  */
 export async function createServices(config: DaemonConfig, deps: ServiceDeps): Promise<DaemonParts> {
   const { logger, env, shutdown } = deps;
+  const clock = deps.clock ?? systemClock();
   const { sandboxesDir, layersDir, volumesDir } = await prepareStateDir(config);
   const token = loadOrCreateToken(join(config.stateDir, 'token'));
   const db = openDatabase(join(config.stateDir, 'paddock.db'));
@@ -131,6 +135,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     network,
     volumes,
     logger,
+    clock,
     afterEnd: (id) => snapshots.releaseForkLayer(id),
     claimFromPool: (owner, request) => pools.claim(owner, request),
   });
@@ -184,6 +189,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     // What no server may be given: the daemon's state, cache and policies, and the binaries every sandbox runs.
     protectedPaths: [config.stateDir, config.cacheDir, config.policiesDir, agentBinPath()],
+    clock,
   });
   shutdown.add('gateway-servers', () => gatewayServers.stop());
 

@@ -19,6 +19,7 @@ import {
 import type { UpstreamTool } from '@paddock/mcp/gateway';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock/clock.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import { isGatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
@@ -39,6 +40,8 @@ export interface GatewayServiceDeps {
   /** Host paths no manifest may give a server (the daemon's state and cache folders). */
   protectedPaths: string[];
   backoff?: Backoff;
+  /** When crashed servers start again. */
+  clock: Clock;
 }
 
 export class GatewayServerNotFoundError extends NotFoundError {
@@ -275,6 +278,7 @@ export class GatewayService {
       maxToolNameChars: maxServerToolNameChars(record.name),
       clientVersion: paddockVersion,
       ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+      clock: this.deps.clock,
       onChange: () => this.changed(record.owner, record.name),
     });
     this.running.set(key, server);

@@ -4,6 +4,7 @@ import { Audit, Gateway, Policies, Sandbox, Templates, Tokens } from '@paddock/s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 import { buildFixtureTemplate, fixtureCommand, textOf, whenReady } from '../testing/gateway-fixture.js';
+import { ManualClock } from '../testing/manual-clock.js';
 
 // The gateway runs a third-party-style MCP server (written for this test, in
 // testing/fixture-mcp-server.mjs) inside a sandbox, and every call to its
@@ -13,9 +14,12 @@ import { buildFixtureTemplate, fixtureCommand, textOf, whenReady } from '../test
 // gateway-sandbox.test.ts.
 let daemon: TestDaemon;
 const fixture = fixtureCommand;
+// A crashed server's pause before it starts again passes when the test moves this clock.
+const clock = new ManualClock();
+const pauseOver = () => clock.advance(60_000);
 
 beforeAll(async () => {
-  daemon = await startFastDaemon();
+  daemon = await startFastDaemon([], {}, { clock });
   await buildFixtureTemplate(daemon.conn);
 });
 
@@ -108,7 +112,7 @@ describe('the gateway', () => {
   it('starts a crashed server again in a fresh sandbox, and says so to the call it was serving', async () => {
     const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__crash', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed', status: 503 });
-    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts === before.restarts + 1);
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts === before.restarts + 1, pauseOver);
     expect(after.sandboxId).not.toBe(before.sandboxId);
     expect(after.lastError).toBe('exited with code 3');
     expect(textOf(await Gateway.callTool('fixture__echo', { text: 'back' }, daemon.conn))).toBe('back');
@@ -121,7 +125,7 @@ describe('a hostile server', () => {
   it('M4: cannot grow the daemon’s memory with an endless line: the connection is cut and the server starts again', async () => {
     const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__flood', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
-    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts, pauseOver);
     expect(after.lastError).toMatch(/more than 8192 KiB without a line end/);
     expect(textOf(await Gateway.callTool('fixture__echo', { text: 'still here' }, daemon.conn))).toBe('still here');
   });
@@ -135,7 +139,7 @@ describe('a hostile server', () => {
   it('M6: cannot flood the daemon with messages: past 2000 a second the connection is cut and the server starts again', async () => {
     const before = await whenReady('fixture', daemon.conn);
     await expect(Gateway.callTool('fixture__spam', {}, daemon.conn)).rejects.toMatchObject({ code: 'gateway_server_crashed' });
-    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts);
+    const after = await whenReady('fixture', daemon.conn, (s) => s.restarts > before.restarts, pauseOver);
     expect(after.lastError).toMatch(/more than 2000 messages in a second/);
     expect((await daemon.api('/v1/health')).status).toBe(200);
   });

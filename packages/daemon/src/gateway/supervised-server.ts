@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { formatDuration, PaddockError, TimeoutError, UnavailableError } from '@paddock/core';
 import type { ProcessTransport, UpstreamClient, UpstreamTool } from '@paddock/mcp/gateway';
+import type { CancelTimer, Clock } from '../clock/clock.js';
 import { ServerLog } from './server-log.js';
 
 /** A started server process: its stdin, how it ended, and how to end it with everything it ran. */
@@ -48,6 +49,8 @@ export interface SupervisedServerOptions {
   maxToolNameChars: number;
   clientVersion: string;
   backoff?: Backoff;
+  /** When a crashed server's pause before its restart is over. */
+  clock: Clock;
   /** Its state, tools or last error changed. */
   onChange: () => void;
   /** Largest JSON-RPC message read from the server. */
@@ -93,7 +96,7 @@ export class SupervisedServer {
   private crashesInARow = 0;
   private lastError: string | null = null;
   private nextStartAt: number | null = null;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private cancelRestart: CancelTimer | undefined;
   private toolList: UpstreamTool[] = [];
   private skipped: string[] = [];
   private serverInfo: { name: string; version: string } | null = null;
@@ -127,7 +130,7 @@ export class SupervisedServer {
   async restartNow(): Promise<void> {
     const previous = this.run;
     this.run = undefined;
-    clearTimeout(this.restartTimer);
+    this.cancelRestart?.();
     await this.end(previous, 'restarted by an operator');
     await previous?.starting;
     this.crashesInARow = 0;
@@ -138,7 +141,7 @@ export class SupervisedServer {
   async stop(): Promise<void> {
     const previous = this.run;
     this.run = undefined;
-    clearTimeout(this.restartTimer);
+    this.cancelRestart?.();
     this.nextStartAt = null;
     this.setState('stopped');
     await this.end(previous, 'stopped');
@@ -247,7 +250,7 @@ export class SupervisedServer {
       });
       await this.listTools(run, signal);
       if (this.run !== run) return;
-      run.readySince = Date.now();
+      run.readySince = this.options.clock.now();
       this.serverInfo = run.client.serverInfo;
       this.log.event(`ready: ${this.toolList.length} tools${this.serverInfo ? ` (${this.serverInfo.name} ${this.serverInfo.version})` : ''}`);
       this.setState('ready');
@@ -300,18 +303,17 @@ export class SupervisedServer {
   private async crashed(run: Run, why: string): Promise<void> {
     if (this.run !== run) return;
     this.run = undefined;
-    const wasStable = run.readySince !== undefined && Date.now() - run.readySince >= this.backoff.stableMs;
+    const wasStable = run.readySince !== undefined && this.options.clock.now() - run.readySince >= this.backoff.stableMs;
     this.crashesInARow = wasStable ? 0 : this.crashesInARow + 1;
     this.lastError = why;
     const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.max(0, this.crashesInARow - 1));
-    this.nextStartAt = Date.now() + delay;
+    this.nextStartAt = this.options.clock.now() + delay;
     this.log.event(`ended: ${why}; starting again in ${Math.round(delay / 100) / 10} s`);
-    this.restartTimer = setTimeout(() => {
+    this.cancelRestart = this.options.clock.after(delay, () => {
       if (this.state !== 'restarting') return;
       this.restarts += 1;
       this.launch();
-    }, delay);
-    this.restartTimer.unref();
+    });
     // Its sandbox goes first: nothing told of the change may keep a crashed server running.
     const ended = this.end(run, why);
     this.setState('restarting');

@@ -1,32 +1,25 @@
 import { ProcessNotFoundError, Sandbox, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+import { ManualClock } from '../testing/manual-clock.js';
 
 // The lifecycle as the API keeps it: listing by label and state, requests it
 // refuses, timeouts extended, auto-pause and the clock stopped while paused.
 // What needs real sandboxes (a frozen cgroup, nothing left on the host) is in
 // lifecycle.test.ts.
 let daemon: TestDaemon;
+// The daemon's timeouts fall due when this clock is moved, not after real waiting.
+const clock = new ManualClock();
 
 beforeAll(async () => {
-  daemon = await startFastDaemon();
+  daemon = await startFastDaemon([], {}, { clock });
 });
 
 afterAll(async () => {
   await daemon?.stop();
 });
 
-/**
- * Waits until the daemon's timeout clock has passed `deadline`, as the daemon
- * itself proves it: a sandbox made now to time out just after it has ended for
- * its timeout. The daemon fires timeouts in the order they fall due, ending a
- * sandbox at once (its record first), so one due before has fired by then.
- */
-async function daemonClockPassed(deadline: string | null): Promise<void> {
-  const timeoutMs = Math.max(1000, Date.parse(deadline ?? '') - Date.now() + 100);
-  const marker = await Sandbox.create({ ...daemon.conn, timeoutMs });
-  await expect.poll(async () => (await marker.getInfo()).endReason, { timeout: timeoutMs + 20_000, interval: 100 }).toBe('timeout');
-}
+const endReason = async (sbx: Sandbox) => (await sbx.getInfo()).endReason;
 
 describe('sandbox lifecycle', () => {
   it('creates, lists by label and state, inspects and kills', async () => {
@@ -72,38 +65,41 @@ describe('sandbox lifecycle', () => {
   });
   it('extends the timeout with setTimeout', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
-    const firstDeadline = sbx.lastKnown.expiresAt;
     await sbx.setTimeout(60_000);
-    await daemonClockPassed(firstDeadline);
+    clock.advance(3100);
     expect(await sbx.isRunning()).toBe(true);
-    await sbx.kill();
+    clock.advance(60_000);
+    await expect.poll(() => endReason(sbx)).toBe('timeout');
   });
   it('pauses instead of killing at the timeout when asked (auto-pause)', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
     expect(sbx.lastKnown.onTimeout).toBe('pause');
     await sbx.files.write('/work/state', 'kept');
-    await expect.poll(async () => (await sbx.getInfo()).state, { timeout: 8000, interval: 200 }).toBe('paused');
-    // Still paused a second of the daemon's timeouts later: not killed after it.
-    await daemonClockPassed(new Date(Date.now() + 1000).toISOString());
+    clock.advance(2000);
+    await expect.poll(async () => (await sbx.getInfo()).state).toBe('paused');
+    // Still paused long after: not killed at some later deadline.
+    clock.advance(10 * 60_000);
     expect((await sbx.getInfo()).state).toBe('paused');
     await sbx.resume();
     expect(await sbx.files.read('/work/state')).toBe('kept');
-    expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - Date.now()).toBeGreaterThan(4 * 60_000);
+    expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - clock.now()).toBeGreaterThan(4 * 60_000);
     await sbx.kill();
   });
   it('stops the timeout clock while paused', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 3000 });
-    const firstDeadline = sbx.lastKnown.expiresAt;
+    clock.advance(1000);
     await sbx.pause();
     expect((await sbx.getInfo()).expiresAt).toBeNull();
-    await daemonClockPassed(firstDeadline);
+    clock.advance(60_000);
     expect((await sbx.getInfo()).state).toBe('paused');
     await sbx.resume();
-    const expiresAt = Date.parse((await sbx.getInfo()).expiresAt ?? '');
-    expect(expiresAt - Date.now()).toBeGreaterThan(1000);
-    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3000);
+    // The two seconds it had left when paused, to the millisecond.
+    expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - clock.now()).toBe(2000);
     expect((await sbx.commands.run(['echo', 'still here'])).stdout).toBe('still here\n');
-    await expect.poll(async () => (await sbx.getInfo()).endReason, { timeout: 8000, interval: 200 }).toBe('timeout');
+    clock.advance(1999);
+    expect(await sbx.isRunning()).toBe(true);
+    clock.advance(1);
+    await expect.poll(() => endReason(sbx)).toBe('timeout');
   });
   it('pauses and resumes a sandbox', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn });

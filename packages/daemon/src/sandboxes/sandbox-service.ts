@@ -13,6 +13,7 @@ import {
 } from '@paddock/core';
 import type { HostMount, SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
+import type { CancelTimer, Clock } from '../clock/clock.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
@@ -39,6 +40,8 @@ export interface SandboxServiceDeps {
   /** The tenants' volumes; absent means a create naming volumes is refused. */
   volumes?: VolumeService;
   logger: Logger;
+  /** When timeouts fall due. */
+  clock: Clock;
   /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
   afterEnd?: (id: string) => Promise<void> | void;
   /** A ready sandbox from a warm pool matching the request, if there is one. */
@@ -57,7 +60,7 @@ export interface CreateOptions {
 
 /** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
 export class SandboxService {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: SandboxServiceDeps) {}
@@ -110,7 +113,7 @@ export class SandboxService {
 
   /** Makes a pooled sandbox the caller's: its labels, environment and lifetime start now. */
   private takeOver(pooled: SandboxRecord, owner: string, request: ReturnType<typeof SandboxCreateSchema.parse>, timeoutMs: number): SandboxRecord {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const record: SandboxRecord = {
       ...pooled,
       owner,
@@ -164,7 +167,7 @@ export class SandboxService {
       this.deps.volumes?.detach(id);
       throw err;
     }
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const record: SandboxRecord = {
       id,
       owner,
@@ -252,7 +255,7 @@ export class SandboxService {
       this.deps.sandboxes.setPausedLeft(id, timeoutMs);
       return { ...record, pausedLeftMs: timeoutMs };
     }
-    const expiresAt = new Date(Date.now() + timeoutMs).toISOString();
+    const expiresAt = new Date(this.deps.clock.now() + timeoutMs).toISOString();
     this.deps.sandboxes.setExpiry(id, expiresAt);
     const updated = { ...record, expiresAt };
     this.arm(updated);
@@ -264,9 +267,9 @@ export class SandboxService {
     if (record.state === 'paused') return record;
     await this.deps.engine.pause(id);
     // A paused sandbox's timeout clock stands still.
-    clearTimeout(this.timers.get(id));
+    this.timers.get(id)?.();
     this.timers.delete(id);
-    const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - Date.now()) : null;
+    const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now()) : null;
     this.deps.sandboxes.markPaused(id, leftMs);
     return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs };
   }
@@ -298,7 +301,7 @@ export class SandboxService {
   markRestarted(record: SandboxRecord): SandboxRecord {
     if (record.state === 'running') return record;
     const left = record.pausedLeftMs;
-    const expiresAt = left === null || left === undefined ? null : new Date(Date.now() + left).toISOString();
+    const expiresAt = left === null || left === undefined ? null : new Date(this.deps.clock.now() + left).toISOString();
     this.deps.sandboxes.markResumed(record.id, expiresAt);
     const running: SandboxRecord = { ...record, state: 'running', expiresAt, pausedLeftMs: null };
     this.arm(running);
@@ -345,7 +348,7 @@ export class SandboxService {
    * over its remains (a template build keeps its writable layer).
    */
   retire(id: string, reason: string): void {
-    clearTimeout(this.timers.get(id));
+    this.timers.get(id)?.();
     this.timers.delete(id);
     this.deps.sandboxes.markEnded(id, reason);
     this.deps.processes.dropSandbox(id);
@@ -374,7 +377,7 @@ export class SandboxService {
 
   /** Stops timers; sandboxes keep running and are adopted by the next start. */
   stopTimers(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
   }
 
@@ -407,10 +410,10 @@ export class SandboxService {
   }
 
   private arm(record: SandboxRecord): void {
-    clearTimeout(this.timers.get(record.id));
+    this.timers.get(record.id)?.();
     if (!record.expiresAt) return;
-    const delay = Math.max(0, Date.parse(record.expiresAt) - Date.now());
-    const timer = setTimeout(() => {
+    const delay = Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now());
+    const cancel = this.deps.clock.after(delay, () => {
       if (record.onTimeout === 'pause') {
         this.deps.logger.info({ sandbox: record.id }, 'sandbox paused at its timeout');
         void this.pauseAtTimeout(record.id);
@@ -418,16 +421,15 @@ export class SandboxService {
       }
       this.deps.logger.info({ sandbox: record.id }, 'sandbox timed out');
       void this.end(record.id, 'timeout');
-    }, delay);
-    timer.unref();
-    this.timers.set(record.id, timer);
+    });
+    this.timers.set(record.id, cancel);
   }
 
   /** Marks the sandbox ended first (so no new work reaches it), then tears it down. */
   private end(id: string, reason: string): Promise<void> {
     const pending = this.ending.get(id);
     if (pending) return pending;
-    clearTimeout(this.timers.get(id));
+    this.timers.get(id)?.();
     this.timers.delete(id);
     this.deps.sandboxes.markEnded(id, reason);
     this.deps.processes.dropSandbox(id);

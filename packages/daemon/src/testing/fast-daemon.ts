@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { baseLayerDir } from '@paddock/engine';
 import { pino } from 'pino';
+import type { Clock } from '../clock/clock.js';
 import { loadConfig } from '../config/daemon-config.js';
 import { type RunningDaemon, startDaemon } from '../daemon.js';
 import { FakeSandboxHost } from './fake-sandbox-host.js';
@@ -24,7 +25,7 @@ export interface FastDaemon extends TestDaemon {
  * but no root, runtime or base template is needed. Its sandboxes are plain
  * folders and host processes: nothing here tests isolation.
  */
-export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<FastDaemon> {
+export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS.ProcessEnv = {}, options: { clock?: Clock } = {}): Promise<FastDaemon> {
   const stateDir = await mkdtemp(fastRootPrefix);
   const cacheDir = `${stateDir}-cache`;
   await writeFakeBaseLayer(join(cacheDir, 'layers'));
@@ -44,7 +45,7 @@ export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS
   for (const [name, value] of Object.entries(extraEnv)) if (name.startsWith('OTEL_')) process.env[name] = value;
   let daemon: RunningDaemon | undefined;
   const launch = async () => {
-    daemon = await startDaemon(config, { logger, env: extraEnv, sandboxHost: async () => host });
+    daemon = await startDaemon(config, { logger, env: extraEnv, sandboxHost: async () => host, clock: options.clock });
   };
   await launch();
   const current = () => {

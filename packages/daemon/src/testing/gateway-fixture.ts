@@ -24,10 +24,20 @@ export async function buildFixtureTemplate(conn: ConnectionOptions): Promise<voi
   }
 }
 
-/** The server once it is ready (and `check` holds), polling its state; usable in hooks as well as tests. */
-export async function whenReady(name: string, conn: ConnectionOptions, check: (s: GatewayServerInfo) => boolean = () => true): Promise<GatewayServerInfo> {
+/**
+ * The server once it is ready (and `check` holds), polling its state; usable
+ * in hooks as well as tests. `meanwhile` runs before each look (a test moving
+ * its clock on, say).
+ */
+export async function whenReady(
+  name: string,
+  conn: ConnectionOptions,
+  check: (s: GatewayServerInfo) => boolean = () => true,
+  meanwhile: () => void = () => {},
+): Promise<GatewayServerInfo> {
   const deadline = Date.now() + 60_000;
   for (;;) {
+    meanwhile();
     const server = await Gateway.get(name, conn);
     if (server.state === 'ready' && check(server)) return server;
     if (Date.now() > deadline)
