@@ -44,6 +44,12 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
   onTimeout?: 'kill' | 'pause';
   /** Volumes (see Volumes.create) to mount: `[{ name: 'repo', path: '/work' }, { name: 'cache', path: '/data', readOnly: true }]`. */
   volumes?: SandboxVolume[];
+  /**
+   * Run the template's start command (the ENTRYPOINT and CMD of its image or
+   * Dockerfile) in the background once the sandbox is up, as `docker run`
+   * does; it shows in `commands.list()`. Default true; false skips it.
+   */
+  startCommand?: boolean;
 }
 
 export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
@@ -114,6 +120,7 @@ export class Sandbox {
         onTimeout: options.onTimeout,
         network: options.network,
         secrets: options.secrets,
+        startCommand: options.startCommand,
         volumes: options.volumes,
       },
       signal: options.signal,

@@ -17,6 +17,8 @@ export interface SandboxFlags {
   denyDomain?: string[];
   secret?: string[];
   volume?: string[];
+  /** false with --no-start. */
+  start?: boolean;
 }
 
 /** The options of `run` and `create` that describe the sandbox. */
@@ -36,5 +38,6 @@ export function addSandboxFlags(command: Command): Command {
     .option('--allow-domain <host>', 'a host the sandbox may reach: pypi.org, *.pythonhosted.org, host:port (repeatable)', collect)
     .option('--deny-domain <host>', 'a host refused even when an allowed pattern matches it (repeatable)', collect)
     .option('--secret <name>', 'a secret (paddock secret set) the sandbox holds as a placeholder (repeatable)', collect)
-    .option('-v, --volume <name:/path[:ro]>', 'a volume (paddock volume create) to mount, read-write unless :ro (repeatable)', collect);
+    .option('-v, --volume <name:/path[:ro]>', 'a volume (paddock volume create) to mount, read-write unless :ro (repeatable)', collect)
+    .option('--no-start', "do not run the template's start command (its ENTRYPOINT and CMD)");
 }

@@ -10,7 +10,7 @@ import type { SandboxFlags } from './sandbox-flags.js';
 
 export type SandboxSpec = Pick<
   SandboxCreateOptions,
-  'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets' | 'volumes'
+  'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets' | 'volumes' | 'startCommand'
 >;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
@@ -26,6 +26,7 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     network: sandboxNetwork(flags),
     secrets: flags.secret,
     volumes: flags.volume?.map(parseVolume),
+    ...(flags.start === false ? { startCommand: false } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ const sandboxFlags: Record<string, string> = {
   'network.allow': '--allow-domain',
   'network.deny': '--deny-domain',
   secrets: '--secret',
+  startCommand: '--no-start',
 };
 
 /** Creates a sandbox; a failure exits 125, as `docker run` does when it gets no container; bad input 2, as everywhere. */

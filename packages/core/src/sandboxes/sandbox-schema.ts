@@ -63,6 +63,10 @@ export const SandboxCreateSchema = z
       .refine((vs) => new Set(vs.map((v) => v.path.replace(/\/+$/, ''))).size === vs.length, 'two volumes at the same path')
       .optional()
       .describe("the tenant's volumes to mount: one sandbox may mount a volume read-write, or any number read-only"),
+    startCommand: z
+      .boolean()
+      .optional()
+      .describe("run the template's start command (its image's or Dockerfile's ENTRYPOINT and CMD) in the background once the sandbox is up; default true"),
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;

@@ -29,9 +29,21 @@ export const TemplateSchema = z.object({
       exposedPorts: z.array(z.string()).optional(),
     })
     .optional()
-    .describe("a Dockerfile's ENTRYPOINT, CMD, LABELs and EXPOSEd ports, kept as written; Paddock starts no process from them"),
+    .describe("a Dockerfile's ENTRYPOINT, CMD, LABELs and EXPOSEd ports, kept as written; ENTRYPOINT and CMD are the start command"),
 });
 export type TemplateConfig = NonNullable<z.infer<typeof TemplateSchema>['config']>;
+
+/**
+ * What a sandbox of this template runs in the background once it is up: the
+ * ENTRYPOINT followed by the CMD, as Docker starts a container. A template
+ * built from a Dockerfile keeps them in `config` (inherited from its FROM);
+ * one made from an image, in `image`.
+ */
+export function startCommandOf(template: Pick<TemplateInfo, 'config' | 'image'>): string[] | undefined {
+  const source = template.config ?? template.image;
+  const argv = [...(source?.entrypoint ?? []), ...(source?.cmd ?? [])];
+  return argv.length ? argv : undefined;
+}
 export type TemplateInfo = z.infer<typeof TemplateSchema>;
 
 export const TemplateBuildSchema = z

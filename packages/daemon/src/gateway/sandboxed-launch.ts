@@ -21,6 +21,8 @@ export function sandboxRequestOf(name: string, manifest: GatewayManifest): Sandb
     network,
     ...(secrets.length ? { secrets } : {}),
     metadata: { [gatewayLabel]: name },
+    // The sandbox runs the server's command, not its template's.
+    startCommand: false,
   };
 }
 

@@ -43,6 +43,8 @@ const leftovers = () => readdirSync(layersDir()).filter((n) => n.startsWith('.')
 async function expectImageSandbox(template: string, tier: 'container' | 'gvisor' = 'container'): Promise<void> {
   const sbx = await Sandbox.create({ ...daemon.conn, template, tier });
   try {
+    // The image's Cmd is its start command (a shell, which ends at once without input).
+    expect(await sbx.commands.list()).toEqual([expect.objectContaining({ cmd: ['sh'], user: 'app' })]);
     const r = await sbx.commands.run(['sh', '-c', 'cat /etc/os-release; echo $GREETING; pwd; id -u; cat hello.txt; ls /opt/old; ls /etc']);
     const [osRelease, greeting, pwd, uid, hello, opt, ...etc] = r.stdout.trim().split('\n');
     expect({ osRelease, greeting, pwd, uid, hello, opt }).toEqual({

@@ -9,6 +9,7 @@ import {
   SandboxCreateSchema,
   SandboxNotFoundError,
   type SandboxState,
+  startCommandOf,
   TemplateNotFoundError,
 } from '@paddock/core';
 import type { HostMount, SandboxHost } from '@paddock/engine';
@@ -99,6 +100,8 @@ export class SandboxService {
         !options.hostMounts?.length &&
         !request.volumes?.length &&
         !options.layers &&
+        // A pooled sandbox's start command is running already.
+        request.startCommand !== false &&
         timeoutMs !== null;
       const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
       if (pooled && timeoutMs !== null) {
@@ -196,7 +199,26 @@ export class SandboxService {
     }
     this.arm(record);
     this.deps.logger.info({ sandbox: id, template: template.name, tier, limits }, 'sandbox created');
+    // A build's step sandboxes run the build's commands only.
+    if (request.startCommand !== false && !options.layers) await this.runStartCommand(record, template);
     return record;
+  }
+
+  /**
+   * Starts the template's start command (ENTRYPOINT and CMD) in the
+   * background, as a command like any other: listed, its output kept, killed
+   * with the sandbox. A sandbox whose start command cannot be started is not
+   * left behind.
+   */
+  private async runStartCommand(record: SandboxRecord, template: TemplateRecord): Promise<void> {
+    const cmd = startCommandOf(template);
+    if (!cmd) return;
+    try {
+      await this.deps.processes.start(record, { cmd, cwd: record.workdir });
+    } catch (err) {
+      await this.end(record.id, 'killed');
+      throw err;
+    }
   }
 
   /** The tier a create request would get, for the policy to see; undefined when create would refuse it (and say why). */

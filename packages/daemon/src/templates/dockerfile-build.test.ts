@@ -138,6 +138,24 @@ describe('Dockerfile builds', () => {
     expect(await inSandbox('multi', 'cat /srv/app/root.txt; ls -a /')).not.toMatch(/paddock-context|payload/);
   });
 
+  it("starts the template's ENTRYPOINT and CMD in each new sandbox, as its user in its workdir: the server they start answers inside", async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, template: 'multi' });
+    try {
+      const fetchOut = [
+        'import time, urllib.request',
+        'for _ in range(200):',
+        '    try:',
+        "        print(urllib.request.urlopen('http://127.0.0.1:8080/out.txt').read().decode(), end=''); break",
+        '    except OSError: time.sleep(0.05)',
+      ].join('\n');
+      expect((await sbx.commands.run(['python3', '-c', fetchOut])).stdout).toBe('hi from build\n');
+      const [server] = await sbx.commands.list();
+      expect(server).toMatchObject({ cmd: ['python3', '-m', 'http.server', '8080'], user: 'user', cwd: '/srv/app', state: 'running' });
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('rebuilds and removes a template with no layer of its own (only ENV and LABEL) without touching its parent’s layers', async () => {
     await build({ name: 'meta-only', dockerfile: 'FROM base\nENV MODE=meta\nLABEL kind=meta\n' });
     await build({ name: 'meta-only', dockerfile: 'FROM base\nENV MODE=meta2\n' });

@@ -214,7 +214,7 @@ export class TemplateService {
           return {
             base: { kind: 'template', name: parent.name, layerDirs: parent.layerDirs },
             sandboxTemplate: parent.name,
-            initial: { env: { ...parent.env }, workdir: parent.workdir, user: parent.user, config: structuredClone(parent.config ?? {}) },
+            initial: { env: { ...parent.env }, workdir: parent.workdir, user: parent.user, config: inheritedConfig(parent) },
           };
         }
         // A Paddockfile's FROM and --from name templates only; in a Dockerfile anything else is an image, as Docker reads it.
@@ -361,7 +361,7 @@ export class TemplateService {
         byReference.set(reference, image);
       }
       const { config } = image;
-      const startConfig = { ...(config.entrypoint.length ? { entrypoint: config.entrypoint } : {}), ...(config.cmd.length ? { cmd: config.cmd } : {}) };
+      const startConfig = startConfigOf(config);
       stages.push({
         ...stage,
         base: { kind: 'image', reference, pulled: { digest: image.digest, layerDirs: image.layerDirs } },
@@ -490,4 +490,15 @@ export function toTemplateInfo(r: TemplateRecord): TemplateInfo {
     ...(r.image ? { image: r.image } : {}),
     ...(r.config ? { config: r.config } : {}),
   };
+}
+
+/** An image's ENTRYPOINT and CMD as a Dockerfile stage starts with them (an empty one is left out, as Docker shows it). */
+function startConfigOf(image: { entrypoint: string[]; cmd: string[] }): TemplateConfig {
+  return { ...(image.entrypoint.length ? { entrypoint: image.entrypoint } : {}), ...(image.cmd.length ? { cmd: image.cmd } : {}) };
+}
+
+/** What a stage FROM a template starts with: its config, or for a template made from an image, that image's start command. */
+function inheritedConfig(parent: TemplateRecord): TemplateConfig {
+  if (parent.config) return structuredClone(parent.config);
+  return parent.image ? startConfigOf(parent.image) : {};
 }
