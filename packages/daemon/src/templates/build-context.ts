@@ -200,8 +200,27 @@ export function hashPicked(entries: PickedEntry[]): string {
   return hash.digest('hex');
 }
 
-/** A tar of the picked entries under `dest` (an absolute path in the sandbox), owned by root: what a COPY step extracts at `/`. */
-export async function packPicked(entries: PickedEntry[], dest: string, destIsDir: boolean): Promise<Buffer> {
+/** How a file's first bytes say it is a tar archive, compressed or not: busybox tar's flag for it ('' for plain tar). */
+export function archiveFlag(data: Buffer | undefined): string | undefined {
+  if (!data) return undefined;
+  if (data[0] === 0x1f && data[1] === 0x8b) return 'z';
+  if (data.subarray(0, 3).toString('latin1') === 'BZh') return 'j';
+  if (data.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'J';
+  if (data.subarray(257, 262).toString('latin1') === 'ustar') return '';
+  return undefined;
+}
+
+/**
+ * A tar of the picked entries under `dest` (an absolute path in the sandbox),
+ * owned by root: what a COPY step extracts at `/`; `extra` files go at their
+ * own absolute paths (ADD's archives, unpacked from there).
+ */
+export async function packPicked(
+  entries: PickedEntry[],
+  dest: string,
+  destIsDir: boolean,
+  extra: Array<{ path: string; data: Buffer; mode: number }> = [],
+): Promise<Buffer> {
   const tar = pack();
   const chunks: Buffer[] = [];
   tar.on('data', (c: unknown) => chunks.push(c as Buffer));
@@ -219,6 +238,7 @@ export async function packPicked(entries: PickedEntry[], dest: string, destIsDir
     else if (entry.type === 'directory') tar.entry({ ...header, type: 'directory' });
     else tar.entry({ ...header, type: 'symlink', linkname: entry.linkname ?? '' });
   }
+  for (const { path, data, mode } of extra) tar.entry({ name: path.replace(/^\/+/, ''), type: 'file', mode, uid: 0, gid: 0 }, data);
   tar.finalize();
   await ended;
   return Buffer.concat(chunks);

@@ -222,6 +222,45 @@ describe('Dockerfile builds', () => {
     }
   });
 
+  it('L8: ADD unpacks a hostile archive (entries that climb out, absolute names, a symlink to write through, a device) inside the step’s sandbox: nothing lands on the host', async () => {
+    const marker = `/tmp/paddock-l8-${randomBytes(6).toString('hex')}`;
+    const attacks: Array<Array<Parameters<ReturnType<typeof pack>['entry']>[0] & { body?: string }>> = [
+      [{ name: `../../../../../..${marker}-climb`, body: 'pwned' }],
+      [{ name: `${marker}-absolute`, body: 'pwned' }],
+      [
+        { name: 'link', type: 'symlink', linkname: '/tmp' },
+        { name: `link/${marker.slice('/tmp/'.length)}-through-link`, body: 'pwned' },
+      ],
+      [{ name: 'dev-null', type: 'character-device', devmajor: 1, devminor: 3 }],
+    ];
+    const outcomes: string[] = [];
+    for (const [i, entries] of attacks.entries()) {
+      const tar = pack();
+      const chunks: Buffer[] = [];
+      tar.on('data', (c) => chunks.push(c as Buffer));
+      const done = new Promise<void>((resolve) => tar.on('end', () => resolve()));
+      for (const { body, ...header } of entries) body === undefined ? tar.entry(header) : tar.entry(header, body);
+      tar.finalize();
+      await done;
+      const dir = context({});
+      writeFileSync(join(dir, 'evil.tar'), Buffer.concat(chunks));
+      outcomes.push(
+        await Templates.build({ ...daemon.conn, name: `l8-${i}`, dockerfile: 'FROM base\nADD evil.tar /opt/evil/\n', context: tarOf(dir) }).then(
+          () => 'built',
+          (e: Error) => e.message,
+        ),
+      );
+    }
+    for (const suffix of ['-climb', '-absolute', '-through-link']) expect(existsSync(`${marker}${suffix}`), suffix).toBe(false);
+    // Inside, tar keeps every entry below the destination, and a user namespace makes no device.
+    const name = marker.slice('/tmp/'.length);
+    expect(outcomes).toEqual(['built', 'built', expect.stringMatching(/^line 2: .*can't create symlink 'link'/), 'built']);
+    expect(await inSandbox('l8-0', 'find / -xdev -name "paddock-l8-*" 2>/dev/null')).toBe(`/opt/evil/tmp/${name}-climb\n`);
+    expect(await inSandbox('l8-1', 'find / -xdev -name "paddock-l8-*" 2>/dev/null')).toBe(`/opt/evil/tmp/${name}-absolute\n`);
+    expect(await inSandbox('l8-3', 'ls -A /opt/evil')).toBe('');
+    expect((await daemon.api('/v1/health')).status).toBe(200);
+  });
+
   it('reuses cached steps: a rebuild runs nothing; a changed context file, build arg or --no-cache runs again from that step; gc removes unused cache layers, never used ones', async () => {
     const dir = context({ 'app.txt': 'v1\n' });
     const dockerfile = [

@@ -9,7 +9,7 @@ import type { FileService } from '../files/file-service.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { BuildCacheStore } from '../store/build-cache-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
-import { type FileTree, hashPicked, type PickedEntry, packPicked, pick, readTree } from './build-context.js';
+import { archiveFlag, type FileTree, hashPicked, type PickedEntry, packPicked, pick, readTree } from './build-context.js';
 
 /** Where a stage starts: a template's layers, a registry image's (once pulled), nothing (scratch), or an earlier stage's result. */
 export type StageBase =
@@ -78,6 +78,15 @@ interface StageState extends StageResult {
 const toolsDir = '/.paddock/build';
 const busyboxIn = `${toolsDir}/busybox`;
 const payloadIn = `${toolsDir}/payload.tar`;
+/** Where ADD's i-th archive waits to be unpacked (removed by the unpacking). */
+const archiveIn = (i: number) => `/.paddock-add-${i}`;
+/**
+ * Unpacks $2 (tar flag $3) into the folder $4 with busybox $1, in the step's
+ * sandbox; a file that only looks like an archive (say, data.csv.gz) is
+ * copied as $4/$5 instead, as Docker does.
+ */
+const unpackScript =
+  'b=$1; $b mkdir -p "$4" && if $b tar -t"$3"f "$2" >/dev/null 2>&1; then $b tar -x"$3"f "$2" -C "$4"; else $b cp -p "$2" "$4/$5"; fi; rc=$?; $b rm -f "$2"; exit $rc';
 // An earlier stage's files for COPY --from travel through the daemon's memory: bounded.
 const maxStageExportBytes = 1024 * 1024 * 1024;
 
@@ -268,6 +277,9 @@ export class DockerfileBuild {
       return;
     }
     const fromStage = step.kind === 'COPY' && step.from.kind === 'stage' ? (earlier[step.from.stage] as StageResult) : undefined;
+    // ADD unpacks a local tar archive (plain, gzip, bzip2 or xz) named as a source into the destination, as Docker does.
+    const archives = step.kind === 'ADD' && this.settings.context ? this.localArchives(this.settings.context, sources, step.line) : [];
+    const copied = sources.filter((s) => !archives.some((a) => a.source === s));
     let tree: FileTree;
     let inputKey: string;
     if (fromStage) {
@@ -286,11 +298,27 @@ export class DockerfileBuild {
     await this.writeStep(
       stage,
       state,
-      { copy: inputKey, sources, dest: rawDest.endsWith('/') ? `${dest}/` : dest, chown },
+      {
+        copy: inputKey,
+        sources,
+        dest: rawDest.endsWith('/') ? `${dest}/` : dest,
+        chown,
+        ...(archives.length ? { unpack: archives.map((a) => a.source) } : {}),
+      },
       text,
       async (sandbox) => {
         const { entries, directory } = picked as { entries: PickedEntry[]; directory: boolean };
         await this.exec(sandbox, [busyboxIn, 'tar', '-x', '-f', payloadIn, '-C', '/'], 'root', {}, '/', step.line);
+        for (const [i, archive] of archives.entries()) {
+          await this.exec(
+            sandbox,
+            [busyboxIn, 'sh', '-c', unpackScript, 'add', busyboxIn, archiveIn(i), archive.flag, dest, posix.basename(archive.source)],
+            'root',
+            {},
+            '/',
+            step.line,
+          );
+        }
         if (!chown) return;
         const asDir = destIsDir(directory);
         const paths = [...(asDir && dest !== '/' ? [dest] : []), ...entries.map((e) => (asDir ? posix.join(dest, e.to) : dest))];
@@ -301,11 +329,25 @@ export class DockerfileBuild {
       {
         payload: async () => {
           const files = fromStage ? await this.exportStage(stage, fromStage, sources, step.line) : tree;
-          picked = this.pickAll(files, sources, step.line);
-          return packPicked(picked.entries, dest, destIsDir(picked.directory));
+          const all = this.pickAll(files, sources, step.line);
+          picked = { entries: copied.length ? this.pickAll(files, copied, step.line).entries : [], directory: all.directory };
+          const extra = archives.map((a, i) => ({ path: archiveIn(i), data: a.data, mode: a.mode }));
+          return packPicked(picked.entries, dest, destIsDir(all.directory), extra);
         },
       },
     );
+  }
+
+  /** The sources that name one file of the context holding a tar archive (a folder's archives are copied as they are). */
+  private localArchives(tree: FileTree, sources: string[], line: number): Array<{ source: string; flag: string; data: Buffer; mode: number }> {
+    return sources.flatMap((source) => {
+      if (isUrl(source)) return [];
+      const { entries, directory } = pick(tree, source, line);
+      const only = entries[0];
+      if (directory || entries.length !== 1 || only?.entry.type !== 'file' || !only.entry.data) return [];
+      const flag = archiveFlag(only.entry.data);
+      return flag === undefined ? [] : [{ source, flag, data: only.entry.data, mode: only.entry.mode }];
+    });
   }
 
   private pickAll(tree: FileTree, sources: string[], line: number): { entries: PickedEntry[]; directory: boolean } {

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { BadRequestError, ConflictError, NotFoundError, type Tier } from '@paddock/core';
 import {
   AgentClient,
@@ -13,6 +15,8 @@ import {
   sandboxPaths,
 } from '@paddock/engine';
 import { FakeAgent } from './fake-agent.js';
+
+const run = promisify(execFile);
 
 interface FakeSandbox {
   tier: Tier;
@@ -63,7 +67,7 @@ export class FakeSandboxHost implements SandboxHost {
     const paths = this.paths(launch.id);
     try {
       await mkdir(paths.rootfs, { recursive: true });
-      for (const layer of [...launch.layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
+      for (const layer of [...launch.layers].reverse()) await copyLayer(layer, paths.rootfs);
       await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
       options.signal?.throwIfAborted();
       const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id, launch.hostMounts);
@@ -111,8 +115,8 @@ export class FakeSandboxHost implements SandboxHost {
     await rm(paths.rootfs, { recursive: true, force: true });
     const layers = JSON.parse(await readFile(join(paths.dir, 'layers.json'), 'utf8')) as string[];
     await mkdir(paths.rootfs, { recursive: true });
-    for (const layer of [...layers].reverse()) await cp(layer, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
-    await cp(layerDir, paths.rootfs, { recursive: true, force: true, verbatimSymlinks: true });
+    for (const layer of [...layers].reverse()) await copyLayer(layer, paths.rootfs);
+    await copyLayer(layerDir, paths.rootfs);
     sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id, this.mounts.get(id));
     sandbox.status = 'running';
     await sandbox.agent.start();
@@ -183,4 +187,14 @@ async function treeSize(dir: string): Promise<number> {
     if (entry.isFile()) total += (await stat(join(entry.parentPath ?? entry.path, entry.name))).size;
   }
   return total;
+}
+
+/**
+ * Copies a layer over a root folder, an upper layer's entry replacing a
+ * lower one's. cp(1), not fs.cp: fs.cp refuses to replace a symlink with one
+ * to the same target (each layer a step captures holds the sandbox's links
+ * to host /etc files).
+ */
+async function copyLayer(layer: string, rootfs: string): Promise<void> {
+  await run('cp', ['-a', '--remove-destination', `${layer}/.`, rootfs]);
 }

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { PaddockError, type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
+import { type TemplateBuildEvent, TemplateBuildSchema, templateNamePattern } from '@paddock/core';
 import type { Principal } from '../../auth/token-auth.js';
 import { registryHostOf } from '../../images/skopeo.js';
 import type { BuildOutput, TemplateCaller } from '../../templates/template-service.js';
+import { apiError } from '../api-error.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
@@ -126,7 +127,8 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
         build.then(
           () => s$.close(),
           (err: unknown) => {
-            const e = err instanceof PaddockError ? err : new PaddockError('internal_error', 500, 'template build failed');
+            const e = apiError(err, c.get('requestId'));
+            if (e.code === 'internal_error') c.get('logger')?.error({ err }, 'template build failed');
             s$.send({ type: 'error', error: { code: e.code, message: e.message, details: e.details } });
             s$.close();
           },
