@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LimitsInputSchema } from '../limits/limits-schema.js';
 import { HostRuleSchema, SecretNameSchema } from '../network/network-schema.js';
-import { EnvSchema, TemplateNameSchema, TierSchema } from '../sandboxes/sandbox-schema.js';
+import { EnvSchema, SandboxVolumesSchema, TemplateNameSchema, TierSchema } from '../sandboxes/sandbox-schema.js';
 import { jsonDepth } from '../text/json-depth.js';
 import { gatewayServerNameMessage, gatewayServerNamePattern } from './gateway-tool-names.js';
 
@@ -68,6 +68,7 @@ export const GatewayManifestSchema = z
       )
       .optional()
       .describe('host files it may reach, at the same paths; an admin’s to grant'),
+    volumes: SandboxVolumesSchema.optional().describe("the tenant's volumes its sandbox mounts, read-write (one sandbox at a time) or read-only"),
     env: EnvSchema.optional().describe('environment of the server process (no secrets: use secrets)'),
     cwd: z.string().max(4096).startsWith('/').optional().describe('working directory of the server process'),
     user: z.string().max(64).optional().describe('user the server runs as (default: the template’s)'),

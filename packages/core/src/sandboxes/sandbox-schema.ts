@@ -32,6 +32,13 @@ export type SandboxState = z.infer<typeof SandboxStateSchema>;
 export const maxSandboxTimeoutMs = sandboxTimeoutBounds.max;
 export const defaultSandboxTimeoutMs = 5 * 60_000;
 
+/** Volumes mounted in one sandbox: each once, each at its own path. */
+export const SandboxVolumesSchema = z
+  .array(SandboxVolumeSchema)
+  .max(16)
+  .refine((vs) => new Set(vs.map((v) => v.name)).size === vs.length, 'a volume is mounted once per sandbox')
+  .refine((vs) => new Set(vs.map((v) => v.path.replace(/\/+$/, ''))).size === vs.length, 'two volumes at the same path');
+
 export const SandboxCreateSchema = z
   .object({
     template: TemplateNameSchema.default('base'),
@@ -56,13 +63,7 @@ export const SandboxCreateSchema = z
       .max(64)
       .optional()
       .describe('secrets (set with PUT /v1/secrets/{name}) the sandbox gets as placeholders; the proxy puts the real value into requests to their hosts'),
-    volumes: z
-      .array(SandboxVolumeSchema)
-      .max(16)
-      .refine((vs) => new Set(vs.map((v) => v.name)).size === vs.length, 'a volume is mounted once per sandbox')
-      .refine((vs) => new Set(vs.map((v) => v.path.replace(/\/+$/, ''))).size === vs.length, 'two volumes at the same path')
-      .optional()
-      .describe("the tenant's volumes to mount: one sandbox may mount a volume read-write, or any number read-only"),
+    volumes: SandboxVolumesSchema.optional().describe("the tenant's volumes to mount: one sandbox may mount a volume read-write, or any number read-only"),
     startCommand: z
       .boolean()
       .optional()

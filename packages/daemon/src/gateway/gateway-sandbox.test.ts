@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Audit, Gateway } from '@paddock/sdk';
+import { Audit, Gateway, Volumes } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureTemplate, fixtureCommand, textOf, whenReady } from '../testing/gateway-fixture.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -117,5 +117,38 @@ describe('a server on the gvisor tier (the default) with a secret and host files
       rmSync(readDir, { recursive: true, force: true });
       rmSync(writeDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a server given volumes', () => {
+  it('mounts the tenant’s volumes as its manifest says: reads a read-only one, writes a read-write one, which stays in use until the server goes', async () => {
+    const docs = await Volumes.create({ ...daemon.conn, name: 'gw-docs', sizeMiB: 64 });
+    await docs.files.write('/guide.txt', 'from the volume');
+    const out = await Volumes.create({ ...daemon.conn, name: 'gw-out', sizeMiB: 64 });
+    const manifest = {
+      template: 'mcp-fixture',
+      tier: 'container' as const,
+      volumes: [
+        { name: 'gw-docs', path: '/docs', readOnly: true },
+        { name: 'gw-out', path: '/out' },
+      ],
+    };
+    try {
+      await Gateway.add('with-volumes', { command: fixture, manifest }, daemon.conn);
+      await whenReady('with-volumes', daemon.conn);
+      expect(textOf(await Gateway.callTool('with-volumes__read_file', { path: '/docs/guide.txt' }, daemon.conn))).toBe('from the volume');
+      expect((await Gateway.callTool('with-volumes__write_file', { path: '/docs/planted.txt', text: 'x' }, daemon.conn)).isError).toBe(true);
+      expect(textOf(await Gateway.callTool('with-volumes__write_file', { path: '/out/report.txt', text: 'by the server' }, daemon.conn))).toBe('written');
+      expect(await out.files.read('/report.txt')).toBe('by the server');
+      await expect(Volumes.delete('gw-out', daemon.conn)).rejects.toMatchObject({ status: 409 });
+      // A volume the tenant does not have: refused before anything is stored.
+      const missing = { ...manifest, volumes: [{ name: 'gw-nowhere', path: '/x' }] };
+      await expect(Gateway.add('no-volume', { command: fixture, manifest: missing }, daemon.conn)).rejects.toMatchObject({ status: 404 });
+      await expect(Gateway.get('no-volume', daemon.conn)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await Gateway.remove('with-volumes', daemon.conn).catch(() => {});
+    }
+    await Volumes.delete('gw-out', daemon.conn);
+    await Volumes.delete('gw-docs', daemon.conn);
   });
 });

@@ -20,6 +20,7 @@ export function sandboxRequestOf(name: string, manifest: GatewayManifest): Sandb
     ...(manifest.limits ? { limits: manifest.limits } : {}),
     network,
     ...(secrets.length ? { secrets } : {}),
+    ...(manifest.volumes?.length ? { volumes: manifest.volumes } : {}),
     metadata: { [gatewayLabel]: name },
     // The sandbox runs the server's command, not its template's.
     startCommand: false,

@@ -136,6 +136,7 @@ export const cedarSchema = `namespace Paddock {
     tool?: String,
     argsDigest?: String,
     files?: Set<String>,
+    volumes?: Set<String>,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

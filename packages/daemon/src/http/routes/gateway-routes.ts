@@ -19,6 +19,7 @@ import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
 import type { Services } from '../services.js';
+import { mountingVolumes } from './mounting-volumes.js';
 
 const tags = ['gateway'];
 const ServerResponse = GatewayServerSchema.meta({ id: 'GatewayServer' });
@@ -171,6 +172,7 @@ function setContext(body: { command: string[]; manifest: GatewayManifest; pin?: 
     hosts: manifest.network?.allow ?? [],
     secrets: manifest.secrets ?? [],
     files: [...(manifest.files?.read ?? []), ...(manifest.files?.write ?? [])],
+    volumes: (manifest.volumes ?? []).map((v) => v.name),
     serverCommand: body.command.join(' ').slice(0, 500),
     requestDigest: createHash('sha256').update(canonicalJson(body)).digest('hex'),
   };
@@ -183,7 +185,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { name, ...body } = c.req.valid('json');
     const principal = c.get('principal');
     const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body) }, () =>
-      s.gateway.add(principal, name, body),
+      mountingVolumes(c, s, body.manifest.volumes ?? [], () => s.gateway.add(principal, name, body)),
     );
     return c.json(server, 201);
   });
@@ -193,7 +195,9 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const body = c.req.valid('json');
     const principal = c.get('principal');
     const server = await s.govern(c, { action: 'gateway.server.set', resource: `mcp-server:${name}`, context: setContext(body) }, () =>
-      s.gateway.has(principal.tenant, name) ? s.gateway.replace(principal.tenant, name, body) : s.gateway.add(principal, name, body),
+      mountingVolumes(c, s, body.manifest.volumes ?? [], () =>
+        s.gateway.has(principal.tenant, name) ? s.gateway.replace(principal.tenant, name, body) : s.gateway.add(principal, name, body),
+      ),
     );
     return c.json(server, 200);
   });

@@ -15,6 +15,7 @@ import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
+import { mountingVolumes } from './mounting-volumes.js';
 
 const tags = ['sandboxes'];
 
@@ -268,13 +269,4 @@ function parseLabels(label: string | string[] | undefined): Record<string, strin
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return labels;
-}
-
-/** Each volume a create names is its own decision (volume.mount) and audit record, the create running inside them all. */
-function mountingVolumes<T>(c: Context<HttpEnv>, s: Services, volumes: readonly SandboxVolume[], create: () => Promise<T>): Promise<T> {
-  const [first, ...rest] = volumes;
-  if (!first) return create();
-  return s.govern(c, { action: 'volume.mount', resource: `volume:${first.name}`, context: { path: first.path, op: first.readOnly ? 'ro' : 'rw' } }, () =>
-    mountingVolumes(c, s, rest, create),
-  );
 }
