@@ -88,6 +88,16 @@ describe('paddock volume', () => {
     expect(paddock(['run', '-v', 'nope://proc', '--', 'true'])).toMatchObject({ code: 2, stderr: expect.stringContaining('no "//"') });
     expect(paddock(['volume', 'inspect', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'paddock: volume nope not found\n' });
     expect(paddock(['volume', 'cp', './a', './b'])).toMatchObject({ code: 2, stderr: expect.stringContaining('NAME:/path') });
+    expect(paddock(['volume', 'create', 'seeded', '--size', '64m', '--from-template', 'base'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'paddock: --from-template: expected TEMPLATE:/folder, e.g. py-ds:/work, got "base"\n',
+    });
+    expect(paddock(['volume', 'create', 'seeded', '--size', '64m', '--from-template', 'base:/proc'])).toMatchObject({
+      code: 2,
+      stderr: 'paddock: --from-template: the folder to copy is not / and not under /proc, /sys, /dev or /.paddock\n',
+    });
+    expect(paddock(['volume', 'ls', '--json']).stdout).not.toContain('seeded');
     expect(statSync(work).isDirectory()).toBe(true);
   });
 

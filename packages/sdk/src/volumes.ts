@@ -10,6 +10,8 @@ export interface VolumeCreateOptions extends ConnectionOptions, RequestOptions {
   name: string;
   /** Hard size limit in MiB: a write past it fails with ENOSPC. */
   sizeMiB: number;
+  /** Start with a copy of a template's (or snapshot's) folder: `{ template: 'py-ds', path: '/work' }`. */
+  from?: { template: string; path: string };
 }
 
 /** A volume's files, reached without a sandbox. Symlinks in a path are refused, never followed. */
@@ -105,7 +107,7 @@ export const Volumes = {
   async create(options: VolumeCreateOptions): Promise<Volume> {
     const api = new ApiClient(options);
     const info = await api.json<VolumeInfo>(apiCall('POST /v1/volumes'), {
-      json: { name: options.name, sizeMiB: options.sizeMiB },
+      json: { name: options.name, sizeMiB: options.sizeMiB, from: options.from },
       signal: options.signal,
       timeoutMs: options.timeoutMs,
     });

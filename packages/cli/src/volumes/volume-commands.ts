@@ -7,9 +7,10 @@ export function registerVolumeCommands(program: Command): void {
 
   volume
     .command('create')
-    .description('create an empty volume')
+    .description("create a volume, empty or with a copy of a template's folder")
     .argument('<name>', 'volume name')
     .requiredOption('--size <size>', 'hard size limit, e.g. 512m, 10g')
+    .option('--from-template <template:/path>', "start with a copy of this template's (or snapshot's) folder, e.g. py-ds:/work")
     .option('--json', 'print JSON')
     .action(lazyAction(async () => (await import('./create-volume.js')).createVolume));
 

@@ -40,6 +40,11 @@ export const errorCodes = {
   image_too_large: { status: 400, error: 'BadRequestError', meaning: 'an image layer or the whole image is over its size limit; details.limitBytes' },
   insecure_registry: { status: 400, error: 'BadRequestError', meaning: 'the registry is plain HTTP or its TLS fails, and the operator has not allowed it' },
   registry_auth_failed: { status: 400, error: 'BadRequestError', meaning: 'the registry refused the credentials, or asks for some' },
+  volume_fill_failed: {
+    status: 400,
+    error: 'BadRequestError',
+    meaning: "a volume could not be filled from the template's folder (no such folder, say); no volume is made",
+  },
 
   // 401, 403: who is asking, and whether they may.
   unauthorized: { status: 401, error: 'UnauthorizedError', meaning: 'the token is missing or invalid' },

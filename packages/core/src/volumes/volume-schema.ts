@@ -15,6 +15,16 @@ export const VolumeCreateSchema = z
       .min(volumeSizeBounds.min)
       .max(volumeSizeBounds.max)
       .describe('hard size limit, in MiB: the volume is a file system of this size, and a write past it fails with ENOSPC'),
+    from: z
+      .object({
+        template: z.string().min(1).max(128).describe('a template (or snapshot) the tenant may start sandboxes from'),
+        path: z
+          .lazy(() => SandboxFolderSchema('the folder to copy', 'the folder to copy is not / and not under /proc, /sys, /dev or /.paddock'))
+          .describe("the template's folder whose contents the volume starts with, e.g. /work"),
+      })
+      .strict()
+      .optional()
+      .describe("start with a copy of a template's folder instead of empty"),
   })
   .strict();
 export type VolumeCreate = z.input<typeof VolumeCreateSchema>;
@@ -37,18 +47,22 @@ export type VolumeInfo = z.infer<typeof VolumeSchema>;
 /** Where the runtime and the agent mount their own file systems. */
 const reservedMountPaths = ['/proc', '/sys', '/dev', '/.paddock'];
 
+/** A folder of a sandbox below its root, not in the runtime's or the agent's own file systems. */
+const SandboxFolderSchema = (what: string, reserved: string) =>
+  z
+    .string()
+    .max(1024)
+    .regex(/^\/[^\0]*$/, `${what} is absolute`)
+    .refine((p) => !p.split('/').some((part) => part === '..' || part === '.') && !p.includes('//'), `${what} has no "." or ".." parts and no "//"`)
+    .refine((p) => !reservedMountPaths.some((r) => p.replace(/\/+$/, '') === '' || p === r || p.startsWith(`${r}/`)), {
+      message: reserved,
+    });
+
 /** A volume a sandbox is created with: shown at `path`, writable unless readOnly. */
 export const SandboxVolumeSchema = z
   .object({
     name: VolumeNameSchema,
-    path: z
-      .string()
-      .max(1024)
-      .regex(/^\/[^\0]*$/, 'a mount path is absolute')
-      .refine((p) => !p.split('/').some((part) => part === '..' || part === '.') && !p.includes('//'), 'a mount path has no "." or ".." parts and no "//"')
-      .refine((p) => !reservedMountPaths.some((r) => p.replace(/\/+$/, '') === '' || p === r || p.startsWith(`${r}/`)), {
-        message: `a volume cannot be mounted at / or under ${'/proc, /sys, /dev or /.paddock'}`,
-      }),
+    path: SandboxFolderSchema('a mount path', 'a volume cannot be mounted at / or under /proc, /sys, /dev or /.paddock'),
     readOnly: z.boolean().default(false),
   })
   .strict();

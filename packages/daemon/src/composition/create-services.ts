@@ -45,6 +45,7 @@ import { QuotaGuard } from '../tenants/quota-guard.js';
 import { TenantService } from '../tenants/tenant-service.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
 import { VolumeDisk } from '../volumes/volume-disk.js';
+import { fillFromTemplate } from '../volumes/volume-seed.js';
 import { VolumeService } from '../volumes/volume-service.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
@@ -112,10 +113,15 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
-  const volumes = new VolumeService({ store: new VolumeStore(db), disk: new VolumeDisk(volumesDir), tenants: tenantStore, logger });
-
   // From here to the template service, no await: the hooks below name services
   // built further down, and none of them can be called before those exist.
+  const volumes = new VolumeService({
+    store: new VolumeStore(db),
+    disk: new VolumeDisk(volumesDir),
+    tenants: tenantStore,
+    logger,
+    fillFromTemplate: (tenant, from, root, signal) => fillFromTemplate({ sandboxes, processes, busybox: '/bin/busybox' }, tenant, from, root, signal),
+  });
   const processes = new ProcessManager({
     engine,
     outputLimitBytes: config.outputLimitBytes,

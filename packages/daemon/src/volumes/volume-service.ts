@@ -21,6 +21,8 @@ export interface VolumeServiceDeps {
   disk: VolumeDisk;
   tenants: TenantStore;
   logger: Logger;
+  /** Copies a template's folder into a new volume's mounted root (done in a sandbox: see volume-seed.ts). */
+  fillFromTemplate: (tenant: string, from: NonNullable<VolumeCreate['from']>, root: string, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -36,7 +38,8 @@ export class VolumeService {
 
   constructor(private readonly deps: VolumeServiceDeps) {}
 
-  async create(tenant: string, input: VolumeCreate): Promise<VolumeInfo> {
+  /** Makes a volume, empty or holding a copy of a template's folder; it exists for others only once it is filled. */
+  async create(tenant: string, input: VolumeCreate, options: { signal?: AbortSignal } = {}): Promise<VolumeInfo> {
     const request = VolumeCreateSchema.parse(input);
     const key = `${tenant}/${request.name}`;
     if (this.deps.store.get(tenant, request.name) || this.creating.has(key)) {
@@ -47,6 +50,9 @@ export class VolumeService {
     const id = `vol-${randomBytes(6).toString('hex')}`;
     try {
       await this.deps.disk.create(id, request.sizeMiB);
+      if (request.from) {
+        await this.deps.fillFromTemplate(tenant, request.from, this.deps.disk.mountPointOf(id), options.signal);
+      }
       const record: VolumeRecord = { id, tenant, name: request.name, sizeMiB: request.sizeMiB, createdAt: new Date().toISOString() };
       this.deps.store.insert(record);
       this.deps.logger.info({ volume: id, tenant, name: request.name, sizeMiB: request.sizeMiB }, 'volume created');

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Sandbox, Volumes } from '@paddock/sdk';
+import { Sandbox, Templates, Volumes } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
@@ -375,5 +375,40 @@ describe('volume export and import', () => {
     }
     await sbx.kill();
     await Volumes.delete('v11', daemon.conn);
+  });
+
+  it('V20: a volume made from a template’s folder holds a copy of it (owners, modes and links kept; a link out stays a link the file API will not follow); a folder the template lacks makes no volume', async () => {
+    const setup = [
+      'mkdir -p /srv/app/sub',
+      'echo hi > /srv/app/a.txt',
+      'echo deep > /srv/app/sub/b.txt',
+      'chmod 0750 /srv/app/sub',
+      'chown user:user /srv/app/a.txt',
+      'ln -s a.txt /srv/app/link',
+      'ln -s /etc/shadow /srv/app/shadow',
+    ].join(' && ');
+    await Templates.build({ ...daemon.conn, name: 'v20-seed', paddockfile: `FROM base\nRUN ${setup}\n` });
+    const seeded = await Volumes.create({ ...daemon.conn, name: 'v20-seeded', sizeMiB: 64, from: { template: 'v20-seed', path: '/srv/app' } });
+    expect(await seeded.files.read('/sub/b.txt')).toBe('deep\n');
+    await expect(seeded.files.read('/shadow')).rejects.toMatchObject({ status: 400 });
+    const sbx = await Sandbox.create({ ...daemon.conn, volumes: [{ name: 'v20-seeded', path: '/data' }] });
+    try {
+      const view = await sbx.commands.run([
+        'sh',
+        '-c',
+        'stat -c "%U %a %n" /data/a.txt /data/sub; readlink /data/link /data/shadow; touch /data/new && echo the user writes at its root',
+      ]);
+      expect(view.stdout).toBe('user 644 /data/a.txt\nroot 750 /data/sub\na.txt\n/etc/shadow\nthe user writes at its root\n');
+    } finally {
+      await sbx.kill();
+    }
+    const before = await Sandbox.list({ ...daemon.conn, state: 'running' });
+    const missing = Volumes.create({ ...daemon.conn, name: 'v20-missing', sizeMiB: 64, from: { template: 'v20-seed', path: '/nowhere' } });
+    await expect(missing).rejects.toMatchObject({ code: 'volume_fill_failed', status: 400, message: expect.stringContaining('/nowhere') });
+    const unknown = Volumes.create({ ...daemon.conn, name: 'v20-missing', sizeMiB: 64, from: { template: 'no-such-template', path: '/srv' } });
+    await expect(unknown).rejects.toMatchObject({ code: 'template_not_found' });
+    await expect(Volumes.get('v20-missing', daemon.conn)).rejects.toMatchObject({ code: 'volume_not_found' });
+    expect(await Sandbox.list({ ...daemon.conn, state: 'running' })).toEqual(before);
+    await Volumes.delete('v20-seeded', daemon.conn);
   });
 });

@@ -153,8 +153,9 @@ const importArchive = createRoute({
 export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createVolume, async (c) => {
     const body = c.req.valid('json');
-    const volume = await s.govern(c, { action: 'volume.create', resource: `volume:${body.name}`, context: { sizeMiB: body.sizeMiB } }, () =>
-      s.volumes.create(c.get('principal').tenant, body),
+    const context = { sizeMiB: body.sizeMiB, ...(body.from ? { template: body.from.template, path: body.from.path } : {}) };
+    const volume = await s.govern(c, { action: 'volume.create', resource: `volume:${body.name}`, context }, () =>
+      s.volumes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
     );
     return c.json(volume, 201);
   });
