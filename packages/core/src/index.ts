@@ -22,6 +22,7 @@ export * from './templates/paddockfile.js';
 export * from './templates/registry-schema.js';
 export * from './templates/template-schema.js';
 export * from './tenants/tenant-schema.js';
+export * from './tenants/token-scope.js';
 export * from './text/json-depth.js';
 export * from './text/keep-ends.js';
 export * from './text/printable.js';

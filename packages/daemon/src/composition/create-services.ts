@@ -7,6 +7,7 @@ import { AuditAnchors } from '../audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import { loadOrCreateToken } from '../auth/token-auth.js';
+import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { FileService } from '../files/file-service.js';
@@ -108,6 +109,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
+  const scopes = new TokenScopeGuard({ tokens: tokenStore, labelsOf: (id) => sandboxStore.get(id)?.metadata });
   const volumes = new VolumeService({ store: new VolumeStore(db), disk: new VolumeDisk(volumesDir), tenants: tenantStore, logger });
 
   // From here to the template service, no await: the hooks below name services
@@ -230,7 +232,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     network,
     gateway: gatewayServers,
     secrets,
-    govern: makeGovern(policy, audit, approvals, telemetry),
+    govern: makeGovern(policy, audit, approvals, telemetry, scopes),
+    scopes,
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxJsonBytes: config.maxJsonBytes,

@@ -171,10 +171,16 @@ function resourceUid(resource: string) {
 
 function entitiesFor({ principal, resource }: AuthorizationRequest) {
   const tenant = { type: 'Paddock::Tenant', id: principal.tenant };
-  const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, string>; parents: Array<{ type: string; id: string }> }> = [
+  const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, CedarAttr>; parents: Array<{ type: string; id: string }> }> = [
     {
       uid: principalUid(principal),
-      attrs: { role: principal.role, tenant: principal.tenant, owner: principal.owner, ownerKind: ownerKindOf(principal.owner) },
+      attrs: {
+        role: principal.role,
+        tenant: principal.tenant,
+        owner: principal.owner,
+        ownerKind: ownerKindOf(principal.owner),
+        ...scopeAttrs(principal),
+      },
       parents: [tenant],
     },
     { uid: tenant, attrs: {}, parents: [] },
@@ -183,8 +189,27 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
   if (uid.type === 'Paddock::McpServer' || uid.type === 'Paddock::Volume') entities.push({ uid, attrs: {}, parents: [tenant] });
-  if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '' }, parents: [tenant] });
+  if (uid.type === 'Paddock::Token')
+    entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '', scoped: false }, parents: [tenant] });
   return entities;
+}
+
+type CedarAttr = string | number | boolean | string[];
+
+/** A capability token's scope as the Token entity's attributes (the schema's scope* fields); an open field is left out. */
+function scopeAttrs({ grant }: Principal): Record<string, CedarAttr> {
+  if (!grant) return { scoped: false };
+  const { scope, expiresAt } = grant;
+  const attrs: Record<string, CedarAttr> = { scoped: true };
+  if (scope.sandboxes) attrs.scopeSandboxes = scope.sandboxes;
+  if (scope.labels) attrs.scopeLabels = Object.entries(scope.labels).map(([k, v]) => `${k}=${v}`);
+  if (scope.actions) attrs.scopeActions = scope.actions;
+  if (scope.templates) attrs.scopeTemplates = scope.templates;
+  if (scope.tiers) attrs.scopeTiers = scope.tiers;
+  if (scope.maxUses !== undefined) attrs.maxUses = scope.maxUses;
+  if (scope.maxSandboxes !== undefined) attrs.maxSandboxes = scope.maxSandboxes;
+  if (expiresAt) attrs.expiresAt = expiresAt;
+  return attrs;
 }
 
 /** The request facts, in the shape the schema's RequestContext declares. */

@@ -132,7 +132,18 @@ export function registerTenantRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const tenant = input.tenant ?? c.get('principal').tenant;
     const created = await s.govern(
       c,
-      { action: 'token.create', resource: `tenant:${tenant}`, context: { tenant, role: input.role, name: input.name, owner: input.owner } },
+      {
+        action: 'token.create',
+        resource: `tenant:${tenant}`,
+        // scoped: the new token has a scope or an expiry (its own, or its scoped maker's).
+        context: {
+          tenant,
+          role: input.role,
+          name: input.name,
+          owner: input.owner,
+          scoped: input.scope !== undefined || input.ttlMs !== undefined || c.get('principal').grant !== undefined,
+        },
+      },
       async () => s.tenants.createToken(c.get('principal'), input),
     );
     return c.json(created, 201);
