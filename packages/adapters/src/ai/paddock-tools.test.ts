@@ -121,7 +121,7 @@ describe('AI SDK tools', () => {
         stopWhen: stepCountIs(4),
         prompt: 'Run',
       });
-      expect((r.steps[0]?.toolResults[0]?.output as { error?: string }).error).toMatch(/^token_exhausted: .*all 1 sandboxes/);
+      expect((r.steps[0]?.toolResults[0]?.output as { error?: string } | undefined)?.error).toMatch(/^token_exhausted: .*all 1 sandboxes/);
     } finally {
       await again.close();
     }

@@ -89,7 +89,7 @@ export const TokenSchema = z.object({
   revokedAt: z.string().nullable(),
   scope: StoredTokenScopeSchema.nullable().describe('what it may reach beyond its role (actions as API names); null: all its role allows'),
   expiresAt: z.string().nullable().describe('when it stops working; null: never'),
-  uses: z.number().int().describe('API calls made with it'),
+  uses: z.number().int().describe('API calls made with it, counted when its scope limits them (maxUses)'),
   sandboxesCreated: z.number().int().describe('sandboxes created (or forked) with it'),
   scopeDigest: z.string().nullable().describe('SHA-256 (hex) of its scope and expiry, as audit records name it'),
   parent: z.string().nullable().describe('the token that minted it as a narrower copy of itself; revoking that one revokes this one'),

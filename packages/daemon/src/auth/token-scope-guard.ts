@@ -40,7 +40,8 @@ export class TokenScopeGuard {
     const sandbox = sandboxOf(resource);
     if (sandbox && !this.reaches(grant, sandbox)) throw new SandboxNotFoundError(sandbox);
     if (action === 'sandbox.create') checkNewSandbox(grant, context);
-    if (!this.deps.tokens.takeUse(principal.id, scope.maxUses)) {
+    // Uses are counted only where they are limited: the count is a write, on every call.
+    if (scope.maxUses !== undefined && !this.deps.tokens.takeUse(principal.id, scope.maxUses)) {
       throw new PolicyDeniedError(
         `token ${principal.id} has used all ${scope.maxUses} of its uses`,
         { field: 'maxUses', limit: scope.maxUses },

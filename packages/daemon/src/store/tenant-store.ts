@@ -1,4 +1,5 @@
 import { ownerKindOf, type Quotas, type Role, type StoredTokenScope, type TenantInfo, type TokenInfo } from '@paddock/core';
+import type { Statement } from 'better-sqlite3';
 import { gatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { Db } from './database.js';
 
@@ -155,7 +156,16 @@ export interface NewToken {
 
 /** API tokens, kept only as SHA-256 digests of their secrets. */
 export class TokenStore {
-  constructor(private readonly db: Db) {}
+  // A capability token's every call counts a use: its statements are prepared once.
+  private readonly useOne: Statement;
+  private readonly sandboxOne: Statement;
+
+  constructor(private readonly db: Db) {
+    this.useOne = db.prepare('UPDATE tokens SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL AND uses < ? RETURNING uses');
+    this.sandboxOne = db.prepare(
+      'UPDATE tokens SET sandboxes_created = sandboxes_created + 1 WHERE id = ? AND sandboxes_created < ? RETURNING sandboxes_created',
+    );
+  }
 
   insert(token: NewToken): TokenInfo {
     const createdAt = new Date().toISOString();
@@ -210,20 +220,12 @@ export class TokenStore {
    * requests can never both take the last one. False when none is left.
    */
   takeUse(id: string, max: number | undefined): boolean {
-    return (
-      this.db
-        .prepare('UPDATE tokens SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL AND uses < ? RETURNING uses')
-        .get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined
-    );
+    return this.useOne.get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined;
   }
 
   /** Counts one sandbox created, if the token may create another (as takeUse). */
   takeSandbox(id: string, max: number | undefined): boolean {
-    return (
-      this.db
-        .prepare('UPDATE tokens SET sandboxes_created = sandboxes_created + 1 WHERE id = ? AND sandboxes_created < ? RETURNING sandboxes_created')
-        .get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined
-    );
+    return this.sandboxOne.get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined;
   }
 
   /** Gives back a sandbox taken for a create that failed. */
