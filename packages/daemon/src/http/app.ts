@@ -128,7 +128,7 @@ export function createApp(options: AppOptions): PaddockApp {
       throw new UnauthorizedError();
     }
     if (isExpired(principal)) {
-      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true });
+      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true, expired: principal.id });
       throw new UnauthorizedError(`token ${principal.id} expired at ${principal.grant?.expiresAt}`, { expiresAt: principal.grant?.expiresAt }, 'token_expired');
     }
     c.set('principal', principal);

@@ -162,11 +162,21 @@ describe('capability tokens: scope enforcement', () => {
   it('Q6: an expired token is refused with token_expired (401) and its expiry', async () => {
     const made = await scoped({ actions: ['sandbox.get'] }, { ttlMs: 1000 });
     expect((await call('GET', `/v1/sandboxes/${inScope.id}`, undefined, made.token)).status).toBe(200);
+    // The token's holder can read its own limits.
+    expect((await call('GET', '/v1/whoami', undefined, made.token)).body).toMatchObject({
+      scope: { actions: ['sandbox.get'] },
+      expiresAt: made.body.expiresAt,
+    });
     await new Promise((r) => setTimeout(r, 1100));
     const late = await call('GET', `/v1/sandboxes/${inScope.id}`, undefined, made.token);
     expect(late.status).toBe(401);
     expect(late.body.error).toMatchObject({ code: 'token_expired', details: { expiresAt: made.body.expiresAt } });
     expect((await call('GET', '/v1/whoami', undefined, made.token)).body.error.code).toBe('token_expired');
+    const records = (await call('GET', '/v1/audit?limit=10000')).body.records as Json[];
+    expect(records.filter((r) => r.principal === made.id && r.action === 'auth.authenticate').map((r) => r.outcome)).toEqual([
+      'token_expired',
+      'token_expired',
+    ]);
   });
 });
 
