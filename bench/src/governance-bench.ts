@@ -124,7 +124,7 @@ function benchScopeCheck(ctx: BenchContext, db: ReturnType<typeof openDatabase>)
   const info = tokens.get('tok_scoped');
   if (!info) throw new Error('the bench token was not stored');
   const principal = principalOf(info);
-  const guard = new TokenScopeGuard({ tokens, labelsOf: () => undefined });
+  const guard = new TokenScopeGuard({ tokens, sandboxOf: () => undefined });
   const context = { cmd: ['sh', '-c', 'python3 -m pytest -q'], user: 'root' };
   for (let i = 0; i < 500; i++) guard.admit(principal, 'sandbox.exec', `sandbox:${sandbox}`, context);
   for (let i = 0; i < 5000; i++) {

@@ -4,8 +4,8 @@ import type { Principal, TokenGrant } from './token-auth.js';
 
 export interface TokenScopeGuardDeps {
   tokens: Pick<TokenStore, 'takeUse' | 'takeSandbox' | 'returnSandbox'>;
-  /** A sandbox's labels, for scopes that select sandboxes by label; undefined when there is no such sandbox. */
-  labelsOf: (sandboxId: string) => Record<string, string> | undefined;
+  /** What a sandbox is made of and labelled with (label selectors, forks); undefined when there is no such sandbox. */
+  sandboxOf: (sandboxId: string) => { template: string; tier: string; metadata: Record<string, string> } | undefined;
 }
 
 /** What an admitted request gives back if its action fails: the sandbox it was counted to create. */
@@ -40,6 +40,9 @@ export class TokenScopeGuard {
     const sandbox = sandboxOf(resource);
     if (sandbox && !this.reaches(grant, sandbox)) throw new SandboxNotFoundError(sandbox);
     if (action === 'sandbox.create') checkNewSandbox(grant, context);
+    // A fork is a new sandbox of its parent's template, tier and labels.
+    const parent = action === 'sandbox.fork' && sandbox ? this.deps.sandboxOf(sandbox) : undefined;
+    if (parent) checkNewSandbox(grant, { template: parent.template, tier: parent.tier, labels: parent.metadata });
     // Uses are counted only where they are limited: the count is a write, on every call.
     if (scope.maxUses !== undefined && !this.deps.tokens.takeUse(principal.id, scope.maxUses)) {
       throw new PolicyDeniedError(
@@ -67,7 +70,7 @@ export class TokenScopeGuard {
   private reaches({ scope }: TokenGrant, id: string, labels?: Record<string, string>): boolean {
     if (scope.sandboxes && !scope.sandboxes.includes(id)) return false;
     if (!scope.labels) return true;
-    const have = labels ?? this.deps.labelsOf(id);
+    const have = labels ?? this.deps.sandboxOf(id)?.metadata;
     return !!have && hasLabels(have, scope.labels);
   }
 }

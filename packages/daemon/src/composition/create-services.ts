@@ -109,7 +109,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
-  const scopes = new TokenScopeGuard({ tokens: tokenStore, labelsOf: (id) => sandboxStore.get(id)?.metadata });
+  const scopes = new TokenScopeGuard({ tokens: tokenStore, sandboxOf: (id) => sandboxStore.get(id) });
   const volumes = new VolumeService({ store: new VolumeStore(db), disk: new VolumeDisk(volumesDir), tenants: tenantStore, logger });
 
   // From here to the template service, no await: the hooks below name services

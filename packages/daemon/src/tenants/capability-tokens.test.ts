@@ -120,12 +120,17 @@ describe('capability tokens: scope enforcement', () => {
     expect((await Sandbox.list({ url: daemon.url, token: labelled })).map((s) => s.id)).toEqual([inScope.id]);
   });
 
-  it('Q3: a token creates sandboxes only of its templates, tiers and labels (scope_denied naming the field)', async () => {
+  it('Q3: a token creates (or forks) sandboxes only of its templates, tiers and labels (scope_denied naming the field)', async () => {
     const token = (await scoped({ actions: ['sandbox.create', 'sandbox.kill'], templates: ['base'], tiers: ['gvisor'], labels: { task: 'q3' } })).token;
     const create = (body: Json) => call('POST', '/v1/sandboxes', { template: 'base', tier: 'gvisor', metadata: { task: 'q3' }, ...body }, token);
     expect((await create({ template: 'python' })).body.error).toMatchObject({ code: 'scope_denied', details: { field: 'templates' } });
     expect((await create({ tier: 'container' })).body.error).toMatchObject({ code: 'scope_denied', details: { field: 'tiers' } });
     expect((await create({ metadata: { task: 'other' } })).body.error).toMatchObject({ code: 'scope_denied', details: { field: 'labels' } });
+    // A fork is a new sandbox of its parent's template, tier and labels: held to the same fields.
+    const forker = (await scoped({ actions: ['sandbox.fork'], tiers: ['gvisor'] })).token;
+    const fork = await call('POST', `/v1/sandboxes/${inScope.id}/fork`, {}, forker);
+    expect(fork.status).toBe(403);
+    expect(fork.body.error).toMatchObject({ code: 'scope_denied', details: { field: 'tiers', tier: 'container' } });
     const made = await create({});
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     expect(made.body).toMatchObject({ template: 'base', tier: 'gvisor' });
@@ -233,8 +238,18 @@ describe('capability tokens: minting', () => {
     expect(child.body.scope.actions).not.toContain('sandbox.file.read');
     expect((await call('POST', `/v1/sandboxes/${inScope.id}/exec`, { cmd: ['true'] }, child.body.token)).status).toBe(200);
     expect((await call('GET', `/v1/sandboxes/${inScope.id}/files/list?path=/`, undefined, child.body.token)).body.error.code).toBe('scope_denied');
+    const grandchild = await call('POST', '/v1/tokens', { role: 'agent', scope: { actions: ['sandbox.get'] } }, child.body.token);
+    expect(grandchild.status).toBe(403); // the child was not given token.create
+    const sibling = await call('POST', '/v1/tokens', { role: 'agent', scope: { actions: ['token.create', 'sandbox.get'] } }, parent.token);
+    const nephew = await call('POST', '/v1/tokens', { role: 'agent', scope: { actions: ['sandbox.get'] } }, sibling.body.token);
+    expect(nephew.body).toMatchObject({ parent: sibling.body.id, scope: { actions: ['sandbox.get'], maxUses: expect.any(Number) } });
+    expect(nephew.body.scope.maxUses).toBeLessThanOrEqual(sibling.body.scope.maxUses);
+    expect((await call('GET', `/v1/sandboxes/${inScope.id}`, undefined, nephew.body.token)).status).toBe(200);
+    // Revoking the first token revokes every copy made from it, however deep.
     expect((await call('DELETE', `/v1/tokens/${parent.id}`)).status).toBe(200);
-    expect((await call('GET', `/v1/sandboxes/${inScope.id}`, undefined, child.body.token)).status).toBe(401);
+    for (const token of [child.body.token, sibling.body.token, nephew.body.token]) {
+      expect((await call('GET', `/v1/sandboxes/${inScope.id}`, undefined, token)).status).toBe(401);
+    }
   });
 
   it('Q8: an agent hands a sandbox-bound token to a subagent; it reaches that sandbox only, and an agent still mints no unscoped token', async () => {
