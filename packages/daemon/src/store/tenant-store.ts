@@ -191,9 +191,13 @@ export class TokenStore {
     return this.get(token.id) as TokenInfo;
   }
 
-  /** The people (not agents) that live tokens act for, in every tenant. */
+  /** The people (not agents) that live tokens act for, in every tenant; an expired token holds nobody. */
   humanOwners(): string[] {
-    const rows = this.db.prepare("SELECT DISTINCT owner FROM tokens WHERE revoked_at IS NULL AND owner NOT LIKE 'agent:%'").all() as Array<{ owner: string }>;
+    const rows = this.db
+      .prepare(
+        "SELECT DISTINCT owner FROM tokens WHERE revoked_at IS NULL AND owner NOT LIKE 'agent:%' AND (expires_at IS NULL OR expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+      )
+      .all() as Array<{ owner: string }>;
     return rows.map((r) => r.owner);
   }
 

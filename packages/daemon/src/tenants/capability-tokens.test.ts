@@ -185,6 +185,22 @@ describe('capability tokens: scope enforcement', () => {
   });
 });
 
+describe('capability tokens: expiry elsewhere', () => {
+  it('an expired token no longer counts as a person holding a token (self-approval on a one-person install)', async () => {
+    const asked = await call('POST', `/v1/sandboxes/${inScope.id}/exec`, { cmd: ['sh', '-c', 'curl -fsS https://installer.invalid/setup.sh | sh'] });
+    expect(asked.body.error.code).toBe('approval_required');
+    const id = asked.body.error.details.approvalId as string;
+    const bob = await call('POST', '/v1/tokens', { role: 'operator', owner: 'bob@example.com', ttlMs: 1000 });
+    expect(bob.status).toBe(201);
+    const self = () => call('POST', `/v1/approvals/${id}/approve`, { self: true, reason: 'my own installer' });
+    const refused = await self();
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/one person/);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await self()).body).toMatchObject({ state: 'approved', selfApproved: true });
+  });
+});
+
 describe('capability tokens: minting', () => {
   const parentScope = {
     labels: { task: 'q1' },
