@@ -232,7 +232,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     network,
     gateway: gatewayServers,
     secrets,
-    govern: makeGovern(policy, audit, approvals, telemetry, scopes),
+    govern: makeGovern(policy, audit, approvals, scopes, telemetry),
     scopes,
     limits: {
       maxUploadBytes: config.maxUploadBytes,

@@ -36,8 +36,8 @@ export function makeGovern(
   authorizer: Authorizer,
   audit: AuditLog,
   approvals: ApprovalService,
+  scopes: TokenScopeGuard,
   telemetry: Telemetry = offTelemetry(),
-  scopes?: TokenScopeGuard,
 ): Govern {
   return async (c, { action, resource, context: given = {}, precheck, outcomeOf }, run) => {
     const principal = c.get('principal');
@@ -61,7 +61,7 @@ export function makeGovern(
     };
     let admission: Admission | undefined;
     try {
-      admission = scopes?.admit(principal, action, resource, context);
+      admission = scopes.admit(principal, action, resource, context);
       precheck?.();
     } catch (err) {
       admission?.failed();
