@@ -51,8 +51,7 @@ describe('paddock token create with a scope', () => {
     const ls = await paddock(['token', 'ls']);
     const row = ls.stdout.split('\n').find((l) => l.startsWith(bound.id)) ?? '';
     expect(row).toContain(`sandboxes=${id}`);
-    expect(row).toContain('actions=sandbox.get,sandbox.exec,');
-    expect(row).toContain('sandbox.file.read,sandbox.file.write');
+    expect(row).toContain('actions=exec,files.read,files.write ');
     expect(row).toMatch(/uses=\d+\/200/);
     expect(row).toMatch(/in 1[45]m/);
     const json = JSON.parse((await paddock(['token', 'ls', '--json'])).stdout) as Array<{ id: string; scope: unknown; expiresAt: string }>;

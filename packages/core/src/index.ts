@@ -21,6 +21,7 @@ export * from './templates/dockerfile.js';
 export * from './templates/paddockfile.js';
 export * from './templates/registry-schema.js';
 export * from './templates/template-schema.js';
+export * from './tenants/scope-actions.js';
 export * from './tenants/tenant-schema.js';
 export * from './tenants/token-scope.js';
 export * from './text/json-depth.js';

@@ -1,3 +1,4 @@
+import { collapseScopeActions } from '@paddock/core/client';
 import { type TokenInfo, Tokens } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
@@ -27,7 +28,7 @@ function scopeText({ scope, uses, sandboxesCreated }: TokenInfo): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(',')}`,
     );
-  if (scope.actions) parts.push(`actions=${scope.actions.join(',')}`);
+  if (scope.actions) parts.push(`actions=${collapseScopeActions(scope.actions).join(',')}`);
   if (scope.templates) parts.push(`templates=${scope.templates.join(',')}`);
   if (scope.tiers) parts.push(`tiers=${scope.tiers.join(',')}`);
   if (scope.maxUses !== undefined) parts.push(`uses=${uses}/${scope.maxUses}`);

@@ -1,31 +1,6 @@
 import { z } from 'zod';
 import { LabelsSchema, SandboxIdSchema, TemplateNameSchema, TierSchema } from '../sandboxes/sandbox-schema.js';
 
-/**
- * Short names for the actions a task usually needs, each standing for the
- * API actions (as the Cedar schema names them) that make it up: `exec` is of
- * little use without reading its output, and none of these without seeing
- * the sandbox. Any other action is named as Cedar names it (sandbox.create).
- */
-export const scopeActionGroups: Record<string, readonly string[]> = {
-  exec: [
-    'sandbox.get',
-    'sandbox.exec',
-    'sandbox.process.list',
-    'sandbox.process.get',
-    'sandbox.process.output',
-    'sandbox.process.signal',
-    'sandbox.process.stdin',
-  ],
-  'files.read': ['sandbox.get', 'sandbox.file.read'],
-  'files.write': ['sandbox.get', 'sandbox.file.write'],
-};
-
-/** The API actions a scope's list names, short names expanded, each once, in order. */
-export function expandScopeActions(actions: readonly string[]): string[] {
-  return [...new Set(actions.flatMap((a) => scopeActionGroups[a] ?? [a]))];
-}
-
 const ActionNameSchema = z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/, 'an action is a name such as exec, files.read or sandbox.create');
 
 /**

@@ -1,4 +1,4 @@
-import { PolicyDeniedError, SandboxNotFoundError } from '@paddock/core';
+import { collapseScopeActions, PolicyDeniedError, SandboxNotFoundError } from '@paddock/core';
 import type { TokenStore } from '../store/tenant-store.js';
 import type { Principal, TokenGrant } from './token-auth.js';
 
@@ -32,7 +32,7 @@ export class TokenScopeGuard {
     const { scope } = grant;
     if (scope.actions && !scope.actions.includes(action)) {
       throw new PolicyDeniedError(
-        `this token's scope does not allow ${action} (it allows ${scope.actions.join(', ')})`,
+        `this token's scope does not allow ${action} (it allows ${collapseScopeActions(scope.actions).join(', ')})`,
         { field: 'actions', action },
         'scope_denied',
       );
