@@ -2,7 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultLimits } from '@paddock/core';
-import { ApprovalService, CedarAuthorizer, ensurePolicyDir, makeGovern, openDatabase, RoleAuthorizer, SqliteAuditLog } from '@paddock/daemon';
+import {
+  ApprovalService,
+  CedarAuthorizer,
+  ensurePolicyDir,
+  makeGovern,
+  openDatabase,
+  principalOf,
+  RoleAuthorizer,
+  SqliteAuditLog,
+  TokenScopeGuard,
+  TokenStore,
+} from '@paddock/daemon';
 import { pino } from 'pino';
 import { agentRun, type BenchContext } from './benchmarks.js';
 import { rotated } from './stats.js';
@@ -11,7 +22,9 @@ const now = () => performance.now();
 
 /**
  * Governance, in-process: one authorize() decision (roles + the shipped Cedar
- * policies), audit appends with the hash chain, and the same exec through the
+ * policies), a capability token's scope check (its use counted in the
+ * database, as every call of a token with maxUses is), audit appends with the
+ * hash chain, and the same exec through the
  * agent with and without the govern() wrapper the API puts around it
  * (authorize, risk scoring, audit record).
  */
@@ -37,6 +50,8 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
       ctx.samples.add('governance.authorize', now() - t);
     }
 
+    benchScopeCheck(ctx, db);
+
     const audit = new SqliteAuditLog(db);
     const appends = 20_000;
     const record = {
@@ -53,7 +68,7 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
     for (let i = 0; i < appends; i++) audit.append({ ...record, details: { cmd: ['true'], i } });
     const appendsPerSecond = appends / ((now() - t0) / 1000);
 
-    const govern = makeGovern(policy, audit, new ApprovalService(db, 60_000));
+    const govern = makeGovern(policy, audit, new ApprovalService(db, 60_000), new TokenScopeGuard({ tokens: new TokenStore(db), sandboxOf: () => undefined }));
     const fakeRequest = { header: () => undefined, raw: { signal: new AbortController().signal } };
     const c = { get: (key: string) => (key === 'principal' ? principal : key === 'requestId' ? 'req' : undefined), req: fakeRequest } as never;
     const id = `bench-gov-${process.pid}`;
@@ -84,5 +99,37 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
   } finally {
     db.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The scope check govern() runs before a capability token's decision: the token of the issue's example, with a use limit, so each check writes its use. */
+function benchScopeCheck(ctx: BenchContext, db: ReturnType<typeof openDatabase>): void {
+  const tokens = new TokenStore(db);
+  const sandbox = 'sb-benchbench01';
+  const scope = { sandboxes: [sandbox], actions: ['sandbox.get', 'sandbox.exec', 'sandbox.file.read', 'sandbox.file.write'], maxUses: 1_000_000_000 };
+  const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+  tokens.insert({
+    id: 'tok_scoped',
+    tenant: 'default',
+    role: 'agent',
+    name: null,
+    owner: 'agent:bench',
+    hash: 'bench',
+    createdBy: 'admin',
+    scope,
+    scopeDigest: 'bench',
+    expiresAt,
+    parent: null,
+  });
+  const info = tokens.get('tok_scoped');
+  if (!info) throw new Error('the bench token was not stored');
+  const principal = principalOf(info);
+  const guard = new TokenScopeGuard({ tokens, sandboxOf: () => undefined });
+  const context = { cmd: ['sh', '-c', 'python3 -m pytest -q'], user: 'root' };
+  for (let i = 0; i < 500; i++) guard.admit(principal, 'sandbox.exec', `sandbox:${sandbox}`, context);
+  for (let i = 0; i < 5000; i++) {
+    const t = now();
+    guard.admit(principal, 'sandbox.exec', `sandbox:${sandbox}`, context);
+    ctx.samples.add('governance.scopeCheck', now() - t);
   }
 }

@@ -64,6 +64,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const gvisorRatio = ratio(p50(rr, 'gvisor.paddock.firstOutput'), p50(rr, 'gvisor.runscOverlay.firstOutput'));
   const exec = p50(rr, 'exec.http');
   const authorize = p50(rr, 'governance.authorize');
+  const scopeCheck = p50(rr, 'governance.scopeCheck');
   const governed = p50(rr, 'governance.exec.with') - p50(rr, 'governance.exec.without');
   const cli = r.cli.measured ? p50(rr, 'cli.paddockRun') : Number.NaN;
   const rss = Math.max(r.daemonRss.startMiB, r.daemonRss.endMiB);
@@ -110,6 +111,14 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmt(authorize, 3)} ms (p99 ${fmt(p99(rr, 'governance.authorize'), 3)} ms)`,
       value: Number.isFinite(authorize) ? authorize : null,
       met: verdict(authorize, 0.2),
+    },
+    {
+      id: 'scopeCheck',
+      what: "a capability token's scope check, added to a decision (use counted), p50",
+      target: '≤ 0.05 ms',
+      measured: `${fmt(scopeCheck, 3)} ms (p99 ${fmt(p99(rr, 'governance.scopeCheck'), 3)} ms)`,
+      value: Number.isFinite(scopeCheck) ? scopeCheck : null,
+      met: verdict(scopeCheck, 0.05),
     },
     {
       id: 'governanceExec',

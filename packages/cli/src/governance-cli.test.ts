@@ -100,8 +100,8 @@ describe('paddock tenant, token and audit', () => {
     expect((await paddock(['ls', '-q'], token)).code).toBe(0);
     const id = JSON.parse((await paddock(['token', 'ls', '--tenant', 'team-t', '--json'])).stdout)[0].id;
     const table = await paddock(['token', 'ls', '--tenant', 'team-t']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TENANT\s+ROLE\s+OWNER\s+NAME\s+CREATED\s+REVOKED$/);
-    expect(table.stdout).toMatch(new RegExp(`^${id}\\s+team-t\\s+agent\\s+agent:${id}\\s+team-t test\\s+.*\\s-$`, 'm'));
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TENANT\s+ROLE\s+OWNER\s+NAME\s+SCOPE\s+EXPIRES\s+CREATED\s+REVOKED$/);
+    expect(table.stdout).toMatch(new RegExp(`^${id}\\s+team-t\\s+agent\\s+agent:${id}\\s+team-t test\\s+-\\s+-\\s+.*\\s-$`, 'm'));
     expect(await paddock(['token', 'revoke', id])).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
     const refused = await paddock(['ls', '-q'], token);
     expectOneLineFailure(refused);

@@ -1,6 +1,8 @@
 // Building blocks the benchmarks time in-process.
 export { ApprovalService } from './approvals/approval-service.js';
 export { SqliteAuditLog } from './audit/audit-log.js';
+export { principalOf } from './auth/token-auth.js';
+export { TokenScopeGuard } from './auth/token-scope-guard.js';
 export { cgroupParentFor, type DaemonCommand, type DaemonConfig, defaultPort, loadConfig, parseDaemonCommand } from './config/daemon-config.js';
 export { type Endpoint, type RunningDaemon, startDaemon } from './daemon.js';
 export { makeGovern } from './http/governed.js';
@@ -8,3 +10,4 @@ export { CedarAuthorizer } from './policy/cedar-authorizer.js';
 export { ensurePolicyDir } from './policy/policy-set.js';
 export { RoleAuthorizer } from './policy/role-authorizer.js';
 export { openDatabase } from './store/database.js';
+export { TokenStore } from './store/tenant-store.js';

@@ -32,6 +32,7 @@ export type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
+  TokenScope,
   VolumeInfo,
 } from '@paddock/core';
 export {
@@ -87,7 +88,7 @@ export { Pools } from './pools.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
-export { Sandbox, type SandboxCreateOptions, type SandboxListOptions } from './sandbox.js';
+export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, type TemplateImportOptions, Templates } from './templates.js';

@@ -8,6 +8,7 @@ import type {
   TemplateInfo,
   Tier,
   TierRequest,
+  TokenCreated,
 } from '@paddock/core';
 import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
@@ -50,6 +51,17 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
    * does; it shows in `commands.list()`. Default true; false skips it.
    */
   startCommand?: boolean;
+}
+
+export interface ScopedTokenOptions {
+  /** What the token may do here: exec, files.read, files.write, or action names such as sandbox.kill. */
+  actions: string[];
+  /** How long it works (default: as long as the token in use). */
+  ttlMs?: number;
+  /** API calls it may make in all. */
+  maxUses?: number;
+  /** A note for humans, shown by `paddock token ls`. */
+  name?: string;
 }
 
 export interface SandboxListOptions extends ConnectionOptions, RequestOptions {
@@ -209,6 +221,27 @@ export class Sandbox {
       ...options,
       json: { checkpoint: id },
       timeoutMs: options.timeoutMs ?? 0,
+    });
+  }
+
+  /**
+   * A token for this sandbox only, to hand to a subagent or an MCP client:
+   * an agent token whose scope names this sandbox and the actions given
+   * (exec, files.read, files.write or action names such as sandbox.kill).
+   * It can be no wider than the token in use; every other sandbox is not
+   * found for it.
+   *
+   *   const { token } = await sbx.createScopedToken({ actions: ['exec', 'files.read'], ttlMs: 15 * 60_000 })
+   */
+  async createScopedToken(input: ScopedTokenOptions, options: RequestOptions = {}): Promise<TokenCreated> {
+    return this.api.json<TokenCreated>(apiCall('POST /v1/tokens'), {
+      ...options,
+      json: {
+        role: 'agent',
+        name: input.name,
+        ttlMs: input.ttlMs,
+        scope: { sandboxes: [this.id], actions: input.actions, maxUses: input.maxUses },
+      },
     });
   }
 

@@ -18,13 +18,19 @@ export interface Principal {
   /** Who the token acts for: a person (alice@example.com) or an agent (agent:ci-bot). */
   owner: string;
   ownerKind: 'human' | 'agent';
+  /** A capability token's scope (actions as API names); absent for a token with none. */
+  scope?: TokenInfo['scope'];
+  /** A capability token's expiry. */
+  expiresAt?: string | null;
 }
 
 /**
- * API tokens, each bound to one tenant and one role.
+ * API tokens, each bound to one tenant and one role, and optionally to a
+ * scope and a lifetime (capability tokens).
  *
  *   const { token } = await Tokens.create({ tenant: 'team-a', role: 'agent', name: 'ci' })
  *   const sbx = await Sandbox.create({ token })
+ *   const task = await Tokens.create({ role: 'agent', scope: { sandboxes: [sbx.id], actions: ['exec', 'files.read'], maxUses: 200 }, ttlMs: 15 * 60_000 })
  */
 export const Tokens = {
   /** The result holds the secret (`token`); the daemon keeps only its hash, so it cannot be shown again. */

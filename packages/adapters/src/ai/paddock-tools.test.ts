@@ -1,4 +1,4 @@
-import { Sandbox } from '@paddock/sdk';
+import { Sandbox, Tokens } from '@paddock/sdk';
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV2 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,46 @@ describe('AI SDK tools', () => {
     } finally {
       await paddock.close();
     }
+  });
+
+  it('Q11: runs end to end on a capability token, and gives a call outside its scope to the model as an error text', async () => {
+    const scope = { actions: ['sandbox.create', 'sandbox.kill', 'exec', 'files.read'], templates: ['base'], maxSandboxes: 1 };
+    const { token } = await Tokens.create({ role: 'agent', name: 'ai sdk agent', scope, ttlMs: 600_000 }, daemon.conn);
+    const paddock = paddockTools({ connection: { url: daemon.url, token } });
+    try {
+      const ran = await generateText({
+        model: scriptedModel('run_code', { language: 'python', code: 'print(6*7)' }),
+        tools: paddock.tools,
+        stopWhen: stepCountIs(4),
+        prompt: 'What is 6*7?',
+      });
+      expect(ran.steps[0]?.toolResults[0]?.output).toEqual({ exitCode: 0, stdout: '42\n', stderr: '' });
+      const write = await generateText({
+        model: scriptedModel('write_file', { path: '/tmp/x.txt', content: 'no' }),
+        tools: paddock.tools,
+        stopWhen: stepCountIs(4),
+        prompt: 'Write a file',
+      });
+      const output = write.steps[0]?.toolResults[0]?.output as { error?: string };
+      expect(output.error).toMatch(/^scope_denied: this token's scope does not allow sandbox\.file\.write/);
+      expect(write.text).toMatch(/tool said: .*scope_denied/);
+    } finally {
+      await paddock.close();
+    }
+    // Its one sandbox is spent: a second toolkit on the same token gets the reason, not a sandbox.
+    const again = paddockTools({ connection: { url: daemon.url, token } });
+    try {
+      const r = await generateText({
+        model: scriptedModel('run_code', { language: 'bash', code: 'true' }),
+        tools: again.tools,
+        stopWhen: stepCountIs(4),
+        prompt: 'Run',
+      });
+      expect((r.steps[0]?.toolResults[0]?.output as { error?: string } | undefined)?.error).toMatch(/^token_exhausted: .*all 1 sandboxes/);
+    } finally {
+      await again.close();
+    }
+    expect((await Sandbox.list({ ...daemon.conn })).filter((s) => s.state === 'running')).toEqual([]);
   });
 
   // U5: the AI SDK checks a tool call's input itself and gives the model a tool error; the loop goes on.

@@ -105,6 +105,29 @@ describe('LangChain tools', () => {
     }
   });
 
+  it('works in a sandbox through a token bound to it, and gives a call outside that token’s scope back as an error text', async () => {
+    const owner = await Sandbox.create({ ...daemon.conn });
+    try {
+      const { token } = await owner.createScopedToken({ actions: ['exec', 'files.read'], ttlMs: 600_000 });
+      const sandbox = await Sandbox.connect(owner.id, { url: daemon.url, token });
+      const paddock = paddockTools({ sandbox });
+      const byName = new Map(paddock.tools.map((t) => [t.name, t]));
+      const call = async (name: string, args: Record<string, unknown>) => String(await byName.get(name)?.invoke(args));
+      expect(JSON.parse(await call('run_command', { command: 'echo bound' }))).toMatchObject({ exitCode: 0, stdout: 'bound\n' });
+      expect(await call('write_file', { path: '/work/x.txt', content: 'no' })).toMatch(
+        /^error: scope_denied: this token's scope does not allow sandbox\.file\.write/,
+      );
+      await paddock.close();
+      expect(await owner.isRunning()).toBe(true);
+      // The token reaches nothing else of its tenant.
+      const elsewhere = await Sandbox.create({ ...daemon.conn });
+      await expect(Sandbox.connect(elsewhere.id, { url: daemon.url, token })).rejects.toMatchObject({ code: 'sandbox_not_found' });
+      await elsewhere.kill();
+    } finally {
+      await owner.kill();
+    }
+  });
+
   it('gives a failing tool call to the model as an error text, and the loop goes on', async () => {
     const paddock = paddockTools({ connection: daemon.conn });
     try {

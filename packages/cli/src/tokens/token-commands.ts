@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect } from '../options/collect.js';
 import { Option } from '../program/commander.js';
 import { lazyAction } from '../program/lazy-action.js';
 import { roleChoices } from './role-choices.js';
@@ -17,11 +18,19 @@ export function registerTokenCommands(program: Command): void {
       '--owner <owner>',
       'who it acts for: a person (alice@example.com) or an agent (agent:ci-bot); default: an agent token is an agent of its own, any other acts for you',
     )
+    .option('--sandbox <ids>', 'only these sandboxes (comma-separated or repeatable); others are not found', collect)
+    .option('-l, --label <key=value>', 'only sandboxes with this label; those it creates must carry it (repeatable)', collect)
+    .option('--allow <actions>', 'only these actions: exec, files.read, files.write or API names such as sandbox.create (comma-separated)', collect)
+    .option('--template <names>', 'sandboxes it creates are of these templates (comma-separated or repeatable)', collect)
+    .option('--tier <tiers>', 'sandboxes it creates run in these tiers: container, gvisor (comma-separated or repeatable)', collect)
+    .option('--max-uses <n>', 'API calls it may make in all')
+    .option('--max-sandboxes <n>', 'sandboxes it may create in all')
+    .option('--ttl <duration>', 'how long it works: 15m, 1h, 7d (default: for ever, or as long as your own expiring token)')
     .action(lazyAction(async () => (await import('./create-token.js')).createToken));
 
   token
     .command('ls')
-    .description('list tokens, revoked ones included')
+    .description('list tokens, revoked ones included, with their scopes')
     .option('--tenant <tenant>', 'only this tenant’s tokens')
     .option('--json', 'print JSON')
     .action(lazyAction(async () => (await import('./list-tokens.js')).listTokens));

@@ -48,7 +48,11 @@ export const errorCodes = {
 
   // 401, 403: who is asking, and whether they may.
   unauthorized: { status: 401, error: 'UnauthorizedError', meaning: 'the token is missing or invalid' },
+  token_expired: { status: 401, error: 'UnauthorizedError', meaning: 'the token has passed its expiry (details.expiresAt)' },
   policy_denied: { status: 403, error: 'PolicyDeniedError', meaning: 'a policy forbids the action' },
+  scope_denied: { status: 403, error: 'PolicyDeniedError', meaning: "the action, template, tier or labels are outside the token's scope; details.field" },
+  scope_wider: { status: 403, error: 'PolicyDeniedError', meaning: 'a scoped token asked for a token wider than itself; details.field names where' },
+  token_exhausted: { status: 403, error: 'PolicyDeniedError', meaning: 'the token has used all its uses or sandboxes; details.field, details.limit' },
   forbidden_origin: { status: 403, error: 'ForbiddenOriginError', meaning: 'a browser page on another origin called the API' },
   forbidden_host: { status: 403, error: 'ForbiddenHostError', meaning: 'the request names a host this daemon does not serve (DNS rebinding)' },
   approval_required: { status: 403, error: 'ApprovalRequiredError', meaning: 'a person must approve first; details.approvalId names the request' },

@@ -47,14 +47,15 @@ export class ValidationError extends BadRequestError {
 }
 
 export class UnauthorizedError extends PaddockError {
-  constructor(message = 'missing or invalid token') {
-    super('unauthorized', statusOf('unauthorized'), message);
+  constructor(message = 'missing or invalid token', details: ErrorDetails = {}, code: CodeOf<'UnauthorizedError'> = 'unauthorized') {
+    super(code, statusOf(code), message, details);
   }
 }
 
+/** A policy, or the token's own scope, refuses the action. */
 export class PolicyDeniedError extends PaddockError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('policy_denied', statusOf('policy_denied'), message, details);
+  constructor(message: string, details: ErrorDetails = {}, code: CodeOf<'PolicyDeniedError'> = 'policy_denied') {
+    super(code, statusOf(code), message, details);
   }
 }
 

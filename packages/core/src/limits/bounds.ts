@@ -20,6 +20,9 @@ export const volumeSizeBounds = { min: 16, max: 16_777_216 } as const satisfies 
 /** A sandbox's lifetime, in ms. */
 export const sandboxTimeoutBounds = { min: 1000, max: 24 * 3_600_000 } as const satisfies Bounds;
 
+/** A token's lifetime (ttlMs), in ms: a second to a year. */
+export const tokenTtlBounds = { min: 1000, max: 366 * 86_400_000 } as const satisfies Bounds;
+
 /** A command's timeout, in ms. */
 export const commandTimeoutBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;
 

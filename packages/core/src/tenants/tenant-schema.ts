@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { tokenTtlBounds } from '../limits/bounds.js';
+import { StoredTokenScopeSchema, TokenScopeSchema } from './token-scope.js';
 
 export const roles = ['admin', 'operator', 'agent'] as const;
 export const RoleSchema = z
@@ -64,6 +66,14 @@ export const TokenCreateSchema = z
     owner: OwnerSchema.optional().describe(
       "who it acts for. Default: an agent token is an agent of its own (agent:<token id>); any other token acts for its creator's owner. Only an admin names another person",
     ),
+    scope: TokenScopeSchema.optional().describe('what it may reach beyond its role; a scoped caller mints only narrower tokens'),
+    ttlMs: z
+      .number()
+      .int()
+      .min(tokenTtlBounds.min)
+      .max(tokenTtlBounds.max)
+      .optional()
+      .describe("how long it works; default: for ever, or as long as a caller's own expiring token"),
   })
   .strict();
 export type TokenCreate = z.input<typeof TokenCreateSchema>;
@@ -77,6 +87,12 @@ export const TokenSchema = z.object({
   ownerKind: OwnerKindSchema,
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  scope: StoredTokenScopeSchema.nullable().describe('what it may reach beyond its role (actions as API names); null: all its role allows'),
+  expiresAt: z.string().nullable().describe('when it stops working; null: never'),
+  uses: z.number().int().describe('API calls made with it, counted when its scope limits them (maxUses)'),
+  sandboxesCreated: z.number().int().describe('sandboxes created (or forked) with it'),
+  scopeDigest: z.string().nullable().describe('SHA-256 (hex) of its scope and expiry, as audit records name it'),
+  parent: z.string().nullable().describe('the token that minted it as a narrower copy of itself; revoking that one revokes this one'),
 });
 export type TokenInfo = z.infer<typeof TokenSchema>;
 

@@ -16,7 +16,8 @@ export class FailedAuthRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  record(request: { requestId: string | null; method: string; path: string; presented: boolean }): void {
+  /** `expired` is the id of a token that authenticated but has passed its expiry. */
+  record(request: { requestId: string | null; method: string; path: string; presented: boolean; expired?: string }): void {
     const t = this.now();
     if (t - this.windowStart >= 60_000) {
       this.windowStart = t;
@@ -27,19 +28,24 @@ export class FailedAuthRecorder {
       return;
     }
     this.inWindow++;
-    const details: Record<string, unknown> = { method: request.method, path: request.path, token: request.presented ? 'invalid' : 'missing' };
+    const details: Record<string, unknown> = {
+      method: request.method,
+      path: request.path,
+      token: request.expired ? 'expired' : request.presented ? 'invalid' : 'missing',
+    };
     if (this.dropped) {
       details.notRecordedBefore = this.dropped;
       this.dropped = 0;
     }
     this.audit.append({
       requestId: request.requestId,
-      principal: 'anonymous',
+      // An expired token is still known: its record names it.
+      principal: request.expired ?? 'anonymous',
       tenant: '-',
       action: 'auth.authenticate',
       resource: `http:${request.path}`,
       decision: 'deny',
-      outcome: 'unauthorized',
+      outcome: request.expired ? 'token_expired' : 'unauthorized',
       details,
     });
   }

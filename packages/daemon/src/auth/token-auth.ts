@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Role } from '@paddock/core';
+import type { Role, StoredTokenScope, TokenInfo } from '@paddock/core';
 import type { TokenStore } from '../store/tenant-store.js';
 
 /** Who is calling: a token (or the bootstrap admin token), its tenant and role, and who it acts for. */
@@ -10,6 +10,15 @@ export interface Principal {
   role: Role;
   /** A person (alice@example.com) or an agent (agent:ci-bot); separation of duties is by owner. */
   owner: string;
+  /** Set for a capability token (one with a scope or an expiry): what it may reach, beyond what its role allows. */
+  grant?: TokenGrant;
+}
+
+/** A capability token's scope (actions as API names), expiry, and the digest audit records name it by. */
+export interface TokenGrant {
+  scope: StoredTokenScope;
+  expiresAt: string | null;
+  digest: string;
 }
 
 /** The principal of the token in the state folder, made at first start: admin of the default tenant, acting for the configured admin. */
@@ -60,6 +69,18 @@ export class TokenAuthenticator {
     const digest = tokenDigest(presented);
     if (timingSafeEqual(Buffer.from(digest, 'hex'), this.bootstrap)) return this.admin;
     const token = this.tokens?.findByHash(digest);
-    return token ? { id: token.id, tenant: token.tenant, role: token.role, owner: token.owner } : undefined;
+    return token ? principalOf(token) : undefined;
   }
+}
+
+export function principalOf(token: TokenInfo): Principal {
+  const principal: Principal = { id: token.id, tenant: token.tenant, role: token.role, owner: token.owner };
+  if (token.scope === null && token.expiresAt === null) return principal;
+  return { ...principal, grant: { scope: token.scope ?? {}, expiresAt: token.expiresAt, digest: token.scopeDigest ?? '' } };
+}
+
+/** Whether a capability token has passed its expiry. */
+export function isExpired(principal: Principal, now = Date.now()): boolean {
+  const expiresAt = principal.grant?.expiresAt;
+  return !!expiresAt && Date.parse(expiresAt) <= now;
 }

@@ -7,6 +7,7 @@ import { AuditAnchors } from '../audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import { loadOrCreateToken } from '../auth/token-auth.js';
+import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -113,6 +114,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
+  const scopes = new TokenScopeGuard({ tokens: tokenStore, sandboxOf: (id) => sandboxStore.get(id) });
   // From here to the template service, no await: the hooks below name services
   // built further down, and none of them can be called before those exist.
   const volumes = new VolumeService({
@@ -242,7 +244,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     network,
     gateway: gatewayServers,
     secrets,
-    govern: makeGovern(policy, audit, approvals, telemetry),
+    govern: makeGovern(policy, audit, approvals, scopes, telemetry),
+    scopes,
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxJsonBytes: config.maxJsonBytes,

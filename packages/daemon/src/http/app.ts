@@ -15,7 +15,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
-import type { TokenAuthenticator } from '../auth/token-auth.js';
+import { isExpired, type TokenAuthenticator } from '../auth/token-auth.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
 import { isWebSocketRoute, registerAttachSocket } from './attach-socket.js';
@@ -126,6 +126,10 @@ export function createApp(options: AppOptions): PaddockApp {
     if (!principal) {
       failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
       throw new UnauthorizedError();
+    }
+    if (isExpired(principal)) {
+      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true, expired: principal.id });
+      throw new UnauthorizedError(`token ${principal.id} expired at ${principal.grant?.expiresAt}`, { expiresAt: principal.grant?.expiresAt }, 'token_expired');
     }
     c.set('principal', principal);
     await next();

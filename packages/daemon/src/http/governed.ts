@@ -2,6 +2,7 @@ import { approvalHeaders, PaddockError, PolicyDeniedError } from '@paddock/core'
 import type { Context } from 'hono';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Admission, TokenScopeGuard } from '../auth/token-scope-guard.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import { assessCommand } from '../policy/command-risk.js';
 import { endSpan, offTelemetry, type Telemetry } from '../telemetry/telemetry.js';
@@ -24,18 +25,27 @@ export interface Action {
 }
 
 /**
- * Runs one API action through the policy decision point and records it in the
- * audit log, whatever its outcome. Every route goes through here, so nothing
- * reaches a sandbox without a decision and a record.
+ * Runs one API action through the token's scope, then the policy decision
+ * point, and records it in the audit log, whatever its outcome. Every route
+ * goes through here, so nothing reaches a sandbox without a decision and a
+ * record.
  */
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
-export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: ApprovalService, telemetry: Telemetry = offTelemetry()): Govern {
+export function makeGovern(
+  authorizer: Authorizer,
+  audit: AuditLog,
+  approvals: ApprovalService,
+  scopes: TokenScopeGuard,
+  telemetry: Telemetry = offTelemetry(),
+): Govern {
   return async (c, { action, resource, context: given = {}, precheck, outcomeOf }, run) => {
     const principal = c.get('principal');
     const context = withRisk(given);
     const started = performance.now();
-    const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource, details: context };
+    // A capability token's records name the scope it acted under (the token's id is the principal).
+    const scopeDigest = principal.grant ? { scopeDigest: principal.grant.digest } : {};
+    const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource };
     const span = telemetry.startSpan(
       `paddock ${action}`,
       { 'paddock.action': action, 'paddock.resource': resource, 'paddock.tenant': principal.tenant, 'paddock.principal': principal.id },
@@ -43,20 +53,24 @@ export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: A
     );
     if (typeof context.risk === 'number') span.setAttribute('paddock.risk', context.risk);
     const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) => {
-      audit.append({ ...base, decision, outcome, details, durationMs: performance.now() - started });
+      audit.append({ ...base, decision, outcome, details: { ...details, ...scopeDigest }, durationMs: performance.now() - started });
       span.setAttributes({ 'paddock.decision': decision, 'paddock.outcome': outcome });
       telemetry.policyDecisions.add(1, { action, decision });
       if (action === 'sandbox.exec' && outcome === 'ok') telemetry.execDuration.record(performance.now() - started);
       endSpan(span, outcome === 'ok' ? undefined : { message: outcome, code: outcome });
     };
+    let admission: Admission | undefined;
     try {
+      admission = scopes.admit(principal, action, resource, context);
       precheck?.();
     } catch (err) {
+      admission?.failed();
       record('deny', err instanceof PaddockError ? err.code : 'internal_error');
       throw err;
     }
     const decision = await authorizer.authorize({ principal, action, resource, context });
     if (decision.effect === 'deny') {
+      admission?.failed();
       record('deny', 'policy_denied', { ...context, reason: decision.reason });
       throw new PolicyDeniedError(decision.reason, { action });
     }
@@ -71,6 +85,7 @@ export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: A
         );
         details = { ...context, reason: decision.reason, approvalId };
       } catch (err) {
+        admission?.failed();
         record('ask', err instanceof PaddockError ? err.code : 'internal_error', { ...context, reason: decision.reason, ...approvalDetails(err) });
         throw err;
       }
@@ -81,6 +96,7 @@ export function makeGovern(authorizer: Authorizer, audit: AuditLog, approvals: A
       record(made, outcomeOf?.(result) ?? 'ok', details);
       return result;
     } catch (err) {
+      admission?.failed();
       record(made, err instanceof PaddockError ? err.code : 'internal_error', details);
       throw err;
     }

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { UnauthorizedError } from '@paddock/core';
 import type { Logger } from 'pino';
-import type { TokenAuthenticator } from '../auth/token-auth.js';
+import { isExpired, type TokenAuthenticator } from '../auth/token-auth.js';
 import type { HttpEnv } from './http-env.js';
 import type { McpSessions } from './mcp-sessions.js';
 import type { Services } from './services.js';
@@ -29,7 +29,11 @@ export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: T
           fetch: (request) => app.fetch(request),
           audit: s.audit,
           logger,
-          authenticate: (token) => auth.authenticate(token),
+          // An expired token ends its sessions as a revoked one does.
+          authenticate: (token) => {
+            const principal = auth.authenticate(token);
+            return principal && !isExpired(principal) ? principal : undefined;
+          },
           authorize: (principal) => s.policy.authorize({ principal, action: 'mcp.session.open', resource: 'mcp-session:*', context: {} }),
           maxBodyBytes: mcpMaxBodyBytes,
         }),

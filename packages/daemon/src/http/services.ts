@@ -1,6 +1,7 @@
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
@@ -39,5 +40,7 @@ export interface Services {
   gateway: GatewayService;
   secrets: SecretStore;
   govern: Govern;
+  /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */
+  scopes: TokenScopeGuard;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number; maxImageBytes: number };
 }

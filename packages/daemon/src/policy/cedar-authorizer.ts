@@ -39,6 +39,8 @@ export class CedarAuthorizer implements Authorizer {
   private byId = new Map<string, LoadedPolicy>();
   /** Per action, whether the policies in force can only allow it (see plainlyAllowed); cleared with each new set. */
   private readonly shortcuts = new Map<string, boolean>();
+  /** The scope attributes some policy in force names (see scopeAttrs); cleared with each new set. */
+  private scopeAttrsRead = new Set<string>();
   private problems: PolicyProblem[] = [];
   private loadedAt = '';
   /** Bumped whenever another set of policies is installed: decisions remembered before it are stale. */
@@ -128,7 +130,7 @@ export class CedarAuthorizer implements Authorizer {
       resource: resourceUid(request.resource),
       context: cedarContext(request.context),
       preparsedPolicySetId: preparsedId,
-      entities: entitiesFor(request),
+      entities: entitiesFor(request, this.scopeAttrsRead),
     });
     if (answer.type === 'failure') {
       this.logger.error({ errors: answer.errors, action: request.action }, 'policy evaluation failed');
@@ -152,6 +154,7 @@ export class CedarAuthorizer implements Authorizer {
     const parsed = cedar.preparsePolicySet(preparsedId, { staticPolicies });
     if (parsed.type === 'failure') throw new BadRequestError(`policies: ${parsed.errors[0]?.message}`, {}, 'invalid_policy');
     this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
+    this.scopeAttrsRead = new Set(scopeAttrNames.filter((name) => compiled.policies.some((p) => new RegExp(`\\b${name}\\b`).test(p.text))));
     this.shortcuts.clear();
     this.problems = [];
     this.loadedAt = new Date().toISOString();
@@ -169,12 +172,18 @@ function resourceUid(resource: string) {
   return { type: `Paddock::${resourceTypes[kind] ?? 'Audit'}`, id: resource.slice(colon + 1) };
 }
 
-function entitiesFor({ principal, resource }: AuthorizationRequest) {
+function entitiesFor({ principal, resource }: AuthorizationRequest, scopeAttrsRead: ReadonlySet<string>) {
   const tenant = { type: 'Paddock::Tenant', id: principal.tenant };
-  const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, string>; parents: Array<{ type: string; id: string }> }> = [
+  const entities: Array<{ uid: { type: string; id: string }; attrs: Record<string, CedarAttr>; parents: Array<{ type: string; id: string }> }> = [
     {
       uid: principalUid(principal),
-      attrs: { role: principal.role, tenant: principal.tenant, owner: principal.owner, ownerKind: ownerKindOf(principal.owner) },
+      attrs: {
+        role: principal.role,
+        tenant: principal.tenant,
+        owner: principal.owner,
+        ownerKind: ownerKindOf(principal.owner),
+        ...scopeAttrs(principal, scopeAttrsRead),
+      },
       parents: [tenant],
     },
     { uid: tenant, attrs: {}, parents: [] },
@@ -183,8 +192,41 @@ function entitiesFor({ principal, resource }: AuthorizationRequest) {
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
   if (uid.type === 'Paddock::McpServer' || uid.type === 'Paddock::Volume') entities.push({ uid, attrs: {}, parents: [tenant] });
-  if (uid.type === 'Paddock::Token') entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '' }, parents: [tenant] });
+  if (uid.type === 'Paddock::Token')
+    entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '', scoped: false }, parents: [tenant] });
   return entities;
+}
+
+type CedarAttr = string | number | boolean | string[];
+
+/** The Token entity's optional scope attributes (the schema's), as policies name them. */
+const scopeAttrNames = ['scopeSandboxes', 'scopeLabels', 'scopeActions', 'scopeTemplates', 'scopeTiers', 'maxUses', 'maxSandboxes', 'expiresAt'];
+
+/**
+ * A capability token's scope as the Token entity's attributes; an open field
+ * is left out. Only the attributes some policy names are passed: one no
+ * policy reads cannot change a decision (Cedar has no dynamic attribute
+ * names), and each costs the evaluation time.
+ */
+function scopeAttrs({ grant }: Principal, read: ReadonlySet<string>): Record<string, CedarAttr> {
+  if (!grant) return { scoped: false };
+  const { scope, expiresAt } = grant;
+  const all: Record<string, CedarAttr | undefined> = {
+    scopeSandboxes: scope.sandboxes,
+    scopeLabels: scope.labels && Object.entries(scope.labels).map(([k, v]) => `${k}=${v}`),
+    scopeActions: scope.actions,
+    scopeTemplates: scope.templates,
+    scopeTiers: scope.tiers,
+    maxUses: scope.maxUses,
+    maxSandboxes: scope.maxSandboxes,
+    expiresAt: expiresAt ?? undefined,
+  };
+  const attrs: Record<string, CedarAttr> = { scoped: true };
+  for (const name of read) {
+    const value = all[name];
+    if (value !== undefined) attrs[name] = value;
+  }
+  return attrs;
 }
 
 /** The request facts, in the shape the schema's RequestContext declares. */

@@ -96,7 +96,22 @@ const action = (name: string, resource: string) => `  action "${name}" appliesTo
 
 export const cedarSchema = `namespace Paddock {
   entity Tenant;
-  entity Token in [Tenant] { role: String, tenant: String, owner: String, ownerKind: String };
+  // scoped: a capability token; its scope's fields (each absent when the scope leaves it open) let policies narrow further.
+  entity Token in [Tenant] {
+    role: String,
+    tenant: String,
+    owner: String,
+    ownerKind: String,
+    scoped: Bool,
+    scopeSandboxes?: Set<String>,
+    scopeLabels?: Set<String>,
+    scopeActions?: Set<String>,
+    scopeTemplates?: Set<String>,
+    scopeTiers?: Set<String>,
+    maxUses?: Long,
+    maxSandboxes?: Long,
+    expiresAt?: String,
+  };
   entity Sandbox in [Tenant] { tenant: String };
   entity Template;
   entity Audit;

@@ -50,7 +50,7 @@ const minimumRole: Record<string, Role> = {
 export class RoleAuthorizer implements Authorizer {
   async authorize({ principal, action, context }: AuthorizationRequest): Promise<Decision> {
     const needed = minimumRole[action] ?? 'agent';
-    if (rank[principal.role] < rank[needed]) {
+    if (rank[principal.role] < rank[needed] && !narrowingCopy(principal.role, action, context)) {
       return { effect: 'deny', reason: `${action} needs the ${needed} role; this token is ${principal.role}` };
     }
     if (principal.role !== 'admin') {
@@ -73,4 +73,13 @@ export class RoleAuthorizer implements Authorizer {
     }
     return { effect: 'allow' };
   }
+}
+
+/**
+ * An agent may mint a scoped agent token: a narrower copy of itself for a
+ * subagent or an MCP client (TenantService holds it to every field of the
+ * agent's own scope). It can do nothing the agent cannot.
+ */
+function narrowingCopy(role: Role, action: string, context: Record<string, unknown>): boolean {
+  return role === 'agent' && action === 'token.create' && context.role === 'agent' && context.scoped === true;
 }

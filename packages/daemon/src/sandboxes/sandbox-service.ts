@@ -390,9 +390,9 @@ export class SandboxService {
     await this.end(id, reason);
   }
 
-  /** Kills every live sandbox (used by `kill --all` and test teardown). */
-  async killAll(owner?: string): Promise<string[]> {
-    const live = this.deps.sandboxes.live().filter((r) => !owner || r.owner === owner);
+  /** Kills every live sandbox (used by `kill --all` and test teardown), or those of `owner` that `reached` says the caller reaches. */
+  async killAll(owner?: string, reached: (r: SandboxRecord) => boolean = () => true): Promise<string[]> {
+    const live = this.deps.sandboxes.live().filter((r) => (!owner || r.owner === owner) && reached(r));
     await Promise.all(live.map((r) => this.end(r.id, 'killed')));
     return live.map((r) => r.id);
   }

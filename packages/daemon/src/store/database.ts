@@ -198,6 +198,14 @@ const migrations: string[] = [
    CREATE INDEX volume_mounts_sandbox ON volume_mounts(sandbox_id);
    ALTER TABLE tenants ADD COLUMN max_volumes INTEGER;
    ALTER TABLE tenants ADD COLUMN max_volume_mib INTEGER;`,
+  // Capability tokens: a token's scope (JSON) and expiry, its use counts (each bumped by one atomic UPDATE), and the token it was narrowed from.
+  `ALTER TABLE tokens ADD COLUMN scope TEXT;
+   ALTER TABLE tokens ADD COLUMN scope_digest TEXT;
+   ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+   ALTER TABLE tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE tokens ADD COLUMN sandboxes_created INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE tokens ADD COLUMN parent TEXT;
+   CREATE INDEX tokens_by_parent ON tokens(parent) WHERE parent IS NOT NULL;`,
 ];
 
 /**

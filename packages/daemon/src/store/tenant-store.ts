@@ -1,4 +1,5 @@
-import { ownerKindOf, type Quotas, type Role, type TenantInfo, type TokenInfo } from '@paddock/core';
+import { ownerKindOf, type Quotas, type Role, type StoredTokenScope, type TenantInfo, type TokenInfo } from '@paddock/core';
+import type { Statement } from 'better-sqlite3';
 import { gatewayOwner } from '../sandboxes/sandbox-owners.js';
 import type { Db } from './database.js';
 
@@ -131,27 +132,76 @@ interface TokenRow {
   hash: string;
   created_at: string;
   revoked_at: string | null;
+  scope: string | null;
+  scope_digest: string | null;
+  expires_at: string | null;
+  uses: number;
+  sandboxes_created: number;
+  parent: string | null;
+}
+
+export interface NewToken {
+  id: string;
+  tenant: string;
+  role: Role;
+  name: string | null;
+  owner: string;
+  hash: string;
+  createdBy: string;
+  scope: StoredTokenScope | null;
+  scopeDigest: string | null;
+  expiresAt: string | null;
+  parent: string | null;
 }
 
 /** API tokens, kept only as SHA-256 digests of their secrets. */
 export class TokenStore {
-  constructor(private readonly db: Db) {}
+  // A capability token's every call counts a use: its statements are prepared once.
+  private readonly useOne: Statement;
+  private readonly sandboxOne: Statement;
 
-  insert(token: { id: string; tenant: string; role: Role; name: string | null; owner: string; hash: string; createdBy: string }): TokenInfo {
+  constructor(private readonly db: Db) {
+    this.useOne = db.prepare('UPDATE tokens SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL AND uses < ? RETURNING uses');
+    this.sandboxOne = db.prepare(
+      'UPDATE tokens SET sandboxes_created = sandboxes_created + 1 WHERE id = ? AND sandboxes_created < ? RETURNING sandboxes_created',
+    );
+  }
+
+  insert(token: NewToken): TokenInfo {
     const createdAt = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO tokens (id, tenant, role, name, owner, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(token.id, token.tenant, token.role, token.name, token.owner, token.hash, createdAt, token.createdBy);
+      .prepare(
+        `INSERT INTO tokens (id, tenant, role, name, owner, hash, created_at, created_by, scope, scope_digest, expires_at, parent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        token.id,
+        token.tenant,
+        token.role,
+        token.name,
+        token.owner,
+        token.hash,
+        createdAt,
+        token.createdBy,
+        token.scope ? JSON.stringify(token.scope) : null,
+        token.scopeDigest,
+        token.expiresAt,
+        token.parent,
+      );
     return this.get(token.id) as TokenInfo;
   }
 
-  /** The people (not agents) that live tokens act for, in every tenant. */
+  /** The people (not agents) that live tokens act for, in every tenant; an expired token holds nobody. */
   humanOwners(): string[] {
-    const rows = this.db.prepare("SELECT DISTINCT owner FROM tokens WHERE revoked_at IS NULL AND owner NOT LIKE 'agent:%'").all() as Array<{ owner: string }>;
+    const rows = this.db
+      .prepare(
+        "SELECT DISTINCT owner FROM tokens WHERE revoked_at IS NULL AND owner NOT LIKE 'agent:%' AND (expires_at IS NULL OR expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+      )
+      .all() as Array<{ owner: string }>;
     return rows.map((r) => r.owner);
   }
 
-  /** The live token with this digest, if any. */
+  /** The live token with this digest, if any (an expired one included: the caller says why it no longer works). */
   findByHash(hash: string): TokenInfo | undefined {
     const row = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash) as TokenRow | undefined;
     return row ? toTokenInfo(row) : undefined;
@@ -169,13 +219,52 @@ export class TokenStore {
     return rows.map(toTokenInfo);
   }
 
+  /**
+   * Counts one use, if the token has one left: a single UPDATE, so concurrent
+   * requests can never both take the last one. False when none is left.
+   */
+  takeUse(id: string, max: number | undefined): boolean {
+    return this.useOne.get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined;
+  }
+
+  /** Counts one sandbox created, if the token may create another (as takeUse). */
+  takeSandbox(id: string, max: number | undefined): boolean {
+    return this.sandboxOne.get(id, max ?? Number.MAX_SAFE_INTEGER) !== undefined;
+  }
+
+  /** Gives back a sandbox taken for a create that failed. */
+  returnSandbox(id: string): void {
+    this.db.prepare('UPDATE tokens SET sandboxes_created = sandboxes_created - 1 WHERE id = ? AND sandboxes_created > 0').run(id);
+  }
+
+  /** Revokes the token and every token narrowed from it, however deep: a copy never outlives what it was cut from. */
   revoke(id: string): void {
-    this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
+    this.db
+      .prepare(
+        `WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT tokens.id FROM tokens JOIN tree ON tokens.parent = tree.id)
+         UPDATE tokens SET revoked_at = ? WHERE id IN (SELECT id FROM tree) AND revoked_at IS NULL`,
+      )
+      .run(id, new Date().toISOString());
   }
 }
 
 function toTokenInfo(r: TokenRow): TokenInfo {
   // Every token has an owner since the migration that added them; a missing one is nobody's, so nobody approves as it.
   const owner = r.owner ?? `agent:${r.id}`;
-  return { id: r.id, tenant: r.tenant, role: r.role, name: r.name, owner, ownerKind: ownerKindOf(owner), createdAt: r.created_at, revokedAt: r.revoked_at };
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    role: r.role,
+    name: r.name,
+    owner,
+    ownerKind: ownerKindOf(owner),
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    scope: r.scope === null ? null : (JSON.parse(r.scope) as StoredTokenScope),
+    expiresAt: r.expires_at,
+    uses: r.uses,
+    sandboxesCreated: r.sandboxes_created,
+    scopeDigest: r.scope_digest,
+    parent: r.parent,
+  };
 }

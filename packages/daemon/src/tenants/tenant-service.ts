@@ -15,6 +15,7 @@ import {
 } from '@paddock/core';
 import { newTokenSecret, type Principal, tokenDigest } from '../auth/token-auth.js';
 import type { TenantStore, TokenStore } from '../store/tenant-store.js';
+import { checkNarrowIdentity, narrowGrant } from './narrow-scope.js';
 
 const defaultTenant = 'default';
 
@@ -77,7 +78,12 @@ export class TenantService {
     const tenant = request.tenant ?? caller.tenant;
     this.get(tenant);
     const id = `tok_${randomBytes(8).toString('hex')}`;
-    const owner = tokenOwner(caller, request, id);
+    // A scoped caller, or an agent, mints copies of itself: same owner, no wider, revoked with it.
+    const copy = caller.grant !== undefined || caller.role === 'agent';
+    const owner = copy ? (request.owner ?? caller.owner) : tokenOwner(caller, request, id);
+    if (copy) checkNarrowIdentity(caller, { tenant, role: request.role, owner });
+    const spent = this.tokens.get(caller.id);
+    const grant = narrowGrant({ grant: caller.grant, uses: spent?.uses ?? 0, sandboxesCreated: spent?.sandboxesCreated ?? 0 }, request);
     const secret = newTokenSecret();
     const info = this.tokens.insert({
       id,
@@ -87,6 +93,10 @@ export class TenantService {
       owner,
       hash: tokenDigest(secret),
       createdBy: caller.id,
+      scope: grant.scope,
+      scopeDigest: grant.digest,
+      expiresAt: grant.expiresAt,
+      parent: copy ? caller.id : null,
     });
     return { ...info, token: secret };
   }

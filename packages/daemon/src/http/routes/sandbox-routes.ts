@@ -165,7 +165,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const query = c.req.valid('query');
     const labels = parseLabels(query.label);
     const records = await s.govern(c, { action: 'sandbox.list', resource: 'sandbox:*', context: { state: query.state, labels } }, async () =>
-      s.sandboxes.list(c.get('principal').tenant, { state: query.state, labels }),
+      s.sandboxes.list(c.get('principal').tenant, { state: query.state, labels }).filter((r) => s.scopes.admitsSandbox(c.get('principal'), r)),
     );
     return c.json({ sandboxes: records.map(toSandboxInfo) }, 200);
   });
@@ -184,7 +184,9 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   });
 
   app.openapi(killAll, async (c) => {
-    const killed = await s.govern(c, { action: 'sandbox.kill', resource: 'sandbox:*' }, () => s.sandboxes.killAll(c.get('principal').tenant));
+    const killed = await s.govern(c, { action: 'sandbox.kill', resource: 'sandbox:*' }, () =>
+      s.sandboxes.killAll(c.get('principal').tenant, (r) => s.scopes.admitsSandbox(c.get('principal'), r)),
+    );
     return c.json({ killed }, 200);
   });
 

@@ -3,6 +3,7 @@ import {
   OwnerKindSchema,
   ownerKindOf,
   RoleSchema,
+  StoredTokenScopeSchema,
   TenantCreateSchema,
   TenantSchema,
   TenantUpdateSchema,
@@ -91,7 +92,18 @@ const routes = {
     tags,
     summary: 'The caller: token id, tenant, role and owner',
     responses: {
-      200: json(z.object({ principal: z.string(), tenant: z.string(), role: RoleSchema, owner: z.string(), ownerKind: OwnerKindSchema }), 'the caller'),
+      200: json(
+        z.object({
+          principal: z.string(),
+          tenant: z.string(),
+          role: RoleSchema,
+          owner: z.string(),
+          ownerKind: OwnerKindSchema,
+          scope: StoredTokenScopeSchema.optional().describe("a capability token's scope (actions as API names)"),
+          expiresAt: z.string().nullable().optional().describe("a capability token's expiry"),
+        }),
+        'the caller',
+      ),
       ...errorResponses,
     },
   }),
@@ -132,7 +144,18 @@ export function registerTenantRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const tenant = input.tenant ?? c.get('principal').tenant;
     const created = await s.govern(
       c,
-      { action: 'token.create', resource: `tenant:${tenant}`, context: { tenant, role: input.role, name: input.name, owner: input.owner } },
+      {
+        action: 'token.create',
+        resource: `tenant:${tenant}`,
+        // scoped: the new token has a scope or an expiry (its own, or its scoped maker's).
+        context: {
+          tenant,
+          role: input.role,
+          name: input.name,
+          owner: input.owner,
+          scoped: input.scope !== undefined || input.ttlMs !== undefined || c.get('principal').grant !== undefined,
+        },
+      },
       async () => s.tenants.createToken(c.get('principal'), input),
     );
     return c.json(created, 201);
@@ -151,6 +174,7 @@ export function registerTenantRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
   });
   app.openapi(routes.whoami, async (c) => {
     const p = c.get('principal');
-    return c.json({ principal: p.id, tenant: p.tenant, role: p.role, owner: p.owner, ownerKind: ownerKindOf(p.owner) }, 200);
+    const grant = p.grant ? { scope: p.grant.scope, expiresAt: p.grant.expiresAt } : {};
+    return c.json({ principal: p.id, tenant: p.tenant, role: p.role, owner: p.owner, ownerKind: ownerKindOf(p.owner), ...grant }, 200);
   });
 }
