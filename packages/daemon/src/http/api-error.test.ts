@@ -47,7 +47,8 @@ const samples = {
   ValidationError: () => new ValidationError('invalid request: limits.memoryMiB: too big', [{ path: 'limits.memoryMiB', message: 'too big' }]),
   HostCapacityError: () => new HostCapacityError('memory 1 TiB exceeds the host', { limit: 'memoryMiB', asked: 1048576, host: 2048 }),
   UnauthorizedError: (code) => new UnauthorizedError('missing or invalid token', {}, code as CodeOf<'UnauthorizedError'>),
-  PolicyDeniedError: () => new PolicyDeniedError('policy forbids sandbox.exec', { action: 'sandbox.exec', policies: ['forbid-0'] }),
+  PolicyDeniedError: (code) =>
+    new PolicyDeniedError('policy forbids sandbox.exec', { action: 'sandbox.exec', policies: ['forbid-0'] }, code as CodeOf<'PolicyDeniedError'>),
   ForbiddenOriginError: () => new ForbiddenOriginError('https://evil.example'),
   ForbiddenHostError: () => new ForbiddenHostError('rebound.example:7423'),
   ApprovalRequiredError: () => new ApprovalRequiredError('a person approves this first', { approvalId: 'ap-1', expiresAt: '2026-01-01T00:00:00Z' }),
