@@ -133,6 +133,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     afterEnd: (id) => snapshots.releaseForkLayer(id),
     claimFromPool: (owner, request) => pools.claim(owner, request),
+    writableLayer: config.writableLayer,
   });
   shutdown.add('sandbox-timers', () => sandboxes.stopTimers());
   const snapshots: SnapshotService = new SnapshotService({

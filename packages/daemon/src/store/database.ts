@@ -198,6 +198,7 @@ const migrations: string[] = [
    CREATE INDEX volume_mounts_sandbox ON volume_mounts(sandbox_id);
    ALTER TABLE tenants ADD COLUMN max_volumes INTEGER;
    ALTER TABLE tenants ADD COLUMN max_volume_mib INTEGER;`,
+  `ALTER TABLE sandboxes ADD COLUMN writable_layer TEXT NOT NULL DEFAULT 'tmpfs';`,
 ];
 
 /**

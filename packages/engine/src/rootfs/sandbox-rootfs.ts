@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HostCapacityError, type WritableLayer } from '@paddock/core';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
@@ -9,8 +10,10 @@ import { runHostCommand } from '../host/run-host-command.js';
 export interface SandboxPaths {
   dir: string;
   rootfs: string;
-  /** tmpfs that bounds the writable layer's size; holds upper/ and work/. */
+  /** The file system that bounds the writable layer's size (a tmpfs, or an ext4 image on disk); holds upper/ and work/. */
   scratch: string;
+  /** A disk-backed writable layer's ext4 image. */
+  image: string;
   upper: string;
   work: string;
   runDir: string;
@@ -25,6 +28,7 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
     dir,
     rootfs: join(dir, 'rootfs'),
     scratch: join(dir, 'scratch'),
+    image: join(dir, 'layer.img'),
     upper: join(dir, 'scratch', 'upper'),
     work: join(dir, 'scratch', 'work'),
     runDir: join(dir, 'scratch', 'run'),
@@ -37,11 +41,19 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
 
 /**
  * Mounts the sandbox's root: the template layers read-only below, and a
- * writable upper directory on a size-limited tmpfs above (the disk limit).
+ * writable upper directory above on a file system of the disk limit's size:
+ * a tmpfs (in memory), or an ext4 image on the host's disk.
  */
-export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string): Promise<void> {
+export async function prepareRootfs(
+  paths: SandboxPaths,
+  layers: string[],
+  diskMiB: number,
+  hostname: string,
+  writableLayer: WritableLayer = 'tmpfs',
+): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
+  if (writableLayer === 'disk') await formatLayerImage(paths.image, diskMiB);
   await runHostCommand(mountHelperPath(), [
     paths.scratch,
     paths.rootfs,
@@ -49,11 +61,34 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
     String(idMapping.hostId),
     layers.join(':'),
     hostRootfsMountFlags.join(','),
-  ]);
+    ...(writableLayer === 'disk' ? [paths.image] : []),
+  ]).catch((err: Error) => {
+    if (/reserve .*No space left/i.test(err.message)) throw noRoomFor(diskMiB);
+    throw err;
+  });
   await Promise.all([
     writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
     writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
   ]);
+}
+
+const noRoomFor = (diskMiB: number) =>
+  new HostCapacityError(`the host's disk has no room for a writable layer of ${diskMiB} MiB`, { field: 'diskMiB', requested: diskMiB });
+
+/**
+ * Makes an empty ext4 file system of `diskMiB` in a sparse file (paddock-mount
+ * then reserves its blocks). It never outlives the sandbox, not even a host
+ * crash, so it has no journal; its inode tables read as zeros (holes and
+ * unwritten extents), so the kernel need not zero them after the mount.
+ */
+async function formatLayerImage(image: string, diskMiB: number): Promise<void> {
+  // Asked first: reserving fills the host's disk up to the point where it fails.
+  const free = await statfs(join(image, '..'));
+  if (diskMiB * 1024 * 1024 > free.bavail * free.bsize) throw noRoomFor(diskMiB);
+  await writeFile(image, '', { mode: 0o600, flag: 'wx' });
+  await truncate(image, diskMiB * 1024 * 1024);
+  // 4 KiB blocks at any size, so the loop device's direct I/O lines up; nodiscard: nothing to give back yet.
+  await runHostCommand('mkfs.ext4', ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode', '-E', 'lazy_itable_init=1,nodiscard', image]);
 }
 
 /**

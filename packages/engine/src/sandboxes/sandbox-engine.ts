@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tier } from '@paddock/core';
 import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
+import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
@@ -43,6 +44,23 @@ async function writeSandboxFiles(paths: SandboxPaths, files: Record<string, stri
     }),
   );
   return Object.fromEntries(written);
+}
+
+/**
+ * The root's /tmp on the host, made (as the sandbox's root, sticky and
+ * world-writable) when the template has none. Not when the template has
+ * something else there (a symlink the bind would follow out of the root).
+ */
+async function layerTmpDir(paths: SandboxPaths): Promise<string | undefined> {
+  const dir = join(paths.rootfs, 'tmp');
+  const found = await lstat(dir).catch(() => undefined);
+  if (found && !found.isDirectory()) return undefined;
+  if (!found) {
+    await mkdir(dir, { mode: 0o1777 });
+    await chown(dir, idMapping.hostId, idMapping.hostId);
+    await chmod(dir, 0o1777);
+  }
+  return dir;
 }
 
 /** Names the sandbox's tier inside its folder, so a restarted daemon finds the right runtime. */
@@ -91,9 +109,10 @@ export class SandboxEngine implements SandboxHost {
     try {
       const [attachment] = await Promise.all([
         this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
-        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer),
       ]);
       const files = await writeSandboxFiles(paths, attachment.files ?? {});
+      const gvisorTmpDir = launch.tier === 'gvisor' && launch.writableLayer === 'disk' ? await layerTmpDir(paths) : undefined;
       await attachment.beforeStart?.(paths.runDir);
       const spec = buildOciSpec({
         id: launch.id,
@@ -111,6 +130,7 @@ export class SandboxEngine implements SandboxHost {
         egress: attachment.egress ?? false,
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
+        gvisorTmpDir,
       });
       await Promise.all([
         writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)),
