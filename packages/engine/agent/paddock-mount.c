@@ -1,16 +1,17 @@
 // paddock-mount: prepares a sandbox's root filesystem on the host in one
 // process, instead of two runs of mount(8) (each a few ms on the create path).
 //
-//   paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdir>[:<lowerdir>…] <flags> [<image>]
+//   paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdir>[:<lowerdir>…] <flags> [<blank> <image>]
 //
 // <flags> are the rootfs mount flags (comma-separated: nosuid, nodev,
 // noexec), chosen in packages/engine/src/bundle/isolation-settings.ts.
 //
 // Mounts a size-limited tmpfs at <scratch> (the writable layer's limit) or,
-// given <image> (an ext4 file system of <size-MiB>, made by the caller), reserves
-// the image's blocks on the host's disk and mounts it at <scratch> through a
-// loop device that goes away with its last user (see attach_loop). It then
-// makes <scratch>/upper and <scratch>/run (owned by the sandbox's root) and <scratch>/work, and
+// given <blank> (an empty ext4 file system of <size-MiB>, made by the caller)
+// and <image> (a path that does not exist yet), copies the blank's written
+// parts to <image>, reserves the rest on the host's disk, and mounts it at
+// <scratch> through a loop device that goes away with its last user (see
+// attach_loop). It then makes <scratch>/upper and <scratch>/run (owned by the sandbox's root) and <scratch>/work, and
 // mounts the overlay of the read-only template layers and that upper dir at
 // <rootfs>. On failure it undoes what it did and prints one line.
 //
@@ -75,12 +76,45 @@ static int attach_loop(int image, char *dev, size_t len) {
   return fd;
 }
 
-// Mounts the ext4 image at scratch, nosuid and nodev as the tmpfs is. Its inode
-// tables were never written: they read as zeros, which is what zeroing them
-// would give (noinit_itable spares the image that background write).
-static int mount_image(const char *image, long size_mib, const char *scratch) {
-  int img = open(image, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (img < 0) return fail("open", image);
+// Copies the parts of the blank that hold data (its metadata: a few MiB at
+// most) to the new image; the rest stays a hole. A copy instead of mkfs: one
+// process less on the create path.
+static int copy_blank(int blank, int image) {
+  static char buf[1 << 20];
+  off_t end = lseek(blank, 0, SEEK_END);
+  for (off_t data = lseek(blank, 0, SEEK_DATA); data >= 0 && data < end;) {
+    off_t hole = lseek(blank, data, SEEK_HOLE);
+    if (hole < 0) return -1;
+    while (data < hole) {
+      size_t want = (size_t)(hole - data) < sizeof buf ? (size_t)(hole - data) : sizeof buf;
+      ssize_t got = pread(blank, buf, want, data);
+      if (got <= 0 || pwrite(image, buf, (size_t)got, data) != got) return -1;
+      data += got;
+    }
+    data = lseek(blank, hole, SEEK_DATA);
+  }
+  // SEEK_DATA past the last data gives ENXIO: the copy is done.
+  return errno == ENXIO || errno == 0 ? 0 : -1;
+}
+
+// Makes the image from the blank and mounts it at scratch, nosuid and nodev as
+// the tmpfs is. Its inode tables were never written: they read as zeros, which
+// is what zeroing them would give (noinit_itable spares the image that write).
+static int mount_image(const char *blank_path, const char *image, long size_mib, const char *scratch) {
+  int blank = open(blank_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (blank < 0) return fail("open", blank_path);
+  int img = open(image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (img < 0) {
+    close(blank);
+    return fail("create", image);
+  }
+  errno = 0;
+  int copied = copy_blank(blank, img);
+  close(blank);
+  if (copied < 0) {
+    close(img);
+    return fail("copy the blank layer to", image);
+  }
   // Allocated, not written: the layer can never find the host's disk full, nor fill it.
   if (fallocate(img, 0, 0, (off_t)size_mib * 1024 * 1024) < 0) {
     close(img);
@@ -99,8 +133,8 @@ static int mount_image(const char *image, long size_mib, const char *scratch) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7 && argc != 8) {
-    fprintf(stderr, "usage: paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdirs> <flags> [<image>]\n");
+  if (argc != 7 && argc != 9) {
+    fprintf(stderr, "usage: paddock-mount <scratch> <rootfs> <size-MiB> <upper-owner-uid> <lowerdirs> <flags> [<blank> <image>]\n");
     return 2;
   }
   unsigned long rootfs_flags = 0;
@@ -124,8 +158,8 @@ int main(int argc, char **argv) {
   snprintf(work, sizeof work, "%s/work", scratch);
   snprintf(run, sizeof run, "%s/run", scratch);
 
-  if (argc == 8) {
-    if (mount_image(argv[7], size, scratch) != 0) return 1;
+  if (argc == 9) {
+    if (mount_image(argv[7], argv[8], size, scratch) != 0) return 1;
   } else if (mount("paddock-scratch", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
     return fail("mount tmpfs on", scratch);
   }

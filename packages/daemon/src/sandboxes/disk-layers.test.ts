@@ -210,5 +210,6 @@ describe('disk-backed layers across kills and daemon restarts', () => {
     });
     expect(readdirSync(sandboxesDir())).toEqual([]);
     expect(layerLoops()).toEqual([]);
+    expect(existsSync(`${daemon.stateDir}/layer-blanks/${requested}.img`)).toBe(false);
   });
 });

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, statfs, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HostCapacityError, type WritableLayer } from '@paddock/core';
+import { HostCapacityError } from '@paddock/core';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
+import type { BlankLayerImages } from './blank-layer-images.js';
 
 /** Where one sandbox's files live on the host. */
 export interface SandboxPaths {
@@ -42,18 +43,15 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
 /**
  * Mounts the sandbox's root: the template layers read-only below, and a
  * writable upper directory above on a file system of the disk limit's size:
- * a tmpfs (in memory), or an ext4 image on the host's disk.
+ * a tmpfs (in memory) or, given the blanks to copy it from, an ext4 image
+ * on the host's disk.
  */
-export async function prepareRootfs(
-  paths: SandboxPaths,
-  layers: string[],
-  diskMiB: number,
-  hostname: string,
-  writableLayer: WritableLayer = 'tmpfs',
-): Promise<void> {
+export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string, blanks?: BlankLayerImages): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
-  if (writableLayer === 'disk') await formatLayerImage(paths.image, diskMiB);
+  // Asked first: reserving fills the host's disk up to the point where it fails.
+  if (blanks) await checkRoomFor(paths.dir, diskMiB);
+  const image = blanks ? [await blanks.of(diskMiB), paths.image] : [];
   await runHostCommand(mountHelperPath(), [
     paths.scratch,
     paths.rootfs,
@@ -61,7 +59,7 @@ export async function prepareRootfs(
     String(idMapping.hostId),
     layers.join(':'),
     hostRootfsMountFlags.join(','),
-    ...(writableLayer === 'disk' ? [paths.image] : []),
+    ...image,
   ]).catch((err: Error) => {
     if (/reserve .*No space left/i.test(err.message)) throw noRoomFor(diskMiB);
     throw err;
@@ -75,20 +73,9 @@ export async function prepareRootfs(
 const noRoomFor = (diskMiB: number) =>
   new HostCapacityError(`the host's disk has no room for a writable layer of ${diskMiB} MiB`, { field: 'diskMiB', requested: diskMiB });
 
-/**
- * Makes an empty ext4 file system of `diskMiB` in a sparse file (paddock-mount
- * then reserves its blocks). It never outlives the sandbox, not even a host
- * crash, so it has no journal; its inode tables read as zeros (holes and
- * unwritten extents), so the kernel need not zero them after the mount.
- */
-async function formatLayerImage(image: string, diskMiB: number): Promise<void> {
-  // Asked first: reserving fills the host's disk up to the point where it fails.
-  const free = await statfs(join(image, '..'));
+async function checkRoomFor(dir: string, diskMiB: number): Promise<void> {
+  const free = await statfs(dir);
   if (diskMiB * 1024 * 1024 > free.bavail * free.bsize) throw noRoomFor(diskMiB);
-  await writeFile(image, '', { mode: 0o600, flag: 'wx' });
-  await truncate(image, diskMiB * 1024 * 1024);
-  // 4 KiB blocks at any size, so the loop device's direct I/O lines up; nodiscard: nothing to give back yet.
-  await runHostCommand('mkfs.ext4', ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode', '-E', 'lazy_itable_init=1,nodiscard', image]);
 }
 
 /**

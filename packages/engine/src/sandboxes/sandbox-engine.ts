@@ -8,6 +8,7 @@ import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
+import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
 import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
 import type { LaunchedSandbox, SandboxHost, SandboxLaunch } from './sandbox-host.js';
@@ -24,6 +25,8 @@ export interface SandboxEngineOptions {
   cgroupParent: string;
   /** How long a new sandbox's agent may take to answer. */
   readyTimeoutMs?: number;
+  /** Holds the empty file systems disk-backed writable layers are copied from; default `layer-blanks` beside sandboxesDir. */
+  layerBlanksDir?: string;
 }
 
 /**
@@ -76,8 +79,11 @@ const layersFile = 'layers.json';
  */
 export class SandboxEngine implements SandboxHost {
   private readonly agents = new Map<string, AgentClient>();
+  private readonly blanks: BlankLayerImages;
 
-  constructor(private readonly options: SandboxEngineOptions) {}
+  constructor(private readonly options: SandboxEngineOptions) {
+    this.blanks = new BlankLayerImages(options.layerBlanksDir ?? join(options.sandboxesDir, '..', 'layer-blanks'));
+  }
 
   paths(id: string): SandboxPaths {
     return sandboxPaths(this.options.sandboxesDir, id);
@@ -109,7 +115,7 @@ export class SandboxEngine implements SandboxHost {
     try {
       const [attachment] = await Promise.all([
         this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
-        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer === 'disk' ? this.blanks : undefined),
       ]);
       const files = await writeSandboxFiles(paths, attachment.files ?? {});
       const gvisorTmpDir = launch.tier === 'gvisor' && launch.writableLayer === 'disk' ? await layerTmpDir(paths) : undefined;
