@@ -101,7 +101,7 @@ describe.each(probeTiers)('disk-backed writable layers on the %s tier', (tier) =
     await sbx.kill();
   });
 
-  it('V14: setuid and device files made in a disk-backed layer are harmless (nosuid,nodev on the host and inside); the sandbox sees no host path', async () => {
+  it('V14: setuid and device files, links to host paths and FIFOs made in a disk-backed layer are harmless (nosuid,nodev on the host and inside; copied, never followed); the sandbox sees no host path', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier, writableLayer: 'disk', limits: { diskMiB: 64 } });
     // Root of the sandbox makes a setuid-root copy of id; the user runs it and stays the user.
     expect((await sh(sbx, 'cp /usr/bin/id /tmp/suid-id && chmod 4755 /tmp/suid-id && stat -c %a /tmp/suid-id')).stdout).toBe('4755\n');
@@ -119,6 +119,16 @@ describe.each(probeTiers)('disk-backed writable layers on the %s tier', (tier) =
     const view = await sh(sbx, 'cat /proc/self/mountinfo /proc/self/mounts; cat /sys/block/loop*/loop/backing_file 2>/dev/null; true', 'user');
     expect(view.stdout).not.toContain(daemon.stateDir);
     expect(view.stdout).not.toContain('layer.img');
+    // Links to host paths and a FIFO in the layer: a checkpoint copies them as they are (nothing followed or opened), a rollback puts them back.
+    const shadow = statSync('/etc/shadow');
+    expect((await sh(sbx, 'ln -s /etc/shadow /tmp/shadow && ln -s / /tmp/root && mkfifo /tmp/fifo')).exitCode).toBe(0);
+    const cp = await sbx.checkpoint();
+    await sh(sbx, 'rm /tmp/shadow /tmp/root /tmp/fifo');
+    await sbx.rollback(cp);
+    // gVisor keeps a FIFO in its own kernel (its gofer makes none on the host): a checkpoint has none to copy, on either kind of layer.
+    const fifo = tier === 'container' ? 'fifo\n' : '';
+    expect((await sh(sbx, 'readlink /tmp/shadow /tmp/root; test -p /tmp/fifo && echo fifo')).stdout).toBe(`/etc/shadow\n/\n${fifo}`);
+    expect(statSync('/etc/shadow')).toMatchObject({ size: shadow.size, mtimeMs: shadow.mtimeMs, mode: shadow.mode });
     await sbx.kill();
   });
 
