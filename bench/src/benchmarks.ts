@@ -149,6 +149,22 @@ export async function benchColdCreate(ctx: BenchContext): Promise<void> {
       },
     },
     {
+      // The same create with its writable layer on disk (an ext4 image on a loop device) instead of a tmpfs.
+      name: 'paddockDisk',
+      run: async (record) => {
+        const t0 = now();
+        const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', writableLayer: 'disk' });
+        const result = await api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
+        const t1 = now();
+        await api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+        const t2 = now();
+        expectHi('paddock exec, disk-backed', result.stdout);
+        if (!record) return;
+        samples.add('paddockDisk.firstOutput', t1 - t0);
+        samples.add('paddockDisk.full', t2 - t0);
+      },
+    },
+    {
       name: 'engine',
       run: async (record) => {
         const id = nextId('bench-engine');

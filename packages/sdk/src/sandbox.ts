@@ -9,6 +9,7 @@ import type {
   Tier,
   TierRequest,
   TokenCreated,
+  WritableLayer,
 } from '@paddock/core';
 import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
@@ -24,6 +25,11 @@ export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions 
   /** Lifetime before the sandbox is killed (default 5 minutes). Not the request timeout. */
   timeoutMs?: number;
   limits?: LimitsInput;
+  /**
+   * Where the writable layer (`limits.diskMiB`) lives: 'tmpfs' (in memory: fast, counted against `memoryMiB`)
+   * or 'disk' (an ext4 file system on the host's disk, outside the memory limit). Default: the operator's.
+   */
+  writableLayer?: WritableLayer;
   /** Labels, usable as filters when listing. */
   metadata?: Record<string, string>;
   /** Environment for every command. */
@@ -126,6 +132,7 @@ export class Sandbox {
         template: options.template ?? 'base',
         timeoutMs: options.timeoutMs,
         limits: options.limits,
+        writableLayer: options.writableLayer,
         metadata: options.metadata,
         env: options.env,
         tier: options.tier,

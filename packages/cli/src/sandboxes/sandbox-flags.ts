@@ -7,6 +7,8 @@ export interface SandboxFlags {
   cpus?: string;
   pids?: string;
   disk?: string;
+  diskBacked?: boolean;
+  writableLayer?: string;
   timeout?: string;
   env?: string[];
   label?: string[];
@@ -29,6 +31,8 @@ export function addSandboxFlags(command: Command): Command {
     .option('--cpus <n>', 'CPU quota in cores, e.g. 0.5')
     .option('--pids <n>', 'maximum number of processes and threads')
     .option('--disk <size>', 'size of the writable layer, e.g. 2g')
+    .option('--writable-layer <kind>', "where the writable layer lives: tmpfs (in memory) or disk (on the host's disk); default the operator's")
+    .option('--disk-backed', 'the writable layer on disk, outside the memory limit (--writable-layer disk)')
     .option('--timeout <duration>', 'lifetime of the sandbox, e.g. 30s, 10m')
     .option('--tier <tier>', "isolation tier: container, gvisor or auto (the operator's minimum)")
     .option('--on-timeout <what>', 'at the timeout: kill (default) or pause')

@@ -10,7 +10,7 @@ import type { SandboxFlags } from './sandbox-flags.js';
 
 export type SandboxSpec = Pick<
   SandboxCreateOptions,
-  'template' | 'timeoutMs' | 'limits' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets' | 'volumes' | 'startCommand'
+  'template' | 'timeoutMs' | 'limits' | 'writableLayer' | 'env' | 'metadata' | 'tier' | 'onTimeout' | 'network' | 'secrets' | 'volumes' | 'startCommand'
 >;
 
 /** Turns sandbox flags into create options; bad values fail here, before anything is created. */
@@ -19,6 +19,7 @@ export function sandboxSpec(flags: SandboxFlags): SandboxSpec {
     template: flags.template ?? 'base',
     timeoutMs: parseOptionalDuration(flags.timeout, '--timeout', sandboxTimeoutBounds),
     limits: sandboxLimits(flags),
+    writableLayer: parseWritableLayer(flags),
     env: parseEnv(flags.env),
     metadata: parsePairs(flags.label, '--label'),
     tier: parseTier(flags.tier),
@@ -60,6 +61,13 @@ function sandboxLimits(flags: SandboxFlags): SandboxSpec['limits'] {
   if (flags.cpus !== undefined) limits.cpus = checkRange(parsePositiveNumber(flags.cpus, '--cpus'), limitBounds.cpus, '--cpus', 'number');
   if (flags.pids !== undefined) limits.pids = checkRange(parsePositiveNumber(flags.pids, '--pids', 'integer'), limitBounds.pids, '--pids', 'number');
   return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+function parseWritableLayer(flags: SandboxFlags): SandboxSpec['writableLayer'] {
+  const value = flags.writableLayer;
+  if (value !== undefined && value !== 'tmpfs' && value !== 'disk') throw new UsageError(`--writable-layer: expected tmpfs or disk, got "${value}"`);
+  if (flags.diskBacked && value === 'tmpfs') throw new UsageError('--disk-backed and --writable-layer tmpfs contradict each other');
+  return flags.diskBacked ? 'disk' : value;
 }
 
 function parseOnTimeout(value: string | undefined): SandboxSpec['onTimeout'] {

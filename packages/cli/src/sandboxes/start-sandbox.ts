@@ -13,6 +13,7 @@ const sandboxFlags: Record<string, string> = {
   'limits.cpus': '--cpus',
   'limits.pids': '--pids',
   'limits.diskMiB': '--disk',
+  writableLayer: '--writable-layer',
   env: '--env',
   metadata: '--label',
   tier: '--tier',

@@ -26,6 +26,14 @@ export const TierRequestSchema = z
   .describe("isolation tier; 'auto' (the default) picks the operator's minimum for this template and labels");
 export type TierRequest = z.infer<typeof TierRequestSchema>;
 
+export const writableLayers = ['tmpfs', 'disk'] as const;
+export const WritableLayerSchema = z
+  .enum(writableLayers)
+  .describe(
+    "where the writable layer (limits.diskMiB) lives: tmpfs (in memory, counted against memoryMiB) or disk (an ext4 file system on the host's disk); default the operator's",
+  );
+export type WritableLayer = z.infer<typeof WritableLayerSchema>;
+
 export const SandboxStateSchema = z.enum(['running', 'paused', 'killed']);
 export type SandboxState = z.infer<typeof SandboxStateSchema>;
 
@@ -50,6 +58,7 @@ export const SandboxCreateSchema = z
       .optional()
       .describe('lifetime before the sandbox is killed; default 5 minutes'),
     limits: LimitsInputSchema.optional(),
+    writableLayer: WritableLayerSchema.optional(),
     metadata: LabelsSchema.optional().describe('labels, usable as filters when listing'),
     env: EnvSchema.optional().describe('environment for every command in the sandbox'),
     tier: TierRequestSchema.optional(),
@@ -78,6 +87,7 @@ export const SandboxSchema = z.object({
   tier: TierSchema,
   state: SandboxStateSchema,
   limits: LimitsSchema,
+  writableLayer: WritableLayerSchema,
   metadata: z.record(z.string(), z.string()),
   createdAt: z.string().describe('ISO 8601'),
   expiresAt: z.string().nullable().describe('when the sandbox will be killed, unless extended'),

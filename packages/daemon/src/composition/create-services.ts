@@ -146,6 +146,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     clock,
     afterEnd: (id) => snapshots.releaseForkLayer(id),
     claimFromPool: (owner, request) => pools.claim(owner, request),
+    writableLayer: config.writableLayer,
   });
   shutdown.add('sandbox-timers', () => sandboxes.stopTimers());
   const snapshots: SnapshotService = new SnapshotService({

@@ -32,6 +32,14 @@ import type { DaemonParts } from './create-services.js';
  *   folder it does not name (a create or remove the previous daemon died in)
  *   is removed, and mounts of sandboxes that ended are forgotten once the
  *   sandboxes are reconciled.
+ * - A disk-backed writable layer is an ext4 image in its sandbox's folder,
+ *   mounted on a loop device that frees itself at its unmount (autoclear) or,
+ *   before the mount, when the process that set it up dies: a daemon killed
+ *   (even -9) mid-create leaves no loop device without a mount. A running
+ *   sandbox keeps its layer mounted across the restart and is adopted with
+ *   it; a lost one, or a folder no record names, is destroyed like any other,
+ *   and its unmount frees the loop device before the folder and image go.
+ *   Blanks left half made in layer-blanks/ are removed the next time one is made.
  * - The audit anchors' chain was already taken up when the parts were built
  *   (AuditHeads continues from the newest anchored head and says at once if
  *   the anchor log falls short of the database).

@@ -49,6 +49,7 @@ export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesD
     network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
+    layerBlanksDir: join(config.stateDir, 'layer-blanks'),
   });
   shutdown.add('cgroup-parent', () => {
     if (sandboxStore.live().length === 0) engine.releaseCgroupParent();

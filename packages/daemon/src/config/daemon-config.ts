@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { WritableLayer } from '@paddock/core';
 import { Command, CommanderError, Option } from 'commander';
 import {
   type DaemonSettingValues,
@@ -53,6 +54,8 @@ export interface DaemonConfig {
   buildAllowDomains: string[];
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
+  /** Where a sandbox's writable layer lives when its create does not say. */
+  writableLayer: WritableLayer;
   /** Image registries (host or host:port) that may be plain HTTP or unverified TLS. */
   insecureRegistries: string[];
   /** Largest image, unpacked, a template may be made from; also the largest image archive upload. */
@@ -155,6 +158,7 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     auditAnchorLog,
     auditAnchorFile: settings.auditAnchorFile,
     overcommit: settings.overcommit,
+    writableLayer: settings.writableLayer,
     dnsServers: settings.dnsServers,
     egressAllowRanges: settings.egressAllowRanges,
     insecureRegistries: settings.insecureRegistries,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BadRequestError, ownerKindOf, ownerPattern, parseDurationMs, parseHostRule, parseSizeBytes } from '@paddock/core';
+import { BadRequestError, ownerKindOf, ownerPattern, parseDurationMs, parseHostRule, parseSizeBytes, type WritableLayer, writableLayers } from '@paddock/core';
 import { parseCidr } from '../network/address-guard.js';
 
 /**
@@ -107,6 +107,12 @@ export type SelfApproval = (typeof selfApprovalModes)[number];
 const selfApproval = (value: string, field: string): SelfApproval => {
   const found = selfApprovalModes.find((mode) => mode === value.trim());
   if (!found) throw new InvalidSettingError(`${field}: "${value}" is not one of ${selfApprovalModes.join(', ')}`);
+  return found;
+};
+
+const writableLayer = (value: string, field: string): WritableLayer => {
+  const found = writableLayers.find((kind) => kind === value.trim());
+  if (!found) throw new InvalidSettingError(`${field}: "${value}" is not one of ${writableLayers.join(', ')}`);
   return found;
 };
 
@@ -222,6 +228,14 @@ export const daemonSettings = {
     help: 'how far one sandbox’s memory, CPU and disk limits may go past what the host has (1.5: half as much again)',
     default: '1',
     parse: ratio,
+  }),
+  writableLayer: setting({
+    flag: 'writable-layer',
+    env: 'PADDOCK_WRITABLE_LAYER',
+    value: '<kind>',
+    help: 'where a sandbox’s writable layer lives unless its create says: tmpfs (in memory, counted against its memory) or disk (an ext4 image on the state folder’s disk)',
+    default: 'tmpfs',
+    parse: writableLayer,
   }),
   dnsServers: setting({
     flag: 'dns-server',

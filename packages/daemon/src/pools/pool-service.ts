@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { defaultLimits, type Limits, NotFoundError, type PoolInfo, type PoolSet, PoolSetSchema, TemplateNotFoundError, type Tier } from '@paddock/core';
+import {
+  defaultLimits,
+  type Limits,
+  NotFoundError,
+  type PoolInfo,
+  type PoolSet,
+  PoolSetSchema,
+  TemplateNotFoundError,
+  type Tier,
+  type WritableLayer,
+} from '@paddock/core';
 import type { Logger } from 'pino';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { Db } from '../store/database.js';
@@ -22,6 +32,7 @@ export interface ClaimRequest {
   template: string;
   tier: Tier;
   limits: Limits;
+  writableLayer: WritableLayer;
 }
 
 /** Pooled sandboxes belong to no tenant until claimed: nobody lists, uses or counts them. */
@@ -83,7 +94,8 @@ export class PoolService {
     if (owner.startsWith('pool:')) return undefined;
     const pool = this.rowFor(request.template, request.tier, canonicalLimits(request.limits));
     if (!pool) return undefined;
-    const ready = this.deps.sandboxStore.list({ owner: poolOwner(pool.id), states: ['running'] })[0];
+    // A pool's sandboxes have the operator's writable layer (as it was when they were made).
+    const ready = this.deps.sandboxStore.list({ owner: poolOwner(pool.id), states: ['running'] }).find((s) => s.writableLayer === request.writableLayer);
     if (!ready) {
       this.deps.db.prepare('UPDATE pools SET misses = misses + 1 WHERE id = ?').run(pool.id);
       void this.fill(pool.id);

@@ -1,4 +1,4 @@
-import type { Limits, Tier } from '@paddock/core';
+import type { Limits, Tier, WritableLayer } from '@paddock/core';
 import {
   BadRequestError,
   ConflictError,
@@ -46,7 +46,9 @@ export interface SandboxServiceDeps {
   /** Told once a sandbox is gone from the host (a fork's hidden layer can go with it). */
   afterEnd?: (id: string) => Promise<void> | void;
   /** A ready sandbox from a warm pool matching the request, if there is one. */
-  claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits }) => SandboxRecord | undefined;
+  claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits; writableLayer: WritableLayer }) => SandboxRecord | undefined;
+  /** The operator's writable layer for creates that do not name one; default tmpfs. */
+  writableLayer?: WritableLayer;
 }
 
 export interface CreateOptions {
@@ -89,6 +91,7 @@ export class SandboxService {
   async create(owner: string, input: SandboxCreate, options: CreateOptions = {}): Promise<SandboxRecord> {
     const { request, template, tier } = this.resolve(owner, input);
     const limits = { ...defaultLimits, ...request.limits };
+    const writableLayer = request.writableLayer ?? this.deps.writableLayer ?? 'tmpfs';
     const timeoutMs = options.keepAlive ? null : (request.timeoutMs ?? defaultSandboxTimeoutMs);
     // A gateway server's sandbox counts against its tenant's quota.
     const release = this.deps.quotas?.reserve(tenantOfOwner(owner), limits);
@@ -103,12 +106,12 @@ export class SandboxService {
         // A pooled sandbox's start command is running already.
         request.startCommand !== false &&
         timeoutMs !== null;
-      const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits }) : undefined;
+      const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits, writableLayer }) : undefined;
       if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
         return this.takeOver(pooled, owner, request, timeoutMs);
       }
-      return await this.launchAndRecord(owner, request, template, tier, limits, timeoutMs, options);
+      return await this.launchAndRecord(owner, request, template, tier, { limits, writableLayer }, timeoutMs, options);
     } finally {
       release?.();
     }
@@ -137,7 +140,7 @@ export class SandboxService {
     request: ReturnType<typeof SandboxCreateSchema.parse>,
     template: TemplateRecord,
     tier: Tier,
-    limits: Limits,
+    { limits, writableLayer }: { limits: Limits; writableLayer: WritableLayer },
     timeoutMs: number | null,
     options: CreateOptions,
   ): Promise<SandboxRecord> {
@@ -160,6 +163,7 @@ export class SandboxService {
           tier,
           layers: options.layers ? [...options.layers] : template.layerDirs,
           limits,
+          writableLayer,
           network: network.mode,
           hostMounts: hostMounts.length ? hostMounts : undefined,
         },
@@ -178,6 +182,7 @@ export class SandboxService {
       tier,
       state: 'running',
       limits,
+      writableLayer,
       metadata: request.metadata ?? {},
       // The placeholders last: a request cannot put a real value where a secret's placeholder goes.
       env: { ...template.env, ...launched.networkEnv, ...request.env, ...network.env },
@@ -198,7 +203,7 @@ export class SandboxService {
       throw err;
     }
     this.arm(record);
-    this.deps.logger.info({ sandbox: id, template: template.name, tier, limits }, 'sandbox created');
+    this.deps.logger.info({ sandbox: id, template: template.name, tier, limits, writableLayer }, 'sandbox created');
     // A build's step sandboxes run the build's commands only.
     if (request.startCommand !== false && !options.layers) await this.runStartCommand(record, template);
     return record;

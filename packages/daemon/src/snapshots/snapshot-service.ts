@@ -76,6 +76,7 @@ export class SnapshotService {
           template: layer.name,
           tier: source.tier,
           limits: source.limits,
+          writableLayer: source.writableLayer,
           metadata: source.metadata,
           env: source.env,
           timeoutMs: request.timeoutMs,

@@ -206,6 +206,8 @@ const migrations: string[] = [
    ALTER TABLE tokens ADD COLUMN sandboxes_created INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE tokens ADD COLUMN parent TEXT;
    CREATE INDEX tokens_by_parent ON tokens(parent) WHERE parent IS NOT NULL;`,
+  // A sandbox's writable layer: tmpfs (memory) or disk (an ext4 image on a loop device).
+  `ALTER TABLE sandboxes ADD COLUMN writable_layer TEXT NOT NULL DEFAULT 'tmpfs';`,
 ];
 
 /**

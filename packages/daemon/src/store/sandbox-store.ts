@@ -1,4 +1,4 @@
-import type { Limits, SandboxInfo, SandboxState, Tier } from '@paddock/core';
+import type { Limits, SandboxInfo, SandboxState, Tier, WritableLayer } from '@paddock/core';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
@@ -29,6 +29,7 @@ interface Row {
   end_reason: string | null;
   paused_left_ms?: number | null;
   on_timeout?: 'kill' | 'pause';
+  writable_layer?: WritableLayer;
 }
 
 export interface SandboxFilter {
@@ -48,8 +49,8 @@ export class SandboxStore {
   insert(r: SandboxRecord): void {
     this.db
       .prepare(
-        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason, on_timeout)
-         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout)`,
+        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason, on_timeout, writable_layer)
+         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout, @writable_layer)`,
       )
       .run(toRow(r));
   }
@@ -136,6 +137,7 @@ function toRow(r: SandboxRecord): Row {
     ended_at: r.endedAt,
     end_reason: r.endReason,
     on_timeout: r.onTimeout,
+    writable_layer: r.writableLayer,
   };
 }
 
@@ -147,6 +149,7 @@ function fromRow(row: Row): SandboxRecord {
     tier: row.tier as Tier,
     state: row.state as SandboxState,
     limits: JSON.parse(row.limits) as Limits,
+    writableLayer: row.writable_layer ?? 'tmpfs',
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     env: JSON.parse(row.env) as Record<string, string>,
     workdir: row.workdir,

@@ -459,6 +459,8 @@ export class DockerfileBuild {
       {
         template: stage.sandboxTemplate,
         limits: this.settings.limits,
+        // A build's layer is up to 16 GiB: on disk, that would be reserved on the host's disk for every step.
+        writableLayer: 'tmpfs',
         timeoutMs: this.settings.timeoutMs,
         network: { allow: this.settings.allow },
         secrets: this.settings.secrets,

@@ -39,6 +39,12 @@ export interface BundleSpecInput {
   swapAccounting: boolean;
   /** gVisor tier: a host file bind-mounted over /etc/ld.so.preload that loads the compatibility shim. */
   gvisorPreloadFile?: string;
+  /**
+   * gVisor tier: the host path of the root's own /tmp, bound over /tmp. Without
+   * a /tmp mount, runsc puts its own in-memory tmpfs there, outside the
+   * writable layer (and its size limit): a disk-backed layer would keep /tmp in memory.
+   */
+  gvisorTmpDir?: string;
 }
 
 /** A host file or folder shown to the sandbox at `path`, read-only unless `writable`. */
@@ -96,6 +102,8 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
     gvisor && input.gvisorPreloadFile
       ? [{ destination: '/etc/ld.so.preload', type: 'bind', source: input.gvisorPreloadFile, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] }]
       : [];
+  if (gvisor && input.gvisorTmpDir)
+    gvisorMounts.push({ destination: '/tmp', type: 'bind', source: input.gvisorTmpDir, options: ['bind', 'rw', 'nosuid', 'nodev'] });
   return {
     ociVersion: '1.0.2',
     process: {

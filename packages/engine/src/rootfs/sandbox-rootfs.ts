@@ -1,16 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HostCapacityError } from '@paddock/core';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
+import type { BlankLayerImages } from './blank-layer-images.js';
 
 /** Where one sandbox's files live on the host. */
 export interface SandboxPaths {
   dir: string;
   rootfs: string;
-  /** tmpfs that bounds the writable layer's size; holds upper/ and work/. */
+  /** The file system that bounds the writable layer's size (a tmpfs, or an ext4 image on disk); holds upper/ and work/. */
   scratch: string;
+  /** A disk-backed writable layer's ext4 image. */
+  image: string;
   upper: string;
   work: string;
   runDir: string;
@@ -25,6 +29,7 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
     dir,
     rootfs: join(dir, 'rootfs'),
     scratch: join(dir, 'scratch'),
+    image: join(dir, 'layer.img'),
     upper: join(dir, 'scratch', 'upper'),
     work: join(dir, 'scratch', 'work'),
     runDir: join(dir, 'scratch', 'run'),
@@ -37,11 +42,16 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
 
 /**
  * Mounts the sandbox's root: the template layers read-only below, and a
- * writable upper directory on a size-limited tmpfs above (the disk limit).
+ * writable upper directory above on a file system of the disk limit's size:
+ * a tmpfs (in memory) or, given the blanks to copy it from, an ext4 image
+ * on the host's disk.
  */
-export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string): Promise<void> {
+export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string, blanks?: BlankLayerImages): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
+  // Asked first: reserving fills the host's disk up to the point where it fails.
+  if (blanks) await checkRoomFor(paths.dir, diskMiB);
+  const image = blanks ? [await blanks.of(diskMiB), paths.image] : [];
   await runHostCommand(mountHelperPath(), [
     paths.scratch,
     paths.rootfs,
@@ -49,11 +59,23 @@ export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskM
     String(idMapping.hostId),
     layers.join(':'),
     hostRootfsMountFlags.join(','),
-  ]);
+    ...image,
+  ]).catch((err: Error) => {
+    if (/reserve .*No space left/i.test(err.message)) throw noRoomFor(diskMiB);
+    throw err;
+  });
   await Promise.all([
     writeFile(paths.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, { mode: 0o644 }),
     writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
   ]);
+}
+
+const noRoomFor = (diskMiB: number) =>
+  new HostCapacityError(`the host's disk has no room for a writable layer of ${diskMiB} MiB`, { field: 'diskMiB', requested: diskMiB });
+
+async function checkRoomFor(dir: string, diskMiB: number): Promise<void> {
+  const free = await statfs(dir);
+  if (diskMiB * 1024 * 1024 > free.bavail * free.bsize) throw noRoomFor(diskMiB);
 }
 
 /**

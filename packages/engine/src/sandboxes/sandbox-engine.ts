@@ -1,12 +1,14 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tier } from '@paddock/core';
 import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
+import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
+import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
 import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
 import type { LaunchedSandbox, SandboxHost, SandboxLaunch } from './sandbox-host.js';
@@ -23,6 +25,8 @@ export interface SandboxEngineOptions {
   cgroupParent: string;
   /** How long a new sandbox's agent may take to answer. */
   readyTimeoutMs?: number;
+  /** Holds the empty file systems disk-backed writable layers are copied from; default `layer-blanks` beside sandboxesDir. */
+  layerBlanksDir?: string;
 }
 
 /**
@@ -45,6 +49,23 @@ async function writeSandboxFiles(paths: SandboxPaths, files: Record<string, stri
   return Object.fromEntries(written);
 }
 
+/**
+ * The root's /tmp on the host, made (as the sandbox's root, sticky and
+ * world-writable) when the template has none. Not when the template has
+ * something else there (a symlink the bind would follow out of the root).
+ */
+async function layerTmpDir(paths: SandboxPaths): Promise<string | undefined> {
+  const dir = join(paths.rootfs, 'tmp');
+  const found = await lstat(dir).catch(() => undefined);
+  if (found && !found.isDirectory()) return undefined;
+  if (!found) {
+    await mkdir(dir, { mode: 0o1777 });
+    await chown(dir, idMapping.hostId, idMapping.hostId);
+    await chmod(dir, 0o1777);
+  }
+  return dir;
+}
+
 /** Names the sandbox's tier inside its folder, so a restarted daemon finds the right runtime. */
 const tierFile = 'tier';
 /** The sandbox's template layers (top first), to mount its root again on a rollback. */
@@ -58,8 +79,11 @@ const layersFile = 'layers.json';
  */
 export class SandboxEngine implements SandboxHost {
   private readonly agents = new Map<string, AgentClient>();
+  private readonly blanks: BlankLayerImages;
 
-  constructor(private readonly options: SandboxEngineOptions) {}
+  constructor(private readonly options: SandboxEngineOptions) {
+    this.blanks = new BlankLayerImages(options.layerBlanksDir ?? join(options.sandboxesDir, '..', 'layer-blanks'));
+  }
 
   paths(id: string): SandboxPaths {
     return sandboxPaths(this.options.sandboxesDir, id);
@@ -91,9 +115,10 @@ export class SandboxEngine implements SandboxHost {
     try {
       const [attachment] = await Promise.all([
         this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
-        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer === 'disk' ? this.blanks : undefined),
       ]);
       const files = await writeSandboxFiles(paths, attachment.files ?? {});
+      const gvisorTmpDir = launch.tier === 'gvisor' && launch.writableLayer === 'disk' ? await layerTmpDir(paths) : undefined;
       await attachment.beforeStart?.(paths.runDir);
       const spec = buildOciSpec({
         id: launch.id,
@@ -111,6 +136,7 @@ export class SandboxEngine implements SandboxHost {
         egress: attachment.egress ?? false,
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
+        gvisorTmpDir,
       });
       await Promise.all([
         writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)),

@@ -1,4 +1,4 @@
-import type { Limits, Tier } from '@paddock/core';
+import type { Limits, Tier, WritableLayer } from '@paddock/core';
 import type { AgentClient } from '../agent/agent-client.js';
 import type { HostMount } from '../bundle/oci-spec.js';
 import type { SandboxPaths } from '../rootfs/sandbox-rootfs.js';
@@ -10,6 +10,8 @@ export interface SandboxLaunch {
   /** Host paths of the template's layers, top first. */
   layers: string[];
   limits: Limits;
+  /** Where the writable layer lives: tmpfs (default) or an ext4 image on the host's disk. */
+  writableLayer?: WritableLayer;
   /** proxy (default): out through the egress proxy only; none: loopback only. */
   network?: 'proxy' | 'none';
   /** Host paths shown inside at the same path (a gateway server's files); the caller has checked who may grant them. */
