@@ -31,3 +31,47 @@ class SyncThreadsTest(unittest.TestCase):
                 self.assertEqual(pty.wait()["exitCode"], 0)
         self.assertIn(b"in-a-block", bytes(data))
         self.assertEqual([t.name for t in threading.enumerate() if t.name == "paddock-pty"], [])
+
+
+class NoDelayTest(unittest.TestCase):
+    def test_the_sync_client_sends_on_sockets_with_tcp_nodelay(self) -> None:
+        # Without it, a request with a body waits for the daemon's delayed ACK between its headers and its body (~40 ms a call).
+        import http.server
+        import socket
+
+        from paddock._sync._client import ApiClient
+        from paddock._call import Call
+
+        class Echo(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        sockets: list[socket.socket] = []
+        real_connect = socket.socket.connect
+
+        def connect(sock: socket.socket, address: object) -> None:
+            sockets.append(sock)
+            real_connect(sock, address)  # type: ignore[arg-type]
+
+        setattr(socket.socket, "connect", connect)
+        try:
+            with ApiClient(f"http://127.0.0.1:{server.server_address[1]}", "t") as api:
+                self.assertEqual(api.json(Call("POST", "/echo", json={"a": 1})), {"a": 1})
+                self.assertEqual([s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets], [1])
+        finally:
+            setattr(socket.socket, "connect", real_connect)
+            server.shutdown()
+            server.server_close()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._call import Call, query_params
 from .._connection import resolve_connection
 from .._errors import ConnectionLostError, PaddockError, TimeoutError, error_from_body
+from ._transport import transport
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +25,7 @@ class AsyncApiClient:
         self.__token = conn.token
         self.request_timeout = request_timeout
         headers = {"authorization": f"Bearer {conn.token}"} if conn.token else {}
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers)
+        self._http = httpx.AsyncClient(base_url=self.url, headers=headers, transport=transport())
 
     def __repr__(self) -> str:
         return f"AsyncApiClient(url={self.url!r})"

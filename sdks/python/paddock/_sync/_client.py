@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .._call import Call, query_params
 from .._connection import resolve_connection
 from .._errors import ConnectionLostError, PaddockError, TimeoutError, error_from_body
+from ._transport import transport
 
 if TYPE_CHECKING:
     import httpx
@@ -25,7 +26,7 @@ class ApiClient:
         self.__token = conn.token
         self.request_timeout = request_timeout
         headers = {"authorization": f"Bearer {conn.token}"} if conn.token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers)
+        self._http = httpx.Client(base_url=self.url, headers=headers, transport=transport())
 
     def __repr__(self) -> str:
         return f"ApiClient(url={self.url!r})"
