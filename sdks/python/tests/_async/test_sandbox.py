@@ -240,6 +240,34 @@ class AsyncSandboxTest(unittest.IsolatedAsyncioTestCase):
         finally:
             await AsyncPools.remove(pool["id"])
 
+    async def test_a_sandbox_is_listed_by_label_paused_resumed_and_its_lifetime_changed(self) -> None:
+        label = unique("run")
+        async with await AsyncSandbox.create(metadata={"run": label}) as sbx:
+            self.assertEqual([s["id"] for s in await AsyncSandbox.list(metadata={"run": label})], [sbx.id])
+            await sbx.pause()
+            self.assertEqual(sbx.last_known["state"], "paused")
+            self.assertFalse(await sbx.is_running())
+            await sbx.resume()
+            self.assertTrue(await sbx.is_running())
+            await sbx.set_timeout(3600)
+            self.assertIsNotNone((await sbx.get_info())["expiresAt"])
+            again = await AsyncSandbox.connect(sbx.id)
+            self.assertEqual((await again.commands.run("echo same"))["stdout"], "same\n")
+            await again.close()
+        self.assertEqual(await AsyncSandbox.list(metadata={"run": label}), [])
+
+    async def test_a_template_is_built_from_a_paddockfile_with_its_steps_reported(self) -> None:
+        name = unique("py-built")
+        events: list[dict[str, Any]] = []
+        template = await AsyncTemplates.build(name, paddockfile="FROM base\nRUN echo built > /work/built.txt\n", on_event=events.append)
+        try:
+            self.assertEqual(template["name"], name)
+            self.assertIn("done", [e["type"] for e in events])
+            async with await AsyncSandbox.create(name) as sbx:
+                self.assertEqual(await sbx.files.read("/work/built.txt"), "built\n")
+        finally:
+            await AsyncTemplates.remove(name)
+
     async def test_the_connection_comes_from_the_environment_or_the_local_daemon_s_files(self) -> None:
         me = await async_whoami()
         self.assertEqual(me["role"], "admin")

@@ -241,6 +241,34 @@ class SandboxTest(unittest.TestCase):
         finally:
             Pools.remove(pool["id"])
 
+    def test_a_sandbox_is_listed_by_label_paused_resumed_and_its_lifetime_changed(self) -> None:
+        label = unique("run")
+        with Sandbox.create(metadata={"run": label}) as sbx:
+            self.assertEqual([s["id"] for s in Sandbox.list(metadata={"run": label})], [sbx.id])
+            sbx.pause()
+            self.assertEqual(sbx.last_known["state"], "paused")
+            self.assertFalse(sbx.is_running())
+            sbx.resume()
+            self.assertTrue(sbx.is_running())
+            sbx.set_timeout(3600)
+            self.assertIsNotNone((sbx.get_info())["expiresAt"])
+            again = Sandbox.connect(sbx.id)
+            self.assertEqual((again.commands.run("echo same"))["stdout"], "same\n")
+            again.close()
+        self.assertEqual(Sandbox.list(metadata={"run": label}), [])
+
+    def test_a_template_is_built_from_a_paddockfile_with_its_steps_reported(self) -> None:
+        name = unique("py-built")
+        events: list[dict[str, Any]] = []
+        template = Templates.build(name, paddockfile="FROM base\nRUN echo built > /work/built.txt\n", on_event=events.append)
+        try:
+            self.assertEqual(template["name"], name)
+            self.assertIn("done", [e["type"] for e in events])
+            with Sandbox.create(name) as sbx:
+                self.assertEqual(sbx.files.read("/work/built.txt"), "built\n")
+        finally:
+            Templates.remove(name)
+
     def test_the_connection_comes_from_the_environment_or_the_local_daemon_s_files(self) -> None:
         me = whoami()
         self.assertEqual(me["role"], "admin")
