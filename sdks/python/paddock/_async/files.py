@@ -29,7 +29,7 @@ async def _chunks(api: AsyncApiClient, request: Call) -> AsyncStream[bytes]:
         async for chunk in res.aiter_bytes():
             yield chunk
     except Exception as err:
-        raise api._explain(err, request, None) from err
+        api.reraise(err, request, None)
     finally:
         await res.aclose()
 

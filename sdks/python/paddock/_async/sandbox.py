@@ -94,7 +94,7 @@ class AsyncSandbox:
             "volumes": volumes,
         }
         try:
-            info = await api.json(call("POST /v1/sandboxes", json=without_none(body), timeout=0))
+            info = await api.json(call("POST /v1/sandboxes", json=without_none(body)))
         except BaseException:
             await api.close()
             raise

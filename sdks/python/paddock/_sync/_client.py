@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._call import Call, query_params
 from .._connection import resolve_connection
@@ -72,15 +72,17 @@ class ApiClient:
         )
         try:
             res = self._http.send(request, stream=True)
-        except BaseException as err:
-            raise self._explain(err, call, seconds) from err
+        except Exception as err:
+            self.reraise(err, call, seconds)
         try:
             if res.is_success and stream:
                 return res
             res.read()
         except BaseException as err:
             res.close()
-            raise self._explain(err, call, seconds) from err
+            if isinstance(err, Exception):
+                self.reraise(err, call, seconds)
+            raise
         if not res.is_success:
             try:
                 body: object = jsonlib.loads(res.content)
@@ -98,18 +100,25 @@ class ApiClient:
             for line in res.iter_lines():
                 if line.strip():
                     yield jsonlib.loads(line)
-        except (PaddockError, GeneratorExit):
+        except PaddockError:
             raise
         except Exception as err:
-            raise self._explain(err, call, seconds) from err
+            self.reraise(err, call, seconds)
         finally:
             res.close()
 
-    def _explain(self, err: BaseException, call: Call, seconds: float | None) -> BaseException:
-        """httpx's failures as Paddock's: a timeout, a daemon not there, a connection that broke."""
+    def reraise(self, err: Exception, call: Call, seconds: float | None) -> NoReturn:
+        """Raises what _explain makes of ``err``, chained to it; ``err`` itself when it has no other name."""
+        explained = self._explain(err, call, seconds)
+        if explained is err:
+            raise err
+        raise explained from err
+
+    def _explain(self, err: Exception, call: Call, seconds: float | None) -> Exception:
+        """httpx's failures as Paddock's: a timeout, a daemon not there, a connection that broke; others as they are."""
         import httpx
 
-        if isinstance(err, PaddockError) or not isinstance(err, Exception):
+        if isinstance(err, PaddockError):
             return err
         if isinstance(err, httpx.TimeoutException):
             return TimeoutError(f"{call.method} {call.path} timed out after {seconds or 0:g} s", {"timeoutMs": round((seconds or 0) * 1000)})

@@ -30,7 +30,7 @@ def _chunks(api: ApiClient, request: Call) -> Stream[bytes]:
         for chunk in res.iter_bytes():
             yield chunk
     except Exception as err:
-        raise api._explain(err, request, None) from err
+        api.reraise(err, request, None)
     finally:
         res.close()
 

@@ -95,7 +95,7 @@ class Sandbox:
             "volumes": volumes,
         }
         try:
-            info = api.json(call("POST /v1/sandboxes", json=without_none(body), timeout=0))
+            info = api.json(call("POST /v1/sandboxes", json=without_none(body)))
         except BaseException:
             api.close()
             raise
