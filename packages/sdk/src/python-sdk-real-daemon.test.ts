@@ -8,7 +8,7 @@ import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-
 // examples. The whole matrix, sync and async, runs in-process in
 // python-sdk.test.ts.
 const sdk = fileURLToPath(new URL('../../../sdks/python/', import.meta.url));
-const smoke = ['tests._sync.', 'tests.test_sync_only.', 'tests.test_examples.'];
+const smoke = ['tests._sync.test_sandbox.', 'tests.test_sync_only.', 'tests.test_examples.'];
 const ids = smoke.flatMap((prefix) => pythonTestIds(sdk, prefix));
 
 let daemon: TestDaemon;

@@ -35,6 +35,9 @@ WORDS = {
     "asyncTearDown": "tearDown",
     "asyncio_run": "sync_run",
     "_async": "_sync",
+    # Tests only: a pause between polls.
+    "import asyncio": "import time",
+    "asyncio.sleep": "time.sleep",
 }
 
 
