@@ -67,6 +67,16 @@ class SurfaceTest(unittest.TestCase):
         for name in ("whoami", "collect_garbage", "health"):
             self.assertEqual(list(inspect.signature(getattr(paddock, name)).parameters), list(inspect.signature(getattr(paddock, f"async_{name}")).parameters))
 
+    def test_the_readme_s_parity_table_names_every_public_method(self) -> None:
+        import re
+        from pathlib import Path
+
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        table = readme.read_text().split("## Parity with `@paddock/sdk`", 1)[1]
+        named = set(re.findall(r"\b[a-z_]+\b", table))
+        missing = [f"{cls}.{name}" for cls, _ in PAIRS for name in public(getattr(paddock, cls)) if name not in named]
+        self.assertEqual(missing, [])
+
     def test_printing_a_sandbox_client_or_connection_shows_no_token(self) -> None:
         conn = paddock.resolve_connection("http://127.0.0.1:9", "secret-token-value")
         from paddock._sync._client import ApiClient
