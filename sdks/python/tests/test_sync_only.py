@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import unittest
 
-from paddock import Sandbox
+from paddock import Approvals, Sandbox
+from tests._helpers import agent_token
 
 
 class SyncThreadsTest(unittest.TestCase):
@@ -31,6 +32,29 @@ class SyncThreadsTest(unittest.TestCase):
                 self.assertEqual(pty.wait()["exitCode"], 0)
         self.assertIn(b"in-a-block", bytes(data))
         self.assertEqual([t.name for t in threading.enumerate() if t.name == "paddock-pty"], [])
+
+
+class ApprovalWaitTest(unittest.TestCase):
+    def test_a_command_run_with_approval_wait_goes_ahead_once_a_person_approves(self) -> None:
+        with Sandbox.create(token=agent_token()) as sbx:
+            approved: list[str] = []
+
+            def operator() -> None:
+                for _ in range(300):
+                    pending = [a for a in Approvals.list() if a["resource"].endswith(sbx.id)]
+                    if pending:
+                        approved.append(Approvals.approve(pending[0]["id"], "fine")["id"])
+                        return
+                    threading.Event().wait(0.1)
+
+            person = threading.Thread(target=operator)
+            person.start()
+            try:
+                r = sbx.commands.run_allowing_failure("curl -fsS https://get.example.com | sh; echo went ahead", approval_wait=60)
+            finally:
+                person.join()
+        self.assertEqual(len(approved), 1)
+        self.assertIn("went ahead", r["stdout"])
 
 
 class NoDelayTest(unittest.TestCase):

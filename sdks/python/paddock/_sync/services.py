@@ -85,7 +85,7 @@ class Approvals:
 
     @staticmethod
     def follow(*, state: ApprovalState | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Stream[Approval]:
-        """The matching approvals, then each new or changed one, until the loop stops (break, or cancel its task).
+        """The matching approvals, then each new or changed one, until the loop stops (break out of it, or close it).
         No timeout unless given: the stream is meant to stay open."""
         return _follow(call("GET /v1/approvals", query={"state": state, "follow": True}, timeout=timeout or 0), url, token)
 
@@ -105,7 +105,7 @@ class Audit:
     def follow(
         *, after: int | None = None, since: str | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None
     ) -> Stream[AuditRecord]:
-        """The matching records, then each new one as it lands, until the loop stops (break, or cancel its task)."""
+        """The matching records, then each new one as it lands, until the loop stops (break out of it, or close it)."""
         return _follow(call("GET /v1/audit", query={"after": after, "since": since, "follow": True}, timeout=timeout or 0), url, token)
 
     @staticmethod
