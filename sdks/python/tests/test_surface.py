@@ -87,6 +87,23 @@ class SurfaceTest(unittest.TestCase):
             self.assertNotIn("secret-token-value", shown)
         client.close()
 
+    def test_the_local_daemon_s_token_goes_to_the_local_daemon_only(self) -> None:
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as state:
+            with open(f"{state}/endpoint.json", "w") as f:
+                json.dump({"url": "http://127.0.0.1:7423"}, f)
+            with open(f"{state}/token", "w") as f:
+                f.write("local-token\n")
+            env = {"PADDOCK_STATE_DIR": state}
+            self.assertEqual(paddock.resolve_connection(env=env), ("http://127.0.0.1:7423", "local-token"))
+            self.assertEqual(paddock.resolve_connection("http://127.0.0.1:7423/", env=env).token, "local-token")
+            self.assertEqual(paddock.resolve_connection("https://elsewhere.example", env=env), ("https://elsewhere.example", None))
+            self.assertEqual(paddock.resolve_connection(env={**env, "PADDOCK_URL": "https://elsewhere.example"}).token, None)
+            self.assertEqual(paddock.resolve_connection(env={**env, "PADDOCK_TOKEN": "mine"}), ("http://127.0.0.1:7423", "mine"))
+        self.assertEqual(paddock.resolve_connection(env={"PADDOCK_STATE_DIR": "/nonexistent"}), ("http://127.0.0.1:7423", None))
+
     def test_importing_paddock_loads_no_http_library(self) -> None:
         code = "import sys, paddock; print(sorted(m for m in ('httpx', 'websockets', 'ssl') if m in sys.modules))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
