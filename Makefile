@@ -9,8 +9,10 @@ CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
 APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr e2fsprogs mount
-# Only the tests need these: a registry to pull images from, htpasswd for its login.
-TEST_APT_PACKAGES := docker-registry apache2-utils
+# The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
+APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
+# Only the tests need these: a registry to pull images from, htpasswd for its login, mypy for the Python SDK's types.
+TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
@@ -108,11 +110,12 @@ test-security: base test-deps
 bench: base
 	$(NODE) bench/dist/run-bench.js
 
-## lint: style, no import cycles between modules (.dependency-cruiser.cjs), and the tests' types (tsconfig.test.json)
+## lint: style, no import cycles between modules (.dependency-cruiser.cjs), the tests' types (tsconfig.test.json), the Python SDK's (mypy --strict) and its generated sync half
 lint: node_modules/.package-lock.json
 	npx biome check .
 	npx depcruise packages/*/src --config .dependency-cruiser.cjs
 	npx tsc -p tsconfig.test.json
+	cd sdks/python && /usr/bin/python3 -m mypy --strict paddock tests ../../examples/python && /usr/bin/python3 scripts/unasync.py --check
 
 clean:
 	rm -rf packages/*/dist bench/dist

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PythonOutcome, pythonTestIds, runPythonTests } from '../../daemon/src/testing/python-sdk.js';
+import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-daemon.js';
+
+// The smoke set of the Python SDK on real sandboxes (runc, the egress proxy,
+// real PTYs and volumes): the blocking half of its behaviour matrix and the
+// examples. The whole matrix, sync and async, runs in-process in
+// python-sdk.test.ts.
+const sdk = fileURLToPath(new URL('../../../sdks/python/', import.meta.url));
+const smoke = ['tests._sync.test_sandbox.', 'tests.test_sync_only.', 'tests.test_examples.'];
+const ids = smoke.flatMap((prefix) => pythonTestIds(sdk, prefix));
+
+let daemon: TestDaemon;
+let outcomes: Map<string, PythonOutcome>;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  outcomes = new Map();
+  for (const prefix of smoke) for (const [id, outcome] of await runPythonTests(sdk, daemon, prefix)) outcomes.set(id, outcome);
+}, 900_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('the Python SDK on real sandboxes', () => {
+  it.each(ids)('%s', (id) => {
+    const outcome = outcomes.get(id);
+    expect(outcome, `no result for ${id}`).toBeDefined();
+    expect(outcome?.detail ?? '', `${id}: ${outcome?.outcome}`).toBe('');
+    expect(outcome?.outcome).toBe('passed');
+  });
+});

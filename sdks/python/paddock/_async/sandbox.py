@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import builtins
+from typing import Literal, cast
+
+from .._call import call, ms, without_none
+from .._errors import SandboxNotFoundError, describe_sandbox_end
+from .._types import Checkpoint, LimitsInput, SandboxNetworkInput, SandboxVolume, Template
+from .._types import Sandbox as SandboxInfo
+from ._client import AsyncApiClient
+from .commands import AsyncCommands
+from .files import AsyncFiles
+from .network import AsyncNetwork
+from .pty import AsyncPty
+
+
+class AsyncSandbox:
+    """A sandbox: an isolated Linux machine for one task.
+
+        async with await AsyncSandbox.create(template="base") as sbx:
+            r = await sbx.commands.run(["python3", "-c", "print(2+2)"])
+
+    Leaving the ``async with`` kills it. Every method takes ``timeout`` (seconds) for its request.
+    """
+
+    def __init__(self, api: AsyncApiClient, info: SandboxInfo) -> None:
+        self._api = api
+        self._info = info
+        self.commands = AsyncCommands(api, info["id"])
+        self.files = AsyncFiles(api, info["id"])
+        self.pty = AsyncPty(api, info["id"])
+        self.network = AsyncNetwork(api, info["id"])
+
+    @property
+    def id(self) -> str:
+        return self._info["id"]
+
+    @property
+    def tier(self) -> str:
+        """The isolation tier it runs on: container (runc) or gvisor (runsc)."""
+        return self._info.get("tier", "container")
+
+    @property
+    def last_known(self) -> SandboxInfo:
+        """What was known at the last call; get_info() asks again."""
+        return self._info
+
+    def __repr__(self) -> str:
+        # Printed, a sandbox shows what it is, never the token its client holds.
+        return f"AsyncSandbox(id={self.id!r}, tier={self.tier!r}, state={self._info.get('state')!r})"
+
+    async def __aenter__(self) -> AsyncSandbox:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.kill()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Closes this object's connections; the sandbox goes on (kill() ends it)."""
+        await self._api.close()
+
+    @staticmethod
+    async def create(
+        template: str = "base",
+        *,
+        timeout: float | None = None,
+        limits: LimitsInput | None = None,
+        metadata: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        tier: Literal["container", "gvisor", "auto"] | None = None,
+        network: SandboxNetworkInput | None = None,
+        secrets: builtins.list[str] | None = None,
+        on_timeout: Literal["kill", "pause"] | None = None,
+        volumes: builtins.list[SandboxVolume] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        request_timeout: float = 60.0,
+    ) -> AsyncSandbox:
+        """Makes a sandbox. ``timeout`` is its lifetime in seconds (default 5 minutes), not the request's."""
+        api = AsyncApiClient(url, token, request_timeout)
+        body = {
+            "template": template,
+            "timeoutMs": ms(timeout),
+            "limits": limits,
+            "metadata": metadata,
+            "env": env,
+            "tier": tier,
+            "onTimeout": on_timeout,
+            "network": network,
+            "secrets": secrets,
+            "volumes": volumes,
+        }
+        try:
+            info = await api.json(call("POST /v1/sandboxes", json=without_none(body)))
+        except BaseException:
+            await api.close()
+            raise
+        return AsyncSandbox(api, info)
+
+    @staticmethod
+    async def connect(id: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncSandbox:
+        """Reconnects to a running sandbox by id (from another process, say)."""
+        api = AsyncApiClient(url, token)
+        try:
+            info = await api.json(call("GET /v1/sandboxes/{id}", {"id": id}, timeout=timeout))
+            if info.get("state") == "killed":
+                raise SandboxNotFoundError(id, f"{describe_sandbox_end(info.get('endReason'))} and no longer exists")
+        except BaseException:
+            await api.close()
+            raise
+        return AsyncSandbox(api, info)
+
+    @staticmethod
+    async def list(
+        *,
+        state: Literal["running", "paused", "killed", "all"] | None = None,
+        metadata: dict[str, str] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> builtins.list[SandboxInfo]:
+        labels = [f"{k}={v}" for k, v in (metadata or {}).items()]
+        async with AsyncApiClient(url, token) as api:
+            body = await api.json(call("GET /v1/sandboxes", query={"state": state, "label": labels}, timeout=timeout))
+        return cast("builtins.list[SandboxInfo]", body["sandboxes"])
+
+    @staticmethod
+    async def kill_all(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[str]:
+        """Kills every sandbox of the caller; returns their ids."""
+        async with AsyncApiClient(url, token) as api:
+            body = await api.json(call("DELETE /v1/sandboxes", timeout=timeout))
+        return cast("builtins.list[str]", body["killed"])
+
+    async def get_info(self, *, timeout: float | None = None) -> SandboxInfo:
+        self._info = await self._api.json(call("GET /v1/sandboxes/{id}", {"id": self.id}, timeout=timeout))
+        return self._info
+
+    async def is_running(self, *, timeout: float | None = None) -> bool:
+        return (await self.get_info(timeout=timeout)).get("state") == "running"
+
+    async def set_timeout(self, seconds: float, *, timeout: float | None = None) -> None:
+        """Sets the time left before the sandbox is killed, counted from now."""
+        self._info = await self._api.json(call("POST /v1/sandboxes/{id}/timeout", {"id": self.id}, json={"timeoutMs": ms(seconds)}, timeout=timeout))
+
+    async def pause(self, *, timeout: float | None = None) -> None:
+        self._info = await self._api.json(call("POST /v1/sandboxes/{id}/pause", {"id": self.id}, timeout=timeout))
+
+    async def resume(self, *, timeout: float | None = None) -> None:
+        self._info = await self._api.json(call("POST /v1/sandboxes/{id}/resume", {"id": self.id}, timeout=timeout))
+
+    async def snapshot(self, name: str, *, timeout: float | None = None) -> Template:
+        """Keeps the sandbox's files as an immutable template ``name`` (frozen for the copy, then it goes on)."""
+        request = call("POST /v1/sandboxes/{id}/snapshots", {"id": self.id}, json={"name": name}, timeout=timeout or 0)
+        return cast(Template, await self._api.json(request))
+
+    async def fork(self, *, lifetime: float | None = None, timeout: float | None = None) -> AsyncSandbox:
+        """A new sandbox with this one's files, same limits, tier and labels (living ``lifetime`` seconds); this one is untouched."""
+        request = call("POST /v1/sandboxes/{id}/fork", {"id": self.id}, json=without_none({"timeoutMs": ms(lifetime)}), timeout=timeout or 0)
+        return AsyncSandbox(self._api.clone(), await self._api.json(request))
+
+    async def checkpoint(self, *, timeout: float | None = None) -> Checkpoint:
+        """Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on."""
+        return cast(Checkpoint, await self._api.json(call("POST /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout or 0)))
+
+    async def checkpoints(self, *, timeout: float | None = None) -> builtins.list[Checkpoint]:
+        body = await self._api.json(call("GET /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout))
+        return cast("builtins.list[Checkpoint]", body["checkpoints"])
+
+    async def rollback(self, checkpoint: Checkpoint | str, *, timeout: float | None = None) -> None:
+        """Puts the files back exactly as at the checkpoint; the sandbox's processes are restarted."""
+        checkpoint_id = checkpoint if isinstance(checkpoint, str) else checkpoint["id"]
+        request = call("POST /v1/sandboxes/{id}/rollback", {"id": self.id}, json={"checkpoint": checkpoint_id}, timeout=timeout or 0)
+        self._info = await self._api.json(request)
+
+    async def kill(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Kills the sandbox; with ``wait=False`` it returns once the kill is recorded, while teardown goes on."""
+        query = {} if wait else {"wait": "false"}
+        self._info = await self._api.json(call("DELETE /v1/sandboxes/{id}", {"id": self.id}, query=query, timeout=timeout))

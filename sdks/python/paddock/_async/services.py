@@ -1,0 +1,522 @@
+"""What is not one sandbox's: approvals, audit, secrets, pools, templates, volumes, the gateway, policies,
+registries, tenants and tokens. Each call takes ``url``/``token`` (else PADDOCK_URL/PADDOCK_TOKEN or the
+local daemon's) and ``timeout`` in seconds."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import Any, Literal, cast, overload
+
+from .._call import REQUEST_SLACK, AsyncStream, Call, approval_headers, call, without_none
+from .._errors import PaddockError, error_from_event
+from .._types import (
+    Approval,
+    AuditRecord,
+    FileEntry,
+    GatewayManifestInput,
+    GatewayServer,
+    GatewayTool,
+    GatewayToolResult,
+    Pool,
+    PoolSet,
+    PolicyTestRequest,
+    RegistryLogin,
+    Secret,
+    Template,
+    Tenant,
+    TenantCreate,
+    TenantUpdate,
+    Token,
+    TokenCreate,
+    Volume as VolumeInfo,
+)
+from ._client import AsyncApiClient
+from .files import _chunks, read_body, read_head
+
+ApprovalState = Literal["pending", "approved", "denied", "expired", "used", "cancelled", "all"]
+
+
+async def _json(request: Call, url: str | None, token: str | None) -> Any:
+    async with AsyncApiClient(url, token) as api:
+        return await api.json(request)
+
+
+async def _follow(request: Call, url: str | None, token: str | None) -> AsyncStream[Any]:
+    async with AsyncApiClient(url, token) as api:
+        async for item in api.ndjson(request):
+            yield item
+
+
+class AsyncApprovals:
+    """Requests a policy asked a person about. Agents meet them as ApprovalRequiredError (``approval_id``);
+    an operator of the tenant approves or denies."""
+
+    @staticmethod
+    async def list(*, state: ApprovalState | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Approval]:
+        """Newest first (operator tokens and up); pending ones unless ``state`` says otherwise."""
+        return cast("builtins.list[Approval]", (await _json(call("GET /v1/approvals", query={"state": state}, timeout=timeout), url, token))["approvals"])
+
+    @staticmethod
+    async def get(id: str, *, wait: float | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Approval:
+        """One approval; with ``wait``, up to that many seconds (at most 600) for a decision."""
+        seconds = timeout if timeout is not None else (wait + REQUEST_SLACK if wait else None)
+        query = {"wait": int(wait) if wait else None}
+        return cast(Approval, await _json(call("GET /v1/approvals/{id}", {"id": id}, query=query, timeout=seconds), url, token))
+
+    @staticmethod
+    async def approve(id: str, reason: str, *, self: bool = False, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Approval:
+        """Lets the request run once; ConflictError (approval_decided) if no longer pending. ``self=True`` approves a request
+        of your own owner, where the daemon allows self-approval."""
+        body: dict[str, Any] = {"reason": reason, "self": True} if self else {"reason": reason}
+        return cast(Approval, await _json(call("POST /v1/approvals/{id}/approve", {"id": id}, json=body, timeout=timeout), url, token))
+
+    @staticmethod
+    async def deny(id: str, reason: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Approval:
+        return cast(Approval, await _json(call("POST /v1/approvals/{id}/deny", {"id": id}, json={"reason": reason}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def cancel(id: str, *, reason: str | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Approval:
+        """Withdraws a pending request of this token's; a request waiting on it ends with ApprovalDeniedError."""
+        body = {"reason": reason} if reason else {}
+        return cast(Approval, await _json(call("POST /v1/approvals/{id}/cancel", {"id": id}, json=body, timeout=timeout), url, token))
+
+    @staticmethod
+    def follow(*, state: ApprovalState | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncStream[Approval]:
+        """The matching approvals, then each new or changed one, until the loop stops (break out of it, or close it).
+        No timeout unless given: the stream is meant to stay open."""
+        return _follow(call("GET /v1/approvals", query={"state": state, "follow": True}, timeout=timeout or 0), url, token)
+
+
+class AsyncAudit:
+    """The tamper-evident audit log: every API call, who made it and how it ended, chained by hashes."""
+
+    @staticmethod
+    async def list(
+        *, after: int | None = None, since: str | None = None, limit: int | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> builtins.list[AuditRecord]:
+        """Records in seq order; page with ``after=last["seq"]``. ``since``: ISO time or 30s, 15m, 1h, 7d."""
+        request = call("GET /v1/audit", query={"after": after, "since": since, "limit": limit}, timeout=timeout)
+        return cast("builtins.list[AuditRecord]", (await _json(request, url, token))["records"])
+
+    @staticmethod
+    def follow(
+        *, after: int | None = None, since: str | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> AsyncStream[AuditRecord]:
+        """The matching records, then each new one as it lands, until the loop stops (break out of it, or close it)."""
+        return _follow(call("GET /v1/audit", query={"after": after, "since": since, "follow": True}, timeout=timeout or 0), url, token)
+
+    @staticmethod
+    async def verify(*, anchors: str | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """Checks the hash chain against the signed heads and anchor log (admin), and ``anchors`` (JSON lines) if given."""
+        if anchors is None:
+            return cast("dict[str, Any]", await _json(call("GET /v1/audit/verify", timeout=timeout), url, token))
+        return cast("dict[str, Any]", await _json(call("POST /v1/audit/verify", json={"anchors": anchors}, timeout=timeout), url, token))
+
+
+class AsyncSecrets:
+    """Secrets a sandbox uses without seeing them: it holds a placeholder; the egress proxy puts the value into requests to the secret's hosts only."""
+
+    @staticmethod
+    async def set(name: str, value: str, *, hosts: builtins.list[str], url: str | None = None, token: str | None = None, timeout: float | None = None) -> Secret:
+        return cast(Secret, await _json(call("PUT /v1/secrets/{name}", {"name": name}, json={"value": value, "hosts": hosts}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Secret]:
+        return cast("builtins.list[Secret]", (await _json(call("GET /v1/secrets", timeout=timeout), url, token))["secrets"])
+
+    @staticmethod
+    async def remove(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        await _json(call("DELETE /v1/secrets/{name}", {"name": name}, timeout=timeout), url, token)
+
+
+class AsyncPools:
+    """Warm pools (operator tokens and up): sandboxes made in advance, so a matching create starts in milliseconds."""
+
+    @staticmethod
+    async def set(pool: PoolSet, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Pool:
+        return cast(Pool, await _json(call("POST /v1/pools", json=pool, timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Pool]:
+        return cast("builtins.list[Pool]", (await _json(call("GET /v1/pools", timeout=timeout), url, token))["pools"])
+
+    @staticmethod
+    async def remove(id: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        await _json(call("DELETE /v1/pools/{id}", {"id": id}, timeout=timeout or 0), url, token)
+
+
+
+
+async def _until_done(events: AsyncIterator[Any], on_event: Callable[[dict[str, Any]], object] | None) -> Template:
+    async for event in events:
+        if on_event:
+            on_event(event)
+        if event.get("type") == "done":
+            return cast(Template, event["template"])
+        if event.get("type") == "error":
+            raise error_from_event(event.get("error"), 400)
+    raise PaddockError("build_interrupted", 502, "the build stream ended without a result")
+
+
+class AsyncTemplates:
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Template]:
+        return cast("builtins.list[Template]", (await _json(call("GET /v1/templates", timeout=timeout), url, token))["templates"])
+
+    @staticmethod
+    async def get(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Template:
+        return cast(Template, await _json(call("GET /v1/templates/{name}", {"name": name}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def remove(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        await _json(call("DELETE /v1/templates/{name}", {"name": name}, timeout=timeout), url, token)
+
+    @staticmethod
+    async def build(
+        name: str,
+        *,
+        paddockfile: str | None = None,
+        dockerfile: str | None = None,
+        from_image: str | None = None,
+        parent: str | None = None,
+        context: bytes | None = None,
+        build_args: dict[str, str] | None = None,
+        allow: builtins.list[str] | None = None,
+        secrets: builtins.list[str] | None = None,
+        no_cache: bool = False,
+        on_event: Callable[[dict[str, Any]], object] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Template:
+        """Builds a template from a Paddockfile, a Dockerfile (``context``: a tar for COPY/ADD) or an OCI image
+        reference (``from_image``), reporting each step and log line through ``on_event``. ``parent``: the template
+        a file without FROM builds on (default base)."""
+        if from_image is not None:
+            request = call("POST /v1/templates/pull", json={"name": name, "image": from_image}, timeout=timeout or 0)
+        else:
+            body = {
+                "name": name,
+                "from": parent,
+                "paddockfile": paddockfile,
+                "dockerfile": dockerfile,
+                "context": base64.b64encode(context).decode() if context is not None else None,
+                "buildArgs": build_args,
+                "allow": allow,
+                "secrets": secrets,
+                "noCache": no_cache or None,
+            }
+            request = call("POST /v1/templates", json=without_none(body), timeout=timeout or 0)
+        async with AsyncApiClient(url, token) as api:
+            return await _until_done(api.ndjson(request), on_event)
+
+    @staticmethod
+    async def import_archive(
+        name: str,
+        archive: bytes | AsyncIterable[bytes],
+        *,
+        on_event: Callable[[dict[str, Any]], object] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Template:
+        """Makes a template from a ``docker save`` or OCI layout archive, uploaded as a stream (TypeScript: ``import``)."""
+        request = call("POST /v1/templates/import", query={"name": name}, content=archive, headers={"content-type": "application/x-tar"}, timeout=timeout or 0)
+        async with AsyncApiClient(url, token) as api:
+            return await _until_done(api.ndjson(request), on_event)
+
+
+class AsyncVolumeFiles:
+    """A volume's files, reached without a sandbox. Symlinks in a path are refused, never followed."""
+
+    def __init__(self, api: AsyncApiClient, name: str) -> None:
+        self._api = api
+        self._name = name
+
+    @overload
+    async def read(self, path: str, *, format: Literal["text"] = "text", timeout: float | None = None) -> str: ...
+    @overload
+    async def read(self, path: str, *, format: Literal["bytes"], timeout: float | None = None) -> bytes: ...
+    @overload
+    async def read(self, path: str, *, format: Literal["stream"], timeout: float | None = None) -> AsyncStream[bytes]: ...
+    async def read(self, path: str, *, format: str = "text", timeout: float | None = None) -> str | bytes | AsyncStream[bytes]:
+        request = call("GET /v1/volumes/{name}/files", {"name": self._name}, query={"path": path}, timeout=timeout if timeout is not None or format != "stream" else 0)
+        return await read_body(self._api, request, format)
+
+    async def read_head(self, path: str, max_bytes: int, *, timeout: float | None = None) -> tuple[bytes, bool]:
+        return await read_head(await self.read(path, format="stream", timeout=timeout), max_bytes)
+
+    async def write(self, path: str, data: str | bytes | AsyncIterable[bytes], *, mode: int | None = None, timeout: float | None = None) -> FileEntry:
+        """Writes a file (parents are created); it appears only once complete."""
+        request = call(
+            "PUT /v1/volumes/{name}/files",
+            {"name": self._name},
+            query={"path": path, "mode": None if mode is None else format(mode, "o")},
+            content=data.encode() if isinstance(data, str) else data,
+            headers={"content-type": "application/octet-stream"},
+            timeout=timeout,
+        )
+        return cast(FileEntry, await self._api.json(request))
+
+    async def list(self, path: str, *, timeout: float | None = None) -> builtins.list[FileEntry]:
+        body = await self._api.json(call("GET /v1/volumes/{name}/files/list", {"name": self._name}, query={"path": path}, timeout=timeout))
+        return cast("builtins.list[FileEntry]", body["entries"])
+
+    async def get_info(self, path: str, *, timeout: float | None = None) -> FileEntry:
+        return cast(FileEntry, await self._api.json(call("GET /v1/volumes/{name}/files/stat", {"name": self._name}, query={"path": path}, timeout=timeout)))
+
+    async def exists(self, path: str, *, timeout: float | None = None) -> bool:
+        from .._errors import NotFoundError
+
+        try:
+            await self.get_info(path, timeout=timeout)
+        except NotFoundError:
+            return False
+        return True
+
+    async def make_dir(self, path: str, *, timeout: float | None = None) -> FileEntry:
+        return cast(FileEntry, await self._api.json(call("POST /v1/volumes/{name}/files/mkdir", {"name": self._name}, json={"path": path}, timeout=timeout)))
+
+    async def remove(self, path: str, *, recursive: bool = False, timeout: float | None = None) -> None:
+        query = {"path": path, "recursive": "true" if recursive else None}
+        await self._api.json(call("DELETE /v1/volumes/{name}/files", {"name": self._name}, query=query, timeout=timeout))
+
+    async def download_archive(self, *, timeout: float | None = None) -> AsyncStream[bytes]:
+        """The whole volume as a tar stream; a sandbox made what is in it: unpack it with tarfile's ``filter="data"``."""
+        return _chunks(self._api, call("GET /v1/volumes/{name}/export", {"name": self._name}, timeout=timeout or 0))
+
+    async def upload_archive(self, tar: bytes | AsyncIterable[bytes], *, timeout: float | None = None) -> dict[str, Any]:
+        """Extracts a tar stream into the volume: files and folders only; what was left out is named in ``skipped``."""
+        request = call("PUT /v1/volumes/{name}/import", {"name": self._name}, content=tar, headers={"content-type": "application/x-tar"}, timeout=timeout or 0)
+        return cast("dict[str, Any]", await self._api.json(request))
+
+
+class AsyncVolume:
+    """A volume: what it is (``info``), and its files. ``async with`` closes its connection."""
+
+    def __init__(self, api: AsyncApiClient, info: VolumeInfo) -> None:
+        self._api = api
+        self.info = info
+        self.files = AsyncVolumeFiles(api, info["name"])
+
+    def __repr__(self) -> str:
+        return f"AsyncVolume(name={self.info['name']!r})"
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    async def __aenter__(self) -> AsyncVolume:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AsyncVolumes:
+    """A tenant's volumes: file systems with a hard size limit that outlive sandboxes."""
+
+    @staticmethod
+    async def create(name: str, *, size_mib: int, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncVolume:
+        api = AsyncApiClient(url, token)
+        try:
+            return AsyncVolume(api, await api.json(call("POST /v1/volumes", json={"name": name, "sizeMiB": size_mib}, timeout=timeout)))
+        except BaseException:
+            await api.close()
+            raise
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[VolumeInfo]:
+        return cast("builtins.list[VolumeInfo]", (await _json(call("GET /v1/volumes", timeout=timeout), url, token))["volumes"])
+
+    @staticmethod
+    async def get(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncVolume:
+        api = AsyncApiClient(url, token)
+        try:
+            return AsyncVolume(api, await api.json(call("GET /v1/volumes/{name}", {"name": name}, timeout=timeout)))
+        except BaseException:
+            await api.close()
+            raise
+
+    @staticmethod
+    async def delete(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        """Removes a volume and its files; refused (volume_in_use) while a live sandbox mounts it."""
+        await _json(call("DELETE /v1/volumes/{name}", {"name": name}, timeout=timeout), url, token)
+
+
+class AsyncGateway:
+    """Third-party MCP servers run in sandboxes under their manifests; their tools called through policy, approvals and audit."""
+
+    @staticmethod
+    async def add(
+        name: str, *, command: builtins.list[str], manifest: GatewayManifestInput, pin: bool = False, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> GatewayServer:
+        """Adds a server (ConflictError if the name is taken); it starts in the background."""
+        body = {"name": name, "command": command, "manifest": manifest, "pin": pin or None}
+        return cast(GatewayServer, await _json(call("POST /v1/gateway/servers", json=without_none(body), timeout=timeout), url, token))
+
+    @staticmethod
+    async def set(
+        name: str, *, command: builtins.list[str], manifest: GatewayManifestInput, pin: bool = False, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> GatewayServer:
+        """Adds a server or replaces its command and manifest (it starts again; pins stay)."""
+        body = {"command": command, "manifest": manifest, "pin": pin or None}
+        return cast(GatewayServer, await _json(call("PUT /v1/gateway/servers/{name}", {"name": name}, json=without_none(body), timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[GatewayServer]:
+        return cast("builtins.list[GatewayServer]", (await _json(call("GET /v1/gateway/servers", timeout=timeout), url, token))["servers"])
+
+    @staticmethod
+    async def get(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> GatewayServer:
+        return cast(GatewayServer, await _json(call("GET /v1/gateway/servers/{name}", {"name": name}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def remove(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        await _json(call("DELETE /v1/gateway/servers/{name}", {"name": name}, timeout=timeout), url, token)
+
+    @staticmethod
+    async def restart(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> GatewayServer:
+        return cast(GatewayServer, await _json(call("POST /v1/gateway/servers/{name}/restart", {"name": name}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def pin(name: str, *, digests: dict[str, str] | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> GatewayServer:
+        """Pins the tool descriptions as listed now; with ``digests`` (tool: digest you reviewed), refused if the listing changed since."""
+        body = {"digests": digests} if digests else {}
+        return cast(GatewayServer, await _json(call("POST /v1/gateway/servers/{name}/pin", {"name": name}, json=body, timeout=timeout), url, token))
+
+    @staticmethod
+    async def logs(name: str, *, lines: int | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[str]:
+        body = await _json(call("GET /v1/gateway/servers/{name}/logs", {"name": name}, query={"lines": lines}, timeout=timeout), url, token)
+        return cast("builtins.list[str]", body["lines"])
+
+    @staticmethod
+    async def tools(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[GatewayTool]:
+        """Every tool of the gateway's servers; ``offered: False`` marks one held back."""
+        return cast("builtins.list[GatewayTool]", (await _json(call("GET /v1/gateway/tools", timeout=timeout), url, token))["tools"])
+
+    @staticmethod
+    def follow_tools(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncStream[dict[str, builtins.list[GatewayTool]]]:
+        """The tools now, then again each time the offered ones change, until the loop stops."""
+        return _follow(call("GET /v1/gateway/tools", query={"follow": True}, timeout=timeout or 0), url, token)
+
+    @staticmethod
+    async def call_tool(
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        approval_wait: float | None = None,
+        approval_id: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> GatewayToolResult:
+        """Calls a tool by its namespaced name; a tool that failed is a result with isError, a refusal an error."""
+        seconds = (timeout or 60.0) + approval_wait if approval_wait else timeout
+        request = call(
+            "POST /v1/gateway/tools/{name}/call", {"name": name}, json={"arguments": arguments or {}}, headers=approval_headers(approval_id, approval_wait), timeout=seconds
+        )
+        return cast(GatewayToolResult, await _json(request, url, token))
+
+    @staticmethod
+    async def manifest_schema(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """The manifest's JSON Schema (no token needed)."""
+        return cast("dict[str, Any]", await _json(call("GET /v1/gateway/manifest.schema.json", timeout=timeout), url, token))
+
+
+class AsyncPolicies:
+    """The Cedar policies in force, checked and explained without changing them (operator tokens and up)."""
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        return cast("dict[str, Any]", await _json(call("GET /v1/policies", timeout=timeout), url, token))
+
+    @staticmethod
+    async def check(files: dict[str, str], *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """Validates policy files (name: text) against Paddock's schema without installing them."""
+        return cast("dict[str, Any]", await _json(call("POST /v1/policies/check", json={"files": files}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def test(request: PolicyTestRequest, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """The decision a request would get, and which policies made it; nothing is done."""
+        return cast("dict[str, Any]", await _json(call("POST /v1/policies/test", json=request, timeout=timeout), url, token))
+
+
+class AsyncRegistries:
+    """Logins to image registries, for ``Templates.build(from_image=...)``; the password is never returned."""
+
+    @staticmethod
+    async def login(
+        host: str, *, username: str, password: str, shared: bool = False, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> RegistryLogin:
+        body = {"username": username, "password": password, "shared": shared or None}
+        return cast(RegistryLogin, await _json(call("PUT /v1/registries/{host}", {"host": host}, json=without_none(body), timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[RegistryLogin]:
+        return cast("builtins.list[RegistryLogin]", (await _json(call("GET /v1/registries", timeout=timeout), url, token))["registries"])
+
+    @staticmethod
+    async def logout(host: str, *, shared: bool = False, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        """Removes the tenant's own login, or with ``shared`` the admin's shared one."""
+        await _json(call("DELETE /v1/registries/{host}", {"host": host}, query={"shared": "true" if shared else None}, timeout=timeout), url, token)
+
+
+class AsyncTenants:
+    """Tenants and their quotas; creating, changing and removing them takes an admin token."""
+
+    @staticmethod
+    async def create(tenant: TenantCreate, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Tenant:
+        return cast(Tenant, await _json(call("POST /v1/tenants", json=tenant, timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Tenant]:
+        return cast("builtins.list[Tenant]", (await _json(call("GET /v1/tenants", timeout=timeout), url, token))["tenants"])
+
+    @staticmethod
+    async def get(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Tenant:
+        return cast(Tenant, await _json(call("GET /v1/tenants/{name}", {"name": name}, timeout=timeout), url, token))
+
+    @staticmethod
+    async def update(name: str, quotas: TenantUpdate, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Tenant:
+        """Changes only the quotas given; None removes a limit."""
+        return cast(Tenant, await _json(call("PATCH /v1/tenants/{name}", {"name": name}, json=quotas, timeout=timeout), url, token))
+
+    @staticmethod
+    async def remove(name: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> None:
+        """Fails with ConflictError while the tenant still has live sandboxes."""
+        await _json(call("DELETE /v1/tenants/{name}", {"name": name}, timeout=timeout), url, token)
+
+
+class AsyncTokens:
+    """API tokens, each bound to one tenant and one role."""
+
+    @staticmethod
+    async def create(request: TokenCreate, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """The result holds the secret (``token``); the daemon keeps only its hash, so it cannot be shown again."""
+        return cast("dict[str, Any]", await _json(call("POST /v1/tokens", json=request, timeout=timeout), url, token))
+
+    @staticmethod
+    async def list(*, tenant: str | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[Token]:
+        return cast("builtins.list[Token]", (await _json(call("GET /v1/tokens", query={"tenant": tenant}, timeout=timeout), url, token))["tokens"])
+
+    @staticmethod
+    async def revoke(id: str, *, url: str | None = None, token: str | None = None, timeout: float | None = None) -> Token:
+        """Revoked tokens are refused from then on; the record stays, with revokedAt set."""
+        return cast(Token, await _json(call("DELETE /v1/tokens/{id}", {"id": id}, timeout=timeout), url, token))
+
+
+async def async_whoami(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """The principal, tenant, role and owner of the token in use."""
+    return cast("dict[str, Any]", await _json(call("GET /v1/whoami", timeout=timeout), url, token))
+
+
+async def async_collect_garbage(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """Removes layers nothing uses (admin); never a layer in use."""
+    return cast("dict[str, Any]", await _json(call("POST /v1/gc", timeout=timeout or 0), url, token))
+
+
+async def async_health(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """The daemon's version and state (no token needed)."""
+    return cast("dict[str, Any]", await _json(call("GET /v1/health", timeout=timeout), url, token))
