@@ -21,6 +21,7 @@ __all__ = [
     "GatewayManifestInputFiles",
     "GatewayManifestInputLimits",
     "GatewayManifestInputNetwork",
+    "GatewayManifestInputVolumesItem",
     "GatewayServer",
     "GatewayServerServerInfo",
     "GatewayServerSet",
@@ -28,6 +29,7 @@ __all__ = [
     "GatewayServerSetManifestFiles",
     "GatewayServerSetManifestLimits",
     "GatewayServerSetManifestNetwork",
+    "GatewayServerSetManifestVolumesItem",
     "GatewayServerToolsItem",
     "GatewayTool",
     "GatewayToolResult",
@@ -64,8 +66,11 @@ __all__ = [
     "TenantUsage",
     "Token",
     "TokenCreate",
+    "TokenCreateScope",
+    "TokenScope",
     "Volume",
     "VolumeCreate",
+    "VolumeCreateFrom",
     "VolumeMountsItem",
 ]
 
@@ -110,6 +115,19 @@ Tenant = TypedDict(
     },
 )
 
+TokenScope = TypedDict(
+    "TokenScope",
+    {
+        "sandboxes": "NotRequired[list[str]]",
+        "labels": "NotRequired[dict[str, str]]",
+        "actions": "NotRequired[list[str]]",
+        "templates": "NotRequired[list[str]]",
+        "tiers": "NotRequired[list[Literal[\"container\", \"gvisor\"]]]",
+        "maxUses": "NotRequired[int]",
+        "maxSandboxes": "NotRequired[int]",
+    },
+)
+
 Token = TypedDict(
     "Token",
     {
@@ -121,6 +139,12 @@ Token = TypedDict(
         "ownerKind": "Literal[\"human\", \"agent\"]",
         "createdAt": "str",
         "revokedAt": "str | None",
+        "scope": "TokenScope | None",
+        "expiresAt": "str | None",
+        "uses": "int",
+        "sandboxesCreated": "int",
+        "scopeDigest": "str | None",
+        "parent": "str | None",
     },
 )
 
@@ -209,6 +233,7 @@ Sandbox = TypedDict(
         "tier": "Literal[\"container\", \"gvisor\"]",
         "state": "Literal[\"running\", \"paused\", \"killed\"]",
         "limits": "SandboxLimits",
+        "writableLayer": "Literal[\"tmpfs\", \"disk\"]",
         "metadata": "dict[str, str]",
         "createdAt": "str",
         "expiresAt": "str | None",
@@ -252,6 +277,7 @@ SandboxCreate = TypedDict(
         "template": "NotRequired[str]",
         "timeoutMs": "NotRequired[int]",
         "limits": "NotRequired[SandboxCreateLimits]",
+        "writableLayer": "NotRequired[Literal[\"tmpfs\", \"disk\"]]",
         "metadata": "NotRequired[dict[str, str]]",
         "env": "NotRequired[dict[str, str]]",
         "tier": "NotRequired[Literal[\"container\", \"gvisor\", \"auto\"]]",
@@ -259,6 +285,7 @@ SandboxCreate = TypedDict(
         "network": "NotRequired[SandboxCreateNetwork]",
         "secrets": "NotRequired[list[str]]",
         "volumes": "NotRequired[list[SandboxCreateVolumesItem]]",
+        "startCommand": "NotRequired[bool]",
     },
 )
 
@@ -498,11 +525,20 @@ Volume = TypedDict(
     },
 )
 
+VolumeCreateFrom = TypedDict(
+    "VolumeCreateFrom",
+    {
+        "template": "str",
+        "path": "str",
+    },
+)
+
 VolumeCreate = TypedDict(
     "VolumeCreate",
     {
         "name": "str",
         "sizeMiB": "int",
+        "from": "NotRequired[VolumeCreateFrom]",
     },
 )
 
@@ -578,6 +614,15 @@ GatewayServerSetManifestFiles = TypedDict(
     },
 )
 
+GatewayServerSetManifestVolumesItem = TypedDict(
+    "GatewayServerSetManifestVolumesItem",
+    {
+        "name": "str",
+        "path": "str",
+        "readOnly": "NotRequired[bool]",
+    },
+)
+
 GatewayServerSetManifest = TypedDict(
     "GatewayServerSetManifest",
     {
@@ -589,6 +634,7 @@ GatewayServerSetManifest = TypedDict(
         "network": "NotRequired[GatewayServerSetManifestNetwork]",
         "secrets": "NotRequired[list[str]]",
         "files": "NotRequired[GatewayServerSetManifestFiles]",
+        "volumes": "NotRequired[list[GatewayServerSetManifestVolumesItem]]",
         "env": "NotRequired[dict[str, str]]",
         "cwd": "NotRequired[str]",
         "user": "NotRequired[str]",
@@ -686,6 +732,15 @@ GatewayManifestInputFiles = TypedDict(
     },
 )
 
+GatewayManifestInputVolumesItem = TypedDict(
+    "GatewayManifestInputVolumesItem",
+    {
+        "name": "str",
+        "path": "str",
+        "readOnly": "NotRequired[bool]",
+    },
+)
+
 GatewayManifestInput = TypedDict(
     "GatewayManifestInput",
     {
@@ -697,6 +752,7 @@ GatewayManifestInput = TypedDict(
         "network": "NotRequired[GatewayManifestInputNetwork]",
         "secrets": "NotRequired[list[str]]",
         "files": "NotRequired[GatewayManifestInputFiles]",
+        "volumes": "NotRequired[list[GatewayManifestInputVolumesItem]]",
         "env": "NotRequired[dict[str, str]]",
         "cwd": "NotRequired[str]",
         "user": "NotRequired[str]",
@@ -752,6 +808,19 @@ TenantUpdate = TypedDict(
     },
 )
 
+TokenCreateScope = TypedDict(
+    "TokenCreateScope",
+    {
+        "sandboxes": "NotRequired[list[str]]",
+        "labels": "NotRequired[dict[str, str]]",
+        "actions": "NotRequired[list[str]]",
+        "templates": "NotRequired[list[str]]",
+        "tiers": "NotRequired[list[Literal[\"container\", \"gvisor\"]]]",
+        "maxUses": "NotRequired[int]",
+        "maxSandboxes": "NotRequired[int]",
+    },
+)
+
 TokenCreate = TypedDict(
     "TokenCreate",
     {
@@ -759,6 +828,8 @@ TokenCreate = TypedDict(
         "role": "Literal[\"admin\", \"operator\", \"agent\"]",
         "name": "NotRequired[str]",
         "owner": "NotRequired[str]",
+        "scope": "NotRequired[TokenCreateScope]",
+        "ttlMs": "NotRequired[int]",
     },
 )
 

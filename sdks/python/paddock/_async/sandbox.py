@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import builtins
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
@@ -75,6 +75,8 @@ class AsyncSandbox:
         secrets: builtins.list[str] | None = None,
         on_timeout: Literal["kill", "pause"] | None = None,
         volumes: builtins.list[SandboxVolume] | None = None,
+        writable_layer: Literal["tmpfs", "disk"] | None = None,
+        start_command: bool | None = None,
         url: str | None = None,
         token: str | None = None,
         request_timeout: float = 60.0,
@@ -92,6 +94,8 @@ class AsyncSandbox:
             "network": network,
             "secrets": secrets,
             "volumes": volumes,
+            "writableLayer": writable_layer,
+            "startCommand": start_command,
         }
         try:
             info = await api.json(call("POST /v1/sandboxes", json=without_none(body)))
@@ -174,6 +178,20 @@ class AsyncSandbox:
         checkpoint_id = checkpoint if isinstance(checkpoint, str) else checkpoint["id"]
         request = call("POST /v1/sandboxes/{id}/rollback", {"id": self.id}, json={"checkpoint": checkpoint_id}, timeout=timeout or 0)
         self._info = await self._api.json(request)
+
+    async def create_scoped_token(
+        self,
+        *,
+        actions: builtins.list[str] | None = None,
+        ttl: float | None = None,
+        max_uses: int | None = None,
+        name: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """A token that reaches only this sandbox (and only ``actions``, for ``ttl`` seconds): hand it to a subagent or an MCP client."""
+        scope = without_none({"sandboxes": [self.id], "actions": actions, "maxUses": max_uses})
+        body = without_none({"role": "agent", "name": name, "ttlMs": ms(ttl), "scope": scope})
+        return cast("dict[str, Any]", await self._api.json(call("POST /v1/tokens", json=body, timeout=timeout)))
 
     async def kill(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Kills the sandbox; with ``wait=False`` it returns once the kill is recorded, while teardown goes on."""

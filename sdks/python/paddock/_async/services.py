@@ -318,10 +318,22 @@ class AsyncVolumes:
     """A tenant's volumes: file systems with a hard size limit that outlive sandboxes."""
 
     @staticmethod
-    async def create(name: str, *, size_mib: int, url: str | None = None, token: str | None = None, timeout: float | None = None) -> AsyncVolume:
+    async def create(
+        name: str,
+        *,
+        size_mib: int,
+        from_template: tuple[str, str] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncVolume:
+        """Makes a volume, empty or (``from_template=("py-ds", "/work")``) with a copy of a template's folder."""
+        body: dict[str, Any] = {"name": name, "sizeMiB": size_mib}
+        if from_template is not None:
+            body["from"] = {"template": from_template[0], "path": from_template[1]}
         api = AsyncApiClient(url, token)
         try:
-            return AsyncVolume(api, await api.json(call("POST /v1/volumes", json={"name": name, "sizeMiB": size_mib}, timeout=timeout)))
+            return AsyncVolume(api, await api.json(call("POST /v1/volumes", json=body, timeout=timeout)))
         except BaseException:
             await api.close()
             raise

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import builtins
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
@@ -76,6 +76,8 @@ class Sandbox:
         secrets: builtins.list[str] | None = None,
         on_timeout: Literal["kill", "pause"] | None = None,
         volumes: builtins.list[SandboxVolume] | None = None,
+        writable_layer: Literal["tmpfs", "disk"] | None = None,
+        start_command: bool | None = None,
         url: str | None = None,
         token: str | None = None,
         request_timeout: float = 60.0,
@@ -93,6 +95,8 @@ class Sandbox:
             "network": network,
             "secrets": secrets,
             "volumes": volumes,
+            "writableLayer": writable_layer,
+            "startCommand": start_command,
         }
         try:
             info = api.json(call("POST /v1/sandboxes", json=without_none(body)))
@@ -175,6 +179,20 @@ class Sandbox:
         checkpoint_id = checkpoint if isinstance(checkpoint, str) else checkpoint["id"]
         request = call("POST /v1/sandboxes/{id}/rollback", {"id": self.id}, json={"checkpoint": checkpoint_id}, timeout=timeout or 0)
         self._info = self._api.json(request)
+
+    def create_scoped_token(
+        self,
+        *,
+        actions: builtins.list[str] | None = None,
+        ttl: float | None = None,
+        max_uses: int | None = None,
+        name: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """A token that reaches only this sandbox (and only ``actions``, for ``ttl`` seconds): hand it to a subagent or an MCP client."""
+        scope = without_none({"sandboxes": [self.id], "actions": actions, "maxUses": max_uses})
+        body = without_none({"role": "agent", "name": name, "ttlMs": ms(ttl), "scope": scope})
+        return cast("dict[str, Any]", self._api.json(call("POST /v1/tokens", json=body, timeout=timeout)))
 
     def kill(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Kills the sandbox; with ``wait=False`` it returns once the kill is recorded, while teardown goes on."""

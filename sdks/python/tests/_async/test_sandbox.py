@@ -169,6 +169,20 @@ class AsyncSandboxTest(unittest.IsolatedAsyncioTestCase):
         await self.sbx.rollback(checkpoint)
         self.assertEqual(await self.sbx.files.read("/work/keep.txt"), "before")
 
+    async def test_a_scoped_token_reaches_only_its_sandbox_and_actions(self) -> None:
+        scoped = await self.sbx.create_scoped_token(actions=["exec"], ttl=600)
+        bound = await AsyncSandbox.connect(self.sbx.id, token=scoped["token"])
+        try:
+            self.assertEqual((await bound.commands.run(["echo", "bound"]))["stdout"], "bound\n")
+            with self.assertRaises(PaddockError) as refused:
+                await bound.files.write("/work/x.txt", "x")
+            self.assertEqual(refused.exception.code, "scope_denied")
+        finally:
+            await bound.close()
+        async with await AsyncSandbox.create() as other:
+            with self.assertRaises(SandboxNotFoundError):
+                await AsyncSandbox.connect(other.id, token=scoped["token"])
+
     async def test_a_snapshot_makes_a_template_and_a_fork_a_copy(self) -> None:
         await self.sbx.files.write("/work/state.txt", "forked")
         fork = await self.sbx.fork()

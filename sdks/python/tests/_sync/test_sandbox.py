@@ -170,6 +170,20 @@ class SandboxTest(unittest.TestCase):
         self.sbx.rollback(checkpoint)
         self.assertEqual(self.sbx.files.read("/work/keep.txt"), "before")
 
+    def test_a_scoped_token_reaches_only_its_sandbox_and_actions(self) -> None:
+        scoped = self.sbx.create_scoped_token(actions=["exec"], ttl=600)
+        bound = Sandbox.connect(self.sbx.id, token=scoped["token"])
+        try:
+            self.assertEqual((bound.commands.run(["echo", "bound"]))["stdout"], "bound\n")
+            with self.assertRaises(PaddockError) as refused:
+                bound.files.write("/work/x.txt", "x")
+            self.assertEqual(refused.exception.code, "scope_denied")
+        finally:
+            bound.close()
+        with Sandbox.create() as other:
+            with self.assertRaises(SandboxNotFoundError):
+                Sandbox.connect(other.id, token=scoped["token"])
+
     def test_a_snapshot_makes_a_template_and_a_fork_a_copy(self) -> None:
         self.sbx.files.write("/work/state.txt", "forked")
         fork = self.sbx.fork()
