@@ -660,7 +660,7 @@ function volumesTable(r: Results): Table | null {
       ms('cold create → first output, no volume (ms, baseline)', 'volumes.create.none.firstOutput'),
       ms('cold create → first output, one volume mounted read-write (ms)', 'volumes.create.volume.firstOutput', 'volumes.create.none.firstOutput'),
       ms('  of which POST /v1/sandboxes (ms)', 'volumes.create.volume.create', 'volumes.create.none.create'),
-      ms('  DELETE /v1/sandboxes/{id} (ms)', 'volumes.create.volume.delete', 'volumes.create.none.delete'),
+      ms('DELETE /v1/sandboxes/{id} of the sandbox with the volume (ms)', 'volumes.create.volume.delete', 'volumes.create.none.delete'),
       mbps('`dd … bs=1M conv=fsync` on the host, state folder file system (MB/s, baseline)', 'volumes.write.host'),
       mbps('the same `dd` into a volume, inside a sandbox (MB/s)', 'volumes.write.volume', 'volumes.write.host'),
       ms('`POST /v1/volumes` of 1 GiB (ms)', 'volumes.volumeCreate'),
