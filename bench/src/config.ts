@@ -65,7 +65,7 @@ export function loadBenchConfig(): BenchConfig {
     imageRounds: intFromEnv('BENCH_IMAGE_ROUNDS', 3),
     buildRounds: intFromEnv('BENCH_BUILD_ROUNDS', 10),
     volumeWriteMiB: intFromEnv('BENCH_VOLUME_WRITE_MIB', 256),
-    volumeWriteRounds: intFromEnv('BENCH_VOLUME_WRITE_ROUNDS', 3),
+    volumeWriteRounds: intFromEnv('BENCH_VOLUME_WRITE_ROUNDS', 5),
     only: listFromEnv('BENCH_ONLY'),
     cacheDir: process.env.PADDOCK_CACHE_DIR || '/var/cache/paddock',
   };
