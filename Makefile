@@ -11,8 +11,9 @@ NODE        ?= node
 APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr e2fsprogs mount
 # The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
 APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
-# Only the tests need these: a registry to pull images from, htpasswd for its login, mypy for the Python SDK's types.
-TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy
+# Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
+# mypy for the Python SDK's types, umoci (the bench's baseline unpack).
+TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
@@ -29,7 +30,7 @@ deps:
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-## test-deps: the Debian packages only the tests use; Debian's registry service is left stopped (the tests run their own on loopback)
+## test-deps: the Debian packages only the tests and the benchmarks use; Debian's registry service is left stopped (they run their own on loopback)
 test-deps:
 	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -106,8 +107,8 @@ test-fast: node_modules/.package-lock.json
 test-security: base test-deps
 	$(NODE) scripts/run-tests.mjs packages/daemon/src/security
 
-## bench: Paddock against raw runc, bwrap and spawn, measured in one run; writes BENCHMARKS.md
-bench: base
+## bench: Paddock against raw runc, bwrap, spawn, skopeo + umoci and the host's disk, measured in one run; writes BENCHMARKS.md
+bench: base test-deps
 	$(NODE) bench/dist/run-bench.js
 
 ## lint: style, no import cycles between modules (.dependency-cruiser.cjs), the tests' types (tsconfig.test.json), the Python SDK's (mypy --strict) and its generated sync half

@@ -117,7 +117,7 @@ export async function startBenchDaemon(
   // Its own process group: a Ctrl-C reaches the bench, which then stops the daemon in order.
   // --inspect-port only says where the inspector would listen if SIGUSR1 woke it; until then it costs nothing.
   // The daemon is started as its own executable so the Node flags in its shebang apply.
-  // `extra` only reaches the egress proxy (the NETWORK section's DNS server, address range and CA); nothing else reads it.
+  // `extra` reaches only the egress proxy (the NETWORK section's DNS server, address range and CA) and the image pulls (the IMAGES section's registry, allowed as insecure).
   const args = ['--state-dir', stateDir, '--cache-dir', cacheDir, '--port', '0', ...(extra.args ?? [])];
   const child: ChildProcess = spawn(daemonMain, args, {
     stdio: ['ignore', log, log],

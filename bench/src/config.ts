@@ -18,6 +18,14 @@ export interface BenchConfig {
   /** NETWORK: size of each timed download (MiB) and recorded downloads per variant. */
   networkDownloadMiB: number;
   networkDownloadRounds: number;
+  /** IMAGES: size of the pushed image's data (MiB) and its rounds of pull + unpack (each also makes the first sandbox from it). */
+  imageMiB: number;
+  imageRounds: number;
+  /** IMAGES: timed rebuilds of a Dockerfile whose every step is cached. */
+  buildRounds: number;
+  /** VOLUMES: size of each sequential write (MiB) and recorded writes per way. */
+  volumeWriteMiB: number;
+  volumeWriteRounds: number;
   /** Sections to run (BENCH_ONLY=network,exec); null runs them all. */
   only: string[] | null;
   /** Holds the cached base layer (layers/base-…). */
@@ -53,6 +61,11 @@ export function loadBenchConfig(): BenchConfig {
     networkRequests: intFromEnv('BENCH_NET_REQUESTS', 200),
     networkDownloadMiB: intFromEnv('BENCH_NET_DOWNLOAD_MIB', 256),
     networkDownloadRounds: intFromEnv('BENCH_NET_DOWNLOAD_ROUNDS', 3),
+    imageMiB: intFromEnv('BENCH_IMAGE_MIB', 100),
+    imageRounds: intFromEnv('BENCH_IMAGE_ROUNDS', 3),
+    buildRounds: intFromEnv('BENCH_BUILD_ROUNDS', 10),
+    volumeWriteMiB: intFromEnv('BENCH_VOLUME_WRITE_MIB', 256),
+    volumeWriteRounds: intFromEnv('BENCH_VOLUME_WRITE_ROUNDS', 5),
     only: listFromEnv('BENCH_ONLY'),
     cacheDir: process.env.PADDOCK_CACHE_DIR || '/var/cache/paddock',
   };

@@ -1,5 +1,6 @@
 import type { CliOutcome, IdleMemory } from './benchmarks.js';
 import type { BenchConfig } from './config.js';
+import { imageDataLayers } from './image-bench.js';
 import type { Machine } from './machine.js';
 import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
@@ -80,6 +81,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const mcpHttpRatio = ratio(p50(rr, 'mcp.exec.mcpHttp'), p50(rr, 'mcp.exec.sdk'));
   const mcpStdioRatio = ratio(p50(rr, 'mcp.exec.mcpStdio'), p50(rr, 'mcp.exec.sdk'));
   const gatewayAdds = p50(rr, 'mcp.gateway.mcpHttp') - p50(rr, 'mcp.gateway.direct');
+  const pullRatio = ratio(p50(rr, 'images.pull.paddock'), p50(rr, 'images.pull.raw'));
+  const rebuild = p50(rr, 'images.cachedRebuild');
+  const firstSandboxRatio = ratio(p50(rr, 'images.firstSandbox.image'), p50(rr, 'images.firstSandbox.base'));
+  const volumeAdds = p50(rr, 'volumes.create.volume.firstOutput') - p50(rr, 'volumes.create.none.firstOutput');
+  const writeShare = ratio(p50(rr, 'volumes.write.volume'), p50(rr, 'volumes.write.host'));
   return [
     {
       id: 'create',
@@ -227,6 +233,50 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         : 'not measured',
       value: Number.isFinite(setupAdds) ? setupAdds : null,
       met: verdict(setupAdds, 15),
+    },
+    {
+      id: 'imagePull',
+      what: `pull + unpack of a ${r.config.imageMiB} MiB image from a registry, p50`,
+      target: '≤ 1.5× `skopeo copy` + `umoci unpack`',
+      measured: `${fmtRatio(pullRatio)} (${fmt(p50(rr, 'images.pull.paddock'), 0)} vs ${fmt(p50(rr, 'images.pull.raw'), 0)} ms)`,
+      value: Number.isFinite(pullRatio) ? pullRatio : null,
+      met: verdict(pullRatio, 1.5),
+    },
+    {
+      id: 'cachedRebuild',
+      what: 'rebuild of a Dockerfile whose every step is cached, p50',
+      target: '≤ 1 s',
+      measured: Number.isFinite(rebuild) ? `${fmt(rebuild, 0)} ms` : 'not measured',
+      value: Number.isFinite(rebuild) ? rebuild : null,
+      met: verdict(rebuild, 1000),
+    },
+    {
+      id: 'imageFirstSandbox',
+      what: 'first sandbox from a newly pulled image: create → first output, p50',
+      target: '≤ 2× a `base` cold create',
+      measured: `${fmtRatio(firstSandboxRatio)} (${fmt(p50(rr, 'images.firstSandbox.image'))} vs ${fmt(p50(rr, 'images.firstSandbox.base'))} ms)`,
+      value: Number.isFinite(firstSandboxRatio) ? firstSandboxRatio : null,
+      met: verdict(firstSandboxRatio, 2),
+    },
+    {
+      id: 'volumeMount',
+      what: 'a mounted volume on a cold create: create → first output with one minus without, p50',
+      target: '≤ 10 ms',
+      measured: Number.isFinite(volumeAdds)
+        ? `${fmt(volumeAdds)} ms (${fmt(p50(rr, 'volumes.create.volume.firstOutput'))} vs ${fmt(p50(rr, 'volumes.create.none.firstOutput'))} ms)`
+        : 'not measured',
+      value: Number.isFinite(volumeAdds) ? volumeAdds : null,
+      met: verdict(volumeAdds, 10),
+    },
+    {
+      id: 'volumeWrite',
+      what: 'sequential write into a volume from inside a sandbox, share of the same write on the host',
+      target: '≥ 80%',
+      measured: Number.isFinite(writeShare)
+        ? `${fmt(writeShare * 100, 0)}% (${fmt(p50(rr, 'volumes.write.volume'), 0)} vs ${fmt(p50(rr, 'volumes.write.host'), 0)} MB/s)`
+        : 'not measured',
+      value: Number.isFinite(writeShare) ? writeShare : null,
+      met: Number.isFinite(writeShare) ? writeShare >= 0.8 : null,
     },
     {
       id: 'cli',
@@ -578,6 +628,66 @@ function networkTables(r: Results): Table[] {
   return [latency, downloads, setup];
 }
 
+function imagesTable(r: Results): Table | null {
+  if (!s(r, 'images.pull.paddock') && !s(r, 'images.cachedRebuild')) return null;
+  const c = r.config;
+  const row = (label: string, name: string, base?: string) => [
+    label,
+    fmt(p50(r, name), 0),
+    fmt(p95(r, name), 0),
+    base ? fmtRatio(ratio(p50(r, name), p50(r, base))) : '–',
+  ];
+  return {
+    title:
+      `Images and builds (ms; an image of ${c.imageMiB} MiB of random bytes in ${imageDataLayers} layers on a registry on loopback, ` +
+      `${c.imageRounds} rounds, interleaved; ${c.buildRounds} cached rebuilds)`,
+    head: ['', 'p50', 'p95', '× baseline'],
+    rows: [
+      row('Paddock: `POST /v1/templates/pull` (pull, digests checked, layers unpacked and shifted)', 'images.pull.paddock', 'images.pull.raw'),
+      row('`skopeo copy docker://… oci:…` + `umoci unpack` (baseline)', 'images.pull.raw'),
+      row('  of which `skopeo copy`', 'images.pull.rawCopy'),
+      row('  of which `umoci unpack`', 'images.pull.rawUnpack'),
+      row('first sandbox from the pulled template: create → first output', 'images.firstSandbox.image', 'images.firstSandbox.base'),
+      row('`base` cold create → first output, same rounds (baseline)', 'images.firstSandbox.base'),
+      row('rebuild of a Dockerfile whose every step is cached (`POST /v1/templates`)', 'images.cachedRebuild'),
+    ].filter((x) => x[1] !== '–'),
+  };
+}
+
+/** A difference with its sign: +5.2, -3.1. */
+const signed = (v: number) => `${v > 0 ? '+' : ''}${fmt(v)}`;
+
+function volumesTable(r: Results): Table | null {
+  if (!s(r, 'volumes.create.none.firstOutput') && !s(r, 'volumes.write.host')) return null;
+  const c = r.config;
+  const ms = (label: string, name: string, base?: string) => [
+    label,
+    fmt(p50(r, name)),
+    fmt(p95(r, name)),
+    base ? `${signed(p50(r, name) - p50(r, base))} ms` : '–',
+  ];
+  const mbps = (label: string, name: string, base?: string) => [
+    label,
+    fmt(p50(r, name), 0),
+    fmt(p95(r, name), 0),
+    base ? `${fmt(ratio(p50(r, name), p50(r, base)) * 100, 0)}%` : '–',
+  ];
+  return {
+    title: `Volumes (${c.createIterations} create rounds; ${c.volumeWriteRounds} writes of ${c.volumeWriteMiB} MiB per way; interleaved)`,
+    head: ['', 'p50', 'p95', 'against baseline'],
+    rows: [
+      ms('cold create → first output, no volume (ms, baseline)', 'volumes.create.none.firstOutput'),
+      ms('cold create → first output, one volume mounted read-write (ms)', 'volumes.create.volume.firstOutput', 'volumes.create.none.firstOutput'),
+      ms('  of which POST /v1/sandboxes (ms)', 'volumes.create.volume.create', 'volumes.create.none.create'),
+      ms('DELETE /v1/sandboxes/{id} of the sandbox with the volume (ms)', 'volumes.create.volume.delete', 'volumes.create.none.delete'),
+      mbps('`dd … bs=1M conv=fsync` on the host, state folder file system (MB/s, baseline)', 'volumes.write.host'),
+      mbps('the same `dd` into a volume, inside a sandbox (MB/s)', 'volumes.write.volume', 'volumes.write.host'),
+      ms('`POST /v1/volumes` of 1 GiB (ms)', 'volumes.volumeCreate'),
+      ms('`DELETE /v1/volumes/{name}` of it (ms)', 'volumes.volumeDelete'),
+    ].filter((x) => x[1] !== '–'),
+  };
+}
+
 function targetTable(r: Results): Table {
   return {
     title: 'Targets',
@@ -613,10 +723,14 @@ export function renderTerminal(r: Results): string {
     governanceTable(r),
     mcpTable(r),
     ...networkTables(r),
+    imagesTable(r),
+    volumesTable(r),
     cliTable(r),
     memoryTable(r),
     targetTable(r),
-  ].map(renderText);
+  ]
+    .filter((t): t is Table => t !== null)
+    .map(renderText);
   return `\n${parts.join('\n\n')}\n`;
 }
 
@@ -669,10 +783,12 @@ export function renderMarkdown(r: Results): string {
     governanceTable(r),
     mcpTable(r),
     ...networkTables(r),
+    imagesTable(r),
+    volumesTable(r),
     cliTable(r),
     memoryTable(r),
     phaseTable(r),
-  ]) {
+  ].filter((t): t is Table => t !== null)) {
     lines.push(`### ${t.title}`, '', renderMd(t), '');
   }
   if (r.notes.length) {

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { paddockVersion } from '@paddock/core';
+import { startRegistry, type TestRegistry } from '@paddock/daemon/testing/oci-fixture';
 import {
   agentBinDir,
   CgroupProbe,
@@ -37,6 +38,7 @@ import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
+import { benchImages, imageDataLayers } from './image-bench.js';
 import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { benchMcp, type McpOutcome } from './mcp-bench.js';
@@ -44,8 +46,9 @@ import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { RawRunc } from './raw-runc.js';
 import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
-import { fmt, Samples } from './stats.js';
+import { fmt, fmtRatio, ratio, Samples } from './stats.js';
 import { sleep } from './timed-spawn.js';
+import { benchVolumes } from './volume-bench.js';
 
 const reaperFlag = 'PADDOCK_BENCH_UNDER_REAPER';
 /** Section keys, in the order they run; BENCH_ONLY takes a comma-separated list of them. */
@@ -63,6 +66,8 @@ const sectionKeys = [
   'mcp',
   'idle-memory',
   'network',
+  'images',
+  'volumes',
   'throughput',
   'density',
 ];
@@ -127,6 +132,10 @@ async function main(): Promise<void> {
     fail(`${(err as Error).message}`);
   }
   const bwrap = onPath('bwrap') !== null;
+  if (selected('images')) {
+    const missing = ['docker-registry', 'skopeo', 'umoci'].filter((tool) => !onPath(tool));
+    if (missing.length) fail(`the images section needs ${missing.join(', ')} (make test-deps installs them)`);
+  }
 
   const cleanup = new Cleanup();
   const abort = new AbortController();
@@ -194,9 +203,17 @@ async function main(): Promise<void> {
       upstream = await startBenchUpstream(cleanup);
       log(`  ${upstream.plain.name} ${upstream.plain.address}, ${upstream.secret.name} ${upstream.secret.address}, DNS ${upstream.dnsServer}`);
     }
+    // The IMAGES section's registry too: the daemon is told it may speak plain HTTP to it.
+    let registry: TestRegistry | null = null;
+    if (selected('images')) {
+      const started = await startRegistry();
+      registry = started;
+      cleanup.add('stop the registry', () => started.stop());
+      log(`\nregistry for the images benchmarks: ${started.host}`);
+    }
     log('\nstarting paddockd on a temporary state folder …');
     const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup, {
-      args: upstream?.daemonArgs,
+      args: [...(upstream?.daemonArgs ?? []), ...(registry ? ['--insecure-registry', registry.host] : [])],
       env: upstream?.daemonEnv,
     });
     log(`  ${daemon.endpoint.url} (pid ${daemon.endpoint.pid}, state ${daemon.stateDir})`);
@@ -369,6 +386,28 @@ async function main(): Promise<void> {
           `download MB/s: direct ${fmt(samples.summary('net.mbps.httpsDirect').p50, 0)}, pass-through ${fmt(samples.summary('net.mbps.passThrough').p50, 0)}, ` +
           `intercepted ${fmt(samples.summary('net.mbps.intercepted').p50, 0)}; create → first output ${fmt(samples.summary('net.create.proxy.firstOutput').p50)} ms ` +
           `with the proxy network vs ${fmt(samples.summary('net.create.none.firstOutput').p50)} ms without`,
+      },
+      {
+        key: 'images',
+        title: `images: pull + unpack of a ${config.imageMiB} MiB image against skopeo + umoci, ${config.imageRounds} rounds; the first sandbox from it; a cached rebuild, ${config.buildRounds} rounds`,
+        run: async () => {
+          if (!registry) throw new Error('the registry was not started');
+          await benchImages(ctx, registry);
+        },
+        summary: () =>
+          `  pull + unpack p50: Paddock ${fmt(samples.summary('images.pull.paddock').p50, 0)} ms vs skopeo copy + umoci unpack ${fmt(samples.summary('images.pull.raw').p50, 0)} ms ` +
+          `(${fmtRatio(ratio(samples.summary('images.pull.paddock').p50, samples.summary('images.pull.raw').p50))}, ${imageDataLayers} data layers); ` +
+          `first sandbox from the image ${fmt(samples.summary('images.firstSandbox.image').p50)} ms vs base ${fmt(samples.summary('images.firstSandbox.base').p50)} ms; ` +
+          `cached rebuild ${fmt(samples.summary('images.cachedRebuild').p50)} ms`,
+      },
+      {
+        key: 'volumes',
+        title: `volumes: cold create with a volume and without, ${config.createIterations} rounds; sequential write of ${config.volumeWriteMiB} MiB, ${config.volumeWriteRounds} rounds`,
+        run: () => benchVolumes(ctx),
+        summary: () =>
+          `  create → first output p50: ${fmt(samples.summary('volumes.create.volume.firstOutput').p50)} ms with a volume vs ${fmt(samples.summary('volumes.create.none.firstOutput').p50)} ms without; ` +
+          `write ${fmt(samples.summary('volumes.write.volume').p50, 0)} MB/s into a volume vs ${fmt(samples.summary('volumes.write.host').p50, 0)} MB/s on the host; ` +
+          `volume create ${fmt(samples.summary('volumes.volumeCreate').p50, 0)} ms, remove ${fmt(samples.summary('volumes.volumeDelete').p50, 0)} ms`,
       },
       {
         key: 'throughput',

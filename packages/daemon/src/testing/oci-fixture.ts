@@ -129,8 +129,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The small test image: a static busybox, an /etc of its own, and a second layer that deletes and replaces files of the first. */
-export async function busyboxImage(dir: string): Promise<void> {
+/**
+ * The small test image: a static busybox, an /etc of its own, and a second
+ * layer that deletes and replaces files of the first; `extraLayers` (tars)
+ * go on top, as the benchmarks' bulk of data does.
+ */
+export async function busyboxImage(dir: string, extraLayers: Buffer[] = []): Promise<void> {
   const busybox = readFileSync('/bin/busybox');
   const tools = ['sh', 'cat', 'env', 'id', 'pwd', 'ls', 'stat', 'echo'];
   const base = await layerTar([
@@ -156,7 +160,7 @@ export async function busyboxImage(dir: string): Promise<void> {
     { name: 'opt/old/.wh..wh..opq' },
     { name: 'opt/old/b.txt', data: 'new\n' },
   ]);
-  writeOciLayout(dir, [base, top], {
+  writeOciLayout(dir, [base, top, ...extraLayers], {
     Env: ['PATH=/bin:/usr/bin', 'GREETING=from-the-image'],
     WorkingDir: '/srv',
     User: 'app:app',
