@@ -15,6 +15,10 @@ export type {
   NetworkUpdate,
   PoolInfo,
   PoolSet,
+  PortLinkCreated,
+  PortLinkInfo,
+  PortList,
+  PortUrls,
   ProcessInfo,
   Quotas,
   RegistryLoginInfo,
@@ -84,6 +88,7 @@ export {
   type PolicyTestResult,
 } from './policies.js';
 export { Pools } from './pools.js';
+export { type ExposeOptions, Ports } from './ports.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';

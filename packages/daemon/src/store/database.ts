@@ -198,6 +198,20 @@ const migrations: string[] = [
    CREATE INDEX volume_mounts_sandbox ON volume_mounts(sandbox_id);
    ALTER TABLE tenants ADD COLUMN max_volumes INTEGER;
    ALTER TABLE tenants ADD COLUMN max_volume_mib INTEGER;`,
+  // Public links to a sandbox's ports: the secret is kept as its SHA-256 only; a revoked link keeps its row until its sandbox ends.
+  `CREATE TABLE port_links (
+     id TEXT PRIMARY KEY,
+     digest TEXT NOT NULL UNIQUE,
+     sandbox_id TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     port INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     creator TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX port_links_sandbox ON port_links(sandbox_id);`,
 ];
 
 /**
