@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadRequestError } from '@paddock/core';
 import { runHostCommand } from '@paddock/engine';
-import { extract, type Headers as Header } from 'tar-stream';
+import { extract, type Header } from 'tar-stream';
 
 export interface LayerUnpackOptions {
   /** The layer's name in errors (its digest). */
