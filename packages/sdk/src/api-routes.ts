@@ -61,6 +61,7 @@ export const apiRoutes = [
   'POST /v1/sandboxes/{id}/port-links',
   'GET /v1/sandboxes/{id}/port-links',
   'DELETE /v1/sandboxes/{id}/port-links/{link}',
+  'GET /v1/sandboxes/{id}/port-forward/{port}',
   'POST /v1/sandboxes/{id}/exec',
   'POST /v1/sandboxes/{id}/processes',
   'GET /v1/sandboxes/{id}/processes',

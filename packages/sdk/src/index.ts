@@ -88,6 +88,7 @@ export {
   type PolicyTestResult,
 } from './policies.js';
 export { Pools } from './pools.js';
+export type { PortForward, PortForwardOptions } from './port-forward.js';
 export { type ExposeOptions, Ports } from './ports.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Registries } from './registries.js';

@@ -1,6 +1,7 @@
 import type { PortLinkCreated, PortLinkInfo, PortList, PortUrls } from '@paddock/core';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
+import { openPortForward, type PortForward, type PortForwardOptions } from './port-forward.js';
 
 export interface ExposeOptions extends RequestOptions {
   /** A public link: anyone holding its URL opens the port, no token needed. Required: a port is private otherwise. */
@@ -49,6 +50,21 @@ export class Ports {
   async urls(port: number, options: RequestOptions = {}): Promise<PortUrls> {
     const { urlPatterns } = await this.list(options);
     return { port, hostUrl: urlPatterns.host.replace('<port>', String(port)), pathUrl: urlPatterns.path.replace('<port>', String(port)) };
+  }
+
+  /**
+   * Raw TCP, like kubectl port-forward: a local port (127.0.0.1, a free one
+   * unless `localPort` is given) whose every connection is carried to
+   * `remotePort` on the sandbox's loopback. Node only.
+   *
+   *   const fwd = await sbx.ports.forward(5432, { localPort: 15432 })
+   *   // psql -h 127.0.0.1 -p 15432 …
+   *   await fwd.close()
+   */
+  async forward(remotePort: number, options: PortForwardOptions & RequestOptions = {}): Promise<PortForward> {
+    // The sandbox and the token are checked once up front: each connection would otherwise fail alone, later.
+    await this.list({ signal: options.signal, timeoutMs: options.timeoutMs });
+    return openPortForward(this.api, this.sandboxId, remotePort, options);
   }
 
   /** `<port>-<sandbox>.<domain>:<daemon port>`: the host a port is reached at (its URL is http://<host>/). */

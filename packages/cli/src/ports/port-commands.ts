@@ -13,4 +13,11 @@ export function registerPortCommands(program: Command): void {
     .option('--revoke <link>', 'revoke a public link by its id (lnk-…): it opens nothing from then on')
     .option('--json', 'print JSON')
     .action(lazyAction(async () => (await import('./port-actions.js')).portCommand));
+  program
+    .command('port-forward')
+    .description('carry raw TCP from local ports to ports inside a sandbox, like kubectl port-forward; runs until interrupted')
+    .argument('<sandbox>', 'sandbox id')
+    .argument('<ports...>', 'LOCAL:REMOTE, REMOTE (the same port here) or :REMOTE (a free local port)')
+    .option('--address <address>', 'local address to listen on', '127.0.0.1')
+    .action(lazyAction(async () => (await import('./port-forward-action.js')).portForward));
 }

@@ -18,6 +18,7 @@ export interface IngressTarget {
 
 const sandboxIdPattern = 'sb-[a-z0-9]{12}';
 const pathForm = /^\/v1\/sandboxes\/([^/?]+)\/ports\/([^/?]+)(\/[^?]*)?(\?.*)?$/;
+const forwardForm = /^\/v1\/sandboxes\/([^/?]+)\/port-forward\/([^/?]+)(\?.*)?$/;
 const sandboxIdOnly = new RegExp(`^${sandboxIdPattern}$`);
 
 /** Where a port is reached, and which requests are for one. */
@@ -58,6 +59,13 @@ export class IngressAddresses {
     const port = parsePort(p[2] as string);
     const prefix = `/v1/sandboxes/${p[1]}/ports/${p[2]}`;
     return { sandboxId, port, form: 'path', upstreamPath: `${p[3] ?? '/'}${p[4] ?? ''}`, prefix };
+  }
+
+  /** The raw TCP stream a `port-forward` WebSocket asks for, if the URL is one. */
+  matchForward(url: string): IngressTarget | undefined {
+    const f = forwardForm.exec(url);
+    if (!f) return undefined;
+    return { sandboxId: decodeURIComponent(f[1] as string), port: parsePort(f[2] as string), form: 'path', upstreamPath: '', prefix: '' };
   }
 
   /** Both URLs of a port; `query` (a link's secret) is added to each. */

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream';
 import { ForbiddenHostError, ForbiddenOriginError, PaddockError, UnavailableError } from '@paddock/core';
 import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { IngressAddresses, IngressTarget } from './ingress-address.js';
 import type { IngressGate, IngressGrant, IngressRequest } from './ingress-gate.js';
 import type { IngressRecords } from './ingress-records.js';
@@ -48,6 +49,8 @@ const hopByHop = new Set([
 export class IngressProxy {
   /** Client sockets of open connections per sandbox, so that they end with it. */
   private readonly open = new Map<string, Set<Duplex>>();
+  /** Port-forward WebSockets; their upgrades are handled here, not by the API's WebSocket routes. */
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 
   constructor(private readonly deps: IngressProxyDeps) {}
 
@@ -63,9 +66,18 @@ export class IngressProxy {
     return true;
   }
 
-  /** Passes a WebSocket (or any) upgrade through to a sandbox's port; false leaves it to the API. */
+  /**
+   * Passes a WebSocket (or any) upgrade through to a sandbox's port, or opens
+   * a `port-forward` stream; false leaves it to the API.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     socket.on('error', () => {});
+    const forward = this.forwardOf(req, (err) => answerRaw(socket, err));
+    if (forward === null) return true;
+    if (forward) {
+      this.forward(forward, req, socket, head).catch((err: unknown) => answerRaw(socket, err));
+      return true;
+    }
     const target = this.targetOf(req, (err) => answerRaw(socket, err));
     if (target === undefined) return false;
     if (target === null) return true;
@@ -88,6 +100,27 @@ export class IngressProxy {
     return this.open.get(sandboxId)?.size ?? 0;
   }
 
+  /** A `port-forward` WebSocket on the API's own host; undefined: not one; null: refused (already answered). */
+  private forwardOf(req: IncomingMessage, refuse: (err: unknown) => void): IngressTarget | undefined | null {
+    const host = req.headers.host;
+    if (!host || this.deps.addresses.isIngressHost(host)) return undefined;
+    try {
+      const target = this.deps.addresses.matchForward(req.url ?? '/');
+      if (target) this.checkApiHost(req, host);
+      return target;
+    } catch (err) {
+      refuse(err);
+      return null;
+    }
+  }
+
+  /** The path form and port-forward are the API's: its Host names, its origins. */
+  private checkApiHost(req: IncomingMessage, host: string): void {
+    if (this.deps.allowedHostNames && !this.deps.allowedHostNames.includes(hostNameOf(host))) throw new ForbiddenHostError(host);
+    const origin = req.headers.origin;
+    if (origin && !this.deps.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
+  }
+
   /** undefined: not ingress; null: refused (already answered). */
   private targetOf(req: IncomingMessage, refuse: (err: unknown) => void): IngressTarget | undefined | null {
     const host = req.headers.host;
@@ -96,12 +129,7 @@ export class IngressProxy {
     let target: IngressTarget | undefined;
     try {
       target = this.deps.addresses.match(host, req.url ?? '/');
-      if (target?.form === 'path') {
-        const name = hostNameOf(host);
-        if (this.deps.allowedHostNames && !this.deps.allowedHostNames.includes(name)) throw new ForbiddenHostError(host);
-        const origin = req.headers.origin;
-        if (origin && !this.deps.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
-      }
+      if (target?.form === 'path') this.checkApiHost(req, host);
     } catch (err) {
       refuse(err);
       return null;
@@ -165,6 +193,36 @@ export class IngressProxy {
     pipeline(upstream, socket, end);
   }
 
+  /**
+   * Raw TCP over a WebSocket: binary messages both ways carry the stream's
+   * bytes, each side's back-pressure reaching the other; either end closing
+   * ends both.
+   */
+  private async forward(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'forward');
+    const upstream = await this.connect(target, grant);
+    if (socket.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    const started = Date.now();
+    this.track(target.sandboxId, socket, upstream);
+    this.sockets.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => {});
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        stream.destroy();
+        upstream.destroy();
+        this.finish(target, grant, req, upstream, started, 'forward');
+      };
+      pipeline(stream, upstream, end);
+      pipeline(upstream, stream, end);
+    });
+  }
+
   private async connect(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
     try {
       return await this.deps.engine.agent(grant.sandbox.id).connect(target.port, { timeoutMs: connectTimeoutMs });
@@ -189,7 +247,7 @@ export class IngressProxy {
     });
   }
 
-  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, upstream: Socket, started: number): void {
+  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, upstream: Socket, started: number, via?: 'forward'): void {
     this.deps.records.record({
       sandbox: grant.sandbox.id,
       tenant: grant.sandbox.owner,
@@ -199,8 +257,8 @@ export class IngressProxy {
       details: {
         port: target.port,
         client: clientOf(req),
-        via: grant.via,
-        form: target.form,
+        via: via ?? grant.via,
+        ...(via ? {} : { form: target.form }),
         bytesIn: upstream.bytesWritten,
         bytesOut: upstream.bytesRead,
       },

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { NotFoundError, PolicyDeniedError, Sandbox, ValidationError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
-import { runCli } from '../testing/run-cli.js';
+import { cliPath, runCli } from '../testing/run-cli.js';
 
 // Ports as the API and the CLI show them: URL forms, public links listed and
 // revoked, requests refused. The fake host's commands share the host's
@@ -65,6 +66,41 @@ describe('ports through the API', () => {
     expect(again.code).not.toBe(0);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toContain(`no link ${linkId}`);
+    await sbx.kill();
+  });
+
+  it('paddock port-forward carries raw TCP from a local port until interrupted; a bad mapping is one line and exit 2', async () => {
+    const sbx = await Sandbox.create(daemon.conn);
+    const lines = createNetServer((socket) => socket.on('data', (d) => socket.write(`echo: ${d.toString().toUpperCase()}`)));
+    await new Promise<void>((resolve) => lines.listen(0, '127.0.0.1', resolve));
+    const remote = (lines.address() as AddressInfo).port;
+    const cli = spawn(process.execPath, [cliPath(), 'port-forward', sbx.id, `:${remote}`], { env: daemon.env });
+    const first = await new Promise<string>((resolve) => cli.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const m = /^forwarding 127\.0\.0\.1:(\d+) -> (sb-\w+):(\d+)\n$/.exec(first);
+    expect(m?.slice(2)).toEqual([sbx.id, String(remote)]);
+    const answers = await Promise.all(
+      ['one', 'two', 'three'].map(
+        (word) =>
+          new Promise<string>((resolve, reject) => {
+            const socket = connect(Number(m?.[1]), '127.0.0.1', () => socket.write(`${word}\n`));
+            socket.once('data', (d: Buffer) => {
+              resolve(d.toString());
+              socket.end();
+            });
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    expect(answers).toEqual(['echo: ONE\n', 'echo: TWO\n', 'echo: THREE\n']);
+    const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
+    cli.kill('SIGINT');
+    expect(await exited).not.toBeNull();
+    lines.close();
+
+    const bad = await runCli(['port-forward', sbx.id, '80:http'], { env: daemon.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('"80:http" is not LOCAL:REMOTE');
     await sbx.kill();
   });
 

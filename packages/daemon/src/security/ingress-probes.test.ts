@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { runCli } from '../testing/run-cli.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, sh } from './probe-kit.js';
 
@@ -107,16 +109,35 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 `;
 
+/** A line protocol: each line comes back upper-cased after "echo: ", until "bye". */
+const lineServer = `
+import socket, sys, threading
+def serve(c):
+    f = c.makefile('rwb')
+    for line in f:
+        if line.strip() == b'bye': break
+        f.write(b'echo: ' + line.upper())
+        f.flush()
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(256)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
 /** Starts the servers and waits until both listen (inside the sandbox, on its own loopback). */
 async function withServers(sbx: Sandbox): Promise<void> {
   await sbx.files.write('/tmp/echo.py', echoServer);
   await sbx.files.write('/tmp/ws.py', wsEchoServer);
+  await sbx.files.write('/tmp/lines.py', lineServer);
   await sbx.commands.start(['python3', '/tmp/echo.py', '8000']);
   await sbx.commands.start(['python3', '/tmp/ws.py', '8001']);
-  const ready = await sh(
-    sbx,
-    'for i in $(seq 100); do grep -q ":1F40 00000000:0000 0A" /proc/net/tcp && grep -q ":1F41 00000000:0000 0A" /proc/net/tcp && exit 0; sleep 0.1; done; exit 1',
-  );
+  await sbx.commands.start(['python3', '/tmp/lines.py', '9000']);
+  const listening = ['1F40', '1F41', '2328'].map((hex) => `grep -q ":${hex} 00000000:0000 0A" /proc/net/tcp`).join(' && ');
+  const ready = await sh(sbx, `for i in $(seq 100); do ${listening} && exit 0; sleep 0.1; done; exit 1`);
   expect(ready.exitCode).toBe(0);
 }
 
@@ -365,6 +386,52 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
   });
 });
 
+/** One conversation over a forwarded port: each line sent, each answer read. */
+function converse(port: number, lines: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const answers: string[] = [];
+    let buffered = '';
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      answers.push(...parts);
+      if (answers.length === lines.length) socket.end('bye\n');
+    });
+    socket.on('close', () => resolve(answers));
+    socket.on('error', reject);
+    socket.write(lines.map((l) => `${l}\n`).join(''));
+  });
+}
+
+describe.each(probeTiers)('port-forward on the %s tier', (tier) => {
+  it("P9: raw TCP to a port on the sandbox's loopback, many connections at once; refused without the sandbox's token or where nothing listens", async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await withServers(sbx);
+    const errors: string[] = [];
+    const fwd = await sbx.ports.forward(9000, { onError: (err) => errors.push(err.code) });
+    const conversations = Array.from({ length: 20 }, (_, i) => converse(fwd.localPort, [`hello ${i}`, `line two of ${i}`]));
+    expect(await Promise.all(conversations)).toEqual(Array.from({ length: 20 }, (_, i) => [`echo: HELLO ${i}`, `echo: LINE TWO OF ${i}`]));
+    expect(errors).toEqual([]);
+    await fwd.close();
+
+    const nothing = await sbx.ports.forward(9001, { onError: (err) => errors.push(err.code) });
+    expect(await converse(nothing.localPort, ['x'])).toEqual([]);
+    expect(errors).toEqual(['port_not_listening']);
+    await nothing.close();
+
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/v1/sandboxes/${sbx.id}/port-forward/9000`, bearer(strangerToken), 'x')).rejects.toThrow('refused: 404');
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/v1/sandboxes/${sbx.id}/port-forward/3128`, bearer(), 'x')).rejects.toThrow('refused: 400');
+    const audit = (await (await daemon.api('/v1/audit?limit=2000')).json()) as {
+      records: Array<{ action: string; resource: string; details: Record<string, unknown> }>;
+    };
+    const forwarded = audit.records.filter((r) => r.action === 'sandbox.port.open' && r.resource === `sandbox:${sbx.id}` && r.details.via === 'forward');
+    expect(forwarded.length).toBeGreaterThanOrEqual(20);
+    await sbx.kill();
+  });
+});
+
 describe.each(probeTiers)('ingress connections when their sandbox ends, on the %s tier', (tier) => {
   it('P8: many open connections (WebSockets and a download) all close when the sandbox is killed; the daemon keeps no descriptor of them', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
@@ -404,5 +471,17 @@ describe.each(probeTiers)('ingress connections when their sandbox ends, on the %
     expect(daemonFds()).toBeLessThanOrEqual(baseline);
     const gone = await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() });
     expect([gone.status, errorCode(gone)]).toEqual([404, 'sandbox_not_found']);
+  });
+});
+
+describe('paddock run -p', () => {
+  it('prints the URLs of the port on stderr once the command listens on it', async () => {
+    const script =
+      'python3 -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 & for i in $(seq 100); do grep -q ":1F40 " /proc/net/tcp && break; sleep 0.1; done; sleep 1; echo done';
+    const run = await runCli(['run', '-p', '8000', '--', 'sh', '-c', script], { env: daemon.env });
+    expect([run.code, run.stdout]).toEqual([0, 'done\n']);
+    expect(run.stderr).toMatch(
+      /^port 8000: http:\/\/8000-sb-[a-z0-9]{12}\.sandbox\.localhost:\d+\/ \(or http:\/\/127\.0\.0\.1:\d+\/v1\/sandboxes\/sb-[a-z0-9]{12}\/ports\/8000\/\)$/m,
+    );
   });
 });

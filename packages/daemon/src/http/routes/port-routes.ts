@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { PortLinkCreatedSchema, PortLinkCreateSchema, PortLinkSchema, PortListSchema } from '@paddock/core';
+import { BadRequestError, PortLinkCreatedSchema, PortLinkCreateSchema, PortLinkSchema, PortListSchema } from '@paddock/core';
 import { checkIngressPort } from '../../ingress/ingress-address.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams } from '../schemas.js';
@@ -52,7 +52,35 @@ const revokeLink = createRoute({
   responses: { 200: json(z.object({ revoked: z.string() }), 'revoked'), ...errorResponses },
 });
 
+/**
+ * GET /v1/sandboxes/{id}/port-forward/{port}: a WebSocket carrying one raw
+ * TCP connection to the port. The upgrade is served by ingress, past the app;
+ * here it is described, and a request without the upgrade is refused.
+ */
+function registerPortForward(app: OpenAPIHono<HttpEnv>): void {
+  const path = '/v1/sandboxes/{id}/port-forward/{port}';
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path,
+    tags,
+    summary: 'Raw TCP to a port of the sandbox over a WebSocket (paddock port-forward)',
+    description:
+      "A WebSocket (send `Upgrade: websocket`) carrying one TCP connection to `port` on the sandbox's loopback, opened by its agent: " +
+      "binary messages both ways are the stream's bytes; either side closing ends it. A token of the sandbox's tenant (Authorization: Bearer) " +
+      'or a public link to that port (?paddock_link=) opens it; policy decides `sandbox.port.open` with context.op `forward`.',
+    request: {
+      params: SandboxIdParams.extend({ port: z.string().openapi({ param: { name: 'port', in: 'path' }, example: '5432' }) }),
+      headers: z.object({ upgrade: z.literal('websocket'), connection: z.string().describe('names Upgrade') }),
+    },
+    responses: { 101: { description: 'switching to the WebSocket protocol' }, ...errorResponses },
+  });
+  app.get('/v1/sandboxes/:id/port-forward/:port', () => {
+    throw new BadRequestError('port-forward is a WebSocket: send Upgrade: websocket');
+  });
+}
+
 export function registerPortRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  registerPortForward(app);
   app.openapi(listPorts, async (c) => {
     const { id } = c.req.valid('param');
     const owner = c.get('principal').tenant;
