@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
@@ -25,6 +25,9 @@ export interface IngressProxyDeps {
 
 /** How long the agent has to open the connection inside the sandbox. */
 const connectTimeoutMs = 10_000;
+/** Idle keep-alive connections into one port per client, at most, and how long one stays (less than servers' usual 5 s). */
+const maxIdleUpstreams = 8;
+const idleUpstreamMs = 4000;
 
 // Hop-by-hop headers (RFC 9110 7.6.1) end at each hop; the rest go through.
 const hopByHop = new Set([
@@ -49,6 +52,8 @@ const hopByHop = new Set([
 export class IngressProxy {
   /** Client sockets of open connections per sandbox, so that they end with it. */
   private readonly open = new Map<string, Set<Duplex>>();
+  /** Keep-alive connections into the sandboxes, per sandbox, port and client. */
+  private readonly pools = new Map<string, HttpAgent>();
   /** Port-forward WebSockets; their upgrades are handled here, not by the API's WebSocket routes. */
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 
@@ -92,6 +97,8 @@ export class IngressProxy {
   }
 
   closeAll(): void {
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
     for (const id of [...this.open.keys()]) this.closeSandbox(id);
   }
 
@@ -142,29 +149,71 @@ export class IngressProxy {
     if (grant.linkFromQuery && target.form === 'host' && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
       return redirectWithCookie(req, res, grant);
     }
-    const upstream = await this.connect(target, grant);
     const started = Date.now();
-    this.track(target.sandboxId, res.socket as Socket, upstream);
-    res.on('close', () => {
-      upstream.destroy();
-      this.finish(target, grant, req, upstream, started);
-    });
+    const bytes = { in: 0, out: 0 };
     const outgoing = httpRequest({
       method: req.method,
       path: upstreamPath(target, grant),
       headers: requestHeaders(req, target, grant),
-      createConnection: () => upstream,
+      agent: this.poolFor(target, grant),
       setHost: false,
+    });
+    res.on('close', () => {
+      // A client gone mid-answer: that upstream connection is not fit to be used again.
+      if (!res.writableFinished) outgoing.destroy();
+      this.finish(target, grant, req, bytes, started);
+    });
+    req.on('data', (chunk: Buffer) => {
+      bytes.in += chunk.length;
     });
     outgoing.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer, target));
+      answer.on('data', (chunk: Buffer) => {
+        bytes.out += chunk.length;
+      });
       pipeline(answer, res, () => {});
     });
     outgoing.on('error', (err) => {
-      if (!res.headersSent) answer(res, new UnavailableError(`the server on port ${target.port} broke the connection: ${err.message}`, { port: target.port }));
-      else res.destroy();
+      if (res.headersSent) return void res.destroy();
+      answer(
+        res,
+        err instanceof PaddockError
+          ? err
+          : new UnavailableError(`the server on port ${target.port} broke the connection: ${err.message}`, { port: target.port }),
+      );
     });
     pipeline(req, outgoing, () => {});
+  }
+
+  /**
+   * Connections to one port kept open between requests of one client (token
+   * or link), as any reverse proxy keeps them: a request then costs no new
+   * connection (and no new process in the sandbox). They are never shared
+   * between clients, and go after a few idle seconds.
+   */
+  private poolFor(target: IngressTarget, grant: IngressGrant): HttpAgent {
+    const key = `${grant.sandbox.id} ${target.port} ${grant.principal}`;
+    const pool = this.pools.get(key);
+    if (pool) return pool;
+    const made = new HttpAgent({ keepAlive: true, maxFreeSockets: maxIdleUpstreams, timeout: idleUpstreamMs });
+    made.createConnection = ((_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
+      this.connect(target, grant).then(
+        (upstream) => {
+          this.track(target.sandboxId, upstream);
+          // Gone with its last connection: a sandbox that ended leaves no pool behind.
+          upstream.once('close', () =>
+            setImmediate(() => {
+              if (this.pools.get(key) === made && Object.keys(made.sockets).length === 0 && Object.keys(made.freeSockets).length === 0) this.pools.delete(key);
+            }),
+          );
+          done(null, upstream);
+        },
+        (err: Error) => done(err),
+      );
+      return undefined;
+    }) as unknown as HttpAgent['createConnection'];
+    this.pools.set(key, made);
+    return made;
   }
 
   private async tunnel(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -187,7 +236,7 @@ export class IngressProxy {
       ended = true;
       socket.destroy();
       upstream.destroy();
-      this.finish(target, grant, req, upstream, started);
+      this.finish(target, grant, req, socketBytes(upstream), started);
     };
     pipeline(socket, upstream, end);
     pipeline(upstream, socket, end);
@@ -216,7 +265,7 @@ export class IngressProxy {
         ended = true;
         stream.destroy();
         upstream.destroy();
-        this.finish(target, grant, req, upstream, started, 'forward');
+        this.finish(target, grant, req, socketBytes(upstream), started, 'forward');
       };
       pipeline(stream, upstream, end);
       pipeline(upstream, stream, end);
@@ -234,20 +283,23 @@ export class IngressProxy {
     }
   }
 
-  private track(sandboxId: string, client: Duplex, upstream: Duplex): void {
+  /** Sockets of a sandbox's connections, ended with it; each leaves the set as it closes. */
+  private track(sandboxId: string, ...sockets: Duplex[]): void {
     let set = this.open.get(sandboxId);
     if (!set) {
       set = new Set();
       this.open.set(sandboxId, set);
     }
-    set.add(client);
-    upstream.once('close', () => {
-      set.delete(client);
-      if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
-    });
+    for (const socket of sockets) {
+      set.add(socket);
+      socket.once('close', () => {
+        set.delete(socket);
+        if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
+      });
+    }
   }
 
-  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, upstream: Socket, started: number, via?: 'forward'): void {
+  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, bytes: { in: number; out: number }, started: number, via?: 'forward'): void {
     this.deps.records.record({
       sandbox: grant.sandbox.id,
       tenant: grant.sandbox.owner,
@@ -259,12 +311,17 @@ export class IngressProxy {
         client: clientOf(req),
         via: via ?? grant.via,
         ...(via ? {} : { form: target.form }),
-        bytesIn: upstream.bytesWritten,
-        bytesOut: upstream.bytesRead,
+        bytesIn: bytes.in,
+        bytesOut: bytes.out,
       },
       durationMs: Date.now() - started,
     });
   }
+}
+
+/** What went into the sandbox, and out of it, on one upstream connection. */
+function socketBytes(upstream: Socket): { in: number; out: number } {
+  return { in: upstream.bytesWritten, out: upstream.bytesRead };
 }
 
 function ingressRequest(req: IncomingMessage): IngressRequest {
