@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { ForbiddenHostError, ForbiddenOriginError, PaddockError, UnavailableError } from '@paddock/core';
+import { ConflictError, ForbiddenHostError, ForbiddenOriginError, PaddockError, UnavailableError } from '@paddock/core';
 import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -273,8 +273,16 @@ export class IngressProxy {
   }
 
   private async connect(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
+    const agent = this.deps.engine.agent(grant.sandbox.id);
+    // A sandbox started before ingress existed keeps its older agent, which cannot dial (asked once, then kept).
+    const { features } = await agent.hello({ timeoutMs: connectTimeoutMs });
+    if (!features.includes('connect')) {
+      throw new ConflictError(`sandbox ${grant.sandbox.id} was started by an older paddockd: its agent cannot open ports (start a new sandbox)`, {
+        id: grant.sandbox.id,
+      });
+    }
     try {
-      return await this.deps.engine.agent(grant.sandbox.id).connect(target.port, { timeoutMs: connectTimeoutMs });
+      return await agent.connect(target.port, { timeoutMs: connectTimeoutMs });
     } catch (err) {
       if (err instanceof PaddockError && err.details.errno === 'ECONNREFUSED') {
         throw new UnavailableError(`nothing listens on port ${target.port} in sandbox ${target.sandboxId}`, { port: target.port }, 'port_not_listening');
