@@ -14,6 +14,7 @@ export * from './limits/limits-schema.js';
 export * from './limits/units.js';
 export * from './network/network-schema.js';
 export * from './policies/policy-schema.js';
+export * from './ports/port-schema.js';
 export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
 export * from './sandboxes/sandbox-schema.js';

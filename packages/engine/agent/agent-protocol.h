@@ -3,8 +3,8 @@
 #ifndef PADDOCK_AGENT_PROTOCOL_H
 #define PADDOCK_AGENT_PROTOCOL_H
 
-#define AGENT_PROTOCOL_VERSION 1
-#define AGENT_FEATURES "exec pty files procs attach"
+#define AGENT_PROTOCOL_VERSION 2
+#define AGENT_FEATURES "exec pty files procs attach connect"
 
 enum {
   F_REQUEST = 'Q',
@@ -50,5 +50,6 @@ enum {
 #define OP_REMOVE "remove"
 #define OP_MKDIR "mkdir"
 #define OP_RENAME "rename"
+#define OP_CONNECT "connect"
 
 #endif

@@ -26,6 +26,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
@@ -46,6 +49,7 @@
 #include "agent-protocol.h"
 #include "egress-listeners.h"
 #include "fd-io.h"
+#include "fd-relay.h"
 
 #define MAX_FRAME (1u << 20)
 #define CHUNK 65536
@@ -966,6 +970,50 @@ static void handle_rename(struct request *req) {
   send_ok();
 }
 
+// ---------------------------------------------------------------- connect
+
+// Dials a port on the sandbox's own loopback, where a server bound to
+// 127.0.0.1 (or ::1 only) listens; no other address is reachable this way, so
+// ingress gives no route beyond what the sandbox itself can reach locally.
+static int dial_loopback(int port) {
+  struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&v4, sizeof v4) == 0) return fd;
+  int err = errno;
+  if (fd >= 0) close(fd);
+  fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&v6, sizeof v6) == 0) return fd;
+  if (fd >= 0) close(fd);
+  errno = err;  // the IPv4 answer is the one to report
+  return -1;
+}
+
+// Ingress: once 'P' is sent this connection carries the TCP stream's raw bytes
+// both ways; it ends when both sides have, or when the daemon hangs up.
+static void handle_connect(struct request *req) {
+  char *end = NULL;
+  long port = req->target ? strtol(req->target, &end, 10) : 0;
+  if (!req->target || !end || *end || port < 1 || port > 65535) return send_text(F_FAIL, "EINVAL port must be 1 to 65535");
+  int fd = dial_loopback((int)port);
+  if (fd < 0) {
+    char what[64];
+    snprintf(what, sizeof what, "connect to port %ld", port);
+    return send_errno(errno, what);
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  send_text(F_STARTED, "");
+  if (conn_open) {
+    set_nonblock(fd);
+    set_nonblock(conn_fd);
+    relay_fds(conn_fd, fd, 1);
+  }
+  close(fd);
+  conn_open = 0;
+}
+
 // ---------------------------------------------------------------- dispatch
 
 // What this agent speaks, "<version> <feature>…" in one entry frame: a daemon
@@ -994,6 +1042,7 @@ static void handle_connection(void) {
   if (strcmp(req.op, OP_EXEC) == 0) return handle_exec(&req);
   if (strcmp(req.op, OP_PROCS) == 0) return handle_procs();
   if (strcmp(req.op, OP_ATTACH) == 0) return handle_attach(&req);
+  if (strcmp(req.op, OP_CONNECT) == 0) return handle_connect(&req);
   if (!req.path || req.path[0] != '/') return send_text(F_FAIL, "EINVAL path must be absolute");
   // File operations run with the caller's identity, so permissions inside the
   // sandbox apply to them exactly as they would to a command.

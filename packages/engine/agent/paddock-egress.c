@@ -32,6 +32,7 @@
 
 #include "egress-listeners.h"
 #include "fd-io.h"
+#include "fd-relay.h"
 
 // From <linux/netfilter_ipv4.h>, which clashes with <netinet/in.h> on some
 // kernel header versions.
@@ -39,7 +40,6 @@
 #define SO_ORIGINAL_DST 80
 #endif
 
-#define BUF_SIZE 65536
 #define THREAD_STACK 65536
 #define DNS_MAX 4096
 #define DNS_TIMEOUT_SEC 5
@@ -97,74 +97,6 @@ static void original_dst(int fd, char *out, size_t size) {
 
 // ---------------------------------------------------------------- relay
 
-// One direction of a connection. Reading only into an empty buffer keeps the
-// bookkeeping trivial and lets TCP flow control push back on a fast sender.
-struct half {
-  int from, to;
-  char *buf;
-  size_t off, len;
-  int eof;
-};
-
-// Moves what it can without blocking; -1 ends the connection. `eof` is set
-// only when the buffer is empty, so EOF implies drained and the write side of
-// the peer can be shut at once: that is what lets a client half-close and
-// still read its answer.
-static int pump(struct half *h, short rev_from, short rev_to) {
-  int fresh = 0;
-  if (h->len == 0 && !h->eof && rev_from) {
-    ssize_t n = read(h->from, h->buf, BUF_SIZE);
-    if (n > 0) {
-      h->off = 0;
-      h->len = (size_t)n;
-      fresh = 1;
-    } else if (n == 0) {
-      h->eof = 1;
-      shutdown(h->to, SHUT_WR);
-    } else if (errno != EAGAIN && errno != EINTR) {
-      return -1;
-    }
-  }
-  if (!fresh && !rev_to) return 0;
-  while (h->len > 0) {
-    ssize_t n = write(h->to, h->buf + h->off, h->len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      return -1;
-    }
-    h->off += (size_t)n;
-    h->len -= (size_t)n;
-  }
-  return 0;
-}
-
-static void relay(int a, int b) {
-  char *mem = malloc(2 * BUF_SIZE);
-  if (!mem) return;
-  struct half h[2] = {{a, b, mem, 0, 0, 0}, {b, a, mem + BUF_SIZE, 0, 0, 0}};
-  while (!(h[0].eof && h[1].eof)) {
-    // pollfd i watches h[i].from, which is also h[1-i].to. An fd with nothing
-    // to wait for is left out (-1): otherwise a lingering POLLHUP on it would
-    // wake poll forever.
-    struct pollfd p[2];
-    for (int i = 0; i < 2; i++) {
-      short ev = 0;
-      if (h[i].len == 0 && !h[i].eof) ev |= POLLIN;
-      if (h[1 - i].len > 0) ev |= POLLOUT;
-      p[i].fd = ev ? h[i].from : -1;
-      p[i].events = ev;
-      p[i].revents = 0;
-    }
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (pump(&h[0], p[0].revents, p[1].revents) < 0 || pump(&h[1], p[1].revents, p[0].revents) < 0) break;
-  }
-  free(mem);
-}
-
 struct conn {
   int fd;
   enum egress_kind kind;
@@ -181,7 +113,7 @@ static void *tcp_thread(void *arg) {
   if (up >= 0) {
     // The header went out blocking, so whole; now both sides are non-blocking.
     int flags = fcntl(up, F_GETFL);
-    if (flags >= 0 && fcntl(up, F_SETFL, flags | O_NONBLOCK) == 0) relay(c.fd, up);
+    if (flags >= 0 && fcntl(up, F_SETFL, flags | O_NONBLOCK) == 0) relay_fds(c.fd, up, 0);
     close(up);
   }
   close(c.fd);

@@ -15,6 +15,10 @@ export type {
   NetworkUpdate,
   PoolInfo,
   PoolSet,
+  PortLinkCreated,
+  PortLinkInfo,
+  PortList,
+  PortUrls,
   ProcessInfo,
   Quotas,
   RegistryLoginInfo,
@@ -85,6 +89,8 @@ export {
   type PolicyTestResult,
 } from './policies.js';
 export { Pools } from './pools.js';
+export type { PortForward, PortForwardOptions } from './port-forward.js';
+export { type ExposeOptions, Ports } from './ports.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
 export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';

@@ -17,6 +17,7 @@ import { apiCall } from './api-routes.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Network } from './network.js';
+import { Ports } from './ports.js';
 import { Pty } from './pty.js';
 
 export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions {
@@ -87,6 +88,7 @@ export class Sandbox {
   readonly files: Files;
   readonly pty: Pty;
   readonly network: Network;
+  readonly ports: Ports;
 
   private constructor(
     private readonly api: ApiClient,
@@ -96,6 +98,7 @@ export class Sandbox {
     this.files = new Files(api, info.id);
     this.pty = new Pty(api, info.id);
     this.network = new Network(api, info.id);
+    this.ports = new Ports(api, info.id);
   }
 
   get id(): string {
@@ -166,6 +169,11 @@ export class Sandbox {
   /** Kills every sandbox of the caller; returns their ids. */
   static async killAll(options: ConnectionOptions & RequestOptions = {}): Promise<string[]> {
     return (await new ApiClient(options).json<{ killed: string[] }>(apiCall('DELETE /v1/sandboxes'), options)).killed;
+  }
+
+  /** The host a port of this sandbox is reached at, `<port>-<id>.<domain>:<daemon port>` (E2B's getHost). */
+  getHost(port: number, options: RequestOptions = {}): Promise<string> {
+    return this.ports.getHost(port, options);
   }
 
   async getInfo(options: RequestOptions = {}): Promise<SandboxInfo> {

@@ -8,6 +8,7 @@ import { registerMcpCommand } from '../mcp/mcp-command.js';
 import { registerNetworkCommands } from '../network/network-commands.js';
 import { registerPolicyCommands } from '../policies/policy-commands.js';
 import { registerPoolCommands } from '../pools/pool-commands.js';
+import { registerPortCommands } from '../ports/port-commands.js';
 import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerRegistryCommands } from '../registries/registry-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
@@ -40,6 +41,7 @@ export function buildProgram(): CommandType {
   registerVolumeCommands(program);
   registerPoolCommands(program);
   registerNetworkCommands(program);
+  registerPortCommands(program);
   registerSecretCommands(program);
   registerRegistryCommands(program);
   registerGcCommand(program);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withApprovalHint } from '../approvals/approval-hint.js';
 import { parseApprovalWait } from '../approvals/parse-approval-wait.js';
 import { connectionFor } from '../connection/connection-for.js';
+import { UsageError } from '../errors/cli-error.js';
 import { nameFlags } from '../errors/name-flags.js';
 import { onCleanup } from '../lifecycle/cleanup.js';
 import { requireCommand } from '../options/require-command.js';
@@ -13,11 +14,19 @@ import { startSandbox } from './start-sandbox.js';
 
 export interface RunFlags extends SandboxFlags, ExecFlags {
   keep?: boolean;
+  publish?: string[];
+}
+
+function parsePublished(text: string): number {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= 65_535)) throw new UsageError(`--publish: "${text}" is not a TCP port (1 to 65535)`);
+  return n;
 }
 
 /** `paddock run`: a fresh sandbox for one command, killed afterwards whatever happens. */
 export async function runSandbox(args: string[], flags: RunFlags, command: Command): Promise<void> {
   const spec = sandboxSpec(flags);
+  const published = (flags.publish ?? []).map(parsePublished);
   const cmd = requireCommand(args);
   const approvalWaitSeconds = parseApprovalWait(flags.waitApproval);
   const conn = connectionFor(command);
@@ -28,7 +37,9 @@ export async function runSandbox(args: string[], flags: RunFlags, command: Comma
   try {
     // Loaded while the daemon creates the sandbox, off the critical path.
     const { runCommand } = await import('../processes/run-command.js');
-    process.exitCode = await runCommand(await creating, conn, {
+    const sandbox = await creating;
+    const watching = published.length ? (await import('../ports/announce-ports.js')).announcePorts(sandbox, published) : undefined;
+    process.exitCode = await runCommand(sandbox, conn, {
       cmd,
       interactive: flags.interactive,
       tty: flags.tty,
@@ -38,7 +49,7 @@ export async function runSandbox(args: string[], flags: RunFlags, command: Comma
       timeoutMs: spec.timeoutMs,
       deadlineAt,
       approvalWaitSeconds,
-    });
+    }).finally(() => watching?.stop());
   } catch (err) {
     // Each run is a new sandbox, so a later approval of this one could not be used: the next try must wait for it.
     throw withApprovalHint(

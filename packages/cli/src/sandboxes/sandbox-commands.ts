@@ -12,6 +12,7 @@ export function registerSandboxCommands(program: Command): void {
     .argument('[cmd...]', 'command and its arguments, after --')
     .option('--rm', 'accepted for docker habits: run always removes its sandbox')
     .option('--keep', 'keep the sandbox afterwards and print its id on stderr')
+    .option('-p, --publish <port>', 'print the URL of this port (on stderr) once something listens on it; repeatable', collect)
     .passThroughOptions()
     .action(lazyAction(async () => (await import('./run-sandbox.js')).runSandbox));
 

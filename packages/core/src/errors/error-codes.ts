@@ -39,6 +39,7 @@ export const errorCodes = {
   image_layer_refused: { status: 400, error: 'BadRequestError', meaning: 'an image layer holds an entry Paddock refuses; details.entry names it' },
   image_too_large: { status: 400, error: 'BadRequestError', meaning: 'an image layer or the whole image is over its size limit; details.limitBytes' },
   insecure_registry: { status: 400, error: 'BadRequestError', meaning: 'the registry is plain HTTP or its TLS fails, and the operator has not allowed it' },
+  invalid_port: { status: 400, error: 'BadRequestError', meaning: 'a port is not a number from 1 to 65535' },
   registry_auth_failed: { status: 400, error: 'BadRequestError', meaning: 'the registry refused the credentials, or asks for some' },
   volume_fill_failed: {
     status: 400,
@@ -77,6 +78,7 @@ export const errorCodes = {
   volume_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such volume' },
   file_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such file in the sandbox (ENOENT)' },
   image_not_found: { status: 404, error: 'NotFoundError', meaning: 'the registry has no such image, tag or digest' },
+  port_link_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such public link to a port of the sandbox' },
   registry_login_not_found: { status: 404, error: 'NotFoundError', meaning: 'no registry login for that host' },
 
   // 409: the request is fine, the state is not (yet).
@@ -121,6 +123,7 @@ export const errorCodes = {
   agent_protocol_error: { status: 500, error: 'RuntimeError', meaning: 'the in-sandbox agent answered out of order or malformed' },
   agent_connection_lost: { status: 500, error: 'RuntimeError', meaning: 'the connection to the in-sandbox agent broke' },
   sandbox_io_error: { status: 500, error: 'RuntimeError', meaning: 'a file operation failed in the sandbox; details.errno' },
+  port_not_listening: { status: 502, error: 'UnavailableError', meaning: 'nothing listens on that port inside the sandbox' },
   build_interrupted: { status: 502, error: 'PaddockError', meaning: 'client: the build stream ended without a result' },
   unavailable: { status: 503, error: 'UnavailableError', meaning: 'not available now; try again later' },
   gateway_server_unavailable: { status: 503, error: 'UnavailableError', meaning: 'the gateway server is stopped or not ready' },

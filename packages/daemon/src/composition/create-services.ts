@@ -19,6 +19,9 @@ import type { Services } from '../http/services.js';
 import { ImageService } from '../images/image-service.js';
 import { LayerHolds } from '../images/layer-holds.js';
 import { RegistryLogins } from '../images/registry-logins.js';
+import { IngressAddresses } from '../ingress/ingress-address.js';
+import { PortLinkStore } from '../ingress/port-link-store.js';
+import { PortService } from '../ingress/port-service.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -74,6 +77,8 @@ export interface DaemonParts {
   engine: SandboxHost;
   sandboxStore: SandboxStore;
   egress: EgressProxy;
+  /** The API's URL, known once it listens (a free port in tests); port URLs are made from it. */
+  listening: { url: string };
 }
 
 /**
@@ -144,7 +149,10 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     volumes,
     logger,
     clock,
-    afterEnd: (id) => snapshots.releaseForkLayer(id),
+    afterEnd: async (id) => {
+      ports.sandboxEnded(id);
+      await snapshots.releaseForkLayer(id);
+    },
     claimFromPool: (owner, request) => pools.claim(owner, request),
     writableLayer: config.writableLayer,
   });
@@ -162,6 +170,12 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
+  const listening = { url: `http://${config.host}:${config.port}` };
+  const ports = new PortService({
+    links: new PortLinkStore(db),
+    addresses: new IngressAddresses(config.ingressDomain, () => listening.url),
+    files,
+  });
   const layerHolds = new LayerHolds();
   const templates: TemplateService = new TemplateService({
     templates: templateStore,
@@ -243,6 +257,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     policy,
     approvals,
     network,
+    ports,
     gateway: gatewayServers,
     secrets,
     govern: makeGovern(policy, audit, approvals, scopes, telemetry),
@@ -254,7 +269,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, telemetry, engine, sandboxStore, egress };
+  return { services, token, tokenStore, telemetry, engine, sandboxStore, egress, listening };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

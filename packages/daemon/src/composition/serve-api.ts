@@ -1,11 +1,17 @@
+import { EventEmitter } from 'node:events';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { ConflictError, paddockVersion } from '@paddock/core';
 import type { Logger } from 'pino';
+import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import { TokenAuthenticator } from '../auth/token-auth.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { createApp, nodeRequestListener } from '../http/app.js';
+import { IngressGate } from '../ingress/ingress-gate.js';
+import { IngressProxy } from '../ingress/ingress-proxy.js';
+import { IngressRecords } from '../ingress/ingress-records.js';
 import type { DaemonParts } from './create-services.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
@@ -42,14 +48,24 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
   });
   shutdown.add('mcp-sessions', closeApp);
-  const listener = nodeRequestListener(app.fetch);
+  const ingress = createIngress(config, parts, {
+    logger,
+    allowedOrigins: () => origins,
+    allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
+  });
+  shutdown.add('listeners', () => ingress.closeAll());
+  const api = nodeRequestListener(app.fetch);
+  // A sandbox's port first: its host names are never the API's, and its path form streams past the app.
+  const listener: RequestListener = (req, res) => {
+    if (!ingress.handleRequest(req, res)) api(req, res);
+  };
   // Clients close idle connections first (fetch's undici after 4 s): a server that
   // closes first (Node's default, 5 s) races a request being sent on one, which fails.
   const serverOptions = { keepAliveTimeout: 30_000 };
   const tcp = createServer(serverOptions, listener);
   const unix = createServer(serverOptions, listener);
-  injectWebSocket(tcp);
-  injectWebSocket(unix);
+  injectUpgrades(tcp, ingress, injectWebSocket);
+  injectUpgrades(unix, ingress, injectWebSocket);
   shutdown.add('listeners', () => close(tcp));
   shutdown.add('listeners', () => close(unix));
   await listen(tcp, () => tcp.listen(config.port, config.host)).catch((err: NodeJS.ErrnoException) => {
@@ -60,6 +76,7 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   const address = tcp.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
+  parts.listening.url = url;
   origins.push(url, `http://localhost:${port}`);
   const endpoint: Endpoint = { url, socket: config.socketPath, pid: process.pid, version: paddockVersion };
   // Written whole and renamed, so readers never see half a file.
@@ -69,6 +86,46 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   await rename(`${endpointFile}.tmp`, endpointFile);
   logger.info({ url, socket: config.socketPath }, 'paddockd listening');
   return url;
+}
+
+/** Ingress on the API's listener: the gate, the connection records and the proxy, over the daemon's parts. */
+function createIngress(
+  config: DaemonConfig,
+  parts: DaemonParts,
+  options: { logger: Logger; allowedOrigins: () => string[]; allowedHostNames?: readonly string[] },
+): IngressProxy {
+  const { services } = parts;
+  const records = new IngressRecords(services.audit, options.logger);
+  const gate = new IngressGate({
+    auth: new TokenAuthenticator(parts.token, parts.tokenStore, config.adminOwner),
+    sandboxes: services.sandboxes,
+    ports: services.ports,
+    authorizer: services.policy,
+    records,
+    failedAuth: new FailedAuthRecorder(services.audit),
+  });
+  return new IngressProxy({
+    addresses: services.ports.addresses,
+    gate,
+    records,
+    engine: parts.engine,
+    logger: options.logger,
+    allowedOrigins: options.allowedOrigins,
+    allowedHostNames: options.allowedHostNames,
+  });
+}
+
+/**
+ * Upgrades go to a sandbox's port first, then to the API's WebSockets. The
+ * app's handler answers every upgrade it gets (refusing those it has no
+ * route for), so it is given only what ingress leaves.
+ */
+function injectUpgrades(server: Server, ingress: IngressProxy, injectWebSocket: (server: Server) => void): void {
+  const api = new EventEmitter();
+  injectWebSocket(api as Server);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!ingress.handleUpgrade(req, socket, head)) api.emit('upgrade', req, socket, head);
+  });
 }
 
 function listen(server: Server, start: () => void): Promise<void> {

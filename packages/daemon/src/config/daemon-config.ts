@@ -18,6 +18,8 @@ export interface DaemonConfig {
   host: string;
   /** 0 picks a free port (tests); the chosen one is written to endpoint.json. */
   port: number;
+  /** Port URLs are <port>-<sandbox>.<ingressDomain> on the API's listener. */
+  ingressDomain: string;
   socketPath: string;
   runcBinary: string;
   runcRoot: string;
@@ -138,6 +140,7 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     cacheDir: settings.cacheDir,
     host: settings.host,
     port: settings.port,
+    ingressDomain: settings.ingressDomain,
     socketPath: join(stateDir, 'paddockd.sock'),
     runcBinary: settings.runcBinary,
     runcRoot: join(stateDir, 'runc'),

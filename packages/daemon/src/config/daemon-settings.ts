@@ -93,6 +93,14 @@ const cidr = (value: string, field: string): string => {
   return value.trim();
 };
 
+const ingressDomain = (value: string, field: string): string => {
+  const domain = value.trim().toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain) || domain.length > 200) {
+    throw new InvalidSettingError(`${field}: not a domain name: "${value}" (e.g. sandbox.localhost or sandboxes.example.com)`);
+  }
+  return domain;
+};
+
 const registryHost = (value: string, field: string): string => {
   const host = value.trim().toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(host)) {
@@ -144,6 +152,14 @@ export const daemonSettings = {
   }),
   host: setting({ flag: 'host', env: 'PADDOCK_HOST', value: '<address>', help: 'address the API listens on', default: '127.0.0.1', parse: text }),
   port: setting({ flag: 'port', env: 'PADDOCK_PORT', value: '<port>', help: 'TCP port of the API; 0 picks a free one', default: '7423', parse: port }),
+  ingressDomain: setting({
+    flag: 'ingress-domain',
+    env: 'PADDOCK_INGRESS_DOMAIN',
+    value: '<domain>',
+    help: 'wildcard domain of port URLs, <port>-<sandbox>.<domain> (point *.<domain> at this daemon; *.localhost needs no DNS)',
+    default: 'sandbox.localhost',
+    parse: ingressDomain,
+  }),
   logLevel: setting({ flag: 'log-level', env: 'PADDOCK_LOG_LEVEL', value: '<level>', help: logLevels.join(', '), default: 'info', parse: logLevel }),
   configFile: setting({
     flag: 'config',

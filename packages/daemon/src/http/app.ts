@@ -30,6 +30,7 @@ import { registerImageRoutes } from './routes/image-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
+import { registerPortRoutes } from './routes/port-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
@@ -156,6 +157,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerCommandRoutes(app, services);
   registerFileRoutes(app, services);
   registerNetworkRoutes(app, services);
+  registerPortRoutes(app, services);
   registerTemplateRoutes(app, services);
   registerImageRoutes(app, services);
   registerRegistryRoutes(app, services);

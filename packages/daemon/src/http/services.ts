@@ -7,6 +7,7 @@ import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
 import type { ImageService } from '../images/image-service.js';
 import type { RegistryLogins } from '../images/registry-logins.js';
+import type { PortService } from '../ingress/port-service.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -37,6 +38,7 @@ export interface Services {
   policy: CedarAuthorizer;
   approvals: ApprovalService;
   network: NetworkService;
+  ports: PortService;
   gateway: GatewayService;
   secrets: SecretStore;
   govern: Govern;

@@ -24,6 +24,10 @@ const sandboxActions = [
   'sandbox.rollback',
   'sandbox.network.get',
   'sandbox.network.update',
+  // Ports: listing them, making or revoking a public link, and each connection ingress opens (context.port, context.client, context.op).
+  'sandbox.port.list',
+  'sandbox.port.expose',
+  'sandbox.port.open',
   // Each connection a sandbox opens through the egress proxy; the principal is the sandbox (role agent).
   'network.connect',
 ];
@@ -152,6 +156,7 @@ export const cedarSchema = `namespace Paddock {
     argsDigest?: String,
     files?: Set<String>,
     volumes?: Set<String>,
+    client?: String,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

@@ -40,6 +40,8 @@ const minimumRole: Record<string, Role> = {
   'gateway.server.remove': 'operator',
   'gateway.server.restart': 'operator',
   'gateway.server.pin': 'operator',
+  // A public link lets in whoever holds it, token or not: an operator's call, like a secret's hosts.
+  'sandbox.port.expose': 'operator',
 };
 
 /**

@@ -208,6 +208,20 @@ const migrations: string[] = [
    CREATE INDEX tokens_by_parent ON tokens(parent) WHERE parent IS NOT NULL;`,
   // A sandbox's writable layer: tmpfs (memory) or disk (an ext4 image on a loop device).
   `ALTER TABLE sandboxes ADD COLUMN writable_layer TEXT NOT NULL DEFAULT 'tmpfs';`,
+  // Public links to a sandbox's ports: the secret is kept as its SHA-256 only; a revoked link keeps its row until its sandbox ends.
+  `CREATE TABLE port_links (
+     id TEXT PRIMARY KEY,
+     digest TEXT NOT NULL UNIQUE,
+     sandbox_id TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     port INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     creator TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX port_links_sandbox ON port_links(sandbox_id);`,
 ];
 
 /**

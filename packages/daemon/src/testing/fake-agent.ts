@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, symlink, unlink } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { agentFeatures, agentProtocolVersion, encodeFrame, Frame, FrameReader, type HostMount, Op, RequestField } from '@paddock/engine';
@@ -73,12 +73,45 @@ export class FakeAgent {
           return;
         }
         request = parseRequest(frame.payload);
+        if (request.op === Op.connect) {
+          // From here the connection carries raw bytes, not frames.
+          socket.removeAllListeners('data');
+          this.connect(socket, request);
+          return;
+        }
         this.dispatch(socket, request)
           .then((handler) => {
             if (handler) onFrame = handler;
           })
           .catch((err: NodeJS.ErrnoException) => send(socket, Frame.fail, describeErrno(err.code, request?.path ?? '')));
       }
+    });
+  }
+
+  /**
+   * Ingress: the port on the host's loopback, which the fake host's commands
+   * share (bubblewrap gives them no network namespace of their own).
+   */
+  private connect(socket: Socket, req: Request): void {
+    const port = Number(req.target);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      send(socket, Frame.fail, 'EINVAL port must be 1 to 65535');
+      return;
+    }
+    const tcp = createConnection({ host: '127.0.0.1', port });
+    let connected = false;
+    tcp.once('error', (err: NodeJS.ErrnoException) => {
+      if (connected) return socket.destroy();
+      send(socket, Frame.fail, `${err.code ?? 'EIO'} connect to port ${port}: ${err.message}`);
+      socket.end();
+    });
+    tcp.once('connect', () => {
+      connected = true;
+      send(socket, Frame.started);
+      socket.pipe(tcp);
+      tcp.pipe(socket);
+      socket.once('close', () => tcp.destroy());
+      tcp.once('close', () => socket.destroy());
     });
   }
 

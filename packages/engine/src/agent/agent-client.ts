@@ -346,7 +346,78 @@ export class AgentClient {
    * which may rightly last long). A sandbox can run a fake agent, so every
    * exchange is bounded by one or the other.
    */
-  private open(fields: Array<[string, string]>, options: AgentCallOptions, covers: 'whole' | 'answer' = 'whole'): Promise<AgentConnection> {
+  private async open(fields: Array<[string, string]>, options: AgentCallOptions, covers: 'whole' | 'answer' = 'whole'): Promise<AgentConnection> {
+    const { socket, settle } = await this.dial(fields, options);
+    return new AgentConnection(socket, covers, settle);
+  }
+
+  /**
+   * A TCP connection to `port` on the sandbox's loopback, made by the agent
+   * inside the sandbox's network namespace: the socket returned carries the
+   * stream's raw bytes both ways. The timeout bounds the agent's answer only.
+   * A port nobody listens on fails with the agent's ECONNREFUSED.
+   */
+  async connect(port: number, options: AgentCallOptions = {}): Promise<Socket> {
+    const { socket, settle } = await this.dial(
+      [
+        [RequestField.op, Op.connect],
+        [RequestField.target, String(port)],
+      ],
+      options,
+    );
+    return new Promise((resolve, reject) => {
+      let pending: Buffer = Buffer.alloc(0);
+      const finish = () => {
+        socket.off('readable', onReadable);
+        socket.off('close', onClose);
+        settle();
+      };
+      // Read with 'readable', not 'data': once the answer is taken the stream is left
+      // neither flowing nor paused, so whoever takes it next starts it by listening.
+      const onReadable = () => {
+        for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+          pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+          if (pending.length < 5) continue;
+          const len = pending.readUInt32BE(1);
+          // The answer is a start or a one-line failure; anything longer is a sandbox making us buffer.
+          if (len > maxConnectAnswerBytes) {
+            finish();
+            socket.destroy();
+            return reject(new RuntimeError('the sandbox agent answered out of order', {}, 'agent_protocol_error'));
+          }
+          if (pending.length < 5 + len) continue;
+          finish();
+          const type = String.fromCharCode(pending[0] as number);
+          const rest = pending.subarray(5 + len);
+          if (type === Frame.started) {
+            // The stream's first bytes may have come in the same read as the answer.
+            if (rest.length > 0) socket.unshift(rest);
+            return resolve(socket);
+          }
+          socket.destroy();
+          return reject(
+            type === Frame.fail
+              ? agentFailure(pending.subarray(5, 5 + len).toString())
+              : new RuntimeError('the sandbox agent answered out of order', {}, 'agent_protocol_error'),
+          );
+        }
+      };
+      const onClose = () => {
+        finish();
+        reject(
+          asPaddockError(socket.errored ?? undefined) ??
+            new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} stopped before the connection opened`),
+        );
+      };
+      // Whoever takes the stream watches it close; an error alone must not end the daemon.
+      socket.on('error', () => {});
+      socket.on('readable', onReadable);
+      socket.on('close', onClose);
+    });
+  }
+
+  /** Connects to the agent and sends the request; `settle` ends the timeout and abort watch once the caller has its answer. */
+  private dial(fields: Array<[string, string]>, options: AgentCallOptions): Promise<{ socket: Socket; settle: () => void }> {
     // Encoded before connecting: a refused field (a NUL byte, too large) is the caller's error, thrown here.
     const request = encodeRequest(fields);
     return new Promise((resolve, reject) => {
@@ -369,19 +440,17 @@ export class AgentClient {
         : undefined;
       const onAbort = () => socket.destroy(new TimeoutError('request aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
       socket.once('connect', () => {
         socket.write(request);
-        resolve(
-          new AgentConnection(socket, covers, () => {
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-          }),
-        );
+        resolve({ socket, settle });
       });
       socket.once('error', (err) => {
         closeFd();
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        settle();
         reject(err instanceof TimeoutError ? err : new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${err.message}`));
       });
     });
@@ -484,6 +553,8 @@ class AgentConnection {
 }
 
 const O_PATH = 0o10000000;
+/** The agent's answer to connect: an empty start frame or a one-line failure. */
+const maxConnectAnswerBytes = 4096;
 /** More directory entries than this in one listing is refused rather than held in memory. */
 const maxEntries = 100_000;
 

@@ -57,6 +57,8 @@ export const Op = {
   remove: 'remove',
   mkdir: 'mkdir',
   rename: 'rename',
+  /** A TCP connection to a port on the sandbox's loopback, relayed as raw bytes once started. */
+  connect: 'connect',
 } as const;
 
 /**
@@ -65,9 +67,9 @@ export const Op = {
  * feature when the agent learns something the daemon must not assume of an
  * older one (a sandbox started before an upgrade keeps its old agent).
  */
-export const agentProtocolVersion = 1;
+export const agentProtocolVersion = 2;
 
 /** Features this build of the agent has; the daemon asks for them by name. */
-export const agentFeatures = ['exec', 'pty', 'files', 'procs', 'attach'] as const;
+export const agentFeatures = ['exec', 'pty', 'files', 'procs', 'attach', 'connect'] as const;
 
 export type AgentFeature = (typeof agentFeatures)[number];

@@ -1,0 +1,465 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { ConflictError, ForbiddenHostError, ForbiddenOriginError, PaddockError, UnavailableError } from '@paddock/core';
+import type { SandboxHost } from '@paddock/engine';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { IngressAddresses, IngressTarget } from './ingress-address.js';
+import type { IngressGate, IngressGrant, IngressRequest } from './ingress-gate.js';
+import type { IngressRecords } from './ingress-records.js';
+import { linkParam } from './port-service.js';
+
+export interface IngressProxyDeps {
+  addresses: IngressAddresses;
+  gate: IngressGate;
+  records: IngressRecords;
+  engine: Pick<SandboxHost, 'agent'>;
+  logger: Logger;
+  /** Host names the path form may be addressed to (the API's own); undefined: any. */
+  allowedHostNames?: readonly string[];
+  /** Origins a browser may send path-form requests from (the API's own). */
+  allowedOrigins: () => string[];
+}
+
+/** How long the agent has to open the connection inside the sandbox. */
+const connectTimeoutMs = 10_000;
+/** Idle keep-alive connections into one port per client, at most, and how long one stays (less than servers' usual 5 s). */
+const maxIdleUpstreams = 8;
+const idleUpstreamMs = 4000;
+
+// Hop-by-hop headers (RFC 9110 7.6.1) end at each hop; the rest go through.
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * HTTP and WebSocket ingress on the API's own listener. Each request (or
+ * upgrade) gets its own connection into the sandbox, opened by the agent
+ * inside the sandbox's network namespace: nothing on the host routes into a
+ * sandbox, and a server bound to 127.0.0.1 there is reached like any other.
+ * Bodies are streamed both ways, never held; a slow side pushes back on the other.
+ */
+export class IngressProxy {
+  /** Client sockets of open connections per sandbox, so that they end with it. */
+  private readonly open = new Map<string, Set<Duplex>>();
+  /** Keep-alive connections into the sandboxes, per sandbox, port and client. */
+  private readonly pools = new Map<string, HttpAgent>();
+  /** Port-forward WebSockets; their upgrades are handled here, not by the API's WebSocket routes. */
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+
+  constructor(private readonly deps: IngressProxyDeps) {}
+
+  /** Serves the request if it is for a sandbox's port; false leaves it to the API. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const target = this.targetOf(req, (err) => answer(res, err));
+    if (target === undefined) return false;
+    if (target === null) return true;
+    this.serve(target, req, res).catch((err: unknown) => {
+      if (!res.headersSent) answer(res, err);
+      else res.destroy();
+    });
+    return true;
+  }
+
+  /**
+   * Passes a WebSocket (or any) upgrade through to a sandbox's port, or opens
+   * a `port-forward` stream; false leaves it to the API.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    socket.on('error', () => {});
+    const forward = this.forwardOf(req, (err) => answerRaw(socket, err));
+    if (forward === null) return true;
+    if (forward) {
+      this.forward(forward, req, socket, head).catch((err: unknown) => answerRaw(socket, err));
+      return true;
+    }
+    const target = this.targetOf(req, (err) => answerRaw(socket, err));
+    if (target === undefined) return false;
+    if (target === null) return true;
+    this.tunnel(target, req, socket, head).catch((err: unknown) => answerRaw(socket, err));
+    return true;
+  }
+
+  /** Ends every connection into a sandbox (it ended, or the daemon stops). */
+  closeSandbox(sandboxId: string): void {
+    for (const socket of this.open.get(sandboxId) ?? []) socket.destroy();
+    this.open.delete(sandboxId);
+  }
+
+  closeAll(): void {
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
+    for (const id of [...this.open.keys()]) this.closeSandbox(id);
+  }
+
+  /** Open client connections into a sandbox, for tests that look for leaks. */
+  openCount(sandboxId: string): number {
+    return this.open.get(sandboxId)?.size ?? 0;
+  }
+
+  /** A `port-forward` WebSocket on the API's own host; undefined: not one; null: refused (already answered). */
+  private forwardOf(req: IncomingMessage, refuse: (err: unknown) => void): IngressTarget | undefined | null {
+    const host = req.headers.host;
+    if (!host || this.deps.addresses.isIngressHost(host)) return undefined;
+    try {
+      const target = this.deps.addresses.matchForward(req.url ?? '/');
+      if (target) this.checkApiHost(req, host);
+      return target;
+    } catch (err) {
+      refuse(err);
+      return null;
+    }
+  }
+
+  /** The path form and port-forward are the API's: its Host names, its origins. */
+  private checkApiHost(req: IncomingMessage, host: string): void {
+    if (this.deps.allowedHostNames && !this.deps.allowedHostNames.includes(hostNameOf(host))) throw new ForbiddenHostError(host);
+    const origin = req.headers.origin;
+    if (origin && !this.deps.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
+  }
+
+  /** undefined: not ingress; null: refused (already answered). */
+  private targetOf(req: IncomingMessage, refuse: (err: unknown) => void): IngressTarget | undefined | null {
+    const host = req.headers.host;
+    // A request naming no host is the API's to refuse (probe D11).
+    if (!host) return undefined;
+    let target: IngressTarget | undefined;
+    try {
+      target = this.deps.addresses.match(host, req.url ?? '/');
+      if (target?.form === 'path') this.checkApiHost(req, host);
+    } catch (err) {
+      refuse(err);
+      return null;
+    }
+    return target;
+  }
+
+  private async serve(target: IngressTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'http');
+    if (grant.linkFromQuery && target.form === 'host' && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
+      return redirectWithCookie(req, res, grant);
+    }
+    const started = Date.now();
+    const bytes = { in: 0, out: 0 };
+    const outgoing = httpRequest({
+      method: req.method,
+      path: upstreamPath(target, grant),
+      headers: requestHeaders(req, target, grant),
+      agent: this.poolFor(target, grant),
+      setHost: false,
+    });
+    res.on('close', () => {
+      // A client gone mid-answer: that upstream connection is not fit to be used again.
+      if (!res.writableFinished) outgoing.destroy();
+      this.finish(target, grant, req, bytes, started);
+    });
+    req.on('data', (chunk: Buffer) => {
+      bytes.in += chunk.length;
+    });
+    outgoing.on('response', (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer, target));
+      answer.on('data', (chunk: Buffer) => {
+        bytes.out += chunk.length;
+      });
+      pipeline(answer, res, () => {});
+    });
+    outgoing.on('error', (err) => {
+      if (res.headersSent) return void res.destroy();
+      answer(
+        res,
+        err instanceof PaddockError
+          ? err
+          : new UnavailableError(`the server on port ${target.port} broke the connection: ${err.message}`, { port: target.port }),
+      );
+    });
+    pipeline(req, outgoing, () => {});
+  }
+
+  /**
+   * Connections to one port kept open between requests of one client (token
+   * or link), as any reverse proxy keeps them: a request then costs no new
+   * connection (and no new process in the sandbox). They are never shared
+   * between clients, and go after a few idle seconds.
+   */
+  private poolFor(target: IngressTarget, grant: IngressGrant): HttpAgent {
+    const key = `${grant.sandbox.id} ${target.port} ${grant.principal}`;
+    const pool = this.pools.get(key);
+    if (pool) return pool;
+    const made = new HttpAgent({ keepAlive: true, maxFreeSockets: maxIdleUpstreams, timeout: idleUpstreamMs });
+    made.createConnection = ((_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
+      this.connect(target, grant).then(
+        (upstream) => {
+          this.track(target.sandboxId, upstream);
+          // Gone with its last connection: a sandbox that ended leaves no pool behind.
+          upstream.once('close', () =>
+            setImmediate(() => {
+              if (this.pools.get(key) === made && Object.keys(made.sockets).length === 0 && Object.keys(made.freeSockets).length === 0) this.pools.delete(key);
+            }),
+          );
+          done(null, upstream);
+        },
+        (err: Error) => done(err),
+      );
+      return undefined;
+    }) as unknown as HttpAgent['createConnection'];
+    this.pools.set(key, made);
+    return made;
+  }
+
+  private async tunnel(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'http');
+    const upstream = await this.connect(target, grant);
+    if (socket.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    const started = Date.now();
+    this.track(target.sandboxId, socket, upstream);
+    const headers = requestHeaders(req, target, grant, true);
+    const lines = [`${req.method} ${upstreamPath(target, grant)} HTTP/1.1`];
+    for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      socket.destroy();
+      upstream.destroy();
+      this.finish(target, grant, req, socketBytes(upstream), started);
+    };
+    pipeline(socket, upstream, end);
+    pipeline(upstream, socket, end);
+  }
+
+  /**
+   * Raw TCP over a WebSocket: binary messages both ways carry the stream's
+   * bytes, each side's back-pressure reaching the other; either end closing
+   * ends both.
+   */
+  private async forward(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'forward');
+    const upstream = await this.connect(target, grant);
+    if (socket.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    const started = Date.now();
+    this.track(target.sandboxId, socket, upstream);
+    this.sockets.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => {});
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        stream.destroy();
+        upstream.destroy();
+        this.finish(target, grant, req, socketBytes(upstream), started, 'forward');
+      };
+      pipeline(stream, upstream, end);
+      pipeline(upstream, stream, end);
+    });
+  }
+
+  private async connect(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
+    const agent = this.deps.engine.agent(grant.sandbox.id);
+    // A sandbox started before ingress existed keeps its older agent, which cannot dial (asked once, then kept).
+    const { features } = await agent.hello({ timeoutMs: connectTimeoutMs });
+    if (!features.includes('connect')) {
+      throw new ConflictError(`sandbox ${grant.sandbox.id} was started by an older paddockd: its agent cannot open ports (start a new sandbox)`, {
+        id: grant.sandbox.id,
+      });
+    }
+    try {
+      return await agent.connect(target.port, { timeoutMs: connectTimeoutMs });
+    } catch (err) {
+      if (err instanceof PaddockError && err.details.errno === 'ECONNREFUSED') {
+        throw new UnavailableError(`nothing listens on port ${target.port} in sandbox ${target.sandboxId}`, { port: target.port }, 'port_not_listening');
+      }
+      throw err;
+    }
+  }
+
+  /** Sockets of a sandbox's connections, ended with it; each leaves the set as it closes. */
+  private track(sandboxId: string, ...sockets: Duplex[]): void {
+    let set = this.open.get(sandboxId);
+    if (!set) {
+      set = new Set();
+      this.open.set(sandboxId, set);
+    }
+    for (const socket of sockets) {
+      set.add(socket);
+      socket.once('close', () => {
+        set.delete(socket);
+        if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
+      });
+    }
+  }
+
+  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, bytes: { in: number; out: number }, started: number, via?: 'forward'): void {
+    this.deps.records.record({
+      sandbox: grant.sandbox.id,
+      tenant: grant.sandbox.owner,
+      principal: grant.principal,
+      decision: 'allow',
+      outcome: 'ok',
+      details: {
+        port: target.port,
+        client: clientOf(req),
+        via: via ?? grant.via,
+        ...(via ? {} : { form: target.form }),
+        bytesIn: bytes.in,
+        bytesOut: bytes.out,
+      },
+      durationMs: Date.now() - started,
+    });
+  }
+}
+
+/** What went into the sandbox, and out of it, on one upstream connection. */
+function socketBytes(upstream: Socket): { in: number; out: number } {
+  return { in: upstream.bytesWritten, out: upstream.bytesRead };
+}
+
+function ingressRequest(req: IncomingMessage): IngressRequest {
+  return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, client: clientOf(req) };
+}
+
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unix';
+}
+
+/** The path the server inside sees: the link's secret is taken out of the query. */
+function upstreamPath(target: IngressTarget, grant: IngressGrant): string {
+  if (!grant.linkFromQuery) return target.upstreamPath;
+  return withoutLink(target.upstreamPath);
+}
+
+function withoutLink(path: string): string {
+  const q = path.indexOf('?');
+  if (q < 0) return path;
+  const params = new URLSearchParams(path.slice(q + 1));
+  params.delete(linkParam);
+  const rest = params.toString();
+  return rest ? `${path.slice(0, q)}?${rest}` : path.slice(0, q);
+}
+
+/**
+ * What the server inside is sent: the client's headers less hop-by-hop ones,
+ * a Paddock token, and Paddock's link cookie (none of which is the sandbox's
+ * to see); the path form sends no cookies at all (see responseHeaders).
+ */
+function requestHeaders(req: IncomingMessage, target: IngressTarget, grant: IngressGrant, upgrade = false): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (hopByHop.has(name) && !(upgrade && (name === 'connection' || name === 'upgrade'))) continue;
+    if (name === 'authorization' && grant.bearerConsumed) continue;
+    if (name.startsWith('x-forwarded-')) continue;
+    if (name === 'cookie') {
+      if (target.form === 'path') continue;
+      const kept = value
+        .split(';')
+        .filter((c) => c.split('=')[0]?.trim() !== linkParam)
+        .join(';')
+        .trim();
+      if (kept) out.cookie = kept;
+      continue;
+    }
+    const prior = out[name];
+    out[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+  }
+  out['x-forwarded-for'] = clientOf(req);
+  out['x-forwarded-host'] = req.headers.host ?? '';
+  out['x-forwarded-proto'] = 'http';
+  if (target.prefix) out['x-forwarded-prefix'] = target.prefix;
+  return out;
+}
+
+/**
+ * What the client is sent of the server's answer. The path form serves every
+ * sandbox on the API's own origin: its pages run in a CSP sandbox (an opaque
+ * origin of their own, so they can read nothing of the API's or another
+ * sandbox's) and set no cookies there. On the host form a cookie is kept to
+ * the port's own host: a Domain attribute would share it with every sandbox.
+ */
+function responseHeaders(answer: IncomingMessage, target: IngressTarget): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const raw = answer.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    let value = raw[i + 1] as string;
+    if (hopByHop.has(name)) continue;
+    if (name === 'set-cookie') {
+      if (target.form === 'path') continue;
+      value = value
+        .split(';')
+        .filter((attr) => attr.split('=')[0]?.trim().toLowerCase() !== 'domain')
+        .join(';');
+    }
+    const prior = out[name];
+    out[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+  }
+  if (target.form === 'path') {
+    const csp = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
+    const prior = out['content-security-policy'];
+    out['content-security-policy'] = prior === undefined ? csp : [...(Array.isArray(prior) ? prior : [prior]), csp];
+  }
+  return out;
+}
+
+/** A browser that opened a link: the secret moves from the URL into a cookie of this port's host alone. */
+function redirectWithCookie(req: IncomingMessage, res: ServerResponse, grant: IngressGrant): void {
+  const secret = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get(linkParam) ?? '';
+  const maxAge = Math.max(1, Math.floor((Date.parse(grant.link?.expiresAt ?? '') - Date.now()) / 1000));
+  res.writeHead(302, {
+    location: withoutLink(req.url ?? '/'),
+    'set-cookie': `${linkParam}=${secret}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'content-length': '0',
+  });
+  res.end();
+}
+
+function errorOf(err: unknown): PaddockError {
+  if (err instanceof PaddockError) return err;
+  return new PaddockError('internal_error', 500, 'internal error while opening the port; the daemon log has details');
+}
+
+function answer(res: ServerResponse, err: unknown): void {
+  const e = errorOf(err);
+  const body = JSON.stringify(e.toJSON());
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+/** An upgrade refused: a plain HTTP answer on the raw socket, then closed. */
+function answerRaw(socket: Duplex, err: unknown): void {
+  const e = errorOf(err);
+  const body = JSON.stringify(e.toJSON());
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** "example.com:7423" → "example.com"; "[::1]:7423" → "::1". */
+function hostNameOf(hostHeader: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
+  if (bracketed?.[1]) return bracketed[1].toLowerCase();
+  return (hostHeader.split(':')[0] ?? '').toLowerCase();
+}

@@ -1,0 +1,487 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { runCli } from '../testing/run-cli.js';
+import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+import { probeTiers, sh } from './probe-kit.js';
+
+// Section P (ports and ingress) of docs/security-probes.md: servers inside real
+// sandboxes on every tier reached through the daemon's listener, and what a
+// client, a browser page or the sandbox itself may not do with that way in.
+let daemon: TestDaemon;
+let apiPort: number;
+let strangerToken: string;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  apiPort = Number(new URL(daemon.url).port);
+  const post = (path: string, body: unknown) =>
+    daemon.api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect((await post('/v1/tenants', { name: 'stranger' })).status).toBe(201);
+  strangerToken = ((await (await post('/v1/tokens', { tenant: 'stranger', role: 'admin' })).json()) as { token: string }).token;
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+/**
+ * An HTTP server of the standard library: /echo answers with what it was
+ * sent (method, path, headers, the body's digest), /big?n= streams n bytes.
+ * It binds 127.0.0.1 only: reached from nowhere but the sandbox itself.
+ */
+const echoServer = `
+import hashlib, json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a): pass
+    def answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header('content-type', 'application/json')
+        self.send_header('content-length', str(len(data)))
+        self.send_header('set-cookie', 'app=1; Domain=sandbox.localhost; Path=/')
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        if self.path.startswith('/big'):
+            n = int(self.path.split('n=')[1])
+            self.send_response(200)
+            self.send_header('content-length', str(n))
+            self.end_headers()
+            chunk = bytes(range(256)) * 256
+            while n > 0:
+                self.wfile.write(chunk[:min(n, len(chunk))])
+                n -= min(n, len(chunk))
+            return
+        self.answer({'method': 'GET', 'path': self.path, 'headers': {k.lower(): v for k, v in self.headers.items()}})
+    def do_POST(self):
+        n = int(self.headers.get('content-length', '0'))
+        h = hashlib.sha256()
+        while n > 0:
+            chunk = self.rfile.read(min(n, 65536))
+            if not chunk: break
+            h.update(chunk)
+            n -= len(chunk)
+        self.answer({'method': 'POST', 'path': self.path, 'sha256': h.hexdigest(), 'headers': {k.lower(): v for k, v in self.headers.items()}})
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+`;
+
+/** A WebSocket echo server of the standard library alone: each frame comes back as sent. */
+const wsEchoServer = `
+import base64, hashlib, socket, struct, sys, threading
+def serve(conn):
+    f = conn.makefile('rb')
+    key = ''
+    while True:
+        line = f.readline()
+        if line in (b'\\r\\n', b''): break
+        name, _, value = line.decode().partition(':')
+        if name.lower() == 'sec-websocket-key': key = value.strip()
+    accept = base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').encode()).digest()).decode()
+    conn.sendall(('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: %s\\r\\n\\r\\n' % accept).encode())
+    while True:
+        head = f.read(2)
+        if len(head) < 2: break
+        op, n = head[0] & 15, head[1] & 127
+        if n == 126: n = struct.unpack('>H', f.read(2))[0]
+        elif n == 127: n = struct.unpack('>Q', f.read(8))[0]
+        mask = f.read(4)
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(f.read(n)))
+        if op == 8:
+            conn.sendall(b'\\x88\\x00')
+            break
+        size = bytes([len(data)]) if len(data) < 126 else bytes([126]) + struct.pack('>H', len(data))
+        conn.sendall(bytes([0x80 | op]) + size + data)
+    conn.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(256)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
+/** A line protocol: each line comes back upper-cased after "echo: ", until "bye". */
+const lineServer = `
+import socket, sys, threading
+def serve(c):
+    f = c.makefile('rwb')
+    for line in f:
+        if line.strip() == b'bye': break
+        f.write(b'echo: ' + line.upper())
+        f.flush()
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(256)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
+/** Starts the servers and waits until both listen (inside the sandbox, on its own loopback). */
+async function withServers(sbx: Sandbox): Promise<void> {
+  await sbx.files.write('/tmp/echo.py', echoServer);
+  await sbx.files.write('/tmp/ws.py', wsEchoServer);
+  await sbx.files.write('/tmp/lines.py', lineServer);
+  await sbx.commands.start(['python3', '/tmp/echo.py', '8000']);
+  await sbx.commands.start(['python3', '/tmp/ws.py', '8001']);
+  await sbx.commands.start(['python3', '/tmp/lines.py', '9000']);
+  const listening = ['1F40', '1F41', '2328'].map((hex) => `grep -q ":${hex} 00000000:0000 0A" /proc/net/tcp`).join(' && ');
+  const ready = await sh(sbx, `for i in $(seq 100); do ${listening} && exit 0; sleep 0.1; done; exit 1`);
+  expect(ready.exitCode).toBe(0);
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request to the daemon's listener, with whatever Host header the test names (a browser's, an attacker's). */
+function send(path: string, options: { host?: string; method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: apiPort,
+        path,
+        method: options.method ?? 'GET',
+        headers: { host: options.host ?? `127.0.0.1:${apiPort}`, ...options.headers },
+        setHost: false,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const hostOf = (sbx: Sandbox, port: number) => `${port}-${sbx.id}.sandbox.localhost:${apiPort}`;
+const bearer = (token = daemon.token) => ({ authorization: `Bearer ${token}` });
+const json = (a: Answer) => JSON.parse(a.body.toString()) as { method: string; path: string; headers: Record<string, string>; sha256?: string };
+const errorCode = (a: Answer) => (JSON.parse(a.body.toString()) as { error: { code: string } }).error.code;
+
+function wsEcho(url: string, headers: Record<string, string>, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => ws.send(message));
+    ws.on('message', (data) => {
+      resolve(String(data));
+      ws.close();
+    });
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
+    ws.on('error', reject);
+  });
+}
+
+function daemonFds(): number {
+  return readdirSync(`/proc/${daemon.pid}/fd`).length;
+}
+
+function daemonRssKiB(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+describe.each(probeTiers)('ingress on the %s tier', (tier) => {
+  let sbx: Sandbox;
+
+  beforeAll(async () => {
+    sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await withServers(sbx);
+  });
+
+  afterAll(async () => {
+    await sbx?.kill().catch(() => {});
+  });
+
+  it('P1: a server bound to 127.0.0.1 inside is reached by host and by path routing; it never sees the Paddock token', async () => {
+    const byHost = await send('/echo?x=1', { host: hostOf(sbx, 8000), headers: bearer() });
+    expect(byHost.status).toBe(200);
+    expect(json(byHost).path).toBe('/echo?x=1');
+    expect(json(byHost).headers.authorization).toBeUndefined();
+    // A cookie the server scopes to the whole domain would reach every other sandbox: it is kept to this host.
+    expect(String(byHost.headers['set-cookie'])).not.toMatch(/domain/i);
+
+    const byPath = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo?x=2`, { headers: bearer() });
+    expect(byPath.status).toBe(200);
+    expect(json(byPath).path).toBe('/echo?x=2');
+    expect(json(byPath).headers['x-forwarded-prefix']).toBe(`/v1/sandboxes/${sbx.id}/ports/8000`);
+    expect(json(byPath).headers.authorization).toBeUndefined();
+    // Every sandbox shares the API's origin on the path form: its pages get an opaque origin and set no cookies.
+    expect(byPath.headers['content-security-policy']).toMatch(/^sandbox /);
+    expect(byPath.headers['set-cookie']).toBeUndefined();
+
+    // `..` in the path stays a path of this server: it names no other sandbox or port.
+    const dotted = await send(`/v1/sandboxes/${sbx.id}/ports/8000/../../${sbx.id}/ports/8001/echo`, { headers: bearer() });
+    expect(json(dotted).path).toBe(`/../../${sbx.id}/ports/8001/echo`);
+
+    const { ports } = await sbx.ports.list();
+    expect(ports.map((p) => [p.port, p.address])).toEqual(
+      expect.arrayContaining([
+        [8000, '127.0.0.1'],
+        [8001, '127.0.0.1'],
+      ]),
+    );
+    expect(await sbx.getHost(8000)).toBe(hostOf(sbx, 8000));
+
+    const audit = (await (await daemon.api('/v1/audit?limit=1000')).json()) as {
+      records: Array<{ action: string; resource: string; details: Record<string, unknown> }>;
+    };
+    const opened = audit.records.filter((r) => r.action === 'sandbox.port.open' && r.resource === `sandbox:${sbx.id}`);
+    expect(opened.length).toBeGreaterThanOrEqual(2);
+    expect(opened[0]?.details).toMatchObject({ port: 8000, client: '127.0.0.1', via: 'token' });
+  });
+
+  it('P2: a WebSocket upgrade passes through to the server inside, by host and by path', async () => {
+    expect(await wsEcho(`ws://127.0.0.1:${apiPort}/`, { host: hostOf(sbx, 8001), ...bearer() }, 'hello by host')).toBe('hello by host');
+    expect(await wsEcho(`ws://127.0.0.1:${apiPort}/v1/sandboxes/${sbx.id}/ports/8001/`, bearer(), 'hello by path')).toBe('hello by path');
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/`, { host: hostOf(sbx, 8001) }, 'no token')).rejects.toThrow('refused: 401');
+  });
+
+  it('P3: 100 MB stream out of the sandbox and 32 MB into it, whole, without the daemon holding them', async () => {
+    const before = daemonRssKiB();
+    const size = 100 * 1024 * 1024;
+    const digest = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: apiPort, path: `/v1/sandboxes/${sbx.id}/ports/8000/big?n=${size}`, headers: bearer(), agent: false },
+        (res) => {
+          const h = createHash('sha256');
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            h.update(c);
+          });
+          res.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const pattern = Buffer.alloc(65536, 0).map((_, i) => i % 256);
+    const expected = createHash('sha256');
+    for (let left = size; left > 0; left -= pattern.length) expected.update(pattern.subarray(0, Math.min(left, pattern.length)));
+    expect(digest).toEqual({ bytes: size, sha256: expected.digest('hex') });
+
+    const upload = Buffer.alloc(32 * 1024 * 1024, 7);
+    const posted = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { method: 'POST', headers: bearer(), body: upload });
+    expect(json(posted).sha256).toBe(createHash('sha256').update(upload).digest('hex'));
+    // Streamed, not held: the daemon grows by far less than what went through it.
+    expect(daemonRssKiB() - before).toBeLessThan(64 * 1024);
+  });
+
+  it("P4: another tenant's token finds no such sandbox (404) on either form; no token is 401; a port nobody listens on is 502", async () => {
+    const theirs = await send('/echo', { host: hostOf(sbx, 8000), headers: bearer(strangerToken) });
+    expect([theirs.status, errorCode(theirs)]).toEqual([404, 'sandbox_not_found']);
+    const theirsByPath = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { headers: bearer(strangerToken) });
+    expect([theirsByPath.status, errorCode(theirsByPath)]).toEqual([404, 'sandbox_not_found']);
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/`, { host: hostOf(sbx, 8001), ...bearer(strangerToken) }, 'x')).rejects.toThrow('refused: 404');
+
+    const anonymous = await send('/echo', { host: hostOf(sbx, 8000) });
+    expect([anonymous.status, errorCode(anonymous)]).toEqual([401, 'unauthorized']);
+    const nobody = await send('/', { host: hostOf(sbx, 8099), headers: bearer() });
+    expect([nobody.status, errorCode(nobody)]).toEqual([502, 'port_not_listening']);
+    const bad = await send(`/v1/sandboxes/${sbx.id}/ports/70000/`, { headers: bearer() });
+    expect([bad.status, errorCode(bad)]).toEqual([400, 'invalid_port']);
+  });
+
+  it('P5: DNS rebinding and foreign origins: a Host outside the port names, or a page of another origin, is refused', async () => {
+    // A rebinding page's requests name its own domain: neither a port URL nor the API's host.
+    const rebound = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { host: `evil.example:${apiPort}`, headers: bearer() });
+    expect([rebound.status, errorCode(rebound)]).toEqual([403, 'forbidden_host']);
+    const suffixed = await send('/echo', { host: `8000-${sbx.id}.sandbox.localhost.evil.example:${apiPort}`, headers: bearer() });
+    expect(suffixed.status).toBe(403);
+    // A name in the ingress domain that is no port URL is refused, never served the API.
+    const bare = await send('/v1/sandboxes', { host: `sandbox.localhost:${apiPort}`, headers: bearer() });
+    expect([bare.status, errorCode(bare)]).toEqual([400, 'bad_host']);
+    // On a port's host the API does not exist: its paths are the server's.
+    const apiPath = await send('/v1/sandboxes', { host: hostOf(sbx, 8000), headers: bearer() });
+    expect(json(apiPath).path).toBe('/v1/sandboxes');
+    const foreign = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { headers: { ...bearer(), origin: 'http://evil.example' } });
+    expect([foreign.status, errorCode(foreign)]).toEqual([403, 'forbidden_origin']);
+  });
+
+  it('P6: the sandbox cannot use ingress to reach the daemon, the host or Paddock’s own listeners in it', async () => {
+    // The daemon's listener is on the host's loopback: from the sandbox's own loopback, and through its egress, it is not there.
+    const script = [
+      `curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Host: 8000-${sbx.id}.sandbox.localhost' http://127.0.0.1:${apiPort}/echo; echo " loopback=$?"`,
+      `curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://8000-${sbx.id}.sandbox.localhost:${apiPort}/echo; echo " name=$?"`,
+      `gw=$(awk 'NR>1 && $2=="00000000" {print $3}' /proc/net/route | head -1)`,
+      `ip=$(printf '%d.%d.%d.%d' 0x\${gw:6:2} 0x\${gw:4:2} 0x\${gw:2:2} 0x\${gw:0:2})`,
+      `curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://$ip:${apiPort}/v1/sandboxes/${sbx.id}/ports/8000/echo; echo " proxied=$?"`,
+      `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 5 http://$ip:${apiPort}/v1/sandboxes/${sbx.id}/ports/8000/echo; echo " direct=$?"`,
+    ].join('\n');
+    const tried = await sh(sbx, `bash -c '${script.replace(/'/g, `'\\''`)}'`);
+    const lines = tried.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    // Nothing answers on the sandbox's own loopback, the egress proxy refuses the host's address, and no route goes there directly.
+    for (const line of lines) expect(line).not.toMatch(/^200/);
+    expect(lines.find((l) => l.includes('proxied='))).toMatch(/^403 /);
+    // The relay's listeners on the sandbox's loopback are Paddock's plumbing, not a port of the sandbox's.
+    for (const port of [3128, 15001, 15002, 53]) {
+      const plumbing = await send(`/v1/sandboxes/${sbx.id}/ports/${port}/`, { headers: bearer() });
+      expect([plumbing.status, errorCode(plumbing)]).toEqual([400, 'invalid_port']);
+    }
+  });
+
+  it('P7: a public link opens its port without a token until it expires or is revoked; its cookie is refused to other origins', async () => {
+    const link = await sbx.ports.expose(8000, { public: true, ttlMs: 60_000 });
+    const secret = new URL(link.hostUrl).searchParams.get('paddock_link') as string;
+    expect(new URL(link.hostUrl).host).toBe(hostOf(sbx, 8000));
+    const viaLink = await send(`/echo?paddock_link=${secret}&a=1`, { host: hostOf(sbx, 8000) });
+    expect(viaLink.status).toBe(200);
+    // The server never sees the link's secret.
+    expect(json(viaLink).path).toBe('/echo?a=1');
+    const viaPath = await send(new URL(link.pathUrl).pathname + new URL(link.pathUrl).search, {});
+    expect(viaPath.status).toBe(200);
+    // Not a key to another port of the same sandbox.
+    expect((await send(`/?paddock_link=${secret}`, { host: hostOf(sbx, 8001) })).status).toBe(401);
+
+    // A browser: the secret moves into a cookie of this host alone.
+    const opened = await send(`/echo?paddock_link=${secret}`, { host: hostOf(sbx, 8000), headers: { accept: 'text/html' } });
+    expect(opened.status).toBe(302);
+    expect(opened.headers.location).toBe('/echo');
+    const cookie = String(opened.headers['set-cookie']).split(';')[0] as string;
+    expect(String(opened.headers['set-cookie'])).toMatch(/HttpOnly/);
+    const withCookie = await send('/echo', { host: hostOf(sbx, 8000), headers: { cookie: `${cookie}; theirs=1`, origin: `http://${hostOf(sbx, 8000)}` } });
+    expect(withCookie.status).toBe(200);
+    expect(json(withCookie).headers.cookie).toBe('theirs=1');
+    // Another origin (a page of another sandbox port, a site the user visits) cannot spend the cookie.
+    const otherPort = await send('/echo', { host: hostOf(sbx, 8000), headers: { cookie, origin: `http://${hostOf(sbx, 8001)}` } });
+    expect([otherPort.status, errorCode(otherPort)]).toEqual([403, 'forbidden_origin']);
+    const sameSite = await send('/echo', { host: hostOf(sbx, 8000), headers: { cookie, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors' } });
+    expect(sameSite.status).toBe(403);
+    // The path form shares the API's origin: no cookie opens anything there.
+    expect((await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { headers: { cookie } })).status).toBe(401);
+
+    expect((await sbx.ports.list()).links.map((l) => l.id)).toContain(link.id);
+    await sbx.ports.revoke(link.id);
+    expect((await send(`/echo?paddock_link=${secret}`, { host: hostOf(sbx, 8000) })).status).toBe(401);
+    expect((await send('/echo', { host: hostOf(sbx, 8000), headers: { cookie } })).status).toBe(401);
+    expect((await sbx.ports.list()).links.map((l) => l.id)).not.toContain(link.id);
+
+    const brief = await sbx.ports.expose(8000, { public: true, ttlMs: 1000 });
+    const briefSecret = new URL(brief.hostUrl).searchParams.get('paddock_link') as string;
+    expect((await send(`/echo?paddock_link=${briefSecret}`, { host: hostOf(sbx, 8000) })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    const expired = await send(`/echo?paddock_link=${briefSecret}`, { host: hostOf(sbx, 8000) });
+    expect([expired.status, errorCode(expired)]).toEqual([401, 'unauthorized']);
+  });
+});
+
+/** One conversation over a forwarded port: each line sent, each answer read. */
+function converse(port: number, lines: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const answers: string[] = [];
+    let buffered = '';
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      answers.push(...parts);
+      if (answers.length === lines.length) socket.end('bye\n');
+    });
+    socket.on('close', () => resolve(answers));
+    socket.on('error', reject);
+    socket.write(lines.map((l) => `${l}\n`).join(''));
+  });
+}
+
+describe.each(probeTiers)('port-forward on the %s tier', (tier) => {
+  it("P9: raw TCP to a port on the sandbox's loopback, many connections at once; refused without the sandbox's token or where nothing listens", async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await withServers(sbx);
+    const errors: string[] = [];
+    const fwd = await sbx.ports.forward(9000, { onError: (err) => errors.push(err.code) });
+    const conversations = Array.from({ length: 20 }, (_, i) => converse(fwd.localPort, [`hello ${i}`, `line two of ${i}`]));
+    expect(await Promise.all(conversations)).toEqual(Array.from({ length: 20 }, (_, i) => [`echo: HELLO ${i}`, `echo: LINE TWO OF ${i}`]));
+    expect(errors).toEqual([]);
+    await fwd.close();
+
+    const nothing = await sbx.ports.forward(9001, { onError: (err) => errors.push(err.code) });
+    expect(await converse(nothing.localPort, ['x'])).toEqual([]);
+    expect(errors).toEqual(['port_not_listening']);
+    await nothing.close();
+
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/v1/sandboxes/${sbx.id}/port-forward/9000`, bearer(strangerToken), 'x')).rejects.toThrow('refused: 404');
+    await expect(wsEcho(`ws://127.0.0.1:${apiPort}/v1/sandboxes/${sbx.id}/port-forward/3128`, bearer(), 'x')).rejects.toThrow('refused: 400');
+    const audit = (await (await daemon.api('/v1/audit?limit=2000')).json()) as {
+      records: Array<{ action: string; resource: string; details: Record<string, unknown> }>;
+    };
+    const forwarded = audit.records.filter((r) => r.action === 'sandbox.port.open' && r.resource === `sandbox:${sbx.id}` && r.details.via === 'forward');
+    expect(forwarded.length).toBeGreaterThanOrEqual(20);
+    await sbx.kill();
+  });
+});
+
+describe.each(probeTiers)('ingress connections when their sandbox ends, on the %s tier', (tier) => {
+  it('P8: many open connections (WebSockets and a download) all close when the sandbox is killed; the daemon keeps no descriptor of them', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await withServers(sbx);
+    const baseline = daemonFds();
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 60; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/`, { headers: { host: hostOf(sbx, 8001), ...bearer() } });
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      sockets.push(ws);
+    }
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    const download = new Promise<string>((resolve) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: apiPort, path: `/v1/sandboxes/${sbx.id}/ports/8000/big?n=${10 * 1024 * 1024 * 1024}`, headers: bearer(), agent: false },
+        (res) => {
+          // Read (and dropped) as it comes: a paused client would not see its connection end at all.
+          res.resume();
+          res.on('error', () => {});
+          res.on('close', () => resolve(res.complete ? 'complete' : 'cut'));
+        },
+      );
+      req.on('error', () => resolve('cut'));
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(daemonFds()).toBeGreaterThan(baseline + 60);
+
+    await sbx.kill();
+    await Promise.all(closed);
+    expect(await download).toBe('cut');
+    // What is left of the connections is closed: back to where the daemon was before they opened.
+    for (let i = 0; i < 50 && daemonFds() > baseline; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(daemonFds()).toBeLessThanOrEqual(baseline);
+    const gone = await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() });
+    expect([gone.status, errorCode(gone)]).toEqual([404, 'sandbox_not_found']);
+  });
+});
+
+describe('paddock run -p', () => {
+  it('prints the URLs of the port on stderr once the command listens on it', async () => {
+    const script =
+      'python3 -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 & for i in $(seq 100); do grep -q ":1F40 " /proc/net/tcp && break; sleep 0.1; done; sleep 1; echo done';
+    const run = await runCli(['run', '-p', '8000', '--', 'sh', '-c', script], { env: daemon.env });
+    expect([run.code, run.stdout]).toEqual([0, 'done\n']);
+    expect(run.stderr).toMatch(
+      /^port 8000: http:\/\/8000-sb-[a-z0-9]{12}\.sandbox\.localhost:\d+\/ \(or http:\/\/127\.0\.0\.1:\d+\/v1\/sandboxes\/sb-[a-z0-9]{12}\/ports\/8000\/\)$/m,
+    );
+  });
+});
