@@ -27,7 +27,6 @@ export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
-    maxWorkers: 2,
     fileParallelism: true,
     projects: [
       {
@@ -35,6 +34,9 @@ export default defineConfig({
         test: {
           name: 'fast',
           include: fastTier,
+          // Three at once on two cores: its files wait on CLI processes, Python and timers as much as they compute.
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
           // One module graph per worker: the daemon's sources are loaded once, not once per file.
           isolate: false,
           testTimeout: 30_000,
@@ -47,6 +49,9 @@ export default defineConfig({
         test: {
           name: 'security',
           include: securityTier,
+          // After the fast tier, two at once: real sandboxes load both cores.
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           globalSetup: ['packages/daemon/src/testing/global-setup.ts'],

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,7 +163,7 @@ export function pythonTestIds(sdk: string, filter = ''): string[] {
  * must go on answering while Python calls it.
  */
 export async function runPythonTests(sdk: string, daemon: TestDaemon, filter = ''): Promise<Map<string, PythonOutcome>> {
-  const tenant = `py${Date.now().toString(36)}`;
+  const tenant = `py${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const admin = { authorization: `Bearer ${daemon.token}`, 'content-type': 'application/json' };
   const created = await fetch(`${daemon.url}/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: tenant }) });
   if (!created.ok) throw new Error(`cannot make the test tenant: ${await created.text()}`);
