@@ -1,5 +1,5 @@
 """A local port carried to a port in a sandbox, for the sync SDK, written by hand: the listening socket and its
-connections run on an event loop of their own thread, as a PTY's WebSocket does. ``on_error`` is called from that thread."""
+connections run on an event loop of their own thread (``paddock-forward``), as a PTY's WebSocket does. ``on_error`` is called from that thread."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class PortForward:
 
 def open_port_forward(url: str, headers: dict[str, str], host: str, local_port: int, on_error: ErrorCallback | None) -> PortForward:
     forwarder = Forwarder(url, headers, on_error)
-    loop = _LoopThread()
+    loop = _LoopThread("paddock-forward")
     try:
         loop.run(forwarder.listen(host, local_port))
     except BaseException:
