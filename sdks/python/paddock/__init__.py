@@ -8,6 +8,8 @@
 from ._async.commands import AsyncCommandHandle, AsyncCommands
 from ._async.files import AsyncFiles
 from ._async.network import AsyncNetwork
+from ._async.port_forward import AsyncPortForward
+from ._async.ports import AsyncPorts
 from ._async.pty import AsyncPty, AsyncPtyHandle
 from ._async.sandbox import AsyncSandbox
 from ._async.services import (
@@ -60,6 +62,8 @@ from ._errors import (
 from ._sync.commands import CommandHandle, Commands
 from ._sync.files import Files
 from ._sync.network import Network
+from ._sync.port_forward import PortForward
+from ._sync.ports import Ports
 from ._sync.pty import Pty, PtyHandle
 from ._sync.sandbox import Sandbox
 from ._sync.services import (
@@ -96,6 +100,8 @@ __all__ = [
     "AsyncNetwork",
     "AsyncPolicies",
     "AsyncPools",
+    "AsyncPortForward",
+    "AsyncPorts",
     "AsyncPty",
     "AsyncPtyHandle",
     "AsyncRegistries",
@@ -131,6 +137,8 @@ __all__ = [
     "Policies",
     "PolicyDeniedError",
     "Pools",
+    "PortForward",
+    "Ports",
     "ProcessNotFoundError",
     "Pty",
     "PtyHandle",

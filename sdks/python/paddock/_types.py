@@ -39,6 +39,13 @@ __all__ = [
     "PoolLimits",
     "PoolSet",
     "PoolSetLimits",
+    "PortLink",
+    "PortLinkCreate",
+    "PortLinkCreated",
+    "PortList",
+    "PortListLinksItem",
+    "PortListPortsItem",
+    "PortListUrlPatterns",
     "Process",
     "ProcessStart",
     "ProcessStartPty",
@@ -460,6 +467,77 @@ Secret = TypedDict(
         "hosts": "list[str]",
         "createdAt": "str",
         "updatedAt": "str",
+    },
+)
+
+PortListUrlPatterns = TypedDict(
+    "PortListUrlPatterns",
+    {
+        "host": "str",
+        "path": "str",
+    },
+)
+
+PortListPortsItem = TypedDict(
+    "PortListPortsItem",
+    {
+        "port": "int",
+        "hostUrl": "str",
+        "pathUrl": "str",
+        "address": "str",
+    },
+)
+
+PortListLinksItem = TypedDict(
+    "PortListLinksItem",
+    {
+        "id": "str",
+        "port": "int",
+        "createdAt": "str",
+        "expiresAt": "str",
+        "createdBy": "str",
+    },
+)
+
+PortList = TypedDict(
+    "PortList",
+    {
+        "hostPattern": "str",
+        "urlPatterns": "PortListUrlPatterns",
+        "ports": "list[PortListPortsItem]",
+        "links": "list[PortListLinksItem]",
+    },
+)
+
+PortLinkCreated = TypedDict(
+    "PortLinkCreated",
+    {
+        "id": "str",
+        "port": "int",
+        "createdAt": "str",
+        "expiresAt": "str",
+        "createdBy": "str",
+        "hostUrl": "str",
+        "pathUrl": "str",
+    },
+)
+
+PortLinkCreate = TypedDict(
+    "PortLinkCreate",
+    {
+        "port": "int",
+        "ttlMs": "NotRequired[int]",
+    },
+)
+
+PortLink = TypedDict(
+    "PortLink",
+    {
+        "id": "str",
+        "port": "int",
+        "createdAt": "str",
+        "expiresAt": "str",
+        "createdBy": "str",
     },
 )
 

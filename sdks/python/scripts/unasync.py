@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = [(ROOT / "paddock" / "_async", ROOT / "paddock" / "_sync"), (ROOT / "tests" / "_async", ROOT / "tests" / "_sync")]
-HAND_WRITTEN = {"_background.py", "_transport.py", "pty.py"}
+HAND_WRITTEN = {"_background.py", "_transport.py", "port_forward.py", "pty.py"}
 HEADER = "# Generated from {source} by scripts/unasync.py; do not edit.\n"
 
 WORDS = {

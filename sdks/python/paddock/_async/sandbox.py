@@ -11,6 +11,7 @@ from ._client import AsyncApiClient
 from .commands import AsyncCommands
 from .files import AsyncFiles
 from .network import AsyncNetwork
+from .ports import AsyncPorts
 from .pty import AsyncPty
 
 
@@ -30,6 +31,7 @@ class AsyncSandbox:
         self.files = AsyncFiles(api, info["id"])
         self.pty = AsyncPty(api, info["id"])
         self.network = AsyncNetwork(api, info["id"])
+        self.ports = AsyncPorts(api, info["id"])
 
     @property
     def id(self) -> str:
@@ -192,6 +194,10 @@ class AsyncSandbox:
         scope = without_none({"sandboxes": [self.id], "actions": actions, "maxUses": max_uses})
         body = without_none({"role": "agent", "name": name, "ttlMs": ms(ttl), "scope": scope})
         return cast("dict[str, Any]", await self._api.json(call("POST /v1/tokens", json=body, timeout=timeout)))
+
+    async def get_host(self, port: int, *, timeout: float | None = None) -> str:
+        """The host a port of this sandbox is reached at, ``<port>-<id>.<domain>:<daemon port>`` (E2B's get_host)."""
+        return await self.ports.get_host(port, timeout=timeout)
 
     async def kill(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Kills the sandbox; with ``wait=False`` it returns once the kill is recorded, while teardown goes on."""

@@ -19,11 +19,11 @@ T = TypeVar("T")
 
 
 class _LoopThread:
-    def __init__(self) -> None:
+    def __init__(self, name: str = "paddock-pty") -> None:
         import asyncio
 
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="paddock-pty")
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name=name)
         self._thread.start()
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:

@@ -12,6 +12,7 @@ from ._client import ApiClient
 from .commands import Commands
 from .files import Files
 from .network import Network
+from .ports import Ports
 from .pty import Pty
 
 
@@ -31,6 +32,7 @@ class Sandbox:
         self.files = Files(api, info["id"])
         self.pty = Pty(api, info["id"])
         self.network = Network(api, info["id"])
+        self.ports = Ports(api, info["id"])
 
     @property
     def id(self) -> str:
@@ -193,6 +195,10 @@ class Sandbox:
         scope = without_none({"sandboxes": [self.id], "actions": actions, "maxUses": max_uses})
         body = without_none({"role": "agent", "name": name, "ttlMs": ms(ttl), "scope": scope})
         return cast("dict[str, Any]", self._api.json(call("POST /v1/tokens", json=body, timeout=timeout)))
+
+    def get_host(self, port: int, *, timeout: float | None = None) -> str:
+        """The host a port of this sandbox is reached at, ``<port>-<id>.<domain>:<daemon port>`` (E2B's get_host)."""
+        return self.ports.get_host(port, timeout=timeout)
 
     def kill(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Kills the sandbox; with ``wait=False`` it returns once the kill is recorded, while teardown goes on."""

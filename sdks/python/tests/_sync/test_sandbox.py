@@ -8,6 +8,7 @@ import os
 import unittest
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from paddock import (
     ApprovalRequiredError,
@@ -27,7 +28,7 @@ from paddock import (
     UnauthorizedError,
     whoami,
 )
-from tests._helpers import agent_token, tar_of, unique, untar
+from tests._helpers import agent_token, exchange, echo_server, free_port, http_get, http_server, serve_here, until_listening, tar_of, unique, untar
 
 
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
@@ -282,6 +283,61 @@ class SandboxTest(unittest.TestCase):
                 self.assertEqual(sbx.files.read("/work/built.txt"), "built\n")
         finally:
             Templates.remove(name)
+
+    def _serve(self, program: str, port: int) -> None:
+        """Starts a server in the sandbox (and here, for the fast tier's fake agent) and returns once the daemon reaches it."""
+        here = serve_here(program, port)
+        self.addCleanup(here.wait)
+        self.addCleanup(here.kill)
+        self.sbx.commands.start(["python3", "-c", program])
+        until_listening(self.sbx.id, port)
+
+    def test_get_host_and_the_urls_of_a_port_name_the_sandbox_and_the_daemon(self) -> None:
+        daemon = urlsplit(os.environ["PADDOCK_URL"])
+        host = self.sbx.get_host(8000)
+        self.assertEqual(host, f"8000-{self.sbx.id}.sandbox.localhost:{daemon.port}")
+        self.assertEqual(self.sbx.ports.get_host(8000), host)
+        urls = self.sbx.ports.urls(8000)
+        self.assertEqual(urls["hostUrl"], f"http://{host}/")
+        self.assertEqual(urls["pathUrl"], f"{os.environ['PADDOCK_URL']}/v1/sandboxes/{self.sbx.id}/ports/8000/")
+
+    def test_a_public_link_opens_a_port_without_a_token_until_it_is_revoked(self) -> None:
+        port = free_port()
+        self._serve(http_server(port), port)
+
+        link = self.sbx.ports.expose(port, public=True, ttl=600)
+        self.assertIn("paddock_link=pl_", link["pathUrl"])
+        self.assertEqual(http_get(link["pathUrl"]), (200, f"hello from port {port}".encode()))
+        # Listed without its secret, in both listings.
+        self.assertEqual([(l["id"], l["port"]) for l in self.sbx.ports.links()], [(link["id"], port)])
+        self.assertEqual([l["id"] for l in (self.sbx.ports.list())["links"]], [link["id"]])
+        self.assertNotIn("pl_", repr(self.sbx.ports.list()) + repr(self.sbx.ports.links()))
+
+        self.sbx.ports.revoke(link)
+        self.assertEqual(http_get(link["pathUrl"])[0], 401)
+        self.assertEqual(self.sbx.ports.links(), [])
+        with self.assertRaises(NotFoundError):
+            self.sbx.ports.revoke(link["id"])
+
+    def test_forward_carries_raw_tcp_from_a_local_port_and_names_a_refused_connection(self) -> None:
+        port = free_port()
+        self._serve(echo_server(port), port)
+        with self.sbx.ports.forward(port) as fwd:
+            self.assertEqual(fwd.host, "127.0.0.1")
+            self.assertNotEqual(fwd.local_port, port)
+            answers = [exchange(fwd.local_port, word + b"\n") for word in (b"one", b"two", b"three")]
+            self.assertEqual(answers, [b"echo: ONE\n", b"echo: TWO\n", b"echo: THREE\n"])
+            self.assertNotIn(os.environ["PADDOCK_TOKEN"], repr(fwd))
+
+        refused: list[PaddockError] = []
+        with self.sbx.ports.forward(free_port(), on_error=refused.append) as nothing:
+            # Nothing listens there: the local connection is closed and the reason told.
+            self.assertEqual(exchange(nothing.local_port, b""), b"")
+        self.assertEqual([e.status for e in refused], [502])
+        # The sandbox and the token are checked before anything listens.
+        self.sbx.kill()
+        with self.assertRaises(SandboxNotFoundError):
+            self.sbx.ports.forward(port)
 
     def test_the_connection_comes_from_the_environment_or_the_local_daemon_s_files(self) -> None:
         me = whoami()
