@@ -97,7 +97,7 @@ export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
 export { collectGarbage } from './system.js';
-export { type TemplateBuildOptions, type TemplateImportOptions, Templates } from './templates.js';
+export { type TemplateBuildOptions, type TemplateImportOptions, type TemplateProgress, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';
 export { type Volume, VolumeFiles, Volumes } from './volumes.js';

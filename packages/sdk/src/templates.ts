@@ -28,7 +28,18 @@ export interface TemplateBuildOptions extends ConnectionOptions, RequestOptions 
   secrets?: string[];
   /** Run every step, reusing no cached layer. */
   noCache?: boolean;
+  /** Every event of the build: its steps, their output, the end. */
   onEvent?: (event: TemplateBuildEvent) => void;
+  /** Each step (or image layer) as it starts: `Step 3/9: RUN pip install … (cached)` in numbers, for a progress bar. */
+  onProgress?: (progress: TemplateProgress) => void;
+}
+
+/** Where a build or import stands: step `index` of `total`, and whether it came from the cache. */
+export interface TemplateProgress {
+  index: number;
+  total: number;
+  text: string;
+  cached: boolean;
 }
 
 export const Templates = {
@@ -53,7 +64,7 @@ export const Templates = {
         signal: options.signal,
         timeoutMs: options.timeoutMs ?? 0,
       });
-      return untilDone(events, options.onEvent);
+      return untilDone(events, options);
     }
     const json = {
       name: options.name,
@@ -67,7 +78,7 @@ export const Templates = {
       noCache: options.noCache,
     };
     const events = api.ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates'), { json, signal: options.signal, timeoutMs: options.timeoutMs ?? 0 });
-    return untilDone(events, options.onEvent);
+    return untilDone(events, options);
   },
 
   /** Makes a template from a `docker save` or OCI layout archive, uploaded as a stream. */
@@ -80,7 +91,7 @@ export const Templates = {
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? 0,
     });
-    return untilDone(events, options.onEvent);
+    return untilDone(events, options);
   },
 };
 
@@ -89,11 +100,14 @@ export interface TemplateImportOptions extends ConnectionOptions, RequestOptions
   /** The archive's bytes, or a stream of them (a large archive need not be held in memory). */
   archive: Uint8Array | ReadableStream<Uint8Array>;
   onEvent?: (event: TemplateBuildEvent) => void;
+  /** Each layer as it starts, for a progress bar. */
+  onProgress?: (progress: TemplateProgress) => void;
 }
 
-async function untilDone(events: AsyncIterable<TemplateBuildEvent>, onEvent?: (event: TemplateBuildEvent) => void): Promise<TemplateInfo> {
+async function untilDone(events: AsyncIterable<TemplateBuildEvent>, listeners: Pick<TemplateBuildOptions, 'onEvent' | 'onProgress'>): Promise<TemplateInfo> {
   for await (const event of events) {
-    onEvent?.(event);
+    listeners.onEvent?.(event);
+    if (event.type === 'step') listeners.onProgress?.({ index: event.index, total: event.total, text: event.text, cached: event.cached === true });
     if (event.type === 'done') return event.template;
     if (event.type === 'error') throw errorFromEvent(event.error, 400);
   }

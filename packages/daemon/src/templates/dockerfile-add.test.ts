@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Sandbox, Templates } from '@paddock/sdk';
+import { Sandbox, type TemplateProgress, Templates } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 
@@ -69,5 +69,15 @@ describe('ADD of a local archive', () => {
     } finally {
       await sbx.kill();
     }
+  });
+
+  it('reports its steps to onProgress, cached ones marked, as a progress bar would show them', async () => {
+    const dockerfile = 'FROM base\nADD plain.tar /opt/\nENV DONE=1\n';
+    const context = contextTar();
+    const seen: TemplateProgress[][] = [[], []];
+    for (const progress of seen) await Templates.build({ ...daemon.conn, name: 'progress', dockerfile, context, onProgress: (p) => progress.push(p) });
+    const shown = (progress: TemplateProgress[] | undefined) => progress?.map((p) => `${p.index}/${p.total} ${p.text}${p.cached ? ' (cached)' : ''}`);
+    expect(shown(seen[0])).toEqual(['1/4 FROM base', '2/4 ADD plain.tar /opt/', '3/4 ENV DONE', '4/4 saving template']);
+    expect(shown(seen[1])).toEqual(['1/4 FROM base', '2/4 ADD plain.tar /opt/ (cached)', '3/4 ENV DONE', '4/4 saving template']);
   });
 });
