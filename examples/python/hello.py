@@ -11,7 +11,7 @@ from paddock import CommandExitError, Sandbox
 
 
 def main() -> None:
-    with Sandbox.create(template="base", timeout=300, limits={"memoryMiB": 512}, network={"allow": ["pypi.org"]}) as sbx:
+    with Sandbox.create(template="base", timeout=300, limits={"memory_mib": 512}, network={"allow": ["pypi.org"]}) as sbx:
         r = sbx.commands.run(["python3", "-c", "print(2 + 2)"], on_stdout=lambda text: print("stdout:", text, end=""), timeout=10)
         print("exit code", r["exitCode"])
 

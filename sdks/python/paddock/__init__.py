@@ -84,6 +84,7 @@ from ._sync.services import (
     health,
     whoami,
 )
+from ._limits import Limits
 from ._types import CommandResult
 
 __all__ = [
@@ -129,6 +130,7 @@ __all__ = [
     "ForbiddenOriginError",
     "Gateway",
     "HostCapacityError",
+    "Limits",
     "Network",
     "NotFoundError",
     "PaddockError",

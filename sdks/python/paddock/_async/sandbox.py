@@ -5,7 +5,8 @@ from typing import Any, Literal, cast
 
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
-from .._types import Checkpoint, LimitsInput, SandboxNetworkInput, SandboxVolume, Template
+from .._limits import AnyLimits, api_limits
+from .._types import Checkpoint, SandboxNetworkInput, SandboxVolume, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import AsyncApiClient
 from .commands import AsyncCommands
@@ -69,7 +70,7 @@ class AsyncSandbox:
         template: str = "base",
         *,
         timeout: float | None = None,
-        limits: LimitsInput | None = None,
+        limits: AnyLimits | None = None,
         metadata: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
         tier: Literal["container", "gvisor", "auto"] | None = None,
@@ -88,7 +89,7 @@ class AsyncSandbox:
         body = {
             "template": template,
             "timeoutMs": ms(timeout),
-            "limits": limits,
+            "limits": api_limits(limits),
             "metadata": metadata,
             "env": env,
             "tier": tier,

@@ -6,7 +6,8 @@ from typing import Any, Literal, cast
 
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
-from .._types import Checkpoint, LimitsInput, SandboxNetworkInput, SandboxVolume, Template
+from .._limits import AnyLimits, api_limits
+from .._types import Checkpoint, SandboxNetworkInput, SandboxVolume, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import ApiClient
 from .commands import Commands
@@ -70,7 +71,7 @@ class Sandbox:
         template: str = "base",
         *,
         timeout: float | None = None,
-        limits: LimitsInput | None = None,
+        limits: AnyLimits | None = None,
         metadata: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
         tier: Literal["container", "gvisor", "auto"] | None = None,
@@ -89,7 +90,7 @@ class Sandbox:
         body = {
             "template": template,
             "timeoutMs": ms(timeout),
-            "limits": limits,
+            "limits": api_limits(limits),
             "metadata": metadata,
             "env": env,
             "tier": tier,

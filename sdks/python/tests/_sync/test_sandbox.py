@@ -171,6 +171,13 @@ class SandboxTest(unittest.TestCase):
         self.sbx.rollback(checkpoint)
         self.assertEqual(self.sbx.files.read("/work/keep.txt"), "before")
 
+    def test_limits_are_taken_in_snake_case_or_the_api_s_spelling(self) -> None:
+        with Sandbox.create(limits={"memory_mib": 256, "pids": 64}) as snake:
+            limits = snake.last_known["limits"]
+            self.assertEqual((limits["memoryMiB"], limits["pids"]), (256, 64))
+        with Sandbox.create(limits={"memoryMiB": 192}) as api_spelling:
+            self.assertEqual(api_spelling.last_known["limits"]["memoryMiB"], 192)
+
     def test_a_scoped_token_reaches_only_its_sandbox_and_actions(self) -> None:
         scoped = self.sbx.create_scoped_token(actions=["exec"], ttl=600)
         bound = Sandbox.connect(self.sbx.id, token=scoped["token"])
