@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { baseLayerDir } from '@paddock/engine';
+import { baseLayerDir, sweepStateDir } from '@paddock/engine';
 import { pino } from 'pino';
 import type { Clock } from '../clock/clock.js';
 import { loadConfig } from '../config/daemon-config.js';
@@ -93,7 +93,9 @@ export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS
         daemon = undefined;
       }
       await host.destroyAll();
-      await Promise.all([rm(stateDir, { recursive: true, force: true }), rm(cacheDir, { recursive: true, force: true })]);
+      // Volumes stay mounted when a daemon stops (they outlive it); run as root, the fast tier makes real ones.
+      sweepStateDir(stateDir, []);
+      await rm(cacheDir, { recursive: true, force: true });
     },
   };
   return fast;
