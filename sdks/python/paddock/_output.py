@@ -5,25 +5,20 @@ from __future__ import annotations
 import base64
 import codecs
 from collections.abc import Callable
+from dataclasses import dataclass
 
 TextCallback = Callable[[str], object]
 BytesCallback = Callable[[bytes], object]
 
 
+@dataclass
 class OutputCallbacks:
     """Where output goes. A stream given a bytes callback is neither decoded nor kept, so long outputs cost no memory."""
 
-    def __init__(
-        self,
-        on_stdout: TextCallback | None = None,
-        on_stderr: TextCallback | None = None,
-        on_stdout_bytes: BytesCallback | None = None,
-        on_stderr_bytes: BytesCallback | None = None,
-    ) -> None:
-        self.on_stdout = on_stdout
-        self.on_stderr = on_stderr
-        self.on_stdout_bytes = on_stdout_bytes
-        self.on_stderr_bytes = on_stderr_bytes
+    on_stdout: TextCallback | None = None
+    on_stderr: TextCallback | None = None
+    on_stdout_bytes: BytesCallback | None = None
+    on_stderr_bytes: BytesCallback | None = None
 
     def any(self) -> bool:
         return any((self.on_stdout, self.on_stderr, self.on_stdout_bytes, self.on_stderr_bytes))

@@ -55,6 +55,9 @@ import { VolumeStore } from '../volumes/volume-store.js';
 import { createRuntimeHost, type SandboxHostFactory } from './runtime-host.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
+/** Debian's busybox-static: lent read-only to sandboxes that copy files for the daemon (build steps, volume seeds), whose template may have no tools. */
+const hostBusybox = '/bin/busybox';
+
 /** What the daemon's parts are given from outside its config. */
 export interface ServiceDeps {
   logger: Logger;
@@ -127,7 +130,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     disk: new VolumeDisk(volumesDir),
     tenants: tenantStore,
     logger,
-    fillFromTemplate: (tenant, from, root, signal) => fillFromTemplate({ sandboxes, processes, busybox: '/bin/busybox' }, tenant, from, root, signal),
+    fillFromTemplate: (tenant, from, root, signal) => fillFromTemplate({ sandboxes, processes, busybox: hostBusybox }, tenant, from, root, signal),
   });
   const processes = new ProcessManager({
     engine,
@@ -187,6 +190,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     layersDir,
     buildCache: new BuildCacheStore(db),
     buildAllowDomains: config.buildAllowDomains,
+    busybox: hostBusybox,
     logger,
     afterChange: (name) => pools.templateChanged(name),
     layerHolds,

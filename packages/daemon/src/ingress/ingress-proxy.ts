@@ -217,29 +217,15 @@ export class IngressProxy {
   }
 
   private async tunnel(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'http');
-    const upstream = await this.connect(target, grant);
-    if (socket.destroyed) {
-      upstream.destroy();
-      return;
-    }
-    const started = Date.now();
-    this.track(target.sandboxId, socket, upstream);
+    const opened = await this.dial(target, req, socket, 'http');
+    if (!opened) return;
+    const { grant, upstream, started } = opened;
     const headers = requestHeaders(req, target, grant, true);
     const lines = [`${req.method} ${upstreamPath(target, grant)} HTTP/1.1`];
     for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      socket.destroy();
-      upstream.destroy();
-      this.finish(target, grant, req, socketBytes(upstream), started);
-    };
-    pipeline(socket, upstream, end);
-    pipeline(upstream, socket, end);
+    splice(socket, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started));
   }
 
   /**
@@ -248,28 +234,31 @@ export class IngressProxy {
    * ends both.
    */
   private async forward(target: IngressTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const grant = await this.deps.gate.admit(target, ingressRequest(req), 'forward');
-    const upstream = await this.connect(target, grant);
-    if (socket.destroyed) {
-      upstream.destroy();
-      return;
-    }
-    const started = Date.now();
-    this.track(target.sandboxId, socket, upstream);
+    const opened = await this.dial(target, req, socket, 'forward');
+    if (!opened) return;
+    const { grant, upstream, started } = opened;
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => {});
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        stream.destroy();
-        upstream.destroy();
-        this.finish(target, grant, req, socketBytes(upstream), started, 'forward');
-      };
-      pipeline(stream, upstream, end);
-      pipeline(upstream, stream, end);
+      splice(stream, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started, 'forward'));
     });
+  }
+
+  /** Admits a connection and dials its port, tracked with the sandbox; undefined when the client left meanwhile. */
+  private async dial(
+    target: IngressTarget,
+    req: IncomingMessage,
+    socket: Duplex,
+    kind: 'http' | 'forward',
+  ): Promise<{ grant: IngressGrant; upstream: Socket; started: number } | undefined> {
+    const grant = await this.deps.gate.admit(target, ingressRequest(req), kind);
+    const upstream = await this.connect(target, grant);
+    if (socket.destroyed) {
+      upstream.destroy();
+      return undefined;
+    }
+    this.track(target.sandboxId, socket, upstream);
+    return { grant, upstream, started: Date.now() };
   }
 
   private async connect(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
@@ -462,4 +451,18 @@ function hostNameOf(hostHeader: string): string {
   const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
   if (bracketed?.[1]) return bracketed[1].toLowerCase();
   return (hostHeader.split(':')[0] ?? '').toLowerCase();
+}
+
+/** Pipes two streams both ways; the first end of either closes both, and `ended` runs once. */
+function splice(client: Duplex, upstream: Duplex, ended: () => void): void {
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    client.destroy();
+    upstream.destroy();
+    ended();
+  };
+  pipeline(client, upstream, end);
+  pipeline(upstream, client, end);
 }

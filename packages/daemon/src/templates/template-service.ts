@@ -40,8 +40,8 @@ export interface TemplateServiceDeps {
   buildCache: BuildCacheStore;
   /** Hosts every build may reach through the egress proxy (the operator's defaults). */
   buildAllowDomains: readonly string[];
-  /** A static busybox on the host (busybox-static), lent to build steps; /bin/busybox unless said. */
-  busybox?: string;
+  /** A static busybox on the host (busybox-static), lent to build steps. */
+  busybox: string;
   /** Layer folders (rootfs) a pull is about to give a template: never removed meanwhile. */
   layerHolds?: { held(dir: string): boolean };
   logger: Logger;
@@ -382,7 +382,7 @@ export class TemplateService {
         engine: this.deps.engine,
         cache: this.deps.buildCache,
         layersDir: this.deps.layersDir,
-        busybox: this.deps.busybox ?? '/bin/busybox',
+        busybox: this.deps.busybox,
         inUse: this.buildLayersInUse,
       },
       {
