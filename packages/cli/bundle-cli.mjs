@@ -29,12 +29,16 @@ const mcpApart = {
 /**
  * Writes paddock.mjs and paddock-mcp.mjs into outDir from the CLI's and the
  * MCP package's entry points; `plugins` can change how imports resolve (the
- * fast test tier points workspace packages at their sources).
- * @param {{ cliEntry: string, mcpEntry: string, outDir: string, plugins?: import('esbuild').Plugin[] }} options
+ * fast test tier points workspace packages at their sources). `more` bundles
+ * further entries beside them as the CLI is bundled (file name → entry; the
+ * fast tier's CLI worker).
+ * @param {{ cliEntry: string, mcpEntry: string, outDir: string, plugins?: import('esbuild').Plugin[], more?: Record<string, string> }} options
  */
-export async function bundleCli({ cliEntry, mcpEntry, outDir, plugins = [] }) {
+export async function bundleCli({ cliEntry, mcpEntry, outDir, plugins = [], more = {} }) {
+  const asCli = (entry, file) => build({ ...common, entryPoints: [entry], outfile: join(outDir, file), plugins: [mcpApart, ...plugins] });
   await Promise.all([
-    build({ ...common, entryPoints: [cliEntry], outfile: join(outDir, 'paddock.mjs'), plugins: [mcpApart, ...plugins] }),
+    asCli(cliEntry, 'paddock.mjs'),
     build({ ...common, entryPoints: [mcpEntry], outfile: join(outDir, 'paddock-mcp.mjs'), plugins }),
+    ...Object.entries(more).map(([file, entry]) => asCli(entry, file)),
   ]);
 }

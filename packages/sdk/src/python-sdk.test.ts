@@ -60,8 +60,17 @@ describe('the Python SDK cannot drift from this one', () => {
 });
 
 // Listed as this file loads (vitest must know its tests before it runs them); run once, against the daemon, in beforeAll.
-// The examples, the wheel build and mypy run with the real-daemon smoke set (python-sdk-real-daemon.test.ts).
-const groups = ['tests._async.', 'tests._sync.', 'tests.test_async_only.', 'tests.test_sync_only.', 'tests.test_surface.'];
+// The sync client's sandbox tests, its own tests, the examples, the wheel build and mypy run with the real-daemon
+// smoke set (python-sdk-real-daemon.test.ts); the sync client is made from the async one (checked above).
+const groups = [
+  'tests._async.test_sandbox.',
+  'tests._async.test_broken_daemon.',
+  'tests._async.test_gateway.',
+  'tests._sync.test_broken_daemon.',
+  'tests._sync.test_gateway.',
+  'tests.test_async_only.',
+  'tests.test_surface.',
+];
 const ids = groups.flatMap((prefix) => pythonTestIds(sdk, prefix));
 
 describe('the Python suite against an in-process daemon', () => {

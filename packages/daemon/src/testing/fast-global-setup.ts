@@ -9,6 +9,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The fast tier's CLI: paddock.mjs bundled from the sources (see run-cli.ts). */
     paddockCli: string;
+    /** The same CLI as a worker thread that runs one command after another (packages/cli/src/testing/cli-worker.ts). */
+    paddockCliWorker: string;
   }
 }
 
@@ -40,7 +42,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mcpEntry: source('../../../mcp/src/index.ts'),
     outDir,
     plugins: [workspaceSources],
+    more: { 'paddock-worker.mjs': source('../../../cli/src/testing/cli-worker.ts') },
   });
   project.provide('paddockCli', `${outDir}/paddock.mjs`);
+  project.provide('paddockCliWorker', `${outDir}/paddock-worker.mjs`);
   return () => rm(outDir, { recursive: true, force: true });
 }

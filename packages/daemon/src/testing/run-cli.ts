@@ -28,13 +28,15 @@ export function cliPath(): string {
 /**
  * Runs the bundled CLI without blocking this process, so servers the test
  * itself runs (DNS, upstreams, an in-process daemon) keep answering. The fast
- * tier runs it in a worker thread (its own process.env, argv, stdio and exit
- * code, a third cheaper than a process: ~170 runs in that tier); the security
- * tier, and a run that needs its own working folder, in a process of its own.
+ * tier runs it in a worker thread that has loaded the CLI already (its own
+ * process.env, argv, stdin and captured output per command; loading the CLI
+ * is most of a short command's cost, and that tier runs a few hundred); the
+ * security tier, and a run that needs its own working folder, in a process
+ * of its own, as a user would.
  */
 export function runCli(args: string[], options: CliOptions): Promise<CliRun> {
-  const inFastTier = inject('paddockCli') !== undefined;
-  return inFastTier && options.cwd === undefined ? runInWorker(args, options) : runInProcess(args, options);
+  const worker = inject('paddockCliWorker');
+  return worker !== undefined && options.cwd === undefined ? runInWorker(worker, args, options) : runInProcess(args, options);
 }
 
 function runInProcess(args: string[], options: CliOptions): Promise<CliRun> {
@@ -49,15 +51,24 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliRun> {
   });
 }
 
-function runInWorker(args: string[], options: CliOptions): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(pathToFileURL(cliPath()), { argv: args, env: { ...options.env }, stdin: true, stdout: true, stderr: true });
-    let stdout = '';
-    let stderr = '';
-    worker.stdout.on('data', (d) => (stdout += d));
-    worker.stderr.on('data', (d) => (stderr += d));
-    worker.stdin?.end(options.stdin ?? '');
-    worker.on('error', reject);
-    worker.on('exit', (code) => resolve({ code, stdout, stderr }));
+// Workers with the CLI loaded and nothing to do; one command at a time each (they change process-wide state).
+const idle: Worker[] = [];
+
+function runInWorker(bundle: string, args: string[], options: CliOptions): Promise<CliRun> {
+  const worker = idle.pop() ?? new Worker(pathToFileURL(bundle), { stdout: false, stderr: false });
+  worker.ref();
+  return new Promise<CliRun>((resolve, reject) => {
+    const failed = (err: Error) => reject(err);
+    const exited = (code: number) => reject(new Error(`the CLI worker exited with ${code} during paddock ${args.join(' ')}`));
+    worker.once('error', failed);
+    worker.once('exit', exited);
+    worker.once('message', (result: CliRun) => {
+      worker.off('error', failed);
+      worker.off('exit', exited);
+      worker.unref();
+      idle.push(worker);
+      resolve(result);
+    });
+    worker.postMessage({ args, env: { ...options.env }, stdin: options.stdin ?? '' });
   });
 }
