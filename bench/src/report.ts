@@ -86,6 +86,8 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const firstSandboxRatio = ratio(p50(rr, 'images.firstSandbox.image'), p50(rr, 'images.firstSandbox.base'));
   const volumeAdds = p50(rr, 'volumes.create.volume.firstOutput') - p50(rr, 'volumes.create.none.firstOutput');
   const writeShare = ratio(p50(rr, 'volumes.write.volume'), p50(rr, 'volumes.write.host'));
+  const pythonRatio = ratio(Math.max(p50(rr, 'python.run.sync'), p50(rr, 'python.run.async')), p50(rr, 'python.run.typescript'));
+  const pythonImport = p50(rr, 'python.import');
   return [
     {
       id: 'create',
@@ -285,6 +287,22 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.cli.measured ? `${fmt(cli)} ms` : 'not measured',
       value: Number.isFinite(cli) ? cli : null,
       met: verdict(cli, 150),
+    },
+    {
+      id: 'pythonRun',
+      what: '`commands.run(["true"])` through the Python SDK, p50 (slower of sync and async)',
+      target: '≤ 1.2× the TypeScript SDK',
+      measured: `${fmtRatio(pythonRatio)} (sync ${fmt(p50(rr, 'python.run.sync'))}, async ${fmt(p50(rr, 'python.run.async'))} vs ${fmt(p50(rr, 'python.run.typescript'))} ms)`,
+      value: Number.isFinite(pythonRatio) ? pythonRatio : null,
+      met: verdict(pythonRatio, 1.2),
+    },
+    {
+      id: 'pythonImport',
+      what: '`import paddock` in a fresh Python, p50',
+      target: '≤ 150 ms',
+      measured: `${fmt(pythonImport)} ms`,
+      value: Number.isFinite(pythonImport) ? pythonImport : null,
+      met: verdict(pythonImport, 150),
     },
     {
       id: 'daemonRss',
@@ -522,6 +540,28 @@ function cliTable(r: Results): Table {
   };
 }
 
+function pythonTable(r: Results): Table | null {
+  if (!s(r, 'python.run.typescript')) return null;
+  const c = r.config;
+  const row = (label: string, name: string, base?: string) => [
+    label,
+    fmt(p50(r, name)),
+    fmt(p95(r, name)),
+    base ? fmtRatio(ratio(p50(r, name), p50(r, base))) : '–',
+  ];
+  return {
+    title: `Python SDK (ms; \`commands.run(["true"])\` in one running sandbox, ${c.execIterations} rounds, interleaved, each timed in its own process; ${c.cliIterations} fresh Pythons)`,
+    head: ['', 'p50', 'p95', '× baseline'],
+    rows: [
+      row("TypeScript SDK `commands.run(['true'])` (baseline)", 'python.run.typescript'),
+      row('Python SDK, `Sandbox` (sync)', 'python.run.sync', 'python.run.typescript'),
+      row('Python SDK, `AsyncSandbox`', 'python.run.async', 'python.run.typescript'),
+      row('`import paddock` in a fresh `python3`', 'python.import'),
+      row("`python3 -c pass` (Python's own start, for scale)", 'python.start'),
+    ].filter((x) => x[1] !== '–'),
+  };
+}
+
 function memoryTable(r: Results): Table {
   const m = r.idleMemory;
   const rows: string[][] = [
@@ -726,6 +766,7 @@ export function renderTerminal(r: Results): string {
     imagesTable(r),
     volumesTable(r),
     cliTable(r),
+    pythonTable(r),
     memoryTable(r),
     targetTable(r),
   ]
@@ -786,6 +827,7 @@ export function renderMarkdown(r: Results): string {
     imagesTable(r),
     volumesTable(r),
     cliTable(r),
+    pythonTable(r),
     memoryTable(r),
     phaseTable(r),
   ].filter((t): t is Table => t !== null)) {

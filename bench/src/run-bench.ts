@@ -44,6 +44,7 @@ import { describeMachine } from './machine.js';
 import { benchMcp, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
+import { benchPython } from './python-bench.js';
 import { RawRunc } from './raw-runc.js';
 import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
 import { fmt, fmtRatio, ratio, Samples } from './stats.js';
@@ -62,6 +63,7 @@ const sectionKeys = [
   'lifecycle',
   'governance',
   'cli',
+  'python',
   'daemon-rss',
   'mcp',
   'idle-memory',
@@ -323,6 +325,14 @@ async function main(): Promise<void> {
             ? `  p50: paddock run ${fmt(samples.summary('cli.paddockRun').p50)} ms, paddock --help ${fmt(samples.summary('cli.paddockHelp').p50)} ms, ` +
               `node start-up ${fmt(samples.summary('cli.nodeStartup').p50)} ms`
             : `  not measured: ${cli.reason}`,
+      },
+      {
+        key: 'python',
+        title: `Python SDK: commands.run(["true"]) beside the TypeScript SDK, ${config.execIterations} rounds; import paddock, ${config.cliIterations} runs`,
+        run: () => benchPython(ctx),
+        summary: () =>
+          `  p50: TypeScript ${fmt(samples.summary('python.run.typescript').p50)} ms, Python sync ${fmt(samples.summary('python.run.sync').p50)} ms, ` +
+          `async ${fmt(samples.summary('python.run.async').p50)} ms; import paddock ${fmt(samples.summary('python.import').p50)} ms`,
       },
       {
         key: 'daemon-rss',
