@@ -405,7 +405,9 @@ async function main(): Promise<void> {
             `(${fmt((100 * s(`${k}mbps.hostForm`).p50) / s(`${k}mbps.direct`).p50, 0)}%), path form ${fmt(s(`${k}mbps.pathForm`).p50, 0)}`;
           const lines = [tier('', 'container')];
           if (samples.has('ports.gvisor.small.direct')) lines.push(tier('gvisor.', 'gvisor'));
-          lines.push(`  ${ports?.idleHeld ?? 0} of ${ports?.idleAsked ?? 0} idle connections held; API GET p50 ${fmt(s('idle.apiGet').p50)} ms, p99 ${fmt(s('idle.apiGet').p99)} ms`);
+          lines.push(
+            `  ${ports?.idleHeld ?? 0} of ${ports?.idleAsked ?? 0} idle connections held; API GET p50 ${fmt(s('idle.apiGet').p50)} ms, p99 ${fmt(s('idle.apiGet').p99)} ms`,
+          );
           return lines.join('\n');
         },
       },
