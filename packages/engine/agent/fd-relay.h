@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-// The egress relay holds many connections in one process: 64 KiB a side each.
 #define RELAY_BUF_SIZE 65536
 
 // One direction of a connection. Reading only into an empty buffer keeps the
@@ -18,7 +17,7 @@
 struct relay_half {
   int from, to;
   char *buf;
-  size_t size, off, len;
+  size_t off, len;
   int eof;
 };
 
@@ -29,7 +28,7 @@ struct relay_half {
 static inline int relay_pump(struct relay_half *h, short rev_from, short rev_to) {
   int fresh = 0;
   if (h->len == 0 && !h->eof && rev_from) {
-    ssize_t n = read(h->from, h->buf, h->size);
+    ssize_t n = read(h->from, h->buf, RELAY_BUF_SIZE);
     if (n > 0) {
       h->off = 0;
       h->len = (size_t)n;
@@ -55,14 +54,14 @@ static inline int relay_pump(struct relay_half *h, short rev_from, short rev_to)
   return 0;
 }
 
-// Relays a <-> b through buffers of buf_size bytes a side. With hangup_ends set, a hangup (POLLHUP: closed, not only
+// Relays a <-> b. With hangup_ends set, a hangup (POLLHUP: closed, not only
 // half-closed) on `a` ends the relay even while b still has nothing to say:
 // the agent's end of an ingress connection whose daemon side is gone must not
 // linger for as long as an idle server in the sandbox keeps its end open.
-static inline void relay_fds(int a, int b, int hangup_ends, size_t buf_size) {
-  char *mem = malloc(2 * buf_size);
+static inline void relay_fds(int a, int b, int hangup_ends) {
+  char *mem = malloc(2 * RELAY_BUF_SIZE);
   if (!mem) return;
-  struct relay_half h[2] = {{a, b, mem, buf_size, 0, 0, 0}, {b, a, mem + buf_size, buf_size, 0, 0, 0}};
+  struct relay_half h[2] = {{a, b, mem, 0, 0, 0}, {b, a, mem + RELAY_BUF_SIZE, 0, 0, 0}};
   while (!(h[0].eof && h[1].eof)) {
     // pollfd i watches h[i].from, which is also h[1-i].to. An fd with nothing
     // to wait for is left out (-1): otherwise a lingering POLLHUP on it would

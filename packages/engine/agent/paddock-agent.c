@@ -52,11 +52,6 @@
 #include "fd-relay.h"
 
 #define MAX_FRAME (1u << 20)
-// Ingress: bytes moved per read a side, and the send buffers asked for (the
-// kernel caps them at net.core.wmem_max). Untouched pages cost nothing, so an
-// idle connection holds next to none of it.
-#define INGRESS_RELAY_BUF (1u << 20)
-#define INGRESS_SOCKET_BUF (4 << 20)
 #define CHUNK 65536
 #define MAX_FIELDS 4096
 // Output kept per stream of each command for a daemon that re-attaches.
@@ -1009,18 +1004,11 @@ static void handle_connect(struct request *req) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  // Few, large moves: each hop of a stream is a process that waits its turn for
-  // a CPU, so on a busy host a stream's speed is bytes per wake-up. The unix
-  // socket's default send buffer (~200 KiB) and 64 KiB reads capped a download
-  // at a fraction of a direct one.
-  int sndbuf = INGRESS_SOCKET_BUF;
-  setsockopt(conn_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   send_text(F_STARTED, "");
   if (conn_open) {
     set_nonblock(fd);
     set_nonblock(conn_fd);
-    relay_fds(conn_fd, fd, 1, INGRESS_RELAY_BUF);
+    relay_fds(conn_fd, fd, 1);
   }
   close(fd);
   conn_open = 0;

@@ -113,7 +113,7 @@ static void *tcp_thread(void *arg) {
   if (up >= 0) {
     // The header went out blocking, so whole; now both sides are non-blocking.
     int flags = fcntl(up, F_GETFL);
-    if (flags >= 0 && fcntl(up, F_SETFL, flags | O_NONBLOCK) == 0) relay_fds(c.fd, up, 0, RELAY_BUF_SIZE);
+    if (flags >= 0 && fcntl(up, F_SETFL, flags | O_NONBLOCK) == 0) relay_fds(c.fd, up, 0);
     close(up);
   }
   close(c.fd);
