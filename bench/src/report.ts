@@ -5,6 +5,7 @@ import type { Machine } from './machine.js';
 import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
 import type { NetworkOutcome } from './network-bench.js';
+import type { PortsOutcome } from './ports-bench.js';
 import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
 
 export interface Target {
@@ -46,6 +47,8 @@ export interface Results {
   density: { count: number; createSeconds: number } | null;
   /** The NETWORK section's settings (its figures are the net.* series). */
   network: NetworkOutcome | null;
+  /** The PORTS section's settings (its figures are the ports.* series). */
+  ports?: PortsOutcome | null;
   /** The daemon's RSS around the MCP section (measured after the idle figure: the MCP code it loads stays). */
   mcp: McpOutcome | null;
   targets: Target[];
@@ -77,6 +80,9 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const openedAdds = p50(rr, 'net.https.intercepted') - p50(rr, 'net.https.direct');
   const proxyWorst = Math.max(proxyAdds, tunnelAdds);
   const passShare = ratio(p50(rr, 'net.mbps.passThrough'), p50(rr, 'net.mbps.httpsDirect'));
+  const ingressAdds = Math.max(p50(rr, 'ports.small.hostForm'), p50(rr, 'ports.small.pathForm')) - p50(rr, 'ports.small.direct');
+  const ingressShare = ratio(Math.min(p50(rr, 'ports.mbps.hostForm'), p50(rr, 'ports.mbps.pathForm')), p50(rr, 'ports.mbps.direct'));
+  const idleApiP99 = p99(rr, 'ports.idle.apiGet');
   const setupAdds = p50(rr, 'net.create.proxy.firstOutput') - p50(rr, 'net.create.none.firstOutput');
   const mcpHttpRatio = ratio(p50(rr, 'mcp.exec.mcpHttp'), p50(rr, 'mcp.exec.sdk'));
   const mcpStdioRatio = ratio(p50(rr, 'mcp.exec.mcpStdio'), p50(rr, 'mcp.exec.sdk'));
@@ -235,6 +241,36 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         : 'not measured',
       value: Number.isFinite(setupAdds) ? setupAdds : null,
       met: verdict(setupAdds, 15),
+    },
+    {
+      id: 'ingressLatency',
+      what: 'ingress: added to a small HTTP request to a server in a sandbox (container tier) over the same server on the host reached directly, p50',
+      target: '≤ 1 ms',
+      measured: Number.isFinite(ingressAdds)
+        ? `+${fmt(ingressAdds, 3)} ms (host form ${fmt(p50(rr, 'ports.small.hostForm'), 3)}, path form ${fmt(p50(rr, 'ports.small.pathForm'), 3)} vs ${fmt(p50(rr, 'ports.small.direct'), 3)} ms); ` +
+          `gVisor (not judged) +${fmt(Math.max(p50(rr, 'ports.gvisor.small.hostForm'), p50(rr, 'ports.gvisor.small.pathForm')) - p50(rr, 'ports.gvisor.small.direct'), 3)} ms`
+        : 'not measured',
+      value: Number.isFinite(ingressAdds) ? ingressAdds : null,
+      met: verdict(ingressAdds, 1),
+    },
+    {
+      id: 'ingressThroughput',
+      what: 'ingress: 100 MB download from a sandbox (container tier), share of the same download from the host directly',
+      target: '≥ 70% of direct',
+      measured: Number.isFinite(ingressShare)
+        ? `${fmt(ingressShare * 100, 0)}% (${fmt(Math.min(p50(rr, 'ports.mbps.hostForm'), p50(rr, 'ports.mbps.pathForm')), 0)} vs ${fmt(p50(rr, 'ports.mbps.direct'), 0)} MB/s); ` +
+          `gVisor (not judged) ${fmt((100 * Math.min(p50(rr, 'ports.gvisor.mbps.hostForm'), p50(rr, 'ports.gvisor.mbps.pathForm'))) / p50(rr, 'ports.gvisor.mbps.direct'), 0)}%`
+        : 'not measured',
+      value: Number.isFinite(ingressShare) ? ingressShare : null,
+      met: Number.isFinite(ingressShare) ? ingressShare >= 0.7 : null,
+    },
+    {
+      id: 'ingressIdle',
+      what: 'ingress: 1,000 idle connections held into one sandbox, with the API answering, p99',
+      target: '1,000 held, p99 ≤ 50 ms',
+      measured: r.ports ? `${r.ports.idleHeld} held, API GET p99 ${fmt(idleApiP99)} ms` : 'not measured',
+      value: Number.isFinite(idleApiP99) ? idleApiP99 : null,
+      met: r.ports ? r.ports.idleHeld >= r.ports.idleAsked && idleApiP99 <= 50 : null,
     },
     {
       id: 'imagePull',

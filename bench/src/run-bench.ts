@@ -44,6 +44,7 @@ import { describeMachine } from './machine.js';
 import { benchMcp, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
+import { benchPorts, type PortsOutcome } from './ports-bench.js';
 import { benchPython } from './python-bench.js';
 import { RawRunc } from './raw-runc.js';
 import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
@@ -68,6 +69,7 @@ const sectionKeys = [
   'mcp',
   'idle-memory',
   'network',
+  'ports',
   'images',
   'volumes',
   'throughput',
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
   let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
   let density: { count: number; createSeconds: number } | null = null;
   let network: NetworkOutcome | null = null;
+  let ports: PortsOutcome | null = null;
   let mcp: McpOutcome | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
@@ -398,6 +401,27 @@ async function main(): Promise<void> {
           `with the proxy network vs ${fmt(samples.summary('net.create.none.firstOutput').p50)} ms without`,
       },
       {
+        key: 'ports',
+        title: 'ports: a small request and a 100 MB download through ingress against the same server on the host, both tiers; 1,000 idle connections',
+        run: async () => {
+          ports = await benchPorts(ctx);
+        },
+        summary: () => {
+          const s = (name: string) => samples.summary(`ports.${name}`);
+          const tier = (k: string, label: string) =>
+            `  ${label}: small GET p50 direct ${fmt(s(`${k}small.direct`).p50, 3)} ms, host form ${fmt(s(`${k}small.hostForm`).p50, 3)} ms ` +
+            `(p99 ${fmt(s(`${k}small.hostForm`).p99, 3)}), path form ${fmt(s(`${k}small.pathForm`).p50, 3)} ms (p99 ${fmt(s(`${k}small.pathForm`).p99, 3)}); ` +
+            `100 MB MB/s direct ${fmt(s(`${k}mbps.direct`).p50, 0)}, host form ${fmt(s(`${k}mbps.hostForm`).p50, 0)} ` +
+            `(${fmt((100 * s(`${k}mbps.hostForm`).p50) / s(`${k}mbps.direct`).p50, 0)}%), path form ${fmt(s(`${k}mbps.pathForm`).p50, 0)}`;
+          const lines = [tier('', 'container')];
+          if (samples.has('ports.gvisor.small.direct')) lines.push(tier('gvisor.', 'gvisor'));
+          lines.push(
+            `  ${ports?.idleHeld ?? 0} of ${ports?.idleAsked ?? 0} idle connections held; API GET p50 ${fmt(s('idle.apiGet').p50)} ms, p99 ${fmt(s('idle.apiGet').p99)} ms`,
+          );
+          return lines.join('\n');
+        },
+      },
+      {
         key: 'images',
         title: `images: pull + unpack of a ${config.imageMiB} MiB image against skopeo + umoci, ${config.imageRounds} rounds; the first sandbox from it; a cached rebuild, ${config.buildRounds} rounds`,
         run: async () => {
@@ -488,6 +512,7 @@ async function main(): Promise<void> {
     throughput,
     density,
     network,
+    ports,
     mcp,
     failures,
     notes: [...notes],

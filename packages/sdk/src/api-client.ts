@@ -12,6 +12,10 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** How requests are sent; node:http on Node, fetch elsewhere. */
   transport?: Transport;
+  /** PEM of the certificate authorities to trust for an https URL besides the system's (a daemon with a self-signed certificate); Node only. */
+  ca?: string;
+  /** A file holding that PEM; defaults to PADDOCK_CA_FILE. Node only. */
+  caFile?: string;
 }
 
 /** Every call takes these: a per-call timeout and a signal to cancel it. */
@@ -39,10 +43,12 @@ export class ApiClient {
   readonly #token: string | undefined;
   private readonly requestTimeoutMs: number;
   private readonly transport: Transport;
+  private readonly ca: string | undefined;
 
   constructor(options: ConnectionOptions = {}) {
-    this.transport = options.transport ?? defaultTransport();
     const conn = resolveConnection(options);
+    this.ca = conn.ca;
+    this.transport = options.transport ?? defaultTransport({ ca: conn.ca });
     this.url = conn.url.replace(/\/+$/, '');
     this.#token = conn.token;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
@@ -177,9 +183,13 @@ export class ApiClient {
     return new ConnectionLostError(`the connection to Paddock at ${this.url} was lost (${(err as Error).message}); the call can be made again once it is back`);
   }
 
-  /** URL and headers for a WebSocket to the daemon. */
-  socketTarget(call: ApiCall): { url: string; headers: Record<string, string> } {
-    return { url: this.url.replace(/^http/, 'ws') + call.path, headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} };
+  /** URL, headers and the CA to trust for a WebSocket to the daemon (wss for an https daemon). */
+  socketTarget(call: ApiCall): { url: string; headers: Record<string, string>; ca?: string } {
+    return {
+      url: this.url.replace(/^http/, 'ws') + call.path,
+      headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {},
+      ...(this.ca ? { ca: this.ca } : {}),
+    };
   }
 }
 

@@ -19,7 +19,7 @@ export class AttachedProcess {
 
   private constructor(WebSocketImpl: typeof WebSocket, api: ApiClient, call: ApiCall, callbacks: AttachCallbacks) {
     const target = api.socketTarget(call);
-    this.socket = new WebSocketImpl(target.url, { headers: target.headers });
+    this.socket = new WebSocketImpl(target.url, { headers: target.headers, ca: target.ca });
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());

@@ -41,7 +41,7 @@ export async function openPortForward(api: ApiClient, sandboxId: string, remoteP
     local.on('close', () => open.delete(local));
     local.on('error', () => {});
     local.pause();
-    const ws = new WebSocket(target.url, { headers: target.headers });
+    const ws = new WebSocket(target.url, { headers: target.headers, ca: target.ca });
     ws.once('unexpected-response', (_req, res) => {
       let text = '';
       res.on('data', (d: Buffer) => {

@@ -51,7 +51,14 @@ function loadHttps(): Promise<typeof import('node:https')> {
  * On Node, node:http: Node's fetch loads its HTTP stack on first use, which
  * costs a short-lived CLI call ~80 ms of its ~150 ms budget.
  */
-export const nodeHttpTransport: Transport = async (req) => {
+export const nodeHttpTransport: Transport = (req) => nodeRequest(req, undefined);
+
+/** node:http(s) trusting `ca` (PEM) besides the system's certificate authorities, for a daemon with its own certificate. */
+export function nodeHttpTransportTrusting(ca: string): Transport {
+  return (req) => nodeRequest(req, ca);
+}
+
+async function nodeRequest(req: TransportRequest, ca: string | undefined): Promise<TransportResponse> {
   nodeModules ??= Promise.all([import('node:http'), import('node:stream')]).then(
     ([http, stream]): NodeModules => ({ http: http.default, stream: stream.default }),
   );
@@ -59,7 +66,7 @@ export const nodeHttpTransport: Transport = async (req) => {
   const url = new URL(req.url);
   const client = url.protocol === 'https:' ? await loadHttps() : http;
   return new Promise<TransportResponse>((resolve, reject) => {
-    const request = client.request(url, { method: req.method, headers: req.headers, signal: req.signal }, (res) => {
+    const request = client.request(url, { method: req.method, headers: req.headers, signal: req.signal, ...(ca ? { ca } : {}) }, (res) => {
       const body = stream.Readable.toWeb(res) as ReadableStream<Uint8Array>;
       const status = res.statusCode ?? 0;
       resolve({
@@ -77,7 +84,7 @@ export const nodeHttpTransport: Transport = async (req) => {
     request.on('error', reject);
     void sendBody(request, req.body, stream).catch((err: Error) => request.destroy(err));
   });
-};
+}
 
 async function sendBody(request: import('node:http').ClientRequest, body: TransportRequest['body'], stream: typeof import('node:stream')): Promise<void> {
   if (body === undefined || body === null) return void request.end();
@@ -92,8 +99,10 @@ async function sendBody(request: import('node:http').ClientRequest, body: Transp
   });
 }
 
-export function defaultTransport(): Transport {
-  return typeof process !== 'undefined' && process.versions?.node ? nodeHttpTransport : fetchTransport;
+/** A CA of one's own needs Node: fetch in a browser trusts what the browser trusts. */
+export function defaultTransport(options: { ca?: string } = {}): Transport {
+  if (typeof process === 'undefined' || !process.versions?.node) return fetchTransport;
+  return options.ca ? nodeHttpTransportTrusting(options.ca) : nodeHttpTransport;
 }
 
 /** Reads a whole stream into one array. */

@@ -1,7 +1,8 @@
 import { type Connection, resolveConnection } from '@paddock/sdk';
 import type { Command } from 'commander';
 
-/** The connection for a command: the global --url/--token, then what the SDK finds (environment, local daemon). */
+/** The connection for a command: the global --url/--token/--ca-file, then what the SDK finds (environment, local daemon). */
 export function connectionFor(command: Command): Connection {
-  return resolveConnection(command.optsWithGlobals<{ url?: string; token?: string }>());
+  const { url, token, caFile } = command.optsWithGlobals<{ url?: string; token?: string; caFile?: string }>();
+  return resolveConnection({ url, token, caFile });
 }

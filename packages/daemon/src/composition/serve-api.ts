@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ConflictError, paddockVersion } from '@paddock/core';
@@ -62,7 +63,11 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   // Clients close idle connections first (fetch's undici after 4 s): a server that
   // closes first (Node's default, 5 s) races a request being sent on one, which fails.
   const serverOptions = { keepAliveTimeout: 30_000 };
-  const tcp = createServer(serverOptions, listener);
+  // With the operator's certificate the TCP listener is HTTPS alone (a plain request there fails its
+  // handshake); the unix socket, reached only through the state folder's permissions, stays plain.
+  const tcp = config.tls
+    ? createHttpsServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key }, listener)
+    : createServer(serverOptions, listener);
   const unix = createServer(serverOptions, listener);
   injectUpgrades(tcp, ingress, injectWebSocket);
   injectUpgrades(unix, ingress, injectWebSocket);
@@ -75,9 +80,10 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   await listen(unix, () => unix.listen(config.socketPath));
   const address = tcp.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const scheme = config.tls ? 'https' : 'http';
+  const url = `${scheme}://${config.host}:${port}`;
   parts.listening.url = url;
-  origins.push(url, `http://localhost:${port}`);
+  origins.push(url, `${scheme}://localhost:${port}`);
   const endpoint: Endpoint = { url, socket: config.socketPath, pid: process.pid, version: paddockVersion };
   // Written whole and renamed, so readers never see half a file.
   const endpointFile = join(config.stateDir, 'endpoint.json');

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WritableLayer } from '@paddock/core';
 import { Command, CommanderError, Option } from 'commander';
@@ -64,6 +65,13 @@ export interface DaemonConfig {
   maxImageBytes: number;
   /** Largest single image layer, unpacked. */
   maxImageLayerBytes: number;
+  /** The operator's certificate and key (PEM): the TCP listener speaks HTTPS; none: plain HTTP. */
+  tls: DaemonTls | undefined;
+}
+
+export interface DaemonTls {
+  cert: string;
+  key: string;
 }
 
 export const defaultPort = Number(daemonSettings.port.default);
@@ -167,9 +175,45 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     insecureRegistries: settings.insecureRegistries,
     maxImageBytes: settings.maxImageBytes,
     maxImageLayerBytes: settings.maxImageLayerBytes,
+    tls: readTls(settings.tlsCert, settings.tlsKey),
     // Unset: the package managers' hosts; `none` among them: no defaults at all.
     buildAllowDomains: settings.buildAllowDomains.length ? settings.buildAllowDomains.filter((h) => h !== 'none') : defaultBuildHosts,
   };
+}
+
+/**
+ * The certificate and key, read and checked at start: a file that is missing,
+ * not PEM, or a key that is not the certificate's stops the daemon with the
+ * setting named, rather than failing every TLS handshake later.
+ */
+function readTls(certFile: string | undefined, keyFile: string | undefined): DaemonTls | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new InvalidSettingError('--tls-key: needs --tls-cert (PADDOCK_TLS_CERT) too');
+  if (!keyFile) throw new InvalidSettingError('--tls-cert: needs --tls-key (PADDOCK_TLS_KEY) too');
+  const cert = readSettingFile(certFile, '--tls-cert');
+  const key = readSettingFile(keyFile, '--tls-key');
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new InvalidSettingError(`--tls-cert: ${certFile} is not a PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new InvalidSettingError(`--tls-key: ${keyFile} is not a PEM private key (an encrypted key is not supported)`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) throw new InvalidSettingError(`--tls-key: ${keyFile} is not the key of the certificate in ${certFile}`);
+  return { cert, key };
+}
+
+function readSettingFile(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidSettingError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }
 
 /** Each state folder gets its own cgroup parent, so daemons never share one. */

@@ -373,7 +373,7 @@ function requestHeaders(req: IncomingMessage, target: IngressTarget, grant: Ingr
   }
   out['x-forwarded-for'] = clientOf(req);
   out['x-forwarded-host'] = req.headers.host ?? '';
-  out['x-forwarded-proto'] = 'http';
+  out['x-forwarded-proto'] = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   if (target.prefix) out['x-forwarded-prefix'] = target.prefix;
   return out;
 }
