@@ -11,6 +11,7 @@ import {
   type SelfApproval,
   type SettingSpec,
 } from './daemon-settings.js';
+import { readTestWeakening, type TestWeakening, testWeakeningVariable } from './test-weakening.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -64,6 +65,8 @@ export interface DaemonConfig {
   maxImageBytes: number;
   /** Largest single image layer, unpacked. */
   maxImageLayerBytes: number;
+  /** Isolation taken away for a test (PADDOCK_TEST_WEAKEN only); nothing in production. */
+  testWeakening: TestWeakening;
 }
 
 export const defaultPort = Number(daemonSettings.port.default);
@@ -94,7 +97,8 @@ export function parseDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): Daem
   // By flag name (commander keys them camelCased), as the settings table names them.
   const given = program.opts();
   const flags = Object.fromEntries(program.options.map((o) => [o.long?.replace(/^--/, ''), given[o.attributeName()]]));
-  return { command, config: configFrom(readSettings(flags, env)) };
+  const config = configFrom(readSettings(flags, env));
+  return { command, config: { ...config, testWeakening: readTestWeakening(env[testWeakeningVariable], config.stateDir) } };
 }
 
 /** Embedded defaults, overridden by PADDOCK_* variables, overridden by flags. */
@@ -129,7 +133,7 @@ function daemonProgram(): Command {
   return program;
 }
 
-function configFrom(settings: DaemonSettingValues): DaemonConfig {
+function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeakening'> {
   const { stateDir } = settings;
   const auditAnchorLog = join(stateDir, 'audit-anchors.log');
   if (settings.auditAnchorFile === auditAnchorLog) {
