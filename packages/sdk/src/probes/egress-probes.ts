@@ -97,13 +97,14 @@ const hostLoopback: Probe = {
     const v = new Verdict();
     const url = new URL(ctx.conn.url ?? 'http://127.0.0.1:7423');
     const port = url.port || '80';
-    const direct = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' http://127.0.0.1:${port}/v1/health; echo " exit=$?"`);
+    const direct = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' http://127.0.0.1:${port}/; echo " exit=$?"`);
     v.expect(direct.stdout.includes('exit=7'), `the API's port on the sandbox's loopback gave ${clip(direct.stdout)}`);
-    const viaProxy = await sh(sbx, `curl -sS --max-time 20 http://127.0.0.1:${port}/v1/health`);
-    v.expect(!viaProxy.stdout.includes('"status"'), 'the API answered through the egress proxy');
+    // Through the proxy (--noproxy '': even for loopback): the proxy refuses, the API never answers.
+    const viaProxy = await sh(sbx, `curl -sS --max-time 20 --noproxy '' http://127.0.0.1:${port}/`);
+    v.expect(viaProxy.stdout.includes('loopback') && !viaProxy.stdout.includes('"error"'), `the API's port through the proxy gave ${clip(viaProxy.stdout + viaProxy.stderr)}`);
     if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
-      const byAddress = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' ${url.origin}/v1/health; echo " exit=$?"`);
-      v.expect(!byAddress.stdout.includes('"status"'), `the API answered at ${url.origin}`);
+      const byAddress = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' ${url.origin}/; echo " exit=$?"`);
+      v.expect(!byAddress.stdout.includes('"error"'), `the API answered at ${url.origin}`);
     }
     return v.held(`127.0.0.1:${port} is the sandbox's own loopback; the proxy refuses it`);
   },
