@@ -101,7 +101,10 @@ const hostLoopback: Probe = {
     v.expect(direct.stdout.includes('exit=7'), `the API's port on the sandbox's loopback gave ${clip(direct.stdout)}`);
     // Through the proxy (--noproxy '': even for loopback): the proxy refuses, the API never answers.
     const viaProxy = await sh(sbx, `curl -sS --max-time 20 --noproxy '' http://127.0.0.1:${port}/`);
-    v.expect(viaProxy.stdout.startsWith('paddock egress:') && !viaProxy.stdout.includes('"error"'), `the API's port through the proxy gave ${clip(viaProxy.stdout + viaProxy.stderr)}`);
+    v.expect(
+      viaProxy.stdout.startsWith('paddock egress:') && !viaProxy.stdout.includes('"error"'),
+      `the API's port through the proxy gave ${clip(viaProxy.stdout + viaProxy.stderr)}`,
+    );
     if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
       const byAddress = await sh(sbx, `curl -sS --max-time 20 --noproxy '*' ${url.origin}/; echo " exit=$?"`);
       v.expect(!byAddress.stdout.includes('"error"'), `the API answered at ${url.origin}`);
