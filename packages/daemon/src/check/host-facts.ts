@@ -149,7 +149,15 @@ function seccompItem(actions: string | undefined): CheckItem {
   }
   const needed = ['errno', 'kill_thread', 'allow'];
   const missing = needed.filter((a) => !actions.split(/\s+/).includes(a));
-  if (missing.length) return { id: 'host.seccomp', title, status: 'fail', detail: `actions ${actions}; missing ${missing.join(', ')}` };
+  if (missing.length) {
+    return {
+      id: 'host.seccomp',
+      title,
+      status: 'fail',
+      detail: `actions ${actions}; missing ${missing.join(', ')}`,
+      advice: 'use a kernel whose seccomp offers these actions (Linux 4.14 or later)',
+    };
+  }
   return { id: 'host.seccomp', title, status: 'ok', detail: `filter actions: ${actions}` };
 }
 
