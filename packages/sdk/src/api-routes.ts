@@ -8,6 +8,7 @@
 export const apiRoutes = [
   'GET /v1/whoami',
   'POST /v1/gc',
+  'GET /v1/check',
   'GET /v1/audit',
   'GET /v1/audit/verify',
   'POST /v1/audit/verify',

@@ -4,7 +4,11 @@ export type {
   AuditAnchorCheck,
   AuditEntry,
   AuditVerification,
+  CheckItem,
+  CheckOutput,
   CheckpointInfo,
+  CheckReport,
+  CheckStatus,
   CommandResult,
   ConnectionInfo,
   FileEntry,
@@ -19,6 +23,10 @@ export type {
   PortLinkInfo,
   PortList,
   PortUrls,
+  ProbeClass,
+  ProbeResult,
+  ProbeStatus,
+  ProbeSummary,
   ProcessInfo,
   Quotas,
   RegistryLoginInfo,
@@ -96,7 +104,7 @@ export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
-export { collectGarbage } from './system.js';
+export { checkDeployment, collectGarbage } from './system.js';
 export { type TemplateBuildOptions, type TemplateImportOptions, type TemplateProgress, Templates } from './templates.js';
 export { Tenants } from './tenants.js';
 export { type Principal, type TokenListOptions, Tokens, whoami } from './tokens.js';

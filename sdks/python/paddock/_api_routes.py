@@ -4,6 +4,7 @@ from typing import Literal
 Route = Literal[
     "GET /v1/whoami",
     "POST /v1/gc",
+    "GET /v1/check",
     "GET /v1/audit",
     "GET /v1/audit/verify",
     "POST /v1/audit/verify",

@@ -2,6 +2,7 @@ import { paddockVersion } from '@paddock/core/client';
 import type { Command as CommandType } from 'commander';
 import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
+import { registerCheckCommand } from '../check/check-command.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerGatewayCommands } from '../gateway/gateway-commands.js';
 import { registerMcpCommand } from '../mcp/mcp-command.js';
@@ -50,6 +51,7 @@ export function buildProgram(): CommandType {
   registerTokenCommands(program);
   registerAuditCommands(program);
   registerPolicyCommands(program);
+  registerCheckCommand(program);
   registerApprovalCommands(program);
   registerMcpCommand(program);
   registerGatewayCommands(program);

@@ -8,9 +8,11 @@ import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import { loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
+import { checkReport } from '../check/check-report.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
+import { isWeakened } from '../config/test-weakening.js';
 import { FileService } from '../files/file-service.js';
 import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
@@ -118,6 +120,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const egress = new EgressProxy({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
   shutdown.add('listeners', () => egress.closeAll());
 
+  if (isWeakened(config.testWeakening))
+    logger.error({ weakening: config.testWeakening }, 'PADDOCK_TEST_WEAKEN is set: isolation is weakened on purpose, for tests only');
   const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
@@ -265,6 +269,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     gateway: gatewayServers,
     secrets,
     govern: makeGovern(policy, audit, approvals, scopes, telemetry),
+    check: (tenant, options) => checkReport({ config, policy, tiers: engine.tiers(), telemetryEnabled: telemetry.enabled, listening }, tenant, options),
     scopes,
     limits: {
       maxUploadBytes: config.maxUploadBytes,

@@ -50,6 +50,7 @@ export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesD
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
     layerBlanksDir: join(config.stateDir, 'layer-blanks'),
+    testSeccompAllowed: config.testWeakening.seccompAllowed,
   });
   shutdown.add('cgroup-parent', () => {
     if (sandboxStore.live().length === 0) engine.releaseCgroupParent();

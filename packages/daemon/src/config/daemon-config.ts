@@ -12,6 +12,7 @@ import {
   type SelfApproval,
   type SettingSpec,
 } from './daemon-settings.js';
+import { readTestWeakening, type TestWeakening, testWeakeningVariable } from './test-weakening.js';
 
 export interface DaemonConfig {
   stateDir: string;
@@ -67,6 +68,8 @@ export interface DaemonConfig {
   maxImageLayerBytes: number;
   /** The operator's certificate and key (PEM): the TCP listener speaks HTTPS; none: plain HTTP. */
   tls: DaemonTls | undefined;
+  /** Isolation taken away for a test (PADDOCK_TEST_WEAKEN only); nothing in production. */
+  testWeakening: TestWeakening;
 }
 
 export interface DaemonTls {
@@ -102,7 +105,8 @@ export function parseDaemonCommand(argv: string[], env: NodeJS.ProcessEnv): Daem
   // By flag name (commander keys them camelCased), as the settings table names them.
   const given = program.opts();
   const flags = Object.fromEntries(program.options.map((o) => [o.long?.replace(/^--/, ''), given[o.attributeName()]]));
-  return { command, config: configFrom(readSettings(flags, env)) };
+  const config = configFrom(readSettings(flags, env));
+  return { command, config: { ...config, testWeakening: readTestWeakening(env[testWeakeningVariable], config.stateDir) } };
 }
 
 /** Embedded defaults, overridden by PADDOCK_* variables, overridden by flags. */
@@ -137,7 +141,7 @@ function daemonProgram(): Command {
   return program;
 }
 
-function configFrom(settings: DaemonSettingValues): DaemonConfig {
+function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeakening'> {
   const { stateDir } = settings;
   const auditAnchorLog = join(stateDir, 'audit-anchors.log');
   if (settings.auditAnchorFile === auditAnchorLog) {

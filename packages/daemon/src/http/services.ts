@@ -1,3 +1,4 @@
+import type { CheckReport } from '@paddock/core';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -42,6 +43,8 @@ export interface Services {
   gateway: GatewayService;
   secrets: SecretStore;
   govern: Govern;
+  /** The daemon's half of `paddock check` (host facts, settings, policies), for a caller of this tenant. */
+  check: (tenant: string, options?: { signal?: AbortSignal }) => Promise<CheckReport>;
   /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */
   scopes: TokenScopeGuard;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number; maxImageBytes: number };

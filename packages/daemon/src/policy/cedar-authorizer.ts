@@ -97,6 +97,11 @@ export class CedarAuthorizer implements Authorizer {
     };
   }
 
+  /** The policies in force, as loaded (their scopes read for analysis: see check/policy-analysis.ts). */
+  loadedPolicies(): LoadedPolicy[] {
+    return [...this.byId.values()];
+  }
+
   async authorize(request: AuthorizationRequest): Promise<Decision> {
     if (this.plainlyAllowed(request.action)) {
       const byRole = await this.roles.authorize(request);

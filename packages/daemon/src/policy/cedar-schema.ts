@@ -63,6 +63,7 @@ const collectionActions: Record<string, string> = {
   'pool.list': 'Pool',
   'pool.remove': 'Pool',
   'system.gc': 'System',
+  'system.check': 'System',
   'secret.set': 'Secret',
   'secret.list': 'Secret',
   'secret.get': 'Secret',

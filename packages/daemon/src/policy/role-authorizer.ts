@@ -10,6 +10,8 @@ const minimumRole: Record<string, Role> = {
   'tenant.delete': 'admin',
   'audit.verify': 'admin',
   'system.gc': 'admin',
+  // The security report reads host facts, settings and every policy: an admin's view.
+  'system.check': 'admin',
   'tenant.list': 'operator',
   'tenant.get': 'operator',
   'token.create': 'operator',

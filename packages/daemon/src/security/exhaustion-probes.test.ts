@@ -2,7 +2,7 @@ import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupCpuSeconds, forksRefused, hostFootprint, processAlive } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
-import { probeTiers, py, sh } from './probe-kit.js';
+import { probeRun, probeTiers, sh } from './probe-kit.js';
 
 // Section B of docs/security-probes.md: exhaustion, on every tier. "Contained" means
 // the attack stays inside its sandbox, the daemon and every other sandbox keep
@@ -19,6 +19,10 @@ afterAll(async () => {
 
 describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
   const create = (options: Parameters<typeof Sandbox.create>[0] = {}) => Sandbox.create({ ...daemon.conn, tier, ...options });
+  // B2, B4, B5 and B6 run the catalogue's probes (@paddock/sdk/probes), as `paddock check --probes` does;
+  // the others measure on the host what no probe inside can see.
+  const probes = probeRun(() => daemon.conn, tier);
+  afterAll(() => probes.close());
 
   it('B1: a fork bomb is stopped at the pids limit; the daemon and other sandboxes stay responsive', async () => {
     const bystander = await create();
@@ -48,19 +52,7 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
 
   it('B2: a memory hog is OOM-killed inside its own cgroup and the API says so', async () => {
     const bystander = await create();
-    const sbx = await create({ limits: { memoryMiB: 128 } });
-    const r = await py(sbx, ['x = bytearray(600 * 1024 * 1024)', 'print("survived")']);
-    expect(r).toMatchObject({ oomKilled: true, signal: 'SIGKILL', exitCode: 137 });
-    expect(r.stdout).not.toContain('survived');
-    if (tier === 'container') {
-      // Only the hog died: the sandbox is still usable.
-      expect((await sbx.commands.run(['echo', 'alive'])).stdout).toBe('alive\n');
-      await sbx.kill();
-    } else {
-      // gVisor's kernel holds the sandbox's memory in one host process, which the host
-      // OOM killer ends: the whole sandbox goes, and its record says why.
-      await expect.poll(async () => (await sbx.getInfo()).endReason, { timeout: 10_000 }).toBe('oom');
-    }
+    await probes.expectHeld('B2');
     expect((await bystander.commands.run(['echo', 'fine'])).stdout).toBe('fine\n');
     await bystander.kill();
   });
@@ -84,44 +76,20 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
   });
 
   it('B4: the writable layer is size-limited, the host disk untouched, the error reported', async () => {
-    const sbx = await create({ limits: { diskMiB: 32 } });
-    const r = await sh(sbx, 'dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1; echo rc=$?');
-    expect(r.stdout).toMatch(/No space left on device/);
-    expect(r.stdout).toMatch(/rc=1/);
-    const df = await sbx.commands.run(['df', '-m', '/work']);
-    expect(df.stdout).toMatch(/\s32\s/);
-    await sbx.commands.run(['rm', '-f', '/work/fill']);
+    await probes.expectHeld('B4');
     // The agent's folder lives on the same bounded layer, not on the host's disk.
+    const sbx = await create({ limits: { diskMiB: 32 } });
     const side = await sh(sbx, 'dd if=/dev/zero of=/.paddock/run/fill bs=1M count=100 2>&1; echo rc=$?');
     expect(side.stdout).toMatch(tier === 'container' ? /No space left on device/ : /(No space left on device|Operation not permitted|Permission denied)/);
     await sbx.kill();
   });
 
   it('B5: endless output keeps the daemon’s memory bounded and says it truncated', async () => {
-    const sbx = await create();
-    const r = await sbx.commands.run(['sh', '-c', 'head -c 20000000 /dev/zero | tr "\\0" x; echo; echo tail-marker']);
-    expect(r.truncated).toBe(true);
-    expect(r.stdout.length).toBeLessThanOrEqual(1024 * 1024);
-    expect(r.stdout.endsWith('tail-marker\n')).toBe(true);
-    await sbx.kill();
+    await probes.expectHeld('B5');
   });
 
   it('B6: open file descriptors are limited by RLIMIT_NOFILE', async () => {
-    const sbx = await create();
-    expect((await sh(sbx, 'ulimit -n; ulimit -Hn')).stdout).toBe('4096\n4096\n');
-    for (const user of [undefined, 'user']) {
-      const opened = await py(
-        sbx,
-        ['import os', 'fds = []', 'try:', '    while True: fds.append(os.open("/dev/null", os.O_RDONLY))', 'except OSError as e: print(len(fds), e.errno)'],
-        user,
-      );
-      const [count, errno] = opened.stdout.trim().split(' ').map(Number);
-      expect(count).toBeLessThan(4096);
-      expect(errno).toBe(24);
-      // Raising the hard limit is refused, as root too.
-      expect((await sh(sbx, 'ulimit -Hn 100000 2>&1; echo rc=$?', user)).stdout).toMatch(/rc=[12]/);
-    }
-    await sbx.kill();
+    await probes.expectHeld('B6');
   });
 
   it('B7: a sandbox whose processes ignore SIGTERM is still killed at its timeout', async () => {

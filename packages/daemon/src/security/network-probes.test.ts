@@ -6,7 +6,7 @@ import { Sandbox, Secrets } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange } from '../testing/test-network.js';
-import { probeTiers, py, sh } from './probe-kit.js';
+import { probeRun, probeTiers, py, sh } from './probe-kit.js';
 
 // Sections C (network) and E (secrets) of docs/security-probes.md, attacked from
 // inside sandboxes on every tier. Upstreams are this test's own servers on
@@ -306,6 +306,26 @@ describe.each(probeTiers)('egress on the %s tier', (tier) => {
     } finally {
       await sbx.kill();
     }
+  });
+});
+
+// The catalogue's egress and secrets probes as `paddock check --probes` runs them
+// (@paddock/sdk/probes): no upstream of this test's, only what any deployment has.
+describe.each(probeTiers)('the live egress and secrets probes on the %s tier', (tier) => {
+  const probes = probeRun(() => daemon.conn, tier);
+  afterAll(() => probes.close());
+
+  it.each([
+    ['C1', 'network none: no name, no address, no allowlist to change'],
+    ['C1.2', 'nothing allowed: HTTP refused with a reason, CONNECT refused, no DNS answer'],
+    ['C3', 'IP literals dialled directly'],
+    ['C4', 'loopback, private and metadata addresses named in the allowlist'],
+    ['C5', "the daemon's port, on the sandbox's loopback and through the proxy"],
+    ['C7', 'raw, packet and ICMP sockets'],
+    ['E1', "a secret's value in the environment, /proc, files or the API"],
+    ['E6', 'secret values with CR, LF or NUL'],
+  ])('%s: %s (the live probe)', async (id) => {
+    await probes.expectHeld(id);
   });
 });
 

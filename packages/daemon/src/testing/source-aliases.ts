@@ -12,6 +12,7 @@ const sourceOf = (path: string) => join(packagesDir, path);
 export const sourceAliases: Array<{ find: RegExp; replacement: string }> = [
   { find: /^@paddock\/core\/client$/, replacement: sourceOf('core/src/client.ts') },
   { find: /^@paddock\/sdk\/node$/, replacement: sourceOf('sdk/src/node/index.ts') },
+  { find: /^@paddock\/sdk\/probes$/, replacement: sourceOf('sdk/src/probes/index.ts') },
   { find: /^@paddock\/mcp\/gateway$/, replacement: sourceOf('mcp/src/gateway/index.ts') },
   { find: /^@paddock\/adapters\/(ai|langchain)$/, replacement: sourceOf('adapters/src/$1/index.ts') },
   { find: /^@paddock\/(core|engine|sdk|mcp|daemon|cli)$/, replacement: sourceOf('$1/src/index.ts') },

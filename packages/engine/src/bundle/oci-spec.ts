@@ -45,6 +45,8 @@ export interface BundleSpecInput {
    * writable layer (and its size limit): a disk-backed layer would keep /tmp in memory.
    */
   gvisorTmpDir?: string;
+  /** Syscalls a test build lets through the seccomp filter (PADDOCK_TEST_WEAKEN); empty in production. */
+  testSeccompAllowed?: readonly string[];
 }
 
 /** A host file or folder shown to the sandbox at `path`, read-only unless `writable`. */
@@ -178,7 +180,7 @@ export function buildOciSpec(input: BundleSpecInput): OciSpec {
       cgroupsPath: input.cgroupsPath,
       maskedPaths: [...maskedPaths],
       readonlyPaths: [...readonlyPaths],
-      seccomp: seccompProfileFor(input.tier),
+      seccomp: seccompProfileFor(input.tier, input.testSeccompAllowed),
       rootfsPropagation: 'rprivate',
     },
   };

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { deniedSyscalls, seccompProfile } from './seccomp-profile.js';
+import { deniedSyscalls, seccompProfile, seccompProfileFor } from './seccomp-profile.js';
 
 // The shape of the container tier's filter. What it does to real programs is
 // checked from inside sandboxes by the isolation probes.
@@ -95,5 +95,25 @@ describe('container seccomp profile', () => {
     const x86Only = ['socketcall', 'stime', 'umount', 'vm86', 'vm86old'];
     const unknown = profile.syscalls.flatMap((r) => r.names).filter((n) => !known.has(n) && !x86Only.includes(n));
     expect(unknown).toEqual([]);
+  });
+});
+
+describe('a seccomp profile weakened for a test (PADDOCK_TEST_WEAKEN)', () => {
+  it('lets the named syscalls through on the tier asked, and changes nothing else', () => {
+    for (const tier of ['container', 'gvisor'] as const) {
+      const strict = seccompProfileFor(tier);
+      const weak = seccompProfileFor(tier, ['keyctl', 'add_key']);
+      const rulesNaming = (p: typeof weak, name: string) => p.syscalls.filter((r) => r.names.includes(name));
+      for (const name of ['keyctl', 'add_key']) expect(rulesNaming(weak, name)).toEqual([{ names: ['keyctl', 'add_key'], action: 'SCMP_ACT_ALLOW' }]);
+      // Every other syscall keeps its rules.
+      const others = (p: typeof weak) =>
+        p.syscalls.map((r) => ({ ...r, names: r.names.filter((n) => n !== 'keyctl' && n !== 'add_key') })).filter((r) => r.names.length);
+      expect(others(weak)).toEqual(others(strict));
+      expect(weak.defaultAction).toBe(strict.defaultAction);
+    }
+  });
+
+  it('is the strict profile when nothing is named', () => {
+    expect(seccompProfileFor('container', [])).toEqual(seccompProfile());
   });
 });

@@ -558,7 +558,22 @@ export function seccompProfile(): SeccompProfile {
  * refused (glibc's clone3 → clone fallback then breaks thread creation). So
  * the gVisor profile allows by default and refuses the same dangerous set.
  */
-export function seccompProfileFor(tier: Tier): SeccompProfile {
-  if (tier === 'container') return seccompProfile();
-  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: [...architectures], syscalls: [refusedOutright, ...namespaceCloneRefusals] };
+export function seccompProfileFor(tier: Tier, testAllowed: readonly string[] = []): SeccompProfile {
+  const profile =
+    tier === 'container'
+      ? seccompProfile()
+      : { defaultAction: 'SCMP_ACT_ALLOW', architectures: [...architectures], syscalls: [refusedOutright, ...namespaceCloneRefusals] };
+  return testAllowed.length ? weakenedForTest(profile, testAllowed) : profile;
+}
+
+/**
+ * The profile with the named syscalls taken out of every rule and allowed
+ * outright: a deliberately broken filter, so a test (and `paddock check`)
+ * can show that the probes notice. Only PADDOCK_TEST_WEAKEN asks for it.
+ */
+function weakenedForTest(profile: SeccompProfile, allowed: readonly string[]): SeccompProfile {
+  const syscalls = profile.syscalls
+    .map((rule) => ({ ...rule, names: rule.names.filter((name) => !allowed.includes(name)) }))
+    .filter((rule) => rule.names.length > 0);
+  return { ...profile, syscalls: [...syscalls, { names: [...allowed], action: 'SCMP_ACT_ALLOW' }] };
 }

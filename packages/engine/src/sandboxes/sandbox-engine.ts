@@ -27,6 +27,8 @@ export interface SandboxEngineOptions {
   readyTimeoutMs?: number;
   /** Holds the empty file systems disk-backed writable layers are copied from; default `layer-blanks` beside sandboxesDir. */
   layerBlanksDir?: string;
+  /** Per tier, syscalls a test build lets through the seccomp filter (PADDOCK_TEST_WEAKEN); none in production. */
+  testSeccompAllowed?: Partial<Record<Tier, readonly string[]>>;
 }
 
 /**
@@ -137,6 +139,7 @@ export class SandboxEngine implements SandboxHost {
         swapAccounting: this.options.cgroups.swapAccounting,
         gvisorPreloadFile: join(this.options.agentBinDir, 'gvisor-ld.so.preload'),
         gvisorTmpDir,
+        testSeccompAllowed: this.options.testSeccompAllowed?.[launch.tier],
       });
       await Promise.all([
         writeFile(join(paths.dir, 'config.json'), JSON.stringify(spec)),

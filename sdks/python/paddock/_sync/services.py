@@ -530,6 +530,11 @@ def collect_garbage(*, url: str | None = None, token: str | None = None, timeout
     return cast("dict[str, Any]", _json(call("POST /v1/gc", timeout=timeout or 0), url, token))
 
 
+def check_deployment(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """The daemon's security report of its own deployment (admin): host facts, settings and policies."""
+    return cast("dict[str, Any]", _json(call("GET /v1/check", timeout=timeout), url, token))
+
+
 def health(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
     """The daemon's version and state (no token needed)."""
     return cast("dict[str, Any]", _json(call("GET /v1/health", timeout=timeout), url, token))

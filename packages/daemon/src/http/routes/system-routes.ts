@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { paddockVersion } from '@paddock/core';
+import { CheckReportSchema, paddockVersion } from '@paddock/core';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -26,6 +26,14 @@ const gcRoute = createRoute({
   },
 });
 
+const checkRoute = createRoute({
+  method: 'get',
+  path: '/v1/check',
+  tags: ['system'],
+  summary: 'Security report of this deployment (admin): host facts, settings and policies, each ok, warn, fail or info',
+  responses: { 200: json(CheckReportSchema, 'the report'), ...errorResponses },
+});
+
 export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(gcRoute, async (c) => {
     const result = await s.govern(c, { action: 'system.gc', resource: 'system:gc' }, async () => {
@@ -36,6 +44,11 @@ export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
       return { removedLayers, removedForkLayers, removedCacheLayers };
     });
     return c.json(result, 200);
+  });
+  app.openapi(checkRoute, async (c) => {
+    const tenant = c.get('principal').tenant;
+    const report = await s.govern(c, { action: 'system.check', resource: 'system:check' }, () => s.check(tenant, { signal: c.req.raw.signal }));
+    return c.json(report, 200);
   });
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: paddockVersion }, 200));
 }
