@@ -43,7 +43,7 @@ export function App() {
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' } | null>(null);
   const [theme, setTheme] = useState<Theme>(savedTheme);
   const api = useMemo(() => new ApiClient(() => setState({ kind: 'signed-out' })), []);
-  const hub = useMemo(() => new LiveEventsHub(setLive), []);
+  const hub = useMemo(() => new LiveEventsHub((topics) => api.url(call('GET /v1/events'), { topics }), setLive), [api]);
 
   useEffect(() => applyTheme(theme), [theme]);
 

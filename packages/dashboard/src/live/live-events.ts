@@ -1,5 +1,8 @@
 import type { LiveEvents, LiveTopic } from '../api/types.js';
 
+/** The URL of GET /v1/events for the given topics, made by the API client from the route table. */
+export type EventsUrl = (topics: string) => string;
+
 type Listener<T extends LiveTopic> = (data: LiveEvents[T]) => void;
 
 const topics: LiveTopic[] = ['sandbox', 'metrics', 'approval', 'audit', 'stats'];
@@ -13,11 +16,14 @@ export class LiveEventsHub {
   private source: EventSource | null = null;
   private readonly listeners = new Map<LiveTopic, Set<Listener<LiveTopic>>>();
 
-  constructor(private readonly onStatus: (live: boolean) => void) {}
+  constructor(
+    private readonly eventsUrl: EventsUrl,
+    private readonly onStatus: (live: boolean) => void,
+  ) {}
 
   start(): void {
     if (this.source) return;
-    const source = new EventSource(`/v1/events?topics=${topics.join(',')}`, { withCredentials: true });
+    const source = new EventSource(this.eventsUrl(topics.join(',')), { withCredentials: true });
     source.onopen = () => this.onStatus(true);
     source.onerror = () => this.onStatus(false);
     for (const topic of topics) {
