@@ -53,6 +53,7 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     auth,
     sessions,
     baseUrl: () => parts.listening.url,
+    dashboardDir: config.dashboardDir,
     logger,
     allowedOrigins: () => origins,
     telemetry: parts.telemetry,

@@ -25,6 +25,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
 import { isWebSocketRoute, registerAttachSocket } from './attach-socket.js';
+import { isDashboardRequest, serveDashboard } from './dashboard-static.js';
 import type { HttpEnv } from './http-env.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
@@ -63,6 +64,8 @@ export interface AppOptions {
   sessions: SessionService;
   /** The daemon's own URL (login links point at it). */
   baseUrl: () => string;
+  /** The built dashboard app served at /. */
+  dashboardDir: string;
 }
 
 export interface PaddockApp {
@@ -161,6 +164,12 @@ export function createApp(options: AppOptions): PaddockApp {
     const origin = c.req.header('origin');
     if (origin && !options.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
     await next();
+  });
+
+  // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
+  app.use(async (c, next) => {
+    if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
+    return serveDashboard(options.dashboardDir, c.req.method, c.req.path);
   });
 
   app.use(async (c, next) => {

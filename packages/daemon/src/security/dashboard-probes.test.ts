@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -9,14 +13,41 @@ import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 // driving one) would make them. They test the daemon's HTTP layer, so they
 // run in the fast tier.
 let daemon: FastDaemon;
+let root: string;
+let dist: string;
 
 beforeAll(async () => {
-  daemon = await startFastDaemon();
+  // The app's folder, with a secret beside it and links planted in it that point out.
+  root = await mkdtemp(join(tmpdir(), 'paddock-dashboard-probes-'));
+  dist = join(root, 'dist');
+  await mkdir(join(dist, 'assets'), { recursive: true });
+  await writeFile(join(root, 'secret.txt'), 'TOP-SECRET');
+  await writeFile(join(dist, 'index.html'), '<!doctype html><title>app</title>');
+  await writeFile(join(dist, 'assets', 'app-1a2b3c.js'), 'export {}');
+  await symlink('/etc/passwd', join(dist, 'assets', 'passwd-1a2b3c.js'));
+  await symlink(join(root, 'secret.txt'), join(dist, 'assets', 'secret-1a2b3c.js'));
+  await symlink('/etc', join(dist, 'assets', 'etc'));
+  execFileSync('mkfifo', [join(dist, 'assets', 'fifo-1a2b3c.js')]);
+  daemon = await startFastDaemon(['--dashboard-dir', dist]);
 });
 
 afterAll(async () => {
   await daemon?.stop();
+  await rm(root, { recursive: true, force: true });
 });
+
+/** A GET sent as written: no client-side normalizing of dots or escapes. */
+function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${daemon.url}/`, { path, headers }, (r) => {
+      let body = '';
+      r.on('data', (d) => (body += d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 interface Signed {
   cookie: string;
@@ -184,5 +215,63 @@ describe('web dashboard probes', () => {
     });
     expect(huge).toBe(431);
     expect((await fetch(`${daemon.url}/v1/whoami`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('W8: path traversal out of /assets (encoded, double-encoded, backslashes, NUL) reaches no file outside it', async () => {
+    const paths = [
+      '/assets/..%2f..%2fetc/passwd',
+      '/assets/..%2fsecret.txt',
+      '/assets/..%2F..%2Fsecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/assets/%252e%252e%252fsecret.txt',
+      '/assets/..%5c..%5csecret.txt',
+      '/assets/....//....//secret.txt',
+      '/assets/%2fetc%2fpasswd',
+      '/assets//etc/passwd',
+      '/assets/app-1a2b3c.js%00../../secret.txt',
+      '/assets/../../../etc/passwd',
+      '/assets/../secret.txt',
+      '/assets/.%2e/secret.txt',
+      '/assets/etc/passwd',
+      '/assets/%c0%ae%c0%ae/secret.txt',
+    ];
+    for (const path of paths) {
+      for (const accept of ['*/*', 'text/html']) {
+        const res = await rawGet(path, { accept });
+        expect(res.body, path).not.toContain('TOP-SECRET');
+        expect(res.body, path).not.toMatch(/root:.*:0:0:/);
+        expect(res.status === 404 || res.status === 401 || res.status === 400 || res.body.includes('<title>app</title>'), `${path}: ${res.status}`).toBe(true);
+      }
+    }
+    expect((await rawGet('/assets/app-1a2b3c.js')).status).toBe(200);
+  });
+
+  it('W9: symbolic links (and a FIFO) planted in the dashboard folder serve nothing', async () => {
+    for (const name of ['passwd-1a2b3c.js', 'secret-1a2b3c.js', 'fifo-1a2b3c.js', 'etc']) {
+      const res = await rawGet(`/assets/${name}`);
+      expect(res.status, name).toBe(404);
+      expect(res.body).not.toContain('TOP-SECRET');
+    }
+    // assets/ itself a link out, then index.html a link out.
+    await rename(join(dist, 'assets'), join(root, 'assets-real'));
+    await symlink(root, join(dist, 'assets'));
+    try {
+      expect((await rawGet('/assets/secret.txt')).status).toBe(404);
+    } finally {
+      await rm(join(dist, 'assets'));
+      await rename(join(root, 'assets-real'), join(dist, 'assets'));
+    }
+    await rename(join(dist, 'index.html'), join(root, 'index-real.html'));
+    await symlink(join(root, 'secret.txt'), join(dist, 'index.html'));
+    try {
+      const index = await rawGet('/');
+      expect(index.status).toBe(404);
+      expect(index.body).not.toContain('TOP-SECRET');
+    } finally {
+      await rm(join(dist, 'index.html'));
+      await rename(join(root, 'index-real.html'), join(dist, 'index.html'));
+    }
+    expect((await rawGet('/')).status).toBe(200);
   });
 });
