@@ -81,6 +81,7 @@ up: base
 	@url=$$(sed -E 's/.*"url":"([^"]+)".*/\1/' $(STATE_DIR)/endpoint.json); \
 	echo ""; \
 	echo "paddockd is up"; \
+	echo "Dashboard: $$url/  (sign in with the token below, or a one-time link from: paddock dashboard)"; \
 	echo "  API:       $$url  (OpenAPI: $$url/openapi.json, socket: $(STATE_DIR)/paddockd.sock)"; \
 	echo "  token:     $$(cat $(STATE_DIR)/token)   (also in $(STATE_DIR)/token, mode 0600)"; \
 	echo "  logs:      $(STATE_DIR)/paddockd.log"; \

@@ -7,6 +7,7 @@
  */
 export const apiRoutes = [
   'GET /v1/whoami',
+  'POST /v1/sessions/links',
   'POST /v1/gc',
   'GET /v1/audit',
   'GET /v1/audit/verify',

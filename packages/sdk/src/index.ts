@@ -96,6 +96,7 @@ export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
+export { createLoginLink } from './sessions.js';
 export { collectGarbage } from './system.js';
 export { type TemplateBuildOptions, type TemplateImportOptions, type TemplateProgress, Templates } from './templates.js';
 export { Tenants } from './tenants.js';

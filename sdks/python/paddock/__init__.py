@@ -27,6 +27,7 @@ from ._async.services import (
     AsyncVolumeFiles,
     AsyncVolumes,
     async_collect_garbage,
+    async_create_login_link,
     async_health,
     async_whoami,
 )
@@ -81,6 +82,7 @@ from ._sync.services import (
     VolumeFiles,
     Volumes,
     collect_garbage,
+    create_login_link,
     health,
     whoami,
 )
@@ -163,9 +165,11 @@ __all__ = [
     "VolumeFiles",
     "Volumes",
     "async_collect_garbage",
+    "async_create_login_link",
     "async_health",
     "async_whoami",
     "collect_garbage",
+    "create_login_link",
     "health",
     "resolve_connection",
     "whoami",

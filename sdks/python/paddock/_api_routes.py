@@ -3,6 +3,7 @@ from typing import Literal
 
 Route = Literal[
     "GET /v1/whoami",
+    "POST /v1/sessions/links",
     "POST /v1/gc",
     "GET /v1/audit",
     "GET /v1/audit/verify",

@@ -62,6 +62,10 @@ __all__ = [
     "SandboxNetworkInput",
     "SandboxVolume",
     "Secret",
+    "SessionLink",
+    "SessionResponse",
+    "SessionResponseSession",
+    "SessionResponseSessionPrincipal",
     "Template",
     "TemplateBuild",
     "TemplateConfig",
@@ -81,6 +85,32 @@ __all__ = [
     "VolumeMountsItem",
 ]
 
+SessionResponseSessionPrincipal = TypedDict(
+    "SessionResponseSessionPrincipal",
+    {
+        "id": "str",
+        "role": "Literal[\"admin\", \"operator\", \"agent\"]",
+        "tenantId": "str",
+        "owner": "str",
+    },
+)
+
+SessionResponseSession = TypedDict(
+    "SessionResponseSession",
+    {
+        "principal": "SessionResponseSessionPrincipal",
+        "csrfToken": "str",
+        "expiresAt": "str",
+    },
+)
+
+SessionResponse = TypedDict(
+    "SessionResponse",
+    {
+        "session": "SessionResponseSession",
+    },
+)
+
 ErrorError = TypedDict(
     "ErrorError",
     {
@@ -94,6 +124,14 @@ Error = TypedDict(
     "Error",
     {
         "error": "ErrorError",
+    },
+)
+
+SessionLink = TypedDict(
+    "SessionLink",
+    {
+        "url": "str",
+        "expiresAt": "str",
     },
 )
 

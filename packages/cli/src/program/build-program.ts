@@ -13,6 +13,7 @@ import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerRegistryCommands } from '../registries/registry-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerSecretCommands } from '../secrets/secret-commands.js';
+import { registerDashboardCommand } from '../system/dashboard-command.js';
 import { registerGcCommand } from '../system/gc-command.js';
 import { registerVersionCommand } from '../system/version-command.js';
 import { registerTemplateCommands } from '../templates/template-commands.js';
@@ -45,6 +46,7 @@ export function buildProgram(): CommandType {
   registerSecretCommands(program);
   registerRegistryCommands(program);
   registerGcCommand(program);
+  registerDashboardCommand(program);
   registerTenantCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);

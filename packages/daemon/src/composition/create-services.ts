@@ -36,6 +36,7 @@ import { HostCapacity, measureHost } from '../sandboxes/host-capacity.js';
 import { SandboxService } from '../sandboxes/sandbox-service.js';
 import { loadOrCreateSecretKey, SecretCipher } from '../secrets/secret-cipher.js';
 import { SecretStore } from '../secrets/secret-store.js';
+import { SessionStore } from '../sessions/session-store.js';
 import { CheckpointService } from '../snapshots/checkpoint-service.js';
 import { SnapshotService } from '../snapshots/snapshot-service.js';
 import { BuildCacheStore } from '../store/build-cache-store.js';
@@ -80,6 +81,10 @@ export interface DaemonParts {
   engine: SandboxHost;
   sandboxStore: SandboxStore;
   egress: EgressProxy;
+  /** Dashboard sessions and login codes. */
+  sessionStore: SessionStore;
+  /** The daemon's time (a test's ManualClock): session expiry reads it. */
+  clock: Clock;
   /** The API's URL, known once it listens (a free port in tests); port URLs are made from it. */
   listening: { url: string };
 }
@@ -273,7 +278,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, telemetry, engine, sandboxStore, egress, listening };
+  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, listening };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

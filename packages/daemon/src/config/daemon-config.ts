@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WritableLayer } from '@paddock/core';
 import { Command, CommanderError, Option } from 'commander';
 import {
@@ -38,6 +39,10 @@ export interface DaemonConfig {
   outputLimitBytes: number;
   /** How long an asked request waits for a human before it counts as denied. */
   approvalTtlMs: number;
+  /** How long a dashboard session lasts at most. */
+  sessionTtlMs: number;
+  /** The built dashboard app served at /; the daemon package's sibling packages/dashboard/dist unless set. */
+  dashboardDir: string;
   /** Who the bootstrap token acts for (a person). */
   adminOwner: string;
   /** When a person may approve a request of their own (explicitly, audited): never, while they are the only person holding tokens, or always. */
@@ -155,6 +160,8 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: settings.approvalTtlMs,
+    sessionTtlMs: settings.sessionTtlMs,
+    dashboardDir: settings.dashboardDir ?? defaultDashboardDir(),
     adminOwner: settings.adminOwner,
     selfApproval: settings.selfApproval,
     auditSignIntervalMs: settings.auditSignIntervalMs,
@@ -170,6 +177,14 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     // Unset: the package managers' hosts; `none` among them: no defaults at all.
     buildAllowDomains: settings.buildAllowDomains.length ? settings.buildAllowDomains.filter((h) => h !== 'none') : defaultBuildHosts,
   };
+}
+
+/**
+ * The dashboard's build beside this package: packages/daemon/{src,dist}/config
+ * → packages/dashboard/dist, the same from sources (fast tests) and from dist.
+ */
+function defaultDashboardDir(): string {
+  return fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 }
 
 /** Each state folder gets its own cgroup parent, so daemons never share one. */

@@ -204,6 +204,23 @@ export const daemonSettings = {
     default: '10m',
     parse: duration({ ms: 7 * 86_400_000, text: '7d' }),
   }),
+  sessionTtlMs: setting({
+    flag: 'session-ttl',
+    env: 'PADDOCK_SESSION_TTL_MS',
+    value: '<duration>',
+    help: 'how long a dashboard sign-in lasts (e.g. 8h; a bare number is ms); it ends sooner when its token is revoked or expires',
+    default: '8h',
+    parse: duration({ ms: 30 * 86_400_000, text: '30d' }),
+  }),
+  dashboardDir: setting({
+    flag: 'dashboard-dir',
+    env: 'PADDOCK_DASHBOARD_DIR',
+    value: '<dir>',
+    help: 'folder of the built dashboard app (index.html, assets/) served at /',
+    default: undefined,
+    shownDefault: 'packages/dashboard/dist beside the daemon package',
+    parse: path,
+  }),
   adminOwner: setting({
     flag: 'admin-owner',
     env: 'PADDOCK_ADMIN_OWNER',

@@ -530,6 +530,11 @@ def collect_garbage(*, url: str | None = None, token: str | None = None, timeout
     return cast("dict[str, Any]", _json(call("POST /v1/gc", timeout=timeout or 0), url, token))
 
 
+def create_login_link(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """A one-time link that signs a browser in to the dashboard as this token, valid for two minutes: {url, expiresAt}."""
+    return cast("dict[str, Any]", _json(call("POST /v1/sessions/links", timeout=timeout), url, token))
+
+
 def health(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
     """The daemon's version and state (no token needed)."""
     return cast("dict[str, Any]", _json(call("GET /v1/health", timeout=timeout), url, token))
