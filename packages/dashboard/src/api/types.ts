@@ -17,31 +17,19 @@ export type {
   ProcessInfo,
   Role,
   SandboxNetworkInfo,
+  Session,
   TemplateInfo,
   TenantInfo,
   TokenInfo,
   VolumeInfo,
 } from '@paddock/core';
 
-import type { SandboxInfo as CoreSandboxInfo, Role } from '@paddock/core';
+import type { SandboxInfo as CoreSandboxInfo } from '@paddock/core';
 
 export type SandboxControl = { mode: 'agent' } | { mode: 'human'; by: string; since: string; sessionId: string; pid: number };
 
 /** A sandbox as the dashboard reads it: `control` arrives with takeover (absent on a daemon without it). */
 export type SandboxInfo = CoreSandboxInfo & { control?: SandboxControl };
-
-export interface SessionPrincipal {
-  id: string;
-  role: Role;
-  tenantId: string;
-  owner: string;
-}
-
-export interface Session {
-  principal: SessionPrincipal;
-  csrfToken: string;
-  expiresAt: string;
-}
 
 export interface MetricsSample {
   at: string;
