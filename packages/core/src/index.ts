@@ -5,6 +5,7 @@ export * from './audit/canonical-json.js';
 export * from './commands/command-schema.js';
 export * from './errors/error-codes.js';
 export * from './errors/paddock-error.js';
+export * from './events/live-schema.js';
 export * from './files/file-schema.js';
 export * from './gateway/gateway-schema.js';
 export * from './gateway/gateway-tool-names.js';

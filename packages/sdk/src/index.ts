@@ -7,11 +7,14 @@ export type {
   CheckpointInfo,
   CommandResult,
   ConnectionInfo,
+  EventTopic,
   FileEntry,
   GatewayManifestInput,
   GatewayServerInfo,
   GatewayToolInfo,
   GatewayToolResult,
+  LiveEventMessage,
+  MetricsSample,
   NetworkUpdate,
   PoolInfo,
   PoolSet,
@@ -24,10 +27,12 @@ export type {
   RegistryLoginInfo,
   Role,
   SandboxInfo,
+  SandboxMetrics,
   SandboxNetworkInfo,
   SandboxNetworkInput,
   SandboxVolume,
   SecretInfo,
+  StatsSample,
   TemplateBuildEvent,
   TemplateInfo,
   TenantCreate,
@@ -75,6 +80,7 @@ export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
+export { Events, type EventsSubscribeOptions, Stats } from './events.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Gateway, type GatewayServerSpec } from './gateway.js';
 export { Network } from './network.js';

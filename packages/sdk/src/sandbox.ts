@@ -2,6 +2,7 @@ import type {
   CheckpointInfo,
   LimitsInput,
   SandboxInfo,
+  SandboxMetrics,
   SandboxNetworkInput,
   SandboxState,
   SandboxVolume,
@@ -223,6 +224,11 @@ export class Sandbox {
   /** Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on. */
   async checkpoint(options: RequestOptions = {}): Promise<CheckpointInfo> {
     return this.api.json<CheckpointInfo>(apiCall('POST /v1/sandboxes/{id}/checkpoints', { id: this.id }), { ...options, timeoutMs: options.timeoutMs ?? 0 });
+  }
+
+  /** CPU, memory, pids and egress: the newest reading and the last ones (one per sampling tick, 2 s by default). */
+  async metrics(options: RequestOptions = {}): Promise<SandboxMetrics> {
+    return this.api.json<SandboxMetrics>(apiCall('GET /v1/sandboxes/{id}/metrics', { id: this.id }), options);
   }
 
   async checkpoints(options: RequestOptions = {}): Promise<CheckpointInfo[]> {

@@ -4,6 +4,8 @@ from typing import Literal
 Route = Literal[
     "GET /v1/whoami",
     "POST /v1/sessions/links",
+    "GET /v1/events",
+    "GET /v1/stats",
     "POST /v1/gc",
     "GET /v1/audit",
     "GET /v1/audit/verify",
@@ -51,6 +53,7 @@ Route = Literal[
     "POST /v1/sandboxes/{id}/fork",
     "POST /v1/sandboxes/{id}/checkpoints",
     "GET /v1/sandboxes/{id}/checkpoints",
+    "GET /v1/sandboxes/{id}/metrics",
     "POST /v1/sandboxes/{id}/rollback",
     "GET /v1/sandboxes/{id}/network",
     "PATCH /v1/sandboxes/{id}/network",

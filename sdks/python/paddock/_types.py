@@ -57,6 +57,9 @@ __all__ = [
     "SandboxCreateNetwork",
     "SandboxCreateVolumesItem",
     "SandboxLimits",
+    "SandboxMetrics",
+    "SandboxMetricsCurrent",
+    "SandboxMetricsHistoryItem",
     "SandboxNetwork",
     "SandboxNetworkConnectionsItem",
     "SandboxNetworkInput",
@@ -66,6 +69,12 @@ __all__ = [
     "SessionResponse",
     "SessionResponseSession",
     "SessionResponseSessionPrincipal",
+    "StatsHistory",
+    "StatsHistoryHistoryItem",
+    "StatsHistoryHistoryItemDecisions",
+    "StatsHistoryHistoryItemExecMs",
+    "StatsHistoryHistoryItemPool",
+    "StatsHistoryHistoryItemSandboxes",
     "Template",
     "TemplateBuild",
     "TemplateConfig",
@@ -791,6 +800,101 @@ GatewayToolResult = TypedDict(
         "content": "list[dict[str, Any]]",
         "structuredContent": "NotRequired[dict[str, Any]]",
         "isError": "NotRequired[bool]",
+    },
+)
+
+SandboxMetricsCurrent = TypedDict(
+    "SandboxMetricsCurrent",
+    {
+        "at": "str",
+        "cpuPercent": "float",
+        "cpuUsageUsec": "float",
+        "memoryBytes": "float",
+        "memoryLimitBytes": "float | None",
+        "pids": "float",
+        "pidsLimit": "float | None",
+        "netRxBytes": "float",
+        "netTxBytes": "float",
+        "egressAllowed": "float",
+        "egressRefused": "float",
+    },
+)
+
+SandboxMetricsHistoryItem = TypedDict(
+    "SandboxMetricsHistoryItem",
+    {
+        "at": "str",
+        "cpuPercent": "float",
+        "cpuUsageUsec": "float",
+        "memoryBytes": "float",
+        "memoryLimitBytes": "float | None",
+        "pids": "float",
+        "pidsLimit": "float | None",
+        "netRxBytes": "float",
+        "netTxBytes": "float",
+        "egressAllowed": "float",
+        "egressRefused": "float",
+    },
+)
+
+SandboxMetrics = TypedDict(
+    "SandboxMetrics",
+    {
+        "sandboxId": "str",
+        "current": "SandboxMetricsCurrent | None",
+        "history": "list[SandboxMetricsHistoryItem]",
+    },
+)
+
+StatsHistoryHistoryItemSandboxes = TypedDict(
+    "StatsHistoryHistoryItemSandboxes",
+    {
+        "running": "float",
+        "paused": "float",
+    },
+)
+
+StatsHistoryHistoryItemExecMs = TypedDict(
+    "StatsHistoryHistoryItemExecMs",
+    {
+        "p50": "float",
+        "p95": "float",
+    },
+)
+
+StatsHistoryHistoryItemPool = TypedDict(
+    "StatsHistoryHistoryItemPool",
+    {
+        "hits": "float",
+        "misses": "float",
+    },
+)
+
+StatsHistoryHistoryItemDecisions = TypedDict(
+    "StatsHistoryHistoryItemDecisions",
+    {
+        "allow": "float",
+        "deny": "float",
+        "ask": "float",
+    },
+)
+
+StatsHistoryHistoryItem = TypedDict(
+    "StatsHistoryHistoryItem",
+    {
+        "at": "str",
+        "sandboxes": "StatsHistoryHistoryItemSandboxes",
+        "execMs": "StatsHistoryHistoryItemExecMs | None",
+        "pool": "StatsHistoryHistoryItemPool",
+        "decisions": "StatsHistoryHistoryItemDecisions",
+        "egressRefused": "float",
+    },
+)
+
+StatsHistory = TypedDict(
+    "StatsHistory",
+    {
+        "history": "list[StatsHistoryHistoryItem]",
     },
 )
 

@@ -13,6 +13,7 @@ import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerRegistryCommands } from '../registries/registry-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerSecretCommands } from '../secrets/secret-commands.js';
+import { registerStatsCommand } from '../stats/stats-command.js';
 import { registerDashboardCommand } from '../system/dashboard-command.js';
 import { registerGcCommand } from '../system/gc-command.js';
 import { registerVersionCommand } from '../system/version-command.js';
@@ -36,6 +37,7 @@ export function buildProgram(): CommandType {
     .configureOutput({ writeErr: writeCommanderError })
     .addHelpText('after', exitCodesHelp);
   registerSandboxCommands(program);
+  registerStatsCommand(program);
   registerProcessCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);

@@ -11,6 +11,8 @@ import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
+import { EventBus } from '../events/event-bus.js';
+import { EventStreams } from '../events/event-streams.js';
 import { FileService } from '../files/file-service.js';
 import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
@@ -22,6 +24,8 @@ import { RegistryLogins } from '../images/registry-logins.js';
 import { IngressAddresses } from '../ingress/ingress-address.js';
 import { PortLinkStore } from '../ingress/port-link-store.js';
 import { PortService } from '../ingress/port-service.js';
+import { MetricsSampler } from '../metrics/metrics-sampler.js';
+import { StatsRecorder } from '../metrics/stats-recorder.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -105,12 +109,32 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   ensurePolicyDir(config.policiesDir);
   const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
   policy.loadOrThrow();
-  const sandboxStore = new SandboxStore(db);
+  // The one fan-out of live events: parts publish to it, each events stream filters what it may see.
+  const bus = new EventBus(logger);
+  const sandboxStore: SandboxStore = new SandboxStore(db, (id, kind) => {
+    if (kind === 'ended') metrics.forget(id);
+    if (!bus.listening) return;
+    const sandbox = sandboxStore.get(id);
+    if (sandbox) bus.publish({ topic: 'sandbox', kind, sandbox });
+  });
 
   const cipher = new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key')));
   const secrets = new SecretStore(db, cipher);
   const registries = new RegistryLogins(db, cipher);
-  const connections = new ConnectionLog(audit, logger);
+  const connections = new ConnectionLog(audit, logger, (entry) => entry.decision === 'deny' && stats.egressRefusal(entry.owner));
+  const metrics = new MetricsSampler({
+    running: () => sandboxStore.running(),
+    usage: (id) => engine.usage(id),
+    egress: (id) => connections.totalsOf(id),
+    bus,
+    intervalMs: config.metricsIntervalMs,
+  });
+  const stats = new StatsRecorder({ bus, countByOwner: () => sandboxStore.countByOwner(), intervalMs: config.statsIntervalMs });
+  shutdown.add('metrics', stats.start());
+  audit.subscribe((record) => {
+    stats.audited(record);
+    if (bus.listening) bus.publish({ topic: 'audit', record });
+  });
   const network = new NetworkService({
     db,
     secrets,
@@ -124,6 +148,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('listeners', () => egress.closeAll());
 
   const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
+  shutdown.add('metrics', metrics.start());
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
@@ -175,7 +200,14 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
   });
   const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
-  const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
+  const pools: PoolService = new PoolService({
+    db,
+    sandboxes,
+    sandboxStore,
+    templates: templateStore,
+    logger,
+    counted: (owner, hit) => stats.poolClaim(owner, hit),
+  });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
   const listening = { url: `http://${config.host}:${config.port}` };
@@ -232,6 +264,9 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     mode: config.selfApproval,
     humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
   });
+  approvals.subscribe((approval) => bus.publish({ topic: 'approval', kind: approval.state === 'pending' ? 'created' : 'decided', approval }));
+  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000 });
+  shutdown.add('event-streams', () => events.closeAll());
   const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
   const auditAnchors = new AuditAnchors({
     path: config.auditAnchorLog,
@@ -271,6 +306,9 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     secrets,
     govern: makeGovern(policy, audit, approvals, scopes, telemetry),
     scopes,
+    events,
+    metrics,
+    stats,
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxJsonBytes: config.maxJsonBytes,

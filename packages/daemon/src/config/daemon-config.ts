@@ -59,6 +59,12 @@ export interface DaemonConfig {
   egressAllowRanges: string[];
   /** Hosts every template build may reach through the egress proxy, besides the build's own. */
   buildAllowDomains: string[];
+  /** Bytes of live events one client may have waiting before it is dropped. */
+  eventQueueBytes: number;
+  /** How often running sandboxes' cgroups are sampled for metrics. */
+  metricsIntervalMs: number;
+  /** The interval one daemon statistics sample counts over. */
+  statsIntervalMs: number;
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
   /** Where a sandbox's writable layer lives when its create does not say. */
@@ -168,6 +174,9 @@ function configFrom(settings: DaemonSettingValues): DaemonConfig {
     auditAnchorLog,
     auditAnchorFile: settings.auditAnchorFile,
     overcommit: settings.overcommit,
+    eventQueueBytes: 1024 * 1024,
+    metricsIntervalMs: settings.metricsIntervalMs,
+    statsIntervalMs: settings.statsIntervalMs,
     writableLayer: settings.writableLayer,
     dnsServers: settings.dnsServers,
     egressAllowRanges: settings.egressAllowRanges,

@@ -254,6 +254,22 @@ export const daemonSettings = {
     default: '10s',
     parse: duration({ ms: 86_400_000, text: '1d' }),
   }),
+  metricsIntervalMs: setting({
+    flag: 'metrics-interval',
+    env: 'PADDOCK_METRICS_INTERVAL_MS',
+    value: '<duration>',
+    help: 'how often running sandboxes’ cgroups are read for metrics (e.g. 2s; a bare number is ms); the last 150 readings are kept',
+    default: '2s',
+    parse: duration({ ms: 3_600_000, text: '1h' }),
+  }),
+  statsIntervalMs: setting({
+    flag: 'stats-interval',
+    env: 'PADDOCK_STATS_INTERVAL_MS',
+    value: '<duration>',
+    help: 'the interval of one daemon statistics sample (GET /v1/stats, the stats event; e.g. 10s); 180 are kept',
+    default: '10s',
+    parse: duration({ ms: 3_600_000, text: '1h' }),
+  }),
   overcommit: setting({
     flag: 'overcommit',
     env: 'PADDOCK_OVERCOMMIT',

@@ -265,8 +265,8 @@ describe('the dashboard in a browser', () => {
   });
 });
 
-describe('Y1–Y2: another origin cannot use the session of a signed-in person', () => {
-  it('Y1: a page of another origin sends state changes with the session cookie (fetch, a form post): refused, nothing changes', async () => {
+describe('Z1–Z2: another origin cannot use the session of a signed-in person', () => {
+  it('Z1: a page of another origin sends state changes with the session cookie (fetch, a form post): refused, nothing changes', async () => {
     const victim = await Sandbox.create({ url: daemon.url, token: agentToken });
     const tokensBefore = (await api<{ tokens: unknown[] }>('/v1/tokens')).body.tokens.length;
     const attacker = await context.newPage();
@@ -282,7 +282,7 @@ describe('Y1–Y2: another origin cannot use the session of a signed-in person',
     await victim.kill();
   });
 
-  it('Y2: a page of another origin opens the terminal WebSocket with the session cookie: refused before it opens', async () => {
+  it('Z2: a page of another origin opens the terminal WebSocket with the session cookie: refused before it opens', async () => {
     const { pid } = await agentSandbox.commands.start('sleep 300');
     const attacker = await context.newPage();
     await attacker.goto(otherOriginUrl);

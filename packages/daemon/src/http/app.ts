@@ -31,9 +31,11 @@ import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
+import { registerEventRoutes } from './routes/event-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { manifestSchemaPath, registerGatewayRoutes } from './routes/gateway-routes.js';
 import { registerImageRoutes } from './routes/image-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
@@ -222,6 +224,8 @@ export function createApp(options: AppOptions): PaddockApp {
   registerRegistryRoutes(app, services);
   registerVolumeRoutes(app, services);
   registerGatewayRoutes(app, services);
+  registerEventRoutes(app, services);
+  registerMetricsRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

@@ -3,11 +3,14 @@ import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import type { ProcessManager } from '../commands/process-manager.js';
+import type { EventStreams } from '../events/event-streams.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
 import type { ImageService } from '../images/image-service.js';
 import type { RegistryLogins } from '../images/registry-logins.js';
 import type { PortService } from '../ingress/port-service.js';
+import type { MetricsSampler } from '../metrics/metrics-sampler.js';
+import type { StatsRecorder } from '../metrics/stats-recorder.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -44,5 +47,11 @@ export interface Services {
   govern: Govern;
   /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */
   scopes: TokenScopeGuard;
+  /** Open GET /v1/events streams, fed by the daemon's one event bus. */
+  events: EventStreams;
+  /** Running sandboxes' cgroup readings. */
+  metrics: MetricsSampler;
+  /** The daemon's statistics, per tenant and in all. */
+  stats: StatsRecorder;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number; maxImageBytes: number };
 }

@@ -8,6 +8,7 @@ import {
   type CallOptions,
   type HostMount,
   type LaunchedSandbox,
+  type ResourceUsage,
   type RuntimeState,
   type SandboxHost,
   type SandboxLaunch,
@@ -146,6 +147,12 @@ export class FakeSandboxHost implements SandboxHost {
 
   memoryUsage(): number {
     return 0;
+  }
+
+  /** No cgroup here: a running sandbox reads as idle and unlimited, so the metrics' shapes can be tested. */
+  usage(id: string): ResourceUsage | undefined {
+    if (!this.sandboxes.has(id)) return undefined;
+    return { cpuUsageUsec: 0, memoryBytes: 0, memoryLimitBytes: null, pids: 1, pidsLimit: null };
   }
 
   async hostSandboxIds(): Promise<Set<string>> {

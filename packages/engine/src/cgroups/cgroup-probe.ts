@@ -1,6 +1,19 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** What a sandbox's cgroup counts now; limits are null when unlimited. */
+export interface ResourceUsage {
+  /** CPU time used since the cgroup was made. */
+  cpuUsageUsec: number;
+  memoryBytes: number;
+  memoryLimitBytes: number | null;
+  pids: number;
+  pidsLimit: number | null;
+}
+
+/** Above this a memory limit is no limit (cgroup v1 writes "unlimited" as a page-rounded LONG_MAX). */
+const unlimitedBytes = 2 ** 60;
+
 /**
  * Reads what the kernel recorded about a sandbox's cgroup. Works on cgroup v1
  * (separate controller hierarchies, as on our hybrid hosts) and on v2.
@@ -89,6 +102,29 @@ export class CgroupProbe {
     for (const dir of dirs) removeTree(dir);
   }
 
+  /**
+   * The cgroup's CPU time, memory and process count, read from the host's side
+   * of the hierarchy (the sandbox sees its own cgroup read-only, if at all).
+   * Undefined once the cgroup is gone. Limits are read each time: few files, and
+   * they are what the kernel enforces, not what was asked for.
+   */
+  usage(cgroupsPath: string): ResourceUsage | undefined {
+    const v1 = this.version === 1;
+    const at = (controller: string, file: string) => (v1 ? join(this.root, controller, cgroupsPath, file) : join(this.root, cgroupsPath, file));
+    const memoryBytes = readNumber(at('memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'));
+    if (memoryBytes === undefined) return undefined;
+    let cpuUsageUsec = 0;
+    if (v1) cpuUsageUsec = Math.floor((readNumber(at('cpuacct', 'cpuacct.usage')) ?? 0) / 1000);
+    else cpuUsageUsec = Number(/^usage_usec (\d+)$/m.exec(readText(at('cpu', 'cpu.stat')) ?? '')?.[1] ?? 0);
+    return {
+      cpuUsageUsec,
+      memoryBytes,
+      memoryLimitBytes: readLimit(at('memory', v1 ? 'memory.limit_in_bytes' : 'memory.max')),
+      pids: readNumber(at('pids', 'pids.current')) ?? 0,
+      pidsLimit: readLimit(at('pids', 'pids.max')),
+    };
+  }
+
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */
   memoryUsage(cgroupsPath: string): number {
     const file = this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.usage_in_bytes') : join(this.root, cgroupsPath, 'memory.current');
@@ -98,6 +134,30 @@ export class CgroupProbe {
       return 0;
     }
   }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A counter file's number, or undefined when the file is gone (the sandbox ended) or holds no number. */
+function readNumber(file: string): number | undefined {
+  const text = readText(file)?.trim();
+  if (!text) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** A limit file: "max" (v2, pids) or a huge number (v1 memory) mean none. */
+function readLimit(file: string): number | null {
+  const text = readText(file)?.trim();
+  if (!text || text === 'max') return null;
+  const n = Number(text);
+  return Number.isFinite(n) && n < unlimitedBytes ? n : null;
 }
 
 /** rmdir depth-first: empty child cgroups go, busy ones (and so their parents) stay. */

@@ -172,6 +172,10 @@ class AsyncSandbox:
         """Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on."""
         return cast(Checkpoint, await self._api.json(call("POST /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout or 0)))
 
+    async def metrics(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """CPU, memory, pids and egress: ``current`` (the newest reading) and ``history`` (the last ones, oldest first)."""
+        return cast("dict[str, Any]", await self._api.json(call("GET /v1/sandboxes/{id}/metrics", {"id": self.id}, timeout=timeout)))
+
     async def checkpoints(self, *, timeout: float | None = None) -> builtins.list[Checkpoint]:
         body = await self._api.json(call("GET /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout))
         return cast("builtins.list[Checkpoint]", body["checkpoints"])

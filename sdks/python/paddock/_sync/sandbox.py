@@ -173,6 +173,10 @@ class Sandbox:
         """Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on."""
         return cast(Checkpoint, self._api.json(call("POST /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout or 0)))
 
+    def metrics(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """CPU, memory, pids and egress: ``current`` (the newest reading) and ``history`` (the last ones, oldest first)."""
+        return cast("dict[str, Any]", self._api.json(call("GET /v1/sandboxes/{id}/metrics", {"id": self.id}, timeout=timeout)))
+
     def checkpoints(self, *, timeout: float | None = None) -> builtins.list[Checkpoint]:
         body = self._api.json(call("GET /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout))
         return cast("builtins.list[Checkpoint]", body["checkpoints"])

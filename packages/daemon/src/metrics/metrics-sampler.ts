@@ -1,0 +1,100 @@
+import type { MetricsSample, SandboxMetrics } from '@paddock/core';
+import type { ResourceUsage } from '@paddock/engine';
+import type { EventBus, SandboxSample } from '../events/event-bus.js';
+import type { EgressTotals } from '../network/connection-log.js';
+
+/** Readings kept per sandbox: five minutes at the default 2 s. */
+export const keptSamples = 150;
+
+export interface MetricsSamplerDeps {
+  /** Running sandboxes (paused ones are frozen: nothing of theirs moves). */
+  running: () => Array<{ id: string; owner: string; metadata: Record<string, string> }>;
+  /** The kernel's counts for one sandbox; undefined once its cgroup is gone. */
+  usage: (id: string) => ResourceUsage | undefined;
+  egress: (id: string) => EgressTotals;
+  bus: EventBus;
+  intervalMs: number;
+  now?: () => number;
+}
+
+interface Track {
+  history: MetricsSample[];
+  /** The previous reading's CPU time and when it was taken, for cpuPercent. */
+  lastCpuUsec: number;
+  lastAt: number;
+}
+
+/**
+ * Reads every running sandbox's cgroup once per tick (one timer for all of
+ * them, a few small files each) and keeps the last readings in memory. An idle
+ * daemon with many sandboxes pays a few reads per sandbox per tick; nothing
+ * is kept for a sandbox once it ends.
+ */
+export class MetricsSampler {
+  private readonly tracks = new Map<string, Track>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: MetricsSamplerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Starts the ticks; returns how to stop them. */
+  start(): () => void {
+    const timer = setInterval(() => this.tick(), this.deps.intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  tick(): void {
+    const at = this.now();
+    const iso = new Date(at).toISOString();
+    const samples: SandboxSample[] = [];
+    for (const sandbox of this.deps.running()) {
+      const usage = this.deps.usage(sandbox.id);
+      if (!usage) continue;
+      const sample = this.record(sandbox.id, usage, at, iso);
+      samples.push({ ...sandbox, sample });
+    }
+    if (this.deps.bus.listening) this.deps.bus.publish({ topic: 'metrics', samples });
+  }
+
+  private record(id: string, usage: ResourceUsage, at: number, iso: string): MetricsSample {
+    let track = this.tracks.get(id);
+    const elapsedUsec = track ? (at - track.lastAt) * 1000 : 0;
+    const cpuPercent = track && elapsedUsec > 0 ? round1((Math.max(0, usage.cpuUsageUsec - track.lastCpuUsec) / elapsedUsec) * 100) : 0;
+    const egress = this.deps.egress(id);
+    const sample: MetricsSample = {
+      at: iso,
+      cpuPercent,
+      ...usage,
+      netRxBytes: egress.rxBytes,
+      netTxBytes: egress.txBytes,
+      egressAllowed: egress.allowed,
+      egressRefused: egress.refused,
+    };
+    if (!track) {
+      track = { history: [], lastCpuUsec: 0, lastAt: 0 };
+      this.tracks.set(id, track);
+    }
+    track.lastCpuUsec = usage.cpuUsageUsec;
+    track.lastAt = at;
+    track.history.push(sample);
+    if (track.history.length > keptSamples) track.history.shift();
+    return sample;
+  }
+
+  /** The sandbox's readings, oldest first; empty before its first tick. */
+  metrics(id: string): SandboxMetrics {
+    const history = [...(this.tracks.get(id)?.history ?? [])];
+    return { sandboxId: id, current: history.at(-1) ?? null, history };
+  }
+
+  /** The sandbox ended: its readings go. */
+  forget(id: string): void {
+    this.tracks.delete(id);
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
