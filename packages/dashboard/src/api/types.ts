@@ -11,54 +11,28 @@ export type {
   ConnectionInfo,
   FileEntry,
   GatewayServerInfo,
+  MetricsSample,
   PolicyStatus,
   PolicyTestResult,
   PoolInfo,
   ProcessInfo,
   Role,
+  SandboxMetrics,
   SandboxNetworkInfo,
   Session,
+  StatsSample,
   TemplateInfo,
   TenantInfo,
   TokenInfo,
   VolumeInfo,
 } from '@paddock/core';
 
-import type { SandboxInfo as CoreSandboxInfo } from '@paddock/core';
+import type { SandboxInfo as CoreSandboxInfo, LiveEventMessage } from '@paddock/core';
 
 export type SandboxControl = { mode: 'agent' } | { mode: 'human'; by: string; since: string; sessionId: string; pid: number };
 
 /** A sandbox as the dashboard reads it: `control` arrives with takeover (absent on a daemon without it). */
 export type SandboxInfo = CoreSandboxInfo & { control?: SandboxControl };
-
-export interface MetricsSample {
-  at: string;
-  cpuPercent: number;
-  cpuUsageUsec: number;
-  memoryBytes: number;
-  memoryLimitBytes: number | null;
-  pids: number;
-  pidsLimit: number | null;
-  netRxBytes: number;
-  netTxBytes: number;
-  egressAllowed: number;
-  egressRefused: number;
-}
-
-export interface SandboxMetrics {
-  sandboxId: string;
-  current: MetricsSample | null;
-  history: MetricsSample[];
-}
-
-export interface StatsSample {
-  at: string;
-  sandboxes: { running: number; paused: number };
-  execMs: { p50: number; p95: number } | null;
-  pool: { hits: number; misses: number };
-  decisions: { allow: number; deny: number; ask: number };
-  egressRefused: number;
-}
 
 export interface Recording {
   sessionId: string;
@@ -69,12 +43,6 @@ export interface Recording {
   sha256: string;
 }
 
-/** Events of GET /v1/events, by their SSE event name. */
-export interface LiveEvents {
-  sandbox: { kind: 'created' | 'updated' | 'ended'; sandbox: SandboxInfo };
-  metrics: { samples: Record<string, MetricsSample> };
-  approval: { kind: 'created' | 'decided'; approval: import('@paddock/core').ApprovalInfo };
-  audit: { record: import('@paddock/core').AuditEntry };
-  stats: StatsSample;
-}
+/** Events of GET /v1/events, by their SSE event name ('ready' aside). */
+export type LiveEvents = { [M in Exclude<LiveEventMessage, { event: 'ready' }> as M['event']]: M['data'] };
 export type LiveTopic = keyof LiveEvents;
