@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { memo, useCallback, useMemo, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { MetricsSample, SandboxInfo } from '../api/types.js';
 import { useApp, useLive } from '../app-context.js';
@@ -11,6 +11,7 @@ import { useFetch } from './use-fetch.js';
 
 type StateFilter = 'live' | 'running' | 'paused' | 'killed' | 'all';
 const historyLength = 30;
+const noSamples: MetricsSample[] = [];
 
 export function SandboxesView() {
   const { api, notify } = useApp();
@@ -68,13 +69,16 @@ export function SandboxesView() {
     list.reload();
   };
 
-  const toggle = (id: string) =>
-    setSelected((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const toggle = useCallback(
+    (id: string) =>
+      setSelected((current) => {
+        const next = new Set(current);
+        if (next.has(id)) next.delete(id);
+        else next.add(id);
+        return next;
+      }),
+    [],
+  );
 
   return (
     <section aria-labelledby="sandboxes-title">
@@ -146,7 +150,7 @@ export function SandboxesView() {
             </thead>
             <tbody>
               {shown.map((s) => (
-                <SandboxRow key={s.id} sandbox={s} samples={metrics[s.id] ?? []} selected={selected.has(s.id)} onToggle={toggle} />
+                <SandboxRow key={s.id} sandbox={s} samples={metrics[s.id] ?? noSamples} selected={selected.has(s.id)} onToggle={toggle} />
               ))}
             </tbody>
           </table>
@@ -164,7 +168,8 @@ interface SandboxRowProps {
   onToggle(id: string): void;
 }
 
-function SandboxRow({ sandbox: s, samples, selected, onToggle }: SandboxRowProps) {
+// Memoised: a live event re-renders the rows it changed, not all of them (500 rows must stay cheap).
+const SandboxRow = memo(function SandboxRow({ sandbox: s, samples, selected, onToggle }: SandboxRowProps) {
   const now = Date.now();
   const last = samples.at(-1);
   const control = s.control?.mode === 'human' ? `human (${s.control.by})` : 'agent';
@@ -206,4 +211,4 @@ function SandboxRow({ sandbox: s, samples, selected, onToggle }: SandboxRowProps
       </td>
     </tr>
   );
-}
+});
