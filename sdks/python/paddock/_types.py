@@ -33,6 +33,8 @@ __all__ = [
     "GatewayServerToolsItem",
     "GatewayTool",
     "GatewayToolResult",
+    "Handback",
+    "HandbackRecording",
     "LimitsInput",
     "PolicyTestRequest",
     "Pool",
@@ -49,6 +51,8 @@ __all__ = [
     "Process",
     "ProcessStart",
     "ProcessStartPty",
+    "RecordingList",
+    "RecordingListRecordingsItem",
     "RegistryLogin",
     "RegistryLoginSet",
     "Sandbox",
@@ -66,6 +70,8 @@ __all__ = [
     "SessionResponse",
     "SessionResponseSession",
     "SessionResponseSessionPrincipal",
+    "Takeover",
+    "TakeoverRequest",
     "Template",
     "TemplateBuild",
     "TemplateConfig",
@@ -285,6 +291,7 @@ Sandbox = TypedDict(
         "endedAt": "str | None",
         "endReason": "str | None",
         "onTimeout": "Literal[\"kill\", \"pause\"]",
+        "control": "Any",
     },
 )
 
@@ -791,6 +798,59 @@ GatewayToolResult = TypedDict(
         "content": "list[dict[str, Any]]",
         "structuredContent": "NotRequired[dict[str, Any]]",
         "isError": "NotRequired[bool]",
+    },
+)
+
+Takeover = TypedDict(
+    "Takeover",
+    {
+        "control": "Any",
+        "pid": "int",
+    },
+)
+
+TakeoverRequest = TypedDict(
+    "TakeoverRequest",
+    {
+        "cols": "NotRequired[int]",
+        "rows": "NotRequired[int]",
+        "cmd": "NotRequired[list[str]]",
+    },
+)
+
+HandbackRecording = TypedDict(
+    "HandbackRecording",
+    {
+        "sessionId": "str",
+        "bytes": "int",
+        "sha256": "str",
+    },
+)
+
+Handback = TypedDict(
+    "Handback",
+    {
+        "control": "Any",
+        "recording": "HandbackRecording",
+    },
+)
+
+RecordingListRecordingsItem = TypedDict(
+    "RecordingListRecordingsItem",
+    {
+        "sessionId": "str",
+        "by": "str",
+        "startedAt": "str",
+        "endedAt": "str | None",
+        "bytes": "int",
+        "sha256": "str | None",
+    },
+)
+
+RecordingList = TypedDict(
+    "RecordingList",
+    {
+        "recordings": "list[RecordingListRecordingsItem]",
     },
 )
 
