@@ -19,6 +19,7 @@ export * from './ports/port-schema.js';
 export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
 export * from './sandboxes/sandbox-schema.js';
+export * from './sandboxes/takeover-schema.js';
 export * from './sessions/session-schema.js';
 export * from './templates/dockerfile.js';
 export * from './templates/paddockfile.js';

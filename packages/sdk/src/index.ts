@@ -98,6 +98,7 @@ export { Pools } from './pools.js';
 export type { PortForward, PortForwardOptions } from './port-forward.js';
 export { type ExposeOptions, Ports } from './ports.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
+export { Recordings } from './recordings.js';
 export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';

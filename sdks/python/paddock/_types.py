@@ -33,6 +33,8 @@ __all__ = [
     "GatewayServerToolsItem",
     "GatewayTool",
     "GatewayToolResult",
+    "Handback",
+    "HandbackRecording",
     "LimitsInput",
     "PolicyTestRequest",
     "Pool",
@@ -49,6 +51,8 @@ __all__ = [
     "Process",
     "ProcessStart",
     "ProcessStartPty",
+    "RecordingList",
+    "RecordingListRecordingsItem",
     "RegistryLogin",
     "RegistryLoginSet",
     "Sandbox",
@@ -75,6 +79,8 @@ __all__ = [
     "StatsHistoryHistoryItemExecMs",
     "StatsHistoryHistoryItemPool",
     "StatsHistoryHistoryItemSandboxes",
+    "Takeover",
+    "TakeoverRequest",
     "Template",
     "TemplateBuild",
     "TemplateConfig",
@@ -294,6 +300,7 @@ Sandbox = TypedDict(
         "endedAt": "str | None",
         "endReason": "str | None",
         "onTimeout": "Literal[\"kill\", \"pause\"]",
+        "control": "Any",
     },
 )
 
@@ -895,6 +902,56 @@ StatsHistory = TypedDict(
     "StatsHistory",
     {
         "history": "list[StatsHistoryHistoryItem]",
+Takeover = TypedDict(
+    "Takeover",
+    {
+        "control": "Any",
+        "pid": "int",
+    },
+)
+
+TakeoverRequest = TypedDict(
+    "TakeoverRequest",
+    {
+        "cols": "NotRequired[int]",
+        "rows": "NotRequired[int]",
+        "cmd": "NotRequired[list[str]]",
+    },
+)
+
+HandbackRecording = TypedDict(
+    "HandbackRecording",
+    {
+        "sessionId": "str",
+        "bytes": "int",
+        "sha256": "str",
+    },
+)
+
+Handback = TypedDict(
+    "Handback",
+    {
+        "control": "Any",
+        "recording": "HandbackRecording",
+    },
+)
+
+RecordingListRecordingsItem = TypedDict(
+    "RecordingListRecordingsItem",
+    {
+        "sessionId": "str",
+        "by": "str",
+        "startedAt": "str",
+        "endedAt": "str | None",
+        "bytes": "int",
+        "sha256": "str | None",
+    },
+)
+
+RecordingList = TypedDict(
+    "RecordingList",
+    {
+        "recordings": "list[RecordingListRecordingsItem]",
     },
 )
 

@@ -48,6 +48,8 @@ import { openDatabase } from '../store/database.js';
 import { SandboxStore } from '../store/sandbox-store.js';
 import { TemplateStore } from '../store/template-store.js';
 import { TenantStore, TokenStore } from '../store/tenant-store.js';
+import { RecordingStore } from '../takeover/recording-store.js';
+import { TakeoverService } from '../takeover/takeover-service.js';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
@@ -170,6 +172,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     onConnectionLost: (id) => void sandboxes.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
   });
   shutdown.add('commands', () => processes.detachAll());
+  const takeovers = new TakeoverService({ processes, recordings: new RecordingStore(db), audit, dir: join(config.stateDir, 'recordings'), logger });
+  shutdown.add('takeovers', () => takeovers.releaseAll());
   const sandboxes: SandboxService = new SandboxService({
     engine,
     sandboxes: sandboxStore,
@@ -304,6 +308,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     ports,
     gateway: gatewayServers,
     secrets,
+    takeovers,
     govern: makeGovern(policy, audit, approvals, scopes, telemetry),
     scopes,
     events,

@@ -17,6 +17,8 @@ export const shutdownOrder = [
   'event-streams',
   // The API's listeners and the sandboxes' egress sockets, together.
   'listeners',
+  // Takeovers end with the daemon: their terminals are killed and their recordings closed and audited while the database is open.
+  'takeovers',
   // Connections to agents for commands: the commands go on inside their sandboxes, for the next start to re-attach.
   'commands',
   'endpoint-file',

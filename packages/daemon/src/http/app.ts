@@ -44,6 +44,7 @@ import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
+import { registerTakeoverRoutes } from './routes/takeover-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerVolumeRoutes } from './routes/volume-routes.js';
@@ -226,6 +227,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerGatewayRoutes(app, services);
   registerEventRoutes(app, services);
   registerMetricsRoutes(app, services);
+  registerTakeoverRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

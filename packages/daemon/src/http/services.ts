@@ -18,6 +18,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
+import type { TakeoverService } from '../takeover/takeover-service.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -44,6 +45,8 @@ export interface Services {
   ports: PortService;
   gateway: GatewayService;
   secrets: SecretStore;
+  /** People taking sandboxes over from their agents, and the recordings of their terminals. */
+  takeovers: TakeoverService;
   govern: Govern;
   /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */
   scopes: TokenScopeGuard;

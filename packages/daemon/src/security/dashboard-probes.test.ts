@@ -274,4 +274,71 @@ describe('web dashboard probes', () => {
     }
     expect((await rawGet('/')).status).toBe(200);
   });
+
+  it("W6: an agent's token takes no sandbox over, and cannot type into, signal or attach to a person's takeover terminal", async () => {
+    const agent = await newToken('agent');
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const asAgent = (path: string, body: unknown) =>
+      fetch(`${daemon.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const refused = await asAgent(`/v1/sandboxes/${sbx.id}/takeover`, {});
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe('takeover_refused');
+    // Signed in to the dashboard with its token, the agent is still an agent.
+    const session = await signedIn(agent.token);
+    const byCookie = await fetch(`${daemon.url}/v1/sandboxes/${sbx.id}/takeover`, {
+      method: 'POST',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect((await byCookie.json()).error.code).toBe('takeover_refused');
+
+    const { pid } = await sbx.takeover();
+    const stdin = await asAgent(`/v1/sandboxes/${sbx.id}/processes/${pid}/stdin`, { data: 'echo pwned > /tmp/pwned\n' });
+    expect(stdin.status).toBe(403);
+    expect((await stdin.json()).error.code).toBe('terminal_read_only');
+    const signal = await asAgent(`/v1/sandboxes/${sbx.id}/processes/${pid}/signal`, { signal: 'SIGKILL' });
+    expect((await signal.json()).error.code).toBe('terminal_read_only');
+    const url = `${daemon.url.replace('http', 'ws')}/v1/sandboxes/${sbx.id}/processes/${pid}/attach`;
+    expect(await upgradeStatus(url, { authorization: `Bearer ${agent.token}` })).toBe(403);
+    expect(await upgradeStatus(`${url}?mode=write`, { authorization: `Bearer ${agent.token}` })).toBe(400);
+    const proc = (await (await daemon.api(`/v1/sandboxes/${sbx.id}/processes/${pid}`)).json()) as { state: string };
+    expect(proc.state).toBe('running');
+    expect((await sbx.getInfo()).control).toMatchObject({ mode: 'human', by: 'admin' });
+    const { recording } = await sbx.handback();
+    const cast = await sbx.recordings.get(recording.sessionId);
+    expect(cast).not.toContain('pwned');
+    await sbx.kill();
+  });
+
+  it('W7: a read-only viewer (mode=view) writes nothing to the terminal: input, EOF and signals are refused', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const { pid } = await sbx.takeover();
+    const ws = new WebSocket(`${daemon.url.replace('http', 'ws')}/v1/sandboxes/${sbx.id}/processes/${pid}/attach?mode=view`, {
+      headers: { authorization: `Bearer ${daemon.token}` },
+    });
+    const messages: Array<{ type: string; error?: { code: string } }> = [];
+    ws.on('message', (data, binary) => {
+      if (!binary) messages.push(JSON.parse(String(data)));
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    // Even the taker, attached as a viewer, is a viewer.
+    ws.send(Buffer.from('echo viewer-wrote > /tmp/viewer\n'));
+    ws.send(JSON.stringify({ type: 'eof' }));
+    ws.send(JSON.stringify({ type: 'signal', signal: 'SIGKILL' }));
+    ws.send(JSON.stringify({ type: 'resize', cols: 1, rows: 1 }));
+    await expect.poll(() => messages.length, { timeout: 10_000 }).toBe(4);
+    expect(messages.every((m) => m.type === 'error' && m.error?.code === 'terminal_read_only')).toBe(true);
+    const proc = (await (await daemon.api(`/v1/sandboxes/${sbx.id}/processes/${pid}`)).json()) as { state: string };
+    expect(proc.state).toBe('running');
+    ws.close();
+    const { recording } = await sbx.handback();
+    const cast = await sbx.recordings.get(recording.sessionId);
+    expect(cast).not.toContain('viewer-wrote');
+    expect(cast.split('\n').filter((l) => l.includes('"i"'))).toEqual([]);
+    await sbx.kill();
+  });
 });

@@ -1,8 +1,9 @@
-import type { Limits, SandboxInfo, SandboxState, Tier, WritableLayer } from '@paddock/core';
+import type { Limits, SandboxControl, SandboxInfo, SandboxState, Tier, WritableLayer } from '@paddock/core';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
-export interface SandboxRecord extends SandboxInfo {
+/** A sandbox as stored; who controls it (a takeover) is the daemon's live state, not a column. */
+export interface SandboxRecord extends Omit<SandboxInfo, 'control'> {
   owner: string;
   env: Record<string, string>;
   workdir: string;
@@ -202,7 +203,8 @@ function fromRow(row: Row): SandboxRecord {
   };
 }
 
-export function toSandboxInfo(r: SandboxRecord): SandboxInfo {
+/** The sandbox as the API shows it; `control` says whether a person has taken it over. */
+export function toSandboxInfo(r: SandboxRecord, control: SandboxControl = { mode: 'agent' }): SandboxInfo {
   const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, pausedLeftMs: _left, ...info } = r;
-  return info;
+  return { ...info, control };
 }
