@@ -902,6 +902,9 @@ StatsHistory = TypedDict(
     "StatsHistory",
     {
         "history": "list[StatsHistoryHistoryItem]",
+    },
+)
+
 Takeover = TypedDict(
     "Takeover",
     {
