@@ -3,6 +3,7 @@ import { ApiClient, ApiError } from './api/api-client.js';
 import { call } from './api/dashboard-routes.js';
 import type { Session } from './api/types.js';
 import { AppContext, type AppServices, useApp } from './app-context.js';
+import { ErrorBoundary } from './components/error-boundary.js';
 import { errorText } from './format.js';
 import { LiveEventsHub } from './live/live-events.js';
 import { navigate, useHashRoute } from './router.js';
@@ -140,7 +141,9 @@ export function App() {
       </div>
       <main id="main" tabIndex={-1}>
         <ApprovalNotifications />
-        <RouteView view={route.view} param={route.param} />
+        <ErrorBoundary key={`${route.view}/${route.param ?? ''}`}>
+          <RouteView view={route.view} param={route.param} />
+        </ErrorBoundary>
       </main>
     </AppContext.Provider>
   );

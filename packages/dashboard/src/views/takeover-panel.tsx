@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
-import type { Recording, SandboxControl, SandboxInfo } from '../api/types.js';
+import type { HandbackResponse, Recording, SandboxInfo, TakeoverResponse } from '../api/types.js';
 import { useApp } from '../app-context.js';
 import { errorText, formatBytes, formatTime } from '../format.js';
 import { TerminalView } from '../terminal/terminal-view.js';
@@ -25,7 +25,7 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
   const takeOver = async () => {
     setBusy(true);
     try {
-      await api.json<{ control: SandboxControl; pid: number }>(call('POST /v1/sandboxes/{id}/takeover', ...args), { body: { cols: 100, rows: 24 } });
+      await api.json<TakeoverResponse>(call('POST /v1/sandboxes/{id}/takeover', ...args), { body: { cols: 100, rows: 24 } });
       notify(`You control ${sandbox.id}; the agent sees it as taken over.`);
     } catch (e) {
       notify(`Refused — ${errorText(e)}`, 'error');
@@ -36,7 +36,7 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
   const handBack = async () => {
     setBusy(true);
     try {
-      const result = await api.json<{ recording: { bytes: number; sha256: string } }>(call('POST /v1/sandboxes/{id}/handback', ...args));
+      const result = await api.json<HandbackResponse>(call('POST /v1/sandboxes/{id}/handback', ...args));
       notify(`Handed back to the agent; session recorded (${formatBytes(result.recording.bytes)}, sha256 ${result.recording.sha256.slice(0, 12)}…).`);
     } catch (e) {
       notify(`Refused — ${errorText(e)}`, 'error');
@@ -89,7 +89,7 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
               <th scope="col">Started</th>
               <th scope="col">Ended</th>
               <th scope="col">Size</th>
-              <th scope="col">SHA-256</th>
+              <th scope="col">Cast (SHA-256)</th>
             </tr>
           </thead>
           <tbody>
@@ -97,14 +97,15 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
               <tr key={r.sessionId}>
                 <td>{r.by}</td>
                 <td>{formatTime(r.startedAt)}</td>
-                <td>{formatTime(r.endedAt)}</td>
+                <td>{r.endedAt ? formatTime(r.endedAt) : 'recording…'}</td>
                 <td>{formatBytes(r.bytes)}</td>
                 <td>
                   <a
                     href={api.url(call('GET /v1/sandboxes/{id}/recordings/{sessionId}', { id: sandbox.id, sessionId: r.sessionId }))}
                     download={`${r.sessionId}.cast`}
+                    aria-label={`Download the recording of ${r.sessionId}`}
                   >
-                    {r.sha256.slice(0, 16)}…
+                    {r.sha256 ? `${r.sha256.slice(0, 16)}…` : 'download so far'}
                   </a>
                 </td>
               </tr>
