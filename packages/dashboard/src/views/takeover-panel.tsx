@@ -103,9 +103,8 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
                   <a
                     href={api.url(call('GET /v1/sandboxes/{id}/recordings/{sessionId}', { id: sandbox.id, sessionId: r.sessionId }))}
                     download={`${r.sessionId}.cast`}
-                    aria-label={`Download the recording of ${r.sessionId}`}
                   >
-                    {r.sha256 ? `${r.sha256.slice(0, 16)}…` : 'download so far'}
+                    {r.sha256 ? `download (${r.sha256.slice(0, 16)}…)` : 'download so far'}
                   </a>
                 </td>
               </tr>
