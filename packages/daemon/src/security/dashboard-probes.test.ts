@@ -118,6 +118,16 @@ describe('web dashboard probes', () => {
     expect(await tokenIds()).toEqual(before);
     const own = await post({ 'x-csrf-token': csrfToken });
     expect(own.status).toBe(201);
+    // Login CSRF: a form another site posts (no JSON content type) signs nobody in.
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const form = await fetch(`${daemon.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: JSON.stringify({ token: daemon.token }),
+      });
+      expect(form.status, type).toBe(415);
+      expect(form.headers.get('set-cookie'), type).toBeNull();
+    }
   });
 
   it('W2: a cross-origin (or Origin-less) WebSocket carrying the session cookie is refused', async () => {
