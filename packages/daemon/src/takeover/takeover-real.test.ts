@@ -49,4 +49,24 @@ describe('takeover of a real sandbox', () => {
     expect(output).toMatch(/\/dev\/pts\/\d+/);
     await sbx.kill();
   });
+
+  it('closes a recording a crashed daemon left open, on its next start', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const taken = await sbx.takeover();
+    const sessionId = taken.control.mode === 'human' ? taken.control.sessionId : '';
+    await daemon.crash();
+    await daemon.restart();
+    const again = await Sandbox.connect(sbx.id, daemon.conn);
+    const [recording] = await again.recordings.list();
+    expect(recording).toMatchObject({ sessionId, by: 'admin' });
+    expect(recording?.endedAt).not.toBeNull();
+    const cast = await again.recordings.get(sessionId);
+    expect(recording?.sha256).toBe(createHash('sha256').update(cast).digest('hex'));
+    const audit = (await (await daemon.api('/v1/audit?limit=10000')).json()) as {
+      records: Array<{ action: string; details: { sessionId?: string; reason?: string } }>;
+    };
+    expect(audit.records.find((r) => r.action === 'sandbox.handback' && r.details.sessionId === sessionId)?.details.reason).toBe('daemon restarted');
+    expect((await again.getInfo()).control).toEqual({ mode: 'agent' });
+    await again.kill();
+  });
 });
