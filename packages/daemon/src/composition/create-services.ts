@@ -174,6 +174,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('commands', () => processes.detachAll());
   const takeovers = new TakeoverService({ processes, recordings: new RecordingStore(db), audit, dir: join(config.stateDir, 'recordings'), logger });
   shutdown.add('takeovers', () => takeovers.releaseAll());
+  await takeovers.closeLeftOpen();
   const sandboxes: SandboxService = new SandboxService({
     engine,
     sandboxes: sandboxStore,

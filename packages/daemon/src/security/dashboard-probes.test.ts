@@ -112,12 +112,27 @@ describe('web dashboard probes', () => {
     const foreign = await post({ 'x-csrf-token': csrfToken, origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
     expect((await foreign.json()).error.code).toBe('forbidden_origin');
+    // A sandbox's own page (a port's host form) is same-site with a localhost daemon, so the browser sends the
+    // cookie: its Origin is still not the daemon's.
+    const port = new URL(daemon.url).port;
+    const fromSandbox = await post({ 'x-csrf-token': csrfToken, origin: `http://8000-sb-0123456789ab.sandbox.localhost:${port}` });
+    expect((await fromSandbox.json()).error.code).toBe('forbidden_origin');
     // DELETE and PATCH are writes too.
     const kill = await fetch(`${daemon.url}/v1/sandboxes`, { method: 'DELETE', headers: { cookie } });
     expect((await kill.json()).error.code).toBe('csrf_failed');
     expect(await tokenIds()).toEqual(before);
     const own = await post({ 'x-csrf-token': csrfToken });
     expect(own.status).toBe(201);
+    // Login CSRF: a form another site posts (no JSON content type) signs nobody in.
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const form = await fetch(`${daemon.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: JSON.stringify({ token: daemon.token }),
+      });
+      expect(form.status, type).toBe(415);
+      expect(form.headers.get('set-cookie'), type).toBeNull();
+    }
   });
 
   it('W2: a cross-origin (or Origin-less) WebSocket carrying the session cookie is refused', async () => {

@@ -24,6 +24,17 @@ export class RecordingStore {
     this.db.prepare('UPDATE recordings SET ended_at = ?, bytes = ?, sha256 = ? WHERE session_id = ?').run(endedAt, bytes, sha256, sessionId);
   }
 
+  /** Recordings a daemon that stopped abruptly left open, with where their sandbox was. */
+  open(): Array<{ sessionId: string; sandboxId: string; tenant: string; by: string }> {
+    const rows = this.db.prepare('SELECT session_id, sandbox_id, tenant, by FROM recordings WHERE ended_at IS NULL').all() as Array<{
+      session_id: string;
+      sandbox_id: string;
+      tenant: string;
+      by: string;
+    }>;
+    return rows.map((r) => ({ sessionId: r.session_id, sandboxId: r.sandbox_id, tenant: r.tenant, by: r.by }));
+  }
+
   list(sandboxId: string): Recording[] {
     const rows = this.db.prepare('SELECT * FROM recordings WHERE sandbox_id = ? ORDER BY started_at').all(sandboxId) as Row[];
     return rows.map(toRecording);

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConflictError,
@@ -109,6 +109,7 @@ export class TakeoverService {
       proc = await this.o.processes.start(sandbox, { cmd: request.cmd ?? ['/bin/bash', '-l'], pty: { cols, rows } }, { keepStdinOpen: true });
     } catch (err) {
       await recorder.close();
+      await rm(join(folder, `${sessionId}.cast`), { force: true });
       throw err;
     }
     const control: HumanControl = { mode: 'human', by: principal.id, since: new Date().toISOString(), sessionId, pid: proc.pid };
@@ -214,6 +215,29 @@ export class TakeoverService {
   /** Where a recording's cast is; the caller has found the recording (its ids are checked) first. */
   castPath(sandboxId: string, sessionId: string): string {
     return join(this.o.dir, sandboxId, `${sessionId}.cast`);
+  }
+
+  /**
+   * Closes the recordings a daemon that stopped abruptly left open (a clean
+   * stop hands every takeover back): each gets its size and digest as the
+   * file holds them, and a handback record saying why.
+   */
+  async closeLeftOpen(): Promise<void> {
+    for (const r of this.o.recordings.open()) {
+      const cast = await readFile(this.castPath(r.sandboxId, r.sessionId)).catch(() => Buffer.alloc(0));
+      const sha256 = createHash('sha256').update(cast).digest('hex');
+      this.o.recordings.end(r.sessionId, new Date().toISOString(), cast.length, sha256);
+      this.o.audit.append({
+        requestId: null,
+        principal: r.by,
+        tenant: r.tenant,
+        action: 'sandbox.handback',
+        resource: `sandbox:${r.sandboxId}`,
+        decision: 'allow',
+        outcome: 'ok',
+        details: { sessionId: r.sessionId, bytes: cast.length, sha256, reason: 'daemon restarted' },
+      });
+    }
   }
 
   /** Hands back everything (the daemon stops): terminals killed, recordings closed. */

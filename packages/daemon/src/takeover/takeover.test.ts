@@ -153,4 +153,16 @@ describe('takeover', () => {
     expect(none.stderr).toContain('is not taken over');
     await sbx.kill();
   });
+
+  it('paddock takeover joins the terminal; its exit hands back', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn });
+    const cli = await runCli(['takeover', sbx.id], { env: daemon.env, stdin: 'echo via-cli-$((6*7))\nexit 3\n' });
+    expect(cli.stdout).toContain('via-cli-42');
+    expect(cli.stderr).toContain(`taken over ${sbx.id}`);
+    expect(cli.code).toBe(3);
+    await expect.poll(async () => (await sbx.getInfo()).control, { timeout: 10_000 }).toEqual({ mode: 'agent' });
+    const [recording] = await sbx.recordings.list();
+    expect(await sbx.recordings.get(recording?.sessionId as string)).toContain('via-cli-42');
+    await sbx.kill();
+  });
 });
