@@ -221,6 +221,27 @@ describe('GET /v1/events', () => {
     await stream.stop();
   });
 
+  it('Y7: a stream ends once its token is revoked or expires; it outlives no authentication', async () => {
+    const revoked = await call('POST', '/v1/tokens', { role: 'operator' });
+    const ends = async (token: string, after: () => Promise<unknown>) => {
+      const controller = new AbortController();
+      let ready!: () => void;
+      const started = new Promise<void>((resolve) => {
+        ready = resolve;
+      });
+      const done = Events.subscribe({ url: daemon.url, token, topics: ['sandbox', 'audit'], signal: controller.signal }, (e) => e.event === 'ready' && ready());
+      await Promise.race([started, done]);
+      await after();
+      // The daemon ends it, not our signal: subscribe says the connection was lost.
+      await expect(done).rejects.toMatchObject({ code: 'connection_lost' });
+    };
+    await ends(revoked.body.token, () => call('DELETE', `/v1/tokens/${revoked.body.id}`));
+    const expiring = await call('POST', '/v1/tokens', { role: 'operator', ttlMs: 3000 });
+    await ends(expiring.body.token, async () => {});
+    const after = await call('GET', '/v1/events', undefined, revoked.body.token);
+    expect(after.status).toBe(401);
+  });
+
   it('Y4: a client that stops reading is dropped; the daemon and other streams go on', async () => {
     const reader = await listen(admin, ['audit']);
     // A raw connection that asks for the stream, then never reads.
