@@ -120,6 +120,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const metrics = new MetricsSampler({
     running: () => sandboxStore.running(),
     usage: (id) => engine.usage(id),
+    limits: (id) => engine.limits(id),
     egress: (id) => connections.totalsOf(id),
     bus,
     intervalMs: config.metricsIntervalMs,
