@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
-import { runCli } from '../../daemon/src/testing/run-cli.js';
+import { cliPath, runCli } from '../../daemon/src/testing/run-cli.js';
 
 // `paddock stats` against an in-process daemon whose fake sandboxes read as
 // idle (one process, no limits): the table's columns and the JSON's shape.
@@ -45,6 +46,34 @@ describe('paddock stats', () => {
       },
     ]);
     await other.kill();
+  });
+
+  it('streams a JSON line per sampling tick, with sandboxes made meanwhile, until interrupted', async () => {
+    const child = spawn(process.execPath, [cliPath(), 'stats', '--json'], { env: daemon.env });
+    const lines: Array<Array<{ id: string; metrics: unknown }>> = [];
+    let pending = '';
+    const seen = (match: (line: Array<{ id: string; metrics: unknown }>) => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (lines.some(match)) resolve();
+          else child.stdout.once('data', () => setImmediate(check));
+        };
+        check();
+      });
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const part of parts) if (part) lines.push(JSON.parse(part));
+    });
+    await seen((line) => line.some((r) => r.id === box.id));
+    const late = await Sandbox.create({ ...daemon.conn });
+    await seen((line) => line.some((r) => r.id === late.id && r.metrics !== null));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    child.kill('SIGINT');
+    // Ended by Ctrl-C, as every command: 128 + 2.
+    expect(await exited).toBe(130);
+    await late.kill();
   });
 
   it('an unknown sandbox is a one-line error and a non-zero exit', async () => {

@@ -1,5 +1,5 @@
 import type { EventTopic, LiveEventMessage, StatsSample } from '@paddock/core';
-import { ConnectionLostError } from '@paddock/core/client';
+import { ConnectionLostError, PaddockError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
 
@@ -39,12 +39,18 @@ export const Events = {
       if (res.body) await readEvents(res.body as unknown as AsyncIterable<Uint8Array>, onEvent);
     } catch (err) {
       if (call.signal?.aborted) return;
-      throw err;
+      // A stream the daemon cut (a revoked token, a client dropped as too slow) breaks mid-body.
+      if (err instanceof PaddockError) throw err;
+      throw lost(api);
     }
     if (call.signal?.aborted) return;
-    throw new ConnectionLostError(`the daemon at ${api.url} ended the events stream; subscribe again`);
+    throw lost(api);
   },
 };
+
+function lost(api: ApiClient): ConnectionLostError {
+  return new ConnectionLostError(`the daemon at ${api.url} ended the events stream; subscribe again`);
+}
 
 /** The daemon's statistics: one sample per 10 s over the last 30 minutes, the caller's tenant's. */
 export const Stats = {

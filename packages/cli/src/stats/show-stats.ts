@@ -40,8 +40,6 @@ export async function showStats(ids: string[], flags: StatsFlags, command: Comma
     return;
   }
   const tty = process.stdout.isTTY === true && !flags.json;
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
   const draw = () => {
     const list = [...rows.values()];
     if (flags.json) process.stdout.write(`${JSON.stringify(list.map(jsonRow))}\n`);
@@ -49,7 +47,8 @@ export async function showStats(ids: string[], flags: StatsFlags, command: Comma
     else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${statsTable(list)}`);
   };
   draw();
-  await Events.subscribe({ ...conn, topics: ['sandbox', 'metrics'], signal: stop.signal }, (event) => {
+  // Until Ctrl-C (the CLI's exit handlers end it, 130), or the daemon ends the stream (an error, exit 1).
+  await Events.subscribe({ ...conn, topics: ['sandbox', 'metrics'] }, (event) => {
     if (event.event === 'sandbox') {
       const { kind, sandbox } = event.data;
       if (kind === 'ended') rows.delete(sandbox.id);

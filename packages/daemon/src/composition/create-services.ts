@@ -6,7 +6,7 @@ import { ApprovalService } from '../approvals/approval-service.js';
 import { AuditAnchors } from '../audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
-import { loadOrCreateToken } from '../auth/token-auth.js';
+import { isExpired, loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
@@ -127,6 +127,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const metrics = new MetricsSampler({
     running: () => sandboxStore.running(),
     usage: (id) => engine.usage(id),
+    limits: (id) => engine.limits(id),
     egress: (id) => connections.totalsOf(id),
     bus,
     intervalMs: config.metricsIntervalMs,
@@ -270,7 +271,12 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
   });
   approvals.subscribe((approval) => bus.publish({ topic: 'approval', kind: approval.state === 'pending' ? 'created' : 'decided', approval }));
-  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000 });
+  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000, recheckMs: 2_000 }, (principal) => {
+    if (isExpired(principal)) return false;
+    // The bootstrap token is in no table; every other one is, revoked or not.
+    const token = tokenStore.get(principal.id);
+    return token ? token.revokedAt === null : principal.id === 'admin';
+  });
   shutdown.add('event-streams', () => events.closeAll());
   const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
   const auditAnchors = new AuditAnchors({

@@ -14,6 +14,8 @@ export interface EventStreamLimits {
   maxQueuedBytes: number;
   /** How often an idle stream gets a `: ping` comment (proxies close silent connections). */
   pingMs: number;
+  /** How often every stream's token is checked again: one revoked or expired since ends its streams. */
+  recheckMs: number;
 }
 
 type Queued = SseMessage | { ping: true };
@@ -25,6 +27,7 @@ type Queued = SseMessage | { ping: true };
  * and may connect again.
  */
 class EventClient {
+  readonly principal: Viewer['principal'];
   private readonly queue: Queued[] = [];
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
@@ -35,7 +38,9 @@ class EventClient {
     private readonly sink: SseSink,
     private readonly limits: EventStreamLimits,
     private readonly onDrop: () => void,
-  ) {}
+  ) {
+    this.principal = viewer.principal;
+  }
 
   offer(event: LiveEvent): void {
     if (this.ended) return;
@@ -89,17 +94,26 @@ class EventClient {
     this.queuedBytes = 0;
     this.wake?.();
   }
+
+  /** Ends the stream and its response at once (its token no longer holds). */
+  cut(): void {
+    this.end();
+    this.sink.abort();
+  }
 }
 
 /** Every open events stream, fed from the one event bus; closed together when the daemon stops. */
 export class EventStreams {
   private readonly clients = new Set<EventClient>();
+  private recheck: ReturnType<typeof setInterval> | undefined;
   /** Clients dropped for reading too slowly, since start (for the logs and tests). */
   dropped = 0;
 
   constructor(
     private readonly bus: EventBus,
     private readonly limits: EventStreamLimits,
+    /** Whether the principal's token still holds (not revoked, not expired): a stream outlives no request's authentication. */
+    private readonly stillValid: (principal: Viewer['principal']) => boolean,
   ) {}
 
   /**
@@ -113,6 +127,7 @@ export class EventStreams {
     client.push(first, first.data.length);
     const unsubscribe = this.bus.subscribe((event) => client.offer(event));
     this.clients.add(client);
+    this.recheck ??= setInterval(() => this.recheckTokens(), this.limits.recheckMs).unref();
     const stop = () => client.end();
     signal.addEventListener('abort', stop, { once: true });
     try {
@@ -121,7 +136,15 @@ export class EventStreams {
       signal.removeEventListener('abort', stop);
       unsubscribe();
       this.clients.delete(client);
+      if (this.clients.size === 0) {
+        clearInterval(this.recheck);
+        this.recheck = undefined;
+      }
     }
+  }
+
+  private recheckTokens(): void {
+    for (const client of this.clients) if (!this.stillValid(client.principal)) client.cut();
   }
 
   get open(): number {
@@ -129,6 +152,7 @@ export class EventStreams {
   }
 
   closeAll(): void {
+    clearInterval(this.recheck);
     for (const client of this.clients) client.end();
   }
 }

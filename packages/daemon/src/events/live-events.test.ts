@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { Events, type LiveEventMessage, Sandbox, Tokens } from '@paddock/sdk';
+import { Events, type LiveEventMessage, Pools, Sandbox, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
@@ -219,6 +219,45 @@ describe('GET /v1/events', () => {
     await box.kill();
     expect((await call('GET', `/v1/sandboxes/${box.id}/metrics`)).body).toEqual({ sandboxId: box.id, current: null, history: [] });
     await stream.stop();
+  });
+
+  it('stats count warm-pool hits and refused requests, each in its own tenant', async () => {
+    const pool = await Pools.set({ template: 'base', size: 1, limits: { memoryMiB: 128 } }, admin);
+    await expect.poll(async () => (await Pools.list(admin)).find((p) => p.id === pool.id)?.ready, { timeout: 30_000 }).toBe(1);
+    const claimed = await Sandbox.create({ ...admin, limits: { memoryMiB: 128 } });
+    const outsider = (await Tokens.create({ tenant: 'elsewhere', role: 'operator' }, admin)).token;
+    // A refused request of another tenant counts there, not here.
+    expect((await call('POST', '/v1/pools', { template: 'base', size: 1 }, outsider)).status).toBe(403);
+    const sums = async (token: string) => {
+      const history = (await call('GET', '/v1/stats', undefined, token)).body.history as Json[];
+      return { hits: history.reduce((n, s) => n + s.pool.hits, 0), deny: history.reduce((n, s) => n + s.decisions.deny, 0) };
+    };
+    await expect.poll(async () => (await sums(daemon.token)).hits, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await sums(outsider)).deny, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    expect((await sums(outsider)).hits).toBe(0);
+    await claimed.kill();
+    await Pools.remove(pool.id, admin);
+  });
+
+  it('Y7: a stream ends once its token is revoked or expires; it outlives no authentication', async () => {
+    const revoked = await call('POST', '/v1/tokens', { role: 'operator' });
+    const ends = async (token: string, after: () => Promise<unknown>) => {
+      const controller = new AbortController();
+      let ready!: () => void;
+      const started = new Promise<void>((resolve) => {
+        ready = resolve;
+      });
+      const done = Events.subscribe({ url: daemon.url, token, topics: ['sandbox', 'audit'], signal: controller.signal }, (e) => e.event === 'ready' && ready());
+      await Promise.race([started, done]);
+      await after();
+      // The daemon ends it, not our signal: subscribe says the connection was lost.
+      await expect(done).rejects.toMatchObject({ code: 'connection_lost' });
+    };
+    await ends(revoked.body.token, () => call('DELETE', `/v1/tokens/${revoked.body.id}`));
+    const expiring = await call('POST', '/v1/tokens', { role: 'operator', ttlMs: 3000 });
+    await ends(expiring.body.token, async () => {});
+    const after = await call('GET', '/v1/events', undefined, revoked.body.token);
+    expect(after.status).toBe(401);
   });
 
   it('Y4: a client that stops reading is dropped; the daemon and other streams go on', async () => {

@@ -1,5 +1,5 @@
 import type { MetricsSample, SandboxMetrics } from '@paddock/core';
-import type { ResourceUsage } from '@paddock/engine';
+import type { ResourceLimits, ResourceUsage } from '@paddock/engine';
 import type { EventBus, SandboxSample } from '../events/event-bus.js';
 import type { EgressTotals } from '../network/connection-log.js';
 
@@ -11,6 +11,8 @@ export interface MetricsSamplerDeps {
   running: () => Array<{ id: string; owner: string; metadata: Record<string, string> }>;
   /** The kernel's counts for one sandbox; undefined once its cgroup is gone. */
   usage: (id: string) => ResourceUsage | undefined;
+  /** The limits the kernel enforces on it (read once per sandbox: they are set when it is made). */
+  limits: (id: string) => ResourceLimits | undefined;
   egress: (id: string) => EgressTotals;
   bus: EventBus;
   intervalMs: number;
@@ -19,6 +21,7 @@ export interface MetricsSamplerDeps {
 
 interface Track {
   history: MetricsSample[];
+  limits: ResourceLimits;
   /** The previous reading's CPU time and when it was taken, for cpuPercent. */
   lastCpuUsec: number;
   lastAt: number;
@@ -26,7 +29,8 @@ interface Track {
 
 /**
  * Reads every running sandbox's cgroup once per tick (one timer for all of
- * them, a few small files each) and keeps the last readings in memory. An idle
+ * them, three small files each; its limits once) and keeps the last readings
+ * in memory. An idle
  * daemon with many sandboxes pays a few reads per sandbox per tick; nothing
  * is kept for a sandbox once it ends.
  */
@@ -60,22 +64,27 @@ export class MetricsSampler {
 
   private record(id: string, usage: ResourceUsage, at: number, iso: string): MetricsSample {
     let track = this.tracks.get(id);
-    const elapsedUsec = track ? (at - track.lastAt) * 1000 : 0;
-    const cpuPercent = track && elapsedUsec > 0 ? round1((Math.max(0, usage.cpuUsageUsec - track.lastCpuUsec) / elapsedUsec) * 100) : 0;
+    if (!track) {
+      const limits = this.deps.limits(id) ?? { memoryLimitBytes: null, pidsLimit: null };
+      track = { history: [], limits, lastCpuUsec: usage.cpuUsageUsec, lastAt: 0 };
+      this.tracks.set(id, track);
+    }
+    const elapsedUsec = track.lastAt ? (at - track.lastAt) * 1000 : 0;
+    const cpuPercent = elapsedUsec > 0 ? round1((Math.max(0, usage.cpuUsageUsec - track.lastCpuUsec) / elapsedUsec) * 100) : 0;
     const egress = this.deps.egress(id);
     const sample: MetricsSample = {
       at: iso,
       cpuPercent,
-      ...usage,
+      cpuUsageUsec: usage.cpuUsageUsec,
+      memoryBytes: usage.memoryBytes,
+      memoryLimitBytes: track.limits.memoryLimitBytes,
+      pids: usage.pids,
+      pidsLimit: track.limits.pidsLimit,
       netRxBytes: egress.rxBytes,
       netTxBytes: egress.txBytes,
       egressAllowed: egress.allowed,
       egressRefused: egress.refused,
     };
-    if (!track) {
-      track = { history: [], lastCpuUsec: 0, lastAt: 0 };
-      this.tracks.set(id, track);
-    }
     track.lastCpuUsec = usage.cpuUsageUsec;
     track.lastAt = at;
     track.history.push(sample);

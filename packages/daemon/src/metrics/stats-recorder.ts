@@ -108,7 +108,7 @@ export class StatsRecorder {
     list.push(sample);
     if (list.length > keptStats) list.shift();
     // A tenant quiet for the whole window is forgotten (a deleted one, or a test's).
-    if (list.length === keptStats && list.every(isQuiet)) this.history.delete(key);
+    if (key !== everyone && list.length === keptStats && list.every(isQuiet)) this.history.delete(key);
   }
 
   private intervalsOf(tenant: string): Interval[] {

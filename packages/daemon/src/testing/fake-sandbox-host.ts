@@ -8,6 +8,7 @@ import {
   type CallOptions,
   type HostMount,
   type LaunchedSandbox,
+  type ResourceLimits,
   type ResourceUsage,
   type RuntimeState,
   type SandboxHost,
@@ -152,7 +153,11 @@ export class FakeSandboxHost implements SandboxHost {
   /** No cgroup here: a running sandbox reads as idle and unlimited, so the metrics' shapes can be tested. */
   usage(id: string): ResourceUsage | undefined {
     if (!this.sandboxes.has(id)) return undefined;
-    return { cpuUsageUsec: 0, memoryBytes: 0, memoryLimitBytes: null, pids: 1, pidsLimit: null };
+    return { cpuUsageUsec: 0, memoryBytes: 0, pids: 1 };
+  }
+
+  limits(id: string): ResourceLimits | undefined {
+    return this.sandboxes.has(id) ? { memoryLimitBytes: null, pidsLimit: null } : undefined;
   }
 
   async hostSandboxIds(): Promise<Set<string>> {

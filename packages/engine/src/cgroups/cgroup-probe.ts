@@ -1,13 +1,17 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What a sandbox's cgroup counts now; limits are null when unlimited. */
+/** What a sandbox's cgroup counts now. */
 export interface ResourceUsage {
   /** CPU time used since the cgroup was made. */
   cpuUsageUsec: number;
   memoryBytes: number;
-  memoryLimitBytes: number | null;
   pids: number;
+}
+
+/** The limits the kernel enforces on a sandbox's cgroup; null when unlimited. */
+export interface ResourceLimits {
+  memoryLimitBytes: number | null;
   pidsLimit: number | null;
 }
 
@@ -104,25 +108,29 @@ export class CgroupProbe {
 
   /**
    * The cgroup's CPU time, memory and process count, read from the host's side
-   * of the hierarchy (the sandbox sees its own cgroup read-only, if at all).
-   * Undefined once the cgroup is gone. Limits are read each time: few files, and
-   * they are what the kernel enforces, not what was asked for.
+   * of the hierarchy (the sandbox is shown none of it). Three small files;
+   * undefined once the cgroup is gone.
    */
   usage(cgroupsPath: string): ResourceUsage | undefined {
     const v1 = this.version === 1;
-    const at = (controller: string, file: string) => (v1 ? join(this.root, controller, cgroupsPath, file) : join(this.root, cgroupsPath, file));
-    const memoryBytes = readNumber(at('memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'));
+    const memoryBytes = readNumber(this.file(cgroupsPath, 'memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'));
     if (memoryBytes === undefined) return undefined;
-    let cpuUsageUsec = 0;
-    if (v1) cpuUsageUsec = Math.floor((readNumber(at('cpuacct', 'cpuacct.usage')) ?? 0) / 1000);
-    else cpuUsageUsec = Number(/^usage_usec (\d+)$/m.exec(readText(at('cpu', 'cpu.stat')) ?? '')?.[1] ?? 0);
-    return {
-      cpuUsageUsec,
-      memoryBytes,
-      memoryLimitBytes: readLimit(at('memory', v1 ? 'memory.limit_in_bytes' : 'memory.max')),
-      pids: readNumber(at('pids', 'pids.current')) ?? 0,
-      pidsLimit: readLimit(at('pids', 'pids.max')),
-    };
+    const cpuUsageUsec = v1
+      ? Math.floor((readNumber(this.file(cgroupsPath, 'cpuacct', 'cpuacct.usage')) ?? 0) / 1000)
+      : Number(/^usage_usec (\d+)$/m.exec(readText(this.file(cgroupsPath, 'cpu', 'cpu.stat')) ?? '')?.[1] ?? 0);
+    return { cpuUsageUsec, memoryBytes, pids: readNumber(this.file(cgroupsPath, 'pids', 'pids.current')) ?? 0 };
+  }
+
+  /** The memory and pids limits the kernel enforces (what was set, gVisor's headroom included); undefined once the cgroup is gone. */
+  limits(cgroupsPath: string): ResourceLimits | undefined {
+    const v1 = this.version === 1;
+    const memory = this.file(cgroupsPath, 'memory', v1 ? 'memory.limit_in_bytes' : 'memory.max');
+    if (readText(memory) === undefined) return undefined;
+    return { memoryLimitBytes: readLimit(memory), pidsLimit: readLimit(this.file(cgroupsPath, 'pids', 'pids.max')) };
+  }
+
+  private file(cgroupsPath: string, controller: string, name: string): string {
+    return this.version === 1 ? join(this.root, controller, cgroupsPath, name) : join(this.root, cgroupsPath, name);
   }
 
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */

@@ -5,7 +5,7 @@ import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
-import type { CgroupProbe, ResourceUsage } from '../cgroups/cgroup-probe.js';
+import type { CgroupProbe, ResourceLimits, ResourceUsage } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
@@ -286,6 +286,10 @@ export class SandboxEngine implements SandboxHost {
 
   usage(id: string): ResourceUsage | undefined {
     return this.options.cgroups.usage(this.cgroupsPath(id));
+  }
+
+  limits(id: string): ResourceLimits | undefined {
+    return this.options.cgroups.limits(this.cgroupsPath(id));
   }
 
   /** Sandbox ids that exist on the host: in the runtime, as a directory, or as a cgroup. */

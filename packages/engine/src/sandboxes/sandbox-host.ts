@@ -1,7 +1,7 @@
 import type { Limits, Tier, WritableLayer } from '@paddock/core';
 import type { AgentClient } from '../agent/agent-client.js';
 import type { HostMount } from '../bundle/oci-spec.js';
-import type { ResourceUsage } from '../cgroups/cgroup-probe.js';
+import type { ResourceLimits, ResourceUsage } from '../cgroups/cgroup-probe.js';
 import type { SandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeState } from '../runtime/runtime-adapter.js';
 
@@ -56,6 +56,8 @@ export interface SandboxHost {
   memoryUsage(id: string): number;
   /** CPU, memory and pids the kernel counts for the sandbox now; undefined when it has no cgroup (anymore). */
   usage(id: string): ResourceUsage | undefined;
+  /** The memory and pids limits the kernel enforces on the sandbox; undefined when it has no cgroup (anymore). */
+  limits(id: string): ResourceLimits | undefined;
   /** Sandbox ids the host holds anything of (runtime, folder, cgroup). */
   hostSandboxIds(): Promise<Set<string>>;
   /** Tidies what all sandboxes share, once none is left. */

@@ -111,13 +111,13 @@ class AsyncApiClient:
         call.headers = {**call.headers, "accept": "text/event-stream"}
         seconds = self.request_timeout if call.timeout is None else (call.timeout or None)
         res = await self.send(call, stream=True)
-        event, data = "message", []
+        event, data = "message", list[str]()
         try:
             async for line in res.aiter_lines():
                 if line == "":
                     if data:
                         yield {"event": event, "data": jsonlib.loads("\n".join(data))}
-                    event, data = "message", []
+                    event, data = "message", list[str]()
                 elif line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:"):

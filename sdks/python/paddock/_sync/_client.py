@@ -112,13 +112,13 @@ class ApiClient:
         call.headers = {**call.headers, "accept": "text/event-stream"}
         seconds = self.request_timeout if call.timeout is None else (call.timeout or None)
         res = self.send(call, stream=True)
-        event, data = "message", []
+        event, data = "message", list[str]()
         try:
             for line in res.iter_lines():
                 if line == "":
                     if data:
                         yield {"event": event, "data": jsonlib.loads("\n".join(data))}
-                    event, data = "message", []
+                    event, data = "message", list[str]()
                 elif line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:"):
