@@ -1,4 +1,4 @@
-import { memo, useCallback, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { MetricsSample, SandboxInfo } from '../api/types.js';
 import { useApp, useLive } from '../app-context.js';
@@ -11,6 +11,8 @@ import { useFetch } from './use-fetch.js';
 
 type StateFilter = 'live' | 'running' | 'paused' | 'killed' | 'all';
 const historyLength = 30;
+// Rows rendered in the first paint, then this many more per frame: a long list shows its top at once.
+const rowsPerFrame = 100;
 const noSamples: MetricsSample[] = [];
 
 export function SandboxesView() {
@@ -58,6 +60,13 @@ export function SandboxesView() {
           Object.entries(s.metadata).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(needle))),
     );
   }, [list.data, text, tier]);
+
+  const [rendered, setRendered] = useState(rowsPerFrame);
+  useEffect(() => {
+    if (rendered >= shown.length) return;
+    const frame = requestAnimationFrame(() => setRendered((n) => n + rowsPerFrame));
+    return () => cancelAnimationFrame(frame);
+  }, [rendered, shown.length]);
 
   const act = async (action: SandboxAction) => {
     const targets = shown.filter((s) => selected.has(s.id));
@@ -149,7 +158,7 @@ export function SandboxesView() {
               </tr>
             </thead>
             <tbody>
-              {shown.map((s) => (
+              {shown.slice(0, rendered).map((s) => (
                 <SandboxRow key={s.id} sandbox={s} samples={metrics[s.id] ?? noSamples} selected={selected.has(s.id)} onToggle={toggle} />
               ))}
             </tbody>
