@@ -126,7 +126,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const connections = new ConnectionLog(audit, logger, (entry) => entry.decision === 'deny' && stats.egressRefusal(entry.owner));
   const metrics = new MetricsSampler({
     running: () => sandboxStore.running(),
-    usage: (id) => engine.usage(id),
+    openCounters: (id) => engine.openCounters(id),
     limits: (id) => engine.limits(id),
     egress: (id) => connections.totalsOf(id),
     bus,
@@ -152,6 +152,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
 
   const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
   shutdown.add('metrics', metrics.start());
+  shutdown.add('metrics', () => metrics.closeAll());
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);

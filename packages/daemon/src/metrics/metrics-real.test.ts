@@ -71,6 +71,20 @@ describe.each(probeTiers)('metrics on the %s tier', (tier) => {
     expect(await (await daemon.api(`/v1/sandboxes/${sbx.id}/metrics`)).json()).toEqual({ sandboxId: sbx.id, current: null, history: [] });
   });
 
+  it('readings go on after a rollback restarts the sandbox in a new cgroup', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    try {
+      await reading(sbx, () => true);
+      const checkpoint = await sbx.checkpoint();
+      await sbx.rollback(checkpoint);
+      const restarted = await reading(sbx, () => true);
+      await sbx.commands.start(['sh', '-c', 'while :; do :; done']);
+      await reading(sbx, (m) => m.at > restarted.at && m.cpuUsageUsec > restarted.cpuUsageUsec + 200_000);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('bytes and connections through the egress proxy are counted, refusals too', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier, network: { allow: ['allowed.test'] } });
     try {

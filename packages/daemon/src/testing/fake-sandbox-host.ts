@@ -9,12 +9,12 @@ import {
   type HostMount,
   type LaunchedSandbox,
   type ResourceLimits,
-  type ResourceUsage,
   type RuntimeState,
   type SandboxHost,
   type SandboxLaunch,
   type SandboxPaths,
   sandboxPaths,
+  type UsageCounters,
 } from '@paddock/engine';
 import { FakeAgent } from './fake-agent.js';
 
@@ -151,9 +151,9 @@ export class FakeSandboxHost implements SandboxHost {
   }
 
   /** No cgroup here: a running sandbox reads as idle and unlimited, so the metrics' shapes can be tested. */
-  usage(id: string): ResourceUsage | undefined {
+  openCounters(id: string): UsageCounters | undefined {
     if (!this.sandboxes.has(id)) return undefined;
-    return { cpuUsageUsec: 0, memoryBytes: 0, pids: 1 };
+    return { read: () => (this.sandboxes.has(id) ? { cpuUsageUsec: 0, memoryBytes: 0, pids: 1 } : undefined), close: () => {} };
   }
 
   limits(id: string): ResourceLimits | undefined {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What a sandbox's cgroup counts now. */
@@ -7,6 +7,13 @@ export interface ResourceUsage {
   cpuUsageUsec: number;
   memoryBytes: number;
   pids: number;
+}
+
+/** A cgroup's counter files, kept open and read again in place: opening a cgroup file costs many times what reading it does. */
+export interface UsageCounters {
+  /** The counts now; undefined once the cgroup is gone (its files read no more). */
+  read(): ResourceUsage | undefined;
+  close(): void;
 }
 
 /** The limits the kernel enforces on a sandbox's cgroup; null when unlimited. */
@@ -107,18 +114,47 @@ export class CgroupProbe {
   }
 
   /**
-   * The cgroup's CPU time, memory and process count, read from the host's side
-   * of the hierarchy (the sandbox is shown none of it). Three small files;
-   * undefined once the cgroup is gone.
+   * Opens the cgroup's CPU time, memory and process count files, on the host's
+   * side of the hierarchy (the sandbox is shown none of it); undefined when the
+   * cgroup is not there.
    */
-  usage(cgroupsPath: string): ResourceUsage | undefined {
+  openCounters(cgroupsPath: string): UsageCounters | undefined {
     const v1 = this.version === 1;
-    const memoryBytes = readNumber(this.file(cgroupsPath, 'memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'));
-    if (memoryBytes === undefined) return undefined;
-    const cpuUsageUsec = v1
-      ? Math.floor((readNumber(this.file(cgroupsPath, 'cpuacct', 'cpuacct.usage')) ?? 0) / 1000)
-      : Number(/^usage_usec (\d+)$/m.exec(readText(this.file(cgroupsPath, 'cpu', 'cpu.stat')) ?? '')?.[1] ?? 0);
-    return { cpuUsageUsec, memoryBytes, pids: readNumber(this.file(cgroupsPath, 'pids', 'pids.current')) ?? 0 };
+    const paths = [
+      this.file(cgroupsPath, 'memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'),
+      v1 ? this.file(cgroupsPath, 'cpuacct', 'cpuacct.usage') : this.file(cgroupsPath, 'cpu', 'cpu.stat'),
+      this.file(cgroupsPath, 'pids', 'pids.current'),
+    ];
+    const fds: number[] = [];
+    try {
+      for (const path of paths) fds.push(openSync(path, 'r'));
+    } catch {
+      for (const fd of fds) closeSync(fd);
+      return undefined;
+    }
+    const [memory = -1, cpu = -1, pids = -1] = fds;
+    const buffer = Buffer.alloc(512);
+    const text = (fd: number): string | undefined => {
+      try {
+        return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+      } catch {
+        return undefined;
+      }
+    };
+    return {
+      read: () => {
+        const memoryText = text(memory);
+        const memoryBytes = memoryText === undefined ? Number.NaN : Number(memoryText.trim());
+        if (!Number.isFinite(memoryBytes)) return undefined;
+        const cpuText = text(cpu) ?? '';
+        const cpuUsageUsec = v1 ? Math.floor(Number(cpuText.trim()) / 1000) : Number(/^usage_usec (\d+)$/m.exec(cpuText)?.[1] ?? 0);
+        const pidCount = Number(text(pids)?.trim());
+        return { cpuUsageUsec: Number.isFinite(cpuUsageUsec) ? cpuUsageUsec : 0, memoryBytes, pids: Number.isFinite(pidCount) ? pidCount : 0 };
+      },
+      close: () => {
+        for (const fd of fds) closeSync(fd);
+      },
+    };
   }
 
   /** The memory and pids limits the kernel enforces (what was set, gVisor's headroom included); undefined once the cgroup is gone. */
@@ -150,14 +186,6 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A counter file's number, or undefined when the file is gone (the sandbox ended) or holds no number. */
-function readNumber(file: string): number | undefined {
-  const text = readText(file)?.trim();
-  if (!text) return undefined;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : undefined;
 }
 
 /** A limit file: "max" (v2, pids) or a huge number (v1 memory) mean none. */

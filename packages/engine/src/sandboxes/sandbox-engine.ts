@@ -5,7 +5,7 @@ import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
-import type { CgroupProbe, ResourceLimits, ResourceUsage } from '../cgroups/cgroup-probe.js';
+import type { CgroupProbe, ResourceLimits, UsageCounters } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
@@ -284,8 +284,8 @@ export class SandboxEngine implements SandboxHost {
     return this.options.cgroups.memoryUsage(this.cgroupsPath(id));
   }
 
-  usage(id: string): ResourceUsage | undefined {
-    return this.options.cgroups.usage(this.cgroupsPath(id));
+  openCounters(id: string): UsageCounters | undefined {
+    return this.options.cgroups.openCounters(this.cgroupsPath(id));
   }
 
   limits(id: string): ResourceLimits | undefined {
