@@ -14,6 +14,8 @@ APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 # Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
 # mypy for the Python SDK's types, umoci (the bench's baseline unpack).
 TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
+# The dashboard's browser tests drive Debian's chromium (playwright-core, no browser download).
+APT_PACKAGES += chromium
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
@@ -44,10 +46,11 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## build: TypeScript packages, the static in-sandbox agent, and tini
+## build: TypeScript packages, the web dashboard (packages/dashboard/dist), the static in-sandbox agent, and tini
 build: deps node_modules/.package-lock.json
 	npx tsc -b packages/cli packages/mcp packages/daemon packages/adapters bench
 	$(NODE) packages/cli/bundle.mjs
+	npm run build --silent -w @paddock/dashboard
 	$(NODE) packages/engine/scripts/write-agent-protocol-header.mjs
 	@mkdir -p $(AGENT_BIN)
 	gcc -static -O2 -Wall -Wextra -o $(AGENT_BIN)/paddock-agent packages/engine/agent/paddock-agent.c -lutil
@@ -78,6 +81,7 @@ up: base
 	@url=$$(sed -E 's/.*"url":"([^"]+)".*/\1/' $(STATE_DIR)/endpoint.json); \
 	echo ""; \
 	echo "paddockd is up"; \
+	echo "Dashboard: $$url/  (sign in with the token below, or a one-time link from: paddock dashboard)"; \
 	echo "  API:       $$url  (OpenAPI: $$url/openapi.json, socket: $(STATE_DIR)/paddockd.sock)"; \
 	echo "  token:     $$(cat $(STATE_DIR)/token)   (also in $(STATE_DIR)/token, mode 0600)"; \
 	echo "  logs:      $(STATE_DIR)/paddockd.log"; \

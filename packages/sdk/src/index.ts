@@ -11,11 +11,14 @@ export type {
   CheckStatus,
   CommandResult,
   ConnectionInfo,
+  EventTopic,
   FileEntry,
   GatewayManifestInput,
   GatewayServerInfo,
   GatewayToolInfo,
   GatewayToolResult,
+  LiveEventMessage,
+  MetricsSample,
   NetworkUpdate,
   PoolInfo,
   PoolSet,
@@ -32,10 +35,12 @@ export type {
   RegistryLoginInfo,
   Role,
   SandboxInfo,
+  SandboxMetrics,
   SandboxNetworkInfo,
   SandboxNetworkInput,
   SandboxVolume,
   SecretInfo,
+  StatsSample,
   TemplateBuildEvent,
   TemplateInfo,
   TenantCreate,
@@ -83,6 +88,7 @@ export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
+export { Events, type EventsSubscribeOptions, Stats } from './events.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Gateway, type GatewayServerSpec } from './gateway.js';
 export { Network } from './network.js';
@@ -100,10 +106,12 @@ export { Pools } from './pools.js';
 export type { PortForward, PortForwardOptions } from './port-forward.js';
 export { type ExposeOptions, Ports } from './ports.js';
 export { Pty, PtyHandle, type PtyOptions } from './pty.js';
+export { Recordings } from './recordings.js';
 export { Registries } from './registries.js';
 export { type Connection, resolveConnection } from './resolve-connection.js';
 export { Sandbox, type SandboxCreateOptions, type SandboxListOptions, type ScopedTokenOptions } from './sandbox.js';
 export { Secrets } from './secrets.js';
+export { createLoginLink } from './sessions.js';
 export { checkDeployment, collectGarbage } from './system.js';
 export { type TemplateBuildOptions, type TemplateImportOptions, type TemplateProgress, Templates } from './templates.js';
 export { Tenants } from './tenants.js';

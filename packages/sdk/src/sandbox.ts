@@ -1,10 +1,14 @@
 import type {
   CheckpointInfo,
+  HandbackResponse,
   LimitsInput,
   SandboxInfo,
+  SandboxMetrics,
   SandboxNetworkInput,
   SandboxState,
   SandboxVolume,
+  TakeoverRequest,
+  TakeoverResponse,
   TemplateInfo,
   Tier,
   TierRequest,
@@ -19,6 +23,7 @@ import { Files } from './files.js';
 import { Network } from './network.js';
 import { Ports } from './ports.js';
 import { Pty } from './pty.js';
+import { Recordings } from './recordings.js';
 
 export interface SandboxCreateOptions extends ConnectionOptions, RequestOptions {
   /** Template name; default "base". */
@@ -89,6 +94,8 @@ export class Sandbox {
   readonly pty: Pty;
   readonly network: Network;
   readonly ports: Ports;
+  /** Recordings of the terminals people took this sandbox over with. */
+  readonly recordings: Recordings;
 
   private constructor(
     private readonly api: ApiClient,
@@ -99,6 +106,7 @@ export class Sandbox {
     this.pty = new Pty(api, info.id);
     this.network = new Network(api, info.id);
     this.ports = new Ports(api, info.id);
+    this.recordings = new Recordings(api, info.id);
   }
 
   get id(): string {
@@ -190,6 +198,21 @@ export class Sandbox {
     this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/timeout', { id: this.id }), { ...options, json: { timeoutMs } });
   }
 
+  /**
+   * Takes the sandbox over from its agent (a person's token only): starts a
+   * recorded terminal that only you may type into and marks the sandbox
+   * human-controlled. Join the terminal with `sbx.pty.connect(pid, …)`;
+   * `handback()` ends it.
+   */
+  async takeover(input: TakeoverRequest = {}, options: RequestOptions = {}): Promise<TakeoverResponse> {
+    return this.api.json<TakeoverResponse>(apiCall('POST /v1/sandboxes/{id}/takeover', { id: this.id }), { ...options, json: input });
+  }
+
+  /** Hands a taken-over sandbox back to its agent: the terminal is killed; the recording's size and SHA-256 come back. */
+  async handback(options: RequestOptions = {}): Promise<HandbackResponse> {
+    return this.api.json<HandbackResponse>(apiCall('POST /v1/sandboxes/{id}/handback', { id: this.id }), options);
+  }
+
   async pause(options: RequestOptions = {}): Promise<void> {
     this.info = await this.api.json<SandboxInfo>(apiCall('POST /v1/sandboxes/{id}/pause', { id: this.id }), options);
   }
@@ -223,6 +246,11 @@ export class Sandbox {
   /** Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on. */
   async checkpoint(options: RequestOptions = {}): Promise<CheckpointInfo> {
     return this.api.json<CheckpointInfo>(apiCall('POST /v1/sandboxes/{id}/checkpoints', { id: this.id }), { ...options, timeoutMs: options.timeoutMs ?? 0 });
+  }
+
+  /** CPU, memory, pids and egress: the newest reading and the last ones (one per sampling tick, 2 s by default). */
+  async metrics(options: RequestOptions = {}): Promise<SandboxMetrics> {
+    return this.api.json<SandboxMetrics>(apiCall('GET /v1/sandboxes/{id}/metrics', { id: this.id }), options);
   }
 
   async checkpoints(options: RequestOptions = {}): Promise<CheckpointInfo[]> {

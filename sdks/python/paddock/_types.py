@@ -33,6 +33,8 @@ __all__ = [
     "GatewayServerToolsItem",
     "GatewayTool",
     "GatewayToolResult",
+    "Handback",
+    "HandbackRecording",
     "LimitsInput",
     "PolicyTestRequest",
     "Pool",
@@ -49,6 +51,8 @@ __all__ = [
     "Process",
     "ProcessStart",
     "ProcessStartPty",
+    "RecordingList",
+    "RecordingListRecordingsItem",
     "RegistryLogin",
     "RegistryLoginSet",
     "Sandbox",
@@ -57,11 +61,26 @@ __all__ = [
     "SandboxCreateNetwork",
     "SandboxCreateVolumesItem",
     "SandboxLimits",
+    "SandboxMetrics",
+    "SandboxMetricsCurrent",
+    "SandboxMetricsHistoryItem",
     "SandboxNetwork",
     "SandboxNetworkConnectionsItem",
     "SandboxNetworkInput",
     "SandboxVolume",
     "Secret",
+    "SessionLink",
+    "SessionResponse",
+    "SessionResponseSession",
+    "SessionResponseSessionPrincipal",
+    "StatsHistory",
+    "StatsHistoryHistoryItem",
+    "StatsHistoryHistoryItemDecisions",
+    "StatsHistoryHistoryItemExecMs",
+    "StatsHistoryHistoryItemPool",
+    "StatsHistoryHistoryItemSandboxes",
+    "Takeover",
+    "TakeoverRequest",
     "Template",
     "TemplateBuild",
     "TemplateConfig",
@@ -81,6 +100,32 @@ __all__ = [
     "VolumeMountsItem",
 ]
 
+SessionResponseSessionPrincipal = TypedDict(
+    "SessionResponseSessionPrincipal",
+    {
+        "id": "str",
+        "role": "Literal[\"admin\", \"operator\", \"agent\"]",
+        "tenantId": "str",
+        "owner": "str",
+    },
+)
+
+SessionResponseSession = TypedDict(
+    "SessionResponseSession",
+    {
+        "principal": "SessionResponseSessionPrincipal",
+        "csrfToken": "str",
+        "expiresAt": "str",
+    },
+)
+
+SessionResponse = TypedDict(
+    "SessionResponse",
+    {
+        "session": "SessionResponseSession",
+    },
+)
+
 ErrorError = TypedDict(
     "ErrorError",
     {
@@ -94,6 +139,14 @@ Error = TypedDict(
     "Error",
     {
         "error": "ErrorError",
+    },
+)
+
+SessionLink = TypedDict(
+    "SessionLink",
+    {
+        "url": "str",
+        "expiresAt": "str",
     },
 )
 
@@ -247,6 +300,7 @@ Sandbox = TypedDict(
         "endedAt": "str | None",
         "endReason": "str | None",
         "onTimeout": "Literal[\"kill\", \"pause\"]",
+        "control": "Any",
     },
 )
 
@@ -753,6 +807,154 @@ GatewayToolResult = TypedDict(
         "content": "list[dict[str, Any]]",
         "structuredContent": "NotRequired[dict[str, Any]]",
         "isError": "NotRequired[bool]",
+    },
+)
+
+SandboxMetricsCurrent = TypedDict(
+    "SandboxMetricsCurrent",
+    {
+        "at": "str",
+        "cpuPercent": "float",
+        "cpuUsageUsec": "float",
+        "memoryBytes": "float",
+        "memoryLimitBytes": "float | None",
+        "pids": "float",
+        "pidsLimit": "float | None",
+        "netRxBytes": "float",
+        "netTxBytes": "float",
+        "egressAllowed": "float",
+        "egressRefused": "float",
+    },
+)
+
+SandboxMetricsHistoryItem = TypedDict(
+    "SandboxMetricsHistoryItem",
+    {
+        "at": "str",
+        "cpuPercent": "float",
+        "cpuUsageUsec": "float",
+        "memoryBytes": "float",
+        "memoryLimitBytes": "float | None",
+        "pids": "float",
+        "pidsLimit": "float | None",
+        "netRxBytes": "float",
+        "netTxBytes": "float",
+        "egressAllowed": "float",
+        "egressRefused": "float",
+    },
+)
+
+SandboxMetrics = TypedDict(
+    "SandboxMetrics",
+    {
+        "sandboxId": "str",
+        "current": "SandboxMetricsCurrent | None",
+        "history": "list[SandboxMetricsHistoryItem]",
+    },
+)
+
+StatsHistoryHistoryItemSandboxes = TypedDict(
+    "StatsHistoryHistoryItemSandboxes",
+    {
+        "running": "float",
+        "paused": "float",
+    },
+)
+
+StatsHistoryHistoryItemExecMs = TypedDict(
+    "StatsHistoryHistoryItemExecMs",
+    {
+        "p50": "float",
+        "p95": "float",
+    },
+)
+
+StatsHistoryHistoryItemPool = TypedDict(
+    "StatsHistoryHistoryItemPool",
+    {
+        "hits": "float",
+        "misses": "float",
+    },
+)
+
+StatsHistoryHistoryItemDecisions = TypedDict(
+    "StatsHistoryHistoryItemDecisions",
+    {
+        "allow": "float",
+        "deny": "float",
+        "ask": "float",
+    },
+)
+
+StatsHistoryHistoryItem = TypedDict(
+    "StatsHistoryHistoryItem",
+    {
+        "at": "str",
+        "sandboxes": "StatsHistoryHistoryItemSandboxes",
+        "execMs": "StatsHistoryHistoryItemExecMs | None",
+        "pool": "StatsHistoryHistoryItemPool",
+        "decisions": "StatsHistoryHistoryItemDecisions",
+        "egressRefused": "float",
+    },
+)
+
+StatsHistory = TypedDict(
+    "StatsHistory",
+    {
+        "history": "list[StatsHistoryHistoryItem]",
+    },
+)
+
+Takeover = TypedDict(
+    "Takeover",
+    {
+        "control": "Any",
+        "pid": "int",
+    },
+)
+
+TakeoverRequest = TypedDict(
+    "TakeoverRequest",
+    {
+        "cols": "NotRequired[int]",
+        "rows": "NotRequired[int]",
+        "cmd": "NotRequired[list[str]]",
+    },
+)
+
+HandbackRecording = TypedDict(
+    "HandbackRecording",
+    {
+        "sessionId": "str",
+        "bytes": "int",
+        "sha256": "str",
+    },
+)
+
+Handback = TypedDict(
+    "Handback",
+    {
+        "control": "Any",
+        "recording": "HandbackRecording",
+    },
+)
+
+RecordingListRecordingsItem = TypedDict(
+    "RecordingListRecordingsItem",
+    {
+        "sessionId": "str",
+        "by": "str",
+        "startedAt": "str",
+        "endedAt": "str | None",
+        "bytes": "int",
+        "sha256": "str | None",
+    },
+)
+
+RecordingList = TypedDict(
+    "RecordingList",
+    {
+        "recordings": "list[RecordingListRecordingsItem]",
     },
 )
 

@@ -29,13 +29,13 @@ export async function attachTerminal(sbx: Sandbox, req: CommandRequest): Promise
   }
 }
 
-function terminalSize(): { cols: number; rows: number } {
+export function terminalSize(): { cols: number; rows: number } {
   // Zero when stdout is not a terminal, or a terminal that never got a size (script, some CI).
   return { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 };
 }
 
 /** Hands local input to the PTY until the returned function gives it back. */
-function takeTerminal(pty: PtyHandle): () => void {
+export function takeTerminal(pty: PtyHandle): () => void {
   const stdin = process.stdin;
   const raw = Boolean(stdin.isTTY);
   const onData = (chunk: Buffer) => pty.sendInput(chunk);

@@ -3,7 +3,7 @@ import { collect } from '../options/collect.js';
 import { lazyAction } from '../program/lazy-action.js';
 import { addExecFlags } from './exec-flags.js';
 
-/** exec, shell, ps, logs, wait. */
+/** exec, shell, takeover, handback, ps, logs, wait. */
 export function registerProcessCommands(program: Command): void {
   addExecFlags(program.command('exec'))
     .description('run a command in a running sandbox; exits with the command’s code')
@@ -23,6 +23,18 @@ export function registerProcessCommands(program: Command): void {
     .option('-u, --user <user>', 'run as this user: root, user, or a uid')
     .option('-w, --workdir <dir>', 'working directory inside the sandbox')
     .action(lazyAction(async () => (await import('./open-shell.js')).openShell));
+
+  program
+    .command('takeover')
+    .description('take a sandbox over from its agent: a recorded terminal (bash -l) only you type into; exiting it, or handback, gives it back')
+    .argument('<id>', 'sandbox id')
+    .action(lazyAction(async () => (await import('./take-over.js')).takeOver));
+
+  program
+    .command('handback')
+    .description('hand a taken-over sandbox back to its agent: its terminal is killed; prints the recording and its SHA-256')
+    .argument('<id>', 'sandbox id')
+    .action(lazyAction(async () => (await import('./take-over.js')).handBack));
 
   program
     .command('ps')

@@ -14,6 +14,8 @@ import { registerProcessCommands } from '../processes/process-commands.js';
 import { registerRegistryCommands } from '../registries/registry-commands.js';
 import { registerSandboxCommands } from '../sandboxes/sandbox-commands.js';
 import { registerSecretCommands } from '../secrets/secret-commands.js';
+import { registerStatsCommand } from '../stats/stats-command.js';
+import { registerDashboardCommand } from '../system/dashboard-command.js';
 import { registerGcCommand } from '../system/gc-command.js';
 import { registerVersionCommand } from '../system/version-command.js';
 import { registerTemplateCommands } from '../templates/template-commands.js';
@@ -37,6 +39,7 @@ export function buildProgram(): CommandType {
     .configureOutput({ writeErr: writeCommanderError })
     .addHelpText('after', exitCodesHelp);
   registerSandboxCommands(program);
+  registerStatsCommand(program);
   registerProcessCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
@@ -47,6 +50,7 @@ export function buildProgram(): CommandType {
   registerSecretCommands(program);
   registerRegistryCommands(program);
   registerGcCommand(program);
+  registerDashboardCommand(program);
   registerTenantCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);

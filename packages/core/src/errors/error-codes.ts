@@ -55,6 +55,17 @@ export const errorCodes = {
   scope_wider: { status: 403, error: 'PolicyDeniedError', meaning: 'a scoped token asked for a token wider than itself; details.field names where' },
   token_exhausted: { status: 403, error: 'PolicyDeniedError', meaning: 'the token has used all its uses or sandboxes; details.field, details.limit' },
   forbidden_origin: { status: 403, error: 'ForbiddenOriginError', meaning: 'a browser page on another origin called the API' },
+  csrf_failed: {
+    status: 403,
+    error: 'PolicyDeniedError',
+    meaning: "a request signed in by the session cookie changes state without the session's X-CSRF-Token header",
+  },
+  takeover_refused: { status: 403, error: 'PolicyDeniedError', meaning: "only a person's token takes over a sandbox, not an agent's (owner agent:…)" },
+  terminal_read_only: {
+    status: 403,
+    error: 'PolicyDeniedError',
+    meaning: 'input to a taken-over terminal from anyone but the taker, or from a viewer (mode=view)',
+  },
   forbidden_host: { status: 403, error: 'ForbiddenHostError', meaning: 'the request names a host this daemon does not serve (DNS rebinding)' },
   approval_required: { status: 403, error: 'ApprovalRequiredError', meaning: 'a person must approve first; details.approvalId names the request' },
   approval_denied: { status: 403, error: 'ApprovalDeniedError', meaning: 'the approval was denied, expired or is no longer usable' },
@@ -63,6 +74,8 @@ export const errorCodes = {
 
   // 404: nothing by that name (for this caller).
   not_found: { status: 404, error: 'NotFoundError', meaning: 'the thing named does not exist' },
+  recording_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such takeover recording of the sandbox' },
+  dashboard_not_built: { status: 404, error: 'NotFoundError', meaning: 'the dashboard app is not built (make build), or --dashboard-dir has none' },
   route_not_found: { status: 404, error: 'NotFoundError', meaning: 'no API route for this method and path' },
   sandbox_not_found: { status: 404, error: 'SandboxNotFoundError', meaning: 'no such sandbox, or it has ended' },
   template_not_found: { status: 404, error: 'TemplateNotFoundError', meaning: 'no such template' },
@@ -83,6 +96,8 @@ export const errorCodes = {
 
   // 409: the request is fine, the state is not (yet).
   conflict: { status: 409, error: 'ConflictError', meaning: 'the current state does not allow it' },
+  already_taken_over: { status: 409, error: 'ConflictError', meaning: 'someone else has taken the sandbox over; details.by names them' },
+  not_taken_over: { status: 409, error: 'ConflictError', meaning: 'handback of a sandbox nobody has taken over' },
   sandbox_paused: { status: 409, error: 'ConflictError', meaning: 'the sandbox is paused; resume it first' },
   template_exists: { status: 409, error: 'ConflictError', meaning: 'a template by that name exists' },
   template_gone: { status: 409, error: 'ConflictError', meaning: 'the template of the sandbox no longer exists' },

@@ -3,6 +3,7 @@ import { sandboxTimeoutBounds } from '../limits/bounds.js';
 import { LimitsInputSchema, LimitsSchema } from '../limits/limits-schema.js';
 import { SandboxNetworkInputSchema, SecretNameSchema } from '../network/network-schema.js';
 import { SandboxVolumeSchema } from '../volumes/volume-schema.js';
+import { SandboxControlSchema } from './takeover-schema.js';
 
 export const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const TemplateNameSchema = z.string().regex(templateNamePattern, 'template names are lowercase letters, digits, ".", "_" or "-", at most 63 characters');
@@ -94,6 +95,7 @@ export const SandboxSchema = z.object({
   endedAt: z.string().nullable(),
   endReason: z.string().nullable().describe('killed, timeout, lost (gone while the daemon was down) …'),
   onTimeout: z.enum(['kill', 'pause']).describe('what happens at the timeout'),
+  control: SandboxControlSchema.describe('who drives it: its agent, or a person who took it over (POST /v1/sandboxes/{id}/takeover)'),
 });
 export type SandboxInfo = z.infer<typeof SandboxSchema>;
 

@@ -6,13 +6,15 @@ import { ApprovalService } from '../approvals/approval-service.js';
 import { AuditAnchors } from '../audit/audit-anchors.js';
 import { AuditHeads, loadOrCreateSigningKey } from '../audit/audit-heads.js';
 import { SqliteAuditLog } from '../audit/audit-log.js';
-import { loadOrCreateToken } from '../auth/token-auth.js';
+import { isExpired, loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { checkReport } from '../check/check-report.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { isWeakened } from '../config/test-weakening.js';
+import { EventBus } from '../events/event-bus.js';
+import { EventStreams } from '../events/event-streams.js';
 import { FileService } from '../files/file-service.js';
 import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
@@ -24,6 +26,8 @@ import { RegistryLogins } from '../images/registry-logins.js';
 import { IngressAddresses } from '../ingress/ingress-address.js';
 import { PortLinkStore } from '../ingress/port-link-store.js';
 import { PortService } from '../ingress/port-service.js';
+import { MetricsSampler } from '../metrics/metrics-sampler.js';
+import { StatsRecorder } from '../metrics/stats-recorder.js';
 import { AddressGuard } from '../network/address-guard.js';
 import { ConnectionLog } from '../network/connection-log.js';
 import { DnsResponder } from '../network/dns-responder.js';
@@ -38,6 +42,7 @@ import { HostCapacity, measureHost } from '../sandboxes/host-capacity.js';
 import { SandboxService } from '../sandboxes/sandbox-service.js';
 import { loadOrCreateSecretKey, SecretCipher } from '../secrets/secret-cipher.js';
 import { SecretStore } from '../secrets/secret-store.js';
+import { SessionStore } from '../sessions/session-store.js';
 import { CheckpointService } from '../snapshots/checkpoint-service.js';
 import { SnapshotService } from '../snapshots/snapshot-service.js';
 import { BuildCacheStore } from '../store/build-cache-store.js';
@@ -45,6 +50,8 @@ import { openDatabase } from '../store/database.js';
 import { SandboxStore } from '../store/sandbox-store.js';
 import { TemplateStore } from '../store/template-store.js';
 import { TenantStore, TokenStore } from '../store/tenant-store.js';
+import { RecordingStore } from '../takeover/recording-store.js';
+import { TakeoverService } from '../takeover/takeover-service.js';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
@@ -82,6 +89,10 @@ export interface DaemonParts {
   engine: SandboxHost;
   sandboxStore: SandboxStore;
   egress: EgressProxy;
+  /** Dashboard sessions and login codes. */
+  sessionStore: SessionStore;
+  /** The daemon's time (a test's ManualClock): session expiry reads it. */
+  clock: Clock;
   /** The API's URL, known once it listens (a free port in tests); port URLs are made from it. */
   listening: { url: string };
 }
@@ -102,12 +113,37 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   ensurePolicyDir(config.policiesDir);
   const policy = new CedarAuthorizer(new RoleAuthorizer(), config.policiesDir, logger);
   policy.loadOrThrow();
-  const sandboxStore = new SandboxStore(db);
+  // The one fan-out of live events: parts publish to it, each events stream filters what it may see.
+  const bus = new EventBus(logger);
+  // Nothing listens before the API does, so this never reaches the takeover service before it exists.
+  const publishSandbox = (id: string, kind: 'created' | 'updated' | 'ended') => {
+    if (!bus.listening) return;
+    const sandbox = sandboxStore.get(id);
+    if (sandbox) bus.publish({ topic: 'sandbox', kind, sandbox, control: takeovers.controlOf(id) });
+  };
+  const sandboxStore: SandboxStore = new SandboxStore(db, (id, kind) => {
+    if (kind === 'ended') metrics.forget(id);
+    publishSandbox(id, kind);
+  });
 
   const cipher = new SecretCipher(loadOrCreateSecretKey(join(config.stateDir, 'secrets.key')));
   const secrets = new SecretStore(db, cipher);
   const registries = new RegistryLogins(db, cipher);
-  const connections = new ConnectionLog(audit, logger);
+  const connections = new ConnectionLog(audit, logger, (entry) => entry.decision === 'deny' && stats.egressRefusal(entry.owner));
+  const metrics = new MetricsSampler({
+    running: () => sandboxStore.running(),
+    openCounters: (id) => engine.openCounters(id),
+    limits: (id) => engine.limits(id),
+    egress: (id) => connections.totalsOf(id),
+    bus,
+    intervalMs: config.metricsIntervalMs,
+  });
+  const stats = new StatsRecorder({ bus, countByOwner: () => sandboxStore.countByOwner(), intervalMs: config.statsIntervalMs });
+  shutdown.add('metrics', stats.start());
+  audit.subscribe((record) => {
+    stats.audited(record);
+    if (bus.listening) bus.publish({ topic: 'audit', record });
+  });
   const network = new NetworkService({
     db,
     secrets,
@@ -123,6 +159,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   if (isWeakened(config.testWeakening))
     logger.error({ weakening: config.testWeakening }, 'PADDOCK_TEST_WEAKEN is set: isolation is weakened on purpose, for tests only');
   const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
+  shutdown.add('metrics', metrics.start());
+  shutdown.add('metrics', () => metrics.closeAll());
   const templateStore = new TemplateStore(db);
   const tenantStore = new TenantStore(db);
   const tokenStore = new TokenStore(db);
@@ -144,6 +182,10 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     onConnectionLost: (id) => void sandboxes.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
   });
   shutdown.add('commands', () => processes.detachAll());
+  const takeovers = new TakeoverService({ processes, recordings: new RecordingStore(db), audit, dir: join(config.stateDir, 'recordings'), logger });
+  shutdown.add('takeovers', () => takeovers.releaseAll());
+  takeovers.onChange((id) => publishSandbox(id, 'updated'));
+  await takeovers.closeLeftOpen();
   const sandboxes: SandboxService = new SandboxService({
     engine,
     sandboxes: sandboxStore,
@@ -174,7 +216,14 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
   });
   const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
-  const pools: PoolService = new PoolService({ db, sandboxes, sandboxStore, templates: templateStore, logger });
+  const pools: PoolService = new PoolService({
+    db,
+    sandboxes,
+    sandboxStore,
+    templates: templateStore,
+    logger,
+    counted: (owner, hit) => stats.poolClaim(owner, hit),
+  });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
   const listening = { url: `http://${config.host}:${config.port}` };
@@ -231,6 +280,14 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     mode: config.selfApproval,
     humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
   });
+  approvals.subscribe((approval) => bus.publish({ topic: 'approval', kind: approval.state === 'pending' ? 'created' : 'decided', approval }));
+  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000, recheckMs: 2_000 }, (principal) => {
+    if (isExpired(principal)) return false;
+    // The bootstrap token is in no table; every other one is, revoked or not.
+    const token = tokenStore.get(principal.id);
+    return token ? token.revokedAt === null : principal.id === 'admin';
+  });
+  shutdown.add('event-streams', () => events.closeAll());
   const auditKey = loadOrCreateSigningKey(join(config.stateDir, 'audit-signing-key.pem'));
   const auditAnchors = new AuditAnchors({
     path: config.auditAnchorLog,
@@ -268,9 +325,13 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     ports,
     gateway: gatewayServers,
     secrets,
+    takeovers,
     govern: makeGovern(policy, audit, approvals, scopes, telemetry),
     check: (tenant, options) => checkReport({ config, policy, tiers: engine.tiers(), telemetryEnabled: telemetry.enabled, listening }, tenant, options),
     scopes,
+    events,
+    metrics,
+    stats,
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxJsonBytes: config.maxJsonBytes,
@@ -278,7 +339,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, telemetry, engine, sandboxStore, egress, listening };
+  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, listening };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

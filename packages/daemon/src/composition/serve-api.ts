@@ -13,6 +13,7 @@ import { createApp, nodeRequestListener } from '../http/app.js';
 import { IngressGate } from '../ingress/ingress-gate.js';
 import { IngressProxy } from '../ingress/ingress-proxy.js';
 import { IngressRecords } from '../ingress/ingress-records.js';
+import { SessionService } from '../sessions/session-service.js';
 import type { DaemonParts } from './create-services.js';
 import type { ShutdownSteps } from './shutdown-steps.js';
 
@@ -36,13 +37,24 @@ const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 /** Serves the API on the TCP port and the unix socket, then writes the endpoint file; returns the URL. */
 export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logger, shutdown }: { logger: Logger; shutdown: ShutdownSteps }): Promise<string> {
   const origins: string[] = [];
+  const auth = new TokenAuthenticator(parts.token, parts.tokenStore, config.adminOwner);
+  const sessions = new SessionService({
+    store: parts.sessionStore,
+    auth,
+    audit: parts.services.audit,
+    clock: parts.clock,
+    ttlMs: config.sessionTtlMs,
+  });
   const {
     app,
     injectWebSocket,
     close: closeApp,
   } = createApp({
     services: parts.services,
-    auth: new TokenAuthenticator(parts.token, parts.tokenStore, config.adminOwner),
+    auth,
+    sessions,
+    baseUrl: () => parts.listening.url,
+    dashboardDir: config.dashboardDir,
     logger,
     allowedOrigins: () => origins,
     telemetry: parts.telemetry,

@@ -13,13 +13,19 @@ export const shutdownOrder = [
   'pools',
   // Sandboxes keep running: the next start adopts them and arms their timeouts again.
   'sandbox-timers',
+  // Live events streams end before their listeners close (a stream would hold its connection open).
+  'event-streams',
   // The API's listeners and the sandboxes' egress sockets, together.
   'listeners',
+  // Takeovers end with the daemon: their terminals are killed and their recordings closed and audited while the database is open.
+  'takeovers',
   // Connections to agents for commands: the commands go on inside their sandboxes, for the next start to re-attach.
   'commands',
   'endpoint-file',
   'cgroup-parent',
   'audit-signing',
+  // The metrics and statistics timers.
+  'metrics',
   'policy-watcher',
   // The last records get a signed head, and its anchor is written, before the daemon goes.
   'audit-head',

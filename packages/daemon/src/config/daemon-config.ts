@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WritableLayer } from '@paddock/core';
 import { Command, CommanderError, Option } from 'commander';
 import {
@@ -40,6 +41,10 @@ export interface DaemonConfig {
   outputLimitBytes: number;
   /** How long an asked request waits for a human before it counts as denied. */
   approvalTtlMs: number;
+  /** How long a dashboard session lasts at most. */
+  sessionTtlMs: number;
+  /** The built dashboard app served at /; the daemon package's sibling packages/dashboard/dist unless set. */
+  dashboardDir: string;
   /** Who the bootstrap token acts for (a person). */
   adminOwner: string;
   /** When a person may approve a request of their own (explicitly, audited): never, while they are the only person holding tokens, or always. */
@@ -56,6 +61,12 @@ export interface DaemonConfig {
   egressAllowRanges: string[];
   /** Hosts every template build may reach through the egress proxy, besides the build's own. */
   buildAllowDomains: string[];
+  /** Bytes of live events one client may have waiting before it is dropped. */
+  eventQueueBytes: number;
+  /** How often running sandboxes' cgroups are sampled for metrics. */
+  metricsIntervalMs: number;
+  /** The interval one daemon statistics sample counts over. */
+  statsIntervalMs: number;
   /** How far one sandbox's limits may go past the host's memory, CPUs and disk (1: not at all). */
   overcommit: number;
   /** Where a sandbox's writable layer lives when its create does not say. */
@@ -167,12 +178,17 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     maxBuildContextBytes: 96 * 1024 * 1024,
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: settings.approvalTtlMs,
+    sessionTtlMs: settings.sessionTtlMs,
+    dashboardDir: settings.dashboardDir ?? defaultDashboardDir(),
     adminOwner: settings.adminOwner,
     selfApproval: settings.selfApproval,
     auditSignIntervalMs: settings.auditSignIntervalMs,
     auditAnchorLog,
     auditAnchorFile: settings.auditAnchorFile,
     overcommit: settings.overcommit,
+    eventQueueBytes: 1024 * 1024,
+    metricsIntervalMs: settings.metricsIntervalMs,
+    statsIntervalMs: settings.statsIntervalMs,
     writableLayer: settings.writableLayer,
     dnsServers: settings.dnsServers,
     egressAllowRanges: settings.egressAllowRanges,
@@ -218,6 +234,14 @@ function readSettingFile(file: string, flag: string): string {
   } catch (err) {
     throw new InvalidSettingError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+}
+
+/**
+ * The dashboard's build beside this package: packages/daemon/{src,dist}/config
+ * → packages/dashboard/dist, the same from sources (fast tests) and from dist.
+ */
+function defaultDashboardDir(): string {
+  return fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 }
 
 /** Each state folder gets its own cgroup parent, so daemons never share one. */

@@ -4,36 +4,47 @@ import { createNodeWebSocket } from '@hono/node-ws';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import {
   BadRequestError,
+  csrfHeaderName,
   ForbiddenHostError,
   ForbiddenOriginError,
   NotFoundError,
   PayloadTooLargeError,
+  PolicyDeniedError,
   paddockVersion,
+  sessionCookieName,
   UnauthorizedError,
 } from '@paddock/core';
+import type { Context, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { getCookie } from 'hono/cookie';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
-import { isExpired, type TokenAuthenticator } from '../auth/token-auth.js';
+import { isExpired, type Principal, type TokenAuthenticator, tokenDigest } from '../auth/token-auth.js';
+import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
 import { isWebSocketRoute, registerAttachSocket } from './attach-socket.js';
+import { isDashboardRequest, serveDashboard } from './dashboard-static.js';
 import type { HttpEnv } from './http-env.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
+import { registerEventRoutes } from './routes/event-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { manifestSchemaPath, registerGatewayRoutes } from './routes/gateway-routes.js';
 import { registerImageRoutes } from './routes/image-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerNetworkRoutes } from './routes/network-routes.js';
 import { registerPolicyRoutes } from './routes/policy-routes.js';
 import { registerPoolRoutes } from './routes/pool-routes.js';
 import { registerPortRoutes } from './routes/port-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSandboxRoutes } from './routes/sandbox-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
+import { registerTakeoverRoutes } from './routes/takeover-routes.js';
 import { registerTemplateRoutes } from './routes/template-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerVolumeRoutes } from './routes/volume-routes.js';
@@ -52,6 +63,12 @@ export interface AppOptions {
    */
   allowedHostNames?: readonly string[];
   telemetry: Telemetry;
+  /** Dashboard sign-ins: the session cookie authenticates like the token it was made from. */
+  sessions: SessionService;
+  /** The daemon's own URL (login links point at it). */
+  baseUrl: () => string;
+  /** The built dashboard app served at /. */
+  dashboardDir: string;
 }
 
 export interface PaddockApp {
@@ -64,6 +81,11 @@ export interface PaddockApp {
 
 const publicPaths = new Set(['/v1/health', '/openapi.json', manifestSchemaPath]);
 
+/** Signing in needs no token yet. */
+function isPublicRoute(method: string, path: string): boolean {
+  return method === 'POST' && path === '/v1/sessions';
+}
+
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
   const failedAuth = new FailedAuthRecorder(services.audit);
@@ -73,6 +95,38 @@ export function createApp(options: AppOptions): PaddockApp {
     },
   });
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
+
+  const refuseExpired = (c: Context<HttpEnv>, principal: Principal) => {
+    if (!isExpired(principal)) return;
+    failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true, expired: principal.id });
+    throw new UnauthorizedError(`token ${principal.id} expired at ${principal.grant?.expiresAt}`, { expiresAt: principal.grant?.expiresAt }, 'token_expired');
+  };
+
+  /**
+   * A request signed in by the session cookie: as its token, with two more
+   * checks a browser needs. A write carries the session's CSRF token (a page on
+   * another site can make the browser send the cookie, never read that token);
+   * a WebSocket comes from the daemon's own origin (browsers do not apply
+   * SameSite or CORS to upgrades the same way: the Origin header is what shows the page).
+   */
+  const signedInBySession = async (c: Context<HttpEnv>, cookie: string, webSocket: boolean, next: Next) => {
+    const active = options.sessions.resolve(cookie);
+    if (!active) {
+      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true });
+      throw new UnauthorizedError('the session is unknown, ended or expired; sign in again', {}, 'unauthorized');
+    }
+    refuseExpired(c, active.principal);
+    if (webSocket || c.req.header('upgrade') !== undefined) {
+      const origin = c.req.header('origin');
+      if (!origin || !options.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin ?? '(none)');
+    } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !options.sessions.csrfMatches(active, c.req.header(csrfHeaderName))) {
+      throw new PolicyDeniedError(`a request signed in by the session cookie must carry the session's ${csrfHeaderName} header`, {}, 'csrf_failed');
+    }
+    c.set('principal', active.principal);
+    c.set('tokenDigest', active.row.tokenDigest);
+    c.set('session', active);
+    await next();
+  };
 
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async (c, next) => {
@@ -115,24 +169,31 @@ export function createApp(options: AppOptions): PaddockApp {
     await next();
   });
 
+  // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
-    if (publicPaths.has(c.req.path)) return next();
+    if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
+    return serveDashboard(options.dashboardDir, c.req.method, c.req.path);
+  });
+
+  app.use(async (c, next) => {
+    if (publicPaths.has(c.req.path) || isPublicRoute(c.req.method, c.req.path)) return next();
     const header = c.req.header('authorization');
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there,
     // and only there: a URL ends up in logs and histories (probe D10).
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket' && isWebSocketRoute(c.req.method, c.req.path);
     const token = bearer ?? (webSocket ? c.req.query('access_token') : undefined);
+    const cookie = header === undefined && token === undefined ? getCookie(c, sessionCookieName) : undefined;
+    if (cookie !== undefined) return signedInBySession(c, cookie, webSocket, next);
     const principal = auth.authenticate(token);
     if (!principal) {
       failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
       throw new UnauthorizedError();
     }
-    if (isExpired(principal)) {
-      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: true, expired: principal.id });
-      throw new UnauthorizedError(`token ${principal.id} expired at ${principal.grant?.expiresAt}`, { expiresAt: principal.grant?.expiresAt }, 'token_expired');
-    }
+    refuseExpired(c, principal);
     c.set('principal', principal);
+    c.set('tokenDigest', tokenDigest(token as string));
+    c.set('session', undefined);
     await next();
   });
 
@@ -147,6 +208,7 @@ export function createApp(options: AppOptions): PaddockApp {
     })(c, next);
   });
 
+  registerSessionRoutes(app, { sessions: options.sessions, failedAuth, baseUrl: options.baseUrl });
   registerSystemRoutes(app, services);
   registerTenantRoutes(app, services);
   registerAuditRoutes(app, services);
@@ -163,6 +225,9 @@ export function createApp(options: AppOptions): PaddockApp {
   registerRegistryRoutes(app, services);
   registerVolumeRoutes(app, services);
   registerGatewayRoutes(app, services);
+  registerEventRoutes(app, services);
+  registerMetricsRoutes(app, services);
+  registerTakeoverRoutes(app, services);
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

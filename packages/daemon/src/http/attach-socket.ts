@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { type AttachClientMessage, AttachClientMessageSchema, AttachServerMessageSchema } from '@paddock/core';
+import { type AttachClientMessage, AttachClientMessageSchema, AttachServerMessageSchema, BadRequestError } from '@paddock/core';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { ProcessSubscriber } from '../commands/process-manager.js';
 import type { HttpEnv } from './http-env.js';
@@ -29,14 +29,22 @@ export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upg
     async (c, next) => {
       const id = c.req.param('id');
       const pid = Number(c.req.param('pid'));
+      const mode = c.req.query('mode');
+      if (mode !== undefined && mode !== 'view') throw new BadRequestError(`mode must be view (read-only) or absent, not ${mode}`, { mode });
       // Authorize, audit and look the process up before upgrading, so errors are plain HTTP answers.
-      await s.govern(c, { action: 'sandbox.attach', resource: `sandbox:${id}`, context: { pid } }, async () =>
-        findProcess(s, c.get('principal').tenant, id, pid),
-      );
+      await s.govern(c, { action: 'sandbox.attach', resource: `sandbox:${id}`, context: { pid, ...(mode ? { mode } : {}) } }, async () => {
+        const proc = findProcess(s, c.get('principal').tenant, id, pid);
+        // A takeover's terminal takes input from its taker alone; anyone else may only watch.
+        if (mode !== 'view') s.takeovers.requireWriter(c.get('principal'), id, pid);
+        return proc;
+      });
       await next();
     },
     upgradeWebSocket((c) => {
-      const proc = s.processes.get(c.req.param('id') as string, Number(c.req.param('pid')));
+      const id = c.req.param('id') as string;
+      const pid = Number(c.req.param('pid'));
+      const proc = s.processes.get(id, pid);
+      const viewer = c.req.query('mode') === 'view';
       let unsubscribe = () => {};
       return {
         onOpen(_evt, ws) {
@@ -69,9 +77,15 @@ export function registerAttachSocket(app: OpenAPIHono<HttpEnv>, s: Services, upg
           };
           unsubscribe = proc.subscribe(subscriber);
         },
-        onMessage(evt) {
+        onMessage(evt, ws) {
+          if (viewer) {
+            ws.send(JSON.stringify({ type: 'error', error: { code: 'terminal_read_only', message: 'attached with mode=view: input is refused' } }));
+            return;
+          }
           if (typeof evt.data !== 'string') {
-            void proc.write(Buffer.from(evt.data as ArrayBuffer));
+            const data = Buffer.from(evt.data as ArrayBuffer);
+            s.takeovers.recordInput(id, pid, data);
+            void proc.write(data);
             return;
           }
           let msg: AttachClientMessage;
@@ -114,11 +128,16 @@ function describeAttachSocket(app: OpenAPIHono<HttpEnv>): void {
       'Binary frames from the client are stdin; text frames are JSON control messages (resize, eof, signal; their schema in x-websocket). ' +
       'The server sends output as binary frames whose first byte is 1 (stdout) or 2 (stderr), then a JSON exit message ' +
       'and closes with 1000. Authorization, audit and the process lookup happen before the upgrade, ' +
-      'so their errors are plain HTTP answers. A browser, which cannot set headers here, may send the token as ?access_token=.',
+      'so their errors are plain HTTP answers. A browser, which cannot set headers here, may send the token as ?access_token= ' +
+      "(or, signed in to the dashboard, its session cookie from the daemon's own origin). Several clients may attach at once; " +
+      "?mode=view attaches read-only. A takeover's terminal takes input from its taker alone: anyone else attaches with mode=view.",
     request: {
       params: ProcessParams,
       headers: z.object({ upgrade: z.literal('websocket'), connection: z.string().describe('names Upgrade') }),
-      query: z.object({ access_token: z.string().optional().describe('the bearer token, for browsers; this route only') }),
+      query: z.object({
+        access_token: z.string().optional().describe('the bearer token, for browsers; this route only'),
+        mode: z.literal('view').optional().describe('read-only: output only; every frame sent is refused with an error message'),
+      }),
     },
     responses: { 101: { description: 'switching to the WebSocket protocol' }, ...errorResponses },
     'x-websocket': {

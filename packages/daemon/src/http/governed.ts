@@ -22,6 +22,8 @@ export interface Action {
   precheck?: () => unknown;
   /** The audited outcome of a run that succeeded, when its result says more than "ok" (a tool that answered with an error). */
   outcomeOf?: (result: unknown) => string;
+  /** What a run that succeeded adds to its audit record (a recording's digest, say). */
+  detailsOf?: (result: unknown) => Record<string, unknown>;
 }
 
 /**
@@ -39,7 +41,7 @@ export function makeGovern(
   scopes: TokenScopeGuard,
   telemetry: Telemetry = offTelemetry(),
 ): Govern {
-  return async (c, { action, resource, context: given = {}, precheck, outcomeOf }, run) => {
+  return async (c, { action, resource, context: given = {}, precheck, outcomeOf, detailsOf }, run) => {
     const principal = c.get('principal');
     const context = withRisk(given);
     const started = performance.now();
@@ -93,7 +95,7 @@ export function makeGovern(
     const made = decision.effect;
     try {
       const result = await run();
-      record(made, outcomeOf?.(result) ?? 'ok', details);
+      record(made, outcomeOf?.(result) ?? 'ok', detailsOf ? { ...details, ...detailsOf(result) } : details);
       return result;
     } catch (err) {
       admission?.failed();

@@ -4,11 +4,14 @@ import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import type { ProcessManager } from '../commands/process-manager.js';
+import type { EventStreams } from '../events/event-streams.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
 import type { ImageService } from '../images/image-service.js';
 import type { RegistryLogins } from '../images/registry-logins.js';
 import type { PortService } from '../ingress/port-service.js';
+import type { MetricsSampler } from '../metrics/metrics-sampler.js';
+import type { StatsRecorder } from '../metrics/stats-recorder.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import type { PoolService } from '../pools/pool-service.js';
@@ -16,6 +19,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
+import type { TakeoverService } from '../takeover/takeover-service.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -42,10 +46,18 @@ export interface Services {
   ports: PortService;
   gateway: GatewayService;
   secrets: SecretStore;
+  /** People taking sandboxes over from their agents, and the recordings of their terminals. */
+  takeovers: TakeoverService;
   govern: Govern;
   /** The daemon's half of `paddock check` (host facts, settings, policies), for a caller of this tenant. */
   check: (tenant: string, options?: { signal?: AbortSignal }) => Promise<CheckReport>;
   /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */
   scopes: TokenScopeGuard;
+  /** Open GET /v1/events streams, fed by the daemon's one event bus. */
+  events: EventStreams;
+  /** Running sandboxes' cgroup readings. */
+  metrics: MetricsSampler;
+  /** The daemon's statistics, per tenant and in all. */
+  stats: StatsRecorder;
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBuildContextBytes: number; maxImageBytes: number };
 }

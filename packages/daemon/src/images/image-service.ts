@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { TemplateCaller, TemplateService } from '../templates/template-service.js';
 import type { LayerHolds } from './layer-holds.js';
 import { ensureImageLayer, imageLayerDir, isUnpacked } from './layer-store.js';
-import { type ImageConfig, type ImageLayer, imageFromDocuments, type OciImage, readOciImage } from './oci-layout.js';
+import { type ImageLayer, imageFromDocuments, type OciImage, readOciImage } from './oci-layout.js';
 import type { PulledImage } from './pulled-image.js';
 import { type RegistryLogin, registryHostOf, skopeoCopy, skopeoRawDocument, skopeoRawManifest } from './skopeo.js';
 

@@ -11,6 +11,14 @@ export interface ConnectionEntry extends ConnectionInfo {
   owner: string;
 }
 
+/** A sandbox's traffic through the egress proxy so far, counted on the host's side (the sandbox cannot touch it). */
+export interface EgressTotals {
+  rxBytes: number;
+  txBytes: number;
+  allowed: number;
+  refused: number;
+}
+
 /**
  * Every decision of the egress proxy: the sandbox's recent ones in memory
  * (for `paddock net show`), all of them in the audit log. A refusal is
@@ -23,14 +31,22 @@ export class ConnectionLog {
   /** Per sandbox: the current minute's refusals, and those left out of the audit log since the last record. */
   private readonly refusals = new Map<string, { windowStart: number; audited: number; suppressed: number }>();
 
+  private readonly totals = new Map<string, EgressTotals>();
+
   constructor(
     private readonly audit: AuditLog,
     private readonly logger: Logger,
+    /** Hears every decision, refusals left out of the audit log included (the daemon's statistics count them). */
+    private readonly onRecord: (entry: ConnectionEntry) => void = () => {},
   ) {}
 
   record(entry: ConnectionEntry): void {
     const { sandbox, owner, ...info } = entry;
-    if (!this.gone.has(sandbox)) this.keep(sandbox, info);
+    if (!this.gone.has(sandbox)) {
+      this.keep(sandbox, info);
+      this.count(sandbox, info);
+    }
+    this.onRecord(entry);
     // A sandbox asking for refused names in a loop must not flood the audit log.
     const suppressed = this.countRefusal(sandbox, info.decision === 'deny');
     if (suppressed === undefined) return;
@@ -95,6 +111,23 @@ export class ConnectionLog {
     if (list.length > keptPerSandbox) list.splice(0, list.length - keptPerSandbox);
   }
 
+  private count(sandbox: string, info: ConnectionInfo): void {
+    let totals = this.totals.get(sandbox);
+    if (!totals) {
+      totals = { rxBytes: 0, txBytes: 0, allowed: 0, refused: 0 };
+      this.totals.set(sandbox, totals);
+    }
+    if (info.decision === 'deny') totals.refused += 1;
+    else totals.allowed += 1;
+    totals.rxBytes += info.bytesIn ?? 0;
+    totals.txBytes += info.bytesOut ?? 0;
+  }
+
+  /** The sandbox's egress so far (zeros before its first connection). */
+  totalsOf(sandbox: string): EgressTotals {
+    return this.totals.get(sandbox) ?? { rxBytes: 0, txBytes: 0, allowed: 0, refused: 0 };
+  }
+
   recentOf(sandbox: string): ConnectionInfo[] {
     return [...(this.recent.get(sandbox) ?? [])];
   }
@@ -102,6 +135,7 @@ export class ConnectionLog {
   forget(sandbox: string): void {
     this.recent.delete(sandbox);
     this.refusals.delete(sandbox);
+    this.totals.delete(sandbox);
     this.gone.add(sandbox);
     if (this.gone.size > 10_000) this.gone.delete(this.gone.values().next().value as string);
   }

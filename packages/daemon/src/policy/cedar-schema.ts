@@ -28,6 +28,10 @@ const sandboxActions = [
   'sandbox.port.list',
   'sandbox.port.expose',
   'sandbox.port.open',
+  // A person taking a sandbox over from its agent (a recorded terminal), handing it back, and reading the recordings.
+  'sandbox.takeover',
+  'sandbox.handback',
+  'sandbox.recording.read',
   // Each connection a sandbox opens through the egress proxy; the principal is the sandbox (role agent).
   'network.connect',
 ];

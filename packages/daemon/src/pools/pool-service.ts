@@ -51,7 +51,17 @@ export class PoolService {
   private readonly lastRefillMs = new Map<string, number>();
   private stopped = false;
 
-  constructor(private readonly deps: { db: Db; sandboxes: SandboxService; sandboxStore: SandboxStore; templates: TemplateStore; logger: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      sandboxes: SandboxService;
+      sandboxStore: SandboxStore;
+      templates: TemplateStore;
+      logger: Logger;
+      /** Told of each claim a pool answered, hit or miss, for the daemon's statistics. */
+      counted?: (owner: string, hit: boolean) => void;
+    },
+  ) {}
 
   set(input: PoolSet): PoolInfo {
     const request = PoolSetSchema.parse(input);
@@ -98,10 +108,12 @@ export class PoolService {
     const ready = this.deps.sandboxStore.list({ owner: poolOwner(pool.id), states: ['running'] }).find((s) => s.writableLayer === request.writableLayer);
     if (!ready) {
       this.deps.db.prepare('UPDATE pools SET misses = misses + 1 WHERE id = ?').run(pool.id);
+      this.deps.counted?.(owner, false);
       void this.fill(pool.id);
       return undefined;
     }
     this.deps.db.prepare('UPDATE pools SET hits = hits + 1 WHERE id = ?').run(pool.id);
+    this.deps.counted?.(owner, true);
     // Refill once the caller has taken it over (it is still the pool's until then).
     setImmediate(() => void this.fill(pool.id));
     return ready;

@@ -222,6 +222,34 @@ const migrations: string[] = [
      revoked_at TEXT
    );
    CREATE INDEX port_links_sandbox ON port_links(sandbox_id);`,
+  // Dashboard sign-ins: sessions and one-time login codes, each kept as the SHA-256 of its secret only,
+  // and tied to the digest of the token they act as (revoking the token ends them); takeovers' terminal recordings.
+  `CREATE TABLE sessions (
+     digest TEXT PRIMARY KEY,
+     token_digest TEXT NOT NULL,
+     csrf_token TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL
+   );
+   CREATE INDEX sessions_by_token ON sessions(token_digest);
+   CREATE TABLE login_codes (
+     digest TEXT PRIMARY KEY,
+     token_digest TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     used_at TEXT
+   );
+   CREATE TABLE recordings (
+     session_id TEXT PRIMARY KEY,
+     sandbox_id TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     by TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     ended_at TEXT,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     sha256 TEXT
+   );
+   CREATE INDEX recordings_by_sandbox ON recordings(sandbox_id);`,
 ];
 
 /**

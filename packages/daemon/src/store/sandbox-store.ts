@@ -1,8 +1,9 @@
-import type { Limits, SandboxInfo, SandboxState, Tier, WritableLayer } from '@paddock/core';
+import type { Limits, SandboxControl, SandboxInfo, SandboxState, Tier, WritableLayer } from '@paddock/core';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
-export interface SandboxRecord extends SandboxInfo {
+/** A sandbox as stored; who controls it (a takeover) is the daemon's live state, not a column. */
+export interface SandboxRecord extends Omit<SandboxInfo, 'control'> {
   owner: string;
   env: Record<string, string>;
   workdir: string;
@@ -38,10 +39,17 @@ export interface SandboxFilter {
   labels?: Record<string, string>;
 }
 
+/** What became of a sandbox's row: made (or handed to a new owner), changed, or ended. */
+export type SandboxChange = 'created' | 'updated' | 'ended';
+
 export class SandboxStore {
   private readonly byId: Statement;
 
-  constructor(private readonly db: Db) {
+  /** onChange hears of every row that changed, after the change (live events are made from it). */
+  constructor(
+    private readonly db: Db,
+    private readonly onChange: (id: string, change: SandboxChange) => void = () => {},
+  ) {
     // The hot path (every request looks its sandbox up) gets a statement prepared once.
     this.byId = db.prepare('SELECT * FROM sandboxes WHERE id = ?');
   }
@@ -53,6 +61,7 @@ export class SandboxStore {
          VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout, @writable_layer)`,
       )
       .run(toRow(r));
+    this.onChange(r.id, 'created');
   }
 
   get(id: string): SandboxRecord | undefined {
@@ -74,6 +83,25 @@ export class SandboxStore {
     return (this.db.prepare(`SELECT * FROM sandboxes WHERE state IN ('running', 'paused')`).all() as Row[]).map(fromRow);
   }
 
+  /** Running sandboxes, whoever owns them: what the metrics sampler reads, with what decides who sees it. */
+  running(): Array<{ id: string; owner: string; metadata: Record<string, string> }> {
+    const rows = this.db.prepare(`SELECT id, owner, metadata FROM sandboxes WHERE state = 'running'`).all() as Array<{
+      id: string;
+      owner: string;
+      metadata: string;
+    }>;
+    return rows.map((r) => ({ id: r.id, owner: r.owner, metadata: JSON.parse(r.metadata) as Record<string, string> }));
+  }
+
+  /** Live sandboxes by owner and state, for the daemon's statistics. */
+  countByOwner(): Array<{ owner: string; state: string; n: number }> {
+    return this.db.prepare(`SELECT owner, state, count(*) AS n FROM sandboxes WHERE state IN ('running', 'paused') GROUP BY owner, state`).all() as Array<{
+      owner: string;
+      state: string;
+      n: number;
+    }>;
+  }
+
   /** Live sandboxes by state, for metrics. */
   countByState(): Record<string, number> {
     const rows = this.db.prepare(`SELECT state, count(*) AS n FROM sandboxes WHERE state IN ('running', 'paused') GROUP BY state`).all() as Array<{
@@ -85,38 +113,50 @@ export class SandboxStore {
 
   setState(id: string, state: SandboxState): void {
     // A killed sandbox stays killed, whatever a slower operation on it reports afterwards.
-    this.db.prepare("UPDATE sandboxes SET state = ? WHERE id = ? AND state != 'killed'").run(state, id);
+    const { changes } = this.db.prepare("UPDATE sandboxes SET state = ? WHERE id = ? AND state != 'killed'").run(state, id);
+    if (changes) this.onChange(id, state === 'killed' ? 'ended' : 'updated');
   }
 
   /** A pooled sandbox becomes its claimer's, as if made now. */
   transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'metadata' | 'env' | 'createdAt' | 'expiresAt' | 'onTimeout'>): void {
-    this.db
+    const { changes } = this.db
       .prepare('UPDATE sandboxes SET owner = ?, metadata = ?, env = ?, created_at = ?, expires_at = ?, on_timeout = ? WHERE id = ?')
       .run(r.owner, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.onTimeout, r.id);
+    // To its claimer a pooled sandbox is new.
+    if (changes) this.onChange(r.id, 'created');
   }
 
   /** Paused: the timeout clock stops with `leftMs` to go. */
   markPaused(id: string, leftMs: number | null): void {
-    this.db.prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ? AND state != 'killed'").run(leftMs, id);
+    const { changes } = this.db
+      .prepare("UPDATE sandboxes SET state = 'paused', expires_at = NULL, paused_left_ms = ? WHERE id = ? AND state != 'killed'")
+      .run(leftMs, id);
+    if (changes) this.onChange(id, 'updated');
   }
 
   /** Running again, to be killed at `expiresAt`. */
   markResumed(id: string, expiresAt: string | null): void {
-    this.db.prepare("UPDATE sandboxes SET state = 'running', expires_at = ?, paused_left_ms = NULL WHERE id = ? AND state != 'killed'").run(expiresAt, id);
+    const { changes } = this.db
+      .prepare("UPDATE sandboxes SET state = 'running', expires_at = ?, paused_left_ms = NULL WHERE id = ? AND state != 'killed'")
+      .run(expiresAt, id);
+    if (changes) this.onChange(id, 'updated');
   }
 
   setPausedLeft(id: string, leftMs: number): void {
-    this.db.prepare('UPDATE sandboxes SET paused_left_ms = ? WHERE id = ?').run(leftMs, id);
+    const { changes } = this.db.prepare('UPDATE sandboxes SET paused_left_ms = ? WHERE id = ?').run(leftMs, id);
+    if (changes) this.onChange(id, 'updated');
   }
 
   setExpiry(id: string, expiresAt: string): void {
-    this.db.prepare('UPDATE sandboxes SET expires_at = ? WHERE id = ?').run(expiresAt, id);
+    const { changes } = this.db.prepare('UPDATE sandboxes SET expires_at = ? WHERE id = ?').run(expiresAt, id);
+    if (changes) this.onChange(id, 'updated');
   }
 
   markEnded(id: string, reason: string): void {
-    this.db
+    const { changes } = this.db
       .prepare(`UPDATE sandboxes SET state = 'killed', ended_at = ?, end_reason = ?, expires_at = NULL WHERE id = ? AND state != 'killed'`)
       .run(new Date().toISOString(), reason, id);
+    if (changes) this.onChange(id, 'ended');
   }
 }
 
@@ -163,7 +203,8 @@ function fromRow(row: Row): SandboxRecord {
   };
 }
 
-export function toSandboxInfo(r: SandboxRecord): SandboxInfo {
+/** The sandbox as the API shows it; `control` says whether a person has taken it over. */
+export function toSandboxInfo(r: SandboxRecord, control: SandboxControl = { mode: 'agent' }): SandboxInfo {
   const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, pausedLeftMs: _left, ...info } = r;
-  return info;
+  return { ...info, control };
 }

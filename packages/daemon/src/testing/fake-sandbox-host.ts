@@ -8,11 +8,13 @@ import {
   type CallOptions,
   type HostMount,
   type LaunchedSandbox,
+  type ResourceLimits,
   type RuntimeState,
   type SandboxHost,
   type SandboxLaunch,
   type SandboxPaths,
   sandboxPaths,
+  type UsageCounters,
 } from '@paddock/engine';
 import { FakeAgent } from './fake-agent.js';
 
@@ -146,6 +148,16 @@ export class FakeSandboxHost implements SandboxHost {
 
   memoryUsage(): number {
     return 0;
+  }
+
+  /** No cgroup here: a running sandbox reads as idle and unlimited, so the metrics' shapes can be tested. */
+  openCounters(id: string): UsageCounters | undefined {
+    if (!this.sandboxes.has(id)) return undefined;
+    return { read: () => (this.sandboxes.has(id) ? { cpuUsageUsec: 0, memoryBytes: 0, pids: 1 } : undefined), close: () => {} };
+  }
+
+  limits(id: string): ResourceLimits | undefined {
+    return this.sandboxes.has(id) ? { memoryLimitBytes: null, pidsLimit: null } : undefined;
   }
 
   async hostSandboxIds(): Promise<Set<string>> {

@@ -1,5 +1,29 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** What a sandbox's cgroup counts now. */
+export interface ResourceUsage {
+  /** CPU time used since the cgroup was made. */
+  cpuUsageUsec: number;
+  memoryBytes: number;
+  pids: number;
+}
+
+/** A cgroup's counter files, kept open and read again in place: opening a cgroup file costs many times what reading it does. */
+export interface UsageCounters {
+  /** The counts now; undefined once the cgroup is gone (its files read no more). */
+  read(): ResourceUsage | undefined;
+  close(): void;
+}
+
+/** The limits the kernel enforces on a sandbox's cgroup; null when unlimited. */
+export interface ResourceLimits {
+  memoryLimitBytes: number | null;
+  pidsLimit: number | null;
+}
+
+/** Above this a memory limit is no limit (cgroup v1 writes "unlimited" as a page-rounded LONG_MAX). */
+const unlimitedBytes = 2 ** 60;
 
 /**
  * Reads what the kernel recorded about a sandbox's cgroup. Works on cgroup v1
@@ -89,6 +113,62 @@ export class CgroupProbe {
     for (const dir of dirs) removeTree(dir);
   }
 
+  /**
+   * Opens the cgroup's CPU time, memory and process count files, on the host's
+   * side of the hierarchy (the sandbox is shown none of it); undefined when the
+   * cgroup is not there.
+   */
+  openCounters(cgroupsPath: string): UsageCounters | undefined {
+    const v1 = this.version === 1;
+    const paths = [
+      this.file(cgroupsPath, 'memory', v1 ? 'memory.usage_in_bytes' : 'memory.current'),
+      v1 ? this.file(cgroupsPath, 'cpuacct', 'cpuacct.usage') : this.file(cgroupsPath, 'cpu', 'cpu.stat'),
+      this.file(cgroupsPath, 'pids', 'pids.current'),
+    ];
+    const fds: number[] = [];
+    try {
+      for (const path of paths) fds.push(openSync(path, 'r'));
+    } catch {
+      for (const fd of fds) closeSync(fd);
+      return undefined;
+    }
+    const [memory = -1, cpu = -1, pids = -1] = fds;
+    const buffer = Buffer.alloc(512);
+    const text = (fd: number): string | undefined => {
+      try {
+        return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+      } catch {
+        return undefined;
+      }
+    };
+    return {
+      read: () => {
+        const memoryText = text(memory);
+        const memoryBytes = memoryText === undefined ? Number.NaN : Number(memoryText.trim());
+        if (!Number.isFinite(memoryBytes)) return undefined;
+        const cpuText = text(cpu) ?? '';
+        const cpuUsageUsec = v1 ? Math.floor(Number(cpuText.trim()) / 1000) : Number(/^usage_usec (\d+)$/m.exec(cpuText)?.[1] ?? 0);
+        const pidCount = Number(text(pids)?.trim());
+        return { cpuUsageUsec: Number.isFinite(cpuUsageUsec) ? cpuUsageUsec : 0, memoryBytes, pids: Number.isFinite(pidCount) ? pidCount : 0 };
+      },
+      close: () => {
+        for (const fd of fds) closeSync(fd);
+      },
+    };
+  }
+
+  /** The memory and pids limits the kernel enforces (what was set, gVisor's headroom included); undefined once the cgroup is gone. */
+  limits(cgroupsPath: string): ResourceLimits | undefined {
+    const v1 = this.version === 1;
+    const memory = this.file(cgroupsPath, 'memory', v1 ? 'memory.limit_in_bytes' : 'memory.max');
+    if (readText(memory) === undefined) return undefined;
+    return { memoryLimitBytes: readLimit(memory), pidsLimit: readLimit(this.file(cgroupsPath, 'pids', 'pids.max')) };
+  }
+
+  private file(cgroupsPath: string, controller: string, name: string): string {
+    return this.version === 1 ? join(this.root, controller, cgroupsPath, name) : join(this.root, cgroupsPath, name);
+  }
+
   /** Host memory the sandbox's processes use now, in bytes (page cache included). */
   memoryUsage(cgroupsPath: string): number {
     const file = this.version === 1 ? join(this.root, 'memory', cgroupsPath, 'memory.usage_in_bytes') : join(this.root, cgroupsPath, 'memory.current');
@@ -98,6 +178,22 @@ export class CgroupProbe {
       return 0;
     }
   }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A limit file: "max" (v2, pids) or a huge number (v1 memory) mean none. */
+function readLimit(file: string): number | null {
+  const text = readText(file)?.trim();
+  if (!text || text === 'max') return null;
+  const n = Number(text);
+  return Number.isFinite(n) && n < unlimitedBytes ? n : null;
 }
 
 /** rmdir depth-first: empty child cgroups go, busy ones (and so their parents) stay. */

@@ -5,7 +5,7 @@ import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
 import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
-import type { CgroupProbe } from '../cgroups/cgroup-probe.js';
+import type { CgroupProbe, ResourceLimits, UsageCounters } from '../cgroups/cgroup-probe.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
@@ -285,6 +285,14 @@ export class SandboxEngine implements SandboxHost {
 
   memoryUsage(id: string): number {
     return this.options.cgroups.memoryUsage(this.cgroupsPath(id));
+  }
+
+  openCounters(id: string): UsageCounters | undefined {
+    return this.options.cgroups.openCounters(this.cgroupsPath(id));
+  }
+
+  limits(id: string): ResourceLimits | undefined {
+    return this.options.cgroups.limits(this.cgroupsPath(id));
   }
 
   /** Sandbox ids that exist on the host: in the runtime, as a directory, or as a cgroup. */

@@ -1,6 +1,7 @@
 import type { Limits, Tier, WritableLayer } from '@paddock/core';
 import type { AgentClient } from '../agent/agent-client.js';
 import type { HostMount } from '../bundle/oci-spec.js';
+import type { ResourceLimits, UsageCounters } from '../cgroups/cgroup-probe.js';
 import type { SandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeState } from '../runtime/runtime-adapter.js';
 
@@ -53,6 +54,10 @@ export interface SandboxHost {
   /** How often the kernel killed a process of the sandbox for memory. */
   oomKills(id: string): number;
   memoryUsage(id: string): number;
+  /** The sandbox's CPU, memory and pids counters, opened to be read each metrics tick; undefined when it has no cgroup (anymore). */
+  openCounters(id: string): UsageCounters | undefined;
+  /** The memory and pids limits the kernel enforces on the sandbox; undefined when it has no cgroup (anymore). */
+  limits(id: string): ResourceLimits | undefined;
   /** Sandbox ids the host holds anything of (runtime, folder, cgroup). */
   hostSandboxIds(): Promise<Set<string>>;
   /** Tidies what all sandboxes share, once none is left. */

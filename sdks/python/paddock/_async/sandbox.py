@@ -6,7 +6,7 @@ from typing import Any, Literal, cast
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
 from .._limits import AnyLimits, api_limits
-from .._types import Checkpoint, SandboxNetworkInput, SandboxVolume, Template
+from .._types import Checkpoint, Handback, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import AsyncApiClient
 from .commands import AsyncCommands
@@ -152,6 +152,27 @@ class AsyncSandbox:
         """Sets the time left before the sandbox is killed, counted from now."""
         self._info = await self._api.json(call("POST /v1/sandboxes/{id}/timeout", {"id": self.id}, json={"timeoutMs": ms(seconds)}, timeout=timeout))
 
+    async def takeover(
+        self, *, cols: int | None = None, rows: int | None = None, cmd: builtins.list[str] | None = None, timeout: float | None = None
+    ) -> Takeover:
+        """Takes the sandbox over from its agent (a person's token only): a recorded terminal only you type into; join it with ``pty.connect(pid)``."""
+        body = without_none({"cols": cols, "rows": rows, "cmd": cmd})
+        return cast("Takeover", await self._api.json(call("POST /v1/sandboxes/{id}/takeover", {"id": self.id}, json=body, timeout=timeout)))
+
+    async def handback(self, *, timeout: float | None = None) -> Handback:
+        """Hands a taken-over sandbox back to its agent: the terminal is killed; the recording's size and SHA-256 come back."""
+        return cast("Handback", await self._api.json(call("POST /v1/sandboxes/{id}/handback", {"id": self.id}, timeout=timeout)))
+
+    async def recordings(self, *, timeout: float | None = None) -> builtins.list[RecordingListRecordingsItem]:
+        """The takeover recordings of this sandbox, oldest first."""
+        body = await self._api.json(call("GET /v1/sandboxes/{id}/recordings", {"id": self.id}, timeout=timeout))
+        return cast("builtins.list[RecordingListRecordingsItem]", body["recordings"])
+
+    async def recording(self, session_id: str, *, timeout: float | None = None) -> str:
+        """One recording's asciicast v2 file."""
+        res = await self._api.send(call("GET /v1/sandboxes/{id}/recordings/{sessionId}", {"id": self.id, "sessionId": session_id}, timeout=timeout))
+        return res.text
+
     async def pause(self, *, timeout: float | None = None) -> None:
         self._info = await self._api.json(call("POST /v1/sandboxes/{id}/pause", {"id": self.id}, timeout=timeout))
 
@@ -171,6 +192,10 @@ class AsyncSandbox:
     async def checkpoint(self, *, timeout: float | None = None) -> Checkpoint:
         """Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on."""
         return cast(Checkpoint, await self._api.json(call("POST /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout or 0)))
+
+    async def metrics(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """CPU, memory, pids and egress: ``current`` (the newest reading) and ``history`` (the last ones, oldest first)."""
+        return cast("dict[str, Any]", await self._api.json(call("GET /v1/sandboxes/{id}/metrics", {"id": self.id}, timeout=timeout)))
 
     async def checkpoints(self, *, timeout: float | None = None) -> builtins.list[Checkpoint]:
         body = await self._api.json(call("GET /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout))

@@ -115,6 +115,30 @@ class AsyncAudit:
         return cast("dict[str, Any]", await _json(call("POST /v1/audit/verify", json={"anchors": anchors}, timeout=timeout), url, token))
 
 
+class AsyncEvents:
+    """The daemon's live events (server-sent events): sandbox, metrics, approval, audit and stats, each as the API
+    would show them to this token. The first event, ``ready``, names the topics granted and refused."""
+
+    @staticmethod
+    async def subscribe(
+        *, topics: builtins.list[str] | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> AsyncStream[dict[str, Any]]:
+        """Each event as ``{"event": name, "data": ...}`` until the loop stops; ends when the daemon ends the stream
+        (it stops, or dropped a client that read too slowly): subscribe again. No timeout unless given."""
+        request = call("GET /v1/events", query={"topics": ",".join(topics) if topics else None}, timeout=timeout or 0)
+        async with AsyncApiClient(url, token) as api:
+            async for event in api.sse(request):
+                yield event
+
+
+class AsyncStats:
+    """The daemon's statistics: one sample per 10 s over the last 30 minutes, of the caller's tenant (all of them for an admin)."""
+
+    @staticmethod
+    async def history(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[dict[str, Any]]:
+        return cast("builtins.list[dict[str, Any]]", (await _json(call("GET /v1/stats", timeout=timeout), url, token))["history"])
+
+
 class AsyncSecrets:
     """Secrets a sandbox uses without seeing them: it holds a placeholder; the egress proxy puts the value into requests to the secret's hosts only."""
 
@@ -532,6 +556,11 @@ async def async_collect_garbage(*, url: str | None = None, token: str | None = N
 async def async_check_deployment(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
     """The daemon's security report of its own deployment (admin): host facts, settings and policies."""
     return cast("dict[str, Any]", await _json(call("GET /v1/check", timeout=timeout), url, token))
+
+
+async def async_create_login_link(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """A one-time link that signs a browser in to the dashboard as this token, valid for two minutes: {url, expiresAt}."""
+    return cast("dict[str, Any]", await _json(call("POST /v1/sessions/links", timeout=timeout), url, token))
 
 
 async def async_health(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:

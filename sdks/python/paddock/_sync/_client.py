@@ -107,6 +107,29 @@ class ApiClient:
         finally:
             res.close()
 
+    def sse(self, call: Call) -> Iterator[dict[str, Any]]:
+        """A server-sent events response as ``{"event": name, "data": parsed JSON}``; ``:`` comments (pings) are skipped."""
+        call.headers = {**call.headers, "accept": "text/event-stream"}
+        seconds = self.request_timeout if call.timeout is None else (call.timeout or None)
+        res = self.send(call, stream=True)
+        event, data = "message", list[str]()
+        try:
+            for line in res.iter_lines():
+                if line == "":
+                    if data:
+                        yield {"event": event, "data": jsonlib.loads("\n".join(data))}
+                    event, data = "message", list[str]()
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+        except PaddockError:
+            raise
+        except Exception as err:
+            self.reraise(err, call, seconds)
+        finally:
+            res.close()
+
     def reraise(self, err: Exception, call: Call, seconds: float | None) -> NoReturn:
         """Raises what _explain makes of ``err``, chained to it; ``err`` itself when it has no other name."""
         explained = self._explain(err, call, seconds)

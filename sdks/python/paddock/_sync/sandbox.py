@@ -7,7 +7,7 @@ from typing import Any, Literal, cast
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
 from .._limits import AnyLimits, api_limits
-from .._types import Checkpoint, SandboxNetworkInput, SandboxVolume, Template
+from .._types import Checkpoint, Handback, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import ApiClient
 from .commands import Commands
@@ -153,6 +153,27 @@ class Sandbox:
         """Sets the time left before the sandbox is killed, counted from now."""
         self._info = self._api.json(call("POST /v1/sandboxes/{id}/timeout", {"id": self.id}, json={"timeoutMs": ms(seconds)}, timeout=timeout))
 
+    def takeover(
+        self, *, cols: int | None = None, rows: int | None = None, cmd: builtins.list[str] | None = None, timeout: float | None = None
+    ) -> Takeover:
+        """Takes the sandbox over from its agent (a person's token only): a recorded terminal only you type into; join it with ``pty.connect(pid)``."""
+        body = without_none({"cols": cols, "rows": rows, "cmd": cmd})
+        return cast("Takeover", self._api.json(call("POST /v1/sandboxes/{id}/takeover", {"id": self.id}, json=body, timeout=timeout)))
+
+    def handback(self, *, timeout: float | None = None) -> Handback:
+        """Hands a taken-over sandbox back to its agent: the terminal is killed; the recording's size and SHA-256 come back."""
+        return cast("Handback", self._api.json(call("POST /v1/sandboxes/{id}/handback", {"id": self.id}, timeout=timeout)))
+
+    def recordings(self, *, timeout: float | None = None) -> builtins.list[RecordingListRecordingsItem]:
+        """The takeover recordings of this sandbox, oldest first."""
+        body = self._api.json(call("GET /v1/sandboxes/{id}/recordings", {"id": self.id}, timeout=timeout))
+        return cast("builtins.list[RecordingListRecordingsItem]", body["recordings"])
+
+    def recording(self, session_id: str, *, timeout: float | None = None) -> str:
+        """One recording's asciicast v2 file."""
+        res = self._api.send(call("GET /v1/sandboxes/{id}/recordings/{sessionId}", {"id": self.id, "sessionId": session_id}, timeout=timeout))
+        return res.text
+
     def pause(self, *, timeout: float | None = None) -> None:
         self._info = self._api.json(call("POST /v1/sandboxes/{id}/pause", {"id": self.id}, timeout=timeout))
 
@@ -172,6 +193,10 @@ class Sandbox:
     def checkpoint(self, *, timeout: float | None = None) -> Checkpoint:
         """Records the sandbox's files, to roll back to later (agent undo); the sandbox goes on."""
         return cast(Checkpoint, self._api.json(call("POST /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout or 0)))
+
+    def metrics(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """CPU, memory, pids and egress: ``current`` (the newest reading) and ``history`` (the last ones, oldest first)."""
+        return cast("dict[str, Any]", self._api.json(call("GET /v1/sandboxes/{id}/metrics", {"id": self.id}, timeout=timeout)))
 
     def checkpoints(self, *, timeout: float | None = None) -> builtins.list[Checkpoint]:
         body = self._api.json(call("GET /v1/sandboxes/{id}/checkpoints", {"id": self.id}, timeout=timeout))

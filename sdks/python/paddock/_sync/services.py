@@ -116,6 +116,30 @@ class Audit:
         return cast("dict[str, Any]", _json(call("POST /v1/audit/verify", json={"anchors": anchors}, timeout=timeout), url, token))
 
 
+class Events:
+    """The daemon's live events (server-sent events): sandbox, metrics, approval, audit and stats, each as the API
+    would show them to this token. The first event, ``ready``, names the topics granted and refused."""
+
+    @staticmethod
+    def subscribe(
+        *, topics: builtins.list[str] | None = None, url: str | None = None, token: str | None = None, timeout: float | None = None
+    ) -> Stream[dict[str, Any]]:
+        """Each event as ``{"event": name, "data": ...}`` until the loop stops; ends when the daemon ends the stream
+        (it stops, or dropped a client that read too slowly): subscribe again. No timeout unless given."""
+        request = call("GET /v1/events", query={"topics": ",".join(topics) if topics else None}, timeout=timeout or 0)
+        with ApiClient(url, token) as api:
+            for event in api.sse(request):
+                yield event
+
+
+class Stats:
+    """The daemon's statistics: one sample per 10 s over the last 30 minutes, of the caller's tenant (all of them for an admin)."""
+
+    @staticmethod
+    def history(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> builtins.list[dict[str, Any]]:
+        return cast("builtins.list[dict[str, Any]]", (_json(call("GET /v1/stats", timeout=timeout), url, token))["history"])
+
+
 class Secrets:
     """Secrets a sandbox uses without seeing them: it holds a placeholder; the egress proxy puts the value into requests to the secret's hosts only."""
 
@@ -533,6 +557,11 @@ def collect_garbage(*, url: str | None = None, token: str | None = None, timeout
 def check_deployment(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
     """The daemon's security report of its own deployment (admin): host facts, settings and policies."""
     return cast("dict[str, Any]", _json(call("GET /v1/check", timeout=timeout), url, token))
+
+
+def create_login_link(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """A one-time link that signs a browser in to the dashboard as this token, valid for two minutes: {url, expiresAt}."""
+    return cast("dict[str, Any]", _json(call("POST /v1/sessions/links", timeout=timeout), url, token))
 
 
 def health(*, url: str | None = None, token: str | None = None, timeout: float | None = None) -> dict[str, Any]:

@@ -224,6 +224,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const signal = body.signal ?? 'SIGKILL';
     const proc = await s.govern(c, { action: 'sandbox.process.signal', resource: `sandbox:${id}`, context: { pid, signal } }, async () => {
       const p = findProcess(s, c.get('principal').tenant, id, pid);
+      s.takeovers.requireWriter(c.get('principal'), id, pid);
       p.signal(signal);
       return p;
     });
@@ -235,6 +236,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { data, eof } = c.req.valid('json');
     const proc = await s.govern(c, { action: 'sandbox.process.stdin', resource: `sandbox:${id}`, context: { pid, bytes: data.length, eof } }, async () => {
       const p = findProcess(s, c.get('principal').tenant, id, pid);
+      s.takeovers.requireWriter(c.get('principal'), id, pid);
       if (data) await p.write(data);
       if (eof) p.closeStdin();
       return p;

@@ -7,10 +7,8 @@ import {
   SandboxCreateSchema,
   SandboxListQuerySchema,
   SandboxTimeoutSchema,
-  type SandboxVolume,
   SnapshotCreateSchema,
 } from '@paddock/core';
-import type { Context } from 'hono';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -158,7 +156,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       },
       () => mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal })),
     );
-    return c.json(toSandboxInfo(record), 201);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });
 
   app.openapi(listSandboxes, async (c) => {
@@ -167,20 +165,20 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const records = await s.govern(c, { action: 'sandbox.list', resource: 'sandbox:*', context: { state: query.state, labels } }, async () =>
       s.sandboxes.list(c.get('principal').tenant, { state: query.state, labels }).filter((r) => s.scopes.admitsSandbox(c.get('principal'), r)),
     );
-    return c.json({ sandboxes: records.map(toSandboxInfo) }, 200);
+    return c.json({ sandboxes: records.map((r) => toSandboxInfo(r, s.takeovers.controlOf(r.id))) }, 200);
   });
 
   app.openapi(getSandbox, async (c) => {
     const { id } = c.req.valid('param');
     const record = await s.govern(c, { action: 'sandbox.get', resource: `sandbox:${id}` }, async () => s.sandboxes.get(c.get('principal').tenant, id));
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 
   app.openapi(killSandbox, async (c) => {
     const { id } = c.req.valid('param');
     const wait = c.req.valid('query').wait !== 'false';
     const record = await s.govern(c, { action: 'sandbox.kill', resource: `sandbox:${id}` }, () => s.sandboxes.kill(c.get('principal').tenant, id, { wait }));
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 
   app.openapi(killAll, async (c) => {
@@ -196,13 +194,13 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const record = await s.govern(c, { action: 'sandbox.timeout', resource: `sandbox:${id}`, context: { timeoutMs } }, async () =>
       s.sandboxes.setTimeout(c.get('principal').tenant, id, timeoutMs),
     );
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 
   app.openapi(pauseRoute, async (c) => {
     const { id } = c.req.valid('param');
     const record = await s.govern(c, { action: 'sandbox.pause', resource: `sandbox:${id}` }, () => s.sandboxes.pause(c.get('principal').tenant, id));
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 
   app.openapi(snapshotRoute, async (c) => {
@@ -225,7 +223,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const record = await s.govern(c, { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
       s.snapshots.fork(owner, id, input, c.req.raw.signal),
     );
-    return c.json(toSandboxInfo(record), 201);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });
 
   app.openapi(checkpointRoute, async (c) => {
@@ -253,13 +251,13 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       { action: 'sandbox.rollback', resource: `sandbox:${id}`, context: { checkpoint }, precheck: () => s.sandboxes.requireLive(owner, id) },
       () => s.checkpoints.rollback(owner, id, checkpoint, c.req.raw.signal),
     );
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 
   app.openapi(resumeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const record = await s.govern(c, { action: 'sandbox.resume', resource: `sandbox:${id}` }, () => s.sandboxes.resume(c.get('principal').tenant, id));
-    return c.json(toSandboxInfo(record), 200);
+    return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
 }
 

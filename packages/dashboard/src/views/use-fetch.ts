@@ -1,0 +1,38 @@
+import { useCallback, useEffect, useState } from 'react';
+import { errorText } from '../format.js';
+
+export interface Loaded<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+  reload(): void;
+  /** Replaces the data in place (live updates). */
+  set(update: (data: T | null) => T | null): void;
+}
+
+/** Loads once on mount (and again on reload() or when `key` changes); the call gets an AbortSignal. */
+export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, key: unknown[] = []): Loaded<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [round, setRound] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` lists what the loader depends on
+  useEffect(() => {
+    const abort = new AbortController();
+    setLoading(true);
+    load(abort.signal)
+      .then((value) => {
+        setData(value);
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (!abort.signal.aborted) setError(errorText(e));
+      })
+      .finally(() => {
+        if (!abort.signal.aborted) setLoading(false);
+      });
+    return () => abort.abort();
+  }, [round, ...key]);
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  return { data, error, loading, reload, set: setData };
+}
