@@ -12,8 +12,9 @@ APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-
 # The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
 APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 # Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
-# mypy for the Python SDK's types, umoci (the bench's baseline unpack).
-TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
+# mypy for the Python SDK's types, umoci (the bench's baseline unpack); the bench's peers: Docker, Podman,
+# and socat + ripgrep, which Anthropic's sandbox-runtime needs on Linux.
+TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci docker.io podman socat ripgrep
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
@@ -30,14 +31,14 @@ deps:
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-## test-deps: the Debian packages only the tests and the benchmarks use; Debian's registry service is left stopped (they run their own on loopback)
+## test-deps: the Debian packages only the tests and the benchmarks use; Debian's registry and Docker services are left stopped (they run their own)
 test-deps:
 	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for the tests:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
-	  systemctl disable --now docker-registry >/dev/null 2>&1 || true; \
+	  systemctl disable --now docker-registry docker.socket docker containerd >/dev/null 2>&1 || true; \
 	fi
 
 node_modules/.package-lock.json: package-lock.json
