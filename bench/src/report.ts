@@ -573,6 +573,7 @@ const peerRows: Array<[string, string]> = [
   ['paddockCold', "Paddock cold: `Sandbox.create({ network: { mode: 'none' } })` + `commands.run` + `kill()`"],
   ['paddockWarm', 'Paddock warm: the same create served from a pool + `commands.run` + `kill()`'],
   ['paddockExec', 'Paddock exec in a running sandbox: `commands.run` alone'],
+  ['host', "no isolation: `python3 -c 'print(1)'` spawned on the host (the floor, for scale)"],
 ];
 
 function peersTable(r: Results): Table | null {

@@ -344,7 +344,7 @@ async function main(): Promise<void> {
           peers = await benchPeers(ctx, join(root, 'peers'), raw.cgroupParent, cleanup);
         },
         summary: () =>
-          `  p50 until removed: ${['docker', 'podman', 'srtCli', 'srtLibrary', 'paddockCold', 'paddockWarm', 'paddockExec']
+          `  p50 until removed: ${['docker', 'podman', 'srtCli', 'srtLibrary', 'paddockCold', 'paddockWarm', 'paddockExec', 'host']
             .filter((k) => samples.has(`peers.${k}.total`))
             .map((k) => `${k} ${fmt(samples.summary(`peers.${k}.total`).p50)} ms`)
             .join(', ')}${peers?.skipped.length ? `; skipped: ${peers.skipped.map((x) => x.peer).join(', ')}` : ''}`,
