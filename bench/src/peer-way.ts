@@ -29,5 +29,13 @@ export function checkedSpawn(what: string, r: SpawnTiming): PeerTiming {
   return { firstOutputMs: r.firstOutputMs, totalMs: r.totalMs };
 }
 
+/**
+ * The PATH the ways that run host processes (the host floor, sandbox-runtime)
+ * give the command: the one Docker gives its containers. The bench's own PATH
+ * may start with a version manager's shims (pyenv's `python3` is a shell
+ * script, a second of start-up on a loaded machine), which the images do not have.
+ */
+export const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** `python3 -c 'print(1)'` as one line for a shell. */
 export const peerShellCommand = "python3 -c 'print(1)'";

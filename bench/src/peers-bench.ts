@@ -6,7 +6,7 @@ import { Sandbox } from '@paddock/sdk';
 import type { BenchContext } from './benchmarks.js';
 import { Cleanup } from './cleanup.js';
 import { startDockerPeer } from './docker-peer.js';
-import { checkedSpawn, type PeerTiming, type PeerWay, peerCommand, peerExpected } from './peer-way.js';
+import { checkedSpawn, type PeerTiming, type PeerWay, peerCommand, peerExpected, systemPath } from './peer-way.js';
 import { startPodmanPeer } from './podman-peer.js';
 import { startSrtPeers } from './srt-peer.js';
 import { rotated } from './stats.js';
@@ -97,7 +97,11 @@ export async function benchPeers(ctx: BenchContext, dir: string, cgroupPrefix: s
     };
     ways.push(
       // No isolation at all: the floor every way stands on, for scale.
-      { key: 'host', run: async () => checkedSpawn('python3 on the host', await timedSpawn('python3', peerCommand.slice(1))) },
+      {
+        key: 'host',
+        run: async () =>
+          checkedSpawn('python3 on the host', await timedSpawn('/usr/bin/python3', peerCommand.slice(1), { env: { ...process.env, PATH: systemPath } })),
+      },
       // No network, as `--network none` for the container peers.
       { key: 'paddockCold', run: () => paddockCycle(() => Sandbox.create({ ...connection, template: 'base', network: { mode: 'none' } })) },
       // Pools keep sandboxes with the default (proxy) network: a create asking for none is made afresh, so the warm way asks for the default.

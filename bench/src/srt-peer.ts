@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
-import { checkedSpawn, type PeerTiming, PeerUnavailable, type PeerWay, peerShellCommand } from './peer-way.js';
+import { checkedSpawn, type PeerTiming, PeerUnavailable, type PeerWay, peerShellCommand, systemPath } from './peer-way.js';
 import { timedSpawn } from './timed-spawn.js';
 
 const packageName = '@anthropic-ai/sandbox-runtime';
@@ -44,8 +44,8 @@ export async function startSrtPeers(options: SrtPeerOptions): Promise<PeerWay[]>
   await writeFile(settings, `${JSON.stringify(config)}\n`);
 
   const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
-  const missing = SandboxManager.checkDependencies();
-  if (missing.errors.length) throw new PeerUnavailable(`srt cannot run here: ${missing.errors.join('; ')}`);
+  const deps = SandboxManager.checkDependencies();
+  if (deps.errors.length) throw new PeerUnavailable(`srt cannot run here: ${deps.errors.join('; ')}`);
   await SandboxManager.initialize(config);
   options.cleanup.add("stop sandbox-runtime's proxies", () => SandboxManager.reset());
 
@@ -54,7 +54,10 @@ export async function startSrtPeers(options: SrtPeerOptions): Promise<PeerWay[]>
     run: async () =>
       checkedSpawn(
         'srt',
-        await timedSpawn(process.execPath, [cli, '--settings', settings, '-c', peerShellCommand], { cwd: work, env: { ...process.env, TMPDIR: tmp } }),
+        await timedSpawn(process.execPath, [cli, '--settings', settings, '-c', peerShellCommand], {
+          cwd: work,
+          env: { ...process.env, PATH: systemPath, TMPDIR: tmp },
+        }),
       ),
   };
   const libraryWay: PeerWay = {
@@ -67,7 +70,7 @@ export async function startSrtPeers(options: SrtPeerOptions): Promise<PeerWay[]>
       if (!file) throw new Error('srt wrapped the command into nothing');
       let r: PeerTiming;
       try {
-        r = checkedSpawn('srt (library)', await timedSpawn(file, args, { cwd: work, env: wrapped.env }));
+        r = checkedSpawn('srt (library)', await timedSpawn(file, args, { cwd: work, env: { ...wrapped.env, PATH: systemPath } }));
       } finally {
         SandboxManager.cleanupAfterCommand();
       }
