@@ -598,7 +598,7 @@ function peersTable(r: Results): Table | null {
     note:
       "Docker and Podman run the `base` template's rootfs imported as an image, with no network; sandbox-runtime runs the host's own python3 " +
       '(it isolates a host process, it has no image), no host allowed. Paddock goes through the TypeScript SDK; its warm way uses the default ' +
-      'proxy network (pools hold sandboxes with it), its cold way none. ' +
+      'proxy network (pools hold sandboxes with it, so its removal also takes that network down), its cold way none. ' +
       `Load average at the start: ${r.machine.loadAvgAtStart.join(' / ')}.` +
       (skipped.length ? ` Not measured: ${skipped.map((x) => `${x.peer} (${x.reason})`).join('; ')}.` : ''),
   };
