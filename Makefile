@@ -16,12 +16,15 @@ APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
 # The dashboard's browser tests drive Debian's chromium (playwright-core, no browser download).
 APT_PACKAGES += chromium
+# Only `make bench` needs these: its peers Docker and Podman, and socat + ripgrep, which Anthropic's
+# sandbox-runtime needs on Linux.
+BENCH_APT_PACKAGES := docker.io podman socat ripgrep
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
 export PADDOCK_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: up down test test-fast test-security test-deps bench build deps base lint clean
+.PHONY: up down test test-fast test-security test-deps bench-deps bench build deps base lint clean
 
 ## deps: Debian packages Paddock runs on (installed only when missing)
 deps:
@@ -32,7 +35,7 @@ deps:
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-## test-deps: the Debian packages only the tests and the benchmarks use; Debian's registry service is left stopped (they run their own on loopback)
+## test-deps: the Debian packages only the tests and the benchmarks use; Debian's registry and Docker services are left stopped (they run their own)
 test-deps:
 	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -40,6 +43,19 @@ test-deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	  systemctl disable --now docker-registry >/dev/null 2>&1 || true; \
+	fi
+
+## bench-deps: the peers `make bench` measures Paddock against; their services are never started (the bench runs its own dockerd)
+bench-deps:
+	@missing=""; for p in $(BENCH_APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the benchmarks:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  own_policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; own_policy=1; fi; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; status=$$?; \
+	  if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	  systemctl disable --now docker.socket docker containerd >/dev/null 2>&1 || true; \
+	  exit $$status; \
 	fi
 
 node_modules/.package-lock.json: package-lock.json
@@ -112,7 +128,7 @@ test-security: base test-deps
 	$(NODE) scripts/run-tests.mjs packages/daemon/src/security
 
 ## bench: Paddock against raw runc, bwrap, spawn, skopeo + umoci and the host's disk, measured in one run; writes BENCHMARKS.md
-bench: base test-deps
+bench: base test-deps bench-deps
 	$(NODE) bench/dist/run-bench.js
 
 ## lint: style, no import cycles between modules (.dependency-cruiser.cjs), the tests' types (tsconfig.test.json), the Python SDK's (mypy --strict) and its generated sync half

@@ -26,6 +26,8 @@ export interface BenchConfig {
   /** VOLUMES: size of each sequential write (MiB) and recorded writes per way. */
   volumeWriteMiB: number;
   volumeWriteRounds: number;
+  /** PEERS: timed rounds of the one task (every peer once per round, after the warm-up rounds). */
+  peerRounds: number;
   /** Sections to run (BENCH_ONLY=network,exec); null runs them all. */
   only: string[] | null;
   /** Holds the cached base layer (layers/base-…). */
@@ -66,6 +68,7 @@ export function loadBenchConfig(): BenchConfig {
     buildRounds: intFromEnv('BENCH_BUILD_ROUNDS', 10),
     volumeWriteMiB: intFromEnv('BENCH_VOLUME_WRITE_MIB', 256),
     volumeWriteRounds: intFromEnv('BENCH_VOLUME_WRITE_ROUNDS', 5),
+    peerRounds: intFromEnv('BENCH_PEER_ROUNDS', 20),
     only: listFromEnv('BENCH_ONLY'),
     cacheDir: process.env.PADDOCK_CACHE_DIR || '/var/cache/paddock',
   };

@@ -6,6 +6,7 @@ import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
 import type { NetworkOutcome } from './network-bench.js';
 import type { PortsOutcome } from './ports-bench.js';
+import type { PeersOutcome } from './peers-bench.js';
 import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
 
 export interface Target {
@@ -51,6 +52,8 @@ export interface Results {
   ports?: PortsOutcome | null;
   /** The daemon's RSS around the MCP section (measured after the idle figure: the MCP code it loads stays). */
   mcp: McpOutcome | null;
+  /** The PEERS section's rounds and the peers it could not run (its figures are the peers.* series). */
+  peers: PeersOutcome | null;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -598,6 +601,45 @@ function pythonTable(r: Results): Table | null {
   };
 }
 
+const peerRows: Array<[string, string]> = [
+  ['docker', "Docker: `docker run --rm --network none IMAGE python3 -c 'print(1)'` (Debian's docker.io, runc)"],
+  ['podman', 'Podman: `podman run --rm --network none IMAGE …` (runc, conmon)'],
+  ['srtCli', 'sandbox-runtime: `srt -c "python3 -c \'print(1)\'"` (one CLI process per command)'],
+  ['srtLibrary', 'sandbox-runtime as a library: `wrapWithSandboxArgv` + spawn, initialised once'],
+  ['paddockCold', "Paddock cold: `Sandbox.create({ network: { mode: 'none' } })` + `commands.run` + `kill()`"],
+  ['paddockWarm', 'Paddock warm: the same create served from a pool + `commands.run` + `kill()`'],
+  ['paddockExec', 'Paddock exec in a running sandbox: `commands.run` alone'],
+  ['host', "no isolation: `python3 -c 'print(1)'` spawned on the host (the floor, for scale)"],
+];
+
+function peersTable(r: Results): Table | null {
+  if (!s(r, 'peers.paddockCold.total')) return null;
+  const total = (k: string) => p50(r, `peers.${k}.total`);
+  const skipped = r.peers?.skipped ?? [];
+  return {
+    title:
+      `Peers: an isolated environment, \`python3 -c 'print(1)'\` in it, its output read, the environment removed ` +
+      `(ms, ${r.peers?.rounds ?? r.config.peerRounds} rounds, interleaved; the same Debian rootfs and python3 everywhere)`,
+    head: ['', 'until removed p50', 'p95', 'first output p50', '× Paddock cold', '× Paddock warm'],
+    rows: peerRows
+      .filter(([k]) => s(r, `peers.${k}.total`))
+      .map(([k, label]) => [
+        label,
+        fmt(total(k)),
+        fmt(p95(r, `peers.${k}.total`)),
+        fmt(p50(r, `peers.${k}.firstOutput`)),
+        k === 'paddockCold' ? '–' : fmtRatio(ratio(total(k), total('paddockCold'))),
+        k === 'paddockWarm' ? '–' : fmtRatio(ratio(total(k), total('paddockWarm'))),
+      ]),
+    note:
+      "Docker and Podman run the `base` template's rootfs imported as an image, with no network; sandbox-runtime runs the host's own python3 " +
+      '(it isolates a host process, it has no image), no host allowed. Paddock goes through the TypeScript SDK; its warm way uses the default ' +
+      'proxy network (pools hold sandboxes with it, so its removal also takes that network down), its cold way none. ' +
+      `Load average at the start: ${r.machine.loadAvgAtStart.join(' / ')}.` +
+      (skipped.length ? ` Not measured: ${skipped.map((x) => `${x.peer} (${x.reason})`).join('; ')}.` : ''),
+  };
+}
+
 function memoryTable(r: Results): Table {
   const m = r.idleMemory;
   const rows: string[][] = [
@@ -803,6 +845,7 @@ export function renderTerminal(r: Results): string {
     volumesTable(r),
     cliTable(r),
     pythonTable(r),
+    peersTable(r),
     memoryTable(r),
     targetTable(r),
   ]
@@ -864,6 +907,7 @@ export function renderMarkdown(r: Results): string {
     volumesTable(r),
     cliTable(r),
     pythonTable(r),
+    peersTable(r),
     memoryTable(r),
     phaseTable(r),
   ].filter((t): t is Table => t !== null)) {

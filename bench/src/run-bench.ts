@@ -5,7 +5,7 @@
  * regenerates BENCHMARKS.md. Everything it creates is removed, even on failure.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { paddockVersion } from '@paddock/core';
@@ -45,6 +45,7 @@ import { benchMcp, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { benchPorts, type PortsOutcome } from './ports-bench.js';
+import { benchPeers, type PeersOutcome, peerCgroupParents } from './peers-bench.js';
 import { benchPython } from './python-bench.js';
 import { RawRunc } from './raw-runc.js';
 import { computeTargets, type Results, renderMarkdown, renderTerminal } from './report.js';
@@ -65,6 +66,7 @@ const sectionKeys = [
   'governance',
   'cli',
   'python',
+  'peers',
   'daemon-rss',
   'mcp',
   'idle-memory',
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
   let network: NetworkOutcome | null = null;
   let ports: PortsOutcome | null = null;
   let mcp: McpOutcome | null = null;
+  let peers: PeersOutcome | null = null;
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
 
     const raw = new RawRunc({ dir: join(root, 'raw'), baseLayer: base.dir, agentBinDir: binDir, cleanup });
     await raw.init();
-    cgroupParents = [daemon.cgroupParent, raw.cgroupParent];
+    cgroupParents = [daemon.cgroupParent, raw.cgroupParent, ...Object.values(peerCgroupParents(raw.cgroupParent))];
     const runtime = new TimedRuntime(new OciRuntime({ binary: 'runc', root: raw.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }));
     const engine = new SandboxEngine({
       sandboxesDir: raw.sandboxesDir,
@@ -336,6 +339,18 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: TypeScript ${fmt(samples.summary('python.run.typescript').p50)} ms, Python sync ${fmt(samples.summary('python.run.sync').p50)} ms, ` +
           `async ${fmt(samples.summary('python.run.async').p50)} ms; import paddock ${fmt(samples.summary('python.import').p50)} ms`,
+      },
+      {
+        key: 'peers',
+        title: `peers: a sandbox, python3 -c 'print(1)', its output, removal — Docker, Podman, sandbox-runtime and Paddock, ${config.peerRounds} rounds, interleaved`,
+        run: async () => {
+          peers = await benchPeers(ctx, join(root, 'peers'), raw.cgroupParent, cleanup);
+        },
+        summary: () =>
+          `  p50 until removed: ${['docker', 'podman', 'srtCli', 'srtLibrary', 'paddockCold', 'paddockWarm', 'paddockExec', 'host']
+            .filter((k) => samples.has(`peers.${k}.total`))
+            .map((k) => `${k} ${fmt(samples.summary(`peers.${k}.total`).p50)} ms`)
+            .join(', ')}${peers?.skipped.length ? `; skipped: ${peers.skipped.map((x) => x.peer).join(', ')}` : ''}`,
       },
       {
         key: 'daemon-rss',
@@ -514,6 +529,7 @@ async function main(): Promise<void> {
     network,
     ports,
     mcp,
+    peers,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },
@@ -546,6 +562,9 @@ function checkLeftovers(root: string, cgroupParents: string[]): string[] {
   if (existsSync(root)) left.push(`${root} still exists`);
   const mounts = mountsUnder(root);
   if (mounts.length) left.push(`${mounts.length} mount(s) under ${root}`);
+  // A daemon started on the temp folder (the peers' dockerd and containerd, a conmon) names it on its command line.
+  const holders = processesNaming(root);
+  if (holders.length) left.push(`processes still naming ${root}: ${holders.join(', ')}`);
   for (const parent of cgroupParents) {
     const dirs = readdirSync('/sys/fs/cgroup')
       .map((c) => join('/sys/fs/cgroup', c, parent))
@@ -554,6 +573,19 @@ function checkLeftovers(root: string, cgroupParents: string[]): string[] {
     if (dirs.length) left.push(`cgroup ${parent} in ${dirs.length} hierarchies`);
   }
   return left;
+}
+
+function processesNaming(root: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(join('/proc', pid, 'cmdline'), 'utf8').split('\0');
+      if (argv.some((arg) => arg.includes(root))) found.push(`${pid} ${argv[0]}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 main().catch((err: unknown) => {

@@ -14,6 +14,7 @@ export interface SpawnTiming {
 export interface TimedSpawnOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  cwd?: string;
 }
 
 /**
@@ -26,7 +27,7 @@ export function timedSpawn(file: string, args: string[], options: TimedSpawnOpti
     const err: Buffer[] = [];
     let firstOutputMs: number | null = null;
     const started = performance.now();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.stdout.on('data', (d: Buffer) => {
       if (firstOutputMs === null) firstOutputMs = performance.now() - started;
