@@ -5,6 +5,13 @@ export type {
   AuditEntry,
   AuditVerification,
   CheckpointInfo,
+  CodeContext,
+  CodeContextCreate,
+  CodeError,
+  CodeLanguage,
+  CodeResult,
+  CodeRunEvent,
+  CodeRunResult,
   CommandResult,
   ConnectionInfo,
   FileEntry,
@@ -74,6 +81,7 @@ export type { ApprovalOptions } from './approval-options.js';
 export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
+export { Code, type Execution, type RunCodeOptions } from './code.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Gateway, type GatewayServerSpec } from './gateway.js';

@@ -22,6 +22,11 @@ export const errorCodes = {
   invalid_dockerfile: { status: 400, error: 'BadRequestError', meaning: 'a Dockerfile line is invalid or cannot be honoured; details.line names it' },
   build_context_refused: { status: 400, error: 'BadRequestError', meaning: 'a build context entry or a COPY/ADD source is outside the context or not in it' },
   build_step_failed: { status: 400, error: 'BadRequestError', meaning: 'a template build step exited non-zero' },
+  kernel_unavailable: {
+    status: 400,
+    error: 'BadRequestError',
+    meaning: "the sandbox's template has no kernel for the language (use the code-interpreter template)",
+  },
   tier_unavailable: { status: 400, error: 'BadRequestError', meaning: 'the isolation tier asked for is not available on this host' },
   not_own_request: { status: 400, error: 'BadRequestError', meaning: 'self-approval of an approval asked for someone else' },
   gateway_file_missing: { status: 400, error: 'BadRequestError', meaning: 'a host path in a gateway manifest does not exist' },
@@ -67,6 +72,7 @@ export const errorCodes = {
   sandbox_not_found: { status: 404, error: 'SandboxNotFoundError', meaning: 'no such sandbox, or it has ended' },
   template_not_found: { status: 404, error: 'TemplateNotFoundError', meaning: 'no such template' },
   process_not_found: { status: 404, error: 'ProcessNotFoundError', meaning: 'no such process in the sandbox' },
+  code_context_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such code context in the sandbox' },
   approval_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such approval' },
   checkpoint_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such checkpoint of the sandbox' },
   tenant_not_found: { status: 404, error: 'NotFoundError', meaning: 'no such tenant' },
@@ -83,6 +89,7 @@ export const errorCodes = {
 
   // 409: the request is fine, the state is not (yet).
   conflict: { status: 409, error: 'ConflictError', meaning: 'the current state does not allow it' },
+  kernel_dead: { status: 409, error: 'ConflictError', meaning: "the code context's kernel died; restart the context" },
   sandbox_paused: { status: 409, error: 'ConflictError', meaning: 'the sandbox is paused; resume it first' },
   template_exists: { status: 409, error: 'ConflictError', meaning: 'a template by that name exists' },
   template_gone: { status: 409, error: 'ConflictError', meaning: 'the template of the sandbox no longer exists' },

@@ -2,6 +2,7 @@ import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
+import type { CodeService } from '../code/code-service.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
@@ -27,6 +28,7 @@ export interface Services {
   checkpoints: CheckpointService;
   pools: PoolService;
   processes: ProcessManager;
+  code: CodeService;
   files: FileService;
   volumes: VolumeService;
   templates: TemplateService;
