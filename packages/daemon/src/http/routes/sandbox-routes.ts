@@ -11,6 +11,7 @@ import {
   SnapshotCreateSchema,
 } from '@paddock/core';
 import type { Context } from 'hono';
+import { codeInterpreterTemplate } from '../../code/code-interpreter-template.js';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -156,7 +157,10 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
           secrets: body.secrets ?? [],
         },
       },
-      () => mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal })),
+      async () => {
+        if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
+        return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
+      },
     );
     return c.json(toSandboxInfo(record), 201);
   });
