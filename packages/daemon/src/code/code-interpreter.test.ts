@@ -12,7 +12,8 @@ const buildTimeoutMs = 30 * 60_000;
 
 beforeAll(async () => {
   daemon = await startTestDaemon(['--egress-allow-range', await debianMirrorRange()]);
-  sbx = await Sandbox.create({ ...daemon.conn, template: 'code-interpreter', requestTimeoutMs: buildTimeoutMs });
+  // Room for several kernels with pandas and matplotlib loaded (each is some 100 MiB).
+  sbx = await Sandbox.create({ ...daemon.conn, template: 'code-interpreter', limits: { memoryMiB: 2048 }, requestTimeoutMs: buildTimeoutMs });
 }, buildTimeoutMs);
 
 afterAll(async () => {
@@ -91,6 +92,7 @@ describe('code interpreter in real sandboxes', () => {
     expect((await sbx.code.listContexts()).find((c) => c.id === ctx.id)?.state).toBe('dead');
     await sbx.code.restartContext(ctx);
     expect((await sbx.runCode('2 + 2', { context: ctx })).results[0]?.text).toBe('4');
+    await sbx.code.deleteContext(ctx);
   });
 
   it('keeps two contexts apart, each with its own working directory', async () => {
@@ -103,6 +105,7 @@ describe('code interpreter in real sandboxes', () => {
     ]);
     expect(ra.results[0]?.text).toBe("('a', '/tmp')");
     expect(rb.results[0]?.text).toBe("('b', '/work')");
+    await Promise.all([sbx.code.deleteContext(a), sbx.code.deleteContext(b)]);
   });
 
   it('J1: protocol lines a cell prints (print, os.write to fd 1, a 10 MiB line) stay its output and never steer the daemon', async () => {
