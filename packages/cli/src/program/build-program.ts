@@ -2,6 +2,7 @@ import { paddockVersion } from '@paddock/core/client';
 import type { Command as CommandType } from 'commander';
 import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
+import { registerCodeCommands } from '../code/code-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerGatewayCommands } from '../gateway/gateway-commands.js';
 import { registerMcpCommand } from '../mcp/mcp-command.js';
@@ -36,6 +37,7 @@ export function buildProgram(): CommandType {
     .addHelpText('after', exitCodesHelp);
   registerSandboxCommands(program);
   registerProcessCommands(program);
+  registerCodeCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
   registerVolumeCommands(program);

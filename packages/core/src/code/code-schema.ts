@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codeTimeoutBounds } from '../limits/bounds.js';
 import { EnvSchema } from '../sandboxes/sandbox-schema.js';
 
 export const CodeLanguageSchema = z.enum(['python']).describe('the kernel a context runs (python: ipykernel)');
@@ -22,8 +23,8 @@ export const CodeContextSchema = z.object({
 });
 export type CodeContext = z.infer<typeof CodeContextSchema>;
 
-/** Bounds of a cell's timeout: it interrupts the cell, the kernel and its state stay. */
-export const codeTimeoutBounds = { min: 1, max: 24 * 3600_000, default: 300_000 } as const;
+/** A cell's timeout when the run names none: it interrupts the cell, the kernel and its state stay. */
+export const defaultCodeTimeoutMs = 300_000;
 
 export const CodeRunSchema = z
   .object({

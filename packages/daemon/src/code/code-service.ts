@@ -10,7 +10,7 @@ import {
   type CodeRunEnd,
   type CodeRunEvent,
   ConflictError,
-  codeTimeoutBounds,
+  defaultCodeTimeoutMs,
   NotFoundError,
   ProcessNotFoundError,
   TimeoutError,
@@ -225,7 +225,7 @@ export class CodeService {
     const timer = setTimeout(() => {
       timedOut = true;
       interrupt();
-    }, request.timeoutMs ?? codeTimeoutBounds.default);
+    }, request.timeoutMs ?? defaultCodeTimeoutMs);
     signal?.addEventListener('abort', interrupt, { once: true });
     ctx.state = 'busy';
     const rejectedBefore = ctx.rejectedLines;
