@@ -12,8 +12,9 @@ APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-
 # The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
 APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 # Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
-# mypy for the Python SDK's types, umoci (the bench's baseline unpack).
-TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
+# mypy for the Python SDK's types, umoci (the bench's baseline unpack), a Jupyter kernel for the fast
+# tier's code contexts (its commands run the host's python3).
+TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci python3-ipykernel python3-jupyter-client
 AGENT_BIN   := packages/engine/dist/bin
 
 export PADDOCK_STATE_DIR := $(STATE_DIR)
