@@ -65,6 +65,20 @@ describe('code contexts (fast tier)', () => {
     expect(gone).toMatchObject({ code: 'code_context_not_found' });
   });
 
+  it('refuses bad input with a 400 and a stable code, and starts a context from an empty body', async () => {
+    expect(await call('POST', `/v1/sandboxes/${sbx.id}/code/contexts`, { language: 'cobol' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } },
+    });
+    expect(await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { contextId: 'x' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } },
+    });
+    const bare = await call('POST', `/v1/sandboxes/${sbx.id}/code/contexts`);
+    expect(bare).toMatchObject({ status: 201, body: { language: 'python', state: 'idle', cwd: null } });
+    expect((await call('DELETE', `/v1/sandboxes/${sbx.id}/code/contexts/${bare.body.id as string}`)).status).toBe(200);
+  });
+
   it('answers a cell for a context that does not exist with a 404 and a stable code', async () => {
     const res = await fetch(`${daemon.url}/v1/sandboxes/${sbx.id}/code/run`, {
       method: 'POST',
