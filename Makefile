@@ -14,6 +14,8 @@ APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 # Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
 # mypy for the Python SDK's types, umoci (the bench's baseline unpack).
 TEST_APT_PACKAGES := docker-registry apache2-utils python3-mypy umoci
+# A Jupyter kernel for the fast tier's code contexts (its commands run the host's python3).
+TEST_APT_PACKAGES += python3-ipykernel python3-jupyter-client
 # The dashboard's browser tests drive Debian's chromium (playwright-core, no browser download).
 APT_PACKAGES += chromium
 # Only `make bench` needs these: its peers Docker and Podman, and socat + ripgrep, which Anthropic's

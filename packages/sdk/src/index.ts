@@ -9,6 +9,13 @@ export type {
   CheckpointInfo,
   CheckReport,
   CheckStatus,
+  CodeContext,
+  CodeContextCreate,
+  CodeError,
+  CodeLanguage,
+  CodeResult,
+  CodeRunEvent,
+  CodeRunResult,
   CommandResult,
   ConnectionInfo,
   EventTopic,
@@ -87,6 +94,7 @@ export type { ApprovalOptions } from './approval-options.js';
 export { type ApprovalGetOptions, type ApprovalListOptions, Approvals } from './approvals.js';
 export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
+export { Code, type Execution, type RunCodeOptions } from './code.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
 export { Events, type EventsSubscribeOptions, Stats } from './events.js';
 export { type FileData, type FileOptions, Files } from './files.js';

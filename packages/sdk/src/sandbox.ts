@@ -1,5 +1,7 @@
 import type {
   CheckpointInfo,
+  CodeContext,
+  CodeContextCreate,
   HandbackResponse,
   LimitsInput,
   SandboxInfo,
@@ -18,6 +20,7 @@ import type {
 import { describeSandboxEnd, SandboxNotFoundError } from '@paddock/core/client';
 import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
+import { Code, type Execution, type RunCodeOptions } from './code.js';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Network } from './network.js';
@@ -96,6 +99,8 @@ export class Sandbox {
   readonly ports: Ports;
   /** Recordings of the terminals people took this sandbox over with. */
   readonly recordings: Recordings;
+  /** Code contexts: stateful kernels; runCode and createCodeContext are short for the usual calls. */
+  readonly code: Code;
 
   private constructor(
     private readonly api: ApiClient,
@@ -107,6 +112,24 @@ export class Sandbox {
     this.network = new Network(api, info.id);
     this.ports = new Ports(api, info.id);
     this.recordings = new Recordings(api, info.id);
+    this.code = new Code(api, info.id);
+  }
+
+  /**
+   * Runs a cell of code in a stateful kernel (the sandbox's default Python
+   * context, or `options.context`): variables stay for the next cell, and
+   * charts and tables come back as rich results.
+   *
+   *   await sbx.runCode('import pandas as pd; df = pd.DataFrame({"x": [1, 2]})')
+   *   const r = await sbx.runCode('df.plot(); df')   // r.results: [{ png }, { text, html, table }]
+   */
+  runCode(code: string, options: RunCodeOptions = {}): Promise<Execution> {
+    return this.code.run(code, options);
+  }
+
+  /** A context of its own (separate variables), with its own working directory and environment. */
+  createCodeContext(request: CodeContextCreate = {}, options: RequestOptions = {}): Promise<CodeContext> {
+    return this.code.createContext(request, options);
   }
 
   get id(): string {

@@ -9,6 +9,7 @@ from ._async.commands import AsyncCommandHandle, AsyncCommands
 from ._async.files import AsyncFiles
 from ._async.network import AsyncNetwork
 from ._async.port_forward import AsyncPortForward
+from ._async.code import AsyncCode
 from ._async.ports import AsyncPorts
 from ._async.pty import AsyncPty, AsyncPtyHandle
 from ._async.sandbox import AsyncSandbox
@@ -67,6 +68,7 @@ from ._sync.commands import CommandHandle, Commands
 from ._sync.files import Files
 from ._sync.network import Network
 from ._sync.port_forward import PortForward
+from ._sync.code import Code
 from ._sync.ports import Ports
 from ._sync.pty import Pty, PtyHandle
 from ._sync.sandbox import Sandbox
@@ -111,6 +113,7 @@ __all__ = [
     "AsyncPolicies",
     "AsyncPools",
     "AsyncPortForward",
+    "AsyncCode",
     "AsyncPorts",
     "AsyncPty",
     "AsyncPtyHandle",
@@ -151,6 +154,7 @@ __all__ = [
     "PolicyDeniedError",
     "Pools",
     "PortForward",
+    "Code",
     "Ports",
     "ProcessNotFoundError",
     "Pty",

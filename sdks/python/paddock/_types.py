@@ -11,6 +11,13 @@ __all__ = [
     "Approval",
     "AuditRecord",
     "Checkpoint",
+    "CodeContext",
+    "CodeContextCreate",
+    "CodeRun",
+    "CodeRunResult",
+    "CodeRunResultError",
+    "CodeRunResultLogs",
+    "CodeRunResultResultsItem",
     "CommandResult",
     "CommandStart",
     "CommandStartPty",
@@ -468,6 +475,85 @@ ProcessStart = TypedDict(
         "timeoutMs": "NotRequired[int]",
         "pty": "NotRequired[ProcessStartPty]",
         "openStdin": "NotRequired[bool]",
+    },
+)
+
+CodeContext = TypedDict(
+    "CodeContext",
+    {
+        "id": "str",
+        "language": "Literal[\"python\"]",
+        "cwd": "str | None",
+        "state": "Literal[\"idle\", \"busy\", \"dead\"]",
+        "createdAt": "str",
+    },
+)
+
+CodeContextCreate = TypedDict(
+    "CodeContextCreate",
+    {
+        "language": "NotRequired[Literal[\"python\"]]",
+        "cwd": "NotRequired[str]",
+        "env": "NotRequired[dict[str, str]]",
+    },
+)
+
+CodeRunResultResultsItem = TypedDict(
+    "CodeRunResultResultsItem",
+    {
+        "isMainResult": "bool",
+        "text": "NotRequired[str]",
+        "html": "NotRequired[str]",
+        "markdown": "NotRequired[str]",
+        "latex": "NotRequired[str]",
+        "svg": "NotRequired[str]",
+        "png": "NotRequired[str]",
+        "jpeg": "NotRequired[str]",
+        "javascript": "NotRequired[str]",
+        "json": "NotRequired[Any]",
+        "table": "NotRequired[Any]",
+        "truncated": "NotRequired[bool]",
+    },
+)
+
+CodeRunResultLogs = TypedDict(
+    "CodeRunResultLogs",
+    {
+        "stdout": "str",
+        "stderr": "str",
+    },
+)
+
+CodeRunResultError = TypedDict(
+    "CodeRunResultError",
+    {
+        "name": "str",
+        "value": "str",
+        "traceback": "str",
+    },
+)
+
+CodeRunResult = TypedDict(
+    "CodeRunResult",
+    {
+        "executionCount": "int | None",
+        "timedOut": "bool",
+        "kernelDied": "bool",
+        "truncated": "bool",
+        "contextId": "str",
+        "results": "list[CodeRunResultResultsItem]",
+        "logs": "CodeRunResultLogs",
+        "error": "CodeRunResultError | None",
+    },
+)
+
+CodeRun = TypedDict(
+    "CodeRun",
+    {
+        "code": "str",
+        "contextId": "NotRequired[str]",
+        "language": "NotRequired[Literal[\"python\"]]",
+        "timeoutMs": "NotRequired[int]",
     },
 )
 

@@ -3,6 +3,7 @@ import type { Command as CommandType } from 'commander';
 import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCheckCommand } from '../check/check-command.js';
+import { registerCodeCommands } from '../code/code-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerGatewayCommands } from '../gateway/gateway-commands.js';
 import { registerMcpCommand } from '../mcp/mcp-command.js';
@@ -41,6 +42,7 @@ export function buildProgram(): CommandType {
   registerSandboxCommands(program);
   registerStatsCommand(program);
   registerProcessCommands(program);
+  registerCodeCommands(program);
   registerCpCommand(program);
   registerTemplateCommands(program);
   registerVolumeCommands(program);

@@ -26,5 +26,8 @@ export const tokenTtlBounds = { min: 1000, max: 366 * 86_400_000 } as const sati
 /** A command's timeout, in ms. */
 export const commandTimeoutBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;
 
+/** How long a cell of code may run before it is interrupted, in ms. */
+export const codeTimeoutBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;
+
 /** How long a wait for a process's exit may last, in ms. */
 export const processWaitBounds = { min: 1, max: 24 * 3_600_000 } as const satisfies Bounds;

@@ -17,6 +17,7 @@ export const scopeActionGroups: Record<string, readonly string[]> = {
     'sandbox.process.signal',
     'sandbox.process.stdin',
   ],
+  code: ['sandbox.get', 'code.run', 'sandbox.code.context'],
   'files.read': ['sandbox.get', 'sandbox.file.read'],
   'files.write': ['sandbox.get', 'sandbox.file.write'],
 };

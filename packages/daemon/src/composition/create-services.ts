@@ -10,6 +10,8 @@ import { isExpired, loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { checkReport } from '../check/check-report.js';
 import { type Clock, systemClock } from '../clock/clock.js';
+import { CodeInterpreterBuilder } from '../code/code-interpreter-template.js';
+import { CodeService } from '../code/code-service.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { isWeakened } from '../config/test-weakening.js';
@@ -311,6 +313,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     checkpoints,
     pools,
     processes,
+    code: new CodeService({ processes, logger }),
+    codeTemplate: new CodeInterpreterBuilder({ templates, logger }),
     files,
     volumes,
     templates,

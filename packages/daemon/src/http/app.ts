@@ -30,6 +30,7 @@ import type { HttpEnv } from './http-env.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerCodeRoutes } from './routes/code-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
@@ -217,6 +218,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerPoolRoutes(app, services);
   registerSandboxRoutes(app, services);
   registerCommandRoutes(app, services);
+  registerCodeRoutes(app, services);
   registerFileRoutes(app, services);
   registerNetworkRoutes(app, services);
   registerPortRoutes(app, services);

@@ -55,7 +55,7 @@ export function makeGovern(
     );
     if (typeof context.risk === 'number') span.setAttribute('paddock.risk', context.risk);
     const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) => {
-      audit.append({ ...base, decision, outcome, details: { ...details, ...scopeDigest }, durationMs: performance.now() - started });
+      audit.append({ ...base, decision, outcome, details: { ...unaudited(details), ...scopeDigest }, durationMs: performance.now() - started });
       span.setAttributes({ 'paddock.decision': decision, 'paddock.outcome': outcome });
       telemetry.policyDecisions.add(1, { action, decision });
       if (action === 'sandbox.exec' && outcome === 'ok') telemetry.execDuration.record(performance.now() - started);
@@ -113,6 +113,13 @@ function approvalWaitMs(header: string | undefined): number {
 
 function approvalDetails(err: unknown): Record<string, unknown> {
   return err instanceof PaddockError && typeof err.details.approvalId === 'string' ? { approvalId: err.details.approvalId } : {};
+}
+
+/** A cell's code is for the policy to read, not for the log to keep (it may hold data or secrets): the log keeps its digest and summary. */
+function unaudited(details: Record<string, unknown>): Record<string, unknown> {
+  if (!('code' in details)) return details;
+  const { code: _code, ...rest } = details;
+  return rest;
 }
 
 /** A command's risk score goes into what the policy sees and what the audit log keeps. */

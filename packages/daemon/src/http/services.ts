@@ -3,6 +3,8 @@ import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
+import type { CodeInterpreterBuilder } from '../code/code-interpreter-template.js';
+import type { CodeService } from '../code/code-service.js';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { EventStreams } from '../events/event-streams.js';
 import type { FileService } from '../files/file-service.js';
@@ -32,6 +34,9 @@ export interface Services {
   checkpoints: CheckpointService;
   pools: PoolService;
   processes: ProcessManager;
+  code: CodeService;
+  /** Builds the code-interpreter template when a sandbox first asks for it. */
+  codeTemplate: CodeInterpreterBuilder;
   files: FileService;
   volumes: VolumeService;
   templates: TemplateService;

@@ -234,10 +234,30 @@ function scopeAttrs({ grant }: Principal, read: ReadonlySet<string>): Record<str
   return attrs;
 }
 
+/** The facts of a request that go to Cedar as strings when they are. */
+const stringFacts = [
+  'tenant',
+  'template',
+  'tier',
+  'user',
+  'path',
+  'to',
+  'op',
+  'role',
+  'owner',
+  'host',
+  'network',
+  'server',
+  'tool',
+  'argsDigest',
+  'code',
+  'language',
+] as const;
+
 /** The request facts, in the shape the schema's RequestContext declares. */
 export function cedarContext(context: Record<string, unknown>): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = {};
-  for (const key of ['tenant', 'template', 'tier', 'user', 'path', 'to', 'op', 'role', 'owner', 'host', 'network', 'server', 'tool', 'argsDigest'] as const) {
+  for (const key of stringFacts) {
     const value = context[key];
     if (typeof value === 'string') out[key] = value;
   }

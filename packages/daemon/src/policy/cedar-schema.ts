@@ -16,6 +16,10 @@ const sandboxActions = [
   'sandbox.process.output',
   'sandbox.process.signal',
   'sandbox.process.stdin',
+  // A cell of code run in a code context: context.code is the cell (never audited: the log keeps codeDigest and codeSummary), context.language its kernel.
+  'code.run',
+  // Making, listing, restarting, interrupting or removing code contexts; context.op says which.
+  'sandbox.code.context',
   'sandbox.file.read',
   'sandbox.file.write',
   'sandbox.snapshot',
@@ -162,6 +166,8 @@ export const cedarSchema = `namespace Paddock {
     files?: Set<String>,
     volumes?: Set<String>,
     client?: String,
+    code?: String,
+    language?: String,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

@@ -14,8 +14,8 @@ export const defaultPolicies = `// Paddock's default policies (see docs/policies
 permit (principal, action, resource);
 
 @id("ask-before-fetch-and-execute")
-@ask("this command runs code it downloads (like curl … | sh): a human approves it first")
-forbid (principal, action == Paddock::Action::"sandbox.exec", resource)
+@ask("this command runs code it downloads (like curl … | sh, or exec(requests.get(…).text) in a cell): a human approves it first")
+forbid (principal, action in [Paddock::Action::"sandbox.exec", Paddock::Action::"code.run"], resource)
 when { context has riskTags && context.riskTags.contains("fetch-execute") };
 
 @id("agents-write-only-in-their-space")

@@ -9,6 +9,7 @@ from .._limits import AnyLimits, api_limits
 from .._types import Checkpoint, Handback, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import AsyncApiClient
+from .code import AsyncCode
 from .commands import AsyncCommands
 from .files import AsyncFiles
 from .network import AsyncNetwork
@@ -33,6 +34,7 @@ class AsyncSandbox:
         self.pty = AsyncPty(api, info["id"])
         self.network = AsyncNetwork(api, info["id"])
         self.ports = AsyncPorts(api, info["id"])
+        self.code = AsyncCode(api, info["id"])
 
     @property
     def id(self) -> str:

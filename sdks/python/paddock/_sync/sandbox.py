@@ -10,6 +10,7 @@ from .._limits import AnyLimits, api_limits
 from .._types import Checkpoint, Handback, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import ApiClient
+from .code import Code
 from .commands import Commands
 from .files import Files
 from .network import Network
@@ -34,6 +35,7 @@ class Sandbox:
         self.pty = Pty(api, info["id"])
         self.network = Network(api, info["id"])
         self.ports = Ports(api, info["id"])
+        self.code = Code(api, info["id"])
 
     @property
     def id(self) -> str:

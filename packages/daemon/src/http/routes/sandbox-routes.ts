@@ -9,6 +9,8 @@ import {
   SandboxTimeoutSchema,
   SnapshotCreateSchema,
 } from '@paddock/core';
+import type { Context } from 'hono';
+import { codeInterpreterTemplate } from '../../code/code-interpreter-template.js';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -154,7 +156,10 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
           secrets: body.secrets ?? [],
         },
       },
-      () => mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal })),
+      async () => {
+        if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
+        return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
+      },
     );
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });

