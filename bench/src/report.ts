@@ -5,8 +5,8 @@ import type { Machine } from './machine.js';
 import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
 import type { NetworkOutcome } from './network-bench.js';
-import type { PortsOutcome } from './ports-bench.js';
 import type { PeersOutcome } from './peers-bench.js';
+import type { PortsOutcome } from './ports-bench.js';
 import { fmt, fmtRatio, ratio, type Summary } from './stats.js';
 
 export interface Target {
