@@ -26,3 +26,14 @@ export function useLive<T extends LiveTopic>(topic: T, listener: (data: LiveEven
   latest.current = listener;
   useEffect(() => live.subscribe(topic, (data) => latest.current(data)), [live, topic]);
 }
+
+/**
+ * Calls `reload` whenever the live stream is (again) subscribed, so a list
+ * loaded before that, or while it was down, misses nothing that happened meanwhile.
+ */
+export function useReloadOnLive(reload: () => void): void {
+  const { live } = useApp();
+  const latest = useRef(reload);
+  latest.current = reload;
+  useEffect(() => live.onReady(() => latest.current()), [live]);
+}

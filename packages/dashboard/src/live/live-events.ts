@@ -15,6 +15,7 @@ const topics: LiveTopic[] = ['sandbox', 'metrics', 'approval', 'audit', 'stats']
 export class LiveEventsHub {
   private source: EventSource | null = null;
   private readonly listeners = new Map<LiveTopic, Set<Listener<LiveTopic>>>();
+  private readonly readyListeners = new Set<() => void>();
 
   constructor(
     private readonly eventsUrl: EventsUrl,
@@ -26,6 +27,10 @@ export class LiveEventsHub {
     const source = new EventSource(this.eventsUrl(topics.join(',')), { withCredentials: true });
     source.onopen = () => this.onStatus(true);
     source.onerror = () => this.onStatus(false);
+    // The daemon says `ready` once the stream is subscribed (at each reconnect too): from then on nothing is missed.
+    source.addEventListener('ready', () => {
+      for (const listener of this.readyListeners) listener();
+    });
     for (const topic of topics) {
       source.addEventListener(topic, (event) => {
         let data: unknown;
@@ -44,6 +49,12 @@ export class LiveEventsHub {
     this.source?.close();
     this.source = null;
     this.onStatus(false);
+  }
+
+  /** Calls `listener` each time the stream is (again) subscribed: what happened before it may not have come as events. */
+  onReady(listener: () => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
   }
 
   subscribe<T extends LiveTopic>(topic: T, listener: Listener<T>): () => void {

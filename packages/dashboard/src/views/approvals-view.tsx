@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { ApprovalInfo } from '../api/types.js';
-import { useApp, useLive } from '../app-context.js';
+import { useApp, useLive, useReloadOnLive } from '../app-context.js';
 import { LoadState } from '../components/load-state.js';
 import { errorText, formatTime } from '../format.js';
 import { useFetch } from './use-fetch.js';
@@ -16,7 +16,10 @@ export function ApprovalsView() {
         .then((b) => b.approvals),
     [showDecided],
   );
+  useReloadOnLive(approvals.reload);
   useLive('approval', ({ approval }) => {
+    // Still loading: the load may have been answered before this approval was filed; ask again.
+    if (approvals.loading) approvals.reload();
     approvals.set((current) => {
       if (!current) return current;
       const rest = current.filter((a) => a.id !== approval.id);

@@ -1,7 +1,7 @@
 import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { MetricsSample, SandboxInfo } from '../api/types.js';
-import { useApp, useLive } from '../app-context.js';
+import { useApp, useLive, useReloadOnLive } from '../app-context.js';
 import { Sparkline } from '../charts/sparkline.js';
 import { LoadState } from '../components/load-state.js';
 import { errorText, formatBytes, formatDuration } from '../format.js';
@@ -28,7 +28,10 @@ export function SandboxesView() {
     [query],
   );
 
+  useReloadOnLive(list.reload);
   useLive('sandbox', ({ kind, sandbox }) => {
+    // Still loading: the list may have been read before this sandbox changed; read it again.
+    if (list.loading) list.reload();
     list.set((current) => {
       if (!current) return current;
       const rest = current.filter((s) => s.id !== sandbox.id);
