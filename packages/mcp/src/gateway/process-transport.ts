@@ -1,6 +1,7 @@
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { LineBuffer } from '../stdio/line-buffer.js';
 
 /** The stdin of an MCP server process, wherever it runs. */
 export interface ProcessInput {
@@ -33,7 +34,7 @@ export class ProcessTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   /** Why the transport closed itself, when the server broke the protocol. */
   brokenBy: string | undefined;
-  private readonly buffer: ReadBuffer;
+  private readonly buffer: LineBuffer;
   private readonly maxPerSecond: number;
   private readonly maxPending: number;
   private closed = false;
@@ -45,7 +46,7 @@ export class ProcessTransport implements Transport {
     private readonly input: ProcessInput,
     private readonly limits: ProcessTransportLimits,
   ) {
-    this.buffer = new ReadBuffer({ maxBufferSize: limits.maxMessageBytes });
+    this.buffer = new LineBuffer(limits.maxMessageBytes);
     this.maxPerSecond = limits.maxMessagesPerSecond ?? 2000;
     this.maxPending = limits.maxPendingBytes ?? 16 * 1024 * 1024;
   }

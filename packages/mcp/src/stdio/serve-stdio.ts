@@ -1,9 +1,9 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type ConnectionOptions, whoami } from '@paddock/sdk';
 import { createPaddockMcpServer } from '../create-paddock-mcp-server.js';
 import { describeError } from '../results/describe-error.js';
 import { outputLimits } from '../results/output-limits.js';
 import { PendingWork } from '../tools/pending-work.js';
+import { StdioLineTransport } from './stdio-line-transport.js';
 
 export interface ServeStdioOptions {
   /** Where diagnostics go; stdout carries MCP frames only. Default: process.stderr. */
@@ -31,7 +31,7 @@ export async function serveStdio(connection: ConnectionOptions = {}, options: Se
     gateway: { approvalWaitSeconds: options.approvalWaitSeconds },
     onListError: (err) => log(`paddock mcp: the gateway's tools are left out of the list: ${describeError(err)}`),
   });
-  const transport = new StdioServerTransport(process.stdin, process.stdout, { maxBufferSize: outputLimits.stdioMessageBytes });
+  const transport = new StdioLineTransport(process.stdin, process.stdout, outputLimits.stdioMessageBytes);
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;
   });
