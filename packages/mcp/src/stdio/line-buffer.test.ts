@@ -67,6 +67,6 @@ describe('LineBuffer (MCP stdio framing)', () => {
     expect(drain(buffer)).toHaveLength(100_000);
     const big = Buffer.from(frame(7, 'a'.repeat(12 << 20)));
     for (let i = 0; i < big.length; i += 65_536) buffer.append(big.subarray(i, i + 65_536));
-    expect((buffer.readMessage() as { params: { extra: string } }).params.extra).toHaveLength(12 << 20);
+    expect((buffer.readMessage() as unknown as { params: { extra: string } }).params.extra).toHaveLength(12 << 20);
   });
 });
