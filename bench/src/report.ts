@@ -1,4 +1,5 @@
 import type { CliOutcome, IdleMemory } from './benchmarks.js';
+import type { CheckOutcome } from './check-bench.js';
 import type { BenchConfig } from './config.js';
 import { imageDataLayers } from './image-bench.js';
 import type { Machine } from './machine.js';
@@ -54,6 +55,8 @@ export interface Results {
   mcp: McpOutcome | null;
   /** The PEERS section's rounds and the peers it could not run (its figures are the peers.* series). */
   peers: PeersOutcome | null;
+  /** `paddock check` against the bench daemon (its figures are check.*). */
+  check?: CheckOutcome;
   targets: Target[];
   failures: string[];
   notes: string[];
@@ -97,6 +100,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const writeShare = ratio(p50(rr, 'volumes.write.volume'), p50(rr, 'volumes.write.host'));
   const pythonRatio = ratio(Math.max(p50(rr, 'python.run.sync'), p50(rr, 'python.run.async')), p50(rr, 'python.run.typescript'));
   const pythonImport = p50(rr, 'python.import');
+  const checkProbes = p50(rr, 'check.probes');
   return [
     {
       id: 'create',
@@ -342,6 +346,16 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmt(pythonImport)} ms`,
       value: Number.isFinite(pythonImport) ? pythonImport : null,
       met: verdict(pythonImport, 150),
+    },
+    {
+      id: 'checkProbes',
+      what: '`paddock check --probes` end to end, both tiers',
+      target: '≤ 3 min',
+      measured: r.check?.measured
+        ? `${fmt(checkProbes / 1000, 1)} s (${r.check.attempted} probes on ${r.check.tiers.join(', ')}, ${r.check.broken} broken)`
+        : 'not measured',
+      value: Number.isFinite(checkProbes) ? checkProbes / 1000 : null,
+      met: verdict(checkProbes, 180_000),
     },
     {
       id: 'daemonRss',

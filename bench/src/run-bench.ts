@@ -34,6 +34,7 @@ import {
   type IdleMemory,
   TimedRuntime,
 } from './benchmarks.js';
+import { benchCheck, type CheckOutcome } from './check-bench.js';
 import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
@@ -66,6 +67,7 @@ const sectionKeys = [
   'governance',
   'cli',
   'python',
+  'check',
   'peers',
   'daemon-rss',
   'mcp',
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
   let ports: PortsOutcome | null = null;
   let mcp: McpOutcome | null = null;
   let peers: PeersOutcome | null = null;
+  let check: CheckOutcome = { measured: false, reason: 'not run' };
   const daemonRss: Results['daemonRss'] = {
     startMiB: Number.NaN,
     endMiB: Number.NaN,
@@ -339,6 +342,18 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: TypeScript ${fmt(samples.summary('python.run.typescript').p50)} ms, Python sync ${fmt(samples.summary('python.run.sync').p50)} ms, ` +
           `async ${fmt(samples.summary('python.run.async').p50)} ms; import paddock ${fmt(samples.summary('python.import').p50)} ms`,
+      },
+      {
+        key: 'check',
+        title: 'paddock check, the report alone and with --probes on every tier, once each',
+        run: async () => {
+          check = await benchCheck(ctx);
+        },
+        summary: () =>
+          check.measured
+            ? `  report ${fmt(samples.summary('check.report').p50, 0)} ms; --probes ${fmt(samples.summary('check.probes').p50 / 1000, 1)} s ` +
+              `(${check.attempted} probes on ${check.tiers.join(', ')}, ${check.broken} broken)`
+            : `  not measured: ${check.reason}`,
       },
       {
         key: 'peers',
@@ -530,6 +545,7 @@ async function main(): Promise<void> {
     ports,
     mcp,
     peers,
+    check,
     failures,
     notes: [...notes],
     cleanup: { verified: leftovers.length === 0, leftovers },
