@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
 import { sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
+import { benchDashboard } from './dashboard-bench.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
 const now = () => performance.now();
@@ -174,6 +175,8 @@ export async function benchDensity(ctx: BenchContext, count: number): Promise<{ 
       await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${id}/exec`, { cmd: ['true'] });
       samples.add('density.exec', now() - t);
     }
+    ctx.progress('  the dashboard in chromium with all of them listed');
+    await benchDashboard(ctx, ids.length, 5);
     return { count: ids.length, createSeconds };
   } finally {
     await daemon.api.call('DELETE', '/v1/sandboxes');

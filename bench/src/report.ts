@@ -101,6 +101,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const pythonRatio = ratio(Math.max(p50(rr, 'python.run.sync'), p50(rr, 'python.run.async')), p50(rr, 'python.run.typescript'));
   const pythonImport = p50(rr, 'python.import');
   const checkProbes = p50(rr, 'check.probes');
+  const dashboardAll = p50(rr, 'dashboard.allRows');
   return [
     {
       id: 'create',
@@ -217,6 +218,22 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.density ? `${r.density.count}: GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms` : 'not measured',
       value: r.density?.count ?? null,
       met: r.density ? r.density.count >= 500 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,
+    },
+    {
+      id: 'dashboardLoad',
+      what: `the dashboard's first load in chromium with ${r.density?.count ?? 500} sandboxes listed: navigation → every row on screen, p50`,
+      target: '≤ 1 s',
+      measured: Number.isFinite(dashboardAll) ? `${fmt(dashboardAll, 0)} ms (first row ${fmt(p50(rr, 'dashboard.firstRow'), 0)} ms)` : 'not measured',
+      value: Number.isFinite(dashboardAll) ? dashboardAll : null,
+      met: verdict(dashboardAll, 1000),
+    },
+    {
+      id: 'dashboardLive',
+      what: "the dashboard's live update: a sandbox made through the API → its row on the open page, p50",
+      target: '≤ 250 ms',
+      measured: Number.isFinite(p50(rr, 'dashboard.eventToScreen')) ? `${fmt(p50(rr, 'dashboard.eventToScreen'))} ms` : 'not measured',
+      value: Number.isFinite(p50(rr, 'dashboard.eventToScreen')) ? p50(rr, 'dashboard.eventToScreen') : null,
+      met: verdict(p50(rr, 'dashboard.eventToScreen'), 250),
     },
     {
       id: 'proxyLatency',

@@ -4,4 +4,4 @@ export { exhaustionProbes } from './exhaustion-probes.js';
 export { filesProbes } from './files-probes.js';
 export { allTiers, type Probe, type ProbeContext, type ProbeOutcome, py, sh, Verdict } from './probe.js';
 export { probeContext, probeLabel, probes, type RunProbesOptions, runProbes } from './run-probes.js';
-export { secretsProbes } from './secrets-probes.js';
+export { placesHolding, secretsProbes } from './secrets-probes.js';

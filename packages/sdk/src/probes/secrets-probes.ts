@@ -1,8 +1,38 @@
 import { randomBytes } from 'node:crypto';
+import type { Sandbox } from '../sandbox.js';
 import { Secrets } from '../secrets.js';
 import { allTiers, clip, type Probe, Verdict } from './probe.js';
 
 // Section E of docs/security-probes.md: a secret's value stays with the daemon.
+
+/**
+ * Where in a sandbox a value stands: every process's environment and command
+ * line, and the files under the usual folders, searched as root. The searcher
+ * gets the value reversed on stdin, so no argv or environment of its own holds
+ * it. Prints `[]` when nowhere (else the places, or Python's complaint).
+ */
+export async function placesHolding(sbx: Sandbox, value: string): Promise<string> {
+  const search = await sbx.commands.runAllowingFailure(
+    [
+      'python3',
+      '-c',
+      [
+        'import os, sys',
+        'value = sys.stdin.read()[::-1].encode()',
+        'hits = [f"/proc/{p}/{k}" for p in os.listdir("/proc") if p.isdigit() for k in ("environ", "cmdline") if value in open(f"/proc/{p}/{k}", "rb").read()]',
+        'for top in ("/etc", "/tmp", "/work", "/home", "/root", "/run", "/var", "/.paddock"):',
+        '  for d, _, names in os.walk(top):',
+        '    for n in names:',
+        '      try:',
+        '        if value in open(os.path.join(d, n), "rb").read(): hits.append(os.path.join(d, n))',
+        '      except OSError: pass',
+        'print(hits)',
+      ].join('\n'),
+    ],
+    { stdin: [...value].reverse().join('') },
+  );
+  return (search.stdout + search.stderr).trim();
+}
 
 const secretNowhereInside: Probe = {
   id: 'E1',
@@ -18,27 +48,8 @@ const secretNowhereInside: Probe = {
       const v = new Verdict();
       const placeholder = (await sbx.commands.runAllowingFailure(['printenv', name])).stdout.trim();
       v.expect(/^paddock-placeholder-[0-9a-f]{32}$/.test(placeholder), `the environment holds "${clip(placeholder, 40)}", not a placeholder`);
-      // The searcher gets the value reversed on stdin, so that no argv or environment of its own holds it.
-      const search = await sbx.commands.runAllowingFailure(
-        [
-          'python3',
-          '-c',
-          [
-            'import os, sys',
-            'value = sys.stdin.read()[::-1].encode()',
-            'hits = [f"/proc/{p}/{k}" for p in os.listdir("/proc") if p.isdigit() for k in ("environ", "cmdline") if value in open(f"/proc/{p}/{k}", "rb").read()]',
-            'for top in ("/etc", "/tmp", "/work", "/home", "/root", "/run", "/var", "/.paddock"):',
-            '  for d, _, names in os.walk(top):',
-            '    for n in names:',
-            '      try:',
-            '        if value in open(os.path.join(d, n), "rb").read(): hits.append(os.path.join(d, n))',
-            '      except OSError: pass',
-            'print(hits)',
-          ].join('\n'),
-        ],
-        { stdin: [...value].reverse().join('') },
-      );
-      v.expect(search.stdout.trim() === '[]', `the value is in ${clip(search.stdout + search.stderr)}`);
+      const hits = await placesHolding(sbx, value);
+      v.expect(hits === '[]', `the value is in ${clip(hits)}`);
       const answers = JSON.stringify([await Secrets.list(ctx.conn), await sbx.getInfo(), await sbx.network.get()]);
       v.expect(!answers.includes(value), 'an API answer holds the value');
       return v.held('the sandbox holds a placeholder; the value is in no process, file or API answer');

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import type { SandboxInfo } from '@paddock/core';
+import { type BrowserContext, chromium } from 'playwright-core';
+import type { BenchContext } from './benchmarks.js';
+
+const now = () => performance.now();
+// Debian's chromium, as the dashboard's browser tests drive it.
+const chromiumPath = '/usr/bin/chromium';
+const rows = 'tr[data-sandbox]';
+
+/**
+ * The dashboard in a real browser while `listed` sandboxes are alive (the
+ * density section's): a fresh page of #/sandboxes, from navigation to its
+ * first sandbox row and to all of them, `rounds` times; then a sandbox made
+ * through the API, from the API's answer to its row on the open page.
+ */
+export async function benchDashboard(ctx: BenchContext, listed: number, rounds: number): Promise<void> {
+  const { daemon, samples } = ctx;
+  if (!existsSync(chromiumPath)) {
+    ctx.notes.add(`The dashboard was not measured: ${chromiumPath} is not installed.`);
+    return;
+  }
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await signIn(context, daemon.endpoint.url, daemon.token);
+    for (let round = 0; round < ctx.config.warmup + rounds; round++) {
+      ctx.signal.throwIfAborted();
+      const page = await context.newPage();
+      const t0 = now();
+      await page.goto(`${daemon.endpoint.url}/#/sandboxes`);
+      await page.locator(rows).first().waitFor({ timeout: 60_000 });
+      const first = now() - t0;
+      // A function of the page, as text: the bench is not compiled against the DOM's types.
+      await page.waitForFunction(`document.querySelectorAll('${rows}').length >= ${listed}`, undefined, { timeout: 120_000, polling: 'raf' });
+      const all = now() - t0;
+      if (round >= ctx.config.warmup) {
+        samples.add('dashboard.firstRow', first);
+        samples.add('dashboard.allRows', all);
+      }
+      if (round < ctx.config.warmup + rounds - 1) await page.close();
+    }
+    const [page] = context.pages().slice(-1);
+    if (!page) return;
+    for (let i = 0; i < ctx.config.warmup + rounds; i++) {
+      ctx.signal.throwIfAborted();
+      const made = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 10 * 60_000 });
+      const t0 = now();
+      await page.locator(`tr[data-sandbox="${made.id}"]`).waitFor({ timeout: 30_000 });
+      if (i >= ctx.config.warmup) samples.add('dashboard.eventToScreen', now() - t0);
+      await daemon.api.call('DELETE', `/v1/sandboxes/${made.id}`);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Signs the browser in as a person would, with the token on the sign-in form: the session cookie stays in the context. */
+async function signIn(context: BrowserContext, url: string, token: string): Promise<void> {
+  const page = await context.newPage();
+  await page.goto(`${url}/`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Sandboxes', level: 1 }).waitFor({ timeout: 60_000 });
+  await page.close();
+}
