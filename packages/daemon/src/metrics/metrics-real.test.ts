@@ -8,7 +8,8 @@ import { type EchoServer, startTestNetwork, type TestNetwork, testUpstreamRange 
 
 // Metrics from real cgroups and the real egress proxy, on every tier: what a
 // sandbox does shows in its numbers, and nothing it does inside changes them.
-const upstream = '198.18.99.40';
+// An address of its own in the test range: test files run side by side, each binding its upstreams.
+const upstream = '198.18.99.60';
 /** The pids limit of the sandbox's host cgroup: on gVisor it leaves room for the sentry's own threads. */
 const hostPidsLimit = (tier: string, pids: number) => pids + (tier === 'gvisor' ? gvisorPidsHeadroom : 0);
 let net: TestNetwork;
