@@ -105,8 +105,13 @@ export function parsePort(text: string): number {
   return checkIngressPort(n);
 }
 
+/** Whether ingress may open the port: every port but the relay's. */
+export function isIngressPort(port: number): boolean {
+  return !relayPorts.has(port);
+}
+
 export function checkIngressPort(port: number): number {
-  if (relayPorts.has(port)) {
+  if (!isIngressPort(port)) {
     throw new BadRequestError(`port ${port} is Paddock's egress relay inside the sandbox, not a server of its own`, { port }, 'invalid_port');
   }
   return port;

@@ -3,7 +3,7 @@ import { NotFoundError, type PortLinkCreated, type PortLinkInfo, type PortList }
 import type { Principal } from '../auth/token-auth.js';
 import type { FileService } from '../files/file-service.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
-import type { IngressAddresses } from './ingress-address.js';
+import { type IngressAddresses, isIngressPort } from './ingress-address.js';
 import { parseListeningSockets } from './listening-ports.js';
 import type { PortLinkRecord, PortLinkStore } from './port-link-store.js';
 
@@ -35,7 +35,10 @@ export class PortService {
   async list(sandbox: SandboxRecord): Promise<PortList> {
     const seen = new Map<number, string>();
     for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-      for (const socket of parseListeningSockets(await this.readTable(sandbox, table))) if (!seen.has(socket.port)) seen.set(socket.port, socket.address);
+      // Only what ingress can open: the egress relay's listeners are Paddock's, not the sandbox's servers.
+      for (const socket of parseListeningSockets(await this.readTable(sandbox, table))) {
+        if (isIngressPort(socket.port) && !seen.has(socket.port)) seen.set(socket.port, socket.address);
+      }
     }
     const ports = [...seen.entries()].sort(([a], [b]) => a - b).map(([port, address]) => ({ ...this.deps.addresses.urls(sandbox.id, port), address }));
     const patterns = this.deps.addresses.urls(sandbox.id, 0);

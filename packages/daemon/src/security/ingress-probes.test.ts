@@ -239,6 +239,8 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
         [8001, '127.0.0.1'],
       ]),
     );
+    // The egress relay's listeners are Paddock's: not offered as the sandbox's servers.
+    expect(ports.map((p) => p.port).filter((p) => [53, 3128, 15001, 15002].includes(p))).toEqual([]);
     expect(await sbx.getHost(8000)).toBe(hostOf(sbx, 8000));
 
     const audit = (await (await daemon.api('/v1/audit?limit=1000')).json()) as {
