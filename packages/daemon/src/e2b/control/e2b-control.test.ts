@@ -179,6 +179,36 @@ describe('sandbox lifecycle through the e2b SDK', () => {
   });
 });
 
+describe('what maps onto Paddock besides', () => {
+  it('updateNetwork replaces the allowed hosts; getMetrics reads the sandbox’s samples', async () => {
+    const sbx = await Sandbox.create('base', { ...e2b(), network: { allowOut: ['pypi.org', 'files.pythonhosted.org'] } });
+    expect((await sbx.getInfo()).network).toMatchObject({ allowOut: ['pypi.org', 'files.pythonhosted.org'] });
+    await sbx.updateNetwork({ allowOut: ['registry.npmjs.org'] });
+    const view = await native('GET', `/v1/sandboxes/${sbx.sandboxId}/network`);
+    expect(view.body.allow).toEqual(['registry.npmjs.org']);
+    expect(view.body.deny).toEqual(expect.arrayContaining(['pypi.org', 'files.pythonhosted.org']));
+    expect(Array.isArray(await sbx.getMetrics())).toBe(true);
+    const cutOff = await Sandbox.create('base', { ...e2b(), allowInternetAccess: false });
+    expect((await native('GET', `/v1/sandboxes/${cutOff.sandboxId}/network`)).body.mode).toBe('none');
+    await sbx.kill();
+    await cutOff.kill();
+  });
+
+  it('forks and snapshots a sandbox; a snapshot is a template a new sandbox starts from', async () => {
+    const sbx = await Sandbox.create('base', e2b());
+    const [fork] = await sbx.fork();
+    expect(fork).toBeInstanceOf(Sandbox);
+    expect((fork as Sandbox).sandboxId).not.toBe(sbx.sandboxId);
+    const snapshot = await sbx.createSnapshot({ name: 'e2b-snap' });
+    expect(snapshot.snapshotId).toBe('e2b-snap');
+    const fromSnapshot = await Sandbox.create(snapshot.snapshotId, e2b());
+    expect((await fromSnapshot.getInfo()).templateId).toBe('e2b-snap');
+    for (const s of [sbx, fork as Sandbox, fromSnapshot]) await s.kill();
+    expect(await Sandbox.deleteSnapshot('e2b-snap', e2b())).toBe(true);
+    expect(await Sandbox.deleteSnapshot('e2b-snap', e2b())).toBe(false);
+  });
+});
+
 describe('governed as the native API', () => {
   it('a policy deny is a 403 whose message is the policy’s reason; the audit log has the same sandbox.create record', async () => {
     const denied = await Sandbox.create('base', { ...e2b(), metadata: { deny: 'yes' } }).catch((e: Error) => e);
@@ -196,6 +226,11 @@ describe('governed as the native API', () => {
     expect(asked.body.message).toContain(asked.body.approvalId);
     const viaSdk = await Sandbox.create('base', { ...e2b(), metadata: { ask: 'yes' } }).catch((e: Error) => e);
     expect((viaSdk as Error).message).toMatch(/^403: sandboxes labelled ask=yes need a human — approval ap_\S+ is pending/);
+    // Approved, the same call made again with the approval's id goes through (the SDKs pass extra headers on).
+    expect((await native('POST', `/v1/approvals/${asked.body.approvalId}/approve`, { reason: 'test', self: true })).status).toBe(200);
+    const approved = await Sandbox.create('base', { ...e2b(), metadata: { ask: 'yes' }, headers: { 'Paddock-Approval': asked.body.approvalId } });
+    expect((await approved.getInfo()).metadata).toEqual({ ask: 'yes' });
+    await approved.kill();
   });
 });
 
