@@ -41,7 +41,7 @@ describe('E2B control plane on real sandboxes', () => {
     expect(await sbx.kill()).toBe(true);
   });
 
-  it('N5: the envd access token runs commands in its own sandbox, reaches no other, and dies with it', async () => {
+  it('N8: the envd access token runs commands in its own sandbox, reaches no other, and dies with it', async () => {
     const mine = await createRaw({ templateID: 'base' });
     const other = await createRaw({ templateID: 'base' });
     const inside = await PaddockSandbox.connect(mine.sandboxID, { url: daemon.url, token: mine.envdAccessToken });

@@ -71,7 +71,7 @@ describe('E2B API keys', () => {
     expect(who.body).toMatchObject({ principal: tokenId, role: 'operator', tenant: 'default' });
   });
 
-  it('N1: a key nobody issued is refused with 401 in E2B’s error shape; the SDK raises AuthenticationError; X-API-Key is no credential outside /e2b', async () => {
+  it('N4: a key nobody issued is refused with 401 in E2B’s error shape; the SDK raises AuthenticationError; X-API-Key is no credential outside /e2b', async () => {
     const unknown = `e2b_${'0'.repeat(40)}`;
     await expect(Sandbox.create('base', e2b(unknown))).rejects.toBeInstanceOf(AuthenticationError);
     const answer = await raw('GET', '/v2/sandboxes', undefined, unknown);
@@ -84,7 +84,7 @@ describe('E2B API keys', () => {
     expect(((await outside.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
   });
 
-  it('N1: a revoked key stops working at once', async () => {
+  it('N4: a revoked key stops working at once', async () => {
     const made = await native('POST', '/v1/tokens', { role: 'agent', e2b: true });
     expect((await raw('GET', '/v2/sandboxes', undefined, made.body.token)).status).toBe(200);
     await native('DELETE', `/v1/tokens/${made.body.id}`);
@@ -165,7 +165,7 @@ describe('sandbox lifecycle through the e2b SDK', () => {
     for (const s of made) await s.kill();
   });
 
-  it('N2: gives each sandbox an envd access token: a Paddock token for that sandbox alone, that makes no sandbox or token, revoked when it ends', async () => {
+  it('N5: gives each sandbox an envd access token: a Paddock token for that sandbox alone, that makes no sandbox or token, revoked when it ends', async () => {
     const created = await raw('POST', '/v2/sandboxes', { templateID: 'base', metadata: { suite: 'envd' } });
     expect(created.status).toBe(201);
     const { sandboxID, envdAccessToken } = created.body;
@@ -217,7 +217,7 @@ describe('what maps onto Paddock besides', () => {
 });
 
 describe('governed as the native API', () => {
-  it('N4: a policy deny is a 403 whose message is the policy’s reason; the audit log has the same sandbox.create record', async () => {
+  it('N7: a policy deny is a 403 whose message is the policy’s reason; the audit log has the same sandbox.create record', async () => {
     const denied = await Sandbox.create('base', { ...e2b(), metadata: { deny: 'yes' } }).catch((e: Error) => e);
     expect(denied).toBeInstanceOf(SandboxError);
     expect((denied as SandboxError).message).toBe('403: sandboxes labelled deny=yes are not made here');
@@ -226,7 +226,7 @@ describe('governed as the native API', () => {
     expect(record).toMatchObject({ principal: tokenId, resource: 'template:base', outcome: 'policy_denied', details: { labels: { deny: 'yes' } } });
   });
 
-  it('N4: an ask is an error naming the approval to wait for', async () => {
+  it('N7: an ask is an error naming the approval to wait for', async () => {
     const asked = await raw('POST', '/v2/sandboxes', { templateID: 'base', metadata: { ask: 'yes' } });
     expect(asked.status).toBe(403);
     expect(asked.body).toMatchObject({ code: 403, error_code: 'approval_required', approvalId: expect.stringMatching(/^ap_/) });
@@ -241,8 +241,8 @@ describe('governed as the native API', () => {
   });
 });
 
-describe('N3, N4: what a key and an E2B option may not widen', () => {
-  it('N4: a scoped E2B key keeps its scope: templates and sandbox count as in Paddock’s own API', async () => {
+describe('N6, N7: what a key and an E2B option may not widen', () => {
+  it('N7: a scoped E2B key keeps its scope: templates and sandbox count as in Paddock’s own API', async () => {
     const scoped = await native('POST', '/v1/tokens', { role: 'agent', e2b: true, scope: { templates: ['base'], maxSandboxes: 1 } });
     const key = scoped.body.token;
     const other = await Sandbox.create('code-interpreter-v1', e2b(key)).catch((e: Error) => e);
@@ -257,7 +257,7 @@ describe('N3, N4: what a key and an E2B option may not widen', () => {
     await first.kill();
   });
 
-  it('N3: E2B options that would open a sandbox further are refused; internet access stays the egress proxy’s', async () => {
+  it('N6: E2B options that would open a sandbox further are refused; internet access stays the egress proxy’s', async () => {
     const open = await raw('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: true } });
     expect(open.body).toMatchObject({ code: 400, error_code: 'unsupported_option', message: expect.stringMatching(/^network\.allowPublicTraffic/) });
     const proxied = await raw('POST', '/v2/sandboxes', { templateID: 'base', network: { egressProxy: { address: 'proxy.example.com:1080' } } });
