@@ -21,6 +21,8 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import { isExpired, type Principal, type TokenAuthenticator, tokenDigest } from '../auth/token-auth.js';
+import { envdMiddleware } from '../e2b/envd/envd-server.js';
+import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
@@ -70,6 +72,8 @@ export interface AppOptions {
   baseUrl: () => string;
   /** The built dashboard app served at /. */
   dashboardDir: string;
+  /** Sandbox access tokens handed out or used, which E2B's signed file URLs are checked against. */
+  envdKeys?: EnvdKeyRing;
 }
 
 export interface PaddockApp {
@@ -169,6 +173,9 @@ export function createApp(options: AppOptions): PaddockApp {
     if (origin && !options.allowedOrigins().includes(origin)) throw new ForbiddenOriginError(origin);
     await next();
   });
+
+  // E2B's in-sandbox protocol: requests naming a sandbox (E2b-Sandbox-Id) authenticate and are answered there.
+  app.use(envdMiddleware({ services, auth, failedAuth, keys: options.envdKeys ?? new EnvdKeyRing() }));
 
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
