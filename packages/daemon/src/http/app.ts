@@ -24,6 +24,8 @@ import { isExpired, type Principal, type TokenAuthenticator, tokenDigest } from 
 import { defaultE2bTemplates } from '../config/daemon-settings.js';
 import { type E2bControlOptions, e2bBase, mountE2bControl } from '../e2b/control/e2b-control-routes.js';
 import { e2bErrorShape } from '../e2b/control/e2b-errors.js';
+import { envdMiddleware } from '../e2b/envd/envd-server.js';
+import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
@@ -74,7 +76,9 @@ export interface AppOptions {
   /** The built dashboard app served at /. */
   dashboardDir: string;
   /** E2B's control plane under /e2b: template names and the sandboxes' domain (defaults: the E2B SDKs' template names, no domain). */
-  e2b?: E2bControlOptions;
+  e2b?: Pick<E2bControlOptions, 'templates' | 'sandboxDomain'>;
+  /** Sandbox access tokens handed out or used, which E2B's signed file URLs are checked against. */
+  envdKeys?: EnvdKeyRing;
 }
 
 export interface PaddockApp {
@@ -95,6 +99,8 @@ function isPublicRoute(method: string, path: string): boolean {
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
   const failedAuth = new FailedAuthRecorder(services.audit);
+  // The access tokens E2B sandboxes are handed (create, connect) and used: signed file URLs are checked against them.
+  const envdKeys = options.envdKeys ?? new EnvdKeyRing();
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues);
@@ -177,6 +183,9 @@ export function createApp(options: AppOptions): PaddockApp {
     await next();
   });
 
+  // E2B's in-sandbox protocol: requests naming a sandbox (E2b-Sandbox-Id) authenticate and are answered there.
+  app.use(envdMiddleware({ services, auth, failedAuth, keys: envdKeys }));
+
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
     if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
@@ -239,7 +248,11 @@ export function createApp(options: AppOptions): PaddockApp {
   registerEventRoutes(app, services);
   registerMetricsRoutes(app, services);
   registerTakeoverRoutes(app, services);
-  mountE2bControl(app, services, options.e2b ?? { templates: defaultE2bTemplates, sandboxDomain: () => null });
+  mountE2bControl(app, services, {
+    templates: options.e2b?.templates ?? defaultE2bTemplates,
+    sandboxDomain: options.e2b?.sandboxDomain ?? (() => null),
+    handedOut: (sandboxId, token) => envdKeys.remember(sandboxId, token),
+  });
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

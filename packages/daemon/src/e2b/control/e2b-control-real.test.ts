@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../testing/test-daemon.js';
 
 // E2B's control plane on a real daemon with real sandboxes: what the official
-// client makes is a Paddock sandbox, and the access token it is handed works
-// in that sandbox and nowhere else.
+// client makes is a Paddock sandbox it can run commands in, and the access
+// token it is handed works in that sandbox and nowhere else.
 let daemon: TestDaemon;
 let apiKey: string;
 
@@ -39,6 +39,15 @@ describe('E2B control plane on real sandboxes', () => {
     const out = await same.commands.run(['sh', '-c', 'echo "$GREETING"']);
     expect(out.stdout).toBe('hello\n');
     expect(await sbx.kill()).toBe(true);
+  });
+
+  it('create → commands.run through the official SDK alone: the output, the exit code, a connect from a second client', async () => {
+    const sbx = await Sandbox.create('base', e2b());
+    const result = await sbx.commands.run('echo "from $(id -un)"; exit 0');
+    expect(result).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^from \w+\n$/) });
+    const again = await Sandbox.connect(sbx.sandboxId, e2b());
+    expect((await again.commands.run('echo again')).stdout).toBe('again\n');
+    await sbx.kill();
   });
 
   it('N8: the envd access token runs commands in its own sandbox, reaches no other, and dies with it', async () => {

@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { Sandbox as PaddockSandbox, Tokens } from '@paddock/sdk';
+import { CommandExitError, Sandbox as E2bSandbox, FileNotFoundError, NotFoundError, SandboxError } from 'e2b';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../testing/test-daemon.js';
+import { envdVersion } from '../envd-version.js';
+
+// The official `e2b` SDK against real sandboxes, through the daemon's envd.
+// Until the control plane (/e2b) hands out sandboxes, each is made through
+// Paddock's API and the SDK's object is built as its connect() builds it:
+// the sandbox's id, a Paddock token scoped to it as envdAccessToken, and the
+// envd version the control plane reports.
+let daemon: TestDaemon;
+let sandboxId: string;
+let token: string;
+let sbx: E2bSandbox;
+
+/** An e2b Sandbox object for a sandbox, as Sandbox.connect() makes it (its constructor is what connect calls). */
+function e2bSandbox(id: string, accessToken: string, opts: Record<string, unknown> = {}): E2bSandbox {
+  const Ctor = E2bSandbox as unknown as new (o: Record<string, unknown>) => E2bSandbox;
+  return new Ctor({ sandboxId: id, envdAccessToken: accessToken, envdVersion, sandboxUrl: daemon.url, apiKey: 'e2b_0', ...opts });
+}
+
+/** A JSON POST with headers fetch() would not send as given (Host). */
+function post(path: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; body: string }> {
+  const url = new URL(daemon.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  const made = await PaddockSandbox.create({ ...daemon.conn, template: 'base' });
+  sandboxId = made.id;
+  // An agent token that reaches this sandbox alone: what create hands out as envdAccessToken.
+  token = (await Tokens.create({ role: 'agent', scope: { sandboxes: [sandboxId] } }, daemon.conn)).token;
+  sbx = e2bSandbox(sandboxId, token);
+}, 120_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+describe('commands through the e2b SDK', () => {
+  it('runs a command as user in its home, with env and cwd, and streams its output as it comes', async () => {
+    const seen: string[] = [];
+    const r = await sbx.commands.run('echo "$GREETING $(whoami) $(pwd)"; echo err >&2', { envs: { GREETING: 'hi' }, onStdout: (d) => void seen.push(d) });
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'hi user /home/user\n', stderr: 'err\n' });
+    expect(seen.join('')).toBe('hi user /home/user\n');
+    expect((await sbx.commands.run('pwd', { cwd: '/tmp', user: 'root' })).stdout).toBe('/tmp\n');
+    expect((await sbx.commands.run('whoami', { user: 'root' })).stdout).toBe('root\n');
+  });
+
+  it('throws CommandExitError with the exit code, stdout and stderr', async () => {
+    const err = await sbx.commands.run('echo out; echo bad >&2; exit 3').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandExitError);
+    expect(err).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'bad\n' });
+  });
+
+  it('runs in the background, lists, re-attaches from a second client, takes stdin and is killed', async () => {
+    const h = await sbx.commands.run('read line; echo "got $line"; sleep 600', { background: true, stdin: true });
+    expect((await sbx.commands.list()).map((p) => p.pid)).toContain(h.pid);
+    const second = e2bSandbox(sandboxId, token);
+    const lines: string[] = [];
+    const attached = await second.commands.connect(h.pid, { onStdout: (d) => void lines.push(d) });
+    await sbx.commands.sendStdin(h.pid, 'hello\n');
+    await expect.poll(() => lines.join(''), { timeout: 10_000 }).toBe('got hello\n');
+    expect(await sbx.commands.kill(h.pid)).toBe(true);
+    const end = await attached.wait().catch((e: unknown) => e);
+    expect(end).toBeInstanceOf(CommandExitError);
+    expect(await sbx.commands.kill(h.pid)).toBe(false);
+  });
+
+  it('closes stdin so a reader ends', async () => {
+    const h = await sbx.commands.run('wc -c', { background: true, stdin: true });
+    await h.sendStdin('12345');
+    await h.closeStdin();
+    expect((await h.wait()).stdout.trim()).toBe('5');
+  });
+
+  it('opens a PTY, types into it and resizes it', async () => {
+    const out: Uint8Array[] = [];
+    const pty = await sbx.pty.create({ cols: 80, rows: 24, onData: (d) => void out.push(d) });
+    await sbx.pty.resize(pty.pid, { cols: 100, rows: 30 });
+    await sbx.pty.sendInput(pty.pid, new TextEncoder().encode('stty size; exit\n'));
+    await pty.wait().catch(() => undefined);
+    expect(Buffer.concat(out).toString()).toContain('30 100');
+  });
+});
+
+describe('files through the e2b SDK', () => {
+  it('writes and reads text, bytes and streams; lists with depth; stats, renames and removes', async () => {
+    const info = await sbx.files.write('notes/a.txt', 'hello');
+    expect(info).toMatchObject({ name: 'a.txt', path: '/home/user/notes/a.txt' });
+    expect(await sbx.files.read('/home/user/notes/a.txt')).toBe('hello');
+    await sbx.files.write('notes/b.bin', new Uint8Array([0, 1, 2, 255]).buffer);
+    expect(await sbx.files.read('notes/b.bin', { format: 'bytes' })).toEqual(new Uint8Array([0, 1, 2, 255]));
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('streamed '));
+        c.enqueue(new TextEncoder().encode('in'));
+        c.close();
+      },
+    });
+    await sbx.files.write('notes/deep/c.txt', stream);
+    const back = await sbx.files.read('notes/deep/c.txt', { format: 'stream' });
+    expect(await new Response(back).text()).toBe('streamed in');
+    expect((await sbx.files.list('notes')).map((e) => e.name).sort()).toEqual(['a.txt', 'b.bin', 'deep']);
+    expect((await sbx.files.list('notes', { depth: 2 })).map((e) => e.path).sort()).toContain('/home/user/notes/deep/c.txt');
+    expect(await sbx.files.makeDir('notes/deep')).toBe(false);
+    expect(await sbx.files.makeDir('notes/new')).toBe(true);
+    expect((await sbx.files.getInfo('notes/a.txt')).type).toBe('file');
+    await sbx.files.rename('notes/a.txt', 'notes/z.txt');
+    expect(await sbx.files.exists('notes/a.txt')).toBe(false);
+    await sbx.files.remove('notes');
+    await expect(sbx.files.read('notes/z.txt')).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('writes several files at once and a 10 MB file', async () => {
+    await sbx.files.write([
+      { path: 'many/one.txt', data: '1' },
+      { path: 'many/two.txt', data: '2' },
+    ]);
+    expect(await sbx.files.read('many/two.txt')).toBe('2');
+    const big = Buffer.alloc(10 * 1024 * 1024, 7);
+    await sbx.files.write('big.bin', big.buffer.slice(big.byteOffset, big.byteOffset + big.length));
+    const read = await sbx.files.read('big.bin', { format: 'bytes' });
+    expect(read.length).toBe(big.length);
+    expect(createHash('sha256').update(read).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
+    await sbx.files.write('gz.txt', 'zipped on the way', { gzip: true });
+    expect(await sbx.files.read('gz.txt')).toBe('zipped on the way');
+  });
+
+  it('watches a directory for what a command does in it', async () => {
+    await sbx.files.makeDir('watched');
+    const events: { name: string; type: string }[] = [];
+    const handle = await sbx.files.watchDir('watched', (e) => void events.push({ name: e.name, type: e.type }));
+    await sbx.commands.run('echo x > ~/watched/new.txt');
+    await expect.poll(() => events, { timeout: 10_000 }).toContainEqual({ name: 'new.txt', type: 'create' });
+    await sbx.commands.run('rm ~/watched/new.txt');
+    await expect.poll(() => events, { timeout: 10_000 }).toContainEqual({ name: 'new.txt', type: 'remove' });
+    await handle.stop();
+  });
+
+  it('downloads and uploads through signed URLs, which work for their own path alone', async () => {
+    await sbx.files.write('signed.txt', 'for the link');
+    const download = await sbx.downloadUrl('signed.txt', { useSignatureExpiration: 60 });
+    expect(new URL(download).searchParams.get('signature')).toMatch(/^v1_/);
+    const got = await fetch(download);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('for the link');
+    const upload = await sbx.uploadUrl('uploaded.txt');
+    const form = new FormData();
+    form.append('file', new Blob(['through the link']), 'uploaded.txt');
+    expect((await fetch(upload, { method: 'POST', body: form })).status).toBe(200);
+    expect(await sbx.files.read('uploaded.txt')).toBe('through the link');
+  });
+});
+
+describe('routing and errors', () => {
+  it('answers on the <port>-<id>.<domain> host form too', async () => {
+    // fetch() keeps the Host header to itself: a plain request names the host as a DNS name would.
+    const res = await post(`/filesystem.Filesystem/Stat`, { host: `49983-${sandboxId}.sandbox.localhost`, 'x-access-token': token }, { path: '/etc/hostname' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ entry: { name: 'hostname', path: '/etc/hostname', type: 'FILE_TYPE_FILE' } });
+  });
+
+  it('reaches a server in the sandbox by its port through the sandbox headers', async () => {
+    await sbx.commands.run('mkdir -p /tmp/site && echo served > /tmp/site/index.html && cd /tmp/site && python3 -m http.server 8000', { background: true });
+    const get = () =>
+      fetch(`${daemon.url}/index.html`, { headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '8000', authorization: `Bearer ${token}` } });
+    await expect.poll(async () => (await get()).status, { timeout: 15_000 }).toBe(200);
+    expect(await (await get()).text()).toBe('served\n');
+    expect(sbx.getHost(8000)).toBe(`8000-${sandboxId}.e2b.app`);
+  });
+
+  it('refuses an unknown sandbox, a bad token and what the policy denies', async () => {
+    await expect(e2bSandbox('sb-000000000000', token).commands.run('true')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(e2bSandbox(sandboxId, 'pdk_not-a-token').commands.run('true')).rejects.toThrow(/token/);
+    expect(
+      await e2bSandbox(sandboxId, 'pdk_not-a-token')
+        .isRunning()
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(Error);
+    // Agents write only under /work, /tmp and /home/user (a default policy).
+    const denied = await sbx.files.write('/etc/evil', 'x').catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(SandboxError);
+    expect(String(denied)).toMatch(/agents write only under/);
+  });
+});
+
+describe('N. E2B-compatible API', () => {
+  it('N1: a forged E2b-Sandbox-Id names a sandbox the token may not reach: not found, nothing runs there', async () => {
+    const other = await PaddockSandbox.create({ ...daemon.conn, template: 'base' });
+    const forged = e2bSandbox(other.id, token);
+    await expect(forged.commands.run('touch /tmp/forged')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(forged.files.read('/etc/hostname')).rejects.toBeInstanceOf(NotFoundError);
+    const res = await post('/process.Process/List', { 'e2b-sandbox-id': other.id, 'e2b-sandbox-port': '49983', 'x-access-token': token }, {});
+    expect(res.status).toBe(404);
+    expect((await other.commands.run(['ls', '/tmp'])).stdout).not.toContain('forged');
+    await other.kill();
+  });
+
+  it('N2: a signed URL replayed for another path, operation or sandbox, or past its expiry, is refused', async () => {
+    await sbx.files.write('secret-a.txt', 'a');
+    await sbx.files.write('secret-b.txt', 'b');
+    const url = new URL(await sbx.downloadUrl('secret-a.txt', { useSignatureExpiration: 60 }));
+    expect((await fetch(url)).status).toBe(200);
+    const otherPath = new URL(url);
+    otherPath.searchParams.set('path', 'secret-b.txt');
+    expect((await fetch(otherPath)).status).toBe(401);
+    expect((await fetch(url, { method: 'POST', body: 'overwrite' })).status).toBe(401);
+    const otherSandbox = await fetch(url, { headers: { 'e2b-sandbox-id': 'sb-000000000000', 'e2b-sandbox-port': '49983' } });
+    expect(otherSandbox.status).toBe(401);
+    const expired = new URL(await sbx.downloadUrl('secret-a.txt', { useSignatureExpiration: -10 }));
+    expect((await fetch(expired)).status).toBe(401);
+    const asRoot = new URL(url);
+    asRoot.searchParams.set('username', 'root');
+    expect((await fetch(asRoot)).status).toBe(401);
+  });
+
+  it('N3: hostile file names in an upload stay in the sandbox and pass the policy as the path they resolve to', async () => {
+    const upload = async (name: string) => {
+      const form = new FormData();
+      form.append('file', new Blob(['x']), name);
+      return fetch(`${daemon.url}/files`, {
+        method: 'POST',
+        body: form,
+        headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': token },
+      });
+    };
+    // Up and out of the home: /etc/cron.d, which the agents' default policy refuses.
+    const escaping = await upload('../../etc/cron.d/evil');
+    expect(escaping.status).toBe(403);
+    expect(await escaping.json()).toMatchObject({ code: 403, error: { code: 'policy_denied' } });
+    expect(await sbx.files.exists('/etc/cron.d/evil', { user: 'root' })).toBe(false);
+    const inHome = await upload('../user/./sub/../ok.txt');
+    expect(inHome.status).toBe(200);
+    expect(await inHome.json()).toEqual([{ name: 'ok.txt', type: 'file', path: '/home/user/ok.txt' }]);
+    expect((await upload('nul\u0000byte')).status).toBe(400);
+  });
+});
