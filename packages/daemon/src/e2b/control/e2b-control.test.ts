@@ -300,6 +300,17 @@ describe('the Python SDK’s routes (HTTP level: the SDK cannot be installed her
     expect((await raw('POST', `/sandboxes/${id}/refreshes`, { duration: 60 })).status).toBe(204);
     expect((await raw('POST', `/sandboxes/${id}/timeout`, { timeout: 900 })).status).toBe(204);
 
+    // Its list: GET /v2/sandboxes, metadata quoted pair by pair and then made a query string, state repeated.
+    await raw('POST', '/sandboxes', { templateID: 'base', timeout: 300, metadata: { suite: 'x&y z' }, envVars: {}, secure: true });
+    const quoted = new URLSearchParams({ suite: encodeURIComponent('x&y z') }).toString();
+    const listed = await raw('GET', `/v2/sandboxes?${new URLSearchParams([['metadata', quoted], ['state', 'running'], ['state', 'paused'], ['limit', '10']])}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((s: { metadata: Record<string, string> }) => s.metadata)).toEqual([{ suite: 'x&y z' }]);
+    for (const field of ['templateID', 'sandboxID', 'clientID', 'startedAt', 'endAt', 'cpuCount', 'memoryMB', 'diskSizeMB', 'state', 'envdVersion']) {
+      expect(listed.body[0]).toHaveProperty(field);
+    }
+    await raw('DELETE', `/sandboxes/${listed.body[0].sandboxID}`);
+
     const running = await raw('GET', '/sandboxes');
     expect(running.body.map((s: { sandboxID: string }) => s.sandboxID)).toContain(id);
     const detail = await raw('GET', `/sandboxes/${id}`);
