@@ -57,7 +57,7 @@ import { TakeoverService } from '../takeover/takeover-service.js';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
-import { TenantService } from '../tenants/tenant-service.js';
+import { sandboxTokenName, TenantService } from '../tenants/tenant-service.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
 import { VolumeDisk } from '../volumes/volume-disk.js';
 import { fillFromTemplate } from '../volumes/volume-seed.js';
@@ -201,6 +201,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     clock,
     afterEnd: async (id) => {
+      // Tokens made for the sandbox alone (E2B's envd access tokens) end with it.
+      tokenStore.revokeNamed(sandboxTokenName(id));
       ports.sandboxEnded(id);
       await snapshots.releaseForkLayer(id);
     },

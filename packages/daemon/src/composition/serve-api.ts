@@ -60,6 +60,7 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     allowedOrigins: () => origins,
     telemetry: parts.telemetry,
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
+    e2b: { templates: config.e2bTemplates, sandboxDomain: () => sandboxDomain(config.ingressDomain, parts.listening.url) },
   });
   shutdown.add('mcp-sessions', closeApp);
   const ingress = createIngress(config, parts, {
@@ -203,4 +204,14 @@ function close(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections?.();
   });
+}
+
+/**
+ * The domain E2B's SDKs put sandbox hosts under (<port>-<id>.<domain>): the
+ * ingress domain, with the listener's port when it is not the scheme's own,
+ * so that getHost(port) names an address that answers.
+ */
+function sandboxDomain(ingressDomain: string, apiUrl: string): string {
+  const url = new URL(apiUrl);
+  return url.port ? `${ingressDomain}:${url.port}` : ingressDomain;
 }
