@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Sandbox as PaddockSandbox } from '@paddock/sdk';
 import { CommandExitError, Sandbox as E2bSandbox, FileNotFoundError, NotFoundError, SandboxError } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../testing/test-daemon.js';
 import { envdVersion } from '../envd-version.js';
+import { StatRequestSchema, StatResponseSchema } from './gen/filesystem/filesystem_pb.js';
 
 // The official `e2b` SDK against real sandboxes, through the daemon's envd:
 // Sandbox.create through the control plane (/e2b, an e2b_ key), then envd in
@@ -201,6 +203,41 @@ describe('routing and errors', () => {
     const res = await post(`/filesystem.Filesystem/Stat`, { host: `49983-${sandboxId}.sandbox.localhost`, 'x-access-token': token }, { path: '/etc/hostname' });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ entry: { name: 'hostname', path: '/etc/hostname', type: 'FILE_TYPE_FILE' } });
+  });
+
+  it('serves the binary protobuf encoding as well as JSON, and a polling watcher', async () => {
+    const headers = { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': token };
+    const res = await fetch(`${daemon.url}/filesystem.Filesystem/Stat`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/proto' },
+      body: toBinary(StatRequestSchema, create(StatRequestSchema, { path: '/etc/hostname' })),
+    });
+    expect(res.status).toBe(200);
+    expect(fromBinary(StatResponseSchema, new Uint8Array(await res.arrayBuffer())).entry?.path).toBe('/etc/hostname');
+    const rpc = async (method: string, body: unknown) => {
+      const r = await fetch(`${daemon.url}/filesystem.Filesystem/${method}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBe(200);
+      return (await r.json()) as Record<string, unknown>;
+    };
+    await sbx.files.makeDir('polled');
+    const { watcherId } = await rpc('CreateWatcher', { path: 'polled' });
+    await sbx.files.write('polled/one.txt', '1');
+    // Empty lists are left out of Connect's JSON; the events gather over the reads.
+    const seen: unknown[] = [];
+    await expect
+      .poll(
+        async () => {
+          seen.push(...(((await rpc('GetWatcherEvents', { watcherId })).events as unknown[] | undefined) ?? []));
+          return seen;
+        },
+        { timeout: 10_000 },
+      )
+      .toContainEqual({ name: 'one.txt', type: 'EVENT_TYPE_CREATE' });
+    await rpc('RemoveWatcher', { watcherId });
   });
 
   it('reaches a server in the sandbox by its port through the sandbox headers', async () => {
