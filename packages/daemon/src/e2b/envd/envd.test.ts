@@ -259,7 +259,7 @@ describe('routing and errors', () => {
     expect(String(err)).toMatch(/this command needs a person — approval \S+ is pending/);
   });
 
-  it('refuses an unknown sandbox, a bad token and what the policy denies', async () => {
+  it('refuses an unknown sandbox, a bad token and what the policy denies; an ended sandbox is not running', async () => {
     await expect(e2bSandbox('sb-000000000000', token).commands.run('true')).rejects.toBeInstanceOf(NotFoundError);
     await expect(e2bSandbox(sandboxId, 'pdk_not-a-token').commands.run('true')).rejects.toThrow(/token/);
     expect(
@@ -267,6 +267,11 @@ describe('routing and errors', () => {
         .isRunning()
         .catch((e: unknown) => e),
     ).toBeInstanceOf(Error);
+    // A sandbox that ended is not running, though its access token ended with it.
+    const gone = await E2bSandbox.create('base', e2bOpts());
+    expect(await gone.isRunning()).toBe(true);
+    await gone.kill();
+    expect(await gone.isRunning()).toBe(false);
     // Agents write only under /work, /tmp and /home/user (a default policy).
     const denied = await sbx.files.write('/etc/evil', 'x').catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(SandboxError);
