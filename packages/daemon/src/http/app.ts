@@ -75,10 +75,10 @@ export interface AppOptions {
   baseUrl: () => string;
   /** The built dashboard app served at /. */
   dashboardDir: string;
+  /** E2B's control plane under /e2b: template names and the sandboxes' domain (defaults: the E2B SDKs' template names, no domain). */
+  e2b?: Pick<E2bControlOptions, 'templates' | 'sandboxDomain'>;
   /** Sandbox access tokens handed out or used, which E2B's signed file URLs are checked against. */
   envdKeys?: EnvdKeyRing;
-  /** E2B's control plane under /e2b: template names and the sandboxes' domain (defaults: the E2B SDKs' template names, no domain). */
-  e2b?: E2bControlOptions;
 }
 
 export interface PaddockApp {
@@ -99,6 +99,7 @@ function isPublicRoute(method: string, path: string): boolean {
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
   const failedAuth = new FailedAuthRecorder(services.audit);
+  // The access tokens E2B sandboxes are handed (create, connect) and used: signed file URLs are checked against them.
   const envdKeys = options.envdKeys ?? new EnvdKeyRing();
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
@@ -247,7 +248,11 @@ export function createApp(options: AppOptions): PaddockApp {
   registerEventRoutes(app, services);
   registerMetricsRoutes(app, services);
   registerTakeoverRoutes(app, services);
-  mountE2bControl(app, services, { ...(options.e2b ?? { templates: defaultE2bTemplates, sandboxDomain: () => null }), envdKeys });
+  mountE2bControl(app, services, {
+    templates: options.e2b?.templates ?? defaultE2bTemplates,
+    sandboxDomain: options.e2b?.sandboxDomain ?? (() => null),
+    handedOut: (sandboxId, token) => envdKeys.remember(sandboxId, token),
+  });
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

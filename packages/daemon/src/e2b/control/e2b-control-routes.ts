@@ -5,7 +5,6 @@ import type { HttpEnv } from '../../http/http-env.js';
 import { governedCreate } from '../../http/routes/sandbox-routes.js';
 import type { Services } from '../../http/services.js';
 import type { SandboxRecord } from '../../store/sandbox-store.js';
-import type { EnvdKeyRing } from '../envd/envd-signing.js';
 import {
   E2bConnectSchema,
   E2bForkSchema,
@@ -32,8 +31,8 @@ export interface E2bControlOptions {
   templates: Readonly<Record<string, string>>;
   /** The domain the SDKs build sandbox hosts under (<port>-<id>.<domain>); null leaves them theirs (E2B_DOMAIN). */
   sandboxDomain: () => string | null;
-  /** Where the access tokens handed out go, so that the file URLs the SDKs sign with them can be checked. */
-  envdKeys?: EnvdKeyRing;
+  /** Each envd access token handed out, with its sandbox (the SDKs sign file URLs with it). */
+  handedOut?: (sandboxId: string, token: string) => void;
 }
 
 /** Where E2B's control plane answers: E2B_API_URL=http://<daemon>/e2b. */
@@ -357,7 +356,7 @@ class E2bRoutes {
       undo?.().catch((cleanup) => c.get('logger')?.warn({ err: cleanup, sandbox: record.id }, 'removing a sandbox without an access token failed'));
       throw err;
     }
-    this.options.envdKeys?.remember(record.id, token);
+    this.options.handedOut?.(record.id, token);
     return toE2bSandbox(record, { aliases: this.options.templates, accessToken: token, domain: this.options.sandboxDomain() });
   }
 }

@@ -71,16 +71,20 @@ describe('E2B API keys', () => {
     expect(who.body).toMatchObject({ principal: tokenId, role: 'operator', tenant: 'default' });
   });
 
-  it('a key nobody issued is refused with 401 in E2B’s error shape; the SDK raises AuthenticationError', async () => {
+  it('N4: a key nobody issued is refused with 401 in E2B’s error shape; the SDK raises AuthenticationError; X-API-Key is no credential outside /e2b', async () => {
     const unknown = `e2b_${'0'.repeat(40)}`;
     await expect(Sandbox.create('base', e2b(unknown))).rejects.toBeInstanceOf(AuthenticationError);
     const answer = await raw('GET', '/v2/sandboxes', undefined, unknown);
     expect(answer.status).toBe(401);
     expect(answer.body).toMatchObject({ code: 401, message: expect.any(String) });
     expect(JSON.stringify(answer.body)).not.toMatch(/at .*\.ts:\d+/);
+    // A real key, but as X-API-Key on Paddock's own routes: no credential there.
+    const outside = await fetch(`${daemon.url}/v1/sandboxes`, { headers: { 'x-api-key': apiKey } });
+    expect(outside.status).toBe(401);
+    expect(((await outside.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
   });
 
-  it('a revoked key stops working at once', async () => {
+  it('N4: a revoked key stops working at once', async () => {
     const made = await native('POST', '/v1/tokens', { role: 'agent', e2b: true });
     expect((await raw('GET', '/v2/sandboxes', undefined, made.body.token)).status).toBe(200);
     await native('DELETE', `/v1/tokens/${made.body.id}`);
@@ -161,7 +165,7 @@ describe('sandbox lifecycle through the e2b SDK', () => {
     for (const s of made) await s.kill();
   });
 
-  it('gives each sandbox an envd access token: a Paddock token for that sandbox alone, revoked when it ends', async () => {
+  it('N5: gives each sandbox an envd access token: a Paddock token for that sandbox alone, that makes no sandbox or token, revoked when it ends', async () => {
     const created = await raw('POST', '/v2/sandboxes', { templateID: 'base', metadata: { suite: 'envd' } });
     expect(created.status).toBe(201);
     const { sandboxID, envdAccessToken } = created.body;
@@ -173,6 +177,9 @@ describe('sandbox lifecycle through the e2b SDK', () => {
     // Another sandbox does not exist for it.
     expect((await native('GET', `/v1/sandboxes/${other.body.sandboxID}`, undefined, envdAccessToken)).status).toBe(404);
     expect((await native('GET', `/v1/sandboxes/${sandboxID}`, undefined, envdAccessToken)).status).toBe(200);
+    expect((await native('POST', '/v1/sandboxes', { template: 'base' }, envdAccessToken)).body.error.code).toBe('scope_denied');
+    expect((await native('POST', '/v1/tokens', { role: 'operator' }, envdAccessToken)).body.error.code).toBe('scope_denied');
+    expect((await raw('POST', '/v2/sandboxes', { templateID: 'base' }, envdAccessToken)).body).toMatchObject({ code: 403, error_code: 'scope_denied' });
     await raw('DELETE', `/sandboxes/${sandboxID}`);
     await raw('DELETE', `/sandboxes/${other.body.sandboxID}`);
     await expect.poll(async () => (await native('GET', '/v1/whoami', undefined, envdAccessToken)).status, { timeout: 5000 }).toBe(401);
@@ -210,7 +217,7 @@ describe('what maps onto Paddock besides', () => {
 });
 
 describe('governed as the native API', () => {
-  it('a policy deny is a 403 whose message is the policy’s reason; the audit log has the same sandbox.create record', async () => {
+  it('N7: a policy deny is a 403 whose message is the policy’s reason; the audit log has the same sandbox.create record', async () => {
     const denied = await Sandbox.create('base', { ...e2b(), metadata: { deny: 'yes' } }).catch((e: Error) => e);
     expect(denied).toBeInstanceOf(SandboxError);
     expect((denied as SandboxError).message).toBe('403: sandboxes labelled deny=yes are not made here');
@@ -219,7 +226,7 @@ describe('governed as the native API', () => {
     expect(record).toMatchObject({ principal: tokenId, resource: 'template:base', outcome: 'policy_denied', details: { labels: { deny: 'yes' } } });
   });
 
-  it('an ask is an error naming the approval to wait for', async () => {
+  it('N7: an ask is an error naming the approval to wait for', async () => {
     const asked = await raw('POST', '/v2/sandboxes', { templateID: 'base', metadata: { ask: 'yes' } });
     expect(asked.status).toBe(403);
     expect(asked.body).toMatchObject({ code: 403, error_code: 'approval_required', approvalId: expect.stringMatching(/^ap_/) });
@@ -231,6 +238,37 @@ describe('governed as the native API', () => {
     const approved = await Sandbox.create('base', { ...e2b(), metadata: { ask: 'yes' }, headers: { 'Paddock-Approval': asked.body.approvalId } });
     expect((await approved.getInfo()).metadata).toEqual({ ask: 'yes' });
     await approved.kill();
+  });
+});
+
+describe('N6, N7: what a key and an E2B option may not widen', () => {
+  it('N7: a scoped E2B key keeps its scope: templates and sandbox count as in Paddock’s own API', async () => {
+    const scoped = await native('POST', '/v1/tokens', { role: 'agent', e2b: true, scope: { templates: ['base'], maxSandboxes: 1 } });
+    const key = scoped.body.token;
+    const other = await Sandbox.create('code-interpreter-v1', e2b(key)).catch((e: Error) => e);
+    expect((other as Error).message).toMatch(/^403: this token creates sandboxes of base only, not code-interpreter/);
+    const first = await Sandbox.create('base', e2b(key));
+    const second = await Sandbox.create('base', e2b(key)).catch((e: Error) => e);
+    expect((second as Error).message).toMatch(/^403: token tok_\w+ has created all 1 sandboxes it may/);
+    // Its sandbox's envd token is a copy of it: no wider.
+    const created = await raw('POST', `/v2/sandboxes/${first.sandboxId}/connect`, {}, key);
+    const who = await native('GET', '/v1/whoami', undefined, created.body.envdAccessToken);
+    expect(who.body).toMatchObject({ role: 'agent', owner: `agent:${scoped.body.id}`, scope: { sandboxes: [first.sandboxId], templates: ['base'] } });
+    await first.kill();
+  });
+
+  it('N6: E2B options that would open a sandbox further are refused; internet access stays the egress proxy’s', async () => {
+    const open = await raw('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: true } });
+    expect(open.body).toMatchObject({ code: 400, error_code: 'unsupported_option', message: expect.stringMatching(/^network\.allowPublicTraffic/) });
+    const proxied = await raw('POST', '/v2/sandboxes', { templateID: 'base', network: { egressProxy: { address: 'proxy.example.com:1080' } } });
+    expect(proxied.body).toMatchObject({ code: 400, error_code: 'unsupported_option' });
+    const everything = await raw('POST', '/v2/sandboxes', { templateID: 'base', allow_internet_access: true, network: { allowOut: ['0.0.0.0/0'] } });
+    expect(everything.body).toMatchObject({ code: 400, error_code: 'unsupported_option', message: expect.stringMatching(/address range/) });
+    // The Python SDK's default (allow_internet_access: true) is the proxy's rules: nothing allowed unless asked.
+    const defaults = await raw('POST', '/sandboxes', { templateID: 'base', timeout: 60, allow_internet_access: true, secure: true });
+    const view = await native('GET', `/v1/sandboxes/${defaults.body.sandboxID}/network`);
+    expect(view.body).toMatchObject({ mode: 'proxy', allow: [] });
+    await raw('DELETE', `/sandboxes/${defaults.body.sandboxID}`);
   });
 });
 
