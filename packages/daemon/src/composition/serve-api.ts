@@ -56,6 +56,7 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     sessions,
     baseUrl: () => parts.listening.url,
     dashboardDir: config.dashboardDir,
+    envdKeys: parts.envdKeys,
     logger,
     allowedOrigins: () => origins,
     telemetry: parts.telemetry,

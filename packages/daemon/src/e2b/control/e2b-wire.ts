@@ -138,7 +138,8 @@ export interface E2bSandbox {
   envdVersion: string;
   envdAccessToken: string;
   domain: string | null;
-  trafficAccessToken: null;
+  /** The same token: the code-interpreter SDK sends only this one on its context calls. */
+  trafficAccessToken: string;
 }
 
 /** E2B's deprecated client id: the SDKs still require the field. */
@@ -157,7 +158,7 @@ export function toE2bSandbox(
     envdVersion,
     envdAccessToken: context.accessToken,
     domain: context.domain,
-    trafficAccessToken: null,
+    trafficAccessToken: context.accessToken,
   };
 }
 

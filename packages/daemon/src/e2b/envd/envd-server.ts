@@ -56,6 +56,8 @@ export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv>
     try {
       call = admit(deps, c, named, port);
     } catch (err) {
+      // A sandbox's access token ends with it: its health check then says "gone" (what the SDKs' isRunning() reads), not "who are you".
+      if (isHealthCheck(c) && named !== undefined && !deps.services.sandboxes.isLive(named)) return c.text('sandbox not running', 502);
       // A Connect client reads a refusal in Connect's own shape (a stream's in its end message): the handler answers it.
       if (!handler || port !== envdPort) return answerEnvdError(err, c);
       call = { c, sandboxId: named ?? '', user: defaultEnvdUser, refused: err };
@@ -119,6 +121,10 @@ async function serveHttp(deps: EnvdServerDeps, c: Context<HttpEnv>, call: EnvdCa
     return c.json(sandbox.env, 200);
   }
   throw new NotFoundError(`no envd route for ${c.req.method} ${c.req.path}`, {}, 'route_not_found');
+}
+
+function isHealthCheck(c: Context<HttpEnv>): boolean {
+  return c.req.path === '/health' && c.req.method === 'GET';
 }
 
 /** The token the SDKs send (X-Access-Token, or the traffic token the code-interpreter SDK sends on context calls), or a bearer. */

@@ -2,6 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Tokens kept per sandbox: a sandbox is used by a few clients, not thousands. */
 const maxTokensPerSandbox = 16;
+/**
+ * Tokens kept in all, the least recently given up first. A URL of the
+ * one-URL form is checked against all of them (a SHA-256 each) before anyone
+ * is authenticated, so this bounds what an unauthenticated request costs.
+ */
+const maxTokens = 4096;
 
 export type SignedOperation = 'read' | 'write';
 
@@ -28,16 +34,30 @@ export interface SignedRequest {
  */
 export class EnvdKeyRing {
   private readonly bySandbox = new Map<string, string[]>();
+  private count = 0;
 
   remember(sandboxId: string, token: string): void {
     const tokens = this.bySandbox.get(sandboxId) ?? [];
+    // Most recently used last, in the map as in each list.
+    this.bySandbox.delete(sandboxId);
+    this.bySandbox.set(sandboxId, tokens);
     if (tokens.includes(token)) return;
     tokens.push(token);
-    if (tokens.length > maxTokensPerSandbox) tokens.shift();
-    this.bySandbox.set(sandboxId, tokens);
+    this.count++;
+    if (tokens.length > maxTokensPerSandbox) {
+      tokens.shift();
+      this.count--;
+    }
+    while (this.count > maxTokens) {
+      const [oldest, list] = this.bySandbox.entries().next().value as [string, string[]];
+      list.shift();
+      this.count--;
+      if (list.length === 0) this.bySandbox.delete(oldest);
+    }
   }
 
   forget(sandboxId: string): void {
+    this.count -= this.bySandbox.get(sandboxId)?.length ?? 0;
     this.bySandbox.delete(sandboxId);
   }
 

@@ -1,25 +1,44 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { Sandbox as PaddockSandbox, Tokens } from '@paddock/sdk';
+import { join } from 'node:path';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Sandbox as PaddockSandbox } from '@paddock/sdk';
 import { CommandExitError, Sandbox as E2bSandbox, FileNotFoundError, NotFoundError, SandboxError } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../testing/test-daemon.js';
 import { envdVersion } from '../envd-version.js';
+import { StatRequestSchema, StatResponseSchema } from './gen/filesystem/filesystem_pb.js';
 
-// The official `e2b` SDK against real sandboxes, through the daemon's envd.
-// Until the control plane (/e2b) hands out sandboxes, each is made through
-// Paddock's API and the SDK's object is built as its connect() builds it:
-// the sandbox's id, a Paddock token scoped to it as envdAccessToken, and the
-// envd version the control plane reports.
+// The official `e2b` SDK against real sandboxes, through the daemon's envd:
+// Sandbox.create through the control plane (/e2b, an e2b_ key), then envd in
+// the one-URL form (E2B_SANDBOX_URL), with the access token create handed out.
 let daemon: TestDaemon;
+let apiKey: string;
 let sandboxId: string;
 let token: string;
 let sbx: E2bSandbox;
 
-/** An e2b Sandbox object for a sandbox, as Sandbox.connect() makes it (its constructor is what connect calls). */
-function e2bSandbox(id: string, accessToken: string, opts: Record<string, unknown> = {}): E2bSandbox {
+const e2bOpts = () => ({ apiKey, apiUrl: `${daemon.url}/e2b`, sandboxUrl: daemon.url });
+
+/** An e2b Sandbox object for any sandbox id and token, as Sandbox.connect() makes it: how a client forges one. */
+function e2bSandbox(id: string, accessToken: string): E2bSandbox {
   const Ctor = E2bSandbox as unknown as new (o: Record<string, unknown>) => E2bSandbox;
-  return new Ctor({ sandboxId: id, envdAccessToken: accessToken, envdVersion, sandboxUrl: daemon.url, apiKey: 'e2b_0', ...opts });
+  return new Ctor({ sandboxId: id, envdAccessToken: accessToken, envdVersion, ...e2bOpts() });
+}
+
+/** A GET by host name, as a client that resolves *.sandbox.localhost to the daemon sends it. */
+function get2(host: string): Promise<{ status: number; body: string }> {
+  const url = new URL(daemon.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: '/index.html', headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** A JSON POST with headers fetch() would not send as given (Host). */
@@ -38,11 +57,24 @@ function post(path: string, headers: Record<string, string>, body: unknown): Pro
 
 beforeAll(async () => {
   daemon = await startTestDaemon();
-  const made = await PaddockSandbox.create({ ...daemon.conn, template: 'base' });
-  sandboxId = made.id;
-  // An agent token that reaches this sandbox alone: what create hands out as envdAccessToken.
-  token = (await Tokens.create({ role: 'agent', scope: { sandboxes: [sandboxId] } }, daemon.conn)).token;
-  sbx = e2bSandbox(sandboxId, token);
+  // An agent's key: the default policies let agents write only under /work, /tmp and /home/user.
+  const made = await daemon.api('/v1/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ role: 'agent', e2b: true }),
+  });
+  apiKey = ((await made.json()) as { token: string }).token;
+  writeFileSync(
+    join(daemon.stateDir, 'policies', '20-envd-test.cedar'),
+    '@id("envd-test-ask")\n@ask("this command needs a person")\nforbid (principal, action == Paddock::Action::"sandbox.exec", resource) when { context has command && context.command like "*approve-me*" };\n',
+  );
+  for (let tries = 0; !JSON.stringify(await (await daemon.api('/v1/policies')).json()).includes('envd-test-ask'); tries++) {
+    if (tries > 100) throw new Error('the test policy was not loaded');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  sbx = await E2bSandbox.create('base', e2bOpts());
+  sandboxId = sbx.sandboxId;
+  token = (sbx as unknown as { envdAccessToken: string }).envdAccessToken;
 }, 120_000);
 
 afterAll(async () => {
@@ -68,7 +100,7 @@ describe('commands through the e2b SDK', () => {
   it('runs in the background, lists, re-attaches from a second client, takes stdin and is killed', async () => {
     const h = await sbx.commands.run('read line; echo "got $line"; sleep 600', { background: true, stdin: true });
     expect((await sbx.commands.list()).map((p) => p.pid)).toContain(h.pid);
-    const second = e2bSandbox(sandboxId, token);
+    const second = await E2bSandbox.connect(sandboxId, e2bOpts());
     const lines: string[] = [];
     const attached = await second.commands.connect(h.pid, { onStdout: (d) => void lines.push(d) });
     await sbx.commands.sendStdin(h.pid, 'hello\n');
@@ -173,16 +205,61 @@ describe('routing and errors', () => {
     expect(JSON.parse(res.body)).toMatchObject({ entry: { name: 'hostname', path: '/etc/hostname', type: 'FILE_TYPE_FILE' } });
   });
 
+  it('serves the binary protobuf encoding as well as JSON, and a polling watcher', async () => {
+    const headers = { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': token };
+    const res = await fetch(`${daemon.url}/filesystem.Filesystem/Stat`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/proto' },
+      body: toBinary(StatRequestSchema, create(StatRequestSchema, { path: '/etc/hostname' })),
+    });
+    expect(res.status).toBe(200);
+    expect(fromBinary(StatResponseSchema, new Uint8Array(await res.arrayBuffer())).entry?.path).toBe('/etc/hostname');
+    const rpc = async (method: string, body: unknown) => {
+      const r = await fetch(`${daemon.url}/filesystem.Filesystem/${method}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBe(200);
+      return (await r.json()) as Record<string, unknown>;
+    };
+    await sbx.files.makeDir('polled');
+    const { watcherId } = await rpc('CreateWatcher', { path: 'polled' });
+    await sbx.files.write('polled/one.txt', '1');
+    // Empty lists are left out of Connect's JSON; the events gather over the reads.
+    const seen: unknown[] = [];
+    await expect
+      .poll(
+        async () => {
+          seen.push(...(((await rpc('GetWatcherEvents', { watcherId })).events as unknown[] | undefined) ?? []));
+          return seen;
+        },
+        { timeout: 10_000 },
+      )
+      .toContainEqual({ name: 'one.txt', type: 'EVENT_TYPE_CREATE' });
+    await rpc('RemoveWatcher', { watcherId });
+  });
+
   it('reaches a server in the sandbox by its port through the sandbox headers', async () => {
     await sbx.commands.run('mkdir -p /tmp/site && echo served > /tmp/site/index.html && cd /tmp/site && python3 -m http.server 8000', { background: true });
     const get = () =>
       fetch(`${daemon.url}/index.html`, { headers: { 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '8000', authorization: `Bearer ${token}` } });
     await expect.poll(async () => (await get()).status, { timeout: 15_000 }).toBe(200);
     expect(await (await get()).text()).toBe('served\n');
-    expect(sbx.getHost(8000)).toBe(`8000-${sandboxId}.e2b.app`);
+    // getHost() names the ingress host, the sandbox domain the control plane reports.
+    const host = sbx.getHost(8000);
+    expect(host).toBe(`8000-${sandboxId}.sandbox.localhost:${new URL(daemon.url).port}`);
+    const viaHost = await get2(host);
+    expect(viaHost).toEqual({ status: 200, body: 'served\n' });
   });
 
-  it('refuses an unknown sandbox, a bad token and what the policy denies', async () => {
+  it('shows an approval a policy asks for as an error naming the approval', async () => {
+    const err = await sbx.commands.run('echo approve-me').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SandboxError);
+    expect(String(err)).toMatch(/this command needs a person — approval \S+ is pending/);
+  });
+
+  it('refuses an unknown sandbox, a bad token and what the policy denies; an ended sandbox is not running', async () => {
     await expect(e2bSandbox('sb-000000000000', token).commands.run('true')).rejects.toBeInstanceOf(NotFoundError);
     await expect(e2bSandbox(sandboxId, 'pdk_not-a-token').commands.run('true')).rejects.toThrow(/token/);
     expect(
@@ -190,6 +267,11 @@ describe('routing and errors', () => {
         .isRunning()
         .catch((e: unknown) => e),
     ).toBeInstanceOf(Error);
+    // A sandbox that ended is not running, though its access token ended with it.
+    const gone = await E2bSandbox.create('base', e2bOpts());
+    expect(await gone.isRunning()).toBe(true);
+    await gone.kill();
+    expect(await gone.isRunning()).toBe(false);
     // Agents write only under /work, /tmp and /home/user (a default policy).
     const denied = await sbx.files.write('/etc/evil', 'x').catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(SandboxError);
