@@ -134,6 +134,12 @@ export class TenantService {
     return { ...info, token: secret };
   }
 
+  /** Whether a token still works: not revoked, not expired. */
+  isLive(id: string, now = Date.now()): boolean {
+    const token = this.tokens.get(id);
+    return !!token && token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > now);
+  }
+
   /** The sandbox ended: the tokens made for it stop working. */
   revokeSandboxTokens(sandboxId: string): void {
     this.tokens.revokeNamed(sandboxTokenName(sandboxId));

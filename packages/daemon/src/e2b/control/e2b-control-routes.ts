@@ -5,6 +5,7 @@ import type { HttpEnv } from '../../http/http-env.js';
 import { governedCreate } from '../../http/routes/sandbox-routes.js';
 import type { Services } from '../../http/services.js';
 import type { SandboxRecord } from '../../store/sandbox-store.js';
+import { AccessTokens } from './access-tokens.js';
 import {
   E2bConnectSchema,
   E2bForkSchema,
@@ -37,12 +38,6 @@ export interface E2bControlOptions {
 
 /** Where E2B's control plane answers: E2B_API_URL=http://<daemon>/e2b. */
 export const e2bBase = '/e2b';
-
-/**
- * What a sandbox's envd access token may do: commands, code, files, ports and
- * terminals of that one sandbox (each still decided by policy as its own call).
- */
-const envdActions = ['exec', 'code', 'files.read', 'files.write', 'sandbox.attach', 'sandbox.port.list', 'sandbox.port.open'];
 
 /** E2B's default sandbox lifetime when a connect names none (seconds). */
 const defaultConnectSeconds = 300;
@@ -78,10 +73,14 @@ export function mountE2bControl(app: OpenAPIHono<HttpEnv>, s: Services, options:
 type Ctx = Context<HttpEnv>;
 
 class E2bRoutes {
+  private readonly accessTokens: AccessTokens;
+
   constructor(
     private readonly s: Services,
     private readonly options: E2bControlOptions,
-  ) {}
+  ) {
+    this.accessTokens = new AccessTokens(s.tenants);
+  }
 
   async create(c: Ctx): Promise<Response> {
     const body = E2bNewSandboxSchema.parse(await jsonBody(c, true));
@@ -344,14 +343,14 @@ class E2bRoutes {
   }
 
   /**
-   * The sandbox's access details with a new envd access token: a narrower
-   * copy of the caller's token for this sandbox alone, revoked when it ends.
+   * The sandbox's access details with the caller's envd access token: a
+   * narrower copy of its token for this sandbox alone, revoked when it ends.
    * Should it fail, `undo` removes what the call made.
    */
   private connected(c: Ctx, record: SandboxRecord, undo?: () => Promise<void>) {
     let token: string;
     try {
-      token = this.s.tenants.mintSandboxToken(c.get('principal'), record.id, envdActions).token;
+      token = this.accessTokens.for(c.get('principal'), record.id);
     } catch (err) {
       undo?.().catch((cleanup) => c.get('logger')?.warn({ err: cleanup, sandbox: record.id }, 'removing a sandbox without an access token failed'));
       throw err;

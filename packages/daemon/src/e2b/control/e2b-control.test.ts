@@ -173,6 +173,10 @@ describe('sandbox lifecycle through the e2b SDK', () => {
     expect(who.body).toMatchObject({ role: 'operator', scope: { sandboxes: [sandboxID] } });
     expect(who.body.scope.actions).toContain('sandbox.exec');
     expect(who.body.scope.actions).not.toContain('sandbox.create');
+    // Connecting again gets the same token (no new token per connect); another key gets its own.
+    expect((await raw('POST', `/v2/sandboxes/${sandboxID}/connect`, {})).body.envdAccessToken).toBe(envdAccessToken);
+    const second = await native('POST', '/v1/tokens', { role: 'operator', e2b: true });
+    expect((await raw('POST', `/v2/sandboxes/${sandboxID}/connect`, {}, second.body.token)).body.envdAccessToken).not.toBe(envdAccessToken);
     const other = await raw('POST', '/v2/sandboxes', { templateID: 'base' });
     // Another sandbox does not exist for it.
     expect((await native('GET', `/v1/sandboxes/${other.body.sandboxID}`, undefined, envdAccessToken)).status).toBe(404);
@@ -303,7 +307,15 @@ describe('the Python SDK’s routes (HTTP level: the SDK cannot be installed her
     // Its list: GET /v2/sandboxes, metadata quoted pair by pair and then made a query string, state repeated.
     await raw('POST', '/sandboxes', { templateID: 'base', timeout: 300, metadata: { suite: 'x&y z' }, envVars: {}, secure: true });
     const quoted = new URLSearchParams({ suite: encodeURIComponent('x&y z') }).toString();
-    const listed = await raw('GET', `/v2/sandboxes?${new URLSearchParams([['metadata', quoted], ['state', 'running'], ['state', 'paused'], ['limit', '10']])}`);
+    const listed = await raw(
+      'GET',
+      `/v2/sandboxes?${new URLSearchParams([
+        ['metadata', quoted],
+        ['state', 'running'],
+        ['state', 'paused'],
+        ['limit', '10'],
+      ])}`,
+    );
     expect(listed.status).toBe(200);
     expect(listed.body.map((s: { metadata: Record<string, string> }) => s.metadata)).toEqual([{ suite: 'x&y z' }]);
     for (const field of ['templateID', 'sandboxID', 'clientID', 'startedAt', 'endAt', 'cpuCount', 'memoryMB', 'diskSizeMB', 'state', 'envdVersion']) {
