@@ -369,6 +369,12 @@ function sandboxId(c: Ctx): string {
 
 /** The request's JSON body; an empty body is `{}` where the SDKs may send none. */
 async function jsonBody(c: Ctx, required: boolean): Promise<unknown> {
+  // Only a body declared JSON is held to the API's size limit (the app's body limit): no other is read at all.
+  if (!/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
+    if (hasBody(c)) throw new BadRequestError('a request body must be JSON (content-type: application/json)', {}, 'invalid_json');
+    if (required) throw new BadRequestError('a JSON body is required', {}, 'invalid_json');
+    return {};
+  }
   const text = await c.req.text();
   if (!text.trim()) {
     if (required) throw new BadRequestError('a JSON body is required', {}, 'invalid_json');
@@ -379,6 +385,11 @@ async function jsonBody(c: Ctx, required: boolean): Promise<unknown> {
   } catch {
     throw new BadRequestError('request body is not valid JSON', {}, 'invalid_json');
   }
+}
+
+function hasBody(c: Ctx): boolean {
+  const length = c.req.header('content-length');
+  return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
 }
 
 function seconds(text: string | null, field: string): number | undefined {

@@ -276,6 +276,31 @@ describe('N6, N7: what a key and an E2B option may not widen', () => {
   });
 });
 
+describe('N9: request bodies', () => {
+  it('N9: a body that is not declared JSON is refused unread, and a JSON one past the API’s limit is too big', async () => {
+    const created = await raw('POST', '/v2/sandboxes', { templateID: 'base' });
+    const id = created.body.sandboxID;
+    // Valid JSON, 5 MB, sent as text: only JSON bodies are held to the API's size limit, so none other is read.
+    const big = JSON.stringify({ memory: true, pad: 'x'.repeat(5 * 1024 * 1024) });
+    const asText = await fetch(`${daemon.url}/e2b/sandboxes/${id}/pause`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'text/plain' },
+      body: big,
+    });
+    expect(asText.status).toBe(400);
+    expect(await asText.json()).toMatchObject({ code: 400, error_code: 'invalid_json' });
+    const asJson = await fetch(`${daemon.url}/e2b/sandboxes/${id}/pause`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: big,
+    });
+    expect(asJson.status).toBe(413);
+    expect(await asJson.json()).toMatchObject({ code: 413, error_code: 'payload_too_large' });
+    expect((await Sandbox.getInfo(id, e2b())).state).toBe('running');
+    await raw('DELETE', `/sandboxes/${id}`);
+  });
+});
+
 describe('the Python SDK’s routes (HTTP level: the SDK cannot be installed here)', () => {
   it('POST /sandboxes with its body, connect, refreshes, resume, the older list; errors in E2B’s shape', async () => {
     // What e2b (Python) sends for Sandbox.create() with its defaults.
