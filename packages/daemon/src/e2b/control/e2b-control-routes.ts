@@ -66,6 +66,7 @@ export function mountE2bControl(app: OpenAPIHono<HttpEnv>, s: Services, options:
   app.put(`${e2bBase}/sandboxes/:id/network`, (c) => routes.updateNetwork(c));
   app.post(`${e2bBase}/sandboxes/:id/fork`, (c) => routes.fork(c));
   app.post(`${e2bBase}/sandboxes/:id/snapshots`, (c) => routes.snapshot(c));
+  app.get(`${e2bBase}/snapshots`, (c) => routes.listSnapshots(c));
   app.delete(`${e2bBase}/templates/:name`, (c) => routes.removeTemplate(c));
   app.get(`${e2bBase}/templates/aliases/:alias`, (c) => routes.templateByAlias(c));
 }
@@ -297,6 +298,34 @@ class E2bRoutes {
     return c.json({ snapshotID: template.name, names: [template.name] }, 201);
   }
 
+  /** The tenant's snapshots (templates of kind snapshot), by name, a page at a time. */
+  async listSnapshots(c: Ctx): Promise<Response> {
+    const url = new URL(c.req.url);
+    if (url.searchParams.get('sandboxID')) {
+      throw new BadRequestError(
+        'sandboxID is not supported by Paddock: a snapshot does not record the sandbox it was taken of; list them all or by name',
+        { field: 'sandboxID' },
+        'unsupported_option',
+      );
+    }
+    const name = url.searchParams.get('name') || undefined;
+    const limit = pageLimit(url.searchParams.get('limit'));
+    const after = url.searchParams.get('nextToken') ? Buffer.from(url.searchParams.get('nextToken') as string, 'base64url').toString('utf8') : undefined;
+    const tenant = c.get('principal').tenant;
+    const templates = await this.s.govern(c, { action: 'template.list', resource: 'template:*' }, async () => this.s.templates.list(tenant));
+    const snapshots = templates
+      .filter((t) => t.kind === 'snapshot' && (name === undefined || t.name === name) && (after === undefined || t.name > after))
+      .map((t) => t.name)
+      .sort();
+    const page = snapshots.slice(0, limit);
+    const last = page.at(-1);
+    if (snapshots.length > page.length && last) c.header('x-next-token', Buffer.from(last).toString('base64url'));
+    return c.json(
+      page.map((n) => ({ snapshotID: n, names: [n] })),
+      200,
+    );
+  }
+
   /** E2B deletes a snapshot as a template. */
   async removeTemplate(c: Ctx): Promise<Response> {
     const name = c.req.param('name') ?? '';
@@ -390,6 +419,13 @@ async function jsonBody(c: Ctx, required: boolean): Promise<unknown> {
 function hasBody(c: Ctx): boolean {
   const length = c.req.header('content-length');
   return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+}
+
+function pageLimit(text: string | null): number {
+  if (text === null || text === '') return 100;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new BadRequestError('limit must be a whole number from 1 to 100', { field: 'limit' });
+  return n;
 }
 
 function seconds(text: string | null, field: string): number | undefined {

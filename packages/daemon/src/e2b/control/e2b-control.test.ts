@@ -212,6 +212,11 @@ describe('what maps onto Paddock besides', () => {
     expect((fork as Sandbox).sandboxId).not.toBe(sbx.sandboxId);
     const snapshot = await sbx.createSnapshot({ name: 'e2b-snap' });
     expect(snapshot.snapshotId).toBe('e2b-snap');
+    const listed = await Sandbox.listSnapshots(e2b()).nextItems();
+    expect(listed).toContainEqual({ snapshotId: 'e2b-snap', names: ['e2b-snap'] });
+    expect(await Sandbox.listSnapshots({ ...e2b(), name: 'e2b-snap' }).nextItems()).toEqual([{ snapshotId: 'e2b-snap', names: ['e2b-snap'] }]);
+    // A snapshot does not record which sandbox it was taken of: that filter is refused, not ignored.
+    await expect(sbx.listSnapshots().nextItems()).rejects.toThrow(/^400: sandboxID is not supported by Paddock/);
     const fromSnapshot = await Sandbox.create(snapshot.snapshotId, e2b());
     expect((await fromSnapshot.getInfo()).templateId).toBe('e2b-snap');
     for (const s of [sbx, fork as Sandbox, fromSnapshot]) await s.kill();
