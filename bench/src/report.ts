@@ -100,6 +100,8 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const writeShare = ratio(p50(rr, 'volumes.write.volume'), p50(rr, 'volumes.write.host'));
   const pythonRatio = ratio(Math.max(p50(rr, 'python.run.sync'), p50(rr, 'python.run.async')), p50(rr, 'python.run.typescript'));
   const pythonImport = p50(rr, 'python.import');
+  const e2bFirstRatio = ratio(p50(rr, 'e2b.first.e2b'), p50(rr, 'e2b.first.paddock'));
+  const e2bRunRatio = ratio(p50(rr, 'e2b.run.e2b'), p50(rr, 'e2b.run.paddock'));
   const checkProbes = p50(rr, 'check.probes');
   const dashboardAll = p50(rr, 'dashboard.allRows');
   return [
@@ -363,6 +365,22 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: `${fmt(pythonImport)} ms`,
       value: Number.isFinite(pythonImport) ? pythonImport : null,
       met: verdict(pythonImport, 150),
+    },
+    {
+      id: 'e2bFirst',
+      what: '`Sandbox.create()` → first `commands.run` output through the official E2B JS SDK, p50',
+      target: '≤ 1.2× `@paddock/sdk`',
+      measured: `${fmtRatio(e2bFirstRatio)} (${fmt(p50(rr, 'e2b.first.e2b'))} vs ${fmt(p50(rr, 'e2b.first.paddock'))} ms)`,
+      value: Number.isFinite(e2bFirstRatio) ? e2bFirstRatio : null,
+      met: verdict(e2bFirstRatio, 1.2),
+    },
+    {
+      id: 'e2bRun',
+      what: "`commands.run('true')` on a running sandbox through the official E2B JS SDK, p50",
+      target: '≤ 1.3× `@paddock/sdk`',
+      measured: `${fmtRatio(e2bRunRatio)} (${fmt(p50(rr, 'e2b.run.e2b'))} vs ${fmt(p50(rr, 'e2b.run.paddock'))} ms)`,
+      value: Number.isFinite(e2bRunRatio) ? e2bRunRatio : null,
+      met: verdict(e2bRunRatio, 1.3),
     },
     {
       id: 'checkProbes',

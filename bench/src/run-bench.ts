@@ -37,6 +37,7 @@ import {
 import { benchCheck, type CheckOutcome } from './check-bench.js';
 import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
+import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { benchImages, imageDataLayers } from './image-bench.js';
@@ -67,6 +68,7 @@ const sectionKeys = [
   'governance',
   'cli',
   'python',
+  'e2b',
   'check',
   'peers',
   'daemon-rss',
@@ -342,6 +344,16 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: TypeScript ${fmt(samples.summary('python.run.typescript').p50)} ms, Python sync ${fmt(samples.summary('python.run.sync').p50)} ms, ` +
           `async ${fmt(samples.summary('python.run.async').p50)} ms; import paddock ${fmt(samples.summary('python.import').p50)} ms`,
+      },
+      {
+        key: 'e2b',
+        title: `the official E2B JS SDK beside Paddock's: create → first output, ${config.createIterations} rounds; commands.run('true'), ${config.execIterations} rounds`,
+        run: () => benchE2b(ctx),
+        summary: () =>
+          `  p50: create → output E2B ${fmt(samples.summary('e2b.first.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.first.paddock').p50)} ms ` +
+          `(the create alone: E2B ${fmt(samples.summary('e2b.create.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.create.paddock').p50)} ms); ` +
+          `run('true') E2B ${fmt(samples.summary('e2b.run.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.run.paddock').p50)} ms ` +
+          `(bash -l -c true, as E2B's SDK runs it, through Paddock's: ${fmt(samples.summary('e2b.run.paddockLoginBash').p50)} ms)`,
       },
       {
         key: 'check',

@@ -29,6 +29,15 @@ async function created(args: string[], token?: string): Promise<{ token: string;
   return { token: r.stdout.trim(), id: r.stderr.trim() };
 }
 
+describe('paddock token create --e2b', () => {
+  it('prints a secret of E2B API key shape that works with the scope asked for', async () => {
+    const key = await created(['--e2b', '--role', 'agent', '--template', 'base', '--max-sandboxes', '1']);
+    expect(key.token).toMatch(/^e2b_[0-9a-f]{40}$/);
+    const who = await paddock(['whoami', '--json'], key.token);
+    expect(JSON.parse(who.stdout)).toMatchObject({ principal: key.id, role: 'agent', scope: { templates: ['base'], maxSandboxes: 1 } });
+  });
+});
+
 describe('paddock token create with a scope', () => {
   it('makes a sandbox-bound token that runs commands and reads files there only; token ls shows its scope', async () => {
     const id = (await paddock(['create'])).stdout.trim();

@@ -1196,6 +1196,7 @@ TokenCreate = TypedDict(
         "owner": "NotRequired[str]",
         "scope": "NotRequired[TokenCreateScope]",
         "ttlMs": "NotRequired[int]",
+        "e2b": "NotRequired[bool]",
     },
 )
 

@@ -19,6 +19,7 @@ interface TokenFlags {
   maxUses?: string;
   maxSandboxes?: string;
   ttl?: string;
+  e2b?: boolean;
 }
 
 /** `paddock token create`: only the secret goes to stdout, so TOKEN=$(paddock token create …) works. */
@@ -31,6 +32,7 @@ export async function createToken(flags: TokenFlags, command: Command): Promise<
       owner: flags.owner,
       scope: scopeOf(flags),
       ttlMs: parseOptionalDuration(flags.ttl, '--ttl', tokenTtlBounds),
+      ...(flags.e2b ? { e2b: true } : {}),
     },
     connectionFor(command),
   );

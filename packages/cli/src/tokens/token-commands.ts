@@ -26,6 +26,7 @@ export function registerTokenCommands(program: Command): void {
     .option('--max-uses <n>', 'API calls it may make in all')
     .option('--max-sandboxes <n>', 'sandboxes it may create in all')
     .option('--ttl <duration>', 'how long it works: 15m, 1h, 7d (default: for ever, or as long as your own expiring token)')
+    .option('--e2b', 'a secret of E2B API key shape (e2b_…), for E2B_API_KEY with the E2B SDKs')
     .action(lazyAction(async () => (await import('./create-token.js')).createToken));
 
   token

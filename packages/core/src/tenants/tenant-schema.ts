@@ -74,6 +74,10 @@ export const TokenCreateSchema = z
       .max(tokenTtlBounds.max)
       .optional()
       .describe("how long it works; default: for ever, or as long as a caller's own expiring token"),
+    e2b: z
+      .boolean()
+      .optional()
+      .describe('a secret of E2B API key shape (e2b_ and 40 hex digits), for E2B_API_KEY: the E2B SDKs refuse keys of any other shape'),
   })
   .strict();
 export type TokenCreate = z.input<typeof TokenCreateSchema>;

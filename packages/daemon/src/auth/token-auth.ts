@@ -41,6 +41,11 @@ export function newTokenSecret(): string {
   return `pdk_${randomBytes(24).toString('base64url')}`;
 }
 
+/** A secret the E2B SDKs accept as an API key (they check its shape before sending it); it authenticates like any other. */
+export function newE2bKeySecret(): string {
+  return `e2b_${randomBytes(20).toString('hex')}`;
+}
+
 /** Tokens are looked up, and stored, by this digest; the secret itself is never kept. */
 export function tokenDigest(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');

@@ -15,6 +15,7 @@ import { CodeService } from '../code/code-service.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { isWeakened } from '../config/test-weakening.js';
+import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
 import { EventBus } from '../events/event-bus.js';
 import { EventStreams } from '../events/event-streams.js';
 import { FileService } from '../files/file-service.js';
@@ -57,7 +58,7 @@ import { TakeoverService } from '../takeover/takeover-service.js';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
-import { TenantService } from '../tenants/tenant-service.js';
+import { sandboxTokenName, TenantService } from '../tenants/tenant-service.js';
 import { loadTierPolicySettings, TierPolicy } from '../tiers/tier-policy.js';
 import { VolumeDisk } from '../volumes/volume-disk.js';
 import { fillFromTemplate } from '../volumes/volume-seed.js';
@@ -97,6 +98,8 @@ export interface DaemonParts {
   clock: Clock;
   /** The API's URL, known once it listens (a free port in tests); port URLs are made from it. */
   listening: { url: string };
+  /** Sandbox access tokens E2B's signed file URLs are checked against; a sandbox's go when it ends. */
+  envdKeys: EnvdKeyRing;
 }
 
 /**
@@ -188,6 +191,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('takeovers', () => takeovers.releaseAll());
   takeovers.onChange((id) => publishSandbox(id, 'updated'));
   await takeovers.closeLeftOpen();
+  const envdKeys = new EnvdKeyRing();
   const sandboxes: SandboxService = new SandboxService({
     engine,
     sandboxes: sandboxStore,
@@ -201,6 +205,9 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     clock,
     afterEnd: async (id) => {
+      // Tokens made for the sandbox alone (E2B's envd access tokens) end with it.
+      tokenStore.revokeNamed(sandboxTokenName(id));
+      envdKeys.forget(id);
       ports.sandboxEnded(id);
       await snapshots.releaseForkLayer(id);
     },
@@ -343,7 +350,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, listening };
+  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, listening, envdKeys };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

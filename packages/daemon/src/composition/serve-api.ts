@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { ConflictError, paddockVersion } from '@paddock/core';
+import { ConflictError, PaddockError, paddockVersion } from '@paddock/core';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import { TokenAuthenticator } from '../auth/token-auth.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
+import { e2bRouteOf, sandboxIdHeader, sandboxPortHeader } from '../e2b/routing/e2b-route.js';
 import { createApp, nodeRequestListener } from '../http/app.js';
 import { IngressGate } from '../ingress/ingress-gate.js';
 import { IngressProxy } from '../ingress/ingress-proxy.js';
@@ -55,10 +56,12 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     sessions,
     baseUrl: () => parts.listening.url,
     dashboardDir: config.dashboardDir,
+    envdKeys: parts.envdKeys,
     logger,
     allowedOrigins: () => origins,
     telemetry: parts.telemetry,
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
+    e2b: { templates: config.e2bTemplates, sandboxDomain: () => sandboxDomain(config.ingressDomain, parts.listening.url) },
   });
   shutdown.add('mcp-sessions', closeApp);
   const ingress = createIngress(config, parts, {
@@ -70,6 +73,7 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   const api = nodeRequestListener(app.fetch);
   // A sandbox's port first: its host names are never the API's, and its path form streams past the app.
   const listener: RequestListener = (req, res) => {
+    if (routeE2b(req, res, ingress, parts, api)) return;
     if (!ingress.handleRequest(req, res)) api(req, res);
   };
   // Clients close idle connections first (fetch's undici after 4 s): a server that
@@ -104,6 +108,45 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
   await rename(`${endpointFile}.tmp`, endpointFile);
   logger.info({ url, socket: config.socketPath }, 'paddockd listening');
   return url;
+}
+
+/**
+ * E2B's two ways of naming a sandbox and port. Envd (49983) and the code
+ * interpreter (49999) are the daemon's own: a `<port>-<id>.<domain>` host
+ * for them becomes the header form on the API's own host, which the app
+ * answers. Any other port is the sandbox's own server, through ingress.
+ * False: not an E2B request.
+ */
+function routeE2b(req: IncomingMessage, res: ServerResponse, ingress: IngressProxy, parts: DaemonParts, api: RequestListener): boolean {
+  let route: ReturnType<typeof e2bRouteOf>;
+  try {
+    route = e2bRouteOf(req.headers, req.url ?? '/', parts.services.ports.addresses);
+  } catch (err) {
+    const e = err instanceof PaddockError ? err : new PaddockError('bad_request', 400, 'not a sandbox address');
+    const body = JSON.stringify(e.toJSON());
+    res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    return true;
+  }
+  if (!route) return false;
+  if (route.kind === 'port') {
+    ingress.serveTarget(route.target, req, res);
+    return true;
+  }
+  if (req.headers[sandboxIdHeader] === undefined) {
+    // The app reads rawHeaders: the host form becomes the header form on the API's own host.
+    const host = new URL(parts.listening.url).host;
+    const raw: string[] = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] as string;
+      if (name.toLowerCase() !== 'host') raw.push(name, req.rawHeaders[i + 1] as string);
+    }
+    raw.push('host', host, sandboxIdHeader, route.sandboxId, sandboxPortHeader, route.kind === 'envd' ? '49983' : '49999');
+    req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
+    req.headers.host = host;
+    req.headers[sandboxIdHeader] = route.sandboxId;
+  }
+  api(req, res);
+  return true;
 }
 
 /** Ingress on the API's listener: the gate, the connection records and the proxy, over the daemon's parts. */
@@ -162,4 +205,14 @@ function close(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections?.();
   });
+}
+
+/**
+ * The domain E2B's SDKs put sandbox hosts under (<port>-<id>.<domain>): the
+ * ingress domain, with the listener's port when it is not the scheme's own,
+ * so that getHost(port) names an address that answers.
+ */
+function sandboxDomain(ingressDomain: string, apiUrl: string): string {
+  const url = new URL(apiUrl);
+  return url.port ? `${ingressDomain}:${url.port}` : ingressDomain;
 }

@@ -8,6 +8,7 @@ import {
   type DaemonSettingValues,
   daemonSettings,
   defaultBuildHosts,
+  defaultE2bTemplates,
   InvalidSettingError,
   readSettings,
   type SelfApproval,
@@ -61,6 +62,8 @@ export interface DaemonConfig {
   egressAllowRanges: string[];
   /** Hosts every template build may reach through the egress proxy, besides the build's own. */
   buildAllowDomains: string[];
+  /** E2B template names (Sandbox.create('base')) and the Paddock templates they stand for. */
+  e2bTemplates: Readonly<Record<string, string>>;
   /** Bytes of live events one client may have waiting before it is dropped. */
   eventQueueBytes: number;
   /** How often running sandboxes' cgroups are sampled for metrics. */
@@ -198,6 +201,7 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     tls: readTls(settings.tlsCert, settings.tlsKey),
     // Unset: the package managers' hosts; `none` among them: no defaults at all.
     buildAllowDomains: settings.buildAllowDomains.length ? settings.buildAllowDomains.filter((h) => h !== 'none') : defaultBuildHosts,
+    e2bTemplates: { ...defaultE2bTemplates, ...Object.fromEntries(settings.e2bTemplates) },
   };
 }
 

@@ -1,5 +1,15 @@
 import { resolve } from 'node:path';
-import { BadRequestError, ownerKindOf, ownerPattern, parseDurationMs, parseHostRule, parseSizeBytes, type WritableLayer, writableLayers } from '@paddock/core';
+import {
+  BadRequestError,
+  ownerKindOf,
+  ownerPattern,
+  parseDurationMs,
+  parseHostRule,
+  parseSizeBytes,
+  templateNamePattern,
+  type WritableLayer,
+  writableLayers,
+} from '@paddock/core';
 import { parseCidr } from '../network/address-guard.js';
 
 /**
@@ -130,6 +140,17 @@ const person = (value: string, field: string): string => {
     throw new InvalidSettingError(`${field}: not a person's name: "${value}" (letters, digits and . _ % + @ -, e.g. alice@example.com)`);
   }
   return owner;
+};
+
+/** What the E2B SDKs ask for by default, as Paddock has it. */
+export const defaultE2bTemplates: Readonly<Record<string, string>> = { base: 'base', 'code-interpreter-v1': 'code-interpreter' };
+
+const e2bTemplate = (value: string, field: string): [string, string] => {
+  const [name = '', template = '', ...rest] = value.split('=').map((part) => part.trim());
+  if (rest.length || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(name) || !templateNamePattern.test(template)) {
+    throw new InvalidSettingError(`${field}: "${value}" is not <E2B name>=<Paddock template> (e.g. code-interpreter-v1=code-interpreter)`);
+  }
+  return [name, template];
 };
 
 /** Every setting of paddockd; loadConfig reads them, `paddockd --help` lists them. */
@@ -359,6 +380,18 @@ export const daemonSettings = {
     shownDefault: defaultBuildHosts.join(', '),
     multiple: true,
     parse: buildHost,
+  }),
+  e2bTemplates: setting({
+    flag: 'e2b-template',
+    env: 'PADDOCK_E2B_TEMPLATES',
+    value: '<name>=<template>',
+    help: 'the Paddock template an E2B template name (Sandbox.create(name)) stands for; repeatable (the variable: comma-separated); added to the defaults',
+    default: undefined,
+    shownDefault: Object.entries(defaultE2bTemplates)
+      .map(([name, template]) => `${name}=${template}`)
+      .join(', '),
+    multiple: true,
+    parse: e2bTemplate,
   }),
 } as const;
 

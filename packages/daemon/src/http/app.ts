@@ -21,6 +21,11 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import { isExpired, type Principal, type TokenAuthenticator, tokenDigest } from '../auth/token-auth.js';
+import { defaultE2bTemplates } from '../config/daemon-settings.js';
+import { type E2bControlOptions, e2bBase, mountE2bControl } from '../e2b/control/e2b-control-routes.js';
+import { e2bErrorShape } from '../e2b/control/e2b-errors.js';
+import { envdMiddleware } from '../e2b/envd/envd-server.js';
+import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
@@ -70,6 +75,10 @@ export interface AppOptions {
   baseUrl: () => string;
   /** The built dashboard app served at /. */
   dashboardDir: string;
+  /** E2B's control plane under /e2b: template names and the sandboxes' domain (defaults: the E2B SDKs' template names, no domain). */
+  e2b?: Pick<E2bControlOptions, 'templates' | 'sandboxDomain'>;
+  /** Sandbox access tokens handed out or used, which E2B's signed file URLs are checked against. */
+  envdKeys?: EnvdKeyRing;
 }
 
 export interface PaddockApp {
@@ -90,6 +99,8 @@ function isPublicRoute(method: string, path: string): boolean {
 export function createApp(options: AppOptions): PaddockApp {
   const { services, auth, logger } = options;
   const failedAuth = new FailedAuthRecorder(services.audit);
+  // The access tokens E2B sandboxes are handed (create, connect) and used: signed file URLs are checked against them.
+  const envdKeys = options.envdKeys ?? new EnvdKeyRing();
   const app = new OpenAPIHono<HttpEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues);
@@ -130,6 +141,8 @@ export function createApp(options: AppOptions): PaddockApp {
   };
 
   app.use(requestId({ headerName: 'x-request-id' }));
+  // Under /e2b every error, whatever raises it below, answers in E2B's shape.
+  app.use(`${e2bBase}/*`, e2bErrorShape);
   app.use(async (c, next) => {
     const started = performance.now();
     c.set('logger', logger.child({ req: c.get('requestId') }));
@@ -170,6 +183,9 @@ export function createApp(options: AppOptions): PaddockApp {
     await next();
   });
 
+  // E2B's in-sandbox protocol: requests naming a sandbox (E2b-Sandbox-Id) authenticate and are answered there.
+  app.use(envdMiddleware({ services, auth, failedAuth, keys: envdKeys }));
+
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
     if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
@@ -183,7 +199,9 @@ export function createApp(options: AppOptions): PaddockApp {
     // Browsers cannot set headers on WebSocket requests: allow the token as a query parameter there,
     // and only there: a URL ends up in logs and histories (probe D10).
     const webSocket = c.req.header('upgrade')?.toLowerCase() === 'websocket' && isWebSocketRoute(c.req.method, c.req.path);
-    const token = bearer ?? (webSocket ? c.req.query('access_token') : undefined);
+    // The E2B SDKs send their API key (a Paddock token) as X-API-Key.
+    const apiKey = c.req.path.startsWith(`${e2bBase}/`) ? c.req.header('x-api-key')?.trim() : undefined;
+    const token = bearer ?? apiKey ?? (webSocket ? c.req.query('access_token') : undefined);
     const cookie = header === undefined && token === undefined ? getCookie(c, sessionCookieName) : undefined;
     if (cookie !== undefined) return signedInBySession(c, cookie, webSocket, next);
     const principal = auth.authenticate(token);
@@ -230,6 +248,11 @@ export function createApp(options: AppOptions): PaddockApp {
   registerEventRoutes(app, services);
   registerMetricsRoutes(app, services);
   registerTakeoverRoutes(app, services);
+  mountE2bControl(app, services, {
+    templates: options.e2b?.templates ?? defaultE2bTemplates,
+    sandboxDomain: options.e2b?.sandboxDomain ?? (() => null),
+    handedOut: (sandboxId, token) => envdKeys.remember(sandboxId, token),
+  });
   registerAttachSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 

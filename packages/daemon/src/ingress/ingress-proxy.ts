@@ -71,6 +71,20 @@ export class IngressProxy {
     return true;
   }
 
+  /** Serves a request whose target was named otherwise (E2B's E2b-Sandbox-Id and E2b-Sandbox-Port headers). */
+  serveTarget(target: IngressTarget, req: IncomingMessage, res: ServerResponse): void {
+    try {
+      if (target.form === 'path') this.checkApiHost(req, req.headers.host ?? '');
+    } catch (err) {
+      answer(res, err);
+      return;
+    }
+    this.serve(target, req, res).catch((err: unknown) => {
+      if (!res.headersSent) answer(res, err);
+      else res.destroy();
+    });
+  }
+
   /**
    * Passes a WebSocket (or any) upgrade through to a sandbox's port, or opens
    * a `port-forward` stream; false leaves it to the API.

@@ -250,6 +250,16 @@ export class SandboxService {
     return record;
   }
 
+  /**
+   * Whether a sandbox of any owner exists and has not ended. Only for
+   * answers that name no owner's data: E2B's health check tells a client
+   * whose token ended with its sandbox that the sandbox is gone.
+   */
+  isLive(id: string): boolean {
+    const record = this.deps.sandboxes.get(id);
+    return record !== undefined && record.state !== 'killed';
+  }
+
   /** A sandbox that can take commands and file operations. */
   requireRunning(owner: string, id: string): SandboxRecord {
     const record = this.get(owner, id);

@@ -237,6 +237,12 @@ export class TokenStore {
     this.db.prepare('UPDATE tokens SET sandboxes_created = sandboxes_created - 1 WHERE id = ? AND sandboxes_created > 0').run(id);
   }
 
+  /** Revokes every live token of this name (and what was narrowed from each). */
+  revokeNamed(name: string): void {
+    const rows = this.db.prepare('SELECT id FROM tokens WHERE name = ? AND revoked_at IS NULL').all(name) as Array<{ id: string }>;
+    for (const { id } of rows) this.revoke(id);
+  }
+
   /** Revokes the token and every token narrowed from it, however deep: a copy never outlives what it was cut from. */
   revoke(id: string): void {
     this.db

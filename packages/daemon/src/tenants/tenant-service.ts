@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConflictError,
+  expandScopeActions,
   NotFoundError,
   PolicyDeniedError,
   type TenantCreate,
@@ -13,7 +14,7 @@ import {
   TokenCreateSchema,
   type TokenInfo,
 } from '@paddock/core';
-import { newTokenSecret, type Principal, tokenDigest } from '../auth/token-auth.js';
+import { newE2bKeySecret, newTokenSecret, type Principal, tokenDigest } from '../auth/token-auth.js';
 import type { TenantStore, TokenStore } from '../store/tenant-store.js';
 import { checkNarrowIdentity, narrowGrant } from './narrow-scope.js';
 
@@ -84,7 +85,7 @@ export class TenantService {
     if (copy) checkNarrowIdentity(caller, { tenant, role: request.role, owner });
     const spent = this.tokens.get(caller.id);
     const grant = narrowGrant({ grant: caller.grant, uses: spent?.uses ?? 0, sandboxesCreated: spent?.sandboxesCreated ?? 0 }, request);
-    const secret = newTokenSecret();
+    const secret = request.e2b ? newE2bKeySecret() : newTokenSecret();
     const info = this.tokens.insert({
       id,
       tenant,
@@ -99,6 +100,49 @@ export class TenantService {
       parent: copy ? caller.id : null,
     });
     return { ...info, token: secret };
+  }
+
+  /**
+   * A narrower copy of the caller's token for one sandbox (an E2B sandbox's
+   * envd access token): same tenant, role and owner, reaching that sandbox
+   * alone and only the actions asked that the caller's own scope allows;
+   * revoked with the caller's token, and when the sandbox ends.
+   */
+  mintSandboxToken(caller: Principal, sandboxId: string, actions: readonly string[]): TokenCreated {
+    const own = caller.grant?.scope.actions;
+    const expanded = expandScopeActions(actions);
+    const allowed = own ? expanded.filter((a) => own.includes(a)) : expanded;
+    const spent = this.tokens.get(caller.id);
+    const grant = narrowGrant(
+      { grant: caller.grant, uses: spent?.uses ?? 0, sandboxesCreated: spent?.sandboxesCreated ?? 0 },
+      { scope: { sandboxes: [sandboxId], actions: allowed.length ? allowed : own } },
+    );
+    const secret = newTokenSecret();
+    const info = this.tokens.insert({
+      id: `tok_${randomBytes(8).toString('hex')}`,
+      tenant: caller.tenant,
+      role: caller.role,
+      name: sandboxTokenName(sandboxId),
+      owner: caller.owner,
+      hash: tokenDigest(secret),
+      createdBy: caller.id,
+      scope: grant.scope,
+      scopeDigest: grant.digest,
+      expiresAt: grant.expiresAt,
+      parent: caller.id,
+    });
+    return { ...info, token: secret };
+  }
+
+  /** Whether a token still works: not revoked, not expired. */
+  isLive(id: string, now = Date.now()): boolean {
+    const token = this.tokens.get(id);
+    return !!token && token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > now);
+  }
+
+  /** The sandbox ended: the tokens made for it stop working. */
+  revokeSandboxTokens(sandboxId: string): void {
+    this.tokens.revokeNamed(sandboxTokenName(sandboxId));
   }
 
   listTokens(caller: Principal, tenant?: string): TokenInfo[] {
@@ -123,6 +167,11 @@ export class TenantService {
  * token acts for its creator's owner (a token you make for yourself is
  * still you). Who may name someone else is the RoleAuthorizer's rule.
  */
+/** The name of the tokens made for one sandbox alone. */
+export function sandboxTokenName(sandboxId: string): string {
+  return `sandbox access ${sandboxId}`;
+}
+
 function tokenOwner(caller: Principal, request: { role: string; owner?: string | undefined }, id: string): string {
   return request.owner ?? (request.role === 'agent' ? `agent:${id}` : caller.owner);
 }

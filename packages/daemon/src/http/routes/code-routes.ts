@@ -172,7 +172,7 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
 }
 
 /** What policy and approvals see of a cell (the code itself too); the audit log keeps the digest and a summary instead of the code. */
-function runContext(body: { code: string; language?: string; contextId?: string }): Record<string, unknown> {
+export function runContext(body: { code: string; language?: string; contextId?: string }): Record<string, unknown> {
   const risk = assessCode(body.code);
   return {
     code: body.code,

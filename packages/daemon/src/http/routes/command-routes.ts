@@ -304,7 +304,7 @@ function prepend(stream: ReadableStream<Uint8Array>, first: unknown): ReadableSt
  * the risk of a script fed to a shell on stdin, and a digest of the whole
  * request, so an approval covers exactly that request (env, cwd, stdin …).
  */
-function execContext(body: { cmd: string[]; user?: string; stdin?: string } & Record<string, unknown>): Record<string, unknown> {
+export function execContext(body: { cmd: string[]; user?: string; stdin?: string } & Record<string, unknown>): Record<string, unknown> {
   const program = body.cmd[0]?.split('/').at(-1) ?? '';
   const stdinRisk = body.stdin && scriptReaders.has(program) ? assessCommand(['sh', '-c', body.stdin]) : undefined;
   return {

@@ -11,7 +11,7 @@ import {
 } from '@paddock/core';
 import type { Context } from 'hono';
 import { codeInterpreterTemplate } from '../../code/code-interpreter-template.js';
-import { toSandboxInfo } from '../../store/sandbox-store.js';
+import { type SandboxRecord, toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -140,27 +140,7 @@ const rollbackRoute = createRoute({
 
 export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(createSandbox, async (c) => {
-    const body = c.req.valid('json');
-    const record = await s.govern(
-      c,
-      {
-        action: 'sandbox.create',
-        resource: `template:${body.template}`,
-        context: {
-          template: body.template,
-          tier: s.sandboxes.previewTier(body),
-          limits: body.limits ?? {},
-          labels: body.metadata ?? {},
-          network: body.network?.mode ?? 'proxy',
-          hosts: body.network?.allow ?? [],
-          secrets: body.secrets ?? [],
-        },
-      },
-      async () => {
-        if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
-        return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
-      },
-    );
+    const record = await governedCreate(c, s, c.req.valid('json'));
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });
 
@@ -266,7 +246,31 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   });
 }
 
-function parseLabels(label: string | string[] | undefined): Record<string, string> {
+/** A sandbox.create decision, audit record and create: every API that makes sandboxes (Paddock's, E2B's) through this one. */
+export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<typeof SandboxCreateSchema>): Promise<SandboxRecord> {
+  return s.govern(
+    c,
+    {
+      action: 'sandbox.create',
+      resource: `template:${body.template}`,
+      context: {
+        template: body.template,
+        tier: s.sandboxes.previewTier(body),
+        limits: body.limits ?? {},
+        labels: body.metadata ?? {},
+        network: body.network?.mode ?? 'proxy',
+        hosts: body.network?.allow ?? [],
+        secrets: body.secrets ?? [],
+      },
+    },
+    async () => {
+      if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
+      return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
+    },
+  );
+}
+
+export function parseLabels(label: string | string[] | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const pair of label === undefined ? [] : Array.isArray(label) ? label : [label]) {
     const eq = pair.indexOf('=');

@@ -1,0 +1,110 @@
+import type { TokenCreated } from '@paddock/core';
+import { Sandbox } from '@paddock/sdk';
+import { Sandbox as E2bSandbox } from 'e2b';
+import type { BenchContext } from './benchmarks.js';
+import { rotated } from './stats.js';
+
+const now = () => performance.now();
+
+/**
+ * The official E2B JS SDK against the daemon's E2B API, beside Paddock's own
+ * SDK, on the same key: Sandbox.create() to the first output of
+ * commands.run, and commands.run('true') on a running sandbox. Rounds
+ * interleave the two, so both see the same machine.
+ */
+export async function benchE2b(ctx: BenchContext): Promise<void> {
+  const { daemon, samples, config } = ctx;
+  const url = daemon.endpoint.url;
+  // One key for both clients: the same principal, role and policies decide each call.
+  const key = await daemon.api.call<TokenCreated>('POST', '/v1/tokens', { role: 'operator', name: 'bench e2b', e2b: true });
+  const e2b = { apiKey: key.token, apiUrl: `${url}/e2b`, sandboxUrl: url, debug: false };
+  const paddock = { url, token: key.token };
+  const out = (what: string, stdout: string) => {
+    if (stdout !== 'ready\n') throw new Error(`${what} printed ${JSON.stringify(stdout)} instead of "ready\\n"`);
+  };
+
+  const firstOutput = [
+    {
+      name: 'e2b',
+      run: async () => {
+        const t = now();
+        const sbx = await E2bSandbox.create('base', e2b);
+        const created = now() - t;
+        const result = await sbx.commands.run('echo ready');
+        const ms = now() - t;
+        out('e2b', result.stdout);
+        await sbx.kill();
+        return { ms, created };
+      },
+    },
+    {
+      name: 'paddock',
+      run: async () => {
+        const t = now();
+        const sbx = await Sandbox.create({ ...paddock, template: 'base' });
+        const created = now() - t;
+        const result = await sbx.commands.run('echo ready');
+        const ms = now() - t;
+        out('paddock', result.stdout);
+        await sbx.kill();
+        return { ms, created };
+      },
+    },
+  ];
+  for (let round = 0; round < config.warmup + config.createIterations; round++) {
+    for (const way of rotated(firstOutput, round)) {
+      ctx.signal.throwIfAborted();
+      const { ms, created } = await way.run();
+      if (round < config.warmup) continue;
+      samples.add(`e2b.first.${way.name}`, ms);
+      // The create alone (the control plane's part), apart from the first command (the in-sandbox protocol's).
+      samples.add(`e2b.create.${way.name}`, created);
+    }
+  }
+
+  const e2bSbx = await E2bSandbox.create('base', { ...e2b, timeoutMs: 30 * 60_000 });
+  const paddockSbx = await Sandbox.create({ ...paddock, template: 'base', timeoutMs: 30 * 60_000 });
+  try {
+    const runs = [
+      {
+        name: 'e2b',
+        run: async () => {
+          const t = now();
+          await e2bSbx.commands.run('true');
+          return now() - t;
+        },
+      },
+      {
+        name: 'paddock',
+        run: async () => {
+          const t = now();
+          await paddockSbx.commands.run('true');
+          return now() - t;
+        },
+      },
+      // What the E2B SDK asks envd to run for commands.run('true'): a login bash. Its own cost, apart from the protocol's.
+      {
+        name: 'paddockLoginBash',
+        run: async () => {
+          const t = now();
+          await paddockSbx.commands.run(['/bin/bash', '-l', '-c', 'true']);
+          return now() - t;
+        },
+      },
+    ];
+    const warmup = config.warmup * 5;
+    for (let round = 0; round < warmup + config.execIterations; round++) {
+      for (const way of rotated(runs, round)) {
+        ctx.signal.throwIfAborted();
+        const ms = await way.run();
+        if (round >= warmup) samples.add(`e2b.run.${way.name}`, ms);
+      }
+      const done = round + 1 - warmup;
+      if (done > 0 && (done % 50 === 0 || done === config.execIterations)) ctx.progress(`  ${done}/${config.execIterations} rounds`);
+    }
+  } finally {
+    await e2bSbx.kill().catch(() => undefined);
+    await paddockSbx.kill().catch(() => undefined);
+    await daemon.api.call('DELETE', `/v1/tokens/${key.id}`);
+  }
+}
