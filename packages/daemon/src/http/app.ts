@@ -188,7 +188,10 @@ export function createApp(options: AppOptions): PaddockApp {
     if (cookie !== undefined) return signedInBySession(c, cookie, webSocket, next);
     const principal = auth.authenticate(token);
     if (!principal) {
-      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
+      // A signed-out dashboard asks for its session on every load: no credentials at all on that one
+      // read is not an attempt to authenticate. A wrong cookie or token there still is (recorded above and here).
+      const askingForSession = header === undefined && token === undefined && c.req.method === 'GET' && c.req.path === '/v1/sessions/current';
+      if (!askingForSession) failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
       throw new UnauthorizedError();
     }
     refuseExpired(c, principal);
