@@ -158,7 +158,9 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       },
       async () => {
         if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
-        return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }));
+        return mountingVolumes(c, s, body.volumes ?? [], () =>
+          s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
+        );
       },
     );
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
