@@ -44,7 +44,8 @@ export interface DaemonConfig {
   /** How long a dashboard session lasts at most. */
   sessionTtlMs: number;
   /** The built dashboard app served at /; the daemon package's sibling packages/dashboard/dist unless set. */
-  dashboardDir: string;
+  /** The built dashboard served at /; null when serving is off (--dashboard-dir ''). */
+  dashboardDir: string | null;
   /** Who the bootstrap token acts for (a person). */
   adminOwner: string;
   /** When a person may approve a request of their own (explicitly, audited): never, while they are the only person holding tokens, or always. */
@@ -179,7 +180,7 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: settings.approvalTtlMs,
     sessionTtlMs: settings.sessionTtlMs,
-    dashboardDir: settings.dashboardDir ?? defaultDashboardDir(),
+    dashboardDir: settings.dashboardDir === '' ? null : (settings.dashboardDir ?? defaultDashboardDir()),
     adminOwner: settings.adminOwner,
     selfApproval: settings.selfApproval,
     auditSignIntervalMs: settings.auditSignIntervalMs,

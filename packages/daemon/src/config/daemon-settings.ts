@@ -234,10 +234,11 @@ export const daemonSettings = {
     flag: 'dashboard-dir',
     env: 'PADDOCK_DASHBOARD_DIR',
     value: '<dir>',
-    help: 'folder of the built dashboard app (index.html, assets/) served at /',
+    help: "folder of the built dashboard app (index.html, assets/) served at /; '' serves no dashboard",
     default: undefined,
     shownDefault: 'packages/dashboard/dist beside the daemon package',
-    parse: path,
+    // Empty: no dashboard at all (its paths answer as the API's unknown routes do).
+    parse: (value: string, field: string) => (value.trim() === '' ? '' : path(value, field)),
   }),
   adminOwner: setting({
     flag: 'admin-owner',

@@ -69,7 +69,8 @@ export interface AppOptions {
   /** The daemon's own URL (login links point at it). */
   baseUrl: () => string;
   /** The built dashboard app served at /. */
-  dashboardDir: string;
+  /** null: no dashboard is served. */
+  dashboardDir: string | null;
 }
 
 export interface PaddockApp {
@@ -172,7 +173,7 @@ export function createApp(options: AppOptions): PaddockApp {
 
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
-    if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
+    if (options.dashboardDir === null || !isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
     return serveDashboard(options.dashboardDir, c.req.method, c.req.path);
   });
 
