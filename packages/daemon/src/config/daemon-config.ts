@@ -64,6 +64,8 @@ export interface DaemonConfig {
   buildAllowDomains: string[];
   /** Bytes of live events one client may have waiting before it is dropped. */
   eventQueueBytes: number;
+  /** How often an open events stream checks that its authentication still holds. */
+  eventsRecheckMs: number;
   /** How often running sandboxes' cgroups are sampled for metrics. */
   metricsIntervalMs: number;
   /** The interval one daemon statistics sample counts over. */
@@ -188,6 +190,7 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     auditAnchorFile: settings.auditAnchorFile,
     overcommit: settings.overcommit,
     eventQueueBytes: 1024 * 1024,
+    eventsRecheckMs: settings.eventsRecheckMs,
     metricsIntervalMs: settings.metricsIntervalMs,
     statsIntervalMs: settings.statsIntervalMs,
     writableLayer: settings.writableLayer,

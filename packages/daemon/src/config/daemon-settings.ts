@@ -289,6 +289,14 @@ export const daemonSettings = {
     default: '10s',
     parse: duration({ ms: 3_600_000, text: '1h' }),
   }),
+  eventsRecheckMs: setting({
+    flag: 'events-recheck',
+    env: 'PADDOCK_EVENTS_RECHECK_MS',
+    value: '<duration>',
+    help: 'how often open event streams check that their token still holds (not revoked or expired) and their session is not ended (e.g. 2s)',
+    default: '2s',
+    parse: duration({ ms: 60_000, text: '1m' }),
+  }),
   overcommit: setting({
     flag: 'overcommit',
     env: 'PADDOCK_OVERCOMMIT',
