@@ -1,3 +1,4 @@
+import { Audit } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
@@ -120,6 +121,14 @@ describe('GET /v1/audit filters on the server', () => {
     expect(pages).toEqual([...pages].sort((a, b) => b - a));
     expect(new Set(pages).size).toBe(pages.length);
     expect(pages.slice(-everything.length)).toEqual([...everything].reverse());
+  });
+
+  it('the SDK passes the filters: Audit.list({ sandbox, action, text, order })', async () => {
+    const records = await Audit.list({ ...daemon.conn, sandbox: sandboxId, action: 'sandbox.*', text: 'NEEDLE', order: 'desc' });
+    expect(records.map((r) => [r.action, r.resource])).toEqual([['sandbox.exec', `sandbox:${sandboxId}`]]);
+    const newest = await Audit.list({ ...daemon.conn, order: 'desc', limit: 2 });
+    const older = await Audit.list({ ...daemon.conn, order: 'desc', limit: 2, before: newest.at(-1)?.seq });
+    expect(older.every((r) => r.seq < (newest.at(-1)?.seq ?? 0))).toBe(true);
   });
 
   it('refuses follow=true with order=desc: a stream goes oldest first', async () => {
