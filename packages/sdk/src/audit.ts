@@ -33,7 +33,7 @@ export interface AuditListOptions extends CallOptions, AuditRange {
   limit?: number;
 }
 
-/** The filters of a range as GET /v1/audit's query. */
+/** The filters of a range as the audit route's query. */
 function filterQuery(o: AuditRange) {
   return { after: o.after, since: o.since, action: o.action, decision: o.decision, outcome: o.outcome, principal: o.principal, sandbox: o.sandbox, q: o.text };
 }
