@@ -118,8 +118,8 @@ export class FakeSandboxHost implements SandboxHost {
     await rm(paths.rootfs, { recursive: true, force: true });
     const layers = JSON.parse(await readFile(join(paths.dir, 'layers.json'), 'utf8')) as string[];
     await mkdir(paths.rootfs, { recursive: true });
-    for (const layer of [...layers].reverse()) await copyLayer(layer, paths.rootfs);
-    await copyLayer(layerDir, paths.rootfs);
+    for (const [i, layer] of [...layers].reverse().entries()) await copyLayer(layer, paths.rootfs, i === 0);
+    await copyLayer(layerDir, paths.rootfs, false);
     sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id, this.mounts.get(id));
     sandbox.status = 'running';
     await sandbox.agent.start();
