@@ -37,6 +37,7 @@ import {
 import { benchCheck, type CheckOutcome } from './check-bench.js';
 import { Cleanup } from './cleanup.js';
 import { loadBenchConfig } from './config.js';
+import { benchDashboardRss } from './dashboard-bench.js';
 import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
@@ -72,6 +73,7 @@ const sectionKeys = [
   'check',
   'peers',
   'daemon-rss',
+  'dashboard-rss',
   'mcp',
   'idle-memory',
   'network',
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let idleMemory: IdleMemory | null = null;
+  let dashboardRss: Results['dashboardRss'] = null;
   let governance: { appendsPerSecond: number } | null = null;
   let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
   let density: { count: number; createSeconds: number } | null = null;
@@ -404,6 +407,18 @@ async function main(): Promise<void> {
           `after a forced full GC ${fmt(daemonRss.afterGcMiB, 1)} MiB, V8 heap in use ${fmt(daemonRss.heapUsedAfterGcMiB, 1)} MiB`,
       },
       {
+        key: 'dashboard-rss',
+        title: "the dashboard's cost to idle RSS: a daemon with it served and loaded in chromium against one with --dashboard-dir ''",
+        run: async () => {
+          dashboardRss = await benchDashboardRss(root, config.cacheDir, cleanup);
+          if (!dashboardRss) notes.add("The dashboard's RSS cost was not measured: /usr/bin/chromium is not installed.");
+        },
+        summary: () =>
+          dashboardRss
+            ? `  served and loaded ${dashboardRss.loads}×: ${fmt(dashboardRss.servedMiB, 1)} MiB; no dashboard: ${fmt(dashboardRss.offMiB, 1)} MiB; +${fmt(dashboardRss.servedMiB - dashboardRss.offMiB, 1)} MiB`
+            : '  not measured',
+      },
+      {
         key: 'mcp',
         title: `MCP: run_command against SDK exec, and a gateway tool call against the same server run directly, ${config.execIterations} rounds each`,
         run: async () => {
@@ -548,6 +563,7 @@ async function main(): Promise<void> {
     series: samples.summaries(),
     samples: samples.raw(),
     daemonRss,
+    dashboardRss,
     cli,
     idleMemory,
     governance,

@@ -9,11 +9,33 @@ export interface AuditRange {
   after?: number;
   /** ISO time, or a duration back from now: 30s, 15m, 1h, 7d. */
   since?: string;
+  /** Only this action (`sandbox.exec`), or those starting with what precedes a final `*` (`sandbox.*`). */
+  action?: string;
+  decision?: 'allow' | 'ask' | 'deny';
+  /** Only this outcome (`ok`, an error code), or `failed` for every outcome but ok. */
+  outcome?: string;
+  /** Only this principal's records (a token id, `admin`, `anonymous` …). */
+  principal?: string;
+  /** Only records about this sandbox. */
+  sandbox?: string;
+  /** Text anywhere in the principal, action, resource, outcome or details, any case. */
+  text?: string;
 }
 
 export interface AuditListOptions extends CallOptions, AuditRange {
+  /** ISO time, or a duration back from now: only records before it. */
+  until?: string;
+  /** Only records with a smaller seq: the next page when reading newest first. */
+  before?: number;
+  /** `desc`: newest first (page with `before: last.seq`); oldest first otherwise. */
+  order?: 'asc' | 'desc';
   /** At most this many records (the daemon's default otherwise; up to 10 000). */
   limit?: number;
+}
+
+/** The filters of a range as the audit route's query. */
+function filterQuery(o: AuditRange) {
+  return { after: o.after, since: o.since, action: o.action, decision: o.decision, outcome: o.outcome, principal: o.principal, sandbox: o.sandbox, q: o.text };
 }
 
 export type AuditFollowOptions = CallOptions & AuditRange;
@@ -30,9 +52,9 @@ export interface AuditVerifyOptions extends CallOptions {
  *   for await (const r of Audit.follow({ since: '1h', signal })) console.log(r.action)
  */
 export const Audit = {
-  /** Records in seq order; page with `after: last.seq`. */
+  /** Records in seq order, the filters applied by the daemon; page with `after: last.seq` (or newest first: `order: 'desc'`, `before: last.seq`). */
   async list(options: AuditListOptions = {}): Promise<AuditEntry[]> {
-    const query = { after: options.after, since: options.since, limit: options.limit };
+    const query = { ...filterQuery(options), until: options.until, before: options.before, order: options.order, limit: options.limit };
     const spec = { query, timeoutMs: options.timeoutMs, signal: options.signal };
     return (await new ApiClient(options).json<{ records: AuditEntry[] }>(apiCall('GET /v1/audit'), spec)).records;
   },
@@ -43,7 +65,7 @@ export const Audit = {
    * timeout unless `timeoutMs` is given: the stream is meant to stay open.
    */
   follow(options: AuditFollowOptions = {}): AsyncGenerator<AuditEntry> {
-    const query = { after: options.after, since: options.since, follow: true };
+    const query = { ...filterQuery(options), follow: true };
     return new ApiClient(options).ndjson<AuditEntry>(apiCall('GET /v1/audit'), {
       query,
       timeoutMs: options.timeoutMs ?? 0,

@@ -302,6 +302,7 @@ Sandbox = TypedDict(
         "limits": "SandboxLimits",
         "writableLayer": "Literal[\"tmpfs\", \"disk\"]",
         "metadata": "dict[str, str]",
+        "owner": "str | None",
         "createdAt": "str",
         "expiresAt": "str | None",
         "endedAt": "str | None",

@@ -19,7 +19,16 @@ export type AuditEntry = z.infer<typeof AuditRecordSchema>;
 
 export const AuditQuerySchema = z.object({
   after: z.coerce.number().int().min(0).optional().describe('only records with a larger seq'),
+  before: z.coerce.number().int().min(1).optional().describe('only records with a smaller seq (the next page, newest first: the last seq of this one)'),
   since: z.string().optional().describe('ISO time, or a duration back from now: 30s, 15m, 1h, 7d'),
+  until: z.string().optional().describe('ISO time, or a duration back from now: only records before it'),
+  action: z.string().max(200).optional().describe('only this action (sandbox.exec), or those starting with what comes before a final * (sandbox.*)'),
+  decision: z.enum(['allow', 'ask', 'deny']).optional(),
+  outcome: z.string().max(200).optional().describe('only this outcome (ok, or an error code); "failed" for every outcome but ok'),
+  principal: z.string().max(200).optional().describe('only records of this principal (a token id, "admin", "anonymous" …)'),
+  sandbox: z.string().max(200).optional().describe('only records about this sandbox (resource sandbox:<id>)'),
+  q: z.string().max(200).optional().describe('text anywhere in the principal, action, resource, outcome or details (case-insensitive)'),
+  order: z.enum(['asc', 'desc']).optional().describe('asc (default): oldest first; desc: newest first'),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   follow: z.enum(['true', 'false']).optional().describe('NDJSON stream that stays open and sends new records as they land'),
 });

@@ -90,6 +90,10 @@ export const SandboxSchema = z.object({
   limits: LimitsSchema,
   writableLayer: WritableLayerSchema,
   metadata: z.record(z.string(), z.string()),
+  owner: z
+    .string()
+    .nullable()
+    .describe("who made it: the person the creating token acts for (a token's owner); null when the daemon made it itself or it predates owners"),
   createdAt: z.string().describe('ISO 8601'),
   expiresAt: z.string().nullable().describe('when the sandbox will be killed, unless extended'),
   endedAt: z.string().nullable(),

@@ -19,10 +19,25 @@ export interface AuditRecord {
 
 export interface AuditQuery {
   afterSeq?: number;
+  beforeSeq?: number;
   /** ISO time: only records at or after it. */
   sinceTs?: string;
+  /** ISO time: only records before it. */
+  untilTs?: string;
   /** Only this tenant's records; undefined means all. */
   tenant?: string;
+  /** An action, or a prefix of actions ending in `*`. */
+  action?: string;
+  decision?: AuditRecord['decision'];
+  /** An outcome, or `failed` for all but ok. */
+  outcome?: string;
+  principal?: string;
+  /** Records whose resource is this sandbox. */
+  sandbox?: string;
+  /** Text anywhere in the principal, action, resource, outcome or details, any case. */
+  text?: string;
+  /** Newest first (desc) or oldest first (asc, the default). */
+  order?: 'asc' | 'desc';
   limit?: number;
 }
 
@@ -81,12 +96,10 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   list(query: AuditQuery = {}): AuditEntry[] {
-    const where = ['seq > @after'];
-    if (query.sinceTs) where.push('ts >= @since');
-    if (query.tenant) where.push('tenant = @tenant');
+    const { where, params } = auditWhere(query);
     const rows = this.db
-      .prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
-      .all({ after: query.afterSeq ?? 0, since: query.sinceTs, tenant: query.tenant, limit: query.limit ?? 1000 }) as AuditRow[];
+      .prepare(`SELECT * FROM audit WHERE ${where} ORDER BY seq ${query.order === 'desc' ? 'DESC' : 'ASC'} LIMIT @limit`)
+      .all({ ...params, limit: query.limit ?? 1000 }) as AuditRow[];
     return rows.map(toEntry);
   }
 
@@ -94,6 +107,52 @@ export class SqliteAuditLog implements AuditLog {
     this.events.on('append', listener);
     return () => this.events.off('append', listener);
   }
+}
+
+/** The SQL condition of a query, its values bound as parameters (the text is matched with LIKE, its wildcards escaped). */
+function auditWhere(query: AuditQuery): { where: string; params: Record<string, string | number> } {
+  const where = ['seq > @after'];
+  const params: Record<string, string | number> = { after: query.afterSeq ?? 0 };
+  const add = (condition: string, name: string, value: string | number | undefined) => {
+    if (value === undefined || value === '') return;
+    where.push(condition);
+    params[name] = value;
+  };
+  add('seq < @before', 'before', query.beforeSeq);
+  add('ts >= @since', 'since', query.sinceTs);
+  add('ts < @until', 'until', query.untilTs);
+  add('tenant = @tenant', 'tenant', query.tenant);
+  if (query.action?.endsWith('*')) add("action LIKE @action ESCAPE '\\'", 'action', `${likeEscaped(query.action.slice(0, -1))}%`);
+  else add('action = @action', 'action', query.action);
+  add('decision = @decision', 'decision', query.decision);
+  if (query.outcome === 'failed') where.push("outcome != 'ok'");
+  else add('outcome = @outcome', 'outcome', query.outcome);
+  add('principal = @principal', 'principal', query.principal);
+  add('resource = @resource', 'resource', query.sandbox === undefined ? undefined : `sandbox:${query.sandbox}`);
+  add(
+    "lower(principal || ' ' || action || ' ' || resource || ' ' || outcome || ' ' || details) LIKE @text ESCAPE '\\'",
+    'text',
+    query.text?.trim() ? `%${likeEscaped(query.text.trim().toLowerCase())}%` : undefined,
+  );
+  return { where: where.join(' AND '), params };
+}
+
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Whether a record matches a query's filters (seq, time and order aside): what a followed stream sends on. */
+export function auditMatches(e: AuditEntry, query: AuditQuery): boolean {
+  const text = query.text?.trim().toLowerCase();
+  return (
+    (!query.tenant || e.tenant === query.tenant) &&
+    (!query.action || (query.action.endsWith('*') ? e.action.startsWith(query.action.slice(0, -1)) : e.action === query.action)) &&
+    (!query.decision || e.decision === query.decision) &&
+    (!query.outcome || (query.outcome === 'failed' ? e.outcome !== 'ok' : e.outcome === query.outcome)) &&
+    (!query.principal || e.principal === query.principal) &&
+    (query.sandbox === undefined || e.resource === `sandbox:${query.sandbox}`) &&
+    (!text || `${e.principal} ${e.action} ${e.resource} ${e.outcome} ${JSON.stringify(e.details)}`.toLowerCase().includes(text))
+  );
 }
 
 export function toEntry(r: AuditRow): AuditEntry {

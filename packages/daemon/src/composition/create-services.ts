@@ -290,7 +290,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     humanOwners: () => new Set([config.adminOwner, ...tokenStore.humanOwners()]),
   });
   approvals.subscribe((approval) => bus.publish({ topic: 'approval', kind: approval.state === 'pending' ? 'created' : 'decided', approval }));
-  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000, recheckMs: 2_000 }, (principal) => {
+  const events = new EventStreams(bus, { maxQueuedBytes: config.eventQueueBytes, pingMs: 15_000, recheckMs: config.eventsRecheckMs }, (principal) => {
     if (isExpired(principal)) return false;
     // The bootstrap token is in no table; every other one is, revoked or not.
     const token = tokenStore.get(principal.id);

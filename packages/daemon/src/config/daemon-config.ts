@@ -45,7 +45,8 @@ export interface DaemonConfig {
   /** How long a dashboard session lasts at most. */
   sessionTtlMs: number;
   /** The built dashboard app served at /; the daemon package's sibling packages/dashboard/dist unless set. */
-  dashboardDir: string;
+  /** The built dashboard served at /; null when serving is off (--dashboard-dir ''). */
+  dashboardDir: string | null;
   /** Who the bootstrap token acts for (a person). */
   adminOwner: string;
   /** When a person may approve a request of their own (explicitly, audited): never, while they are the only person holding tokens, or always. */
@@ -66,6 +67,8 @@ export interface DaemonConfig {
   e2bTemplates: Readonly<Record<string, string>>;
   /** Bytes of live events one client may have waiting before it is dropped. */
   eventQueueBytes: number;
+  /** How often an open events stream checks that its authentication still holds. */
+  eventsRecheckMs: number;
   /** How often running sandboxes' cgroups are sampled for metrics. */
   metricsIntervalMs: number;
   /** The interval one daemon statistics sample counts over. */
@@ -182,7 +185,7 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     outputLimitBytes: 1024 * 1024,
     approvalTtlMs: settings.approvalTtlMs,
     sessionTtlMs: settings.sessionTtlMs,
-    dashboardDir: settings.dashboardDir ?? defaultDashboardDir(),
+    dashboardDir: settings.dashboardDir === '' ? null : (settings.dashboardDir ?? defaultDashboardDir()),
     adminOwner: settings.adminOwner,
     selfApproval: settings.selfApproval,
     auditSignIntervalMs: settings.auditSignIntervalMs,
@@ -190,6 +193,7 @@ function configFrom(settings: DaemonSettingValues): Omit<DaemonConfig, 'testWeak
     auditAnchorFile: settings.auditAnchorFile,
     overcommit: settings.overcommit,
     eventQueueBytes: 1024 * 1024,
+    eventsRecheckMs: settings.eventsRecheckMs,
     metricsIntervalMs: settings.metricsIntervalMs,
     statsIntervalMs: settings.statsIntervalMs,
     writableLayer: settings.writableLayer,

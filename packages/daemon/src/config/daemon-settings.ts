@@ -255,10 +255,11 @@ export const daemonSettings = {
     flag: 'dashboard-dir',
     env: 'PADDOCK_DASHBOARD_DIR',
     value: '<dir>',
-    help: 'folder of the built dashboard app (index.html, assets/) served at /',
+    help: "folder of the built dashboard app (index.html, assets/) served at /; '' serves no dashboard",
     default: undefined,
     shownDefault: 'packages/dashboard/dist beside the daemon package',
-    parse: path,
+    // Empty: no dashboard at all (its paths answer as the API's unknown routes do).
+    parse: (value: string, field: string) => (value.trim() === '' ? '' : path(value, field)),
   }),
   adminOwner: setting({
     flag: 'admin-owner',
@@ -308,6 +309,14 @@ export const daemonSettings = {
     help: 'the interval of one daemon statistics sample (GET /v1/stats, the stats event; e.g. 10s); 180 are kept',
     default: '10s',
     parse: duration({ ms: 3_600_000, text: '1h' }),
+  }),
+  eventsRecheckMs: setting({
+    flag: 'events-recheck',
+    env: 'PADDOCK_EVENTS_RECHECK_MS',
+    value: '<duration>',
+    help: 'how often open event streams check that their token still holds (not revoked or expired) and their session is not ended (e.g. 2s)',
+    default: '2s',
+    parse: duration({ ms: 60_000, text: '1m' }),
   }),
   overcommit: setting({
     flag: 'overcommit',

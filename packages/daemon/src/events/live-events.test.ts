@@ -17,7 +17,8 @@ let elsewhereAgent: { url: string; token: string };
 let elsewhereOperator: { url: string; token: string };
 
 beforeAll(async () => {
-  daemon = await startFastDaemon(['--metrics-interval', '200', '--stats-interval', '300']);
+  // Streams recheck their authentication every 100 ms (2 s by default): Y7 waits for that check, not for the default.
+  daemon = await startFastDaemon(['--metrics-interval', '200', '--stats-interval', '300', '--events-recheck', '100']);
   admin = { url: daemon.url, token: daemon.token };
   await call('POST', '/v1/tenants', { name: 'elsewhere' });
   elsewhereAgent = { url: daemon.url, token: (await Tokens.create({ tenant: 'elsewhere', role: 'agent' }, admin)).token };
@@ -254,7 +255,7 @@ describe('GET /v1/events', () => {
       await expect(done).rejects.toMatchObject({ code: 'connection_lost' });
     };
     await ends(revoked.body.token, () => call('DELETE', `/v1/tokens/${revoked.body.id}`));
-    const expiring = await call('POST', '/v1/tokens', { role: 'operator', ttlMs: 3000 });
+    const expiring = await call('POST', '/v1/tokens', { role: 'operator', ttlMs: 1500 });
     await ends(expiring.body.token, async () => {});
     const after = await call('GET', '/v1/events', undefined, revoked.body.token);
     expect(after.status).toBe(401);

@@ -74,7 +74,8 @@ export interface AppOptions {
   /** The daemon's own URL (login links point at it). */
   baseUrl: () => string;
   /** The built dashboard app served at /. */
-  dashboardDir: string;
+  /** null: no dashboard is served. */
+  dashboardDir: string | null;
   /** E2B's control plane under /e2b: template names and the sandboxes' domain (defaults: the E2B SDKs' template names, no domain). */
   e2b?: Pick<E2bControlOptions, 'templates' | 'sandboxDomain'>;
   /** Sandbox access tokens handed out or used, which E2B's signed file URLs are checked against. */
@@ -188,7 +189,7 @@ export function createApp(options: AppOptions): PaddockApp {
 
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {
-    if (!isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
+    if (options.dashboardDir === null || !isDashboardRequest(c.req.method, c.req.path, c.req.header('accept'))) return next();
     return serveDashboard(options.dashboardDir, c.req.method, c.req.path);
   });
 
@@ -206,7 +207,10 @@ export function createApp(options: AppOptions): PaddockApp {
     if (cookie !== undefined) return signedInBySession(c, cookie, webSocket, next);
     const principal = auth.authenticate(token);
     if (!principal) {
-      failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
+      // A signed-out dashboard asks for its session on every load: no credentials at all on that one
+      // read is not an attempt to authenticate. A wrong cookie or token there still is (recorded above and here).
+      const askingForSession = header === undefined && token === undefined && c.req.method === 'GET' && c.req.path === '/v1/sessions/current';
+      if (!askingForSession) failedAuth.record({ requestId: c.get('requestId') ?? null, method: c.req.method, path: c.req.path, presented: !!token });
       throw new UnauthorizedError();
     }
     refuseExpired(c, principal);

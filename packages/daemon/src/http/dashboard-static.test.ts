@@ -40,6 +40,21 @@ function expectDashboardHeaders(res: Response): void {
 }
 
 describe('serving the dashboard', () => {
+  it("serves no dashboard with --dashboard-dir '': its paths need a token as any API path does, the API is unchanged", async () => {
+    const off = await startFastDaemon(['--dashboard-dir', '']);
+    try {
+      for (const path of ['/', '/index.html', '/assets/index-3f2a1b.js', '/sandboxes']) {
+        const res = await fetch(`${off.url}${path}`, { headers: { accept: 'text/html' } });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-security-policy')).toBeNull();
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+      }
+      expect((await off.api('/v1/whoami')).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('serves index.html at / and /index.html, without a token, never cached', async () => {
     for (const path of ['/', '/index.html']) {
       const res = await fetch(`${daemon.url}${path}`);

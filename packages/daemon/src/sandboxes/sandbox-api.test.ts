@@ -22,6 +22,27 @@ afterAll(async () => {
 const endReason = async (sbx: Sandbox) => (await sbx.getInfo()).endReason;
 
 describe('sandbox lifecycle', () => {
+  it('shows who made each sandbox: the person its token acts for, in the info, the list and a fork by someone else', async () => {
+    const mint = async (body: Record<string, string>) => {
+      const res = await daemon.api('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { token: string }).token;
+    };
+    const alice = await mint({ role: 'operator', owner: 'alice@example.com' });
+    const bot = await mint({ role: 'agent', owner: 'agent:ci-bot' });
+    const mine = await Sandbox.create({ url: daemon.url, token: alice, metadata: { owners: 'test' } });
+    const its = await Sandbox.create({ url: daemon.url, token: bot, metadata: { owners: 'test' } });
+    expect(mine.lastKnown.owner).toBe('alice@example.com');
+    expect(its.lastKnown.owner).toBe('agent:ci-bot');
+    const listed = await Sandbox.list({ ...daemon.conn, metadata: { owners: 'test' } });
+    expect(Object.fromEntries(listed.map((s) => [s.id, s.owner]))).toEqual({ [mine.id]: 'alice@example.com', [its.id]: 'agent:ci-bot' });
+    // The admin's own sandbox is the admin's; a fork is the forker's, whoever made the source.
+    const forked = await Sandbox.connect(its.id, daemon.conn).then((s) => s.fork());
+    expect(forked.lastKnown.owner).toBe('admin');
+    expect((await Sandbox.connect(mine.id, { url: daemon.url, token: bot })).lastKnown.owner).toBe('alice@example.com');
+    await Promise.all([mine.kill(), its.kill(), forked.kill()]);
+  });
+
   it('creates, lists by label and state, inspects and kills', async () => {
     const a = await Sandbox.create({ ...daemon.conn, metadata: { task: 'alpha', team: 'x' }, timeoutMs: 600_000 });
     const b = await Sandbox.create({ ...daemon.conn, metadata: { task: 'beta', team: 'x' } });

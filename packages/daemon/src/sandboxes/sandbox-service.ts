@@ -59,6 +59,8 @@ export interface CreateOptions {
   hostMounts?: readonly HostMount[];
   /** A template build's step: runs on these layers (top first) instead of the template's own. */
   layers?: readonly string[];
+  /** The person the caller's token acts for, shown as the sandbox's owner; none when the daemon makes it for itself. */
+  createdBy?: string;
 }
 
 /** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
@@ -109,7 +111,7 @@ export class SandboxService {
       const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits, writableLayer }) : undefined;
       if (pooled && timeoutMs !== null) {
         this.deps.network?.takeOver(pooled.id, owner, request.network);
-        return this.takeOver(pooled, owner, request, timeoutMs);
+        return this.takeOver(pooled, owner, options.createdBy ?? null, request, timeoutMs);
       }
       return await this.launchAndRecord(owner, request, template, tier, { limits, writableLayer }, timeoutMs, options);
     } finally {
@@ -118,11 +120,18 @@ export class SandboxService {
   }
 
   /** Makes a pooled sandbox the caller's: its labels, environment and lifetime start now. */
-  private takeOver(pooled: SandboxRecord, owner: string, request: ReturnType<typeof SandboxCreateSchema.parse>, timeoutMs: number): SandboxRecord {
+  private takeOver(
+    pooled: SandboxRecord,
+    owner: string,
+    createdBy: string | null,
+    request: ReturnType<typeof SandboxCreateSchema.parse>,
+    timeoutMs: number,
+  ): SandboxRecord {
     const now = this.deps.clock.now();
     const record: SandboxRecord = {
       ...pooled,
       owner,
+      createdBy,
       metadata: request.metadata ?? {},
       env: { ...pooled.env, ...request.env },
       createdAt: new Date(now).toISOString(),
@@ -178,6 +187,7 @@ export class SandboxService {
     const record: SandboxRecord = {
       id,
       owner,
+      createdBy: options.createdBy ?? null,
       template: template.name,
       tier,
       state: 'running',

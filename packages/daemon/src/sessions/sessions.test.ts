@@ -98,6 +98,27 @@ describe('dashboard sessions', () => {
     expect((await res.json()).error.message).toContain('no session');
   });
 
+  it('audits no failed authentication for a signed-out page asking for its session; a wrong cookie there still is one', async () => {
+    type Records = { records: Array<{ action: string; resource: string; details: { token?: string } }> };
+    const failures = async () =>
+      ((await (await daemon.api('/v1/audit?limit=10000')).json()) as Records).records.filter(
+        (r) => r.action === 'auth.authenticate' && r.resource === 'http:/v1/sessions/current',
+      );
+    const before = (await failures()).length;
+    // What the dashboard asks on every load before anyone has signed in: no cookie, no token.
+    const signedOut = await fetch(`${daemon.url}/v1/sessions/current`);
+    expect(signedOut.status).toBe(401);
+    expect((await failures()).length).toBe(before);
+    // Any other route without credentials is still a refused authentication worth a record…
+    expect((await fetch(`${daemon.url}/v1/whoami`)).status).toBe(401);
+    // …and so is a cookie that names no session, on this route too.
+    const wrong = await fetch(`${daemon.url}/v1/sessions/current`, asSession('paddock_session=not-a-session'));
+    expect(wrong.status).toBe(401);
+    const after = await failures();
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)?.details.token).toBe('invalid');
+  });
+
   it('refuses a wrong token with 401 and audits the failed sign-in', async () => {
     const { res } = await signIn({ token: 'pdk_not-a-token' });
     expect(res.status).toBe(401);

@@ -65,7 +65,8 @@ export class SnapshotService {
     return toTemplateInfo(record);
   }
 
-  async fork(owner: string, id: string, input: ForkCreate, signal?: AbortSignal): Promise<SandboxRecord> {
+  /** `createdBy`: the person asking, the fork's owner (the source's may be someone else of the tenant). */
+  async fork(owner: string, id: string, input: ForkCreate, { signal, createdBy }: { signal?: AbortSignal; createdBy?: string } = {}): Promise<SandboxRecord> {
     const request = ForkCreateSchema.parse(input);
     const source = this.deps.sandboxes.requireLive(owner, id);
     const layer = await this.capture(owner, source, `fork-${randomBytes(6).toString('hex')}`, 'fork', signal);
@@ -83,7 +84,7 @@ export class SnapshotService {
           onTimeout: source.onTimeout,
           ...this.deps.sandboxes.networkRequestOf(source.id),
         },
-        { signal },
+        { signal, createdBy },
       );
     } catch (err) {
       await this.removeTemplate(layer);

@@ -250,6 +250,8 @@ const migrations: string[] = [
      sha256 TEXT
    );
    CREATE INDEX recordings_by_sandbox ON recordings(sandbox_id);`,
+  // Who made a sandbox (the person its token acts for); sandboxes made before are nobody's known.
+  `ALTER TABLE sandboxes ADD COLUMN created_by TEXT;`,
 ];
 
 /**

@@ -2,9 +2,14 @@ import type { Limits, SandboxControl, SandboxInfo, SandboxState, Tier, WritableL
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
-/** A sandbox as stored; who controls it (a takeover) is the daemon's live state, not a column. */
-export interface SandboxRecord extends Omit<SandboxInfo, 'control'> {
+/**
+ * A sandbox as stored; who controls it (a takeover) is the daemon's live state, not a column.
+ * `owner` here is what decides access (the tenant, or a gateway's); the API's `owner` is `createdBy`.
+ */
+export interface SandboxRecord extends Omit<SandboxInfo, 'control' | 'owner'> {
   owner: string;
+  /** The person the creating token acts for; null when the daemon made it (builds, pools, gateway servers). */
+  createdBy: string | null;
   env: Record<string, string>;
   workdir: string;
   /** Who commands and file operations run as when the request names nobody. */
@@ -31,6 +36,7 @@ interface Row {
   paused_left_ms?: number | null;
   on_timeout?: 'kill' | 'pause';
   writable_layer?: WritableLayer;
+  created_by?: string | null;
 }
 
 export interface SandboxFilter {
@@ -57,8 +63,8 @@ export class SandboxStore {
   insert(r: SandboxRecord): void {
     this.db
       .prepare(
-        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason, on_timeout, writable_layer)
-         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout, @writable_layer)`,
+        `INSERT INTO sandboxes (id, owner, template, tier, state, limits, metadata, env, workdir, default_user, created_at, expires_at, ended_at, end_reason, on_timeout, writable_layer, created_by)
+         VALUES (@id, @owner, @template, @tier, @state, @limits, @metadata, @env, @workdir, @default_user, @created_at, @expires_at, @ended_at, @end_reason, @on_timeout, @writable_layer, @created_by)`,
       )
       .run(toRow(r));
     this.onChange(r.id, 'created');
@@ -118,10 +124,10 @@ export class SandboxStore {
   }
 
   /** A pooled sandbox becomes its claimer's, as if made now. */
-  transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'metadata' | 'env' | 'createdAt' | 'expiresAt' | 'onTimeout'>): void {
+  transfer(r: Pick<SandboxRecord, 'id' | 'owner' | 'createdBy' | 'metadata' | 'env' | 'createdAt' | 'expiresAt' | 'onTimeout'>): void {
     const { changes } = this.db
-      .prepare('UPDATE sandboxes SET owner = ?, metadata = ?, env = ?, created_at = ?, expires_at = ?, on_timeout = ? WHERE id = ?')
-      .run(r.owner, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.onTimeout, r.id);
+      .prepare('UPDATE sandboxes SET owner = ?, created_by = ?, metadata = ?, env = ?, created_at = ?, expires_at = ?, on_timeout = ? WHERE id = ?')
+      .run(r.owner, r.createdBy, JSON.stringify(r.metadata), JSON.stringify(r.env), r.createdAt, r.expiresAt, r.onTimeout, r.id);
     // To its claimer a pooled sandbox is new.
     if (changes) this.onChange(r.id, 'created');
   }
@@ -178,6 +184,7 @@ function toRow(r: SandboxRecord): Row {
     end_reason: r.endReason,
     on_timeout: r.onTimeout,
     writable_layer: r.writableLayer,
+    created_by: r.createdBy,
   };
 }
 
@@ -200,11 +207,12 @@ function fromRow(row: Row): SandboxRecord {
     endReason: row.end_reason,
     pausedLeftMs: row.paused_left_ms ?? null,
     onTimeout: row.on_timeout ?? 'kill',
+    createdBy: row.created_by ?? null,
   };
 }
 
 /** The sandbox as the API shows it; `control` says whether a person has taken it over. */
 export function toSandboxInfo(r: SandboxRecord, control: SandboxControl = { mode: 'agent' }): SandboxInfo {
-  const { owner: _owner, env: _env, workdir: _workdir, defaultUser: _defaultUser, pausedLeftMs: _left, ...info } = r;
-  return { ...info, control };
+  const { owner: _owner, createdBy, env: _env, workdir: _workdir, defaultUser: _defaultUser, pausedLeftMs: _left, ...info } = r;
+  return { ...info, owner: createdBy, control };
 }

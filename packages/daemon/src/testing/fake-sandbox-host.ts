@@ -69,7 +69,8 @@ export class FakeSandboxHost implements SandboxHost {
     const paths = this.paths(launch.id);
     try {
       await mkdir(paths.rootfs, { recursive: true });
-      for (const layer of [...launch.layers].reverse()) await copyLayer(layer, paths.rootfs);
+      const bottomFirst = [...launch.layers].reverse();
+      for (const [i, layer] of bottomFirst.entries()) await copyLayer(layer, paths.rootfs, i === 0);
       await writeFile(join(paths.dir, 'layers.json'), JSON.stringify(launch.layers));
       options.signal?.throwIfAborted();
       const agent = new FakeAgent(paths.rootfs, paths.socket, launch.id, launch.hostMounts);
@@ -117,8 +118,8 @@ export class FakeSandboxHost implements SandboxHost {
     await rm(paths.rootfs, { recursive: true, force: true });
     const layers = JSON.parse(await readFile(join(paths.dir, 'layers.json'), 'utf8')) as string[];
     await mkdir(paths.rootfs, { recursive: true });
-    for (const layer of [...layers].reverse()) await copyLayer(layer, paths.rootfs);
-    await copyLayer(layerDir, paths.rootfs);
+    for (const [i, layer] of [...layers].reverse().entries()) await copyLayer(layer, paths.rootfs, i === 0);
+    await copyLayer(layerDir, paths.rootfs, false);
     sandbox.agent = new FakeAgent(paths.rootfs, paths.socket, id, this.mounts.get(id));
     sandbox.status = 'running';
     await sandbox.agent.start();
@@ -203,10 +204,13 @@ async function treeSize(dir: string): Promise<number> {
 
 /**
  * Copies a layer over a root folder, an upper layer's entry replacing a
- * lower one's. cp(1), not fs.cp: fs.cp refuses to replace a symlink with one
- * to the same target (each layer a step captures holds the sandbox's links
- * to host /etc files).
+ * lower one's. cp(1), not fs.cp, over another layer: fs.cp refuses to replace
+ * a symlink with one to the same target (each layer a step captures holds the
+ * sandbox's links to host /etc files). The bottom layer goes into an empty
+ * folder, where fs.cp replaces nothing and saves a process (most sandboxes
+ * have one layer: 500 of them are 500 fewer forks of a large test process).
  */
-async function copyLayer(layer: string, rootfs: string): Promise<void> {
-  await run('cp', ['-a', '--remove-destination', `${layer}/.`, rootfs]);
+async function copyLayer(layer: string, rootfs: string, intoEmpty: boolean): Promise<void> {
+  if (intoEmpty) await cp(layer, rootfs, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  else await run('cp', ['-a', '--remove-destination', `${layer}/.`, rootfs]);
 }

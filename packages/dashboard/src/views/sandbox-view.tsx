@@ -318,12 +318,13 @@ function SandboxAudit({ id }: { id: string }) {
   const records = useFetch(
     (signal) =>
       api
-        .json<{ records: AuditEntry[] }>(call('GET /v1/audit'), { query: { limit: 2000 }, signal })
-        .then((b) => b.records.filter((r) => r.resource.includes(id)).reverse()),
+        // The daemon picks this sandbox's records out of the whole log, newest first.
+        .json<{ records: AuditEntry[] }>(call('GET /v1/audit'), { query: { sandbox: id, order: 'desc', limit: 500 }, signal })
+        .then((b) => b.records),
     [id],
   );
   useLive('audit', ({ record }) => {
-    if (record.resource.includes(id)) records.set((current) => [record, ...(current ?? [])]);
+    if (record.resource === `sandbox:${id}`) records.set((current) => [record, ...(current ?? [])]);
   });
   return (
     <section id="sandbox-audit" tabIndex={-1} aria-labelledby="sandbox-audit-title">

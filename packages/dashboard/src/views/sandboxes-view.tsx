@@ -1,19 +1,19 @@
-import { memo, useCallback, useEffect, useMemo, useState } from 'react';
+import { type KeyboardEvent, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { MetricsSample, SandboxInfo } from '../api/types.js';
-import { useApp, useLive, useReloadOnLive } from '../app-context.js';
+import { useApp, useLive, useLiveRound } from '../app-context.js';
 import { Sparkline } from '../charts/sparkline.js';
 import { LoadState } from '../components/load-state.js';
 import { errorText, formatBytes, formatDuration } from '../format.js';
 import { runSandboxAction, type SandboxAction } from './sandbox-actions.js';
 import { StatsCharts } from './stats-charts.js';
 import { useFetch } from './use-fetch.js';
+import { type RowWindow, useRowWindow } from './use-row-window.js';
 
 type StateFilter = 'live' | 'running' | 'paused' | 'killed' | 'all';
 const historyLength = 30;
-// Rows rendered in the first paint, then this many more per frame: a long list shows its top at once.
-const rowsPerFrame = 100;
 const noSamples: MetricsSample[] = [];
+const columns = 14;
 
 export function SandboxesView() {
   const { api, notify } = useApp();
@@ -22,13 +22,15 @@ export function SandboxesView() {
   const [tier, setTier] = useState('');
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [metrics, setMetrics] = useState<Record<string, MetricsSample[]>>({});
+  const [owner, setOwner] = useState('');
   const query = stateFilter === 'live' ? undefined : stateFilter;
+  // Read once the live stream is subscribed, and again after each reconnect: one read of a long list, nothing missed.
+  const liveRound = useLiveRound();
   const list = useFetch(
     (signal) => api.json<{ sandboxes: SandboxInfo[] }>(call('GET /v1/sandboxes'), { query: { state: query }, signal }).then((b) => b.sandboxes),
-    [query],
+    [query, liveRound],
+    liveRound > 0,
   );
-
-  useReloadOnLive(list.reload);
   useLive('sandbox', ({ kind, sandbox }) => {
     // Still loading: the list may have been read before this sandbox changed; read it again.
     if (list.loading) list.reload();
@@ -57,19 +59,15 @@ export function SandboxesView() {
     return (list.data ?? []).filter(
       (s) =>
         (!tier || s.tier === tier) &&
+        (!owner || (s.owner ?? '') === owner) &&
         (!needle ||
           s.id.includes(needle) ||
           s.template.toLowerCase().includes(needle) ||
+          (s.owner ?? '').toLowerCase().includes(needle) ||
           Object.entries(s.metadata).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(needle))),
     );
-  }, [list.data, text, tier]);
-
-  const [rendered, setRendered] = useState(rowsPerFrame);
-  useEffect(() => {
-    if (rendered >= shown.length) return;
-    const frame = requestAnimationFrame(() => setRendered((n) => n + rowsPerFrame));
-    return () => cancelAnimationFrame(frame);
-  }, [rendered, shown.length]);
+  }, [list.data, text, tier, owner]);
+  const owners = useMemo(() => [...new Set((list.data ?? []).map((s) => s.owner ?? ''))].filter(Boolean).sort(), [list.data]);
 
   const act = async (action: SandboxAction) => {
     const targets = shown.filter((s) => selected.has(s.id));
@@ -116,8 +114,19 @@ export function SandboxesView() {
           </select>
         </label>
         <label>
+          Owner
+          <select value={owner} onChange={(e) => setOwner(e.target.value)}>
+            <option value="">anyone</option>
+            {owners.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
           Search
-          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="id, template, label=value" />
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="id, template, owner, label=value" />
         </label>
       </form>
       <div className="toolbar" role="toolbar" aria-label="Actions on the selected sandboxes">
@@ -136,57 +145,126 @@ export function SandboxesView() {
         <span className="hint">Fork, snapshot, checkpoint and rollback: on a sandbox’s page.</span>
       </div>
       <LoadState loaded={list}>
-        {() => (
-          <table className="sandboxes">
-            <caption className="visually-hidden">
-              {shown.length} sandboxes{list.data && shown.length !== list.data.length ? ` of ${list.data.length}` : ''}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span className="visually-hidden">Select</span>
-                </th>
-                <th scope="col">ID</th>
-                <th scope="col">State</th>
-                <th scope="col">Tier</th>
-                <th scope="col">Template</th>
-                <th scope="col">Labels</th>
-                <th scope="col">Control</th>
-                <th scope="col">Age</th>
-                <th scope="col">Left</th>
-                <th scope="col">CPU</th>
-                <th scope="col">Memory</th>
-                <th scope="col">PIDs</th>
-                <th scope="col">Network</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.slice(0, rendered).map((s) => (
-                <SandboxRow key={s.id} sandbox={s} samples={metrics[s.id] ?? noSamples} selected={selected.has(s.id)} onToggle={toggle} />
-              ))}
-            </tbody>
-          </table>
-        )}
+        {() => <SandboxTable shown={shown} total={list.data?.length ?? 0} metrics={metrics} selected={selected} onToggle={toggle} />}
       </LoadState>
       {list.data && shown.length === 0 ? <p>No sandboxes match.</p> : null}
     </section>
   );
 }
 
+interface SandboxTableProps {
+  shown: SandboxInfo[];
+  total: number;
+  metrics: Record<string, MetricsSample[]>;
+  selected: Set<string>;
+  onToggle(id: string): void;
+}
+
+/**
+ * The list as a table that draws only the rows in view (and a few around):
+ * 500 sandboxes cost what 30 do. The table still says how many rows it has
+ * (aria-rowcount) and where each drawn one is (aria-rowindex); the arrow keys,
+ * Page Up/Down, Home and End move between rows, drawing the one they reach.
+ */
+function SandboxTable({ shown, total, metrics, selected, onToggle }: SandboxTableProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const view: RowWindow = useRowWindow(scroller, shown.length);
+  // The row a key moved to: focused once it is drawn (a new object each time, so each move renders).
+  const [focusTarget, setFocusTarget] = useState<{ index: number } | null>(null);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the window moving (first, last) is what draws the row to focus
+  useLayoutEffect(() => {
+    if (!focusTarget) return;
+    const link = scroller.current?.querySelector<HTMLAnchorElement>(`tr[aria-rowindex="${focusTarget.index + 2}"] a`);
+    link?.focus({ preventScroll: true });
+  }, [focusTarget, view.first, view.last]);
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTableSectionElement>) => {
+    const row = (event.target as HTMLElement).closest('tr[aria-rowindex]');
+    if (!row) return;
+    const at = Number(row.getAttribute('aria-rowindex')) - 2;
+    const page = Math.max(1, view.visibleRows - 1);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, PageDown: at + page, PageUp: at - page, Home: 0, End: shown.length - 1 }[event.key];
+    if (to === undefined || (event.target as HTMLElement).tagName === 'SELECT') return;
+    event.preventDefault();
+    const index = Math.min(shown.length - 1, Math.max(0, to));
+    view.reveal(index);
+    setFocusTarget({ index });
+  };
+
+  const now = Date.now();
+  return (
+    <div className="table-scroll" ref={scroller} onScroll={view.onScroll}>
+      <table className="sandboxes" aria-rowcount={shown.length + 1}>
+        <caption className="visually-hidden">
+          {shown.length} sandboxes{shown.length !== total ? ` of ${total}` : ''}; the arrow keys move between rows
+        </caption>
+        <thead>
+          <tr aria-rowindex={1}>
+            <th scope="col">
+              <span className="visually-hidden">Select</span>
+            </th>
+            <th scope="col">ID</th>
+            <th scope="col">State</th>
+            <th scope="col">Tier</th>
+            <th scope="col">Template</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Labels</th>
+            <th scope="col">Control</th>
+            <th scope="col">Age</th>
+            <th scope="col">Left</th>
+            <th scope="col">CPU</th>
+            <th scope="col">Memory</th>
+            <th scope="col">PIDs</th>
+            <th scope="col">Network</th>
+          </tr>
+        </thead>
+        <tbody onKeyDown={onKeyDown}>
+          {view.first > 0 ? <Spacer height={view.first * view.rowHeight} /> : null}
+          {shown.slice(view.first, view.last).map((s, i) => (
+            <SandboxRow
+              key={s.id}
+              index={view.first + i}
+              sandbox={s}
+              samples={metrics[s.id] ?? noSamples}
+              selected={selected.has(s.id)}
+              onToggle={onToggle}
+              now={now}
+            />
+          ))}
+          {view.last < shown.length ? <Spacer height={(shown.length - view.last) * view.rowHeight} /> : null}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The height of the rows not drawn, so the scroll bar is the whole list's. */
+function Spacer({ height }: { height: number }) {
+  return (
+    // biome-ignore lint/a11y/noAriaHiddenOnFocusable: an empty row that holds no control; screen readers skip it (the rows' aria-rowindex say where they are)
+    <tr aria-hidden="true" className="spacer">
+      <td colSpan={columns} style={{ height }} />
+    </tr>
+  );
+}
+
 interface SandboxRowProps {
+  index: number;
   sandbox: SandboxInfo;
   samples: MetricsSample[];
   selected: boolean;
   onToggle(id: string): void;
+  /** The time the ages and time left count from: one clock for the table. */
+  now: number;
 }
 
 // Memoised: a live event re-renders the rows it changed, not all of them (500 rows must stay cheap).
-const SandboxRow = memo(function SandboxRow({ sandbox: s, samples, selected, onToggle }: SandboxRowProps) {
-  const now = Date.now();
+const SandboxRow = memo(function SandboxRow({ index, sandbox: s, samples, selected, onToggle, now }: SandboxRowProps) {
   const last = samples.at(-1);
   const control = s.control?.mode === 'human' ? `human (${s.control.by})` : 'agent';
   return (
-    <tr data-sandbox={s.id} className={s.control?.mode === 'human' ? 'human' : undefined}>
+    <tr data-sandbox={s.id} aria-rowindex={index + 2} className={s.control?.mode === 'human' ? 'human' : undefined}>
       <td>
         <input type="checkbox" checked={selected} onChange={() => onToggle(s.id)} aria-label={`Select ${s.id}`} />
       </td>
@@ -198,7 +276,13 @@ const SandboxRow = memo(function SandboxRow({ sandbox: s, samples, selected, onT
       </td>
       <td>{s.tier}</td>
       <td>{s.template}</td>
-      <td className="labels">
+      <td>{s.owner ?? '–'}</td>
+      <td
+        className="labels"
+        title={Object.entries(s.metadata)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}
+      >
         {Object.entries(s.metadata).map(([k, v]) => (
           <span key={k} className="label">
             {k}={v}

@@ -1,10 +1,13 @@
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { HandbackResponse, Recording, SandboxInfo, TakeoverResponse } from '../api/types.js';
 import { useApp } from '../app-context.js';
 import { errorText, formatBytes, formatTime } from '../format.js';
-import { TerminalView } from '../terminal/terminal-view.js';
 import { useFetch } from './use-fetch.js';
+
+// The terminal (xterm.js, most of the app's code) loads when a terminal is first shown, not with the list.
+const TerminalView = lazy(() => import('../terminal/terminal-view.js').then((m) => ({ default: m.TerminalView })));
+const terminalLoading = <p className="loading">Loading the terminal…</p>;
 
 /**
  * Take over / Hand back. The taker gets a writable terminal; anyone else who
@@ -66,7 +69,9 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
           <button type="button" onClick={() => void handBack()} disabled={busy}>
             Hand back
           </button>
-          <TerminalView path={attachPath(control.pid, false)} readOnly={false} label={`Terminal of ${sandbox.id}`} />
+          <Suspense fallback={terminalLoading}>
+            <TerminalView path={attachPath(control.pid, false)} readOnly={false} label={`Terminal of ${sandbox.id}`} />
+          </Suspense>
         </>
       ) : null}
       {control?.mode === 'human' && !mine ? (
@@ -77,7 +82,11 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
           <button type="button" aria-pressed={watching} onClick={() => setWatching((w) => !w)}>
             {watching ? 'Stop watching' : 'Watch read-only'}
           </button>
-          {watching ? <TerminalView path={attachPath(control.pid, true)} readOnly label={`Terminal of ${sandbox.id}, read-only`} /> : null}
+          {watching ? (
+            <Suspense fallback={terminalLoading}>
+              <TerminalView path={attachPath(control.pid, true)} readOnly label={`Terminal of ${sandbox.id}, read-only`} />
+            </Suspense>
+          ) : null}
         </>
       ) : null}
       {recordings.data && recordings.data.length > 0 ? (

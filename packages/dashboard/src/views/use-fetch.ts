@@ -10,14 +10,18 @@ export interface Loaded<T> {
   set(update: (data: T | null) => T | null): void;
 }
 
-/** Loads once on mount (and again on reload() or when `key` changes); the call gets an AbortSignal. */
-export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, key: unknown[] = []): Loaded<T> {
+/**
+ * Loads once on mount (and again on reload() or when `key` changes); the call gets an AbortSignal.
+ * While `enabled` is false nothing is loaded (it stays loading).
+ */
+export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, key: unknown[] = [], enabled = true): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [round, setRound] = useState(0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` lists what the loader depends on
   useEffect(() => {
+    if (!enabled) return;
     const abort = new AbortController();
     setLoading(true);
     load(abort.signal)
@@ -32,7 +36,7 @@ export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, key: unkn
         if (!abort.signal.aborted) setLoading(false);
       });
     return () => abort.abort();
-  }, [round, ...key]);
+  }, [round, enabled, ...key]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
   return { data, error, loading, reload, set: setData };
 }

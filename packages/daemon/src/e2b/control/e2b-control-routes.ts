@@ -272,7 +272,11 @@ class E2bRoutes {
         const record = await this.s.govern(
           c,
           { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => this.s.sandboxes.requireLive(owner, id) },
-          () => this.s.snapshots.fork(owner, id, body.timeout === undefined ? {} : { timeoutMs: secondsToMs(body.timeout) }, c.req.raw.signal),
+          () =>
+            this.s.snapshots.fork(owner, id, body.timeout === undefined ? {} : { timeoutMs: secondsToMs(body.timeout) }, {
+              signal: c.req.raw.signal,
+              createdBy: c.get('principal').owner,
+            }),
         );
         results.push({ sandbox: this.connected(c, record, async () => void (await this.s.sandboxes.kill(owner, record.id))) });
       } catch (err) {

@@ -8,6 +8,7 @@ import {
   BadRequestError,
   parseDurationMs,
 } from '@paddock/core';
+import { type AuditQuery, auditMatches } from '../../audit/audit-log.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
@@ -56,10 +57,22 @@ export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
   app.openapi(listAudit, async (c) => {
     const query = c.req.valid('query');
     const principal = c.get('principal');
-    const filter = {
+    if (query.follow === 'true' && query.order === 'desc') {
+      throw new BadRequestError('follow=true streams records as they land, oldest first: it cannot be combined with order=desc', { field: 'order' });
+    }
+    const filter: AuditQuery = {
       afterSeq: query.after,
-      sinceTs: query.since ? sinceToIso(query.since) : undefined,
+      beforeSeq: query.before,
+      sinceTs: query.since ? sinceToIso(query.since, 'since') : undefined,
+      untilTs: query.until ? sinceToIso(query.until, 'until') : undefined,
       tenant: principal.role === 'admin' ? undefined : principal.tenant,
+      action: query.action,
+      decision: query.decision,
+      outcome: query.outcome,
+      principal: query.principal,
+      sandbox: query.sandbox,
+      text: query.q,
+      order: query.order,
       limit: query.limit,
     };
     const records = await s.govern(c, { action: 'audit.read', resource: 'audit:*', context: { follow: query.follow === 'true' } }, async () =>
@@ -68,7 +81,7 @@ export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
     if (query.follow !== 'true') return c.json({ records }, 200);
     // Replay what matched, then every new record as it lands, until the client leaves.
     let unsubscribe = () => {};
-    const visible = (e: AuditEntry) => !filter.tenant || e.tenant === filter.tenant;
+    const visible = (e: AuditEntry) => auditMatches(e, filter);
     const body = ndjsonStream(
       (sink) => {
         let last = records.at(-1)?.seq ?? filter.afterSeq ?? 0;
@@ -103,9 +116,9 @@ export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
 }
 
 /** "1h", "30m", "7d" back from now, or an ISO time. */
-function sinceToIso(since: string): string {
+function sinceToIso(since: string, field: 'since' | 'until'): string {
   if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(since)) return new Date(Date.now() - parseDurationMs(since)).toISOString();
   const t = Date.parse(since);
-  if (Number.isNaN(t)) throw new BadRequestError(`since: "${since}" is neither a duration (30s, 15m, 1h, 7d) nor an ISO time`, { field: 'since' });
+  if (Number.isNaN(t)) throw new BadRequestError(`${field}: "${since}" is neither a duration (30s, 15m, 1h, 7d) nor an ISO time`, { field });
   return new Date(t).toISOString();
 }

@@ -206,7 +206,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const input = ForkCreateSchema.parse(body);
     const owner = c.get('principal').tenant;
     const record = await s.govern(c, { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
-      s.snapshots.fork(owner, id, input, c.req.raw.signal),
+      s.snapshots.fork(owner, id, input, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
     );
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });
@@ -265,7 +265,9 @@ export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<
     },
     async () => {
       if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
-      return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
+      return mountingVolumes(c, s, body.volumes ?? [], () =>
+        s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
+      );
     },
   );
 }
