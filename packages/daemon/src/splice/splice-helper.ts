@@ -51,7 +51,8 @@ export class SpliceHelper {
    * Joins `a` and `b` both ways until both directions ended (half-close is
    * passed on), an error, an idle limit, or either socket closing here.
    * Reads on both are stopped first and what Node had already read is sent
-   * on by Node. Undefined: not taken; both read again and the caller copies.
+   * on by Node (counted in the sockets' own bytesWritten, not here).
+   * Undefined: not taken; both read again once the caller pipes them.
    */
   async tunnel(a: Socket, b: Socket, idleMs: number): Promise<SpliceOutcome | undefined> {
     if (!handOverable(a) || !handOverable(b) || !(await this.start())) return undefined;
@@ -68,9 +69,8 @@ export class SpliceHelper {
     if (!outcome) {
       resumeReads(a);
       resumeReads(b);
-      return undefined;
     }
-    return { ...outcome, aToB: outcome.aToB + fromA.length, bToA: outcome.bToA + fromB.length };
+    return outcome;
   }
 
   /**
@@ -210,11 +210,17 @@ export function holdReads(socket: Socket): void {
   handle.reading = true;
 }
 
-/** Undoes holdReads: Node reads again once the stream flows. */
+/**
+ * Undoes holdReads. The stream flows again only if something listens for its
+ * data (an HTTP parser); otherwise whoever pipes it next starts it, so no
+ * byte is read with nobody to take it.
+ */
 export function resumeReads(socket: Socket): void {
   const handle = handleOf(socket);
   if (handle) handle.reading = false;
-  if (!socket.destroyed) socket.resume();
+  if (socket.destroyed) return;
+  if (socket.listenerCount('data') > 0) socket.resume();
+  else socket.read(0);
 }
 
 /** What Node had read and not yet passed on; read() also feeds any 'data' listener (an HTTP parser). */
