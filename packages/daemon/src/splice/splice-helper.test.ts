@@ -172,6 +172,25 @@ describe('paddock-splice', () => {
     server.destroy();
   });
 
+  it('without a helper nothing is taken, and a socket whose reads were held reads again for Node', async () => {
+    const none = new SpliceHelper({ binary: undefined, logger: silentLogger });
+    const [client, clientEnd] = await pair();
+    const [upstreamEnd, server] = await pair();
+    const got: Buffer[] = [];
+    upstreamEnd.on('data', (d: Buffer) => got.push(d));
+    server.write('before ');
+    await new Promise((r) => setTimeout(r, 50));
+    holdReads(upstreamEnd);
+    server.write('while held ');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await none.body(clientEnd, upstreamEnd, 100)).toBeUndefined();
+    server.end('after');
+    await new Promise((r) => upstreamEnd.once('end', r));
+    expect(Buffer.concat(got).toString()).toBe('before while held after');
+    expect(await none.tunnel(clientEnd, upstreamEnd, 0)).toBeUndefined();
+    for (const s of [client, clientEnd, upstreamEnd, server]) s.destroy();
+  });
+
   it('a socket already closed is not taken: the caller copies', async () => {
     const [client, clientEnd] = await pair();
     const [upstreamEnd, server] = await pair();

@@ -211,16 +211,18 @@ export function holdReads(socket: Socket): void {
 }
 
 /**
- * Undoes holdReads. The stream flows again only if something listens for its
- * data (an HTTP parser); otherwise whoever pipes it next starts it, so no
- * byte is read with nobody to take it.
+ * Undoes holdReads: the handle reads again at once, as net.js would start it.
+ * (Waiting for the stream to ask is not enough: it may have asked while the
+ * handle was held, and waits for that read to deliver before asking again.)
+ * What is read lands in the stream's buffer, or goes to its 'data' listener
+ * (an HTTP parser) once it flows.
  */
 export function resumeReads(socket: Socket): void {
-  const handle = handleOf(socket);
-  if (handle) handle.reading = false;
-  if (socket.destroyed) return;
+  const handle = handleOf(socket) as (SocketHandle & { readStart?: () => number }) | undefined;
+  if (socket.destroyed || !handle?.readStart) return;
+  handle.reading = true;
+  if (handle.readStart() !== 0) return void socket.destroy();
   if (socket.listenerCount('data') > 0) socket.resume();
-  else socket.read(0);
 }
 
 /** What Node had read and not yet passed on; read() also feeds any 'data' listener (an HTTP parser). */
