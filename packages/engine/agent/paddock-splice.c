@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -314,6 +315,13 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   // Our jobs are the daemon's connections: they end with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Six descriptors a job: as many as the daemon may have (a job that still
+  // finds none is refused as badfd, and the daemon copies that connection).
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   pid_t parent = getppid();
   if (parent == 1) return 1;
   pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
