@@ -113,7 +113,7 @@ describe('paddock-splice', () => {
     const outcome = await helper.body(clientEnd, upstreamEnd, body.length);
     expect(outcome).toEqual({ aToB: 0, bToA: body.length, outcome: 'ok' });
     clientEnd.write('node writes again');
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => Buffer.concat(chunks).length).toBe(body.length + 'node writes again'.length);
     expect(sha(Buffer.concat(chunks))).toBe(sha(Buffer.concat([body, Buffer.from('node writes again')])));
     // The bytes after the body were left in the socket, unread.
     upstreamEnd.destroy();
