@@ -181,8 +181,12 @@ export class IngressProxy {
       const length = this.deps.splice ? spliceableLength(req, res, answer) : undefined;
       if (length !== undefined) {
         // Stopped now, before the event loop reads on: every later byte of the body is the helper's.
-        holdReads(answer.socket as Socket);
-        spliced = this.spliceBody(answer, res, length, bytes);
+        const upstream = answer.socket as Socket;
+        holdReads(upstream);
+        spliced = this.spliceBody(answer, res, length, bytes).catch(() => {
+          upstream.destroy();
+          res.destroy();
+        });
         return;
       }
       this.copyBody(answer, res, bytes);
@@ -278,7 +282,9 @@ export class IngressProxy {
     if (head.length > 0) upstream.write(head);
     const done = (moved?: SpliceOutcome) => this.finish(target, grant, req, socketBytes(upstream, moved), started);
     const splice = this.deps.splice;
-    const moved = splice && isSocket(socket) ? await splice.tunnel(socket, upstream, 0) : undefined;
+    // A hand-over that fails outright leaves the sockets in no state to pipe: the connection ends.
+    const moved =
+      splice && isSocket(socket) ? await splice.tunnel(socket, upstream, 0).catch((): SpliceOutcome => ({ aToB: 0, bToA: 0, outcome: 'error' })) : undefined;
     if (!moved) return joinStreams(socket, upstream, done);
     socket.destroy();
     upstream.destroy();

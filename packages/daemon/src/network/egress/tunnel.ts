@@ -158,7 +158,10 @@ export class Tunnel {
       };
       if (!this.deps.splice) return pipe();
       // Decided and checked: from here the tunnel's bytes are only moved, which the helper does without Node.
-      state.spliced = this.deps.splice.tunnel(socket, upstream, egressLimits.tunnelIdleTimeoutMs);
+      // A hand-over that fails outright leaves the sockets in no state to pipe: the tunnel ends.
+      state.spliced = this.deps.splice
+        .tunnel(socket, upstream, egressLimits.tunnelIdleTimeoutMs)
+        .catch(() => ({ aToB: 0, bToA: 0, outcome: 'error' as const }));
       void state.spliced.then((moved) => {
         if (moved) return finish();
         state.spliced = undefined;
