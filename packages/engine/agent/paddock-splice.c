@@ -330,6 +330,15 @@ int main(void) {
     answer(0, 0, 0, "unavailable");
     return 1;
   }
+  // Whether we may take the daemon's descriptors at all (ptrace rights: Yama,
+  // another user), asked once on its stdin: refused, every connection stays
+  // with the daemon instead of failing one by one.
+  int probe = (int)syscall(SYS_pidfd_getfd, pidfd, 0, 0);
+  if (probe >= 0) close(probe);
+  else if (errno == EPERM || errno == ENOSYS) {
+    answer(0, 0, 0, "unavailable");
+    return 1;
+  }
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   struct epoll_event in = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &in) < 0) return 1;
