@@ -78,6 +78,7 @@ build: deps node_modules/.package-lock.json
 	install -m 0755 /usr/bin/tini-static $(AGENT_BIN)/tini
 	@mkdir -p packages/engine/dist/host
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-mount packages/engine/agent/paddock-mount.c
+	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-splice packages/engine/agent/paddock-splice.c
 	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js
 
 ## base: the Debian `base` template, built once with debootstrap and cached

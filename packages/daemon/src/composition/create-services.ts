@@ -1,6 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentBinPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost } from '@paddock/engine';
+import { agentBinPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost, spliceHelperPath } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { ApprovalService } from '../approvals/approval-service.js';
 import { AuditAnchors } from '../audit/audit-anchors.js';
@@ -48,6 +48,7 @@ import { SecretStore } from '../secrets/secret-store.js';
 import { SessionStore } from '../sessions/session-store.js';
 import { CheckpointService } from '../snapshots/checkpoint-service.js';
 import { SnapshotService } from '../snapshots/snapshot-service.js';
+import { SpliceHelper } from '../splice/splice-helper.js';
 import { BuildCacheStore } from '../store/build-cache-store.js';
 import { openDatabase } from '../store/database.js';
 import { SandboxStore } from '../store/sandbox-store.js';
@@ -92,6 +93,8 @@ export interface DaemonParts {
   engine: SandboxHost;
   sandboxStore: SandboxStore;
   egress: EgressProxy;
+  /** Moves the bytes of decided connections (ingress and egress) outside Node. */
+  splice: SpliceHelper;
   /** Dashboard sessions and login codes. */
   sessionStore: SessionStore;
   /** The daemon's time (a test's ManualClock): session expiry reads it. */
@@ -158,8 +161,20 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   });
   const resolver = new EgressResolver({ servers: config.dnsServers });
   const guard = new AddressGuard(config.egressAllowRanges);
-  const egress = new EgressProxy({ network, resolver, guard, dns: new DnsResponder(resolver, guard), authorizer: policy, connections, secrets, logger });
+  const splice = new SpliceHelper({ binary: spliceHelperPath(), logger });
+  const egress = new EgressProxy({
+    network,
+    resolver,
+    guard,
+    dns: new DnsResponder(resolver, guard),
+    authorizer: policy,
+    connections,
+    secrets,
+    splice,
+    logger,
+  });
   shutdown.add('listeners', () => egress.closeAll());
+  shutdown.add('listeners', () => splice.close());
 
   if (isWeakened(config.testWeakening))
     logger.error({ weakening: config.testWeakening }, 'PADDOCK_TEST_WEAKEN is set: isolation is weakened on purpose, for tests only');
@@ -350,7 +365,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, listening, envdKeys };
+  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, splice, listening, envdKeys };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

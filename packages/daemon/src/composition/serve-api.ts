@@ -170,6 +170,7 @@ function createIngress(
     gate,
     records,
     engine: parts.engine,
+    splice: parts.splice,
     logger: options.logger,
     allowedOrigins: options.allowedOrigins,
     allowedHostNames: options.allowedHostNames,

@@ -6,6 +6,7 @@ import { ConflictError, ForbiddenHostError, ForbiddenOriginError, PaddockError, 
 import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { holdReads, type SpliceHelper, type SpliceOutcome, takeBuffered } from '../splice/splice-helper.js';
 import type { IngressAddresses, IngressTarget } from './ingress-address.js';
 import type { IngressGate, IngressGrant, IngressRequest } from './ingress-gate.js';
 import type { IngressRecords } from './ingress-records.js';
@@ -16,6 +17,8 @@ export interface IngressProxyDeps {
   gate: IngressGate;
   records: IngressRecords;
   engine: Pick<SandboxHost, 'agent'>;
+  /** Moves long bodies and upgraded connections outside Node once decided; without it Node copies them. */
+  splice?: Pick<SpliceHelper, 'tunnel' | 'body'>;
   logger: Logger;
   /** Host names the path form may be addressed to (the API's own); undefined: any. */
   allowedHostNames?: readonly string[];
@@ -28,6 +31,11 @@ const connectTimeoutMs = 10_000;
 /** Idle keep-alive connections into one port per client, at most, and how long one stays (less than servers' usual 5 s). */
 const maxIdleUpstreams = 8;
 const idleUpstreamMs = 4000;
+/**
+ * An answer's body at least this long is handed to the splice helper; a
+ * shorter one is copied by Node, which is quicker for it than a hand-over.
+ */
+export const spliceMinBodyBytes = 1024 * 1024;
 
 // Hop-by-hop headers (RFC 9110 7.6.1) end at each hop; the rest go through.
 const hopByHop = new Set([
@@ -165,6 +173,7 @@ export class IngressProxy {
     }
     const started = Date.now();
     const bytes = { in: 0, out: 0 };
+    let spliced: Promise<unknown> | undefined;
     const outgoing = httpRequest({
       method: req.method,
       path: upstreamPath(target, grant),
@@ -175,17 +184,26 @@ export class IngressProxy {
     res.on('close', () => {
       // A client gone mid-answer: that upstream connection is not fit to be used again.
       if (!res.writableFinished) outgoing.destroy();
-      this.finish(target, grant, req, bytes, started);
+      // Recorded once the helper (if it held the body) has said what it moved.
+      void (spliced ?? Promise.resolve()).then(() => this.finish(target, grant, req, bytes, started));
     });
     req.on('data', (chunk: Buffer) => {
       bytes.in += chunk.length;
     });
     outgoing.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer, target));
-      answer.on('data', (chunk: Buffer) => {
-        bytes.out += chunk.length;
-      });
-      pipeline(answer, res, () => {});
+      const length = this.deps.splice ? spliceableLength(req, res, answer) : undefined;
+      if (length !== undefined) {
+        // Stopped now, before the event loop reads on: every later byte of the body is the helper's.
+        const upstream = answer.socket as Socket;
+        holdReads(upstream);
+        spliced = this.spliceBody(answer, res, length, bytes).catch(() => {
+          upstream.destroy();
+          res.destroy();
+        });
+        return;
+      }
+      this.copyBody(answer, res, bytes);
     });
     outgoing.on('error', (err) => {
       if (res.headersSent) return void res.destroy();
@@ -197,6 +215,43 @@ export class IngressProxy {
       );
     });
     pipeline(req, outgoing, () => {});
+  }
+
+  private copyBody(answer: IncomingMessage, res: ServerResponse, bytes: { out: number }): void {
+    answer.on('data', (chunk: Buffer) => {
+      bytes.out += chunk.length;
+    });
+    pipeline(answer, res, () => {});
+  }
+
+  /**
+   * A long body of known length goes from the sandbox's connection to the
+   * client's through the splice helper: Node sends the headers and what it
+   * had already read of the body, the helper the rest. That upstream
+   * connection is closed after (Node's parser never saw the body end); the
+   * client's stays open for its next request.
+   */
+  private async spliceBody(answer: IncomingMessage, res: ServerResponse, length: number, bytes: { out: number }): Promise<void> {
+    const splice = this.deps.splice;
+    const upstream = answer.socket as Socket;
+    const client = res.socket as Socket;
+    answer.on('error', () => {});
+    // The rest of the read that carried the headers is parsed after this event: let it land in `answer`.
+    await new Promise((resolve) => setImmediate(resolve));
+    takeBuffered(upstream);
+    const head = takeBuffered(answer as unknown as Socket);
+    bytes.out += head.length;
+    if (head.length) res.write(head);
+    else res.flushHeaders();
+    const moved = splice && !res.destroyed ? await splice.body(client, upstream, length - head.length) : undefined;
+    if (!moved) {
+      if (res.destroyed) return void upstream.destroy();
+      return this.copyBody(answer, res, bytes);
+    }
+    bytes.out += moved.bToA;
+    upstream.destroy();
+    if (moved.outcome === 'ok') res.end();
+    else res.destroy();
   }
 
   /**
@@ -239,7 +294,15 @@ export class IngressProxy {
     for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
-    splice(socket, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started));
+    const done = (moved?: SpliceOutcome) => this.finish(target, grant, req, socketBytes(upstream, moved), started);
+    const splice = this.deps.splice;
+    // A hand-over that fails outright leaves the sockets in no state to pipe: the connection ends.
+    const moved =
+      splice && isSocket(socket) ? await splice.tunnel(socket, upstream, 0).catch((): SpliceOutcome => ({ aToB: 0, bToA: 0, outcome: 'error' })) : undefined;
+    if (!moved) return joinStreams(socket, upstream, done);
+    socket.destroy();
+    upstream.destroy();
+    done(moved);
   }
 
   /**
@@ -251,10 +314,11 @@ export class IngressProxy {
     const opened = await this.dial(target, req, socket, 'forward');
     if (!opened) return;
     const { grant, upstream, started } = opened;
+    // WebSocket frames are not the stream's bytes: ws unwraps them, so Node copies this one.
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => {});
-      splice(stream, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started, 'forward'));
+      joinStreams(stream, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started, 'forward'));
     });
   }
 
@@ -330,9 +394,32 @@ export class IngressProxy {
   }
 }
 
-/** What went into the sandbox, and out of it, on one upstream connection. */
-function socketBytes(upstream: Socket): { in: number; out: number } {
-  return { in: upstream.bytesWritten, out: upstream.bytesRead };
+/** What went into the sandbox, and out of it, on one upstream connection (with what the helper moved on it). */
+function socketBytes(upstream: Socket, moved?: SpliceOutcome): { in: number; out: number } {
+  return { in: upstream.bytesWritten + (moved?.aToB ?? 0), out: upstream.bytesRead + (moved?.bToA ?? 0) };
+}
+
+function isSocket(stream: Duplex): stream is Socket {
+  return typeof (stream as Socket).setNoDelay === 'function';
+}
+
+/**
+ * The length of an answer's body when the splice helper should move it: long
+ * enough, known in advance (no chunked framing to follow), and with the
+ * client's connection free of anything Node still has to write first (its
+ * own response, not one queued behind a pipelined one) and of TLS.
+ */
+function spliceableLength(req: IncomingMessage, res: ServerResponse, answer: IncomingMessage): number | undefined {
+  if (req.method === 'HEAD' || !req.complete || answer.headers['transfer-encoding'] !== undefined) return undefined;
+  const status = answer.statusCode ?? 0;
+  if (status < 200 || status === 204 || status === 304) return undefined;
+  const declared = answer.headers['content-length'];
+  if (declared === undefined || !/^\d{1,15}$/.test(declared)) return undefined;
+  const length = Number(declared);
+  if (length < spliceMinBodyBytes) return undefined;
+  const client = res.socket as (Socket & { _httpMessage?: unknown; encrypted?: boolean }) | null;
+  if (!client || client._httpMessage !== res || client.encrypted) return undefined;
+  return length;
 }
 
 function ingressRequest(req: IncomingMessage): IngressRequest {
@@ -468,7 +555,7 @@ function hostNameOf(hostHeader: string): string {
 }
 
 /** Pipes two streams both ways; the first end of either closes both, and `ended` runs once. */
-function splice(client: Duplex, upstream: Duplex, ended: () => void): void {
+function joinStreams(client: Duplex, upstream: Duplex, ended: () => void): void {
   let done = false;
   const end = () => {
     if (done) return;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Authorizer } from '../policy/authorizer.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { SpliceHelper } from '../splice/splice-helper.js';
 import type { AddressGuard } from './address-guard.js';
 import type { ConnectionLog } from './connection-log.js';
 import type { DnsResponder } from './dns-responder.js';
@@ -30,6 +31,8 @@ export interface EgressProxyDeps {
   authorizer: Authorizer & { readonly generation?: number };
   connections: Pick<ConnectionLog, 'record'>;
   secrets: Pick<SecretStore, 'hostsOf' | 'reveal'>;
+  /** Moves a pass-through tunnel's bytes once it is decided; without it, Node copies them. */
+  splice?: Pick<SpliceHelper, 'tunnel'>;
   logger: Logger;
   connectTimeoutMs?: number;
 }
@@ -64,7 +67,7 @@ export class EgressProxy {
     const injector = new SecretInjector(deps.secrets);
     this.http = new HttpForward({ network, decider, records, injector, pools: this.pools, logger, connectTimeoutMs });
     const interceptor = new TlsInterceptor({ records, logger, forward: (req, res, opened) => this.http.forwardOpened(req, res, opened) });
-    this.tunnel = new Tunnel({ network, decider, records, injector, interceptor, logger, connectTimeoutMs });
+    this.tunnel = new Tunnel({ network, decider, records, injector, interceptor, splice: deps.splice, logger, connectTimeoutMs });
     this.dns = new DnsAnswerer({ network, dns: deps.dns, records });
     this.plainParser.on('request', (req, res) => {
       const origin = this.origins.get(req.socket);

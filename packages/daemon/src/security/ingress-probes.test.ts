@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,15 +128,61 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 `;
 
-/** Starts the servers and waits until both listen (inside the sandbox, on its own loopback). */
+/**
+ * A server that misbehaves on purpose, for what the daemon hands to the
+ * splice helper: an upgrade that answers only once the client's half has
+ * ended (the digest of what it got), an answer longer than its
+ * Content-Length (a second answer smuggled behind the body) and one shorter.
+ */
+const rawServer = `
+import hashlib, socket, sys, threading
+BODY = 2 * 1024 * 1024
+def serve(c):
+    f = c.makefile('rb')
+    head = []
+    while True:
+        line = f.readline()
+        if line in (b'\\r\\n', b''): break
+        head.append(line.decode().strip())
+    path = head[0].split(' ')[1] if head else ''
+    if any(h.lower() == 'upgrade: paddock-half-close' for h in head):
+        c.sendall(b'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: paddock-half-close\\r\\nConnection: Upgrade\\r\\n\\r\\n')
+        h = hashlib.sha256()
+        while True:
+            data = f.read1(65536)
+            if not data: break
+            h.update(data)
+        c.sendall((h.hexdigest() + '\\n').encode())
+    elif path == '/smuggle-long':
+        c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: %d\\r\\n\\r\\n' % BODY + b'b' * BODY)
+        c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 8\\r\\n\\r\\nsmuggled')
+        f.readline()
+        c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 8\\r\\n\\r\\nsmuggled')
+    elif path == '/smuggle-short':
+        c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: %d\\r\\n\\r\\n' % BODY + b's' * (BODY // 2))
+    else:
+        c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 7\\r\\nconnection: close\\r\\n\\r\\ngenuine')
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(256)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
+/** Starts the servers and waits until all listen (inside the sandbox, on its own loopback). */
 async function withServers(sbx: Sandbox): Promise<void> {
   await sbx.files.write('/tmp/echo.py', echoServer);
   await sbx.files.write('/tmp/ws.py', wsEchoServer);
   await sbx.files.write('/tmp/lines.py', lineServer);
+  await sbx.files.write('/tmp/raw.py', rawServer);
   await sbx.commands.start(['python3', '/tmp/echo.py', '8000']);
   await sbx.commands.start(['python3', '/tmp/ws.py', '8001']);
   await sbx.commands.start(['python3', '/tmp/lines.py', '9000']);
-  const listening = ['1F40', '1F41', '2328'].map((hex) => `grep -q ":${hex} 00000000:0000 0A" /proc/net/tcp`).join(' && ');
+  await sbx.commands.start(['python3', '/tmp/raw.py', '8002']);
+  const listening = ['1F40', '1F41', '2328', '1F42'].map((hex) => `grep -q ":${hex} 00000000:0000 0A" /proc/net/tcp`).join(' && ');
   const ready = await sh(sbx, `for i in $(seq 100); do ${listening} && exit 0; sleep 0.1; done; exit 1`);
   expect(ready.exitCode).toBe(0);
 }
@@ -192,6 +238,48 @@ function wsEcho(url: string, headers: Record<string, string>, message: string): 
 
 function daemonFds(): number {
   return readdirSync(`/proc/${daemon.pid}/fd`).length;
+}
+
+/** Descriptors the daemon's splice helper holds (0 when it never started), and its pid. */
+function spliceHelper(): { pid: number; fds: number } | undefined {
+  for (const task of readdirSync(`/proc/${daemon.pid}/task`)) {
+    for (const child of readFileSync(`/proc/${daemon.pid}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
+      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'paddock-splice') return { pid: Number(child), fds: readdirSync(`/proc/${child}/fd`).length };
+    }
+  }
+  return undefined;
+}
+
+/** The agent's processes in a sandbox: one per connection it serves (the count itself is one). */
+async function agentProcesses(sbx: Sandbox): Promise<number> {
+  const r = await sh(sbx, 'grep -lx paddock-agent /proc/[0-9]*/comm 2>/dev/null | wc -l');
+  return Number(r.stdout.trim());
+}
+
+/** Raw bytes to the daemon's listener; resolves with all it is sent until it closes. */
+function rawExchange(request: string, then: (socket: ReturnType<typeof connect>, head: string) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: apiPort, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    let answered = false;
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (!answered && end >= 0) {
+        answered = true;
+        chunks.length = 0;
+        if (all.length > end + 4) chunks.push(all.subarray(end + 4));
+        then(socket, all.subarray(0, end).toString());
+      }
+    });
+    socket.on('end', () => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    });
+    socket.on('error', reject);
+    socket.write(request);
+  });
 }
 
 function daemonRssKiB(): number {
@@ -287,6 +375,80 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
     expect(json(posted).sha256).toBe(createHash('sha256').update(upload).digest('hex'));
     // Streamed, not held: the daemon grows by far less than what went through it.
     expect(daemonRssKiB() - before).toBeLessThan(64 * 1024);
+  });
+
+  it('an upgraded connection passes a half-close on: the client ends its half and still reads the answer', async () => {
+    const sent = randomBytes(5 * 1024 * 1024);
+    const request = `GET /x HTTP/1.1\r\nHost: ${hostOf(sbx, 8002)}\r\nAuthorization: Bearer ${daemon.token}\r\nConnection: Upgrade\r\nUpgrade: paddock-half-close\r\n\r\n`;
+    let status = '';
+    const answer = await rawExchange(request, (socket, head) => {
+      status = head.split('\r\n')[0] ?? '';
+      socket.end(sent);
+    });
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols');
+    expect(answer.toString()).toBe(`${createHash('sha256').update(sent).digest('hex')}\n`);
+  });
+
+  it('P12: a server inside that sends more than its Content-Length (an answer smuggled behind a long body) or less cannot make the client read its bytes as another answer', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; body: Buffer; complete: boolean; reused: boolean }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: apiPort, path, headers: { host: hostOf(sbx, 8002), ...bearer() }, agent }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', () => {});
+            res.on('close', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), complete: res.complete, reused: req.reusedSocket }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const long = await get('/smuggle-long');
+      expect([long.status, long.complete, long.body.length]).toEqual([200, true, 2 * 1024 * 1024]);
+      expect(long.body.every((b) => b === 0x62)).toBe(true);
+      // The same client connection, kept alive, to the same port: the next answer is the server's, not the smuggled one.
+      const next = await get('/genuine');
+      expect(next.reused).toBe(true);
+      expect([next.status, next.body.toString()]).toEqual([200, 'genuine']);
+      const short = await get('/smuggle-short');
+      expect([short.status, short.complete]).toEqual([200, false]);
+      expect(short.body.length).toBeLessThan(2 * 1024 * 1024);
+      const after = await get('/genuine');
+      expect([after.status, after.body.toString()]).toEqual([200, 'genuine']);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('P13: a client that leaves mid-download: the daemon, the splice helper and the sandbox keep nothing of its connection', async () => {
+    // Warm: the helper is running and this sandbox's agent answered before the baseline is taken.
+    expect((await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() })).status).toBe(200);
+    const fds = daemonFds();
+    const helperFds = spliceHelper()?.fds ?? 0;
+    const inSandbox = await agentProcesses(sbx);
+    const got = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: apiPort, path: `/big?n=${10 * 1024 * 1024 * 1024}`, headers: { host: hostOf(sbx, 8000), ...bearer() }, agent: false },
+        (res) => {
+          let n = 0;
+          res.on('data', (c: Buffer) => {
+            n += c.length;
+            if (n >= 20 * 1024 * 1024) {
+              req.destroy();
+              resolve(n);
+            }
+          });
+          res.on('error', () => {});
+        },
+      );
+      req.on('error', (err) => (err.message.includes('socket hang up') ? undefined : reject(err)));
+      req.end();
+    });
+    expect(got).toBeGreaterThanOrEqual(20 * 1024 * 1024);
+    for (let i = 0; i < 50 && (daemonFds() > fds || (spliceHelper()?.fds ?? 0) > helperFds); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(daemonFds()).toBeLessThanOrEqual(fds);
+    expect(spliceHelper()?.fds ?? 0).toBeLessThanOrEqual(helperFds);
+    await expect.poll(() => agentProcesses(sbx), { timeout: 10_000 }).toBeLessThanOrEqual(inSandbox);
   });
 
   it("P4: another tenant's token finds no such sandbox (404) on either form; no token is 401; a port nobody listens on is 502", async () => {
@@ -439,6 +601,7 @@ describe.each(probeTiers)('ingress connections when their sandbox ends, on the %
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     await withServers(sbx);
     const baseline = daemonFds();
+    const helperBaseline = spliceHelper()?.fds ?? 0;
     const sockets: WebSocket[] = [];
     for (let i = 0; i < 60; i++) {
       const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/`, { headers: { host: hostOf(sbx, 8001), ...bearer() } });
@@ -471,6 +634,8 @@ describe.each(probeTiers)('ingress connections when their sandbox ends, on the %
     // What is left of the connections is closed: back to where the daemon was before they opened.
     for (let i = 0; i < 50 && daemonFds() > baseline; i++) await new Promise((r) => setTimeout(r, 100));
     expect(daemonFds()).toBeLessThanOrEqual(baseline);
+    // The splice helper, which moved the download and the WebSockets' bytes, lets go of them too.
+    await expect.poll(() => spliceHelper()?.fds ?? 0).toBeLessThanOrEqual(helperBaseline);
     const gone = await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() });
     expect([gone.status, errorCode(gone)]).toEqual([404, 'sandbox_not_found']);
   });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -109,6 +109,21 @@ describe.each(probeTiers)('egress on the %s tier', (tier) => {
       const allowed = connections.find((c) => c.decision === 'allow' && c.host === 'www.allowed.test');
       expect(allowed).toMatchObject({ via: 'connect', port: 443, address: upstream.allowed });
       expect(allowed?.bytesIn).toBeGreaterThan(0);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a 64 MB HTTPS download through a CONNECT tunnel (passed through, moved by the splice helper) arrives whole, its bytes recorded', async () => {
+    const sbx = await sandbox(tier, { network: { allow: ['allowed.test'] } });
+    const size = 64 * 1024 * 1024;
+    try {
+      const got = await curl(sbx, `-o /tmp/big https://allowed.test/bytes/${size} && sha256sum /tmp/big && rm /tmp/big`);
+      expect(got.stdout.split(' ')[0]).toBe(createHash('sha256').update(Buffer.alloc(size, 97)).digest('hex'));
+      const connections = await sbx.network.connections();
+      const tunnel = connections.find((c) => c.decision === 'allow' && c.host === 'allowed.test' && c.port === 443);
+      expect(tunnel?.via).toBe('connect');
+      expect(tunnel?.bytesIn).toBeGreaterThan(size);
     } finally {
       await sbx.kill();
     }

@@ -26,3 +26,12 @@ export function mountHelperPath(): string {
   if (!existsSync(path)) throw new RuntimeError(`${path} is missing: run make build`);
   return path;
 }
+
+/**
+ * Host-side helper that moves the bytes of decided connections with splice(2)
+ * (agent/paddock-splice.c); undefined when it was not built (then Node copies them).
+ */
+export function spliceHelperPath(): string | undefined {
+  const path = fileURLToPath(new URL('../../dist/host/paddock-splice', import.meta.url));
+  return existsSync(path) ? path : undefined;
+}

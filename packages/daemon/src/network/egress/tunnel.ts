@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import net, { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { SpliceHelper, SpliceOutcome } from '../../splice/splice-helper.js';
 import { normalizeHost } from '../host-rules.js';
 import type { NetworkService, SandboxNetwork } from '../network-service.js';
 import { maxHelloBytes, readClientHello } from '../tls-client-hello.js';
@@ -19,6 +20,8 @@ export interface TunnelDeps {
   records: EgressRecords;
   injector: Pick<SecretInjector, 'bindsSecret'>;
   interceptor: Pick<TlsInterceptor, 'open'>;
+  /** Moves a decided pass-through's bytes outside Node; without it (or when it declines) Node pipes them. */
+  splice?: Pick<SpliceHelper, 'tunnel'>;
   logger: Logger;
   connectTimeoutMs?: number;
   /** How long a tunnel's opening (or a redirected hello) may take to arrive whole. */
@@ -131,7 +134,7 @@ export class Tunnel {
     socket.setNoDelay(true);
     socket.setTimeout(egressLimits.tunnelIdleTimeoutMs);
     const done = this.deps.records.allowed(network, via, target, false);
-    const state = { finished: false, connected: false };
+    const state: JoiningTunnel['state'] = { finished: false, connected: false };
     const finish = (err?: NodeJS.ErrnoException) => {
       if (state.finished) return;
       state.finished = true;
@@ -141,12 +144,29 @@ export class Tunnel {
         socket.end(refusedAnswer(502, 'Bad Gateway', why));
       } else socket.destroy();
       upstream.destroy();
-      done(upstream.bytesWritten, upstream.bytesRead);
+      // Bytes the helper moved are known once it has let go of the sockets (closing them here cancels its job).
+      const record = (moved: SpliceOutcome | undefined) => done(upstream.bytesWritten + (moved?.aToB ?? 0), upstream.bytesRead + (moved?.bToA ?? 0));
+      if (state.spliced) void state.spliced.then(record);
+      else record(undefined);
     };
     const join = () => {
-      socket.pipe(upstream);
-      upstream.pipe(socket);
-      socket.resume();
+      const pipe = () => {
+        socket.setTimeout(egressLimits.tunnelIdleTimeoutMs);
+        socket.pipe(upstream);
+        upstream.pipe(socket);
+        socket.resume();
+      };
+      if (!this.deps.splice) return pipe();
+      // Decided and checked: from here the tunnel's bytes are only moved, which the helper does without Node.
+      // A hand-over that fails outright leaves the sockets in no state to pipe: the tunnel ends.
+      state.spliced = this.deps.splice
+        .tunnel(socket, upstream, egressLimits.tunnelIdleTimeoutMs)
+        .catch(() => ({ aToB: 0, bToA: 0, outcome: 'error' as const }));
+      void state.spliced.then((moved) => {
+        if (moved) return finish();
+        state.spliced = undefined;
+        if (!state.finished) pipe();
+      });
     };
     upstream.on('error', finish);
     socket.on('error', () => finish());
@@ -195,7 +215,8 @@ interface JoiningTunnel {
   target: Target;
   socket: Socket;
   upstream: net.Socket;
-  state: { finished: boolean; connected: boolean };
+  /** spliced: the helper's job, while it holds the tunnel (its outcome says what it moved). */
+  state: { finished: boolean; connected: boolean; spliced?: Promise<SpliceOutcome | undefined> };
 }
 
 const connectionEstablished = 'HTTP/1.1 200 Connection Established\r\n\r\n';
