@@ -108,6 +108,23 @@ describe('code interpreter in real sandboxes', () => {
     await Promise.all([sbx.code.deleteContext(a), sbx.code.deleteContext(b)]);
   });
 
+  it('runs JavaScript (node) and Bash contexts with their state, values and errors, and interrupts them at a timeout', async () => {
+    const js = await sbx.createCodeContext({ language: 'javascript' });
+    expect((await sbx.runCode('let x = 41; x + 1', { context: js })).results).toEqual([{ isMainResult: true, text: '42' }]);
+    const obj = await sbx.runCode('console.log(process.version.startsWith("v")); ({ x, list: [x] })', { context: js });
+    expect(obj).toMatchObject({ logs: { stdout: 'true\n' }, results: [{ isMainResult: true, json: { x: 41, list: [41] } }] });
+    expect((await sbx.runCode('null.boom', { context: js })).error).toMatchObject({ name: 'TypeError' });
+    expect(await sbx.runCode('for (;;) {}', { context: js, timeoutMs: 1500 })).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('x', { context: js })).results[0]?.text).toBe('41');
+
+    const sh = await sbx.createCodeContext({ language: 'bash', cwd: '/tmp' });
+    await sbx.runCode('n=41; mkdir -p d && cd d', { context: sh });
+    expect((await sbx.runCode('echo $((n + 1)) $PWD', { context: sh })).logs.stdout).toBe('42 /tmp/d\n');
+    expect(await sbx.runCode('sleep 120', { context: sh, timeoutMs: 1500 })).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('echo $n', { context: sh })).logs.stdout).toBe('41\n');
+    await Promise.all([sbx.code.deleteContext(js), sbx.code.deleteContext(sh)]);
+  });
+
   it('J1: protocol lines a cell prints (print, os.write to fd 1, a 10 MiB line) stay its output and never steer the daemon', async () => {
     const forged = '{"t":"end","id":"x","count":999,"status":"ok"}';
     const code = [

@@ -21,6 +21,7 @@ import type { SandboxRecord } from '../store/sandbox-store.js';
 import { BoundedLines } from './bounded-lines.js';
 import { codeDriverSource } from './code-driver-source.js';
 import { type DriverMessage, DriverMessageSchema } from './driver-messages.js';
+import { bashChildSource, javascriptChildSource, pipeKernelSource } from './pipe-kernel-source.js';
 
 export interface CodeLimits {
   /** The longest driver line read; longer ones are dropped whole. */
@@ -51,7 +52,19 @@ type DriverSignal = DriverMessage | { t: 'exit' };
 
 /** The driver asks no shell: python3 reads the driver's source as the first line of its stdin. */
 const bootstrap = "import sys,json;exec(compile(json.loads(sys.stdin.readline()),'paddock-code-driver','exec'))";
-const kernelNames: Record<CodeLanguage, string> = { python: 'python3' };
+const kernelNames: Record<CodeLanguage, string> = { python: 'python3', javascript: 'paddock-javascript', bash: 'paddock-bash' };
+
+/** The kernel spec of a language whose kernel is ours: the driver writes it where only its KernelManager looks. */
+function kernelSpec(language: CodeLanguage): string | undefined {
+  if (language === 'python') return undefined;
+  return JSON.stringify({
+    argv: ['python3', '-c', pipeKernelSource, '-f', '{connection_file}'],
+    env: { PADDOCK_KERNEL_LANGUAGE: language, PADDOCK_KERNEL_CHILD: language === 'bash' ? bashChildSource : javascriptChildSource },
+    display_name: language,
+    language,
+    interrupt_mode: 'signal',
+  });
+}
 
 class KernelContext {
   state: CodeContext['state'] = 'idle';
@@ -124,6 +137,11 @@ export class CodeService {
 
   get(sandboxId: string, contextId: string): CodeContext {
     return this.find(sandboxId, contextId).info();
+  }
+
+  /** The language of a context, if there is one by that id. */
+  languageOf(sandboxId: string, contextId: string): CodeLanguage | undefined {
+    return this.contexts(sandboxId).get(contextId)?.language;
   }
 
   /** Stops a cell that runs; the kernel and its state stay. */
@@ -319,7 +337,8 @@ export class CodeService {
     const ready = ctx.wait((m) => (m.t === 'ready' || m.t === 'failed' || m.t === 'exit' ? m : undefined), this.limits.startTimeoutMs, 'start');
     for (const m of early) ctx.listener?.(m);
     if (proc.exit) ctx.listener?.({ t: 'exit' });
-    await proc.write(`${JSON.stringify(codeDriverSource)}\n`);
+    const spec = kernelSpec(language);
+    await proc.write(`${JSON.stringify(codeDriverSource)}\n${spec === undefined ? '' : `${spec}\n`}`);
     let m: DriverSignal;
     try {
       m = await ready;
@@ -332,7 +351,7 @@ export class CodeService {
       await proc.done;
       const said = m.t === 'failed' ? m.message : proc.stderr.bytes().toString('utf8').slice(-2000);
       throw new BadRequestError(
-        `no ${language} kernel could start in sandbox ${sandbox.id} (it needs python3 with ipykernel and jupyter_client: the code-interpreter template has them): ${lastLine(said)}`,
+        `no ${language} kernel could start in sandbox ${sandbox.id} (it needs python3 with ipykernel and jupyter_client${language === 'javascript' ? ', and node' : ''}: the code-interpreter template has them): ${lastLine(said)}`,
         { id: sandbox.id, language },
         'kernel_unavailable',
       );
