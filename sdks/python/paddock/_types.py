@@ -482,7 +482,7 @@ CodeContext = TypedDict(
     "CodeContext",
     {
         "id": "str",
-        "language": "Literal[\"python\"]",
+        "language": "Literal[\"python\", \"javascript\", \"bash\"]",
         "cwd": "str | None",
         "state": "Literal[\"idle\", \"busy\", \"dead\"]",
         "createdAt": "str",
@@ -492,7 +492,7 @@ CodeContext = TypedDict(
 CodeContextCreate = TypedDict(
     "CodeContextCreate",
     {
-        "language": "NotRequired[Literal[\"python\"]]",
+        "language": "NotRequired[Literal[\"python\", \"javascript\", \"bash\"]]",
         "cwd": "NotRequired[str]",
         "env": "NotRequired[dict[str, str]]",
     },
@@ -552,7 +552,7 @@ CodeRun = TypedDict(
     {
         "code": "str",
         "contextId": "NotRequired[str]",
-        "language": "NotRequired[Literal[\"python\"]]",
+        "language": "NotRequired[Literal[\"python\", \"javascript\", \"bash\"]]",
         "timeoutMs": "NotRequired[int]",
     },
 )
