@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Sandbox } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
 // The fast tier runs the kernel from the host's own python3 (python3-ipykernel,
 // python3-jupyter-client): the same driver and API as in a real sandbox.
+// A kernel takes seconds to start, many more on a loaded machine; some tests here start several.
+vi.setConfig({ testTimeout: 120_000 });
+
 let daemon: FastDaemon;
 let sbx: Sandbox;
 
