@@ -42,4 +42,16 @@ describe('paddock code', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^paddock: code context ctx-none not found in sandbox sb-\S+\n$/);
   });
+
+  it('runs JavaScript and Bash with --language, each in its default context, and refuses an unknown language with a usage error', async () => {
+    expect(await paddock(['code', sbx.id, '--language', 'javascript'], 'let n = 40\n')).toMatchObject({ code: 0 });
+    expect(await paddock(['code', sbx.id, '-l', 'javascript'], 'console.log("js"); n + 2\n')).toEqual({ code: 0, stdout: 'js\n42\n', stderr: '' });
+    expect(await paddock(['code', sbx.id, '-l', 'bash'], 'echo $((40 + 2))\n')).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+    const failed = await paddock(['code', sbx.id, '-l', 'bash'], 'false\n');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n').at(-1)).toBe('paddock: ExitStatus: 1');
+    const wrong = await paddock(['code', sbx.id, '-l', 'cobol'], '1\n');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe('paddock: --language: cobol is not one of python, javascript, bash\n');
+  });
 });
