@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
@@ -53,5 +56,33 @@ describe('paddock code', () => {
     const wrong = await paddock(['code', sbx.id, '-l', 'cobol'], '1\n');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe('paddock: --language: cobol is not one of python, javascript, bash\n');
+  });
+
+  it('--interactive reads lines as cells, gathers a block until a blank line, and saves an image to a file it names', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'paddock-repl-'));
+    try {
+      const png1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+      const input = [
+        'n = 40',
+        'def add(a):',
+        '    return a + 2',
+        '',
+        'add(n)',
+        'import base64; from IPython.display import Image, display',
+        `display(Image(data=base64.b64decode("${png1x1}")))`,
+        '1/0',
+        'print("still here")',
+        '',
+      ].join('\n');
+      const r = await runCli(['code', sbx.id, '--interactive'], { env: daemon.env, stdin: input, cwd: folder });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('42\n');
+      expect(r.stdout).toContain('still here\n');
+      expect(r.stderr).toContain('ZeroDivisionError');
+      const saved = /\[image saved to (\S+\.png)\]/.exec(r.stdout)?.[1];
+      expect(readFileSync(join(folder, saved ?? 'none')).toString('base64')).toBe(png1x1);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

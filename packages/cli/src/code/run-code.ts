@@ -14,14 +14,24 @@ const languages: readonly CodeLanguage[] = ['python', 'javascript', 'bash'];
 const cellTimedOut = 124;
 
 /**
- * `paddock code ID [-f FILE]`: runs a cell in the sandbox's kernel, printing
+ * `paddock code ID [-f FILE]`: runs a cell in the sandbox's kernel (at a
+ * terminal without -f, or with --interactive: a read-eval-print loop), printing
  * its output as it comes and its results as text (an image as a line naming
  * it: a terminal cannot show it). The kernel keeps its variables for the
  * next call.
  */
-export async function runCode(id: string, flags: { file?: string; context?: string; language?: string; timeout?: string }, command: Command): Promise<void> {
+export async function runCode(
+  id: string,
+  flags: { file?: string; context?: string; language?: string; timeout?: string; interactive?: boolean },
+  command: Command,
+): Promise<void> {
   const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout', codeTimeoutBounds);
   const language = parseLanguage(flags.language);
+  if (!flags.file && (flags.interactive || process.stdin.isTTY)) {
+    const sbx = await Sandbox.connect(id, connectionFor(command));
+    const { codeRepl } = await import('./code-repl.js');
+    return codeRepl(sbx, { context: flags.context, language, timeoutMs });
+  }
   const code = flags.file
     ? await readFile(flags.file, 'utf8').catch((err: Error) => Promise.reject(new UsageError(`cannot read ${flags.file}: ${err.message}`)))
     : await readStdin();
