@@ -36,6 +36,7 @@ import {
 } from './benchmarks.js';
 import { benchCheck, type CheckOutcome } from './check-bench.js';
 import { Cleanup } from './cleanup.js';
+import { benchCode, type CodeOutcome } from './code-bench.js';
 import { loadBenchConfig } from './config.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
@@ -67,6 +68,7 @@ const sectionKeys = [
   'governance',
   'cli',
   'python',
+  'code',
   'check',
   'peers',
   'daemon-rss',
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
   const notes = new Set<string>();
   const failures: string[] = [];
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
+  let code: CodeOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let idleMemory: IdleMemory | null = null;
   let governance: { appendsPerSecond: number } | null = null;
   let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
@@ -342,6 +345,19 @@ async function main(): Promise<void> {
         summary: () =>
           `  p50: TypeScript ${fmt(samples.summary('python.run.typescript').p50)} ms, Python sync ${fmt(samples.summary('python.run.sync').p50)} ms, ` +
           `async ${fmt(samples.summary('python.run.async').p50)} ms; import paddock ${fmt(samples.summary('python.import').p50)} ms`,
+      },
+      {
+        key: 'code',
+        title: `code interpreter: runCode('1+1') warm, ${config.execIterations} cells; a 640×480 chart, 20 cells; the first cell, cold and from a warm pool`,
+        run: async () => {
+          code = await benchCode(ctx);
+        },
+        summary: () =>
+          code.measured
+            ? `  p50: 1+1 ${fmt(samples.summary('code.run.warm').p50)} ms (commands.run(['true']) ${fmt(samples.summary('code.exec.true').p50)} ms); ` +
+              `chart ${fmt(samples.summary('code.chart.sdk').p50)} ms vs ${fmt(samples.summary('code.chart.kernel').p50)} ms in the kernel; ` +
+              `first cell: warm pool ${fmt(samples.summary('code.firstCell.pool').p50)} ms, cold ${fmt(samples.summary('code.firstCell.cold').p50)} ms`
+            : `  not measured: ${code.reason}`,
       },
       {
         key: 'check',
