@@ -204,10 +204,13 @@ export class CodeService {
     }
     const language = request.language ?? 'python';
     const id = `default-${language}`;
-    const warm = this.contexts(sandbox.id).get(id);
+    const ctx = await this.startOnce(sandbox, language, id, signal);
     // A kernel started while the sandbox waited in a pool has the pool's environment: one the claimer changed needs a kernel of its own.
-    if (warm?.startedWithEnv !== undefined && warm.startedWithEnv !== JSON.stringify(sandbox.env)) await this.remove(sandbox.id, id);
-    if (!this.contexts(sandbox.id).has(id)) await this.startOnce(sandbox, language, id, signal);
+    if (ctx.startedWithEnv !== undefined && ctx.startedWithEnv !== JSON.stringify(sandbox.env)) {
+      // Two first runs may both see it; the second finds it gone already.
+      if (this.contexts(sandbox.id).get(id) === ctx) await this.remove(sandbox.id, id);
+      await this.startOnce(sandbox, language, id, signal);
+    }
     return id;
   }
 
@@ -216,18 +219,23 @@ export class CodeService {
    * pooled sandbox, while it waits to be claimed).
    */
   async warm(sandbox: SandboxRecord): Promise<void> {
-    const ctx = await this.startOnce(sandbox, 'python', 'default-python');
-    ctx.startedWithEnv = JSON.stringify(sandbox.env);
+    await this.startOnce(sandbox, 'python', 'default-python', undefined, JSON.stringify(sandbox.env));
   }
 
   /** One start of a default context at a time: a run that comes while it starts (or while a pool warms it) waits for it. */
-  private startOnce(sandbox: SandboxRecord, language: CodeLanguage, id: string, signal?: AbortSignal): Promise<KernelContext> {
+  private startOnce(sandbox: SandboxRecord, language: CodeLanguage, id: string, signal?: AbortSignal, warmEnv?: string): Promise<KernelContext> {
     const key = `${sandbox.id}/${id}`;
     const existing = this.contexts(sandbox.id).get(id);
     if (existing) return Promise.resolve(existing);
     let starting = this.starting.get(key);
     if (!starting) {
-      starting = this.start(sandbox, { language }, { signal }, id).finally(() => this.starting.delete(key));
+      starting = this.start(sandbox, { language }, { signal }, id)
+        .then((ctx) => {
+          // Marked before anyone waiting on the start sees it.
+          ctx.startedWithEnv = warmEnv;
+          return ctx;
+        })
+        .finally(() => this.starting.delete(key));
       this.starting.set(key, starting);
     }
     return starting;
