@@ -5,6 +5,7 @@
  * regenerates BENCHMARKS.md. Everything it creates is removed, even on failure.
  */
 import { spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -109,6 +110,16 @@ function reexecUnderReaper(): boolean {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
   return true;
+}
+
+/**
+ * The code section builds the code-interpreter template from Debian's mirror:
+ * a host may reach it through an address the egress proxy refuses by default
+ * (a local mirror on a reserved range), as the tests allow it too.
+ */
+async function debianMirrorArgs(): Promise<string[]> {
+  const { address } = await lookup('deb.debian.org', { family: 4 }).catch(() => ({ address: '' }));
+  return address ? ['--egress-allow-range', `${address}/32`] : [];
 }
 
 function fail(message: string): never {
@@ -227,7 +238,11 @@ async function main(): Promise<void> {
     }
     log('\nstarting paddockd on a temporary state folder …');
     const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup, {
-      args: [...(upstream?.daemonArgs ?? []), ...(registry ? ['--insecure-registry', registry.host] : [])],
+      args: [
+        ...(upstream?.daemonArgs ?? []),
+        ...(registry ? ['--insecure-registry', registry.host] : []),
+        ...(selected('code') ? await debianMirrorArgs() : []),
+      ],
       env: upstream?.daemonEnv,
     });
     log(`  ${daemon.endpoint.url} (pid ${daemon.endpoint.pid}, state ${daemon.stateDir})`);
