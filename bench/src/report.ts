@@ -105,6 +105,9 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const pythonImport = p50(rr, 'python.import');
   const e2bFirstRatio = ratio(p50(rr, 'e2b.first.e2b'), p50(rr, 'e2b.first.paddock'));
   const e2bRunRatio = ratio(p50(rr, 'e2b.run.e2b'), p50(rr, 'e2b.run.paddock'));
+  const codeWarm = p50(rr, 'code.run.warm');
+  const codeFirst = p50(rr, 'code.firstCell.pool');
+  const codeChart = ratio(p50(rr, 'code.chart.sdk'), p50(rr, 'code.chart.kernel'));
   const checkProbes = p50(rr, 'check.probes');
   const dashboardAll = p50(rr, 'dashboard.allRows');
   return [
@@ -386,6 +389,30 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       met: verdict(e2bRunRatio, 1.3),
     },
     {
+      id: 'codeWarm',
+      what: "warm `runCode('1+1')` through the SDK, p50",
+      target: '≤ 10 ms',
+      measured: `${fmt(codeWarm)} ms`,
+      value: Number.isFinite(codeWarm) ? codeWarm : null,
+      met: verdict(codeWarm, 10),
+    },
+    {
+      id: 'codeFirstCell',
+      what: 'first cell of a sandbox from a warm pool (create + `runCode`), p50',
+      target: '≤ 300 ms',
+      measured: `${fmt(codeFirst)} ms`,
+      value: Number.isFinite(codeFirst) ? codeFirst : null,
+      met: verdict(codeFirst, 300),
+    },
+    {
+      id: 'codeChart',
+      what: 'a 640×480 matplotlib chart through the SDK, p50',
+      target: '≤ 1.5× the cell timed in the kernel',
+      measured: `${fmtRatio(codeChart)} (${fmt(p50(rr, 'code.chart.sdk'))} vs ${fmt(p50(rr, 'code.chart.kernel'))} ms)`,
+      value: Number.isFinite(codeChart) ? codeChart : null,
+      met: verdict(codeChart, 1.5),
+    },
+    {
       id: 'checkProbes',
       what: '`paddock check --probes` end to end, both tiers',
       target: '≤ 3 min',
@@ -661,6 +688,23 @@ function pythonTable(r: Results): Table | null {
   };
 }
 
+function codeTable(r: Results): Table | null {
+  if (!s(r, 'code.run.warm')) return null;
+  const row = (label: string, name: string) => [label, fmt(p50(r, name)), fmt(p95(r, name))];
+  return {
+    title: `Code interpreter (ms; one code-interpreter sandbox, ${r.config.execIterations} warm cells, 20 charts; first cells of fresh sandboxes)`,
+    head: ['', 'p50', 'p95'],
+    rows: [
+      row("`runCode('1+1')`, warm, through the SDK", 'code.run.warm'),
+      row("`commands.run(['true'])` in the same sandbox (no kernel, for scale)", 'code.exec.true'),
+      row('640×480 matplotlib chart through the SDK', 'code.chart.sdk'),
+      row('the same chart timed inside the kernel', 'code.chart.kernel'),
+      row("first cell: create from a warm pool + `runCode('1+1')`", 'code.firstCell.pool'),
+      row("first cell: cold create + `runCode('1+1')` (kernel started then)", 'code.firstCell.cold'),
+    ].filter((x) => x[1] !== '–'),
+  };
+}
+
 const peerRows: Array<[string, string]> = [
   ['docker', "Docker: `docker run --rm --network none IMAGE python3 -c 'print(1)'` (Debian's docker.io, runc)"],
   ['podman', 'Podman: `podman run --rm --network none IMAGE …` (runc, conmon)'],
@@ -905,6 +949,7 @@ export function renderTerminal(r: Results): string {
     volumesTable(r),
     cliTable(r),
     pythonTable(r),
+    codeTable(r),
     peersTable(r),
     memoryTable(r),
     targetTable(r),
@@ -967,6 +1012,7 @@ export function renderMarkdown(r: Results): string {
     volumesTable(r),
     cliTable(r),
     pythonTable(r),
+    codeTable(r),
     peersTable(r),
     memoryTable(r),
     phaseTable(r),

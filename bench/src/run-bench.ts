@@ -5,6 +5,7 @@
  * regenerates BENCHMARKS.md. Everything it creates is removed, even on failure.
  */
 import { spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -36,6 +37,7 @@ import {
 } from './benchmarks.js';
 import { benchCheck, type CheckOutcome } from './check-bench.js';
 import { Cleanup } from './cleanup.js';
+import { benchCode, type CodeOutcome } from './code-bench.js';
 import { loadBenchConfig } from './config.js';
 import { benchDashboardRss } from './dashboard-bench.js';
 import { benchE2b } from './e2b-bench.js';
@@ -70,6 +72,7 @@ const sectionKeys = [
   'cli',
   'python',
   'e2b',
+  'code',
   'check',
   'peers',
   'daemon-rss',
@@ -111,6 +114,16 @@ function reexecUnderReaper(): boolean {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
   return true;
+}
+
+/**
+ * The code section builds the code-interpreter template from Debian's mirror:
+ * a host may reach it through an address the egress proxy refuses by default
+ * (a local mirror on a reserved range), as the tests allow it too.
+ */
+async function debianMirrorArgs(): Promise<string[]> {
+  const { address } = await lookup('deb.debian.org', { family: 4 }).catch(() => ({ address: '' }));
+  return address ? ['--egress-allow-range', `${address}/32`] : [];
 }
 
 function fail(message: string): never {
@@ -174,6 +187,7 @@ async function main(): Promise<void> {
   const notes = new Set<string>();
   const failures: string[] = [];
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
+  let code: CodeOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let idleMemory: IdleMemory | null = null;
   let dashboardRss: Results['dashboardRss'] = null;
   let governance: { appendsPerSecond: number } | null = null;
@@ -229,7 +243,11 @@ async function main(): Promise<void> {
     }
     log('\nstarting paddockd on a temporary state folder …');
     const daemon = await startBenchDaemon(join(root, 'daemon'), config.cacheDir, cleanup, {
-      args: [...(upstream?.daemonArgs ?? []), ...(registry ? ['--insecure-registry', registry.host] : [])],
+      args: [
+        ...(upstream?.daemonArgs ?? []),
+        ...(registry ? ['--insecure-registry', registry.host] : []),
+        ...(selected('code') ? await debianMirrorArgs() : []),
+      ],
       env: upstream?.daemonEnv,
     });
     log(`  ${daemon.endpoint.url} (pid ${daemon.endpoint.pid}, state ${daemon.stateDir})`);
@@ -357,6 +375,19 @@ async function main(): Promise<void> {
           `(the create alone: E2B ${fmt(samples.summary('e2b.create.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.create.paddock').p50)} ms); ` +
           `run('true') E2B ${fmt(samples.summary('e2b.run.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.run.paddock').p50)} ms ` +
           `(bash -l -c true, as E2B's SDK runs it, through Paddock's: ${fmt(samples.summary('e2b.run.paddockLoginBash').p50)} ms)`,
+      },
+      {
+        key: 'code',
+        title: `code interpreter: runCode('1+1') warm, ${config.execIterations} cells; a 640×480 chart, 20 cells; the first cell, cold and from a warm pool`,
+        run: async () => {
+          code = await benchCode(ctx);
+        },
+        summary: () =>
+          code.measured
+            ? `  p50: 1+1 ${fmt(samples.summary('code.run.warm').p50)} ms (commands.run(['true']) ${fmt(samples.summary('code.exec.true').p50)} ms); ` +
+              `chart ${fmt(samples.summary('code.chart.sdk').p50)} ms vs ${fmt(samples.summary('code.chart.kernel').p50)} ms in the kernel; ` +
+              `first cell: warm pool ${fmt(samples.summary('code.firstCell.pool').p50)} ms, cold ${fmt(samples.summary('code.firstCell.cold').p50)} ms`
+            : `  not measured: ${code.reason}`,
       },
       {
         key: 'check',

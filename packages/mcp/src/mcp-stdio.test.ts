@@ -292,6 +292,36 @@ describe('paddock mcp over stdio', () => {
       }
     });
 
+    it('run_code with contextId keeps state between cells, and returns an image as MCP image content and the values as text', async () => {
+      // The fast tier's kernels are the host's python3 (ipykernel): a 1×1 PNG through IPython's display, as a chart comes back.
+      const png1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+      const first = await ok<{ contextId: string }>('run_code', { sandboxId: id, contextId: 'default', language: 'python', code: 'x = 41' });
+      expect(first.contextId).toBe('default-python');
+      const code = `import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode("${png1x1}")))\nprint("side")\n{"answer": x + 1}`;
+      const r = await call('run_code', { sandboxId: id, contextId: first.contextId, language: 'python', code });
+      expect(r.isError, textOf(r)).toBeFalsy();
+      expect(r.content).toEqual([
+        { type: 'text', text: JSON.stringify(r.structuredContent) },
+        { type: 'image', data: png1x1, mimeType: 'image/png' },
+      ]);
+      expect(r.structuredContent).toMatchObject({
+        contextId: 'default-python',
+        stdout: 'side\n',
+        error: null,
+        results: [
+          { isMainResult: false, image: 'image/png' },
+          { isMainResult: true, text: "{'answer': 42}" },
+        ],
+      });
+      // The image travels once, as image content, not inside the JSON too.
+      expect(JSON.stringify(r.structuredContent)).not.toContain(png1x1);
+      const js = await ok<{ results: unknown[] }>('run_code', { sandboxId: id, contextId: 'default', language: 'javascript', code: 'let n = 2; n * 21' });
+      expect(js.results).toEqual([{ isMainResult: true, text: '42' }]);
+      const failed = await ok<{ error: { name: string } }>('run_code', { sandboxId: id, contextId: 'default', language: 'python', code: '1/0' });
+      expect(failed.error).toMatchObject({ name: 'ZeroDivisionError' });
+      expect(await failure('run_code', { contextId: 'default', language: 'python', code: '1' })).toMatch(/^invalid_request: contextId needs sandboxId/);
+    });
+
     it('sandbox_kill kills it; later calls name sandbox_not_found', async () => {
       expect(await ok('sandbox_kill', { id })).toMatchObject({ id, state: 'killed' });
       expect(await failure('sandbox_kill', { id })).toMatch(/^sandbox_not_found: /);

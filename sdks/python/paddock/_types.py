@@ -483,7 +483,7 @@ CodeContext = TypedDict(
     "CodeContext",
     {
         "id": "str",
-        "language": "Literal[\"python\"]",
+        "language": "Literal[\"python\", \"javascript\", \"bash\"]",
         "cwd": "str | None",
         "state": "Literal[\"idle\", \"busy\", \"dead\"]",
         "createdAt": "str",
@@ -493,7 +493,7 @@ CodeContext = TypedDict(
 CodeContextCreate = TypedDict(
     "CodeContextCreate",
     {
-        "language": "NotRequired[Literal[\"python\"]]",
+        "language": "NotRequired[Literal[\"python\", \"javascript\", \"bash\"]]",
         "cwd": "NotRequired[str]",
         "env": "NotRequired[dict[str, str]]",
     },
@@ -553,7 +553,7 @@ CodeRun = TypedDict(
     {
         "code": "str",
         "contextId": "NotRequired[str]",
-        "language": "NotRequired[Literal[\"python\"]]",
+        "language": "NotRequired[Literal[\"python\", \"javascript\", \"bash\"]]",
         "timeoutMs": "NotRequired[int]",
     },
 )

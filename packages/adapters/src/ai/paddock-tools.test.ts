@@ -7,6 +7,10 @@ import { paddockTools } from './index.js';
 
 // The AI SDK's own loop (generateText with tools and several steps), its mock
 // model standing in for the user's, against a real daemon and sandboxes.
+// The fast tier's kernels are the host's python3 (ipykernel, no matplotlib): a 1×1 PNG through IPython's display comes back as a chart does.
+const png1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+const chartCell = `import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode("${png1x1}")))\nprint("drawn")\nx + 1`;
+
 let daemon: TestDaemon;
 
 beforeAll(async () => {
@@ -68,6 +72,42 @@ describe('AI SDK tools', () => {
     }
     const left = await Sandbox.list({ ...daemon.conn });
     expect(left.filter((s) => s.state === 'running')).toEqual([]);
+  });
+
+  it('run_code with contextId keeps state between calls and gives the model a chart as an image (a media part)', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    const calls = [
+      { language: 'python', contextId: 'default', code: 'x = 41' },
+      { language: 'python', contextId: 'default', code: chartCell },
+    ];
+    const shown: unknown[][] = [];
+    const model = new MockLanguageModelV2({
+      doGenerate: async ({ prompt }) => {
+        const outputs = lastToolOutputs(prompt);
+        if (outputs.length) shown.push(outputs);
+        const next = calls[shown.length];
+        const content: Content = next
+          ? [{ type: 'tool-call', toolCallId: `call-${shown.length + 1}`, toolName: 'run_code', input: JSON.stringify(next) }]
+          : [{ type: 'text', text: 'done' }];
+        return { content, finishReason: next ? 'tool-calls' : 'stop', usage: { inputTokens: 10, outputTokens: 10, totalTokens: 20 }, warnings: [] };
+      },
+    });
+    try {
+      const result = await generateText({ model, tools: paddock.tools, stopWhen: stepCountIs(5), prompt: 'Plot it.' });
+      expect(result.steps).toHaveLength(3);
+      expect(shown[0]?.[0]).toMatchObject({ type: 'content', value: [{ type: 'text' }] });
+      const [text, media] = (shown[1]?.[0] as { type: string; value: Array<Record<string, unknown>> } | undefined)?.value ?? [];
+      expect(JSON.parse(String(text?.text))).toMatchObject({
+        contextId: 'default-python',
+        stdout: 'drawn\n',
+        results: [{ image: 'image/png' }, { isMainResult: true, text: '42' }],
+      });
+      expect(media).toEqual({ type: 'media', data: png1x1, mediaType: 'image/png' });
+      // The application gets the images with the result; only the model's copy has them apart.
+      expect(result.steps[1]?.toolResults[0]?.output).toMatchObject({ images: [{ mediaType: 'image/png', data: png1x1 }] });
+    } finally {
+      await paddock.close();
+    }
   });
 
   it('gives a failing tool call to the model as an error text, and the loop goes on', async () => {

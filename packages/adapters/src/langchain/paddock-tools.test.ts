@@ -14,8 +14,12 @@ import { paddockTools } from './index.js';
 class ScriptedChatModel extends BaseChatModel {
   readonly seen: BaseMessage[][] = [];
 
-  constructor(private readonly call: { name: string; args: Record<string, unknown> }) {
+  private readonly calls: Array<{ name: string; args: Record<string, unknown> }>;
+
+  /** One call, or several made one after another, each once the last one's result is in. */
+  constructor(calls: { name: string; args: Record<string, unknown> } | Array<{ name: string; args: Record<string, unknown> }>) {
     super({});
+    this.calls = Array.isArray(calls) ? calls : [calls];
   }
 
   _llmType(): string {
@@ -25,10 +29,12 @@ class ScriptedChatModel extends BaseChatModel {
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
     this.seen.push(messages);
     const last = messages.at(-1);
+    const done = messages.filter((m) => m instanceof ToolMessage).length;
+    const next = this.calls[done];
     const message =
-      last instanceof ToolMessage
+      last instanceof ToolMessage && !next
         ? new AIMessage(`tool said: ${String(last.content)}`)
-        : new AIMessage({ content: '', tool_calls: [{ id: 'call-1', name: this.call.name, args: this.call.args, type: 'tool_call' }] });
+        : new AIMessage({ content: '', tool_calls: [{ id: `call-${done + 1}`, name: next?.name ?? '', args: next?.args ?? {}, type: 'tool_call' }] });
     return { generations: [{ text: String(message.content), message }] };
   }
 }
@@ -50,6 +56,10 @@ async function agentLoop(model: BaseChatModel, tools: StructuredToolInterface[],
   }
   throw new Error('the loop did not end');
 }
+
+// The fast tier's kernels are the host's python3 (ipykernel, no matplotlib): a 1×1 PNG through IPython's display comes back as a chart does.
+const png1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+const chartCell = `import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode("${png1x1}")))\nprint("drawn")\nx + 1`;
 
 let daemon: TestDaemon;
 
@@ -90,6 +100,27 @@ describe('LangChain tools', () => {
       await paddock.close();
     }
     expect((await Sandbox.list({ ...daemon.conn })).filter((s) => s.state === 'running')).toEqual([]);
+  });
+
+  it('run_code with contextId keeps state between calls and gives the model a chart as an image block', async () => {
+    const paddock = paddockTools({ connection: daemon.conn });
+    try {
+      const model = new ScriptedChatModel([
+        { name: 'run_code', args: { language: 'python', contextId: 'default', code: 'x = 41' } },
+        { name: 'run_code', args: { language: 'python', contextId: 'default', code: chartCell } },
+      ]);
+      const messages = await agentLoop(model, paddock.tools, 'Plot it.');
+      const answers = messages.filter((m) => m instanceof ToolMessage) as ToolMessage[];
+      expect(answers).toHaveLength(2);
+      expect(JSON.parse(String(answers[0]?.content))).toMatchObject({ contextId: 'default-python', error: null, results: [] });
+      const [text, image] = (answers[1]?.content ?? []) as Array<Record<string, unknown>>;
+      expect(JSON.parse(String(text?.text))).toMatchObject({ stdout: 'drawn\n', results: [{ image: 'image/png' }, { isMainResult: true, text: '42' }] });
+      expect(image).toEqual({ type: 'image', mimeType: 'image/png', data: png1x1 });
+      // The model was given the image with the rest.
+      expect(model.seen.at(-1)?.at(-1)).toBe(answers[1]);
+    } finally {
+      await paddock.close();
+    }
   });
 
   it('writes, lists and reads files in the same sandbox across calls', async () => {

@@ -2,6 +2,7 @@ import { ToolMessage } from '@langchain/core/messages';
 import { DynamicStructuredTool, type DynamicStructuredToolInput, ToolInputParsingException } from '@langchain/core/tools';
 import type { Sandbox } from '@paddock/sdk';
 import { callTool } from '../toolkit/call-tool.js';
+import { type CellOutput, isCellOutput, withoutImages } from '../toolkit/cell-output.js';
 import { describeInvalidArguments } from '../toolkit/describe-invalid-arguments.js';
 import { type PaddockToolName, type PaddockToolSpec, paddockToolSpecs } from '../toolkit/paddock-tool-specs.js';
 import { SandboxSession, type SandboxSessionOptions } from '../toolkit/sandbox-session.js';
@@ -66,11 +67,20 @@ export function paddockTools(options: SandboxSessionOptions = {}): PaddockLangCh
           schema: spec.input,
           func: async (args: Record<string, unknown>, _run, config) => {
             const outcome = await callTool(spec, session, args, config?.signal);
-            return outcome.ok ? JSON.stringify(outcome.value) : `error: ${outcome.error}`;
+            if (!outcome.ok) return `error: ${outcome.error}`;
+            return isCellOutput(outcome.value) && outcome.value.images.length ? cellBlocks(outcome.value) : JSON.stringify(outcome.value);
           },
         },
         spec,
       ),
   );
   return { tools, sandbox: () => session.sandbox(), close: () => session.close() };
+}
+
+/** A cell with charts answers with content blocks: its JSON as text, then each image as LangChain's standard image block. */
+function cellBlocks(output: CellOutput): Array<{ type: 'text'; text: string } | { type: 'image'; mimeType: string; data: string }> {
+  return [
+    { type: 'text', text: JSON.stringify(withoutImages(output)) },
+    ...output.images.map((i) => ({ type: 'image' as const, mimeType: i.mediaType, data: i.data })),
+  ];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CellOutput, cellOutput } from './cell-output.js';
 import { type CommandOutput, commandOutput } from './command-output.js';
 import type { SandboxSession } from './sandbox-session.js';
 
@@ -50,20 +51,25 @@ export const paddockToolSpecs = {
     },
   }),
   run_code: spec({
-    description: `Runs a Python (python3), JavaScript (node) or bash program in the sandbox; returns exitCode, stdout and stderr. Print what you want to see. ${resultNote}`,
+    description:
+      `Runs a Python (python3), JavaScript (node) or bash program in the sandbox; returns exitCode, stdout and stderr. Print what you want to see. ${resultNote} ` +
+      'With contextId the code is a cell in a kernel that keeps its variables between calls, like a notebook ("default", or the contextId an earlier cell answered with; ' +
+      "the sandbox needs the code-interpreter template): the answer has stdout, stderr, results (the last expression's value, tables, charts as images) and error.",
     input: z.object({
       language: z.enum(['python', 'javascript', 'bash']),
-      code: z.string().min(1).describe('the program text'),
+      code: z.string().min(1).describe('the program text, or the cell'),
+      contextId: z.string().min(1).max(64).optional().describe('keep state: run as a cell in this code context ("default": the default one of the language)'),
       cwd,
       timeoutMs,
     }),
-    async run(session, args, signal): Promise<CommandOutput> {
+    async run(session, args, signal): Promise<CommandOutput | CellOutput> {
       const sandbox = await session.sandbox();
-      const result = await sandbox.commands.runAllowingFailure(languages[args.language](args.code), {
-        cwd: args.cwd,
-        timeoutMs: args.timeoutMs ?? defaultCommandTimeoutMs,
-        signal,
-      });
+      const timeout = args.timeoutMs ?? defaultCommandTimeoutMs;
+      if (args.contextId !== undefined) {
+        const context = args.contextId === 'default' ? undefined : args.contextId;
+        return cellOutput(await sandbox.runCode(args.code, { context, language: args.language, timeoutMs: timeout, signal }));
+      }
+      const result = await sandbox.commands.runAllowingFailure(languages[args.language](args.code), { cwd: args.cwd, timeoutMs: timeout, signal });
       return commandOutput(result);
     },
   }),

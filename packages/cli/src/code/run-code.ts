@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { CodeLanguage } from '@paddock/core';
 import { codeTimeoutBounds } from '@paddock/core/client';
 import { type CodeResult, Sandbox } from '@paddock/sdk';
 import type { Command } from 'commander';
@@ -6,23 +7,38 @@ import { connectionFor } from '../connection/connection-for.js';
 import { CliError, UsageError } from '../errors/cli-error.js';
 import { parseOptionalDuration } from '../options/parse-duration.js';
 
+// The CLI bundle leaves the core's schemas out: the languages are listed here (typed, so a list that names an unknown one fails the build).
+const languages: readonly CodeLanguage[] = ['python', 'javascript', 'bash'];
+
 // As timeout(1): the time ran out before the cell did.
 const cellTimedOut = 124;
 
 /**
- * `paddock code ID [-f FILE]`: runs a cell in the sandbox's kernel, printing
+ * `paddock code ID [-f FILE]`: runs a cell in the sandbox's kernel (at a
+ * terminal without -f, or with --interactive: a read-eval-print loop), printing
  * its output as it comes and its results as text (an image as a line naming
  * it: a terminal cannot show it). The kernel keeps its variables for the
  * next call.
  */
-export async function runCode(id: string, flags: { file?: string; context?: string; timeout?: string }, command: Command): Promise<void> {
+export async function runCode(
+  id: string,
+  flags: { file?: string; context?: string; language?: string; timeout?: string; interactive?: boolean },
+  command: Command,
+): Promise<void> {
   const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout', codeTimeoutBounds);
+  const language = parseLanguage(flags.language);
+  if (!flags.file && (flags.interactive || process.stdin.isTTY)) {
+    const sbx = await Sandbox.connect(id, connectionFor(command));
+    const { codeRepl } = await import('./code-repl.js');
+    return codeRepl(sbx, { context: flags.context, language, timeoutMs });
+  }
   const code = flags.file
     ? await readFile(flags.file, 'utf8').catch((err: Error) => Promise.reject(new UsageError(`cannot read ${flags.file}: ${err.message}`)))
     : await readStdin();
   const sbx = await Sandbox.connect(id, connectionFor(command));
   const r = await sbx.runCode(code, {
     context: flags.context,
+    language,
     timeoutMs,
     onStdout: (t) => process.stdout.write(t),
     onStderr: (t) => process.stderr.write(t),
@@ -37,6 +53,13 @@ export async function runCode(id: string, flags: { file?: string; context?: stri
     process.stderr.write(`${r.error.traceback || `${r.error.name}: ${r.error.value}`}\n`);
     throw new CliError(`${r.error.name}: ${r.error.value}`);
   }
+}
+
+function parseLanguage(given: string | undefined): CodeLanguage | undefined {
+  if (given === undefined) return undefined;
+  const language = languages.find((l) => l === given);
+  if (!language) throw new UsageError(`--language: ${given} is not one of ${languages.join(', ')}`);
+  return language;
 }
 
 function describe(result: CodeResult): string | undefined {

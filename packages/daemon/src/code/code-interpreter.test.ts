@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { ConflictError, Sandbox, Templates } from '@paddock/sdk';
+import { ConflictError, Pools, Sandbox, Templates } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
@@ -108,6 +108,23 @@ describe('code interpreter in real sandboxes', () => {
     await Promise.all([sbx.code.deleteContext(a), sbx.code.deleteContext(b)]);
   });
 
+  it('runs JavaScript (node) and Bash contexts with their state, values and errors, and interrupts them at a timeout', async () => {
+    const js = await sbx.createCodeContext({ language: 'javascript' });
+    expect((await sbx.runCode('let x = 41; x + 1', { context: js })).results).toEqual([{ isMainResult: true, text: '42' }]);
+    const obj = await sbx.runCode('console.log(process.version.startsWith("v")); ({ x, list: [x] })', { context: js });
+    expect(obj).toMatchObject({ logs: { stdout: 'true\n' }, results: [{ isMainResult: true, json: { x: 41, list: [41] } }] });
+    expect((await sbx.runCode('null.boom', { context: js })).error).toMatchObject({ name: 'TypeError' });
+    expect(await sbx.runCode('for (;;) {}', { context: js, timeoutMs: 1500 })).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('x', { context: js })).results[0]?.text).toBe('41');
+
+    const sh = await sbx.createCodeContext({ language: 'bash', cwd: '/tmp' });
+    await sbx.runCode('n=41; mkdir -p d && cd d', { context: sh });
+    expect((await sbx.runCode('echo $((n + 1)) $PWD', { context: sh })).logs.stdout).toBe('42 /tmp/d\n');
+    expect(await sbx.runCode('sleep 120', { context: sh, timeoutMs: 1500 })).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('echo $n', { context: sh })).logs.stdout).toBe('41\n');
+    await Promise.all([sbx.code.deleteContext(js), sbx.code.deleteContext(sh)]);
+  });
+
   it('J1: protocol lines a cell prints (print, os.write to fd 1, a 10 MiB line) stay its output and never steer the daemon', async () => {
     const forged = '{"t":"end","id":"x","count":999,"status":"ok"}';
     const code = [
@@ -149,5 +166,72 @@ describe('code interpreter in real sandboxes', () => {
     expect(r.executionCount).not.toBe(999);
     expect(r.truncated).toBe(true);
     expect((await sbx.runCode('3 * 3')).results[0]?.text).toBe('9');
+  });
+
+  it('runs the same cells on the gVisor tier: state, a chart, a table, an error, an interrupt', async () => {
+    const g = await Sandbox.create({ ...daemon.conn, template: 'code-interpreter', tier: 'gvisor', limits: { memoryMiB: 2048 } });
+    try {
+      await g.runCode("%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}\nimport pandas as pd\nx = 41");
+      const chart = await g.runCode(
+        'import matplotlib.pyplot as plt\nplt.figure(figsize=(6.4, 4.8), dpi=100)\nplt.plot([1, 2]);\npd.DataFrame({"v": [x + 1]})',
+      );
+      expect(chart.error).toBeNull();
+      expect(pngSize(chart.results.find((r) => r.png)?.png ?? '')).toEqual({ width: 640, height: 480 });
+      expect(chart.results.find((r) => r.isMainResult)?.table).toMatchObject({ data: [{ index: 0, v: 42 }] });
+      expect((await g.runCode('1/0')).error).toMatchObject({ name: 'ZeroDivisionError' });
+      expect(await g.runCode('import time; time.sleep(60)', { timeoutMs: 1500 })).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+      expect((await g.runCode('echo $((6 * 7))', { language: 'bash' })).logs.stdout).toBe('42\n');
+      expect((await g.runCode('6 * 7', { language: 'javascript' })).results[0]?.text).toBe('42');
+      expect((await g.runCode('x + 1')).results[0]?.text).toBe('42');
+    } finally {
+      await g.kill();
+    }
+  });
+
+  it('a warm pool of code-interpreter sandboxes hands them out with their Python kernel running; a claim with its own env gets a kernel of its own', async () => {
+    const warmed = () => (daemon.log().match(/pooled sandbox warmed/g) ?? []).length;
+    const pool = await Pools.set({ template: 'code-interpreter', size: 1, limits: { memoryMiB: 2048 } }, daemon.conn);
+    try {
+      await expect.poll(warmed, { timeout: 300_000, interval: 500 }).toBe(1);
+      const claimed = await Sandbox.create({ ...daemon.conn, template: 'code-interpreter', limits: { memoryMiB: 2048 } });
+      // Before any cell: the kernel is there, started while the sandbox waited.
+      const [ready] = await claimed.code.listContexts();
+      expect(ready).toMatchObject({ id: 'default-python', language: 'python', state: 'idle' });
+      expect(Date.parse(ready?.createdAt ?? '')).toBeLessThan(Date.parse((await claimed.getInfo()).createdAt));
+      expect((await claimed.runCode('1 + 1')).results[0]?.text).toBe('2');
+      await claimed.kill();
+
+      await expect.poll(warmed, { timeout: 300_000, interval: 500 }).toBe(2);
+      const withEnv = await Sandbox.create({ ...daemon.conn, template: 'code-interpreter', limits: { memoryMiB: 2048 }, env: { GREETING: 'hi' } });
+      expect((await withEnv.runCode('import os; os.environ.get("GREETING")')).results[0]?.text).toBe("'hi'");
+      await withEnv.kill();
+    } finally {
+      await Pools.remove(pool.id, daemon.conn);
+    }
+  });
+
+  // Last: it restarts the daemon.
+  it('contexts survive a daemon killed with SIGKILL and started again: listed, with their variables, in each language', async () => {
+    const js = await sbx.createCodeContext({ language: 'javascript' });
+    const sh = await sbx.createCodeContext({ language: 'bash', cwd: '/tmp' });
+    await sbx.runCode('x = 41');
+    await sbx.runCode('let y = 41', { context: js });
+    await sbx.runCode('z=41', { context: sh });
+    const before = await sbx.code.listContexts();
+    await daemon.crash();
+    await daemon.restart();
+    // The restarted daemon listens on a new port here: clients connect again.
+    const again = await Sandbox.connect(sbx.id, daemon.conn);
+    const after = await again.code.listContexts();
+    expect(after.map((c) => c.id).sort()).toEqual(before.map((c) => c.id).sort());
+    expect(after.find((c) => c.id === sh.id)).toMatchObject({ language: 'bash', cwd: '/tmp', state: 'idle' });
+    expect((await again.runCode('x + 1')).results[0]?.text).toBe('42');
+    expect((await again.runCode('y + 1', { context: js.id })).results[0]?.text).toBe('42');
+    expect((await again.runCode('echo $((z + 1))', { context: sh.id })).logs.stdout).toBe('42\n');
+    // Interrupt and timeout reach the same kernels.
+    expect(await again.runCode('import time; time.sleep(60)', { timeoutMs: 1500 })).toMatchObject({ timedOut: true });
+    expect((await again.runCode('x')).results[0]?.text).toBe('41');
+    await again.code.deleteContext(js.id);
+    expect((await again.code.listContexts()).map((c) => c.id)).not.toContain(js.id);
   });
 });

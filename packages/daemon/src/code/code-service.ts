@@ -16,11 +16,12 @@ import {
   TimeoutError,
 } from '@paddock/core';
 import type { Logger } from 'pino';
-import type { ManagedProcess, ProcessEvent, ProcessManager } from '../commands/process-manager.js';
+import type { ManagedProcess, ProcessEvent, ProcessManager, ProcessSubscriber } from '../commands/process-manager.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { BoundedLines } from './bounded-lines.js';
 import { codeDriverSource } from './code-driver-source.js';
 import { type DriverMessage, DriverMessageSchema } from './driver-messages.js';
+import { bashChildSource, javascriptChildSource, pipeKernelSource } from './pipe-kernel-source.js';
 
 export interface CodeLimits {
   /** The longest driver line read; longer ones are dropped whole. */
@@ -51,7 +52,19 @@ type DriverSignal = DriverMessage | { t: 'exit' };
 
 /** The driver asks no shell: python3 reads the driver's source as the first line of its stdin. */
 const bootstrap = "import sys,json;exec(compile(json.loads(sys.stdin.readline()),'paddock-code-driver','exec'))";
-const kernelNames: Record<CodeLanguage, string> = { python: 'python3' };
+const kernelNames: Record<CodeLanguage, string> = { python: 'python3', javascript: 'paddock-javascript', bash: 'paddock-bash' };
+
+/** The kernel spec of a language whose kernel is ours: the driver writes it where only its KernelManager looks. */
+function kernelSpec(language: CodeLanguage): string | undefined {
+  if (language === 'python') return undefined;
+  return JSON.stringify({
+    argv: ['python3', '-c', pipeKernelSource, '-f', '{connection_file}'],
+    env: { PADDOCK_KERNEL_LANGUAGE: language, PADDOCK_KERNEL_CHILD: language === 'bash' ? bashChildSource : javascriptChildSource },
+    display_name: language,
+    language,
+    interrupt_mode: 'signal',
+  });
+}
 
 class KernelContext {
   state: CodeContext['state'] = 'idle';
@@ -60,6 +73,8 @@ class KernelContext {
   listener: ((m: DriverSignal) => void) | undefined;
   /** Lines the driver wrote that were not valid messages or too long (hostile or broken). */
   rejectedLines = 0;
+  /** For a kernel warmed in a pool: the sandbox's environment then (JSON). */
+  startedWithEnv: string | undefined;
 
   constructor(
     readonly id: string,
@@ -107,6 +122,7 @@ class KernelContext {
  */
 export class CodeService {
   private readonly bySandbox = new Map<string, Map<string, KernelContext>>();
+  private readonly starting = new Map<string, Promise<KernelContext>>();
   private readonly limits: CodeLimits;
 
   constructor(private readonly deps: CodeServiceDeps) {
@@ -124,6 +140,11 @@ export class CodeService {
 
   get(sandboxId: string, contextId: string): CodeContext {
     return this.find(sandboxId, contextId).info();
+  }
+
+  /** The language of a context, if there is one by that id. */
+  languageOf(sandboxId: string, contextId: string): CodeLanguage | undefined {
+    return this.contexts(sandboxId).get(contextId)?.language;
   }
 
   /** Stops a cell that runs; the kernel and its state stay. */
@@ -183,8 +204,41 @@ export class CodeService {
     }
     const language = request.language ?? 'python';
     const id = `default-${language}`;
-    if (!this.contexts(sandbox.id).has(id)) await this.start(sandbox, { language }, { signal }, id);
+    const ctx = await this.startOnce(sandbox, language, id, signal);
+    // A kernel started while the sandbox waited in a pool has the pool's environment: one the claimer changed needs a kernel of its own.
+    if (ctx.startedWithEnv !== undefined && ctx.startedWithEnv !== JSON.stringify(sandbox.env)) {
+      // Two first runs may both see it; the second finds it gone already.
+      if (this.contexts(sandbox.id).get(id) === ctx) await this.remove(sandbox.id, id);
+      await this.startOnce(sandbox, language, id, signal);
+    }
     return id;
+  }
+
+  /**
+   * Starts a sandbox's default Python context ahead of its first cell (a
+   * pooled sandbox, while it waits to be claimed).
+   */
+  async warm(sandbox: SandboxRecord): Promise<void> {
+    await this.startOnce(sandbox, 'python', 'default-python', undefined, JSON.stringify(sandbox.env));
+  }
+
+  /** One start of a default context at a time: a run that comes while it starts (or while a pool warms it) waits for it. */
+  private startOnce(sandbox: SandboxRecord, language: CodeLanguage, id: string, signal?: AbortSignal, warmEnv?: string): Promise<KernelContext> {
+    const key = `${sandbox.id}/${id}`;
+    const existing = this.contexts(sandbox.id).get(id);
+    if (existing) return Promise.resolve(existing);
+    let starting = this.starting.get(key);
+    if (!starting) {
+      starting = this.start(sandbox, { language }, { signal }, id)
+        .then((ctx) => {
+          // Marked before anyone waiting on the start sees it.
+          ctx.startedWithEnv = warmEnv;
+          return ctx;
+        })
+        .finally(() => this.starting.delete(key));
+      this.starting.set(key, starting);
+    }
+    return starting;
   }
 
   /**
@@ -285,27 +339,8 @@ export class CodeService {
 
   private async start(sandbox: SandboxRecord, request: CodeContextCreate, options: { signal?: AbortSignal }, id = `ctx-${randomId()}`): Promise<KernelContext> {
     const language = request.language ?? 'python';
-    let ctx: KernelContext | undefined;
-    const early: DriverSignal[] = [];
-    const lines = new BoundedLines(this.limits.maxLineBytes, (line) => {
-      const parsed = parseDriverLine(line);
-      if (!parsed) {
-        if (ctx) ctx.rejectedLines++;
-        return;
-      }
-      if (ctx?.listener) ctx.listener(parsed);
-      else if (!ctx) early.push(parsed);
-    });
-    const subscriber = {
-      push: (event: ProcessEvent) => {
-        if (event.type === 'stdout') {
-          const before = lines.dropped;
-          lines.push(event.data);
-          if (ctx && lines.dropped > before) ctx.rejectedLines += lines.dropped - before;
-        } else if (event.type === 'exit') ctx?.listener?.({ t: 'exit' });
-        return true;
-      },
-    };
+    const holder: DriverHolder = { early: [] };
+    const subscriber = this.driverSubscriber(holder);
     const proc = await this.deps.processes.start(
       sandbox,
       {
@@ -315,11 +350,13 @@ export class CodeService {
       },
       { keepStdinOpen: true, subscriber, signal: options.signal },
     );
-    ctx = new KernelContext(id, sandbox.id, language, request.cwd ?? null, new Date().toISOString(), proc);
+    const ctx = new KernelContext(id, sandbox.id, language, request.cwd ?? null, new Date().toISOString(), proc);
+    holder.ctx = ctx;
     const ready = ctx.wait((m) => (m.t === 'ready' || m.t === 'failed' || m.t === 'exit' ? m : undefined), this.limits.startTimeoutMs, 'start');
-    for (const m of early) ctx.listener?.(m);
+    for (const m of holder.early) ctx.listener?.(m);
     if (proc.exit) ctx.listener?.({ t: 'exit' });
-    await proc.write(`${JSON.stringify(codeDriverSource)}\n`);
+    const spec = kernelSpec(language);
+    await proc.write(`${JSON.stringify(codeDriverSource)}\n${spec === undefined ? '' : `${spec}\n`}`);
     let m: DriverSignal;
     try {
       m = await ready;
@@ -332,13 +369,62 @@ export class CodeService {
       await proc.done;
       const said = m.t === 'failed' ? m.message : proc.stderr.bytes().toString('utf8').slice(-2000);
       throw new BadRequestError(
-        `no ${language} kernel could start in sandbox ${sandbox.id} (it needs python3 with ipykernel and jupyter_client: the code-interpreter template has them): ${lastLine(said)}`,
+        `no ${language} kernel could start in sandbox ${sandbox.id} (it needs python3 with ipykernel and jupyter_client${language === 'javascript' ? ', and node' : ''}: the code-interpreter template has them): ${lastLine(said)}`,
         { id: sandbox.id, language },
         'kernel_unavailable',
       );
     }
     this.contexts(sandbox.id).set(id, ctx);
     return ctx;
+  }
+
+  /**
+   * Takes a sandbox's contexts back after a daemon restart: their drivers ran
+   * on in the sandbox (with their kernels and variables) and were re-attached
+   * as commands; each is known by the argv the daemon gave it. The argv comes
+   * back from inside the sandbox, so an id or kernel that is not one this
+   * daemon makes is passed over. A cell that ran across the restart has no
+   * one to answer; the next cells queue behind it in the driver.
+   */
+  adopt(sandboxId: string): number {
+    let adopted = 0;
+    const contexts = this.contexts(sandboxId);
+    for (const info of this.deps.processes.list(sandboxId)) {
+      const found = driverArgv(info.cmd);
+      if (!found || info.state !== 'running' || contexts.has(found.id)) continue;
+      const proc = this.deps.processes.get(sandboxId, info.pid);
+      const holder: DriverHolder = { early: [] };
+      // Not replayed: what the driver wrote before the restart answered cells no one waits for now.
+      proc.subscribe(this.driverSubscriber(holder), false);
+      holder.ctx = new KernelContext(found.id, sandboxId, found.language, info.cwd, info.startedAt, proc);
+      contexts.set(found.id, holder.ctx);
+      adopted++;
+    }
+    if (adopted) this.deps.logger?.info({ sandbox: sandboxId, contexts: adopted }, 're-attached code contexts');
+    return adopted;
+  }
+
+  /** Reads a driver's stdout as checked messages for its context (before the context exists: kept in `early`). */
+  private driverSubscriber(holder: DriverHolder): ProcessSubscriber {
+    const lines = new BoundedLines(this.limits.maxLineBytes, (line) => {
+      const parsed = parseDriverLine(line);
+      if (!parsed) {
+        if (holder.ctx) holder.ctx.rejectedLines++;
+        return;
+      }
+      if (holder.ctx?.listener) holder.ctx.listener(parsed);
+      else if (!holder.ctx) holder.early.push(parsed);
+    });
+    return {
+      push: (event: ProcessEvent) => {
+        if (event.type === 'stdout') {
+          const before = lines.dropped;
+          lines.push(event.data);
+          if (holder.ctx && lines.dropped > before) holder.ctx.rejectedLines += lines.dropped - before;
+        } else if (event.type === 'exit') holder.ctx?.listener?.({ t: 'exit' });
+        return true;
+      },
+    };
   }
 
   private serially<T>(ctx: KernelContext, work: () => Promise<T>): Promise<T> {
@@ -379,6 +465,22 @@ export class CodeService {
       throw err;
     }
   }
+}
+
+interface DriverHolder {
+  ctx?: KernelContext;
+  early: DriverSignal[];
+}
+
+const contextIdPattern = /^(ctx-[A-Za-z0-9_-]{12}|default-(python|javascript|bash))$/;
+
+/** The context a command's argv starts the driver of, if it is exactly the argv start() gives one. */
+function driverArgv(cmd: string[]): { id: string; language: CodeLanguage } | undefined {
+  const [python, unbuffered, dashC, source, kernel, id, ...rest] = cmd;
+  if (python !== 'python3' || unbuffered !== '-u' || dashC !== '-c' || source !== bootstrap || rest.length || !id || !contextIdPattern.test(id))
+    return undefined;
+  const language = (Object.keys(kernelNames) as CodeLanguage[]).find((l) => kernelNames[l] === kernel);
+  return language ? { id, language } : undefined;
 }
 
 function kernelDead(ctx: KernelContext): ConflictError {

@@ -10,7 +10,7 @@ import { isExpired, loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { checkReport } from '../check/check-report.js';
 import { type Clock, systemClock } from '../clock/clock.js';
-import { CodeInterpreterBuilder } from '../code/code-interpreter-template.js';
+import { CodeInterpreterBuilder, codeInterpreterTemplate } from '../code/code-interpreter-template.js';
 import { CodeService } from '../code/code-service.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -240,6 +240,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
   });
   const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
+  const code = new CodeService({ processes, logger });
   const pools: PoolService = new PoolService({
     db,
     sandboxes,
@@ -247,6 +248,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     templates: templateStore,
     logger,
     counted: (owner, hit) => stats.poolClaim(owner, hit),
+    // A pooled code-interpreter sandbox waits with its default Python kernel started: a claimer's first cell does not wait for it.
+    warm: (record) => (record.template === codeInterpreterTemplate ? code.warm(record) : Promise.resolve()),
   });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
@@ -335,7 +338,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     checkpoints,
     pools,
     processes,
-    code: new CodeService({ processes, logger }),
+    code,
     codeTemplate: new CodeInterpreterBuilder({ templates, logger }),
     files,
     volumes,

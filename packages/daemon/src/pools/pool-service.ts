@@ -60,6 +60,8 @@ export class PoolService {
       logger: Logger;
       /** Told of each claim a pool answered, hit or miss, for the daemon's statistics. */
       counted?: (owner: string, hit: boolean) => void;
+      /** Readies a pooled sandbox further once it runs (a code-interpreter's kernel); a failure leaves it as made. */
+      warm?: (record: SandboxRecord) => Promise<void>;
     },
   ) {}
 
@@ -156,11 +158,17 @@ export class PoolService {
         }
         const started = performance.now();
         try {
-          await this.deps.sandboxes.create(
+          const record = await this.deps.sandboxes.create(
             poolOwner(id),
             { template: pool.template, tier: pool.tier, limits: JSON.parse(pool.limits) as Limits, timeoutMs: pooledLifetimeMs },
             {},
           );
+          if (this.deps.warm) {
+            await this.deps.warm(record).then(
+              () => this.deps.logger.info({ pool: id, sandbox: record.id }, 'pooled sandbox warmed'),
+              (err) => this.deps.logger.warn({ err, pool: id, sandbox: record.id }, 'a pooled sandbox could not be warmed'),
+            );
+          }
           this.lastRefillMs.set(id, performance.now() - started);
         } catch (err) {
           this.deps.logger.error({ err, pool: id }, 'pool refill failed; trying again later');

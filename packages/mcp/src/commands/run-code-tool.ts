@@ -1,11 +1,12 @@
 import { posix } from 'node:path';
-import { CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
-import { Commands, Files, Sandbox } from '@paddock/sdk';
+import { BadRequestError, CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
+import { Code, Commands, Files, Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
+import { CellOutputSchema, cellOutput } from '../code/cell-output.js';
 import { fileContent } from '../files/file-content.js';
 import { describeError } from '../results/describe-error.js';
 import { outputLimits } from '../results/output-limits.js';
-import { registerTool } from '../tools/register-tool.js';
+import { registerTool, withContent } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
 import type { ToolTable } from '../tools/tool-table.js';
 import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs } from './command-output.js';
@@ -20,7 +21,16 @@ const RunCodeInput = CommandStartSchema.pick({ cwd: true, env: true, user: true,
   .extend({
     sandboxId: SandboxIdSchema.optional().describe('run in this sandbox; without one, a fresh sandbox is made for the run and killed after it'),
     language: z.enum(['python', 'javascript', 'bash']).describe('python (python3), javascript (node) or bash'),
-    code: CommandStartSchema.shape.cmd.element.min(1).describe('the program text'),
+    code: CommandStartSchema.shape.cmd.element.min(1).describe('the program text, or the cell'),
+    contextId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'keep state: run the code as a cell in a code context of sandboxId (a kernel whose variables, imports and functions stay from call to call); ' +
+          '"default" for the sandbox\'s default context of the language, or the contextId a previous cell answered with. Needs a template with kernels (code-interpreter)',
+      ),
     returnFiles: z
       .array(SandboxPathSchema)
       .max(20)
@@ -40,7 +50,13 @@ const ReturnedFileSchema = z.object({
 });
 type ReturnedFile = z.infer<typeof ReturnedFileSchema>;
 
-const RunCodeOutput = CommandOutputSchema.extend({ files: z.array(ReturnedFileSchema) });
+// One schema for both answers (a program's, a cell's): what only one of them has is optional.
+const RunCodeOutput = z.object({
+  ...CommandOutputSchema.pick({ stdout: true, stderr: true, timedOut: true, truncated: true }).shape,
+  ...CommandOutputSchema.pick({ pid: true, exitCode: true, signal: true, oomKilled: true }).partial().shape,
+  files: z.array(ReturnedFileSchema).optional(),
+  ...CellOutputSchema.pick({ contextId: true, results: true, error: true, executionCount: true, kernelDied: true }).partial().shape,
+});
 
 export function registerRunCodeTool(tools: ToolTable, context: ToolContext): void {
   registerTool(
@@ -51,14 +67,30 @@ export function registerRunCodeTool(tools: ToolTable, context: ToolContext): voi
       title: 'Run code',
       description:
         'Runs a Python, JavaScript (Node.js) or bash program in a sandbox and returns stdout, stderr, exitCode and, when asked with returnFiles, the files it wrote. ' +
-        'Without sandboxId the program runs in a fresh sandbox that is killed afterwards (nothing persists); pass the id of one from sandbox_create to keep state between runs. ' +
+        'Without sandboxId the program runs in a fresh sandbox that is killed afterwards (nothing persists); pass the id of one from sandbox_create to keep its files between runs. ' +
+        'With contextId (and sandboxId) the code is a cell in a kernel that keeps its variables between calls, like a notebook: the answer has stdout, stderr, results ' +
+        '(the value of the last expression, tables, charts: each chart follows as an image) and error (name, value, traceback); cwd, env, user and returnFiles do not apply to cells. ' +
         `A non-zero exit code is a result, not an error. Killed after timeoutMs (default ${defaultCommandTimeoutMs / 1000} s).`,
       input: RunCodeInput,
       output: RunCodeOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async ({ sandboxId, language, code, returnFiles, ...options }, signal) => {
+    async ({ sandboxId, language, code, returnFiles, contextId, ...options }, signal) => {
       const timeoutMs = options.timeoutMs ?? defaultCommandTimeoutMs;
+      if (contextId !== undefined) {
+        if (!sandboxId)
+          throw new BadRequestError(
+            'contextId needs sandboxId: a code context lives in a sandbox (sandbox_create with template code-interpreter)',
+            {},
+            'invalid_request',
+          );
+        const run = await new Code(context.api, sandboxId).run(code, { context: contextId === 'default' ? undefined : contextId, language, timeoutMs, signal });
+        const { output, images } = cellOutput(run);
+        return withContent(
+          output,
+          images.map((image) => ({ type: 'image' as const, ...image })),
+        );
+      }
       const fresh = sandboxId
         ? undefined
         : // Its lifetime outlasts the run a little: a safety net should this process die before killing it.

@@ -14,6 +14,14 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   annotations?: ToolAnnotations;
 }
 
+const extraContent = Symbol('extraContent');
+type ContentBlocks = CallToolResult['content'];
+
+/** A result with content sent after its JSON (images a cell drew): `structuredContent` stays the JSON alone. */
+export function withContent<T extends object>(value: T, content: ContentBlocks): T {
+  return Object.assign(value, { [extraContent]: content });
+}
+
 /** Does the work; whatever it throws becomes a tool error result. */
 export type ToolRun<I extends z.ZodObject, O extends z.ZodObject> = (args: z.output<I>, signal: AbortSignal) => Promise<z.input<O>>;
 
@@ -55,7 +63,8 @@ async function answer<O extends z.ZodObject>(output: O, run: () => Promise<z.inp
     const checked = output.safeParse(value);
     if (!checked.success) throw new RuntimeError(`paddock mcp built a result that does not match its schema: ${checked.error.message}`);
     const structured = checked.data as Record<string, unknown>;
-    return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+    const extra = (value as { [extraContent]?: ContentBlocks })[extraContent] ?? [];
+    return { content: [{ type: 'text', text: JSON.stringify(structured) }, ...extra], structuredContent: structured };
   } catch (err) {
     return toolError(describeError(err));
   }

@@ -60,6 +60,17 @@ describe('runCode through the code-interpreter SDK', () => {
     expect(failed.error?.traceback).toContain('ValueError');
   });
 
+  it('runs JavaScript and Bash cells, by language or in a context of their own', async () => {
+    await sbx.runCode('const n = 41', { language: 'js' });
+    expect((await sbx.runCode('n + 1', { language: 'js' })).text).toBe('42');
+    const bash = await sbx.createCodeContext({ language: 'bash' });
+    expect(bash).toMatchObject({ language: 'bash' });
+    await sbx.runCode('N=7', { context: bash });
+    expect((await sbx.runCode('echo "n=$N"', { context: bash })).logs.stdout.join('')).toBe('n=7\n');
+    // Python's state is its own: no n there.
+    expect((await sbx.runCode('n')).error?.name).toBe('NameError');
+  });
+
   it('makes, lists, restarts and removes contexts, each with its own state', async () => {
     const ctx = await sbx.createCodeContext({ cwd: '/tmp' });
     expect(ctx).toMatchObject({ language: 'python', cwd: '/tmp' });

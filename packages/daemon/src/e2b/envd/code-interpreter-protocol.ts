@@ -1,4 +1,13 @@
-import { BadRequestError, type CodeContext, CodeLanguageSchema, type CodeResult, type CodeRunEvent, NotFoundError, type PaddockError } from '@paddock/core';
+import {
+  BadRequestError,
+  type CodeContext,
+  type CodeLanguage,
+  CodeLanguageSchema,
+  type CodeResult,
+  type CodeRunEvent,
+  NotFoundError,
+  type PaddockError,
+} from '@paddock/core';
 import type { Context } from 'hono';
 import type { HttpEnv } from '../../http/http-env.js';
 import { runContext } from '../../http/routes/code-routes.js';
@@ -72,7 +81,12 @@ async function execute(s: Services, c: Context<HttpEnv>, call: EnvdCall): Promis
   const run = { code: body.code, ...(contextId ? { contextId } : {}), ...(body.language ? { language: languageOf(body.language) } : {}) };
   return s.govern(
     c,
-    { action: 'code.run', resource: `sandbox:${call.sandboxId}`, context: runContext(run), precheck: () => runningSandbox(s, call) },
+    {
+      action: 'code.run',
+      resource: `sandbox:${call.sandboxId}`,
+      context: runContext(run, (contextId ? s.code.languageOf(call.sandboxId, contextId) : undefined) ?? run.language ?? 'python'),
+      precheck: () => runningSandbox(s, call),
+    },
     async () => {
       const sandbox = runningSandbox(s, call);
       const id = await s.code.resolve(sandbox, run, c.req.raw.signal);
@@ -142,10 +156,13 @@ function wireContext(ctx: CodeContext): { id: string; language: string; cwd: str
   return { id: ctx.id, language: ctx.language, cwd: ctx.cwd ?? '' };
 }
 
-function languageOf(value: unknown): 'python' {
+/** E2B's language names onto ours ("js" is E2B's short name for JavaScript). */
+function languageOf(value: unknown): CodeLanguage {
   if (value === undefined || value === null || value === '') return 'python';
-  const parsed = CodeLanguageSchema.safeParse(value);
-  if (!parsed.success) throw new BadRequestError(`language ${JSON.stringify(value)} is not served (python is)`, { language: String(value) }, 'bad_request');
+  const parsed = CodeLanguageSchema.safeParse(value === 'js' ? 'javascript' : value);
+  if (!parsed.success) {
+    throw new BadRequestError(`language ${JSON.stringify(value)} is not served (python, javascript and bash are)`, { language: String(value) }, 'bad_request');
+  }
   return parsed.data;
 }
 

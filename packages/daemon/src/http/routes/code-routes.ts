@@ -5,6 +5,7 @@ import {
   CodeContextCreateSchema,
   CodeContextSchema,
   type CodeError,
+  type CodeLanguage,
   type CodeResult,
   type CodeRunEvent,
   type CodeRunResult,
@@ -143,7 +144,9 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     const owner = c.get('principal').tenant;
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
     const precheck = () => s.sandboxes.requireRunning(owner, id);
-    return s.govern(c, { action: 'code.run', resource: `sandbox:${id}`, context: runContext(body), precheck }, async () => {
+    // A named context's own language is what the cell runs in (and is scored as), whatever the body says.
+    const language = (body.contextId ? s.code.languageOf(id, body.contextId) : undefined) ?? body.language ?? 'python';
+    return s.govern(c, { action: 'code.run', resource: `sandbox:${id}`, context: runContext(body, language), precheck }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
       const contextId = await s.code.resolve(sandbox, body, c.req.raw.signal);
       if (!streaming) {
@@ -172,11 +175,11 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
 }
 
 /** What policy and approvals see of a cell (the code itself too); the audit log keeps the digest and a summary instead of the code. */
-export function runContext(body: { code: string; language?: string; contextId?: string }): Record<string, unknown> {
-  const risk = assessCode(body.code);
+export function runContext(body: { code: string; contextId?: string }, language: CodeLanguage): Record<string, unknown> {
+  const risk = assessCode(body.code, language);
   return {
     code: body.code,
-    language: body.language ?? 'python',
+    language,
     ...(body.contextId ? { contextId: body.contextId } : {}),
     codeDigest: createHash('sha256').update(body.code).digest('hex'),
     codeSummary: summarize(body.code),
