@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDaemonCommand } from './daemon-config.js';
 import { daemonSettings, InvalidSettingError, readSettings } from './daemon-settings.js';
@@ -93,5 +95,16 @@ describe('the settings schema (G3)', () => {
 
   it('reads every setting through the same table (no setting is read elsewhere)', () => {
     expect(Object.keys(readSettings({}, {})).sort()).toEqual(Object.keys(daemonSettings).sort());
+  });
+});
+
+describe('the settings table in docs/operations.md', () => {
+  it('has a row for every setting, with its flag and its variable', () => {
+    const page = readFileSync(fileURLToPath(new URL('../../../../docs/operations.md', import.meta.url)), 'utf8');
+    const rows = page.split('\n').filter((line) => line.startsWith('| `--'));
+    const missing = Object.values(daemonSettings)
+      .filter((spec) => !rows.some((row) => row.startsWith(`| \`--${spec.flag}`) && row.includes(`\`${spec.env}\``)))
+      .map((spec) => `--${spec.flag}`);
+    expect(missing).toEqual([]);
   });
 });
