@@ -93,7 +93,24 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(admin.client.getInstructions()).toContain('run_code');
     const { tools } = await admin.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ['list_files', 'network_allow', 'read_file', 'run_code', 'run_command', 'sandbox_create', 'sandbox_kill', 'sandbox_list', 'write_file'].sort(),
+      [
+        'desktop_click',
+        'desktop_drag',
+        'desktop_key',
+        'desktop_move',
+        'desktop_screenshot',
+        'desktop_scroll',
+        'desktop_type',
+        'list_files',
+        'network_allow',
+        'read_file',
+        'run_code',
+        'run_command',
+        'sandbox_create',
+        'sandbox_kill',
+        'sandbox_list',
+        'write_file',
+      ].sort(),
     );
     const { resourceTemplates } = await admin.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['paddock://sandboxes/{id}/files/{+path}']);

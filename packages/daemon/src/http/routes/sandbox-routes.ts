@@ -10,7 +10,6 @@ import {
   SnapshotCreateSchema,
 } from '@paddock/core';
 import type { Context } from 'hono';
-import { codeInterpreterTemplate } from '../../code/code-interpreter-template.js';
 import { toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -157,7 +156,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         },
       },
       async () => {
-        if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
+        await s.builtInTemplates.ensure(body.template, c.get('principal').tenant);
         return mountingVolumes(c, s, body.volumes ?? [], () => s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }));
       },
     );
