@@ -336,7 +336,7 @@ describe('paddock mcp over stdio', () => {
     // The daemon's own refusal, past the schema: an unknown template.
     expect(await failure('sandbox_create', { template: 'no-such-template' })).toMatch(/^template_not_found: /);
 
-    expect((await mcp.client.listTools()).tools).toHaveLength(9);
+    expect((await mcp.client.listTools()).tools).toHaveLength(16);
     expect(await ok<RunResult>('run_code', { language: 'bash', code: 'echo still here' })).toMatchObject({ stdout: 'still here\n' });
     expect(mcp.transportErrors).toEqual([]);
   });

@@ -146,6 +146,17 @@ describe('desktop sandboxes', () => {
     expect(left.stdout).not.toMatch(/^\/tmp\/s1-/m);
   });
 
+  it('S5: bytes written into the desktop helper’s pipe from inside the sandbox end that helper; the next call gets a true screenshot', async () => {
+    await sbx.desktop.cursor();
+    const pid = (await sbx.commands.run("pgrep -f 'exec\\(compile' | head -1")).stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    // A forged answer (a header and its bytes), then garbage, while nothing was asked.
+    await sbx.commands.run(`printf '{"len": 6}\\nforged{"len": 99999999999}\\n' > /proc/${pid}/fd/1`);
+    const png = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot()));
+    expect([png.width, png.height]).toEqual([1280, 800]);
+    expect((await sbx.commands.run(`kill -0 ${pid} 2>/dev/null && echo alive || echo gone`)).stdout.trim()).toBe('gone');
+  });
+
   it('refuses points off the screen and key names not on the list, before any action runs', async () => {
     const err = await sbx.desktop
       .actions([
@@ -298,6 +309,40 @@ describe('desktop sandboxes', () => {
   });
 });
 
+describe('the desktop in the control tower', () => {
+  it('shows the live screen; after Take over a click on it lands in the sandbox while the agent’s input is refused', async () => {
+    await startApp();
+    // The sandbox's Chromium (started by an earlier test) may cover the app: bring the app to the front.
+    await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+      await page.goto(`${daemon.url}/`);
+      await page.getByLabel('API token').fill(person.token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Sandboxes', level: 1 }).waitFor();
+      await page.goto(`${daemon.url}/#/sandboxes/${sbx.id}`);
+      const screen = page.getByRole('img', { name: `Screen of ${sbx.id}` });
+      await screen.waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Take over' }).click();
+      await page.getByText('You control this desktop').waitFor({ timeout: 30_000 });
+      // The terminal Take over opens pushes the screen down the page: it is scrolled to, then clicked at screen point 150,250.
+      await screen.scrollIntoViewIfNeeded();
+      const box = await screen.boundingBox();
+      if (!box) throw new Error('the screen has no box');
+      await screen.click({ position: { x: (box.width * 150.5) / 1280, y: (box.height * 250.5) / 800 } });
+      await waitFor('the click from the dashboard', async () => (/click 1 15[01] 25[01]/.test(await events()) ? true : undefined));
+      await expect((await as(agent.token)).desktop.click(5, 5)).rejects.toMatchObject({ code: 'human_in_control' });
+      await page.getByRole('button', { name: 'Hand back' }).click();
+      await page.getByRole('button', { name: 'Take over' }).waitFor();
+    } finally {
+      await browser.close();
+      await (await as(person.token)).handback().catch(() => {});
+    }
+    await (await as(agent.token)).desktop.move(5, 5);
+  });
+});
+
 describe('the desktop from the CLI and MCP', () => {
   it('paddock desktop screenshot writes a PNG; click, key and type act; a bad key name exits 2 with one line', async () => {
     const file = `${daemon.stateDir}-shot.png`;
@@ -325,6 +370,7 @@ describe('the desktop from the CLI and MCP', () => {
     await client.connect(transport);
     try {
       const shot = (await client.callTool({ name: 'desktop_screenshot', arguments: { sandboxId: sbx.id } })) as CallToolResult;
+      expect(shot.structuredContent).toEqual({ width: 1280, height: 800 });
       const image = shot.content.find((c) => c.type === 'image');
       expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
       const decoded = PNG.sync.read(Buffer.from(image?.type === 'image' ? image.data : '', 'base64'));

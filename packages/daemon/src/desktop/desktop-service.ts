@@ -28,6 +28,7 @@ import type { SandboxRecord } from '../store/sandbox-store.js';
 import { readCdpVersion } from './cdp-version.js';
 import { desktopHelperSource } from './desktop-helper-source.js';
 import { desktopPorts } from './desktop-template.js';
+import { type HelperHeader, HelperSession } from './helper-session.js';
 
 /** The DevTools port the sandbox's browser listens on, on its loopback only. */
 export const cdpPort = 9222;
@@ -46,26 +47,27 @@ export interface DesktopState {
 }
 
 const StateSchema = z.object({ screen: ScreenSizeSchema, focused: z.object({ id: z.string().max(64), title: z.string().max(4096) }).nullable() });
-const HelperErrorSchema = z.object({ error: z.string().max(64), message: z.string().max(4096), details: z.record(z.string(), z.unknown()).optional() });
 const ClipboardAnswer = z.object({ text: z.string() });
 
 export interface DesktopServiceDeps {
   engine: Pick<SandboxHost, 'agent'>;
   processes: ProcessManager;
   addresses: IngressAddresses;
-  /** How long one helper run may take, typing included. */
+  /** How long one helper request may take, typing included. */
   timeoutMs?: number;
 }
 
 /**
- * The desktop of a sandbox, seen and driven from inside it: each call runs
- * a short Python helper through the agent (the sandbox's network is never
- * opened). Whatever it answers is the sandbox's and so hostile: bounded,
- * parsed against a schema, and a screenshot must be a PNG no larger than
- * full HD.
+ * The desktop of a sandbox, seen and driven from inside it: calls go to a
+ * Python helper the daemon keeps running there through the agent (the
+ * sandbox's network is never opened). Whatever it answers is the sandbox's
+ * and so hostile: framed and bounded (HelperSession), parsed against a
+ * schema, and a screenshot must be a PNG no larger than full HD.
  */
 export class DesktopService {
   private readonly timeoutMs: number;
+  /** The helper running in each sandbox, kept between calls (a screenshot then costs no new process). */
+  private readonly sessions = new Map<string, HelperSession>();
 
   constructor(private readonly deps: DesktopServiceDeps) {
     this.timeoutMs = deps.timeoutMs ?? 120_000;
@@ -206,46 +208,51 @@ export class DesktopService {
     return parsed.data;
   }
 
-  /** Runs the helper once; its stdout, bounded. A failure it reports becomes the typed error it names. */
+  /** Sends the sandbox's helper one request (starting the helper if none runs); its answer, bounded. A failure it reports becomes the typed error it names. */
   private async helper(sandbox: SandboxRecord, request: Record<string, unknown>, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    const session = await this.deps.engine.agent(sandbox.id).exec(
-      { cmd: ['python3', '-c', bootstrap], env: displayEntries(sandbox), cwd: '/', user: sandbox.defaultUser },
-      {
-        onStdout: (data) => {
-          size += data.length;
-          if (size > maxBytes) over = true;
-          else chunks.push(data);
-        },
-      },
-      { timeoutMs: 10_000, signal },
-    );
-    const kill = () => session.signal(9);
-    const timer = setTimeout(kill, this.timeoutMs);
-    signal?.addEventListener('abort', kill, { once: true });
-    try {
-      await session.write(`${JSON.stringify(desktopHelperSource)}\n${JSON.stringify(request)}\n`);
-      session.closeStdin();
-      const exit = await session.exited;
-      const out = Buffer.concat(chunks);
-      if (over) throw new UnavailableError(`the desktop of sandbox ${sandbox.id} answered more than ${maxBytes} bytes`, { op: String(request.op) });
-      if (exit.exitCode === 3) throw helperError(sandbox, out);
-      if (exit.exitCode !== 0) {
-        if (exit.exitCode === 127) throw new BadRequestError(`sandbox ${sandbox.id} has no python3 (use the desktop template)`, {}, 'desktop_unavailable');
-        throw new UnavailableError(
-          `the desktop helper of sandbox ${sandbox.id} ended with ${exit.signal ? `signal ${exit.signal}` : `status ${exit.exitCode}`}`,
-          {
-            op: String(request.op),
-          },
+    const session = await this.session(sandbox, signal);
+    const { header, payload } = await session.request(request, maxBytes, this.timeoutMs, signal).catch(async (err: Error) => {
+      this.sessions.delete(sandbox.id);
+      throw (await this.missingPython(sandbox, session)) ?? err;
+    });
+    if (header.error) throw helperError(sandbox, header);
+    return payload;
+  }
+
+  private async session(sandbox: SandboxRecord, signal?: AbortSignal): Promise<HelperSession> {
+    const running = this.sessions.get(sandbox.id);
+    if (running && !running.broken) return running;
+    const starting = (async () => {
+      let helper: HelperSession | undefined;
+      const exec = await this.deps.engine
+        .agent(sandbox.id)
+        .exec(
+          { cmd: ['python3', '-c', bootstrap], env: displayEntries(sandbox), cwd: '/', user: sandbox.defaultUser },
+          { onStdout: (data) => helper?.output(data) },
+          { timeoutMs: 10_000, signal },
         );
-      }
-      return out;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', kill);
-    }
+      helper = new HelperSession(exec);
+      exec.exited.then(
+        () => this.forget(sandbox.id, helper),
+        () => this.forget(sandbox.id, helper),
+      );
+      await exec.write(`${JSON.stringify(desktopHelperSource)}\n`);
+      return helper;
+    })();
+    const helper = await starting;
+    this.sessions.set(sandbox.id, helper);
+    return helper;
+  }
+
+  private forget(sandboxId: string, helper: HelperSession | undefined): void {
+    if (this.sessions.get(sandboxId) === helper) this.sessions.delete(sandboxId);
+  }
+
+  /** A template without python3: the helper's exec ends at once with 127. */
+  private async missingPython(sandbox: SandboxRecord, helper: HelperSession): Promise<PaddockError | undefined> {
+    const status = helper.exitStatus;
+    if (status === 127) return new BadRequestError(`sandbox ${sandbox.id} has no python3 (use the desktop template)`, {}, 'desktop_unavailable');
+    return undefined;
   }
 }
 
@@ -282,11 +289,9 @@ function parseLine(out: Buffer): unknown {
 /** The codes a helper may name; anything else it says is reported as the desktop failing. */
 const helperCodes = new Set(['desktop_unavailable', 'invalid_coordinates']);
 
-function helperError(sandbox: SandboxRecord, out: Buffer): PaddockError {
-  const parsed = HelperErrorSchema.safeParse(parseLine(out));
-  if (!parsed.success) return new UnavailableError(`the desktop helper of sandbox ${sandbox.id} failed without saying why`);
-  const { error, message, details } = parsed.data;
-  if (helperCodes.has(error)) {
+function helperError(sandbox: SandboxRecord, header: HelperHeader): PaddockError {
+  const { error, message = 'no reason given', details } = header;
+  if (error && helperCodes.has(error)) {
     const screen = ScreenSizeSchema.safeParse(details?.screen);
     return new BadRequestError(message, screen.success ? { screen: screen.data } : {}, error as 'desktop_unavailable' | 'invalid_coordinates');
   }

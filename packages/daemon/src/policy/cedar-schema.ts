@@ -176,6 +176,7 @@ export const cedarSchema = `namespace Paddock {
     language?: String,
     window?: String,
     actions?: Set<String>,
+    chars?: Long,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type DesktopAction, DesktopActionSchema, SandboxIdSchema, ScreenshotQuerySchema } from '@paddock/core';
+import { type DesktopAction, DesktopActionSchema, DesktopActionsResultSchema, SandboxIdSchema, ScreenshotQuerySchema } from '@paddock/core';
 import { Desktop } from '@paddock/sdk';
 import { z } from 'zod';
 import { describeError } from '../results/describe-error.js';
@@ -9,6 +9,8 @@ import { type ToolTable, toolError } from '../tools/tool-table.js';
 const sandboxId = SandboxIdSchema.describe('the desktop sandbox (template desktop, from sandbox_create)');
 const button = z.enum(['left', 'middle', 'right']).default('left');
 const x = z.number().int().min(0).describe('pixels from the left of the screen');
+/** What a screenshot tool says besides its image: the image's size. */
+const ScreenshotOutput = z.object({ width: z.number().int(), height: z.number().int() });
 const y = z.number().int().min(0).describe('pixels from the top of the screen');
 
 /**
@@ -76,6 +78,7 @@ export function registerDesktopTools(table: ToolTable, context: ToolContext): vo
         title: spec.title,
         description: spec.description,
         inputSchema: z.toJSONSchema(spec.input, { target: 'draft-7', io: 'input' }) as { type: 'object' },
+        outputSchema: z.toJSONSchema(spec.action ? DesktopActionsResultSchema : ScreenshotOutput, { target: 'draft-7', io: 'output' }) as { type: 'object' },
         annotations: { readOnlyHint: spec.action === undefined, destructiveHint: false, openWorldHint: false },
       },
       call: (args, signal) => {
@@ -98,14 +101,20 @@ async function run(
   const desktop = new Desktop(context.api, id);
   try {
     const content: CallToolResult['content'] = [];
+    let structured: Record<string, unknown> | undefined;
     if (action) {
       const checked = DesktopActionSchema.parse(action(rest));
-      const done = await desktop.actions([checked], { signal });
-      content.push({ type: 'text', text: JSON.stringify(done) });
+      structured = await desktop.actions([checked], { signal });
+      content.push({ type: 'text', text: JSON.stringify(structured) });
     }
-    const png = await desktop.screenshot({ ...(action ? {} : rest), signal });
-    content.push({ type: 'image', data: Buffer.from(png).toString('base64'), mimeType: 'image/png' });
-    return { content };
+    const png = Buffer.from(await desktop.screenshot({ ...(action ? {} : rest), signal }));
+    if (!structured) {
+      // The daemon passed it on only as a PNG: its IHDR holds the size.
+      structured = { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+      content.push({ type: 'text', text: JSON.stringify(structured) });
+    }
+    content.push({ type: 'image', data: png.toString('base64'), mimeType: 'image/png' });
+    return { content, structuredContent: structured };
   } catch (err) {
     return toolError(describeError(err));
   }
