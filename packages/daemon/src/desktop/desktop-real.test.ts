@@ -119,6 +119,17 @@ describe('desktop sandboxes', () => {
     expect([region.width, region.height]).toEqual([200, 150]);
   });
 
+  it('takes its screen size from PADDOCK_SCREEN at create, and scales a screen larger than full HD no further than 1920×1080', async () => {
+    const wide = await Sandbox.create({ ...daemon.conn, template: 'desktop', env: { PADDOCK_SCREEN: '2560x1440' } });
+    try {
+      const png = PNG.sync.read(Buffer.from(await wide.desktop.screenshot()));
+      expect([png.width, png.height]).toEqual([1920, 1080]);
+      expect((await wide.desktop.actions([{ type: 'move', x: 2500, y: 1400 }])).screen).toEqual({ width: 2560, height: 1440 });
+    } finally {
+      await wide.kill();
+    }
+  });
+
   it('clicks and typed text reach an X client, which records them', async () => {
     await startApp();
     await sbx.desktop.click(200, 150);
