@@ -5,6 +5,7 @@ export * from './audit/canonical-json.js';
 export * from './check/check-schema.js';
 export * from './code/code-schema.js';
 export * from './commands/command-schema.js';
+export * from './desktop/desktop-schema.js';
 export * from './errors/error-codes.js';
 export * from './errors/paddock-error.js';
 export * from './events/live-schema.js';

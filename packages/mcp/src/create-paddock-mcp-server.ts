@@ -3,6 +3,7 @@ import { paddockVersion } from '@paddock/core/client';
 import type { ConnectionOptions } from '@paddock/sdk';
 import { registerRunCodeTool } from './commands/run-code-tool.js';
 import { registerRunCommandTool } from './commands/run-command-tool.js';
+import { registerDesktopTools } from './desktop/desktop-tools.js';
 import { registerFileResource } from './files/file-resource.js';
 import { registerFileTools } from './files/file-tools.js';
 import { type GatewayToolOptions, GatewayToolSource } from './gateway-tools/gateway-tool-source.js';
@@ -47,6 +48,7 @@ export function createPaddockMcpServer(connection: ConnectionOptions = {}, optio
   registerRunCodeTool(tools, context);
   registerFileTools(tools, context);
   registerNetworkAllowTool(tools, context);
+  registerDesktopTools(tools, context);
   if (options.gateway !== false) tools.addSource(new GatewayToolSource(context, options.gateway));
   tools.serveOn(server.server, options.signal);
   registerFileResource(server, context);

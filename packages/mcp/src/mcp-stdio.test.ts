@@ -88,7 +88,24 @@ describe('paddock mcp over stdio', () => {
     const { tools } = await mcp.client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['list_files', 'network_allow', 'read_file', 'run_code', 'run_command', 'sandbox_create', 'sandbox_kill', 'sandbox_list', 'write_file'].sort(),
+      [
+        'desktop_click',
+        'desktop_drag',
+        'desktop_key',
+        'desktop_move',
+        'desktop_screenshot',
+        'desktop_scroll',
+        'desktop_type',
+        'list_files',
+        'network_allow',
+        'read_file',
+        'run_code',
+        'run_command',
+        'sandbox_create',
+        'sandbox_kill',
+        'sandbox_list',
+        'write_file',
+      ].sort(),
     );
     for (const tool of tools) {
       expect(tool.description, tool.name).toBeTruthy();
@@ -349,7 +366,7 @@ describe('paddock mcp over stdio', () => {
     // The daemon's own refusal, past the schema: an unknown template.
     expect(await failure('sandbox_create', { template: 'no-such-template' })).toMatch(/^template_not_found: /);
 
-    expect((await mcp.client.listTools()).tools).toHaveLength(9);
+    expect((await mcp.client.listTools()).tools).toHaveLength(16);
     expect(await ok<RunResult>('run_code', { language: 'bash', code: 'echo still here' })).toMatchObject({ stdout: 'still here\n' });
     expect(mcp.transportErrors).toEqual([]);
   });

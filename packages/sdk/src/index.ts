@@ -96,6 +96,7 @@ export { type AttachCallbacks, AttachedProcess } from './attach.js';
 export { Audit, type AuditFollowOptions, type AuditListOptions, type AuditRange, type AuditVerifyOptions } from './audit.js';
 export { Code, type Execution, type RunCodeOptions } from './code.js';
 export { type Command, CommandHandle, type CommandOptions, Commands, type StartOptions } from './commands.js';
+export { Browser, Desktop, type MouseButton } from './desktop.js';
 export { Events, type EventsSubscribeOptions, Stats } from './events.js';
 export { type FileData, type FileOptions, Files } from './files.js';
 export { Gateway, type GatewayServerSpec } from './gateway.js';

@@ -22,6 +22,7 @@ import { ApiClient, type ConnectionOptions, type RequestOptions } from './api-cl
 import { apiCall } from './api-routes.js';
 import { Code, type Execution, type RunCodeOptions } from './code.js';
 import { Commands } from './commands.js';
+import { Browser, Desktop } from './desktop.js';
 import { Files } from './files.js';
 import { Network } from './network.js';
 import { Ports } from './ports.js';
@@ -97,6 +98,10 @@ export class Sandbox {
   readonly pty: Pty;
   readonly network: Network;
   readonly ports: Ports;
+  /** The screen, mouse and keyboard of a desktop sandbox. */
+  readonly desktop: Desktop;
+  /** Its Chromium over CDP. */
+  readonly browser: Browser;
   /** Recordings of the terminals people took this sandbox over with. */
   readonly recordings: Recordings;
   /** Code contexts: stateful kernels; runCode and createCodeContext are short for the usual calls. */
@@ -111,6 +116,8 @@ export class Sandbox {
     this.pty = new Pty(api, info.id);
     this.network = new Network(api, info.id);
     this.ports = new Ports(api, info.id);
+    this.desktop = new Desktop(api, info.id);
+    this.browser = new Browser(api, info.id);
     this.recordings = new Recordings(api, info.id);
     this.code = new Code(api, info.id);
   }

@@ -10,6 +10,7 @@ from ._async.files import AsyncFiles
 from ._async.network import AsyncNetwork
 from ._async.port_forward import AsyncPortForward
 from ._async.code import AsyncCode
+from ._async.desktop import AsyncBrowser, AsyncDesktop
 from ._async.ports import AsyncPorts
 from ._async.pty import AsyncPty, AsyncPtyHandle
 from ._async.sandbox import AsyncSandbox
@@ -69,6 +70,7 @@ from ._sync.files import Files
 from ._sync.network import Network
 from ._sync.port_forward import PortForward
 from ._sync.code import Code
+from ._sync.desktop import Browser, Desktop
 from ._sync.ports import Ports
 from ._sync.pty import Pty, PtyHandle
 from ._sync.sandbox import Sandbox
@@ -115,6 +117,8 @@ __all__ = [
     "AsyncPortForward",
     "AsyncCode",
     "AsyncPorts",
+    "AsyncBrowser",
+    "AsyncDesktop",
     "AsyncPty",
     "AsyncPtyHandle",
     "AsyncRegistries",
@@ -156,6 +160,8 @@ __all__ = [
     "PortForward",
     "Code",
     "Ports",
+    "Browser",
+    "Desktop",
     "ProcessNotFoundError",
     "Pty",
     "PtyHandle",

@@ -10,7 +10,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Approval",
     "AuditRecord",
+    "BrowserInfo",
+    "BrowserStart",
     "Checkpoint",
+    "Clipboard",
     "CodeContext",
     "CodeContextCreate",
     "CodeRun",
@@ -21,6 +24,16 @@ __all__ = [
     "CommandResult",
     "CommandStart",
     "CommandStartPty",
+    "Cursor",
+    "DesktopActions",
+    "DesktopActionsResult",
+    "DesktopActionsResultCursor",
+    "DesktopActionsResultScreen",
+    "DesktopLaunch",
+    "DesktopStream",
+    "DesktopWindows",
+    "DesktopWindowsScreen",
+    "DesktopWindowsWindowsItem",
     "Error",
     "ErrorError",
     "FileEntry",
@@ -679,6 +692,115 @@ PortLink = TypedDict(
         "createdAt": "str",
         "expiresAt": "str",
         "createdBy": "str",
+    },
+)
+
+Cursor = TypedDict(
+    "Cursor",
+    {
+        "x": "int",
+        "y": "int",
+    },
+)
+
+DesktopWindowsScreen = TypedDict(
+    "DesktopWindowsScreen",
+    {
+        "width": "int",
+        "height": "int",
+    },
+)
+
+DesktopWindowsWindowsItem = TypedDict(
+    "DesktopWindowsWindowsItem",
+    {
+        "id": "str",
+        "title": "str",
+        "x": "int",
+        "y": "int",
+        "width": "int",
+        "height": "int",
+        "focused": "bool",
+    },
+)
+
+DesktopWindows = TypedDict(
+    "DesktopWindows",
+    {
+        "screen": "DesktopWindowsScreen",
+        "windows": "list[DesktopWindowsWindowsItem]",
+    },
+)
+
+Clipboard = TypedDict(
+    "Clipboard",
+    {
+        "text": "str",
+    },
+)
+
+DesktopStream = TypedDict(
+    "DesktopStream",
+    {
+        "url": "str",
+        "websocketUrl": "str",
+        "viewOnly": "bool",
+    },
+)
+
+DesktopActionsResultScreen = TypedDict(
+    "DesktopActionsResultScreen",
+    {
+        "width": "int",
+        "height": "int",
+    },
+)
+
+DesktopActionsResultCursor = TypedDict(
+    "DesktopActionsResultCursor",
+    {
+        "x": "int",
+        "y": "int",
+    },
+)
+
+DesktopActionsResult = TypedDict(
+    "DesktopActionsResult",
+    {
+        "done": "int",
+        "screen": "DesktopActionsResultScreen",
+        "cursor": "DesktopActionsResultCursor",
+    },
+)
+
+DesktopActions = TypedDict(
+    "DesktopActions",
+    {
+        "actions": "list[Any]",
+    },
+)
+
+DesktopLaunch = TypedDict(
+    "DesktopLaunch",
+    {
+        "app": "str",
+        "args": "NotRequired[list[str]]",
+    },
+)
+
+BrowserInfo = TypedDict(
+    "BrowserInfo",
+    {
+        "cdpUrl": "str",
+        "port": "int",
+        "pid": "int | None",
+    },
+)
+
+BrowserStart = TypedDict(
+    "BrowserStart",
+    {
+        "url": "NotRequired[str]",
     },
 )
 

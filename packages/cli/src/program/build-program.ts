@@ -4,6 +4,7 @@ import { registerApprovalCommands } from '../approvals/approval-commands.js';
 import { registerAuditCommands } from '../audit/audit-commands.js';
 import { registerCheckCommand } from '../check/check-command.js';
 import { registerCodeCommands } from '../code/code-commands.js';
+import { registerDesktopCommands } from '../desktop/desktop-commands.js';
 import { registerCpCommand } from '../files/cp-command.js';
 import { registerGatewayCommands } from '../gateway/gateway-commands.js';
 import { registerMcpCommand } from '../mcp/mcp-command.js';
@@ -49,6 +50,7 @@ export function buildProgram(): CommandType {
   registerPoolCommands(program);
   registerNetworkCommands(program);
   registerPortCommands(program);
+  registerDesktopCommands(program);
   registerSecretCommands(program);
   registerRegistryCommands(program);
   registerGcCommand(program);

@@ -32,6 +32,17 @@ export const errorCodes = {
     error: 'BadRequestError',
     meaning: 'an E2B option Paddock cannot honour as asked (details.field names it); refused rather than done otherwise',
   },
+  desktop_unavailable: {
+    status: 400,
+    error: 'BadRequestError',
+    meaning: 'the sandbox has no X display to see or act on (use the desktop template)',
+  },
+  invalid_coordinates: {
+    status: 400,
+    error: 'BadRequestError',
+    meaning: "a desktop action's point or a screenshot's region is off the screen; details.screen gives its size",
+  },
+  unknown_key: { status: 400, error: 'BadRequestError', meaning: "a key name is not on the desktop's key list; details.key names it" },
   tier_unavailable: { status: 400, error: 'BadRequestError', meaning: 'the isolation tier asked for is not available on this host' },
   not_own_request: { status: 400, error: 'BadRequestError', meaning: 'self-approval of an approval asked for someone else' },
   gateway_file_missing: { status: 400, error: 'BadRequestError', meaning: 'a host path in a gateway manifest does not exist' },
@@ -76,6 +87,11 @@ export const errorCodes = {
     error: 'PolicyDeniedError',
     meaning: 'input to a taken-over terminal from anyone but the taker, or from a viewer (mode=view)',
   },
+  desktop_view_only: {
+    status: 403,
+    error: 'PolicyDeniedError',
+    meaning: "the desktop's live view with mouse and keyboard, opened by anyone but the person who took the sandbox over",
+  },
   forbidden_host: { status: 403, error: 'ForbiddenHostError', meaning: 'the request names a host this daemon does not serve (DNS rebinding)' },
   approval_required: { status: 403, error: 'ApprovalRequiredError', meaning: 'a person must approve first; details.approvalId names the request' },
   approval_denied: { status: 403, error: 'ApprovalDeniedError', meaning: 'the approval was denied, expired or is no longer usable' },
@@ -108,6 +124,11 @@ export const errorCodes = {
   // 409: the request is fine, the state is not (yet).
   conflict: { status: 409, error: 'ConflictError', meaning: 'the current state does not allow it' },
   already_taken_over: { status: 409, error: 'ConflictError', meaning: 'someone else has taken the sandbox over; details.by names them' },
+  human_in_control: {
+    status: 409,
+    error: 'ConflictError',
+    meaning: "a person has taken the sandbox over: an agent's desktop and browser input waits for the handback; details.by names them",
+  },
   not_taken_over: { status: 409, error: 'ConflictError', meaning: 'handback of a sandbox nobody has taken over' },
   kernel_dead: { status: 409, error: 'ConflictError', meaning: "the code context's kernel died; restart the context" },
   sandbox_paused: { status: 409, error: 'ConflictError', meaning: 'the sandbox is paused; resume it first' },

@@ -20,6 +20,7 @@ export const scopeActionGroups: Record<string, readonly string[]> = {
   code: ['sandbox.get', 'code.run', 'sandbox.code.context'],
   'files.read': ['sandbox.get', 'sandbox.file.read'],
   'files.write': ['sandbox.get', 'sandbox.file.write'],
+  desktop: ['sandbox.get', 'desktop.screenshot', 'desktop.input', 'browser.cdp', 'sandbox.port.open'],
 };
 
 /** The API actions a scope's list names, short names expanded, each once, in order. */

@@ -10,11 +10,13 @@ import { isExpired, loadOrCreateToken } from '../auth/token-auth.js';
 import { TokenScopeGuard } from '../auth/token-scope-guard.js';
 import { checkReport } from '../check/check-report.js';
 import { type Clock, systemClock } from '../clock/clock.js';
-import { CodeInterpreterBuilder, codeInterpreterTemplate } from '../code/code-interpreter-template.js';
+import { codeInterpreterDockerfile, codeInterpreterTemplate } from '../code/code-interpreter-template.js';
 import { CodeService } from '../code/code-service.js';
 import { ProcessManager } from '../commands/process-manager.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { isWeakened } from '../config/test-weakening.js';
+import { DesktopService } from '../desktop/desktop-service.js';
+import { desktopDockerfile, desktopTemplate } from '../desktop/desktop-template.js';
 import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
 import { EventBus } from '../events/event-bus.js';
 import { EventStreams } from '../events/event-streams.js';
@@ -57,6 +59,7 @@ import { TenantStore, TokenStore } from '../store/tenant-store.js';
 import { RecordingStore } from '../takeover/recording-store.js';
 import { TakeoverService } from '../takeover/takeover-service.js';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
+import { BuiltInTemplates } from '../templates/built-in-templates.js';
 import { TemplateService } from '../templates/template-service.js';
 import { QuotaGuard } from '../tenants/quota-guard.js';
 import { sandboxTokenName, TenantService } from '../tenants/tenant-service.js';
@@ -339,7 +342,12 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     pools,
     processes,
     code,
-    codeTemplate: new CodeInterpreterBuilder({ templates, logger }),
+    builtInTemplates: new BuiltInTemplates({
+      templates,
+      dockerfiles: { [codeInterpreterTemplate]: codeInterpreterDockerfile, [desktopTemplate]: desktopDockerfile },
+      logger,
+    }),
+    desktop: new DesktopService({ engine, processes, addresses: ports.addresses }),
     files,
     volumes,
     templates,

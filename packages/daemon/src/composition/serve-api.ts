@@ -164,6 +164,7 @@ function createIngress(
     authorizer: services.policy,
     records,
     failedAuth: new FailedAuthRecorder(services.audit),
+    controlOf: (id) => services.takeovers.controlOf(id),
   });
   return new IngressProxy({
     addresses: services.ports.addresses,

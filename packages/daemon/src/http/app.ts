@@ -37,6 +37,7 @@ import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCodeRoutes } from './routes/code-routes.js';
 import { registerCommandRoutes } from './routes/command-routes.js';
+import { registerDesktopRoutes } from './routes/desktop-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { manifestSchemaPath, registerGatewayRoutes } from './routes/gateway-routes.js';
@@ -244,6 +245,7 @@ export function createApp(options: AppOptions): PaddockApp {
   registerFileRoutes(app, services);
   registerNetworkRoutes(app, services);
   registerPortRoutes(app, services);
+  registerDesktopRoutes(app, services);
   registerTemplateRoutes(app, services);
   registerImageRoutes(app, services);
   registerRegistryRoutes(app, services);

@@ -93,7 +93,24 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(admin.client.getInstructions()).toContain('run_code');
     const { tools } = await admin.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ['list_files', 'network_allow', 'read_file', 'run_code', 'run_command', 'sandbox_create', 'sandbox_kill', 'sandbox_list', 'write_file'].sort(),
+      [
+        'desktop_click',
+        'desktop_drag',
+        'desktop_key',
+        'desktop_move',
+        'desktop_screenshot',
+        'desktop_scroll',
+        'desktop_type',
+        'list_files',
+        'network_allow',
+        'read_file',
+        'run_code',
+        'run_command',
+        'sandbox_create',
+        'sandbox_kill',
+        'sandbox_list',
+        'write_file',
+      ].sort(),
     );
     const { resourceTemplates } = await admin.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['paddock://sandboxes/{id}/files/{+path}']);
@@ -137,7 +154,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/^sandbox_not_found: /);
     expect(textOf(await call(admin.client, 'read_file', { sandboxId: 'sb-000000000000', path: '/etc/hostname' }))).toMatch(/^sandbox_not_found: /);
-    expect((await admin.client.listTools()).tools).toHaveLength(9);
+    expect((await admin.client.listTools()).tools).toHaveLength(16);
   });
 
   it('refuses a request without a token, or with a wrong one, with the API’s 401 (and audits it)', async () => {
@@ -257,7 +274,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
         expect(await res.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
       }
       // Still the owner's, and still open.
-      expect((await other.client.listTools()).tools).toHaveLength(9);
+      expect((await other.client.listTools()).tools).toHaveLength(16);
       const attempts = (await audit()).filter((r) => r.action === 'mcp.session.use' && r.resource === `mcp-session:${session}`);
       expect(attempts).toHaveLength(3);
       expect(attempts[0]).toMatchObject({ principal: 'admin', decision: 'deny', outcome: 'not_owner' });

@@ -3,9 +3,9 @@ import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditHeads } from '../audit/audit-heads.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenScopeGuard } from '../auth/token-scope-guard.js';
-import type { CodeInterpreterBuilder } from '../code/code-interpreter-template.js';
 import type { CodeService } from '../code/code-service.js';
 import type { ProcessManager } from '../commands/process-manager.js';
+import type { DesktopService } from '../desktop/desktop-service.js';
 import type { EventStreams } from '../events/event-streams.js';
 import type { FileService } from '../files/file-service.js';
 import type { GatewayService } from '../gateway/gateway-service.js';
@@ -22,6 +22,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { CheckpointService } from '../snapshots/checkpoint-service.js';
 import type { SnapshotService } from '../snapshots/snapshot-service.js';
 import type { TakeoverService } from '../takeover/takeover-service.js';
+import type { BuiltInTemplates } from '../templates/built-in-templates.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -35,8 +36,10 @@ export interface Services {
   pools: PoolService;
   processes: ProcessManager;
   code: CodeService;
-  /** Builds the code-interpreter template when a sandbox first asks for it. */
-  codeTemplate: CodeInterpreterBuilder;
+  /** Builds a template the daemon carries (code-interpreter, desktop) when a sandbox first asks for it. */
+  builtInTemplates: BuiltInTemplates;
+  /** Desktop sandboxes' screens, input and browsers. */
+  desktop: DesktopService;
   files: FileService;
   volumes: VolumeService;
   templates: TemplateService;

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ForbiddenOriginError, PolicyDeniedError, SandboxNotFoundError, UnauthorizedError } from '@paddock/core';
+import { ConflictError, ForbiddenOriginError, PolicyDeniedError, type SandboxControl, SandboxNotFoundError, UnauthorizedError } from '@paddock/core';
 import type { FailedAuthRecorder } from '../audit/failed-auth-recorder.js';
 import type { Principal, TokenAuthenticator } from '../auth/token-auth.js';
+import { cdpPort } from '../desktop/desktop-service.js';
+import { desktopPorts } from '../desktop/desktop-template.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
@@ -40,7 +42,12 @@ export interface IngressGateDeps {
   authorizer: Authorizer;
   records: IngressRecords;
   failedAuth: FailedAuthRecorder;
+  /** Who drives each sandbox (takeovers): the desktop's input ports are the taker's alone. */
+  controlOf?: (sandboxId: string) => SandboxControl;
 }
+
+/** The live view's ports that take mouse and keyboard: only the person who took the sandbox over opens them. */
+const controlPorts: ReadonlySet<number> = new Set([desktopPorts.vncControl, desktopPorts.novncControl]);
 
 /**
  * Decides whether a request may open a port of a sandbox: a Paddock token of
@@ -75,7 +82,51 @@ export class IngressGate {
       });
       throw new PolicyDeniedError(reason, { action: 'sandbox.port.open' });
     }
+    await this.checkDesktop(target, req, grant, kind);
     return grant;
+  }
+
+  /**
+   * The desktop's ports ask more than any port: the browser's DevTools is
+   * decided as `browser.cdp` and refused to agents while a person holds the
+   * sandbox; the live view with input is that person's alone (by token,
+   * never a public link).
+   */
+  private async checkDesktop(target: IngressTarget, req: IngressRequest, grant: IngressGrant, kind: 'http' | 'forward'): Promise<void> {
+    const control = this.deps.controlOf?.(target.sandboxId) ?? { mode: 'agent' as const };
+    const refuse = (outcome: string, reason: string) => {
+      this.deps.records.record({
+        sandbox: grant.sandbox.id,
+        tenant: grant.sandbox.owner,
+        principal: grant.principal,
+        decision: 'deny',
+        outcome,
+        details: { port: target.port, client: req.client, via: kind === 'forward' ? 'forward' : grant.via, form: target.form, reason },
+      });
+    };
+    if (controlPorts.has(target.port)) {
+      if (control.mode === 'human' && grant.via === 'token' && control.by === grant.actor.id) return;
+      const reason = 'the live view with mouse and keyboard is for the person who took the sandbox over; watch with the view-only one';
+      refuse('policy_denied', reason);
+      throw new PolicyDeniedError(reason, { port: target.port }, 'desktop_view_only');
+    }
+    if (target.port !== cdpPort) return;
+    if (control.mode === 'human' && control.by !== grant.actor.id) {
+      const reason = `${control.by} has taken sandbox ${target.sandboxId} over: the browser waits until they hand it back`;
+      refuse('human_in_control', reason);
+      throw new ConflictError(reason, { by: control.by }, 'human_in_control');
+    }
+    const decision = await this.deps.authorizer.authorize({
+      principal: grant.actor,
+      action: 'browser.cdp',
+      resource: `sandbox:${target.sandboxId}`,
+      context: { port: target.port, client: req.client, op: 'connect' },
+    });
+    if (decision.effect !== 'allow') {
+      const reason = decision.effect === 'ask' ? `${decision.reason} (ingress cannot wait for an approval)` : decision.reason;
+      refuse('policy_denied', reason);
+      throw new PolicyDeniedError(reason, { action: 'browser.cdp' });
+    }
   }
 
   private authenticate(target: IngressTarget, req: IngressRequest): IngressGrant {

@@ -36,6 +36,12 @@ const sandboxActions = [
   'sandbox.takeover',
   'sandbox.handback',
   'sandbox.recording.read',
+  // The desktop of a sandbox: seeing its screen (and cursor, windows, clipboard), and acting on it (mouse, keys,
+  // typed text, launching apps, setting the clipboard); context.op names the call, context.window the focused window's title.
+  'desktop.screenshot',
+  'desktop.input',
+  // The sandbox's browser: starting it, and each DevTools (CDP) connection through ingress.
+  'browser.cdp',
   // Each connection a sandbox opens through the egress proxy; the principal is the sandbox (role agent).
   'network.connect',
 ];
@@ -168,6 +174,9 @@ export const cedarSchema = `namespace Paddock {
     client?: String,
     code?: String,
     language?: String,
+    window?: String,
+    actions?: Set<String>,
+    chars?: Long,
   };
 ${sandboxActions.map((a) => action(a, 'Sandbox')).join('\n')}
 ${Object.entries(collectionActions)

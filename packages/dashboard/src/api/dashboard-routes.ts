@@ -25,6 +25,8 @@ export const dashboardRoutes = [
   'GET /v1/sandboxes/{id}/metrics',
   'GET /v1/sandboxes/{id}/network',
   'GET /v1/sandboxes/{id}/ports',
+  'GET /v1/sandboxes/{id}/desktop/screenshot',
+  'POST /v1/sandboxes/{id}/desktop/actions',
   'GET /v1/sandboxes/{id}/processes',
   'GET /v1/sandboxes/{id}/processes/{pid}/output',
   'GET /v1/sandboxes/{id}/processes/{pid}/attach',

@@ -6,6 +6,7 @@ import { LineChart } from '../charts/line-chart.js';
 import { LoadState } from '../components/load-state.js';
 import { errorText, formatBytes, formatDuration, formatTime } from '../format.js';
 import { navigate } from '../router.js';
+import { DesktopPanel } from './desktop-panel.js';
 import { FileBrowser } from './file-browser.js';
 import { PortsPanel } from './ports-panel.js';
 import { ProcessesPanel } from './processes-panel.js';
@@ -46,6 +47,7 @@ function SandboxDetail({ sandbox, onChanged }: { sandbox: SandboxInfo; onChanged
         ))}
       </nav>
       <TakeoverPanel sandbox={sandbox} onChanged={onChanged} />
+      {running && sandbox.template === 'desktop' ? <DesktopPanel sandbox={sandbox} /> : null}
       <MetricsPanel id={sandbox.id} />
       {running ? <ProcessesPanel id={sandbox.id} /> : null}
       {running ? <FileBrowser id={sandbox.id} /> : null}

@@ -13,6 +13,7 @@ from .code import AsyncCode
 from .commands import AsyncCommands
 from .files import AsyncFiles
 from .network import AsyncNetwork
+from .desktop import AsyncBrowser, AsyncDesktop
 from .ports import AsyncPorts
 from .pty import AsyncPty
 
@@ -34,6 +35,8 @@ class AsyncSandbox:
         self.pty = AsyncPty(api, info["id"])
         self.network = AsyncNetwork(api, info["id"])
         self.ports = AsyncPorts(api, info["id"])
+        self.desktop = AsyncDesktop(api, info["id"])
+        self.browser = AsyncBrowser(api, info["id"])
         self.code = AsyncCode(api, info["id"])
 
     @property

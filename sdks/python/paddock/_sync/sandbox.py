@@ -14,6 +14,7 @@ from .code import Code
 from .commands import Commands
 from .files import Files
 from .network import Network
+from .desktop import Browser, Desktop
 from .ports import Ports
 from .pty import Pty
 
@@ -35,6 +36,8 @@ class Sandbox:
         self.pty = Pty(api, info["id"])
         self.network = Network(api, info["id"])
         self.ports = Ports(api, info["id"])
+        self.desktop = Desktop(api, info["id"])
+        self.browser = Browser(api, info["id"])
         self.code = Code(api, info["id"])
 
     @property

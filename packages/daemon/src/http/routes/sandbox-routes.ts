@@ -10,7 +10,6 @@ import {
   SnapshotCreateSchema,
 } from '@paddock/core';
 import type { Context } from 'hono';
-import { codeInterpreterTemplate } from '../../code/code-interpreter-template.js';
 import { type SandboxRecord, toSandboxInfo } from '../../store/sandbox-store.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams, SandboxResponse, TemplateResponse } from '../schemas.js';
@@ -264,7 +263,7 @@ export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<
       },
     },
     async () => {
-      if (body.template === codeInterpreterTemplate) await s.codeTemplate.ensure(c.get('principal').tenant);
+      await s.builtInTemplates.ensure(body.template, c.get('principal').tenant);
       return mountingVolumes(c, s, body.volumes ?? [], () =>
         s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
       );

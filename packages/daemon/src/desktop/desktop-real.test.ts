@@ -1,0 +1,431 @@
+import { lookup } from 'node:dns/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ConflictError, Sandbox } from '@paddock/sdk';
+import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { runCli } from '../testing/run-cli.js';
+import { cliMain, startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
+
+// Real desktops in real sandboxes. The first sandbox of the desktop template
+// builds it into this daemon's own state (Debian's packages through the
+// build's egress proxy), as a fresh install does on first use; every test
+// here shares that build.
+let daemon: TestDaemon;
+let sbx: Sandbox;
+const buildTimeoutMs = 30 * 60_000;
+let agent: { id: string; token: string };
+let person: { id: string; token: string };
+
+/** A Tk window at 0,0 (400×300, white) that logs what reaches it: clicks, and its entry's text on Enter (which empties it). */
+const tkApp = `
+import json
+import tkinter as tk
+log = open('/tmp/events.log', 'a', buffering=1)
+root = tk.Tk()
+root.title('paddock-test-app')
+root.geometry('400x300+0+0')
+root.configure(bg='white')
+entry = tk.Entry(root)
+entry.pack(fill='x')
+entry.focus_set()
+root.bind_all('<Button>', lambda e: log.write('click %d %d %d\\n' % (e.num, e.x_root, e.y_root)))
+def enter(e):
+    log.write('entry %s\\n' % json.dumps(entry.get()))
+    entry.delete(0, 'end')
+entry.bind('<Return>', enter)
+log.write('ready\\n')
+root.mainloop()
+`;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon(['--egress-allow-range', await debianMirrorRange()]);
+  sbx = await Sandbox.create({ ...daemon.conn, template: 'desktop', limits: { memoryMiB: 2048 }, timeoutMs: 3_600_000, requestTimeoutMs: buildTimeoutMs });
+  agent = await newToken({ role: 'agent', owner: 'agent:desktop-test' });
+  person = await newToken({ role: 'operator', owner: 'bob@example.com' });
+}, buildTimeoutMs);
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+async function debianMirrorRange(): Promise<string> {
+  const { address } = await lookup('deb.debian.org', { family: 4 });
+  return `${address}/32`;
+}
+
+async function newToken(body: Record<string, unknown>): Promise<{ id: string; token: string }> {
+  const res = await daemon.api('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; token: string };
+}
+
+async function as(token: string): Promise<Sandbox> {
+  return Sandbox.connect(sbx.id, { url: daemon.url, token });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function events(): Promise<string> {
+  return (await sbx.commands.run('cat /tmp/events.log', { timeoutMs: 10_000 })).stdout;
+}
+
+/** Pixels of a region that are not black (the bare Xvfb screen is black). */
+function litPixels(png: PNG, x0: number, y0: number, w: number, h: number): number {
+  let lit = 0;
+  for (let y = y0; y < y0 + h; y++) {
+    for (let x = x0; x < x0 + w; x++) {
+      const i = (y * png.width + x) * 4;
+      if ((png.data[i] ?? 0) + (png.data[i + 1] ?? 0) + (png.data[i + 2] ?? 0) > 600) lit++;
+    }
+  }
+  return lit;
+}
+
+let appStarted = false;
+async function startApp(): Promise<void> {
+  if (appStarted) return;
+  await sbx.files.write('/tmp/app.py', tkApp);
+  await sbx.desktop.launch('python3', ['/tmp/app.py']);
+  await waitFor('the Tk app', async () => ((await sbx.desktop.windows()).some((w) => w.title === 'paddock-test-app') ? true : undefined));
+  await waitFor('the app to log', async () => ((await events()).includes('ready') ? true : undefined));
+  appStarted = true;
+}
+
+describe('desktop sandboxes', () => {
+  it('builds the desktop template on first use; a screenshot is a 1280×800 PNG that shows a window the test opened', async () => {
+    const before = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot()));
+    expect([before.width, before.height]).toEqual([1280, 800]);
+    expect(litPixels(before, 0, 0, 400, 300)).toBe(0);
+    await startApp();
+    const after = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot()));
+    // The app's white window covers most of its 400×300 rectangle now; the rest of the screen stays black.
+    expect(litPixels(after, 0, 0, 400, 300)).toBeGreaterThan(400 * 300 * 0.5);
+    expect(litPixels(after, 800, 500, 400, 300)).toBe(0);
+    // A region, scaled: its own size.
+    const region = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot({ x: 0, y: 0, width: 400, height: 300, scale: 0.5 })));
+    expect([region.width, region.height]).toEqual([200, 150]);
+  });
+
+  it('takes its screen size from PADDOCK_SCREEN at create, and scales a screen larger than full HD no further than 1920×1080', async () => {
+    const wide = await Sandbox.create({ ...daemon.conn, template: 'desktop', env: { PADDOCK_SCREEN: '2560x1440' } });
+    try {
+      const png = PNG.sync.read(Buffer.from(await wide.desktop.screenshot()));
+      expect([png.width, png.height]).toEqual([1920, 1080]);
+      expect((await wide.desktop.actions([{ type: 'move', x: 2500, y: 1400 }])).screen).toEqual({ width: 2560, height: 1440 });
+    } finally {
+      await wide.kill();
+    }
+  });
+
+  it('clicks and typed text reach an X client, which records them', async () => {
+    await startApp();
+    await sbx.desktop.click(200, 150);
+    await sbx.desktop.click(210, 160, { button: 'right' });
+    await sbx.desktop.click(100, 20);
+    await sbx.desktop.type('hello desktop');
+    await sbx.desktop.press('enter');
+    expect(await sbx.desktop.cursor()).toEqual({ x: 100, y: 20 });
+    const log = await waitFor('the entry line', async () => ((await events()).includes('entry "hello desktop"') ? events() : undefined));
+    expect(log).toContain('click 1 200 150');
+    expect(log).toContain('click 3 210 160');
+    const windows = await sbx.desktop.windows();
+    expect(windows.find((w) => w.title === 'paddock-test-app')).toMatchObject({ x: expect.any(Number), width: 400, height: 300 });
+  });
+
+  it('S1: typed text with shell metacharacters arrives as text and runs nothing', async () => {
+    await startApp();
+    const text = `$(touch /tmp/s1-a) \`touch /tmp/s1-b\` ; touch /tmp/s1-c | & > < ' " -- --file /etc/passwd`;
+    await sbx.desktop.click(100, 20);
+    await sbx.desktop.type(text);
+    await sbx.desktop.press('return');
+    await waitFor('the typed line', async () => ((await events()).includes('--file /etc/passwd') ? true : undefined));
+    expect(await events()).toContain(`entry ${JSON.stringify(text)}`);
+    const left = await sbx.commands.run('ls /tmp/s1-a /tmp/s1-b /tmp/s1-c 2>&1; true');
+    expect(left.stdout).not.toMatch(/^\/tmp\/s1-/m);
+  });
+
+  it('S5: bytes written into the desktop helper’s pipe from inside the sandbox end that helper; the next call gets a true screenshot', async () => {
+    await sbx.desktop.cursor();
+    const pid = (await sbx.commands.run("pgrep -f 'exec\\(compile' | head -1")).stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    // A forged answer (a header and its bytes), then garbage, while nothing was asked.
+    await sbx.commands.run(`printf '{"len": 6}\\nforged{"len": 99999999999}\\n' > /proc/${pid}/fd/1`);
+    const png = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot()));
+    expect([png.width, png.height]).toEqual([1280, 800]);
+    expect((await sbx.commands.run(`kill -0 ${pid} 2>/dev/null && echo alive || echo gone`)).stdout.trim()).toBe('gone');
+  });
+
+  it('refuses points off the screen and key names not on the list, before any action runs', async () => {
+    const err = await sbx.desktop
+      .actions([
+        { type: 'move', x: 10, y: 10 },
+        { type: 'click', x: 1280, y: 10 },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_coordinates', status: 400, details: { screen: { width: 1280, height: 800 } } });
+    // The first action did not run either.
+    expect(await sbx.desktop.cursor()).not.toEqual({ x: 10, y: 10 });
+    await expect(sbx.desktop.press(['ctrl', 'semicolon;rm'])).rejects.toMatchObject({ code: 'unknown_key', status: 400 });
+    await expect(sbx.desktop.drag([0, 0], [5000, 5000])).rejects.toMatchObject({ code: 'invalid_coordinates' });
+    await expect(sbx.desktop.screenshot({ x: 1000, y: 0, width: 400, height: 100 })).rejects.toMatchObject({ code: 'invalid_coordinates', status: 400 });
+    const res = await daemon.api(`/v1/sandboxes/${sbx.id}/desktop/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ actions: [{ type: 'click', x: -1, y: 5 }] }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe('invalid_request');
+  });
+
+  it("refuses the agent's input while a person holds the sandbox, and takes it again after the handback", async () => {
+    const asAgent = await as(agent.token);
+    const asPerson = await as(person.token);
+    await asPerson.takeover();
+    try {
+      const err = await asAgent.desktop.click(50, 50).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err).toMatchObject({ code: 'human_in_control', status: 409, details: { by: person.id } });
+      await expect(asAgent.desktop.type('x')).rejects.toMatchObject({ code: 'human_in_control' });
+      await expect(asAgent.browser.start()).rejects.toMatchObject({ code: 'human_in_control' });
+      // Seeing stays open to the agent; the person's own input goes through.
+      expect((await asAgent.desktop.screenshot()).length).toBeGreaterThan(100);
+      await asPerson.desktop.move(60, 60);
+    } finally {
+      await asPerson.handback();
+    }
+    await asAgent.desktop.move(70, 70);
+    expect(await asAgent.desktop.cursor()).toEqual({ x: 70, y: 70 });
+  });
+
+  it('starts Chromium whose DevTools Playwright reaches through ingress, reading a page a server inside the sandbox serves', async () => {
+    await sbx.files.write('/tmp/site/index.html', '<title>inside</title><p id="p">served inside the sandbox</p>');
+    await sbx.commands.start('python3 -m http.server 8000 --bind 127.0.0.1 --directory /tmp/site');
+    const { cdpUrl } = await sbx.browser.start();
+    expect(cdpUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/v1/sandboxes/${sbx.id}/ports/9222/devtools/browser/`));
+    const browser = await chromium.connectOverCDP(cdpUrl, { headers: { authorization: `Bearer ${daemon.token}` } });
+    try {
+      const page = await (browser.contexts()[0] ?? (await browser.newContext())).newPage();
+      await waitFor('the server', async () => (await page.goto('http://127.0.0.1:8000/').catch(() => null))?.ok() || undefined);
+      expect(await page.textContent('#p')).toBe('served inside the sandbox');
+      // The browser's traffic goes through the sandbox's egress rules: a host it may not reach is refused.
+      const away = await page.goto('http://example.com/');
+      expect(away?.status()).toBe(403);
+      expect(await page.content()).toContain('example.com:80 is not in the sandbox');
+    } finally {
+      await browser.close();
+    }
+    // A second start finds it running.
+    expect((await sbx.browser.start()).cdpUrl).toBe(cdpUrl);
+  });
+
+  it('S2: the DevTools port refuses a connection without a token, and an agent while a person holds the sandbox', async () => {
+    const { cdpUrl } = await sbx.browser.start();
+    expect(await upgradeStatus(cdpUrl, {})).toBe(401);
+    expect(await upgradeStatus(cdpUrl, { authorization: 'Bearer not-a-token' })).toBe(401);
+    const asPerson = await as(person.token);
+    await asPerson.takeover();
+    try {
+      expect(await upgradeStatus(cdpUrl, { authorization: `Bearer ${agent.token}` })).toBe(409);
+    } finally {
+      await asPerson.handback();
+    }
+    expect(await upgradeStatus(cdpUrl, { authorization: `Bearer ${agent.token}` })).toBe(101);
+  });
+
+  it('S3: the VNC and DevTools ports listen on the loopback only: neither the host nor another sandbox reaches them', async () => {
+    const ip = (await sbx.commands.run("hostname -I | awk '{print $1}'")).stdout.trim();
+    const listening = (await sbx.commands.run('cat /proc/net/tcp')).stdout;
+    // 5900, 5901, 6080, 6081 and 9222 listen, each on 127.0.0.1 (0100007F) only.
+    for (const port of [5900, 5901, 6080, 6081, 9222]) {
+      const hex = port.toString(16).toUpperCase().padStart(4, '0');
+      const lines = listening.split('\n').filter((l) => l.includes(`:${hex} `) && l.trim().split(/\s+/)[3] === '0A');
+      expect(lines.length, `port ${port}`).toBeGreaterThan(0);
+      for (const l of lines) expect(l.trim().split(/\s+/)[1]).toBe(`0100007F:${hex}`);
+    }
+    // The host has no route into a sandbox's network namespace; another sandbox, asking this one's address, reaches none of them.
+    const other = await Sandbox.create({ ...daemon.conn, template: 'desktop', startCommand: false });
+    try {
+      const probe = await other.commands.run(
+        `python3 -c "import socket\nfor p in (5900,5901,6080,9222):\n  s=socket.socket();s.settimeout(2)\n  print(p, s.connect_ex(('${ip}',p)))"`,
+      );
+      expect(probe.stdout.trim().split('\n')).toHaveLength(4);
+      for (const line of probe.stdout.trim().split('\n')) expect(line.split(' ')[1]).not.toBe('0');
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('S4: the live view with input is the taker’s alone; watchers get the view-only one', async () => {
+    const view = await sbx.desktop.stream();
+    expect(view.viewOnly).toBe(true);
+    expect(await rfbGreeting(view.websocketUrl, { authorization: `Bearer ${agent.token}` })).toMatch(/^RFB 003\.00\d/);
+    const control = (await sbx.desktop.stream()).websocketUrl.replace('/ports/6080/', '/ports/6081/');
+    expect(await upgradeStatus(control, { authorization: `Bearer ${agent.token}` })).toBe(403);
+    expect(await upgradeStatus(control, { authorization: `Bearer ${person.token}` })).toBe(403);
+    const asPerson = await as(person.token);
+    await expect((await as(agent.token)).desktop.stream({ viewOnly: false })).rejects.toMatchObject({ code: 'desktop_view_only', status: 403 });
+    await asPerson.takeover();
+    try {
+      const mine = await asPerson.desktop.stream({ viewOnly: false });
+      expect(mine.viewOnly).toBe(false);
+      expect(await rfbGreeting(mine.websocketUrl, { authorization: `Bearer ${person.token}` })).toMatch(/^RFB 003\.00\d/);
+      expect(await upgradeStatus(mine.websocketUrl, { authorization: `Bearer ${agent.token}` })).toBe(403);
+    } finally {
+      await asPerson.handback();
+    }
+  });
+
+  it('a page that eats memory is stopped at the sandbox’s memory limit: the sandbox bears it, not the host or other sandboxes', async () => {
+    const small = await Sandbox.create({ ...daemon.conn, template: 'desktop', limits: { memoryMiB: 768 } });
+    try {
+      const { cdpUrl } = await small.browser.start();
+      const browser = await chromium.connectOverCDP(cdpUrl, { headers: { authorization: `Bearer ${daemon.token}` } });
+      try {
+        const page = await (browser.contexts()[0] ?? (await browser.newContext())).newPage();
+        await page.goto('about:blank');
+        // Some 4 GiB of distinct arrays if nothing stopped it; the cgroup's OOM killer ends the renderer first.
+        const eaten = await page
+          .evaluate(() => {
+            const kept: number[][] = [];
+            for (let i = 0; i < 512; i++) kept.push(new Array(1_000_000).fill(i));
+            return kept.length;
+          })
+          .catch((e: Error) => e);
+        expect(eaten).toBeInstanceOf(Error);
+      } finally {
+        await browser.close().catch(() => {});
+      }
+      const metrics = await daemon.api(`/v1/sandboxes/${small.id}/metrics`);
+      const { current } = (await metrics.json()) as { current: { memoryBytes: number; memoryLimitBytes: number } };
+      expect(current.memoryLimitBytes).toBe(768 * 1024 * 1024);
+      expect(current.memoryBytes).toBeLessThanOrEqual(current.memoryLimitBytes);
+      // The other desktop and the daemon carry on.
+      expect(PNG.sync.read(Buffer.from(await sbx.desktop.screenshot())).width).toBe(1280);
+    } finally {
+      await small.kill();
+    }
+  });
+});
+
+describe('the desktop in the control tower', () => {
+  it('shows the live screen; after Take over a click on it lands in the sandbox while the agent’s input is refused', async () => {
+    await startApp();
+    // The sandbox's Chromium (started by an earlier test) may cover the app: bring the app to the front.
+    await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+      await page.goto(`${daemon.url}/`);
+      await page.getByLabel('API token').fill(person.token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Sandboxes', level: 1 }).waitFor();
+      await page.goto(`${daemon.url}/#/sandboxes/${sbx.id}`);
+      const screen = page.getByRole('img', { name: `Screen of ${sbx.id}` });
+      await screen.waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Take over' }).click();
+      await page.getByText('You control this desktop').waitFor({ timeout: 30_000 });
+      // The terminal Take over opens pushes the screen down the page: it is scrolled to, then clicked at screen point 150,250.
+      await screen.scrollIntoViewIfNeeded();
+      const box = await screen.boundingBox();
+      if (!box) throw new Error('the screen has no box');
+      await screen.click({ position: { x: (box.width * 150.5) / 1280, y: (box.height * 250.5) / 800 } });
+      await waitFor('the click from the dashboard', async () => (/click 1 15[01] 25[01]/.test(await events()) ? true : undefined));
+      await expect((await as(agent.token)).desktop.click(5, 5)).rejects.toMatchObject({ code: 'human_in_control' });
+      await page.getByRole('button', { name: 'Hand back' }).click();
+      await page.getByRole('button', { name: 'Take over' }).waitFor();
+    } finally {
+      await browser.close();
+      await (await as(person.token)).handback().catch(() => {});
+    }
+    await (await as(agent.token)).desktop.move(5, 5);
+  });
+});
+
+describe('the desktop from the CLI and MCP', () => {
+  it('paddock desktop screenshot writes a PNG; click, key and type act; a bad key name exits 2 with one line', async () => {
+    const file = `${daemon.stateDir}-shot.png`;
+    const shot = await runCli(['desktop', 'screenshot', sbx.id, '-o', file, '--scale', '0.5'], { env: daemon.env });
+    expect(shot).toMatchObject({ code: 0, stderr: '' });
+    const png = PNG.sync.read(readFileSync(file));
+    rmSync(file);
+    expect([png.width, png.height]).toEqual([640, 400]);
+    expect((await runCli(['desktop', 'click', sbx.id, '30', '40'], { env: daemon.env })).code).toBe(0);
+    expect(await sbx.desktop.cursor()).toEqual({ x: 30, y: 40 });
+    expect((await runCli(['desktop', 'key', sbx.id, 'ctrl+a'], { env: daemon.env })).code).toBe(0);
+    const bad = await runCli(['desktop', 'key', sbx.id, 'ctrl', 'nosuchkey'], { env: daemon.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('nosuchkey');
+    const view = await runCli(['desktop', 'view', sbx.id], { env: daemon.env });
+    expect(view.code).toBe(0);
+    expect(view.stdout.trim()).toMatch(/^http:\/\/6080-sb-[a-z0-9]+\.sandbox\.localhost:\d+\/vnc\.html\?paddock_link=pl_.*view_only=1.*path=websockify/);
+  });
+
+  it('the MCP computer-use tools answer with the screen as image content', async () => {
+    const env = Object.fromEntries(Object.entries(daemon.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cliMain, 'mcp'], env, stderr: 'pipe' });
+    const client = new Client({ name: 'desktop-test', version: '0.0.0' });
+    await client.connect(transport);
+    try {
+      const shot = (await client.callTool({ name: 'desktop_screenshot', arguments: { sandboxId: sbx.id } })) as CallToolResult;
+      expect(shot.structuredContent).toEqual({ width: 1280, height: 800 });
+      const image = shot.content.find((c) => c.type === 'image');
+      expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
+      const decoded = PNG.sync.read(Buffer.from(image?.type === 'image' ? image.data : '', 'base64'));
+      expect([decoded.width, decoded.height]).toEqual([1280, 800]);
+      const click = (await client.callTool({ name: 'desktop_click', arguments: { sandboxId: sbx.id, x: 11, y: 12 } })) as CallToolResult;
+      expect(click.isError).toBeFalsy();
+      expect(click.content.map((c) => c.type)).toEqual(['text', 'image']);
+      expect(await sbx.desktop.cursor()).toEqual({ x: 11, y: 12 });
+      const off = (await client.callTool({ name: 'desktop_click', arguments: { sandboxId: sbx.id, x: 5000, y: 12 } })) as CallToolResult;
+      expect(off.isError).toBe(true);
+      expect(off.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^invalid_coordinates: /) });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+/** The HTTP status a WebSocket upgrade gets (101 when it opens). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** The first bytes a VNC server sends over the noVNC WebSocket (its protocol version). */
+function rfbGreeting(url: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['binary'], { headers });
+    const timer = setTimeout(() => reject(new Error('no RFB greeting')), 15_000);
+    ws.once('message', (data) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(Buffer.from(data as Buffer).toString('latin1'));
+    });
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}

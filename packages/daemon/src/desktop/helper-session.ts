@@ -1,0 +1,142 @@
+import { UnavailableError } from '@paddock/core';
+import type { ExecSession } from '@paddock/engine';
+import { z } from 'zod';
+
+/** The longest header line read before its newline: a few hundred bytes in practice. */
+const maxHeaderBytes = 16 * 1024;
+
+const HeaderSchema = z.object({
+  len: z.number().int().min(0),
+  error: z.string().max(64).optional(),
+  message: z.string().max(4096).optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type HelperHeader = z.infer<typeof HeaderSchema>;
+
+interface Waiter {
+  maxBytes: number;
+  resolve(answer: { header: HelperHeader; payload: Buffer }): void;
+  reject(err: Error): void;
+}
+
+/**
+ * One desktop helper running in a sandbox, and the framing of its answers
+ * (a JSON header line, then `len` bytes). Requests go one at a time. The
+ * helper's stdout is the sandbox's to write (any process there may reach its
+ * pipe): bytes nobody asked for, a header that does not parse or a length
+ * over the bound break the session, which is killed; the next call starts a
+ * new helper.
+ */
+export class HelperSession {
+  private buffer = Buffer.alloc(0);
+  private waiter: Waiter | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  broken: Error | undefined;
+  /** The helper's exit status once it ended (127: no python3). */
+  exitStatus: number | undefined;
+
+  constructor(private readonly session: ExecSession) {
+    session.exited.then(
+      (exit) => {
+        this.exitStatus = exit.exitCode;
+        this.break(new UnavailableError(`the desktop helper ended (${exit.signal ? `signal ${exit.signal}` : `status ${exit.exitCode}`})`));
+      },
+      (err: Error) => this.break(err),
+    );
+  }
+
+  /** Feeds the helper's stdout. */
+  output(data: Buffer): void {
+    if (this.broken) return;
+    if (!this.waiter) {
+      this.break(new UnavailableError('the desktop helper wrote when nothing was asked'));
+      return;
+    }
+    this.buffer = Buffer.concat([this.buffer, data]);
+    this.parse();
+  }
+
+  /** Sends one request and waits for its answer; a timeout or an abort breaks the session. */
+  request(request: Record<string, unknown>, maxBytes: number, timeoutMs: number, signal?: AbortSignal): Promise<{ header: HelperHeader; payload: Buffer }> {
+    const run = this.queue.then(() => this.send(request, maxBytes, timeoutMs, signal));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  kill(): void {
+    this.break(new UnavailableError('the desktop helper was stopped'));
+  }
+
+  private send(
+    request: Record<string, unknown>,
+    maxBytes: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ header: HelperHeader; payload: Buffer }> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.break(new UnavailableError(`the desktop helper did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => this.break(new UnavailableError('the call was cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiter = undefined;
+      };
+      this.waiter = {
+        maxBytes,
+        resolve: (answer) => {
+          settle();
+          resolve(answer);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      this.session.write(`${JSON.stringify(request)}\n`).catch((err: Error) => this.break(err));
+    });
+  }
+
+  private parse(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const nl = this.buffer.indexOf(0x0a);
+    if (nl < 0) {
+      if (this.buffer.length > maxHeaderBytes) this.break(new UnavailableError('the desktop helper wrote a header too long'));
+      return;
+    }
+    let header: HelperHeader;
+    try {
+      header = HeaderSchema.parse(JSON.parse(this.buffer.subarray(0, nl).toString('utf8')));
+    } catch {
+      this.break(new UnavailableError('the desktop helper wrote a header that does not parse'));
+      return;
+    }
+    if (header.len > waiter.maxBytes) {
+      this.break(new UnavailableError(`the desktop helper answered more than ${waiter.maxBytes} bytes`));
+      return;
+    }
+    if (this.buffer.length < nl + 1 + header.len) return;
+    const payload = Buffer.from(this.buffer.subarray(nl + 1, nl + 1 + header.len));
+    const rest = this.buffer.subarray(nl + 1 + header.len);
+    this.buffer = Buffer.alloc(0);
+    if (rest.length > 0) {
+      this.break(new UnavailableError('the desktop helper wrote more than its answer'));
+      return;
+    }
+    waiter.resolve({ header, payload });
+  }
+
+  private break(err: Error): void {
+    if (!this.broken) {
+      this.broken = err;
+      try {
+        this.session.signal(9);
+      } catch {
+        // Already gone with its sandbox or connection.
+      }
+    }
+    this.waiter?.reject(err);
+  }
+}
