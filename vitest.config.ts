@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { sourceAliases as alias } from './packages/daemon/src/testing/source-aliases.js';
 
 // Two tiers. The fast tier runs from the sources, in-process, over a fake
@@ -23,11 +24,42 @@ const allTests = testFiles(join(root, 'packages'));
 const securityTier = allTests.filter((file) => realDaemonMarkers.some((marker) => readFileSync(join(root, file), 'utf8').includes(marker)));
 const fastTier = allTests.filter((file) => !securityTier.includes(file));
 
+// Vitest starts the files that took longest in the last run first, so its
+// workers end together. On a fresh clone it knows no times and starts the
+// largest files first, which are not the slowest: those wait on kernels,
+// Python processes, CLIs and a browser. These are, slowest first.
+const slowestFirst = [
+  'packages/daemon/src/code/code-contexts.test.ts',
+  'packages/sdk/src/python-sdk.test.ts',
+  'packages/mcp/src/mcp-stdio.test.ts',
+  'packages/daemon/src/gateway/gateway.test.ts',
+  'packages/cli/src/code-cli.test.ts',
+  'packages/daemon/src/dashboard/dashboard-list-browser.test.ts',
+  'packages/cli/src/policy-cli.test.ts',
+  'packages/daemon/src/security/governance-probes.test.ts',
+  'packages/daemon/src/gateway/gateway-mcp.test.ts',
+  'packages/daemon/src/templates/dockerfile-add.test.ts',
+  'packages/daemon/src/events/live-events.test.ts',
+  'packages/daemon/src/e2b/control/e2b-control.test.ts',
+];
+
+class SlowestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const key = (f: TestSpecification) => relative(root, f.moduleId);
+    if (sorted.some((f) => this.ctx.cache.getFileTestResults(`${f.project.name}:${key(f)}`))) return sorted;
+    const rank = (f: TestSpecification) => (slowestFirst.includes(key(f)) ? slowestFirst.indexOf(key(f)) : slowestFirst.length);
+    const group = (f: TestSpecification) => f.project.config.sequence.groupOrder;
+    return sorted.toSorted((a, b) => group(a) - group(b) || rank(a) - rank(b));
+  }
+}
+
 export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
     fileParallelism: true,
+    sequence: { sequencer: SlowestFirst },
     projects: [
       {
         resolve: { alias },

@@ -11,7 +11,7 @@ import { startTestDaemon, type TestDaemon } from '../../daemon/src/testing/test-
 // python-sdk.test.ts.
 const sdk = fileURLToPath(new URL('../../../sdks/python/', import.meta.url));
 const smoke = ['tests._sync.test_sandbox.', 'tests.test_sync_only.', 'tests.test_examples.', 'tests.test_packaging.'];
-const ids = smoke.flatMap((prefix) => pythonTestIds(sdk, prefix));
+const ids = pythonTestIds(sdk, smoke);
 
 let daemon: TestDaemon;
 let outcomes: Map<string, PythonOutcome>;

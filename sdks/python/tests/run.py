@@ -1,7 +1,7 @@
 """Runs the suite and prints one JSON line per test (id, outcome, detail), for packages/sdk/src/python-sdk.test.ts.
 
     python3 tests/run.py --list            # the test ids
-    python3 tests/run.py [--filter TEXT]   # run (those whose id contains TEXT); exit 1 if any failed
+    python3 tests/run.py [--filter TEXT]…  # run (those whose id contains one TEXT); exit 1 if any failed
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def main() -> int:
         for test in found:
             print(test.id())
         return 0
-    wanted = args[args.index("--filter") + 1] if "--filter" in args else ""
+    wanted = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--filter"] or [""]
     result = JsonLines()
-    unittest.TestSuite([t for t in found if wanted in t.id()]).run(result)
+    unittest.TestSuite([t for t in found if any(w in t.id() for w in wanted)]).run(result)
     return 0 if result.wasSuccessful() else 1
 
 

