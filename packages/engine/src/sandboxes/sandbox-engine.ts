@@ -115,10 +115,15 @@ export class SandboxEngine implements SandboxHost {
     if (!runtime) throw new BadRequestError(`the ${launch.tier} tier is not available on this host`, { tier: launch.tier }, 'tier_unavailable');
     const paths = this.paths(launch.id);
     try {
-      const [attachment] = await Promise.all([
+      // Both settle before anything is undone: a rootfs refused at once (no room on the disk) must not leave an
+      // attach still running, which would make the sandbox's network and files after destroy() removed them.
+      const [attached, prepared] = await Promise.allSettled([
         this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
         prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer === 'disk' ? this.blanks : undefined),
       ]);
+      if (prepared.status === 'rejected') throw prepared.reason;
+      if (attached.status === 'rejected') throw attached.reason;
+      const attachment = attached.value;
       const files = await writeSandboxFiles(paths, attachment.files ?? {});
       const gvisorTmpDir = launch.tier === 'gvisor' && launch.writableLayer === 'disk' ? await layerTmpDir(paths) : undefined;
       await attachment.beforeStart?.(paths.runDir);
