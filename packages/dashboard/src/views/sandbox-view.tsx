@@ -88,6 +88,8 @@ function SandboxSummary({ sandbox: s }: { sandbox: SandboxInfo }) {
       <dd className={s.control?.mode === 'human' ? 'human' : undefined}>
         {s.control?.mode === 'human' ? `taken over by ${s.control.by} since ${formatTime(s.control.since)}` : 'agent'}
       </dd>
+      <dt>Owner</dt>
+      <dd>{s.owner ?? '–'}</dd>
       <dt>Tier</dt>
       <dd>{s.tier}</dd>
       <dt>Template</dt>
