@@ -186,6 +186,7 @@ while True:
     signal.alarm(0)
     if not line:
         break
+    req = None
     try:
         req = json.loads(line)
         payload = handle(req)
@@ -194,6 +195,7 @@ while True:
         payload, header = b'', {'error': f.code, 'message': f.message, 'details': f.details, 'len': 0}
     except Exception as err:
         payload, header = b'', {'error': 'failed', 'message': '%s: %s' % (type(err).__name__, err), 'len': 0}
+    header['id'] = req.get('id') if isinstance(req, dict) else None
     out.write(json.dumps(header).encode() + b'\n' + payload)
     out.flush()
 `;

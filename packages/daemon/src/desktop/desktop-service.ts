@@ -208,15 +208,25 @@ export class DesktopService {
     return parsed.data;
   }
 
-  /** Sends the sandbox's helper one request (starting the helper if none runs); its answer, bounded. A failure it reports becomes the typed error it names. */
+  /**
+   * Sends the sandbox's helper one request (starting the helper if none runs); its answer, bounded. A failure it reports becomes the typed error it names.
+   * Anything in the sandbox may write into the helper's pipe, and bytes written just before a call reach us as if they answered it: the session
+   * breaks and is killed. A read that changes nothing is then asked once more of a new helper, so a sandbox can spoil one helper, not the caller's read.
+   */
   private async helper(sandbox: SandboxRecord, request: Record<string, unknown>, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-    const session = await this.session(sandbox, signal);
-    const { header, payload } = await session.request(request, maxBytes, this.timeoutMs, signal).catch(async (err: Error) => {
-      this.sessions.delete(sandbox.id);
-      throw (await this.missingPython(sandbox, session)) ?? err;
-    });
-    if (header.error) throw helperError(sandbox, header);
-    return payload;
+    const retries = readOnlyOps.has(String(request.op)) ? 1 : 0;
+    for (let attempt = 0; ; attempt++) {
+      const session = await this.session(sandbox, signal);
+      const answer = await session.request(request, maxBytes, this.timeoutMs, signal).catch(async (err: Error) => {
+        this.forget(sandbox.id, session);
+        const missing = await this.missingPython(sandbox, session);
+        if (missing || attempt >= retries || !session.spoiled) throw missing ?? err;
+        return undefined;
+      });
+      if (!answer) continue;
+      if (answer.header.error) throw helperError(sandbox, answer.header);
+      return answer.payload;
+    }
   }
 
   private async session(sandbox: SandboxRecord, signal?: AbortSignal): Promise<HelperSession> {
@@ -255,6 +265,9 @@ export class DesktopService {
     return undefined;
   }
 }
+
+/** Requests that change nothing on the desktop, and so may be asked again. */
+const readOnlyOps = new Set(['screenshot', 'state', 'cursor', 'windows', 'clipboard_get']);
 
 function pointsOf(a: DesktopActionParsed): Array<{ x: number; y: number }> {
   switch (a.type) {

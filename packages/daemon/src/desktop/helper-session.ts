@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { UnavailableError } from '@paddock/core';
 import type { ExecSession } from '@paddock/engine';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ const maxHeaderBytes = 16 * 1024;
 
 const HeaderSchema = z.object({
   len: z.number().int().min(0),
+  id: z.string().nullish(),
   error: z.string().max(64).optional(),
   message: z.string().max(4096).optional(),
   details: z.record(z.string(), z.unknown()).optional(),
@@ -14,6 +16,8 @@ const HeaderSchema = z.object({
 export type HelperHeader = z.infer<typeof HeaderSchema>;
 
 interface Waiter {
+  /** A random id the helper echoes: bytes another process writes into the pipe cannot name it. */
+  id: string;
   maxBytes: number;
   resolve(answer: { header: HelperHeader; payload: Buffer }): void;
   reject(err: Error): void;
@@ -32,6 +36,8 @@ export class HelperSession {
   private waiter: Waiter | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   broken: Error | undefined;
+  /** True when the session broke on bytes that were not a well-framed answer (anything in the sandbox may write them). */
+  spoiled = false;
   /** The helper's exit status once it ended (127: no python3). */
   exitStatus: number | undefined;
 
@@ -49,7 +55,7 @@ export class HelperSession {
   output(data: Buffer): void {
     if (this.broken) return;
     if (!this.waiter) {
-      this.break(new UnavailableError('the desktop helper wrote when nothing was asked'));
+      this.spoil(new UnavailableError('the desktop helper wrote when nothing was asked'));
       return;
     }
     this.buffer = Buffer.concat([this.buffer, data]);
@@ -83,7 +89,9 @@ export class HelperSession {
         signal?.removeEventListener('abort', onAbort);
         this.waiter = undefined;
       };
+      const id = randomBytes(12).toString('hex');
       this.waiter = {
+        id,
         maxBytes,
         resolve: (answer) => {
           settle();
@@ -94,7 +102,7 @@ export class HelperSession {
           reject(err);
         },
       };
-      this.session.write(`${JSON.stringify(request)}\n`).catch((err: Error) => this.break(err));
+      this.session.write(`${JSON.stringify({ ...request, id })}\n`).catch((err: Error) => this.break(err));
     });
   }
 
@@ -103,18 +111,22 @@ export class HelperSession {
     if (!waiter) return;
     const nl = this.buffer.indexOf(0x0a);
     if (nl < 0) {
-      if (this.buffer.length > maxHeaderBytes) this.break(new UnavailableError('the desktop helper wrote a header too long'));
+      if (this.buffer.length > maxHeaderBytes) this.spoil(new UnavailableError('the desktop helper wrote a header too long'));
       return;
     }
     let header: HelperHeader;
     try {
       header = HeaderSchema.parse(JSON.parse(this.buffer.subarray(0, nl).toString('utf8')));
     } catch {
-      this.break(new UnavailableError('the desktop helper wrote a header that does not parse'));
+      this.spoil(new UnavailableError('the desktop helper wrote a header that does not parse'));
+      return;
+    }
+    if (header.id !== waiter.id) {
+      this.spoil(new UnavailableError('the desktop helper answered with another request id'));
       return;
     }
     if (header.len > waiter.maxBytes) {
-      this.break(new UnavailableError(`the desktop helper answered more than ${waiter.maxBytes} bytes`));
+      this.spoil(new UnavailableError(`the desktop helper answered more than ${waiter.maxBytes} bytes`));
       return;
     }
     if (this.buffer.length < nl + 1 + header.len) return;
@@ -122,10 +134,15 @@ export class HelperSession {
     const rest = this.buffer.subarray(nl + 1 + header.len);
     this.buffer = Buffer.alloc(0);
     if (rest.length > 0) {
-      this.break(new UnavailableError('the desktop helper wrote more than its answer'));
+      this.spoil(new UnavailableError('the desktop helper wrote more than its answer'));
       return;
     }
     waiter.resolve({ header, payload });
+  }
+
+  private spoil(err: Error): void {
+    this.spoiled = true;
+    this.break(err);
   }
 
   private break(err: Error): void {
