@@ -26,7 +26,12 @@ function fakeHelper() {
     detach: () => {},
   };
   const session = new HelperSession(exec);
-  return { session, requests, signals, answer: (header: Record<string, unknown>, payload = '') => session.output(Buffer.from(`${JSON.stringify(header)}\n${payload}`)) };
+  return {
+    session,
+    requests,
+    signals,
+    answer: (header: Record<string, unknown>, payload = '') => session.output(Buffer.from(`${JSON.stringify(header)}\n${payload}`)),
+  };
 }
 
 describe('desktop helper session', () => {
