@@ -4,6 +4,7 @@
 
 export * from './approvals/approval-headers.js';
 export * from './audit/canonical-json.js';
+export * from './code/cell-for-model.js';
 export * from './errors/error-codes.js';
 export * from './errors/paddock-error.js';
 export * from './gateway/gateway-tool-names.js';

@@ -3,6 +3,7 @@ export * from './approvals/approval-schema.js';
 export * from './audit/audit-schema.js';
 export * from './audit/canonical-json.js';
 export * from './check/check-schema.js';
+export * from './code/cell-for-model.js';
 export * from './code/code-schema.js';
 export * from './commands/command-schema.js';
 export * from './desktop/desktop-schema.js';

@@ -1,18 +1,8 @@
-import { keepEnds } from '@paddock/core/client';
+import { cellForModel, type ModelCellResult } from '@paddock/core/client';
 import type { Execution } from '@paddock/sdk';
 import { maxStreamChars } from './command-output.js';
 
-/** One result of a cell as a model reads it; an image is named here and sent to the model as an image. */
-export interface CellResult {
-  isMainResult: boolean;
-  text?: string;
-  markdown?: string;
-  json?: unknown;
-  /** A pandas DataFrame as a Table Schema data resource (left out past the size limit). */
-  table?: unknown;
-  /** The MIME type of the image in `images` this result drew. */
-  image?: 'image/png' | 'image/jpeg';
-}
+export type CellResult = ModelCellResult;
 
 export interface CellImage {
   /** Base64. */
@@ -32,49 +22,22 @@ export interface CellOutput {
   images: CellImage[];
 }
 
-/** A cell's result for a model: long text cut as a command's, HTML left out (the text and table say it), images apart. */
+/** A cell's result for a model (see cellForModel), its flags said in one note. */
 export function cellOutput(run: Execution): CellOutput {
-  let truncated = run.truncated;
-  const cut = (text: string) => {
-    const kept = keepEnds(text, maxStreamChars);
-    truncated ||= kept.truncated;
-    return kept.text;
-  };
-  const images: CellImage[] = [];
-  const results = run.results.map((r) => {
-    const out: CellResult = { isMainResult: r.isMainResult };
-    if (r.text !== undefined) out.text = cut(r.text);
-    if (r.markdown !== undefined) out.markdown = cut(r.markdown);
-    if (r.json !== undefined) out.json = r.json;
-    if (r.table !== undefined) {
-      if (JSON.stringify(r.table).length <= maxStreamChars) out.table = r.table;
-      else truncated = true;
-    }
-    const image =
-      r.png !== undefined
-        ? { data: r.png, mediaType: 'image/png' as const }
-        : r.jpeg !== undefined
-          ? { data: r.jpeg, mediaType: 'image/jpeg' as const }
-          : undefined;
-    if (image) {
-      images.push(image);
-      out.image = image.mediaType;
-    }
-    return out;
-  });
+  const cell = cellForModel(run, maxStreamChars);
   const notes = [
     run.timedOut && 'interrupted at its timeout (the kernel keeps its state)',
     run.kernelDied && 'the kernel died: its state is gone',
-    truncated && 'output truncated',
+    cell.truncated && 'output truncated',
   ].filter((n): n is string => typeof n === 'string');
   return {
     contextId: run.contextId,
-    stdout: cut(run.logs.stdout),
-    stderr: cut(run.logs.stderr),
-    results,
-    error: run.error ? { ...run.error, traceback: cut(run.error.traceback) } : null,
+    stdout: cell.stdout,
+    stderr: cell.stderr,
+    results: cell.results,
+    error: cell.error,
     ...(notes.length ? { note: notes.join('; ') } : {}),
-    images,
+    images: cell.images.map((i) => ({ data: i.data, mediaType: i.mimeType })),
   };
 }
 

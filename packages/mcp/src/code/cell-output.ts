@@ -1,4 +1,4 @@
-import { type CodeRunResult, keepEnds } from '@paddock/core';
+import { type CodeRunResult, cellForModel, type ModelCellImage } from '@paddock/core';
 import { z } from 'zod';
 import { outputLimits } from '../results/output-limits.js';
 
@@ -26,56 +26,17 @@ export const CellOutputSchema = z.object({
 });
 export type CellOutput = z.infer<typeof CellOutputSchema>;
 
-export interface CellImage {
-  data: string;
-  mimeType: 'image/png' | 'image/jpeg';
-}
+export type CellImage = ModelCellImage;
 
-/**
- * A cell's result for a model: output cut as a command's is, HTML and
- * scripts left out (the text and table say the same), a table past the
- * output limit left out, and images apart, to be sent as image content.
- */
+/** A cell's result for a model, its images apart to be sent as image content (see cellForModel). */
 export function cellOutput(run: CodeRunResult): { output: CellOutput; images: CellImage[] } {
-  const images: CellImage[] = [];
-  let truncated = run.truncated;
-  const cut = (text: string) => {
-    const kept = keepEnds(text, outputLimits.streamChars);
-    truncated ||= kept.truncated;
-    return kept.text;
-  };
-  const results = run.results.map((r) => {
-    const out: z.infer<typeof CellResultSchema> = { isMainResult: r.isMainResult };
-    if (r.text !== undefined) out.text = cut(r.text);
-    if (r.markdown !== undefined) out.markdown = cut(r.markdown);
-    if (r.json !== undefined) out.json = r.json;
-    if (r.table !== undefined) {
-      if (JSON.stringify(r.table).length <= outputLimits.streamChars) out.table = r.table;
-      else truncated = true;
-    }
-    const image =
-      r.png !== undefined
-        ? { data: r.png, mimeType: 'image/png' as const }
-        : r.jpeg !== undefined
-          ? { data: r.jpeg, mimeType: 'image/jpeg' as const }
-          : undefined;
-    if (image) {
-      images.push(image);
-      out.image = image.mimeType;
-    }
-    if (r.truncated) out.truncated = true;
-    return out;
-  });
+  const { images, ...cell } = cellForModel(run, outputLimits.streamChars);
   const output: CellOutput = {
     contextId: run.contextId,
-    stdout: cut(run.logs.stdout),
-    stderr: cut(run.logs.stderr),
-    results,
-    error: run.error ? { ...run.error, traceback: cut(run.error.traceback) } : null,
+    ...cell,
     executionCount: run.executionCount,
     timedOut: run.timedOut,
     kernelDied: run.kernelDied,
-    truncated,
   };
   return { output, images };
 }
