@@ -21,9 +21,10 @@ root.mainloop()
 `;
 
 /**
- * The same grab and PNG encode the helper does, timed inside the sandbox
- * (no agent, no daemon, no HTTP): the floor a screenshot's round trip
- * stands on. Prints one time in ms a line.
+ * The same screenshot taken by a command inside the sandbox the common way
+ * (Pillow's grab over the X socket, PNG at the lowest zlib effort), timed
+ * there: no agent, no daemon, no HTTP. The helper grabs through MIT-SHM
+ * instead. Prints one time in ms a line.
  */
 const insideShot = `
 import io, time
@@ -50,8 +51,8 @@ export type DesktopOutcome =
 /**
  * The desktop's targets: the first screenshot of a desktop claimed from a
  * warm pool (and of one made cold, for scale), the screenshot round trip at
- * 1280×800 through the SDK (beside the same grab and encode timed inside the
- * sandbox), a click until its pixel change shows in a screenshot, and idle
+ * 1280×800 through the SDK (beside the same screenshot taken by a command
+ * inside the sandbox), a click until its pixel change shows in a screenshot, and idle
  * desktops alive at once with the daemon's and the host's memory. The first
  * sandbox builds the desktop template into the bench daemon's state if it
  * has none.

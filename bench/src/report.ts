@@ -432,7 +432,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       id: 'desktopScreenshot',
       what: 'desktop screenshot at 1280×800 through the SDK, p50',
       target: '≤ 80 ms',
-      measured: `${fmt(desktopShot)} ms (${fmtRatio(desktopShotRatio)} the grab + encode timed inside the sandbox, ${fmt(p50(rr, 'desktop.screenshot.inside'))} ms)`,
+      measured: `${fmt(desktopShot)} ms (${fmtRatio(desktopShotRatio)} a command's own screenshot inside the sandbox, ${fmt(p50(rr, 'desktop.screenshot.inside'))} ms)`,
       value: Number.isFinite(desktopShot) ? desktopShot : null,
       met: verdict(desktopShot, 80),
     },
@@ -741,7 +741,7 @@ function desktopTable(r: Results): Table | null {
       row('create from a warm pool + first screenshot', 'desktop.firstShot.pool'),
       row('cold create + first screenshot (display and helper started then)', 'desktop.firstShot.cold'),
       row('screenshot through the SDK', 'desktop.screenshot.sdk'),
-      row('the same grab + PNG encode timed inside the sandbox (the floor)', 'desktop.screenshot.inside'),
+      row("the same screenshot by a command inside the sandbox (Pillow's grab over the X socket + PNG), timed there", 'desktop.screenshot.inside'),
       row('click → the pixel change seen in a screenshot', 'desktop.clickToPixel'),
     ].filter((x) => x[1] !== '–'),
     note: idle
