@@ -1,13 +1,17 @@
 /**
  * The program the daemon keeps running inside a desktop sandbox to see and
  * drive its screen: python3 reads it as the first line of its stdin (so no
- * file of the sandbox holds it), then one JSON request a line. It drives the
- * X display with xdotool and xclip, always by argument lists and stdin, never
- * a shell; it grabs the screen with Pillow (XCB) and writes PNG. Each answer
+ * file of the sandbox holds it), then one JSON request a line. It keeps one X
+ * connection (python-xlib: the screen's size, the focused window, the pointer,
+ * and the mouse through XTest), types and presses keys with xdotool and uses
+ * the clipboard with xclip, always by argument lists and stdin, never a
+ * shell; it grabs the screen through MIT-SHM (Pillow's XCB grab without it)
+ * and writes PNG with Pillow. Without python-xlib, xdotool does all. Each answer
  * is a JSON header line, {"len": N} or {"error": code, "message": …, "len": 0},
  * then N bytes: a JSON document, or a screenshot's PNG. Its children never
  * share its stdin or stdout. It ends when its stdin does, or after a minute
- * without a request (the daemon starts another when it needs one).
+ * without a request (a request may say longer: a warm pool's desktop waits
+ * for its claim); the daemon starts another when it needs one.
  */
 export const desktopHelperSource = String.raw`
 import io, json, os, signal, subprocess, sys, time
