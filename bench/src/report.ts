@@ -1,6 +1,7 @@
 import type { CliOutcome, IdleMemory } from './benchmarks.js';
 import type { CheckOutcome } from './check-bench.js';
 import type { BenchConfig } from './config.js';
+import type { DesktopOutcome } from './desktop-bench.js';
 import { imageDataLayers } from './image-bench.js';
 import type { Machine } from './machine.js';
 import type { McpOutcome } from './mcp-bench.js';
@@ -44,6 +45,8 @@ export interface Results {
   /** Idle RSS of a daemon serving no dashboard and of one whose dashboard chromium loaded `loads` times. */
   dashboardRss: { offMiB: number; servedMiB: number; loads: number } | null;
   cli: CliOutcome;
+  /** The DESKTOP section's idle desktops and click counts (its timings are the desktop.* series). */
+  desktop?: DesktopOutcome;
   idleMemory: IdleMemory | null;
   /** Audit appends per second with the hash chain, measured in-process. */
   governance: { appendsPerSecond: number } | null;
@@ -108,6 +111,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const codeWarm = p50(rr, 'code.run.warm');
   const codeFirst = p50(rr, 'code.firstCell.pool');
   const codeChart = ratio(p50(rr, 'code.chart.sdk'), p50(rr, 'code.chart.kernel'));
+  const desktopFirst = p50(rr, 'desktop.firstShot.pool');
+  const desktopShot = p50(rr, 'desktop.screenshot.sdk');
+  const desktopShotRatio = ratio(desktopShot, p50(rr, 'desktop.screenshot.inside'));
+  const desktopClick = p50(rr, 'desktop.clickToPixel');
+  const idleDesktops = r.desktop?.measured ? r.desktop.idle : null;
   const checkProbes = p50(rr, 'check.probes');
   const dashboardAll = p50(rr, 'dashboard.allRows');
   return [
@@ -413,6 +421,40 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       met: verdict(codeChart, 1.5),
     },
     {
+      id: 'desktopFirstShot',
+      what: 'desktop from a warm pool: create → first screenshot, p50',
+      target: '≤ 500 ms',
+      measured: `${fmt(desktopFirst)} ms (cold ${fmt(p50(rr, 'desktop.firstShot.cold'))} ms)`,
+      value: Number.isFinite(desktopFirst) ? desktopFirst : null,
+      met: verdict(desktopFirst, 500),
+    },
+    {
+      id: 'desktopScreenshot',
+      what: 'desktop screenshot at 1280×800 through the SDK, p50',
+      target: '≤ 80 ms',
+      measured: `${fmt(desktopShot)} ms (${fmtRatio(desktopShotRatio)} a command's own screenshot inside the sandbox, ${fmt(p50(rr, 'desktop.screenshot.inside'))} ms)`,
+      value: Number.isFinite(desktopShot) ? desktopShot : null,
+      met: verdict(desktopShot, 80),
+    },
+    {
+      id: 'desktopClick',
+      what: 'desktop click → the pixel change seen in a screenshot, p50',
+      target: '≤ 100 ms',
+      measured: `${fmt(desktopClick)} ms${r.desktop?.measured ? ` (${r.desktop.firstShotShowedClick} of ${r.desktop.clickRounds} seen in the first screenshot after)` : ''}`,
+      value: Number.isFinite(desktopClick) ? desktopClick : null,
+      met: verdict(desktopClick, 100),
+    },
+    {
+      id: 'desktopIdle',
+      what: 'idle desktops alive at once, each answering a screenshot',
+      target: '≥ 10',
+      measured: idleDesktops
+        ? `${idleDesktops.count} (daemon RSS ${fmt(idleDesktops.daemonRssBeforeMiB, 1)} → ${fmt(idleDesktops.daemonRssMiB, 1)} MiB, host memory in use ${fmt(idleDesktops.hostUsedBeforeMiB, 0)} → ${fmt(idleDesktops.hostUsedMiB, 0)} MiB)`
+        : 'not measured',
+      value: idleDesktops ? idleDesktops.count : null,
+      met: idleDesktops ? idleDesktops.count >= 10 : null,
+    },
+    {
       id: 'checkProbes',
       what: '`paddock check --probes` end to end, both tiers',
       target: '≤ 3 min',
@@ -688,6 +730,27 @@ function pythonTable(r: Results): Table | null {
   };
 }
 
+function desktopTable(r: Results): Table | null {
+  if (!s(r, 'desktop.screenshot.sdk')) return null;
+  const row = (label: string, name: string) => [label, fmt(p50(r, name)), fmt(p95(r, name)), fmt(p99(r, name))];
+  const idle = r.desktop?.measured ? r.desktop.idle : null;
+  return {
+    title: 'Desktop (ms; 1280×800 screens, the TypeScript SDK over TCP)',
+    head: ['', 'p50', 'p95', 'p99'],
+    rows: [
+      row('create from a warm pool + first screenshot', 'desktop.firstShot.pool'),
+      row('cold create + first screenshot (display and helper started then)', 'desktop.firstShot.cold'),
+      row('screenshot through the SDK', 'desktop.screenshot.sdk'),
+      row("the same screenshot by a command inside the sandbox (Pillow's grab over the X socket + PNG), timed there", 'desktop.screenshot.inside'),
+      row('click → the pixel change seen in a screenshot', 'desktop.clickToPixel'),
+    ].filter((x) => x[1] !== '–'),
+    note: idle
+      ? `${idle.count} idle desktops alive at once (helper running in each): daemon RSS ${fmt(idle.daemonRssBeforeMiB, 1)} → ${fmt(idle.daemonRssMiB, 1)} MiB; ` +
+        `host memory in use ${fmt(idle.hostUsedBeforeMiB, 0)} → ${fmt(idle.hostUsedMiB, 0)} MiB (${fmt((idle.hostUsedMiB - idle.hostUsedBeforeMiB) / idle.count, 0)} MiB a desktop).`
+      : undefined,
+  };
+}
+
 function codeTable(r: Results): Table | null {
   if (!s(r, 'code.run.warm')) return null;
   const row = (label: string, name: string) => [label, fmt(p50(r, name)), fmt(p95(r, name))];
@@ -950,6 +1013,7 @@ export function renderTerminal(r: Results): string {
     cliTable(r),
     pythonTable(r),
     codeTable(r),
+    desktopTable(r),
     peersTable(r),
     memoryTable(r),
     targetTable(r),
@@ -1013,6 +1077,7 @@ export function renderMarkdown(r: Results): string {
     cliTable(r),
     pythonTable(r),
     codeTable(r),
+    desktopTable(r),
     peersTable(r),
     memoryTable(r),
     phaseTable(r),

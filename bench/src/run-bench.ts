@@ -40,6 +40,7 @@ import { Cleanup } from './cleanup.js';
 import { benchCode, type CodeOutcome } from './code-bench.js';
 import { loadBenchConfig } from './config.js';
 import { benchDashboardRss } from './dashboard-bench.js';
+import { benchDesktop, type DesktopOutcome } from './desktop-bench.js';
 import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
@@ -73,6 +74,7 @@ const sectionKeys = [
   'python',
   'e2b',
   'code',
+  'desktop',
   'check',
   'peers',
   'daemon-rss',
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let cli: CliOutcome = { measured: false, reason: 'the benchmark did not get that far' };
   let code: CodeOutcome = { measured: false, reason: 'the benchmark did not get that far' };
+  let desktop: DesktopOutcome = { measured: false, reason: 'not run' };
   let idleMemory: IdleMemory | null = null;
   let dashboardRss: Results['dashboardRss'] = null;
   let governance: { appendsPerSecond: number } | null = null;
@@ -246,7 +249,7 @@ async function main(): Promise<void> {
       args: [
         ...(upstream?.daemonArgs ?? []),
         ...(registry ? ['--insecure-registry', registry.host] : []),
-        ...(selected('code') ? await debianMirrorArgs() : []),
+        ...(selected('code') || selected('desktop') ? await debianMirrorArgs() : []),
       ],
       env: upstream?.daemonEnv,
     });
@@ -388,6 +391,21 @@ async function main(): Promise<void> {
               `chart ${fmt(samples.summary('code.chart.sdk').p50)} ms vs ${fmt(samples.summary('code.chart.kernel').p50)} ms in the kernel; ` +
               `first cell: warm pool ${fmt(samples.summary('code.firstCell.pool').p50)} ms, cold ${fmt(samples.summary('code.firstCell.cold').p50)} ms`
             : `  not measured: ${code.reason}`,
+      },
+      {
+        key: 'desktop',
+        title: `desktop: the first screenshot from a warm pool and cold; screenshots at 1280×800, through the SDK and inside the sandbox; click → pixel change; 10 idle desktops`,
+        run: async () => {
+          desktop = await benchDesktop(ctx);
+        },
+        summary: () =>
+          desktop.measured
+            ? `  p50: first screenshot from a warm pool ${fmt(samples.summary('desktop.firstShot.pool').p50)} ms (cold ${fmt(samples.summary('desktop.firstShot.cold').p50)} ms); ` +
+              `screenshot ${fmt(samples.summary('desktop.screenshot.sdk').p50)} ms (p99 ${fmt(samples.summary('desktop.screenshot.sdk').p99)} ms; inside the sandbox ` +
+              `${fmt(samples.summary('desktop.screenshot.inside').p50)} ms); click → pixel ${fmt(samples.summary('desktop.clickToPixel').p50)} ms; ` +
+              `${desktop.idle.count} idle desktops: daemon RSS ${fmt(desktop.idle.daemonRssBeforeMiB, 1)} → ${fmt(desktop.idle.daemonRssMiB, 1)} MiB, ` +
+              `host ${fmt(desktop.idle.hostUsedBeforeMiB, 0)} → ${fmt(desktop.idle.hostUsedMiB, 0)} MiB`
+            : `  not measured: ${desktop.reason}`,
       },
       {
         key: 'check',
@@ -596,6 +614,7 @@ async function main(): Promise<void> {
     daemonRss,
     dashboardRss,
     cli,
+    desktop,
     idleMemory,
     governance,
     throughput,

@@ -251,8 +251,13 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     templates: templateStore,
     logger,
     counted: (owner, hit) => stats.poolClaim(owner, hit),
-    // A pooled code-interpreter sandbox waits with its default Python kernel started: a claimer's first cell does not wait for it.
-    warm: (record) => (record.template === codeInterpreterTemplate ? code.warm(record) : Promise.resolve()),
+    // A pooled code-interpreter sandbox waits with its default Python kernel started: a claimer's first cell does not wait for it;
+    // a pooled desktop with its display up and its helper running, until the sandbox's pool lifetime ends.
+    warm: (record) => {
+      if (record.template === codeInterpreterTemplate) return code.warm(record);
+      if (record.template === desktopTemplate) return desktop.warm(record, record.expiresAt ? Date.parse(record.expiresAt) - clock.now() : 60_000);
+      return Promise.resolve();
+    },
   });
   shutdown.add('pools', () => pools.stop());
   const files = new FileService(engine);
@@ -335,6 +340,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('audit-signing', auditHeads.startSigning(config.auditSignIntervalMs));
 
   registerBaseTemplate(config, templates, logger);
+  const desktop = new DesktopService({ engine, processes, addresses: ports.addresses });
   const services: Services = {
     sandboxes,
     snapshots,
@@ -347,7 +353,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       dockerfiles: { [codeInterpreterTemplate]: codeInterpreterDockerfile, [desktopTemplate]: desktopDockerfile },
       logger,
     }),
-    desktop: new DesktopService({ engine, processes, addresses: ports.addresses }),
+    desktop,
     files,
     volumes,
     templates,

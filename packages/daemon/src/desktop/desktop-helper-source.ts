@@ -1,13 +1,17 @@
 /**
  * The program the daemon keeps running inside a desktop sandbox to see and
  * drive its screen: python3 reads it as the first line of its stdin (so no
- * file of the sandbox holds it), then one JSON request a line. It drives the
- * X display with xdotool and xclip, always by argument lists and stdin, never
- * a shell; it grabs the screen with Pillow (XCB) and writes PNG. Each answer
+ * file of the sandbox holds it), then one JSON request a line. It keeps one X
+ * connection (python-xlib: the screen's size, the focused window, the pointer,
+ * and the mouse through XTest), types and presses keys with xdotool and uses
+ * the clipboard with xclip, always by argument lists and stdin, never a
+ * shell; it grabs the screen through MIT-SHM (Pillow's XCB grab without it)
+ * and writes PNG with Pillow. Without python-xlib, xdotool does all. Each answer
  * is a JSON header line, {"len": N} or {"error": code, "message": …, "len": 0},
  * then N bytes: a JSON document, or a screenshot's PNG. Its children never
  * share its stdin or stdout. It ends when its stdin does, or after a minute
- * without a request (the daemon starts another when it needs one).
+ * without a request (a request may say longer: a warm pool's desktop waits
+ * for its claim); the daemon starts another when it needs one.
  */
 export const desktopHelperSource = String.raw`
 import io, json, os, signal, subprocess, sys, time
@@ -39,16 +43,144 @@ def xdo(*args, data=None, check=True):
         fail('failed', 'xdotool %s: %s' % (args[0], r.stderr.decode('utf-8', 'replace').strip()[-300:]))
     return r.stdout.decode('utf-8', 'replace') if r.returncode == 0 else None
 
+class Xdo:
+    """The display through xdotool, a process per query or act: for a template without python-xlib."""
+    def geometry(self):
+        r = run(['xdotool', 'getdisplaygeometry'])
+        if r.returncode != 0:
+            raise OSError(r.stderr.decode('utf-8', 'replace').strip()[-300:])
+        w, h = r.stdout.split()[:2]
+        return int(w), int(h)
+
+    def focused(self):
+        wid = xdo('getactivewindow', check=False)
+        if not wid:
+            return None
+        name = xdo('getwindowname', wid.strip(), check=False)
+        return {'id': wid.strip(), 'title': (name or '').rstrip('\n')}
+
+    def cursor(self):
+        v = shell_vars(xdo('getmouselocation', '--shell'))
+        return int(v.get('X', 0)), int(v.get('Y', 0))
+
+    def wm(self):
+        return True
+
+    def move(self, x, y):
+        xdo('mousemove', x, y)
+
+    def button(self, b, down):
+        xdo('mousedown' if down else 'mouseup', b)
+
+    def click(self, b, count, delay):
+        xdo('click', '--repeat', count, '--delay', int(delay * 1000), b)
+
+
+class Xlib:
+    """The display through one kept X connection (python-xlib, XTest for the pointer): no process per query or act."""
+    def __init__(self, mods):
+        self.X, self.Display, self.xtest = mods
+        self.d = None
+
+    def conn(self):
+        if self.d is None:
+            self.d = self.Display(display)
+            self.root = self.d.screen().root
+            self.atoms = {n: self.d.intern_atom(n) for n in ('_NET_ACTIVE_WINDOW', '_NET_WM_NAME', 'UTF8_STRING', '_NET_SUPPORTING_WM_CHECK')}
+        return self.d
+
+    def call(self, fn):
+        # A display that went away (or is not up yet) drops the connection: the next call makes a new one.
+        try:
+            self.conn()
+            return fn()
+        except Exception as err:
+            self.drop()
+            raise OSError('%s: %s' % (type(err).__name__, err))
+
+    def drop(self):
+        if self.d is not None:
+            try:
+                self.d.close()
+            except Exception:
+                pass
+        self.d = None
+
+    def geometry(self):
+        def get():
+            g = self.root.get_geometry()
+            return g.width, g.height
+        return self.call(get)
+
+    def focused(self):
+        def get():
+            p = self.root.get_full_property(self.atoms['_NET_ACTIVE_WINDOW'], self.X.AnyPropertyType)
+            wid = int(p.value[0]) if p and len(p.value) else 0
+            if not wid:
+                return None
+            w = self.d.create_resource_object('window', wid)
+            try:
+                name = w.get_full_property(self.atoms['_NET_WM_NAME'], self.atoms['UTF8_STRING'])
+                title = name.value if name else w.get_wm_name()
+            except Exception:
+                title = ''
+            if isinstance(title, bytes):
+                title = title.decode('utf-8', 'replace')
+            return {'id': str(wid), 'title': title or ''}
+        return self.call(get)
+
+    def wm(self):
+        # A window manager that follows EWMH (openbox does) names its check window on the root once it runs.
+        return bool(self.call(lambda: self.root.get_full_property(self.atoms['_NET_SUPPORTING_WM_CHECK'], self.X.AnyPropertyType)))
+
+    def cursor(self):
+        def get():
+            p = self.root.query_pointer()
+            return p.root_x, p.root_y
+        return self.call(get)
+
+    def fake(self, kind, **kw):
+        def send():
+            self.xtest.fake_input(self.d, kind, **kw)
+            # Answered only once the X server has the event: a screenshot asked next sees its effect.
+            self.d.sync()
+        self.call(send)
+
+    def move(self, x, y):
+        self.fake(self.X.MotionNotify, x=int(x), y=int(y))
+
+    def button(self, b, down):
+        self.fake(self.X.ButtonPress if down else self.X.ButtonRelease, detail=b)
+
+    def click(self, b, count, delay):
+        for i in range(count):
+            if i:
+                time.sleep(delay)
+            self.button(b, True)
+            self.button(b, False)
+
+
+def backend():
+    try:
+        from Xlib import X
+        from Xlib.display import Display
+        from Xlib.ext import xtest
+    except ImportError:
+        return Xdo()
+    return Xlib((X, Display, xtest))
+
+x11 = backend()
+
 def screen():
     # The start command may still be bringing the display up: wait for it a little.
     deadline = time.time() + req.get('waitMs', 10000) / 1000
     while True:
-        r = run(['xdotool', 'getdisplaygeometry'])
-        if r.returncode == 0:
-            w, h = r.stdout.split()[:2]
-            return {'width': int(w), 'height': int(h)}
-        if time.time() > deadline:
-            fail('desktop_unavailable', 'no X display at %s: %s' % (display, r.stderr.decode('utf-8', 'replace').strip()[-300:]))
+        try:
+            w, h = x11.geometry()
+            return {'width': w, 'height': h}
+        except OSError as err:
+            if time.time() > deadline:
+                fail('desktop_unavailable', 'no X display at %s: %s' % (display, str(err)[-300:]))
         time.sleep(0.05)
 
 def shell_vars(text):
@@ -59,22 +191,54 @@ def shell_vars(text):
     return out
 
 def focused():
-    wid = xdo('getactivewindow', check=False)
-    if not wid:
+    try:
+        return x11.focused()
+    except OSError:
         return None
-    name = xdo('getwindowname', wid.strip(), check=False)
-    return {'id': wid.strip(), 'title': (name or '').rstrip('\n')}
+
+def listening():
+    ports = set()
+    for name in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == '0A':
+                        ports.add(int(fields[1].rsplit(':', 1)[1], 16))
+        except (OSError, ValueError):
+            pass
+    return ports
+
+def settle():
+    # A desktop in a warm pool is ready once its start command is done starting: the window manager runs and the
+    # servers asked for listen. Until then they share the sandbox's CPU with the claimer's first calls.
+    deadline = time.time() + req.get('waitMs', 10000) / 1000
+    ports = set(p for p in req.get('ports', []) if isinstance(p, int))
+    while time.time() < deadline:
+        try:
+            if x11.wm() and ports <= listening():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
 
 def cursor():
-    v = shell_vars(xdo('getmouselocation', '--shell'))
-    return {'x': int(v.get('X', 0)), 'y': int(v.get('Y', 0))}
+    try:
+        x, y = x11.cursor()
+    except OSError as err:
+        fail('desktop_unavailable', 'no X display at %s: %s' % (display, str(err)[-300:]))
+    return {'x': x, 'y': y}
 
 def as_json(obj):
     return json.dumps(obj).encode()
 
 def handle(req):
     op = req['op']
-    if op == 'state':
+    if op == 'settle':
+        screen()
+        return as_json({'settled': settle()})
+    elif op == 'state':
         return as_json({'screen': screen(), 'focused': focused()})
     elif op == 'screenshot':
         try:
@@ -85,7 +249,7 @@ def handle(req):
         deadline = time.time() + req.get('waitMs', 10000) / 1000
         while True:
             try:
-                img = ImageGrab.grab(xdisplay=display)
+                img = grab_screen(Image, ImageGrab)
                 break
             except OSError as err:
                 if time.time() > deadline:
@@ -125,18 +289,15 @@ def handle(req):
         done = 0
         for a in req['actions']:
             t = a['type']
-            if t == 'click':
-                xdo('mousemove', a['x'], a['y'], 'click', '--repeat', a['count'], '--delay', 80, buttons[a['button']])
-            elif t == 'double_click':
-                xdo('mousemove', a['x'], a['y'], 'click', '--repeat', 2, '--delay', 80, 1)
-            elif t == 'right_click':
-                xdo('mousemove', a['x'], a['y'], 'click', 3)
+            if t in ('click', 'double_click', 'right_click'):
+                x11.move(a['x'], a['y'])
+                b, count = {'click': (buttons[a.get('button', 'left')], a.get('count', 1)), 'double_click': (1, 2), 'right_click': (3, 1)}[t]
+                x11.click(b, count, 0.08)
             elif t == 'move':
-                xdo('mousemove', a['x'], a['y'])
-            elif t == 'mouse_down':
-                xdo('mousemove', a['x'], a['y'], 'mousedown', buttons[a['button']])
-            elif t == 'mouse_up':
-                xdo('mousemove', a['x'], a['y'], 'mouseup', buttons[a['button']])
+                x11.move(a['x'], a['y'])
+            elif t in ('mouse_down', 'mouse_up'):
+                x11.move(a['x'], a['y'])
+                x11.button(buttons[a['button']], t == 'mouse_down')
             elif t == 'type':
                 # From stdin: the text is never an argument (nothing in it can read as an option) nor a shell's.
                 xdo('type', '--delay', 6, '--file', '-', data=a['text'].encode('utf-8'))
@@ -144,16 +305,21 @@ def handle(req):
                 xdo('key', '--clearmodifiers', '+'.join(a['keysyms']))
             elif t == 'scroll':
                 if 'x' in a and 'y' in a:
-                    xdo('mousemove', a['x'], a['y'])
+                    x11.move(a['x'], a['y'])
                 for amount, neg, pos in ((a['dy'], 4, 5), (a['dx'], 6, 7)):
                     notches = min(100, max(1, round(abs(amount) / 100))) if amount else 0
                     if notches:
-                        xdo('click', '--repeat', notches, '--delay', 20, neg if amount < 0 else pos)
+                        x11.click(neg if amount < 0 else pos, notches, 0.02)
             elif t == 'drag':
                 b = buttons[a['button']]
                 fx, fy, tx, ty = a['from']['x'], a['from']['y'], a['to']['x'], a['to']['y']
-                xdo('mousemove', fx, fy, 'mousedown', b, 'sleep', 0.05, 'mousemove', (fx + tx) // 2, (fy + ty) // 2,
-                    'sleep', 0.05, 'mousemove', tx, ty, 'sleep', 0.05, 'mouseup', b)
+                x11.move(fx, fy)
+                x11.button(b, True)
+                for px, py in (((fx + tx) // 2, (fy + ty) // 2), (tx, ty)):
+                    time.sleep(0.05)
+                    x11.move(px, py)
+                time.sleep(0.05)
+                x11.button(b, False)
             done += 1
         return as_json({'done': done, 'screen': screen(), 'cursor': cursor()})
     elif op == 'clipboard_get':
@@ -173,15 +339,131 @@ def handle(req):
     else:
         fail('failed', 'unknown op ' + op)
 
+class ShmGrab:
+    """
+    The screen through MIT-SHM (Debian's libX11 and libXext, by ctypes): the X server writes the frame into memory this
+    process shares with it, instead of some 4 MB through the socket for each grab (Pillow's path: ~40 ms under
+    load, against ~1.5 ms). The segment is this sandbox's (its IPC namespace) and removed once both attached.
+    """
+    def __init__(self):
+        import ctypes
+        c = ctypes
+        class Seg(c.Structure):
+            _fields_ = [('shmseg', c.c_ulong), ('shmid', c.c_int), ('shmaddr', c.c_void_p), ('readOnly', c.c_int)]
+        class XImage(c.Structure):
+            _fields_ = [(n, c.c_int) for n in ('width', 'height', 'xoffset', 'format')] + [('data', c.c_void_p)] + \
+                       [(n, c.c_int) for n in ('byte_order', 'bitmap_unit', 'bitmap_bit_order', 'bitmap_pad', 'depth', 'bytes_per_line', 'bits_per_pixel')]
+        self.c, self.Seg, self.XImage = c, Seg, XImage
+        x = self.x11 = c.CDLL('libX11.so.6')
+        e = self.xext = c.CDLL('libXext.so.6')
+        libc = self.libc = c.CDLL(None, use_errno=True)
+        p, u, i = c.c_void_p, c.c_uint, c.c_int
+        x.XOpenDisplay.restype, x.XOpenDisplay.argtypes = p, [c.c_char_p]
+        x.XDefaultScreen.argtypes = [p]
+        x.XRootWindow.restype, x.XRootWindow.argtypes = c.c_ulong, [p, i]
+        x.XDefaultVisual.restype, x.XDefaultVisual.argtypes = p, [p, i]
+        x.XDefaultDepth.argtypes = [p, i]
+        x.XGetGeometry.argtypes = [p, c.c_ulong, c.POINTER(c.c_ulong)] + [c.POINTER(i)] * 2 + [c.POINTER(u)] * 4
+        x.XSync.argtypes = [p, i]
+        e.XShmQueryExtension.argtypes = [p]
+        e.XShmCreateImage.restype = c.POINTER(XImage)
+        e.XShmCreateImage.argtypes = [p, p, u, i, p, c.POINTER(Seg), u, u]
+        e.XShmAttach.argtypes = e.XShmDetach.argtypes = [p, c.POINTER(Seg)]
+        e.XShmGetImage.argtypes = [p, c.c_ulong, c.POINTER(XImage), i, i, c.c_ulong]
+        libc.shmget.argtypes = [i, c.c_size_t, i]
+        libc.shmat.restype, libc.shmat.argtypes = p, [i, p, i]
+        libc.shmdt.argtypes = [p]
+        libc.shmctl.argtypes = [i, i, p]
+        # Xlib's default handler ends the process on any X error: a failed grab must only fail (and fall back).
+        self.errors = []
+        self.on_error = c.CFUNCTYPE(i, p, p)(lambda d, ev: self.errors.append(1) or 0)
+        x.XSetErrorHandler(self.on_error)
+        self.d, self.size, self.img, self.seg = None, None, None, None
+
+    def open(self):
+        if self.d is None:
+            d = self.x11.XOpenDisplay(display.encode())
+            if not d:
+                raise OSError('cannot open the display')
+            if not self.xext.XShmQueryExtension(d):
+                raise RuntimeError('the X server has no MIT-SHM')
+            self.d, self.scr = d, self.x11.XDefaultScreen(d)
+            self.root = self.x11.XRootWindow(d, self.scr)
+
+    def geometry(self):
+        c = self.c
+        r, (gx, gy), (w, h, b, dp) = c.c_ulong(), (c.c_int(), c.c_int()), (c.c_uint(), c.c_uint(), c.c_uint(), c.c_uint())
+        if not self.x11.XGetGeometry(self.d, self.root, c.byref(r), c.byref(gx), c.byref(gy), c.byref(w), c.byref(h), c.byref(b), c.byref(dp)):
+            raise OSError('the display did not answer')
+        return w.value, h.value
+
+    def attach(self, size):
+        c, x, e, libc = self.c, self.x11, self.xext, self.libc
+        self.detach()
+        seg = self.Seg()
+        img = e.XShmCreateImage(self.d, x.XDefaultVisual(self.d, self.scr), x.XDefaultDepth(self.d, self.scr), 2, None, c.byref(seg), size[0], size[1])
+        if not img or img.contents.bits_per_pixel != 32:
+            raise RuntimeError('the screen is not 32 bits a pixel')
+        seg.shmid = libc.shmget(0, img.contents.bytes_per_line * size[1], 0o600 | 0o1000)
+        if seg.shmid < 0:
+            raise RuntimeError('shmget failed')
+        seg.shmaddr = libc.shmat(seg.shmid, None, 0)
+        img.contents.data, seg.readOnly = seg.shmaddr, 0
+        ok = e.XShmAttach(self.d, c.byref(seg))
+        x.XSync(self.d, 0)
+        libc.shmctl(seg.shmid, 0, None)
+        if not ok or self.errors:
+            libc.shmdt(seg.shmaddr)
+            raise RuntimeError('the X server could not attach the segment')
+        self.img, self.seg, self.size = img, seg, size
+
+    def detach(self):
+        if self.seg is not None:
+            self.xext.XShmDetach(self.d, self.c.byref(self.seg))
+            self.x11.XSync(self.d, 0)
+            self.libc.shmdt(self.seg.shmaddr)
+        self.img, self.seg, self.size = None, None, None
+
+    def grab(self, Image):
+        self.open()
+        size = self.geometry()
+        if size != self.size:
+            self.attach(size)
+        del self.errors[:]
+        if not self.xext.XShmGetImage(self.d, self.root, self.img, 0, 0, 0xffffffff) or self.errors:
+            raise OSError('the grab failed')
+        buf = (self.c.c_char * (self.img.contents.bytes_per_line * size[1])).from_address(self.seg.shmaddr)
+        return Image.frombuffer('RGB', size, buf, 'raw', 'BGRX', self.img.contents.bytes_per_line, 1)
+
+shm = None
+
+def grab_screen(Image, ImageGrab):
+    # MIT-SHM when it works; otherwise (no libXext, no MIT-SHM, another depth) Pillow's grab over the socket.
+    global shm
+    if shm is None:
+        try:
+            shm = ShmGrab()
+        except Exception:
+            shm = False
+    if shm:
+        try:
+            return shm.grab(Image)
+        except RuntimeError:
+            shm.detach()
+            shm = False
+    return ImageGrab.grab(xdisplay=display)
+
 def screenshot_bytes(img):
     buf = io.BytesIO()
     img.save(buf, 'PNG', compress_level=1)
     return buf.getvalue()
 
 out = sys.stdout.buffer
+idle = 60
 while True:
-    # A minute without a request ends it (SIGALRM's default); not while it works on one.
-    signal.alarm(60)
+    # A minute without a request ends it (SIGALRM's default); not while it works on one. A request may ask
+    # for longer until the next one (a warm pool's sandbox waits for its claim with its helper up).
+    signal.alarm(idle)
     line = sys.stdin.readline()
     signal.alarm(0)
     if not line:
@@ -196,6 +478,7 @@ while True:
     except Exception as err:
         payload, header = b'', {'error': 'failed', 'message': '%s: %s' % (type(err).__name__, err), 'len': 0}
     header['id'] = req.get('id') if isinstance(req, dict) else None
+    idle = req.get('idleS', 60) if isinstance(req, dict) and isinstance(req.get('idleS'), int) and 0 < req['idleS'] <= 86400 else 60
     out.write(json.dumps(header).encode() + b'\n' + payload)
     out.flush()
 `;

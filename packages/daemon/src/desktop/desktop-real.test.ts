@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ConflictError, Sandbox } from '@paddock/sdk';
+import { ConflictError, Pools, Sandbox } from '@paddock/sdk';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,17 @@ describe('desktop sandboxes', () => {
     expect(log).toContain('click 3 210 160');
     const windows = await sbx.desktop.windows();
     expect(windows.find((w) => w.title === 'paddock-test-app')).toMatchObject({ x: expect.any(Number), width: 400, height: 300 });
+  });
+
+  it('a double click, a scroll and a drag reach the X client as their buttons, at their points', async () => {
+    await startApp();
+    await sbx.desktop.doubleClick(220, 170);
+    await sbx.desktop.scroll({ dy: 200, x: 230, y: 180 });
+    await sbx.desktop.drag([240, 190], [250, 200]);
+    expect(await sbx.desktop.cursor()).toEqual({ x: 250, y: 200 });
+    const log = await waitFor('the drag', async () => ((await events()).includes('click 1 240 190') ? events() : undefined));
+    expect(log.split('\n').filter((l) => l === 'click 1 220 170')).toHaveLength(2);
+    expect(log.split('\n').filter((l) => l === 'click 5 230 180')).toHaveLength(2);
   });
 
   it('S1: typed text with shell metacharacters arrives as text and runs nothing', async () => {
@@ -320,6 +331,40 @@ describe('desktop sandboxes', () => {
       expect(PNG.sync.read(Buffer.from(await sbx.desktop.screenshot())).width).toBe(1280);
     } finally {
       await small.kill();
+    }
+  });
+});
+
+describe('desktops from a warm pool', () => {
+  it('a claimed desktop has its display up and its helper running already; a create naming its own screen size is made afresh', async () => {
+    const limits = { memoryMiB: 1024 };
+    const warmed = () => (daemon.log().match(/pooled sandbox warmed/g) ?? []).length;
+    const before = warmed();
+    const pool = await Pools.set({ template: 'desktop', size: 1, limits }, daemon.conn);
+    try {
+      await waitFor('the pooled desktop to be warmed', async () => (warmed() > before ? true : undefined), 120_000);
+      // The pool holds one warmed desktop: a create asking its own screen size must not get it (its X server runs at the pool's size).
+      const wide = await Sandbox.create({ ...daemon.conn, template: 'desktop', limits, env: { PADDOCK_SCREEN: '1024x768' } });
+      try {
+        expect((await wide.desktop.actions([{ type: 'move', x: 1000, y: 700 }])).screen).toEqual({ width: 1024, height: 768 });
+      } finally {
+        await wide.kill();
+      }
+      const claimed = await Sandbox.create({ ...daemon.conn, template: 'desktop', limits });
+      try {
+        expect((await Pools.list(daemon.conn)).find((p) => p.id === pool.id)).toMatchObject({ hits: 1 });
+        // Before any desktop call of the claimer: the X server answers and the daemon's helper runs, started while the desktop waited.
+        const inside = await claimed.commands.run("xdotool getdisplaygeometry; pgrep -f 'exec\\(compile' | wc -l", { timeoutMs: 10_000 });
+        expect(inside.stdout.trim().split('\n')).toEqual(['1280 800', '1']);
+        const png = PNG.sync.read(Buffer.from(await claimed.desktop.screenshot()));
+        expect([png.width, png.height]).toEqual([1280, 800]);
+        // The same helper answered: none was started for the claimer.
+        expect((await claimed.commands.run("pgrep -f 'exec\\(compile' | wc -l")).stdout.trim()).toBe('1');
+      } finally {
+        await claimed.kill();
+      }
+    } finally {
+      await Pools.remove(pool.id, daemon.conn);
     }
   });
 });

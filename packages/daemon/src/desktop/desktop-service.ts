@@ -92,6 +92,24 @@ export class DesktopService {
   }
 
   /**
+   * Readies a desktop waiting in a warm pool: its helper started, its start
+   * command done starting (the window manager up, the live view's servers
+   * listening), a screenshot taken (Pillow loaded, the shared-memory grab
+   * set up), and the helper told to wait for the claim instead of ending
+   * after a minute idle.
+   * The claimer's first screenshot is then one request to a running helper.
+   */
+  async warm(sandbox: SandboxRecord, waitMs: number): Promise<void> {
+    const ports = Object.values(desktopPorts);
+    await this.json(sandbox, { op: 'settle', waitMs: 60_000, ports }, z.object({ settled: z.boolean() }));
+    await this.helper(
+      sandbox,
+      { op: 'screenshot', waitMs: 60_000, idleS: Math.ceil(waitMs / 1000), maxWidth: maxScreenshotSize.width, maxHeight: maxScreenshotSize.height },
+      maxPngBytes,
+    ).then(checkPng);
+  }
+
+  /**
    * Checks every action against the screen and the key list before any
    * runs; the helper gets key names only as keysyms from that list.
    */
@@ -230,18 +248,24 @@ export class DesktopService {
   }
 
   private async session(sandbox: SandboxRecord, signal?: AbortSignal): Promise<HelperSession> {
+    const env = displayEntries(sandbox);
     const running = this.sessions.get(sandbox.id);
-    if (running && !running.broken) return running;
+    // One started while the sandbox waited in a warm pool has the pool's environment: a claimer who changed it gets a helper of its own.
+    if (running && !running.broken && running.env.join('\0') === env.join('\0')) return running;
+    if (running) {
+      this.forget(sandbox.id, running);
+      running.kill();
+    }
     const starting = (async () => {
       let helper: HelperSession | undefined;
       const exec = await this.deps.engine
         .agent(sandbox.id)
         .exec(
-          { cmd: ['python3', '-c', bootstrap], env: displayEntries(sandbox), cwd: '/', user: sandbox.defaultUser },
+          { cmd: ['python3', '-c', bootstrap], env, cwd: '/', user: sandbox.defaultUser },
           { onStdout: (data) => helper?.output(data) },
           { timeoutMs: 10_000, signal },
         );
-      helper = new HelperSession(exec);
+      helper = new HelperSession(exec, env);
       exec.exited.then(
         () => this.forget(sandbox.id, helper),
         () => this.forget(sandbox.id, helper),

@@ -47,7 +47,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \\
  && apt-get install -y -q --no-install-recommends \\
       xvfb openbox chromium xdotool x11-utils x11-xserver-utils xclip x11vnc novnc python3-websockify \\
-      python3-pil python3-tk xterm fonts-dejavu-core fonts-liberation ca-certificates \\
+      python3-pil python3-xlib python3-tk xterm fonts-dejavu-core fonts-liberation ca-certificates \\
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 RUN echo ${Buffer.from(startScript).toString('base64')} | base64 -d > /usr/local/bin/paddock-desktop && chmod 755 /usr/local/bin/paddock-desktop
 ENV DISPLAY=:0

@@ -41,7 +41,11 @@ export class HelperSession {
   /** The helper's exit status once it ended (127: no python3). */
   exitStatus: number | undefined;
 
-  constructor(private readonly session: ExecSession) {
+  constructor(
+    private readonly session: ExecSession,
+    /** The environment it was started with (a claimed pool sandbox's may have changed since). */
+    readonly env: readonly string[] = [],
+  ) {
     session.exited.then(
       (exit) => {
         this.exitStatus = exit.exitCode;

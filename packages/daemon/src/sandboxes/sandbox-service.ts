@@ -105,8 +105,10 @@ export class SandboxService {
         !options.hostMounts?.length &&
         !request.volumes?.length &&
         !options.layers &&
-        // A pooled sandbox's start command is running already.
+        // A pooled sandbox's start command is running already, with the pool's environment: one the create adds to (a desktop's
+        // PADDOCK_SCREEN, say) would not reach it.
         request.startCommand !== false &&
+        !(startCommandOf(template) && Object.keys(request.env ?? {}).length) &&
         timeoutMs !== null;
       const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits, writableLayer }) : undefined;
       if (pooled && timeoutMs !== null) {
