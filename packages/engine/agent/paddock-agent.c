@@ -1004,6 +1004,12 @@ static void handle_connect(struct request *req) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A unix socket holds 208 KiB in flight by default (TCP on loopback grows to
+  // MiBs): a download would wait on the daemon's side every 208 KiB. Asked up
+  // to 4 MiB; the kernel caps it at net.core.wmem_max. Charged to the sandbox's
+  // memory only while a slow client leaves it queued.
+  int sndbuf = RELAY_SOCKET_BUF;
+  setsockopt(conn_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   send_text(F_STARTED, "");
   if (conn_open) {
     set_nonblock(fd);

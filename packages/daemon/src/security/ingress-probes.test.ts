@@ -158,6 +158,20 @@ def serve(c):
         c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 8\\r\\n\\r\\nsmuggled')
         f.readline()
         c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 8\\r\\n\\r\\nsmuggled')
+    elif path == '/flood' or any(h.lower() == 'upgrade: paddock-flood' for h in head):
+        # Bytes without end to a client that reads none; what could be sent is counted in a file.
+        if path == '/flood':
+            c.sendall(b'HTTP/1.1 200 OK\\r\\nconnection: close\\r\\n\\r\\n')
+        else:
+            c.sendall(b'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: paddock-flood\\r\\nConnection: Upgrade\\r\\n\\r\\n')
+        chunk, sent = b'f' * 65536, 0
+        try:
+            while True:
+                c.sendall(chunk)
+                sent += len(chunk)
+                with open('/tmp/flood-sent', 'w') as out: out.write(str(sent))
+        except OSError:
+            pass
     elif path == '/smuggle-short':
         c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: %d\\r\\n\\r\\n' % BODY + b's' * (BODY // 2))
     else:
@@ -449,6 +463,91 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
     expect(daemonFds()).toBeLessThanOrEqual(fds);
     expect(spliceHelper()?.fds ?? 0).toBeLessThanOrEqual(helperFds);
     await expect.poll(() => agentProcesses(sbx), { timeout: 10_000 }).toBeLessThanOrEqual(inSandbox);
+  });
+
+  it('P14: a server inside that floods a client reading nothing (an answer without length, an upgraded connection) is held back; once the client leaves, nothing of the connection is left', async () => {
+    expect((await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() })).status).toBe(200);
+    const fds = daemonFds();
+    const helperFds = spliceHelper()?.fds ?? 0;
+    const inSandbox = await agentProcesses(sbx);
+    const rss = daemonRssKiB();
+    const sent = async () => Number((await sh(sbx, 'cat /tmp/flood-sent 2>/dev/null || echo 0')).stdout.trim());
+    const stalled = (request: string) =>
+      new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: apiPort });
+        socket.once('data', () => {
+          socket.pause();
+          resolve(socket);
+        });
+        socket.on('error', reject);
+        socket.write(request);
+      });
+    for (const request of [
+      `GET /flood HTTP/1.1\r\nHost: ${hostOf(sbx, 8002)}\r\nAuthorization: Bearer ${daemon.token}\r\n\r\n`,
+      `GET /x HTTP/1.1\r\nHost: ${hostOf(sbx, 8002)}\r\nAuthorization: Bearer ${daemon.token}\r\nConnection: Upgrade\r\nUpgrade: paddock-flood\r\n\r\n`,
+    ]) {
+      await sh(sbx, 'rm -f /tmp/flood-sent');
+      const socket = await stalled(request);
+      // The server stops once every buffer on the way is full: it is not read from faster than the client reads.
+      const seen: number[] = [];
+      while (seen.length < 60 && !(seen.length >= 3 && seen.slice(-3).every((n) => n > 0 && n === seen.at(-1)))) {
+        await new Promise((r) => setTimeout(r, 300));
+        seen.push(await sent());
+      }
+      expect(seen.slice(-3).every((n) => n > 0 && n === seen.at(-1))).toBe(true);
+      expect(seen.at(-1)).toBeLessThan(96 * 1024 * 1024);
+      expect(daemonRssKiB() - rss).toBeLessThan(64 * 1024);
+      socket.destroy();
+    }
+    for (let i = 0; i < 50 && (daemonFds() > fds || (spliceHelper()?.fds ?? 0) > helperFds); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(daemonFds()).toBeLessThanOrEqual(fds);
+    expect(spliceHelper()?.fds ?? 0).toBeLessThanOrEqual(helperFds);
+    await expect.poll(() => agentProcesses(sbx), { timeout: 10_000 }).toBeLessThanOrEqual(inSandbox);
+  });
+
+  it("P15: a sandbox whose root has spent its pipe quota (the agent's too) still gets a long download through whole: the relay copies instead of splicing", async () => {
+    // Pipes of 1 MiB until the kernel refuses one (fs.pipe-user-pages-soft; gVisor has no such quota: 200 at most), held open.
+    const hog = [
+      'import fcntl, os, time',
+      'held = []',
+      'try:',
+      '    for _ in range(200):',
+      '        r, w = os.pipe()',
+      '        held.append((r, w))',
+      '        fcntl.fcntl(w, 1031, 1 << 20)',
+      'except OSError:',
+      '    pass',
+      "open('/tmp/hog-ready', 'w').write(str(os.getpid()))",
+      'time.sleep(3600)',
+    ].join('\n');
+    await sbx.commands.start(['python3', '-c', hog]);
+    expect((await sh(sbx, 'for i in $(seq 100); do [ -s /tmp/hog-ready ] && exit 0; sleep 0.1; done; exit 1')).exitCode).toBe(0);
+    try {
+      const size = 32 * 1024 * 1024;
+      const got = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: apiPort, path: `/big?n=${size}`, headers: { host: hostOf(sbx, 8000), ...bearer() }, agent: false },
+          (res) => {
+            const h = createHash('sha256');
+            let bytes = 0;
+            res.on('data', (c: Buffer) => {
+              bytes += c.length;
+              h.update(c);
+            });
+            res.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      const pattern = Buffer.alloc(65536, 0).map((_, i) => i % 256);
+      const expected = createHash('sha256');
+      for (let left = size; left > 0; left -= pattern.length) expected.update(pattern.subarray(0, Math.min(left, pattern.length)));
+      expect(got).toEqual({ bytes: size, sha256: expected.digest('hex') });
+    } finally {
+      await sh(sbx, 'kill $(cat /tmp/hog-ready); rm -f /tmp/hog-ready');
+    }
   });
 
   it("P4: another tenant's token finds no such sandbox (404) on either form; no token is 401; a port nobody listens on is 502", async () => {
