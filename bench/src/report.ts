@@ -237,9 +237,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
     },
     {
       id: 'dashboardLoad',
-      what: `the dashboard's first load in chromium with ${r.density?.count ?? 500} sandboxes listed: navigation → the list on screen (all counted, the rows in view drawn), p50`,
+      what: `the dashboard's first load in chromium with ${r.density?.count ?? 500} sandboxes listed: navigation → the list on screen (all counted, the rows in view drawn; timed by the page), p50`,
       target: '≤ 1 s',
-      measured: Number.isFinite(dashboardAll) ? `${fmt(dashboardAll, 0)} ms (first row ${fmt(p50(rr, 'dashboard.firstRow'), 0)} ms)` : 'not measured',
+      measured: Number.isFinite(dashboardAll)
+        ? `${fmt(dashboardAll, 0)} ms (seen by the driver polling the page: ${fmt(p50(rr, 'dashboard.allRowsSeen'), 0)} ms)`
+        : 'not measured',
       value: Number.isFinite(dashboardAll) ? dashboardAll : null,
       met: verdict(dashboardAll, 1000),
     },

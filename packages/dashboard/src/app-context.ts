@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useRef, useState } from 'react';
+import { createContext, useContext, useEffect, useRef } from 'react';
 import type { ApiClient } from './api/api-client.js';
 import type { LiveEvents, LiveTopic, Session } from './api/types.js';
 import type { LiveEventsHub } from './live/live-events.js';
@@ -36,23 +36,4 @@ export function useReloadOnLive(reload: () => void): void {
   const latest = useRef(reload);
   latest.current = reload;
   useEffect(() => live.onReady(() => latest.current()), [live]);
-}
-
-/**
- * A number that changes each time the live stream is (again) subscribed: a
- * list keyed on it is read once the stream is ready (nothing between the read
- * and the subscription is missed, and it is read once, not twice), and again
- * after a reconnect. 0 means "not yet": if the stream is not ready within
- * `waitMs`, it turns 1 anyway, so a list still shows without live updates.
- */
-export function useLiveRound(waitMs = 1500): number {
-  const { live } = useApp();
-  const [round, setRound] = useState(() => (live.isReady() ? 1 : 0));
-  useEffect(() => live.onReady(() => setRound((r) => r + 1)), [live]);
-  useEffect(() => {
-    if (round !== 0) return;
-    const timer = setTimeout(() => setRound((r) => (r === 0 ? 1 : r)), waitMs);
-    return () => clearTimeout(timer);
-  }, [round, waitMs]);
-  return round;
 }

@@ -81,6 +81,32 @@ describe('the sandbox list in a browser, 500 sandboxes', () => {
     await page.locator('.table-scroll').screenshot({ path: join(shots, 'sandboxes-500.png') });
   });
 
+  it('fits the window at 1280×800, 1920×1080 and 800×800: the last column (Network) ends inside it, nothing scrolls sideways', async () => {
+    await page.locator(rows).first().waitFor();
+    const lastHeader = page.locator('table.sandboxes thead th').last();
+    expect(await lastHeader.textContent()).toBe('Network');
+    for (const size of [
+      { width: 1280, height: 800 },
+      { width: 1920, height: 1080 },
+      { width: 800, height: 800 },
+    ]) {
+      await page.setViewportSize(size);
+      const box = await lastHeader.boundingBox();
+      expect(box, `the Network column at ${size.width}×${size.height}`).not.toBeNull();
+      expect((box?.x ?? 0) + (box?.width ?? 0), `the Network column's right edge at ${size.width}×${size.height}`).toBeLessThanOrEqual(size.width);
+      // The list's own box: its content is no wider than what it shows.
+      const [scrollWidth, clientWidth] = (await page.evaluate(
+        `[document.querySelector('.table-scroll').scrollWidth, document.querySelector('.table-scroll').clientWidth]`,
+      )) as [number, number];
+      expect(scrollWidth, `the list's width at ${size.width}×${size.height}`).toBeLessThanOrEqual(clientWidth);
+      // Each drawn row's network figure is in its cell, inside the window too.
+      const cell = await page.locator(rows).first().locator('td').last().boundingBox();
+      expect((cell?.x ?? 0) + (cell?.width ?? 0)).toBeLessThanOrEqual(size.width);
+      await page.screenshot({ path: join(shots, `sandboxes-500-${size.width}x${size.height}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it('shows each sandbox’s owner, and filters by owner', async () => {
     const first = page.locator(rows).first();
     const id = (await first.getAttribute('data-sandbox')) as string;

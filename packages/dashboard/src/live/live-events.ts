@@ -16,7 +16,6 @@ export class LiveEventsHub {
   private source: EventSource | null = null;
   private readonly listeners = new Map<LiveTopic, Set<Listener<LiveTopic>>>();
   private readonly readyListeners = new Set<() => void>();
-  private subscribed = false;
 
   constructor(
     private readonly eventsUrl: EventsUrl,
@@ -27,13 +26,9 @@ export class LiveEventsHub {
     if (this.source) return;
     const source = new EventSource(this.eventsUrl(topics.join(',')), { withCredentials: true });
     source.onopen = () => this.onStatus(true);
-    source.onerror = () => {
-      this.subscribed = false;
-      this.onStatus(false);
-    };
+    source.onerror = () => this.onStatus(false);
     // The daemon says `ready` once the stream is subscribed (at each reconnect too): from then on nothing is missed.
     source.addEventListener('ready', () => {
-      this.subscribed = true;
       for (const listener of this.readyListeners) listener();
     });
     for (const topic of topics) {
@@ -50,15 +45,9 @@ export class LiveEventsHub {
     this.source = source;
   }
 
-  /** Subscribed now: a list read from here on misses no event. */
-  isReady(): boolean {
-    return this.subscribed;
-  }
-
   stop(): void {
     this.source?.close();
     this.source = null;
-    this.subscribed = false;
     this.onStatus(false);
   }
 

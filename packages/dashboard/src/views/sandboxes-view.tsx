@@ -1,7 +1,7 @@
 import { type KeyboardEvent, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { call } from '../api/dashboard-routes.js';
 import type { MetricsSample, SandboxInfo } from '../api/types.js';
-import { useApp, useLive, useLiveRound } from '../app-context.js';
+import { useApp, useLive, useReloadOnLive } from '../app-context.js';
 import { Sparkline } from '../charts/sparkline.js';
 import { LoadState } from '../components/load-state.js';
 import { errorText, formatBytes, formatDuration } from '../format.js';
@@ -13,7 +13,8 @@ import { type RowWindow, useRowWindow } from './use-row-window.js';
 type StateFilter = 'live' | 'running' | 'paused' | 'killed' | 'all';
 const historyLength = 30;
 const noSamples: MetricsSample[] = [];
-const columns = 14;
+// Narrow enough for the list to fit 1280 pixels; the sandbox's page has the full charts.
+const sparklineWidth = 48;
 
 export function SandboxesView() {
   const { api, notify } = useApp();
@@ -24,16 +25,22 @@ export function SandboxesView() {
   const [metrics, setMetrics] = useState<Record<string, MetricsSample[]>>({});
   const [owner, setOwner] = useState('');
   const query = stateFilter === 'live' ? undefined : stateFilter;
-  // Read once the live stream is subscribed, and again after each reconnect: one read of a long list, nothing missed.
-  const liveRound = useLiveRound();
+  // Read at once, beside the live stream's handshake (not after it: the page shows the list a round trip sooner).
+  // The read shown keeps the rows it shares with the last one (unchanged rows are not drawn again).
+  const shownList = useRef<SandboxInfo[] | null>(null);
   const list = useFetch(
-    (signal) => api.json<{ sandboxes: SandboxInfo[] }>(call('GET /v1/sandboxes'), { query: { state: query }, signal }).then((b) => b.sandboxes),
-    [query, liveRound],
-    liveRound > 0,
+    (signal) =>
+      api
+        .json<{ sandboxes: SandboxInfo[] }>(call('GET /v1/sandboxes'), { query: { state: query }, signal })
+        .then((b) => keepUnchanged(shownList.current, b.sandboxes)),
+    [query],
   );
+  shownList.current = list.data;
+  // Once the stream is (again) subscribed, read once more: a change between a read and the subscription came as no event.
+  useReloadOnLive(list.refresh);
   useLive('sandbox', ({ kind, sandbox }) => {
-    // Still loading: the list may have been read before this sandbox changed; read it again.
-    if (list.loading) list.reload();
+    // Still loading: the list may have been read before this sandbox changed; read it again once it comes.
+    if (list.loading) list.refresh();
     list.set((current) => {
       if (!current) return current;
       const rest = current.filter((s) => s.id !== sandbox.id);
@@ -152,6 +159,19 @@ export function SandboxesView() {
   );
 }
 
+/**
+ * `fresh`, with each sandbox that did not change since `shown` kept as the
+ * object already shown: its memoised row is not drawn again.
+ */
+function keepUnchanged(shown: SandboxInfo[] | null, fresh: SandboxInfo[]): SandboxInfo[] {
+  if (!shown) return fresh;
+  const before = new Map(shown.map((s) => [s.id, s]));
+  return fresh.map((s) => {
+    const old = before.get(s.id);
+    return old && JSON.stringify(old) === JSON.stringify(s) ? old : s;
+  });
+}
+
 interface SandboxTableProps {
   shown: SandboxInfo[];
   total: number;
@@ -201,22 +221,48 @@ function SandboxTable({ shown, total, metrics, selected, onToggle }: SandboxTabl
         </caption>
         <thead>
           <tr aria-rowindex={1}>
-            <th scope="col">
+            <th scope="col" className="col-select">
               <span className="visually-hidden">Select</span>
             </th>
-            <th scope="col">ID</th>
-            <th scope="col">State</th>
-            <th scope="col">Tier</th>
-            <th scope="col">Template</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Labels</th>
-            <th scope="col">Control</th>
-            <th scope="col">Age</th>
-            <th scope="col">Left</th>
-            <th scope="col">CPU</th>
-            <th scope="col">Memory</th>
-            <th scope="col">PIDs</th>
-            <th scope="col">Network</th>
+            <th scope="col" className="col-id">
+              ID
+            </th>
+            <th scope="col" className="col-state">
+              State
+            </th>
+            <th scope="col" className="col-tier">
+              Tier
+            </th>
+            <th scope="col" className="col-template">
+              Template
+            </th>
+            <th scope="col" className="col-owner">
+              Owner
+            </th>
+            <th scope="col" className="col-labels">
+              Labels
+            </th>
+            <th scope="col" className="col-control">
+              Control
+            </th>
+            <th scope="col" className="col-age">
+              Age
+            </th>
+            <th scope="col" className="col-left">
+              Left
+            </th>
+            <th scope="col" className="col-cpu">
+              CPU
+            </th>
+            <th scope="col" className="col-memory">
+              Memory
+            </th>
+            <th scope="col" className="col-pids">
+              PIDs
+            </th>
+            <th scope="col" className="col-network">
+              Network
+            </th>
           </tr>
         </thead>
         <tbody onKeyDown={onKeyDown}>
@@ -239,12 +285,12 @@ function SandboxTable({ shown, total, metrics, selected, onToggle }: SandboxTabl
   );
 }
 
-/** The height of the rows not drawn, so the scroll bar is the whole list's. */
+/** The height of the rows not drawn, so the scroll bar is the whole list's (one cell: the columns are the header's). */
 function Spacer({ height }: { height: number }) {
   return (
     // biome-ignore lint/a11y/noAriaHiddenOnFocusable: an empty row that holds no control; screen readers skip it (the rows' aria-rowindex say where they are)
     <tr aria-hidden="true" className="spacer">
-      <td colSpan={columns} style={{ height }} />
+      <td style={{ height }} />
     </tr>
   );
 }
@@ -263,6 +309,10 @@ interface SandboxRowProps {
 const SandboxRow = memo(function SandboxRow({ index, sandbox: s, samples, selected, onToggle, now }: SandboxRowProps) {
   const last = samples.at(-1);
   const control = s.control?.mode === 'human' ? `human (${s.control.by})` : 'agent';
+  const labels = Object.entries(s.metadata)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const network = last ? `↓${formatBytes(last.netRxBytes)} ↑${formatBytes(last.netTxBytes)}` : '–';
   return (
     <tr data-sandbox={s.id} aria-rowindex={index + 2} className={s.control?.mode === 'human' ? 'human' : undefined}>
       <td>
@@ -274,35 +324,34 @@ const SandboxRow = memo(function SandboxRow({ index, sandbox: s, samples, select
       <td>
         <span className={`state ${s.state}`}>{s.state}</span>
       </td>
-      <td>{s.tier}</td>
-      <td>{s.template}</td>
-      <td>{s.owner ?? '–'}</td>
-      <td
-        className="labels"
-        title={Object.entries(s.metadata)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}
-      >
+      <td className="col-tier">{s.tier}</td>
+      <td className="col-template" title={s.template}>
+        {s.template}
+      </td>
+      <td title={s.owner ?? undefined}>{s.owner ?? '–'}</td>
+      <td className="col-labels" title={labels}>
         {Object.entries(s.metadata).map(([k, v]) => (
           <span key={k} className="label">
             {k}={v}
           </span>
         ))}
       </td>
-      <td>{control}</td>
+      <td className="col-control" title={control}>
+        {control}
+      </td>
       <td>{formatDuration(now - Date.parse(s.createdAt))}</td>
       <td>{s.expiresAt && !s.endedAt ? formatDuration(Date.parse(s.expiresAt) - now) : '–'}</td>
       <td>
-        <Sparkline values={samples.map((m) => m.cpuPercent)} label={`CPU of ${s.id}`} max={100} />
+        <Sparkline values={samples.map((m) => m.cpuPercent)} label={`CPU of ${s.id}`} max={100} width={sparklineWidth} />
         <span>{last ? `${last.cpuPercent.toFixed(1)}%` : '–'}</span>
       </td>
       <td>
-        <Sparkline values={samples.map((m) => m.memoryBytes)} label={`memory of ${s.id}`} max={last?.memoryLimitBytes ?? undefined} />
+        <Sparkline values={samples.map((m) => m.memoryBytes)} label={`memory of ${s.id}`} max={last?.memoryLimitBytes ?? undefined} width={sparklineWidth} />
         <span>{last ? formatBytes(last.memoryBytes) : '–'}</span>
       </td>
-      <td>{last ? last.pids : '–'}</td>
-      <td>
-        {last ? `↓${formatBytes(last.netRxBytes)} ↑${formatBytes(last.netTxBytes)}` : '–'}
+      <td className="col-pids">{last ? last.pids : '–'}</td>
+      <td title={network}>
+        {network}
         {last && last.egressRefused > 0 ? <span className="refused-count"> {last.egressRefused} refused</span> : null}
       </td>
     </tr>

@@ -24,8 +24,9 @@ const overscan = 10;
  * stylesheet gives them, so a row's place is its index times that height.
  */
 export function useRowWindow(scroller: RefObject<HTMLElement | null>, count: number): RowWindow {
-  // Before the scroller is laid out, the window's height is the best guess of what shows.
-  const [box, setBox] = useState({ top: 0, height: typeof window === 'undefined' ? 800 : window.innerHeight });
+  // Before the scroller is laid out, the height the stylesheet gives a full one (100vh - 120px) is the best
+  // guess of what shows: when it is right, measuring draws nothing again.
+  const [box, setBox] = useState({ top: 0, height: typeof window === 'undefined' ? 680 : Math.max(240, window.innerHeight - 120) });
   const [rowHeight, setRowHeight] = useState(estimatedRowHeight);
   const [headerHeight, setHeaderHeight] = useState(estimatedRowHeight);
 
@@ -46,14 +47,16 @@ export function useRowWindow(scroller: RefObject<HTMLElement | null>, count: num
     return () => observer.disconnect();
   }, [scroller, measure]);
 
-  // Measured once rows are drawn: the stylesheet's height, whatever the font makes of it.
+  // Measured once rows are drawn (not at every render: each read of a height makes the page lay itself out
+  // then and there): the stylesheet's height, whatever the font makes of it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: rows appearing is what there is to measure; the heights are read, not depended on
   useLayoutEffect(() => {
     const element = scroller.current;
     const row = element?.querySelector<HTMLElement>('tbody tr[aria-rowindex]');
     const header = element?.querySelector<HTMLElement>('thead tr');
     if (row && row.offsetHeight > 0 && row.offsetHeight !== rowHeight) setRowHeight(row.offsetHeight);
     if (header && header.offsetHeight > 0 && header.offsetHeight !== headerHeight) setHeaderHeight(header.offsetHeight);
-  });
+  }, [count > 0]);
 
   const visibleRows = Math.max(1, Math.ceil(Math.max(0, box.height - headerHeight) / rowHeight));
   const topRow = Math.floor(Math.max(0, box.top) / rowHeight);
