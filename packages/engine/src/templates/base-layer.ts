@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { idMapping, sandboxUser } from '../bundle/isolation-settings.js';
 import { runHostCommand } from '../host/run-host-command.js';
@@ -40,7 +40,8 @@ export const basePackages = [
 export const baseAptPackages = ['python3-pip', 'npm'] as const;
 
 // Bump when the recipe changes so hosts rebuild instead of reusing a stale layer.
-const recipeVersion = 1;
+// 2: a login shell runs no program (see cheapLoginShell).
+const recipeVersion = 2;
 
 export function baseLayerKey(suite: string): string {
   return createHash('sha256')
@@ -168,9 +169,53 @@ async function configureRootfs(rootfs: string): Promise<void> {
   ]);
   await mkdir(join(rootfs, 'work'), { mode: 0o775 });
   await runHostCommand('chown', [`${uid}:${gid}`, join(rootfs, 'work')]);
+  await cheapLoginShell(rootfs);
   // Apt caches and docs are dead weight in every sandbox's lower layer.
   await rm(join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   await mkdir(join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
   await rm(join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
   await mkdir(join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
+}
+
+/**
+ * Debian's own edit of a startup file: the text it ships and what it becomes.
+ * A Debian release that ships other text fails the build, rather than
+ * leaving the edit undone unseen.
+ */
+interface StartupFileEdit {
+  file: string;
+  from: string;
+  to: string;
+}
+
+const loginShellEdits: StartupFileEdit[] = [
+  {
+    // Bash knows its uid ($EUID); only another shell (dash's `sh -l`) runs id(1) for it.
+    file: 'etc/profile',
+    from: 'if [ "$(id -u)" -eq 0 ]; then\n  PATH="/usr/local/sbin:',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JavaScript template
+    to: 'if [ "${BASH_VERSION-}" ] && [ "$EUID" -eq 0 ] || { [ -z "${BASH_VERSION-}" ] && [ "$(id -u)" -eq 0 ]; }; then\n  PATH="/usr/local/sbin:',
+  },
+  {
+    // mesg(1) acts on the terminal of stdin, stdout or stderr and fails without one: run it only when there is one.
+    file: 'root/.profile',
+    from: '\nmesg n 2> /dev/null || true\n',
+    to: '\nif [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then\n  mesg n 2> /dev/null || true\nfi\n',
+  },
+];
+
+/**
+ * A login shell runs no program before the command: E2B's SDKs run every
+ * command as `bash -l -c CMD`, and Debian's /etc/profile ran `id -u` and
+ * root's ~/.profile `mesg n` (a fork and an exec each), which made a login
+ * bash cost twice a plain one. What a shell ends with (PATH, HOME, PS1,
+ * /etc/profile.d, ~/.bashrc) is unchanged.
+ */
+async function cheapLoginShell(rootfs: string): Promise<void> {
+  for (const edit of loginShellEdits) {
+    const path = join(rootfs, edit.file);
+    const text = await readFile(path, 'utf8');
+    if (!text.includes(edit.from)) throw new Error(`base layer: /${edit.file} does not hold the text to edit (${JSON.stringify(edit.from)})`);
+    await writeFile(path, text.replace(edit.from, edit.to));
+  }
 }
