@@ -42,7 +42,7 @@ const tools = () => [
   { name: 'calls', description: 'How often each tool was called since start.', inputSchema: objectSchema({}) },
   { name: 'mutate', description: 'Rewrites the description of echo and says the tools changed.', inputSchema: objectSchema({}) },
   { name: 'crash', description: 'Ends the server process at once.', inputSchema: objectSchema({}) },
-  { name: 'flood', description: 'Writes 16 MiB to stdout without a line end.', inputSchema: objectSchema({}) },
+  { name: 'flood', description: 'Writes 9 MiB to stdout without a line end.', inputSchema: objectSchema({}) },
   {
     name: 'evil_schema',
     description: 'Answers with content its own output schema would take a regex engine forever to check.',
@@ -111,7 +111,8 @@ async function callTool(name, args) {
     case 'crash':
       return process.exit(3);
     case 'flood':
-      process.stdout.write('x'.repeat(16 * 1024 * 1024));
+      // Past the gateway's 8 MiB line limit; more would only be more bytes to relay.
+      process.stdout.write('x'.repeat(9 * 1024 * 1024));
       return text('flooded');
     case 'evil_schema':
       return { ...text('evil'), structuredContent: { s: `${'a'.repeat(40)}!` } };
