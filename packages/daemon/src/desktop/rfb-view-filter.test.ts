@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { RfbViewFilter, RfbViolation } from './rfb-view-filter.js';
+
+const handshake = Buffer.concat([Buffer.from('RFB 003.008\n', 'latin1'), Buffer.from([1]), Buffer.from([1])]);
+const updateRequest = Buffer.from([3, 0, 0, 0, 0, 0, 0x05, 0, 0x03, 0x20]);
+const pointer = Buffer.from([5, 1, 0, 10, 0, 20]);
+const key = Buffer.from([4, 1, 0, 0, 0, 0, 0xff, 0x0d]);
+const cut = Buffer.concat([Buffer.from([6, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('abc')]);
+const encodings = Buffer.from([2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21]);
+
+describe('the watcher’s RFB filter', () => {
+  it('passes the handshake and picture requests, drops key, pointer and clipboard messages whole', () => {
+    const f = new RfbViewFilter();
+    const all = Buffer.concat([handshake, encodings, pointer, updateRequest, key, cut, updateRequest]);
+    expect(f.push(all)).toEqual(Buffer.concat([handshake, encodings, updateRequest, updateRequest]));
+    expect(f.dropped).toBe(3);
+  });
+
+  it('holds a message back until it is whole, however the bytes are cut', () => {
+    const f = new RfbViewFilter();
+    const all = Buffer.concat([handshake, pointer, updateRequest, cut, key, encodings]);
+    const out: Buffer[] = [];
+    for (const byte of all) out.push(f.push(Buffer.from([byte])));
+    expect(Buffer.concat(out)).toEqual(Buffer.concat([handshake, updateRequest, encodings]));
+    expect(f.dropped).toBe(3);
+  });
+
+  it('ends the connection on an unknown message, a security type other than None, or a huge clipboard', () => {
+    expect(() => new RfbViewFilter().push(Buffer.concat([handshake, Buffer.from([255, 0, 0, 0])]))).toThrow(RfbViolation);
+    expect(() => new RfbViewFilter().push(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([2])]))).toThrow(RfbViolation);
+    expect(() => new RfbViewFilter().push(Buffer.from('RFB 003.003\n'))).toThrow(RfbViolation);
+    expect(() => new RfbViewFilter().push(Buffer.concat([handshake, Buffer.from([6, 0, 0, 0, 0x7f, 0, 0, 0])]))).toThrow(RfbViolation);
+  });
+});
