@@ -8,7 +8,10 @@ describe('what a policy is told of the focused window (the sandbox’s word)', (
   });
 
   it('S8: a page URL from the sandbox is re-spelt by the URL parser, without credentials, bounded, with its host for http(s) only', () => {
-    expect(cleanUrl('https://user:pw@Online.BANK.example./login?x=1')).toEqual({ url: 'https://online.bank.example./login?x=1', domain: 'online.bank.example' });
+    expect(cleanUrl('https://user:pw@Online.BANK.example./login?x=1')).toEqual({
+      url: 'https://online.bank.example./login?x=1',
+      domain: 'online.bank.example',
+    });
     expect(cleanUrl('http://bücher.example/')).toEqual({ url: 'http://xn--bcher-kva.example/', domain: 'xn--bcher-kva.example' });
     expect(cleanUrl('about:blank')).toEqual({ url: 'about:blank' });
     expect(cleanUrl('not a url')).toBeUndefined();

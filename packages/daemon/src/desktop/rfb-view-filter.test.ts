@@ -31,4 +31,13 @@ describe('the watcher’s RFB filter', () => {
     expect(() => new RfbViewFilter().push(Buffer.from('RFB 003.003\n'))).toThrow(RfbViolation);
     expect(() => new RfbViewFilter().push(Buffer.concat([handshake, Buffer.from([6, 0, 0, 0, 0x7f, 0, 0, 0])]))).toThrow(RfbViolation);
   });
+
+  it('cuts the server’s security types down to None, so that the client picks the one handshake it reads', () => {
+    const f = new RfbViewFilter();
+    const server = Buffer.concat([Buffer.from('RFB 003.008\n', 'latin1'), Buffer.from([2, 16, 1]), Buffer.from([0, 0, 0, 0])]);
+    expect(Buffer.concat([f.fromServer(server.subarray(0, 5)), f.fromServer(server.subarray(5, 14)), f.fromServer(server.subarray(14))])).toEqual(
+      Buffer.concat([Buffer.from('RFB 003.008\n', 'latin1'), Buffer.from([1, 1]), Buffer.from([0, 0, 0, 0])]),
+    );
+    expect(() => new RfbViewFilter().fromServer(Buffer.concat([Buffer.from('RFB 003.008\n', 'latin1'), Buffer.from([1, 16])]))).toThrow(RfbViolation);
+  });
 });

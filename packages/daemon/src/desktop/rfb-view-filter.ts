@@ -38,6 +38,31 @@ export class RfbViewFilter {
   private stage: 'version' | 'security' | 'init' | 'messages' = 'version';
   /** Input messages dropped so far. */
   dropped = 0;
+  private fromServerPending: Buffer = Buffer.alloc(0);
+  private serverStage: 'version' | 'types' | 'pass' = 'version';
+
+  /**
+   * The server's bytes, with its list of security types cut down to None:
+   * a client left to choose picks the server's first (x11vnc offers Tight
+   * first), whose handshake this filter does not read.
+   */
+  fromServer(chunk: Buffer): Buffer {
+    if (this.serverStage === 'pass') return chunk;
+    this.fromServerPending = Buffer.concat([this.fromServerPending, chunk]);
+    const b = this.fromServerPending;
+    if (b.length < 13) return Buffer.alloc(0);
+    const count = b[12] as number;
+    if (count === 0) {
+      // No types: a reason follows, which the client shows; nothing else can happen on this connection.
+      this.serverStage = 'pass';
+      return b;
+    }
+    if (b.length < 13 + count) return Buffer.alloc(0);
+    if (!b.subarray(13, 13 + count).includes(1)) throw new RfbViolation('the server offers no security type None');
+    this.serverStage = 'pass';
+    this.fromServerPending = Buffer.alloc(0);
+    return Buffer.concat([b.subarray(0, 12), Buffer.from([1, 1]), b.subarray(13 + count)]);
+  }
 
   /** The bytes of `chunk` (with what was held back) that may go on to the server; throws RfbViolation to end the connection. */
   push(chunk: Buffer): Buffer {

@@ -97,8 +97,14 @@ export function registerVncSocket(app: OpenAPIHono<HttpEnv>, s: Services, upgrad
               upstream = socket;
               socket.on('error', () => {});
               socket.on('close', () => end(ws, 1000, 'the desktop closed the connection'));
-              socket.on('data', (d: Buffer) => {
-                ws.send(new Uint8Array(d));
+              socket.on('data', (chunk: Buffer) => {
+                let d = chunk;
+                try {
+                  d = filter ? filter.fromServer(chunk) : chunk;
+                } catch (err) {
+                  return end(ws, 1008, `refused: ${(err as Error).message}`);
+                }
+                if (d.length > 0) ws.send(new Uint8Array(d));
                 const raw = ws.raw as { bufferedAmount?: number } | undefined;
                 if ((raw?.bufferedAmount ?? 0) < maxBufferedBytes) return;
                 socket.pause();
