@@ -50,18 +50,25 @@ export class RfbViewFilter {
     if (this.serverStage === 'pass') return chunk;
     this.fromServerPending = Buffer.concat([this.fromServerPending, chunk]);
     const b = this.fromServerPending;
-    if (b.length < 13) return Buffer.alloc(0);
-    const count = b[12] as number;
+    if (this.serverStage === 'version') {
+      // The version goes on at once: the server sends its types only after the client's version.
+      if (b.length < 12) return Buffer.alloc(0);
+      this.serverStage = 'types';
+      this.fromServerPending = b.subarray(12);
+      return Buffer.concat([b.subarray(0, 12), this.fromServer(Buffer.alloc(0))]);
+    }
+    if (b.length < 1) return Buffer.alloc(0);
+    const count = b[0] as number;
     if (count === 0) {
       // No types: a reason follows, which the client shows; nothing else can happen on this connection.
       this.serverStage = 'pass';
       return b;
     }
-    if (b.length < 13 + count) return Buffer.alloc(0);
-    if (!b.subarray(13, 13 + count).includes(1)) throw new RfbViolation('the server offers no security type None');
+    if (b.length < 1 + count) return Buffer.alloc(0);
+    if (!b.subarray(1, 1 + count).includes(1)) throw new RfbViolation('the server offers no security type None');
     this.serverStage = 'pass';
     this.fromServerPending = Buffer.alloc(0);
-    return Buffer.concat([b.subarray(0, 12), Buffer.from([1, 1]), b.subarray(13 + count)]);
+    return Buffer.concat([Buffer.from([1, 1]), b.subarray(1 + count)]);
   }
 
   /** The bytes of `chunk` (with what was held back) that may go on to the server; throws RfbViolation to end the connection. */
