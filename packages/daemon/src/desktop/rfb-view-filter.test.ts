@@ -6,14 +6,16 @@ const updateRequest = Buffer.from([3, 0, 0, 0, 0, 0, 0x05, 0, 0x03, 0x20]);
 const pointer = Buffer.from([5, 1, 0, 10, 0, 20]);
 const key = Buffer.from([4, 1, 0, 0, 0, 0, 0xff, 0x0d]);
 const cut = Buffer.concat([Buffer.from([6, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('abc')]);
+// The extended clipboard's caps, as noVNC sends them: a ClientCutText whose length is negative (-4).
+const extendedCut = Buffer.concat([Buffer.from([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc]), Buffer.from([0, 0, 0, 1])]);
 const encodings = Buffer.from([2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21]);
 
 describe('the watcher’s RFB filter', () => {
   it('passes the handshake and picture requests, drops key, pointer and clipboard messages whole', () => {
     const f = new RfbViewFilter();
-    const all = Buffer.concat([handshake, encodings, pointer, updateRequest, key, cut, updateRequest]);
+    const all = Buffer.concat([handshake, encodings, pointer, updateRequest, key, cut, extendedCut, updateRequest]);
     expect(f.push(all)).toEqual(Buffer.concat([handshake, encodings, updateRequest, updateRequest]));
-    expect(f.dropped).toBe(3);
+    expect(f.dropped).toBe(4);
   });
 
   it('holds a message back until it is whole, however the bytes are cut', () => {

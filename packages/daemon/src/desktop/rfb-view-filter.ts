@@ -19,7 +19,8 @@ const input: Record<number, (buf: Buffer) => number | undefined> = {
   5: () => 6, // PointerEvent
   6: (b) => {
     if (b.length < 8) return undefined;
-    const n = b.readUInt32BE(4);
+    // A negative length is the extended clipboard's (its payload is -length bytes; noVNC answers a server's caps with one).
+    const n = Math.abs(b.readInt32BE(4));
     if (n > maxCutText) throw new RfbViolation(`a ClientCutText of ${n} bytes`);
     return 8 + n;
   }, // ClientCutText
