@@ -1,4 +1,4 @@
-import type { Recording } from '@paddock/core';
+import type { Recording, RecordingFrames } from '@paddock/core';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
 
@@ -19,5 +19,19 @@ export class Recordings {
   async get(sessionId: string, options: RequestOptions = {}): Promise<string> {
     const res = await this.api.fetch(apiCall('GET /v1/sandboxes/{id}/recordings/{sessionId}', { id: this.sandboxId, sessionId }), options);
     return res.text();
+  }
+
+  /** A desktop takeover's frames: the screen while the person held it, one kept whenever it changed. */
+  async frames(sessionId: string, options: RequestOptions = {}): Promise<RecordingFrames> {
+    return this.api.json<RecordingFrames>(apiCall('GET /v1/sandboxes/{id}/recordings/{sessionId}/frames', { id: this.sandboxId, sessionId }), options);
+  }
+
+  /** One frame of a desktop takeover, as PNG bytes. */
+  async frame(sessionId: string, index: number, options: RequestOptions = {}): Promise<Uint8Array> {
+    const res = await this.api.fetch(
+      apiCall('GET /v1/sandboxes/{id}/recordings/{sessionId}/frames/{index}', { id: this.sandboxId, sessionId, index }),
+      options,
+    );
+    return new Uint8Array(await res.arrayBuffer());
   }
 }

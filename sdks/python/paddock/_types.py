@@ -71,6 +71,8 @@ __all__ = [
     "Process",
     "ProcessStart",
     "ProcessStartPty",
+    "RecordingFrames",
+    "RecordingFramesFramesItem",
     "RecordingList",
     "RecordingListRecordingsItem",
     "RegistryLogin",
@@ -1137,6 +1139,8 @@ HandbackRecording = TypedDict(
         "sessionId": "str",
         "bytes": "int",
         "sha256": "str",
+        "frames": "NotRequired[int]",
+        "framesBytes": "NotRequired[int]",
     },
 )
 
@@ -1157,6 +1161,7 @@ RecordingListRecordingsItem = TypedDict(
         "endedAt": "str | None",
         "bytes": "int",
         "sha256": "str | None",
+        "frames": "NotRequired[int]",
     },
 )
 
@@ -1164,6 +1169,24 @@ RecordingList = TypedDict(
     "RecordingList",
     {
         "recordings": "list[RecordingListRecordingsItem]",
+    },
+)
+
+RecordingFramesFramesItem = TypedDict(
+    "RecordingFramesFramesItem",
+    {
+        "index": "int",
+        "atMs": "int",
+        "bytes": "int",
+    },
+)
+
+RecordingFrames = TypedDict(
+    "RecordingFrames",
+    {
+        "sessionId": "str",
+        "intervalMs": "int",
+        "frames": "list[RecordingFramesFramesItem]",
     },
 )
 

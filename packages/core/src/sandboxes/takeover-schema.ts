@@ -33,13 +33,39 @@ export const RecordingSchema = z.object({
   endedAt: z.string().nullable().describe('null while the takeover goes on'),
   bytes: z.number().int().describe('size of the cast file'),
   sha256: z.string().nullable().describe('of the whole cast file, once it has ended (also in the sandbox.handback audit record)'),
+  frames: z
+    .number()
+    .int()
+    .optional()
+    .describe('screenshots of a desktop taken over, kept while the person held it (GET /v1/sandboxes/{id}/recordings/{sessionId}/frames); absent when none'),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 
 export const HandbackResponseSchema = z.object({
   control: SandboxControlSchema,
-  recording: z.object({ sessionId: z.string(), bytes: z.number().int(), sha256: z.string() }),
+  recording: z.object({
+    sessionId: z.string(),
+    bytes: z.number().int(),
+    sha256: z.string(),
+    frames: z.number().int().optional().describe("a desktop's screen while it was held: how many frames were kept"),
+    framesBytes: z.number().int().optional().describe('their size in all'),
+  }),
 });
 export type HandbackResponse = z.infer<typeof HandbackResponseSchema>;
 
 export const RecordingListSchema = z.object({ recordings: z.array(RecordingSchema) });
+
+/** One kept frame of a desktop takeover. */
+export const RecordingFrameSchema = z.object({
+  index: z.number().int().describe('0, 1, 2 … in order; GET …/frames/{index} is its PNG'),
+  atMs: z.number().int().describe('milliseconds since the takeover began'),
+  bytes: z.number().int(),
+});
+export type RecordingFrame = z.infer<typeof RecordingFrameSchema>;
+
+export const RecordingFramesSchema = z.object({
+  sessionId: z.string(),
+  intervalMs: z.number().int().describe('how often the screen was shot; a frame is kept only when it differs from the one before'),
+  frames: z.array(RecordingFrameSchema),
+});
+export type RecordingFrames = z.infer<typeof RecordingFramesSchema>;

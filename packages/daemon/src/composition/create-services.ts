@@ -205,7 +205,16 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     onConnectionLost: (id) => void sandboxes.noticeIfDead(id).catch((err) => logger.error({ err, sandbox: id }, 'checking a sandbox failed')),
   });
   shutdown.add('commands', () => processes.detachAll());
-  const takeovers = new TakeoverService({ processes, recordings: new RecordingStore(db), audit, dir: join(config.stateDir, 'recordings'), logger });
+  const takeovers = new TakeoverService({
+    processes,
+    recordings: new RecordingStore(db),
+    audit,
+    dir: join(config.stateDir, 'recordings'),
+    logger,
+    // A desktop held by a person is kept as frames of its screen, a frame a second.
+    screenshot: (sandbox, signal) => desktop.screenshot(sandbox, {}, signal),
+    desktopTemplate,
+  });
   shutdown.add('takeovers', () => takeovers.releaseAll());
   takeovers.onChange((id) => publishSandbox(id, 'updated'));
   await takeovers.closeLeftOpen();
@@ -267,6 +276,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     addresses: new IngressAddresses(config.ingressDomain, () => listening.url),
     files,
   });
+  const desktop = new DesktopService({ engine, processes, addresses: ports.addresses });
   const layerHolds = new LayerHolds();
   const templates: TemplateService = new TemplateService({
     templates: templateStore,

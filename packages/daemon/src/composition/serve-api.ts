@@ -70,6 +70,8 @@ export async function serveApi(config: DaemonConfig, parts: DaemonParts, { logge
     allowedHostNames: loopbackHosts.has(config.host) ? [...loopbackHosts] : undefined,
   });
   shutdown.add('listeners', () => ingress.closeAll());
+  // A desktop's ports that take input are the taker's only while they hold the sandbox: a change of hands ends their connections.
+  parts.services.takeovers.onChange((id) => ingress.closeControl(id));
   const api = nodeRequestListener(app.fetch);
   // A sandbox's port first: its host names are never the API's, and its path form streams past the app.
   const listener: RequestListener = (req, res) => {

@@ -1,10 +1,12 @@
 import { lookup } from 'node:dns/promises';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ConflictError, Pools, Sandbox } from '@paddock/sdk';
-import { chromium } from 'playwright-core';
+import { Approvals, ConflictError, Pools, Sandbox } from '@paddock/sdk';
+import { chromium, type Locator } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -370,36 +372,173 @@ describe('desktops from a warm pool', () => {
 });
 
 describe('the desktop in the control tower', () => {
-  it('shows the live screen; after Take over a click on it lands in the sandbox while the agent’s input is refused', async () => {
+  it('shows the live screen (noVNC); after Take over the view switches to the stream that takes input while the agent’s input is refused', async () => {
     await startApp();
     // The sandbox's Chromium (started by an earlier test) may cover the app: bring the app to the front.
     await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
+    mkdirSync(shots, { recursive: true });
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    let sessionId = '';
     try {
       const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+      const consoleLines: string[] = [];
+      page.on('console', (m) => consoleLines.push(m.text().slice(0, 300)));
+      page.on('pageerror', (e) => consoleLines.push(`pageerror ${e.message.slice(0, 300)}`));
       await page.goto(`${daemon.url}/`);
       await page.getByLabel('API token').fill(person.token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Sandboxes', level: 1 }).waitFor();
       await page.goto(`${daemon.url}/#/sandboxes/${sbx.id}`);
-      const screen = page.getByRole('img', { name: `Screen of ${sbx.id}` });
-      await screen.waitFor({ timeout: 30_000 });
+      const screen = page.getByRole('region', { name: `Screen of ${sbx.id}` });
+      const canvas = screen.locator('canvas');
+      await canvas.waitFor({ state: 'attached', timeout: 30_000 });
+      // The live view draws the sandbox's screen: the Tk app's white window, at its top left.
+      await waitFor('the live view to draw the screen', async () => ((await whitePixels(canvas)) > 400 * 300 * 0.5 ? true : undefined)).catch(
+        async (err: Error) => {
+          throw new Error(
+            `${err.message}; the page says: ${(await page.locator('.vnc-status').allTextContents()).join(' / ')}; console: ${consoleLines.join(' | ')}`,
+          );
+        },
+      );
+      await screen.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(shots, 'live-view.png'), fullPage: true });
+
       await page.getByRole('button', { name: 'Take over' }).click();
       await page.getByText('You control this desktop').waitFor({ timeout: 30_000 });
-      // The terminal Take over opens pushes the screen down the page: it is scrolled to, then clicked at screen point 150,250.
-      await screen.scrollIntoViewIfNeeded();
-      const box = await screen.boundingBox();
-      if (!box) throw new Error('the screen has no box');
-      await screen.click({ position: { x: (box.width * 150.5) / 1280, y: (box.height * 250.5) / 800 } });
-      await waitFor('the click from the dashboard', async () => (/click 1 15[01] 25[01]/.test(await events()) ? true : undefined));
+      sessionId = ((await (await as(person.token)).getInfo()).control as { sessionId: string }).sessionId;
+      await page.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+      await waitFor('the control view to draw the screen', async () => ((await whitePixels(canvas)) > 400 * 300 * 0.5 ? true : undefined));
       await expect((await as(agent.token)).desktop.click(5, 5)).rejects.toMatchObject({ code: 'human_in_control' });
+      await page.screenshot({ path: join(shots, 'taken-over.png'), fullPage: true });
       await page.getByRole('button', { name: 'Hand back' }).click();
       await page.getByRole('button', { name: 'Take over' }).waitFor();
     } finally {
       await browser.close();
       await (await as(person.token)).handback().catch(() => {});
     }
+    expect(sessionId).toMatch(/^tko-/);
     await (await as(agent.token)).desktop.move(5, 5);
+  });
+
+  it('S6: a watcher’s view-only stream moves nothing — input sent over the WebSocket is dropped, even after the sandbox swaps its view-only VNC server for one that takes input', async () => {
+    await startApp();
+    await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
+    const api = `${daemon.url.replace(/^http/, 'ws')}/v1/sandboxes/${sbx.id}/desktop/vnc`;
+    const clicked = async (x: number, y: number) => (await events()).includes(`click 1 ${x} ${y}`);
+    // A watcher (the agent's token) on the API's view-only stream, and on ingress's noVNC port: clicks and keys at 300,200.
+    const watcher = await RfbClient.open(`${api}?mode=view`, { authorization: `Bearer ${agent.token}` });
+    watcher.click(300, 200);
+    watcher.key(0x7a);
+    const ingress = await RfbClient.open((await sbx.desktop.stream()).websocketUrl, { authorization: `Bearer ${agent.token}` }, ['binary']);
+    ingress.click(301, 201);
+    // The taker's control stream, as the positive control: its click lands.
+    const asPerson = await as(person.token);
+    await asPerson.takeover();
+    try {
+      expect(await upgradeStatus(`${api}?mode=control`, { authorization: `Bearer ${agent.token}` })).toBe(403);
+      const taker = await RfbClient.open(`${api}?mode=control`, { authorization: `Bearer ${person.token}` });
+      taker.click(302, 202);
+      await waitFor('the taker’s click', async () => ((await clicked(302, 202)) ? true : undefined));
+      expect(await clicked(300, 200)).toBe(false);
+      expect(await clicked(301, 201)).toBe(false);
+      taker.close();
+    } finally {
+      await asPerson.handback();
+    }
+    watcher.close();
+    ingress.close();
+
+    // The sandbox rigs its own view-only port: the VNC server on 5900 now takes input (ingress's noVNC on 6080 shows it does).
+    await sbx.commands.run("pkill -f 'rfbport [5]900'; sleep 0.5");
+    const rigged = await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage');
+    try {
+      const direct = await waitFor('the rigged server', () =>
+        RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']).catch(
+          () => undefined,
+        ),
+      );
+      direct.click(303, 203);
+      await waitFor('the rigged server to take a click', async () => ((await clicked(303, 203)) ? true : undefined));
+      direct.close();
+      // The API's view-only stream still moves nothing: the daemon drops the watcher's input itself.
+      const again = await RfbClient.open(`${api}?mode=view`, { authorization: `Bearer ${agent.token}` });
+      again.click(304, 204);
+      again.key(0x7a);
+      expect(await again.dropped()).toBe(true);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await clicked(304, 204)).toBe(false);
+      again.close();
+    } finally {
+      await rigged.kill().catch(() => {});
+      await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -viewonly -shared -forever -nopw -quiet -noxdamage');
+    }
+  });
+
+  it('S7: the taker’s streams with input end at the handback (the API’s and ingress’s): they are closed, and cannot be opened again', async () => {
+    const api = `${daemon.url.replace(/^http/, 'ws')}/v1/sandboxes/${sbx.id}/desktop/vnc`;
+    const asPerson = await as(person.token);
+    await asPerson.takeover();
+    let taker: RfbClient;
+    let throughIngress: RfbClient;
+    try {
+      taker = await RfbClient.open(`${api}?mode=control`, { authorization: `Bearer ${person.token}` });
+      const { websocketUrl } = await asPerson.desktop.stream({ viewOnly: false });
+      throughIngress = await RfbClient.open(websocketUrl, { authorization: `Bearer ${person.token}` }, ['binary']);
+    } finally {
+      await asPerson.handback();
+    }
+    expect(await taker.closed).toBe(4001);
+    // Ingress's noVNC port that takes input (6081) is cut too.
+    expect(await throughIngress.closed).toBeGreaterThan(0);
+    expect(await upgradeStatus(`${api}?mode=control`, { authorization: `Bearer ${person.token}` })).toBe(403);
+  });
+
+  it('asks before the agent types into a browser page on a given domain (context.domain from DevTools), and lets it type elsewhere', async () => {
+    await sbx.files.write('/tmp/site/bank.html', '<title>Totally harmless</title><input id="i" autofocus>');
+    await sbx.commands.start('python3 -m http.server 8000 --bind 127.0.0.1 --directory /tmp/site').catch(() => {});
+    const policy = join(daemon.stateDir, 'policies', '30-desktop-test.cedar');
+    writeFileSync(
+      policy,
+      [
+        '@id("ask-typing-on-localhost")',
+        '@ask("typing into a page on localhost")',
+        'forbid (principal, action == Paddock::Action::"desktop.input", resource)',
+        '  when { principal.ownerKind == "agent" && context has domain && context.domain == "localhost" && context has actions && context.actions.contains("type") };',
+        '',
+      ].join('\n'),
+    );
+    try {
+      await waitFor('the policy', async () =>
+        JSON.stringify(await (await daemon.api('/v1/policies')).json()).includes('ask-typing-on-localhost') ? true : undefined,
+      );
+      const { cdpUrl } = await sbx.browser.start();
+      const browser = await chromium.connectOverCDP(cdpUrl, { headers: { authorization: `Bearer ${daemon.token}` } });
+      try {
+        const page =
+          (browser.contexts()[0] ?? (await browser.newContext())).pages()[0] ?? (await (browser.contexts()[0] ?? (await browser.newContext())).newPage());
+        await waitFor('the server', async () => (await page.goto('http://localhost:8000/bank.html').catch(() => null))?.ok() || undefined);
+        await page.bringToFront();
+      } finally {
+        await browser.close().catch(() => {});
+      }
+      await sbx.commands.run("xdotool search --name '^Totally harmless - Chromium$' windowactivate --sync");
+      const asAgent = await as(agent.token);
+      const err = (await asAgent.desktop.type('secret').catch((e: unknown) => e)) as { code: string; details: { approvalId: string } };
+      expect(err).toMatchObject({ code: 'approval_required' });
+      const approval = await Approvals.get(err.details.approvalId, daemon.conn);
+      expect(approval.context).toMatchObject({ window: 'Totally harmless - Chromium', url: 'http://localhost:8000/bank.html', domain: 'localhost' });
+      // A click there is no typing; typing into the Tk app (no page, no domain) goes through.
+      await asAgent.desktop.click(640, 400);
+      await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
+      await asAgent.desktop.type('elsewhere');
+      await asAgent.desktop.press('enter');
+      await waitFor('the typed line', async () => ((await events()).includes('entry "elsewhere"') ? true : undefined));
+    } finally {
+      rmSync(policy, { force: true });
+      await waitFor('the policy to go', async () =>
+        JSON.stringify(await (await daemon.api('/v1/policies')).json()).includes('ask-typing-on-localhost') ? undefined : true,
+      );
+    }
   });
 });
 
@@ -447,6 +586,107 @@ describe('the desktop from the CLI and MCP', () => {
     }
   });
 });
+
+const shots = fileURLToPath(new URL('../../../../test-results/desktop/', import.meta.url));
+
+/** Pixels of the live view's canvas that are near white (the Tk app's window). */
+function whitePixels(canvas: Locator): Promise<number> {
+  // Runs in the page: the canvas's own 2D context (the tests' types have no DOM).
+  type Canvas = {
+    width: number;
+    height: number;
+    getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  };
+  return canvas
+    .evaluate(
+      (el) => {
+        const c = el as unknown as Canvas;
+        const ctx = c.getContext('2d');
+        if (!ctx || c.width === 0) return 0;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let lit = 0;
+        for (let i = 0; i < d.length; i += 4) if ((d[i] ?? 0) + (d[i + 1] ?? 0) + (d[i + 2] ?? 0) > 600) lit++;
+        return lit;
+      },
+      undefined,
+      { timeout: 2_000 },
+    )
+    .catch(() => 0);
+}
+
+/**
+ * A minimal RFB client over a WebSocket: the handshake (3.8, security None,
+ * shared), then raw pointer and key messages, as an attacker would send them.
+ */
+class RfbClient {
+  private got = Buffer.alloc(0);
+  private waiting: (() => void) | undefined;
+  readonly closed: Promise<number>;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      this.got = Buffer.concat([this.got, d]);
+      this.waiting?.();
+    });
+    this.closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+  }
+
+  static async open(url: string | Promise<string>, headers: Record<string, string>, protocols: string[] = []): Promise<RfbClient> {
+    const ws = new WebSocket(await url, protocols, { headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    const c = new RfbClient(ws);
+    const version = await c.read(12);
+    if (!version.toString('latin1').startsWith('RFB 003.')) throw new Error('no RFB greeting');
+    ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+    const n = (await c.read(1))[0] ?? 0;
+    const types = await c.read(n);
+    if (!types.includes(1)) throw new Error('the server offers no security type None');
+    ws.send(Buffer.from([1]));
+    if ((await c.read(4)).readUInt32BE(0) !== 0) throw new Error('the security handshake failed');
+    ws.send(Buffer.from([1]));
+    const init = await c.read(24);
+    await c.read(init.readUInt32BE(20));
+    return c;
+  }
+
+  private async read(n: number): Promise<Buffer> {
+    const deadline = Date.now() + 15_000;
+    while (this.got.length < n) {
+      if (Date.now() > deadline) throw new Error(`RFB: waited for ${n} bytes`);
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        setTimeout(resolve, 200);
+      });
+    }
+    const out = this.got.subarray(0, n);
+    this.got = this.got.subarray(n);
+    return out;
+  }
+
+  click(x: number, y: number): void {
+    const at = (mask: number) => Buffer.from([5, mask, x >> 8, x & 0xff, y >> 8, y & 0xff]);
+    this.ws.send(Buffer.concat([at(0), at(1), at(0)]));
+  }
+
+  key(keysym: number): void {
+    const k = (down: number) => Buffer.from([4, down, 0, 0, (keysym >> 24) & 0xff, (keysym >> 16) & 0xff, (keysym >> 8) & 0xff, keysym & 0xff]);
+    this.ws.send(Buffer.concat([k(1), k(0)]));
+  }
+
+  /** The stream is still open after what was sent (the daemon dropped it rather than failing). */
+  async dropped(): Promise<boolean> {
+    const open = await Promise.race([this.closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
+    return open && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
 
 /** The HTTP status a WebSocket upgrade gets (101 when it opens). */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   BadRequestError,
   type BrowserInfo,
@@ -13,7 +14,7 @@ import {
   DesktopWindowsSchema,
   desktopKeys,
   maxScreenshotSize,
-  type PaddockError,
+  PaddockError,
   type ScreenSize,
   ScreenSizeSchema,
   type ScreenshotQuery,
@@ -25,7 +26,7 @@ import { z } from 'zod';
 import type { ProcessManager } from '../commands/process-manager.js';
 import type { IngressAddresses } from '../ingress/ingress-address.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
-import { readCdpVersion } from './cdp-version.js';
+import { readCdpPages, readCdpVersion } from './cdp-version.js';
 import { desktopHelperSource } from './desktop-helper-source.js';
 import { desktopPorts } from './desktop-template.js';
 import { type HelperHeader, HelperSession } from './helper-session.js';
@@ -48,6 +49,17 @@ export interface DesktopState {
 
 const StateSchema = z.object({ screen: ScreenSizeSchema, focused: z.object({ id: z.string().max(64), title: z.string().max(4096) }).nullable() });
 const ClipboardAnswer = z.object({ text: z.string() });
+
+/** What a policy sees of where input goes: the focused window's title and, in the browser, its page's URL and host — all as the sandbox says. */
+export interface DesktopFocus {
+  window: string;
+  url?: string;
+  domain?: string;
+}
+
+/** The most of a window title or page URL a policy context (and the audit log) carries. */
+const maxTitleChars = 256;
+const maxUrlChars = 2048;
 
 export interface DesktopServiceDeps {
   engine: Pick<SandboxHost, 'agent'>;
@@ -196,6 +208,40 @@ export class DesktopService {
 
   private readonly browserPid = new Map<string, number>();
 
+  /**
+   * Where the input would go, for the policy: the focused window's title,
+   * and when it is the browser's window, the URL of its page (from DevTools'
+   * page list, matched by title, else its most recent page). Every part is
+   * the sandbox's word: bounded, stripped of control and format characters,
+   * and a URL is re-spelt by the URL parser without its credentials.
+   */
+  async focus(sandbox: SandboxRecord, state: DesktopState, signal?: AbortSignal): Promise<DesktopFocus> {
+    const title = state.focused?.title ?? '';
+    const focus: DesktopFocus = { window: cleanText(title, maxTitleChars) };
+    if (!/chromium$/i.test(title.trim())) return focus;
+    const pages = await readCdpPages(this.deps.engine.agent(sandbox.id), cdpPort, { timeoutMs: 2_000, signal }).catch(() => []);
+    const page = pages.find((p) => p.title !== '' && `${p.title} - Chromium` === title) ?? pages[0];
+    const url = page ? cleanUrl(page.url) : undefined;
+    return url ? { ...focus, ...url } : focus;
+  }
+
+  /** A connection to the desktop's VNC server, on the sandbox's loopback: the one that takes no input, or the one that does. */
+  async connectVnc(sandbox: SandboxRecord, viewOnly: boolean, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Socket> {
+    const port = viewOnly ? desktopPorts.vncView : desktopPorts.vncControl;
+    try {
+      return await this.deps.engine.agent(sandbox.id).connect(port, options);
+    } catch (err) {
+      if (err instanceof PaddockError && err.details.errno === 'ECONNREFUSED') {
+        throw new BadRequestError(
+          `nothing listens on port ${port} in sandbox ${sandbox.id}: it has no live view (use the desktop template)`,
+          { port },
+          'desktop_unavailable',
+        );
+      }
+      throw err;
+    }
+  }
+
   /** The live view's noVNC page and its WebSocket through ingress; the one that takes input is for the person in control. */
   stream(sandbox: SandboxRecord, viewOnly: boolean): DesktopStream {
     const port = viewOnly ? desktopPorts.novncView : desktopPorts.novncControl;
@@ -288,6 +334,25 @@ export class DesktopService {
     if (status === 127) return new BadRequestError(`sandbox ${sandbox.id} has no python3 (use the desktop template)`, {}, 'desktop_unavailable');
     return undefined;
   }
+}
+
+/** Text the sandbox gave, for a policy or the audit log: no control or format characters (bidi overrides, zero-width), bounded. */
+export function cleanText(text: string, max: number): string {
+  return text.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, max);
+}
+
+/** A page URL the sandbox gave: parsed and re-spelt, without user or password, bounded; its host for http(s). */
+export function cleanUrl(raw: string): { url: string; domain?: string } | undefined {
+  let u: URL;
+  try {
+    u = new URL(cleanText(raw, maxUrlChars * 2));
+  } catch {
+    return undefined;
+  }
+  u.username = '';
+  u.password = '';
+  const url = u.href.slice(0, maxUrlChars);
+  return u.protocol === 'http:' || u.protocol === 'https:' ? { url, domain: u.hostname.replace(/\.$/, '') } : { url };
 }
 
 /** Requests that change nothing on the desktop, and so may be asked again. */

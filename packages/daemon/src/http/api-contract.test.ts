@@ -12,6 +12,8 @@ const notWrapped: Partial<Record<string, string>> = {
   'POST /v1/sessions': "the dashboard's cookie sign-in, for browsers; SDKs authenticate with the bearer token",
   'GET /v1/sessions/current': "the dashboard's cookie sign-in, for browsers; SDKs authenticate with the bearer token",
   'DELETE /v1/sessions/current': "the dashboard's cookie sign-in, for browsers; SDKs authenticate with the bearer token",
+  'GET /v1/sandboxes/{id}/desktop/vnc':
+    "the control tower's live view (noVNC in the page); an SDK client gets the VNC WebSocket of its own from desktop.stream()",
 };
 
 interface Operation {

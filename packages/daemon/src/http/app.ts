@@ -56,6 +56,7 @@ import { registerTemplateRoutes } from './routes/template-routes.js';
 import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerVolumeRoutes } from './routes/volume-routes.js';
 import type { Services } from './services.js';
+import { registerVncSocket } from './vnc-socket.js';
 
 export interface AppOptions {
   services: Services;
@@ -260,6 +261,7 @@ export function createApp(options: AppOptions): PaddockApp {
     handedOut: (sandboxId, token) => envdKeys.remember(sandboxId, token),
   });
   registerAttachSocket(app, services, upgradeWebSocket);
+  registerVncSocket(app, services, upgradeWebSocket);
   const mcp = registerMcpRoute(app, services, auth, logger);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -47,7 +47,7 @@ export interface IngressGateDeps {
 }
 
 /** The live view's ports that take mouse and keyboard: only the person who took the sandbox over opens them. */
-const controlPorts: ReadonlySet<number> = new Set([desktopPorts.vncControl, desktopPorts.novncControl]);
+export const controlPorts: ReadonlySet<number> = new Set([desktopPorts.vncControl, desktopPorts.novncControl]);
 
 /**
  * Decides whether a request may open a port of a sandbox: a Paddock token of

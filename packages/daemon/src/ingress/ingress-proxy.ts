@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { holdReads, type SpliceHelper, type SpliceOutcome, takeBuffered } from '../splice/splice-helper.js';
 import type { IngressAddresses, IngressTarget } from './ingress-address.js';
-import type { IngressGate, IngressGrant, IngressRequest } from './ingress-gate.js';
+import { controlPorts, type IngressGate, type IngressGrant, type IngressRequest } from './ingress-gate.js';
 import type { IngressRecords } from './ingress-records.js';
 import { linkParam } from './port-service.js';
 
@@ -60,6 +60,8 @@ const hopByHop = new Set([
 export class IngressProxy {
   /** Client sockets of open connections per sandbox, so that they end with it. */
   private readonly open = new Map<string, Set<Duplex>>();
+  /** Client sockets of open connections to a desktop's ports that take input, per sandbox: they end with the takeover. */
+  private readonly controlled = new Map<string, Set<Duplex>>();
   /** Keep-alive connections into the sandboxes, per sandbox, port and client. */
   private readonly pools = new Map<string, HttpAgent>();
   /** Port-forward WebSockets; their upgrades are handled here, not by the API's WebSocket routes. */
@@ -116,6 +118,12 @@ export class IngressProxy {
   closeSandbox(sandboxId: string): void {
     for (const socket of this.open.get(sandboxId) ?? []) socket.destroy();
     this.open.delete(sandboxId);
+  }
+
+  /** Ends every open connection to the desktop's ports that take input (the person who opened them no longer holds the sandbox). */
+  closeControl(sandboxId: string): void {
+    for (const socket of this.controlled.get(sandboxId) ?? []) socket.destroy();
+    this.controlled.delete(sandboxId);
   }
 
   closeAll(): void {
@@ -336,6 +344,7 @@ export class IngressProxy {
       return undefined;
     }
     this.track(target.sandboxId, socket, upstream);
+    if (controlPorts.has(target.port)) this.trackIn(this.controlled, target.sandboxId, [socket, upstream]);
     return { grant, upstream, started: Date.now() };
   }
 
@@ -360,16 +369,20 @@ export class IngressProxy {
 
   /** Sockets of a sandbox's connections, ended with it; each leaves the set as it closes. */
   private track(sandboxId: string, ...sockets: Duplex[]): void {
-    let set = this.open.get(sandboxId);
+    this.trackIn(this.open, sandboxId, sockets);
+  }
+
+  private trackIn(map: Map<string, Set<Duplex>>, sandboxId: string, sockets: Duplex[]): void {
+    let set = map.get(sandboxId);
     if (!set) {
       set = new Set();
-      this.open.set(sandboxId, set);
+      map.set(sandboxId, set);
     }
     for (const socket of sockets) {
       set.add(socket);
       socket.once('close', () => {
         set.delete(socket);
-        if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
+        if (set.size === 0 && map.get(sandboxId) === set) map.delete(sandboxId);
       });
     }
   }

@@ -29,6 +29,27 @@ const agent = { id: 'tok_a', tenant: 'acme', role: 'agent' as const, owner: 'age
 const call = (action: string, context: Record<string, unknown> = {}, resource = 'mcp-server:github') => ({ principal: agent, action, resource, context });
 
 describe('authorize()', () => {
+  it('desktop.input decisions see the focused window’s title, its page’s URL and domain, the kinds of action and how many characters', async () => {
+    const a = authorizer({
+      'a.cedar': [
+        'permit (principal, action, resource);',
+        '@ask("typing into a bank")',
+        'forbid (principal, action == Paddock::Action::"desktop.input", resource)',
+        '  when { context has domain && (context.domain == "bank.example" || context.domain like "*.bank.example") && context has actions && context.actions.contains("type") };',
+        '@reason("no typing into windows titled Secret")',
+        'forbid (principal, action == Paddock::Action::"desktop.input", resource) when { context has window && context.window like "*Secret*" && context has chars && context.chars > 0 };',
+      ].join('\n'),
+    });
+    const input = (context: Record<string, unknown>) => call('desktop.input', { op: 'actions', ...context }, 'sandbox:sb-1');
+    const typing = { actions: ['type'], chars: 5 };
+    expect(
+      (await a.authorize(input({ ...typing, window: 'Log in - Chromium', url: 'https://online.bank.example/login', domain: 'online.bank.example' }))).effect,
+    ).toBe('ask');
+    expect((await a.authorize(input({ ...typing, window: 'Docs - Chromium', url: 'https://docs.example/', domain: 'docs.example' }))).effect).toBe('allow');
+    expect((await a.authorize(input({ actions: ['click'], chars: 0, window: 'Log in - Chromium', domain: 'bank.example' }))).effect).toBe('allow');
+    expect((await a.authorize(input({ ...typing, window: 'Secret notes' }))).effect).toBe('deny');
+  });
+
   it('gives the same answers as a full evaluation, shortcut or not, with the shipped policies', async () => {
     const a = authorizer('defaults');
     const requests = [

@@ -252,6 +252,10 @@ const stringFacts = [
   'argsDigest',
   'code',
   'language',
+  // Where desktop input goes (desktop.input): the focused window's title, its page's URL and host, as the sandbox says.
+  'window',
+  'url',
+  'domain',
 ] as const;
 
 /** The request facts, in the shape the schema's RequestContext declares. */
@@ -272,7 +276,8 @@ export function cedarContext(context: Record<string, unknown>): Record<string, s
   if (typeof context.risk === 'number') out.risk = Math.round(context.risk);
   if (Array.isArray(context.riskTags)) out.riskTags = context.riskTags as string[];
   if (typeof context.port === 'number') out.port = context.port;
-  for (const key of ['hosts', 'secrets', 'files', 'images', 'registries'] as const) {
+  if (typeof context.chars === 'number') out.chars = context.chars;
+  for (const key of ['hosts', 'secrets', 'files', 'images', 'registries', 'actions'] as const) {
     const value = context[key];
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
   }

@@ -37,7 +37,8 @@ const sandboxActions = [
   'sandbox.handback',
   'sandbox.recording.read',
   // The desktop of a sandbox: seeing its screen (and cursor, windows, clipboard), and acting on it (mouse, keys,
-  // typed text, launching apps, setting the clipboard); context.op names the call, context.window the focused window's title.
+  // typed text, launching apps, setting the clipboard); context.op names the call, context.window the focused window's title,
+  // context.url and context.domain the browser page's when the browser's window has the focus (all as the sandbox says).
   'desktop.screenshot',
   'desktop.input',
   // The sandbox's browser: starting it, and each DevTools (CDP) connection through ingress.
@@ -175,6 +176,8 @@ export const cedarSchema = `namespace Paddock {
     code?: String,
     language?: String,
     window?: String,
+    url?: String,
+    domain?: String,
     actions?: Set<String>,
     chars?: Long,
   };

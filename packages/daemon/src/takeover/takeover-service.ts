@@ -17,6 +17,7 @@ import type { Principal } from '../auth/token-auth.js';
 import type { ManagedProcess, ProcessManager } from '../commands/process-manager.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import { CastRecorder } from './cast-recorder.js';
+import { FrameRecorder, listFrames } from './frame-recorder.js';
 import type { RecordingStore } from './recording-store.js';
 
 type HumanControl = Extract<SandboxControl, { mode: 'human' }>;
@@ -26,6 +27,9 @@ interface Held {
   tenant: string;
   proc: ManagedProcess;
   recorder: CastRecorder;
+  sandbox: SandboxRecord;
+  /** The screen's frames, once the desktop is held (see recordScreen). */
+  frames?: Promise<FrameRecorder | undefined>;
   unsubscribe: () => void;
   ending?: Promise<HandbackResponse>;
 }
@@ -37,6 +41,12 @@ export interface TakeoverServiceOptions {
   /** Where casts are kept: <dir>/<sandbox>/<session>.cast. */
   dir: string;
   logger: Logger;
+  /** A screenshot of a sandbox's desktop: with it, a desktop held by a person is recorded as frames too. */
+  screenshot?: (sandbox: SandboxRecord, signal: AbortSignal) => Promise<Buffer>;
+  /** How often a held desktop is shot (default 1000 ms). */
+  frameIntervalMs?: number;
+  /** Sandboxes of this template are desktops: their frames are kept from the takeover on (others' from the first live view with input). */
+  desktopTemplate?: string;
 }
 
 /** How long a killed terminal may take to report its exit before the handback goes on without it. */
@@ -114,8 +124,9 @@ export class TakeoverService {
     }
     const control: HumanControl = { mode: 'human', by: principal.id, since: new Date().toISOString(), sessionId, pid: proc.pid };
     this.o.recordings.start({ sessionId, sandboxId: sandbox.id, tenant: principal.tenant, by: principal.id, startedAt: control.since });
-    const held: Held = { control, tenant: principal.tenant, proc, recorder, unsubscribe: () => {} };
+    const held: Held = { control, tenant: principal.tenant, proc, recorder, sandbox, unsubscribe: () => {} };
     this.held.set(sandbox.id, held);
+    if (sandbox.template === this.o.desktopTemplate) this.recordScreen(sandbox.id);
     // Output is recorded as it comes; the terminal's exit (the person typed `exit`, or the sandbox ended) hands back.
     held.unsubscribe = proc.subscribe({
       push: (e) => {
@@ -126,6 +137,26 @@ export class TakeoverService {
     });
     this.notify(sandbox.id);
     return { control, pid: proc.pid };
+  }
+
+  /**
+   * Keeps the held sandbox's screen as frames until the handback (once per
+   * takeover; nothing when no takeover is under way or the daemon has no
+   * screenshots).
+   */
+  recordScreen(sandboxId: string): void {
+    const held = this.held.get(sandboxId);
+    const shoot = this.o.screenshot;
+    if (!held || !shoot || held.frames || held.ending) return;
+    held.frames = FrameRecorder.start({
+      folder: this.framesFolder(sandboxId, held.control.sessionId),
+      shoot: (signal) => shoot(held.sandbox, signal),
+      intervalMs: this.o.frameIntervalMs ?? 1000,
+      onStop: (why) => this.o.logger.info({ sandbox: sandboxId, session: held.control.sessionId, why }, 'the takeover’s frames stopped'),
+    }).catch((err: unknown) => {
+      this.o.logger.warn({ err, sandbox: sandboxId }, 'the takeover’s frames could not start');
+      return undefined;
+    });
   }
 
   /** The takeover whose terminal this process is, if any. */
@@ -186,6 +217,8 @@ export class TakeoverService {
     clearTimeout(timer);
     held.unsubscribe();
     const { bytes, sha256 } = await held.recorder.close();
+    const frames = await (await held.frames)?.close();
+    const kept = frames ? { frames: frames.count, framesBytes: frames.bytes } : {};
     this.o.recordings.end(control.sessionId, new Date().toISOString(), bytes, sha256);
     this.held.delete(sandboxId);
     if (reason) {
@@ -197,15 +230,21 @@ export class TakeoverService {
         resource: `sandbox:${sandboxId}`,
         decision: 'allow',
         outcome: 'ok',
-        details: { sessionId: control.sessionId, bytes, sha256, reason },
+        details: { sessionId: control.sessionId, bytes, sha256, ...kept, reason },
       });
     }
     this.notify(sandboxId);
-    return { control: { mode: 'agent' }, recording: { sessionId: control.sessionId, bytes, sha256 } };
+    return { control: { mode: 'agent' }, recording: { sessionId: control.sessionId, bytes, sha256, ...kept } };
   }
 
-  recordings(sandboxId: string): Recording[] {
-    return this.o.recordings.list(sandboxId);
+  async recordings(sandboxId: string): Promise<Recording[]> {
+    const list = this.o.recordings.list(sandboxId);
+    return Promise.all(
+      list.map(async (r) => {
+        const frames = (await listFrames(this.framesFolder(sandboxId, r.sessionId))).length;
+        return frames > 0 ? { ...r, frames } : r;
+      }),
+    );
   }
 
   recording(sandboxId: string, sessionId: string): Recording | undefined {
@@ -215,6 +254,15 @@ export class TakeoverService {
   /** Where a recording's cast is; the caller has found the recording (its ids are checked) first. */
   castPath(sandboxId: string, sessionId: string): string {
     return join(this.o.dir, sandboxId, `${sessionId}.cast`);
+  }
+
+  /** Where a recording's frames are (PNG files); the caller has found the recording first. */
+  framesFolder(sandboxId: string, sessionId: string): string {
+    return join(this.o.dir, sandboxId, `${sessionId}.frames`);
+  }
+
+  get frameIntervalMs(): number {
+    return this.o.frameIntervalMs ?? 1000;
   }
 
   /**

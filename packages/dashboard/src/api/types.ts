@@ -16,6 +16,7 @@ export type {
   PoolInfo,
   ProcessInfo,
   Recording,
+  RecordingFrames,
   Role,
   SandboxControl,
   SandboxInfo,

@@ -3,6 +3,7 @@ import { call } from '../api/dashboard-routes.js';
 import type { HandbackResponse, Recording, SandboxInfo, TakeoverResponse } from '../api/types.js';
 import { useApp } from '../app-context.js';
 import { errorText, formatBytes, formatTime } from '../format.js';
+import { FramesViewer } from './frames-viewer.js';
 import { useFetch } from './use-fetch.js';
 
 // The terminal (xterm.js, most of the app's code) loads when a terminal is first shown, not with the list.
@@ -17,6 +18,7 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
   const { api, session, notify } = useApp();
   const [busy, setBusy] = useState(false);
   const [watching, setWatching] = useState(false);
+  const [framesOf, setFramesOf] = useState<string>();
   const recordings = useFetch(
     (signal) => api.json<{ recordings: Recording[] }>(call('GET /v1/sandboxes/{id}/recordings', { id: sandbox.id }), { signal }).then((b) => b.recordings),
     [sandbox.id, sandbox.control?.mode],
@@ -99,6 +101,7 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
               <th scope="col">Ended</th>
               <th scope="col">Size</th>
               <th scope="col">Cast (SHA-256)</th>
+              <th scope="col">Screen</th>
             </tr>
           </thead>
           <tbody>
@@ -116,11 +119,25 @@ export function TakeoverPanel({ sandbox, onChanged }: { sandbox: SandboxInfo; on
                     {r.sha256 ? `download (${r.sha256.slice(0, 16)}…)` : 'download so far'}
                   </a>
                 </td>
+                <td>
+                  {r.frames ? (
+                    <button
+                      type="button"
+                      aria-pressed={framesOf === r.sessionId}
+                      onClick={() => setFramesOf((s) => (s === r.sessionId ? undefined : r.sessionId))}
+                    >
+                      {r.frames} frames
+                    </button>
+                  ) : (
+                    '—'
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       ) : null}
+      {framesOf ? <FramesViewer sandboxId={sandbox.id} sessionId={framesOf} /> : null}
     </section>
   );
 }

@@ -39,7 +39,8 @@ const actionsRoute = createRoute({
   summary: 'Mouse and keyboard: click, double/right click, move, type, key, scroll, drag — in order, each checked first',
   description:
     'Points are checked against the screen (`invalid_coordinates`), key names against the key list (`unknown_key`) before any action runs. ' +
-    'Refused with `human_in_control` (409) while a person has taken the sandbox over. Policy decides `desktop.input` with context.window, the focused window’s title.',
+    'Refused with `human_in_control` (409) while a person has taken the sandbox over. Policy decides `desktop.input` with context.window, the focused window’s title, ' +
+    'and, when that is the browser’s window, context.url and context.domain, its page’s URL and host (all as the sandbox reports them).',
   request: { params: SandboxIdParams, ...body(DesktopActionsRequestSchema.meta({ id: 'DesktopActions' })) },
   responses: {
     200: json(DesktopActionsResultSchema.meta({ id: 'DesktopActionsResult' }), 'what was done, the screen and the cursor after'),
@@ -179,9 +180,10 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     // The policy sees the window the input goes to, so an operator can ask for approval before typing into one.
     const state = await s.desktop.state(running(c, id), signal);
     const prepared = s.desktop.prepare(actions, state.screen);
+    const focus = await s.desktop.focus(running(c, id), state, signal);
     const context = {
       op: 'actions',
-      window: state.focused?.title ?? '',
+      ...focus,
       actions: [...new Set(actions.map((a) => a.type))],
       chars: actions.reduce((n, a) => n + (a.type === 'type' ? a.text.length : 0), 0),
     };

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { HandbackResponseSchema, NotFoundError, RecordingListSchema, TakeoverRequestSchema, TakeoverResponseSchema } from '@paddock/core';
+import {
+  HandbackResponseSchema,
+  NotFoundError,
+  RecordingFramesSchema,
+  RecordingListSchema,
+  TakeoverRequestSchema,
+  TakeoverResponseSchema,
+} from '@paddock/core';
+import { framePath, listFrames } from '../../takeover/frame-recorder.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, json, SandboxIdParams } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -8,6 +16,15 @@ import type { Services } from '../services.js';
 const tags = ['takeover'];
 const RecordingParams = SandboxIdParams.extend({
   sessionId: z.string().openapi({ param: { name: 'sessionId', in: 'path' }, example: 'tko-0123456789abcdef' }),
+});
+
+const FrameParams = RecordingParams.extend({
+  index: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(999_999)
+    .openapi({ param: { name: 'index', in: 'path' }, example: 0 }),
 });
 
 const routes = {
@@ -53,6 +70,22 @@ const routes = {
       ...errorResponses,
     },
   }),
+  frames: createRoute({
+    method: 'get',
+    path: '/v1/sandboxes/{id}/recordings/{sessionId}/frames',
+    tags,
+    summary: "A desktop takeover's frames: the screen while the person held it, a frame kept whenever it changed",
+    request: { params: RecordingParams },
+    responses: { 200: json(RecordingFramesSchema.meta({ id: 'RecordingFrames' }), 'the frames, in order'), ...errorResponses },
+  }),
+  frame: createRoute({
+    method: 'get',
+    path: '/v1/sandboxes/{id}/recordings/{sessionId}/frames/{index}',
+    tags,
+    summary: 'One frame of a desktop takeover, as PNG',
+    request: { params: FrameParams },
+    responses: { 200: { description: 'PNG', content: { 'image/png': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses },
+  }),
 };
 
 export function registerTakeoverRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
@@ -96,10 +129,8 @@ export function registerTakeoverRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
   app.openapi(routes.recordings, async (c) => {
     const { id } = c.req.valid('param');
     const owner = c.get('principal').tenant;
-    const recordings = await s.govern(
-      c,
-      { action: 'sandbox.recording.read', resource: `sandbox:${id}`, precheck: () => s.sandboxes.get(owner, id) },
-      async () => s.takeovers.recordings(id),
+    const recordings = await s.govern(c, { action: 'sandbox.recording.read', resource: `sandbox:${id}`, precheck: () => s.sandboxes.get(owner, id) }, () =>
+      s.takeovers.recordings(id),
     );
     return c.json({ recordings }, 200);
   });
@@ -117,5 +148,36 @@ export function registerTakeoverRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
       },
     );
     return c.body(cast, 200, { 'content-type': 'application/x-asciicast' });
+  });
+
+  const recordingOf = (id: string, sessionId: string) => {
+    if (!s.takeovers.recording(id, sessionId)) throw new NotFoundError(`no recording ${sessionId} of sandbox ${id}`, { id, sessionId }, 'recording_not_found');
+    return s.takeovers.framesFolder(id, sessionId);
+  };
+
+  app.openapi(routes.frames, async (c) => {
+    const { id, sessionId } = c.req.valid('param');
+    const owner = c.get('principal').tenant;
+    const frames = await s.govern(
+      c,
+      { action: 'sandbox.recording.read', resource: `sandbox:${id}`, context: { sessionId, op: 'frames' }, precheck: () => s.sandboxes.get(owner, id) },
+      async () => listFrames(recordingOf(id, sessionId)),
+    );
+    return c.json({ sessionId, intervalMs: s.takeovers.frameIntervalMs, frames }, 200);
+  });
+
+  app.openapi(routes.frame, async (c) => {
+    const { id, sessionId, index } = c.req.valid('param');
+    const owner = c.get('principal').tenant;
+    const png = await s.govern(
+      c,
+      { action: 'sandbox.recording.read', resource: `sandbox:${id}`, context: { sessionId, op: 'frame', index }, precheck: () => s.sandboxes.get(owner, id) },
+      async () => {
+        const path = await framePath(recordingOf(id, sessionId), index);
+        if (!path) throw new NotFoundError(`recording ${sessionId} has no frame ${index}`, { id, sessionId, index }, 'recording_not_found');
+        return readFile(path);
+      },
+    );
+    return c.body(new Uint8Array(png), 200, { 'content-type': 'image/png', 'cache-control': 'private, max-age=86400' });
   });
 }
