@@ -52,6 +52,8 @@ Route = Literal[
     "POST /v1/sandboxes/{id}/handback",
     "GET /v1/sandboxes/{id}/recordings",
     "GET /v1/sandboxes/{id}/recordings/{sessionId}",
+    "GET /v1/sandboxes/{id}/recordings/{sessionId}/frames",
+    "GET /v1/sandboxes/{id}/recordings/{sessionId}/frames/{index}",
     "POST /v1/sandboxes/{id}/pause",
     "POST /v1/sandboxes/{id}/resume",
     "POST /v1/sandboxes/{id}/snapshots",

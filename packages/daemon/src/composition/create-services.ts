@@ -350,7 +350,6 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('audit-signing', auditHeads.startSigning(config.auditSignIntervalMs));
 
   registerBaseTemplate(config, templates, logger);
-  const desktop = new DesktopService({ engine, processes, addresses: ports.addresses });
   const services: Services = {
     sandboxes,
     snapshots,

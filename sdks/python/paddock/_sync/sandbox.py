@@ -7,7 +7,7 @@ from typing import Any, Literal, cast
 from .._call import call, ms, without_none
 from .._errors import SandboxNotFoundError, describe_sandbox_end
 from .._limits import AnyLimits, api_limits
-from .._types import Checkpoint, Handback, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
+from .._types import Checkpoint, Handback, RecordingFrames, RecordingListRecordingsItem, SandboxNetworkInput, SandboxVolume, Takeover, Template
 from .._types import Sandbox as SandboxInfo
 from ._client import ApiClient
 from .code import Code
@@ -178,6 +178,16 @@ class Sandbox:
         """One recording's asciicast v2 file."""
         res = self._api.send(call("GET /v1/sandboxes/{id}/recordings/{sessionId}", {"id": self.id, "sessionId": session_id}, timeout=timeout))
         return res.text
+
+    def recording_frames(self, session_id: str, *, timeout: float | None = None) -> RecordingFrames:
+        """A desktop takeover's frames: the screen while the person held it, one kept whenever it changed."""
+        return cast("RecordingFrames", self._api.json(call("GET /v1/sandboxes/{id}/recordings/{sessionId}/frames", {"id": self.id, "sessionId": session_id}, timeout=timeout)))
+
+    def recording_frame(self, session_id: str, index: int, *, timeout: float | None = None) -> bytes:
+        """One frame of a desktop takeover, as PNG bytes."""
+        path = {"id": self.id, "sessionId": session_id, "index": str(index)}
+        res = self._api.send(call("GET /v1/sandboxes/{id}/recordings/{sessionId}/frames/{index}", path, timeout=timeout))
+        return res.content
 
     def pause(self, *, timeout: float | None = None) -> None:
         self._info = self._api.json(call("POST /v1/sandboxes/{id}/pause", {"id": self.id}, timeout=timeout))
