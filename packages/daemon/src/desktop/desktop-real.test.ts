@@ -227,6 +227,31 @@ describe('desktop sandboxes', () => {
     expect(await asAgent.desktop.cursor()).toEqual({ x: 70, y: 70 });
   });
 
+  it('records a desktop takeover as frames of the screen, linked from the handback and its audit record', async () => {
+    const asPerson = await as(person.token);
+    const taken = await asPerson.takeover();
+    const sessionId = taken.control.mode === 'human' ? taken.control.sessionId : '';
+    expect(sessionId).not.toBe('');
+    let handback: Awaited<ReturnType<typeof asPerson.handback>> | undefined;
+    try {
+      // The first frame is shot once the takeover starts; the person's input goes on meanwhile.
+      await waitFor('the first frame', async () => ((await asPerson.recordings.frames(sessionId).catch(() => undefined))?.frames.length ? true : undefined));
+      await asPerson.desktop.move(300, 300);
+    } finally {
+      handback = await asPerson.handback();
+    }
+    const { frames, intervalMs } = await sbx.recordings.frames(sessionId);
+    expect(intervalMs).toBeGreaterThan(0);
+    expect(frames.length).toBeGreaterThanOrEqual(1);
+    expect(handback.recording).toMatchObject({ sessionId, frames: frames.length, framesBytes: frames.reduce((n, f) => n + f.bytes, 0) });
+    const first = PNG.sync.read(Buffer.from(await sbx.recordings.frame(sessionId, 0)));
+    expect([first.width, first.height]).toEqual([1280, 800]);
+    await expect(sbx.recordings.frame(sessionId, frames.length)).rejects.toMatchObject({ status: 404 });
+    const audit = await (await daemon.api(`/v1/audit?action=sandbox.handback&sandbox=${sbx.id}`)).json();
+    const record = audit.records.find((e: { details?: { sessionId?: string } }) => e.details?.sessionId === sessionId);
+    expect(record?.details).toMatchObject({ frames: frames.length });
+  });
+
   it('starts Chromium whose DevTools Playwright reaches through ingress, reading a page a server inside the sandbox serves', async () => {
     await sbx.files.write('/tmp/site/index.html', '<title>inside</title><p id="p">served inside the sandbox</p>');
     await sbx.commands.start('python3 -m http.server 8000 --bind 127.0.0.1 --directory /tmp/site');
