@@ -13,6 +13,7 @@ export * from './limits/format-units.js';
 export * from './limits/units.js';
 export * from './progress/progress-printer.js';
 export * from './sandboxes/sandbox-end.js';
+export * from './templates/built-in-templates.js';
 export * from './tenants/scope-actions.js';
 export * from './text/json-depth.js';
 export * from './text/keep-ends.js';

@@ -25,6 +25,7 @@ export * from './sandboxes/sandbox-end.js';
 export * from './sandboxes/sandbox-schema.js';
 export * from './sandboxes/takeover-schema.js';
 export * from './sessions/session-schema.js';
+export * from './templates/built-in-templates.js';
 export * from './templates/dockerfile.js';
 export * from './templates/paddockfile.js';
 export * from './templates/registry-schema.js';

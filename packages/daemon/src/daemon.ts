@@ -30,6 +30,8 @@ export interface StartOptions {
   sandboxHost?: SandboxHostFactory;
   /** When sandbox timeouts and gateway restarts fall due (the wall clock). */
   clock?: Clock;
+  /** The templates the daemon carries, as Dockerfiles by name (its own: code-interpreter, desktop). */
+  builtInDockerfiles?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -46,7 +48,14 @@ export async function startDaemon(config: DaemonConfig, options: StartOptions = 
   const shutdown = new ShutdownSteps(logger);
   shutdown.add('state-dir-lock', () => lock.release());
   try {
-    const parts = await createServices(config, { logger, env: options.env ?? process.env, shutdown, sandboxHost: options.sandboxHost, clock: options.clock });
+    const parts = await createServices(config, {
+      logger,
+      env: options.env ?? process.env,
+      shutdown,
+      sandboxHost: options.sandboxHost,
+      clock: options.clock,
+      builtInDockerfiles: options.builtInDockerfiles,
+    });
     await recover(parts, logger);
     const url = await serveApi(config, parts, { logger, shutdown });
     return { url, socketPath: config.socketPath, token: parts.token, services: parts.services, logger, stop: () => shutdown.run() };

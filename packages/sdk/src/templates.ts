@@ -81,6 +81,19 @@ export const Templates = {
     return untilDone(events, options);
   },
 
+  /**
+   * Makes a template ready: one the daemon carries (code-interpreter,
+   * desktop) is built now if it is not yet, its steps reported as a build's
+   * (a sandbox asking for it would wait for the same build, silently).
+   */
+  async prepare(name: string, options: ConnectionOptions & RequestOptions & Pick<TemplateBuildOptions, 'onEvent' | 'onProgress'> = {}): Promise<TemplateInfo> {
+    const events = new ApiClient(options).ndjson<TemplateBuildEvent>(apiCall('POST /v1/templates/{name}/prepare', { name }), {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 0,
+    });
+    return untilDone(events, options);
+  },
+
   /** Makes a template from a `docker save` or OCI layout archive, uploaded as a stream. */
   async import(options: TemplateImportOptions): Promise<TemplateInfo> {
     const api = new ApiClient(options);

@@ -39,6 +39,7 @@ Route = Literal[
     "POST /v1/templates",
     "POST /v1/templates/pull",
     "POST /v1/templates/import",
+    "POST /v1/templates/{name}/prepare",
     "GET /v1/templates",
     "GET /v1/templates/{name}",
     "DELETE /v1/templates/{name}",

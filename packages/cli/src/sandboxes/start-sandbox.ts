@@ -3,6 +3,7 @@ import { Sandbox } from '@paddock/sdk';
 import { CliError, UsageError } from '../errors/cli-error.js';
 import { exitCodeFor, exitCodes } from '../errors/exit-code-for.js';
 import { nameFlags } from '../errors/name-flags.js';
+import { prepareBuiltInTemplate } from '../templates/prepare-template.js';
 import type { SandboxSpec } from './sandbox-spec.js';
 
 // The create request's fields, as the flags of run and create set them.
@@ -28,6 +29,7 @@ const sandboxFlags: Record<string, string> = {
 /** Creates a sandbox; a failure exits 125, as `docker run` does when it gets no container; bad input 2, as everywhere. */
 export async function startSandbox(conn: Connection, spec: SandboxSpec): Promise<Sandbox> {
   try {
+    await prepareBuiltInTemplate(conn, spec.template);
     return await Sandbox.create({ ...conn, ...spec });
   } catch (err) {
     const named = nameFlags(err, sandboxFlags);

@@ -11,15 +11,16 @@ export interface BuildProgress {
  * On a terminal, a progress bar with the build's output dimmed above it;
  * elsewhere plain lines (`Step 2/5 : RUN …`) and the output as it is, for logs.
  */
-export function buildProgress(name: string, out: NodeJS.WriteStream = process.stderr): BuildProgress {
-  return out.isTTY ? terminalProgress(name, out) : plainProgress(out);
+export function buildProgress(name: string, out: NodeJS.WriteStream = process.stderr, options: { plainLogs?: boolean } = {}): BuildProgress {
+  return out.isTTY ? terminalProgress(name, out) : plainProgress(out, options.plainLogs ?? true);
 }
 
-function plainProgress(out: NodeJS.WriteStream): BuildProgress {
+/** Without a terminal, the steps as lines; the steps' output too unless it would mix with a command's own stderr (`run`). */
+function plainProgress(out: NodeJS.WriteStream, logs: boolean): BuildProgress {
   return {
     onEvent(event) {
       if (event.type === 'step') out.write(`Step ${event.index}/${event.total} : ${event.text}${event.cached ? ' (cached)' : ''}\n`);
-      else if (event.type === 'log') out.write(event.data);
+      else if (event.type === 'log' && logs) out.write(event.data);
     },
     close() {},
   };

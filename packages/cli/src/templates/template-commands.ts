@@ -20,6 +20,12 @@ export function registerTemplateCommands(program: Command): void {
     .action(lazyAction(async () => (await import('./build-template.js')).buildTemplate));
 
   template
+    .command('prepare')
+    .description('make a template ready: one the daemon carries (code-interpreter, desktop) is built now, with its progress, if it is not yet')
+    .argument('<name>', 'the template')
+    .action(lazyAction(async () => (await import('./prepare-template.js')).prepareTemplate));
+
+  template
     .command('import')
     .description('make a template from a `docker save` or OCI layout archive')
     .argument('<archive>', 'the .tar file')

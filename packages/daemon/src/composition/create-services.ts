@@ -1,5 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { builtInTemplateNames } from '@paddock/core';
 import { agentBinPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost, spliceHelperPath } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { ApprovalService } from '../approvals/approval-service.js';
@@ -83,6 +84,8 @@ export interface ServiceDeps {
   env: NodeJS.ProcessEnv;
   /** When sandbox timeouts and gateway restarts fall due: the wall clock unless a test moves time itself. */
   clock?: Clock;
+  /** The templates the daemon carries, as Dockerfiles by name: its own unless a test gives small ones. */
+  builtInDockerfiles?: Readonly<Record<string, string>>;
   /** Each part registers here how it closes, as soon as it is open. */
   shutdown: ShutdownSteps;
 }
@@ -113,6 +116,12 @@ export interface DaemonParts {
  * part is changed once built: services that need each other get a function at
  * construction that reaches the other one, called only after both exist.
  */
+/** The templates the daemon carries: the names clients know (core's list) and nothing else, or this does not compile. */
+const carriedDockerfiles: Record<(typeof builtInTemplateNames)[number], string> = {
+  [codeInterpreterTemplate]: codeInterpreterDockerfile,
+  [desktopTemplate]: desktopDockerfile,
+};
+
 export async function createServices(config: DaemonConfig, deps: ServiceDeps): Promise<DaemonParts> {
   const { logger, env, shutdown } = deps;
   const clock = deps.clock ?? systemClock();
@@ -359,7 +368,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     code,
     builtInTemplates: new BuiltInTemplates({
       templates,
-      dockerfiles: { [codeInterpreterTemplate]: codeInterpreterDockerfile, [desktopTemplate]: desktopDockerfile },
+      dockerfiles: deps.builtInDockerfiles ?? carriedDockerfiles,
       logger,
     }),
     desktop,

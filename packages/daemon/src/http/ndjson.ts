@@ -38,7 +38,14 @@ export function ndjsonStream(start: (sink: NdjsonSink) => void, hooks: { onDrain
   );
 }
 
-export const ndjsonHeaders = { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' };
+/**
+ * A new object for each response: @hono/node-server writes the Content-Length
+ * of a string body into the headers object it was given, so one shared object
+ * would hand that length to every later NDJSON answer and cut them short.
+ */
+export function ndjsonHeaders(): Record<string, string> {
+  return { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' };
+}
 
 /**
  * Streamed bodies (NDJSON, tar, raw bytes) are plain Responses; the typed-route

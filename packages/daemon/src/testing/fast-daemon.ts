@@ -25,7 +25,11 @@ export interface FastDaemon extends TestDaemon {
  * but no root, runtime or base template is needed. Its sandboxes are plain
  * folders and host processes: nothing here tests isolation.
  */
-export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS.ProcessEnv = {}, options: { clock?: Clock } = {}): Promise<FastDaemon> {
+export async function startFastDaemon(
+  extraArgs: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+  options: { clock?: Clock; builtInDockerfiles?: Readonly<Record<string, string>> } = {},
+): Promise<FastDaemon> {
   const stateDir = await mkdtemp(fastRootPrefix);
   const cacheDir = `${stateDir}-cache`;
   await writeFakeBaseLayer(join(cacheDir, 'layers'));
@@ -45,7 +49,13 @@ export async function startFastDaemon(extraArgs: string[] = [], extraEnv: NodeJS
   for (const [name, value] of Object.entries(extraEnv)) if (name.startsWith('OTEL_')) process.env[name] = value;
   let daemon: RunningDaemon | undefined;
   const launch = async () => {
-    daemon = await startDaemon(config, { logger, env: extraEnv, sandboxHost: async () => host, clock: options.clock });
+    daemon = await startDaemon(config, {
+      logger,
+      env: extraEnv,
+      sandboxHost: async () => host,
+      clock: options.clock,
+      builtInDockerfiles: options.builtInDockerfiles,
+    });
   };
   await launch();
   const current = () => {

@@ -237,6 +237,21 @@ class AsyncTemplates:
             return await _until_done(api.ndjson(request), on_event)
 
     @staticmethod
+    async def prepare(
+        name: str,
+        *,
+        on_event: Callable[[dict[str, Any]], object] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Template:
+        """Makes a template ready: one the daemon carries (code-interpreter, desktop) is built now if it is not yet,
+        its steps reported through ``on_event`` as a build's."""
+        request = call("POST /v1/templates/{name}/prepare", {"name": name}, timeout=timeout or 0)
+        async with AsyncApiClient(url, token) as api:
+            return await _until_done(api.ndjson(request), on_event)
+
+    @staticmethod
     async def import_archive(
         name: str,
         archive: bytes | AsyncIterable[bytes],

@@ -79,7 +79,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
       { onCancel: () => unsubscribe() },
     );
     c.req.raw.signal.addEventListener('abort', () => unsubscribe());
-    return new Response(body, { status: 200, headers: ndjsonHeaders }) as never;
+    return new Response(body, { status: 200, headers: ndjsonHeaders() }) as never;
   });
 
   app.openapi(getApproval, async (c) => {

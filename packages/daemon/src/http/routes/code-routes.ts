@@ -169,7 +169,7 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
         },
         { onCancel: () => cancel.abort() },
       );
-      return streamed(new Response(body$, { status: 200, headers: ndjsonHeaders }));
+      return streamed(new Response(body$, { status: 200, headers: ndjsonHeaders() }));
     });
   });
 }

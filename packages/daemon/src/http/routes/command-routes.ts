@@ -138,7 +138,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         },
       );
       proc = await s.processes.start(sandbox, body, { subscriber, signal: c.req.raw.signal });
-      return streamed(new Response(prepend(body$, { type: 'start', pid: proc.pid }), { status: 200, headers: ndjsonHeaders }));
+      return streamed(new Response(prepend(body$, { type: 'start', pid: proc.pid }), { status: 200, headers: ndjsonHeaders() }));
     });
   });
 
@@ -215,7 +215,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       },
       { onDrain: () => subscriber && proc.unblock(subscriber), onCancel: () => unsubscribe() },
     );
-    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
+    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders() }));
   });
 
   app.openapi(signalRoute, async (c) => {

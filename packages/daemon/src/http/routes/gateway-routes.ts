@@ -268,7 +268,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       { onCancel: () => unsubscribe() },
     );
     c.req.raw.signal.addEventListener('abort', () => unsubscribe());
-    return streamed(new Response(body, { status: 200, headers: ndjsonHeaders }));
+    return streamed(new Response(body, { status: 200, headers: ndjsonHeaders() }));
   });
 
   app.openapi(callTool, async (c) => {

@@ -103,7 +103,7 @@ function progressResponse(run: (emit: ImageEmit, signal: AbortSignal) => Promise
     },
     { onCancel: () => abort.abort() },
   );
-  return new Response(stream, { status: 200, headers: ndjsonHeaders });
+  return new Response(stream, { status: 200, headers: ndjsonHeaders() });
 }
 
 function callerOf(p: Principal): TemplateCaller {

@@ -5,7 +5,7 @@ import { registryHostOf } from '../../images/skopeo.js';
 import type { BuildOutput, TemplateCaller } from '../../templates/template-service.js';
 import { apiError } from '../api-error.js';
 import type { HttpEnv } from '../http-env.js';
-import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
+import { type NdjsonSink, ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json, TemplateResponse } from '../schemas.js';
 import type { Services } from '../services.js';
 
@@ -58,6 +58,19 @@ const buildRoute = createRoute({
   responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
 });
 
+const prepareRoute = createRoute({
+  method: 'post',
+  path: '/v1/templates/{name}/prepare',
+  tags,
+  summary: 'Make a template ready; a template the daemon carries (code-interpreter, desktop) is built now if it is not yet, streaming progress as NDJSON',
+  description:
+    'The events of a build: {"type":"step",…} and {"type":"log",…} while a template the daemon carries builds (a caller that joins a running build ' +
+    'first gets its steps so far), then {"type":"done","template"} or {"type":"error","error"}. A template that exists answers done at once. ' +
+    'Decided as template.get: the first sandbox asking for the template would build it the same way.',
+  request: { params: NameParams },
+  responses: { 200: { description: 'NDJSON progress', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses },
+});
+
 export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   app.openapi(listRoute, async (c) => {
     const templates = await s.govern(c, { action: 'template.list', resource: 'template:*' }, async () => s.templates.list(c.get('principal').tenant));
@@ -75,6 +88,8 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     await s.govern(c, { action: 'template.remove', resource: `template:${name}` }, () => s.templates.remove(name, callerOf(c.get('principal'))));
     return c.json({ removed: name }, 200);
   });
+
+  registerPrepareRoute(app, s);
 
   app.openapi(buildRoute, async (c) => {
     const body = c.req.valid('json');
@@ -141,7 +156,45 @@ export function registerTemplateRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
         onCancel: () => abort.abort(),
       },
     );
-    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders }));
+    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders() }));
+  });
+}
+
+function registerPrepareRoute(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  app.openapi(prepareRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    const tenant = c.get('principal').tenant;
+    const decide = <T>(work: () => Promise<T>) => s.govern(c, { action: 'template.get', resource: `template:${name}` }, work);
+    // A template that exists (or a name the daemon does not carry) is looked up before any stream: a 404 stays a 404.
+    if (!s.builtInTemplates.carries(name) || s.builtInTemplates.built(name, tenant)) {
+      const template = await decide(async () => s.templates.get(name, tenant));
+      return streamed(new Response(`${JSON.stringify({ type: 'done', template })}\n`, { status: 200, headers: ndjsonHeaders() }));
+    }
+    // Decided while the handler runs, as a build is: the decision may set headers on this response, too late once it streams.
+    let sink: NdjsonSink | undefined;
+    const early: unknown[] = [];
+    const ready = decide(async () => {
+      await s.builtInTemplates.ensure(name, tenant, (e) => (sink ? sink.send(e) : early.push(e)));
+      return s.templates.get(name, tenant);
+    });
+    ready.catch(() => {});
+    const stream = ndjsonStream((started) => {
+      sink = started;
+      for (const e of early) started.send(e);
+      ready.then(
+        (template) => {
+          started.send({ type: 'done', template });
+          started.close();
+        },
+        (err: unknown) => {
+          const e = apiError(err, c.get('requestId'));
+          if (e.code === 'internal_error') c.get('logger')?.error({ err }, 'preparing a template failed');
+          started.send({ type: 'error', error: { code: e.code, message: e.message, details: e.details } });
+          started.close();
+        },
+      );
+    });
+    return streamed(new Response(stream, { status: 200, headers: ndjsonHeaders() }));
   });
 }
 
