@@ -1,5 +1,6 @@
 import type { TemplateBuildEvent } from '@paddock/core';
 import { progressPrinter } from '@paddock/core/client';
+import { onCleanup } from '../lifecycle/cleanup.js';
 
 export interface BuildProgress {
   onEvent(event: TemplateBuildEvent): void;
@@ -63,4 +64,20 @@ function terminalProgress(name: string, out: NodeJS.WriteStream): BuildProgress 
       shown = false;
     },
   };
+}
+
+/** Runs a build, an import or a first-use build with its progress on stderr, closed however it ends (Ctrl-C too). */
+export async function withBuildProgress<T>(
+  name: string,
+  run: (onEvent: (event: TemplateBuildEvent) => void) => Promise<T>,
+  options: { plainLogs?: boolean } = {},
+): Promise<T> {
+  const progress = buildProgress(name, process.stderr, options);
+  const unregister = onCleanup(() => progress.close());
+  try {
+    return await run(progress.onEvent);
+  } finally {
+    unregister();
+    progress.close();
+  }
 }

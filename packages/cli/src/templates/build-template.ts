@@ -1,12 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatBytes } from '@paddock/core/client';
-import { type TemplateInfo, Templates } from '@paddock/sdk';
+import { Templates } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
-import { onCleanup } from '../lifecycle/cleanup.js';
-import { buildProgress } from './build-progress.js';
+import { withBuildProgress } from './build-progress.js';
 import { packContext } from './pack-context.js';
 
 export interface BuildFlags {
@@ -35,11 +34,8 @@ export async function buildTemplate(name: string, contextArg: string | undefined
     if (value !== undefined) buildArgs[eq < 0 ? pair : pair.slice(0, eq)] = value;
   }
   const asPaddockfile = basename(file).toLowerCase().startsWith('paddockfile');
-  const progress = buildProgress(name);
-  const unregister = onCleanup(() => progress.close());
-  let built: TemplateInfo;
-  try {
-    built = await Templates.build({
+  const built = await withBuildProgress(name, (onEvent) =>
+    Templates.build({
       ...connectionFor(command),
       name,
       from: flags.from,
@@ -49,12 +45,9 @@ export async function buildTemplate(name: string, contextArg: string | undefined
       allow: flags.allowDomain,
       secrets: flags.secret,
       noCache: flags.cache === false,
-      onEvent: progress.onEvent,
-    });
-  } finally {
-    unregister();
-    progress.close();
-  }
+      onEvent,
+    }),
+  );
   if (process.stderr.isTTY) process.stderr.write(`built ${built.name} (${formatBytes(built.sizeBytes)})\n`);
   process.stdout.write(`${built.name}\n`);
 }

@@ -1,17 +1,15 @@
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { TemplateBuildEvent } from '@paddock/core';
 import { formatBytes } from '@paddock/core/client';
 import { type TemplateInfo, Templates } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
 import { CliError } from '../errors/cli-error.js';
-import { onCleanup } from '../lifecycle/cleanup.js';
-import { buildProgress } from './build-progress.js';
+import { withBuildProgress } from './build-progress.js';
 
 /** `paddock template build NAME --from-image REF`: the daemon pulls the image; progress on stderr, the name on stdout. */
 export async function pullTemplate(name: string, image: string, command: Command): Promise<void> {
-  const made = await withProgress(name, (onEvent) => Templates.build({ ...connectionFor(command), name, fromImage: image, onEvent }));
+  const made = await withBuildProgress(name, (onEvent) => Templates.build({ ...connectionFor(command), name, fromImage: image, onEvent }));
   done(made);
 }
 
@@ -20,22 +18,11 @@ export async function importTemplate(file: string, flags: { name: string }, comm
   const size = statSync(file, { throwIfNoEntry: false });
   if (!size?.isFile()) throw new CliError(`${file}: no such file`);
   const archive = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
-  const made = await withProgress(flags.name, (onEvent) => {
+  const made = await withBuildProgress(flags.name, (onEvent) => {
     onEvent({ type: 'step', index: 1, total: 2, text: `uploading ${file} (${formatBytes(size.size)})` });
     return Templates.import({ ...connectionFor(command), name: flags.name, archive, onEvent });
   });
   done(made);
-}
-
-async function withProgress(name: string, run: (onEvent: (e: TemplateBuildEvent) => void) => Promise<TemplateInfo>): Promise<TemplateInfo> {
-  const progress = buildProgress(name);
-  const unregister = onCleanup(() => progress.close());
-  try {
-    return await run(progress.onEvent);
-  } finally {
-    unregister();
-    progress.close();
-  }
 }
 
 function done(made: TemplateInfo): void {

@@ -2,12 +2,11 @@ import { isBuiltInTemplate } from '@paddock/core/client';
 import { type Connection, Templates } from '@paddock/sdk';
 import type { Command } from 'commander';
 import { connectionFor } from '../connection/connection-for.js';
-import { onCleanup } from '../lifecycle/cleanup.js';
-import { buildProgress } from './build-progress.js';
+import { withBuildProgress } from './build-progress.js';
 
 /** `paddock template prepare NAME`: builds a template the daemon carries now, with its progress; prints the name. */
 export async function prepareTemplate(name: string, _flags: unknown, command: Command): Promise<void> {
-  const ready = await withBuildProgress(name, true, (onEvent) => Templates.prepare(name, { ...connectionFor(command), onEvent }));
+  const ready = await withBuildProgress(name, (onEvent) => Templates.prepare(name, { ...connectionFor(command), onEvent }));
   process.stdout.write(`${ready.name}\n`);
 }
 
@@ -19,18 +18,7 @@ export async function prepareTemplate(name: string, _flags: unknown, command: Co
  */
 export async function prepareBuiltInTemplate(conn: Connection, template: string | undefined): Promise<void> {
   if (template === undefined || !isBuiltInTemplate(template)) return;
-  await withBuildProgress(template, false, (onEvent) => Templates.prepare(template, { ...conn, onEvent })).catch((err: { status?: number }) => {
+  await withBuildProgress(template, (onEvent) => Templates.prepare(template, { ...conn, onEvent }), { plainLogs: false }).catch((err: { status?: number }) => {
     if (err.status !== 403) throw err;
   });
-}
-
-async function withBuildProgress<T>(name: string, plainLogs: boolean, run: (onEvent: ReturnType<typeof buildProgress>['onEvent']) => Promise<T>): Promise<T> {
-  const progress = buildProgress(name, process.stderr, { plainLogs });
-  const unregister = onCleanup(() => progress.close());
-  try {
-    return await run(progress.onEvent);
-  } finally {
-    unregister();
-    progress.close();
-  }
 }
