@@ -362,27 +362,8 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
   it('P3: 100 MB stream out of the sandbox and 32 MB into it, whole, without the daemon holding them', async () => {
     const before = daemonRssKiB();
     const size = 100 * 1024 * 1024;
-    const digest = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port: apiPort, path: `/v1/sandboxes/${sbx.id}/ports/8000/big?n=${size}`, headers: bearer(), agent: false },
-        (res) => {
-          const h = createHash('sha256');
-          let bytes = 0;
-          res.on('data', (c: Buffer) => {
-            bytes += c.length;
-            h.update(c);
-          });
-          res.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    const pattern = Buffer.alloc(65536, 0).map((_, i) => i % 256);
-    const expected = createHash('sha256');
-    for (let left = size; left > 0; left -= pattern.length) expected.update(pattern.subarray(0, Math.min(left, pattern.length)));
-    expect(digest).toEqual({ bytes: size, sha256: expected.digest('hex') });
+    const digest = await downloadDigest(`/v1/sandboxes/${sbx.id}/ports/8000/big?n=${size}`, bearer());
+    expect(digest).toEqual({ bytes: size, sha256: patternDigest(size) });
 
     const upload = Buffer.alloc(32 * 1024 * 1024, 7);
     const posted = await send(`/v1/sandboxes/${sbx.id}/ports/8000/echo`, { method: 'POST', headers: bearer(), body: upload });
@@ -524,27 +505,8 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
     expect((await sh(sbx, 'for i in $(seq 100); do [ -s /tmp/hog-ready ] && exit 0; sleep 0.1; done; exit 1')).exitCode).toBe(0);
     try {
       const size = 32 * 1024 * 1024;
-      const got = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
-        const req = httpRequest(
-          { host: '127.0.0.1', port: apiPort, path: `/big?n=${size}`, headers: { host: hostOf(sbx, 8000), ...bearer() }, agent: false },
-          (res) => {
-            const h = createHash('sha256');
-            let bytes = 0;
-            res.on('data', (c: Buffer) => {
-              bytes += c.length;
-              h.update(c);
-            });
-            res.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end();
-      });
-      const pattern = Buffer.alloc(65536, 0).map((_, i) => i % 256);
-      const expected = createHash('sha256');
-      for (let left = size; left > 0; left -= pattern.length) expected.update(pattern.subarray(0, Math.min(left, pattern.length)));
-      expect(got).toEqual({ bytes: size, sha256: expected.digest('hex') });
+      const got = await downloadDigest(`/big?n=${size}`, { host: hostOf(sbx, 8000), ...bearer() });
+      expect(got).toEqual({ bytes: size, sha256: patternDigest(size) });
     } finally {
       await sh(sbx, 'kill $(cat /tmp/hog-ready); rm -f /tmp/hog-ready');
     }
@@ -751,3 +713,29 @@ describe('paddock run -p', () => {
     );
   });
 });
+
+/** Streams a download through the daemon's listener, keeping only its size and SHA-256. */
+function downloadDigest(path: string, headers: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: apiPort, path, headers, agent: false }, (res) => {
+      const h = createHash('sha256');
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        h.update(c);
+      });
+      res.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The SHA-256 of `size` bytes of the test server's /big pattern (0, 1, … 255, repeated). */
+function patternDigest(size: number): string {
+  const pattern = Buffer.alloc(65536, 0).map((_, i) => i % 256);
+  const expected = createHash('sha256');
+  for (let left = size; left > 0; left -= pattern.length) expected.update(pattern.subarray(0, Math.min(left, pattern.length)));
+  return expected.digest('hex');
+}
