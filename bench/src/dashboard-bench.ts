@@ -120,7 +120,8 @@ async function signIn(context: BrowserContext, url: string, token: string): Prom
  * What serving the dashboard costs the daemon at rest: two fresh daemons, one
  * with --dashboard-dir '' (no dashboard), the other with the dashboard signed
  * into and loaded `loads` times by chromium; then each one's idle RSS (the
- * median of five readings a second apart, after the browser has gone).
+ * median of five readings a second apart, once the browser has gone and both
+ * have had a full garbage collection).
  */
 export async function benchDashboardRss(
   root: string,
@@ -145,6 +146,13 @@ export async function benchDashboardRss(
   } finally {
     await browser.close();
   }
+  // V8's memory reducer shrinks a Node process some 10–30 s after its last
+  // burst of work (the daemon's start, or the loads) by ~9 MiB, and not always
+  // within a fixed wait: reading one daemon before and the other after it
+  // compares nothing. So both get that full collection now (through their
+  // inspectors, woken in both alike) and are read after it.
+  await Promise.all([off.forceGc(), served.forceGc()]);
+  await sleep(2000);
   const offMiB: number[] = [];
   const servedMiB: number[] = [];
   for (let i = 0; i < 5; i++) {

@@ -476,7 +476,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
     },
     {
       id: 'dashboardRss',
-      what: "what serving the dashboard adds to the daemon's idle RSS (loaded 5× in chromium, against --dashboard-dir '')",
+      what: "what serving the dashboard adds to the daemon's idle RSS (loaded 5× in chromium, against --dashboard-dir ''; both read after a full GC)",
       target: '≤ 5 MiB',
       measured: dashboardRssAdded === null ? 'not measured' : `${fmt(dashboardRssAdded, 1)} MiB`,
       value: dashboardRssAdded,

@@ -464,7 +464,7 @@ async function main(): Promise<void> {
         },
         summary: () =>
           dashboardRss
-            ? `  served and loaded ${dashboardRss.loads}×: ${fmt(dashboardRss.servedMiB, 1)} MiB; no dashboard: ${fmt(dashboardRss.offMiB, 1)} MiB; +${fmt(dashboardRss.servedMiB - dashboardRss.offMiB, 1)} MiB`
+            ? `  served and loaded ${dashboardRss.loads}×: ${fmt(dashboardRss.servedMiB, 1)} MiB; no dashboard: ${fmt(dashboardRss.offMiB, 1)} MiB; ${dashboardRss.servedMiB >= dashboardRss.offMiB ? '+' : ''}${fmt(dashboardRss.servedMiB - dashboardRss.offMiB, 1)} MiB`
             : '  not measured',
       },
       {
