@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -67,17 +68,7 @@ export async function startBenchUpstream(cleanup: Cleanup): Promise<BenchUpstrea
     } catch {
       return;
     }
-    const question = query.questions?.[0];
-    const known = question && names.get(question.name.toLowerCase());
-    const answers = known && question.type === 'A' ? [{ type: 'A' as const, name: question.name, ttl: 3600, data: known }] : [];
-    const reply = dnsPacket.encode({
-      type: 'response',
-      id: query.id,
-      flags: dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3),
-      questions: query.questions,
-      answers,
-    });
-    udp.send(reply, peer.port, peer.address);
+    void answerQuery(query, names).then((reply) => udp.send(reply, peer.port, peer.address));
   });
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
   cleanup.add('stop the bench DNS server', () => void udp.close());
@@ -152,4 +143,31 @@ function makePki(dir: string, names: string[]): { caFile: string; key: Buffer; c
   run(['req', ...ec, '-keyout', key, '-out', csr, '-subj', `/CN=${names[0]}`]);
   run(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
   return { caFile, key: readFileSync(key), cert: readFileSync(cert) };
+}
+
+/**
+ * Our own names from the map; any other name as the host resolves it, so the
+ * same daemon can still build templates from Debian's mirror (the code and
+ * desktop sections run after this one, and their apt-get failed at once when
+ * every other name was NXDOMAIN).
+ */
+async function answerQuery(query: dnsPacket.DecodedPacket, names: Map<string, string>): Promise<Buffer> {
+  const question = query.questions?.[0];
+  const name = question?.name.toLowerCase() ?? '';
+  const ours = names.get(name);
+  const addresses = ours ? [ours] : await hostAddresses(name);
+  const answers = question?.type === 'A' ? addresses.map((data) => ({ type: 'A' as const, name: question.name, ttl: 60, data })) : [];
+  return dnsPacket.encode({
+    type: 'response',
+    id: query.id,
+    flags: dnsPacket.RECURSION_AVAILABLE | (addresses.length > 0 ? 0 : 3),
+    questions: query.questions,
+    answers,
+  });
+}
+
+async function hostAddresses(name: string): Promise<string[]> {
+  if (!name) return [];
+  const found = await lookup(name, { all: true, family: 4 }).catch(() => []);
+  return found.map((entry) => entry.address);
 }
