@@ -39,6 +39,14 @@ export interface ClaimRequest {
 const poolOwner = (poolId: string) => `pool:${poolId}`;
 /** A pooled sandbox waits at most this long, then is replaced by a fresh one. */
 const pooledLifetimeMs = 24 * 3_600_000;
+/**
+ * How long a claim's refill waits before it starts. Making a sandbox takes
+ * both cores for a while (runc, mounts, the agent's start); started at once it
+ * competes with the first commands of the sandbox just handed out, which is
+ * what the caller is waiting on. A refill a quarter second later empties the
+ * pool no sooner in practice: a create takes longer than that anyway.
+ */
+const refillDelayMs = 250;
 
 /**
  * Warm pools: per template, tier and limits, a number of sandboxes made in
@@ -49,6 +57,7 @@ const pooledLifetimeMs = 24 * 3_600_000;
 export class PoolService {
   private readonly filling = new Map<string, Promise<void>>();
   private readonly lastRefillMs = new Map<string, number>();
+  private readonly refills = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -62,6 +71,8 @@ export class PoolService {
       counted?: (owner: string, hit: boolean) => void;
       /** Readies a pooled sandbox further once it runs (a code-interpreter's kernel); a failure leaves it as made. */
       warm?: (record: SandboxRecord) => Promise<void>;
+      /** Overrides how long a claim's refill waits (refillDelayMs). */
+      refillDelayMs?: number;
     },
   ) {}
 
@@ -116,8 +127,12 @@ export class PoolService {
     }
     this.deps.db.prepare('UPDATE pools SET hits = hits + 1 WHERE id = ?').run(pool.id);
     this.deps.counted?.(owner, true);
-    // Refill once the caller has taken it over (it is still the pool's until then).
-    setImmediate(() => void this.fill(pool.id));
+    // Refill once the caller has taken it over (it is still the pool's until then) and has had a moment to use it.
+    const timer = setTimeout(() => {
+      this.refills.delete(timer);
+      void this.fill(pool.id);
+    }, this.deps.refillDelayMs ?? refillDelayMs);
+    this.refills.add(timer);
     return ready;
   }
 
@@ -139,6 +154,8 @@ export class PoolService {
 
   stop(): void {
     this.stopped = true;
+    for (const timer of this.refills) clearTimeout(timer);
+    this.refills.clear();
   }
 
   /** Makes sandboxes one at a time until the pool holds its size; one filler per pool. */
@@ -147,8 +164,9 @@ export class PoolService {
     if (running) return running;
     const work = (async () => {
       for (;;) {
+        if (this.stopped) return;
         const pool = this.row(id);
-        if (!pool || this.stopped) return;
+        if (!pool) return;
         const ready = this.deps.sandboxStore.list({ owner: poolOwner(id), states: ['running'] }).length;
         if (ready >= pool.size) {
           // A smaller size: the surplus goes.
