@@ -147,6 +147,34 @@ describe('desktop sandboxes', () => {
     expect(windows.find((w) => w.title === 'paddock-test-app')).toMatchObject({ x: expect.any(Number), width: 400, height: 300 });
   });
 
+  it('a screenshot is the screen pixel for pixel, also when only a small part of it changed since the one before', async () => {
+    await startApp();
+    // The same screen as another X client grabs it (Pillow over the X socket, Pillow's own PNG), below the
+    // Tk app's entry, whose text cursor blinks.
+    const below = 60;
+    const matches = async () => {
+      const shot = PNG.sync.read(Buffer.from(await sbx.desktop.screenshot()));
+      await sbx.commands.run(['python3', '-c', "from PIL import ImageGrab; ImageGrab.grab(xdisplay=':0').save('/tmp/ref.png')"], { timeoutMs: 30_000 });
+      const ref = PNG.sync.read(Buffer.from(await sbx.files.read('/tmp/ref.png', { format: 'bytes' })));
+      expect([shot.width, shot.height]).toEqual([ref.width, ref.height]);
+      return shot.data.subarray(below * shot.width * 4).equals(ref.data.subarray(below * ref.width * 4));
+    };
+    expect(await matches()).toBe(true);
+    // A 50×40 red window appears, and goes: each changes a few rows of the screen.
+    await sbx.files.write(
+      '/tmp/patch.py',
+      "import tkinter as tk\nr = tk.Tk()\nr.title('paddock-patch')\nr.geometry('50x40+700+500')\nr.configure(bg='red')\nr.mainloop()\n",
+    );
+    await sbx.desktop.launch('python3', ['/tmp/patch.py']);
+    await waitFor('the red window', async () => ((await sbx.desktop.windows()).some((w) => w.title === 'paddock-patch') ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await matches()).toBe(true);
+    await sbx.commands.run("pkill -f '/tmp/patch[.]py'");
+    await waitFor('the red window to go', async () => ((await sbx.desktop.windows()).some((w) => w.title === 'paddock-patch') ? undefined : true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await matches()).toBe(true);
+  });
+
   it('a double click, a scroll and a drag reach the X client as their buttons, at their points', async () => {
     await startApp();
     await sbx.desktop.doubleClick(220, 170);
@@ -397,7 +425,7 @@ describe('desktops from a warm pool', () => {
 });
 
 describe('the desktop in the control tower', () => {
-  it('shows the live screen (noVNC); after Take over the view switches to the stream that takes input while the agent’s input is refused', async () => {
+  it('shows the live screen (noVNC); after Take over the view switches to the stream that takes input: a click on the picture lands in the sandbox, while the agent’s input is refused', async () => {
     await startApp();
     // The sandbox's Chromium (started by an earlier test) may cover the app: bring the app to the front.
     await sbx.commands.run("xdotool search --name '^paddock-test-app$' windowactivate --sync");
@@ -434,6 +462,28 @@ describe('the desktop in the control tower', () => {
       await page.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
       await waitFor('the control view to draw the screen', async () => ((await whitePixels(canvas)) > 400 * 300 * 0.5 ? true : undefined));
       await expect((await as(agent.token)).desktop.click(5, 5)).rejects.toMatchObject({ code: 'human_in_control' });
+
+      // The person's click on the picture lands in the sandbox: the pointer is where the click maps on the
+      // screen, and the Tk app under it logs the click there. noVNC scales the screen into the page, so
+      // the point is mapped through the canvas's size; rounding may move it by a pixel.
+      const target = { x: 211, y: 157 };
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('the live view has no box on the page');
+      // The canvas's own size is the sandbox's screen (the picture is scaled to the page by CSS).
+      const fb = await canvas.evaluate((el) => ({ width: (el as unknown as { width: number }).width, height: (el as unknown as { height: number }).height }));
+      expect(fb).toEqual({ width: 1280, height: 800 });
+      const near = (x: number, y: number) => Math.abs(x - target.x) <= 2 && Math.abs(y - target.y) <= 2;
+      const clicksThere = async () =>
+        (await events()).split('\n').filter((l) => {
+          const m = /^click 1 (\d+) (\d+)$/.exec(l);
+          return m !== null && near(Number(m[1]), Number(m[2]));
+        }).length;
+      const before = await clicksThere();
+      // On the element (scrolled into view first: the panel is below the page's fold), at the point relative to its box.
+      await canvas.click({ position: { x: ((target.x + 0.5) * box.width) / fb.width, y: ((target.y + 0.5) * box.height) / fb.height } });
+      await waitFor('the takeover click to reach the sandbox', async () => ((await clicksThere()) > before ? true : undefined), 15_000);
+      const pointer = await (await as(person.token)).desktop.cursor();
+      expect(near(pointer.x, pointer.y), `the pointer is at ${pointer.x},${pointer.y}, not near ${target.x},${target.y}`).toBe(true);
       await page.screenshot({ path: join(shots, 'taken-over.png'), fullPage: true });
       await page.getByRole('button', { name: 'Hand back' }).click();
       await page.getByRole('button', { name: 'Take over' }).waitFor();

@@ -32,7 +32,11 @@ interface Waiter {
  * new helper.
  */
 export class HelperSession {
-  private buffer = Buffer.alloc(0);
+  /** What came of the answer under way, joined once it is whole (a screenshot comes in many chunks). */
+  private chunks: Buffer[] = [];
+  private received = 0;
+  /** The answer's header once its line came, and where its bytes start in what came. */
+  private answer: { header: HelperHeader; start: number } | undefined;
   private waiter: Waiter | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   broken: Error | undefined;
@@ -62,7 +66,10 @@ export class HelperSession {
       this.spoil(new UnavailableError('the desktop helper wrote when nothing was asked'));
       return;
     }
-    this.buffer = Buffer.concat([this.buffer, data]);
+    this.chunks.push(data);
+    this.received += data.length;
+    // Joined now and then, so a writer trickling bytes cannot make the daemon hold a Buffer object for each.
+    if (this.chunks.length > 256) this.chunks = [Buffer.concat(this.chunks)];
     this.parse();
   }
 
@@ -113,35 +120,46 @@ export class HelperSession {
   private parse(): void {
     const waiter = this.waiter;
     if (!waiter) return;
-    const nl = this.buffer.indexOf(0x0a);
-    if (nl < 0) {
-      if (this.buffer.length > maxHeaderBytes) this.spoil(new UnavailableError('the desktop helper wrote a header too long'));
-      return;
+    if (!this.answer) {
+      const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+      this.chunks = [head];
+      const nl = head.indexOf(0x0a);
+      if (nl < 0) {
+        if (head.length > maxHeaderBytes) this.spoil(new UnavailableError('the desktop helper wrote a header too long'));
+        return;
+      }
+      let header: HelperHeader;
+      try {
+        header = HeaderSchema.parse(JSON.parse(head.subarray(0, nl).toString('utf8')));
+      } catch {
+        this.spoil(new UnavailableError('the desktop helper wrote a header that does not parse'));
+        return;
+      }
+      if (header.id !== waiter.id) {
+        this.spoil(new UnavailableError('the desktop helper answered with another request id'));
+        return;
+      }
+      if (header.len > waiter.maxBytes) {
+        this.spoil(new UnavailableError(`the desktop helper answered more than ${waiter.maxBytes} bytes`));
+        return;
+      }
+      this.answer = { header, start: nl + 1 };
     }
-    let header: HelperHeader;
-    try {
-      header = HeaderSchema.parse(JSON.parse(this.buffer.subarray(0, nl).toString('utf8')));
-    } catch {
-      this.spoil(new UnavailableError('the desktop helper wrote a header that does not parse'));
-      return;
-    }
-    if (header.id !== waiter.id) {
-      this.spoil(new UnavailableError('the desktop helper answered with another request id'));
-      return;
-    }
-    if (header.len > waiter.maxBytes) {
-      this.spoil(new UnavailableError(`the desktop helper answered more than ${waiter.maxBytes} bytes`));
-      return;
-    }
-    if (this.buffer.length < nl + 1 + header.len) return;
-    const payload = Buffer.from(this.buffer.subarray(nl + 1, nl + 1 + header.len));
-    const rest = this.buffer.subarray(nl + 1 + header.len);
-    this.buffer = Buffer.alloc(0);
-    if (rest.length > 0) {
+    const { header, start } = this.answer;
+    if (this.received < start + header.len) return;
+    if (this.received > start + header.len) {
       this.spoil(new UnavailableError('the desktop helper wrote more than its answer'));
       return;
     }
+    const payload = Buffer.concat(this.chunks).subarray(start);
+    this.reset();
     waiter.resolve({ header, payload });
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.received = 0;
+    this.answer = undefined;
   }
 
   private spoil(err: Error): void {
