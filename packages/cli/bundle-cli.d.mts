@@ -1,4 +1,4 @@
 import type { Plugin } from 'esbuild';
 
-/** Bundles the CLI (paddock.mjs) and `paddock mcp` (paddock-mcp.mjs) into outDir, and `more` (file name → entry) as the CLI. */
-export function bundleCli(options: { cliEntry: string; mcpEntry: string; outDir: string; plugins?: Plugin[]; more?: Record<string, string> }): Promise<void>;
+/** Bundles the CLI into outDir as paddock.mjs and its chunks (paddock-chunks/), and `more` (file name → entry) beside it, sharing those chunks. */
+export function bundleCli(options: { cliEntry: string; outDir: string; plugins?: Plugin[]; more?: Record<string, string> }): Promise<void>;

@@ -4,4 +4,4 @@ import { bundleCli } from './bundle-cli.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-await bundleCli({ cliEntry: here('./dist/main.js'), mcpEntry: here('../mcp/dist/index.js'), outDir: here('./dist') });
+await bundleCli({ cliEntry: here('./dist/main.js'), outDir: here('./dist') });

@@ -2,4 +2,4 @@
 import { buildProgram } from './program/build-program.js';
 import { runCli } from './program/run-cli.js';
 
-await runCli(buildProgram(), process.argv);
+await runCli(await buildProgram(process.argv), process.argv);

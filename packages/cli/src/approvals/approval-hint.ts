@@ -12,6 +12,7 @@ export function withApprovalHint(err: unknown, hint: (id: string) => string): un
   const id = err.details.approvalId;
   if (typeof id !== 'string') return err;
   // The daemon's message ends with the id and the deadline; the id leads here already.
-  const reason = err.message.replace(/ — approval \S+ is pending until \S+$/, '');
+  // \u2014 (an em dash), so the bundle stays ASCII: see bundle-cli.mjs.
+  const reason = err.message.replace(/ \u2014 approval \S+ is pending until \S+$/, '');
   return new CliError(`approval ${id} required: ${reason} (${hint(id)})`);
 }

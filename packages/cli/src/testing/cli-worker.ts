@@ -65,7 +65,8 @@ async function run(job: CliJob): Promise<CliJobResult> {
     const stray = new Promise<number>((resolve) => {
       strayFailure = (e) => resolve(reportFailure(e));
     });
-    const code = await Promise.race([runCommand(buildProgram(), [process.execPath, 'paddock', ...job.args]), stray]);
+    const argv = [process.execPath, 'paddock', ...job.args];
+    const code = await Promise.race([buildProgram(argv).then((program) => runCommand(program, argv)), stray]);
     await runCleanups();
     return { code, stdout: out.join(''), stderr: err.join('') };
   } finally {

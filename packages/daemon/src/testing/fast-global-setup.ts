@@ -14,11 +14,7 @@ declare module 'vitest' {
   }
 }
 
-/**
- * Workspace packages resolve to their sources, as vitest.config.ts aliases
- * them for the tests. bundle-cli.mjs runs its own resolver first, so
- * paddock.mjs still loads @paddock/mcp from paddock-mcp.mjs beside it.
- */
+/** Workspace packages resolve to their sources, as vitest.config.ts aliases them for the tests. */
 const workspaceSources: Plugin = {
   name: 'paddock-workspace-sources',
   setup(b) {
@@ -39,7 +35,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const outDir = await mkdtemp('/tmp/paddock-fast-cli-');
   await bundleCli({
     cliEntry: source('../../../cli/src/main.ts'),
-    mcpEntry: source('../../../mcp/src/index.ts'),
     outDir,
     plugins: [workspaceSources],
     more: { 'paddock-worker.mjs': source('../../../cli/src/testing/cli-worker.ts') },
