@@ -106,6 +106,26 @@ export async function benchDashboard(ctx: BenchContext, listed: number, rounds: 
   }
 }
 
+/**
+ * The dashboard's paths in a daemon, once: chromium signs in and loads the
+ * sandbox list. False when chromium is not installed.
+ */
+export async function loadDashboardOnce(url: string, token: string): Promise<boolean> {
+  if (!existsSync(chromiumPath)) return false;
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await signIn(context, url, token);
+    const page = await context.newPage();
+    await page.goto(`${url}/#/sandboxes`);
+    await page.getByRole('heading', { name: 'Sandboxes', level: 1 }).waitFor({ timeout: 60_000 });
+    await page.close();
+    return true;
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Signs the browser in as a person would, with the token on the sign-in form: the session cookie stays in the context. */
 async function signIn(context: BrowserContext, url: string, token: string): Promise<void> {
   const page = await context.newPage();

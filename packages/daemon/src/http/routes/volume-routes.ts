@@ -2,8 +2,8 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { FilePathQuerySchema, FileRemoveQuerySchema, SandboxPathSchema, VolumeCreateSchema, VolumeSchema, volumeNamePattern } from '@paddock/core';
-import { exportVolume, importVolume } from '../../volumes/volume-archive.js';
 import type { HttpEnv } from '../http-env.js';
+import { loadOnFirstUse } from '../load-on-first-use.js';
 import { errorResponses, FileEntryResponse, json } from '../schemas.js';
 import type { Services } from '../services.js';
 import { limitedBody } from './file-routes.js';
@@ -151,6 +151,8 @@ const importArchive = createRoute({
 });
 
 export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
+  // The tar code loads with the first export or import.
+  const archives = loadOnFirstUse('volume archives', () => import('../../volumes/volume-archive.js'));
   app.openapi(createVolume, async (c) => {
     const body = c.req.valid('json');
     const context = { sizeMiB: body.sizeMiB, ...(body.from ? { template: body.from.template, path: body.from.path } : {}) };
@@ -183,7 +185,7 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
       const files = s.volumes.files(c.get('principal').tenant, name);
       // Checked before the answer starts: a volume that is not mounted is a 503, not a broken stream.
       await files.stat('/');
-      return exportVolume(files);
+      return (await archives(c.get('logger'))).exportVolume(files);
     });
     c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status: 200, headers: { 'content-type': 'application/x-tar' } });
@@ -191,8 +193,8 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
 
   app.openapi(importArchive, async (c) => {
     const { name } = c.req.valid('param');
-    const result = await s.govern(c, { action: 'volume.write', resource: `volume:${name}`, context: { path: '/', op: 'import' } }, () =>
-      importVolume(s.volumes.files(c.get('principal').tenant, name), limitedBody(c, s.limits.maxUploadBytes)),
+    const result = await s.govern(c, { action: 'volume.write', resource: `volume:${name}`, context: { path: '/', op: 'import' } }, async () =>
+      (await archives(c.get('logger'))).importVolume(s.volumes.files(c.get('principal').tenant, name), limitedBody(c, s.limits.maxUploadBytes)),
     );
     return c.json(result, 200);
   });
