@@ -28,7 +28,12 @@ def clip(text):
     return text, False
 
 
+import jupyter_client.session  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
+
+# Session.deserialize turns every timestamp of a message's headers into a datetime with
+# dateutil, some 0.1 ms a header and two headers a message; the driver reads no timestamp.
+jupyter_client.session.extract_dates = lambda obj: obj
 
 SETUP = r"""
 def __paddock_setup():
