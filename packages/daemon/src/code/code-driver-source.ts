@@ -51,6 +51,9 @@ def __paddock_setup():
     f = TableFormatter(parent=ip.display_formatter)
     f.for_type_by_name("pandas.core.frame", "DataFrame", lambda df: _json.loads(df.to_json(orient="table", default_handler=str)))
     ip.display_formatter.formatters[f.format_type] = f
+    # The formatters load what they need on first use, tens of ms: here, not in the first cell
+    # (a pooled sandbox's kernel is started ahead, its first cell is the claimer's).
+    ip.display_formatter.format(0)
     # ipykernel sleeps this long after a cell, before its reply, for clients that end a cell at
     # the reply; the driver ends it at the idle status, which comes after all of the cell's output.
     ip.kernel._execute_sleep = 0
