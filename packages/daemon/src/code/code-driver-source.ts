@@ -7,7 +7,7 @@ export const codeDriverSource = String.raw`
 # with the daemon over a private copy of its stdout; the kernel's own output
 # never reaches that pipe (its fds go to /dev/null, its output comes over
 # ZMQ as messages).
-import json, os, queue, sys, threading
+import json, os, queue, sys, threading, time
 
 proto = os.fdopen(os.dup(1), "w", buffering=1)
 devnull = os.open(os.devnull, os.O_RDWR)
@@ -28,7 +28,12 @@ def clip(text):
     return text, False
 
 
+import jupyter_client.session  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
+
+# Session.deserialize turns every timestamp of a message's headers into a datetime with
+# dateutil, some 0.1 ms a header and two headers a message; the driver reads no timestamp.
+jupyter_client.session.extract_dates = lambda obj: obj
 
 SETUP = r"""
 def __paddock_setup():
@@ -46,6 +51,12 @@ def __paddock_setup():
     f = TableFormatter(parent=ip.display_formatter)
     f.for_type_by_name("pandas.core.frame", "DataFrame", lambda df: _json.loads(df.to_json(orient="table", default_handler=str)))
     ip.display_formatter.formatters[f.format_type] = f
+    # The formatters load what they need on first use, tens of ms: here, not in the first cell
+    # (a pooled sandbox's kernel is started ahead, its first cell is the claimer's).
+    ip.display_formatter.format(0)
+    # ipykernel sleeps this long after a cell, before its reply, for clients that end a cell at
+    # the reply; the driver ends it at the idle status, which comes after all of the cell's output.
+    ip.kernel._execute_sleep = 0
 try:
     __paddock_setup()
 finally:
@@ -64,43 +75,102 @@ else:
     with open(os.path.join(specs, kernel_name, "kernel.json"), "w") as f:
         f.write(sys.stdin.readline())
     km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs]))
-kc = None
+session = km.session
+shell = None
+iopub = None
 requests = queue.Queue()
+
+# The kernel's shell and iopub channels as plain (blocking) ZMQ sockets from the KernelManager,
+# with jupyter_client's Session to sign, send and read messages: its blocking client runs an
+# asyncio loop for every message it reads, a fraction of a millisecond each, several per cell.
+
+
+def connect():
+    global shell, iopub
+    for sock in (shell, iopub):
+        if sock is not None:
+            sock.close(linger=0)
+    # A random ZMQ identity: the kernel drops a second connection that claims one it already has.
+    shell = km.connect_shell()
+    iopub = km.connect_iopub()
+
+
+def request(kind, content):
+    msg = session.msg(kind, content)
+    session.send(shell, msg)
+    return msg["header"]["msg_id"]
+
+
+def receive(sock, timeout_ms):
+    if not sock.poll(timeout_ms):
+        return None
+    _, parts = session.feed_identities(sock.recv_multipart())
+    return session.deserialize(parts)
+
+
+def drain(sock):
+    while sock.poll(0):
+        sock.recv_multipart()
+
+
+def wait_ready(timeout):
+    # Asks until the kernel's answer shows on iopub too: a subscriber misses what is published
+    # before its subscription reaches the kernel, and a cell's messages must not be missed.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not km.is_alive():
+            raise RuntimeError("the kernel exited while starting")
+        asked = request("kernel_info_request", {})
+        until = time.monotonic() + 0.5
+        while time.monotonic() < until:
+            msg = receive(iopub, 100)
+            if msg is not None and msg["parent_header"].get("msg_id") == asked:
+                drain(iopub)
+                return
+    raise RuntimeError("the kernel did not answer within %d s" % timeout)
+
+
+def setup(timeout):
+    drain(shell)
+    asked = request("execute_request", {"code": SETUP, "silent": True, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": False})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = receive(shell, 100)
+        if msg is not None and msg["parent_header"].get("msg_id") == asked:
+            return
+    raise RuntimeError("the kernel did not run its setup within %d s" % timeout)
 
 
 def start():
-    global kc
     km.start_kernel(stdout=devnull, stderr=devnull, stdin=devnull)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    ready()
+
+
+def ready():
+    connect()
+    wait_ready(60)
     if kernel_name == "python3":
-        kc.execute(SETUP, silent=True, store_history=False)
-        kc.get_shell_msg(timeout=30)
+        setup(30)
+    drain(shell)
+    drain(iopub)
 
 
 def execute(rid, code):
-    if not km.is_alive():
-        send({"t": "dead", "id": rid})
-        return
-    # Messages of earlier cells left on iopub belong to no one now.
-    while True:
-        try:
-            kc.get_iopub_msg(timeout=0)
-        except queue.Empty:
-            break
-    msg_id = kc.execute(code, store_history=True, allow_stdin=False)
+    # Messages of earlier cells left on the sockets belong to no one now (shell replies are not read:
+    # the cell ends at its idle status on iopub).
+    drain(shell)
+    drain(iopub)
+    msg_id = request("execute_request", {"code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
     count = None
     status = "ok"
     while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=0.5)
-        except queue.Empty:
+        msg = receive(iopub, 500)
+        if msg is None:
             if not km.is_alive():
                 send({"t": "dead", "id": rid})
                 return
             continue
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+        if msg["parent_header"].get("msg_id") != msg_id:
             continue
         kind = msg["msg_type"]
         c = msg["content"]
@@ -163,18 +233,13 @@ while True:
         try:
             if km.is_alive():
                 km.restart_kernel(now=True)
+                ready()
             else:
-                kc.stop_channels()
                 start()
-            kc.wait_for_ready(timeout=60)
-            if kernel_name == "python3":
-                kc.execute(SETUP, silent=True, store_history=False)
-                kc.get_shell_msg(timeout=30)
             send({"t": "restarted", "id": rid})
         except Exception as e:
             send({"t": "failed", "id": rid, "message": str(e)[:1000]})
     elif op == "shutdown":
-        kc.stop_channels()
         km.shutdown_kernel(now=True)
         break
 # Past this, interpreter teardown would only print noise about closed sockets.

@@ -50,6 +50,8 @@ class PipeKernel(Kernel):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        # No sleep after a cell before its reply: the driver ends a cell at the idle status, after its output.
+        self._execute_sleep = 0
         self.child, self.control = spawn()
         self.interrupted = False
 
