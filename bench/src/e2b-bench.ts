@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type { TokenCreated } from '@paddock/core';
 import { Sandbox } from '@paddock/sdk';
 import { Sandbox as E2bSandbox } from 'e2b';
@@ -64,6 +65,8 @@ export async function benchE2b(ctx: BenchContext): Promise<void> {
 
   const e2bSbx = await E2bSandbox.create('base', { ...e2b, timeoutMs: 30 * 60_000 });
   const paddockSbx = await Sandbox.create({ ...paddock, template: 'base', timeoutMs: 30 * 60_000 });
+  const bareAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const bare = () => bareProcessStart(url, e2bSbx.sandboxId, key.token, bareAgent);
   try {
     const runs = [
       {
@@ -91,6 +94,15 @@ export async function benchE2b(ctx: BenchContext): Promise<void> {
           return now() - t;
         },
       },
+      // The same envd call the E2B SDK makes, sent by a bare HTTP client: the daemon's protocol cost, apart from the SDK's own.
+      {
+        name: 'e2bBare',
+        run: async () => {
+          const t = now();
+          await bare();
+          return now() - t;
+        },
+      },
     ];
     const warmup = config.warmup * 5;
     for (let round = 0; round < warmup + config.execIterations; round++) {
@@ -103,8 +115,46 @@ export async function benchE2b(ctx: BenchContext): Promise<void> {
       if (done > 0 && (done % 50 === 0 || done === config.execIterations)) ctx.progress(`  ${done}/${config.execIterations} rounds`);
     }
   } finally {
+    bareAgent.destroy();
     await e2bSbx.kill().catch(() => undefined);
     await paddockSbx.kill().catch(() => undefined);
     await daemon.api.call('DELETE', `/v1/tokens/${key.id}`);
   }
+}
+
+/**
+ * envd's process.Start as the E2B JS SDK sends it for commands.run('true')
+ * (Connect, JSON, `/bin/bash -l -c true` as user `user`), from node:http with
+ * nothing around it; resolves once the stream ended with exit status 0.
+ */
+function bareProcessStart(url: string, sandboxId: string, token: string, agent: Agent): Promise<void> {
+  const message = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'true'], envs: {} }, stdin: false }));
+  const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  envelope.writeUInt32BE(message.length, 1);
+  const { hostname, port } = new URL(url);
+  const headers = {
+    'content-type': 'application/connect+json',
+    'connect-protocol-version': '1',
+    'connect-timeout-ms': '60000',
+    'keepalive-ping-interval': '50',
+    'e2b-sandbox-id': sandboxId,
+    'e2b-sandbox-port': '49983',
+    'x-access-token': token,
+    authorization: `Basic ${Buffer.from('user:').toString('base64')}`,
+    'content-length': envelope.length,
+  };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path: '/process.Process/Start', method: 'POST', agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode === 200 && text.includes('"exit status 0"')) resolve();
+        else reject(new Error(`process.Start answered ${res.statusCode}: ${text.slice(0, 300)}`));
+      });
+    });
+    req.on('error', reject);
+    req.end(envelope);
+  });
 }
