@@ -433,6 +433,8 @@ export async function benchCli(ctx: BenchContext): Promise<CliOutcome> {
   }
   const variants = [
     { name: 'cli.paddockRun', args, optional: false },
+    // --version loads the command table and nothing of any command: the CLI's own start. --help loads every command's code.
+    { name: 'cli.paddockVersion', args: [cliMain, '--version'], optional: true },
     { name: 'cli.paddockHelp', args: [cliMain, '--help'], optional: true },
     { name: 'cli.nodeStartup', args: ['-e', ''], optional: false },
   ];

@@ -716,7 +716,8 @@ function cliTable(r: Results): Table {
     rows: (
       [
         ['`paddock run -- true` (create, run, kill)', 'cli.paddockRun'],
-        ['`paddock --help` (the CLI starting, no API call)', 'cli.paddockHelp'],
+        ['`paddock --version` (the CLI starting: its command table, no command)', 'cli.paddockVersion'],
+        ['`paddock --help` (every command loaded, no API call)', 'cli.paddockHelp'],
         ["`node -e ''` (Node start-up alone)", 'cli.nodeStartup'],
       ] as const
     )

@@ -369,7 +369,7 @@ async function main(): Promise<void> {
         },
         summary: () =>
           cli.measured
-            ? `  p50: paddock run ${fmt(samples.summary('cli.paddockRun').p50)} ms, paddock --help ${fmt(samples.summary('cli.paddockHelp').p50)} ms, ` +
+            ? `  p50: paddock run ${fmt(samples.summary('cli.paddockRun').p50)} ms, paddock --version ${fmt(samples.summary('cli.paddockVersion').p50)} ms, paddock --help ${fmt(samples.summary('cli.paddockHelp').p50)} ms, ` +
               `node start-up ${fmt(samples.summary('cli.nodeStartup').p50)} ms`
             : `  not measured: ${cli.reason}`,
       },
