@@ -25,7 +25,7 @@ import { defaultE2bTemplates } from '../config/daemon-settings.js';
 import { type E2bControlOptions, e2bBase, mountE2bControl } from '../e2b/control/e2b-control-routes.js';
 import { e2bErrorShape } from '../e2b/control/e2b-errors.js';
 import { EnvdKeyRing } from '../e2b/envd/envd-signing.js';
-import { sandboxIdHeader } from '../e2b/routing/e2b-route.js';
+import { isEnvdRequest } from '../e2b/routing/e2b-route.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { endSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { answerError, internalError, validationError } from './api-error.js';
@@ -94,11 +94,6 @@ export interface PaddockApp {
 }
 
 const publicPaths = new Set(['/v1/health', '/openapi.json', manifestSchemaPath]);
-
-/** A request for E2B's envd protocol: it names its sandbox, or is a signed file URL (which names none; its signature does). */
-function isEnvdRequest(c: Context<HttpEnv>): boolean {
-  return c.req.header(sandboxIdHeader) !== undefined || (c.req.path === '/files' && c.req.query('signature') !== undefined);
-}
 
 /** Signing in needs no token yet. */
 function isPublicRoute(method: string, path: string): boolean {
@@ -197,7 +192,7 @@ export function createApp(options: AppOptions): PaddockApp {
   const envd = loadOnFirstUse("E2B's envd protocol", () =>
     import('../e2b/envd/envd-server.js').then(({ envdMiddleware }) => envdMiddleware({ services, auth, failedAuth, keys: envdKeys })),
   );
-  app.use(async (c, next) => (isEnvdRequest(c) ? (await envd(c.get('logger')))(c, next) : next()));
+  app.use(async (c, next) => (isEnvdRequest(c.req) ? (await envd(c.get('logger')))(c, next) : next()));
 
   // The dashboard app: static files that need no token (the app signs in by itself), after the Host and Origin checks.
   app.use(async (c, next) => {

@@ -71,8 +71,6 @@ export class PoolService {
       counted?: (owner: string, hit: boolean) => void;
       /** Readies a pooled sandbox further once it runs (a code-interpreter's kernel); a failure leaves it as made. */
       warm?: (record: SandboxRecord) => Promise<void>;
-      /** Overrides how long a claim's refill waits (refillDelayMs). */
-      refillDelayMs?: number;
     },
   ) {}
 
@@ -131,7 +129,7 @@ export class PoolService {
     const timer = setTimeout(() => {
       this.refills.delete(timer);
       void this.fill(pool.id);
-    }, this.deps.refillDelayMs ?? refillDelayMs);
+    }, refillDelayMs);
     this.refills.add(timer);
     return ready;
   }

@@ -8,7 +8,7 @@ import { answerError } from '../../http/api-error.js';
 import type { HttpEnv } from '../../http/http-env.js';
 import type { Services } from '../../http/services.js';
 import { IngressAddresses } from '../../ingress/ingress-address.js';
-import { codeInterpreterPort, envdPort, sandboxIdHeader, sandboxPortHeader } from '../routing/e2b-route.js';
+import { codeInterpreterPort, envdPort, isEnvdRequest, sandboxIdHeader, sandboxPortHeader } from '../routing/e2b-route.js';
 import { serveCodeInterpreter } from './code-interpreter-protocol.js';
 import { defaultEnvdUser, type EnvdCall, envdCallKey, runningSandbox } from './envd-call.js';
 import { downloadFile, uploadFiles } from './envd-files.js';
@@ -46,10 +46,8 @@ export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv>
   const rpc = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
 
   return async (c, next) => {
+    if (!isEnvdRequest(c.req)) return next();
     const named = c.req.header(sandboxIdHeader);
-    // A signed file URL made for the one-URL form (E2B_SANDBOX_URL) names no sandbox: its signature does.
-    const signedOnly = named === undefined && c.req.path === '/files' && c.req.query('signature') !== undefined;
-    if (named === undefined && !signedOnly) return next();
     const handler = rpc.get(c.req.path);
     const port = Number(c.req.header(sandboxPortHeader) ?? envdPort);
     let call: EnvdCall;

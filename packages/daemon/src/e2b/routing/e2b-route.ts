@@ -12,6 +12,15 @@ export const sandboxIdHeader = 'e2b-sandbox-id';
 export const sandboxPortHeader = 'e2b-sandbox-port';
 
 /**
+ * Whether a request on the API's listener is for E2B's envd protocol: it
+ * names its sandbox (`E2b-Sandbox-Id`), or it is a signed file URL made for
+ * the one-URL form (E2B_SANDBOX_URL), which names none: its signature does.
+ */
+export function isEnvdRequest(req: { header(name: string): string | undefined; query(name: string): string | undefined; path: string }): boolean {
+  return req.header(sandboxIdHeader) !== undefined || (req.path === '/files' && req.query('signature') !== undefined);
+}
+
+/**
  * Where an E2B request goes: envd or the code interpreter (served by the
  * daemon), or a server of the sandbox's own (through ingress); undefined when
  * the request is not an E2B one.
