@@ -66,6 +66,18 @@ describe('code contexts (fast tier)', () => {
     expect(r.error?.traceback).not.toContain('\x1b[');
   });
 
+  it('runs the cell after an error or a timeout in full: nothing queued is aborted by the error before it', async () => {
+    // Cells go one at a time, so the kernel's abort of queued cells after an error has nothing
+    // to do; asked for, it cancelled a cell that arrived before the abort was over (no output).
+    for (let i = 0; i < 10; i++) {
+      expect((await sbx.runCode('1/0')).error?.name).toBe('ZeroDivisionError');
+      expect((await sbx.runCode(`print("after ${i}")`)).logs.stdout).toBe(`after ${i}\n`);
+    }
+    const slow = await sbx.runCode('import time\ntime.sleep(60)', { timeoutMs: 300 });
+    expect(slow).toMatchObject({ timedOut: true, error: { name: 'KeyboardInterrupt' } });
+    expect((await sbx.runCode('print("after the timeout")')).logs.stdout).toBe('after the timeout\n');
+  });
+
   it('keeps contexts apart and lists, restarts and deletes them', async () => {
     const [a, b] = await Promise.all([sbx.createCodeContext(), sbx.createCodeContext({ env: { GREETING: 'from b' } })]);
     await sbx.runCode('v = "a"', { context: a });

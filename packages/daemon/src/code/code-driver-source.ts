@@ -157,10 +157,12 @@ def ready():
 
 def execute(rid, code):
     # Messages of earlier cells left on the sockets belong to no one now (shell replies are not read:
-    # the cell ends at its idle status on iopub).
+    # the cell ends at its idle status on iopub). No stop_on_error: cells come one at a time, so
+    # there is never a queue to abort, and the kernel's abort after an error outlives the idle
+    # status by a turn of its loop: a cell sent in that window was cancelled without output.
     drain(shell)
     drain(iopub)
-    msg_id = request("execute_request", {"code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    msg_id = request("execute_request", {"code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False, "stop_on_error": False})
     count = None
     status = "ok"
     while True:

@@ -317,12 +317,14 @@ describe('GET /v1/events', () => {
     // Each refused exec's audit record carries its command: ~0.5 MB each, 15 MB in all, far past
     // what socket buffers and the 1 MiB queue hold.
     const big = Array.from({ length: 4 }, () => 'x'.repeat(120_000));
+    // The reading client gets every record before the next call (it holds at most one in its
+    // queue, so only the slow client can fall behind, even on a busy machine); nobody waits for
+    // the slow one.
     for (let i = 0; i < 30; i++) {
       const refused = await call('POST', '/v1/sandboxes/sb-000000000000/exec', { cmd: ['true', ...big, String(i)] });
       expect(refused.status).toBe(404);
+      await reader.until((e) => e.event === 'audit' && e.data.record.action === 'sandbox.exec' && JSON.stringify(e.data.record.details).includes(`"${i}"`));
     }
-    // The reading client got every record, the last one included: nobody waited for the slow one.
-    await reader.until((e) => e.event === 'audit' && e.data.record.action === 'sandbox.exec' && JSON.stringify(e.data.record.details).includes('"29"'));
     // The slow one, once it reads, finds its stream cut short.
     let received = 0;
     slow.on('data', (chunk: Buffer) => {
