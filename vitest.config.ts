@@ -6,7 +6,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { sourceAliases as alias } from './packages/daemon/src/testing/source-aliases.js';
 
 // Two tiers. The fast tier runs from the sources, in-process, over a fake
-// sandbox host: no root, runtime or base template. The security tier starts
+// sandbox host: no root, runtime or base template (its slow part, below, is
+// run by `make test` only). The security tier starts
 // real daemons and CLIs from dist/ with real sandboxes (`make build` first).
 // A test file belongs to the security tier when it uses what only a real
 // daemon gives, so a file cannot be put in the wrong tier by hand. The CLI is
@@ -20,9 +21,17 @@ function testFiles(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name).slice(root.length));
 }
 
+// Of the rest, files that drive real Python kernels or a real browser start no
+// root or runtime either, but spend seconds of CPU on each kernel or page: they
+// say so in a `// slow tier:` line and run with `make test`, not `make test-fast`.
+const slowMarkers = ['// slow tier:', 'chromium.launch'];
+
 const allTests = testFiles(join(root, 'packages'));
-const securityTier = allTests.filter((file) => realDaemonMarkers.some((marker) => readFileSync(join(root, file), 'utf8').includes(marker)));
-const fastTier = allTests.filter((file) => !securityTier.includes(file));
+const source = (file: string) => readFileSync(join(root, file), 'utf8');
+const securityTier = allTests.filter((file) => realDaemonMarkers.some((marker) => source(file).includes(marker)));
+const rootless = allTests.filter((file) => !securityTier.includes(file));
+const slowTier = rootless.filter((file) => slowMarkers.some((marker) => source(file).includes(marker)));
+const fastTier = rootless.filter((file) => !slowTier.includes(file));
 
 // Vitest starts the files that took longest in the last run first, so its
 // workers end together. On a fresh clone it knows no times and starts the
@@ -74,6 +83,22 @@ export default defineConfig({
           name: 'fast',
           include: fastTier,
           // Three at once on two cores: its files wait on CLI processes, Python and timers as much as they compute.
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
+          // One module graph per worker: the daemon's sources are loaded once, not once per file.
+          isolate: false,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],
+          setupFiles: process.env.PADDOCK_TEST_CPU ? ['packages/daemon/src/testing/cpu-report.ts'] : [],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'slow',
+          include: slowTier,
+          // With the fast tier, in the same three workers (vitest wants one count for projects run together).
           maxWorkers: 3,
           sequence: { groupOrder: 0 },
           // One module graph per worker: the daemon's sources are loaded once, not once per file.

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../../daemon/src/testing/fast-daemon.js';
 import { runCli } from '../../daemon/src/testing/run-cli.js';
 
+// slow tier: the cells run in real Python, JavaScript and Bash kernels (seconds of CPU each to start).
 let daemon: FastDaemon;
 let sbx: Sandbox;
 

@@ -7,6 +7,7 @@ export * from './bundle/isolation-settings.js';
 export * from './bundle/oci-spec.js';
 export * from './bundle/seccomp-profile.js';
 export * from './cgroups/cgroup-probe.js';
+export * from './host/lean-spawner.js';
 export * from './host/run-host-command.js';
 export * from './host/sweep-state-dir.js';
 export * from './network/netns-network.js';

@@ -62,32 +62,27 @@ describe('the Python SDK cannot drift from this one', () => {
 // Listed as this file loads (vitest must know its tests before it runs them); run once, against the daemon, in beforeAll.
 // The sync client's sandbox tests, its own tests, the examples, the wheel build and mypy run with the real-daemon
 // smoke set (python-sdk-real-daemon.test.ts); the sync client is made from the async one (checked above).
-const groups = [
-  'tests._async.test_sandbox.',
-  'tests._async.test_broken_daemon.',
-  'tests._async.test_gateway.',
-  'tests._sync.test_broken_daemon.',
-  'tests._sync.test_gateway.',
-  'tests.test_async_only.',
-  'tests.test_surface.',
+const sandboxGroup = 'tests._async.test_sandbox.';
+/** Run together in one Python process each (a process's start and imports are ~0.6 s of CPU here). */
+const smallGroups = [
+  ['tests._async.test_broken_daemon.', 'tests._sync.test_broken_daemon.', 'tests.test_surface.'],
+  ['tests._async.test_gateway.', 'tests._sync.test_gateway.', 'tests.test_async_only.'],
 ];
-const ids = pythonTestIds(sdk, groups);
+const ids = pythonTestIds(sdk, [sandboxGroup, ...smallGroups.flat()]);
 
-/** The ids of a group run together, a group of more than 10 tests in chunks of up to 9: its tests each make their own sandbox. */
-function batches(prefixes: string[], all: string[]): string[][] {
-  return prefixes.flatMap((prefix) => {
-    const group = all.filter((id) => id.includes(prefix));
-    if (group.length <= 10) return [[prefix]];
-    const n = Math.ceil(group.length / 9);
-    return Array.from({ length: n }, (_, i) => group.filter((_, j) => j % n === i));
-  });
+/**
+ * The Python processes: the sandbox group's tests (each makes its own sandbox, waiting on the
+ * daemon more than computing) in two halves side by side, and the small groups.
+ */
+function batches(): string[][] {
+  const sandboxTests = ids.filter((id) => id.includes(sandboxGroup));
+  return [sandboxTests.filter((_, i) => i % 2 === 0), sandboxTests.filter((_, i) => i % 2 === 1), ...smallGroups];
 }
 
 describe('the Python suite against an in-process daemon', () => {
   let outcomes: Map<string, PythonOutcome>;
   beforeAll(async () => {
-    // Python processes side by side, one per group and the long group in three: they wait on the daemon more than they compute.
-    const runs = await Promise.all(batches(groups, ids).map((batch) => runPythonTests(sdk, daemon, batch)));
+    const runs = await Promise.all(batches().map((batch) => runPythonTests(sdk, daemon, batch)));
     outcomes = new Map(runs.flatMap((run) => [...run]));
   }, 600_000);
 

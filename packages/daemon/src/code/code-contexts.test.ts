@@ -3,9 +3,9 @@ import { type CodeContext, Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 
-// The fast tier runs the kernel from the host's own python3 (python3-ipykernel,
+// Over a fast daemon, the kernel runs from the host's own python3 (python3-ipykernel,
 // python3-jupyter-client): the same driver and API as in a real sandbox.
-// A kernel takes seconds to start, many more on a loaded machine; some tests here start several.
+// slow tier: a kernel takes seconds of CPU to start, many more on a loaded machine; tests here start a dozen.
 vi.setConfig({ testTimeout: 120_000 });
 
 let daemon: FastDaemon;
@@ -30,13 +30,17 @@ afterAll(async () => {
 });
 
 // Each context is a driver and a kernel, two Python starts: tests that need a
-// JavaScript or Bash context, but not a fresh one, share one per language
-// (each sets and reads only names of its own).
+// JavaScript or Bash context, but not a fresh one, share the language's default
+// context (each sets and reads only names of its own), started by a first cell.
 const shared = new Map<'javascript' | 'bash', Promise<CodeContext>>();
 function sharedContext(language: 'javascript' | 'bash'): Promise<CodeContext> {
   let ctx = shared.get(language);
   if (!ctx) {
-    ctx = sbx.createCodeContext({ language });
+    ctx = sbx.runCode('', { language }).then(async (r) => {
+      const found = (await sbx.code.listContexts()).find((c) => c.id === r.contextId);
+      if (!found) throw new Error(`no context ${r.contextId}`);
+      return found;
+    });
     shared.set(language, ctx);
   }
   return ctx;
@@ -50,6 +54,10 @@ describe('code contexts (fast tier)', () => {
     expect(second.results).toEqual([{ isMainResult: true, text: '42' }]);
     expect(second.executionCount).toBe((first.executionCount ?? 0) + 1);
     expect(second.contextId).toBe(first.contextId);
+    // As in Jupyter, a module in the kernel's folder is imported by name.
+    const cwd = (await sbx.runCode('import os; print(os.getcwd().rstrip("/"))')).logs.stdout.trim();
+    await sbx.files.write(`${cwd}/paddock_helper_mod.py`, 'ANSWER = 42\n');
+    expect((await sbx.runCode('import paddock_helper_mod; paddock_helper_mod.ANSWER')).results[0]?.text).toBe('42');
   });
 
   it('streams output to the callbacks and returns an exception as error with its traceback', async () => {
@@ -174,7 +182,6 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
   });
 
   it('runs a cell in the default context of its language', async () => {
-    // Two kernels to start: side by side.
     const [r, sh] = await Promise.all([sbx.runCode('[1, 2, 3].map((n) => n * 2)', { language: 'javascript' }), sbx.runCode('echo $0', { language: 'bash' })]);
     expect(r).toMatchObject({ contextId: 'default-javascript', results: [{ json: [2, 4, 6] }] });
     expect(sh.contextId).toBe('default-bash');

@@ -1,10 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, symlink, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { agentFeatures, agentProtocolVersion, encodeFrame, Frame, FrameReader, type HostMount, Op, RequestField } from '@paddock/engine';
+import {
+  agentFeatures,
+  agentProtocolVersion,
+  encodeFrame,
+  Frame,
+  FrameReader,
+  type HostMount,
+  type LeanChild,
+  type LeanSpawner,
+  Op,
+  RequestField,
+} from '@paddock/engine';
+import { processSpawner } from './process-spawner.js';
 
 /**
  * The fast test tier's stand-in for the static C agent: the same frames on
@@ -26,6 +37,8 @@ export class FakeAgent {
     private readonly hostname: string,
     /** Host files the sandbox was given (a build's busybox, a gateway server's folders), bound into every command. */
     private readonly hostMounts: readonly HostMount[] = [],
+    /** Commands start from a small helper process, not from the test's (see process-spawner.ts). */
+    private readonly spawner: LeanSpawner = processSpawner(),
   ) {}
 
   async start(): Promise<void> {
@@ -165,7 +178,7 @@ export class FakeAgent {
     const found = findCommand(this.root, file, env.PATH ?? '', this.hostMounts);
     if (!found) return void send(socket, Frame.fail, describeErrno('ENOENT', `exec ${file}`));
     const view = await this.commandView(user, req.cwd ?? '/');
-    const child = spawn('bwrap', [...view, '--', file, ...args], { cwd, env, stdio: 'pipe', detached: true });
+    const child = this.spawner.spawn('bwrap', [...view, '--', file, ...args], { cwd, env, detached: true });
     const started = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (err) => resolve(err));
@@ -435,7 +448,7 @@ class SupervisedCommand {
   private readonly err = new OutputRing();
 
   constructor(
-    private readonly child: ChildProcess,
+    private readonly child: LeanChild,
     private readonly meta: string,
     private readonly forget: () => void,
   ) {
@@ -443,7 +456,7 @@ class SupervisedCommand {
     child.stdout?.on('data', (data: Buffer) => this.output(Frame.stdout, this.out, data));
     child.stderr?.on('data', (data: Buffer) => this.output(Frame.stderr, this.err, data));
     child.stdin?.on('error', () => {});
-    child.once('close', (code, signal) => {
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
       const signo = signal ? constants.signals[signal] : 0;
       this.result = signo ? `${128 + signo} ${signo}` : `${code ?? 0} 0`;
       if (this.socket) send(this.socket, Frame.exit, this.result);

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { type LeanChild, LeanSpawner } from './lean-spawner.js';
+
+const spawner = new LeanSpawner();
+afterAll(() => spawner.stop());
+
+/** Runs a child to its 'close', gathering what it wrote. */
+function run(child: LeanChild, input?: Buffer | string): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    let err = '';
+    child.once('error', reject);
+    child.once('spawn', () => {
+      child.stdout?.on('data', (d: Buffer) => out.push(d));
+      child.stderr?.on('data', (d: Buffer) => (err += d));
+      if (input !== undefined) child.stdin?.end(input);
+    });
+    child.once('close', (code: number | null, signal: string | null) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err }));
+  });
+}
+
+describe('LeanSpawner', () => {
+  it('runs a command with its args, cwd and env, and gives back its output whole and its exit code', async () => {
+    const r = await run(
+      spawner.spawn('/bin/sh', ['-c', 'echo "$0 $GREETING $(pwd)"; echo oops >&2; exit 3', 'arg0'], { cwd: '/tmp', env: { GREETING: 'hi' } }),
+    );
+    expect(r).toEqual({ code: 3, signal: null, stdout: Buffer.from('arg0 hi /tmp\n'), stderr: 'oops\n' });
+  });
+
+  it('loses no byte of output written at once, nor of its input', async () => {
+    // Written before the pipes are handed over: the helper must not read any of it itself.
+    const fast = await run(spawner.spawn('/bin/sh', ['-c', 'head -c 3000000 /dev/zero | tr "\\0" x']));
+    expect(fast.stdout.length).toBe(3_000_000);
+    const input = Buffer.alloc(5_000_000, 7);
+    const echoed = await run(spawner.spawn('/bin/cat', []), input);
+    expect(createHash('sha256').update(echoed.stdout).digest('hex')).toBe(createHash('sha256').update(input).digest('hex'));
+  });
+
+  it('says how a killed command ended, and reports a command that does not exist as an error', async () => {
+    const sleeper = spawner.spawn('/bin/sleep', ['60']);
+    const ended = run(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    expect(sleeper.kill('SIGTERM')).toBe(true);
+    expect(await ended).toMatchObject({ code: null, signal: 'SIGTERM' });
+    await expect(run(spawner.spawn('/no/such/program', []))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('starts a new helper when the last one died, killing the children it lost', async () => {
+    const sleeper = spawner.spawn('/bin/sleep', ['60']);
+    const ended = run(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    const helperPid = Number((await run(spawner.spawn('/bin/sh', ['-c', 'echo $PPID']))).stdout.toString().trim());
+    process.kill(helperPid, 'SIGKILL');
+    expect(await ended).toMatchObject({ signal: 'SIGKILL' });
+    // Dead: gone, or a zombie its new parent has yet to reap.
+    const dead = () => {
+      try {
+        return readFileSync(`/proc/${sleeper.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true;
+      } catch {
+        return true;
+      }
+    };
+    await vi.waitFor(() => expect(dead()).toBe(true), { timeout: 10_000 });
+    expect((await run(spawner.spawn('/bin/echo', ['again']))).stdout.toString()).toBe('again\n');
+  });
+});
