@@ -3,6 +3,7 @@ import {
   agentBinDir,
   CgroupProbe,
   gvisorRuntimeFlags,
+  LeanSpawner,
   NetnsNetwork,
   OciRuntime,
   runcRunFlags,
@@ -37,16 +38,20 @@ export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesD
   const agentDir = join(config.stateDir, 'agent');
   shutdown.add('agent-binaries', () => unstageAgentBinaries(agentDir));
   await stageAgentBinaries(agentBinDir(), agentDir);
+  // runc, mounts and network setup are spawned from a small helper: a fork from the daemon copies its page tables.
+  const spawner = new LeanSpawner();
+  shutdown.add('spawner', () => spawner.stop());
   const engine = new SandboxEngine({
     sandboxesDir,
     agentBinDir: agentDir,
     runtimes: {
-      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true }),
+      container: new OciRuntime({ binary: config.runcBinary, root: config.runcRoot, runArgs: runcRunFlags, pidIsContainerInit: true, spawner }),
       ...(findExecutable(config.runscBinary)
-        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags }) }
+        ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags, spawner }) }
         : {}),
     },
-    network: new EgressNetwork(new NetnsNetwork(sandboxesDir), egress, network),
+    network: new EgressNetwork(new NetnsNetwork(sandboxesDir, spawner), egress, network),
+    spawner,
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,
     layerBlanksDir: join(config.stateDir, 'layer-blanks'),

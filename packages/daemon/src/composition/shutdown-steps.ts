@@ -33,6 +33,8 @@ export const shutdownOrder = [
   'database',
   // Nothing of a daemon that stopped, or failed to start, stays mounted; running sandboxes keep their agent binaries.
   'agent-binaries',
+  // The helper that starts runc, mounts and network setup: after the last step that could spawn.
+  'spawner',
   // Last: another daemon may take the folder only once this one has let go of everything in it.
   'state-dir-lock',
 ] as const;

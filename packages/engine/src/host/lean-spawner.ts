@@ -27,6 +27,8 @@ export class LeanSpawner {
     this.children.set(id, child);
     const request = { t: 'spawn', id, file, args, cwd: options.cwd, env: options.env, detached: options.detached === true, pipes: options.stdio !== 'ignore' };
     const helper = this.ensureHelper();
+    // While a child is out, the channel keeps this process alive (its result is awaited); idle, it does not.
+    helper.channel?.ref();
     helper.send(request, (err) => {
       if (err) this.settle(id, (c) => c.failed(Object.assign(new Error(`spawn ${file}: the spawner is gone (${err.message})`), { code: 'EPIPE' })));
     });
@@ -49,9 +51,9 @@ export class LeanSpawner {
         this.settle(id, (c) => c.lost());
       }
     });
-    // Neither the helper nor its channel keeps this process alive.
+    // Neither the helper nor its idle channel keeps this process alive.
     helper.unref();
-    (helper as unknown as { channel?: { unref(): void } }).channel?.unref();
+    helper.channel?.unref();
     this.helper = helper;
     return helper;
   }
@@ -78,6 +80,7 @@ export class LeanSpawner {
     const child = this.children.get(id);
     if (!child) return;
     this.children.delete(id);
+    if (this.children.size === 0) this.helper?.channel?.unref();
     finish(child);
   }
 }

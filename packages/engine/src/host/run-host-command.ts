@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { formatDuration, RuntimeError, TimeoutError } from '@paddock/core';
+import type { LeanSpawner } from './lean-spawner.js';
 
 export interface HostCommandOptions {
   timeoutMs?: number;
@@ -10,6 +12,8 @@ export interface HostCommandOptions {
   input?: string | Buffer;
   /** Called with each chunk of stdout/stderr, for progress display. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Starts the program from this small helper instead of the caller's process (see LeanSpawner). */
+  spawner?: LeanSpawner;
 }
 
 export interface HostCommandResult {
@@ -23,34 +27,51 @@ export interface HostCommandResult {
  */
 export function runHostCommand(file: string, args: string[], options: HostCommandOptions = {}): Promise<HostCommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+    const child = options.spawner
+      ? options.spawner.spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env })
+      : spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let timedOut = false;
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGKILL');
-          }, options.timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      out.push(d);
-      options.onOutput?.(d.toString(), 'stdout');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err.push(d);
-      options.onOutput?.(d.toString(), 'stderr');
-    });
-    child.on('error', (e) => {
+    let ended: 'timeout' | 'aborted' | undefined;
+    const stop = (why: 'timeout' | 'aborted', signal: NodeJS.Signals) => {
+      ended ??= why;
+      child.kill(signal);
+    };
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout', 'SIGKILL'), options.timeoutMs);
+    const onAbort = () => stop('aborted', 'SIGTERM');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const talk = (stdin: Writable | null, stdout: Readable | null, stderr: Readable | null) => {
+      stdout?.on('data', (d: Buffer) => {
+        out.push(d);
+        options.onOutput?.(d.toString(), 'stdout');
+      });
+      stderr?.on('data', (d: Buffer) => {
+        err.push(d);
+        options.onOutput?.(d.toString(), 'stderr');
+      });
+      stdin?.on('error', () => {});
+      stdin?.end(options.input);
+      // Aborted before it started: it is stopped as soon as it has a pid.
+      if (options.signal?.aborted) onAbort();
+    };
+    // A spawner's child has its streams from 'spawn' on; Node's from the start.
+    if (options.spawner) child.once('spawn', () => talk(child.stdin, child.stdout, child.stderr));
+    else talk(child.stdin, child.stdout, child.stderr);
+    child.on('error', (e: Error) => {
+      done();
       reject(new RuntimeError(`${file}: ${e.message}`, { command: [file, ...args] }));
     });
-    child.on('close', (code, sig) => {
-      clearTimeout(timer);
+    child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
+      done();
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
-      if (timedOut) return reject(new TimeoutError(`${file} timed out after ${formatDuration(options.timeoutMs ?? 0)}`, { command: [file, ...args] }));
+      if (ended === 'timeout')
+        return reject(new TimeoutError(`${file} timed out after ${formatDuration(options.timeoutMs ?? 0)}`, { command: [file, ...args] }));
+      if (ended === 'aborted') return reject(new RuntimeError(`${file}: The operation was aborted`, { command: [file, ...args] }));
       if (code === 0) return resolve({ stdout, stderr });
       reject(
         new RuntimeError(`${file} ${args[0] ?? ''} failed: ${stderr.trim() || `exit ${code ?? sig}`}`, {
@@ -60,7 +81,5 @@ export function runHostCommand(file: string, args: string[], options: HostComman
         }),
       );
     });
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input);
   });
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkAttachment, NetworkProvider, NetworkRequest } from './network-provider.js';
 
@@ -80,7 +81,11 @@ const setupScript = [
  * daemon over a host socket.
  */
 export class NetnsNetwork implements NetworkProvider {
-  constructor(private readonly sandboxesDir: string) {}
+  constructor(
+    private readonly sandboxesDir: string,
+    /** Starts ip/umount from a small helper process (see LeanSpawner). */
+    private readonly spawner?: LeanSpawner,
+  ) {}
 
   async attach(request: NetworkRequest): Promise<NetworkAttachment> {
     const files = { '/etc/resolv.conf': resolvConf };
@@ -95,8 +100,8 @@ export class NetnsNetwork implements NetworkProvider {
     const paths = [this.sysfsPath(sandboxId), this.netnsPath(sandboxId)].filter((path) => existsSync(path));
     if (!paths.length) return;
     // One umount for both (a spawn costs more than the unmounts); one by one, lazily, if that fails.
-    await runHostCommand('umount', paths).catch(async () => {
-      for (const path of paths) await runHostCommand('umount', ['--lazy', path]).catch(() => {});
+    await runHostCommand('umount', paths, { spawner: this.spawner }).catch(async () => {
+      for (const path of paths) await runHostCommand('umount', ['--lazy', path], { spawner: this.spawner }).catch(() => {});
     });
     await Promise.all(paths.map((path) => rm(path, { force: true, recursive: true })));
   }
@@ -115,7 +120,10 @@ export class NetnsNetwork implements NetworkProvider {
     await mkdir(join(this.sandboxesDir, id), { recursive: true, mode: 0o711 });
     await Promise.all([writeFile(path, ''), writeFile(rulesFile, ruleset), mkdir(this.sysfsPath(id))]);
     try {
-      await runHostCommand('unshare', [`--net=${path}`, '--', 'sh', '-c', setupScript, 'sh', rulesFile, this.sysfsPath(id)], { timeoutMs: 10_000 });
+      await runHostCommand('unshare', [`--net=${path}`, '--', 'sh', '-c', setupScript, 'sh', rulesFile, this.sysfsPath(id)], {
+        timeoutMs: 10_000,
+        spawner: this.spawner,
+      });
     } catch (err) {
       await this.detach(id);
       throw err;

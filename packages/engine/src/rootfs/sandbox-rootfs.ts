@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HostCapacityError } from '@paddock/core';
 import { mountHelperPath } from '../agent/agent-binaries.js';
 import { hostRootfsMountFlags, idMapping } from '../bundle/isolation-settings.js';
+import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { BlankLayerImages } from './blank-layer-images.js';
 
@@ -46,21 +47,24 @@ export function sandboxPaths(sandboxesDir: string, id: string): SandboxPaths {
  * a tmpfs (in memory) or, given the blanks to copy it from, an ext4 image
  * on the host's disk.
  */
-export async function prepareRootfs(paths: SandboxPaths, layers: string[], diskMiB: number, hostname: string, blanks?: BlankLayerImages): Promise<void> {
+export async function prepareRootfs(
+  paths: SandboxPaths,
+  layers: string[],
+  diskMiB: number,
+  hostname: string,
+  blanks?: BlankLayerImages,
+  spawner?: LeanSpawner,
+): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o711 });
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.scratch)]);
   // Asked first: reserving fills the host's disk up to the point where it fails.
   if (blanks) await checkRoomFor(paths.dir, diskMiB);
   const image = blanks ? [await blanks.of(diskMiB), paths.image] : [];
-  await runHostCommand(mountHelperPath(), [
-    paths.scratch,
-    paths.rootfs,
-    String(diskMiB),
-    String(idMapping.hostId),
-    layers.join(':'),
-    hostRootfsMountFlags.join(','),
-    ...image,
-  ]).catch((err: Error) => {
+  await runHostCommand(
+    mountHelperPath(),
+    [paths.scratch, paths.rootfs, String(diskMiB), String(idMapping.hostId), layers.join(':'), hostRootfsMountFlags.join(','), ...image],
+    { spawner },
+  ).catch((err: Error) => {
     if (/reserve .*No space left/i.test(err.message)) throw noRoomFor(diskMiB);
     throw err;
   });
@@ -92,15 +96,15 @@ export async function remountRootfs(paths: SandboxPaths, layers: string[]): Prom
 }
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
-export async function releaseRootfs(paths: SandboxPaths): Promise<void> {
+export async function releaseRootfs(paths: SandboxPaths, spawner?: LeanSpawner): Promise<void> {
   const mounted = await mountPoints();
   for (const target of [paths.rootfs, paths.scratch]) {
     if (!mounted.has(target)) continue;
     try {
-      await runHostCommand('umount', [target]);
+      await runHostCommand('umount', [target], { spawner });
     } catch {
       // A process that escaped death would hold the mount busy; detach it anyway.
-      await runHostCommand('umount', ['--lazy', target]);
+      await runHostCommand('umount', ['--lazy', target], { spawner });
     }
   }
   await rm(paths.dir, { recursive: true, force: true });

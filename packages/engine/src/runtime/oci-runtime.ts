@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '@paddock/core';
+import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState, RuntimeStatus } from './runtime-adapter.js';
 
@@ -14,6 +15,8 @@ export interface OciRuntimeOptions {
   globalArgs?: readonly string[];
   /** Flags of the run subcommand. */
   runArgs?: readonly string[];
+  /** Starts the runtime from a small helper process (see LeanSpawner): a fork from the daemon costs more. */
+  spawner?: LeanSpawner;
   /**
    * The state's pid is the container's init, whose death ends its whole pid
    * namespace (runc): a kill can signal it directly instead of spawning the
@@ -40,6 +43,7 @@ export class OciRuntime implements RuntimeAdapter {
   private readonly globalArgs: readonly string[];
   private readonly runArgs: readonly string[];
   private readonly pidIsContainerInit: boolean;
+  private readonly spawner: LeanSpawner | undefined;
 
   constructor(options: OciRuntimeOptions) {
     this.binary = options.binary;
@@ -48,6 +52,7 @@ export class OciRuntime implements RuntimeAdapter {
     this.globalArgs = options.globalArgs ?? [];
     this.runArgs = options.runArgs ?? [];
     this.pidIsContainerInit = options.pidIsContainerInit ?? false;
+    this.spawner = options.spawner;
   }
 
   /**
@@ -59,21 +64,22 @@ export class OciRuntime implements RuntimeAdapter {
   async run(id: string, bundleDir: string, options: CallOptions = {}): Promise<void> {
     const logFile = join(bundleDir, 'runc.log');
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        this.binary,
-        [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', ...this.runArgs, '--detach', '--bundle', bundleDir, id],
-        {
-          stdio: 'ignore',
-          signal: options.signal,
-        },
-      );
+      const args = [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', ...this.runArgs, '--detach', '--bundle', bundleDir, id];
+      const child = this.spawner ? this.spawner.spawn(this.binary, args, { stdio: 'ignore', env: process.env }) : spawn(this.binary, args, { stdio: 'ignore' });
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
-      child.on('error', (e) => {
+      const onAbort = () => child.kill('SIGTERM');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) child.once('spawn', onAbort);
+      const done = () => {
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      child.on('error', (e: Error) => {
+        done();
         reject(new RuntimeError(`${this.binary} run: ${e.message}`));
       });
-      child.on('close', async (code) => {
-        clearTimeout(timer);
+      child.on('close', async (code: number | null) => {
+        done();
         if (code === 0) return resolve();
         const text = await readFile(logFile, 'utf8').catch(() => '');
         reject(new RuntimeError(`${this.name} run failed: ${lastLoggedError(text) ?? `exit ${code}`}`, { id }));
@@ -157,6 +163,7 @@ export class OciRuntime implements RuntimeAdapter {
     return runHostCommand(this.binary, [...this.globalArgs, '--root', this.root, ...args], {
       timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
       signal: options.signal,
+      spawner: this.spawner,
     });
   }
 }

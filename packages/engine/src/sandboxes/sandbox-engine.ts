@@ -6,6 +6,7 @@ import { AgentClient } from '../agent/agent-client.js';
 import { idMapping } from '../bundle/isolation-settings.js';
 import { buildOciSpec } from '../bundle/oci-spec.js';
 import type { CgroupProbe, ResourceLimits, UsageCounters } from '../cgroups/cgroup-probe.js';
+import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkProvider } from '../network/network-provider.js';
 import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
@@ -29,6 +30,8 @@ export interface SandboxEngineOptions {
   layerBlanksDir?: string;
   /** Per tier, syscalls a test build lets through the seccomp filter (PADDOCK_TEST_WEAKEN); none in production. */
   testSeccompAllowed?: Partial<Record<Tier, readonly string[]>>;
+  /** Starts mount helpers from a small process, not the daemon's (see LeanSpawner). */
+  spawner?: LeanSpawner;
 }
 
 /**
@@ -119,7 +122,7 @@ export class SandboxEngine implements SandboxHost {
       // attach still running, which would make the sandbox's network and files after destroy() removed them.
       const [attached, prepared] = await Promise.allSettled([
         this.options.network.attach({ id: launch.id, tier: launch.tier, mode: launch.network ?? 'proxy', layers: launch.layers }),
-        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer === 'disk' ? this.blanks : undefined),
+        prepareRootfs(paths, launch.layers, launch.limits.diskMiB, launch.id, launch.writableLayer === 'disk' ? this.blanks : undefined, this.options.spawner),
       ]);
       if (prepared.status === 'rejected') throw prepared.reason;
       if (attached.status === 'rejected') throw attached.reason;
@@ -169,7 +172,7 @@ export class SandboxEngine implements SandboxHost {
       ...runtimes.map((runtime) => () => runtime.delete(id, { force: true })),
       () => this.options.cgroups.killAndRemove(this.cgroupsPath(id)),
       () => this.options.network.detach(id),
-      () => releaseRootfs(this.paths(id)),
+      () => releaseRootfs(this.paths(id), this.options.spawner),
     ];
     const failures: unknown[] = [];
     for (const step of steps) await step().catch((err: unknown) => failures.push(err));
