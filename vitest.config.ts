@@ -70,6 +70,27 @@ class SlowestFirst extends BaseSequencer {
   }
 }
 
+/** The fast tier's projects: in-process daemons from the sources over the fake sandbox host. */
+function inProcessProject(name: 'fast' | 'slow', include: string[]) {
+  return {
+    resolve: { alias },
+    test: {
+      name,
+      include,
+      // Three at once on two cores: its files wait on CLI processes, Python and timers as much as they
+      // compute. The slow part runs beside it in the same three (vitest wants one count for projects run together).
+      maxWorkers: 3,
+      sequence: { groupOrder: 0 },
+      // One module graph per worker: the daemon's sources are loaded once, not once per file.
+      isolate: false,
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],
+      setupFiles: process.env.PADDOCK_TEST_CPU ? ['packages/daemon/src/testing/cpu-report.ts'] : [],
+    },
+  };
+}
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -77,38 +98,8 @@ export default defineConfig({
     fileParallelism: true,
     sequence: { sequencer: SlowestFirst },
     projects: [
-      {
-        resolve: { alias },
-        test: {
-          name: 'fast',
-          include: fastTier,
-          // Three at once on two cores: its files wait on CLI processes, Python and timers as much as they compute.
-          maxWorkers: 3,
-          sequence: { groupOrder: 0 },
-          // One module graph per worker: the daemon's sources are loaded once, not once per file.
-          isolate: false,
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-          globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],
-          setupFiles: process.env.PADDOCK_TEST_CPU ? ['packages/daemon/src/testing/cpu-report.ts'] : [],
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          name: 'slow',
-          include: slowTier,
-          // With the fast tier, in the same three workers (vitest wants one count for projects run together).
-          maxWorkers: 3,
-          sequence: { groupOrder: 0 },
-          // One module graph per worker: the daemon's sources are loaded once, not once per file.
-          isolate: false,
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-          globalSetup: ['packages/daemon/src/testing/fast-global-setup.ts'],
-          setupFiles: process.env.PADDOCK_TEST_CPU ? ['packages/daemon/src/testing/cpu-report.ts'] : [],
-        },
-      },
+      inProcessProject('fast', fastTier),
+      inProcessProject('slow', slowTier),
       {
         resolve: { alias },
         test: {
