@@ -169,10 +169,18 @@ export class OciRuntime implements RuntimeAdapter {
 }
 
 /** runc logs logfmt lines with level=error; runsc logs glog lines, its errors starting with E or W. */
-function lastLoggedError(log: string): string | undefined {
+export function lastLoggedError(log: string): string | undefined {
   const lines = log.split('\n').filter((l) => l.trim());
-  const runcErrors = lines.filter((l) => l.includes('level=error')).map((l) => /msg="(.*)"$/.exec(l)?.[1] ?? l);
-  if (runcErrors.length) return runcErrors.at(-1);
+  const message = (l: string) => /msg="(.*)"$/.exec(l)?.[1] ?? l;
+  const runcErrors = lines.filter((l) => l.includes('level=error')).map(message);
+  // runc's own last line of a failed start says little ("can't get final child's PID from pipe: EOF"):
+  // what runc init logged as fatal just before it says why (a namespace it could not make, say).
+  const last = runcErrors.length ? lines.findLastIndex((l) => l.includes('level=error')) : -1;
+  const fatal = lines
+    .slice(Math.max(0, last - 5), Math.max(0, last))
+    .filter((l) => l.includes('level=fatal'))
+    .map(message);
+  if (runcErrors.length) return [...fatal, runcErrors.at(-1)].join('; ');
   const glogProblems = lines.filter((l) => /^[EWF]\d{4} /.test(l)).map((l) => l.replace(/^\S+ \S+ +\d+ [^\]]+\] /, ''));
   return glogProblems.at(-1) ?? lines.at(-1);
 }
