@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type LeanChild, LeanSpawner } from './lean-spawner.js';
+import { runHostCommand } from './run-host-command.js';
 
 const spawner = new LeanSpawner();
 afterAll(() => spawner.stop());
@@ -64,5 +65,14 @@ describe('LeanSpawner', () => {
     };
     await vi.waitFor(() => expect(dead()).toBe(true), { timeout: 10_000 });
     expect((await run(spawner.spawn('/bin/echo', ['again']))).stdout.toString()).toBe('again\n');
+  });
+});
+
+describe('runHostCommand through a LeanSpawner', () => {
+  it('returns the output, and stops a command at its timeout or its signal, even one given before the process has started', async () => {
+    expect(await runHostCommand('/bin/sh', ['-c', 'cat; echo done'], { spawner, input: 'in\n' })).toEqual({ stdout: 'in\ndone\n', stderr: '' });
+    await expect(runHostCommand('/bin/sleep', ['60'], { spawner, timeoutMs: 1 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(runHostCommand('/bin/sleep', ['60'], { spawner, signal: AbortSignal.abort() })).rejects.toThrow(/aborted/);
+    await expect(runHostCommand('/bin/sh', ['-c', 'echo bad >&2; exit 4'], { spawner })).rejects.toMatchObject({ details: { exitCode: 4, stderr: 'bad\n' } });
   });
 });

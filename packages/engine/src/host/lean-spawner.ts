@@ -119,8 +119,13 @@ export class LeanChild extends EventEmitter {
     this.openOutputs = noPipes ? 0 : 2;
   }
 
+  /** Before 'spawn' (no pid yet), the signal goes as soon as the process has one. */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (this.pid === undefined || this.exit) return false;
+    if (this.exit) return false;
+    if (this.pid === undefined) {
+      this.once('spawn', () => this.kill(signal));
+      return true;
+    }
     try {
       process.kill(this.pid, signal);
       return true;

@@ -55,9 +55,8 @@ export function runHostCommand(file: string, args: string[], options: HostComman
       });
       stdin?.on('error', () => {});
       stdin?.end(options.input);
-      // Aborted before it started: it is stopped as soon as it has a pid.
-      if (options.signal?.aborted) onAbort();
     };
+    if (options.signal?.aborted) onAbort();
     // A spawner's child has its streams from 'spawn' on; Node's from the start.
     if (options.spawner) child.once('spawn', () => talk(child.stdin, child.stdout, child.stderr));
     else talk(child.stdin, child.stdout, child.stderr);

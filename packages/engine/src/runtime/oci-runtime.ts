@@ -69,7 +69,7 @@ export class OciRuntime implements RuntimeAdapter {
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
       const onAbort = () => child.kill('SIGTERM');
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.signal?.aborted) child.once('spawn', onAbort);
+      if (options.signal?.aborted) onAbort();
       const done = () => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
