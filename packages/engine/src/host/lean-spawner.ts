@@ -35,7 +35,7 @@ export class LeanSpawner {
     return child;
   }
 
-  /** Ends the helper; children it started go on (they are not its to kill). */
+  /** Ends the helper; a child still out then is killed, as when the helper dies (nobody could tell its end). */
   stop(): void {
     this.helper?.disconnect();
     this.helper = undefined;
@@ -109,8 +109,6 @@ export class LeanChild extends EventEmitter {
   stdin: Writable | null = null;
   stdout: Readable | null = null;
   stderr: Readable | null = null;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
   private openOutputs: number;
   private exit: [number | null, NodeJS.Signals | null] | undefined;
 
@@ -163,8 +161,6 @@ export class LeanChild extends EventEmitter {
   /** @internal */
   exited(code: number | null, signal: NodeJS.Signals | null): void {
     this.exit = [code, signal];
-    this.exitCode = code;
-    this.signalCode = signal;
     this.emit('exit', code, signal);
     this.maybeClose();
   }
