@@ -8,7 +8,7 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
-APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables openssl skopeo attr e2fsprogs mount
+APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables libnftables-dev libmnl-dev openssl skopeo attr e2fsprogs mount
 # The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
 APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
 # Only the tests and the benchmarks need these: a registry to pull images from, htpasswd for its login,
@@ -79,6 +79,7 @@ build: deps node_modules/.package-lock.json
 	@mkdir -p packages/engine/dist/host
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-mount packages/engine/agent/paddock-mount.c
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-splice packages/engine/agent/paddock-splice.c
+	gcc -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-netns packages/engine/agent/paddock-netns.c -lnftables -lmnl
 	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js
 
 ## base: the Debian `base` template, built once with debootstrap and cached

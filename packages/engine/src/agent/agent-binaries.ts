@@ -27,6 +27,13 @@ export function mountHelperPath(): string {
   return path;
 }
 
+/** Host-side helper that makes a sandbox's network namespace in one process (agent/paddock-netns.c). */
+export function netnsHelperPath(): string {
+  const path = fileURLToPath(new URL('../../dist/host/paddock-netns', import.meta.url));
+  if (!existsSync(path)) throw new RuntimeError(`${path} is missing: run make build`);
+  return path;
+}
+
 /**
  * Host-side helper that moves the bytes of decided connections with splice(2)
  * (agent/paddock-splice.c); undefined when it was not built (then Node copies them).

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { netnsHelperPath } from '../agent/agent-binaries.js';
 import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
 import type { NetworkAttachment, NetworkProvider, NetworkRequest } from './network-provider.js';
@@ -56,23 +57,6 @@ const ruleset = `table inet paddock {
 }
 `;
 
-const setupScript = [
-  'set -e',
-  'ip -batch - <<EOF',
-  'link set lo up',
-  'link add pd0 type veth peer name pd1',
-  'addr add 100.127.255.1/31 dev pd0',
-  'link set pd0 up',
-  'route add default via 100.127.255.0 dev pd0 onlink',
-  'EOF',
-  'nft -f "$1"',
-  // The relay (root of the sandbox's own user namespace) binds port 53 of a namespace it does not own.
-  'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start',
-  // sysfs belongs to a network namespace: a sandbox's user namespace cannot mount one for a namespace
-  // it does not own, so it is mounted here, from inside the namespace, and bind-mounted into the sandbox.
-  'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$2"',
-].join('\n');
-
 /**
  * Per-sandbox network namespaces whose only way out is the egress relay (see
  * paddock-egress.c), persisted as a bind mount in the sandbox's folder so a
@@ -83,7 +67,7 @@ const setupScript = [
 export class NetnsNetwork implements NetworkProvider {
   constructor(
     private readonly sandboxesDir: string,
-    /** Starts ip/umount from a small helper process (see LeanSpawner). */
+    /** Starts paddock-netns and umount from a small helper process (see LeanSpawner). */
     private readonly spawner?: LeanSpawner,
   ) {}
 
@@ -116,11 +100,10 @@ export class NetnsNetwork implements NetworkProvider {
 
   private async makeNamespace(id: string): Promise<void> {
     const path = this.netnsPath(id);
-    const rulesFile = `${path}.nft`;
     await mkdir(join(this.sandboxesDir, id), { recursive: true, mode: 0o711 });
-    await Promise.all([writeFile(path, ''), writeFile(rulesFile, ruleset), mkdir(this.sysfsPath(id))]);
+    await Promise.all([writeFile(path, ''), mkdir(this.sysfsPath(id))]);
     try {
-      await runHostCommand('unshare', [`--net=${path}`, '--', 'sh', '-c', setupScript, 'sh', rulesFile, this.sysfsPath(id)], {
+      await runHostCommand(netnsHelperPath(), [path, ruleset, this.sysfsPath(id)], {
         timeoutMs: 10_000,
         spawner: this.spawner,
       });

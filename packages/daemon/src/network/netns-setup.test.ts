@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mountsUnder, NetnsNetwork, netnsHelperPath } from '@paddock/engine';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hostFootprint } from '../testing/host-probe.js';
+
+// Needs root and the built paddock-netns: the namespace a container-tier sandbox joins, made and removed for real.
+const stateDir = mkdtempSync(join(tmpdir(), 'paddock-netns-'));
+const sandboxesDir = join(stateDir, 'sandboxes');
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+const inNamespace = (path: string, ...command: string[]) => execFileSync('nsenter', [`--net=${path}`, ...command], { encoding: 'utf8' });
+
+describe('a sandbox’s network namespace', () => {
+  it('has loopback, a veth with no way out, the egress rules and its own sysfs; detach leaves nothing', async () => {
+    const network = new NetnsNetwork(sandboxesDir);
+    const attachment = await network.attach({ id: 'n1', tier: 'container', mode: 'proxy', layers: [] });
+    const netns = attachment.netnsPath ?? '';
+    const links = JSON.parse(inNamespace(netns, 'ip', '-j', 'addr')) as { ifname: string; flags: string[]; addr_info: { local: string }[] }[];
+    const byName = Object.fromEntries(links.map((link) => [link.ifname, link]));
+    expect(byName.lo?.flags).toContain('UP');
+    expect(byName.pd0?.flags).toContain('UP');
+    expect(byName.pd0?.addr_info.map((a) => a.local)).toEqual(['100.127.255.1']);
+    expect(byName.pd1?.flags).not.toContain('UP');
+    expect(inNamespace(netns, 'ip', 'route')).toContain('default via 100.127.255.0 dev pd0 onlink');
+    expect(inNamespace(netns, 'nft', 'list', 'ruleset')).toContain('redirect to :15002');
+    expect(inNamespace(netns, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start').trim()).toBe('0');
+    // The sysfs is the namespace's own (it lists pd0, which the host has not) and read-only.
+    const sysfs = attachment.sysfsPath ?? '';
+    expect(execFileSync('ls', [join(sysfs, 'class/net')], { encoding: 'utf8' }).split('\n')).toContain('pd0');
+    expect(execFileSync('findmnt', ['-no', 'FSTYPE,OPTIONS', sysfs], { encoding: 'utf8' })).toMatch(/^sysfs\s+ro,nosuid,nodev,noexec/);
+
+    await network.detach('n1');
+    expect(hostFootprint(stateDir, 'n1').mounts).toEqual([]);
+  });
+
+  it('a ruleset the kernel refuses fails with one line and leaves no namespace mounted', () => {
+    const dir = join(stateDir, 'refused');
+    mkdirSync(join(dir, 'sys'), { recursive: true });
+    writeFileSync(join(dir, 'netns'), '');
+    let stderr = '';
+    try {
+      execFileSync(netnsHelperPath(), [join(dir, 'netns'), 'table inet paddock { chain c { type nat hook nowhere priority 0; } }', join(dir, 'sys')], {
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      stderr = String((err as { stderr: Buffer }).stderr);
+    }
+    expect(stderr).toMatch(/paddock-netns: nftables ruleset/);
+    expect(mountsUnder(dir)).toEqual([]);
+  });
+});
