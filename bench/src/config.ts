@@ -11,6 +11,8 @@ export interface BenchConfig {
   idleSandboxes: number;
   /** Idle sandboxes alive at once for the density figure. */
   densitySandboxes: number;
+  /** Creates sent at once in the throughput section's burst. */
+  burstCreates: number;
   /** Unrecorded rounds before each timed series (create-type; exec gets 5× as many). */
   warmup: number;
   /** NETWORK: recorded small requests per latency variant. */
@@ -58,7 +60,8 @@ export function loadBenchConfig(): BenchConfig {
     cliIterations: intFromEnv('BENCH_CLI_ITERATIONS', createIterations),
     teardownIterations: intFromEnv('BENCH_TEARDOWN_ITERATIONS', Math.max(3, Math.round(createIterations / 3))),
     idleSandboxes: intFromEnv('BENCH_IDLE_SANDBOXES', 10),
-    densitySandboxes: intFromEnv('BENCH_DENSITY_SANDBOXES', 500),
+    densitySandboxes: intFromEnv('BENCH_DENSITY_SANDBOXES', 2000),
+    burstCreates: intFromEnv('BENCH_BURST_CREATES', 200),
     warmup: intFromEnv('BENCH_WARMUP', 2, 0),
     networkRequests: intFromEnv('BENCH_NET_REQUESTS', 200),
     networkDownloadMiB: intFromEnv('BENCH_NET_DOWNLOAD_MIB', 256),

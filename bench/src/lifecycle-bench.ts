@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo } from '@paddock/core';
-import { sandboxPaths } from '@paddock/engine';
+import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo, Tier } from '@paddock/core';
+import { type SandboxPaths, sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
 import { benchDashboard } from './dashboard-bench.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
@@ -119,27 +119,126 @@ export async function benchWarmClaim(ctx: BenchContext): Promise<void> {
   }
 }
 
-/** Create + exec `true` + kill, in a loop on several clients at once, for a fixed time. */
-export async function benchThroughput(ctx: BenchContext): Promise<{ perSecond: number; clients: number; seconds: number }> {
-  const { daemon } = ctx;
-  const clients = 4;
-  const seconds = 10;
+export interface ThroughputOutcome {
+  perSecond: number;
+  /** Raw `runc run` + `delete` cycles of the same bundle per second, 4 clients, in the same run. */
+  rawPerSecond: number;
+  clients: number;
+  seconds: number;
+}
+
+/** Runs `cycle` on `clients` loops at once until `seconds` have passed; cycles per second. */
+async function cyclesPerSecond(ctx: BenchContext, clients: number, seconds: number, cycle: () => Promise<void>): Promise<number> {
   const deadline = now() + seconds * 1000;
   let done = 0;
-  const worker = async () => {
-    while (now() < deadline) {
-      ctx.signal.throwIfAborted();
-      const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
-      const r = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['true'] });
-      await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
-      if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}`);
-      done++;
-    }
-  };
   const started = now();
-  await Promise.all(Array.from({ length: clients }, worker));
-  const elapsed = (now() - started) / 1000;
-  return { perSecond: done / elapsed, clients, seconds: elapsed };
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (now() < deadline) {
+        ctx.signal.throwIfAborted();
+        await cycle();
+        done++;
+      }
+    }),
+  );
+  return done / ((now() - started) / 1000);
+}
+
+/**
+ * Create + exec `true` + kill through the API, in a loop on several clients
+ * at once, for a fixed time; then the floor under it: raw runc running `true`
+ * in a bundle made by the engine's own parts (overlay, spec), then deleting it
+ * and its overlay, on as many clients.
+ */
+export async function benchThroughput(ctx: BenchContext): Promise<ThroughputOutcome> {
+  const { daemon, raw } = ctx;
+  const clients = 4;
+  const seconds = 10;
+  const perSecond = await cyclesPerSecond(ctx, clients, seconds, async () => {
+    const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
+    const r = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['true'] });
+    await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+    if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}`);
+  });
+  let n = 0;
+  const rawPerSecond = await cyclesPerSecond(ctx, clients, seconds, async () => {
+    const id = `bench-cycle-${process.pid}-${n++}`;
+    const paths = await raw.prepareRootfs(id);
+    try {
+      await raw.writeSpec(id, paths, ['/bin/true']);
+      const r = await raw.run(id, paths.dir);
+      await raw.delete(id, true);
+      if (r.code !== 0) throw new Error(`runc run exited ${r.code}: ${r.stderr.trim()}`);
+    } finally {
+      await raw.release(paths);
+    }
+  });
+  return { perSecond, rawPerSecond, clients, seconds };
+}
+
+export interface BurstOutcome {
+  count: number;
+  failed: number;
+  /** From the first request to the last answer. */
+  seconds: number;
+  firstError?: string;
+}
+
+/**
+ * A burst: `count` creates sent at once, every other one on the gVisor tier
+ * (all on the container tier when this host has no runsc), each timed from
+ * the burst's start to its own answer; then all are removed.
+ */
+export async function benchBurst(ctx: BenchContext, count: number, tiers: string[]): Promise<BurstOutcome> {
+  const { daemon, samples } = ctx;
+  const ids: string[] = [];
+  const errors: string[] = [];
+  const started = now();
+  try {
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        try {
+          const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', tier: tiers[i % tiers.length] });
+          ids.push(sb.id);
+          samples.add('burst.create', now() - started);
+        } catch (err) {
+          errors.push(err instanceof Error ? err.message : String(err));
+        }
+      }),
+    );
+    return { count, failed: errors.length, seconds: (now() - started) / 1000, ...(errors[0] ? { firstError: errors[0] } : {}) };
+  } finally {
+    await daemon.api.call('DELETE', '/v1/sandboxes');
+  }
+}
+
+/**
+ * The burst's floor: as many raw `runc run --detach` / `runsc run --detach`
+ * of bundles made by the engine's parts (overlay, spec, Paddock's init),
+ * started at once, each timed from the burst's start to its return.
+ */
+export async function benchRawBurst(ctx: BenchContext, count: number, tiers: string[]): Promise<void> {
+  const { raw, samples } = ctx;
+  const made: { id: string; tier: string; paths: SandboxPaths }[] = [];
+  const started = now();
+  try {
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const id = `bench-burst-${process.pid}-${i}`;
+        const tier = tiers[i % tiers.length] as Tier;
+        const paths = await raw.prepareRootfs(id);
+        made.push({ id, tier, paths });
+        await raw.writeSpec(id, paths, undefined, tier);
+        await (tier === 'gvisor' ? raw.runscDetached(id, paths.dir) : raw.runDetached(id, paths.dir));
+        samples.add('burst.raw', now() - started);
+      }),
+    );
+  } finally {
+    for (const { id, tier, paths } of made) {
+      await (tier === 'gvisor' ? raw.deleteRunsc(id) : raw.delete(id, true)).catch(() => {});
+      await raw.release(paths).catch(() => {});
+    }
+  }
 }
 
 /**

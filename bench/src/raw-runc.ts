@@ -101,12 +101,16 @@ export class RawRunc {
     return timedSpawn('runsc', [...gvisorRuntimeFlags, '--root', this.runscRoot, 'run', '--bundle', bundleDir, id]);
   }
 
+  runscDetached(id: string, bundleDir: string): Promise<SpawnTiming> {
+    return timedSpawnOk('runsc', [...gvisorRuntimeFlags, '--root', this.runscRoot, 'run', '--detach', '--bundle', bundleDir, id], { settleOnExit: true });
+  }
+
   async deleteRunsc(id: string): Promise<void> {
     await timedSpawn('runsc', ['--root', this.runscRoot, 'delete', '--force', id]);
   }
 
   runDetached(id: string, bundleDir: string): Promise<SpawnTiming> {
-    return timedSpawnOk('runc', ['--root', this.runcRoot, 'run', ...runcRunFlags, '--detach', '--bundle', bundleDir, id]);
+    return timedSpawnOk('runc', ['--root', this.runcRoot, 'run', ...runcRunFlags, '--detach', '--bundle', bundleDir, id], { settleOnExit: true });
   }
 
   /** `runc delete`; a foreground `runc run` has usually removed the container already, which is not an error here. */

@@ -45,7 +45,17 @@ import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
 import { benchImages, imageDataLayers } from './image-bench.js';
-import { benchDensity, benchLifecycle, benchThroughput, benchWarmClaim, probeCriu } from './lifecycle-bench.js';
+import {
+  type BurstOutcome,
+  benchBurst,
+  benchDensity,
+  benchLifecycle,
+  benchRawBurst,
+  benchThroughput,
+  benchWarmClaim,
+  probeCriu,
+  type ThroughputOutcome,
+} from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { benchMcp, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
@@ -194,7 +204,8 @@ async function main(): Promise<void> {
   let idleMemory: IdleMemory | null = null;
   let dashboardRss: Results['dashboardRss'] = null;
   let governance: { appendsPerSecond: number } | null = null;
-  let throughput: { perSecond: number; clients: number; seconds: number } | null = null;
+  let throughput: ThroughputOutcome | null = null;
+  let burst: BurstOutcome | null = null;
   let density: { count: number; createSeconds: number } | null = null;
   let network: NetworkOutcome | null = null;
   let ports: PortsOutcome | null = null;
@@ -566,12 +577,17 @@ async function main(): Promise<void> {
       },
       {
         key: 'throughput',
-        title: 'throughput: create + exec + kill from 4 clients for 10 s',
+        title: `throughput: create + exec + kill from 4 clients for 10 s, raw runc run + delete the same; a burst of ${config.burstCreates} creates`,
         run: async () => {
           throughput = await benchThroughput(ctx);
+          const tiers = onPath('runsc') ? ['container', 'gvisor'] : ['container'];
+          burst = await benchBurst(ctx, config.burstCreates, tiers);
+          await benchRawBurst(ctx, config.burstCreates, tiers);
+          if (burst.firstError) ctx.notes.add(`the burst of ${burst.count} creates: ${burst.failed} failed, the first with: ${burst.firstError}`);
         },
         summary: () =>
-          `  ${fmt(throughput?.perSecond ?? Number.NaN, 1)} per second (${fmt((throughput?.perSecond ?? Number.NaN) / machine.nproc, 1)} per core)`,
+          `  ${fmt(throughput?.perSecond ?? Number.NaN, 1)} per second vs raw runc ${fmt(throughput?.rawPerSecond ?? Number.NaN, 1)}; ` +
+          `burst: ${burst ? burst.count - burst.failed : 0}/${config.burstCreates} made, p95 ${fmt(samples.summary('burst.create').p95 / 1000, 2)} s (raw runc/runsc run --detach p95 ${fmt(samples.summary('burst.raw').p95 / 1000, 2)} s)`,
       },
       {
         key: 'density',
@@ -633,6 +649,7 @@ async function main(): Promise<void> {
     idleMemory,
     governance,
     throughput,
+    burst,
     density,
     network,
     ports,

@@ -15,6 +15,8 @@ export interface TimedSpawnOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   cwd?: string;
+  /** Settle when the process exits, not when its stdio closes: a detached container keeps runc's stdio open. */
+  settleOnExit?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export function timedSpawn(file: string, args: string[], options: TimedSpawnOpti
       clearTimeout(timer);
       reject(new Error(`${file}: ${e.message}`));
     });
-    child.on('close', (code, signal) => {
+    child.on(options.settleOnExit ? 'exit' : 'close', (code, signal) => {
       clearTimeout(timer);
       resolve({
         firstOutputMs,
