@@ -35,17 +35,17 @@ export class HttpApi {
     if (this.base.hostname !== '127.0.0.1') throw new Error(`refusing to bench a daemon that is not on 127.0.0.1: ${url}`);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
     try {
-      return await this.once<T>(method, path, body);
+      return await this.once<T>(method, path, body, timeoutMs);
     } catch (err) {
       // A kept-alive socket the server closed while idle: the request never reached it; send it again.
-      if ((err as { staleSocket?: boolean }).staleSocket) return this.once<T>(method, path, body);
+      if ((err as { staleSocket?: boolean }).staleSocket) return this.once<T>(method, path, body, timeoutMs);
       throw err;
     }
   }
 
-  private once<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private once<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}` };
     if (payload) {
@@ -67,7 +67,7 @@ export class HttpApi {
         });
         res.on('error', reject);
       });
-      req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (req.reusedSocket && err.code === 'ECONNRESET') Object.assign(err, { staleSocket: true });
         reject(err);

@@ -127,8 +127,8 @@ export interface ThroughputOutcome {
   seconds: number;
 }
 
-/** Runs `cycle` on `clients` loops at once until `seconds` have passed; cycles per second. */
-async function cyclesPerSecond(ctx: BenchContext, clients: number, seconds: number, cycle: () => Promise<void>): Promise<number> {
+/** Runs `cycle` on `clients` loops at once until `seconds` have passed; cycles done and seconds taken. */
+async function runCycles(ctx: BenchContext, clients: number, seconds: number, cycle: () => Promise<void>): Promise<{ done: number; seconds: number }> {
   const deadline = now() + seconds * 1000;
   let done = 0;
   const started = now();
@@ -141,27 +141,30 @@ async function cyclesPerSecond(ctx: BenchContext, clients: number, seconds: numb
       }
     }),
   );
-  return done / ((now() - started) / 1000);
+  return { done, seconds: (now() - started) / 1000 };
 }
 
 /**
  * Create + exec `true` + kill through the API, in a loop on several clients
- * at once, for a fixed time; then the floor under it: raw runc running `true`
- * in a bundle made by the engine's own parts (overlay, spec), then deleting it
- * and its overlay, on as many clients.
+ * at once; and the floor under it: raw runc running `true` in a bundle made
+ * by the engine's own parts (overlay, spec), then deleting it and its
+ * overlay, on as many clients. The two take turns in slices (the machine's
+ * pace drifts over a minute), and each figure is its slices' cycles over
+ * their time.
  */
 export async function benchThroughput(ctx: BenchContext): Promise<ThroughputOutcome> {
   const { daemon, raw } = ctx;
   const clients = 4;
-  const seconds = 10;
-  const perSecond = await cyclesPerSecond(ctx, clients, seconds, async () => {
+  const slices = 4;
+  const sliceSeconds = 5;
+  const paddockCycle = async () => {
     const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
     const r = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['true'] });
     await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
     if (r.exitCode !== 0) throw new Error(`exec true exited ${r.exitCode}`);
-  });
+  };
   let n = 0;
-  const rawPerSecond = await cyclesPerSecond(ctx, clients, seconds, async () => {
+  const rawCycle = async () => {
     const id = `bench-cycle-${process.pid}-${n++}`;
     const paths = await raw.prepareRootfs(id);
     try {
@@ -172,8 +175,29 @@ export async function benchThroughput(ctx: BenchContext): Promise<ThroughputOutc
     } finally {
       await raw.release(paths);
     }
-  });
-  return { perSecond, rawPerSecond, clients, seconds };
+  };
+  const total = { paddock: { done: 0, seconds: 0 }, raw: { done: 0, seconds: 0 } };
+  for (let slice = 0; slice < slices; slice++) {
+    for (const [name, cycle] of (slice % 2
+      ? [
+          ['raw', rawCycle],
+          ['paddock', paddockCycle],
+        ]
+      : [
+          ['paddock', paddockCycle],
+          ['raw', rawCycle],
+        ]) as Array<['paddock' | 'raw', () => Promise<void>]>) {
+      const r = await runCycles(ctx, clients, sliceSeconds, cycle);
+      total[name].done += r.done;
+      total[name].seconds += r.seconds;
+    }
+  }
+  return {
+    perSecond: total.paddock.done / total.paddock.seconds,
+    rawPerSecond: total.raw.done / total.raw.seconds,
+    clients,
+    seconds: total.paddock.seconds,
+  };
 }
 
 export interface BurstOutcome {
@@ -241,11 +265,18 @@ export async function benchRawBurst(ctx: BenchContext, count: number, tiers: str
   }
 }
 
+export interface DensityOutcome {
+  count: number;
+  createSeconds: number;
+  /** One DELETE /v1/sandboxes of them all, answered. */
+  killAllSeconds: number;
+}
+
 /**
  * Density: many idle sandboxes at once, then the API's latency with all of
  * them alive (inspect and exec in sandboxes picked at random).
  */
-export async function benchDensity(ctx: BenchContext, count: number): Promise<{ count: number; createSeconds: number }> {
+export async function benchDensity(ctx: BenchContext, count: number): Promise<DensityOutcome> {
   const { daemon, samples } = ctx;
   const ids: string[] = [];
   const started = now();
@@ -276,9 +307,12 @@ export async function benchDensity(ctx: BenchContext, count: number): Promise<{ 
     }
     ctx.progress('  the dashboard in chromium with all of them listed');
     await benchDashboard(ctx, ids.length, 5);
-    return { count: ids.length, createSeconds };
+    ctx.progress('  all of them killed with one DELETE /v1/sandboxes');
+    const t = now();
+    await daemon.api.call('DELETE', '/v1/sandboxes', undefined, 30 * 60_000);
+    return { count: ids.length, createSeconds, killAllSeconds: (now() - t) / 1000 };
   } finally {
-    await daemon.api.call('DELETE', '/v1/sandboxes');
+    await daemon.api.call('DELETE', '/v1/sandboxes', undefined, 30 * 60_000);
   }
 }
 

@@ -3,7 +3,7 @@ import type { CheckOutcome } from './check-bench.js';
 import type { BenchConfig } from './config.js';
 import type { DesktopOutcome } from './desktop-bench.js';
 import { imageDataLayers } from './image-bench.js';
-import type { BurstOutcome, ThroughputOutcome } from './lifecycle-bench.js';
+import type { BurstOutcome, DensityOutcome, ThroughputOutcome } from './lifecycle-bench.js';
 import type { Machine } from './machine.js';
 import type { McpOutcome } from './mcp-bench.js';
 import { toMiB } from './memory.js';
@@ -59,7 +59,7 @@ export interface Results {
   governance: { appendsPerSecond: number } | null;
   throughput: ThroughputOutcome | null;
   burst?: BurstOutcome | null;
-  density: { count: number; createSeconds: number } | null;
+  density: DensityOutcome | null;
   /** The NETWORK section's settings (its figures are the net.* series). */
   network: NetworkOutcome | null;
   /** The PORTS section's settings (its figures are the ports.* series). */
@@ -251,7 +251,9 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       id: 'density',
       what: 'idle sandboxes alive with the API still answering, p99',
       target: '≥ 2,000 with p99 ≤ 50 ms',
-      measured: r.density ? `${r.density.count}: GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms` : 'not measured',
+      measured: r.density
+        ? `${r.density.count} (made in ${fmt(r.density.createSeconds, 0)} s, killed with one call in ${fmt(r.density.killAllSeconds, 0)} s): GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms`
+        : 'not measured',
       value: r.density?.count ?? null,
       met: r.density ? r.density.count >= 2000 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,
     },

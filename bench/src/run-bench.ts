@@ -53,6 +53,7 @@ import {
   benchRawBurst,
   benchThroughput,
   benchWarmClaim,
+  type DensityOutcome,
   probeCriu,
   type ThroughputOutcome,
 } from './lifecycle-bench.js';
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
   let governance: { appendsPerSecond: number } | null = null;
   let throughput: ThroughputOutcome | null = null;
   let burst: BurstOutcome | null = null;
-  let density: { count: number; createSeconds: number } | null = null;
+  let density: DensityOutcome | null = null;
   let network: NetworkOutcome | null = null;
   let ports: PortsOutcome | null = null;
   let mcp: McpOutcome | null = null;
@@ -577,7 +578,7 @@ async function main(): Promise<void> {
       },
       {
         key: 'throughput',
-        title: `throughput: create + exec + kill from 4 clients for 10 s, raw runc run + delete the same; a burst of ${config.burstCreates} creates`,
+        title: `throughput: create + exec + kill from 4 clients, raw runc run + delete the same, in turns (4 × 5 s each); a burst of ${config.burstCreates} creates`,
         run: async () => {
           throughput = await benchThroughput(ctx);
           const tiers = onPath('runsc') ? ['container', 'gvisor'] : ['container'];
@@ -597,7 +598,7 @@ async function main(): Promise<void> {
         },
         summary: () =>
           `  ${density?.count ?? 0} made in ${fmt(density?.createSeconds ?? Number.NaN, 1)} s; with all alive, GET p99 ${fmt(samples.summary('density.get').p99)} ms, ` +
-          `exec p99 ${fmt(samples.summary('density.exec').p99)} ms`,
+          `exec p99 ${fmt(samples.summary('density.exec').p99)} ms; all killed in ${fmt(density?.killAllSeconds ?? Number.NaN, 1)} s`,
       },
     ];
     if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');

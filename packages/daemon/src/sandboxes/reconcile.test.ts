@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { sandboxPaths } from '@paddock/engine';
 import { Sandbox, SandboxNotFoundError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostFootprint, processAlive } from '../testing/host-probe.js';
@@ -49,6 +50,19 @@ describe('daemon crash and restart', () => {
 
     await adopted.kill();
     expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+  });
+
+  it('a kill while a host process holds the rootfs busy still unmounts and removes everything', async () => {
+    const sbx = await Sandbox.create(daemon.conn);
+    const { rootfs } = sandboxPaths(`${daemon.stateDir}/sandboxes`, sbx.id);
+    const holder = spawn('sleep', ['30'], { cwd: rootfs, stdio: 'ignore' });
+    try {
+      await sbx.kill();
+      expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+      expect(processAlive(holder.pid ?? 0)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('removes layer folders of builds the daemon did not live to finish', async () => {

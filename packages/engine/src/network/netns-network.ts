@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { netnsHelperPath } from '../agent/agent-binaries.js';
 import type { LeanSpawner } from '../host/lean-spawner.js';
 import { runHostCommand } from '../host/run-host-command.js';
+import { unmountAll } from '../rootfs/sandbox-rootfs.js';
 import type { NetworkAttachment, NetworkProvider, NetworkRequest } from './network-provider.js';
 
 /** Where the egress relay listens on a sandbox's loopback (see paddock-egress.c). */
@@ -67,7 +68,7 @@ const ruleset = `table inet paddock {
 export class NetnsNetwork implements NetworkProvider {
   constructor(
     private readonly sandboxesDir: string,
-    /** Starts paddock-netns and umount from a small helper process (see LeanSpawner). */
+    /** Starts paddock-netns and paddock-mount from a small helper process (see LeanSpawner). */
     private readonly spawner?: LeanSpawner,
   ) {}
 
@@ -83,10 +84,7 @@ export class NetnsNetwork implements NetworkProvider {
   async detach(sandboxId: string): Promise<void> {
     const paths = [this.sysfsPath(sandboxId), this.netnsPath(sandboxId)].filter((path) => existsSync(path));
     if (!paths.length) return;
-    // One umount for both (a spawn costs more than the unmounts); one by one, lazily, if that fails.
-    await runHostCommand('umount', paths, { spawner: this.spawner }).catch(async () => {
-      for (const path of paths) await runHostCommand('umount', ['--lazy', path], { spawner: this.spawner }).catch(() => {});
-    });
+    await unmountAll(paths, this.spawner);
     await Promise.all(paths.map((path) => rm(path, { force: true, recursive: true })));
   }
 

@@ -97,17 +97,16 @@ export async function remountRootfs(paths: SandboxPaths, layers: string[]): Prom
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
 export async function releaseRootfs(paths: SandboxPaths, spawner?: LeanSpawner): Promise<void> {
-  const mounted = await mountPoints();
-  for (const target of [paths.rootfs, paths.scratch]) {
-    if (!mounted.has(target)) continue;
-    try {
-      await runHostCommand('umount', [target], { spawner });
-    } catch {
-      // A process that escaped death would hold the mount busy; detach it anyway.
-      await runHostCommand('umount', ['--lazy', target], { spawner });
-    }
-  }
+  await unmountAll([paths.rootfs, paths.scratch], spawner);
   await rm(paths.dir, { recursive: true, force: true });
+}
+
+/**
+ * Unmounts each path in order (lazily if busy: a process that escaped death
+ * holds it), skipping those not mounted, in one run of paddock-mount.
+ */
+export function unmountAll(paths: string[], spawner?: LeanSpawner): Promise<unknown> {
+  return runHostCommand(mountHelperPath(), ['--unmount', ...paths], { spawner });
 }
 
 export async function mountPoints(): Promise<Set<string>> {
