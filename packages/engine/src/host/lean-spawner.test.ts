@@ -75,4 +75,17 @@ describe('runHostCommand through a LeanSpawner', () => {
     await expect(runHostCommand('/bin/sleep', ['60'], { spawner, signal: AbortSignal.abort() })).rejects.toThrow(/aborted/);
     await expect(runHostCommand('/bin/sh', ['-c', 'echo bad >&2; exit 4'], { spawner })).rejects.toMatchObject({ details: { exitCode: 4, stderr: 'bad\n' } });
   });
+
+  it('gives back all of a large output and takes all of a large input, gathered by the helper or streamed to onOutput', async () => {
+    const input = 'y'.repeat(5_000_000);
+    const gathered = await runHostCommand('/bin/sh', ['-c', 'wc -c; head -c 3000000 /dev/zero | tr "\\0" x'], { spawner, input });
+    expect(gathered.stdout.length).toBe('5000000\n'.length + 3_000_000);
+    expect(gathered.stdout.startsWith('5000000\n')).toBe(true);
+    let streamed = 0;
+    const shown = await runHostCommand('/bin/sh', ['-c', 'head -c 3000000 /dev/zero | tr "\\0" x'], {
+      spawner,
+      onOutput: (chunk) => (streamed += chunk.length),
+    });
+    expect([shown.stdout.length, streamed]).toEqual([3_000_000, 3_000_000]);
+  });
 });

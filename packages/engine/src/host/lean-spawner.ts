@@ -23,9 +23,10 @@ export class LeanSpawner {
 
   spawn(file: string, args: readonly string[], options: LeanSpawnOptions = {}): LeanChild {
     const id = this.nextId++;
-    const child = new LeanChild(options.stdio === 'ignore');
+    const stdio = options.stdio ?? 'pipe';
+    const child = new LeanChild(stdio !== 'pipe');
     this.children.set(id, child);
-    const request = { t: 'spawn', id, file, args, cwd: options.cwd, env: options.env, detached: options.detached === true, pipes: options.stdio !== 'ignore' };
+    const request = { t: 'spawn', id, file, args, cwd: options.cwd, env: options.env, detached: options.detached === true, stdio, input: options.input };
     const helper = this.ensureHelper();
     // While a child is out, the channel keeps this process alive (its result is awaited); idle, it does not.
     helper.channel?.ref();
@@ -72,7 +73,7 @@ export class LeanSpawner {
         if (handle) child.attach(msg.n, handle);
         break;
       case 'exit':
-        this.settle(msg.id, (c) => c.exited(msg.code, msg.signal));
+        this.settle(msg.id, (c) => c.exited(msg.code, msg.signal, msg.output));
     }
   }
 
@@ -87,17 +88,31 @@ export class LeanSpawner {
 
 export interface LeanSpawnOptions {
   cwd?: string;
+  /** The program's whole environment; omitted, the helper's (this process's when the helper started). */
   env?: NodeJS.ProcessEnv;
   detached?: boolean;
-  /** 'pipe' (the default): stdin, stdout and stderr come back as streams. */
-  stdio?: 'pipe' | 'ignore';
+  /**
+   * 'pipe' (the default): stdin, stdout and stderr come back as streams.
+   * 'collect': the helper writes `input` to stdin and gathers the output,
+   * which comes with the exit as `child.output` (three fewer sockets passed
+   * per spawn, for commands whose output is only read at the end).
+   */
+  stdio?: 'pipe' | 'ignore' | 'collect';
+  /** With 'collect': written to stdin, which is then closed. */
+  input?: string;
 }
 
 type HelperMessage =
   | { t: 'spawned'; id: number; pid: number }
   | { t: 'stdio'; id: number; n: 0 | 1 | 2 }
   | { t: 'error'; id: number; code?: string; message: string }
-  | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
+  | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; output?: LeanOutput };
+
+/** What a 'collect' child wrote, decoded as UTF-8. */
+export interface LeanOutput {
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * A process the helper started, with ChildProcess's events: 'spawn' or
@@ -109,6 +124,8 @@ export class LeanChild extends EventEmitter {
   stdin: Writable | null = null;
   stdout: Readable | null = null;
   stderr: Readable | null = null;
+  /** With stdio 'collect', from 'exit' on. */
+  output: LeanOutput | undefined;
   private openOutputs: number;
   private exit: [number | null, NodeJS.Signals | null] | undefined;
 
@@ -159,8 +176,9 @@ export class LeanChild extends EventEmitter {
   }
 
   /** @internal */
-  exited(code: number | null, signal: NodeJS.Signals | null): void {
+  exited(code: number | null, signal: NodeJS.Signals | null, output?: LeanOutput): void {
     this.exit = [code, signal];
+    this.output = output;
     this.emit('exit', code, signal);
     this.maybeClose();
   }
@@ -194,24 +212,36 @@ process.on('message', (m) => {
   if (m.t !== 'spawn') return;
   let child;
   try {
-    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, detached: m.detached, stdio: m.pipes ? 'pipe' : 'ignore' });
+    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, detached: m.detached, stdio: m.stdio === 'ignore' ? 'ignore' : 'pipe' });
   } catch (e) {
     process.send({ t: 'error', id: m.id, code: e.code, message: e.message });
     return;
   }
   // Node starts reading a child's output at once; whatever this process read would be lost
   // to the parent, so no read happens here before the pipes are handed over.
-  for (const s of [child.stdout, child.stderr]) s?._handle?.readStop();
+  if (m.stdio === 'pipe') for (const s of [child.stdout, child.stderr]) s?._handle?.readStop();
   child.once('error', (e) => {
     if (child.pid === undefined) process.send({ t: 'error', id: m.id, code: e.code, message: e.message });
   });
   child.once('spawn', () => {
     process.send({ t: 'spawned', id: m.id, pid: child.pid });
-    if (!m.pipes) return;
+    if (m.stdio !== 'pipe') return;
     process.send({ t: 'stdio', id: m.id, n: 0 }, child.stdin);
     process.send({ t: 'stdio', id: m.id, n: 1 }, child.stdout);
     process.send({ t: 'stdio', id: m.id, n: 2 }, child.stderr);
   });
-  child.once('exit', (code, signal) => process.send({ t: 'exit', id: m.id, code, signal }));
+  if (m.stdio === 'collect') {
+    const out = [], err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.stdin.on('error', () => {});
+    child.stdin.end(m.input);
+    // 'close': the output has all been read.
+    child.once('close', (code, signal) =>
+      process.send({ t: 'exit', id: m.id, code, signal, output: { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() } }),
+    );
+  } else {
+    child.once('exit', (code, signal) => process.send({ t: 'exit', id: m.id, code, signal }));
+  }
 });
 `;

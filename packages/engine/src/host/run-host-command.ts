@@ -26,9 +26,15 @@ export interface HostCommandResult {
  * with a RuntimeError carrying its stderr when it exits non-zero.
  */
 export function runHostCommand(file: string, args: string[], options: HostCommandOptions = {}): Promise<HostCommandResult> {
+  // Output read only at the end is gathered by the spawner's helper: no streams to hand over.
+  const collect = options.spawner !== undefined && options.onOutput === undefined && typeof options.input !== 'object';
   return new Promise((resolve, reject) => {
     const child = options.spawner
-      ? options.spawner.spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env })
+      ? options.spawner.spawn(file, args, {
+          cwd: options.cwd,
+          env: options.env ?? process.env,
+          ...(collect ? { stdio: 'collect' as const, input: options.input as string | undefined } : {}),
+        })
       : spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -58,16 +64,18 @@ export function runHostCommand(file: string, args: string[], options: HostComman
     };
     if (options.signal?.aborted) onAbort();
     // A spawner's child has its streams from 'spawn' on; Node's from the start.
-    if (options.spawner) child.once('spawn', () => talk(child.stdin, child.stdout, child.stderr));
-    else talk(child.stdin, child.stdout, child.stderr);
+    if (options.spawner) {
+      if (!collect) child.once('spawn', () => talk(child.stdin, child.stdout, child.stderr));
+    } else talk(child.stdin, child.stdout, child.stderr);
     child.on('error', (e: Error) => {
       done();
       reject(new RuntimeError(`${file}: ${e.message}`, { command: [file, ...args] }));
     });
     child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
       done();
-      const stdout = Buffer.concat(out).toString();
-      const stderr = Buffer.concat(err).toString();
+      const collected = 'output' in child ? child.output : undefined;
+      const stdout = collected?.stdout ?? Buffer.concat(out).toString();
+      const stderr = collected?.stderr ?? Buffer.concat(err).toString();
       if (ended === 'timeout')
         return reject(new TimeoutError(`${file} timed out after ${formatDuration(options.timeoutMs ?? 0)}`, { command: [file, ...args] }));
       if (ended === 'aborted') return reject(new RuntimeError(`${file}: The operation was aborted`, { command: [file, ...args] }));
