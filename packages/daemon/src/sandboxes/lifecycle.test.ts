@@ -1,10 +1,10 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupCpuSeconds, hostFootprint } from '../testing/host-probe.js';
+import { cgroupCpuSeconds, hostFootprint, processAlive } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // What needs real sandboxes: a paused cgroup's CPU across a daemon restart,
-// and 50 sandboxes leaving nothing on the host. The API's side of the
+// a paused sandbox's kill, and 50 sandboxes leaving nothing on the host. The API's side of the
 // lifecycle (listing, timeouts, pause and resume) is in sandbox-api.test.ts.
 let daemon: TestDaemon;
 
@@ -47,6 +47,17 @@ describe('sandbox lifecycle', () => {
       await again.kill();
     },
   );
+
+  it.each(['container', 'gvisor'] as const)('kills a paused sandbox with its processes and leaves nothing behind (%s tier)', async (tier) => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    await sbx.commands.start(['sleep', '600']);
+    const { pids } = hostFootprint(daemon.stateDir, sbx.id);
+    expect(pids.length).toBeGreaterThan(0);
+    await sbx.pause();
+    await sbx.kill();
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
 
   it('creates 50 sandboxes at once; all work and all clean up', async () => {
     const created = await Promise.all(Array.from({ length: 50 }, (_, i) => Sandbox.create({ ...daemon.conn, metadata: { batch: 'fifty', n: String(i) } })));

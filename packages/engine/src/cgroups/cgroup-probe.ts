@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What a sandbox's cgroup counts now. */
@@ -68,13 +68,14 @@ export class CgroupProbe {
   }
 
   /**
-   * Last line of defence after the runtime's own delete: kills any process
-   * still in the sandbox's cgroup (one the runtime lost track of) and removes
-   * the cgroup in every hierarchy.
+   * Kills every process in the sandbox's cgroup, paused ones too, and removes
+   * the cgroup in every hierarchy: how a runc sandbox's teardown starts (see
+   * RuntimeAdapter.endsWithItsCgroup), and the last line of defence after
+   * another runtime's own delete (a process it lost track of).
    */
   async killAndRemove(cgroupsPath: string): Promise<void> {
     const procs = this.version === 1 ? join(this.root, 'pids', cgroupsPath, 'cgroup.procs') : join(this.root, cgroupsPath, 'cgroup.procs');
-    for (let attempt = 0; attempt < 50; attempt++) {
+    for (let attempt = 0; attempt < 60; attempt++) {
       let pids: number[];
       try {
         pids = readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -89,9 +90,22 @@ export class CgroupProbe {
           // already gone
         }
       }
-      await new Promise((r) => setTimeout(r, 10));
+      // A frozen process takes its SIGKILL only once thawed.
+      if (attempt === 0) this.thaw(cgroupsPath);
+      // Deaths take a moment (a process in D state, a namespace's init reaping): look again soon, then less often.
+      await new Promise((r) => setTimeout(r, attempt < 10 ? 1 : 10));
     }
     this.removeEverywhere(cgroupsPath);
+  }
+
+  private thaw(cgroupsPath: string): void {
+    const [file, value] =
+      this.version === 1 ? [join(this.root, 'freezer', cgroupsPath, 'freezer.state'), 'THAWED'] : [join(this.root, cgroupsPath, 'cgroup.freeze'), '0'];
+    try {
+      writeFileSync(file, value);
+    } catch {
+      // no freezer there, or the cgroup is gone already
+    }
   }
 
   /**

@@ -43,6 +43,7 @@ export class OciRuntime implements RuntimeAdapter {
   private readonly globalArgs: readonly string[];
   private readonly runArgs: readonly string[];
   private readonly pidIsContainerInit: boolean;
+  readonly endsWithItsCgroup: boolean;
   private readonly spawner: LeanSpawner | undefined;
 
   constructor(options: OciRuntimeOptions) {
@@ -52,6 +53,7 @@ export class OciRuntime implements RuntimeAdapter {
     this.globalArgs = options.globalArgs ?? [];
     this.runArgs = options.runArgs ?? [];
     this.pidIsContainerInit = options.pidIsContainerInit ?? false;
+    this.endsWithItsCgroup = this.pidIsContainerInit;
     this.spawner = options.spawner;
   }
 
@@ -107,7 +109,16 @@ export class OciRuntime implements RuntimeAdapter {
    * `runc delete --force` sleeps 100 ms after its SIGKILL before it looks
    * again; killing first and watching the init process ourselves saves that.
    */
-  async delete(id: string, options: CallOptions & { force?: boolean } = {}): Promise<void> {
+  async delete(id: string, options: CallOptions & { force?: boolean; killed?: boolean } = {}): Promise<void> {
+    if (options.killed) {
+      // Its processes are gone: runc only removes its record (no state to ask for, no kill).
+      try {
+        await this.call(['delete', id], options);
+        return;
+      } catch (err) {
+        if (isMissing(err)) return;
+      }
+    }
     if (options.force) {
       const state = await this.state(id, options);
       if (!state) return;

@@ -168,12 +168,14 @@ export class SandboxEngine implements SandboxHost {
     this.agents.delete(id);
     // Every step runs even if one before it failed, so one stuck part does not leave the others behind.
     const runtimes = await this.runtimesOf(id);
-    const steps = [
-      ...runtimes.map((runtime) => () => runtime.delete(id, { force: true })),
-      () => this.options.cgroups.killAndRemove(this.cgroupsPath(id)),
-      () => this.options.network.detach(id),
-      () => releaseRootfs(this.paths(id), this.options.spawner),
-    ];
+    const killCgroup = () => this.options.cgroups.killAndRemove(this.cgroupsPath(id));
+    const [only] = runtimes;
+    // A runtime whose sandbox ends with its cgroup's processes is only asked to forget it: one run of it, not three.
+    const stop =
+      runtimes.length === 1 && only?.endsWithItsCgroup
+        ? [killCgroup, () => only.delete(id, { force: true, killed: true })]
+        : [...runtimes.map((runtime) => () => runtime.delete(id, { force: true })), killCgroup];
+    const steps = [...stop, () => this.options.network.detach(id), () => releaseRootfs(this.paths(id), this.options.spawner)];
     const failures: unknown[] = [];
     for (const step of steps) await step().catch((err: unknown) => failures.push(err));
     if (failures.length) throw failures[0];
