@@ -35,9 +35,13 @@ export class EgressNetwork implements NetworkProvider {
     };
   }
 
-  async detach(sandboxId: string): Promise<void> {
+  mountsOf(sandboxId: string): string[] {
+    return this.inner.mountsOf?.(sandboxId) ?? [];
+  }
+
+  async detach(sandboxId: string, options?: { unmounted?: boolean }): Promise<void> {
     await this.proxy.close(sandboxId);
-    await this.inner.detach(sandboxId);
+    await this.inner.detach(sandboxId, options);
   }
 }
 

@@ -81,10 +81,14 @@ export class NetnsNetwork implements NetworkProvider {
     return { ...attachment, netnsPath: this.netnsPath(request.id), sysfsPath: this.sysfsPath(request.id) };
   }
 
-  async detach(sandboxId: string): Promise<void> {
-    const paths = [this.sysfsPath(sandboxId), this.netnsPath(sandboxId)].filter((path) => existsSync(path));
+  mountsOf(sandboxId: string): string[] {
+    return [this.sysfsPath(sandboxId), this.netnsPath(sandboxId)];
+  }
+
+  async detach(sandboxId: string, options: { unmounted?: boolean } = {}): Promise<void> {
+    const paths = this.mountsOf(sandboxId).filter((path) => existsSync(path));
     if (!paths.length) return;
-    await unmountAll(paths, this.spawner);
+    if (!options.unmounted) await unmountAll(paths, this.spawner);
     await Promise.all(paths.map((path) => rm(path, { force: true, recursive: true })));
   }
 

@@ -32,7 +32,13 @@ export interface NetworkAttachment {
  */
 export interface NetworkProvider {
   attach(request: NetworkRequest): Promise<NetworkAttachment>;
-  detach(sandboxId: string): Promise<void>;
+  /**
+   * Host mount points the sandbox's network holds. A teardown may unmount
+   * them together with the sandbox's root (one helper run) and then say so
+   * to detach.
+   */
+  mountsOf?(sandboxId: string): string[];
+  detach(sandboxId: string, options?: { unmounted?: boolean }): Promise<void>;
 }
 
 export class LoopbackOnlyNetwork implements NetworkProvider {

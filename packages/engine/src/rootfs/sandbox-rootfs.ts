@@ -96,8 +96,9 @@ export async function remountRootfs(paths: SandboxPaths, layers: string[]): Prom
 }
 
 /** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
-export async function releaseRootfs(paths: SandboxPaths, spawner?: LeanSpawner): Promise<void> {
-  await unmountAll([paths.rootfs, paths.scratch], spawner);
+/** Unmounts the sandbox's root (and `alsoUnmount` first, in the same helper run) and removes its folder. */
+export async function releaseRootfs(paths: SandboxPaths, spawner?: LeanSpawner, alsoUnmount: string[] = []): Promise<void> {
+  await unmountAll([...alsoUnmount, paths.rootfs, paths.scratch], spawner);
   await rm(paths.dir, { recursive: true, force: true });
 }
 

@@ -175,7 +175,14 @@ export class SandboxEngine implements SandboxHost {
       runtimes.length === 1 && only?.endsWithItsCgroup
         ? [killCgroup, () => only.delete(id, { force: true, killed: true })]
         : [...runtimes.map((runtime) => () => runtime.delete(id, { force: true })), killCgroup];
-    const steps = [...stop, () => this.options.network.detach(id), () => releaseRootfs(this.paths(id), this.options.spawner)];
+    // The network's mounts go in the same helper run as the root's; detach is told whether that worked.
+    const networkMounts = this.options.network.mountsOf?.(id) ?? [];
+    let unmounted = false;
+    const release = async () => {
+      await releaseRootfs(this.paths(id), this.options.spawner, networkMounts);
+      unmounted = true;
+    };
+    const steps = [...stop, release, () => this.options.network.detach(id, { unmounted })];
     const failures: unknown[] = [];
     for (const step of steps) await step().catch((err: unknown) => failures.push(err));
     if (failures.length) throw failures[0];
