@@ -80,6 +80,7 @@ build: deps node_modules/.package-lock.json
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-mount packages/engine/agent/paddock-mount.c
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-splice packages/engine/agent/paddock-splice.c
 	gcc -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-netns packages/engine/agent/paddock-netns.c -lnftables -lmnl
+	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-spawn packages/engine/agent/paddock-spawn.c
 	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js
 
 ## base: the Debian `base` template, built once with debootstrap and cached

@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type { TestProject } from 'vitest/node';
 import { bundleCli } from '../../../cli/bundle-cli.mjs';
+import { nativeSpawnHelperPath } from '../../../engine/src/host/native-spawn-helper.js';
 import { sourceAliases } from './source-aliases.js';
 
 declare module 'vitest' {
@@ -32,6 +36,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  * bundles it from dist/, so the fast tier tests the CLI without `make build`.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  buildSpawnHelper();
   const outDir = await mkdtemp('/tmp/paddock-fast-cli-');
   await bundleCli({
     cliEntry: source('../../../cli/src/main.ts'),
@@ -42,4 +47,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('paddockCli', `${outDir}/paddock.mjs`);
   project.provide('paddockCliWorker', `${outDir}/paddock-worker.mjs`);
   return () => rm(outDir, { recursive: true, force: true });
+}
+
+/**
+ * The fast tier runs without `make build`, yet its spawns go through
+ * paddock-spawn as the daemon's do: compiled here when missing (as the Makefile does).
+ */
+function buildSpawnHelper(): void {
+  if (existsSync(nativeSpawnHelperPath)) return;
+  mkdirSync(dirname(nativeSpawnHelperPath), { recursive: true });
+  execFileSync('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', nativeSpawnHelperPath, source('../../../engine/agent/paddock-spawn.c')], {
+    stdio: 'inherit',
+  });
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type LeanChild, LeanSpawner } from './lean-spawner.js';
+import { NativeSpawnHelper } from './native-spawn-helper.js';
 import { runHostCommand } from './run-host-command.js';
 
 const spawner = new LeanSpawner();
@@ -87,5 +88,43 @@ describe('runHostCommand through a LeanSpawner', () => {
       onOutput: (chunk) => (streamed += chunk.length),
     });
     expect([shown.stdout.length, streamed]).toEqual([3_000_000, 3_000_000]);
+  });
+});
+
+describe('LeanSpawner, stdio ignored or gathered (paddock-spawn, C)', () => {
+  const gathered = (child: LeanChild) =>
+    new Promise<{ code: number | null; signal: string | null; output: LeanChild['output'] }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code: number | null, signal: string | null) => resolve({ code, signal, output: child.output }));
+    });
+
+  it('runs a command with its args, cwd, env and input, gathering its output; ignored stdio; a missing program', async () => {
+    expect(NativeSpawnHelper.available()).toBe(true);
+    const child = spawner.spawn('/bin/sh', ['-c', 'echo "$0 $GREETING $(pwd) $(cat)"; echo oops >&2; exit 3', 'arg0'], {
+      cwd: '/tmp',
+      env: { GREETING: 'hi' },
+      stdio: 'collect',
+      input: 'typed',
+    });
+    expect(await gathered(child)).toEqual({ code: 3, signal: null, output: { stdout: 'arg0 hi /tmp typed\n', stderr: 'oops\n' } });
+    expect(child.pid).toBeGreaterThan(0);
+    expect(await gathered(spawner.spawn('/bin/sh', ['-c', 'echo lost; exit 5'], { stdio: 'ignore' }))).toEqual({ code: 5, signal: null, output: undefined });
+    await expect(gathered(spawner.spawn('/no/such/program', [], { stdio: 'collect' }))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('says how a killed command ended; a new helper starts after the last one died, its children killed', async () => {
+    const sleeper = spawner.spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+    const ended = gathered(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    sleeper.kill('SIGTERM');
+    expect(await ended).toMatchObject({ code: null, signal: 'SIGTERM' });
+
+    const orphan = spawner.spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+    const lost = gathered(orphan);
+    const helperPid = Number((await gathered(spawner.spawn('/bin/sh', ['-c', 'echo $PPID'], { stdio: 'collect' }))).output?.stdout.trim());
+    expect(helperPid).not.toBe(process.pid);
+    process.kill(helperPid, 'SIGKILL');
+    expect(await lost).toMatchObject({ signal: 'SIGKILL' });
+    expect((await gathered(spawner.spawn('/bin/echo', ['again'], { stdio: 'collect' }))).output?.stdout).toBe('again\n');
   });
 });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { NativeSpawnHelper } from './native-spawn-helper.js';
 
 /**
  * Starts processes from a small helper process instead of this one.
@@ -15,16 +16,33 @@ import type { Readable, Writable } from 'node:stream';
  * pairs, which Node passes as sockets) and reports the exit. It dies with its
  * parent's IPC channel; should it die first, the children it started are
  * killed (nobody could tell their end) and the next spawn starts another.
+ * Programs whose stdio is ignored or gathered start from a smaller helper
+ * still, in C (see native-spawn-helper.ts), when it is built.
  */
 export class LeanSpawner {
   private helper: ChildProcess | undefined;
   private readonly children = new Map<number, LeanChild>();
   private nextId = 1;
 
+  /** Programs whose stdio is ignored or gathered start from paddock-spawn (C, posix_spawn) when it is built. */
+  private readonly native = NativeSpawnHelper.available() ? new NativeSpawnHelper() : undefined;
+
   spawn(file: string, args: readonly string[], options: LeanSpawnOptions = {}): LeanChild {
-    const id = this.nextId++;
     const stdio = options.stdio ?? 'pipe';
     const child = new LeanChild(stdio !== 'pipe');
+    if (stdio !== 'pipe' && this.native) {
+      this.native.spawn(child, {
+        file,
+        args,
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        detached: options.detached === true,
+        collect: stdio === 'collect',
+        input: options.input,
+      });
+      return child;
+    }
+    const id = this.nextId++;
     this.children.set(id, child);
     const request = { t: 'spawn', id, file, args, cwd: options.cwd, env: options.env, detached: options.detached === true, stdio, input: options.input };
     const helper = this.ensureHelper();
@@ -40,6 +58,7 @@ export class LeanSpawner {
   stop(): void {
     this.helper?.disconnect();
     this.helper = undefined;
+    this.native?.stop();
   }
 
   private ensureHelper(): ChildProcess {
