@@ -46,12 +46,14 @@ export const expectHi = (what: string, out: string) => {
 /** Wraps the engine's runc adapter to time its run and delete calls from inside SandboxEngine. */
 export class TimedRuntime implements RuntimeAdapter {
   readonly name: string;
+  readonly endsWithItsCgroup: boolean | undefined;
   runStartedAt = 0;
   runEndedAt = 0;
   lastDeleteMs = 0;
 
   constructor(private readonly inner: OciRuntime) {
     this.name = inner.name;
+    this.endsWithItsCgroup = inner.endsWithItsCgroup;
   }
 
   async run(id: string, bundleDir: string, options?: CallOptions): Promise<void> {
@@ -63,7 +65,7 @@ export class TimedRuntime implements RuntimeAdapter {
     }
   }
 
-  async delete(id: string, options?: CallOptions & { force?: boolean }): Promise<void> {
+  async delete(id: string, options?: CallOptions & { force?: boolean; killed?: boolean }): Promise<void> {
     const t = now();
     try {
       await this.inner.delete(id, options);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { Sandbox } from '@paddock/sdk';
@@ -250,8 +250,22 @@ function wsEcho(url: string, headers: Record<string, string>, message: string): 
   });
 }
 
+/**
+ * Descriptors the daemon holds, but for the cgroup counter files its metrics
+ * sampler keeps open per running sandbox (opened on its own schedule, they
+ * would make a count taken before its tick look like a leak).
+ */
 function daemonFds(): number {
-  return readdirSync(`/proc/${daemon.pid}/fd`).length;
+  const dir = `/proc/${daemon.pid}/fd`;
+  return readdirSync(dir).filter((fd) => !readlinkOr(`${dir}/${fd}`).startsWith('/sys/fs/cgroup/')).length;
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
 }
 
 /** Descriptors the daemon's splice helper holds (0 when it never started), and its pid. */
