@@ -50,11 +50,25 @@ static int talk(struct mnl_socket *nl, struct nlmsghdr *msg, const char *what) {
   return 0;
 }
 
-static struct nlmsghdr *link_request(char *buf, uint16_t type, uint16_t flags, int index) {
+// A request of <type> in buf, its family header (of <size> bytes, zeroed) following.
+static struct nlmsghdr *request(char *buf, uint16_t type, uint16_t flags, size_t size) {
   struct nlmsghdr *msg = mnl_nlmsg_put_header(buf);
   msg->nlmsg_type = type;
   msg->nlmsg_flags = flags;
-  struct ifinfomsg *info = mnl_nlmsg_put_extra_header(msg, sizeof *info);
+  mnl_nlmsg_put_extra_header(msg, size);
+  return msg;
+}
+
+// The address in network order (the callers' literals are valid).
+static uint32_t ipv4(const char *text) {
+  struct in_addr in;
+  inet_pton(AF_INET, text, &in);
+  return in.s_addr;
+}
+
+static struct nlmsghdr *link_request(char *buf, uint16_t type, uint16_t flags, int index) {
+  struct nlmsghdr *msg = request(buf, type, flags, sizeof(struct ifinfomsg));
+  struct ifinfomsg *info = mnl_nlmsg_get_payload(msg);
   info->ifi_family = AF_UNSPEC;
   info->ifi_index = index;
   return msg;
@@ -89,36 +103,28 @@ static int add_veth(struct mnl_socket *nl, const char *name, const char *peer) {
 
 static int add_address(struct mnl_socket *nl, int index, const char *address, unsigned char prefix) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *msg = mnl_nlmsg_put_header(buf);
-  msg->nlmsg_type = RTM_NEWADDR;
-  msg->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  struct ifaddrmsg *addr = mnl_nlmsg_put_extra_header(msg, sizeof *addr);
+  struct nlmsghdr *msg = request(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
+  struct ifaddrmsg *addr = mnl_nlmsg_get_payload(msg);
   addr->ifa_family = AF_INET;
   addr->ifa_prefixlen = prefix;
   addr->ifa_index = index;
-  struct in_addr in;
-  inet_pton(AF_INET, address, &in);
-  mnl_attr_put_u32(msg, IFA_LOCAL, in.s_addr);
-  mnl_attr_put_u32(msg, IFA_ADDRESS, in.s_addr);
+  mnl_attr_put_u32(msg, IFA_LOCAL, ipv4(address));
+  mnl_attr_put_u32(msg, IFA_ADDRESS, ipv4(address));
   return talk(nl, msg, "address");
 }
 
 // default via <gateway> dev <index> onlink
 static int add_default_route(struct mnl_socket *nl, int index, const char *gateway) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *msg = mnl_nlmsg_put_header(buf);
-  msg->nlmsg_type = RTM_NEWROUTE;
-  msg->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  struct rtmsg *route = mnl_nlmsg_put_extra_header(msg, sizeof *route);
+  struct nlmsghdr *msg = request(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+  struct rtmsg *route = mnl_nlmsg_get_payload(msg);
   route->rtm_family = AF_INET;
   route->rtm_table = RT_TABLE_MAIN;
   route->rtm_protocol = RTPROT_BOOT;
   route->rtm_scope = RT_SCOPE_UNIVERSE;
   route->rtm_type = RTN_UNICAST;
   route->rtm_flags = RTNH_F_ONLINK;
-  struct in_addr in;
-  inet_pton(AF_INET, gateway, &in);
-  mnl_attr_put_u32(msg, RTA_GATEWAY, in.s_addr);
+  mnl_attr_put_u32(msg, RTA_GATEWAY, ipv4(gateway));
   mnl_attr_put_u32(msg, RTA_OIF, index);
   return talk(nl, msg, "route");
 }
