@@ -156,7 +156,19 @@ static void start(const unsigned char *frame, size_t size) {
   if (collect) {
     for (int i = 0; i < 3; i++) {
       int pair[2];
-      if (pipe2(pair, O_CLOEXEC) < 0) die("pipe");
+      if (pipe2(pair, O_CLOEXEC) < 0) {
+        // Out of descriptors, say: this one is refused, the others run on.
+        int e = errno;
+        for (int k = 0; k < i; k++) {
+          close_fd(&c.fds[k]);
+          close_fd(&theirs[k]);
+        }
+        posix_spawn_file_actions_destroy(&actions);
+        free(argv);
+        free(envp);
+        answer('e', id, e, 0, NULL);
+        return;
+      }
       c.fds[i] = i == 0 ? pair[1] : pair[0];
       theirs[i] = i == 0 ? pair[0] : pair[1];
       posix_spawn_file_actions_adddup2(&actions, theirs[i], i);

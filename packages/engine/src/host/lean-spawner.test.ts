@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -110,6 +111,19 @@ describe('LeanSpawner, stdio ignored or gathered (paddock-spawn, C)', () => {
     expect(child.pid).toBeGreaterThan(0);
     expect(await gathered(spawner.spawn('/bin/sh', ['-c', 'echo lost; exit 5'], { stdio: 'ignore' }))).toEqual({ code: 5, signal: null, output: undefined });
     await expect(gathered(spawner.spawn('/no/such/program', [], { stdio: 'collect' }))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses one command when it is out of descriptors, and runs the next once it has them again', async () => {
+    const helperPid = Number((await gathered(spawner.spawn('/bin/sh', ['-c', 'echo $PPID'], { stdio: 'collect' }))).output?.stdout.trim());
+    // The soft limit only: the hard one could not be raised again.
+    const limit = (n: number) => execFileSync('prlimit', [`--pid=${helperPid}`, `--nofile=${n}:`]);
+    limit(5);
+    try {
+      await expect(gathered(spawner.spawn('/bin/echo', ['refused'], { stdio: 'collect' }))).rejects.toMatchObject({ code: 'EMFILE' });
+    } finally {
+      limit(1024);
+    }
+    expect((await gathered(spawner.spawn('/bin/echo', ['ran'], { stdio: 'collect' }))).output?.stdout).toBe('ran\n');
   });
 
   it('says how a killed command ended; a new helper starts after the last one died, its children killed', async () => {
