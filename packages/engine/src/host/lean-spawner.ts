@@ -24,18 +24,18 @@ export class LeanSpawner {
   private readonly children = new Map<number, LeanChild>();
   private nextId = 1;
 
-  /** Programs whose stdio is ignored or gathered start from paddock-spawn (C, posix_spawn) when it is built. */
   private readonly native = NativeSpawnHelper.available() ? new NativeSpawnHelper() : undefined;
 
   spawn(file: string, args: readonly string[], options: LeanSpawnOptions = {}): LeanChild {
     const stdio = options.stdio ?? 'pipe';
     const child = new LeanChild(stdio !== 'pipe');
+    const env = options.env ?? process.env;
     if (stdio !== 'pipe' && this.native) {
       this.native.spawn(child, {
         file,
         args,
         cwd: options.cwd,
-        env: options.env ?? process.env,
+        env,
         detached: options.detached === true,
         collect: stdio === 'collect',
         input: options.input,
@@ -44,7 +44,7 @@ export class LeanSpawner {
     }
     const id = this.nextId++;
     this.children.set(id, child);
-    const request = { t: 'spawn', id, file, args, cwd: options.cwd, env: options.env, detached: options.detached === true, stdio, input: options.input };
+    const request = { t: 'spawn', id, file, args, cwd: options.cwd, env, detached: options.detached === true, stdio, input: options.input };
     const helper = this.ensureHelper();
     // While a child is out, the channel keeps this process alive (its result is awaited); idle, it does not.
     helper.channel?.ref();
@@ -107,7 +107,7 @@ export class LeanSpawner {
 
 export interface LeanSpawnOptions {
   cwd?: string;
-  /** The program's whole environment; omitted, the helper's (this process's when the helper started). */
+  /** The program's whole environment; this process's when omitted. */
   env?: NodeJS.ProcessEnv;
   detached?: boolean;
   /**

@@ -32,7 +32,7 @@ export function runHostCommand(file: string, args: string[], options: HostComman
     const child = options.spawner
       ? options.spawner.spawn(file, args, {
           cwd: options.cwd,
-          env: options.env ?? process.env,
+          env: options.env,
           ...(collect ? { stdio: 'collect' as const, input: options.input as string | undefined } : {}),
         })
       : spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });

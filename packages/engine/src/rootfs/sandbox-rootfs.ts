@@ -95,8 +95,10 @@ export async function remountRootfs(paths: SandboxPaths, layers: string[]): Prom
   await runHostCommand('mount', ['-t', 'overlay', 'paddock-rootfs', '-o', options, paths.rootfs], { cwd: paths.scratch });
 }
 
-/** Unmounts and removes everything prepareRootfs made; safe to call on a partial setup. */
-/** Unmounts the sandbox's root (and `alsoUnmount` first, in the same helper run) and removes its folder. */
+/**
+ * Unmounts and removes everything prepareRootfs made (safe on a partial
+ * setup), and `alsoUnmount` first in the same helper run.
+ */
 export async function releaseRootfs(paths: SandboxPaths, spawner?: LeanSpawner, alsoUnmount: string[] = []): Promise<void> {
   await unmountAll([...alsoUnmount, paths.rootfs, paths.scratch], spawner);
   await rm(paths.dir, { recursive: true, force: true });

@@ -43,7 +43,6 @@ export class OciRuntime implements RuntimeAdapter {
   private readonly globalArgs: readonly string[];
   private readonly runArgs: readonly string[];
   private readonly pidIsContainerInit: boolean;
-  readonly endsWithItsCgroup: boolean;
   private readonly spawner: LeanSpawner | undefined;
 
   constructor(options: OciRuntimeOptions) {
@@ -53,8 +52,12 @@ export class OciRuntime implements RuntimeAdapter {
     this.globalArgs = options.globalArgs ?? [];
     this.runArgs = options.runArgs ?? [];
     this.pidIsContainerInit = options.pidIsContainerInit ?? false;
-    this.endsWithItsCgroup = this.pidIsContainerInit;
     this.spawner = options.spawner;
+  }
+
+  /** An init whose death ends its pid namespace ends with its cgroup's processes too. */
+  get endsWithItsCgroup(): boolean {
+    return this.pidIsContainerInit;
   }
 
   /**
@@ -67,7 +70,7 @@ export class OciRuntime implements RuntimeAdapter {
     const logFile = join(bundleDir, 'runc.log');
     await new Promise<void>((resolve, reject) => {
       const args = [...this.globalArgs, '--root', this.root, '--log', logFile, 'run', ...this.runArgs, '--detach', '--bundle', bundleDir, id];
-      const child = this.spawner ? this.spawner.spawn(this.binary, args, { stdio: 'ignore', env: process.env }) : spawn(this.binary, args, { stdio: 'ignore' });
+      const child = this.spawner ? this.spawner.spawn(this.binary, args, { stdio: 'ignore' }) : spawn(this.binary, args, { stdio: 'ignore' });
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
       const onAbort = () => child.kill('SIGTERM');
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -117,6 +120,7 @@ export class OciRuntime implements RuntimeAdapter {
         return;
       } catch (err) {
         if (isMissing(err)) return;
+        // runc still sees it running: the forceful path below.
       }
     }
     if (options.force) {
