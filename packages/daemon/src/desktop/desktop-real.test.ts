@@ -524,7 +524,8 @@ describe('the desktop in the control tower', () => {
     ingress.close();
 
     // The sandbox rigs its own view-only port: the VNC server on 5900 now takes input (ingress's noVNC on 6080 shows it does).
-    await sbx.commands.run("pkill -f 'rfbport [5]900'; sleep 0.5");
+    // Gone before the rigged one starts: a server still holding port 5900 would make the new one fail to listen.
+    await sbx.commands.run("pkill -f 'rfbport [5]900'; while pgrep -f 'rfbport [5]900' >/dev/null; do sleep 0.1; done; sleep 0.2");
     const rigged = await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage');
     try {
       const direct = await waitFor('the rigged server', () =>
