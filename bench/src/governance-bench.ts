@@ -37,17 +37,24 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
     const policy = new CedarAuthorizer(new RoleAuthorizer(), join(dir, 'policies'), logger);
     policy.loadOrThrow();
     const principal = { id: 'tok_bench', tenant: 'default', role: 'agent' as const, owner: 'agent:bench' };
-    const request = {
+    // Each call names another command, so Cedar evaluates each: the authorizer remembers the answers to requests it saw
+    // (cedar-authorizer.ts); the same request again is the `remembered` row.
+    const request = (i: number) => ({
       principal,
       action: 'sandbox.exec',
       resource: 'sandbox:sb-bench',
-      context: { cmd: ['sh', '-c', 'python3 -m pytest -q'], user: 'root', risk: 0, riskTags: [] },
-    };
-    for (let i = 0; i < 200; i++) await policy.authorize(request);
+      context: { cmd: ['sh', '-c', `python3 -m pytest -q tests/test_${i}.py`], user: 'root', risk: 0, riskTags: [] },
+    });
+    for (let i = 0; i < 200; i++) await policy.authorize(request(-i));
     for (let i = 0; i < 2000; i++) {
+      const fresh = request(i);
       const t = now();
-      await policy.authorize(request);
+      await policy.authorize(fresh);
       ctx.samples.add('governance.authorize', now() - t);
+      const again = request(i);
+      const t2 = now();
+      await policy.authorize(again);
+      ctx.samples.add('governance.authorize.remembered', now() - t2);
     }
 
     benchScopeCheck(ctx, db);

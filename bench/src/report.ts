@@ -663,7 +663,8 @@ function governanceTable(r: Results): Table {
     title: 'Governance, in-process (ms)',
     head: ['', 'p50', 'p95', 'p99'],
     rows: [
-      row('authorize(): role boundaries + the shipped Cedar policies', 'governance.authorize'),
+      row('authorize(): role boundaries + the shipped Cedar policies, a request not seen before', 'governance.authorize'),
+      row('↳ the same request again (its answer remembered)', 'governance.authorize.remembered'),
       row('exec `true` through the agent, no governance', 'governance.exec.without'),
       row('the same exec inside govern() (authorize, risk scoring, audit record)', 'governance.exec.with'),
     ].filter((x) => x[1] !== '–'),

@@ -90,3 +90,43 @@ describe('authorize()', () => {
     expect((await narrow.authorize(call('mcp.tool.call', {}, 'mcp-server:docs'))).effect).toBe('allow');
   });
 });
+
+describe('remembered answers', () => {
+  it('are given only for the very same request, and forgotten when the policies change', async () => {
+    const dir = mkdtempSync('/tmp/paddock-cedar-');
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'a.cedar'),
+      'permit (principal, action, resource);\nforbid (principal, action, resource) when { context has program && context.program == "rm" };',
+    );
+    const a = new CedarAuthorizer(new RoleAuthorizer(), dir, pino({ level: 'silent' }));
+    a.loadOrThrow();
+    const exec = (cmd: string[], principal = agent) => ({ principal, action: 'sandbox.exec', resource: 'sandbox:sb-1', context: { cmd } });
+    expect((await a.authorize(exec(['ls']))).effect).toBe('allow');
+    expect((await a.authorize(exec(['ls']))).effect).toBe('allow');
+    // One fact apart from a remembered request: evaluated, not the remembered answer.
+    expect((await a.authorize(exec(['rm']))).effect).toBe('deny');
+    expect((await a.authorize(exec(['ls']))).effect).toBe('allow');
+    // Another token of another tenant asking the same thing is another request.
+    writeFileSync(join(dir, 'a.cedar'), 'permit (principal, action, resource) when { principal.tenant == "acme" };');
+    a.reload();
+    expect((await a.authorize(exec(['ls']))).effect).toBe('allow');
+    expect((await a.authorize(exec(['ls'], { ...agent, id: 'tok_b', tenant: 'other' }))).effect).toBe('deny');
+    // The same request after the policies changed: decided by the new set.
+    writeFileSync(
+      join(dir, 'a.cedar'),
+      'permit (principal, action, resource);\nforbid (principal, action, resource) when { context has program && context.program == "ls" };',
+    );
+    a.reload();
+    expect((await a.authorize(exec(['ls']))).effect).toBe('deny');
+  });
+
+  it('belong to their own authorizer: two in one process with different policies each answer by theirs', async () => {
+    const permissive = authorizer({ 'a.cedar': 'permit (principal, action, resource);' });
+    const strict = authorizer({ 'a.cedar': 'permit (principal, action, resource);\nforbid (principal, action == Paddock::Action::"sandbox.exec", resource);' });
+    const exec = { principal: agent, action: 'sandbox.exec', resource: 'sandbox:sb-1', context: { cmd: ['true'] } };
+    expect((await strict.authorize(exec)).effect).toBe('deny');
+    expect((await permissive.authorize({ ...exec, context: { cmd: ['false'] } })).effect).toBe('allow');
+    expect((await strict.authorize({ ...exec, context: { cmd: ['false'] } })).effect).toBe('deny');
+  });
+});

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { BadRequestError, ownerKindOf } from '@paddock/core';
@@ -12,7 +13,11 @@ export interface Explanation {
   policies: string[];
 }
 
-const preparsedId = 'paddock';
+/** Cedar answers remembered at most (each a few hundred bytes of key and answer). */
+const maxRememberedAnswers = 512;
+
+type CedarCall = Parameters<typeof cedar.statefulIsAuthorized>[0];
+type CedarAnswer = ReturnType<typeof cedar.statefulIsAuthorized>;
 const resourceTypes: Record<string, string> = {
   sandbox: 'Sandbox',
   template: 'Template',
@@ -41,6 +46,16 @@ export class CedarAuthorizer implements Authorizer {
   private readonly shortcuts = new Map<string, boolean>();
   /** The scope attributes some policy in force names (see scopeAttrs); cleared with each new set. */
   private scopeAttrsRead = new Set<string>();
+  /**
+   * Cedar's answers to the requests seen last, by the request exactly as sent
+   * (principal and resource entities, action, context). An evaluation is a
+   * pure function of that and the policies in force (Cedar reads no clock and
+   * no outside state), so a remembered answer is the same decision, ~0.3 ms
+   * sooner; cleared with each new set.
+   */
+  private readonly answers = new Map<string, CedarAnswer>();
+  /** The name of this authorizer's preparsed set in the wasm module, which is shared by the whole process (tests run several daemons in one). */
+  private readonly preparsedId = `paddock-${randomUUID()}`;
   private problems: PolicyProblem[] = [];
   private loadedAt = '';
   /** Bumped whenever another set of policies is installed: decisions remembered before it are stale. */
@@ -129,12 +144,12 @@ export class CedarAuthorizer implements Authorizer {
   async explain(request: AuthorizationRequest): Promise<Explanation> {
     const byRole = await this.roles.authorize(request);
     if (byRole.effect !== 'allow') return { decision: byRole, policies: ['role boundaries'] };
-    const answer = cedar.statefulIsAuthorized({
+    const answer = this.evaluate({
       principal: principalUid(request.principal),
       action: { type: 'Paddock::Action', id: request.action },
       resource: resourceUid(request.resource),
       context: cedarContext(request.context),
-      preparsedPolicySetId: preparsedId,
+      preparsedPolicySetId: this.preparsedId,
       entities: entitiesFor(request, this.scopeAttrsRead),
     });
     if (answer.type === 'failure') {
@@ -154,13 +169,30 @@ export class CedarAuthorizer implements Authorizer {
     return { decision: { effect: 'deny', reason: hard.map((p) => p.annotations.reason || `denied by policy ${policyName(p)}`).join('; ') }, policies: names };
   }
 
+  private evaluate(call: CedarCall): CedarAnswer {
+    const key = JSON.stringify(call);
+    const known = this.answers.get(key);
+    if (known) {
+      // Kept as the most recent (a Map iterates in insertion order: the first key is the oldest).
+      this.answers.delete(key);
+      this.answers.set(key, known);
+      return known;
+    }
+    const answer = cedar.statefulIsAuthorized(call);
+    if (answer.type === 'failure') return answer;
+    this.answers.set(key, answer);
+    if (this.answers.size > maxRememberedAnswers) this.answers.delete(this.answers.keys().next().value as string);
+    return answer;
+  }
+
   private install(compiled: CompiledPolicies): void {
     const staticPolicies = Object.fromEntries(compiled.policies.map((p) => [p.id, p.text]));
-    const parsed = cedar.preparsePolicySet(preparsedId, { staticPolicies });
+    const parsed = cedar.preparsePolicySet(this.preparsedId, { staticPolicies });
     if (parsed.type === 'failure') throw new BadRequestError(`policies: ${parsed.errors[0]?.message}`, {}, 'invalid_policy');
     this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
     this.scopeAttrsRead = new Set(scopeAttrNames.filter((name) => compiled.policies.some((p) => new RegExp(`\\b${name}\\b`).test(p.text))));
     this.shortcuts.clear();
+    this.answers.clear();
     this.problems = [];
     this.loadedAt = new Date().toISOString();
     this.generation += 1;
