@@ -38,3 +38,23 @@ describe('database migrations', () => {
     migrated.close();
   });
 });
+
+describe('kept statements', () => {
+  it('compiles a query once, and gives a query still being iterated a statement of its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paddock-db-'));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, 'paddock.db'));
+    const sql = "INSERT INTO tokens (id, tenant, role, hash, created_at, created_by) VALUES (?, 'default', 'agent', ?, 'now', 'admin')";
+    expect(db.prepare(sql)).toBe(db.prepare(sql));
+    for (const id of ['tok_1', 'tok_2', 'tok_3']) db.prepare(sql).run(id, `h-${id}`);
+    const list = 'SELECT id FROM tokens ORDER BY id';
+    const pairs: string[] = [];
+    // The same query inside its own iteration: the outer one is busy, so the inner gets another statement.
+    for (const outer of db.prepare(list).iterate() as IterableIterator<{ id: string }>) {
+      const inner = db.prepare(list).all() as Array<{ id: string }>;
+      pairs.push(`${outer.id}:${inner.length}`);
+    }
+    expect(pairs).toEqual(['tok_1:3', 'tok_2:3', 'tok_3:3']);
+    db.close();
+  });
+});

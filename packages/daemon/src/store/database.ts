@@ -305,6 +305,31 @@ export function versionAfter(fragment: string): number {
   return index + 1;
 }
 
+/** Distinct SQL texts whose statements are kept (the daemon's queries are a few dozen shapes). */
+const maxKeptStatements = 256;
+
+/**
+ * Makes db.prepare keep each statement it compiled, by its SQL text: stores
+ * prepare their queries where they run them (the query's shape often depends
+ * on the call), and compiling one costs 0.05–0.3 ms, several times on each
+ * create or claim. A statement still being iterated when the same SQL is
+ * asked for again gets a fresh one. Kept statements are shared: nothing may
+ * switch one's mode (pluck, raw, expand, safeIntegers) — none does.
+ */
+export function rememberStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const kept = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    const known = kept.get(sql);
+    if (known && !known.busy) return known;
+    const statement = compile(sql);
+    if (known) return statement;
+    kept.set(sql, statement);
+    if (kept.size > maxKeptStatements) kept.delete(kept.keys().next().value as string);
+    return statement;
+  }) as Db['prepare'];
+}
+
 /** Opens (and migrates) the daemon's SQLite database; `upTo` stops at an older version (tests of a migration). */
 export function openDatabase(file: string, upTo = migrations.length): Db {
   const db = new Database(file);
@@ -314,6 +339,7 @@ export function openDatabase(file: string, upTo = migrations.length): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  rememberStatements(db);
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < upTo; v++) {
     db.transaction(() => {
