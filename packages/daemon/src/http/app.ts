@@ -34,6 +34,7 @@ import { isDashboardRequest, serveDashboard } from './dashboard-static.js';
 import type { HttpEnv } from './http-env.js';
 import { loadOnFirstUse } from './load-on-first-use.js';
 import { mcpMaxBodyBytes, registerMcpRoute } from './mcp-route.js';
+import { clientSignal, readJsonBody } from './node-request.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerCodeRoutes } from './routes/code-routes.js';
@@ -156,6 +157,7 @@ export function createApp(options: AppOptions): PaddockApp {
       'paddock.request_id': c.get('requestId'),
     });
     c.set('span', span);
+    c.set('signal', clientSignal(c));
     try {
       await next();
     } finally {
@@ -229,13 +231,15 @@ export function createApp(options: AppOptions): PaddockApp {
 
   app.use(async (c, next) => {
     if (!(c.req.header('content-type') ?? '').includes('application/json')) return next();
-    const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : c.req.path === '/mcp' ? mcpMaxBodyBytes : services.limits.maxJsonBytes;
-    return bodyLimit({
-      maxSize: max,
-      onError: () => {
-        throw new PayloadTooLargeError(max);
-      },
-    })(c, next);
+    if (c.req.path === '/mcp') {
+      return bodyLimit({
+        maxSize: mcpMaxBodyBytes,
+        onError: () => {
+          throw new PayloadTooLargeError(mcpMaxBodyBytes);
+        },
+      })(c, next);
+    }
+    return readJsonBody(c, c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : services.limits.maxJsonBytes, next);
   });
 
   registerSessionRoutes(app, { sessions: options.sessions, failedAuth, baseUrl: options.baseUrl });

@@ -83,7 +83,7 @@ export function makeGovern(
           { principal, action, resource, context: given, reason: decision.reason },
           c.req.header(approvalHeaders.id),
           approvalWaitMs(c.req.header(approvalHeaders.wait)),
-          c.req.raw.signal,
+          c.get('signal'),
         );
         details = { ...context, reason: decision.reason, approvalId };
       } catch (err) {

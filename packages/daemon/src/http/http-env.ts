@@ -15,5 +15,7 @@ export interface HttpEnv {
     logger: Logger;
     /** The request's trace span (a no-op when telemetry is off). */
     span: Span;
+    /** Aborted when the client goes away before its answer (see clientSignal: cheaper than c.get('signal')). */
+    signal: AbortSignal;
   };
 }

@@ -70,6 +70,29 @@ describe('API probes before any sandbox', () => {
     expect((await res.json()).error.code).toBe('payload_too_large');
   });
 
+  it('refuses an oversized JSON body sent in chunks, with no length declared, with 413 (D6)', async () => {
+    const chunked = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 4096) controller.enqueue(bytes.subarray(at, at + 4096));
+          controller.close();
+        },
+      });
+      return { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit;
+    };
+    const big = await daemon.api('/v1/sandboxes', chunked(JSON.stringify({ template: 'base', metadata: { big: 'x'.repeat(5 * 1024 * 1024) } })));
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.code).toBe('payload_too_large');
+    // The connection stays usable, and a chunked body within the limit is read whole.
+    const labels = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`note${i}`, String(i).repeat(256).slice(0, 256)]));
+    const made = await daemon.api('/v1/sandboxes', chunked(JSON.stringify({ template: 'base', metadata: labels })));
+    expect(made.status).toBe(201);
+    const info = (await made.json()) as { id: string; metadata: Record<string, string> };
+    expect(info.metadata).toEqual(labels);
+    await daemon.api(`/v1/sandboxes/${info.id}`, { method: 'DELETE' });
+  });
+
   it('refuses a WebSocket from a foreign origin, even with the token (D9)', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn });
     const proc = await sbx.commands.start(['sleep', '30']);

@@ -274,7 +274,7 @@ class E2bRoutes {
           { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => this.s.sandboxes.requireLive(owner, id) },
           () =>
             this.s.snapshots.fork(owner, id, body.timeout === undefined ? {} : { timeoutMs: secondsToMs(body.timeout) }, {
-              signal: c.req.raw.signal,
+              signal: c.get('signal'),
               createdBy: c.get('principal').owner,
             }),
         );
@@ -297,7 +297,7 @@ class E2bRoutes {
     const template = await this.s.govern(
       c,
       { action: 'sandbox.snapshot', resource: `sandbox:${id}`, context: { template: name }, precheck: () => this.s.sandboxes.requireLive(owner, id) },
-      () => this.s.snapshots.snapshot(owner, id, { name }, c.req.raw.signal),
+      () => this.s.snapshots.snapshot(owner, id, { name }, c.get('signal')),
     );
     return c.json({ snapshotID: template.name, names: [template.name] }, 201);
   }

@@ -65,7 +65,7 @@ async function createContext(s: Services, c: Context<HttpEnv>, call: EnvdCall): 
   const sandbox = runningSandbox(s, call);
   const cwd = typeof body.cwd === 'string' && body.cwd ? absolutePath(body.cwd, call.user, sandbox) : undefined;
   const created = await s.govern(c, { ...manage(s, call, 'create'), context: { op: 'create', language } }, async () =>
-    s.code.create(runningSandbox(s, call), { language, ...(cwd ? { cwd } : {}) }, { signal: c.req.raw.signal }),
+    s.code.create(runningSandbox(s, call), { language, ...(cwd ? { cwd } : {}) }, { signal: c.get('signal') }),
   );
   return c.json(wireContext(created), 200);
 }
@@ -89,7 +89,7 @@ async function execute(s: Services, c: Context<HttpEnv>, call: EnvdCall): Promis
     },
     async () => {
       const sandbox = runningSandbox(s, call);
-      const id = await s.code.resolve(sandbox, run, c.req.raw.signal);
+      const id = await s.code.resolve(sandbox, run, c.get('signal'));
       s.code.requireAlive(call.sandboxId, id);
       const cancel = new AbortController();
       const encoder = new TextEncoder();

@@ -22,7 +22,7 @@ export async function downloadFile(s: Services, c: Context<HttpEnv>, call: EnvdC
     { action: 'sandbox.file.read', resource: `sandbox:${call.sandboxId}`, context: { path: at }, precheck: () => runningSandbox(s, call) },
     () => s.files.read(runningSandbox(s, call), at, call.user),
   );
-  c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+  c.get('signal').addEventListener('abort', () => body.destroy(), { once: true });
   return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
     status: 200,
     headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${encodeURIComponent(at.split('/').at(-1) ?? '')}"` },

@@ -78,7 +78,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
       },
       { onCancel: () => unsubscribe() },
     );
-    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    c.get('signal').addEventListener('abort', () => unsubscribe());
     return new Response(body, { status: 200, headers: ndjsonHeaders() }) as never;
   });
 
@@ -87,7 +87,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<HttpEnv>, s: Services): 
     const { wait } = c.req.valid('query');
     const approval = await s.govern(c, { action: 'approval.get', resource: `approval:${id}` }, async () => {
       const found = s.approvals.get(c.get('principal'), id);
-      return wait ? s.approvals.waitForDecision(found.id, wait * 1000, c.req.raw.signal) : found;
+      return wait ? s.approvals.waitForDecision(found.id, wait * 1000, c.get('signal')) : found;
     });
     return c.json(approval, 200);
   });

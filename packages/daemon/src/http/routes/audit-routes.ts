@@ -99,7 +99,7 @@ export function registerAuditRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
       },
       { onCancel: () => unsubscribe() },
     );
-    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    c.get('signal').addEventListener('abort', () => unsubscribe());
     return new Response(body, { status: 200, headers: ndjsonHeaders() }) as never;
   });
 

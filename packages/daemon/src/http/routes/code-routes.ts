@@ -107,7 +107,7 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     const { id } = c.req.valid('param');
     const body = (c.req.valid('json') as CodeContextCreate | undefined) ?? {};
     const created = await s.govern(c, { ...manage(c, id, 'create'), context: { op: 'create', language: body.language ?? 'python' } }, async () =>
-      s.code.create(s.sandboxes.requireRunning(c.get('principal').tenant, id), body, { signal: c.req.raw.signal }),
+      s.code.create(s.sandboxes.requireRunning(c.get('principal').tenant, id), body, { signal: c.get('signal') }),
     );
     return c.json(created, 201);
   });
@@ -148,10 +148,10 @@ export function registerCodeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     const language = (body.contextId ? s.code.languageOf(id, body.contextId) : undefined) ?? body.language ?? 'python';
     return s.govern(c, { action: 'code.run', resource: `sandbox:${id}`, context: runContext(body, language), precheck }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
-      const contextId = await s.code.resolve(sandbox, body, c.req.raw.signal);
+      const contextId = await s.code.resolve(sandbox, body, c.get('signal'));
       if (!streaming) {
         const collected = collector(contextId);
-        const end = await s.code.run(id, contextId, body, collected.emit, c.req.raw.signal);
+        const end = await s.code.run(id, contextId, body, collected.emit, c.get('signal'));
         return c.json({ ...collected.result, ...end, truncated: end.truncated || collected.result.truncated }, 200);
       }
       s.code.requireAlive(id, contextId);

@@ -116,11 +116,11 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: execContext(body), precheck }, async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
       if (!streaming) {
-        const proc = await s.processes.start(sandbox, body, { signal: c.req.raw.signal });
+        const proc = await s.processes.start(sandbox, body, { signal: c.get('signal') });
         const onAbort = () => proc.signal('SIGKILL');
-        c.req.raw.signal.addEventListener('abort', onAbort, { once: true });
+        c.get('signal').addEventListener('abort', onAbort, { once: true });
         await proc.done;
-        c.req.raw.signal.removeEventListener('abort', onAbort);
+        c.get('signal').removeEventListener('abort', onAbort);
         return c.json(proc.result(), 200);
       }
       let proc: ManagedProcess | undefined;
@@ -137,7 +137,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
           },
         },
       );
-      proc = await s.processes.start(sandbox, body, { subscriber, signal: c.req.raw.signal });
+      proc = await s.processes.start(sandbox, body, { subscriber, signal: c.get('signal') });
       return streamed(new Response(prepend(body$, { type: 'start', pid: proc.pid }), { status: 200, headers: ndjsonHeaders() }));
     });
   });

@@ -146,23 +146,23 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(screenshotRoute, async (c) => {
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
-    const png = await see(c, id, 'screenshot', () => s.desktop.screenshot(running(c, id), query, c.req.raw.signal));
+    const png = await see(c, id, 'screenshot', () => s.desktop.screenshot(running(c, id), query, c.get('signal')));
     return c.body(new Uint8Array(png), 200, { 'content-type': 'image/png', 'cache-control': 'no-store' });
   });
 
   app.openapi(cursorRoute, async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await see(c, id, 'cursor', () => s.desktop.cursor(running(c, id), c.req.raw.signal)), 200);
+    return c.json(await see(c, id, 'cursor', () => s.desktop.cursor(running(c, id), c.get('signal'))), 200);
   });
 
   app.openapi(windowsRoute, async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await see(c, id, 'windows', () => s.desktop.windows(running(c, id), c.req.raw.signal)), 200);
+    return c.json(await see(c, id, 'windows', () => s.desktop.windows(running(c, id), c.get('signal'))), 200);
   });
 
   app.openapi(getClipboardRoute, async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await see(c, id, 'clipboard', () => s.desktop.clipboard(running(c, id), c.req.raw.signal)), 200);
+    return c.json(await see(c, id, 'clipboard', () => s.desktop.clipboard(running(c, id), c.get('signal'))), 200);
   });
 
   app.openapi(streamRoute, async (c) => {
@@ -175,7 +175,7 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(actionsRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { actions } = c.req.valid('json');
-    const signal = c.req.raw.signal;
+    const signal = c.get('signal');
     checkControl(c, s, id);
     // The policy sees the window the input goes to, so an operator can ask for approval before typing into one.
     const state = await s.desktop.state(running(c, id), signal);
@@ -199,7 +199,7 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     checkControl(c, s, id);
     const context = { op: 'launch', program: request.app, argv: request.args };
     const result = await s.govern(c, { action: 'desktop.input', resource: `sandbox:${id}`, context, precheck: () => running(c, id) }, () =>
-      s.desktop.launch(running(c, id), request, c.req.raw.signal),
+      s.desktop.launch(running(c, id), request, c.get('signal')),
     );
     return c.json(result, 200);
   });
@@ -211,7 +211,7 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const result = await s.govern(
       c,
       { action: 'desktop.input', resource: `sandbox:${id}`, context: { op: 'clipboard', chars: text.length }, precheck: () => running(c, id) },
-      () => s.desktop.setClipboard(running(c, id), text, c.req.raw.signal),
+      () => s.desktop.setClipboard(running(c, id), text, c.get('signal')),
     );
     return c.json(result, 200);
   });
@@ -228,7 +228,7 @@ export function registerDesktopRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         context: { op: 'start', ...(request.url ? { to: request.url } : {}) },
         precheck: () => running(c, id),
       },
-      () => s.desktop.startBrowser(running(c, id), request, c.req.raw.signal),
+      () => s.desktop.startBrowser(running(c, id), request, c.get('signal')),
     );
     return c.json(result, 200);
   });

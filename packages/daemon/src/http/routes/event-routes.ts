@@ -49,7 +49,7 @@ export function registerEventRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
     return streamSSE(c, async (stream) => {
       const gone = new AbortController();
       stream.onAbort(() => gone.abort());
-      c.req.raw.signal.addEventListener('abort', () => gone.abort(), { once: true });
+      c.get('signal').addEventListener('abort', () => gone.abort(), { once: true });
       const sink = {
         writeSSE: (m: { event: string; data: string }) => stream.writeSSE(m),
         write: (text: string) => stream.write(text),

@@ -126,7 +126,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     const { entry, body } = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path) } }, () =>
       s.files.read(running(c, id), path, user),
     );
-    c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    c.get('signal').addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
       status: 200,
       // No content-length: the file may change while it streams (logs grow, /proc files claim size 0).
@@ -207,7 +207,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
         const sandbox = running(c, id);
         const target = s.files.resolve(sandbox, path);
         await s.files.stat(sandbox, target, user);
-        return tarStream(s, sandbox, ['tar', '-c', '-f', '-', '-C', dirnameOf(target), '--', basenameOf(target)], user, c.req.raw.signal);
+        return tarStream(s, sandbox, ['tar', '-c', '-f', '-', '-C', dirnameOf(target), '--', basenameOf(target)], user, c.get('signal'));
       },
     );
     return new Response(stream, { status: 200, headers: { 'content-type': 'application/x-tar' } });

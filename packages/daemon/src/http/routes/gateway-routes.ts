@@ -267,7 +267,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       },
       { onCancel: () => unsubscribe() },
     );
-    c.req.raw.signal.addEventListener('abort', () => unsubscribe());
+    c.get('signal').addEventListener('abort', () => unsubscribe());
     return streamed(new Response(body, { status: 200, headers: ndjsonHeaders() }));
   });
 
@@ -289,7 +289,7 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         },
         outcomeOf: (r) => ((r as { isError?: boolean }).isError ? 'tool_error' : 'ok'),
       },
-      () => s.gateway.call(tenant, name, args, { signal: c.req.raw.signal }),
+      () => s.gateway.call(tenant, name, args, { signal: c.get('signal') }),
     );
     return c.json(result, 200);
   });

@@ -67,7 +67,7 @@ export function registerImageRoutes(app: OpenAPIHono<HttpEnv>, s: Services): voi
     const work = await s.images.workDir();
     const archive = join(work, 'upload.tar');
     try {
-      await pipeline(Readable.from(limitedBody(c, s.limits.maxImageBytes)), createWriteStream(archive, { mode: 0o600 }), { signal: c.req.raw.signal });
+      await pipeline(Readable.from(limitedBody(c, s.limits.maxImageBytes)), createWriteStream(archive, { mode: 0o600 }), { signal: c.get('signal') });
     } catch (err) {
       await rm(work, { recursive: true, force: true });
       throw err;

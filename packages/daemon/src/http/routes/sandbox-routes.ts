@@ -194,7 +194,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const template = await s.govern(
       c,
       { action: 'sandbox.snapshot', resource: `sandbox:${id}`, context: { template: body.name }, precheck: () => s.sandboxes.requireLive(owner, id) },
-      () => s.snapshots.snapshot(owner, id, body, c.req.raw.signal),
+      () => s.snapshots.snapshot(owner, id, body, c.get('signal')),
     );
     return c.json(template, 201);
   });
@@ -205,7 +205,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const input = ForkCreateSchema.parse(body);
     const owner = c.get('principal').tenant;
     const record = await s.govern(c, { action: 'sandbox.fork', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
-      s.snapshots.fork(owner, id, input, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
+      s.snapshots.fork(owner, id, input, { signal: c.get('signal'), createdBy: c.get('principal').owner }),
     );
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 201);
   });
@@ -214,7 +214,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const { id } = c.req.valid('param');
     const owner = c.get('principal').tenant;
     const cp = await s.govern(c, { action: 'sandbox.checkpoint', resource: `sandbox:${id}`, precheck: () => s.sandboxes.requireLive(owner, id) }, () =>
-      s.checkpoints.checkpoint(owner, id, c.req.raw.signal),
+      s.checkpoints.checkpoint(owner, id, c.get('signal')),
     );
     return c.json(cp, 201);
   });
@@ -233,7 +233,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const record = await s.govern(
       c,
       { action: 'sandbox.rollback', resource: `sandbox:${id}`, context: { checkpoint }, precheck: () => s.sandboxes.requireLive(owner, id) },
-      () => s.checkpoints.rollback(owner, id, checkpoint, c.req.raw.signal),
+      () => s.checkpoints.rollback(owner, id, checkpoint, c.get('signal')),
     );
     return c.json(toSandboxInfo(record, s.takeovers.controlOf(record.id)), 200);
   });
@@ -265,7 +265,7 @@ export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<
     async () => {
       await s.builtInTemplates.ensure(body.template, c.get('principal').tenant);
       return mountingVolumes(c, s, body.volumes ?? [], () =>
-        s.sandboxes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal, createdBy: c.get('principal').owner }),
+        s.sandboxes.create(c.get('principal').tenant, body, { signal: c.get('signal'), createdBy: c.get('principal').owner }),
       );
     },
   );

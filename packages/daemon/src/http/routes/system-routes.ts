@@ -47,7 +47,7 @@ export function registerSystemRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
   });
   app.openapi(checkRoute, async (c) => {
     const tenant = c.get('principal').tenant;
-    const report = await s.govern(c, { action: 'system.check', resource: 'system:check' }, () => s.check(tenant, { signal: c.req.raw.signal }));
+    const report = await s.govern(c, { action: 'system.check', resource: 'system:check' }, () => s.check(tenant, { signal: c.get('signal') }));
     return c.json(report, 200);
   });
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: paddockVersion }, 200));

@@ -157,7 +157,7 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const body = c.req.valid('json');
     const context = { sizeMiB: body.sizeMiB, ...(body.from ? { template: body.from.template, path: body.from.path } : {}) };
     const volume = await s.govern(c, { action: 'volume.create', resource: `volume:${body.name}`, context }, () =>
-      s.volumes.create(c.get('principal').tenant, body, { signal: c.req.raw.signal }),
+      s.volumes.create(c.get('principal').tenant, body, { signal: c.get('signal') }),
     );
     return c.json(volume, 201);
   });
@@ -187,7 +187,7 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
       await files.stat('/');
       return (await archives(c.get('logger'))).exportVolume(files);
     });
-    c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    c.get('signal').addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status: 200, headers: { 'content-type': 'application/x-tar' } });
   });
 
@@ -205,7 +205,7 @@ export function registerVolumeRoutes(app: OpenAPIHono<HttpEnv>, s: Services): vo
     const { entry, body } = await s.govern(c, { action: 'volume.read', resource: `volume:${name}`, context: { path: where(path) } }, () =>
       s.volumes.files(c.get('principal').tenant, name).read(path),
     );
-    c.req.raw.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    c.get('signal').addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
       status: 200,
       headers: { 'content-type': 'application/octet-stream', 'x-paddock-size': String(entry.size), 'x-paddock-mode': entry.mode.toString(8) },
