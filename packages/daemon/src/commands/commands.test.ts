@@ -123,6 +123,23 @@ describe('cancellation', () => {
   });
 });
 
+describe('cancellation of a plain exec', () => {
+  it('kills the command when the client of a POST …/exec (JSON answer, not streamed) hangs up', async () => {
+    const controller = new AbortController();
+    const call = fetch(`${daemon.url}/v1/sandboxes/${sbx.id}/exec`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${daemon.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ cmd: ['sh', '-c', 'sleep 31'] }),
+      signal: controller.signal,
+    });
+    const running = async () => (await sbx.commands.list()).filter((p) => p.cmd.join(' ') === 'sh -c sleep 31' && p.state === 'running').length;
+    await expect.poll(running, { timeout: 10_000 }).toBe(1);
+    controller.abort();
+    await expect(call).rejects.toBeDefined();
+    await expect.poll(running, { timeout: 10_000 }).toBe(0);
+  });
+});
+
 describe('background commands', () => {
   it('starts, lists, streams and kills a process', async () => {
     const chunks: string[] = [];
