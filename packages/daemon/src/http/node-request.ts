@@ -65,12 +65,13 @@ function readWithin(incoming: IncomingMessage, max: number): Promise<string> {
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
-      incoming.pause();
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
         stop();
+        // The rest is left unread here: the error's answer discards it, or the connection closes.
+        incoming.pause();
         reject(new PayloadTooLargeError(max));
         return;
       }

@@ -55,7 +55,7 @@ describe('sandbox lifecycle', () => {
     expect(pids.length).toBeGreaterThan(0);
     await sbx.pause();
     await sbx.kill();
-    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
     expect(pids.filter(processAlive)).toEqual([]);
   });
 
@@ -65,7 +65,8 @@ describe('sandbox lifecycle', () => {
     const outputs = await Promise.all(created.map((s, i) => s.commands.run(['sh', '-c', `echo ${i}; hostname`])));
     for (const [i, r] of outputs.entries()) expect(r.stdout).toBe(`${i}\n${created[i]?.id}\n`);
     await Promise.all(created.map((s) => s.kill()));
-    for (const s of created) expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    for (const s of created)
+      expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
     expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'fifty' } })).toEqual([]);
   });
 });

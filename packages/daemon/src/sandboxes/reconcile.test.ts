@@ -43,13 +43,13 @@ describe('daemon crash and restart', () => {
     await expect(Sandbox.connect(victim.id, daemon.conn)).rejects.toBeInstanceOf(SandboxNotFoundError);
     const info = await (await daemon.api(`/v1/sandboxes/${victim.id}`)).json();
     expect(info).toMatchObject({ state: 'killed', endReason: 'lost' });
-    expect(hostFootprint(daemon.stateDir, victim.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(hostFootprint(daemon.stateDir, victim.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
     // The stray processes are found through their cgroup and killed.
     expect(forgottenPids.filter(processAlive)).toEqual([]);
-    expect(hostFootprint(daemon.stateDir, forgotten.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(hostFootprint(daemon.stateDir, forgotten.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
 
     await adopted.kill();
-    expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(hostFootprint(daemon.stateDir, survivor.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
   });
 
   it('a kill while a host process holds the rootfs busy still unmounts and removes everything', async () => {
@@ -58,7 +58,7 @@ describe('daemon crash and restart', () => {
     const holder = spawn('sleep', ['30'], { cwd: rootfs, stdio: 'ignore' });
     try {
       await sbx.kill();
-      expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+      expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
       expect(processAlive(holder.pid ?? 0)).toBe(true);
     } finally {
       holder.kill('SIGKILL');

@@ -110,7 +110,7 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
     expect(footprint.mounts.length).toBeGreaterThan(0);
     await sbx.kill();
     expect(footprint.pids.filter(processAlive)).toEqual([]);
-    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [] });
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
   });
 });
 

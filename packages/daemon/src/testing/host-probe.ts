@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AgentClient, mountsUnder, sandboxPaths } from '@paddock/engine';
 import { cgroupParentFor } from '../config/daemon-config.js';
@@ -6,12 +6,23 @@ import { cgroupParentFor } from '../config/daemon-config.js';
 /** What a sandbox occupies on the host, looked at from outside, for leak checks. */
 export function hostFootprint(stateDir: string, sandboxId: string) {
   const cgroupParent = cgroupParentOf(stateDir);
-  const cgroupDirs = ['memory', 'pids', 'cpu', 'freezer'].map((c) => `/sys/fs/cgroup/${c}/${cgroupParent}/${sandboxId}`);
+  // Every hierarchy (cgroup v1 mounts one per controller, plus systemd's and the unified one); v2 has one.
+  const hierarchies = readdirSync('/sys/fs/cgroup', { withFileTypes: true }).filter((d) => d.isDirectory());
+  const cgroupDirs = [`/sys/fs/cgroup/${cgroupParent}/${sandboxId}`, ...hierarchies.map((h) => `/sys/fs/cgroup/${h.name}/${cgroupParent}/${sandboxId}`)];
   return {
     mounts: mountsUnder(`${stateDir}/sandboxes/${sandboxId}`),
     cgroupDirs: cgroupDirs.filter((d) => existsSync(d)),
     dirExists: existsSync(`${stateDir}/sandboxes/${sandboxId}`),
     pids: pidsOf(cgroupParent, sandboxId),
+    // What runc and runsc keep of it (runc: a folder named by the id; runsc: files whose names hold it).
+    runtimeRecords: ['runc', 'runsc'].flatMap((runtime) => {
+      const root = `${stateDir}/${runtime}`;
+      return existsSync(root)
+        ? readdirSync(root)
+            .filter((name) => name.includes(sandboxId))
+            .map((name) => `${root}/${name}`)
+        : [];
+    }),
   };
 }
 
