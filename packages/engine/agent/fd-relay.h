@@ -15,7 +15,8 @@
 // by default), which the sandbox's root shares with the agent. Where splice
 // is refused (EINVAL) or the pipe cannot be made that large (a smaller one
 // costs more than the copy), the direction keeps copying; so does every
-// direction out of a unix socket (see relay_fds).
+// direction out of a unix socket unless relay_splice_unix is set (see
+// relay_fds).
 #ifndef PADDOCK_FD_RELAY_H
 #define PADDOCK_FD_RELAY_H
 
@@ -34,6 +35,10 @@
 #define RELAY_PIPE_IDLE_MS 1000
 // What a relay asks of a unix socket's send buffer (see the agent's `connect`).
 #define RELAY_SOCKET_BUF (4 << 20)
+
+// Set by a program that knows it runs on Linux itself (the container tier),
+// not under gVisor: only then are bytes spliced out of a unix socket too.
+static int relay_splice_unix = 0;
 
 // One direction of a connection. Taking only into an empty buffer (or pipe)
 // keeps the bookkeeping trivial and lets TCP flow control push back on a fast
@@ -158,15 +163,15 @@ static inline void relay_fds(int a, int b, int hangup_ends) {
   if (!mem) return;
   struct relay_half h[2] = {{.from = a, .to = b, .buf = mem, .pipe_r = -1, .pipe_w = -1},
                             {.from = b, .to = a, .buf = mem + RELAY_BUF_SIZE, .pipe_r = -1, .pipe_w = -1}};
-  // Only what comes out of a TCP socket is spliced. Spliced out of the
-  // daemon's unix socket on the gvisor tier, an upload followed by a
-  // half-close reached the server altered (the half-close test of
-  // ingress-probes; why is not known), and the bulk that matters most goes
-  // the other way: out of the sandbox's servers.
+  // Under gVisor only what comes out of a TCP socket is spliced: spliced out
+  // of the daemon's unix socket there, an upload followed by a half-close
+  // reached the server altered (the half-close test of ingress-probes; why is
+  // not known). Linux splices out of a unix socket as it does out of TCP, and
+  // an egress download comes out of the daemon's unix socket.
   for (int i = 0; i < 2; i++) {
     int domain = 0;
     socklen_t len = sizeof domain;
-    if (getsockopt(h[i].from, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain == AF_UNIX) h[i].copy_only = 1;
+    if (getsockopt(h[i].from, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || (domain == AF_UNIX && !relay_splice_unix)) h[i].copy_only = 1;
   }
   while (!(h[0].eof && h[1].eof)) {
     // pollfd i watches h[i].from, which is also h[1-i].to. An fd with nothing

@@ -1120,7 +1120,7 @@ static int start_egress_relay(const char *self, const char *egress_sock) {
       if ((high[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 64)) < 0) _exit(127);
     for (int k = 0; k < EGRESS_LISTENERS; k++)
       if (dup2(high[k], EGRESS_FIRST_FD + k) < 0) _exit(127);
-    execl(relay, "paddock-egress", egress_sock, "--inherited", (char *)NULL);
+    execl(relay, "paddock-egress", egress_sock, "--inherited", relay_splice_unix ? "--splice-unix" : (char *)NULL, (char *)NULL);
     _exit(127);
   }
   for (int k = 0; k < EGRESS_LISTENERS; k++) close(fds[k]);
@@ -1135,6 +1135,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--socket-mode-guard") == 0) check_peer_pid_ns = 0;
     else if (strcmp(argv[i], "--egress") == 0 && i + 1 < argc) egress_sock = argv[++i];
   }
+  // The socket-mode guard is asked for on gVisor alone (oci-spec.ts): without it this is Linux itself.
+  relay_splice_unix = check_peer_pid_ns;
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_IGN);  // handlers (and the relay, should it die) are reaped by the kernel
   // No socket until the relay listens: the daemon takes a listening agent as a ready sandbox.

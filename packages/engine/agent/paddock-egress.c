@@ -195,13 +195,19 @@ static void accept_tcp(int lfd, enum egress_kind kind) {
   close(fd);
 }
 
-// Usage: paddock-egress <unix-socket-path> [--inherited]
+// Usage: paddock-egress <unix-socket-path> [--inherited] [--splice-unix]
 // With --inherited the listeners are already open at fds 3.. (the agent
 // opened them; see egress-listeners.h); otherwise the relay opens them.
+// --splice-unix: this is Linux itself, not gVisor (see fd-relay.h).
 int main(int argc, char **argv) {
-  int inherited = argc == 3 && strcmp(argv[2], "--inherited") == 0;
-  if (argc < 2 || argc > 3 || (argc == 3 && !inherited)) {
-    fprintf(stderr, "usage: paddock-egress <unix-socket-path> [--inherited]\n");
+  int inherited = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--inherited") == 0) inherited = 1;
+    else if (strcmp(argv[i], "--splice-unix") == 0) relay_splice_unix = 1;
+    else argc = 0;
+  }
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "usage: paddock-egress <unix-socket-path> [--inherited] [--splice-unix]\n");
     return 2;
   }
   size_t plen = strlen(argv[1]);
