@@ -27,9 +27,12 @@
 // Answers, one per request:
 //   {"cmd":"NODE_HANDLE","type":"net.Socket","msg":{"req":N}} + the socket
 //   {"req":N,"error":"<errno name or reason>"}
-// Anything else read on the channel (Node's NODE_HANDLE_ACK) is dropped. The
-// first line sent is {"ready":true} or {"ready":false,"error":...}. End of the
-// channel, or paddockd's death, ends the program.
+// Node acknowledges each socket (NODE_HANDLE_ACK), in order; a socket it could
+// not take (out of descriptors: NODE_HANDLE_NACK) is answered again as
+// {"req":N,"error":"EMFILE"}, so that paddockd hears of that request at all.
+// Anything else read on the channel is dropped. The first line sent is
+// {"ready":true} or {"ready":false,"error":...}. End of the channel, or
+// paddockd's death, ends the program.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -73,6 +76,10 @@ struct pending {
 };
 
 static struct pending pending[MAX_PENDING];
+// Requests whose socket was sent and not yet acknowledged, oldest first.
+#define MAX_UNACKED 4096
+static uint64_t unacked[MAX_UNACKED];
+static size_t unacked_head, unacked_count;
 static int channel = -1, epfd = -1, own_netns = -1;
 static ino_t own_netns_ino;
 static const char *sandboxes_dir, *procs_dir, *cgroup_path;
@@ -119,6 +126,13 @@ static void fail_req(uint64_t req, const char *why) {
 }
 
 static void hand_over(uint64_t req, int fd) {
+  // A full queue forgets its oldest: that request's socket was surely taken by now.
+  if (unacked_count == MAX_UNACKED) {
+    unacked_head = (unacked_head + 1) % MAX_UNACKED;
+    unacked_count--;
+  }
+  unacked[(unacked_head + unacked_count) % MAX_UNACKED] = req;
+  unacked_count++;
   char line[128];
   snprintf(line, sizeof line, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"req\":%" PRIu64 "}}\n", req);
   send_line(line, fd);
@@ -270,7 +284,18 @@ static void expire(void) {
   }
 }
 
+// Node's answer to the oldest socket sent: taken, or not (then its request fails).
+static void acknowledged(int taken) {
+  if (unacked_count == 0) return;
+  uint64_t req = unacked[unacked_head];
+  unacked_head = (unacked_head + 1) % MAX_UNACKED;
+  unacked_count--;
+  if (!taken) fail_req(req, "EMFILE");
+}
+
 static void command(const char *line) {
+  if (strstr(line, "\"NODE_HANDLE_ACK\"")) return acknowledged(1);
+  if (strstr(line, "\"NODE_HANDLE_NACK\"")) return acknowledged(0);
   uint64_t req;
   int off = -1;
   if (sscanf(line, "\"open %" SCNu64 " %n", &req, &off) != 1 || off < 0) return;

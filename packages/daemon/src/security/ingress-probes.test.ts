@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dialHelperPath } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
 import { pino } from 'pino';
@@ -288,6 +289,32 @@ function daemonChild(name: string): { pid: number; fds: number } | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A program that dials through NamespaceDialer (the daemon's, from dist/),
+ * fills its own descriptor table, dials again, frees it and dials once more;
+ * it prints what each dial gave.
+ */
+function starvedDialer(netnsDir: string, procsDir: string, id: string, port: number): string {
+  const dialer = fileURLToPath(new URL('../../dist/ingress/namespace-dialer.js', import.meta.url));
+  return `
+import { closeSync, openSync } from 'node:fs';
+import { NamespaceDialer } from ${JSON.stringify(dialer)};
+const keep = setInterval(() => {}, 1000);
+const logger = { warn() {} };
+const dialer = new NamespaceDialer({ binary: ${JSON.stringify(dialBinary)}, sources: { netnsDir: ${JSON.stringify(netnsDir)}, procsDir: ${JSON.stringify(procsDir)}, cgroupPath: '/paddock-probe' }, logger });
+const dial = () => dialer.dial(${JSON.stringify(id)}, ${port}, { timeoutMs: 10000 }).then((s) => (s ? (s.destroy(), 'socket') : 'fallback'), (e) => 'error ' + e.code);
+const first = await dial();
+const held = [];
+try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+const starved = await dial();
+for (const fd of held) closeSync(fd);
+const after = await dial();
+console.log(JSON.stringify({ first, starved, after }));
+dialer.close();
+clearInterval(keep);
+`;
 }
 
 type AuditRecords = { records: Array<{ action: string; resource: string; decision: string; details: Record<string, unknown> }> };
@@ -798,7 +825,7 @@ describe('ingress through paddock-dial, on the container tier', () => {
     }
   });
 
-  it("P18: paddock-dial enters only a sandbox's namespace named by id: never the host's (a netns file bound to it, or a link), never a process outside the sandbox's cgroup, no path, no port out of range", async () => {
+  it("P18: paddock-dial enters only a sandbox's namespace named by id: never the host's (a netns file bound to it, or a link), never a process outside the sandbox's cgroup, no path, no port out of range; a daemon out of descriptors is told, not left waiting", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paddock-dial-probe-'));
     const procs = join(dir, 'procs');
     const mounted: string[] = [];
@@ -855,6 +882,13 @@ while True:
         expect(said).toBe('inside');
         await expect(dialer.dial('real', port + 1 > 65535 ? port - 1 : port + 1, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'port_not_listening' });
         for (const bad of [0, 65536, -1]) expect(await dialer.dial('real', bad, { timeoutMs: 10_000 })).toBeUndefined();
+        // A daemon out of descriptors cannot take the socket: that connection is the agent's to try, at once, not a wait for a timeout.
+        const starved = spawnSync(
+          'prlimit',
+          ['--nofile=256:256', process.execPath, '--input-type=module', '-e', starvedDialer(dir, procs, 'real', port)],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
+        expect(JSON.parse(starved.stdout.trim().split('\n').at(-1) ?? '{}'), starved.stderr).toEqual({ first: 'socket', starved: 'fallback', after: 'socket' });
       } finally {
         inside.kill('SIGKILL');
       }
