@@ -883,11 +883,10 @@ while True:
         await expect(dialer.dial('real', port + 1 > 65535 ? port - 1 : port + 1, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'port_not_listening' });
         for (const bad of [0, 65536, -1]) expect(await dialer.dial('real', bad, { timeoutMs: 10_000 })).toBeUndefined();
         // A daemon out of descriptors cannot take the socket: that connection is the agent's to try, at once, not a wait for a timeout.
-        const starved = spawnSync(
-          'prlimit',
-          ['--nofile=256:256', process.execPath, '--input-type=module', '-e', starvedDialer(dir, procs, 'real', port)],
-          { encoding: 'utf8', timeout: 60_000 },
-        );
+        const starved = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '--input-type=module', '-e', starvedDialer(dir, procs, 'real', port)], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
         expect(JSON.parse(starved.stdout.trim().split('\n').at(-1) ?? '{}'), starved.stderr).toEqual({ first: 'socket', starved: 'fallback', after: 'socket' });
       } finally {
         inside.kill('SIGKILL');
