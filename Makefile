@@ -79,6 +79,7 @@ build: deps node_modules/.package-lock.json
 	@mkdir -p packages/engine/dist/host
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-mount packages/engine/agent/paddock-mount.c
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-splice packages/engine/agent/paddock-splice.c
+	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-dial packages/engine/agent/paddock-dial.c
 	gcc -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-netns packages/engine/agent/paddock-netns.c -lnftables -lmnl
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-spawn packages/engine/agent/paddock-spawn.c
 	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js

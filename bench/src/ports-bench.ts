@@ -21,6 +21,8 @@ export interface PortsOutcome {
   /** Idle connections asked for and held through ingress (container tier). */
   idleAsked: number;
   idleHeld: number;
+  /** Per tier, how ingress opened its connections into the sandbox (the audit records' details.route). */
+  routes: Record<string, string[]>;
 }
 
 const smallBytes = 64;
@@ -51,6 +53,10 @@ const server = http.createServer((req, res) => {
     };
     return pump();
   }
+  if (req.url === '/close') {
+    // Closed after the answer: each request reaches the sandbox on a new connection.
+    return res.writeHead(200, { 'content-length': small.length, connection: 'close' }).end(small);
+  }
   if (req.url === '/hold') {
     // One byte: a proxy may hold the headers back until the body starts.
     return res.writeHead(200, { 'content-type': 'text/plain' }).write('.');
@@ -80,7 +86,9 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
   const downloadBytes = 100 * 1024 * 1024;
   const downloadRounds = Math.max(3, config.networkDownloadRounds + 2);
   const idleAsked = 1000;
-  const outcome: PortsOutcome = { tiers, requests, smallBytes, downloadBytes, downloadRounds, idleAsked, idleHeld: 0 };
+  const freshRequests = Math.max(100, config.networkRequests);
+  const noKeepAlive = new Agent({ keepAlive: false });
+  const outcome: PortsOutcome = { tiers, requests, smallBytes, downloadBytes, downloadRounds, idleAsked, idleHeld: 0, routes: {} };
   const scratch = await mkdtemp(join(tmpdir(), 'paddock-bench-ports-'));
   const hostServerFile = join(scratch, 'server.js');
   await writeFile(hostServerFile, serverSource);
@@ -132,6 +140,17 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
         for (const a of Object.values(agents)) a.destroy();
       }
 
+      progress(`  ${tier}: ${freshRequests} small requests per way, each on a new connection into the sandbox …`);
+      for (let done = 0, round = 0; done < freshRequests; done += 25, round++) {
+        for (const [name, way] of rotated(Object.entries(ways), round)) {
+          for (let i = 0; i < 25; i++) {
+            const t0 = performance.now();
+            await get(way.port, `${way.path}/close`, way.headers, noKeepAlive, smallBytes);
+            samples.add(`ports.${key}fresh.${name}`, performance.now() - t0);
+          }
+        }
+      }
+
       progress(`  ${tier}: ${downloadRounds} downloads of 100 MB per way (curl) …`);
       for (let round = 0; round < downloadRounds; round++) {
         for (const [name, way] of rotated(Object.entries(ways), round)) {
@@ -140,6 +159,7 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
         }
       }
 
+      outcome.routes[tier] = await routesOf(ctx, sb.id);
       if (tier === 'container') {
         progress(`  ${tier}: ${idleAsked} idle connections through ingress, then the API's latency …`);
         outcome.idleHeld = await holdIdle(ctx, Number(apiUrl.port), `${pathBase}/hold`, auth, idleAsked, sb.id);
@@ -153,6 +173,16 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
     await rm(scratch, { recursive: true, force: true });
   }
   return outcome;
+}
+
+/** The ways ingress opened this sandbox's connections, from its audit records. */
+async function routesOf(ctx: BenchContext, id: string): Promise<string[]> {
+  const audit = await ctx.daemon.api.call<{ records: Array<{ action: string; resource: string; details: { route?: string } }> }>(
+    'GET',
+    '/v1/audit?limit=2000&order=desc&action=sandbox.port.open',
+  );
+  const routes = audit.records.filter((r) => r.resource === `sandbox:${id}`).map((r) => r.details.route ?? 'unrecorded');
+  return [...new Set(routes)].sort();
 }
 
 async function startServer(ctx: BenchContext, id: string): Promise<void> {

@@ -674,6 +674,32 @@ function governanceTable(r: Results): Table {
   };
 }
 
+function portsTable(r: Results): Table | null {
+  if (!r.ports) return null;
+  const rows: string[][] = [];
+  for (const tier of r.ports.tiers) {
+    const k = tier === 'container' ? '' : `${tier}.`;
+    const way = (label: string, name: string) => [
+      `${tier}: ${label}`,
+      fmt(p50(r, `ports.${k}small.${name}`), 3),
+      fmt(p50(r, `ports.${k}fresh.${name}`), 3),
+      fmt(p50(r, `ports.${k}mbps.${name}`), 0),
+    ];
+    rows.push(
+      way('the server on the host, directly (baseline)', 'direct'),
+      way('through ingress, host form', 'hostForm'),
+      way('through ingress, path form', 'pathForm'),
+    );
+  }
+  const routes = r.ports.tiers.map((t) => `${t}: ${(r.ports?.routes?.[t] ?? []).join(', ') || 'not recorded'}`).join('; ');
+  return {
+    title: 'Ports through ingress (small GET kept alive and on a new connection, ms; 100 MB download, MB/s)',
+    head: ['', 'small GET p50', 'new connection p50', '100 MB MB/s p50'],
+    rows: rows.filter((x) => x[1] !== '–'),
+    note: `Connections into the sandbox opened by (audit records' route) ${routes}.`,
+  };
+}
+
 const mcpRows: Array<[string, string, string]> = [
   ['exec.sdk', 'exec `true` through the TypeScript SDK (`commands.run`, baseline)', 'exec.sdk'],
   ['exec.mcpHttp', 'MCP `run_command` over Streamable HTTP (/mcp on the daemon)', 'exec.sdk'],
@@ -1043,6 +1069,7 @@ export function renderTerminal(r: Results): string {
     governanceTable(r),
     mcpTable(r),
     ...networkTables(r),
+    portsTable(r),
     imagesTable(r),
     volumesTable(r),
     cliTable(r),

@@ -545,7 +545,9 @@ async function main(): Promise<void> {
             `  ${label}: small GET p50 direct ${fmt(s(`${k}small.direct`).p50, 3)} ms, host form ${fmt(s(`${k}small.hostForm`).p50, 3)} ms ` +
             `(p99 ${fmt(s(`${k}small.hostForm`).p99, 3)}), path form ${fmt(s(`${k}small.pathForm`).p50, 3)} ms (p99 ${fmt(s(`${k}small.pathForm`).p99, 3)}); ` +
             `100 MB MB/s direct ${fmt(s(`${k}mbps.direct`).p50, 0)}, host form ${fmt(s(`${k}mbps.hostForm`).p50, 0)} ` +
-            `(${fmt((100 * s(`${k}mbps.hostForm`).p50) / s(`${k}mbps.direct`).p50, 0)}%), path form ${fmt(s(`${k}mbps.pathForm`).p50, 0)}`;
+            `(${fmt((100 * s(`${k}mbps.hostForm`).p50) / s(`${k}mbps.direct`).p50, 0)}%), path form ${fmt(s(`${k}mbps.pathForm`).p50, 0)}; ` +
+            `GET on a new connection p50 direct ${fmt(s(`${k}fresh.direct`).p50, 3)} ms, host form ${fmt(s(`${k}fresh.hostForm`).p50, 3)} ms; ` +
+            `opened by ${(ports?.routes[label] ?? []).join(', ') || 'unknown'}`;
           const lines = [tier('', 'container')];
           if (samples.has('ports.gvisor.small.direct')) lines.push(tier('gvisor.', 'gvisor'));
           lines.push(

@@ -1,4 +1,4 @@
-export { agentBinDir, agentBinPath, netnsHelperPath, spliceHelperPath } from './agent/agent-binaries.js';
+export { agentBinDir, agentBinPath, dialHelperPath, netnsHelperPath, spliceHelperPath } from './agent/agent-binaries.js';
 export * from './agent/agent-client.js';
 export { agentFailure } from './agent/agent-errors.js';
 export * from './agent/agent-protocol.js';

@@ -1,7 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { builtInTemplateNames } from '@paddock/core';
-import { agentBinPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost, spliceHelperPath } from '@paddock/engine';
+import { agentBinPath, dialHelperPath, ensureBaseLayer, readBaseLayerInfo, type SandboxHost, spliceHelperPath } from '@paddock/engine';
 import type { Logger } from 'pino';
 import { ApprovalService } from '../approvals/approval-service.js';
 import { AuditAnchors } from '../audit/audit-anchors.js';
@@ -30,6 +30,7 @@ import { ImageService } from '../images/image-service.js';
 import { LayerHolds } from '../images/layer-holds.js';
 import { RegistryLogins } from '../images/registry-logins.js';
 import { IngressAddresses } from '../ingress/ingress-address.js';
+import { NamespaceDialer } from '../ingress/namespace-dialer.js';
 import { PortLinkStore } from '../ingress/port-link-store.js';
 import { PortService } from '../ingress/port-service.js';
 import { MetricsSampler } from '../metrics/metrics-sampler.js';
@@ -101,6 +102,8 @@ export interface DaemonParts {
   egress: EgressProxy;
   /** Moves the bytes of decided connections (ingress and egress) outside Node. */
   splice: SpliceHelper;
+  /** Opens ingress connections inside container sandboxes' namespaces; undefined when the host has none to enter (the fast tier's stand-in). */
+  dialer: NamespaceDialer | undefined;
   /** Dashboard sessions and login codes. */
   sessionStore: SessionStore;
   /** The daemon's time (a test's ManualClock): session expiry reads it. */
@@ -191,6 +194,9 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   if (isWeakened(config.testWeakening))
     logger.error({ weakening: config.testWeakening }, 'PADDOCK_TEST_WEAKEN is set: isolation is weakened on purpose, for tests only');
   const engine = await (deps.sandboxHost ?? createRuntimeHost)({ config, sandboxesDir, egress, network, sandboxStore, shutdown });
+  const namespaces = engine.namespaceSources?.();
+  const dialer = namespaces ? new NamespaceDialer({ binary: dialHelperPath(), sources: namespaces, logger }) : undefined;
+  if (dialer) shutdown.add('listeners', () => dialer.close());
   shutdown.add('metrics', metrics.start());
   shutdown.add('metrics', () => metrics.closeAll());
   const templateStore = new TemplateStore(db);
@@ -400,7 +406,21 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       maxImageBytes: config.maxImageBytes,
     },
   };
-  return { services, token, tokenStore, sessionStore: new SessionStore(db), clock, telemetry, engine, sandboxStore, egress, splice, listening, envdKeys };
+  return {
+    services,
+    token,
+    tokenStore,
+    sessionStore: new SessionStore(db),
+    clock,
+    telemetry,
+    engine,
+    sandboxStore,
+    egress,
+    splice,
+    dialer,
+    listening,
+    envdKeys,
+  };
 }
 
 /** The state folder's layout and modes; returns where sandboxes, layers and volumes live. */

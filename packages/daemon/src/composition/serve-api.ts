@@ -174,6 +174,7 @@ function createIngress(
     records,
     engine: parts.engine,
     splice: parts.splice,
+    dialer: parts.dialer,
     logger: options.logger,
     allowedOrigins: options.allowedOrigins,
     allowedHostNames: options.allowedHostNames,

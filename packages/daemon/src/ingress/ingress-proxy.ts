@@ -9,7 +9,8 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { holdReads, type SpliceHelper, type SpliceOutcome, takeBuffered } from '../splice/splice-helper.js';
 import type { IngressAddresses, IngressTarget } from './ingress-address.js';
 import { controlPorts, type IngressGate, type IngressGrant, type IngressRequest } from './ingress-gate.js';
-import type { IngressRecords } from './ingress-records.js';
+import type { IngressRecords, IngressRoute } from './ingress-records.js';
+import type { NamespaceDialer } from './namespace-dialer.js';
 import { linkParam } from './port-service.js';
 
 export interface IngressProxyDeps {
@@ -17,6 +18,8 @@ export interface IngressProxyDeps {
   gate: IngressGate;
   records: IngressRecords;
   engine: Pick<SandboxHost, 'agent'>;
+  /** Opens connections into container sandboxes' own network namespaces; without it (or when it cannot) the agent opens them. */
+  dialer?: Pick<NamespaceDialer, 'dial'>;
   /** Moves long bodies and upgraded connections outside Node once decided; without it Node copies them. */
   splice?: Pick<SpliceHelper, 'tunnel' | 'body'>;
   logger: Logger;
@@ -26,7 +29,7 @@ export interface IngressProxyDeps {
   allowedOrigins: () => string[];
 }
 
-/** How long the agent has to open the connection inside the sandbox. */
+/** How long the agent (or paddock-dial) has to open the connection inside the sandbox. */
 const connectTimeoutMs = 10_000;
 /** Idle keep-alive connections into one port per client, at most, and how long one stays (less than servers' usual 5 s). */
 const maxIdleUpstreams = 8;
@@ -52,9 +55,10 @@ const hopByHop = new Set([
 
 /**
  * HTTP and WebSocket ingress on the API's own listener. Each request (or
- * upgrade) gets its own connection into the sandbox, opened by the agent
- * inside the sandbox's network namespace: nothing on the host routes into a
- * sandbox, and a server bound to 127.0.0.1 there is reached like any other.
+ * upgrade) gets its own connection into the sandbox, opened inside the
+ * sandbox's network namespace (a container sandbox's by paddock-dial, a TCP
+ * socket made in that namespace; otherwise by the agent): nothing on the host
+ * routes into a sandbox, and a server bound to 127.0.0.1 there is reached like any other.
  * Bodies are streamed both ways, never held; a slow side pushes back on the other.
  */
 export class IngressProxy {
@@ -66,6 +70,8 @@ export class IngressProxy {
   private readonly pools = new Map<string, HttpAgent>();
   /** Port-forward WebSockets; their upgrades are handled here, not by the API's WebSocket routes. */
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  /** How each connection into a sandbox was opened, for its record. */
+  private readonly routes = new WeakMap<Duplex, IngressRoute>();
 
   constructor(private readonly deps: IngressProxyDeps) {}
 
@@ -193,7 +199,7 @@ export class IngressProxy {
       // A client gone mid-answer: that upstream connection is not fit to be used again.
       if (!res.writableFinished) outgoing.destroy();
       // Recorded once the helper (if it held the body) has said what it moved.
-      void (spliced ?? Promise.resolve()).then(() => this.finish(target, grant, req, bytes, started));
+      void (spliced ?? Promise.resolve()).then(() => this.finish(target, grant, req, bytes, started, this.routeOf(outgoing.socket)));
     });
     req.on('data', (chunk: Buffer) => {
       bytes.in += chunk.length;
@@ -302,7 +308,7 @@ export class IngressProxy {
     for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
-    const done = (moved?: SpliceOutcome) => this.finish(target, grant, req, socketBytes(upstream, moved), started);
+    const done = (moved?: SpliceOutcome) => this.finish(target, grant, req, socketBytes(upstream, moved), started, this.routeOf(upstream));
     const splice = this.deps.splice;
     // A hand-over that fails outright leaves the sockets in no state to pipe: the connection ends.
     const moved =
@@ -326,7 +332,7 @@ export class IngressProxy {
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => {});
-      joinStreams(stream, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started, 'forward'));
+      joinStreams(stream, upstream, () => this.finish(target, grant, req, socketBytes(upstream), started, this.routeOf(upstream), 'forward'));
     });
   }
 
@@ -348,7 +354,26 @@ export class IngressProxy {
     return { grant, upstream, started: Date.now() };
   }
 
+  /**
+   * A container sandbox's port is dialled from a socket made in its own
+   * network namespace: the daemon then holds a plain TCP connection to the
+   * server, which the splice helper joins to the client's. gVisor's loopback
+   * lives in runsc's own network stack, out of the kernel's reach: its
+   * connections, and any paddock-dial cannot open, are the agent's.
+   */
   private async connect(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
+    const dialer = this.deps.dialer;
+    if (dialer && grant.sandbox.tier === 'container') {
+      const socket = await dialer.dial(grant.sandbox.id, target.port, { timeoutMs: connectTimeoutMs });
+      if (socket) {
+        this.routes.set(socket, 'namespace');
+        return socket;
+      }
+    }
+    return this.connectByAgent(target, grant);
+  }
+
+  private async connectByAgent(target: IngressTarget, grant: IngressGrant): Promise<Socket> {
     const agent = this.deps.engine.agent(grant.sandbox.id);
     // A sandbox started before ingress existed keeps its older agent, which cannot dial (asked once, then kept).
     const { features } = await agent.hello({ timeoutMs: connectTimeoutMs });
@@ -358,7 +383,9 @@ export class IngressProxy {
       });
     }
     try {
-      return await agent.connect(target.port, { timeoutMs: connectTimeoutMs });
+      const socket = await agent.connect(target.port, { timeoutMs: connectTimeoutMs });
+      this.routes.set(socket, 'agent');
+      return socket;
     } catch (err) {
       if (err instanceof PaddockError && err.details.errno === 'ECONNREFUSED') {
         throw new UnavailableError(`nothing listens on port ${target.port} in sandbox ${target.sandboxId}`, { port: target.port }, 'port_not_listening');
@@ -387,7 +414,19 @@ export class IngressProxy {
     }
   }
 
-  private finish(target: IngressTarget, grant: IngressGrant, req: IncomingMessage, bytes: { in: number; out: number }, started: number, via?: 'forward'): void {
+  private routeOf(upstream: Duplex | null | undefined): IngressRoute | undefined {
+    return upstream ? this.routes.get(upstream) : undefined;
+  }
+
+  private finish(
+    target: IngressTarget,
+    grant: IngressGrant,
+    req: IncomingMessage,
+    bytes: { in: number; out: number },
+    started: number,
+    route: IngressRoute | undefined,
+    via?: 'forward',
+  ): void {
     this.deps.records.record({
       sandbox: grant.sandbox.id,
       tenant: grant.sandbox.owner,
@@ -399,6 +438,7 @@ export class IngressProxy {
         client: clientOf(req),
         via: via ?? grant.via,
         ...(via ? {} : { form: target.form }),
+        ...(route ? { route } : {}),
         bytesIn: bytes.in,
         bytesOut: bytes.out,
       },

@@ -4,6 +4,9 @@ import type { AuditLog } from '../audit/audit-log.js';
 /** Connections into one sandbox audited in full per minute; beyond, they are counted into the next record. */
 const auditedPerMinute = 120;
 
+/** How a connection into a sandbox was opened: a socket made in its network namespace, or by its agent. */
+export type IngressRoute = 'namespace' | 'agent';
+
 export interface IngressRecord {
   sandbox: string;
   tenant: string;
@@ -17,6 +20,7 @@ export interface IngressRecord {
     client: string;
     via: 'token' | 'link' | 'forward';
     form?: 'host' | 'path';
+    route?: IngressRoute;
     bytesIn?: number;
     bytesOut?: number;
     reason?: string;

@@ -1,10 +1,17 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dialHelperPath } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { NamespaceDialer } from '../ingress/namespace-dialer.js';
 import { runCli } from '../testing/run-cli.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeTiers, sh } from './probe-kit.js';
@@ -14,6 +21,7 @@ import { probeTiers, sh } from './probe-kit.js';
 // client, a browser page or the sandbox itself may not do with that way in.
 let daemon: TestDaemon;
 let apiPort: number;
+const dialBinary = dialHelperPath();
 let strangerToken: string;
 
 beforeAll(async () => {
@@ -270,12 +278,54 @@ function readlinkOr(path: string): string {
 
 /** Descriptors the daemon's splice helper holds (0 when it never started), and its pid. */
 function spliceHelper(): { pid: number; fds: number } | undefined {
+  return daemonChild('paddock-splice');
+}
+
+/** A helper the daemon runs, by its name: its pid and the descriptors it holds. */
+function daemonChild(name: string): { pid: number; fds: number } | undefined {
   for (const task of readdirSync(`/proc/${daemon.pid}/task`)) {
     for (const child of readFileSync(`/proc/${daemon.pid}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
-      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'paddock-splice') return { pid: Number(child), fds: readdirSync(`/proc/${child}/fd`).length };
+      if (readlinkOr(`/proc/${child}/exe`).endsWith(`/${name}`)) return { pid: Number(child), fds: readdirSync(`/proc/${child}/fd`).length };
     }
   }
   return undefined;
+}
+
+/**
+ * A program that dials through NamespaceDialer (the daemon's, from dist/),
+ * fills its own descriptor table, dials again, frees it and dials once more;
+ * it prints what each dial gave.
+ */
+function starvedDialer(netnsDir: string, procsDir: string, id: string, port: number): string {
+  const dialer = fileURLToPath(new URL('../../dist/ingress/namespace-dialer.js', import.meta.url));
+  return `
+import { closeSync, openSync } from 'node:fs';
+import { NamespaceDialer } from ${JSON.stringify(dialer)};
+const keep = setInterval(() => {}, 1000);
+const logger = { warn() {} };
+const dialer = new NamespaceDialer({ binary: ${JSON.stringify(dialBinary)}, sources: { netnsDir: ${JSON.stringify(netnsDir)}, procsDir: ${JSON.stringify(procsDir)}, cgroupPath: '/paddock-probe' }, logger });
+const dial = () => dialer.dial(${JSON.stringify(id)}, ${port}, { timeoutMs: 10000 }).then((s) => (s ? (s.destroy(), 'socket') : 'fallback'), (e) => 'error ' + e.code);
+const first = await dial();
+const held = [];
+try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+const starved = await dial();
+for (const fd of held) closeSync(fd);
+const after = await dial();
+console.log(JSON.stringify({ first, starved, after }));
+dialer.close();
+clearInterval(keep);
+`;
+}
+
+type AuditRecords = { records: Array<{ action: string; resource: string; decision: string; details: Record<string, unknown> }> };
+
+/** How the audited connections into a sandbox's port were opened (details.route), oldest first. */
+async function routesTo(sbx: Sandbox, port: number): Promise<unknown[]> {
+  const audit = (await (await daemon.api('/v1/audit?limit=2000&order=desc')).json()) as AuditRecords;
+  return audit.records
+    .filter((r) => r.action === 'sandbox.port.open' && r.resource === `sandbox:${sbx.id}` && r.details.port === port && r.decision === 'allow')
+    .map((r) => r.details.route)
+    .reverse();
 }
 
 /** The agent's processes in a sandbox: one per connection it serves (the count itself is one). */
@@ -557,6 +607,25 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
     expect([foreign.status, errorCode(foreign)]).toEqual([403, 'forbidden_origin']);
   });
 
+  it("P16: a container sandbox's port is dialled from a socket made in its own network namespace, no process of the sandbox relaying it; gVisor's by its agent", async () => {
+    const before = await agentProcesses(sbx);
+    // An open WebSocket holds its connection into the sandbox while the sandbox's processes are counted.
+    const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/`, { headers: { host: hostOf(sbx, 8001), ...bearer() } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const during = await agentProcesses(sbx);
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.close();
+    await closed;
+    const route = tier === 'container' ? 'namespace' : 'agent';
+    await expect.poll(async () => (await routesTo(sbx, 8001)).at(-1)).toBe(route);
+    if (tier === 'container') expect(during).toBeLessThanOrEqual(before);
+    // Every connection of the tests before, plain requests, downloads and upgrades alike, took the same way.
+    for (const port of [8000, 8002]) expect(new Set(await routesTo(sbx, port))).toEqual(new Set([route]));
+  });
+
   it('P6: the sandbox cannot use ingress to reach the daemon, the host or Paddock’s own listeners in it', async () => {
     // The daemon's listener is on the host's loopback: from the sandbox's own loopback, and through its egress, it is not there.
     const script = [
@@ -713,6 +782,122 @@ describe.each(probeTiers)('ingress connections when their sandbox ends, on the %
     await expect.poll(() => spliceHelper()?.fds ?? 0).toBeLessThanOrEqual(helperBaseline);
     const gone = await send('/echo', { host: hostOf(sbx, 8000), headers: bearer() });
     expect([gone.status, errorCode(gone)]).toEqual([404, 'sandbox_not_found']);
+  });
+});
+
+describe('ingress through paddock-dial, on the container tier', () => {
+  it('P16: a sandbox without a network has its namespace found through its cgroup; a server on its loopback is reached by a socket made there', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container', network: { mode: 'none' } });
+    try {
+      await withServers(sbx);
+      const echoed = await send('/echo?none=1', { host: hostOf(sbx, 8000), headers: bearer() });
+      expect([echoed.status, json(echoed).path]).toEqual([200, '/echo?none=1']);
+      const size = 8 * 1024 * 1024;
+      expect(await downloadDigest(`/big?n=${size}`, { host: hostOf(sbx, 8000), ...bearer() })).toEqual({ bytes: size, sha256: patternDigest(size) });
+      const nothing = await send('/', { host: hostOf(sbx, 8009), headers: bearer() });
+      expect([nothing.status, errorCode(nothing)]).toEqual([502, 'port_not_listening']);
+      await expect.poll(async () => new Set(await routesTo(sbx, 8000))).toEqual(new Set(['namespace']));
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('P17: paddock-dial killed: the next connections are opened all the same (by the agent meanwhile), and the daemon starts it again', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container' });
+    // Port 8002 closes each connection after its answer: every request opens a new one (none is kept in the daemon's pool).
+    const genuine = async () => {
+      const answer = await send('/genuine', { host: hostOf(sbx, 8002), headers: bearer() });
+      return [answer.status, answer.body.toString()];
+    };
+    try {
+      await withServers(sbx);
+      expect(await genuine()).toEqual([200, 'genuine']);
+      const first = daemonChild('paddock-dial');
+      expect(first).toBeDefined();
+      process.kill(first?.pid ?? 0, 'SIGKILL');
+      for (let i = 0; i < 5; i++) expect(await genuine()).toEqual([200, 'genuine']);
+      await expect.poll(() => daemonChild('paddock-dial')?.pid).toBeGreaterThan(0);
+      expect(daemonChild('paddock-dial')?.pid).not.toBe(first?.pid);
+      expect(await genuine()).toEqual([200, 'genuine']);
+      await expect.poll(async () => (await routesTo(sbx, 8002)).at(-1)).toBe('namespace');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it("P18: paddock-dial enters only a sandbox's namespace named by id: never the host's (a netns file bound to it, or a link), never a process outside the sandbox's cgroup, no path, no port out of range; a daemon out of descriptors is told, not left waiting", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paddock-dial-probe-'));
+    const procs = join(dir, 'procs');
+    const mounted: string[] = [];
+    // A server on the host's loopback, on the port every request below names: it must hear nothing.
+    const heard: string[] = [];
+    const hostServer = createNetServer((c) => {
+      heard.push('connection');
+      c.destroy();
+    });
+    await new Promise<void>((resolve) => hostServer.listen(0, '127.0.0.1', resolve));
+    const port = (hostServer.address() as AddressInfo).port;
+    const dialer = new NamespaceDialer({
+      binary: dialBinary,
+      sources: { netnsDir: dir, procsDir: procs, cgroupPath: '/paddock-probe' },
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      mkdirSync(join(dir, 'hostns'));
+      writeFileSync(join(dir, 'hostns', 'netns'), '');
+      execFileSync('mount', ['--bind', '/proc/self/ns/net', join(dir, 'hostns', 'netns')]);
+      mounted.push(join(dir, 'hostns', 'netns'));
+      mkdirSync(join(dir, 'linked'));
+      symlinkSync('/proc/1/ns/net', join(dir, 'linked', 'netns'));
+      // A cgroup that lists a host process (this test's): it is not in the sandbox's cgroup, so never entered.
+      mkdirSync(join(procs, 'listed'), { recursive: true });
+      writeFileSync(join(procs, 'listed', 'cgroup.procs'), `${process.pid}\n1\n`);
+      for (const id of ['hostns', 'linked', 'listed', 'absent', '..', 'a/b', 'x'.repeat(65)]) {
+        expect(await dialer.dial(id, port, { timeoutMs: 10_000 }), id).toBeUndefined();
+      }
+      // A namespace of its own, with a server of the same port inside: that one is reached.
+      mkdirSync(join(dir, 'real'));
+      writeFileSync(join(dir, 'real', 'netns'), '');
+      execFileSync('unshare', [`--net=${join(dir, 'real', 'netns')}`, 'true']);
+      mounted.push(join(dir, 'real', 'netns'));
+      const inside = spawn('nsenter', [
+        `--net=${join(dir, 'real', 'netns')}`,
+        'python3',
+        '-c',
+        `import socket, subprocess
+subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+s = socket.socket(); s.bind(('127.0.0.1', ${port})); s.listen(8); print('ready', flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b'inside'); c.close()`,
+      ]);
+      try {
+        await new Promise((resolve) => inside.stdout.once('data', resolve));
+        const socket = await dialer.dial('real', port, { timeoutMs: 10_000 });
+        expect(socket).toBeDefined();
+        const said = await new Promise<string>((resolve) => {
+          const chunks: Buffer[] = [];
+          socket?.on('data', (d: Buffer) => chunks.push(d));
+          socket?.on('close', () => resolve(Buffer.concat(chunks).toString()));
+        });
+        expect(said).toBe('inside');
+        await expect(dialer.dial('real', port + 1 > 65535 ? port - 1 : port + 1, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'port_not_listening' });
+        for (const bad of [0, 65536, -1]) expect(await dialer.dial('real', bad, { timeoutMs: 10_000 })).toBeUndefined();
+        // A daemon out of descriptors cannot take the socket: that connection is the agent's to try, at once, not a wait for a timeout.
+        const starved = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '--input-type=module', '-e', starvedDialer(dir, procs, 'real', port)], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(JSON.parse(starved.stdout.trim().split('\n').at(-1) ?? '{}'), starved.stderr).toEqual({ first: 'socket', starved: 'fallback', after: 'socket' });
+      } finally {
+        inside.kill('SIGKILL');
+      }
+      expect(heard).toEqual([]);
+    } finally {
+      dialer.close();
+      hostServer.close();
+      for (const path of mounted) execFileSync('umount', [path]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

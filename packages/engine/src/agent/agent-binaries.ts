@@ -42,3 +42,13 @@ export function spliceHelperPath(): string | undefined {
   const path = fileURLToPath(new URL('../../dist/host/paddock-splice', import.meta.url));
   return existsSync(path) ? path : undefined;
 }
+
+/**
+ * Host-side helper that opens ingress connections inside a container
+ * sandbox's network namespace (agent/paddock-dial.c); undefined when it was
+ * not built (then the in-sandbox agent opens them).
+ */
+export function dialHelperPath(): string | undefined {
+  const path = fileURLToPath(new URL('../../dist/host/paddock-dial', import.meta.url));
+  return existsSync(path) ? path : undefined;
+}

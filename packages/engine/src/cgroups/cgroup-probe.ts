@@ -67,6 +67,11 @@ export class CgroupProbe {
     }
   }
 
+  /** The folder of a cgroup that lists its processes (cgroup.procs): the pids hierarchy's on cgroup v1. */
+  processesDir(cgroupsPath: string): string {
+    return this.version === 1 ? join(this.root, 'pids', cgroupsPath) : join(this.root, cgroupsPath);
+  }
+
   /**
    * Kills every process in the sandbox's cgroup, paused ones too, and removes
    * the cgroup in every hierarchy: how a runc sandbox's teardown starts (see

@@ -12,7 +12,7 @@ import type { NetworkProvider } from '../network/network-provider.js';
 import { BlankLayerImages } from '../rootfs/blank-layer-images.js';
 import { prepareRootfs, releaseRootfs, remountRootfs, type SandboxPaths, sandboxPaths } from '../rootfs/sandbox-rootfs.js';
 import type { CallOptions, RuntimeAdapter, RuntimeState } from '../runtime/runtime-adapter.js';
-import type { LaunchedSandbox, SandboxHost, SandboxLaunch } from './sandbox-host.js';
+import type { LaunchedSandbox, NamespaceSources, SandboxHost, SandboxLaunch } from './sandbox-host.js';
 
 export interface SandboxEngineOptions {
   /** Holds one directory per sandbox (bundle, mounts, agent socket). */
@@ -92,6 +92,11 @@ export class SandboxEngine implements SandboxHost {
 
   paths(id: string): SandboxPaths {
     return sandboxPaths(this.options.sandboxesDir, id);
+  }
+
+  namespaceSources(): NamespaceSources {
+    const cgroupPath = `/${this.options.cgroupParent}`;
+    return { netnsDir: this.options.sandboxesDir, procsDir: this.options.cgroups.processesDir(cgroupPath), cgroupPath };
   }
 
   cgroupsPath(id: string): string {

@@ -19,6 +19,18 @@ export interface SandboxLaunch {
   hostMounts?: readonly HostMount[];
 }
 
+/**
+ * Where a container sandbox's network namespace is found from the host, by
+ * its id: `<netnsDir>/<id>/netns` when it has a network of its own, else
+ * through the processes of its cgroup (`<procsDir>/<id>/cgroup.procs`, each
+ * shown as `<cgroupPath>/<id>` in /proc/<pid>/cgroup).
+ */
+export interface NamespaceSources {
+  netnsDir: string;
+  procsDir: string;
+  cgroupPath: string;
+}
+
 export interface LaunchedSandbox {
   /** Environment the network adds to every command. */
   networkEnv: Record<string, string>;
@@ -60,6 +72,8 @@ export interface SandboxHost {
   limits(id: string): ResourceLimits | undefined;
   /** Sandbox ids the host holds anything of (runtime, folder, cgroup). */
   hostSandboxIds(): Promise<Set<string>>;
+  /** Where container sandboxes' network namespaces are found (ingress opens its connections there); undefined: none to enter. */
+  namespaceSources?(): NamespaceSources;
   /** Tidies what all sandboxes share, once none is left. */
   releaseCgroupParent(): void;
 }
