@@ -253,6 +253,34 @@ describe('routing and errors', () => {
     expect(viaHost).toEqual({ status: 200, body: 'served\n' });
   });
 
+  it("answers a command's stream with the request id its sandbox.exec audit record carries, as the native route does", async () => {
+    const message = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo audited-$((6*7))'], envs: {} } }));
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+    envelope.writeUInt32BE(message.length, 1);
+    const url = new URL(daemon.url);
+    const headers = { 'content-type': 'application/connect+json', 'e2b-sandbox-id': sandboxId, 'x-access-token': token, authorization: 'Basic dXNlcjo=' };
+    const answer = await new Promise<{ requestId: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/process.Process/Start', method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ requestId: res.headers['x-request-id'] as string | undefined, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(envelope);
+    });
+    expect(answer.body).toContain(Buffer.from('audited-42\n').toString('base64'));
+    expect(answer.body).toContain('"exit status 0"');
+    expect(answer.requestId).toMatch(/\S/);
+    const { records } = (await (await daemon.api('/v1/audit?action=sandbox.exec&limit=1000')).json()) as { records: Record<string, unknown>[] };
+    expect(records.find((r) => r.requestId === answer.requestId)).toMatchObject({
+      action: 'sandbox.exec',
+      resource: `sandbox:${sandboxId}`,
+      decision: 'allow',
+      outcome: 'ok',
+      details: { cmd: ['/bin/bash', '-l', '-c', 'echo audited-$((6*7))'], user: 'user' },
+    });
+  });
+
   it('shows an approval a policy asks for as an error naming the approval', async () => {
     const err = await sbx.commands.run('echo approve-me').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandboxError);
