@@ -5,7 +5,7 @@ import { Code, ConnectError, createConnectRouter, createContextValues, type Hand
 import { universalServerRequestFromFetch, universalServerResponseToFetch } from '@connectrpc/connect/protocol';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectStreamWriter } from './connect-stream-writer.js';
+import { ConnectStreamWriter, type NodeExchange } from './connect-stream-writer.js';
 import { Process, type StartRequest, StartRequestSchema, type StartResponseSchema } from './gen/process/process_pb.js';
 
 // The writer against the maintained library's own handler, both behind
@@ -43,9 +43,12 @@ let server: Server;
 let port: number;
 
 beforeAll(async () => {
-  const listener = getRequestListener(async (req, env: { incoming: Parameters<ConnectStreamWriter['accepts']>[0]; outgoing: never }) => {
-    if (new URL(req.url).searchParams.has('writer') && writer.accepts(env.incoming)) {
-      await writer.serve(env, createContextValues(), [['x-request-id', 'r-1']]);
+  const listener = getRequestListener(async (req, bindings) => {
+    const env = bindings as NodeExchange;
+    const query = new URL(req.url).searchParams;
+    if (query.has('writer') && writer.accepts(env.incoming)) {
+      const refusal = query.has('refused') ? new ConnectError('unauthorized: who are you', Code.Unauthenticated) : undefined;
+      await writer.serve(env, createContextValues(), [['x-request-id', 'r-1']], refusal);
       return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
     }
     if (!library) throw new Error('the library has no handler for process.Start');
@@ -173,6 +176,26 @@ describe('ConnectStreamWriter answers as the Connect library does', () => {
     });
     await expect.poll(() => heldEnded.length).toBe(1);
     expect(heldEnded[0]).toMatchObject({ code: Code.Canceled });
+  });
+
+  it('answers a refused call without waiting for its body', async () => {
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const headers = { ...json, 'content-length': 4 * 1024 * 1024 };
+      const req = request({ host: '127.0.0.1', port, path: '/process.Process/Start?writer&refused', method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], frames: framesOf(Buffer.concat(chunks)) });
+          req.destroy();
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => err.code !== 'ECONNRESET' && reject(err));
+      // The headers go, the body never does.
+      req.flushHeaders();
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.frames).toHaveLength(1);
+    expect(JSON.parse(String(answer.frames[0]?.data))).toEqual({ error: { code: 'unauthenticated', message: 'unauthorized: who are you' } });
   });
 
   it('leaves a compressed request to the library', () => {

@@ -63,8 +63,13 @@ export class ConnectStreamWriter<I extends DescMessage, O extends DescMessage> {
     return incoming.method === 'POST' && type?.stream === true && (encoding === undefined || encoding === 'identity');
   }
 
-  /** Answers the call; resolves once the response ended (or the client went away). */
-  async serve({ incoming, outgoing }: NodeExchange, values: ContextValues, extraHeaders: ExtraHeaders): Promise<void> {
+  /**
+   * Answers the call; resolves once the response ended (or the client went
+   * away). A call already refused (no valid token) is answered with that
+   * error without its body being read: nobody unauthenticated gets
+   * megabytes held in the daemon's memory.
+   */
+  async serve({ incoming, outgoing }: NodeExchange, values: ContextValues, extraHeaders: ExtraHeaders, refusal?: ConnectError): Promise<void> {
     const binary = parseContentType(incoming.headers['content-type'] ?? null)?.binary === true;
     const closed = new AbortController();
     const onClose = () => {
@@ -97,6 +102,7 @@ export class ConnectStreamWriter<I extends DescMessage, O extends DescMessage> {
     };
     let error: ConnectError | undefined;
     try {
+      if (refusal) throw refusal;
       if (timeout.error) throw timeout.error;
       const input = this.serialization.getI(binary).parse(await this.readSingleMessage(incoming));
       const output = this.serialization.getO(binary);

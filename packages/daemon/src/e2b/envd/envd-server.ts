@@ -13,7 +13,7 @@ import { IngressAddresses } from '../../ingress/ingress-address.js';
 import { codeInterpreterPort, envdPort, isEnvdRequest, sandboxIdHeader, sandboxPortHeader } from '../routing/e2b-route.js';
 import { serveCodeInterpreter } from './code-interpreter-protocol.js';
 import { ConnectStreamWriter, type NodeExchange } from './connect-stream-writer.js';
-import { defaultEnvdUser, type EnvdCall, envdCallKey, runningSandbox } from './envd-call.js';
+import { defaultEnvdUser, type EnvdCall, envdCallKey, runningSandbox, toConnectError } from './envd-call.js';
 import { downloadFile, uploadFiles } from './envd-files.js';
 import type { EnvdKeyRing, SignedOperation } from './envd-signing.js';
 import { filesystemService } from './filesystem-service.js';
@@ -74,7 +74,8 @@ export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv>
       const writer = streams.get(c.req.path);
       const node = nodeExchangeOf(c);
       if (writer && node && writer.accepts(node.incoming)) {
-        await writer.serve(node, createContextValues().set(envdCallKey, call), c.res.headers);
+        const refusal = call.refused === undefined ? undefined : toConnectError(call.refused);
+        await writer.serve(node, createContextValues().set(envdCallKey, call), c.res.headers, refusal);
         return alreadySent();
       }
       const request = { ...universalServerRequestFromFetch(c.req.raw, {}), contextValues: createContextValues().set(envdCallKey, call) };

@@ -281,6 +281,42 @@ describe('routing and errors', () => {
     });
   });
 
+  it('N10: a Connect stream call answers a bad token, or a message declared past 4 MiB, before the body it announces arrives', async () => {
+    const url = new URL(daemon.url);
+    // Sends the headers and `first` (if any), never the rest of the body; resolves with the answer's end-of-stream message.
+    const answerWithoutBody = (accessToken: string, first: Buffer | undefined) =>
+      new Promise<{ status: number; end: string }>((resolve, reject) => {
+        const headers = {
+          'content-type': 'application/connect+json',
+          'e2b-sandbox-id': sandboxId,
+          'x-access-token': accessToken,
+          'content-length': 6 * 1024 * 1024,
+        };
+        const req = request({ host: url.hostname, port: url.port, path: '/process.Process/Start', method: 'POST', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            resolve({ status: res.statusCode ?? 0, end: body.subarray(5).toString() });
+            req.destroy();
+          });
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => err.code !== 'ECONNRESET' && reject(err));
+        if (first) req.write(first);
+        else req.flushHeaders();
+      });
+    const refused = await answerWithoutBody('pdk_not-a-token', undefined);
+    expect(refused.status).toBe(200);
+    expect(JSON.parse(refused.end).error.code).toBe('unauthenticated');
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(5 * 1024 * 1024, 1);
+    const tooLarge = await answerWithoutBody(token, header);
+    expect(JSON.parse(tooLarge.end).error).toEqual({
+      code: 'resource_exhausted',
+      message: 'message size 5242880 is larger than configured readMaxBytes 4194304',
+    });
+  });
+
   it('shows an approval a policy asks for as an error naming the approval', async () => {
     const err = await sbx.commands.run('echo approve-me').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandboxError);
