@@ -317,6 +317,13 @@ describe('routing and errors', () => {
     });
   });
 
+  it('audits a command for a sandbox that does not exist as the native route does: a deny, sandbox_not_found', async () => {
+    const missing = 'sb-0000000000e2';
+    await expect(e2bSandbox(missing, apiKey).commands.run('true')).rejects.toBeInstanceOf(NotFoundError);
+    const { records } = (await (await daemon.api(`/v1/audit?action=sandbox.exec&sandbox=${missing}`)).json()) as { records: Record<string, unknown>[] };
+    expect(records).toEqual([expect.objectContaining({ resource: `sandbox:${missing}`, decision: 'deny', outcome: 'sandbox_not_found' })]);
+  });
+
   it('shows an approval a policy asks for as an error naming the approval', async () => {
     const err = await sbx.commands.run('echo approve-me').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandboxError);
