@@ -85,12 +85,12 @@ export async function benchE2b(ctx: BenchContext): Promise<void> {
           return now() - t;
         },
       },
-      // What the E2B SDK asks envd to run for commands.run('true'): a login bash. Its own cost, apart from the protocol's.
+      // What the E2B SDK asks envd to run for commands.run('true'): a login bash, as user `user` in its home. Its own cost, apart from the protocol's.
       {
         name: 'paddockLoginBash',
         run: async () => {
           const t = now();
-          await paddockSbx.commands.run(['/bin/bash', '-l', '-c', 'true']);
+          await paddockSbx.commands.run(['/bin/bash', '-l', '-c', 'true'], { user: 'user', cwd: '/home/user' });
           return now() - t;
         },
       },

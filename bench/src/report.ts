@@ -416,7 +416,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       id: 'e2bRun',
       what: "`commands.run('true')` on a running sandbox through the official E2B JS SDK, p50",
       target: '≤ 1.3× `@paddock/sdk`',
-      measured: `${fmtRatio(e2bRunRatio)} (${fmt(p50(rr, 'e2b.run.e2b'))} vs ${fmt(p50(rr, 'e2b.run.paddock'))} ms)`,
+      measured: `${fmtRatio(e2bRunRatio)} (${fmt(p50(rr, 'e2b.run.e2b'))} vs ${fmt(p50(rr, 'e2b.run.paddock'))} ms; ${e2bRunGap(rr)})`,
       value: Number.isFinite(e2bRunRatio) ? e2bRunRatio : null,
       met: verdict(e2bRunRatio, 1.3),
     },
@@ -1156,4 +1156,21 @@ export function renderMarkdown(r: Results): string {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * Where commands.run('true') through the E2B SDK spends its time beyond
+ * Paddock's SDK, from the section's ways (p50 differences): the login bash it
+ * asks for (as user `user`) over `sh -c`, the daemon's envd protocol over the
+ * native exec route (a bare client's envd call against that bash), and the
+ * SDK's own client work (the SDK against the bare client).
+ */
+function e2bRunGap(rr: Results): string {
+  const bash = p50(rr, 'e2b.run.paddockLoginBash');
+  const bare = p50(rr, 'e2b.run.e2bBare');
+  const plus = (a: number, b: number) => {
+    const d = a - b;
+    return Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${fmt(Math.abs(d))}` : '–';
+  };
+  return `login bash ${plus(bash, p50(rr, 'e2b.run.paddock'))}, daemon's envd ${plus(bare, bash)}, the SDK's client ${plus(p50(rr, 'e2b.run.e2b'), bare)} ms`;
 }

@@ -401,7 +401,7 @@ async function main(): Promise<void> {
           `  p50: create → output E2B ${fmt(samples.summary('e2b.first.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.first.paddock').p50)} ms ` +
           `(the create alone: E2B ${fmt(samples.summary('e2b.create.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.create.paddock').p50)} ms); ` +
           `run('true') E2B ${fmt(samples.summary('e2b.run.e2b').p50)} ms, Paddock ${fmt(samples.summary('e2b.run.paddock').p50)} ms ` +
-          `(bash -l -c true, as E2B's SDK runs it, through Paddock's: ${fmt(samples.summary('e2b.run.paddockLoginBash').p50)} ms; ` +
+          `(bash -l -c true as user, as E2B's SDK runs it, through Paddock's: ${fmt(samples.summary('e2b.run.paddockLoginBash').p50)} ms; ` +
           `the same envd call from a bare HTTP client: ${fmt(samples.summary('e2b.run.e2bBare').p50)} ms)`,
       },
       {

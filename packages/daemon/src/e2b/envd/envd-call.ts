@@ -32,15 +32,19 @@ export function runningSandbox(s: Services, call: EnvdCall): SandboxRecord {
   return s.sandboxes.requireRunning(call.c.get('principal').tenant, call.sandboxId);
 }
 
-/** The user's home: where envd resolves relative paths and starts commands. */
-export function homeOf(user: string, sandbox: SandboxRecord): string {
+/**
+ * The user's home: where envd resolves relative paths and starts commands.
+ * The sandbox (or how to read it) is for other users, whose home is its
+ * working folder; root's and `user`'s need no read of it.
+ */
+export function homeOf(user: string, sandbox: SandboxRecord | (() => SandboxRecord)): string {
   if (user === 'root') return '/root';
   if (user === defaultEnvdUser) return '/home/user';
-  return sandbox.workdir;
+  return (typeof sandbox === 'function' ? sandbox() : sandbox).workdir;
 }
 
 /** A path as the SDK gave it, made absolute from the user's home (as envd does). */
-export function absolutePath(path: string, user: string, sandbox: SandboxRecord): string {
+export function absolutePath(path: string, user: string, sandbox: SandboxRecord | (() => SandboxRecord)): string {
   if (path.includes('\0')) throw new BadRequestError('a path cannot hold a NUL byte', {}, 'bad_request');
   if (path.length > 4096) throw new BadRequestError('a path is at most 4096 characters', {}, 'path_too_long');
   return posix.resolve(homeOf(user, sandbox), path || '.');

@@ -1,3 +1,5 @@
+import { ServerResponse } from 'node:http';
+import type { DescMessage, DescMethodServerStreaming, DescService } from '@bufbuild/protobuf';
 import { createConnectRouter, createContextValues } from '@connectrpc/connect';
 import { type UniversalHandler, universalServerRequestFromFetch, universalServerResponseToFetch } from '@connectrpc/connect/protocol';
 import { BadRequestError, NotFoundError, SandboxNotFoundError, UnauthorizedError } from '@paddock/core';
@@ -10,7 +12,8 @@ import type { Services } from '../../http/services.js';
 import { IngressAddresses } from '../../ingress/ingress-address.js';
 import { codeInterpreterPort, envdPort, isEnvdRequest, sandboxIdHeader, sandboxPortHeader } from '../routing/e2b-route.js';
 import { serveCodeInterpreter } from './code-interpreter-protocol.js';
-import { defaultEnvdUser, type EnvdCall, envdCallKey, runningSandbox } from './envd-call.js';
+import { ConnectStreamWriter, type NodeExchange } from './connect-stream-writer.js';
+import { defaultEnvdUser, type EnvdCall, envdCallKey, runningSandbox, toConnectError } from './envd-call.js';
 import { downloadFile, uploadFiles } from './envd-files.js';
 import type { EnvdKeyRing, SignedOperation } from './envd-signing.js';
 import { filesystemService } from './filesystem-service.js';
@@ -41,9 +44,15 @@ export interface EnvdServerDeps {
  */
 export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv> {
   const router = createConnectRouter({ readMaxBytes: maxMessageBytes });
-  router.service(Process, processService(deps.services));
-  router.service(Filesystem, filesystemService(deps.services));
+  const processes = processService(deps.services);
+  const files = filesystemService(deps.services);
+  router.service(Process, processes);
+  router.service(Filesystem, files);
   const rpc = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  const streams = streamWriters([
+    [Process, processes],
+    [Filesystem, files],
+  ]);
 
   return async (c, next) => {
     if (!isEnvdRequest(c.req)) return next();
@@ -62,6 +71,13 @@ export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv>
     }
     if (handler && port === envdPort) {
       if (c.req.method !== 'POST') throw new BadRequestError('Connect calls are POSTs', {}, 'bad_request');
+      const writer = streams.get(c.req.path);
+      const node = nodeExchangeOf(c);
+      if (writer && node && writer.accepts(node.incoming)) {
+        const refusal = call.refused === undefined ? undefined : toConnectError(call.refused);
+        await writer.serve(node, createContextValues().set(envdCallKey, call), c.res.headers, refusal);
+        return alreadySent();
+      }
       const request = { ...universalServerRequestFromFetch(c.req.raw, {}), contextValues: createContextValues().set(envdCallKey, call) };
       return universalServerResponseToFetch(await handler(request));
     }
@@ -71,6 +87,34 @@ export function envdMiddleware(deps: EnvdServerDeps): MiddlewareHandler<HttpEnv>
       return answerEnvdError(err, c);
     }
   };
+}
+
+/** The server-streaming methods of the services, by request path, each with its writer straight onto Node's response. */
+function streamWriters(services: [DescService, object][]): Map<string, ConnectStreamWriter<DescMessage, DescMessage>> {
+  const writers = new Map<string, ConnectStreamWriter<DescMessage, DescMessage>>();
+  for (const [service, impl] of services) {
+    for (const method of service.methods) {
+      if (method.methodKind !== 'server_streaming') continue;
+      const fn = (impl as Record<string, unknown>)[method.localName];
+      if (typeof fn !== 'function') continue;
+      writers.set(
+        `/${service.typeName}/${method.name}`,
+        new ConnectStreamWriter({ method: method as DescMethodServerStreaming, impl: fn.bind(impl) }, maxMessageBytes),
+      );
+    }
+  }
+  return writers;
+}
+
+/** Node's request and response, which @hono/node-server gives the app as its env (app.request() gives none). */
+function nodeExchangeOf(c: Context<HttpEnv>): NodeExchange | undefined {
+  const env = c.env as Partial<NodeExchange> | undefined;
+  return env?.incoming && env.outgoing instanceof ServerResponse ? (env as NodeExchange) : undefined;
+}
+
+/** What the app returns for a response already written to Node's: @hono/node-server then leaves it alone. */
+function alreadySent(): Response {
+  return new Response(null, { status: 200, headers: { 'x-hono-already-sent': 'true' } });
 }
 
 /** Who calls, on which sandbox, as which user; throws when the request may not be served at all. */
@@ -144,7 +188,11 @@ function authenticate(deps: EnvdServerDeps, c: Context<HttpEnv>, sandboxId: stri
     throw new UnauthorizedError(`token ${principal.id} expired at ${principal.grant?.expiresAt}`, { expiresAt: principal.grant?.expiresAt }, 'token_expired');
   }
   setPrincipal(c, principal, token);
-  // Only a token that may see the sandbox signs its file URLs.
+  // Only a token that may see the sandbox signs its file URLs; one already kept for it was checked when it was kept.
+  if (deps.keys.holds(sandboxId, token)) {
+    deps.keys.remember(sandboxId, token);
+    return;
+  }
   try {
     deps.services.sandboxes.get(principal.tenant, sandboxId);
     deps.keys.remember(sandboxId, token);

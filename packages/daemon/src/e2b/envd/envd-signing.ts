@@ -56,6 +56,10 @@ export class EnvdKeyRing {
     }
   }
 
+  holds(sandboxId: string, token: string): boolean {
+    return this.bySandbox.get(sandboxId)?.includes(token) === true;
+  }
+
   forget(sandboxId: string): void {
     this.count -= this.bySandbox.get(sandboxId)?.length ?? 0;
     this.bySandbox.delete(sandboxId);

@@ -253,6 +253,77 @@ describe('routing and errors', () => {
     expect(viaHost).toEqual({ status: 200, body: 'served\n' });
   });
 
+  it("answers a command's stream with the request id its sandbox.exec audit record carries, as the native route does", async () => {
+    const message = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo audited-$((6*7))'], envs: {} } }));
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+    envelope.writeUInt32BE(message.length, 1);
+    const url = new URL(daemon.url);
+    const headers = { 'content-type': 'application/connect+json', 'e2b-sandbox-id': sandboxId, 'x-access-token': token, authorization: 'Basic dXNlcjo=' };
+    const answer = await new Promise<{ requestId: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/process.Process/Start', method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ requestId: res.headers['x-request-id'] as string | undefined, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(envelope);
+    });
+    expect(answer.body).toContain(Buffer.from('audited-42\n').toString('base64'));
+    expect(answer.body).toContain('"exit status 0"');
+    expect(answer.requestId).toMatch(/\S/);
+    const { records } = (await (await daemon.api('/v1/audit?action=sandbox.exec&limit=1000')).json()) as { records: Record<string, unknown>[] };
+    expect(records.find((r) => r.requestId === answer.requestId)).toMatchObject({
+      action: 'sandbox.exec',
+      resource: `sandbox:${sandboxId}`,
+      decision: 'allow',
+      outcome: 'ok',
+      details: { cmd: ['/bin/bash', '-l', '-c', 'echo audited-$((6*7))'], user: 'user' },
+    });
+  });
+
+  it('N10: a Connect stream call answers a bad token, or a message declared past 4 MiB, before the body it announces arrives', async () => {
+    const url = new URL(daemon.url);
+    // Sends the headers and `first` (if any), never the rest of the body; resolves with the answer's end-of-stream message.
+    const answerWithoutBody = (accessToken: string, first: Buffer | undefined) =>
+      new Promise<{ status: number; end: string }>((resolve, reject) => {
+        const headers = {
+          'content-type': 'application/connect+json',
+          'e2b-sandbox-id': sandboxId,
+          'x-access-token': accessToken,
+          'content-length': 6 * 1024 * 1024,
+        };
+        const req = request({ host: url.hostname, port: url.port, path: '/process.Process/Start', method: 'POST', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            resolve({ status: res.statusCode ?? 0, end: body.subarray(5).toString() });
+            req.destroy();
+          });
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => err.code !== 'ECONNRESET' && reject(err));
+        if (first) req.write(first);
+        else req.flushHeaders();
+      });
+    const refused = await answerWithoutBody('pdk_not-a-token', undefined);
+    expect(refused.status).toBe(200);
+    expect(JSON.parse(refused.end).error.code).toBe('unauthenticated');
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(5 * 1024 * 1024, 1);
+    const tooLarge = await answerWithoutBody(token, header);
+    expect(JSON.parse(tooLarge.end).error).toEqual({
+      code: 'resource_exhausted',
+      message: 'message size 5242880 is larger than configured readMaxBytes 4194304',
+    });
+  });
+
+  it('audits a command for a sandbox that does not exist as the native route does: a deny, sandbox_not_found', async () => {
+    const missing = 'sb-0000000000e2';
+    await expect(e2bSandbox(missing, apiKey).commands.run('true')).rejects.toBeInstanceOf(NotFoundError);
+    const { records } = (await (await daemon.api(`/v1/audit?action=sandbox.exec&sandbox=${missing}`)).json()) as { records: Record<string, unknown>[] };
+    expect(records).toEqual([expect.objectContaining({ resource: `sandbox:${missing}`, decision: 'deny', outcome: 'sandbox_not_found' })]);
+  });
+
   it('shows an approval a policy asks for as an error naming the approval', async () => {
     const err = await sbx.commands.run('echo approve-me').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandboxError);
