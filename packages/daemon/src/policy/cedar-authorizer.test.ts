@@ -130,3 +130,36 @@ describe('remembered answers', () => {
     expect((await strict.authorize({ ...exec, context: { cmd: ['false'] } })).effect).toBe('deny');
   });
 });
+
+describe('answers remembered across resources', () => {
+  const exec = (sandbox: string) => ({ principal: agent, action: 'sandbox.exec', resource: `sandbox:${sandbox}`, context: { cmd: ['true'] } });
+
+  it('still tell sandboxes apart once a policy names one, whichever is asked first', async () => {
+    for (const order of [
+      ['sb-1', 'sb-2'],
+      ['sb-2', 'sb-1'],
+    ]) {
+      const a = authorizer({
+        'a.cedar': 'permit (principal, action, resource);\nforbid (principal, action, resource) when { resource == Paddock :: Sandbox :: "sb-2" };',
+      });
+      const effects = Object.fromEntries(await Promise.all(order.map(async (id) => [id, (await a.authorize(exec(id))).effect])));
+      expect(effects).toEqual({ 'sb-1': 'allow', 'sb-2': 'deny' });
+    }
+  });
+
+  it('tell a token acting on itself from one acting on another, and its own tenant from another', async () => {
+    const a = authorizer({
+      'a.cedar': [
+        'permit (principal, action == Paddock::Action::"token.revoke", resource) when { resource == principal };',
+        'permit (principal, action == Paddock::Action::"tenant.get", resource) when { principal in resource };',
+      ].join('\n'),
+    });
+    const admin = { ...agent, role: 'admin' as const };
+    const revoke = (token: string) => ({ principal: admin, action: 'token.revoke', resource: `token:${token}`, context: {} });
+    expect((await a.authorize(revoke('tok_a'))).effect).toBe('allow');
+    expect((await a.authorize(revoke('tok_other'))).effect).toBe('deny');
+    const tenant = (name: string) => ({ principal: admin, action: 'tenant.get', resource: `tenant:${name}`, context: {} });
+    expect((await a.authorize(tenant('acme'))).effect).toBe('allow');
+    expect((await a.authorize(tenant('globex'))).effect).toBe('deny');
+  });
+});

@@ -54,6 +54,18 @@ export class CedarAuthorizer implements Authorizer {
    * sooner; cleared with each new set.
    */
   private readonly answers = new Map<string, CedarAnswer>();
+  /**
+   * Resource types whose ids no policy in force can tell apart: Cedar sees an
+   * entity's id only by comparing it with a literal (`Paddock::Sandbox::"sb-…"`)
+   * or with another entity, so where no policy names one of that type, and no
+   * other entity of the request has that type, requests about two of them with the same attributes and parents get the
+   * same answer, and are remembered as one (the first exec in each new sandbox
+   * would otherwise be evaluated afresh). Tokens and tenants never are: every
+   * request holds one of each (the principal and its tenant), which a policy
+   * can compare a resource with (`resource == principal`, `principal in
+   * resource`). Cleared with each new set.
+   */
+  private anonymousIds = new Set<string>();
   /** The name of this authorizer's preparsed set in the wasm module, which is shared by the whole process (tests run several daemons in one). */
   private readonly preparsedId = `paddock-${randomUUID()}`;
   private problems: PolicyProblem[] = [];
@@ -170,7 +182,7 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   private evaluate(call: CedarCall): CedarAnswer {
-    const key = JSON.stringify(call);
+    const key = JSON.stringify(this.anonymousIds.has((call.resource as { type: string }).type) ? withoutResourceId(call) : call);
     const known = this.answers.get(key);
     if (known) {
       // Kept as the most recent (a Map iterates in insertion order: the first key is the oldest).
@@ -191,12 +203,30 @@ export class CedarAuthorizer implements Authorizer {
     if (parsed.type === 'failure') throw new BadRequestError(`policies: ${parsed.errors[0]?.message}`, {}, 'invalid_policy');
     this.byId = new Map(compiled.policies.map((p) => [p.id, p]));
     this.scopeAttrsRead = new Set(scopeAttrNames.filter((name) => compiled.policies.some((p) => new RegExp(`\\b${name}\\b`).test(p.text))));
+    this.anonymousIds = new Set(
+      Object.values(resourceTypes)
+        .filter((type) => !typesOfEveryRequest.has(type) && !compiled.policies.some((p) => new RegExp(`\\b${type}\\s*::\\s*"`).test(p.text)))
+        .map((type) => `Paddock::${type}`),
+    );
     this.shortcuts.clear();
     this.answers.clear();
     this.problems = [];
     this.loadedAt = new Date().toISOString();
     this.generation += 1;
   }
+}
+
+/** Entity types every request holds besides its resource (see entitiesFor). */
+const typesOfEveryRequest = new Set(['Token', 'Tenant']);
+
+/** The call with its resource's id blanked, in the request and in the entity that stands for it (a key for remembered answers). */
+function withoutResourceId(call: CedarCall): CedarCall {
+  const { type, id } = call.resource as { type: string; id: string };
+  const blank = { type, id: '' };
+  const entities = (call.entities as Array<{ uid: { type: string; id: string } }>).map((e) =>
+    e.uid.type === type && e.uid.id === id ? { ...e, uid: blank } : e,
+  );
+  return { ...call, resource: blank, entities } as CedarCall;
 }
 
 function principalUid(p: Principal) {
@@ -229,7 +259,8 @@ function entitiesFor({ principal, resource }: AuthorizationRequest, scopeAttrsRe
   // A caller only ever reaches its own tenant's sandboxes (others answer 404 before this matters).
   if (uid.type === 'Paddock::Sandbox') entities.push({ uid, attrs: { tenant: principal.tenant }, parents: [tenant] });
   if (uid.type === 'Paddock::McpServer' || uid.type === 'Paddock::Volume') entities.push({ uid, attrs: {}, parents: [tenant] });
-  if (uid.type === 'Paddock::Token')
+  // A token acting on itself (revoking itself, say) is already there as the principal: Cedar refuses an entity given twice.
+  if (uid.type === 'Paddock::Token' && uid.id !== principal.id)
     entities.push({ uid, attrs: { role: '', tenant: principal.tenant, owner: '', ownerKind: '', scoped: false }, parents: [tenant] });
   return entities;
 }
