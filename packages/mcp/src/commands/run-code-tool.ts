@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { BadRequestError, CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
-import { Code, Commands, Files, Sandbox } from '@paddock/sdk';
+import { Code, Files, Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
 import { CellOutputSchema, cellOutput } from '../code/cell-output.js';
 import { fileContent } from '../files/file-content.js';
@@ -97,7 +97,7 @@ export function registerRunCodeTool(tools: ToolTable, context: ToolContext): voi
           await Sandbox.create({ ...context.connection, timeoutMs: Math.min(timeoutMs + 60_000, maxSandboxTimeoutMs), signal });
       const id = fresh?.id ?? (sandboxId as string);
       try {
-        const result = await new Commands(context.api, id).runAllowingFailure(languages[language](code), { ...options, timeoutMs, signal });
+        const result = await context.backend.runCommand(id, { ...options, cmd: languages[language](code), timeoutMs }, signal);
         const files = await readBack(new Files(context.api, id), returnFiles ?? [], options, signal);
         return { ...commandOutput(result), files };
       } finally {

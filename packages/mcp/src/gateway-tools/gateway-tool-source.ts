@@ -17,9 +17,9 @@ const maxRemembered = 100;
 const followRetryMs = 5000;
 
 /**
- * The tools of the gateway's third-party servers, listed and called through
- * the daemon's API, so each call meets the policy, approvals and the audit
- * log there. A call a human must approve returns approval_required; the same
+ * The tools of the gateway's third-party servers, listed through the
+ * daemon's API and called through the context's backend, so each call meets
+ * the daemon's policy, approvals and audit log. A call a human must approve returns approval_required; the same
  * call made again once approved goes ahead on that approval (which it names
  * for the daemon), so a model needs no approval ids.
  */
@@ -65,15 +65,13 @@ export class GatewayToolSource implements ToolSource {
     const approvalId = this.asked.get(key);
     try {
       const result = await this.context.work.track(
-        Gateway.callTool(name, args, {
-          ...this.context.connection,
+        this.context.backend.callGatewayTool(name, args, {
           signal,
-          timeoutMs: 0,
           ...(approvalId ? { approvalId } : { approvalWaitSeconds: this.options.approvalWaitSeconds }),
         }),
       );
       this.asked.delete(key);
-      return result as CallToolResult;
+      return result;
     } catch (err) {
       return this.failure(err, key, name);
     }

@@ -1,0 +1,18 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type ApiClient, Commands, type ConnectionOptions, Gateway } from '@paddock/sdk';
+import type { ToolBackend } from './tool-backend.js';
+
+/** The tools' calls through the SDK: the daemon's HTTP API, wherever it runs. */
+export function sdkToolBackend(api: ApiClient, connection: ConnectionOptions): ToolBackend {
+  return {
+    runCommand: (sandboxId, { cmd, ...options }, signal) => new Commands(api, sandboxId).runAllowingFailure(cmd, { ...options, signal }),
+    callGatewayTool: async (name, args, { signal, approvalId, approvalWaitSeconds }) =>
+      (await Gateway.callTool(name, args, {
+        ...connection,
+        signal,
+        // The call's own deadline is the client's to set (an MCP client cancels); an approval's wait is bounded by approvalWaitSeconds.
+        timeoutMs: 0,
+        ...(approvalId ? { approvalId } : { approvalWaitSeconds }),
+      })) as CallToolResult,
+  };
+}
