@@ -77,4 +77,42 @@ describe('the /mcp tools’ direct calls', () => {
     expect(err.message).toContain(governed[0]?.requestId as string);
     expect(JSON.stringify(logged)).toMatch(/reached the services/);
   });
+
+  it('follow the gateway’s tools: one decision when it starts, the list again at each change of the caller’s tenant, until the signal aborts', async () => {
+    const listeners = new Set<(tenant: string) => void>();
+    let version = 1;
+    const gateway = {
+      tools: (tenant: string) => [{ name: `${tenant}__v${version}` }],
+      onToolsChanged: (listener: (tenant: string) => void) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const decisions: Array<[string, unknown]> = [];
+    const governAs: Services['governAs'] = async (_caller, action, run) => {
+      decisions.push([action.action, action.context]);
+      return run();
+    };
+    const services = { governAs, gateway } as unknown as Services;
+    const tools = mcpToolBackend({ services, logger: pino({ level: 'silent' }), authenticate: () => agent });
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const list of tools.followGatewayTools(stop.signal)) {
+        seen.push(list.map((t) => t.name).join());
+        if (seen.length === 1) {
+          version = 2;
+          for (const l of listeners) l('another-tenant');
+          for (const l of listeners) l('t');
+        }
+        if (seen.length === 2) stop.abort();
+      }
+    })();
+    await following;
+    expect(seen).toEqual(['t__v1', 't__v2']);
+    expect(decisions).toEqual([['gateway.tool.list', { follow: true }]]);
+    expect(listeners.size).toBe(0);
+    expect(await tools.listGatewayTools(signal)).toEqual([{ name: 't__v2' }]);
+    expect(decisions.at(-1)).toEqual(['gateway.tool.list', { follow: false }]);
+  });
 });

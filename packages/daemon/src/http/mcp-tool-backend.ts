@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CommandStartSchema, GatewayToolCallSchema, UnauthorizedError } from '@paddock/core';
+import { CommandStartSchema, GatewayToolCallSchema, type GatewayToolInfo, UnauthorizedError } from '@paddock/core';
 import type { ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/token-auth.js';
@@ -18,10 +18,10 @@ export interface McpToolBackendOptions {
 }
 
 /**
- * The tools of the daemon's own MCP sessions, calling the same service
- * functions as the API's routes, as the session's token: the same checks of
- * the arguments, the same single policy decision and audit record, and
- * errors as the API answers them (a bug is internal_error, its details in
+ * The tools of the daemon's own MCP sessions (commands, the gateway's tools),
+ * calling the same service functions as the API's routes, as the session's
+ * token: the same checks of the arguments, the same single policy decision
+ * and audit record, and errors as the API answers them (a bug is internal_error, its details in
  * the log), without a second trip through the HTTP stack for each call.
  */
 export function mcpToolBackend({ services, authenticate, logger }: McpToolBackendOptions): ToolBackend {
@@ -44,6 +44,10 @@ export function mcpToolBackend({ services, authenticate, logger }: McpToolBacken
       throw answer;
     }
   };
+  const listTools = (caller: Caller, follow: boolean) =>
+    services.governAs(caller, { action: 'gateway.tool.list', resource: 'mcp-server:*', context: { follow } }, async () =>
+      services.gateway.tools(caller.principal.tenant),
+    );
   return {
     runCommand: (sandboxId, request, signal) =>
       act(signal, {}, (caller) => execToExit(services, caller, sandboxId, CommandStartSchema.parse(definedOnly(request)))),
@@ -53,7 +57,52 @@ export function mcpToolBackend({ services, authenticate, logger }: McpToolBacken
         const { arguments: checked = {} } = GatewayToolCallSchema.parse({ arguments: args });
         return (await callGatewayTool(services, caller, name, checked)) as CallToolResult;
       }),
+    listGatewayTools: (signal) => act(signal, {}, (caller) => listTools(caller, false)),
+    followGatewayTools: (signal) =>
+      followTools(services.gateway, signal, () =>
+        act(signal, {}, async (caller) => ({ tenant: caller.principal.tenant, tools: await listTools(caller, true) })),
+      ),
   };
+}
+
+/**
+ * A tenant's gateway tools, then again at each change, until `signal` aborts:
+ * what GET /v1/gateway/tools?follow=true streams (one decision and one record,
+ * when it starts), without the stream.
+ */
+async function* followTools(
+  gateway: Services['gateway'],
+  signal: AbortSignal,
+  start: () => Promise<{ tenant: string; tools: GatewayToolInfo[] }>,
+): AsyncGenerator<GatewayToolInfo[]> {
+  let tenant: string | undefined;
+  let changed = false;
+  let wake = () => {};
+  // Listening before the first list, so no change falls between the two (one before it costs a list sent twice).
+  const unsubscribe = gateway.onToolsChanged((of) => {
+    if (tenant !== undefined && of !== tenant) return;
+    changed = true;
+    wake();
+  });
+  const onAbort = () => wake();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const first = await start();
+    tenant = first.tenant;
+    yield first.tools;
+    while (!signal.aborted) {
+      if (!changed)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      if (signal.aborted) return;
+      changed = false;
+      yield gateway.tools(tenant);
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 interface Approval {

@@ -14,5 +14,9 @@ export function sdkToolBackend(api: ApiClient, connection: ConnectionOptions): T
         timeoutMs: 0,
         ...(approvalId ? { approvalId } : { approvalWaitSeconds }),
       })) as CallToolResult,
+    listGatewayTools: (signal) => Gateway.tools({ ...connection, signal, timeoutMs: 10_000 }),
+    followGatewayTools: async function* (signal) {
+      for await (const { tools } of Gateway.followTools({ ...connection, signal })) yield tools;
+    },
   };
 }

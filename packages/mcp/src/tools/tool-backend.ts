@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { CommandResult, CommandStart } from '@paddock/core';
+import type { CommandResult, CommandStart, GatewayToolInfo } from '@paddock/core';
 
 /** A command as the tools run it: an argv (a shell line is already `/bin/sh -c …`), no terminal. */
 export type CommandRequest = Omit<CommandStart, 'pty'>;
@@ -13,7 +13,7 @@ export interface GatewayCallOptions {
 }
 
 /**
- * What the busiest tools ask of the daemon. Two implementations with one
+ * What the busiest tools, and the gateway's tools, ask of the daemon. Two implementations with one
  * contract (one policy decision and one audit record per call, errors as
  * PaddockErrors with the API's codes): the SDK over HTTP, for `paddock mcp`
  * and any other remote client, and the daemon's own services, for its /mcp
@@ -24,4 +24,8 @@ export interface ToolBackend {
   runCommand(sandboxId: string, request: CommandRequest, signal: AbortSignal): Promise<CommandResult>;
   /** Calls a tool of one of the gateway's servers by its namespaced name; a tool that failed is a result with isError. */
   callGatewayTool(name: string, args: Record<string, unknown>, options: GatewayCallOptions): Promise<CallToolResult>;
+  /** The gateway's tools this token sees. */
+  listGatewayTools(signal: AbortSignal): Promise<GatewayToolInfo[]>;
+  /** The gateway's tools now, then again each time they change, until `signal` aborts (which ends the iteration). */
+  followGatewayTools(signal: AbortSignal): AsyncIterable<GatewayToolInfo[]>;
 }
