@@ -192,6 +192,42 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     }
   });
 
+  it('M14: the file tools make the records the API makes for the same requests, one each', async () => {
+    const { id } = await ok<{ id: string }>(admin.client, 'sandbox_create', { timeoutMs: 120_000 });
+    try {
+      const after = Math.max(0, ...(await audit()).map((r) => r.seq));
+      expect(await ok(admin.client, 'write_file', { sandboxId: id, path: 'notes/a.txt', content: 'hello', mode: 0o600 })).toMatchObject({ size: 5 });
+      expect(await ok(admin.client, 'read_file', { sandboxId: id, path: 'notes/a.txt' })).toMatchObject({ content: 'hello', truncated: false });
+      expect(await ok(admin.client, 'list_files', { sandboxId: id, path: 'notes' })).toMatchObject({ entries: [{ name: 'a.txt' }] });
+
+      const files = `/v1/sandboxes/${id}/files`;
+      const put = await daemon.api(`${files}?path=notes/a.txt&mode=600`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: 'hello',
+      });
+      expect(put.status).toBe(200);
+      expect(await (await daemon.api(`${files}?path=notes/a.txt`)).text()).toBe('hello');
+      expect((await daemon.api(`${files}/list?path=notes`)).status).toBe(200);
+
+      const records = (await audit()).filter((r) => r.seq > after && r.resource === `sandbox:${id}`).sort((a, b) => a.seq - b.seq);
+      expect(records.map((r) => [r.action, r.decision, r.outcome])).toEqual([
+        ['sandbox.file.write', 'allow', 'ok'],
+        ['sandbox.file.read', 'allow', 'ok'],
+        ['sandbox.file.read', 'allow', 'ok'],
+        ['sandbox.file.write', 'allow', 'ok'],
+        ['sandbox.file.read', 'allow', 'ok'],
+        ['sandbox.file.read', 'allow', 'ok'],
+      ]);
+      const viaMcp = records.slice(0, 3).map(sameRequest);
+      expect(records.slice(3).map(sameRequest)).toEqual(viaMcp);
+      expect(viaMcp[0]).toMatchObject({ details: { path: '/work/notes/a.txt' } });
+      expect(viaMcp[2]).toMatchObject({ details: { path: '/work/notes', op: 'list' } });
+    } finally {
+      await call(admin.client, 'sandbox_kill', { id });
+    }
+  });
+
   it('refuses a request without a token, or with a wrong one, with the API’s 401 (and audits it)', async () => {
     for (const token of [undefined, 'pdk_wrong']) {
       const res = await mcpFetch({ token, body: initialize });

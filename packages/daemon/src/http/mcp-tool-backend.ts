@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CommandStartSchema, GatewayToolCallSchema, type GatewayToolInfo, UnauthorizedError } from '@paddock/core';
+import { CommandStartSchema, FilePathQuerySchema, GatewayToolCallSchema, type GatewayToolInfo, PayloadTooLargeError, UnauthorizedError } from '@paddock/core';
 import type { ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/token-auth.js';
 import { apiError } from './api-error.js';
 import { approvalWaitFromSeconds, type Caller } from './governed.js';
 import { execToExit } from './routes/command-routes.js';
+import { listSandboxFolder, openSandboxFile, writeSandboxFile } from './routes/file-routes.js';
 import { callGatewayTool, ToolParams } from './routes/gateway-routes.js';
 import type { Services } from './services.js';
 
@@ -18,7 +20,7 @@ export interface McpToolBackendOptions {
 }
 
 /**
- * The tools of the daemon's own MCP sessions (commands, the gateway's tools),
+ * The tools of the daemon's own MCP sessions (commands, files, the gateway's tools),
  * calling the same service functions as the API's routes, as the session's
  * token: the same checks of the arguments, the same single policy decision
  * and audit record, and errors as the API answers them (a bug is internal_error, its details in
@@ -39,6 +41,8 @@ export function mcpToolBackend({ services, authenticate, logger }: McpToolBacken
         approvalWaitMs: approvalWaitFromSeconds(approval.approvalWaitSeconds ?? 0),
       });
     } catch (err) {
+      // The client gave up on the call (MCP's cancellation): nothing went wrong here, and nobody reads the answer.
+      if (signal.aborted) throw signal.reason;
       const answer = apiError(err, requestId);
       if (answer.code === 'internal_error') logger.error({ err, req: requestId }, 'unhandled error in an MCP tool call');
       throw answer;
@@ -51,6 +55,22 @@ export function mcpToolBackend({ services, authenticate, logger }: McpToolBacken
   return {
     runCommand: (sandboxId, request, signal) =>
       act(signal, {}, (caller) => execToExit(services, caller, sandboxId, CommandStartSchema.parse(definedOnly(request)))),
+    readFileHead: (sandboxId, path, maxBytes, { user, signal }) =>
+      act(signal, {}, async (caller) => {
+        const query = FilePathQuerySchema.parse(definedOnly({ path, user }));
+        const { body } = await openSandboxFile(services, caller, sandboxId, query.path, query.user);
+        return readHead(body, maxBytes, signal);
+      }),
+    writeFile: (sandboxId, path, data, { user, mode, signal }) =>
+      act(signal, {}, (caller) => {
+        const query = FilePathQuerySchema.parse(definedOnly({ path, user }));
+        return writeSandboxFile(services, caller, sandboxId, query.path, limited(data, services.limits.maxUploadBytes), { user: query.user, mode });
+      }),
+    listFiles: (sandboxId, path, { user, signal }) =>
+      act(signal, {}, (caller) => {
+        const query = FilePathQuerySchema.parse(definedOnly({ path, user }));
+        return listSandboxFolder(services, caller, sandboxId, query.path, query.user);
+      }),
     callGatewayTool: (name, args, { signal, ...approval }) =>
       act(signal, approval, async (caller) => {
         ToolParams.parse({ name });
@@ -103,6 +123,38 @@ async function* followTools(
     unsubscribe();
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The first `maxBytes` of a file's stream, which is then let go; aborting `signal` lets it go at once. */
+async function readHead(body: Readable, maxBytes: number, signal: AbortSignal): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const stop = () => body.destroy();
+  signal.addEventListener('abort', stop, { once: true });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (size + chunk.length > maxBytes) {
+        chunks.push(chunk.subarray(0, maxBytes - size));
+        size = maxBytes;
+        truncated = true;
+        break;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+    signal.throwIfAborted();
+  } finally {
+    signal.removeEventListener('abort', stop);
+    body.destroy();
+  }
+  return { bytes: new Uint8Array(Buffer.concat(chunks, size)), truncated };
+}
+
+/** A file's content as PUT …/files takes it: refused with 413 past the daemon's upload limit, inside the decision's record as there. */
+async function* limited(data: Uint8Array, limit: number): AsyncIterable<Uint8Array> {
+  if (data.byteLength > limit) throw new PayloadTooLargeError(limit);
+  yield data;
 }
 
 interface Approval {

@@ -1,11 +1,14 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type ApiClient, Commands, type ConnectionOptions, Gateway } from '@paddock/sdk';
+import { type ApiClient, Commands, type ConnectionOptions, Files, Gateway } from '@paddock/sdk';
 import type { ToolBackend } from './tool-backend.js';
 
 /** The tools' calls through the SDK: the daemon's HTTP API, wherever it runs. */
 export function sdkToolBackend(api: ApiClient, connection: ConnectionOptions): ToolBackend {
   return {
     runCommand: (sandboxId, { cmd, ...options }, signal) => new Commands(api, sandboxId).runAllowingFailure(cmd, { ...options, signal }),
+    readFileHead: (sandboxId, path, maxBytes, access) => new Files(api, sandboxId).readHead(path, maxBytes, access),
+    writeFile: (sandboxId, path, data, access) => new Files(api, sandboxId).write(path, data, access),
+    listFiles: (sandboxId, path, access) => new Files(api, sandboxId).list(path, access),
     callGatewayTool: async (name, args, { signal, approvalId, approvalWaitSeconds }) =>
       (await Gateway.callTool(name, args, {
         ...connection,
