@@ -7,6 +7,7 @@ import {
   CedarAuthorizer,
   ensurePolicyDir,
   makeGovern,
+  makeGovernAs,
   openDatabase,
   principalOf,
   RoleAuthorizer,
@@ -75,7 +76,9 @@ export async function benchGovernance(ctx: BenchContext): Promise<{ appendsPerSe
     for (let i = 0; i < appends; i++) audit.append({ ...record, details: { cmd: ['true'], i } });
     const appendsPerSecond = appends / ((now() - t0) / 1000);
 
-    const govern = makeGovern(policy, audit, new ApprovalService(db, 60_000), new TokenScopeGuard({ tokens: new TokenStore(db), sandboxOf: () => undefined }));
+    const govern = makeGovern(
+      makeGovernAs(policy, audit, new ApprovalService(db, 60_000), new TokenScopeGuard({ tokens: new TokenStore(db), sandboxOf: () => undefined })),
+    );
     const fakeRequest = { header: () => undefined, raw: { signal: new AbortController().signal } };
     const c = { get: (key: string) => (key === 'principal' ? principal : key === 'requestId' ? 'req' : undefined), req: fakeRequest } as never;
     const id = `bench-gov-${process.pid}`;

@@ -10,6 +10,7 @@ import { type GatewayToolOptions, GatewayToolSource } from './gateway-tools/gate
 import { registerNetworkAllowTool } from './network/network-allow-tool.js';
 import { registerSandboxTools } from './sandboxes/sandbox-tools.js';
 import type { PendingWork } from './tools/pending-work.js';
+import type { ToolBackend } from './tools/tool-backend.js';
 import { toolContext } from './tools/tool-context.js';
 import { ToolTable } from './tools/tool-table.js';
 
@@ -20,6 +21,11 @@ export interface PaddockMcpServerOptions {
   gateway?: GatewayToolOptions | false;
   /** Told when a source of tools could not be listed (the others still are). */
   onListError?: (err: unknown) => void;
+  /**
+   * Where the busiest calls (commands, gateway tools) go; by default the SDK,
+   * to the daemon at `connection`. The daemon's own sessions call its services.
+   */
+  backend?: ToolBackend;
   /** Ends what the server does in the background (following the gateway's tools for tools/list_changed): abort it when the session ends. */
   signal?: AbortSignal;
 }
@@ -36,12 +42,12 @@ const instructions = [
 /**
  * The Paddock MCP server: sandbox, command, file and network tools, the
  * gateway's third-party tools, and a resource template for sandbox files, all
- * calling the daemon at `connection` through the SDK. Connect it to any
+ * calling the daemon at `connection` through the SDK (or `options.backend`). Connect it to any
  * transport (`serveStdio` for stdio).
  */
 export function createPaddockMcpServer(connection: ConnectionOptions = {}, options: PaddockMcpServerOptions = {}): McpServer {
   const server = new McpServer({ name: 'paddock', title: 'Paddock', version: paddockVersion }, { instructions });
-  const context = toolContext(connection, options.work);
+  const context = toolContext(connection, options.work, options.backend);
   const tools = new ToolTable(options.onListError);
   registerSandboxTools(tools, context);
   registerRunCommandTool(tools, context);

@@ -3,3 +3,4 @@ export { sandboxFileUriTemplate } from './files/file-resource.js';
 export type { GatewayToolOptions } from './gateway-tools/gateway-tool-source.js';
 export { type ServeStdioOptions, serveStdio } from './stdio/serve-stdio.js';
 export { PendingWork } from './tools/pending-work.js';
+export type { CommandRequest, GatewayCallOptions, ToolBackend } from './tools/tool-backend.js';

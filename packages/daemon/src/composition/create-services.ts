@@ -24,7 +24,7 @@ import { EventStreams } from '../events/event-streams.js';
 import { FileService } from '../files/file-service.js';
 import { GatewayService } from '../gateway/gateway-service.js';
 import { GatewayStore } from '../gateway/gateway-store.js';
-import { makeGovern } from '../http/governed.js';
+import { makeGovern, makeGovernAs } from '../http/governed.js';
 import type { Services } from '../http/services.js';
 import { ImageService } from '../images/image-service.js';
 import { LayerHolds } from '../images/layer-holds.js';
@@ -365,6 +365,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   shutdown.add('audit-signing', auditHeads.startSigning(config.auditSignIntervalMs));
 
   registerBaseTemplate(config, templates, logger);
+  const governAs = makeGovernAs(policy, audit, approvals, scopes, telemetry);
   const services: Services = {
     sandboxes,
     snapshots,
@@ -393,7 +394,8 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     gateway: gatewayServers,
     secrets,
     takeovers,
-    govern: makeGovern(policy, audit, approvals, scopes, telemetry),
+    govern: makeGovern(governAs),
+    governAs,
     check: (tenant, options) => checkReport({ config, policy, tiers: engine.tiers(), telemetryEnabled: telemetry.enabled, listening }, tenant, options),
     scopes,
     events,

@@ -4,7 +4,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { Approvals, Gateway, Policies, Tokens } from '@paddock/sdk';
+import type { AuditEntry } from '@paddock/core';
+import { Approvals, Audit, Gateway, Policies, Tokens } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 import { buildFixtureTemplate, fixtureCommand, fixtureTemplate, textOf, whenReady } from '../testing/gateway-fixture.js';
@@ -88,6 +89,22 @@ describe.each(['http', 'stdio'] as const)('gateway tools over %s', (transport) =
     expect(textOf(await call(mcp, 'nobody__echo', {}))).toMatch(/^gateway_tool_not_found: /);
   });
 
+  it('a call is one policy decision and one audit record, the same record the API makes for the same call', async () => {
+    const last = await Audit.list({ ...daemon.conn, order: 'desc', limit: 1 });
+    const after = last[0]?.seq ?? 0;
+    const args = { text: `audited over ${transport}` };
+    expect((await call(mcp, 'fixture__echo', args)).isError).toBeFalsy();
+    expect((await Gateway.callTool('fixture__echo', args, { ...daemon.conn, token: agentToken })).isError).toBeFalsy();
+    const records = await Audit.list({ ...daemon.conn, after, action: 'mcp.tool.call' });
+    expect(records.map((r) => [r.resource, r.decision, r.outcome])).toEqual([
+      ['mcp-server:fixture', 'allow', 'ok'],
+      ['mcp-server:fixture', 'allow', 'ok'],
+    ]);
+    const [viaMcp, viaApi] = records as [AuditEntry, AuditEntry];
+    expect(sameCall(viaMcp)).toEqual(sameCall(viaApi));
+    expect(viaMcp.requestId).not.toBe(viaApi.requestId);
+  });
+
   it('tells the client with tools/list_changed when a server is added or removed', async () => {
     await mcp.client.listTools();
     const before = mcp.listChanged();
@@ -136,3 +153,9 @@ describe('a gateway tool call a policy asks a human about', () => {
     }
   });
 });
+
+/** What two records of the same call share: all but when, the request id and the chain. */
+function sameCall(r: AuditEntry): Record<string, unknown> {
+  const { seq: _seq, ts: _ts, requestId: _requestId, durationMs: _durationMs, prevHash: _prevHash, hash: _hash, ...rest } = r;
+  return rest;
+}

@@ -1,7 +1,9 @@
+import type { Span } from '@opentelemetry/api';
 import { approvalHeaders, PaddockError, PolicyDeniedError } from '@paddock/core';
 import type { Context } from 'hono';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Principal } from '../auth/token-auth.js';
 import type { Admission, TokenScopeGuard } from '../auth/token-scope-guard.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import { assessCommand } from '../policy/command-risk.js';
@@ -27,31 +29,74 @@ export interface Action {
 }
 
 /**
+ * Who asks for an action, however the request came: an API route (from its
+ * Hono context) or a tool call of the daemon's own MCP sessions, which call
+ * the services without a second trip through the HTTP stack.
+ */
+export interface Caller {
+  principal: Principal;
+  requestId: string | null;
+  /** The span the decision's span belongs under (the HTTP request's). */
+  span?: Span;
+  /** The approval the caller names for this very request, if any. */
+  readonly approvalId: string | undefined;
+  /** How long the caller lets its request wait for a human (0: not at all). */
+  readonly approvalWaitMs: number;
+  /** Aborts when the caller goes away: a wait for a human ends with it. */
+  readonly signal: AbortSignal;
+}
+
+/**
  * Runs one API action through the token's scope, then the policy decision
  * point, and records it in the audit log, whatever its outcome. Every route
- * goes through here, so nothing reaches a sandbox without a decision and a
- * record.
+ * and every tool call of /mcp goes through here, so nothing reaches a sandbox
+ * without a decision and a record.
  */
+export type GovernAs = <T>(caller: Caller, action: Action, run: () => Promise<T>) => Promise<T>;
+
+/** GovernAs for a route: the caller is the request of its context. */
 export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
 
-export function makeGovern(
+/** The caller of a route. Its approval headers are read only when a decision needs them. */
+export function callerOf(c: Context<HttpEnv>): Caller {
+  return {
+    principal: c.get('principal'),
+    requestId: c.get('requestId') ?? null,
+    span: c.get('span'),
+    get approvalId() {
+      return c.req.header(approvalHeaders.id);
+    },
+    get approvalWaitMs() {
+      return approvalWaitMs(c.req.header(approvalHeaders.wait));
+    },
+    get signal() {
+      return c.get('signal');
+    },
+  };
+}
+
+export function makeGovern(governAs: GovernAs): Govern {
+  return (c, action, run) => governAs(callerOf(c), action, run);
+}
+
+export function makeGovernAs(
   authorizer: Authorizer,
   audit: AuditLog,
   approvals: ApprovalService,
   scopes: TokenScopeGuard,
   telemetry: Telemetry = offTelemetry(),
-): Govern {
-  return async (c, { action, resource, context: given = {}, precheck, outcomeOf, detailsOf }, run) => {
-    const principal = c.get('principal');
+): GovernAs {
+  return async (caller, { action, resource, context: given = {}, precheck, outcomeOf, detailsOf }, run) => {
+    const principal = caller.principal;
     const context = withRisk(given);
     const started = performance.now();
     // A capability token's records name the scope it acted under (the token's id is the principal).
     const scopeDigest = principal.grant ? { scopeDigest: principal.grant.digest } : {};
-    const base = { requestId: c.get('requestId') ?? null, principal: principal.id, tenant: principal.tenant, action, resource };
+    const base = { requestId: caller.requestId, principal: principal.id, tenant: principal.tenant, action, resource };
     const span = telemetry.startSpan(
       `paddock ${action}`,
       { 'paddock.action': action, 'paddock.resource': resource, 'paddock.tenant': principal.tenant, 'paddock.principal': principal.id },
-      c.get('span'),
+      caller.span,
     );
     if (typeof context.risk === 'number') span.setAttribute('paddock.risk', context.risk);
     const record = (decision: 'allow' | 'deny' | 'ask', outcome: string, details: Record<string, unknown> = context) => {
@@ -81,9 +126,9 @@ export function makeGovern(
       try {
         const approvalId = await approvals.settle(
           { principal, action, resource, context: given, reason: decision.reason },
-          c.req.header(approvalHeaders.id),
-          approvalWaitMs(c.req.header(approvalHeaders.wait)),
-          c.get('signal'),
+          caller.approvalId,
+          caller.approvalWaitMs,
+          caller.signal,
         );
         details = { ...context, reason: decision.reason, approvalId };
       } catch (err) {
@@ -105,9 +150,13 @@ export function makeGovern(
   };
 }
 
-/** How long a caller lets its request wait for a human (header, in seconds; at most 10 minutes). */
+/** How long a caller lets its request wait for a human (header, in seconds). */
 function approvalWaitMs(header: string | undefined): number {
-  const seconds = Number(header ?? 0);
+  return approvalWaitFromSeconds(Number(header ?? 0));
+}
+
+/** A wait for a human a caller asks for, in ms: at most 10 minutes, and none for nonsense. */
+export function approvalWaitFromSeconds(seconds: number): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 600) * 1000 : 0;
 }
 

@@ -22,18 +22,20 @@ export interface McpEndpoint {
  */
 export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: TokenAuthenticator, logger: Logger): McpEndpoint {
   let sessions: Promise<McpSessions> | undefined;
+  // An expired token ends its sessions as a revoked one does.
+  const authenticate = (token: string) => {
+    const principal = auth.authenticate(token);
+    return principal && !isExpired(principal) ? principal : undefined;
+  };
   const load = () => {
-    sessions ??= import('./mcp-sessions.js').then(
-      ({ McpSessions }) =>
+    sessions ??= Promise.all([import('./mcp-sessions.js'), import('./mcp-tool-backend.js')]).then(
+      ([{ McpSessions }, { mcpToolBackend }]) =>
         new McpSessions({
           fetch: (request) => app.fetch(request),
+          backend: (owner) => mcpToolBackend({ services: s, logger, authenticate: () => authenticate(owner.token) }),
           audit: s.audit,
           logger,
-          // An expired token ends its sessions as a revoked one does.
-          authenticate: (token) => {
-            const principal = auth.authenticate(token);
-            return principal && !isExpired(principal) ? principal : undefined;
-          },
+          authenticate,
           authorize: (principal) => s.policy.authorize({ principal, action: 'mcp.session.open', resource: 'mcp-session:*', context: {} }),
           maxBodyBytes: mcpMaxBodyBytes,
         }),

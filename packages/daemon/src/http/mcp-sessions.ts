@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { createPaddockMcpServer, PendingWork } from '@paddock/mcp';
+import { createPaddockMcpServer, PendingWork, type ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/token-auth.js';
@@ -19,6 +19,8 @@ export interface McpCaller {
 export interface McpSessionsOptions {
   /** Where tool calls go: the daemon's own app, in this process, with the session owner's token. */
   fetch: AppFetch;
+  /** The busiest tool calls (commands, gateway tools) of a session, made straight to the daemon's services as its owner; absent, they go through `fetch` too. */
+  backend?: (owner: McpCaller) => ToolBackend;
   audit: AuditLog;
   logger: Logger;
   /** Whether a token still authenticates: a session whose token was revoked is closed. */
@@ -64,7 +66,8 @@ interface Session {
  * per session (Mcp-Session-Id), each acting with the token that opened it and
  * answering no other. Sessions are bounded in number and end when idle, when
  * their token is revoked, on DELETE, or when the daemon stops; their opening
- * and end are audited (tool calls are audited by the API actions they make).
+ * and end are audited (tool calls are audited by the API actions they make,
+ * one decision and one record each, as if sent to the API).
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -156,8 +159,10 @@ export class McpSessions {
     const work = new PendingWork();
     const connection = { url: 'http://localhost', token: caller.token, transport: inProcessTransport(this.options.fetch) };
     const ended = new AbortController();
+    const backend = this.options.backend?.(caller);
     const server = createPaddockMcpServer(connection, {
       work,
+      ...(backend ? { backend } : {}),
       signal: ended.signal,
       onListError: (err) => this.options.logger.warn({ err }, "mcp: the gateway's tools are left out of a tools/list"),
     });

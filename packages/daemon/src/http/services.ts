@@ -26,7 +26,7 @@ import type { BuiltInTemplates } from '../templates/built-in-templates.js';
 import type { TemplateService } from '../templates/template-service.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import type { Govern } from './governed.js';
+import type { Govern, GovernAs } from './governed.js';
 
 /** Everything the HTTP layer needs, passed in (no module singletons). */
 export interface Services {
@@ -57,6 +57,8 @@ export interface Services {
   /** People taking sandboxes over from their agents, and the recordings of their terminals. */
   takeovers: TakeoverService;
   govern: Govern;
+  /** The same, for a caller that is not a route's request (a tool call of an MCP session). */
+  governAs: GovernAs;
   /** The daemon's half of `paddock check` (host facts, settings, policies), for a caller of this tenant. */
   check: (tenant: string, options?: { signal?: AbortSignal }) => Promise<CheckReport>;
   /** Capability tokens' scopes: govern applies them; lists show only what a scope reaches. */

@@ -12,3 +12,8 @@ export function commandOutput(result: CommandResult): CommandResult {
 
 /** Commands run from MCP get a deadline unless they ask for another: a call that never returns helps no client. */
 export const defaultCommandTimeoutMs = 120_000;
+
+/** A command line as the SDK runs a string: by /bin/sh. */
+export function shellLine(line: string): string[] {
+  return ['/bin/sh', '-c', line];
+}

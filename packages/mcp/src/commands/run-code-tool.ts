@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { BadRequestError, CommandStartSchema, maxSandboxTimeoutMs, SandboxIdSchema, SandboxPathSchema } from '@paddock/core';
-import { Code, Commands, Files, Sandbox } from '@paddock/sdk';
+import { Code, Sandbox } from '@paddock/sdk';
 import { z } from 'zod';
 import { CellOutputSchema, cellOutput } from '../code/cell-output.js';
 import { fileContent } from '../files/file-content.js';
@@ -97,8 +97,8 @@ export function registerRunCodeTool(tools: ToolTable, context: ToolContext): voi
           await Sandbox.create({ ...context.connection, timeoutMs: Math.min(timeoutMs + 60_000, maxSandboxTimeoutMs), signal });
       const id = fresh?.id ?? (sandboxId as string);
       try {
-        const result = await new Commands(context.api, id).runAllowingFailure(languages[language](code), { ...options, timeoutMs, signal });
-        const files = await readBack(new Files(context.api, id), returnFiles ?? [], options, signal);
+        const result = await context.backend.runCommand(id, { ...options, cmd: languages[language](code), timeoutMs }, signal);
+        const files = await readBack(context, id, returnFiles ?? [], options, signal);
         return { ...commandOutput(result), files };
       } finally {
         // Not with the call's signal: a cancelled run must still end its sandbox.
@@ -108,7 +108,13 @@ export function registerRunCodeTool(tools: ToolTable, context: ToolContext): voi
   );
 }
 
-async function readBack(files: Files, paths: string[], options: { cwd?: string; user?: string }, signal: AbortSignal): Promise<ReturnedFile[]> {
+async function readBack(
+  context: ToolContext,
+  sandboxId: string,
+  paths: string[],
+  options: { cwd?: string; user?: string },
+  signal: AbortSignal,
+): Promise<ReturnedFile[]> {
   const returned: ReturnedFile[] = [];
   let budget = outputLimits.returnedBytes;
   for (const path of paths) {
@@ -116,7 +122,7 @@ async function readBack(files: Files, paths: string[], options: { cwd?: string; 
     const full = options.cwd ? posix.resolve(options.cwd, path) : path;
     const cap = Math.min(outputLimits.fileBytes, budget);
     try {
-      const { bytes, truncated } = await files.readHead(full, cap, { user: options.user, signal });
+      const { bytes, truncated } = await context.backend.readFileHead(sandboxId, full, cap, { user: options.user, signal });
       if (truncated) {
         returned.push({ path, error: `file_too_large: more than ${cap} bytes left to return; read it in parts with run_command` });
         continue;

@@ -1,10 +1,9 @@
 import { CommandStartSchema, SandboxIdSchema } from '@paddock/core';
-import { Commands } from '@paddock/sdk';
 import { z } from 'zod';
 import { registerTool } from '../tools/register-tool.js';
 import type { ToolContext } from '../tools/tool-context.js';
 import type { ToolTable } from '../tools/tool-table.js';
-import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs } from './command-output.js';
+import { CommandOutputSchema, commandOutput, defaultCommandTimeoutMs, shellLine } from './command-output.js';
 
 const argv = CommandStartSchema.shape.cmd;
 
@@ -34,9 +33,8 @@ export function registerRunCommandTool(tools: ToolTable, context: ToolContext): 
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async ({ sandboxId, cmd, ...options }, signal) => {
-      const commands = new Commands(context.api, sandboxId);
-      const result = await commands.runAllowingFailure(cmd, { ...options, timeoutMs: options.timeoutMs ?? defaultCommandTimeoutMs, signal });
-      return commandOutput(result);
+      const request = { ...options, cmd: typeof cmd === 'string' ? shellLine(cmd) : cmd, timeoutMs: options.timeoutMs ?? defaultCommandTimeoutMs };
+      return commandOutput(await context.backend.runCommand(sandboxId, request, signal));
     },
   );
 }

@@ -2,7 +2,7 @@ import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/serv
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { FilePathQuerySchema, SandboxIdSchema } from '@paddock/core';
 import { PaddockError } from '@paddock/core/client';
-import { Files, Sandbox } from '@paddock/sdk';
+import { Sandbox } from '@paddock/sdk';
 import { describeError } from '../results/describe-error.js';
 import { outputLimits } from '../results/output-limits.js';
 import type { ToolContext } from '../tools/tool-context.js';
@@ -14,7 +14,7 @@ export const sandboxFileUriTemplate = 'paddock://sandboxes/{id}/files/{+path}';
 // The MCP specification's code for a resource that does not exist.
 const resourceNotFound = -32002;
 
-/** paddock://sandboxes/{id}/files/{+path}: a sandbox's file, read through the SDK (`…/files/work/out.csv` is /work/out.csv). */
+/** paddock://sandboxes/{id}/files/{+path}: a sandbox's file, read through the context's backend (`…/files/work/out.csv` is /work/out.csv). */
 export function registerFileResource(server: McpServer, context: ToolContext): void {
   const template = new ResourceTemplate(sandboxFileUriTemplate, {
     // A sandbox's files are too many to enumerate; clients name the one they want.
@@ -40,7 +40,7 @@ async function readFileResource(context: ToolContext, uri: URL, variables: Recor
   if (!id.success || !path.success)
     throw new McpError(ErrorCode.InvalidParams, `invalid_request: ${uri.href} does not name a sandbox file (${sandboxFileUriTemplate})`);
   try {
-    const { bytes, truncated } = await new Files(context.api, id.data).readHead(path.data, outputLimits.fileBytes, { signal });
+    const { bytes, truncated } = await context.backend.readFileHead(id.data, path.data, outputLimits.fileBytes, { signal });
     const { encoding, content } = fileContent(bytes, { truncated });
     const mimeType = mimeTypeOf(path.data, encoding === 'utf8');
     const _meta = truncated ? { truncated: true, note: `only the first ${outputLimits.fileBytes} bytes` } : undefined;

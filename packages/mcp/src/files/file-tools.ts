@@ -1,6 +1,5 @@
 import { FileEntrySchema, FilePathQuerySchema, SandboxIdSchema } from '@paddock/core';
 import { BadRequestError } from '@paddock/core/client';
-import { Files } from '@paddock/sdk';
 import { z } from 'zod';
 import { outputLimits } from '../results/output-limits.js';
 import { registerTool } from '../tools/register-tool.js';
@@ -56,8 +55,7 @@ export function registerFileTools(tools: ToolTable, context: ToolContext): void 
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, signal) => {
-      const files = new Files(context.api, args.sandboxId);
-      const { bytes, truncated } = await files.readHead(args.path, outputLimits.fileBytes, { user: args.user, signal });
+      const { bytes, truncated } = await context.backend.readFileHead(args.sandboxId, args.path, outputLimits.fileBytes, { user: args.user, signal });
       return { path: args.path, size: bytes.byteLength, ...fileContent(bytes, { encoding: args.encoding, truncated }), truncated };
     },
   );
@@ -74,8 +72,8 @@ export function registerFileTools(tools: ToolTable, context: ToolContext): void 
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args, signal) => {
-      const data = args.encoding === 'base64' ? decodeBase64(args.content) : args.content;
-      return new Files(context.api, args.sandboxId).write(args.path, data, { mode: args.mode, user: args.user, signal });
+      const data = args.encoding === 'base64' ? decodeBase64(args.content) : new TextEncoder().encode(args.content);
+      return context.backend.writeFile(args.sandboxId, args.path, data, { mode: args.mode, user: args.user, signal });
     },
   );
 
@@ -91,7 +89,7 @@ export function registerFileTools(tools: ToolTable, context: ToolContext): void 
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, signal) => {
-      const entries = await new Files(context.api, args.sandboxId).list(args.path, { user: args.user, signal });
+      const entries = await context.backend.listFiles(args.sandboxId, args.path, { user: args.user, signal });
       return { entries: entries.slice(0, outputLimits.listEntries), truncated: entries.length > outputLimits.listEntries };
     },
   );

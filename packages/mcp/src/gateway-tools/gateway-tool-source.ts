@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayToolInfo } from '@paddock/core';
 import { canonicalJson, PaddockError, parseGatewayToolName } from '@paddock/core/client';
-import { Gateway, type GatewayToolInfo } from '@paddock/sdk';
 import { describeError } from '../results/describe-error.js';
 import type { ToolContext } from '../tools/tool-context.js';
 import type { ToolSource } from '../tools/tool-table.js';
@@ -17,9 +17,9 @@ const maxRemembered = 100;
 const followRetryMs = 5000;
 
 /**
- * The tools of the gateway's third-party servers, listed and called through
- * the daemon's API, so each call meets the policy, approvals and the audit
- * log there. A call a human must approve returns approval_required; the same
+ * The tools of the gateway's third-party servers, listed, followed and
+ * called through the context's backend, so each call meets the daemon's
+ * policy, approvals and audit log. A call a human must approve returns approval_required; the same
  * call made again once approved goes ahead on that approval (which it names
  * for the daemon), so a model needs no approval ids.
  */
@@ -32,7 +32,7 @@ export class GatewayToolSource implements ToolSource {
   ) {}
 
   async list(signal: AbortSignal): Promise<Tool[]> {
-    const tools = await Gateway.tools({ ...this.context.connection, signal, timeoutMs: 10_000 });
+    const tools = await this.context.backend.listGatewayTools(signal);
     return tools.filter((t) => t.offered).map(toMcpTool);
   }
 
@@ -42,7 +42,7 @@ export class GatewayToolSource implements ToolSource {
     const follow = async () => {
       while (!signal.aborted) {
         try {
-          for await (const { tools } of Gateway.followTools({ ...this.context.connection, signal })) {
+          for await (const tools of this.context.backend.followGatewayTools(signal)) {
             const now = canonicalJson(tools.filter((t) => t.offered).map(toMcpTool));
             if (seen !== undefined && now !== seen) onChange();
             seen = now;
@@ -65,15 +65,13 @@ export class GatewayToolSource implements ToolSource {
     const approvalId = this.asked.get(key);
     try {
       const result = await this.context.work.track(
-        Gateway.callTool(name, args, {
-          ...this.context.connection,
+        this.context.backend.callGatewayTool(name, args, {
           signal,
-          timeoutMs: 0,
           ...(approvalId ? { approvalId } : { approvalWaitSeconds: this.options.approvalWaitSeconds }),
         }),
       );
       this.asked.delete(key);
-      return result as CallToolResult;
+      return result;
     } catch (err) {
       return this.failure(err, key, name);
     }

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { CommandStartSchema, canonicalJson, formatDuration, ProcessSignalSchema, ProcessStdinSchema, processWaitBounds, TimeoutError } from '@paddock/core';
+import {
+  type CommandResult,
+  type CommandStart,
+  CommandStartSchema,
+  canonicalJson,
+  formatDuration,
+  ProcessSignalSchema,
+  ProcessStdinSchema,
+  processWaitBounds,
+  TimeoutError,
+} from '@paddock/core';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
 import { assessCommand } from '../../policy/command-risk.js';
+import { type Action, type Caller, callerOf } from '../governed.js';
 import type { HttpEnv } from '../http-env.js';
 import { type NdjsonSink, ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { CommandResultResponse, errorResponses, json, ProcessInfoResponse, ProcessParams, SandboxIdParams } from '../schemas.js';
@@ -110,19 +121,11 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(execRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const owner = c.get('principal').tenant;
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
-    const precheck = () => s.sandboxes.requireRunning(owner, id);
-    return s.govern(c, { action: 'sandbox.exec', resource: `sandbox:${id}`, context: execContext(body), precheck }, async () => {
+    if (!streaming) return c.json(await execToExit(s, callerOf(c), id, body), 200);
+    const owner = c.get('principal').tenant;
+    return s.govern(c, execAction(s, owner, id, body), async () => {
       const sandbox = s.sandboxes.requireRunning(owner, id);
-      if (!streaming) {
-        const proc = await s.processes.start(sandbox, body, { signal: c.get('signal') });
-        const onAbort = () => proc.signal('SIGKILL');
-        c.get('signal').addEventListener('abort', onAbort, { once: true });
-        await proc.done;
-        c.get('signal').removeEventListener('abort', onAbort);
-        return c.json(proc.result(), 200);
-      }
       let proc: ManagedProcess | undefined;
       let subscriber: ProcessSubscriber | undefined;
       const body$ = ndjsonStream(
@@ -242,6 +245,30 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
       return p;
     });
     return c.json(proc.info(), 200);
+  });
+}
+
+/** What POST …/exec asks the policy about: one sandbox.exec of this command in sandbox `id`, which must be running. */
+function execAction(s: Services, owner: string, id: string, body: CommandStart): Action {
+  return { action: 'sandbox.exec', resource: `sandbox:${id}`, context: execContext(body), precheck: () => s.sandboxes.requireRunning(owner, id) };
+}
+
+/**
+ * Runs a command to its end as `caller` (one decision, one audit record) and
+ * returns its result: POST …/exec answered with JSON, and run_command of the
+ * daemon's MCP sessions. The command is killed if the caller goes away.
+ */
+export function execToExit(s: Services, caller: Caller, id: string, body: CommandStart): Promise<CommandResult> {
+  const owner = caller.principal.tenant;
+  return s.governAs(caller, execAction(s, owner, id, body), async () => {
+    const sandbox = s.sandboxes.requireRunning(owner, id);
+    const signal = caller.signal;
+    const proc = await s.processes.start(sandbox, body, { signal });
+    const onAbort = () => proc.signal('SIGKILL');
+    signal.addEventListener('abort', onAbort, { once: true });
+    await proc.done;
+    signal.removeEventListener('abort', onAbort);
+    return proc.result();
   });
 }
 

@@ -1,10 +1,19 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { BadRequestError, FileMkdirSchema, FilePathQuerySchema, FileRemoveQuerySchema, FileRenameSchema, PayloadTooLargeError } from '@paddock/core';
+import {
+  BadRequestError,
+  type FileEntry,
+  FileMkdirSchema,
+  FilePathQuerySchema,
+  FileRemoveQuerySchema,
+  FileRenameSchema,
+  PayloadTooLargeError,
+} from '@paddock/core';
 import type { Context } from 'hono';
 import type { ManagedProcess } from '../../commands/process-manager.js';
 import type { SandboxRecord } from '../../store/sandbox-store.js';
+import { type Caller, callerOf } from '../governed.js';
 import type { HttpEnv } from '../http-env.js';
 import { errorResponses, FileEntryResponse, json, SandboxIdParams } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -111,21 +120,12 @@ const archivePutRoute = createRoute({
 
 export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void {
   const running = (c: Context<HttpEnv>, id: string) => s.sandboxes.requireRunning(c.get('principal').tenant, id);
-  // Policies see the path the agent will act on: absolute, with `..` resolved (relative ones from the sandbox's workdir).
-  const where = (c: Context<HttpEnv>, id: string, path: string) => {
-    try {
-      return posix.resolve(s.sandboxes.get(c.get('principal').tenant, id).workdir, path);
-    } catch {
-      return posix.resolve('/', path);
-    }
-  };
+  const where = (c: Context<HttpEnv>, id: string, path: string) => policyPath(s, c.get('principal').tenant, id, path);
 
   app.openapi(readRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const { entry, body } = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path) } }, () =>
-      s.files.read(running(c, id), path, user),
-    );
+    const { entry, body } = await openSandboxFile(s, callerOf(c), id, path, user);
     c.get('signal').addEventListener('abort', () => body.destroy(), { once: true });
     return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
       status: 200,
@@ -137,9 +137,9 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(writeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user, mode } = c.req.valid('query');
-    const entry = await s.govern(c, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: where(c, id, path) } }, async () => {
-      const sandbox = running(c, id);
-      return s.files.write(sandbox, path, limitedBody(c, s.limits.maxUploadBytes), { user, mode: mode ? Number.parseInt(mode, 8) : undefined });
+    const entry = await writeSandboxFile(s, callerOf(c), id, path, limitedBody(c, s.limits.maxUploadBytes), {
+      user,
+      mode: mode ? Number.parseInt(mode, 8) : undefined,
     });
     return c.json(entry, 200);
   });
@@ -147,10 +147,7 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
   app.openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { path, user } = c.req.valid('query');
-    const entries = await s.govern(c, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: where(c, id, path), op: 'list' } }, () =>
-      s.files.list(running(c, id), path, user),
-    );
-    return c.json({ entries }, 200);
+    return c.json({ entries: await listSandboxFolder(s, callerOf(c), id, path, user) }, 200);
   });
 
   app.openapi(statRoute, async (c) => {
@@ -237,6 +234,53 @@ export function registerFileRoutes(app: OpenAPIHono<HttpEnv>, s: Services): void
     );
     return c.json(entry, 200);
   });
+}
+
+/** The path a policy sees: the one the agent will act on, absolute, with `..` resolved (a relative one from the sandbox's workdir). */
+export function policyPath(s: Services, tenant: string, id: string, path: string): string {
+  try {
+    return posix.resolve(s.sandboxes.get(tenant, id).workdir, path);
+  } catch {
+    return posix.resolve('/', path);
+  }
+}
+
+/** Opens a file of sandbox `id` as `caller` (one decision, one record): GET …/files, and read_file of the daemon's MCP sessions. */
+export function openSandboxFile(
+  s: Services,
+  caller: Caller,
+  id: string,
+  path: string,
+  user: string | undefined,
+): Promise<{ entry: FileEntry; body: Readable }> {
+  const tenant = caller.principal.tenant;
+  return s.governAs(caller, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: policyPath(s, tenant, id, path) } }, () =>
+    s.files.read(s.sandboxes.requireRunning(tenant, id), path, user),
+  );
+}
+
+/** Writes a file of sandbox `id` as `caller`: PUT …/files, and write_file of the daemon's MCP sessions. */
+export function writeSandboxFile(
+  s: Services,
+  caller: Caller,
+  id: string,
+  path: string,
+  body: AsyncIterable<Uint8Array> | Uint8Array,
+  options: { user?: string; mode?: number },
+): Promise<FileEntry> {
+  const tenant = caller.principal.tenant;
+  return s.governAs(caller, { action: 'sandbox.file.write', resource: `sandbox:${id}`, context: { path: policyPath(s, tenant, id, path) } }, async () => {
+    const sandbox = s.sandboxes.requireRunning(tenant, id);
+    return s.files.write(sandbox, path, body, options);
+  });
+}
+
+/** Lists a folder of sandbox `id` as `caller`: GET …/files/list, and list_files of the daemon's MCP sessions. */
+export function listSandboxFolder(s: Services, caller: Caller, id: string, path: string, user: string | undefined): Promise<FileEntry[]> {
+  const tenant = caller.principal.tenant;
+  return s.governAs(caller, { action: 'sandbox.file.read', resource: `sandbox:${id}`, context: { path: policyPath(s, tenant, id, path), op: 'list' } }, () =>
+    s.files.list(s.sandboxes.requireRunning(tenant, id), path, user),
+  );
 }
 
 /** The request body as a stream that fails with 413 past `limit` bytes (probe D6). */

@@ -7,6 +7,7 @@ import {
   GatewayServerSchema,
   GatewayServerSetSchema,
   GatewayToolCallSchema,
+  type GatewayToolResult,
   GatewayToolResultSchema,
   GatewayToolSchema,
   gatewayManifestJsonSchema,
@@ -15,6 +16,7 @@ import {
   parseGatewayToolName,
 } from '@paddock/core';
 import { GatewayToolNotFoundError, toolCallFacts } from '../../gateway/gateway-service.js';
+import { type Caller, callerOf } from '../governed.js';
 import type { HttpEnv } from '../http-env.js';
 import { ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
 import { errorResponses, json } from '../schemas.js';
@@ -30,7 +32,8 @@ const ServerParams = z.object({
     .regex(gatewayServerNamePattern, gatewayServerNameMessage)
     .openapi({ param: { name: 'name', in: 'path' }, example: 'github' }),
 });
-const ToolParams = z.object({
+/** A gateway tool's name as the call route takes it (the MCP sessions check theirs alike). */
+export const ToolParams = z.object({
   name: z
     .string()
     .max(200)
@@ -274,23 +277,32 @@ export function registerGatewayRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
   app.openapi(callTool, async (c) => {
     const { name } = c.req.valid('param');
     const args = c.req.valid('json').arguments ?? {};
-    const tenant = c.get('principal').tenant;
-    const parsed = parseGatewayToolName(name);
-    const facts = toolCallFacts(parsed?.server ?? '-', parsed?.tool ?? name, args);
-    const result = await s.govern(
-      c,
-      {
-        action: 'mcp.tool.call',
-        resource: `mcp-server:${facts.server}`,
-        context: { ...facts },
-        precheck: () => {
-          if (!parsed) throw new GatewayToolNotFoundError(name);
-          s.gateway.resolveTool(tenant, name);
-        },
-        outcomeOf: (r) => ((r as { isError?: boolean }).isError ? 'tool_error' : 'ok'),
-      },
-      () => s.gateway.call(tenant, name, args, { signal: c.get('signal') }),
-    );
-    return c.json(result, 200);
+    return c.json(await callGatewayTool(s, callerOf(c), name, args), 200);
   });
+}
+
+/**
+ * Calls a tool of one of the gateway's servers as `caller`: one decision, one
+ * audit record (tool_error when the tool answered with an error). What
+ * POST /v1/gateway/tools/{name}/call answers, and the gateway's tools of the
+ * daemon's MCP sessions.
+ */
+export function callGatewayTool(s: Services, caller: Caller, name: string, args: Record<string, unknown>): Promise<GatewayToolResult> {
+  const tenant = caller.principal.tenant;
+  const parsed = parseGatewayToolName(name);
+  const facts = toolCallFacts(parsed?.server ?? '-', parsed?.tool ?? name, args);
+  return s.governAs(
+    caller,
+    {
+      action: 'mcp.tool.call',
+      resource: `mcp-server:${facts.server}`,
+      context: { ...facts },
+      precheck: () => {
+        if (!parsed) throw new GatewayToolNotFoundError(name);
+        s.gateway.resolveTool(tenant, name);
+      },
+      outcomeOf: (r) => ((r as { isError?: boolean }).isError ? 'tool_error' : 'ok'),
+    },
+    () => s.gateway.call(tenant, name, args, { signal: caller.signal }),
+  );
 }
