@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command-lines.h"
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -66,7 +68,6 @@
 // opens those through the agent).
 #define MAX_PENDING 1024
 #define CONNECT_TIMEOUT_MS 10000
-#define LINE_MAX_BYTES 256
 #define ID_MAX 64
 
 struct pending {
@@ -293,7 +294,7 @@ static void acknowledged(int taken) {
   if (!taken) fail_req(req, "EMFILE");
 }
 
-static void command(const char *line) {
+static void command(char *line) {
   if (strstr(line, "\"NODE_HANDLE_ACK\"")) return acknowledged(1);
   if (strstr(line, "\"NODE_HANDLE_NACK\"")) return acknowledged(0);
   uint64_t req;
@@ -310,29 +311,6 @@ static void command(const char *line) {
   unsigned long port = strtoul(rest + len + 1, &end, 10);
   if (end == rest + len + 1 || strcmp(end, "\"") != 0 || port < 1 || port > 65535) return fail_req(req, "badport");
   open_connection(req, id, (unsigned)port);
-}
-
-static void read_commands(void) {
-  static char buf[64 * LINE_MAX_BYTES];
-  static size_t have;
-  ssize_t n = read(channel, buf + have, sizeof buf - have);
-  if (n == 0) _exit(0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
-    _exit(1);
-  }
-  have += (size_t)n;
-  size_t start = 0;
-  for (size_t i = 0; i < have; i++) {
-    if (buf[i] != '\n') continue;
-    buf[i] = 0;
-    if (i - start < LINE_MAX_BYTES) command(buf + start);
-    start = i + 1;
-  }
-  memmove(buf, buf + start, have - start);
-  have -= start;
-  // A line longer than any request is dropped whole.
-  if (have == sizeof buf) have = 0;
 }
 
 int main(int argc, char **argv) {
@@ -379,7 +357,7 @@ int main(int argc, char **argv) {
     int n = epoll_wait(epfd, ev, 64, 1000);
     if (n < 0 && errno != EINTR) return 1;
     for (int i = 0; i < n; i++) {
-      if (ev[i].data.u64 == UINT64_MAX) read_commands();
+      if (ev[i].data.u64 == UINT64_MAX) read_command_lines(channel, command);
       else if (pending[ev[i].data.u64].fd >= 0) connected((int)ev[i].data.u64);
     }
     if (now_ms() - last_sweep >= 1000) {

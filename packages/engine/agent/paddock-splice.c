@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command-lines.h"
 #include "fd-io.h"
 
 #ifndef SYS_pidfd_open
@@ -59,7 +60,6 @@
 // Each job holds two sockets and two pipes: six descriptors.
 #define MAX_JOBS 2048
 #define PIPE_BYTES (1 << 20)
-#define LINE_MAX_BYTES 256
 
 enum mode { TUNNEL, BODY };
 
@@ -282,29 +282,6 @@ static void command(char *line) {
   }
 }
 
-static void read_commands(void) {
-  static char buf[64 * LINE_MAX_BYTES];
-  static size_t have;
-  ssize_t n = read(0, buf + have, sizeof buf - have);
-  if (n == 0) _exit(0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
-    _exit(1);
-  }
-  have += (size_t)n;
-  size_t start = 0;
-  for (size_t i = 0; i < have; i++) {
-    if (buf[i] != '\n') continue;
-    buf[i] = 0;
-    if (i - start < LINE_MAX_BYTES) command(buf + start);
-    start = i + 1;
-  }
-  memmove(buf, buf + start, have - start);
-  have -= start;
-  // A line longer than any command is dropped whole.
-  if (have == sizeof buf) have = 0;
-}
-
 static void expire_idle(void) {
   uint64_t now = now_ms();
   for (int i = 0; i < MAX_JOBS; i++)
@@ -350,7 +327,7 @@ int main(void) {
     if (n < 0 && errno != EINTR) return 1;
     for (int i = 0; i < n; i++) {
       if (ev[i].data.u64 == UINT64_MAX) {
-        read_commands();
+        read_command_lines(0, command);
         continue;
       }
       struct job *j = &jobs[ev[i].data.u64 >> 1];
