@@ -15,7 +15,6 @@ import {
   UnauthorizedError,
 } from '@paddock/core';
 import type { Context, Next } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
@@ -231,15 +230,8 @@ export function createApp(options: AppOptions): PaddockApp {
 
   app.use(async (c, next) => {
     if (!(c.req.header('content-type') ?? '').includes('application/json')) return next();
-    if (c.req.path === '/mcp') {
-      return bodyLimit({
-        maxSize: mcpMaxBodyBytes,
-        onError: () => {
-          throw new PayloadTooLargeError(mcpMaxBodyBytes);
-        },
-      })(c, next);
-    }
-    return readJsonBody(c, c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : services.limits.maxJsonBytes, next);
+    const max = c.req.path === '/v1/templates' ? services.limits.maxBuildContextBytes : c.req.path === '/mcp' ? mcpMaxBodyBytes : services.limits.maxJsonBytes;
+    return readJsonBody(c, max, next);
   });
 
   registerSessionRoutes(app, { sessions: options.sessions, failedAuth, baseUrl: options.baseUrl });

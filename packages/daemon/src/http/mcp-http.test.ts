@@ -394,6 +394,23 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     const huge = await mcpFetch({ token: daemon.token, body: { ...initialize, padding: 'x'.repeat(17 * 1024 * 1024) } });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    // A body that is not JSON, in an open session: the JSON-RPC parse error, the session still usable.
+    const c = await connect(daemon.token);
+    const session = c.transport.sessionId as string;
+    const garbled = await fetch(`${daemon.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${daemon.token}`,
+        'mcp-session-id': session,
+        'content-type': 'application/json',
+      },
+      body: '{"jsonrpc": "2.0", "id": 5, "method": ',
+    });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+    expect((await c.client.listTools()).tools.length).toBeGreaterThan(0);
+    await c.client.close();
     const put = await mcpFetch({ method: 'PUT', token: daemon.token });
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, POST, DELETE');

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { UnauthorizedError } from '@paddock/core';
+import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import { isExpired, type TokenAuthenticator } from '../auth/token-auth.js';
 import type { HttpEnv } from './http-env.js';
@@ -8,6 +9,21 @@ import type { Services } from './services.js';
 
 /** Largest MCP request read: a write_file of its 8 Mi characters, with room for JSON escapes. */
 export const mcpMaxBodyBytes = 16 * 1024 * 1024;
+
+/**
+ * A POST's JSON body as the API's middleware read it, parsed, so the MCP
+ * transport need not read it again through a fetch Request. Undefined when
+ * there is none to give (not a JSON POST) or it is not JSON: the transport
+ * then reads the request itself and answers with its own error.
+ */
+async function parsedJsonBody(c: Context<HttpEnv>): Promise<unknown> {
+  if (c.req.method !== 'POST' || !(c.req.header('content-type') ?? '').includes('application/json')) return undefined;
+  try {
+    return JSON.parse(await c.req.text());
+  } catch {
+    return undefined;
+  }
+}
 
 export interface McpEndpoint {
   /** Ends the open MCP sessions (when the daemon stops). */
@@ -56,7 +72,7 @@ export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: T
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token) throw new UnauthorizedError();
     const mcp = await load();
-    return mcp.handle(c.req.raw, { principal: c.get('principal'), token, requestId: c.get('requestId') ?? null });
+    return mcp.handle(c.req.raw, { principal: c.get('principal'), token, requestId: c.get('requestId') ?? null }, await parsedJsonBody(c));
   });
 
   return {

@@ -92,12 +92,12 @@ export class McpSessions {
   }
 
   /** Answers one request to the MCP endpoint (POST, GET or DELETE) from an authenticated caller. */
-  async handle(request: Request, caller: McpCaller): Promise<Response> {
+  async handle(request: Request, caller: McpCaller, parsedBody?: unknown): Promise<Response> {
     if (this.closed) return rpcError(503, -32000, 'the daemon is shutting down');
     const id = request.headers.get('mcp-session-id');
     if (!id) {
       if (request.method !== 'POST') return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      return this.open(request, caller);
+      return this.open(request, caller, parsedBody);
     }
     const session = this.sessions.get(id);
     if (!session) return rpcError(404, -32001, 'Session not found');
@@ -106,7 +106,7 @@ export class McpSessions {
       this.record(caller.principal, caller.requestId, 'mcp.session.use', id, 'deny', 'not_owner');
       return rpcError(404, -32001, 'Session not found');
     }
-    return this.serve(session, request, caller);
+    return this.serve(session, request, caller, parsedBody);
   }
 
   /** Ends sessions left idle or whose token no longer authenticates; runs on a timer. */
@@ -127,7 +127,7 @@ export class McpSessions {
     await Promise.all(open.map((s) => s.work.settled(5000)));
   }
 
-  private async open(request: Request, caller: McpCaller): Promise<Response> {
+  private async open(request: Request, caller: McpCaller, parsedBody: unknown): Promise<Response> {
     const decision = (await this.options.authorize?.(caller.principal)) ?? { effect: 'allow' as const };
     if (decision.effect !== 'allow') {
       // Nothing can wait for a human while a client opens its session: an ask refuses it too, with its reason.
@@ -136,7 +136,7 @@ export class McpSessions {
       return rpcError(403, -32000, `policy_denied: ${decision.reason}${wait}`);
     }
     const session = await this.create(caller);
-    const response = await this.serve(session, request, caller);
+    const response = await this.serve(session, request, caller, parsedBody);
     if (session.refused) {
       await response.body?.cancel();
       void session.server.close();
@@ -213,14 +213,15 @@ export class McpSessions {
     this.sessions.set(id, session);
   }
 
-  private async serve(session: Session, request: Request, caller: McpCaller): Promise<Response> {
+  /** parsedBody: the POST's JSON, read already (undefined: the transport reads the request). */
+  private async serve(session: Session, request: Request, caller: McpCaller, parsedBody?: unknown): Promise<Response> {
     session.lastActive = this.now();
     session.streams++;
     session.requests++;
     session.lastRequestId = caller.requestId;
     let response: Response;
     try {
-      response = await session.transport.handleRequest(request);
+      response = await session.transport.handleRequest(request, parsedBody === undefined ? undefined : { parsedBody });
     } catch (err) {
       session.streams--;
       throw err;

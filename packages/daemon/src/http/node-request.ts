@@ -38,9 +38,9 @@ export function clientSignal(c: Context<HttpEnv>): AbortSignal {
  * than `max` bytes (413), and leaves it where Hono's c.req.json() and the
  * routes' schema checks find it. Hono's bodyLimit and json() would first
  * build a fetch Request with a web stream over the same bytes. Requests
- * without Node's request (in-process) go through bodyLimit as before. Only
- * for routes that read their body through Hono (not /mcp, which hands the
- * raw request on).
+ * without Node's request (in-process) go through bodyLimit as before. A
+ * route must read its body through Hono (c.req.json(), text(), its schema):
+ * Node's request has been read.
  */
 export async function readJsonBody(c: Context<HttpEnv>, max: number, next: Next): Promise<Response | undefined> {
   const { incoming } = nodeBindings(c);
