@@ -8,7 +8,6 @@ import {
   ForbiddenHostError,
   ForbiddenOriginError,
   NotFoundError,
-  PayloadTooLargeError,
   PolicyDeniedError,
   paddockVersion,
   sessionCookieName,
