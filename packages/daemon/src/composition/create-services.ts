@@ -255,6 +255,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
       tokenStore.revokeNamed(sandboxTokenName(id));
       envdKeys.forget(id);
       ports.sandboxEnded(id);
+      code.sandboxEnded(id);
       await snapshots.releaseForkLayer(id);
     },
     claimFromPool: (owner, request) => pools.claim(owner, request),
