@@ -165,7 +165,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   const stats = new StatsRecorder({ bus, countByOwner: () => sandboxStore.countByOwner(), intervalMs: config.statsIntervalMs });
   shutdown.add('metrics', stats.start());
   const trim = loadMallocTrim();
-  if (trim) shutdown.add('metrics', trimMallocAfterFullGc({ trim, logger, minIntervalMs: 1000 }));
+  if (trim) shutdown.add('metrics', trimMallocAfterFullGc({ trim, logger, minIntervalMs: 250 }));
   else logger.warn('malloc-trim.node is not built (make build): memory freed by malloc stays resident');
   audit.subscribe((record) => {
     stats.audited(record);
