@@ -82,6 +82,8 @@ build: deps node_modules/.package-lock.json
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-dial packages/engine/agent/paddock-dial.c
 	gcc -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-netns packages/engine/agent/paddock-netns.c -lnftables -lmnl
 	gcc -static -O2 -Wall -Wextra -o packages/engine/dist/host/paddock-spawn packages/engine/agent/paddock-spawn.c
+	@mkdir -p packages/daemon/dist/native
+	gcc -shared -fPIC -O2 -Wall -Wextra -I$$($(NODE) -p "path.resolve(process.execPath, '../../include/node')") -o packages/daemon/dist/native/malloc-trim.node packages/daemon/native/malloc-trim.c
 	@chmod +x packages/cli/dist/paddock.mjs packages/daemon/dist/main.js
 
 ## base: the Debian `base` template, built once with debootstrap and cached

@@ -6,9 +6,11 @@
 // in their own arena (measured: 99 instead of 106 MiB at start). A fixed mmap
 // threshold: glibc's own rises to the largest block freed (up to 32 MiB), so
 // the start's big passing allocations (compiling Cedar's WebAssembly) were
-// then carved from the heap, whose freed middle is never given back (measured
+// then carved from the heap, whose freed middle free() never gives back (measured
 // at rest after start: 89.7 instead of 91.7 MiB; blocks under 128 KiB, such as
 // a socket's 64 KiB reads, stay in the heap, so an exec makes no more syscalls).
+// Pages freed in the middle of that heap go back to the kernel after each full
+// V8 collection (memory/malloc-trim.ts).
 // Launchers run this file directly so the settings above apply.
 import { join } from 'node:path';
 import { PaddockError, progressPrinter } from '@paddock/core';

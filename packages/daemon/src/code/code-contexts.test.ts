@@ -186,6 +186,16 @@ describe('JavaScript and Bash contexts (fast tier)', () => {
     expect(r).toMatchObject({ contextId: 'default-javascript', results: [{ json: [2, 4, 6] }] });
     expect(sh.contextId).toBe('default-bash');
   });
+
+  it("lets go of a sandbox's contexts, and the output they kept, when the sandbox ends", async () => {
+    const other = await Sandbox.create({ ...daemon.conn });
+    const code = daemon.running().services.code;
+    expect((await other.runCode('print("kept")')).logs.stdout).toBe('kept\n');
+    const held = code.sandboxesHeld;
+    await other.kill();
+    await vi.waitFor(() => expect(code.sandboxesHeld).toBe(held - 1));
+    expect((await sbx.runCode('1 + 1')).results[0]?.text).toBe('2');
+  });
 });
 
 describe('code.run governance', () => {

@@ -193,6 +193,20 @@ export class CodeService {
     }
   }
 
+  /**
+   * Forgets an ended sandbox's contexts: their processes went with it, and
+   * nothing names the sandbox again to find them gone (each kept its driver's
+   * output, a chart's PNG included, for the daemon's life).
+   */
+  sandboxEnded(sandboxId: string): void {
+    this.bySandbox.delete(sandboxId);
+  }
+
+  /** Sandboxes with contexts held here. */
+  get sandboxesHeld(): number {
+    return this.bySandbox.size;
+  }
+
   /** The context a run names, or the sandbox's default one of its language (started on first use). */
   async resolve(sandbox: SandboxRecord, request: Pick<CodeRun, 'contextId' | 'language'>, signal?: AbortSignal): Promise<string> {
     if (request.contextId) {

@@ -48,6 +48,28 @@ export interface UpstreamCallOptions {
 }
 
 /**
+ * Runs one SDK request with a signal of its own, aborted when `signal` is
+ * while the request lasts. The SDK never removes the abort listener it adds
+ * to a request's signal: on a long-lived signal (AbortSignal.any and
+ * AbortSignal.timeout ones are held by Node while they have listeners) that
+ * listener kept the whole client and its server's process alive until the
+ * signal fired, and then sent the server a cancellation for a request
+ * answered long before. The signal given here is dropped with the request.
+ */
+async function forThisCall<T>(signal: AbortSignal | undefined, request: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!signal) return request(undefined);
+  const own = new AbortController();
+  const abort = () => own.abort(signal.reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  try {
+    return await request(own.signal);
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+}
+
+/**
  * The gateway's side of one MCP session with a third-party server. The
  * server is not trusted: results are passed on as the server sent them, and
  * its schemas are never compiled here (the SDK's listTools/callTool would
@@ -64,7 +86,7 @@ export class UpstreamClient {
       capabilities: {},
       listChanged: { tools: { autoRefresh: false, debounceMs: 200, onChanged: () => options.onToolsChanged() } },
     });
-    await client.connect(transport, { timeout: options.timeoutMs, signal: options.signal });
+    await forThisCall(options.signal, (signal) => client.connect(transport, { timeout: options.timeoutMs, signal }));
     return new UpstreamClient(client, options.maxToolNameChars);
   }
 
@@ -82,10 +104,10 @@ export class UpstreamClient {
     let cursor: string | undefined;
     let bytes = 0;
     for (let page = 0; page < upstreamLimits.pages && bytes <= upstreamLimits.listBytes; page++) {
-      const result = await this.client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, {
-        timeout: options.timeoutMs,
-        signal: options.signal,
-      });
+      const params = cursor ? { cursor } : {};
+      const result = await forThisCall(options.signal, (signal) =>
+        this.client.request({ method: 'tools/list', params }, ListToolsResultSchema, { timeout: options.timeoutMs, signal }),
+      );
       for (const tool of result.tools) {
         // Depth first: measuring a schema nested past it would overflow the stack.
         const size = schemaDepth(tool) > upstreamLimits.schemaDepth ? 0 : toolBytes(tool);
@@ -113,10 +135,9 @@ export class UpstreamClient {
    */
   async callTool(name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
     try {
-      return await this.client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, {
-        timeout: options.timeoutMs,
-        signal: options.signal,
-      });
+      return await forThisCall(options.signal, (signal) =>
+        this.client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: options.timeoutMs, signal }),
+      );
     } catch (err) {
       if (err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
         return { isError: true, content: [{ type: 'text', text: `upstream_error: the server refused the call (${err.code}): ${err.message}` }] };
