@@ -7,6 +7,7 @@ export * from './audit/canonical-json.js';
 export * from './code/cell-for-model.js';
 export * from './errors/error-codes.js';
 export * from './errors/paddock-error.js';
+export * from './files/take-head.js';
 export * from './gateway/gateway-tool-names.js';
 export * from './limits/bounds.js';
 export * from './limits/format-units.js';

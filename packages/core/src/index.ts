@@ -11,6 +11,7 @@ export * from './errors/error-codes.js';
 export * from './errors/paddock-error.js';
 export * from './events/live-schema.js';
 export * from './files/file-schema.js';
+export * from './files/take-head.js';
 export * from './gateway/gateway-schema.js';
 export * from './gateway/gateway-tool-names.js';
 export * from './limits/bounds.js';

@@ -17,6 +17,7 @@ import { PaddockError, progressPrinter } from '@paddock/core';
 import { ensureBaseLayer } from '@paddock/engine';
 import { parseDaemonCommand } from './config/daemon-config.js';
 import { startDaemon } from './daemon.js';
+import { loadMallocTrim, trimMallocAfterFullGc } from './memory/malloc-trim.js';
 
 async function main(): Promise<void> {
   const parsed = parseDaemonCommand(process.argv.slice(2), process.env);
@@ -33,12 +34,17 @@ async function main(): Promise<void> {
     return;
   }
   const daemon = await startDaemon(config);
+  // The process's malloc, set up by the shebang above: one trimmer per process, not per daemon a test runs in-process.
+  const trim = loadMallocTrim();
+  const stopTrimming = trim ? trimMallocAfterFullGc({ trim, logger: daemon.logger, minIntervalMs: 250 }) : () => {};
+  if (!trim) daemon.logger.warn('malloc-trim.node is not built (make build): memory freed by malloc stays resident');
   // A bug in one request must not take every sandbox's daemon down with it.
   process.on('unhandledRejection', (err) => daemon.logger.error({ err }, 'unhandled rejection'));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    stopTrimming();
     await daemon.stop();
     process.exit(0);
   };

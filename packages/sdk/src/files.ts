@@ -1,5 +1,5 @@
 import type { FileEntry } from '@paddock/core';
-import { NotFoundError } from '@paddock/core/client';
+import { NotFoundError, takeHead } from '@paddock/core/client';
 import type { ApiClient, RequestOptions } from './api-client.js';
 import { apiCall } from './api-routes.js';
 import type { TransportRequest, TransportResponse } from './transport.js';
@@ -44,35 +44,7 @@ export class Files {
    */
   async readHead(path: string, maxBytes: number, options: FileOptions = {}): Promise<{ bytes: Uint8Array; truncated: boolean }> {
     const stream = await this.read(path, { ...options, format: 'stream' });
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    let truncated = false;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (size + value.byteLength > maxBytes) {
-          chunks.push(value.subarray(0, maxBytes - size));
-          size = maxBytes;
-          truncated = true;
-          break;
-        }
-        chunks.push(value);
-        size += value.byteLength;
-      }
-    } finally {
-      // Stops the download of the rest; an error here changes nothing for the caller.
-      if (truncated) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    }
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return { bytes, truncated };
+    return takeHead(stream as unknown as AsyncIterable<Uint8Array>, maxBytes);
   }
 
   /** Writes a file (parents are created); large data can be a stream. */

@@ -33,7 +33,6 @@ import { IngressAddresses } from '../ingress/ingress-address.js';
 import { NamespaceDialer } from '../ingress/namespace-dialer.js';
 import { PortLinkStore } from '../ingress/port-link-store.js';
 import { PortService } from '../ingress/port-service.js';
-import { loadMallocTrim, trimMallocAfterFullGc } from '../memory/malloc-trim.js';
 import { MetricsSampler } from '../metrics/metrics-sampler.js';
 import { StatsRecorder } from '../metrics/stats-recorder.js';
 import { AddressGuard } from '../network/address-guard.js';
@@ -164,9 +163,6 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
   });
   const stats = new StatsRecorder({ bus, countByOwner: () => sandboxStore.countByOwner(), intervalMs: config.statsIntervalMs });
   shutdown.add('metrics', stats.start());
-  const trim = loadMallocTrim();
-  if (trim) shutdown.add('metrics', trimMallocAfterFullGc({ trim, logger, minIntervalMs: 250 }));
-  else logger.warn('malloc-trim.node is not built (make build): memory freed by malloc stays resident');
   audit.subscribe((record) => {
     stats.audited(record);
     if (bus.listening) bus.publish({ topic: 'audit', record });

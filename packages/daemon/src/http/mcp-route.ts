@@ -18,11 +18,7 @@ export const mcpMaxBodyBytes = 16 * 1024 * 1024;
  */
 async function parsedJsonBody(c: Context<HttpEnv>): Promise<unknown> {
   if (c.req.method !== 'POST' || !(c.req.header('content-type') ?? '').includes('application/json')) return undefined;
-  try {
-    return JSON.parse(await c.req.text());
-  } catch {
-    return undefined;
-  }
+  return c.req.json().catch(() => undefined);
 }
 
 export interface McpEndpoint {

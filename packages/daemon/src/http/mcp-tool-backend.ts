@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CommandStartSchema, FilePathQuerySchema, GatewayToolCallSchema, type GatewayToolInfo, PayloadTooLargeError, UnauthorizedError } from '@paddock/core';
+import {
+  CommandStartSchema,
+  FilePathQuerySchema,
+  GatewayToolCallSchema,
+  type GatewayToolInfo,
+  PayloadTooLargeError,
+  takeHead,
+  UnauthorizedError,
+} from '@paddock/core';
 import type { ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/token-auth.js';
@@ -129,26 +137,14 @@ async function* followTools(
 async function readHead(body: Readable, maxBytes: number, signal: AbortSignal): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const stop = () => body.destroy();
   signal.addEventListener('abort', stop, { once: true });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (size + chunk.length > maxBytes) {
-        chunks.push(chunk.subarray(0, maxBytes - size));
-        size = maxBytes;
-        truncated = true;
-        break;
-      }
-      chunks.push(chunk);
-      size += chunk.length;
-    }
+    const head = await takeHead(body, maxBytes);
     signal.throwIfAborted();
+    return head;
   } finally {
     signal.removeEventListener('abort', stop);
     body.destroy();
   }
-  return { bytes: new Uint8Array(Buffer.concat(chunks, size)), truncated };
 }
 
 /** A file's content as PUT …/files takes it: refused with 413 past the daemon's upload limit, inside the decision's record as there. */
