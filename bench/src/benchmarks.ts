@@ -13,9 +13,10 @@ import {
   sandboxPaths,
 } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
-import { type BenchDaemon, cliMain } from './bench-daemon.js';
+import { type BenchDaemon, cliMain, HttpApi } from './bench-daemon.js';
 import type { BenchConfig } from './config.js';
 import { type CgroupMemory, hostKernelBytes, hostUsedBytes, meminfo, memoryCgroupDir, procPssBytes, procStatusBytes, readCgroupMemory } from './memory.js';
+import { type NodeExecFloor, startNodeExecFloor } from './node-exec-floor.js';
 import type { RawRunc } from './raw-runc.js';
 import { rotated, type Samples } from './stats.js';
 import { capture, sleep, timedSpawn, timedSpawnOk } from './timed-spawn.js';
@@ -358,11 +359,16 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
   // No network: `runc exec` cannot join a proxy-network sandbox (its namespace belongs to the host's user namespace, and
   // runc joins the container's user namespace first: setns EPERM). The exec path itself does not touch the network.
   const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
+  let floor: NodeExecFloor | undefined;
+  let stopFloor = () => {};
   try {
     const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).socket;
     if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);
     const agent = new AgentClient(socket, sb.id);
     const sdk = await Sandbox.connect(sb.id, { url: daemon.endpoint.url, token: daemon.token });
+    floor = await startNodeExecFloor(daemon.stateDir, socket, sb.id);
+    const floorApi = new HttpApi(floor.url, '');
+    stopFloor = () => floorApi.close();
     const variants: Array<{ name: string; run: () => Promise<void> }> = [
       {
         name: 'http',
@@ -376,6 +382,13 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
         run: async () => {
           const r = await sdk.commands.runAllowingFailure(['true']);
           if (r.exitCode !== 0) throw new Error(`sdk run true exited ${r.exitCode}`);
+        },
+      },
+      {
+        name: 'nodeFloor',
+        run: async () => {
+          const r = await floorApi.call<CommandResult>('POST', '/exec', { cmd: ['true'] });
+          if (r.exitCode !== 0) throw new Error(`exec true through the floor server exited ${r.exitCode}`);
         },
       },
       {
@@ -415,6 +428,8 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
       if (done > 0 && (done % 50 === 0 || done === n)) ctx.progress(`  ${done}/${n} rounds`);
     }
   } finally {
+    stopFloor();
+    await floor?.stop();
     await api.call('DELETE', `/v1/sandboxes/${sb.id}`);
   }
 }

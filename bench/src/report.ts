@@ -165,7 +165,9 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       id: 'exec',
       what: 'exec in a running sandbox through the API, p50',
       target: '≤ 3 ms',
-      measured: `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms)`,
+      measured:
+        `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms; floor, the agent behind a bare Node HTTP server: ` +
+        `${fmt(p50(rr, 'exec.nodeFloor'))} ms, the agent socket alone ${fmt(p50(rr, 'exec.agent'))} ms)`,
       value: Number.isFinite(exec) ? exec : null,
       met: verdict(exec, 3),
     },
@@ -330,7 +332,8 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       what: 'ingress: 100 MB download from a sandbox (container tier), share of the same download from the host directly',
       target: '≥ 70% of direct',
       measured: Number.isFinite(ingressShare)
-        ? `${fmt(ingressShare * 100, 0)}% (${fmt(Math.min(p50(rr, 'ports.mbps.hostForm'), p50(rr, 'ports.mbps.pathForm')), 0)} vs ${fmt(p50(rr, 'ports.mbps.direct'), 0)} MB/s); ` +
+        ? `${fmt(ingressShare * 100, 0)}% (${fmt(Math.min(p50(rr, 'ports.mbps.hostForm'), p50(rr, 'ports.mbps.pathForm')), 0)} vs ${fmt(p50(rr, 'ports.mbps.direct'), 0)} MB/s; ` +
+          `floor, one bare splice relay hop on the host: ${fmt(ratio(p50(rr, 'ports.mbps.spliceRelay'), p50(rr, 'ports.mbps.direct')) * 100, 0)}%); ` +
           `gVisor (not judged) ${fmt((100 * Math.min(p50(rr, 'ports.gvisor.mbps.hostForm'), p50(rr, 'ports.gvisor.mbps.pathForm'))) / p50(rr, 'ports.gvisor.mbps.direct'), 0)}%`
         : 'not measured',
       value: Number.isFinite(ingressShare) ? ingressShare : null,
@@ -610,6 +613,7 @@ function phaseTable(r: Results): Table {
 const execRows: Array<[string, string]> = [
   ['http', 'Paddock, HTTP API (POST …/exec, JSON)'],
   ['sdk', 'Paddock, TypeScript SDK (`commands.run`)'],
+  ['nodeFloor', 'floor: the agent behind a bare Node HTTP server (no auth, validation, policy, audit or log)'],
   ['agent', 'Paddock agent socket directly (no HTTP)'],
   ['runcExec', 'raw `runc exec <id> true`'],
   ['spawn', 'Node `spawn("true")`'],
@@ -697,13 +701,14 @@ function portsTable(r: Results): Table | null {
       way('the server on the host, directly (baseline)', 'direct'),
       way('through ingress, host form', 'hostForm'),
       way('through ingress, path form', 'pathForm'),
+      way('floor: a bare relay hop on the host, the splice helper joining TCP to the host server (no HTTP, namespace or policy)', 'spliceRelay'),
     );
   }
   const routes = r.ports.tiers.map((t) => `${t}: ${(r.ports?.routes?.[t] ?? []).join(', ') || 'not recorded'}`).join('; ');
   return {
     title: 'Ports through ingress (small GET kept alive and on a new connection, ms; 100 MB download, MB/s)',
     head: ['', 'small GET p50', 'new connection p50', '100 MB MB/s p50'],
-    rows: rows.filter((x) => x[1] !== '–'),
+    rows: rows.filter((x) => x.slice(1).some((v) => v !== '–')),
     note: `Connections into the sandbox opened by (audit records' route) ${routes}.`,
   };
 }

@@ -9,5 +9,6 @@ export { makeGovern, makeGovernAs } from './http/governed.js';
 export { CedarAuthorizer } from './policy/cedar-authorizer.js';
 export { ensurePolicyDir } from './policy/policy-set.js';
 export { RoleAuthorizer } from './policy/role-authorizer.js';
+export { SpliceHelper } from './splice/splice-helper.js';
 export { openDatabase } from './store/database.js';
 export { TokenStore } from './store/tenant-store.js';
