@@ -37,6 +37,8 @@ export const shutdownOrder = [
   'spawner',
   // Last: another daemon may take the folder only once this one has let go of everything in it.
   'state-dir-lock',
+  // The log lines still buffered, once every step has logged what it did.
+  'log',
 ] as const;
 
 export type ShutdownStep = (typeof shutdownOrder)[number];
