@@ -8,6 +8,7 @@ import type { BenchUpstream } from './bench-upstream.js';
 import type { BenchContext } from './benchmarks.js';
 import { type NetworkClientConfig, networkClientSource } from './network-client.js';
 import { type NodeProxyFloor, startNodeProxyFloor } from './node-proxy-floor.js';
+import { type SpliceRelay, startSpliceRelay } from './splice-relay-floor.js';
 import { rotated } from './stats.js';
 import { capture, timedSpawnOk } from './timed-spawn.js';
 
@@ -39,7 +40,16 @@ export const latencyVariants = [
   'https.intercepted',
 ] as const;
 /** Download variants (net.mbps.<name>, MB/s with curl). */
-export const throughputVariants = ['httpDirect', 'httpProxy', 'httpNodeProxy', 'httpsDirect', 'passThrough', 'nodeTunnel', 'intercepted'] as const;
+export const throughputVariants = [
+  'httpDirect',
+  'httpProxy',
+  'httpNodeProxy',
+  'httpsDirect',
+  'passThrough',
+  'nodeTunnel',
+  'spliceTunnel',
+  'intercepted',
+] as const;
 /** Where the CPU of a download goes (net.cpuPerGB.<variant>.<part>, CPU seconds per GB). */
 export const cpuParts = ['proxy', 'relay', 'sandboxRest', 'upstream'] as const;
 
@@ -78,10 +88,12 @@ export async function benchNetwork(ctx: BenchContext, upstream: BenchUpstream): 
   };
 
   let floor: NodeProxyFloor | undefined;
+  let relay: SpliceRelay | undefined;
   let sb: SandboxInfo | undefined;
   await api.call('PUT', `/v1/secrets/${secretName}`, { value: `bench-${process.pid}-not-a-real-secret`, hosts: [secret.name] });
   try {
     floor = await startNodeProxyFloor(scratch, { [plain.name]: plain.address, [secret.name]: secret.address });
+    relay = await startSpliceRelay({ host: plain.address, port: 443 });
     sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', {
       template: 'base',
       tier: 'container',
@@ -171,13 +183,22 @@ export async function benchNetwork(ctx: BenchContext, upstream: BenchUpstream): 
     const direct = (port: number) => ['--noproxy', '*', '--resolve', `${plain.name}:${port}:${plain.address}`];
     const viaFloor = ['-x', `http://127.0.0.1:${floor.port}`];
     const url = (scheme: 'http' | 'https', host: string, bytes: number) => `${scheme}://${host}/bytes/${bytes}`;
-    const downloads: Record<(typeof throughputVariants)[number], { where: Where; proxyPid?: number; cmd: (bytes: number) => string[] }> = {
+    const relayPort = relay?.port;
+    const downloads: Record<(typeof throughputVariants)[number], { where: Where; proxyPid?: number; cmd: (bytes: number) => string[] } | undefined> = {
       httpDirect: { where: 'host', cmd: (n) => onHost([...direct(80), url('http', plain.name, n)]) },
       httpProxy: { where: 'sandbox', proxyPid: daemon.endpoint.pid, cmd: (n) => inside(url('http', plain.name, n)) },
       httpNodeProxy: { where: 'host', proxyPid: floor.pid, cmd: (n) => onHost([...viaFloor, url('http', plain.name, n)]) },
       httpsDirect: { where: 'host', cmd: (n) => onHost([...direct(443), '--cacert', upstream.caFile, url('https', plain.name, n)]) },
       passThrough: { where: 'sandbox', proxyPid: daemon.endpoint.pid, cmd: (n) => inside(`--cacert ${inSandbox.ca} ${url('https', plain.name, n)}`) },
       nodeTunnel: { where: 'host', proxyPid: floor.pid, cmd: (n) => onHost([...viaFloor, '--cacert', upstream.caFile, url('https', plain.name, n)]) },
+      // TLS end to end through one splice hop, as a tunnel through the egress proxy is once admitted.
+      spliceTunnel: relayPort
+        ? {
+            where: 'host',
+            cmd: (n) =>
+              onHost(['--noproxy', '*', '--connect-to', `${plain.name}:443:127.0.0.1:${relayPort}`, '--cacert', upstream.caFile, url('https', plain.name, n)]),
+          }
+        : undefined,
       intercepted: {
         where: 'sandbox',
         proxyPid: daemon.endpoint.pid,
@@ -190,6 +211,7 @@ export async function benchNetwork(ctx: BenchContext, upstream: BenchUpstream): 
       for (const name of rotated([...throughputVariants], round)) {
         ctx.signal.throwIfAborted();
         const v = downloads[name];
+        if (!v) continue;
         const cmd = v.cmd(bytes);
         const before = { proxy: v.proxyPid ? procCpuMs(v.proxyPid) : 0, relay: procCpuMs(relayPid), sandbox: sandboxCpuMs(), self: selfCpuMs() };
         const out = v.where === 'host' ? (await timedSpawnOk(cmd[0] as string, cmd.slice(1), { timeoutMs: 120_000 })).stdout : (await exec(id, cmd)).stdout;
@@ -212,6 +234,7 @@ export async function benchNetwork(ctx: BenchContext, upstream: BenchUpstream): 
     if (sb) await api.call('DELETE', `/v1/sandboxes/${sb.id}`).catch(() => {});
     await api.call('DELETE', `/v1/secrets/${secretName}`).catch(() => {});
     await floor?.stop();
+    await relay?.close();
     await rm(scratch, { recursive: true, force: true });
   }
 

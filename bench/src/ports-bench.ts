@@ -2,14 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { CommandResult, SandboxInfo } from '@paddock/core';
-import { SpliceHelper } from '@paddock/daemon';
-import { spliceHelperPath } from '@paddock/engine';
-import { pino } from 'pino';
 import type { BenchContext } from './benchmarks.js';
+import { type SpliceRelay, startSpliceRelay } from './splice-relay-floor.js';
 import { rotated } from './stats.js';
 import { capture, sleep } from './timed-spawn.js';
 
@@ -105,7 +102,7 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
       hostServer?.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
       hostServer?.once('exit', (code) => reject(new Error(`the host's server exited (${code})`)));
     });
-    relay = await startSpliceRelay(hostPort);
+    relay = await startSpliceRelay({ host: '127.0.0.1', port: hostPort });
     for (const tier of tiers) {
       const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', {
         template: 'base',
@@ -181,50 +178,6 @@ export async function benchPorts(ctx: BenchContext): Promise<PortsOutcome> {
     await rm(scratch, { recursive: true, force: true });
   }
   return outcome;
-}
-
-interface SpliceRelay {
-  port: number;
-  close(): Promise<void>;
-}
-
-/**
- * The floor of any relay hop: a TCP listener on the host whose connections
- * are joined to the host's server by the same splice helper ingress hands
- * its downloads to, with no HTTP, policy, namespace or sandbox in the way.
- * What a download through ingress loses up to it is the extra hop itself.
- */
-async function startSpliceRelay(upstreamPort: number): Promise<SpliceRelay | undefined> {
-  const binary = spliceHelperPath();
-  if (!binary) return undefined;
-  const splice = new SpliceHelper({ binary, logger: pino({ level: 'silent' }) });
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = connect({ host: '127.0.0.1', port: upstreamPort, noDelay: true }, async () => {
-      const moved = await splice.tunnel(client, upstream, 0);
-      if (!moved) {
-        client.pipe(upstream);
-        upstream.pipe(client);
-        return;
-      }
-      client.destroy();
-      upstream.destroy();
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      splice.close();
-    },
-  };
 }
 
 /** The ways ingress opened this sandbox's connections, from its audit records. */
