@@ -9,6 +9,7 @@ import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { procStatusBytes, toMiB } from './memory.js';
+import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
 import { rotated } from './stats.js';
 import { sleep } from './timed-spawn.js';
 
@@ -39,6 +40,13 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
   const clients: Client[] = [];
   const sessions: StreamableHTTPClientTransport[] = [];
+  const plainSessions: PlainMcpSession[] = [];
+  // The same session without the MCP SDK's client: what the daemon's side costs, and what Node's fetch (the SDK transport's HTTP client) adds to it.
+  const plain = async (via: 'node-http' | 'fetch') => {
+    const session = await openPlainMcpSession(`${conn.url}/mcp`, conn.token, via);
+    plainSessions.push(session);
+    return session;
+  };
   const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL): Promise<Client> => {
     const client = new Client({ name: 'paddock-bench', version: '0' });
     if (transport instanceof URL) {
@@ -54,13 +62,17 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
+    const post = await plain('node-http');
+    const fetched = await plain('fetch');
     const sdk = await Sandbox.connect(sandbox.id, conn);
-    const runCommand = (client: Client) => async () =>
-      expectOk(await client.callTool({ name: 'run_command', arguments: { sandboxId: sandbox.id, cmd: ['true'] } }));
+    const runArgs = { sandboxId: sandbox.id, cmd: ['true'] };
+    const runCommand = (client: Client) => async () => expectOk(await client.callTool({ name: 'run_command', arguments: runArgs }));
     await interleave(ctx, 'mcp.exec', [
       { name: 'sdk', run: () => sdk.commands.run(['true']) },
       { name: 'mcpHttp', run: runCommand(http) },
       { name: 'mcpStdio', run: runCommand(stdio) },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('run_command', runArgs)) },
+      { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)) },
     ]);
 
     ctx.progress('  building a template with the MCP server, and adding it to the gateway …');
@@ -74,10 +86,12 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
       { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
       { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)) },
     ]);
   } finally {
     // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
     await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
+    await Promise.all(plainSessions.map((p) => p.close()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Gateway.remove('bench', conn).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});
