@@ -8,6 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
+import { startMcpClientFloor } from './mcp-client-floor.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
 import { rotated } from './stats.js';
@@ -75,6 +76,8 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)) },
     ]);
 
+    await benchClientFloor(ctx);
+
     ctx.progress('  building a template with the MCP server, and adding it to the gateway …');
     await buildServerTemplate(conn);
     await Gateway.add('bench', { command: ['node', '/opt/fixture/server.mjs'], manifest: { template: 'bench-mcp', tier: 'container' } }, conn);
@@ -99,6 +102,35 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   }
   await sleep(1000);
   return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
+}
+
+/**
+ * The clients alone: the same tools/call against a server that answers at
+ * once (mcp-client-floor.ts), as a bare POST over Node's http, through Node's
+ * fetch, and by the MCP SDK's client; what the last two add is theirs, not
+ * the daemon's.
+ */
+async function benchClientFloor(ctx: BenchContext): Promise<void> {
+  const floor = await startMcpClientFloor();
+  const plain: PlainMcpSession[] = [];
+  const client = new Client({ name: 'paddock-bench', version: '0' });
+  const transport = new StreamableHTTPClientTransport(new URL(floor.url));
+  try {
+    plain.push(await openPlainMcpSession(floor.url, 'none', 'node-http'), await openPlainMcpSession(floor.url, 'none', 'fetch'));
+    const [post, fetched] = plain as [PlainMcpSession, PlainMcpSession];
+    await client.connect(transport);
+    const args = { sandboxId: 'sb-floor', cmd: ['true'] };
+    await interleave(ctx, 'mcp.floor', [
+      { name: 'nodeHttp', run: async () => expectOk(await post.callTool('run_command', args)) },
+      { name: 'fetch', run: async () => expectOk(await fetched.callTool('run_command', args)) },
+      { name: 'mcpClient', run: async () => expectOk(await client.callTool({ name: 'run_command', arguments: args })) },
+    ]);
+  } finally {
+    await transport.terminateSession().catch(() => {});
+    await client.close().catch(() => {});
+    await Promise.all(plain.map((p) => p.close()));
+    await floor.stop();
+  }
 }
 
 /** Calls a variant makes in a row before the next one has its turn. */
