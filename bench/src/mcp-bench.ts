@@ -8,7 +8,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
+import { startMcpClientFloor } from './mcp-client-floor.js';
 import { procStatusBytes, toMiB } from './memory.js';
+import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
 import { rotated } from './stats.js';
 import { sleep } from './timed-spawn.js';
 
@@ -39,6 +41,13 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
   const clients: Client[] = [];
   const sessions: StreamableHTTPClientTransport[] = [];
+  const plainSessions: PlainMcpSession[] = [];
+  // The same session without the MCP SDK's client: what the daemon's side costs, and what Node's fetch (the SDK transport's HTTP client) adds to it.
+  const plain = async (via: 'node-http' | 'fetch') => {
+    const session = await openPlainMcpSession(`${conn.url}/mcp`, conn.token, via);
+    plainSessions.push(session);
+    return session;
+  };
   const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL): Promise<Client> => {
     const client = new Client({ name: 'paddock-bench', version: '0' });
     if (transport instanceof URL) {
@@ -54,14 +63,20 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
+    const post = await plain('node-http');
+    const fetched = await plain('fetch');
     const sdk = await Sandbox.connect(sandbox.id, conn);
-    const runCommand = (client: Client) => async () =>
-      expectOk(await client.callTool({ name: 'run_command', arguments: { sandboxId: sandbox.id, cmd: ['true'] } }));
+    const runArgs = { sandboxId: sandbox.id, cmd: ['true'] };
+    const runCommand = (client: Client) => async () => expectOk(await client.callTool({ name: 'run_command', arguments: runArgs }));
     await interleave(ctx, 'mcp.exec', [
       { name: 'sdk', run: () => sdk.commands.run(['true']) },
       { name: 'mcpHttp', run: runCommand(http) },
       { name: 'mcpStdio', run: runCommand(stdio) },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('run_command', runArgs)) },
+      { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)) },
     ]);
+
+    await benchClientFloor(ctx);
 
     ctx.progress('  building a template with the MCP server, and adding it to the gateway …');
     await buildServerTemplate(conn);
@@ -74,10 +89,12 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
       { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
       { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)) },
     ]);
   } finally {
     // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
     await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
+    await Promise.all(plainSessions.map((p) => p.close()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Gateway.remove('bench', conn).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});
@@ -85,6 +102,35 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   }
   await sleep(1000);
   return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
+}
+
+/**
+ * The clients alone: the same tools/call against a server that answers at
+ * once (mcp-client-floor.ts), as a bare POST over Node's http, through Node's
+ * fetch, and by the MCP SDK's client; what the last two add is theirs, not
+ * the daemon's.
+ */
+async function benchClientFloor(ctx: BenchContext): Promise<void> {
+  const floor = await startMcpClientFloor();
+  const plain: PlainMcpSession[] = [];
+  const client = new Client({ name: 'paddock-bench', version: '0' });
+  const transport = new StreamableHTTPClientTransport(new URL(floor.url));
+  try {
+    plain.push(await openPlainMcpSession(floor.url, 'none', 'node-http'), await openPlainMcpSession(floor.url, 'none', 'fetch'));
+    const [post, fetched] = plain as [PlainMcpSession, PlainMcpSession];
+    await client.connect(transport);
+    const args = { sandboxId: 'sb-floor', cmd: ['true'] };
+    await interleave(ctx, 'mcp.floor', [
+      { name: 'nodeHttp', run: async () => expectOk(await post.callTool('run_command', args)) },
+      { name: 'fetch', run: async () => expectOk(await fetched.callTool('run_command', args)) },
+      { name: 'mcpClient', run: async () => expectOk(await client.callTool({ name: 'run_command', arguments: args })) },
+    ]);
+  } finally {
+    await transport.terminateSession().catch(() => {});
+    await client.close().catch(() => {});
+    await Promise.all(plain.map((p) => p.close()));
+    await floor.stop();
+  }
 }
 
 /** Calls a variant makes in a row before the next one has its turn. */

@@ -718,10 +718,16 @@ const mcpRows: Array<[string, string, string]> = [
   ['exec.sdk', 'exec `true` through the TypeScript SDK (`commands.run`, baseline)', 'exec.sdk'],
   ['exec.mcpHttp', 'MCP `run_command` over Streamable HTTP (/mcp on the daemon)', 'exec.sdk'],
   ['exec.mcpStdio', 'MCP `run_command` over stdio (`paddock mcp`, then the SDK over HTTP)', 'exec.sdk'],
+  ['exec.mcpPost', "the same tools/call as bare JSON POSTs to /mcp over Node's http (no MCP client): the daemon's side", 'exec.sdk'],
+  ['exec.mcpFetch', "the same bare POSTs through Node's fetch (the MCP SDK transport's HTTP client)", 'exec.sdk'],
+  ['floor.nodeHttp', "floor: the same tools/call to a server that answers at once (its own process), as a bare POST over Node's http", 'floor.nodeHttp'],
+  ['floor.fetch', "  floor: the same bare POST through Node's fetch", 'floor.nodeHttp'],
+  ['floor.mcpClient', "  floor: the same call by the MCP SDK's client (Streamable HTTP)", 'floor.nodeHttp'],
   ['gateway.direct', 'tool call to the server run directly: a local process on stdio (baseline)', 'gateway.direct'],
   ['gateway.api', 'the same call through the gateway API (POST /v1/gateway/tools/…/call)', 'gateway.direct'],
   ['gateway.mcpHttp', 'the same call as a gateway tool over /mcp', 'gateway.direct'],
   ['gateway.mcpStdio', 'the same call as a gateway tool over `paddock mcp`', 'gateway.direct'],
+  ['gateway.mcpPost', "the same gateway tool call as a bare JSON POST to /mcp over Node's http (no MCP client)", 'gateway.direct'],
 ];
 
 function mcpTable(r: Results): Table {

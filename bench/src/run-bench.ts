@@ -476,6 +476,7 @@ async function main(): Promise<void> {
         },
         summary: () =>
           `  run_command p50: MCP over HTTP ${fmt(samples.summary('mcp.exec.mcpHttp').p50)} ms, over stdio ${fmt(samples.summary('mcp.exec.mcpStdio').p50)} ms, ` +
+          `bare POST ${fmt(samples.summary('mcp.exec.mcpPost').p50)} ms (through fetch ${fmt(samples.summary('mcp.exec.mcpFetch').p50)} ms), ` +
           `SDK exec ${fmt(samples.summary('mcp.exec.sdk').p50)} ms; gateway tool call p50: MCP over HTTP ${fmt(samples.summary('mcp.gateway.mcpHttp').p50)} ms, ` +
           `API ${fmt(samples.summary('mcp.gateway.api').p50)} ms, direct ${fmt(samples.summary('mcp.gateway.direct').p50)} ms; ` +
           `daemon RSS ${fmt(mcp?.rssBeforeMiB ?? Number.NaN, 1)} → ${fmt(mcp?.rssAfterMiB ?? Number.NaN, 1)} MiB`,
