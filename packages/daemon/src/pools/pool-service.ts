@@ -117,10 +117,11 @@ export class PoolService {
     if (owner.startsWith('pool:')) return undefined;
     const pool = this.rowFor(request.template, request.tier, canonicalLimits(request.limits));
     if (!pool) return undefined;
-    // A pool's sandboxes have the operator's writable layer (as it was when they were made). One still being warmed goes
-    // last (its warm-up would run beside the claimer's first commands), but before a miss: it is usable, a cold create slower.
-    const oldest = this.deps.sandboxStore.oldestRunning(poolOwner(pool.id), request.writableLayer, this.warming.size + 1);
-    const ready = oldest.find((s) => !this.warming.has(s.id)) ?? oldest[0];
+    // A pool's sandboxes have the operator's writable layer (as it was when they were made). The newest goes first (made
+    // last, the most of it is still in the CPU's caches), unless it is still being warmed: that would run beside the
+    // claimer's first commands. One being warmed is still taken before a miss: a cold create is slower.
+    const newest = this.deps.sandboxStore.newestRunning(poolOwner(pool.id), request.writableLayer, this.warming.size + 1);
+    const ready = newest.find((s) => !this.warming.has(s.id)) ?? newest[0];
     if (!ready) {
       this.deps.db.prepare('UPDATE pools SET misses = misses + 1 WHERE id = ?').run(pool.id);
       this.deps.counted?.(owner, false);
