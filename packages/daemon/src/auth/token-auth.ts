@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Role, StoredTokenScope, TokenInfo } from '@paddock/core';
 import type { TokenStore } from '../store/tenant-store.js';
@@ -48,7 +48,8 @@ export function newE2bKeySecret(): string {
 
 /** Tokens are looked up, and stored, by this digest; the secret itself is never kept. */
 export function tokenDigest(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // crypto.hash: one call, no Hash object (every request digests its token).
+  return hash('sha256', secret, 'hex');
 }
 
 export class TokenAuthenticator {

@@ -45,6 +45,7 @@ import { CedarAuthorizer } from '../policy/cedar-authorizer.js';
 import { ensurePolicyDir } from '../policy/policy-set.js';
 import { RoleAuthorizer } from '../policy/role-authorizer.js';
 import { PoolService } from '../pools/pool-service.js';
+import { warmFirstCommand } from '../pools/warm-first-command.js';
 import { HostCapacity, measureHost } from '../sandboxes/host-capacity.js';
 import { SandboxService } from '../sandboxes/sandbox-service.js';
 import { loadOrCreateSecretKey, SecretCipher } from '../secrets/secret-cipher.js';
@@ -256,6 +257,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     },
     claimFromPool: (owner, request) => pools.claim(owner, request),
     writableLayer: config.writableLayer,
+    atomically: (work) => db.transaction(work)(),
   });
   shutdown.add('sandbox-timers', () => sandboxes.stopTimers());
   const snapshots: SnapshotService = new SnapshotService({
@@ -277,11 +279,12 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     logger,
     counted: (owner, hit) => stats.poolClaim(owner, hit),
     // A pooled code-interpreter sandbox waits with its default Python kernel started: a claimer's first cell does not wait for it;
-    // a pooled desktop with its display up and its helper running, until the sandbox's pool lifetime ends.
+    // a pooled desktop with its display up and its helper running, until the sandbox's pool lifetime ends; any other has run its
+    // first command (a claimer's first command costs what its later ones do).
     warm: (record) => {
       if (record.template === codeInterpreterTemplate) return code.warm(record);
       if (record.template === desktopTemplate) return desktop.warm(record, record.expiresAt ? Date.parse(record.expiresAt) - clock.now() : 60_000);
-      return Promise.resolve();
+      return warmFirstCommand(engine, record, { timeoutMs: 10_000 });
     },
   });
   shutdown.add('pools', () => pools.stop());

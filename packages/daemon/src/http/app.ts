@@ -212,7 +212,9 @@ export function createApp(options: AppOptions): PaddockApp {
     const token = bearer ?? apiKey ?? (webSocket ? c.req.query('access_token') : undefined);
     const cookie = header === undefined && token === undefined ? getCookie(c, sessionCookieName) : undefined;
     if (cookie !== undefined) return signedInBySession(c, cookie, webSocket, next);
-    const principal = auth.authenticate(token);
+    // Digested once: it finds the token and is kept for the request.
+    const digest = token ? tokenDigest(token) : undefined;
+    const principal = digest === undefined ? undefined : auth.byDigest(digest);
     if (!principal) {
       // A signed-out dashboard asks for its session on every load: no credentials at all on that one
       // read is not an attempt to authenticate. A wrong cookie or token there still is (recorded above and here).
@@ -222,7 +224,7 @@ export function createApp(options: AppOptions): PaddockApp {
     }
     refuseExpired(c, principal);
     c.set('principal', principal);
-    c.set('tokenDigest', tokenDigest(token as string));
+    c.set('tokenDigest', digest as string);
     c.set('session', undefined);
     await next();
   });

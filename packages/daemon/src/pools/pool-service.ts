@@ -58,6 +58,8 @@ export class PoolService {
   private readonly filling = new Map<string, Promise<void>>();
   private readonly lastRefillMs = new Map<string, number>();
   private readonly refills = new Set<NodeJS.Timeout>();
+  /** Pooled sandboxes made but not yet warmed: not counted ready, and handed out only when a pool has no other. */
+  private readonly warming = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -115,8 +117,11 @@ export class PoolService {
     if (owner.startsWith('pool:')) return undefined;
     const pool = this.rowFor(request.template, request.tier, canonicalLimits(request.limits));
     if (!pool) return undefined;
-    // A pool's sandboxes have the operator's writable layer (as it was when they were made).
-    const ready = this.deps.sandboxStore.list({ owner: poolOwner(pool.id), states: ['running'] }).find((s) => s.writableLayer === request.writableLayer);
+    // A pool's sandboxes have the operator's writable layer (as it was when they were made). The newest goes first (made
+    // last, the most of it is still in the CPU's caches), unless it is still being warmed: that would run beside the
+    // claimer's first commands. One being warmed is still taken before a miss: a cold create is slower.
+    const newest = this.deps.sandboxStore.newestRunning(poolOwner(pool.id), request.writableLayer, this.warming.size + 1);
+    const ready = newest.find((s) => !this.warming.has(s.id)) ?? newest[0];
     if (!ready) {
       this.deps.db.prepare('UPDATE pools SET misses = misses + 1 WHERE id = ?').run(pool.id);
       this.deps.counted?.(owner, false);
@@ -180,10 +185,14 @@ export class PoolService {
             {},
           );
           if (this.deps.warm) {
-            await this.deps.warm(record).then(
-              () => this.deps.logger.info({ pool: id, sandbox: record.id }, 'pooled sandbox warmed'),
-              (err) => this.deps.logger.warn({ err, pool: id, sandbox: record.id }, 'a pooled sandbox could not be warmed'),
-            );
+            this.warming.add(record.id);
+            await this.deps
+              .warm(record)
+              .then(
+                () => this.deps.logger.info({ pool: id, sandbox: record.id }, 'pooled sandbox warmed'),
+                (err) => this.deps.logger.warn({ err, pool: id, sandbox: record.id }, 'a pooled sandbox could not be warmed'),
+              )
+              .finally(() => this.warming.delete(record.id));
           }
           this.lastRefillMs.set(id, performance.now() - started);
         } catch (err) {
@@ -211,7 +220,7 @@ export class PoolService {
       tier: r.tier,
       limits: JSON.parse(r.limits) as Limits,
       size: r.size,
-      ready: this.deps.sandboxStore.list({ owner: poolOwner(r.id), states: ['running'] }).length,
+      ready: this.deps.sandboxStore.list({ owner: poolOwner(r.id), states: ['running'] }).filter((s) => !this.warming.has(s.id)).length,
       hits: r.hits,
       misses: r.misses,
       lastRefillMs: this.lastRefillMs.has(r.id) ? Math.round((this.lastRefillMs.get(r.id) as number) * 10) / 10 : null,

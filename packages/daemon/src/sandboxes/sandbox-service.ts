@@ -49,6 +49,8 @@ export interface SandboxServiceDeps {
   claimFromPool?: (owner: string, request: { template: string; tier: Tier; limits: Limits; writableLayer: WritableLayer }) => SandboxRecord | undefined;
   /** The operator's writable layer for creates that do not name one; default tmpfs. */
   writableLayer?: WritableLayer;
+  /** Runs `work`'s store writes as one database transaction; absent, each write commits on its own. */
+  atomically?: <T>(work: () => T) => T;
 }
 
 export interface CreateOptions {
@@ -110,18 +112,43 @@ export class SandboxService {
         request.startCommand !== false &&
         !(startCommandOf(template) && Object.keys(request.env ?? {}).length) &&
         timeoutMs !== null;
-      const pooled = poolable ? this.deps.claimFromPool?.(owner, { template: template.name, tier, limits, writableLayer }) : undefined;
-      if (pooled && timeoutMs !== null) {
-        this.deps.network?.takeOver(pooled.id, owner, request.network);
-        return this.takeOver(pooled, owner, options.createdBy ?? null, request, timeoutMs);
-      }
-      return await this.launchAndRecord(owner, request, template, tier, { limits, writableLayer }, timeoutMs, options);
+      const claimed =
+        poolable && timeoutMs !== null
+          ? this.claimPooled(owner, options.createdBy ?? null, request, { template: template.name, tier, limits, writableLayer }, timeoutMs)
+          : undefined;
+      return claimed ?? (await this.launchAndRecord(owner, request, template, tier, { limits, writableLayer }, timeoutMs, options));
     } finally {
       release?.();
     }
   }
 
-  /** Makes a pooled sandbox the caller's: its labels, environment and lifetime start now. */
+  /**
+   * A ready sandbox of a matching pool, made the caller's; undefined when no
+   * pool has one. The pool's count, the network rules and the new owner are
+   * written in one transaction: one commit on the claim's path instead of
+   * three, and no moment where the row says one owner and the rules another.
+   */
+  private claimPooled(
+    owner: string,
+    createdBy: string | null,
+    request: ReturnType<typeof SandboxCreateSchema.parse>,
+    match: { template: string; tier: Tier; limits: Limits; writableLayer: WritableLayer },
+    timeoutMs: number,
+  ): SandboxRecord | undefined {
+    const atomically = this.deps.atomically ?? ((work) => work());
+    const record = atomically(() => {
+      const pooled = this.deps.claimFromPool?.(owner, match);
+      if (!pooled) return undefined;
+      this.deps.network?.takeOver(pooled.id, owner, request.network);
+      return this.takeOver(pooled, owner, createdBy, request, timeoutMs);
+    });
+    if (!record) return undefined;
+    this.arm(record);
+    this.deps.logger.info({ sandbox: record.id, template: record.template, tier: record.tier }, 'sandbox created from a warm pool');
+    return record;
+  }
+
+  /** Makes a pooled sandbox the caller's in the store: its labels, environment and lifetime start now (its timer is the caller's to arm). */
   private takeOver(
     pooled: SandboxRecord,
     owner: string,
@@ -141,8 +168,6 @@ export class SandboxService {
       onTimeout: request.onTimeout ?? 'kill',
     };
     this.deps.sandboxes.transfer(record);
-    this.arm(record);
-    this.deps.logger.info({ sandbox: record.id, template: record.template, tier: record.tier }, 'sandbox created from a warm pool');
     return record;
   }
 

@@ -84,6 +84,14 @@ export class SandboxStore {
     return rows.map(fromRow).filter((r) => wanted.every(([k, v]) => r.metadata[k] === v));
   }
 
+  /** The `count` newest running sandboxes of `owner` with this writable layer: a pool's claim reads a row or two, not the whole pool. */
+  newestRunning(owner: string, writableLayer: WritableLayer, count: number): SandboxRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM sandboxes WHERE owner = ? AND state = 'running' AND writable_layer = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+      .all(owner, writableLayer, count) as Row[];
+    return rows.map(fromRow);
+  }
+
   /** Sandboxes the daemon believes are alive, whoever owns them. */
   live(): SandboxRecord[] {
     return (this.db.prepare(`SELECT * FROM sandboxes WHERE state IN ('running', 'paused')`).all() as Row[]).map(fromRow);

@@ -48,6 +48,14 @@ export class TenantStore {
     return row ? this.toInfo(row) : undefined;
   }
 
+  /** A tenant's sandbox quotas alone (null: none set), without the usage get() sums up; undefined when there is no such tenant. */
+  sandboxQuotas(name: string): Pick<Quotas, 'maxSandboxes' | 'maxMemoryMiB' | 'maxCpus'> | undefined {
+    const row = this.db.prepare('SELECT max_sandboxes, max_memory_mib, max_cpus FROM tenants WHERE name = ?').get(name) as
+      | Pick<TenantRow, 'max_sandboxes' | 'max_memory_mib' | 'max_cpus'>
+      | undefined;
+    return row && { maxSandboxes: row.max_sandboxes, maxMemoryMiB: row.max_memory_mib, maxCpus: row.max_cpus };
+  }
+
   list(): TenantInfo[] {
     return (this.db.prepare('SELECT * FROM tenants ORDER BY name').all() as TenantRow[]).map((r) => this.toInfo(r));
   }

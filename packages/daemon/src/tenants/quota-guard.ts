@@ -13,30 +13,8 @@ export class QuotaGuard {
 
   /** Reserves room for one sandbox with these limits; the returned function gives it back (call it once the sandbox is recorded or failed). */
   reserve(tenant: string, limits: Limits): () => void {
-    const quotas = this.tenants.get(tenant);
-    // The tenant record carries its usage already; pool owners and unknown tenants have no record.
-    const used = quotas?.usage ?? this.tenants.usage(tenant);
     const inFlight = this.pending.get(tenant) ?? { sandboxes: 0, memoryMiB: 0, cpus: 0 };
-    const after = {
-      sandboxes: used.sandboxes + inFlight.sandboxes + 1,
-      memoryMiB: used.memoryMiB + inFlight.memoryMiB + limits.memoryMiB,
-      cpus: used.cpus + inFlight.cpus + limits.cpus,
-    };
-    const checks: Array<[keyof typeof wording, number | null | undefined, number]> = [
-      ['maxSandboxes', quotas?.maxSandboxes, after.sandboxes],
-      ['maxMemoryMiB', quotas?.maxMemoryMiB, after.memoryMiB],
-      ['maxCpus', quotas?.maxCpus, after.cpus],
-    ];
-    for (const [quota, limit, wanted] of checks) {
-      if (limit !== null && limit !== undefined && wanted > limit + 1e-9) {
-        throw new QuotaExceededError(`quota exceeded: tenant ${tenant} may have ${wording[quota](limit)}; this sandbox would make it ${round(wanted)}`, {
-          tenant,
-          quota,
-          limit,
-          requested: round(wanted),
-        });
-      }
-    }
+    this.check(tenant, limits, inFlight);
     this.pending.set(tenant, {
       sandboxes: inFlight.sandboxes + 1,
       memoryMiB: inFlight.memoryMiB + limits.memoryMiB,
@@ -52,6 +30,38 @@ export class QuotaGuard {
       if (left.sandboxes <= 0) this.pending.delete(tenant);
       else this.pending.set(tenant, left);
     };
+  }
+
+  /**
+   * Throws QuotaExceededError when one more sandbox would pass a quota. The
+   * usage is summed over the tenant's live sandboxes (a scan that grows with
+   * them), so only for a tenant that has a sandbox quota at all: pool owners,
+   * unknown tenants and tenants without one have nothing to check.
+   */
+  private check(tenant: string, limits: Limits, inFlight: TenantUsage): void {
+    const quotas = this.tenants.sandboxQuotas(tenant);
+    if (!quotas || (quotas.maxSandboxes === null && quotas.maxMemoryMiB === null && quotas.maxCpus === null)) return;
+    const used = this.tenants.usage(tenant);
+    const after = {
+      sandboxes: used.sandboxes + inFlight.sandboxes + 1,
+      memoryMiB: used.memoryMiB + inFlight.memoryMiB + limits.memoryMiB,
+      cpus: used.cpus + inFlight.cpus + limits.cpus,
+    };
+    const checks: Array<[keyof typeof wording, number | null, number]> = [
+      ['maxSandboxes', quotas.maxSandboxes, after.sandboxes],
+      ['maxMemoryMiB', quotas.maxMemoryMiB, after.memoryMiB],
+      ['maxCpus', quotas.maxCpus, after.cpus],
+    ];
+    for (const [quota, limit, wanted] of checks) {
+      if (limit !== null && wanted > limit + 1e-9) {
+        throw new QuotaExceededError(`quota exceeded: tenant ${tenant} may have ${wording[quota](limit)}; this sandbox would make it ${round(wanted)}`, {
+          tenant,
+          quota,
+          limit,
+          requested: round(wanted),
+        });
+      }
+    }
   }
 }
 
