@@ -190,7 +190,7 @@ describe('templates from OCI images', () => {
     await sbx.kill();
     const audit = await (await daemon.api('/v1/audit?limit=1000')).text();
     expect(audit).toContain('registry.login');
-    for (const where of [listed.stdout, inside.stdout, audit, daemon.log(), ...databaseFiles()]) {
+    for (const where of [listed.stdout, inside.stdout, audit, await daemon.logWritten(), ...databaseFiles()]) {
       expect(where).not.toContain(password);
     }
 

@@ -297,7 +297,8 @@ describe.each(probeTiers)('egress on the %s tier', (tier) => {
       const answers = await Promise.all(
         ['/v1/secrets', `/v1/sandboxes/${sbx.id}`, `/v1/sandboxes/${sbx.id}/network`, '/v1/audit?limit=1000'].map(async (p) => (await daemon.api(p)).text()),
       );
-      for (const text of [...answers, daemon.log(), readFileSync(`${daemon.stateDir}/paddock.db`).toString('latin1')]) expect(text).not.toContain(value);
+      for (const text of [...answers, await daemon.logWritten(), readFileSync(`${daemon.stateDir}/paddock.db`).toString('latin1')])
+        expect(text).not.toContain(value);
       expect(answers[0]).toContain(name);
     } finally {
       await sbx.kill();

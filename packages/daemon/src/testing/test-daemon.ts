@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { logFlushMs } from '../own-log.js';
 import { cleanupStateDir } from './cleanup.js';
 
 export const daemonMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -30,7 +31,10 @@ export interface TestDaemon {
   crash(): Promise<void>;
   /** Starts the daemon again on the same state folder. */
   restart(): Promise<void>;
+  /** The log as written so far (the daemon writes its lines in batches). */
   log(): string;
+  /** The log once every line logged until now is written: for checking what it does not hold. */
+  logWritten(): Promise<string>;
   /** Kills every sandbox, stops the daemon and removes its state folder. */
   stop(): Promise<void>;
 }
@@ -111,6 +115,10 @@ export async function startTestDaemon(extraArgs: string[] = [], extraEnv: NodeJS
       await launch();
     },
     log() {
+      return readFileSync(logFile, 'utf8');
+    },
+    async logWritten() {
+      await new Promise((resolve) => setTimeout(resolve, 2 * logFlushMs + 100));
       return readFileSync(logFile, 'utf8');
     },
     async stop() {
