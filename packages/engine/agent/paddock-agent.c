@@ -1220,10 +1220,10 @@ static int exec_relay(void *arg) {
 
 /*
  * Starts the egress relay (paddock-egress, next to this binary). Its
- * listeners are opened here, before the agent answers: a command the daemon
- * runs at once may connect before the relay serves them and simply waits in
- * the backlog. The relay is this agent's child for the sandbox's life; the
- * agent keeps no copy of its sockets.
+ * listeners are opened here, before the agent accepts a connection: a command
+ * the daemon runs at once may connect before the relay serves them and simply
+ * waits in the backlog. The relay is this agent's child for the sandbox's
+ * life; the agent keeps no copy of its sockets.
  */
 static int start_egress_relay(const char *self, const char *egress_sock) {
   char relay[PATH_MAX];
@@ -1251,9 +1251,6 @@ int main(int argc, char **argv) {
   note_inherited_signals();
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_IGN);  // handlers (and the relay, should it die) are reaped by the kernel
-  // No socket until the relay listens: the daemon takes a listening agent as a ready sandbox.
-  if (egress_sock && start_egress_relay(argv[0], egress_sock) < 0) return fprintf(stderr, "egress relay did not start\n"), 1;
-
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return perror("socket"), 1;
   // Bind under a temporary name and rename, so the daemon never connects to a
@@ -1268,6 +1265,10 @@ int main(int argc, char **argv) {
   chmod(bind_addr.sun_path, 0600);
   if (listen(s, 256) < 0) return perror("listen"), 1;
   if (rename_into_place && rename(bind_addr.sun_path, sock_path) < 0) return perror("rename"), 1;
+  // The relay's listeners are open before the first connection is accepted,
+  // so no command can find them missing; the daemon's first ping meanwhile
+  // waits in the backlog instead of polling for a socket.
+  if (egress_sock && start_egress_relay(argv[0], egress_sock) < 0) return fprintf(stderr, "egress relay did not start\n"), 1;
 
   int devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0) {
