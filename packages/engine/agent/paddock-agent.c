@@ -32,7 +32,9 @@
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -66,9 +70,7 @@
 
 struct request {
   const char *op;
-  const char *argv[MAX_FIELDS];
   int argc;
-  const char *envp[MAX_FIELDS];
   int envc;
   const char *cwd;
   const char *user;
@@ -81,6 +83,9 @@ struct request {
   const char *meta;
   const char *target;
   unsigned long long offsets[2];
+  // Last, and not cleared before a parse (see parse_request): only the first argc and envc are ever read.
+  const char *argv[MAX_FIELDS];
+  const char *envp[MAX_FIELDS];
 };
 
 static int conn_fd = -1;
@@ -97,7 +102,19 @@ static void send_frame(char type, const void *payload, size_t len) {
   head[2] = (unsigned char)(len >> 16);
   head[3] = (unsigned char)(len >> 8);
   head[4] = (unsigned char)len;
-  if (write_all(conn_fd, head, 5) < 0 || (len > 0 && write_all(conn_fd, payload, len) < 0)) conn_open = 0;
+  // Head and payload in one system call when the socket takes both: under
+  // gVisor each call costs ~50 us.
+  struct iovec iov[2] = {{head, 5}, {(void *)payload, len}};
+  ssize_t n;
+  do n = writev(conn_fd, iov, len > 0 ? 2 : 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    conn_open = 0;
+    return;
+  }
+  size_t sent = (size_t)n, body = sent > 5 ? sent - 5 : 0;
+  if ((sent < 5 && write_all(conn_fd, head + sent, 5 - sent) < 0) || (body < len && write_all(conn_fd, (const char *)payload + body, len - body) < 0))
+    conn_open = 0;
 }
 
 static void send_text(char type, const char *text) { send_frame(type, text, strlen(text)); }
@@ -143,7 +160,9 @@ static void send_errno_and_close(int err, const char *what) {
 // ---------------------------------------------------------------- request parsing
 
 static int parse_request(char *payload, uint32_t len, struct request *req) {
-  memset(req, 0, sizeof *req);
+  // Not the 64 KiB of argv and envp: clearing them would touch 16 fresh pages
+  // of the handler's stack, each a page fault the sentry serves under gVisor.
+  memset(req, 0, offsetof(struct request, argv));
   req->mode = -1;
   char *p = payload, *end = payload + len;
   while (p < end) {
@@ -255,11 +274,68 @@ static void on_sigchld(int sig) {
   errno = saved;
 }
 
+// Signals whose disposition is not the default in this agent, bit s-1 for
+// signal s: those it was started with ignored, and those it sets itself. A
+// command must start with every signal at its default, and only these need
+// putting back: one rt_sigaction costs ~50 us under gVisor's ptrace
+// platform, ~3 ms for all 64. A mask of our own, as glibc's sigset_t calls
+// refuse the signals it reserves (32, 33), which may be inherited ignored too.
+static unsigned long long non_default_signals;
+#define SIGNAL_BIT(s) (1ull << ((s) - 1))
+#define KERNEL_SIGNALS 64
+
+// Reads which signals the agent was started with ignored (SigIgn in
+// /proc/self/status). gVisor's /proc has no such line; there the agent is the
+// sandbox's first process, which the sentry starts with every signal at its
+// default. Anywhere else that cannot be told, every signal is reset.
+static void note_inherited_signals(void) {
+  int found = 0;
+  FILE *f = fopen("/proc/self/status", "re");
+  if (f) {
+    char line[256];
+    while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "SigIgn: %llx", &non_default_signals) == 1;
+    fclose(f);
+  }
+  if (!found) non_default_signals = getpid() == 1 ? 0 : ~0ull;
+  non_default_signals |= SIGNAL_BIT(SIGPIPE) | SIGNAL_BIT(SIGCHLD);
+}
+
+// The raw call: glibc's signal() refuses the signals it reserves. A zeroed
+// kernel sigaction is SIG_DFL with no flags and an empty mask on every
+// architecture.
 static void reset_signals_for_child(void) {
+  unsigned long dfl[4] = {0};
+  for (int s = 1; s <= KERNEL_SIGNALS; s++)
+    if ((non_default_signals & SIGNAL_BIT(s)) && s != SIGKILL && s != SIGSTOP) syscall(SYS_rt_sigaction, s, dfl, NULL, sizeof(uint64_t));
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+// Stack of a child started by spawn_sharing_memory: one at a time, as the
+// parent waits until the child has exec'd or exited. Large enough for
+// execvpe, which puts the path it tries and a script's argv on the stack.
+#define CHILD_STACK_BYTES (256 * 1024)
+static char child_stack[CHILD_STACK_BYTES] __attribute__((aligned(64)));
+
+// Starts run(arg) in a child that shares this process's memory until it execs
+// or exits (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does), and
+// returns its pid once it has. A fork would copy the address space only for
+// the exec to throw it away, which under gVisor costs milliseconds in the
+// sentry. run() may read the caller's data and write results into it, and
+// must end in an exec or _exit. Every signal is blocked when it starts, so no
+// handler of ours runs on the memory it shares: run() puts back the signal
+// dispositions and mask the program it execs should have; the mask this
+// process had is left in *mask_before for it.
+static pid_t spawn_sharing_memory(int (*run)(void *), void *arg, sigset_t *mask_before) {
   sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, NULL);
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, mask_before);
+  pid_t pid = clone(run, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+  int err = errno;
+  sigprocmask(SIG_SETMASK, mask_before, NULL);
+  errno = err;
+  return pid;
 }
 
 static int has_env(const struct request *req, const char *key) {
@@ -562,6 +638,41 @@ static void give_up_command(pid_t pid, int exited, int err, const char *what) {
   send_errno(err, what);
 }
 
+// What a command's child needs, on the handler's stack: the child shares it
+// (see spawn_sharing_memory) and writes back which step failed, if one did.
+struct command_start {
+  const struct request *req;
+  const struct identity *id;
+  int pty_slave;  // -1 when stdio is three pipes
+  int stdio[3];   // the pipes' child ends, becoming 0, 1, 2
+  int failed_step;  // 1 user, 2 working directory, 3 exec; 0 once it exec'd
+  int failed_errno;
+};
+
+static int start_command(void *arg) {
+  struct command_start *start = arg;
+  const struct request *req = start->req;
+  reset_signals_for_child();
+  setsid();
+  if (start->pty_slave >= 0) {
+    ioctl(start->pty_slave, TIOCSCTTY, 0);
+    dup2(start->pty_slave, 0);
+    dup2(start->pty_slave, 1);
+    dup2(start->pty_slave, 2);
+    if (start->pty_slave > 2) close(start->pty_slave);
+  } else {
+    for (int i = 0; i < 3; i++) dup2(start->stdio[i], i);
+  }
+  if (become(start->id) < 0) start->failed_step = 1;
+  else if (req->cwd && *req->cwd && chdir(req->cwd) < 0) start->failed_step = 2;
+  else {
+    execvpe(req->argv[0], (char *const *)req->argv, (char *const *)req->envp);
+    start->failed_step = 3;
+  }
+  start->failed_errno = errno;
+  _exit(127);
+}
+
 static void handle_exec(struct request *req) {
   if (req->argc == 0) {
     send_text(F_FAIL, "EINVAL exec: empty command");
@@ -588,9 +699,8 @@ static void handle_exec(struct request *req) {
   req->envp[req->envc] = NULL;
   req->argv[req->argc] = NULL;
 
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status_pipe[2];
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   int master = -1, slave = -1;
-  if (pipe2(status_pipe, O_CLOEXEC) < 0) return send_errno(errno, "pipe");
   if (req->pty) {
     struct winsize ws = {.ws_row = req->rows, .ws_col = req->cols};
     if (openpty(&master, &slave, NULL, NULL, &ws) < 0) return send_errno(errno, "openpty");
@@ -599,51 +709,23 @@ static void handle_exec(struct request *req) {
     return send_errno(errno, "pipe");
   }
 
-  pid_t pid = fork();
+  struct command_start start = {.req = req, .id = &id, .pty_slave = slave, .stdio = {in[0], out[1], err[1]}};
+  sigset_t handler_mask;  // a command starts with none blocked, whatever the handler had
+  pid_t pid = spawn_sharing_memory(start_command, &start, &handler_mask);
   if (pid < 0) return send_errno(errno, "fork");
-  if (pid == 0) {
-    reset_signals_for_child();
-    setsid();
-    if (req->pty) {
-      ioctl(slave, TIOCSCTTY, 0);
-      dup2(slave, 0);
-      dup2(slave, 1);
-      dup2(slave, 2);
-      if (slave > 2) close(slave);
-    } else {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      dup2(err[1], 2);
-    }
-    // Tell the parent which step failed: 1 user, 2 working directory, 3 exec.
-    int report[2] = {0, 0};
-    if (become(&id) < 0) report[0] = 1;
-    else if (req->cwd && *req->cwd && chdir(req->cwd) < 0) report[0] = 2;
-    else {
-      execvpe(req->argv[0], (char *const *)req->argv, (char *const *)req->envp);
-      report[0] = 3;
-    }
-    report[1] = errno;
-    if (write(status_pipe[1], report, sizeof report) < 0) { /* nothing left to tell */ }
-    _exit(127);
-  }
-  close(status_pipe[1]);
   if (req->pty) close(slave);
   else {
     close(in[0]);
     close(out[1]);
     close(err[1]);
   }
-  int report[2] = {0, 0};
-  ssize_t got = read(status_pipe[0], report, sizeof report);
-  close(status_pipe[0]);
-  if (got == (ssize_t)sizeof report) {
+  if (start.failed_step) {
     waitpid(pid, NULL, 0);
     char what[PATH_MAX + 32];
-    if (report[0] == 1) snprintf(what, sizeof what, "user %s", id.name);
-    else if (report[0] == 2) snprintf(what, sizeof what, "cwd %s", req->cwd);
+    if (start.failed_step == 1) snprintf(what, sizeof what, "user %s", id.name);
+    else if (start.failed_step == 2) snprintf(what, sizeof what, "cwd %s", req->cwd);
     else snprintf(what, sizeof what, "exec %s", req->argv[0]);
-    return send_errno(report[1], what);
+    return send_errno(start.failed_errno, what);
   }
 
   char pidtext[32];
@@ -1098,12 +1180,50 @@ static int peer_is_outside(int fd) {
   return cred.pid == 0;
 }
 
+// The daemon's readiness check on every new sandbox is a ping: answered here,
+// on the accepting side, when its whole request has already arrived. That
+// saves the fork of a handler (milliseconds under gVisor) on the way to a new
+// sandbox's first command. Anything else, or a ping not fully in yet, goes to
+// a handler as before: nothing here waits on the peer.
+static int answered_ping_here(int c) {
+  // The request frame: 'Q', its length, then the one field "o:ping\0".
+  unsigned char want[5 + 2 + sizeof OP_PING] = {F_REQUEST, 0, 0, 0, 2 + sizeof OP_PING, K_OP, ':'};
+  memcpy(want + 7, OP_PING, sizeof OP_PING);
+  unsigned char got[sizeof want + 1];
+  if (recv(c, got, sizeof got, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof want || memcmp(got, want, sizeof want) != 0) return 0;
+  if (recv(c, got, sizeof want, MSG_DONTWAIT) != (ssize_t)sizeof want) return 0;
+  static const char ok[] = {F_EXIT, 0, 0, 0, 3, '0', ' ', '0'};
+  if (send(c, ok, sizeof ok, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) { /* the daemon asks again */ }
+  return 1;
+}
+
+// What the relay's child needs, on the agent's stack (see spawn_sharing_memory).
+struct relay_start {
+  const char *path;
+  const char *egress_sock;
+  const int *listeners;
+  sigset_t mask;  // the agent's, which the relay has always inherited
+};
+
+static int exec_relay(void *arg) {
+  const struct relay_start *start = arg;
+  // Moved out of the way first, so that placing one at 3.. never overwrites another.
+  int high[EGRESS_LISTENERS];
+  for (int k = 0; k < EGRESS_LISTENERS; k++)
+    if ((high[k] = fcntl(start->listeners[k], F_DUPFD_CLOEXEC, 64)) < 0) _exit(127);
+  for (int k = 0; k < EGRESS_LISTENERS; k++)
+    if (dup2(high[k], EGRESS_FIRST_FD + k) < 0) _exit(127);
+  sigprocmask(SIG_SETMASK, &start->mask, NULL);
+  execl(start->path, "paddock-egress", start->egress_sock, "--inherited", relay_splice_unix ? "--splice-unix" : (char *)NULL, (char *)NULL);
+  _exit(127);
+}
+
 /*
  * Starts the egress relay (paddock-egress, next to this binary). Its
- * listeners are opened here, before the agent answers: a command the daemon
- * runs at once may connect before the relay has been exec'd (tens of ms under
- * gVisor) and simply waits in the backlog. The relay is this agent's child
- * for the sandbox's life; the agent keeps no copy of its sockets.
+ * listeners are opened here, before the agent accepts a connection: a command
+ * the daemon runs at once may connect before the relay serves them and simply
+ * waits in the backlog. The relay is this agent's child for the sandbox's
+ * life; the agent keeps no copy of its sockets.
  */
 static int start_egress_relay(const char *self, const char *egress_sock) {
   char relay[PATH_MAX];
@@ -1112,17 +1232,8 @@ static int start_egress_relay(const char *self, const char *egress_sock) {
   snprintf(relay, sizeof relay, "%.*s/paddock-egress", dir_len, self);
   int fds[EGRESS_LISTENERS];
   if (egress_listen_all(fds) < 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Moved out of the way first, so that placing one at 3.. never overwrites another.
-    int high[EGRESS_LISTENERS];
-    for (int k = 0; k < EGRESS_LISTENERS; k++)
-      if ((high[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 64)) < 0) _exit(127);
-    for (int k = 0; k < EGRESS_LISTENERS; k++)
-      if (dup2(high[k], EGRESS_FIRST_FD + k) < 0) _exit(127);
-    execl(relay, "paddock-egress", egress_sock, "--inherited", relay_splice_unix ? "--splice-unix" : (char *)NULL, (char *)NULL);
-    _exit(127);
-  }
+  struct relay_start start = {.path = relay, .egress_sock = egress_sock, .listeners = fds};
+  pid_t pid = spawn_sharing_memory(exec_relay, &start, &start.mask);
   for (int k = 0; k < EGRESS_LISTENERS; k++) close(fds[k]);
   return pid < 0 ? -1 : 0;
 }
@@ -1137,11 +1248,9 @@ int main(int argc, char **argv) {
   }
   // The socket-mode guard is asked for on gVisor alone (oci-spec.ts): without it this is Linux itself.
   relay_splice_unix = check_peer_pid_ns;
+  note_inherited_signals();
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_IGN);  // handlers (and the relay, should it die) are reaped by the kernel
-  // No socket until the relay listens: the daemon takes a listening agent as a ready sandbox.
-  if (egress_sock && start_egress_relay(argv[0], egress_sock) < 0) return fprintf(stderr, "egress relay did not start\n"), 1;
-
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return perror("socket"), 1;
   // Bind under a temporary name and rename, so the daemon never connects to a
@@ -1156,6 +1265,10 @@ int main(int argc, char **argv) {
   chmod(bind_addr.sun_path, 0600);
   if (listen(s, 256) < 0) return perror("listen"), 1;
   if (rename_into_place && rename(bind_addr.sun_path, sock_path) < 0) return perror("rename"), 1;
+  // The relay's listeners are open before the first connection is accepted,
+  // so no command can find them missing; the daemon's first ping meanwhile
+  // waits in the backlog instead of polling for a socket.
+  if (egress_sock && start_egress_relay(argv[0], egress_sock) < 0) return fprintf(stderr, "egress relay did not start\n"), 1;
 
   int devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0) {
@@ -1175,6 +1288,10 @@ int main(int argc, char **argv) {
       return perror("accept"), 1;
     }
     if (check_peer_pid_ns && !peer_is_outside(c)) {
+      close(c);
+      continue;
+    }
+    if (answered_ping_here(c)) {
       close(c);
       continue;
     }

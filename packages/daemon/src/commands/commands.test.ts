@@ -96,6 +96,16 @@ describe('commands.run', () => {
     await expect.poll(async () => (await sbx.commands.list()).find((p) => p.pid === pid)?.state, { timeout: 10_000 }).toBe('exited');
   });
 
+  it('starts every command with no signal ignored, caught or blocked', async () => {
+    // cat: it sets no handler of its own (grep does, for SIGSEGV).
+    const status = (await sbx.commands.run(['cat', '/proc/self/status'])).stdout;
+    expect(status.split('\n').filter((line) => /^Sig(Blk|Ign|Cgt):/.test(line))).toEqual([
+      'SigBlk:\t0000000000000000',
+      'SigIgn:\t0000000000000000',
+      'SigCgt:\t0000000000000000',
+    ]);
+  });
+
   it('reports a missing program as a clear error', async () => {
     const err = await sbx.commands.run(['no-such-program']).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404, message: expect.stringContaining('no-such-program') });

@@ -224,6 +224,57 @@ describe('the agent channel', () => {
     await sbx.kill();
   });
 
+  // The agent starts a command from a child that shares the agent's memory until it execs: between dropping to the
+  // command's user and the exec, that child must be out of the user's reach, or the user could write into root's agent.
+  it.each(probeTiers)('K9: a process that has just dropped from root to the user cannot be ptraced or read by that user (%s tier)', async (tier) => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    try {
+      // Both targets let any process trace them (PR_SET_PTRACER_ANY), so that Yama (gVisor applies its scope 1)
+      // stands aside and only what the uid change did stops the user; each says when it is ready.
+      const target = (name: string, drop: boolean) => [
+        'import ctypes, os, time',
+        ...(drop ? ['os.setgroups([1000]); os.setgid(1000); os.setuid(1000)'] : []),
+        'ctypes.CDLL(None).prctl(0x59616D61, ctypes.c_ulong(-1), 0, 0, 0)',
+        `open("/tmp/k9-${name}", "w").close()`,
+        'time.sleep(60)',
+      ];
+      const dropped = await sbx.commands.start(['python3', '-c', target('dropped', true).join('\n')]);
+      const own = await sbx.commands.start(['python3', '-c', target('own', false).join('\n')], { user: 'user' });
+      const reach = await py(
+        sbx,
+        [
+          'import ctypes, errno, os, time',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'def attach(pid):',
+          '    if libc.ptrace(16, pid, 0, 0) == 0:',
+          '        os.waitpid(pid, 0); libc.ptrace(17, pid, 0, 0)',
+          '        return "attached"',
+          '    return errno.errorcode.get(ctypes.get_errno(), "?")',
+          'def mem(pid):',
+          '    try:',
+          '        open(f"/proc/{pid}/mem", "rb").close()',
+          '        return "opened"',
+          '    except OSError as e:',
+          '        return errno.errorcode.get(e.errno, "?")',
+          'for _ in range(500):',
+          '    if os.path.exists("/tmp/k9-dropped") and os.path.exists("/tmp/k9-own"): break',
+          '    time.sleep(0.02)',
+          `print(attach(${dropped.pid}), mem(${dropped.pid}))`,
+          `print(attach(${own.pid}))`,
+        ],
+        'user',
+      );
+      expect(reach.stderr).toBe('');
+      const [droppedLine, ownLine] = reach.stdout.trim().split('\n');
+      // The user can trace a process of its own that allows it (what the probe would see of a reachable one).
+      expect(ownLine).toBe('attached');
+      expect(droppedLine?.split(' ')[0]).toBe('EPERM');
+      expect(droppedLine?.split(' ')[1]).not.toBe('opened');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('K4: a fake agent cannot hang the daemon: calls time out and a restart still comes up', async () => {
     const keeper = await Sandbox.create({ ...daemon.conn });
     const victim = await Sandbox.create({ ...daemon.conn });

@@ -57,6 +57,24 @@ describe('the gVisor tier', () => {
     await expect(p.wait()).rejects.toMatchObject({ exitCode: 137 });
   });
 
+  it('tells an unknown user, a missing working directory and a missing program apart, as on the container tier', async () => {
+    await expect(sbx.commands.run(['true'], { user: 'nobody-here' })).rejects.toMatchObject({ status: 400, code: 'unknown_user' });
+    await expect(sbx.commands.run(['true'], { cwd: '/no/such/dir' })).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_cwd',
+      message: expect.stringContaining('/no/such/dir'),
+    });
+    await expect(sbx.commands.run(['no-such-program'])).rejects.toMatchObject({ status: 404, message: expect.stringContaining('no-such-program') });
+    // The user is switched before the working directory is entered: root's home is closed to the user.
+    await expect(sbx.commands.run(['true'], { cwd: '/root', user: 'user' })).rejects.toMatchObject({ status: 400, code: 'invalid_cwd' });
+    expect((await sbx.commands.run(['pwd'], { cwd: '/tmp', user: 'user' })).stdout).toBe('/tmp\n');
+  });
+
+  it('starts a command with every signal at its default: a writer into a closed pipe dies of SIGPIPE', async () => {
+    const r = await sbx.commands.run(['bash', '-c', 'yes | head -n1; echo $PIPESTATUS']);
+    expect(r.stdout).toBe('y\n141\n');
+  });
+
   it('runs an interactive shell on a terminal and resizes it', async () => {
     let screen = '';
     const pty = await sbx.pty.create({ cols: 80, rows: 24, onData: (d) => (screen += Buffer.from(d).toString()) });
