@@ -99,6 +99,10 @@ export async function startFastDaemon(
     log() {
       return logLines.join('');
     },
+    // Its logger writes each line as it is logged.
+    async logWritten() {
+      return logLines.join('');
+    },
     async stop() {
       if (daemon) {
         await fast.api('/v1/sandboxes', { method: 'DELETE' }).catch(() => {});
