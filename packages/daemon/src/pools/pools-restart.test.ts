@@ -1,5 +1,6 @@
 import { Pools, Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolReady } from '../testing/pool-ready.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // Warm pools across a restart of the real daemon: their sandboxes (gVisor
@@ -14,7 +15,7 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-const readyOf = async (id: string) => (await Pools.list(daemon.conn)).find((p) => p.id === id)?.ready;
+const readyOf = (id: string) => poolReady(daemon.conn, id);
 
 describe('warm pools', () => {
   it('keep their sandboxes across a daemon restart, and are emptied with their pool', async () => {

@@ -1,5 +1,6 @@
 import { Pools, Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolReady } from '../testing/pool-ready.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // A pooled sandbox has run the daemon's warm-up command (`true`) before it is
@@ -14,7 +15,7 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-const readyOf = async (id: string) => (await Pools.list(daemon.conn)).find((p) => p.id === id)?.ready;
+const readyOf = (id: string) => poolReady(daemon.conn, id);
 
 /** The sandbox's processes and the commands its agent supervises, counted by the shell itself (a glob starts no process). */
 const insideCounts = async (sandbox: Sandbox) =>

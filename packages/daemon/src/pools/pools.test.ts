@@ -1,6 +1,7 @@
 import { Pools, Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+import { poolReady } from '../testing/pool-ready.js';
 
 // Warm pools: claims are fresh, isolated and their caller's; the pool refills,
 // counts hits and misses, follows its template, and survives a restart.
@@ -14,7 +15,7 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-const readyOf = async (id: string) => (await Pools.list(daemon.conn)).find((p) => p.id === id)?.ready;
+const readyOf = (id: string) => poolReady(daemon.conn, id);
 
 describe('warm pools', () => {
   it('serve matching creates with fresh, isolated sandboxes that become the caller’s; refill; count hits and misses', async () => {
