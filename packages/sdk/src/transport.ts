@@ -1,3 +1,5 @@
+import { takeHead } from '@paddock/core/client';
+
 /** What the client needs of an HTTP response, whichever transport produced it. */
 export interface TransportResponse {
   status: number;
@@ -107,17 +109,5 @@ export function defaultTransport(options: { ca?: string } = {}): Transport {
 
 /** Reads a whole stream into one array. */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return (await takeHead(stream as unknown as AsyncIterable<Uint8Array>, Number.POSITIVE_INFINITY)).bytes;
 }
