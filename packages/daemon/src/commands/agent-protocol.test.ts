@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AgentClient, agentFeatures, agentProtocolVersion } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostFootprint } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // The daemon ↔ agent protocol: what an agent says it speaks, what the daemon
@@ -101,6 +102,67 @@ describe.each(['container', 'gvisor'] as const)('the agent protocol (%s)', (tier
   });
 });
 
+describe.each(['container', 'gvisor'] as const)('the agent handler opened ahead of a call (%s)', (tier) => {
+  let sbx: Sandbox;
+
+  beforeAll(async () => {
+    sbx = await Sandbox.create({ ...daemon.conn, tier });
+  });
+
+  afterAll(async () => {
+    await sbx?.kill().catch(() => {});
+  });
+
+  // Kills the agent's processes other than its main one and this command's own handler, printing how many.
+  const killWaitingHandlers = [
+    "me=$PPID; main=$(awk '/^PPid/{print $2}' /proc/$me/status); n=0",
+    'for p in /proc/[0-9]*; do',
+    '  q=$(basename "$p"); [ "$q" = "$me" ] || [ "$q" = "$main" ] && continue',
+    '  [ "$(cat $p/comm 2>/dev/null)" = paddock-agent ] && kill -9 "$q" && n=$((n+1))',
+    'done; echo "killed $n"',
+  ].join('\n');
+
+  it('a handler killed while it waits for the next call costs that call nothing: it runs on a connection of its own', async () => {
+    await sbx.commands.run(['true']);
+    const killer = await sbx.commands.start(['sh', '-c', `sleep 1\n${killWaitingHandlers}`], { user: 'root' });
+    // Its end opens the connection (and the handler) for the next call, which the killer then kills.
+    await sbx.commands.run(['true']);
+    const killed = await killer.wait({ timeoutMs: 30_000 });
+    expect(Number(/killed (\d+)/.exec(killed.stdout)?.[1])).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 3; i++) expect((await sbx.commands.run(['echo', `still ${i}`])).stdout).toBe(`still ${i}\n`);
+    expect((await sbx.files.list('/work')).length).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('agent handlers waiting for a call, seen from the host', () => {
+  /** The sandbox's processes running the agent's binary: its main one and handlers. */
+  const agentProcesses = (id: string) =>
+    hostFootprint(daemon.stateDir, id).pids.filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'paddock-agent';
+      } catch {
+        return false;
+      }
+    }).length;
+
+  it('none in a sandbox nobody has called; one at most in a sandbox in use, however many calls it took', async () => {
+    const unused = await Sandbox.create({ ...daemon.conn });
+    const used = await Sandbox.create({ ...daemon.conn });
+    try {
+      for (let i = 0; i < 12; i++) await used.commands.run(['true']);
+      await Promise.all(Array.from({ length: 6 }, () => used.commands.run(['true'])));
+      await used.files.write('/tmp/f', 'x');
+      await expect.poll(() => agentProcesses(used.id), { timeout: 10_000 }).toBe(2);
+      // It stays one: nothing more is opened while nothing is called.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(agentProcesses(used.id)).toBe(2);
+      expect(agentProcesses(unused.id)).toBe(1);
+    } finally {
+      await Promise.all([unused.kill(), used.kill()]);
+    }
+  });
+});
+
 describe('an older agent at adoption', () => {
   // Answers as an agent from before re-attach would (or claims to), forging a
   // command it would hand over if asked.
@@ -114,7 +176,10 @@ describe('an older agent at adoption', () => {
       'held = []',
       'while True:',
       '    c, _ = s.accept()',
-      '    head = c.recv(5, socket.MSG_WAITALL); req = c.recv(struct.unpack(">I", head[1:])[0], socket.MSG_WAITALL)',
+      '    head = c.recv(5, socket.MSG_WAITALL)',
+      // The daemon opens a connection ahead of its next call, and closes it unused when it goes away.
+      '    if len(head) < 5: c.close(); continue',
+      '    req = c.recv(struct.unpack(">I", head[1:])[0], socket.MSG_WAITALL)',
       '    op = req.split(b"\\0")[0]; asked.write(op + b"\\n")',
       '    if op == b"o:ping": c.sendall(frame(b"X", b"0 0"))',
       `    elif op == b"o:hello": c.sendall(${hello})`,

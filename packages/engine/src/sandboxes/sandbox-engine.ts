@@ -170,6 +170,7 @@ export class SandboxEngine implements SandboxHost {
 
   /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
   async destroy(id: string): Promise<void> {
+    this.agents.get(id)?.close();
     this.agents.delete(id);
     // Every step runs even if one before it failed, so one stuck part does not leave the others behind.
     const runtimes = await this.runtimesOf(id);
