@@ -466,6 +466,7 @@ export class AgentClient {
         fdOpen = false;
       };
       socket.once('connect', closeFd);
+      socket.once('close', closeFd);
       const settle = this.watchCall(socket, options);
       socket.once('connect', () => {
         if (opensSpare) socket.once('close', () => this.openSpare());
@@ -523,9 +524,12 @@ export class AgentClient {
       socket.destroy();
     };
     const idle = setTimeout(drop, spareIdleMs).unref();
+    // The descriptor holds the sandbox's file system (a disk-backed layer could not be unmounted): closed once
+    // connected, or however the socket ends, also when destroyed while connecting (which emits no error).
     socket.once('connect', closeFd);
+    socket.once('close', closeFd);
     // Errors end in 'close'; without a listener one would end the daemon.
-    socket.on('error', closeFd);
+    socket.on('error', () => {});
     // Its handler gone (killed in the sandbox, or the sandbox ended): the socket closes by itself and is forgotten.
     socket.once('close', drop);
     this.spare = {
