@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AgentClient, agentFeatures, agentProtocolVersion } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostFootprint } from '../testing/host-probe.js';
+import { agentProcessCount } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // The daemon ↔ agent protocol: what an agent says it speaks, what the daemon
@@ -135,16 +135,6 @@ describe.each(['container', 'gvisor'] as const)('the agent handler opened ahead 
 });
 
 describe('agent handlers waiting for a call, seen from the host', () => {
-  /** The sandbox's processes running the agent's binary: its main one and handlers. */
-  const agentProcesses = (id: string) =>
-    hostFootprint(daemon.stateDir, id).pids.filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'paddock-agent';
-      } catch {
-        return false;
-      }
-    }).length;
-
   it('none in a sandbox nobody has called; one at most in a sandbox in use, however many calls it took', async () => {
     const unused = await Sandbox.create({ ...daemon.conn });
     const used = await Sandbox.create({ ...daemon.conn });
@@ -152,11 +142,11 @@ describe('agent handlers waiting for a call, seen from the host', () => {
       for (let i = 0; i < 12; i++) await used.commands.run(['true']);
       await Promise.all(Array.from({ length: 6 }, () => used.commands.run(['true'])));
       await used.files.write('/tmp/f', 'x');
-      await expect.poll(() => agentProcesses(used.id), { timeout: 10_000 }).toBe(2);
+      await expect.poll(() => agentProcessCount(daemon.stateDir, used.id), { timeout: 10_000 }).toBe(2);
       // It stays one: nothing more is opened while nothing is called.
       await new Promise((r) => setTimeout(r, 500));
-      expect(agentProcesses(used.id)).toBe(2);
-      expect(agentProcesses(unused.id)).toBe(1);
+      expect(agentProcessCount(daemon.stateDir, used.id)).toBe(2);
+      expect(agentProcessCount(daemon.stateDir, unused.id)).toBe(1);
     } finally {
       await Promise.all([unused.kill(), used.kill()]);
     }

@@ -1,6 +1,6 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupCpuSeconds, forksRefused, hostFootprint, processAlive } from '../testing/host-probe.js';
+import { agentProcessCount, cgroupCpuSeconds, forksRefused, hostFootprint, processAlive } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 import { probeRun, probeTiers, sh } from './probe-kit.js';
 
@@ -117,13 +117,16 @@ describe.each(probeTiers)('exhaustion on the %s tier', (tier) => {
 describe('a full process table (container tier)', () => {
   // Under gVisor, processes are the sandbox kernel's own and the host pids limit
   // bounds its threads instead (see B1); this reply is the container tier's.
-  it('B9: answers a command with resource_exhausted when no process can be made', async () => {
+  // Both when the call's connection is made then (the agent's fork for it fails) and when the daemon opened it
+  // ahead, after an earlier call (its handler waits, forked, and the command's own process is what cannot be made).
+  it.each([false, true])('B9: answers a command with resource_exhausted when no process can be made (a handler already waiting: %s)', async (waiting) => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier: 'container', limits: { pids: 8 } });
     await sbx.commands.start([
       'python3',
       '-c',
       [
         'import os, time',
+        ...(waiting ? ['while not os.path.exists("/tmp/go"): time.sleep(0.02)', 'time.sleep(1.5)'] : []),
         'while True:',
         '    try:',
         '        pid = os.fork()',
@@ -135,6 +138,12 @@ describe('a full process table (container tier)', () => {
         'time.sleep(100)',
       ].join('\n'),
     ]);
+    if (waiting) {
+      // A call that ends: the daemon then opens the next call's connection, and the agent forks its handler.
+      await sbx.files.write('/tmp/go', '');
+      // tini aside: the agent, the fork bomb's handler and the one waiting.
+      await expect.poll(() => agentProcessCount(daemon.stateDir, sbx.id), { timeout: 1000, interval: 50 }).toBe(3);
+    }
     // Forks until the kernel refuses one: the process table is then full.
     await expect.poll(() => forksRefused(daemon.stateDir, sbx.id), { timeout: 10_000, interval: 100 }).toBeGreaterThan(0);
     await expect(sbx.commands.run(['true'])).rejects.toMatchObject({ code: 'resource_exhausted', status: 503 });

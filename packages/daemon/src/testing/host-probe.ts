@@ -69,3 +69,14 @@ export function cgroupCpuSeconds(stateDir: string, sandboxId: string): number {
 export function agentOnHost(stateDir: string, sandboxId: string): AgentClient {
   return new AgentClient(sandboxPaths(`${stateDir}/sandboxes`, sandboxId).socket, sandboxId);
 }
+
+/** The sandbox's processes running the agent's binary, seen from the host (container tier): its main one and its handlers. */
+export function agentProcessCount(stateDir: string, sandboxId: string): number {
+  return hostFootprint(stateDir, sandboxId).pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'paddock-agent';
+    } catch {
+      return false;
+    }
+  }).length;
+}
