@@ -452,21 +452,13 @@ export class AgentClient {
       return Promise.resolve({ socket: spare, settle });
     }
     return new Promise((resolve, reject) => {
-      let fd: number;
+      let socket: Socket;
       try {
-        fd = openSocketNoFollow(this.socketPath);
+        socket = connectNoFollow(this.socketPath);
       } catch (err) {
         reject(new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${(err as Error).message}`));
         return;
       }
-      const socket = connect(`/proc/self/fd/${fd}`);
-      let fdOpen = true;
-      const closeFd = () => {
-        if (fdOpen) closeSync(fd);
-        fdOpen = false;
-      };
-      socket.once('connect', closeFd);
-      socket.once('close', closeFd);
       const settle = this.watchCall(socket, options);
       socket.once('connect', () => {
         if (opensSpare) socket.once('close', () => this.openSpare());
@@ -474,7 +466,6 @@ export class AgentClient {
         resolve({ socket, settle });
       });
       socket.once('error', (err) => {
-        closeFd();
         settle();
         reject(err instanceof TimeoutError ? err : new SandboxExitedError(this.sandboxId, `sandbox ${this.sandboxId} is not reachable: ${err.message}`));
       });
@@ -506,28 +497,18 @@ export class AgentClient {
   /** Connects ahead of the next operation (see `spare`); a failure only leaves the next call to connect itself. */
   private openSpare(): void {
     if (this.closed || this.spare) return;
-    let fd: number;
+    let socket: Socket;
     try {
-      fd = openSocketNoFollow(this.socketPath);
+      socket = connectNoFollow(this.socketPath);
     } catch {
       return;
     }
-    const socket = connect(`/proc/self/fd/${fd}`);
-    let fdOpen = true;
-    const closeFd = () => {
-      if (fdOpen) closeSync(fd);
-      fdOpen = false;
-    };
     const drop = () => {
       if (this.spare?.socket === socket) this.spare = undefined;
       clearTimeout(idle);
       socket.destroy();
     };
     const idle = setTimeout(drop, spareIdleMs).unref();
-    // The descriptor holds the sandbox's file system (a disk-backed layer could not be unmounted): closed once
-    // connected, or however the socket ends, also when destroyed while connecting (which emits no error).
-    socket.once('connect', closeFd);
-    socket.once('close', closeFd);
     // Errors end in 'close'; without a listener one would end the daemon.
     socket.on('error', () => {});
     // Its handler gone (killed in the sandbox, or the sandbox ended): the socket closes by itself and is forgotten.
@@ -647,8 +628,24 @@ const maxEntries = 100_000;
  * The socket lives in a folder the sandbox can write to, so its root could put
  * a symlink there pointing at a host socket. Opening the path without
  * following links and connecting through /proc/self/fd reaches only a real
- * socket in that folder.
+ * socket in that folder. The descriptor naming it holds the sandbox's file
+ * system (a disk-backed layer could not be unmounted): it is closed once the
+ * socket connects, or however it ends (destroyed while connecting, it emits
+ * neither 'connect' nor 'error').
  */
+function connectNoFollow(path: string): Socket {
+  const fd = openSocketNoFollow(path);
+  const socket = connect(`/proc/self/fd/${fd}`);
+  let fdOpen = true;
+  const closeFd = () => {
+    if (fdOpen) closeSync(fd);
+    fdOpen = false;
+  };
+  socket.once('connect', closeFd);
+  socket.once('close', closeFd);
+  return socket;
+}
+
 function openSocketNoFollow(path: string): number {
   // libuv adds O_CLOEXEC itself.
   const fd = openSync(path, O_PATH | constants.O_NOFOLLOW);
