@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,14 +13,21 @@ let socketPath: string;
 let server: Server;
 let accepted: number;
 let requests: number;
+let connections: Socket[];
+/** What the stand-in agent does with each connection as it accepts it (the n-th, from 1). */
+let onAccept: (conn: Socket, n: number) => void;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'paddock-agent-spare-'));
   socketPath = join(dir, 'agent.sock');
   accepted = 0;
   requests = 0;
+  connections = [];
+  onAccept = () => {};
   server = createServer((conn) => {
     accepted++;
+    connections.push(conn);
+    onAccept(conn, accepted);
     conn.on('error', () => {});
     let pending = Buffer.alloc(0);
     conn.on('data', (chunk: Buffer) => {
@@ -86,5 +93,39 @@ describe('the connection opened ahead of the next call', () => {
     expect(accepted).toBe(before);
     expect(descriptorsOnSocket()).toEqual([]);
     await expect.poll(() => new Promise((r) => server.getConnections((_err, n) => r(n)))).toBe(0);
+  });
+
+  it('is not used when the agent said something unasked on it (it could not fork a handler, say): the call connects afresh', async () => {
+    // The second connection is the one opened ahead: the stand-in answers it unasked and hangs up, as the agent does
+    // when no handler can be forked for a connection that sent no request.
+    onAccept = (conn, n) => {
+      if (n === 2) conn.end(encodeFrame(Frame.fail, 'EAGAIN fork (the sandbox is at its process limit?): Resource temporarily unavailable'));
+    };
+    const client = new AgentClient(socketPath, 'sb-spare');
+    try {
+      await client.remove('/tmp/a', false);
+      await expect.poll(() => accepted).toBe(2);
+      await new Promise((r) => setTimeout(r, 50));
+      await client.remove('/tmp/b', false);
+      expect(accepted).toBe(3);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('whose handler died before the daemon heard of it makes the call connect afresh, not fail', async () => {
+    const client = new AgentClient(socketPath, 'sb-spare');
+    try {
+      await client.remove('/tmp/a', false);
+      await expect.poll(() => accepted).toBe(2);
+      await new Promise((r) => setTimeout(r, 50));
+      // Closed on the agent's side (its descriptor at once), the call made in the same turn: the client has not read the close yet.
+      (connections[1] as Socket).destroy();
+      await client.remove('/tmp/b', false);
+      expect(accepted).toBe(3);
+      expect(requests).toBe(2);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -442,15 +442,38 @@ export class AgentClient {
     // Encoded before connecting: a refused field (a NUL byte, too large) is the caller's error, thrown here.
     const request = encodeRequest(fields);
     const op = fields[0]?.[1];
-    // A ping is answered without a handler, and hello is asked once: neither says the sandbox is in use.
-    const opensSpare = op !== Op.ping && op !== Op.hello;
-    const spare = this.takeSpare();
-    if (spare) {
-      if (opensSpare) spare.once('close', () => this.openSpare());
+    // A ping is answered by the agent's accept loop (and must reach it, not a handler forked earlier), hello is asked
+    // once, and procs by a daemon adopting every sandbox at its start: none of them says that a sandbox is in use.
+    const inUse = op !== Op.ping && op !== Op.hello && op !== Op.procs;
+    const spare = inUse ? this.takeSpare() : undefined;
+    return spare ? this.sendAhead(spare, request, options) : this.connectAndSend(request, inUse, options);
+  }
+
+  /**
+   * Sends the request on the connection opened ahead. Its handler may have
+   * died since (killed inside the sandbox) before the daemon heard of it: a
+   * request the kernel refused was read by nobody, so the call connects afresh.
+   */
+  private sendAhead(spare: Socket, request: Buffer, options: AgentCallOptions): Promise<{ socket: Socket; settle: () => void }> {
+    return new Promise((resolve, reject) => {
       const settle = this.watchCall(spare, options);
-      spare.write(request);
-      return Promise.resolve({ socket: spare, settle });
-    }
+      spare.write(request, (err) => {
+        if (!err) {
+          spare.once('close', () => this.openSpare());
+          resolve({ socket: spare, settle });
+          return;
+        }
+        settle();
+        spare.destroy();
+        // The call's own timeout or abort ended it: no second try.
+        if (spare.errored instanceof TimeoutError) return reject(spare.errored);
+        if (options.signal?.aborted) return reject(new TimeoutError('request aborted'));
+        this.connectAndSend(request, true, options).then(resolve, reject);
+      });
+    });
+  }
+
+  private connectAndSend(request: Buffer, inUse: boolean, options: AgentCallOptions): Promise<{ socket: Socket; settle: () => void }> {
     return new Promise((resolve, reject) => {
       let socket: Socket;
       try {
@@ -461,7 +484,7 @@ export class AgentClient {
       }
       const settle = this.watchCall(socket, options);
       socket.once('connect', () => {
-        if (opensSpare) socket.once('close', () => this.openSpare());
+        if (inUse) socket.once('close', () => this.openSpare());
         socket.write(request);
         resolve({ socket, settle });
       });
@@ -485,13 +508,24 @@ export class AgentClient {
     };
   }
 
-  /** The connection opened ahead of time, if it is connected and open. */
+  /**
+   * The connection opened ahead, if it is connected, open and still quiet: an
+   * agent says nothing unasked, and bytes that came anyway (an agent that
+   * could not fork a handler for it says so and hangs up) answer no call.
+   */
   private takeSpare(): Socket | undefined {
     const spare = this.spare;
-    if (!spare || spare.socket.pending || spare.socket.destroyed || !spare.socket.writable) return undefined;
+    if (!spare) return undefined;
+    const { socket } = spare;
+    if (socket.pending || socket.destroyed || !socket.writable) return undefined;
     this.spare = undefined;
     spare.release();
-    return spare.socket;
+    if (socket.readableLength > 0 || socket.readableEnded) {
+      socket.destroy();
+      return undefined;
+    }
+    socket.ref();
+    return socket;
   }
 
   /** Connects ahead of the next operation (see `spare`); a failure only leaves the next call to connect itself. */
@@ -509,6 +543,8 @@ export class AgentClient {
       socket.destroy();
     };
     const idle = setTimeout(drop, spareIdleMs).unref();
+    // Waiting, it keeps no process alive (a daemon stopping, a program using the engine); taken, it does again.
+    socket.unref();
     // Errors end in 'close'; without a listener one would end the daemon.
     socket.on('error', () => {});
     // Its handler gone (killed in the sandbox, or the sandbox ended): the socket closes by itself and is forgotten.

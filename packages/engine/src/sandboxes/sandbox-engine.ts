@@ -170,8 +170,7 @@ export class SandboxEngine implements SandboxHost {
 
   /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
   async destroy(id: string): Promise<void> {
-    this.agents.get(id)?.close();
-    this.agents.delete(id);
+    this.forgetAgent(id);
     // Every step runs even if one before it failed, so one stuck part does not leave the others behind.
     const runtimes = await this.runtimesOf(id);
     const killCgroup = () => this.options.cgroups.killAndRemove(this.cgroupsPath(id));
@@ -191,7 +190,14 @@ export class SandboxEngine implements SandboxHost {
     const steps = [...stop, release, () => this.options.network.detach(id, { unmounted })];
     const failures: unknown[] = [];
     for (const step of steps) await step().catch((err: unknown) => failures.push(err));
+    // Again: a call made while the steps ran asked for a client anew.
+    this.forgetAgent(id);
     if (failures.length) throw failures[0];
+  }
+
+  private forgetAgent(id: string): void {
+    this.agents.get(id)?.close();
+    this.agents.delete(id);
   }
 
   /**
