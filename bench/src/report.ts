@@ -268,7 +268,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       what: 'idle sandboxes alive with the API still answering, p99',
       target: '≥ 2,000 with p99 ≤ 50 ms',
       measured: r.density
-        ? `${r.density.count} (made in ${fmt(r.density.createSeconds, 0)} s, killed with one call in ${fmt(r.density.killAllSeconds, 0)} s): GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms`
+        ? `${r.density.count} (made in ${fmt(r.density.createSeconds, 0)} s, killed with one call in ${fmt(r.density.killAllSeconds, 0)} s): GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms${Number.isFinite(p50(rr, 'density.claim')) ? `, a warm pool claim p50 ${fmt(p50(rr, 'density.claim'))} ms` : ''}`
         : 'not measured',
       value: r.density?.count ?? null,
       met: r.density ? r.density.count >= 2000 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,

@@ -252,6 +252,9 @@ const migrations: string[] = [
    CREATE INDEX recordings_by_sandbox ON recordings(sandbox_id);`,
   // Who made a sandbox (the person its token acts for); sandboxes made before are nobody's known.
   `ALTER TABLE sandboxes ADD COLUMN created_by TEXT;`,
+  // One owner's sandboxes in a state, newest first, without reading everyone's: a pool's claim (its newest running
+  // sandbox) and a tenant's list. By state alone, both read every live sandbox of the host and sorted them.
+  `CREATE INDEX sandboxes_by_owner ON sandboxes(owner, state, writable_layer, created_at, id);`,
 ];
 
 /**
