@@ -58,4 +58,29 @@ describe('the metrics sampler with many sandboxes', () => {
     await Promise.all([sampler.tick(), sampler.tick()]);
     expect(reads).toHaveLength(1000);
   });
+
+  it('keeps the last 150 readings of each, oldest first, exactly as they were published', async () => {
+    let now = Date.parse('2026-12-06T10:00:00.000Z');
+    let cpu = 0;
+    const bus = new EventBus(pino({ enabled: false }));
+    const published: Array<Record<string, unknown>> = [];
+    bus.subscribe((e) => {
+      if (e.topic === 'metrics') published.push(...e.samples.map((s) => s.sample));
+    });
+    const sampler = new MetricsSampler({
+      running: () => [{ id: 'sb-1', owner: 'tenant:default', metadata: {} }],
+      openCounters: () => ({ read: () => ({ cpuUsageUsec: (cpu += 1234), memoryBytes: 2 ** 40 + cpu, pids: 3 }), close: () => {} }),
+      limits: () => ({ memoryLimitBytes: 512 * 2 ** 20, pidsLimit: 64 }),
+      egress: () => ({ rxBytes: cpu * 7, txBytes: 5, allowed: 2, refused: 1 }),
+      bus,
+      intervalMs: 60_000,
+      now: () => (now += 2000),
+    });
+    for (let i = 0; i < 200; i++) await sampler.tick();
+    const { current, history } = sampler.metrics('sb-1');
+    expect(history).toHaveLength(150);
+    expect(history).toEqual(published.slice(-150));
+    expect(current).toEqual(published.at(-1));
+    expect(history[0]).toMatchObject({ at: '2026-12-06T10:01:42.000Z', memoryLimitBytes: 512 * 2 ** 20, pidsLimit: 64 });
+  });
 });

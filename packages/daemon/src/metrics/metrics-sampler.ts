@@ -2,6 +2,7 @@ import type { MetricsSample, SandboxMetrics } from '@paddock/core';
 import type { ResourceLimits, ResourceUsage, UsageCounters } from '@paddock/engine';
 import type { EventBus, SandboxSample } from '../events/event-bus.js';
 import type { EgressTotals } from '../network/connection-log.js';
+import { SampleRing } from './sample-ring.js';
 
 /** Readings kept per sandbox: five minutes at the default 2 s. */
 export const keptSamples = 150;
@@ -27,7 +28,7 @@ export interface MetricsSamplerDeps {
 }
 
 interface Track {
-  history: MetricsSample[];
+  readings: SampleRing;
   limits: ResourceLimits;
   /** Its cgroup's counter files, open while it lives. */
   counters: UsageCounters | undefined;
@@ -89,7 +90,7 @@ export class MetricsSampler {
     let track = this.tracks.get(id);
     if (!track) {
       const limits = this.deps.limits(id) ?? { memoryLimitBytes: null, pidsLimit: null };
-      track = { history: [], limits, counters: this.deps.openCounters(id), lastCpuUsec: 0, lastAt: 0 };
+      track = { readings: new SampleRing(keptSamples), limits, counters: this.deps.openCounters(id), lastCpuUsec: 0, lastAt: 0 };
       this.tracks.set(id, track);
     }
     return track;
@@ -123,14 +124,14 @@ export class MetricsSampler {
     };
     track.lastCpuUsec = usage.cpuUsageUsec;
     track.lastAt = at;
-    track.history.push(sample);
-    if (track.history.length > keptSamples) track.history.shift();
+    track.readings.push(at, sample);
     return sample;
   }
 
   /** The sandbox's readings, oldest first; empty before its first tick. */
   metrics(id: string): SandboxMetrics {
-    const history = [...(this.tracks.get(id)?.history ?? [])];
+    const track = this.tracks.get(id);
+    const history = track ? track.readings.samples(track.limits) : [];
     return { sandboxId: id, current: history.at(-1) ?? null, history };
   }
 
