@@ -69,12 +69,21 @@ describe('the metrics sampler with many sandboxes', () => {
     });
     const sampler = new MetricsSampler({
       running: () => [{ id: 'sb-1', owner: 'tenant:default', metadata: {} }],
-      openCounters: () => ({ read: () => ({ cpuUsageUsec: (cpu += 1234), memoryBytes: 2 ** 40 + cpu, pids: 3 }), close: () => {} }),
+      openCounters: () => ({
+        read: () => {
+          cpu += 1234;
+          return { cpuUsageUsec: cpu, memoryBytes: 2 ** 40 + cpu, pids: 3 };
+        },
+        close: () => {},
+      }),
       limits: () => ({ memoryLimitBytes: 512 * 2 ** 20, pidsLimit: 64 }),
       egress: () => ({ rxBytes: cpu * 7, txBytes: 5, allowed: 2, refused: 1 }),
       bus,
       intervalMs: 60_000,
-      now: () => (now += 2000),
+      now: () => {
+        now += 2000;
+        return now;
+      },
     });
     for (let i = 0; i < 200; i++) await sampler.tick();
     const { current, history } = sampler.metrics('sb-1');
