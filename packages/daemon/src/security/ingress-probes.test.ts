@@ -334,6 +334,26 @@ async function agentProcesses(sbx: Sandbox): Promise<number> {
   return Number(r.stdout.trim());
 }
 
+/**
+ * The sandbox's agent processes holding a TCP socket of its network namespace:
+ * those relaying a connection (the egress relay's listeners count too). The
+ * others come and go with calls (a call's handler, one waiting for the next).
+ */
+async function agentProcessesOnTcp(sbx: Sandbox): Promise<number> {
+  const script = [
+    "tcp=$(awk 'NR>1{print $10}' /proc/net/tcp /proc/net/tcp6 2>/dev/null); n=0",
+    'for c in /proc/[0-9]*/comm; do',
+    '  [ "$(cat "$c" 2>/dev/null)" = paddock-agent ] || continue',
+    '  for f in "$(dirname "$c")"/fd/*; do',
+    '    i=$(readlink "$f" 2>/dev/null | sed -n \'s/^socket:\\[\\([0-9]*\\)\\]$/\\1/p\')',
+    '    [ -n "$i" ] && echo "$tcp" | grep -qx "$i" && { n=$((n+1)); break; }',
+    '  done',
+    'done; echo $n',
+  ].join('\n');
+  const r = await sh(sbx, script, 'root');
+  return Number(r.stdout.trim());
+}
+
 /** Raw bytes to the daemon's listener; resolves with all it is sent until it closes. */
 function rawExchange(request: string, then: (socket: ReturnType<typeof connect>, head: string) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -608,14 +628,14 @@ describe.each(probeTiers)('ingress on the %s tier', (tier) => {
   });
 
   it("P16: a container sandbox's port is dialled from a socket made in its own network namespace, no process of the sandbox relaying it; gVisor's by its agent", async () => {
-    const before = await agentProcesses(sbx);
+    const before = await agentProcessesOnTcp(sbx);
     // An open WebSocket holds its connection into the sandbox while the sandbox's processes are counted.
     const ws = new WebSocket(`ws://127.0.0.1:${apiPort}/`, { headers: { host: hostOf(sbx, 8001), ...bearer() } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const during = await agentProcesses(sbx);
+    const during = await agentProcessesOnTcp(sbx);
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     ws.close();
     await closed;
