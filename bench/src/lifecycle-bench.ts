@@ -5,6 +5,7 @@ import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo, Tier } from '@
 import { type SandboxPaths, sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
 import { benchDashboard } from './dashboard-bench.js';
+import { procStatusBytes } from './memory.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
 
 const now = () => performance.now();
@@ -287,6 +288,8 @@ export interface DensityOutcome {
   createSeconds: number;
   /** One DELETE /v1/sandboxes of them all, answered. */
   killAllSeconds: number;
+  /** The daemon's RSS (MiB) just before that DELETE, and the most it reached while the DELETE ran (sampled every 50 ms). */
+  killAllRssMiB: { before: number; peak: number };
 }
 
 /**
@@ -329,10 +332,33 @@ export async function benchDensity(ctx: BenchContext, count: number): Promise<De
     });
     ctx.progress('  the dashboard in chromium with all of them listed');
     await benchDashboard(ctx, ids.length, 5);
-    ctx.progress('  all of them killed with one DELETE /v1/sandboxes');
+    ctx.progress('  all of them killed with one DELETE /v1/sandboxes (the API asked meanwhile)');
+    const rssMiB = () => procStatusBytes(daemon.endpoint.pid) / (1024 * 1024);
+    const rss = { before: rssMiB(), peak: 0 };
+    const sampler = setInterval(() => {
+      rss.peak = Math.max(rss.peak, rssMiB());
+    }, 50);
+    let killing = true;
+    // What a user of the API sees while the host is being emptied: GET /v1/health every 20 ms.
+    const asking = (async () => {
+      while (killing) {
+        const t0 = now();
+        await daemon.api.call('GET', '/v1/health');
+        samples.add('density.killAll.health', now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     const t = now();
-    await daemon.api.call('DELETE', '/v1/sandboxes', undefined, 30 * 60_000);
-    return { count: ids.length, createSeconds, killAllSeconds: (now() - t) / 1000 };
+    try {
+      await daemon.api.call('DELETE', '/v1/sandboxes', undefined, 30 * 60_000);
+    } finally {
+      killing = false;
+      clearInterval(sampler);
+      await asking;
+    }
+    const killAllSeconds = (now() - t) / 1000;
+    rss.peak = Math.max(rss.peak, rssMiB());
+    return { count: ids.length, createSeconds, killAllSeconds, killAllRssMiB: rss };
   } finally {
     await daemon.api.call('DELETE', '/v1/sandboxes', undefined, 30 * 60_000);
   }

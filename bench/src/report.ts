@@ -268,7 +268,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       what: 'idle sandboxes alive with the API still answering, p99',
       target: '≥ 2,000 with p99 ≤ 50 ms',
       measured: r.density
-        ? `${r.density.count} (made in ${fmt(r.density.createSeconds, 0)} s, killed with one call in ${fmt(r.density.killAllSeconds, 0)} s): GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms${Number.isFinite(p50(rr, 'density.claim')) ? `, a warm pool claim p50 ${fmt(p50(rr, 'density.claim'))} ms` : ''}`
+        ? `${r.density.count} (made in ${fmt(r.density.createSeconds, 0)} s, killed with one call in ${fmt(r.density.killAllSeconds, 0)} s${killAllText(r.density, rr)}): GET p99 ${fmt(p99(rr, 'density.get'))} ms, exec p99 ${fmt(p99(rr, 'density.exec'))} ms${Number.isFinite(p50(rr, 'density.claim')) ? `, a warm pool claim p50 ${fmt(p50(rr, 'density.claim'))} ms` : ''}`
         : 'not measured',
       value: r.density?.count ?? null,
       met: r.density ? r.density.count >= 2000 && Math.max(p99(rr, 'density.get'), p99(rr, 'density.exec')) <= 50 : null,
@@ -1200,4 +1200,11 @@ function e2bRunGap(rr: Results): string {
     return Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${fmt(Math.abs(d))}` : '–';
   };
   return `login bash ${plus(bash, p50(rr, 'e2b.run.paddock'))}, daemon's envd ${plus(bare, bash)}, the SDK's client ${plus(p50(rr, 'e2b.run.e2b'), bare)} ms`;
+}
+
+/** What a kill-all of the density sandboxes cost besides its time: the API's latency meanwhile and the daemon's memory. */
+function killAllText(density: DensityOutcome, rr: Results): string {
+  const health = Number.isFinite(p99(rr, 'density.killAll.health')) ? `; meanwhile GET /v1/health p99 ${fmt(p99(rr, 'density.killAll.health'))} ms` : '';
+  const rss = density.killAllRssMiB ? `, the daemon's RSS ${fmt(density.killAllRssMiB.before, 0)} → peak ${fmt(density.killAllRssMiB.peak, 0)} MiB` : '';
+  return health + rss;
 }

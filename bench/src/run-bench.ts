@@ -601,7 +601,8 @@ async function main(): Promise<void> {
         },
         summary: () =>
           `  ${density?.count ?? 0} made in ${fmt(density?.createSeconds ?? Number.NaN, 1)} s; with all alive, GET p99 ${fmt(samples.summary('density.get').p99)} ms, ` +
-          `exec p99 ${fmt(samples.summary('density.exec').p99)} ms; all killed in ${fmt(density?.killAllSeconds ?? Number.NaN, 1)} s`,
+          `exec p99 ${fmt(samples.summary('density.exec').p99)} ms; all killed in ${fmt(density?.killAllSeconds ?? Number.NaN, 1)} s ` +
+          `(GET /v1/health p99 ${fmt(samples.summary('density.killAll.health').p99)} ms meanwhile; RSS peak ${fmt(density?.killAllRssMiB.peak ?? Number.NaN, 0)} MiB)`,
       },
     ];
     if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');

@@ -4,7 +4,7 @@ import { cgroupCpuSeconds, hostFootprint, processAlive } from '../testing/host-p
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // What needs real sandboxes: a paused cgroup's CPU across a daemon restart,
-// a paused sandbox's kill, and 50 sandboxes leaving nothing on the host. The API's side of the
+// a paused sandbox's kill, 50 sandboxes and a kill --all leaving nothing on the host. The API's side of the
 // lifecycle (listing, timeouts, pause and resume) is in sandbox-api.test.ts.
 let daemon: TestDaemon;
 
@@ -68,5 +68,22 @@ describe('sandbox lifecycle', () => {
     for (const s of created)
       expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
     expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'fifty' } })).toEqual([]);
+  });
+
+  it('kill --all ends sandboxes of both tiers, running and paused, with their commands, and leaves nothing behind', async () => {
+    // Its processes are killed for all first, then each is torn down in turn (a paused one thawed to take its SIGKILL).
+    const made = await Promise.all(
+      (['container', 'container', 'container', 'gvisor'] as const).map((tier) => Sandbox.create({ ...daemon.conn, tier, metadata: { batch: 'all' } })),
+    );
+    for (const s of made) await s.commands.start(['sleep', '600']);
+    await made[1]?.pause();
+    const pids = made.flatMap((s) => hostFootprint(daemon.stateDir, s.id).pids);
+    expect(pids.length).toBeGreaterThanOrEqual(made.length);
+    const res = await daemon.api('/v1/sandboxes', { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { killed: string[] }).killed.sort()).toEqual(made.map((s) => s.id).sort());
+    for (const s of made) expect(hostFootprint(daemon.stateDir, s.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
+    expect(pids.filter(processAlive)).toEqual([]);
+    expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'all' } })).toEqual([]);
   });
 });

@@ -26,6 +26,14 @@ import type { HostCapacity } from './host-capacity.js';
 import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
 
+/** How many sandboxes a kill-all tears down at once. */
+const teardownsAtOnce = 16;
+
+/** A sandbox marked ended whose teardown may not have begun. */
+interface Ending {
+  start(): Promise<void>;
+}
+
 export interface SandboxServiceDeps {
   engine: SandboxHost;
   sandboxes: SandboxStore;
@@ -68,7 +76,7 @@ export interface CreateOptions {
 /** Sandbox lifecycle: create, look up, expire, kill, and reconcile after a restart. */
 export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
-  private readonly ending = new Map<string, Promise<void>>();
+  private readonly ending = new Map<string, Ending>();
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -445,7 +453,16 @@ export class SandboxService {
   /** Kills every live sandbox (used by `kill --all` and test teardown), or those of `owner` that `reached` says the caller reaches. */
   async killAll(owner?: string, reached: (r: SandboxRecord) => boolean = () => true): Promise<string[]> {
     const live = this.deps.sandboxes.live().filter((r) => (!owner || r.owner === owner) && reached(r));
-    await Promise.all(live.map((r) => this.end(r.id, 'killed')));
+    // All are ended at once (no new work reaches any of them) and their processes killed, so their deaths overlap; then
+    // they are torn down a few at a time: thousands of teardowns begun in one turn held the event loop for seconds and
+    // doubled the daemon's memory (docs/benchmarks.md, density).
+    const teardowns = live.map((r) => this.markEnding(r.id, 'killed'));
+    for (const r of live) await this.deps.engine.killProcesses(r.id).catch(() => {});
+    let next = 0;
+    const worker = async () => {
+      for (let ending = teardowns[next++]; ending; ending = teardowns[next++]) await ending.start();
+    };
+    await Promise.all(Array.from({ length: Math.min(teardownsAtOnce, teardowns.length) }, worker));
     return live.map((r) => r.id);
   }
 
@@ -501,21 +518,41 @@ export class SandboxService {
 
   /** Marks the sandbox ended first (so no new work reaches it), then tears it down. */
   private end(id: string, reason: string): Promise<void> {
+    return this.markEnding(id, reason).start();
+  }
+
+  /**
+   * Marks the sandbox ended and returns its teardown, to start now or in turn;
+   * `start` is idempotent, and a sandbox already ending returns the same one
+   * (a kill of one sandbox while a kill-all waits to reach it starts it at once).
+   */
+  private markEnding(id: string, reason: string): Ending {
     const pending = this.ending.get(id);
     if (pending) return pending;
     this.timers.get(id)?.();
     this.timers.delete(id);
     this.deps.sandboxes.markEnded(id, reason);
     this.deps.processes.dropSandbox(id);
-    const work = this.deps.engine
-      .destroy(id)
-      .then(() => this.deps.network?.forget(id))
-      // Only now is the volume free for another writer: the sandbox is gone from the host.
-      .then(() => this.deps.volumes?.detach(id))
-      .then(() => this.deps.afterEnd?.(id))
-      .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
-      .finally(() => this.ending.delete(id));
-    this.ending.set(id, work);
-    return work;
+    let work: Promise<void> | undefined;
+    const ending: Ending = {
+      start: () => {
+        work ??= this.tearDown(id).finally(() => this.ending.delete(id));
+        return work;
+      },
+    };
+    this.ending.set(id, ending);
+    return ending;
+  }
+
+  private tearDown(id: string): Promise<void> {
+    return (
+      this.deps.engine
+        .destroy(id)
+        .then(() => this.deps.network?.forget(id))
+        // Only now is the volume free for another writer: the sandbox is gone from the host.
+        .then(() => this.deps.volumes?.detach(id))
+        .then(() => this.deps.afterEnd?.(id))
+        .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
+    );
   }
 }

@@ -94,6 +94,11 @@ export class FakeSandboxHost implements SandboxHost {
     await rm(this.paths(id).dir, { recursive: true, force: true });
   }
 
+  async killProcesses(id: string): Promise<void> {
+    const sandbox = this.sandboxes.get(id);
+    if (sandbox) this.signalAll(sandbox, 'SIGKILL');
+  }
+
   async commit(id: string, layerDir: string): Promise<number> {
     await this.sandboxes.get(id)?.agent.stop();
     try {

@@ -79,28 +79,38 @@ export class CgroupProbe {
    * another runtime's own delete (a process it lost track of).
    */
   async killAndRemove(cgroupsPath: string): Promise<void> {
-    const procs = this.version === 1 ? join(this.root, 'pids', cgroupsPath, 'cgroup.procs') : join(this.root, cgroupsPath, 'cgroup.procs');
     for (let attempt = 0; attempt < 60; attempt++) {
-      let pids: number[];
-      try {
-        pids = readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number);
-      } catch {
-        break;
-      }
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      // A frozen process takes its SIGKILL only once thawed.
-      if (attempt === 0) this.thaw(cgroupsPath);
+      if (this.killAll(cgroupsPath, attempt === 0) === 0) break;
       // Deaths take a moment (a process in D state, a namespace's init reaping): look again soon, then less often.
       await new Promise((r) => setTimeout(r, attempt < 10 ? 1 : 10));
     }
     this.removeEverywhere(cgroupsPath);
+  }
+
+  /**
+   * Sends SIGKILL to every process in the cgroup now (thawing it first when
+   * `thaw`: a frozen process takes its SIGKILL only once thawed) and returns how
+   * many it found; does not wait for them to die. 0: none left, or no cgroup.
+   */
+  killAll(cgroupsPath: string, thaw = true): number {
+    let pids: number[];
+    try {
+      pids = readFileSync(join(this.processesDir(cgroupsPath), 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return 0;
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (thaw && pids.length) this.thaw(cgroupsPath);
+    return pids.length;
   }
 
   private thaw(cgroupsPath: string): void {

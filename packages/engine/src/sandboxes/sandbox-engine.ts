@@ -195,6 +195,11 @@ export class SandboxEngine implements SandboxHost {
     if (failures.length) throw failures[0];
   }
 
+  async killProcesses(id: string): Promise<void> {
+    const runtimes = await this.runtimesOf(id);
+    if (runtimes.length === 1 && runtimes[0]?.endsWithItsCgroup) this.options.cgroups.killAll(this.cgroupsPath(id));
+  }
+
   private forgetAgent(id: string): void {
     this.agents.get(id)?.close();
     this.agents.delete(id);

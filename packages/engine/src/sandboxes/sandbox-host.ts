@@ -53,6 +53,13 @@ export interface SandboxHost {
   launch(launch: SandboxLaunch, options?: CallOptions): Promise<LaunchedSandbox>;
   /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
   destroy(id: string): Promise<void>;
+  /**
+   * Sends SIGKILL to the sandbox's processes now, without waiting or removing
+   * anything, where its destroy would begin so anyway (a container sandbox);
+   * a no-op otherwise. A kill of many does this for all of them first, so
+   * their deaths overlap, then destroys them a few at a time.
+   */
+  killProcesses(id: string): Promise<void>;
   /** Stops the sandbox, keeps its writable layer at `layerDir` and removes the sandbox; returns the layer's bytes. */
   commit(id: string, layerDir: string): Promise<number>;
   /** Copies a live sandbox's writable layer to `layerDir`, the sandbox going on after; returns the layer's bytes. */

@@ -1,0 +1,102 @@
+import { Sandbox } from '@paddock/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
+
+// DELETE /v1/sandboxes with many sandboxes: every one is ended at once (no new
+// work reaches any) and its processes killed, and the teardowns run a few at a
+// time: thousands begun together held the event loop for seconds and doubled
+// the daemon's memory.
+let daemon: FastDaemon;
+
+beforeAll(async () => {
+  daemon = await startFastDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Holds every teardown of the host until released; counts how many are under way at once. */
+function holdTeardowns(host: FastDaemon['host']) {
+  const destroy = host.destroy.bind(host);
+  const held: Array<() => void> = [];
+  const state = { running: 0, most: 0, started: [] as string[] };
+  host.destroy = async (id: string) => {
+    state.running += 1;
+    state.most = Math.max(state.most, state.running);
+    state.started.push(id);
+    await new Promise<void>((resolve) => held.push(resolve));
+    try {
+      await destroy(id);
+    } finally {
+      state.running -= 1;
+    }
+  };
+  return {
+    state,
+    /** Lets every teardown held so far go on. */
+    release: () => {
+      for (const go of held.splice(0)) go();
+    },
+    restore: () => {
+      host.destroy = destroy;
+    },
+  };
+}
+
+describe('kill all', () => {
+  it('ends every sandbox and kills its processes at once, and tears them down a bounded number at a time', async () => {
+    const sandboxes = await Promise.all(Array.from({ length: 40 }, () => Sandbox.create({ ...daemon.conn, metadata: { batch: 'kill-all' } })));
+    // The fast tier's commands are host processes: their pids are the host's.
+    const sleepers = await Promise.all(sandboxes.map((s) => s.commands.start(['sleep', '1000'])));
+    const alive = () => sleepers.filter((c) => processAlive(c.pid)).length;
+    expect(alive()).toBe(40);
+    const hold = holdTeardowns(daemon.host);
+    try {
+      const killAll = daemon.api('/v1/sandboxes', { method: 'DELETE' });
+      await expect.poll(() => hold.state.started.length).toBeGreaterThan(0);
+      // Ended for the API before their teardown: nothing new reaches any of them.
+      const waiting = sandboxes.find((s) => !hold.state.started.includes(s.id));
+      if (!waiting) throw new Error('every teardown began at once');
+      const exec = await daemon.api(`/v1/sandboxes/${waiting.id}/exec`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ cmd: ['true'] }),
+      });
+      expect(exec.status).toBe(404);
+      expect(await (await daemon.api(`/v1/sandboxes/${waiting.id}`)).json()).toMatchObject({ state: 'killed', endReason: 'killed' });
+      expect((await daemon.api(`/v1/sandboxes/${waiting.id}`, { method: 'DELETE' })).status).toBe(404);
+      // Every sandbox's processes are dead already, those whose teardown has not begun too.
+      await expect.poll(alive).toBe(0);
+      expect(hold.state.started.length).toBeLessThan(40);
+      // Released in rounds until the kill-all answers.
+      let answered = false;
+      void killAll.then(() => {
+        answered = true;
+      });
+      while (!answered) {
+        hold.release();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const res = await killAll;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { killed: string[] }).killed.sort()).toEqual(sandboxes.map((s) => s.id).sort());
+      expect(hold.state.most).toBeGreaterThan(1);
+      expect(hold.state.most).toBeLessThanOrEqual(16);
+      expect(hold.state.started.sort()).toEqual(sandboxes.map((s) => s.id).sort());
+      expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'kill-all' } })).toEqual([]);
+    } finally {
+      hold.release();
+      hold.restore();
+    }
+  });
+});
