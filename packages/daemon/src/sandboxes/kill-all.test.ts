@@ -1,15 +1,18 @@
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
+import { ManualClock } from '../testing/manual-clock.js';
 
-// DELETE /v1/sandboxes with many sandboxes: every one is ended at once (no new
-// work reaches any) and its processes killed, and the teardowns run a few at a
-// time: thousands begun together held the event loop for seconds and doubled
-// the daemon's memory.
+// Many sandboxes ended together (DELETE /v1/sandboxes, timeouts falling due at
+// once): every one is ended at once (no new work reaches any) and its
+// processes killed, and the teardowns run a few at a time: thousands begun
+// together held the event loop for seconds and doubled the daemon's memory.
 let daemon: FastDaemon;
+// Timeouts fall due when this clock is moved.
+const clock = new ManualClock();
 
 beforeAll(async () => {
-  daemon = await startFastDaemon();
+  daemon = await startFastDaemon([], {}, { clock });
 });
 
 afterAll(async () => {
@@ -53,13 +56,26 @@ function holdTeardowns(host: FastDaemon['host']) {
   };
 }
 
-describe('kill all', () => {
-  it('ends every sandbox and kills its processes at once, and tears them down a bounded number at a time', async () => {
-    const sandboxes = await Promise.all(Array.from({ length: 40 }, () => Sandbox.create({ ...daemon.conn, metadata: { batch: 'kill-all' } })));
-    // The fast tier's commands are host processes: their pids are the host's.
-    const sleepers = await Promise.all(sandboxes.map((s) => s.commands.start(['sleep', '1000'])));
-    const alive = () => sleepers.filter((c) => processAlive(c.pid)).length;
-    expect(alive()).toBe(40);
+/** 40 sandboxes, each running `sleep 1000` (a host process on the fast tier: its pid is the host's). */
+async function fortyBusy(batch: string, timeoutMs?: number) {
+  const sandboxes = await Promise.all(Array.from({ length: 40 }, () => Sandbox.create({ ...daemon.conn, metadata: { batch }, timeoutMs })));
+  const sleepers = await Promise.all(sandboxes.map((s) => s.commands.start(['sleep', '1000'])));
+  const alive = () => sleepers.filter((c) => processAlive(c.pid)).length;
+  expect(alive()).toBe(40);
+  return { sandboxes, alive };
+}
+
+/** Lets held teardowns go in rounds until `done` says so. */
+async function releaseUntil(hold: ReturnType<typeof holdTeardowns>, done: () => boolean | Promise<boolean>) {
+  while (!(await done())) {
+    hold.release();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('ending many sandboxes at once', () => {
+  it('kill --all ends every sandbox and kills its processes at once, and tears them down a bounded number at a time', async () => {
+    const { sandboxes, alive } = await fortyBusy('kill-all');
     const hold = holdTeardowns(daemon.host);
     try {
       const killAll = daemon.api('/v1/sandboxes', { method: 'DELETE' });
@@ -83,10 +99,7 @@ describe('kill all', () => {
       void killAll.then(() => {
         answered = true;
       });
-      while (!answered) {
-        hold.release();
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await releaseUntil(hold, () => answered);
       const res = await killAll;
       expect(res.status).toBe(200);
       expect(((await res.json()) as { killed: string[] }).killed.sort()).toEqual(sandboxes.map((s) => s.id).sort());
@@ -94,6 +107,24 @@ describe('kill all', () => {
       expect(hold.state.most).toBeLessThanOrEqual(16);
       expect(hold.state.started.sort()).toEqual(sandboxes.map((s) => s.id).sort());
       expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'kill-all' } })).toEqual([]);
+    } finally {
+      hold.release();
+      hold.restore();
+    }
+  });
+
+  it('timeouts falling due together: every sandbox ended and its processes killed at once, torn down a bounded number at a time', async () => {
+    const { sandboxes, alive } = await fortyBusy('timeouts', 60_000);
+    const hold = holdTeardowns(daemon.host);
+    try {
+      clock.advance(61_000);
+      await expect.poll(alive).toBe(0);
+      expect(hold.state.started.length).toBeLessThanOrEqual(16);
+      for (const s of sandboxes) expect(await (await daemon.api(`/v1/sandboxes/${s.id}`)).json()).toMatchObject({ state: 'killed', endReason: 'timeout' });
+      await releaseUntil(hold, () => hold.state.started.length === 40 && hold.state.running === 0);
+      expect(hold.state.most).toBeGreaterThan(1);
+      expect(hold.state.most).toBeLessThanOrEqual(16);
+      expect(await Sandbox.list({ ...daemon.conn, metadata: { batch: 'timeouts' } })).toEqual([]);
     } finally {
       hold.release();
       hold.restore();

@@ -26,12 +26,46 @@ import type { HostCapacity } from './host-capacity.js';
 import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
 
-/** How many sandboxes a kill-all tears down at once. */
+/** How many sandboxes ended in bulk are torn down at once. */
 const teardownsAtOnce = 16;
 
 /** A sandbox marked ended whose teardown may not have begun. */
 interface Ending {
+  /** Begins the teardown (once; later calls return the same promise, which never rejects). */
   start(): Promise<void>;
+}
+
+/**
+ * Teardowns of sandboxes ended in bulk (a kill-all, timeouts falling due
+ * together), a few at a time: thousands begun in one turn held the event loop
+ * for seconds and doubled the daemon's memory (docs/benchmarks.md, density).
+ * A kill of one sandbox does not wait here.
+ */
+class TeardownQueue {
+  private readonly waiting: Array<() => Promise<void>> = [];
+  private running = 0;
+
+  constructor(private readonly atOnce: number) {}
+
+  /** Resolves once this sandbox's teardown has run. */
+  run(ending: Ending): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.waiting.push(() => ending.start().then(resolve));
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.atOnce) {
+      const next = this.waiting.shift();
+      if (!next) return;
+      this.running += 1;
+      void next().finally(() => {
+        this.running -= 1;
+        this.pump();
+      });
+    }
+  }
 }
 
 export interface SandboxServiceDeps {
@@ -77,6 +111,7 @@ export interface CreateOptions {
 export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Ending>();
+  private readonly bulkTeardowns = new TeardownQueue(teardownsAtOnce);
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -453,16 +488,11 @@ export class SandboxService {
   /** Kills every live sandbox (used by `kill --all` and test teardown), or those of `owner` that `reached` says the caller reaches. */
   async killAll(owner?: string, reached: (r: SandboxRecord) => boolean = () => true): Promise<string[]> {
     const live = this.deps.sandboxes.live().filter((r) => (!owner || r.owner === owner) && reached(r));
-    // All are ended at once (no new work reaches any of them) and their processes killed, so their deaths overlap; then
-    // they are torn down a few at a time: thousands of teardowns begun in one turn held the event loop for seconds and
-    // doubled the daemon's memory (docs/benchmarks.md, density).
-    const teardowns = live.map((r) => this.markEnding(r.id, 'killed'));
+    // All are ended at once (no new work reaches any of them) and their processes killed, so their deaths overlap;
+    // then they are torn down a few at a time.
+    const endings = live.map((r) => this.markEnding(r.id, 'killed'));
     for (const r of live) await this.deps.engine.killProcesses(r.id).catch(() => {});
-    let next = 0;
-    const worker = async () => {
-      for (let ending = teardowns[next++]; ending; ending = teardowns[next++]) await ending.start();
-    };
-    await Promise.all(Array.from({ length: Math.min(teardownsAtOnce, teardowns.length) }, worker));
+    await Promise.all(endings.map((ending) => this.bulkTeardowns.run(ending)));
     return live.map((r) => r.id);
   }
 
@@ -511,9 +541,16 @@ export class SandboxService {
         return;
       }
       this.deps.logger.info({ sandbox: record.id }, 'sandbox timed out');
-      void this.end(record.id, 'timeout');
+      void this.expire(record.id);
     });
     this.timers.set(record.id, cancel);
+  }
+
+  /** A timeout fell due: ended and its processes killed now, torn down in turn (many sandboxes made together expire together). */
+  private async expire(id: string): Promise<void> {
+    const ending = this.markEnding(id, 'timeout');
+    await this.deps.engine.killProcesses(id).catch(() => {});
+    await this.bulkTeardowns.run(ending);
   }
 
   /** Marks the sandbox ended first (so no new work reaches it), then tears it down. */
