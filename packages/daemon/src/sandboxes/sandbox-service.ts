@@ -25,48 +25,10 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import type { HostCapacity } from './host-capacity.js';
 import { newSandboxId } from './sandbox-ids.js';
 import { tenantOfOwner } from './sandbox-owners.js';
+import { type Ending, TeardownQueue } from './teardown-queue.js';
 
 /** How many sandboxes ended in bulk are torn down at once. */
 const teardownsAtOnce = 16;
-
-/** A sandbox marked ended whose teardown may not have begun. */
-interface Ending {
-  /** Begins the teardown (once; later calls return the same promise, which never rejects). */
-  start(): Promise<void>;
-}
-
-/**
- * Teardowns of sandboxes ended in bulk (a kill-all, timeouts falling due
- * together), a few at a time: thousands begun in one turn held the event loop
- * for seconds and doubled the daemon's memory (docs/benchmarks.md, density).
- * A kill of one sandbox does not wait here.
- */
-class TeardownQueue {
-  private readonly waiting: Array<() => Promise<void>> = [];
-  private running = 0;
-
-  constructor(private readonly atOnce: number) {}
-
-  /** Resolves once this sandbox's teardown has run. */
-  run(ending: Ending): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.waiting.push(() => ending.start().then(resolve));
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.running < this.atOnce) {
-      const next = this.waiting.shift();
-      if (!next) return;
-      this.running += 1;
-      void next().finally(() => {
-        this.running -= 1;
-        this.pump();
-      });
-    }
-  }
-}
 
 export interface SandboxServiceDeps {
   engine: SandboxHost;
@@ -410,7 +372,7 @@ export class SandboxService {
       this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
     } catch (err) {
       this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
-      await this.end(id, 'timeout');
+      await this.expire(id);
     }
   }
 
@@ -491,7 +453,7 @@ export class SandboxService {
     // All are ended at once (no new work reaches any of them) and their processes killed, so their deaths overlap;
     // then they are torn down a few at a time.
     const endings = live.map((r) => this.markEnding(r.id, 'killed'));
-    for (const r of live) await this.deps.engine.killProcesses(r.id).catch(() => {});
+    for (const r of live) await this.killProcesses(r.id);
     await Promise.all(endings.map((ending) => this.bulkTeardowns.run(ending)));
     return live.map((r) => r.id);
   }
@@ -532,7 +494,8 @@ export class SandboxService {
 
   private arm(record: SandboxRecord): void {
     this.timers.get(record.id)?.();
-    if (!record.expiresAt) return;
+    // Ended meanwhile (a rollback's restart racing a kill): no timer for it.
+    if (!record.expiresAt || this.ending.has(record.id)) return;
     const delay = Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now());
     const cancel = this.deps.clock.after(delay, () => {
       if (record.onTimeout === 'pause') {
@@ -548,9 +511,20 @@ export class SandboxService {
 
   /** A timeout fell due: ended and its processes killed now, torn down in turn (many sandboxes made together expire together). */
   private async expire(id: string): Promise<void> {
+    // A timer armed again by work that raced the end (a rollback's restart) finds it ended: nothing to do.
+    if (!this.ending.has(id) && this.deps.sandboxes.get(id)?.state === 'killed') return;
     const ending = this.markEnding(id, 'timeout');
-    await this.deps.engine.killProcesses(id).catch(() => {});
+    await this.killProcesses(id);
     await this.bulkTeardowns.run(ending);
+  }
+
+  /** Kills the sandbox's processes now (its teardown may wait its turn); a failure is logged, the teardown goes on. */
+  private async killProcesses(id: string): Promise<void> {
+    try {
+      await this.deps.engine.killProcesses(id);
+    } catch (err) {
+      this.deps.logger.warn({ err, sandbox: id }, 'killing the processes of an ended sandbox failed; its teardown kills them');
+    }
   }
 
   /** Marks the sandbox ended first (so no new work reaches it), then tears it down. */
@@ -559,9 +533,9 @@ export class SandboxService {
   }
 
   /**
-   * Marks the sandbox ended and returns its teardown, to start now or in turn;
-   * `start` is idempotent, and a sandbox already ending returns the same one
-   * (a kill of one sandbox while a kill-all waits to reach it starts it at once).
+   * Marks the sandbox ended and returns its teardown, to start now or in turn
+   * (`start` is idempotent). A sandbox already ending returns the same one: a
+   * second end (a timeout and a kill-all, say) never tears it down twice.
    */
   private markEnding(id: string, reason: string): Ending {
     const pending = this.ending.get(id);

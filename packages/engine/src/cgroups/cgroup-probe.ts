@@ -80,7 +80,7 @@ export class CgroupProbe {
    */
   async killAndRemove(cgroupsPath: string): Promise<void> {
     for (let attempt = 0; attempt < 60; attempt++) {
-      if (this.killAll(cgroupsPath, attempt === 0) === 0) break;
+      if (this.killProcessesIn(cgroupsPath, attempt === 0) === 0) break;
       // Deaths take a moment (a process in D state, a namespace's init reaping): look again soon, then less often.
       await new Promise((r) => setTimeout(r, attempt < 10 ? 1 : 10));
     }
@@ -88,11 +88,11 @@ export class CgroupProbe {
   }
 
   /**
-   * Sends SIGKILL to every process in the cgroup now (thawing it first when
-   * `thaw`: a frozen process takes its SIGKILL only once thawed) and returns how
-   * many it found; does not wait for them to die. 0: none left, or no cgroup.
+   * Sends SIGKILL to every process in the cgroup now, then thaws it when
+   * `thaw` (a frozen process takes its SIGKILL only once thawed); returns how
+   * many it found, without waiting for them to die. 0: none left, or no cgroup.
    */
-  killAll(cgroupsPath: string, thaw = true): number {
+  killProcessesIn(cgroupsPath: string, thaw = true): number {
     let pids: number[];
     try {
       pids = readFileSync(join(this.processesDir(cgroupsPath), 'cgroup.procs'), 'utf8')

@@ -196,8 +196,8 @@ export class SandboxEngine implements SandboxHost {
   }
 
   async killProcesses(id: string): Promise<void> {
-    const runtimes = await this.runtimesOf(id);
-    if (runtimes.length === 1 && runtimes[0]?.endsWithItsCgroup) this.options.cgroups.killAll(this.cgroupsPath(id));
+    // Every process of either tier is in the sandbox's cgroup (gVisor's sentry and gofer too); its destroy asks the runtime afterwards.
+    this.options.cgroups.killProcessesIn(this.cgroupsPath(id));
   }
 
   private forgetAgent(id: string): void {

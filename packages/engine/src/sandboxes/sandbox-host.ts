@@ -54,10 +54,10 @@ export interface SandboxHost {
   /** Kills every process of the sandbox and removes all it left on the host. Idempotent. */
   destroy(id: string): Promise<void>;
   /**
-   * Sends SIGKILL to the sandbox's processes now, without waiting or removing
-   * anything, where its destroy would begin so anyway (a container sandbox);
-   * a no-op otherwise. A kill of many does this for all of them first, so
-   * their deaths overlap, then destroys them a few at a time.
+   * Sends SIGKILL to every process of the sandbox now, without waiting or
+   * removing anything. A kill of many does this for all of them first, so
+   * none runs on while it waits its turn and their deaths overlap, then
+   * destroys them a few at a time.
    */
   killProcesses(id: string): Promise<void>;
   /** Stops the sandbox, keeps its writable layer at `layerDir` and removes the sandbox; returns the layer's bytes. */
