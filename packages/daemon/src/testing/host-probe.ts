@@ -47,14 +47,7 @@ export function cgroupParentOf(stateDir: string): string {
   return cgroupParentFor(resolve(stateDir));
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
+export { processAlive } from './process-alive.js';
 
 /** CPU time a sandbox's cgroup has used so far, in seconds, read on the host (cgroup v1 or v2). */
 export function cgroupCpuSeconds(stateDir: string, sandboxId: string): number {
