@@ -48,6 +48,8 @@ function holdTeardowns(host: FastDaemon['host']) {
   };
 }
 
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
 /** 40 sandboxes, each running `sleep 1000` (a host process on the fast tier: its pid is the host's). */
 async function fortyBusy(batch: string, timeoutMs?: number) {
   const sandboxes = await Promise.all(Array.from({ length: 40 }, () => Sandbox.create({ ...daemon.conn, metadata: { batch }, timeoutMs })));
@@ -112,6 +114,43 @@ describe('ending many sandboxes at once', () => {
       await expectGoneFromHost([...sandboxes.map((s) => s.id), other.id]);
     } finally {
       hold.release();
+      hold.restore();
+    }
+  });
+
+  it('a daemon stopped while teardowns wait their turn: the next start finishes them, the tokens made for those sandboxes revoked too', async () => {
+    // E2B's sandboxes each get a token for that sandbox alone, revoked when it ends: a visible part of a teardown.
+    const key = (await (await daemon.api('/v1/tokens', json({ role: 'operator', e2b: true }))).json()) as { token: string };
+    const made = await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        const res = await fetch(`${daemon.url}/e2b/v2/sandboxes`, {
+          method: 'POST',
+          headers: { 'x-api-key': key.token, 'content-type': 'application/json' },
+          body: JSON.stringify({ templateID: 'base', metadata: { batch: 'stopped-mid-queue' } }),
+        });
+        expect(res.status).toBe(201);
+        return (await res.json()) as { sandboxID: string; envdAccessToken: string };
+      }),
+    );
+    const whoami = async (token: string) => (await fetch(`${daemon.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await whoami(made[0]?.envdAccessToken ?? '')).toBe(200);
+    const hold = holdTeardowns(daemon.host);
+    let stillHeld = false;
+    try {
+      void daemon.api('/v1/sandboxes', { method: 'DELETE' }).catch(() => {});
+      await expect.poll(() => hold.state.started.length).toBe(16);
+      // Stopped (as a crash would) with 16 teardowns under way and 8 waiting: those never finish in this daemon.
+      await daemon.crash();
+      stillHeld = true;
+      hold.restore();
+      await daemon.restart();
+      for (const { envdAccessToken } of made) expect(await whoami(envdAccessToken)).toBe(401);
+      await expectGoneFromHost(made.map((m) => m.sandboxID));
+      for (const { sandboxID } of made) {
+        expect(await (await daemon.api(`/v1/sandboxes/${sandboxID}`)).json()).toMatchObject({ state: 'killed', endReason: 'killed' });
+      }
+    } finally {
+      if (!stillHeld) hold.release();
       hold.restore();
     }
   });

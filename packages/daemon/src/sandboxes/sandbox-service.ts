@@ -411,6 +411,7 @@ export class SandboxService {
     }
     const running = live.filter((record, i) => alive[i] && record.state === 'running');
     await Promise.all(running.map((record) => this.adoptProcesses(record)));
+    const finished = await this.finishTeardowns();
     const known = new Set(adopted);
     const removed: string[] = [];
     for (const id of await this.deps.engine.hostSandboxIds()) {
@@ -418,8 +419,20 @@ export class SandboxService {
       removed.push(id);
       await this.deps.engine.destroy(id).catch((err) => this.deps.logger.error({ err, sandbox: id }, 'cleanup failed'));
     }
-    this.deps.logger.info({ adopted: adopted.length, lost: lost.length, removed: removed.length }, 'reconciled sandboxes');
+    this.deps.logger.info({ adopted: adopted.length, lost: lost.length, removed: removed.length, finished }, 'reconciled sandboxes');
     return { adopted, lost, removed };
+  }
+
+  /**
+   * Finishes the teardowns a previous daemon began or owed (it stopped while
+   * they waited their turn, or a step failed): what is on the host, and what
+   * ends with a sandbox besides (its network rules, volume mounts, tokens,
+   * port links, a fork's layer). Returns how many.
+   */
+  private async finishTeardowns(): Promise<number> {
+    const owed = this.deps.sandboxes.pendingTeardowns().filter((id) => !this.ending.has(id));
+    await Promise.all(owed.map((id) => this.bulkTeardowns.run({ start: () => this.tearDown(id) })));
+    return owed.length;
   }
 
   /**
@@ -429,7 +442,7 @@ export class SandboxService {
   retire(id: string, reason: string): void {
     this.timers.get(id)?.();
     this.timers.delete(id);
-    this.deps.sandboxes.markEnded(id, reason);
+    this.deps.sandboxes.markEnded(id, reason, { tearDown: false });
     this.deps.processes.dropSandbox(id);
   }
 
@@ -563,6 +576,7 @@ export class SandboxService {
         // Only now is the volume free for another writer: the sandbox is gone from the host.
         .then(() => this.deps.volumes?.detach(id))
         .then(() => this.deps.afterEnd?.(id))
+        .then(() => this.deps.sandboxes.markTornDown(id))
         .catch((err) => this.deps.logger.error({ err, sandbox: id }, 'teardown failed; the next start retries it'))
     );
   }

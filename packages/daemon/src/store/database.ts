@@ -255,6 +255,10 @@ const migrations: string[] = [
   // One owner's sandboxes in a state, newest first, without reading everyone's: a pool's claim (its newest running
   // sandbox) and a tenant's list. By state alone, both read every live sandbox of the host and sorted them.
   `CREATE INDEX sandboxes_by_owner ON sandboxes(owner, state, writable_layer, created_at, id);`,
+  // Ended sandboxes whose teardown has not finished (a daemon stopped while they waited their turn, or a step
+  // failed): the next start finishes it. Rows ended before this column existed count as torn down.
+  `ALTER TABLE sandboxes ADD COLUMN teardown_pending INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX sandboxes_teardown_pending ON sandboxes(id) WHERE teardown_pending = 1;`,
 ];
 
 /**

@@ -166,11 +166,23 @@ export class SandboxStore {
     if (changes) this.onChange(id, 'updated');
   }
 
-  markEnded(id: string, reason: string): void {
+  /** Ends the sandbox's record; with `tearDown` its teardown is owed until markTornDown (a restart finishes it). */
+  markEnded(id: string, reason: string, { tearDown = true }: { tearDown?: boolean } = {}): void {
     const { changes } = this.db
-      .prepare(`UPDATE sandboxes SET state = 'killed', ended_at = ?, end_reason = ?, expires_at = NULL WHERE id = ? AND state != 'killed'`)
-      .run(new Date().toISOString(), reason, id);
+      .prepare(
+        `UPDATE sandboxes SET state = 'killed', ended_at = ?, end_reason = ?, expires_at = NULL, teardown_pending = ? WHERE id = ? AND state != 'killed'`,
+      )
+      .run(new Date().toISOString(), reason, tearDown ? 1 : 0, id);
     if (changes) this.onChange(id, 'ended');
+  }
+
+  markTornDown(id: string): void {
+    this.db.prepare('UPDATE sandboxes SET teardown_pending = 0 WHERE id = ? AND teardown_pending = 1').run(id);
+  }
+
+  /** Ended sandboxes whose teardown has not finished. */
+  pendingTeardowns(): string[] {
+    return (this.db.prepare('SELECT id FROM sandboxes WHERE teardown_pending = 1').all() as Array<{ id: string }>).map((r) => r.id);
   }
 }
 
