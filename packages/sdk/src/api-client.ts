@@ -110,23 +110,17 @@ export class ApiClient {
         }
         throw errorFromBody(res.status, parsed);
       }
-      // The timer and the caller's signal keep guarding a streamed body until it ends.
-      if (res.body && (timer || spec.signal)) {
+      // The timer and the caller's signal keep guarding the body until it is read (an answer without one is done).
+      if ((timer || spec.signal) && !answersWithoutBody(method, res.status)) {
         guarded = true;
-        const body = guardBody(
-          res.body,
+        return guardResponse(
+          res,
           () => {
             clearTimeout(timer);
             spec.signal?.removeEventListener('abort', onAbort);
           },
           (err) => (controller.signal.aborted ? abortError(controller.signal) : err),
         );
-        return {
-          ...res,
-          body,
-          text: async () => new TextDecoder().decode(await readAll(body)),
-          arrayBuffer: async () => (await readAll(body)).buffer as ArrayBuffer,
-        };
       }
       clearTimeout(timer);
       return res;
@@ -153,10 +147,9 @@ export class ApiClient {
 
   private async *events<T>(call: ApiCall, spec: CallSpec): AsyncGenerator<T> {
     const res = await this.fetch(call, { ...spec, headers: { ...spec.headers, accept: 'application/x-ndjson' } });
-    if (!res.body) return;
     const decoder = new TextDecoder();
     let pending = '';
-    const chunks = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const chunks = bodyChunks(res)[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<Uint8Array>;
       try {
@@ -215,6 +208,62 @@ function queryString(query: CallSpec['query']): string {
 function abortError(signal: AbortSignal): PaddockError {
   return signal.reason instanceof PaddockError ? signal.reason : new PaddockError('aborted', 499, 'request aborted');
 }
+
+function answersWithoutBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 205 || status === 304;
+}
+
+/**
+ * The response with its body guarded until it is read, whichever way it is
+ * read: as a stream (taken only if asked for) or whole.
+ */
+function guardResponse(res: TransportResponse, onEnd: () => void, explain: (err: unknown) => unknown): TransportResponse {
+  let body: ReadableStream<Uint8Array> | null | undefined;
+  const whole = async (): Promise<Uint8Array> => {
+    if (body !== undefined) return body ? readAll(body) : new Uint8Array();
+    try {
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (err) {
+      throw explain(err);
+    } finally {
+      onEnd();
+    }
+  };
+  const guarded = {
+    status: res.status,
+    ok: res.ok,
+    header: (name: string) => res.header(name),
+    get body() {
+      if (body === undefined) {
+        const raw = res.body;
+        body = raw && guardBody(raw, onEnd, explain);
+        if (!raw) onEnd();
+      }
+      return body;
+    },
+    text: async () => new TextDecoder().decode(await whole()),
+    arrayBuffer: async () => (await whole()).buffer as ArrayBuffer,
+    async *chunks(): AsyncGenerator<Uint8Array> {
+      if (body !== undefined || !res.chunks) return yield* bodyChunks({ body: guarded.body });
+      try {
+        yield* res.chunks();
+      } catch (err) {
+        throw explain(err);
+      } finally {
+        onEnd();
+      }
+    },
+  };
+  return guarded;
+}
+
+/** A response's chunks: its own way of giving them if it has one, else its web stream's. */
+function bodyChunks(res: Pick<TransportResponse, 'body' | 'chunks'>): AsyncIterable<Uint8Array> {
+  if (res.chunks) return res.chunks();
+  return (res.body ?? noChunks()) as unknown as AsyncIterable<Uint8Array>;
+}
+
+async function* noChunks(): AsyncGenerator<Uint8Array> {}
 
 /** A body cut short by the timeout or the signal fails with why, not with the socket's bare `aborted`. */
 function guardBody(body: ReadableStream<Uint8Array>, onEnd: () => void, explain: (err: unknown) => unknown): ReadableStream<Uint8Array> {
