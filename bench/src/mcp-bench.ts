@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
-import { startMcpClientFloor } from './mcp-client-floor.js';
+import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
 import { rotated } from './stats.js';
@@ -115,7 +115,9 @@ async function benchClientFloor(ctx: BenchContext): Promise<void> {
   const plain: PlainMcpSession[] = [];
   const client = new Client({ name: 'paddock-bench', version: '0' });
   const transport = new StreamableHTTPClientTransport(new URL(floor.url));
+  const stdioClient = new Client({ name: 'paddock-bench', version: '0' });
   try {
+    await stdioClient.connect(new StdioClientTransport({ command: process.execPath, args: ['-e', mcpStdioFloorSource], stderr: 'ignore' }));
     plain.push(await openPlainMcpSession(floor.url, 'none', 'node-http'), await openPlainMcpSession(floor.url, 'none', 'fetch'));
     const [post, fetched] = plain as [PlainMcpSession, PlainMcpSession];
     await client.connect(transport);
@@ -124,8 +126,10 @@ async function benchClientFloor(ctx: BenchContext): Promise<void> {
       { name: 'nodeHttp', run: async () => expectOk(await post.callTool('run_command', args)) },
       { name: 'fetch', run: async () => expectOk(await fetched.callTool('run_command', args)) },
       { name: 'mcpClient', run: async () => expectOk(await client.callTool({ name: 'run_command', arguments: args })) },
+      { name: 'mcpStdioClient', run: async () => expectOk(await stdioClient.callTool({ name: 'run_command', arguments: args })) },
     ]);
   } finally {
+    await stdioClient.close().catch(() => {});
     await transport.terminateSession().catch(() => {});
     await client.close().catch(() => {});
     await Promise.all(plain.map((p) => p.close()));

@@ -38,6 +38,32 @@ server.keepAliveTimeout = 120000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\n'));
 `;
 
+/**
+ * The same over stdio: a process that answers every tools/call on its stdin
+ * at once. An MCP client's time against it is its own work and the pipes',
+ * which `paddock mcp` pays before anything of Paddock's.
+ */
+export const mcpStdioFloorSource = String.raw`'use strict';
+const output = { pid: 1, exitCode: 0, signal: null, oomKilled: false, timedOut: false, stdout: '', stderr: '', truncated: false };
+const result = { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+let pending = '';
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  let nl;
+  while ((nl = pending.indexOf('\n')) >= 0) {
+    const line = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    if (!line.trim()) continue;
+    const message = JSON.parse(line);
+    if (message.id === undefined) continue;
+    const answer = message.method === 'initialize'
+      ? { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'floor', version: '0' } }
+      : result;
+    process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: answer }) + '\n');
+  }
+});
+`;
+
 export interface McpClientFloor {
   url: string;
   stop(): Promise<void>;

@@ -218,7 +218,13 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       id: 'mcpExecStdio',
       what: 'MCP `run_command` round trip over stdio (`paddock mcp`) against the same exec through the SDK, p50',
       target: '≤ 1.15×',
-      measured: `${fmtRatio(mcpStdioRatio)} (${fmt(p50(rr, 'mcp.exec.mcpStdio'))} vs ${fmt(p50(rr, 'mcp.exec.sdk'))} ms)`,
+      measured:
+        `${fmtRatio(mcpStdioRatio)} (${fmt(p50(rr, 'mcp.exec.mcpStdio'))} vs ${fmt(p50(rr, 'mcp.exec.sdk'))} ms` +
+        (s(rr, 'mcp.floor.mcpStdioClient')
+          ? `; floor, the SDK's exec + the MCP SDK's client over stdio to a process that answers at once (` +
+            `${fmt(p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms): ` +
+            `${fmtRatio(ratio(p50(rr, 'mcp.exec.sdk') + p50(rr, 'mcp.floor.mcpStdioClient'), p50(rr, 'mcp.exec.sdk')))})`
+          : ')'),
       value: Number.isFinite(mcpStdioRatio) ? mcpStdioRatio : null,
       met: verdict(mcpStdioRatio, 1.15),
     },
@@ -729,6 +735,7 @@ const mcpRows: Array<[string, string, string]> = [
   ['floor.nodeHttp', "floor: the same tools/call to a server that answers at once (its own process), as a bare POST over Node's http", 'floor.nodeHttp'],
   ['floor.fetch', "  floor: the same bare POST through Node's fetch", 'floor.nodeHttp'],
   ['floor.mcpClient', "  floor: the same call by the MCP SDK's client (Streamable HTTP)", 'floor.nodeHttp'],
+  ['floor.mcpStdioClient', "floor: the same call by the MCP SDK's client over stdio to a process that answers at once", 'floor.mcpStdioClient'],
   ['gateway.direct', 'tool call to the server run directly: a local process on stdio (baseline)', 'gateway.direct'],
   ['gateway.api', 'the same call through the gateway API (POST /v1/gateway/tools/…/call)', 'gateway.direct'],
   ['gateway.mcpHttp', 'the same call as a gateway tool over /mcp', 'gateway.direct'],
