@@ -43,6 +43,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.write('{"n":1}\n{"n"');
     setTimeout(() => res.end(':2}\n{"n":3}\n'), 20);
   },
+  '/lines-stall': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write('{"n":1}\n');
+  },
   '/lines-cut': (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.write('{"n":1}\n');
@@ -62,6 +66,9 @@ afterAll(async () => {
 });
 
 const get = (path: string) => ({ method: 'GET', path });
+
+/** Timers alive in this process: a call's timeout must not outlive its body being read. */
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('the SDK reading answers over node:http', () => {
   it('a JSON answer in several chunks, split inside a character, reads whole', async () => {
@@ -90,6 +97,36 @@ describe('the SDK reading answers over node:http', () => {
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 100);
     await expect(api.json(get('/stall'), { signal: stop.signal })).rejects.toMatchObject({ code: 'aborted' });
+  });
+
+  it('a body read is read once; read late, after the timeout struck, it says so instead of waiting', async () => {
+    const api = new ApiClient({ url, token: 't' });
+    const before = timers();
+    const once = await api.fetch(get('/small'));
+    expect(await once.text()).toBe('{"a":1}');
+    expect(timers()).toBe(before);
+    await expect(once.text()).rejects.toThrow('the response body was read already');
+    const late = await api.fetch(get('/stall'), { timeoutMs: 200 });
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(late.text()).rejects.toBeInstanceOf(TimeoutError);
+    // A body broken off while taken as a stream is a lost connection too.
+    const cut = (await api.fetch(get('/cut'))).body;
+    if (!cut) throw new Error('no body');
+    const err = await (async () => {
+      for await (const _ of cut as unknown as AsyncIterable<Uint8Array>) {
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionLostError);
+  });
+
+  it('an NDJSON stream left early is closed, its timeout with it', async () => {
+    const api = new ApiClient({ url, token: 't' });
+    const before = timers();
+    for await (const line of api.ndjson(get('/lines-stall'), { timeoutMs: 60_000 })) {
+      expect(line).toEqual({ n: 1 });
+      break;
+    }
+    expect(timers()).toBe(before);
   });
 
   it('NDJSON lines split across chunks come whole; a stream that breaks off ends with a ConnectionLostError after what came', async () => {

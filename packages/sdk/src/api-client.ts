@@ -119,7 +119,7 @@ export class ApiClient {
             clearTimeout(timer);
             spec.signal?.removeEventListener('abort', onAbort);
           },
-          (err) => (controller.signal.aborted ? abortError(controller.signal) : err),
+          (err) => (controller.signal.aborted ? abortError(controller.signal) : this.lost(err)),
         );
       }
       clearTimeout(timer);
@@ -150,22 +150,32 @@ export class ApiClient {
     const decoder = new TextDecoder();
     let pending = '';
     const chunks = bodyChunks(res)[Symbol.asyncIterator]();
-    for (;;) {
-      let next: IteratorResult<Uint8Array>;
-      try {
-        next = await chunks.next();
-      } catch (err) {
-        throw this.lost(err);
+    let done = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          done = true;
+          throw this.lost(err);
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        pending += decoder.decode(next.value, { stream: true });
+        let nl = pending.indexOf('\n');
+        while (nl >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (line) yield JSON.parse(line) as T;
+          nl = pending.indexOf('\n');
+        }
       }
-      if (next.done) break;
-      pending += decoder.decode(next.value, { stream: true });
-      let nl = pending.indexOf('\n');
-      while (nl >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (line) yield JSON.parse(line) as T;
-        nl = pending.indexOf('\n');
-      }
+    } finally {
+      // A caller that stopped early: the body is closed now, and with it the call's timer and socket.
+      if (!done) await chunks.return?.();
     }
     if (pending.trim()) yield JSON.parse(pending) as T;
   }
@@ -219,8 +229,11 @@ function answersWithoutBody(method: string, status: number): boolean {
  */
 function guardResponse(res: TransportResponse, onEnd: () => void, explain: (err: unknown) => unknown): TransportResponse {
   let body: ReadableStream<Uint8Array> | null | undefined;
+  let readWhole = false;
   const whole = async (): Promise<Uint8Array> => {
     if (body !== undefined) return body ? readAll(body) : new Uint8Array();
+    if (readWhole) throw new Error('the response body was read already');
+    readWhole = true;
     try {
       return new Uint8Array(await res.arrayBuffer());
     } catch (err) {

@@ -119,6 +119,9 @@ export function defaultTransport(options: { ca?: string } = {}): Transport {
 
 /** Reads the whole of a Node stream into one array of its own; a stream cut short (an abort, a lost connection) rejects. */
 function readNodeStream(res: import('node:http').IncomingMessage): Promise<Uint8Array> {
+  // Its events have passed already: waiting for them would wait forever.
+  if (res.readableEnded) return Promise.reject(new Error('the response body was read already'));
+  if (res.destroyed) return Promise.reject(res.errored ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

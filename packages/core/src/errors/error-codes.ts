@@ -137,7 +137,11 @@ export const errorCodes = {
   template_gone: { status: 409, error: 'ConflictError', meaning: 'the template of the sandbox no longer exists' },
   template_in_use: { status: 409, error: 'ConflictError', meaning: 'the template is built in, a parent, or used by sandboxes' },
   tenant_exists: { status: 409, error: 'ConflictError', meaning: 'a tenant by that name exists' },
-  tenant_in_use: { status: 409, error: 'ConflictError', meaning: 'the tenant still owns templates or servers, or is the default' },
+  tenant_in_use: {
+    status: 409,
+    error: 'ConflictError',
+    meaning: 'the tenant still has sandboxes (or killed ones still being torn down), templates, volumes or servers, or is the default',
+  },
   checkpoint_limit: { status: 409, error: 'ConflictError', meaning: 'the sandbox keeps as many checkpoints as it may' },
   port_in_use: { status: 409, error: 'ConflictError', meaning: 'paddockd cannot listen: the address is taken (a start-up failure, never an API answer)' },
   network_disabled: { status: 409, error: 'ConflictError', meaning: 'the sandbox was made without network' },

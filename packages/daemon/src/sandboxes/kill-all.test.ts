@@ -48,6 +48,15 @@ function holdTeardowns(host: FastDaemon['host']) {
   };
 }
 
+/** What each start of the daemon said it reconciled, oldest first. */
+function reconciled(): Array<{ finished: number }> {
+  return daemon
+    .log()
+    .split('\n')
+    .filter((line) => line.includes('"reconciled sandboxes"'))
+    .map((line) => JSON.parse(line) as { finished: number });
+}
+
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** 40 sandboxes, each running `sleep 1000` (a host process on the fast tier: its pid is the host's). */
@@ -149,8 +158,32 @@ describe('ending many sandboxes at once', () => {
       for (const { sandboxID } of made) {
         expect(await (await daemon.api(`/v1/sandboxes/${sandboxID}`)).json()).toMatchObject({ state: 'killed', endReason: 'killed' });
       }
+      // Finished teardowns are not owed any more: the start after finds none to do.
+      await daemon.crash();
+      await daemon.restart();
+      expect(reconciled().map((r) => r.finished)).toEqual([0, 24, 0]);
     } finally {
       if (!stillHeld) hold.release();
+      hold.restore();
+    }
+  });
+
+  it('a tenant whose killed sandboxes are still being torn down is not removed until they are (their rows stay until then)', async () => {
+    expect((await daemon.api('/v1/tenants', json({ name: 'ending' }))).status).toBe(201);
+    const agent = (await (await daemon.api('/v1/tokens', json({ tenant: 'ending', role: 'agent' }))).json()) as { token: string };
+    const sandbox = await Sandbox.create({ url: daemon.url, token: agent.token });
+    const hold = holdTeardowns(daemon.host);
+    try {
+      const kill = await daemon.api(`/v1/sandboxes/${sandbox.id}?wait=false`, { method: 'DELETE', headers: { authorization: `Bearer ${agent.token}` } });
+      expect(kill.status).toBe(200);
+      await expect.poll(() => hold.state.started.includes(sandbox.id)).toBe(true);
+      const refused = await daemon.api('/v1/tenants/ending', { method: 'DELETE' });
+      expect(refused.status).toBe(409);
+      expect(await refused.json()).toMatchObject({ error: { code: 'tenant_in_use', details: { endingSandboxes: 1 } } });
+      hold.release();
+      await expect.poll(async () => (await daemon.api('/v1/tenants/ending', { method: 'DELETE' })).status).toBe(200);
+    } finally {
+      hold.release();
       hold.restore();
     }
   });

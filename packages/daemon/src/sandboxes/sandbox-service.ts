@@ -411,7 +411,8 @@ export class SandboxService {
     }
     const running = live.filter((record, i) => alive[i] && record.state === 'running');
     await Promise.all(running.map((record) => this.adoptProcesses(record)));
-    const finished = await this.finishTeardowns();
+    // Those just ended as lost had their teardown tried already: a failure there waits for the next start.
+    const finished = await this.finishTeardowns(new Set(lost));
     const known = new Set(adopted);
     const removed: string[] = [];
     for (const id of await this.deps.engine.hostSandboxIds()) {
@@ -429,8 +430,8 @@ export class SandboxService {
    * ends with a sandbox besides (its network rules, volume mounts, tokens,
    * port links, a fork's layer). Returns how many.
    */
-  private async finishTeardowns(): Promise<number> {
-    const owed = this.deps.sandboxes.pendingTeardowns().filter((id) => !this.ending.has(id));
+  private async finishTeardowns(triedNow: ReadonlySet<string>): Promise<number> {
+    const owed = this.deps.sandboxes.pendingTeardowns().filter((id) => !this.ending.has(id) && !triedNow.has(id));
     await Promise.all(owed.map((id) => this.bulkTeardowns.run({ start: () => this.tearDown(id) })));
     return owed.length;
   }
@@ -444,6 +445,8 @@ export class SandboxService {
     this.timers.delete(id);
     this.deps.sandboxes.markEnded(id, reason, { tearDown: false });
     this.deps.processes.dropSandbox(id);
+    // Its network rules are not among the remains a caller keeps: each build step's stayed in memory and the database.
+    this.deps.network?.forget(id);
   }
 
   /**

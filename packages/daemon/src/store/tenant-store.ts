@@ -97,6 +97,17 @@ export class TenantStore {
     return (this.db.prepare('SELECT count(*) AS n FROM volumes WHERE tenant = ?').get(name) as { n: number }).n;
   }
 
+  /** The tenant's sandboxes that were killed but whose teardown has not finished (their rows must stay until it does). */
+  endingSandboxesOf(name: string): number {
+    return (
+      this.db
+        .prepare("SELECT count(*) AS n FROM sandboxes WHERE owner IN (?, ?) AND state = 'killed' AND teardown_pending = 1")
+        .get(name, gatewayOwner(name)) as {
+        n: number;
+      }
+    ).n;
+  }
+
   /** Gateway servers the tenant has. */
   gatewayServersOf(name: string): number {
     return (this.db.prepare('SELECT count(*) AS n FROM gateway_servers WHERE owner = ?').get(name) as { n: number }).n;

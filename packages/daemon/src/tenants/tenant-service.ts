@@ -65,6 +65,14 @@ export class TenantService {
     const servers = this.tenants.gatewayServersOf(name);
     if (servers > 0)
       throw new ConflictError(`tenant ${name} still has ${servers} gateway servers; remove them first`, { name, gatewayServers: servers }, 'tenant_in_use');
+    const ending = this.tenants.endingSandboxesOf(name);
+    if (ending > 0) {
+      throw new ConflictError(
+        `tenant ${name} still has ${ending} killed sandbox${ending === 1 ? '' : 'es'} being torn down; try again shortly`,
+        { name, endingSandboxes: ending },
+        'tenant_in_use',
+      );
+    }
     if (sandboxes > 0)
       throw new ConflictError(
         `tenant ${name} still has ${sandboxes} live sandbox${sandboxes === 1 ? '' : 'es'}; kill them first`,

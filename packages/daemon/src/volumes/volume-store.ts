@@ -91,9 +91,13 @@ export class VolumeStore {
     this.db.prepare('DELETE FROM volume_mounts WHERE sandbox_id = ?').run(sandboxId);
   }
 
-  /** Mounts of sandboxes that ended or were never recorded (a create or teardown the daemon died in); run only when none is in flight. */
+  /**
+   * Mounts of sandboxes that ended or were never recorded (a create the daemon died in); run only when none is in
+   * flight. A sandbox whose teardown is still owed keeps its mounts: it may still be on the host, writing.
+   */
   pruneMounts(): number {
-    return this.db.prepare("DELETE FROM volume_mounts WHERE sandbox_id NOT IN (SELECT id FROM sandboxes WHERE state != 'killed')").run().changes;
+    return this.db.prepare("DELETE FROM volume_mounts WHERE sandbox_id NOT IN (SELECT id FROM sandboxes WHERE state != 'killed' OR teardown_pending = 1)").run()
+      .changes;
   }
 }
 
