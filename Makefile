@@ -8,6 +8,9 @@ STATE_DIR   ?= /var/lib/paddock
 CACHE_DIR   ?= /var/cache/paddock
 PORT        ?= 7423
 NODE        ?= node
+# Sandboxes of `base` (container tier, default limits) `make up` keeps ready, so `paddock run` and the SDK's
+# creates of `base` are served at once instead of made; WARM=0 keeps none.
+WARM        ?= 2
 APT_PACKAGES := runc runsc tini debootstrap busybox-static bubblewrap gcc libc6-dev make python3 g++ tar iproute2 ca-certificates procps nftables libnftables-dev libmnl-dev openssl skopeo attr e2fsprogs mount
 # The Python SDK (sdks/python) depends on these alone, so `pip install ./sdks/python` needs no package index.
 APT_PACKAGES += python3-httpx python3-websockets python3-setuptools
@@ -102,6 +105,9 @@ up: base
 	  for i in $$(seq 1 100); do [ -f $(STATE_DIR)/endpoint.json ] && break; sleep 0.1; done; \
 	  [ -f $(STATE_DIR)/endpoint.json ] || { echo "paddockd did not start; see $(STATE_DIR)/paddockd.log"; tail -n 20 $(STATE_DIR)/paddockd.log; exit 1; }; \
 	fi
+	@if [ "$(WARM)" != "0" ] && ! $(NODE) packages/cli/dist/paddock.mjs pool ls --json | grep -q '"template": *"base"'; then \
+	  $(NODE) packages/cli/dist/paddock.mjs pool set base --size $(WARM) > /dev/null; \
+	fi
 	@url=$$(sed -E 's/.*"url":"([^"]+)".*/\1/' $(STATE_DIR)/endpoint.json); \
 	echo ""; \
 	echo "paddockd is up"; \
@@ -109,6 +115,7 @@ up: base
 	echo "  API:       $$url  (OpenAPI: $$url/openapi.json, socket: $(STATE_DIR)/paddockd.sock)"; \
 	echo "  token:     $$(cat $(STATE_DIR)/token)   (also in $(STATE_DIR)/token, mode 0600)"; \
 	echo "  logs:      $(STATE_DIR)/paddockd.log"; \
+	if [ "$(WARM)" != "0" ]; then echo "  warm:      a pool keeps $(WARM) base sandboxes ready (paddock pool ls; make up WARM=0 keeps none)"; fi; \
 	echo ""; \
 	echo "try: paddock run -- python3 -c 'print(6*7)'"
 

@@ -1,12 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandResult, PoolInfo, SandboxInfo, TemplateInfo, Tier } from '@paddock/core';
+import type { CommandResult, SandboxInfo, TemplateInfo, Tier } from '@paddock/core';
 import { type SandboxPaths, sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
 import { benchDashboard } from './dashboard-bench.js';
 import { procStatusBytes } from './memory.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
+import { startBenchPool } from './warm-pool.js';
 
 const now = () => performance.now();
 const filledMiB = 100;
@@ -109,31 +110,21 @@ async function poolClaims(
   use: (round: number, sb: SandboxInfo, beforeClaim: number, afterClaim: number) => Promise<void>,
 ): Promise<void> {
   const { daemon } = ctx;
-  const size = 3;
-  const pool = await daemon.api.call<PoolInfo>('POST', '/v1/pools', { template: 'base', size });
-  const ready = async () => {
-    const deadline = now() + 60_000;
-    for (;;) {
-      const pools = await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools');
-      if ((pools.pools.find((p) => p.id === pool.id)?.ready ?? 0) >= size) return;
-      if (now() > deadline) throw new Error('the pool did not refill within 60 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const pool = await startBenchPool(daemon.api, 3);
   try {
     for (let round = 0; round < rounds; round++) {
       ctx.signal.throwIfAborted();
-      await ready();
+      await pool.full();
       const t0 = now();
       const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
       const t1 = now();
       await use(round, sb, t0, t1);
       await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
     }
-    const stats = (await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools')).pools.find((p) => p.id === pool.id);
-    if (stats && stats.misses > 0) ctx.notes.add(`a warm pool missed ${stats.misses} of ${rounds} claims`);
+    const { misses } = await pool.stats();
+    if (misses > 0) ctx.notes.add(`a warm pool missed ${misses} of ${rounds} claims`);
   } finally {
-    await daemon.api.call('DELETE', `/v1/pools/${pool.id}`);
+    await pool.remove();
   }
 }
 

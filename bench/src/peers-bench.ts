@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PoolInfo } from '@paddock/core';
 import { Sandbox } from '@paddock/sdk';
 import type { BenchContext } from './benchmarks.js';
 import { Cleanup } from './cleanup.js';
@@ -11,6 +10,7 @@ import { startPodmanPeer } from './podman-peer.js';
 import { startSrtPeers } from './srt-peer.js';
 import { rotated } from './stats.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
+import { startBenchPool } from './warm-pool.js';
 
 const now = () => performance.now();
 
@@ -74,18 +74,9 @@ export async function benchPeers(ctx: BenchContext, dir: string, cgroupPrefix: s
     const connection = { url: daemon.endpoint.url, token: daemon.token };
     const running = await Sandbox.create({ ...connection, template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
     cleanup.add('kill the running sandbox', () => running.kill());
-    const pool = await daemon.api.call<PoolInfo>('POST', '/v1/pools', { template: 'base', size: 2 });
-    cleanup.add('remove the pool', () => daemon.api.call('DELETE', `/v1/pools/${pool.id}`));
+    const pool = await startBenchPool(daemon.api, 2);
+    cleanup.add('remove the pool', () => pool.remove());
     // Every way starts with the pool full: a claim is always a hit, and no refill runs beside a timed round.
-    const poolFull = async () => {
-      const deadline = now() + 60_000;
-      for (;;) {
-        const pools = await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools');
-        if ((pools.pools.find((p) => p.id === pool.id)?.ready ?? 0) >= pool.size) return;
-        if (now() > deadline) throw new Error('the pool did not refill within 60 s');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     const paddockCycle = async (create: () => Promise<Sandbox>): Promise<PeerTiming> => {
       const t0 = now();
       const sb = await create();
@@ -122,7 +113,7 @@ export async function benchPeers(ctx: BenchContext, dir: string, cgroupPrefix: s
     for (let round = 0; round < config.warmup + n; round++) {
       for (const way of rotated(ways, round)) {
         ctx.signal.throwIfAborted();
-        await poolFull();
+        await pool.full();
         const t = await way.run();
         if (round < config.warmup) continue;
         samples.add(`peers.${way.key}.firstOutput`, t.firstOutputMs);
@@ -131,8 +122,8 @@ export async function benchPeers(ctx: BenchContext, dir: string, cgroupPrefix: s
       const done = round + 1 - config.warmup;
       if (done > 0 && (done % 5 === 0 || done === n)) ctx.progress(`  ${done}/${n} rounds`);
     }
-    const stats = (await daemon.api.call<{ pools: PoolInfo[] }>('GET', '/v1/pools')).pools.find((p) => p.id === pool.id);
-    if (stats && stats.misses > 0) ctx.notes.add(`the warm pool missed ${stats.misses} times during the peers benchmark`);
+    const { misses } = await pool.stats();
+    if (misses > 0) ctx.notes.add(`the warm pool missed ${misses} times during the peers benchmark`);
     return { rounds: n, skipped };
   } finally {
     await cleanup.run();

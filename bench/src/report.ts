@@ -91,6 +91,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const scopeCheck = p50(rr, 'governance.scopeCheck');
   const governed = p50(rr, 'governance.exec.with') - p50(rr, 'governance.exec.without');
   const cli = r.cli.measured ? p50(rr, 'cli.paddockRun') : Number.NaN;
+  const cliWarm = r.cli.measured && s(rr, 'cli.paddockRunWarm') ? p50(rr, 'cli.paddockRunWarm') : Number.NaN;
   // Floors under two rows: what the same work costs with no Paddock code in it.
   // gVisor: raw runsc starts the command as the sandbox's first process; a Paddock sandbox starts its agent first and
   // the command is a second process start inside gVisor (the agent socket's exec row).
@@ -406,11 +407,13 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
     },
     {
       id: 'cli',
-      what: '`paddock run -- true` end to end, p50',
+      what: '`paddock run -- true` end to end, against the daemon as `make up` leaves it (its warm pool of `base`), p50',
       target: '≤ 120 ms',
-      measured: r.cli.measured ? `${fmt(cli)} ms (floor: Node's start + a raw \`runc run\` create, ${fmt(cliFloor)} ms)` : 'not measured',
-      value: Number.isFinite(cli) ? cli : null,
-      met: verdict(cli, 120),
+      measured: r.cli.measured
+        ? `${fmt(cliWarm)} ms (cold, with no pool: ${fmt(cli)} ms; floor of a cold run: Node's start + a raw \`runc run\` create, ${fmt(cliFloor)} ms)`
+        : 'not measured',
+      value: Number.isFinite(cliWarm) ? cliWarm : null,
+      met: verdict(cliWarm, 120),
     },
     {
       id: 'pythonRun',
@@ -790,7 +793,8 @@ function cliTable(r: Results): Table {
     head: ['', 'p50', 'p95'],
     rows: (
       [
-        ['`paddock run -- true` (create, run, kill)', 'cli.paddockRun'],
+        ['`paddock run -- true` (create, run, kill), served by the warm pool `make up` sets', 'cli.paddockRunWarm'],
+        ['`paddock run -- true`, cold (no pool)', 'cli.paddockRun'],
         ['`paddock --version` (the CLI starting: its command table, no command)', 'cli.paddockVersion'],
         ['`paddock --help` (every command loaded, no API call)', 'cli.paddockHelp'],
         ["`node -e ''` (Node start-up alone)", 'cli.nodeStartup'],
