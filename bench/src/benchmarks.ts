@@ -18,6 +18,7 @@ import type { BenchConfig } from './config.js';
 import { type CgroupMemory, hostKernelBytes, hostUsedBytes, meminfo, memoryCgroupDir, procPssBytes, procStatusBytes, readCgroupMemory } from './memory.js';
 import { type NodeExecFloor, startNodeExecFloor } from './node-exec-floor.js';
 import type { RawRunc } from './raw-runc.js';
+import { timeInRuns } from './runs-of-calls.js';
 import { rotated, type Samples } from './stats.js';
 import { capture, sleep, timedSpawn, timedSpawnOk } from './timed-spawn.js';
 import { startBenchPool } from './warm-pool.js';
@@ -370,7 +371,8 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
     floor = await startNodeExecFloor(daemon.stateDir, socket, sb.id);
     const floorApi = new HttpApi(floor.url, '');
     stopFloor = () => floorApi.close();
-    const variants: Array<{ name: string; run: () => Promise<void> }> = [
+    // In runs of calls per way, as a client makes them (each way's first run warms it up).
+    await timeInRuns(ctx, 'exec', [
       {
         name: 'http',
         run: async () => {
@@ -411,23 +413,7 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
           await timedSpawnOk('/bin/true', []);
         },
       },
-    ];
-    const warmup = ctx.config.warmup * 5;
-    const n = ctx.config.execIterations;
-    for (let round = 0; round < warmup + n; round++) {
-      for (const v of rotated(variants, round)) {
-        ctx.signal.throwIfAborted();
-        const t = now();
-        try {
-          await v.run();
-        } catch (err) {
-          throw new Error(`exec, ${v.name}, round ${round + 1}: ${(err as Error).message}`);
-        }
-        if (round >= warmup) samples.add(`exec.${v.name}`, now() - t);
-      }
-      const done = round + 1 - warmup;
-      if (done > 0 && (done % 50 === 0 || done === n)) ctx.progress(`  ${done}/${n} rounds`);
-    }
+    ]);
   } finally {
     stopFloor();
     await floor?.stop();

@@ -11,17 +11,11 @@ import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
-import { rotated } from './stats.js';
+import { timeInRuns } from './runs-of-calls.js';
 import { sleep } from './timed-spawn.js';
 
 /** The test suite's third-party-style MCP server, the one every gateway variant and the direct baseline call. */
 const fixtureServer = join(repoRoot, 'packages/daemon/src/testing/fixture-mcp-server.mjs');
-const now = () => performance.now();
-
-interface Variant {
-  name: string;
-  run: () => Promise<unknown>;
-}
 
 /**
  * MCP, in one run: `run_command` through the Paddock MCP server (Streamable
@@ -68,7 +62,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     const sdk = await Sandbox.connect(sandbox.id, conn);
     const runArgs = { sandboxId: sandbox.id, cmd: ['true'] };
     const runCommand = (client: Client) => async () => expectOk(await client.callTool({ name: 'run_command', arguments: runArgs }));
-    await interleave(ctx, 'mcp.exec', [
+    await timeInRuns(ctx, 'mcp.exec', [
       { name: 'sdk', run: () => sdk.commands.run(['true']) },
       { name: 'mcpHttp', run: runCommand(http) },
       { name: 'mcpStdio', run: runCommand(stdio) },
@@ -84,7 +78,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     await waitReady('bench', conn);
     const direct = await connect({ command: process.execPath, args: [fixtureServer], stderr: 'ignore' });
     const echo = { text: 'ping' };
-    await interleave(ctx, 'mcp.gateway', [
+    await timeInRuns(ctx, 'mcp.gateway', [
       { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
       { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
       { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
@@ -122,7 +116,7 @@ async function benchClientFloor(ctx: BenchContext): Promise<void> {
     const [post, fetched] = plain as [PlainMcpSession, PlainMcpSession];
     await client.connect(transport);
     const args = { sandboxId: 'sb-floor', cmd: ['true'] };
-    await interleave(ctx, 'mcp.floor', [
+    await timeInRuns(ctx, 'mcp.floor', [
       { name: 'nodeHttp', run: async () => expectOk(await post.callTool('run_command', args)) },
       { name: 'fetch', run: async () => expectOk(await fetched.callTool('run_command', args)) },
       { name: 'mcpClient', run: async () => expectOk(await client.callTool({ name: 'run_command', arguments: args })) },
@@ -134,29 +128,6 @@ async function benchClientFloor(ctx: BenchContext): Promise<void> {
     await client.close().catch(() => {});
     await Promise.all(plain.map((p) => p.close()));
     await floor.stop();
-  }
-}
-
-/** Calls a variant makes in a row before the next one has its turn. */
-const blockSize = 20;
-
-/**
- * Rounds in which each variant makes `blockSize` calls in a row, in an order
- * that rotates from round to round: a client's tool calls come in runs on one
- * connection, and drift in the machine still spreads over every variant.
- */
-async function interleave(ctx: BenchContext, series: string, variants: Variant[]): Promise<void> {
-  const rounds = 1 + Math.ceil(ctx.config.execIterations / blockSize);
-  for (let round = 0; round < rounds; round++) {
-    for (const v of rotated(variants, round)) {
-      for (let i = 0; i < blockSize; i++) {
-        ctx.signal.throwIfAborted();
-        const t = now();
-        await v.run();
-        // The first round warms every path up.
-        if (round > 0) ctx.samples.add(`${series}.${v.name}`, now() - t);
-      }
-    }
   }
 }
 
