@@ -769,7 +769,7 @@ function mcpTable(r: Results): Table {
 
 function execTable(r: Results): Table {
   return {
-    title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} rounds, interleaved)`,
+    title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} calls per way, in runs of 20, interleaved)`,
     head: ['', 'p50', 'p95', '× runc exec', '× spawn'],
     rows: execRows
       .filter(([k]) => s(r, `exec.${k}`))

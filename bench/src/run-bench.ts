@@ -318,7 +318,7 @@ async function main(): Promise<void> {
       },
       {
         key: 'exec',
-        title: `exec \`true\` in a running sandbox, 5 ways × ${config.execIterations} rounds`,
+        title: `exec \`true\` in a running sandbox, 6 ways × ${config.execIterations} calls in runs of 20`,
         run: () => benchExec(ctx),
         summary: () =>
           `  p50: API ${fmt(samples.summary('exec.http').p50)} ms, SDK ${fmt(samples.summary('exec.sdk').p50)} ms, agent ${fmt(samples.summary('exec.agent').p50)} ms, ` +
