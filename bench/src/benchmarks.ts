@@ -356,7 +356,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
 
 /** 2. `true` in a running sandbox: API, SDK, agent socket, runc exec, and a plain spawn. */
 export async function benchExec(ctx: BenchContext): Promise<void> {
-  const { daemon, samples } = ctx;
+  const { daemon } = ctx;
   const api = daemon.api;
   // No network: `runc exec` cannot join a proxy-network sandbox (its namespace belongs to the host's user namespace, and
   // runc joins the container's user namespace first: setns EPERM). The exec path itself does not touch the network.
