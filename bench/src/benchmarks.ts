@@ -431,20 +431,19 @@ const makeUpWarmPool = 2;
  * pool serves the create. Each run starts with the pool full, as for a user
  * whose runs are not back to back (the pool's other rows do the same).
  */
-async function benchCliWarm(ctx: BenchContext, args: string[], env: NodeJS.ProcessEnv): Promise<CliOutcome> {
+async function benchCliWarm(ctx: BenchContext, args: string[], env: NodeJS.ProcessEnv): Promise<{ failed?: string }> {
   const pool = await startBenchPool(ctx.daemon.api, makeUpWarmPool);
   try {
     for (let round = 0; round < ctx.config.warmup + ctx.config.cliIterations; round++) {
       ctx.signal.throwIfAborted();
       await pool.full();
       const r = await timedSpawn(process.execPath, args, { env, timeoutMs: 60_000 });
-      if (r.code !== 0)
-        return { measured: false, reason: `\`paddock run -- true\` with a warm pool exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}` };
+      if (r.code !== 0) return { failed: `\`paddock run -- true\` with a warm pool exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}` };
       if (round >= ctx.config.warmup) ctx.samples.add('cli.paddockRunWarm', r.totalMs);
     }
     const { misses } = await pool.stats();
     if (misses > 0) ctx.notes.add(`the warm pool missed ${misses} of the warm \`paddock run\` creates`);
-    return { measured: true, leftRunning: 0 };
+    return {};
   } finally {
     await pool.remove();
   }
@@ -488,8 +487,8 @@ export async function benchCli(ctx: BenchContext): Promise<CliOutcome> {
     const done = round + 1 - ctx.config.warmup;
     if (done > 0 && (done % 10 === 0 || done === n)) ctx.progress(`  ${done}/${n} runs`);
   }
-  const warm = await benchCliWarm(ctx, args, env);
-  if (!warm.measured) return warm;
+  const { failed } = await benchCliWarm(ctx, args, env);
+  if (failed) return { measured: false, reason: failed };
   // The CLI should kill its sandbox on the way out; count (and remove) any it left.
   const { sandboxes } = await daemon.api.call<{ sandboxes: SandboxInfo[] }>('GET', '/v1/sandboxes');
   if (sandboxes.length > 0) await daemon.api.call('DELETE', '/v1/sandboxes');

@@ -117,37 +117,14 @@ export function defaultTransport(options: { ca?: string } = {}): Transport {
   return options.ca ? nodeHttpTransportTrusting(options.ca) : nodeHttpTransport;
 }
 
-/** Reads the whole of a Node stream into one array of its own; a stream cut short (an abort, a lost connection) rejects. */
+/** Reads the whole of Node's response into one array of its own; one cut short (an abort, a lost connection) rejects. */
 function readNodeStream(res: import('node:http').IncomingMessage): Promise<Uint8Array> {
-  // Its events have passed already: waiting for them would wait forever.
+  // Iterating an ended stream would give nothing, as if the body were empty.
   if (res.readableEnded) return Promise.reject(new Error('the response body was read already'));
-  if (res.destroyed) return Promise.reject(res.errored ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let ended = false;
-    res.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-    });
-    res.once('end', () => {
-      ended = true;
-      const bytes = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.length;
-      }
-      resolve(bytes);
-    });
-    res.once('error', reject);
-    res.once('close', () => {
-      if (!ended) reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-    });
-  });
+  return readAll(res);
 }
 
-/** Reads a whole stream into one array. */
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/** Reads a whole stream (a web one, or any async iterable of chunks) into one array. */
+export async function readAll(stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return (await takeHead(stream as unknown as AsyncIterable<Uint8Array>, Number.POSITIVE_INFINITY)).bytes;
 }
