@@ -9,6 +9,7 @@ import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
+import { mcpStdioRelayFile } from './mcp-stdio-relay.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
 import { timeInRuns } from './runs-of-calls.js';
@@ -57,6 +58,8 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
+    // The floor of the stdio way: a second process on pipes that runs the SDK's exec per call, with no MCP server in it.
+    const relay = await connect({ command: process.execPath, args: [mcpStdioRelayFile], env: stdioEnv, stderr: 'ignore' });
     const post = await plain('node-http');
     const fetched = await plain('fetch');
     const sdk = await Sandbox.connect(sandbox.id, conn);
@@ -66,6 +69,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       { name: 'sdk', run: () => sdk.commands.run(['true']) },
       { name: 'mcpHttp', run: runCommand(http) },
       { name: 'mcpStdio', run: runCommand(stdio) },
+      { name: 'mcpStdioRelay', run: runCommand(relay) },
       { name: 'mcpPost', run: async () => expectOk(await post.callTool('run_command', runArgs)) },
       { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)) },
     ]);
