@@ -1,5 +1,5 @@
-#!/usr/bin/env node
 import { buildProgram } from './program/build-program.js';
 import { runCli } from './program/run-cli.js';
 
-await runCli(await buildProgram(process.argv), process.argv);
+// No top-level await: this entry is also bundled as a CommonJS script (see bundle-cli.mjs), which cannot have one.
+void buildProgram(process.argv).then((program) => runCli(program, process.argv));
