@@ -10,7 +10,9 @@
 //   paddock-main.mjs itself holds the command table (commander and the
 //   register*Commands). Compiled from one file, all of it (1.6 MB) cost ~120 ms.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,8 +48,9 @@ const common = {
  */
 export async function bundleCli({ cliEntry, outDir, plugins = [], more = {} }) {
   await rm(join(outDir, chunkDir), { recursive: true, force: true });
-  // The launcher has no map; an earlier build's entry had one.
-  await rm(join(outDir, 'paddock.mjs.map'), { force: true });
+  // A cache is for one build of the script: an earlier one's must not outlive it, even if this build stops half-way.
+  // (The launcher has no map; an earlier build's entry had one.)
+  for (const stale of ['paddock-main.cjs.cache', 'paddock-main.cjs.cache.json', 'paddock.mjs.map']) await rm(join(outDir, stale), { force: true });
   await build({
     ...common,
     entryPoints: { 'paddock-main': cliEntry, ...Object.fromEntries(Object.entries(more).map(([file, entry]) => [file.replace(/\.mjs$/, ''), entry])) },
@@ -68,24 +71,40 @@ export async function bundleCli({ cliEntry, outDir, plugins = [], more = {} }) {
     format: 'cjs',
     // Each import() becomes a lazy require of code in this same file, as a command's chunk is loaded only when it runs.
     supported: { 'dynamic-import': false },
+    // Which build this is: the launcher uses a code cache only with the build it was made for.
+    banner: { js: `/*paddock-build:${randomBytes(8).toString('hex')}*/` },
     plugins,
   });
   const entry = join(outDir, 'paddock.mjs');
   await copyFile(launcher, entry);
   await chmod(entry, 0o755);
-  writeCodeCache(entry);
+  await writeCodeCache(entry);
 }
 
 /**
- * Runs `paddock run` once from the script, with no daemon to reach (the
- * request is refused at once), so the cache holds the code of a command's
- * path: the command table, the SDK, the run itself. Made for the Node that
- * builds, started as `make up` installs it: no flags, no NODE_OPTIONS.
+ * Runs `paddock run` once from the script against a port nothing listens on
+ * (the request is refused at once), so the cache holds the code of a
+ * command's path: the command table, the SDK, the run itself. Made for the
+ * Node that builds, started as `make up` installs it: no flags, no
+ * NODE_OPTIONS. Then checks that a call starts with it.
  */
-function writeCodeCache(entry) {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_CLI_CODE_CACHE: 'write', PADDOCK_URL: 'http://127.0.0.1:1', PADDOCK_TOKEN: 'code-cache' };
-  const made = spawnSync(process.execPath, [entry, 'run', '--', 'true'], { env, encoding: 'utf8', timeout: 60_000 });
-  if (!/cannot reach Paddock/.test(made.stderr)) {
-    throw new Error(`making the CLI's code cache: \`paddock run\` did not end as expected (exit ${made.status}): ${made.stderr || made.error}`);
+async function writeCodeCache(entry) {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: `http://127.0.0.1:${await closedPort()}`, PADDOCK_TOKEN: 'code-cache' };
+  const run = (args, mode) =>
+    spawnSync(process.execPath, [entry, ...args], { env: { ...env, PADDOCK_CLI_CODE_CACHE: mode }, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+  const made = run(['run', '--', 'true'], 'write');
+  if (!made.stderr.includes('paddock: code cache written')) {
+    throw new Error(`making the CLI's code cache: \`paddock run\` ended (exit ${made.status}) without writing it: ${made.stderr || made.error}`);
   }
+  const used = run(['--version'], 'report');
+  if (!used.stderr.startsWith('paddock: code cache used\n')) throw new Error(`the CLI's new code cache is not used: ${used.stderr || used.error}`);
+}
+
+/** A loopback port that was free a moment ago: a connection to it is refused. */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
