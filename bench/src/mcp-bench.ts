@@ -5,7 +5,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AgentClient, sandboxPaths } from '@paddock/engine';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
+import { AgentStdioTransport } from './agent-stdio-transport.js';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
@@ -55,6 +57,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   };
   const stdioEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: conn.url, PADDOCK_TOKEN: conn.token };
   const sandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
+  let serverSandbox: string | undefined;
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
@@ -81,9 +84,21 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     await Gateway.add('bench', { command: ['node', '/opt/fixture/server.mjs'], manifest: { template: 'bench-mcp', tier: 'container' } }, conn);
     await waitReady('bench', conn);
     const direct = await connect({ command: process.execPath, args: [fixtureServer], stderr: 'ignore' });
+    // The floor: the same server in a sandbox of the same template, reached through its agent socket alone.
+    const inSandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', {
+      template: 'bench-mcp',
+      timeoutMs: 30 * 60_000,
+      network: { mode: 'none' },
+    });
+    serverSandbox = inSandbox.id;
+    const agent = new AgentClient(sandboxPaths(join(ctx.daemon.stateDir, 'sandboxes'), inSandbox.id).socket, inSandbox.id);
+    const throughAgent = new Client({ name: 'paddock-bench', version: '0' });
+    await throughAgent.connect(new AgentStdioTransport(agent, ['node', '/opt/fixture/server.mjs']));
+    clients.push(throughAgent);
     const echo = { text: 'ping' };
     await timeInRuns(ctx, 'mcp.gateway', [
       { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
+      { name: 'agent', run: async () => expectOk(await throughAgent.callTool({ name: 'echo', arguments: echo })) },
       { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
       { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
       { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
@@ -95,6 +110,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     await Promise.all(plainSessions.map((p) => p.close()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Gateway.remove('bench', conn).catch(() => {});
+    if (serverSandbox) await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${serverSandbox}`).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});
     await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
   }

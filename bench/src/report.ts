@@ -237,7 +237,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       target: '≤ 1.5 ms',
       measured: Number.isFinite(gatewayAdds)
         ? `+${fmt(gatewayAdds, 2)} ms (${fmt(p50(rr, 'mcp.gateway.mcpHttp'), 2)} vs ${fmt(p50(rr, 'mcp.gateway.direct'), 2)} ms; ` +
-          `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms)`
+          `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms` +
+          (s(rr, 'mcp.gateway.agent')
+            ? `; floor, the server in its sandbox over the agent socket alone +${fmt(p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct'), 2)} ms, ` +
+              `plus the MCP client over HTTP instead of stdio +${fmt(p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms)`
+            : ')')
         : 'not measured',
       value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
       met: verdict(gatewayAdds, 1.5),
@@ -747,6 +751,7 @@ const mcpRows: Array<[string, string, string]> = [
   ['floor.mcpClient', "  floor: the same call by the MCP SDK's client (Streamable HTTP)", 'floor.nodeHttp'],
   ['floor.mcpStdioClient', "floor: the same call by the MCP SDK's client over stdio to a process that answers at once", 'floor.mcpStdioClient'],
   ['gateway.direct', 'tool call to the server run directly: a local process on stdio (baseline)', 'gateway.direct'],
+  ['gateway.agent', '  floor: the same server in a sandbox, called over its agent socket alone (no HTTP, daemon, policy or audit)', 'gateway.direct'],
   ['gateway.api', 'the same call through the gateway API (POST /v1/gateway/tools/…/call)', 'gateway.direct'],
   ['gateway.mcpHttp', 'the same call as a gateway tool over /mcp', 'gateway.direct'],
   ['gateway.mcpStdio', 'the same call as a gateway tool over `paddock mcp`', 'gateway.direct'],
