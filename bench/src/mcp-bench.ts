@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AgentClient, sandboxPaths } from '@paddock/engine';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
-import { AgentStdioTransport } from './agent-stdio-transport.js';
+import { mcpClientThroughAgent } from './agent-mcp-client.js';
 import { cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
@@ -92,8 +92,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     });
     serverSandbox = inSandbox.id;
     const agent = new AgentClient(sandboxPaths(join(ctx.daemon.stateDir, 'sandboxes'), inSandbox.id).socket, inSandbox.id);
-    const throughAgent = new Client({ name: 'paddock-bench', version: '0' });
-    await throughAgent.connect(new AgentStdioTransport(agent, ['node', '/opt/fixture/server.mjs']));
+    const throughAgent = await mcpClientThroughAgent(agent, ['node', '/opt/fixture/server.mjs']);
     clients.push(throughAgent);
     const echo = { text: 'ping' };
     await timeInRuns(ctx, 'mcp.gateway', [

@@ -77,10 +77,12 @@ function runScript(source, cachedData) {
   compiled.runInThisContext()(module.exports, createRequire(script), module, script, dirname(script));
 }
 
-const fitting = mode === 'write' ? undefined : scriptAndCache();
 if (mode === 'write') runScript(readScript(), undefined);
-else if (fitting) runScript(fitting.source, fitting.cachedData);
 else {
-  report('no code cache for this Node, flags and build: started from the module chunks');
-  await import('./paddock-main.mjs');
+  const fitting = scriptAndCache();
+  if (fitting) runScript(fitting.source, fitting.cachedData);
+  else {
+    report('no code cache for this Node, flags and build: started from the module chunks');
+    await import('./paddock-main.mjs');
+  }
 }

@@ -378,8 +378,11 @@ describe('desktop sandboxes', () => {
       } finally {
         await browser.close().catch(() => {});
       }
-      const metrics = await daemon.api(`/v1/sandboxes/${small.id}/metrics`);
-      const { current } = (await metrics.json()) as { current: { memoryBytes: number; memoryLimitBytes: number } };
+      type Current = { memoryBytes: number; memoryLimitBytes: number } | null;
+      const sampled = async () => ((await (await daemon.api(`/v1/sandboxes/${small.id}/metrics`)).json()) as { current: Current }).current;
+      // The sampler reads each sandbox once an interval: on a busy machine the first reading may not be there yet.
+      await expect.poll(sampled, { timeout: 15_000 }).not.toBeNull();
+      const current = (await sampled()) as NonNullable<Current>;
       expect(current.memoryLimitBytes).toBe(768 * 1024 * 1024);
       expect(current.memoryBytes).toBeLessThanOrEqual(current.memoryLimitBytes);
       // The other desktop and the daemon carry on.
