@@ -269,7 +269,7 @@ export async function createServices(config: DaemonConfig, deps: ServiceDeps): P
     layersDir,
     logger,
   });
-  const checkpoints = new CheckpointService({ engine, sandboxes, sandboxStore, processes, logger });
+  const checkpoints = new CheckpointService({ engine, sandboxes, logger });
   const code = new CodeService({ processes, logger });
   const pools: PoolService = new PoolService({
     db,

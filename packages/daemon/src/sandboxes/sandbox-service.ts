@@ -74,6 +74,8 @@ export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Ending>();
   private readonly bulkTeardowns = new TeardownQueue(teardownsAtOnce);
+  /** Sandboxes whose runtime is being restarted in place: their container is gone for a while on purpose. */
+  private readonly restarting = new Set<string>();
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -376,6 +378,21 @@ export class SandboxService {
     }
   }
 
+  /**
+   * Restarts a sandbox's runtime in place (a rollback): its commands are
+   * forgotten first, and their connections closing as its container goes is
+   * not taken for the sandbox's death (which would tear it down under the restart).
+   */
+  async restartInPlace<T>(id: string, restart: () => Promise<T>): Promise<T> {
+    this.restarting.add(id);
+    try {
+      this.deps.processes.dropSandbox(id);
+      return await restart();
+    } finally {
+      this.restarting.delete(id);
+    }
+  }
+
   /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */
   markRestarted(record: SandboxRecord): SandboxRecord {
     if (record.state === 'running') return record;
@@ -455,9 +472,10 @@ export class SandboxService {
    */
   async noticeIfDead(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
-    if (record?.state !== 'running') return;
+    if (record?.state !== 'running' || this.restarting.has(id)) return;
     const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
-    if (state && state.status !== 'stopped') return;
+    // A restart may have begun while the runtime was asked: what it saw is no death.
+    if ((state && state.status !== 'stopped') || this.restarting.has(id)) return;
     const reason = this.deps.engine.oomKills(id) > 0 ? 'oom' : 'crashed';
     this.deps.logger.warn({ sandbox: id, reason }, 'sandbox died');
     await this.end(id, reason);

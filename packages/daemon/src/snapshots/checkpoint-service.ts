@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { type CheckpointInfo, ConflictError, NotFoundError } from '@paddock/core';
 import type { SandboxHost } from '@paddock/engine';
 import type { Logger } from 'pino';
-import type { ProcessManager } from '../commands/process-manager.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { SandboxRecord } from '../store/sandbox-store.js';
 
 /** Checkpoints kept per sandbox; each can be as large as its writable layer. */
 const maxCheckpointsPerSandbox = 10;
@@ -14,8 +13,6 @@ const maxCheckpointsPerSandbox = 10;
 export interface CheckpointServiceDeps {
   engine: SandboxHost;
   sandboxes: SandboxService;
-  sandboxStore: SandboxStore;
-  processes: ProcessManager;
   logger: Logger;
 }
 
@@ -56,10 +53,9 @@ export class CheckpointService {
     await this.read(sandbox.id, cpId).catch(() => {
       throw new NotFoundError(`checkpoint ${cpId} of sandbox ${id} not found`, { id, checkpoint: cpId }, 'checkpoint_not_found');
     });
-    // Its processes die with the restart: forget them rather than report them lost.
-    this.deps.processes.dropSandbox(sandbox.id);
     try {
-      await this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal });
+      // Its processes die with the restart: they are forgotten rather than reported lost.
+      await this.deps.sandboxes.restartInPlace(sandbox.id, () => this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal }));
     } catch (err) {
       // Stopped and half restored is no state to leave a sandbox in: it ends, and says why.
       this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended');

@@ -110,6 +110,20 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
     expect((await sbx.commands.run(['echo', 'still works'])).stdout).toBe('still works\n');
     await sbx.kill();
   });
+
+  it('a rollback under running commands keeps the sandbox: their connections closing with its container is no death', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const cp = await sbx.checkpoint();
+    // Each background command's connection closes as the rollback stops the container; the daemon
+    // asked the runtime then, found no container, and tore the sandbox down under the restart.
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 8; i++) await sbx.commands.start(['sleep', '300']);
+      await sbx.rollback(cp);
+      expect((await sbx.commands.run(['echo', `round ${round}`])).stdout).toBe(`round ${round}\n`);
+    }
+    expect((await sbx.getInfo()).state).toBe('running');
+    await sbx.kill();
+  });
 });
 
 describe('snapshots', () => {
