@@ -74,8 +74,8 @@ export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Ending>();
   private readonly bulkTeardowns = new TeardownQueue(teardownsAtOnce);
-  /** Sandboxes whose runtime is being restarted in place: their container is gone for a while on purpose. */
-  private readonly restarting = new Set<string>();
+  /** Restarts of a sandbox's runtime in place under way, by sandbox: its container is gone for a while on purpose. */
+  private readonly restarting = new Map<string, number>();
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -384,12 +384,14 @@ export class SandboxService {
    * not taken for the sandbox's death (which would tear it down under the restart).
    */
   async restartInPlace<T>(id: string, restart: () => Promise<T>): Promise<T> {
-    this.restarting.add(id);
+    this.restarting.set(id, (this.restarting.get(id) ?? 0) + 1);
     try {
       this.deps.processes.dropSandbox(id);
       return await restart();
     } finally {
-      this.restarting.delete(id);
+      const left = (this.restarting.get(id) ?? 1) - 1;
+      if (left > 0) this.restarting.set(id, left);
+      else this.restarting.delete(id);
     }
   }
 
