@@ -2,6 +2,7 @@ import type { CliOutcome, IdleMemory } from './benchmarks.js';
 import type { CheckOutcome } from './check-bench.js';
 import type { BenchConfig } from './config.js';
 import type { DesktopOutcome } from './desktop-bench.js';
+import type { HostState, Settling } from './host-state.js';
 import { imageDataLayers } from './image-bench.js';
 import type { BurstOutcome, DensityOutcome, ThroughputOutcome } from './lifecycle-bench.js';
 import type { Machine } from './machine.js';
@@ -27,6 +28,8 @@ export interface Results {
   date: string;
   durationSeconds: number;
   machine: Machine;
+  /** How long the run waited for a quiet host, and the host's state at its start and end. */
+  host: Settling & { start: HostState; end: HostState };
   config: BenchConfig;
   paddockVersion: string;
   /** Every timing series, in ms (net.mbps.* are download speeds, in MB/s). */
@@ -1157,6 +1160,15 @@ function renderMd(t: Table): string {
   return [line(rows[0] as string[]), sep, ...rows.slice(1).map(line), ...(t.note ? ['', t.note] : [])].join('\n');
 }
 
+/** The host's own work around the run: what makes the same code measure slower on another day. */
+function hostLine(h: Results['host']): string {
+  const waited = h.settled ? `quiet after ${h.waitedSeconds} s of waiting` : `not quiet after ${h.waitedSeconds} s of waiting (figures may be inflated)`;
+  return (
+    `Host: ${waited} (no task blocked in the kernel, the memory cgroup count steady); during the run ${fmt(h.end.fileRefaults - h.start.fileRefaults, 0)} ` +
+    `file pages were read again after the kernel had dropped them, and the memory cgroups it holds (live and being released) went ${h.start.memoryCgroups} → ${h.end.memoryCgroups}.`
+  );
+}
+
 export function renderMarkdown(r: Results): string {
   const m = r.machine;
   const c = r.config;
@@ -1172,6 +1184,8 @@ export function renderMarkdown(r: Results): string {
       `${m.runc}; ${m.runsc}; ${m.bwrap}; Node ${m.node}; Paddock ${r.paddockVersion}; load at start ${m.loadAvgAtStart.join(' / ')}; ` +
       `run time ${Math.round(r.durationSeconds)} s; ${c.createIterations} create rounds, ${c.execIterations} exec rounds, ${c.cliIterations} CLI runs, ` +
       `${c.teardownIterations} teardown rounds, ${c.idleSandboxes} idle sandboxes, warm-up ${c.warmup}.`,
+    '',
+    hostLine(r.host),
     '',
   );
   lines.push('## Targets', '', renderMd(targetTable(r)), '');

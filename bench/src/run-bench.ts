@@ -44,6 +44,7 @@ import { benchDesktop, type DesktopOutcome } from './desktop-bench.js';
 import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
+import { readHostState, waitForQuietHost } from './host-state.js';
 import { benchImages, imageDataLayers } from './image-bench.js';
 import {
   type BurstOutcome,
@@ -232,6 +233,14 @@ async function main(): Promise<void> {
   );
   if ((machine.loadAvgAtStart[0] ?? 0) > machine.nproc * 0.5) {
     const warning = `the machine was busy when the run started (1-minute load ${machine.loadAvgAtStart[0]} on ${machine.nproc} CPUs); figures may be inflated`;
+    notes.add(warning);
+    log(`warning: ${warning}`);
+  }
+  log('waiting for the host to be quiet …');
+  const settling = await waitForQuietHost(log, abort.signal);
+  const hostAtStart = readHostState();
+  if (!settling.settled) {
+    const warning = `the host was not quiet after ${settling.waitedSeconds} s (${hostAtStart.blockedTasks} tasks blocked in the kernel, ${hostAtStart.memoryCgroups} memory cgroups); figures may be inflated`;
     notes.add(warning);
     log(`warning: ${warning}`);
   }
@@ -643,6 +652,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     durationSeconds: (performance.now() - startedAt) / 1000,
     machine,
+    host: { ...settling, start: hostAtStart, end: readHostState() },
     config,
     paddockVersion,
     series: samples.summaries(),
