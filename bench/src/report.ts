@@ -1162,10 +1162,12 @@ function renderMd(t: Table): string {
 
 /** The host's own work around the run: what makes the same code measure slower on another day. */
 function hostLine(h: Results['host']): string {
-  const waited = h.settled ? `quiet after ${h.waitedSeconds} s of waiting` : `not quiet after ${h.waitedSeconds} s of waiting (figures may be inflated)`;
+  const waited = h.settled
+    ? `quiet (no task blocked in the kernel, the memory cgroup count steady) after ${h.waitedSeconds} s of waiting`
+    : `not quiet after ${h.waitedSeconds} s of waiting (figures may be inflated)`;
   return (
-    `Host: ${waited} (no task blocked in the kernel, the memory cgroup count steady); during the run ${fmt(h.end.fileRefaults - h.start.fileRefaults, 0)} ` +
-    `file pages were read again after the kernel had dropped them, and the memory cgroups it holds (live and being released) went ${h.start.memoryCgroups} → ${h.end.memoryCgroups}.`
+    `Host: ${waited}; during the run ${fmt(h.end.fileRefaults - h.start.fileRefaults, 0)} file pages were read again after the kernel had dropped them, ` +
+    `and the memory cgroups it holds (live and being released) went ${fmt(h.start.memoryCgroups, 0)} → ${fmt(h.end.memoryCgroups, 0)}.`
   );
 }
 

@@ -238,9 +238,10 @@ async function main(): Promise<void> {
   }
   log('waiting for the host to be quiet …');
   const settling = await waitForQuietHost(log, abort.signal);
+  if (abort.signal.aborted) process.exit(130);
   const hostAtStart = readHostState();
   if (!settling.settled) {
-    const warning = `the host was not quiet after ${settling.waitedSeconds} s (${hostAtStart.blockedTasks} tasks blocked in the kernel, ${hostAtStart.memoryCgroups} memory cgroups); figures may be inflated`;
+    const warning = `the host was not quiet after ${settling.waitedSeconds} s (${hostAtStart.blockedTasks} tasks blocked in the kernel, ${fmt(hostAtStart.memoryCgroups, 0)} memory cgroups); figures may be inflated`;
     notes.add(warning);
     log(`warning: ${warning}`);
   }

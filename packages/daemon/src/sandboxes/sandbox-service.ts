@@ -74,8 +74,10 @@ export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Ending>();
   private readonly bulkTeardowns = new TeardownQueue(teardownsAtOnce);
-  /** Restarts of a sandbox's runtime in place under way, by sandbox: its container is gone for a while on purpose. */
-  private readonly restarting = new Map<string, number>();
+  /** Sandboxes whose runtime is being restarted in place: their container is gone for a while on purpose. */
+  private readonly restarting = new Set<string>();
+  /** Restarts in place so far, by live sandbox: what the runtime said about one from before a restart is stale. */
+  private readonly restarts = new Map<string, number>();
 
   constructor(private readonly deps: SandboxServiceDeps) {}
 
@@ -346,6 +348,7 @@ export class SandboxService {
   async pause(owner: string, id: string): Promise<SandboxRecord> {
     const record = this.requireLive(owner, id);
     if (record.state === 'paused') return record;
+    this.refuseWhileRestarting(id);
     await this.deps.engine.pause(id);
     // A paused sandbox's timeout clock stands still.
     this.timers.get(id)?.();
@@ -382,17 +385,26 @@ export class SandboxService {
    * Restarts a sandbox's runtime in place (a rollback): its commands are
    * forgotten first, and their connections closing as its container goes is
    * not taken for the sandbox's death (which would tear it down under the restart).
+   * A second restart is refused before anything; `onFailure` hears of a restart that failed.
    */
-  async restartInPlace<T>(id: string, restart: () => Promise<T>): Promise<T> {
-    this.restarting.set(id, (this.restarting.get(id) ?? 0) + 1);
+  async restartInPlace<T>(id: string, restart: () => Promise<T>, onFailure: (err: unknown) => Promise<void>): Promise<T> {
+    this.refuseWhileRestarting(id);
+    this.restarting.add(id);
+    this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
     try {
       this.deps.processes.dropSandbox(id);
       return await restart();
+    } catch (err) {
+      await onFailure(err);
+      throw err;
     } finally {
-      const left = (this.restarting.get(id) ?? 1) - 1;
-      if (left > 0) this.restarting.set(id, left);
-      else this.restarting.delete(id);
+      this.restarting.delete(id);
     }
+  }
+
+  /** One restart at a time, and no pause or checkpoint under one: each would find the container gone or coming back. */
+  refuseWhileRestarting(id: string): void {
+    if (this.restarting.has(id)) throw new ConflictError(`sandbox ${id} is being rolled back; try again once that is done`, { id }, 'conflict');
   }
 
   /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */
@@ -475,9 +487,10 @@ export class SandboxService {
   async noticeIfDead(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
     if (record?.state !== 'running' || this.restarting.has(id)) return;
+    const restartsBefore = this.restarts.get(id) ?? 0;
     const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
-    // A restart may have begun while the runtime was asked: what it saw is no death.
-    if ((state && state.status !== 'stopped') || this.restarting.has(id)) return;
+    // A restart begun, or begun and ended, while the runtime was asked makes its answer no sign of death.
+    if ((state && state.status !== 'stopped') || this.restarting.has(id) || (this.restarts.get(id) ?? 0) !== restartsBefore) return;
     const reason = this.deps.engine.oomKills(id) > 0 ? 'oom' : 'crashed';
     this.deps.logger.warn({ sandbox: id, reason }, 'sandbox died');
     await this.end(id, reason);
@@ -578,6 +591,7 @@ export class SandboxService {
     if (pending) return pending;
     this.timers.get(id)?.();
     this.timers.delete(id);
+    this.restarts.delete(id);
     this.deps.sandboxes.markEnded(id, reason);
     this.deps.processes.dropSandbox(id);
     let work: Promise<void> | undefined;

@@ -27,6 +27,7 @@ export class CheckpointService {
 
   async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     const sandbox = this.deps.sandboxes.requireLive(owner, id);
+    this.deps.sandboxes.refuseWhileRestarting(sandbox.id);
     // Checkpoints live on the host's disk, outside the sandbox's own size limit: a few per sandbox.
     const kept = (await readdir(this.dir(sandbox.id)).catch(() => [] as string[])).length;
     if (kept >= maxCheckpointsPerSandbox) {
@@ -53,15 +54,16 @@ export class CheckpointService {
     await this.read(sandbox.id, cpId).catch(() => {
       throw new NotFoundError(`checkpoint ${cpId} of sandbox ${id} not found`, { id, checkpoint: cpId }, 'checkpoint_not_found');
     });
-    try {
-      // Its processes die with the restart: they are forgotten rather than reported lost.
-      await this.deps.sandboxes.restartInPlace(sandbox.id, () => this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal }));
-    } catch (err) {
+    // Its processes die with the restart: they are forgotten rather than reported lost.
+    await this.deps.sandboxes.restartInPlace(
+      sandbox.id,
+      () => this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal }),
       // Stopped and half restored is no state to leave a sandbox in: it ends, and says why.
-      this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended');
-      await this.deps.sandboxes.kill(owner, id).catch(() => {});
-      throw err;
-    }
+      async (err) => {
+        this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended');
+        await this.deps.sandboxes.kill(owner, id).catch(() => {});
+      },
+    );
     this.deps.logger.info({ sandbox: id, checkpoint: cpId }, 'rolled back');
     return this.deps.sandboxes.markRestarted(sandbox);
   }

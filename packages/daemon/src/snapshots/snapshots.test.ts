@@ -122,6 +122,11 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
       expect((await sbx.commands.run(['echo', `round ${round}`])).stdout).toBe(`round ${round}\n`);
     }
     expect((await sbx.getInfo()).state).toBe('running');
+    // Two rollbacks at once: one goes ahead, the other is refused (both ran the restart's steps interleaved).
+    const outcomes = await Promise.allSettled([sbx.rollback(cp), sbx.rollback(cp)]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { status: 409, code: 'conflict' } });
+    expect((await sbx.commands.run(['echo', 'after both'])).stdout).toBe('after both\n');
     await sbx.kill();
   });
 });
