@@ -5,7 +5,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cgroupParentFor } from '@paddock/daemon';
-import { CgroupProbe, runtimeRootsOf, sweepStateDir } from '@paddock/engine';
+import { CgroupProbe, runtimeRootsOf, sandboxPaths, sweepStateDir } from '@paddock/engine';
 import WebSocket from 'ws';
 import type { Cleanup } from './cleanup.js';
 import { sleep } from './timed-spawn.js';
@@ -94,6 +94,13 @@ export interface BenchDaemon {
   logFile: string;
   logTail(): string;
   alive(): boolean;
+}
+
+/** The agent socket of one of the bench daemon's sandboxes (as the daemon reaches it), which must be there. */
+export function agentSocketOf(daemon: Pick<BenchDaemon, 'stateDir'>, sandboxId: string): string {
+  const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sandboxId).socket;
+  if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);
+  return socket;
 }
 
 /** Same rule as the daemon's config: each state folder gets its own cgroup parent. */

@@ -1,19 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type CommandResult, defaultLimits, type SandboxInfo } from '@paddock/core';
-import {
-  AgentClient,
-  type CallOptions,
-  type OciRuntime,
-  type RuntimeAdapter,
-  type RuntimeState,
-  releaseRootfs,
-  type SandboxEngine,
-  sandboxPaths,
-} from '@paddock/engine';
+import { AgentClient, type CallOptions, type OciRuntime, type RuntimeAdapter, type RuntimeState, releaseRootfs, type SandboxEngine } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
-import { type BenchDaemon, cliMain, HttpApi } from './bench-daemon.js';
+import { agentSocketOf, type BenchDaemon, cliMain, HttpApi } from './bench-daemon.js';
 import type { BenchConfig } from './config.js';
 import { type CgroupMemory, hostKernelBytes, hostUsedBytes, meminfo, memoryCgroupDir, procPssBytes, procStatusBytes, readCgroupMemory } from './memory.js';
 import { type NodeExecFloor, startNodeExecFloor } from './node-exec-floor.js';
@@ -364,8 +354,7 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
   let floor: NodeExecFloor | undefined;
   let stopFloor = () => {};
   try {
-    const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).socket;
-    if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);
+    const socket = agentSocketOf(daemon, sb.id);
     const agent = new AgentClient(socket, sb.id);
     const sdk = await Sandbox.connect(sb.id, { url: daemon.endpoint.url, token: daemon.token });
     floor = await startNodeExecFloor(daemon.stateDir, socket, sb.id);

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandResult, SandboxInfo } from '@paddock/core';
-import { AgentClient, gvisorRuntimeFlags, sandboxPaths } from '@paddock/engine';
+import { AgentClient, gvisorRuntimeFlags } from '@paddock/engine';
+import { agentSocketOf } from './bench-daemon.js';
 import { agentRun, type BenchContext, expectHi } from './benchmarks.js';
 import { rotated } from './stats.js';
 import { timedSpawnOk } from './timed-spawn.js';
@@ -95,9 +95,7 @@ export async function benchGvisorExec(ctx: BenchContext): Promise<void> {
   const { daemon, samples } = ctx;
   const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', tier: 'gvisor', timeoutMs: 30 * 60_000 });
   try {
-    const socket = sandboxPaths(join(daemon.stateDir, 'sandboxes'), sb.id).socket;
-    if (!existsSync(socket)) throw new Error(`agent socket ${socket} is missing`);
-    const agent = new AgentClient(socket, sb.id);
+    const agent = new AgentClient(agentSocketOf(daemon, sb.id), sb.id);
     const runscRoot = join(daemon.stateDir, 'runsc');
     const variants: Array<{ name: string; run: () => Promise<void> }> = [
       {

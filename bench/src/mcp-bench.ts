@@ -5,10 +5,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AgentClient, sandboxPaths } from '@paddock/engine';
+import { AgentClient } from '@paddock/engine';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { mcpClientThroughAgent } from './agent-mcp-client.js';
-import { cliMain, repoRoot } from './bench-daemon.js';
+import { agentSocketOf, cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
 import { mcpStdioRelayFile } from './mcp-stdio-relay.js';
@@ -91,7 +91,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       network: { mode: 'none' },
     });
     serverSandbox = inSandbox.id;
-    const agent = new AgentClient(sandboxPaths(join(ctx.daemon.stateDir, 'sandboxes'), inSandbox.id).socket, inSandbox.id);
+    const agent = new AgentClient(agentSocketOf(ctx.daemon, inSandbox.id), inSandbox.id);
     const throughAgent = await mcpClientThroughAgent(agent, ['node', '/opt/fixture/server.mjs']);
     clients.push(throughAgent);
     const echo = { text: 'ping' };

@@ -489,8 +489,8 @@ export class SandboxService {
     if (record?.state !== 'running' || this.restarting.has(id)) return;
     const restartsBefore = this.restarts.get(id) ?? 0;
     const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
-    // A restart begun, or begun and ended, while the runtime was asked makes its answer no sign of death.
-    if ((state && state.status !== 'stopped') || this.restarting.has(id) || (this.restarts.get(id) ?? 0) !== restartsBefore) return;
+    // A restart begun (ended or not) while the runtime was asked makes its answer no sign of death.
+    if ((state && state.status !== 'stopped') || (this.restarts.get(id) ?? 0) !== restartsBefore) return;
     const reason = this.deps.engine.oomKills(id) > 0 ? 'oom' : 'crashed';
     this.deps.logger.warn({ sandbox: id, reason }, 'sandbox died');
     await this.end(id, reason);
