@@ -4,6 +4,7 @@ const endings: Record<string, string> = {
   oom: 'ran out of memory',
   crashed: 'crashed',
   lost: 'was lost while the daemon was down',
+  rollback_failed: 'failed to start again in a rollback',
 };
 
 /** Says how a sandbox ended, from its `endReason`: "timed out", not "was timeout". */

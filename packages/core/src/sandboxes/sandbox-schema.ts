@@ -97,7 +97,7 @@ export const SandboxSchema = z.object({
   createdAt: z.string().describe('ISO 8601'),
   expiresAt: z.string().nullable().describe('when the sandbox will be killed, unless extended'),
   endedAt: z.string().nullable(),
-  endReason: z.string().nullable().describe('killed, timeout, lost (gone while the daemon was down) …'),
+  endReason: z.string().nullable().describe('killed, timeout, oom, crashed, lost (gone while the daemon was down), rollback_failed'),
   onTimeout: z.enum(['kill', 'pause']).describe('what happens at the timeout'),
   control: SandboxControlSchema.describe('who drives it: its agent, or a person who took it over (POST /v1/sandboxes/{id}/takeover)'),
 });

@@ -1,13 +1,13 @@
 import { ProcessNotFoundError, Sandbox, TemplateNotFoundError, ValidationError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
+import { type FastDaemon, startFastDaemon } from '../testing/fast-daemon.js';
 import { ManualClock } from '../testing/manual-clock.js';
 
 // The lifecycle as the API keeps it: listing by label and state, requests it
 // refuses, timeouts extended, auto-pause and the clock stopped while paused.
 // What needs real sandboxes (a frozen cgroup, nothing left on the host) is in
 // lifecycle.test.ts.
-let daemon: TestDaemon;
+let daemon: FastDaemon;
 // The daemon's timeouts fall due when this clock is moved, not after real waiting.
 const clock = new ManualClock();
 
@@ -104,6 +104,40 @@ describe('sandbox lifecycle', () => {
     await sbx.resume();
     expect(await sbx.files.read('/work/state')).toBe('kept');
     expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - clock.now()).toBeGreaterThan(4 * 60_000);
+    await sbx.kill();
+  });
+  it('an auto-pause that falls due while the sandbox’s files are copied comes once the copy is done', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
+    // The copy is held on the host until released.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let copying = false;
+    const { host } = daemon;
+    const snapshot = host.snapshot.bind(host);
+    host.snapshot = async (id, layerDir) => {
+      copying = true;
+      await held;
+      return snapshot(id, layerDir);
+    };
+    try {
+      const checkpoint = sbx.checkpoint();
+      await expect.poll(() => copying).toBe(true);
+      // A real copy freezes the sandbox and thaws it when done: a pause under it would be undone.
+      clock.advance(2000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await sbx.getInfo()).state).toBe('running');
+      clock.advance(1000);
+      expect((await sbx.getInfo()).state).toBe('running');
+      release();
+      await checkpoint;
+      clock.advance(1000);
+      await expect.poll(async () => (await sbx.getInfo()).state).toBe('paused');
+    } finally {
+      release();
+      host.snapshot = snapshot;
+    }
     await sbx.kill();
   });
   it('stops the timeout clock while paused', async () => {

@@ -29,6 +29,11 @@ import { type Ending, TeardownQueue } from './teardown-queue.js';
 
 /** How many sandboxes ended in bulk are torn down at once. */
 const teardownsAtOnce = 16;
+/** How soon an auto-pause that found its sandbox busy (a copy, a rollback) tries again. */
+const busyRetryMs = 1000;
+
+/** Operations that stop, freeze or copy a sandbox's container or files; one runs at a time per sandbox. */
+export type SandboxWork = 'rollback' | 'checkpoint' | 'snapshot' | 'fork' | 'pause' | 'resume';
 
 export interface SandboxServiceDeps {
   engine: SandboxHost;
@@ -74,8 +79,12 @@ export class SandboxService {
   private readonly timers = new Map<string, CancelTimer>();
   private readonly ending = new Map<string, Ending>();
   private readonly bulkTeardowns = new TeardownQueue(teardownsAtOnce);
-  /** Sandboxes whose runtime is being restarted in place: their container is gone for a while on purpose. */
-  private readonly restarting = new Set<string>();
+  /**
+   * The one operation on its container or files each sandbox is in (a rollback
+   * restarts it, a copy freezes it, a pause freezes it): a second would find the
+   * container gone, frozen or thawed under it, so it is refused meanwhile.
+   */
+  private readonly busy = new Map<string, { work: SandboxWork; done: Promise<void> }>();
   /** Restarts in place so far, by live sandbox: what the runtime said about one from before a restart is stale. */
   private readonly restarts = new Map<string, number>();
 
@@ -348,8 +357,7 @@ export class SandboxService {
   async pause(owner: string, id: string): Promise<SandboxRecord> {
     const record = this.requireLive(owner, id);
     if (record.state === 'paused') return record;
-    this.refuseWhileRestarting(id);
-    await this.deps.engine.pause(id);
+    await this.exclusively(id, 'pause', () => this.deps.engine.pause(id));
     // A paused sandbox's timeout clock stands still.
     this.timers.get(id)?.();
     this.timers.delete(id);
@@ -361,7 +369,7 @@ export class SandboxService {
   async resume(owner: string, id: string): Promise<SandboxRecord> {
     const record = this.requireLive(owner, id);
     if (record.state === 'running') return record;
-    await this.deps.engine.resume(id);
+    await this.exclusively(id, 'resume', () => this.deps.engine.resume(id));
     // A sandbox paused when the daemon restarted has its commands taken over now.
     await this.adoptProcesses(record);
     return this.markRestarted(record);
@@ -371,8 +379,16 @@ export class SandboxService {
   private async pauseAtTimeout(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
     if (record?.state !== 'running') return;
+    if (this.busy.has(id)) {
+      // A copy or rollback holds it: the pause comes once that is done.
+      this.timers.set(
+        id,
+        this.deps.clock.after(busyRetryMs, () => void this.pauseAtTimeout(id)),
+      );
+      return;
+    }
     try {
-      await this.deps.engine.pause(id);
+      await this.exclusively(id, 'pause', () => this.deps.engine.pause(id));
       this.timers.delete(id);
       this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
     } catch (err) {
@@ -382,29 +398,65 @@ export class SandboxService {
   }
 
   /**
-   * Restarts a sandbox's runtime in place (a rollback): its commands are
-   * forgotten first, and their connections closing as its container goes is
-   * not taken for the sandbox's death (which would tear it down under the restart).
-   * A second restart is refused before anything; `onFailure` hears of a restart that failed.
+   * Runs `work` as the sandbox's one operation on its container or files (see
+   * `busy`); another asked for meanwhile is refused with 409 `conflict`.
    */
-  async restartInPlace<T>(id: string, restart: () => Promise<T>, onFailure: (err: unknown) => Promise<void>): Promise<T> {
-    this.refuseWhileRestarting(id);
-    this.restarting.add(id);
-    this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
+  async exclusively<T>(id: string, work: SandboxWork, run: () => Promise<T>): Promise<T> {
+    const release = this.claim(id, work);
     try {
-      this.deps.processes.dropSandbox(id);
-      return await restart();
-    } catch (err) {
-      await onFailure(err);
-      throw err;
+      return await run();
     } finally {
-      this.restarting.delete(id);
+      release();
     }
   }
 
-  /** One restart at a time, and no pause or checkpoint under one: each would find the container gone or coming back. */
-  refuseWhileRestarting(id: string): void {
-    if (this.restarting.has(id)) throw new ConflictError(`sandbox ${id} is being rolled back; try again once that is done`, { id }, 'conflict');
+  private claim(id: string, work: SandboxWork): () => void {
+    const current = this.busy.get(id);
+    if (current) {
+      throw new ConflictError(`sandbox ${id} is busy with a ${current.work}; try again once that is done`, { id, busyWith: current.work }, 'conflict');
+    }
+    let release = () => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.busy.set(id, { work, done });
+    return () => {
+      this.busy.delete(id);
+      release();
+    };
+  }
+
+  /**
+   * Restarts a sandbox's runtime in place (a rollback): its commands are
+   * forgotten first, and their connections closing as its container goes is
+   * not taken for the sandbox's death (which would tear it down under the restart).
+   * A restart that failed ends the sandbox (`onFailure` hears why first). One
+   * killed meanwhile is torn down only after the restart, which would otherwise
+   * start its container again once the teardown had run; the caller then hears it is gone.
+   */
+  async restartInPlace<T>(id: string, restart: () => Promise<T>, onFailure: (err: unknown) => void): Promise<T> {
+    const release = this.claim(id, 'rollback');
+    this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
+    let result: { ok: true; value: T } | { ok: false; err: unknown };
+    try {
+      this.deps.processes.dropSandbox(id);
+      result = { ok: true, value: await restart() };
+    } catch (err) {
+      result = { ok: false, err };
+    } finally {
+      release();
+    }
+    if (!result.ok) {
+      onFailure(result.err);
+      // Stopped and half restored is no state to leave a sandbox in.
+      if (!this.ending.has(id)) await this.end(id, 'rollback_failed');
+      throw result.err;
+    }
+    const record = this.deps.sandboxes.get(id);
+    if (this.ending.has(id) || record?.state === 'killed') {
+      throw new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} during its rollback and no longer exists`);
+    }
+    return result.value;
   }
 
   /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */
@@ -486,7 +538,7 @@ export class SandboxService {
    */
   async noticeIfDead(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
-    if (record?.state !== 'running' || this.restarting.has(id)) return;
+    if (record?.state !== 'running' || this.busy.get(id)?.work === 'rollback') return;
     const restartsBefore = this.restarts.get(id) ?? 0;
     const state = await this.deps.engine.state(id, { timeoutMs: 10_000 }).catch(() => null);
     // A restart begun (ended or not) while the runtime was asked makes its answer no sign of death.
@@ -597,7 +649,9 @@ export class SandboxService {
     let work: Promise<void> | undefined;
     const ending: Ending = {
       start: () => {
-        work ??= this.tearDown(id).finally(() => this.ending.delete(id));
+        // A rollback under way would start the container again after the teardown: it finishes first.
+        const rollback = this.busy.get(id)?.work === 'rollback' ? this.busy.get(id)?.done : undefined;
+        work ??= (rollback ?? Promise.resolve()).then(() => this.tearDown(id)).finally(() => this.ending.delete(id));
         return work;
       },
     };

@@ -27,7 +27,10 @@ export class CheckpointService {
 
   async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     const sandbox = this.deps.sandboxes.requireLive(owner, id);
-    this.deps.sandboxes.refuseWhileRestarting(sandbox.id);
+    return this.deps.sandboxes.exclusively(sandbox.id, 'checkpoint', () => this.take(sandbox, id, signal));
+  }
+
+  private async take(sandbox: SandboxRecord, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     // Checkpoints live on the host's disk, outside the sandbox's own size limit: a few per sandbox.
     const kept = (await readdir(this.dir(sandbox.id)).catch(() => [] as string[])).length;
     if (kept >= maxCheckpointsPerSandbox) {
@@ -58,11 +61,7 @@ export class CheckpointService {
     await this.deps.sandboxes.restartInPlace(
       sandbox.id,
       () => this.deps.engine.rollback(sandbox.id, join(this.dir(sandbox.id), cpId, 'rootfs'), { signal }),
-      // Stopped and half restored is no state to leave a sandbox in: it ends, and says why.
-      async (err) => {
-        this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended');
-        await this.deps.sandboxes.kill(owner, id).catch(() => {});
-      },
+      (err) => this.deps.logger.error({ err, sandbox: id, checkpoint: cpId }, 'rollback failed; the sandbox is ended'),
     );
     this.deps.logger.info({ sandbox: id, checkpoint: cpId }, 'rolled back');
     return this.deps.sandboxes.markRestarted(sandbox);

@@ -1,7 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { Sandbox, Templates } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
+import { hostFootprint } from '../testing/host-probe.js';
 import { startTestDaemon, type TestDaemon } from '../testing/test-daemon.js';
 
 // Snapshots and forks: exact file trees (new, changed and deleted files,
@@ -128,6 +129,59 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
     expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { status: 409, code: 'conflict' } });
     expect((await sbx.commands.run(['echo', 'after both'])).stdout).toBe('after both\n');
     await sbx.kill();
+  });
+
+  it('a rollback holds its sandbox alone; a kill under it waits for it and leaves nothing on the host', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    // Files enough that the restart's copy takes a while.
+    expect((await sh(sbx, 'head -c 200M /dev/urandom > /work/big')).exitCode).toBe(0);
+    const cp = await sbx.checkpoint();
+    const rollback = sbx.rollback(cp).then(
+      () => 'rolled back',
+      (err: unknown) => err,
+    );
+    // Its container gone: the restart is under way.
+    await vi.waitFor(() => expect(hostFootprint(daemon.stateDir, sbx.id).runtimeRecords).toEqual([]), { timeout: 30_000, interval: 2 });
+    // Each of these would find the container gone or coming back under it (a snapshot, say, resumed it).
+    for (const attempt of [() => sbx.snapshot({ name: `under-rollback-${tier}` }), () => sbx.fork(), () => sbx.checkpoint(), () => sbx.pause()]) {
+      await expect(attempt()).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    }
+    // Torn down while the rollback ran, the rollback then started its container again: left on the host.
+    await sbx.kill();
+    expect(await rollback).toMatchObject({ status: 404 });
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
+    expect((await sbx.getInfo()).endReason).toBe('killed');
+  });
+
+  it('a rollback that fails ends the sandbox, says so, and leaves nothing on the host', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const cp = await sbx.checkpoint();
+    // The checkpoint's files lost on the host (a disk fault, say): the restart finds nothing to copy.
+    rmSync(`${daemon.stateDir}/sandboxes/${sbx.id}/checkpoints/${cp.id}/rootfs`, { recursive: true });
+    await expect(sbx.rollback(cp)).rejects.toMatchObject({ status: 500 });
+    expect(await sbx.getInfo()).toMatchObject({ state: 'killed', endReason: 'rollback_failed' });
+    await expect(sbx.commands.run(['true'])).rejects.toThrow(/failed to start again in a rollback and no longer exists/);
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
+  });
+
+  it('a copy of a sandbox’s files holds it alone: no rollback or pause meanwhile', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    const cp = await sbx.checkpoint();
+    expect((await sh(sbx, 'head -c 200M /dev/urandom > /work/big')).exitCode).toBe(0);
+    const layersBefore = layerCount();
+    const snapshot = sbx.snapshot({ name: `busy-${tier}` });
+    // Its layer's folder made: the copy is under way.
+    await vi.waitFor(() => expect(layerCount()).toBeGreaterThan(layersBefore), { timeout: 30_000, interval: 2 });
+    await expect(sbx.rollback(cp)).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    // A pause now would be undone by the copy's end, the sandbox running while it reads paused.
+    await expect(sbx.pause()).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    expect(await snapshot).toMatchObject({ name: `busy-${tier}`, kind: 'snapshot' });
+    await sbx.pause();
+    expect((await sbx.getInfo()).state).toBe('paused');
+    await sbx.resume();
+    expect((await sh(sbx, 'stat -c %s /work/big')).stdout).toBe('209715200\n');
+    await sbx.kill();
+    await Templates.remove(`busy-${tier}`, daemon.conn);
   });
 });
 
