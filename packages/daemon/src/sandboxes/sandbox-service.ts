@@ -411,6 +411,9 @@ export class SandboxService {
   }
 
   private claim(id: string, work: SandboxWork): () => void {
+    // Ended since the caller looked it up (its checks may await): a restart now would outlive its teardown.
+    const record = this.deps.sandboxes.get(id);
+    if (this.ending.has(id) || record?.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} and no longer exists`);
     const current = this.busy.get(id);
     if (current) {
       throw new ConflictError(`sandbox ${id} is busy with a ${current.work}; try again once that is done`, { id, busyWith: current.work }, 'conflict');
