@@ -131,7 +131,7 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
     await sbx.kill();
   });
 
-  it('a rollback holds its sandbox alone; a kill under it waits for it and leaves nothing on the host', async () => {
+  it('B10: a rollback holds its sandbox alone; a kill under it waits for it and leaves nothing on the host', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     // Files enough that the restart's copy takes a while.
     expect((await sh(sbx, 'head -c 200M /dev/urandom > /work/big')).exitCode).toBe(0);
@@ -153,7 +153,7 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
     expect((await sbx.getInfo()).endReason).toBe('killed');
   });
 
-  it('a rollback that fails ends the sandbox, says so, and leaves nothing on the host', async () => {
+  it('B10: a rollback that fails ends the sandbox, says so, and leaves nothing on the host', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, tier });
     const cp = await sbx.checkpoint();
     // The checkpoint's files lost on the host (a disk fault, say): the restart finds nothing to copy.
