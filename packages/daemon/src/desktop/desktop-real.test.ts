@@ -528,7 +528,9 @@ describe('the desktop in the control tower', () => {
 
     // The sandbox rigs its own view-only port: the VNC server on 5900 now takes input (ingress's noVNC on 6080 shows it does).
     // Gone before the rigged one starts: a server still holding port 5900 would make the new one fail to listen.
-    await sbx.commands.run("pkill -f 'rfbport [5]900'; while pgrep -f 'rfbport [5]900' >/dev/null; do sleep 0.1; done; sleep 0.2");
+    await sbx.commands.run("pkill -f 'rfbport [5]900'; for i in $(seq 100); do pgrep -f 'rfbport [5]900' >/dev/null || break; sleep 0.1; done; sleep 0.2", {
+      timeoutMs: 30_000,
+    });
     const rigged = await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage');
     try {
       const direct = await waitFor('the rigged server', () =>
@@ -551,7 +553,7 @@ describe('the desktop in the control tower', () => {
       await rigged.kill().catch(() => {});
       await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -viewonly -shared -forever -nopw -quiet -noxdamage');
     }
-  });
+  }, 240_000);
 
   it('S7: the taker’s streams with input end at the handback (the API’s and ingress’s): they are closed, and cannot be opened again', async () => {
     const api = `${daemon.url.replace(/^http/, 'ws')}/v1/sandboxes/${sbx.id}/desktop/vnc`;
@@ -711,7 +713,8 @@ class RfbClient {
   }
 
   static async open(url: string | Promise<string>, headers: Record<string, string>, protocols: string[] = []): Promise<RfbClient> {
-    const ws = new WebSocket(await url, protocols, { headers });
+    // An upgrade that is never answered fails the open (and a waitFor tries again) instead of hanging the test.
+    const ws = new WebSocket(await url, protocols, { headers, handshakeTimeout: 15_000 });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));

@@ -84,7 +84,7 @@ export class SandboxService {
    * restarts it, a copy freezes it, a pause freezes it): a second would find the
    * container gone, frozen or thawed under it, so it is refused meanwhile.
    */
-  private readonly busy = new Map<string, { work: SandboxWork; done: Promise<void> }>();
+  private readonly busy = new Map<string, { work: SandboxWork; done: Promise<void>; stop: AbortController }>();
   /** Restarts in place so far, by live sandbox: what the runtime said about one from before a restart is stale. */
   private readonly restarts = new Map<string, number>();
 
@@ -354,25 +354,42 @@ export class SandboxService {
     return updated;
   }
 
-  async pause(owner: string, id: string): Promise<SandboxRecord> {
-    const record = this.requireLive(owner, id);
-    if (record.state === 'paused') return record;
-    await this.exclusively(id, 'pause', () => this.deps.engine.pause(id));
-    // A paused sandbox's timeout clock stands still.
-    this.timers.get(id)?.();
-    this.timers.delete(id);
-    const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now()) : null;
-    this.deps.sandboxes.markPaused(id, leftMs);
-    return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs };
+  /**
+   * Pauses a running sandbox; one paused already is answered as it is. With
+   * `waitIfBusy`, an operation under way (a copy, a rollback) is waited for
+   * instead of refused: E2B's clients read any 409 here as "already paused".
+   */
+  async pause(owner: string, id: string, options: { waitIfBusy?: boolean } = {}): Promise<SandboxRecord> {
+    for (;;) {
+      const record = this.requireLive(owner, id);
+      if (record.state === 'paused') return record;
+      const busy = this.busy.get(id);
+      if (busy && options.waitIfBusy) {
+        await busy.done;
+        continue;
+      }
+      return this.exclusively(id, 'pause', async () => {
+        await this.deps.engine.pause(id);
+        // A paused sandbox's timeout clock stands still.
+        this.timers.get(id)?.();
+        this.timers.delete(id);
+        const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now()) : null;
+        this.deps.sandboxes.markPaused(id, leftMs);
+        return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs } satisfies SandboxRecord;
+      });
+    }
   }
 
   async resume(owner: string, id: string): Promise<SandboxRecord> {
     const record = this.requireLive(owner, id);
     if (record.state === 'running') return record;
-    await this.exclusively(id, 'resume', () => this.deps.engine.resume(id));
-    // A sandbox paused when the daemon restarted has its commands taken over now.
-    await this.adoptProcesses(record);
-    return this.markRestarted(record);
+    // Its commands taken over and its record running before anything else may act on it.
+    return this.exclusively(id, 'resume', async () => {
+      await this.deps.engine.resume(id);
+      // A sandbox paused when the daemon restarted has its commands taken over now.
+      await this.adoptProcesses(record);
+      return this.markRestarted(record);
+    });
   }
 
   /** Auto-pause: frozen instead of killed; resumed, it gets the default lifetime again. */
@@ -388,10 +405,15 @@ export class SandboxService {
       return;
     }
     try {
-      await this.exclusively(id, 'pause', () => this.deps.engine.pause(id));
-      this.timers.delete(id);
-      this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
+      await this.exclusively(id, 'pause', async () => {
+        await this.deps.engine.pause(id);
+        // A timer armed meanwhile (the timeout changed) is cancelled, not only forgotten.
+        this.timers.get(id)?.();
+        this.timers.delete(id);
+        this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
+      });
     } catch (err) {
+      if (this.ending.has(id) || this.deps.sandboxes.get(id)?.state === 'killed') return;
       this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
       await this.expire(id);
     }
@@ -399,18 +421,24 @@ export class SandboxService {
 
   /**
    * Runs `work` as the sandbox's one operation on its container or files (see
-   * `busy`); another asked for meanwhile is refused with 409 `conflict`.
+   * `busy`); another asked for meanwhile is refused with 409 `conflict`. A
+   * copy (checkpoint, snapshot, fork) is stopped through the signal given to
+   * it when the sandbox ends, and its teardown waits for it: what the copy
+   * makes in the sandbox's folder is then gone with it. A sandbox that ended
+   * during the work is answered as gone.
    */
-  async exclusively<T>(id: string, work: SandboxWork, run: () => Promise<T>): Promise<T> {
-    const release = this.claim(id, work);
+  async exclusively<T>(id: string, work: SandboxWork, run: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const { release, stop } = this.claim(id, work);
     try {
-      return await run();
+      return await run(stop);
+    } catch (err) {
+      throw this.endedMeanwhile(id, work) ?? err;
     } finally {
       release();
     }
   }
 
-  private claim(id: string, work: SandboxWork): () => void {
+  private claim(id: string, work: SandboxWork): { release: () => void; stop: AbortSignal } {
     // Ended since the caller looked it up (its checks may await): a restart now would outlive its teardown.
     const record = this.deps.sandboxes.get(id);
     if (this.ending.has(id) || record?.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} and no longer exists`);
@@ -418,15 +446,24 @@ export class SandboxService {
     if (current) {
       throw new ConflictError(`sandbox ${id} is busy with a ${current.work}; try again once that is done`, { id, busyWith: current.work }, 'conflict');
     }
-    let release = () => {};
+    let settle = () => {};
     const done = new Promise<void>((resolve) => {
-      release = resolve;
+      settle = resolve;
     });
-    this.busy.set(id, { work, done });
-    return () => {
+    const stopper = new AbortController();
+    this.busy.set(id, { work, done, stop: stopper });
+    const release = () => {
       this.busy.delete(id);
-      release();
+      settle();
     };
+    return { release, stop: stopper.signal };
+  }
+
+  /** The answer for work on a sandbox that ended while it ran (its failure was that ending), or undefined. */
+  private endedMeanwhile(id: string, work: SandboxWork): SandboxNotFoundError | undefined {
+    const record = this.deps.sandboxes.get(id);
+    if (!this.ending.has(id) && record?.state !== 'killed') return undefined;
+    return new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} during its ${work} and no longer exists`);
   }
 
   /**
@@ -438,7 +475,7 @@ export class SandboxService {
    * start its container again once the teardown had run; the caller then hears it is gone.
    */
   async restartInPlace<T>(id: string, restart: () => Promise<T>, onFailure: (err: unknown) => void): Promise<T> {
-    const release = this.claim(id, 'rollback');
+    const { release } = this.claim(id, 'rollback');
     this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
     let result: { ok: true; value: T } | { ok: false; err: unknown };
     try {
@@ -449,15 +486,14 @@ export class SandboxService {
     } finally {
       release();
     }
+    // Ended meanwhile (a kill, a timeout): its processes were killed under the restart, which may have failed for it.
+    const ended = this.endedMeanwhile(id, 'rollback');
+    if (ended) throw ended;
     if (!result.ok) {
       onFailure(result.err);
       // Stopped and half restored is no state to leave a sandbox in.
-      if (!this.ending.has(id)) await this.end(id, 'rollback_failed');
+      await this.end(id, 'rollback_failed');
       throw result.err;
-    }
-    const record = this.deps.sandboxes.get(id);
-    if (this.ending.has(id) || record?.state === 'killed') {
-      throw new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} during its rollback and no longer exists`);
     }
     return result.value;
   }
@@ -652,9 +688,11 @@ export class SandboxService {
     let work: Promise<void> | undefined;
     const ending: Ending = {
       start: () => {
-        // A rollback under way would start the container again after the teardown: it finishes first.
-        const rollback = this.busy.get(id)?.work === 'rollback' ? this.busy.get(id)?.done : undefined;
-        work ??= (rollback ?? Promise.resolve()).then(() => this.tearDown(id)).finally(() => this.ending.delete(id));
+        // The operation under way finishes first: a rollback would start the container again after the
+        // teardown, a copy would make its folder again. A copy is stopped; a rollback, a pause or a resume is not.
+        const busy = this.busy.get(id);
+        if (busy && busy.work !== 'rollback') busy.stop.abort();
+        work ??= (busy?.done ?? Promise.resolve()).then(() => this.tearDown(id)).finally(() => this.ending.delete(id));
         return work;
       },
     };

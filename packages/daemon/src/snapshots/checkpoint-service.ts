@@ -27,7 +27,7 @@ export class CheckpointService {
 
   async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     const sandbox = this.deps.sandboxes.requireLive(owner, id);
-    return this.deps.sandboxes.exclusively(sandbox.id, 'checkpoint', () => this.take(sandbox, id, signal));
+    return this.deps.sandboxes.exclusively(sandbox.id, 'checkpoint', (stop) => this.take(sandbox, id, signal ? AbortSignal.any([signal, stop]) : stop));
   }
 
   private async take(sandbox: SandboxRecord, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {

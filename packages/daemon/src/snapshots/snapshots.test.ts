@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { Sandbox, Templates } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
@@ -132,9 +132,9 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
   });
 
   it('B10: a rollback holds its sandbox alone; a kill under it waits for it and leaves nothing on the host', async () => {
-    const sbx = await Sandbox.create({ ...daemon.conn, tier });
-    // Files enough that the restart's copy takes a while.
-    expect((await sh(sbx, 'head -c 200M /dev/urandom > /work/big')).exitCode).toBe(0);
+    const sbx = await Sandbox.create({ ...daemon.conn, tier, limits: { memoryMiB: 1024 } });
+    // Files enough that the restart's copy takes a while (its writable layer is in memory: hence the limit).
+    expect((await sh(sbx, 'head -c 400M /dev/zero > /work/big')).exitCode).toBe(0);
     const cp = await sbx.checkpoint();
     const rollback = sbx.rollback(cp).then(
       () => 'rolled back',
@@ -161,6 +161,22 @@ describe.each(probeTiers)('checkpoints on the %s tier', (tier) => {
     await expect(sbx.rollback(cp)).rejects.toMatchObject({ status: 500 });
     expect(await sbx.getInfo()).toMatchObject({ state: 'killed', endReason: 'rollback_failed' });
     await expect(sbx.commands.run(['true'])).rejects.toThrow(/failed to start again in a rollback and no longer exists/);
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
+  });
+
+  it('B10: a kill during a copy of the sandbox’s files stops the copy and leaves nothing on the host', async () => {
+    const sbx = await Sandbox.create({ ...daemon.conn, tier });
+    expect((await sh(sbx, 'head -c 200M /dev/urandom > /work/big')).exitCode).toBe(0);
+    const checkpoints = `${daemon.stateDir}/sandboxes/${sbx.id}/checkpoints`;
+    const checkpoint = sbx.checkpoint().then(
+      () => 'taken',
+      (err: unknown) => err,
+    );
+    // Its folder made: the copy is under way.
+    await vi.waitFor(() => expect(existsSync(checkpoints) && readdirSync(checkpoints).length > 0).toBe(true), { timeout: 30_000, interval: 2 });
+    // A teardown under the copy used to let the copy make the sandbox's folder again.
+    await sbx.kill();
+    expect(await checkpoint).toMatchObject({ status: 404 });
     expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
   });
 

@@ -200,7 +200,8 @@ class E2bRoutes {
           if (this.s.sandboxes.requireLive(owner, id).state === 'paused') throw new ConflictError(`sandbox ${id} is already paused`, { id }, 'sandbox_paused');
         },
       },
-      () => this.s.sandboxes.pause(owner, id),
+      // A copy or rollback under way is waited for: an E2B client would read a 409 as "already paused".
+      () => this.s.sandboxes.pause(owner, id, { waitIfBusy: true }),
     );
     return c.body(null, 204);
   }

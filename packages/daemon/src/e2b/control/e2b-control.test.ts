@@ -144,6 +144,41 @@ describe('sandbox lifecycle through the e2b SDK', () => {
     await sbx.kill();
   });
 
+  it('a pause asked while the sandbox’s files are copied waits for the copy, then pauses (not false: it was not paused)', async () => {
+    const sbx = await Sandbox.create('base', { ...e2b(), metadata: { suite: 'pause-busy' } });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let copying = false;
+    const { host } = daemon;
+    const snapshot = host.snapshot.bind(host);
+    host.snapshot = async (id, layerDir) => {
+      copying = true;
+      await held;
+      return snapshot(id, layerDir);
+    };
+    try {
+      const checkpoint = native('POST', `/v1/sandboxes/${sbx.sandboxId}/checkpoints`);
+      await expect.poll(() => copying).toBe(true);
+      let paused: boolean | undefined;
+      const pausing = sbx.pause().then((answer) => {
+        paused = answer;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(paused).toBeUndefined();
+      release();
+      expect((await checkpoint).status).toBe(201);
+      await pausing;
+      expect(paused).toBe(true);
+      expect((await sbx.getInfo()).state).toBe('paused');
+    } finally {
+      release();
+      host.snapshot = snapshot;
+    }
+    await sbx.kill();
+  });
+
   it('lists with metadata and state filters, a page at a time', async () => {
     const made = [];
     for (let i = 0; i < 3; i++) made.push(await Sandbox.create('base', { ...e2b(), metadata: { suite: 'paging', n: String(i) } }));
