@@ -109,34 +109,22 @@ describe('sandbox lifecycle', () => {
   it('an auto-pause that falls due while the sandbox’s files are copied comes once the copy is done', async () => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
     // The copy is held on the host until released.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let copying = false;
-    const { host } = daemon;
-    const snapshot = host.snapshot.bind(host);
-    host.snapshot = async (id, layerDir) => {
-      copying = true;
-      await held;
-      return snapshot(id, layerDir);
-    };
+    const copy = daemon.host.holdCopies();
     try {
       const checkpoint = sbx.checkpoint();
-      await expect.poll(() => copying).toBe(true);
+      await expect.poll(() => copy.copying()).toBe(true);
       // A real copy freezes the sandbox and thaws it when done: a pause under it would be undone.
       clock.advance(2000);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect((await sbx.getInfo()).state).toBe('running');
       clock.advance(1000);
       expect((await sbx.getInfo()).state).toBe('running');
-      release();
+      copy.release();
       await checkpoint;
       clock.advance(1000);
       await expect.poll(async () => (await sbx.getInfo()).state).toBe('paused');
     } finally {
-      release();
-      host.snapshot = snapshot;
+      copy.release();
     }
     await sbx.kill();
   });

@@ -108,7 +108,34 @@ export class FakeSandboxHost implements SandboxHost {
     }
   }
 
+  /**
+   * Holds every copy of a sandbox's files (checkpoints, snapshots, forks) at
+   * its start until `release()`: a test can act while one is under way.
+   * `copying()` says whether one has started since.
+   */
+  holdCopies(): { copying: () => boolean; release: () => void } {
+    let started = false;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.copyGate = async () => {
+      started = true;
+      await held;
+    };
+    return {
+      copying: () => started,
+      release: () => {
+        this.copyGate = undefined;
+        release();
+      },
+    };
+  }
+
+  private copyGate: (() => Promise<void>) | undefined;
+
   async snapshot(id: string, layerDir: string): Promise<number> {
+    await this.copyGate?.();
     const sandbox = this.require(id);
     if (sandbox.status === 'paused' && sandbox.tier !== 'container') {
       throw new ConflictError(`sandbox ${id} is paused: resume it before copying its files`, { id }, 'sandbox_paused');

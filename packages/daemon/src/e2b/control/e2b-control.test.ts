@@ -146,35 +146,23 @@ describe('sandbox lifecycle through the e2b SDK', () => {
 
   it('a pause asked while the sandbox’s files are copied waits for the copy, then pauses (not false: it was not paused)', async () => {
     const sbx = await Sandbox.create('base', { ...e2b(), metadata: { suite: 'pause-busy' } });
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let copying = false;
-    const { host } = daemon;
-    const snapshot = host.snapshot.bind(host);
-    host.snapshot = async (id, layerDir) => {
-      copying = true;
-      await held;
-      return snapshot(id, layerDir);
-    };
+    const copy = daemon.host.holdCopies();
     try {
       const checkpoint = native('POST', `/v1/sandboxes/${sbx.sandboxId}/checkpoints`);
-      await expect.poll(() => copying).toBe(true);
+      await expect.poll(() => copy.copying()).toBe(true);
       let paused: boolean | undefined;
       const pausing = sbx.pause().then((answer) => {
         paused = answer;
       });
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(paused).toBeUndefined();
-      release();
+      copy.release();
       expect((await checkpoint).status).toBe(201);
       await pausing;
       expect(paused).toBe(true);
       expect((await sbx.getInfo()).state).toBe('paused');
     } finally {
-      release();
-      host.snapshot = snapshot;
+      copy.release();
     }
     await sbx.kill();
   });
