@@ -413,7 +413,7 @@ export class SandboxService {
         this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
       });
     } catch (err) {
-      if (this.ending.has(id) || this.deps.sandboxes.get(id)?.state === 'killed') return;
+      if (this.ended(id)) return;
       this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
       await this.expire(id);
     }
@@ -423,16 +423,16 @@ export class SandboxService {
    * Runs `work` as the sandbox's one operation on its container or files (see
    * `busy`); another asked for meanwhile is refused with 409 `conflict`. A
    * copy (checkpoint, snapshot, fork) is stopped through the signal given to
-   * it when the sandbox ends, and its teardown waits for it: what the copy
-   * makes in the sandbox's folder is then gone with it. A sandbox that ended
-   * during the work is answered as gone.
+   * it (the caller's `signal`, or the sandbox's end), and its teardown waits
+   * for it: what the copy makes in the sandbox's folder is then gone with it.
+   * A sandbox that ended during the work is answered as gone.
    */
-  async exclusively<T>(id: string, work: SandboxWork, run: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  async exclusively<T>(id: string, work: SandboxWork, run: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const { release, stop } = this.claim(id, work);
     try {
-      return await run(stop);
+      return await run(signal ? AbortSignal.any([signal, stop]) : stop);
     } catch (err) {
-      throw this.endedMeanwhile(id, work) ?? err;
+      throw this.ended(id, work) ?? err;
     } finally {
       release();
     }
@@ -440,8 +440,8 @@ export class SandboxService {
 
   private claim(id: string, work: SandboxWork): { release: () => void; stop: AbortSignal } {
     // Ended since the caller looked it up (its checks may await): a restart now would outlive its teardown.
-    const record = this.deps.sandboxes.get(id);
-    if (this.ending.has(id) || record?.state === 'killed') throw new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} and no longer exists`);
+    const ended = this.ended(id);
+    if (ended) throw ended;
     const current = this.busy.get(id);
     if (current) {
       throw new ConflictError(`sandbox ${id} is busy with a ${current.work}; try again once that is done`, { id, busyWith: current.work }, 'conflict');
@@ -459,11 +459,11 @@ export class SandboxService {
     return { release, stop: stopper.signal };
   }
 
-  /** The answer for work on a sandbox that ended while it ran (its failure was that ending), or undefined. */
-  private endedMeanwhile(id: string, work: SandboxWork): SandboxNotFoundError | undefined {
+  /** The answer for a sandbox that has ended (`during` the work whose failure that ending was), or undefined while it lives. */
+  private ended(id: string, during?: SandboxWork): SandboxNotFoundError | undefined {
     const record = this.deps.sandboxes.get(id);
     if (!this.ending.has(id) && record?.state !== 'killed') return undefined;
-    return new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)} during its ${work} and no longer exists`);
+    return new SandboxNotFoundError(id, `${describeSandboxEnd(record?.endReason)}${during ? ` during its ${during}` : ''} and no longer exists`);
   }
 
   /**
@@ -475,27 +475,26 @@ export class SandboxService {
    * start its container again once the teardown had run; the caller then hears it is gone.
    */
   async restartInPlace<T>(id: string, restart: () => Promise<T>, onFailure: (err: unknown) => void): Promise<T> {
-    const { release } = this.claim(id, 'rollback');
-    this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
-    let result: { ok: true; value: T } | { ok: false; err: unknown };
+    let restarted = false;
+    let value: T;
     try {
-      this.deps.processes.dropSandbox(id);
-      result = { ok: true, value: await restart() };
+      value = await this.exclusively(id, 'rollback', () => {
+        restarted = true;
+        this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
+        this.deps.processes.dropSandbox(id);
+        return restart();
+      });
     } catch (err) {
-      result = { ok: false, err };
-    } finally {
-      release();
-    }
-    // Ended meanwhile (a kill, a timeout): its processes were killed under the restart, which may have failed for it.
-    const ended = this.endedMeanwhile(id, 'rollback');
-    if (ended) throw ended;
-    if (!result.ok) {
-      onFailure(result.err);
+      // Refused, or ended meanwhile (a kill, a timeout: its processes were killed under the restart): answered as such.
+      if (!restarted || this.ended(id)) throw err;
+      onFailure(err);
       // Stopped and half restored is no state to leave a sandbox in.
       await this.end(id, 'rollback_failed');
-      throw result.err;
+      throw err;
     }
-    return result.value;
+    const ended = this.ended(id, 'rollback');
+    if (ended) throw ended;
+    return value;
   }
 
   /** Bookkeeping of a sandbox that runs again without a resume (restarted by a rollback). */

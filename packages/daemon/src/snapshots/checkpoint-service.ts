@@ -27,10 +27,11 @@ export class CheckpointService {
 
   async checkpoint(owner: string, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
     const sandbox = this.deps.sandboxes.requireLive(owner, id);
-    return this.deps.sandboxes.exclusively(sandbox.id, 'checkpoint', (stop) => this.take(sandbox, id, signal ? AbortSignal.any([signal, stop]) : stop));
+    return this.deps.sandboxes.exclusively(sandbox.id, 'checkpoint', (stop) => this.take(sandbox, stop), signal);
   }
 
-  private async take(sandbox: SandboxRecord, id: string, signal?: AbortSignal): Promise<CheckpointInfo> {
+  private async take(sandbox: SandboxRecord, signal: AbortSignal): Promise<CheckpointInfo> {
+    const { id } = sandbox;
     // Checkpoints live on the host's disk, outside the sandbox's own size limit: a few per sandbox.
     const kept = (await readdir(this.dir(sandbox.id)).catch(() => [] as string[])).length;
     if (kept >= maxCheckpointsPerSandbox) {

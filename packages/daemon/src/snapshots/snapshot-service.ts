@@ -122,8 +122,11 @@ export class SnapshotService {
     if (!template) throw new ConflictError(`the template of sandbox ${source.id} is gone`, { id: source.id }, 'template_gone');
     const layerDir = join(this.deps.layersDir, `l-${randomBytes(8).toString('hex')}`, 'rootfs');
     // Stopped when the source ends (its teardown waits for the copy), or when the caller leaves.
-    const sizeBytes = await this.deps.sandboxes.exclusively(source.id, kind, (stop) =>
-      this.deps.engine.snapshot(source.id, layerDir, { signal: signal ? AbortSignal.any([signal, stop]) : stop }),
+    const sizeBytes = await this.deps.sandboxes.exclusively(
+      source.id,
+      kind,
+      (stop) => this.deps.engine.snapshot(source.id, layerDir, { signal: stop }),
+      signal,
     );
     const record: TemplateRecord = {
       name,

@@ -36,6 +36,8 @@ export class FakeSandboxHost implements SandboxHost {
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly clients = new Map<string, AgentClient>();
   private readonly mounts = new Map<string, readonly HostMount[]>();
+  /** Set by holdCopies(): each copy of a sandbox's files waits on it first. */
+  private copyGate: (() => Promise<void>) | undefined;
   /** Every launch, for tests that assert what the daemon asked for. */
   readonly launches: SandboxLaunch[] = [];
 
@@ -131,8 +133,6 @@ export class FakeSandboxHost implements SandboxHost {
       },
     };
   }
-
-  private copyGate: (() => Promise<void>) | undefined;
 
   async snapshot(id: string, layerDir: string): Promise<number> {
     await this.copyGate?.();
