@@ -30,9 +30,11 @@ import {
   benchColdCreate,
   benchExec,
   benchIdleMemory,
+  benchSteadyExec,
   benchTeardown,
   type CliOutcome,
   type IdleMemory,
+  steadyWarmUpCalls,
   TimedRuntime,
 } from './benchmarks.js';
 import { benchCheck, type CheckOutcome } from './check-bench.js';
@@ -99,6 +101,7 @@ const sectionKeys = [
   'volumes',
   'throughput',
   'density',
+  'exec-steady',
 ];
 
 function onPath(name: string): string | null {
@@ -613,6 +616,12 @@ async function main(): Promise<void> {
           `  ${density?.count ?? 0} made in ${fmt(density?.createSeconds ?? Number.NaN, 1)} s; with all alive, GET p99 ${fmt(samples.summary('density.get').p99)} ms, ` +
           `exec p99 ${fmt(samples.summary('density.exec').p99)} ms; all killed in ${fmt(density?.killAllSeconds ?? Number.NaN, 1)} s ` +
           `(GET /v1/health p99 ${fmt(samples.summary('density.killAll.health').p99)} ms meanwhile; RSS peak ${fmt(density?.killAllRssMiB.peak ?? Number.NaN, 0)} MiB)`,
+      },
+      {
+        key: 'exec-steady',
+        title: `exec \`true\` through the API once the daemon is warm: ${steadyWarmUpCalls} calls, then ${config.execIterations} timed`,
+        run: () => benchSteadyExec(ctx),
+        summary: () => `  p50 ${fmt(samples.summary('exec.httpSteady').p50)} ms (the exec section's: ${fmt(samples.summary('exec.http').p50)} ms)`,
       },
     ];
     if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');
