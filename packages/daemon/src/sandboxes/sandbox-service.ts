@@ -29,9 +29,6 @@ import { type Ending, TeardownQueue } from './teardown-queue.js';
 
 /** How many sandboxes ended in bulk are torn down at once. */
 const teardownsAtOnce = 16;
-/** How soon an auto-pause that found its sandbox busy (a copy, a rollback) tries again. */
-const busyRetryMs = 1000;
-
 /** Operations that stop, freeze or copy a sandbox's container or files; one runs at a time per sandbox. */
 export type SandboxWork = 'rollback' | 'checkpoint' | 'snapshot' | 'fork' | 'pause' | 'resume';
 
@@ -85,6 +82,12 @@ export class SandboxService {
    * container gone, frozen or thawed under it, so it is refused meanwhile.
    */
   private readonly busy = new Map<string, { work: SandboxWork; done: Promise<void>; stop: AbortController }>();
+  /**
+   * Sandboxes whose auto-pause fell due while they were busy: the pause goes
+   * next, and any other operation asked for before it is refused, so a client
+   * copying back to back cannot hold it off.
+   */
+  private readonly pauseDue = new Set<string>();
   /** Restarts in place so far, by live sandbox: what the runtime said about one from before a restart is stale. */
   private readonly restarts = new Map<string, number>();
 
@@ -395,15 +398,16 @@ export class SandboxService {
   /** Auto-pause: frozen instead of killed; resumed, it gets the default lifetime again. */
   private async pauseAtTimeout(id: string): Promise<void> {
     const record = this.deps.sandboxes.get(id);
-    if (record?.state !== 'running') return;
-    if (this.busy.has(id)) {
-      // A copy or rollback holds it: the pause comes once that is done.
-      this.timers.set(
-        id,
-        this.deps.clock.after(busyRetryMs, () => void this.pauseAtTimeout(id)),
-      );
+    if (record?.state !== 'running') {
+      this.pauseDue.delete(id);
       return;
     }
+    const busy = this.busy.get(id);
+    if (busy) {
+      this.pauseAfter(id, busy.done);
+      return;
+    }
+    this.pauseDue.delete(id);
     try {
       await this.exclusively(id, 'pause', async () => {
         await this.deps.engine.pause(id);
@@ -417,6 +421,26 @@ export class SandboxService {
       this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
       await this.expire(id);
     }
+  }
+
+  /**
+   * A copy or rollback holds the sandbox whose auto-pause fell due: the pause
+   * comes as soon as that is done, before anything else (see `pauseDue`). A
+   * timeout set meanwhile cancels it, as it would cancel the timer.
+   */
+  private pauseAfter(id: string, done: Promise<void>): void {
+    let cancelled = false;
+    const cancel = () => {
+      cancelled = true;
+      this.pauseDue.delete(id);
+    };
+    this.pauseDue.add(id);
+    this.timers.set(id, cancel);
+    void done.then(() => {
+      if (cancelled) return;
+      if (this.timers.get(id) === cancel) this.timers.delete(id);
+      return this.pauseAtTimeout(id);
+    });
   }
 
   /**
@@ -442,9 +466,9 @@ export class SandboxService {
     // Ended since the caller looked it up (its checks may await): a restart now would outlive its teardown.
     const ended = this.ended(id);
     if (ended) throw ended;
-    const current = this.busy.get(id);
+    const current = this.busy.get(id)?.work ?? (this.pauseDue.has(id) && work !== 'pause' ? 'pause' : undefined);
     if (current) {
-      throw new ConflictError(`sandbox ${id} is busy with a ${current.work}; try again once that is done`, { id, busyWith: current.work }, 'conflict');
+      throw new ConflictError(`sandbox ${id} is busy with a ${current}; try again once that is done`, { id, busyWith: current }, 'conflict');
     }
     let settle = () => {};
     const done = new Promise<void>((resolve) => {
