@@ -106,49 +106,48 @@ describe('sandbox lifecycle', () => {
     expect(Date.parse((await sbx.getInfo()).expiresAt ?? '') - clock.now()).toBeGreaterThan(4 * 60_000);
     await sbx.kill();
   });
-  it('an auto-pause that falls due while the sandbox’s files are copied comes as soon as the copy is done, before any other operation', async () => {
+  /**
+   * A sandbox (auto-pause in 2 s) whose checkpoint's copy is held on the host
+   * past that timeout; `meanwhile` runs while it is held, then the copy ends.
+   */
+  const pauseDueDuringCopy = async (meanwhile: (sbx: Sandbox) => Promise<void>): Promise<Sandbox> => {
     const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
-    // The copy is held on the host until released.
     const copy = daemon.host.holdCopies();
     try {
       const checkpoint = sbx.checkpoint();
       await expect.poll(() => copy.copying()).toBe(true);
-      // A real copy freezes the sandbox and thaws it when done: a pause under it would be undone.
       clock.advance(2000);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect((await sbx.getInfo()).state).toBe('running');
-      clock.advance(60_000);
-      expect((await sbx.getInfo()).state).toBe('running');
+      await meanwhile(sbx);
       copy.release();
       await checkpoint;
-      // A client copying back to back does not hold the pause off: the next copy, asked at once, does not go first
-      // (a paused sandbox may still be copied), and no later tick of the clock is needed.
-      await sbx.checkpoint().catch(() => undefined);
-      expect((await sbx.getInfo()).state).toBe('paused');
     } finally {
       copy.release();
     }
+    return sbx;
+  };
+  it('an auto-pause that falls due while the sandbox’s files are copied comes as soon as the copy is done, before any other operation', async () => {
+    const sbx = await pauseDueDuringCopy(async (held) => {
+      // A real copy freezes the sandbox and thaws it when done: a pause under it would be undone.
+      expect((await held.getInfo()).state).toBe('running');
+      clock.advance(60_000);
+      expect((await held.getInfo()).state).toBe('running');
+    });
+    // A client copying back to back does not hold the pause off: the next copy, asked at once, does not go first
+    // (a paused sandbox may still be copied), and no later tick of the clock is needed.
+    await sbx.checkpoint().catch(() => undefined);
+    expect((await sbx.getInfo()).state).toBe('paused');
     await sbx.kill();
   });
   it('a timeout set while an auto-pause waits for a copy cancels that pause', async () => {
-    const sbx = await Sandbox.create({ ...daemon.conn, timeoutMs: 2000, onTimeout: 'pause' });
-    const copy = daemon.host.holdCopies();
-    try {
-      const checkpoint = sbx.checkpoint();
-      await expect.poll(() => copy.copying()).toBe(true);
-      clock.advance(2000);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await sbx.setTimeout(60_000);
-      copy.release();
-      await checkpoint;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect((await sbx.getInfo()).state).toBe('running');
-      // The new timeout still pauses it when it falls due.
-      clock.advance(60_000);
-      await expect.poll(async () => (await sbx.getInfo()).state).toBe('paused');
-    } finally {
-      copy.release();
-    }
+    const sbx = await pauseDueDuringCopy(async (held) => {
+      await held.setTimeout(60_000);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await sbx.getInfo()).state).toBe('running');
+    // The new timeout still pauses it when it falls due.
+    clock.advance(60_000);
+    await expect.poll(async () => (await sbx.getInfo()).state).toBe('paused');
     await sbx.kill();
   });
   it('stops the timeout clock while paused', async () => {
