@@ -416,8 +416,9 @@ export const steadyWarmUpCalls = 2000;
  * The exec of the exec section once the daemon is warm: a new daemon's first
  * few thousand calls run partly unoptimized while V8's compiler threads
  * optimize its code (docs/benchmarks.md), and the exec section comes a few
- * hundred calls after its start. Run last, so no other section measures a
- * daemon warmed by these calls. Not judged; shown beside the exec row.
+ * hundred calls after its start. Run in the last section, so no other
+ * section measures a daemon warmed by these calls. Not judged; shown beside
+ * the exec row.
  */
 export async function benchSteadyExec(ctx: BenchContext): Promise<void> {
   const api = ctx.daemon.api;

@@ -54,11 +54,13 @@ import {
   benchDensity,
   benchLifecycle,
   benchRawBurst,
+  benchSteadyClaim,
   benchThroughput,
   benchWarmClaim,
   type DensityOutcome,
   probeCriu,
   type ThroughputOutcome,
+  warmClaimWarmUps,
 } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { benchMcp, type McpOutcome } from './mcp-bench.js';
@@ -101,7 +103,7 @@ const sectionKeys = [
   'volumes',
   'throughput',
   'density',
-  'exec-steady',
+  'warm-daemon',
 ];
 
 function onPath(name: string): string | null {
@@ -618,10 +620,17 @@ async function main(): Promise<void> {
           `(GET /v1/health p99 ${fmt(samples.summary('density.killAll.health').p99)} ms meanwhile; RSS peak ${fmt(density?.killAllRssMiB.peak ?? Number.NaN, 0)} MiB)`,
       },
       {
-        key: 'exec-steady',
-        title: `exec \`true\` through the API once the daemon is warm: ${steadyWarmUpCalls} calls, then ${config.execIterations} timed`,
-        run: () => benchSteadyExec(ctx),
-        summary: () => `  p50 ${fmt(samples.summary('exec.httpSteady').p50)} ms (the exec section's: ${fmt(samples.summary('exec.http').p50)} ms)`,
+        key: 'warm-daemon',
+        title:
+          `the exec and the warm pool claim once the daemon is warm: ${steadyWarmUpCalls} execs, then ${config.execIterations} timed; ` +
+          `${warmClaimWarmUps} claims, then ${config.createIterations} timed`,
+        run: async () => {
+          await benchSteadyExec(ctx);
+          await benchSteadyClaim(ctx);
+        },
+        summary: () =>
+          `  exec p50 ${fmt(samples.summary('exec.httpSteady').p50)} ms (the exec section's: ${fmt(samples.summary('exec.http').p50)} ms), ` +
+          `claim → first output p50 ${fmt(samples.summary('pool.firstOutputSteady').p50)} ms (the pool section's: ${fmt(samples.summary('pool.firstOutput').p50)} ms)`,
       },
     ];
     if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');
