@@ -625,6 +625,9 @@ async function main(): Promise<void> {
           `the exec and the warm pool claim once the daemon is warm: ${steadyWarmUpCalls} execs, then ${config.execIterations} timed; ` +
           `${warmClaimWarmUps} claims, then ${config.createIterations} timed`,
         run: async () => {
+          // After the density section's thousands of teardowns the kernel may still be releasing their cgroups: wait as at the start.
+          const settled = await waitForQuietHost(ctx.progress, abort.signal);
+          if (!settled.settled) ctx.notes.add(`the warm daemon's figures were taken on a host still busy after ${settled.waitedSeconds} s of waiting`);
           await benchSteadyExec(ctx);
           await benchSteadyClaim(ctx);
         },
