@@ -61,13 +61,16 @@ describe('code contexts (fast tier)', () => {
   });
 
   it('streams output to the callbacks and returns an exception as error with its traceback', async () => {
-    const seen: string[] = [];
+    const out: string[] = [];
+    const err: string[] = [];
     const r = await sbx.runCode('import sys\nprint("out")\nprint("err", file=sys.stderr)\n1/0', {
-      onStdout: (t) => seen.push(`out:${t}`),
-      onStderr: (t) => seen.push(`err:${t}`),
+      onStdout: (t) => out.push(t),
+      onStderr: (t) => err.push(t),
     });
-    // Each stream in its order; the kernel flushes stdout and stderr apart, so not the one before the other.
-    expect(seen.toSorted()).toEqual(['err:err\n', 'out:out\n']);
+    // Each stream in its order; the kernel flushes stdout and stderr apart, so not the one before the other, and a
+    // loaded kernel may flush print's text and its newline apart (seen under the full suite): chunks are as they come.
+    expect(out.join('')).toBe('out\n');
+    expect(err.join('')).toBe('err\n');
     expect(r.error).toMatchObject({ name: 'ZeroDivisionError', value: 'division by zero' });
     expect(r.error?.traceback).toContain('1/0');
     // Plain text: the terminal colours IPython adds are gone.
