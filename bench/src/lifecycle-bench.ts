@@ -87,14 +87,11 @@ export async function benchLifecycle(ctx: BenchContext): Promise<void> {
  * the same run. Each round waits for the pool to refill, so every claim is a hit.
  */
 export async function benchWarmClaim(ctx: BenchContext): Promise<void> {
-  const { daemon, samples } = ctx;
-  await poolClaims(ctx, ctx.config.warmup + ctx.config.createIterations, async (round, sb, t0, t1) => {
-    const out = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
-    const t2 = now();
-    if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
+  const { samples } = ctx;
+  await claimsToFirstOutput(ctx, ctx.config.warmup + ctx.config.createIterations, (round, claimMs, firstOutputMs) => {
     if (round < ctx.config.warmup) return;
-    samples.add('pool.claim', t1 - t0);
-    samples.add('pool.firstOutput', t2 - t0);
+    samples.add('pool.claim', claimMs);
+    samples.add('pool.firstOutput', firstOutputMs);
   });
 }
 
@@ -106,14 +103,20 @@ export const warmClaimWarmUps = 250;
  * rounds after `warmClaimWarmUps` untimed ones. Not judged; shown beside the row.
  */
 export async function benchSteadyClaim(ctx: BenchContext): Promise<void> {
-  const { daemon, samples } = ctx;
   const rounds = warmClaimWarmUps + ctx.config.createIterations;
-  await poolClaims(ctx, rounds, async (round, sb, t0) => {
-    const out = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
+  await claimsToFirstOutput(ctx, rounds, (round, _claimMs, firstOutputMs) => {
+    if (round >= warmClaimWarmUps) ctx.samples.add('pool.firstOutputSteady', firstOutputMs);
+    if ((round + 1) % 50 === 0) ctx.progress(`  ${round + 1}/${rounds} claims`);
+  });
+}
+
+/** Pool claims (see poolClaims), each followed by `echo hi` in the claimed sandbox; `record` gets each round's times. */
+async function claimsToFirstOutput(ctx: BenchContext, rounds: number, record: (round: number, claimMs: number, firstOutputMs: number) => void): Promise<void> {
+  await poolClaims(ctx, rounds, async (round, sb, t0, t1) => {
+    const out = await ctx.daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
     const t2 = now();
     if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
-    if (round >= warmClaimWarmUps) samples.add('pool.firstOutputSteady', t2 - t0);
-    if ((round + 1) % 50 === 0) ctx.progress(`  ${round + 1}/${rounds} claims`);
+    record(round, t1 - t0, t2 - t0);
   });
 }
 

@@ -84,6 +84,12 @@ const p50 = (r: Results, name: string) => s(r, name)?.p50 ?? Number.NaN;
 const p95 = (r: Results, name: string) => s(r, name)?.p95 ?? Number.NaN;
 const p99 = (r: Results, name: string) => s(r, name)?.p99 ?? Number.NaN;
 
+/** A row's figure from the warm-daemon section (`after` the calls that warmed it), or nothing when that section did not run. */
+function warmFigure(r: Results, name: string, after: string): string {
+  const warm = p50(r, name);
+  return Number.isFinite(warm) ? `; the same daemon warm, after ${after} at the end of the run: ${fmt(warm)} ms` : '';
+}
+
 export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rr = r as Results;
   const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
@@ -174,7 +180,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured:
         `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms; floor, the agent behind a bare Node HTTP server: ` +
         `${fmt(p50(rr, 'exec.nodeFloor'))} ms, the agent socket alone ${fmt(p50(rr, 'exec.agent'))} ms` +
-        `${Number.isFinite(p50(rr, 'exec.httpSteady')) ? `; the same daemon warm, after ${steadyWarmUpCalls.toLocaleString('en')} more calls at the end of the run: ${fmt(p50(rr, 'exec.httpSteady'))} ms` : ''})`,
+        `${warmFigure(rr, 'exec.httpSteady', `${steadyWarmUpCalls.toLocaleString('en')} more calls`)})`,
       value: Number.isFinite(exec) ? exec : null,
       met: verdict(exec, 3),
     },
@@ -257,7 +263,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured:
         `${fmt(p50(rr, 'pool.firstOutput'))} ms (p99 ${fmt(p99(rr, 'pool.firstOutput'))} ms; cold ${fmt(p50(rr, 'paddock.firstOutput'))} ms; ` +
         `floor, a bare Node HTTP round trip + the exec floor: ${fmt(p50(rr, 'mcp.floor.nodeHttp') + p50(rr, 'exec.nodeFloor'))} ms` +
-        `${Number.isFinite(p50(rr, 'pool.firstOutputSteady')) ? `; the same daemon warm, after ${warmClaimWarmUps} more claims at the end of the run: ${fmt(p50(rr, 'pool.firstOutputSteady'))} ms` : ''})`,
+        `${warmFigure(rr, 'pool.firstOutputSteady', `${warmClaimWarmUps} more claims`)})`,
       value: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') : null,
       met: Number.isFinite(p50(rr, 'pool.firstOutput')) ? p50(rr, 'pool.firstOutput') <= 5 && p99(rr, 'pool.firstOutput') <= 15 : null,
     },

@@ -371,16 +371,25 @@ export class SandboxService {
         await busy.done;
         continue;
       }
-      return this.exclusively(id, 'pause', async () => {
-        await this.deps.engine.pause(id);
-        // A paused sandbox's timeout clock stands still.
-        this.timers.get(id)?.();
-        this.timers.delete(id);
-        const leftMs = record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now()) : null;
-        this.deps.sandboxes.markPaused(id, leftMs);
-        return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs } satisfies SandboxRecord;
-      });
+      const leftMs = await this.pauseNow(id, () => (record.expiresAt ? Math.max(0, Date.parse(record.expiresAt) - this.deps.clock.now()) : null));
+      return { ...record, state: 'paused', expiresAt: null, pausedLeftMs: leftMs } satisfies SandboxRecord;
     }
+  }
+
+  /**
+   * Freezes the sandbox as its one operation and stops its timeout clock,
+   * keeping `leftMs()` (read once frozen) for its resume; returns that.
+   */
+  private pauseNow(id: string, leftMs: () => number | null): Promise<number | null> {
+    return this.exclusively(id, 'pause', async () => {
+      await this.deps.engine.pause(id);
+      // A timer armed meanwhile (the timeout changed) is cancelled, not only forgotten.
+      this.timers.get(id)?.();
+      this.timers.delete(id);
+      const left = leftMs();
+      this.deps.sandboxes.markPaused(id, left);
+      return left;
+    });
   }
 
   async resume(owner: string, id: string): Promise<SandboxRecord> {
@@ -409,13 +418,7 @@ export class SandboxService {
     }
     this.pauseDue.delete(id);
     try {
-      await this.exclusively(id, 'pause', async () => {
-        await this.deps.engine.pause(id);
-        // A timer armed meanwhile (the timeout changed) is cancelled, not only forgotten.
-        this.timers.get(id)?.();
-        this.timers.delete(id);
-        this.deps.sandboxes.markPaused(id, defaultSandboxTimeoutMs);
-      });
+      await this.pauseNow(id, () => defaultSandboxTimeoutMs);
     } catch (err) {
       if (this.ended(id)) return;
       this.deps.logger.error({ err, sandbox: id }, 'pausing at the timeout failed; killing instead');
