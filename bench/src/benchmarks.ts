@@ -455,7 +455,7 @@ async function benchCliWarm(ctx: BenchContext, args: string[], env: NodeJS.Proce
     for (let round = 0; round < ctx.config.warmup + ctx.config.cliIterations; round++) {
       ctx.signal.throwIfAborted();
       await pool.full();
-      const r = await timedSpawn(process.execPath, args, { env, timeoutMs: 60_000 });
+      const r = await timedSpawn(cliMain, args, { env, timeoutMs: 60_000 });
       if (r.code !== 0) return { failed: `\`paddock run -- true\` with a warm pool exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}` };
       if (round >= ctx.config.warmup) ctx.samples.add('cli.paddockRunWarm', r.totalMs);
     }
@@ -467,24 +467,31 @@ async function benchCliWarm(ctx: BenchContext, args: string[], env: NodeJS.Proce
   }
 }
 
-/** 3. `paddock run -- true` end to end, next to the cost of starting node at all; cold, then served by a warm pool. */
+/**
+ * 3. `paddock run -- true` end to end, next to the cost of starting node at all; cold, then served by a warm pool.
+ * The CLI is started as a user's shell starts it, as a program (its first line names Node), not as `node paddock.mjs`.
+ */
 export async function benchCli(ctx: BenchContext): Promise<CliOutcome> {
   const { daemon, samples } = ctx;
   if (!existsSync(cliMain)) return { measured: false, reason: `${cliMain} does not exist (the CLI is not built)` };
   const env = { ...process.env, PADDOCK_URL: daemon.endpoint.url, PADDOCK_TOKEN: daemon.token, PADDOCK_STATE_DIR: daemon.stateDir };
-  const args = [cliMain, 'run', '--', 'true'];
-  const trial = await timedSpawn(process.execPath, args, { env, timeoutMs: 60_000 }).catch((err: Error) => err);
+  const args = ['run', '--', 'true'];
+  const trial = await timedSpawn(cliMain, args, { env, timeoutMs: 60_000 }).catch((err: Error) => err);
   if (trial instanceof Error) return { measured: false, reason: `paddock run could not start: ${trial.message}` };
   if (trial.code !== 0) {
     const why = (trial.stderr.trim() || trial.stdout.trim()).split('\n').slice(-2).join(' ').slice(0, 300);
     return { measured: false, reason: `\`paddock run -- true\` exited ${trial.code ?? trial.signal}: ${why || 'no output'}` };
   }
   const variants = [
-    { name: 'cli.paddockRun', args, optional: false },
+    { name: 'cli.paddockRun', file: cliMain, args, optional: false },
     // --version loads the command table and nothing of any command: the CLI's own start. --help loads every command's code.
-    { name: 'cli.paddockVersion', args: [cliMain, '--version'], optional: true },
-    { name: 'cli.paddockHelp', args: [cliMain, '--help'], optional: true },
-    { name: 'cli.nodeStartup', args: ['-e', ''], optional: false },
+    { name: 'cli.paddockVersion', file: cliMain, args: ['--version'], optional: true },
+    { name: 'cli.paddockHelp', file: cliMain, args: ['--help'], optional: true },
+    { name: 'cli.nodeStartup', file: process.execPath, args: ['-e', ''], optional: false },
+    // Node reads NODE_EXTRA_CA_CERTS's file before any script runs, which `paddock` avoids (paddock-launcher.mjs).
+    ...(process.env.NODE_EXTRA_CA_CERTS
+      ? [{ name: 'cli.nodeStartupNoExtraCa', file: process.execPath, args: ['-e', ''], optional: false, env: { ...env, NODE_EXTRA_CA_CERTS: undefined } }]
+      : []),
   ];
   const dropped = new Set<string>();
   const n = ctx.config.cliIterations;
@@ -492,9 +499,9 @@ export async function benchCli(ctx: BenchContext): Promise<CliOutcome> {
     for (const v of rotated(variants, round)) {
       ctx.signal.throwIfAborted();
       if (dropped.has(v.name)) continue;
-      const r = await timedSpawn(process.execPath, v.args, { env, timeoutMs: 60_000 });
+      const r = await timedSpawn(v.file, v.args, { env: 'env' in v ? v.env : env, timeoutMs: 60_000 });
       if (r.code !== 0) {
-        const why = `\`${v.args.slice(v.name.startsWith('cli.paddock') ? 1 : 0).join(' ')}\` exited ${r.code ?? r.signal} in round ${round + 1}: ${r.stderr.trim().slice(0, 300)}`;
+        const why = `\`${v.file === cliMain ? 'paddock' : 'node'} ${v.args.join(' ')}\` exited ${r.code ?? r.signal} in round ${round + 1}: ${r.stderr.trim().slice(0, 300)}`;
         if (!v.optional) return { measured: false, reason: why };
         dropped.add(v.name);
         ctx.notes.add(`${v.name} dropped: ${why}`);

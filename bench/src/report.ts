@@ -105,8 +105,10 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   // gVisor: raw runsc starts the command as the sandbox's first process; a Paddock sandbox starts its agent first and
   // the command is a second process start inside gVisor (the agent socket's exec row).
   const gvisorFloor = p50(rr, 'gvisor.runscOverlay.firstOutput') + p50(rr, 'gvisorExec.agent');
-  // `paddock run`: Node starting the CLI plus a raw `runc run` cold create, before any CLI or daemon work.
-  const cliFloor = p50(rr, 'cli.nodeStartup') + p50(rr, 'runcOverlay.firstOutput');
+  // `paddock run`: Node starting the CLI plus a raw `runc run` cold create, before any CLI or daemon work. Node's
+  // start as `paddock` pays it: without reading NODE_EXTRA_CA_CERTS, where the environment sets it.
+  const nodeStart = s(rr, 'cli.nodeStartupNoExtraCa') ? p50(rr, 'cli.nodeStartupNoExtraCa') : p50(rr, 'cli.nodeStartup');
+  const cliFloor = nodeStart + p50(rr, 'runcOverlay.firstOutput');
   const rssStart = r.daemonRss.startSettledMiB;
   const rssAfter = r.daemonRss.afterGcMiB;
   const dashboardRssAdded = r.dashboardRss ? r.dashboardRss.servedMiB - r.dashboardRss.offMiB : null;
@@ -821,6 +823,10 @@ function cliTable(r: Results): Table {
         ['`paddock --version` (the CLI starting: its command table, no command)', 'cli.paddockVersion'],
         ['`paddock --help` (every command loaded, no API call)', 'cli.paddockHelp'],
         ["`node -e ''` (Node start-up alone)", 'cli.nodeStartup'],
+        [
+          "`node -e ''` without NODE_EXTRA_CA_CERTS, which this environment sets (Node reads that file at start; `paddock` does not)",
+          'cli.nodeStartupNoExtraCa',
+        ],
       ] as const
     )
       .filter(([, k]) => s(r, k))

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS PADDOCK_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 // `paddock` (dist/paddock.mjs, copied there by bundle-cli.mjs). Node 20 keeps
 // no compiled code between runs, and compiling the CLI's modules was a third
 // of a call's own time. So the CLI is also bundled as one script,
@@ -16,11 +16,23 @@
 // PADDOCK_CLI_CODE_CACHE=write (the build): run from the script without a
 // cache and write one, and its stamp, when the command ends.
 // PADDOCK_CLI_CODE_CACHE=report: say on stderr how the CLI started.
+//
+// The first line moves NODE_EXTRA_CA_CERTS aside before Node starts. Node
+// reads that file, and builds its whole store of root certificates with it,
+// before running any script: 40-45 ms of every call where it is set (a
+// system bundle of ~140 certificates), for a CLI that mostly speaks plain
+// http to a local daemon. The CLI adds the file to what it trusts when its
+// daemon's URL is https (connection-for.ts); the processes it starts get the
+// variable back as it was. Started as `node paddock.mjs`, Node reads it as usual.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+
+const deferredExtraCa = process.env.PADDOCK_NODE_EXTRA_CA_CERTS;
+if (deferredExtraCa) process.env.NODE_EXTRA_CA_CERTS = deferredExtraCa;
+else delete process.env.PADDOCK_NODE_EXTRA_CA_CERTS;
 
 const script = fileURLToPath(new URL('paddock-main.cjs', import.meta.url));
 const cacheFile = `${script}.cache`;
