@@ -12,7 +12,7 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** How requests are sent; node:http on Node, fetch elsewhere. */
   transport?: Transport;
-  /** PEM of the certificate authorities to trust for an https URL besides the system's (a daemon with a self-signed certificate); Node only. */
+  /** PEM of the certificate authorities to trust for an https URL, in place of Node's built-in ones (a daemon with a self-signed certificate); Node only. */
   ca?: string;
   /** A file holding that PEM; defaults to PADDOCK_CA_FILE. Node only. */
   caFile?: string;

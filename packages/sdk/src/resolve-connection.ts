@@ -3,7 +3,7 @@ import { BadRequestError } from '@paddock/core/client';
 export interface Connection {
   url: string;
   token?: string;
-  /** PEM of the certificate authorities to trust for an https URL, besides the system's (a self-signed daemon). */
+  /** PEM of the certificate authorities to trust for an https URL, in place of Node's built-in ones (a self-signed daemon). */
   ca?: string;
 }
 

@@ -57,7 +57,7 @@ function loadHttps(): Promise<typeof import('node:https')> {
  */
 export const nodeHttpTransport: Transport = (req) => nodeRequest(req, undefined);
 
-/** node:http(s) trusting `ca` (PEM) besides the system's certificate authorities, for a daemon with its own certificate. */
+/** node:http(s) trusting `ca` (PEM) in place of Node's built-in certificate authorities, for a daemon with its own certificate. */
 export function nodeHttpTransportTrusting(ca: string): Transport {
   return (req) => nodeRequest(req, ca);
 }

@@ -11,8 +11,9 @@ export function connectionFor(command: Command): Connection {
 /**
  * `paddock` starts Node without NODE_EXTRA_CA_CERTS (paddock-launcher.mjs), so
  * Node's default trust lacks that file here. For an https daemon with no CA of
- * its own the CLI trusts what Node would have: its bundled roots and the file.
- * A file that cannot be read is passed over with a warning, as Node does.
+ * its own the CLI trusts what Node would have: its built-in CAs and the file
+ * (a CA given to the SDK replaces the built-in ones). A file that cannot be
+ * read is passed over with a warning, as Node does.
  */
 function withDeferredExtraCa(conn: Connection): Connection {
   const file = process.env.PADDOCK_NODE_EXTRA_CA_CERTS;

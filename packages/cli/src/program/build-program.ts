@@ -81,7 +81,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version(paddockVersion, '-V, --version', 'print the CLI version')
     .option('--url <url>', 'daemon URL (default: PADDOCK_URL, then the local daemon)')
     .option('--token <token>', 'API token (default: PADDOCK_TOKEN, then the local daemon’s token file)')
-    .option('--ca-file <file>', 'PEM certificate authority to trust for an https daemon URL, besides the system’s (default: PADDOCK_CA_FILE)')
+    .option('--ca-file <file>', 'PEM certificate authority to trust for an https daemon URL, in place of Node’s built-in ones (default: PADDOCK_CA_FILE)')
     // Needed for pass-through of the command's own options after `run`/`exec`; global options go first, as with docker.
     .enablePositionalOptions()
     .showSuggestionAfterError()
