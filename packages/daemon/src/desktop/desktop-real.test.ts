@@ -80,6 +80,44 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/**
+ * S6's rigged VNC server: one that takes input, on the view-only port 5900. An
+ * x11vnc that ends before it takes a connection (it could not listen yet, say)
+ * is started again; if none comes up, the error carries what each one printed.
+ */
+async function startRiggedVncServer(): Promise<{ connect(): Promise<RfbClient>; kill(): Promise<void> }> {
+  const command = 'x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage';
+  const ended: string[] = [];
+  let server = await sbx.commands.start(command);
+  let running = true;
+  const watch = (handle: typeof server) =>
+    void handle
+      .wait()
+      .catch(() => undefined)
+      .then(() => {
+        if (handle === server) running = false;
+        ended.push(`exit: ${handle.stdout.trim()} ${handle.stderr.trim()}`.trim());
+      });
+  watch(server);
+  const open = () => RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']);
+  return {
+    connect: () =>
+      waitFor('the rigged server', async () => {
+        if (!running && ended.length < 5) {
+          server = await sbx.commands.start(command);
+          running = true;
+          watch(server);
+        }
+        return open().catch(() => undefined);
+      }).catch((err: Error) => {
+        throw new Error(
+          `${err.message}; x11vnc ${running ? 'still running' : 'not running'}, ended ${ended.length} times: ${ended.join(' | ').slice(0, 2000)}`,
+        );
+      }),
+    kill: () => server.kill().catch(() => {}),
+  };
+}
+
 async function events(): Promise<string> {
   return (await sbx.commands.run('cat /tmp/events.log', { timeoutMs: 10_000 })).stdout;
 }
@@ -531,13 +569,9 @@ describe('the desktop in the control tower', () => {
     await sbx.commands.run("pkill -f 'rfbport [5]900'; for i in $(seq 100); do pgrep -f 'rfbport [5]900' >/dev/null || break; sleep 0.1; done; sleep 0.2", {
       timeoutMs: 30_000,
     });
-    const rigged = await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage');
+    const rigged = await startRiggedVncServer();
     try {
-      const direct = await waitFor('the rigged server', () =>
-        RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']).catch(
-          () => undefined,
-        ),
-      );
+      const direct = await rigged.connect();
       direct.click(303, 203);
       await waitFor('the rigged server to take a click', async () => ((await clicked(303, 203)) ? true : undefined));
       direct.close();
@@ -550,7 +584,7 @@ describe('the desktop in the control tower', () => {
       expect(await clicked(304, 204)).toBe(false);
       again.close();
     } finally {
-      await rigged.kill().catch(() => {});
+      await rigged.kill();
       await sbx.commands.start('x11vnc -display :0 -localhost -rfbport 5900 -viewonly -shared -forever -nopw -quiet -noxdamage');
     }
   }, 240_000);
