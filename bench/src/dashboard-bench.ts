@@ -4,7 +4,7 @@ import type { SandboxInfo } from '@paddock/core';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { startBenchDaemon } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
-import type { Cleanup } from './cleanup.js';
+import { Cleanup } from './cleanup.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { sleep } from './timed-spawn.js';
 
@@ -150,6 +150,23 @@ export async function benchDashboardRss(
   loads = 5,
 ): Promise<{ offMiB: number; servedMiB: number; loads: number } | null> {
   if (!existsSync(chromiumPath)) return null;
+  // Both daemons are stopped when the section ends, not with the run: idle, they would still hold memory and
+  // wake for their timers through every later section. (The run's cleanup also stops them, after an interruption.)
+  const own = new Cleanup();
+  cleanup.add('stop the dashboard-RSS daemons', () => own.run());
+  try {
+    return await compareDashboardRss(root, cacheDir, own, loads);
+  } finally {
+    await own.run();
+  }
+}
+
+async function compareDashboardRss(
+  root: string,
+  cacheDir: string,
+  cleanup: Cleanup,
+  loads: number,
+): Promise<{ offMiB: number; servedMiB: number; loads: number }> {
   const off = await startBenchDaemon(join(root, 'rss-no-dashboard'), cacheDir, cleanup, { args: ['--dashboard-dir', ''] });
   const served = await startBenchDaemon(join(root, 'rss-dashboard'), cacheDir, cleanup);
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
