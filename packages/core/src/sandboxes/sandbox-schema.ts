@@ -81,6 +81,8 @@ export const SandboxCreateSchema = z
   })
   .strict();
 export type SandboxCreate = z.input<typeof SandboxCreateSchema>;
+/** A create request once SandboxCreateSchema has parsed it (its defaults filled in). */
+export type SandboxCreateRequest = z.output<typeof SandboxCreateSchema>;
 
 export const SandboxSchema = z.object({
   id: z.string(),

@@ -4,6 +4,7 @@ import {
   CheckpointSchema,
   ForkCreateSchema,
   RollbackSchema,
+  type SandboxCreateRequest,
   SandboxCreateSchema,
   SandboxListQuerySchema,
   SandboxTimeoutSchema,
@@ -246,7 +247,7 @@ export function registerSandboxRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 }
 
 /** A sandbox.create decision, audit record and create: every API that makes sandboxes (Paddock's, E2B's) through this one. */
-export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<typeof SandboxCreateSchema>): Promise<SandboxRecord> {
+export function governedCreate(c: Context<HttpEnv>, s: Services, body: SandboxCreateRequest): Promise<SandboxRecord> {
   return s.govern(
     c,
     {
@@ -265,7 +266,7 @@ export function governedCreate(c: Context<HttpEnv>, s: Services, body: z.output<
     async () => {
       await s.builtInTemplates.ensure(body.template, c.get('principal').tenant);
       return mountingVolumes(c, s, body.volumes ?? [], () =>
-        s.sandboxes.create(c.get('principal').tenant, body, { signal: c.get('signal'), createdBy: c.get('principal').owner }),
+        s.sandboxes.createParsed(c.get('principal').tenant, body, { signal: c.get('signal'), createdBy: c.get('principal').owner }),
       );
     },
   );
