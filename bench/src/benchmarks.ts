@@ -361,10 +361,12 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
     const floorApi = new HttpApi(floor.url, '');
     stopFloor = () => floorApi.close();
     // In runs of calls per way, as a client makes them (each way's first run warms it up).
+    const daemonPid = daemon.endpoint.pid;
     await timeInRuns(ctx, 'exec', [
-      { name: 'http', run: () => execTrue(api, sb.id) },
+      { name: 'http', run: () => execTrue(api, sb.id), serverPid: daemonPid },
       {
         name: 'sdk',
+        serverPid: daemonPid,
         run: async () => {
           const r = await sdk.commands.runAllowingFailure(['true']);
           if (r.exitCode !== 0) throw new Error(`sdk run true exited ${r.exitCode}`);
@@ -372,6 +374,7 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
       },
       {
         name: 'nodeFloor',
+        serverPid: floor.pid,
         run: async () => {
           const r = await floorApi.call<CommandResult>('POST', '/exec', { cmd: ['true'] });
           if (r.exitCode !== 0) throw new Error(`exec true through the floor server exited ${r.exitCode}`);

@@ -6,6 +6,7 @@ import { type SandboxPaths, sandboxPaths } from '@paddock/engine';
 import type { BenchContext } from './benchmarks.js';
 import { benchDashboard } from './dashboard-bench.js';
 import { procStatusBytes } from './memory.js';
+import { type ProcessCpu, processCpu } from './process-cpu.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
 import { startBenchPool } from './warm-pool.js';
 
@@ -88,10 +89,12 @@ export async function benchLifecycle(ctx: BenchContext): Promise<void> {
  */
 export async function benchWarmClaim(ctx: BenchContext): Promise<void> {
   const { samples } = ctx;
-  await claimsToFirstOutput(ctx, ctx.config.warmup + ctx.config.createIterations, (round, claimMs, firstOutputMs) => {
+  await claimsToFirstOutput(ctx, ctx.config.warmup + ctx.config.createIterations, (round, claimMs, firstOutputMs, daemonCpu) => {
     if (round < ctx.config.warmup) return;
     samples.add('pool.claim', claimMs);
     samples.add('pool.firstOutput', firstOutputMs);
+    samples.add('pool.firstOutput.cpuMain', daemonCpu.mainMs);
+    samples.add('pool.firstOutput.cpuAll', daemonCpu.allMs);
   });
 }
 
@@ -104,20 +107,41 @@ export const warmClaimWarmUps = 250;
  */
 export async function benchSteadyClaim(ctx: BenchContext): Promise<void> {
   const rounds = warmClaimWarmUps + ctx.config.createIterations;
-  await claimsToFirstOutput(ctx, rounds, (round, _claimMs, firstOutputMs) => {
-    if (round >= warmClaimWarmUps) ctx.samples.add('pool.firstOutputSteady', firstOutputMs);
+  await claimsToFirstOutput(ctx, rounds, (round, _claimMs, firstOutputMs, daemonCpu) => {
+    if (round >= warmClaimWarmUps) {
+      ctx.samples.add('pool.firstOutputSteady', firstOutputMs);
+      ctx.samples.add('pool.firstOutputSteady.cpuMain', daemonCpu.mainMs);
+    }
     if ((round + 1) % 50 === 0) ctx.progress(`  ${round + 1}/${rounds} claims`);
   });
 }
 
-/** Pool claims (see poolClaims), each followed by `echo hi` in the claimed sandbox; `record` gets each round's times. */
-async function claimsToFirstOutput(ctx: BenchContext, rounds: number, record: (round: number, claimMs: number, firstOutputMs: number) => void): Promise<void> {
-  await poolClaims(ctx, rounds, async (round, sb, t0, t1) => {
-    const out = await ctx.daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
-    const t2 = now();
-    if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
-    record(round, t1 - t0, t2 - t0);
-  });
+/**
+ * Pool claims (see poolClaims), each followed by `echo hi` in the claimed
+ * sandbox; `record` gets each round's times, and the daemon's CPU from before
+ * the claim to the output (read outside the timed span).
+ */
+async function claimsToFirstOutput(
+  ctx: BenchContext,
+  rounds: number,
+  record: (round: number, claimMs: number, firstOutputMs: number, daemonCpu: ProcessCpu) => void,
+): Promise<void> {
+  const pid = ctx.daemon.endpoint.pid;
+  let cpuBefore = processCpu(pid);
+  await poolClaims(
+    ctx,
+    rounds,
+    async (round, sb, t0, t1) => {
+      const out = await ctx.daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
+      const t2 = now();
+      const cpuAfter = processCpu(pid);
+      if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
+      record(round, t1 - t0, t2 - t0, { mainMs: cpuAfter.mainMs - cpuBefore.mainMs, allMs: cpuAfter.allMs - cpuBefore.allMs });
+    },
+    () => {
+      cpuBefore = processCpu(pid);
+    },
+  );
 }
 
 /**
@@ -130,6 +154,7 @@ async function poolClaims(
   ctx: BenchContext,
   rounds: number,
   use: (round: number, sb: SandboxInfo, beforeClaim: number, afterClaim: number) => Promise<void>,
+  justBeforeClaim: () => void = () => {},
 ): Promise<void> {
   const { daemon } = ctx;
   const pool = await startBenchPool(daemon.api, 3);
@@ -137,6 +162,7 @@ async function poolClaims(
     for (let round = 0; round < rounds; round++) {
       ctx.signal.throwIfAborted();
       await pool.full();
+      justBeforeClaim();
       const t0 = now();
       const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
       const t1 = now();

@@ -42,6 +42,7 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port +
 
 export interface NodeExecFloor {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -61,6 +62,7 @@ export async function startNodeExecFloor(dir: string, agentSocket: string, sandb
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -690,6 +690,9 @@ function lifecycleTable(r: Results): Table {
     rows: [
       row('warm pool: POST /v1/sandboxes served from a pool', 'pool.claim', 'paddock.create'),
       row('warm pool: claim → first output of `echo hi`', 'pool.firstOutput', 'paddock.firstOutput'),
+      row("  the daemon's CPU over it: main thread", 'pool.firstOutput.cpuMain'),
+      row("  the daemon's CPU over it: all threads", 'pool.firstOutput.cpuAll'),
+      row("  the daemon's CPU over it once warm (the last section): main thread", 'pool.firstOutputSteady.cpuMain'),
       row('Paddock API: pause', 'lifecycle.pause', 'lifecycle.runcPause'),
       row('Paddock API: resume', 'lifecycle.resume', 'lifecycle.runcResume'),
       row('raw `runc pause` (baseline)', 'lifecycle.runcPause'),
@@ -795,7 +798,7 @@ function mcpTable(r: Results): Table {
 function execTable(r: Results): Table {
   return {
     title: `Exec \`true\` in a running sandbox (ms, ${r.config.execIterations} calls per way, in runs of 20, interleaved)`,
-    head: ['', 'p50', 'p95', '× runc exec', '× spawn'],
+    head: ['', 'p50', 'p95', '× runc exec', '× spawn', 'server CPU per call, p50: main thread / all threads'],
     rows: execRows
       .filter(([k]) => s(r, `exec.${k}`))
       .map(([k, label]) => [
@@ -804,8 +807,19 @@ function execTable(r: Results): Table {
         fmt(p95(r, `exec.${k}`)),
         fmtRatio(ratio(p50(r, `exec.${k}`), p50(r, 'exec.runcExec'))),
         fmtRatio(ratio(p50(r, `exec.${k}`), p50(r, 'exec.spawn'))),
+        cpuCell(r, `exec.${k}`),
       ]),
+    note:
+      "Server CPU: what the process answering the call (the daemon, or the floor server) spent on a CPU per call, from its threads' " +
+      'schedstat over each run of 20 calls. Unlike a round trip it does not grow with the time the machine takes to wake an idle CPU, ' +
+      "so it shows a change to the daemon's own work in runs whose round trips drift.",
   };
+}
+
+/** A server's CPU per call (ms) for a way measured with it, as "main / all"; – for the others. */
+function cpuCell(r: Results, key: string): string {
+  if (!s(r, `${key}.cpuMain`)) return '–';
+  return `${fmt(p50(r, `${key}.cpuMain`))} / ${fmt(p50(r, `${key}.cpuAll`))}`;
 }
 
 function cliTable(r: Results): Table {

@@ -1,10 +1,13 @@
 import type { BenchContext } from './benchmarks.js';
+import { withServerCpu } from './process-cpu.js';
 import { rotated } from './stats.js';
 
 /** One way of making the same call, timed in runs. */
 export interface CallWay {
   name: string;
   run: () => Promise<unknown>;
+  /** The server process that answers this way's calls: what it spends on CPU per call is recorded too (`${series}.${way}.cpuMain`, `.cpuAll`). */
+  serverPid?: number;
 }
 
 /** Calls a way makes in a row before the next one has its turn. */
@@ -21,16 +24,21 @@ export async function timeInRuns(ctx: BenchContext, series: string, ways: CallWa
   const total = rounds ?? 1 + Math.ceil(ctx.config.execIterations / callsPerRun);
   for (let round = 0; round < total; round++) {
     for (const way of rotated(ways, round)) {
-      for (let i = 0; i < callsPerRun; i++) {
-        ctx.signal.throwIfAborted();
-        const t = performance.now();
-        try {
-          await way.run();
-        } catch (err) {
-          throw new Error(`${series}, ${way.name}, round ${round + 1}: ${(err as Error).message}`);
+      const addCpu = (key: string, ms: number) => {
+        if (round > 0) ctx.samples.add(`${series}.${way.name}.${key}`, ms);
+      };
+      await withServerCpu(way.serverPid, callsPerRun, addCpu, async () => {
+        for (let i = 0; i < callsPerRun; i++) {
+          ctx.signal.throwIfAborted();
+          const t = performance.now();
+          try {
+            await way.run();
+          } catch (err) {
+            throw new Error(`${series}, ${way.name}, round ${round + 1}: ${(err as Error).message}`);
+          }
+          if (round > 0) ctx.samples.add(`${series}.${way.name}`, performance.now() - t);
         }
-        if (round > 0) ctx.samples.add(`${series}.${way.name}`, performance.now() - t);
-      }
+      });
     }
     if (round > 0 && (round % 5 === 0 || round === total - 1)) ctx.progress(`  ${round}/${total - 1} rounds of ${callsPerRun} calls per way`);
   }

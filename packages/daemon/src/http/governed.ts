@@ -10,7 +10,7 @@ import { assessCommand } from '../policy/command-risk.js';
 import { endSpan, offTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import type { HttpEnv } from './http-env.js';
 
-export interface Action {
+export interface Action<Checked = unknown> {
   /** e.g. sandbox.create */
   action: string;
   /** e.g. sandbox:sb-…; what the action is about */
@@ -21,7 +21,7 @@ export interface Action {
    * Checks that must pass before a policy is asked (the sandbox exists and is
    * the caller's), so nobody is asked to approve a request that cannot run.
    */
-  precheck?: () => unknown;
+  precheck?: () => Checked;
   /** The audited outcome of a run that succeeded, when its result says more than "ok" (a tool that answered with an error). */
   outcomeOf?: (result: unknown) => string;
   /** What a run that succeeded adds to its audit record (a recording's digest, say). */
@@ -52,10 +52,17 @@ export interface Caller {
  * and every tool call of /mcp goes through here, so nothing reaches a sandbox
  * without a decision and a record.
  */
-export type GovernAs = <T>(caller: Caller, action: Action, run: () => Promise<T>) => Promise<T>;
+export type GovernAs = <T, Checked = unknown>(caller: Caller, action: Action<Checked>, run: Run<T, Checked>) => Promise<T>;
 
 /** GovernAs for a route: the caller is the request of its context. */
-export type Govern = <T>(c: Context<HttpEnv>, action: Action, run: () => Promise<T>) => Promise<T>;
+export type Govern = <T, Checked = unknown>(c: Context<HttpEnv>, action: Action<Checked>, run: Run<T, Checked>) => Promise<T>;
+
+/**
+ * The action itself. It gets what the precheck returned (the sandbox it
+ * found, say) when the decision came at once; after a wait for a human it
+ * gets undefined and must look again, as the world may have changed meanwhile.
+ */
+export type Run<T, Checked> = (checked: Checked | undefined) => Promise<T>;
 
 /** The caller of a route. Its approval headers are read only when a decision needs them. */
 export function callerOf(c: Context<HttpEnv>): Caller {
@@ -107,9 +114,10 @@ export function makeGovernAs(
       endSpan(span, outcome === 'ok' ? undefined : { message: outcome, code: outcome });
     };
     let admission: Admission | undefined;
+    let checked: ReturnType<NonNullable<typeof precheck>> | undefined;
     try {
       admission = scopes.admit(principal, action, resource, context);
-      precheck?.();
+      checked = precheck?.();
     } catch (err) {
       admission?.failed();
       record('deny', err instanceof PaddockError ? err.code : 'internal_error');
@@ -131,6 +139,7 @@ export function makeGovernAs(
           caller.signal,
         );
         details = { ...context, reason: decision.reason, approvalId };
+        checked = undefined;
       } catch (err) {
         admission?.failed();
         record('ask', err instanceof PaddockError ? err.code : 'internal_error', { ...context, reason: decision.reason, ...approvalDetails(err) });
@@ -139,7 +148,7 @@ export function makeGovernAs(
     }
     const made = decision.effect;
     try {
-      const result = await run();
+      const result = await run(checked);
       record(made, outcomeOf?.(result) ?? 'ok', detailsOf ? { ...details, ...detailsOf(result) } : details);
       return result;
     } catch (err) {

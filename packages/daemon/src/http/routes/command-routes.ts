@@ -13,6 +13,7 @@ import {
 } from '@paddock/core';
 import type { ManagedProcess, ProcessEvent, ProcessSubscriber } from '../../commands/process-manager.js';
 import { assessCommand } from '../../policy/command-risk.js';
+import type { SandboxRecord } from '../../store/sandbox-store.js';
 import { type Action, type Caller, callerOf } from '../governed.js';
 import type { HttpEnv } from '../http-env.js';
 import { type NdjsonSink, ndjsonHeaders, ndjsonStream, streamed } from '../ndjson.js';
@@ -124,8 +125,8 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
     const streaming = (c.req.header('accept') ?? '').includes('application/x-ndjson');
     if (!streaming) return c.json(await execToExit(s, callerOf(c), id, body), 200);
     const owner = c.get('principal').tenant;
-    return s.govern(c, execAction(s, owner, id, body), async () => {
-      const sandbox = s.sandboxes.requireRunning(owner, id);
+    return s.govern(c, execAction(s, owner, id, body), async (checked) => {
+      const sandbox = checked ?? s.sandboxes.requireRunning(owner, id);
       let proc: ManagedProcess | undefined;
       let subscriber: ProcessSubscriber | undefined;
       const body$ = ndjsonStream(
@@ -157,7 +158,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
         context: { ...execContext(body), background: true },
         precheck: () => s.sandboxes.requireRunning(owner, id),
       },
-      async () => s.processes.start(s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
+      async (checked) => s.processes.start(checked ?? s.sandboxes.requireRunning(owner, id), body, { keepStdinOpen: openStdin }),
     );
     return c.json(proc.info(), 201);
   });
@@ -249,7 +250,7 @@ export function registerCommandRoutes(app: OpenAPIHono<HttpEnv>, s: Services): v
 }
 
 /** What POST …/exec asks the policy about: one sandbox.exec of this command in sandbox `id`, which must be running. */
-function execAction(s: Services, owner: string, id: string, body: CommandStart): Action {
+function execAction(s: Services, owner: string, id: string, body: CommandStart): Action<SandboxRecord> {
   return { action: 'sandbox.exec', resource: `sandbox:${id}`, context: execContext(body), precheck: () => s.sandboxes.requireRunning(owner, id) };
 }
 
@@ -260,8 +261,8 @@ function execAction(s: Services, owner: string, id: string, body: CommandStart):
  */
 export function execToExit(s: Services, caller: Caller, id: string, body: CommandStart): Promise<CommandResult> {
   const owner = caller.principal.tenant;
-  return s.governAs(caller, execAction(s, owner, id, body), async () => {
-    const sandbox = s.sandboxes.requireRunning(owner, id);
+  return s.governAs(caller, execAction(s, owner, id, body), async (checked) => {
+    const sandbox = checked ?? s.sandboxes.requireRunning(owner, id);
     const signal = caller.signal;
     const proc = await s.processes.start(sandbox, body, { signal });
     const onAbort = () => proc.signal('SIGKILL');
