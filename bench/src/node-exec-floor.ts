@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
  * as the daemon does (the same AgentClient: one connection per command, stdin
  * closed, output gathered) and answers with the exit code and output as JSON.
  * No authentication, validation, policy, audit, sandbox lookup or logging.
+ * POST /ping answers at once, with no agent call.
  * What the API's exec costs beyond it is Paddock's own work; what it costs up
  * to it is the HTTP hop, Node and the agent.
  */
@@ -21,6 +22,11 @@ const server = http.createServer((req, res) => {
   const parts = [];
   req.on('data', (d) => parts.push(d));
   req.on('end', async () => {
+    // POST /ping: a round trip that does nothing (the least any API call costs).
+    if (req.url === '/ping') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 });
+      return res.end('{}');
+    }
     try {
       const { cmd } = JSON.parse(Buffer.concat(parts).toString());
       const out = [], err = [];
