@@ -170,11 +170,10 @@ export class PoolService {
         if (this.stopped) return;
         const pool = this.row(id);
         if (!pool) return;
-        const ready = this.deps.sandboxStore.list({ owner: poolOwner(id), states: ['running'] }).length;
-        if (ready >= pool.size) {
-          // A smaller size: the surplus goes.
-          const surplus = this.deps.sandboxStore.list({ owner: poolOwner(id), states: ['running'] }).slice(pool.size);
-          for (const s of surplus) await this.deps.sandboxes.kill(poolOwner(id), s.id).catch(() => {});
+        const ready = this.deps.sandboxStore.runningIds(poolOwner(id));
+        if (ready.length >= pool.size) {
+          // A smaller size: the surplus (the oldest) goes.
+          for (const surplus of ready.slice(pool.size)) await this.deps.sandboxes.kill(poolOwner(id), surplus).catch(() => {});
           return;
         }
         const started = performance.now();
@@ -220,7 +219,7 @@ export class PoolService {
       tier: r.tier,
       limits: JSON.parse(r.limits) as Limits,
       size: r.size,
-      ready: this.deps.sandboxStore.list({ owner: poolOwner(r.id), states: ['running'] }).filter((s) => !this.warming.has(s.id)).length,
+      ready: this.deps.sandboxStore.runningIds(poolOwner(r.id)).filter((id) => !this.warming.has(id)).length,
       hits: r.hits,
       misses: r.misses,
       lastRefillMs: this.lastRefillMs.has(r.id) ? Math.round((this.lastRefillMs.get(r.id) as number) * 10) / 10 : null,
