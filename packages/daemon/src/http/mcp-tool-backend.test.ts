@@ -91,7 +91,7 @@ describe('the /mcp tools’ direct calls', () => {
     const decisions: Array<[string, unknown]> = [];
     const governAs: Services['governAs'] = async (_caller, action, run) => {
       decisions.push([action.action, action.context]);
-      return run();
+      return run(undefined);
     };
     const services = { governAs, gateway } as unknown as Services;
     const tools = mcpToolBackend({ services, logger: pino({ level: 'silent' }), authenticate: () => agent });
