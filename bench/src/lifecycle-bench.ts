@@ -8,7 +8,7 @@ import type { BenchContext } from './benchmarks.js';
 import { benchDashboard } from './dashboard-bench.js';
 import { procStatusBytes } from './memory.js';
 import { startNodeExecFloor } from './node-exec-floor.js';
-import { type ProcessCpu, processCpu } from './process-cpu.js';
+import { cpuBetween, type ProcessCpu, processCpu } from './process-cpu.js';
 import { timedSpawn, timedSpawnOk } from './timed-spawn.js';
 import { type BenchPool, startBenchPool } from './warm-pool.js';
 
@@ -176,14 +176,16 @@ async function claimsToFirstOutput(
     async (round, sb, t0, t1) => {
       const out = await ctx.daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
       const t2 = now();
-      const cpuAfter = processCpu(pid);
+      const daemonCpu = cpuBetween(cpuBefore, processCpu(pid));
       if (out.stdout !== 'hi\n') throw new Error(`warm exec printed ${JSON.stringify(out.stdout)}`);
-      record(round, t1 - t0, t2 - t0, { mainMs: cpuAfter.mainMs - cpuBefore.mainMs, allMs: cpuAfter.allMs - cpuBefore.allMs });
+      record(round, t1 - t0, t2 - t0, daemonCpu);
     },
-    () => {
-      cpuBefore = processCpu(pid);
+    {
+      justBeforeClaim: () => {
+        cpuBefore = processCpu(pid);
+      },
+      afterRound,
     },
-    afterRound,
   );
 }
 
@@ -192,13 +194,14 @@ async function claimsToFirstOutput(
  * `rounds` times, each once the pool is full again (so every claim is a hit):
  * `use` gets the round, the sandbox and the times before and after its
  * POST /v1/sandboxes; the sandbox is killed after it, the pool at the end.
+ * `hooks.justBeforeClaim` runs outside the timed span, right before it;
+ * `hooks.afterRound` once the round's sandbox is killed.
  */
 async function poolClaims(
   ctx: BenchContext,
   rounds: number,
   use: (round: number, sb: SandboxInfo, beforeClaim: number, afterClaim: number) => Promise<void>,
-  justBeforeClaim: () => void = () => {},
-  afterRound: (round: number, pool: BenchPool) => Promise<void> = async () => {},
+  hooks: { justBeforeClaim?: () => void; afterRound?: (round: number, pool: BenchPool) => Promise<void> } = {},
 ): Promise<void> {
   const { daemon } = ctx;
   const pool = await startBenchPool(daemon.api, 3);
@@ -206,13 +209,13 @@ async function poolClaims(
     for (let round = 0; round < rounds; round++) {
       ctx.signal.throwIfAborted();
       await pool.full();
-      justBeforeClaim();
+      hooks.justBeforeClaim?.();
       const t0 = now();
       const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
       const t1 = now();
       await use(round, sb, t0, t1);
       await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
-      await afterRound(round, pool);
+      await hooks.afterRound?.(round, pool);
     }
     const { misses } = await pool.stats();
     if (misses > 0) ctx.notes.add(`a warm pool missed ${misses} of ${rounds} claims`);

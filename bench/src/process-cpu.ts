@@ -28,6 +28,11 @@ export function processCpu(pid: number): ProcessCpu {
   return { mainMs: mainNs / 1e6, allMs: allNs / 1e6 };
 }
 
+/** The CPU a process used between two readings of processCpu. */
+export function cpuBetween(before: ProcessCpu, after: ProcessCpu): ProcessCpu {
+  return { mainMs: after.mainMs - before.mainMs, allMs: after.allMs - before.allMs };
+}
+
 /** What a server process spent on CPU while `work` ran, as samples `${key}.cpuMain` and `${key}.cpuAll` per call of it. */
 export async function withServerCpu<T>(
   pid: number | undefined,
@@ -38,8 +43,8 @@ export async function withServerCpu<T>(
   if (pid === undefined) return work();
   const before = processCpu(pid);
   const result = await work();
-  const after = processCpu(pid);
-  add('cpuMain', (after.mainMs - before.mainMs) / calls);
-  add('cpuAll', (after.allMs - before.allMs) / calls);
+  const used = cpuBetween(before, processCpu(pid));
+  add('cpuMain', used.mainMs / calls);
+  add('cpuAll', used.allMs / calls);
   return result;
 }
