@@ -81,41 +81,61 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 /**
- * S6's rigged VNC server: one that takes input, on the view-only port 5900. An
- * x11vnc that ends before it takes a connection (it could not listen yet, say)
- * is started again; if none comes up, the error carries what each one printed.
+ * S6's rigged VNC server: one that takes input, on the view-only port 5900. It
+ * is started again while no x11vnc holds that port (one that could not listen
+ * yet ends), up to five times; a timeout says what each start ended with, what
+ * listens, and the servers' log.
  */
 async function startRiggedVncServer(): Promise<{ connect(): Promise<RfbClient>; kill(): Promise<void> }> {
-  const command = 'x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -quiet -noxdamage';
+  const log = '/tmp/rigged-vnc.log';
+  const command = `x11vnc -display :0 -localhost -rfbport 5900 -shared -forever -nopw -noxdamage -oa ${log}`;
   const ended: string[] = [];
-  let server = await sbx.commands.start(command);
-  let running = true;
-  const watch = (handle: typeof server) =>
-    void handle
-      .wait()
-      .catch(() => undefined)
-      .then(() => {
-        if (handle === server) running = false;
-        ended.push(`exit: ${handle.stdout.trim()} ${handle.stderr.trim()}`.trim());
-      });
-  watch(server);
-  const open = () => RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']);
+  let lastOpenError = '';
+  const start = async () => {
+    const handle = await sbx.commands.start(command);
+    void handle.wait().then(
+      (result) => ended.push(`exit ${result.exitCode}`),
+      (err: Error) => ended.push(err.message),
+    );
+  };
+  await start();
+  let starts = 1;
+  const alive = async () => (await sbx.commands.run("pgrep -f 'rfbport [5]900' || true", { timeoutMs: 10_000 })).stdout.trim() !== '';
+  const open = () =>
+    RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']).catch((err: Error) => {
+      lastOpenError = err.message;
+      return undefined;
+    });
+  const state = async () =>
+    (
+      await sbx.commands
+        .run(`pgrep -a x11vnc; grep -i ':170C 00000000:0000 0A' /proc/net/tcp; tail -c 2000 ${log}; true`, { timeoutMs: 10_000 })
+        .catch((err: Error) => ({ stdout: `(state not read: ${err.message})` }))
+    ).stdout;
   return {
     connect: () =>
-      waitFor('the rigged server', async () => {
-        if (!running && ended.length < 5) {
-          server = await sbx.commands.start(command);
-          running = true;
-          watch(server);
-        }
-        return open().catch(() => undefined);
-      }).catch((err: Error) => {
-        throw new Error(
-          `${err.message}; x11vnc ${running ? 'still running' : 'not running'}, ended ${ended.length} times: ${ended.join(' | ').slice(0, 2000)}`,
-        );
+      waitFor(
+        'the rigged server',
+        async () => {
+          if (starts < 5 && !(await alive())) {
+            await start();
+            starts++;
+          }
+          return open();
+        },
+        60_000,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}; ${starts} starts, ended: ${ended.join(' | ')}; last open error: ${lastOpenError}; in the sandbox: ${await state()}`);
       }),
-    kill: () => server.kill().catch(() => {}),
+    kill: stopVncServersOnViewPort,
   };
+}
+
+/** Every x11vnc on port 5900, gone (an earlier start could still be running). */
+async function stopVncServersOnViewPort(): Promise<void> {
+  await sbx.commands.run("pkill -f 'rfbport [5]900'; for i in $(seq 100); do pgrep -f 'rfbport [5]900' >/dev/null || break; sleep 0.1; done; sleep 0.2", {
+    timeoutMs: 30_000,
+  });
 }
 
 async function events(): Promise<string> {
@@ -566,9 +586,7 @@ describe('the desktop in the control tower', () => {
 
     // The sandbox rigs its own view-only port: the VNC server on 5900 now takes input (ingress's noVNC on 6080 shows it does).
     // Gone before the rigged one starts: a server still holding port 5900 would make the new one fail to listen.
-    await sbx.commands.run("pkill -f 'rfbport [5]900'; for i in $(seq 100); do pgrep -f 'rfbport [5]900' >/dev/null || break; sleep 0.1; done; sleep 0.2", {
-      timeoutMs: 30_000,
-    });
+    await stopVncServersOnViewPort();
     const rigged = await startRiggedVncServer();
     try {
       const direct = await rigged.connect();
