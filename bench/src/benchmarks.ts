@@ -32,6 +32,10 @@ export interface BenchContext {
 }
 
 const now = () => performance.now();
+/** About as long as `runc run` keeps a cold create's daemon waiting here (~32 ms). */
+const idleLikeARuncRunMs = 35;
+/** Rounds of the after-idle exec ways: the first warms up, three are kept (60 calls a way). */
+const afterIdleRounds = 4;
 export const expectHi = (what: string, out: string) => {
   if (out !== 'hi\n') throw new Error(`${what} printed ${JSON.stringify(out)} instead of "hi\\n"`);
 };
@@ -360,6 +364,10 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
     floor = await startNodeExecFloor(daemon.stateDir, socket, sb.id);
     const floorApi = new HttpApi(floor.url, '');
     stopFloor = () => floorApi.close();
+    const floorExecTrue = async () => {
+      const r = await floorApi.call<CommandResult>('POST', '/exec', { cmd: ['true'] });
+      if (r.exitCode !== 0) throw new Error(`exec true through the floor server exited ${r.exitCode}`);
+    };
     // In runs of calls per way, as a client makes them (each way's first run warms it up).
     const daemonPid = daemon.endpoint.pid;
     await timeInRuns(ctx, 'exec', [
@@ -372,14 +380,7 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
           if (r.exitCode !== 0) throw new Error(`sdk run true exited ${r.exitCode}`);
         },
       },
-      {
-        name: 'nodeFloor',
-        serverPid: floor.pid,
-        run: async () => {
-          const r = await floorApi.call<CommandResult>('POST', '/exec', { cmd: ['true'] });
-          if (r.exitCode !== 0) throw new Error(`exec true through the floor server exited ${r.exitCode}`);
-        },
-      },
+      { name: 'nodeFloor', serverPid: floor.pid, run: floorExecTrue },
       {
         name: 'agent',
         run: async () => {
@@ -400,6 +401,17 @@ export async function benchExec(ctx: BenchContext): Promise<void> {
         },
       },
     ]);
+    // The same call after the machine lay still as long as a cold create's `runc run` keeps the daemon waiting:
+    // this VM's CPUs wake slow, and a process with more code and data to bring back pays more (docs/benchmarks.md).
+    await timeInRuns(
+      ctx,
+      'exec',
+      [
+        { name: 'httpAfterIdle', run: () => execTrue(api, sb.id), serverPid: daemonPid, idleBeforeMs: idleLikeARuncRunMs },
+        { name: 'nodeFloorAfterIdle', run: floorExecTrue, serverPid: floor.pid, idleBeforeMs: idleLikeARuncRunMs },
+      ],
+      afterIdleRounds,
+    );
   } finally {
     stopFloor();
     await floor?.stop();

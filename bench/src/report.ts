@@ -90,6 +90,12 @@ function warmFigure(r: Results, name: string, after: string): string {
   return Number.isFinite(warm) ? `; the same daemon warm, after ${after} at the end of the run: ${fmt(warm)} ms` : '';
 }
 
+/** The exec each call after 35 ms idle, against the floor server's after the same idle, where measured. */
+function afterIdleFigure(r: Results): string {
+  if (!s(r, 'exec.httpAfterIdle') || !s(r, 'exec.nodeFloorAfterIdle')) return '';
+  return `; each call after 35 ms idle: ${fmt(p50(r, 'exec.httpAfterIdle'))} ms, floor ${fmt(p50(r, 'exec.nodeFloorAfterIdle'))} ms`;
+}
+
 export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rr = r as Results;
   const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
@@ -182,7 +188,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured:
         `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms; floor, the agent behind a bare Node HTTP server: ` +
         `${fmt(p50(rr, 'exec.nodeFloor'))} ms, the agent socket alone ${fmt(p50(rr, 'exec.agent'))} ms` +
-        `${warmFigure(rr, 'exec.httpSteady', `${steadyWarmUpCalls.toLocaleString('en')} more calls`)})`,
+        `${warmFigure(rr, 'exec.httpSteady', `${steadyWarmUpCalls.toLocaleString('en')} more calls`)}${afterIdleFigure(rr)})`,
       value: Number.isFinite(exec) ? exec : null,
       met: verdict(exec, 3),
     },
@@ -652,6 +658,8 @@ const execRows: Array<[string, string]> = [
   ['agent', 'Paddock agent socket directly (no HTTP)'],
   ['runcExec', 'raw `runc exec <id> true`'],
   ['spawn', 'Node `spawn("true")`'],
+  ['httpAfterIdle', 'Paddock, HTTP API, each call after 35 ms idle (about what `runc run` keeps a cold create waiting)'],
+  ['nodeFloorAfterIdle', 'floor: the bare Node HTTP server, each call after the same idle'],
 ];
 
 function gvisorTable(r: Results): Table {

@@ -1,6 +1,7 @@
 import type { BenchContext } from './benchmarks.js';
 import { withServerCpu } from './process-cpu.js';
 import { rotated } from './stats.js';
+import { sleep } from './timed-spawn.js';
 
 /** One way of making the same call, timed in runs. */
 export interface CallWay {
@@ -8,6 +9,8 @@ export interface CallWay {
   run: () => Promise<unknown>;
   /** The server process that answers this way's calls: what it spends on CPU per call is recorded too (`${series}.${way}.cpuMain`, `.cpuAll`). */
   serverPid?: number;
+  /** Idle before each call, untimed: how long the machine lies still before it (a `runc run`'s wait, say) changes what a call costs. */
+  idleBeforeMs?: number;
 }
 
 /** Calls a way makes in a row before the next one has its turn. */
@@ -30,6 +33,7 @@ export async function timeInRuns(ctx: BenchContext, series: string, ways: CallWa
       await withServerCpu(way.serverPid, callsPerRun, addCpu, async () => {
         for (let i = 0; i < callsPerRun; i++) {
           ctx.signal.throwIfAborted();
+          if (way.idleBeforeMs) await sleep(way.idleBeforeMs);
           const t = performance.now();
           try {
             await way.run();
