@@ -32,6 +32,12 @@ export interface SandboxHostContext {
 
 export type SandboxHostFactory = (context: SandboxHostContext) => Promise<SandboxHost>;
 
+/**
+ * Network namespaces made ahead of the creates that take them: one create in a
+ * row gets its namespace at once, the next while the first's is being replaced.
+ */
+const spareNetworkNamespaces = 2;
+
 /** The real one: runc (and runsc when installed), network namespaces behind the egress proxy, cgroups, the static agent. */
 export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesDir, egress, network, sandboxStore, shutdown }) => {
   // Sandboxes bind a copy of the agent binaries on a tmpfs: their mount table names no host folder.
@@ -41,6 +47,9 @@ export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesD
   // runc, mounts and network setup are spawned from a small helper: a fork from the daemon copies its page tables.
   const spawner = new LeanSpawner();
   shutdown.add('spawner', () => spawner.stop());
+  const namespaces = new NetnsNetwork(sandboxesDir, spawner, { spares: spareNetworkNamespaces });
+  shutdown.add('netns-spares', () => namespaces.stop());
+  await namespaces.start();
   const engine = new SandboxEngine({
     sandboxesDir,
     agentBinDir: agentDir,
@@ -50,7 +59,7 @@ export const createRuntimeHost: SandboxHostFactory = async ({ config, sandboxesD
         ? { gvisor: new OciRuntime({ binary: config.runscBinary, root: config.runscRoot, globalArgs: gvisorRuntimeFlags, spawner }) }
         : {}),
     },
-    network: new EgressNetwork(new NetnsNetwork(sandboxesDir, spawner), egress, network),
+    network: new EgressNetwork(namespaces, egress, network),
     spawner,
     cgroups: new CgroupProbe(),
     cgroupParent: config.cgroupParent,

@@ -11,6 +11,8 @@ export const shutdownOrder = [
   // A gateway server's sandbox is no use to the next start (its stdin was this process's): it goes now.
   'gateway-servers',
   'pools',
+  // Network namespaces made ahead that no sandbox took: unmounted and removed (sandboxes' own stay with them).
+  'netns-spares',
   // Sandboxes keep running: the next start adopts them and arms their timeouts again.
   'sandbox-timers',
   // Live events streams end before their listeners close (a stream would hold its connection open).

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mountsUnder, NetnsNetwork, netnsHelperPath } from '@paddock/engine';
+import { mountsUnder, NetnsNetwork, netnsHelperPath, spareNamespacesFolder } from '@paddock/engine';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostFootprint } from '../testing/host-probe.js';
 
@@ -34,6 +34,50 @@ describe('a sandbox’s network namespace', () => {
 
     await network.detach('n1');
     expect(hostFootprint(stateDir, 'n1').mounts).toEqual([]);
+  });
+
+  it('spares made ahead: each create takes a namespace of its own with the same rules, the spares are made again, and stop leaves nothing', async () => {
+    const spares = join(sandboxesDir, spareNamespacesFolder);
+    const network = new NetnsNetwork(sandboxesDir, undefined, { spares: 2, refillDelayMs: 0 });
+    await network.start();
+    await expect.poll(() => readdirSync(spares).length, { timeout: 10_000 }).toBe(2);
+    const ids = ['s1', 's2', 's3'];
+    const namespaces: number[] = [];
+    for (const id of ids) {
+      const netns = (await network.attach({ id, tier: 'container', mode: 'proxy', layers: [] })).netnsPath ?? '';
+      expect(netns).toBe(join(sandboxesDir, id, 'netns'));
+      expect(inNamespace(netns, 'nft', 'list', 'ruleset')).toContain('redirect to :15002');
+      expect(inNamespace(netns, 'ip', 'route')).toContain('default via 100.127.255.0 dev pd0 onlink');
+      expect(execFileSync('ls', [join(sandboxesDir, id, 'sys', 'class/net')], { encoding: 'utf8' }).split('\n')).toContain('pd0');
+      namespaces.push(Number(inNamespace(netns, 'stat', '-L', '-c', '%i', '/proc/self/ns/net').trim()));
+    }
+    // No namespace is handed to two sandboxes, and none is the host's.
+    expect(new Set(namespaces).size).toBe(3);
+    expect(namespaces).not.toContain(statSync('/proc/self/ns/net').ino);
+    // Taken ones are made again in the background; no spare is ever a sandbox's folder.
+    await expect.poll(() => readdirSync(spares).length, { timeout: 10_000 }).toBe(2);
+    expect(mountsUnder(spares)).toHaveLength(4);
+
+    await network.stop();
+    expect(mountsUnder(spares)).toEqual([]);
+    expect(readdirSync(spares)).toEqual([]);
+    for (const id of ids) await network.detach(id);
+    expect(mountsUnder(sandboxesDir)).toEqual([]);
+  });
+
+  it('a start removes the spares an earlier one left (its daemon was killed) and makes its own', async () => {
+    const spares = join(sandboxesDir, spareNamespacesFolder);
+    const killed = new NetnsNetwork(sandboxesDir, undefined, { spares: 1 });
+    await killed.start();
+    await expect.poll(() => mountsUnder(spares).length, { timeout: 10_000 }).toBe(2);
+    const left = readdirSync(spares);
+    const next = new NetnsNetwork(sandboxesDir, undefined, { spares: 1 });
+    await next.start();
+    await expect.poll(() => readdirSync(spares).length, { timeout: 10_000 }).toBe(1);
+    expect(readdirSync(spares).filter((name) => left.includes(name))).toEqual([]);
+    await expect.poll(() => mountsUnder(spares).length, { timeout: 10_000 }).toBe(2);
+    await next.stop();
+    expect(mountsUnder(spares)).toEqual([]);
   });
 
   it('a ruleset the kernel refuses fails with one line and leaves no namespace mounted', () => {

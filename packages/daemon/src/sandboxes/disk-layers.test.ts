@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { spareNamespacesFolder } from '@paddock/engine';
 import { Sandbox } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeTiers, sh } from '../security/probe-kit.js';
@@ -29,12 +30,17 @@ function layerLoops(): string[] {
   return devices.filter((d) => d['back-file']?.startsWith(`${sandboxesDir()}/`)).map((d) => `${d.name} ${d['back-file']}`);
 }
 
-/** The host's mounts below the sandboxes' folder, as /proc/self/mountinfo lines. */
+/** The host's mounts below the sandboxes' folder (the spare network namespaces aside), as /proc/self/mountinfo lines. */
 function layerMounts(id = ''): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((line) => line.split(' ')[4]?.startsWith(`${sandboxesDir()}/${id}`));
+    .filter(
+      (line) => line.split(' ')[4]?.startsWith(`${sandboxesDir()}/${id}`) && !line.split(' ')[4]?.startsWith(`${sandboxesDir()}/${spareNamespacesFolder}/`),
+    );
 }
+
+/** The sandboxes' folders on the host (the spare network namespaces' folder is the host's own). */
+const sandboxFolders = () => readdirSync(sandboxesDir()).filter((name) => name !== spareNamespacesFolder);
 
 /** A sandbox's writable layer's file system as the host mounted it: "type source options". */
 function scratchMount(id: string): string | undefined {
@@ -205,7 +211,7 @@ describe('disk-backed layers across kills and daemon restarts', () => {
     await adopted.kill();
     expect(layerLoops()).toEqual([]);
     expect(layerMounts()).toEqual([]);
-    expect(readdirSync(sandboxesDir())).toEqual([]);
+    expect(sandboxFolders()).toEqual([]);
   });
 
   it('V16: a disk-backed layer larger than the host’s free disk is refused (400 exceeds_host_capacity) before anything is reserved, and leaves nothing', async () => {
@@ -220,7 +226,7 @@ describe('disk-backed layers across kills and daemon restarts', () => {
       status: 400,
       code: 'exceeds_host_capacity',
     });
-    expect(readdirSync(sandboxesDir())).toEqual([]);
+    expect(sandboxFolders()).toEqual([]);
     expect(layerLoops()).toEqual([]);
     expect(existsSync(`${daemon.stateDir}/layer-blanks/${requested}.img`)).toBe(false);
   });

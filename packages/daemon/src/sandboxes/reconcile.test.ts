@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { sandboxPaths } from '@paddock/engine';
+import { readdirSync, rmSync } from 'node:fs';
+import { mountsUnder, sandboxPaths, spareNamespacesFolder } from '@paddock/engine';
 import { Sandbox, SandboxNotFoundError } from '@paddock/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostFootprint, processAlive } from '../testing/host-probe.js';
@@ -63,6 +63,30 @@ describe('daemon crash and restart', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  it('spare network namespaces a killed daemon left are removed by the next start, which makes its own and takes none for a sandbox', async () => {
+    const spares = `${daemon.stateDir}/sandboxes/${spareNamespacesFolder}`;
+    // Two spares, each a namespace and its sysfs.
+    await expect.poll(() => mountsUnder(spares).length, { timeout: 10_000 }).toBe(4);
+    const left = readdirSync(spares);
+    await daemon.crash();
+    expect(mountsUnder(spares)).toHaveLength(4);
+    await daemon.restart();
+    await expect.poll(() => readdirSync(spares).filter((name) => left.includes(name)), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => mountsUnder(spares).length, { timeout: 10_000 }).toBe(4);
+    expect(daemon.log()).not.toMatch(/"sandbox":"\.netns-spares"/);
+    // A sandbox made now has a working namespace, taken from a spare.
+    const sbx = await Sandbox.create(daemon.conn);
+    try {
+      expect(mountsUnder(`${daemon.stateDir}/sandboxes/${sbx.id}`)).toEqual(
+        expect.arrayContaining([`${daemon.stateDir}/sandboxes/${sbx.id}/netns`, `${daemon.stateDir}/sandboxes/${sbx.id}/sys`]),
+      );
+      expect((await sbx.commands.run(['sh', '-c', 'echo up'])).stdout).toBe('up\n');
+    } finally {
+      await sbx.kill();
+    }
+    expect(hostFootprint(daemon.stateDir, sbx.id)).toEqual({ mounts: [], cgroupDirs: [], dirExists: false, pids: [], runtimeRecords: [] });
   });
 
   it('removes layer folders of builds the daemon did not live to finish', async () => {

@@ -347,6 +347,25 @@ describe('egress on the container tier, redirected', () => {
     }
   });
 
+  it('C16: sandboxes made in a row (their namespaces made ahead, as spares) each have a network namespace of their own, not the host’s, with the redirect in it', async () => {
+    const made = await Promise.all([0, 1, 2].map(() => sandbox('container', { network: { allow: ['allowed.test'] } })));
+    try {
+      const namespaces: string[] = [];
+      for (const sbx of made) {
+        namespaces.push((await sh(sbx, 'readlink /proc/self/ns/net')).stdout.trim());
+        const direct = await sh(sbx, 'env -u HTTP_PROXY -u http_proxy curl -sS --max-time 20 http://allowed.test/spare');
+        expect(JSON.parse(direct.stdout)).toMatchObject({ url: '/spare' });
+        const other = await sh(sbx, 'env -u HTTP_PROXY -u http_proxy curl -sS --max-time 20 http://other.test/; echo " exit=$?"');
+        expect(other.stdout).not.toContain('"url"');
+      }
+      expect(namespaces.every((ns) => /^net:\[\d+\]$/.test(ns))).toBe(true);
+      expect(new Set(namespaces).size).toBe(3);
+      expect(namespaces).not.toContain(`net:[${statSync('/proc/self/ns/net').ino}]`);
+    } finally {
+      await Promise.all(made.map((sbx) => sbx.kill()));
+    }
+  });
+
   it('C9: a CONNECT tunnel refuses a TLS hello naming another server than the tunnel’s (domain fronting)', async () => {
     const sbx = await sandbox('container', { network: { allow: ['allowed.test'] } });
     try {

@@ -334,7 +334,9 @@ export class SandboxEngine implements SandboxHost {
     await mkdir(this.options.sandboxesDir, { recursive: true });
     const runtimes = Object.values(this.options.runtimes);
     const [states, dirs] = await Promise.all([Promise.all(runtimes.map((r) => r.list())), readdir(this.options.sandboxesDir)]);
-    return new Set([...states.flat().map((s) => s.id), ...dirs, ...this.options.cgroups.children(this.options.cgroupParent)]);
+    // Dot-folders are the host's own (spare network namespaces), never a sandbox's: no sandbox id starts with a dot.
+    const sandboxDirs = dirs.filter((name) => !name.startsWith('.'));
+    return new Set([...states.flat().map((s) => s.id), ...sandboxDirs, ...this.options.cgroups.children(this.options.cgroupParent)]);
   }
 
   /**
