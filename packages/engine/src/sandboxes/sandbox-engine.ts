@@ -1,5 +1,6 @@
+import { type FSWatcher, watch } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Tier } from '@paddock/core';
 import { BadRequestError, ConflictError, RuntimeError } from '@paddock/core';
 import { AgentClient } from '../agent/agent-client.js';
@@ -358,20 +359,56 @@ export class SandboxEngine implements SandboxHost {
   private async waitForAgent(id: string, options: CallOptions): Promise<void> {
     const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
     const agent = this.agent(id);
-    // The agent is up within a few ms of runc returning, a few tens under gVisor:
-    // look often for a while (a refused connect costs microseconds), then back off.
-    for (let attempt = 0; ; attempt++) {
-      const delay = attempt < 100 ? 1 : 20;
-      options.signal?.throwIfAborted();
-      try {
-        await agent.ping({ timeoutMs: 2000 });
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) {
-          throw new RuntimeError(`sandbox ${id} did not start: its agent never answered`, { cause: String(err) });
+    // The agent is up within a few ms of runc returning, a few tens under gVisor: look when its socket
+    // appears, and often for a while besides (a refused connect costs microseconds), then back off.
+    const appeared = watchFor(this.paths(id).socket);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const delay = attempt < 100 ? 1 : 20;
+        options.signal?.throwIfAborted();
+        try {
+          await agent.ping({ timeoutMs: 2000 });
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) {
+            throw new RuntimeError(`sandbox ${id} did not start: its agent never answered`, { cause: String(err) });
+          }
+          await appeared.within(delay);
         }
-        await new Promise((r) => setTimeout(r, delay));
       }
+    } finally {
+      appeared.close();
     }
   }
+}
+
+/**
+ * Waits that end early when a file appears at `path` (made, or renamed into
+ * place as the agent does its socket): an inotify watch on its folder. A
+ * folder that cannot be watched leaves the waits their full length.
+ */
+function watchFor(path: string): { within(ms: number): Promise<void>; close(): void } {
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), (_event, name) => {
+      if (name === basename(path)) wake?.();
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    // polling alone
+  }
+  return {
+    within: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      }),
+    close: () => watcher?.close(),
+  };
 }
