@@ -102,10 +102,14 @@ export class NetnsNetwork implements NetworkProvider {
     this.sparesDir = join(sandboxesDir, spareNamespacesFolder);
   }
 
-  /** Removes the spares a previous daemon left behind, then makes new ones in the background. */
+  /**
+   * Removes the spares a previous daemon left behind, then makes new ones in
+   * the background. One that cannot be removed stays where it is (the new
+   * spares have names of their own): it holds a namespace, not a daemon's start.
+   */
   async start(): Promise<void> {
     const left = await readdir(this.sparesDir).catch(() => []);
-    await this.removeSpares(left.map((name) => join(this.sparesDir, name)));
+    await this.removeSpares(left.map((name) => join(this.sparesDir, name))).catch(() => {});
     await mkdir(this.sparesDir, { recursive: true, mode: 0o700 });
     this.refilling = true;
     this.refill();
@@ -161,7 +165,7 @@ export class NetnsNetwork implements NetworkProvider {
       renameSync(spare, join(this.sandboxesDir, id));
       return true;
     } catch {
-      void this.removeSpares([spare]);
+      this.removeSpares([spare]).catch(() => {});
       return false;
     }
   }
