@@ -80,6 +80,20 @@ describe('a sandbox’s network namespace', () => {
     expect(mountsUnder(spares)).toEqual([]);
   });
 
+  it('a create whose folder is there already makes its own namespace, and the spare it could not take is removed', async () => {
+    const spares = join(sandboxesDir, spareNamespacesFolder);
+    const network = new NetnsNetwork(sandboxesDir, undefined, { spares: 1, refillDelayMs: 60_000 });
+    await network.start();
+    await expect.poll(() => mountsUnder(spares).length, { timeout: 10_000 }).toBe(2);
+    mkdirSync(join(sandboxesDir, 'there', 'rootfs'), { recursive: true });
+    const netns = (await network.attach({ id: 'there', tier: 'container', mode: 'proxy', layers: [] })).netnsPath ?? '';
+    expect(inNamespace(netns, 'nft', 'list', 'ruleset')).toContain('redirect to :15002');
+    await expect.poll(() => mountsUnder(spares), { timeout: 10_000 }).toEqual([]);
+    await network.stop();
+    await network.detach('there');
+    expect(mountsUnder(sandboxesDir)).toEqual([]);
+  });
+
   it('a ruleset the kernel refuses fails with one line and leaves no namespace mounted', () => {
     const dir = join(stateDir, 'refused');
     mkdirSync(join(dir, 'sys'), { recursive: true });
