@@ -1,4 +1,4 @@
-"""How requests go out: httpx's default here (asyncio already sets TCP_NODELAY); the sync SDK's is written by hand."""
+"""How requests go out for the async SDK: on asyncio's own streams (paddock/_asyncio_transport.py), not httpcore's anyio."""
 
 from __future__ import annotations
 
@@ -9,4 +9,6 @@ if TYPE_CHECKING:
 
 
 def transport() -> httpx.AsyncBaseTransport | None:
-    return None
+    from .._asyncio_transport import AsyncioTransport
+
+    return AsyncioTransport()

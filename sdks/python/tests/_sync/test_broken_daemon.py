@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 import unittest
 
 from paddock import Sandbox, ConnectionLostError, PaddockError
@@ -16,6 +17,10 @@ SANDBOX = {"id": "sb-brokenbroken", "tier": "container", "state": "running"}
 class BrokenDaemon(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1  # type: ignore[attr-defined]
+
     def do_GET(self) -> None:
         body = json.dumps(SANDBOX).encode()
         self.send_response(200)
@@ -23,6 +28,8 @@ class BrokenDaemon(http.server.BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        # As a daemon does with a connection left idle past its keep-alive time: closed, without a word.
+        self.close_connection = self.server.close_after_answer  # type: ignore[attr-defined]
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["content-length"]))
@@ -44,6 +51,8 @@ class BrokenDaemonTest(unittest.TestCase):
     def setUp(self) -> None:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BrokenDaemon)
         self.server.cut = False  # type: ignore[attr-defined]
+        self.server.close_after_answer = False  # type: ignore[attr-defined]
+        self.server.connections = 0  # type: ignore[attr-defined]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -65,6 +74,23 @@ class BrokenDaemonTest(unittest.TestCase):
         with self.assertRaises(ConnectionLostError) as caught:
             sbx.commands.run("sleep 60", on_stdout=lambda _: None)
         self.assertEqual(caught.exception.details["pid"], 7)
+        sbx.close()
+
+    def test_calls_one_after_another_share_one_connection(self) -> None:
+        sbx = Sandbox.connect("sb-brokenbroken", url=self.url, token="t")
+        for _ in range(5):
+            self.assertEqual((sbx.get_info())["id"], "sb-brokenbroken")
+        self.assertEqual(self.server.connections, 1)  # type: ignore[attr-defined]
+        sbx.close()
+
+    def test_a_connection_the_daemon_closed_while_idle_is_not_used_again(self) -> None:
+        self.server.close_after_answer = True  # type: ignore[attr-defined]
+        sbx = Sandbox.connect("sb-brokenbroken", url=self.url, token="t")
+        for _ in range(3):
+            # The program is busy meanwhile (the event loop too): the close is seen only when the next call starts.
+            time.sleep(0.2)
+            self.assertEqual((sbx.get_info())["id"], "sb-brokenbroken")
+        self.assertEqual(self.server.connections, 4)  # type: ignore[attr-defined]
         sbx.close()
 
     def test_a_daemon_not_there_is_connection_failed(self) -> None:
