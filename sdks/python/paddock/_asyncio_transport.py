@@ -40,13 +40,11 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         origin = (request.url.host, request.url.port or 80)
         conn = self._reuse(origin) or await _Connection.open(origin, timeouts.get("connect"))
         try:
-            conn.send(h11.Request(method=request.method, target=request.url.raw_path, headers=list(request.headers.raw)))
-            async for chunk in request.stream:  # type: ignore[union-attr]
-                if chunk:
-                    conn.send(h11.Data(data=chunk))
-                    await conn.drain(timeouts.get("write"))
-            conn.send(h11.EndOfMessage())
-            await conn.drain(timeouts.get("write"))
+            try:
+                await _send(conn, request, timeouts.get("write"))
+            except OSError:
+                # The daemon may have answered (a body over its limit, say) and closed before taking the rest: its answer says why.
+                pass
             event = await conn.next_event(timeouts.get("read"))
             while isinstance(event, h11.InformationalResponse):
                 event = await conn.next_event(timeouts.get("read"))
@@ -88,11 +86,23 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             conn.close()
 
 
+async def _send(conn: _Connection, request: httpx.Request, write_timeout: float | None) -> None:
+    conn.send(h11.Request(method=request.method, target=request.url.raw_path, headers=list(request.headers.raw)))
+    async for chunk in request.stream:  # type: ignore[union-attr]
+        if chunk:
+            conn.send(h11.Data(data=chunk))
+            await conn.drain(write_timeout)
+    conn.send(h11.EndOfMessage())
+    await conn.drain(write_timeout)
+
+
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
         self.h11 = h11.Connection(h11.CLIENT)
+        # Its streams belong to this loop: a program that runs another loop later (asyncio.run twice) opens new ones.
+        self.loop = asyncio.get_running_loop()
 
     @staticmethod
     async def open(origin: Origin, timeout: float | None) -> _Connection:
@@ -104,6 +114,8 @@ class _Connection:
         return _Connection(reader, writer)
 
     def open_and_idle(self) -> bool:
+        if self.loop is not asyncio.get_running_loop():
+            return False
         if self.h11.our_state is not h11.IDLE or self.reader.at_eof() or self.writer.is_closing():
             return False
         # A daemon's close the event loop has not read yet (the program was busy since): an idle socket with
@@ -134,7 +146,11 @@ class _Connection:
         return True
 
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except RuntimeError:
+            # Its loop has ended (and its transports with it).
+            pass
 
 
 class _ResponseBody(httpx.AsyncByteStream):

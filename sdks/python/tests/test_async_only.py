@@ -44,3 +44,14 @@ class AsyncCancellationTest(unittest.IsolatedAsyncioTestCase):
         task.cancel()
         with self.assertRaises(asyncio.CancelledError):
             await task
+
+
+class AsyncLoopsTest(unittest.TestCase):
+    def test_a_client_used_from_one_event_loop_after_another_works_in_each(self) -> None:
+        sbx = asyncio.run(AsyncSandbox.create())
+        try:
+            for _ in range(2):
+                self.assertEqual(asyncio.run(sbx.commands.run("echo hi"))["stdout"], "hi\n")
+        finally:
+            asyncio.run(sbx.kill())
+            asyncio.run(sbx.close())
