@@ -121,7 +121,12 @@ class _Connection:
         # A daemon's close the event loop has not read yet (the program was busy since): an idle socket with
         # something to read has an end of stream waiting, or bytes no request asked for.
         sock = self.writer.get_extra_info("socket")
-        return sock is None or not select.select([sock], [], [], 0)[0]
+        if sock is None:
+            return True
+        # poll, not select: a program with over 1,024 descriptors open has sockets select cannot take.
+        readable = select.poll()
+        readable.register(sock.fileno(), select.POLLIN)
+        return not readable.poll(0)
 
     def send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
