@@ -80,6 +80,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** pgrep's pattern for an x11vnc on port 5900 (the brackets keep it from matching the shell that runs pgrep). */
+const onViewPort = 'rfbport [5]900';
+
 /**
  * S6's rigged VNC server: one that takes input, on the view-only port 5900. It
  * is started again while no x11vnc holds that port (one that could not listen
@@ -100,7 +103,7 @@ async function startRiggedVncServer(): Promise<{ connect(): Promise<RfbClient>; 
   };
   await start();
   let starts = 1;
-  const alive = async () => (await sbx.commands.run("pgrep -f 'rfbport [5]900' || true", { timeoutMs: 10_000 })).stdout.trim() !== '';
+  const alive = async () => (await sbx.commands.run(`pgrep -f '${onViewPort}' || true`, { timeoutMs: 10_000 })).stdout.trim() !== '';
   const open = () =>
     RfbClient.open((async () => (await sbx.desktop.stream()).websocketUrl)(), { authorization: `Bearer ${agent.token}` }, ['binary']).catch((err: Error) => {
       lastOpenError = err.message;
@@ -133,7 +136,7 @@ async function startRiggedVncServer(): Promise<{ connect(): Promise<RfbClient>; 
 
 /** Every x11vnc on port 5900, gone (an earlier start could still be running). */
 async function stopVncServersOnViewPort(): Promise<void> {
-  await sbx.commands.run("pkill -f 'rfbport [5]900'; for i in $(seq 100); do pgrep -f 'rfbport [5]900' >/dev/null || break; sleep 0.1; done; sleep 0.2", {
+  await sbx.commands.run(`pkill -f '${onViewPort}'; for i in $(seq 100); do pgrep -f '${onViewPort}' >/dev/null || break; sleep 0.1; done; sleep 0.2`, {
     timeoutMs: 30_000,
   });
 }
