@@ -68,13 +68,15 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     const sdk = await Sandbox.connect(sandbox.id, conn);
     const runArgs = { sandboxId: sandbox.id, cmd: ['true'] };
     const runCommand = (client: Client) => async () => expectOk(await client.callTool({ name: 'run_command', arguments: runArgs }));
+    // The daemon's CPU per call, beside the times: what its one JS thread spends on each way's calls.
+    const daemonPid = ctx.daemon.endpoint.pid;
     await timeInRuns(ctx, 'mcp.exec', [
-      { name: 'sdk', run: () => sdk.commands.run(['true']) },
-      { name: 'mcpHttp', run: runCommand(http) },
-      { name: 'mcpStdio', run: runCommand(stdio) },
-      { name: 'mcpStdioRelay', run: runCommand(relay) },
-      { name: 'mcpPost', run: async () => expectOk(await post.callTool('run_command', runArgs)) },
-      { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)) },
+      { name: 'sdk', run: () => sdk.commands.run(['true']), serverPid: daemonPid },
+      { name: 'mcpHttp', run: runCommand(http), serverPid: daemonPid },
+      { name: 'mcpStdio', run: runCommand(stdio), serverPid: daemonPid },
+      { name: 'mcpStdioRelay', run: runCommand(relay), serverPid: daemonPid },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('run_command', runArgs)), serverPid: daemonPid },
+      { name: 'mcpFetch', run: async () => expectOk(await fetched.callTool('run_command', runArgs)), serverPid: daemonPid },
     ]);
 
     await benchClientFloor(ctx);
@@ -98,10 +100,10 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     await timeInRuns(ctx, 'mcp.gateway', [
       { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
       { name: 'agent', run: async () => expectOk(await throughAgent.callTool({ name: 'echo', arguments: echo })) },
-      { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult) },
-      { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })) },
-      { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })) },
-      { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)) },
+      { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult), serverPid: daemonPid },
+      { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
+      { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
+      { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)), serverPid: daemonPid },
     ]);
   } finally {
     // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.

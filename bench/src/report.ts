@@ -258,7 +258,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
           `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms` +
           (s(rr, 'mcp.gateway.agent')
             ? `; floor, the server in its sandbox over the agent socket alone +${fmt(p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct'), 2)} ms, ` +
-              `plus the MCP client over HTTP instead of stdio +${fmt(p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms)`
+              `plus the MCP client over HTTP instead of stdio +${fmt(p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms` +
+              (s(rr, 'mcp.gateway.mcpPost.cpuMain')
+                ? `; the daemon's one JS thread is on a CPU ${fmt(p50(rr, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms per bare POST (HTTP, MCP, policy, audit, the upstream's I/O)`
+                : '') +
+              ')'
             : ')')
         : 'not measured',
       value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
@@ -786,7 +790,7 @@ const mcpRows: Array<[string, string, string]> = [
 function mcpTable(r: Results): Table {
   return {
     title: `MCP (ms, ${r.config.execIterations} calls per way, in runs of 20, interleaved): run_command against SDK exec; a gateway tool call (policy, audit, the server in its sandbox) against the same server run directly`,
-    head: ['', 'p50', 'p95', 'p99', '× baseline', 'added p50'],
+    head: ['', 'p50', 'p95', 'p99', '× baseline', 'added p50', "the daemon's CPU per call, p50: main thread / all threads"],
     rows: mcpRows
       .filter(([k]) => s(r, `mcp.${k}`))
       .map(([k, label, base]) => [
@@ -796,6 +800,7 @@ function mcpTable(r: Results): Table {
         fmt(p99(r, `mcp.${k}`), 2),
         k === base ? '–' : fmtRatio(ratio(p50(r, `mcp.${k}`), p50(r, `mcp.${base}`))),
         k === base ? '–' : `+${fmt(p50(r, `mcp.${k}`) - p50(r, `mcp.${base}`), 2)}`,
+        cpuCell(r, `mcp.${k}`),
       ]),
     note: r.mcp
       ? `The daemon's RSS went from ${fmt(r.mcp.rssBeforeMiB, 1)} MiB before this section to ${fmt(r.mcp.rssAfterMiB, 1)} MiB after it (sessions ended, the gateway server removed): ` +
