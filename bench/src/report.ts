@@ -260,7 +260,11 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
             ? `; floor, the server in its sandbox over the agent socket alone +${fmt(p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct'), 2)} ms, ` +
               `plus the MCP client over HTTP instead of stdio +${fmt(p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms` +
               (s(rr, 'mcp.gateway.mcpPost.cpuMain')
-                ? `; the daemon's one JS thread is on a CPU ${fmt(p50(rr, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms per bare POST (HTTP, MCP, policy, audit, the upstream's I/O)`
+                ? `; the daemon's one JS thread is on a CPU ${fmt(p50(rr, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms per bare POST (HTTP, MCP, policy, audit, the upstream's I/O)` +
+                  (s(rr, 'exec.nodeFloor.cpuMain')
+                    ? `, where the target leaves it ${fmt(1.5 - (p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct')) - (p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient')), 2)} ms over the floors; ` +
+                      `a bare Node HTTP server in front of the agent spends ${fmt(p50(rr, 'exec.nodeFloor.cpuMain'), 2)} ms per call (the exec floor)`
+                    : '')
                 : '') +
               ')'
             : ')')
