@@ -11,6 +11,7 @@ import { mcpClientThroughAgent } from './agent-mcp-client.js';
 import { agentSocketOf, cliMain, repoRoot } from './bench-daemon.js';
 import type { BenchContext } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
+import { type McpGatewayFloor, startMcpGatewayFloor } from './mcp-gateway-floor.js';
 import { mcpStdioRelayFile } from './mcp-stdio-relay.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
@@ -58,6 +59,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   const stdioEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: conn.url, PADDOCK_TOKEN: conn.token };
   const sandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
   let serverSandbox: string | undefined;
+  let gatewayFloor: McpGatewayFloor | undefined;
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
@@ -96,10 +98,14 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     const agent = new AgentClient(agentSocketOf(ctx.daemon, inSandbox.id), inSandbox.id);
     const throughAgent = await mcpClientThroughAgent(agent, ['node', '/opt/fixture/server.mjs']);
     clients.push(throughAgent);
+    // The floor over HTTP: the MCP client to a bare Node relay in front of the same server, in the same sandbox.
+    gatewayFloor = await startMcpGatewayFloor(ctx.daemon.stateDir, agentSocketOf(ctx.daemon, inSandbox.id), inSandbox.id, ['node', '/opt/fixture/server.mjs']);
+    const throughRelay = await connect(new URL(gatewayFloor.url));
     const echo = { text: 'ping' };
     await timeInRuns(ctx, 'mcp.gateway', [
       { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
       { name: 'agent', run: async () => expectOk(await throughAgent.callTool({ name: 'echo', arguments: echo })) },
+      { name: 'relay', run: async () => expectOk(await throughRelay.callTool({ name: 'echo', arguments: echo })), serverPid: gatewayFloor.pid },
       { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult), serverPid: daemonPid },
       { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
       { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
@@ -110,6 +116,7 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
     await Promise.all(plainSessions.map((p) => p.close()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await gatewayFloor?.stop();
     await Gateway.remove('bench', conn).catch(() => {});
     if (serverSandbox) await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${serverSandbox}`).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});

@@ -255,19 +255,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       target: '≤ 1.5 ms',
       measured: Number.isFinite(gatewayAdds)
         ? `+${fmt(gatewayAdds, 2)} ms (${fmt(p50(rr, 'mcp.gateway.mcpHttp'), 2)} vs ${fmt(p50(rr, 'mcp.gateway.direct'), 2)} ms; ` +
-          `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms` +
-          (s(rr, 'mcp.gateway.agent')
-            ? `; floor, the server in its sandbox over the agent socket alone +${fmt(p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct'), 2)} ms, ` +
-              `plus the MCP client over HTTP instead of stdio +${fmt(p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient'), 2)} ms` +
-              (s(rr, 'mcp.gateway.mcpPost.cpuMain')
-                ? `; the daemon's one JS thread is on a CPU ${fmt(p50(rr, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms per bare POST (HTTP, MCP, policy, audit, the upstream's I/O)` +
-                  (s(rr, 'exec.nodeFloor.cpuMain')
-                    ? `, where the target leaves it ${fmt(1.5 - (p50(rr, 'mcp.gateway.agent') - p50(rr, 'mcp.gateway.direct')) - (p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.mcpStdioClient')), 2)} ms over the floors; ` +
-                      `a bare Node HTTP server in front of the agent spends ${fmt(p50(rr, 'exec.nodeFloor.cpuMain'), 2)} ms per call (the exec floor)`
-                    : '')
-                : '') +
-              ')'
-            : ')')
+          `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms${gatewayFloor(rr)})`
         : 'not measured',
       value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
       met: verdict(gatewayAdds, 1.5),
@@ -785,6 +773,11 @@ const mcpRows: Array<[string, string, string]> = [
   ['floor.mcpStdioClient', "floor: the same call by the MCP SDK's client over stdio to a process that answers at once", 'floor.mcpStdioClient'],
   ['gateway.direct', 'tool call to the server run directly: a local process on stdio (baseline)', 'gateway.direct'],
   ['gateway.agent', '  floor: the same server in a sandbox, called over its agent socket alone (no HTTP, daemon, policy or audit)', 'gateway.direct'],
+  [
+    'gateway.relay',
+    '  floor: the same server in a sandbox, called by the MCP client over HTTP through a bare Node relay on its agent socket (no daemon, session, MCP library, policy or audit)',
+    'gateway.direct',
+  ],
   ['gateway.api', 'the same call through the gateway API (POST /v1/gateway/tools/…/call)', 'gateway.direct'],
   ['gateway.mcpHttp', 'the same call as a gateway tool over /mcp', 'gateway.direct'],
   ['gateway.mcpStdio', 'the same call as a gateway tool over `paddock mcp`', 'gateway.direct'],
@@ -811,6 +804,20 @@ function mcpTable(r: Results): Table {
         'the MCP server and client code load on first use and stay.'
       : undefined,
   };
+}
+
+/**
+ * The gateway row's floor: the same call by the same MCP client through a
+ * bare Node relay in front of the server in its sandbox, and beside it the
+ * CPU the daemon's JS thread and the relay's spend per call.
+ */
+function gatewayFloor(r: Results): string {
+  if (!s(r, 'mcp.gateway.relay')) return '';
+  const over = (key: string) => fmt(p50(r, `mcp.gateway.${key}`) - p50(r, 'mcp.gateway.direct'), 2);
+  const cpu = s(r, 'mcp.gateway.mcpPost.cpuMain')
+    ? `; on a CPU per call: the daemon's JS thread ${fmt(p50(r, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms (a bare POST), the relay's ${fmt(p50(r, 'mcp.gateway.relay.cpuMain'), 2)} ms`
+    : '';
+  return `; floor, the same client through a bare Node relay in front of the server in its sandbox +${over('relay')} ms (the sandbox alone +${over('agent')} ms)${cpu}`;
 }
 
 /**

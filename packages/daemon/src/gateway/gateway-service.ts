@@ -231,9 +231,7 @@ export class GatewayService {
     const parsed = parseGatewayToolName(name);
     const record = parsed && this.deps.store.get(tenant, parsed.server);
     if (!parsed || !record) throw new GatewayToolNotFoundError(name);
-    const tool = this.supervisorOf(tenant, parsed.server)
-      .status()
-      .tools.find((t) => t.name === parsed.tool);
+    const tool = this.supervisorOf(tenant, parsed.server).tool(parsed.tool);
     if (!tool) throw new GatewayToolNotFoundError(name);
     const state = pinStateOf(tool, record.pins);
     if (!isOffered(state)) {

@@ -121,6 +121,11 @@ export class SupervisedServer {
     };
   }
 
+  /** One tool of the server's listing, by its own name: what a call looks up, without the rest of status(). */
+  tool(name: string): UpstreamTool | undefined {
+    return this.toolList.find((t) => t.name === name);
+  }
+
   start(): void {
     if (this.state !== 'stopped') return;
     this.launch();
