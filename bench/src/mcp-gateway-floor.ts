@@ -1,8 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { daemonNodeFlags, engineEntry, type FloorServer, startFloorProcess } from './floor-process.js';
 
 /**
  * The floor of a gateway tool call over HTTP, written in Node: an HTTP server
@@ -60,32 +56,17 @@ server.keepAliveTimeout = 120000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\n'));
 `;
 
-export interface McpGatewayFloor {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
+export type McpGatewayFloor = FloorServer;
 
 /** Starts the relay for `cmd` in one sandbox (through its agent socket), with the daemon's Node flags; stop() ends it, and its server with it. */
 export async function startMcpGatewayFloor(dir: string, agentSocket: string, sandboxId: string, cmd: string[]): Promise<McpGatewayFloor> {
-  const file = join(dir, 'mcp-gateway-floor.mjs');
-  await writeFile(file, source);
-  const engine = pathToFileURL(createRequire(import.meta.url).resolve('@paddock/engine')).href;
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=2', file, engine, agentSocket, sandboxId, ...cmd], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const floor = await startFloorProcess({
+    dir,
+    fileName: 'mcp-gateway-floor.mjs',
+    source,
+    args: [engineEntry(), agentSocket, sandboxId, ...cmd],
+    what: 'the gateway floor relay',
+    nodeFlags: daemonNodeFlags,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the gateway floor relay exited (${code}) before listening`)));
-    child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    pid: child.pid as number,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${floor.port}/mcp`, pid: floor.pid, stop: () => floor.stop() };
 }

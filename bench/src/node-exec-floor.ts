@@ -1,8 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { daemonNodeFlags, engineEntry, type FloorServer, startFloorProcess } from './floor-process.js';
 
 /**
  * The floor of any exec API written in Node: an HTTP server in a process of
@@ -46,32 +42,17 @@ server.keepAliveTimeout = 120000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\n'));
 `;
 
-export interface NodeExecFloor {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
+export type NodeExecFloor = FloorServer;
 
 /** Starts the floor server for one sandbox's agent socket, with the daemon's Node flags; stop() ends it. */
 export async function startNodeExecFloor(dir: string, agentSocket: string, sandboxId: string): Promise<NodeExecFloor> {
-  const file = join(dir, 'node-exec-floor.mjs');
-  await writeFile(file, source);
-  const engine = pathToFileURL(createRequire(import.meta.url).resolve('@paddock/engine')).href;
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=2', file, engine, agentSocket, sandboxId], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const floor = await startFloorProcess({
+    dir,
+    fileName: 'node-exec-floor.mjs',
+    source,
+    args: [engineEntry(), agentSocket, sandboxId],
+    what: 'the exec floor server',
+    nodeFlags: daemonNodeFlags,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the exec floor server exited (${code}) before listening`)));
-    child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid as number,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${floor.port}`, pid: floor.pid, stop: () => floor.stop() };
 }

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FloorProcess, startFloorProcess } from './floor-process.js';
 
 /**
  * The floor of any proxy written in Node: a forward proxy with no policy, no
@@ -42,29 +40,9 @@ server.on('connect', (req, socket, head) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\n'));
 `;
 
-export interface NodeProxyFloor {
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
+export type NodeProxyFloor = FloorProcess;
 
 /** Starts the floor proxy for the given name → address map; stop() ends it. */
-export async function startNodeProxyFloor(dir: string, names: Record<string, string>): Promise<NodeProxyFloor> {
-  const file = join(dir, 'node-proxy-floor.js');
-  await writeFile(file, source);
-  const child: ChildProcess = spawn(process.execPath, [file, JSON.stringify(names)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the floor proxy exited (${code}) before listening`)));
-    child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-  });
-  return {
-    port,
-    pid: child.pid as number,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+export function startNodeProxyFloor(dir: string, names: Record<string, string>): Promise<NodeProxyFloor> {
+  return startFloorProcess({ dir, fileName: 'node-proxy-floor.js', source, args: [JSON.stringify(names)], what: 'the floor proxy' });
 }
