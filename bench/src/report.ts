@@ -787,7 +787,15 @@ const mcpRows: Array<[string, string, string]> = [
 function mcpTable(r: Results): Table {
   return {
     title: `MCP (ms, ${r.config.execIterations} calls per way, in runs of 20, interleaved): run_command against SDK exec; a gateway tool call (policy, audit, the server in its sandbox) against the same server run directly`,
-    head: ['', 'p50', 'p95', 'p99', '× baseline', 'added p50', "the daemon's CPU per call, p50: main thread / all threads"],
+    head: [
+      '',
+      'p50',
+      'p95',
+      'p99',
+      '× baseline',
+      'added p50',
+      "server CPU per call, p50: main thread / all threads (the daemon's; on the relay's row, the relay's)",
+    ],
     rows: mcpRows
       .filter(([k]) => s(r, `mcp.${k}`))
       .map(([k, label, base]) => [
