@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { paddockVersion } from '@paddock/core/client';
 import type { ConnectionOptions } from '@paddock/sdk';
 import { registerRunCodeTool } from './commands/run-code-tool.js';
@@ -46,6 +47,17 @@ const instructions = [
  * transport (`serveStdio` for stdio).
  */
 export function createPaddockMcpServer(connection: ConnectionOptions = {}, options: PaddockMcpServerOptions = {}): McpServer {
+  return createPaddockMcp(connection, options).server;
+}
+
+/** The server and its tool table, for a transport that answers tools/call from the table itself (the daemon's /mcp). */
+export interface PaddockMcp {
+  server: McpServer;
+  /** What tools/call calls; it answers every failure as a tool error. */
+  callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult>;
+}
+
+export function createPaddockMcp(connection: ConnectionOptions = {}, options: PaddockMcpServerOptions = {}): PaddockMcp {
   const server = new McpServer({ name: 'paddock', title: 'Paddock', version: paddockVersion }, { instructions });
   const context = toolContext(connection, options.work, options.backend);
   const tools = new ToolTable(options.onListError);
@@ -58,5 +70,5 @@ export function createPaddockMcpServer(connection: ConnectionOptions = {}, optio
   if (options.gateway !== false) tools.addSource(new GatewayToolSource(context, options.gateway));
   tools.serveOn(server.server, options.signal);
   registerFileResource(server, context);
-  return server;
+  return { server, callTool: (name, args, signal) => tools.call(name, args, signal) };
 }

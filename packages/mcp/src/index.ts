@@ -1,4 +1,4 @@
-export { createPaddockMcpServer, type PaddockMcpServerOptions } from './create-paddock-mcp-server.js';
+export { createPaddockMcp, createPaddockMcpServer, type PaddockMcp, type PaddockMcpServerOptions } from './create-paddock-mcp-server.js';
 export { sandboxFileUriTemplate } from './files/file-resource.js';
 export type { GatewayToolOptions } from './gateway-tools/gateway-tool-source.js';
 export { type ServeStdioOptions, serveStdio } from './stdio/serve-stdio.js';

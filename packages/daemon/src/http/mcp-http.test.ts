@@ -416,6 +416,80 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(put.headers.get('allow')).toBe('GET, POST, DELETE');
   });
 
+  it('a tools/call the transport would refuse is refused as before; a plain one and a batch are answered alike', async () => {
+    const c = await connect(daemon.token);
+    const session = c.transport.sessionId as string;
+    const list = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'sandbox_list', arguments: {} } });
+    const version = { 'mcp-protocol-version': '2025-06-18' };
+    const plain = await mcpFetch({ token: daemon.token, session, body: list(10), headers: version });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toBe('application/json');
+    expect(plain.headers.get('mcp-session-id')).toBe(session);
+    expect(await plain.json()).toMatchObject({ jsonrpc: '2.0', id: 10, result: { structuredContent: { sandboxes: [] } } });
+    const batch = await mcpFetch({ token: daemon.token, session, body: [list(11)], headers: version });
+    expect(batch.status).toBe(200);
+    // The transport answers a batch of one request with that one answer.
+    expect(await batch.json()).toMatchObject({ jsonrpc: '2.0', id: 11, result: { structuredContent: { sandboxes: [] } } });
+    const unknownVersion = await mcpFetch({ token: daemon.token, session, body: list(12), headers: { 'mcp-protocol-version': '1999-01-01' } });
+    expect(unknownVersion.status).toBe(400);
+    expect(await unknownVersion.json()).toMatchObject({ error: { code: -32000, message: expect.stringContaining('Unsupported protocol version') } });
+    const noStreams = await mcpFetch({ token: daemon.token, session, body: list(13), headers: { ...version, accept: 'application/json' } });
+    expect(noStreams.status).toBe(406);
+    const notJson = await fetch(`${daemon.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...version,
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${daemon.token}`,
+        'mcp-session-id': session,
+        'content-type': 'application/json-patch+json',
+      },
+      body: JSON.stringify(list(14)),
+    });
+    expect(notJson.status).toBe(415);
+    const badArguments = await mcpFetch({
+      token: daemon.token,
+      session,
+      body: { ...list(15), params: { name: 'sandbox_list', arguments: 'all' } },
+      headers: version,
+    });
+    // Arguments that are not an object: the SDK's own JSON-RPC error, as before.
+    expect(await badArguments.json()).toMatchObject({ jsonrpc: '2.0', id: 15, error: { code: expect.any(Number) } });
+    expect((await ok<{ sandboxes: unknown[] }>(c.client, 'sandbox_list', {})).sandboxes).toEqual([]);
+    await c.client.close();
+  });
+
+  it('a notifications/cancelled for a tools/call in flight ends it: the command is killed, and the call answers with its end', async () => {
+    const c = await connect(daemon.token);
+    const session = c.transport.sessionId as string;
+    const { id: sandboxId } = await ok<{ id: string }>(c.client, 'sandbox_create', { timeoutMs: 120_000 });
+    const version = { 'mcp-protocol-version': '2025-06-18' };
+    const running = mcpFetch({
+      token: daemon.token,
+      session,
+      body: { jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '300'] } } },
+      headers: version,
+    });
+    const processes = async () => {
+      const r = await fetch(`${daemon.url}/v1/sandboxes/${sandboxId}/processes`, { headers: { authorization: `Bearer ${daemon.token}` } });
+      return ((await r.json()) as { processes: Array<{ cmd: string[]; state: string }> }).processes.filter((p) => p.cmd[0] === 'sleep');
+    };
+    while (!(await processes()).some((p) => p.state === 'running')) await new Promise((r) => setTimeout(r, 20));
+    const cancel = await mcpFetch({
+      token: daemon.token,
+      session,
+      body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow', reason: 'no longer needed' } },
+      headers: version,
+    });
+    expect(cancel.status).toBe(202);
+    const answer = (await (await running).json()) as { id: string; result: CallToolResult };
+    expect(answer.id).toBe('slow');
+    expect(answer.result.structuredContent).toMatchObject({ exitCode: 137, signal: 'SIGKILL', timedOut: false });
+    expect((await processes()).map((p) => p.state)).not.toContain('running');
+    await ok(c.client, 'sandbox_kill', { id: sandboxId });
+    await c.client.close();
+  });
+
   it('is served on the unix socket too', async () => {
     const body = await new Promise<{ status: number; session: string | undefined }>((resolve, reject) => {
       const req = httpRequest(

@@ -68,7 +68,11 @@ export function registerMcpRoute(app: OpenAPIHono<HttpEnv>, s: Services, auth: T
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token) throw new UnauthorizedError();
     const mcp = await load();
-    return mcp.handle(c.req.raw, { principal: c.get('principal'), token, requestId: c.get('requestId') ?? null }, await parsedJsonBody(c));
+    return mcp.handle(
+      c.req.raw,
+      { principal: c.get('principal'), token, requestId: c.get('requestId') ?? null, signal: c.get('signal') },
+      await parsedJsonBody(c),
+    );
   });
 
   return {

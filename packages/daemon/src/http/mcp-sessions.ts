@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { createPaddockMcpServer, PendingWork, type ToolBackend } from '@paddock/mcp';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { createPaddockMcp, type PaddockMcp, PendingWork, type ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/token-auth.js';
 import type { Decision } from '../policy/authorizer.js';
 import { type AppFetch, inProcessTransport } from './in-process-transport.js';
+import { cancelledIds, type DirectCall, directAnswer, directCallOf } from './mcp-direct-call.js';
 
 /** Who sent an MCP request, as the API's middleware established it. */
 export interface McpCaller {
@@ -14,6 +16,8 @@ export interface McpCaller {
   /** The bearer secret the request carried: the tool calls of a session it opens act with it. */
   token: string;
   requestId: string | null;
+  /** Aborts when the client goes away before its answer was sent. */
+  signal?: AbortSignal;
 }
 
 export interface McpSessionsOptions {
@@ -45,6 +49,9 @@ interface Session {
   id?: string;
   owner: McpCaller;
   server: McpServer;
+  callTool: PaddockMcp['callTool'];
+  /** The tools/calls answered from the tool table (see serve), in flight, by request id: what a notifications/cancelled aborts. */
+  direct: Map<RequestId, AbortController>;
   /** Ends the server's background work (following the gateway's tools). */
   ended: AbortController;
   transport: WebStandardStreamableHTTPServerTransport;
@@ -160,7 +167,7 @@ export class McpSessions {
     const connection = { url: 'http://localhost', token: caller.token, transport: inProcessTransport(this.options.fetch) };
     const ended = new AbortController();
     const backend = this.options.backend?.(caller);
-    const server = createPaddockMcpServer(connection, {
+    const { server, callTool } = createPaddockMcp(connection, {
       work,
       ...(backend ? { backend } : {}),
       signal: ended.signal,
@@ -170,6 +177,8 @@ export class McpSessions {
     const session: Session = {
       owner: caller,
       server,
+      callTool,
+      direct: new Map(),
       ended,
       work,
       openedAt: now,
@@ -213,12 +222,24 @@ export class McpSessions {
     this.sessions.set(id, session);
   }
 
-  /** parsedBody: the POST's JSON, read already (undefined: the transport reads the request). */
+  /**
+   * parsedBody: the POST's JSON, read already (undefined: the transport reads
+   * the request). A plain tools/call of an open session is answered from the
+   * session's tool table here, past the MCP SDK's transport and protocol
+   * layers, which cost the daemon ~0.15 ms of CPU per call (measured in the
+   * bench: 0.99 → 0.81 ms per gateway call); the tool, its decision and its
+   * record are the same either way.
+   */
   private async serve(session: Session, request: Request, caller: McpCaller, parsedBody?: unknown): Promise<Response> {
     session.lastActive = this.now();
     session.streams++;
     session.requests++;
     session.lastRequestId = caller.requestId;
+    if (parsedBody !== undefined) {
+      for (const id of cancelledIds(parsedBody)) session.direct.get(id)?.abort(new Error('the client cancelled the call'));
+      const call = session.id && session.admitted && !session.closing ? directCallOf(request, parsedBody) : undefined;
+      if (call) return this.answerDirectly(session, session.id as string, call, caller.signal);
+    }
     let response: Response;
     try {
       response = await session.transport.handleRequest(request, parsedBody === undefined ? undefined : { parsedBody });
@@ -236,6 +257,31 @@ export class McpSessions {
       return response;
     }
     return whenSent(response, sent);
+  }
+
+  /**
+   * Runs one tools/call on the session's tool table. It is aborted, as the
+   * SDK's protocol aborts a handler, by the client's notifications/cancelled
+   * for its id and by the session's end; and by the client's going away. Its
+   * answer is the tool's result, also when cancelled (a tool error then): the
+   * HTTP request is answered either way, and a client that cancelled ignores it.
+   */
+  private async answerDirectly(session: Session, sessionId: string, call: DirectCall, clientGone?: AbortSignal): Promise<Response> {
+    const cancel = new AbortController();
+    const onEnd = () => cancel.abort(new Error('the MCP session ended'));
+    const onGone = () => cancel.abort(new Error('the client closed the connection'));
+    session.direct.set(call.id, cancel);
+    session.ended.signal.addEventListener('abort', onEnd, { once: true });
+    clientGone?.addEventListener('abort', onGone, { once: true });
+    try {
+      return directAnswer(sessionId, call.id, await session.callTool(call.name, call.args, cancel.signal));
+    } finally {
+      if (session.direct.get(call.id) === cancel) session.direct.delete(call.id);
+      session.ended.signal.removeEventListener('abort', onEnd);
+      clientGone?.removeEventListener('abort', onGone);
+      session.streams--;
+      session.lastActive = this.now();
+    }
   }
 
   private close(session: Session, reason: CloseReason): void {
