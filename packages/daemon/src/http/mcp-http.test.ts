@@ -459,7 +459,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     await c.client.close();
   });
 
-  it('a notifications/cancelled for a tools/call in flight ends it: the command is killed, and the call answers with its end', async () => {
+  it('notifications/cancelled, the client going away and the session ending each end a tools/call in flight: its command is killed', async () => {
     const c = await connect(daemon.token);
     const session = c.transport.sessionId as string;
     const { id: sandboxId } = await ok<{ id: string }>(c.client, 'sandbox_create', { timeoutMs: 120_000 });
@@ -486,8 +486,45 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(answer.id).toBe('slow');
     expect(answer.result.structuredContent).toMatchObject({ exitCode: 137, signal: 'SIGKILL', timedOut: false });
     expect((await processes()).map((p) => p.state)).not.toContain('running');
-    await ok(c.client, 'sandbox_kill', { id: sandboxId });
-    await c.client.close();
+
+    // A client that goes away (its request aborted) ends its call too.
+    const gone = new AbortController();
+    const abandoned = fetch(`${daemon.url}/mcp`, {
+      method: 'POST',
+      signal: gone.signal,
+      headers: {
+        ...version,
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${daemon.token}`,
+        'mcp-session-id': session,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'left',
+        method: 'tools/call',
+        params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '301'] } },
+      }),
+    }).catch(() => undefined);
+    const sleeping = async (arg: string) => (await processes()).some((p) => p.state === 'running' && p.cmd[1] === arg);
+    while (!(await sleeping('301'))) await new Promise((r) => setTimeout(r, 20));
+    gone.abort();
+    await abandoned;
+    while (await sleeping('301')) await new Promise((r) => setTimeout(r, 20));
+
+    // The session's end (DELETE) ends the calls it has in flight.
+    const orphan = mcpFetch({
+      token: daemon.token,
+      session,
+      body: { jsonrpc: '2.0', id: 'orphan', method: 'tools/call', params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '302'] } } },
+      headers: version,
+    });
+    while (!(await sleeping('302'))) await new Promise((r) => setTimeout(r, 20));
+    expect((await mcpFetch({ method: 'DELETE', token: daemon.token, session, headers: version })).status).toBe(200);
+    const ended = (await (await orphan).json()) as { id: string; result: CallToolResult };
+    expect(ended.result.structuredContent).toMatchObject({ exitCode: 137, signal: 'SIGKILL' });
+    expect(await sleeping('302')).toBe(false);
+    await ok(admin.client, 'sandbox_kill', { id: sandboxId });
   });
 
   it('is served on the unix socket too', async () => {
