@@ -95,11 +95,12 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       network: { mode: 'none' },
     });
     serverSandbox = inSandbox.id;
-    const agent = new AgentClient(agentSocketOf(ctx.daemon, inSandbox.id), inSandbox.id);
+    const serverSocket = agentSocketOf(ctx.daemon, inSandbox.id);
+    const agent = new AgentClient(serverSocket, inSandbox.id);
     const throughAgent = await mcpClientThroughAgent(agent, ['node', '/opt/fixture/server.mjs']);
     clients.push(throughAgent);
     // The floor over HTTP: the MCP client to a bare Node relay in front of the same server, in the same sandbox.
-    gatewayFloor = await startMcpGatewayFloor(ctx.daemon.stateDir, agentSocketOf(ctx.daemon, inSandbox.id), inSandbox.id, ['node', '/opt/fixture/server.mjs']);
+    gatewayFloor = await startMcpGatewayFloor(ctx.daemon.stateDir, serverSocket, inSandbox.id, ['node', '/opt/fixture/server.mjs']);
     const throughRelay = await connect(new URL(gatewayFloor.url));
     const echo = { text: 'ping' };
     await timeInRuns(ctx, 'mcp.gateway', [

@@ -53,15 +53,21 @@ const initialize = {
 };
 
 /** A raw request to /mcp with the headers a Streamable HTTP client sends. */
-function mcpFetch(init: { method?: string; token?: string; session?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...init.headers };
+function mcpFetch(
+  init: { method?: string; token?: string; session?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    accept: 'application/json, text/event-stream',
+    ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...init.headers,
+  };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.session) headers['mcp-session-id'] = init.session;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
   return fetch(`${daemon.url}/mcp`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers,
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    ...(init.signal ? { signal: init.signal } : {}),
   });
 }
 
@@ -435,17 +441,7 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
     expect(await unknownVersion.json()).toMatchObject({ error: { code: -32000, message: expect.stringContaining('Unsupported protocol version') } });
     const noStreams = await mcpFetch({ token: daemon.token, session, body: list(13), headers: { ...version, accept: 'application/json' } });
     expect(noStreams.status).toBe(406);
-    const notJson = await fetch(`${daemon.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        ...version,
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${daemon.token}`,
-        'mcp-session-id': session,
-        'content-type': 'application/json-patch+json',
-      },
-      body: JSON.stringify(list(14)),
-    });
+    const notJson = await mcpFetch({ token: daemon.token, session, body: list(14), headers: { ...version, 'content-type': 'application/json-patch+json' } });
     expect(notJson.status).toBe(415);
     const badArguments = await mcpFetch({
       token: daemon.token,
@@ -489,22 +485,12 @@ describe('the MCP server over Streamable HTTP at /mcp', () => {
 
     // A client that goes away (its request aborted) ends its call too.
     const gone = new AbortController();
-    const abandoned = fetch(`${daemon.url}/mcp`, {
-      method: 'POST',
+    const abandoned = mcpFetch({
+      token: daemon.token,
+      session,
+      body: { jsonrpc: '2.0', id: 'left', method: 'tools/call', params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '301'] } } },
+      headers: version,
       signal: gone.signal,
-      headers: {
-        ...version,
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${daemon.token}`,
-        'mcp-session-id': session,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'left',
-        method: 'tools/call',
-        params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '301'] } },
-      }),
     }).catch(() => undefined);
     const sleeping = async (arg: string) => (await processes()).some((p) => p.state === 'running' && p.cmd[1] === arg);
     while (!(await sleeping('301'))) await new Promise((r) => setTimeout(r, 20));
