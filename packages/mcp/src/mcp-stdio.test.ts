@@ -407,4 +407,52 @@ describe('paddock mcp over stdio', () => {
     child.stdin.end();
     expect(await exited).toBe(0);
   });
+
+  it('notifications/cancelled and stdin closing each end a tools/call in flight: its command is killed, and a cancelled call gets no answer', async () => {
+    const child = spawn(process.execPath, [cliPath(), 'mcp'], { env: daemon.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const frames: Array<{ id?: unknown; result?: CallToolResult }> = [];
+    let pending = '';
+    child.stdout.on('data', (d) => {
+      pending += d;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        frames.push(JSON.parse(pending.slice(0, nl)));
+        pending = pending.slice(nl + 1);
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const send = (message: Record<string, unknown>) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    const answer = async (id: string | number) => {
+      await expect.poll(() => frames.some((f) => f.id === id), { timeout: 30_000 }).toBe(true);
+      return frames.find((f) => f.id === id)?.result as CallToolResult;
+    };
+    const clientInfo = { name: 'raw', version: '0' };
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo } });
+    send({ method: 'notifications/initialized' });
+    await answer(1);
+    send({ id: 'made', method: 'tools/call', params: { name: 'sandbox_create', arguments: { timeoutMs: 120_000 } } });
+    const sandboxId = ((await answer('made')).structuredContent as { id: string }).id;
+    const sleeping = async (arg: string) => {
+      const r = await daemon.api(`/v1/sandboxes/${sandboxId}/processes`);
+      const { processes } = (await r.json()) as { processes: Array<{ cmd: string[]; state: string }> };
+      return processes.some((p) => p.state === 'running' && p.cmd[0] === 'sleep' && p.cmd[1] === arg);
+    };
+
+    send({ id: 'slow', method: 'tools/call', params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '300'] } } });
+    await expect.poll(() => sleeping('300'), { timeout: 30_000 }).toBe(true);
+    send({ method: 'notifications/cancelled', params: { requestId: 'slow', reason: 'no longer needed' } });
+    await expect.poll(() => sleeping('300'), { timeout: 30_000 }).toBe(false);
+    // Answered after the cancelled call ended: an answer to it would have been written by now.
+    send({ id: 'after', method: 'tools/call', params: { name: 'sandbox_list', arguments: {} } });
+    await answer('after');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(frames.map((f) => f.id)).not.toContain('slow');
+
+    send({ id: 'orphan', method: 'tools/call', params: { name: 'run_command', arguments: { sandboxId, cmd: ['sleep', '301'] } } });
+    await expect.poll(() => sleeping('301'), { timeout: 30_000 }).toBe(true);
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(await sleeping('301')).toBe(false);
+    expect(frames.map((f) => f.id)).not.toContain('orphan');
+    await daemon.api(`/v1/sandboxes/${sandboxId}`, { method: 'DELETE' });
+  });
 });

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { createPaddockMcp, type PaddockMcp, PendingWork, type ToolBackend } from '@paddock/mcp';
+import { cancelledIds, createPaddockMcp, type DirectCall, DirectCalls, type PaddockMcp, PendingWork, type ToolBackend } from '@paddock/mcp';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/token-auth.js';
 import type { Decision } from '../policy/authorizer.js';
 import { type AppFetch, inProcessTransport } from './in-process-transport.js';
-import { cancelledIds, type DirectCall, directAnswer, directCallOf } from './mcp-direct-call.js';
+import { directAnswer, directCallOf } from './mcp-direct-call.js';
 
 /** Who sent an MCP request, as the API's middleware established it. */
 export interface McpCaller {
@@ -51,7 +50,7 @@ interface Session {
   server: McpServer;
   callTool: PaddockMcp['callTool'];
   /** The tools/calls answered from the tool table (see serve), in flight, by request id: what a notifications/cancelled aborts. */
-  direct: Map<RequestId, AbortController>;
+  direct: DirectCalls;
   /** Ends the server's background work (following the gateway's tools). */
   ended: AbortController;
   transport: WebStandardStreamableHTTPServerTransport;
@@ -178,7 +177,7 @@ export class McpSessions {
       owner: caller,
       server,
       callTool,
-      direct: new Map(),
+      direct: new DirectCalls(),
       ended,
       work,
       openedAt: now,
@@ -236,7 +235,7 @@ export class McpSessions {
     session.requests++;
     session.lastRequestId = caller.requestId;
     if (parsedBody !== undefined) {
-      for (const id of cancelledIds(parsedBody)) session.direct.get(id)?.abort(new Error('the client cancelled the call'));
+      session.direct.cancel(cancelledIds(parsedBody));
       const call = session.id && session.admitted && !session.closing ? directCallOf(request, parsedBody) : undefined;
       if (call) return this.answerDirectly(session, session.id as string, call, caller.signal);
     }
@@ -268,18 +267,10 @@ export class McpSessions {
    * client that cancelled ignores it.
    */
   private async answerDirectly(session: Session, sessionId: string, call: DirectCall, clientGone?: AbortSignal): Promise<Response> {
-    const cancel = new AbortController();
-    const onEnd = () => cancel.abort(new Error('the MCP session ended'));
-    const onGone = () => cancel.abort(new Error('the client closed the connection'));
-    session.direct.set(call.id, cancel);
-    session.ended.signal.addEventListener('abort', onEnd, { once: true });
-    clientGone?.addEventListener('abort', onGone, { once: true });
     try {
-      return directAnswer(sessionId, call.id, await session.callTool(call.name, call.args, cancel.signal));
+      const { result } = await session.direct.run(call.id, (signal) => session.callTool(call.name, call.args, signal), [session.ended.signal, clientGone]);
+      return directAnswer(sessionId, call.id, result);
     } finally {
-      if (session.direct.get(call.id) === cancel) session.direct.delete(call.id);
-      session.ended.signal.removeEventListener('abort', onEnd);
-      clientGone?.removeEventListener('abort', onGone);
       session.streams--;
       session.lastActive = this.now();
     }

@@ -46,6 +46,12 @@ export class LineBuffer {
 
   /** The next complete message, or null until one has ended. */
   readMessage(): JSONRPCMessage | null {
+    const line = this.readLine();
+    return line === null ? null : deserializeMessage(line);
+  }
+
+  /** The next complete line, as text, or null until one has ended. */
+  readLine(): string | null {
     if (this.next === this.lines.length) return null;
     const line = this.lines[this.next] as string;
     this.heldBytes -= this.linesBytes[this.next] as number;
@@ -56,7 +62,7 @@ export class LineBuffer {
       this.linesBytes = [];
       this.next = 0;
     }
-    return deserializeMessage(line);
+    return line;
   }
 
   clear(): void {

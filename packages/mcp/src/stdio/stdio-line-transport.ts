@@ -1,6 +1,6 @@
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { LineBuffer } from './line-buffer.js';
 
 /**
@@ -13,6 +13,11 @@ export class StdioLineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /**
+   * Sees each message as parsed JSON before the SDK's schema check; true
+   * means it has answered the message itself, which then goes no further.
+   */
+  intercept?: (message: unknown) => boolean;
   private readonly buffer: LineBuffer;
   private started = false;
 
@@ -34,9 +39,11 @@ export class StdioLineTransport implements Transport {
     }
     for (;;) {
       try {
-        const message = this.buffer.readMessage();
-        if (message === null) return;
-        this.onmessage?.(message);
+        const line = this.buffer.readLine();
+        if (line === null) return;
+        const message: unknown = JSON.parse(line);
+        if (this.intercept?.(message)) continue;
+        this.onmessage?.(JSONRPCMessageSchema.parse(message));
       } catch (err) {
         this.onerror?.(err as Error);
       }
