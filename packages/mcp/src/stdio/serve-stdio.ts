@@ -56,9 +56,10 @@ export async function serveStdio(connection: ConnectionOptions = {}, options: Se
 
 /**
  * Answers a plain tools/call of an initialized client from the tool table,
- * past the MCP SDK's protocol layer (its request bookkeeping, schema checks
- * and result check cost ~0.1 ms of CPU per call); the tool and its result
- * are the same either way. A notifications/cancelled for its id aborts it,
+ * past the MCP SDK's protocol layer (its request bookkeeping and schema
+ * checks: in A/B runs of the bench, `run_command` over stdio went from +0.63
+ * and +0.66 ms over the SDK's exec to +0.56 and +0.59); the tool and its
+ * result are the same either way. A notifications/cancelled for its id aborts it,
  * as does the connection's end, and then, as the SDK does, nothing is sent.
  */
 function answerPlainCallsDirectly(
