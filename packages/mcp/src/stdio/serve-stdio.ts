@@ -75,8 +75,8 @@ function answerPlainCallsDirectly(
     if (!cancelled) await transport.send({ jsonrpc: '2.0', id: call.id, result });
   };
   transport.intercept = (message) => {
-    // Still passed on: the SDK drops it for an id it does not know.
-    direct.cancel(cancelledIds(message));
+    // Still passed on: the SDK drops it for an id it does not know. (A batch is not stdio MCP: the SDK refuses the line.)
+    if (!Array.isArray(message)) direct.cancel(cancelledIds(message));
     // Before the client's initialize the SDK answers everything, as it always has.
     const call = server.server.getClientVersion() ? plainToolsCall(message) : undefined;
     if (!call) return false;
