@@ -50,7 +50,7 @@ export function createPaddockMcpServer(connection: ConnectionOptions = {}, optio
   return createPaddockMcp(connection, options).server;
 }
 
-/** The server and its tool table, for a transport that answers tools/call from the table itself (the daemon's /mcp). */
+/** The server and what its tools/call runs, for a transport that answers plain calls itself (the daemon's /mcp, `paddock mcp`). */
 export interface PaddockMcp {
   server: McpServer;
   /** What tools/call calls; it answers every failure as a tool error. */

@@ -59,8 +59,9 @@ export async function serveStdio(connection: ConnectionOptions = {}, options: Se
  * past the MCP SDK's protocol layer (its request bookkeeping and schema
  * checks: in A/B runs of the bench, `run_command` over stdio went from +0.63
  * and +0.66 ms over the SDK's exec to +0.56 and +0.59); the tool and its
- * result are the same either way. A notifications/cancelled for its id aborts it,
- * as does the connection's end, and then, as the SDK does, nothing is sent.
+ * result are the same either way. A notifications/cancelled for its id
+ * aborts it, as does the connection's end, and then, as the SDK does,
+ * nothing is sent.
  */
 function answerPlainCallsDirectly(
   transport: StdioLineTransport,
