@@ -9,17 +9,20 @@ import { AgentClient } from '@paddock/engine';
 import { Gateway, Sandbox, type SandboxInfo, Templates } from '@paddock/sdk';
 import { mcpClientThroughAgent } from './agent-mcp-client.js';
 import { agentSocketOf, cliMain, repoRoot } from './bench-daemon.js';
-import type { BenchContext } from './benchmarks.js';
+import { type BenchContext, steadyWarmUpCalls } from './benchmarks.js';
 import { mcpStdioFloorSource, startMcpClientFloor } from './mcp-client-floor.js';
 import { type McpGatewayFloor, startMcpGatewayFloor } from './mcp-gateway-floor.js';
 import { mcpStdioRelayFile } from './mcp-stdio-relay.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { openPlainMcpSession, type PlainMcpSession } from './plain-mcp-session.js';
-import { timeInRuns } from './runs-of-calls.js';
+import { type CallWay, timeInRuns } from './runs-of-calls.js';
 import { sleep } from './timed-spawn.js';
 
 /** The test suite's third-party-style MCP server, the one every gateway variant and the direct baseline call. */
 const fixtureServer = join(repoRoot, 'packages/daemon/src/testing/fixture-mcp-server.mjs');
+
+/** What the gateway's tool, and the same tool of the server run directly, are called with. */
+const echo = { text: 'ping' };
 
 /**
  * MCP, in one run: `run_command` through the Paddock MCP server (Streamable
@@ -58,8 +61,6 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   };
   const stdioEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: conn.url, PADDOCK_TOKEN: conn.token };
   const sandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
-  let serverSandbox: string | undefined;
-  let gatewayFloor: McpGatewayFloor | undefined;
   try {
     const http = await connect(new URL(`${conn.url}/mcp`));
     const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
@@ -83,6 +84,56 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
 
     await benchClientFloor(ctx);
 
+    await withGatewayServer(ctx, async (g) => {
+      await timeInRuns(ctx, 'mcp.gateway', [
+        g.ways.direct,
+        g.ways.agent,
+        g.ways.relay,
+        { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult), serverPid: daemonPid },
+        g.ways.mcpHttp,
+        { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
+        { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)), serverPid: daemonPid },
+      ]);
+    });
+  } finally {
+    // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
+    await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
+    await Promise.all(plainSessions.map((p) => p.close()));
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
+  }
+  await sleep(1000);
+  return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
+}
+
+interface GatewayWays {
+  ways: Record<'direct' | 'agent' | 'relay' | 'mcpHttp', CallWay>;
+}
+
+/**
+ * The gateway's test server, added to the gateway from a template of its
+ * own, and the ways to call its echo tool: directly (a local stdio process),
+ * in a sandbox of the same template over its agent socket alone, through the
+ * bare Node relay on that socket (the floor), and as a gateway tool by an MCP
+ * client over /mcp. All of it is removed once `work` has ended.
+ */
+async function withGatewayServer(ctx: BenchContext, work: (g: GatewayWays) => Promise<void>): Promise<void> {
+  const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
+  const clients: Client[] = [];
+  const sessions: StreamableHTTPClientTransport[] = [];
+  const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL, auth = false): Promise<Client> => {
+    const client = new Client({ name: 'paddock-bench', version: '0' });
+    if (transport instanceof URL) {
+      const http = new StreamableHTTPClientTransport(transport, { requestInit: { headers: auth ? { authorization: `Bearer ${ctx.daemon.token}` } : {} } });
+      sessions.push(http);
+      await client.connect(http);
+    } else await client.connect(new StdioClientTransport(transport));
+    clients.push(client);
+    return client;
+  };
+  let serverSandbox: string | undefined;
+  let relayServer: McpGatewayFloor | undefined;
+  try {
     ctx.progress('  building a template with the MCP server, and adding it to the gateway …');
     await buildServerTemplate(conn);
     await Gateway.add('bench', { command: ['node', '/opt/fixture/server.mjs'], manifest: { template: 'bench-mcp', tier: 'container' } }, conn);
@@ -96,35 +147,46 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     });
     serverSandbox = inSandbox.id;
     const serverSocket = agentSocketOf(ctx.daemon, inSandbox.id);
-    const agent = new AgentClient(serverSocket, inSandbox.id);
-    const throughAgent = await mcpClientThroughAgent(agent, ['node', '/opt/fixture/server.mjs']);
+    const throughAgent = await mcpClientThroughAgent(new AgentClient(serverSocket, inSandbox.id), ['node', '/opt/fixture/server.mjs']);
     clients.push(throughAgent);
     // The floor over HTTP: the MCP client to a bare Node relay in front of the same server, in the same sandbox.
-    gatewayFloor = await startMcpGatewayFloor(ctx.daemon.stateDir, serverSocket, inSandbox.id, ['node', '/opt/fixture/server.mjs']);
-    const throughRelay = await connect(new URL(gatewayFloor.url));
-    const echo = { text: 'ping' };
-    await timeInRuns(ctx, 'mcp.gateway', [
-      { name: 'direct', run: async () => expectOk(await direct.callTool({ name: 'echo', arguments: echo })) },
-      { name: 'agent', run: async () => expectOk(await throughAgent.callTool({ name: 'echo', arguments: echo })) },
-      { name: 'relay', run: async () => expectOk(await throughRelay.callTool({ name: 'echo', arguments: echo })), serverPid: gatewayFloor.pid },
-      { name: 'api', run: async () => expectOk((await Gateway.callTool('bench__echo', echo, conn)) as CallToolResult), serverPid: daemonPid },
-      { name: 'mcpHttp', run: async () => expectOk(await http.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
-      { name: 'mcpStdio', run: async () => expectOk(await stdio.callTool({ name: 'bench__echo', arguments: echo })), serverPid: daemonPid },
-      { name: 'mcpPost', run: async () => expectOk(await post.callTool('bench__echo', echo)), serverPid: daemonPid },
-    ]);
+    relayServer = await startMcpGatewayFloor(ctx.daemon.stateDir, serverSocket, inSandbox.id, ['node', '/opt/fixture/server.mjs']);
+    const throughRelay = await connect(new URL(relayServer.url));
+    const http = await connect(new URL(`${conn.url}/mcp`), true);
+    const call = (client: Client, name: string) => async () => expectOk(await client.callTool({ name, arguments: echo }));
+    await work({
+      ways: {
+        direct: { name: 'direct', run: call(direct, 'echo') },
+        agent: { name: 'agent', run: call(throughAgent, 'echo') },
+        relay: { name: 'relay', run: call(throughRelay, 'echo'), serverPid: relayServer.pid },
+        mcpHttp: { name: 'mcpHttp', run: call(http, 'bench__echo'), serverPid: ctx.daemon.endpoint.pid },
+      },
+    });
   } finally {
-    // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
     await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
-    await Promise.all(plainSessions.map((p) => p.close()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await gatewayFloor?.stop();
+    await relayServer?.stop();
     await Gateway.remove('bench', conn).catch(() => {});
     if (serverSandbox) await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${serverSandbox}`).catch(() => {});
     await Templates.remove('bench-mcp', conn).catch(() => {});
-    await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
   }
-  await sleep(1000);
-  return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
+}
+
+/**
+ * The gateway row once the daemon is warm (as benchSteadyExec does for the
+ * exec): the gateway tool over /mcp and the relay floor, each called
+ * `steadyWarmUpCalls` times untimed, then timed as the MCP section times
+ * them, beside the server run directly. Not judged; shown beside the row.
+ */
+export async function benchSteadyGateway(ctx: BenchContext): Promise<void> {
+  await withGatewayServer(ctx, async ({ ways }) => {
+    for (let i = 0; i < steadyWarmUpCalls; i++) {
+      ctx.signal.throwIfAborted();
+      await ways.mcpHttp.run();
+      await ways.relay.run();
+    }
+    await timeInRuns(ctx, 'mcp.gatewaySteady', [ways.direct, ways.relay, ways.mcpHttp]);
+  });
 }
 
 /**

@@ -825,7 +825,15 @@ function gatewayFloor(r: Results): string {
   const cpu = s(r, 'mcp.gateway.mcpPost.cpuMain')
     ? `; on a CPU per call: the daemon's JS thread ${fmt(p50(r, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms (a bare POST), the relay's ${fmt(p50(r, 'mcp.gateway.relay.cpuMain'), 2)} ms`
     : '';
-  return `; floor, the same client through a bare Node relay in front of the server in its sandbox +${over('relay')} ms (the sandbox alone +${over('agent')} ms)${cpu}`;
+  return `; floor, the same client through a bare Node relay in front of the server in its sandbox +${over('relay')} ms (the sandbox alone +${over('agent')} ms)${cpu}${warmGateway(r)}`;
+}
+
+/** The gateway row from the warm-daemon section, beside its floor warmed alike, when that section ran. */
+function warmGateway(r: Results): string {
+  if (!s(r, 'mcp.gatewaySteady.mcpHttp')) return '';
+  const over = (key: string) => fmt(p50(r, `mcp.gatewaySteady.${key}`) - p50(r, 'mcp.gatewaySteady.direct'), 2);
+  const after = `${steadyWarmUpCalls.toLocaleString('en')} more calls`;
+  return `; the same daemon warm, after ${after} at the end of the run: +${over('mcpHttp')} ms, the relay after as many +${over('relay')} ms`;
 }
 
 /**

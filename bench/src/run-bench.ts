@@ -63,7 +63,7 @@ import {
   warmClaimWarmUps,
 } from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
-import { benchMcp, type McpOutcome } from './mcp-bench.js';
+import { benchMcp, benchSteadyGateway, type McpOutcome } from './mcp-bench.js';
 import { procStatusBytes, toMiB } from './memory.js';
 import { benchNetwork, type NetworkOutcome } from './network-bench.js';
 import { benchPeers, type PeersOutcome, peerCgroupParents } from './peers-bench.js';
@@ -622,18 +622,21 @@ async function main(): Promise<void> {
       {
         key: 'warm-daemon',
         title:
-          `the exec and the warm pool claim once the daemon is warm: ${steadyWarmUpCalls} execs, then ${config.execIterations} timed; ` +
-          `${warmClaimWarmUps} claims, then ${config.createIterations} timed`,
+          `the exec, the warm pool claim and the gateway call once the daemon is warm: ${steadyWarmUpCalls} execs, then ${config.execIterations} timed; ` +
+          `${warmClaimWarmUps} claims, then ${config.createIterations} timed; ${steadyWarmUpCalls} gateway calls (and as many through its floor), then timed as the MCP section does`,
         run: async () => {
           // After the density section's thousands of teardowns the kernel may still be releasing their cgroups: wait as at the start.
           const settled = await waitForQuietHost(ctx.progress, abort.signal);
           if (!settled.settled) ctx.notes.add(`the warm daemon's figures were taken on a host still busy after ${settled.waitedSeconds} s of waiting`);
           await benchSteadyExec(ctx);
           await benchSteadyClaim(ctx);
+          await benchSteadyGateway(ctx);
         },
         summary: () =>
           `  exec p50 ${fmt(samples.summary('exec.httpSteady').p50)} ms (the exec section's: ${fmt(samples.summary('exec.http').p50)} ms), ` +
-          `claim → first output p50 ${fmt(samples.summary('pool.firstOutputSteady').p50)} ms (the pool section's: ${fmt(samples.summary('pool.firstOutput').p50)} ms)`,
+          `claim → first output p50 ${fmt(samples.summary('pool.firstOutputSteady').p50)} ms (the pool section's: ${fmt(samples.summary('pool.firstOutput').p50)} ms), ` +
+          `gateway call over /mcp p50 ${fmt(samples.summary('mcp.gatewaySteady.mcpHttp').p50)} ms, its relay floor ${fmt(samples.summary('mcp.gatewaySteady.relay').p50)} ms, ` +
+          `the server directly ${fmt(samples.summary('mcp.gatewaySteady.direct').p50)} ms`,
       },
     ];
     if (allSections.map((section) => section.key).join() !== sectionKeys.join()) throw new Error('bench: sectionKeys does not list the sections in order');
