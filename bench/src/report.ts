@@ -2,6 +2,7 @@ import { type CliOutcome, type IdleMemory, steadyWarmUpCalls } from './benchmark
 import type { CheckOutcome } from './check-bench.js';
 import type { BenchConfig } from './config.js';
 import type { DesktopOutcome } from './desktop-bench.js';
+import type { HostSpeed } from './host-speed.js';
 import type { HostState, Settling } from './host-state.js';
 import { imageDataLayers } from './image-bench.js';
 import { type BurstOutcome, type DensityOutcome, type ThroughputOutcome, warmClaimWarmUps } from './lifecycle-bench.js';
@@ -29,7 +30,7 @@ export interface Results {
   durationSeconds: number;
   machine: Machine;
   /** How long the run waited for a quiet host, and the host's state at its start and end. */
-  host: Settling & { start: HostState; end: HostState };
+  host: Settling & { start: HostState; end: HostState; speed?: { start: HostSpeed; end: HostSpeed } };
   config: BenchConfig;
   paddockVersion: string;
   /** Every timing series, in ms (net.mbps.* are download speeds, in MB/s). */
@@ -1240,6 +1241,16 @@ function renderMd(t: Table): string {
   return [line(rows[0] as string[]), sep, ...rows.slice(1).map(line), ...(t.note ? ['', t.note] : [])].join('\n');
 }
 
+/** How fast the host ran at the run's start and end (host-speed.ts): rows of two runs compare only when these do. */
+function speedLine(speed: Results['host']['speed']): string {
+  if (!speed) return '';
+  const { start, end } = speed;
+  return (
+    ` Host speed, start → end: a one-byte round trip over pipes between two processes pinned to two CPUs (Node and \`cat\`), p50 ${fmt(start.pipeRoundTripUs, 0)} → ${fmt(end.pipeRoundTripUs, 0)} µs, ` +
+    `SHA-256 of 64 MiB ${fmt(start.sha256Ms, 1)} → ${fmt(end.sha256Ms, 1)} ms.`
+  );
+}
+
 /** The host's own work around the run: what makes the same code measure slower on another day. */
 function hostLine(h: Results['host']): string {
   const waited = h.settled
@@ -1247,7 +1258,7 @@ function hostLine(h: Results['host']): string {
     : `not quiet after ${h.waitedSeconds} s of waiting (figures may be inflated)`;
   return (
     `Host: ${waited}; during the run ${fmt(h.end.fileRefaults - h.start.fileRefaults, 0)} file pages were read again after the kernel had dropped them, ` +
-    `and the memory cgroups it holds (live and being released) went ${fmt(h.start.memoryCgroups, 0)} → ${fmt(h.end.memoryCgroups, 0)}.`
+    `and the memory cgroups it holds (live and being released) went ${fmt(h.start.memoryCgroups, 0)} → ${fmt(h.end.memoryCgroups, 0)}.${speedLine(h.speed)}`
   );
 }
 

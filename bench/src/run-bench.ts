@@ -46,6 +46,7 @@ import { benchDesktop, type DesktopOutcome } from './desktop-bench.js';
 import { benchE2b } from './e2b-bench.js';
 import { benchGovernance } from './governance-bench.js';
 import { benchGvisorCreate, benchGvisorExec } from './gvisor-bench.js';
+import { measureHostSpeed } from './host-speed.js';
 import { readHostState, waitForQuietHost } from './host-state.js';
 import { benchImages, imageDataLayers } from './image-bench.js';
 import {
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
   const settling = await waitForQuietHost(log, abort.signal);
   if (abort.signal.aborted) process.exit(130);
   const hostAtStart = readHostState();
+  const speedAtStart = measureHostSpeed();
   if (!settling.settled) {
     const warning = `the host was not quiet after ${settling.waitedSeconds} s (${hostAtStart.blockedTasks} tasks blocked in the kernel, ${fmt(hostAtStart.memoryCgroups, 0)} memory cgroups); figures may be inflated`;
     notes.add(warning);
@@ -677,7 +679,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     durationSeconds: (performance.now() - startedAt) / 1000,
     machine,
-    host: { ...settling, start: hostAtStart, end: readHostState() },
+    host: { ...settling, start: hostAtStart, end: readHostState(), speed: { start: speedAtStart, end: measureHostSpeed() } },
     config,
     paddockVersion,
     series: samples.summaries(),
