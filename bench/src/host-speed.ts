@@ -12,7 +12,7 @@ import { summarize } from './stats.js';
  * baselines and floors included. Two runs' rows compare only when these do.
  */
 export interface HostSpeed {
-  /** p50 of a one-byte round trip to `cat` through its stdin and stdout, µs. */
+  /** p50 of a one-byte round trip to `cat` through its stdin and stdout, the two on CPUs of their own, µs. */
   pipeRoundTripUs: number;
   /** The median of five SHA-256 digests of 64 MiB, ms. */
   sha256Ms: number;
@@ -52,6 +52,7 @@ function pipeRoundTripUs(): number {
   const out = execFileSync('taskset', ['-c', '0', process.execPath, '-e', pinger, other, String(roundTrips)], { encoding: 'utf8', timeout: 60_000 });
   return Number(out);
 }
+
 function sha256Ms(): number {
   const data = Buffer.alloc(64 * 1024 * 1024, 7);
   const times: number[] = [];
