@@ -183,3 +183,26 @@ describe('background commands', () => {
     expect(seen.join('')).toBe('early\nlate\n');
   });
 });
+
+describe('exited commands a sandbox keeps', () => {
+  it('keeps the last 100 exited, forgetting the ones that exited first, and every running one', async () => {
+    const box = await Sandbox.create({ ...daemon.conn, metadata: { suite: 'commands-kept' } });
+    const running = await box.commands.start(['sleep', '60']);
+    const pids: number[] = [];
+    for (let i = 0; i < 103; i++) pids.push((await box.commands.run(['true'])).pid);
+    const listed = await box.commands.list();
+    expect(listed.filter((p) => p.state === 'exited').map((p) => p.pid)).toEqual(pids.slice(3));
+    expect(listed.find((p) => p.pid === running.pid)).toMatchObject({ state: 'running' });
+    await box.kill();
+  });
+
+  it('keeps at most 16 MiB of exited commands’ output, forgetting the ones that exited first', async () => {
+    const box = await Sandbox.create({ ...daemon.conn, metadata: { suite: 'commands-kept-bytes' } });
+    const pids: number[] = [];
+    // 1 MiB of stdout each, all of it kept (the per-stream limit): 18 MiB in all.
+    for (let i = 0; i < 18; i++) pids.push((await box.commands.run(['head', '-c', String(1024 * 1024), '/dev/zero'])).pid);
+    const listed = await box.commands.list();
+    expect(listed.map((p) => p.pid)).toEqual(pids.slice(2));
+    await box.kill();
+  });
+});

@@ -44,6 +44,7 @@ export class ManagedProcess {
   private settle!: (exit: ProcessExit) => void;
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
+  private exitListener: (() => void) | undefined;
 
   constructor(
     readonly sandboxId: string,
@@ -186,6 +187,12 @@ export class ManagedProcess {
     };
   }
 
+  /** Calls `listener` as the process exits (at once if it has), before anyone awaiting `done` goes on. */
+  onExit(listener: () => void): void {
+    if (this.exit) listener();
+    else this.exitListener = listener;
+  }
+
   /** The sandbox is going away: stop talking to the agent. */
   abandon(): void {
     this.session?.detach();
@@ -199,6 +206,7 @@ export class ManagedProcess {
     for (const sub of this.subscribers) sub.push({ type: 'exit', result: this.exit });
     this.subscribers.clear();
     this.blocked.clear();
+    this.exitListener?.();
     this.settle(this.exit);
   }
 }
@@ -206,9 +214,52 @@ export class ManagedProcess {
 /** Output of exited processes a sandbox may keep for `logs`, in total. */
 const maxKeptOutputBytes = 16 * 1024 * 1024;
 
+/**
+ * A sandbox's processes by pid, in the order they started, keeping at most
+ * `keepExited` exited ones and `maxKeptOutputBytes` of their output: past
+ * either, the ones that exited first are forgotten as the next one exits.
+ * Counted as they exit, so a start costs the same with a hundred exited
+ * processes kept as with none (every exec starts one).
+ */
+class SandboxProcesses {
+  readonly byPid = new Map<number, ManagedProcess>();
+  /** The exited processes still kept, in the order they exited, with the output each held then. */
+  private readonly exited = new Map<ManagedProcess, number>();
+  private exitedBytes = 0;
+
+  constructor(private readonly keepExited: number) {}
+
+  add(proc: ManagedProcess): void {
+    const before = this.byPid.get(proc.pid);
+    // A pid the sandbox's kernel handed out again replaces the process that had it.
+    if (before) this.forget(before);
+    this.byPid.set(proc.pid, proc);
+    proc.onExit(() => {
+      if (this.byPid.get(proc.pid) !== proc) return;
+      const bytes = proc.stdout.size + proc.stderr.size;
+      this.exited.set(proc, bytes);
+      this.exitedBytes += bytes;
+      this.trim();
+    });
+  }
+
+  private trim(): void {
+    for (const old of this.exited.keys()) {
+      if (this.exited.size <= this.keepExited && this.exitedBytes <= maxKeptOutputBytes) break;
+      this.forget(old);
+    }
+  }
+
+  private forget(proc: ManagedProcess): void {
+    this.byPid.delete(proc.pid);
+    this.exitedBytes -= this.exited.get(proc) ?? 0;
+    this.exited.delete(proc);
+  }
+}
+
 /** Starts commands through sandbox agents and remembers them for attach, logs and kill. */
 export class ProcessManager {
-  private readonly bySandbox = new Map<string, Map<number, ManagedProcess>>();
+  private readonly bySandbox = new Map<string, SandboxProcesses>();
   private readonly keepExited: number;
 
   constructor(private readonly options: ProcessManagerOptions) {
@@ -297,7 +348,7 @@ export class ProcessManager {
         this.options.logger?.warn({ sandbox: sandbox.id, notAdopted: listed.length - i }, 'ran out of time re-attaching to commands');
         break;
       }
-      if (this.bySandbox.get(sandbox.id)?.has(found.pid)) continue;
+      if (this.bySandbox.get(sandbox.id)?.byPid.has(found.pid)) continue;
       try {
         await this.adoptOne(sandbox, found, left);
         adopted++;
@@ -326,13 +377,13 @@ export class ProcessManager {
   }
 
   get(sandboxId: string, pid: number): ManagedProcess {
-    const proc = this.bySandbox.get(sandboxId)?.get(pid);
+    const proc = this.bySandbox.get(sandboxId)?.byPid.get(pid);
     if (!proc) throw new ProcessNotFoundError(sandboxId, pid);
     return proc;
   }
 
   list(sandboxId: string): ProcessInfo[] {
-    return [...(this.bySandbox.get(sandboxId)?.values() ?? [])].map((p) => p.info());
+    return [...(this.bySandbox.get(sandboxId)?.byPid.values() ?? [])].map((p) => p.info());
   }
 
   /** Lets go of every agent connection as the daemon stops; the commands go on in their sandboxes, for the next start to adopt. */
@@ -342,24 +393,17 @@ export class ProcessManager {
 
   /** Forgets a sandbox's processes; called when it is killed. */
   dropSandbox(sandboxId: string): void {
-    for (const proc of this.bySandbox.get(sandboxId)?.values() ?? []) proc.abandon();
+    // A copy: each one abandoned exits, and may make its sandbox forget others.
+    for (const proc of [...(this.bySandbox.get(sandboxId)?.byPid.values() ?? [])]) proc.abandon();
     this.bySandbox.delete(sandboxId);
   }
 
   private remember(proc: ManagedProcess): void {
     let procs = this.bySandbox.get(proc.sandboxId);
     if (!procs) {
-      procs = new Map();
+      procs = new SandboxProcesses(this.keepExited);
       this.bySandbox.set(proc.sandboxId, procs);
     }
-    procs.set(proc.pid, proc);
-    // Forget the oldest exited processes past a count and past a total of kept output.
-    const exited = [...procs.values()].filter((p) => p.exit);
-    let kept = exited.reduce((sum, p) => sum + p.stdout.size + p.stderr.size, 0);
-    for (const [i, old] of exited.entries()) {
-      if (exited.length - i <= this.keepExited && kept <= maxKeptOutputBytes) break;
-      procs.delete(old.pid);
-      kept -= old.stdout.size + old.stderr.size;
-    }
+    procs.add(proc);
   }
 }
