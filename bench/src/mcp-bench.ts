@@ -40,8 +40,7 @@ export interface McpOutcome {
 export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
   const rssBeforeMiB = toMiB(procStatusBytes(ctx.daemon.endpoint.pid));
   const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
-  const clients: Client[] = [];
-  const sessions: StreamableHTTPClientTransport[] = [];
+  const clients = new OpenMcpClients(ctx.daemon.token);
   const plainSessions: PlainMcpSession[] = [];
   // The same session without the MCP SDK's client: what the daemon's side costs, and what Node's fetch (the SDK transport's HTTP client) adds to it.
   const plain = async (via: 'node-http' | 'fetch') => {
@@ -49,23 +48,13 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
     plainSessions.push(session);
     return session;
   };
-  const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL): Promise<Client> => {
-    const client = new Client({ name: 'paddock-bench', version: '0' });
-    if (transport instanceof URL) {
-      const http = new StreamableHTTPClientTransport(transport, { requestInit: { headers: { authorization: `Bearer ${ctx.daemon.token}` } } });
-      sessions.push(http);
-      await client.connect(http);
-    } else await client.connect(new StdioClientTransport(transport));
-    clients.push(client);
-    return client;
-  };
   const stdioEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PADDOCK_URL: conn.url, PADDOCK_TOKEN: conn.token };
   const sandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', timeoutMs: 30 * 60_000, network: { mode: 'none' } });
   try {
-    const http = await connect(new URL(`${conn.url}/mcp`));
-    const stdio = await connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
+    const http = await clients.connect(new URL(`${conn.url}/mcp`));
+    const stdio = await clients.connect({ command: process.execPath, args: [cliMain, 'mcp'], env: stdioEnv, stderr: 'ignore' });
     // The floor of the stdio way: a second process on pipes that runs the SDK's exec per call, with no MCP server in it.
-    const relay = await connect({ command: process.execPath, args: [mcpStdioRelayFile], env: stdioEnv, stderr: 'ignore' });
+    const relay = await clients.connect({ command: process.execPath, args: [mcpStdioRelayFile], env: stdioEnv, stderr: 'ignore' });
     const post = await plain('node-http');
     const fetched = await plain('fetch');
     const sdk = await Sandbox.connect(sandbox.id, conn);
@@ -96,14 +85,45 @@ export async function benchMcp(ctx: BenchContext): Promise<McpOutcome> {
       ]);
     });
   } finally {
-    // Ended as a client that is done ends them (DELETE /mcp), so the daemon holds no session after.
-    await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
     await Promise.all(plainSessions.map((p) => p.close()));
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await clients.closeAll();
     await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${sandbox.id}`).catch(() => {});
   }
   await sleep(1000);
   return { rssBeforeMiB, rssAfterMiB: toMiB(procStatusBytes(ctx.daemon.endpoint.pid)) };
+}
+
+type StdioServer = ConstructorParameters<typeof StdioClientTransport>[0];
+
+/** The MCP SDK clients a section opens, ended together as a client that is done ends them. */
+class OpenMcpClients {
+  private readonly clients: Client[] = [];
+  private readonly sessions: StreamableHTTPClientTransport[] = [];
+
+  constructor(private readonly token: string) {}
+
+  /** A client of a stdio server, or over Streamable HTTP, with the daemon's token unless told otherwise. */
+  async connect(transport: StdioServer | URL, withToken = true): Promise<Client> {
+    const client = new Client({ name: 'paddock-bench', version: '0' });
+    if (transport instanceof URL) {
+      const headers: Record<string, string> = withToken ? { authorization: `Bearer ${this.token}` } : {};
+      const http = new StreamableHTTPClientTransport(transport, { requestInit: { headers } });
+      this.sessions.push(http);
+      await client.connect(http);
+    } else await client.connect(new StdioClientTransport(transport));
+    this.add(client);
+    return client;
+  }
+
+  add(client: Client): void {
+    this.clients.push(client);
+  }
+
+  /** Ends each HTTP session (DELETE /mcp), so the daemon holds none after, then closes every client. */
+  async closeAll(): Promise<void> {
+    await Promise.all(this.sessions.map((t) => t.terminateSession().catch(() => {})));
+    await Promise.all(this.clients.map((c) => c.close().catch(() => {})));
+  }
 }
 
 interface GatewayWays {
@@ -119,18 +139,7 @@ interface GatewayWays {
  */
 async function withGatewayServer(ctx: BenchContext, work: (g: GatewayWays) => Promise<void>): Promise<void> {
   const conn = { url: ctx.daemon.endpoint.url, token: ctx.daemon.token };
-  const clients: Client[] = [];
-  const sessions: StreamableHTTPClientTransport[] = [];
-  const connect = async (transport: ConstructorParameters<typeof StdioClientTransport>[0] | URL, auth = false): Promise<Client> => {
-    const client = new Client({ name: 'paddock-bench', version: '0' });
-    if (transport instanceof URL) {
-      const http = new StreamableHTTPClientTransport(transport, { requestInit: { headers: auth ? { authorization: `Bearer ${ctx.daemon.token}` } : {} } });
-      sessions.push(http);
-      await client.connect(http);
-    } else await client.connect(new StdioClientTransport(transport));
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenMcpClients(ctx.daemon.token);
   let serverSandbox: string | undefined;
   let relayServer: McpGatewayFloor | undefined;
   try {
@@ -138,7 +147,7 @@ async function withGatewayServer(ctx: BenchContext, work: (g: GatewayWays) => Pr
     await buildServerTemplate(conn);
     await Gateway.add('bench', { command: ['node', '/opt/fixture/server.mjs'], manifest: { template: 'bench-mcp', tier: 'container' } }, conn);
     await waitReady('bench', conn);
-    const direct = await connect({ command: process.execPath, args: [fixtureServer], stderr: 'ignore' });
+    const direct = await clients.connect({ command: process.execPath, args: [fixtureServer], stderr: 'ignore' });
     // The floor: the same server in a sandbox of the same template, reached through its agent socket alone.
     const inSandbox = await ctx.daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', {
       template: 'bench-mcp',
@@ -148,11 +157,11 @@ async function withGatewayServer(ctx: BenchContext, work: (g: GatewayWays) => Pr
     serverSandbox = inSandbox.id;
     const serverSocket = agentSocketOf(ctx.daemon, inSandbox.id);
     const throughAgent = await mcpClientThroughAgent(new AgentClient(serverSocket, inSandbox.id), ['node', '/opt/fixture/server.mjs']);
-    clients.push(throughAgent);
+    clients.add(throughAgent);
     // The floor over HTTP: the MCP client to a bare Node relay in front of the same server, in the same sandbox.
     relayServer = await startMcpGatewayFloor(ctx.daemon.stateDir, serverSocket, inSandbox.id, ['node', '/opt/fixture/server.mjs']);
-    const throughRelay = await connect(new URL(relayServer.url));
-    const http = await connect(new URL(`${conn.url}/mcp`), true);
+    const throughRelay = await clients.connect(new URL(relayServer.url), false);
+    const http = await clients.connect(new URL(`${conn.url}/mcp`));
     const call = (client: Client, name: string) => async () => expectOk(await client.callTool({ name, arguments: echo }));
     await work({
       ways: {
@@ -163,8 +172,7 @@ async function withGatewayServer(ctx: BenchContext, work: (g: GatewayWays) => Pr
       },
     });
   } finally {
-    await Promise.all(sessions.map((t) => t.terminateSession().catch(() => {})));
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await clients.closeAll();
     await relayServer?.stop();
     await Gateway.remove('bench', conn).catch(() => {});
     if (serverSandbox) await ctx.daemon.api.call('DELETE', `/v1/sandboxes/${serverSandbox}`).catch(() => {});

@@ -134,7 +134,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const mcpStdioRatio = ratio(p50(rr, 'mcp.exec.mcpStdio'), p50(rr, 'mcp.exec.sdk'));
   // What the MCP SDK's client (over Node's fetch) costs beyond a bare POST, measured against a server that answers at once.
   const mcpClientAdds = p50(rr, 'mcp.floor.mcpClient') - p50(rr, 'mcp.floor.nodeHttp');
-  const gatewayAdds = p50(rr, 'mcp.gateway.mcpHttp') - p50(rr, 'mcp.gateway.direct');
+  const gatewayAdds = overDirect(rr, 'mcp.gateway', 'mcpHttp');
   const pullRatio = ratio(p50(rr, 'images.pull.paddock'), p50(rr, 'images.pull.raw'));
   const rebuild = p50(rr, 'images.cachedRebuild');
   const firstSandboxRatio = ratio(p50(rr, 'images.firstSandbox.image'), p50(rr, 'images.firstSandbox.base'));
@@ -256,7 +256,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       target: '≤ 1.5 ms',
       measured: Number.isFinite(gatewayAdds)
         ? `+${fmt(gatewayAdds, 2)} ms (${fmt(p50(rr, 'mcp.gateway.mcpHttp'), 2)} vs ${fmt(p50(rr, 'mcp.gateway.direct'), 2)} ms; ` +
-          `as a bare POST to /mcp +${fmt(p50(rr, 'mcp.gateway.mcpPost') - p50(rr, 'mcp.gateway.direct'), 2)} ms${gatewayFloor(rr)})`
+          `as a bare POST to /mcp +${fmt(overDirect(rr, 'mcp.gateway', 'mcpPost'), 2)} ms${gatewayFloor(rr)})`
         : 'not measured',
       value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
       met: verdict(gatewayAdds, 1.5),
@@ -822,17 +822,22 @@ function mcpTable(r: Results): Table {
  */
 function gatewayFloor(r: Results): string {
   if (!s(r, 'mcp.gateway.relay')) return '';
-  const over = (key: string) => fmt(p50(r, `mcp.gateway.${key}`) - p50(r, 'mcp.gateway.direct'), 2);
+  const over = (key: string) => fmt(overDirect(r, 'mcp.gateway', key), 2);
   const cpu = s(r, 'mcp.gateway.mcpPost.cpuMain')
     ? `; on a CPU per call: the daemon's JS thread ${fmt(p50(r, 'mcp.gateway.mcpPost.cpuMain'), 2)} ms (a bare POST), the relay's ${fmt(p50(r, 'mcp.gateway.relay.cpuMain'), 2)} ms`
     : '';
   return `; floor, the same client through a bare Node relay in front of the server in its sandbox +${over('relay')} ms (the sandbox alone +${over('agent')} ms)${cpu}${warmGateway(r)}`;
 }
 
+/** What a way of a gateway series adds over the same call to the server run directly (p50s, ms). */
+function overDirect(r: Results, series: string, way: string): number {
+  return p50(r, `${series}.${way}`) - p50(r, `${series}.direct`);
+}
+
 /** The gateway row from the warm-daemon section, beside its floor warmed alike, when that section ran. */
 function warmGateway(r: Results): string {
   if (!s(r, 'mcp.gatewaySteady.mcpHttp')) return '';
-  const over = (key: string) => fmt(p50(r, `mcp.gatewaySteady.${key}`) - p50(r, 'mcp.gatewaySteady.direct'), 2);
+  const over = (key: string) => fmt(overDirect(r, 'mcp.gatewaySteady', key), 2);
   const after = `${steadyWarmUpCalls.toLocaleString('en')} more calls`;
   return `; the same daemon warm, after ${after} at the end of the run: +${over('mcpHttp')} ms, the relay after as many +${over('relay')} ms`;
 }
