@@ -40,6 +40,28 @@ export const expectHi = (what: string, out: string) => {
   if (out !== 'hi\n') throw new Error(`${what} printed ${JSON.stringify(out)} instead of "hi\\n"`);
 };
 
+/** How long each step of a cold create → `echo hi` → delete took through the API (ms). */
+export interface CreateCycle {
+  create: number;
+  exec: number;
+  firstOutput: number;
+  delete: number;
+  full: number;
+}
+
+/** A cold create with `body`, `echo hi` in it, and its delete, each step timed; `what` names it if echo printed anything else. */
+export async function timedCreateCycle(api: HttpApi, body: Record<string, unknown>, what: string): Promise<CreateCycle> {
+  const t0 = now();
+  const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', body);
+  const t1 = now();
+  const result = await api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
+  const t2 = now();
+  await api.call('DELETE', `/v1/sandboxes/${sb.id}`);
+  const t3 = now();
+  expectHi(what, result.stdout);
+  return { create: t1 - t0, exec: t2 - t1, firstOutput: t2 - t0, delete: t3 - t2, full: t3 - t0 };
+}
+
 /** Wraps the engine's runc adapter to time its run and delete calls from inside SandboxEngine. */
 export class TimedRuntime implements RuntimeAdapter {
   readonly name: string;
@@ -131,36 +153,19 @@ export async function benchColdCreate(ctx: BenchContext): Promise<void> {
     {
       name: 'paddock',
       run: async (record) => {
-        const t0 = now();
-        const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base' });
-        const t1 = now();
-        const result = await api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
-        const t2 = now();
-        await api.call('DELETE', `/v1/sandboxes/${sb.id}`);
-        const t3 = now();
-        expectHi('paddock exec', result.stdout);
+        const cycle = await timedCreateCycle(api, { template: 'base' }, 'paddock exec');
         if (!record) return;
-        samples.add('paddock.firstOutput', t2 - t0);
-        samples.add('paddock.full', t3 - t0);
-        samples.add('paddock.create', t1 - t0);
-        samples.add('paddock.exec', t2 - t1);
-        samples.add('paddock.delete', t3 - t2);
+        for (const step of ['firstOutput', 'full', 'create', 'exec', 'delete'] as const) samples.add(`paddock.${step}`, cycle[step]);
       },
     },
     {
       // The same create with its writable layer on disk (an ext4 image on a loop device) instead of a tmpfs.
       name: 'paddockDisk',
       run: async (record) => {
-        const t0 = now();
-        const sb = await api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', writableLayer: 'disk' });
-        const result = await api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
-        const t1 = now();
-        await api.call('DELETE', `/v1/sandboxes/${sb.id}`);
-        const t2 = now();
-        expectHi('paddock exec, disk-backed', result.stdout);
+        const cycle = await timedCreateCycle(api, { template: 'base', writableLayer: 'disk' }, 'paddock exec, disk-backed');
         if (!record) return;
-        samples.add('paddockDisk.firstOutput', t1 - t0);
-        samples.add('paddockDisk.full', t2 - t0);
+        samples.add('paddockDisk.firstOutput', cycle.firstOutput);
+        samples.add('paddockDisk.full', cycle.full);
       },
     },
     {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CommandResult, SandboxInfo } from '@paddock/core';
 import { AgentClient, gvisorRuntimeFlags } from '@paddock/engine';
 import { agentSocketOf } from './bench-daemon.js';
-import { agentRun, type BenchContext, expectHi } from './benchmarks.js';
+import { agentRun, type BenchContext, expectHi, timedCreateCycle } from './benchmarks.js';
 import { rotated } from './stats.js';
 import { timedSpawnOk } from './timed-spawn.js';
 
@@ -23,20 +23,9 @@ export async function benchGvisorCreate(ctx: BenchContext): Promise<void> {
     {
       name: 'paddock',
       run: async (record) => {
-        const t0 = now();
-        const sb = await daemon.api.call<SandboxInfo>('POST', '/v1/sandboxes', { template: 'base', tier: 'gvisor' });
-        const t1 = now();
-        const result = await daemon.api.call<CommandResult>('POST', `/v1/sandboxes/${sb.id}/exec`, { cmd: ['echo', 'hi'] });
-        const t2 = now();
-        await daemon.api.call('DELETE', `/v1/sandboxes/${sb.id}`);
-        const t3 = now();
-        expectHi('paddock gvisor exec', result.stdout);
+        const cycle = await timedCreateCycle(daemon.api, { template: 'base', tier: 'gvisor' }, 'paddock gvisor exec');
         if (!record) return;
-        samples.add('gvisor.paddock.firstOutput', t2 - t0);
-        samples.add('gvisor.paddock.create', t1 - t0);
-        samples.add('gvisor.paddock.exec', t2 - t1);
-        samples.add('gvisor.paddock.delete', t3 - t2);
-        samples.add('gvisor.paddock.full', t3 - t0);
+        for (const step of ['firstOutput', 'create', 'exec', 'delete', 'full'] as const) samples.add(`gvisor.paddock.${step}`, cycle[step]);
       },
     },
     {

@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import type { CommandResult, SandboxInfo } from '@paddock/core';
 import { sandboxPaths } from '@paddock/engine';
 import type { BenchUpstream } from './bench-upstream.js';
-import type { BenchContext } from './benchmarks.js';
+import { type BenchContext, timedCreateCycle } from './benchmarks.js';
 import { type NetworkClientConfig, networkClientSource } from './network-client.js';
 import { type NodeProxyFloor, startNodeProxyFloor } from './node-proxy-floor.js';
 import { type SpliceRelay, startSpliceRelay } from './splice-relay-floor.js';
 import { rotated } from './stats.js';
 import { capture, timedSpawnOk } from './timed-spawn.js';
-
-const now = () => performance.now();
 
 /** What the NETWORK section did, for the report (its timings are in the samples, net.*). */
 export interface NetworkOutcome {
@@ -249,18 +247,9 @@ export async function benchNetwork(ctx: BenchContext, upstream: BenchUpstream): 
   for (let round = 0; round < config.warmup + setupRounds; round++) {
     for (const v of rotated(createVariants, round)) {
       ctx.signal.throwIfAborted();
-      const t0 = now();
-      const created = await api.call<SandboxInfo>('POST', '/v1/sandboxes', v.body);
-      const t1 = now();
-      const r = await api.call<CommandResult>('POST', `/v1/sandboxes/${created.id}/exec`, { cmd: ['echo', 'hi'] });
-      const t2 = now();
-      await api.call('DELETE', `/v1/sandboxes/${created.id}`);
-      const t3 = now();
-      if (r.stdout !== 'hi\n') throw new Error(`create (network ${v.name}): echo printed ${JSON.stringify(r.stdout)}`);
+      const cycle = await timedCreateCycle(api, v.body, `create (network ${v.name})`);
       if (round < config.warmup) continue;
-      samples.add(`net.create.${v.name}.firstOutput`, t2 - t0);
-      samples.add(`net.create.${v.name}.create`, t1 - t0);
-      samples.add(`net.create.${v.name}.delete`, t3 - t2);
+      for (const step of ['firstOutput', 'create', 'delete'] as const) samples.add(`net.create.${v.name}.${step}`, cycle[step]);
     }
   }
   ctx.progress(`  cold create: ${setupRounds} rounds, network none vs proxy`);

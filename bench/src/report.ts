@@ -97,6 +97,15 @@ function afterIdleFigure(r: Results): string {
   return `; each call after 35 ms idle: ${fmt(p50(r, 'exec.httpAfterIdle'))} ms, floor ${fmt(p50(r, 'exec.nodeFloorAfterIdle'))} ms`;
 }
 
+/** A target's reading and verdict: not measured (null, null) when the figure is missing. */
+function atMost(v: number, limit: number): Pick<Target, 'value' | 'met'> {
+  return Number.isFinite(v) ? { value: v, met: v <= limit } : { value: null, met: null };
+}
+
+function atLeast(v: number, limit: number): Pick<Target, 'value' | 'met'> {
+  return Number.isFinite(v) ? { value: v, met: v >= limit } : { value: null, met: null };
+}
+
 export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rr = r as Results;
   const createRatio = ratio(p50(rr, 'paddock.firstOutput'), p50(rr, 'runcOverlay.firstOutput'));
@@ -120,7 +129,6 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
   const rssAfter = r.daemonRss.afterGcMiB;
   const dashboardRssAdded = r.dashboardRss ? r.dashboardRss.servedMiB - r.dashboardRss.offMiB : null;
   const perSandbox = r.idleMemory ? toMiB(r.idleMemory.beyondProcesses) : Number.NaN;
-  const verdict = (v: number, limit: number) => (Number.isFinite(v) ? v <= limit : null);
   const proxyAdds = p50(rr, 'net.http.proxy') - p50(rr, 'net.http.direct');
   const tunnelAdds = p50(rr, 'net.https.passThrough') - p50(rr, 'net.https.direct');
   const openedAdds = p50(rr, 'net.https.intercepted') - p50(rr, 'net.https.direct');
@@ -161,16 +169,14 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       what: 'cold create → first output, p50',
       target: '≤ 1.3× raw `runc run`',
       measured: `${fmtRatio(createRatio)} (${fmt(p50(rr, 'paddock.firstOutput'))} vs ${fmt(p50(rr, 'runcOverlay.firstOutput'))} ms)`,
-      value: Number.isFinite(createRatio) ? createRatio : null,
-      met: verdict(createRatio, 1.3),
+      ...atMost(createRatio, 1.3),
     },
     {
       id: 'diskCreate',
       what: 'disk-backed writable layer: cold create → first output, p50',
       target: '≤ 1.2× a tmpfs layer',
       measured: `${fmtRatio(diskRatio)} (${fmt(p50(rr, 'paddockDisk.firstOutput'))} vs ${fmt(p50(rr, 'paddock.firstOutput'))} ms)`,
-      value: Number.isFinite(diskRatio) ? diskRatio : null,
-      met: verdict(diskRatio, 1.2),
+      ...atMost(diskRatio, 1.2),
     },
     {
       id: 'gvisorCreate',
@@ -179,8 +185,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured:
         `${fmtRatio(gvisorRatio)} (${fmt(p50(rr, 'gvisor.paddock.firstOutput'))} vs ${fmt(p50(rr, 'gvisor.runscOverlay.firstOutput'))} ms; ` +
         `floor with the agent's process start: ${fmt(gvisorFloor)} ms, ${fmtRatio(ratio(gvisorFloor, p50(rr, 'gvisor.runscOverlay.firstOutput')))})`,
-      value: Number.isFinite(gvisorRatio) ? gvisorRatio : null,
-      met: verdict(gvisorRatio, 1.2),
+      ...atMost(gvisorRatio, 1.2),
     },
     {
       id: 'exec',
@@ -190,32 +195,28 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         `${fmt(exec)} ms (raw runc exec ${fmt(p50(rr, 'exec.runcExec'))} ms; floor, the agent behind a bare Node HTTP server: ` +
         `${fmt(p50(rr, 'exec.nodeFloor'))} ms, the agent socket alone ${fmt(p50(rr, 'exec.agent'))} ms` +
         `${warmFigure(rr, 'exec.httpSteady', `${steadyWarmUpCalls.toLocaleString('en')} more calls`)}${afterIdleFigure(rr)})`,
-      value: Number.isFinite(exec) ? exec : null,
-      met: verdict(exec, 3),
+      ...atMost(exec, 3),
     },
     {
       id: 'authorize',
       what: 'authorize() (roles + the shipped Cedar policies), p50',
       target: '≤ 0.2 ms',
       measured: `${fmt(authorize, 3)} ms (p99 ${fmt(p99(rr, 'governance.authorize'), 3)} ms)`,
-      value: Number.isFinite(authorize) ? authorize : null,
-      met: verdict(authorize, 0.2),
+      ...atMost(authorize, 0.2),
     },
     {
       id: 'scopeCheck',
       what: "a capability token's scope check, added to a decision (use counted), p50",
       target: '≤ 0.05 ms',
       measured: `${fmt(scopeCheck, 3)} ms (p99 ${fmt(p99(rr, 'governance.scopeCheck'), 3)} ms)`,
-      value: Number.isFinite(scopeCheck) ? scopeCheck : null,
-      met: verdict(scopeCheck, 0.05),
+      ...atMost(scopeCheck, 0.05),
     },
     {
       id: 'governanceExec',
       what: 'what governance adds to an exec, p50',
       target: '≤ 1 ms',
       measured: `${fmt(governed, 3)} ms (${fmt(p50(rr, 'governance.exec.with'))} vs ${fmt(p50(rr, 'governance.exec.without'))} ms)`,
-      value: Number.isFinite(governed) ? governed : null,
-      met: verdict(governed, 1),
+      ...atMost(governed, 1),
     },
     {
       id: 'auditAppends',
@@ -234,8 +235,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         `${fmtRatio(ratio(p50(rr, 'mcp.exec.mcpPost'), p50(rr, 'mcp.exec.sdk')))}; the MCP client over a server that answers at once ` +
         `+${fmt(mcpClientAdds, 2)} ms over a bare POST; floor, the daemon's side + the MCP client's own: ` +
         `${fmtRatio(ratio(p50(rr, 'mcp.exec.mcpPost') + mcpClientAdds, p50(rr, 'mcp.exec.sdk')))})`,
-      value: Number.isFinite(mcpHttpRatio) ? mcpHttpRatio : null,
-      met: verdict(mcpHttpRatio, 1.15),
+      ...atMost(mcpHttpRatio, 1.15),
     },
     {
       id: 'mcpExecStdio',
@@ -247,8 +247,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
           ? `; floor, a process on stdio that runs the SDK's exec for each call, no MCP server in it: ` +
             `${fmtRatio(ratio(p50(rr, 'mcp.exec.mcpStdioRelay'), p50(rr, 'mcp.exec.sdk')))})`
           : ')'),
-      value: Number.isFinite(mcpStdioRatio) ? mcpStdioRatio : null,
-      met: verdict(mcpStdioRatio, 1.15),
+      ...atMost(mcpStdioRatio, 1.15),
     },
     {
       id: 'gatewayCall',
@@ -258,8 +257,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         ? `+${fmt(gatewayAdds, 2)} ms (${fmt(p50(rr, 'mcp.gateway.mcpHttp'), 2)} vs ${fmt(p50(rr, 'mcp.gateway.direct'), 2)} ms; ` +
           `as a bare POST to /mcp +${fmt(overDirect(rr, 'mcp.gateway', 'mcpPost'), 2)} ms${gatewayFloor(rr)})`
         : 'not measured',
-      value: Number.isFinite(gatewayAdds) ? gatewayAdds : null,
-      met: verdict(gatewayAdds, 1.5),
+      ...atMost(gatewayAdds, 1.5),
     },
     {
       id: 'warmClaim',
@@ -279,8 +277,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.throughput
         ? `${fmtRatio(throughputRatio)} (${fmt(r.throughput.perSecond, 1)} vs ${fmt(r.throughput.rawPerSecond, 1)}/s on ${r.machine.nproc} cores)`
         : 'not measured',
-      value: Number.isFinite(throughputRatio) ? throughputRatio : null,
-      met: Number.isFinite(throughputRatio) ? throughputRatio >= 0.8 : null,
+      ...atLeast(throughputRatio, 0.8),
     },
     {
       id: 'burst',
@@ -309,16 +306,14 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: Number.isFinite(dashboardAll)
         ? `${fmt(dashboardAll, 0)} ms (seen by the driver polling the page: ${fmt(p50(rr, 'dashboard.allRowsSeen'), 0)} ms)`
         : 'not measured',
-      value: Number.isFinite(dashboardAll) ? dashboardAll : null,
-      met: verdict(dashboardAll, 1000),
+      ...atMost(dashboardAll, 1000),
     },
     {
       id: 'dashboardLive',
       what: "the dashboard's live update: a sandbox made through the API → its row on the open page, p50",
       target: '≤ 250 ms',
       measured: Number.isFinite(p50(rr, 'dashboard.eventToScreen')) ? `${fmt(p50(rr, 'dashboard.eventToScreen'))} ms` : 'not measured',
-      value: Number.isFinite(p50(rr, 'dashboard.eventToScreen')) ? p50(rr, 'dashboard.eventToScreen') : null,
-      met: verdict(p50(rr, 'dashboard.eventToScreen'), 250),
+      ...atMost(p50(rr, 'dashboard.eventToScreen'), 250),
     },
     {
       id: 'proxyLatency',
@@ -328,8 +323,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         ? `HTTP +${fmt(proxyAdds, 3)} ms (${fmt(p50(rr, 'net.http.proxy'), 3)} vs ${fmt(p50(rr, 'net.http.direct'), 3)} ms), HTTPS pass-through +${fmt(tunnelAdds, 3)} ms; ` +
           `intercepted (not judged) +${fmt(openedAdds, 3)} ms`
         : 'not measured',
-      value: Number.isFinite(proxyWorst) ? proxyWorst : null,
-      met: verdict(proxyWorst, 1),
+      ...atMost(proxyWorst, 1),
     },
     {
       id: 'proxyThroughput',
@@ -339,8 +333,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         ? `${fmt(passShare * 100, 0)}% (${fmt(p50(rr, 'net.mbps.passThrough'), 0)} vs ${fmt(p50(rr, 'net.mbps.httpsDirect'), 0)} MB/s; ` +
           `floor, TLS through one bare splice relay hop on the host: ${fmt(ratio(p50(rr, 'net.mbps.spliceTunnel'), p50(rr, 'net.mbps.httpsDirect')) * 100, 0)}%)`
         : 'not measured',
-      value: Number.isFinite(passShare) ? passShare : null,
-      met: Number.isFinite(passShare) ? passShare >= 0.8 : null,
+      ...atLeast(passShare, 0.8),
     },
     {
       id: 'networkSetup',
@@ -349,8 +342,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: Number.isFinite(setupAdds)
         ? `${fmt(setupAdds)} ms (${fmt(p50(rr, 'net.create.proxy.firstOutput'))} vs ${fmt(p50(rr, 'net.create.none.firstOutput'))} ms)`
         : 'not measured',
-      value: Number.isFinite(setupAdds) ? setupAdds : null,
-      met: verdict(setupAdds, 8),
+      ...atMost(setupAdds, 8),
     },
     {
       id: 'ingressLatency',
@@ -360,8 +352,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
         ? `+${fmt(ingressAdds, 3)} ms (host form ${fmt(p50(rr, 'ports.small.hostForm'), 3)}, path form ${fmt(p50(rr, 'ports.small.pathForm'), 3)} vs ${fmt(p50(rr, 'ports.small.direct'), 3)} ms); ` +
           `gVisor (not judged) +${fmt(Math.max(p50(rr, 'ports.gvisor.small.hostForm'), p50(rr, 'ports.gvisor.small.pathForm')) - p50(rr, 'ports.gvisor.small.direct'), 3)} ms`
         : 'not measured',
-      value: Number.isFinite(ingressAdds) ? ingressAdds : null,
-      met: verdict(ingressAdds, 1),
+      ...atMost(ingressAdds, 1),
     },
     {
       id: 'ingressThroughput',
@@ -372,8 +363,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
           `floor, one bare splice relay hop on the host: ${fmt(ratio(p50(rr, 'ports.mbps.spliceRelay'), p50(rr, 'ports.mbps.direct')) * 100, 0)}%); ` +
           `gVisor (not judged) ${fmt((100 * Math.min(p50(rr, 'ports.gvisor.mbps.hostForm'), p50(rr, 'ports.gvisor.mbps.pathForm'))) / p50(rr, 'ports.gvisor.mbps.direct'), 0)}%`
         : 'not measured',
-      value: Number.isFinite(ingressShare) ? ingressShare : null,
-      met: Number.isFinite(ingressShare) ? ingressShare >= 0.7 : null,
+      ...atLeast(ingressShare, 0.7),
     },
     {
       id: 'ingressIdle',
@@ -388,24 +378,21 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       what: `pull + unpack of a ${r.config.imageMiB} MiB image from a registry, p50`,
       target: '≤ 1.5× `skopeo copy` + `umoci unpack`',
       measured: `${fmtRatio(pullRatio)} (${fmt(p50(rr, 'images.pull.paddock'), 0)} vs ${fmt(p50(rr, 'images.pull.raw'), 0)} ms)`,
-      value: Number.isFinite(pullRatio) ? pullRatio : null,
-      met: verdict(pullRatio, 1.5),
+      ...atMost(pullRatio, 1.5),
     },
     {
       id: 'cachedRebuild',
       what: 'rebuild of a Dockerfile whose every step is cached, p50',
       target: '≤ 1 s',
       measured: Number.isFinite(rebuild) ? `${fmt(rebuild, 0)} ms` : 'not measured',
-      value: Number.isFinite(rebuild) ? rebuild : null,
-      met: verdict(rebuild, 1000),
+      ...atMost(rebuild, 1000),
     },
     {
       id: 'imageFirstSandbox',
       what: 'first sandbox from a newly pulled image: create → first output, p50',
       target: '≤ 2× a `base` cold create',
       measured: `${fmtRatio(firstSandboxRatio)} (${fmt(p50(rr, 'images.firstSandbox.image'))} vs ${fmt(p50(rr, 'images.firstSandbox.base'))} ms)`,
-      value: Number.isFinite(firstSandboxRatio) ? firstSandboxRatio : null,
-      met: verdict(firstSandboxRatio, 2),
+      ...atMost(firstSandboxRatio, 2),
     },
     {
       id: 'volumeMount',
@@ -414,8 +401,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: Number.isFinite(volumeAdds)
         ? `${fmt(volumeAdds)} ms (${fmt(p50(rr, 'volumes.create.volume.firstOutput'))} vs ${fmt(p50(rr, 'volumes.create.none.firstOutput'))} ms)`
         : 'not measured',
-      value: Number.isFinite(volumeAdds) ? volumeAdds : null,
-      met: verdict(volumeAdds, 10),
+      ...atMost(volumeAdds, 10),
     },
     {
       id: 'volumeWrite',
@@ -424,8 +410,7 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: Number.isFinite(writeShare)
         ? `${fmt(writeShare * 100, 0)}% (${fmt(p50(rr, 'volumes.write.volume'), 0)} vs ${fmt(p50(rr, 'volumes.write.host'), 0)} MB/s)`
         : 'not measured',
-      value: Number.isFinite(writeShare) ? writeShare : null,
-      met: Number.isFinite(writeShare) ? writeShare >= 0.8 : null,
+      ...atLeast(writeShare, 0.8),
     },
     {
       id: 'cli',
@@ -434,88 +419,77 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.cli.measured
         ? `${fmt(cliWarm)} ms (cold, with no pool: ${fmt(cli)} ms; floor of a cold run: Node's start + a raw \`runc run\` create, ${fmt(cliFloor)} ms)`
         : 'not measured',
-      value: Number.isFinite(cliWarm) ? cliWarm : null,
-      met: verdict(cliWarm, 120),
+      ...atMost(cliWarm, 120),
     },
     {
       id: 'pythonRun',
       what: '`commands.run(["true"])` through the Python SDK, p50 (slower of sync and async)',
       target: '≤ 1.2× the TypeScript SDK',
       measured: `${fmtRatio(pythonRatio)} (sync ${fmt(p50(rr, 'python.run.sync'))}, async ${fmt(p50(rr, 'python.run.async'))} vs ${fmt(p50(rr, 'python.run.typescript'))} ms)`,
-      value: Number.isFinite(pythonRatio) ? pythonRatio : null,
-      met: verdict(pythonRatio, 1.2),
+      ...atMost(pythonRatio, 1.2),
     },
     {
       id: 'pythonImport',
       what: '`import paddock` in a fresh Python, p50',
       target: '≤ 150 ms',
       measured: `${fmt(pythonImport)} ms`,
-      value: Number.isFinite(pythonImport) ? pythonImport : null,
-      met: verdict(pythonImport, 150),
+      ...atMost(pythonImport, 150),
     },
     {
       id: 'e2bFirst',
       what: '`Sandbox.create()` → first `commands.run` output through the official E2B JS SDK, p50',
       target: '≤ 1.2× `@paddock/sdk`',
       measured: `${fmtRatio(e2bFirstRatio)} (${fmt(p50(rr, 'e2b.first.e2b'))} vs ${fmt(p50(rr, 'e2b.first.paddock'))} ms)`,
-      value: Number.isFinite(e2bFirstRatio) ? e2bFirstRatio : null,
-      met: verdict(e2bFirstRatio, 1.2),
+      ...atMost(e2bFirstRatio, 1.2),
     },
     {
       id: 'e2bRun',
       what: "`commands.run('true')` on a running sandbox through the official E2B JS SDK, p50",
       target: '≤ 1.3× `@paddock/sdk`',
       measured: `${fmtRatio(e2bRunRatio)} (${fmt(p50(rr, 'e2b.run.e2b'))} vs ${fmt(p50(rr, 'e2b.run.paddock'))} ms; ${e2bRunGap(rr)})`,
-      value: Number.isFinite(e2bRunRatio) ? e2bRunRatio : null,
-      met: verdict(e2bRunRatio, 1.3),
+      ...atMost(e2bRunRatio, 1.3),
     },
     {
       id: 'codeWarm',
       what: "warm `runCode('1+1')` through the SDK, p50",
       target: '≤ 10 ms',
       measured: `${fmt(codeWarm)} ms`,
-      value: Number.isFinite(codeWarm) ? codeWarm : null,
-      met: verdict(codeWarm, 10),
+      ...atMost(codeWarm, 10),
     },
     {
       id: 'codeFirstCell',
       what: 'first cell of a sandbox from a warm pool (create + `runCode`), p50',
       target: '≤ 300 ms',
       measured: `${fmt(codeFirst)} ms`,
-      value: Number.isFinite(codeFirst) ? codeFirst : null,
-      met: verdict(codeFirst, 300),
+      ...atMost(codeFirst, 300),
     },
     {
       id: 'codeChart',
       what: 'a 640×480 matplotlib chart through the SDK, p50',
       target: '≤ 1.5× the cell timed in the kernel',
       measured: `${fmtRatio(codeChart)} (${fmt(p50(rr, 'code.chart.sdk'))} vs ${fmt(p50(rr, 'code.chart.kernel'))} ms)`,
-      value: Number.isFinite(codeChart) ? codeChart : null,
-      met: verdict(codeChart, 1.5),
+      ...atMost(codeChart, 1.5),
     },
     {
       id: 'desktopFirstShot',
       what: 'desktop from a warm pool: create → first screenshot, p50',
       target: '≤ 500 ms',
       measured: `${fmt(desktopFirst)} ms (cold ${fmt(p50(rr, 'desktop.firstShot.cold'))} ms)`,
-      value: Number.isFinite(desktopFirst) ? desktopFirst : null,
-      met: verdict(desktopFirst, 500),
+      ...atMost(desktopFirst, 500),
     },
     {
       id: 'desktopScreenshot',
       what: 'desktop screenshot at 1280×800 through the SDK, p50',
       target: '≤ 80 ms',
       measured: `${fmt(desktopShot)} ms (${fmtRatio(desktopShotRatio)} a command's own screenshot inside the sandbox, ${fmt(p50(rr, 'desktop.screenshot.inside'))} ms)`,
-      value: Number.isFinite(desktopShot) ? desktopShot : null,
-      met: verdict(desktopShot, 80),
+      ...atMost(desktopShot, 80),
     },
     {
       id: 'desktopClick',
       what: 'desktop click → the pixel change seen in a screenshot, p50',
       target: '≤ 100 ms',
       measured: `${fmt(desktopClick)} ms${r.desktop?.measured ? ` (${r.desktop.firstShotShowedClick} of ${r.desktop.clickRounds} seen in the first screenshot after)` : ''}`,
-      value: Number.isFinite(desktopClick) ? desktopClick : null,
-      met: verdict(desktopClick, 100),
+      ...atMost(desktopClick, 100),
     },
     {
       id: 'desktopIdle',
@@ -534,40 +508,35 @@ export function computeTargets(r: Omit<Results, 'targets'>): Target[] {
       measured: r.check?.measured
         ? `${fmt(checkProbes / 1000, 1)} s (${r.check.attempted} probes on ${r.check.tiers.join(', ')}, ${r.check.broken} broken)`
         : 'not measured',
-      value: Number.isFinite(checkProbes) ? checkProbes / 1000 : null,
-      met: verdict(checkProbes, 180_000),
+      ...atMost(checkProbes / 1000, 180),
     },
     {
       id: 'daemonRssStart',
       what: 'daemon idle RSS at start, at rest (a full V8 GC forced first, as its memory reducer does 10–30 s after start)',
       target: '≤ 90 MiB',
       measured: `${fmt(rssStart, 1)} MiB`,
-      value: Number.isFinite(rssStart) ? rssStart : null,
-      met: verdict(rssStart, 90),
+      ...atMost(rssStart, 90),
     },
     {
       id: 'daemonRssAfter',
       what: `daemon idle RSS after the run, at rest (the MCP, gateway${r.daemonRss.dashboardLoaded ? ' and dashboard' : ''} paths ran; no sandboxes; a full V8 GC forced first)`,
       target: '≤ 120 MiB',
       measured: `${fmt(rssAfter, 1)} MiB`,
-      value: Number.isFinite(rssAfter) ? rssAfter : null,
-      met: verdict(rssAfter, 120),
+      ...atMost(rssAfter, 120),
     },
     {
       id: 'dashboardRss',
       what: "what serving the dashboard adds to the daemon's idle RSS (loaded 5× in chromium, against --dashboard-dir ''; both read after a full GC)",
       target: '≤ 5 MiB',
       measured: dashboardRssAdded === null ? 'not measured' : `${fmt(dashboardRssAdded, 1)} MiB`,
-      value: dashboardRssAdded,
-      met: dashboardRssAdded === null ? null : verdict(dashboardRssAdded, 5),
+      ...atMost(dashboardRssAdded ?? Number.NaN, 5),
     },
     {
       id: 'idleSandbox',
       what: 'host memory per idle sandbox beyond its own processes',
       target: '≤ 3 MiB',
       measured: Number.isFinite(perSandbox) ? `${fmt(perSandbox, 2)} MiB` : 'not measured',
-      value: Number.isFinite(perSandbox) ? perSandbox : null,
-      met: verdict(perSandbox, 3),
+      ...atMost(perSandbox, 3),
     },
   ];
 }

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { CommandResult, SandboxInfo } from '@paddock/core';
-import { type BenchContext, expectHi } from './benchmarks.js';
+import { type BenchContext, timedCreateCycle } from './benchmarks.js';
 import { rotated } from './stats.js';
 import { timedSpawnOk } from './timed-spawn.js';
 
@@ -56,18 +56,9 @@ export async function benchVolumes(ctx: BenchContext): Promise<void> {
     for (let round = 0; round < config.warmup + config.createIterations; round++) {
       for (const v of rotated(createVariants, round)) {
         ctx.signal.throwIfAborted();
-        const t0 = now();
-        const created = await api.call<SandboxInfo>('POST', '/v1/sandboxes', v.body);
-        const t1 = now();
-        const r = await api.call<CommandResult>('POST', `/v1/sandboxes/${created.id}/exec`, { cmd: ['echo', 'hi'] });
-        const t2 = now();
-        await api.call('DELETE', `/v1/sandboxes/${created.id}`);
-        const t3 = now();
-        expectHi(`create (${v.name})`, r.stdout);
+        const cycle = await timedCreateCycle(api, v.body, `create (${v.name})`);
         if (round < config.warmup) continue;
-        samples.add(`volumes.create.${v.name}.firstOutput`, t2 - t0);
-        samples.add(`volumes.create.${v.name}.create`, t1 - t0);
-        samples.add(`volumes.create.${v.name}.delete`, t3 - t2);
+        for (const step of ['firstOutput', 'create', 'delete'] as const) samples.add(`volumes.create.${v.name}.${step}`, cycle[step]);
       }
     }
     ctx.progress(`  cold create: ${config.createIterations} rounds, with one volume mounted and without`);
