@@ -67,8 +67,12 @@ export interface ExecExit {
 export interface ExecSession {
   readonly pid: number;
   readonly exited: Promise<ExecExit>;
-  /** Sends stdin; resolves once the connection can take more (await it to respect back-pressure). */
+  /**
+   * Sends stdin; resolves once the connection can take more (await it to respect back-pressure).
+   * Writes made before an earlier one resolved are sent after it, whole: their bytes never interleave.
+   */
   write(data: Buffer | string): Promise<void>;
+  /** Ends stdin, after every write made before it. */
   closeStdin(): void;
   signal(signo: number): void;
   resize(cols: number, rows: number): void;
@@ -224,22 +228,23 @@ export class AgentClient {
     const send = (type: string, payload?: Buffer | string) => {
       if (!socket.destroyed && socket.writable) socket.write(encodeFrame(type, payload));
     };
+    // Stdin's bytes and its end go out in the order asked: a write larger than a frame waits for the socket between
+    // frames, and what is asked meanwhile waits its turn. With nothing waiting, a write begins at once.
+    let last: Promise<void> | undefined;
+    const inTurn = (work: () => Promise<void> | void): Promise<void> => {
+      const done = last ? last.then(work) : (async () => work())();
+      const settled = done.catch(() => {});
+      last = settled;
+      void settled.then(() => {
+        if (last === settled) last = undefined;
+      });
+      return done;
+    };
     return {
       pid,
       exited,
-      write: async (data) => {
-        const buf = typeof data === 'string' ? Buffer.from(data) : data;
-        for (let off = 0; off < buf.length; off += maxFramePayload) {
-          if (socket.destroyed || !socket.writable) return;
-          if (!socket.write(encodeFrame(Frame.dataIn, buf.subarray(off, off + maxFramePayload)))) {
-            await new Promise<void>((r) => {
-              socket.once('drain', r);
-              socket.once('close', r);
-            });
-          }
-        }
-      },
-      closeStdin: () => send(Frame.eofIn),
+      write: (data) => inTurn(() => writeDataFrames(socket, typeof data === 'string' ? Buffer.from(data) : data)),
+      closeStdin: () => void inTurn(() => send(Frame.eofIn)),
       signal: (signo) => send(Frame.signal, String(signo)),
       resize: (cols, rows) => send(Frame.resize, `${cols} ${rows}`),
       pause: () => socket.pause(),
@@ -307,23 +312,12 @@ export class AgentClient {
     const result = conn.collect();
     result.catch(() => {});
     const socket = conn.socket;
-    const writeChunk = async (chunk: Uint8Array) => {
-      for (let off = 0; off < chunk.length; off += maxFramePayload) {
-        const frame = encodeFrame(Frame.dataIn, Buffer.from(chunk.buffer, chunk.byteOffset + off, Math.min(maxFramePayload, chunk.length - off)));
-        if (socket.destroyed) return;
-        if (!socket.write(frame))
-          await new Promise<void>((r) => {
-            socket.once('drain', r);
-            socket.once('close', r);
-          });
-      }
-    };
     try {
-      if (source instanceof Uint8Array) await writeChunk(source);
+      if (source instanceof Uint8Array) await writeDataFrames(socket, source);
       else
         for await (const chunk of source) {
           if (socket.destroyed) break;
-          await writeChunk(chunk);
+          await writeDataFrames(socket, chunk);
         }
       if (!socket.destroyed) socket.write(encodeFrame(Frame.eofIn));
     } catch (err) {
@@ -693,6 +687,28 @@ function openSocketNoFollow(path: string): number {
 }
 
 /** Socket errors (resets, broken pipes) become typed errors the API can report. */
+/** Sends `bytes` as data frames, waiting for the socket to drain when it asks; stops quietly once the socket is gone. */
+async function writeDataFrames(socket: Socket, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length; off += maxFramePayload) {
+    if (socket.destroyed || !socket.writable) return;
+    const frame = encodeFrame(Frame.dataIn, Buffer.from(bytes.buffer, bytes.byteOffset + off, Math.min(maxFramePayload, bytes.length - off)));
+    if (!socket.write(frame)) await drainedOrClosed(socket);
+  }
+}
+
+/** Resolves when the socket can take more or has closed, leaving no listener behind (a long stream waits thousands of times). */
+function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 function asPaddockError(err: Error | undefined): PaddockError | undefined {
   if (!err || err instanceof PaddockError) return err as PaddockError | undefined;
   return new RuntimeError(`lost the connection to the sandbox agent: ${err.message}`, {}, 'agent_connection_lost');
