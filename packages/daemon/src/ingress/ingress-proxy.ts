@@ -607,8 +607,13 @@ function hostNameOf(hostHeader: string): string {
   return (hostHeader.split(':')[0] ?? '').toLowerCase();
 }
 
+/** The 'close' listeners (and fewer of other events) that the two pipelines of joinStreams hold on each stream while joined. */
+const listenersPerJoin = 8;
+
 /** Pipes two streams both ways; the first end of either closes both, and `ended` runs once. */
 function joinStreams(client: Duplex, upstream: Duplex, ended: () => void): void {
+  // A fixed number per connection, not a leak: without room for them Node warns of one on every joined connection.
+  for (const stream of [client, upstream]) stream.setMaxListeners(stream.getMaxListeners() + listenersPerJoin);
   let done = false;
   const end = () => {
     if (done) return;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { NotFoundError, PolicyDeniedError, Sandbox, ValidationError } from '@paddock/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startFastDaemon, type TestDaemon } from '../testing/fast-daemon.js';
 import { cliPath, runCli } from '../testing/run-cli.js';
 
@@ -70,6 +70,11 @@ describe('ports through the API', () => {
   });
 
   it('paddock port-forward carries raw TCP from a local port until interrupted; a bad mapping is one line and exit 2', async () => {
+    // The daemon runs in this process: a warning of a listener leak on a forwarded connection would show here.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    onTestFinished(() => void process.off('warning', onWarning));
     const sbx = await Sandbox.create(daemon.conn);
     const lines = createNetServer((socket) => socket.on('data', (d) => socket.write(`echo: ${d.toString().toUpperCase()}`)));
     await new Promise<void>((resolve) => lines.listen(0, '127.0.0.1', resolve));
@@ -92,6 +97,7 @@ describe('ports through the API', () => {
       ),
     );
     expect(answers).toEqual(['echo: ONE\n', 'echo: TWO\n', 'echo: THREE\n']);
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
     const exited = new Promise<number | null>((resolve) => cli.once('close', resolve));
     cli.kill('SIGINT');
     expect(await exited).not.toBeNull();
