@@ -244,7 +244,8 @@ export class AgentClient {
       pid,
       exited,
       write: (data) => inTurn(() => writeDataFrames(socket, typeof data === 'string' ? Buffer.from(data) : data)),
-      closeStdin: () => void inTurn(() => send(Frame.eofIn)),
+      // Most commands get no stdin at all: with no write waiting, the end goes out at once, as the exec path has it.
+      closeStdin: () => (last ? void inTurn(() => send(Frame.eofIn)) : send(Frame.eofIn)),
       signal: (signo) => send(Frame.signal, String(signo)),
       resize: (cols, rows) => send(Frame.resize, `${cols} ${rows}`),
       pause: () => socket.pause(),
