@@ -244,8 +244,7 @@ export class AgentClient {
       pid,
       exited,
       write: (data) => inTurn(() => writeDataFrames(socket, typeof data === 'string' ? Buffer.from(data) : data)),
-      // Most commands get no stdin at all: with no write waiting, the end goes out at once, as the exec path has it.
-      closeStdin: () => (last ? void inTurn(() => send(Frame.eofIn)) : send(Frame.eofIn)),
+      closeStdin: () => void inTurn(() => send(Frame.eofIn)),
       signal: (signo) => send(Frame.signal, String(signo)),
       resize: (cols, rows) => send(Frame.resize, `${cols} ${rows}`),
       pause: () => socket.pause(),
@@ -687,7 +686,6 @@ function openSocketNoFollow(path: string): number {
   return fd;
 }
 
-/** Socket errors (resets, broken pipes) become typed errors the API can report. */
 /** Sends `bytes` as data frames, waiting for the socket to drain when it asks; stops quietly once the socket is gone. */
 async function writeDataFrames(socket: Socket, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length; off += maxFramePayload) {
@@ -710,6 +708,7 @@ function drainedOrClosed(socket: Socket): Promise<void> {
   });
 }
 
+/** Socket errors (resets, broken pipes) become typed errors the API can report. */
 function asPaddockError(err: Error | undefined): PaddockError | undefined {
   if (!err || err instanceof PaddockError) return err as PaddockError | undefined;
   return new RuntimeError(`lost the connection to the sandbox agent: ${err.message}`, {}, 'agent_connection_lost');

@@ -214,7 +214,7 @@ const otherSandbox: Probe = {
     const sleeper = await a.commands.start(['sleep', '300']);
     v.expect((await sh(b, 'pgrep -x sleep || echo none')).stdout.trim() === 'none', "b sees a's process");
     // b tries a's pid and guesses more, and signals every sleep it finds there. Only a sleep: b runs as root in its
-    // own pid namespace, where a's pid may be one of b's own processes (the agent's handler of this very command).
+    // own pid namespace, where a's pid may be one of b's own processes (its agent, whose death ends the sandbox).
     await sh(b, `for p in ${sleeper.pid} $(seq 2 64); do [ "$(cat /proc/$p/comm 2>/dev/null)" = sleep ] && kill -9 $p; done; true`);
     v.expect((await sh(a, 'pgrep -x sleep >/dev/null && echo alive')).stdout === 'alive\n', "b killed a's process");
     await a.commands.start(['python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 7001)); s.listen(); time.sleep(300)']);
